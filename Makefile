@@ -1,0 +1,39 @@
+# The two commands a new user needs: `make run` and `make test`. Both set up
+# everything from nothing (a virtual environment in .venv with the project
+# and its tools) before they do their job.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The sample content covers three weeks of November 2026; the sample issue is
+# the one the scheduler would build on Friday 20 November at 09:00, so that
+# `make run` shows a full digest on any date.
+SAMPLE_AS_OF ?= 2026-11-20T09:00
+
+.PHONY: setup run test lint format clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/digest build --as-of $(SAMPLE_AS_OF)
+
+lint: setup
+	$(BIN)/ruff check digest tests
+	$(BIN)/ruff format --check digest tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+format: setup
+	$(BIN)/ruff check --fix digest tests
+	$(BIN)/ruff format digest tests
+
+clean:
+	rm -rf $(VENV) out outbox .digest-cache .pytest_cache .mypy_cache .ruff_cache

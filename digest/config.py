@@ -1,0 +1,419 @@
+"""Settings: config/digest.toml plus the environment (and a .env file), validated once.
+
+Every problem in the file is collected and reported at once, each with the
+file and the key (``config/digest.toml: window.days: must be a positive
+integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
+the program gets a frozen :class:`Settings`.
+
+Relative paths in the file are resolved against ``root``, itself relative to
+the file's folder (the shipped file says ``root = ".."``, the project folder).
+With no file at all, the embedded defaults below apply, rooted at the
+working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/digest.toml")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WindowMode = Literal["days", "week", "since-last"]
+SourceKind = Literal["markdown", "feed", "archive"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
+
+T = TypeVar("T")
+DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSpec:
+    """Where posts come from: a path, glob or URL, and its kind (detected when not given)."""
+
+    kind: SourceKind
+    location: str
+    outlet: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.location)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Theme:
+    name: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRule:
+    mode: WindowMode = "days"
+    days: int = 7
+    week_starts: int = 0  # Monday, as datetime.weekday() counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelectionRules:
+    exclude_titles: tuple[re.Pattern[str], ...] = ()
+    exclude_outlets: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedFetch:
+    timeout: float = 10.0
+    max_bytes: int = 5_000_000
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The whole validated configuration. Build with :func:`load_settings`."""
+
+    config_path: Path | None
+    root: Path
+    name: str = "Newsletter"
+    title_format: str = "{name} Weekly Digest – {date}"
+    preheader: str = ""
+    language: str = "en"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
+    base_url: str = "http://127.0.0.1:8080"
+    window: WindowRule = field(default_factory=WindowRule)
+    selection: SelectionRules = field(default_factory=SelectionRules)
+    sources: tuple[SourceSpec, ...] = ()
+    themes: tuple[Theme, ...] = ()
+    fallback_theme: str = "More this week"
+    fallback_description: str = ""
+    excerpt_words: int = 60
+    output_dir: Path = Path("out")
+    templates_dir: Path | None = None
+    cache_dir: Path = Path(".digest-cache")
+    feed: FeedFetch = field(default_factory=FeedFetch)
+    secret_key: str | None = field(default=None, repr=False)
+
+    def resolve(self, location: str) -> Path:
+        """A path from the config or the command line, relative to the project root."""
+        path = Path(location).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def detect_kind(location: str) -> SourceKind:
+    """The source kind a location most likely is, from its form and file ending."""
+    if is_url(location):
+        return "feed"
+    lowered = location.lower()
+    if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
+        return "feed"
+    if lowered.endswith(".txt"):
+        return "archive"
+    return "markdown"
+
+
+def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
+    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``."""
+    kind, sep, rest = spec.partition(":")
+    if sep and kind in SOURCE_KINDS:
+        if not rest:
+            raise ConfigError([f"source {spec!r}: nothing after {kind}:"])
+        return SourceSpec(kind=kind, location=rest, outlet=outlet)
+    if not spec.strip():
+        raise ConfigError(["source: empty location"])
+    return SourceSpec(kind=detect_kind(spec), location=spec, outlet=outlet)
+
+
+class _Reader:
+    """Reads typed values out of one TOML table, collecting problems instead of stopping."""
+
+    def __init__(self, file: str, problems: list[str], table: Mapping[str, object], prefix: str = "") -> None:
+        self.file = file
+        self.problems = problems
+        self.table = table
+        self.prefix = prefix
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail(self, name: str, message: str) -> None:
+        self.problems.append(f"{self.file}: {self.key(name)}: {message}")
+
+    def get(self, name: str, kind: type[T], default: T, check: Callable[[T], str | None] | None = None) -> T:
+        self.seen.add(name)
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(name, f"must be {_kind_name(kind)}, got {_show(value)}")
+            return default
+        if check is not None and (message := check(value)) is not None:
+            self.fail(name, message)
+            return default
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        if not all(isinstance(item, str) for item in value):
+            self.fail(name, f"must be a list of strings, got {_show(value)}")
+            return ()
+        return tuple(value)
+
+    def sub(self, name: str) -> _Reader:
+        table = self.get(name, dict, {})
+        return _Reader(self.file, self.problems, table, f"{self.key(name)}.")
+
+    def finish(self) -> None:
+        for name in sorted(set(self.table) - self.seen):
+            self.fail(name, "unknown key")
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }.get(kind, kind.__name__)
+
+
+def _show(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _positive(value: int | float) -> str | None:
+    return None if value > 0 else f"must be positive, got {value}"
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate the configuration.
+
+    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` if it exists)
+    names the file; with none, the embedded defaults apply. The environment,
+    and a ``.env`` file in the project root beneath it, supply secrets and
+    overrides. Raises :class:`ConfigError` listing every problem found.
+    """
+    env = dict(os.environ if environ is None else environ)
+    explicit = path if path is not None else env.get("DIGEST_CONFIG")
+    config_path = Path(explicit) if explicit else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    data: dict[str, object] = {}
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError([f"{config_path}: no such config file"]) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{config_path}: cannot read: {exc}"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
+    file = str(config_path) if config_path is not None else "(embedded defaults)"
+    problems: list[str] = []
+    top = _Reader(file, problems, data)
+
+    base = config_path.parent if config_path is not None else Path.cwd()
+    root = (base / top.get("root", str, ".")).resolve()
+    dotenv_path = root / ".env"
+    if dotenv_path.is_file():
+        # The real environment wins over .env, as python-dotenv's load_dotenv does by default.
+        env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
+
+    news = top.sub("newsletter")
+    name = news.get("name", str, "Newsletter", _nonempty)
+    title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
+    preheader = news.get("preheader", str, "")
+    language = news.get("language", str, "en", _check_language)
+    timezone = _zone(news, env.get("DIGEST_TIMEZONE"))
+    sender = _sender(news, name)
+    base_url = news.get("base_url", str, "http://127.0.0.1:8080", _check_base_url).rstrip("/")
+    news.finish()
+
+    win = top.sub("window")
+    mode = win.get(
+        "mode", str, "days", lambda v: None if v in ("days", "week", "since-last") else f'must be "days", "week" or "since-last", got "{v}"'
+    )
+    days = win.get("days", int, 7, _positive)
+    week_starts = win.get("week_starts", str, "monday", lambda v: None if v.lower() in WEEKDAYS else f'must be a weekday name, got "{v}"')
+    win.finish()
+    window = WindowRule(mode=mode, days=days, week_starts=WEEKDAYS.index(week_starts.lower()))  # type: ignore[arg-type]
+
+    sel = top.sub("selection")
+    patterns: list[re.Pattern[str]] = []
+    for index, pattern in enumerate(sel.strings("exclude_titles")):
+        try:
+            patterns.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            sel.fail(f"exclude_titles[{index}]", f"not a valid regular expression: {exc}")
+    selection = SelectionRules(
+        exclude_titles=tuple(patterns),
+        exclude_outlets=tuple(o.casefold() for o in sel.strings("exclude_outlets")),
+        exclude_tags=tuple(t.casefold() for t in sel.strings("exclude_tags")),
+    )
+    sel.finish()
+
+    sources = _sources(top)
+    themes = _themes(top)
+
+    grouping = top.sub("grouping")
+    fallback = grouping.get("fallback", str, "More this week", _nonempty)
+    fallback_description = grouping.get("fallback_description", str, "")
+    grouping.finish()
+
+    out = top.sub("output")
+    output_dir = out.get("dir", str, "out", _nonempty)
+    templates = out.get("templates", str, "")
+    excerpt_words = out.get("excerpt_words", int, 60, _positive)
+    out.finish()
+
+    feeds = top.sub("feeds")
+    feed = FeedFetch(
+        timeout=feeds.get("timeout", float, 10.0, _positive),
+        max_bytes=feeds.get("max_bytes", int, 5_000_000, _positive),
+        user_agent=feeds.get("user_agent", str, DEFAULT_USER_AGENT, _nonempty),
+    )
+    cache_dir = feeds.get("cache_dir", str, ".digest-cache", _nonempty)
+    feeds.finish()
+    top.finish()
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        config_path=config_path,
+        root=root,
+        name=name,
+        title_format=title_format,
+        preheader=preheader,
+        language=language,
+        timezone=timezone,
+        sender=sender,
+        base_url=base_url,
+        window=window,
+        selection=selection,
+        sources=sources,
+        themes=themes,
+        fallback_theme=fallback,
+        fallback_description=fallback_description,
+        excerpt_words=excerpt_words,
+        output_dir=root / output_dir,
+        templates_dir=(root / templates) if templates else None,
+        cache_dir=root / cache_dir,
+        feed=feed,
+        secret_key=env.get("DIGEST_SECRET_KEY") or None,
+    )
+
+
+def _check_title_format(value: str) -> str | None:
+    try:
+        value.format(name="x", date="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        return f"may use only {{name}} and {{date}}: {exc}"
+    return None
+
+
+def _check_language(value: str) -> str | None:
+    return (
+        None if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value) else f'must be a language tag like "en" or "pt-BR", got "{value}"'
+    )
+
+
+def _check_base_url(value: str) -> str | None:
+    return None if is_url(value) else f'must start with http:// or https://, got "{value}"'
+
+
+def _zone(news: _Reader, override: str | None) -> ZoneInfo:
+    name = news.get("timezone", str, "UTC")
+    if override:
+        name = override
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        news.fail("timezone", f'unknown time zone "{name}" (use an IANA name like "Europe/London")')
+        return ZoneInfo("UTC")
+
+
+def _sender(news: _Reader, name: str) -> Address:
+    raw = news.get("sender", str, f"{name} <digest@localhost>")
+    display, addr = parseaddr(raw)
+    user, at, domain = addr.rpartition("@")
+    if not at or not user or not domain or any(c in raw for c in "\r\n"):
+        news.fail("sender", f'must be an address like "Name <digest@example.org>", got "{raw}"')
+        return Address(name, "digest", "localhost")
+    return Address(display or name, user, domain)
+
+
+def _sources(top: _Reader) -> tuple[SourceSpec, ...]:
+    top.seen.add("sources")
+    raw = top.table.get("sources", [])
+    if not isinstance(raw, list):
+        top.fail("sources", "must be an array of tables ([[sources]])")
+        return ()
+    specs: list[SourceSpec] = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            top.fail(f"sources[{index}]", "must be a table with a location")
+            continue
+        reader = _Reader(top.file, top.problems, entry, f"sources[{index}].")
+        location = reader.get("location", str, "", _nonempty)
+        kind = reader.get("kind", str, "", lambda v: None if v in SOURCE_KINDS else f'must be one of {", ".join(SOURCE_KINDS)}, got "{v}"')
+        outlet = reader.get("outlet", str, "") or None
+        reader.finish()
+        if "location" not in entry:
+            reader.fail("location", "missing")
+        if location:
+            specs.append(SourceSpec(kind=kind or detect_kind(location), location=location, outlet=outlet))  # type: ignore[arg-type]
+    return tuple(specs)
+
+
+def _themes(top: _Reader) -> tuple[Theme, ...]:
+    top.seen.add("themes")
+    raw = top.table.get("themes", [])
+    if not isinstance(raw, list):
+        top.fail("themes", "must be an array of tables ([[themes]])")
+        return ()
+    themes: list[Theme] = []
+    names: set[str] = set()
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            top.fail(f"themes[{index}]", "must be a table with a name")
+            continue
+        reader = _Reader(top.file, top.problems, entry, f"themes[{index}].")
+        name = reader.get("name", str, "", _nonempty)
+        if "name" not in entry:
+            reader.fail("name", "missing")
+        elif name.casefold() in names:
+            reader.fail("name", f'"{name}" is defined twice')
+        names.add(name.casefold())
+        theme = Theme(
+            name=name,
+            description=reader.get("description", str, ""),
+            keywords=tuple(k for k in reader.strings("keywords") if k.strip()),
+            tags=tuple(t.casefold() for t in reader.strings("tags")),
+        )
+        reader.finish()
+        if name:
+            themes.append(theme)
+    return tuple(themes)

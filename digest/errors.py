@@ -1,0 +1,55 @@
+"""The one error tree of digest.
+
+::
+
+    DigestError
+    ├── ConfigError    (also ValueError)    a config file or environment value is wrong
+    ├── SourceError    (also ValueError)    a source or one of its items cannot be read
+    ├── RenderError    (also RuntimeError)  a template or the MJML/inline step failed
+    └── DeliveryError  (also OSError)       a message could not be handed over
+
+Each also subclasses the built-in it resembles, so callers that only know the
+standard library still catch it. Messages are built from typed fields, so the
+CLI can print them as they are and tests can check the fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DigestError(Exception):
+    """Root of every error digest raises on purpose."""
+
+
+class ConfigError(DigestError, ValueError):
+    """One or more problems in the configuration, all reported at once."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class SourceError(DigestError, ValueError):
+    """A source, or one item in it, could not be read.
+
+    ``where`` is a path (with ``:line`` when known) or a URL.
+    """
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}")
+
+
+class RenderError(DigestError, RuntimeError):
+    """A template, the MJML compile or the inline step failed."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}")
+
+
+class DeliveryError(DigestError, OSError):
+    """A message could not be handed to its backend."""

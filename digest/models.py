@@ -1,0 +1,164 @@
+"""The values that flow through the pipeline, left to right.
+
+Everything here is a frozen, slotted, keyword-only dataclass: a stage takes
+these and returns new ones, never changes what it was given. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """One post from any source, normalised.
+
+    ``excerpt_html`` is already sanitised; every other text field is plain text.
+    ``published`` is timezone-aware. ``original_date`` is the date the item
+    itself carries when it differs in kind from ``published`` (the dateline of
+    an archive entry, for instance).
+    """
+
+    id: str
+    title: str
+    url: str | None
+    published: datetime
+    outlet: str | None
+    author: str | None
+    excerpt_html: str
+    excerpt_text: str
+    tags: tuple[str, ...] = ()
+    theme: str | None = None
+    source: str
+    original_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """Something wrong with one input, reported and skipped: where and why."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """A half-open span of time ``[start, end)`` with aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if not self.start < self.end:
+            raise ValueError(f"window start {self.start.isoformat()} is not before end {self.end.isoformat()}")
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excluded:
+    """A post left out of the issue, and why."""
+
+    post: Post
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutletGroup:
+    """The posts of one outlet inside a section; ``outlet`` None is "no outlet"."""
+
+    outlet: str | None
+    posts: tuple[Post, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Section:
+    """One theme of the issue: its outlets, and why each post landed here."""
+
+    theme: str
+    description: str
+    outlets: tuple[OutletGroup, ...]
+    reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        return tuple(post for group in self.outlets for post in group.posts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutletShare:
+    """How much of the issue one outlet supplied."""
+
+    outlet: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats:
+    """Counts of one build, for the summary and for monitoring."""
+
+    gathered: int
+    selected: int
+    excluded: int
+    problems: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Digest:
+    """The Weekly Digest: everything the renderers need, nothing they must look up."""
+
+    issue_id: str
+    newsletter: str
+    title: str
+    preheader: str
+    window: Window
+    timezone: str
+    sections: tuple[Section, ...]
+    outlet_summary: tuple[OutletShare, ...]
+    excluded: tuple[Excluded, ...]
+    problems: tuple[Problem, ...]
+    stats: Stats
+    generated_at: datetime
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        return tuple(post for section in self.sections for post in section.posts)
+
+
+Level = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One finding about a rendered issue; an ``error`` blocks a send."""
+
+    code: str
+    level: Level
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedIssue:
+    """The issue as it will be sent, before any recipient's details are filled in."""
+
+    issue_id: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.level == "error")

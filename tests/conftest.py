@@ -1,0 +1,88 @@
+"""Shared fixtures: settings rooted in a temporary project, a fixed clock, a real HTTP server."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    """Friday 20 November 2026, 09:00 in London: the sample issue's scheduled time."""
+    return datetime(2026, 11, 20, 9, 0, tzinfo=LONDON)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings from the shipped config, rooted in tmp_path, with fields overridden."""
+
+    def make(**overrides: Any) -> Settings:
+        base = load_settings(REPO / "config" / "digest.toml", environ={})
+        base = dataclasses.replace(base, root=tmp_path, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+        return dataclasses.replace(base, **overrides)
+
+    return make
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+class Served:
+    """A real HTTP server on 127.0.0.1 whose routes a test sets, and which records requests."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        served = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                served.requests.append((self.path, dict(self.headers.items())))
+                route = served.routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                route(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+@pytest.fixture
+def http_server() -> Iterator[Served]:
+    served = Served()
+    served.thread.start()
+    try:
+        yield served
+    finally:
+        served.server.shutdown()
+        served.server.server_close()

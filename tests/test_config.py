@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, write
+from digest.config import load_settings, parse_source_spec
+from digest.errors import ConfigError
+
+
+def test_shipped_config_loads() -> None:
+    settings = load_settings(REPO / "config" / "digest.toml", environ={})
+    assert settings.name == "Open Streets"
+    assert str(settings.timezone) == "Europe/London"
+    assert settings.root == REPO
+    assert [s.kind for s in settings.sources] == ["markdown", "feed", "archive"]
+    assert len(settings.themes) >= 4
+    assert settings.sender.addr_spec == "digest@openstreets.example"
+
+
+def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "digest.toml",
+        """
+[newsletter]
+timezone = "Mars/Olympus"
+sender = "not an address"
+[window]
+days = "seven"
+mode = "fortnight"
+[selection]
+exclude_titles = ["(unclosed"]
+[[themes]]
+name = "A"
+[[themes]]
+name = "a"
+colour = "red"
+[output]
+excerpt_words = -3
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    problems = caught.value.problems
+    assert f'{config}: window.days: must be an integer, got "seven"' in problems
+    assert any(p.startswith(f"{config}: window.mode: ") and "fortnight" in p for p in problems)
+    assert any(p.startswith(f"{config}: newsletter.timezone: ") and "Mars/Olympus" in p for p in problems)
+    assert any(p.startswith(f"{config}: newsletter.sender: ") for p in problems)
+    assert any(p.startswith(f"{config}: selection.exclude_titles[0]: ") for p in problems)
+    assert f'{config}: themes[1].name: "a" is defined twice' in problems
+    assert f"{config}: themes[1].colour: unknown key" in problems
+    assert f"{config}: output.excerpt_words: must be positive, got -3" in problems
+    assert len(problems) == 8
+
+
+def test_positive_integer_message_matches_the_documented_form(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", "[window]\ndays = 0\n")
+    with pytest.raises(ConfigError, match=r"window\.days: must be positive, got 0"):
+        load_settings(config, environ={})
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", "[window\n")
+    with pytest.raises(ConfigError, match=r"digest\.toml: not valid TOML"):
+        load_settings(config, environ={})
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_digest_config_env_picks_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "other.toml", '[newsletter]\nname = "Elsewhere"\n')
+    assert load_settings(environ={"DIGEST_CONFIG": str(config)}).name == "Elsewhere"
+
+
+def test_secret_comes_from_dotenv_and_environment_wins(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", "")
+    write(tmp_path / ".env", "DIGEST_SECRET_KEY=from-dotenv\n")
+    assert load_settings(config, environ={}).secret_key == "from-dotenv"
+    assert load_settings(config, environ={"DIGEST_SECRET_KEY": "from-env"}).secret_key == "from-env"
+    assert "from-env" not in repr(load_settings(config, environ={"DIGEST_SECRET_KEY": "from-env"}))
+
+
+def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
+    config = write(tmp_path / "config" / "digest.toml", 'root = ".."\n[output]\ndir = "build"\n')
+    settings = load_settings(config, environ={})
+    assert settings.root == tmp_path.resolve()
+    assert settings.output_dir == tmp_path.resolve() / "build"
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "location"),
+    [
+        ("content/posts", "markdown", "content/posts"),
+        ("feeds/news.xml", "feed", "feeds/news.xml"),
+        ("https://example.org/rss", "feed", "https://example.org/rss"),
+        ("pages/author.txt", "archive", "pages/author.txt"),
+        ("archive:pages/*.html", "archive", "pages/*.html"),
+        ("feed:https://example.org/x", "feed", "https://example.org/x"),
+        ("markdown:notes.txt", "markdown", "notes.txt"),
+    ],
+)
+def test_source_specs(spec: str, kind: str, location: str) -> None:
+    parsed = parse_source_spec(spec)
+    assert (parsed.kind, parsed.location) == (kind, location)
