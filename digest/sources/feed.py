@@ -36,7 +36,10 @@ class FeedSource:
             else:
                 for path in expand(self.settings.resolve(self.spec.location), "**/*.xml"):
                     label = source_label(self.spec, self.settings, str(path))
-                    documents.append((label.split(":", 1)[1], label, _read(path, label)))
+                    try:
+                        documents.append((label.split(":", 1)[1], label, _read(path, label)))
+                    except SourceError as exc:  # one unreadable file does not stop the others
+                        problems.append(Problem(where=exc.where, message=exc.message))
         except SourceError as exc:
             problems.append(Problem(where=exc.where, message=exc.message))
         posts: list[Post] = []
@@ -98,7 +101,7 @@ def _read(path: Path, label: str) -> bytes:
     try:
         body = path.read_bytes()
     except OSError as exc:
-        raise SourceError(label, f"cannot read: {exc.strerror or exc}") from exc
+        raise SourceError(label.split(":", 1)[1], f"cannot read: {exc.strerror or exc}") from exc
     if not body.strip():
         raise SourceError(label.split(":", 1)[1], "empty file")
     return body

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import http.server
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, Served, write
+from digest.config import FeedFetch, Settings, SourceSpec
+from digest.sources.feed import FeedSource
+
+FEEDS = FIXTURES / "feeds"
+
+
+def gather(settings: Settings, location: str) -> tuple[list, list]:  # type: ignore[type-arg]
+    result = FeedSource(SourceSpec(kind="feed", location=location), settings).gather()
+    return list(result.posts), list(result.problems)
+
+
+def test_rss20_entries_dates_sanitising_and_undated_entries(make_settings: Callable[..., Settings]) -> None:
+    posts, problems = gather(make_settings(), str(FEEDS / "rss20.xml"))
+    assert [p.title for p in posts] == ["Lock gates replaced at Foundry Bridge", "Towpath café opens"]
+    lock, cafe = posts
+    assert lock.outlet == "Canal Courier"
+    assert lock.published == datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+    assert cafe.published == datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+    assert lock.tags == ("transport",)
+    assert lock.url == "https://canal.example/lock-gates"
+    for post in posts:
+        assert "<script" not in post.excerpt_html and "onclick" not in post.excerpt_html and "javascript:" not in post.excerpt_html
+    assert "alert" not in lock.excerpt_text
+    assert cafe.excerpt_text == "Tea and cake."
+    [problem] = problems
+    assert problem.where.endswith("rss20.xml")
+    assert problem.message == 'entry 2 "An entry with no date": no date (published or updated); skipped'
+
+
+@pytest.mark.parametrize(
+    ("name", "outlet", "title", "author"),
+    [
+        ("rss10.xml", "Old Town Notes", "The market clock runs again", "Ivo Stern"),
+        ("rss091.xml", "Parish Pump", "Fête raises £400 for the roof", None),
+        ("atom.xml", "Hillside Log", "Snow forecast for the ridge", "Kit Moreno"),
+    ],
+)
+def test_other_flavours(make_settings: Callable[..., Settings], name: str, outlet: str, title: str, author: str | None) -> None:
+    posts, problems = gather(make_settings(), str(FEEDS / name))
+    assert problems == []
+    assert posts[0].outlet == outlet
+    assert posts[0].title == title
+    assert posts[0].author == author
+    assert posts[0].published.tzinfo is not None
+
+
+def test_atom_updated_date_and_content_element(make_settings: Callable[..., Settings]) -> None:
+    posts, _ = gather(make_settings(), str(FEEDS / "atom.xml"))
+    updated = posts[1]
+    assert updated.published == datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
+    assert updated.excerpt_text == "From the content element."
+    assert posts[0].tags == ("climate",)
+
+
+def test_not_xml_and_empty_files_are_reported(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    write(tmp_path / "feeds" / "a.xml", "this is { not xml at all")
+    write(tmp_path / "feeds" / "b.xml", "")
+    shutil.copy(FEEDS / "atom.xml", tmp_path / "feeds" / "c.xml")
+    posts, problems = gather(make_settings(), "feeds")
+    assert len(posts) == 2
+    messages = {p.where: p.message for p in problems}
+    assert messages["feeds/a.xml"].startswith("not an RSS or Atom feed")
+    assert messages["feeds/b.xml"] == "empty file"
+
+
+def _feed_route(body: bytes, etag: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    def route(handler: http.server.BaseHTTPRequestHandler) -> None:
+        if handler.headers.get("If-None-Match") == etag:
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("ETag", etag)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return route
+
+
+def test_feed_over_http_with_conditional_get(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+    http_server.routes["/feed.xml"] = _feed_route((FEEDS / "rss20.xml").read_bytes(), '"v1"')
+    settings = make_settings()
+    url = f"{http_server.base}/feed.xml"
+
+    first, _ = gather(settings, url)
+    second, _ = gather(settings, url)
+
+    assert [p.title for p in first] == [p.title for p in second] == ["Lock gates replaced at Foundry Bridge", "Towpath café opens"]
+    assert first[0].source == f"feed:{url}"
+    (_, headers_first), (_, headers_second) = http_server.requests
+    assert "If-None-Match" not in headers_first
+    assert headers_second["If-None-Match"] == '"v1"'  # the second run asked "changed since?" and got a 304
+    assert "digest/" in headers_first["User-Agent"]
+
+
+def test_http_errors_timeouts_and_size_cap_are_reported(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+    def slow(handler: http.server.BaseHTTPRequestHandler) -> None:
+        time.sleep(1.5)
+        handler.send_response(200)
+        handler.end_headers()
+
+    def huge(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.end_headers()
+        handler.wfile.write(b"<rss>" + b" " * 300_000)
+
+    http_server.routes["/slow"] = slow
+    http_server.routes["/huge"] = huge
+    settings = make_settings(feed=FeedFetch(timeout=0.5, max_bytes=100_000))
+
+    assert gather(settings, f"{http_server.base}/slow")[1][0].message == "timed out after 0.5 s"
+    assert gather(settings, f"{http_server.base}/huge")[1][0].message == "larger than the 100,000-byte limit (feeds.max_bytes)"
+    missing = gather(settings, f"{http_server.base}/missing")[1][0]
+    assert (missing.where, missing.message) == (f"{http_server.base}/missing", "HTTP 404 Not Found")
+    refused = gather(settings, "http://127.0.0.1:9/feed")[1][0]
+    assert refused.message.startswith("cannot fetch")

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from digest.config import Theme
+from digest.grouping import classify, group_posts, summarise_outlets
+from factories import make_post
+
+THEMES = (
+    Theme(name="Policy", description="Who decides", keywords=("lobby", "sanctions", "state department"), tags=("politics",)),
+    Theme(name="Culture", description="Films and books", keywords=("film", "book"), tags=("arts",)),
+)
+DAY = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+def test_theme_field_wins_then_tags_then_keywords_then_fallback() -> None:
+    assert classify(make_post("A film about lobbying", DAY, theme="culture"), THEMES, "Other").reason == 'theme "culture" set on the post'
+    assert classify(make_post("A film", DAY, tags=("Politics",)), THEMES, "Other").theme == "Policy"
+    assert classify(make_post("A film", DAY, tags=("Politics",)), THEMES, "Other").reason == 'tag "Politics" maps to Policy'
+    placed = classify(make_post("The lobby and the press", DAY), THEMES, "Other")
+    assert (placed.theme, placed.reason) == ("Policy", 'matched "lobby" in title (score 3)')
+    nothing = classify(make_post("Weather", DAY, excerpt="Rain."), THEMES, "Other")
+    assert (nothing.theme, nothing.reason) == ("Other", "no theme, tag or keyword matched")
+    unknown = classify(make_post("Weather", DAY, theme="Sport"), THEMES, "Other")
+    assert unknown.theme == "Other" and "not a configured theme" in unknown.reason
+
+
+def test_title_counts_more_than_excerpt_and_phrases_match_across_spacing() -> None:
+    post = make_post("A new film", DAY, excerpt="The State  Department and the lobby, said the lobby.")
+    placed = classify(post, THEMES, "Other")
+    assert placed.theme == "Policy"  # 3 excerpt hits tie with 1 title hit (3 points each): theme order decides
+    post = make_post("A new film", DAY, excerpt="The lobby, said the lobby.")
+    assert classify(post, THEMES, "Other").theme == "Culture"  # 3 (title) beats 2 (excerpt)
+    assert classify(make_post("Lobbying", DAY), THEMES, "Other").theme == "Other"  # whole words only
+
+
+def test_grouping_is_deterministic_and_ordered() -> None:
+    posts = [
+        make_post("Sanctions A", DAY, outlet="Zeta"),
+        make_post("Sanctions B", DAY.replace(day=12), outlet="Alpha"),
+        make_post("Sanctions C", DAY.replace(day=11), outlet="Alpha"),
+        make_post("Film D", DAY, outlet=None),
+        make_post("Book E", DAY, outlet="Beta"),
+        make_post("Rain F", DAY, outlet="Beta"),
+    ]
+    sections = group_posts(posts, THEMES, "Elsewhere", "Odds and ends")
+    shuffled = posts[:]
+    random.Random(7).shuffle(shuffled)
+    assert group_posts(shuffled, THEMES, "Elsewhere", "Odds and ends") == sections
+    assert [s.theme for s in sections] == ["Policy", "Culture", "Elsewhere"]
+    policy = sections[0]
+    assert [(g.outlet, [p.title for p in g.posts]) for g in policy.outlets] == [
+        ("Alpha", ["Sanctions B", "Sanctions C"]),  # most posts first; newest first inside
+        ("Zeta", ["Sanctions A"]),
+    ]
+    assert [g.outlet for g in sections[1].outlets] == ["Beta", None]  # no outlet last
+    assert sections[2].description == "Odds and ends"
+    assert set(policy.reasons) == {p.id for p in policy.posts}
+
+
+def test_outlet_summary_counts_and_shares() -> None:
+    posts = [make_post(str(i), DAY, outlet=o) for i, o in enumerate(["A", "B", "A", None])]
+    summary = summarise_outlets(posts)
+    assert [(o.outlet, o.count, o.share) for o in summary] == [("A", 2, 0.5), ("B", 1, 0.25), ("Other sources", 1, 0.25)]
