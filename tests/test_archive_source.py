@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, LONDON, write
 from digest.config import Settings, SourceSpec
 from digest.models import Post
 from digest.sources.archive import ArchiveSource, parse_dateline, strip_link_text
+
+from conftest import FIXTURES, LONDON, write
 
 ARCHIVE = FIXTURES / "archives" / "harbour-watch.txt"
 

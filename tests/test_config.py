@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write
 from digest.config import load_settings, parse_source_spec
 from digest.errors import ConfigError
+
+from conftest import REPO, write
 
 
 def test_shipped_config_loads() -> None:

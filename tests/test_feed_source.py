@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, Served, write
 from digest.config import FeedFetch, Settings, SourceSpec
 from digest.sources.feed import FeedSource
+
+from conftest import FIXTURES, Served, write
 
 FEEDS = FIXTURES / "feeds"
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from digest.config import Theme
 from digest.grouping import classify, group_posts, summarise_outlets
+
 from factories import make_post
 
 THEMES = (

@@ -5,9 +5,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from conftest import LONDON, write
 from digest.config import Settings, SourceSpec
 from digest.sources.markdown import MarkdownSource
+
+from conftest import LONDON, write
 
 GOOD = """---
 title: "Trams & buses: a plan"

@@ -6,14 +6,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import LONDON
 from digest.config import SelectionRules, WindowRule
 from digest.models import Window
 from digest.selection import select_posts, window_between, window_for
+
+from conftest import LONDON
 from factories import make_post
 
 NEW_YORK = ZoneInfo("America/New_York")
-RULES = SelectionRules(exclude_titles=(re.compile("weekly digest", re.IGNORECASE),), exclude_outlets=("spam daily",), exclude_tags=("draft",))
+RULES = SelectionRules(
+    exclude_titles=(re.compile("weekly digest", re.IGNORECASE),), exclude_outlets=("spam daily",), exclude_tags=("draft",)
+)
 
 
 def test_window_is_half_open() -> None:

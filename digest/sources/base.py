@@ -25,6 +25,8 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _SPACE = re.compile(r"\s+")
 _BLOCK_END = re.compile(r"</(p|li|blockquote|ul|ol)>|<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
+# nh3's output is normalised (attributes quoted, tags balanced), so a pattern is enough here.
+_DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 _PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p>", re.IGNORECASE | re.DOTALL)
 
 
@@ -50,14 +52,19 @@ def clean_text(text: str) -> str:
 
 
 def sanitise_html(fragment: str) -> str:
-    """Post HTML made safe for the email: no scripts, handlers, styles or odd URL schemes."""
-    return nh3.clean(
+    """Post HTML made safe for the email: no scripts, handlers, styles or odd URL schemes.
+
+    A link whose URL was removed (``javascript:``, say) would be left as a dead
+    ``<a>``: it is unwrapped to its text.
+    """
+    cleaned = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer",
     ).strip()
+    return _DEAD_LINK.sub(r"\1", cleaned)
 
 
 def html_to_text(fragment: str) -> str:

@@ -1,0 +1,112 @@
+"""The digest command, run as a real subprocess: output, files written and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURES, REPO, write
+
+PROJECT_CONFIG = FIXTURES / "project" / "config" / "digest.toml"
+
+
+def digest(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
+    result = digest("--config", str(PROJECT_CONFIG), "build", "--since", "2025-02-24", "--until", "2025-03-03", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "2025-03-02-0e7ceb"
+    assert result.stdout.splitlines()[0] == f"{folder}/"
+    assert sorted(p.name for p in folder.iterdir()) == ["digest.html", "digest.json", "digest.txt"]
+    for expected in (
+        "Window     Mon 24 Feb 2025 00:00 – Mon 03 Mar 2025 00:00 (Europe/London)",
+        "9 gathered, 6 selected, 3 excluded",
+        "Section    Harbour (4)",
+        "Checks     all passed",
+    ):
+        assert expected in result.stdout
+    assert "Excluded   3 outside the window" in result.stdout
+    # The one bad archive entry is reported on stderr with file and line, and the run still succeeds.
+    assert re.search(r"warning: \.\./archives/harbour-watch\.txt:46: .*no date", result.stderr)
+
+
+def test_strict_turns_bad_input_into_exit_1_and_writes_nothing(tmp_path: Path) -> None:
+    result = digest(
+        "--config", str(PROJECT_CONFIG), "build", "--since", "2025-02-24", "--until", "2025-03-03", "--out", str(tmp_path), "--strict"
+    )
+    assert result.returncode == 1
+    assert "(--strict): nothing written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_errors_exit_2_with_file_and_key(tmp_path: Path) -> None:
+    config = write(tmp_path / "bad.toml", '[window]\ndays = "seven"\n[newsletter]\ntimezone = "Nowhere/Land"\n')
+    result = digest("--config", str(config), "build")
+    assert result.returncode == 2
+    assert f'error: {config}: window.days: must be an integer, got "seven"' in result.stderr
+    assert f"error: {config}: newsletter.timezone: " in result.stderr
+    env_result = digest("build", env={"DIGEST_CONFIG": str(config)})
+    assert env_result.returncode == 2 and "window.days" in env_result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert digest("build", "--since", "2025-01-01").returncode == 2
+    bad_date = digest("build", "--as-of", "next friday")
+    assert bad_date.returncode == 2 and "not an ISO 8601" in bad_date.stderr
+    assert digest("build", "--source", "feed:").returncode == 2
+
+
+def test_posts_json_from_an_archive() -> None:
+    archive = FIXTURES / "archives" / "harbour-watch.txt"
+    result = digest("posts", "--source", str(archive), "--all", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    posts = json.loads(result.stdout)
+    assert len(posts) == 6
+    keys = {"id", "title", "url", "published", "outlet", "author", "excerpt", "tags", "theme", "source", "original_date"}
+    assert all(keys <= set(post) for post in posts)
+    dredging = next(p for p in posts if p["title"] == "Dredging Plan Delayed Again")
+    assert dredging["published"] == "2025-03-02T00:00:00+00:00"
+    assert (dredging["outlet"], dredging["author"], dredging["original_date"]) == ("The Quay Herald", "Jo Marsh", "2025-03-01")
+    assert [p["published"] for p in posts] == sorted(p["published"] for p in posts)
+
+
+def test_source_override_with_forced_kind_and_window(tmp_path: Path) -> None:
+    feed = write(tmp_path / "news.data", (FIXTURES / "feeds" / "atom.xml").read_bytes())
+    result = digest("build", "--source", f"feed:{feed}", "--since", "2026-11-18", "--until", "2026-11-20", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    model = json.loads(next((tmp_path / "out").glob("*/digest.json")).read_text())
+    titles = [p["title"] for s in model["sections"] for g in s["outlets"] for p in g["posts"]]
+    assert sorted(titles) == ["Only updated, never published", "Snow forecast for the ridge"]
+
+
+def test_as_of_without_offset_is_newsletter_local_time(tmp_path: Path) -> None:
+    result = digest("build", "--as-of", "2026-11-20T09:00", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    model = json.loads(next(tmp_path.glob("*/digest.json")).read_text())
+    assert model["window"] == {"start": "2026-11-13T09:00:00+00:00", "end": "2026-11-20T09:00:00+00:00"}
+    assert model["stats"]["selected"] >= 10
+
+
+def test_an_empty_window_is_reported_as_a_problem(tmp_path: Path) -> None:
+    result = digest("build", "--since", "2001-01-01", "--until", "2001-01-08", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "empty-issue: the issue has no posts" in result.stdout
+
+
+def test_help_describes_every_option_and_exit_codes() -> None:
+    top = digest("--help").stdout
+    assert "Exit codes" in top and "usage or configuration error" in top
+    build_help = digest("build", "--help").stdout
+    for option in ("--as-of", "--since", "--until", "--source", "--strict", "--out"):
+        assert option in build_help
+    posts_help = digest("posts", "--help").stdout
+    for option in ("--all", "--format", "--source"):
+        assert option in posts_help
