@@ -110,3 +110,15 @@ def test_help_describes_every_option_and_exit_codes() -> None:
     posts_help = digest("posts", "--help").stdout
     for option in ("--all", "--format", "--source"):
         assert option in posts_help
+
+
+def test_since_last_window_starts_where_the_last_issue_ended(tmp_path: Path) -> None:
+    shipped = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
+    config = write(tmp_path / "config" / "digest.toml", shipped.replace('root = ".."', f'root = "{REPO}"').replace('mode = "days"', 'mode = "since-last"'))
+    out = tmp_path / "out"
+    first = digest("--config", str(config), "build", "--as-of", "2026-11-13T09:00", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    second = digest("--config", str(config), "build", "--as-of", "2026-11-17T09:00", "--out", str(out))
+    assert second.returncode == 0, second.stderr
+    windows = sorted(json.loads(p.read_text())["window"]["start"] for p in out.glob("*/digest.json"))
+    assert windows == ["2026-11-06T09:00:00+00:00", "2026-11-13T09:00:00+00:00"]  # 7 days, then since the first's end
