@@ -80,6 +80,38 @@ class FeedFetch:
     user_agent: str = DEFAULT_USER_AGENT
 
 
+BackendName = Literal["smtp", "outbox", "console", "memory"]
+Security = Literal["starttls", "ssl", "none"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpOptions:
+    host: str = ""
+    port: int = 587
+    security: Security = "starttls"
+    timeout: float = 30.0
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # AUTH over a plain connection: only ever for a local catcher such as Mailpit.
+    allow_plain_auth: bool = False
+    ca_file: Path | None = None
+    local_hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryOptions:
+    backend: BackendName = "outbox"
+    outbox_dir: Path = Path("outbox")
+    connections: int = 4
+    max_per_connection: int = 200
+    rate: float = 0.0  # messages per second over all connections; 0 means no limit
+    max_attempts: int = 5
+    retry_base: float = 60.0  # seconds before the first retry; doubles each time
+    max_wait: float = 900.0  # how long one run waits for deferred retries to come due
+    breaker: int = 20  # consecutive failures that pause a send
+    list_id: str = ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """The whole validated configuration. Build with :func:`load_settings`."""
@@ -105,6 +137,17 @@ class Settings:
     cache_dir: Path = Path(".digest-cache")
     feed: FeedFetch = field(default_factory=FeedFetch)
     secret_key: str | None = field(default=None, repr=False)
+    database_url: str = "sqlite:///digest.sqlite"
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    smtp: SmtpOptions = field(default_factory=SmtpOptions)
+
+    @property
+    def list_id(self) -> str:
+        """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
+        if self.delivery.list_id:
+            return self.delivery.list_id
+        label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
+        return f"{label}.{self.sender.domain}"
 
     def resolve(self, location: str) -> Path:
         """A path from the config or the command line, relative to the project root."""
@@ -297,6 +340,14 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
     )
     cache_dir = feeds.get("cache_dir", str, ".digest-cache", _nonempty)
     feeds.finish()
+
+    store = top.sub("store")
+    database_url = env.get("DATABASE_URL") or store.get("url", str, "sqlite:///digest.sqlite", _nonempty)
+    store.finish()
+    delivery = _delivery(top, env, root)
+    smtp = _smtp(top, env, root)
+    if delivery.backend == "smtp" and not smtp.host:
+        top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
     top.finish()
 
     if problems:
@@ -323,7 +374,97 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         cache_dir=root / cache_dir,
         feed=feed,
         secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        database_url=_absolute_sqlite(database_url, root),
+        delivery=delivery,
+        smtp=smtp,
     )
+
+
+def _absolute_sqlite(url: str, root: Path) -> str:
+    """A relative SQLite path is relative to the project root, not to wherever the command runs."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(root / url[len(prefix) :])
+    return url
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str | None]:
+    return lambda value: None if value in options else f'must be one of {", ".join(options)}, got "{value}"'
+
+
+def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, name: str, check: Callable[[str], str | None]) -> str | None:
+    value = env.get(variable)
+    if value is None or value == "":
+        return None
+    if (message := check(value)) is not None:
+        reader.problems.append(f"environment: {variable}: {message}")
+        return None
+    return value
+
+
+def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptions:
+    reader = top.sub("delivery")
+    backends = ("smtp", "outbox", "console", "memory")
+    configured = reader.get("backend", str, "", _choice(backends))
+    backend = _env_override(reader, env, "DIGEST_BACKEND", "backend", _choice(backends)) or configured
+    if not backend:
+        # The embedded default: real SMTP only when a host is configured, else the local outbox.
+        smtp_table = top.table.get("smtp", {})
+        has_host = bool(env.get("SMTP_HOST")) or (isinstance(smtp_table, dict) and bool(smtp_table.get("host")))
+        backend = "smtp" if has_host else "outbox"
+    options = DeliveryOptions(
+        backend=backend,  # type: ignore[arg-type]
+        outbox_dir=root / reader.get("outbox_dir", str, "outbox", _nonempty),
+        connections=reader.get("connections", int, 4, _positive),
+        max_per_connection=reader.get("max_per_connection", int, 200, _positive),
+        rate=reader.get("rate", float, 0.0, lambda v: None if v >= 0 else f"must be 0 (no limit) or more, got {v}"),
+        max_attempts=reader.get("max_attempts", int, 5, _positive),
+        retry_base=reader.get("retry_base", float, 60.0, _positive),
+        max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+        breaker=reader.get("breaker", int, 20, _positive),
+        list_id=reader.get(
+            "list_id",
+            str,
+            "",
+            lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
+        ),
+    )
+    reader.finish()
+    return options
+
+
+def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
+    reader = top.sub("smtp")
+    host = _env_override(reader, env, "SMTP_HOST", "host", _nonempty) or reader.get("host", str, "")
+    port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
+    if (
+        raw_port := _env_override(
+            reader, env, "SMTP_PORT", "port", lambda v: None if v.isdigit() and 0 < int(v) < 65536 else f'must be a port number, got "{v}"'
+        )
+    ) is not None:
+        port = int(raw_port)
+    securities = ("starttls", "ssl", "none")
+    security = _env_override(reader, env, "SMTP_SECURITY", "security", _choice(securities)) or reader.get(
+        "security", str, "starttls", _choice(securities)
+    )
+    ca_file = reader.get("ca_file", str, "")
+    options = SmtpOptions(
+        host=host,
+        port=port or {"starttls": 587, "ssl": 465, "none": 25}[security],
+        security=security,  # type: ignore[arg-type]
+        timeout=reader.get("timeout", float, 30.0, _positive),
+        username=env.get("SMTP_USERNAME") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        allow_plain_auth=reader.get("allow_plain_auth", bool, False),
+        ca_file=(root / ca_file) if ca_file else None,
+        local_hostname=reader.get("local_hostname", str, "") or None,
+    )
+    for secret in ("username", "password"):
+        if secret in reader.table:
+            reader.fail(secret, f"secrets are read only from the environment (SMTP_{secret.upper()}) or .env, never from the config file")
+            reader.seen.add(secret)
+    reader.finish()
+    return options
 
 
 def _check_title_format(value: str) -> str | None:
