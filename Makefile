@@ -20,8 +20,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-run: setup
+# The main job on the embedded defaults: build the sample issue, then deliver
+# it to the sample subscribers through the outbox backend (outbox/<issue-id>/).
+# The unsubscribe links need a signing key: a random one is put in .env the
+# first time (never committed). Running it again sends nothing twice.
+run: setup .env
 	$(BIN)/digest build --as-of $(SAMPLE_AS_OF)
+	$(BIN)/digest subscribers import config/subscribers.sample.csv
+	$(BIN)/digest send --as-of $(SAMPLE_AS_OF) --yes
+
+.env:
+	@echo "DIGEST_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
+	@echo "wrote .env with a new random DIGEST_SECRET_KEY"
 
 lint: setup
 	$(BIN)/ruff check digest tests
@@ -36,4 +46,4 @@ format: setup
 	$(BIN)/ruff format digest tests
 
 clean:
-	rm -rf $(VENV) out outbox .digest-cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out outbox .digest-cache .pytest_cache .mypy_cache .ruff_cache digest.sqlite digest.sqlite-wal digest.sqlite-shm
