@@ -86,3 +86,40 @@ def http_server() -> Iterator[Served]:
     finally:
         served.server.shutdown()
         served.server.server_close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A plain SMTP server on 127.0.0.1 (see tests/smtpd.py for telling it what to answer)."""
+    from mailserver import SmtpServer
+
+    server = SmtpServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def delivery_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a send: a real SQLite file in tmp_path, a secret key, fast retries."""
+    from digest.config import DeliveryOptions, SmtpOptions
+
+    def make(port: int | None = None, *, smtp: dict[str, Any] | None = None, **delivery: Any) -> Settings:
+        options = {
+            "backend": "smtp" if port else "outbox",
+            "outbox_dir": tmp_path / "outbox",
+            "connections": 2,
+            "retry_base": 0.05,
+            "max_wait": 10.0,
+        } | delivery
+        smtp_options = {"host": "127.0.0.1", "port": port or 25, "security": "none", "timeout": 2.0} | (smtp or {})
+        return make_settings(
+            database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}",
+            secret_key="test-secret-key",
+            base_url="https://news.example.org",
+            delivery=DeliveryOptions(**options),
+            smtp=SmtpOptions(**smtp_options),
+        )
+
+    return make

@@ -114,7 +114,10 @@ def test_help_describes_every_option_and_exit_codes() -> None:
 
 def test_since_last_window_starts_where_the_last_issue_ended(tmp_path: Path) -> None:
     shipped = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
-    config = write(tmp_path / "config" / "digest.toml", shipped.replace('root = ".."', f'root = "{REPO}"').replace('mode = "days"', 'mode = "since-last"'))
+    config = write(
+        tmp_path / "config" / "digest.toml",
+        shipped.replace('root = ".."', f'root = "{REPO}"').replace('mode = "days"', 'mode = "since-last"'),
+    )
     out = tmp_path / "out"
     first = digest("--config", str(config), "build", "--as-of", "2026-11-13T09:00", "--out", str(out))
     assert first.returncode == 0, first.stderr

@@ -148,7 +148,7 @@ class CompiledMessage:
         from_line, rest = headers.split(CRLF, 1)
         out += [from_line + CRLF + b"To: ", Slot.TO, CRLF + rest, b"Message-ID: ", Slot.MESSAGE_ID, CRLF]
         out += [b"List-Unsubscribe: ", Slot.LIST_UNSUBSCRIBE, CRLF]
-        out += [f'Content-Type: multipart/alternative; boundary="{boundary}"'.encode() + CRLF + CRLF]
+        out += [f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode() + CRLF + CRLF]
         out += [b"This is a multi-part message in MIME format." + CRLF]
         for subtype, body, slots in (
             (
@@ -229,11 +229,11 @@ class CompiledMessage:
         return b"".join(chunks)  # type: ignore[arg-type]
 
 
-def reference_message(parts: MessageParts, *, to: str, message_id: str, unsubscribe_url: str, email: str) -> EmailMessage:
+def reference_message(parts: MessageParts, *, name: str | None, email: str, message_id: str, unsubscribe_url: str) -> EmailMessage:
     """The same message built from scratch with the email package: the yardstick in tests and benchmarks."""
     message = EmailMessage(policy=SMTP)
     message["From"] = parts.sender
-    message["To"] = to
+    message["To"] = Address(display_name=single_line(name or ""), addr_spec=email)
     message["Subject"] = single_line(parts.subject)
     message["Date"] = format_datetime(parts.date)
     message["Message-ID"] = message_id

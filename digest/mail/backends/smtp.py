@@ -65,6 +65,8 @@ class SmtpTransport:
                         "refusing to send the SMTP password over an unencrypted connection (set smtp.allow_plain_auth only for a local catcher)"
                     )
                 client.login(o.username, o.password or "")
+        except DeliveryError:
+            raise  # ours, and an OSError: not to be caught as a connection problem below
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login to {o.host}:{o.port} failed: {_reply(exc.smtp_code, exc.smtp_error)}") from exc
         except smtplib.SMTPResponseException as exc:
@@ -92,6 +94,9 @@ class SmtpTransport:
             if code != 250:
                 _raise_for(reply)
             return reply
+        except DeliveryError:
+            # Our own Transient/PermanentError: DeliveryError is an OSError, so it must pass the clauses below untouched.
+            raise
         except smtplib.SMTPDataError as exc:  # the server refused DATA itself (not 354)
             self._reset()
             _raise_for(_reply(exc.smtp_code, exc.smtp_error))

@@ -1,0 +1,129 @@
+"""A real SMTP server on 127.0.0.1 for the tests (aiosmtpd), told what to answer per recipient.
+
+Rules are queues of actions per recipient, consumed one per attempt; when a
+recipient's queue is empty the message is accepted. Actions:
+
+- ``"550 5.1.1 No such user"`` (any reply line): answered at RCPT (``rcpt``) or end of DATA (``data``);
+- ``"DROP"``: close the connection at the end of DATA, without a reply;
+- ``"STALL"``: sleep past any client timeout at the end of DATA.
+
+``data_all`` is a queue of DATA actions for any recipient, used before the
+per-recipient rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+import ssl
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    sender: str
+    recipient: str
+    data: bytes
+
+    def parse(self) -> EmailMessage:
+        message = email.message_from_bytes(self.data, policy=default)
+        assert isinstance(message, EmailMessage)
+        return message
+
+
+@dataclass
+class Handler:
+    received: list[Received] = field(default_factory=list)
+    rcpt: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    data: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    data_all: list[str] = field(default_factory=list)
+    stall_seconds: float = 5.0
+    auth_logins: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self.lock:
+            queue = self.rcpt.get(address)
+            action = queue.pop(0) if queue else None
+        if action:
+            return action
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        recipient = envelope.rcpt_tos[0]
+        with self.lock:
+            queue = self.data.get(recipient)
+            action = self.data_all.pop(0) if self.data_all else (queue.pop(0) if queue else None)
+        if action == "DROP":
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closed"  # never seen by the client
+        if action == "STALL":
+            await asyncio.sleep(self.stall_seconds)
+            return "451 4.4.2 too late"
+        if action:
+            return action
+        content = envelope.original_content if envelope.original_content is not None else envelope.content
+        assert isinstance(content, bytes)
+        with self.lock:
+            self.received.append(Received(str(envelope.mail_from), recipient, content))
+        return "250 2.0.0 Accepted"
+
+    def counts(self) -> Counter[str]:
+        with self.lock:
+            return Counter(item.recipient for item in self.received)
+
+
+class Authenticator:
+    def __init__(self, handler: Handler, username: str, password: str) -> None:
+        self.handler, self.username, self.password = handler, username, password
+
+    def __call__(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
+            and auth_data.password.decode() == self.password
+        )
+        if ok:
+            self.handler.auth_logins.append(self.username)
+        return AuthResult(success=ok)
+
+
+class SmtpServer:
+    """A running server; ``stop()`` ends it."""
+
+    def __init__(
+        self, handler: Handler | None = None, *, tls: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None
+    ) -> None:
+        self.handler = handler or Handler()
+        self.port = free_port()
+        kwargs: dict[str, Any] = {}
+        if tls is not None:
+            kwargs.update(tls_context=tls, require_starttls=True)
+        if credentials is not None:
+            kwargs.update(authenticator=Authenticator(self.handler, *credentials), auth_required=True, auth_require_tls=tls is not None)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -1,0 +1,280 @@
+"""Sending through the ledger to a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from digest.config import Settings
+from digest.delivery import LeaseHeldError, SendReport, compile_issue, send_issue, send_test
+from digest.errors import DeliveryError
+from digest.mail.backends import get_backend
+from digest.store import Store
+
+from factories import make_stored_issue
+from mailserver import Handler, SmtpServer
+
+Make = Callable[..., Settings]
+
+
+def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
+    store = Store.open(settings.database_url)
+    for n in range(count):
+        store.add_subscriber(f"reader{n:03d}@example.org", f"Reader {n}")
+    store.save_issue(make_stored_issue(issue_id))
+    return store
+
+
+def run_send(settings: Settings, store: Store, stop: threading.Event | None = None, issue_id: str = "2026-11-20-abcdef") -> SendReport:
+    issue = store.load_issue(issue_id)
+    assert issue is not None
+    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop)
+
+
+def test_every_subscriber_gets_exactly_one_copy(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=4)
+    store = setup_store(settings, 40)
+    report = run_send(settings, store)
+    assert report.complete and report.sent == 40
+    assert report.counts["sent"] == 40
+    assert set(smtp_server.handler.counts().values()) == {1}
+    assert len(smtp_server.handler.counts()) == 40
+    again = run_send(settings, store)
+    assert again.sent == 0 and again.complete
+    assert len(smtp_server.handler.received) == 40  # a second run sends nothing twice
+
+
+@pytest.mark.parametrize(
+    ("where", "reply", "state", "bounced"),
+    [
+        ("rcpt", "550 5.1.1 No such user", "failed", True),
+        ("rcpt", "553 5.1.3 Bad address syntax", "failed", True),
+        ("data", "550 5.1.1 Mailbox gone", "failed", True),
+        ("data", "552 5.2.2 Mailbox full", "failed", False),
+        ("data", "554 5.7.1 Message refused by policy", "failed", False),
+        ("rcpt", "550 Requested action not taken", "failed", True),
+    ],
+)
+def test_permanent_replies_fail_the_recipient(
+    smtp_server: SmtpServer, delivery_settings: Make, where: str, reply: str, state: str, bounced: bool
+) -> None:
+    settings = delivery_settings(smtp_server.port)
+    store = setup_store(settings, 3)
+    getattr(smtp_server.handler, where)["reader001@example.org"].append(reply)
+    report = run_send(settings, store)
+    assert report.complete  # a permanent failure with its reason recorded counts as done
+    delivery = {d.subscriber_id: d for d in store.deliveries_of("2026-11-20-abcdef")}[2]
+    assert delivery.state == state
+    assert delivery.last_reply is not None and delivery.last_reply.startswith(reply)
+    subscriber = store.get_subscriber("reader001@example.org")
+    assert subscriber is not None and (subscriber.status == "bounced") == bounced
+    if "5.7." in reply:
+        assert "sender-side" in delivery.last_reply
+    assert smtp_server.handler.counts() == {"reader000@example.org": 1, "reader002@example.org": 1}
+
+
+@pytest.mark.parametrize(
+    ("where", "actions"),
+    [
+        ("rcpt", ["450 4.2.1 Mailbox busy"]),
+        ("rcpt", ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"]),
+        ("data", ["451 4.3.0 Local error"]),
+        ("data", ["421 4.3.2 Service shutting down"]),
+        ("data", ["DROP"]),
+        ("data", ["DROP", "DROP"]),
+    ],
+)
+def test_transient_failures_are_deferred_and_retried(
+    smtp_server: SmtpServer, delivery_settings: Make, where: str, actions: list[str]
+) -> None:
+    settings = delivery_settings(smtp_server.port)
+    store = setup_store(settings, 3)
+    getattr(smtp_server.handler, where)["reader001@example.org"].extend(actions)
+    report = run_send(settings, store)
+    assert report.complete and report.counts["sent"] == 3
+    assert report.deferred == len(actions)
+    assert smtp_server.handler.counts()["reader001@example.org"] == 1
+    delivery = {d.subscriber_id: d for d in store.deliveries_of("2026-11-20-abcdef")}[2]
+    # An attempt counts from "sending" (after RCPT): refusals at RCPT never got that far.
+    assert delivery.attempts == (1 if where == "rcpt" else len(actions) + 1)
+
+
+def test_a_stalled_server_times_out_and_the_message_is_retried(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=1, smtp={"timeout": 0.5})
+    smtp_server.handler.stall_seconds = 1.5
+    store = setup_store(settings, 2)
+    smtp_server.handler.data["reader000@example.org"].append("STALL")
+    report = run_send(settings, store)
+    assert report.complete
+    assert smtp_server.handler.counts() == {"reader000@example.org": 1, "reader001@example.org": 1}
+
+
+def test_retries_stop_at_max_attempts(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, max_attempts=3)
+    store = setup_store(settings, 2)
+    smtp_server.handler.data["reader000@example.org"].extend(["451 4.3.0 busy"] * 5)
+    report = run_send(settings, store)
+    assert report.complete
+    delivery = store.deliveries_of("2026-11-20-abcdef")[0]
+    assert delivery.state == "failed"
+    assert delivery.last_reply == "gave up after 3 attempts; last: 451 4.3.0 busy"
+
+
+def test_deferred_past_max_wait_are_left_for_the_next_run(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, retry_base=30.0, max_wait=1.0)
+    store = setup_store(settings, 2)
+    smtp_server.handler.data["reader000@example.org"].append("451 4.3.0 busy")
+    report = run_send(settings, store)
+    assert not report.complete
+    assert report.counts["deferred"] == 1 and report.counts["sent"] == 1
+
+
+def test_circuit_breaker_pauses_and_a_later_run_resumes(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=1, breaker=5, retry_base=60.0, max_wait=0.0)
+    store = setup_store(settings, 20)
+    smtp_server.handler.data_all.extend(["421 4.7.0 Too many connections"] * 5)
+    report = run_send(settings, store)
+    assert report.paused == "paused after 5 consecutive failures; the last: 421 4.7.0 Too many connections"
+    assert not report.complete
+    assert report.counts["deferred"] == 5 and report.counts["pending"] == 15
+    assert smtp_server.handler.received == []
+    # The next run sends what was pending; the deferred wait for their retry time.
+    resumed = run_send(settings, store)
+    assert resumed.counts["sent"] == 15 and resumed.counts["deferred"] == 5
+    assert set(smtp_server.handler.counts().values()) == {1}
+
+
+def test_a_stop_request_ends_after_messages_in_flight(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=2, rate=50.0)
+    store = setup_store(settings, 200)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    report = run_send(settings, store, stop)
+    assert report.stopped and not report.complete
+    assert report.counts["sending"] == 0  # consistent: nothing left in flight
+    assert 0 < report.counts["sent"] < 200
+    assert report.counts["sent"] == len(smtp_server.handler.received)
+    finished = run_send(delivery_settings(smtp_server.port, connections=4), store)
+    assert finished.complete
+    assert len(smtp_server.handler.counts()) == 200 and set(smtp_server.handler.counts().values()) == {1}
+
+
+def test_unsubscribed_before_sending_are_skipped(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port)
+    store = setup_store(settings, 3)
+    store.enqueue("2026-11-20-abcdef")
+    left = store.get_subscriber("reader002@example.org")
+    assert left is not None
+    store.set_status(left.id, "unsubscribed", "clicked the link")
+    report = run_send(settings, store)
+    assert report.complete and report.counts["skipped"] == 1
+    assert "reader002@example.org" not in smtp_server.handler.counts()
+
+
+def test_a_second_live_run_is_refused(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port)
+    store = setup_store(settings, 1)
+    from datetime import timedelta
+
+    from digest.store import now_utc
+
+    store.acquire_lease("send:2026-11-20-abcdef", "other-host:1:abc", now_utc() + timedelta(minutes=1))
+    with pytest.raises(LeaseHeldError, match="another send of 2026-11-20-abcdef is running"):
+        run_send(settings, store)
+    assert smtp_server.handler.received == []
+
+
+def test_rate_limit_spaces_messages(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    import time
+
+    settings = delivery_settings(smtp_server.port, connections=4, rate=20.0)
+    store = setup_store(settings, 11)
+    started = time.monotonic()
+    run_send(settings, store)
+    assert time.monotonic() - started >= 0.45  # 11 messages at 20/s need at least 10 intervals of 50 ms
+
+
+def test_max_per_connection_reconnects(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=1, max_per_connection=3)
+    store = setup_store(settings, 7)
+    connections: list[str] = []
+    original = smtp_server.handler.handle_RCPT
+
+    async def track(server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        connections.append(str(session.peer))
+        return await original(server, session, envelope, address, options)
+
+    smtp_server.handler.handle_RCPT = track  # type: ignore[method-assign]
+    assert run_send(settings, store).complete
+    assert len(set(connections)) == 3  # 3 + 3 + 1 messages: three connections
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[SmtpServer]:
+    """A server that requires STARTTLS (certificate from a test CA) and AUTH."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    server = SmtpServer(Handler(), tls=server_context, credentials=("digest", "s3cret"))
+    yield server
+    server.stop()
+
+
+def test_starttls_with_verified_certificate_and_auth(
+    tls_server: SmtpServer, delivery_settings: Make, ca: trustme.CA, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    settings = delivery_settings(
+        tls_server.port, smtp={"security": "starttls", "ca_file": ca_file, "username": "digest", "password": "s3cret"}
+    )
+    store = setup_store(settings, 2)
+    assert run_send(settings, store).complete
+    assert len(tls_server.handler.received) == 2
+    assert tls_server.handler.auth_logins
+
+
+def test_an_untrusted_certificate_stops_the_send_and_sends_nothing(tls_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(tls_server.port, smtp={"security": "starttls", "username": "digest", "password": "s3cret"})
+    store = setup_store(settings, 2)
+    report = run_send(settings, store)
+    assert report.fatal is not None and "not trusted" in report.fatal
+    assert report.counts["pending"] == 2 and tls_server.handler.received == []
+
+
+def test_auth_is_refused_over_a_plain_connection(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, smtp={"username": "digest", "password": "s3cret"})
+    store = setup_store(settings, 1)
+    report = run_send(settings, store)
+    assert report.fatal is not None and "unencrypted" in report.fatal
+    assert "s3cret" not in report.fatal
+
+
+def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port)
+    store = setup_store(settings, 2)
+    issue = store.load_issue("2026-11-20-abcdef")
+    assert issue is not None
+    reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings), "editor@example.org")
+    assert reply.code == 250
+    [received] = smtp_server.handler.received
+    assert received.recipient == "editor@example.org"
+    assert received.parse()["Subject"].startswith("[TEST] ")
+    assert store.deliveries_of("2026-11-20-abcdef") == []
+
+
+def test_no_secret_key_no_send(delivery_settings: Make) -> None:
+    import dataclasses
+
+    settings = dataclasses.replace(delivery_settings(), secret_key=None)
+    with pytest.raises(DeliveryError, match="DIGEST_SECRET_KEY"):
+        compile_issue(make_stored_issue(), settings)

@@ -1,0 +1,184 @@
+"""The messages as delivered: parsed with the email package and checked against the RFCs."""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+
+from digest.config import Settings, load_settings
+from digest.delivery import compile_issue, send_issue
+from digest.frozen import prepare_issue
+from digest.mail.backends import get_backend
+from digest.mail.message import CompiledMessage, MessageParts, reference_message
+from digest.selection import window_between
+from digest.store import Store
+from digest.tokens import Signer
+
+from conftest import FIXTURES
+from factories import make_stored_issue
+from mailserver import SmtpServer
+
+Make = Callable[..., Settings]
+NAMES = ["Ada Reader", "Zoë O'Brien", 'Rita "Rocket" Moss', None, "李小龍", "Smith, John"]
+
+
+@pytest.fixture
+def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Settings, list[EmailMessage], list[bytes]]:
+    """The golden fixture issue, really rendered, sent to six subscribers over SMTP."""
+    import dataclasses
+
+    project = load_settings(FIXTURES / "project" / "config" / "digest.toml", environ={})
+    settings = dataclasses.replace(delivery_settings(smtp_server.port), sources=project.sources, themes=project.themes, root=project.root)
+    store = Store.open(settings.database_url)
+    for n, name in enumerate(NAMES):
+        store.add_subscriber(f"reader{n}@example.org", name)
+    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
+    issue = prepare_issue(store, settings, window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    assert report.complete
+    raw = [item.data for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)]
+    return settings, [item.parse() for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)], raw
+
+
+def test_structure_encodings_and_line_lengths(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+    _, messages, raw = delivered
+    assert len(messages) == len(NAMES)
+    for message, data in zip(messages, raw, strict=True):
+        assert message.get_content_type() == "multipart/alternative"
+        parts = list(message.iter_parts())
+        assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]  # plain first, html last
+        for part in parts:
+            assert part.get_content_charset() == "utf-8"
+            assert part["Content-Transfer-Encoding"] in ("7bit", "quoted-printable", "base64")
+        assert all(byte < 128 for byte in data)  # 7-bit on the wire
+        assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF only
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998
+        body = data.split(b"\r\n\r\n", 1)[1]
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76  # quoted-printable's own limit
+
+
+def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+    settings, messages, _ = delivered
+    ids = set()
+    for n, message in enumerate(messages):
+        assert message["From"].addresses[0].addr_spec == "digest@openstreets.example"
+        assert message["To"].addresses[0].addr_spec == f"reader{n}@example.org"
+        assert message["To"].addresses[0].display_name == (NAMES[n] or "")
+        assert message["Subject"] == "Open Streets Weekly Digest – March 2, 2025"
+        assert message["Date"].datetime.tzinfo is not None
+        message_id = message["Message-ID"]
+        assert re.fullmatch(r"<[^<>@\s]+@openstreets\.example>", message_id)
+        ids.add(message_id)
+        assert message["List-Id"] == f"Open Streets <{settings.list_id}>"
+        uris = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+        https = [u for u in uris if u.startswith("https://")]
+        assert len(https) == 1 and https[0].startswith("https://news.example.org/u/")  # exactly one https URI (RFC 8058)
+        assert any(u.startswith("mailto:") for u in uris)
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["MIME-Version"] == "1.0"
+    assert len(ids) == len(messages)
+
+
+def test_links_are_visible_in_both_parts(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+    _, messages, _ = delivered
+    signer = Signer("test-secret-key", delivered[0].list_id)
+    for n, message in enumerate(messages):
+        unsubscribe = re.findall(r"<(https://[^>]+)>", message["List-Unsubscribe"])[0]
+        assert signer.verify(unsubscribe.rsplit("/", 1)[1]) == n + 1
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        for body in (text, html):
+            assert unsubscribe in body
+            assert "https://news.example.org/archive/2025-03-02-0e7ceb/" in body
+            assert f"reader{n}@example.org" in body
+            assert "%%" not in body
+
+
+def _parts() -> MessageParts:
+    from email.headerregistry import Address
+
+    issue = make_stored_issue()
+    return MessageParts(
+        issue_id=issue.id,
+        subject=issue.subject,
+        html=issue.html,
+        text=issue.text,
+        sender=Address("Test News", "news", "example.org"),
+        list_id="test-news.example.org",
+        list_name="Test News",
+        base_url="https://example.org",
+        date=datetime(2026, 11, 20, 9, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_precompiled_message_equals_one_built_from_scratch(name: str | None) -> None:
+    parts = _parts()
+    compiled = CompiledMessage(parts, Signer("k", parts.list_id))
+    ours = email.message_from_bytes(compiled.render(7, "reader@example.org", name), policy=default)
+    reference = email.message_from_bytes(
+        reference_message(
+            parts,
+            name=name,
+            email="reader@example.org",
+            message_id=compiled.message_id(7),
+            unsubscribe_url=compiled.unsubscribe_url(7),
+        ).as_bytes(),
+        policy=default,
+    )
+    assert isinstance(ours, EmailMessage) and isinstance(reference, EmailMessage)
+    for header in ("From", "To"):
+        assert [(a.display_name, a.addr_spec) for a in ours[header].addresses] == [
+            (a.display_name, a.addr_spec) for a in reference[header].addresses
+        ]
+    assert ours["To"].addresses[0].display_name == (name or "")
+    for header in ("Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe-Post", "MIME-Version"):
+        assert str(ours[header]) == str(reference[header]), header
+    assert re.findall(r"<[^>]+>", str(ours["List-Unsubscribe"])) == re.findall(r"<[^>]+>", str(reference["List-Unsubscribe"]))
+    assert ours.get_content_type() == reference.get_content_type()
+    for a, b in zip(ours.iter_parts(), reference.iter_parts(), strict=True):
+        assert a.get_content_type() == b.get_content_type()
+        assert a.get_content_charset() == b.get_content_charset()
+        assert a.get_content() == b.get_content()
+
+
+def test_control_characters_can_never_add_a_header() -> None:
+    import dataclasses
+
+    parts = dataclasses.replace(_parts(), subject="Weekly\r\nBcc: victim@example.org\r\n\r\nInjected body")
+    compiled = CompiledMessage(parts, Signer("k", parts.list_id))
+    data = compiled.render(1, "reader@example.org", "Eve\r\nBcc: other@example.org")
+    message = email.message_from_bytes(data, policy=default)
+    assert message["Bcc"] is None
+    assert "Bcc: victim@example.org" in message["Subject"]  # kept as harmless text inside the subject
+    assert message["To"].addresses[0].addr_spec == "reader@example.org"
+    headers = data.split(b"\r\n\r\n", 1)[0]
+    assert not re.search(rb"\r\nBcc:", headers)
+
+
+def test_subject_of_a_long_non_ascii_title_is_encoded_and_folded() -> None:
+    import dataclasses
+
+    parts = dataclasses.replace(_parts(), subject="Ünïcödé " * 30)
+    data = CompiledMessage(parts, Signer("k", parts.list_id)).render(1, "r@example.org")
+    headers = data.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 78 for line in headers.split(b"\r\n") if not line.startswith(b"List-Unsubscribe:"))
+    assert email.message_from_bytes(data, policy=default)["Subject"] == ("Ünïcödé " * 30).strip()
+
+
+def test_tokens_are_signed_and_checked() -> None:
+    signer = Signer("key", "list.example.org")
+    token = signer.token(42)
+    assert signer.verify(token) == 42
+    number, mac = token.split(".")
+    assert signer.verify(f"43.{mac}") is None  # another subscriber's id
+    assert signer.verify(f"{number}.{mac[:-1]}A") is None  # altered
+    assert signer.verify("42") is None and signer.verify("x.y") is None and signer.verify("") is None
+    assert Signer("other key", "list.example.org").verify(token) is None
+    assert Signer("key", "other.example.org").verify(token) is None
