@@ -9,9 +9,10 @@ The ledger protocol, per recipient::
                                    └── 5xx ──▶ failed (5.1.x also marks the subscriber bounced;
                                                         5.7.x is the sender's problem: no bounce)
 
-**Restart rule.** A run holds the issue's send lease while it works. A new
-run that takes the lease finds any ``sending`` rows left by a dead one and
-puts them back to ``pending``: the message may or may not have arrived, so
+**Restart rule.** A run holds the issue's send lease while it works (renewed
+every 15 s, expiring after 60 s; a holder on the same host whose process is
+gone is taken over at once). A new run that takes the lease finds any
+``sending`` rows left by a dead one and puts them back to ``pending``: the message may or may not have arrived, so
 it is sent again. A kill at any instant therefore loses no recipient and
 repeats at most the one message in flight on each connection; the
 Message-ID of the repeat is the same, so many clients show it once.
@@ -120,12 +121,35 @@ def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply
         transport.close()
 
 
+def lease_owner() -> str:
+    """``host:pid:nonce``: enough for another process on the same host to tell whether the holder still runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True only when the holder ran on this host and its process is gone; unknown means alive."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    return False
+
+
 @contextmanager
 def send_lease(store: Store, issue_id: str, lost: threading.Event) -> Iterator[str]:
     """Hold the issue's send lease, renewed in the background; sets ``lost`` if it is taken away."""
     name = f"send:{issue_id}"
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = lease_owner()
     holder = store.acquire_lease(name, owner, now_utc() + LEASE_TTL)
+    if holder is not None and holder_is_dead(holder):
+        log.warning("the send lease of %s was held by %s, which is no longer running; taking it over", issue_id, holder)
+        holder = store.acquire_lease(name, owner, now_utc() + LEASE_TTL, dead=holder)
     if holder is not None:
         found = store.lease_holder(name)
         until = f" until {found[1]:%Y-%m-%d %H:%M:%S} UTC" if found else ""

@@ -514,15 +514,19 @@ class Store:
 
     # -- leases ---------------------------------------------------------------
 
-    def acquire_lease(self, name: str, owner: str, until: datetime, at: datetime | None = None) -> str | None:
-        """Take or renew the lease ``name``; returns None on success, else the holder's owner string."""
+    def acquire_lease(self, name: str, owner: str, until: datetime, at: datetime | None = None, *, dead: str | None = None) -> str | None:
+        """Take or renew the lease ``name``; returns None on success, else the holder's owner string.
+
+        ``dead`` names a holder known to be gone (its process no longer
+        exists): its lease is taken over at once instead of waiting for expiry.
+        """
         at = at or now_utc()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(leases).where(leases.c.name == name)).mappings().first()
             if row is None:
                 conn.execute(sa.insert(leases).values(name=name, owner=owner, acquired_at=at, expires_at=until))
                 return None
-            if row["owner"] == owner or row["expires_at"] <= at:
+            if row["owner"] in (owner, dead) or row["expires_at"] <= at:
                 conn.execute(
                     sa.update(leases)
                     .where(leases.c.name == name)

@@ -1,0 +1,217 @@
+"""``digest subscribers``, ``send`` and ``status`` as real subprocesses, including being killed mid-send."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.frozen import prepare_issue
+from digest.selection import window_between
+from digest.store import Store
+
+from conftest import FIXTURES, write
+from mailserver import SmtpServer
+
+PROJECT = FIXTURES / "project"
+WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
+ISSUE = "2025-03-02-0e7ceb"
+
+
+def make_config(tmp_path: Path, port: int | None, **delivery: object) -> Path:
+    """The fixture project's config, rooted at the fixture project, with a store in tmp_path."""
+    text = (PROJECT / "config" / "digest.toml").read_text(encoding="utf-8").replace('root = ".."', f'root = "{PROJECT}"')
+    text += f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n'
+    options = {
+        "backend": "smtp" if port else "outbox",
+        "outbox_dir": str(tmp_path / "outbox"),
+        "retry_base": 0.05,
+        "max_wait": 5,
+    } | delivery
+    text += "\n[delivery]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
+    if port:
+        text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n'
+    return write(tmp_path / "digest.toml", text)
+
+
+def cli(config: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    return subprocess.run(
+        [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, capture_output=True, text=True, input=input, timeout=300
+    )
+
+
+def popen(config: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def fill(config: Path, count: int) -> Store:
+    """``count`` subscribers and the frozen fixture issue, straight into the store."""
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.database_url)
+    with store.engine.begin() as conn:
+        from digest.store import subscribers
+
+        now = datetime.now(UTC)
+        conn.execute(
+            subscribers.insert(),
+            [
+                {
+                    "email": f"r{n:05d}@example.org",
+                    "email_key": f"r{n:05d}@example.org",
+                    "name": None,
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(count)
+            ],
+        )
+    prepare_issue(
+        store, settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, 9, tzinfo=UTC)
+    )
+    return store
+
+
+def test_subscribers_import_add_list_remove_export(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    csv_file = write(
+        tmp_path / "subs.csv",
+        'email,name\nada@example.org,Ada\nnot-an-address,Bad\nBO@example.org,Bo\nada@EXAMPLE.org,Again\nx@example.org,a,b\n\nzoe@example.net,"Zoë, Z"\n',
+    )
+    result = cli(config, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1  # bad rows were found; the rest is imported
+    assert "3 added, 0 already on the list, 3 bad row(s)" in result.stdout
+    assert f"{csv_file}:3: 'not-an-address':" in result.stderr
+    assert f"{csv_file}:5: ada@example.org repeats line 2; skipped" in result.stderr
+    assert f"{csv_file}:6: expected email[,name], got 3 fields" in result.stderr
+    assert cli(config, "subscribers", "add", "new@example.org", "--name", "New One").returncode == 0
+    bad = cli(config, "subscribers", "add", "nope@")
+    assert bad.returncode == 2 and "nope@" in bad.stderr
+    assert cli(config, "subscribers", "remove", "bo@example.org").returncode == 0
+    assert cli(config, "subscribers", "import", str(csv_file)).stdout.startswith("0 added, 3 already on the list")
+    listing = cli(config, "subscribers", "list").stdout
+    assert "unsubscribed  BO@example.org  Bo" in listing  # an import does not re-subscribe
+    export = cli(config, "subscribers", "export").stdout.splitlines()
+    assert export[0] == "email,name,status"
+    assert '"Zoë, Z"' in "\n".join(export) and "new@example.org,New One,active" in export
+
+
+def test_dry_run_sends_and_stores_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    fill(config, 3).close()
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.database_url)
+    result = cli(config, "send", *WINDOW, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Recipients 3 to send of 3 active subscriber(s)" in result.stdout
+    assert "Dry run: nothing sent, nothing stored." in result.stdout
+    assert smtp_server.handler.received == [] and store.deliveries_of(ISSUE) == []
+
+
+def test_send_needs_yes_without_a_terminal_and_test_send_is_not_recorded(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    fill(config, 2).close()
+    refused = cli(config, "send", *WINDOW)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    test = cli(config, "send", *WINDOW, "--to", "editor@example.org")
+    assert test.returncode == 0, test.stderr
+    assert "(not recorded as delivered)" in test.stdout
+    [received] = smtp_server.handler.received
+    assert received.parse()["Subject"].startswith("[TEST] ")
+    sent = cli(config, "send", *WINDOW, "--yes")
+    assert sent.returncode == 0, sent.stderr
+    assert "Ledger     2 sent" in sent.stdout
+    status = json.loads(cli(config, "status", "--json").stdout)
+    [issue] = status["issues"]
+    assert (issue["issue_id"], issue["recipients"], issue["sent"], issue["pending"]) == (ISSUE, 2, 2, 0)
+
+
+def test_status_shows_failures_with_their_replies_and_exit_codes(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port, max_wait=0, retry_base=60)
+    fill(config, 3).close()
+    smtp_server.handler.rcpt["r00001@example.org"].append("550 5.1.1 User unknown")
+    smtp_server.handler.data["r00002@example.org"].append("451 4.3.0 Try later")
+    result = cli(config, "send", *WINDOW, "--yes")
+    assert result.returncode == 1  # one recipient is still deferred
+    assert "Not done" in result.stderr
+    status = cli(config, "status").stdout
+    assert "3 recipients: 1 sent, 1 deferred, 1 failed, 0 pending" in status
+    assert "failed   r00001@example.org: 550 5.1.1 User unknown (address rejected: subscriber marked bounced)" in status
+    assert "deferred r00002@example.org: 451 4.3.0 Try later" in status
+    assert "1 bounced" in status
+
+
+def test_rebuild_is_refused_once_sending_started(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    fill(config, 1).close()
+    assert cli(config, "send", *WINDOW, "--yes").returncode == 0
+    refused = cli(config, "send", *WINDOW, "--yes", "--rebuild")
+    assert refused.returncode == 1 and "cannot be rebuilt" in refused.stderr
+
+
+def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port, connections=2, rate=40)
+    store = fill(config, 300)
+    process = popen(config, "send", *WINDOW, "--yes")
+    deadline = time.monotonic() + 30
+    while len(smtp_server.handler.received) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "stopping after the messages in flight" in stderr
+    counts = store.status([ISSUE])[0].counts
+    assert counts["sending"] == 0 and 0 < counts["sent"] < 300
+    assert counts["sent"] == len(smtp_server.handler.received)
+    rerun = cli(make_config(tmp_path, smtp_server.port, connections=4), "send", *WINDOW, "--yes")
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(smtp_server.handler.counts()) == 300 and set(smtp_server.handler.counts().values()) == {1}
+
+
+@pytest.mark.parametrize("seed", [20261123])
+def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int) -> None:
+    """The crash test: 2,000 subscribers, the sender killed with SIGKILL several times, then resumed."""
+    rng = random.Random(seed)
+    connections = 4
+    config = make_config(tmp_path, smtp_server.port, connections=connections)
+    store = fill(config, 2000)
+    kills = 0
+    for _ in range(5):
+        before = len(smtp_server.handler.received)
+        process = popen(config, "send", *WINDOW, "--yes")
+        # Kill once it is sending, at a random point of its run.
+        deadline = time.monotonic() + 30
+        while len(smtp_server.handler.received) == before and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.6))
+        if process.poll() is not None:
+            break
+        process.kill()
+        process.wait(timeout=30)
+        kills += 1
+        assert store.status([ISSUE])[0].counts["sent"] < 2000
+    final = cli(config, "send", *WINDOW, "--yes")
+    assert final.returncode == 0, final.stderr
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 2000  # nobody lost
+    duplicates = sum(n - 1 for n in counts.values())
+    assert kills >= 3
+    print(f"crash test: {kills} kills, {duplicates} duplicate(s), bound {kills * connections}")
+    assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
+    ledger = store.status([ISSUE])[0].counts
+    assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
