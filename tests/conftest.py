@@ -123,3 +123,46 @@ def delivery_settings(make_settings: Callable[..., Settings], tmp_path: Path) ->
         )
 
     return make
+
+
+class LiveServer:
+    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import socket as _socket
+
+        import uvicorn
+
+        with _socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time as _time
+
+        deadline = _time.monotonic() + 10
+        while not self.server.started and _time.monotonic() < deadline:
+            _time.sleep(0.02)
+        assert self.server.started, "uvicorn did not start"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def http(method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    """A real HTTP request; returns (status, headers, body) without raising on 4xx/5xx."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode("utf-8")

@@ -17,6 +17,7 @@ from digest import __version__
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 from digest.cli.send import send, status
+from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
 
@@ -53,7 +54,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (build, posts, send, status, subscribers):
+for command in (build, posts, send, status, subscribers, serve):
     main.add_command(command)
 
 

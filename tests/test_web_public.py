@@ -1,0 +1,125 @@
+"""The unsubscribe and archive app, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from digest.config import Settings
+from digest.render import placeholders
+from digest.store import Store
+from digest.tokens import Signer
+from digest.web.public import create_app
+
+from conftest import LiveServer, http
+from factories import make_stored_issue
+
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+
+
+@pytest.fixture
+def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveServer, Store, Settings]]:
+    settings = delivery_settings()
+    store = Store.open(settings.database_url)
+    for name in ("ada", "bo"):
+        store.add_subscriber(f"{name}@example.org")
+    server = LiveServer(create_app(settings, store))
+    yield server, store, settings
+    server.stop()
+
+
+def token(settings: Settings, subscriber_id: int) -> str:
+    assert settings.secret_key is not None
+    return Signer(settings.secret_key, settings.list_id).token(subscriber_id)
+
+
+def status_of(store: Store, email: str) -> str:
+    subscriber = store.get_subscriber(email)
+    assert subscriber is not None
+    return subscriber.status
+
+
+def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, settings = served
+    code, headers, body = http("GET", f"{server.base}/u/{token(settings, 1)}")
+    assert code == 200
+    assert 'method="post"' in body and "a***@example.org" in body
+    assert "ada@example.org" not in body
+    assert "set-cookie" not in {k.lower() for k in headers}
+    http("GET", f"{server.base}/u/{token(settings, 1)}")  # a mail scanner fetching twice
+    assert status_of(store, "ada@example.org") == "active"
+
+
+def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, settings = served
+    url = f"{server.base}/u/{token(settings, 1)}"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    code, headers, body = http("POST", url, ONE_CLICK, form)
+    assert code == 200 and "You are unsubscribed" in body
+    assert "set-cookie" not in {k.lower() for k in headers}
+    assert status_of(store, "ada@example.org") == "unsubscribed"
+    assert http("POST", url, ONE_CLICK, form)[0] == 200  # again: same answer, nothing else changes
+    assert status_of(store, "bo@example.org") == "active"
+    assert http("GET", url)[2].count("You are unsubscribed") == 1
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # altered MAC
+        lambda t: "2." + t.split(".")[1],  # another subscriber's id on this MAC
+        lambda t: "1.",
+        lambda t: "1",
+        lambda t: "abc.def",
+        lambda t: Signer("wrong key", "x").token(1),
+    ],
+)
+def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Store, Settings], forge: Callable[[str], str]) -> None:
+    server, store, settings = served
+    bad = forge(token(settings, 1))
+    assert http("GET", f"{server.base}/u/{bad}")[0] == 404
+    assert http("POST", f"{server.base}/u/{bad}", ONE_CLICK)[0] == 404
+    assert status_of(store, "ada@example.org") == "active" and status_of(store, "bo@example.org") == "active"
+
+
+def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, _ = served
+    store.save_issue(make_stored_issue("2026-11-20-abcdef", "Sent Issue"))
+    store.save_issue(make_stored_issue("2026-11-27-fedcba", "Unsent Issue"))
+    assert "No issue has been sent yet" in http("GET", f"{server.base}/archive/")[2]
+    store.enqueue("2026-11-20-abcdef")
+    store.mark_sending("2026-11-20-abcdef", 1)
+    store.mark_sent("2026-11-20-abcdef", 1, "250 ok")
+    code, _, listing = http("GET", f"{server.base}/archive/")
+    assert code == 200 and "Sent Issue" in listing and "Unsent Issue" not in listing
+    code, _, page = http("GET", f"{server.base}/archive/2026-11-20-abcdef/")
+    assert code == 200 and "Café news" in page
+    for private in (placeholders.RECIPIENT_EMAIL, placeholders.UNSUBSCRIBE_URL, "ada@example.org", "bo@example.org", "%%"):
+        assert private not in page
+    assert http("GET", f"{server.base}/archive/2026-11-27-fedcba/")[0] == 404
+    assert http("GET", f"{server.base}/archive/nope/")[0] == 404
+
+
+def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, _ = served
+    assert http("GET", f"{server.base}/healthz") == (200, http("GET", f"{server.base}/healthz")[1], "ok\n")
+    assert http("POST", f"{server.base}/u/test", ONE_CLICK)[0] == 200
+    assert status_of(store, "ada@example.org") == "active"
+
+
+def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tuple[LiveServer, Store, Settings]) -> None:
+    import dataclasses
+    import email
+    import re
+    from email.policy import default
+
+    from digest.delivery import compile_issue
+
+    server, store, settings = served
+    message = compile_issue(make_stored_issue(), dataclasses.replace(settings, base_url=server.base))
+    parsed = email.message_from_bytes(message.render(2, "bo@example.org"), policy=default)
+    [url] = [u for u in re.findall(r"<([^>]+)>", parsed["List-Unsubscribe"]) if u.startswith("http")]
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert http("POST", url, ONE_CLICK, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+    assert status_of(store, "bo@example.org") == "unsubscribed" and status_of(store, "ada@example.org") == "active"
