@@ -155,7 +155,9 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def http(method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+def http_request(
+    method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
     """A real HTTP request; returns (status, headers, body) without raising on 4xx/5xx."""
     import urllib.error
     import urllib.request

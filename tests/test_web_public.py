@@ -12,7 +12,7 @@ from digest.store import Store
 from digest.tokens import Signer
 from digest.web.public import create_app
 
-from conftest import LiveServer, http
+from conftest import LiveServer, http_request
 from factories import make_stored_issue
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"
@@ -42,12 +42,12 @@ def status_of(store: Store, email: str) -> str:
 
 def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, settings = served
-    code, headers, body = http("GET", f"{server.base}/u/{token(settings, 1)}")
+    code, headers, body = http_request("GET", f"{server.base}/u/{token(settings, 1)}")
     assert code == 200
     assert 'method="post"' in body and "a***@example.org" in body
     assert "ada@example.org" not in body
     assert "set-cookie" not in {k.lower() for k in headers}
-    http("GET", f"{server.base}/u/{token(settings, 1)}")  # a mail scanner fetching twice
+    http_request("GET", f"{server.base}/u/{token(settings, 1)}")  # a mail scanner fetching twice
     assert status_of(store, "ada@example.org") == "active"
 
 
@@ -55,13 +55,13 @@ def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Stor
     server, store, settings = served
     url = f"{server.base}/u/{token(settings, 1)}"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    code, headers, body = http("POST", url, ONE_CLICK, form)
+    code, headers, body = http_request("POST", url, ONE_CLICK, form)
     assert code == 200 and "You are unsubscribed" in body
     assert "set-cookie" not in {k.lower() for k in headers}
     assert status_of(store, "ada@example.org") == "unsubscribed"
-    assert http("POST", url, ONE_CLICK, form)[0] == 200  # again: same answer, nothing else changes
+    assert http_request("POST", url, ONE_CLICK, form)[0] == 200  # again: same answer, nothing else changes
     assert status_of(store, "bo@example.org") == "active"
-    assert http("GET", url)[2].count("You are unsubscribed") == 1
+    assert http_request("GET", url)[2].count("You are unsubscribed") == 1
 
 
 @pytest.mark.parametrize(
@@ -78,8 +78,8 @@ def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Stor
 def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Store, Settings], forge: Callable[[str], str]) -> None:
     server, store, settings = served
     bad = forge(token(settings, 1))
-    assert http("GET", f"{server.base}/u/{bad}")[0] == 404
-    assert http("POST", f"{server.base}/u/{bad}", ONE_CLICK)[0] == 404
+    assert http_request("GET", f"{server.base}/u/{bad}")[0] == 404
+    assert http_request("POST", f"{server.base}/u/{bad}", ONE_CLICK)[0] == 404
     assert status_of(store, "ada@example.org") == "active" and status_of(store, "bo@example.org") == "active"
 
 
@@ -87,24 +87,24 @@ def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServ
     server, store, _ = served
     store.save_issue(make_stored_issue("2026-11-20-abcdef", "Sent Issue"))
     store.save_issue(make_stored_issue("2026-11-27-fedcba", "Unsent Issue"))
-    assert "No issue has been sent yet" in http("GET", f"{server.base}/archive/")[2]
+    assert "No issue has been sent yet" in http_request("GET", f"{server.base}/archive/")[2]
     store.enqueue("2026-11-20-abcdef")
     store.mark_sending("2026-11-20-abcdef", 1)
     store.mark_sent("2026-11-20-abcdef", 1, "250 ok")
-    code, _, listing = http("GET", f"{server.base}/archive/")
+    code, _, listing = http_request("GET", f"{server.base}/archive/")
     assert code == 200 and "Sent Issue" in listing and "Unsent Issue" not in listing
-    code, _, page = http("GET", f"{server.base}/archive/2026-11-20-abcdef/")
+    code, _, page = http_request("GET", f"{server.base}/archive/2026-11-20-abcdef/")
     assert code == 200 and "Café news" in page
     for private in (placeholders.RECIPIENT_EMAIL, placeholders.UNSUBSCRIBE_URL, "ada@example.org", "bo@example.org", "%%"):
         assert private not in page
-    assert http("GET", f"{server.base}/archive/2026-11-27-fedcba/")[0] == 404
-    assert http("GET", f"{server.base}/archive/nope/")[0] == 404
+    assert http_request("GET", f"{server.base}/archive/2026-11-27-fedcba/")[0] == 404
+    assert http_request("GET", f"{server.base}/archive/nope/")[0] == 404
 
 
 def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, _ = served
-    assert http("GET", f"{server.base}/healthz") == (200, http("GET", f"{server.base}/healthz")[1], "ok\n")
-    assert http("POST", f"{server.base}/u/test", ONE_CLICK)[0] == 200
+    assert http_request("GET", f"{server.base}/healthz") == (200, http_request("GET", f"{server.base}/healthz")[1], "ok\n")
+    assert http_request("POST", f"{server.base}/u/test", ONE_CLICK)[0] == 200
     assert status_of(store, "ada@example.org") == "active"
 
 
@@ -121,5 +121,5 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
     parsed = email.message_from_bytes(message.render(2, "bo@example.org"), policy=default)
     [url] = [u for u in re.findall(r"<([^>]+)>", parsed["List-Unsubscribe"]) if u.startswith("http")]
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert http("POST", url, ONE_CLICK, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+    assert http_request("POST", url, ONE_CLICK, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
     assert status_of(store, "bo@example.org") == "unsubscribed" and status_of(store, "ada@example.org") == "active"
