@@ -392,7 +392,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[str], str | None]:
     return lambda value: None if value in options else f'must be one of {", ".join(options)}, got "{value}"'
 
 
-def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, name: str, check: Callable[[str], str | None]) -> str | None:
+def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, check: Callable[[str], str | None]) -> str | None:
     value = env.get(variable)
     if value is None or value == "":
         return None
@@ -406,7 +406,7 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
     reader = top.sub("delivery")
     backends = ("smtp", "outbox", "console", "memory")
     configured = reader.get("backend", str, "", _choice(backends))
-    backend = _env_override(reader, env, "DIGEST_BACKEND", "backend", _choice(backends)) or configured
+    backend = _env_override(reader, env, "DIGEST_BACKEND", _choice(backends)) or configured
     if not backend:
         # The embedded default: real SMTP only when a host is configured, else the local outbox.
         smtp_table = top.table.get("smtp", {})
@@ -435,18 +435,18 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
 
 def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
     reader = top.sub("smtp")
-    host = _env_override(reader, env, "SMTP_HOST", "host", _nonempty) or reader.get("host", str, "")
+    # The file's values are always read (and checked); the environment may then override them.
+    host = reader.get("host", str, "")
+    host = _env_override(reader, env, "SMTP_HOST", _nonempty) or host
     port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
-    if (
-        raw_port := _env_override(
-            reader, env, "SMTP_PORT", "port", lambda v: None if v.isdigit() and 0 < int(v) < 65536 else f'must be a port number, got "{v}"'
-        )
-    ) is not None:
+    raw_port = _env_override(
+        reader, env, "SMTP_PORT", lambda v: None if v.isdigit() and 0 < int(v) < 65536 else f'must be a port number, got "{v}"'
+    )
+    if raw_port is not None:
         port = int(raw_port)
     securities = ("starttls", "ssl", "none")
-    security = _env_override(reader, env, "SMTP_SECURITY", "security", _choice(securities)) or reader.get(
-        "security", str, "starttls", _choice(securities)
-    )
+    security = reader.get("security", str, "starttls", _choice(securities))
+    security = _env_override(reader, env, "SMTP_SECURITY", _choice(securities)) or security
     ca_file = reader.get("ca_file", str, "")
     options = SmtpOptions(
         host=host,

@@ -299,6 +299,14 @@ class Store:
                 yield _subscriber(row)
             last = rows[-1]["id"]
 
+    def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
+        """The addresses of a few subscribers (for reports), by id."""
+        if not subscriber_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(subscribers.c.id, subscribers.c.email).where(subscribers.c.id.in_(list(subscriber_ids)))).all()
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def count_subscribers(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)).all()

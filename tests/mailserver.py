@@ -106,7 +106,8 @@ class Authenticator:
         )
         if ok:
             self.handler.auth_logins.append(self.username)
-        return AuthResult(success=ok)
+        # handled=False: let aiosmtpd answer "535 5.7.8" itself on a failure.
+        return AuthResult(success=ok, handled=False)
 
 
 class SmtpServer:

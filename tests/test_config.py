@@ -107,3 +107,43 @@ def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
 def test_source_specs(spec: str, kind: str, location: str) -> None:
     parsed = parse_source_spec(spec)
     assert (parsed.kind, parsed.location) == (kind, location)
+
+
+def test_environment_overrides_point_a_run_anywhere(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[delivery]\nbackend = "outbox"\n[smtp]\nhost = "mail.example.org"\nport = 587\n')
+    settings = load_settings(
+        config,
+        environ={
+            "DIGEST_BACKEND": "smtp",
+            "SMTP_HOST": "mailpit",
+            "SMTP_PORT": "1025",
+            "SMTP_SECURITY": "none",
+            "DATABASE_URL": "postgresql://digest@db/digest",
+            "SMTP_USERNAME": "user",
+            "SMTP_PASSWORD": "hunter2",
+        },
+    )
+    assert settings.delivery.backend == "smtp"
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.security) == ("mailpit", 1025, "none")
+    assert settings.database_url == "postgresql://digest@db/digest"
+    assert (settings.smtp.username, settings.smtp.password) == ("user", "hunter2")
+    assert "hunter2" not in repr(settings) and "user" not in repr(settings.smtp)
+
+
+def test_backend_defaults_to_outbox_without_an_smtp_host(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", "")
+    assert load_settings(config, environ={}).delivery.backend == "outbox"
+    assert load_settings(config, environ={"SMTP_HOST": "mail.example.org"}).delivery.backend == "smtp"
+    assert load_settings(config, environ={}).database_url == f"sqlite:///{tmp_path.resolve() / 'digest.sqlite'}"
+
+
+def test_bad_environment_values_and_secrets_in_the_file_are_reported(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[smtp]\nhost = "h"\npassword = "oops"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={"SMTP_PORT": "seventy", "SMTP_SECURITY": "tls", "DIGEST_BACKEND": "pigeon"})
+    problems = caught.value.problems
+    assert 'environment: SMTP_PORT: must be a port number, got "seventy"' in problems
+    assert any(p.startswith("environment: SMTP_SECURITY:") for p in problems)
+    assert any(p.startswith("environment: DIGEST_BACKEND:") for p in problems)
+    assert any("smtp.password: secrets are read only from the environment" in p for p in problems)
+    assert all("oops" not in p for p in problems)

@@ -278,3 +278,22 @@ def test_no_secret_key_no_send(delivery_settings: Make) -> None:
     settings = dataclasses.replace(delivery_settings(), secret_key=None)
     with pytest.raises(DeliveryError, match="DIGEST_SECRET_KEY"):
         compile_issue(make_stored_issue(), settings)
+
+
+def test_a_failed_login_is_fatal_and_never_shows_the_password(
+    tls_server: SmtpServer, delivery_settings: Make, ca: trustme.CA, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    settings = delivery_settings(
+        tls_server.port, smtp={"security": "starttls", "ca_file": ca_file, "username": "digest", "password": "wrong-pass-123"}
+    )
+    store = setup_store(settings, 2)
+    report = run_send(settings, store)
+    assert report.fatal is not None and "login" in report.fatal and "535" in report.fatal
+    assert report.counts["pending"] == 2
+    assert "wrong-pass-123" not in report.fatal and "wrong-pass-123" not in caplog.text
+    assert "wrong-pass-123" not in repr(settings)

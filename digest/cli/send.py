@@ -228,7 +228,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
     click.echo("Subscribers " + ", ".join(f"{subscribers.get(s, 0)} {s}" for s in ("active", "unsubscribed", "bounced")))
     if not issues:
         click.echo("No issues stored yet.")
-    emails = {s.id: s.email for s in store.iter_subscribers()} if any(item.problems for item in issues) else {}
+    emails = store.emails_of([d.subscriber_id for item in issues for d in item.problems])
     for item in issues:
         c = item.counts
         click.echo(f"\n{item.issue_id}  {item.subject}")
