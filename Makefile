@@ -34,16 +34,16 @@ run: setup .env
 	@echo "wrote .env with a new random DIGEST_SECRET_KEY"
 
 lint: setup
-	$(BIN)/ruff check digest tests
-	$(BIN)/ruff format --check digest tests
+	$(BIN)/ruff check digest tests bench
+	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
 
 format: setup
-	$(BIN)/ruff check --fix digest tests
-	$(BIN)/ruff format digest tests
+	$(BIN)/ruff check --fix digest tests bench
+	$(BIN)/ruff format digest tests bench
 
 clean:
 	rm -rf $(VENV) out outbox .digest-cache .pytest_cache .mypy_cache .ruff_cache digest.sqlite digest.sqlite-wal digest.sqlite-shm

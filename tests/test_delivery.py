@@ -297,3 +297,27 @@ def test_a_failed_login_is_fatal_and_never_shows_the_password(
     assert report.counts["pending"] == 2
     assert "wrong-pass-123" not in report.fatal and "wrong-pass-123" not in caplog.text
     assert "wrong-pass-123" not in repr(settings)
+
+
+def test_console_and_outbox_backends_take_the_same_path(delivery_settings: Make, tmp_path: Path) -> None:
+    import dataclasses
+    import email
+    import io
+    from email.policy import default
+
+    from digest.mail.backends.console import ConsoleBackend
+
+    settings = delivery_settings()  # outbox
+    store = setup_store(settings, 2)
+    assert run_send(settings, store).complete
+    files = sorted((tmp_path / "outbox" / "2026-11-20-abcdef").glob("*.eml"))
+    assert [f.name for f in files] == ["reader000@example.org.eml", "reader001@example.org.eml"]
+    assert email.message_from_bytes(files[0].read_bytes(), policy=default)["To"].addresses[0].addr_spec == "reader000@example.org"
+
+    stream = io.BytesIO()
+    issue = store.load_issue("2026-11-20-abcdef")
+    assert issue is not None
+    console = dataclasses.replace(settings.delivery, backend="console")
+    store.add_subscriber("late@example.org")
+    report = send_issue(store, compile_issue(issue, settings), ConsoleBackend(stream), console)
+    assert report.sent == 1 and b"----- message to late@example.org -----" in stream.getvalue()

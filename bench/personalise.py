@@ -1,0 +1,75 @@
+"""Per-recipient cost: filling the precompiled message vs building it with email.message.
+
+    .venv/bin/python bench/personalise.py [N]
+
+Renders the sample issue once, then times N recipients both ways in the same
+run and prints microseconds per recipient and the ratio. Target: at most
+50 µs per recipient for the precompiled path. Figures are medians of 5 runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.config import load_settings
+from digest.issue import build_issue
+from digest.mail.message import CompiledMessage, MessageParts, reference_message
+from digest.render import render_issue
+from digest.selection import window_for
+from digest.tokens import Signer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    settings = load_settings(ROOT / "config" / "digest.toml", environ={})
+    now = datetime(2026, 11, 20, 9, tzinfo=settings.timezone)
+    digest = build_issue(settings, window_for(now, settings.window, settings.timezone), now)
+    rendered = render_issue(digest, settings)
+    parts = MessageParts(
+        issue_id=digest.issue_id,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        sender=settings.sender,
+        list_id=settings.list_id,
+        list_name=settings.name,
+        base_url="https://news.example.org",
+        date=datetime.now(UTC),
+    )
+    compiled = CompiledMessage(parts, Signer("bench-key", settings.list_id))
+    recipients = [(n, f"reader{n}@example.org", f"Reader {n}") for n in range(count)]
+
+    def ours() -> float:
+        start = time.perf_counter()
+        for sid, email, name in recipients:
+            compiled.render(sid, email, name)
+        return (time.perf_counter() - start) / count * 1e6
+
+    few = recipients[: max(count // 20, 200)]
+
+    def scratch() -> float:
+        start = time.perf_counter()
+        for sid, email, name in few:
+            reference_message(
+                parts, name=name, email=email, message_id=compiled.message_id(sid), unsubscribe_url=compiled.unsubscribe_url(sid)
+            ).as_bytes()
+        return (time.perf_counter() - start) / len(few) * 1e6
+
+    fast = statistics.median(ours() for _ in range(5))
+    slow = statistics.median(scratch() for _ in range(5))
+    print(f"message size          {len(compiled.render(0, 'a@example.org')) / 1024:.1f} KB")
+    print(
+        f"precompiled fill      {fast:8.1f} µs/recipient ({count:,} recipients, median of 5)  target <= 50: {'met' if fast <= 50 else 'MISSED'}"
+    )
+    print(f"email.message build   {slow:8.1f} µs/recipient ({len(few):,} recipients, median of 5)")
+    print(f"ratio                 {slow / fast:8.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
