@@ -26,19 +26,16 @@ again resumes.
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError
+from digest.leases import hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.store import Due, Store, StoredIssue, now_utc
@@ -46,13 +43,7 @@ from digest.tokens import Signer
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = timedelta(seconds=60)
-LEASE_RENEW_EVERY = 15.0
 BATCH = 500
-
-
-class LeaseHeldError(DeliveryError):
-    """Another live run is sending this issue."""
 
 
 @dataclass
@@ -119,61 +110,6 @@ def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply
         return transport.send(envelope, message.render(0, address), lambda: None)
     finally:
         transport.close()
-
-
-def lease_owner() -> str:
-    """``host:pid:nonce``: enough for another process on the same host to tell whether the holder still runs."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def holder_is_dead(owner: str) -> bool:
-    """True only when the holder ran on this host and its process is gone; unknown means alive."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # exists, owned by someone else
-        return False
-    return False
-
-
-@contextmanager
-def send_lease(store: Store, issue_id: str, lost: threading.Event) -> Iterator[str]:
-    """Hold the issue's send lease, renewed in the background; sets ``lost`` if it is taken away."""
-    name = f"send:{issue_id}"
-    owner = lease_owner()
-    holder = store.acquire_lease(name, owner, now_utc() + LEASE_TTL)
-    if holder is not None and holder_is_dead(holder):
-        log.warning("the send lease of %s was held by %s, which is no longer running; taking it over", issue_id, holder)
-        holder = store.acquire_lease(name, owner, now_utc() + LEASE_TTL, dead=holder)
-    if holder is not None:
-        found = store.lease_holder(name)
-        until = f" until {found[1]:%Y-%m-%d %H:%M:%S} UTC" if found else ""
-        raise LeaseHeldError(f"another send of {issue_id} is running ({holder}, lease held{until}); it will resume where that one stops")
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(LEASE_RENEW_EVERY):
-            try:
-                if store.acquire_lease(name, owner, now_utc() + LEASE_TTL) is not None:
-                    log.error("lost the send lease of %s to another run; stopping", issue_id)
-                    lost.set()
-                    return
-            except Exception:  # a failed renewal must not kill the thread silently
-                log.exception("could not renew the send lease of %s", issue_id)
-
-    renewer = threading.Thread(target=renew, name="lease-renewer", daemon=True)
-    renewer.start()
-    try:
-        yield owner
-    finally:
-        done.set()
-        renewer.join()
-        store.release_lease(name, owner)
 
 
 class _RateLimiter:
@@ -363,7 +299,7 @@ def send_issue(
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     lost = threading.Event()
-    with send_lease(store, issue_id, lost):
+    with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}"):
         recovered = store.recover_sending(issue_id)
         if recovered:
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)

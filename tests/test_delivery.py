@@ -11,8 +11,9 @@ import pytest
 import trustme
 
 from digest.config import Settings
-from digest.delivery import LeaseHeldError, SendReport, compile_issue, send_issue, send_test
+from digest.delivery import SendReport, compile_issue, send_issue, send_test
 from digest.errors import DeliveryError
+from digest.leases import LeaseHeldError
 from digest.mail.backends import get_backend
 from digest.store import Store
 
@@ -184,7 +185,7 @@ def test_a_second_live_run_is_refused(smtp_server: SmtpServer, delivery_settings
     from digest.store import now_utc
 
     store.acquire_lease("send:2026-11-20-abcdef", "other-host:1:abc", now_utc() + timedelta(minutes=1))
-    with pytest.raises(LeaseHeldError, match="another send of 2026-11-20-abcdef is running"):
+    with pytest.raises(LeaseHeldError, match="a send of 2026-11-20-abcdef is already running"):
         run_send(settings, store)
     assert smtp_server.handler.received == []
 

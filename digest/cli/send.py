@@ -13,9 +13,10 @@ from types import FrameType
 import click
 
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, resolve_window, source_specs, window_options, with_options
-from digest.delivery import LeaseHeldError, Progress, compile_issue, send_issue, send_test
+from digest.delivery import Progress, compile_issue, send_issue, send_test
 from digest.errors import DeliveryError, RenderError
 from digest.frozen import RebuildRefusedError, error_checks, prepare_issue
+from digest.leases import LeaseHeldError
 from digest.mail.backends import PermanentError, TransientError, get_backend
 from digest.store import Store
 
