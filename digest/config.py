@@ -36,6 +36,7 @@ SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
+DEFAULT_CRON = "0 9 * * fri"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +114,14 @@ class DeliveryOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleOptions:
+    cron: str = DEFAULT_CRON
+    timezone: ZoneInfo | None = None  # None: the newsletter's time zone
+    misfire_grace: float = 6 * 3600.0  # seconds a late fire may still send
+    min_posts: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """The whole validated configuration. Build with :func:`load_settings`."""
 
@@ -140,6 +149,11 @@ class Settings:
     database_url: str = "sqlite:///digest.sqlite"
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+
+    @property
+    def schedule_zone(self) -> ZoneInfo:
+        return self.schedule.timezone or self.timezone
 
     @property
     def list_id(self) -> str:
@@ -346,6 +360,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
     store.finish()
     delivery = _delivery(top, env, root)
     smtp = _smtp(top, env, root)
+    schedule = _schedule(top)
     if delivery.backend == "smtp" and not smtp.host:
         top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
     top.finish()
@@ -377,6 +392,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         database_url=_absolute_sqlite(database_url, root),
         delivery=delivery,
         smtp=smtp,
+        schedule=schedule,
     )
 
 
@@ -558,3 +574,37 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
         if name:
             themes.append(theme)
     return tuple(themes)
+
+
+def _schedule(top: _Reader) -> ScheduleOptions:
+    from apscheduler.triggers.cron import CronTrigger
+
+    reader = top.sub("schedule")
+    cron = reader.get("cron", str, "")
+    fields = {name: reader.get(name, str, "") for name in ("day_of_week", "hour", "minute")}
+    zone_name = reader.get("timezone", str, "")
+    zone: ZoneInfo | None = None
+    if zone_name:
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            reader.fail("timezone", f'unknown time zone "{zone_name}"')
+    if cron and any(fields.values()):
+        reader.fail("cron", "give either cron or day_of_week/hour/minute, not both")
+    elif any(fields.values()):
+        cron = f"{fields['minute'] or '0'} {fields['hour'] or '9'} * * {fields['day_of_week'] or 'fri'}"
+    cron = cron or DEFAULT_CRON
+    try:
+        CronTrigger.from_crontab(cron)
+    except ValueError as exc:
+        reader.fail("cron", f'not a valid crontab expression "{cron}": {exc}')
+        cron = DEFAULT_CRON
+    hours = reader.get("misfire_grace_hours", float, 6.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}")
+    options = ScheduleOptions(
+        cron=cron,
+        timezone=zone,
+        misfire_grace=hours * 3600,
+        min_posts=reader.get("min_posts", int, 1, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+    )
+    reader.finish()
+    return options

@@ -102,13 +102,30 @@ leases = sa.Table(
 )
 
 
+schedule_runs = sa.Table(
+    "schedule_runs",
+    metadata,
+    # One row per scheduled slot (the fire time, UTC): what happened to it.
+    sa.Column("slot", UTCDateTime, primary_key=True),
+    sa.Column("issue_id", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False),  # running, sent, partial, skipped, missed, failed
+    sa.Column("reason", sa.Text),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+
 def _v1(conn: Connection) -> None:
     for table in (subscribers, issues, deliveries, leases):
         table.create(conn)
 
 
+def _v2(conn: Connection) -> None:
+    schedule_runs.create(conn)
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 def now_utc() -> datetime:
@@ -359,6 +376,14 @@ class Store:
         with self.engine.connect() as conn:
             return [(r[0], r[1], r[2], r[3]) for r in conn.execute(query).all()]
 
+    def last_window_end(self, before: datetime) -> datetime | None:
+        """The end of the latest stored issue's window at or before ``before`` (the since-last window mode)."""
+        with self.engine.connect() as conn:
+            ends = conn.execute(
+                sa.select(issues.c.window_end).where(issues.c.window_end <= before).order_by(issues.c.window_end.desc()).limit(1)
+            ).all()
+        return ends[0][0] if ends else None
+
     def has_started(self, issue_id: str) -> bool:
         """Whether any delivery of the issue has been attempted (anything beyond pending)."""
         with self.engine.connect() as conn:
@@ -520,6 +545,29 @@ class Store:
                 )
         return result
 
+    # -- scheduled runs ---------------------------------------------------------
+
+    def record_run(
+        self, slot: datetime, state: str, *, issue_id: str | None = None, reason: str | None = None, finished: bool = True
+    ) -> None:
+        """Create or update the record of a scheduled slot."""
+        now = now_utc()
+        values = {"issue_id": issue_id, "state": state, "reason": reason, "finished_at": now if finished else None}
+        with self.engine.begin() as conn:
+            updated = conn.execute(sa.update(schedule_runs).where(schedule_runs.c.slot == slot).values(**values)).rowcount
+            if not updated:
+                conn.execute(sa.insert(schedule_runs).values(slot=slot, started_at=now, **values))
+
+    def get_run(self, slot: datetime) -> ScheduleRun | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(schedule_runs).where(schedule_runs.c.slot == slot)).mappings().first()
+        return _run(row) if row is not None else None
+
+    def recent_runs(self, limit: int = 10) -> list[ScheduleRun]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schedule_runs).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+        return [_run(row) for row in rows]
+
     # -- leases ---------------------------------------------------------------
 
     def acquire_lease(self, name: str, owner: str, until: datetime, at: datetime | None = None, *, dead: str | None = None) -> str | None:
@@ -551,6 +599,20 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)).first()
         return (row[0], row[1]) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleRun:
+    slot: datetime
+    issue_id: str | None
+    state: str
+    reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def _run(row: Any) -> ScheduleRun:
+    return ScheduleRun(**{key: row[key] for key in ("slot", "issue_id", "state", "reason", "started_at", "finished_at")})
 
 
 def _subscriber(row: Any) -> Subscriber:

@@ -18,7 +18,8 @@ from digest.errors import DeliveryError, RenderError
 from digest.frozen import RebuildRefusedError, error_checks, prepare_issue
 from digest.leases import LeaseHeldError
 from digest.mail.backends import PermanentError, TransientError, get_backend
-from digest.store import Store
+from digest.schedule import Scheduler, run_to_json
+from digest.store import ScheduleRun, Store
 
 
 @click.command()
@@ -202,10 +203,23 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
     store: Store = obj.store
     issues = store.status(list(issue_ids) or None)
     subscribers = store.count_subscribers()
+    scheduler = Scheduler(obj.settings, store).status(datetime.now(UTC))
+    totals = {state: sum(item.counts[state] for item in issues) for state in ("pending", "sending", "deferred", "failed")}
     if as_json:
+        holder = scheduler["lease_holder"]
         click.echo(
             json.dumps(
                 {
+                    "scheduler": {
+                        "cron": scheduler["cron"],
+                        "timezone": scheduler["timezone"],
+                        "next_run": _iso(scheduler["next_run"]),
+                        "last_run": run_to_json(scheduler["last_run"]),  # type: ignore[arg-type]
+                        "lease_holder": {"owner": holder["owner"], "expires_at": _iso(holder["expires_at"])}
+                        if isinstance(holder, dict)
+                        else None,
+                    },
+                    "deliveries": totals,
                     "subscribers": {s: subscribers.get(s, 0) for s in ("active", "unsubscribed", "bounced")},
                     "issues": [
                         {
@@ -227,6 +241,14 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
         )
         return
     click.echo("Subscribers " + ", ".join(f"{subscribers.get(s, 0)} {s}" for s in ("active", "unsubscribed", "bounced")))
+    last = scheduler["last_run"]
+    if isinstance(last, ScheduleRun):
+        click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
+    next_run = scheduler["next_run"]
+    if isinstance(next_run, datetime):
+        click.echo(f"Next run    {next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler['cron']})")
+    holder = scheduler["lease_holder"]
+    click.echo(f"Scheduler   {'running: ' + str(holder['owner']) if isinstance(holder, dict) else 'not running'}")
     if not issues:
         click.echo("No issues stored yet.")
     emails = store.emails_of([d.subscriber_id for item in issues for d in item.problems])
@@ -241,3 +263,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
             click.echo(
                 f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} ({delivery.attempts} attempt(s))"
             )
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None

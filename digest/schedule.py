@@ -1,0 +1,210 @@
+"""The weekly send, on a cron schedule: exactly once, on time, through restarts and clock changes.
+
+Every decision is a function of a scheduled *slot* (a fire time of the cron
+trigger, in the schedule's time zone) and of ``now``, both passed in, so the
+tests drive it with a controllable clock and never sleep.
+
+- The issue is built for the window that ends at the slot, not at the
+  moment the code runs, so a late run sends the same issue as an on-time one.
+- Issue ids come from the window and the ledger is unique per issue and
+  subscriber, so firing twice sends nothing twice.
+- APScheduler records the next run before the job finishes, so it does not
+  retry a crash by itself: at start-up :meth:`Scheduler.catch_up` looks at the
+  latest slot, resumes it if it is unfinished and within the grace period,
+  and records it as missed otherwise.
+- One runner: ``digest schedule`` holds the "scheduler" lease; a second copy
+  exits saying who holds it. The ledger stays the last guard.
+- A slot whose window has fewer than ``schedule.min_posts`` posts is skipped
+  and recorded, so no empty email goes out.
+- The cron trigger works in local time, so 09:00 stays 09:00 across the
+  spring and autumn clock changes, and fires once.
+
+Slot outcomes (``schedule_runs.state``): running, sent, partial (some
+recipients still deferred or the run was stopped: resumed on the next
+start-up within grace), skipped, missed, failed (error-level checks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from digest.config import Settings
+from digest.delivery import compile_issue, send_issue
+from digest.errors import DigestError
+from digest.frozen import error_checks, freeze
+from digest.issue import build_issue, issue_id
+from digest.mail.backends import Backend, get_backend
+from digest.render import render_issue
+from digest.selection import window_for
+from digest.store import ScheduleRun, Store
+
+log = logging.getLogger(__name__)
+JOB_ID = "weekly-digest"
+FINAL = frozenset({"sent", "skipped", "missed"})
+
+
+def make_trigger(settings: Settings) -> CronTrigger:
+    return CronTrigger.from_crontab(settings.schedule.cron, timezone=settings.schedule_zone)
+
+
+def next_fire_times(trigger: CronTrigger, now: datetime, count: int = 5) -> list[datetime]:
+    times: list[datetime] = []
+    moment = trigger.get_next_fire_time(None, now)
+    while moment is not None and len(times) < count:
+        times.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return times
+
+
+def latest_slot(trigger: CronTrigger, now: datetime, lookback: timedelta = timedelta(days=62)) -> datetime | None:
+    """The most recent fire time at or before ``now`` (None if none in the look-back)."""
+    latest = None
+    moment = trigger.get_next_fire_time(None, now - lookback)
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return latest
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    slot: datetime
+    state: str
+    issue_id: str | None
+    reason: str | None = None
+
+
+class Scheduler:
+    """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
+
+    def __init__(
+        self, settings: Settings, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.stop = stop or threading.Event()
+        self.trigger = make_trigger(settings)
+        self.backend_factory = backend_factory or (lambda: get_backend(settings))
+        self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
+
+    def run_slot(self, slot: datetime, now: datetime) -> Outcome:
+        """Build (or load the frozen) issue for the window ending at ``slot`` and send it through the ledger."""
+        with self.lock:
+            return self._run_slot(slot, now)
+
+    def _run_slot(self, slot: datetime, now: datetime) -> Outcome:
+        settings, store = self.settings, self.store
+        window = window_for(
+            slot, settings.window, settings.timezone, store.last_window_end(slot) if settings.window.mode == "since-last" else None
+        )
+        wanted = issue_id(window, settings.timezone)
+        store.record_run(slot, "running", issue_id=wanted, finished=False)
+        log.info("slot %s: issue %s for %s – %s", slot.isoformat(), wanted, window.start.isoformat(), window.end.isoformat())
+        try:
+            issue = store.load_issue(wanted)
+            if issue is None:
+                digest = build_issue(settings, window, now)
+                for problem in digest.problems:
+                    log.warning("slot %s: %s", slot.isoformat(), problem)
+                if len(digest.posts) < settings.schedule.min_posts:
+                    reason = f"{len(digest.posts)} post(s) in the window, fewer than schedule.min_posts = {settings.schedule.min_posts}; no email sent"
+                    return self._finish(slot, "skipped", wanted, reason)
+                issue = freeze(digest, render_issue(digest, settings), now)
+                store.save_issue(issue)
+            errors = error_checks(issue)
+            if errors:
+                return self._finish(slot, "failed", wanted, "error-level checks: " + "; ".join(errors))
+            report = send_issue(store, compile_issue(issue, settings, date=now), self.backend_factory(), settings.delivery, stop=self.stop)
+        except DigestError as exc:
+            return self._finish(slot, "failed", wanted, str(exc))
+        counts = report.counts
+        summary = f"{counts['sent']} sent, {counts['failed']} failed, {counts['deferred']} deferred, {counts['pending'] + counts['sending']} pending"
+        if report.complete:
+            return self._finish(slot, "sent", wanted, summary)
+        why = report.paused or report.fatal or ("stopped" if report.stopped else "recipients deferred")
+        return self._finish(slot, "partial", wanted, f"{summary} ({why})")
+
+    def _finish(self, slot: datetime, state: str, wanted: str | None, reason: str) -> Outcome:
+        self.store.record_run(slot, state, issue_id=wanted, reason=reason)
+        log.info("slot %s: %s: %s", slot.isoformat(), state, reason)
+        return Outcome(slot, state, wanted, reason)
+
+    def catch_up(self, now: datetime) -> Outcome | None:
+        """Resume or record the latest slot at or before ``now``; None when it needs nothing.
+
+        Unfinished (never run, running when the process died, or partial)
+        and within ``schedule.misfire_grace`` of its fire time: run it again
+        (the ledger sends only what is missing). Beyond the grace period: a
+        slot never run is recorded as missed; a partial one keeps its state,
+        with the reason saying it was not resumed.
+        """
+        slot = latest_slot(self.trigger, now)
+        if slot is None:
+            return None
+        run = self.store.get_run(slot)
+        if run is not None and run.state in FINAL:
+            return None
+        late = (now - slot).total_seconds()
+        grace = self.settings.schedule.misfire_grace
+        if late <= grace:
+            if late > 1:
+                log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)
+            return self.run_slot(slot, now)
+        if run is None:
+            return self._finish(slot, "missed", None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period")
+        if not run.reason or "not resumed" not in run.reason:
+            reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period (run `digest send` to finish it)"
+            state = "partial" if run.state == "running" else run.state
+            return self._finish(slot, state, run.issue_id, reason)
+        return None
+
+    def status(self, now: datetime) -> dict[str, object]:
+        """What monitoring needs to know about the schedule."""
+        runs = self.store.recent_runs(1)
+        holder = self.store.lease_holder("scheduler")
+        return {
+            "cron": self.settings.schedule.cron,
+            "timezone": str(self.settings.schedule_zone),
+            "next_run": next(iter(next_fire_times(self.trigger, now, 1)), None),
+            "last_run": runs[0] if runs else None,
+            "lease_holder": {"owner": holder[0], "expires_at": holder[1]} if holder and holder[1] > now else None,
+        }
+
+
+def run_to_json(run: ScheduleRun | None) -> dict[str, object] | None:
+    if run is None:
+        return None
+    return {
+        "slot": run.slot.isoformat(),
+        "issue_id": run.issue_id,
+        "outcome": run.state,
+        "reason": run.reason,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+# APScheduler stores jobs by a textual reference to a module-level callable; the
+# running Scheduler is registered here by `digest schedule` before it starts.
+_active: Scheduler | None = None
+
+
+def fire() -> None:
+    """The APScheduler job: catch up on the latest slot, which at fire time is this one."""
+    from digest.store import now_utc
+
+    if _active is None:
+        log.error("fired with no scheduler registered")
+        return
+    _active.catch_up(now_utc())
+
+
+def activate(scheduler: Scheduler | None) -> None:
+    global _active
+    _active = scheduler
