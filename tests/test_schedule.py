@@ -1,0 +1,231 @@
+"""The scheduler, driven with a controllable clock: ``now`` is passed in, nothing sleeps for real."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.config import ScheduleOptions, Settings, load_settings
+from digest.issue import issue_id
+from digest.models import Window
+from digest.schedule import Scheduler, latest_slot, make_trigger, next_fire_times
+from digest.store import Store
+
+from conftest import FIXTURES, LONDON
+from mailserver import SmtpServer
+from test_send_cli import make_config
+
+PROJECT = FIXTURES / "project"
+SLOT = datetime(2025, 3, 3, 9, 0, tzinfo=LONDON)  # a Monday; the fixture posts are in the week before
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def scheduled(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer) -> Callable[..., tuple[Scheduler, Store]]:
+    def make(count: int = 3, **schedule: object) -> tuple[Scheduler, Store]:
+        project = load_settings(PROJECT / "config" / "digest.toml", environ={})
+        base = delivery_settings(smtp_server.port)
+        options = {"cron": "0 9 * * mon", "misfire_grace": 6 * 3600.0, "min_posts": 1} | schedule
+        settings = dataclasses.replace(
+            base, root=project.root, sources=project.sources, themes=project.themes, schedule=ScheduleOptions(**options)
+        )
+        store = Store.open(settings.database_url)
+        for n in range(count):
+            store.add_subscriber(f"s{n}@example.org")
+        return Scheduler(settings, store), store
+
+    return make
+
+
+def test_on_time_run_sends_the_issue_for_the_window_ending_at_the_slot(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    runner, store = scheduled()
+    outcome = runner.catch_up(SLOT)
+    assert outcome is not None and outcome.state == "sent"
+    issue = store.load_issue(outcome.issue_id or "")
+    assert issue is not None and (issue.window_start, issue.window_end) == (SLOT - timedelta(days=7), SLOT)
+    assert len(smtp_server.handler.received) == 3
+    assert runner.catch_up(SLOT + timedelta(minutes=5)) is None  # done: nothing more
+    assert store.get_run(SLOT).state == "sent"  # type: ignore[union-attr]
+
+
+def test_a_late_run_within_grace_sends_the_same_issue_as_an_on_time_one(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    runner, store = scheduled()
+    late = runner.catch_up(SLOT + timedelta(hours=5, minutes=59))
+    assert late is not None and late.state == "sent"
+    on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON)
+    assert late.issue_id == on_time_id  # the window ends at the slot, not at the late run time
+    issue = store.load_issue(on_time_id)
+    assert issue is not None and issue.window_end == SLOT
+
+
+def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    runner, store = scheduled()
+    outcome = runner.catch_up(SLOT + timedelta(hours=7))
+    assert outcome is not None and outcome.state == "missed"
+    assert "beyond the 6.0 h grace period" in (outcome.reason or "")
+    assert smtp_server.handler.received == []
+    status = runner.status(SLOT + timedelta(hours=7))
+    assert status["last_run"].state == "missed"  # type: ignore[union-attr]
+    assert status["next_run"] == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON)
+
+
+def test_firing_twice_sends_nothing_twice(scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer) -> None:
+    runner, _ = scheduled()
+    first = runner.run_slot(SLOT, SLOT)
+    second = runner.run_slot(SLOT, SLOT + timedelta(seconds=30))
+    assert first.state == second.state == "sent"
+    assert first.issue_id == second.issue_id
+    assert set(smtp_server.handler.counts().values()) == {1} and len(smtp_server.handler.received) == 3
+
+
+def test_an_empty_week_is_skipped_and_recorded(scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer) -> None:
+    runner, store = scheduled(min_posts=1)
+    empty_slot = datetime(2025, 6, 2, 9, 0, tzinfo=LONDON)
+    outcome = runner.catch_up(empty_slot)
+    assert outcome is not None and outcome.state == "skipped"
+    assert outcome.reason == "0 post(s) in the window, fewer than schedule.min_posts = 1; no email sent"
+    assert smtp_server.handler.received == [] and store.load_issue(outcome.issue_id or "") is None
+    few, _ = scheduled(min_posts=50)
+    assert few.catch_up(SLOT).state == "skipped"  # type: ignore[union-attr]
+
+
+def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    runner, store = scheduled()
+    runner.settings = dataclasses.replace(
+        runner.settings, delivery=dataclasses.replace(runner.settings.delivery, max_wait=0.0, retry_base=0.01)
+    )
+    smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
+    first = runner.catch_up(SLOT)
+    assert first is not None and first.state == "partial" and "1 deferred" in (first.reason or "")
+    time.sleep(0.05)  # the retry comes due (retry_base 10 ms)
+    resumed = runner.catch_up(SLOT + timedelta(hours=1))
+    assert resumed is not None and resumed.state == "sent"
+    assert smtp_server.handler.counts() == {"s0@example.org": 1, "s1@example.org": 1, "s2@example.org": 1}
+
+
+@pytest.mark.parametrize(
+    ("zone", "fridays"),
+    [
+        (LONDON, ["2026-03-20", "2026-03-27", "2026-04-03", "2026-10-16", "2026-10-23", "2026-10-30", "2026-11-06"]),
+        (NEW_YORK, ["2026-03-06", "2026-03-13", "2026-03-20", "2026-10-23", "2026-10-30", "2026-11-06", "2026-11-13"]),
+    ],
+)
+def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[..., Settings], zone: ZoneInfo, fridays: list[str]) -> None:
+    settings = dataclasses.replace(delivery_settings(), schedule=ScheduleOptions(cron="0 9 * * fri", timezone=zone))
+    trigger = make_trigger(settings)
+    start = datetime.fromisoformat(fridays[0]).replace(tzinfo=zone) - timedelta(days=1)
+    fires = next_fire_times(trigger, start, 40)
+    wanted = {datetime.fromisoformat(day).date() for day in fridays}
+    chosen = [f for f in fires if f.astimezone(zone).date() in wanted]
+    assert [f.astimezone(zone).date().isoformat() for f in chosen] == fridays  # each Friday exactly once
+    assert all((f.astimezone(zone).hour, f.astimezone(zone).minute) == (9, 0) for f in chosen)
+    offsets = {f.astimezone(zone).utcoffset() for f in chosen}
+    assert len(offsets) == 2  # both sides of a change are in the list
+    for fire in chosen:
+        assert latest_slot(trigger, fire + timedelta(minutes=30)) == fire  # a late start finds that same slot
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    return env
+
+
+def _schedule_config(tmp_path: Path, port: int, **delivery: object) -> Path:
+    config = make_config(tmp_path, port, **delivery)
+    config.write_text(config.read_text() + '\n[schedule]\ncron = "0 9 * * mon"\nmisfire_grace_hours = 6\n', encoding="utf-8")
+    return config
+
+
+def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = _schedule_config(tmp_path, smtp_server.port)
+    command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
+    first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        settings = load_settings(config, environ={})
+        store = Store.open(settings.database_url)
+        deadline = time.monotonic() + 30
+        while store.lease_holder("scheduler") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "the scheduler is already running" in second.stderr and "only one scheduler" in second.stderr
+        # The job is kept in the project's database by APScheduler's job store.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with store.engine.connect() as conn:
+                import sqlalchemy as sa
+
+                if sa.inspect(conn).has_table("apscheduler_jobs") and conn.execute(sa.text("select id from apscheduler_jobs")).all():
+                    break
+            time.sleep(0.1)
+        with store.engine.connect() as conn:
+            assert [row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))] == ["weekly-digest"]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    assert "scheduler stopped" in stderr
+    assert store.lease_holder("scheduler") is None  # released on a clean stop
+
+
+def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    from test_send_cli import fill
+
+    connections = 2
+    config = _schedule_config(tmp_path, smtp_server.port, connections=connections, rate=200)
+    store = fill(config, 600)  # the subscribers; the scheduler builds and freezes the slot's own issue
+    as_of = (SLOT + timedelta(minutes=1)).isoformat()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digest", "--config", str(config), "schedule", "--once", "--as-of", as_of],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(smtp_server.handler.received) < 50 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.kill()
+    process.wait(timeout=30)
+    assert store.get_run(SLOT).state == "running"  # type: ignore[union-attr]  # what the crash left behind
+    assert len(smtp_server.handler.received) < 600
+    restart = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "--config",
+            str(config),
+            "schedule",
+            "--once",
+            "--as-of",
+            (SLOT + timedelta(minutes=20)).isoformat(),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert restart.returncode == 0, restart.stderr
+    assert ": sent: 600 sent" in restart.stdout
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 600 and sum(counts.values()) - 600 <= connections
