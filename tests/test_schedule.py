@@ -80,6 +80,8 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert outcome is not None and outcome.state == "missed"
     assert "beyond the 6.0 h grace period" in (outcome.reason or "")
     assert smtp_server.handler.received == []
+    assert store.get_run(SLOT).state == "missed"  # type: ignore[union-attr]
+    assert store.status() == []  # no issue was built or stored
     status = runner.status(SLOT + timedelta(hours=7))
     assert status["last_run"].state == "missed"  # type: ignore[union-attr]
     assert status["next_run"] == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON)
@@ -108,7 +110,7 @@ def test_an_empty_week_is_skipped_and_recorded(scheduled: Callable[..., tuple[Sc
 def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
     scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
 ) -> None:
-    runner, store = scheduled()
+    runner, _ = scheduled()
     runner.settings = dataclasses.replace(
         runner.settings, delivery=dataclasses.replace(runner.settings.delivery, max_wait=0.0, retry_base=0.01)
     )
