@@ -9,18 +9,20 @@ run and prints microseconds per recipient and the ratio. Target: at most
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from digest.config import load_settings
+from digest.delivery import compile_issue
+from digest.frozen import freeze
 from digest.issue import build_issue
-from digest.mail.message import CompiledMessage, MessageParts, reference_message
+from digest.mail.message import reference_message
 from digest.render import render_issue
 from digest.selection import window_for
-from digest.tokens import Signer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,19 +32,9 @@ def main() -> None:
     settings = load_settings(ROOT / "config" / "digest.toml", environ={})
     now = datetime(2026, 11, 20, 9, tzinfo=settings.timezone)
     digest = build_issue(settings, window_for(now, settings.window, settings.timezone), now)
-    rendered = render_issue(digest, settings)
-    parts = MessageParts(
-        issue_id=digest.issue_id,
-        subject=rendered.subject,
-        html=rendered.html,
-        text=rendered.text,
-        sender=settings.sender,
-        list_id=settings.list_id,
-        list_name=settings.name,
-        base_url="https://news.example.org",
-        date=datetime.now(UTC),
-    )
-    compiled = CompiledMessage(parts, Signer("bench-key", settings.list_id))
+    settings = dataclasses.replace(settings, secret_key="bench-key", base_url="https://news.example.org")
+    compiled = compile_issue(freeze(digest, render_issue(digest, settings), now), settings)
+    parts = compiled.parts
     recipients = [(n, f"reader{n}@example.org", f"Reader {n}") for n in range(count)]
 
     def ours() -> float:
