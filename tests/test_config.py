@@ -147,3 +147,18 @@ def test_bad_environment_values_and_secrets_in_the_file_are_reported(tmp_path: P
     assert any(p.startswith("environment: DIGEST_BACKEND:") for p in problems)
     assert any("smtp.password: secrets are read only from the environment" in p for p in problems)
     assert all("oops" not in p for p in problems)
+
+
+def test_schedule_from_fields_or_cron_and_its_errors(tmp_path: Path) -> None:
+    fields = write(tmp_path / "a.toml", '[schedule]\nday_of_week = "mon"\nhour = "7"\nminute = "30"\ntimezone = "America/New_York"\n')
+    settings = load_settings(fields, environ={})
+    assert settings.schedule.cron == "30 7 * * mon" and str(settings.schedule_zone) == "America/New_York"
+    assert load_settings(write(tmp_path / "b.toml", ""), environ={}).schedule.misfire_grace == 6 * 3600
+    bad = write(tmp_path / "c.toml", '[schedule]\ncron = "every friday"\nmisfire_grace_hours = -1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, environ={})
+    assert any("schedule.cron: not a valid crontab expression" in p for p in caught.value.problems)
+    assert any("schedule.misfire_grace_hours: must be 0 or more" in p for p in caught.value.problems)
+    both = write(tmp_path / "d.toml", '[schedule]\ncron = "0 9 * * fri"\nhour = "8"\n')
+    with pytest.raises(ConfigError, match="either cron or day_of_week/hour/minute"):
+        load_settings(both, environ={})

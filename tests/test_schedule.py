@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -181,6 +182,11 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
             time.sleep(0.1)
         with store.engine.connect() as conn:
             assert [row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))] == ["weekly-digest"]
+        health = subprocess.run([*command[:-1], "status", "--json"], env=_env(), capture_output=True, text=True, timeout=60)
+        scheduler = json.loads(health.stdout)["scheduler"]
+        assert scheduler["lease_holder"]["owner"].split(":")[1] == str(first.pid)
+        assert scheduler["next_run"] is not None and scheduler["cron"] == "0 9 * * mon"
+        assert set(json.loads(health.stdout)["deliveries"]) == {"pending", "sending", "deferred", "failed"}
     finally:
         first.send_signal(signal.SIGTERM)
         _, stderr = first.communicate(timeout=60)
