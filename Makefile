@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format clean browsers
 
 setup: $(VENV)/.installed
 
@@ -38,8 +38,19 @@ lint: setup
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint browsers
 	$(BIN)/pytest
+
+# The preview's browser test drives Debian's chromium through Playwright
+# (never a browser download of Playwright's own). Installed here when
+# missing and possible (root with apt-get); otherwise that one test is
+# skipped and says why.
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
 
 format: setup
 	$(BIN)/ruff check --fix digest tests bench

@@ -215,3 +215,19 @@ def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: Smt
     assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
     ledger = store.status([ISSUE])[0].counts
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
+
+
+def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    templates = tmp_path / "templates"
+    write(templates / "digest.txt.j2", "{{ digest.title }}\n(no unsubscribe link here)\n")
+    config.write_text(config.read_text() + f'\n[output]\ntemplates = "{templates}"\n', encoding="utf-8")
+    settings = load_settings(config, environ={})
+    Store.open(settings.database_url).add_subscriber("reader@example.org")
+    refused = cli(config, "send", *WINDOW, "--yes")
+    assert refused.returncode == 1
+    assert "Error      unsubscribe: the text part has no unsubscribe link" in refused.stdout
+    assert "--force" in refused.stderr and smtp_server.handler.received == []
+    forced = cli(config, "send", *WINDOW, "--yes", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert len(smtp_server.handler.received) == 1

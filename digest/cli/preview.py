@@ -1,0 +1,26 @@
+"""``digest preview``: the editor's live preview of the coming issue."""
+
+from __future__ import annotations
+
+import webbrowser
+
+import click
+import uvicorn
+
+from digest.cli.common import Context
+from digest.web.preview import create_app
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.pass_obj
+def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
+    """Serve a live preview of the coming issue (rebuilt when content, templates or config change)."""
+    obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
+    url = f"http://{host}:{port}/"
+    click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
+    if open_browser:
+        webbrowser.open(url)
+    uvicorn.run(create_app(obj.config), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
