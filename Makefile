@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers
+.PHONY: setup run test lint format clean browsers bench bench-full
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,13 @@ browsers:
 	    echo "installing Debian's chromium for the browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
+
+# Benchmarks: figures into bench/results/<date>.md (never timed tests).
+bench: setup
+	$(BIN)/python bench/run.py
+
+bench-full: setup
+	$(BIN)/python bench/run.py --full
 
 format: setup
 	$(BIN)/ruff check --fix digest tests bench
