@@ -38,7 +38,7 @@ from digest.errors import DeliveryError
 from digest.leases import hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
-from digest.store import Due, Store, StoredIssue, now_utc
+from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
 from digest.tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,7 @@ class _Run:
     def worker(self, on_progress: Callable[[Progress], None] | None) -> None:
         transport: Transport | None = None
         on_this_connection = 0
+        ledger = self.store.ledger_writer()
         try:
             while True:
                 item = self.queue.get()
@@ -192,14 +193,14 @@ class _Run:
                     if transport is None:
                         transport = self.backend.open()
                         on_this_connection = 0
-                    transport = self.deliver(transport, item)
+                    transport = self.deliver(transport, item, ledger)
                     on_this_connection += 1
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
                         transport.close()
                         transport = None
                 except TransientError as exc:  # could not connect: nothing was sent
                     assert item is not None
-                    self.defer(item, exc.reply, attempted=False)
+                    self.defer(item, exc.reply, ledger, attempted=False)
                 except DeliveryError as exc:
                     self._fatal(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
@@ -212,14 +213,15 @@ class _Run:
         finally:
             if transport is not None:
                 transport.close()
+            ledger.close()
 
-    def deliver(self, transport: Transport, item: Due) -> Transport | None:
+    def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter) -> Transport | None:
         """Send one message through ``transport``; returns the transport, or None if it must be reopened."""
         attempted = False
 
         def before_data() -> None:
             nonlocal attempted
-            self.store.mark_sending(self.issue_id, item.subscriber_id)
+            ledger.mark_sending(self.issue_id, item.subscriber_id)
             attempted = True
 
         envelope = Envelope(sender=self.message.envelope_sender, recipient=item.email, issue_id=self.issue_id, label=item.email)
@@ -227,28 +229,28 @@ class _Run:
         try:
             reply = transport.send(envelope, data, before_data)
         except TransientError as exc:
-            self.defer(item, exc.reply, attempted=attempted)
+            self.defer(item, exc.reply, ledger, attempted=attempted)
             if exc.connection_lost:
                 transport.close()
                 return None
             return transport
         except PermanentError as exc:
             bounce = exc.reply.is_bounce
-            self.store.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply), bounce=bounce)
+            ledger.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply), bounce=bounce)
             self._failed(exc.reply, deferred=False, bounced=bounce)
             return transport
-        self.store.mark_sent(self.issue_id, item.subscriber_id, str(reply))
+        ledger.mark_sent(self.issue_id, item.subscriber_id, str(reply))
         self._succeeded()
         return transport
 
-    def defer(self, item: Due, reply: Reply, *, attempted: bool) -> None:
+    def defer(self, item: Due, reply: Reply, ledger: LedgerWriter, *, attempted: bool) -> None:
         attempts = item.attempts + (1 if attempted else 0)
         if attempts >= self.options.max_attempts:
-            self.store.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {reply}")
+            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {reply}")
             self._failed(reply, deferred=False)
             return
         delay = self.options.retry_base * (2 ** max(attempts - 1, 0))
-        self.store.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay))
+        ledger.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay))
         self._failed(reply, deferred=True)
 
     # -- the producer ------------------------------------------------------------

@@ -473,40 +473,25 @@ class Store:
             ).scalar()
         return value if isinstance(value, datetime) else None
 
+    def ledger_writer(self) -> LedgerWriter:
+        """A writer for one send worker: its own connection, statements built once."""
+        return LedgerWriter(self.engine)
+
     def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
-        self._mark(issue_id, subscriber_id, state="sending", attempts=deliveries.c.attempts + 1)
+        with self.ledger_writer() as writer:
+            writer.mark_sending(issue_id, subscriber_id)
 
     def mark_sent(self, issue_id: str, subscriber_id: int, reply: str) -> None:
-        now = now_utc()
-        self._mark(issue_id, subscriber_id, state="sent", last_reply=reply, sent_at=now, next_attempt_at=None, now=now)
+        with self.ledger_writer() as writer:
+            writer.mark_sent(issue_id, subscriber_id, reply)
 
     def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime) -> None:
-        self._mark(issue_id, subscriber_id, state="deferred", last_reply=reply, next_attempt_at=retry_at)
+        with self.ledger_writer() as writer:
+            writer.mark_deferred(issue_id, subscriber_id, reply, retry_at)
 
     def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False) -> None:
-        now = now_utc()
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscriber_id)
-                .values(state="failed", last_reply=reply, next_attempt_at=None, updated_at=now)
-            )
-            if bounce:
-                conn.execute(
-                    sa.update(subscribers)
-                    .where(subscribers.c.id == subscriber_id, subscribers.c.status == "active")
-                    .values(status="bounced", status_reason=f"{issue_id}: {reply}", updated_at=now)
-                )
-
-    def _mark(self, issue_id: str, subscriber_id: int, *, now: datetime | None = None, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscriber_id)
-                .values(updated_at=now or now_utc(), **values)
-            )
-        if result.rowcount != 1:
-            raise DeliveryError(f"no delivery of {issue_id} to subscriber {subscriber_id} in the ledger")
+        with self.ledger_writer() as writer:
+            writer.mark_failed(issue_id, subscriber_id, reply, bounce=bounce)
 
     def deliveries_of(self, issue_id: str) -> list[Delivery]:
         with self.engine.connect() as conn:
@@ -613,6 +598,75 @@ class ScheduleRun:
 
 def _run(row: Any) -> ScheduleRun:
     return ScheduleRun(**{key: row[key] for key in ("slot", "issue_id", "state", "reason", "started_at", "finished_at")})
+
+
+_ONE = (deliveries.c.issue_id == sa.bindparam("issue")) & (deliveries.c.subscriber_id == sa.bindparam("subscriber"))
+_NOW = sa.bindparam("now", type_=UTCDateTime)
+_SENDING = sa.update(deliveries).where(_ONE).values(state="sending", attempts=deliveries.c.attempts + 1, updated_at=_NOW)
+_SENT = (
+    sa.update(deliveries)
+    .where(_ONE)
+    .values(state="sent", last_reply=sa.bindparam("reply"), sent_at=_NOW, next_attempt_at=None, updated_at=_NOW)
+)
+_DEFERRED = (
+    sa.update(deliveries)
+    .where(_ONE)
+    .values(
+        state="deferred", last_reply=sa.bindparam("reply"), next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime), updated_at=_NOW
+    )
+)
+_FAILED = sa.update(deliveries).where(_ONE).values(state="failed", last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW)
+_BOUNCED = (
+    sa.update(subscribers)
+    .where(subscribers.c.id == sa.bindparam("subscriber"), subscribers.c.status == "active")
+    .values(status="bounced", status_reason=sa.bindparam("why"), updated_at=_NOW)
+)
+
+
+class LedgerWriter:
+    """The per-message ledger writes, each its own committed transaction.
+
+    This is the hot path of a send (two commits per message). A fresh
+    connection and freshly built statements per write cost about three times
+    the database work itself, so a writer keeps one connection and uses
+    statements built once at import.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conn = engine.connect()
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _write(self, statement: Any, **values: Any) -> None:
+        with self.conn.begin():
+            result = self.conn.execute(statement, {"now": now_utc(), **values})
+        if result.rowcount != 1:
+            raise DeliveryError(f"no delivery of {values['issue']} to subscriber {values['subscriber']} in the ledger")
+
+    def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
+        self._write(_SENDING, issue=issue_id, subscriber=subscriber_id)
+
+    def mark_sent(self, issue_id: str, subscriber_id: int, reply: str) -> None:
+        self._write(_SENT, issue=issue_id, subscriber=subscriber_id, reply=reply)
+
+    def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime) -> None:
+        self._write(_DEFERRED, issue=issue_id, subscriber=subscriber_id, reply=reply, retry_at=retry_at)
+
+    def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False) -> None:
+        now = now_utc()
+        with self.conn.begin():
+            result = self.conn.execute(_FAILED, {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "now": now})
+            if bounce:
+                self.conn.execute(_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": now})
+        if result.rowcount != 1:
+            raise DeliveryError(f"no delivery of {issue_id} to subscriber {subscriber_id} in the ledger")
 
 
 def _subscriber(row: Any) -> Subscriber:
