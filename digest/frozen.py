@@ -7,7 +7,6 @@ its deliveries has been attempted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,7 +76,3 @@ def prepare_issue(
 
 def error_checks(issue: StoredIssue) -> list[str]:
     return [f"{c['code']}: {c['message']}" for c in issue.checks if c.get("level") == "error"]
-
-
-def checks_json(issue: StoredIssue) -> str:
-    return json.dumps(list(issue.checks))

@@ -11,8 +11,6 @@ from pathlib import Path
 from digest.models import Digest, RenderedIssue
 from digest.serialize import digest_to_json, dumps
 
-FILES = ("digest.html", "digest.txt", "digest.json")
-
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and a rename, so a reader never sees half a file."""
