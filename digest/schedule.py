@@ -37,10 +37,9 @@ from apscheduler.triggers.cron import CronTrigger
 from digest.config import Settings
 from digest.delivery import compile_issue, send_issue
 from digest.errors import DigestError
-from digest.frozen import error_checks, freeze
-from digest.issue import build_issue, issue_id
+from digest.frozen import error_checks, prepare_issue
+from digest.issue import issue_id
 from digest.mail.backends import Backend, get_backend
-from digest.render import render_issue
 from digest.selection import window_for
 from digest.store import ScheduleRun, Store
 
@@ -107,15 +106,15 @@ class Scheduler:
         store.record_run(slot, "running", issue_id=wanted, finished=False)
         log.info("slot %s: issue %s for %s – %s", slot.isoformat(), wanted, window.start.isoformat(), window.end.isoformat())
         try:
-            issue = store.load_issue(wanted)
-            if issue is None:
-                digest = build_issue(settings, window, now)
-                for problem in digest.problems:
+            # Built but not stored yet: an empty week must leave no frozen issue behind.
+            prepared = prepare_issue(store, settings, window, now, save=False)
+            issue = prepared.issue
+            if prepared.created:
+                for problem in prepared.digest.problems if prepared.digest else ():
                     log.warning("slot %s: %s", slot.isoformat(), problem)
-                if len(digest.posts) < settings.schedule.min_posts:
-                    reason = f"{len(digest.posts)} post(s) in the window, fewer than schedule.min_posts = {settings.schedule.min_posts}; no email sent"
+                if len(issue.post_ids) < settings.schedule.min_posts:
+                    reason = f"{len(issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = {settings.schedule.min_posts}; no email sent"
                     return self._finish(slot, "skipped", wanted, reason)
-                issue = freeze(digest, render_issue(digest, settings), now)
                 store.save_issue(issue)
             errors = error_checks(issue)
             if errors:

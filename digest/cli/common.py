@@ -14,7 +14,7 @@ from digest.config import Settings, SourceSpec, load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.models import Window
 from digest.output import last_issue_end
-from digest.selection import window_between, window_for
+from digest.selection import at_moment, parse_when, requested_window
 from digest.store import Store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -57,44 +57,33 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def parse_moment(value: str | None, option: str) -> date | datetime | None:
-    """``2026-11-20`` (a day) or ``2026-11-20T09:00[+01:00]`` (a moment; naive means local)."""
+    """An option's ISO 8601 day or moment, or a usage error naming the option."""
     if value is None:
         return None
     try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20 or 2026-11-20T09:00)", param_hint=option
-        ) from None
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def aware(moment: date | datetime, settings: Settings) -> datetime:
-    if isinstance(moment, datetime):
-        return moment if moment.tzinfo else moment.replace(tzinfo=settings.timezone)
-    return datetime.combine(moment, datetime.min.time(), tzinfo=settings.timezone)
+    return at_moment(moment, settings.timezone)
 
 
 def resolve_window(settings: Settings, as_of: str | None, since: str | None, until: str | None, now: datetime | None = None) -> Window:
     """The window for a run: --since/--until if given, else the configured rule at --as-of (or now)."""
-    start, end = parse_moment(since, "--since"), parse_moment(until, "--until")
-    if (start is None) != (end is None):
-        raise click.UsageError("--since and --until go together")
-    if start is not None and end is not None:
-        if as_of:
-            raise click.UsageError("--as-of cannot be combined with --since/--until")
-        try:
-            return window_between(start, end, settings.timezone)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--since/--until") from None
-    at = now or datetime.now(UTC)
-    if as_of:
-        moment = parse_moment(as_of, "--as-of")
-        assert moment is not None
-        at = aware(moment, settings)
-    last = last_issue_end(settings.output_dir, at) if settings.window.mode == "since-last" else None
-    return window_for(at, settings.window, settings.timezone, last)
+    try:
+        return requested_window(
+            settings.window,
+            settings.timezone,
+            now or datetime.now(UTC),
+            as_of=as_of,
+            since=since,
+            until=until,
+            last_end=lambda at: last_issue_end(settings.output_dir, at),
+        )
+    except ValueError as exc:
+        raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
 
 
 def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:

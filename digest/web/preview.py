@@ -22,7 +22,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,10 @@ from digest.frozen import freeze
 from digest.issue import build_issue
 from digest.mail.backends import get_backend
 from digest.models import Digest, RenderedIssue, Window
+from digest.output import last_issue_end
 from digest.render import render_issue
 from digest.render.templates import template_dirs
-from digest.selection import window_between, window_for
+from digest.selection import requested_window
 from digest.serialize import digest_to_json
 
 log = logging.getLogger(__name__)
@@ -139,22 +140,17 @@ class PreviewState:
         return sorted({p.resolve() for p in paths if p.exists()})
 
 
-def _day_or_moment(value: str, settings: Settings) -> date | datetime:
-    moment: date | datetime = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-    if isinstance(moment, datetime) and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=settings.timezone)
-    return moment
-
-
 def window_from_query(settings: Settings, query: dict[str, str], now: datetime) -> Window:
-    """``?since=&until=`` (dates or moments, until exclusive), or ``?as_of=``, else the window as of now."""
-    since, until, as_of = query.get("since"), query.get("until"), query.get("as_of")
-    if since and until:
-        return window_between(_day_or_moment(since, settings), _day_or_moment(until, settings), settings.timezone)
-    if as_of:
-        moment = _day_or_moment(as_of, settings)
-        now = moment if isinstance(moment, datetime) else datetime.combine(moment, datetime.min.time(), tzinfo=settings.timezone)
-    return window_for(now, settings.window, settings.timezone)
+    """``?since=&until=`` (until exclusive), or ``?as_of=``, else the window as of now; raises ValueError."""
+    return requested_window(
+        settings.window,
+        settings.timezone,
+        now,
+        as_of=query.get("as_of"),
+        since=query.get("since"),
+        until=query.get("until"),
+        last_end=lambda at: last_issue_end(settings.output_dir, at),
+    )
 
 
 def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
