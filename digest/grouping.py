@@ -21,6 +21,7 @@ from digest.models import OutletGroup, OutletShare, Post, Section
 TITLE_WEIGHT = 3
 EXCERPT_WEIGHT = 1
 NO_OUTLET = "Other sources"
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,29 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class _KeywordTable:
+    """The themes' keywords, sorted for lookup: one-word keywords by their word, phrases with their first word."""
+
+    words: dict[str, list[tuple[int, int, str]]]  # word -> (theme order, keyword position, keyword)
+    phrases: tuple[tuple[int, int, str, str | None], ...]  # (theme order, keyword position, keyword, first word or None)
+
+
+@cache
+def _keyword_table(themes: tuple[Theme, ...]) -> _KeywordTable:
+    words: dict[str, list[tuple[int, int, str]]] = {}
+    phrases: list[tuple[int, int, str, str | None]] = []
+    for order, theme in enumerate(themes):
+        for position, keyword in enumerate(theme.keywords):
+            lowered = keyword.lower()
+            if _WORD.fullmatch(lowered):
+                words.setdefault(lowered, []).append((order, position, keyword))
+            else:
+                lead = _WORD.match(lowered)
+                phrases.append((order, position, keyword, lead.group(0) if lead else None))
+    return _KeywordTable(words, tuple(phrases))
+
+
 def classify(post: Post, themes: Iterable[Theme], fallback: str) -> Placement:
     """Which section a post belongs to, and why."""
     themes = tuple(themes)
@@ -47,21 +71,29 @@ def classify(post: Post, themes: Iterable[Theme], fallback: str) -> Placement:
         for theme in themes:
             if tag.casefold() in theme.tags:
                 return Placement(theme.name, f'tag "{tag}" maps to {theme.name}')
-    best: tuple[int, int, str, str] | None = None  # (score, -order, theme, reason)
-    for order, theme in enumerate(themes):
-        score = 0
-        hits: list[str] = []
-        for keyword in theme.keywords:
+    # A keyword matches whole words only (the pattern's boundaries say so). So a one-word
+    # keyword's matches are the post's words equal to it, counted once per post, and a
+    # phrase is only worth its pattern when its first word is among the post's words.
+    table = _keyword_table(themes)
+    title_words = Counter(_WORD.findall(post.title.lower()))
+    excerpt_words = Counter(_WORD.findall(post.excerpt_text.lower()))
+    found: dict[int, list[tuple[int, str, int, int]]] = {}  # theme -> (keyword position, keyword, in title, in excerpt)
+    for word in title_words.keys() | excerpt_words.keys():
+        for order, position, keyword in table.words.get(word, ()):
+            found.setdefault(order, []).append((position, keyword, title_words[word], excerpt_words[word]))
+    for order, position, keyword, lead in table.phrases:
+        if lead is None or lead in title_words or lead in excerpt_words:
             pattern = _keyword_pattern(keyword)
-            in_title = len(pattern.findall(post.title))
-            in_excerpt = len(pattern.findall(post.excerpt_text))
-            if in_title:
-                hits.append(f'"{keyword}" in title')
-            elif in_excerpt:
-                hits.append(f'"{keyword}" in excerpt')
-            score += TITLE_WEIGHT * in_title + EXCERPT_WEIGHT * in_excerpt
-        if score and (best is None or (score, -order) > best[:2]):
-            best = (score, -order, theme.name, f"matched {', '.join(hits[:3])} (score {score})")
+            in_title, in_excerpt = len(pattern.findall(post.title)), len(pattern.findall(post.excerpt_text))
+            if in_title or in_excerpt:
+                found.setdefault(order, []).append((position, keyword, in_title, in_excerpt))
+    best: tuple[int, int, str, str] | None = None  # (score, -order, theme, reason)
+    for order in sorted(found):
+        hits = sorted(found[order])  # in the configured order of the theme's keywords
+        score = sum(TITLE_WEIGHT * in_title + EXCERPT_WEIGHT * in_excerpt for _, _, in_title, in_excerpt in hits)
+        if best is None or (score, -order) > best[:2]:
+            described = [f'"{keyword}" in {"title" if in_title else "excerpt"}' for _, keyword, in_title, _ in hits[:3]]
+            best = (score, -order, themes[order].name, f"matched {', '.join(described)} (score {score})")
     if best is not None:
         return Placement(best[2], best[3])
     if post.theme:

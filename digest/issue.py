@@ -48,10 +48,11 @@ def assemble_digest(gathered: Gathered, window: Window, settings: Settings, now:
         excluded=tuple(sorted(selection.excluded, key=lambda e: (e.post.published, e.post.title))),
         problems=gathered.problems,
         stats=Stats(
-            gathered=len(gathered.posts),
+            gathered=len(gathered.posts) + gathered.distant,
             selected=len(selection.selected),
             excluded=len(selection.excluded),
             problems=len(gathered.problems),
+            distant=gathered.distant,
         ),
         generated_at=now,
     )
@@ -65,7 +66,7 @@ def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequ
     specs = tuple(sources) if sources is not None else settings.sources
     if not specs:
         return assemble_digest(Gathered(problems=(Problem(where="config", message="no sources configured"),)), window, settings, now)
-    return assemble_digest(gather_all(specs, settings), window, settings, now)
+    return assemble_digest(gather_all(specs, settings, window.widened()), window, settings, now)
 
 
 def _preheader(posts: int, outlets: int, themes: list[str]) -> str:

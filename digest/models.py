@@ -64,6 +64,16 @@ class Window:
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    def widened(self) -> Window:
+        """The window and as long again on either side: the neighbourhood an editor's "why not?" is about.
+
+        Posts in it but outside the window are listed as excluded with the
+        reason; posts further away are only counted, so that a large archive
+        does not bury the week's exclusions (nor load every post it holds).
+        """
+        length = self.end - self.start
+        return Window(start=self.start - length, end=self.end + length)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Excluded:
@@ -110,8 +120,9 @@ class Stats:
 
     gathered: int
     selected: int
-    excluded: int
+    excluded: int  # listed in Digest.excluded
     problems: int
+    distant: int = 0  # outside Window.widened(): counted in gathered, not listed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -101,11 +101,16 @@ class Selection:
     excluded: tuple[Excluded, ...]
 
 
+_WORDS = re.compile(r"\w+")
+
+
 def normalise_title(title: str) -> str:
     """Titles that differ only in case, accents, punctuation or spacing compare equal."""
+    if title.isascii():  # nothing to decompose: the common case, and the slow part skipped
+        return " ".join(_WORDS.findall(title.casefold()))
     decomposed = unicodedata.normalize("NFKD", title.casefold())
     letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"\w+", letters))
+    return " ".join(_WORDS.findall(letters))
 
 
 def normalise_url(url: str) -> str:
@@ -127,8 +132,9 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
     by_title: dict[tuple[str, str], Post] = {}
     for _, post in ordered:
         reason = _rule_reason(post, window, rules)
-        if reason is None:
-            twin = (by_url.get(normalise_url(post.url)) if post.url else None) or by_title.get(_title_key(post))
+        title_key = _title_key(post) if reason is None else None
+        if title_key is not None:
+            twin = (by_url.get(normalise_url(post.url)) if post.url else None) or by_title.get(title_key)
             if twin is not None:
                 reason = f'duplicate of "{twin.title}" from {twin.source}'
         if reason is not None:
@@ -137,7 +143,8 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
         selected.append(post)
         if post.url:
             by_url[normalise_url(post.url)] = post
-        by_title[_title_key(post)] = post
+        assert title_key is not None
+        by_title[title_key] = post
     return Selection(tuple(selected), tuple(excluded))
 
 

@@ -47,6 +47,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
             "selected": digest.stats.selected,
             "excluded": digest.stats.excluded,
             "problems": digest.stats.problems,
+            "distant": digest.stats.distant,
         },
         "sections": [
             {

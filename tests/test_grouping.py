@@ -64,3 +64,40 @@ def test_outlet_summary_counts_and_shares() -> None:
     posts = [make_post(str(i), DAY, outlet=o) for i, o in enumerate(["A", "B", "A", None])]
     summary = summarise_outlets(posts)
     assert [(o.outlet, o.count, o.share) for o in summary] == [("A", 2, 0.5), ("B", 1, 0.25), ("Other sources", 1, 0.25)]
+
+
+def reference_classify(title: str, excerpt: str, themes: tuple[Theme, ...]) -> tuple[str, str] | None:
+    """Keyword scoring done the slow, obvious way: every keyword's pattern over title and excerpt."""
+    from digest.grouping import EXCERPT_WEIGHT, TITLE_WEIGHT, _keyword_pattern
+
+    best = None
+    for order, theme in enumerate(themes):
+        score, hits = 0, []
+        for keyword in theme.keywords:
+            in_title = len(_keyword_pattern(keyword).findall(title))
+            in_excerpt = len(_keyword_pattern(keyword).findall(excerpt))
+            if in_title or in_excerpt:
+                hits.append(f'"{keyword}" in {"title" if in_title else "excerpt"}')
+            score += TITLE_WEIGHT * in_title + EXCERPT_WEIGHT * in_excerpt
+        if score and (best is None or (score, -order) > best[:2]):
+            best = (score, -order, theme.name, f"matched {', '.join(hits[:3])} (score {score})")
+    return (best[2], best[3]) if best else None
+
+
+def test_keyword_lookup_agrees_with_running_every_pattern() -> None:
+    """The word lookup is a shortcut: on awkward keywords and text it must score exactly as the patterns do."""
+    themes = (
+        Theme(name="Streets", keywords=("bus", "Buses", "e-bike", "school street", "bus", "#tram", "Café")),
+        Theme(name="Homes", keywords=("rent", "council tax", "flats", "BUS")),
+        Theme(name="Power", keywords=("heat pump", "heat", "solar")),
+    )
+    rng = random.Random(7)
+    vocabulary = ["bus", "Bus", "BUSES", "buses,", "e-bike", "ebike", "school", "street", "school\n  street", "#tram", "tram",
+                  "café", "CAFÉ", "cafe", "rent", "rental", "council", "tax", "flats.", "heat", "pump", "heat pump", "solar-powered",
+                  "sunny", "the", "a", "of", "—", "bus-lane", "(bus)", "rent's"]  # fmt: skip
+    for _ in range(400):
+        title = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 6)))
+        excerpt = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(0, 25)))
+        placed = classify(make_post(title, DAY, excerpt=excerpt), themes, "Other")
+        expected = reference_classify(title, excerpt, themes) or ("Other", "no theme, tag or keyword matched")
+        assert (placed.theme, placed.reason) == expected, (title, excerpt)

@@ -120,3 +120,63 @@ def test_missing_location_is_a_problem_not_a_crash(make_settings: Callable[..., 
     posts, problems = gather(make_settings(), "no/such/folder")
     assert posts == []
     assert problems[0].message == "no such file or folder"
+
+
+LEAD_CASES = [
+    "Plain first paragraph.\n\nSecond.",
+    "Hello \\*not emphasis\\* and &amp; entities &copy; and `code` spans.",
+    "A `code <b>` span.",
+    "# Heading first\n\nThen the *paragraph* with a [ref link][r].\n\n[r]: https://example.org/r 'Title'",
+    "Setext heading\n===\n\nPara with hard  \nbreak and trailing backslash\\\nbreak.",
+    "- tight\n- list\n\nParagraph after a tight list.",
+    "- loose\n\n- list\n\nAfter.",
+    "> quoted **first**\n> paragraph\n\nAfter the quote.",
+    "<div><p>raw html first</p></div>\n\nThen markdown.",
+    "Autolink <https://example.org/a> in the first paragraph.",
+    "```\ncode\n\nwith a blank line\n```\n\nAfter the fence.",
+    "    indented code\n\nAfter the code.",
+    "![an image](https://example.org/i.png) alone.",
+    "[only]: https://example.org/def",
+    "",
+    "Ünïcödé — “quotes” and a [link](https://example.org/ü?q=1&r=2 \"t\").",
+    "Link to [javascript](javascript:alert(1)) is dropped.",
+    "Text with a <span onclick=x>inline tag</span>.",
+    "***\n\nAfter a rule.",
+]
+
+
+def test_lead_html_matches_the_whole_render() -> None:
+    """The shortcut for the excerpt gives what rendering the whole body gives, or falls back to it."""
+    from digest.sources.base import make_excerpt
+    from digest.sources.markdown import _markdown, lead_html, sanitise_html
+
+    shortcuts = 0
+    for body in LEAD_CASES:
+        whole = sanitise_html(_markdown.render(body))
+        shortcuts += lead_html(body) != whole
+        assert make_excerpt(lead_html(body), 60) == make_excerpt(whole, 60), body
+        assert make_excerpt(lead_html(body), 3) == make_excerpt(whole, 3), body
+    assert shortcuts >= 8  # the cases without raw HTML took the shortcut
+
+
+def test_lead_html_matches_the_whole_render_on_random_bodies() -> None:
+    """Bodies made of every kind of block, in random order: the shortcuts must never change the excerpt."""
+    import random
+
+    from digest.sources.base import make_excerpt
+    from digest.sources.markdown import _markdown, _plain_lead, lead_html, sanitise_html
+
+    lines = ["Plain words here", "more *words* `code`", "# Heading", "  ## Heading indented", "> quoted", "- item", "* star item",
+             "+ plus item", "1. first", "2) second", "    indented code", "   three spaces", "\tTabbed", "```", "~~~", "***",
+             "---", "===", "___", "[ref]: https://example.org/ref", "see [a link][ref]", "<div>", "a <b>tag</b>", "",
+             "", "trailing spaces  ", "back\\\\slash", "\\# not a heading", "&amp; &copy;", "x" * 30, "Über café", "|a|b|",
+             "auto <https://example.org>", "_under_ **strong**", "line\r", "12 is a number", "-not a list"]  # fmt: skip
+    lines += ["Plain words here", "Another plain line", "with *emphasis* and `code`", "", "trailing spaces  "] * 3
+    rng = random.Random(11)
+    shortcuts = 0
+    for _ in range(3000):
+        body = "\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 9)))
+        whole = sanitise_html(_markdown.render(body))
+        assert make_excerpt(lead_html(body), 60) == make_excerpt(whole, 60), repr(body)
+        shortcuts += _plain_lead(body) is not None
+    assert shortcuts > 400  # the plain shortcut was taken often enough to be tested

@@ -95,16 +95,16 @@ def posts(
 ) -> None:
     """List the posts the sources yield (in the window, unless --all), oldest first."""
     settings = obj.settings
-    gathered = gather_all(source_specs(sources) or settings.sources, settings)
+    window = None if everything else resolve_window(settings, as_of, since, until)
+    gathered = gather_all(source_specs(sources) or settings.sources, settings, window.widened() if window else None)
     for problem in gathered.problems:
         click.echo(f"warning: {problem}", err=True)
     if strict and gathered.problems:
         fail(f"{len(gathered.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     chosen: list[Post]
-    if everything:
+    if window is None:
         chosen = sorted(gathered.posts, key=lambda p: (p.published, p.title))
     else:
-        window = resolve_window(settings, as_of, since, until)
         chosen = list(select_posts(gathered.posts, window, settings.selection).selected)
     if fmt == "json":
         click.echo(dumps([post_to_json(post) for post in chosen]), nl=False)
@@ -124,7 +124,7 @@ def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
         f"  Window     {start:%a %d %b %Y %H:%M} – {end:%a %d %b %Y %H:%M} ({zone}), end exclusive",
         f"  Posts      {digest.stats.gathered} gathered, {digest.stats.selected} selected, {digest.stats.excluded} excluded",
     ]
-    outside = sum(1 for item in digest.excluded if "the window" in item.reason)
+    outside = sum(1 for item in digest.excluded if "the window" in item.reason) + digest.stats.distant
     if outside:
         lines.append(f"  Excluded   {outside} outside the window")
     for item in digest.excluded:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from digest.config import Settings, SourceSpec
 from digest.errors import SourceError
-from digest.models import Post, Problem
+from digest.models import Post, Problem, Window
 from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, sanitise_html, source_label
 from digest.sources.dates import at_midnight, parse_day
 from digest.sources.files import expand, read_text
@@ -79,9 +79,10 @@ class ArchiveSource:
         self.spec = spec
         self.settings = settings
 
-    def gather(self) -> Gathered:
+    def gather(self, near: Window | None = None) -> Gathered:
+        # Every entry is parsed either way: ``near`` is applied by gather_all.
         try:
-            paths = expand(self.settings.resolve(self.spec.location), "**/*.txt")
+            paths = expand(self.settings.resolve(self.spec.location), ".txt")
         except SourceError as exc:
             return Gathered(problems=(Problem(where=exc.where, message=exc.message),))
         posts: list[Post] = []

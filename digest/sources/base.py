@@ -13,7 +13,7 @@ from typing import Protocol
 import nh3
 
 from digest.config import Settings, SourceSpec
-from digest.models import Post, Problem
+from digest.models import Post, Problem, Window
 
 # What post HTML may keep: text formatting and links, nothing that runs or loads.
 ALLOWED_TAGS = frozenset(
@@ -36,14 +36,19 @@ class Gathered:
 
     posts: tuple[Post, ...] = ()
     problems: tuple[Problem, ...] = ()
+    distant: int = 0  # posts read but left out as outside the ``near`` window asked for: counted only
 
 
 class Source(Protocol):
-    """Anything that yields posts. ``gather`` never raises for a bad item: it reports it."""
+    """Anything that yields posts. ``gather`` never raises for a bad item: it reports it.
+
+    Given ``near``, a source may leave out (and count in ``distant``) the posts
+    published outside it; one that cannot do that cheaply returns them all.
+    """
 
     spec: SourceSpec
 
-    def gather(self) -> Gathered: ...
+    def gather(self, near: Window | None = None) -> Gathered: ...
 
 
 def clean_text(text: str) -> str:
@@ -129,12 +134,15 @@ def open_source(spec: SourceSpec, settings: Settings) -> Source:
     return kinds[spec.kind](spec, settings)
 
 
-def gather_all(specs: tuple[SourceSpec, ...], settings: Settings) -> Gathered:
-    """Every post of every source, in source order, and every problem met."""
+def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:
+    """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
     posts: list[Post] = []
     problems: list[Problem] = []
+    distant = 0
     for spec in specs:
-        result = open_source(spec, settings).gather()
-        posts.extend(result.posts)
+        result = open_source(spec, settings).gather(near)
+        kept = result.posts if near is None else [post for post in result.posts if post.published in near]
+        posts.extend(kept)
         problems.extend(result.problems)
-    return Gathered(tuple(posts), tuple(problems))
+        distant += result.distant + len(result.posts) - len(kept)
+    return Gathered(tuple(posts), tuple(problems), distant)

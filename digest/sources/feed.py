@@ -15,7 +15,7 @@ import feedparser
 
 from digest.config import Settings, SourceSpec, is_url
 from digest.errors import SourceError
-from digest.models import Post, Problem
+from digest.models import Post, Problem, Window
 from digest.sources.base import Gathered, clean_text, html_to_text, make_excerpt, post_id, sanitise_html, source_label
 from digest.sources.files import expand
 from digest.sources.http import fetch
@@ -26,7 +26,8 @@ class FeedSource:
         self.spec = spec
         self.settings = settings
 
-    def gather(self) -> Gathered:
+    def gather(self, near: Window | None = None) -> Gathered:
+        # Every entry is parsed either way: ``near`` is applied by gather_all.
         documents: list[tuple[str, str, bytes]] = []  # (label for problems, label for posts, bytes)
         problems: list[Problem] = []
         try:
@@ -34,7 +35,7 @@ class FeedSource:
                 fetched = fetch(self.spec.location, self.settings.feed, self.settings.cache_dir)
                 documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
             else:
-                for path in expand(self.settings.resolve(self.spec.location), "**/*.xml"):
+                for path in expand(self.settings.resolve(self.spec.location), ".xml"):
                     label = source_label(self.spec, self.settings, str(path))
                     try:
                         documents.append((label.split(":", 1)[1], label, _read(path, label)))
