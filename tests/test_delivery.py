@@ -322,3 +322,28 @@ def test_console_and_outbox_backends_take_the_same_path(delivery_settings: Make,
     store.add_subscriber("late@example.org")
     report = send_issue(store, compile_issue(issue, settings), ConsoleBackend(stream), console)
     assert report.sent == 1 and b"----- message to late@example.org -----" in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Subject: dots\r\n\r\nNo line starts with a dot.\r\n",
+        b"Subject: dots\r\n\r\n.a line starting with a dot\r\n..and two\r\n.\r\nend\r\n",
+        b".Leading: dot on the first line\r\n\r\nbody without a final newline",
+    ],
+)
+def test_lines_starting_with_a_dot_arrive_intact(smtp_server: SmtpServer, delivery_settings: Make, body: bytes) -> None:
+    """DATA is dot-stuffed (RFC 5321 4.5.2) by our transport; the server must get back exactly what was sent."""
+    from digest.mail.backends.smtp import SmtpTransport
+    from digest.mail.message import Envelope
+
+    transport = SmtpTransport(delivery_settings(smtp_server.port).smtp)
+    try:
+        envelope = Envelope(sender="digest@example.org", recipient="reader@example.org", issue_id="x", label="reader@example.org")
+        reply = transport.send(envelope, body, lambda: None)
+    finally:
+        transport.close()
+    assert reply.code == 250
+    [received] = smtp_server.handler.received
+    expected = body if body.endswith(b"\r\n") else body + b"\r\n"
+    assert received.data == expected

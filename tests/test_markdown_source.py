@@ -138,7 +138,7 @@ LEAD_CASES = [
     "![an image](https://example.org/i.png) alone.",
     "[only]: https://example.org/def",
     "",
-    "Ünïcödé — “quotes” and a [link](https://example.org/ü?q=1&r=2 \"t\").",
+    'Ünïcödé — “quotes” and a [link](https://example.org/ü?q=1&r=2 "t").',
     "Link to [javascript](javascript:alert(1)) is dropped.",
     "Text with a <span onclick=x>inline tag</span>.",
     "***\n\nAfter a rule.",

@@ -61,6 +61,7 @@ def test_structure_encodings_and_line_lengths(delivered: tuple[Settings, list[Em
         assert max(len(line) for line in data.split(b"\r\n")) <= 998
         body = data.split(b"\r\n\r\n", 1)[1]
         assert max(len(line) for line in body.split(b"\r\n")) <= 76  # quoted-printable's own limit
+        assert not [line for line in data.split(b"\r\n") if line.startswith(b".")]  # dot_safe: nothing to stuff
 
 
 def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
@@ -182,3 +183,30 @@ def test_tokens_are_signed_and_checked() -> None:
     assert signer.verify("42") is None and signer.verify("x.y") is None and signer.verify("") is None
     assert Signer("other key", "list.example.org").verify(token) is None
     assert Signer("key", "other.example.org").verify(token) is None
+
+
+def test_no_line_starts_with_a_dot_and_the_text_survives() -> None:
+    """Lines starting with "." are written =2E, so SMTP dot-stuffing has nothing to do; decoding gives the text back."""
+    import dataclasses
+
+    from digest.render import placeholders
+
+    text = (
+        ".starts with a dot\n..two dots\n" + "x" * 75 + ".dot after a soft break\n" + "." + "y" * 90 + "\n"
+        f"Sent to {placeholders.RECIPIENT_EMAIL}.\n{placeholders.UNSUBSCRIBE_URL}\n"
+    )
+    html = f"<p>.dot</p>\n.<b>x</b> {placeholders.RECIPIENT_EMAIL}.\n.{placeholders.UNSUBSCRIBE_URL}\n"
+    parts = dataclasses.replace(_parts(), text=text, html=html)
+    compiled = CompiledMessage(parts, Signer("k", parts.list_id))
+    data = compiled.render(7, ".dotted@example.org", ".Dot")
+    lines = data.split(b"\r\n")
+    assert not [line for line in lines if line.startswith(b".")]
+    assert max(len(line) for line in lines) <= 998
+    message = email.message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    plain, rich = message.iter_parts()
+    for part in (plain, rich):
+        assert all(len(line) <= 76 for line in part.as_bytes().split(b"\n\n", 1)[1].split(b"\n"))
+    assert plain.get_content().replace("\r\n", "\n").startswith(".starts with a dot\n..two dots\n" + "x" * 75 + ".dot after")
+    assert ".dotted@example.org." in plain.get_content()
+    assert "<p>.dot</p>\n.<b>x</b> .dotted@example.org.\n.https://example.org/u/7." in rich.get_content().replace("\r\n", "\n")

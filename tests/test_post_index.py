@@ -183,3 +183,25 @@ def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: 
     settle(a)
     assert [p.title for p in gather(settings).posts] == ["Alpha"]
     assert rows(settings) == 1
+
+
+def test_a_large_first_run_reads_in_worker_processes_with_the_same_result(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    """Over PARALLEL_CHUNK × 2 files (on a machine with two cores or more) the reading is shared among processes."""
+    from digest.sources.markdown import PARALLEL_CHUNK
+
+    settings = make_settings()
+    count = PARALLEL_CHUNK * 2 + 7
+    paths = [
+        write(tmp_path / "content" / f"{n % 3}" / f"p{n:05d}.md", post(f"Post {n}", f"2026-11-{1 + n % 28:02d}")) for n in range(count)
+    ]
+    paths.append(write(tmp_path / "content" / "1" / "broken.md", "no front matter\n"))
+    settle(*paths)
+    result = gather(settings)
+    source = MarkdownSource(SourceSpec(kind="markdown", location="content"), settings)
+    expected = [source.read(path) for path in sorted(paths) if path.name != "broken.md"]
+    assert [post_to_json(p) for p in result.posts] == [post_to_json(p) for p in expected]
+    assert [str(p) for p in result.problems] == [
+        "content/1/broken.md:1: no front matter (the file must start with a '---' line and a closing '---')"
+    ]
+    assert rows(settings) == count + 1
+    assert [p.title for p in gather(settings).posts] == [p.title for p in expected]  # and again, from the index

@@ -37,6 +37,7 @@ from digest.render import placeholders
 from digest.tokens import Signer
 
 CRLF = b"\r\n"
+QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SAFE_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*")
 
@@ -61,6 +62,7 @@ class Envelope:
     recipient: str
     issue_id: str
     label: str  # unique within the issue: the recipient's address, or "test-…" for a test send
+    dot_safe: bool = False  # no line of the data starts with ".": true of every compiled message (see qp)
 
 
 def single_line(text: str) -> str:
@@ -69,9 +71,28 @@ def single_line(text: str) -> str:
 
 
 def qp(data: str) -> bytes:
-    """Quoted-printable of UTF-8 text, CRLF line ends, trailing spaces encoded."""
+    """Quoted-printable of UTF-8 text, CRLF line ends, trailing spaces encoded, no line starting with a dot.
+
+    Every piece of a compiled message starts on a line of its own, so a piece
+    with no line starting with "." makes a message with none, and SMTP's
+    dot-stuffing (RFC 5321 4.5.2), a scan of every byte per recipient, has
+    nothing to do: such a dot is written ``=2E``, as RFC 2045 allows.
+    """
     encoded = binascii.b2a_qp(data.encode("utf-8"), quotetabs=False, istext=True, header=False)
-    return encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
+    encoded = encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
+    if encoded.startswith(b".") or b"\n." in encoded:
+        encoded = CRLF.join(_no_leading_dot(line) for line in encoded.split(CRLF))
+    return encoded
+
+
+def _no_leading_dot(line: bytes) -> bytes:
+    """The line with a leading "." as ``=2E``, with a soft break after it when the line would pass 76 octets."""
+    if not line.startswith(b"."):
+        return line
+    rest = line[1:]
+    if len(rest) + 3 <= QP_LINE:
+        return b"=2E" + rest
+    return b"=2E=" + CRLF + _no_leading_dot(rest)
 
 
 def display_address(name: str | None, email: str) -> str:

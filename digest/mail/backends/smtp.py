@@ -9,6 +9,7 @@ a refused recipient is seen at RCPT: the per-recipient equivalent of checking
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -35,6 +36,26 @@ def _raise_for(reply: Reply) -> None:
     if 400 <= reply.code < 500:
         raise TransientError(reply, connection_lost=reply.code == 421)
     raise PermanentError(reply)
+
+
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _data(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, bytes]:
+    """``SMTP.data`` for CRLF bytes, without its cost when no line starts with a dot.
+
+    smtplib dot-stuffs (RFC 5321 4.5.2) every message with a multiline regex
+    that tries every byte: 0.3 ms for a 49 KB digest, the largest cost of
+    sending it. A compiled message has no line starting with "." (``dot_safe``):
+    nothing to do. Other data is searched first, and stuffed only if needed.
+    """
+    code, reply = client.docmd("DATA")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    if not dot_safe and (data.startswith(b".") or b"\n." in data):
+        data = _LEADING_DOT.sub(b"..", data)
+    client.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return client.getreply()
 
 
 class SmtpTransport:
@@ -89,7 +110,7 @@ class SmtpTransport:
                 self._reset()
                 _raise_for(_reply(code, message))
             before_data()
-            code, message = client.data(data)
+            code, message = _data(client, data, dot_safe=envelope.dot_safe)
             reply = _reply(code, message)
             if code != 250:
                 _raise_for(reply)
