@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers bench bench-full
+.PHONY: setup run test lint format clean browsers bench bench-full bench-setup
 
 setup: $(VENV)/.installed
 
@@ -52,12 +52,22 @@ browsers:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
 
-# Benchmarks: figures into bench/results/<date>.md (never timed tests).
-bench: setup
+# Benchmarks: figures into bench/results/<date>.md (never timed tests). The peers are installed
+# beside the project, never into it: the official MJML compiler with npm into bench/.node (skipped,
+# saying so, without npm) and rss2email into its own virtual environment, bench/.peers.
+bench: bench-setup
 	$(BIN)/python bench/run.py
 
-bench-full: setup
+bench-full: bench-setup
 	$(BIN)/python bench/run.py --full
+
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pyinstrument>=4.6'
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d bench/.node/node_modules/mjml ] || npm install --prefix bench/.node --no-audit --no-fund --loglevel=error mjml@5.4.1; \
+	else echo "npm is not installed: the official MJML comparison will be skipped"; fi
+	@[ -x bench/.peers/bin/r2e ] || { $(PYTHON) -m venv bench/.peers && \
+	  bench/.peers/bin/python -m pip install --quiet --disable-pip-version-check rss2email==3.14; }
 
 format: setup
 	$(BIN)/ruff check --fix digest tests bench

@@ -1,18 +1,25 @@
 """A minimal SMTP sink for benchmarks: answers 250 to everything and discards the data.
 
-    python bench/sink.py PORT
+    python bench/sink.py PORT [KEEP_DIR]
 
 Runs in its own process so that it does not share the sender's GIL. It does
 as little as it can: the sender, not the sink, is what is being measured.
+With KEEP_DIR, each message is also written there (NNNNNN.eml), for the
+benchmarks that look at what a peer sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
+
+KEEP: Path | None = None
+RECEIVED = 0
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    global RECEIVED
     writer.write(b"220 sink ESMTP\r\n")
     try:
         while line := await reader.readline():
@@ -21,7 +28,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 writer.write(b"250-sink\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
             elif verb == b"DATA":
                 writer.write(b"354 go ahead\r\n")
-                await reader.readuntil(b"\r\n.\r\n")
+                data = await reader.readuntil(b"\r\n.\r\n")
+                if KEEP is not None:
+                    RECEIVED += 1
+                    (KEEP / f"{RECEIVED:06d}.eml").write_bytes(data[:-3])
                 writer.write(b"250 2.0.0 ok\r\n")
             elif verb == b"QUIT":
                 writer.write(b"221 bye\r\n")
@@ -44,4 +54,6 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        KEEP = Path(sys.argv[2])
     asyncio.run(main(int(sys.argv[1])))

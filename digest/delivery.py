@@ -323,8 +323,10 @@ def send_issue(
 
         # A lost lease means another run may be sending: halt as if stopped.
         def watch_lease() -> None:
-            while not run.halt.is_set() and not stop.is_set():
-                if lost.wait(0.5):
+            # Waits on halt, not on lost: the end of the run (halt is always set) wakes it at once,
+            # where a wait on lost kept every send open for up to half a second more.
+            while not run.halt.wait(0.5) and not stop.is_set():
+                if lost.is_set():
                     run._fatal("the send lease was lost to another run")
                     return
 

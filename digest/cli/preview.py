@@ -5,10 +5,8 @@ from __future__ import annotations
 import webbrowser
 
 import click
-import uvicorn
 
 from digest.cli.common import Context
-from digest.web.preview import create_app
 
 
 @click.command()
@@ -18,6 +16,11 @@ from digest.web.preview import create_app
 @click.pass_obj
 def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     """Serve a live preview of the coming issue (rebuilt when content, templates or config change)."""
+    # The web stack is imported here, not with the CLI: every other command starts faster without it.
+    import uvicorn
+
+    from digest.web.preview import create_app
+
     obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)

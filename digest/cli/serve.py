@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from digest.cli.common import Context, fail
-from digest.web.public import create_app
 
 
 @click.command()
@@ -15,6 +13,10 @@ from digest.web.public import create_app
 @click.pass_obj
 def serve(obj: Context, host: str, port: int) -> None:
     """Serve one-click unsubscribe (/u/<token>) and the archive of sent issues (/archive/)."""
+    import uvicorn  # imported here, not with the CLI: every other command starts faster without it
+
+    from digest.web.public import create_app
+
     try:
         app = create_app(obj.settings, obj.store)
     except ValueError as exc:

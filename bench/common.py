@@ -1,0 +1,76 @@
+"""What the benchmarks share: the project root, the SMTP sink, bulk subscribers, and the sample issue."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.config import Settings, load_settings
+from digest.frozen import freeze
+from digest.issue import build_issue
+from digest.render import render_issue
+from digest.selection import window_for
+from digest.store import Store, StoredIssue, subscribers
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_AS_OF = datetime(2026, 11, 20, 9, tzinfo=UTC)  # the issue `make run` sends
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def smtp_sink(keep: Path | None = None) -> Iterator[int]:
+    """bench/sink.py in a process of its own (so it does not share the sender's GIL); yields its port.
+
+    With ``keep``, the sink also writes each message it gets into that folder.
+    """
+    port = free_port()
+    command = [sys.executable, str(ROOT / "bench" / "sink.py"), str(port), *([str(keep)] if keep else [])]
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+        yield port
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+def add_subscribers(store: Store, count: int, batch: int = 10_000) -> None:
+    """``count`` active subscribers r0@example.org …, inserted in batches."""
+    now = datetime.now(UTC)
+    for first in range(0, count, batch):
+        with store.engine.begin() as conn:
+            conn.execute(
+                subscribers.insert(),
+                [
+                    {
+                        "email": f"r{n}@example.org",
+                        "email_key": f"r{n}@example.org",
+                        "status": "active",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n in range(first, min(first + batch, count))
+                ],
+            )
+
+
+def sample_settings() -> Settings:
+    base = load_settings(ROOT / "config" / "digest.toml", environ={})
+    return dataclasses.replace(base, secret_key="bench", base_url="https://news.example.org")
+
+
+def sample_issue(settings: Settings) -> StoredIssue:
+    """The sample issue, built and frozen as `make run` sends it."""
+    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
+    return freeze(digest, render_issue(digest, settings), SAMPLE_AS_OF)

@@ -1,0 +1,130 @@
+"""Gather and build: a year of generated Markdown posts, one week's issue, a first run and repeated runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from digest.config import Settings, SourceSpec, load_settings
+from digest.issue import build_issue
+from digest.models import Window
+from digest.selection import window_between
+from digest.sources.files import find
+from digest.sources.index import RACY_SECONDS, stamp_of
+from digest.sources.markdown import PARALLEL_CHUNK, MarkdownSource
+
+from common import ROOT
+
+WORDS = [
+    "harbour",
+    "tram",
+    "library",
+    "market",
+    "rent",
+    "solar",
+    "flood",
+    "bakery",
+    "choir",
+    "council",
+    "bus",
+    "garden",
+    "ferry",
+    "museum",
+    "homes",
+    "heat",
+]
+
+
+def generate_posts(folder: Path, count: int, start: date, rng: random.Random) -> None:
+    """``count`` Markdown posts spread over a year, in monthly folders."""
+    outlets = [f"Outlet {n}" for n in range(12)]
+    for n in range(count):
+        day = start + timedelta(days=rng.randrange(365))
+        sub = folder / f"{day:%Y-%m}"
+        sub.mkdir(parents=True, exist_ok=True)
+        title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
+        body = " ".join(rng.choice(WORDS) for _ in range(80))
+        (sub / f"post-{n:06d}.md").write_text(
+            f'---\ntitle: "{title} {n}"\ndate: {day.isoformat()}T{rng.randrange(24):02d}:00:00+00:00\n'
+            f"url: https://example.org/{n}\noutlet: {rng.choice(outlets)}\n---\n\n{body}.\n",
+            encoding="utf-8",
+        )
+
+
+def timed_build(settings: Settings, window: Window, *, fresh: bool) -> float:
+    """Seconds to build the issue; ``fresh``: with the post index emptied first (a first run)."""
+    if fresh:
+        shutil.rmtree(settings.cache_dir, ignore_errors=True)
+    start = time.perf_counter()
+    build_issue(settings, window, datetime.now(UTC))
+    return time.perf_counter() - start
+
+
+def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = None) -> None:
+    """One week's issue from a year of posts: a first run (empty index) and repeated runs (the index in use)."""
+    base = load_settings(ROOT / "config" / "digest.toml", environ={})
+    for count in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "content"
+            generate_posts(folder, count, date(2026, 1, 1), random.Random(count))
+            time.sleep(RACY_SECONDS)  # files younger than this are parsed but not remembered (racy stamps)
+            settings = dataclasses.replace(
+                base, root=Path(tmp), cache_dir=Path(tmp) / "cache", sources=(SourceSpec(kind="markdown", location=str(folder)),)
+            )
+            window = window_between(date(2026, 6, 1), date(2026, 6, 8), settings.timezone)
+
+            firsts = [timed_build(settings, window, fresh=True) for _ in range(3)]
+            repeats = [timed_build(settings, window, fresh=False) for _ in range(5)]
+            digest = build_issue(settings, window, datetime.now(UTC))
+            first, repeat = statistics.median(firsts), statistics.median(repeats)
+            readers = min(os.cpu_count() or 1, -(-count // PARALLEL_CHUNK))
+            rows.append(
+                f"| gather+build, {count:,} posts, first run | {first:.2f} s, {count / first:,.0f} posts/s (median of 3; target ≥ 5,000: "
+                f"{'met' if count / first >= 5000 else 'MISSED'}) | fastest {min(firsts):.2f} s, slowest {max(firsts):.2f} s | "
+                f"parses every file ({readers} reader processes) and fills the index; {len(digest.posts)} posts in the week |"
+            )
+            rows.append(
+                f"| gather+build, {count:,} posts, repeated run | {repeat * 1000:,.0f} ms (median of 5; target < 1 s: "
+                f"{'met' if repeat < 1 else 'MISSED'}) | first run ÷ repeated {first / repeat:,.0f}× | "
+                f"stats every file, parses none; {digest.stats.distant:,} posts counted, not loaded |"
+            )
+            if profile_to is not None and count == max(sizes):
+                profile_first_run(settings, window, profile_to)
+
+
+def profile_first_run(settings: Settings, window: Window, path: Path) -> None:
+    """Pyinstrument profiles of a first run, the slowest stage of a build, as text (skipped without pyinstrument).
+
+    Two views: the whole first run in the main process (the reader processes'
+    time shows there as waiting), and reading 2,000 files in this process,
+    which is what each reader process does.
+    """
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        path.write_text("pyinstrument is not installed (make bench installs it)\n", encoding="utf-8")
+        return
+    shutil.rmtree(settings.cache_dir, ignore_errors=True)
+    whole = Profiler(interval=0.001)
+    with whole:
+        build_issue(settings, window, datetime.now(UTC))
+    source = MarkdownSource(settings.sources[0], settings)
+    files = [(name, stamp) for name in find(settings.resolve(settings.sources[0].location), ".md")[:2000] if (stamp := stamp_of(name))]
+    reading = Profiler(interval=0.0005)
+    with reading:
+        for name, stamp in files:
+            source._row(name, stamp)
+    path.write_text(
+        "# A first run, main process\n\n"
+        + whole.output_text(unicode=False, color=False)
+        + "\n# Reading 2,000 files in one process (what each reader process does)\n\n"
+        + reading.output_text(unicode=False, color=False),
+        encoding="utf-8",
+    )

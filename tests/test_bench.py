@@ -1,0 +1,64 @@
+"""The benchmark suite still runs: each measurement at a toy size, asserting what it reports, never how fast.
+
+Timings belong to ``make bench``; this only keeps bench/ from rotting between runs of it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(autouse=True)
+def bench_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+
+
+def test_send_bench_reports_both_paths_for_each_connection_count() -> None:
+    from send import bench_send
+
+    rows: list[str] = []
+    bench_send(40, rows)
+    sends = [row for row in rows if row.startswith("| send 40 ×")]
+    assert [re.search(r"(\d) connection", row).group(1) for row in sends] == ["1", "4", "8"]  # type: ignore[union-attr]
+    assert all("digest send (ledger)" in row and "raw smtplib" in row and "ratio" in row for row in sends)
+
+
+def test_memory_bench_runs_the_real_cli_and_checks_every_delivery() -> None:
+    from memory import bench_memory
+
+    rows: list[str] = []
+    bench_memory([20, 40], rows)  # asserts inside: exit 0, and every subscriber's delivery "sent"
+    assert [row.split("|")[1].strip() for row in rows] == [
+        "memory: digest send to 20 subscribers",
+        "memory: digest send to 40 subscribers",
+        "memory: from 20 to 40 subscribers",
+    ]
+    assert all(re.search(r"peak RSS \d+ MB", row) for row in rows[:2])
+
+
+def test_gather_bench_builds_from_the_index_on_repeated_runs(tmp_path: Path) -> None:
+    from gather import bench_gather
+
+    rows: list[str] = []
+    bench_gather([120], rows, tmp_path / "profile.txt")
+    first, repeated = rows
+    assert "120 posts, first run" in first and "120 posts, repeated run" in repeated
+    assert re.search(r"[\d,]+ posts counted, not loaded", repeated)
+    assert (tmp_path / "profile.txt").read_text(encoding="utf-8").strip()
+
+
+def test_rss2email_feed_is_valid_rss_with_every_item(tmp_path: Path) -> None:
+    import feedparser
+
+    from peers import write_feed
+
+    write_feed(tmp_path / "feed.xml", 7)
+    parsed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
+    assert parsed.version == "rss20" and len(parsed.entries) == 7
+    assert sys.modules["peers"].__file__ is not None
