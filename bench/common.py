@@ -20,6 +20,25 @@ from digest.store import Store, StoredIssue, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = datetime(2026, 11, 20, 9, tzinfo=UTC)  # the issue `make run` sends
+# Generated posts and feed items are made of these (several match the shipped themes' keywords).
+WORDS = [
+    "harbour",
+    "tram",
+    "library",
+    "market",
+    "rent",
+    "solar",
+    "flood",
+    "bakery",
+    "choir",
+    "council",
+    "bus",
+    "garden",
+    "ferry",
+    "museum",
+    "homes",
+    "heat",
+]
 
 
 def free_port() -> int:

@@ -18,28 +18,9 @@ from digest.models import Window
 from digest.selection import window_between
 from digest.sources.files import find
 from digest.sources.index import RACY_SECONDS, stamp_of
-from digest.sources.markdown import PARALLEL_CHUNK, MarkdownSource
+from digest.sources.markdown import PARALLEL_CHUNK, PARALLEL_MIN, MarkdownSource
 
-from common import ROOT
-
-WORDS = [
-    "harbour",
-    "tram",
-    "library",
-    "market",
-    "rent",
-    "solar",
-    "flood",
-    "bakery",
-    "choir",
-    "council",
-    "bus",
-    "garden",
-    "ferry",
-    "museum",
-    "homes",
-    "heat",
-]
+from common import ROOT, WORDS
 
 
 def generate_posts(folder: Path, count: int, start: date, rng: random.Random) -> None:
@@ -84,7 +65,7 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
             repeats = [timed_build(settings, window, fresh=False) for _ in range(5)]
             digest = build_issue(settings, window, datetime.now(UTC))
             first, repeat = statistics.median(firsts), statistics.median(repeats)
-            readers = min(os.cpu_count() or 1, -(-count // PARALLEL_CHUNK))
+            readers = min(os.cpu_count() or 1, -(-count // PARALLEL_CHUNK)) if count >= PARALLEL_MIN else 1
             rows.append(
                 f"| gather+build, {count:,} posts, first run | {first:.2f} s, {count / first:,.0f} posts/s (median of 3; target ≥ 5,000: "
                 f"{'met' if count / first >= 5000 else 'MISSED'}) | fastest {min(firsts):.2f} s, slowest {max(firsts):.2f} s | "

@@ -27,30 +27,11 @@ from pathlib import Path
 
 from digest.store import Store
 
-from common import ROOT, smtp_sink
+from common import ROOT, WORDS, smtp_sink
 
 NODE_MJML = ROOT / "bench" / ".node" / "node_modules" / "mjml"
 R2E = ROOT / "bench" / ".peers" / "bin" / "r2e"
 DIGEST = ROOT / ".venv" / "bin" / "digest"
-WORDS = [
-    "the",
-    "harbour",
-    "tram",
-    "library",
-    "market",
-    "rent",
-    "solar",
-    "flood",
-    "bakery",
-    "choir",
-    "council",
-    "bus",
-    "garden",
-    "ferry",
-    "museum",
-    "homes",
-    "heat",
-]
 
 
 def official_mjml(source: str, runs: int) -> dict[str, object] | str:

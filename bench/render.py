@@ -22,8 +22,7 @@ from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences
 from digest.render.text import tidy_text
 from digest.selection import window_between
 
-from common import ROOT
-from gather import WORDS
+from common import ROOT, WORDS
 from peers import official_mjml
 
 

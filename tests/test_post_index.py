@@ -186,11 +186,11 @@ def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: 
 
 
 def test_a_large_first_run_reads_in_worker_processes_with_the_same_result(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
-    """Over PARALLEL_CHUNK × 2 files (on a machine with two cores or more) the reading is shared among processes."""
-    from digest.sources.markdown import PARALLEL_CHUNK
+    """From PARALLEL_MIN files on (on a machine with two cores or more) the reading is shared among processes."""
+    from digest.sources.markdown import PARALLEL_MIN
 
     settings = make_settings()
-    count = PARALLEL_CHUNK * 2 + 7
+    count = PARALLEL_MIN + 7
     paths = [
         write(tmp_path / "content" / f"{n % 3}" / f"p{n:05d}.md", post(f"Post {n}", f"2026-11-{1 + n % 28:02d}")) for n in range(count)
     ]

@@ -44,9 +44,10 @@ from digest.sources.index import (
 
 log = logging.getLogger(__name__)
 
-# Files per worker task; with fewer than two chunks to read, reading stays in this process (starting workers
-# costs about 0.3 s, reading 500 files about 0.15 s).
+# Files per worker task, and the fewest files worth starting worker processes for: starting them costs
+# about 0.4 s, which reading 4,000 files in two processes instead of one about wins back (bench/gather.py).
 PARALLEL_CHUNK = 500
+PARALLEL_MIN = 4_000
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 KNOWN_KEYS = frozenset({"title", "date", "url", "outlet", "author", "tags", "theme", "summary"})
@@ -57,7 +58,7 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # What a stored post depends on besides the file and the settings: this code and the libraries it calls.
 _PARSER = hashlib.sha256(
     "|".join(
-        [str(INDEX_VERSION), *(version(name) for name in ("digest", "PyYAML", "markdown-it-py", "nh3"))]
+        [str(INDEX_VERSION), *(version(name) for name in ("PyYAML", "markdown-it-py", "nh3"))]
         + [module.read_text(encoding="utf-8") for module in sorted(Path(__file__).parent.glob("*.py"))]
     ).encode("utf-8")
 ).hexdigest()[:16]
@@ -195,7 +196,7 @@ class MarkdownSource:
         """Read the files, in order, in chunks; a large batch (a first run) in one process per core."""
         chunks = [files[n : n + PARALLEL_CHUNK] for n in range(0, len(files), PARALLEL_CHUNK)]
         done = 0
-        workers = min(os.cpu_count() or 1, len(chunks))
+        workers = min(os.cpu_count() or 1, len(chunks)) if len(files) >= PARALLEL_MIN else 1
         if workers >= 2:
             # Secrets stay in this process: a reader needs none.
             settings = replace(self.settings, secret_key=None, smtp=SmtpOptions())
