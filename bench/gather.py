@@ -76,8 +76,26 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
                 f"{'met' if repeat < 1 else 'MISSED'}) | first run ÷ repeated {first / repeat:,.0f}× | "
                 f"stats every file, parses none; {digest.stats.distant:,} posts counted, not loaded |"
             )
+            if count / first < 5000 and count == max(sizes):
+                rows.append(why_first_run_is_slow(settings, readers))
             if profile_to is not None and count == max(sizes):
                 profile_first_run(settings, window, profile_to)
+
+
+def why_first_run_is_slow(settings: Settings, readers: int) -> str:
+    """The first-run target missed: how fast one process reads, measured now, which bounds what the readers can do."""
+    source = MarkdownSource(settings.sources[0], settings)
+    files = [(name, stamp) for name in find(settings.resolve(settings.sources[0].location), ".md")[:1000] if (stamp := stamp_of(name))]
+    start = time.perf_counter()
+    for name, stamp in files:
+        source._row(name, stamp)
+    per_file = (time.perf_counter() - start) / len(files)
+    return (
+        f"| why the first-run target is missed | one process reads a post in {per_file * 1e6:,.0f} µs ({1 / per_file:,.0f} posts/s): "
+        f"YAML front matter and Markdown, most of it inside PyYAML and markdown-it (see the profile) | "
+        f"{readers} reader process(es) on {os.cpu_count()} cores can reach at most {readers / per_file:,.0f} posts/s, "
+        "less their start-up and the index writes | the target needs a faster machine or a cheaper parser |"
+    )
 
 
 def profile_first_run(settings: Settings, window: Window, path: Path) -> None:

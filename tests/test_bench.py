@@ -47,8 +47,9 @@ def test_gather_bench_builds_from_the_index_on_repeated_runs(tmp_path: Path) -> 
 
     rows: list[str] = []
     bench_gather([120], rows, tmp_path / "profile.txt")
-    first, repeated = rows
+    first, repeated, *why = rows
     assert "120 posts, first run" in first and "120 posts, repeated run" in repeated
+    assert all("why the first-run target is missed" in row and "posts/s" in row for row in why)
     assert re.search(r"[\d,]+ posts counted, not loaded", repeated)
     assert (tmp_path / "profile.txt").read_text(encoding="utf-8").strip()
 
