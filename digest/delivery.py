@@ -188,7 +188,7 @@ class _Run:
                 try:
                     item = self.queue.get_nowait()
                 except queue.Empty:
-                    ledger.flush()  # nothing to do for now: the last 250 goes in the ledger before the wait
+                    self._flush(ledger)  # nothing to do for now: the last 250 goes in the ledger before the wait
                     item = self.queue.get()
                 try:
                     if item is None:
@@ -221,7 +221,16 @@ class _Run:
         finally:
             if transport is not None:
                 transport.close()
+            self._flush(ledger)
             ledger.close()
+
+    def _flush(self, ledger: LedgerWriter) -> None:
+        """Commit a waiting ``sent``; a failure halts the run instead of killing the worker (the queue would never drain)."""
+        try:
+            ledger.flush()
+        except Exception as exc:  # the row stays 'sending': the restart rule sends it again
+            log.exception("could not write the ledger for %s", self.issue_id)
+            self._fatal(f"could not write the ledger: {exc!r}")
 
     def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter) -> Transport | None:
         """Send one message through ``transport``; returns the transport, or None if it must be reopened."""

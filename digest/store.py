@@ -668,14 +668,14 @@ class LedgerWriter:
 
     def _commit(self, writes: list[Write]) -> None:
         """The pending ``sent`` (if any) and ``writes``, in one transaction; each must change its delivery's row."""
-        if self.pending is not None:
-            writes = [(_SENT, self.pending), *writes]
+        pending, self.pending = self.pending, None  # taken even if the commit fails: the row stays 'sending', resent on restart
+        if pending is not None:
+            writes = [(_SENT, pending), *writes]
         if self.driver is not None:
             counts = self.driver.run(writes)
         else:
             with self.conn.begin():
                 counts = [self.conn.execute(statement, values).rowcount for statement, values in writes]
-        self.pending = None
         for (statement, values), count in zip(writes, counts, strict=True):
             if statement is not _BOUNCED and count != 1:
                 raise DeliveryError(f"no delivery of {values['issue']} to subscriber {values['subscriber']} in the ledger")
