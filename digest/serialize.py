@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from digest.models import Digest, Excluded, Post, Window
@@ -23,6 +24,25 @@ def post_to_json(post: Post) -> dict[str, Any]:
         "source": post.source,
         "original_date": post.original_date.isoformat() if post.original_date else None,
     }
+
+
+def post_from_json(data: dict[str, Any], zone: tzinfo | None = None) -> Post:
+    """The Post that :func:`post_to_json` wrote; ``published`` in ``zone`` when given (JSON keeps only the offset)."""
+    published = datetime.fromisoformat(data["published"])
+    return Post(
+        id=data["id"],
+        title=data["title"],
+        url=data["url"],
+        published=published.astimezone(zone) if zone is not None else published,
+        outlet=data["outlet"],
+        author=data["author"],
+        excerpt_html=data["excerpt_html"],
+        excerpt_text=data["excerpt"],
+        tags=tuple(data["tags"]),
+        theme=data["theme"],
+        source=data["source"],
+        original_date=date.fromisoformat(data["original_date"]) if data["original_date"] else None,
+    )
 
 
 def window_to_json(window: Window) -> dict[str, str]:

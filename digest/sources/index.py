@@ -24,16 +24,16 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.models import Post, Problem
+from digest.serialize import post_from_json, post_to_json
 
 log = logging.getLogger(__name__)
 
 # Bump when what a row holds, or how a post is read from a file, changes.
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 RACY_SECONDS = 2.0
 
 _SCHEMA = """
@@ -225,43 +225,14 @@ def _source_id(conn: sqlite3.Connection, location: str, fingerprint: str) -> int
 
 
 def post_to_row(post: Post) -> str:
-    return json.dumps(
-        [
-            post.id,
-            post.title,
-            post.url,
-            post.published.isoformat(),
-            post.published.tzinfo.key if isinstance(post.published.tzinfo, ZoneInfo) else None,
-            post.outlet,
-            post.author,
-            post.excerpt_html,
-            post.excerpt_text,
-            post.tags,
-            post.theme,
-            post.source,
-            post.original_date.isoformat() if post.original_date else None,
-        ],
-        ensure_ascii=False,
-    )
+    """The post as JSON: its digest.json form, and the name of its time zone (the JSON form keeps only the offset)."""
+    zone = post.published.tzinfo.key if isinstance(post.published.tzinfo, ZoneInfo) else None
+    return json.dumps({**post_to_json(post), "zone": zone}, ensure_ascii=False)
 
 
 def post_from_row(text: str) -> Post:
-    (id_, title, url, published, zone, outlet, author, excerpt_html, excerpt_text, tags, theme, source, original) = json.loads(text)
-    moment = datetime.fromisoformat(published)
-    return Post(
-        id=id_,
-        title=title,
-        url=url,
-        published=moment.astimezone(_zone(zone)) if zone else moment,
-        outlet=outlet,
-        author=author,
-        excerpt_html=excerpt_html,
-        excerpt_text=excerpt_text,
-        tags=tuple(tags),
-        theme=theme,
-        source=source,
-        original_date=date.fromisoformat(original) if original else None,
-    )
+    data = json.loads(text)
+    return post_from_json(data, _zone(data["zone"]) if data["zone"] else None)
 
 
 @functools.cache
