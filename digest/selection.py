@@ -132,18 +132,19 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
     by_title: dict[tuple[str, str], Post] = {}
     for _, post in ordered:
         reason = _rule_reason(post, window, rules)
-        title_key = _title_key(post) if reason is None else None
-        if title_key is not None:
-            twin = (by_url.get(normalise_url(post.url)) if post.url else None) or by_title.get(title_key)
-            if twin is not None:
-                reason = f'duplicate of "{twin.title}" from {twin.source}'
         if reason is not None:
             excluded.append(Excluded(post=post, reason=reason))
             continue
+        # Keys only for posts the rules let through: most posts near a window are outside it.
+        url_key = normalise_url(post.url) if post.url else None
+        title_key = _title_key(post)
+        twin = (by_url.get(url_key) if url_key else None) or by_title.get(title_key)
+        if twin is not None:
+            excluded.append(Excluded(post=post, reason=f'duplicate of "{twin.title}" from {twin.source}'))
+            continue
         selected.append(post)
-        if post.url:
-            by_url[normalise_url(post.url)] = post
-        assert title_key is not None
+        if url_key:
+            by_url[url_key] = post
         by_title[title_key] = post
     return Selection(tuple(selected), tuple(excluded))
 

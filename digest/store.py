@@ -700,6 +700,9 @@ class LedgerWriter:
         self._commit(writes)
 
 
+Bind = tuple[str, Any, Callable[[Any], Any] | None]  # a parameter: name, value when not given, type's converter
+
+
 class _SqliteDriver:
     """Runs the ledger's statements on sqlite3 directly: each compiled once, its values bound by position."""
 
@@ -707,17 +710,15 @@ class _SqliteDriver:
         self.dialect = conn.dialect
         # The engine turned sqlite3's own transaction handling off (create_engine): BEGIN and COMMIT are ours.
         self.db = conn.connection.dbapi_connection
-        self.compiled: dict[int, tuple[str, tuple[str, ...], dict[str, Any], dict[str, Any]]] = {}
+        self.compiled: dict[int, tuple[str, tuple[Bind, ...]]] = {}
 
-    def _compile(self, statement: Any) -> tuple[str, tuple[str, ...], dict[str, Any], dict[str, Any]]:
+    def _compile(self, statement: Any) -> tuple[str, tuple[Bind, ...]]:
         found = self.compiled.get(id(statement))
         if found is None:
             compiled = statement.compile(dialect=self.dialect)
-            binds = compiled.binds
-            names = tuple(compiled.positiontup or ())
-            defaults = {name: binds[name].value for name in names}
-            processors = {name: proc for name in names if (proc := binds[name].type.bind_processor(self.dialect)) is not None}
-            found = self.compiled[id(statement)] = (compiled.string, names, defaults, processors)
+            binds = [(name, compiled.binds[name]) for name in compiled.positiontup or ()]
+            params = tuple((name, bind.value, bind.type.bind_processor(self.dialect)) for name, bind in binds)
+            found = self.compiled[id(statement)] = (compiled.string, params)
         return found
 
     def run(self, writes: list[Write]) -> list[int]:
@@ -727,12 +728,9 @@ class _SqliteDriver:
         try:
             counts = []
             for statement, values in writes:
-                sql, names, defaults, processors = self._compile(statement)
-                args = [values[name] if name in values else defaults[name] for name in names]
-                for position, name in enumerate(names):
-                    if name in processors:
-                        args[position] = processors[name](args[position])
-                cursor.execute(sql, args)
+                sql, params = self._compile(statement)
+                args = [values.get(name, default) for name, default, _ in params]
+                cursor.execute(sql, [convert(arg) if convert else arg for arg, (_, _, convert) in zip(args, params, strict=True)])
                 counts.append(cursor.rowcount)
             cursor.execute("COMMIT")
         except BaseException:

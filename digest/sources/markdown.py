@@ -138,11 +138,12 @@ class MarkdownSource:
 
     def gather(self, near: Window | None = None) -> Gathered:
         """Every post (or, given ``near``, those published in it: the rest only counted) and every problem."""
+        location = self.settings.resolve(self.spec.location)
         try:
-            paths = find(self.settings.resolve(self.spec.location), ".md")
+            paths = find(location, ".md")
         except SourceError as exc:
             return Gathered(problems=(Problem(where=exc.where, message=exc.message),))
-        index = PostIndex.open(self.settings.cache_dir, str(self.settings.resolve(self.spec.location)), self._fingerprint())
+        index = PostIndex.open(self.settings.cache_dir, str(location), self._fingerprint())
         if index is not None:
             try:
                 return self._gather_indexed(paths, index, near)
