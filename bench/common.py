@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.config import Settings, load_settings
-from digest.frozen import freeze
 from digest.issue import build_issue
+from digest.newsletter import frozen_form
 from digest.render import render_issue
 from digest.selection import window_for
-from digest.store import Store, StoredIssue, subscribers
+from digest.store import Store, StoredIssue
+from digest.store.schema import subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = datetime(2026, 11, 20, 9, tzinfo=UTC)  # the issue `make run` sends
@@ -92,4 +93,4 @@ def sample_settings() -> Settings:
 def sample_issue(settings: Settings) -> StoredIssue:
     """The sample issue, built and frozen as `make run` sends it."""
     digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
-    return freeze(digest, render_issue(digest, settings), SAMPLE_AS_OF)
+    return frozen_form(digest, render_issue(digest, settings), SAMPLE_AS_OF)

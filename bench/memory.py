@@ -46,7 +46,7 @@ def send_peak_rss(count: int, port: int) -> tuple[float, float]:
             errors.seek(0)
             assert process.returncode == 0, errors.read().decode()[-2000:]
         store = Store.open(url)
-        [status_row] = store.status()
+        [status_row] = store.ledger.status()
         store.close()
         assert status_row.counts.get("sent") == count, status_row.counts
     return usage.ru_maxrss / 1024, elapsed  # ru_maxrss is in KiB on Linux

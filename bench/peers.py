@@ -111,7 +111,7 @@ def run_digest(feed_url: str, sink_port: int, work: Path) -> float:
     work.mkdir()
     url = f"sqlite:///{work}/bench.sqlite"
     store = Store.open(url)
-    store.add_subscriber("reader@example.org", "A Reader")
+    store.subscribers.add("reader@example.org", "A Reader")
     store.close()
     env = os.environ | {
         "DATABASE_URL": url,

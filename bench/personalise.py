@@ -18,9 +18,9 @@ from pathlib import Path
 
 from digest.config import load_settings
 from digest.delivery import compile_issue
-from digest.frozen import freeze
 from digest.issue import build_issue
 from digest.mail.message import reference_message
+from digest.newsletter import frozen_form
 from digest.render import render_issue
 from digest.selection import window_for
 
@@ -33,7 +33,7 @@ def main() -> None:
     now = datetime(2026, 11, 20, 9, tzinfo=settings.timezone)
     digest = build_issue(settings, window_for(now, settings.window, settings.timezone), now)
     settings = dataclasses.replace(settings, secret_key="bench-key", base_url="https://news.example.org")
-    compiled = compile_issue(freeze(digest, render_issue(digest, settings), now), settings)
+    compiled = compile_issue(frozen_form(digest, render_issue(digest, settings), now), settings)
     parts = compiled.parts
     recipients = [(n, f"reader{n}@example.org", f"Reader {n}") for n in range(count)]
 

@@ -61,7 +61,7 @@ def full_path(port: int, settings: Settings, issue: StoredIssue, count: int, con
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/bench.sqlite")
         add_subscribers(store, count)
-        store.save_issue(issue)
+        store.issues.save(issue)
         options = DeliveryOptions(backend="smtp", connections=connections, max_per_connection=count, max_wait=0)
         backend = SmtpBackend(SmtpOptions(host="127.0.0.1", port=port, security="none"), connections)
         message = compile_issue(issue, settings)

@@ -150,6 +150,7 @@ class Settings:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 
     @property
     def schedule_zone(self) -> ZoneInfo:

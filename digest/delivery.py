@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.config import DeliveryOptions, Settings
-from digest.errors import DeliveryError
+from digest.errors import DeliveryError, StoreError
 from digest.leases import hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
+from digest.models import DeliveryState
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
 from digest.tokens import Signer
 
@@ -65,7 +66,7 @@ class Progress:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendReport:
     issue_id: str
-    counts: dict[str, int]  # the ledger's final state counts for the issue
+    counts: dict[DeliveryState, int]  # the ledger's final state counts for the issue
     enqueued: int
     recovered: int
     skipped: int
@@ -80,7 +81,7 @@ class SendReport:
     @property
     def complete(self) -> bool:
         """Every recipient ended sent, skipped, or failed for good with the reason recorded."""
-        return self.counts.get("pending", 0) == self.counts.get("sending", 0) == self.counts.get("deferred", 0) == 0
+        return self.counts[DeliveryState.PENDING] == self.counts[DeliveryState.SENDING] == self.counts[DeliveryState.DEFERRED] == 0
 
 
 def compile_issue(issue: StoredIssue, settings: Settings, *, test: bool = False, date: datetime | None = None) -> CompiledMessage:
@@ -182,7 +183,7 @@ class _Run:
     def worker(self, on_progress: Callable[[Progress], None] | None) -> None:
         transport: Transport | None = None
         on_this_connection = 0
-        ledger = self.store.ledger_writer()
+        ledger = self.store.ledger.writer()
         try:
             while True:
                 try:
@@ -209,7 +210,7 @@ class _Run:
                 except TransientError as exc:  # could not connect: nothing was sent
                     assert item is not None
                     self.defer(item, exc.reply, ledger, attempted=False)
-                except DeliveryError as exc:
+                except (DeliveryError, StoreError) as exc:
                     self._fatal(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
                     log.exception("unexpected error while sending %s", self.issue_id)
@@ -278,7 +279,7 @@ class _Run:
         """Queue every delivery due now, in batches (the list is never loaded whole)."""
         after = 0
         while not self.halt.is_set() and not self.stop.is_set():
-            batch = self.store.due(self.issue_id, now_utc(), after, BATCH)
+            batch = self.store.ledger.due(self.issue_id, now_utc(), after, BATCH)
             if not batch:
                 return
             for item in batch:
@@ -321,14 +322,14 @@ def send_issue(
     issue_id = message.parts.issue_id
     lost = threading.Event()
     with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}"):
-        recovered = store.recover_sending(issue_id)
+        recovered = store.ledger.recover_sending(issue_id)
         if recovered:
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)
-        skipped = store.skip_inactive(issue_id)
-        enqueued = store.enqueue(issue_id)
+        skipped = store.ledger.skip_inactive(issue_id)
+        enqueued = store.ledger.enqueue(issue_id)
         run = _Run(store, message, backend, options, stop)
-        counts = store.status([issue_id])[0].counts
-        run.progress.total = counts["pending"] + counts["deferred"]
+        counts = store.ledger.status([issue_id])[0].counts
+        run.progress.total = counts[DeliveryState.PENDING] + counts[DeliveryState.DEFERRED]
 
         # A lost lease means another run may be sending: halt as if stopped.
         def watch_lease() -> None:
@@ -352,7 +353,7 @@ def send_issue(
                 run.queue.join()
                 if run.halt.is_set() or stop.is_set():
                     break
-                next_at = store.next_retry_at(issue_id)
+                next_at = store.ledger.next_retry_at(issue_id)
                 if next_at is None:
                     break
                 wait = max(0.0, (next_at - now_utc()).total_seconds())
@@ -368,7 +369,7 @@ def send_issue(
             for thread in workers:
                 thread.join()
             watcher.join()
-        final = store.status([issue_id])[0].counts
+        final = store.ledger.status([issue_id])[0].counts
     return SendReport(
         issue_id=issue_id,
         counts=final,

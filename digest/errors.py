@@ -6,7 +6,9 @@
     ├── ConfigError    (also ValueError)    a config file or environment value is wrong
     ├── SourceError    (also ValueError)    a source or one of its items cannot be read
     ├── RenderError    (also RuntimeError)  a template or the MJML/inline step failed
-    └── DeliveryError  (also OSError)       a message could not be handed over
+    ├── DeliveryError  (also OSError)       a message could not be handed over
+    ├── StoreError     (also RuntimeError)  the database cannot be opened, migrated or trusted
+    └── RefusedError   (also RuntimeError)  a send or build that would hurt the list: the message names the fix
 
 Each also subclasses the built-in it resembles, so callers that only know the
 standard library still catch it. Messages are built from typed fields, so the
@@ -53,3 +55,14 @@ class RenderError(DigestError, RuntimeError):
 
 class DeliveryError(DigestError, OSError):
     """A message could not be handed to its backend."""
+
+
+class StoreError(DigestError, RuntimeError):
+    """The database cannot be opened or migrated, or a row the ledger needs is missing."""
+
+
+class RefusedError(DigestError, RuntimeError):
+    """An operation refused on purpose (an overlapping send, a rebuild of a sent issue, error-level checks).
+
+    The message says why and names the command that does what was probably meant.
+    """

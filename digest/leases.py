@@ -58,12 +58,12 @@ def hold_lease(store: Store, name: str, lost: threading.Event, what: str) -> Ite
     a live process has it. ``what`` names the job for that message.
     """
     owner = lease_owner()
-    holder = store.acquire_lease(name, owner, now_utc() + TTL)
+    holder = store.leases.acquire(name, owner, now_utc() + TTL)
     if holder is not None and holder_is_dead(holder):
         log.warning("the lease %s was held by %s, which is no longer running; taking it over", name, holder)
-        holder = store.acquire_lease(name, owner, now_utc() + TTL, dead=holder)
+        holder = store.leases.acquire(name, owner, now_utc() + TTL, dead=holder)
     if holder is not None:
-        found = store.lease_holder(name)
+        found = store.leases.holder(name)
         until = f" until {found[1]:%Y-%m-%d %H:%M:%S} UTC" if found else ""
         raise LeaseHeldError(f"{what} is already running ({holder}, lease held{until})")
     done = threading.Event()
@@ -71,7 +71,7 @@ def hold_lease(store: Store, name: str, lost: threading.Event, what: str) -> Ite
     def renew() -> None:
         while not done.wait(RENEW_EVERY):
             try:
-                if store.acquire_lease(name, owner, now_utc() + TTL) is not None:
+                if store.leases.acquire(name, owner, now_utc() + TTL) is not None:
                     log.error("lost the lease %s to another process; stopping", name)
                     lost.set()
                     return
@@ -85,4 +85,4 @@ def hold_lease(store: Store, name: str, lost: threading.Event, what: str) -> Ite
     finally:
         done.set()
         renewer.join()
-        store.release_lease(name, owner)
+        store.leases.release(name, owner)

@@ -9,8 +9,57 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
+
+
+class DeliveryState(StrEnum):
+    """Where one (issue, subscriber) delivery stands in the ledger."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # committed before DATA: its outcome is not known yet
+    SENT = "sent"
+    DEFERRED = "deferred"  # a 4xx or a lost connection: retried with backoff
+    FAILED = "failed"  # for good, with the reply recorded
+    SKIPPED = "skipped"  # the subscriber left after being queued
+
+
+# The states a send leaves alone: nothing more will ever be tried for them.
+FINAL_DELIVERY = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED})
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class SlotState(StrEnum):
+    """What became of one scheduled slot."""
+
+    RUNNING = "running"
+    SENT = "sent"
+    PARTIAL = "partial"  # some recipients deferred, or the run was stopped: resumed within grace
+    SKIPPED = "skipped"  # fewer posts than schedule.min_posts
+    MISSED = "missed"  # never run within the grace period
+    FAILED = "failed"  # refused (checks, overlap) or an error
+    ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
+
+
+class ExclusionKind(StrEnum):
+    """Why a post near the window is not in the issue."""
+
+    BEFORE_WINDOW = "before-window"
+    AFTER_WINDOW = "after-window"
+    TITLE_RULE = "title-rule"
+    OUTLET_RULE = "outlet-rule"
+    TAG_RULE = "tag-rule"
+    DUPLICATE = "duplicate"
+
+    @property
+    def outside_window(self) -> bool:
+        return self in (ExclusionKind.BEFORE_WINDOW, ExclusionKind.AFTER_WINDOW)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +92,9 @@ class Problem:
 
     where: str
     message: str
+    # The whole source yielded nothing (missing, unreachable, an HTTP error, no file matched):
+    # a failed run even without --strict, where a bad item among good ones is only a warning.
+    source_failed: bool = False
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -80,6 +132,7 @@ class Excluded:
     """A post left out of the issue, and why."""
 
     post: Post
+    kind: ExclusionKind
     reason: str
 
 
@@ -116,7 +169,7 @@ class OutletShare:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stats:
-    """Counts of one build, for the summary and for monitoring."""
+    """Counts of one build, for the summary and for monitoring: gathered = selected + excluded + distant."""
 
     gathered: int
     selected: int
@@ -145,6 +198,17 @@ class Digest:
     @property
     def posts(self) -> tuple[Post, ...]:
         return tuple(post for section in self.sections for post in section.posts)
+
+    def excluded_by_kind(self) -> dict[ExclusionKind, int]:
+        """How many listed exclusions of each kind, in the enum's order (kinds with none left out)."""
+        counts = dict.fromkeys(ExclusionKind, 0)
+        for item in self.excluded:
+            counts[item.kind] += 1
+        return {kind: count for kind, count in counts.items() if count}
+
+    @property
+    def failed_sources(self) -> tuple[Problem, ...]:
+        return tuple(problem for problem in self.problems if problem.source_failed)
 
 
 Level = Literal["error", "warning", "info"]

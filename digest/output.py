@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from digest.models import Digest, RenderedIssue
@@ -35,19 +33,3 @@ def write_issue(out_dir: Path, digest: Digest, rendered: RenderedIssue) -> Path:
     write_atomic(folder / "digest.txt", rendered.text)
     write_atomic(folder / "digest.json", dumps(model))
     return folder
-
-
-def last_issue_end(out_dir: Path, before: datetime) -> datetime | None:
-    """The latest window end of an issue built before ``before``, from the output folder.
-
-    Used by the ``since-last`` window mode. Unreadable files are passed over.
-    """
-    latest: datetime | None = None
-    for path in out_dir.glob("*/digest.json"):
-        try:
-            end = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["window"]["end"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if end.tzinfo is not None and end <= before and (latest is None or end > latest):
-            latest = end
-    return latest

@@ -21,7 +21,9 @@ tests drive it with a controllable clock and never sleep.
 
 Slot outcomes (``schedule_runs.state``): running, sent, partial (some
 recipients still deferred or the run was stopped: resumed on the next
-start-up within grace), skipped, missed, failed (error-level checks).
+start-up within grace), skipped, missed, failed (refused by the checks or
+an overlapping issue, or an error), abandoned (partial, and found past its
+grace period: the reason names the command that finishes it).
 """
 
 from __future__ import annotations
@@ -30,51 +32,26 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from apscheduler.triggers.cron import CronTrigger
+from datetime import datetime
 
 from digest.config import Settings
-from digest.delivery import compile_issue, send_issue
 from digest.errors import DigestError
-from digest.frozen import error_checks, prepare_issue
-from digest.issue import issue_id
 from digest.mail.backends import Backend, get_backend
-from digest.selection import window_for
+from digest.models import DeliveryState, SlotState
+from digest.newsletter import Newsletter
+from digest.slots import latest_slot, next_fire_times
 from digest.store import ScheduleRun, Store
 
 log = logging.getLogger(__name__)
 JOB_ID = "weekly-digest"
-FINAL = frozenset({"sent", "skipped", "missed"})
-
-
-def make_trigger(settings: Settings) -> CronTrigger:
-    return CronTrigger.from_crontab(settings.schedule.cron, timezone=settings.schedule_zone)
-
-
-def next_fire_times(trigger: CronTrigger, now: datetime, count: int = 5) -> list[datetime]:
-    times: list[datetime] = []
-    moment = trigger.get_next_fire_time(None, now)
-    while moment is not None and len(times) < count:
-        times.append(moment)
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return times
-
-
-def latest_slot(trigger: CronTrigger, now: datetime, lookback: timedelta = timedelta(days=62)) -> datetime | None:
-    """The most recent fire time at or before ``now`` (None if none in the look-back)."""
-    latest = None
-    moment = trigger.get_next_fire_time(None, now - lookback)
-    while moment is not None and moment <= now:
-        latest = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return latest
+# Slots that need nothing more: a partial slot past its grace period is abandoned, left to an operator.
+FINAL = frozenset({SlotState.SENT, SlotState.SKIPPED, SlotState.MISSED, SlotState.ABANDONED})
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     slot: datetime
-    state: str
+    state: SlotState
     issue_id: str | None
     reason: str | None = None
 
@@ -87,8 +64,9 @@ class Scheduler:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.newsletter = Newsletter(settings, store)
         self.stop = stop or threading.Event()
-        self.trigger = make_trigger(settings)
+        self.trigger = self.newsletter.trigger
         self.backend_factory = backend_factory or (lambda: get_backend(settings))
         self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
 
@@ -98,39 +76,43 @@ class Scheduler:
             return self._run_slot(slot, now)
 
     def _run_slot(self, slot: datetime, now: datetime) -> Outcome:
-        settings, store = self.settings, self.store
-        window = window_for(
-            slot, settings.window, settings.timezone, store.last_window_end(slot) if settings.window.mode == "since-last" else None
-        )
-        wanted = issue_id(window, settings.timezone)
-        store.record_run(slot, "running", issue_id=wanted, finished=False)
-        log.info("slot %s: issue %s for %s – %s", slot.isoformat(), wanted, window.start.isoformat(), window.end.isoformat())
+        target = self.newsletter.slot_target(slot)
+        wanted = target.issue_id
+        self.store.runs.record(slot, SlotState.RUNNING, issue_id=wanted, finished=False)
+        log.info("slot %s: issue %s for %s – %s", slot.isoformat(), wanted, target.window.start.isoformat(), target.window.end.isoformat())
         try:
-            # Built but not stored yet: an empty week must leave no frozen issue behind.
-            prepared = prepare_issue(store, settings, window, now, save=False)
-            issue = prepared.issue
-            if prepared.created:
-                for problem in prepared.digest.problems if prepared.digest else ():
+            # Resuming a frozen issue needs no fresh build to compare with.
+            plan = self.newsletter.plan_send(target, now, compare=False)
+            if plan.built is not None and not plan.frozen:
+                for problem in plan.built.digest.problems:
                     log.warning("slot %s: %s", slot.isoformat(), problem)
-                if len(issue.post_ids) < settings.schedule.min_posts:
-                    reason = f"{len(issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = {settings.schedule.min_posts}; no email sent"
-                    return self._finish(slot, "skipped", wanted, reason)
-                store.save_issue(issue)
-            errors = error_checks(issue)
-            if errors:
-                return self._finish(slot, "failed", wanted, "error-level checks: " + "; ".join(errors))
-            report = send_issue(store, compile_issue(issue, settings, date=now), self.backend_factory(), settings.delivery, stop=self.stop)
+                if len(plan.issue.post_ids) < self.settings.schedule.min_posts:
+                    reason = (
+                        f"{len(plan.issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = "
+                        f"{self.settings.schedule.min_posts}; no email sent"
+                    )
+                    return self._finish(slot, SlotState.SKIPPED, wanted, reason)
+            if plan.refusal is not None:
+                return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal}")
+            report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)
         except DigestError as exc:
-            return self._finish(slot, "failed", wanted, str(exc))
+            return self._finish(slot, SlotState.FAILED, wanted, str(exc))
+        if report is None:
+            if any(plan.outstanding.done.values()):
+                return self._finish(slot, SlotState.SENT, wanted, "every active subscriber has it already")
+            return self._finish(slot, SlotState.SKIPPED, wanted, "no active subscribers; nothing sent or stored")
         counts = report.counts
-        summary = f"{counts['sent']} sent, {counts['failed']} failed, {counts['deferred']} deferred, {counts['pending'] + counts['sending']} pending"
+        summary = (
+            f"{counts[DeliveryState.SENT]} sent, {counts[DeliveryState.FAILED]} failed, {counts[DeliveryState.DEFERRED]} deferred, "
+            f"{counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]} pending"
+        )
         if report.complete:
-            return self._finish(slot, "sent", wanted, summary)
+            return self._finish(slot, SlotState.SENT, wanted, summary)
         why = report.paused or report.fatal or ("stopped" if report.stopped else "recipients deferred")
-        return self._finish(slot, "partial", wanted, f"{summary} ({why})")
+        return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
 
-    def _finish(self, slot: datetime, state: str, wanted: str | None, reason: str) -> Outcome:
-        self.store.record_run(slot, state, issue_id=wanted, reason=reason)
+    def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> Outcome:
+        self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
         log.info("slot %s: %s: %s", slot.isoformat(), state, reason)
         return Outcome(slot, state, wanted, reason)
 
@@ -140,13 +122,13 @@ class Scheduler:
         Unfinished (never run, running when the process died, or partial)
         and within ``schedule.misfire_grace`` of its fire time: run it again
         (the ledger sends only what is missing). Beyond the grace period: a
-        slot never run is recorded as missed; a partial one keeps its state,
-        with the reason saying it was not resumed.
+        slot never run is recorded as missed; one left unfinished is recorded
+        as abandoned, with the command that finishes it.
         """
         slot = latest_slot(self.trigger, now)
         if slot is None:
             return None
-        run = self.store.get_run(slot)
+        run = self.store.runs.get(slot)
         if run is not None and run.state in FINAL:
             return None
         late = (now - slot).total_seconds()
@@ -156,17 +138,17 @@ class Scheduler:
                 log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)
             return self.run_slot(slot, now)
         if run is None:
-            return self._finish(slot, "missed", None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period")
-        if not run.reason or "not resumed" not in run.reason:
-            reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period (run `digest send` to finish it)"
-            state = "partial" if run.state == "running" else run.state
-            return self._finish(slot, state, run.issue_id, reason)
-        return None
+            return self._finish(
+                slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
+            )
+        finish = f"; to finish it: {self.newsletter.hint('send', '--issue', run.issue_id)}" if run.issue_id else ""
+        reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period{finish}"
+        return self._finish(slot, SlotState.ABANDONED, run.issue_id, reason)
 
     def status(self, now: datetime) -> dict[str, object]:
         """What monitoring needs to know about the schedule."""
-        runs = self.store.recent_runs(1)
-        holder = self.store.lease_holder("scheduler")
+        runs = self.store.runs.recent(1)
+        holder = self.store.leases.holder("scheduler")
         return {
             "cron": self.settings.schedule.cron,
             "timezone": str(self.settings.schedule_zone),
@@ -182,7 +164,7 @@ def run_to_json(run: ScheduleRun | None) -> dict[str, object] | None:
     return {
         "slot": run.slot.isoformat(),
         "issue_id": run.issue_id,
-        "outcome": run.state,
+        "outcome": run.state.value,
         "reason": run.reason,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
-from digest.models import Excluded, Post, Window
+from digest.models import Excluded, ExclusionKind, Post, Window
 
 
 def window_for(now: datetime, rule: WindowRule, zone: tzinfo, last_end: datetime | None = None) -> Window:
@@ -131,16 +131,16 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
     by_url: dict[str, Post] = {}
     by_title: dict[tuple[str, str], Post] = {}
     for _, post in ordered:
-        reason = _rule_reason(post, window, rules)
-        if reason is not None:
-            excluded.append(Excluded(post=post, reason=reason))
+        rule = _rule_reason(post, window, rules)
+        if rule is not None:
+            excluded.append(Excluded(post=post, kind=rule[0], reason=rule[1]))
             continue
         # Keys only for posts the rules let through: most posts near a window are outside it.
         url_key = normalise_url(post.url) if post.url else None
         title_key = _title_key(post)
         twin = (by_url.get(url_key) if url_key else None) or by_title.get(title_key)
         if twin is not None:
-            excluded.append(Excluded(post=post, reason=f'duplicate of "{twin.title}" from {twin.source}'))
+            excluded.append(Excluded(post=post, kind=ExclusionKind.DUPLICATE, reason=f'duplicate of "{twin.title}" from {twin.source}'))
             continue
         selected.append(post)
         if url_key:
@@ -153,17 +153,17 @@ def _title_key(post: Post) -> tuple[str, str]:
     return (normalise_title(post.title), normalise_title(post.outlet or ""))
 
 
-def _rule_reason(post: Post, window: Window, rules: SelectionRules) -> str | None:
+def _rule_reason(post: Post, window: Window, rules: SelectionRules) -> tuple[ExclusionKind, str] | None:
     if post.published < window.start:
-        return f"published {post.published.isoformat()}, before the window"
+        return ExclusionKind.BEFORE_WINDOW, f"published {post.published.isoformat()}, before the window"
     if post.published >= window.end:
-        return f"published {post.published.isoformat()}, after the window"
+        return ExclusionKind.AFTER_WINDOW, f"published {post.published.isoformat()}, after the window"
     for pattern in rules.exclude_titles:
         if pattern.search(post.title):
-            return f'title matches exclusion rule "{pattern.pattern}"'
+            return ExclusionKind.TITLE_RULE, f'title matches exclusion rule "{pattern.pattern}"'
     if post.outlet and post.outlet.casefold() in rules.exclude_outlets:
-        return f'outlet "{post.outlet}" is excluded'
+        return ExclusionKind.OUTLET_RULE, f'outlet "{post.outlet}" is excluded'
     for tag in post.tags:
         if tag.casefold() in rules.exclude_tags:
-            return f'tag "{tag}" is excluded'
+            return ExclusionKind.TAG_RULE, f'tag "{tag}" is excluded'
     return None

@@ -50,7 +50,7 @@ def window_to_json(window: Window) -> dict[str, str]:
 
 
 def _excluded(item: Excluded) -> dict[str, Any]:
-    return {"post": post_to_json(item.post), "reason": item.reason}
+    return {"post": post_to_json(item.post), "kind": item.kind.value, "reason": item.reason}
 
 
 def digest_to_json(digest: Digest) -> dict[str, Any]:
@@ -66,6 +66,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
             "gathered": digest.stats.gathered,
             "selected": digest.stats.selected,
             "excluded": digest.stats.excluded,
+            "excluded_by_kind": {kind.value: count for kind, count in digest.excluded_by_kind().items()},
             "problems": digest.stats.problems,
             "distant": digest.stats.distant,
         },
@@ -85,7 +86,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         ],
         "outlet_summary": [{"outlet": o.outlet, "count": o.count, "share": o.share} for o in digest.outlet_summary],
         "excluded": [_excluded(item) for item in digest.excluded],
-        "problems": [{"where": p.where, "message": p.message} for p in digest.problems],
+        "problems": [{"where": p.where, "message": p.message, "source_failed": p.source_failed} for p in digest.problems],
     }
 
 

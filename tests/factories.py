@@ -43,7 +43,7 @@ def make_stored_issue(issue_id: str = "2026-11-20-abcdef", subject: str = "Test 
     """A small frozen issue with both placeholders in both parts."""
     from datetime import UTC
 
-    from digest.render import placeholders
+    from digest import placeholders
     from digest.store import StoredIssue
 
     now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

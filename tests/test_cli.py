@@ -28,12 +28,12 @@ def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["digest.html", "digest.json", "digest.txt"]
     for expected in (
         "Window     Mon 24 Feb 2025 00:00 – Mon 03 Mar 2025 00:00 (Europe/London)",
-        "9 gathered, 6 selected, 3 excluded",
+        "9 gathered = 6 selected + 3 excluded + 0 distant",
         "Section    Harbour (4)",
         "Checks     all passed",
     ):
         assert expected in result.stdout
-    assert "Excluded   3 outside the window" in result.stdout
+    assert "Excluded   2 before the window, 1 after the window" in result.stdout
     # The one bad archive entry is reported on stderr with file and line, and the run still succeeds.
     assert re.search(r"warning: \.\./archives/harbour-watch\.txt:46: .*no date", result.stderr)
 
@@ -112,16 +112,23 @@ def test_help_describes_every_option_and_exit_codes() -> None:
         assert option in posts_help
 
 
-def test_since_last_window_starts_where_the_last_issue_ended(tmp_path: Path) -> None:
+def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_path: Path) -> None:
     shipped = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
-    config = write(
-        tmp_path / "config" / "digest.toml",
-        shipped.replace('root = ".."', f'root = "{REPO}"').replace('mode = "days"', 'mode = "since-last"'),
+    text = (
+        shipped.replace('root = ".."', f'root = "{REPO}"')
+        .replace('mode = "days"', 'mode = "since-last"')
+        .replace('dir = "out"', f'dir = "{tmp_path / "out"}"')
+        .replace("[delivery]\n", f'[delivery]\nbackend = "outbox"\noutbox_dir = "{tmp_path / "outbox"}"\n')
     )
-    out = tmp_path / "out"
-    first = digest("--config", str(config), "build", "--as-of", "2026-11-13T09:00", "--out", str(out))
-    assert first.returncode == 0, first.stderr
-    second = digest("--config", str(config), "build", "--as-of", "2026-11-17T09:00", "--out", str(out))
+    config = write(tmp_path / "config" / "digest.toml", text + f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n')
+    env = {"DIGEST_SECRET_KEY": "test-secret-key"}
+    assert digest("--config", str(config), "subscribers", "add", "reader@example.org", env=env).returncode == 0
+    # Built, even frozen, is not "went out": the window of the next issue does not start there.
+    built = digest("--config", str(config), "build", "--as-of", "2026-11-13T09:00", env=env)
+    assert built.returncode == 0, built.stderr
+    sent = digest("--config", str(config), "send", "--as-of", "2026-11-13T09:00", "--yes", env=env)
+    assert sent.returncode == 0, sent.stderr
+    second = digest("--config", str(config), "build", "--as-of", "2026-11-20T09:00", env=env)
     assert second.returncode == 0, second.stderr
-    windows = sorted(json.loads(p.read_text())["window"]["start"] for p in out.glob("*/digest.json"))
+    windows = sorted(json.loads(p.read_text())["window"]["start"] for p in (tmp_path / "out").glob("*/digest.json"))
     assert windows == ["2026-11-06T09:00:00+00:00", "2026-11-13T09:00:00+00:00"]  # 7 days, then since the first's end

@@ -15,6 +15,7 @@ from digest.delivery import SendReport, compile_issue, send_issue, send_test
 from digest.errors import DeliveryError
 from digest.leases import LeaseHeldError
 from digest.mail.backends import get_backend
+from digest.models import SubscriberStatus
 from digest.store import Store
 
 from factories import make_stored_issue
@@ -26,13 +27,13 @@ Make = Callable[..., Settings]
 def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
     store = Store.open(settings.database_url)
     for n in range(count):
-        store.add_subscriber(f"reader{n:03d}@example.org", f"Reader {n}")
-    store.save_issue(make_stored_issue(issue_id))
+        store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
+    store.issues.save(make_stored_issue(issue_id))
     return store
 
 
 def run_send(settings: Settings, store: Store, stop: threading.Event | None = None, issue_id: str = "2026-11-20-abcdef") -> SendReport:
-    issue = store.load_issue(issue_id)
+    issue = store.issues.load(issue_id)
     assert issue is not None
     return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop)
 
@@ -69,10 +70,10 @@ def test_permanent_replies_fail_the_recipient(
     getattr(smtp_server.handler, where)["reader001@example.org"].append(reply)
     report = run_send(settings, store)
     assert report.complete  # a permanent failure with its reason recorded counts as done
-    delivery = {d.subscriber_id: d for d in store.deliveries_of("2026-11-20-abcdef")}[2]
+    delivery = {d.subscriber_id: d for d in store.ledger.of("2026-11-20-abcdef")}[2]
     assert delivery.state == state
     assert delivery.last_reply is not None and delivery.last_reply.startswith(reply)
-    subscriber = store.get_subscriber("reader001@example.org")
+    subscriber = store.subscribers.get("reader001@example.org")
     assert subscriber is not None and (subscriber.status == "bounced") == bounced
     if "5.7." in reply:
         assert "sender-side" in delivery.last_reply
@@ -100,7 +101,7 @@ def test_transient_failures_are_deferred_and_retried(
     assert report.complete and report.counts["sent"] == 3
     assert report.deferred == len(actions)
     assert smtp_server.handler.counts()["reader001@example.org"] == 1
-    delivery = {d.subscriber_id: d for d in store.deliveries_of("2026-11-20-abcdef")}[2]
+    delivery = {d.subscriber_id: d for d in store.ledger.of("2026-11-20-abcdef")}[2]
     # An attempt counts from "sending" (after RCPT): refusals at RCPT never got that far.
     assert delivery.attempts == (1 if where == "rcpt" else len(actions) + 1)
 
@@ -121,7 +122,7 @@ def test_retries_stop_at_max_attempts(smtp_server: SmtpServer, delivery_settings
     smtp_server.handler.data["reader000@example.org"].extend(["451 4.3.0 busy"] * 5)
     report = run_send(settings, store)
     assert report.complete
-    delivery = store.deliveries_of("2026-11-20-abcdef")[0]
+    delivery = store.ledger.of("2026-11-20-abcdef")[0]
     assert delivery.state == "failed"
     assert delivery.last_reply == "gave up after 3 attempts; last: 451 4.3.0 busy"
 
@@ -168,10 +169,10 @@ def test_a_stop_request_ends_after_messages_in_flight(smtp_server: SmtpServer, d
 def test_unsubscribed_before_sending_are_skipped(smtp_server: SmtpServer, delivery_settings: Make) -> None:
     settings = delivery_settings(smtp_server.port)
     store = setup_store(settings, 3)
-    store.enqueue("2026-11-20-abcdef")
-    left = store.get_subscriber("reader002@example.org")
+    store.ledger.enqueue("2026-11-20-abcdef")
+    left = store.subscribers.get("reader002@example.org")
     assert left is not None
-    store.set_status(left.id, "unsubscribed", "clicked the link")
+    store.subscribers.set_status(left.id, SubscriberStatus.UNSUBSCRIBED, "clicked the link")
     report = run_send(settings, store)
     assert report.complete and report.counts["skipped"] == 1
     assert "reader002@example.org" not in smtp_server.handler.counts()
@@ -184,7 +185,7 @@ def test_a_second_live_run_is_refused(smtp_server: SmtpServer, delivery_settings
 
     from digest.store import now_utc
 
-    store.acquire_lease("send:2026-11-20-abcdef", "other-host:1:abc", now_utc() + timedelta(minutes=1))
+    store.leases.acquire("send:2026-11-20-abcdef", "other-host:1:abc", now_utc() + timedelta(minutes=1))
     with pytest.raises(LeaseHeldError, match="a send of 2026-11-20-abcdef is already running"):
         run_send(settings, store)
     assert smtp_server.handler.received == []
@@ -263,14 +264,14 @@ def test_auth_is_refused_over_a_plain_connection(smtp_server: SmtpServer, delive
 def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_settings: Make) -> None:
     settings = delivery_settings(smtp_server.port)
     store = setup_store(settings, 2)
-    issue = store.load_issue("2026-11-20-abcdef")
+    issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
     reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings), "editor@example.org")
     assert reply.code == 250
     [received] = smtp_server.handler.received
     assert received.recipient == "editor@example.org"
     assert received.parse()["Subject"].startswith("[TEST] ")
-    assert store.deliveries_of("2026-11-20-abcdef") == []
+    assert store.ledger.of("2026-11-20-abcdef") == []
 
 
 def test_no_secret_key_no_send(delivery_settings: Make) -> None:
@@ -316,10 +317,10 @@ def test_console_and_outbox_backends_take_the_same_path(delivery_settings: Make,
     assert email.message_from_bytes(files[0].read_bytes(), policy=default)["To"].addresses[0].addr_spec == "reader000@example.org"
 
     stream = io.BytesIO()
-    issue = store.load_issue("2026-11-20-abcdef")
+    issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
     console = dataclasses.replace(settings.delivery, backend="console")
-    store.add_subscriber("late@example.org")
+    store.subscribers.add("late@example.org")
     report = send_issue(store, compile_issue(issue, settings), ConsoleBackend(stream), console)
     assert report.sent == 1 and b"----- message to late@example.org -----" in stream.getvalue()
 

@@ -13,9 +13,9 @@ import pytest
 
 from digest.config import Settings, load_settings
 from digest.delivery import compile_issue, send_issue
-from digest.frozen import prepare_issue
 from digest.mail.backends import get_backend
 from digest.mail.message import CompiledMessage, MessageParts, reference_message
+from digest.newsletter import Newsletter
 from digest.selection import window_between
 from digest.store import Store
 from digest.tokens import Signer
@@ -37,9 +37,10 @@ def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Setting
     settings = dataclasses.replace(delivery_settings(smtp_server.port), sources=project.sources, themes=project.themes, root=project.root)
     store = Store.open(settings.database_url)
     for n, name in enumerate(NAMES):
-        store.add_subscriber(f"reader{n}@example.org", name)
+        store.subscribers.add(f"reader{n}@example.org", name)
     window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
-    issue = prepare_issue(store, settings, window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue
+    issue = Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue
+    store.issues.save(issue)
     report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
     assert report.complete
     raw = [item.data for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)]
@@ -189,7 +190,7 @@ def test_no_line_starts_with_a_dot_and_the_text_survives() -> None:
     """Lines starting with "." are written =2E, so SMTP dot-stuffing has nothing to do; decoding gives the text back."""
     import dataclasses
 
-    from digest.render import placeholders
+    from digest import placeholders
 
     text = (
         ".starts with a dot\n..two dots\n" + "x" * 75 + ".dot after a soft break\n" + "." + "y" * 90 + "\n"

@@ -19,7 +19,8 @@ import pytest
 from digest.config import ScheduleOptions, Settings, load_settings
 from digest.issue import issue_id
 from digest.models import Window
-from digest.schedule import Scheduler, latest_slot, make_trigger, next_fire_times
+from digest.schedule import Scheduler
+from digest.slots import latest_slot, make_trigger, next_fire_times
 from digest.store import Store
 
 from conftest import FIXTURES, LONDON
@@ -42,7 +43,7 @@ def scheduled(delivery_settings: Callable[..., Settings], smtp_server: SmtpServe
         )
         store = Store.open(settings.database_url)
         for n in range(count):
-            store.add_subscriber(f"s{n}@example.org")
+            store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store
 
     return make
@@ -54,11 +55,11 @@ def test_on_time_run_sends_the_issue_for_the_window_ending_at_the_slot(
     runner, store = scheduled()
     outcome = runner.catch_up(SLOT)
     assert outcome is not None and outcome.state == "sent"
-    issue = store.load_issue(outcome.issue_id or "")
+    issue = store.issues.load(outcome.issue_id or "")
     assert issue is not None and (issue.window_start, issue.window_end) == (SLOT - timedelta(days=7), SLOT)
     assert len(smtp_server.handler.received) == 3
     assert runner.catch_up(SLOT + timedelta(minutes=5)) is None  # done: nothing more
-    assert store.get_run(SLOT).state == "sent"  # type: ignore[union-attr]
+    assert store.runs.get(SLOT).state == "sent"  # type: ignore[union-attr]
 
 
 def test_a_late_run_within_grace_sends_the_same_issue_as_an_on_time_one(
@@ -69,7 +70,7 @@ def test_a_late_run_within_grace_sends_the_same_issue_as_an_on_time_one(
     assert late is not None and late.state == "sent"
     on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON)
     assert late.issue_id == on_time_id  # the window ends at the slot, not at the late run time
-    issue = store.load_issue(on_time_id)
+    issue = store.issues.load(on_time_id)
     assert issue is not None and issue.window_end == SLOT
 
 
@@ -81,8 +82,8 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert outcome is not None and outcome.state == "missed"
     assert "beyond the 6.0 h grace period" in (outcome.reason or "")
     assert smtp_server.handler.received == []
-    assert store.get_run(SLOT).state == "missed"  # type: ignore[union-attr]
-    assert store.status() == []  # no issue was built or stored
+    assert store.runs.get(SLOT).state == "missed"  # type: ignore[union-attr]
+    assert store.ledger.status() == []  # no issue was built or stored
     status = runner.status(SLOT + timedelta(hours=7))
     assert status["last_run"].state == "missed"  # type: ignore[union-attr]
     assert status["next_run"] == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON)
@@ -103,7 +104,7 @@ def test_an_empty_week_is_skipped_and_recorded(scheduled: Callable[..., tuple[Sc
     outcome = runner.catch_up(empty_slot)
     assert outcome is not None and outcome.state == "skipped"
     assert outcome.reason == "0 post(s) in the window, fewer than schedule.min_posts = 1; no email sent"
-    assert smtp_server.handler.received == [] and store.load_issue(outcome.issue_id or "") is None
+    assert smtp_server.handler.received == [] and store.issues.load(outcome.issue_id or "") is None
     few, _ = scheduled(min_posts=50)
     assert few.catch_up(SLOT).state == "skipped"  # type: ignore[union-attr]
 
@@ -111,10 +112,9 @@ def test_an_empty_week_is_skipped_and_recorded(scheduled: Callable[..., tuple[Sc
 def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
     scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
 ) -> None:
-    runner, _ = scheduled()
-    runner.settings = dataclasses.replace(
-        runner.settings, delivery=dataclasses.replace(runner.settings.delivery, max_wait=0.0, retry_base=0.01)
-    )
+    first_runner, store = scheduled()
+    settings = first_runner.settings
+    runner = Scheduler(dataclasses.replace(settings, delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01)), store)
     smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
     first = runner.catch_up(SLOT)
     assert first is not None and first.state == "partial" and "1 deferred" in (first.reason or "")
@@ -166,7 +166,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
         settings = load_settings(config, environ={})
         store = Store.open(settings.database_url)
         deadline = time.monotonic() + 30
-        while store.lease_holder("scheduler") is None and time.monotonic() < deadline:
+        while store.leases.holder("scheduler") is None and time.monotonic() < deadline:
             time.sleep(0.1)
         second = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=60)
         assert second.returncode == 1
@@ -192,7 +192,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
         _, stderr = first.communicate(timeout=60)
     assert first.returncode == 0, stderr
     assert "scheduler stopped" in stderr
-    assert store.lease_holder("scheduler") is None  # released on a clean stop
+    assert store.leases.holder("scheduler") is None  # released on a clean stop
 
 
 def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -214,7 +214,7 @@ def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_serv
         time.sleep(0.02)
     process.kill()
     process.wait(timeout=30)
-    assert store.get_run(SLOT).state == "running"  # type: ignore[union-attr]  # what the crash left behind
+    assert store.runs.get(SLOT).state == "running"  # type: ignore[union-attr]  # what the crash left behind
     assert len(smtp_server.handler.received) < 600
     restart = subprocess.run(
         [

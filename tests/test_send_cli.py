@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings
-from digest.frozen import prepare_issue
+from digest.newsletter import Newsletter
 from digest.selection import window_between
 from digest.store import Store
 
@@ -64,7 +64,7 @@ def fill(config: Path, count: int) -> Store:
     settings = load_settings(config, environ={})
     store = Store.open(settings.database_url)
     with store.engine.begin() as conn:
-        from digest.store import subscribers
+        from digest.store.schema import subscribers
 
         now = datetime.now(UTC)
         conn.execute(
@@ -81,9 +81,8 @@ def fill(config: Path, count: int) -> Store:
                 for n in range(count)
             ],
         )
-    prepare_issue(
-        store, settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, 9, tzinfo=UTC)
-    )
+    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
+    store.issues.save(Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue)
     return store
 
 
@@ -120,7 +119,7 @@ def test_dry_run_sends_and_stores_nothing(tmp_path: Path, smtp_server: SmtpServe
     assert result.returncode == 0, result.stderr
     assert "Recipients 3 to send of 3 active subscriber(s)" in result.stdout
     assert "Dry run: nothing sent, nothing stored." in result.stdout
-    assert smtp_server.handler.received == [] and store.deliveries_of(ISSUE) == []
+    assert smtp_server.handler.received == [] and store.ledger.of(ISSUE) == []
 
 
 def test_send_needs_yes_without_a_terminal_and_test_send_is_not_recorded(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -175,7 +174,7 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: 
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, stderr
     assert "stopping after the messages in flight" in stderr
-    counts = store.status([ISSUE])[0].counts
+    counts = store.ledger.status([ISSUE])[0].counts
     assert counts["sending"] == 0 and 0 < counts["sent"] < 300
     assert counts["sent"] == len(smtp_server.handler.received)
     rerun = cli(make_config(tmp_path, smtp_server.port, connections=4), "send", *WINDOW, "--yes")
@@ -204,7 +203,7 @@ def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: Smt
         process.kill()
         process.wait(timeout=30)
         kills += 1
-        assert store.status([ISSUE])[0].counts["sent"] < 2000
+        assert store.ledger.status([ISSUE])[0].counts["sent"] < 2000
     final = cli(config, "send", *WINDOW, "--yes")
     assert final.returncode == 0, final.stderr
     counts = smtp_server.handler.counts()
@@ -213,7 +212,7 @@ def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: Smt
     assert kills >= 3
     print(f"crash test: {kills} kills, {duplicates} duplicate(s), bound {kills * connections}")
     assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
-    ledger = store.status([ISSUE])[0].counts
+    ledger = store.ledger.status([ISSUE])[0].counts
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
 
 
@@ -223,7 +222,7 @@ def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_serve
     write(templates / "digest.txt.j2", "{{ digest.title }}\n(no unsubscribe link here)\n")
     config.write_text(config.read_text() + f'\n[output]\ntemplates = "{templates}"\n', encoding="utf-8")
     settings = load_settings(config, environ={})
-    Store.open(settings.database_url).add_subscriber("reader@example.org")
+    Store.open(settings.database_url).subscribers.add("reader@example.org")
     refused = cli(config, "send", *WINDOW, "--yes")
     assert refused.returncode == 1
     assert "Error      unsubscribe: the text part has no unsubscribe link" in refused.stdout

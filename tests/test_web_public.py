@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from digest import placeholders
 from digest.config import Settings
-from digest.render import placeholders
 from digest.store import Store
 from digest.tokens import Signer
 from digest.web.public import create_app
@@ -23,7 +23,7 @@ def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveSer
     settings = delivery_settings()
     store = Store.open(settings.database_url)
     for name in ("ada", "bo"):
-        store.add_subscriber(f"{name}@example.org")
+        store.subscribers.add(f"{name}@example.org")
     server = LiveServer(create_app(settings, store))
     yield server, store, settings
     server.stop()
@@ -35,7 +35,7 @@ def token(settings: Settings, subscriber_id: int) -> str:
 
 
 def status_of(store: Store, email: str) -> str:
-    subscriber = store.get_subscriber(email)
+    subscriber = store.subscribers.get(email)
     assert subscriber is not None
     return subscriber.status
 
@@ -85,12 +85,12 @@ def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Stor
 
 def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, _ = served
-    store.save_issue(make_stored_issue("2026-11-20-abcdef", "Sent Issue"))
-    store.save_issue(make_stored_issue("2026-11-27-fedcba", "Unsent Issue"))
+    store.issues.save(make_stored_issue("2026-11-20-abcdef", "Sent Issue"))
+    store.issues.save(make_stored_issue("2026-11-27-fedcba", "Unsent Issue"))
     assert "No issue has been sent yet" in http_request("GET", f"{server.base}/archive/")[2]
-    store.enqueue("2026-11-20-abcdef")
-    store.mark_sending("2026-11-20-abcdef", 1)
-    store.mark_sent("2026-11-20-abcdef", 1, "250 ok")
+    store.ledger.enqueue("2026-11-20-abcdef")
+    store.ledger.mark_sending("2026-11-20-abcdef", 1)
+    store.ledger.mark_sent("2026-11-20-abcdef", 1, "250 ok")
     code, _, listing = http_request("GET", f"{server.base}/archive/")
     assert code == 200 and "Sent Issue" in listing and "Unsent Issue" not in listing
     code, _, page = http_request("GET", f"{server.base}/archive/2026-11-20-abcdef/")

@@ -3,6 +3,11 @@
 Exit codes: 0 all went well; 1 the run found problems (bad input under
 --strict, an error-level check, or recipients not yet delivered); 2 a usage
 or configuration error.
+
+Importing this package loads click and the command modules only: each
+command imports the pipeline, the store or the web stack when it runs, so
+``digest --help`` and ``digest --version`` start at once (a test checks
+that SQLAlchemy, Jinja, MJML and premailer stay out of ``sys.modules``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import webbrowser
-
 import click
 
 from digest.cli.common import Context
@@ -17,6 +15,8 @@ from digest.cli.common import Context
 def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     """Serve a live preview of the coming issue (rebuilt when content, templates or config change)."""
     # The web stack is imported here, not with the CLI: every other command starts faster without it.
+    import webbrowser
+
     import uvicorn
 
     from digest.web.preview import create_app

@@ -9,12 +9,14 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, aware, fail, parse_moment
-from digest.leases import LeaseHeldError, hold_lease
-from digest.schedule import JOB_ID, Scheduler, activate, fire, next_fire_times
+from digest.cli.common import EXIT_PROBLEMS, Context, fail
+
+if TYPE_CHECKING:
+    from digest.schedule import Scheduler
 
 log = logging.getLogger("digest.schedule")
 
@@ -33,9 +35,17 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     progress stops after the messages in flight; the next start resumes it).
     A second copy against the same database exits, naming the one running.
     """
+    from digest.leases import LeaseHeldError, hold_lease
+    from digest.models import SlotState
+    from digest.schedule import Scheduler
+    from digest.selection import at_moment, parse_when
+    from digest.slots import next_fire_times
+
     settings = obj.settings
-    moment = parse_moment(as_of, "--as-of")
-    now = aware(moment, settings) if moment is not None else datetime.now(UTC)
+    try:
+        now = at_moment(parse_when(as_of), settings.timezone) if as_of else datetime.now(UTC)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
     if logging.getLogger().level > logging.INFO:
         logging.getLogger("digest").setLevel(logging.INFO)
     stop = threading.Event()
@@ -57,7 +67,7 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
                     if outcome
                     else "nothing to do: the latest slot is done"
                 )
-                if outcome is not None and outcome.state not in ("sent", "skipped"):
+                if outcome is not None and outcome.state not in (SlotState.SENT, SlotState.SKIPPED):
                     sys.exit(EXIT_PROBLEMS)
                 return
             _run_forever(obj, runner, stop, lost)
@@ -79,6 +89,8 @@ def _stopper(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
 def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: threading.Event) -> None:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.schedule import JOB_ID, activate, fire
 
     settings = obj.settings
     activate(runner)

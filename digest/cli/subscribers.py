@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from digest.addresses import clean_name, normalise_address, read_csv
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 
@@ -26,6 +25,8 @@ def import_(obj: Context, csv_file: Path) -> None:
     An address already on the list is left as it is: an import never
     re-subscribes someone who unsubscribed or bounced.
     """
+    from digest.addresses import read_csv
+
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -43,7 +44,7 @@ def import_(obj: Context, csv_file: Path) -> None:
             bad.append(f"{csv_file}:{row.line}: {row.email} repeats line {seen[key]}; skipped")
             continue
         seen[key] = row.line
-        subscriber, created = store.add_subscriber(row.email, row.name)
+        subscriber, created = store.subscribers.add(row.email, row.name)
         if created:
             added += 1
         else:
@@ -63,11 +64,13 @@ def import_(obj: Context, csv_file: Path) -> None:
 @click.pass_obj
 def add(obj: Context, address: str, name: str | None) -> None:
     """Add ADDRESS (or re-subscribe it, if it had left)."""
+    from digest.addresses import clean_name, normalise_address
+
     try:
         email = normalise_address(address)
     except ValueError as exc:
         fail(f"{address!r}: {exc}")
-    subscriber, created = obj.store.add_subscriber(email, clean_name(name), reactivate=True)
+    subscriber, created = obj.store.subscribers.add(email, clean_name(name), reactivate=True)
     click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")
 
 
@@ -76,12 +79,14 @@ def add(obj: Context, address: str, name: str | None) -> None:
 @click.pass_obj
 def list_(obj: Context, status: str | None) -> None:
     """List subscribers: id, status, address and name."""
+    from digest.models import SubscriberStatus
+
     count = 0
-    for subscriber in obj.store.iter_subscribers(status):  # type: ignore[arg-type]
+    for subscriber in obj.store.subscribers.iter(SubscriberStatus(status) if status else None):
         click.echo(f"{subscriber.id:>7}  {subscriber.status:<12}  {subscriber.email}  {subscriber.name or ''}".rstrip())
         count += 1
-    counts = obj.store.count_subscribers()
-    click.echo(f"{count} listed; " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("active", "unsubscribed", "bounced")), err=True)
+    counts = obj.store.subscribers.counts()
+    click.echo(f"{count} listed; " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
 
 
 @subscribers.command()
@@ -89,11 +94,13 @@ def list_(obj: Context, status: str | None) -> None:
 @click.pass_obj
 def remove(obj: Context, address: str) -> None:
     """Unsubscribe ADDRESS. Its delivery history is kept; it gets no further issues."""
+    from digest.models import SubscriberStatus
+
     store = obj.store
-    subscriber = store.get_subscriber(address.strip())
+    subscriber = store.subscribers.get(address.strip())
     if subscriber is None:
         fail(f"{address} is not on the list", EXIT_PROBLEMS)
-    changed = store.set_status(subscriber.id, "unsubscribed", "removed by an operator")
+    changed = store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
     click.echo(f"{'unsubscribed' if changed else 'already unsubscribed'}: {subscriber.email}")
 
 
@@ -103,5 +110,5 @@ def export(obj: Context) -> None:
     """Write the whole list as CSV (email,name,status) to standard output."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["email", "name", "status"])
-    for subscriber in obj.store.iter_subscribers():
+    for subscriber in obj.store.subscribers.iter():
         writer.writerow([subscriber.email, subscriber.name or "", subscriber.status])

@@ -33,7 +33,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from enum import IntEnum
 
-from digest.render import placeholders
+from digest import placeholders
 from digest.tokens import Signer
 
 CRLF = b"\r\n"

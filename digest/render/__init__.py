@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from digest import placeholders
 from digest.config import Settings
 from digest.issue import last_day
 from digest.models import Digest, RenderedIssue
-from digest.render import placeholders
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css

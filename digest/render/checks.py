@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
+from digest import placeholders
 from digest.models import Check, Digest
-from digest.render import placeholders
 from digest.render.templates import TEXT_WIDTH
 
 GMAIL_CLIP_BYTES = 102 * 1024

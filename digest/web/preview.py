@@ -36,17 +36,13 @@ from starlette.routing import Route
 
 from digest.addresses import normalise_address
 from digest.config import Settings, load_settings
-from digest.delivery import compile_issue, send_test
+from digest.delivery import compile_issue
 from digest.errors import ConfigError, DigestError, RenderError
-from digest.frozen import freeze
-from digest.issue import build_issue
-from digest.mail.backends import get_backend
-from digest.models import Digest, RenderedIssue, Window
-from digest.output import last_issue_end
-from digest.render import render_issue
+from digest.models import Digest, RenderedIssue
+from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
 from digest.render.templates import template_dirs
-from digest.selection import requested_window
 from digest.serialize import digest_to_json
+from digest.store import Store, StoredIssue
 
 log = logging.getLogger(__name__)
 SAMPLE = ("reader@example.org", "Sample Reader")
@@ -56,9 +52,14 @@ _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).re
 @dataclass(frozen=True, slots=True)
 class Built:
     settings: Settings
+    newsletter: Newsletter
+    target: Target
     digest: Digest
     rendered: RenderedIssue
+    issue: StoredIssue  # the build in the form a send would freeze
     sample: bytes  # the whole message as the sample recipient would get it
+    frozen: StoredIssue | None  # the stored copy of this issue, which sends use instead of a build
+    drift: Drift | None  # how the stored copy differs from this build
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,13 @@ class PreviewState:
         self.lock = threading.Lock()
         self.cache: dict[tuple[int, str], Built | Failure] = {}
         self.changed: asyncio.Event | None = None
+        self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
+
+    def store(self, settings: Settings) -> Store:
+        with self.lock:
+            if settings.database_url not in self.stores:
+                self.stores[settings.database_url] = Store.open(settings.database_url)
+            return self.stores[settings.database_url]
 
     def bump(self) -> None:
         with self.lock:
@@ -106,20 +114,24 @@ class PreviewState:
             return settings
         now = datetime.now(UTC)
         try:
-            window = window_from_query(settings, query, now)
+            newsletter = Newsletter(settings, lambda: self.store(settings))
+            target = newsletter.target(window_request(query), now)
         except ValueError as exc:
             return Failure(where="window", message=str(exc))
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
         try:
-            digest = build_issue(settings, window, now)
-            rendered = render_issue(digest, settings)
+            built = newsletter.build(target.window, now)
+            frozen = newsletter.store.issues.load(target.issue_id)
             # The sample copy needs a key to sign its links; a preview-only one when none is set.
             signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
-            sample = compile_issue(freeze(digest, rendered, now), signing, date=now).render(0, *SAMPLE)
+            sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
         except RenderError as exc:
             return Failure(where=exc.where, message=exc.message)
         except DigestError as exc:
             return Failure(where="build", message=str(exc))
-        return Built(settings, digest, rendered, sample)
+        drift = drift_between(frozen, built.digest) if frozen is not None else None
+        return Built(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, frozen, drift or None)
 
     def watched(self) -> list[Path]:
         """The folders and files whose changes rebuild the issue."""
@@ -140,17 +152,9 @@ class PreviewState:
         return sorted({p.resolve() for p in paths if p.exists()})
 
 
-def window_from_query(settings: Settings, query: dict[str, str], now: datetime) -> Window:
-    """``?since=&until=`` (until exclusive), or ``?as_of=``, else the window as of now; raises ValueError."""
-    return requested_window(
-        settings.window,
-        settings.timezone,
-        now,
-        as_of=query.get("as_of"),
-        since=query.get("since"),
-        until=query.get("until"),
-        last_end=lambda at: last_issue_end(settings.output_dir, at),
-    )
+def window_request(query: dict[str, str]) -> WindowRequest:
+    """``?since=&until=`` (until exclusive), or ``?as_of=``, else the coming slot's issue: the next one to go out."""
+    return WindowRequest(since=query.get("since"), until=query.get("until"), as_of=query.get("as_of"), upcoming=not any(query.values()))
 
 
 def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
@@ -189,6 +193,7 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
             text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
             model=json.dumps(digest_to_json(built.digest), ensure_ascii=False, indent=2),
             errors=sum(1 for c in built.rendered.checks if c.level == "error"),
+            frozen_note=_frozen_note(built),
         )
         return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
 
@@ -242,9 +247,7 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
             return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=500)
 
         def deliver() -> str:
-            now = datetime.now(UTC)
-            message = compile_issue(freeze(built.digest, built.rendered, now), built.settings, test=True, date=now)
-            return str(send_test(message, get_backend(built.settings), address))
+            return str(built.newsletter.send_test(built.issue, address, datetime.now(UTC)))
 
         try:
             reply = await asyncio.to_thread(deliver)
@@ -263,6 +266,20 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def _frozen_note(built: Built) -> str | None:
+    """What the page says when this issue is stored already: sends use that copy, not the build shown."""
+    if built.frozen is None:
+        return None
+    note = f"This issue was frozen on {built.frozen.created_at:%Y-%m-%d %H:%M} UTC: every send uses that stored copy, not this build."
+    if built.drift is None:
+        return note + " The stored copy matches this build."
+    note += f" It differs from this build: {built.drift.describe()}."
+    if built.newsletter.store.ledger.has_started(built.frozen.id):
+        return note + " It has deliveries already, so it cannot be rebuilt."
+    args = target_args(built.target, built.settings.timezone)
+    return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"
 
 
 async def _watch(state: PreviewState, stop: asyncio.Event) -> None:

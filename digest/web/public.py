@@ -7,6 +7,11 @@
 - A forged or altered token gets a 404 and changes nothing.
 - ``GET /archive/`` lists the sent issues; ``GET /archive/<id>/`` shows one
   (the "view in browser" link) with no recipient's data in it.
+
+Every endpoint is a plain ``def``: Starlette runs it in its thread pool, so a
+database call that waits (SQLite's write lock, held by a send's ledger
+writers for a moment per message) never stalls the event loop and the other
+requests with it.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from digest import placeholders
 from digest.config import Settings
-from digest.render import placeholders
+from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.tokens import Signer
 
@@ -68,56 +74,56 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     def subscriber_for(request: Request) -> Any:
         subscriber_id = signer.verify(str(request.path_params["token"]))
-        return store.get_subscriber(subscriber_id=subscriber_id) if subscriber_id is not None else None
+        return store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
 
-    async def confirm(request: Request) -> Response:
+    def confirm(request: Request) -> Response:
         subscriber = subscriber_for(request)
         if subscriber is None:
             return not_found()
-        if subscriber.status == "unsubscribed":
+        if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
             return page("unsubscribed.html", masked=mask(subscriber.email))
         return page("unsubscribe.html", masked=mask(subscriber.email), action=str(request.url.path))
 
-    async def unsubscribe(request: Request) -> Response:
+    def unsubscribe(request: Request) -> Response:
         subscriber = subscriber_for(request)
         if subscriber is None:
             return not_found()
-        if store.set_status(subscriber.id, "unsubscribed", "one-click unsubscribe"):
+        if store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe"):
             log.info("subscriber %d unsubscribed", subscriber.id)
         return page("unsubscribed.html", masked=mask(subscriber.email))
 
-    async def help_page(request: Request) -> Response:
+    def help_page(request: Request) -> Response:
         return page(
             "message.html",
             heading="Unsubscribing",
             text="Use the unsubscribe link at the foot of an email you received: it is personal to you.",
         )
 
-    async def test_link(request: Request) -> Response:
+    def test_link(request: Request) -> Response:
         return page("message.html", heading="A test message", text="This link came in a test send; it unsubscribes nobody.")
 
-    async def archive(request: Request) -> Response:
+    def archive(request: Request) -> Response:
         zone = settings.timezone
         issues = [
             {
-                "url": f"/archive/{issue_id}/",
-                "subject": subject,
-                "start": f"{start.astimezone(zone):%d %b}",
-                "end": f"{end.astimezone(zone):%d %b %Y}",
+                "url": f"/archive/{item.id}/",
+                "subject": item.subject,
+                "start": f"{item.window_start.astimezone(zone):%d %b}",
+                "end": f"{item.window_end.astimezone(zone):%d %b %Y}",
             }
-            for issue_id, subject, start, end in store.list_issues(sent_only=True)
+            for item in store.issues.summaries(sent_only=True)
         ]
         return page("archive.html", issues=issues)
 
-    async def issue(request: Request) -> Response:
+    def issue(request: Request) -> Response:
         issue_id = str(request.path_params["issue_id"])
-        sent = {row[0] for row in store.list_issues(sent_only=True)}
-        stored = store.load_issue(issue_id) if issue_id in sent else None
+        sent = {item.id for item in store.issues.summaries(sent_only=True)}
+        stored = store.issues.load(issue_id) if issue_id in sent else None
         if stored is None:
             return page("message.html", 404, heading="No such issue", text="This issue is not in the archive.")
         return HTMLResponse(web_copy(stored.html, f"{settings.base_url}/u/"), headers=headers)
 
-    async def health(request: Request) -> Response:
+    def health(request: Request) -> Response:
         store.version()
         return PlainTextResponse("ok\n")
 
