@@ -22,12 +22,12 @@ $(VENV)/.installed: pyproject.toml
 
 # The main job on the embedded defaults: build the sample issue, then deliver
 # it to the sample subscribers through the outbox backend (outbox/<issue-id>/).
-# The unsubscribe links need a signing key: a random one is put in .env the
-# first time (never committed). Running it again sends nothing twice.
+# `digest sample` uses a database of its own (.digest-sample/) and the outbox
+# whatever the config or .env say, so it can never mail a real list. The
+# unsubscribe links need a signing key: a random one is put in .env the first
+# time (never committed). Running it again sends nothing twice.
 run: setup .env
-	$(BIN)/digest build --as-of $(SAMPLE_AS_OF)
-	$(BIN)/digest subscribers import config/subscribers.sample.csv
-	$(BIN)/digest send --as-of $(SAMPLE_AS_OF) --yes
+	$(BIN)/digest sample --as-of $(SAMPLE_AS_OF)
 
 .env:
 	@echo "DIGEST_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')" > $@
@@ -74,4 +74,4 @@ format: setup
 	$(BIN)/ruff format digest tests bench
 
 clean:
-	rm -rf $(VENV) out outbox .digest-cache .pytest_cache .mypy_cache .ruff_cache digest.sqlite digest.sqlite-wal digest.sqlite-shm
+	rm -rf $(VENV) out outbox .digest-cache .digest-sample .pytest_cache .mypy_cache .ruff_cache digest.sqlite digest.sqlite-wal digest.sqlite-shm

@@ -197,3 +197,20 @@ def test_a_frozen_issue_that_differs_from_a_fresh_build_says_so(tmp_path: Path, 
     assert stored is not None and "(typo fixed)" in stored.text and len(smtp_server.handler.received) == 1
     again = cli(config, "build", *WINDOW)
     assert "Frozen     stored on" in again.stdout and "Differs" not in again.stdout
+
+
+def test_the_sample_run_never_mails_the_configured_list(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """`make run` is `digest sample`: a customised project with real SMTP in .env and a real list stays untouched."""
+    config = make_config(tmp_path, smtp_server.port)  # delivery.backend = "smtp", to a server that records everything
+    add(config, "real.reader@example.org")
+    write(tmp_path / "sample.csv", "email,name\nsample1@example.org,One\nsample2@example.org,Two\n")
+    result = cli(config, "sample", "--as-of", "2025-03-07T09:00", "--subscribers", str(tmp_path / "sample.csv"))
+    assert result.returncode == 0, result.stderr
+    assert smtp_server.handler.received == []
+    outbox = tmp_path / "outbox"
+    assert sorted(p.name for p in outbox.rglob("*.eml")) == ["sample1@example.org.eml", "sample2@example.org.eml"]
+    store = store_of(config)
+    assert [s.email for s in store.subscribers.iter()] == ["real.reader@example.org"]
+    assert store.issues.summaries() == []
+    again = cli(config, "sample", "--as-of", "2025-03-07T09:00", "--subscribers", str(tmp_path / "sample.csv"))
+    assert again.returncode == 0 and "nothing to send" in again.stdout

@@ -22,6 +22,7 @@ from digest import __version__
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 from digest.cli.preview import preview
+from digest.cli.sample import sample
 from digest.cli.schedule import schedule
 from digest.cli.send import send, status
 from digest.cli.serve import serve
@@ -61,7 +62,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (build, posts, send, status, subscribers, serve, schedule, preview):
+for command in (build, posts, send, status, subscribers, serve, schedule, preview, sample):
     main.add_command(command)
 
 
