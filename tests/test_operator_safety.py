@@ -174,12 +174,18 @@ def test_send_issue_resumes_a_stored_issue_and_names_unknown_ones(tmp_path: Path
     assert mixed.returncode == 2
 
 
-def test_a_frozen_issue_that_differs_from_a_fresh_build_says_so(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def copied_project(tmp_path: Path, config: Path) -> Path:
+    """The fixture project copied under tmp_path/project, and ``config`` rooted there."""
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project / "project")
     shutil.copytree(PROJECT.parent / "archives", project / "archives")
-    config = make_config(tmp_path, smtp_server.port)
     config.write_text(config.read_text().replace(str(PROJECT), str(project / "project")), encoding="utf-8")
+    return config
+
+
+def test_a_frozen_issue_that_differs_from_a_fresh_build_says_so(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = copied_project(tmp_path, make_config(tmp_path, smtp_server.port))
+    project = tmp_path / "project"
     add(config, "a@example.org")
     built = cli(config, "build", *WINDOW, "--freeze")
     assert built.returncode == 0 and "stored; every send of this issue will use exactly this" in built.stdout, built.stderr
@@ -201,7 +207,8 @@ def test_a_frozen_issue_that_differs_from_a_fresh_build_says_so(tmp_path: Path, 
 
 def test_the_sample_run_never_mails_the_configured_list(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """`make run` is `digest sample`: a customised project with real SMTP in .env and a real list stays untouched."""
-    config = make_config(tmp_path, smtp_server.port)  # delivery.backend = "smtp", to a server that records everything
+    # delivery.backend = "smtp", to a server that records everything; the project copied, as the sample database goes in it
+    config = copied_project(tmp_path, make_config(tmp_path, smtp_server.port, outbox_dir=str(tmp_path / "outbox")))
     add(config, "real.reader@example.org")
     write(tmp_path / "sample.csv", "email,name\nsample1@example.org,One\nsample2@example.org,Two\n")
     result = cli(config, "sample", "--as-of", "2025-03-07T09:00", "--subscribers", str(tmp_path / "sample.csv"))
@@ -211,6 +218,7 @@ def test_the_sample_run_never_mails_the_configured_list(tmp_path: Path, smtp_ser
     assert sorted(p.name for p in outbox.rglob("*.eml")) == ["sample1@example.org.eml", "sample2@example.org.eml"]
     store = store_of(config)
     assert [s.email for s in store.subscribers.iter()] == ["real.reader@example.org"]
+    assert (tmp_path / "project" / "project" / ".digest-sample" / "digest.sqlite").is_file()
     assert store.issues.summaries() == []
     again = cli(config, "sample", "--as-of", "2025-03-07T09:00", "--subscribers", str(tmp_path / "sample.csv"))
     assert again.returncode == 0 and "nothing to send" in again.stdout

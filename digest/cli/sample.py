@@ -76,7 +76,9 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
             if plan.built is not None and plan.built.digest.posts:
                 click.echo(display_path(write_issue(settings.output_dir, plan.built.digest, plan.built.rendered)))
             click.echo(f"Issue      {plan.issue.id}: {plan.issue.subject} ({len(plan.issue.post_ids)} posts)")
-            click.echo(f"Sample     {added} subscriber(s) added to {display_path(folder)}digest.sqlite (the configured database is not used)")
+            click.echo(
+                f"Sample     {added} subscriber(s) added to {display_path(folder)}digest.sqlite (the configured database is not used)"
+            )
             report = newsletter.send(plan, now)
         except DigestError as exc:
             fail(str(exc), EXIT_PROBLEMS)
