@@ -13,11 +13,13 @@ working directory.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
@@ -175,10 +177,10 @@ def is_url(location: str) -> bool:
 
 
 def detect_kind(location: str) -> SourceKind:
-    """The source kind a location most likely is, from its form and file ending."""
+    """The source kind a location most likely is, from its form and file ending (a URL: a feed, unless it ends in .txt)."""
+    lowered = location.lower().split("?", 1)[0]
     if is_url(location):
-        return "feed"
-    lowered = location.lower()
+        return "archive" if lowered.endswith(".txt") else "feed"
     if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
         return "feed"
     if lowered.endswith(".txt"):
@@ -242,7 +244,8 @@ class _Reader:
 
     def finish(self) -> None:
         for name in sorted(set(self.table) - self.seen):
-            self.fail(name, "unknown key")
+            near = difflib.get_close_matches(name, sorted(self.seen), n=1, cutoff=0.6)
+            self.fail(name, f'unknown key (did you mean "{near[0]}"?)' if near else "unknown key")
 
 
 def _kind_name(kind: type) -> str:
@@ -300,12 +303,13 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         # The real environment wins over .env, as python-dotenv's load_dotenv does by default.
         env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
 
+    warnings: list[str] = []
     news = top.sub("newsletter")
     name = news.get("name", str, "Newsletter", _nonempty)
     title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
     preheader = news.get("preheader", str, "")
     language = news.get("language", str, "en", _check_language)
-    timezone = _zone(news, env.get("DIGEST_TIMEZONE"))
+    timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
     sender = _sender(news, name)
     base_url = news.get("base_url", str, "http://127.0.0.1:8080", _check_base_url).rstrip("/")
     news.finish()
@@ -394,6 +398,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         delivery=delivery,
         smtp=smtp,
         schedule=schedule,
+        warnings=tuple(warnings),
     )
 
 
@@ -502,15 +507,38 @@ def _check_base_url(value: str) -> str | None:
     return None if is_url(value) else f'must start with http:// or https://, got "{value}"'
 
 
-def _zone(news: _Reader, override: str | None) -> ZoneInfo:
+def _zone(news: _Reader, override: str | None, warnings: list[str]) -> ZoneInfo:
+    """The newsletter's time zone; from DIGEST_TIMEZONE (named as such in a message) when set."""
     name = news.get("timezone", str, "UTC")
+    where = f"{news.file}: {news.key('timezone')}"
     if override:
-        name = override
+        name, where = override, "environment: DIGEST_TIMEZONE"
     try:
-        return ZoneInfo(name)
+        zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        news.fail("timezone", f'unknown time zone "{name}" (use an IANA name like "Europe/London")')
+        news.problems.append(f'{where}: unknown time zone "{name}" (use an IANA name like "Europe/London")')
         return ZoneInfo("UTC")
+    if name.upper() not in _UTC_NAMES and _fixed_offset(zone):
+        offset = datetime(2026, 1, 1, tzinfo=zone).strftime("%z")
+        warnings.append(
+            f'{where}: "{name}" is a fixed offset (UTC{offset[:3]}:{offset[3:]} all year, no daylight saving); '
+            'for local time use a place name like "America/New_York" or "Europe/London"'
+        )
+    return zone
+
+
+_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UCT", "ETC/UCT", "ZULU", "ETC/ZULU", "UNIVERSAL", "ETC/UNIVERSAL"})
+
+
+def _fixed_offset(zone: ZoneInfo) -> bool:
+    """The same offset in January and July for years around now: a zone with no daylight saving rules."""
+    offsets = {datetime(year, month, 1, 12, tzinfo=zone).utcoffset() for year in (2025, 2026) for month in (1, 7)}
+    return len(offsets) == 1 and not _is_place(zone.key)
+
+
+def _is_place(key: str) -> bool:
+    """Region/City names (Asia/Tokyo) are real places that merely have no DST: not a mistake."""
+    return "/" in key and not key.upper().startswith("ETC/")
 
 
 def _sender(news: _Reader, name: str) -> Address:

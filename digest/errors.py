@@ -5,6 +5,7 @@
     DigestError
     ├── ConfigError    (also ValueError)    a config file or environment value is wrong
     ├── SourceError    (also ValueError)    a source or one of its items cannot be read
+    │   └── SourceUnavailableError          a whole source yielded nothing (missing, unreachable, no match)
     ├── RenderError    (also RuntimeError)  a template or the MJML/inline step failed
     ├── DeliveryError  (also OSError)       a message could not be handed over
     ├── StoreError     (also RuntimeError)  the database cannot be opened, migrated or trusted
@@ -42,6 +43,14 @@ class SourceError(DigestError, ValueError):
         self.where = where
         self.message = message
         super().__init__(f"{where}: {message}")
+
+
+class SourceUnavailableError(SourceError):
+    """A whole source yielded nothing: missing, unreachable, an HTTP error, or no file matched.
+
+    Unlike a bad item among good ones, this fails the run (exit 1) even
+    without --strict; the other sources are still read.
+    """
 
 
 class RenderError(DigestError, RuntimeError):

@@ -253,6 +253,9 @@ class Newsletter:
                 f"sending both would mail the same posts twice. To resume that issue: {self.hint('send', '--issue', other.id)}; "
                 "to send this one anyway, add --allow-overlap"
             )
+        elif built is not None and issue is built.issue and built.digest.failed_sources and not force:
+            failed = "; ".join(str(problem) for problem in built.digest.failed_sources)
+            refusal = f"a source yielded nothing ({failed}): the issue would go out without its posts; fix the source, or add --force to send without it"
         elif errors and not force:
             refusal = (
                 "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway"

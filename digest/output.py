@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,26 +10,33 @@ from digest.models import Digest, RenderedIssue
 from digest.serialize import digest_to_json, dumps
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_issue(out_dir: Path, digest: Digest, rendered: RenderedIssue) -> Path:
-    """Write the three files of an issue; returns its folder."""
+    """Write the three files of an issue into ``out_dir/<issue-id>/``; returns that folder.
+
+    The files are written into a temporary folder beside it, which is then
+    renamed into place: a reader (or a crash) never sees a folder with some
+    new files and some old, and an earlier build stays whole until the new
+    one is complete.
+    """
     folder = out_dir / digest.issue_id
     model = digest_to_json(digest)
     model["subject"] = rendered.subject
     model["checks"] = [{"code": c.code, "level": c.level, "message": c.message} for c in rendered.checks]
-    write_atomic(folder / "digest.html", rendered.html)
-    write_atomic(folder / "digest.txt", rendered.text)
-    write_atomic(folder / "digest.json", dumps(model))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{digest.issue_id}.", suffix=".tmp"))
+    try:
+        for name, text in (("digest.html", rendered.html), ("digest.txt", rendered.text), ("digest.json", dumps(model))):
+            (staging / name).write_text(text, encoding="utf-8", newline="")
+        staging.chmod(0o755)
+        if folder.exists():
+            # A folder cannot be renamed over a full one: move the old aside first, and remove it once the new is in place.
+            old = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{digest.issue_id}.", suffix=".old"))
+            folder.replace(old / "previous")
+            staging.replace(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.replace(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return folder

@@ -132,3 +132,13 @@ def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_p
     assert second.returncode == 0, second.stderr
     windows = sorted(json.loads(p.read_text())["window"]["start"] for p in (tmp_path / "out").glob("*/digest.json"))
     assert windows == ["2026-11-06T09:00:00+00:00", "2026-11-13T09:00:00+00:00"]  # 7 days, then since the first's end
+
+
+def test_the_cli_imports_no_heavy_library_until_a_command_needs_it() -> None:
+    """`digest --help` and `--version` start at once: importing the CLI loads none of the pipeline's libraries."""
+    heavy = ("sqlalchemy", "premailer", "mjml", "jinja2", "lxml", "apscheduler", "starlette", "uvicorn", "feedparser", "nh3")
+    probe = "import sys, digest.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert not set(heavy) & set(loaded), sorted(set(heavy) & set(loaded))
+    version = digest("--version")
+    assert version.returncode == 0 and version.stdout.startswith("digest, version ")

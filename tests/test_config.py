@@ -162,3 +162,34 @@ def test_schedule_from_fields_or_cron_and_its_errors(tmp_path: Path) -> None:
     both = write(tmp_path / "d.toml", '[schedule]\ncron = "0 9 * * fri"\nhour = "8"\n')
     with pytest.raises(ConfigError, match="either cron or day_of_week/hour/minute"):
         load_settings(both, environ={})
+
+
+def test_an_unknown_key_suggests_the_nearest_known_one(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[newsletter]\ntimezon = "Europe/London"\n[window]\ndayz = 7\nbanana = 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    problems = caught.value.problems
+    assert f'{config}: newsletter.timezon: unknown key (did you mean "timezone"?)' in problems
+    assert f'{config}: window.dayz: unknown key (did you mean "days"?)' in problems
+    assert f"{config}: window.banana: unknown key" in problems  # nothing near: no guess
+
+
+def test_a_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[newsletter]\ntimezone = "Europe/London"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={"DIGEST_TIMEZONE": "Mars/Olympus", "SMTP_PORT": "seventy"})
+    assert 'environment: DIGEST_TIMEZONE: unknown time zone "Mars/Olympus" (use an IANA name like "Europe/London")' in caught.value.problems
+    assert 'environment: SMTP_PORT: must be a port number, got "seventy"' in caught.value.problems
+    assert not any("newsletter.timezone" in problem for problem in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("zone", "warned"), [("EST", True), ("Etc/GMT+5", True), ("UTC", False), ("Asia/Tokyo", False), ("America/New_York", False)]
+)
+def test_a_fixed_offset_zone_is_a_warning(tmp_path: Path, zone: str, warned: bool) -> None:
+    config = write(tmp_path / "digest.toml", f'[newsletter]\ntimezone = "{zone}"\n')
+    settings = load_settings(config, environ={})
+    assert bool(settings.warnings) == warned
+    if warned:
+        assert f'{config}: newsletter.timezone: "{zone}" is a fixed offset' in settings.warnings[0]
+        assert "no daylight saving" in settings.warnings[0]

@@ -21,7 +21,9 @@ from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
 from digest.selection import window_between
 
-from conftest import FIXTURES, write
+from conftest import FIXTURES, REPO, write
+
+REPO_TEMPLATES = REPO / "templates" / "email"
 
 PROJECT = FIXTURES / "project"
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -178,3 +180,26 @@ def test_build_reports_bad_sources_and_still_renders(make_settings: Callable[...
     assert [p.where.split(":")[0] for p in built.problems] == ["content/bad.md", "http"]
     assert built.stats.problems == 2
     assert render_issue(built, settings).html
+
+
+def test_template_syntax_in_content_is_content_not_leftover_markup(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    """A post about Jinja is content: the leftover-markup check judges the templates only."""
+    write(
+        tmp_path / "content" / "jinja.md",
+        '---\ntitle: "Why {{ 7*7 }} prints 49, and {% raw %} does not"\ndate: 2026-11-18T10:00:00Z\n'
+        "url: https://example.org/jinja\n---\n\nTemplates use <mj-text> and {{ braces }}; here they are only words.\n",
+    )
+    from digest.config import SourceSpec
+
+    settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
+    window = window_between(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC), settings.timezone)
+    digest = build_issue(settings, window, datetime(2026, 11, 20, tzinfo=UTC))
+    rendered = render_issue(digest, settings)
+    assert "Why {{ 7*7 }} prints 49" in rendered.text and "Why {{ 7*7 }} prints 49" in rendered.html
+    assert "leftover-markup" not in {check.code for check in rendered.checks}
+    # The same content with a template that does leave markup behind is still caught.
+    templates = tmp_path / "templates"
+    bundled = (REPO_TEMPLATES / "digest.txt.j2").read_text(encoding="utf-8")
+    write(templates / "digest.txt.j2", bundled + "\n{{ '{{' }} oops\n")
+    broken = render_issue(digest, dataclasses.replace(settings, templates_dir=templates))
+    assert "leftover-markup" in {check.code for check in broken.errors}

@@ -21,8 +21,15 @@ _LEFTOVER = re.compile(r"\{\{|\{%|<mj-", re.IGNORECASE)
 _URL_LINE = re.compile(r"^\s*(\[\d+\]\s*)?\S+://\S+$|^\s*\S*%%[A-Z_]+%%\S*$")
 
 
-def check_issue(digest: Digest, subject: str, html: str, text: str) -> tuple[Check, ...]:
-    """Every finding about one rendered issue, errors first."""
+def check_issue(digest: Digest, subject: str, html: str, text: str, *, markup: tuple[str, str] | None = None) -> tuple[Check, ...]:
+    """Every finding about one rendered issue, errors first.
+
+    ``markup`` is the (html, text) that the leftover-markup check reads: by
+    default the parts themselves; :func:`digest.render.render_issue` passes a
+    render whose posts carry no template syntax, so that content is never
+    mistaken for a template's leftovers.
+    """
+    markup_html, markup_text = markup if markup is not None else (html, text)
     found: list[Check] = []
 
     def add(code: str, level: str, message: str) -> None:
@@ -45,11 +52,11 @@ def check_issue(digest: Digest, subject: str, html: str, text: str) -> tuple[Che
     elif len(subject) > SUBJECT_WARN_CHARS:
         add("subject", "warning", f"the subject is {len(subject)} characters; many clients cut it near 60–78")
 
-    for part, body in (("HTML", html), ("text", text)):
+    for part, body, judged in (("HTML", html, markup_html), ("text", text, markup_text)):
         if placeholders.UNSUBSCRIBE_URL not in body:
             add("unsubscribe", "error", f"the {part} part has no unsubscribe link")
-        if match := _LEFTOVER.search(body):
-            line = body.count("\n", 0, match.start()) + 1
+        if match := _LEFTOVER.search(judged):
+            line = judged.count("\n", 0, match.start()) + 1
             add("leftover-markup", "error", f"the {part} part has leftover template or MJML markup {match.group(0)!r} at line {line}")
 
     found.extend(_html_checks(html))

@@ -27,9 +27,10 @@ from pathlib import Path
 from digest.config import Settings, SourceSpec
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, sanitise_html, source_label
+from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
 from digest.sources.dates import at_midnight, parse_day
-from digest.sources.files import expand, read_text
+from digest.sources.files import decode_text, expand, read_text
+from digest.sources.http import TEXT_TYPES, fetch
 
 _POSTED = re.compile(r"^\s*posted\s+on\s*:\s*(.*)$", re.IGNORECASE)
 _AUTHOR = re.compile(r"^\s*author\s*:\s*(.*)$", re.IGNORECASE)
@@ -81,16 +82,29 @@ class ArchiveSource:
 
     def gather(self, near: Window | None = None) -> Gathered:
         # Every entry is parsed either way: ``near`` is applied by gather_all.
+        if self.spec.is_url:
+            return self._gather_url()
         try:
             paths = expand(self.settings.resolve(self.spec.location), ".txt")
         except SourceError as exc:
-            return Gathered(problems=(Problem(where=exc.where, message=exc.message),))
+            return Gathered(problems=(problem_of(exc),))
         posts: list[Post] = []
         problems: list[Problem] = []
         for path in paths:
             found, skipped = self.read(path)
             posts.extend(found)
             problems.extend(skipped)
+        return Gathered(tuple(posts), tuple(problems))
+
+    def _gather_url(self) -> Gathered:
+        """An archive page fetched like a feed: timeout, size cap, conditional GET."""
+        url = self.spec.location
+        try:
+            body = fetch(url, self.settings.feed, self.settings.cache_dir, accept=TEXT_TYPES).body
+            text = decode_text(body, url)
+        except SourceError as exc:
+            return Gathered(problems=(problem_of(exc),))
+        posts, problems = self.parse(text, source_label(self.spec, self.settings), url)
         return Gathered(tuple(posts), tuple(problems))
 
     def read(self, path: Path) -> tuple[list[Post], list[Problem]]:
@@ -100,7 +114,11 @@ class ArchiveSource:
         try:
             text = read_text(path, where)
         except SourceError as exc:
-            return [], [Problem(where=exc.where, message=exc.message)]
+            return [], [problem_of(exc)]
+        return self.parse(text, label, where)
+
+    def parse(self, text: str, label: str, where: str) -> tuple[list[Post], list[Problem]]:
+        """The posts of one archive's text; ``label`` names the posts' source, ``where`` the problems'."""
         lines = text.splitlines()
         anchors = [i for i, line in enumerate(lines) if _POSTED.match(line)]
         if not anchors:

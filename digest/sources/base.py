@@ -13,6 +13,7 @@ from typing import Protocol
 import nh3
 
 from digest.config import Settings, SourceSpec
+from digest.errors import SourceError, SourceUnavailableError
 from digest.models import Post, Problem, Window
 
 # What post HTML may keep: text formatting and links, nothing that runs or loads.
@@ -49,6 +50,11 @@ class Source(Protocol):
     spec: SourceSpec
 
     def gather(self, near: Window | None = None) -> Gathered: ...
+
+
+def problem_of(exc: SourceError) -> Problem:
+    """The problem an error reports; a whole source that yielded nothing is marked as such."""
+    return Problem(where=exc.where, message=exc.message, source_failed=isinstance(exc, SourceUnavailableError))
 
 
 def clean_text(text: str) -> str:

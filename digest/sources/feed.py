@@ -16,7 +16,7 @@ import feedparser
 from digest.config import Settings, SourceSpec, is_url
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, html_to_text, make_excerpt, post_id, sanitise_html, source_label
+from digest.sources.base import Gathered, clean_text, html_to_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
 from digest.sources.files import expand
 from digest.sources.http import fetch
 
@@ -42,7 +42,7 @@ class FeedSource:
                     except SourceError as exc:  # one unreadable file does not stop the others
                         problems.append(Problem(where=exc.where, message=exc.message))
         except SourceError as exc:
-            problems.append(Problem(where=exc.where, message=exc.message))
+            problems.append(problem_of(exc))
         posts: list[Post] = []
         for where, label, body in documents:
             try:

@@ -6,7 +6,7 @@ import glob
 import os
 from pathlib import Path
 
-from digest.errors import SourceError
+from digest.errors import SourceError, SourceUnavailableError
 
 
 def expand(location: Path, suffix: str) -> list[Path]:
@@ -15,18 +15,27 @@ def expand(location: Path, suffix: str) -> list[Path]:
 
 
 def find(location: Path, suffix: str) -> list[str]:
-    """:func:`expand` as strings: a content folder may hold 100,000 files, and a Path each costs more than the walk."""
+    """:func:`expand` as strings: a content folder may hold 100,000 files, and a Path each costs more than the walk.
+
+    Raises SourceUnavailableError when nothing is there: a missing path, a
+    glob that matches no file, or a folder with no ``*suffix`` file in it.
+    """
     text = str(location)
     if any(ch in text for ch in "*?["):
         # Path.glob takes no absolute patterns, so the glob module it is.
-        return sorted((p for p in glob.glob(text, recursive=True) if os.path.isfile(p)), key=path_order)  # noqa: PTH207, PTH113
+        found = sorted((p for p in glob.glob(text, recursive=True) if os.path.isfile(p)), key=path_order)  # noqa: PTH207, PTH113
+        if not found:
+            raise SourceUnavailableError(text, "the pattern matches no file")
+        return found
     if location.is_dir():
-        found: list[str] = []
+        found = []
         _walk(text, suffix, found)
+        if not found:
+            raise SourceUnavailableError(text, f"no {suffix} file in this folder")
         return found
     if location.is_file():
         return [text]
-    raise SourceError(text, "no such file or folder")
+    raise SourceUnavailableError(text, "no such file or folder")
 
 
 def _walk(folder: str, suffix: str, found: list[str]) -> None:
@@ -50,11 +59,16 @@ def path_order(path: str) -> list[str]:
 
 
 def read_text(path: Path, label: str) -> str:
-    """The file's text, or a SourceError saying why not (empty, not UTF-8, unreadable)."""
+    """The file's text, or a SourceError saying why not (unreadable, empty, not UTF-8)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SourceError(label, f"cannot read: {exc.strerror or exc}") from exc
+    return decode_text(raw, label)
+
+
+def decode_text(raw: bytes, label: str) -> str:
+    """Bytes read from a file or a URL as text, or a SourceError saying why not (empty, not UTF-8)."""
     if not raw.strip():
         raise SourceError(label, "empty file")
     try:

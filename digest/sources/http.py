@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.config import FeedFetch
-from digest.errors import SourceError
+from digest.errors import SourceUnavailableError
 
 log = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
-_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
-_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +31,20 @@ class Fetched:
     content_type: str | None
 
 
-def fetch(url: str, options: FeedFetch, cache_dir: Path) -> Fetched:
-    """GET ``url`` with the cached validators; raises SourceError saying what went wrong."""
+FEED_TYPES = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
+TEXT_TYPES = "text/plain, text/*;q=0.8, */*;q=0.1"
+
+
+def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPES) -> Fetched:
+    """GET ``url`` with the cached validators; raises SourceUnavailableError saying what went wrong."""
     key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
     meta_path = cache_dir / "feeds" / f"{key}.json"
     body_path = meta_path.with_suffix(".body")
     cached = _load_meta(meta_path) if body_path.is_file() else {}
 
     if not url.startswith(("http://", "https://")):
-        raise SourceError(url, "only http:// and https:// feed URLs are fetched")
-    request = urllib.request.Request(url, headers={"User-Agent": options.user_agent, "Accept": _ACCEPT})  # noqa: S310 (scheme checked above)
+        raise SourceUnavailableError(url, "only http:// and https:// feed URLs are fetched")
+    request = urllib.request.Request(url, headers={"User-Agent": options.user_agent, "Accept": accept})  # noqa: S310 (scheme checked above)
     if etag := cached.get("etag"):
         request.add_header("If-None-Match", etag)
     if modified := cached.get("last_modified"):
@@ -58,15 +60,15 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path) -> Fetched:
         if exc.code == 304 and body_path.is_file():
             log.debug("%s: not modified, using the cached copy", url)
             return Fetched(body_path.read_bytes(), 304, cached.get("content_type"))
-        raise SourceError(url, f"HTTP {exc.code} {exc.reason}") from exc
+        raise SourceUnavailableError(url, f"HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
-            raise SourceError(url, f"timed out after {options.timeout:g} s") from exc
-        raise SourceError(url, f"cannot fetch: {exc.reason}") from exc
+            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s") from exc
+        raise SourceUnavailableError(url, f"cannot fetch: {exc.reason}") from exc
     except TimeoutError as exc:
-        raise SourceError(url, f"timed out after {options.timeout:g} s") from exc
+        raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s") from exc
     except OSError as exc:
-        raise SourceError(url, f"cannot fetch: {exc}") from exc
+        raise SourceUnavailableError(url, f"cannot fetch: {exc}") from exc
 
     content_type = headers.get("Content-Type")
     validators = {"etag": headers.get("ETag"), "last_modified": headers.get("Last-Modified"), "content_type": content_type}
@@ -83,9 +85,9 @@ def _read_capped(response: http.client.HTTPResponse, url: str, options: FeedFetc
     while chunk := response.read(_CHUNK):
         size += len(chunk)
         if size > options.max_bytes:
-            raise SourceError(url, f"larger than the {options.max_bytes:,}-byte limit (feeds.max_bytes)")
+            raise SourceUnavailableError(url, f"larger than the {options.max_bytes:,}-byte limit (feeds.max_bytes)")
         if time.monotonic() > deadline:
-            raise SourceError(url, f"timed out after {options.timeout:g} s")
+            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s")
         chunks.append(chunk)
     return b"".join(chunks)
 

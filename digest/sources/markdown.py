@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 from digest.config import Settings, SmtpOptions, SourceSpec, is_url
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, sanitise_html, source_label
+from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
 from digest.sources.dates import parse_moment
 from digest.sources.files import find, path_order, read_text
 from digest.sources.index import (
@@ -142,7 +142,7 @@ class MarkdownSource:
         try:
             paths = find(location, ".md")
         except SourceError as exc:
-            return Gathered(problems=(Problem(where=exc.where, message=exc.message),))
+            return Gathered(problems=(problem_of(exc),))
         index = PostIndex.open(self.settings.cache_dir, str(location), self._fingerprint())
         if index is not None:
             try:
