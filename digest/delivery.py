@@ -19,8 +19,8 @@ Message-ID of the repeat is the same, so many clients show it once.
 
 A circuit breaker pauses the run after ``delivery.breaker`` consecutive
 failures, and a stop request (SIGINT/SIGTERM, via ``stop``) ends it after
-the messages in flight, the ledger consistent either way: ``digest send``
-again resumes.
+the messages in flight, the ledger consistent either way: ``digest send --issue ID``
+resumes.
 """
 
 from __future__ import annotations
