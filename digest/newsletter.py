@@ -90,6 +90,7 @@ class Built:
 class SendPlan:
     """Everything a send of one issue will do, decided before anything is sent or stored."""
 
+    target: Target  # what was asked for (a slot, or the issue's own window)
     issue: StoredIssue
     frozen: bool  # stored already: this copy is what goes out
     built: Built | None  # built in this plan (the issue is not frozen, or a comparison was asked for)
@@ -204,10 +205,15 @@ class Newsletter:
         stored = self.store.issues.load(built.issue.id)
         if stored is not None and not rebuild:
             return stored, False
-        if stored is not None:
-            self._refuse_rebuild_if_started(built.issue.id)
-        self.store.issues.save(built.issue, replace=stored is not None)
+        if stored is None:
+            return self.store.issues.add_once(built.issue), True
+        self._replace(built.issue)
         return built.issue, True
+
+    def _replace(self, issue: StoredIssue) -> None:
+        """Store ``issue`` over the frozen copy of the same id: refused once any of its deliveries was attempted."""
+        self._refuse_rebuild_if_started(issue.id)
+        self.store.issues.save(issue, replace=True)
 
     def _refuse_rebuild_if_started(self, wanted: str) -> None:
         if self.store.ledger.has_started(wanted):
@@ -263,6 +269,7 @@ class Newsletter:
         elif not self.settings.secret_key:
             refusal = "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)"
         return SendPlan(
+            target=target,
             issue=issue,
             frozen=stored is not None and not replacing,
             built=built,
@@ -303,32 +310,16 @@ class Newsletter:
         if plan.outstanding.to_send == 0:
             return None
         issue = plan.issue
-        if not plan.frozen:
-            issue = self._store_for_sending(plan)
+        if plan.rebuild:
+            self._replace(issue)
+        elif not plan.frozen:
+            # Frozen as its first delivery is about to be attempted. Two sends started together may
+            # both get here: the copy stored first is the one that goes out.
+            issue = self.store.issues.add_once(issue)
         message = compile_issue(issue, self.settings, date=now)
         return send_issue(
             self.store, message, backend or get_backend(self.settings), self.settings.delivery, stop=stop, on_progress=on_progress
         )
-
-    def _store_for_sending(self, plan: SendPlan) -> StoredIssue:
-        """Freeze the plan's issue as its first delivery is about to be attempted.
-
-        Another process may have frozen the same issue a moment ago (two
-        sends started together): then the stored copy is the one that goes out.
-        """
-        store = self.store
-        if plan.rebuild:
-            self._refuse_rebuild_if_started(plan.issue.id)
-            store.issues.save(plan.issue, replace=True)
-            return plan.issue
-        try:
-            store.issues.save(plan.issue)
-        except Exception:
-            stored = store.issues.load(plan.issue.id)
-            if stored is None:
-                raise
-            return stored
-        return plan.issue
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:
         """One ``[TEST]`` copy of ``issue`` to ``address``; recorded nowhere."""

@@ -18,7 +18,6 @@ from digest.cli.common import (
     hint,
     resolve_target,
     source_specs,
-    target_args,
     window_options,
     window_request,
     with_options,
@@ -61,7 +60,7 @@ def build(
     overwritten by one.
     """
     from digest.errors import RefusedError, RenderError
-    from digest.newsletter import drift_between
+    from digest.newsletter import drift_between, target_args
     from digest.output import write_issue
 
     if rebuild and not freeze_it:
@@ -105,7 +104,7 @@ def build(
         if not freeze_it:
             click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
         if drift:
-            again = hint(obj, "build", *target_args(target, obj.settings, sources), "--freeze", "--rebuild")
+            again = hint(obj, "build", *target_args(target, obj.settings.timezone, sources), "--freeze", "--rebuild")
             click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; to replace it: {again}")
     if rendered.errors or digest.failed_sources or not digest.posts:
         sys.exit(EXIT_PROBLEMS)

@@ -108,13 +108,6 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
         raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
 
 
-def target_args(target: Target, settings: Settings, sources: tuple[str, ...] = ()) -> list[str]:
-    """Options that name exactly ``target`` again, for a hint."""
-    from digest.newsletter import target_args as args_of
-
-    return args_of(target, settings.timezone, sources)
-
-
 def hint(obj: Context, *args: str) -> str:
     """A command line that does what the message says (the config named when it is not the default)."""
     from digest.newsletter import command_hint

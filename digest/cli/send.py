@@ -21,7 +21,6 @@ from digest.cli.common import (
     hint,
     resolve_target,
     source_specs,
-    target_args,
     window_options,
     window_request,
     with_options,
@@ -95,7 +94,7 @@ def send(
         if strict and digest.problems:
             fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     backend = get_backend(settings)
-    _describe(obj, plan, backend.describe())
+    _describe(obj, plan, backend.describe(), sources)
 
     if test_to:
         from digest.addresses import normalise_address
@@ -164,9 +163,10 @@ def send(
         sys.exit(EXIT_PROBLEMS)
 
 
-def _describe(obj: Context, plan: SendPlan, backend: str) -> None:
+def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
     """What the send will do, the same lines for a dry run and a real send."""
     from digest.models import SubscriberStatus
+    from digest.newsletter import target_args
 
     settings = obj.settings
     issue = plan.issue
@@ -189,7 +189,7 @@ def _describe(obj: Context, plan: SendPlan, backend: str) -> None:
             + (
                 ""
                 if any(plan.outstanding.done.values())
-                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *_args_of(plan, obj))}"
+                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.timezone, sources))}"
             )
         )
         for title in plan.drift.changed[:5]:
@@ -213,14 +213,6 @@ def _describe(obj: Context, plan: SendPlan, backend: str) -> None:
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         if subscribers[status]:
             click.echo(f"  skipped  {subscribers[status]} {status}")
-
-
-def _args_of(plan: SendPlan, obj: Context) -> list[str]:
-    from digest.models import Window
-    from digest.newsletter import Target
-
-    window = Window(start=plan.issue.window_start, end=plan.issue.window_end)
-    return target_args(Target(window=window, issue_id=plan.issue.id, slot=None), obj.settings)
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:

@@ -70,6 +70,17 @@ class Issues:
                 conn.execute(sa.delete(issues).where(issues.c.id == issue.id))
             conn.execute(sa.insert(issues).values(**values))
 
+    def add_once(self, issue: StoredIssue) -> StoredIssue:
+        """Store ``issue`` unless one of its id is stored already; returns the stored one (the first to arrive wins)."""
+        try:
+            self.save(issue)
+        except sa.exc.IntegrityError:
+            stored = self.load(issue.id)
+            if stored is None:  # the conflict was something else
+                raise
+            return stored
+        return issue
+
     def load(self, issue_id: str) -> StoredIssue | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(issues).where(issues.c.id == issue_id)).mappings().first()
