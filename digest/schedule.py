@@ -138,12 +138,23 @@ class Scheduler:
                 log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)
             return self.run_slot(slot, now)
         if run is None:
-            return self._finish(
-                slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
-            )
+            return self._record_unrun(slot, late, grace)
         finish = f"; to finish it: {self.newsletter.hint('send', '--issue', run.issue_id)}" if run.issue_id else ""
         reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period{finish}"
         return self._finish(slot, SlotState.ABANDONED, run.issue_id, reason)
+
+    def _record_unrun(self, slot: datetime, late: float, grace: float) -> Outcome:
+        """A slot past its grace period that the scheduler never ran: missed, unless an operator sent its issue by hand."""
+        wanted = self.newsletter.slot_target(slot).issue_id
+        if self.store.ledger.has_started(wanted):
+            outstanding = self.store.ledger.outstanding(wanted)
+            if outstanding.pending or outstanding.deferred:
+                finish = self.newsletter.hint("send", "--issue", wanted)
+                return self._finish(slot, SlotState.ABANDONED, wanted, f"sent in part outside the scheduler; to finish it: {finish}")
+            return self._finish(slot, SlotState.SENT, wanted, "sent outside the scheduler (digest send)")
+        return self._finish(
+            slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
+        )
 
     def status(self, now: datetime) -> dict[str, object]:
         """What monitoring needs to know about the schedule."""

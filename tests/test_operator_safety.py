@@ -222,3 +222,13 @@ def test_the_sample_run_never_mails_the_configured_list(tmp_path: Path, smtp_ser
     assert store.issues.summaries() == []
     again = cli(config, "sample", "--as-of", "2025-03-07T09:00", "--subscribers", str(tmp_path / "sample.csv"))
     assert again.returncode == 0 and "nothing to send" in again.stdout
+
+
+def test_a_source_option_is_refused_for_a_frozen_issue_it_cannot_change(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    add(config, "a@example.org")
+    assert cli(config, "send", *WINDOW, "--yes").returncode == 0
+    result = cli(config, "send", *WINDOW, "--source", "content/nowhere", "--dry-run")
+    assert result.returncode == 2
+    assert "is frozen: its sends use the stored copy, so --source would change nothing" in result.stderr
+    assert "cannot be rebuilt: drop --source" in result.stderr

@@ -89,6 +89,18 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert status["next_run"] == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON)
 
 
+def test_a_slot_sent_by_hand_is_recorded_as_sent_not_missed(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    runner, store = scheduled()
+    newsletter = runner.newsletter
+    plan = newsletter.plan_send(newsletter.slot_target(SLOT), SLOT)
+    assert newsletter.send(plan, SLOT) is not None  # what `digest send` does for that slot
+    outcome = runner.catch_up(SLOT + timedelta(hours=7))
+    assert outcome is not None and outcome.state == "sent" and outcome.reason == "sent outside the scheduler (digest send)"
+    assert outcome.issue_id == plan.issue.id and len(smtp_server.handler.received) == 3
+
+
 def test_firing_twice_sends_nothing_twice(scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer) -> None:
     runner, _ = scheduled()
     first = runner.run_slot(SLOT, SLOT)

@@ -16,6 +16,7 @@ from digest.cli.common import (
     display_path,
     fail,
     hint,
+    report_problems,
     resolve_target,
     source_specs,
     window_options,
@@ -25,7 +26,7 @@ from digest.cli.common import (
 
 if TYPE_CHECKING:
     from digest.config import Settings
-    from digest.models import Digest, Problem, RenderedIssue
+    from digest.models import Digest, RenderedIssue
 
 
 @click.command()
@@ -155,12 +156,6 @@ def posts(
         click.echo(f"{len(chosen)} post(s)", err=True)
     if any(problem.source_failed for problem in gathered.problems):
         sys.exit(EXIT_PROBLEMS)
-
-
-def report_problems(problems: tuple[Problem, ...]) -> None:
-    """Every problem on stderr: a whole source that failed is an error, a bad item a warning."""
-    for problem in problems:
-        click.echo(f"{'error' if problem.source_failed else 'warning'}: {problem}", err=True)
 
 
 def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:

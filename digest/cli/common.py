@@ -17,6 +17,7 @@ import click
 
 if TYPE_CHECKING:
     from digest.config import Settings, SourceSpec
+    from digest.models import Problem
     from digest.newsletter import Newsletter, Target, WindowRequest
     from digest.store import Store
 
@@ -80,6 +81,12 @@ class Context:
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def report_problems(problems: tuple[Problem, ...]) -> None:
+    """Every problem on stderr: a whole source that failed is an error, a bad item a warning."""
+    for problem in problems:
+        click.echo(f"{'error' if problem.source_failed else 'warning'}: {problem}", err=True)
 
 
 def window_request(as_of: str | None, since: str | None, until: str | None, *, upcoming: bool = False) -> WindowRequest:

@@ -19,6 +19,7 @@ from digest.cli.common import (
     Context,
     fail,
     hint,
+    report_problems,
     resolve_target,
     source_specs,
     window_options,
@@ -87,11 +88,18 @@ def send(
             resend = ["--issue", plan.issue.id]
     except (RefusedError, RenderError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
+    if plan.frozen and sources:
+        fix = (
+            "it has deliveries already, so it cannot be rebuilt: drop --source"
+            if obj.store.ledger.has_started(plan.issue.id)
+            else "add --rebuild to build it from these sources instead"
+        )
+        fail(f"issue {plan.issue.id} is frozen: its sends use the stored copy, so --source would change nothing; {fix}")
     digest = plan.built.digest if plan.built is not None else None
-    if digest is not None and not plan.frozen:
-        for problem in digest.problems:
-            click.echo(f"{'error' if problem.source_failed else 'warning'}: {problem}", err=True)
-        if strict and digest.problems:
+    if digest is not None:
+        # For a frozen issue these are the problems of the comparison build: they explain a difference.
+        report_problems(digest.problems)
+        if strict and digest.problems and not plan.frozen:
             fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     backend = get_backend(settings)
     _describe(obj, plan, backend.describe(), sources)
