@@ -92,7 +92,7 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
 def test_a_slot_sent_by_hand_is_recorded_as_sent_not_missed(
     scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
 ) -> None:
-    runner, store = scheduled()
+    runner, _ = scheduled()
     newsletter = runner.newsletter
     plan = newsletter.plan_send(newsletter.slot_target(SLOT), SLOT)
     assert newsletter.send(plan, SLOT) is not None  # what `digest send` does for that slot
