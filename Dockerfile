@@ -8,7 +8,6 @@ COPY pyproject.toml README.md ./
 COPY digest ./digest
 RUN pip install --no-cache-dir .
 
-COPY templates ./templates
 COPY config ./config
 COPY content ./content
 

@@ -203,12 +203,19 @@ def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
 class _Reader:
     """Reads typed values out of one TOML table, collecting problems instead of stopping."""
 
-    def __init__(self, file: str, problems: list[str], table: Mapping[str, object], prefix: str = "") -> None:
+    def __init__(
+        self, file: str, problems: list[str], table: Mapping[str, object], prefix: str = "", known: set[str] | None = None
+    ) -> None:
         self.file = file
         self.problems = problems
         self.table = table
         self.prefix = prefix
         self.seen: set[str] = set()
+        self.known = known if known is not None else set()  # every key any reader was asked for: what the loader accepts
+
+    def entry(self, table: Mapping[str, object], prefix: str) -> _Reader:
+        """A reader for one table of an array (``[[sources]]``), sharing this one's problems and known keys."""
+        return _Reader(self.file, self.problems, table, prefix, self.known)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -218,6 +225,7 @@ class _Reader:
 
     def get(self, name: str, kind: type[T], default: T, check: Callable[[T], str | None] | None = None) -> T:
         self.seen.add(name)
+        self.known.add(re.sub(r"\[\d+\]", "", self.key(name)))
         if name not in self.table:
             return default
         value = self.table[name]
@@ -240,7 +248,7 @@ class _Reader:
 
     def sub(self, name: str) -> _Reader:
         table = self.get(name, dict, {})
-        return _Reader(self.file, self.problems, table, f"{self.key(name)}.")
+        return _Reader(self.file, self.problems, table, f"{self.key(name)}.", self.known)
 
     def finish(self) -> None:
         for name in sorted(set(self.table) - self.seen):
@@ -293,8 +301,21 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
     file = str(config_path) if config_path is not None else "(embedded defaults)"
+    return _settings(data, file, config_path, env)
+
+
+def accepted_keys() -> set[str]:
+    """Every key the loader reads, dotted (``newsletter.timezone``, ``sources.location``): what a shipped config documents."""
+    known: set[str] = set()
+    _settings({"sources": [{"location": "x"}], "themes": [{"name": "x"}]}, "(keys)", None, {}, known)
+    return known
+
+
+def _settings(
+    data: Mapping[str, object], file: str, config_path: Path | None, env: dict[str, str], known: set[str] | None = None
+) -> Settings:
     problems: list[str] = []
-    top = _Reader(file, problems, data)
+    top = _Reader(file, problems, data, known=known)
 
     base = config_path.parent if config_path is not None else Path.cwd()
     root = (base / top.get("root", str, ".")).resolve()
@@ -361,7 +382,9 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
     feeds.finish()
 
     store = top.sub("store")
-    database_url = env.get("DATABASE_URL") or store.get("url", str, "sqlite:///digest.sqlite", _nonempty)
+    # The file's value is always read (and checked), then the environment may override it.
+    database_url = store.get("url", str, "sqlite:///digest.sqlite", _nonempty)
+    database_url = env.get("DATABASE_URL") or database_url
     store.finish()
     delivery = _delivery(top, env, root)
     smtp = _smtp(top, env, root)
@@ -562,7 +585,7 @@ def _sources(top: _Reader) -> tuple[SourceSpec, ...]:
         if not isinstance(entry, dict):
             top.fail(f"sources[{index}]", "must be a table with a location")
             continue
-        reader = _Reader(top.file, top.problems, entry, f"sources[{index}].")
+        reader = top.entry(entry, f"sources[{index}].")
         location = reader.get("location", str, "", _nonempty)
         kind = reader.get("kind", str, "", lambda v: None if v in SOURCE_KINDS else f'must be one of {", ".join(SOURCE_KINDS)}, got "{v}"')
         outlet = reader.get("outlet", str, "") or None
@@ -586,7 +609,7 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
         if not isinstance(entry, dict):
             top.fail(f"themes[{index}]", "must be a table with a name")
             continue
-        reader = _Reader(top.file, top.problems, entry, f"themes[{index}].")
+        reader = top.entry(entry, f"themes[{index}].")
         name = reader.get("name", str, "", _nonempty)
         if "name" not in entry:
             reader.fail("name", "missing")

@@ -120,7 +120,8 @@ def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_p
         .replace('dir = "out"', f'dir = "{tmp_path / "out"}"')
         .replace("[delivery]\n", f'[delivery]\nbackend = "outbox"\noutbox_dir = "{tmp_path / "outbox"}"\n')
     )
-    config = write(tmp_path / "config" / "digest.toml", text + f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n')
+    text = text.replace('url = "sqlite:///digest.sqlite"', f'url = "sqlite:///{tmp_path / "digest.sqlite"}"')
+    config = write(tmp_path / "config" / "digest.toml", text)
     env = {"DIGEST_SECRET_KEY": "test-secret-key"}
     assert digest("--config", str(config), "subscribers", "add", "reader@example.org", env=env).returncode == 0
     # Built, even frozen, is not "went out": the window of the next issue does not start there.

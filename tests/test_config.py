@@ -193,3 +193,33 @@ def test_a_fixed_offset_zone_is_a_warning(tmp_path: Path, zone: str, warned: boo
     if warned:
         assert f'{config}: newsletter.timezone: "{zone}" is a fixed offset' in settings.warnings[0]
         assert "no daylight saving" in settings.warnings[0]
+
+
+def documented_keys(text: str) -> set[str]:
+    """``table.key`` for every key a config file sets or shows commented out, and each table's name."""
+    import re
+
+    section, found = "", set()
+    for line in text.splitlines():
+        if header := re.match(r"^\s*\[\[?([a-z_]+)\]\]?\s*(#.*)?$", line):
+            section = header.group(1)
+            found.add(section)
+        elif key := re.match(r"^\s*#?\s*([a-z_]+)\s*=", line):
+            found.add(f"{section}.{key.group(1)}" if section else key.group(1))
+    return found
+
+
+@pytest.mark.parametrize("shipped", ["config/digest.toml", "digest/scaffold/digest.toml"])
+def test_the_shipped_configs_document_every_key_the_loader_accepts(shipped: str) -> None:
+    from digest.config import accepted_keys
+
+    keys = accepted_keys()
+    assert {"newsletter.timezone", "sources.location", "themes.keywords", "smtp.local_hostname", "store.url"} <= keys
+    missing = keys - documented_keys((REPO / shipped).read_text(encoding="utf-8"))
+    assert not missing, f"{shipped} does not document: {sorted(missing)}"
+
+
+def test_an_environment_override_does_not_make_the_file_key_unknown(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[store]\nurl = "sqlite:///a.sqlite"\n')
+    settings = load_settings(config, environ={"DATABASE_URL": "sqlite:////tmp/elsewhere.sqlite"})
+    assert settings.database_url == "sqlite:////tmp/elsewhere.sqlite"

@@ -72,7 +72,7 @@ def test_every_view_answers(preview: tuple[LiveServer, Path]) -> None:
 
 def test_checks_flag_each_broken_case(preview: tuple[LiveServer, Path]) -> None:
     server, config = preview
-    broken = (REPO / "templates" / "email" / "digest.mjml.j2").read_text(encoding="utf-8")
+    broken = (REPO / "digest" / "templates" / "email" / "digest.mjml.j2").read_text(encoding="utf-8")
     broken = broken.replace(
         "<mj-text>\n          <h2>{{ newsletter }}</h2>",
         '<mj-text>\n          <img src="https://x.example/a.png"><a href="/relative">r</a> {{ "{{" }} left over\n          <h2>{{ newsletter }}</h2>',

@@ -23,7 +23,7 @@ from digest.selection import window_between
 
 from conftest import FIXTURES, REPO, write
 
-REPO_TEMPLATES = REPO / "templates" / "email"
+REPO_TEMPLATES = REPO / "digest" / "templates" / "email"
 
 PROJECT = FIXTURES / "project"
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -133,7 +133,7 @@ def test_editor_templates_override_the_bundled_ones(tmp_path: Path, settings: Se
     write(tmp_path / "digest.txt.j2", "Custom {{ digest.title }}\n{{ links.unsubscribe }}\n")
     rendered = render_issue(digest, dataclasses.replace(settings, templates_dir=tmp_path))
     assert rendered.text.startswith("Custom Golden Gazette Weekly Digest")
-    assert "<mjml" not in rendered.html  # the HTML template still comes from templates/email
+    assert "<mjml" not in rendered.html  # the HTML template still comes from the package
 
 
 def _checks(digest: Digest, html: str, text: str, subject: str = "Subject") -> dict[str, str]:

@@ -21,6 +21,7 @@ import click
 from digest import __version__
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.init import init
 from digest.cli.preview import preview
 from digest.cli.sample import sample
 from digest.cli.schedule import schedule
@@ -62,7 +63,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (build, posts, send, status, subscribers, serve, schedule, preview, sample):
+for command in (init, build, posts, send, status, subscribers, serve, schedule, preview, sample):
     main.add_command(command)
 
 

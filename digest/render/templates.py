@@ -1,7 +1,10 @@
 """The two Jinja environments: autoescaped for the MJML/HTML template, plain for the text twin.
 
 Templates are looked up first in the editor's folder (``output.templates``
-in the config), then in the project's ``templates/email/``.
+in the config; a project's own ``templates/email/`` too, if it has one), then
+in the package (``digest/templates/email/``, loaded with Jinja's
+PackageLoader), so an installed digest renders in any folder and an editor
+overrides only the files they copied.
 """
 
 from __future__ import annotations
@@ -19,19 +22,28 @@ from digest.errors import RenderError
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 TEXT_WIDTH = 78
-_BUNDLED = Path(__file__).resolve().parents[2] / "templates" / "email"
+BUNDLED = Path(__file__).resolve().parents[1] / "templates" / "email"  # where the PackageLoader finds them, for messages
+
+
+def override_dirs(settings: Settings) -> list[Path]:
+    """The editor's template folders, tried before the bundled templates."""
+    dirs = [settings.templates_dir] if settings.templates_dir else []
+    own = settings.root / "templates" / "email"
+    if own.is_dir() and own not in dirs:
+        dirs.append(own)
+    return dirs
 
 
 def template_dirs(settings: Settings) -> list[Path]:
-    dirs = [settings.templates_dir] if settings.templates_dir else []
-    own = settings.root / "templates" / "email"
-    dirs.append(own if own.is_dir() else _BUNDLED)
-    return [d for d in dirs if d is not None]
+    """Every folder a template may come from, in lookup order (what the preview watches)."""
+    return [*override_dirs(settings), BUNDLED]
 
 
 def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(settings)]),
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader([str(d) for d in override_dirs(settings)]), jinja2.PackageLoader("digest", "templates/email")]
+        ),
         # The text twin is not HTML: escaping it would put "&amp;" in front of readers.
         autoescape=html,  # noqa: S701
         undefined=jinja2.StrictUndefined,
@@ -84,14 +96,21 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or name}:{exc.lineno}", exc.message or str(exc)) from exc
     except jinja2.TemplateNotFound as exc:
-        raise RenderError(name, f"template not found in {', '.join(map(str, template_dirs_of(env)))}") from exc
+        raise RenderError(name, f"template not found in {', '.join(template_dirs_of(env))}") from exc
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{name}:{_template_line(exc, name)}", exc.message or str(exc)) from exc
 
 
 def template_dirs_of(env: jinja2.Environment) -> list[str]:
-    loader = env.loader
-    return list(loader.searchpath) if isinstance(loader, jinja2.FileSystemLoader) else []
+    """The folders an environment's loaders search, for a "not found" message."""
+    loaders = env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]
+    found: list[str] = []
+    for loader in loaders:
+        if isinstance(loader, jinja2.FileSystemLoader):
+            found += [str(p) for p in loader.searchpath]
+        elif isinstance(loader, jinja2.PackageLoader):
+            found.append(f"the package's {loader.package_path}/")
+    return found
 
 
 def _template_line(exc: BaseException, name: str) -> str:

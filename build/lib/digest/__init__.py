@@ -1,0 +1,65 @@
+"""digest: a scheduled newsletter digest generator.
+
+The pipeline runs left to right: sources → selection → grouping → issue →
+render; :mod:`digest.newsletter` holds the use cases that the CLI, the
+scheduler and the web apps call. The public names below are imported on
+first use, so that ``import digest`` (and ``digest --help``) stays cheap:
+nothing here loads SQLAlchemy, Jinja, MJML or premailer until it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ConfigError": "digest.errors",
+    "DeliveryError": "digest.errors",
+    "DigestError": "digest.errors",
+    "RenderError": "digest.errors",
+    "SourceError": "digest.errors",
+    "StoreError": "digest.errors",
+    "Digest": "digest.models",
+    "Post": "digest.models",
+    "RenderedIssue": "digest.models",
+    "Window": "digest.models",
+    "Settings": "digest.config",
+    "load_settings": "digest.config",
+    "build_issue": "digest.issue",
+    "render_issue": "digest.render",
+}
+__all__ = [
+    "ConfigError",
+    "DeliveryError",
+    "Digest",
+    "DigestError",
+    "Post",
+    "RenderError",
+    "RenderedIssue",
+    "Settings",
+    "SourceError",
+    "StoreError",
+    "Window",
+    "__version__",
+    "build_issue",
+    "load_settings",
+    "render_issue",
+]
+
+if TYPE_CHECKING:
+    from digest.config import Settings, load_settings
+    from digest.errors import ConfigError, DeliveryError, DigestError, RenderError, SourceError, StoreError
+    from digest.issue import build_issue
+    from digest.models import Digest, Post, RenderedIssue, Window
+    from digest.render import render_issue
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'digest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,75 @@
+"""The ``digest`` command. Thin: parse options, call the entry points, print.
+
+Exit codes: 0 all went well; 1 the run found problems (bad input under
+--strict, an error-level check, or recipients not yet delivered); 2 a usage
+or configuration error.
+
+Importing this package loads click and the command modules only: each
+command imports the pipeline, the store or the web stack when it runs, so
+``digest --help`` and ``digest --version`` start at once (a test checks
+that SQLAlchemy, Jinja, MJML and premailer stay out of ``sys.modules``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from digest import __version__
+from digest.cli.build import build, posts
+from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.init import init
+from digest.cli.preview import preview
+from digest.cli.sample import sample
+from digest.cli.schedule import schedule
+from digest.cli.send import send, status
+from digest.cli.serve import serve
+from digest.cli.subscribers import subscribers
+from digest.errors import DigestError
+
+__all__ = ["main", "run"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DIGEST_CONFIG",
+    help="Config file (default: config/digest.toml; env DIGEST_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
+    """digest: gather posts, build the Weekly Digest, and send it.
+
+    \b
+    Exit codes:
+      0  all went well
+      1  the run found problems (bad input under --strict, an error-level
+         check, or recipients left undelivered)
+      2  usage or configuration error
+    """
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    obj = Context(config)
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+
+
+for command in (init, build, posts, send, status, subscribers, serve, schedule, preview, sample):
+    main.add_command(command)
+
+
+def run() -> None:
+    """Console entry point: a DigestError becomes a clean message and exit 1."""
+    try:
+        main()
+    except DigestError as exc:
+        fail(str(exc), EXIT_PROBLEMS)

@@ -1,0 +1,207 @@
+"""``digest build`` and ``digest posts``: the pipeline from the command line."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli.common import (
+    EXIT_PROBLEMS,
+    Context,
+    display_path,
+    fail,
+    hint,
+    report_problems,
+    resolve_target,
+    source_specs,
+    window_options,
+    window_request,
+    with_options,
+)
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+    from digest.models import Digest, RenderedIssue
+
+
+@click.command()
+@with_options(window_options)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: output.dir, 'out'); the issue goes in OUT/<issue-id>/.",
+)
+@click.option(
+    "--freeze", "freeze_it", is_flag=True, help="Also store the issue in the database, so that every send of it uses exactly this."
+)
+@click.option("--rebuild", is_flag=True, help="With --freeze: replace a stored issue (refused once any delivery of it happened).")
+@click.pass_obj
+def build(
+    obj: Context,
+    as_of: str | None,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    strict: bool,
+    out_dir: Path | None,
+    freeze_it: bool,
+    rebuild: bool,
+) -> None:
+    """Build an issue: digest.html, digest.txt and digest.json under out/<issue-id>/.
+
+    With no window options, the issue of the latest schedule slot at or
+    before now: the one `digest send` would send. Nothing is stored unless
+    --freeze. An empty issue writes nothing, so an earlier build is never
+    overwritten by one.
+    """
+    from digest.errors import RefusedError, RenderError
+    from digest.newsletter import drift_between, target_args
+    from digest.output import write_issue
+
+    if rebuild and not freeze_it:
+        raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
+    settings = obj.settings
+    if out_dir is not None:
+        settings = replace(settings, output_dir=out_dir.resolve())
+    now = datetime.now(UTC)
+    target = resolve_target(obj, window_request(as_of, since, until), now)
+    try:
+        built = obj.newsletter.build(target.window, now, source_specs(sources))
+    except RenderError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    digest, rendered = built.digest, built.rendered
+    report_problems(digest.problems)
+    if strict and digest.problems:
+        fail(f"{len(digest.problems)} problem(s) in the input (--strict): nothing written", EXIT_PROBLEMS)
+    if digest.posts:
+        click.echo(display_path(write_issue(settings.output_dir, digest, rendered)))
+    else:
+        click.echo(
+            f"nothing written: the issue has no posts (an earlier build in {display_path(settings.output_dir / digest.issue_id)} is kept)"
+        )
+    click.echo(summary(digest, rendered, settings))
+    if freeze_it and not digest.posts:
+        fail("nothing frozen: the issue has no posts", EXIT_PROBLEMS)
+    store = obj.store if freeze_it else obj.store_if_exists()
+    stored = store.issues.load(digest.issue_id) if store is not None else None
+    if freeze_it:
+        try:
+            _, created = obj.newsletter.freeze(built, rebuild=rebuild)
+        except RefusedError as exc:
+            fail(str(exc), EXIT_PROBLEMS)
+        if stored is not None and not created:
+            click.echo(f"  Frozen     already stored on {stored.created_at:%Y-%m-%d %H:%M} UTC; sends use that copy")
+        else:
+            stored = None
+            click.echo("  Frozen     stored; every send of this issue will use exactly this")
+    if stored is not None:
+        drift = drift_between(stored, digest)
+        if not freeze_it:
+            click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
+        if drift:
+            again = hint(obj, "build", *target_args(target, obj.settings.timezone, sources), "--freeze", "--rebuild")
+            click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; to replace it: {again}")
+    if rendered.errors or digest.failed_sources or not digest.posts:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@click.command()
+@with_options(window_options)
+@click.option("--all", "everything", is_flag=True, help="Every post the sources hold, with no window or exclusion rules.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.pass_obj
+def posts(
+    obj: Context,
+    as_of: str | None,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    strict: bool,
+    everything: bool,
+    fmt: str,
+) -> None:
+    """List the posts the sources yield (in the window, unless --all), oldest first.
+
+    Exit 1 when a whole source yielded nothing (missing, unreachable, an HTTP
+    error, no file matched), even though the other sources' posts are listed.
+    """
+    from digest.models import Post
+    from digest.selection import select_posts
+    from digest.serialize import dumps, post_to_json
+    from digest.sources import gather_all
+
+    settings = obj.settings
+    window = None if everything else resolve_target(obj, window_request(as_of, since, until), datetime.now(UTC)).window
+    gathered = gather_all(source_specs(sources) or settings.sources, settings, window.widened() if window else None)
+    report_problems(gathered.problems)
+    if strict and gathered.problems:
+        fail(f"{len(gathered.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
+    chosen: list[Post]
+    if window is None:
+        chosen = sorted(gathered.posts, key=lambda p: (p.published, p.title))
+    else:
+        chosen = list(select_posts(gathered.posts, window, settings.selection).selected)
+    if fmt == "json":
+        click.echo(dumps([post_to_json(post) for post in chosen]), nl=False)
+    else:
+        zone = settings.timezone
+        for post in chosen:
+            click.echo(f"{post.published.astimezone(zone):%Y-%m-%d %H:%M}  {(post.outlet or '-')[:24]:<24}  {post.title}")
+        click.echo(f"{len(chosen)} post(s)", err=True)
+    if any(problem.source_failed for problem in gathered.problems):
+        sys.exit(EXIT_PROBLEMS)
+
+
+def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
+    """The one-screen report of a build. The counts add up: gathered = selected + excluded + distant."""
+    from digest.models import ExclusionKind
+
+    zone = settings.timezone
+    start, end = digest.window.start.astimezone(zone), digest.window.end.astimezone(zone)
+    stats = digest.stats
+    lines = [
+        f"  Issue      {digest.issue_id}: {rendered.subject}",
+        f"  Window     {start:%a %d %b %Y %H:%M} – {end:%a %d %b %Y %H:%M} ({zone}), end exclusive",
+        f"  Posts      {stats.gathered} gathered = {stats.selected} selected + {stats.excluded} excluded + {stats.distant} distant "
+        "(further than a window's length from it: counted, not listed)",
+    ]
+    by_kind = digest.excluded_by_kind()
+    if by_kind:
+        lines.append("  Excluded   " + ", ".join(f"{count} {EXCLUSION_LABELS[kind]}" for kind, count in by_kind.items()))
+    for item in digest.excluded:
+        if item.kind not in (ExclusionKind.BEFORE_WINDOW, ExclusionKind.AFTER_WINDOW):
+            lines.append(f'             "{_short(item.post.title)}": {item.reason}')
+    for section in digest.sections:
+        outlets = ", ".join(f"{g.outlet or 'Other sources'} {len(g.posts)}" for g in section.outlets)
+        lines.append(f"  Section    {section.theme} ({len(section.posts)}): {outlets}")
+    if digest.outlet_summary:
+        lines.append(f"  Outlets    {len(digest.outlet_summary)}: " + ", ".join(f"{o.outlet} {o.count}" for o in digest.outlet_summary))
+    lines.append(f"  Size       HTML {len(rendered.html.encode()) / 1024:.1f} KB, text {len(rendered.text.encode()) / 1024:.1f} KB")
+    if digest.problems:
+        failed = len(digest.failed_sources)
+        lines.append(f"  Problems   {len(digest.problems)} (listed above)" + (f", {failed} source(s) yielded nothing" if failed else ""))
+    for check in rendered.checks:
+        lines.append(f"  {check.level.capitalize():<10} {check.code}: {check.message}")
+    if not rendered.checks:
+        lines.append("  Checks     all passed")
+    return "\n".join(lines)
+
+
+EXCLUSION_LABELS = {
+    "before-window": "before the window",
+    "after-window": "after the window",
+    "title-rule": "by a title rule",
+    "outlet-rule": "by an outlet rule",
+    "tag-rule": "by a tag rule",
+    "duplicate": "duplicates",
+}
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,163 @@
+"""What every command shares: the context object, window options, exit codes and messages.
+
+Cheap to import (click and the standard library): the pipeline, the store
+and the web stack are imported by the commands that use them, when they run.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from digest.config import Settings, SourceSpec
+    from digest.models import Problem
+    from digest.newsletter import Newsletter, Target, WindowRequest
+    from digest.store import Store
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """Loads settings and opens the store on first use, so ``--help`` needs neither."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+        self._newsletter: Newsletter | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from digest.config import load_settings
+            from digest.errors import ConfigError
+
+            try:
+                self._settings = load_settings(self.config)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    click.echo(f"error: {problem}", err=True)
+                sys.exit(EXIT_USAGE)
+            for warning in self._settings.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from digest.store import Store
+
+            self._store = Store.open(self.settings.database_url)
+        return self._store
+
+    def store_if_exists(self) -> Store | None:
+        """The store, but only if its database is already there (an embedded SQLite file is not created just to look)."""
+        url = self.settings.database_url
+        if self._store is None and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return None
+        return self.store
+
+    @property
+    def newsletter(self) -> Newsletter:
+        if self._newsletter is None:
+            from digest.newsletter import Newsletter
+
+            self._newsletter = Newsletter(self.settings, lambda: self.store)
+        return self._newsletter
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def report_problems(problems: tuple[Problem, ...]) -> None:
+    """Every problem on stderr: a whole source that failed is an error, a bad item a warning."""
+    for problem in problems:
+        click.echo(f"{'error' if problem.source_failed else 'warning'}: {problem}", err=True)
+
+
+def window_request(as_of: str | None, since: str | None, until: str | None, *, upcoming: bool = False) -> WindowRequest:
+    from digest.newsletter import WindowRequest
+
+    return WindowRequest(as_of=as_of, since=since, until=until, upcoming=upcoming)
+
+
+def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Target:
+    """The issue the window options mean, or a usage error naming the options."""
+    try:
+        return obj.newsletter.target(request, now)
+    except ValueError as exc:
+        raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
+
+
+def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
+    from digest.config import parse_source_spec
+    from digest.errors import ConfigError
+
+    if not specs:
+        return None
+    try:
+        return tuple(parse_source_spec(spec) for spec in specs)
+    except ConfigError as exc:
+        raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
+
+
+def hint(obj: Context, *args: str) -> str:
+    """A command line that does what the message says (the config named when it is not the default)."""
+    from digest.newsletter import command_hint
+
+    return command_hint(obj.settings.config_path, *args)
+
+
+def quote(args: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def with_options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+window_options: list[Callable[[Any], Any]] = [
+    click.option(
+        "--as-of",
+        metavar="WHEN",
+        help="Act as if it were WHEN (ISO 8601; no offset means the newsletter's time zone): "
+        "the issue of the latest schedule slot at or before WHEN.",
+    ),
+    click.option("--since", metavar="DATE", help="Start of an explicit window (inclusive; a date means local midnight)."),
+    click.option("--until", metavar="DATE", help="End of an explicit window (exclusive; a date means local midnight)."),
+    click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        metavar="SPEC",
+        help="Use this source instead of the configured ones (repeatable): a path, glob or URL, kind detected, "
+        "or forced with markdown:, feed:, archive:.",
+    ),
+    click.option("--strict", is_flag=True, help="Treat any bad input (file, entry, feed) as a failure: exit 1 and write nothing."),
+]
+
+
+def display_path(path: Path) -> str:
+    try:
+        return f"{path.relative_to(Path.cwd())}/"
+    except ValueError:
+        return f"{path}/"

@@ -1,0 +1,94 @@
+"""``digest init``: a new newsletter in a folder, ready for ``digest preview`` and ``digest send``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, fail
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path())
+@click.option("--name", default="My Newsletter", show_default=True, help="The newsletter's name, in the subject and the sender.")
+@click.option("--timezone", "zone", default="UTC", show_default=True, help="An IANA time zone name, e.g. Europe/London.")
+def init(folder: Path, name: str, zone: str) -> None:
+    """Start a newsletter in FOLDER (default: here).
+
+    \b
+    Writes config/digest.toml (every key documented), content/posts/ with an
+    example post in the latest scheduled issue (what `digest send` sends now)
+    and one in the coming issue (what `digest preview` shows), an empty
+    templates/ folder for your overrides of the bundled email templates, and
+    .env with a fresh DIGEST_SECRET_KEY. Nothing that exists is overwritten.
+    """
+    import secrets
+    from datetime import UTC, datetime, timedelta
+    from importlib.resources import files
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from digest.config import DEFAULT_CRON, load_settings
+    from digest.errors import ConfigError
+    from digest.slots import latest_slot
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f'unknown time zone "{zone}" (use an IANA name like "Europe/London")', param_hint="--timezone") from None
+    if not name.strip() or any(ch in name for ch in '\r\n<>"'):
+        raise click.BadParameter(f"{name!r}: a name on one line, without <, > or quotes", param_hint="--name")
+    config = folder / "config" / "digest.toml"
+    if config.exists():
+        fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
+    scaffold = files("digest") / "scaffold"
+    toml = (
+        scaffold.joinpath("digest.toml")
+        .read_text(encoding="utf-8")
+        .replace("@NAME@", json.dumps(name, ensure_ascii=False))
+        .replace("@TIMEZONE@", json.dumps(zone))
+        .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    # The welcome post goes a day before the latest scheduled send, so the issue `digest send` means has it.
+    latest = latest_slot(CronTrigger.from_crontab(DEFAULT_CRON, timezone=ZoneInfo(zone)), now)
+    welcome_date = (latest - timedelta(days=1)) if latest is not None else now
+
+    def post(template: str, when: datetime) -> str:
+        return scaffold.joinpath(template).read_text(encoding="utf-8").replace("@NAME_TEXT@", name).replace("@DATE@", when.isoformat())
+
+    def put(path: Path, text: str) -> None:
+        if path.exists():
+            click.echo(f"kept     {path} (exists)")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote    {path}")
+
+    put(config, toml)
+    put(folder / "content" / "posts" / "welcome.md", post("welcome.md", welcome_date.astimezone(UTC)))
+    put(folder / "content" / "posts" / "coming-up.md", post("coming-up.md", now))
+    put(folder / "templates" / "README.md", "Copy a template from digest/templates/email/ here to override it.\n")
+    env = folder / ".env"
+    if env.exists() and "DIGEST_SECRET_KEY" in env.read_text(encoding="utf-8"):
+        click.echo(f"kept     {env} (it has a DIGEST_SECRET_KEY)")
+    else:
+        with env.open("a", encoding="utf-8") as handle:
+            handle.write(f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}\n")
+        env.chmod(0o600)
+        click.echo(f"wrote    {env} (a fresh DIGEST_SECRET_KEY; keep it out of version control)")
+    try:
+        load_settings(config, environ={})
+    except ConfigError as exc:  # pragma: no cover (the scaffold is tested; this guards an edit of it)
+        fail("the new config does not load: " + "; ".join(exc.problems), EXIT_PROBLEMS)
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder}\n  "
+    click.echo(
+        "\nNext:\n"
+        f"  {where}digest preview                            # the coming issue, live, at http://127.0.0.1:8000/\n"
+        "  digest subscribers add you@example.org    # your first subscriber\n"
+        "  digest send --dry-run                     # what a send would do\n"
+        "  digest send                               # send it (to the outbox until [smtp] host is set)"
+    )

@@ -1,0 +1,29 @@
+"""``digest preview``: the editor's live preview of the coming issue."""
+
+from __future__ import annotations
+
+import click
+
+from digest.cli.common import Context
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.pass_obj
+def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
+    """Serve a live preview of the coming issue (rebuilt when content, templates or config change)."""
+    # The web stack is imported here, not with the CLI: every other command starts faster without it.
+    import webbrowser
+
+    import uvicorn
+
+    from digest.web.preview import create_app
+
+    obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
+    url = f"http://{host}:{port}/"
+    click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
+    if open_browser:
+        webbrowser.open(url)
+    uvicorn.run(create_app(obj.config), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)

@@ -1,0 +1,116 @@
+"""``digest schedule``: the long-lived process that sends the weekly issue on time."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, Context, fail
+
+if TYPE_CHECKING:
+    from digest.schedule import Scheduler
+
+log = logging.getLogger("digest.schedule")
+
+
+@click.command()
+@click.option("--list", "list_only", is_flag=True, help="Print the next five fire times (the schedule's time zone and UTC) and exit.")
+@click.option(
+    "--once", is_flag=True, help="Catch up on the latest slot (run it if due and unfinished), then exit: for a cron-driven setup."
+)
+@click.option("--as-of", metavar="WHEN", help="With --once or --list: act as if it were WHEN (ISO 8601).")
+@click.pass_obj
+def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> None:
+    """Run the schedule in the foreground: build and send each issue at its slot.
+
+    Logs each fire, skip and send. SIGINT/SIGTERM stop it cleanly (a send in
+    progress stops after the messages in flight; the next start resumes it).
+    A second copy against the same database exits, naming the one running.
+    """
+    from digest.leases import LeaseHeldError, hold_lease
+    from digest.models import SlotState
+    from digest.schedule import Scheduler
+    from digest.selection import at_moment, parse_when
+    from digest.slots import next_fire_times
+
+    settings = obj.settings
+    try:
+        now = at_moment(parse_when(as_of), settings.timezone) if as_of else datetime.now(UTC)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger("digest").setLevel(logging.INFO)
+    stop = threading.Event()
+    runner = Scheduler(settings, obj.store, stop=stop)
+    if list_only:
+        zone = settings.schedule_zone
+        click.echo(f"cron {settings.schedule.cron!r} in {zone}")
+        for when in next_fire_times(runner.trigger, now, 5):
+            click.echo(f"  {when.astimezone(zone):%a %Y-%m-%d %H:%M %Z}   {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+        return
+    lost = threading.Event()
+    previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with hold_lease(obj.store, "scheduler", lost, "the scheduler"):
+            if once:
+                outcome = runner.catch_up(now)
+                click.echo(
+                    f"{outcome.slot.isoformat()}: {outcome.state}: {outcome.reason}"
+                    if outcome
+                    else "nothing to do: the latest slot is done"
+                )
+                if outcome is not None and outcome.state not in (SlotState.SENT, SlotState.SKIPPED):
+                    sys.exit(EXIT_PROBLEMS)
+                return
+            _run_forever(obj, runner, stop, lost)
+    except LeaseHeldError as exc:
+        fail(f"{exc}; only one scheduler may run against a database", EXIT_PROBLEMS)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopper(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    return handler
+
+
+def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: threading.Event) -> None:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.schedule import JOB_ID, activate, fire
+
+    settings = obj.settings
+    activate(runner)
+    # Start-up catch-up: APScheduler does not retry a job that died mid-run.
+    runner.catch_up(datetime.now(UTC))
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=obj.store.engine, tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.schedule.misfire_grace) or 1},
+        timezone=settings.schedule_zone,
+    )
+    scheduler.add_job(fire, runner.trigger, id=JOB_ID, name="weekly digest", replace_existing=True)
+    scheduler.start()
+    job = scheduler.get_job(JOB_ID)
+    log.info("scheduler started: %s (%s); next run %s", settings.schedule.cron, settings.schedule_zone, job.next_run_time if job else "?")
+    try:
+        while not stop.wait(1.0):
+            if lost.is_set():
+                log.error("the scheduler lease was lost to another process; stopping")
+                stop.set()
+    finally:
+        scheduler.shutdown(wait=True)
+        activate(None)
+        log.info("scheduler stopped")

@@ -1,0 +1,366 @@
+"""``digest send`` and ``digest status``: delivering an issue, and seeing what went out to whom."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli.common import (
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Context,
+    fail,
+    hint,
+    report_problems,
+    resolve_target,
+    source_specs,
+    window_options,
+    window_request,
+    with_options,
+)
+
+if TYPE_CHECKING:
+    from digest.delivery import Progress
+    from digest.newsletter import SendPlan
+
+
+@click.command()
+@with_options(window_options)
+@click.option("--issue", "issue_ref", metavar="ID", help="Send (or resume) this stored issue, as it was frozen.")
+@click.option("--dry-run", is_flag=True, help="Show what would go (issue, posts, recipients, skipped and why); send and store nothing.")
+@click.option("--to", "test_to", metavar="ADDRESS", help="A test send to ADDRESS only, marked [TEST], not recorded as delivered.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts; required without a terminal).")
+@click.option("--rebuild", is_flag=True, help="Build the issue again instead of using the frozen one (refused once any delivery happened).")
+@click.option("--force", is_flag=True, help="Send even though the issue has error-level checks or a source yielded nothing.")
+@click.option("--allow-overlap", is_flag=True, help="Send even though the window overlaps an issue that went out already.")
+@click.pass_obj
+def send(
+    obj: Context,
+    as_of: str | None,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    strict: bool,
+    issue_ref: str | None,
+    dry_run: bool,
+    test_to: str | None,
+    yes: bool,
+    rebuild: bool,
+    force: bool,
+    allow_overlap: bool,
+) -> None:
+    """Send an issue to every active subscriber, exactly once.
+
+    With no window options: the issue of the latest schedule slot at or
+    before now, the same issue `digest schedule` sends for that slot, so a
+    manual send and a scheduled one never both go out. The issue is stored
+    ("frozen") as its first delivery is attempted; every later send of it
+    uses that copy. An interrupted send resumes with `digest send --issue ID`.
+    Exit 0 only when every recipient ended sent, or failed for good with the
+    reason recorded.
+    """
+    from digest.errors import DeliveryError, RefusedError, RenderError
+    from digest.leases import LeaseHeldError
+    from digest.mail.backends import PermanentError, TransientError, get_backend
+
+    settings = obj.settings
+    newsletter = obj.newsletter
+    now = datetime.now(UTC)
+    if issue_ref and (as_of or since or until or sources or rebuild):
+        raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
+    try:
+        if issue_ref:
+            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap)
+            resend = ["--issue", issue_ref]
+        else:
+            target = resolve_target(obj, window_request(as_of, since, until), now)
+            plan = newsletter.plan_send(
+                target, now, sources=source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
+            )
+            resend = ["--issue", plan.issue.id]
+    except (RefusedError, RenderError) as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    if plan.frozen and sources:
+        fix = (
+            "it has deliveries already, so it cannot be rebuilt: drop --source"
+            if obj.store.ledger.has_started(plan.issue.id)
+            else "add --rebuild to build it from these sources instead"
+        )
+        fail(f"issue {plan.issue.id} is frozen: its sends use the stored copy, so --source would change nothing; {fix}")
+    digest = plan.built.digest if plan.built is not None else None
+    if digest is not None:
+        # For a frozen issue these are the problems of the comparison build: they explain a difference.
+        report_problems(digest.problems)
+        if strict and digest.problems and not plan.frozen:
+            fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
+    backend = get_backend(settings)
+    _describe(obj, plan, backend.describe(), sources)
+
+    if test_to:
+        from digest.addresses import normalise_address
+
+        try:
+            address = normalise_address(test_to)
+        except ValueError as exc:
+            raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
+        try:
+            reply = newsletter.send_test(plan.issue, address, now, backend)
+        except (TransientError, PermanentError, DeliveryError) as exc:
+            fail(f"test send to {address} failed: {exc}", EXIT_PROBLEMS)
+        click.echo(f"Test sent  to {address}: {reply} (not recorded as delivered)")
+        return
+
+    if plan.refusal is not None:
+        fail(plan.refusal + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
+    if dry_run:
+        click.echo("Dry run: nothing sent, nothing stored.")
+        return
+    to_send = plan.outstanding.to_send
+    if to_send == 0:
+        done = sum(plan.outstanding.done.values())
+        click.echo(
+            "Nothing to send: " + ("every active subscriber has this issue already." if done else "no active subscribers (nothing stored).")
+        )
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("not on a terminal: pass --yes to send without confirmation", EXIT_USAGE)
+        if not click.confirm(f"Send {plan.issue.subject!r} to {to_send} subscriber(s)?", default=False):
+            fail("not sent (nothing stored)", EXIT_USAGE)
+
+    stop = threading.Event()
+    previous = _install_stop_handlers(stop)
+    reporter = _Reporter(sys.stderr.isatty())
+    try:
+        report = newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter)
+    except (LeaseHeldError, RefusedError) as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    except DeliveryError as exc:
+        fail(str(exc), EXIT_USAGE)
+    finally:
+        _restore_handlers(previous)
+        reporter.finish()
+    if report is None:  # everyone got it while we were asking
+        click.echo("Nothing to send: every active subscriber has this issue already.")
+        return
+    resume = hint(obj, "send", *resend)
+    if report.recovered:
+        click.echo(f"Recovered  {report.recovered} message(s) in flight when an earlier run stopped (sent again)")
+    click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced)")
+    final = report.counts
+    click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in final.items() if count))
+    for reason in (report.paused, report.fatal):
+        if reason:
+            click.echo(f"Stopped    {reason}", err=True)
+    if report.stopped:
+        click.echo(f"Stopped    on request, after the messages in flight; to resume: {resume}", err=True)
+    if not report.complete:
+        click.echo(
+            f"Not done   some recipients are not delivered yet; `{hint(obj, 'status', '--issue', report.issue_id)}` lists them, "
+            f"`{resume}` resumes",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
+    """What the send will do, the same lines for a dry run and a real send."""
+    from digest.models import SubscriberStatus
+    from digest.newsletter import target_args
+
+    settings = obj.settings
+    issue = plan.issue
+    zone = settings.timezone
+    click.echo(f"Issue      {issue.id}: {issue.subject}")
+    click.echo(
+        f"Window     {issue.window_start.astimezone(zone):%a %d %b %Y %H:%M} – {issue.window_end.astimezone(zone):%a %d %b %Y %H:%M} "
+        f"({zone}), end exclusive"
+    )
+    if plan.frozen:
+        state = f"frozen {issue.created_at:%Y-%m-%d %H:%M} UTC: this stored copy is what goes out"
+    elif plan.rebuild:
+        state = "rebuilt now: replaces the frozen copy when the send starts"
+    else:
+        state = "built now: frozen when its first delivery is attempted"
+    click.echo(f"Posts      {len(issue.post_ids)} ({state})")
+    if plan.drift:
+        click.echo(
+            f"Differs    the frozen copy differs from a fresh build: {plan.drift.describe()}"
+            + (
+                ""
+                if any(plan.outstanding.done.values())
+                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.timezone, sources))}"
+            )
+        )
+        for title in plan.drift.changed[:5]:
+            click.echo(f'             changed: "{title}"')
+        for title in plan.drift.added[:5]:
+            click.echo(f'             added:   "{title}"')
+    click.echo(f"Backend    {backend}")
+    for error in plan.errors:
+        click.echo(f"Error      {error}")
+    for other in plan.overlaps:
+        click.echo(f"Overlaps   {other.id} ({other.subject}), which has deliveries")
+    out = plan.outstanding
+    subscribers = obj.store.subscribers.counts()
+    active = subscribers[SubscriberStatus.ACTIVE]
+    click.echo(f"Recipients {out.to_send} to send of {active} active subscriber(s)")
+    if out.pending or out.deferred:
+        click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
+    for state, count in out.done.items():
+        if count:
+            click.echo(f"  skipped  {count} already {state}")
+    for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
+        if subscribers[status]:
+            click.echo(f"  skipped  {subscribers[status]} {status}")
+
+
+def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the messages in flight…", file=sys.stderr, flush=True)
+
+    previous: dict[int, object] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_handlers(previous: dict[int, object]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+class _Reporter:
+    """A progress line with rate and ETA on a terminal; a plain log line every few seconds otherwise."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.lock = threading.Lock()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        interval = 0.1 if self.tty else 5.0
+        if now - self.last < interval and progress.done < progress.total:
+            return
+        with self.lock:
+            self.last = now
+            elapsed = max(now - progress.started, 1e-6)
+            rate = progress.done / elapsed
+            eta = (progress.total - progress.done) / rate if rate > 0 else 0.0
+            pct = 100 * progress.done / progress.total if progress.total else 100.0
+            line = (
+                f"{progress.done}/{progress.total} ({pct:.0f}%)  {rate:.0f} msg/s  ETA {int(eta // 60)}:{int(eta % 60):02d}  "
+                f"sent {progress.sent}  deferred {progress.deferred}  failed {progress.failed}"
+            )
+            if self.tty:
+                click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+                self.shown = True
+            else:
+                click.echo(f"progress: {line}", err=True)
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
+@click.pass_obj
+def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
+    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending."""
+    from digest.models import DeliveryState
+    from digest.schedule import Scheduler, run_to_json
+    from digest.store import ScheduleRun
+
+    store = obj.store
+    issues = store.ledger.status(list(issue_ids) or None)
+    subscribers = store.subscribers.counts()
+    scheduler = Scheduler(obj.settings, store).status(datetime.now(UTC))
+    open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
+    totals = {state.value: sum(item.counts[state] for item in issues) for state in open_states}
+    if as_json:
+        holder = scheduler["lease_holder"]
+        click.echo(
+            json.dumps(
+                {
+                    "scheduler": {
+                        "cron": scheduler["cron"],
+                        "timezone": scheduler["timezone"],
+                        "next_run": _iso(scheduler["next_run"]),
+                        "last_run": run_to_json(scheduler["last_run"]),  # type: ignore[arg-type]
+                        "lease_holder": {"owner": holder["owner"], "expires_at": _iso(holder["expires_at"])}
+                        if isinstance(holder, dict)
+                        else None,
+                    },
+                    "deliveries": totals,
+                    "subscribers": {status.value: count for status, count in subscribers.items()},
+                    "issues": [
+                        {
+                            "issue_id": item.issue_id,
+                            "subject": item.subject,
+                            "created_at": item.created_at.isoformat(),
+                            "recipients": item.recipients,
+                            **{state.value: count for state, count in item.counts.items()},
+                            "problems": [
+                                {
+                                    "subscriber_id": d.subscriber_id,
+                                    "state": d.state.value,
+                                    "attempts": d.attempts,
+                                    "last_reply": d.last_reply,
+                                }
+                                for d in item.problems
+                            ],
+                        }
+                        for item in issues
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in subscribers.items()))
+    last = scheduler["last_run"]
+    if isinstance(last, ScheduleRun):
+        click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
+    next_run = scheduler["next_run"]
+    if isinstance(next_run, datetime):
+        click.echo(f"Next run    {next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler['cron']})")
+    holder = scheduler["lease_holder"]
+    click.echo(f"Scheduler   {'running: ' + str(holder['owner']) if isinstance(holder, dict) else 'not running'}")
+    if not issues:
+        click.echo("No issues stored yet.")
+    emails = store.subscribers.emails_of([d.subscriber_id for item in issues for d in item.problems])
+    for item in issues:
+        c = item.counts
+        click.echo(f"\n{item.issue_id}  {item.subject}")
+        click.echo(
+            f"  {item.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
+            f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
+            f"{c[DeliveryState.SKIPPED]} skipped"
+        )
+        for delivery in item.problems:
+            click.echo(
+                f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
+                f"({delivery.attempts} attempt(s))"
+            )
+        unfinished = c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
+        if unfinished:
+            click.echo(f"  to finish it: {hint(obj, 'send', '--issue', item.issue_id)}")
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None

@@ -1,0 +1,662 @@
+"""Settings: config/digest.toml plus the environment (and a .env file), validated once.
+
+Every problem in the file is collected and reported at once, each with the
+file and the key (``config/digest.toml: window.days: must be a positive
+integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
+the program gets a frozen :class:`Settings`.
+
+Relative paths in the file are resolved against ``root``, itself relative to
+the file's folder (the shipped file says ``root = ".."``, the project folder).
+With no file at all, the embedded defaults below apply, rooted at the
+working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/digest.toml")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WindowMode = Literal["days", "week", "since-last"]
+SourceKind = Literal["markdown", "feed", "archive"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
+
+T = TypeVar("T")
+DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
+DEFAULT_CRON = "0 9 * * fri"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSpec:
+    """Where posts come from: a path, glob or URL, and its kind (detected when not given)."""
+
+    kind: SourceKind
+    location: str
+    outlet: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.location)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Theme:
+    name: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRule:
+    mode: WindowMode = "days"
+    days: int = 7
+    week_starts: int = 0  # Monday, as datetime.weekday() counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelectionRules:
+    exclude_titles: tuple[re.Pattern[str], ...] = ()
+    exclude_outlets: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedFetch:
+    timeout: float = 10.0
+    max_bytes: int = 5_000_000
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+BackendName = Literal["smtp", "outbox", "console", "memory"]
+Security = Literal["starttls", "ssl", "none"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpOptions:
+    host: str = ""
+    port: int = 587
+    security: Security = "starttls"
+    timeout: float = 30.0
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # AUTH over a plain connection: only ever for a local catcher such as Mailpit.
+    allow_plain_auth: bool = False
+    ca_file: Path | None = None
+    local_hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryOptions:
+    backend: BackendName = "outbox"
+    outbox_dir: Path = Path("outbox")
+    connections: int = 4
+    max_per_connection: int = 200
+    rate: float = 0.0  # messages per second over all connections; 0 means no limit
+    max_attempts: int = 5
+    retry_base: float = 60.0  # seconds before the first retry; doubles each time
+    max_wait: float = 900.0  # how long one run waits for deferred retries to come due
+    breaker: int = 20  # consecutive failures that pause a send
+    list_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleOptions:
+    cron: str = DEFAULT_CRON
+    timezone: ZoneInfo | None = None  # None: the newsletter's time zone
+    misfire_grace: float = 6 * 3600.0  # seconds a late fire may still send
+    min_posts: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The whole validated configuration. Build with :func:`load_settings`."""
+
+    config_path: Path | None
+    root: Path
+    name: str = "Newsletter"
+    title_format: str = "{name} Weekly Digest – {date}"
+    preheader: str = ""
+    language: str = "en"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
+    base_url: str = "http://127.0.0.1:8080"
+    window: WindowRule = field(default_factory=WindowRule)
+    selection: SelectionRules = field(default_factory=SelectionRules)
+    sources: tuple[SourceSpec, ...] = ()
+    themes: tuple[Theme, ...] = ()
+    fallback_theme: str = "More this week"
+    fallback_description: str = ""
+    excerpt_words: int = 60
+    output_dir: Path = Path("out")
+    templates_dir: Path | None = None
+    cache_dir: Path = Path(".digest-cache")
+    feed: FeedFetch = field(default_factory=FeedFetch)
+    secret_key: str | None = field(default=None, repr=False)
+    database_url: str = "sqlite:///digest.sqlite"
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
+
+    @property
+    def schedule_zone(self) -> ZoneInfo:
+        return self.schedule.timezone or self.timezone
+
+    @property
+    def list_id(self) -> str:
+        """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
+        if self.delivery.list_id:
+            return self.delivery.list_id
+        label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
+        return f"{label}.{self.sender.domain}"
+
+    def resolve(self, location: str) -> Path:
+        """A path from the config or the command line, relative to the project root."""
+        path = Path(location).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def detect_kind(location: str) -> SourceKind:
+    """The source kind a location most likely is, from its form and file ending (a URL: a feed, unless it ends in .txt)."""
+    lowered = location.lower().split("?", 1)[0]
+    if is_url(location):
+        return "archive" if lowered.endswith(".txt") else "feed"
+    if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
+        return "feed"
+    if lowered.endswith(".txt"):
+        return "archive"
+    return "markdown"
+
+
+def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
+    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``."""
+    kind, sep, rest = spec.partition(":")
+    if sep and kind in SOURCE_KINDS:
+        if not rest:
+            raise ConfigError([f"source {spec!r}: nothing after {kind}:"])
+        return SourceSpec(kind=kind, location=rest, outlet=outlet)
+    if not spec.strip():
+        raise ConfigError(["source: empty location"])
+    return SourceSpec(kind=detect_kind(spec), location=spec, outlet=outlet)
+
+
+class _Reader:
+    """Reads typed values out of one TOML table, collecting problems instead of stopping."""
+
+    def __init__(
+        self, file: str, problems: list[str], table: Mapping[str, object], prefix: str = "", known: set[str] | None = None
+    ) -> None:
+        self.file = file
+        self.problems = problems
+        self.table = table
+        self.prefix = prefix
+        self.seen: set[str] = set()
+        self.known = known if known is not None else set()  # every key any reader was asked for: what the loader accepts
+
+    def entry(self, table: Mapping[str, object], prefix: str) -> _Reader:
+        """A reader for one table of an array (``[[sources]]``), sharing this one's problems and known keys."""
+        return _Reader(self.file, self.problems, table, prefix, self.known)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail(self, name: str, message: str) -> None:
+        self.problems.append(f"{self.file}: {self.key(name)}: {message}")
+
+    def get(self, name: str, kind: type[T], default: T, check: Callable[[T], str | None] | None = None) -> T:
+        self.seen.add(name)
+        self.known.add(re.sub(r"\[\d+\]", "", self.key(name)))
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(name, f"must be {_kind_name(kind)}, got {_show(value)}")
+            return default
+        if check is not None and (message := check(value)) is not None:
+            self.fail(name, message)
+            return default
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        if not all(isinstance(item, str) for item in value):
+            self.fail(name, f"must be a list of strings, got {_show(value)}")
+            return ()
+        return tuple(value)
+
+    def sub(self, name: str) -> _Reader:
+        table = self.get(name, dict, {})
+        return _Reader(self.file, self.problems, table, f"{self.key(name)}.", self.known)
+
+    def finish(self) -> None:
+        for name in sorted(set(self.table) - self.seen):
+            near = difflib.get_close_matches(name, sorted(self.seen), n=1, cutoff=0.6)
+            self.fail(name, f'unknown key (did you mean "{near[0]}"?)' if near else "unknown key")
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }.get(kind, kind.__name__)
+
+
+def _show(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _positive(value: int | float) -> str | None:
+    return None if value > 0 else f"must be positive, got {value}"
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate the configuration.
+
+    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` if it exists)
+    names the file; with none, the embedded defaults apply. The environment,
+    and a ``.env`` file in the project root beneath it, supply secrets and
+    overrides. Raises :class:`ConfigError` listing every problem found.
+    """
+    env = dict(os.environ if environ is None else environ)
+    explicit = path if path is not None else env.get("DIGEST_CONFIG")
+    config_path = Path(explicit) if explicit else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    data: dict[str, object] = {}
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError([f"{config_path}: no such config file"]) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{config_path}: cannot read: {exc}"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
+    file = str(config_path) if config_path is not None else "(embedded defaults)"
+    return _settings(data, file, config_path, env)
+
+
+def accepted_keys() -> set[str]:
+    """Every key the loader reads, dotted (``newsletter.timezone``, ``sources.location``): what a shipped config documents."""
+    known: set[str] = set()
+    _settings({"sources": [{"location": "x"}], "themes": [{"name": "x"}]}, "(keys)", None, {}, known)
+    return known
+
+
+def _settings(
+    data: Mapping[str, object], file: str, config_path: Path | None, env: dict[str, str], known: set[str] | None = None
+) -> Settings:
+    problems: list[str] = []
+    top = _Reader(file, problems, data, known=known)
+
+    base = config_path.parent if config_path is not None else Path.cwd()
+    root = (base / top.get("root", str, ".")).resolve()
+    dotenv_path = root / ".env"
+    if dotenv_path.is_file():
+        # The real environment wins over .env, as python-dotenv's load_dotenv does by default.
+        env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
+
+    warnings: list[str] = []
+    news = top.sub("newsletter")
+    name = news.get("name", str, "Newsletter", _nonempty)
+    title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
+    preheader = news.get("preheader", str, "")
+    language = news.get("language", str, "en", _check_language)
+    timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
+    sender = _sender(news, name)
+    base_url = news.get("base_url", str, "http://127.0.0.1:8080", _check_base_url).rstrip("/")
+    news.finish()
+
+    win = top.sub("window")
+    mode = win.get(
+        "mode", str, "days", lambda v: None if v in ("days", "week", "since-last") else f'must be "days", "week" or "since-last", got "{v}"'
+    )
+    days = win.get("days", int, 7, _positive)
+    week_starts = win.get("week_starts", str, "monday", lambda v: None if v.lower() in WEEKDAYS else f'must be a weekday name, got "{v}"')
+    win.finish()
+    window = WindowRule(mode=mode, days=days, week_starts=WEEKDAYS.index(week_starts.lower()))  # type: ignore[arg-type]
+
+    sel = top.sub("selection")
+    patterns: list[re.Pattern[str]] = []
+    for index, pattern in enumerate(sel.strings("exclude_titles")):
+        try:
+            patterns.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            sel.fail(f"exclude_titles[{index}]", f"not a valid regular expression: {exc}")
+    selection = SelectionRules(
+        exclude_titles=tuple(patterns),
+        exclude_outlets=tuple(o.casefold() for o in sel.strings("exclude_outlets")),
+        exclude_tags=tuple(t.casefold() for t in sel.strings("exclude_tags")),
+    )
+    sel.finish()
+
+    sources = _sources(top)
+    themes = _themes(top)
+
+    grouping = top.sub("grouping")
+    fallback = grouping.get("fallback", str, "More this week", _nonempty)
+    fallback_description = grouping.get("fallback_description", str, "")
+    grouping.finish()
+
+    out = top.sub("output")
+    output_dir = out.get("dir", str, "out", _nonempty)
+    templates = out.get("templates", str, "")
+    excerpt_words = out.get("excerpt_words", int, 60, _positive)
+    out.finish()
+
+    feeds = top.sub("feeds")
+    feed = FeedFetch(
+        timeout=feeds.get("timeout", float, 10.0, _positive),
+        max_bytes=feeds.get("max_bytes", int, 5_000_000, _positive),
+        user_agent=feeds.get("user_agent", str, DEFAULT_USER_AGENT, _nonempty),
+    )
+    cache_dir = feeds.get("cache_dir", str, ".digest-cache", _nonempty)
+    feeds.finish()
+
+    store = top.sub("store")
+    # The file's value is always read (and checked), then the environment may override it.
+    database_url = store.get("url", str, "sqlite:///digest.sqlite", _nonempty)
+    database_url = env.get("DATABASE_URL") or database_url
+    store.finish()
+    delivery = _delivery(top, env, root)
+    smtp = _smtp(top, env, root)
+    schedule = _schedule(top)
+    if delivery.backend == "smtp" and not smtp.host:
+        top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
+    top.finish()
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        config_path=config_path,
+        root=root,
+        name=name,
+        title_format=title_format,
+        preheader=preheader,
+        language=language,
+        timezone=timezone,
+        sender=sender,
+        base_url=base_url,
+        window=window,
+        selection=selection,
+        sources=sources,
+        themes=themes,
+        fallback_theme=fallback,
+        fallback_description=fallback_description,
+        excerpt_words=excerpt_words,
+        output_dir=root / output_dir,
+        templates_dir=(root / templates) if templates else None,
+        cache_dir=root / cache_dir,
+        feed=feed,
+        secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        database_url=_absolute_sqlite(database_url, root),
+        delivery=delivery,
+        smtp=smtp,
+        schedule=schedule,
+        warnings=tuple(warnings),
+    )
+
+
+def _absolute_sqlite(url: str, root: Path) -> str:
+    """A relative SQLite path is relative to the project root, not to wherever the command runs."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(root / url[len(prefix) :])
+    return url
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str | None]:
+    return lambda value: None if value in options else f'must be one of {", ".join(options)}, got "{value}"'
+
+
+def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, check: Callable[[str], str | None]) -> str | None:
+    value = env.get(variable)
+    if value is None or value == "":
+        return None
+    if (message := check(value)) is not None:
+        reader.problems.append(f"environment: {variable}: {message}")
+        return None
+    return value
+
+
+def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptions:
+    reader = top.sub("delivery")
+    backends = ("smtp", "outbox", "console", "memory")
+    configured = reader.get("backend", str, "", _choice(backends))
+    backend = _env_override(reader, env, "DIGEST_BACKEND", _choice(backends)) or configured
+    if not backend:
+        # The embedded default: real SMTP only when a host is configured, else the local outbox.
+        smtp_table = top.table.get("smtp", {})
+        has_host = bool(env.get("SMTP_HOST")) or (isinstance(smtp_table, dict) and bool(smtp_table.get("host")))
+        backend = "smtp" if has_host else "outbox"
+    options = DeliveryOptions(
+        backend=backend,  # type: ignore[arg-type]
+        outbox_dir=root / reader.get("outbox_dir", str, "outbox", _nonempty),
+        connections=reader.get("connections", int, 4, _positive),
+        max_per_connection=reader.get("max_per_connection", int, 200, _positive),
+        rate=reader.get("rate", float, 0.0, lambda v: None if v >= 0 else f"must be 0 (no limit) or more, got {v}"),
+        max_attempts=reader.get("max_attempts", int, 5, _positive),
+        retry_base=reader.get("retry_base", float, 60.0, _positive),
+        max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+        breaker=reader.get("breaker", int, 20, _positive),
+        list_id=reader.get(
+            "list_id",
+            str,
+            "",
+            lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
+        ),
+    )
+    reader.finish()
+    return options
+
+
+def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
+    reader = top.sub("smtp")
+    # The file's values are always read (and checked); the environment may then override them.
+    host = reader.get("host", str, "")
+    host = _env_override(reader, env, "SMTP_HOST", _nonempty) or host
+    port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
+    raw_port = _env_override(
+        reader, env, "SMTP_PORT", lambda v: None if v.isdigit() and 0 < int(v) < 65536 else f'must be a port number, got "{v}"'
+    )
+    if raw_port is not None:
+        port = int(raw_port)
+    securities = ("starttls", "ssl", "none")
+    security = reader.get("security", str, "starttls", _choice(securities))
+    security = _env_override(reader, env, "SMTP_SECURITY", _choice(securities)) or security
+    ca_file = reader.get("ca_file", str, "")
+    options = SmtpOptions(
+        host=host,
+        port=port or {"starttls": 587, "ssl": 465, "none": 25}[security],
+        security=security,  # type: ignore[arg-type]
+        timeout=reader.get("timeout", float, 30.0, _positive),
+        username=env.get("SMTP_USERNAME") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        allow_plain_auth=reader.get("allow_plain_auth", bool, False),
+        ca_file=(root / ca_file) if ca_file else None,
+        local_hostname=reader.get("local_hostname", str, "") or None,
+    )
+    for secret in ("username", "password"):
+        if secret in reader.table:
+            reader.fail(secret, f"secrets are read only from the environment (SMTP_{secret.upper()}) or .env, never from the config file")
+            reader.seen.add(secret)
+    reader.finish()
+    return options
+
+
+def _check_title_format(value: str) -> str | None:
+    try:
+        value.format(name="x", date="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        return f"may use only {{name}} and {{date}}: {exc}"
+    return None
+
+
+def _check_language(value: str) -> str | None:
+    return (
+        None if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value) else f'must be a language tag like "en" or "pt-BR", got "{value}"'
+    )
+
+
+def _check_base_url(value: str) -> str | None:
+    return None if is_url(value) else f'must start with http:// or https://, got "{value}"'
+
+
+def _zone(news: _Reader, override: str | None, warnings: list[str]) -> ZoneInfo:
+    """The newsletter's time zone; from DIGEST_TIMEZONE (named as such in a message) when set."""
+    name = news.get("timezone", str, "UTC")
+    where = f"{news.file}: {news.key('timezone')}"
+    if override:
+        name, where = override, "environment: DIGEST_TIMEZONE"
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        news.problems.append(f'{where}: unknown time zone "{name}" (use an IANA name like "Europe/London")')
+        return ZoneInfo("UTC")
+    if name.upper() not in _UTC_NAMES and _fixed_offset(zone):
+        offset = datetime(2026, 1, 1, tzinfo=zone).strftime("%z")
+        warnings.append(
+            f'{where}: "{name}" is a fixed offset (UTC{offset[:3]}:{offset[3:]} all year, no daylight saving); '
+            'for local time use a place name like "America/New_York" or "Europe/London"'
+        )
+    return zone
+
+
+_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UCT", "ETC/UCT", "ZULU", "ETC/ZULU", "UNIVERSAL", "ETC/UNIVERSAL"})
+
+
+def _fixed_offset(zone: ZoneInfo) -> bool:
+    """The same offset in January and July for years around now: a zone with no daylight saving rules."""
+    offsets = {datetime(year, month, 1, 12, tzinfo=zone).utcoffset() for year in (2025, 2026) for month in (1, 7)}
+    return len(offsets) == 1 and not _is_place(zone.key)
+
+
+def _is_place(key: str) -> bool:
+    """Region/City names (Asia/Tokyo) are real places that merely have no DST: not a mistake."""
+    return "/" in key and not key.upper().startswith("ETC/")
+
+
+def _sender(news: _Reader, name: str) -> Address:
+    raw = news.get("sender", str, f"{name} <digest@localhost>")
+    display, addr = parseaddr(raw)
+    user, at, domain = addr.rpartition("@")
+    if not at or not user or not domain or any(c in raw for c in "\r\n"):
+        news.fail("sender", f'must be an address like "Name <digest@example.org>", got "{raw}"')
+        return Address(name, "digest", "localhost")
+    return Address(display or name, user, domain)
+
+
+def _sources(top: _Reader) -> tuple[SourceSpec, ...]:
+    top.seen.add("sources")
+    raw = top.table.get("sources", [])
+    if not isinstance(raw, list):
+        top.fail("sources", "must be an array of tables ([[sources]])")
+        return ()
+    specs: list[SourceSpec] = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            top.fail(f"sources[{index}]", "must be a table with a location")
+            continue
+        reader = top.entry(entry, f"sources[{index}].")
+        location = reader.get("location", str, "", _nonempty)
+        kind = reader.get("kind", str, "", lambda v: None if v in SOURCE_KINDS else f'must be one of {", ".join(SOURCE_KINDS)}, got "{v}"')
+        outlet = reader.get("outlet", str, "") or None
+        reader.finish()
+        if "location" not in entry:
+            reader.fail("location", "missing")
+        if location:
+            specs.append(SourceSpec(kind=kind or detect_kind(location), location=location, outlet=outlet))  # type: ignore[arg-type]
+    return tuple(specs)
+
+
+def _themes(top: _Reader) -> tuple[Theme, ...]:
+    top.seen.add("themes")
+    raw = top.table.get("themes", [])
+    if not isinstance(raw, list):
+        top.fail("themes", "must be an array of tables ([[themes]])")
+        return ()
+    themes: list[Theme] = []
+    names: set[str] = set()
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            top.fail(f"themes[{index}]", "must be a table with a name")
+            continue
+        reader = top.entry(entry, f"themes[{index}].")
+        name = reader.get("name", str, "", _nonempty)
+        if "name" not in entry:
+            reader.fail("name", "missing")
+        elif name.casefold() in names:
+            reader.fail("name", f'"{name}" is defined twice')
+        names.add(name.casefold())
+        theme = Theme(
+            name=name,
+            description=reader.get("description", str, ""),
+            keywords=tuple(k for k in reader.strings("keywords") if k.strip()),
+            tags=tuple(t.casefold() for t in reader.strings("tags")),
+        )
+        reader.finish()
+        if name:
+            themes.append(theme)
+    return tuple(themes)
+
+
+def _schedule(top: _Reader) -> ScheduleOptions:
+    from apscheduler.triggers.cron import CronTrigger
+
+    reader = top.sub("schedule")
+    cron = reader.get("cron", str, "")
+    fields = {name: reader.get(name, str, "") for name in ("day_of_week", "hour", "minute")}
+    zone_name = reader.get("timezone", str, "")
+    zone: ZoneInfo | None = None
+    if zone_name:
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            reader.fail("timezone", f'unknown time zone "{zone_name}"')
+    if cron and any(fields.values()):
+        reader.fail("cron", "give either cron or day_of_week/hour/minute, not both")
+    elif any(fields.values()):
+        cron = f"{fields['minute'] or '0'} {fields['hour'] or '9'} * * {fields['day_of_week'] or 'fri'}"
+    cron = cron or DEFAULT_CRON
+    try:
+        CronTrigger.from_crontab(cron)
+    except ValueError as exc:
+        reader.fail("cron", f'not a valid crontab expression "{cron}": {exc}')
+        cron = DEFAULT_CRON
+    hours = reader.get("misfire_grace_hours", float, 6.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}")
+    options = ScheduleOptions(
+        cron=cron,
+        timezone=zone,
+        misfire_grace=hours * 3600,
+        min_posts=reader.get("min_posts", int, 1, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+    )
+    reader.finish()
+    return options

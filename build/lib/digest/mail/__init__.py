@@ -1,0 +1,1 @@
+"""Email: the precompiled per-issue message and the backends that carry it."""

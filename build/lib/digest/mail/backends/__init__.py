@@ -1,0 +1,24 @@
+"""Backends by name: ``smtp``, ``outbox``, ``console``, ``memory``."""
+
+from __future__ import annotations
+
+from digest.config import Settings
+from digest.mail.backends.base import Backend, PermanentError, Reply, TransientError, Transport
+from digest.mail.backends.console import ConsoleBackend
+from digest.mail.backends.memory import MemoryBackend
+from digest.mail.backends.outbox import OutboxBackend
+from digest.mail.backends.smtp import SmtpBackend
+
+__all__ = ["Backend", "PermanentError", "Reply", "TransientError", "Transport", "get_backend"]
+
+
+def get_backend(settings: Settings) -> Backend:
+    """The backend the settings name (``delivery.backend`` or ``DIGEST_BACKEND``)."""
+    name = settings.delivery.backend
+    if name == "smtp":
+        return SmtpBackend(settings.smtp, settings.delivery.connections)
+    if name == "console":
+        return ConsoleBackend()
+    if name == "memory":
+        return MemoryBackend()
+    return OutboxBackend(settings.delivery.outbox_dir)

@@ -1,0 +1,89 @@
+"""What every backend shares: one interface, replies, and the two kinds of failure.
+
+Like Django's mail backends, a backend is chosen by name and everything goes
+through the same path: a real send, a dry run's test send and the tests.
+A backend opens *transports* (an SMTP connection, say); the delivery code
+runs up to ``backend.parallel`` of them at once.
+
+``Transport.send`` calls ``before_data`` after the recipient is accepted and
+before the message itself is handed over (SMTP: before DATA), so the ledger
+can record "sending" at exactly that point.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from digest.errors import DeliveryError
+from digest.mail.message import Envelope
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}".strip()
+
+    @property
+    def enhanced(self) -> str | None:
+        """The RFC 3463 enhanced status code (``5.1.1``) when the text starts with one."""
+        match = _ENHANCED.match(self.text)
+        return ".".join(match.groups()) if match else None
+
+    @property
+    def is_bounce(self) -> bool:
+        """A permanent failure of the *address* (5.1.x, or a bare 550/551/553), as opposed to of the sender."""
+        enhanced = self.enhanced
+        if enhanced is not None:
+            return enhanced.startswith("5.1.")
+        return self.code in (550, 551, 553)
+
+    @property
+    def is_sender_problem(self) -> bool:
+        """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
+        return (self.enhanced or "").startswith("5.7.")
+
+
+class TransientError(DeliveryError):
+    """A 4xx reply or a lost connection: try this recipient again later."""
+
+    def __init__(self, reply: Reply, *, connection_lost: bool = False) -> None:
+        self.reply = reply
+        self.connection_lost = connection_lost
+        super().__init__(str(reply))
+
+
+class PermanentError(DeliveryError):
+    """A 5xx reply: this recipient failed for good."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(str(reply))
+
+
+class Transport(Protocol):
+    def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
+        """Hand over one message; returns the 2xx reply or raises TransientError/PermanentError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+    parallel: int  # how many transports may be open at once
+
+    def open(self) -> Transport:
+        """A new transport; raises TransientError if it cannot be opened now."""
+        ...
+
+    def describe(self) -> str:
+        """Where messages go, for people (never with secrets)."""
+        ...

@@ -1,0 +1,158 @@
+"""The SMTP backend: TLS with certificate checks by default, AUTH only over TLS.
+
+One transport is one connection. MAIL, RCPT and DATA are driven one by one
+(not ``sendmail``) so that the ledger can be told the moment before DATA, and
+a refused recipient is seen at RCPT: the per-recipient equivalent of checking
+``sendmail``'s dict of refused recipients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+
+from digest.config import SmtpOptions
+from digest.errors import DeliveryError
+from digest.mail.backends.base import PermanentError, Reply, TransientError
+from digest.mail.message import Envelope
+
+
+def tls_context(options: SmtpOptions) -> ssl.SSLContext:
+    """A verifying context: system CAs (plus ``smtp.ca_file``), hostname checked, TLS 1.2 or newer."""
+    context = ssl.create_default_context(cafile=str(options.ca_file) if options.ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _reply(code: int, message: bytes | str) -> Reply:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return Reply(code, " ".join(text.split()))
+
+
+def _raise_for(reply: Reply) -> None:
+    if 400 <= reply.code < 500:
+        raise TransientError(reply, connection_lost=reply.code == 421)
+    raise PermanentError(reply)
+
+
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _data(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, bytes]:
+    """``SMTP.data`` for CRLF bytes, without its cost when no line starts with a dot.
+
+    smtplib dot-stuffs (RFC 5321 4.5.2) every message with a multiline regex
+    that tries every byte: 0.3 ms for a 49 KB digest, the largest cost of
+    sending it. A compiled message has no line starting with "." (``dot_safe``):
+    nothing to do. Other data is searched first, and stuffed only if needed.
+    """
+    code, reply = client.docmd("DATA")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    if not dot_safe and (data.startswith(b".") or b"\n." in data):
+        data = _LEADING_DOT.sub(b"..", data)
+    client.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return client.getreply()
+
+
+class SmtpTransport:
+    def __init__(self, options: SmtpOptions) -> None:
+        self.options = options
+        self.client = self._connect()
+
+    def _connect(self) -> smtplib.SMTP:
+        o = self.options
+        try:
+            if o.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout, context=tls_context(o)
+                )
+            else:
+                client = smtplib.SMTP(o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout)
+            client.ehlo()
+            if o.security == "starttls":
+                if not client.has_extn("starttls"):
+                    client.close()
+                    raise DeliveryError(f"{o.host}:{o.port} does not offer STARTTLS (smtp.security = starttls)")
+                client.starttls(context=tls_context(o))
+                client.ehlo()
+            if o.username:
+                if o.security == "none" and not o.allow_plain_auth:
+                    client.close()
+                    raise DeliveryError(
+                        "refusing to send the SMTP password over an unencrypted connection (set smtp.allow_plain_auth only for a local catcher)"
+                    )
+                client.login(o.username, o.password or "")
+        except DeliveryError:
+            raise  # ours, and an OSError: not to be caught as a connection problem below
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login to {o.host}:{o.port} failed: {_reply(exc.smtp_code, exc.smtp_error)}") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise TransientError(_reply(exc.smtp_code, exc.smtp_error), connection_lost=True) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(f"TLS certificate of {o.host}:{o.port} not trusted: {exc.verify_message}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientError(Reply(421, f"cannot connect to {o.host}:{o.port}: {exc}"), connection_lost=True) from exc
+        return client
+
+    def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
+        client = self.client
+        try:
+            code, message = client.mail(envelope.sender)
+            if code != 250:
+                self._reset()
+                _raise_for(_reply(code, message))
+            code, message = client.rcpt(envelope.recipient)
+            if code not in (250, 251):
+                self._reset()
+                _raise_for(_reply(code, message))
+            before_data()
+            code, message = _data(client, data, dot_safe=envelope.dot_safe)
+            reply = _reply(code, message)
+            if code != 250:
+                _raise_for(reply)
+            return reply
+        except DeliveryError:
+            # Our own Transient/PermanentError: DeliveryError is an OSError, so it must pass the clauses below untouched.
+            raise
+        except smtplib.SMTPDataError as exc:  # the server refused DATA itself (not 354)
+            self._reset()
+            _raise_for(_reply(exc.smtp_code, exc.smtp_error))
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TransientError(Reply(421, f"connection lost: {exc}"), connection_lost=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            _raise_for(_reply(exc.smtp_code, exc.smtp_error))
+        except TimeoutError as exc:
+            raise TransientError(Reply(421, f"timed out after {self.options.timeout:g} s"), connection_lost=True) from exc
+        except OSError as exc:
+            raise TransientError(Reply(421, f"connection error: {exc}"), connection_lost=True) from exc
+        raise AssertionError("unreachable")
+
+    def _reset(self) -> None:
+        with contextlib.suppress(OSError, smtplib.SMTPException):  # the connection may already be gone
+            self.client.rset()
+
+    def close(self) -> None:
+        try:
+            self.client.quit()
+        except (OSError, smtplib.SMTPException):
+            self.client.close()
+
+
+class SmtpBackend:
+    name = "smtp"
+
+    def __init__(self, options: SmtpOptions, connections: int) -> None:
+        self.options = options
+        self.parallel = connections
+
+    def open(self) -> SmtpTransport:
+        return SmtpTransport(self.options)
+
+    def describe(self) -> str:
+        o = self.options
+        auth = f", as {o.username}" if o.username else ""
+        return f"SMTP {o.host}:{o.port} ({o.security}{auth}), {self.parallel} connection(s)"

@@ -1,0 +1,239 @@
+"""The values that flow through the pipeline, left to right.
+
+Everything here is a frozen, slotted, keyword-only dataclass: a stage takes
+these and returns new ones, never changes what it was given. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal
+
+
+class DeliveryState(StrEnum):
+    """Where one (issue, subscriber) delivery stands in the ledger."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # committed before DATA: its outcome is not known yet
+    SENT = "sent"
+    DEFERRED = "deferred"  # a 4xx or a lost connection: retried with backoff
+    FAILED = "failed"  # for good, with the reply recorded
+    SKIPPED = "skipped"  # the subscriber left after being queued
+
+
+# The states a send leaves alone: nothing more will ever be tried for them.
+FINAL_DELIVERY = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED})
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class SlotState(StrEnum):
+    """What became of one scheduled slot."""
+
+    RUNNING = "running"
+    SENT = "sent"
+    PARTIAL = "partial"  # some recipients deferred, or the run was stopped: resumed within grace
+    SKIPPED = "skipped"  # fewer posts than schedule.min_posts
+    MISSED = "missed"  # never run within the grace period
+    FAILED = "failed"  # refused (checks, overlap) or an error
+    ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
+
+
+class ExclusionKind(StrEnum):
+    """Why a post near the window is not in the issue."""
+
+    BEFORE_WINDOW = "before-window"
+    AFTER_WINDOW = "after-window"
+    TITLE_RULE = "title-rule"
+    OUTLET_RULE = "outlet-rule"
+    TAG_RULE = "tag-rule"
+    DUPLICATE = "duplicate"
+
+    @property
+    def outside_window(self) -> bool:
+        return self in (ExclusionKind.BEFORE_WINDOW, ExclusionKind.AFTER_WINDOW)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """One post from any source, normalised.
+
+    ``excerpt_html`` is already sanitised; every other text field is plain text.
+    ``published`` is timezone-aware. ``original_date`` is the date the item
+    itself carries when it differs in kind from ``published`` (the dateline of
+    an archive entry, for instance).
+    """
+
+    id: str
+    title: str
+    url: str | None
+    published: datetime
+    outlet: str | None
+    author: str | None
+    excerpt_html: str
+    excerpt_text: str
+    tags: tuple[str, ...] = ()
+    theme: str | None = None
+    source: str
+    original_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """Something wrong with one input, reported and skipped: where and why."""
+
+    where: str
+    message: str
+    # The whole source yielded nothing (missing, unreachable, an HTTP error, no file matched):
+    # a failed run even without --strict, where a bad item among good ones is only a warning.
+    source_failed: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """A half-open span of time ``[start, end)`` with aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if not self.start < self.end:
+            raise ValueError(f"window start {self.start.isoformat()} is not before end {self.end.isoformat()}")
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def widened(self) -> Window:
+        """The window and as long again on either side: the neighbourhood an editor's "why not?" is about.
+
+        Posts in it but outside the window are listed as excluded with the
+        reason; posts further away are only counted, so that a large archive
+        does not bury the week's exclusions (nor load every post it holds).
+        """
+        length = self.end - self.start
+        return Window(start=self.start - length, end=self.end + length)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excluded:
+    """A post left out of the issue, and why."""
+
+    post: Post
+    kind: ExclusionKind
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutletGroup:
+    """The posts of one outlet inside a section; ``outlet`` None is "no outlet"."""
+
+    outlet: str | None
+    posts: tuple[Post, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Section:
+    """One theme of the issue: its outlets, and why each post landed here."""
+
+    theme: str
+    description: str
+    outlets: tuple[OutletGroup, ...]
+    reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        return tuple(post for group in self.outlets for post in group.posts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutletShare:
+    """How much of the issue one outlet supplied."""
+
+    outlet: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats:
+    """Counts of one build, for the summary and for monitoring: gathered = selected + excluded + distant."""
+
+    gathered: int
+    selected: int
+    excluded: int  # listed in Digest.excluded
+    problems: int
+    distant: int = 0  # outside Window.widened(): counted in gathered, not listed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Digest:
+    """The Weekly Digest: everything the renderers need, nothing they must look up."""
+
+    issue_id: str
+    newsletter: str
+    title: str
+    preheader: str
+    window: Window
+    timezone: str
+    sections: tuple[Section, ...]
+    outlet_summary: tuple[OutletShare, ...]
+    excluded: tuple[Excluded, ...]
+    problems: tuple[Problem, ...]
+    stats: Stats
+    generated_at: datetime
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        return tuple(post for section in self.sections for post in section.posts)
+
+    def excluded_by_kind(self) -> dict[ExclusionKind, int]:
+        """How many listed exclusions of each kind, in the enum's order (kinds with none left out)."""
+        counts = dict.fromkeys(ExclusionKind, 0)
+        for item in self.excluded:
+            counts[item.kind] += 1
+        return {kind: count for kind, count in counts.items() if count}
+
+    @property
+    def failed_sources(self) -> tuple[Problem, ...]:
+        return tuple(problem for problem in self.problems if problem.source_failed)
+
+
+Level = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One finding about a rendered issue; an ``error`` blocks a send."""
+
+    code: str
+    level: Level
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedIssue:
+    """The issue as it will be sent, before any recipient's details are filled in."""
+
+    issue_id: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.level == "error")

@@ -1,0 +1,373 @@
+"""The use cases: every entry point (the CLI, the scheduler, the preview, the public app) calls these.
+
+One way to find a window, one way to build, one way to freeze, one way to
+send, so that the things an operator can do cannot disagree:
+
+- **The issue to send is defined once.** With no explicit window, the issue
+  is the one of the latest schedule slot at or before the moment (now, or
+  ``--as-of``): its window ends at the slot, so a manual send and the
+  scheduler name the same issue and can never both go out.
+- **"Since the last issue" means one thing**: the end of the latest window of
+  an issue that went out (:meth:`Issues.last_window_end`).
+- **Freeze only what goes out.** A plan builds and renders but stores
+  nothing; the issue is stored ("frozen") just before its first delivery,
+  or by an explicit ``build --freeze``.
+- **Refusals are decided in the plan**, so a dry run says exactly what the
+  real send would say: error-level checks, an overlapping issue that went
+  out, a rebuild of an issue with deliveries, no signing key.
+
+Nothing here prints or parses options; callers do that with what these return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from types import MappingProxyType
+
+from digest.config import DEFAULT_CONFIG, Settings, SourceSpec
+from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
+from digest.errors import RefusedError
+from digest.issue import build_issue, issue_id
+from digest.mail.backends import Backend, Reply, get_backend
+from digest.models import Digest, Post, RenderedIssue, Window
+from digest.render import render_issue
+from digest.selection import at_moment, parse_when, window_between, window_for
+from digest.slots import latest_slot, make_trigger, next_slot
+from digest.store import IssueSummary, Outstanding, Store, StoredIssue
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRequest:
+    """What a person asked for: an explicit window, a moment to act as of, or neither (now)."""
+
+    since: str | None = None
+    until: str | None = None
+    as_of: str | None = None
+    upcoming: bool = False  # the coming slot's issue (the preview) rather than the latest one's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """The issue a request resolves to: its window, its id, and the slot it belongs to (None for an explicit window)."""
+
+    window: Window
+    issue_id: str
+    slot: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drift:
+    """How a frozen issue differs from what a build would make now (post ids or what readers see)."""
+
+    added: tuple[str, ...] = ()  # titles
+    removed: tuple[str, ...] = ()  # post ids (the frozen copy keeps no titles)
+    changed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def describe(self) -> str:
+        groups = (("added", self.added), ("removed", self.removed), ("changed", self.changed))
+        return ", ".join(f"{len(items)} post(s) {what}" for what, items in groups if items)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Built:
+    """An issue built and rendered now, stored nowhere."""
+
+    digest: Digest
+    rendered: RenderedIssue
+    issue: StoredIssue  # the frozen form it would be stored in
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendPlan:
+    """Everything a send of one issue will do, decided before anything is sent or stored."""
+
+    target: Target  # what was asked for (a slot, or the issue's own window)
+    issue: StoredIssue
+    frozen: bool  # stored already: this copy is what goes out
+    built: Built | None  # built in this plan (the issue is not frozen, or a comparison was asked for)
+    drift: Drift | None  # frozen and different from a fresh build
+    outstanding: Outstanding
+    errors: tuple[str, ...]  # error-level checks
+    overlaps: tuple[IssueSummary, ...]  # other issues that went out whose windows overlap this one's
+    refusal: str | None  # why the real send would refuse, naming the fix; None when it would go ahead
+    rebuild: bool = False  # the plan replaces the frozen copy with ``built``
+
+
+def post_print(post: Post) -> str:
+    """A fingerprint of what a reader sees of a post, to tell a frozen copy gone stale."""
+    seen = "\0".join((post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""))
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
+
+
+def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> StoredIssue:
+    """The issue as it is stored: the rendered parts, and what each post looked like."""
+    return StoredIssue(
+        id=digest.issue_id,
+        window_start=digest.window.start,
+        window_end=digest.window.end,
+        subject=rendered.subject,
+        preheader=rendered.preheader,
+        html=rendered.html,
+        text=rendered.text,
+        post_ids=tuple(post.id for post in digest.posts),
+        checks=tuple({"code": c.code, "level": c.level, "message": c.message} for c in rendered.checks),
+        created_at=now,
+        post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
+    )
+
+
+def drift_between(stored: StoredIssue, fresh: Digest) -> Drift:
+    titles = {post.id: post.title for post in fresh.posts}
+    prints = {post.id: post_print(post) for post in fresh.posts}
+    frozen_ids = set(stored.post_ids)
+    return Drift(
+        added=tuple(titles[pid] for pid in titles if pid not in frozen_ids),
+        removed=tuple(pid for pid in stored.post_ids if pid not in titles),
+        changed=tuple(
+            titles[pid] for pid in titles if pid in frozen_ids and pid in stored.post_prints and stored.post_prints[pid] != prints[pid]
+        ),
+    )
+
+
+def error_checks(issue: StoredIssue) -> tuple[str, ...]:
+    return tuple(f"{c['code']}: {c['message']}" for c in issue.checks if c.get("level") == "error")
+
+
+class Newsletter:
+    """The use cases over one configuration and one database.
+
+    The store is opened on first use (``store`` may be a Store or a function
+    that opens one), so a build of an explicit window needs no database.
+    """
+
+    def __init__(self, settings: Settings, store: Store | Callable[[], Store]) -> None:
+        self.settings = settings
+        self._store = store if isinstance(store, Store) else None
+        self._open = store if not isinstance(store, Store) else None
+        self.trigger = make_trigger(settings)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            assert self._open is not None
+            self._store = self._open()
+        return self._store
+
+    # -- windows --------------------------------------------------------------
+
+    def target(self, request: WindowRequest, now: datetime) -> Target:
+        """The issue a request means; raises ValueError saying what is wrong with it."""
+        settings = self.settings
+        zone = settings.timezone
+        if bool(request.since) != bool(request.until):
+            raise ValueError("--since and --until go together")
+        if request.since and request.until:
+            if request.as_of:
+                raise ValueError("--as-of cannot be combined with --since/--until")
+            window = window_between(parse_when(request.since), parse_when(request.until), zone)
+            return Target(window=window, issue_id=issue_id(window, zone), slot=None)
+        at = at_moment(parse_when(request.as_of), zone) if request.as_of else now
+        slot = next_slot(self.trigger, at) if request.upcoming else latest_slot(self.trigger, at)
+        if slot is None:
+            raise ValueError(f"the schedule {settings.schedule.cron!r} has no fire time near {at.isoformat()}")
+        return self.slot_target(slot)
+
+    def slot_target(self, slot: datetime) -> Target:
+        """The issue of one schedule slot: its window ends at the slot."""
+        settings = self.settings
+        last_end = self.store.issues.last_window_end(slot) if settings.window.mode == "since-last" else None
+        window = window_for(slot, settings.window, settings.timezone, last_end)
+        return Target(window=window, issue_id=issue_id(window, settings.timezone), slot=slot)
+
+    # -- building ---------------------------------------------------------------
+
+    def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Built:
+        """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
+        digest = build_issue(self.settings, window, now, sources)
+        rendered = render_issue(digest, self.settings)
+        return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
+
+    def freeze(self, built: Built, *, rebuild: bool = False) -> tuple[StoredIssue, bool]:
+        """Store ``built`` as the issue every send uses (``build --freeze``); returns what is stored, and whether it is ``built``.
+
+        An issue stored already is kept unless ``rebuild``, which is refused
+        once any delivery of it was attempted.
+        """
+        stored = self.store.issues.load(built.issue.id)
+        if stored is not None and not rebuild:
+            return stored, False
+        if stored is None:
+            return self.store.issues.add_once(built.issue), True
+        self._replace(built.issue)
+        return built.issue, True
+
+    def _replace(self, issue: StoredIssue) -> None:
+        """Store ``issue`` over the frozen copy of the same id: refused once any of its deliveries was attempted."""
+        self._refuse_rebuild_if_started(issue.id)
+        self.store.issues.save(issue, replace=True)
+
+    def _refuse_rebuild_if_started(self, wanted: str) -> None:
+        if self.store.ledger.has_started(wanted):
+            raise RefusedError(
+                f"issue {wanted} has deliveries already, so it cannot be rebuilt: what was sent must stay what is stored "
+                f"(resume it as it is: {self.hint('send', '--issue', wanted)})"
+            )
+
+    # -- sending ------------------------------------------------------------------
+
+    def plan_send(
+        self,
+        target: Target,
+        now: datetime,
+        *,
+        sources: Sequence[SourceSpec] | None = None,
+        rebuild: bool = False,
+        force: bool = False,
+        allow_overlap: bool = False,
+        compare: bool = True,
+    ) -> SendPlan:
+        """What a send of ``target`` would do; builds if the issue is not frozen (or to compare), stores nothing.
+
+        ``compare`` builds a frozen issue afresh too, to report how it differs
+        (the scheduler resuming a slot skips that).
+        """
+        store = self.store
+        stored = store.issues.load(target.issue_id)
+        if stored is not None and rebuild:
+            self._refuse_rebuild_if_started(target.issue_id)
+        built = self.build(target.window, now, sources) if stored is None or rebuild or compare else None
+        replacing = stored is not None and rebuild
+        issue = built.issue if built is not None and (stored is None or replacing) else stored
+        assert issue is not None
+        drift = drift_between(stored, built.digest) if stored is not None and built is not None and not replacing else None
+        errors = error_checks(issue)
+        overlaps = tuple(store.issues.overlapping(issue.window_start, issue.window_end, excluding=issue.id))
+        refusal = None
+        if overlaps and not allow_overlap:
+            other = overlaps[0]
+            refusal = (
+                f"the window of {issue.id} overlaps issue {other.id} ({other.subject!r}), which has deliveries already: "
+                f"sending both would mail the same posts twice. To resume that issue: {self.hint('send', '--issue', other.id)}; "
+                "to send this one anyway, add --allow-overlap"
+            )
+        elif built is not None and issue is built.issue and built.digest.failed_sources and not force:
+            failed = "; ".join(str(problem) for problem in built.digest.failed_sources)
+            refusal = f"a source yielded nothing ({failed}): the issue would go out without its posts; fix the source, or add --force to send without it"
+        elif errors and not force:
+            refusal = (
+                "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway"
+            )
+        elif not self.settings.secret_key:
+            refusal = "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)"
+        return SendPlan(
+            target=target,
+            issue=issue,
+            frozen=stored is not None and not replacing,
+            built=built,
+            drift=drift if drift else None,
+            outstanding=store.ledger.outstanding(issue.id),
+            errors=errors,
+            overlaps=overlaps,
+            refusal=refusal,
+            rebuild=replacing,
+        )
+
+    def plan_stored(self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False) -> SendPlan:
+        """The plan for a stored issue by id (``send --issue``); raises RefusedError if there is none."""
+        stored = self.store.issues.load(wanted)
+        if stored is None:
+            known = ", ".join(summary.id for summary in self.store.issues.summaries()[:5]) or "none yet"
+            raise RefusedError(f"no stored issue {wanted!r} (stored issues, newest first: {known}; `{self.hint('status')}` lists them)")
+        window = Window(start=stored.window_start, end=stored.window_end)
+        return self.plan_send(Target(window=window, issue_id=wanted, slot=None), now, force=force, allow_overlap=allow_overlap)
+
+    def send(
+        self,
+        plan: SendPlan,
+        now: datetime,
+        *,
+        backend: Backend | None = None,
+        stop: threading.Event | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> SendReport | None:
+        """Carry out ``plan``: freeze the issue if it is not yet, and send it through the ledger.
+
+        Returns None when nobody is left to mail (nothing is frozen then).
+        Raises RefusedError with the plan's refusal, so no caller can skip it;
+        LeaseHeldError if another run is sending the issue.
+        """
+        if plan.refusal is not None:
+            raise RefusedError(plan.refusal)
+        if plan.outstanding.to_send == 0:
+            return None
+        issue = plan.issue
+        if plan.rebuild:
+            self._replace(issue)
+        elif not plan.frozen:
+            # Frozen as its first delivery is about to be attempted. Two sends started together may
+            # both get here: the copy stored first is the one that goes out.
+            issue = self.store.issues.add_once(issue)
+        message = compile_issue(issue, self.settings, date=now)
+        return send_issue(
+            self.store, message, backend or get_backend(self.settings), self.settings.delivery, stop=stop, on_progress=on_progress
+        )
+
+    def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:
+        """One ``[TEST]`` copy of ``issue`` to ``address``; recorded nowhere."""
+        message = compile_issue(issue, self.settings, test=True, date=now)
+        return send_test(message, backend or get_backend(self.settings), address)
+
+    # -- hints --------------------------------------------------------------------
+
+    def hint(self, *args: str) -> str:
+        """A ``digest`` command line that does what a message says, for this configuration."""
+        return command_hint(self.settings.config_path, *args)
+
+
+def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
+    """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
+    if target.slot is not None:
+        args = ["--as-of", target.slot.astimezone(zone).isoformat()]
+    else:
+        args = ["--since", target.window.start.isoformat(), "--until", target.window.end.isoformat()]
+    for spec in sources:
+        args += ["--source", spec]
+    return args
+
+
+def command_hint(config_path: Path | None, *args: str) -> str:
+    """``digest [--config PATH] ARGS``: the config is named unless it is the one found by default from here."""
+    words = ["digest"]
+    if config_path is not None and not _is_default_config(config_path):
+        words += ["--config", str(config_path)]
+    return " ".join(shlex.quote(word) for word in [*words, *args])
+
+
+def _is_default_config(path: Path) -> bool:
+    try:
+        return path.resolve() == DEFAULT_CONFIG.resolve()
+    except OSError:
+        return False
+
+
+__all__ = [
+    "Built",
+    "Drift",
+    "Newsletter",
+    "SendPlan",
+    "Target",
+    "WindowRequest",
+    "command_hint",
+    "error_checks",
+    "frozen_form",
+    "target_args",
+]

@@ -1,0 +1,102 @@
+"""From a Digest to the email as sent: Jinja2 → MJML → premailer for HTML, Jinja2 for text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from digest import placeholders
+from digest.config import Settings
+from digest.issue import last_day
+from digest.models import Digest, Post, RenderedIssue
+from digest.render.checks import check_issue
+from digest.render.inline import inline_css
+from digest.render.mjml import compile_mjml, split_inline_css
+from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
+from digest.render.text import tidy_text
+
+__all__ = ["render_issue", "template_context"]
+
+
+def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
+    """What both templates see. Times are given in the newsletter's time zone."""
+    zone = settings.timezone
+    return {
+        "digest": digest,
+        "newsletter": settings.name,
+        "language": settings.language,
+        "window_start": digest.window.start.astimezone(zone),
+        "window_last": last_day(digest.window, zone),
+        "local": lambda moment: moment.astimezone(zone),
+        "links": {
+            "web": f"{settings.base_url}/archive/{digest.issue_id}/",
+            "unsubscribe": placeholders.UNSUBSCRIBE_URL,
+            "recipient": placeholders.RECIPIENT_EMAIL,
+        },
+        "sender": settings.sender,
+    }
+
+
+def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
+    """Render, compile, inline and check the issue. Raises RenderError on a template or MJML error."""
+    html, text = _render_parts(digest, settings)
+    # The leftover-markup check judges the templates, not the content: a post about Jinja may
+    # well have "{{" in its title. When one does, the check looks at a render whose posts carry
+    # no template syntax, so only what the templates themselves left behind can be found.
+    markup = _render_parts(defused(digest), settings) if has_markup(digest) else (html, text)
+    subject = digest.title
+    return RenderedIssue(
+        issue_id=digest.issue_id,
+        subject=subject,
+        preheader=digest.preheader,
+        html=html,
+        text=text,
+        checks=check_issue(digest, subject, html, text, markup=markup),
+    )
+
+
+def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
+    context = template_context(digest, settings)
+    source = render_template(environment(settings, html=True), HTML_TEMPLATE, context)
+    mjml_source, css = split_inline_css(source)
+    html = inline_css(compile_mjml(mjml_source, HTML_TEMPLATE), css)
+    text = tidy_text(render_template(environment(settings, html=False), TEXT_TEMPLATE, {**context, "ref": LinkReferences()}))
+    return html, text
+
+
+_MARKUP = re.compile(r"\{\{|\{%|<mj-|&lt;mj-", re.IGNORECASE)
+
+
+def _defuse(text: str) -> str:
+    return _MARKUP.sub(lambda m: m.group(0).replace("{", "(").replace("mj-", "mj_").replace("MJ-", "MJ_"), text)
+
+
+def _post_texts(post: Post) -> tuple[str, ...]:
+    return (post.title, post.outlet or "", post.author or "", post.excerpt_html, post.excerpt_text, *post.tags)
+
+
+def has_markup(digest: Digest) -> bool:
+    """Whether any post's text carries something the leftover-markup check looks for."""
+    return any(_MARKUP.search(text) for post in digest.posts for text in _post_texts(post))
+
+
+def defused(digest: Digest) -> Digest:
+    """The digest with template syntax in post text made harmless (``{{`` → ``({``), for judging the templates alone."""
+
+    def clean(post: Post) -> Post:
+        return replace(
+            post,
+            title=_defuse(post.title),
+            outlet=_defuse(post.outlet) if post.outlet else post.outlet,
+            author=_defuse(post.author) if post.author else post.author,
+            excerpt_html=_defuse(post.excerpt_html),
+            excerpt_text=_defuse(post.excerpt_text),
+            tags=tuple(_defuse(tag) for tag in post.tags),
+        )
+
+    sections = tuple(
+        replace(section, outlets=tuple(replace(group, posts=tuple(clean(p) for p in group.posts)) for group in section.outlets))
+        for section in digest.sections
+    )
+    return replace(digest, sections=sections)

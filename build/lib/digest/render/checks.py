@@ -1,0 +1,97 @@
+"""Checks of a rendered issue: what would make it break, clip or annoy in a mail client.
+
+The same checks feed the build summary, the editor preview and the pre-send
+gate: an ``error`` stops ``digest send`` unless forced.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from digest import placeholders
+from digest.models import Check, Digest
+from digest.render.templates import TEXT_WIDTH
+
+GMAIL_CLIP_BYTES = 102 * 1024
+SUBJECT_WARN_CHARS = 78
+_LEFTOVER = re.compile(r"\{\{|\{%|<mj-", re.IGNORECASE)
+_URL_LINE = re.compile(r"^\s*(\[\d+\]\s*)?\S+://\S+$|^\s*\S*%%[A-Z_]+%%\S*$")
+
+
+def check_issue(digest: Digest, subject: str, html: str, text: str, *, markup: tuple[str, str] | None = None) -> tuple[Check, ...]:
+    """Every finding about one rendered issue, errors first.
+
+    ``markup`` is the (html, text) that the leftover-markup check reads: by
+    default the parts themselves; :func:`digest.render.render_issue` passes a
+    render whose posts carry no template syntax, so that content is never
+    mistaken for a template's leftovers.
+    """
+    markup_html, markup_text = markup if markup is not None else (html, text)
+    found: list[Check] = []
+
+    def add(code: str, level: str, message: str) -> None:
+        found.append(Check(code=code, level=level, message=message))  # type: ignore[arg-type]
+
+    size = len(html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        add("html-size", "error", f"HTML is {size / 1024:.1f} KB; Gmail clips messages over 102 KB (and hides the unsubscribe link)")
+    elif size > GMAIL_CLIP_BYTES * 0.9:
+        add("html-size", "warning", f"HTML is {size / 1024:.1f} KB, close to Gmail's 102 KB clipping point")
+
+    if not digest.posts:
+        add("empty-issue", "error", "the issue has no posts")
+    for section in digest.sections:
+        if not section.posts:
+            add("empty-section", "warning", f'section "{section.theme}" has no posts')
+
+    if not subject.strip():
+        add("subject", "error", "the subject is empty")
+    elif len(subject) > SUBJECT_WARN_CHARS:
+        add("subject", "warning", f"the subject is {len(subject)} characters; many clients cut it near 60–78")
+
+    for part, body, judged in (("HTML", html, markup_html), ("text", text, markup_text)):
+        if placeholders.UNSUBSCRIBE_URL not in body:
+            add("unsubscribe", "error", f"the {part} part has no unsubscribe link")
+        if match := _LEFTOVER.search(judged):
+            line = judged.count("\n", 0, match.start()) + 1
+            add("leftover-markup", "error", f"the {part} part has leftover template or MJML markup {match.group(0)!r} at line {line}")
+
+    found.extend(_html_checks(html))
+
+    long_lines = [n for n, line in enumerate(text.splitlines(), 1) if len(line) > TEXT_WIDTH and not _URL_LINE.match(line)]
+    if long_lines:
+        shown = ", ".join(map(str, long_lines[:5])) + (" …" if len(long_lines) > 5 else "")
+        add("text-width", "warning", f"{len(long_lines)} plain-text line(s) over {TEXT_WIDTH} characters (line {shown})")
+
+    order = {"error": 0, "warning": 1, "info": 2}
+    return tuple(sorted(found, key=lambda c: order[c.level]))
+
+
+def _html_checks(html: str) -> list[Check]:
+    found: list[Check] = []
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except Exception as exc:  # lxml raises ParserError and ValueError variants
+        return [Check(code="html-parse", level="error", message=f"the HTML cannot be parsed: {exc}")]
+    if not tree.get("lang"):
+        found.append(Check(code="lang", level="warning", message="the <html> element has no lang attribute"))
+    missing_alt = [img.get("src", "?") for img in tree.iter("img") if img.get("alt") is None]
+    if missing_alt:
+        found.append(
+            Check(code="img-alt", level="error", message=f"{len(missing_alt)} image(s) without alt text: {', '.join(missing_alt[:3])}")
+        )
+    bad_links: list[str] = []
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href in placeholders.ALL:
+            continue
+        if urlsplit(href).scheme not in ("http", "https", "mailto") or (href.startswith("http") and not urlsplit(href).netloc):
+            bad_links.append(href or "(empty)")
+    if bad_links:
+        found.append(
+            Check(code="links", level="error", message=f"{len(bad_links)} link(s) not absolute http(s): {', '.join(bad_links[:3])}")
+        )
+    return found

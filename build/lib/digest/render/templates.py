@@ -1,0 +1,123 @@
+"""The two Jinja environments: autoescaped for the MJML/HTML template, plain for the text twin.
+
+Templates are looked up first in the editor's folder (``output.templates``
+in the config; a project's own ``templates/email/`` too, if it has one), then
+in the package (``digest/templates/email/``, loaded with Jinja's
+PackageLoader), so an installed digest renders in any folder and an editor
+overrides only the files they copied.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from digest.config import Settings
+from digest.errors import RenderError
+
+HTML_TEMPLATE = "digest.mjml.j2"
+TEXT_TEMPLATE = "digest.txt.j2"
+TEXT_WIDTH = 78
+BUNDLED = Path(__file__).resolve().parents[1] / "templates" / "email"  # where the PackageLoader finds them, for messages
+
+
+def override_dirs(settings: Settings) -> list[Path]:
+    """The editor's template folders, tried before the bundled templates."""
+    dirs = [settings.templates_dir] if settings.templates_dir else []
+    own = settings.root / "templates" / "email"
+    if own.is_dir() and own not in dirs:
+        dirs.append(own)
+    return dirs
+
+
+def template_dirs(settings: Settings) -> list[Path]:
+    """Every folder a template may come from, in lookup order (what the preview watches)."""
+    return [*override_dirs(settings), BUNDLED]
+
+
+def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader([str(d) for d in override_dirs(settings)]), jinja2.PackageLoader("digest", "templates/email")]
+        ),
+        # The text twin is not HTML: escaping it would put "&amp;" in front of readers.
+        autoescape=html,  # noqa: S701
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["day"] = format_day
+    env.filters["wrap"] = wrap
+    return env
+
+
+def format_day(moment: date, with_year: bool = True) -> str:
+    """``20 November 2026``: no leading zero, month in words, in whatever zone it carries."""
+    return f"{moment.day} {moment:%B}" + (f" {moment.year}" if with_year else "")
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:
+    """Text wrapped to ``width`` columns; long words (URLs) are never broken."""
+    return "\n".join(
+        textwrap.wrap(
+            text,
+            width=width,
+            initial_indent=indent if first is None else first,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
+class LinkReferences:
+    """Numbers links for the plain text: ``[1]`` in the body, the URLs listed at the end."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def __call__(self, url: str | None) -> str:
+        if not url:
+            return ""
+        if url not in self.urls:
+            self.urls.append(url)
+        return f"[{self.urls.index(url) + 1}]"
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render one template; template errors become RenderError with file and line."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or name}:{exc.lineno}", exc.message or str(exc)) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(name, f"template not found in {', '.join(template_dirs_of(env))}") from exc
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{name}:{_template_line(exc, name)}", exc.message or str(exc)) from exc
+
+
+def template_dirs_of(env: jinja2.Environment) -> list[str]:
+    """The folders an environment's loaders search, for a "not found" message."""
+    loaders = env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]
+    found: list[str] = []
+    for loader in loaders:
+        if isinstance(loader, jinja2.FileSystemLoader):
+            found += [str(p) for p in loader.searchpath]
+        elif isinstance(loader, jinja2.PackageLoader):
+            found.append(f"the package's {loader.package_path}/")
+    return found
+
+
+def _template_line(exc: BaseException, name: str) -> str:
+    tb = exc.__traceback__
+    line = "?"
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(name):
+            line = str(tb.tb_lineno)
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,169 @@
+"""Which posts make the issue: the window, the exclusion rules, and deduplication.
+
+Pure functions: the time is passed in, never read here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from digest.config import SelectionRules, WindowRule
+from digest.models import Excluded, ExclusionKind, Post, Window
+
+
+def window_for(now: datetime, rule: WindowRule, zone: tzinfo, last_end: datetime | None = None) -> Window:
+    """The window an issue built at ``now`` covers, by the configured rule.
+
+    ``days``: the N days ending at ``now``. ``week``: the last full calendar
+    week before ``now``, weeks starting at local midnight on the configured
+    weekday. ``since-last``: from the end of the last issue (``last_end``) to
+    ``now``; with no last issue, as ``days``. Local dates are taken in ``zone``
+    so that a week always starts at local midnight, across clock changes.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if rule.mode == "week":
+        local = now.astimezone(zone)
+        back = (local.weekday() - rule.week_starts) % 7
+        this_week = local.date() - timedelta(days=back)
+        return Window(start=local_midnight(this_week - timedelta(days=7), zone), end=local_midnight(this_week, zone))
+    if rule.mode == "since-last" and last_end is not None and last_end < now:
+        return Window(start=last_end, end=now)
+    local = now.astimezone(zone)
+    # Subtracting days on the local wall clock keeps "09:00 last Friday" at 09:00 across a DST change.
+    start = (local.replace(tzinfo=None) - timedelta(days=rule.days)).replace(tzinfo=zone)
+    return Window(start=start, end=now)
+
+
+def local_midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=zone)
+
+
+def window_between(since: date | datetime, until: date | datetime, zone: tzinfo) -> Window:
+    """An explicit window: dates mean local midnight; ``until`` is exclusive."""
+
+    def moment(value: date | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=zone)
+        return local_midnight(value, zone)
+
+    return Window(start=moment(since), end=moment(until))
+
+
+def parse_when(value: str) -> date | datetime:
+    """``2026-11-20`` (a day) or ``2026-11-20T09:00[+01:00]`` (a moment); raises ValueError."""
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20 or 2026-11-20T09:00)") from None
+
+
+def at_moment(value: date | datetime, zone: tzinfo) -> datetime:
+    """A moment: a naive one is local time in ``zone``, a day is its local midnight."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    return local_midnight(value, zone)
+
+
+def requested_window(
+    rule: WindowRule,
+    zone: tzinfo,
+    now: datetime,
+    *,
+    as_of: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last_end: Callable[[datetime], datetime | None] | None = None,
+) -> Window:
+    """The window a person asked for (CLI options, preview query): ``since``/``until``, else the rule at ``as_of`` or ``now``.
+
+    ``last_end`` looks up where the last issue ended, for the since-last
+    mode. Raises ValueError saying what is wrong with the request.
+    """
+    if bool(since) != bool(until):
+        raise ValueError("since and until go together")
+    if since and until:
+        if as_of:
+            raise ValueError("as-of cannot be combined with since/until")
+        return window_between(parse_when(since), parse_when(until), zone)
+    at = at_moment(parse_when(as_of), zone) if as_of else now
+    last = last_end(at) if rule.mode == "since-last" and last_end is not None else None
+    return window_for(at, rule, zone, last)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    selected: tuple[Post, ...]
+    excluded: tuple[Excluded, ...]
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def normalise_title(title: str) -> str:
+    """Titles that differ only in case, accents, punctuation or spacing compare equal."""
+    if title.isascii():  # nothing to decompose: the common case, and the slow part skipped
+        return " ".join(_WORDS.findall(title.casefold()))
+    decomposed = unicodedata.normalize("NFKD", title.casefold())
+    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORDS.findall(letters))
+
+
+def normalise_url(url: str) -> str:
+    stripped = re.sub(r"^https?://(www\.)?", "", url.strip().lower())
+    return stripped.split("#", 1)[0].rstrip("/")
+
+
+def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -> Selection:
+    """Posts inside the window that no rule excludes, each once; the rest with their reasons.
+
+    Posts are considered oldest first (ties by source order), so when two
+    sources carry the same post, the first seen is kept and the later one is
+    excluded as a duplicate of it.
+    """
+    ordered = sorted(enumerate(posts), key=lambda pair: (pair[1].published, pair[0]))
+    selected: list[Post] = []
+    excluded: list[Excluded] = []
+    by_url: dict[str, Post] = {}
+    by_title: dict[tuple[str, str], Post] = {}
+    for _, post in ordered:
+        rule = _rule_reason(post, window, rules)
+        if rule is not None:
+            excluded.append(Excluded(post=post, kind=rule[0], reason=rule[1]))
+            continue
+        # Keys only for posts the rules let through: most posts near a window are outside it.
+        url_key = normalise_url(post.url) if post.url else None
+        title_key = _title_key(post)
+        twin = (by_url.get(url_key) if url_key else None) or by_title.get(title_key)
+        if twin is not None:
+            excluded.append(Excluded(post=post, kind=ExclusionKind.DUPLICATE, reason=f'duplicate of "{twin.title}" from {twin.source}'))
+            continue
+        selected.append(post)
+        if url_key:
+            by_url[url_key] = post
+        by_title[title_key] = post
+    return Selection(tuple(selected), tuple(excluded))
+
+
+def _title_key(post: Post) -> tuple[str, str]:
+    return (normalise_title(post.title), normalise_title(post.outlet or ""))
+
+
+def _rule_reason(post: Post, window: Window, rules: SelectionRules) -> tuple[ExclusionKind, str] | None:
+    if post.published < window.start:
+        return ExclusionKind.BEFORE_WINDOW, f"published {post.published.isoformat()}, before the window"
+    if post.published >= window.end:
+        return ExclusionKind.AFTER_WINDOW, f"published {post.published.isoformat()}, after the window"
+    for pattern in rules.exclude_titles:
+        if pattern.search(post.title):
+            return ExclusionKind.TITLE_RULE, f'title matches exclusion rule "{pattern.pattern}"'
+    if post.outlet and post.outlet.casefold() in rules.exclude_outlets:
+        return ExclusionKind.OUTLET_RULE, f'outlet "{post.outlet}" is excluded'
+    for tag in post.tags:
+        if tag.casefold() in rules.exclude_tags:
+            return ExclusionKind.TAG_RULE, f'tag "{tag}" is excluded'
+    return None

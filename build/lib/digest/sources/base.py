@@ -1,0 +1,154 @@
+"""What every source shares: the Source protocol, post ids, sanitising and excerpts."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+import nh3
+
+from digest.config import Settings, SourceSpec
+from digest.errors import SourceError, SourceUnavailableError
+from digest.models import Post, Problem, Window
+
+# What post HTML may keep: text formatting and links, nothing that runs or loads.
+ALLOWED_TAGS = frozenset(
+    {"a", "abbr", "b", "blockquote", "br", "cite", "code", "em", "i", "li", "ol", "p", "q", "s", "small", "strong", "sub", "sup", "u", "ul"}
+)
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_SPACE = re.compile(r"\s+")
+_BLOCK_END = re.compile(r"</(p|li|blockquote|ul|ol)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+# nh3's output is normalised (attributes quoted, tags balanced), so a pattern is enough here.
+_DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """What one source produced: the posts it could read and the problems it met."""
+
+    posts: tuple[Post, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    distant: int = 0  # posts read but left out as outside the ``near`` window asked for: counted only
+
+
+class Source(Protocol):
+    """Anything that yields posts. ``gather`` never raises for a bad item: it reports it.
+
+    Given ``near``, a source may leave out (and count in ``distant``) the posts
+    published outside it; one that cannot do that cheaply returns them all.
+    """
+
+    spec: SourceSpec
+
+    def gather(self, near: Window | None = None) -> Gathered: ...
+
+
+def problem_of(exc: SourceError) -> Problem:
+    """The problem an error reports; a whole source that yielded nothing is marked as such."""
+    return Problem(where=exc.where, message=exc.message, source_failed=isinstance(exc, SourceUnavailableError))
+
+
+def clean_text(text: str) -> str:
+    """One line of plain text: non-breaking and odd spaces folded, control characters gone."""
+    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
+
+
+def sanitise_html(fragment: str) -> str:
+    """Post HTML made safe for the email: no scripts, handlers, styles or odd URL schemes.
+
+    A link whose URL was removed (``javascript:``, say) would be left as a dead
+    ``<a>``: it is unwrapped to its text.
+    """
+    cleaned = nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+    ).strip()
+    return _DEAD_LINK.sub(r"\1", cleaned)
+
+
+def html_to_text(fragment: str) -> str:
+    """The readable text of an HTML fragment, on one line."""
+    spaced = _BLOCK_END.sub(" ", fragment)
+    return clean_text(html.unescape(_TAG.sub("", spaced)))
+
+
+def truncate_words(text: str, words: int) -> str:
+    parts = text.split(" ")
+    if len(parts) <= words:
+        return text
+    return " ".join(parts[:words]).rstrip(",;:.–-") + " …"
+
+
+def make_excerpt(fragment_html: str, words: int) -> tuple[str, str]:
+    """(html, text) of an excerpt: the first paragraph, cut to ``words`` words.
+
+    Takes sanitised HTML. When the paragraph must be cut, the HTML becomes the
+    escaped cut text: cutting markup safely is not worth its complexity here.
+    """
+    match = _PARAGRAPH.search(fragment_html)
+    first = match.group(0) if match else fragment_html
+    text = html_to_text(first)
+    cut = truncate_words(text, words)
+    if cut != text or not match:
+        return (f"<p>{html.escape(cut, quote=False)}</p>" if cut else "", cut)
+    return first, text
+
+
+def post_id(*, url: str | None, source: str, title: str, published: date | datetime) -> str:
+    """A stable id: from the url when there is one, else from source, title and date."""
+    if url:
+        key = "url:" + url.strip().rstrip("/").lower()
+    else:
+        day = published.date() if isinstance(published, datetime) else published
+        key = f"item:{source}|{clean_text(title).casefold()}|{day.isoformat()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def source_label(spec: SourceSpec, settings: Settings, path: str | None = None) -> str:
+    """How a post's source is named: kind and a root-relative path (or the URL)."""
+    where = path if path is not None else spec.location
+    if not spec.is_url:
+        with contextlib.suppress(ValueError):  # outside the root: keep the path as given
+            where = str(settings.resolve(where).relative_to(settings.root))
+    return f"{spec.kind}:{where}"
+
+
+def open_source(spec: SourceSpec, settings: Settings) -> Source:
+    """The Source object for a spec."""
+    # Imported here so that adding a source kind touches only this function.
+    from digest.sources.archive import ArchiveSource
+    from digest.sources.feed import FeedSource
+    from digest.sources.markdown import MarkdownSource
+
+    kinds: dict[str, type[ArchiveSource] | type[FeedSource] | type[MarkdownSource]] = {
+        "markdown": MarkdownSource,
+        "feed": FeedSource,
+        "archive": ArchiveSource,
+    }
+    return kinds[spec.kind](spec, settings)
+
+
+def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:
+    """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
+    posts: list[Post] = []
+    problems: list[Problem] = []
+    distant = 0
+    for spec in specs:
+        result = open_source(spec, settings).gather(near)
+        kept = result.posts if near is None else [post for post in result.posts if post.published in near]
+        posts.extend(kept)
+        problems.extend(result.problems)
+        distant += result.distant + len(result.posts) - len(kept)
+    return Gathered(tuple(posts), tuple(problems), distant)

@@ -1,0 +1,118 @@
+"""Posts from RSS 0.9x/1.0/2.0 and Atom feeds, local files or URLs, parsed by feedparser.
+
+feedparser is only ever given bytes: URLs are fetched by :mod:`digest.sources.http`.
+An entry with no date is reported and skipped, never dated "now".
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from digest.config import Settings, SourceSpec, is_url
+from digest.errors import SourceError
+from digest.models import Post, Problem, Window
+from digest.sources.base import Gathered, clean_text, html_to_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
+from digest.sources.files import expand
+from digest.sources.http import fetch
+
+
+class FeedSource:
+    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+
+    def gather(self, near: Window | None = None) -> Gathered:
+        # Every entry is parsed either way: ``near`` is applied by gather_all.
+        documents: list[tuple[str, str, bytes]] = []  # (label for problems, label for posts, bytes)
+        problems: list[Problem] = []
+        try:
+            if self.spec.is_url:
+                fetched = fetch(self.spec.location, self.settings.feed, self.settings.cache_dir)
+                documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
+            else:
+                for path in expand(self.settings.resolve(self.spec.location), ".xml"):
+                    label = source_label(self.spec, self.settings, str(path))
+                    try:
+                        documents.append((label.split(":", 1)[1], label, _read(path, label)))
+                    except SourceError as exc:  # one unreadable file does not stop the others
+                        problems.append(Problem(where=exc.where, message=exc.message))
+        except SourceError as exc:
+            problems.append(problem_of(exc))
+        posts: list[Post] = []
+        for where, label, body in documents:
+            try:
+                found, skipped = self.parse(body, where, label)
+            except SourceError as exc:
+                problems.append(Problem(where=exc.where, message=exc.message))
+                continue
+            posts.extend(found)
+            problems.extend(skipped)
+        return Gathered(tuple(posts), tuple(problems))
+
+    def parse(self, body: bytes, where: str, label: str) -> tuple[list[Post], list[Problem]]:
+        """Posts and per-entry problems of one feed document; SourceError if it is no feed at all."""
+        parsed: Any = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
+        if not parsed.get("version"):
+            reason = parsed.get("bozo_exception")
+            raise SourceError(where, f"not an RSS or Atom feed ({reason})" if reason else "not an RSS or Atom feed")
+        outlet = self.spec.outlet or clean_text(parsed.feed.get("title", "")) or None
+        posts: list[Post] = []
+        problems: list[Problem] = []
+        for number, entry in enumerate(parsed.entries, start=1):
+            title = html_to_text(entry.get("title", "")) or None
+            name = f'entry {number} "{title}"' if title else f"entry {number}"
+            if title is None:
+                problems.append(Problem(where=where, message=f"{name}: no title; skipped"))
+                continue
+            stamp = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+            if stamp is None:
+                problems.append(Problem(where=where, message=f"{name}: no date (published or updated); skipped"))
+                continue
+            published = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC)
+            link = entry.get("link")
+            url = link if isinstance(link, str) and is_url(link) else None
+            summary = _summary(entry)
+            excerpt_html, excerpt_text = make_excerpt(sanitise_html(summary), self.settings.excerpt_words)
+            tags = tuple(dict.fromkeys(clean_text(t.get("term") or "") for t in entry.get("tags", []) if clean_text(t.get("term") or "")))
+            posts.append(
+                Post(
+                    id=post_id(url=url, source=label, title=title, published=published),
+                    title=title,
+                    url=url,
+                    published=published,
+                    outlet=outlet,
+                    author=clean_text(entry.get("author", "")) or None,
+                    excerpt_html=excerpt_html,
+                    excerpt_text=excerpt_text,
+                    tags=tags,
+                    theme=None,
+                    source=label,
+                    original_date=None,
+                )
+            )
+        return posts, problems
+
+
+def _read(path: Path, label: str) -> bytes:
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(label.split(":", 1)[1], f"cannot read: {exc.strerror or exc}") from exc
+    if not body.strip():
+        raise SourceError(label.split(":", 1)[1], "empty file")
+    return body
+
+
+def _summary(entry: Any) -> str:
+    summary = entry.get("summary")
+    if summary:
+        return str(summary)
+    for content in entry.get("content", []):
+        if content.get("value"):
+            return str(content["value"])
+    return ""

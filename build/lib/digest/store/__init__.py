@@ -1,0 +1,98 @@
+"""The database (SQLAlchemy Core): one module per table family, joined here in :class:`Store`.
+
+::
+
+    schema.py       tables, migrations, the engine (SQLite in WAL mode for the ledger)
+    subscribers.py  the list                      store.subscribers
+    issues.py       frozen issues                 store.issues
+    ledger.py       deliveries, the writer        store.ledger
+    runs.py         scheduled slots               store.runs
+    leases.py       one holder per named job      store.leases
+
+Every failure to open or migrate the database is a :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digest.errors import StoreError
+from digest.store.issues import Issues, IssueSummary, StoredIssue
+from digest.store.leases import Leases
+from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
+from digest.store.runs import Runs, ScheduleRun
+from digest.store.schema import MIGRATIONS, create_engine, now_utc, schema_version
+from digest.store.subscribers import Subscriber, Subscribers
+
+__all__ = [
+    "Delivery",
+    "Due",
+    "IssueStatus",
+    "IssueSummary",
+    "LedgerWriter",
+    "Outstanding",
+    "ScheduleRun",
+    "Store",
+    "StoreError",
+    "StoredIssue",
+    "Subscriber",
+    "now_utc",
+]
+
+
+class Store:
+    """All reads and writes of the database, by table family. Safe to share between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.subscribers = Subscribers(engine)
+        self.issues = Issues(engine)
+        self.ledger = Ledger(engine)
+        self.runs = Runs(engine)
+        self.leases = Leases(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (creating or migrating as needed) the database at ``url``; raises StoreError."""
+        try:
+            store = cls(create_engine(url))
+            store.migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database {safe_url(url)}: {exc}") from exc
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def version(self) -> int:
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                return 0
+            return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+
+    def migrate(self) -> int:
+        """Apply every migration the database lacks; returns the version it is now at."""
+        with self.engine.begin() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                schema_version.create(conn)
+            current = int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+            if current > len(MIGRATIONS):
+                raise StoreError(f"the database is at schema version {current}, newer than this program ({len(MIGRATIONS)})")
+            for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                migration(conn)
+                conn.execute(sa.delete(schema_version))
+                conn.execute(sa.insert(schema_version).values(version=number))
+        return len(MIGRATIONS)
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unparsable database URL)"

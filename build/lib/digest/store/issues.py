@@ -1,0 +1,144 @@
+"""Frozen issues: exactly what was rendered, stored when it first goes out (or on ``build --freeze``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digest.models import DeliveryState
+from digest.store.schema import deliveries, issues
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredIssue:
+    """A frozen issue: exactly what was previewed, and what every send of it uses."""
+
+    id: str
+    window_start: datetime
+    window_end: datetime
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    post_ids: tuple[str, ...]
+    checks: tuple[dict[str, str], ...]
+    created_at: datetime
+    # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
+    post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueSummary:
+    id: str
+    subject: str
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+
+
+class Issues:
+    """Reads and writes of the ``issues`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def save(self, issue: StoredIssue, *, replace: bool = False) -> None:
+        """Store ``issue``; ``replace`` swaps a stored one (its pending deliveries are dropped, to be queued again)."""
+        values = {
+            "id": issue.id,
+            "window_start": issue.window_start,
+            "window_end": issue.window_end,
+            "subject": issue.subject,
+            "preheader": issue.preheader,
+            "html": issue.html,
+            "text": issue.text,
+            "post_ids": json.dumps(list(issue.post_ids)),
+            "checks": json.dumps(list(issue.checks)),
+            "created_at": issue.created_at,
+            "post_prints": json.dumps(dict(issue.post_prints)),
+        }
+        with self.engine.begin() as conn:
+            if replace:
+                conn.execute(sa.delete(deliveries).where(deliveries.c.issue_id == issue.id, deliveries.c.state == DeliveryState.PENDING))
+                conn.execute(sa.delete(issues).where(issues.c.id == issue.id))
+            conn.execute(sa.insert(issues).values(**values))
+
+    def add_once(self, issue: StoredIssue) -> StoredIssue:
+        """Store ``issue`` unless one of its id is stored already; returns the stored one (the first to arrive wins)."""
+        try:
+            self.save(issue)
+        except sa.exc.IntegrityError:
+            stored = self.load(issue.id)
+            if stored is None:  # the conflict was something else
+                raise
+            return stored
+        return issue
+
+    def load(self, issue_id: str) -> StoredIssue | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(issues).where(issues.c.id == issue_id)).mappings().first()
+        return _stored(row) if row is not None else None
+
+    def summaries(self, *, sent_only: bool = False) -> list[IssueSummary]:
+        """Stored issues, newest window first; ``sent_only``: those with at least one delivery sent."""
+        query = sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at).order_by(
+            issues.c.window_end.desc()
+        )
+        if sent_only:
+            query = query.where(sa.exists().where(deliveries.c.issue_id == issues.c.id, deliveries.c.state == DeliveryState.SENT))
+        with self.engine.connect() as conn:
+            return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
+
+    def last_window_end(self, before: datetime) -> datetime | None:
+        """The end of the latest window of an issue that went out (any delivery attempted), at or before ``before``.
+
+        This is what "since the last issue" means everywhere (the scheduler,
+        the CLI, the preview): an issue merely built or frozen has not reached
+        anyone, so the next one still starts where the last one sent ended.
+        """
+        with self.engine.connect() as conn:
+            ends = conn.execute(
+                sa.select(issues.c.window_end)
+                .where(issues.c.window_end <= before, _started(issues.c.id))
+                .order_by(issues.c.window_end.desc())
+                .limit(1)
+            ).all()
+        return ends[0][0] if ends else None
+
+    def overlapping(self, start: datetime, end: datetime, *, excluding: str) -> list[IssueSummary]:
+        """Other issues whose window overlaps ``[start, end)`` and that have deliveries beyond pending."""
+        query = (
+            sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at)
+            .where(issues.c.id != excluding, issues.c.window_start < end, issues.c.window_end > start, _started(issues.c.id))
+            .order_by(issues.c.window_end.desc())
+        )
+        with self.engine.connect() as conn:
+            return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
+
+
+def _started(issue_id: Any) -> Any:
+    """SQL: the issue has a delivery that was attempted (anything beyond pending)."""
+    return sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.state != DeliveryState.PENDING)
+
+
+def _stored(row: Any) -> StoredIssue:
+    return StoredIssue(
+        id=row["id"],
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        subject=row["subject"],
+        preheader=row["preheader"],
+        html=row["html"],
+        text=row["text"],
+        post_ids=tuple(json.loads(row["post_ids"])),
+        checks=tuple(json.loads(row["checks"])),
+        created_at=row["created_at"],
+        post_prints=MappingProxyType(json.loads(row["post_prints"] or "{}")),
+    )

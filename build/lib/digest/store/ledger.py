@@ -1,0 +1,411 @@
+"""The delivery ledger: one row per (issue, subscriber), the heart of exactly-once sending.
+
+See :mod:`digest.delivery` for the protocol (pending → sending → sent, with
+deferred and failed on the way). This module owns the rows: queueing,
+the restart rule, what is due, the per-worker writer, and the counts that
+``status`` and a send's plan report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from digest.errors import StoreError
+from digest.models import DeliveryState, SubscriberStatus
+from digest.store.schema import UTCDateTime, deliveries, issues, now_utc, subscribers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    issue_id: str
+    subscriber_id: int
+    state: DeliveryState
+    attempts: int
+    last_reply: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Due:
+    """A delivery to attempt now, with what the message needs of its subscriber."""
+
+    subscriber_id: int
+    email: str
+    name: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueStatus:
+    issue_id: str
+    subject: str
+    created_at: datetime
+    counts: dict[DeliveryState, int]  # every state, zero when none
+    problems: tuple[Delivery, ...]  # failed and deferred, with their last replies
+
+    @property
+    def recipients(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outstanding:
+    """Who a send of an issue would mail now: exactly what enqueue and the restart rule will hand the workers."""
+
+    new: int  # active subscribers with no delivery of the issue yet
+    pending: int  # queued, or in flight when a run died (sent again)
+    deferred: int  # waiting for a retry
+    done: dict[DeliveryState, int]  # sent, failed and skipped: never mailed again
+
+    @property
+    def to_send(self) -> int:
+        return self.new + self.pending + self.deferred
+
+
+class Ledger:
+    """Reads and writes of the ``deliveries`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def has_started(self, issue_id: str) -> bool:
+        """Whether any delivery of the issue has been attempted (anything beyond pending)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(deliveries.c.subscriber_id)
+                .where(deliveries.c.issue_id == issue_id, deliveries.c.state != DeliveryState.PENDING)
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def outstanding(self, issue_id: str) -> Outstanding:
+        """What a send of ``issue_id`` would do now, counted the way the send itself selects rows.
+
+        Only active subscribers are mailed: a queued delivery of someone who
+        has since left is skipped by the send, so it is not counted here.
+        """
+        active = subscribers.c.status == SubscriberStatus.ACTIVE
+        with self.engine.connect() as conn:
+            new = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(subscribers)
+                .where(active, ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
+            ).scalar_one()
+            by_state = dict.fromkeys(DeliveryState, 0)
+            rows = conn.execute(
+                sa.select(deliveries.c.state, sa.func.count())
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(deliveries.c.issue_id == issue_id, active)
+                .group_by(deliveries.c.state)
+            ).all()
+            for state, count in rows:
+                by_state[DeliveryState(state)] = int(count)
+        return Outstanding(
+            new=int(new),
+            pending=by_state[DeliveryState.PENDING] + by_state[DeliveryState.SENDING],
+            deferred=by_state[DeliveryState.DEFERRED],
+            done={state: by_state[state] for state in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)},
+        )
+
+    def enqueue(self, issue_id: str) -> int:
+        """A pending delivery for every active subscriber who has none for this issue yet."""
+        now = now_utc()
+        missing = (
+            sa.select(
+                sa.literal(issue_id),
+                subscribers.c.id,
+                sa.literal(DeliveryState.PENDING.value),
+                sa.literal(0),
+                sa.literal(now, UTCDateTime),
+                sa.literal(now, UTCDateTime),
+            )
+            .where(subscribers.c.status == SubscriberStatus.ACTIVE)
+            .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
+        )
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
+            )
+        return int(result.rowcount or 0)
+
+    def recover_sending(self, issue_id: str) -> int:
+        """The restart rule: a ``sending`` row left by a dead run goes back to ``pending``.
+
+        The message may or may not have reached the server before the crash, so
+        it is sent again: a crash repeats at most the message in flight on each
+        connection, and never loses one. Call only while holding the issue's
+        send lease, so that no live run's in-flight rows are touched.
+        """
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENDING)
+                .values(
+                    state=DeliveryState.PENDING.value, last_reply="resent after an interrupted run (was in flight)", updated_at=now_utc()
+                )
+            )
+        return int(result.rowcount or 0)
+
+    def skip_inactive(self, issue_id: str) -> int:
+        """Queued deliveries whose subscriber has since left are skipped, never sent."""
+        inactive = sa.select(subscribers.c.id).where(subscribers.c.status != SubscriberStatus.ACTIVE)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(deliveries)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state.in_((DeliveryState.PENDING, DeliveryState.DEFERRED)),
+                    deliveries.c.subscriber_id.in_(inactive),
+                )
+                .values(state=DeliveryState.SKIPPED.value, last_reply="subscriber no longer active", updated_at=now_utc())
+            )
+        return int(result.rowcount or 0)
+
+    def due(self, issue_id: str, at: datetime, after: int = 0, limit: int = 500) -> list[Due]:
+        """The next deliveries to attempt: pending, or deferred and due, for active subscribers."""
+        query = (
+            sa.select(deliveries.c.subscriber_id, subscribers.c.email, subscribers.c.name, deliveries.c.attempts)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id > after, subscribers.c.status == SubscriberStatus.ACTIVE)
+            .where(
+                sa.or_(
+                    deliveries.c.state == DeliveryState.PENDING,
+                    sa.and_(deliveries.c.state == DeliveryState.DEFERRED, deliveries.c.next_attempt_at <= at),
+                )
+            )
+            .order_by(deliveries.c.subscriber_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3]) for r in conn.execute(query).all()]
+
+    def next_retry_at(self, issue_id: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
+                    deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.DEFERRED
+                )
+            ).scalar()
+        return value if isinstance(value, datetime) else None
+
+    def writer(self) -> LedgerWriter:
+        """A writer for one send worker: its own connection, statements built once."""
+        return LedgerWriter(self.engine)
+
+    def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
+        with self.writer() as writer:
+            writer.mark_sending(issue_id, subscriber_id)
+
+    def mark_sent(self, issue_id: str, subscriber_id: int, reply: str) -> None:
+        with self.writer() as writer:
+            writer.mark_sent(issue_id, subscriber_id, reply)
+
+    def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime) -> None:
+        with self.writer() as writer:
+            writer.mark_deferred(issue_id, subscriber_id, reply, retry_at)
+
+    def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False) -> None:
+        with self.writer() as writer:
+            writer.mark_failed(issue_id, subscriber_id, reply, bounce=bounce)
+
+    def of(self, issue_id: str) -> list[Delivery]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(deliveries).where(deliveries.c.issue_id == issue_id).order_by(deliveries.c.subscriber_id)
+            ).mappings()
+            return [delivery_of(row) for row in rows]
+
+    def status(self, issue_ids: Sequence[str] | None = None) -> list[IssueStatus]:
+        """Per issue, newest first: counts by state, and the failed and deferred with their replies."""
+        result: list[IssueStatus] = []
+        with self.engine.connect() as conn:
+            listing = sa.select(issues.c.id, issues.c.subject, issues.c.created_at).order_by(issues.c.window_end.desc())
+            if issue_ids is not None:
+                listing = listing.where(issues.c.id.in_(list(issue_ids)))
+            for issue_id, subject, created_at in conn.execute(listing).all():
+                counts = dict.fromkeys(DeliveryState, 0)
+                for state, count in conn.execute(
+                    sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.issue_id == issue_id).group_by(deliveries.c.state)
+                ).all():
+                    counts[DeliveryState(state)] = int(count)
+                problems = conn.execute(
+                    sa.select(deliveries)
+                    .where(deliveries.c.issue_id == issue_id, deliveries.c.state.in_((DeliveryState.FAILED, DeliveryState.DEFERRED)))
+                    .order_by(deliveries.c.subscriber_id)
+                    .limit(100)
+                ).mappings()
+                result.append(
+                    IssueStatus(
+                        issue_id=issue_id,
+                        subject=subject,
+                        created_at=created_at,
+                        counts=counts,
+                        problems=tuple(delivery_of(row) for row in problems),
+                    )
+                )
+        return result
+
+
+_ONE = (deliveries.c.issue_id == sa.bindparam("issue")) & (deliveries.c.subscriber_id == sa.bindparam("subscriber"))
+_NOW = sa.bindparam("now", type_=UTCDateTime)
+_SENDING = sa.update(deliveries).where(_ONE).values(state=DeliveryState.SENDING.value, attempts=deliveries.c.attempts + 1, updated_at=_NOW)
+_SENT = (
+    sa.update(deliveries)
+    .where(_ONE)
+    .values(state=DeliveryState.SENT.value, last_reply=sa.bindparam("reply"), sent_at=_NOW, next_attempt_at=None, updated_at=_NOW)
+)
+_DEFERRED = (
+    sa.update(deliveries)
+    .where(_ONE)
+    .values(
+        state=DeliveryState.DEFERRED.value,
+        last_reply=sa.bindparam("reply"),
+        next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime),
+        updated_at=_NOW,
+    )
+)
+_FAILED = (
+    sa.update(deliveries)
+    .where(_ONE)
+    .values(state=DeliveryState.FAILED.value, last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW)
+)
+_BOUNCED = (
+    sa.update(subscribers)
+    .where(subscribers.c.id == sa.bindparam("subscriber"), subscribers.c.status == SubscriberStatus.ACTIVE)
+    .values(status=SubscriberStatus.BOUNCED.value, status_reason=sa.bindparam("why"), updated_at=_NOW)
+)
+
+
+Write = tuple[Any, dict[str, Any]]  # a statement built at import, and its values
+
+
+class LedgerWriter:
+    """The per-message ledger writes of one connection: one commit per message.
+
+    ``sending`` is committed before DATA. ``sent`` is recorded the moment the
+    250 arrives but committed with the next write of this connection: the
+    next message's ``sending``, a failure, or :meth:`flush` (which the worker
+    calls before it waits for work, and :meth:`close` calls last). So at any
+    instant at most one message of a connection is ``sending`` without its
+    outcome in the ledger, as with a commit after every 250, at half the
+    commits. The restart rule resends it; its Message-ID is the same.
+
+    A writer keeps one connection and uses statements built once at import.
+    On SQLite it runs them, compiled once, on the driver's connection: the
+    ORM-free SQLAlchemy path still cost three times the database work, the
+    largest part of the send path's overhead over raw smtplib. Any other
+    database goes through SQLAlchemy.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conn = engine.connect()
+        self.pending: dict[str, Any] | None = None  # the sent delivery not yet committed
+        self.driver = _SqliteDriver(self.conn) if engine.dialect.name == "sqlite" else None
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.conn.close()
+
+    def flush(self) -> None:
+        """Commit the sent delivery waiting for the next write, if any."""
+        if self.pending is not None:
+            self._commit([])
+
+    def _commit(self, writes: list[Write]) -> None:
+        """The pending ``sent`` (if any) and ``writes``, in one transaction; each must change its delivery's row."""
+        pending, self.pending = self.pending, None  # taken even if the commit fails: the row stays 'sending', resent on restart
+        if pending is not None:
+            writes = [(_SENT, pending), *writes]
+        if self.driver is not None:
+            counts = self.driver.run(writes)
+        else:
+            with self.conn.begin():
+                counts = [self.conn.execute(statement, values).rowcount for statement, values in writes]
+        for (statement, values), count in zip(writes, counts, strict=True):
+            if statement is not _BOUNCED and count != 1:
+                raise StoreError(f"no delivery of {values['issue']} to subscriber {values['subscriber']} in the ledger")
+
+    def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
+        self._commit([(_SENDING, {"issue": issue_id, "subscriber": subscriber_id, "now": now_utc()})])
+
+    def mark_sent(self, issue_id: str, subscriber_id: int, reply: str) -> None:
+        """Record the 250; committed with this connection's next write (see the class)."""
+        self.flush()  # never two waiting: a second mark_sent without a write between commits the first
+        self.pending = {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "now": now_utc()}
+
+    def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime) -> None:
+        values = {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "retry_at": retry_at, "now": now_utc()}
+        self._commit([(_DEFERRED, values)])
+
+    def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False) -> None:
+        now = now_utc()
+        writes: list[Write] = [(_FAILED, {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "now": now})]
+        if bounce:
+            writes.append((_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": now}))
+        self._commit(writes)
+
+
+Bind = tuple[str, Any, Callable[[Any], Any] | None]  # a parameter: name, value when not given, type's converter
+
+
+class _SqliteDriver:
+    """Runs the ledger's statements on sqlite3 directly: each compiled once, its values bound by position."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.dialect = conn.dialect
+        # The engine turned sqlite3's own transaction handling off (create_engine): BEGIN and COMMIT are ours.
+        self.db = conn.connection.dbapi_connection
+        self.compiled: dict[int, tuple[str, tuple[Bind, ...]]] = {}
+
+    def _compile(self, statement: Any) -> tuple[str, tuple[Bind, ...]]:
+        found = self.compiled.get(id(statement))
+        if found is None:
+            compiled = statement.compile(dialect=self.dialect)
+            binds = [(name, compiled.binds[name]) for name in compiled.positiontup or ()]
+            params = tuple((name, bind.value, bind.type.bind_processor(self.dialect)) for name, bind in binds)
+            found = self.compiled[id(statement)] = (compiled.string, params)
+        return found
+
+    def run(self, writes: list[Write]) -> list[int]:
+        assert self.db is not None
+        cursor = self.db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")  # as the engine's begin does: writers queue, never deadlock
+        try:
+            counts = []
+            for statement, values in writes:
+                sql, params = self._compile(statement)
+                args = [values.get(name, default) for name, default, _ in params]
+                cursor.execute(sql, [convert(arg) if convert else arg for arg, (_, _, convert) in zip(args, params, strict=True)])
+                counts.append(cursor.rowcount)
+            cursor.execute("COMMIT")
+        except BaseException:
+            if not self.db.in_transaction:
+                raise
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+        return counts
+
+
+def delivery_of(row: Any) -> Delivery:
+    return Delivery(
+        issue_id=row["issue_id"],
+        subscriber_id=row["subscriber_id"],
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        last_reply=row["last_reply"],
+    )

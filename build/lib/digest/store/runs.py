@@ -1,0 +1,62 @@
+"""What became of each scheduled slot (``schedule_runs``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digest.models import SlotState
+from digest.store.schema import now_utc, schedule_runs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleRun:
+    slot: datetime
+    issue_id: str | None
+    state: SlotState
+    reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class Runs:
+    """Reads and writes of the ``schedule_runs`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(
+        self, slot: datetime, state: SlotState, *, issue_id: str | None = None, reason: str | None = None, finished: bool = True
+    ) -> None:
+        """Create or update the record of a scheduled slot."""
+        now = now_utc()
+        values = {"issue_id": issue_id, "state": state.value, "reason": reason, "finished_at": now if finished else None}
+        with self.engine.begin() as conn:
+            updated = conn.execute(sa.update(schedule_runs).where(schedule_runs.c.slot == slot).values(**values)).rowcount
+            if not updated:
+                conn.execute(sa.insert(schedule_runs).values(slot=slot, started_at=now, **values))
+
+    def get(self, slot: datetime) -> ScheduleRun | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(schedule_runs).where(schedule_runs.c.slot == slot)).mappings().first()
+        return _run(row) if row is not None else None
+
+    def recent(self, limit: int = 10) -> list[ScheduleRun]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schedule_runs).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+        return [_run(row) for row in rows]
+
+
+def _run(row: Any) -> ScheduleRun:
+    return ScheduleRun(
+        slot=row["slot"],
+        issue_id=row["issue_id"],
+        state=SlotState(row["state"]),
+        reason=row["reason"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )

@@ -1,0 +1,164 @@
+"""The tables, their migrations, and the engine (SQLite set up for a ledger).
+
+The schema is created and migrated by the program: ``schema_version`` holds
+the version, and :data:`MIGRATIONS` are applied in order, each in its own
+transaction. Timestamps are stored as ISO 8601 text in UTC and come back
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; ISO 8601 text in between."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> datetime | None:
+        return datetime.fromisoformat(value) if value is not None else None
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    # Unique case-insensitively: the key is the address folded to lower case.
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("status_reason", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def _issue_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("window_start", UTCDateTime, nullable=False),
+        sa.Column("window_end", UTCDateTime, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("preheader", sa.Text, nullable=False),
+        sa.Column("html", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("post_ids", sa.Text, nullable=False),  # JSON array
+        sa.Column("checks", sa.Text, nullable=False),  # JSON array of {code, level, message}
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    ]
+
+
+issues = sa.Table(
+    "issues",
+    metadata,
+    *_issue_columns(),
+    # v3: JSON object {post id: fingerprint of what the reader sees}, to tell a stale frozen copy.
+    sa.Column("post_prints", sa.Text, nullable=True),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_reply", sa.Text),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Index("deliveries_by_state", "issue_id", "state"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+schedule_runs = sa.Table(
+    "schedule_runs",
+    metadata,
+    # One row per scheduled slot (the fire time, UTC): what happened to it (models.SlotState).
+    sa.Column("slot", UTCDateTime, primary_key=True),
+    sa.Column("issue_id", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+
+def _v1(conn: Connection) -> None:
+    # The issues table as v1 made it; v3 adds post_prints.
+    sa.Table("issues", sa.MetaData(), *_issue_columns()).create(conn)
+    for table in (subscribers, deliveries, leases):
+        table.create(conn)
+
+
+def _v2(conn: Connection) -> None:
+    schedule_runs.create(conn)
+
+
+def _v3(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN post_prints TEXT"))
+
+
+# Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+
+
+def create_engine(url: str) -> Engine:
+    """An engine with SQLite set up for a ledger: WAL, a busy timeout, foreign keys on.
+
+    WAL with ``synchronous=NORMAL``: a committed row survives the process
+    being killed, which is the failure the ledger is built for.
+    """
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # IMMEDIATE: take the write lock at BEGIN, so two writers queue instead of deadlocking.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)

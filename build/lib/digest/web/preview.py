@@ -1,0 +1,299 @@
+"""The editor preview (``digest preview``): the coming issue as subscribers will get it, live.
+
+One page shows the subject and preheader, the HTML email in a desktop and a
+phone frame, the plain text, the headers a sample recipient gets, the model
+as JSON, the excluded posts and every post's theme reason, and the checks
+the send gate uses. Files under the content sources, the templates and the
+config are watched (watchfiles); a change rebuilds the issue and open pages
+reload themselves through server-sent events. A template or config error is
+shown on the page (file, line, message), never as a crashed server. "Send a
+test" goes through the configured backend, as ``digest send --to`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email
+import html
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import watchfiles
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from digest.addresses import normalise_address
+from digest.config import Settings, load_settings
+from digest.delivery import compile_issue
+from digest.errors import ConfigError, DigestError, RenderError
+from digest.models import Digest, RenderedIssue
+from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
+from digest.render.templates import template_dirs
+from digest.serialize import digest_to_json
+from digest.store import Store, StoredIssue
+
+log = logging.getLogger(__name__)
+SAMPLE = ("reader@example.org", "Sample Reader")
+_PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")), autoescape=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    settings: Settings
+    newsletter: Newsletter
+    target: Target
+    digest: Digest
+    rendered: RenderedIssue
+    issue: StoredIssue  # the build in the form a send would freeze
+    sample: bytes  # the whole message as the sample recipient would get it
+    frozen: StoredIssue | None  # the stored copy of this issue, which sends use instead of a build
+    drift: Drift | None  # how the stored copy differs from this build
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    where: str
+    message: str
+
+
+class PreviewState:
+    """The config path, a version bumped on every watched change, and builds cached per version and query."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self.version = 0
+        self.lock = threading.Lock()
+        self.cache: dict[tuple[int, str], Built | Failure] = {}
+        self.changed: asyncio.Event | None = None
+        self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
+
+    def store(self, settings: Settings) -> Store:
+        with self.lock:
+            if settings.database_url not in self.stores:
+                self.stores[settings.database_url] = Store.open(settings.database_url)
+            return self.stores[settings.database_url]
+
+    def bump(self) -> None:
+        with self.lock:
+            self.version += 1
+            self.cache.clear()
+        if self.changed is not None:
+            self.changed.set()
+
+    def settings(self) -> Settings | Failure:
+        try:
+            return load_settings(self.config)
+        except ConfigError as exc:
+            return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
+
+    def build(self, query: dict[str, str]) -> Built | Failure:
+        key = (self.version, json.dumps(sorted(query.items())))
+        with self.lock:
+            if key in self.cache:
+                return self.cache[key]
+        result = self._build(query)
+        with self.lock:
+            self.cache[key] = result
+        return result
+
+    def _build(self, query: dict[str, str]) -> Built | Failure:
+        settings = self.settings()
+        if isinstance(settings, Failure):
+            return settings
+        now = datetime.now(UTC)
+        try:
+            newsletter = Newsletter(settings, lambda: self.store(settings))
+            target = newsletter.target(window_request(query), now)
+        except ValueError as exc:
+            return Failure(where="window", message=str(exc))
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
+        try:
+            built = newsletter.build(target.window, now)
+            frozen = newsletter.store.issues.load(target.issue_id)
+            # The sample copy needs a key to sign its links; a preview-only one when none is set.
+            signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
+            sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
+        except RenderError as exc:
+            return Failure(where=exc.where, message=exc.message)
+        except DigestError as exc:
+            return Failure(where="build", message=str(exc))
+        drift = drift_between(frozen, built.digest) if frozen is not None else None
+        return Built(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, frozen, drift or None)
+
+    def watched(self) -> list[Path]:
+        """The folders and files whose changes rebuild the issue."""
+        settings = self.settings()
+        paths: list[Path] = []
+        if self.config is not None:
+            paths.append(Path(self.config))
+        elif Path("config/digest.toml").is_file():
+            paths.append(Path("config/digest.toml"))
+        if not isinstance(settings, Failure):
+            paths += template_dirs(settings)
+            for spec in settings.sources:
+                if not spec.is_url:
+                    location = settings.resolve(spec.location)
+                    while any(ch in str(location) for ch in "*?[") and location != location.parent:
+                        location = location.parent
+                    paths.append(location)
+        return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def window_request(query: dict[str, str]) -> WindowRequest:
+    """``?since=&until=`` (until exclusive), or ``?as_of=``, else the coming slot's issue: the next one to go out."""
+    return WindowRequest(since=query.get("since"), until=query.get("until"), as_of=query.get("as_of"), upcoming=not any(query.values()))
+
+
+def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
+    state = PreviewState(config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.changed = asyncio.Event()
+        stop = asyncio.Event()
+        task = asyncio.create_task(_watch(state, stop)) if watch else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                task.cancel()
+
+    def query_of(request: Request) -> dict[str, str]:
+        return {k: v for k, v in request.query_params.items() if k in ("since", "until", "as_of") and v}
+
+    async def page(request: Request) -> Response:
+        query = query_of(request)
+        built = await asyncio.to_thread(state.build, query)
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        context: dict[str, Any] = {"query": query, "qs": qs, "version": state.version}
+        if isinstance(built, Failure):
+            context["failure"] = built
+            return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+        zone = built.settings.timezone
+        message = email.message_from_bytes(built.sample, policy=default)
+        context.update(
+            built=built,
+            newsletter=built.settings.name,
+            window=(built.digest.window.start.astimezone(zone), built.digest.window.end.astimezone(zone), str(zone)),
+            headers=built.sample.split(b"\r\n\r\n", 1)[0].decode("ascii").replace("\r\n", "\n"),
+            text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
+            model=json.dumps(digest_to_json(built.digest), ensure_ascii=False, indent=2),
+            errors=sum(1 for c in built.rendered.checks if c.level == "error"),
+            frozen_note=_frozen_note(built),
+        )
+        return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+
+    async def email_html(request: Request) -> Response:
+        built = await asyncio.to_thread(state.build, query_of(request))
+        if isinstance(built, Failure):
+            return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>")
+        message = email.message_from_bytes(built.sample, policy=default)
+        return HTMLResponse(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+
+    async def email_text(request: Request) -> Response:
+        built = await asyncio.to_thread(state.build, query_of(request))
+        if isinstance(built, Failure):
+            return PlainTextResponse(f"{built.where}: {built.message}\n", status_code=500)
+        return PlainTextResponse(email.message_from_bytes(built.sample, policy=default).get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+    async def model(request: Request) -> Response:
+        built = await asyncio.to_thread(state.build, query_of(request))
+        if isinstance(built, Failure):
+            return JSONResponse({"error": {"where": built.where, "message": built.message}}, status_code=500)
+        data = digest_to_json(built.digest)
+        data["checks"] = [dataclasses.asdict(c) for c in built.rendered.checks]
+        return JSONResponse(data)
+
+    async def events(request: Request) -> Response:
+        async def stream() -> AsyncIterator[str]:
+            yield "retry: 1000\n\n"
+            seen = -1
+            while not await request.is_disconnected():
+                if state.version != seen:
+                    seen = state.version
+                    yield f"data: {seen}\n\n"
+                if state.changed is None:  # served without the lifespan: no watcher, just keep the stream open
+                    state.changed = asyncio.Event()
+                try:
+                    await asyncio.wait_for(state.changed.wait(), timeout=1.0)
+                    state.changed.clear()
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    async def test_send(request: Request) -> Response:
+        form = await request.form()
+        try:
+            address = normalise_address(str(form.get("address", "")))
+        except ValueError as exc:
+            return JSONResponse({"ok": False, "message": f"not an address: {exc}"}, status_code=400)
+        built = await asyncio.to_thread(state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
+        if isinstance(built, Failure):
+            return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=500)
+
+        def deliver() -> str:
+            return str(built.newsletter.send_test(built.issue, address, datetime.now(UTC)))
+
+        try:
+            reply = await asyncio.to_thread(deliver)
+        except DigestError as exc:
+            return JSONResponse({"ok": False, "message": f"test send failed: {exc}"}, status_code=502)
+        return JSONResponse({"ok": True, "message": f"sent to {address}: {reply}"})
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/email.html", email_html),
+            Route("/email.txt", email_text),
+            Route("/digest.json", model),
+            Route("/events", events),
+            Route("/send-test", test_send, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _frozen_note(built: Built) -> str | None:
+    """What the page says when this issue is stored already: sends use that copy, not the build shown."""
+    if built.frozen is None:
+        return None
+    note = f"This issue was frozen on {built.frozen.created_at:%Y-%m-%d %H:%M} UTC: every send uses that stored copy, not this build."
+    if built.drift is None:
+        return note + " The stored copy matches this build."
+    note += f" It differs from this build: {built.drift.describe()}."
+    if built.newsletter.store.ledger.has_started(built.frozen.id):
+        return note + " It has deliveries already, so it cannot be rebuilt."
+    args = target_args(built.target, built.settings.timezone)
+    return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"
+
+
+async def _watch(state: PreviewState, stop: asyncio.Event) -> None:
+    """Bump the state's version on every change under the watched paths (re-reading them after each)."""
+    while not stop.is_set():
+        paths = state.watched()
+        if not paths:
+            await asyncio.sleep(1.0)
+            continue
+        try:
+            async for changes in watchfiles.awatch(*paths, stop_event=stop, debounce=200, step=50):
+                log.info("changed: %s", ", ".join(sorted({Path(p).name for _, p in changes})))
+                state.bump()
+                break  # the set of watched paths may have changed (config edit): watch again
+        except (FileNotFoundError, RuntimeError) as exc:
+            log.warning("watching stopped: %s; retrying", exc)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,74 @@
+"""Installable anywhere: the wheel (not an editable install) in a fresh virtual environment, used in an empty folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the project's wheel in it; its dependencies are borrowed from the test environment (no download)."""
+    root = tmp_path_factory.mktemp("install")
+    wheels = root / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if built.returncode != 0:
+        pytest.fail(f"building the wheel failed:\n{built.stderr}")
+    [wheel] = wheels.glob("digest-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    # The dependencies come from this environment's site-packages, added after the venv's own: the
+    # venv's digest (from the wheel) is found first, and the editable install here is never loaded.
+    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return venv
+
+
+def test_the_wheel_runs_init_build_and_send_in_an_empty_folder(installed: Path, tmp_path: Path) -> None:
+    digest = installed / "bin" / "digest"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    where = subprocess.run(
+        [installed / "bin" / "python", "-c", "import digest; print(digest.__file__)"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert str(installed) in where.stdout, where.stdout + where.stderr  # the wheel's copy, not the source tree
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(digest), *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+
+    init = run("init", "--name", "Folder News")
+    assert init.returncode == 0, init.stderr
+    assert (tmp_path / "config" / "digest.toml").is_file() and (tmp_path / "templates").is_dir()
+    assert (tmp_path / ".env").read_text().startswith("DIGEST_SECRET_KEY=")
+    build = run("build")
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "1 selected" in build.stdout and "Checks     all passed" in build.stdout
+    assert run("subscribers", "add", "reader@example.org").returncode == 0
+    send = run("send", "--yes")
+    assert send.returncode == 0, send.stderr
+    [eml] = (tmp_path / "outbox").glob("*/reader@example.org.eml")
+    assert b"Folder News Weekly Digest" in eml.read_bytes()
+    again = run("init")
+    assert again.returncode == 1 and "exists already" in again.stderr
