@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,74 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert http_request("POST", url, ONE_CLICK, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
     assert status_of(store, "bo@example.org") == "unsubscribed" and status_of(store, "ada@example.org") == "active"
+
+
+def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger(tmp_path: Path) -> None:
+    """The endpoints run in a thread pool: a send holding SQLite's write lock between messages never stalls the server."""
+    import dataclasses
+    import signal
+    import time
+
+    from digest.config import load_settings
+    from digest.models import DeliveryState, SubscriberStatus
+
+    from test_send_cli import ISSUE, fill, make_config, popen
+
+    config = make_config(tmp_path, None)  # the outbox backend, no pacing: the ledger is written as fast as it can be
+    store = fill(config, 20_000)
+    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
+    server = LiveServer(create_app(settings, store))
+    sender = popen(config, "send", "--issue", ISSUE, "--yes")
+    try:
+        deadline = time.monotonic() + 60
+        while store.ledger.status([ISSUE])[0].counts[DeliveryState.SENT] < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        timings = []
+        for subscriber_id in (20_000, 19_000, 18_000, 17_000, 16_000):
+            started = time.monotonic()
+            code, _, body = http_request("POST", f"{server.base}/u/{token(settings, subscriber_id)}", b"")
+            timings.append(time.monotonic() - started)
+            assert code == 200 and "unsubscribed" in body.lower()
+        assert sender.poll() is None, "the send finished before the requests: the test proved nothing"
+        sent = store.ledger.status([ISSUE])[0].counts[DeliveryState.SENT]
+        assert sent < 20_000
+        assert max(timings) < 1.0, f"answers took {[round(t, 3) for t in timings]} s while the send was writing"
+        subscriber = store.subscribers.get(subscriber_id=16_000)
+        assert subscriber is not None and subscriber.status == SubscriberStatus.UNSUBSCRIBED
+    finally:
+        sender.send_signal(signal.SIGTERM)
+        sender.communicate(timeout=60)
+        server.stop()
+
+
+def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: tuple[LiveServer, Store, Settings]) -> None:
+    """One unsubscribe waits for SQLite's write lock (held here as a ledger writer would): the archive still answers at once."""
+    import sqlite3
+    import threading
+    import time
+
+    server, store, settings = served
+    path = store.engine.url.database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a send's commit holds it
+    answers: dict[str, tuple[int, float]] = {}
+
+    def post() -> None:
+        started = time.monotonic()
+        code, _, _ = http_request("POST", f"{server.base}/u/{token(settings, 1)}", b"")
+        answers["post"] = (code, time.monotonic() - started)
+
+    waiting = threading.Thread(target=post)
+    waiting.start()
+    time.sleep(0.3)  # the unsubscribe is now waiting for the lock
+    started = time.monotonic()
+    code, _, _ = http_request("GET", f"{server.base}/archive/")
+    archive_took = time.monotonic() - started
+    time.sleep(1.5)
+    holder.execute("COMMIT")
+    holder.close()
+    waiting.join(timeout=30)
+    assert code == 200 and archive_took < 1.0, f"the archive took {archive_took:.2f} s while an unsubscribe waited for the lock"
+    assert answers["post"][0] == 200 and answers["post"][1] >= 1.5  # it did wait, and then went through
+    assert status_of(store, "ada@example.org") == "unsubscribed"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState
-from digest.store.schema import deliveries, issues
+from digest.store.schema import deliveries, issues, reads_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +48,7 @@ class Issues:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def save(self, issue: StoredIssue, *, replace: bool = False) -> None:
         """Store ``issue``; ``replace`` swaps a stored one (its pending deliveries are dropped, to be queued again)."""
@@ -82,7 +83,7 @@ class Issues:
         return issue
 
     def load(self, issue_id: str) -> StoredIssue | None:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             row = conn.execute(sa.select(issues).where(issues.c.id == issue_id)).mappings().first()
         return _stored(row) if row is not None else None
 
@@ -93,7 +94,7 @@ class Issues:
         )
         if sent_only:
             query = query.where(sa.exists().where(deliveries.c.issue_id == issues.c.id, deliveries.c.state == DeliveryState.SENT))
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
 
     def last_window_end(self, before: datetime) -> datetime | None:
@@ -103,7 +104,7 @@ class Issues:
         the CLI, the preview): an issue merely built or frozen has not reached
         anyone, so the next one still starts where the last one sent ended.
         """
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             ends = conn.execute(
                 sa.select(issues.c.window_end)
                 .where(issues.c.window_end <= before, _started(issues.c.id))
@@ -119,7 +120,7 @@ class Issues:
             .where(issues.c.id != excluding, issues.c.window_start < end, issues.c.window_end > start, _started(issues.c.id))
             .order_by(issues.c.window_end.desc())
         )
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
 
 

@@ -7,12 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.store.schema import leases, now_utc
+from digest.store.schema import leases, now_utc, reads_of
 
 
 class Leases:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def acquire(self, name: str, owner: str, until: datetime, at: datetime | None = None, *, dead: str | None = None) -> str | None:
         """Take or renew the lease ``name``; returns None on success, else the holder's owner string.
@@ -40,6 +41,6 @@ class Leases:
             conn.execute(sa.delete(leases).where(leases.c.name == name, leases.c.owner == owner))
 
     def holder(self, name: str) -> tuple[str, datetime] | None:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             row = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)).first()
         return (row[0], row[1]) if row is not None else None

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
-from digest.store.schema import UTCDateTime, deliveries, issues, now_utc, subscribers
+from digest.store.schema import UTCDateTime, deliveries, issues, now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,10 +72,11 @@ class Ledger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def has_started(self, issue_id: str) -> bool:
         """Whether any delivery of the issue has been attempted (anything beyond pending)."""
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             found = conn.execute(
                 sa.select(deliveries.c.subscriber_id)
                 .where(deliveries.c.issue_id == issue_id, deliveries.c.state != DeliveryState.PENDING)
@@ -90,7 +91,7 @@ class Ledger:
         has since left is skipped by the send, so it is not counted here.
         """
         active = subscribers.c.status == SubscriberStatus.ACTIVE
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             new = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(subscribers)
@@ -181,11 +182,11 @@ class Ledger:
             .order_by(deliveries.c.subscriber_id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return [Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3]) for r in conn.execute(query).all()]
 
     def next_retry_at(self, issue_id: str) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             value = conn.execute(
                 sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
                     deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.DEFERRED
@@ -214,7 +215,7 @@ class Ledger:
             writer.mark_failed(issue_id, subscriber_id, reply, bounce=bounce)
 
     def of(self, issue_id: str) -> list[Delivery]:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             rows = conn.execute(
                 sa.select(deliveries).where(deliveries.c.issue_id == issue_id).order_by(deliveries.c.subscriber_id)
             ).mappings()
@@ -223,7 +224,7 @@ class Ledger:
     def status(self, issue_ids: Sequence[str] | None = None) -> list[IssueStatus]:
         """Per issue, newest first: counts by state, and the failed and deferred with their replies."""
         result: list[IssueStatus] = []
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             listing = sa.select(issues.c.id, issues.c.subject, issues.c.created_at).order_by(issues.c.window_end.desc())
             if issue_ids is not None:
                 listing = listing.where(issues.c.id.in_(list(issue_ids)))

@@ -22,7 +22,7 @@ from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
 from digest.store.runs import Runs, ScheduleRun
-from digest.store.schema import MIGRATIONS, create_engine, now_utc, schema_version
+from digest.store.schema import MIGRATIONS, create_engine, now_utc, reads_of, schema_version
 from digest.store.subscribers import Subscriber, Subscribers
 
 __all__ = [
@@ -46,6 +46,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)
         self.subscribers = Subscribers(engine)
         self.issues = Issues(engine)
         self.ledger = Ledger(engine)
@@ -70,7 +71,7 @@ class Store:
         return self.engine.dialect.name == "sqlite"
 
     def version(self) -> int:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             if not sa.inspect(conn).has_table("schema_version"):
                 return 0
             return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SlotState
-from digest.store.schema import now_utc, schedule_runs
+from digest.store.schema import now_utc, reads_of, schedule_runs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +28,7 @@ class Runs:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def record(
         self, slot: datetime, state: SlotState, *, issue_id: str | None = None, reason: str | None = None, finished: bool = True
@@ -41,12 +42,12 @@ class Runs:
                 conn.execute(sa.insert(schedule_runs).values(slot=slot, started_at=now, **values))
 
     def get(self, slot: datetime) -> ScheduleRun | None:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             row = conn.execute(sa.select(schedule_runs).where(schedule_runs.c.slot == slot)).mappings().first()
         return _run(row) if row is not None else None
 
     def recent(self, limit: int = 10) -> list[ScheduleRun]:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             rows = conn.execute(sa.select(schedule_runs).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
         return [_run(row) for row in rows]
 

@@ -135,6 +135,14 @@ def _v3(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
+_READ = "digest_read_only"
+
+
+def reads_of(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{_READ: True})
+
+
 def create_engine(url: str) -> Engine:
     """An engine with SQLite set up for a ledger: WAL, a busy timeout, foreign keys on.
 
@@ -157,8 +165,10 @@ def create_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            # IMMEDIATE: take the write lock at BEGIN, so two writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write takes the lock at BEGIN (IMMEDIATE), so two writers queue instead of deadlocking.
+            # A read (reads_of) begins deferred: in WAL mode it never waits for a writer, so a page or
+            # a report is never held up by a send committing its ledger.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)

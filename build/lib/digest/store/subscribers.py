@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SubscriberStatus
-from digest.store.schema import now_utc, subscribers
+from digest.store.schema import now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +27,7 @@ class Subscribers:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def add(
         self, email: str, name: str | None = None, *, reactivate: bool = False, status: SubscriberStatus = SubscriberStatus.ACTIVE
@@ -68,7 +69,7 @@ class Subscribers:
             if subscriber_id is not None
             else query.where(subscribers.c.email_key == (email or "").casefold())
         )
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             row = conn.execute(query).mappings().first()
         return subscriber_of(row) if row is not None else None
 
@@ -89,7 +90,7 @@ class Subscribers:
             query = sa.select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id).limit(batch)
             if status is not None:
                 query = query.where(subscribers.c.status == status.value)
-            with self.engine.connect() as conn:
+            with self.reads.connect() as conn:
                 rows = conn.execute(query).mappings().all()
             if not rows:
                 return
@@ -101,14 +102,14 @@ class Subscribers:
         """The addresses of a few subscribers (for reports), by id."""
         if not subscriber_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             rows = conn.execute(sa.select(subscribers.c.id, subscribers.c.email).where(subscribers.c.id.in_(list(subscriber_ids)))).all()
         return {int(r[0]): str(r[1]) for r in rows}
 
     def counts(self) -> dict[SubscriberStatus, int]:
         """How many subscribers have each status (every status present, zero when none)."""
         found = dict.fromkeys(SubscriberStatus, 0)
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             for status, count in conn.execute(sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)).all():
                 found[SubscriberStatus(status)] = int(count)
         return found
