@@ -7,11 +7,6 @@ servers cannot take them, and a refusal at import is clearer than a bounce.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 from email_validator import EmailNotValidError, validate_email
 
 from digest.mail.message import single_line
@@ -37,30 +32,3 @@ def clean_name(raw: str | None) -> str | None:
         return None
     name = single_line(raw)[:MAX_NAME]
     return name or None
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    line: int
-    email: str | None  # None when the row is bad
-    name: str | None
-    problem: str | None = None
-
-
-def read_csv(text: str) -> Iterator[Row]:
-    """Rows of ``email[,name]`` (a header line is recognised and skipped); bad rows carry their problem."""
-    for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not fields or not any(f.strip() for f in fields):
-            continue
-        raw_email = fields[0].strip()
-        if number == 1 and "@" not in raw_email and raw_email.lower() in ("email", "e-mail", "address", "email address"):
-            continue
-        if len(fields) > 2 and any(f.strip() for f in fields[2:]):
-            yield Row(number, None, None, f"expected email[,name], got {len(fields)} fields")
-            continue
-        try:
-            email = normalise_address(raw_email)
-        except ValueError as exc:
-            yield Row(number, None, None, f"{raw_email!r}: {exc}")
-            continue
-        yield Row(number, email, clean_name(fields[1]) if len(fields) > 1 else None)

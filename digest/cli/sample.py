@@ -40,12 +40,12 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
     """
     import secrets
 
-    from digest.addresses import read_csv
     from digest.config import DeliveryOptions
     from digest.errors import DigestError
     from digest.newsletter import Newsletter
     from digest.output import write_issue
     from digest.store import Store
+    from digest.subscriber_csv import read_csv
 
     base = obj.settings
     folder = base.root / SAMPLE_FOLDER
@@ -70,7 +70,7 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
             rows = list(read_csv(path.read_text(encoding="utf-8-sig")))
         except OSError as exc:
             fail(f"{path}: cannot read the sample subscribers: {exc.strerror or exc}")
-        added = sum(store.subscribers.add(row.email, row.name)[1] for row in rows if row.email is not None)
+        added = sum(store.subscribers.add(row.email, row.name, status=row.status)[1] for row in rows if row.email is not None)
         try:
             plan = newsletter.plan_send(target, now)
             if plan.built is not None and plan.built.digest.posts:

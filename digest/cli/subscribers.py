@@ -20,22 +20,36 @@ def subscribers() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_(obj: Context, csv_file: Path) -> None:
-    """Import CSV rows of email[,name]; bad rows are reported with their line, the rest imported.
+    """Import a CSV list: email[,name] rows, or an export from Mailchimp, listmonk, Buttondown and the like.
 
-    An address already on the list is left as it is: an import never
-    re-subscribes someone who unsubscribed or bounced.
+    \b
+    A header row is recognised (email / Email Address / E-mail, name or
+    First Name + Last Name) and the delimiter sniffed (, ; or tab). Rows an
+    export marks as unsubscribed, blocklisted or cleaned are kept as
+    unsubscribed or bounced, never mailed; unconfirmed ones are skipped.
+    Bad rows are reported with their line, the rest imported. An address
+    already on the list is left as it is: an import never re-subscribes
+    someone who unsubscribed or bounced.
     """
-    from digest.addresses import read_csv
+    from collections import Counter
+
+    from digest.models import SubscriberStatus
+    from digest.subscriber_csv import read_csv
 
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{csv_file}: cannot read: {exc}")
     store = obj.store
-    added = existing = 0
+    added: Counter[SubscriberStatus] = Counter()
+    existing = skipped = 0
     bad: list[str] = []
     seen: dict[str, int] = {}
     for row in read_csv(text):
+        if row.skipped is not None:
+            skipped += 1
+            click.echo(f"note: {csv_file}:{row.line}: {row.skipped}", err=True)
+            continue
         if row.email is None:
             bad.append(f"{csv_file}:{row.line}: {row.problem}")
             continue
@@ -44,16 +58,20 @@ def import_(obj: Context, csv_file: Path) -> None:
             bad.append(f"{csv_file}:{row.line}: {row.email} repeats line {seen[key]}; skipped")
             continue
         seen[key] = row.line
-        subscriber, created = store.subscribers.add(row.email, row.name)
+        subscriber, created = store.subscribers.add(row.email, row.name, status=row.status)
         if created:
-            added += 1
+            added[row.status] += 1
         else:
             existing += 1
-            if subscriber.status != "active":
+            if subscriber.status != SubscriberStatus.ACTIVE and row.status == SubscriberStatus.ACTIVE:
                 click.echo(f"note: {csv_file}:{row.line}: {row.email} is {subscriber.status}; not re-subscribed by an import", err=True)
     for problem in bad:
         click.echo(f"warning: {problem}", err=True)
-    click.echo(f"{added} added, {existing} already on the list, {len(bad)} bad row(s)")
+    left = ", ".join(f"{added[s]} as {s}" for s in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED) if added[s])
+    click.echo(
+        f"{sum(added.values())} added{f' ({left}: kept on file, never mailed)' if left else ''}, {existing} already on the list, "
+        f"{len(bad)} bad row(s)" + (f", {skipped} unconfirmed skipped" if skipped else "")
+    )
     if bad:
         sys.exit(EXIT_PROBLEMS)
 

@@ -1,0 +1,78 @@
+"""`digest subscribers import` reads real exports as they come: headers mapped, delimiters sniffed, statuses kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.models import SubscriberStatus
+from digest.store import Store
+
+from conftest import FIXTURES, write
+from test_send_cli import cli, make_config
+
+EXPORTS = FIXTURES / "subscribers"
+
+
+def listing(config: Path) -> dict[str, tuple[str | None, SubscriberStatus]]:
+    store = Store.open(load_settings(config, environ={}).database_url)
+    try:
+        return {s.email: (s.name, s.status) for s in store.subscribers.iter()}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("export", "expected", "summary"),
+    [
+        (
+            "mailchimp-subscribed.csv",
+            {"ines.ferreira@example.org": ("Inês Ferreira", "active"), "tom@example.net": ("Tom", "active")},
+            "2 added, 0 already on the list, 0 bad row(s)",
+        ),
+        ("mailchimp-unsubscribed.csv", {"gone@example.org": ("Gil Onn", "unsubscribed")}, "1 added (1 as unsubscribed"),
+        ("mailchimp-cleaned.csv", {"nobody@example.net": (None, "bounced")}, "1 added (1 as bounced"),
+        (
+            "listmonk.csv",
+            {
+                "ana@example.org": ("Ana Lima", "active"),
+                "spam@example.org": ("Spam Bot", "unsubscribed"),
+                "ben@example.org": (None, "active"),
+            },
+            "3 added (1 as unsubscribed: kept on file, never mailed), 0 already on the list, 0 bad row(s)",
+        ),
+        (
+            "buttondown.csv",
+            {"reader@example.com": (None, "active"), "paid@example.com": (None, "active"), "left@example.com": (None, "unsubscribed")},
+            "3 added (1 as unsubscribed: kept on file, never mailed), 0 already on the list, 0 bad row(s), 1 unconfirmed skipped",
+        ),
+        ("semicolon.csv", {"kai@example.de": ("Kai Müller", "active"), "lea@example.de": ("Lea", "active")}, "2 added"),
+        ("tabs.tsv", {"zed@example.org": ("Zed Zee", "active"), "yo@example.org": (None, "active")}, "2 added"),
+    ],
+)
+def test_exports_import_as_they_come(tmp_path: Path, export: str, expected: dict[str, tuple[str | None, str]], summary: str) -> None:
+    config = make_config(tmp_path, None)
+    result = cli(config, "subscribers", "import", str(EXPORTS / export))
+    assert result.returncode == 0, result.stderr
+    assert summary in result.stdout
+    assert listing(config) == {email: (name, SubscriberStatus(status)) for email, (name, status) in expected.items()}
+
+
+def test_an_export_never_resubscribes_and_a_later_list_cannot_readd_who_left(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    assert cli(config, "subscribers", "import", str(EXPORTS / "listmonk.csv")).returncode == 0
+    again = cli(config, "subscribers", "import", str(write(tmp_path / "plain.csv", "spam@example.org,Spam\nnew@example.org\n")))
+    assert "1 added, 1 already on the list" in again.stdout
+    assert "spam@example.org is unsubscribed; not re-subscribed by an import" in again.stderr
+    assert listing(config)["spam@example.org"][1] == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_an_unknown_status_is_a_bad_row_not_a_guess(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    csv_file = write(tmp_path / "odd.csv", "email,status\nok@example.org,enabled\nodd@example.org,frozen-ish\n")
+    result = cli(config, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1
+    assert f'{csv_file}:3: unknown status "frozen-ish"' in result.stderr
+    assert list(listing(config)) == ["ok@example.org"]
