@@ -1,3 +1,0 @@
-from digest.cli import run
-
-run()

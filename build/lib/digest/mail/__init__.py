@@ -1,1 +1,0 @@
-"""Email: the precompiled per-issue message and the backends that carry it."""
