@@ -16,6 +16,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -174,9 +175,19 @@ def startup(runs: int) -> list[str]:
         return []
     ours = statistics.median(_timed_command([str(DIGEST), "--version"]) for _ in range(runs))
     theirs = statistics.median(_timed_command([str(R2E), "--version"]) for _ in range(runs))
+    python = str(Path(sys.executable))
+    bare = statistics.median(_timed_command([python, "-c", "pass"]) for _ in range(runs))
+    send_imports = statistics.median(_timed_command([python, "-c", SEND_IMPORTS]) for _ in range(runs))
     return [
-        f"| peer: start-up alone (`--version`) | digest {ours:.2f} s | rss2email {theirs:.2f} s | imports: SQLAlchemy, premailer, MJML, Jinja2 |"
+        f"| peer: start-up alone (`--version`) | digest {ours:.2f} s | rss2email {theirs:.2f} s | "
+        f"ratio {theirs / ours:.2f} (>1: digest starts faster); the CLI imports click only |",
+        f"| peer: the libraries a feed-to-SMTP send loads, imported alone | {send_imports - bare:.2f} s over a bare interpreter | | "
+        "SQLAlchemy, Jinja2, premailer (with requests, cssutils, lxml), MJML, feedparser, nh3: the floor under the one-digest row |",
     ]
+
+
+# What `digest send --source feed:…` imports before it does any work (bench/peers: the floor under the peer row).
+SEND_IMPORTS = "import digest.newsletter, digest.sources.feed, digest.mail.backends.smtp, digest.leases, digest.render.checks"
 
 
 def _timed_command(command: list[str]) -> float:
