@@ -17,11 +17,9 @@ from digest.cli.common import (
     fail,
     hint,
     report_problems,
-    resolve_target,
     source_specs,
-    window_options,
-    window_request,
-    with_options,
+    window_target,
+    with_window_options,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@with_options(window_options)
+@with_window_options
 @click.option(
     "--out",
     "out_dir",
@@ -70,7 +68,7 @@ def build(
     if out_dir is not None:
         settings = replace(settings, output_dir=out_dir.resolve())
     now = datetime.now(UTC)
-    target = resolve_target(obj, window_request(as_of, since, until), now)
+    target = window_target(obj, as_of, since, until, now)
     try:
         built = obj.newsletter.build(target.window, now, source_specs(sources))
     except RenderError as exc:
@@ -112,7 +110,7 @@ def build(
 
 
 @click.command()
-@with_options(window_options)
+@with_window_options
 @click.option("--all", "everything", is_flag=True, help="Every post the sources hold, with no window or exclusion rules.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.pass_obj
@@ -137,7 +135,7 @@ def posts(
     from digest.sources import gather_all
 
     settings = obj.settings
-    window = None if everything else resolve_target(obj, window_request(as_of, since, until), datetime.now(UTC)).window
+    window = None if everything else window_target(obj, as_of, since, until, datetime.now(UTC)).window
     gathered = gather_all(source_specs(sources) or settings.sources, settings, window.widened() if window else None)
     report_problems(gathered.problems)
     if strict and gathered.problems:

@@ -103,6 +103,11 @@ def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Targe
         raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
 
 
+def window_target(obj: Context, as_of: str | None, since: str | None, until: str | None, now: datetime) -> Target:
+    """The issue the window options of a command mean (see resolve_target)."""
+    return resolve_target(obj, window_request(as_of, since, until), now)
+
+
 def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
     from digest.config import parse_source_spec
     from digest.errors import ConfigError
@@ -154,6 +159,9 @@ window_options: list[Callable[[Any], Any]] = [
     ),
     click.option("--strict", is_flag=True, help="Treat any bad input (file, entry, feed) as a failure: exit 1 and write nothing."),
 ]
+
+
+with_window_options = with_options(window_options)
 
 
 def display_path(path: Path) -> str:

@@ -13,19 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.common import (
-    EXIT_PROBLEMS,
-    EXIT_USAGE,
-    Context,
-    fail,
-    hint,
-    report_problems,
-    resolve_target,
-    source_specs,
-    window_options,
-    window_request,
-    with_options,
-)
+from digest.cli import common
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
     from digest.delivery import Progress
@@ -33,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@with_options(window_options)
+@common.with_window_options
 @click.option("--issue", "issue_ref", metavar="ID", help="Send (or resume) this stored issue, as it was frozen.")
 @click.option("--dry-run", is_flag=True, help="Show what would go (issue, posts, recipients, skipped and why); send and store nothing.")
 @click.option("--to", "test_to", metavar="ADDRESS", help="A test send to ADDRESS only, marked [TEST], not recorded as delivered.")
@@ -81,9 +70,9 @@ def send(
             plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap)
             resend = ["--issue", issue_ref]
         else:
-            target = resolve_target(obj, window_request(as_of, since, until), now)
+            target = common.window_target(obj, as_of, since, until, now)
             plan = newsletter.plan_send(
-                target, now, sources=source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
+                target, now, sources=common.source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
             )
             resend = ["--issue", plan.issue.id]
     except (RefusedError, RenderError) as exc:
@@ -98,7 +87,7 @@ def send(
     digest = plan.built.digest if plan.built is not None else None
     if digest is not None:
         # For a frozen issue these are the problems of the comparison build: they explain a difference.
-        report_problems(digest.problems)
+        common.report_problems(digest.problems)
         if strict and digest.problems and not plan.frozen:
             fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     backend = get_backend(settings)

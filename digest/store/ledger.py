@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
-from digest.store.schema import UTCDateTime, deliveries, issues, now_utc, reads_of, subscribers
+from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -403,10 +403,4 @@ class _SqliteDriver:
 
 
 def delivery_of(row: Any) -> Delivery:
-    return Delivery(
-        issue_id=row["issue_id"],
-        subscriber_id=row["subscriber_id"],
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        last_reply=row["last_reply"],
-    )
+    return from_row(Delivery, ("issue_id", "subscriber_id", "state", "attempts", "last_reply"), row, state=DeliveryState)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SlotState
-from digest.store.schema import now_utc, reads_of, schedule_runs
+from digest.store.schema import from_row, now_utc, reads_of, schedule_runs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,11 +53,4 @@ class Runs:
 
 
 def _run(row: Any) -> ScheduleRun:
-    return ScheduleRun(
-        slot=row["slot"],
-        issue_id=row["issue_id"],
-        state=SlotState(row["state"]),
-        reason=row["reason"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )
+    return from_row(ScheduleRun, ("slot", "issue_id", "state", "reason", "started_at", "finished_at"), row, state=SlotState)

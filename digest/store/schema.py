@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+T = TypeVar("T")
+
+
+def from_row(cls: Callable[..., T], names: tuple[str, ...], row: Any, **convert: Callable[[Any], Any]) -> T:
+    """A record built from the columns ``names`` of ``row``, some passed through a converter (a text state to its enum)."""
+    return cls(**{name: convert[name](row[name]) if name in convert else row[name] for name in names})
 
 
 def now_utc() -> datetime:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SubscriberStatus
-from digest.store.schema import now_utc, reads_of, subscribers
+from digest.store.schema import from_row, now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +116,4 @@ class Subscribers:
 
 
 def subscriber_of(row: Any) -> Subscriber:
-    return Subscriber(
-        id=row["id"], email=row["email"], name=row["name"], status=SubscriberStatus(row["status"]), status_reason=row["status_reason"]
-    )
+    return from_row(Subscriber, ("id", "email", "name", "status", "status_reason"), row, status=SubscriberStatus)
