@@ -141,5 +141,20 @@ def test_the_cli_imports_no_heavy_library_until_a_command_needs_it() -> None:
     probe = "import sys, digest.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert not set(heavy) & set(loaded), sorted(set(heavy) & set(loaded))
+    # The public app (unsubscribe, archive) needs the store and the web stack, never the renderer.
+    probe = probe.replace("digest.cli", "digest.web.public")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert not {"premailer", "mjml", "cssutils", "feedparser"} & set(loaded)
     version = digest("--version")
     assert version.returncode == 0 and version.stdout.startswith("digest, version ")
+
+
+def test_the_readme_examples_run() -> None:
+    """The commands the README shows under "Using it" work on the shipped project as they are written."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    examples = [line.split("#")[0].split() for line in readme.splitlines() if line.startswith("    digest posts ")]
+    assert examples, "the README shows no digest posts example"
+    for words in examples:
+        result = digest(*words[1:])
+        assert result.returncode == 0, f"{' '.join(words)}: {result.stderr}"
+        assert json.loads(result.stdout) if "json" in words else result.stdout

@@ -89,6 +89,26 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert status["next_run"] == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON)
 
 
+def test_a_partial_slot_past_its_grace_is_abandoned_with_a_command_that_finishes_it(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    first_runner, store = scheduled()
+    settings = first_runner.settings
+    settings = dataclasses.replace(
+        settings,
+        config_path=tmp_path / "digest.toml",
+        delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01),
+    )
+    runner = Scheduler(settings, store)
+    smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
+    assert runner.catch_up(SLOT).state == "partial"  # type: ignore[union-attr]
+    late = runner.catch_up(SLOT + timedelta(hours=7))
+    assert late is not None and late.state == "abandoned"
+    command = f"digest --config {tmp_path / 'digest.toml'} send --issue {late.issue_id}"
+    assert (late.reason or "").endswith(f"to finish it: {command}")
+    assert runner.catch_up(SLOT + timedelta(hours=8)) is None  # recorded once, then left to the operator
+
+
 def test_a_slot_sent_by_hand_is_recorded_as_sent_not_missed(
     scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
 ) -> None:
