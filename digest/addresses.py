@@ -3,6 +3,9 @@
 Address syntax is checked by email-validator (RFC 5322/6531 rules, without
 DNS look-ups). Addresses that would need SMTPUTF8 are refused for now: many
 servers cannot take them, and a refusal at import is clearer than a bounce.
+An internationalised *domain* is fine: the address is kept in its ASCII form
+(the domain in IDNA, ``xn--…``), the form SMTP and every header can carry,
+so one such reader never stops a send.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ def normalise_address(raw: str) -> str:
         result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
-    return str(result.normalized)
+    # With SMTPUTF8 refused, the local part is ASCII and an ASCII form always exists.
+    return str(result.ascii_email or result.normalized)
+
+
+def envelope_form(address: str) -> str:
+    """The form a stored address is sent to: itself when ASCII (all of them, since import stores that
+    form), else its IDNA form; raises ValueError when it has none (a row stored by an older release)."""
+    if address.isascii():
+        return address
+    return normalise_address(address)
 
 
 def clean_name(raw: str | None) -> str | None:

@@ -81,6 +81,7 @@ class FeedFetch:
     timeout: float = 10.0
     max_bytes: int = 5_000_000
     user_agent: str = DEFAULT_USER_AGENT
+    allow_private: bool = False  # follow redirects from a public feed to loopback/private addresses
 
 
 BackendName = Literal["smtp", "outbox", "console", "memory"]
@@ -111,6 +112,7 @@ class DeliveryOptions:
     max_attempts: int = 5
     retry_base: float = 60.0  # seconds before the first retry; doubles each time
     max_wait: float = 900.0  # how long one run waits for deferred retries to come due
+    lease_seconds: float = 60.0  # how long a send's lease lasts unless renewed (renewed every quarter of it)
     breaker: int = 20  # consecutive failures that pause a send
     list_id: str = ""
 
@@ -377,6 +379,7 @@ def _settings(
         timeout=feeds.get("timeout", float, 10.0, _positive),
         max_bytes=feeds.get("max_bytes", int, 5_000_000, _positive),
         user_agent=feeds.get("user_agent", str, DEFAULT_USER_AGENT, _nonempty),
+        allow_private=feeds.get("allow_private", bool, False),
     )
     cache_dir = feeds.get("cache_dir", str, ".digest-cache", _nonempty)
     feeds.finish()
@@ -466,6 +469,7 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
         max_attempts=reader.get("max_attempts", int, 5, _positive),
         retry_base=reader.get("retry_base", float, 60.0, _positive),
         max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+        lease_seconds=reader.get("lease_seconds", float, 60.0, lambda v: None if 2 <= v <= 3600 else f"must be 2 to 3600 seconds, got {v}"),
         breaker=reader.get("breaker", int, 20, _positive),
         list_id=reader.get(
             "list_id",

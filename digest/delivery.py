@@ -10,8 +10,10 @@ The ledger protocol, per recipient::
                                                         5.7.x is the sender's problem: no bounce)
 
 **Restart rule.** A run holds the issue's send lease while it works (renewed
-every 15 s, expiring after 60 s; a holder on the same host whose process is
-gone is taken over at once). A new run that takes the lease finds any
+every 15 s, expiring after 60 s: ``delivery.lease_seconds``; a holder on the
+same host whose process is gone is taken over at once). Its ledger writes
+are fenced (:mod:`digest.leases`): a run paused past its lease and woken
+after another took over changes no row and stops at its next message. A new run that takes the lease finds any
 ``sending`` rows left by a dead one and puts them back to ``pending``: the message may or may not have arrived, so
 it is sent again. A kill at any instant therefore loses no recipient and
 repeats at most the one message in flight on each connection; the
@@ -33,9 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError, StoreError
-from digest.leases import hold_lease
+from digest.leases import Held, hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.models import DeliveryState
@@ -137,8 +140,11 @@ class _RateLimiter:
 class _Run:
     """The shared state of one send: queue, counters, breaker, and the reasons to stop."""
 
-    def __init__(self, store: Store, message: CompiledMessage, backend: Backend, options: DeliveryOptions, stop: threading.Event) -> None:
+    def __init__(
+        self, store: Store, message: CompiledMessage, backend: Backend, options: DeliveryOptions, stop: threading.Event, lease: Held
+    ) -> None:
         self.store = store
+        self.lease = lease
         self.message = message
         self.issue_id = message.parts.issue_id
         self.backend = backend
@@ -183,7 +189,7 @@ class _Run:
     def worker(self, on_progress: Callable[[Progress], None] | None) -> None:
         transport: Transport | None = None
         on_this_connection = 0
-        ledger = self.store.ledger.writer()
+        ledger = self.store.ledger.writer((self.lease.name, self.lease.fence))
         try:
             while True:
                 try:
@@ -239,15 +245,25 @@ class _Run:
 
         def before_data() -> None:
             nonlocal attempted
+            self.lease.check()  # a run paused past its lease sends nothing more (the fenced write below stops it too)
             ledger.mark_sending(self.issue_id, item.subscriber_id)
             attempted = True
+            self.lease.check()  # a pause between the commit and DATA: at most this one message is repeated
 
-        envelope = Envelope(
-            sender=self.message.envelope_sender, recipient=item.email, issue_id=self.issue_id, label=item.email, dot_safe=True
-        )
-        data = self.message.render(item.subscriber_id, item.email, item.name)
         try:
+            address = envelope_form(item.email)
+            envelope = Envelope(
+                sender=self.message.envelope_sender, recipient=address, issue_id=self.issue_id, label=address, dot_safe=True
+            )
+            data = self.message.render(item.subscriber_id, address, item.name)
             reply = transport.send(envelope, data, before_data)
+        except (UnicodeError, ValueError) as exc:
+            # This reader's address or name cannot be put on the wire: their row fails, never the run.
+            # The conversation may have stopped half-way (after MAIL FROM, say): a fresh connection next.
+            ledger.mark_failed(self.issue_id, item.subscriber_id, f"cannot be sent to this address: {exc}")
+            self._failed(Reply(553, f"5.1.3 {exc}"), deferred=False)
+            transport.close()
+            return None
         except TransientError as exc:
             self.defer(item, exc.reply, ledger, attempted=attempted)
             if exc.connection_lost:
@@ -264,13 +280,16 @@ class _Run:
         return transport
 
     def defer(self, item: Due, reply: Reply, ledger: LedgerWriter, *, attempted: bool) -> None:
-        attempts = item.attempts + (1 if attempted else 0)
+        """Retry later, or give up after max_attempts. Every try counts, one that never reached DATA too
+        (a refused connection): ``attempted`` says whether mark_sending counted it already."""
+        extra = 0 if attempted else 1
+        attempts = item.attempts + 1
         if attempts >= self.options.max_attempts:
-            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {reply}")
+            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {reply}", extra=extra)
             self._failed(reply, deferred=False)
             return
         delay = self.options.retry_base * (2 ** max(attempts - 1, 0))
-        ledger.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay))
+        ledger.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay), extra=extra)
         self._failed(reply, deferred=True)
 
     # -- the producer ------------------------------------------------------------
@@ -321,13 +340,13 @@ def send_issue(
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     lost = threading.Event()
-    with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}"):
+    with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds) as lease:
         recovered = store.ledger.recover_sending(issue_id)
         if recovered:
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)
         skipped = store.ledger.skip_inactive(issue_id)
         enqueued = store.ledger.enqueue(issue_id)
-        run = _Run(store, message, backend, options, stop)
+        run = _Run(store, message, backend, options, stop, lease)
         counts = store.ledger.status([issue_id])[0].counts
         run.progress.total = counts[DeliveryState.PENDING] + counts[DeliveryState.DEFERRED]
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+
+_ID = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 
 
 class Signer:
@@ -31,7 +34,9 @@ class Signer:
     def verify(self, token: str) -> int | None:
         """The subscriber id a token was made for, or None if it is forged, altered or malformed."""
         number, dot, mac = token.partition(".")
-        if not dot or not number.isdigit() or len(number) > 18 or not mac.isascii():
+        # Canonical ASCII digits only: str.isdigit() also takes "１" and "٣", and int() would read "01" as 1,
+        # so one id had many spellings. There is one token per id, spelled as token() spells it.
+        if not dot or not _ID.fullmatch(number) or not mac.isascii():
             return None
         subscriber_id = int(number)
         return subscriber_id if hmac.compare_digest(self._mac(subscriber_id), mac) else None

@@ -102,8 +102,9 @@ def test_transient_failures_are_deferred_and_retried(
     assert report.deferred == len(actions)
     assert smtp_server.handler.counts()["reader001@example.org"] == 1
     delivery = {d.subscriber_id: d for d in store.ledger.of("2026-11-20-abcdef")}[2]
-    # An attempt counts from "sending" (after RCPT): refusals at RCPT never got that far.
-    assert delivery.attempts == (1 if where == "rcpt" else len(actions) + 1)
+    # Every try counts (issue 11, finding 11), a refusal at RCPT too: one that was never counted could
+    # be deferred forever.
+    assert delivery.attempts == len(actions) + 1
 
 
 def test_a_stalled_server_times_out_and_the_message_is_retried(smtp_server: SmtpServer, delivery_settings: Make) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -124,9 +125,92 @@ def test_http_errors_timeouts_and_size_cap_are_reported(http_server: Served, mak
     http_server.routes["/huge"] = huge
     settings = make_settings(feed=FeedFetch(timeout=0.5, max_bytes=100_000))
 
-    assert gather(settings, f"{http_server.base}/slow")[1][0].message == "timed out after 0.5 s"
+    assert gather(settings, f"{http_server.base}/slow")[1][0].message == "timed out after 0.5 s (feeds.timeout)"
     assert gather(settings, f"{http_server.base}/huge")[1][0].message == "larger than the 100,000-byte limit (feeds.max_bytes)"
     missing = gather(settings, f"{http_server.base}/missing")[1][0]
     assert (missing.where, missing.message) == (f"{http_server.base}/missing", "HTTP 404 Not Found")
     refused = gather(settings, "http://127.0.0.1:9/feed")[1][0]
     assert refused.message.startswith("cannot fetch")
+
+
+@pytest.mark.parametrize("where", ["body", "headers"])
+def test_a_feed_that_drips_bytes_is_cut_at_the_deadline(http_server: Served, make_settings: Callable[..., Settings], where: str) -> None:
+    """Issue 11, finding 4. Reproduction: a server sending one byte every 0.5 s was still being read after
+    200 s with ``feeds.timeout = 10``: ``read(65536)`` waited for the chunk to fill and the deadline was
+    checked only between chunks. Now the whole fetch ends at the deadline, whether the server drips its
+    body or its headers, and reports a timeout (never a cut-off feed)."""
+    stop = threading.Event()
+
+    def drip(handler: http.server.BaseHTTPRequestHandler) -> None:
+        try:
+            if where == "body":
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/rss+xml")
+                handler.end_headers()
+                payload = (FEEDS / "rss20.xml").read_bytes()
+            else:
+                payload = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + b"X-Padding: " + b"a" * 500 + b"\r\n\r\n"
+            for byte in payload:
+                if stop.wait(0.1):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client hung up: what this test expects
+
+    http_server.routes["/drip"] = drip
+    settings = make_settings(feed=FeedFetch(timeout=1.0))
+    started = time.monotonic()
+    try:
+        posts, problems = gather(settings, f"{http_server.base}/drip")
+    finally:
+        stop.set()
+    elapsed = time.monotonic() - started
+    assert posts == [] and problems[0].message == "timed out after 1 s (feeds.timeout)"
+    assert elapsed < 3.0, f"the fetch took {elapsed:.1f} s with a 1 s deadline"
+
+
+def test_redirects_only_to_http_and_never_inward(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+    """Issue 11, finding 7. Reproduction: feed redirects were followed to ``ftp:`` and to ``127.0.0.1``.
+    Now a redirect to any other scheme is refused with the reason; a public source redirecting to a
+    loopback or private address is refused unless ``feeds.allow_private``; a local source (as here, and
+    a feed served on the same machine) may redirect locally."""
+    from digest.sources.http import redirect_refusal
+
+    def to(location: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+        def route(handler: http.server.BaseHTTPRequestHandler) -> None:
+            handler.send_response(302)
+            handler.send_header("Location", location)
+            handler.end_headers()
+
+        return route
+
+    http_server.routes["/feed.xml"] = _feed_route((FEEDS / "rss20.xml").read_bytes(), '"v1"')
+    http_server.routes["/to-ftp"] = to("ftp://files.example.org/feed.xml")
+    http_server.routes["/to-file"] = to("file:///etc/passwd")
+    http_server.routes["/moved"] = to("/feed.xml")
+    settings = make_settings()
+    posts, problems = gather(settings, f"{http_server.base}/to-ftp")
+    assert posts == [] and "only http:// and https:// are followed" in problems[0].message
+    posts, problems = gather(settings, f"{http_server.base}/to-file")  # urllib itself refuses file:
+    assert posts == [] and "file:///etc/passwd" in problems[0].message and "not allowed" in problems[0].message
+    posts, problems = gather(settings, f"{http_server.base}/moved")
+    assert not any(p.source_failed for p in problems) and len(posts) == 2  # a local source may redirect locally
+    # The rule for public sources, with a stand-in for DNS (no lookups in tests).
+    names = {"feeds.example.org": ["93.184.215.14"], "intranet.example.org": ["10.0.0.7"], "v6.example.org": ["fd00::1"]}
+
+    def resolve(host: str) -> list[str]:
+        return names.get(host, [])
+
+    public = "https://feeds.example.org/rss"
+    for target in (
+        "http://127.0.0.1:8080/admin",
+        "http://localhost/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://intranet.example.org/",
+    ):
+        assert "internal address" in (redirect_refusal(public, target, False, resolve) or ""), target
+        assert redirect_refusal(public, target, True, resolve) is None
+    assert "internal address" in (redirect_refusal(public, "http://v6.example.org/", False, resolve) or "")
+    assert redirect_refusal(public, "https://feeds.example.org/rss2", False, resolve) is None
+    assert redirect_refusal("http://127.0.0.1:9000/feed", "http://127.0.0.1:9000/feed2", False, resolve) is None

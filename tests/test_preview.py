@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digest.web.preview import create_app
 
-from conftest import FIXTURES, REPO, LiveServer, http_request, write
+from conftest import FIXTURES, REPO, LiveServer, Served, http_request, write
 from mailserver import SmtpServer
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -96,18 +98,91 @@ def test_template_errors_are_shown_on_the_page(preview: tuple[LiveServer, Path])
     assert code == 200 and 'id="failure"' in page  # the server survives a broken config too
 
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def page_token(server: LiveServer) -> str:
+    """The token the preview page puts in its forms, read off the page as a browser would."""
+    code, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+    assert code == 200
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None, "the page has no token in its form"
+    return match.group(1)
+
+
 def test_send_a_test_from_the_page(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_project(tmp_path, smtp_server.port)
     server = LiveServer(create_app(config, watch=False))
     try:
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
-        code, _, body = http_request("POST", f"{server.base}/send-test", f"address=editor%40example.org&{WINDOW}".encode(), form)
-        assert code == 200 and json.loads(body)["ok"], body
+        token = page_token(server)
+        body = f"address=editor%40example.org&{WINDOW}&csrf={token}".encode()
+        code, _, answer = http_request("POST", f"{server.base}/send-test", body, FORM)
+        assert code == 200 and json.loads(answer)["ok"], answer
         [received] = smtp_server.handler.received
         assert received.recipient == "editor@example.org" and received.parse()["Subject"].startswith("[TEST] Golden Gazette")
-        assert http_request("POST", f"{server.base}/send-test", b"address=nope", form)[0] == 400
+        assert http_request("POST", f"{server.base}/send-test", f"address=nope&csrf={token}".encode(), FORM)[0] == 400
     finally:
         server.stop()
+
+
+def test_send_test_needs_the_pages_token_and_this_site(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 11, finding 1. Reproduction: ``POST /send-test`` with ``address=drive-by@attacker.example`` and
+    no token, from any origin, made the preview send the unpublished issue to that address. Now a POST
+    without the page's token, with a wrong one, or marked cross-site by the browser is refused, and
+    nothing is sent."""
+    config = make_project(tmp_path, smtp_server.port)
+    server = LiveServer(create_app(config, watch=False))
+    try:
+        token = page_token(server)
+        url = f"{server.base}/send-test"
+        body = f"address=drive-by%40attacker.example&{WINDOW}"
+        assert http_request("POST", url, body.encode(), FORM)[0] == 403
+        assert http_request("POST", url, f"{body}&csrf=guessed".encode(), FORM)[0] == 403
+        with_token = f"{body}&csrf={token}".encode()
+        for headers in (
+            {"Origin": "http://localhost:8766"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost:8766"},
+        ):
+            code, _, answer = http_request("POST", url, with_token, FORM | headers)
+            assert code == 403 and "refused" in answer, headers
+        assert smtp_server.handler.received == []
+        # The page's own request passes: same origin, with its token.
+        same = {"Origin": server.base, "Sec-Fetch-Site": "same-origin"}
+        assert http_request("POST", url, f"address=editor%40example.org&{WINDOW}&csrf={token}".encode(), FORM | same)[0] == 200
+        assert [r.recipient for r in smtp_server.handler.received] == ["editor@example.org"]
+    finally:
+        server.stop()
+
+
+def test_test_sends_are_rate_limited(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 11, finding 1. Reproduction: 50 test sends went out in 0.67 s. Now the sixth within a minute
+    gets a 429 with Retry-After, and is not sent."""
+    config = make_project(tmp_path, smtp_server.port)
+    server = LiveServer(create_app(config, watch=False))
+    try:
+        body = f"address=editor%40example.org&{WINDOW}&csrf={page_token(server)}".encode()
+        codes = [http_request("POST", f"{server.base}/send-test", body, FORM)[:2] for _ in range(7)]
+        assert [code for code, _ in codes] == [200] * 5 + [429] * 2
+        assert 1 <= int({k.lower(): v for k, v in codes[5][1].items()}["retry-after"]) <= 60
+        assert len(smtp_server.handler.received) == 5
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/digest.json", "/email.html", "/events"])
+def test_only_its_own_host_names_are_answered(preview: tuple[LiveServer, Path], path: str) -> None:
+    """Issue 11, finding 1. Reproduction: ``curl -H 'Host: rebind.attacker.example:18000'`` got 200 on
+    ``/``, ``/digest.json`` and ``/send-test``: DNS rebinding worked. Now any host but the preview's own
+    names gets a 400."""
+    server, _ = preview
+    code, _, _ = http_request("GET", f"{server.base}{path}", headers={"Host": f"rebind.attacker.example:{server.port}"})
+    assert code == 400
+    code, _, _ = http_request("POST", f"{server.base}/send-test", b"address=a%40b.example", FORM | {"Host": "rebind.attacker.example"})
+    assert code == 400
+    if path != "/events":  # a stream: answered, never finished
+        assert http_request("GET", f"{server.base}{path}?{WINDOW}", headers={"Host": f"localhost:{server.port}"})[0] == 200
 
 
 def _browser() -> object:
@@ -169,3 +244,46 @@ def test_in_a_real_browser(preview: tuple[LiveServer, Path]) -> None:
         finally:
             browser.close()
     assert os.path.getsize(ARTIFACTS / "preview-1024.png") > 10_000
+
+
+def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server: SmtpServer, http_server: Served) -> None:
+    """Issue 11, finding 1, in a real browser. Reproduction: a page on ``http://localhost:8766`` that
+    auto-submits ``<form action=http://127.0.0.1:18000/send-test>`` with ``address=drive-by@attacker.example``
+    made the preview send the unpublished issue to that address. Now the browser's request is refused
+    and nothing is sent; the preview's own form, in the same browser, still sends."""
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    config = make_project(tmp_path, smtp_server.port)
+    server = LiveServer(create_app(config, watch=False))
+    attack = (
+        f'<!doctype html><form id="f" method="post" action="{server.base}/send-test">'
+        '<input name="address" value="drive-by@attacker.example"><input name="csrf" value="guessed"></form>'
+        '<script>document.getElementById("f").submit()</script>'
+    ).encode()
+
+    def attacker_page(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.end_headers()
+        handler.wfile.write(attack)
+
+    http_server.routes["/"] = attacker_page
+    other_origin = http_server.base.replace("127.0.0.1", "localhost")  # another origin, as in the audit
+    try:
+        with sync_playwright() as playwright:  # type: ignore[operator]
+            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page()
+                with page.expect_response(f"{server.base}/send-test") as answer:
+                    page.goto(other_origin + "/")
+                assert answer.value.status == 403
+                assert smtp_server.handler.received == []
+                # The editor's own page, same browser: its form carries the token and is same-origin.
+                page.goto(f"{server.base}/?{WINDOW}")
+                page.fill("#send-test input[name=address]", "editor@example.org")
+                page.click("#send-test button")
+                page.wait_for_selector("#send-result.ok", timeout=15000)
+            finally:
+                browser.close()
+        assert [r.recipient for r in smtp_server.handler.received] == ["editor@example.org"]
+    finally:
+        server.stop()

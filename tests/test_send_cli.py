@@ -216,6 +216,40 @@ def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: Smt
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
 
 
+def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 11, finding 3. Reproduction: ``kill -STOP`` a send at 4 s, wait 63 s, start a second send
+    (it takes the lease), ``kill -CONT`` the first: 42 duplicate copies, where a crash gives at most one
+    per connection. Now the woken sender's fenced ledger writes change nothing and it stops: duplicates
+    stay within one message per connection. (The lease lasts 3 s here instead of 60, so the test waits
+    seconds, not minutes.)"""
+    connections = 2
+    config = make_config(tmp_path, smtp_server.port, connections=connections, rate=150, lease_seconds=3)
+    store = fill(config, 900)
+    first = popen(config, "send", "--issue", ISSUE, "--yes")
+    deadline = time.monotonic() + 30
+    while len(smtp_server.handler.received) < 100 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    assert first.poll() is None, first.communicate()
+    first.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(3.5)  # past the lease: the paused sender renews nothing
+        paused_at = len(smtp_server.handler.received)
+        assert paused_at < 900
+        second = cli(config, "send", "--issue", ISSUE, "--yes")
+        assert second.returncode == 0, second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode != 0 and "stopping" in stderr, stderr
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 900  # nobody lost
+    duplicates = sum(n - 1 for n in counts.values())
+    print(f"pause test: {duplicates} duplicate(s), bound {connections}")
+    assert duplicates <= connections, f"{duplicates} duplicates after one pause"
+    ledger = store.ledger.status([ISSUE])[0].counts
+    assert ledger["sent"] == 900 and ledger["sending"] == ledger["pending"] == 0
+
+
 def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_config(tmp_path, smtp_server.port)
     templates = tmp_path / "templates"

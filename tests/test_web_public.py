@@ -195,3 +195,67 @@ def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: 
     assert code == 200 and archive_took < 1.0, f"the archive took {archive_took:.2f} s while an unsubscribe waited for the lock"
     assert answers["post"][0] == 200 and answers["post"][1] >= 1.5  # it did wait, and then went through
     assert status_of(store, "ada@example.org") == "unsubscribed"
+
+
+def test_foreign_host_names_get_no_page_and_no_redirect(served: tuple[LiveServer, Store, Settings]) -> None:
+    """Issue 11, finding 12. Reproduction: ``GET /archive`` with ``Host: evil.example`` answered
+    ``307 Location: http://evil.example/archive/``, and every page answered any Host. Now a foreign Host
+    gets a 400; the host of base_url and loopback names are answered, and redirects stay on them."""
+    import urllib.request
+
+    server, _, settings = served
+    for path in ("/archive", "/archive/", f"/u/{token(settings, 1)}", "/healthz"):
+        code, headers, _ = http_request("GET", f"{server.base}{path}", headers={"Host": "evil.example"})
+        assert code == 400 and "evil.example" not in headers.get("location", ""), path
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(f"{server.base}/archive", headers={"Host": "news.example.org"})
+    try:
+        opener.open(request, timeout=10)
+        raise AssertionError("expected a redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 307 and exc.headers["location"] == "http://news.example.org/archive/"
+    assert http_request("GET", f"{server.base}/archive/", headers={"Host": f"localhost:{server.port}"})[0] == 200
+
+
+def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
+    """Issue 11, finding 12. Reproduction: ``digest serve``'s access log showed every valid
+    ``/u/<token>`` in full. Now the real server, started as an operator starts it, logs the request
+    with the token redacted."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from mailserver import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    run = [sys.executable, "-m", "digest"]
+    subprocess.run([*run, "init", str(tmp_path / "news"), "--name", "Harbour Notes"], env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*run, "serve", "--port", str(port)], cwd=tmp_path / "news", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if http_request("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        from digest.config import load_settings
+
+        settings = load_settings(tmp_path / "news" / "config" / "digest.toml", environ=env)
+        secret = Signer("test-secret-key", settings.list_id).token(1)
+        assert http_request("GET", f"http://127.0.0.1:{port}/u/{secret}")[0] in (200, 404)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert 'GET /u/<redacted> HTTP/1.1" 404' in output or 'GET /u/<redacted> HTTP/1.1" 200' in output, output
+    assert secret not in output and secret.partition(".")[2] not in output

@@ -26,4 +26,4 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    uvicorn.run(create_app(obj.config), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    uvicorn.run(create_app(obj.config, host=host), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)

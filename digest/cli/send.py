@@ -158,6 +158,8 @@ def send(
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)
+    if report.fatal:  # stopped by a problem, even if another run has finished the issue meanwhile
+        sys.exit(EXIT_PROBLEMS)
 
 
 def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:

@@ -1,21 +1,38 @@
-"""Fetching a feed over HTTP ourselves: a timeout, a size cap, and conditional GET.
+"""Fetching a feed over HTTP ourselves: a deadline, a size cap, safe redirects, and conditional GET.
 
 feedparser would fetch a URL by itself, with none of these, so it is only
 ever handed bytes. The validators (ETag, Last-Modified) and the last body are
 kept in the cache folder between runs; a ``304 Not Modified`` reuses the body.
+
+- **One deadline for the whole fetch** (``feeds.timeout``): a socket timeout
+  bounds each wait, but a server that drips one byte every half second never
+  trips it. A timer shuts the connection's socket down when the deadline
+  passes, whatever the fetch is doing (connecting, reading headers or body),
+  and the fetch then reports a timeout, never a cut-off body.
+- **Redirects** go only to http(s), and never from a public source to a
+  loopback, private or link-local address (a feed must not be able to make
+  digest fetch from inside the network it runs in), unless the source is
+  itself local or ``feeds.allow_private`` is set.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import http.client
+import ipaddress
 import json
 import logging
-import time
+import socket
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from digest.config import FeedFetch
 from digest.errors import SourceUnavailableError
@@ -50,25 +67,34 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
     if modified := cached.get("last_modified"):
         request.add_header("If-Modified-Since", modified)
 
-    deadline = time.monotonic() + options.timeout
+    deadline = _Deadline(options.timeout)
+    opener = urllib.request.build_opener(
+        _WatchedHTTP(deadline), _WatchedHTTPS(deadline), _SafeRedirects(url, options.allow_private, _addresses)
+    )
     try:
-        with urllib.request.urlopen(request, timeout=options.timeout) as response:  # noqa: S310 (scheme checked above)
-            body = _read_capped(response, url, options, deadline)
+        with opener.open(request, timeout=options.timeout) as response:
+            body = _read_capped(response, url, options)
             headers = response.headers
             status = response.status
+        if deadline.expired:  # the socket was shut down under the read: what was read is cut off
+            raise TimeoutError
     except urllib.error.HTTPError as exc:
         if exc.code == 304 and body_path.is_file():
             log.debug("%s: not modified, using the cached copy", url)
             return Fetched(body_path.read_bytes(), 304, cached.get("content_type"))
         raise SourceUnavailableError(url, f"HTTP {exc.code} {exc.reason}") from exc
+    except _RedirectRefused as exc:
+        raise SourceUnavailableError(url, str(exc)) from exc
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s") from exc
+        if isinstance(exc.reason, TimeoutError) or deadline.expired:
+            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s (feeds.timeout)") from exc
         raise SourceUnavailableError(url, f"cannot fetch: {exc.reason}") from exc
-    except TimeoutError as exc:
-        raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s") from exc
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, TimeoutError) or deadline.expired:
+            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s (feeds.timeout)") from exc
         raise SourceUnavailableError(url, f"cannot fetch: {exc}") from exc
+    finally:
+        deadline.cancel()
 
     content_type = headers.get("Content-Type")
     validators = {"etag": headers.get("ETag"), "last_modified": headers.get("Last-Modified"), "content_type": content_type}
@@ -79,17 +105,153 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
     return Fetched(body, status, content_type)
 
 
-def _read_capped(response: http.client.HTTPResponse, url: str, options: FeedFetch, deadline: float) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, url: str, options: FeedFetch) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    while chunk := response.read(_CHUNK):
+    while chunk := response.read1(_CHUNK):  # what has arrived, not a wait for a full chunk
         size += len(chunk)
         if size > options.max_bytes:
             raise SourceUnavailableError(url, f"larger than the {options.max_bytes:,}-byte limit (feeds.max_bytes)")
-        if time.monotonic() > deadline:
-            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _Deadline:
+    """Shuts down every socket of one fetch when its time is up: a blocked read returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if not self.expired:
+                return
+        self._shut(sock)
+
+    def _expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+class _WatchedConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
+class _WatchedTlsConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.deadline.watch(self.sock)
+
+
+class _WatchedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_WatchedConnection, deadline=self.deadline), req)
+
+
+class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_WatchedTlsConnection, deadline=self.deadline), req)
+
+
+class _RedirectRefused(urllib.error.URLError):
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+Resolver = Callable[[str], list[str]]
+
+
+def _addresses(host: str) -> list[str]:
+    """The IP addresses ``host`` resolves to (the system resolver, as the fetch itself will use)."""
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except (OSError, UnicodeError):
+        return []
+
+
+def is_internal(host: str, resolve: Resolver) -> bool:
+    """True when ``host`` is, or resolves to, a loopback, private, link-local or otherwise non-public address."""
+    for text in [host] if _is_ip(host) else resolve(host):
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if not address.is_global:
+            return True
+    return host.rstrip(".").lower() == "localhost"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def redirect_refusal(source: str, target: str, allow_private: bool, resolve: Resolver) -> str | None:
+    """Why a redirect from ``source`` to ``target`` must not be followed, or None when it may be."""
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https"):
+        return f"redirected to {target}: only http:// and https:// are followed"
+    if allow_private or parts.hostname is None:
+        return None
+    source_host = urlsplit(source).hostname or ""
+    if is_internal(parts.hostname, resolve) and not is_internal(source_host, resolve):
+        return f"redirected to {target}, an internal address: refused (set feeds.allow_private to allow it)"
+    return None
+
+
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only when :func:`redirect_refusal` finds nothing against it."""
+
+    max_redirections = 5
+
+    def __init__(self, source: str, allow_private: bool, resolve: Resolver) -> None:
+        super().__init__()
+        self.source = source
+        self.allow_private = allow_private
+        self.resolve = resolve
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        refusal = redirect_refusal(self.source, newurl, self.allow_private, self.resolve)
+        if refusal is not None:
+            raise _RedirectRefused(refusal)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _load_meta(path: Path) -> dict[str, str]:

@@ -20,27 +20,39 @@ class Leases:
 
         ``dead`` names a holder known to be gone (its process no longer
         exists): its lease is taken over at once instead of waiting for expiry.
+        Each change of hands raises the lease's fencing number (see :meth:`fence`).
         """
         at = at or now_utc()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(leases).where(leases.c.name == name)).mappings().first()
             if row is None:
-                conn.execute(sa.insert(leases).values(name=name, owner=owner, acquired_at=at, expires_at=until))
+                conn.execute(sa.insert(leases).values(name=name, owner=owner, acquired_at=at, expires_at=until, fence=1))
                 return None
-            if row["owner"] in (owner, dead) or row["expires_at"] <= at:
+            if row["owner"] == owner:  # a renewal; lapsed or not, nobody has taken it meanwhile (the owner would differ)
+                conn.execute(sa.update(leases).where(leases.c.name == name).values(expires_at=until))
+                return None
+            if row["owner"] == dead or row["expires_at"] <= at:
                 conn.execute(
                     sa.update(leases)
                     .where(leases.c.name == name)
-                    .values(owner=owner, expires_at=until, acquired_at=at if row["owner"] != owner else row["acquired_at"])
+                    .values(owner=owner, expires_at=until, acquired_at=at, fence=leases.c.fence + 1)
                 )
                 return None
             return str(row["owner"])
 
-    def release(self, name: str, owner: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(leases).where(leases.c.name == name, leases.c.owner == owner))
+    def fence(self, name: str, owner: str) -> int | None:
+        """The fencing number of ``owner``'s hold on ``name``, or None if it does not hold it."""
+        with self.reads.connect() as conn:
+            row = conn.execute(sa.select(leases.c.fence).where(leases.c.name == name, leases.c.owner == owner)).first()
+        return int(row[0]) if row is not None else None
 
-    def holder(self, name: str) -> tuple[str, datetime] | None:
+    def release(self, name: str, owner: str, at: datetime | None = None) -> None:
+        """Let the lease go: it expires now. The row stays, so the fencing number never starts again."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(leases).where(leases.c.name == name, leases.c.owner == owner).values(expires_at=at or now_utc()))
+
+    def holder(self, name: str, at: datetime | None = None) -> tuple[str, datetime] | None:
+        """Who holds ``name`` and until when; None when nobody does (never taken, released or lapsed)."""
         with self.reads.connect() as conn:
             row = conn.execute(sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)).first()
-        return (row[0], row[1]) if row is not None else None
+        return (row[0], row[1]) if row is not None and row[1] > (at or now_utc()) else None

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
-from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, reads_of, subscribers
+from digest.store.schema import UTCDateTime, deliveries, from_row, issues, leases, now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,9 +194,13 @@ class Ledger:
             ).scalar()
         return value if isinstance(value, datetime) else None
 
-    def writer(self) -> LedgerWriter:
-        """A writer for one send worker: its own connection, statements built once."""
-        return LedgerWriter(self.engine)
+    def writer(self, fence: Fence | None = None) -> LedgerWriter:
+        """A writer for one send worker: its own connection, statements built once.
+
+        With ``fence`` (the send lease's name and the fencing number this run
+        got), every write changes nothing once another run has taken the lease.
+        """
+        return LedgerWriter(self.engine, fence)
 
     def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
         with self.writer() as writer:
@@ -252,29 +256,54 @@ class Ledger:
         return result
 
 
+Fence = tuple[str, int]  # a lease's name and the fencing number its holder got
+
 _ONE = (deliveries.c.issue_id == sa.bindparam("issue")) & (deliveries.c.subscriber_id == sa.bindparam("subscriber"))
+# A fenced write also needs the lease to still carry this run's fencing number: a run that was paused
+# (SIGSTOP, a VM suspend) past its lease's expiry and woke after another run took over changes no row.
+_FENCED = _ONE & sa.exists().where(leases.c.name == sa.bindparam("lease"), leases.c.fence == sa.bindparam("fence"))
+# Two comparisons, not IN (…): an IN list is an "expanding" parameter that the sqlite3 fast path cannot bind.
+_SENDABLE = (deliveries.c.state == DeliveryState.PENDING.value) | (deliveries.c.state == DeliveryState.DEFERRED.value)
 _NOW = sa.bindparam("now", type_=UTCDateTime)
-_SENDING = sa.update(deliveries).where(_ONE).values(state=DeliveryState.SENDING.value, attempts=deliveries.c.attempts + 1, updated_at=_NOW)
-_SENT = (
-    sa.update(deliveries)
-    .where(_ONE)
-    .values(state=DeliveryState.SENT.value, last_reply=sa.bindparam("reply"), sent_at=_NOW, next_attempt_at=None, updated_at=_NOW)
-)
-_DEFERRED = (
-    sa.update(deliveries)
-    .where(_ONE)
-    .values(
-        state=DeliveryState.DEFERRED.value,
-        last_reply=sa.bindparam("reply"),
-        next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime),
-        updated_at=_NOW,
+# "extra": an attempt that never reached mark_sending (the connection failed) still counts.
+_EXTRA = deliveries.c.attempts + sa.bindparam("extra", 0, type_=sa.Integer)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The writer's four delivery updates, built once at import, with or without the fence."""
+
+    sending: Any
+    sent: Any
+    deferred: Any
+    failed: Any
+
+
+def _statements(where: Any) -> _Statements:
+    update = sa.update(deliveries)
+    return _Statements(
+        # pending/deferred → sending only: a row another run has handled meanwhile is never taken again.
+        sending=update.where(where & _SENDABLE).values(
+            state=DeliveryState.SENDING.value, attempts=deliveries.c.attempts + 1, updated_at=_NOW
+        ),
+        sent=update.where(where).values(
+            state=DeliveryState.SENT.value, last_reply=sa.bindparam("reply"), sent_at=_NOW, next_attempt_at=None, updated_at=_NOW
+        ),
+        deferred=update.where(where).values(
+            state=DeliveryState.DEFERRED.value,
+            attempts=_EXTRA,
+            last_reply=sa.bindparam("reply"),
+            next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime),
+            updated_at=_NOW,
+        ),
+        failed=update.where(where).values(
+            state=DeliveryState.FAILED.value, attempts=_EXTRA, last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW
+        ),
     )
-)
-_FAILED = (
-    sa.update(deliveries)
-    .where(_ONE)
-    .values(state=DeliveryState.FAILED.value, last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW)
-)
+
+
+_PLAIN = _statements(_ONE)
+_FENCE = _statements(_FENCED)
 _BOUNCED = (
     sa.update(subscribers)
     .where(subscribers.c.id == sa.bindparam("subscriber"), subscribers.c.status == SubscriberStatus.ACTIVE)
@@ -303,10 +332,13 @@ class LedgerWriter:
     database goes through SQLAlchemy.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, fence: Fence | None = None) -> None:
         self.conn = engine.connect()
         self.pending: dict[str, Any] | None = None  # the sent delivery not yet committed
         self.driver = _SqliteDriver(self.conn) if engine.dialect.name == "sqlite" else None
+        self.fence = fence
+        self.sql = _FENCE if fence is not None else _PLAIN
+        self.fence_values: dict[str, Any] = {"lease": fence[0], "fence": fence[1]} if fence is not None else {}
 
     def __enter__(self) -> LedgerWriter:
         return self
@@ -329,7 +361,7 @@ class LedgerWriter:
         """The pending ``sent`` (if any) and ``writes``, in one transaction; each must change its delivery's row."""
         pending, self.pending = self.pending, None  # taken even if the commit fails: the row stays 'sending', resent on restart
         if pending is not None:
-            writes = [(_SENT, pending), *writes]
+            writes = [(self.sql.sent, pending), *writes]
         if self.driver is not None:
             counts = self.driver.run(writes)
         else:
@@ -337,23 +369,36 @@ class LedgerWriter:
                 counts = [self.conn.execute(statement, values).rowcount for statement, values in writes]
         for (statement, values), count in zip(writes, counts, strict=True):
             if statement is not _BOUNCED and count != 1:
-                raise StoreError(f"no delivery of {values['issue']} to subscriber {values['subscriber']} in the ledger")
+                raise self._unchanged(values)
+
+    def _unchanged(self, values: dict[str, Any]) -> StoreError:
+        """The error for a write that changed no row: the run must stop at once, sending nothing more."""
+        where = f"the delivery of {values['issue']} to subscriber {values['subscriber']}"
+        if self.fence is not None:
+            return StoreError(
+                f"{where} was not updated: this run no longer holds the send lease (fencing number {self.fence[1]} is stale) "
+                "or another run has handled the row; stopping so nothing is sent twice"
+            )
+        return StoreError(f"{where} is not in the ledger in a state that allows this change")
+
+    def _one(self, issue_id: str, subscriber_id: int, **values: Any) -> dict[str, Any]:
+        return {"issue": issue_id, "subscriber": subscriber_id, "now": now_utc(), **self.fence_values, **values}
 
     def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
-        self._commit([(_SENDING, {"issue": issue_id, "subscriber": subscriber_id, "now": now_utc()})])
+        self._commit([(self.sql.sending, self._one(issue_id, subscriber_id))])
 
     def mark_sent(self, issue_id: str, subscriber_id: int, reply: str) -> None:
         """Record the 250; committed with this connection's next write (see the class)."""
         self.flush()  # never two waiting: a second mark_sent without a write between commits the first
-        self.pending = {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "now": now_utc()}
+        self.pending = self._one(issue_id, subscriber_id, reply=reply)
 
-    def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime) -> None:
-        values = {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "retry_at": retry_at, "now": now_utc()}
-        self._commit([(_DEFERRED, values)])
+    def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime, *, extra: int = 0) -> None:
+        self._commit([(self.sql.deferred, self._one(issue_id, subscriber_id, reply=reply, retry_at=retry_at, extra=extra))])
 
-    def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False) -> None:
-        now = now_utc()
-        writes: list[Write] = [(_FAILED, {"issue": issue_id, "subscriber": subscriber_id, "reply": reply, "now": now})]
+    def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False, extra: int = 0) -> None:
+        values = self._one(issue_id, subscriber_id, reply=reply, extra=extra)
+        now = values["now"]
+        writes: list[Write] = [(self.sql.failed, values)]
         if bounce:
             writes.append((_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": now}))
         self._commit(writes)

@@ -101,13 +101,23 @@ deliveries = sa.Table(
     sa.Index("deliveries_by_state", "issue_id", "state"),
 )
 
+
+def _lease_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("owner", sa.String(128), nullable=False),
+        sa.Column("acquired_at", UTCDateTime, nullable=False),
+        sa.Column("expires_at", UTCDateTime, nullable=False),
+    ]
+
+
 leases = sa.Table(
     "leases",
     metadata,
-    sa.Column("name", sa.String(128), primary_key=True),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("acquired_at", UTCDateTime, nullable=False),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
+    *_lease_columns(),
+    # v4: the fencing number, raised by one each time the lease changes hands (never reset: a released
+    # lease keeps its row). Ledger writes carry the number their run got, and change nothing once it is stale.
+    sa.Column("fence", sa.Integer, nullable=False, server_default="0"),
 )
 
 schedule_runs = sa.Table(
@@ -124,10 +134,11 @@ schedule_runs = sa.Table(
 
 
 def _v1(conn: Connection) -> None:
-    # The issues table as v1 made it; v3 adds post_prints.
+    # The tables as v1 made them: v3 adds issues.post_prints, v4 leases.fence.
     sa.Table("issues", sa.MetaData(), *_issue_columns()).create(conn)
-    for table in (subscribers, deliveries, leases):
+    for table in (subscribers, deliveries):
         table.create(conn)
+    sa.Table("leases", sa.MetaData(), *_lease_columns()).create(conn)
 
 
 def _v2(conn: Connection) -> None:
@@ -138,8 +149,12 @@ def _v3(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE issues ADD COLUMN post_prints TEXT"))
 
 
+def _v4(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE leases ADD COLUMN fence INTEGER NOT NULL DEFAULT 0"))
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 
 
 _READ = "digest_read_only"

@@ -8,6 +8,10 @@ config are watched (watchfiles); a change rebuilds the issue and open pages
 reload themselves through server-sent events. A template or config error is
 shown on the page (file, line, message), never as a crashed server. "Send a
 test" goes through the configured backend, as ``digest send --to`` does.
+
+The page sends mail, so it is guarded (:mod:`digest.web.guard`): it answers
+only its own host names, refuses cross-site POSTs, requires the page's
+token on every POST, and allows a few test sends a minute.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import jinja2
 import watchfiles
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -43,6 +48,8 @@ from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_be
 from digest.render.templates import template_dirs
 from digest.serialize import digest_to_json
 from digest.store import Store, StoredIssue
+from digest.web import guard
+from digest.web.guard import PageToken, RateLimit
 
 log = logging.getLogger(__name__)
 SAMPLE = ("reader@example.org", "Sample Reader")
@@ -157,8 +164,15 @@ def window_request(query: dict[str, str]) -> WindowRequest:
     return WindowRequest(since=query.get("since"), until=query.get("until"), as_of=query.get("as_of"), upcoming=not any(query.values()))
 
 
-def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
+# Test sends go to any address the editor types: a few a minute is plenty for an editor, and little for abuse.
+TEST_SENDS_PER_MINUTE = 5
+
+
+def create_app(config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1") -> Starlette:
+    """The preview app; it answers only loopback names and ``host`` (the address it is bound to)."""
     state = PreviewState(config)
+    token = PageToken()
+    test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -179,7 +193,7 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
         query = query_of(request)
         built = await asyncio.to_thread(state.build, query)
         qs = "&".join(f"{k}={v}" for k, v in query.items())
-        context: dict[str, Any] = {"query": query, "qs": qs, "version": state.version}
+        context: dict[str, Any] = {"query": query, "qs": qs, "version": state.version, "token": token.value}
         if isinstance(built, Failure):
             context["failure"] = built
             return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
@@ -237,7 +251,14 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     async def test_send(request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=20)
+        given = form.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")
+        if not token.accepts(given if isinstance(given, str) else None):
+            return JSONResponse({"ok": False, "message": "refused: this form is not from this preview page (reload the page)"}, 403)
+        wait = test_sends.take()
+        if wait:
+            message = f"refused: at most {TEST_SENDS_PER_MINUTE} test sends a minute; try again in {wait:.0f} s"
+            return JSONResponse({"ok": False, "message": message}, 429, headers={"Retry-After": str(max(1, round(wait)))})
         try:
             address = normalise_address(str(form.get("address", "")))
         except ValueError as exc:
@@ -265,6 +286,7 @@ def create_app(config: Path | None = None, *, watch: bool = True) -> Starlette:
             Route("/send-test", test_send, methods=["POST"]),
         ],
         lifespan=lifespan,
+        middleware=[guard.host_only(guard.trusted_hosts(host)), Middleware(guard.SameOrigin)],
     )
 
 

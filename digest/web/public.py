@@ -31,6 +31,7 @@ from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.tokens import Signer
+from digest.web import guard
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -53,8 +54,13 @@ def web_copy(html: str, unsubscribe_help: str) -> str:
     return html.replace(placeholders.RECIPIENT_EMAIL, WEB_EMAIL).replace(placeholders.UNSUBSCRIBE_URL, unsubscribe_help)
 
 
-def create_app(settings: Settings, store: Store) -> Starlette:
-    """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens."""
+def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = ()) -> Starlette:
+    """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
+
+    It answers only the host of ``base_url``, loopback names, the address it
+    is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
+    never a page or a redirect to that host.
+    """
     if not settings.secret_key:
         raise ValueError("DIGEST_SECRET_KEY is not set: it is needed to check unsubscribe tokens")
     signer = Signer(settings.secret_key, settings.list_id)
@@ -136,5 +142,6 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             Route("/archive/", archive, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
-        ]
+        ],
+        middleware=[guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts))],
     )

@@ -6,6 +6,7 @@ delivers somewhere a person can open. Files are written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -18,12 +19,21 @@ from digest.mail.message import Envelope
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 
 
+def file_name(label: str) -> str:
+    """A file name for ``label`` that no other label gets: the label itself when every character is safe,
+    else its safe characters, ``~`` (never in a safe label) and a hash of the exact label."""
+    safe = _UNSAFE.sub("_", label)
+    if safe == label:
+        return f"{label}.eml"
+    return f"{safe}~{hashlib.sha256(label.encode('utf-8')).hexdigest()[:12]}.eml"
+
+
 class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
-        target = self.folder / envelope.issue_id / f"{_UNSAFE.sub('_', envelope.label)}.eml"
+        target = self.folder / envelope.issue_id / file_name(envelope.label)
         target.parent.mkdir(parents=True, exist_ok=True)
         before_data()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")

@@ -90,6 +90,12 @@ class SmtpTransport:
             raise  # ours, and an OSError: not to be caught as a connection problem below
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login to {o.host}:{o.port} failed: {_reply(exc.smtp_code, exc.smtp_error)}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            # No retry makes a server offer AUTH: a configuration problem, fatal for the run, saying what to change.
+            raise DeliveryError(
+                f"{o.host}:{o.port} does not offer SMTP AUTH (smtp.username is set): check smtp.security "
+                "(many servers offer AUTH only after STARTTLS) or leave smtp.username empty"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             raise TransientError(_reply(exc.smtp_code, exc.smtp_error), connection_lost=True) from exc
         except ssl.SSLCertVerificationError as exc:

@@ -1,0 +1,136 @@
+"""What the local servers check before they answer: who is asking, from where, with which page's token.
+
+- **Host names.** Each app answers only the host names it is served under
+  (Starlette's ``TrustedHostMiddleware``): loopback names, the host it is
+  bound to, and for ``digest serve`` the host of ``base_url``. A DNS-rebinding
+  page (``rebind.attacker.example`` resolving to 127.0.0.1) gets a 400, and
+  no redirect echoes a foreign ``Host`` into its ``Location``.
+- **Cross-site requests** to the preview are refused before any handler runs:
+  an unsafe method (POST, …) whose ``Sec-Fetch-Site`` says another site, or
+  whose ``Origin`` is not this server, gets a 403. Browsers send both on
+  every cross-site form POST; a request with neither (curl, a test) goes on
+  to the token check.
+- **The page's token.** A random token made once per process is put in every
+  page's forms and required on every state-changing request (compared in
+  constant time). Another site cannot read it, so cannot send it.
+- **Tokens stay out of logs.** The public server's paths carry personal
+  tokens (``/u/<token>``): the access log shows them redacted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+LOOPBACK = ("127.0.0.1", "localhost")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_FIELD = "csrf"  # noqa: S105 (a form field name, not a secret): the field (or X-Digest-Token header) with the page token
+
+
+def trusted_hosts(bound: str, *also: str | None) -> list[str]:
+    """The host names to answer: loopback, the bind address unless it is a wildcard, and ``also``."""
+    hosts = dict.fromkeys(LOOPBACK)
+    if bound not in ("0.0.0.0", "::", ""):  # noqa: S104 (compared, not bound)
+        hosts[bound] = None
+    for host in also:
+        if host:
+            hosts[host.lower()] = None
+    return list(hosts)
+
+
+def host_of(url: str) -> str | None:
+    """The host name of ``url`` (``https://news.example.org/x`` → ``news.example.org``)."""
+    return urlsplit(url).hostname
+
+
+def host_only(hosts: Iterable[str]) -> Middleware:
+    return Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+
+
+class SameOrigin:
+    """ASGI middleware: an unsafe request from another site is refused with a 403 and never reaches a handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            reason = cross_site(Headers(scope=scope))
+            if reason is not None:
+                await PlainTextResponse(f"refused: {reason}\n", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def cross_site(headers: Headers) -> str | None:
+    """Why a request comes from another site, or None when nothing says it does."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"a {fetch_site} request (Sec-Fetch-Site)"
+    origin = headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != headers.get("host", "").lower():
+            return f"a request from {origin} (Origin)"
+    return None
+
+
+class PageToken:
+    """One random token per process: in every page's forms, required on every state-changing request."""
+
+    def __init__(self) -> None:
+        self.value = secrets.token_urlsafe(32)
+
+    def accepts(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode("utf-8"), self.value.encode("ascii"))
+
+
+class RateLimit:
+    """At most ``count`` events in any ``seconds``; ``retry_after`` says how long until the next is allowed."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.count = count
+        self.seconds = seconds
+        self.times: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when the event may happen now (and it is counted), else the seconds to wait."""
+        now = time.monotonic()
+        with self.lock:
+            while self.times and now - self.times[0] >= self.seconds:
+                self.times.popleft()
+            if len(self.times) >= self.count:
+                return self.seconds - (now - self.times[0])
+            self.times.append(now)
+            return 0.0
+
+
+_TOKEN_PATH = re.compile(r"^(/(?:u|confirm|preferences)/)(?!test\b)[^/?\s]+")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces the token in a logged request path (uvicorn's access log: ``/u/<token>`` → ``/u/<redacted>``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact(args[2]), *args[3:])
+        return True
+
+
+def redact(path: str) -> str:
+    return _TOKEN_PATH.sub(r"\1<redacted>", path)
