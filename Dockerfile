@@ -4,9 +4,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY digest ./digest
-RUN pip install --no-cache-dir .
+# The versions CI tested (constraints.txt, written by `make lock`): a rebuild installs the same ones.
+RUN pip install --no-cache-dir -c constraints.txt .
 
 COPY config ./config
 COPY content ./content

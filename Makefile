@@ -10,15 +10,35 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers bench bench-full bench-setup
+.PHONY: setup run test lint format clean browsers bench bench-full bench-setup lock audit
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
+
+# constraints.txt pins every package the project and its tools use to the versions last tested
+# together; setup, CI and the Dockerfile install with it, so a deploy is what was tested. `make lock`
+# resolves pyproject.toml afresh in a throw-away venv and writes the file again: review its diff,
+# run `make test`, commit. `make audit` checks the pins against the known-vulnerability databases.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '.[dev]'
+	{ echo "# Written by \`make lock\` on $$(date -u +%Y-%m-%d) with Python $$($(LOCK_VENV)/bin/python -c 'import platform; print(platform.python_version())'): do not edit by hand."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude digest; } > constraints.txt
+	rm -rf $(LOCK_VENV)
+
+# pip-audit lives in a venv of its own: its dependencies must not move the project's pins.
+audit:
+	$(PYTHON) -m venv .audit-venv
+	.audit-venv/bin/python -m pip install --quiet --disable-pip-version-check pip-audit
+	.audit-venv/bin/pip-audit --requirement constraints.txt --no-deps --disable-pip
 
 # The main job on the embedded defaults: build the sample issue, then deliver
 # it to the sample subscribers through the outbox backend (outbox/<issue-id>/).

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from digest.config import Settings, SourceSpec
 from digest.grouping import group_posts, summarise_outlets
-from digest.models import Digest, Problem, Stats, Window
+from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window
 from digest.selection import select_posts
 from digest.sources import Gathered, gather_all
 
@@ -30,9 +31,33 @@ def issue_title(window: Window, settings: Settings) -> str:
     return settings.title_format.format(name=settings.name, date=f"{day:%B} {day.day}, {day.year}")
 
 
-def assemble_digest(gathered: Gathered, window: Window, settings: Settings, now: datetime) -> Digest:
-    """The Digest for ``window`` from posts already gathered. Pure: no I/O, no clock."""
+def assemble_digest(
+    gathered: Gathered, window: Window, settings: Settings, now: datetime, unrenderable: Mapping[str, str] | None = None
+) -> Digest:
+    """The Digest for ``window`` from posts already gathered. Pure: no I/O, no clock.
+
+    ``unrenderable`` (post id → why) names posts that broke the email on their
+    own (see :func:`digest.render.render_leaving_out`): they are excluded and
+    reported, and the issue goes on without them.
+    """
     selection = select_posts(gathered.posts, window, settings.selection)
+    if unrenderable:
+        left_out = [post for post in selection.selected if post.id in unrenderable]
+        selection = replace(
+            selection,
+            selected=tuple(post for post in selection.selected if post.id not in unrenderable),
+            excluded=(
+                *selection.excluded,
+                *(Excluded(post=post, kind=ExclusionKind.UNRENDERABLE, reason=unrenderable[post.id]) for post in left_out),
+            ),
+        )
+        gathered = replace(
+            gathered,
+            problems=(
+                *gathered.problems,
+                *(Problem(where=post.source, message=f'"{post.title}": {unrenderable[post.id]}') for post in left_out),
+            ),
+        )
     sections = group_posts(selection.selected, settings.themes, settings.fallback_theme, settings.fallback_description)
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)
@@ -63,10 +88,15 @@ def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequ
 
     Bad items and sources never raise: they are in ``Digest.problems``.
     """
+    return assemble_digest(gather_for(settings, window, sources), window, settings, now)
+
+
+def gather_for(settings: Settings, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:
+    """Every post near ``window`` from ``sources`` (default: the configured ones), and every problem met."""
     specs = tuple(sources) if sources is not None else settings.sources
     if not specs:
-        return assemble_digest(Gathered(problems=(Problem(where="config", message="no sources configured"),)), window, settings, now)
-    return assemble_digest(gather_all(specs, settings, window.widened()), window, settings, now)
+        return Gathered(problems=(Problem(where="config", message="no sources configured"),))
+    return gather_all(specs, settings, window.widened())
 
 
 def _preheader(posts: int, outlets: int, themes: list[str]) -> str:

@@ -56,6 +56,7 @@ class ExclusionKind(StrEnum):
     OUTLET_RULE = "outlet-rule"
     TAG_RULE = "tag-rule"
     DUPLICATE = "duplicate"
+    UNRENDERABLE = "unrenderable"  # the post broke the email's compilation on its own: left out, the issue goes on
 
     @property
     def outside_window(self) -> bool:

@@ -33,10 +33,10 @@ from types import MappingProxyType
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec
 from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
 from digest.errors import RefusedError
-from digest.issue import build_issue, issue_id
+from digest.issue import assemble_digest, gather_for, issue_id
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.models import Digest, Post, RenderedIssue, Window
-from digest.render import render_issue
+from digest.render import render_leaving_out
 from digest.selection import at_moment, parse_when, window_between, window_for
 from digest.slots import latest_slot, make_trigger, next_slot
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
@@ -192,8 +192,11 @@ class Newsletter:
 
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Built:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
-        digest = build_issue(self.settings, window, now, sources)
-        rendered = render_issue(digest, self.settings)
+        gathered = gather_for(self.settings, window, sources)
+        digest = assemble_digest(gathered, window, self.settings, now)
+        digest, rendered = render_leaving_out(
+            digest, self.settings, lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable)
+        )
         return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
 
     def freeze(self, built: Built, *, rebuild: bool = False) -> tuple[StoredIssue, bool]:

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import email
 from collections.abc import Callable
+from datetime import date, datetime
 from email.policy import default
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from digest.addresses import normalise_address
-from digest.config import Settings
+from digest.config import Settings, SourceSpec
 from digest.delivery import compile_issue, send_issue
+from digest.errors import RenderError
+from digest.issue import assemble_digest, gather_for
 from digest.mail.backends import get_backend
 from digest.mail.backends.outbox import file_name
+from digest.models import ExclusionKind
+from digest.newsletter import Newsletter
+from digest.render import render_issue, render_leaving_out
+from digest.selection import window_between
 from digest.store import Store
 from digest.store.schema import subscribers
 from digest.tokens import Signer
 
+from conftest import Served, write
 from factories import make_stored_issue
 from mailserver import SmtpServer
 
@@ -136,8 +147,6 @@ def test_a_stale_fencing_number_changes_no_row(delivery_settings: Make) -> None:
     starts its numbering again (a third holder gets a higher number than both)."""
     from datetime import timedelta
 
-    import pytest
-
     from digest.errors import StoreError
     from digest.store import now_utc
 
@@ -168,3 +177,101 @@ def test_a_stale_fencing_number_changes_no_row(delivery_settings: Make) -> None:
     assert store.leases.acquire(lease, "third", now_utc() + timedelta(seconds=60)) is None
     third = store.leases.fence(lease, "third")
     assert third is not None and third > second
+
+
+CONTROLS = "\x01\x07\x1b\x00\ufffe\u202e\u200b\u2066"
+
+
+def test_control_and_invisible_characters_never_cancel_the_issue(
+    make_settings: Make, tmp_path: Path, http_server: Served, fixed_now: datetime
+) -> None:
+    """Finding 5. Reproduction: a title, summary or body with ``\\x01``, ``\\a``, ``\\x1b``, NUL or U+FFFE, or a
+    feed title with ``&#x1b;``, ended in ``MJML error: unable to parse next template``, exit 1, nothing
+    built; U+202E, U+200B and U+2066 passed through and allowed title spoofing. Now every text field
+    arrives without them, and the issue is built with every post in it."""
+    write(
+        tmp_path / "content" / "odd.md",
+        f'---\ntitle: "Bell{CONTROLS}s at noon"\ndate: 2026-11-18T10:00:00Z\nsummary: "Sum{CONTROLS}mary"\n---\n\nBody{CONTROLS} text.\n',
+    )
+    write(
+        tmp_path / "content" / "body.md",
+        "---\ntitle: Plain title\ndate: 2026-11-18T11:00:00Z\n---\n\nA body with \x01 and \x1b[31m in it.\n",
+    )
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour &#x1b;Radio</title>'
+        b"<item><title>Tide&#x1b; tables &#x202e;fdp.exe</title><link>https://example.org/tide</link>"
+        b"<pubDate>Wed, 18 Nov 2026 12:00:00 GMT</pubDate><description>Low &#x7; water</description></item></channel></rss>"
+    )
+
+    def route(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.end_headers()
+        handler.wfile.write(feed)
+
+    http_server.routes["/feed.xml"] = route
+    settings = make_settings(
+        sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location=f"{http_server.base}/feed.xml")),
+        secret_key="test-secret-key",
+    )
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    built = Newsletter(settings, lambda: Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")).build(window, fixed_now)
+    titles = sorted(post.title for post in built.digest.posts)
+    assert titles == ["Bells at noon", "Plain title", "Tide tables fdp.exe"]
+    everything = [built.rendered.html, built.rendered.text, *(t for p in built.digest.posts for t in (p.excerpt_html, p.excerpt_text))]
+    everything += [p.outlet or "" for p in built.digest.posts]
+    for text in everything:
+        assert not any(ch in text for ch in CONTROLS), repr(text[:200])
+    assert "Radio" in built.rendered.text and "Summary" in built.rendered.text
+
+
+def test_a_post_that_still_breaks_the_email_is_left_out_not_the_issue(make_settings: Make, tmp_path: Path, fixed_now: datetime) -> None:
+    """Finding 5, the safety net. A post whose text breaks the MJML compiler (here a control character put
+    straight into the model, past the sources' cleaning) is left out and reported; the issue is built
+    with the others, and its counts still add up."""
+    from dataclasses import replace
+
+    write(tmp_path / "content" / "a.md", "---\ntitle: Ferry fares\ndate: 2026-11-18T10:00:00Z\n---\n\nFares hold.\n")
+    write(tmp_path / "content" / "b.md", "---\ntitle: Choir night\ndate: 2026-11-18T11:00:00Z\n---\n\nSongs.\n")
+    settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    gathered = gather_for(settings, window)
+    poisoned = replace(
+        gathered, posts=tuple(replace(p, title="Choir\x01 night") if p.title == "Choir night" else p for p in gathered.posts)
+    )
+    digest = assemble_digest(poisoned, window, settings, fixed_now)
+    with pytest.raises(RenderError, match="MJML error"):
+        render_issue(digest, settings)  # what the audit saw: the whole issue lost
+    fixed, rendered = render_leaving_out(digest, settings, lambda bad: assemble_digest(poisoned, window, settings, fixed_now, bad))
+    assert [p.title for p in fixed.posts] == ["Ferry fares"]
+    [left_out] = [e for e in fixed.excluded if e.kind == ExclusionKind.UNRENDERABLE]
+    assert left_out.post.title == "Choir\x01 night" and "left out" in left_out.reason
+    assert any("could not be put in the email" in p.message for p in fixed.problems)
+    assert "Ferry fares" in rendered.html
+    stats = fixed.stats
+    assert stats.gathered == stats.selected + stats.excluded + stats.distant
+
+
+def test_a_yaml_alias_bomb_is_refused_small_and_fast(make_settings: Make, tmp_path: Path) -> None:
+    """Finding 6. Reproduction: 330 bytes of anchors and aliases in ``tags:`` grew to 3.8 GB and died with
+    MemoryError. Now front matter with anchors or aliases is refused with file and line, oversized
+    front matter and non-scalar tags are refused, and the other posts are read."""
+    bomb = "\n".join(
+        ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+        + [
+            f"{chr(98 + n)}: &{chr(98 + n)} [*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)},*{chr(97 + n)}]"
+            for n in range(8)
+        ]
+    )
+    write(tmp_path / "content" / "bomb.md", f"---\ntitle: Boom\ndate: 2026-11-18\n{bomb}\ntags: *i\n---\n\nBody.\n")
+    write(tmp_path / "content" / "nested.md", "---\ntitle: Nested\ndate: 2026-11-18\ntags: [[a, b], {c: d}]\n---\n\nBody.\n")
+    write(tmp_path / "content" / "huge.md", '---\ntitle: Huge\ndate: 2026-11-18\nsummary: "' + "x" * 70_000 + '"\n---\n\nBody.\n')
+    write(tmp_path / "content" / "good.md", "---\ntitle: Good\ndate: 2026-11-18\ntags: [trams, buses]\n---\n\nBody.\n")
+    settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    gathered = gather_for(settings, window)
+    assert [p.title for p in gathered.posts] == ["Good"]
+    messages = {p.where.split(":")[0]: p.message for p in gathered.problems}
+    assert "anchors and aliases" in messages["content/bomb.md"]
+    assert "each tag must be text" in messages["content/nested.md"]
+    assert "front matter" in messages["content/huge.md"] and "bytes" in messages["content/huge.md"]

@@ -79,3 +79,30 @@ def test_the_wheel_runs_init_build_and_send_in_an_empty_folder(installed: Path, 
     assert b"Folder News Weekly Digest" in eml.read_bytes()
     again = run("init")
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_the_constraints_pin_every_dependency_within_its_bounds() -> None:
+    """A deploy installs what CI tested: constraints.txt (``make lock``) pins every package pyproject.toml
+    names, runtime and dev, to one exact version that pyproject's bounds allow, and each package
+    whose next major release would break us has an upper bound."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    pins: dict[str, Version] = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, equals, version = line.partition("==")
+            assert equals, f"not an exact pin: {line}"
+            pins[canonicalize_name(name)] = Version(version)
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not pinned in constraints.txt (run make lock)"
+        assert requirement.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} is outside {requirement}"
+    for name in ("premailer", "feedparser", "nh3", "starlette", "sqlalchemy", "apscheduler", "mjml-python"):
+        [requirement] = [r for r in wanted if canonicalize_name(r.name) == name]
+        assert any(spec.operator == "<" for spec in requirement.specifier), f"{name} has no upper bound"

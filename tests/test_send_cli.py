@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -248,6 +249,80 @@ def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_pat
     assert duplicates <= connections, f"{duplicates} duplicates after one pause"
     ledger = store.ledger.status([ISSUE])[0].counts
     assert ledger["sent"] == 900 and ledger["sending"] == ledger["pending"] == 0
+
+
+def test_two_first_sends_at_once_end_cleanly_and_send_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 11, finding 8. Reproduction: two simultaneous first sends of an issue (nothing frozen yet)
+    ended in a traceback, ``IntegrityError: UNIQUE constraint failed: issues.id`` (nothing duplicated).
+    Now the issue is frozen once, neither prints a traceback, and every reader gets one copy."""
+    config = make_config(tmp_path, smtp_server.port)
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.database_url)
+    for n in range(40):
+        store.subscribers.add(f"reader{n:02d}@example.org")
+    runs = [popen(config, "send", *WINDOW, "--yes") for _ in range(3)]
+    results = [(run.wait(timeout=120), run.communicate()) for run in runs]
+    for code, (_, stderr) in results:
+        assert "Traceback" not in stderr and "IntegrityError" not in stderr, stderr
+        assert code == 0 or ("already running" in stderr and code == 1), stderr
+    finish = cli(config, "send", "--issue", ISSUE, "--yes")  # whatever the refused ones left: nothing
+    assert finish.returncode == 0, finish.stderr
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert [s.id for s in store.issues.summaries()] == [ISSUE]
+
+
+def test_a_damaged_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Issue 11, finding 8. Reproduction: a damaged database printed a traceback. Now every command
+    that meets it says so in one line, with what to run next, and exits 1."""
+    config = make_config(tmp_path, None)
+    store = fill(config, 3000)
+    store.engine.dispose()
+    database = tmp_path / "digest.sqlite"
+    data = bytearray(database.read_bytes())
+    for page in range(3, len(data) // 4096 - 1, 2):  # every other page from the third: the b-trees' pages
+        data[page * 4096 : page * 4096 + 64] = b"\xff" * 64
+    database.write_bytes(bytes(data))
+    for args in (("status",), ("subscribers", "list"), ("send", "--issue", ISSUE, "--yes")):
+        result = cli(config, *args)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.strip().startswith("error:") and "malformed" in result.stderr, (args, result.stderr)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 160 KB file system (tmpfs), to fill up; skipped where this process may not mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing_committed(tmp_path: Path, small_disk: Path) -> None:
+    """Issue 11, finding 8. Reproduction: ``digest subscribers import`` onto a full disk printed a
+    traceback. Now it says the database is full in one line and exits 1; the addresses it had
+    committed are still there, and a second import on a disk with room finishes the list."""
+    config = make_config(tmp_path, None)
+    text = config.read_text(encoding="utf-8").replace(str(tmp_path / "digest.sqlite"), str(small_disk / "digest.sqlite"))
+    config.write_text(text, encoding="utf-8")
+    rows = "".join(f"reader{n:05d}@example.org,Reader number {n} with a name long enough to fill pages\n" for n in range(4000))
+    csv_file = write(tmp_path / "list.csv", "email,name\n" + rows)
+    result = cli(config, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().startswith("error:") and "full" in result.stderr, result.stderr
+    settings = load_settings(config, environ={})
+    kept = Store.open(settings.database_url).subscribers.counts()
+    print(f"full disk: {sum(kept.values())} of 4000 committed before the disk filled")
+    assert 0 < sum(kept.values()) < 4000
+    subprocess.run(["umount", "-l", str(small_disk)], check=True)  # room again: the same folder, on the big disk
+    fresh = cli(config, "subscribers", "import", str(csv_file))
+    assert fresh.returncode == 0, fresh.stderr
 
 
 def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_server: SmtpServer) -> None:

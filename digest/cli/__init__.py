@@ -68,8 +68,33 @@ for command in (init, build, posts, send, status, subscribers, serve, schedule, 
 
 
 def run() -> None:
-    """Console entry point: a DigestError becomes a clean message and exit 1."""
+    """Console entry point: a DigestError, or a failure of the database or the disk, becomes one clean
+    line and exit 1. Anything else is a bug and keeps its traceback."""
     try:
         main()
     except DigestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
+    except Exception as exc:
+        message = machine_failure(exc)
+        if message is None:
+            raise
+        fail(message, EXIT_PROBLEMS)
+
+
+def machine_failure(exc: Exception) -> str | None:
+    """The one-line message for a failure of the machine rather than the program: a damaged or full
+    database, a full or unwritable disk. None for anything else."""
+    import sqlite3
+
+    sa_errors = sys.modules.get("sqlalchemy.exc")  # loaded only if the command used the store
+    if isinstance(exc, sqlite3.Error) or (sa_errors is not None and isinstance(exc, sa_errors.SQLAlchemyError)):
+        from digest.store import database_problem
+
+        return (
+            f"the database failed: {database_problem(exc)}; the ledger keeps what was committed "
+            "(`digest status` shows it once the database is usable)"
+        )
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}: nothing after this point was done"
+    return None

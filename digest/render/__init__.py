@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from digest import placeholders
 from digest.config import Settings
+from digest.errors import RenderError
 from digest.issue import last_day
-from digest.models import Digest, Post, RenderedIssue
+from digest.models import Digest, OutletGroup, Post, RenderedIssue
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
-from digest.render.mjml import compile_mjml, split_inline_css
+from digest.render.mjml import MJML_ERROR, compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
 from digest.render.text import tidy_text
 
-__all__ = ["render_issue", "template_context"]
+__all__ = ["render_issue", "render_leaving_out", "template_context"]
 
 
 def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
@@ -54,6 +56,40 @@ def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
         text=text,
         checks=check_issue(digest, subject, html, text, markup=markup),
     )
+
+
+def render_leaving_out(
+    digest: Digest, settings: Settings, reassemble: Callable[[Mapping[str, str]], Digest]
+) -> tuple[Digest, RenderedIssue]:
+    """Render the issue; if one post's content breaks the MJML compiler, leave that post out, never the issue.
+
+    On an MJML error each post is compiled alone; those that fail on their
+    own are handed to ``reassemble`` (post id → why), which returns the
+    digest without them (excluded, and reported as problems). A failure that
+    no single post explains (a broken template) is raised as it is.
+    """
+    try:
+        return digest, render_issue(digest, settings)
+    except RenderError as exc:
+        if not exc.message.startswith(MJML_ERROR) or not digest.posts:
+            raise
+        failing = {post.id: f"could not be put in the email ({message}); left out" for post, message in _failing_alone(digest, settings)}
+        if not failing:
+            raise
+    fixed = reassemble(failing)
+    return fixed, render_issue(fixed, settings)
+
+
+def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]:
+    failing = []
+    for section in digest.sections:
+        for post in section.posts:
+            alone = replace(section, outlets=(OutletGroup(outlet=post.outlet, posts=(post,)),))
+            try:
+                _render_parts(replace(digest, sections=(alone,)), settings)
+            except RenderError as exc:
+                failing.append((post, exc.message))
+    return failing
 
 
 def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:

@@ -14,6 +14,7 @@ import mjml
 
 from digest.errors import RenderError
 
+MJML_ERROR = "MJML error"
 _INLINE_STYLE = re.compile(r"<mj-style\b[^>]*\binline\s*=\s*([\"'])inline\1[^>]*>(.*?)</mj-style\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -34,4 +35,4 @@ def compile_mjml(source: str, where: str = "digest.mjml") -> str:
         # fonts={}: no Google Fonts <link>/@import, which would fetch at read time and track readers.
         return str(mjml.mjml2html(source, disable_comments=True, fonts={}))
     except ValueError as exc:
-        raise RenderError(where, f"MJML error: {exc}") from exc
+        raise RenderError(where, f"{MJML_ERROR}: {exc}") from exc

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -57,9 +58,31 @@ def problem_of(exc: SourceError) -> Problem:
     return Problem(where=exc.where, message=exc.message, source_failed=isinstance(exc, SourceUnavailableError))
 
 
+# Format characters that carry meaning in real text: ZWNJ and ZWJ join letters in Persian and Indic
+# scripts and build emoji sequences. They cannot reorder or hide text, unlike the bidi controls.
+_KEEP_FORMAT = frozenset("\u200c\u200d")
+
+
+def visible_text(text: str, keep: str = "") -> str:
+    """``text`` without the characters no reader should get: C0/C1 controls (but those in ``keep``),
+    format characters (bidi overrides such as U+202E, zero-width spaces, U+2066 isolates: they can
+    make a title read as something else), surrogates and noncharacters (U+FFFE). Any of them can
+    also break the MJML compiler, and with it the whole issue."""
+    if text.isprintable():  # the common case, in C: nothing to look at
+        return text
+    return "".join(ch for ch in text if ch.isprintable() or ch in keep or _harmless(ch))
+
+
+def _harmless(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category[0] == "Z" or category == "Co":  # spaces and line separators (folded later), private use
+        return True
+    return ch in _KEEP_FORMAT
+
+
 def clean_text(text: str) -> str:
-    """One line of plain text: non-breaking and odd spaces folded, control characters gone."""
-    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
+    """One line of plain text: non-breaking and odd spaces folded, invisible and control characters gone."""
+    return _SPACE.sub(" ", visible_text(text, keep="\t\n\r").replace("\u00a0", " ")).strip()
 
 
 def sanitise_html(fragment: str) -> str:
@@ -69,7 +92,7 @@ def sanitise_html(fragment: str) -> str:
     ``<a>``: it is unwrapped to its text.
     """
     cleaned = nh3.clean(
-        fragment,
+        visible_text(fragment, keep="\t\n\r"),
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),

@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 from digest.config import Settings, SmtpOptions, SourceSpec, is_url
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
+from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label, visible_text
 from digest.sources.dates import parse_moment
 from digest.sources.files import find, path_order, read_text
 from digest.sources.index import (
@@ -50,6 +50,8 @@ PARALLEL_CHUNK = 500
 PARALLEL_MIN = 4_000
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+MAX_FRONT_MATTER = 64 * 1024  # characters; a post's front matter is a few lines
+MAX_TAGS = 100
 KNOWN_KEYS = frozenset({"title", "date", "url", "outlet", "author", "tags", "theme", "summary"})
 
 # libyaml's safe loader when PyYAML was built with it: front matter parsing was 60 % of gather time without it.
@@ -230,8 +232,14 @@ class MarkdownSource:
         match = _FENCE.match(text)
         if not match:
             raise SourceError(f"{label}:1", "no front matter (the file must start with a '---' line and a closing '---')")
+        if len(match.group(1)) > MAX_FRONT_MATTER:
+            raise SourceError(f"{label}:1", f"front matter is {len(match.group(1)):,} bytes, more than the {MAX_FRONT_MATTER:,} allowed")
+        # Control and invisible characters go before YAML sees them: YAML refuses a raw one (the post
+        # would be lost for a stray byte), and an escaped one ("\x01") would reach the email.
+        front = visible_text(match.group(1), keep="\t\n\r")
         try:
-            meta = yaml.load(match.group(1), Loader=_SafeLoader)  # noqa: S506 (a safe loader: libyaml's or PyYAML's)
+            _refuse_references(front, label)
+            meta = yaml.load(front, Loader=_SafeLoader)  # noqa: S506 (a safe loader: libyaml's or PyYAML's)
         except yaml.YAMLError as exc:
             # The context mark is where the broken construct began: more use to an editor than where parsing gave up.
             mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -240,7 +248,6 @@ class MarkdownSource:
             raise SourceError(f"{label}:{line}", f"front matter is not valid YAML: {reason}") from exc
         if not isinstance(meta, dict):
             raise SourceError(f"{label}:2", "front matter must be a mapping of keys to values")
-        front = match.group(1)
 
         def where(key: str) -> str:
             return f"{label}:{_line_of(front, key)}"
@@ -363,4 +370,20 @@ def _tags(value: object, where: Callable[[str], str]) -> tuple[str, ...]:
         items = value
     else:
         raise SourceError(where("tags"), "tags must be a list or comma-separated text")
+    if not all(isinstance(item, str | int | float) for item in items):
+        raise SourceError(where("tags"), "each tag must be text (a list of words, not of lists or mappings)")
+    if len(items) > MAX_TAGS:
+        raise SourceError(where("tags"), f"{len(items)} tags, more than the {MAX_TAGS} allowed")
     return tuple(dict.fromkeys(clean_text(str(item)) for item in items if clean_text(str(item))))
+
+
+def _refuse_references(front: str, label: str) -> None:
+    """Refuse YAML anchors and aliases: 330 bytes of them can stand for gigabytes of tags (a "billion
+    laughs"), and front matter never needs them. Only text that could hold one is scanned."""
+    if "&" not in front and "*" not in front:
+        return
+    for token in yaml.scan(front, Loader=_SafeLoader):
+        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+            raise SourceError(
+                f"{label}:{token.start_mark.line + 2}", "front matter uses YAML anchors and aliases (& and *), which are not allowed"
+            )

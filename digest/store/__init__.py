@@ -60,7 +60,7 @@ class Store:
             store = cls(create_engine(url))
             store.migrate()
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the database {safe_url(url)}: {exc}") from exc
+            raise StoreError(f"cannot open the database {safe_url(url)}: {database_problem(exc)}") from exc
         return store
 
     def close(self) -> None:
@@ -97,3 +97,11 @@ def safe_url(url: str) -> str:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return "(unparsable database URL)"
+
+
+def database_problem(exc: BaseException) -> str:
+    """What went wrong in the database, on one line: the driver's own message (``database disk image is
+    malformed``, ``database or disk is full``), without SQLAlchemy's statement dump and help link."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return f"{text} ({type(cause).__name__})"
