@@ -146,6 +146,7 @@ class Settings:
     fallback_description: str = ""
     excerpt_words: int = 60
     output_dir: Path = Path("out")
+    editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.editorial)
     templates_dir: Path | None = None
     cache_dir: Path = Path(".digest-cache")
     feed: FeedFetch = field(default_factory=FeedFetch)
@@ -374,6 +375,10 @@ def _settings(
     excerpt_words = out.get("excerpt_words", int, 60, _positive)
     out.finish()
 
+    editorial = top.sub("editorial")
+    editorial_dir = editorial.get("dir", str, "content/issues", _nonempty)
+    editorial.finish()
+
     feeds = top.sub("feeds")
     feed = FeedFetch(
         timeout=feeds.get("timeout", float, 10.0, _positive),
@@ -416,6 +421,7 @@ def _settings(
         fallback_description=fallback_description,
         excerpt_words=excerpt_words,
         output_dir=root / output_dir,
+        editorial_dir=root / editorial_dir,
         templates_dir=(root / templates) if templates else None,
         cache_dir=root / cache_dir,
         feed=feed,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -101,18 +101,29 @@ def classify(post: Post, themes: Iterable[Theme], fallback: str) -> Placement:
     return Placement(fallback, "no theme, tag or keyword matched")
 
 
-def group_posts(posts: Iterable[Post], themes: Iterable[Theme], fallback: str, fallback_description: str = "") -> tuple[Section, ...]:
+def group_posts(
+    posts: Iterable[Post],
+    themes: Iterable[Theme],
+    fallback: str,
+    fallback_description: str = "",
+    *,
+    overrides: Mapping[str, str] | None = None,
+    pinned: Sequence[str] = (),
+) -> tuple[Section, ...]:
     """Sections in configured theme order (the fallback last), each grouped by outlet.
 
     Outlets inside a section are ordered by how many posts they have, then by
     name; posts inside an outlet newest first, then by title. Empty sections
-    are left out. Same input, same output.
+    are left out. Same input, same output. The editor's word comes first:
+    ``overrides`` (post id → theme) places a post, and ``pinned`` posts open
+    their section in the order given, each under its outlet's name.
     """
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
     reasons: dict[str, dict[str, str]] = {}
     for post in posts:
-        placement = classify(post, themes, fallback)
+        chosen = overrides.get(post.id) if overrides else None
+        placement = Placement(chosen, "put here by the editor") if chosen else classify(post, themes, fallback)
         placed.setdefault(placement.theme, []).append(post)
         reasons.setdefault(placement.theme, {})[post.id] = placement.reason
     descriptions = {theme.name: theme.description for theme in themes}
@@ -125,11 +136,26 @@ def group_posts(posts: Iterable[Post], themes: Iterable[Theme], fallback: str, f
             Section(
                 theme=name,
                 description=descriptions.get(name, fallback_description),
-                outlets=_by_outlet(placed[name]),
+                outlets=_pinned_first(placed[name], pinned),
                 reasons=MappingProxyType(dict(sorted(reasons[name].items()))),
             )
         )
     return tuple(sections)
+
+
+def _pinned_first(posts: list[Post], pinned: Sequence[str]) -> tuple[OutletGroup, ...]:
+    """The section's pinned posts first, in the editor's order (one group per run of the same outlet), then the rest by outlet."""
+    if not pinned:
+        return _by_outlet(posts)
+    by_id = {post.id: post for post in posts}
+    top: list[OutletGroup] = []
+    for post in (by_id[post_id] for post_id in pinned if post_id in by_id):
+        if top and top[-1].outlet == post.outlet:
+            top[-1] = OutletGroup(outlet=post.outlet, posts=(*top[-1].posts, post))
+        else:
+            top.append(OutletGroup(outlet=post.outlet, posts=(post,)))
+    chosen = set(pinned)
+    return (*top, *_by_outlet([post for post in posts if post.id not in chosen]))
 
 
 def _by_outlet(posts: list[Post]) -> tuple[OutletGroup, ...]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from digest.config import Settings, SourceSpec
+from digest.editorial import IssueFile, curate, issue_file_path, read_issue_file
 from digest.grouping import group_posts, summarise_outlets
 from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window
 from digest.selection import select_posts
@@ -32,13 +33,19 @@ def issue_title(window: Window, settings: Settings) -> str:
 
 
 def assemble_digest(
-    gathered: Gathered, window: Window, settings: Settings, now: datetime, unrenderable: Mapping[str, str] | None = None
+    gathered: Gathered,
+    window: Window,
+    settings: Settings,
+    now: datetime,
+    unrenderable: Mapping[str, str] | None = None,
+    issue_file: IssueFile | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. Pure: no I/O, no clock.
 
     ``unrenderable`` (post id → why) names posts that broke the email on their
     own (see :func:`digest.render.render_leaving_out`): they are excluded and
-    reported, and the issue goes on without them.
+    reported, and the issue goes on without them. ``issue_file`` is the
+    editor's file for this issue (:mod:`digest.editorial`), read by the caller.
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
@@ -58,29 +65,51 @@ def assemble_digest(
                 *(Problem(where=post.source, message=f'"{post.title}": {unrenderable[post.id]}') for post in left_out),
             ),
         )
-    sections = group_posts(selection.selected, settings.themes, settings.fallback_theme, settings.fallback_description)
+    theme_names = [*(theme.name for theme in settings.themes), settings.fallback_theme]
+    curation = curate(issue_file, selection.selected, selection.excluded, theme_names, markdown_intro) if issue_file else None
+    selected = curation.selected if curation else selection.selected
+    excluded = curation.excluded if curation else selection.excluded
+    problems = (*gathered.problems, *(curation.problems if curation else ()))
+    editorial = curation.editorial if curation else None
+    sections = group_posts(
+        selected,
+        settings.themes,
+        settings.fallback_theme,
+        settings.fallback_description,
+        overrides=curation.themes if curation else None,
+        pinned=curation.pinned if curation else (),
+    )
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)
+    automatic = settings.preheader or _preheader(len(posts), len(outlets), [s.theme for s in sections])
     return Digest(
         issue_id=issue_id(window, settings.timezone),
         newsletter=settings.name,
         title=issue_title(window, settings),
-        preheader=settings.preheader or _preheader(len(posts), len(outlets), [s.theme for s in sections]),
+        preheader=(editorial.preheader if editorial else None) or automatic,
         window=window,
         timezone=str(settings.timezone),
         sections=sections,
         outlet_summary=outlets,
-        excluded=tuple(sorted(selection.excluded, key=lambda e: (e.post.published, e.post.title))),
-        problems=gathered.problems,
+        excluded=tuple(sorted(excluded, key=lambda e: (e.post.published, e.post.title))),
+        problems=problems,
         stats=Stats(
             gathered=len(gathered.posts) + gathered.distant,
-            selected=len(selection.selected),
-            excluded=len(selection.excluded),
-            problems=len(gathered.problems),
+            selected=len(selected),
+            excluded=len(excluded),
+            problems=len(problems),
             distant=gathered.distant,
         ),
         generated_at=now,
+        editorial=editorial,
     )
+
+
+def markdown_intro(text: str) -> str:
+    """The editor's intro note as sanitised HTML (Markdown, like a post)."""
+    from digest.sources.markdown import markdown_html
+
+    return markdown_html(text)
 
 
 def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Digest:
@@ -88,7 +117,12 @@ def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequ
 
     Bad items and sources never raise: they are in ``Digest.problems``.
     """
-    return assemble_digest(gather_for(settings, window, sources), window, settings, now)
+    return assemble_digest(gather_for(settings, window, sources), window, settings, now, issue_file=issue_file_of(settings, window))
+
+
+def issue_file_of(settings: Settings, window: Window) -> IssueFile:
+    """The editor's file for ``window``'s issue (empty when there is none)."""
+    return read_issue_file(issue_file_path(settings, window), settings)
 
 
 def gather_for(settings: Settings, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:

@@ -56,6 +56,7 @@ class ExclusionKind(StrEnum):
     OUTLET_RULE = "outlet-rule"
     TAG_RULE = "tag-rule"
     DUPLICATE = "duplicate"
+    EDITOR = "editor"  # the issue file's exclude
     UNRENDERABLE = "unrenderable"  # the post broke the email's compilation on its own: left out, the issue goes on
 
     @property
@@ -180,6 +181,19 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Editorial:
+    """What the editor's issue file did to this issue (see :mod:`digest.editorial`)."""
+
+    file: str  # the issue file, relative to the project root
+    subject: str | None = None  # the Subject header, in place of the title
+    preheader: str | None = None
+    intro_html: str = ""  # sanitised, like post HTML
+    intro_text: str = ""
+    notes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # post id → the editor's note
+    changes: tuple[str, ...] = ()  # each change, for people: 'excluded "…"', 'pinned "…"'
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Digest:
     """The Weekly Digest: everything the renderers need, nothing they must look up."""
 
@@ -195,6 +209,12 @@ class Digest:
     problems: tuple[Problem, ...]
     stats: Stats
     generated_at: datetime
+    editorial: Editorial | None = None  # None: no issue file
+
+    @property
+    def subject(self) -> str:
+        """The Subject header: the editor's, else the title."""
+        return (self.editorial.subject if self.editorial else None) or self.title
 
     @property
     def posts(self) -> tuple[Post, ...]:

@@ -33,7 +33,7 @@ from types import MappingProxyType
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec
 from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
 from digest.errors import RefusedError
-from digest.issue import assemble_digest, gather_for, issue_id
+from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.models import Digest, Post, RenderedIssue, Window
 from digest.render import render_leaving_out
@@ -193,9 +193,10 @@ class Newsletter:
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Built:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
-        digest = assemble_digest(gathered, window, self.settings, now)
+        issue_file = issue_file_of(self.settings, window)
+        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file)
         digest, rendered = render_leaving_out(
-            digest, self.settings, lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable)
+            digest, self.settings, lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file)
         )
         return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
 

@@ -87,6 +87,22 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "outlet_summary": [{"outlet": o.outlet, "count": o.count, "share": o.share} for o in digest.outlet_summary],
         "excluded": [_excluded(item) for item in digest.excluded],
         "problems": [{"where": p.where, "message": p.message, "source_failed": p.source_failed} for p in digest.problems],
+        "editorial": _editorial(digest),
+    }
+
+
+def _editorial(digest: Digest) -> dict[str, Any] | None:
+    """What the editor's issue file changed, and the notes it added (None when there is no file)."""
+    editorial = digest.editorial
+    if editorial is None:
+        return None
+    return {
+        "file": editorial.file,
+        "subject": editorial.subject,
+        "preheader": editorial.preheader,
+        "intro_html": editorial.intro_html,
+        "notes": dict(editorial.notes),
+        "changes": list(editorial.changes),
     }
 
 

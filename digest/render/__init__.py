@@ -47,7 +47,7 @@ def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
     # well have "{{" in its title. When one does, the check looks at a render whose posts carry
     # no template syntax, so only what the templates themselves left behind can be found.
     markup = _render_parts(defused(digest), settings) if has_markup(digest) else (html, text)
-    subject = digest.title
+    subject = digest.subject
     return RenderedIssue(
         issue_id=digest.issue_id,
         subject=subject,

@@ -101,6 +101,11 @@ def _plain_lead(body: str) -> str | None:
     return text
 
 
+def markdown_html(body: str) -> str:
+    """A Markdown text as sanitised HTML (the editor's intro note, say)."""
+    return sanitise_html(_markdown.render(body))
+
+
 def lead_html(body: str) -> str:
     """The body's sanitised HTML, as far as the excerpt needs: its first paragraph, when that is certain.
 
@@ -145,6 +150,9 @@ class MarkdownSource:
             paths = find(location, ".md")
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
+        # The editor's issue files (content/issues/) are Markdown too, but not posts.
+        editorial = os.path.join(self.settings.editorial_dir, "")  # noqa: PTH118 (a string prefix for 100,000 paths)
+        paths = [path for path in paths if not path.startswith(editorial)]
         index = PostIndex.open(self.settings.cache_dir, str(location), self._fingerprint())
         if index is not None:
             try:
@@ -238,7 +246,7 @@ class MarkdownSource:
         # would be lost for a stray byte), and an escaped one ("\x01") would reach the email.
         front = visible_text(match.group(1), keep="\t\n\r")
         try:
-            _refuse_references(front, label)
+            refuse_yaml_references(front, label)
             meta = yaml.load(front, Loader=_SafeLoader)  # noqa: S506 (a safe loader: libyaml's or PyYAML's)
         except yaml.YAMLError as exc:
             # The context mark is where the broken construct began: more use to an editor than where parsing gave up.
@@ -377,13 +385,15 @@ def _tags(value: object, where: Callable[[str], str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean_text(str(item)) for item in items if clean_text(str(item))))
 
 
-def _refuse_references(front: str, label: str) -> None:
+def refuse_yaml_references(front: str, label: str, first_line: int = 2) -> None:
     """Refuse YAML anchors and aliases: 330 bytes of them can stand for gigabytes of tags (a "billion
-    laughs"), and front matter never needs them. Only text that could hold one is scanned."""
+    laughs"), and front matter never needs them. Only text that could hold one is scanned.
+    ``first_line`` is the file line of the front matter's first line (after the opening fence)."""
     if "&" not in front and "*" not in front:
         return
     for token in yaml.scan(front, Loader=_SafeLoader):
         if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
             raise SourceError(
-                f"{label}:{token.start_mark.line + 2}", "front matter uses YAML anchors and aliases (& and *), which are not allowed"
+                f"{label}:{token.start_mark.line + first_line}",
+                "front matter uses YAML anchors and aliases (& and *), which are not allowed",
             )
