@@ -30,25 +30,27 @@ from datetime import UTC, datetime
 from email.policy import default
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 import watchfiles
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from digest.addresses import normalise_address
 from digest.config import Settings, load_settings
 from digest.delivery import compile_issue
+from digest.editorial import issue_file_path, read_issue_file, write_issue_file
 from digest.errors import ConfigError, DigestError, RenderError
 from digest.models import Digest, RenderedIssue
 from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
 from digest.render.templates import template_dirs
 from digest.serialize import digest_to_json
 from digest.store import Store, StoredIssue
-from digest.web import guard
+from digest.web import desk, guard
 from digest.web.guard import PageToken, RateLimit
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,23 @@ class PreviewState:
         self.cache: dict[tuple[int, str], Built | Failure] = {}
         self.changed: asyncio.Event | None = None
         self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
+        self.own_writes: dict[str, int] = {}  # files the desk wrote (path → mtime): the watcher need not rebuild for them
+
+    def wrote(self, path: Path) -> None:
+        """The desk wrote ``path``: rebuild now (the next page must show it), not again when the watcher sees it."""
+        with self.lock:
+            self.own_writes[str(path.resolve())] = path.stat().st_mtime_ns
+        self.bump()
+
+    def only_own_writes(self, paths: set[str]) -> bool:
+        with self.lock:
+            for path in paths:
+                try:
+                    if self.own_writes.get(str(Path(path).resolve())) != Path(path).stat().st_mtime_ns:
+                        return False
+                except OSError:
+                    return False
+        return True
 
     def store(self, settings: Settings) -> Store:
         with self.lock:
@@ -108,12 +127,25 @@ class PreviewState:
     def build(self, query: dict[str, str]) -> Built | Failure:
         key = (self.version, json.dumps(sorted(query.items())))
         with self.lock:
-            if key in self.cache:
-                return self.cache[key]
-        result = self._build(query)
-        with self.lock:
-            self.cache[key] = result
-        return result
+            result = self.cache.get(key)
+        if result is None:
+            result = self._build(query)
+            with self.lock:
+                self.cache[key] = result
+        return self._stored_state(result)
+
+    @staticmethod
+    def _stored_state(result: Built | Failure) -> Built | Failure:
+        """The build with the store's current word on it: a send in another process may have frozen
+        the issue since it was built, and no watched file tells the preview so."""
+        if isinstance(result, Failure):
+            return result
+        try:
+            frozen = result.newsletter.store.issues.load(result.target.issue_id)
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
+        drift = drift_between(frozen, result.digest) if frozen is not None else None
+        return dataclasses.replace(result, frozen=frozen, drift=drift or None)
 
     def _build(self, query: dict[str, str]) -> Built | Failure:
         settings = self.settings()
@@ -129,7 +161,6 @@ class PreviewState:
             return Failure(where="database", message=str(exc))
         try:
             built = newsletter.build(target.window, now)
-            frozen = newsletter.store.issues.load(target.issue_id)
             # The sample copy needs a key to sign its links; a preview-only one when none is set.
             signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
             sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
@@ -137,8 +168,7 @@ class PreviewState:
             return Failure(where=exc.where, message=exc.message)
         except DigestError as exc:
             return Failure(where="build", message=str(exc))
-        drift = drift_between(frozen, built.digest) if frozen is not None else None
-        return Built(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, frozen, drift or None)
+        return Built(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
 
     def watched(self) -> list[Path]:
         """The folders and files whose changes rebuild the issue."""
@@ -150,6 +180,7 @@ class PreviewState:
             paths.append(Path("config/digest.toml"))
         if not isinstance(settings, Failure):
             paths += template_dirs(settings)
+            paths.append(settings.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
             for spec in settings.sources:
                 if not spec.is_url:
                     location = settings.resolve(spec.location)
@@ -208,8 +239,42 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             model=json.dumps(digest_to_json(built.digest), ensure_ascii=False, indent=2),
             errors=sum(1 for c in built.rendered.checks if c.level == "error"),
             frozen_note=_frozen_note(built),
+            desk=_desk_context(built),
         )
         return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+
+    async def desk_action(request: Request) -> Response:
+        """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
+        form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
+            return PlainTextResponse("refused: this form is not from this preview page (reload the page)\n", 403)
+        query = {k: v for k, v in fields.items() if k in ("since", "until", "as_of") and v}
+        built = await asyncio.to_thread(state.build, query)
+        if isinstance(built, Failure):
+            return PlainTextResponse(f"the issue cannot be built, so it cannot be edited: {built.where}: {built.message}\n", 409)
+        if _locked(built):
+            return PlainTextResponse(f"refused: {_frozen_note(built)}\n", 409)
+        path = issue_file_path(built.settings, built.target.window)
+
+        def edit() -> None:
+            current = read_issue_file(path, built.settings)
+            if request.url.path == "/desk/issue":
+                changes = desk.issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))
+            else:
+                themes = [*(theme.name for theme in built.settings.themes), built.settings.fallback_theme]
+                changes = desk.post_changes(
+                    current, built.digest, fields.get("action", ""), fields.get("post", ""), fields.get("value", ""), themes
+                )
+            write_issue_file(path, current, **changes)
+            state.wrote(path)
+
+        try:
+            await asyncio.to_thread(edit)
+        except desk.DeskError as exc:
+            return PlainTextResponse(f"refused: {exc}\n", 400)
+        anchor = f"#{fields['back']}" if fields.get("back", "").replace("-", "").isalnum() else ""
+        return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
 
     async def email_html(request: Request) -> Response:
         built = await asyncio.to_thread(state.build, query_of(request))
@@ -284,10 +349,36 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             Route("/digest.json", model),
             Route("/events", events),
             Route("/send-test", test_send, methods=["POST"]),
+            Route("/desk/issue", desk_action, methods=["POST"]),
+            Route("/desk/post", desk_action, methods=["POST"]),
         ],
         lifespan=lifespan,
         middleware=[guard.host_only(guard.trusted_hosts(host)), Middleware(guard.SameOrigin)],
     )
+
+
+def _locked(built: Built) -> bool:
+    """An issue with deliveries can never change: its desk is locked."""
+    return built.frozen is not None and built.newsletter.store.ledger.has_started(built.frozen.id)
+
+
+def _desk_context(built: Built) -> dict[str, Any]:
+    """What the desk's forms show: the issue file's current values, each post's ref, and whether edits are locked."""
+    current = read_issue_file(issue_file_path(built.settings, built.target.window), built.settings)
+    notes = built.digest.editorial.notes if built.digest.editorial else {}
+    pinned = {ref.text for ref in current.pin}
+    return {
+        "file": current.label,
+        "subject": current.subject or "",
+        "preheader": current.preheader or "",
+        "intro": current.intro,
+        "locked": _locked(built),
+        "themes": [*(theme.name for theme in built.settings.themes), built.settings.fallback_theme],
+        "ref": desk.ref_of,
+        "notes": notes,
+        "pinned": pinned,
+        "editor_excluded": {ref.text for ref in current.exclude},
+    }
 
 
 def _frozen_note(built: Built) -> str | None:
@@ -313,6 +404,8 @@ async def _watch(state: PreviewState, stop: asyncio.Event) -> None:
             continue
         try:
             async for changes in watchfiles.awatch(*paths, stop_event=stop, debounce=200, step=50):
+                if state.only_own_writes({p for _, p in changes}):
+                    continue  # the desk's own write: the page was rebuilt for it already
                 log.info("changed: %s", ", ".join(sorted({Path(p).name for _, p in changes})))
                 state.bump()
                 break  # the set of watched paths may have changed (config edit): watch again

@@ -1,0 +1,215 @@
+"""The editor's desk in the preview: each action writes the issue file, and the page shows the new build."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_preview import FORM, WINDOW, _browser, make_project, page_token
+
+from digest.config import load_settings
+from digest.editorial import read_issue_file
+from digest.store import Store
+from digest.web.preview import create_app
+
+from conftest import LiveServer, http_request
+
+ISSUE_FILE = "content/issues/2025-03-02.md"
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
+    config = make_project(tmp_path)
+    server = LiveServer(create_app(config, watch=False))
+    yield server, config
+    server.stop()
+
+
+def model(server: LiveServer) -> dict[str, object]:
+    code, _, body = http_request("GET", f"{server.base}/digest.json?{WINDOW}")
+    assert code == 200
+    data: dict[str, object] = json.loads(body)
+    return data
+
+
+def titles(data: dict[str, object]) -> list[str]:
+    return [post["title"] for section in data["sections"] for group in section["outlets"] for post in group["posts"]]  # type: ignore[attr-defined,index]
+
+
+def refs(server: LiveServer) -> dict[str, str]:
+    """Each post's title → the ref the desk's forms carry, read off the page."""
+    _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+    found = re.findall(
+        r'<tr id="(?:post|excluded)-[0-9a-f]+" data-ref="([^"]+)"><td>[^<]*</td><td>[^<]*</td><td>(?:<span[^>]*>[^<]*</span>)?([^<]+)</td>',
+        page,
+    )
+    return {html.unescape(title): html.unescape(ref) for ref, title in found}
+
+
+def post(url: str, fields: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """A form POST that does not follow the redirect, so the test sees the desk's own answer."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), headers=FORM, method="POST")
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def act(server: LiveServer, token: str, action: str, ref: str, value: str = "") -> tuple[int, dict[str, str]]:
+    fields = {"csrf": token, "action": action, "post": ref, "value": value} | dict(urllib.parse.parse_qsl(WINDOW))
+    return post(f"{server.base}/desk/post", fields)
+
+
+def test_each_action_writes_the_file_and_the_build_follows(desk: tuple[LiveServer, Path]) -> None:
+    server, config = desk
+    root = config.parent.parent
+    token = page_token(server)
+    before = titles(model(server))
+    assert len(before) >= 3
+    posts = refs(server)
+    first, second = before[0], before[1]
+    # Exclude: the post leaves the issue and the file says so; a 303 takes the browser back to the page.
+    code, headers = act(server, token, "exclude", posts[first])
+    assert code == 303 and headers["location"] == f"/?{WINDOW}", headers
+    issue_file = read_issue_file(root / ISSUE_FILE, load_settings(config, environ={}))
+    assert [ref.text for ref in issue_file.exclude] == [posts[first]]
+    data = model(server)
+    assert first not in titles(data)
+    assert any(item["post"]["title"] == first and item["reason"] == "excluded by the editor" for item in data["excluded"])  # type: ignore[attr-defined,index]
+    # Include takes it back (the editor's own exclude is removed, not countered).
+    act(server, token, "include", posts[first])
+    assert first in titles(model(server))
+    assert read_issue_file(root / ISSUE_FILE, load_settings(config, environ={})).exclude == ()
+    # A note, then a theme change.
+    act(server, token, "note", posts[second], "Worth your  time.")
+    data = model(server)
+    assert "Worth your time." in data["editorial"]["notes"].values()  # type: ignore[index,union-attr]
+    settings = load_settings(config, environ={})
+    current = next(s["theme"] for s in data["sections"] if second in [p["title"] for g in s["outlets"] for p in g["posts"]])  # type: ignore[attr-defined]
+    target = next(name for name in [*(t.name for t in settings.themes), settings.fallback_theme] if name != current)
+    code, _ = act(server, token, "theme", posts[second], target)
+    assert code == 303
+    data = model(server)
+    [section] = [s for s in data["sections"] if s["theme"] == target]  # type: ignore[attr-defined]
+    assert second in [p["title"] for g in section["outlets"] for p in g["posts"]]
+    # An unknown action or theme is refused, and changes nothing.
+    text = (root / ISSUE_FILE).read_text(encoding="utf-8")
+    assert act(server, token, "delete", posts[second])[0] == 400
+    assert act(server, token, "theme", posts[second], "No such theme")[0] == 400
+    assert act(server, token, "pin", "https://elsewhere.example/x")[0] == 400
+    assert (root / ISSUE_FILE).read_text(encoding="utf-8") == text
+
+
+def test_pin_and_move_reorder_a_section(desk: tuple[LiveServer, Path]) -> None:
+    server, config = desk
+    token = page_token(server)
+    data = model(server)
+    [section] = [s for s in data["sections"] if sum(len(g["posts"]) for g in s["outlets"]) >= 2]  # type: ignore[attr-defined]
+    order = [p["title"] for g in section["outlets"] for p in g["posts"]]
+    posts = refs(server)
+    last = order[-1]
+    act(server, token, "up", posts[last])  # up on an unpinned post pins it: to the top of its section
+    after = [s for s in model(server)["sections"] if s["theme"] == section["theme"]][0]  # type: ignore[attr-defined,index]
+    assert [p["title"] for g in after["outlets"] for p in g["posts"]][0] == last
+    act(server, token, "pin", posts[order[0]])
+    act(server, token, "up", posts[order[0]])  # above the other pin
+    after = [s for s in model(server)["sections"] if s["theme"] == section["theme"]][0]  # type: ignore[attr-defined,index]
+    assert [p["title"] for g in after["outlets"] for p in g["posts"]][:2] == [order[0], last]
+    act(server, token, "down", posts[order[0]])
+    act(server, token, "down", posts[order[0]])  # down past the last pin: unpinned
+    pins = read_issue_file(config.parent.parent / ISSUE_FILE, load_settings(config, environ={})).pin
+    assert [ref.text for ref in pins] == [posts[last]]
+
+
+def test_the_issue_form_sets_subject_preheader_and_intro(desk: tuple[LiveServer, Path]) -> None:
+    server, _ = desk
+    fields = {
+        "csrf": page_token(server),
+        "subject": "Tides,  ferries and a choir",
+        "preheader": "What changed at the harbour",
+        "intro": "Hello **readers**.\r\n\r\nSecond paragraph.",
+    } | dict(urllib.parse.parse_qsl(WINDOW))
+    code, headers = post(f"{server.base}/desk/issue", fields)
+    assert code == 303 and headers["location"] == f"/?{WINDOW}"
+    _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+    assert '<h1 id="subject">Tides, ferries and a choir</h1>' in page
+    _, _, html = http_request("GET", f"{server.base}/email.html?{WINDOW}")
+    assert "<strong>readers</strong>" in html and "Second paragraph." in html
+    _, _, text = http_request("GET", f"{server.base}/email.txt?{WINDOW}")
+    assert "Hello readers." in text
+    assert model(server)["preheader"] == "What changed at the harbour"
+    forged = {**fields, "csrf": "guessed", "subject": "Hijacked"}
+    assert post(f"{server.base}/desk/issue", forged)[0] == 403
+
+
+def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -> None:
+    server, config = desk
+    token = page_token(server)
+    posts = refs(server)
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.database_url)
+    from datetime import UTC, datetime
+
+    from digest.newsletter import Newsletter
+    from digest.selection import window_between
+
+    window = window_between(datetime(2025, 2, 24, tzinfo=UTC).date(), datetime(2025, 3, 3, tzinfo=UTC).date(), settings.timezone)
+    built = Newsletter(settings, store).build(window, datetime(2025, 3, 3, tzinfo=UTC))
+    store.issues.save(built.issue)
+    store.subscribers.add("reader@example.org")
+    store.ledger.enqueue(built.issue.id)
+    store.ledger.mark_sending(built.issue.id, 1)
+    _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+    assert "locked: it has been sent" in page and "<fieldset disabled>" in page and 'data-action="exclude"' not in page
+    code, _ = act(server, token, "exclude", next(iter(posts.values())))
+    assert code == 409
+    assert not (config.parent.parent / ISSUE_FILE).exists()
+
+
+def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveServer, Path]) -> None:
+    """Click Exclude beside a post: it leaves the email frame and the file holds the change. Type an
+    intro and save: it appears in the email. Keyboard only for the intro (Tab to the button, Enter)."""
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    server, config = desk
+    root = config.parent.parent
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{server.base}/?{WINDOW}")
+            row = page.locator("#posts tr").first
+            title = row.locator("td").nth(2).inner_text().strip()
+            phone = page.frame_locator("#phone")
+            phone.locator("h3", has_text=title).wait_for()
+            started = time.monotonic()
+            row.locator('button[data-action="exclude"]').click()
+            page.wait_for_load_state("load")
+            page.frame_locator("#phone").locator("h1").wait_for()
+            elapsed = time.monotonic() - started
+            assert page.frame_locator("#phone").locator("h3", has_text=title).count() == 0
+            assert "exclude:" in (root / ISSUE_FILE).read_text(encoding="utf-8")
+            assert page.locator("#excluded", has_text=title).count() == 1
+            page.fill("#desk textarea[name=intro]", "A calm week at the **harbour**.")
+            page.focus("#desk textarea[name=intro]")
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            page.wait_for_load_state("load")
+            page.frame_locator("#phone").locator("strong", has_text="harbour").wait_for(timeout=15000)
+            assert "A calm week" in (root / ISSUE_FILE).read_text(encoding="utf-8")
+            print(f"desk: exclude click to updated page {elapsed * 1000:.0f} ms")
+        finally:
+            browser.close()
