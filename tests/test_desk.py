@@ -123,11 +123,11 @@ def test_pin_and_move_reorder_a_section(desk: tuple[LiveServer, Path]) -> None:
     posts = refs(server)
     last = order[-1]
     act(server, token, "up", posts[last])  # up on an unpinned post pins it: to the top of its section
-    after = [s for s in model(server)["sections"] if s["theme"] == section["theme"]][0]  # type: ignore[attr-defined,index]
-    assert [p["title"] for g in after["outlets"] for p in g["posts"]][0] == last
+    after = next(s for s in model(server)["sections"] if s["theme"] == section["theme"])  # type: ignore[attr-defined,index]
+    assert next(p["title"] for g in after["outlets"] for p in g["posts"]) == last
     act(server, token, "pin", posts[order[0]])
     act(server, token, "up", posts[order[0]])  # above the other pin
-    after = [s for s in model(server)["sections"] if s["theme"] == section["theme"]][0]  # type: ignore[attr-defined,index]
+    after = next(s for s in model(server)["sections"] if s["theme"] == section["theme"])  # type: ignore[attr-defined,index]
     assert [p["title"] for g in after["outlets"] for p in g["posts"]][:2] == [order[0], last]
     act(server, token, "down", posts[order[0]])
     act(server, token, "down", posts[order[0]])  # down past the last pin: unpinned
