@@ -134,6 +134,7 @@ class Settings:
     name: str = "Newsletter"
     title_format: str = "{name} Weekly Digest – {date}"
     preheader: str = ""
+    address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
@@ -332,6 +333,7 @@ def _settings(
     name = news.get("name", str, "Newsletter", _nonempty)
     title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
     preheader = news.get("preheader", str, "")
+    address = " ".join(news.get("address", str, "").split())
     language = news.get("language", str, "en", _check_language)
     timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
     sender = _sender(news, name)
@@ -409,6 +411,7 @@ def _settings(
         name=name,
         title_format=title_format,
         preheader=preheader,
+        address=address,
         language=language,
         timezone=timezone,
         sender=sender,

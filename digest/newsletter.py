@@ -22,6 +22,7 @@ Nothing here prints or parses options; callers do that with what these return.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import shlex
 import threading
 from collections.abc import Callable, Sequence
@@ -272,6 +273,12 @@ class Newsletter:
             )
         elif not self.settings.secret_key:
             refusal = "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)"
+        elif needs_postal_address(self.settings):
+            refusal = (
+                f"newsletter.address is empty, and this send goes over SMTP to {self.settings.smtp.host}: bulk mail must carry "
+                "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
+                f"{self.settings.config_path or 'the config'}"
+            )
         return SendPlan(
             target=target,
             issue=issue,
@@ -335,6 +342,19 @@ class Newsletter:
     def hint(self, *args: str) -> str:
         """A ``digest`` command line that does what a message says, for this configuration."""
         return command_hint(self.settings.config_path, *args)
+
+
+def needs_postal_address(settings: Settings) -> bool:
+    """True when a send would leave this machine (SMTP to a host that is not loopback) without a postal address."""
+    if settings.address or settings.delivery.backend != "smtp":
+        return False
+    host = settings.smtp.host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:

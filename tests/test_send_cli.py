@@ -339,3 +339,20 @@ def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_serve
     forced = cli(config, "send", *WINDOW, "--yes", "--force")
     assert forced.returncode == 0, forced.stderr
     assert len(smtp_server.handler.received) == 1
+
+
+def test_a_send_leaving_the_machine_needs_a_postal_address(tmp_path: Path) -> None:
+    """Issue 12: the footer carries the sender's postal address (CAN-SPAM). A send over SMTP to another
+    host without ``newsletter.address`` is refused, the dry run too, naming the key; a local relay is not."""
+    config = make_config(tmp_path, 2525)
+    text = config.read_text(encoding="utf-8").replace('host = "127.0.0.1"', 'host = "mail.example.org"')
+    config.write_text(text, encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert settings.address == "" and settings.smtp.host == "mail.example.org"
+    Store.open(settings.database_url).subscribers.add("reader@example.org")
+    for args in (("--dry-run",), ("--yes",)):
+        result = cli(config, "send", *WINDOW, *args)
+        assert result.returncode == 1 and "newsletter.address is empty" in result.stderr, result.stderr
+    local = make_config(tmp_path, 2525)  # 127.0.0.1: a local catcher or relay
+    dry = cli(local, "send", *WINDOW, "--dry-run")
+    assert "newsletter.address" not in dry.stderr, dry.stderr

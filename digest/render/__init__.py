@@ -13,6 +13,7 @@ from digest.errors import RenderError
 from digest.issue import last_day
 from digest.models import Digest, OutletGroup, Post, RenderedIssue
 from digest.render.checks import check_issue
+from digest.render.fixups import fix_mrml
 from digest.render.inline import inline_css
 from digest.render.mjml import MJML_ERROR, compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
@@ -37,6 +38,7 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
             "recipient": placeholders.RECIPIENT_EMAIL,
         },
         "sender": settings.sender,
+        "postal_address": settings.address,
     }
 
 
@@ -96,7 +98,7 @@ def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
     context = template_context(digest, settings)
     source = render_template(environment(settings, html=True), HTML_TEMPLATE, context)
     mjml_source, css = split_inline_css(source)
-    html = inline_css(compile_mjml(mjml_source, HTML_TEMPLATE), css)
+    html = inline_css(fix_mrml(compile_mjml(mjml_source, HTML_TEMPLATE), digest.preheader), css)
     text = tidy_text(render_template(environment(settings, html=False), TEXT_TEMPLATE, {**context, "ref": LinkReferences()}))
     return html, text
 

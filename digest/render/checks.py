@@ -84,14 +84,21 @@ def _html_checks(html: str) -> list[Check]:
             Check(code="img-alt", level="error", message=f"{len(missing_alt)} image(s) without alt text: {', '.join(missing_alt[:3])}")
         )
     bad_links: list[str] = []
+    ids = {element.get("id") for element in tree.iter() if element.get("id")}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
         if href in placeholders.ALL:
+            continue
+        if href.startswith("#") and href[1:] in ids:  # a jump inside the email (the table of contents)
             continue
         if urlsplit(href).scheme not in ("http", "https", "mailto") or (href.startswith("http") and not urlsplit(href).netloc):
             bad_links.append(href or "(empty)")
     if bad_links:
         found.append(
-            Check(code="links", level="error", message=f"{len(bad_links)} link(s) not absolute http(s): {', '.join(bad_links[:3])}")
+            Check(
+                code="links",
+                level="error",
+                message=f"{len(bad_links)} link(s) neither absolute http(s) nor to a place in the email: {', '.join(bad_links[:3])}",
+            )
         )
     return found
