@@ -123,6 +123,9 @@ class ScheduleOptions:
     timezone: ZoneInfo | None = None  # None: the newsletter's time zone
     misfire_grace: float = 6 * 3600.0  # seconds a late fire may still send
     min_posts: int = 1
+    approval: Literal["none", "required"] = "none"  # "required": a slot sends only an issue an editor approved
+    draft_hours: float = 24.0  # with approval: the draft is built, frozen and mailed to the editors this long before the slot
+    preview_url: str = "http://127.0.0.1:8000"  # where the editors' draft mail points (their `digest preview`)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +138,7 @@ class Settings:
     title_format: str = "{name} Weekly Digest – {date}"
     preheader: str = ""
     address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
+    editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
@@ -334,6 +338,7 @@ def _settings(
     title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
     preheader = news.get("preheader", str, "")
     address = " ".join(news.get("address", str, "").split())
+    editors = _addresses(news, "editors")
     language = news.get("language", str, "en", _check_language)
     timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
     sender = _sender(news, name)
@@ -412,6 +417,7 @@ def _settings(
         title_format=title_format,
         preheader=preheader,
         address=address,
+        editors=editors,
         language=language,
         timezone=timezone,
         sender=sender,
@@ -641,6 +647,19 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
     return tuple(themes)
 
 
+def _addresses(reader: _Reader, name: str) -> tuple[str, ...]:
+    """A list of email addresses, each checked as subscriber addresses are."""
+    from digest.addresses import normalise_address
+
+    found = []
+    for raw in reader.strings(name):
+        try:
+            found.append(normalise_address(raw))
+        except ValueError as exc:
+            reader.fail(name, f"{raw!r} is not an address: {exc}")
+    return tuple(found)
+
+
 def _schedule(top: _Reader) -> ScheduleOptions:
     from apscheduler.triggers.cron import CronTrigger
 
@@ -670,6 +689,11 @@ def _schedule(top: _Reader) -> ScheduleOptions:
         timezone=zone,
         misfire_grace=hours * 3600,
         min_posts=reader.get("min_posts", int, 1, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
+        approval=reader.get("approval", str, "none", _choice(("none", "required"))),  # type: ignore[arg-type]
+        draft_hours=reader.get(
+            "draft_hours", float, 24.0, lambda v: None if 0 < v <= 24 * 14 else f"must be more than 0 and at most 336, got {v}"
+        ),
+        preview_url=reader.get("preview_url", str, "http://127.0.0.1:8000", _check_base_url).rstrip("/"),
     )
     reader.finish()
     return options

@@ -87,7 +87,9 @@ class SendReport:
         return self.counts[DeliveryState.PENDING] == self.counts[DeliveryState.SENDING] == self.counts[DeliveryState.DEFERRED] == 0
 
 
-def compile_issue(issue: StoredIssue, settings: Settings, *, test: bool = False, date: datetime | None = None) -> CompiledMessage:
+def compile_issue(
+    issue: StoredIssue, settings: Settings, *, test: bool = False, date: datetime | None = None, mark: str = "[TEST]"
+) -> CompiledMessage:
     """The issue's message, compiled once, ready to be filled in per recipient."""
     if not settings.secret_key and not test:
         raise DeliveryError("DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)")
@@ -103,7 +105,7 @@ def compile_issue(issue: StoredIssue, settings: Settings, *, test: bool = False,
         date=date or now_utc(),
     )
     signer = Signer(settings.secret_key, settings.list_id) if settings.secret_key else None
-    return CompiledMessage(parts, signer, test=test)
+    return CompiledMessage(parts, signer, test=test, mark=mark)
 
 
 def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply:

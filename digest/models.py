@@ -45,6 +45,7 @@ class SlotState(StrEnum):
     MISSED = "missed"  # never run within the grace period
     FAILED = "failed"  # refused (checks, overlap) or an error
     ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
+    NOT_APPROVED = "not-approved"  # schedule.approval = "required" and no valid approval at the slot: the editors were told
 
 
 class ExclusionKind(StrEnum):

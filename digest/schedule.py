@@ -23,7 +23,9 @@ Slot outcomes (``schedule_runs.state``): running, sent, partial (some
 recipients still deferred or the run was stopped: resumed on the next
 start-up within grace), skipped, missed, failed (refused by the checks or
 an overlapping issue, or an error), abandoned (partial, and found past its
-grace period: the reason names the command that finishes it).
+grace period: the reason names the command that finishes it), not-approved
+(``schedule.approval = "required"`` and no valid approval: see
+:mod:`digest.approval`; retried at the next start-up within grace).
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from digest.approval import approval_state, make_draft, tell_not_approved
 from digest.config import Settings
 from digest.errors import DigestError
 from digest.mail.backends import Backend, get_backend
 from digest.models import DeliveryState, SlotState
 from digest.newsletter import Newsletter
-from digest.slots import latest_slot, next_fire_times
+from digest.slots import latest_slot, next_fire_times, next_slot
 from digest.store import ScheduleRun, Store
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,11 @@ class Scheduler:
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
                 return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal}")
+            if not self.store.ledger.has_started(wanted):  # a send under way was approved when it started
+                approval = approval_state(self.newsletter, target)
+                if not approval.approved:
+                    tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
+                    return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
             report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)
         except DigestError as exc:
             return self._finish(slot, SlotState.FAILED, wanted, str(exc))
@@ -110,6 +118,23 @@ class Scheduler:
             return self._finish(slot, SlotState.SENT, wanted, summary)
         why = report.paused or report.fatal or ("stopped" if report.stopped else "recipients deferred")
         return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
+
+    def draft_due(self, now: datetime) -> str | None:
+        """With approval required: make the coming slot's draft once it is ``draft_hours`` away; its id, or None."""
+        options = self.settings.schedule
+        if options.approval != "required":
+            return None
+        slot = next_slot(self.trigger, now)
+        if slot is None or now < slot - timedelta(hours=options.draft_hours):
+            return None
+        try:
+            drafted = make_draft(self.newsletter, self.newsletter.slot_target(slot), now, self.backend_factory())
+        except DigestError as exc:
+            log.error("slot %s: the draft could not be made: %s", slot.isoformat(), exc)
+            return None
+        if drafted is not None:
+            log.info("slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.editors))
+        return drafted.id if drafted else None
 
     def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> Outcome:
         self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
@@ -195,6 +220,14 @@ def fire() -> None:
         log.error("fired with no scheduler registered")
         return
     _active.catch_up(now_utc())
+
+
+def draft_tick() -> None:
+    """The APScheduler job that makes the coming slot's draft when it is due (approval required only)."""
+    from digest.store import now_utc
+
+    if _active is not None:
+        _active.draft_due(now_utc())
 
 
 def activate(scheduler: Scheduler | None) -> None:

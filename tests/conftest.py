@@ -32,7 +32,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
     def make(**overrides: Any) -> Settings:
         base = load_settings(REPO / "config" / "digest.toml", environ={})
-        base = dataclasses.replace(base, root=tmp_path, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+        base = dataclasses.replace(
+            base, root=tmp_path, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", editorial_dir=tmp_path / "content" / "issues"
+        )
         return dataclasses.replace(base, **overrides)
 
     return make

@@ -213,3 +213,23 @@ def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveSer
             print(f"desk: exclude click to updated page {elapsed * 1000:.0f} ms")
         finally:
             browser.close()
+
+
+def test_approve_from_the_desk_and_an_edit_unapproves(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    server = LiveServer(create_app(config, watch=False))
+    try:
+        token = page_token(server)
+        _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+        assert re.search(r'<span id="approval">not approved; to approve it: digest --config \S+ approve --issue 2025-03-02-', page)
+        fields = {"csrf": token} | dict(urllib.parse.parse_qsl(WINDOW))
+        assert post(f"{server.base}/desk/approve", fields)[0] == 303
+        _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+        assert '<span id="approval">approved by the preview at' in page
+        assert post(f"{server.base}/desk/approve", {**fields, "csrf": "guessed"})[0] == 403
+        act(server, token, "exclude", next(iter(refs(server).values())))
+        _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+        assert "the issue file was edited after the approval" in page
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from digest import __version__
+from digest.cli.approve import approve
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 from digest.cli.init import init
@@ -63,7 +64,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (init, build, posts, send, status, subscribers, serve, schedule, preview, sample):
+for command in (init, build, posts, send, status, approve, subscribers, serve, schedule, preview, sample):
     main.add_command(command)
 
 

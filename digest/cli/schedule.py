@@ -90,7 +90,7 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from digest.schedule import JOB_ID, activate, fire
+    from digest.schedule import JOB_ID, activate, draft_tick, fire
 
     settings = obj.settings
     activate(runner)
@@ -102,6 +102,9 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
         timezone=settings.schedule_zone,
     )
     scheduler.add_job(fire, runner.trigger, id=JOB_ID, name="weekly digest", replace_existing=True)
+    if settings.schedule.approval == "required":
+        runner.draft_due(datetime.now(UTC))
+        scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)
     scheduler.start()
     job = scheduler.get_job(JOB_ID)
     log.info("scheduler started: %s (%s); next run %s", settings.schedule.cron, settings.schedule_zone, job.next_run_time if job else "?")

@@ -137,10 +137,11 @@ class MessageParts:
 class CompiledMessage:
     """One issue's message, ready to be filled in per recipient with :meth:`render`."""
 
-    def __init__(self, parts: MessageParts, signer: Signer | None, *, test: bool = False) -> None:
+    def __init__(self, parts: MessageParts, signer: Signer | None, *, test: bool = False, mark: str = "[TEST]") -> None:
         self.parts = parts
         self.signer = signer
         self.test = test
+        self.mark = mark  # a test copy's Subject prefix: [TEST], or [DRAFT] for the editors' draft
         self.domain = parts.sender.domain
         self.envelope_sender = parts.sender.addr_spec
         self._unsubscribe_base = f"{parts.base_url}/u/"
@@ -155,7 +156,7 @@ class CompiledMessage:
     def _static_headers(self) -> bytes:
         head = EmailMessage(policy=SMTP)
         head["From"] = self.parts.sender
-        head["Subject"] = single_line(("[TEST] " if self.test else "") + self.parts.subject)
+        head["Subject"] = single_line((f"{self.mark} " if self.test else "") + self.parts.subject)
         head["Date"] = format_datetime(self.parts.date)
         head["List-Id"] = f"{single_line(self.parts.list_name)} <{self.parts.list_id}>"
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.errors import StoreError
+from digest.store.approvals import Approval, Approvals
 from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
@@ -26,6 +27,7 @@ from digest.store.schema import MIGRATIONS, create_engine, now_utc, reads_of, sc
 from digest.store.subscribers import Subscriber, Subscribers
 
 __all__ = [
+    "Approval",
     "Delivery",
     "Due",
     "IssueStatus",
@@ -52,6 +54,7 @@ class Store:
         self.ledger = Ledger(engine)
         self.runs = Runs(engine)
         self.leases = Leases(engine)
+        self.approvals = Approvals(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -133,6 +133,20 @@ schedule_runs = sa.Table(
 )
 
 
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    # v5: an issue's draft and its approval (schedule.approval = "required"). The prints say what was
+    # approved: the stored issue's content and the editor's issue file; a change to either un-approves it.
+    sa.Column("issue_id", sa.String(64), primary_key=True),
+    sa.Column("draft_at", UTCDateTime),  # when the scheduler froze the draft and mailed the editors
+    sa.Column("approved_at", UTCDateTime),
+    sa.Column("approved_by", sa.String(320)),
+    sa.Column("issue_print", sa.String(64)),
+    sa.Column("file_print", sa.String(64)),
+)
+
+
 def _v1(conn: Connection) -> None:
     # The tables as v1 made them: v3 adds issues.post_prints, v4 leases.fence.
     sa.Table("issues", sa.MetaData(), *_issue_columns()).create(conn)
@@ -153,8 +167,12 @@ def _v4(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE leases ADD COLUMN fence INTEGER NOT NULL DEFAULT 0"))
 
 
+def _v5(conn: Connection) -> None:
+    approvals.create(conn)
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 _READ = "digest_read_only"

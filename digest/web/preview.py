@@ -269,10 +269,18 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             write_issue_file(path, current, **changes)
             state.wrote(path)
 
+        def approve_it() -> None:
+            from digest.approval import approve
+
+            approve(built.newsletter, built.target, datetime.now(UTC), "the preview")
+            state.bump()
+
         try:
-            await asyncio.to_thread(edit)
+            await asyncio.to_thread(approve_it if request.url.path == "/desk/approve" else edit)
         except desk.DeskError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 400)
+        except DigestError as exc:
+            return PlainTextResponse(f"refused: {exc}\n", 409)
         anchor = f"#{fields['back']}" if fields.get("back", "").replace("-", "").isalnum() else ""
         return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
 
@@ -351,6 +359,7 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             Route("/send-test", test_send, methods=["POST"]),
             Route("/desk/issue", desk_action, methods=["POST"]),
             Route("/desk/post", desk_action, methods=["POST"]),
+            Route("/desk/approve", desk_action, methods=["POST"]),
         ],
         lifespan=lifespan,
         middleware=[guard.host_only(guard.trusted_hosts(host)), Middleware(guard.SameOrigin)],
@@ -378,7 +387,17 @@ def _desk_context(built: Built) -> dict[str, Any]:
         "notes": notes,
         "pinned": pinned,
         "editor_excluded": {ref.text for ref in current.exclude},
+        "approval": _approval(built),
     }
+
+
+def _approval(built: Built) -> str | None:
+    """The approval line of the desk (None when approval is not required)."""
+    if built.settings.schedule.approval != "required":
+        return None
+    from digest.approval import approval_state
+
+    return approval_state(built.newsletter, built.target).reason
 
 
 def _frozen_note(built: Built) -> str | None:

@@ -1,0 +1,149 @@
+"""Approval before a scheduled send (``schedule.approval = "required"``).
+
+- ``schedule.draft_hours`` before a slot, the scheduler builds and freezes
+  the draft and mails each of ``newsletter.editors`` a note with a link to
+  the preview, the command that approves it, and the ``[DRAFT]`` copy attached.
+- ``digest approve`` (or the preview's Approve button) approves the issue as
+  it builds now: it refreezes it if the editor changed it since the draft,
+  then records what was approved: a print of the stored issue and one of the
+  editor's issue file.
+- At the slot, only an approved issue is sent; any change to either print
+  since the approval (a rebuild, an edit of the issue file) un-approves it.
+  A slot without approval is recorded as ``not-approved`` and the editors are
+  told, with the commands that approve and send it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from urllib.parse import urlencode
+
+from digest.delivery import compile_issue
+from digest.editorial import issue_file_path
+from digest.errors import RefusedError
+from digest.mail.backends import Backend, get_backend
+from digest.mail.message import Envelope
+from digest.newsletter import Newsletter, Target
+from digest.store import StoredIssue
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalState:
+    approved: bool
+    reason: str
+
+
+def issue_print(issue: StoredIssue) -> str:
+    """What readers would get, as one hash: subject, both bodies and the posts."""
+    digest = hashlib.sha256()
+    for part in (issue.subject, issue.preheader, issue.html, issue.text, "\0".join(issue.post_ids)):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def file_print(newsletter: Newsletter, target: Target) -> str:
+    """The editor's issue file as one hash ("" when there is none)."""
+    try:
+        return hashlib.sha256(issue_file_path(newsletter.settings, target.window).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
+
+
+def approval_state(newsletter: Newsletter, target: Target) -> ApprovalState:
+    """Whether the issue of ``target`` may be sent by the schedule, and why (or why not)."""
+    if newsletter.settings.schedule.approval != "required":
+        return ApprovalState(True, "no approval needed (schedule.approval = none)")
+    wanted = target.issue_id
+    approval = newsletter.store.approvals.get(wanted)
+    approve = newsletter.hint("approve", "--issue", wanted)
+    if approval is None or approval.approved_at is None:
+        return ApprovalState(False, f"not approved; to approve it: {approve}")
+    stored = newsletter.store.issues.load(wanted)
+    if stored is None or issue_print(stored) != approval.issue_print:
+        return ApprovalState(False, f"the issue changed after it was approved; to approve it again: {approve}")
+    if file_print(newsletter, target) != approval.file_print:
+        return ApprovalState(False, f"the issue file was edited after the approval; to approve it again: {approve}")
+    return ApprovalState(True, f"approved by {approval.approved_by} at {approval.approved_at:%Y-%m-%d %H:%M} UTC")
+
+
+def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> StoredIssue:
+    """Approve the issue of ``target`` as it builds now: freeze it (again, if it changed since the draft) and record it."""
+    store = newsletter.store
+    built = newsletter.build(target.window, now)
+    stored = store.issues.load(target.issue_id)
+    if stored is None or issue_print(stored) != issue_print(built.issue):
+        if store.ledger.has_started(target.issue_id):
+            raise RefusedError(f"issue {target.issue_id} has deliveries already: what was sent stays what is stored")
+        stored, _ = newsletter.freeze(built, rebuild=stored is not None)
+    store.approvals.approve(target.issue_id, by, issue_print(stored), file_print(newsletter, target), at=now)
+    return stored
+
+
+def preview_link(newsletter: Newsletter, target: Target) -> str:
+    slot = target.slot or target.window.end
+    return f"{newsletter.settings.schedule.preview_url}/?{urlencode({'as_of': slot.astimezone(newsletter.settings.timezone).isoformat()})}"
+
+
+def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: Backend | None = None) -> StoredIssue | None:
+    """Freeze the draft of ``target`` and mail the editors, once; None when the draft was made already."""
+    store = newsletter.store
+    if not store.approvals.drafted(target.issue_id, at=now):
+        return None
+    built = newsletter.build(target.window, now)
+    stored = store.issues.load(target.issue_id)
+    if stored is None or not store.ledger.has_started(target.issue_id):
+        stored, _ = newsletter.freeze(built, rebuild=stored is not None)
+    draft = compile_issue(stored, newsletter.settings, test=True, date=now, mark="[DRAFT]")
+    note = (
+        f"The draft of {stored.subject!r} is ready. It goes out at {target.window.end:%Y-%m-%d %H:%M} UTC "
+        "only once an editor approves it.\n\n"
+        f"Preview it, edit it and approve it: {preview_link(newsletter, target)}\n"
+        f"(that is `digest preview` on the editors' machine), or approve it as it is:\n\n"
+        f"    {newsletter.hint('approve', '--issue', stored.id)}\n\n"
+        "The draft itself is attached. An edit after approving un-approves it.\n"
+    )
+    for editor in newsletter.settings.editors:
+        _notify(newsletter, backend, editor, f"[DRAFT] {stored.subject}", note, stored.id, draft.render(0, editor))
+    return stored
+
+
+def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: datetime, backend: Backend | None = None) -> None:
+    """Tell the editors that a slot did not send its issue for want of approval, and what to run."""
+    note = (
+        f"Issue {target.issue_id} was not sent at its slot ({now:%Y-%m-%d %H:%M} UTC): {reason}.\n\n"
+        f"Once approved, send it with:\n\n    {newsletter.hint('send', '--issue', target.issue_id)}\n"
+    )
+    for editor in newsletter.settings.editors:
+        _notify(newsletter, backend, editor, f"Not sent: {target.issue_id} needs approval", note, target.issue_id)
+
+
+def _notify(
+    newsletter: Newsletter, backend: Backend | None, to: str, subject: str, text: str, issue_id: str, attached: bytes | None = None
+) -> None:
+    """A short note to one editor through the configured backend, the draft attached when given. Recorded nowhere."""
+    settings = newsletter.settings
+    message = EmailMessage(policy=SMTP)
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain=settings.sender.domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
+    message.set_content(text)
+    if attached is not None:
+        import email
+
+        draft = email.message_from_bytes(attached, policy=SMTP)
+        message.add_attachment(draft, filename="draft.eml")
+    transport = (backend or get_backend(settings)).open()
+    try:
+        envelope = Envelope(sender=settings.sender.addr_spec, recipient=to, issue_id=issue_id, label=f"editor-{subject[:20]}-{to}")
+        transport.send(envelope, message.as_bytes(), lambda: None)
+    finally:
+        transport.close()

@@ -1,0 +1,57 @@
+"""``digest approve``: an editor's yes to an issue, for ``schedule.approval = "required"``."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from datetime import UTC, datetime
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, Context, fail
+
+
+@click.command()
+@click.option("--issue", "issue_id", metavar="ID", help="The stored issue to approve (default: the coming slot's issue).")
+@click.option("--as-of", metavar="WHEN", help="Without --issue: the issue of the first slot after WHEN (ISO 8601).")
+@click.option("--by", metavar="NAME", help="Who approves (default: user@host).")
+@click.pass_obj
+def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | None) -> None:
+    """Approve an issue as it builds now; the schedule sends only approved issues when schedule.approval = "required".
+
+    The issue is frozen as approved; an edit of it afterwards (its issue file,
+    or a rebuild) un-approves it.
+    """
+    from digest.approval import approve as approve_issue
+    from digest.errors import DigestError
+    from digest.newsletter import Target, WindowRequest
+    from digest.selection import at_moment, parse_when
+
+    newsletter = obj.newsletter
+    settings = obj.settings
+    now = datetime.now(UTC)
+    try:
+        if issue_id:
+            stored = newsletter.store.issues.load(issue_id)
+            if stored is None:
+                fail(f"no stored issue {issue_id}; without --issue, `digest approve` approves the coming slot's issue", EXIT_PROBLEMS)
+            from digest.models import Window
+
+            target = Target(window=Window(start=stored.window_start, end=stored.window_end), issue_id=issue_id, slot=None)
+        else:
+            moment = at_moment(parse_when(as_of), settings.timezone) if as_of else now
+            target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), moment)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    who = by or f"{getpass.getuser()}@{socket.gethostname()}"
+    try:
+        issue = approve_issue(newsletter, target, now, who)
+    except DigestError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    click.echo(f"Approved   {issue.id} {issue.subject!r} by {who}")
+    if settings.schedule.approval != "required":
+        click.echo('Note       schedule.approval is "none": the schedule sends without approval anyway')
+    click.echo("An edit of the issue after this un-approves it.")
+    run = newsletter.store.runs.get(target.slot) if target.slot else None
+    if run is not None and run.state == "not-approved":
+        click.echo(f"Its slot has passed unsent; to send it now: {newsletter.hint('send', '--issue', issue.id)}")
