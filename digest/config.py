@@ -150,6 +150,7 @@ class Settings:
     fallback_theme: str = "More this week"
     fallback_description: str = ""
     excerpt_words: int = 60
+    images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none
     output_dir: Path = Path("out")
     editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.editorial)
     templates_dir: Path | None = None
@@ -380,6 +381,7 @@ def _settings(
     output_dir = out.get("dir", str, "out", _nonempty)
     templates = out.get("templates", str, "")
     excerpt_words = out.get("excerpt_words", int, 60, _positive)
+    images = out.get("images", str, "thumbnail", _choice(("thumbnail", "none")))
     out.finish()
 
     editorial = top.sub("editorial")
@@ -429,6 +431,7 @@ def _settings(
         fallback_theme=fallback,
         fallback_description=fallback_description,
         excerpt_words=excerpt_words,
+        images=images,  # type: ignore[arg-type]
         output_dir=root / output_dir,
         editorial_dir=root / editorial_dir,
         templates_dir=(root / templates) if templates else None,

@@ -66,6 +66,14 @@ class ExclusionKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """A post's picture: an absolute https URL, and its alt text ("" for a decorative one, never missing)."""
+
+    url: str
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Post:
     """One post from any source, normalised.
 
@@ -87,6 +95,7 @@ class Post:
     theme: str | None = None
     source: str
     original_date: date | None = None
+    image: Image | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

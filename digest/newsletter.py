@@ -105,7 +105,10 @@ class SendPlan:
 
 def post_print(post: Post) -> str:
     """A fingerprint of what a reader sees of a post, to tell a frozen copy gone stale."""
-    seen = "\0".join((post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""))
+    parts = [post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""]
+    if post.image is not None:  # only when there is one: the prints of posts without stay as they were
+        parts += [post.image.url, post.image.alt]
+    seen = "\0".join(parts)
     return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
 
 

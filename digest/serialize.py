@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from digest.models import Digest, Excluded, Post, Window
+from digest.models import Digest, Excluded, Image, Post, Window
 
 
 def post_to_json(post: Post) -> dict[str, Any]:
@@ -23,6 +23,7 @@ def post_to_json(post: Post) -> dict[str, Any]:
         "theme": post.theme,
         "source": post.source,
         "original_date": post.original_date.isoformat() if post.original_date else None,
+        "image": {"url": post.image.url, "alt": post.image.alt} if post.image else None,
     }
 
 
@@ -42,6 +43,7 @@ def post_from_json(data: dict[str, Any], zone: tzinfo | None = None) -> Post:
         theme=data["theme"],
         source=data["source"],
         original_date=date.fromisoformat(data["original_date"]) if data["original_date"] else None,
+        image=Image(url=data["image"]["url"], alt=data["image"]["alt"]) if data.get("image") else None,
     )
 
 

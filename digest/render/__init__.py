@@ -39,6 +39,7 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
         },
         "sender": settings.sender,
         "postal_address": settings.address,
+        "images": settings.images,
     }
 
 

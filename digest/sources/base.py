@@ -10,12 +10,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import nh3
 
 from digest.config import Settings, SourceSpec
 from digest.errors import SourceError, SourceUnavailableError
-from digest.models import Post, Problem, Window
+from digest.models import Image, Post, Problem, Window
 
 # What post HTML may keep: text formatting and links, nothing that runs or loads.
 ALLOWED_TAGS = frozenset(
@@ -105,6 +106,31 @@ def html_to_text(fragment: str) -> str:
     """The readable text of an HTML fragment, on one line."""
     spaced = _BLOCK_END.sub(" ", fragment)
     return clean_text(html.unescape(_TAG.sub("", spaced)))
+
+
+def image_of(url: object, alt: object = "") -> Image | None:
+    """An Image when ``url`` is an absolute https URL (anything else loads from the wrong place, or insecurely)."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc or any(ch in url for ch in " \"'<>\\"):
+        return None
+    return Image(url=url, alt=clean_text(alt) if isinstance(alt, str) else "")
+
+
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""\b(src|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def first_image(fragment: str) -> Image | None:
+    """The first usable ``<img>`` of raw (unsanitised) post HTML: its src and alt, nothing else of it."""
+    for tag in _IMG.findall(fragment):
+        attrs = {name.lower(): html.unescape(a or b or c) for name, a, b, c in _ATTR.findall(tag)}
+        image = image_of(attrs.get("src"), attrs.get("alt", ""))
+        if image is not None:
+            return image
+    return None
 
 
 def truncate_words(text: str, words: int) -> str:

@@ -15,8 +15,19 @@ import feedparser
 
 from digest.config import Settings, SourceSpec, is_url
 from digest.errors import SourceError
-from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, html_to_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
+from digest.models import Image, Post, Problem, Window
+from digest.sources.base import (
+    Gathered,
+    clean_text,
+    first_image,
+    html_to_text,
+    image_of,
+    make_excerpt,
+    post_id,
+    problem_of,
+    sanitise_html,
+    source_label,
+)
 from digest.sources.files import expand
 from digest.sources.http import fetch
 
@@ -78,6 +89,7 @@ class FeedSource:
             url = link if isinstance(link, str) and is_url(link) else None
             summary = _summary(entry)
             excerpt_html, excerpt_text = make_excerpt(sanitise_html(summary), self.settings.excerpt_words)
+            image = _image(entry, summary)
             tags = tuple(dict.fromkeys(clean_text(t.get("term") or "") for t in entry.get("tags", []) if clean_text(t.get("term") or "")))
             posts.append(
                 Post(
@@ -93,6 +105,7 @@ class FeedSource:
                     theme=None,
                     source=label,
                     original_date=None,
+                    image=image,
                 )
             )
         return posts, problems
@@ -106,6 +119,24 @@ def _read(path: Path, label: str) -> bytes:
     if not body.strip():
         raise SourceError(label.split(":", 1)[1], "empty file")
     return body
+
+
+def _image(entry: Any, summary: str) -> Image | None:
+    """The entry's picture: media:thumbnail, an image media:content, an image enclosure, else the first <img>."""
+    for item in entry.get("media_thumbnail") or ():
+        if image := image_of(item.get("url")):
+            return image
+    for item in entry.get("media_content") or ():
+        is_image = item.get("medium") == "image" or str(item.get("type", "")).startswith("image/")
+        if is_image and (image := image_of(item.get("url"))):
+            return image
+    for item in entry.get("enclosures") or ():
+        if str(item.get("type", "")).startswith("image/") and (image := image_of(item.get("href") or item.get("url"))):
+            return image
+    for content in [*(c.get("value", "") for c in entry.get("content") or ()), summary]:
+        if image := first_image(str(content)):
+            return image
+    return None
 
 
 def _summary(entry: Any) -> str:

@@ -26,7 +26,17 @@ from markdown_it import MarkdownIt
 from digest.config import Settings, SmtpOptions, SourceSpec, is_url
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label, visible_text
+from digest.sources.base import (
+    Gathered,
+    clean_text,
+    image_of,
+    make_excerpt,
+    post_id,
+    problem_of,
+    sanitise_html,
+    source_label,
+    visible_text,
+)
 from digest.sources.dates import parse_moment
 from digest.sources.files import find, path_order, read_text
 from digest.sources.index import (
@@ -52,7 +62,7 @@ PARALLEL_MIN = 4_000
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 MAX_FRONT_MATTER = 64 * 1024  # characters; a post's front matter is a few lines
 MAX_TAGS = 100
-KNOWN_KEYS = frozenset({"title", "date", "url", "outlet", "author", "tags", "theme", "summary"})
+KNOWN_KEYS = frozenset({"title", "date", "url", "outlet", "author", "tags", "theme", "summary", "image", "image_alt"})
 
 # libyaml's safe loader when PyYAML was built with it: front matter parsing was 60 % of gather time without it.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -277,6 +287,11 @@ class MarkdownSource:
         if url is not None and not is_url(url):
             raise SourceError(where("url"), f"url must be absolute http(s), got {url!r}")
         tags = _tags(meta.get("tags"), where)
+        image = None
+        if (image_url := _string(meta, "image", where)) is not None:
+            image = image_of(image_url, _string(meta, "image_alt", where) or "")
+            if image is None:
+                raise SourceError(where("image"), f"image must be an absolute https URL, got {image_url!r}")
 
         summary = _string(meta, "summary", where)
         source_html = sanitise_html(_markdown.render(summary)) if summary else lead_html(text[match.end() :])
@@ -294,6 +309,7 @@ class MarkdownSource:
             theme=_string(meta, "theme", where),
             source=source,
             original_date=None,
+            image=image,
         )
 
 
