@@ -188,6 +188,7 @@ class Curation:
     excluded: tuple[Excluded, ...]
     themes: Mapping[str, str] = field(default_factory=dict)  # post id → theme, set by the editor
     pinned: tuple[str, ...] = ()  # post ids, in the editor's order
+    included: tuple[str, ...] = ()  # post ids the editor put in: each stands alone, never folded into another's story
     editorial: Editorial | None = None
     problems: tuple[Problem, ...] = ()
 
@@ -229,16 +230,17 @@ def curate(
         post = chosen.get(post_id) or left[post_id].post
         return f'"{post.title}"'
 
+    included: list[str] = []
     for ref in issue_file.include:
         post_id = find(ref, "include")
         if post_id is None:
             continue
+        included.append(post_id)
         if post_id in left:
             item = left.pop(post_id)
             chosen[post_id] = item.post
             changes.append(f"included {title(post_id)} (left out before: {item.reason})")
-        else:
-            problems.append(Problem(where=issue_file.where(ref.line), message=f"include: {title(post_id)} is in the issue already"))
+        # Already in: the include still keeps it apart from another outlet's post on the same story (digest.stories).
     for ref in issue_file.exclude:
         post_id = find(ref, "exclude")
         if post_id is None:
@@ -298,12 +300,13 @@ def curate(
         changes=tuple(changes),
     )
     kept = [post for post in selected if post.id in chosen]
-    included = [post for post_id, post in chosen.items() if post_id not in {post.id for post in kept}]
+    brought_in = [post for post_id, post in chosen.items() if post_id not in {post.id for post in kept}]
     return Curation(
-        selected=(*kept, *included),
+        selected=(*kept, *brought_in),
         excluded=tuple(left.values()),
         themes=MappingProxyType(themes),
         pinned=tuple(pinned),
+        included=tuple(included),
         editorial=editorial,
         problems=tuple(problems),
     )

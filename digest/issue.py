@@ -13,6 +13,7 @@ from digest.grouping import group_posts, summarise_outlets
 from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window
 from digest.selection import select_posts
 from digest.sources import Gathered, gather_all
+from digest.stories import fold_stories
 
 
 def issue_id(window: Window, zone: tzinfo) -> str:
@@ -69,6 +70,8 @@ def assemble_digest(
     curation = curate(issue_file, selection.selected, selection.excluded, theme_names, markdown_intro) if issue_file else None
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
+    stories = fold_stories(selected, keep_apart=curation.included if curation else ())
+    selected, excluded = stories.shown, (*excluded, *stories.folded)
     problems = (*gathered.problems, *(curation.problems if curation else ()))
     editorial = curation.editorial if curation else None
     sections = group_posts(

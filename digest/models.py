@@ -58,6 +58,7 @@ class ExclusionKind(StrEnum):
     TAG_RULE = "tag-rule"
     DUPLICATE = "duplicate"
     EDITOR = "editor"  # the issue file's exclude
+    SAME_STORY = "same-story"  # another outlet's post on a story already shown: listed under it as "Also in"
     UNRENDERABLE = "unrenderable"  # the post broke the email's compilation on its own: left out, the issue goes on
 
     @property
@@ -71,6 +72,15 @@ class Image:
 
     url: str
     alt: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlsoIn:
+    """Another outlet's post on the same story, shown as a link under the one shown (see digest.stories)."""
+
+    outlet: str
+    url: str | None
+    title: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +106,7 @@ class Post:
     source: str
     original_date: date | None = None
     image: Image | None = None
+    also: tuple[AlsoIn, ...] = ()  # the same story elsewhere: set when the issue is assembled, never by a source
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

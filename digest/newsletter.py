@@ -108,6 +108,7 @@ def post_print(post: Post) -> str:
     parts = [post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""]
     if post.image is not None:  # only when there is one: the prints of posts without stay as they were
         parts += [post.image.url, post.image.alt]
+    parts += [f"{item.outlet}\0{item.url}" for item in post.also]
     seen = "\0".join(parts)
     return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
 

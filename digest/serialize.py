@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from digest.models import Digest, Excluded, Image, Post, Window
+from digest.models import AlsoIn, Digest, Excluded, Image, Post, Window
 
 
 def post_to_json(post: Post) -> dict[str, Any]:
@@ -24,6 +24,7 @@ def post_to_json(post: Post) -> dict[str, Any]:
         "source": post.source,
         "original_date": post.original_date.isoformat() if post.original_date else None,
         "image": {"url": post.image.url, "alt": post.image.alt} if post.image else None,
+        "also": [{"outlet": item.outlet, "url": item.url, "title": item.title} for item in post.also],
     }
 
 
@@ -44,6 +45,7 @@ def post_from_json(data: dict[str, Any], zone: tzinfo | None = None) -> Post:
         source=data["source"],
         original_date=date.fromisoformat(data["original_date"]) if data["original_date"] else None,
         image=Image(url=data["image"]["url"], alt=data["image"]["alt"]) if data.get("image") else None,
+        also=tuple(AlsoIn(outlet=item["outlet"], url=item["url"], title=item["title"]) for item in data.get("also", ())),
     )
 
 
