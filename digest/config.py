@@ -536,9 +536,9 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
 
 def _check_title_format(value: str) -> str | None:
     try:
-        value.format(name="x", date="x")
+        value.format(name="x", date="x", start="x", end="x")
     except (KeyError, IndexError, ValueError) as exc:
-        return f"may use only {{name}} and {{date}}: {exc}"
+        return f"may use only {{name}}, {{date}}, {{start}} and {{end}}: {exc}"
     return None
 
 

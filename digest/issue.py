@@ -29,8 +29,13 @@ def last_day(window: Window, zone: tzinfo) -> datetime:
 
 
 def issue_title(window: Window, settings: Settings) -> str:
+    """The title format filled in: {name}, and {date} (= {end}, the window's last day) and {start} in the reader's language."""
+    from digest.i18n import format_day
+
     day = last_day(window, settings.timezone)
-    return settings.title_format.format(name=settings.name, date=f"{day:%B} {day.day}, {day.year}")
+    start = window.start.astimezone(settings.timezone)
+    end = format_day(day, settings.language)
+    return settings.title_format.format(name=settings.name, date=end, end=end, start=format_day(start, settings.language))
 
 
 def assemble_digest(
@@ -84,7 +89,7 @@ def assemble_digest(
     )
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)
-    automatic = settings.preheader or _preheader(len(posts), len(outlets), [s.theme for s in sections])
+    automatic = settings.preheader or _preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
     return Digest(
         issue_id=issue_id(window, settings.timezone),
         newsletter=settings.name,
@@ -136,8 +141,13 @@ def gather_for(settings: Settings, window: Window, sources: Sequence[SourceSpec]
     return gather_all(specs, settings, window.widened())
 
 
-def _preheader(posts: int, outlets: int, themes: list[str]) -> str:
+def _preheader(posts: int, outlets: int, themes: list[str], language: str = "en") -> str:
+    from digest.i18n import translations
+
+    catalog = translations(language)
     if posts == 0:
-        return "No new posts this week."
-    lead = f"{posts} post{'s' if posts != 1 else ''} from {outlets} outlet{'s' if outlets != 1 else ''}"
-    return f"{lead}: {', '.join(themes[:3])}{' and more' if len(themes) > 3 else ''}."
+        return catalog.gettext("No new posts this week.")
+    lead = catalog.ngettext("%(num)d post", "%(num)d posts", posts) % {"num": posts}
+    lead += " " + catalog.ngettext("from %(num)d outlet", "from %(num)d outlets", outlets) % {"num": outlets}
+    more = " " + catalog.gettext("and more") if len(themes) > 3 else ""
+    return f"{lead}: {', '.join(themes[:3])}{more}."

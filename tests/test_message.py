@@ -72,7 +72,7 @@ def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) ->
         assert message["From"].addresses[0].addr_spec == "digest@openstreets.example"
         assert message["To"].addresses[0].addr_spec == f"reader{n}@example.org"
         assert message["To"].addresses[0].display_name == (NAMES[n] or "")
-        assert message["Subject"] == "Open Streets Weekly Digest – March 2, 2025"
+        assert message["Subject"] == "Open Streets Weekly Digest – 2 March 2025"  # the shipped config is en-GB
         assert message["Date"].datetime.tzinfo is not None
         message_id = message["Message-ID"]
         assert re.fullmatch(r"<[^<>@\s]+@openstreets\.example>", message_id)

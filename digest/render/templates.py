@@ -18,6 +18,7 @@ import jinja2
 
 from digest.config import Settings
 from digest.errors import RenderError
+from digest.i18n import format_day, translations
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -50,15 +51,19 @@ def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["day"] = format_day
+    language = settings.language
+    # newstyle: _("… %(name)s", name=value) formats for itself, escaping the values in the HTML template.
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+
+    def day(moment: date, with_year: bool = True) -> str:
+        """A day in the reader's language, in whatever zone it carries: ``20 novembre 2026``."""
+        return format_day(moment, language, with_year)
+
+    env.filters["day"] = day
     env.filters["wrap"] = wrap
     return env
-
-
-def format_day(moment: date, with_year: bool = True) -> str:
-    """``20 November 2026``: no leading zero, month in words, in whatever zone it carries."""
-    return f"{moment.day} {moment:%B}" + (f" {moment.year}" if with_year else "")
 
 
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:

@@ -1,0 +1,62 @@
+"""The reader's language: dates and counts by Babel (CLDR), the templates' fixed phrases by gettext.
+
+``newsletter.language`` is a language tag (``en``, ``en-GB``, ``fr``). Dates
+follow the locale's own order (``November 20, 2026`` for ``en`` and
+``en-US``, ``20 November 2026`` for ``en-GB``, ``20 novembre 2026`` for
+``fr``). Fixed phrases come from the catalogs in ``digest/locale/<lang>/``:
+plain ``.po`` files, compiled in memory the first time a language is used,
+so the repository holds no binary files. A language without a catalog falls
+back to its base language (``fr-CA`` → ``fr``), then to the English source text.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import date
+from functools import cache
+from importlib import resources
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DOMAIN = "digest"
+
+
+@cache
+def locale_of(language: str) -> Locale:
+    """The Babel locale of a language tag; an unknown one reads as English rather than failing a send."""
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def format_day(moment: date, language: str = "en", with_year: bool = True) -> str:
+    """A day as readers of ``language`` write it: ``20 novembre 2026``, or ``20 novembre`` without the year."""
+    locale = locale_of(language)
+    if with_year:
+        return str(format_date(moment, "long", locale=locale))
+    return str(format_skeleton("MMMMd", moment, locale=locale))
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalog for ``language`` (or its base language); English source text when there is none."""
+    for name in dict.fromkeys((language.replace("-", "_"), language.split("-")[0].split("_")[0])):
+        source = resources.files("digest").joinpath("locale", name, "LC_MESSAGES", f"{DOMAIN}.po")
+        if source.is_file():
+            catalog = read_po(io.BytesIO(source.read_bytes()), locale=name, domain=DOMAIN)
+            compiled = io.BytesIO()
+            write_mo(compiled, catalog)
+            compiled.seek(0)
+            return gettext.GNUTranslations(compiled)
+    return gettext.NullTranslations()
+
+
+def available() -> list[str]:
+    """The languages that have a catalog (English, the source language, needs none)."""
+    root = resources.files("digest").joinpath("locale")
+    return sorted(["en", *(entry.name for entry in root.iterdir() if entry.is_dir())])
