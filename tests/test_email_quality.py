@@ -163,6 +163,13 @@ def test_the_dark_palette_meets_aa_contrast(sample: tuple[Settings, Built, Email
     assert low == []
 
 
+def test_the_sample_with_its_images_stays_under_gmails_clip(sample: tuple[Settings, Built, EmailMessage]) -> None:
+    _, built, message = sample
+    assert any(post.image for post in built.digest.posts)  # the sample carries pictures
+    assert "html-size" not in {check.code for check in built.rendered.checks}
+    assert len(html_of(message).encode("utf-8")) < 102 * 1024 * 0.6
+
+
 def test_the_footer_names_the_sender_the_address_and_why(sample: tuple[Settings, Built, EmailMessage]) -> None:
     settings, _, message = sample
     assert settings.address
