@@ -124,6 +124,8 @@ def group_posts(
     for post in posts:
         chosen = overrides.get(post.id) if overrides else None
         placement = Placement(chosen, "put here by the editor") if chosen else classify(post, themes, fallback)
+        if post.id in pinned:
+            placement = Placement(placement.theme, f"{placement.reason}; pinned to the top by the editor")
         placed.setdefault(placement.theme, []).append(post)
         reasons.setdefault(placement.theme, {})[post.id] = placement.reason
     descriptions = {theme.name: theme.description for theme in themes}

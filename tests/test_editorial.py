@@ -82,6 +82,7 @@ def test_every_key_of_the_issue_file_shapes_the_issue(tmp_path: Path, make_setti
     assert "Rents rise again in the old town" in [post.title for post in culture.posts]
     rents = next(post for post in culture.posts if post.title.startswith("Rents"))
     assert culture.reasons[rents.id] == "put here by the editor"
+    assert culture.reasons[culture.posts[0].id].endswith("; pinned to the top by the editor")
     [getting_around] = [section for section in digest.sections if section.theme == "Getting Around"]
     assert getting_around.posts[0].title == "Bus lanes on London Road run all day"  # the second pin opens its own section
     # The note and the intro, in both parts, the intro sanitised.
