@@ -79,6 +79,18 @@ class Served:
         return f"http://{host}:{port}"
 
 
+def body_route(body: bytes, content_type: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    """A route of :class:`Served` that answers 200 with ``body``."""
+
+    def route(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return route
+
+
 @pytest.fixture
 def http_server() -> Iterator[Served]:
     served = Served()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from email.policy import default
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,7 @@ from digest.store import Store
 from digest.store.schema import subscribers
 from digest.tokens import Signer
 
-from conftest import Served, write
+from conftest import Served, body_route, write
 from factories import make_stored_issue
 from mailserver import SmtpServer
 
@@ -203,13 +202,7 @@ def test_control_and_invisible_characters_never_cancel_the_issue(
         b"<pubDate>Wed, 18 Nov 2026 12:00:00 GMT</pubDate><description>Low &#x7; water</description></item></channel></rss>"
     )
 
-    def route(handler: Any) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/rss+xml")
-        handler.end_headers()
-        handler.wfile.write(feed)
-
-    http_server.routes["/feed.xml"] = route
+    http_server.routes["/feed.xml"] = body_route(feed, "application/rss+xml")
     settings = make_settings(
         sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location=f"{http_server.base}/feed.xml")),
         secret_key="test-secret-key",

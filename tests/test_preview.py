@@ -8,13 +8,12 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from digest.web.preview import create_app
 
-from conftest import FIXTURES, REPO, LiveServer, Served, http_request, write
+from conftest import FIXTURES, REPO, LiveServer, Served, body_route, http_request, write
 from mailserver import SmtpServer
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -263,13 +262,7 @@ def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server
         '<script>document.getElementById("f").submit()</script>'
     ).encode()
 
-    def attacker_page(handler: Any) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.end_headers()
-        handler.wfile.write(attack)
-
-    http_server.routes["/"] = attacker_page
+    http_server.routes["/"] = body_route(attack, "text/html")
     other_origin = http_server.base.replace("127.0.0.1", "localhost")  # another origin, as in the audit
     try:
         with sync_playwright() as playwright:  # type: ignore[operator]

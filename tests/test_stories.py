@@ -39,12 +39,8 @@ def post(tmp_path: Path, slug: str, title: str, outlet: str, url: str, day: int)
     )
 
 
-def build(tmp_path: Path, make_settings: Make) -> tuple[Settings, object]:
-    settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    return settings, build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
-
-
-def test_one_story_from_three_outlets_is_shown_once(tmp_path: Path, make_settings: Make) -> None:
+def lanes_story(tmp_path: Path) -> None:
+    """One story told by two outlets, under different titles and URLs."""
     post(tmp_path, "a", "Council votes to keep the London Road bus lanes all day", "Harbour Gazette", "https://gazette.example/lanes", 16)
     post(
         tmp_path,
@@ -54,6 +50,15 @@ def test_one_story_from_three_outlets_is_shown_once(tmp_path: Path, make_setting
         "https://radio.example/news/lanes",
         17,
     )
+
+
+def build(tmp_path: Path, make_settings: Make) -> tuple[Settings, object]:
+    settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
+    return settings, build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
+
+
+def test_one_story_from_three_outlets_is_shown_once(tmp_path: Path, make_settings: Make) -> None:
+    lanes_story(tmp_path)
     post(tmp_path, "c", "Opinion", "Weekly Post", "https://www.gazette.example/lanes/?utm_source=feed", 18)  # same page as a
     post(tmp_path, "d", "Choir concert moves to the lifeboat house", "Weekly Post", "https://weekly.example/choir", 18)
     post(tmp_path, "e", "Bus lanes", "Weekly Post", "https://weekly.example/short", 18)  # short title: URL only
@@ -79,15 +84,7 @@ def test_one_story_from_three_outlets_is_shown_once(tmp_path: Path, make_setting
 
 
 def test_the_editor_splits_a_story_with_include(tmp_path: Path, make_settings: Make) -> None:
-    post(tmp_path, "a", "Council votes to keep the London Road bus lanes all day", "Harbour Gazette", "https://gazette.example/lanes", 16)
-    post(
-        tmp_path,
-        "b",
-        "London Road bus lanes: council votes to keep them all day",
-        "Riverside Radio",
-        "https://radio.example/news/lanes",
-        17,
-    )
+    lanes_story(tmp_path)
     write(tmp_path / "content" / "issues" / "2026-11-19.md", "---\ninclude: [https://radio.example/news/lanes]\n---\n")
     _, digest = build(tmp_path, make_settings)
     assert len(digest.posts) == 2 and all(not p.also for p in digest.posts)  # type: ignore[attr-defined]

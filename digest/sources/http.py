@@ -150,24 +150,23 @@ class _Deadline:
         self.timer.cancel()
 
 
-class _WatchedConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = deadline
+def _watched(base: type[http.client.HTTPConnection]) -> Callable[..., http.client.HTTPConnection]:
+    """``base`` (plain or TLS) with its socket handed to the fetch's deadline as soon as it is connected."""
 
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.watch(self.sock)
+    class Watched(base):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.deadline = deadline
+
+        def connect(self) -> None:
+            super().connect()
+            self.deadline.watch(self.sock)
+
+    return Watched
 
 
-class _WatchedTlsConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = deadline
-
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.watch(self.sock)
+_WatchedConnection = _watched(http.client.HTTPConnection)
+_WatchedTlsConnection = _watched(http.client.HTTPSConnection)
 
 
 class _WatchedHTTP(urllib.request.HTTPHandler):
@@ -180,6 +179,7 @@ class _WatchedHTTP(urllib.request.HTTPHandler):
 
 
 class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    # Same as above for https: urllib picks the handler by the method's name (https_open), so two classes.
     def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
         self.deadline = deadline
