@@ -115,6 +115,7 @@ class DeliveryOptions:
     lease_seconds: float = 60.0  # how long a send's lease lasts unless renewed (renewed every quarter of it)
     breaker: int = 20  # consecutive failures that pause a send
     list_id: str = ""
+    unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +180,24 @@ class Settings:
         """A path from the config or the command line, relative to the project root."""
         path = Path(location).expanduser()
         return path if path.is_absolute() else self.root / path
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``*.localhost`` or a loopback address: this machine."""
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def leaves_machine(settings: Settings) -> bool:
+    """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
+    return settings.delivery.backend == "smtp" and not is_loopback(settings.smtp.host)
 
 
 def is_url(location: str) -> bool:
@@ -495,6 +514,7 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
             "",
             lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
         ),
+        unsubscribe_mailto=reader.get("unsubscribe_mailto", str, "", _check_mailbox),
     )
     reader.finish()
     return options
@@ -546,6 +566,19 @@ def _check_language(value: str) -> str | None:
     return (
         None if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value) else f'must be a language tag like "en" or "pt-BR", got "{value}"'
     )
+
+
+def _check_mailbox(value: str) -> str | None:
+    """An ASCII address (it goes into a header as a mailto: URI), or empty."""
+    if not value:
+        return None
+    from digest.addresses import normalise_address
+
+    try:
+        normalise_address(value)
+    except ValueError as exc:
+        return f"not an address: {exc}"
+    return None if value.isascii() else "must be an ASCII address"
 
 
 def _check_base_url(value: str) -> str | None:

@@ -102,6 +102,7 @@ def compile_issue(
         list_id=settings.list_id,
         list_name=settings.name,
         base_url=settings.base_url,
+        unsubscribe_mailto=settings.delivery.unsubscribe_mailto or None,
         date=date or now_utc(),
     )
     signer = Signer(settings.secret_key, settings.list_id) if settings.secret_key else None

@@ -22,7 +22,6 @@ Nothing here prints or parses options; callers do that with what these return.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import shlex
 import threading
 from collections.abc import Callable, Sequence
@@ -30,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
-from digest.config import DEFAULT_CONFIG, Settings, SourceSpec
+from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine
 from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
 from digest.errors import RefusedError
 from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
@@ -277,6 +277,8 @@ class Newsletter:
             )
         elif not self.settings.secret_key:
             refusal = "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)"
+        elif (problem := link_problem(self.settings)) is not None:
+            refusal = problem
         elif needs_postal_address(self.settings):
             refusal = (
                 f"newsletter.address is empty, and this send goes over SMTP to {self.settings.smtp.host}: bulk mail must carry "
@@ -349,16 +351,28 @@ class Newsletter:
 
 
 def needs_postal_address(settings: Settings) -> bool:
-    """True when a send would leave this machine (SMTP to a host that is not loopback) without a postal address."""
-    if settings.address or settings.delivery.backend != "smtp":
-        return False
-    host = settings.smtp.host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
+    """True when a send would leave this machine without a postal address (CAN-SPAM)."""
+    return not settings.address and leaves_machine(settings)
+
+
+def link_problem(settings: Settings) -> str | None:
+    """Why the links in an email to real readers would not work, or None.
+
+    Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
+    which Gmail and Yahoo require to be https, and links a reader must be
+    able to open: not http, not this machine's loopback address.
+    """
+    if not leaves_machine(settings):
+        return None
+    parts = urlsplit(settings.base_url)
+    if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
+        return None
+    return (
+        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {settings.smtp.host}: every unsubscribe "
+        'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
+        "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
+        f"(in {settings.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
+    )
 
 
 def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:

@@ -81,7 +81,7 @@ def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) ->
         uris = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
         https = [u for u in uris if u.startswith("https://")]
         assert len(https) == 1 and https[0].startswith("https://news.example.org/u/")  # exactly one https URI (RFC 8058)
-        assert any(u.startswith("mailto:") for u in uris)
+        assert not any(u.startswith("mailto:") for u in uris)  # none configured: no address nothing reads
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message["MIME-Version"] == "1.0"
     assert len(ids) == len(messages)
@@ -211,3 +211,16 @@ def test_no_line_starts_with_a_dot_and_the_text_survives() -> None:
     assert plain.get_content().replace("\r\n", "\n").startswith(".starts with a dot\n..two dots\n" + "x" * 75 + ".dot after")
     assert ".dotted@example.org." in plain.get_content()
     assert "<p>.dot</p>\n.<b>x</b> .dotted@example.org.\n.https://example.org/u/7." in rich.get_content().replace("\r\n", "\n")
+
+
+def test_list_unsubscribe_carries_a_mailto_only_when_one_is_configured() -> None:
+    """Issue 13: the mailto in List-Unsubscribe points at an address the project processes, or is left out."""
+    import dataclasses
+
+    parts = dataclasses.replace(_parts(), unsubscribe_mailto="unsubscribe@lists.example.org")
+    compiled = CompiledMessage(parts, Signer("k", parts.list_id))
+    message = email.message_from_bytes(compiled.render(7, "reader@example.org"), policy=default)
+    uris = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+    assert uris[0].startswith("https://example.org/u/7.") and uris[1] == "mailto:unsubscribe@lists.example.org?subject=unsubscribe"
+    plain = email.message_from_bytes(CompiledMessage(_parts(), Signer("k", parts.list_id)).render(7, "reader@example.org"), policy=default)
+    assert re.findall(r"<([^>]+)>", plain["List-Unsubscribe"]) == [uris[0]]

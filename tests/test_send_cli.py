@@ -356,3 +356,33 @@ def test_a_send_leaving_the_machine_needs_a_postal_address(tmp_path: Path) -> No
     local = make_config(tmp_path, 2525)  # 127.0.0.1: a local catcher or relay
     dry = cli(local, "send", *WINDOW, "--dry-run")
     assert "newsletter.address" not in dry.stderr, dry.stderr
+
+
+def test_links_must_be_public_https_when_mail_leaves_the_machine(tmp_path: Path) -> None:
+    """Issue 13: the shipped base_url (http://127.0.0.1:8080) went into every List-Unsubscribe and "view in
+    browser" link, and nothing warned. A send over SMTP to another host with an http or loopback base_url
+    is refused (exit 2, nothing built or stored) saying why and how to fix it; the check flags such links."""
+    config = make_config(tmp_path, 2525)
+    text = config.read_text(encoding="utf-8").replace('host = "127.0.0.1"', 'host = "mail.example.org"')
+    for base_url in ("http://news.example.org", "https://127.0.0.1:8080", "https://localhost"):
+        config.write_text(text.replace('base_url = "https://golden.example"', f'base_url = "{base_url}"'), encoding="utf-8")
+        settings = load_settings(config, environ={})
+        assert settings.base_url == base_url
+        for args in (("--dry-run",), ("--yes",)):
+            result = cli(config, "send", *WINDOW, *args)
+            assert result.returncode == 2, result.stderr
+            assert "newsletter.base_url" in result.stderr and "https" in result.stderr and "RFC 8058" in result.stderr
+        assert cli(config, "send", *WINDOW, "--to", "editor@example.org").stderr.count("newsletter.base_url is") == 0
+    assert Store.open(load_settings(config, environ={}).database_url).issues.summaries() == []  # nothing frozen
+    # The same check in the issue's checks, for the preview and build: an http link to readers is an error.
+    import dataclasses
+
+    from digest.issue import build_issue
+    from digest.render import render_issue
+
+    settings = dataclasses.replace(load_settings(config, environ={}), base_url="http://news.example.org")
+    digest = build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, tzinfo=UTC))
+    checks = {check.code: check for check in render_issue(digest, settings).checks}
+    assert checks["public-links"].level == "error" and "http://news.example.org/archive/" in checks["public-links"].message
+    local = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, host="127.0.0.1"))
+    assert "public-links" not in {check.code for check in render_issue(digest, local).checks}

@@ -259,3 +259,16 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
         output, _ = server.communicate(timeout=20)
     assert 'GET /u/<redacted> HTTP/1.1" 404' in output or 'GET /u/<redacted> HTTP/1.1" 200' in output, output
     assert secret not in output and secret.partition(".")[2] not in output
+
+
+def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, Store, Settings]) -> None:
+    """Issue 13: a CSP with no script and no framing, nosniff, no referrer; no-store on token pages."""
+    server, _, settings = served
+    for path in ("/archive/", f"/u/{token(settings, 1)}", "/u/", "/u/forged.token", "/healthz", "/archive/nope/"):
+        _, headers, _ = http_request("GET", f"{server.base}{path}")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        csp = lowered["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp, path
+        assert lowered["x-content-type-options"] == "nosniff" and lowered["referrer-policy"] == "no-referrer", path
+    _, headers, _ = http_request("GET", f"{server.base}/u/{token(settings, 1)}")
+    assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"

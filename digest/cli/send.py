@@ -59,8 +59,11 @@ def send(
     from digest.errors import DeliveryError, RefusedError, RenderError
     from digest.leases import LeaseHeldError
     from digest.mail.backends import PermanentError, TransientError, get_backend
+    from digest.newsletter import link_problem
 
     settings = obj.settings
+    if not test_to and (problem := link_problem(settings)) is not None:
+        fail(problem, EXIT_USAGE)  # a configuration error: nothing is built, stored or sent
     newsletter = obj.newsletter
     now = datetime.now(UTC)
     if issue_ref and (as_of or since or until or sources or rebuild):

@@ -132,6 +132,8 @@ class MessageParts:
     list_name: str
     base_url: str
     date: datetime
+    # An address whose mail unsubscribes the sender (RFC 2369's mailto), only if something reads it: never a dead one.
+    unsubscribe_mailto: str | None = None
 
 
 class CompiledMessage:
@@ -145,6 +147,7 @@ class CompiledMessage:
         self.domain = parts.sender.domain
         self.envelope_sender = parts.sender.addr_spec
         self._unsubscribe_base = f"{parts.base_url}/u/"
+        self._mailto = f",\r\n <mailto:{parts.unsubscribe_mailto}?subject=unsubscribe>" if parts.unsubscribe_mailto else ""
         self._id_key = hashlib.blake2s(f"{parts.issue_id}\0{parts.list_id}".encode(), digest_size=16).digest()
         boundary = "=_digest_" + secrets.token_hex(12)  # "=_" can never occur in quoted-printable text
         self.boundary = boundary
@@ -239,7 +242,7 @@ class CompiledMessage:
         values = {
             Slot.TO: display_address(name, email).encode("utf-8"),
             Slot.MESSAGE_ID: self.message_id(subscriber_id).encode("ascii"),
-            Slot.LIST_UNSUBSCRIBE: f"<{url}>,\r\n <mailto:unsubscribe@{self.domain}?subject=unsubscribe>".encode("ascii"),
+            Slot.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto}".encode("ascii"),
             Slot.TEXT_UNSUBSCRIBE: qp(url),
             Slot.TEXT_EMAIL: qp(email),
             Slot.HTML_UNSUBSCRIBE: qp(html.escape(url)),
@@ -260,7 +263,8 @@ def reference_message(parts: MessageParts, *, name: str | None, email: str, mess
     message["Date"] = format_datetime(parts.date)
     message["Message-ID"] = message_id
     message["List-Id"] = f"{single_line(parts.list_name)} <{parts.list_id}>"
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <mailto:unsubscribe@{parts.sender.domain}?subject=unsubscribe>"
+    mailto = f", <mailto:{parts.unsubscribe_mailto}?subject=unsubscribe>" if parts.unsubscribe_mailto else ""
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>{mailto}"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
     def fill(body: str, escape: Callable[[str], str]) -> str:

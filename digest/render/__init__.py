@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from digest import placeholders
-from digest.config import Settings
+from digest.config import Settings, leaves_machine
 from digest.errors import RenderError
 from digest.issue import last_day
 from digest.models import Digest, OutletGroup, Post, RenderedIssue
@@ -57,7 +57,7 @@ def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
         preheader=digest.preheader,
         html=html,
         text=text,
-        checks=check_issue(digest, subject, html, text, markup=markup),
+        checks=check_issue(digest, subject, html, text, markup=markup, public=leaves_machine(settings)),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from digest import placeholders
+from digest.config import is_loopback
 from digest.models import Check, Digest
 from digest.render.templates import TEXT_WIDTH
 
@@ -21,13 +22,16 @@ _LEFTOVER = re.compile(r"\{\{|\{%|<mj-", re.IGNORECASE)
 _URL_LINE = re.compile(r"^\s*(\[\d+\]\s*)?\S+://\S+$|^\s*\S*%%[A-Z_]+%%\S*$")
 
 
-def check_issue(digest: Digest, subject: str, html: str, text: str, *, markup: tuple[str, str] | None = None) -> tuple[Check, ...]:
+def check_issue(
+    digest: Digest, subject: str, html: str, text: str, *, markup: tuple[str, str] | None = None, public: bool = False
+) -> tuple[Check, ...]:
     """Every finding about one rendered issue, errors first.
 
     ``markup`` is the (html, text) that the leftover-markup check reads: by
     default the parts themselves; :func:`digest.render.render_issue` passes a
     render whose posts carry no template syntax, so that content is never
-    mistaken for a template's leftovers.
+    mistaken for a template's leftovers. ``public``: the mail goes to real
+    readers (SMTP to another host), so an http or loopback link is an error.
     """
     markup_html, markup_text = markup if markup is not None else (html, text)
     found: list[Check] = []
@@ -59,7 +63,7 @@ def check_issue(digest: Digest, subject: str, html: str, text: str, *, markup: t
             line = judged.count("\n", 0, match.start()) + 1
             add("leftover-markup", "error", f"the {part} part has leftover template or MJML markup {match.group(0)!r} at line {line}")
 
-    found.extend(_html_checks(html))
+    found.extend(_html_checks(html, public=public))
 
     long_lines = [n for n, line in enumerate(text.splitlines(), 1) if len(line) > TEXT_WIDTH and not _URL_LINE.match(line)]
     if long_lines:
@@ -70,7 +74,7 @@ def check_issue(digest: Digest, subject: str, html: str, text: str, *, markup: t
     return tuple(sorted(found, key=lambda c: order[c.level]))
 
 
-def _html_checks(html: str) -> list[Check]:
+def _html_checks(html: str, *, public: bool = False) -> list[Check]:
     found: list[Check] = []
     try:
         tree = lxml.html.document_fromstring(html)
@@ -84,6 +88,7 @@ def _html_checks(html: str) -> list[Check]:
             Check(code="img-alt", level="error", message=f"{len(missing_alt)} image(s) without alt text: {', '.join(missing_alt[:3])}")
         )
     bad_links: list[str] = []
+    private: list[str] = []
     ids = {element.get("id") for element in tree.iter() if element.get("id")}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
@@ -91,14 +96,25 @@ def _html_checks(html: str) -> list[Check]:
             continue
         if href.startswith("#") and href[1:] in ids:  # a jump inside the email (the table of contents)
             continue
-        if urlsplit(href).scheme not in ("http", "https", "mailto") or (href.startswith("http") and not urlsplit(href).netloc):
+        parts = urlsplit(href)
+        if parts.scheme not in ("http", "https", "mailto") or (href.startswith("http") and not parts.netloc):
             bad_links.append(href or "(empty)")
+        elif public and (parts.scheme == "http" or is_loopback(parts.hostname or "")):
+            private.append(href)
     if bad_links:
         found.append(
             Check(
                 code="links",
                 level="error",
                 message=f"{len(bad_links)} link(s) neither absolute http(s) nor to a place in the email: {', '.join(bad_links[:3])}",
+            )
+        )
+    if private:
+        found.append(
+            Check(
+                code="public-links",
+                level="error",
+                message=f"{len(private)} link(s) readers cannot open safely or at all (http, or this machine): {', '.join(private[:3])}",
             )
         )
     return found

@@ -22,6 +22,7 @@ from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -143,5 +144,8 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
         ],
-        middleware=[guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts))],
+        middleware=[
+            guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
+            Middleware(guard.SecurityHeaders),
+        ],
     )
