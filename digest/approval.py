@@ -18,16 +18,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 from urllib.parse import urlencode
 
 from digest.delivery import compile_issue
 from digest.editorial import issue_file_path
 from digest.errors import RefusedError
-from digest.mail.backends import Backend, get_backend
-from digest.mail.message import Envelope
+from digest.mail.backends import Backend
+from digest.mail.notice import send_notice
 from digest.newsletter import Newsletter, Target
 from digest.store import StoredIssue
 
@@ -126,24 +123,5 @@ def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: 
 def _notify(
     newsletter: Newsletter, backend: Backend | None, to: str, subject: str, text: str, issue_id: str, attached: bytes | None = None
 ) -> None:
-    """A short note to one editor through the configured backend, the draft attached when given. Recorded nowhere."""
-    settings = newsletter.settings
-    message = EmailMessage(policy=SMTP)
-    message["From"] = settings.sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now().astimezone())
-    message["Message-ID"] = make_msgid(domain=settings.sender.domain)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
-    message.set_content(text)
-    if attached is not None:
-        import email
-
-        draft = email.message_from_bytes(attached, policy=SMTP)
-        message.add_attachment(draft, filename="draft.eml")
-    transport = (backend or get_backend(settings)).open()
-    try:
-        envelope = Envelope(sender=settings.sender.addr_spec, recipient=to, issue_id=issue_id, label=f"editor-{subject[:20]}-{to}")
-        transport.send(envelope, message.as_bytes(), lambda: None)
-    finally:
-        transport.close()
+    """A short note to one editor, the draft attached when given. Recorded nowhere."""
+    send_notice(newsletter.settings, to, subject, text, backend=backend, attached=attached, label=f"editor-{issue_id}")

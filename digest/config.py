@@ -140,6 +140,7 @@ class Settings:
     preheader: str = ""
     address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
     editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
+    confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
@@ -403,6 +404,12 @@ def _settings(
     images = out.get("images", str, "thumbnail", _choice(("thumbnail", "none")))
     out.finish()
 
+    signup = top.sub("subscribe")
+    confirm_hours = signup.get(
+        "confirm_hours", float, 48.0, lambda v: None if 0 < v <= 24 * 30 else f"must be more than 0 and at most 720, got {v}"
+    )
+    signup.finish()
+
     editorial = top.sub("editorial")
     editorial_dir = editorial.get("dir", str, "content/issues", _nonempty)
     editorial.finish()
@@ -439,6 +446,7 @@ def _settings(
         preheader=preheader,
         address=address,
         editors=editors,
+        confirm_hours=confirm_hours,
         language=language,
         timezone=timezone,
         sender=sender,

@@ -33,6 +33,7 @@ class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    PENDING = "pending"  # signed up, not yet confirmed: never mailed an issue; expires after subscribe.confirm_hours
 
 
 class SlotState(StrEnum):

@@ -40,3 +40,35 @@ class Signer:
             return None
         subscriber_id = int(number)
         return subscriber_id if hmac.compare_digest(self._mac(subscriber_id), mac) else None
+
+
+class ExpiringSigner:
+    """Tokens for one purpose ("confirm") that stop working at a set time: ``<id>.<expiry>.<mac>``.
+
+    The expiry (Unix seconds) is inside the MAC, so it cannot be moved; a token
+    for another purpose, or an unsubscribe token, never verifies here.
+    """
+
+    def __init__(self, key: str, list_id: str, purpose: str) -> None:
+        if not key:
+            raise ValueError("an empty secret key cannot sign anything")
+        self._base = hmac.new(key.encode("utf-8"), f"{purpose}\0{list_id}\0".encode(), hashlib.sha256)
+
+    def _mac(self, subscriber_id: int, expires: int) -> str:
+        mac = self._base.copy()
+        mac.update(f"{subscriber_id}\0{expires}".encode("ascii"))
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+    def token(self, subscriber_id: int, expires: int) -> str:
+        return f"{subscriber_id}.{expires}.{self._mac(subscriber_id, expires)}"
+
+    def check(self, token: str, now: int) -> tuple[int, bool] | None:
+        """(subscriber id, still valid) for a genuine token; None for a forged, altered or malformed one."""
+        number, _, rest = token.partition(".")
+        expires, _, mac = rest.partition(".")
+        if not _ID.fullmatch(number) or not _ID.fullmatch(expires) or not mac.isascii():
+            return None
+        subscriber_id, moment = int(number), int(expires)
+        if not hmac.compare_digest(self._mac(subscriber_id, moment), mac):
+            return None
+        return subscriber_id, now < moment

@@ -48,18 +48,29 @@ metadata = sa.MetaData()
 
 schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
+
+def _subscriber_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("email", sa.String(320), nullable=False),
+        # Unique case-insensitively: the key is the address folded to lower case.
+        sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+        sa.Column("name", sa.String(200)),
+        sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+        sa.Column("status_reason", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    ]
+
+
 subscribers = sa.Table(
     "subscribers",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("email", sa.String(320), nullable=False),
-    # Unique case-insensitively: the key is the address folded to lower case.
-    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
-    sa.Column("name", sa.String(200)),
-    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
-    sa.Column("status_reason", sa.Text),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
+    *_subscriber_columns(),
+    # v6: the themes chosen at sign-up (a JSON list; NULL: every theme), and when the last confirmation
+    # mail went out (one per 10 minutes at most, whatever a form is made to send).
+    sa.Column("themes", sa.Text),
+    sa.Column("confirm_sent_at", UTCDateTime),
 )
 
 
@@ -148,10 +159,11 @@ approvals = sa.Table(
 
 
 def _v1(conn: Connection) -> None:
-    # The tables as v1 made them: v3 adds issues.post_prints, v4 leases.fence.
-    sa.Table("issues", sa.MetaData(), *_issue_columns()).create(conn)
-    for table in (subscribers, deliveries):
-        table.create(conn)
+    # The tables as v1 made them: v3 adds issues.post_prints, v4 leases.fence, v6 subscribers.themes.
+    v1 = sa.MetaData()
+    sa.Table("issues", v1, *_issue_columns()).create(conn)
+    sa.Table("subscribers", v1, *_subscriber_columns()).create(conn)
+    deliveries.to_metadata(v1).create(conn)
     sa.Table("leases", sa.MetaData(), *_lease_columns()).create(conn)
 
 
@@ -171,8 +183,13 @@ def _v5(conn: Connection) -> None:
     approvals.create(conn)
 
 
+def _v6(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN themes TEXT"))
+    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN confirm_sent_at VARCHAR(32)"))
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 _READ = "digest_read_only"

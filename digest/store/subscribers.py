@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SubscriberStatus
-from digest.store.schema import from_row, now_utc, reads_of, subscribers
+from digest.store.schema import deliveries, from_row, now_utc, reads_of, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +63,85 @@ class Subscribers:
                 )
                 return Subscriber(id=row["id"], email=row["email"], name=row["name"], status=SubscriberStatus.ACTIVE), False
             return subscriber_of(row), False
+
+    def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
+        """Record a sign-up from the public form (the address validated before): pending until confirmed.
+
+        An active subscriber is left as they are; one who left (unsubscribed
+        or bounced) becomes pending again, so only their own confirmation
+        brings them back. ``themes`` None means every theme.
+        """
+        now = now_utc()
+        chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().first()
+            if row is None:
+                values = {"email": email, "email_key": email.casefold(), "name": name, "status": SubscriberStatus.PENDING.value}
+                conn.execute(
+                    sa.insert(subscribers).values(**values, status_reason="signed up", themes=chosen, created_at=now, updated_at=now)
+                )
+                row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
+                return SignUp("new", subscriber_of(row))
+            if row["status"] == SubscriberStatus.ACTIVE:
+                return SignUp("active", subscriber_of(row))
+            kind = "pending" if row["status"] == SubscriberStatus.PENDING else "returning"
+            conn.execute(
+                sa.update(subscribers)
+                .where(subscribers.c.id == row["id"])
+                .values(
+                    status=SubscriberStatus.PENDING.value,
+                    status_reason="signed up",
+                    name=name or row["name"],
+                    themes=chosen,
+                    updated_at=now,
+                )
+            )
+            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
+            return SignUp(kind, subscriber_of(row))
+
+    def claim_confirmation(self, subscriber_id: int, every: timedelta) -> bool:
+        """May a confirmation (or "already subscribed") mail go to this subscriber now? At most one per ``every``."""
+        now = now_utc()
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                sa.update(subscribers)
+                .where(
+                    subscribers.c.id == subscriber_id,
+                    sa.or_(subscribers.c.confirm_sent_at.is_(None), subscribers.c.confirm_sent_at <= now - every),
+                )
+                .values(confirm_sent_at=now)
+            ).rowcount
+        return bool(claimed)
+
+    def confirm(self, subscriber_id: int) -> bool:
+        """Pending → active (the reader clicked Confirm); False if they were not pending."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(subscribers)
+                .where(subscribers.c.id == subscriber_id, subscribers.c.status == SubscriberStatus.PENDING.value)
+                .values(status=SubscriberStatus.ACTIVE.value, status_reason="confirmed by the subscriber", updated_at=now_utc())
+            ).rowcount
+        return bool(changed)
+
+    def expire_pending(self, older_than: timedelta) -> int:
+        """Forget sign-ups never confirmed within ``older_than``: their address was never proven theirs."""
+        stale = (subscribers.c.status == SubscriberStatus.PENDING.value) & (subscribers.c.updated_at < now_utc() - older_than)
+        mailed = sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id)
+        with self.engine.begin() as conn:
+            gone = conn.execute(sa.delete(subscribers).where(stale, ~mailed)).rowcount
+            # Someone who had left and signed up again without confirming: back to having left, history kept.
+            gone += conn.execute(
+                sa.update(subscribers)
+                .where(stale, mailed)
+                .values(status=SubscriberStatus.UNSUBSCRIBED.value, status_reason="signed up again, never confirmed", updated_at=now_utc())
+            ).rowcount
+        return int(gone or 0)
+
+    def themes_of(self, subscriber_id: int) -> tuple[str, ...] | None:
+        """The themes a subscriber chose (None: every theme)."""
+        with self.reads.connect() as conn:
+            value = conn.execute(sa.select(subscribers.c.themes).where(subscribers.c.id == subscriber_id)).scalar()
+        return tuple(json.loads(value)) if value else None
 
     def get(self, email: str | None = None, *, subscriber_id: int | None = None) -> Subscriber | None:
         query = sa.select(subscribers)
@@ -113,6 +194,15 @@ class Subscribers:
             for status, count in conn.execute(sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)).all():
                 found[SubscriberStatus(status)] = int(count)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    """What a sign-up found: ``new``, ``pending`` (signed up before, not confirmed), ``returning`` (had left:
+    pending again, to confirm afresh) or ``active`` (subscribed already: nothing changes)."""
+
+    kind: str
+    subscriber: Subscriber
 
 
 def subscriber_of(row: Any) -> Subscriber:

@@ -16,23 +16,32 @@ requests with it.
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from digest import placeholders
+from digest.addresses import clean_name, normalise_address
 from digest.config import Settings
+from digest.errors import DigestError
+from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store
-from digest.tokens import Signer
+from digest.tokens import ExpiringSigner, Signer
 from digest.web import guard
+from digest.web.guard import RateLimit
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -40,6 +49,11 @@ _TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+CSRF_COOKIE = "digest_csrf"
+MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
+SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
+SIGNUPS_PER_MINUTE = 30  # from everyone together
+CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
 # What stands in for a recipient's details on the public web copy of an issue.
 WEB_EMAIL = "your address"
 
@@ -130,6 +144,144 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             return page("message.html", 404, heading="No such issue", text="This issue is not in the archive.")
         return HTMLResponse(web_copy(stored.html, f"{settings.base_url}/u/"), headers=headers)
 
+    # -- sign-up with double opt-in ------------------------------------------------------
+
+    themes = [*(theme.name for theme in settings.themes), settings.fallback_theme]
+    confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
+    everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
+    per_address: dict[str, RateLimit] = {}
+    secure_cookie = settings.base_url.startswith("https://")
+
+    def signup_form(status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
+        csrf = secrets.token_urlsafe(16)
+        response = page(
+            "subscribe.html",
+            status,
+            csrf=csrf,
+            themes=themes,
+            chosen=set(chosen if chosen is not None else themes),
+            email=email,
+            signup_name=name,
+            error=error,
+        )
+        # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
+        # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure_cookie, path="/subscribe")
+        return response
+
+    def check_inbox() -> Response:
+        # The same answer whoever is asked about: a stranger learns nothing of who is on the list.
+        return page(
+            "message.html",
+            heading="Check your inbox",
+            text="If the address can receive mail, a message is on its way: click the link in it to confirm. Nothing arrives until you do.",
+        )
+
+    def show_subscribe(request: Request) -> Response:
+        return signup_form()
+
+    async def subscribe(request: Request) -> Response:
+        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+            return page("message.html", 413, heading="Too much", text="That form was far larger than a sign-up.")
+        client = request.client.host if request.client else "unknown"
+        limiter = per_address.setdefault(client, RateLimit(SIGNUPS_PER_ADDRESS, 600.0))
+        wait = limiter.take() or everyone.take()
+        if wait:
+            response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+        form = await request.form(max_files=0, max_fields=60, max_part_size=4096)
+        field = {key: value for key, value in form.items() if isinstance(value, str)}
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if cookie is not None and not hmac.compare_digest(cookie.encode(), field.get("csrf", "").encode()):
+            return signup_form(403, "This form had expired. Please send it again.")
+        if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
+            return check_inbox()
+        chosen = [theme for theme in form.getlist("theme") if theme in themes]
+        raw_email, name = field.get("email", ""), clean_name(field.get("name")) or ""
+        try:
+            address = normalise_address(raw_email)
+        except ValueError as exc:
+            return signup_form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
+        if not chosen:
+            return signup_form(400, "Tick at least one theme.", address, name, chosen)
+        await run_in_threadpool(sign_up, address, name or None, None if set(chosen) == set(themes) else chosen)
+        return check_inbox()
+
+    def sign_up(address: str, name: str | None, chosen: list[str] | None) -> None:
+        store.subscribers.expire_pending(timedelta(hours=settings.confirm_hours))
+        found = store.subscribers.sign_up(address, name, chosen)
+        if not store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
+            return  # a mail went out in the last ten minutes: no mail bombing through our form
+        try:
+            if found.kind == "active":
+                send_notice(
+                    settings,
+                    address,
+                    f"You are already subscribed to {settings.name}",
+                    f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
+                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{signer.token(found.subscriber.id)}\n",
+                    label="signup",
+                )
+                return
+            expires = int(time.time() + settings.confirm_hours * 3600)
+            link = f"{settings.base_url}/confirm/{confirmer.token(found.subscriber.id, expires)}"
+            send_notice(
+                settings,
+                address,
+                f"Confirm your subscription to {settings.name}",
+                f"Please confirm that you want {settings.name} at {address}:\n\n    {link}\n\n"
+                f"The link works for {settings.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
+                "nothing will be sent to you.\n",
+                label="signup",
+            )
+        except DigestError as exc:  # the answer stays the same; the operator sees why in the log
+            log.error("could not send the sign-up mail to subscriber %d: %s", found.subscriber.id, exc)
+
+    def confirmation_of(request: Request) -> tuple[Any, Response | None]:
+        checked = confirmer.check(str(request.path_params["token"]), int(time.time()))
+        if checked is None:
+            return None, not_found()
+        subscriber = store.subscribers.get(subscriber_id=checked[0])
+        if subscriber is None:
+            return None, not_found()
+        if subscriber.status == SubscriberStatus.ACTIVE:
+            return None, page("message.html", heading="You are subscribed", text=f"{mask(subscriber.email)} gets {settings.name} already.")
+        if not checked[1] or subscriber.status != SubscriberStatus.PENDING:
+            return None, page(
+                "message.html", 410, heading="This link has expired", text="Sign up again on the subscribe page to get a new one."
+            )
+        return subscriber, None
+
+    def show_confirm(request: Request) -> Response:
+        subscriber, answer = confirmation_of(request)
+        if answer is not None:
+            return answer
+        return page("confirm.html", masked=mask(subscriber.email), action=str(request.url.path))
+
+    def confirm_post(request: Request) -> Response:
+        subscriber, answer = confirmation_of(request)
+        if answer is not None:
+            return answer
+        if store.subscribers.confirm(subscriber.id):
+            log.info("subscriber %d confirmed", subscriber.id)
+            try:
+                send_notice(
+                    settings,
+                    subscriber.email,
+                    f"Welcome to {settings.name}",
+                    f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
+                    f"To leave at any time, one click: {settings.base_url}/u/{signer.token(subscriber.id)}\n",
+                    label="welcome",
+                )
+            except DigestError as exc:
+                log.error("could not send the welcome mail to subscriber %d: %s", subscriber.id, exc)
+        return page(
+            "message.html",
+            heading="You are subscribed",
+            text=f"Welcome to {settings.name}. The next issue comes to {mask(subscriber.email)}.",
+        )
+
     def health(request: Request) -> Response:
         store.version()
         return PlainTextResponse("ok\n")
@@ -143,6 +295,10 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/archive/", archive, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
+            Route("/subscribe", show_subscribe, methods=["GET"]),
+            Route("/subscribe", subscribe, methods=["POST"]),
+            Route("/confirm/{token}", show_confirm, methods=["GET"]),
+            Route("/confirm/{token}", confirm_post, methods=["POST"]),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),

@@ -1,0 +1,47 @@
+"""Short notes to one person (a confirmation, a welcome, a draft for the editors), through the configured backend.
+
+Not issues: no ledger, no List-Unsubscribe. Plain text, RFC 3834
+``Auto-Submitted`` so that auto-responders stay quiet, a Message-ID of our
+domain, optionally one attached message (the editors' draft).
+"""
+
+from __future__ import annotations
+
+import email
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from digest.config import Settings
+from digest.mail.backends import Backend, Reply, get_backend
+from digest.mail.message import Envelope
+
+
+def send_notice(
+    settings: Settings,
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    backend: Backend | None = None,
+    attached: bytes | None = None,
+    label: str = "notice",
+) -> Reply:
+    """Send one plain-text note to ``to``; raises DeliveryError (or a Transient/PermanentError) if it cannot."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain=settings.sender.domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    if attached is not None:
+        message.add_attachment(email.message_from_bytes(attached, policy=SMTP), filename="draft.eml")
+    transport = (backend or get_backend(settings)).open()
+    try:
+        envelope = Envelope(sender=settings.sender.addr_spec, recipient=to, issue_id="notices", label=f"{label}-{to}")
+        return transport.send(envelope, message.as_bytes(), lambda: None)
+    finally:
+        transport.close()

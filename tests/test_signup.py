@@ -1,0 +1,185 @@
+"""Sign-up with double opt-in, over real HTTP, with the mails read from a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+
+import pytest
+
+from digest.config import Settings
+from digest.models import SubscriberStatus
+from digest.store import Store
+from digest.tokens import ExpiringSigner
+from digest.web.public import create_app
+
+from conftest import LiveServer, http_request
+from mailserver import SmtpServer
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def site(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer) -> Iterator[tuple[LiveServer, Store, Settings]]:
+    settings = delivery_settings(smtp_server.port)
+    store = Store.open(settings.database_url)
+    server = LiveServer(create_app(settings, store))
+    yield server, store, settings
+    server.stop()
+
+
+def open_form(server: LiveServer) -> tuple[str, str]:
+    """The form's token and the cookie that goes with it, as a browser gets them."""
+    code, headers, page = http_request("GET", f"{server.base}/subscribe")
+    assert code == 200 and 'name="website"' in page  # the honeypot is there
+    cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None
+    return match.group(1), cookie.split(";", 1)[0]
+
+
+def sign_up(
+    server: LiveServer, email: str, themes: list[str], *, csrf: str | None = None, cookie: str | None = None, **extra: str
+) -> tuple[int, str]:
+    fields = [("email", email), ("name", "Ada"), *(("theme", t) for t in themes), *extra.items()]
+    if csrf is not None:
+        fields.append(("csrf", csrf))
+    headers = FORM | ({"Cookie": cookie} if cookie else {})
+    code, _, body = http_request("POST", f"{server.base}/subscribe", urllib.parse.urlencode(fields).encode(), headers)
+    return code, body
+
+
+def mails_to(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
+    return [m.parse() for m in smtp_server.handler.received if m.recipient == address]
+
+
+def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    csrf, cookie = open_form(server)
+    code, answer = sign_up(server, "ada@example.org", themes[:2], csrf=csrf, cookie=cookie)
+    assert code == 200 and "Check your inbox" in answer
+    pending = store.subscribers.get("ada@example.org")
+    assert pending is not None and pending.status == SubscriberStatus.PENDING
+    assert store.subscribers.themes_of(pending.id) == tuple(themes[:2])
+    # A pending subscriber is never sent an issue.
+    from factories import make_stored_issue
+
+    store.issues.save(make_stored_issue("2026-11-20-abcdef"))
+    assert store.ledger.enqueue("2026-11-20-abcdef") == 0
+    [confirmation] = mails_to(smtp_server, "ada@example.org")
+    assert confirmation["Subject"] == f"Confirm your subscription to {settings.name}" and confirmation["Auto-Submitted"] == "auto-generated"
+    link = re.search(r"https://news\.example\.org(/confirm/\S+)", confirmation.get_content())
+    assert link is not None
+    # Link scanners fetch GETs: a GET shows a button and changes nothing.
+    code, _, page = http_request("GET", f"{server.base}{link.group(1)}")
+    assert code == 200 and 'method="post"' in page and "a***@example.org" in page
+    assert store.subscribers.get("ada@example.org").status == SubscriberStatus.PENDING  # type: ignore[union-attr]
+    code, _, page = http_request("POST", f"{server.base}{link.group(1)}", b"", FORM)
+    assert code == 200 and "You are subscribed" in page
+    assert store.subscribers.get("ada@example.org").status == SubscriberStatus.ACTIVE  # type: ignore[union-attr]
+    [_, welcome] = mails_to(smtp_server, "ada@example.org")
+    assert welcome["Subject"] == f"Welcome to {settings.name}" and "https://news.example.org/u/" in welcome.get_content()
+    assert store.ledger.enqueue("2026-11-20-abcdef") == 1  # now she is on the list
+    # Signing up again: the same answer as for anyone, and no mail within ten minutes of the last.
+    code, again = sign_up(server, "ada@example.org", themes, csrf=csrf, cookie=cookie)
+    assert code == 200 and again == answer
+    assert len(mails_to(smtp_server, "ada@example.org")) == 2
+
+
+def test_the_same_answer_for_everyone_and_no_mail_bombing(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    store.subscribers.add("bo@example.org")  # active already
+    _, for_active = sign_up(server, "bo@example.org", themes)  # no cookie: a form embedded on another site
+    _, for_new = sign_up(server, "cy@example.org", themes)
+    assert for_active == for_new  # the page never tells who is on the list
+    [already] = mails_to(smtp_server, "bo@example.org")
+    assert already["Subject"] == f"You are already subscribed to {settings.name}"
+    assert store.subscribers.get("bo@example.org").status == SubscriberStatus.ACTIVE  # type: ignore[union-attr]
+    sign_up(server, "cy@example.org", themes)  # pending, again within 10 minutes
+    assert len(mails_to(smtp_server, "cy@example.org")) == 1
+    # The honeypot: a bot that fills every field gets the same page, and nothing happens.
+    code, body = sign_up(server, "bot@example.org", themes, website="http://spam.example")
+    assert code == 200 and body == for_new and store.subscribers.get("bot@example.org") is None
+    # A form from our own page whose token does not match its cookie is refused.
+    csrf, cookie = open_form(server)
+    code, _ = sign_up(server, "dee@example.org", themes, csrf="forged", cookie=cookie)
+    assert code == 403 and store.subscribers.get("dee@example.org") is None
+    # A bad address is said to be bad (that reveals nothing about the list); no theme ticked is refused.
+    code, body = sign_up(server, "not an address", themes, csrf=csrf, cookie=cookie)
+    assert code == 400 and "That address will not work" in body
+
+
+def test_forged_and_expired_confirmation_links(site: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, settings = site
+    found = store.subscribers.sign_up("eve@example.org", None, None)
+    assert settings.secret_key is not None
+    signer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
+    expired = signer.token(found.subscriber.id, int(time.time()) - 60)
+    valid = signer.token(found.subscriber.id, int(time.time()) + 3600)
+    forged = valid[:-3] + ("AAA" if not valid.endswith("AAA") else "BBB")
+    moved = f"{found.subscriber.id}.{int(time.time()) + 999999}.{valid.rsplit('.', 1)[1]}"  # expiry moved: the MAC no longer fits
+    for token in (forged, moved, "1.2.3", f"{found.subscriber.id}"):
+        assert http_request("POST", f"{server.base}/confirm/{token}", b"", FORM)[0] == 404
+    code, _, page = http_request("POST", f"{server.base}/confirm/{expired}", b"", FORM)
+    assert code == 410 and "expired" in page
+    assert store.subscribers.get("eve@example.org").status == SubscriberStatus.PENDING  # type: ignore[union-attr]
+    from digest.tokens import Signer
+
+    unsubscribe_token = Signer(settings.secret_key, settings.list_id).token(found.subscriber.id)
+    assert http_request("POST", f"{server.base}/confirm/{unsubscribe_token}", b"", FORM)[0] == 404  # another purpose
+
+
+def test_sign_ups_are_rate_limited(site: tuple[LiveServer, Store, Settings]) -> None:
+    server, _, settings = site
+    themes = [theme.name for theme in settings.themes]
+    codes = []
+    for n in range(12):
+        code, _ = sign_up(server, f"r{n}@example.org", themes)
+        codes.append(code)
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+    fields = urllib.parse.urlencode([("email", "big@example.org"), ("name", "x" * 20000)]).encode()
+    assert http_request("POST", f"{server.base}/subscribe", fields, FORM)[0] in (413, 429)
+
+
+def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Settings]) -> None:
+    from datetime import timedelta
+
+    _, store, _ = site
+    store.subscribers.sign_up("late@example.org", None, None)
+    assert store.subscribers.expire_pending(timedelta(hours=48)) == 0
+    assert store.subscribers.expire_pending(timedelta(seconds=-1)) == 1
+    assert store.subscribers.get("late@example.org") is None
+
+
+def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
+    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+) -> None:
+    from test_preview import _browser
+
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.goto(f"{server.base}/subscribe")
+            assert page.locator('input[name="theme"]:checked').count() == len(themes) + 1  # all ticked by default
+            page.fill('input[name="email"]', "fay@example.org")
+            page.fill('input[name="name"]', "Fay")
+            for theme in themes[1:]:
+                page.uncheck(f'input[name="theme"][value="{theme}"]')
+            page.uncheck(f'input[name="theme"][value="{settings.fallback_theme}"]')
+            page.click('button[type="submit"]')
+            page.wait_for_selector("text=Check your inbox")
+        finally:
+            browser.close()
+    fay = store.subscribers.get("fay@example.org")
+    assert fay is not None and fay.name == "Fay" and store.subscribers.themes_of(fay.id) == (themes[0],)
+    assert len(mails_to(smtp_server, "fay@example.org")) == 1
