@@ -72,3 +72,8 @@ class ExpiringSigner:
         if not hmac.compare_digest(self._mac(subscriber_id, moment), mac):
             return None
         return subscriber_id, now < moment
+
+
+def address_hash(key: str, address: str) -> str:
+    """A keyed hash of an address (case-folded): what the suppression list keeps instead of the address."""
+    return hmac.new(key.encode("utf-8"), f"suppress\0{address.casefold()}".encode(), hashlib.sha256).hexdigest()

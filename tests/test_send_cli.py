@@ -386,3 +386,50 @@ def test_links_must_be_public_https_when_mail_leaves_the_machine(tmp_path: Path)
     assert checks["public-links"].level == "error" and "http://news.example.org/archive/" in checks["public-links"].message
     local = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, host="127.0.0.1"))
     assert "public-links" not in {check.code for check in render_issue(digest, local).checks}
+
+
+def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 13: `subscribers show` prints all that is stored about one person; `forget` erases it and keeps
+    only a keyed hash, so an import of the address is refused until they sign up and confirm themselves."""
+    config = make_config(tmp_path, smtp_server.port)
+    store = fill(config, 3)
+    assert cli(config, "send", "--issue", ISSUE, "--yes").returncode == 0
+    shown = cli(config, "subscribers", "show", "r00001@example.org", "--json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["subscriber"]["email"] == "r00001@example.org" and [d["state"] for d in record["deliveries"]] == ["sent"]
+    text = cli(config, "subscribers", "show", "r00001@example.org")
+    assert "status           active" in text.stdout and f"{ISSUE}  sent" in text.stdout
+    forgot = cli(config, "subscribers", "forget", "r00001@example.org", "--yes")
+    assert forgot.returncode == 0, forgot.stderr
+    assert store.subscribers.get("r00001@example.org") is None
+    assert all(d.subscriber_id != 2 for d in store.ledger.of(ISSUE))
+    with store.engine.connect() as conn:  # nothing readable about them is left anywhere
+        dump = "\n".join(
+            str(row) for table in ("subscribers", "deliveries", "suppressions") for row in conn.exec_driver_sql(f"SELECT * FROM {table}")
+        )
+    assert "r00001" not in dump
+    csv_file = write(tmp_path / "again.csv", "email\nr00001@example.org\nnew@example.org\n")
+    imported = cli(config, "subscribers", "import", str(csv_file))
+    assert imported.returncode == 1 and "asked to be forgotten" in imported.stderr and "1 added" in imported.stdout
+    assert store.subscribers.get("r00001@example.org") is None
+    refused = cli(config, "subscribers", "add", "R00001@example.org")
+    assert refused.returncode == 1 and "asked to be forgotten" in refused.stderr
+    # Only they can come back: signing up and confirming (the public app, over HTTP) lifts the suppression.
+    import dataclasses
+
+    from digest.tokens import ExpiringSigner, address_hash
+    from digest.web.public import create_app
+
+    from conftest import LiveServer, http_request
+
+    found = store.subscribers.sign_up("r00001@example.org", None, None)
+    assert store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))
+    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
+    server = LiveServer(create_app(settings, store))
+    try:
+        link = ExpiringSigner("test-secret-key", settings.list_id, "confirm").token(found.subscriber.id, int(time.time()) + 600)
+        code, _, _ = http_request("POST", f"{server.base}/confirm/{link}", b"", {"Content-Type": "application/x-www-form-urlencoded"})
+    finally:
+        server.stop()
+    assert code == 200 and not store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
+from digest.tokens import address_hash
 
 
 @click.group()
@@ -41,6 +42,7 @@ def import_(obj: Context, csv_file: Path) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{csv_file}: cannot read: {exc}")
     store = obj.store
+    suppression = obj.settings.secret_key  # the key of the suppression list's hashes (none set: nobody was forgotten here)
     added: Counter[SubscriberStatus] = Counter()
     existing = skipped = 0
     bad: list[str] = []
@@ -58,6 +60,9 @@ def import_(obj: Context, csv_file: Path) -> None:
             bad.append(f"{csv_file}:{row.line}: {row.email} repeats line {seen[key]}; skipped")
             continue
         seen[key] = row.line
+        if suppression is not None and store.subscribers.suppressed(address_hash(suppression, row.email)):
+            bad.append(f"{csv_file}:{row.line}: {row.email} asked to be forgotten: not imported (only they can sign up again)")
+            continue
         subscriber, created = store.subscribers.add(row.email, row.name, status=row.status)
         if created:
             added[row.status] += 1
@@ -88,6 +93,9 @@ def add(obj: Context, address: str, name: str | None) -> None:
         email = normalise_address(address)
     except ValueError as exc:
         fail(f"{address!r}: {exc}")
+    key = obj.settings.secret_key
+    if key and obj.store.subscribers.suppressed(address_hash(key, email)):
+        fail(f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)", EXIT_PROBLEMS)
     subscriber, created = obj.store.subscribers.add(email, clean_name(name), reactivate=True)
     click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")
 
@@ -130,3 +138,49 @@ def export(obj: Context) -> None:
     writer.writerow(["email", "name", "status"])
     for subscriber in obj.store.subscribers.iter():
         writer.writerow([subscriber.email, subscriber.name or "", subscriber.status])
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@click.pass_obj
+def show(obj: Context, address: str, as_json: bool) -> None:
+    """Everything stored about ADDRESS: the subscription (status and its history) and every delivery."""
+    import json
+
+    subscriber = obj.store.subscribers.get(address.strip())
+    if subscriber is None:
+        fail(f"{address} is not on the list", EXIT_PROBLEMS)
+    record = obj.store.subscribers.record_of(subscriber.id)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    person = record["subscriber"]
+    for key in ("id", "email", "name", "status", "status_reason", "themes", "created_at", "updated_at", "confirm_sent_at"):
+        click.echo(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
+    click.echo(f"deliveries       {len(record['deliveries'])}")
+    for delivery in record["deliveries"]:
+        click.echo(
+            f"  {delivery['issue_id']}  {delivery['state']:<9} attempts {delivery['attempts']}  {delivery['last_reply'] or ''}".rstrip()
+        )
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def forget(obj: Context, address: str, yes: bool) -> None:
+    """Erase ADDRESS and its delivery history; keep only a keyed hash, so no import adds it again.
+
+    Only the person can come back: by signing up and confirming by mail.
+    """
+    key = obj.settings.secret_key
+    if not key:
+        fail("DIGEST_SECRET_KEY is not set: it keys the hash kept on the suppression list (set it in the environment or .env)")
+    subscriber = obj.store.subscribers.get(address.strip())
+    if subscriber is None:
+        fail(f"{address} is not on the list (nothing stored to erase)", EXIT_PROBLEMS)
+    if not yes and not click.confirm(f"Erase {subscriber.email} and their delivery history for good?", default=False):
+        fail("nothing erased", EXIT_USAGE)
+    obj.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
+    click.echo(f"forgotten: subscriber {subscriber.id}; a keyed hash of the address is kept so no import adds it again")

@@ -188,8 +188,22 @@ def _v6(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN confirm_sent_at VARCHAR(32)"))
 
 
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    # v7: people who asked to be forgotten: only a keyed hash of the address (HMAC with the secret key), so a
+    # later import of it is refused while nothing readable about them is kept.
+    sa.Column("address_hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+def _v7(conn: Connection) -> None:
+    suppressions.create(conn)
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 _READ = "digest_read_only"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SubscriberStatus
-from digest.store.schema import deliveries, from_row, now_utc, reads_of, subscribers
+from digest.store.schema import deliveries, from_row, now_utc, reads_of, subscribers, suppressions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +143,35 @@ class Subscribers:
             value = conn.execute(sa.select(subscribers.c.themes).where(subscribers.c.id == subscriber_id)).scalar()
         return tuple(json.loads(value)) if value else None
 
+    def record_of(self, subscriber_id: int) -> dict[str, Any]:
+        """Everything stored about one subscriber: their row and every delivery, for ``subscribers show``."""
+        with self.reads.connect() as conn:
+            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()
+            sent = conn.execute(
+                sa.select(deliveries).where(deliveries.c.subscriber_id == subscriber_id).order_by(deliveries.c.created_at)
+            ).mappings()
+            history = [{key: _plain(value) for key, value in delivery.items() if key != "subscriber_id"} for delivery in sent]
+        record = {key: _plain(value) for key, value in row.items() if key not in ("email_key",)}
+        record["themes"] = json.loads(row["themes"]) if row["themes"] else None
+        return {"subscriber": record, "deliveries": history}
+
+    def forget(self, subscriber_id: int, address_hash: str) -> None:
+        """Erase a subscriber and their delivery history; keep only ``address_hash`` on the suppression list."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
+            conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
+            if not conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first():
+                conn.execute(sa.insert(suppressions).values(address_hash=address_hash, created_at=now_utc()))
+
+    def suppressed(self, address_hash: str) -> bool:
+        with self.reads.connect() as conn:
+            return conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first() is not None
+
+    def lift_suppression(self, address_hash: str) -> None:
+        """They signed up and confirmed again themselves: the suppression no longer applies."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(suppressions).where(suppressions.c.address_hash == address_hash))
+
     def get(self, email: str | None = None, *, subscriber_id: int | None = None) -> Subscriber | None:
         query = sa.select(subscribers)
         query = (
@@ -203,6 +232,11 @@ class SignUp:
 
     kind: str
     subscriber: Subscriber
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as JSON can carry it (times as ISO 8601)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def subscriber_of(row: Any) -> Subscriber:

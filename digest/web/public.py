@@ -39,7 +39,7 @@ from digest.errors import DigestError
 from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store
-from digest.tokens import ExpiringSigner, Signer
+from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit
 
@@ -265,6 +265,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             return answer
         if store.subscribers.confirm(subscriber.id):
             log.info("subscriber %d confirmed", subscriber.id)
+            store.subscribers.lift_suppression(address_hash(settings.secret_key or "", subscriber.email))  # their own choice
             try:
                 send_notice(
                     settings,
