@@ -158,3 +158,17 @@ def test_the_readme_examples_run() -> None:
         result = digest(*words[1:])
         assert result.returncode == 0, f"{' '.join(words)}: {result.stderr}"
         assert json.loads(result.stdout) if "json" in words else result.stdout
+
+
+def test_init_takes_the_public_address(tmp_path: Path) -> None:
+    """Issue 13: `digest init` asks for the public URL (on a terminal) or takes --base-url; without one the
+    local address stays, and a send over SMTP to another host will say what to set."""
+    from digest.config import load_settings
+
+    result = digest("init", str(tmp_path / "a"), "--name", "Harbour Notes", "--base-url", "https://news.example.org/")
+    assert result.returncode == 0, result.stderr
+    assert load_settings(tmp_path / "a" / "config" / "digest.toml", environ={}).base_url == "https://news.example.org"
+    assert digest("init", str(tmp_path / "b")).returncode == 0  # no terminal: no question, the local default
+    assert load_settings(tmp_path / "b" / "config" / "digest.toml", environ={}).base_url == "http://127.0.0.1:8080"
+    bad = digest("init", str(tmp_path / "c"), "--base-url", "news.example.org")
+    assert bad.returncode == 2 and "--base-url" in bad.stderr

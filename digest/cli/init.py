@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -14,7 +15,12 @@ from digest.cli.common import EXIT_PROBLEMS, fail
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path())
 @click.option("--name", default="My Newsletter", show_default=True, help="The newsletter's name, in the subject and the sender.")
 @click.option("--timezone", "zone", default="UTC", show_default=True, help="An IANA time zone name, e.g. Europe/London.")
-def init(folder: Path, name: str, zone: str) -> None:
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The public https address where `digest serve` will answer (unsubscribe and archive links); asked on a terminal.",
+)
+def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
     """Start a newsletter in FOLDER (default: here).
 
     \b
@@ -41,6 +47,13 @@ def init(folder: Path, name: str, zone: str) -> None:
         raise click.BadParameter(f'unknown time zone "{zone}" (use an IANA name like "Europe/London")', param_hint="--timezone") from None
     if not name.strip() or any(ch in name for ch in '\r\n<>"'):
         raise click.BadParameter(f"{name!r}: a name on one line, without <, > or quotes", param_hint="--name")
+    if base_url is None and sys.stdin.isatty():
+        base_url = click.prompt(
+            "Public https address of `digest serve` (unsubscribe links point there; Enter: decide later)", default="", show_default=False
+        )
+    base_url = (base_url or "").strip().rstrip("/") or "http://127.0.0.1:8080"
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{base_url!r}: an address like https://news.example.org", param_hint="--base-url")
     config = folder / "config" / "digest.toml"
     if config.exists():
         fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
@@ -51,6 +64,7 @@ def init(folder: Path, name: str, zone: str) -> None:
         .replace("@NAME@", json.dumps(name, ensure_ascii=False))
         .replace("@TIMEZONE@", json.dumps(zone))
         .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
+        .replace('base_url = "http://127.0.0.1:8080"', f"base_url = {json.dumps(base_url)}")
     )
     now = datetime.now(UTC).replace(microsecond=0)
     # The welcome post goes a day before the latest scheduled send, so the issue `digest send` means has it.
