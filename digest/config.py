@@ -145,6 +145,7 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
     base_url: str = "http://127.0.0.1:8080"
+    archive_url: str = ""  # where `digest publish` output is served; empty: the public app's /archive
     window: WindowRule = field(default_factory=WindowRule)
     selection: SelectionRules = field(default_factory=SelectionRules)
     sources: tuple[SourceSpec, ...] = ()
@@ -364,6 +365,7 @@ def _settings(
     timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
     sender = _sender(news, name)
     base_url = news.get("base_url", str, "http://127.0.0.1:8080", _check_base_url).rstrip("/")
+    archive_url = news.get("archive_url", str, "", lambda v: None if not v else _check_base_url(v)).rstrip("/")
     news.finish()
 
     win = top.sub("window")
@@ -451,6 +453,7 @@ def _settings(
         timezone=timezone,
         sender=sender,
         base_url=base_url,
+        archive_url=archive_url,
         window=window,
         selection=selection,
         sources=sources,

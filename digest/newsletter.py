@@ -22,6 +22,7 @@ Nothing here prints or parses options; callers do that with what these return.
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from digest.mail.backends import Backend, Reply, get_backend
 from digest.models import Digest, Post, RenderedIssue, Window
 from digest.render import render_leaving_out
 from digest.selection import at_moment, parse_when, window_between, window_for
+from digest.serialize import digest_to_json
 from digest.slots import latest_slot, make_trigger, next_slot
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
 
@@ -127,6 +129,7 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
         checks=tuple({"code": c.code, "level": c.level, "message": c.message} for c in rendered.checks),
         created_at=now,
         post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
+        model=json.dumps(digest_to_json(digest), ensure_ascii=False),
     )
 
 

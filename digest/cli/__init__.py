@@ -24,6 +24,7 @@ from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 from digest.cli.init import init
 from digest.cli.preview import preview
+from digest.cli.publish import publish
 from digest.cli.sample import sample
 from digest.cli.schedule import schedule
 from digest.cli.send import send, status
@@ -64,7 +65,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (init, build, posts, send, status, approve, subscribers, serve, schedule, preview, sample):
+for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample):
     main.add_command(command)
 
 

@@ -32,6 +32,7 @@ class StoredIssue:
     created_at: datetime
     # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
     post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +65,7 @@ class Issues:
             "checks": json.dumps(list(issue.checks)),
             "created_at": issue.created_at,
             "post_prints": json.dumps(dict(issue.post_prints)),
+            "model": issue.model,
         }
         with self.engine.begin() as conn:
             if replace:
@@ -86,6 +88,20 @@ class Issues:
         with self.reads.connect() as conn:
             row = conn.execute(sa.select(issues).where(issues.c.id == issue_id)).mappings().first()
         return _stored(row) if row is not None else None
+
+    def sent(self) -> list[tuple[StoredIssue, datetime]]:
+        """Every issue with a delivery sent, newest first, each with when its first copy went out."""
+        first = (
+            sa.select(deliveries.c.issue_id, sa.func.min(deliveries.c.sent_at).label("first_sent"))
+            .where(deliveries.c.state == DeliveryState.SENT)
+            .group_by(deliveries.c.issue_id)
+            .subquery()
+        )
+        query = sa.select(issues, first.c.first_sent).join(first, first.c.issue_id == issues.c.id).order_by(issues.c.window_end.desc())
+        with self.reads.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        # min() keeps the column's type: the time comes back as an aware datetime.
+        return [(_stored(row), row["first_sent"]) for row in rows]
 
     def summaries(self, *, sent_only: bool = False) -> list[IssueSummary]:
         """Stored issues, newest window first; ``sent_only``: those with at least one delivery sent."""
@@ -142,4 +158,5 @@ def _stored(row: Any) -> StoredIssue:
         checks=tuple(json.loads(row["checks"])),
         created_at=row["created_at"],
         post_prints=MappingProxyType(json.loads(row["post_prints"] or "{}")),
+        model=row["model"],
     )

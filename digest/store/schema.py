@@ -95,6 +95,8 @@ issues = sa.Table(
     *_issue_columns(),
     # v3: JSON object {post id: fingerprint of what the reader sees}, to tell a stale frozen copy.
     sa.Column("post_prints", sa.Text, nullable=True),
+    # v8: the Weekly Digest model as digest.json has it: the archive's per-theme feeds read its sections.
+    sa.Column("model", sa.Text, nullable=True),
 )
 
 deliveries = sa.Table(
@@ -202,8 +204,12 @@ def _v7(conn: Connection) -> None:
     suppressions.create(conn)
 
 
+def _v8(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN model TEXT"))
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 
 _READ = "digest_read_only"

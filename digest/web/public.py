@@ -32,8 +32,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from digest import placeholders
 from digest.addresses import clean_name, normalise_address
+from digest.archive import listing, web_copy
+from digest.archive import pages as archive_pages
 from digest.config import Settings
 from digest.errors import DigestError
 from digest.mail.notice import send_notice
@@ -54,19 +55,12 @@ MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
 SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
 SIGNUPS_PER_MINUTE = 30  # from everyone together
 CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
-# What stands in for a recipient's details on the public web copy of an issue.
-WEB_EMAIL = "your address"
 
 
 def mask(email: str) -> str:
     """``a***@example.org``: enough for a reader to recognise, too little to harvest."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
-
-
-def web_copy(html: str, unsubscribe_help: str) -> str:
-    """An issue's HTML with the per-recipient placeholders replaced by neutral text."""
-    return html.replace(placeholders.RECIPIENT_EMAIL, WEB_EMAIL).replace(placeholders.UNSUBSCRIBE_URL, unsubscribe_help)
 
 
 def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = ()) -> Starlette:
@@ -124,17 +118,8 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
         return page("message.html", heading="A test message", text="This link came in a test send; it unsubscribes nobody.")
 
     def archive(request: Request) -> Response:
-        zone = settings.timezone
-        issues = [
-            {
-                "url": f"/archive/{item.id}/",
-                "subject": item.subject,
-                "start": f"{item.window_start.astimezone(zone):%d %b}",
-                "end": f"{item.window_end.astimezone(zone):%d %b %Y}",
-            }
-            for item in store.issues.summaries(sent_only=True)
-        ]
-        return page("archive.html", issues=issues)
+        issues = listing(settings, store.issues.summaries(sent_only=True), "/archive/")
+        return page("archive.html", issues=issues, feed="feed.atom")
 
     def issue(request: Request) -> Response:
         issue_id = str(request.path_params["issue_id"])
@@ -283,6 +268,13 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             text=f"Welcome to {settings.name}. The next issue comes to {mask(subscriber.email)}.",
         )
 
+    def feed(request: Request) -> Response:
+        wanted = "feed.atom" if "theme" not in request.path_params else f"themes/{request.path_params['theme']}.atom"
+        for item in archive_pages(settings, store.issues.sent()):
+            if item.path == wanted:
+                return Response(item.body, media_type=item.media_type)
+        return not_found()
+
     def health(request: Request) -> Response:
         store.version()
         return PlainTextResponse("ok\n")
@@ -294,6 +286,8 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/u/{token}", confirm, methods=["GET"]),
             Route("/u/{token}", unsubscribe, methods=["POST"]),
             Route("/archive/", archive, methods=["GET"]),
+            Route("/archive/feed.atom", feed, methods=["GET"]),
+            Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/subscribe", show_subscribe, methods=["GET"]),

@@ -1,0 +1,60 @@
+"""The published archive: `digest publish DIR` and `digest serve` give the same pages and feeds; the feeds parse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+
+from conftest import LiveServer, http_request
+from test_send_cli import ISSUE, cli, fill, make_config
+
+
+def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: object) -> None:
+    from digest.config import load_settings
+    from digest.web.public import create_app
+
+    port = smtp_server.port  # type: ignore[attr-defined]
+    config = make_config(tmp_path, port)
+    store = fill(config, 3)
+    assert cli(config, "send", "--issue", ISSUE, "--yes").returncode == 0
+    site = tmp_path / "site"
+    result = cli(config, "publish", str(site))
+    assert result.returncode == 0, result.stderr
+    assert "1 issue(s)" in result.stdout
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert f'href="{ISSUE}/"' in index and 'href="feed.atom"' in index
+    page = (site / ISSUE / "index.html").read_text(encoding="utf-8")
+    assert "%%" not in page and "r00000@example.org" not in page  # no recipient's details
+    parsed = feedparser.parse((site / "feed.atom").read_bytes())
+    assert not parsed.bozo, parsed.bozo_exception
+    [entry] = parsed.entries
+    settings = load_settings(config, environ={})
+    assert entry.id == f"tag:{settings.list_id},2026:issue/{ISSUE}"
+    assert entry.link == f"{settings.base_url}/archive/{ISSUE}/" and "Ferry fares" in entry.content[0].value  # the whole issue
+    themes = sorted((site / "themes").glob("*.atom"))
+    assert themes
+    for feed_file in themes:
+        theme = feedparser.parse(feed_file.read_bytes())
+        assert (
+            not theme.bozo
+            and theme.entries
+            and all(e.id.startswith(f"tag:{settings.list_id},2026:issue/{ISSUE}/post/") for e in theme.entries)
+        )
+    # Re-publishing changes no id; the sending time is the entries' `updated`.
+    first_ids = [e.id for e in parsed.entries]
+    assert cli(config, "publish", str(site)).returncode == 0
+    assert [e.id for e in feedparser.parse((site / "feed.atom").read_bytes()).entries] == first_ids
+    # digest serve gives the same feeds from the store.
+    import dataclasses
+
+    server = LiveServer(create_app(dataclasses.replace(settings, secret_key="test-secret-key"), store))
+    try:
+        code, _, served = http_request("GET", f"{server.base}/archive/feed.atom", headers={"Host": "127.0.0.1"})
+        assert code == 200 and served == (site / "feed.atom").read_text(encoding="utf-8")
+        name = themes[0].name
+        code, _, served = http_request("GET", f"{server.base}/archive/themes/{name}")
+        assert code == 200 and served == themes[0].read_text(encoding="utf-8")
+        assert http_request("GET", f"{server.base}/archive/themes/nothing.atom")[0] == 404
+    finally:
+        server.stop()
