@@ -58,3 +58,23 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
         assert http_request("GET", f"{server.base}/archive/themes/nothing.atom")[0] == 404
     finally:
         server.stop()
+
+
+def test_view_in_browser_points_at_the_published_archive(make_settings: object) -> None:
+    from datetime import UTC, date, datetime
+
+    from digest.config import SourceSpec
+    from digest.issue import build_issue
+    from digest.render import render_issue
+    from digest.selection import window_between
+
+    from conftest import FIXTURES
+
+    settings = make_settings(  # type: ignore[operator]
+        sources=(SourceSpec(kind="markdown", location=str(FIXTURES / "project" / "content")),),
+        archive_url="https://archive.example.org/news",
+    )
+    digest = build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, tzinfo=UTC))
+    rendered = render_issue(digest, settings)
+    assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.html
+    assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.text

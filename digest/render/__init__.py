@@ -33,7 +33,8 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
         "window_last": last_day(digest.window, zone),
         "local": lambda moment: moment.astimezone(zone),
         "links": {
-            "web": f"{settings.base_url}/archive/{digest.issue_id}/",
+            # The "view in browser" copy: the published archive when there is one, else the public app's.
+            "web": f"{settings.archive_url or settings.base_url + '/archive'}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,
         },
