@@ -100,6 +100,10 @@ class Scheduler:
             if not self.store.ledger.has_started(wanted):  # a send under way was approved when it started
                 approval = approval_state(self.newsletter, target)
                 if not approval.approved:
+                    if plan.built is not None and not plan.frozen:
+                        # No draft was made (the scheduler was not running then): store this build as the draft,
+                        # so the `digest approve --issue` the editors are told to run finds it.
+                        self.newsletter.freeze(plan.built)
                     tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
                     return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
             report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)

@@ -64,6 +64,8 @@ def test_without_approval_the_slot_sends_nothing_and_tells_the_editors(approving
         assert notice["Subject"].startswith("Not sent: ") and notice["Auto-Submitted"] == "auto-generated"
         assert f"digest send --issue {outcome.issue_id}" in notice.get_content()
     assert store.runs.get(SLOT).state == "not-approved"  # type: ignore[union-attr]
+    # The hint the editors get names a stored issue: the build is kept as the draft, so pasting it works.
+    assert store.issues.load(outcome.issue_id or "") is not None
 
 
 def test_the_draft_is_frozen_and_mailed_once_draft_hours_before_the_slot(approving: Make, smtp_server: SmtpServer) -> None:
@@ -122,6 +124,17 @@ def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpSer
     settings = load_settings(config, environ={})
     approval = Store.open(settings.database_url).approvals.get(ISSUE)
     assert approval is not None and approval.approved_by == "Ed"
+    assert cli(config, "approve", "--issue", ISSUE, "--as-of", "2025-03-01").returncode == 2  # --issue takes no --as-of
     missing = cli(config, "approve", "--issue", "2020-01-01-abcdef")
     assert missing.returncode == 1 and "no stored issue" in missing.stderr
     assert "approve" in subprocess.run([sys.executable, "-m", "digest", "--help"], capture_output=True, text=True, check=True).stdout
+
+
+def test_approve_refuses_when_approval_is_not_required(tmp_path: Path) -> None:
+    """With schedule.approval = "none" there is nothing to approve: `digest approve` says so and freezes nothing."""
+    from test_send_cli import cli, make_config
+
+    config = make_config(tmp_path, None)
+    result = cli(config, "approve", "--as-of", "2025-03-01")
+    assert result.returncode == 1 and 'schedule.approval is "none"' in result.stderr
+    assert Store.open(load_settings(config, environ={}).database_url).issues.summaries() == []

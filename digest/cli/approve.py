@@ -27,8 +27,16 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     from digest.newsletter import Target, WindowRequest
     from digest.selection import at_moment, parse_when
 
-    newsletter = obj.newsletter
+    if issue_id and as_of:
+        raise click.UsageError("--issue names a stored issue: it takes no --as-of")
     settings = obj.settings
+    if settings.schedule.approval != "required":
+        fail(
+            'schedule.approval is "none": the schedule sends without approval, so there is nothing to approve '
+            '(set schedule.approval = "required" in the config to have issues approved before they go out)',
+            EXIT_PROBLEMS,
+        )
+    newsletter = obj.newsletter
     now = datetime.now(UTC)
     try:
         if issue_id:
@@ -49,9 +57,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     except DigestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     click.echo(f"Approved   {issue.id} {issue.subject!r} by {who}")
-    if settings.schedule.approval != "required":
-        click.echo('Note       schedule.approval is "none": the schedule sends without approval anyway')
     click.echo("An edit of the issue after this un-approves it.")
-    run = newsletter.store.runs.get(target.slot) if target.slot else None
-    if run is not None and run.state == "not-approved":
+    runs = newsletter.store.runs.recent(20)
+    if any(run.issue_id == issue.id and run.state == "not-approved" for run in runs):
         click.echo(f"Its slot has passed unsent; to send it now: {newsletter.hint('send', '--issue', issue.id)}")

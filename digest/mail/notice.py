@@ -8,6 +8,7 @@ domain, optionally one attached message (the editors' draft).
 from __future__ import annotations
 
 import email
+import secrets
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -41,7 +42,10 @@ def send_notice(
         message.add_attachment(email.message_from_bytes(attached, policy=SMTP), filename="draft.eml")
     transport = (backend or get_backend(settings)).open()
     try:
-        envelope = Envelope(sender=settings.sender.addr_spec, recipient=to, issue_id="notices", label=f"{label}-{to}")
+        # Each note its own file in the outbox: two notes to one person must not overwrite each other.
+        envelope = Envelope(
+            sender=settings.sender.addr_spec, recipient=to, issue_id="notices", label=f"{label}-{to}-{secrets.token_hex(4)}"
+        )
         return transport.send(envelope, message.as_bytes(), lambda: None)
     finally:
         transport.close()
