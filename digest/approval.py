@@ -106,7 +106,8 @@ def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: B
         "The draft itself is attached. An edit after approving un-approves it.\n"
     )
     for editor in newsletter.settings.editors:
-        _notify(newsletter, backend, editor, f"[DRAFT] {stored.subject}", note, stored.id, draft.render(0, editor))
+        attached = draft.render(0, editor)
+        send_notice(newsletter.settings, editor, f"[DRAFT] {stored.subject}", note, backend=backend, attached=attached, label="draft")
     return stored
 
 
@@ -117,11 +118,4 @@ def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: 
         f"Once approved, send it with:\n\n    {newsletter.hint('send', '--issue', target.issue_id)}\n"
     )
     for editor in newsletter.settings.editors:
-        _notify(newsletter, backend, editor, f"Not sent: {target.issue_id} needs approval", note, target.issue_id)
-
-
-def _notify(
-    newsletter: Newsletter, backend: Backend | None, to: str, subject: str, text: str, issue_id: str, attached: bytes | None = None
-) -> None:
-    """A short note to one editor, the draft attached when given. Recorded nowhere."""
-    send_notice(newsletter.settings, to, subject, text, backend=backend, attached=attached, label=f"editor-{issue_id}")
+        send_notice(newsletter.settings, editor, f"Not sent: {target.issue_id} needs approval", note, backend=backend, label="not-approved")

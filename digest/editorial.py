@@ -116,15 +116,13 @@ def _label(path: Path, settings: Settings) -> str:
 
 
 def _front_matter(front: str, label: str, problems: list[Problem]) -> dict[str, Any]:
-    from digest.sources.markdown import refuse_yaml_references
+    from digest.sources.markdown import refuse_yaml_references, yaml_error
 
     refuse_yaml_references(front, label)
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        raise SourceError(f"{label}:{line}", f"front matter is not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        raise yaml_error(exc, label) from exc
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):

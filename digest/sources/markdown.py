@@ -259,11 +259,7 @@ class MarkdownSource:
             refuse_yaml_references(front, label)
             meta = yaml.load(front, Loader=_SafeLoader)  # noqa: S506 (a safe loader: libyaml's or PyYAML's)
         except yaml.YAMLError as exc:
-            # The context mark is where the broken construct began: more use to an editor than where parsing gave up.
-            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 1  # +1 for the opening fence, +1 for 1-based
-            reason = getattr(exc, "problem", None) or str(exc)
-            raise SourceError(f"{label}:{line}", f"front matter is not valid YAML: {reason}") from exc
+            raise yaml_error(exc, label) from exc
         if not isinstance(meta, dict):
             raise SourceError(f"{label}:2", "front matter must be a mapping of keys to values")
 
@@ -399,6 +395,15 @@ def _tags(value: object, where: Callable[[str], str]) -> tuple[str, ...]:
     if len(items) > MAX_TAGS:
         raise SourceError(where("tags"), f"{len(items)} tags, more than the {MAX_TAGS} allowed")
     return tuple(dict.fromkeys(clean_text(str(item)) for item in items if clean_text(str(item))))
+
+
+def yaml_error(exc: yaml.YAMLError, label: str) -> SourceError:
+    """A YAML error in front matter as a SourceError with the file line where the broken construct began
+    (the context mark: more use to an editor than where parsing gave up)."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    line = mark.line + 2 if mark is not None else 1  # +1 for the opening fence, +1 for 1-based
+    reason = getattr(exc, "problem", None) or str(exc)
+    return SourceError(f"{label}:{line}", f"front matter is not valid YAML: {reason}")
 
 
 def refuse_yaml_references(front: str, label: str, first_line: int = 2) -> None:

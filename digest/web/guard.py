@@ -121,6 +121,23 @@ class RateLimit:
             return 0.0
 
 
+class RateLimits:
+    """A :class:`RateLimit` per key (a client address). Past ``max_keys`` keys all are forgotten at once: many
+    addresses then get a fresh allowance, but the memory an attacker with many addresses can take stays bounded."""
+
+    def __init__(self, count: int, seconds: float, max_keys: int = 10_000) -> None:
+        self.count, self.seconds, self.max_keys = count, seconds, max_keys
+        self.limits: dict[str, RateLimit] = {}
+        self.lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        with self.lock:
+            if key not in self.limits and len(self.limits) >= self.max_keys:
+                self.limits.clear()
+            limit = self.limits.setdefault(key, RateLimit(self.count, self.seconds))
+        return limit.take()
+
+
 _TOKEN_PATH = re.compile(r"^(/(?:u|confirm|preferences)/)(?!test\b)[^/?\s]+")
 
 

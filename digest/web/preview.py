@@ -386,7 +386,6 @@ def _desk_context(built: Built) -> dict[str, Any]:
         "ref": desk.ref_of,
         "notes": notes,
         "pinned": pinned,
-        "editor_excluded": {ref.text for ref in current.exclude},
         "approval": _approval(built),
     }
 

@@ -42,7 +42,7 @@ from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
-from digest.web.guard import RateLimit
+from digest.web.guard import RateLimit, RateLimits
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -74,7 +74,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
         raise ValueError("DIGEST_SECRET_KEY is not set: it is needed to check unsubscribe tokens")
     signer = Signer(settings.secret_key, settings.list_id)
     common = {"newsletter": settings.name, "language": settings.language}
-    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.SecurityHeaders, on every response
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(_TEMPLATES.get_template(name).render(**common, **context), status_code=status, headers=headers)
@@ -134,7 +134,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
     themes = [*(theme.name for theme in settings.themes), settings.fallback_theme]
     confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
-    per_address: dict[str, RateLimit] = {}
+    per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
     secure_cookie = settings.base_url.startswith("https://")
 
     def signup_form(status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
@@ -169,8 +169,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
         if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
             return page("message.html", 413, heading="Too much", text="That form was far larger than a sign-up.")
         client = request.client.host if request.client else "unknown"
-        limiter = per_address.setdefault(client, RateLimit(SIGNUPS_PER_ADDRESS, 600.0))
-        wait = limiter.take() or everyone.take()
+        wait = per_client.take(client) or everyone.take()
         if wait:
             response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
             response.headers["Retry-After"] = str(max(1, round(wait)))
