@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import random
 import socket
 import subprocess
 import sys
@@ -12,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.config import Settings, load_settings
+from digest.grouping import summarise_outlets
 from digest.issue import build_issue
+from digest.models import OutletGroup, Post, Section
 from digest.newsletter import frozen_form
 from digest.render import render_issue
 from digest.selection import window_for
@@ -65,8 +69,8 @@ def smtp_sink(keep: Path | None = None) -> Iterator[int]:
         sink.wait()
 
 
-def add_subscribers(store: Store, count: int, batch: int = 10_000) -> None:
-    """``count`` active subscribers r0@example.org …, inserted in batches."""
+def add_subscribers(store: Store, count: int, batch: int = 10_000, choices: list[str | None] | None = None) -> None:
+    """``count`` active subscribers r0@example.org …, inserted in batches; ``choices``: each one's themes (JSON)."""
     now = datetime.now(UTC)
     for first in range(0, count, batch):
         with store.engine.begin() as conn:
@@ -79,6 +83,7 @@ def add_subscribers(store: Store, count: int, batch: int = 10_000) -> None:
                         "status": "active",
                         "created_at": now,
                         "updated_at": now,
+                        "themes": choices[n] if choices is not None else None,
                     }
                     for n in range(first, min(first + batch, count))
                 ],
@@ -94,3 +99,36 @@ def sample_issue(settings: Settings) -> StoredIssue:
     """The sample issue, built and frozen as `make run` sends it."""
     digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
     return frozen_form(digest, render_issue(digest, settings), SAMPLE_AS_OF)
+
+
+THEMES = 8
+
+
+def themed_issue(settings: Settings) -> StoredIssue:
+    """The sample issue's posts dealt into eight themes (the shipped five and three more), frozen."""
+    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
+    names = [section.theme for section in digest.sections] + ["Water & Rivers", "Work & Trade", "Schools"]
+    posts = list(digest.posts)
+    sections = tuple(Section(theme=name, description="", outlets=_groups(posts[n::THEMES])) for n, name in enumerate(names[:THEMES]))
+    digest = dataclasses.replace(digest, sections=sections, outlet_summary=summarise_outlets(posts))
+    return frozen_form(digest, render_issue(digest, settings), SAMPLE_AS_OF)
+
+
+def _groups(posts: list[Post]) -> tuple[OutletGroup, ...]:
+    by_outlet: dict[str | None, list[Post]] = {}
+    for post in posts:
+        by_outlet.setdefault(post.outlet, []).append(post)
+    return tuple(OutletGroup(outlet=outlet, posts=tuple(items)) for outlet, items in by_outlet.items())
+
+
+def theme_choices(count: int, themes: list[str], seed: int = 20261128) -> list[str | None]:
+    """Realistic choices: 60 % every theme (None), the rest a random non-empty subset, as the store keeps them."""
+    chance = random.Random(seed)
+    chosen: list[str | None] = []
+    for _ in range(count):
+        if chance.random() < 0.6:
+            chosen.append(None)
+        else:
+            subset = chance.sample(themes, chance.randint(1, len(themes) - 1))
+            chosen.append(json.dumps(sorted(subset, key=themes.index)))
+    return chosen

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from digest.config import SourceSpec, Theme, load_settings
 from digest.issue import build_issue
+from digest.plaintext import tidy_text
 from digest.render import template_context
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
-from digest.render.text import tidy_text
 from digest.selection import window_between
 
 from common import ROOT, WORDS

@@ -47,7 +47,12 @@ def slug(text: str) -> str:
 
 def web_copy(html: str, unsubscribe_help: str) -> str:
     """An issue's HTML with the per-recipient placeholders replaced by neutral text."""
-    return html.replace(placeholders.RECIPIENT_EMAIL, WEB_EMAIL).replace(placeholders.UNSUBSCRIBE_URL, unsubscribe_help)
+    preferences_help = unsubscribe_help.removesuffix("/u/") + "/preferences/"
+    return (
+        html.replace(placeholders.RECIPIENT_EMAIL, WEB_EMAIL)
+        .replace(placeholders.UNSUBSCRIBE_URL, unsubscribe_help)
+        .replace(placeholders.PREFERENCES_URL, preferences_help)
+    )
 
 
 def archive_url(settings: Settings) -> str:

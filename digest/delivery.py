@@ -19,6 +19,11 @@ it is sent again. A kill at any instant therefore loses no recipient and
 repeats at most the one message in flight on each connection; the
 Message-ID of the repeat is the same, so many clients show it once.
 
+Each subscriber gets the themes they chose: the message for their choice
+comes from :class:`~digest.mail.variants.Variants`, and one whose themes
+have no posts this time, or who paused their subscription, is skipped with
+the reason recorded (``no posts in your themes``, ``paused until …``).
+
 A circuit breaker pauses the run after ``delivery.breaker`` consecutive
 failures, and a stop request (SIGINT/SIGTERM, via ``stop``) ends it after
 the messages in flight, the ledger consistent either way: ``digest send --issue ID``
@@ -33,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
@@ -41,9 +46,11 @@ from digest.errors import DeliveryError, StoreError
 from digest.leases import Held, hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
+from digest.mail.variants import Variants
 from digest.models import DeliveryState
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
 from digest.tokens import Signer
+from digest.views import Layout
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +66,12 @@ class Progress:
     deferred: int = 0
     failed: int = 0
     bounced: int = 0
+    skipped: int = 0  # by the reader's choice: no posts in their themes, paused
     started: float = field(default_factory=time.monotonic)
 
     @property
     def done(self) -> int:
-        return self.sent + self.deferred + self.failed
+        return self.sent + self.deferred + self.failed + self.skipped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,11 +80,12 @@ class SendReport:
     counts: dict[DeliveryState, int]  # the ledger's final state counts for the issue
     enqueued: int
     recovered: int
-    skipped: int
+    skipped: int  # left the list after being queued, or skipped by their choice (themes, pause)
     sent: int
     deferred: int
     failed: int
     bounced: int
+    variants: int = 0  # theme views compiled for the readers who chose some themes
     paused: str | None = None  # why the circuit breaker stopped the run
     stopped: bool = False  # a stop was requested (signal)
     fatal: str | None = None  # a problem no retry can fix (TLS trust, login)
@@ -144,12 +153,14 @@ class _Run:
     """The shared state of one send: queue, counters, breaker, and the reasons to stop."""
 
     def __init__(
-        self, store: Store, message: CompiledMessage, backend: Backend, options: DeliveryOptions, stop: threading.Event, lease: Held
+        self, store: Store, variants: Variants, backend: Backend, options: DeliveryOptions, stop: threading.Event, lease: Held, today: str
     ) -> None:
         self.store = store
         self.lease = lease
-        self.message = message
-        self.issue_id = message.parts.issue_id
+        self.variants = variants
+        self.message = variants.full
+        self.issue_id = self.message.parts.issue_id
+        self.today = today
         self.backend = backend
         self.options = options
         self.stop = stop
@@ -163,6 +174,10 @@ class _Run:
         self.fatal: str | None = None
 
     # -- outcomes --------------------------------------------------------------
+
+    def _skipped(self) -> None:
+        with self.lock:
+            self.progress.skipped += 1
 
     def _succeeded(self) -> None:
         with self.lock:
@@ -205,13 +220,19 @@ class _Run:
                         return
                     if self.halt.is_set() or self.stop.is_set():
                         continue  # drain: the row stays pending for the next run
+                    message = self.variants.message_for(item.themes)
+                    if message is None or (item.paused_until is not None and item.paused_until > self.today):
+                        why = "no posts in your themes" if message is None else f"paused until {item.paused_until}"
+                        ledger.mark_skipped(self.issue_id, item.subscriber_id, why)
+                        self._skipped()
+                        continue
                     if self.limiter.interval:
                         ledger.flush()  # a paced send waits between messages: no 250 waits with it
                     self.limiter.wait(self.stop)
                     if transport is None:
                         transport = self.backend.open()
                         on_this_connection = 0
-                    transport = self.deliver(transport, item, ledger)
+                    transport = self.deliver(transport, item, ledger, message)
                     on_this_connection += 1
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
                         transport.close()
@@ -242,7 +263,7 @@ class _Run:
             log.exception("could not write the ledger for %s", self.issue_id)
             self._fatal(f"could not write the ledger: {exc!r}")
 
-    def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter) -> Transport | None:
+    def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter, message: CompiledMessage) -> Transport | None:
         """Send one message through ``transport``; returns the transport, or None if it must be reopened."""
         attempted = False
 
@@ -258,7 +279,7 @@ class _Run:
             envelope = Envelope(
                 sender=self.message.envelope_sender, recipient=address, issue_id=self.issue_id, label=address, dot_safe=True
             )
-            data = self.message.render(item.subscriber_id, address, item.name)
+            data = message.render(item.subscriber_id, address, item.name)
             reply = transport.send(envelope, data, before_data)
         except (UnicodeError, ValueError) as exc:
             # This reader's address or name cannot be put on the wire: their row fails, never the run.
@@ -330,8 +351,14 @@ def send_issue(
     *,
     stop: threading.Event | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    layout: Layout | None = None,
+    today: date | None = None,
 ) -> SendReport:
     """Send the issue to every active subscriber who does not have it yet, through the ledger.
+
+    ``layout`` (the frozen issue's, :class:`digest.views.Layout`) gives each
+    reader the themes they chose; without it everyone gets ``message``.
+    ``today`` (the newsletter's day, for pauses) defaults to UTC's.
 
     Takes the issue's send lease (raises LeaseHeldError if a live run has it),
     resolves a dead run's ``sending`` rows by the restart rule, queues new
@@ -349,7 +376,8 @@ def send_issue(
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)
         skipped = store.ledger.skip_inactive(issue_id)
         enqueued = store.ledger.enqueue(issue_id)
-        run = _Run(store, message, backend, options, stop, lease)
+        variants = Variants(message, layout)
+        run = _Run(store, variants, backend, options, stop, lease, (today or now_utc().date()).isoformat())
         counts = store.ledger.status([issue_id])[0].counts
         run.progress.total = counts[DeliveryState.PENDING] + counts[DeliveryState.DEFERRED]
 
@@ -397,7 +425,8 @@ def send_issue(
         counts=final,
         enqueued=enqueued,
         recovered=recovered,
-        skipped=skipped,
+        skipped=skipped + run.progress.skipped,
+        variants=variants.compiled,
         sent=run.progress.sent,
         deferred=run.progress.deferred,
         failed=run.progress.failed,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -60,3 +61,22 @@ def available() -> list[str]:
     """The languages that have a catalog (English, the source language, needs none)."""
     root = resources.files("digest").joinpath("locale")
     return sorted(["en", *(entry.name for entry in root.iterdir() if entry.is_dir())])
+
+
+def counts_phrase(posts: int, outlets: int, language: str) -> str:
+    """``9 posts from 5 outlets``, in the reader's language."""
+    catalog = translations(language)
+    return (
+        catalog.ngettext("%(num)d post", "%(num)d posts", posts) % {"num": posts}
+        + " "
+        + catalog.ngettext("from %(num)d outlet", "from %(num)d outlets", outlets) % {"num": outlets}
+    )
+
+
+def automatic_preheader(posts: int, outlets: int, themes: Sequence[str], language: str) -> str:
+    """The preheader the program writes when the editor gives none: counts and the first three themes."""
+    catalog = translations(language)
+    if posts == 0:
+        return catalog.gettext("No new posts this week.")
+    more = " " + catalog.gettext("and more") if len(themes) > 3 else ""
+    return f"{counts_phrase(posts, outlets, language)}: {', '.join(themes[:3])}{more}."

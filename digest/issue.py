@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from digest.config import Settings, SourceSpec
 from digest.editorial import IssueFile, curate, issue_file_path, read_issue_file
 from digest.grouping import group_posts, summarise_outlets
+from digest.i18n import automatic_preheader
 from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window
 from digest.selection import select_posts
 from digest.sources import Gathered, gather_all
@@ -89,7 +90,7 @@ def assemble_digest(
     )
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)
-    automatic = settings.preheader or _preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
+    automatic = settings.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
     return Digest(
         issue_id=issue_id(window, settings.timezone),
         newsletter=settings.name,
@@ -139,15 +140,3 @@ def gather_for(settings: Settings, window: Window, sources: Sequence[SourceSpec]
     if not specs:
         return Gathered(problems=(Problem(where="config", message="no sources configured"),))
     return gather_all(specs, settings, window.widened())
-
-
-def _preheader(posts: int, outlets: int, themes: list[str], language: str = "en") -> str:
-    from digest.i18n import translations
-
-    catalog = translations(language)
-    if posts == 0:
-        return catalog.gettext("No new posts this week.")
-    lead = catalog.ngettext("%(num)d post", "%(num)d posts", posts) % {"num": posts}
-    lead += " " + catalog.ngettext("from %(num)d outlet", "from %(num)d outlets", outlets) % {"num": outlets}
-    more = " " + catalog.gettext("and more") if len(themes) > 3 else ""
-    return f"{lead}: {', '.join(themes[:3])}{more}."

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from digest.views import Layout
 
 
 class DeliveryState(StrEnum):
@@ -22,7 +25,7 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     DEFERRED = "deferred"  # a 4xx or a lost connection: retried with backoff
     FAILED = "failed"  # for good, with the reply recorded
-    SKIPPED = "skipped"  # the subscriber left after being queued
+    SKIPPED = "skipped"  # not sent, by the reader's doing: left after being queued, no posts in their themes, paused
 
 
 # The states a send leaves alone: nothing more will ever be tried for them.
@@ -276,6 +279,8 @@ class RenderedIssue:
     html: str
     text: str
     checks: tuple[Check, ...] = ()
+    # The marked render that theme views are cut from (digest.views.Layout); None when the templates mark no themes.
+    layout: Layout | None = None
 
     @property
     def errors(self) -> tuple[Check, ...]:

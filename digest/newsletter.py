@@ -26,8 +26,8 @@ import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -37,12 +37,14 @@ from digest.delivery import Progress, SendReport, compile_issue, send_issue, sen
 from digest.errors import RefusedError
 from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
 from digest.mail.backends import Backend, Reply, get_backend
+from digest.mail.variants import chosen_themes
 from digest.models import Digest, Post, RenderedIssue, Window
 from digest.render import render_leaving_out
 from digest.selection import at_moment, parse_when, window_between, window_for
 from digest.serialize import digest_to_json
 from digest.slots import latest_slot, make_trigger, next_slot
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
+from digest.views import Layout
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +104,39 @@ class SendPlan:
     errors: tuple[str, ...]  # error-level checks
     overlaps: tuple[IssueSummary, ...]  # other issues that went out whose windows overlap this one's
     refusal: str | None  # why the real send would refuse, naming the fix; None when it would go ahead
+    reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reach:
+    """Of the recipients a send would mail: who gets only some themes, and who is skipped by their own choice."""
+
+    some_themes: int = 0
+    variants: int = 0  # distinct theme views among them
+    no_posts: int = 0  # skipped: no posts in their themes
+    paused: int = 0  # skipped: paused past today
+
+
+def reach_of(issue: StoredIssue, choices: list[tuple[str | None, str | None, int]], today: date) -> Reach:
+    """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
+    layout = Layout.load(issue.layout)
+    if layout is None:
+        return Reach(paused=sum(count for _, until, count in choices if until is not None and until > today.isoformat()))
+    every = layout.sections_for(None)
+    some = no_posts = paused = 0
+    views: set[frozenset[int]] = set()
+    for choice, until, count in choices:
+        if until is not None and until > today.isoformat():
+            paused += count
+            continue
+        kept = layout.sections_for(chosen_themes(choice))
+        if not kept:
+            no_posts += count
+        elif kept != every:
+            some += count
+            views.add(kept)
+    return Reach(some_themes=some, variants=len(views), no_posts=no_posts, paused=paused)
 
 
 def post_print(post: Post) -> str:
@@ -130,6 +164,7 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
         created_at=now,
         post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
         model=json.dumps(digest_to_json(digest), ensure_ascii=False),
+        layout=rendered.layout.to_json() if rendered.layout is not None else None,
     )
 
 
@@ -295,6 +330,7 @@ class Newsletter:
             built=built,
             drift=drift if drift else None,
             outstanding=store.ledger.outstanding(issue.id),
+            reach=reach_of(issue, store.ledger.choices(issue.id), now.astimezone(self.settings.timezone).date()),
             errors=errors,
             overlaps=overlaps,
             refusal=refusal,
@@ -338,7 +374,14 @@ class Newsletter:
             issue = self.store.issues.add_once(issue)
         message = compile_issue(issue, self.settings, date=now)
         return send_issue(
-            self.store, message, backend or get_backend(self.settings), self.settings.delivery, stop=stop, on_progress=on_progress
+            self.store,
+            message,
+            backend or get_backend(self.settings),
+            self.settings.delivery,
+            stop=stop,
+            on_progress=on_progress,
+            layout=Layout.load(issue.layout),
+            today=now.astimezone(self.settings.timezone).date(),
         )
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:

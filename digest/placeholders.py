@@ -6,5 +6,6 @@ encoding would change, so they can be found and replaced in message bytes.
 
 UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
 RECIPIENT_EMAIL = "%%RECIPIENT_EMAIL%%"
+PREFERENCES_URL = "%%PREFERENCES_URL%%"  # the reader's page for themes, a pause, leaving (same token as unsubscribing)
 
-ALL = (UNSUBSCRIBE_URL, RECIPIENT_EMAIL)
+ALL = (UNSUBSCRIBE_URL, RECIPIENT_EMAIL, PREFERENCES_URL)

@@ -183,3 +183,135 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
     fay = store.subscribers.get("fay@example.org")
     assert fay is not None and fay.name == "Fay" and store.subscribers.themes_of(fay.id) == (themes[0],)
     assert len(mails_to(smtp_server, "fay@example.org")) == 1
+
+
+def open_preferences(server: LiveServer, path: str) -> tuple[str, str, str]:
+    """The preferences page, its form token and the cookie that goes with it."""
+    code, headers, page = http_request("GET", f"{server.base}{path}")
+    assert code == 200, page
+    cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and f"Path={path}" in cookie
+    assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None
+    return page, match.group(1), cookie.split(";", 1)[0]
+
+
+def save_preferences(server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None) -> tuple[int, str]:
+    fields = [*(("theme", t) for t in themes), ("pause_until", pause), ("csrf", csrf)]
+    headers = FORM | ({"Cookie": cookie} if cookie else {})
+    code, _, body = http_request("POST", f"{server.base}{path}", urllib.parse.urlencode(fields).encode(), headers)
+    return code, body
+
+
+def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+    """The whole journey: sign up, confirm, the welcome mail's preferences link, a change of themes, the send."""
+    from datetime import date
+
+    from test_theme_views import NOW, sample_issue
+
+    from digest.delivery import compile_issue, send_issue
+    from digest.mail.backends import get_backend
+    from digest.views import Layout
+
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    csrf, cookie = open_form(server)
+    sign_up(server, "gil@example.org", [*themes, settings.fallback_theme], csrf=csrf, cookie=cookie)
+    [confirmation] = mails_to(smtp_server, "gil@example.org")
+    link = re.search(r"https://news\.example\.org(/confirm/\S+)", confirmation.get_content())
+    assert link is not None
+    http_request("POST", f"{server.base}{link.group(1)}", b"", FORM)
+    [_, welcome] = mails_to(smtp_server, "gil@example.org")
+    found = re.search(r"https://news\.example\.org(/preferences/\S+)", welcome.get_content())
+    assert found is not None
+    path = found.group(1)
+    page, csrf, cookie = open_preferences(server, path)
+    assert page.count("checked") == len(themes) + 1 and "g***@example.org" in page  # every theme, as signed up
+    code, page = save_preferences(server, path, [themes[1], themes[3]], csrf=csrf, cookie=cookie)
+    assert code == 200 and "Saved" in page and f"You get {themes[1]}, {themes[3]}".replace("&", "&amp;") in page
+    gil = store.subscribers.get("gil@example.org")
+    assert gil is not None and store.subscribers.preferences_of(gil.id) == ((themes[1], themes[3]), None)
+
+    issue = sample_issue(settings)
+    store.issues.save(issue)
+    report = send_issue(
+        store, compile_issue(issue, settings, date=NOW), get_backend(settings), settings.delivery, layout=Layout.load(issue.layout), today=date(2026, 11, 20)
+    )
+    assert report.sent == 1 and report.variants == 1
+    [_, _, digest] = mails_to(smtp_server, "gil@example.org")
+    text = digest.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert [t for t in themes if f"\n{t.upper()}\n" in text] == [themes[1], themes[3]]
+    assert f"https://news.example.org{path}" in text
+
+
+def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Store, Settings]) -> None:
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    from digest.tokens import Signer
+
+    reader = store.subscribers.add("hal@example.org")[0]
+    token = Signer(settings.secret_key or "", settings.list_id).token(reader.id)
+    path = f"/preferences/{token}"
+    # A forged or altered token: 404, and the page of no one.
+    for bad in (f"/preferences/{reader.id}.AAAAAAAAAAAAAAAAAAAAAA", path[:-2] + ("AA" if not path.endswith("AA") else "BB")):
+        code, _, page = http_request("GET", f"{server.base}{bad}")
+        assert code == 404 and "hal" not in page
+    code, _, page = http_request("GET", f"{server.base}/preferences/")
+    assert code == 200 and "personal to you" in page
+    page, csrf, cookie = open_preferences(server, path)
+    # Without the page's cookie (another site's form) or with a token of another page: nothing changes.
+    for forged_cookie, forged_csrf in ((None, csrf), (cookie, "forged")):
+        code, body = save_preferences(server, path, themes[:1], csrf=forged_csrf, cookie=forged_cookie)
+        assert code == 403 and "nothing was changed" in body
+    assert store.subscribers.preferences_of(reader.id) == (None, None)
+    code, body = save_preferences(server, path, [], csrf=csrf, cookie=cookie)
+    assert code == 400 and "Tick at least one theme" in body
+    for pause in ("2020-01-01", "someday", "2999-01-01"):
+        code, body = save_preferences(server, path, themes, pause, csrf=csrf, cookie=cookie)
+        assert code == 400, pause
+    assert store.subscribers.preferences_of(reader.id) == (None, None)
+    from datetime import datetime, timedelta
+
+    later = datetime.now(settings.timezone).date() + timedelta(days=30)
+    everything = [*themes, settings.fallback_theme, "Not a theme"]
+    code, body = save_preferences(server, path, everything, later.isoformat(), csrf=csrf, cookie=cookie)
+    assert code == 200 and f"from {later.isoformat()} on" in body
+    assert store.subscribers.preferences_of(reader.id) == (None, later)  # every theme: stored as "all", new ones included
+    assert f'value="{later.isoformat()}"' in open_preferences(server, path)[0]
+    # Someone who has left is told so, and nothing is saved.
+    store.subscribers.set_status(reader.id, SubscriberStatus.UNSUBSCRIBED, "test")
+    code, _, page = http_request("GET", f"{server.base}{path}")
+    assert code == 200 and "Not subscribed" in page and 'name="theme"' not in page
+    code, body = save_preferences(server, path, themes[:1], csrf=csrf, cookie=cookie)
+    assert "Not subscribed" in body and store.subscribers.preferences_of(reader.id) == (None, later)
+
+
+def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: tuple[LiveServer, Store, Settings]) -> None:
+    from datetime import datetime, timedelta
+
+    from test_preview import _browser
+
+    from digest.tokens import Signer
+
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    reader = store.subscribers.add("ivy@example.org")[0]
+    token = Signer(settings.secret_key or "", settings.list_id).token(reader.id)
+    back = datetime.now(settings.timezone).date() + timedelta(days=14)
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.goto(f"{server.base}/preferences/{token}")
+            assert page.locator('input[name="theme"]:checked').count() == len(themes) + 1
+            for theme in [*themes[2:], settings.fallback_theme]:
+                page.uncheck(f'input[name="theme"][value="{theme}"]')
+            page.fill('input[name="pause_until"]', back.isoformat())
+            page.click('form.signup button[type="submit"]')
+            page.wait_for_selector("text=Saved")
+            assert page.locator('input[name="theme"]:checked').count() == 2  # the page shows what was saved
+        finally:
+            browser.close()
+    assert store.subscribers.preferences_of(reader.id) == (tuple(themes[:2]), back)

@@ -209,6 +209,13 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     click.echo(f"Recipients {out.to_send} to send of {active} active subscriber(s)")
     if out.pending or out.deferred:
         click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
+    reach = plan.reach
+    if reach.some_themes:
+        click.echo(f"  of which {reach.some_themes} get only the themes they chose ({reach.variants} different selection(s) this time)")
+    if reach.no_posts:
+        click.echo(f"  of which {reach.no_posts} will be skipped: no posts in the themes they chose")
+    if reach.paused:
+        click.echo(f"  of which {reach.paused} will be skipped: they paused their subscription")
     for state, count in out.done.items():
         if count:
             click.echo(f"  skipped  {count} already {state}")

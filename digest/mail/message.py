@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import html
 import re
@@ -52,6 +53,8 @@ class Slot(IntEnum):
     TEXT_EMAIL = 4
     HTML_UNSUBSCRIBE = 5
     HTML_EMAIL = 6
+    TEXT_PREFERENCES = 7
+    HTML_PREFERENCES = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,7 +142,16 @@ class MessageParts:
 class CompiledMessage:
     """One issue's message, ready to be filled in per recipient with :meth:`render`."""
 
-    def __init__(self, parts: MessageParts, signer: Signer | None, *, test: bool = False, mark: str = "[TEST]") -> None:
+    def __init__(
+        self,
+        parts: MessageParts,
+        signer: Signer | None,
+        *,
+        test: bool = False,
+        mark: str = "[TEST]",
+        headers: bytes | None = None,
+        html_pieces: list[bytes | Slot] | None = None,
+    ) -> None:
         self.parts = parts
         self.signer = signer
         self.test = test
@@ -147,12 +159,19 @@ class CompiledMessage:
         self.domain = parts.sender.domain
         self.envelope_sender = parts.sender.addr_spec
         self._unsubscribe_base = f"{parts.base_url}/u/"
+        self._preferences_base = f"{parts.base_url}/preferences/"
         self._mailto = f",\r\n <mailto:{parts.unsubscribe_mailto}?subject=unsubscribe>" if parts.unsubscribe_mailto else ""
         self._id_key = hashlib.blake2s(f"{parts.issue_id}\0{parts.list_id}".encode(), digest_size=16).digest()
         boundary = "=_digest_" + secrets.token_hex(12)  # "=_" can never occur in quoted-printable text
         self.boundary = boundary
         self.chunks: list[bytes | Slot] = []
-        self._compile(boundary)
+        self.headers = headers if headers is not None else self._static_headers()
+        self._compile(boundary, html_pieces)
+
+    def with_bodies(self, html: list[bytes | Slot], text: str) -> CompiledMessage:
+        """The same message with other bodies (a theme view): the HTML as :func:`body_pieces`, the headers as they are."""
+        parts = dataclasses.replace(self.parts, html="", text=text)
+        return CompiledMessage(parts, self.signer, test=self.test, mark=self.mark, headers=self.headers, html_pieces=html)
 
     # -- compile once -------------------------------------------------------
 
@@ -167,22 +186,15 @@ class CompiledMessage:
         # The email package folds and RFC 2047-encodes these; the blank line it ends with is ours to add.
         return head.as_bytes().rstrip(CRLF) + CRLF
 
-    def _compile(self, boundary: str) -> None:
+    def _compile(self, boundary: str, html: list[bytes | Slot] | None) -> None:
         out: list[bytes | Slot] = []
-        headers = self._static_headers()
-        from_line, rest = headers.split(CRLF, 1)
+        from_line, rest = self.headers.split(CRLF, 1)
         out += [from_line + CRLF + b"To: ", Slot.TO, CRLF + rest, b"Message-ID: ", Slot.MESSAGE_ID, CRLF]
         out += [b"List-Unsubscribe: ", Slot.LIST_UNSUBSCRIBE, CRLF]
         out += [f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode() + CRLF + CRLF]
         out += [b"This is a multi-part message in MIME format." + CRLF]
-        for subtype, body, slots in (
-            (
-                "plain",
-                self.parts.text,
-                {placeholders.UNSUBSCRIBE_URL: Slot.TEXT_UNSUBSCRIBE, placeholders.RECIPIENT_EMAIL: Slot.TEXT_EMAIL},
-            ),
-            ("html", self.parts.html, {placeholders.UNSUBSCRIBE_URL: Slot.HTML_UNSUBSCRIBE, placeholders.RECIPIENT_EMAIL: Slot.HTML_EMAIL}),
-        ):
+        text = body_pieces(self.parts.text, html=False)
+        for subtype, pieces in (("plain", text), ("html", html if html is not None else body_pieces(self.parts.html, html=True))):
             out.append(
                 f"--{boundary}".encode()
                 + CRLF
@@ -192,42 +204,38 @@ class CompiledMessage:
                 + CRLF
                 + CRLF
             )
-            out += self._body(body, slots)
+            out += pieces
             out.append(CRLF)
         out.append(f"--{boundary}--".encode() + CRLF)
         # Merge neighbouring static chunks so a fill joins as few pieces as possible.
         merged: list[bytes | Slot] = []
+        run: list[bytes] = []
         for chunk in out:
-            if isinstance(chunk, bytes) and merged and isinstance(merged[-1], bytes):
-                merged[-1] += chunk
-            else:
-                merged.append(chunk)
+            if isinstance(chunk, bytes):
+                run.append(chunk)
+                continue
+            if run:
+                merged.append(b"".join(run))
+                run = []
+            merged.append(chunk)
+        if run:
+            merged.append(b"".join(run))
         self.chunks = merged
         self.slot_positions = [(i, c) for i, c in enumerate(merged) if isinstance(c, Slot)]
 
-    @staticmethod
-    def _body(body: str, slots: dict[str, Slot]) -> list[bytes | Slot]:
-        text = body.replace("\r\n", "\n").replace("\r", "\n")
-        pattern = re.compile("|".join(re.escape(token) for token in slots))
-        pieces: list[bytes | Slot] = []
-        position = 0
-        for match in pattern.finditer(text):
-            segment = text[position : match.start()]
-            if segment:
-                pieces.append(qp(segment) + (b"" if segment.endswith("\n") else b"=" + CRLF))
-            pieces.append(slots[match.group(0)])
-            pieces.append(b"=" + CRLF)  # the slot's encoded value ends with a soft break
-            position = match.end()
-        tail = text[position:]
-        pieces.append(qp(tail) if tail else b"")
-        return pieces
-
     # -- fill per recipient ---------------------------------------------------
 
-    def unsubscribe_url(self, subscriber_id: int) -> str:
+    def token(self, subscriber_id: int) -> str:
+        """The reader's signed token: it unsubscribes them and opens their preferences (``test`` in a test copy)."""
         if self.signer is None or self.test:
-            return f"{self._unsubscribe_base}test"
-        return self._unsubscribe_base + self.signer.token(subscriber_id)
+            return "test"
+        return self.signer.token(subscriber_id)
+
+    def unsubscribe_url(self, subscriber_id: int) -> str:
+        return self._unsubscribe_base + self.token(subscriber_id)
+
+    def preferences_url(self, subscriber_id: int) -> str:
+        return self._preferences_base + self.token(subscriber_id)
 
     def message_id(self, subscriber_id: int) -> str:
         """Stable per issue and recipient, so a copy re-sent after a crash can be recognised as the same message."""
@@ -238,7 +246,9 @@ class CompiledMessage:
 
     def render(self, subscriber_id: int, email: str, name: str | None = None) -> bytes:
         """The full message for one recipient, CRLF line ends, ready for DATA."""
-        url = self.unsubscribe_url(subscriber_id)
+        token = self.token(subscriber_id)
+        url = self._unsubscribe_base + token
+        preferences = self._preferences_base + token
         values = {
             Slot.TO: display_address(name, email).encode("utf-8"),
             Slot.MESSAGE_ID: self.message_id(subscriber_id).encode("ascii"),
@@ -247,6 +257,8 @@ class CompiledMessage:
             Slot.TEXT_EMAIL: qp(email),
             Slot.HTML_UNSUBSCRIBE: qp(html.escape(url)),
             Slot.HTML_EMAIL: qp(html.escape(email)),
+            Slot.TEXT_PREFERENCES: qp(preferences),
+            Slot.HTML_PREFERENCES: qp(html.escape(preferences)),
         }
         chunks = self.chunks.copy()
         for position, slot in self.slot_positions:
@@ -254,7 +266,48 @@ class CompiledMessage:
         return b"".join(chunks)  # type: ignore[arg-type]
 
 
-def reference_message(parts: MessageParts, *, name: str | None, email: str, message_id: str, unsubscribe_url: str) -> EmailMessage:
+_SLOTS = {
+    False: {
+        placeholders.UNSUBSCRIBE_URL: Slot.TEXT_UNSUBSCRIBE,
+        placeholders.RECIPIENT_EMAIL: Slot.TEXT_EMAIL,
+        placeholders.PREFERENCES_URL: Slot.TEXT_PREFERENCES,
+    },
+    True: {
+        placeholders.UNSUBSCRIBE_URL: Slot.HTML_UNSUBSCRIBE,
+        placeholders.RECIPIENT_EMAIL: Slot.HTML_EMAIL,
+        placeholders.PREFERENCES_URL: Slot.HTML_PREFERENCES,
+    },
+}
+_PLACEHOLDER = re.compile("|".join(re.escape(token) for token in placeholders.ALL))
+
+
+def body_pieces(body: str, *, html: bool) -> list[bytes | Slot]:
+    """A body as quoted-printable pieces and the slots its placeholders become.
+
+    Each piece ends with a line break of its own or a soft one, so pieces of
+    several bodies can be joined in any order: a theme view's HTML is
+    joined from pieces encoded once per issue (:mod:`digest.mail.variants`).
+    """
+    slots = _SLOTS[html]
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    pieces: list[bytes | Slot] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        segment = text[position : match.start()]
+        if segment:
+            pieces.append(qp(segment) + (b"" if segment.endswith("\n") else b"=" + CRLF))
+        pieces.append(slots[match.group(0)])
+        pieces.append(b"=" + CRLF)  # the slot's encoded value ends with a soft break
+        position = match.end()
+    tail = text[position:]
+    if tail:
+        pieces.append(qp(tail) + (b"" if tail.endswith("\n") else b"=" + CRLF))
+    return pieces
+
+
+def reference_message(
+    parts: MessageParts, *, name: str | None, email: str, message_id: str, unsubscribe_url: str, preferences_url: str = ""
+) -> EmailMessage:
     """The same message built from scratch with the email package: the yardstick in tests and benchmarks."""
     message = EmailMessage(policy=SMTP)
     message["From"] = parts.sender
@@ -268,7 +321,11 @@ def reference_message(parts: MessageParts, *, name: str | None, email: str, mess
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
     def fill(body: str, escape: Callable[[str], str]) -> str:
-        return body.replace(placeholders.UNSUBSCRIBE_URL, escape(unsubscribe_url)).replace(placeholders.RECIPIENT_EMAIL, escape(email))
+        return (
+            body.replace(placeholders.UNSUBSCRIBE_URL, escape(unsubscribe_url))
+            .replace(placeholders.RECIPIENT_EMAIL, escape(email))
+            .replace(placeholders.PREFERENCES_URL, escape(preferences_url))
+        )
 
     message.set_content(fill(parts.text, str), subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(fill(parts.html, html.escape), subtype="html", charset="utf-8", cte="quoted-printable")

@@ -10,14 +10,16 @@ from typing import Any
 from digest import placeholders
 from digest.config import Settings, leaves_machine
 from digest.errors import RenderError
+from digest.i18n import counts_phrase
 from digest.issue import last_day
 from digest.models import Digest, OutletGroup, Post, RenderedIssue
+from digest.plaintext import tidy_text
 from digest.render.checks import check_issue
-from digest.render.fixups import fix_mrml
+from digest.render.fixups import fix_mrml, mark_preheader
 from digest.render.inline import inline_css
 from digest.render.mjml import MJML_ERROR, compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
-from digest.render.text import tidy_text
+from digest.views import Marks, layout_of, outlet_line, share_text, strip
 
 __all__ = ["render_issue", "render_leaving_out", "template_context"]
 
@@ -36,21 +38,26 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
             # The "view in browser" copy: the published archive when there is one, else the public app's.
             "web": f"{settings.archive_url or settings.base_url + '/archive'}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
+            "preferences": placeholders.PREFERENCES_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,
         },
         "sender": settings.sender,
         "postal_address": settings.address,
         "images": settings.images,
+        "counts": lambda posts, outlets: counts_phrase(posts, outlets, settings.language),
+        "share": share_text,
+        "outlet_line": outlet_line,
     }
 
 
 def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
     """Render, compile, inline and check the issue. Raises RenderError on a template or MJML error."""
-    html, text = _render_parts(digest, settings)
+    marked_html, marked_text = _render_parts(digest, settings)
+    html, text = strip(marked_html, html=True), tidy_text(strip(marked_text, html=False))
     # The leftover-markup check judges the templates, not the content: a post about Jinja may
     # well have "{{" in its title. When one does, the check looks at a render whose posts carry
     # no template syntax, so only what the templates themselves left behind can be found.
-    markup = _render_parts(defused(digest), settings) if has_markup(digest) else (html, text)
+    markup = _stripped(_render_parts(defused(digest), settings)) if has_markup(digest) else (html, text)
     subject = digest.subject
     return RenderedIssue(
         issue_id=digest.issue_id,
@@ -59,7 +66,20 @@ def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
         html=html,
         text=text,
         checks=check_issue(digest, subject, html, text, markup=markup, public=leaves_machine(settings)),
+        layout=layout_of(
+            marked_html,
+            marked_text,
+            themes=[section.theme for section in digest.sections],
+            post_outlets=[[post.outlet for post in section.posts] for section in digest.sections],
+            outlets=[outlet.outlet for outlet in digest.outlet_summary],
+            language=settings.language,
+            automatic_preheader=not settings.preheader and not (digest.editorial and digest.editorial.preheader),
+        ),
     )
+
+
+def _stripped(parts: tuple[str, str]) -> tuple[str, str]:
+    return strip(parts[0], html=True), tidy_text(strip(parts[1], html=False))
 
 
 def render_leaving_out(
@@ -97,11 +117,15 @@ def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]
 
 
 def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
+    """(HTML, text) with the theme marks still in (see :mod:`digest.views`); the text not yet tidied."""
     context = template_context(digest, settings)
-    source = render_template(environment(settings, html=True), HTML_TEMPLATE, context)
+    source = render_template(environment(settings, html=True), HTML_TEMPLATE, {**context, "v": Marks(html=True)})
     mjml_source, css = split_inline_css(source)
-    html = inline_css(fix_mrml(compile_mjml(mjml_source, HTML_TEMPLATE), digest.preheader), css)
-    text = tidy_text(render_template(environment(settings, html=False), TEXT_TEMPLATE, {**context, "ref": LinkReferences()}))
+    html = mark_preheader(inline_css(fix_mrml(compile_mjml(mjml_source, HTML_TEMPLATE), digest.preheader), css), digest.preheader)
+    refs = LinkReferences()
+    text = render_template(
+        environment(settings, html=False), TEXT_TEMPLATE, {**context, "ref": refs, "v": Marks(html=False, on_section=refs.set_owner)}
+    )
     return html, text
 
 

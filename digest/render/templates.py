@@ -9,7 +9,6 @@ overrides only the files they copied.
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,11 @@ import jinja2
 from digest.config import Settings
 from digest.errors import RenderError
 from digest.i18n import format_day, translations
+from digest.plaintext import wrap
+from digest.views import REF
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
-TEXT_WIDTH = 78
 BUNDLED = Path(__file__).resolve().parents[1] / "templates" / "email"  # where the PackageLoader finds them, for messages
 
 
@@ -66,32 +66,39 @@ def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
     return env
 
 
-def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:
-    """Text wrapped to ``width`` columns; long words (URLs) are never broken."""
-    return "\n".join(
-        textwrap.wrap(
-            text,
-            width=width,
-            initial_indent=indent if first is None else first,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-    )
-
-
 class LinkReferences:
-    """Numbers links for the plain text: ``[1]`` in the body, the URLs listed at the end."""
+    """Numbers links for the plain text: ``[1]`` in the body, the URLs listed at the end.
+
+    It also notes the sections each link is met in (``owner``, set by the
+    text's marks), so a theme view lists only the links it shows.
+    """
 
     def __init__(self) -> None:
         self.urls: list[str] = []
+        self.owner: str | None = None
+        self.owners: dict[int, set[str]] = {}
 
     def __call__(self, url: str | None) -> str:
         if not url:
             return ""
         if url not in self.urls:
             self.urls.append(url)
-        return f"[{self.urls.index(url) + 1}]"
+        number = self.urls.index(url) + 1
+        self.owners.setdefault(number, set()).add(self.owner or "all")
+        return self.label(number)
+
+    @staticmethod
+    def label(number: int) -> str:
+        """``[N]`` as the marked text writes it (see :mod:`digest.views`: a view numbers its links again)."""
+        return f"{REF}{number}]"
+
+    def region(self, number: int) -> str:
+        """The view mark of link ``number``: kept with any section it is met in (``all``: met outside them)."""
+        owners = self.owners.get(number, {"all"})
+        return "all" if "all" in owners else "s " + " ".join(sorted(owners, key=int))
+
+    def set_owner(self, section: str | None) -> None:
+        self.owner = section
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ class StoredIssue:
     # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
     post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
+    layout: str | None = None  # digest.views.Layout as JSON: None before v9, or when the templates mark no themes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +67,7 @@ class Issues:
             "created_at": issue.created_at,
             "post_prints": json.dumps(dict(issue.post_prints)),
             "model": issue.model,
+            "layout": issue.layout,
         }
         with self.engine.begin() as conn:
             if replace:
@@ -159,4 +161,5 @@ def _stored(row: Any) -> StoredIssue:
         created_at=row["created_at"],
         post_prints=MappingProxyType(json.loads(row["post_prints"] or "{}")),
         model=row["model"],
+        layout=row["layout"],
     )

@@ -38,6 +38,8 @@ class Due:
     email: str
     name: str | None
     attempts: int
+    themes: str | None = None  # the subscriber's theme choice as stored (JSON list; None: every theme)
+    paused_until: str | None = None  # ISO day: no issue before it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +115,19 @@ class Ledger:
             done={state: by_state[state] for state in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)},
         )
 
+    def choices(self, issue_id: str) -> list[tuple[str | None, str | None, int]]:
+        """(theme choice, pause end, how many) over the subscribers a send of ``issue_id`` would mail now."""
+        active = subscribers.c.status == SubscriberStatus.ACTIVE
+        delivery = sa.select(deliveries.c.state).where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id)
+        waiting = (DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.DEFERRED.value)
+        query = (
+            sa.select(subscribers.c.themes, subscribers.c.paused_until, sa.func.count())
+            .where(active, sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting)))
+            .group_by(subscribers.c.themes, subscribers.c.paused_until)
+        )
+        with self.reads.connect() as conn:
+            return [(row[0], row[1], int(row[2])) for row in conn.execute(query).all()]
+
     def enqueue(self, issue_id: str) -> int:
         """A pending delivery for every active subscriber who has none for this issue yet."""
         now = now_utc()
@@ -170,7 +185,14 @@ class Ledger:
     def due(self, issue_id: str, at: datetime, after: int = 0, limit: int = 500) -> list[Due]:
         """The next deliveries to attempt: pending, or deferred and due, for active subscribers."""
         query = (
-            sa.select(deliveries.c.subscriber_id, subscribers.c.email, subscribers.c.name, deliveries.c.attempts)
+            sa.select(
+                deliveries.c.subscriber_id,
+                subscribers.c.email,
+                subscribers.c.name,
+                deliveries.c.attempts,
+                subscribers.c.themes,
+                subscribers.c.paused_until,
+            )
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id > after, subscribers.c.status == SubscriberStatus.ACTIVE)
             .where(
@@ -183,7 +205,10 @@ class Ledger:
             .limit(limit)
         )
         with self.reads.connect() as conn:
-            return [Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3]) for r in conn.execute(query).all()]
+            return [
+                Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3], themes=r[4], paused_until=r[5])
+                for r in conn.execute(query).all()
+            ]
 
     def next_retry_at(self, issue_id: str) -> datetime | None:
         with self.reads.connect() as conn:
@@ -271,12 +296,13 @@ _EXTRA = deliveries.c.attempts + sa.bindparam("extra", 0, type_=sa.Integer)
 
 @dataclass(frozen=True, slots=True)
 class _Statements:
-    """The writer's four delivery updates, built once at import, with or without the fence."""
+    """The writer's delivery updates, built once at import, with or without the fence."""
 
     sending: Any
     sent: Any
     deferred: Any
     failed: Any
+    skipped: Any
 
 
 def _statements(where: Any) -> _Statements:
@@ -298,6 +324,10 @@ def _statements(where: Any) -> _Statements:
         ),
         failed=update.where(where).values(
             state=DeliveryState.FAILED.value, attempts=_EXTRA, last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW
+        ),
+        # Not sent by the reader's own choice (their themes have no posts, a pause): final for this issue, never an error.
+        skipped=update.where(where & _SENDABLE).values(
+            state=DeliveryState.SKIPPED.value, last_reply=sa.bindparam("reply"), next_attempt_at=None, updated_at=_NOW
         ),
     )
 
@@ -394,6 +424,9 @@ class LedgerWriter:
 
     def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime, *, extra: int = 0) -> None:
         self._commit([(self.sql.deferred, self._one(issue_id, subscriber_id, reply=reply, retry_at=retry_at, extra=extra))])
+
+    def mark_skipped(self, issue_id: str, subscriber_id: int, reason: str) -> None:
+        self._commit([(self.sql.skipped, self._one(issue_id, subscriber_id, reply=reason))])
 
     def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False, extra: int = 0) -> None:
         values = self._one(issue_id, subscriber_id, reply=reply, extra=extra)

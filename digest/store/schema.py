@@ -71,6 +71,8 @@ subscribers = sa.Table(
     # mail went out (one per 10 minutes at most, whatever a form is made to send).
     sa.Column("themes", sa.Text),
     sa.Column("confirm_sent_at", UTCDateTime),
+    # v9: no issue until this day (ISO date, the newsletter's time zone), chosen on the preferences page.
+    sa.Column("paused_until", sa.String(10)),
 )
 
 
@@ -97,6 +99,8 @@ issues = sa.Table(
     sa.Column("post_prints", sa.Text, nullable=True),
     # v8: the Weekly Digest model as digest.json has it: the archive's per-theme feeds read its sections.
     sa.Column("model", sa.Text, nullable=True),
+    # v9: the marked render that each reader's theme view is cut from (digest.views.Layout, JSON).
+    sa.Column("layout", sa.Text, nullable=True),
 )
 
 deliveries = sa.Table(
@@ -208,8 +212,13 @@ def _v8(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE issues ADD COLUMN model TEXT"))
 
 
+def _v9(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN layout TEXT"))
+    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN paused_until VARCHAR(10)"))
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 
 _READ = "digest_read_only"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -142,6 +142,28 @@ class Subscribers:
         with self.reads.connect() as conn:
             value = conn.execute(sa.select(subscribers.c.themes).where(subscribers.c.id == subscriber_id)).scalar()
         return tuple(json.loads(value)) if value else None
+
+    def preferences_of(self, subscriber_id: int) -> tuple[tuple[str, ...] | None, date | None]:
+        """(the themes they chose, None for every theme; the day their pause ends, None when not paused)."""
+        with self.reads.connect() as conn:
+            row = conn.execute(sa.select(subscribers.c.themes, subscribers.c.paused_until).where(subscribers.c.id == subscriber_id)).first()
+        if row is None:
+            return None, None
+        return (tuple(json.loads(row[0])) if row[0] else None), (date.fromisoformat(row[1]) if row[1] else None)
+
+    def set_preferences(self, subscriber_id: int, themes: Sequence[str] | None, paused_until: date | None) -> bool:
+        """Save what a subscriber chose on their preferences page; False when they are not active (nothing changes)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(subscribers)
+                .where(subscribers.c.id == subscriber_id, subscribers.c.status == SubscriberStatus.ACTIVE.value)
+                .values(
+                    themes=json.dumps(list(themes), ensure_ascii=False) if themes is not None else None,
+                    paused_until=paused_until.isoformat() if paused_until is not None else None,
+                    updated_at=now_utc(),
+                )
+            ).rowcount
+        return bool(changed)
 
     def record_of(self, subscriber_id: int) -> dict[str, Any]:
         """Everything stored about one subscriber: their row and every delivery, for ``subscribers show``."""

@@ -5,6 +5,8 @@
 - ``POST /u/<token>`` unsubscribes: no cookie, no login, idempotent; this is
   the RFC 8058 one-click endpoint that ``List-Unsubscribe-Post`` points at.
 - A forged or altered token gets a 404 and changes nothing.
+- ``/subscribe`` and ``/confirm/<token>``: sign-up with double opt-in;
+  ``/preferences/<token>``: themes, a pause, leaving (:mod:`digest.web.preferences`).
 - ``GET /archive/`` lists the sent issues; ``GET /archive/<id>/`` shows one
   (the "view in browser" link) with no recipient's data in it.
 
@@ -43,6 +45,7 @@ from digest.store import Store
 from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
+from digest.web.preferences import all_themes, preference_routes
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -131,7 +134,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
 
     # -- sign-up with double opt-in ------------------------------------------------------
 
-    themes = [*(theme.name for theme in settings.themes), settings.fallback_theme]
+    themes = all_themes(settings)
     confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
@@ -256,6 +259,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
                     subscriber.email,
                     f"Welcome to {settings.name}",
                     f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
+                    f"Choose your themes, or take a break: {settings.base_url}/preferences/{signer.token(subscriber.id)}\n"
                     f"To leave at any time, one click: {settings.base_url}/u/{signer.token(subscriber.id)}\n",
                     label="welcome",
                 )
@@ -293,6 +297,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),
             Route("/confirm/{token}", confirm_post, methods=["POST"]),
+            *preference_routes(settings, store, signer, page, not_found, mask),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
