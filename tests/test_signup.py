@@ -197,7 +197,9 @@ def open_preferences(server: LiveServer, path: str) -> tuple[str, str, str]:
     return page, match.group(1), cookie.split(";", 1)[0]
 
 
-def save_preferences(server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None) -> tuple[int, str]:
+def save_preferences(
+    server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None
+) -> tuple[int, str]:
     fields = [*(("theme", t) for t in themes), ("pause_until", pause), ("csrf", csrf)]
     headers = FORM | ({"Cookie": cookie} if cookie else {})
     code, _, body = http_request("POST", f"{server.base}{path}", urllib.parse.urlencode(fields).encode(), headers)
@@ -236,7 +238,12 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
     issue = sample_issue(settings)
     store.issues.save(issue)
     report = send_issue(
-        store, compile_issue(issue, settings, date=NOW), get_backend(settings), settings.delivery, layout=Layout.load(issue.layout), today=date(2026, 11, 20)
+        store,
+        compile_issue(issue, settings, date=NOW),
+        get_backend(settings),
+        settings.delivery,
+        layout=Layout.load(issue.layout),
+        today=date(2026, 11, 20),
     )
     assert report.sent == 1 and report.variants == 1
     [_, _, digest] = mails_to(smtp_server, "gil@example.org")

@@ -82,7 +82,9 @@ def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Setting
     html, text = Views(layout).render(layout.view(layout.sections_for([section.theme])))
     others = [s for s in digest.sections if s is not section]
     outlets = {post.outlet for post in section.posts}
-    counts = f"{len(section.posts)} post{'s' if len(section.posts) != 1 else ''} from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+    counts = (
+        f"{len(section.posts)} post{'s' if len(section.posts) != 1 else ''} from {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+    )
     for part in (html, text):
         for post in section.posts:
             assert post.title.replace("'", "&#x27;") in part or post.title in part
