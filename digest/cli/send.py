@@ -146,7 +146,8 @@ def send(
     resume = hint(obj, "send", *resend)
     if report.recovered:
         click.echo(f"Recovered  {report.recovered} message(s) in flight when an earlier run stopped (sent again)")
-    click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced)")
+    skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
+    click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
     final = report.counts
     click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in final.items() if count))
     for reason in (report.paused, report.fatal):

@@ -156,7 +156,7 @@ def show(obj: Context, address: str, as_json: bool) -> None:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
     person = record["subscriber"]
-    for key in ("id", "email", "name", "status", "status_reason", "themes", "created_at", "updated_at", "confirm_sent_at"):
+    for key in ("id", "email", "name", "status", "status_reason", "themes", "paused_until", "created_at", "updated_at", "confirm_sent_at"):
         click.echo(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
     click.echo(f"deliveries       {len(record['deliveries'])}")
     for delivery in record["deliveries"]:
