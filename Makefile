@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers bench bench-full bench-setup lock audit
+.PHONY: setup run test lint format clean browsers mailserver bench bench-full bench-setup lock audit
 
 setup: $(VENV)/.installed
 
@@ -58,7 +58,7 @@ lint: setup
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
 
-test: lint browsers
+test: lint browsers mailserver
 	$(BIN)/pytest
 
 # The preview's browser test drives Debian's chromium through Playwright
@@ -71,6 +71,15 @@ browsers:
 	    echo "installing Debian's chromium for the browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
+
+# Dovecot for the IMAP test of `digest bounces fetch` (the test starts its own, on a free port, with a
+# throwaway config): installed from Debian's packages when run as root, else that test is skipped.
+mailserver:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's Dovecot for the IMAP test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "Dovecot is not installed and cannot be installed here: the IMAP test will be skipped"; fi; }
 
 # Benchmarks: figures into bench/results/<date>.md (never timed tests). The peers are installed
 # beside the project, never into it: the official MJML compiler with npm into bench/.node (skipped,

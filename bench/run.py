@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 from desk import bench_desk
+from signing import bench_dkim
 
 from common import ROOT
 from gather import bench_gather
@@ -45,6 +46,7 @@ def main() -> None:
     stages = [
         ("render", lambda: bench_render(rows, runs=7)),
         ("desk", lambda: bench_desk(rows)),
+        ("dkim", lambda: bench_dkim(rows)),
         ("send", lambda: bench_send(20_000 if full else 4_000, rows)),
         ("memory", lambda: bench_memory([20_000, 200_000] if full else [2_000, 20_000], rows)),
         ("peers", lambda: rows.extend(compare_rss2email(200 if full else 40, 5) + startup(5))),

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.errors import ConfigError
+from digest.mail.dkim import DkimSigner
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -119,6 +120,23 @@ class DeliveryOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BounceOptions:
+    """[bounces]: where bounces and mailed unsubscribes arrive, and when soft bounces add up to a bounce."""
+
+    address: str = ""  # bounces@domain: each copy's envelope sender becomes bounces+<token>@domain (VERP); empty: off
+    unsubscribe_address: str = ""  # unsubscribe@domain: List-Unsubscribe's mailto, unsubscribe+<token>@domain
+    soft_limit: int = 3  # this many soft bounces …
+    soft_days: float = 30.0  # … within this many days mark the subscriber bounced
+    poll_minutes: float = 15.0  # how often the scheduler runs `digest bounces fetch` (IMAP), when IMAP_HOST is set
+    imap_host: str = ""  # IMAP_HOST: the bounce mailbox, read over TLS (993)
+    imap_port: int = 993  # IMAP_PORT
+    imap_username: str | None = field(default=None, repr=False)  # IMAP_USERNAME
+    imap_password: str | None = field(default=None, repr=False)  # IMAP_PASSWORD: only from the environment or .env
+    imap_folder: str = "INBOX"
+    imap_ca_file: Path | None = None  # a private CA for the IMAP server's certificate (checks stay on)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleOptions:
     cron: str = DEFAULT_CRON
     timezone: ZoneInfo | None = None  # None: the newsletter's time zone
@@ -164,6 +182,8 @@ class Settings:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
+    bounces: BounceOptions = field(default_factory=BounceOptions)
     warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 
     @property
@@ -434,6 +454,13 @@ def _settings(
     delivery = _delivery(top, env, root)
     smtp = _smtp(top, env, root)
     schedule = _schedule(top)
+    dkim = _dkim(top, root, sender, warnings)
+    bounces = _bounces(top, env, root)
+    if bounces.address and delivery.unsubscribe_mailto:
+        top.problems.append(
+            f"{file}: delivery.unsubscribe_mailto: with bounces.address set, each copy's List-Unsubscribe mailto is "
+            f"{bounces.unsubscribe_address.replace('@', '+<token>@')}, which digest reads: remove unsubscribe_mailto"
+        )
     if delivery.backend == "smtp" and not smtp.host:
         top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
     top.finish()
@@ -472,8 +499,86 @@ def _settings(
         delivery=delivery,
         smtp=smtp,
         schedule=schedule,
+        dkim=dkim,
+        bounces=bounces,
         warnings=tuple(warnings),
     )
+
+
+def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
+    reader = top.sub("bounces")
+
+    def plain_mailbox(value: str) -> str | None:
+        problem = _check_mailbox(value)
+        if problem is None and value and "+" in value.partition("@")[0]:
+            problem = 'must not contain "+": digest adds "+<token>" to it'
+        return problem
+
+    address = reader.get("address", str, "", plain_mailbox)
+    unsubscribe = reader.get("unsubscribe_address", str, "", plain_mailbox)
+    if unsubscribe and not address:
+        reader.fail("unsubscribe_address", "needs bounces.address: both are read by `digest bounces`")
+    options = BounceOptions(
+        address=address,
+        unsubscribe_address=unsubscribe or (f"unsubscribe@{address.partition('@')[2]}" if address else ""),
+        soft_limit=reader.get("soft_limit", int, 3, _positive),
+        soft_days=reader.get("soft_days", float, 30.0, _positive),
+        poll_minutes=reader.get("poll_minutes", float, 15.0, lambda v: None if v >= 1 else f"must be at least 1, got {v}"),
+        imap_host=env.get("IMAP_HOST", ""),
+        imap_port=int(port) if (port := env.get("IMAP_PORT", "")).isdigit() and 0 < int(port) < 65536 else 993,
+        imap_username=env.get("IMAP_USERNAME") or None,
+        imap_password=env.get("IMAP_PASSWORD") or None,
+        imap_folder=reader.get("imap_folder", str, "INBOX", _nonempty),
+        imap_ca_file=(root / ca) if (ca := reader.get("imap_ca_file", str, "")) else None,
+    )
+    if env.get("IMAP_PORT") and options.imap_port == 993 and env.get("IMAP_PORT") != "993":
+        reader.problems.append(f'environment: IMAP_PORT: must be a port number, got "{env.get("IMAP_PORT")}"')
+    if options.imap_host and not (options.imap_username and options.imap_password):
+        reader.problems.append("environment: IMAP_HOST is set but IMAP_USERNAME or IMAP_PASSWORD is not: the mailbox cannot be read")
+    reader.finish()
+    return options
+
+
+_SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
+def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
+    """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
+    from digest.mail.dkim import DEFAULT_HEADERS, DkimKeyError, load_key
+
+    reader = top.sub("dkim")
+    domain = reader.get("domain", str, sender.domain, lambda v: None if _SELECTOR.fullmatch(v) else f'must be a domain name, got "{v}"')
+    keys = []
+    for prefix in ("", "ed25519_"):
+        selector = reader.get(
+            f"{prefix}selector", str, "", lambda v: None if not v or _SELECTOR.fullmatch(v) else f'must be a DNS label, got "{v}"'
+        )
+        key_file = reader.get(f"{prefix}key_file", str, "")
+        if not selector and not key_file and (prefix or not reader.table):
+            continue  # no [dkim], or no second key: one signature
+        if not selector or not key_file:
+            reader.fail(f"{prefix}selector" if not selector else f"{prefix}key_file", "is needed to sign (set both selector and key_file)")
+            continue
+        try:
+            key = load_key(root / key_file, domain=domain, selector=selector)
+        except DkimKeyError as exc:
+            reader.fail(f"{prefix}key_file", str(exc))
+            continue
+        if prefix and key.algorithm != "ed25519-sha256":
+            reader.fail(f"{prefix}key_file", "must hold an Ed25519 key (the second, RFC 8463 signature)")
+            continue
+        keys.append(key)
+    headers = tuple(name.lower() for name in reader.strings("headers")) or DEFAULT_HEADERS
+    if "from" not in headers:
+        reader.fail("headers", 'must include "from": a signature that does not cover From counts for nothing (RFC 6376 5.4)')
+    reader.finish()
+    aligned = sender.domain.lower() == domain.lower() or sender.domain.lower().endswith("." + domain.lower())
+    if keys and not aligned:
+        warnings.append(
+            f"dkim.domain {domain} is not the sender's domain ({sender.domain}) or its parent: the signature will not align with "
+            "the From address, and DMARC will not count it"
+        )
+    return DkimSigner(tuple(keys), headers) if keys else None
 
 
 def _absolute_sqlite(url: str, root: Path) -> str:

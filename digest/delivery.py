@@ -49,7 +49,7 @@ from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.mail.variants import Variants
 from digest.models import DeliveryState
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
-from digest.tokens import Signer
+from digest.tokens import ReturnPathSigner, Signer
 from digest.views import Layout
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,13 @@ def compile_issue(
         list_name=settings.name,
         base_url=settings.base_url,
         unsubscribe_mailto=settings.delivery.unsubscribe_mailto or None,
+        bounce_address=settings.bounces.address or None,
+        unsubscribe_address=settings.bounces.unsubscribe_address or None,
         date=date or now_utc(),
     )
     signer = Signer(settings.secret_key, settings.list_id) if settings.secret_key else None
-    return CompiledMessage(parts, signer, test=test, mark=mark)
+    return_paths = ReturnPathSigner(settings.secret_key, settings.list_id) if settings.secret_key and settings.bounces.address else None
+    return CompiledMessage(parts, signer, test=test, mark=mark, dkim=settings.dkim, return_paths=return_paths)
 
 
 def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply:
@@ -277,7 +280,11 @@ class _Run:
         try:
             address = envelope_form(item.email)
             envelope = Envelope(
-                sender=self.message.envelope_sender, recipient=address, issue_id=self.issue_id, label=address, dot_safe=True
+                sender=message.envelope_sender_for(item.subscriber_id),
+                recipient=address,
+                issue_id=self.issue_id,
+                label=address,
+                dot_safe=True,
             )
             data = message.render(item.subscriber_id, address, item.name)
             reply = transport.send(envelope, data, before_data)

@@ -185,6 +185,18 @@ class Scheduler:
             slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
         )
 
+    def fetch_bounces(self) -> None:
+        """Read the bounce mailbox once; a failure is logged and tried again at the next tick."""
+        from digest.bounces.mailbox import fetch
+
+        try:
+            report = fetch(self.settings, self.store)
+        except DigestError as exc:
+            log.error("bounces: %s", exc)
+            return
+        for uid, outcome in report.outcomes:
+            log.info("bounces: uid %s: %s", uid, outcome.describe())
+
     def status(self, now: datetime) -> dict[str, object]:
         """What monitoring needs to know about the schedule."""
         runs = self.store.runs.recent(1)
@@ -232,6 +244,12 @@ def draft_tick() -> None:
 
     if _active is not None:
         _active.draft_due(now_utc())
+
+
+def bounce_tick() -> None:
+    """The APScheduler job that reads the bounce mailbox (every bounces.poll_minutes, when IMAP_HOST is set)."""
+    if _active is not None:
+        _active.fetch_bounces()
 
 
 def activate(scheduler: Scheduler | None) -> None:

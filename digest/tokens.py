@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 _ID = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 
@@ -77,3 +78,50 @@ class ExpiringSigner:
 def address_hash(key: str, address: str) -> str:
     """A keyed hash of an address (case-folded): what the suppression list keeps instead of the address."""
     return hmac.new(key.encode("utf-8"), f"suppress\0{address.casefold()}".encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=64)  # one issue per send: computed once, not per recipient
+def issue_tag(issue_id: str) -> bytes:
+    """Four bytes that name an issue inside a return-path token (the store finds the issue they name)."""
+    return hashlib.sha256(issue_id.encode("utf-8")).digest()[:4]
+
+
+class ReturnPathSigner:
+    """Tokens for address local parts (VERP, RFC 2369 mailto): ``bounces+<token>@…``, ``unsubscribe+<token>@…``.
+
+    A token carries a subscriber id and an issue's tag under a 56-bit MAC, in
+    lower-case base32 (26 characters), because mail systems may change the
+    case of a local part; ``bounces+`` and a token stay far inside the
+    64-octet local-part limit. ``purpose`` keeps a bounce token from working
+    as an unsubscribe token and the other way round.
+    """
+
+    LENGTH = 26
+    PATTERN = re.compile(r"\b(bounces|unsubscribe)\+([a-z2-7]{26})@", re.IGNORECASE)
+
+    def __init__(self, key: str, list_id: str) -> None:
+        if not key:
+            raise ValueError("an empty secret key cannot sign anything")
+        self._base = hmac.new(key.encode("utf-8"), f"return-path\0{list_id}\0".encode(), hashlib.sha256)
+
+    def _mac(self, purpose: str, payload: bytes) -> bytes:
+        mac = self._base.copy()
+        mac.update(purpose.encode("ascii") + b"\0" + payload)
+        return mac.digest()[:7]
+
+    def token(self, purpose: str, subscriber_id: int, issue_id: str) -> str:
+        payload = subscriber_id.to_bytes(5, "big") + issue_tag(issue_id)
+        return base64.b32encode(payload + self._mac(purpose, payload)).decode("ascii").rstrip("=").lower()
+
+    def verify(self, purpose: str, token: str) -> tuple[int, bytes] | None:
+        """(subscriber id, issue tag) of a genuine token for ``purpose``; None otherwise."""
+        if len(token) != self.LENGTH or not token.isascii():
+            return None
+        try:
+            raw = base64.b32decode(token.upper() + "======")
+        except ValueError:
+            return None
+        payload, mac = raw[:9], raw[9:]
+        if not hmac.compare_digest(self._mac(purpose, payload), mac):
+            return None
+        return int.from_bytes(payload[:5], "big"), payload[5:]

@@ -204,7 +204,7 @@ def documented_keys(text: str) -> set[str]:
         if header := re.match(r"^\s*\[\[?([a-z_]+)\]\]?\s*(#.*)?$", line):
             section = header.group(1)
             found.add(section)
-        elif key := re.match(r"^\s*#?\s*([a-z_]+)\s*=", line):
+        elif key := re.match(r"^\s*#?\s*([a-z0-9_]+)\s*=", line):
             found.add(f"{section}.{key.group(1)}" if section else key.group(1))
     return found
 

@@ -20,8 +20,10 @@ import click
 
 from digest import __version__
 from digest.cli.approve import approve
+from digest.cli.bounces import bounces
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.dkim import dkim
 from digest.cli.init import init
 from digest.cli.preview import preview
 from digest.cli.publish import publish
@@ -65,7 +67,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
     ctx.call_on_close(obj.close)
 
 
-for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample):
+for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample, dkim, bounces):
     main.add_command(command)
 
 

@@ -90,7 +90,7 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from digest.schedule import JOB_ID, activate, draft_tick, fire
+    from digest.schedule import JOB_ID, activate, bounce_tick, draft_tick, fire
 
     settings = obj.settings
     activate(runner)
@@ -105,7 +105,18 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     if settings.schedule.approval == "required":
         runner.draft_due(datetime.now(UTC))
         scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)
+    if settings.bounces.imap_host:
+        scheduler.add_job(
+            bounce_tick,
+            "interval",
+            minutes=settings.bounces.poll_minutes,
+            id=f"{JOB_ID}-bounces",
+            name="bounce mailbox",
+            replace_existing=True,
+        )
     scheduler.start()
+    if not settings.bounces.imap_host and scheduler.get_job(f"{JOB_ID}-bounces") is not None:
+        scheduler.remove_job(f"{JOB_ID}-bounces")  # stored by an earlier run whose config read a mailbox
     job = scheduler.get_job(JOB_ID)
     log.info("scheduler started: %s (%s); next run %s", settings.schedule.cron, settings.schedule_zone, job.next_run_time if job else "?")
     try:

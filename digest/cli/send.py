@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -17,8 +18,10 @@ from digest.cli import common
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
+    from digest.bounces import Returned
     from digest.delivery import Progress
     from digest.newsletter import SendPlan
+    from digest.store import IssueStatus
 
 
 @click.command()
@@ -290,6 +293,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
 
     store = obj.store
     issues = store.ledger.status(list(issue_ids) or None)
+    events = store.events.by_issue()
     subscribers = store.subscribers.counts()
     scheduler = Scheduler(obj.settings, store).status(datetime.now(UTC))
     open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
@@ -317,6 +321,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
                             "created_at": item.created_at.isoformat(),
                             "recipients": item.recipients,
                             **{state.value: count for state, count in item.counts.items()},
+                            "returned": _returned_json(returned_of(item, events.get(item.issue_id, Counter()))),
                             "problems": [
                                 {
                                     "subscriber_id": d.subscriber_id,
@@ -359,9 +364,42 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
                 f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
                 f"({delivery.attempts} attempt(s))"
             )
+        if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
+            back = returned_of(item, events.get(item.issue_id, Counter()))
+            click.echo(
+                f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
+                f"permanent failures {back.failure_rate:.2%} (limit 1 %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
+            )
+            for warning in back.warnings():
+                click.echo(f"  warning: {warning}")
         unfinished = c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
         if unfinished:
             click.echo(f"  to finish it: {hint(obj, 'send', '--issue', item.issue_id)}")
+
+
+def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:
+    from digest.bounces import EventKind, Returned
+    from digest.models import DeliveryState
+
+    c = item.counts
+    return Returned(
+        attempted=c[DeliveryState.SENT] + c[DeliveryState.FAILED],
+        rejected=c[DeliveryState.FAILED],
+        hard=events[EventKind.HARD.value],
+        complaints=events[EventKind.COMPLAINT.value],
+        unsubscribed_by_mail=events[EventKind.UNSUBSCRIBE.value],
+    )
+
+
+def _returned_json(back: Returned) -> dict[str, object]:
+    return {
+        "hard_bounces": back.hard,
+        "complaints": back.complaints,
+        "unsubscribed_by_mail": back.unsubscribed_by_mail,
+        "failure_rate": round(back.failure_rate, 6),
+        "complaint_rate": round(back.complaint_rate, 6),
+        "warnings": back.warnings(),
+    }
 
 
 def _iso(value: object) -> str | None:

@@ -163,6 +163,11 @@ def show(obj: Context, address: str, as_json: bool) -> None:
         click.echo(
             f"  {delivery['issue_id']}  {delivery['state']:<9} attempts {delivery['attempts']}  {delivery['last_reply'] or ''}".rstrip()
         )
+    click.echo(f"returned         {len(record['bounces_and_complaints'])} bounce(s), complaint(s) or mailed unsubscribe(s)")
+    for event in record["bounces_and_complaints"]:
+        click.echo(
+            f"  {event['received_at']}  {event['kind']:<11} {event['issue_id'] or '-'}  {event['status'] or ''} {event['diagnostic'] or ''}".rstrip()
+        )
 
 
 @subscribers.command()

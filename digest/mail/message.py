@@ -35,10 +35,12 @@ from email.utils import format_datetime
 from enum import IntEnum
 
 from digest import placeholders
-from digest.tokens import Signer
+from digest.mail.dkim import BodyHasher, DkimSigner, HeaderPlan, split_headers
+from digest.tokens import ReturnPathSigner, Signer
 
 CRLF = b"\r\n"
 QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets
+_HEADER_END = re.compile(rb"\r\n(?![ \t])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SAFE_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*")
 
@@ -105,7 +107,8 @@ def display_address(name: str | None, email: str) -> str:
     name = single_line(name)
     if _SAFE_PHRASE.fullmatch(name):
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}" <{email}>'
+        # Folded before the address when "To: " and all would pass 78 characters (RFC 5322 2.1.1).
+        return f'"{escaped}"{" " if len(escaped) + len(email) < 68 else CRLF.decode() + " "}<{email}>'
     return f"{encoded_words(name)} <{email}>"
 
 
@@ -137,6 +140,9 @@ class MessageParts:
     date: datetime
     # An address whose mail unsubscribes the sender (RFC 2369's mailto), only if something reads it: never a dead one.
     unsubscribe_mailto: str | None = None
+    # [bounces]: each copy's envelope sender is bounce_address with "+<token>" (VERP), its mailto unsubscribe_address so.
+    bounce_address: str | None = None
+    unsubscribe_address: str | None = None
 
 
 class CompiledMessage:
@@ -151,16 +157,24 @@ class CompiledMessage:
         mark: str = "[TEST]",
         headers: bytes | None = None,
         html_pieces: list[bytes | Slot] | None = None,
+        dkim: DkimSigner | None = None,
+        return_paths: ReturnPathSigner | None = None,
     ) -> None:
         self.parts = parts
+        self.dkim = dkim
+        # VERP and the per-copy mailto: only for real copies of an issue with [bounces] set.
+        self.return_paths = return_paths if (parts.bounce_address and parts.unsubscribe_address and not test) else None
         self.signer = signer
         self.test = test
         self.mark = mark  # a test copy's Subject prefix: [TEST], or [DRAFT] for the editors' draft
         self.domain = parts.sender.domain
-        self.envelope_sender = parts.sender.addr_spec
+        self.envelope_sender = parts.bounce_address or parts.sender.addr_spec
+        self._bounce_local, _, self._bounce_domain = (parts.bounce_address or "").partition("@")
+        self._unsub_local, _, self._unsub_domain = (parts.unsubscribe_address or "").partition("@")
         self._unsubscribe_base = f"{parts.base_url}/u/"
         self._preferences_base = f"{parts.base_url}/preferences/"
-        self._mailto = f",\r\n <mailto:{parts.unsubscribe_mailto}?subject=unsubscribe>" if parts.unsubscribe_mailto else ""
+        mailto = parts.unsubscribe_address or parts.unsubscribe_mailto
+        self._mailto = f",\r\n <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
         self._id_key = hashlib.blake2s(f"{parts.issue_id}\0{parts.list_id}".encode(), digest_size=16).digest()
         boundary = "=_digest_" + secrets.token_hex(12)  # "=_" can never occur in quoted-printable text
         self.boundary = boundary
@@ -171,7 +185,16 @@ class CompiledMessage:
     def with_bodies(self, html: list[bytes | Slot], text: str) -> CompiledMessage:
         """The same message with other bodies (a theme view): the HTML as :func:`body_pieces`, the headers as they are."""
         parts = dataclasses.replace(self.parts, html="", text=text)
-        return CompiledMessage(parts, self.signer, test=self.test, mark=self.mark, headers=self.headers, html_pieces=html)
+        return CompiledMessage(
+            parts,
+            self.signer,
+            test=self.test,
+            mark=self.mark,
+            headers=self.headers,
+            html_pieces=html,
+            dkim=self.dkim,
+            return_paths=self.return_paths,
+        )
 
     # -- compile once -------------------------------------------------------
 
@@ -183,15 +206,30 @@ class CompiledMessage:
         head["List-Id"] = f"{single_line(self.parts.list_name)} <{self.parts.list_id}>"
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         head["MIME-Version"] = "1.0"
+        # Gmail's Postmaster Tools group complaints by it: campaign (the issue), list, product, sender.
+        head["Feedback-ID"] = f"{self.parts.issue_id}:{self.parts.list_id}:digest:{self.domain}"
         # The email package folds and RFC 2047-encodes these; the blank line it ends with is ours to add.
         return head.as_bytes().rstrip(CRLF) + CRLF
 
     def _compile(self, boundary: str, html: list[bytes | Slot] | None) -> None:
         out: list[bytes | Slot] = []
-        from_line, rest = self.headers.split(CRLF, 1)
-        out += [from_line + CRLF + b"To: ", Slot.TO, CRLF + rest, b"Message-ID: ", Slot.MESSAGE_ID, CRLF]
-        out += [b"List-Unsubscribe: ", Slot.LIST_UNSUBSCRIBE, CRLF]
-        out += [f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode() + CRLF + CRLF]
+        # The From header ends at the first line break that no folding space follows.
+        split = _HEADER_END.search(self.headers)
+        assert split is not None
+        from_header, rest = self.headers[: split.end()], self.headers[split.end() :]
+        content_type = f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode() + CRLF
+        out += [from_header + b"To: ", Slot.TO, CRLF + rest, b"Message-ID: ", Slot.MESSAGE_ID, CRLF]
+        out += [b"List-Unsubscribe: ", Slot.LIST_UNSUBSCRIBE, CRLF, content_type + CRLF]
+        # Each header in order, a slot's value filled per copy: what a DKIM signature covers.
+        self.header_fields: list[tuple[bytes, bytes | Slot]] = [
+            *split_headers(from_header),
+            (b"To", Slot.TO),
+            *split_headers(rest),
+            (b"Message-ID", Slot.MESSAGE_ID),
+            (b"List-Unsubscribe", Slot.LIST_UNSUBSCRIBE),
+            *split_headers(content_type),
+        ]
+        body_start = len(out)
         out += [b"This is a multi-part message in MIME format." + CRLF]
         text = body_pieces(self.parts.text, html=False)
         for subtype, pieces in (("plain", text), ("html", html if html is not None else body_pieces(self.parts.html, html=True))):
@@ -207,6 +245,8 @@ class CompiledMessage:
             out += pieces
             out.append(CRLF)
         out.append(f"--{boundary}--".encode() + CRLF)
+        self.body_hash = BodyHasher(out[body_start:]) if self.dkim is not None else None
+        self.header_plan = HeaderPlan(self.dkim, self.header_fields) if self.dkim is not None else None
         # Merge neighbouring static chunks so a fill joins as few pieces as possible.
         merged: list[bytes | Slot] = []
         run: list[bytes] = []
@@ -231,6 +271,13 @@ class CompiledMessage:
             return "test"
         return self.signer.token(subscriber_id)
 
+    def envelope_sender_for(self, subscriber_id: int) -> str:
+        """MAIL FROM for one copy: ``bounces+<token>@…`` with [bounces] (so a bounce names its reader), else the sender."""
+        if self.return_paths is None:
+            return self.envelope_sender
+        token = self.return_paths.token("bounces", subscriber_id, self.parts.issue_id)
+        return f"{self._bounce_local}+{token}@{self._bounce_domain}"
+
     def unsubscribe_url(self, subscriber_id: int) -> str:
         return self._unsubscribe_base + self.token(subscriber_id)
 
@@ -244,6 +291,12 @@ class CompiledMessage:
         digest = hashlib.blake2s(str(subscriber_id).encode("ascii"), key=self._id_key, digest_size=10).hexdigest()
         return f"<{self.parts.issue_id}.{digest}@{self.domain}>"
 
+    def _mailto_for(self, subscriber_id: int) -> str:
+        if self.return_paths is None:
+            return self._mailto
+        token = self.return_paths.token("unsubscribe", subscriber_id, self.parts.issue_id)
+        return f",\r\n <mailto:{self._unsub_local}+{token}@{self._unsub_domain}?subject=unsubscribe>"
+
     def render(self, subscriber_id: int, email: str, name: str | None = None) -> bytes:
         """The full message for one recipient, CRLF line ends, ready for DATA."""
         token = self.token(subscriber_id)
@@ -252,7 +305,7 @@ class CompiledMessage:
         values = {
             Slot.TO: display_address(name, email).encode("utf-8"),
             Slot.MESSAGE_ID: self.message_id(subscriber_id).encode("ascii"),
-            Slot.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto}".encode("ascii"),
+            Slot.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto_for(subscriber_id)}".encode("ascii"),
             Slot.TEXT_UNSUBSCRIBE: qp(url),
             Slot.TEXT_EMAIL: qp(email),
             Slot.HTML_UNSUBSCRIBE: qp(html.escape(url)),
@@ -263,7 +316,11 @@ class CompiledMessage:
         chunks = self.chunks.copy()
         for position, slot in self.slot_positions:
             chunks[position] = values[slot]
-        return b"".join(chunks)  # type: ignore[arg-type]
+        data = b"".join(chunks)  # type: ignore[arg-type]
+        if self.dkim is None or self.body_hash is None or self.header_plan is None:
+            return data
+        plan = self.header_plan
+        return self.dkim.sign_canonical(plan.signed, plan.canonical(values), self.body_hash.digest(values)) + data
 
 
 _SLOTS = {

@@ -1,6 +1,6 @@
 """Short notes to one person (a confirmation, a welcome, a draft for the editors), through the configured backend.
 
-Not issues: no ledger, no List-Unsubscribe. Plain text, RFC 3834
+Not issues: no ledger, no List-Unsubscribe; DKIM-signed like them when [dkim] is set. Plain text, RFC 3834
 ``Auto-Submitted`` so that auto-responders stay quiet, a Message-ID of our
 domain, optionally one attached message (the editors' draft).
 """
@@ -16,6 +16,7 @@ from email.utils import format_datetime, make_msgid
 
 from digest.config import Settings
 from digest.mail.backends import Backend, Reply, get_backend
+from digest.mail.dkim import sign_message
 from digest.mail.message import Envelope
 
 
@@ -46,6 +47,7 @@ def send_notice(
         envelope = Envelope(
             sender=settings.sender.addr_spec, recipient=to, issue_id="notices", label=f"{label}-{to}-{secrets.token_hex(4)}"
         )
-        return transport.send(envelope, message.as_bytes(), lambda: None)
+        data = message.as_bytes()
+        return transport.send(envelope, sign_message(settings.dkim, data) if settings.dkim else data, lambda: None)
     finally:
         transport.close()

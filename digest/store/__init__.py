@@ -8,6 +8,7 @@
     ledger.py       deliveries, the writer        store.ledger
     runs.py         scheduled slots               store.runs
     leases.py       one holder per named job      store.leases
+    events.py       bounces, complaints read      store.events
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from digest.errors import StoreError
 from digest.store.approvals import Approval, Approvals
+from digest.store.events import MailEvent, MailEvents
 from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
@@ -33,6 +35,7 @@ __all__ = [
     "IssueStatus",
     "IssueSummary",
     "LedgerWriter",
+    "MailEvent",
     "Outstanding",
     "ScheduleRun",
     "Store",
@@ -55,6 +58,7 @@ class Store:
         self.runs = Runs(engine)
         self.leases = Leases(engine)
         self.approvals = Approvals(engine)
+        self.events = MailEvents(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

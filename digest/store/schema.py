@@ -217,8 +217,30 @@ def _v9(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN paused_until VARCHAR(10)"))
 
 
+mail_events = sa.Table(
+    "mail_events",
+    metadata,
+    # v10: what came back: bounces, complaints, mailed unsubscribes (digest.bounces), one row per message read.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),  # the message's Message-ID, or a hash of it: read once
+    sa.Column("kind", sa.String(16), nullable=False),  # digest.bounces.EventKind
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="SET NULL")),
+    sa.Column("issue_id", sa.String(64)),
+    sa.Column("status", sa.String(16)),  # the enhanced status code (5.1.1), when there is one
+    sa.Column("diagnostic", sa.Text),
+    sa.Column("mailbox_uid", sa.String(64)),  # the IMAP UID it was fetched with
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("mail_events_by_subscriber", "subscriber_id", "kind", "received_at"),
+    sa.Index("mail_events_by_issue", "issue_id", "kind"),
+)
+
+
+def _v10(conn: Connection) -> None:
+    mail_events.create(conn)
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 
 
 _READ = "digest_read_only"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import SubscriberStatus
-from digest.store.schema import deliveries, from_row, now_utc, reads_of, subscribers, suppressions
+from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,14 +173,19 @@ class Subscribers:
                 sa.select(deliveries).where(deliveries.c.subscriber_id == subscriber_id).order_by(deliveries.c.created_at)
             ).mappings()
             history = [{key: _plain(value) for key, value in delivery.items() if key != "subscriber_id"} for delivery in sent]
+            returned = conn.execute(
+                sa.select(mail_events).where(mail_events.c.subscriber_id == subscriber_id).order_by(mail_events.c.received_at)
+            ).mappings()
+            events = [{key: _plain(value) for key, value in event.items() if key not in ("subscriber_id", "id")} for event in returned]
         record = {key: _plain(value) for key, value in row.items() if key not in ("email_key",)}
         record["themes"] = json.loads(row["themes"]) if row["themes"] else None
-        return {"subscriber": record, "deliveries": history}
+        return {"subscriber": record, "deliveries": history, "bounces_and_complaints": events}
 
     def forget(self, subscriber_id: int, address_hash: str) -> None:
         """Erase a subscriber and their delivery history; keep only ``address_hash`` on the suppression list."""
         with self.engine.begin() as conn:
             conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
+            conn.execute(sa.delete(mail_events).where(mail_events.c.subscriber_id == subscriber_id))  # bounces quote the address
             conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
             if not conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first():
                 conn.execute(sa.insert(suppressions).values(address_hash=address_hash, created_at=now_utc()))

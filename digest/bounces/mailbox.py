@@ -1,0 +1,90 @@
+"""``digest bounces fetch``: the bounce mailbox read over IMAP (TLS, certificates checked), each message filed away.
+
+Every message in the folder (``INBOX``) is read (``BODY.PEEK[]``, so a
+failure leaves it unread and in place), processed by
+:func:`digest.bounces.process_message`, and moved: to ``Processed`` when
+digest understood it (bounces, complaints, unsubscribes, auto-replies), to
+``Unrecognised`` for a person to look at. A message is only moved after its
+event is stored; one processed but not moved (the connection dropped) is
+read again next time and found to be a duplicate, so nothing counts twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import re
+import ssl
+from dataclasses import dataclass, field
+
+from digest.bounces import EventKind, Outcome, process_message
+from digest.config import Settings
+from digest.errors import DeliveryError
+from digest.store import Store
+
+PROCESSED, UNRECOGNISED = "Processed", "Unrecognised"
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+@dataclass(slots=True)
+class FetchReport:
+    read: int = 0
+    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (uid, what it did)
+
+
+def fetch(settings: Settings, store: Store) -> FetchReport:
+    """Process every message waiting in the bounce mailbox. Raises DeliveryError when IMAP fails."""
+    options = settings.bounces
+    if not options.imap_host:
+        raise DeliveryError("IMAP_HOST is not set: there is no bounce mailbox to read (set IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD)")
+    context = ssl.create_default_context(cafile=str(options.imap_ca_file) if options.imap_ca_file else None)
+    report = FetchReport()
+    try:
+        client = imaplib.IMAP4_SSL(options.imap_host, options.imap_port, ssl_context=context, timeout=30)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise DeliveryError(f"cannot reach the IMAP server {options.imap_host}:{options.imap_port}: {exc}") from exc
+    try:
+        try:
+            client.login(options.imap_username or "", options.imap_password or "")
+        except imaplib.IMAP4.error as exc:
+            raise DeliveryError(f"the IMAP server refused the login of {options.imap_username!r}: {_text(exc)}") from exc
+        for folder in (PROCESSED, UNRECOGNISED):
+            client.create(folder)  # "already exists" is an answer, not a failure
+        kind, data = client.select(options.imap_folder)
+        if kind != "OK":
+            raise DeliveryError(f"cannot open the IMAP folder {options.imap_folder!r}: {_text(data)}")
+        validity = _UIDVALIDITY.search(b" ".join(d for d in client.response("UIDVALIDITY")[1] if isinstance(d, bytes)) or b"")
+        prefix = validity.group(1).decode() if validity else "0"
+        kind, data = client.uid("SEARCH", "ALL")
+        uids = [uid.decode() for uid in data[0].split()] if kind == "OK" and data and data[0] else []
+        can_move = "MOVE" in client.capabilities
+        for uid in uids:
+            kind, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((part[1] for part in parts if isinstance(part, tuple) and isinstance(part[1], bytes)), None)
+            if kind != "OK" or raw is None:
+                continue
+            report.read += 1
+            outcome = process_message(raw, settings, store, uid=f"{prefix}:{uid}")
+            report.outcomes.append((uid, outcome))
+            target = UNRECOGNISED if outcome.kind is EventKind.UNRECOGNISED else PROCESSED
+            if can_move:
+                client.uid("MOVE", uid, target)
+            else:
+                client.uid("COPY", uid, target)
+                client.uid("STORE", uid, "+FLAGS", r"(\Deleted)")
+        if not can_move and uids:
+            client.expunge()
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise DeliveryError(f"the IMAP conversation with {options.imap_host} failed: {exc}") from exc
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            client.logout()
+    return report
+
+
+def _text(value: object) -> str:
+    if isinstance(value, BaseException):
+        value = value.args[0] if value.args else value
+    if isinstance(value, list):
+        value = b" ".join(v for v in value if isinstance(v, bytes))
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

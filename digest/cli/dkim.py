@@ -1,0 +1,141 @@
+"""``digest dkim keygen`` and ``digest dkim check``: a signing key, and whether DNS publishes its public half."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint
+
+
+@click.group()
+def dkim() -> None:
+    """DKIM signing keys: make one, and check the DNS record that publishes it."""
+
+
+@dkim.command()
+@click.option("--selector", required=True, help="The key's name in DNS: <selector>._domainkey.<domain>.")
+@click.option("--domain", required=True, help="The signing domain: the sender's domain, or its parent (for DMARC alignment).")
+@click.option(
+    "--type", "kind", type=click.Choice(["rsa", "ed25519"]), default="rsa", show_default=True, help="ed25519: a second key (RFC 8463)."
+)
+@click.option("--bits", type=click.IntRange(2048, 4096), default=2048, show_default=True, help="RSA key size.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the key [default: config/dkim/<selector>.pem]."
+)
+@click.pass_obj
+def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: Path | None) -> None:
+    """Write a new private key (readable by you only) and print the DNS TXT record to publish."""
+    from digest.mail.dkim import DkimKeyError, load_key, new_key
+
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?", selector):
+        fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')
+    root = obj.settings.root
+    path = (out if out is not None else root / "config" / "dkim" / f"{selector}.pem").resolve()
+    shown = path.relative_to(root) if path.is_relative_to(root) else path  # key_file is relative to the project root
+    if path.exists():
+        fail(f"{path} exists: a new key there would break the signatures DNS vouches for. Give another --out or --selector")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created with owner-only permissions from the start: the key is never readable by others, even briefly.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(new_key(kind, bits))
+    try:
+        key = load_key(path, domain=domain, selector=selector)
+    except DkimKeyError as exc:  # pragma: no cover (we just wrote it)
+        fail(str(exc))
+    record = key.public_record()
+    prefix = "ed25519_" if kind == "ed25519" else ""
+    click.echo(f"Wrote      {shown} ({'RSA ' + str(bits) if kind == 'rsa' else 'Ed25519'}; readable by you only; never commit it)")
+    click.echo(f"Publish    a TXT record at {selector}._domainkey.{domain}:")
+    click.echo(f"  {selector}._domainkey.{domain}. IN TXT ( {txt_strings(record)} )")
+    click.echo("Then in the config:")
+    click.echo(f'  [dkim]\n  domain = "{domain}"\n  {prefix}selector = "{selector}"\n  {prefix}key_file = "{shown}"')
+    click.echo(f"and check the record once DNS has it: {hint(obj, 'dkim', 'check', '--dns')}")
+
+
+def txt_strings(record: str) -> str:
+    """A TXT value as quoted strings of at most 255 characters each, as DNS needs for a 2048-bit key."""
+    return " ".join(f'"{record[i : i + 255]}"' for i in range(0, len(record), 255))
+
+
+@dkim.command()
+@click.option("--record", help='The TXT record as published, pasted: "v=DKIM1; k=rsa; p=…" (quotes and splits allowed).')
+@click.option("--record-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The TXT record, from a file.")
+@click.option("--dns", "lookup", is_flag=True, help="Look the record up in DNS (dnspython) instead.")
+@click.pass_obj
+def check(obj: Context, record: str | None, record_file: Path | None, lookup: bool) -> None:
+    """Compare each configured key with the TXT record that should publish it; exit 1 on a mismatch."""
+    signer = obj.settings.dkim
+    if signer is None:
+        fail(
+            f"no [dkim] in {obj.settings.config_path or 'the config'}: nothing to check. Make a key: digest dkim keygen --selector S --domain D"
+        )
+    if sum(bool(x) for x in (record, record_file, lookup)) != 1:
+        fail("give exactly one of --record, --record-file or --dns")
+    bad = 0
+    for key in signer.keys:
+        name = f"{key.selector}._domainkey.{key.domain}"
+        if lookup:
+            published = _lookup(name)
+        else:
+            published = record if record is not None else record_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+            if len(signer.keys) > 1:
+                click.echo(f"note: {len(signer.keys)} keys are configured; the one record given is compared with each")
+        problem = compare(key.public_record(), published or "")
+        if problem is None:
+            click.echo(f"ok         {name}: the published key is the configured {key.algorithm} key")
+        else:
+            bad += 1
+            click.echo(f"MISMATCH   {name}: {problem}", err=True)
+            click.echo(f"  publish:  {name}. IN TXT ( {txt_strings(key.public_record())} )", err=True)
+    if bad:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _lookup(name: str) -> str | None:
+    import dns.exception
+    import dns.resolver
+
+    try:
+        answer = dns.resolver.resolve(name, "TXT", lifetime=10)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return None
+    except dns.exception.DNSException as exc:
+        fail(f"could not look up {name}: {exc}", EXIT_PROBLEMS)
+    return " ".join(b"".join(rdata.strings).decode("ascii", "replace") for rdata in answer)
+
+
+def record_tags(text: str) -> dict[str, str]:
+    """The tags of a DKIM key record, from a value pasted as published: quotes, splits and whitespace removed."""
+    joined = "".join(re.findall(r'"([^"]*)"', text)) if '"' in text else text
+    tags: dict[str, str] = {}
+    for part in joined.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            tags[name.strip().lower()] = re.sub(r"\s+", "", value)
+    return tags
+
+
+def compare(expected: str, published: str) -> str | None:
+    """None when the published record carries the expected key; else what is wrong."""
+    if not published.strip():
+        return "no TXT record found"
+    want, got = record_tags(expected), record_tags(published)
+    if got.get("v", "DKIM1") != "DKIM1":
+        return f"v={got['v']}: a DKIM key record starts with v=DKIM1"
+    if got.get("k", "rsa") != want["k"]:
+        return f"k={got.get('k', 'rsa')}, but the configured key is {want['k']}"
+    if not got.get("p"):
+        return "p= is empty: the key is revoked (RFC 6376 3.6.1)"
+    try:
+        if base64.b64decode(got["p"], validate=True) != base64.b64decode(want["p"]):
+            return "p= is another key than the configured one (an old key, or a record for another selector)"
+    except ValueError:
+        return "p= is not valid base64 (cut short when it was pasted into DNS?)"
+    return None
