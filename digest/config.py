@@ -13,6 +13,7 @@ working directory.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -104,6 +105,16 @@ class SmtpOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Relay:
+    """One of several SMTP relays ([[smtp.relays]]): connections are spread over them by weight."""
+
+    name: str
+    options: SmtpOptions
+    weight: int = 1
+    rate: float = 0.0  # messages per second through this relay; 0: no limit of its own
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryOptions:
     backend: BackendName = "outbox"
     outbox_dir: Path = Path("outbox")
@@ -181,6 +192,8 @@ class Settings:
     database_url: str = "sqlite:///digest.sqlite"
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
+    relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
     bounces: BounceOptions = field(default_factory=BounceOptions)
@@ -219,7 +232,13 @@ def is_loopback(host: str) -> bool:
 
 def leaves_machine(settings: Settings) -> bool:
     """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
-    return settings.delivery.backend == "smtp" and not is_loopback(settings.smtp.host)
+    hosts = [relay.options.host for relay in settings.relays] or [settings.smtp.host]
+    return settings.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
+
+
+def smtp_hosts(settings: Settings) -> str:
+    """Where an SMTP send goes, for messages: the host, or the relays' hosts."""
+    return ", ".join(relay.options.host for relay in settings.relays) or settings.smtp.host
 
 
 def is_url(location: str) -> bool:
@@ -452,7 +471,7 @@ def _settings(
     database_url = env.get("DATABASE_URL") or database_url
     store.finish()
     delivery = _delivery(top, env, root)
-    smtp = _smtp(top, env, root)
+    smtp, relays, relay_cooldown = _smtp(top, env, root)
     schedule = _schedule(top)
     dkim = _dkim(top, root, sender, warnings)
     bounces = _bounces(top, env, root)
@@ -461,7 +480,7 @@ def _settings(
             f"{file}: delivery.unsubscribe_mailto: with bounces.address set, each copy's List-Unsubscribe mailto is "
             f"{bounces.unsubscribe_address.replace('@', '+<token>@')}, which digest reads: remove unsubscribe_mailto"
         )
-    if delivery.backend == "smtp" and not smtp.host:
+    if delivery.backend == "smtp" and not smtp.host and not relays:
         top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
     top.finish()
 
@@ -498,6 +517,8 @@ def _settings(
         database_url=_absolute_sqlite(database_url, root),
         delivery=delivery,
         smtp=smtp,
+        relays=relays,
+        relay_cooldown=relay_cooldown,
         schedule=schedule,
         dkim=dkim,
         bounces=bounces,
@@ -611,7 +632,7 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
     if not backend:
         # The embedded default: real SMTP only when a host is configured, else the local outbox.
         smtp_table = top.table.get("smtp", {})
-        has_host = bool(env.get("SMTP_HOST")) or (isinstance(smtp_table, dict) and bool(smtp_table.get("host")))
+        has_host = bool(env.get("SMTP_HOST")) or (isinstance(smtp_table, dict) and bool(smtp_table.get("host") or smtp_table.get("relays")))
         backend = "smtp" if has_host else "outbox"
     options = DeliveryOptions(
         backend=backend,  # type: ignore[arg-type]
@@ -636,7 +657,7 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
     return options
 
 
-def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
+def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions, tuple[Relay, ...], float]:
     reader = top.sub("smtp")
     # The file's values are always read (and checked); the environment may then override them.
     host = reader.get("host", str, "")
@@ -666,8 +687,56 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> SmtpOptions:
         if secret in reader.table:
             reader.fail(secret, f"secrets are read only from the environment (SMTP_{secret.upper()}) or .env, never from the config file")
             reader.seen.add(secret)
+    cooldown = reader.get("cooldown", float, 60.0, _positive)
+    relays = _relays(reader, options, env)
     reader.finish()
-    return options
+    return options, relays, cooldown
+
+
+def _relays(smtp: _Reader, shared: SmtpOptions, env: Mapping[str, str]) -> tuple[Relay, ...]:
+    """[[smtp.relays]]: each a host, port, security, weight and rate; the rest of [smtp] shared.
+
+    Credentials: SMTP_USERNAME_<NAME> and SMTP_PASSWORD_<NAME> for the relay
+    named so (upper case, "-" as "_"), else SMTP_USERNAME and SMTP_PASSWORD.
+    """
+    smtp.seen.add("relays")
+    raw = smtp.table.get("relays", [])
+    if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
+        smtp.fail("relays", "must be an array of tables ([[smtp.relays]])")
+        return ()
+    relays: list[Relay] = []
+    for index, entry in enumerate(raw):
+        reader = smtp.entry(entry, f"{smtp.key('relays')}[{index}].")
+        host = reader.get("host", str, "", _nonempty)
+        name = reader.get(
+            "name",
+            str,
+            host or f"relay{index + 1}",
+            lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]+", v) else f'must be letters, digits, ".", "-" or "_", got "{v}"',
+        )
+        security = reader.get("security", str, shared.security, _choice(("starttls", "ssl", "none")))
+        port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
+        suffix = re.sub(r"[^A-Z0-9]", "_", name.upper())
+        options = dataclasses.replace(
+            shared,
+            host=host,
+            port=port or {"starttls": 587, "ssl": 465, "none": 25}[security],
+            security=security,  # type: ignore[arg-type]
+            username=env.get(f"SMTP_USERNAME_{suffix}") or shared.username,
+            password=env.get(f"SMTP_PASSWORD_{suffix}") or shared.password,
+        )
+        relays.append(
+            Relay(
+                name=name,
+                options=options,
+                weight=reader.get("weight", int, 1, _positive),
+                rate=reader.get("rate", float, 0.0, lambda v: None if v >= 0 else f"must be 0 (no limit) or more, got {v}"),
+            )
+        )
+        reader.finish()
+    if len({relay.name for relay in relays}) < len(relays):
+        smtp.fail("relays", "each relay needs a name of its own (name = …)")
+    return tuple(relays)
 
 
 def _check_title_format(value: str) -> str | None:

@@ -45,6 +45,7 @@ from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError, StoreError
 from digest.leases import Held, hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
+from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.mail.variants import Variants
 from digest.models import DeliveryState
@@ -133,25 +134,6 @@ def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply
         transport.close()
 
 
-class _RateLimiter:
-    """Spaces messages evenly over all connections; ``rate`` 0 means no limit."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next = time.monotonic()
-        self.lock = threading.Lock()
-
-    def wait(self, stop: threading.Event) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            slot = max(self.next, now)
-            self.next = slot + self.interval
-        if slot > now:
-            stop.wait(slot - now)
-
-
 class _Run:
     """The shared state of one send: queue, counters, breaker, and the reasons to stop."""
 
@@ -169,7 +151,7 @@ class _Run:
         self.stop = stop
         self.halt = threading.Event()  # stop, pause or fatal: no new messages
         self.queue: queue.Queue[Due | None] = queue.Queue(maxsize=BATCH * 2)
-        self.limiter = _RateLimiter(options.rate)
+        self.limiter = RateLimiter(options.rate)
         self.lock = threading.Lock()
         self.progress = Progress()
         self.consecutive_failures = 0

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine
+from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, smtp_hosts
 from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
 from digest.errors import RefusedError
 from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
@@ -319,7 +319,7 @@ class Newsletter:
             refusal = problem
         elif needs_postal_address(self.settings):
             refusal = (
-                f"newsletter.address is empty, and this send goes over SMTP to {self.settings.smtp.host}: bulk mail must carry "
+                f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings)}: bulk mail must carry "
                 "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
                 f"{self.settings.config_path or 'the config'}"
             )
@@ -414,7 +414,7 @@ def link_problem(settings: Settings) -> str | None:
     if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
         return None
     return (
-        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {settings.smtp.host}: every unsubscribe "
+        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {smtp_hosts(settings)}: every unsubscribe "
         'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
         "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
         f"(in {settings.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"

@@ -8,7 +8,9 @@ recipient's queue is empty the message is accepted. Actions:
 - ``"STALL"``: sleep past any client timeout at the end of DATA.
 
 ``data_all`` is a queue of DATA actions for any recipient, used before the
-per-recipient rules.
+per-recipient rules; ``mail_all`` a queue of replies to MAIL FROM (a relay
+answering "421 closing" to everything, say); ``mail_refusing`` answers
+every MAIL FROM with it while set.
 """
 
 from __future__ import annotations
@@ -52,9 +54,22 @@ class Handler:
     rcpt: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     data: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     data_all: list[str] = field(default_factory=list)
+    mail_all: list[str] = field(default_factory=list)
+    mail_refusing: str = ""
     stall_seconds: float = 5.0
     auth_logins: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        with self.lock:
+            action = self.mail_all.pop(0) if self.mail_all else self.mail_refusing
+        if action:
+            return action
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,8 +29,9 @@ WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
 ISSUE = "2025-03-02-0e7ceb"
 
 
-def make_config(tmp_path: Path, port: int | None, **delivery: object) -> Path:
-    """The fixture project's config, rooted at the fixture project, with a store in tmp_path."""
+def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (), **delivery: object) -> Path:
+    """The fixture project's config, rooted at the fixture project, with a store in tmp_path; ``relays``: ports of
+    [[smtp.relays]] instead of the one [smtp] host."""
     text = (PROJECT / "config" / "digest.toml").read_text(encoding="utf-8").replace('root = ".."', f'root = "{PROJECT}"')
     text += f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n'
     options = {
@@ -39,7 +41,10 @@ def make_config(tmp_path: Path, port: int | None, **delivery: object) -> Path:
         "max_wait": 5,
     } | delivery
     text += "\n[delivery]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
-    if port:
+    if relays:
+        text += '\n[smtp]\nsecurity = "none"\ntimeout = 5\n'
+        text += "".join(f'\n[[smtp.relays]]\nname = "relay{n}"\nhost = "127.0.0.1"\nport = {p}\n' for n, p in enumerate(relays))
+    elif port:
         text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n'
     return write(tmp_path / "digest.toml", text)
 
@@ -184,19 +189,35 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: 
 
 
 @pytest.mark.parametrize("seed", [20261123])
-def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int) -> None:
-    """The crash test: 2,000 subscribers, the sender killed with SIGKILL several times, then resumed."""
+@pytest.mark.parametrize("relays", [1, 2])
+def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int, relays: int) -> None:
+    """The crash test: 2,000 subscribers, the sender killed with SIGKILL several times, then resumed; through one
+    relay, and through two ([[smtp.relays]]: connections spread between two servers)."""
     rng = random.Random(seed)
     connections = 4
-    config = make_config(tmp_path, smtp_server.port, connections=connections)
+    servers = [smtp_server] + [SmtpServer() for _ in range(relays - 1)]
+    try:
+        _crash_test(tmp_path, servers, rng, connections)
+    finally:
+        for extra in servers[1:]:
+            extra.stop()
+
+
+def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, connections: int) -> None:
+    ports = tuple(server.port for server in servers)
+    config = make_config(tmp_path, ports[0], relays=ports if len(ports) > 1 else (), connections=connections, max_per_connection=50)
+
+    def received() -> int:
+        return sum(len(server.handler.received) for server in servers)
+
     store = fill(config, 2000)
     kills = 0
     for _ in range(5):
-        before = len(smtp_server.handler.received)
+        before = received()
         process = popen(config, "send", *WINDOW, "--yes")
         # Kill once it is sending, at a random point of its run.
         deadline = time.monotonic() + 30
-        while len(smtp_server.handler.received) == before and time.monotonic() < deadline and process.poll() is None:
+        while received() == before and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.6))
         if process.poll() is not None:
@@ -207,11 +228,12 @@ def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: Smt
         assert store.ledger.status([ISSUE])[0].counts["sent"] < 2000
     final = cli(config, "send", *WINDOW, "--yes")
     assert final.returncode == 0, final.stderr
-    counts = smtp_server.handler.counts()
+    counts = sum((server.handler.counts() for server in servers), Counter())
     assert len(counts) == 2000  # nobody lost
+    assert all(server.handler.received for server in servers)  # every relay carried some
     duplicates = sum(n - 1 for n in counts.values())
     assert kills >= 3
-    print(f"crash test: {kills} kills, {duplicates} duplicate(s), bound {kills * connections}")
+    print(f"crash test ({len(servers)} relay(s)): {kills} kills, {duplicates} duplicate(s), bound {kills * connections}")
     assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
     ledger = store.ledger.status([ISSUE])[0].counts
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0

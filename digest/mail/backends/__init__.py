@@ -16,6 +16,10 @@ def get_backend(settings: Settings) -> Backend:
     """The backend the settings name (``delivery.backend`` or ``DIGEST_BACKEND``)."""
     name = settings.delivery.backend
     if name == "smtp":
+        if settings.relays:
+            from digest.mail.backends.relays import RelayPool
+
+            return RelayPool(settings.relays, settings.delivery.connections, settings.relay_cooldown)
         return SmtpBackend(settings.smtp, settings.delivery.connections)
     if name == "console":
         return ConsoleBackend()

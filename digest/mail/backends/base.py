@@ -13,6 +13,8 @@ can record "sending" at exactly that point.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -87,3 +89,22 @@ class Backend(Protocol):
     def describe(self) -> str:
         """Where messages go, for people (never with secrets)."""
         ...
+
+
+class RateLimiter:
+    """Spaces messages evenly over the connections that share it; ``rate`` 0 means no limit."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self, stop: threading.Event) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next, now)
+            self.next = slot + self.interval
+        if slot > now:
+            stop.wait(slot - now)
