@@ -15,11 +15,11 @@ from pathlib import Path
 from digest.config import SourceSpec, Theme, load_settings
 from digest.issue import build_issue
 from digest.plaintext import tidy_text
-from digest.render import template_context
+from digest.render import template_contexts
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
-from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
+from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, environment, render_template
 from digest.selection import window_between
 
 from common import ROOT, WORDS
@@ -52,7 +52,7 @@ def fifty_post_digest() -> tuple[object, object]:
 
 def bench_render(rows: list[str], runs: int) -> None:
     settings, digest = fifty_post_digest()
-    context = template_context(digest, settings)  # type: ignore[arg-type]
+    context = template_contexts(digest, settings)[0]  # type: ignore[arg-type]
     html_env, text_env = environment(settings, html=True), environment(settings, html=False)  # type: ignore[arg-type]
     source = render_template(html_env, HTML_TEMPLATE, context)
     mjml_source, css = split_inline_css(source)
@@ -61,7 +61,7 @@ def bench_render(rows: list[str], runs: int) -> None:
         "Jinja2 (MJML template)": lambda: render_template(html_env, HTML_TEMPLATE, context),
         "MJML compile (mjml-python)": lambda: compile_mjml(mjml_source),
         "inline CSS (premailer)": lambda: inline_css(compiled, css),
-        "plain text (Jinja2)": lambda: tidy_text(render_template(text_env, TEXT_TEMPLATE, {**context, "ref": LinkReferences()})),
+        "plain text (Jinja2)": lambda: tidy_text(render_template(text_env, TEXT_TEMPLATE, template_contexts(digest, settings)[1])),  # type: ignore[arg-type]
         "checks": lambda: check_issue(digest, "s", compiled, "t"),  # type: ignore[arg-type]
     }
     for name, func in timings.items():

@@ -187,12 +187,14 @@ def test_official_mjml_writes_the_same_roles_and_divider_widths(sample: tuple[Se
     if node is None or not official.is_dir():
         pytest.skip("official MJML is not installed (make bench-setup installs it into bench/.node)")
     settings, built, _ = sample
-    from digest.render import template_context
+    from digest.render import template_contexts
     from digest.render.fixups import fix_mrml
     from digest.render.mjml import compile_mjml, split_inline_css
     from digest.render.templates import HTML_TEMPLATE, environment, render_template
 
-    source, _ = split_inline_css(render_template(environment(settings, html=True), HTML_TEMPLATE, template_context(built.digest, settings)))
+    source, _ = split_inline_css(
+        render_template(environment(settings, html=True), HTML_TEMPLATE, template_contexts(built.digest, settings)[0])
+    )
     (tmp_path / "issue.mjml").write_text(source, encoding="utf-8")
     script = (
         "const mjml = require(process.argv[1]); const fs = require('fs');"

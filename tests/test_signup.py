@@ -208,13 +208,7 @@ def save_preferences(
 
 def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
     """The whole journey: sign up, confirm, the welcome mail's preferences link, a change of themes, the send."""
-    from datetime import date
-
-    from test_theme_views import NOW, sample_issue
-
-    from digest.delivery import compile_issue, send_issue
-    from digest.mail.backends import get_backend
-    from digest.views import Layout
+    from test_theme_views import sample_issue, send_with_views
 
     server, store, settings = site
     themes = [theme.name for theme in settings.themes]
@@ -237,14 +231,7 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
 
     issue = sample_issue(settings)
     store.issues.save(issue)
-    report = send_issue(
-        store,
-        compile_issue(issue, settings, date=NOW),
-        get_backend(settings),
-        settings.delivery,
-        layout=Layout.load(issue.layout),
-        today=date(2026, 11, 20),
-    )
+    report = send_with_views(store, settings, issue)
     assert report.sent == 1 and report.variants == 1
     [_, _, digest] = mails_to(smtp_server, "gil@example.org")
     text = digest.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
-from digest.delivery import compile_issue, send_issue
+from digest.delivery import SendReport, compile_issue, send_issue
 from digest.issue import build_issue
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState, Digest
@@ -56,6 +56,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def database(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'digest.sqlite'}"
+
+
+def send_with_views(store: Store, settings: Settings, issue: StoredIssue) -> SendReport:
+    """The issue sent as the newsletter sends it: each reader their themes, pauses counted from 20 November."""
+    return send_issue(
+        store,
+        compile_issue(issue, settings, date=NOW),
+        get_backend(settings),
+        settings.delivery,
+        layout=Layout.load(issue.layout),
+        today=date(2026, 11, 20),
+    )
 
 
 def themes_of(digest: Digest) -> list[str]:
@@ -136,14 +148,7 @@ def test_a_send_gives_each_reader_their_themes_and_skips_those_with_none(
     reach = reach_of(issue, store.ledger.choices(issue.id), date(2026, 11, 20))
     assert (reach.some_themes, reach.variants, reach.no_posts, reach.paused) == (2, 2, 1, 1)
 
-    report = send_issue(
-        store,
-        compile_issue(issue, settings, date=NOW),
-        get_backend(settings),
-        settings.delivery,
-        layout=Layout.load(issue.layout),
-        today=date(2026, 11, 20),
-    )
+    report = send_with_views(store, settings, issue)
     assert report.complete and report.sent == 3 and report.skipped == 2 and report.variants == 2
     rows = {d.subscriber_id: d for d in store.ledger.of(issue.id)}
     assert rows[nothing.id].state == DeliveryState.SKIPPED and rows[nothing.id].last_reply == "no posts in your themes"

@@ -40,6 +40,10 @@ from digest.tokens import ReturnPathSigner, Signer
 
 CRLF = b"\r\n"
 QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets
+# Text quoted-printable leaves as it is: printable ASCII but "=", not starting with ".", short enough that the
+# soft break after it ("=") keeps the line within 76 octets.
+_QP_SAFE = re.compile(r"[!-\-/-<>-~][!-<>-~]{0,74}")
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
 _HEADER_END = re.compile(rb"\r\n(?![ \t])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SAFE_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*")
@@ -83,6 +87,8 @@ def qp(data: str) -> bytes:
     dot-stuffing (RFC 5321 4.5.2), a scan of every byte per recipient, has
     nothing to do: such a dot is written ``=2E``, as RFC 2045 allows.
     """
+    if _QP_SAFE.fullmatch(data):  # a URL or an address, per recipient: nothing to encode (a third of a fill, else)
+        return data.encode("ascii")
     encoded = binascii.b2a_qp(data.encode("utf-8"), quotetabs=False, istext=True, header=False)
     encoded = encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
     if encoded.startswith(b".") or b"\n." in encoded:
@@ -98,6 +104,10 @@ def _no_leading_dot(line: bytes) -> bytes:
     if len(rest) + 3 <= QP_LINE:
         return b"=2E" + rest
     return b"=2E=" + CRLF + _no_leading_dot(rest)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text) if _HTML_SPECIAL.search(text) else text
 
 
 def display_address(name: str | None, email: str) -> str:
@@ -308,10 +318,10 @@ class CompiledMessage:
             Slot.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto_for(subscriber_id)}".encode("ascii"),
             Slot.TEXT_UNSUBSCRIBE: qp(url),
             Slot.TEXT_EMAIL: qp(email),
-            Slot.HTML_UNSUBSCRIBE: qp(html.escape(url)),
-            Slot.HTML_EMAIL: qp(html.escape(email)),
+            Slot.HTML_UNSUBSCRIBE: qp(_escape(url)),
+            Slot.HTML_EMAIL: qp(_escape(email)),
             Slot.TEXT_PREFERENCES: qp(preferences),
-            Slot.HTML_PREFERENCES: qp(html.escape(preferences)),
+            Slot.HTML_PREFERENCES: qp(_escape(preferences)),
         }
         chunks = self.chunks.copy()
         for position, slot in self.slot_positions:

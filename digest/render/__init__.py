@@ -21,7 +21,7 @@ from digest.render.mjml import MJML_ERROR, compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
 from digest.views import Marks, layout_of, outlet_line, share_text, strip
 
-__all__ = ["render_issue", "render_leaving_out", "template_context"]
+__all__ = ["render_issue", "render_leaving_out", "template_context", "template_contexts"]
 
 
 def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
@@ -116,17 +116,20 @@ def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]
     return failing
 
 
+def template_contexts(digest: Digest, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the HTML and the text template see: each its own theme marks (``v``), the text its link numbering (``ref``)."""
+    context = template_context(digest, settings)
+    refs = LinkReferences()
+    return {**context, "v": Marks(html=True)}, {**context, "ref": refs, "v": Marks(html=False, on_section=refs.set_owner)}
+
+
 def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
     """(HTML, text) with the theme marks still in (see :mod:`digest.views`); the text not yet tidied."""
-    context = template_context(digest, settings)
-    source = render_template(environment(settings, html=True), HTML_TEMPLATE, {**context, "v": Marks(html=True)})
+    html_context, text_context = template_contexts(digest, settings)
+    source = render_template(environment(settings, html=True), HTML_TEMPLATE, html_context)
     mjml_source, css = split_inline_css(source)
     html = mark_preheader(inline_css(fix_mrml(compile_mjml(mjml_source, HTML_TEMPLATE), digest.preheader), css), digest.preheader)
-    refs = LinkReferences()
-    text = render_template(
-        environment(settings, html=False), TEXT_TEMPLATE, {**context, "ref": refs, "v": Marks(html=False, on_section=refs.set_owner)}
-    )
-    return html, text
+    return html, render_template(environment(settings, html=False), TEXT_TEMPLATE, text_context)
 
 
 _MARKUP = re.compile(r"\{\{|\{%|<mj-|&lt;mj-", re.IGNORECASE)

@@ -1,7 +1,9 @@
 """The outbox backend: one ``.eml`` file per recipient under ``outbox/<issue-id>/``.
 
 The embedded default when no SMTP host is configured, so a first run
-delivers somewhere a person can open. Files are written atomically.
+delivers somewhere a person can open. Files are written atomically, each
+starting with the ``Return-Path`` a receiving server would add (the
+envelope sender: with [bounces], the copy's own VERP address).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class OutboxTransport:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
+                handle.write(f"Return-Path: <{envelope.sender}>\r\n".encode("ascii", "replace"))
                 handle.write(data)
             Path(tmp).replace(target)
         except BaseException:
