@@ -121,7 +121,7 @@ class Reach:
 def reach_of(issue: StoredIssue, choices: list[tuple[str | None, str | None, int]], today: date) -> Reach:
     """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
     layout = Layout.load(issue.layout)
-    if layout is None:
+    if layout is None or not layout.themes:
         return Reach(paused=sum(count for _, until, count in choices if until is not None and until > today.isoformat()))
     every = layout.sections_for(None)
     some = no_posts = paused = 0

@@ -192,3 +192,18 @@ def test_an_issue_whose_templates_mark_no_themes_goes_whole_to_everyone(
     (own / "digest.mjml.j2").write_text(unmarked)
     rendered = render_issue(digest, dataclasses.replace(settings, templates_dir=own))
     assert rendered.layout is None  # so Variants sends every reader the whole issue
+
+
+def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Settings, Digest, StoredIssue], store: Store) -> None:
+    """An empty issue (sent with --force) has no theme to choose: nobody is skipped for their themes."""
+    from digest.mail.variants import Variants
+
+    settings, digest, _ = sample
+    empty = dataclasses.replace(digest, sections=(), outlet_summary=())
+    issue = frozen_form(empty, render_issue(empty, settings), NOW)
+    layout = Layout.load(issue.layout)
+    assert layout is not None and layout.themes == ()
+    variants = Variants(compile_issue(issue, settings, date=NOW), layout)
+    assert variants.message_for('["Getting Around"]') is variants.full and variants.message_for(None) is variants.full
+    reach = reach_of(issue, [('["Getting Around"]', None, 3), (None, None, 2)], date(2026, 11, 20))
+    assert reach.no_posts == 0 and reach.some_themes == 0

@@ -24,6 +24,8 @@ class Variants:
     """The issue's message per theme choice, compiled lazily, shared by the send's workers."""
 
     def __init__(self, full: CompiledMessage, layout: Layout | None) -> None:
+        if layout is not None and not layout.themes:
+            layout = None  # an issue with no sections (sent with --force): no theme to choose, everyone gets it whole
         self.full = full
         self.layout = layout
         self.views = Views(layout) if layout is not None else None
