@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -114,9 +116,36 @@ def smtp_server() -> Iterator[Any]:
         server.stop()
 
 
+POSTGRES_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store of a test: a real SQLite file, and a schema of its own on the PostgreSQL server
+    (DIGEST_TEST_POSTGRES_URL), dropped after; the PostgreSQL run skips, saying why, where none answers."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'digest.sqlite'}"
+        return
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            schema = f"digest_test_{uuid.uuid4().hex[:12]}"
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # no server, no driver, no rights: the reason is the skip's message
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
 @pytest.fixture
-def delivery_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a send: a real SQLite file in tmp_path, a secret key, fast retries."""
+def delivery_settings(make_settings: Callable[..., Settings], database_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a send: a real database (SQLite, and PostgreSQL where it answers), a secret key, fast retries."""
     from digest.config import DeliveryOptions, SmtpOptions
 
     def make(port: int | None = None, *, smtp: dict[str, Any] | None = None, **delivery: Any) -> Settings:
@@ -129,7 +158,7 @@ def delivery_settings(make_settings: Callable[..., Settings], tmp_path: Path) ->
         } | delivery
         smtp_options = {"host": "127.0.0.1", "port": port or 25, "security": "none", "timeout": 2.0} | (smtp or {})
         return make_settings(
-            database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}",
+            database_url=database_url,
             secret_key="test-secret-key",
             base_url="https://news.example.org",
             delivery=DeliveryOptions(**options),

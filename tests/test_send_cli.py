@@ -29,11 +29,12 @@ WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
 ISSUE = "2025-03-02-0e7ceb"
 
 
-def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (), **delivery: object) -> Path:
+def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (), database: str | None = None, **delivery: object) -> Path:
     """The fixture project's config, rooted at the fixture project, with a store in tmp_path; ``relays``: ports of
     [[smtp.relays]] instead of the one [smtp] host."""
     text = (PROJECT / "config" / "digest.toml").read_text(encoding="utf-8").replace('root = ".."', f'root = "{PROJECT}"')
-    text += f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n'
+    url = database or f"sqlite:///{tmp_path / 'digest.sqlite'}"
+    text += f'\n[store]\nurl = "{url}"\n'
     options = {
         "backend": "smtp" if port else "outbox",
         "outbox_dir": str(tmp_path / "outbox"),
@@ -190,22 +191,24 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: 
 
 @pytest.mark.parametrize("seed", [20261123])
 @pytest.mark.parametrize("relays", [1, 2])
-def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int, relays: int) -> None:
+def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int, relays: int, database_url: str) -> None:
     """The crash test: 2,000 subscribers, the sender killed with SIGKILL several times, then resumed; through one
-    relay, and through two ([[smtp.relays]]: connections spread between two servers)."""
+    relay, and through two ([[smtp.relays]]: connections spread between two servers); on SQLite and on PostgreSQL."""
     rng = random.Random(seed)
     connections = 4
     servers = [smtp_server] + [SmtpServer() for _ in range(relays - 1)]
     try:
-        _crash_test(tmp_path, servers, rng, connections)
+        _crash_test(tmp_path, servers, rng, connections, database_url)
     finally:
         for extra in servers[1:]:
             extra.stop()
 
 
-def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, connections: int) -> None:
+def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, connections: int, database: str) -> None:
     ports = tuple(server.port for server in servers)
-    config = make_config(tmp_path, ports[0], relays=ports if len(ports) > 1 else (), connections=connections, max_per_connection=50)
+    config = make_config(
+        tmp_path, ports[0], relays=ports if len(ports) > 1 else (), database=database, connections=connections, max_per_connection=50
+    )
 
     def received() -> int:
         return sum(len(server.handler.received) for server in servers)

@@ -143,11 +143,10 @@ class Ledger:
             .where(subscribers.c.status == SubscriberStatus.ACTIVE)
             .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
         )
+        insert = sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
         with self.engine.begin() as conn:
-            result = conn.execute(
-                sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
-            )
-        return int(result.rowcount or 0)
+            # RETURNING, not rowcount: SQLAlchemy reports -1 for INSERT … SELECT on PostgreSQL.
+            return len(conn.execute(insert.returning(deliveries.c.subscriber_id)).all())
 
     def recover_sending(self, issue_id: str) -> int:
         """The restart rule: a ``sending`` row left by a dead run goes back to ``pending``.

@@ -279,4 +279,12 @@ def create_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(driver_url(url), pool_pre_ping=True)
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` (as hosts and DATABASE_URL give it) with the driver digest ships: psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
