@@ -184,14 +184,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _schedule_config(tmp_path: Path, port: int, **delivery: object) -> Path:
-    config = make_config(tmp_path, port, **delivery)
+def _schedule_config(tmp_path: Path, port: int, database: str | None = None, **delivery: object) -> Path:
+    config = make_config(tmp_path, port, database=database, **delivery)
     config.write_text(config.read_text() + '\n[schedule]\ncron = "0 9 * * mon"\nmisfire_grace_hours = 6\n', encoding="utf-8")
     return config
 
 
-def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpServer) -> None:
-    config = _schedule_config(tmp_path, smtp_server.port)
+def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
+    """On SQLite and on PostgreSQL (APScheduler's job store in the same database)."""
+    config = _schedule_config(tmp_path, smtp_server.port, database_url)
     command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -227,11 +228,11 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     assert store.leases.holder("scheduler") is None  # released on a clean stop
 
 
-def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
     from test_send_cli import fill
 
     connections = 2
-    config = _schedule_config(tmp_path, smtp_server.port, connections=connections, rate=200)
+    config = _schedule_config(tmp_path, smtp_server.port, database_url, connections=connections, rate=200)
     store = fill(config, 600)  # the subscribers; the scheduler builds and freezes the slot's own issue
     as_of = (SLOT + timedelta(minutes=1)).isoformat()
     process = subprocess.Popen(
