@@ -26,7 +26,7 @@ def _variables_the_code_reads() -> set[str]:
 
 
 def test_services_and_their_commands_are_real_digest_subcommands() -> None:
-    assert set(SERVICES) == {"scheduler", "web", "mailpit"}
+    assert set(SERVICES) == {"scheduler", "web", "postgres", "mailpit"}
     for name in ("scheduler", "web"):
         command = SERVICES[name]["command"]
         assert command[0] in main.commands, f"{name}: {command[0]} is not a digest subcommand"
@@ -49,15 +49,21 @@ def test_smtp_points_at_mailpit_and_ports_line_up() -> None:
     assert all(p.startswith("127.0.0.1:") for s in SERVICES.values() for p in s.get("ports", []))  # nothing exposed beyond the host
 
 
-def test_database_and_outbox_are_on_the_named_volume() -> None:
-    assert "digest-data" in COMPOSE["volumes"]
+def test_the_apps_use_postgres_once_it_is_healthy_and_keep_their_files_on_the_named_volume() -> None:
+    postgres = SERVICES["postgres"]
+    assert postgres["image"].startswith("postgres:") and "ports" not in postgres  # never published beyond the compose network
+    assert postgres["healthcheck"]["test"][-1].startswith("pg_isready")
+    data = dict(v.split(":", 1) for v in postgres["volumes"])
+    assert data["postgres-data"] == "/var/lib/postgresql/data" and {"digest-data", "postgres-data"} <= set(COMPOSE["volumes"])
+    env = postgres["environment"]
     for name in ("scheduler", "web"):
         service = SERVICES[name]
-        mounts = dict(v.split(":", 1) for v in service["volumes"])
-        assert mounts["digest-data"] == "/data"
-        assert service["environment"]["DATABASE_URL"].startswith("sqlite:////data/")
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        url = service["environment"]["DATABASE_URL"]
+        assert url == f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@postgres:5432/{env['POSTGRES_DB']}"
+        assert dict(v.split(":", 1) for v in service["volumes"])["digest-data"] == "/data"
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert 'VOLUME ["/data"]' in dockerfile and 'ENTRYPOINT ["digest"]' in dockerfile
+    assert 'VOLUME ["/data"]' in dockerfile and 'ENTRYPOINT ["digest"]' in dockerfile and "'.[postgres]'" in dockerfile
 
 
 def test_env_example_names_real_variables_and_every_one_the_compose_file_uses() -> None:
@@ -66,8 +72,8 @@ def test_env_example_names_real_variables_and_every_one_the_compose_file_uses() 
     real = _variables_the_code_reads()
     assert {"DIGEST_SECRET_KEY", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_HOST", "DATABASE_URL"} <= real
     assert named <= real, f"unknown variables in .env.example: {named - real}"
-    used = {key for s in SERVICES.values() for key in s.get("environment", {})}
+    used = {key for n, s in SERVICES.items() if n != "postgres" for key in s.get("environment", {})}
     assert used <= named and used <= real
     assert real <= named, f"variables the code reads but .env.example does not list: {real - named}"
-    assert all(s.get("env_file") == ".env" for n, s in SERVICES.items() if n != "mailpit")
+    assert all(s.get("env_file") == ".env" for n, s in SERVICES.items() if n not in ("mailpit", "postgres"))
     assert Path(REPO / ".gitignore").read_text().count(".env\n") == 1
