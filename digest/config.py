@@ -189,6 +189,7 @@ class Settings:
     cache_dir: Path = Path(".digest-cache")
     feed: FeedFetch = field(default_factory=FeedFetch)
     secret_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)  # DIGEST_METRICS_TOKEN: needed to read /metrics, when set
     database_url: str = "sqlite:///digest.sqlite"
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
@@ -514,6 +515,7 @@ def _settings(
         cache_dir=root / cache_dir,
         feed=feed,
         secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        metrics_token=env.get("DIGEST_METRICS_TOKEN") or None,
         database_url=_absolute_sqlite(database_url, root),
         delivery=delivery,
         smtp=smtp,

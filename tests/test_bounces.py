@@ -249,3 +249,38 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         with pytest.raises(DeliveryError, match=r"cannot reach|certificate"):
             fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_ca_file=None)), store)
         mailbox.logout()
+
+
+def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+    """/metrics in the Prometheus text format (parsed back with prometheus_client), behind a token; /healthz as JSON."""
+    import json
+    from datetime import timedelta
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from digest.store import now_utc
+    from digest.web.public import create_app
+
+    from conftest import LiveServer, http_request
+
+    settings, store, received = sent
+    process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store)
+    process_message(bounce("arf-complaint.eml", received["complains"]), settings, store)
+    store.leases.acquire("scheduler", "host:4242:abc", now_utc() + timedelta(seconds=40))
+    server = LiveServer(create_app(dataclasses.replace(settings, metrics_token="scrape-me"), store))
+    try:
+        assert http_request("GET", f"{server.base}/metrics")[0] == 401
+        assert http_request("GET", f"{server.base}/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
+        code, headers, body = http_request("GET", f"{server.base}/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert code == 200 and {k.lower(): v for k, v in headers.items()}["content-type"].startswith("text/plain; version=0.0.4")
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(body) for s in f.samples}
+        assert samples[("digest_deliveries", (("state", "sent"),))] == len(READERS)
+        assert samples[("digest_returned", (("kind", "hard"),))] == 1 and samples[("digest_returned", (("kind", "complaint"),))] == 1
+        assert samples[("digest_subscribers", (("status", "bounced"),))] == 1
+        assert 30 < samples[("digest_scheduler_lease_seconds_left", ())] <= 40
+        code, _, body = http_request("GET", f"{server.base}/healthz")
+        health = json.loads(body)
+        assert code == 200 and health["database"].startswith("ok") and health["scheduler"]["running"] is True
+        assert health["scheduler"]["owner"] == "host:4242:abc"
+    finally:
+        server.stop()

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from digest.addresses import clean_name, normalise_address
@@ -45,6 +45,7 @@ from digest.store import Store
 from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
+from digest.web.metrics import metric_routes
 from digest.web.preferences import all_themes, preference_routes
 
 log = logging.getLogger(__name__)
@@ -278,10 +279,6 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
                 return Response(item.body, media_type=item.media_type)
         return not_found()
 
-    def health(request: Request) -> Response:
-        store.version()
-        return PlainTextResponse("ok\n")
-
     return Starlette(
         routes=[
             Route("/u/", help_page, methods=["GET"]),
@@ -292,7 +289,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/archive/feed.atom", feed, methods=["GET"]),
             Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
-            Route("/healthz", health, methods=["GET"]),
+            *metric_routes(store, settings.metrics_token),
             Route("/subscribe", show_subscribe, methods=["GET"]),
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),

@@ -1,0 +1,114 @@
+"""``GET /metrics`` (Prometheus text format) and ``GET /healthz`` for ``digest serve``: read from the store at scrape time.
+
+The figures are the database's, not this process's, so every replica of the
+web app reports the same numbers and a restart loses nothing:
+
+- ``digest_deliveries{state}``: deliveries of every issue by ledger state;
+- ``digest_subscribers{status}``;
+- ``digest_returned{kind}``: bounces, complaints and mailed unsubscribes read;
+- ``digest_last_scheduled_run_timestamp_seconds``, ``…_duration_seconds`` and
+  ``digest_last_scheduled_run{outcome}`` (1 for the outcome of the latest slot);
+- ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
+  lease still holds (its heartbeat); absent when no scheduler runs.
+
+With ``DIGEST_METRICS_TOKEN`` set, ``/metrics`` answers only requests that
+carry it (``Authorization: Bearer <token>``), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from digest.errors import StoreError
+from digest.store import Store, now_utc
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class StoreCollector(Collector):
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        store = self.store
+        deliveries = GaugeMetricFamily("digest_deliveries", "Deliveries of every issue, by ledger state", labels=["state"])
+        totals: dict[str, int] = {}
+        for item in store.ledger.status():
+            for delivery_state, count in item.counts.items():
+                totals[delivery_state.value] = totals.get(delivery_state.value, 0) + count
+        for name, count in sorted(totals.items()):
+            deliveries.add_metric([name], count)
+        yield deliveries
+        subscribers = GaugeMetricFamily("digest_subscribers", "Subscribers by status", labels=["status"])
+        for status, count in store.subscribers.counts().items():
+            subscribers.add_metric([status.value], count)
+        yield subscribers
+        returned = GaugeMetricFamily("digest_returned", "Bounces, complaints and mailed unsubscribes read, by kind", labels=["kind"])
+        kinds: dict[str, int] = {}
+        for counts in store.events.by_issue().values():
+            for kind, count in counts.items():
+                kinds[kind] = kinds.get(kind, 0) + count
+        for kind, count in sorted(kinds.items()):
+            returned.add_metric([kind], count)
+        yield returned
+        recent = store.runs.recent(1)
+        if recent:
+            run = recent[0]
+            yield GaugeMetricFamily(
+                "digest_last_scheduled_run_timestamp_seconds", "When the latest scheduled slot started", value=run.started_at.timestamp()
+            )
+            if run.finished_at is not None:
+                yield GaugeMetricFamily(
+                    "digest_last_scheduled_run_duration_seconds",
+                    "How long the latest scheduled slot took",
+                    value=(run.finished_at - run.started_at).total_seconds(),
+                )
+            outcome = GaugeMetricFamily("digest_last_scheduled_run", "The latest scheduled slot's outcome (1)", labels=["outcome"])
+            outcome.add_metric([run.state.value], 1)
+            yield outcome
+        holder = store.leases.holder("scheduler")
+        if holder is not None:
+            yield GaugeMetricFamily(
+                "digest_scheduler_lease_seconds_left",
+                "Seconds the running scheduler's lease still holds (renewed as it runs)",
+                value=(holder[1] - now_utc()).total_seconds(),
+            )
+
+
+def metric_routes(store: Store, token: str | None) -> list[Route]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store))
+
+    def metrics(request: Request) -> Response:
+        if token:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return PlainTextResponse("a metrics token is needed (Authorization: Bearer …)\n", status_code=401)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+
+    def health(request: Request) -> Response:
+        body: dict[str, Any] = {}
+        try:
+            body["database"] = f"ok (schema {store.version()})"
+            holder = store.leases.holder("scheduler")
+        except StoreError as exc:
+            return JSONResponse({"database": f"unreachable: {exc}"}, status_code=503)
+        except Exception as exc:  # the driver's own error: the database is not answering
+            return JSONResponse({"database": f"unreachable: {type(exc).__name__}"}, status_code=503)
+        body["scheduler"] = (
+            {"running": True, "owner": holder[0], "lease_seconds_left": round((holder[1] - now_utc()).total_seconds(), 1)}
+            if holder is not None
+            else {"running": False}
+        )
+        return JSONResponse(body)
+
+    return [Route("/metrics", metrics, methods=["GET"]), Route("/healthz", health, methods=["GET"])]
