@@ -142,7 +142,13 @@ class Scheduler:
 
     def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> Outcome:
         self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
-        log.info("slot %s: %s: %s", slot.isoformat(), state, reason)
+        log.info(
+            "slot %s: %s: %s",
+            slot.isoformat(),
+            state,
+            reason,
+            extra={"fields": {"slot": slot.isoformat(), "state": str(state), "issue": wanted}},
+        )
         return Outcome(slot, state, wanted, reason)
 
     def catch_up(self, now: datetime) -> Outcome | None:

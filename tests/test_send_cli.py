@@ -458,3 +458,15 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     finally:
         server.stop()
     assert code == 200 and not store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))
+
+
+def test_log_format_json_gives_one_object_per_line_with_the_counts(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port)
+    fill(config, 5).close()
+    result = cli(config, "--log-format", "json", "send", "--issue", ISSUE, "--yes")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert lines and all({"time", "level", "logger", "event"} <= set(line) for line in lines)
+    finished = [line for line in lines if line["event"] == "send finished"]
+    assert len(finished) == 1 and finished[0]["issue"] == ISSUE and finished[0]["sent"] == 5 and finished[0]["ledger"]["sent"] == 5
+    assert "test-secret-key" not in result.stderr

@@ -45,9 +45,17 @@ __all__ = ["main", "run"]
     help="Config file (default: config/digest.toml; env DIGEST_CONFIG).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    envvar="DIGEST_LOG_FORMAT",
+    show_default=True,
+    help="Log lines for people, or one JSON object per line (env DIGEST_LOG_FORMAT).",
+)
 @click.version_option(__version__, prog_name="digest")
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
+def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str) -> None:
     """digest: gather posts, build the Weekly Digest, and send it.
 
     \b
@@ -57,12 +65,11 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
          check, or recipients left undelivered)
       2  usage or configuration error
     """
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from digest.logs import configure
+
+    configure((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)], log_format)
     obj = Context(config)
+    obj.log_format = log_format
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

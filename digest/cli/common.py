@@ -33,6 +33,7 @@ class Context:
         self._settings: Settings | None = None
         self._store: Store | None = None
         self._newsletter: Newsletter | None = None
+        self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
 
     @property
     def settings(self) -> Settings:

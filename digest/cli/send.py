@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
@@ -133,7 +134,7 @@ def send(
 
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
-    reporter = _Reporter(sys.stderr.isatty())
+    reporter = _Reporter(sys.stderr.isatty() and obj.log_format != "json", issue_id=plan.issue.id if obj.log_format == "json" else None)
     try:
         report = newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter)
     except (LeaseHeldError, RefusedError) as exc:
@@ -147,6 +148,23 @@ def send(
         click.echo("Nothing to send: every active subscriber has this issue already.")
         return
     resume = hint(obj, "send", *resend)
+    if obj.log_format == "json":
+        logging.getLogger("digest.send").info(
+            "send finished" if report.complete else "send not done",
+            extra={
+                "fields": {
+                    "issue": report.issue_id,
+                    "sent": report.sent,
+                    "deferred": report.deferred,
+                    "failed": report.failed,
+                    "bounced": report.bounced,
+                    "skipped": report.skipped,
+                    "recovered": report.recovered,
+                    "ledger": {state.value: count for state, count in report.counts.items()},
+                    "stopped": report.paused or report.fatal or ("on request" if report.stopped else None),
+                }
+            },
+        )
     if report.recovered:
         click.echo(f"Recovered  {report.recovered} message(s) in flight when an earlier run stopped (sent again)")
     skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
@@ -249,8 +267,9 @@ def _restore_handlers(previous: dict[int, object]) -> None:
 class _Reporter:
     """A progress line with rate and ETA on a terminal; a plain log line every few seconds otherwise."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, *, issue_id: str | None = None) -> None:
         self.tty = tty
+        self.issue_id = issue_id  # set: progress goes out as JSON log lines (--log-format json)
         self.lock = threading.Lock()
         self.last = 0.0
         self.shown = False
@@ -270,7 +289,11 @@ class _Reporter:
                 f"{progress.done}/{progress.total} ({pct:.0f}%)  {rate:.0f} msg/s  ETA {int(eta // 60)}:{int(eta % 60):02d}  "
                 f"sent {progress.sent}  deferred {progress.deferred}  failed {progress.failed}"
             )
-            if self.tty:
+            if self.issue_id is not None:
+                fields = {"issue": self.issue_id, "done": progress.done, "total": progress.total, "rate": round(rate, 1)}
+                fields |= {"sent": progress.sent, "deferred": progress.deferred, "failed": progress.failed, "skipped": progress.skipped}
+                logging.getLogger("digest.send").info("progress", extra={"fields": fields})
+            elif self.tty:
                 click.echo(f"\r{line}\x1b[K", nl=False, err=True)
                 self.shown = True
             else:
