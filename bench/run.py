@@ -6,9 +6,9 @@ run of gather and build). Figures are medians of several runs; every
 comparison is a ratio measured in the same run on the same machine. Timed
 work lives here, never in tests.
 
-Each measurement has a module of its own: gather, render, send, memory,
-peers (the official MJML compiler and rss2email); common holds what they
-share.
+Each measurement has a module of its own: gather, render, desk, signing
+(DKIM), ledger (per message, SQLite and PostgreSQL), send, memory, peers
+(the official MJML compiler and rss2email); common holds what they share.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 from desk import bench_desk
+from ledger import bench_ledger
 from signing import bench_dkim
 
 from common import ROOT
@@ -47,6 +48,7 @@ def main() -> None:
         ("render", lambda: bench_render(rows, runs=7)),
         ("desk", lambda: bench_desk(rows)),
         ("dkim", lambda: bench_dkim(rows)),
+        ("ledger", lambda: bench_ledger(rows)),
         ("send", lambda: bench_send(20_000 if full else 4_000, rows)),
         ("memory", lambda: bench_memory([20_000, 200_000] if full else [2_000, 20_000], rows)),
         ("peers", lambda: rows.extend(compare_rss2email(200 if full else 40, 5) + startup(5))),
