@@ -88,6 +88,7 @@ class FeedFetch:
 
 BackendName = Literal["smtp", "outbox", "console", "memory"]
 Security = Literal["starttls", "ssl", "none"]
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}  # submission, implicit TLS, plain SMTP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -676,7 +677,7 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions
     ca_file = reader.get("ca_file", str, "")
     options = SmtpOptions(
         host=host,
-        port=port or {"starttls": 587, "ssl": 465, "none": 25}[security],
+        port=port or DEFAULT_PORTS[security],
         security=security,  # type: ignore[arg-type]
         timeout=reader.get("timeout", float, 30.0, _positive),
         username=env.get("SMTP_USERNAME") or None,
@@ -722,7 +723,7 @@ def _relays(smtp: _Reader, shared: SmtpOptions, env: Mapping[str, str]) -> tuple
         options = dataclasses.replace(
             shared,
             host=host,
-            port=port or {"starttls": 587, "ssl": 465, "none": 25}[security],
+            port=port or DEFAULT_PORTS[security],
             security=security,  # type: ignore[arg-type]
             username=env.get(f"SMTP_USERNAME_{suffix}") or shared.username,
             password=env.get(f"SMTP_PASSWORD_{suffix}") or shared.password,

@@ -80,11 +80,8 @@ def read_message(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None 
     key = _key(message, raw)
     recipients = [recipient or ""] + [str(value) for name in RECIPIENT_HEADERS for value in message.get_all(name, [])]
     refs = _refs(tokens, " ".join(recipients), in_recipient=True)
-    refs += tuple(
-        r
-        for r in _refs(tokens, raw.decode("latin-1"), in_recipient=False)
-        if (r.purpose, r.subscriber_id) not in {(x.purpose, x.subscriber_id) for x in refs}
-    )
+    named = {(r.purpose, r.subscriber_id) for r in refs}
+    refs += tuple(r for r in _refs(tokens, raw.decode("latin-1"), in_recipient=False) if (r.purpose, r.subscriber_id) not in named)
     report = message.get_param("report-type", header="content-type") if message.get_content_type() == "multipart/report" else None
     report_type = str(report).lower() if isinstance(report, str) else ""
 

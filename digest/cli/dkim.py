@@ -35,6 +35,8 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
 
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?", selector):
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')
+    if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", domain):
+        fail(f'--domain must be a domain name such as "example.org", got "{domain}"')
     root = obj.settings.root
     path = (out if out is not None else root / "config" / "dkim" / f"{selector}.pem").resolve()
     shown = path.relative_to(root) if path.is_relative_to(root) else path  # key_file is relative to the project root
@@ -50,12 +52,16 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
     except DkimKeyError as exc:  # pragma: no cover (we just wrote it)
         fail(str(exc))
     record = key.public_record()
-    prefix = "ed25519_" if kind == "ed25519" else ""
     click.echo(f"Wrote      {shown} ({'RSA ' + str(bits) if kind == 'rsa' else 'Ed25519'}; readable by you only; never commit it)")
     click.echo(f"Publish    a TXT record at {selector}._domainkey.{domain}:")
     click.echo(f"  {selector}._domainkey.{domain}. IN TXT ( {txt_strings(record)} )")
-    click.echo("Then in the config:")
-    click.echo(f'  [dkim]\n  domain = "{domain}"\n  {prefix}selector = "{selector}"\n  {prefix}key_file = "{shown}"')
+    if kind == "ed25519":
+        # A second signature (RFC 8463): receivers that know only RSA still need the RSA key, so it goes beside it.
+        click.echo("Then in the config's [dkim] table, beside the RSA key's selector and key_file:")
+        click.echo(f'  ed25519_selector = "{selector}"\n  ed25519_key_file = "{shown}"')
+    else:
+        click.echo("Then in the config:")
+        click.echo(f'  [dkim]\n  domain = "{domain}"\n  selector = "{selector}"\n  key_file = "{shown}"')
     click.echo(f"and check the record once DNS has it: {hint(obj, 'dkim', 'check', '--dns')}")
 
 
