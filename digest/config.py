@@ -127,6 +127,10 @@ class DeliveryOptions:
     max_wait: float = 900.0  # how long one run waits for deferred retries to come due
     lease_seconds: float = 60.0  # how long a send's lease lasts unless renewed (renewed every quarter of it)
     breaker: int = 20  # consecutive failures that pause a send
+    # PostgreSQL: every send of this newsletter runs as a send worker (digest.workers), so `digest send --worker`
+    # processes on other hosts can join it. Off: a send is one process holding the send lease.
+    workers_may_join: bool = False
+    claim_timeout: float = 30.0  # a worker whose heartbeat is older than this is dead: its claimed rows go to the others
     list_id: str = ""
     unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
 
@@ -482,6 +486,11 @@ def _settings(
             f"{file}: delivery.unsubscribe_mailto: with bounces.address set, each copy's List-Unsubscribe mailto is "
             f"{bounces.unsubscribe_address.replace('@', '+<token>@')}, which digest reads: remove unsubscribe_mailto"
         )
+    if delivery.workers_may_join and database_url.startswith("sqlite"):
+        top.problems.append(
+            f"{file}: delivery.workers_may_join: several senders on one issue need PostgreSQL (store.url or DATABASE_URL "
+            "= postgresql://…); on SQLite one send uses delivery.connections in one process: set it to false"
+        )
     if delivery.backend == "smtp" and not smtp.host and not relays:
         top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
     top.finish()
@@ -648,6 +657,8 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
         max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
         lease_seconds=reader.get("lease_seconds", float, 60.0, lambda v: None if 2 <= v <= 3600 else f"must be 2 to 3600 seconds, got {v}"),
         breaker=reader.get("breaker", int, 20, _positive),
+        workers_may_join=reader.get("workers_may_join", bool, False),
+        claim_timeout=reader.get("claim_timeout", float, 30.0, lambda v: None if 2 <= v <= 3600 else f"must be 2 to 3600 seconds, got {v}"),
         list_id=reader.get(
             "list_id",
             str,

@@ -39,11 +39,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError, StoreError
-from digest.leases import Held, hold_lease
+from digest.leases import Held, LeaseHeldError, hold_lease
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
@@ -134,14 +135,45 @@ def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply
         transport.close()
 
 
-class _Run:
+class Guard(Protocol):
+    """What a run's ledger writes depend on: the send lease (a one-process send) or a worker's claims (digest.workers)."""
+
+    def check(self) -> None:
+        """Raise (a DeliveryError) when this process can no longer be sure its rows are its own: a pause, a lost lease."""
+
+    def writer(self) -> LedgerWriter:
+        """A ledger writer whose writes change nothing once the rows are no longer this process's."""
+
+
+@dataclass(frozen=True, slots=True)
+class _LeaseGuard:
+    store: Store
+    held: Held
+
+    def check(self) -> None:
+        self.held.check()
+
+    def writer(self) -> LedgerWriter:
+        return self.store.ledger.writer((self.held.name, self.held.fence))
+
+
+class Run:
     """The shared state of one send: queue, counters, breaker, and the reasons to stop."""
 
     def __init__(
-        self, store: Store, variants: Variants, backend: Backend, options: DeliveryOptions, stop: threading.Event, lease: Held, today: str
+        self,
+        store: Store,
+        variants: Variants,
+        backend: Backend,
+        options: DeliveryOptions,
+        stop: threading.Event,
+        guard: Guard,
+        today: str,
+        *,
+        queue_size: int = BATCH * 2,
     ) -> None:
         self.store = store
-        self.lease = lease
+        self.guard = guard
         self.variants = variants
         self.message = variants.full
         self.issue_id = self.message.parts.issue_id
@@ -150,7 +182,7 @@ class _Run:
         self.options = options
         self.stop = stop
         self.halt = threading.Event()  # stop, pause or fatal: no new messages
-        self.queue: queue.Queue[Due | None] = queue.Queue(maxsize=BATCH * 2)
+        self.queue: queue.Queue[Due | None] = queue.Queue(maxsize=queue_size)
         self.limiter = RateLimiter(options.rate)
         self.lock = threading.Lock()
         self.progress = Progress()
@@ -181,7 +213,7 @@ class _Run:
                 self.paused = f"paused after {self.consecutive_failures} consecutive failures; the last: {reply}"
                 self.halt.set()
 
-    def _fatal(self, reason: str) -> None:
+    def halt_with(self, reason: str) -> None:
         with self.lock:
             if self.fatal is None:
                 self.fatal = reason
@@ -192,7 +224,7 @@ class _Run:
     def worker(self, on_progress: Callable[[Progress], None] | None) -> None:
         transport: Transport | None = None
         on_this_connection = 0
-        ledger = self.store.ledger.writer((self.lease.name, self.lease.fence))
+        ledger = self.guard.writer()
         try:
             while True:
                 try:
@@ -226,10 +258,10 @@ class _Run:
                     assert item is not None
                     self.defer(item, exc.reply, ledger, attempted=False)
                 except (DeliveryError, StoreError) as exc:
-                    self._fatal(str(exc))
+                    self.halt_with(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
                     log.exception("unexpected error while sending %s", self.issue_id)
-                    self._fatal(f"unexpected error: {exc!r}")
+                    self.halt_with(f"unexpected error: {exc!r}")
                 finally:
                     self.queue.task_done()
                     if on_progress is not None and item is not None:
@@ -246,7 +278,7 @@ class _Run:
             ledger.flush()
         except Exception as exc:  # the row stays 'sending': the restart rule sends it again
             log.exception("could not write the ledger for %s", self.issue_id)
-            self._fatal(f"could not write the ledger: {exc!r}")
+            self.halt_with(f"could not write the ledger: {exc!r}")
 
     def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter, message: CompiledMessage) -> Transport | None:
         """Send one message through ``transport``; returns the transport, or None if it must be reopened."""
@@ -254,10 +286,10 @@ class _Run:
 
         def before_data() -> None:
             nonlocal attempted
-            self.lease.check()  # a run paused past its lease sends nothing more (the fenced write below stops it too)
+            self.guard.check()  # a run paused past its lease sends nothing more (the fenced write below stops it too)
             ledger.mark_sending(self.issue_id, item.subscriber_id)
             attempted = True
-            self.lease.check()  # a pause between the commit and DATA: at most this one message is repeated
+            self.guard.check()  # a pause between the commit and DATA: at most this one message is repeated
 
         try:
             address = envelope_form(item.email)
@@ -305,6 +337,76 @@ class _Run:
         ledger.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay), extra=extra)
         self._failed(reply, deferred=True)
 
+    # -- the run as a whole --------------------------------------------------------
+
+    def drive(self, feed: Callable[[], None], watch: Callable[[], str | None], on_progress: Callable[[Progress], None] | None) -> None:
+        """Start one thread per connection, run ``feed`` (which queues the work and waits for it), then stop them.
+
+        ``watch`` is asked twice a second for a reason to halt (a lost lease, a
+        stopped heartbeat): another process may be sending these rows now.
+        """
+        counts = self.store.ledger.status([self.issue_id])[0].counts
+        self.progress.total = counts[DeliveryState.PENDING] + counts[DeliveryState.DEFERRED] + counts[DeliveryState.SENDING]
+
+        def watcher() -> None:
+            # Waits on halt: the end of the run (halt is always set) wakes it at once.
+            while not self.halt.wait(0.5) and not self.stop.is_set():
+                if (reason := watch()) is not None:
+                    self.halt_with(reason)
+                    return
+
+        workers = [
+            threading.Thread(target=self.worker, args=(on_progress,), name=f"send-{n}", daemon=True)
+            for n in range(max(1, self.backend.parallel))
+        ]
+        watching = threading.Thread(target=watcher, name="send-watch", daemon=True)
+        for thread in (*workers, watching):
+            thread.start()
+        try:
+            feed()
+        finally:
+            self.halt.set()
+            for _ in workers:
+                self.queue.put(None)
+            for thread in workers:
+                thread.join()
+            watching.join()
+
+    def wait_for(self, when: datetime, deadline: float) -> bool:
+        """Wait until ``when`` (a retry comes due); False when that is past ``deadline`` (monotonic) or a stop came."""
+        wait = max(0.0, (when - now_utc()).total_seconds())
+        if time.monotonic() + wait > deadline:
+            log.info("%s: the next retry is due at %s, past delivery.max_wait; leaving it for the next run", self.issue_id, when)
+            return False
+        return not self.stop.wait(wait)
+
+    def put(self, item: Due) -> bool:
+        """Queue ``item`` for a connection; False when the run halts first."""
+        while not self.halt.is_set() and not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def report(self, *, enqueued: int, recovered: int, skipped: int) -> SendReport:
+        return SendReport(
+            issue_id=self.issue_id,
+            counts=self.store.ledger.status([self.issue_id])[0].counts,
+            enqueued=enqueued,
+            recovered=recovered,
+            skipped=skipped + self.progress.skipped,
+            variants=self.variants.compiled,
+            sent=self.progress.sent,
+            deferred=self.progress.deferred,
+            failed=self.progress.failed,
+            bounced=self.progress.bounced,
+            paused=self.paused,
+            stopped=self.stop.is_set(),
+            fatal=self.fatal,
+        )
+
     # -- the producer ------------------------------------------------------------
 
     def feed_due(self) -> None:
@@ -315,12 +417,8 @@ class _Run:
             if not batch:
                 return
             for item in batch:
-                while not self.halt.is_set() and not self.stop.is_set():
-                    try:
-                        self.queue.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
+                if not self.put(item):
+                    return
             after = batch[-1].subscriber_id
 
 
@@ -349,78 +447,49 @@ def send_issue(
     reader the themes they chose; without it everyone gets ``message``.
     ``today`` (the newsletter's day, for pauses) defaults to UTC's.
 
-    Takes the issue's send lease (raises LeaseHeldError if a live run has it),
-    resolves a dead run's ``sending`` rows by the restart rule, queues new
-    subscribers, and sends with ``backend.parallel`` connections. Deferred
-    deliveries are retried in the same run while they come due within
-    ``options.max_wait`` seconds. Returns the report; never raises for a
-    recipient's failure.
+    Takes the issue's send lease (raises LeaseHeldError if a live run has it,
+    or if send workers are at work on the issue), resolves a dead run's
+    ``sending`` rows by the restart rule, queues new subscribers, and sends
+    with ``backend.parallel`` connections. Deferred deliveries are retried in
+    the same run while they come due within ``options.max_wait`` seconds.
+    Returns the report; never raises for a recipient's failure.
     """
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     lost = threading.Event()
     with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds) as lease:
+        # Workers (digest.workers) hold claims, not this lease: while any is alive, a one-process send
+        # would resend their rows in flight. It joins them instead.
+        if not store.is_sqlite and (working := store.workers.live(issue_id, options.claim_timeout)):
+            raise LeaseHeldError(
+                f"{len(working)} send worker(s) are sending {issue_id} ({', '.join(working[:3])}): "
+                f"join them with `digest send --worker --issue {issue_id}`, or wait for them to finish"
+            )
         recovered = store.ledger.recover_sending(issue_id)
         if recovered:
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)
         skipped = store.ledger.skip_inactive(issue_id)
         enqueued = store.ledger.enqueue(issue_id)
-        variants = Variants(message, layout)
-        run = _Run(store, variants, backend, options, stop, lease, (today or now_utc().date()).isoformat())
-        counts = store.ledger.status([issue_id])[0].counts
-        run.progress.total = counts[DeliveryState.PENDING] + counts[DeliveryState.DEFERRED]
+        run = Run(store, Variants(message, layout), backend, options, stop, _LeaseGuard(store, lease), day_of(today))
 
-        # A lost lease means another run may be sending: halt as if stopped.
-        def watch_lease() -> None:
-            # Waits on halt, not on lost: the end of the run (halt is always set) wakes it at once,
-            # where a wait on lost kept every send open for up to half a second more.
-            while not run.halt.wait(0.5) and not stop.is_set():
-                if lost.is_set():
-                    run._fatal("the send lease was lost to another run")
-                    return
+        def watch() -> str | None:
+            return "the send lease was lost to another run" if lost.is_set() else None
 
-        workers = [
-            threading.Thread(target=run.worker, args=(on_progress,), name=f"send-{n}", daemon=True) for n in range(max(1, backend.parallel))
-        ]
-        watcher = threading.Thread(target=watch_lease, name="lease-watch", daemon=True)
-        for thread in (*workers, watcher):
-            thread.start()
-        deadline = time.monotonic() + options.max_wait
-        try:
+        def feed() -> None:
+            deadline = time.monotonic() + options.max_wait
             while True:
                 run.feed_due()
                 run.queue.join()
                 if run.halt.is_set() or stop.is_set():
-                    break
+                    return
                 next_at = store.ledger.next_retry_at(issue_id)
-                if next_at is None:
-                    break
-                wait = max(0.0, (next_at - now_utc()).total_seconds())
-                if time.monotonic() + wait > deadline:
-                    log.info("%s: the next retry is due at %s, past delivery.max_wait; leaving it for the next run", issue_id, next_at)
-                    break
-                if stop.wait(wait):
-                    break
-        finally:
-            run.halt.set()
-            for _ in workers:
-                run.queue.put(None)
-            for thread in workers:
-                thread.join()
-            watcher.join()
-        final = store.ledger.status([issue_id])[0].counts
-    return SendReport(
-        issue_id=issue_id,
-        counts=final,
-        enqueued=enqueued,
-        recovered=recovered,
-        skipped=skipped + run.progress.skipped,
-        variants=variants.compiled,
-        sent=run.progress.sent,
-        deferred=run.progress.deferred,
-        failed=run.progress.failed,
-        bounced=run.progress.bounced,
-        paused=run.paused,
-        stopped=stop.is_set(),
-        fatal=run.fatal,
-    )
+                if next_at is None or not run.wait_for(next_at, deadline):
+                    return
+
+        run.drive(feed, watch, on_progress)
+    return run.report(enqueued=enqueued, recovered=recovered, skipped=skipped)
+
+
+def day_of(today: date | None) -> str:
+    """The newsletter's day as ISO text (pauses end on a day), UTC's when not given."""
+    return (today or now_utc().date()).isoformat()

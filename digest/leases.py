@@ -37,7 +37,7 @@ TTL = 60.0  # seconds a lease lasts unless renewed (a send's is delivery.lease_s
 TRUSTED_PART = 0.9
 
 
-def _clock() -> float:
+def boot_clock() -> float:
     """Seconds on a clock that keeps counting while this machine is suspended (CLOCK_BOOTTIME on Linux;
     time.monotonic, which stops during a suspend, elsewhere): a lease's age must include a VM's pause."""
     return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
@@ -59,11 +59,11 @@ class Held:
     owner: str
     fence: int
     ttl: float
-    confirmed: float  # _clock() at the last successful take or renewal
+    confirmed: float  # boot_clock() at the last successful take or renewal
 
     def check(self) -> None:
         """Raise LeaseLostError when the last confirmation is too old to trust (a pause, a suspend, a stuck renewal)."""
-        age = _clock() - self.confirmed
+        age = boot_clock() - self.confirmed
         if age >= self.ttl * TRUSTED_PART:
             raise LeaseLostError(f"the lease {self.name} was last confirmed {age:.0f} s ago (it lasts {self.ttl:g} s): stopping")
 
@@ -108,12 +108,12 @@ def hold_lease(store: Store, name: str, lost: threading.Event, what: str, ttl: f
         when = f" until {found[1]:%Y-%m-%d %H:%M:%S} UTC" if found else ""
         who = holder or (found[0] if found else "another run")
         raise LeaseHeldError(f"{what} is already running ({who}, lease held{when})")
-    held = Held(name, owner, fence, ttl, _clock())
+    held = Held(name, owner, fence, ttl, boot_clock())
     done = threading.Event()
 
     def renew() -> None:
         while not done.wait(ttl / 4):
-            started = _clock()
+            started = boot_clock()
             try:
                 if store.leases.acquire(name, owner, now_utc() + until) is not None:
                     log.error("lost the lease %s to another process; stopping", name)

@@ -354,10 +354,12 @@ class Newsletter:
         backend: Backend | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        worker: bool = False,
     ) -> SendReport | None:
         """Carry out ``plan``: freeze the issue if it is not yet, and send it through the ledger.
 
-        Returns None when nobody is left to mail (nothing is frozen then).
+        ``worker`` (or ``delivery.workers_may_join``) sends as one of several
+        workers on the issue (:mod:`digest.workers`, PostgreSQL). Returns None when nobody is left to mail (nothing is frozen then).
         Raises RefusedError with the plan's refusal, so no caller can skip it;
         LeaseHeldError if another run is sending the issue.
         """
@@ -373,7 +375,10 @@ class Newsletter:
             # both get here: the copy stored first is the one that goes out.
             issue = self.store.issues.add_once(issue)
         message = compile_issue(issue, self.settings, date=now)
-        return send_issue(
+        sender = send_issue
+        if worker or self.settings.delivery.workers_may_join:
+            from digest.workers import work_on_issue as sender
+        return sender(
             self.store,
             message,
             backend or get_backend(self.settings),

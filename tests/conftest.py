@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.server
 import os
@@ -119,13 +120,10 @@ def smtp_server() -> Iterator[Any]:
 POSTGRES_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The store of a test: a real SQLite file, and a schema of its own on the PostgreSQL server
-    (DIGEST_TEST_POSTGRES_URL), dropped after; the PostgreSQL run skips, saying why, where none answers."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'digest.sqlite'}"
-        return
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL of a schema of its own on the PostgreSQL server (DIGEST_TEST_POSTGRES_URL), dropped after;
+    the test skips, saying why, where no server answers."""
     import sqlalchemy as sa
 
     try:
@@ -141,6 +139,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store of a test: a real SQLite file, and a schema of its own on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'digest.sqlite'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A schema of its own on the PostgreSQL server, for what only PostgreSQL does (send workers)."""
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 @click.option("--rebuild", is_flag=True, help="Build the issue again instead of using the frozen one (refused once any delivery happened).")
 @click.option("--force", is_flag=True, help="Send even though the issue has error-level checks or a source yielded nothing.")
 @click.option("--allow-overlap", is_flag=True, help="Send even though the window overlaps an issue that went out already.")
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Send as one of several workers on this issue, on any hosts sharing the PostgreSQL store (start one per host).",
+)
 @click.pass_obj
 def send(
     obj: Context,
@@ -49,6 +54,7 @@ def send(
     rebuild: bool,
     force: bool,
     allow_overlap: bool,
+    worker: bool,
 ) -> None:
     """Send an issue to every active subscriber, exactly once.
 
@@ -57,7 +63,10 @@ def send(
     manual send and a scheduled one never both go out. The issue is stored
     ("frozen") as its first delivery is attempted; every later send of it
     uses that copy. An interrupted send resumes with `digest send --issue ID`.
-    Exit 0 only when every recipient ended sent, or failed for good with the
+
+    With --worker (PostgreSQL), any number of processes on any hosts send the
+    same issue together, each claiming batches of recipients; a worker that
+    dies is replaced by the others after delivery.claim_timeout. Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
     from digest.errors import DeliveryError, RefusedError, RenderError
@@ -72,16 +81,25 @@ def send(
     now = datetime.now(UTC)
     if issue_ref and (as_of or since or until or sources or rebuild):
         raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
+    if worker and test_to:
+        raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
+    worker = worker or settings.delivery.workers_may_join
+    if worker and obj.store.is_sqlite:
+        fail(
+            "--worker: several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
+            "on SQLite, send without --worker: one process sends on delivery.connections connections",
+            EXIT_USAGE,
+        )
     try:
         if issue_ref:
             plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap)
-            resend = ["--issue", issue_ref]
+            resend = [*(["--worker"] if worker else []), "--issue", issue_ref]
         else:
             target = common.window_target(obj, as_of, since, until, now)
             plan = newsletter.plan_send(
                 target, now, sources=common.source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
             )
-            resend = ["--issue", plan.issue.id]
+            resend = [*(["--worker"] if worker else []), "--issue", plan.issue.id]
     except (RefusedError, RenderError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
     if plan.frozen and sources:
@@ -136,7 +154,7 @@ def send(
     previous = _install_stop_handlers(stop)
     reporter = _Reporter(sys.stderr.isatty() and obj.log_format != "json", issue_id=plan.issue.id if obj.log_format == "json" else None)
     try:
-        report = newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter)
+        report = newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter, worker=worker)
     except (LeaseHeldError, RefusedError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
     except DeliveryError as exc:

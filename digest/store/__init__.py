@@ -9,6 +9,7 @@
     runs.py         scheduled slots               store.runs
     leases.py       one holder per named job      store.leases
     events.py       bounces, complaints read      store.events
+    workers.py      send workers and their claims store.workers (PostgreSQL)
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -27,9 +28,11 @@ from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter
 from digest.store.runs import Runs, ScheduleRun
 from digest.store.schema import MIGRATIONS, create_engine, now_utc, reads_of, schema_version
 from digest.store.subscribers import Subscriber, Subscribers
+from digest.store.workers import Claimed, Remaining, Workers
 
 __all__ = [
     "Approval",
+    "Claimed",
     "Delivery",
     "Due",
     "IssueStatus",
@@ -37,6 +40,7 @@ __all__ = [
     "LedgerWriter",
     "MailEvent",
     "Outstanding",
+    "Remaining",
     "ScheduleRun",
     "Store",
     "StoreError",
@@ -59,6 +63,7 @@ class Store:
         self.leases = Leases(engine)
         self.approvals = Approvals(engine)
         self.events = MailEvents(engine)
+        self.workers = Workers(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -148,20 +148,27 @@ class Ledger:
             # RETURNING, not rowcount: SQLAlchemy reports -1 for INSERT … SELECT on PostgreSQL.
             return len(conn.execute(insert.returning(deliveries.c.subscriber_id)).all())
 
-    def recover_sending(self, issue_id: str) -> int:
+    def recover_sending(self, issue_id: str, *, unclaimed_only: bool = False) -> int:
         """The restart rule: a ``sending`` row left by a dead run goes back to ``pending``.
 
         The message may or may not have reached the server before the crash, so
         it is sent again: a crash repeats at most the message in flight on each
         connection, and never loses one. Call only while holding the issue's
-        send lease, so that no live run's in-flight rows are touched.
+        send lease, so that no live run's in-flight rows are touched;
+        ``unclaimed_only`` leaves the rows of send workers alone.
         """
+        in_flight = (deliveries.c.issue_id == issue_id) & (deliveries.c.state == DeliveryState.SENDING)
+        if unclaimed_only:  # a worker joining: rows claimed by workers are theirs (or reclaimed by a claim)
+            in_flight = in_flight & deliveries.c.worker.is_(None)
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(deliveries)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENDING)
+                .where(in_flight)
                 .values(
-                    state=DeliveryState.PENDING.value, last_reply="resent after an interrupted run (was in flight)", updated_at=now_utc()
+                    state=DeliveryState.PENDING.value,
+                    last_reply="resent after an interrupted run (was in flight)",
+                    worker=None,
+                    updated_at=now_utc(),
                 )
             )
         return int(result.rowcount or 0)
@@ -218,13 +225,14 @@ class Ledger:
             ).scalar()
         return value if isinstance(value, datetime) else None
 
-    def writer(self, fence: Fence | None = None) -> LedgerWriter:
-        """A writer for one send worker: its own connection, statements built once.
+    def writer(self, fence: Fence | None = None, *, worker: str | None = None) -> LedgerWriter:
+        """A writer for one send connection: its own connection, statements built once.
 
         With ``fence`` (the send lease's name and the fencing number this run
-        got), every write changes nothing once another run has taken the lease.
+        got), every write changes nothing once another run has taken the lease;
+        with ``worker`` (a send worker's id), once the row is no longer claimed by it.
         """
-        return LedgerWriter(self.engine, fence)
+        return LedgerWriter(self.engine, fence, worker=worker)
 
     def mark_sending(self, issue_id: str, subscriber_id: int) -> None:
         with self.writer() as writer:
@@ -316,6 +324,7 @@ def _statements(where: Any) -> _Statements:
         ),
         deferred=update.where(where).values(
             state=DeliveryState.DEFERRED.value,
+            worker=None,  # any worker may retry it when it comes due
             attempts=_EXTRA,
             last_reply=sa.bindparam("reply"),
             next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime),
@@ -333,6 +342,9 @@ def _statements(where: Any) -> _Statements:
 
 _PLAIN = _statements(_ONE)
 _FENCE = _statements(_FENCED)
+# A send worker's writes (digest.workers) need the row to still carry its id: once a worker is taken for dead
+# and its rows are claimed by another, its late writes change nothing.
+_CLAIMED = _statements(_ONE & (deliveries.c.worker == sa.bindparam("claimant")))
 _BOUNCED = (
     sa.update(subscribers)
     .where(subscribers.c.id == sa.bindparam("subscriber"), subscribers.c.status == SubscriberStatus.ACTIVE)
@@ -361,13 +373,16 @@ class LedgerWriter:
     database goes through SQLAlchemy.
     """
 
-    def __init__(self, engine: Engine, fence: Fence | None = None) -> None:
+    def __init__(self, engine: Engine, fence: Fence | None = None, *, worker: str | None = None) -> None:
         self.conn = engine.connect()
         self.pending: dict[str, Any] | None = None  # the sent delivery not yet committed
         self.driver = _SqliteDriver(self.conn) if engine.dialect.name == "sqlite" else None
         self.fence = fence
-        self.sql = _FENCE if fence is not None else _PLAIN
-        self.fence_values: dict[str, Any] = {"lease": fence[0], "fence": fence[1]} if fence is not None else {}
+        self.worker = worker
+        self.sql = _CLAIMED if worker is not None else _FENCE if fence is not None else _PLAIN
+        self.fence_values: dict[str, Any] = (
+            {"claimant": worker} if worker is not None else {"lease": fence[0], "fence": fence[1]} if fence is not None else {}
+        )
 
     def __enter__(self) -> LedgerWriter:
         return self
@@ -403,6 +418,11 @@ class LedgerWriter:
     def _unchanged(self, values: dict[str, Any]) -> StoreError:
         """The error for a write that changed no row: the run must stop at once, sending nothing more."""
         where = f"the delivery of {values['issue']} to subscriber {values['subscriber']}"
+        if self.worker is not None:
+            return StoreError(
+                f"{where} was not updated: it is no longer claimed by this worker ({self.worker}), which was taken for "
+                "dead and its rows given to another; stopping so nothing is sent twice"
+            )
         if self.fence is not None:
             return StoreError(
                 f"{where} was not updated: this run no longer holds the send lease (fencing number {self.fence[1]} is stale) "

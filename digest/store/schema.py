@@ -103,19 +103,29 @@ issues = sa.Table(
     sa.Column("layout", sa.Text, nullable=True),
 )
 
+
+def _delivery_columns() -> list[sa.Column[Any] | sa.Index]:
+    return [
+        sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id"), primary_key=True),
+        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_reply", sa.Text),
+        sa.Column("next_attempt_at", UTCDateTime),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("sent_at", UTCDateTime),
+        sa.Index("deliveries_by_state", "issue_id", "state"),
+    ]
+
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
-    sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id"), primary_key=True),
-    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("last_reply", sa.Text),
-    sa.Column("next_attempt_at", UTCDateTime),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("sent_at", UTCDateTime),
-    sa.Index("deliveries_by_state", "issue_id", "state"),
+    *_delivery_columns(),
+    # v11: the send worker (digest.workers) that claimed the row, while it is claimed; kept once sent, as a record
+    # of who sent it. NULL: unclaimed, or handled by a one-process send (which holds the send lease instead).
+    sa.Column("worker", sa.String(128)),
 )
 
 
@@ -169,7 +179,7 @@ def _v1(conn: Connection) -> None:
     v1 = sa.MetaData()
     sa.Table("issues", v1, *_issue_columns()).create(conn)
     sa.Table("subscribers", v1, *_subscriber_columns()).create(conn)
-    deliveries.to_metadata(v1).create(conn)
+    sa.Table("deliveries", v1, *_delivery_columns()).create(conn)
     sa.Table("leases", sa.MetaData(), *_lease_columns()).create(conn)
 
 
@@ -239,8 +249,27 @@ def _v10(conn: Connection) -> None:
     mail_events.create(conn)
 
 
+send_workers = sa.Table(
+    "send_workers",
+    metadata,
+    # v11: the processes sending an issue together (PostgreSQL; digest.workers), each with its heartbeat. A row
+    # whose heartbeat is older than delivery.claim_timeout is a dead worker: its claimed rows go to the others.
+    sa.Column("id", sa.String(128), primary_key=True),  # host:pid:nonce
+    sa.Column("issue_id", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("stopped_at", UTCDateTime),
+    sa.Index("send_workers_by_issue", "issue_id", "heartbeat_at"),
+)
+
+
+def _v11(conn: Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN worker VARCHAR(128)"))
+    send_workers.create(conn)
+
+
 # Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 
 
 _READ = "digest_read_only"

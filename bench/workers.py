@@ -1,0 +1,118 @@
+"""Send workers on one issue (PostgreSQL): throughput with 1, 2 and 4 worker processes against raw smtplib.
+
+Each worker is its own process (``work_on_issue``, as ``digest send --worker``
+runs it) with two connections; raw smtplib gets the same total connections
+from one process's threads. The figure is the sending itself: deliveries
+over the span from the first ``sending`` to the last ``sent`` in the ledger,
+so the workers' start-up (imports, joining) is left out, as it is for a
+long-running worker. The sink is one more process on the same two cores.
+
+    python bench/workers.py [COUNT]       # the rows, printed
+    python bench/workers.py --one URL PORT CONNECTIONS ISSUE   # one worker (used by the above)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from ledger import POSTGRES
+
+from digest.config import DeliveryOptions, SmtpOptions
+from digest.delivery import compile_issue
+from digest.mail.backends.smtp import SmtpBackend
+from digest.store import Store
+from digest.store.schema import deliveries
+from digest.workers import work_on_issue
+
+from common import ROOT, add_subscribers, sample_issue, sample_settings, smtp_sink
+from send import raw_smtplib
+
+PER_WORKER = 2  # connections of each worker process
+
+
+@contextmanager
+def schema(engine: sa.Engine) -> Iterator[str]:
+    name = f"digest_bench_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+
+
+def one_worker(url: str, port: int, connections: int, issue_id: str) -> None:
+    store = Store.open(url)
+    issue = store.issues.load(issue_id)
+    assert issue is not None
+    options = DeliveryOptions(backend="smtp", connections=connections, max_per_connection=1_000_000, max_wait=0, claim_timeout=10)
+    backend = SmtpBackend(SmtpOptions(host="127.0.0.1", port=port, security="none"), connections)
+    report = work_on_issue(store, compile_issue(issue, sample_settings()), backend, options)
+    assert report.fatal is None, report.fatal
+    store.close()
+
+
+def _workers(engine: sa.Engine, port: int, count: int, processes: int) -> float:
+    """Messages per second over the ledger's span, with ``processes`` workers."""
+    with schema(engine) as url:
+        store = Store.open(url)
+        add_subscribers(store, count)
+        issue = sample_issue(sample_settings())
+        store.issues.save(issue)
+        store.ledger.enqueue(issue.id)  # queued before the workers start: none of them waits on another's join
+        command = [sys.executable, str(ROOT / "bench" / "workers.py"), "--one", url, str(port), str(PER_WORKER), issue.id]
+        running = [subprocess.Popen(command) for _ in range(processes)]
+        for process in running:
+            if process.wait() != 0:
+                raise RuntimeError(f"a bench worker exited {process.returncode}")
+        with store.engine.connect() as conn:
+            sent, first, last = conn.execute(
+                sa.select(sa.func.count(), sa.func.min(deliveries.c.updated_at), sa.func.max(deliveries.c.sent_at)).where(
+                    deliveries.c.state == "sent"
+                )
+            ).one()
+            senders = conn.execute(sa.select(sa.func.count(sa.distinct(deliveries.c.worker)))).scalar_one()
+        store.close()
+    assert sent == count and senders == processes, (sent, senders)
+    # min(updated_at) of a sent row is its `sent` time; the first `sending` came one message earlier at most.
+    return float(count / (last - first).total_seconds())
+
+
+def bench_workers(rows: list[str], count: int = 4000) -> None:
+    try:
+        engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:
+        rows.append(f"| send workers (PostgreSQL) | skipped: not reachable ({type(exc).__name__}) | | |")
+        return
+    settings = sample_settings()
+    data = compile_issue(sample_issue(settings), settings).render(1, "reader@example.org")
+    with smtp_sink() as port:
+        base = None
+        for processes in (1, 2, 4):
+            total = processes * PER_WORKER
+            rate = _workers(engine, port, count, processes)
+            raw = raw_smtplib(port, data, count, total)
+            base = base or rate
+            rows.append(
+                f"| send workers on PostgreSQL: {processes} process(es) × {PER_WORKER} connections, {count:,} messages | "
+                f"{rate:,.0f} msg/s ({rate / base:.2f}× one worker) | raw smtplib {raw:,.0f} msg/s on {total} connections | "
+                f"ratio {rate / raw:.2f} |"
+            )
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--one"]:
+        one_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    else:
+        table: list[str] = []
+        bench_workers(table, int(sys.argv[1]) if len(sys.argv) > 1 else 4000)
+        print("\n".join(table))

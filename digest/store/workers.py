@@ -1,0 +1,179 @@
+"""Send workers and their claims: several processes sending one issue (PostgreSQL).
+
+A worker registers a row in ``send_workers`` and keeps its heartbeat fresh.
+It claims batches of due deliveries with ``SELECT … FOR UPDATE SKIP LOCKED``
+(two workers never wait for, nor take, the same rows) by writing its id into
+``deliveries.worker``; every later write of the row is conditional on that id
+(:class:`~digest.store.ledger.LedgerWriter` with ``worker=``). A worker whose
+heartbeat is older than the claim timeout is dead: its claimed rows are free
+again, and its ``sending`` rows (in flight when it died) go back to
+``pending`` and are sent again under the same Message-ID, which is the
+restart rule of a one-process send, per worker. A dead worker that was only
+paused finds on waking that its rows carry another id, and stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digest.models import DeliveryState, SubscriberStatus
+from digest.store.ledger import Due
+from digest.store.schema import deliveries, now_utc, reads_of, send_workers, subscribers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claimed:
+    """A batch of deliveries this worker now holds, and how many of them a dead worker had in flight."""
+
+    due: list[Due]
+    reclaimed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remaining:
+    """What is left of an issue for the workers, to tell whether a worker with nothing claimable should wait."""
+
+    held: int  # pending or in flight, claimed by a worker (perhaps a dead one, reclaimed after the timeout)
+    free: int  # pending and claimed by nobody (the next claim takes them)
+    next_retry_at: datetime | None  # the earliest deferred delivery
+
+    @property
+    def nothing(self) -> bool:
+        return self.held == self.free == 0 and self.next_retry_at is None
+
+
+class Workers:
+    """Reads and writes of ``send_workers``, and the claims those workers make on ``deliveries``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.reads = reads_of(engine)
+
+    def register(self, worker: str, issue_id: str) -> None:
+        now = now_utc()
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(send_workers).values(id=worker, issue_id=issue_id, started_at=now, heartbeat_at=now))
+
+    def beat(self, worker: str) -> bool:
+        """Renew the heartbeat; False once the row is stopped or gone (nothing this worker holds is safe)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(send_workers)
+                .where(send_workers.c.id == worker, send_workers.c.stopped_at.is_(None))
+                .values(heartbeat_at=now_utc())
+            )
+        return bool(result.rowcount)
+
+    def stop(self, worker: str) -> int:
+        """The worker leaves: its claimed rows not yet attempted are free again at once. Returns how many."""
+        now = now_utc()
+        with self.engine.begin() as conn:
+            released = conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.worker == worker, deliveries.c.state == DeliveryState.PENDING.value)
+                .values(worker=None, updated_at=now)
+            ).rowcount
+            conn.execute(sa.update(send_workers).where(send_workers.c.id == worker).values(stopped_at=now))
+        return int(released or 0)
+
+    def live(self, issue_id: str, timeout: float) -> list[str]:
+        """The workers of ``issue_id`` whose heartbeat is younger than ``timeout`` seconds."""
+        with self.reads.connect() as conn:
+            return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, now_utc(), timeout))).scalars())
+
+    def claim(self, issue_id: str, worker: str, timeout: float, limit: int) -> Claimed:
+        """Up to ``limit`` due deliveries for ``worker``: pending, deferred and due, or left by a dead worker.
+
+        One transaction: the rows are chosen with FOR UPDATE SKIP LOCKED, so a
+        row another worker is claiming this instant is passed over, never
+        waited for nor taken twice.
+        """
+        now = now_utc()
+        live = sa.select(send_workers.c.id).where(_alive(issue_id, now, timeout))
+        row = deliveries.alias("candidate")  # not correlated with the UPDATE's own table: chosen once, not per row
+        unclaimed = row.c.worker.is_(None) | row.c.worker.not_in(live)
+        chosen = (
+            sa.select(row.c.subscriber_id)
+            .join(subscribers, subscribers.c.id == row.c.subscriber_id)
+            .where(row.c.issue_id == issue_id, subscribers.c.status == SubscriberStatus.ACTIVE.value, unclaimed)
+            .where(
+                (row.c.state == DeliveryState.PENDING.value)
+                # In flight with a dead worker. (In flight with no worker is a dead one-process send's:
+                # the restart rule puts it back under the send lease, never a claim.)
+                | ((row.c.state == DeliveryState.SENDING.value) & row.c.worker.is_not(None))
+                | ((row.c.state == DeliveryState.DEFERRED.value) & (row.c.next_attempt_at <= now))
+            )
+            .order_by(row.c.subscriber_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=row)
+            # A CTE, evaluated once: as an IN (subquery) the planner may rescan it per row and claim far more than limit.
+            .cte("chosen")
+            .prefix_with("MATERIALIZED")
+        )
+        in_flight = deliveries.c.state == DeliveryState.SENDING.value
+        resent = "resent: its worker stopped while it was in flight"
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == chosen.c.subscriber_id)
+                .values(
+                    worker=worker,
+                    updated_at=now,
+                    # In flight when its worker died: it may or may not have arrived, so it is sent again.
+                    state=sa.case((in_flight, DeliveryState.PENDING.value), else_=deliveries.c.state),
+                    last_reply=sa.case((in_flight, resent), else_=deliveries.c.last_reply),
+                )
+                .returning(deliveries.c.subscriber_id, deliveries.c.last_reply)
+            ).all()
+            reclaimed = sum(1 for _, reply in rows if reply == resent)
+            ids = sorted(row[0] for row in rows)
+            due = (
+                [
+                    Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3], themes=r[4], paused_until=r[5])
+                    for r in conn.execute(
+                        sa.select(
+                            deliveries.c.subscriber_id,
+                            subscribers.c.email,
+                            subscribers.c.name,
+                            deliveries.c.attempts,
+                            subscribers.c.themes,
+                            subscribers.c.paused_until,
+                        )
+                        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                        .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids))
+                        .order_by(deliveries.c.subscriber_id)
+                    ).all()
+                ]
+                if ids
+                else []
+            )
+        return Claimed(due=due, reclaimed=reclaimed)
+
+    def remaining(self, issue_id: str) -> Remaining:
+        """Pending, in-flight and deferred deliveries of active subscribers, by whether a worker holds them."""
+        active = subscribers.c.status == SubscriberStatus.ACTIVE.value
+        waiting = (deliveries.c.state == DeliveryState.PENDING.value) | (deliveries.c.state == DeliveryState.SENDING.value)
+        with self.reads.connect() as conn:
+            held, free = conn.execute(
+                sa.select(
+                    sa.func.count().filter(deliveries.c.worker.is_not(None)),
+                    sa.func.count().filter(deliveries.c.worker.is_(None)),
+                )
+                .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+                .where(deliveries.c.issue_id == issue_id, active, waiting)
+            ).one()
+            retry = conn.execute(
+                sa.select(sa.func.min(deliveries.c.next_attempt_at))
+                .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+                .where(deliveries.c.issue_id == issue_id, active, deliveries.c.state == DeliveryState.DEFERRED.value)
+            ).scalar()
+        return Remaining(held=int(held), free=int(free), next_retry_at=retry if isinstance(retry, datetime) else None)
+
+
+def _alive(issue_id: str, now: datetime, timeout: float) -> sa.ColumnElement[bool]:
+    cutoff = now - timedelta(seconds=timeout)
+    return (send_workers.c.issue_id == issue_id) & send_workers.c.stopped_at.is_(None) & (send_workers.c.heartbeat_at > cutoff)

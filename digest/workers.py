@@ -1,0 +1,177 @@
+"""Several senders on one issue: ``digest send --worker`` on any number of hosts (PostgreSQL).
+
+A one-process send holds the issue's send lease for its whole run. A worker
+holds it only for a moment, to join: under the lease it puts back the rows a
+dead one-process send left in flight, skips readers who left, queues new
+ones, and registers itself in ``send_workers``. From then on it works by
+claims (:mod:`digest.store.workers`): it takes batches of due deliveries with
+``FOR UPDATE SKIP LOCKED``, sends them on ``delivery.connections``
+connections, and keeps a heartbeat. Every ledger write is conditional on the
+row still being claimed by this worker.
+
+A worker killed at any instant leaves at most one message in flight per
+connection; after ``delivery.claim_timeout`` without its heartbeat, another
+worker claims its rows and sends those again under the same Message-ID.
+Nobody is lost, and the duplicates are bounded by kills × connections, as
+with one process. A worker paused past the timeout (SIGSTOP, a suspended VM)
+checks its heartbeat's age before and after each ``sending`` commit, and its
+writes change nothing once its rows were claimed by another: it stops.
+
+A worker leaves when nothing is left that it could ever take: no free rows,
+no rows held by other workers (alive, or dead and soon reclaimed), no retry
+due within ``delivery.max_wait``. So a worker started after the send is
+complete sends nothing. The lease keeps the two kinds apart: a one-process
+send refuses while workers are alive, and a worker refuses to join a
+one-process send (the lease stays taken for longer than a join takes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from digest.config import DeliveryOptions
+from digest.delivery import Progress, Run, SendReport, day_of
+from digest.errors import DeliveryError
+from digest.leases import TRUSTED_PART, LeaseHeldError, LeaseLostError, boot_clock, hold_lease, lease_owner
+from digest.mail.backends import Backend
+from digest.mail.message import CompiledMessage
+from digest.mail.variants import Variants
+from digest.store import LedgerWriter, Store
+from digest.views import Layout
+
+log = logging.getLogger(__name__)
+
+JOIN_WAIT = 15.0  # seconds a worker retries the send lease: another worker holds it only for a moment
+
+
+class WorkersNeedPostgresError(DeliveryError):
+    """``--worker`` on SQLite: one writer at a time, so there is nothing for a second sender to gain."""
+
+
+@dataclass
+class Heartbeat:
+    """This worker's claim on its rows: alive while its heartbeat is fresh. The run's :class:`~digest.delivery.Guard`."""
+
+    store: Store
+    worker: str
+    timeout: float
+    confirmed: float  # boot_clock() at the last heartbeat written
+    lost: bool = False
+
+    def check(self) -> None:
+        age = boot_clock() - self.confirmed
+        if self.lost or age >= self.timeout * TRUSTED_PART:
+            raise LeaseLostError(
+                f"this worker's heartbeat was last written {age:.0f} s ago (delivery.claim_timeout is {self.timeout:g} s): "
+                "its rows may have gone to another worker; stopping"
+            )
+
+    def writer(self) -> LedgerWriter:
+        return self.store.ledger.writer(worker=self.worker)
+
+    def beat_until(self, done: threading.Event) -> None:
+        """Write the heartbeat every quarter of the timeout until ``done``."""
+        while not done.wait(self.timeout / 4):
+            try:
+                alive = self.store.workers.beat(self.worker)
+            except Exception as exc:  # the database is away: the check above stops sending before the claims expire
+                log.warning("could not write the heartbeat of %s: %s", self.worker, exc)
+                continue
+            if not alive:
+                self.lost = True
+                return
+            self.confirmed = boot_clock()
+
+
+def work_on_issue(
+    store: Store,
+    message: CompiledMessage,
+    backend: Backend,
+    options: DeliveryOptions,
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    layout: Layout | None = None,
+    today: date | None = None,
+) -> SendReport:
+    """Send the issue as one of several workers; returns this worker's report (the counts are the whole issue's)."""
+    if store.is_sqlite:
+        raise WorkersNeedPostgresError(
+            "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
+            "on SQLite, send without --worker: one process sends on delivery.connections connections"
+        )
+    stop = stop or threading.Event()
+    issue_id = message.parts.issue_id
+    worker = lease_owner()
+    recovered, skipped, enqueued = _join(store, issue_id, worker, options, stop)
+    heartbeat = Heartbeat(store, worker, options.claim_timeout, boot_clock())
+    done = threading.Event()
+    beating = threading.Thread(target=heartbeat.beat_until, args=(done,), name="heartbeat", daemon=True)
+    beating.start()
+    connections = max(1, backend.parallel)
+    run = Run(store, Variants(message, layout), backend, options, stop, heartbeat, day_of(today), queue_size=2 * connections)
+    reclaimed = 0
+
+    def watch() -> str | None:
+        return "this worker's heartbeat row was stopped or removed" if heartbeat.lost else None
+
+    def feed() -> None:
+        nonlocal reclaimed
+        deadline = time.monotonic() + options.max_wait
+        while not run.halt.is_set() and not stop.is_set():
+            heartbeat.check()  # a worker woken from a pause claims nothing more
+            claimed = store.workers.claim(issue_id, worker, options.claim_timeout, 8 * connections)
+            if claimed.reclaimed:
+                log.warning("%s: %d delivery(ies) were in flight at a worker that stopped; sending them again", issue_id, claimed.reclaimed)
+            reclaimed += claimed.reclaimed
+            if claimed.due:
+                if not all(run.put(item) for item in claimed.due):
+                    return
+                continue
+            run.queue.join()  # this worker's own rows are done before it asks what is left
+            left = store.workers.remaining(issue_id)
+            if left.held or left.free:  # others at work; a dead one's rows become claimable after the timeout
+                stop.wait(min(1.0, options.claim_timeout / 4))
+            elif left.next_retry_at is None or not run.wait_for(left.next_retry_at, deadline):
+                return
+
+    try:
+        run.drive(feed, watch, on_progress)
+    except LeaseLostError as exc:
+        run.halt_with(str(exc))
+    finally:
+        done.set()
+        beating.join()
+        try:
+            released = store.workers.stop(worker)
+        except Exception as exc:  # its claims expire with its heartbeat: the other workers take them
+            log.warning("could not sign off %s: %s", worker, exc)
+        else:
+            if released:
+                log.info("%s: %d claimed delivery(ies) handed back for the other workers", issue_id, released)
+    return run.report(enqueued=enqueued, recovered=recovered + reclaimed, skipped=skipped)
+
+
+def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event) -> tuple[int, int, int]:
+    """Register ``worker`` under the send lease; returns (recovered, skipped, enqueued) of the set-up."""
+    lost = threading.Event()
+    deadline = time.monotonic() + JOIN_WAIT
+    while True:
+        try:
+            with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds):
+                recovered = store.ledger.recover_sending(issue_id, unclaimed_only=True)
+                skipped = store.ledger.skip_inactive(issue_id)
+                enqueued = store.ledger.enqueue(issue_id)
+                store.workers.register(worker, issue_id)
+                return recovered, skipped, enqueued
+        except LeaseHeldError as exc:
+            if time.monotonic() > deadline or stop.wait(0.2):
+                raise LeaseHeldError(
+                    f"{exc}: a send without workers is running, and workers join only a send started with --worker "
+                    "(or with delivery.workers_may_join = true); wait for it to finish"
+                ) from exc

@@ -1,0 +1,207 @@
+"""Several senders on one issue (``digest send --worker``): PostgreSQL, real processes, a real SMTP sink.
+
+The PostgreSQL tests skip, saying why, where no server answers (DIGEST_TEST_POSTGRES_URL).
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from digest.config import ConfigError, Settings, load_settings
+from digest.delivery import compile_issue, send_issue
+from digest.errors import StoreError
+from digest.leases import LeaseHeldError
+from digest.mail.backends import get_backend
+from digest.models import DeliveryState
+from digest.newsletter import Newsletter
+from digest.store import Store, now_utc
+from digest.store.schema import deliveries, send_workers
+from digest.workers import WorkersNeedPostgresError, work_on_issue
+
+from conftest import write
+from factories import make_stored_issue
+from mailserver import SmtpServer
+from test_send_cli import ISSUE, cli, fill, make_config, popen
+
+ISSUE_ID = "2026-11-20-abcdef"
+
+
+def settings_on(make_settings: Callable[..., Settings], url: str, port: int | None = None, **delivery: object) -> Settings:
+    """Settings for a send to the sink on ``port`` (else the outbox) with the store at ``url``."""
+    from digest.config import DeliveryOptions, SmtpOptions
+
+    options = {"backend": "smtp" if port else "outbox", "connections": 2, "retry_base": 0.05, "max_wait": 10.0} | delivery
+    return make_settings(
+        database_url=url,
+        secret_key="test-secret-key",
+        base_url="https://news.example.org",
+        delivery=DeliveryOptions(**options),  # type: ignore[arg-type]
+        smtp=SmtpOptions(host="127.0.0.1", port=port or 25, security="none", timeout=2.0),
+    )
+
+
+def stored(settings: Settings, count: int) -> Store:
+    store = Store.open(settings.database_url)
+    for n in range(count):
+        store.subscribers.add(f"reader{n:03d}@example.org")
+    store.issues.save(make_stored_issue(ISSUE_ID))
+    return store
+
+
+def worker_send(settings: Settings, store: Store) -> object:
+    issue = store.issues.load(ISSUE_ID)
+    assert issue is not None
+    return work_on_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+
+
+@pytest.mark.parametrize("seed", [20261128])
+def test_three_workers_killed_at_random_lose_nobody(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str, seed: int) -> None:
+    """The workers' crash test: 5,000 subscribers, three `send --worker` processes on one PostgreSQL database
+    and one SMTP sink; two of them are SIGKILLed at random moments and started again, twice each. Nobody is
+    lost, duplicates stay within kills × connections, and a worker started afterwards sends nothing."""
+    rng = random.Random(seed)
+    connections = 2
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=connections, claim_timeout=2, max_wait=30)
+    store = fill(config, 5000)
+    args = ("send", "--worker", "--issue", ISSUE, "--yes")
+    workers = [popen(config, *args) for _ in range(3)]
+    kills = 0
+
+    def handled_by(process: subprocess.Popen[str]) -> int:
+        """Rows the worker process has claimed and started (its id is host:pid:nonce)."""
+        with store.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).where(
+                        deliveries.c.worker.like(f"{socket.gethostname()}:{process.pid}:%"), deliveries.c.state != DeliveryState.PENDING
+                    )
+                ).scalar_one()
+            )
+
+    for _ in range(2):  # two rounds: workers 0 and 1 die at random moments of their sending, and are started again
+        for victim in (0, 1):
+            goal = rng.randint(20, 300)
+            deadline = time.monotonic() + 60
+            while handled_by(workers[victim]) < goal and time.monotonic() < deadline and workers[victim].poll() is None:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            if workers[victim].poll() is not None:
+                continue
+            workers[victim].kill()
+            workers[victim].wait(timeout=30)
+            kills += 1
+            workers[victim] = popen(config, *args)
+    results = [(process.wait(timeout=300), process.communicate()) for process in workers]
+    for code, (_, stderr) in results:
+        assert code == 0, stderr
+        assert "Traceback" not in stderr, stderr
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 5000  # nobody lost
+    duplicates = sum(n - 1 for n in counts.values())
+    print(f"worker crash test: {kills} kills, {duplicates} duplicate(s), bound {kills * connections}")
+    assert kills >= 3
+    assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
+    ledger = store.ledger.status([ISSUE])[0].counts
+    assert ledger[DeliveryState.SENT] == 5000 and ledger[DeliveryState.SENDING] == ledger[DeliveryState.PENDING] == 0
+    with store.engine.connect() as conn:
+        senders = conn.execute(sa.select(sa.func.count(sa.distinct(deliveries.c.worker)))).scalar_one()
+    assert senders >= 3  # the work was shared (each row records the worker that sent it)
+    late = cli(config, *args)
+    assert late.returncode == 0, late.stderr
+    assert "Nothing to send" in late.stdout
+    assert len(smtp_server.handler.received) == 5000 + duplicates  # the late worker sent nothing
+
+
+def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
+    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    """A worker paused past delivery.claim_timeout: another claims its rows (its in-flight one back to pending,
+    to be sent again), and every late write of the paused one changes nothing and stops it."""
+    settings = settings_on(make_settings, postgres_url, smtp_server.port)
+    store = stored(settings, 10)
+    store.ledger.enqueue(ISSUE_ID)
+    store.workers.register("host:1:a", ISSUE_ID)
+    first = store.workers.claim(ISSUE_ID, "host:1:a", 30, 4)
+    assert [d.subscriber_id for d in first.due] == [1, 2, 3, 4]
+    paused = store.ledger.writer(worker="host:1:a")
+    paused.mark_sending(ISSUE_ID, 1)  # in flight when it was paused
+    # Another worker sees no rows of a live one …
+    store.workers.register("host:2:b", ISSUE_ID)
+    assert [d.subscriber_id for d in store.workers.claim(ISSUE_ID, "host:2:b", 30, 3).due] == [5, 6, 7]
+    # … until its heartbeat is older than the timeout.
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(send_workers).where(send_workers.c.id == "host:1:a").values(heartbeat_at=now_utc() - timedelta(seconds=31)))
+    taken = store.workers.claim(ISSUE_ID, "host:2:b", 30, 10)
+    assert [d.subscriber_id for d in taken.due] == [1, 2, 3, 4, 8, 9, 10] and taken.reclaimed == 1
+    row = {d.subscriber_id: d for d in store.ledger.of(ISSUE_ID)}[1]
+    assert row.state == DeliveryState.PENDING and "resent" in (row.last_reply or "")
+    with pytest.raises(StoreError, match="no longer claimed by this worker"):
+        paused.mark_sending(ISSUE_ID, 2)
+    paused.conn.close()
+    # A one-process send refuses while a worker is alive, and names the command that joins it.
+    issue = store.issues.load(ISSUE_ID)
+    assert issue is not None
+    with pytest.raises(LeaseHeldError, match=f"digest send --worker --issue {ISSUE_ID}"):
+        send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    assert store.workers.stop("host:2:b") == 10  # its claims, not yet attempted, are free again at once
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    assert report.complete and report.recovered == 0
+    assert len(smtp_server.handler.counts()) == 10 and set(smtp_server.handler.counts().values()) == {1}
+
+
+def test_workers_may_join_makes_every_send_a_worker(
+    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    settings = settings_on(make_settings, postgres_url, smtp_server.port, workers_may_join=True, claim_timeout=5)
+    store = stored(settings, 30)
+    newsletter = Newsletter(settings, store)
+    plan = newsletter.plan_stored(ISSUE_ID, now_utc(), force=True)
+    report = newsletter.send(plan, now_utc())
+    assert report is not None and report.complete and report.sent == 30
+    with store.engine.connect() as conn:
+        workers = conn.execute(sa.select(send_workers.c.id, send_workers.c.stopped_at)).all()
+        marked = conn.execute(sa.select(sa.func.count()).where(deliveries.c.worker == workers[0][0])).scalar_one()
+    assert len(workers) == 1 and workers[0][1] is not None and marked == 30
+    assert len(smtp_server.handler.counts()) == 30 and set(smtp_server.handler.counts().values()) == {1}
+
+
+def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    settings = settings_on(make_settings, f"sqlite:///{tmp_path / 'w.sqlite'}")
+    store = stored(settings, 2)
+    with pytest.raises(WorkersNeedPostgresError, match="need PostgreSQL"):
+        worker_send(settings, store)
+    config = make_config(tmp_path, None)
+    refused = cli(config, "send", "--worker", "--issue", ISSUE, "--yes")
+    assert refused.returncode == 2 and "need PostgreSQL" in refused.stderr and "send without --worker" in refused.stderr
+    write(config, config.read_text(encoding="utf-8") + "workers_may_join = true\n")  # the last table is [delivery]
+    with pytest.raises(ConfigError, match=r"delivery\.workers_may_join: several senders on one issue need PostgreSQL"):
+        load_settings(config, environ={})
+
+
+def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
+    """Two workers started a second apart share the issue; each prints its own counts, and together they send each once."""
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=3, rate=400)
+    fill(config, 600)
+    first = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
+    deadline = time.monotonic() + 60
+    while len(smtp_server.handler.received) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
+    outputs = [(p.wait(timeout=120), p.communicate()) for p in (first, second)]
+    sent = []
+    for code, (stdout, stderr) in outputs:
+        assert code == 0, stderr
+        line = next(line for line in stdout.splitlines() if line.startswith("This run"))
+        sent.append(int(line.split()[2]))
+    assert all(n > 0 for n in sent) and sum(sent) == 600, sent
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 600 and set(counts.values()) == {1}
