@@ -7,7 +7,7 @@ comparison is a ratio measured in the same run on the same machine. Timed
 work lives here, never in tests.
 
 Each measurement has a module of its own: gather, render, desk, signing
-(DKIM), ledger (per message, SQLite and PostgreSQL), send, memory, peers
+(DKIM), ledger (per message, SQLite and PostgreSQL), send, send workers (PostgreSQL), memory, peers
 (the official MJML compiler and rss2email); common holds what they share.
 """
 
@@ -25,6 +25,7 @@ from importlib.metadata import version
 from desk import bench_desk
 from ledger import bench_ledger
 from signing import bench_dkim
+from workers import bench_workers
 
 from common import ROOT
 from gather import bench_gather
@@ -50,6 +51,7 @@ def main() -> None:
         ("dkim", lambda: bench_dkim(rows)),
         ("ledger", lambda: bench_ledger(rows)),
         ("send", lambda: bench_send(20_000 if full else 4_000, rows)),
+        ("workers", lambda: bench_workers(rows, 20_000 if full else 4_000)),
         ("memory", lambda: bench_memory([20_000, 200_000] if full else [2_000, 20_000], rows)),
         ("peers", lambda: rows.extend(compare_rss2email(200 if full else 40, 5) + startup(5))),
         ("gather", lambda: bench_gather([10_000, 100_000] if full else [2_000, 10_000], rows, results / f"{stem}-profile.txt")),

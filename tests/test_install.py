@@ -73,6 +73,8 @@ def test_the_wheel_runs_init_build_and_send_in_an_empty_folder(installed: Path, 
     assert build.returncode == 0, build.stdout + build.stderr
     assert "1 selected" in build.stdout and "Checks     all passed" in build.stdout
     assert run("subscribers", "add", "reader@example.org").returncode == 0
+    current = run("db", "current")  # the schema's revisions ship in the wheel
+    assert current.returncode == 0 and "(up to date)" in current.stdout, current.stdout + current.stderr
     send = run("send", "--yes")
     assert send.returncode == 0, send.stderr
     [eml] = (tmp_path / "outbox").glob("*/reader@example.org.eml")

@@ -23,6 +23,7 @@ from digest.cli.approve import approve
 from digest.cli.bounces import bounces
 from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.db import db
 from digest.cli.dkim import dkim
 from digest.cli.init import init
 from digest.cli.preview import preview
@@ -74,7 +75,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str)
     ctx.call_on_close(obj.close)
 
 
-for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample, dkim, bounces):
+for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample, dkim, bounces, db):
     main.add_command(command)
 
 

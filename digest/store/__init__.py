@@ -2,7 +2,8 @@
 
 ::
 
-    schema.py       tables, migrations, the engine (SQLite in WAL mode for the ledger)
+    schema.py       tables, the engine (SQLite in WAL mode for the ledger)
+    migrations/     how a database gets to schema.py: Alembic revisions, applied at open
     subscribers.py  the list                      store.subscribers
     issues.py       frozen issues                 store.issues
     ledger.py       deliveries, the writer        store.ledger
@@ -26,7 +27,7 @@ from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
 from digest.store.runs import Runs, ScheduleRun
-from digest.store.schema import MIGRATIONS, create_engine, now_utc, reads_of, schema_version
+from digest.store.schema import create_engine, now_utc, reads_of
 from digest.store.subscribers import Subscriber, Subscribers
 from digest.store.workers import Claimed, Remaining, Workers
 
@@ -66,11 +67,13 @@ class Store:
         self.workers = Workers(engine)
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open (creating or migrating as needed) the database at ``url``; raises StoreError."""
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Open the database at ``url``, creating or upgrading it to this program's schema (unless not
+        ``upgrade``: ``digest db``); raises StoreError."""
         try:
             store = cls(create_engine(url))
-            store.migrate()
+            if upgrade:
+                store.migrate()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {safe_url(url)}: {database_problem(exc)}") from exc
         return store
@@ -82,25 +85,19 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def version(self) -> int:
-        with self.reads.connect() as conn:
-            if not sa.inspect(conn).has_table("schema_version"):
-                return 0
-            return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+    def version(self) -> str | None:
+        """The schema revision the database is at (None: empty)."""
+        from digest.store import migrations
 
-    def migrate(self) -> int:
-        """Apply every migration the database lacks; returns the version it is now at."""
+        with self.reads.connect() as conn:
+            return migrations.current(conn)
+
+    def migrate(self, target: str = "head") -> tuple[str | None, str]:
+        """Apply every revision the database lacks (:mod:`digest.store.migrations`); returns (from, to)."""
+        from digest.store import migrations
+
         with self.engine.begin() as conn:
-            if not sa.inspect(conn).has_table("schema_version"):
-                schema_version.create(conn)
-            current = int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
-            if current > len(MIGRATIONS):
-                raise StoreError(f"the database is at schema version {current}, newer than this program ({len(MIGRATIONS)})")
-            for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-                migration(conn)
-                conn.execute(sa.delete(schema_version))
-                conn.execute(sa.insert(schema_version).values(version=number))
-        return len(MIGRATIONS)
+            return migrations.upgrade(conn, target)
 
 
 def safe_url(url: str) -> str:

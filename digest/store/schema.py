@@ -1,9 +1,8 @@
-"""The tables, their migrations, and the engine (SQLite set up for a ledger).
+"""The tables as they are now, and the engine (SQLite set up for a ledger).
 
-The schema is created and migrated by the program: ``schema_version`` holds
-the version, and :data:`MIGRATIONS` are applied in order, each in its own
-transaction. Timestamps are stored as ISO 8601 text in UTC and come back
-timezone-aware.
+How a database gets to this shape is :mod:`digest.store.migrations` (Alembic
+revisions, applied at open); a test holds the two equal. Timestamps are
+stored as ISO 8601 text in UTC and come back timezone-aware.
 """
 
 from __future__ import annotations
@@ -46,27 +45,19 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
-schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
-
-
-def _subscriber_columns() -> list[sa.Column[Any]]:
-    return [
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("email", sa.String(320), nullable=False),
-        # Unique case-insensitively: the key is the address folded to lower case.
-        sa.Column("email_key", sa.String(320), nullable=False, unique=True),
-        sa.Column("name", sa.String(200)),
-        sa.Column("status", sa.String(16), nullable=False, server_default="active"),
-        sa.Column("status_reason", sa.Text),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
-    ]
-
 
 subscribers = sa.Table(
     "subscribers",
     metadata,
-    *_subscriber_columns(),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    # Unique case-insensitively: the key is the address folded to lower case.
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("status_reason", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
     # v6: the themes chosen at sign-up (a JSON list; NULL: every theme), and when the last confirmation
     # mail went out (one per 10 minutes at most, whatever a form is made to send).
     sa.Column("themes", sa.Text),
@@ -76,25 +67,19 @@ subscribers = sa.Table(
 )
 
 
-def _issue_columns() -> list[sa.Column[Any]]:
-    return [
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("window_start", UTCDateTime, nullable=False),
-        sa.Column("window_end", UTCDateTime, nullable=False),
-        sa.Column("subject", sa.Text, nullable=False),
-        sa.Column("preheader", sa.Text, nullable=False),
-        sa.Column("html", sa.Text, nullable=False),
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("post_ids", sa.Text, nullable=False),  # JSON array
-        sa.Column("checks", sa.Text, nullable=False),  # JSON array of {code, level, message}
-        sa.Column("created_at", UTCDateTime, nullable=False),
-    ]
-
-
 issues = sa.Table(
     "issues",
     metadata,
-    *_issue_columns(),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+    sa.Column("window_end", UTCDateTime, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("preheader", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("post_ids", sa.Text, nullable=False),  # JSON array
+    sa.Column("checks", sa.Text, nullable=False),  # JSON array of {code, level, message}
+    sa.Column("created_at", UTCDateTime, nullable=False),
     # v3: JSON object {post id: fingerprint of what the reader sees}, to tell a stale frozen copy.
     sa.Column("post_prints", sa.Text, nullable=True),
     # v8: the Weekly Digest model as digest.json has it: the archive's per-theme feeds read its sections.
@@ -104,44 +89,32 @@ issues = sa.Table(
 )
 
 
-def _delivery_columns() -> list[sa.Column[Any] | sa.Index]:
-    return [
-        sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id"), primary_key=True),
-        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_reply", sa.Text),
-        sa.Column("next_attempt_at", UTCDateTime),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
-        sa.Column("sent_at", UTCDateTime),
-        sa.Index("deliveries_by_state", "issue_id", "state"),
-    ]
-
-
 deliveries = sa.Table(
     "deliveries",
     metadata,
-    *_delivery_columns(),
+    sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_reply", sa.Text),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Index("deliveries_by_state", "issue_id", "state"),
     # v11: the send worker (digest.workers) that claimed the row, while it is claimed; kept once sent, as a record
     # of who sent it. NULL: unclaimed, or handled by a one-process send (which holds the send lease instead).
     sa.Column("worker", sa.String(128)),
 )
 
 
-def _lease_columns() -> list[sa.Column[Any]]:
-    return [
-        sa.Column("name", sa.String(128), primary_key=True),
-        sa.Column("owner", sa.String(128), nullable=False),
-        sa.Column("acquired_at", UTCDateTime, nullable=False),
-        sa.Column("expires_at", UTCDateTime, nullable=False),
-    ]
-
-
 leases = sa.Table(
     "leases",
     metadata,
-    *_lease_columns(),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
     # v4: the fencing number, raised by one each time the lease changes hands (never reset: a released
     # lease keeps its row). Ledger writes carry the number their run got, and change nothing once it is stale.
     sa.Column("fence", sa.Integer, nullable=False, server_default="0"),
@@ -174,36 +147,6 @@ approvals = sa.Table(
 )
 
 
-def _v1(conn: Connection) -> None:
-    # The tables as v1 made them: v3 adds issues.post_prints, v4 leases.fence, v6 subscribers.themes.
-    v1 = sa.MetaData()
-    sa.Table("issues", v1, *_issue_columns()).create(conn)
-    sa.Table("subscribers", v1, *_subscriber_columns()).create(conn)
-    sa.Table("deliveries", v1, *_delivery_columns()).create(conn)
-    sa.Table("leases", sa.MetaData(), *_lease_columns()).create(conn)
-
-
-def _v2(conn: Connection) -> None:
-    schedule_runs.create(conn)
-
-
-def _v3(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN post_prints TEXT"))
-
-
-def _v4(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE leases ADD COLUMN fence INTEGER NOT NULL DEFAULT 0"))
-
-
-def _v5(conn: Connection) -> None:
-    approvals.create(conn)
-
-
-def _v6(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN themes TEXT"))
-    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN confirm_sent_at VARCHAR(32)"))
-
-
 suppressions = sa.Table(
     "suppressions",
     metadata,
@@ -212,19 +155,6 @@ suppressions = sa.Table(
     sa.Column("address_hash", sa.String(64), primary_key=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
-
-
-def _v7(conn: Connection) -> None:
-    suppressions.create(conn)
-
-
-def _v8(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN model TEXT"))
-
-
-def _v9(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE issues ADD COLUMN layout TEXT"))
-    conn.execute(sa.text("ALTER TABLE subscribers ADD COLUMN paused_until VARCHAR(10)"))
 
 
 mail_events = sa.Table(
@@ -245,10 +175,6 @@ mail_events = sa.Table(
 )
 
 
-def _v10(conn: Connection) -> None:
-    mail_events.create(conn)
-
-
 send_workers = sa.Table(
     "send_workers",
     metadata,
@@ -261,15 +187,6 @@ send_workers = sa.Table(
     sa.Column("stopped_at", UTCDateTime),
     sa.Index("send_workers_by_issue", "issue_id", "heartbeat_at"),
 )
-
-
-def _v11(conn: Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN worker VARCHAR(128)"))
-    send_workers.create(conn)
-
-
-# Append only: each entry takes the schema from version N-1 to N. Never edit a released one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 
 
 _READ = "digest_read_only"

@@ -1,0 +1,1 @@
+"""The revisions, oldest first: v01 … (Alembic reads every module here but this one)."""
