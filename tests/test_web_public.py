@@ -276,3 +276,51 @@ def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, 
         assert lowered["x-content-type-options"] == "nosniff" and lowered["referrer-policy"] == "no-referrer", path
     _, headers, _ = http_request("GET", f"{server.base}/u/{token(settings, 1)}")
     assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"
+
+
+def test_metrics_on_an_address_of_their_own(tmp_path: Path) -> None:
+    """Issue 15: ``digest serve --metrics-address`` serves /metrics there only (the public address answers 404),
+    with the same host rule; a malformed address is a usage error naming the option."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mailserver import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    run = [sys.executable, "-m", "digest"]
+    subprocess.run([*run, "init", str(tmp_path / "news"), "--name", "Harbour Notes"], env=env, check=True, capture_output=True)
+    bad = subprocess.run([*run, "serve", "--metrics-address", "9100"], cwd=tmp_path / "news", env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--metrics-address" in bad.stderr and "HOST:PORT" in bad.stderr
+    port, metrics_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [*run, "serve", "--port", str(port), "--metrics-address", f"127.0.0.1:{metrics_port}"],
+        cwd=tmp_path / "news",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if http_request("GET", f"http://127.0.0.1:{metrics_port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        code, _, body = http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+        assert code == 200
+        names = {family.name for family in text_string_to_metric_families(body)}
+        assert {"digest_deliveries", "digest_subscribers"} <= names
+        assert http_request("GET", f"http://127.0.0.1:{port}/metrics")[0] == 404
+        assert http_request("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200  # load balancers still find it
+        assert http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics", headers={"Host": "evil.example"})[0] == 400
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert f"Metrics on http://127.0.0.1:{metrics_port}/metrics" in output

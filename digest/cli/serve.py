@@ -17,9 +17,15 @@ from digest.cli.common import Context, fail
     metavar="NAME",
     help="Another host name to answer (repeatable); the host of base_url and loopback names always are.",
 )
+@click.option(
+    "--metrics-address",
+    metavar="HOST:PORT",
+    help="Serve /metrics (and /healthz) on this address instead, e.g. an internal interface; the public app then has no /metrics.",
+)
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
-    """Serve one-click unsubscribe (/u/<token>) and the archive of sent issues (/archive/)."""
+def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metrics_address: str | None) -> None:
+    """Serve one-click unsubscribe (/u/<token>), sign-up and preferences, the archive of sent issues (/archive/),
+    and /healthz and /metrics (Prometheus)."""
     import copy
 
     import uvicorn  # imported here, not with the CLI: every other command starts faster without it
@@ -27,8 +33,9 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...]) -> N
 
     from digest.web.public import create_app
 
+    metrics_at = _address(metrics_address) if metrics_address else None
     try:
-        app = create_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts)
+        app = create_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
     except ValueError as exc:
         fail(str(exc))
     # The access log keeps its lines, without the personal tokens in their paths.
@@ -36,4 +43,23 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...]) -> N
     logging["filters"] = {"redact_tokens": {"()": "digest.web.guard.RedactTokens"}}
     logging["handlers"]["access"]["filters"] = ["redact_tokens"]
     click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
+    if metrics_at is not None:
+        import threading
+
+        from digest.web.metrics import create_metrics_app
+
+        metrics_app = create_metrics_app(obj.store, obj.settings.metrics_token, host=metrics_at[0], allow_hosts=allow_hosts)
+        server = uvicorn.Server(uvicorn.Config(metrics_app, host=metrics_at[0], port=metrics_at[1], log_level="warning"))
+        # A thread of its own: the public server keeps the signals and the process; this one ends with it.
+        threading.Thread(target=server.run, name="metrics", daemon=True).start()
+        click.echo(f"Metrics on http://{metrics_address}/metrics", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=logging, proxy_headers=True, server_header=False)
+
+
+def _address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9100`` for IPv6) as a pair; a usage error naming the option otherwise."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{text!r}: give HOST:PORT, e.g. 127.0.0.1:9100", param_hint="--metrics-address")
+    return host, int(port)

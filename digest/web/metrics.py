@@ -13,6 +13,9 @@ web app reports the same numbers and a restart loses nothing:
 
 With ``DIGEST_METRICS_TOKEN`` set, ``/metrics`` answers only requests that
 carry it (``Authorization: Bearer <token>``), compared in constant time.
+``digest serve --metrics-address HOST:PORT`` serves it on an address of its
+own instead (:func:`create_metrics_app`; an internal network, say), and the
+public app answers ``/metrics`` with 404.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -84,7 +88,8 @@ class StoreCollector(Collector):
             )
 
 
-def metric_routes(store: Store, token: str | None) -> list[Route]:
+def metric_routes(store: Store, token: str | None, *, with_metrics: bool = True) -> list[Route]:
+    """``/healthz``, and ``/metrics`` unless it is served elsewhere."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
 
@@ -111,4 +116,12 @@ def metric_routes(store: Store, token: str | None) -> list[Route]:
         )
         return JSONResponse(body)
 
-    return [Route("/metrics", metrics, methods=["GET"]), Route("/healthz", health, methods=["GET"])]
+    health_route = Route("/healthz", health, methods=["GET"])
+    return [Route("/metrics", metrics, methods=["GET"]), health_route] if with_metrics else [health_route]
+
+
+def create_metrics_app(store: Store, token: str | None, *, host: str, allow_hosts: tuple[str, ...] = ()) -> Starlette:
+    """``/metrics`` and ``/healthz`` alone, for an address of their own; the same host rule as every digest server."""
+    from digest.web import guard
+
+    return Starlette(routes=metric_routes(store, token), middleware=[guard.host_only(guard.trusted_hosts(host, *allow_hosts))])

@@ -67,8 +67,13 @@ def mask(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = ()) -> Starlette:
+def create_app(
+    settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = (), with_metrics: bool = True
+) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
+
+    ``with_metrics`` False leaves ``/metrics`` out: ``digest serve --metrics-address``
+    serves it on an address of its own (:func:`digest.web.metrics.create_metrics_app`).
 
     It answers only the host of ``base_url``, loopback names, the address it
     is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
@@ -289,7 +294,7 @@ def create_app(settings: Settings, store: Store, *, host: str = "127.0.0.1", all
             Route("/archive/feed.atom", feed, methods=["GET"]),
             Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
-            *metric_routes(store, settings.metrics_token),
+            *metric_routes(store, settings.metrics_token, with_metrics=with_metrics),
             Route("/subscribe", show_subscribe, methods=["GET"]),
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),
