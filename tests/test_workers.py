@@ -205,3 +205,31 @@ def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: Smt
     assert all(n > 0 for n in sent) and sum(sent) == 600, sent
     counts = smtp_server.handler.counts()
     assert len(counts) == 600 and set(counts.values()) == {1}
+
+
+def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
+    """`send --worker --join` (another host's cron at the slot's time): with no send started it waits, then sends
+    nothing; once a send starts it works on it with the others; after the end it sends nothing."""
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=3, rate=100)
+    store = fill(config, 400)
+    idle = cli(config, "send", "--worker", "--join", "--wait", "1", "--issue", ISSUE, "--yes")
+    assert idle.returncode == 0, idle.stderr
+    assert f"No send of {ISSUE} started within 1 s: nothing sent" in idle.stdout
+    assert not store.ledger.is_queued(ISSUE) and smtp_server.handler.received == []
+    joiner = popen(config, "send", "--worker", "--join", "--wait", "60", "--issue", ISSUE, "--yes")
+    time.sleep(1.5)
+    assert joiner.poll() is None and smtp_server.handler.received == []  # waiting, sending nothing
+    starter = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
+    outputs = [(process.wait(timeout=120), process.communicate()) for process in (starter, joiner)]
+    sent = []
+    for code, (stdout, stderr) in outputs:
+        assert code == 0, stderr
+        sent.append(int(next(line for line in stdout.splitlines() if line.startswith("This run")).split()[2]))
+    assert all(n > 0 for n in sent) and sum(sent) == 400, sent
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 400 and set(counts.values()) == {1}
+    late = cli(config, "send", "--worker", "--join", "--wait", "1", "--issue", ISSUE, "--yes")
+    assert late.returncode == 0 and "Nothing to send" in late.stdout, late.stdout + late.stderr
+    assert len(smtp_server.handler.received) == 400
+    misuse = cli(config, "send", "--join", "--issue", ISSUE, "--yes")
+    assert misuse.returncode == 2 and "add --worker" in misuse.stderr

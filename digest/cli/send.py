@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Send as one of several workers on this issue, on any hosts sharing the PostgreSQL store (start one per host).",
 )
+@click.option(
+    "--join",
+    is_flag=True,
+    help="With --worker: only join a send of the issue that has started, waiting up to --wait seconds for one; never start one.",
+)
+@click.option("--wait", "wait_seconds", type=click.IntRange(0, 86_400), default=600, show_default=True, help="How long --join waits.")
 @click.pass_obj
 def send(
     obj: Context,
@@ -55,6 +61,8 @@ def send(
     force: bool,
     allow_overlap: bool,
     worker: bool,
+    join: bool,
+    wait_seconds: int,
 ) -> None:
     """Send an issue to every active subscriber, exactly once.
 
@@ -66,7 +74,10 @@ def send(
 
     With --worker (PostgreSQL), any number of processes on any hosts send the
     same issue together, each claiming batches of recipients; a worker that
-    dies is replaced by the others after delivery.claim_timeout. Exit 0 only when every recipient ended sent, or failed for good with the
+    dies is replaced by the others after delivery.claim_timeout. On more
+    hosts, `digest send --worker --join --yes` (from cron at the slot's time,
+    say) joins the scheduled send once it starts and never starts one itself,
+    so it cannot send an issue the scheduler would hold back. Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
     from digest.errors import DeliveryError, RefusedError, RenderError
@@ -83,6 +94,10 @@ def send(
         raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
     if worker and test_to:
         raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
+    if join and not worker:
+        raise click.UsageError("--join joins other workers: add --worker")
+    if join and (dry_run or rebuild or sources):
+        raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
     worker = worker or settings.delivery.workers_may_join
     if worker and obj.store.is_sqlite:
         fail(
@@ -90,6 +105,12 @@ def send(
             "on SQLite, send without --worker: one process sends on delivery.connections connections",
             EXIT_USAGE,
         )
+    if join:
+        wanted = issue_ref or common.window_target(obj, as_of, since, until, now).issue_id
+        if not _wait_for_a_send(obj, wanted, wait_seconds):
+            click.echo(f"No send of {wanted} started within {wait_seconds} s: nothing sent (--join never starts one).")
+            return
+        issue_ref, as_of, since, until = wanted, None, None, None
     try:
         if issue_ref:
             plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap)
@@ -203,6 +224,21 @@ def send(
         sys.exit(EXIT_PROBLEMS)
     if report.fatal:  # stopped by a problem, even if another run has finished the issue meanwhile
         sys.exit(EXIT_PROBLEMS)
+
+
+def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
+    """Whether a send of ``issue_id`` has started (its deliveries are queued), waiting up to ``seconds`` for it."""
+    deadline = time.monotonic() + seconds
+    told = False
+    while not obj.store.ledger.is_queued(issue_id):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if not told:
+            click.echo(f"Waiting    up to {seconds} s for a send of {issue_id} to start", err=True)
+            told = True
+        time.sleep(min(1.0, left))  # one indexed query a second
+    return True
 
 
 def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:

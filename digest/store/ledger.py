@@ -86,6 +86,12 @@ class Ledger:
             ).first()
         return found is not None
 
+    def is_queued(self, issue_id: str) -> bool:
+        """Whether a send of the issue has begun: any delivery of it is in the ledger, in any state."""
+        with self.reads.connect() as conn:
+            found = conn.execute(sa.select(deliveries.c.subscriber_id).where(deliveries.c.issue_id == issue_id).limit(1)).first()
+        return found is not None
+
     def outstanding(self, issue_id: str) -> Outstanding:
         """What a send of ``issue_id`` would do now, counted the way the send itself selects rows.
 
