@@ -349,3 +349,48 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_server: SmtpServer, delive
     [received] = smtp_server.handler.received
     expected = body if body.endswith(b"\r\n") else body + b"\r\n"
     assert received.data == expected
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["driver", "sqlalchemy"])
+def test_both_ledger_paths_write_the_same_rows_and_refuse_the_same_writes(delivery_settings: Make, direct: bool) -> None:
+    """The writer runs its statements on the driver's connection (sqlite3, psycopg) or, for any other database,
+    through SQLAlchemy Core: on each store, both paths leave the same rows, and a fenced write after another run
+    took the lease changes nothing and raises."""
+    from datetime import timedelta
+
+    from digest.errors import StoreError
+    from digest.store import now_utc
+
+    settings = delivery_settings()
+    store = setup_store(settings, 4)
+    issue = "2026-11-20-abcdef"
+    store.ledger.enqueue(issue)
+    assert store.leases.acquire("send:x", "host:1:a", now_utc() + timedelta(seconds=60)) is None
+    fence = store.leases.fence("send:x", "host:1:a")
+    assert fence is not None
+    writer = store.ledger.writer(("send:x", fence))
+    if not direct:
+        writer.driver = None
+    assert (writer.driver is not None) == direct
+    writer.mark_sending(issue, 1)
+    writer.mark_sent(issue, 1, "250 ok")
+    writer.mark_sending(issue, 2)
+    writer.mark_deferred(issue, 2, "451 later", now_utc() + timedelta(minutes=5))
+    writer.mark_sending(issue, 3)
+    writer.mark_failed(issue, 3, "550 5.1.1 no such user", bounce=True)
+    writer.mark_skipped(issue, 4, "no posts in your themes")
+    writer.flush()
+    rows = {d.subscriber_id: (d.state, d.attempts, d.last_reply) for d in store.ledger.of(issue)}
+    assert rows == {
+        1: ("sent", 1, "250 ok"),
+        2: ("deferred", 1, "451 later"),
+        3: ("failed", 1, "550 5.1.1 no such user"),
+        4: ("skipped", 0, "no posts in your themes"),
+    }
+    bounced = store.subscribers.get(subscriber_id=3)
+    assert bounced is not None and bounced.status == SubscriberStatus.BOUNCED
+    store.leases.release("send:x", "host:1:a")
+    assert store.leases.acquire("send:x", "host:2:b", now_utc() + timedelta(seconds=60)) is None  # another run takes over
+    with pytest.raises(StoreError, match="no longer holds the send lease"):
+        writer.mark_sending(issue, 2)
+    writer.close()
