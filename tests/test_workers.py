@@ -233,3 +233,24 @@ def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, 
     assert len(smtp_server.handler.received) == 400
     misuse = cli(config, "send", "--join", "--issue", ISSUE, "--yes")
     assert misuse.returncode == 2 and "add --worker" in misuse.stderr
+
+
+def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
+    """The deployment the README gives: `schedule` with delivery.workers_may_join on one host, and
+    `send --worker --join` on another started before the slot fires; they share the slot's issue, each copy once."""
+    from test_schedule import SLOT, _schedule_config
+
+    config = _schedule_config(tmp_path, smtp_server.port, postgres_url, connections=2, claim_timeout=3, rate=100, workers_may_join=True)
+    fill(config, 400)  # the subscribers; the scheduler builds and freezes the slot's own issue
+    as_of = (SLOT + timedelta(minutes=1)).isoformat()
+    joiner = popen(config, "send", "--worker", "--join", "--wait", "120", "--as-of", as_of, "--yes")
+    time.sleep(1.0)
+    scheduler = cli(config, "schedule", "--once", "--as-of", as_of)
+    assert scheduler.returncode == 0, scheduler.stderr
+    assert ": sent: 400 sent" in scheduler.stdout, scheduler.stdout
+    stdout, stderr = joiner.communicate(timeout=120)
+    assert joiner.returncode == 0, stderr
+    joined = int(next(line for line in stdout.splitlines() if line.startswith("This run")).split()[2])
+    assert 0 < joined < 400
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 400 and set(counts.values()) == {1}

@@ -197,15 +197,7 @@ class Ledger:
     def due(self, issue_id: str, at: datetime, after: int = 0, limit: int = 500) -> list[Due]:
         """The next deliveries to attempt: pending, or deferred and due, for active subscribers."""
         query = (
-            sa.select(
-                deliveries.c.subscriber_id,
-                subscribers.c.email,
-                subscribers.c.name,
-                deliveries.c.attempts,
-                subscribers.c.themes,
-                subscribers.c.paused_until,
-            )
-            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            select_due()
             .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id > after, subscribers.c.status == SubscriberStatus.ACTIVE)
             .where(
                 sa.or_(
@@ -217,10 +209,7 @@ class Ledger:
             .limit(limit)
         )
         with self.reads.connect() as conn:
-            return [
-                Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3], themes=r[4], paused_until=r[5])
-                for r in conn.execute(query).all()
-            ]
+            return [due_of(row) for row in conn.execute(query).all()]
 
     def next_retry_at(self, issue_id: str) -> datetime | None:
         with self.reads.connect() as conn:
@@ -528,6 +517,22 @@ class _Driver:
             self.db.rollback()
         elif self.db.in_transaction:
             cursor.execute("ROLLBACK")
+
+
+def select_due() -> sa.Select[Any]:
+    """Deliveries joined with what a message needs of their subscribers; rows for :func:`due_of`."""
+    return sa.select(
+        deliveries.c.subscriber_id,
+        subscribers.c.email,
+        subscribers.c.name,
+        deliveries.c.attempts,
+        subscribers.c.themes,
+        subscribers.c.paused_until,
+    ).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+
+
+def due_of(row: Any) -> Due:
+    return Due(subscriber_id=row[0], email=row[1], name=row[2], attempts=row[3], themes=row[4], paused_until=row[5])
 
 
 def delivery_of(row: Any) -> Delivery:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
-from digest.store.ledger import Due
+from digest.store.ledger import Due, due_of, select_due
 from digest.store.schema import deliveries, now_utc, reads_of, send_workers, subscribers
 
 
@@ -131,26 +131,8 @@ class Workers:
             ).all()
             reclaimed = sum(1 for _, reply in rows if reply == resent)
             ids = sorted(row[0] for row in rows)
-            due = (
-                [
-                    Due(subscriber_id=r[0], email=r[1], name=r[2], attempts=r[3], themes=r[4], paused_until=r[5])
-                    for r in conn.execute(
-                        sa.select(
-                            deliveries.c.subscriber_id,
-                            subscribers.c.email,
-                            subscribers.c.name,
-                            deliveries.c.attempts,
-                            subscribers.c.themes,
-                            subscribers.c.paused_until,
-                        )
-                        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                        .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids))
-                        .order_by(deliveries.c.subscriber_id)
-                    ).all()
-                ]
-                if ids
-                else []
-            )
+            query = select_due().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids))
+            due = [due_of(row) for row in conn.execute(query.order_by(deliveries.c.subscriber_id)).all()] if ids else []
         return Claimed(due=due, reclaimed=reclaimed)
 
     def remaining(self, issue_id: str) -> Remaining:
