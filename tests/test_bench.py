@@ -63,3 +63,14 @@ def test_rss2email_feed_is_valid_rss_with_every_item(tmp_path: Path) -> None:
     parsed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
     assert parsed.version == "rss20" and len(parsed.entries) == 7
     assert sys.modules["peers"].__file__ is not None
+
+
+def test_workers_bench_runs_one_two_and_four_worker_processes() -> None:
+    from workers import bench_workers
+
+    rows: list[str] = []
+    bench_workers(rows, 400)  # asserts inside: every delivery sent, and every worker sent a share
+    if "skipped" in rows[0]:
+        pytest.skip(rows[0])
+    assert [row.split(":")[1].split("process")[0].strip() for row in rows] == ["1", "2", "4"]
+    assert all("msg/s" in row and "raw smtplib" in row for row in rows)

@@ -23,8 +23,17 @@ class Leases:
         Each change of hands raises the lease's fencing number (see :meth:`fence`).
         """
         at = at or now_utc()
+        try:
+            return self._acquire(name, owner, until, at, dead)
+        except sa.exc.IntegrityError:
+            # Another process created the row in the same instant (two first takers): decide again on its row.
+            return self._acquire(name, owner, until, at, dead)
+
+    def _acquire(self, name: str, owner: str, until: datetime, at: datetime, dead: str | None) -> str | None:
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(leases).where(leases.c.name == name)).mappings().first()
+            # FOR UPDATE: on PostgreSQL two takers of a lapsed lease would otherwise both read it free and both
+            # take it (each UPDATE succeeds in turn). SQLite needs none: BEGIN IMMEDIATE serialises writers.
+            row = conn.execute(sa.select(leases).where(leases.c.name == name).with_for_update()).mappings().first()
             if row is None:
                 conn.execute(sa.insert(leases).values(name=name, owner=owner, acquired_at=at, expires_at=until, fence=1))
                 return None
