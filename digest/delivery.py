@@ -44,7 +44,7 @@ from typing import Protocol
 from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError, StoreError
-from digest.leases import Held, LeaseHeldError, hold_lease
+from digest.leases import Held, LeaseHeldError, hold_lease, holder_is_dead
 from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
@@ -460,7 +460,8 @@ def send_issue(
     with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds) as lease:
         # Workers (digest.workers) hold claims, not this lease: while any is alive, a one-process send
         # would resend their rows in flight. It joins them instead.
-        if not store.is_sqlite and (working := store.workers.live(issue_id, options.claim_timeout)):
+        working = [] if store.is_sqlite else store.workers.live(issue_id, options.claim_timeout)
+        if working := [worker for worker in working if not holder_is_dead(worker)]:
             raise LeaseHeldError(
                 f"{len(working)} send worker(s) are sending {issue_id} ({', '.join(working[:3])}): "
                 f"join them with `digest send --worker --issue {issue_id}`, or wait for them to finish"

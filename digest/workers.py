@@ -10,8 +10,9 @@ connections, and keeps a heartbeat. Every ledger write is conditional on the
 row still being claimed by this worker.
 
 A worker killed at any instant leaves at most one message in flight per
-connection; after ``delivery.claim_timeout`` without its heartbeat, another
-worker claims its rows and sends those again under the same Message-ID.
+connection; after ``delivery.claim_timeout`` without its heartbeat (at once,
+for a worker joining on the same host, which sees the process is gone),
+another worker claims its rows and sends those again under the same Message-ID.
 Nobody is lost, and the duplicates are bounded by kills × connections, as
 with one process. A worker paused past the timeout (SIGSTOP, a suspended VM)
 checks its heartbeat's age before and after each ``sending`` commit, and its
@@ -37,7 +38,7 @@ from datetime import date
 from digest.config import DeliveryOptions
 from digest.delivery import Progress, Run, SendReport, day_of
 from digest.errors import DeliveryError
-from digest.leases import TRUSTED_PART, LeaseHeldError, LeaseLostError, boot_clock, hold_lease, lease_owner
+from digest.leases import TRUSTED_PART, LeaseHeldError, LeaseLostError, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.mail.variants import Variants
@@ -164,6 +165,11 @@ def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, st
     while True:
         try:
             with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds):
+                for gone in (other for other in store.workers.live(issue_id, options.claim_timeout) if holder_is_dead(other)):
+                    # A worker of this host whose process is gone (killed, crashed): its rows are free at once,
+                    # as a dead holder's lease is, instead of after claim_timeout.
+                    log.warning("%s: worker %s is no longer running; its deliveries go to the others", issue_id, gone)
+                    store.workers.stop(gone)
                 recovered = store.ledger.recover_sending(issue_id, unclaimed_only=True)
                 skipped = store.ledger.skip_inactive(issue_id)
                 enqueued = store.ledger.enqueue(issue_id)

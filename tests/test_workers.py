@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from digest.config import ConfigError, Settings, load_settings
-from digest.delivery import compile_issue, send_issue
+from digest.delivery import SendReport, compile_issue, send_issue
 from digest.errors import StoreError
 from digest.leases import LeaseHeldError
 from digest.mail.backends import get_backend
@@ -57,7 +58,7 @@ def stored(settings: Settings, count: int) -> Store:
     return store
 
 
-def worker_send(settings: Settings, store: Store) -> object:
+def worker_send(settings: Settings, store: Store) -> SendReport:
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
     return work_on_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
@@ -254,3 +255,27 @@ def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, 
     assert 0 < joined < 400
     counts = smtp_server.handler.counts()
     assert len(counts) == 400 and set(counts.values()) == {1}
+
+
+def test_a_dead_worker_of_this_host_is_replaced_at_once(
+    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    """A worker whose process is gone, on the host a new worker joins from, loses its rows at once (as a dead
+    lease holder does), not after delivery.claim_timeout; a one-process send no longer counts it as alive."""
+    settings = settings_on(make_settings, postgres_url, smtp_server.port, claim_timeout=600)
+    store = stored(settings, 6)
+    store.ledger.enqueue(ISSUE_ID)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}:{gone.pid}:0badc0de"
+    store.workers.register(dead, ISSUE_ID)
+    assert len(store.workers.claim(ISSUE_ID, dead, 600, 4).due) == 4
+    writer = store.ledger.writer(worker=dead)
+    writer.mark_sending(ISSUE_ID, 1)  # in flight when it died
+    writer.conn.close()
+    started = time.monotonic()
+    report = worker_send(settings, store)
+    assert time.monotonic() - started < 60
+    assert report.complete and report.sent == 6 and report.recovered == 1
+    counts = smtp_server.handler.counts()
+    assert len(counts) == 6 and set(counts.values()) == {1}
