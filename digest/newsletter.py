@@ -337,14 +337,19 @@ class Newsletter:
             rebuild=replacing,
         )
 
-    def plan_stored(self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False) -> SendPlan:
-        """The plan for a stored issue by id (``send --issue``); raises RefusedError if there is none."""
+    def plan_stored(
+        self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False, compare: bool = True
+    ) -> SendPlan:
+        """The plan for a stored issue by id (``send --issue``); raises RefusedError if there is none.
+
+        ``compare`` False skips building it afresh to report drift (a worker joining a send under way)."""
         stored = self.store.issues.load(wanted)
         if stored is None:
             known = ", ".join(summary.id for summary in self.store.issues.summaries()[:5]) or "none yet"
             raise RefusedError(f"no stored issue {wanted!r} (stored issues, newest first: {known}; `{self.hint('status')}` lists them)")
         window = Window(start=stored.window_start, end=stored.window_end)
-        return self.plan_send(Target(window=window, issue_id=wanted, slot=None), now, force=force, allow_overlap=allow_overlap)
+        target = Target(window=window, issue_id=wanted, slot=None)
+        return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare)
 
     def send(
         self,

@@ -279,3 +279,22 @@ def test_a_dead_worker_of_this_host_is_replaced_at_once(
     assert report.complete and report.sent == 6 and report.recovered == 1
     counts = smtp_server.handler.counts()
     assert len(counts) == 6 and set(counts.values()) == {1}
+
+
+def test_heartbeats_are_judged_on_the_database_clock(
+    make_settings: Callable[..., Settings], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker on a host whose clock runs ten minutes ahead does not take a live worker for dead: heartbeats are
+    written and aged on the database server's clock, not each host's."""
+    settings = settings_on(make_settings, postgres_url)
+    store = stored(settings, 6)
+    store.ledger.enqueue(ISSUE_ID)
+    store.workers.register("host:1:a", ISSUE_ID)
+    assert len(store.workers.claim(ISSUE_ID, "host:1:a", 30, 3).due) == 3
+    assert store.workers.beat("host:1:a")
+    ahead = now_utc() + timedelta(minutes=10)
+    monkeypatch.setattr("digest.store.workers.now_utc", lambda: ahead)  # this "host" is ten minutes ahead
+    monkeypatch.setattr("digest.store.schema.now_utc", lambda: ahead)
+    store.workers.register("host:2:b", ISSUE_ID)
+    assert [d.subscriber_id for d in store.workers.claim(ISSUE_ID, "host:2:b", 30, 10).due] == [4, 5, 6]
+    assert store.workers.live(ISSUE_ID, 30) == ["host:1:a", "host:2:b"]

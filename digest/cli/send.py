@@ -113,7 +113,8 @@ def send(
         issue_ref, as_of, since, until = wanted, None, None, None
     try:
         if issue_ref:
-            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap)
+            # A worker joining a send under way sends the frozen copy: no fresh build to compare it with.
+            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap, compare=not join)
             resend = [*(["--worker"] if worker else []), "--issue", issue_ref]
         else:
             target = common.window_target(obj, as_of, since, until, now)

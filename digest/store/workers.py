@@ -15,10 +15,10 @@ paused finds on waking that its rows carry another id, and stops.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from digest.models import DeliveryState, SubscriberStatus
 from digest.store.ledger import Due, due_of, select_due
@@ -54,8 +54,8 @@ class Workers:
         self.reads = reads_of(engine)
 
     def register(self, worker: str, issue_id: str) -> None:
-        now = now_utc()
         with self.engine.begin() as conn:
+            now = database_now(conn)
             conn.execute(sa.insert(send_workers).values(id=worker, issue_id=issue_id, started_at=now, heartbeat_at=now))
 
     def beat(self, worker: str) -> bool:
@@ -64,7 +64,7 @@ class Workers:
             result = conn.execute(
                 sa.update(send_workers)
                 .where(send_workers.c.id == worker, send_workers.c.stopped_at.is_(None))
-                .values(heartbeat_at=now_utc())
+                .values(heartbeat_at=database_now(conn))
             )
         return bool(result.rowcount)
 
@@ -83,7 +83,7 @@ class Workers:
     def live(self, issue_id: str, timeout: float) -> list[str]:
         """The workers of ``issue_id`` whose heartbeat is younger than ``timeout`` seconds."""
         with self.reads.connect() as conn:
-            return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, now_utc(), timeout))).scalars())
+            return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, database_now(conn), timeout))).scalars())
 
     def claim(self, issue_id: str, worker: str, timeout: float, limit: int) -> Claimed:
         """Up to ``limit`` due deliveries for ``worker``: pending, deferred and due, or left by a dead worker.
@@ -92,31 +92,31 @@ class Workers:
         row another worker is claiming this instant is passed over, never
         waited for nor taken twice.
         """
-        now = now_utc()
-        live = sa.select(send_workers.c.id).where(_alive(issue_id, now, timeout))
-        row = deliveries.alias("candidate")  # not correlated with the UPDATE's own table: chosen once, not per row
-        unclaimed = row.c.worker.is_(None) | row.c.worker.not_in(live)
-        chosen = (
-            sa.select(row.c.subscriber_id)
-            .join(subscribers, subscribers.c.id == row.c.subscriber_id)
-            .where(row.c.issue_id == issue_id, subscribers.c.status == SubscriberStatus.ACTIVE.value, unclaimed)
-            .where(
-                (row.c.state == DeliveryState.PENDING.value)
-                # In flight with a dead worker. (In flight with no worker is a dead one-process send's:
-                # the restart rule puts it back under the send lease, never a claim.)
-                | ((row.c.state == DeliveryState.SENDING.value) & row.c.worker.is_not(None))
-                | ((row.c.state == DeliveryState.DEFERRED.value) & (row.c.next_attempt_at <= now))
-            )
-            .order_by(row.c.subscriber_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=row)
-            # A CTE, evaluated once: as an IN (subquery) the planner may rescan it per row and claim far more than limit.
-            .cte("chosen")
-            .prefix_with("MATERIALIZED")
-        )
-        in_flight = deliveries.c.state == DeliveryState.SENDING.value
-        resent = "resent: its worker stopped while it was in flight"
         with self.engine.begin() as conn:
+            now = database_now(conn)  # the database's clock: every worker, on any host, reads the same one
+            live = sa.select(send_workers.c.id).where(_alive(issue_id, now, timeout))
+            candidate = deliveries.alias("candidate")  # not correlated with the UPDATE's own table: chosen once, not per row
+            unclaimed = candidate.c.worker.is_(None) | candidate.c.worker.not_in(live)
+            chosen = (
+                sa.select(candidate.c.subscriber_id)
+                .join(subscribers, subscribers.c.id == candidate.c.subscriber_id)
+                .where(candidate.c.issue_id == issue_id, subscribers.c.status == SubscriberStatus.ACTIVE.value, unclaimed)
+                .where(
+                    (candidate.c.state == DeliveryState.PENDING.value)
+                    # In flight with a dead worker. (In flight with no worker is a dead one-process send's:
+                    # the restart rule puts it back under the send lease, never a claim.)
+                    | ((candidate.c.state == DeliveryState.SENDING.value) & candidate.c.worker.is_not(None))
+                    | ((candidate.c.state == DeliveryState.DEFERRED.value) & (candidate.c.next_attempt_at <= now))
+                )
+                .order_by(candidate.c.subscriber_id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=candidate)
+                # A CTE, evaluated once: as an IN (subquery) the planner may rescan it per row and claim far more than limit.
+                .cte("chosen")
+                .prefix_with("MATERIALIZED")
+            )
+            in_flight = deliveries.c.state == DeliveryState.SENDING.value
+            resent = "resent: its worker stopped while it was in flight"
             rows = conn.execute(
                 sa.update(deliveries)
                 .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == chosen.c.subscriber_id)
@@ -133,7 +133,7 @@ class Workers:
             ids = sorted(row[0] for row in rows)
             query = select_due().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids))
             due = [due_of(row) for row in conn.execute(query.order_by(deliveries.c.subscriber_id)).all()] if ids else []
-        return Claimed(due=due, reclaimed=reclaimed)
+            return Claimed(due=due, reclaimed=reclaimed)
 
     def remaining(self, issue_id: str) -> Remaining:
         """Pending, in-flight and deferred deliveries of active subscribers, by whether a worker holds them."""
@@ -154,6 +154,16 @@ class Workers:
                 .where(deliveries.c.issue_id == issue_id, active, deliveries.c.state == DeliveryState.DEFERRED.value)
             ).scalar()
         return Remaining(held=int(held), free=int(free), next_retry_at=retry if isinstance(retry, datetime) else None)
+
+
+def database_now(conn: Connection) -> datetime:
+    """Now on the database server's clock (UTC): heartbeats and their ages are judged on one clock, so workers on
+    hosts whose clocks differ do not take each other for dead. SQLite is on this host: its clock is ours."""
+    if conn.dialect.name == "postgresql":
+        value = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+    return now_utc()
 
 
 def _alive(issue_id: str, now: datetime, timeout: float) -> sa.ColumnElement[bool]:
