@@ -5,6 +5,7 @@ The PostgreSQL tests skip, saying why, where no server answers (DIGEST_TEST_POST
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import subprocess
@@ -206,6 +207,13 @@ def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: Smt
     assert all(n > 0 for n in sent) and sum(sent) == 600, sent
     counts = smtp_server.handler.counts()
     assert len(counts) == 600 and set(counts.values()) == {1}
+    # `digest status` says who sent what: each worker, stopped, with its share.
+    status = cli(config, "status", "--issue", ISSUE)
+    line = next(line for line in status.stdout.splitlines() if line.strip().startswith("workers:"))
+    assert line.count("(stopped)") == 2 and sorted(int(part.split()[-2]) for part in line.split(";")) == sorted(sent), line
+    report = json.loads(cli(config, "status", "--json", "--issue", ISSUE).stdout)
+    assert sorted(w["sent"] for w in report["issues"][0]["workers"]) == sorted(sent)
+    assert not any(w["alive"] for w in report["issues"][0]["workers"])
 
 
 def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from digest.delivery import Progress
     from digest.newsletter import SendPlan
     from digest.store import IssueStatus
+    from digest.store.workers import WorkerRecord
 
 
 @click.command()
@@ -227,6 +228,13 @@ def send(
         sys.exit(EXIT_PROBLEMS)
 
 
+def _worker_line(worker: WorkerRecord) -> str:
+    state = (
+        "stopped" if worker.stopped else f"alive, heartbeat {worker.heartbeat_age:.0f} s ago" if worker.alive else "silent: taken for dead"
+    )
+    return f"{worker.id} ({state}) {worker.sent} sent"
+
+
 def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
     """Whether a send of ``issue_id`` has started (its deliveries are queued), waiting up to ``seconds`` for it."""
     deadline = time.monotonic() + seconds
@@ -372,6 +380,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
     store = obj.store
     issues = store.ledger.status(list(issue_ids) or None)
     events = store.events.by_issue()
+    workers = store.workers.of([item.issue_id for item in issues], obj.settings.delivery.claim_timeout)
     subscribers = store.subscribers.counts()
     scheduler = Scheduler(obj.settings, store).status(datetime.now(UTC))
     open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
@@ -400,6 +409,16 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
                             "recipients": item.recipients,
                             **{state.value: count for state, count in item.counts.items()},
                             "returned": _returned_json(returned_of(item, events.get(item.issue_id, Counter()))),
+                            "workers": [
+                                {
+                                    "id": w.id,
+                                    "alive": w.alive,
+                                    "stopped": w.stopped,
+                                    "heartbeat_age_seconds": round(w.heartbeat_age, 1),
+                                    "sent": w.sent,
+                                }
+                                for w in workers.get(item.issue_id, [])
+                            ],
                             "problems": [
                                 {
                                     "subscriber_id": d.subscriber_id,
@@ -437,6 +456,8 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
             f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
             f"{c[DeliveryState.SKIPPED]} skipped"
         )
+        if item.issue_id in workers:
+            click.echo("  workers: " + "; ".join(_worker_line(w) for w in workers[item.issue_id]))
         for delivery in item.problems:
             click.echo(
                 f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "

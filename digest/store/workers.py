@@ -46,6 +46,17 @@ class Remaining:
         return self.held == self.free == 0 and self.next_retry_at is None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerRecord:
+    """One worker of an issue, for ``digest status``: whether it is alive, and what it sent."""
+
+    id: str
+    alive: bool
+    heartbeat_age: float  # seconds since its last heartbeat, on the database's clock
+    stopped: bool
+    sent: int
+
+
 class Workers:
     """Reads and writes of ``send_workers``, and the claims those workers make on ``deliveries``."""
 
@@ -84,6 +95,33 @@ class Workers:
         """The workers of ``issue_id`` whose heartbeat is younger than ``timeout`` seconds."""
         with self.reads.connect() as conn:
             return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, database_now(conn), timeout))).scalars())
+
+    def of(self, issue_ids: list[str], timeout: float) -> dict[str, list[WorkerRecord]]:
+        """The workers of each issue that had any (one-process sends have none), oldest first."""
+        if not issue_ids:
+            return {}
+        sent = (
+            sa.select(deliveries.c.worker, sa.func.count().label("sent"))
+            .where(deliveries.c.issue_id.in_(issue_ids), deliveries.c.state == DeliveryState.SENT.value)
+            .group_by(deliveries.c.worker)
+            .subquery()
+        )
+        query = (
+            sa.select(send_workers, sa.func.coalesce(sent.c.sent, 0))
+            .outerjoin(sent, sent.c.worker == send_workers.c.id)
+            .where(send_workers.c.issue_id.in_(issue_ids))
+            .order_by(send_workers.c.started_at)
+        )
+        found: dict[str, list[WorkerRecord]] = {}
+        with self.reads.connect() as conn:
+            now = database_now(conn)
+            for row in conn.execute(query).all():
+                age = (now - row.heartbeat_at).total_seconds()
+                stopped = row.stopped_at is not None
+                found.setdefault(row.issue_id, []).append(
+                    WorkerRecord(id=row.id, alive=not stopped and age < timeout, heartbeat_age=age, stopped=stopped, sent=int(row[-1]))
+                )
+        return found
 
     def claim(self, issue_id: str, worker: str, timeout: float, limit: int) -> Claimed:
         """Up to ``limit`` due deliveries for ``worker``: pending, deferred and due, or left by a dead worker.
