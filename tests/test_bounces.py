@@ -278,6 +278,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
         assert samples[("digest_returned", (("kind", "hard"),))] == 1 and samples[("digest_returned", (("kind", "complaint"),))] == 1
         assert samples[("digest_subscribers", (("status", "bounced"),))] == 1
         assert 30 < samples[("digest_scheduler_lease_seconds_left", ())] <= 40
+        assert samples[("digest_send_workers", (("state", "alive"),))] == 0  # a one-process send has none
         code, _, body = http_request("GET", f"{server.base}/healthz")
         health = json.loads(body)
         assert code == 200 and health["database"].startswith("ok") and health["scheduler"]["running"] is True

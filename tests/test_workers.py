@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from digest.config import ConfigError, Settings, load_settings
 from digest.delivery import SendReport, compile_issue, send_issue
@@ -27,9 +28,10 @@ from digest.models import DeliveryState
 from digest.newsletter import Newsletter
 from digest.store import Store, now_utc
 from digest.store.schema import deliveries, send_workers
+from digest.web.metrics import create_metrics_app
 from digest.workers import WorkersNeedPostgresError, work_on_issue
 
-from conftest import write
+from conftest import LiveServer, http_request, write
 from factories import make_stored_issue
 from mailserver import SmtpServer
 from test_send_cli import ISSUE, cli, fill, make_config, popen
@@ -142,6 +144,15 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     # … until its heartbeat is older than the timeout.
     with store.engine.begin() as conn:
         conn.execute(sa.update(send_workers).where(send_workers.c.id == "host:1:a").values(heartbeat_at=now_utc() - timedelta(seconds=31)))
+    assert store.workers.running(30) == (1, 1)
+    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1", claim_timeout=30))
+    try:
+        code, _, body = http_request("GET", f"{server.base}/metrics")
+    finally:
+        server.stop()
+    samples = {(s.name, tuple(s.labels.items())): s.value for f in text_string_to_metric_families(body) for s in f.samples}
+    assert code == 200 and samples[("digest_send_workers", (("state", "silent"),))] == 1
+    assert samples[("digest_send_workers", (("state", "alive"),))] == 1
     taken = store.workers.claim(ISSUE_ID, "host:2:b", 30, 10)
     assert [d.subscriber_id for d in taken.due] == [1, 2, 3, 4, 8, 9, 10] and taken.reclaimed == 1
     row = {d.subscriber_id: d for d in store.ledger.of(ISSUE_ID)}[1]

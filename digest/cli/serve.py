@@ -48,7 +48,13 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
 
         from digest.web.metrics import create_metrics_app
 
-        metrics_app = create_metrics_app(obj.store, obj.settings.metrics_token, host=metrics_at[0], allow_hosts=allow_hosts)
+        metrics_app = create_metrics_app(
+            obj.store,
+            obj.settings.metrics_token,
+            host=metrics_at[0],
+            allow_hosts=allow_hosts,
+            claim_timeout=obj.settings.delivery.claim_timeout,
+        )
         server = uvicorn.Server(uvicorn.Config(metrics_app, host=metrics_at[0], port=metrics_at[1], log_level="warning"))
         # A thread of its own: the public server keeps the signals and the process; this one ends with it.
         threading.Thread(target=server.run, name="metrics", daemon=True).start()

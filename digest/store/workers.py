@@ -96,6 +96,18 @@ class Workers:
         with self.reads.connect() as conn:
             return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, database_now(conn), timeout))).scalars())
 
+    def running(self, timeout: float) -> tuple[int, int]:
+        """Workers not signed off, of any issue: (alive, silent longer than ``timeout``), for /metrics."""
+        with self.reads.connect() as conn:
+            cutoff = database_now(conn) - timedelta(seconds=timeout)
+            alive, silent = conn.execute(
+                sa.select(
+                    sa.func.count().filter(send_workers.c.heartbeat_at > cutoff),
+                    sa.func.count().filter(send_workers.c.heartbeat_at <= cutoff),
+                ).where(send_workers.c.stopped_at.is_(None))
+            ).one()
+        return int(alive), int(silent)
+
     def of(self, issue_ids: list[str], timeout: float) -> dict[str, list[WorkerRecord]]:
         """The workers of each issue that had any (one-process sends have none), oldest first."""
         if not issue_ids:

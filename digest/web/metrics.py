@@ -8,6 +8,8 @@ web app reports the same numbers and a restart loses nothing:
 - ``digest_returned{kind}``: bounces, complaints and mailed unsubscribes read;
 - ``digest_last_scheduled_run_timestamp_seconds``, ``…_duration_seconds`` and
   ``digest_last_scheduled_run{outcome}`` (1 for the outcome of the latest slot);
+- ``digest_send_workers{state}``: send workers not signed off, alive or silent
+  past ``delivery.claim_timeout`` (their rows go to the others);
 - ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
   lease still holds (its heartbeat); absent when no scheduler runs.
 
@@ -39,8 +41,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class StoreCollector(Collector):
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, claim_timeout: float) -> None:
         self.store = store
+        self.claim_timeout = claim_timeout
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         store = self.store
@@ -79,6 +82,13 @@ class StoreCollector(Collector):
             outcome = GaugeMetricFamily("digest_last_scheduled_run", "The latest scheduled slot's outcome (1)", labels=["outcome"])
             outcome.add_metric([run.state.value], 1)
             yield outcome
+        alive, silent = store.workers.running(self.claim_timeout)
+        workers = GaugeMetricFamily(
+            "digest_send_workers", "Send workers not signed off: alive, or silent past delivery.claim_timeout", labels=["state"]
+        )
+        workers.add_metric(["alive"], alive)
+        workers.add_metric(["silent"], silent)
+        yield workers
         holder = store.leases.holder("scheduler")
         if holder is not None:
             yield GaugeMetricFamily(
@@ -88,10 +98,10 @@ class StoreCollector(Collector):
             )
 
 
-def metric_routes(store: Store, token: str | None, *, with_metrics: bool = True) -> list[Route]:
+def metric_routes(store: Store, token: str | None, *, claim_timeout: float = 30.0, with_metrics: bool = True) -> list[Route]:
     """``/healthz``, and ``/metrics`` unless it is served elsewhere."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store))
+    registry.register(StoreCollector(store, claim_timeout))
 
     def metrics(request: Request) -> Response:
         if token:
@@ -120,8 +130,11 @@ def metric_routes(store: Store, token: str | None, *, with_metrics: bool = True)
     return [Route("/metrics", metrics, methods=["GET"]), health_route] if with_metrics else [health_route]
 
 
-def create_metrics_app(store: Store, token: str | None, *, host: str, allow_hosts: tuple[str, ...] = ()) -> Starlette:
+def create_metrics_app(
+    store: Store, token: str | None, *, host: str, allow_hosts: tuple[str, ...] = (), claim_timeout: float = 30.0
+) -> Starlette:
     """``/metrics`` and ``/healthz`` alone, for an address of their own; the same host rule as every digest server."""
     from digest.web import guard
 
-    return Starlette(routes=metric_routes(store, token), middleware=[guard.host_only(guard.trusted_hosts(host, *allow_hosts))])
+    routes = metric_routes(store, token, claim_timeout=claim_timeout)
+    return Starlette(routes=routes, middleware=[guard.host_only(guard.trusted_hosts(host, *allow_hosts))])

@@ -294,7 +294,7 @@ def create_app(
             Route("/archive/feed.atom", feed, methods=["GET"]),
             Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
-            *metric_routes(store, settings.metrics_token, with_metrics=with_metrics),
+            *metric_routes(store, settings.metrics_token, claim_timeout=settings.delivery.claim_timeout, with_metrics=with_metrics),
             Route("/subscribe", show_subscribe, methods=["GET"]),
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),
