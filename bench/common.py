@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from digest.config import Settings, load_settings
 from digest.grouping import summarise_outlets
@@ -132,3 +136,30 @@ def theme_choices(count: int, themes: list[str], seed: int = 20261128) -> list[s
             subset = chance.sample(themes, chance.randint(1, len(themes) - 1))
             chosen.append(json.dumps(sorted(subset, key=themes.index)))
     return chosen
+
+
+POSTGRES = os.environ.get("DIGEST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_engine() -> tuple[sa.Engine | None, str]:
+    """An engine on the PostgreSQL server the bench uses, or None and why not (the rows say it was skipped)."""
+    try:
+        engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:
+        return None, f"not reachable ({type(exc).__name__})"
+    return engine, ""
+
+
+@contextmanager
+def postgres_schema(engine: sa.Engine) -> Iterator[tuple[str, str]]:
+    """A schema of its own on the bench's server: (its name, a URL whose search path is it); dropped after."""
+    name = f"digest_bench_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield name, f"{POSTGRES}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))

@@ -7,19 +7,15 @@ schema of its own, dropped after.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
-import uuid
 
 import sqlalchemy as sa
 
 from digest.store import Store
 
-from common import add_subscribers, sample_issue, sample_settings
-
-POSTGRES = os.environ.get("DIGEST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from common import add_subscribers, postgres_engine, postgres_schema, sample_issue, sample_settings
 
 
 def _per_message(url: str, count: int, *, through_sqlalchemy: bool = False) -> float:
@@ -46,28 +42,18 @@ def _per_message(url: str, count: int, *, through_sqlalchemy: bool = False) -> f
 def bench_ledger(rows: list[str], count: int = 2000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = statistics.median(_per_message(f"sqlite:///{tmp}/ledger{n}.sqlite", count) for n in range(3))
-    try:
-        engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:
-        rows.append(f"| ledger per message, SQLite | {sqlite:,.0f} µs | PostgreSQL skipped: not reachable ({type(exc).__name__}) | |")
+    engine, why = postgres_engine()
+    if engine is None:
+        rows.append(f"| ledger per message, SQLite | {sqlite:,.0f} µs | PostgreSQL skipped: {why} | |")
         return
     timings: list[float] = []
     generic: list[float] = []
     for _ in range(3):
-        schema = f"digest_bench_{uuid.uuid4().hex[:10]}"
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        with postgres_schema(engine) as (schema, url):
             timings.append(_per_message(url, count))
             with engine.begin() as conn:
                 conn.execute(sa.text(f'TRUNCATE "{schema}".deliveries, "{schema}".subscribers, "{schema}".issues CASCADE'))
             generic.append(_per_message(url, count, through_sqlalchemy=True))
-        finally:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
     postgres, through = statistics.median(timings), statistics.median(generic)
     rows.append(

@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import sqlalchemy as sa
-from ledger import POSTGRES
 
 from digest.config import DeliveryOptions, SmtpOptions
 from digest.delivery import compile_issue
@@ -29,22 +25,10 @@ from digest.store import Store
 from digest.store.schema import deliveries
 from digest.workers import work_on_issue
 
-from common import ROOT, add_subscribers, sample_issue, sample_settings, smtp_sink
+from common import ROOT, add_subscribers, postgres_engine, postgres_schema, sample_issue, sample_settings, smtp_sink
 from send import raw_smtplib
 
 PER_WORKER = 2  # connections of each worker process
-
-
-@contextmanager
-def schema(engine: sa.Engine) -> Iterator[str]:
-    name = f"digest_bench_{uuid.uuid4().hex[:10]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{name}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
 
 
 def one_worker(url: str, port: int, connections: int, issue_id: str) -> None:
@@ -63,7 +47,7 @@ def one_worker(url: str, port: int, connections: int, issue_id: str) -> None:
 
 def _workers(engine: sa.Engine, port: int, count: int, processes: int) -> tuple[float, int]:
     """Messages per second over the ledger's span with ``processes`` workers, and how many of them sent any."""
-    with schema(engine) as url:
+    with postgres_schema(engine) as (_, url):
         store = Store.open(url)
         add_subscribers(store, count)
         issue = sample_issue(sample_settings())
@@ -94,12 +78,9 @@ def _workers(engine: sa.Engine, port: int, count: int, processes: int) -> tuple[
 
 
 def bench_workers(rows: list[str], count: int = 4000) -> None:
-    try:
-        engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:
-        rows.append(f"| send workers (PostgreSQL) | skipped: not reachable ({type(exc).__name__}) | | |")
+    engine, why = postgres_engine()
+    if engine is None:
+        rows.append(f"| send workers (PostgreSQL) | skipped: {why} | | |")
         return
     settings = sample_settings()
     data = compile_issue(sample_issue(settings), settings).render(1, "reader@example.org")
