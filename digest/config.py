@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from digest.errors import ConfigError
-from digest.mail.dkim import DkimSigner
+from digest.mail.dkim import SELECTOR, DkimSigner
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -572,19 +572,16 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
     return options
 
 
-_SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
-
-
 def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
     """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
     from digest.mail.dkim import DEFAULT_HEADERS, DkimKeyError, load_key
 
     reader = top.sub("dkim")
-    domain = reader.get("domain", str, sender.domain, lambda v: None if _SELECTOR.fullmatch(v) else f'must be a domain name, got "{v}"')
+    domain = reader.get("domain", str, sender.domain, lambda v: None if SELECTOR.fullmatch(v) else f'must be a domain name, got "{v}"')
     keys = []
     for prefix in ("", "ed25519_"):
         selector = reader.get(
-            f"{prefix}selector", str, "", lambda v: None if not v or _SELECTOR.fullmatch(v) else f'must be a DNS label, got "{v}"'
+            f"{prefix}selector", str, "", lambda v: None if not v or SELECTOR.fullmatch(v) else f'must be a DNS label, got "{v}"'
         )
         key_file = reader.get(f"{prefix}key_file", str, "")
         if not selector and not key_file and (prefix or not reader.table):

@@ -205,3 +205,23 @@ def _other_key(tmp_path: Path) -> Path:
     path = tmp_path / "other.pem"
     path.write_bytes(new_key("rsa"))
     return path
+
+
+def test_check_with_two_keys_says_once_that_the_record_is_compared_with_each(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    rsa, ed = keys
+    config = write_config(tmp_path, f'selector = "news"\nkey_file = "{rsa}"\ned25519_selector = "news-ed"\ned25519_key_file = "{ed}"')
+    record = load_key(rsa, domain="example.org", selector="news").public_record()
+    result = run_digest(tmp_path, "--config", str(config), "dkim", "check", "--record", record)
+    assert result.returncode == 1  # the Ed25519 key is not that record
+    assert result.stdout.count("keys are configured") == 1 and "ok         news._domainkey.example.org" in result.stdout
+    assert "MISMATCH   news-ed._domainkey.example.org" in result.stderr
+
+
+def test_keygen_takes_the_selectors_the_config_takes(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "")
+    config.write_text(config.read_text().replace("\n[dkim]\n", ""))
+    for bad in ("a..b", "-news", "news_2026"):
+        refused = run_digest(tmp_path, "--config", str(config), "dkim", "keygen", "--selector", bad, "--domain", "example.org")
+        assert refused.returncode == 2 and "must be a DNS label" in refused.stderr, bad
+    made = run_digest(tmp_path, "--config", str(config), "dkim", "keygen", "--selector", "2026.news", "--domain", "example.org")
+    assert made.returncode == 0, made.stderr

@@ -31,9 +31,9 @@ def dkim() -> None:
 @click.pass_obj
 def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: Path | None) -> None:
     """Write a new private key (readable by you only) and print the DNS TXT record to publish."""
-    from digest.mail.dkim import DkimKeyError, load_key, new_key
+    from digest.mail.dkim import SELECTOR, DkimKeyError, load_key, new_key
 
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?", selector):
+    if not SELECTOR.fullmatch(selector):
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')
     if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", domain):
         fail(f'--domain must be a domain name such as "example.org", got "{domain}"')
@@ -84,15 +84,13 @@ def check(obj: Context, record: str | None, record_file: Path | None, lookup: bo
         )
     if sum(bool(x) for x in (record, record_file, lookup)) != 1:
         fail("give exactly one of --record, --record-file or --dns")
+    given = None if lookup else record if record is not None else record_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    if given is not None and len(signer.keys) > 1:
+        click.echo(f"note: {len(signer.keys)} keys are configured; the one record given is compared with each")
     bad = 0
     for key in signer.keys:
         name = f"{key.selector}._domainkey.{key.domain}"
-        if lookup:
-            published = _lookup(name)
-        else:
-            published = record if record is not None else record_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
-            if len(signer.keys) > 1:
-                click.echo(f"note: {len(signer.keys)} keys are configured; the one record given is compared with each")
+        published = _lookup(name) if given is None else given
         problem = compare(key.public_record(), published or "")
         if problem is None:
             click.echo(f"ok         {name}: the published key is the configured {key.algorithm} key")

@@ -45,6 +45,8 @@ DEFAULT_HEADERS = (
     "content-type",
     "feedback-id",
 )
+# A selector is one or more DNS labels (s=news2026, s=2026.news): config and `digest dkim keygen` check with this.
+SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 _TRAILING_WSP = re.compile(rb"[ \t]+(?=\r\n)")
