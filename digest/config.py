@@ -473,8 +473,11 @@ def _settings(
 
     store = top.sub("store")
     # The file's value is always read (and checked), then the environment may override it.
-    database_url = store.get("url", str, "sqlite:///digest.sqlite", _nonempty)
-    database_url = env.get("DATABASE_URL") or database_url
+    database_url = store.get("url", str, "sqlite:///digest.sqlite", _database_kind)
+    if env.get("DATABASE_URL"):
+        database_url = env["DATABASE_URL"]
+        if (problem := _database_kind(database_url)) is not None:
+            store.problems.append(f"environment: DATABASE_URL: {problem}")
     store.finish()
     delivery = _delivery(top, env, root)
     smtp, relays, relay_cooldown = _smtp(top, env, root)
@@ -609,6 +612,16 @@ def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> Dki
             "the From address, and DMARC will not count it"
         )
     return DkimSigner(tuple(keys), headers) if keys else None
+
+
+def _database_kind(url: str) -> str | None:
+    """None for a store digest runs on (SQLite, PostgreSQL: any driver); else why not, naming only the scheme
+    (the URL may carry a password)."""
+    scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
+    if scheme in ("sqlite", "postgresql", "postgres"):
+        return None
+    got = f'a "{scheme}" URL' if scheme else "no URL (scheme://…)"
+    return f"must be sqlite:///path or postgresql://user@host/db (digest keeps its ledger in SQLite or PostgreSQL), got {got}"
 
 
 def _absolute_sqlite(url: str, root: Path) -> str:

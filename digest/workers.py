@@ -135,6 +135,7 @@ def work_on_issue(
                     return
                 continue
             run.queue.join()  # this worker's own rows are done before it asks what is left
+            retire_dead(store, issue_id, options.claim_timeout, worker)
             left = store.workers.remaining(issue_id)
             if left.held or left.free:  # others at work; a dead one's rows become claimable after the timeout
                 stop.wait(min(1.0, options.claim_timeout / 4))
@@ -158,6 +159,16 @@ def work_on_issue(
     return run.report(enqueued=enqueued, recovered=recovered + reclaimed, skipped=skipped)
 
 
+def retire_dead(store: Store, issue_id: str, timeout: float, me: str | None = None) -> None:
+    """Sign off the issue's workers known to be dead: silent past ``timeout``, or of this host with their process gone
+    (killed, crashed: taken at once, as a dead lease holder is). Their unsent rows are free for the others at once,
+    and they stop counting as silent workers in /metrics."""
+    for other, age in store.workers.signed_on(issue_id):
+        if other != me and (age >= timeout or holder_is_dead(other)):
+            log.warning("%s: worker %s is no longer running; its deliveries go to the others", issue_id, other)
+            store.workers.stop(other)
+
+
 def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event) -> tuple[int, int, int]:
     """Register ``worker`` under the send lease; returns (recovered, skipped, enqueued) of the set-up."""
     lost = threading.Event()
@@ -165,11 +176,7 @@ def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, st
     while True:
         try:
             with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds):
-                for gone in (other for other in store.workers.live(issue_id, options.claim_timeout) if holder_is_dead(other)):
-                    # A worker of this host whose process is gone (killed, crashed): its rows are free at once,
-                    # as a dead holder's lease is, instead of after claim_timeout.
-                    log.warning("%s: worker %s is no longer running; its deliveries go to the others", issue_id, gone)
-                    store.workers.stop(gone)
+                retire_dead(store, issue_id, options.claim_timeout)
                 recovered = store.ledger.recover_sending(issue_id, unclaimed_only=True)
                 skipped = store.ledger.skip_inactive(issue_id)
                 enqueued = store.ledger.enqueue(issue_id)

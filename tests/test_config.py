@@ -223,3 +223,31 @@ def test_an_environment_override_does_not_make_the_file_key_unknown(tmp_path: Pa
     config = write(tmp_path / "digest.toml", '[store]\nurl = "sqlite:///a.sqlite"\n')
     settings = load_settings(config, environ={"DATABASE_URL": "sqlite:////tmp/elsewhere.sqlite"})
     assert settings.database_url == "sqlite:////tmp/elsewhere.sqlite"
+
+
+def test_a_store_digest_cannot_run_on_is_a_config_error_naming_file_or_variable(tmp_path: Path) -> None:
+    """Found walking issue 15: `DATABASE_URL=mysql://…` ended in a traceback (No module named 'MySQLdb'). digest keeps
+    its ledger in SQLite or PostgreSQL (any driver): anything else is refused at load, without echoing a password."""
+    from digest.errors import ConfigError
+
+    config = write(tmp_path / "digest.toml", '[store]\nurl = "mysql://u:hunter2@db/x"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, environ={})
+    assert "store.url: must be sqlite:///path or postgresql://user@host/db" in str(refused.value) and "hunter2" not in str(refused.value)
+    good = write(tmp_path / "good.toml", '[store]\nurl = "sqlite:///a.sqlite"\n')
+    with pytest.raises(ConfigError, match=r'environment: DATABASE_URL: .*got a "oracle" URL'):
+        load_settings(good, environ={"DATABASE_URL": "oracle://u:hunter2@db"})
+    for fine in ("postgresql://u@db/x", "postgres://u@db/x", "postgresql+psycopg2://u@db/x", "sqlite:///x.sqlite"):
+        assert load_settings(good, environ={"DATABASE_URL": fine}).database_url.endswith(fine.rpartition("/")[2])
+
+
+def test_a_database_driver_that_is_not_installed_is_one_line(tmp_path: Path) -> None:
+    import importlib.util
+
+    from digest.errors import StoreError
+    from digest.store import Store
+
+    if importlib.util.find_spec("psycopg2") is not None:
+        pytest.skip("psycopg2 is installed here: no driver is missing")
+    with pytest.raises(StoreError, match=r"its driver \(psycopg2\) is not installed; for PostgreSQL: pip install 'digest\[postgres\]'"):
+        Store.open("postgresql+psycopg2://u:hunter2@127.0.0.1/x")

@@ -320,6 +320,16 @@ def test_metrics_on_an_address_of_their_own(tmp_path: Path) -> None:
         assert http_request("GET", f"http://127.0.0.1:{port}/metrics")[0] == 404
         assert http_request("GET", f"http://127.0.0.1:{port}/healthz")[0] == 200  # load balancers still find it
         assert http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics", headers={"Host": "evil.example"})[0] == 400
+        # Found walking the issue: a second server on a taken metrics address ran on without metrics, saying nothing.
+        taken = subprocess.run(
+            [*run, "serve", "--port", str(free_port()), "--metrics-address", f"127.0.0.1:{metrics_port}"],
+            cwd=tmp_path / "news",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert taken.returncode != 0 and f"--metrics-address 127.0.0.1:{metrics_port}: cannot listen there" in taken.stderr
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)

@@ -119,6 +119,8 @@ def test_three_workers_killed_at_random_lose_nobody(tmp_path: Path, smtp_server:
     with store.engine.connect() as conn:
         senders = conn.execute(sa.select(sa.func.count(sa.distinct(deliveries.c.worker)))).scalar_one()
     assert senders >= 3  # the work was shared (each row records the worker that sent it)
+    # The killed workers were signed off by the others (found walking the issue: they stayed "silent" in /metrics).
+    assert store.workers.running(2) == (0, 0)
     late = cli(config, *args)
     assert late.returncode == 0, late.stderr
     assert "Nothing to send" in late.stdout
@@ -195,6 +197,8 @@ def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_setting
     config = make_config(tmp_path, None)
     refused = cli(config, "send", "--worker", "--issue", ISSUE, "--yes")
     assert refused.returncode == 2 and "need PostgreSQL" in refused.stderr and "send without --worker" in refused.stderr
+    stray = cli(config, "send", "--wait", "5", "--dry-run")  # found walking the issue: --wait alone was ignored
+    assert stray.returncode == 2 and "add --worker --join" in stray.stderr
     write(config, config.read_text(encoding="utf-8") + "workers_may_join = true\n")  # the last table is [delivery]
     with pytest.raises(ConfigError, match=r"delivery\.workers_may_join: several senders on one issue need PostgreSQL"):
         load_settings(config, environ={})
@@ -317,3 +321,46 @@ def test_heartbeats_are_judged_on_the_database_clock(
     store.workers.register("host:2:b", ISSUE_ID)
     assert [d.subscriber_id for d in store.workers.claim(ISSUE_ID, "host:2:b", 30, 10).due] == [4, 5, 6]
     assert store.workers.live(ISSUE_ID, 30) == ["host:1:a", "host:2:b"]
+
+
+def test_status_tells_to_join_the_workers_while_they_are_alive(tmp_path: Path, postgres_url: str) -> None:
+    """Found walking the issue: `status` said `digest send --issue ID` to finish an issue that live workers were
+    sending, and that command is refused while they are; the hint now joins them."""
+    config = make_config(tmp_path, None, database=postgres_url)
+    store = fill(config, 5)
+    store.ledger.enqueue(ISSUE)
+    before = cli(config, "status", "--issue", ISSUE)
+    assert "send --issue " + ISSUE in before.stdout and "--worker" not in before.stdout
+    store.workers.register(f"elsewhere:1:{ISSUE[-6:]}", ISSUE)
+    during = cli(config, "status", "--issue", ISSUE)
+    assert f"to finish it: digest --config {config} send --worker --issue {ISSUE}" in during.stdout, during.stdout
+
+
+def test_a_surviving_worker_takes_a_killed_ones_rows_at_once_and_signs_it_off(
+    tmp_path: Path, smtp_server: SmtpServer, postgres_url: str
+) -> None:
+    """Found walking the issue: with two workers on one host and one SIGKILLed, the survivor waited the whole
+    claim_timeout for the dead one's rows, and the dead one stayed "silent" in /metrics after the send. Now the
+    survivor sees the process is gone, takes its rows at once and signs it off."""
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=60, rate=200)
+    store = fill(config, 600)
+    args = ("send", "--worker", "--issue", ISSUE, "--yes")
+    survivor, victim = popen(config, *args), popen(config, *args)
+    deadline = time.monotonic() + 60
+    prefix = f"{socket.gethostname()}:{victim.pid}:%"
+    while time.monotonic() < deadline:
+        with store.engine.connect() as conn:
+            started = conn.execute(
+                sa.select(sa.func.count()).where(deliveries.c.worker.like(prefix), deliveries.c.state != DeliveryState.PENDING)
+            ).scalar_one()
+        if started >= 30:
+            break
+        time.sleep(0.01)
+    victim.kill()
+    victim.wait(timeout=30)
+    killed_at = time.monotonic()
+    _, stderr = survivor.communicate(timeout=120)
+    assert survivor.returncode == 0, stderr
+    assert time.monotonic() - killed_at < 30  # not the 60 s claim_timeout
+    assert len(smtp_server.handler.counts()) == 600
+    assert store.workers.running(60) == (0, 0)

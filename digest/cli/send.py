@@ -45,7 +45,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="With --worker: only join a send of the issue that has started, waiting up to --wait seconds for one; never start one.",
 )
-@click.option("--wait", "wait_seconds", type=click.IntRange(0, 86_400), default=600, show_default=True, help="How long --join waits.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.IntRange(0, 86_400),
+    metavar="SECONDS",
+    help="How long --join waits for a send to start [default: 600].",
+)
 @click.pass_obj
 def send(
     obj: Context,
@@ -63,7 +69,7 @@ def send(
     allow_overlap: bool,
     worker: bool,
     join: bool,
-    wait_seconds: int,
+    wait_seconds: int | None,
 ) -> None:
     """Send an issue to every active subscriber, exactly once.
 
@@ -97,6 +103,8 @@ def send(
         raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
     if join and not worker:
         raise click.UsageError("--join joins other workers: add --worker")
+    if wait_seconds is not None and not join:
+        raise click.UsageError("--wait is how long --join waits for a send to start: add --worker --join")
     if join and (dry_run or rebuild or sources):
         raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
     worker = worker or settings.delivery.workers_may_join
@@ -108,6 +116,7 @@ def send(
         )
     if join:
         wanted = issue_ref or common.window_target(obj, as_of, since, until, now).issue_id
+        wait_seconds = 600 if wait_seconds is None else wait_seconds
         if not _wait_for_a_send(obj, wanted, wait_seconds):
             click.echo(f"No send of {wanted} started within {wait_seconds} s: nothing sent (--join never starts one).")
             return
@@ -473,7 +482,9 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
                 click.echo(f"  warning: {warning}")
         unfinished = c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
         if unfinished:
-            click.echo(f"  to finish it: {hint(obj, 'send', '--issue', item.issue_id)}")
+            # While workers are at it, a one-process send is refused: the command that helps is joining them.
+            joining = ["--worker"] if any(w.alive for w in workers.get(item.issue_id, [])) else []
+            click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', item.issue_id)}")
 
 
 def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:

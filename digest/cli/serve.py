@@ -42,12 +42,17 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     logging = copy.deepcopy(LOGGING_CONFIG)
     logging["filters"] = {"redact_tokens": {"()": "digest.web.guard.RedactTokens"}}
     logging["handlers"]["access"]["filters"] = ["redact_tokens"]
-    click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
     if metrics_at is not None:
+        import socket
         import threading
 
         from digest.web.metrics import create_metrics_app
 
+        # Bound here, before anything starts: a taken address is a refusal, not a server quietly without metrics.
+        try:
+            metrics_socket = socket.create_server(metrics_at, family=socket.AF_INET6 if ":" in metrics_at[0] else socket.AF_INET)
+        except OSError as exc:
+            fail(f"--metrics-address {metrics_address}: cannot listen there: {exc.strerror or exc}")
         metrics_app = create_metrics_app(
             obj.store,
             obj.settings.metrics_token,
@@ -55,10 +60,11 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             allow_hosts=allow_hosts,
             claim_timeout=obj.settings.delivery.claim_timeout,
         )
-        server = uvicorn.Server(uvicorn.Config(metrics_app, host=metrics_at[0], port=metrics_at[1], log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning"))
         # A thread of its own: the public server keeps the signals and the process; this one ends with it.
-        threading.Thread(target=server.run, name="metrics", daemon=True).start()
+        threading.Thread(target=server.run, kwargs={"sockets": [metrics_socket]}, name="metrics", daemon=True).start()
         click.echo(f"Metrics on http://{metrics_address}/metrics", err=True)
+    click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=logging, proxy_headers=True, server_header=False)
 
 

@@ -76,6 +76,11 @@ class Store:
                 store.migrate()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {safe_url(url)}: {database_problem(exc)}") from exc
+        except ImportError as exc:  # the URL names a driver this installation lacks
+            raise StoreError(
+                f"cannot open the database {safe_url(url)}: its driver ({exc.name}) is not installed; "
+                "for PostgreSQL: pip install 'digest[postgres]'"
+            ) from exc
         return store
 
     def close(self) -> None:

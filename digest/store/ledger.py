@@ -371,7 +371,8 @@ class LedgerWriter:
     def __init__(self, engine: Engine, fence: Fence | None = None, *, worker: str | None = None) -> None:
         self.conn = engine.connect()
         self.pending: dict[str, Any] | None = None  # the sent delivery not yet committed
-        self.driver = _Driver(self.conn) if engine.dialect.name in ("sqlite", "postgresql") else None
+        # The drivers whose own calls _Driver knows (psycopg's prepare=True is psycopg 3's); any other goes through SQLAlchemy.
+        self.driver = _Driver(self.conn) if (engine.dialect.name, engine.dialect.driver) in _DIRECT else None
         self.fence = fence
         self.worker = worker
         self.sql = _CLAIMED if worker is not None else _FENCE if fence is not None else _PLAIN
@@ -452,6 +453,9 @@ class LedgerWriter:
 
 
 Bind = tuple[str, Any, Callable[[Any], Any] | None]  # a parameter: name, value when not given, type's converter
+
+
+_DIRECT = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 
 
 class _Driver:

@@ -91,6 +91,17 @@ class Workers:
             conn.execute(sa.update(send_workers).where(send_workers.c.id == worker).values(stopped_at=now))
         return int(released or 0)
 
+    def signed_on(self, issue_id: str) -> list[tuple[str, float]]:
+        """The workers of ``issue_id`` not signed off, each with its heartbeat's age in seconds (the database's clock)."""
+        with self.reads.connect() as conn:
+            now = database_now(conn)
+            rows = conn.execute(
+                sa.select(send_workers.c.id, send_workers.c.heartbeat_at).where(
+                    send_workers.c.issue_id == issue_id, send_workers.c.stopped_at.is_(None)
+                )
+            ).all()
+        return [(worker, (now - beat).total_seconds()) for worker, beat in rows]
+
     def live(self, issue_id: str, timeout: float) -> list[str]:
         """The workers of ``issue_id`` whose heartbeat is younger than ``timeout`` seconds."""
         with self.reads.connect() as conn:
