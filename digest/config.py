@@ -206,6 +206,11 @@ class Settings:
     warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 
     @property
+    def theme_names(self) -> list[str]:
+        """Every theme a post can be put in, and a reader can choose: the configured ones and the fallback, in order."""
+        return [*(theme.name for theme in self.themes), self.fallback_theme]
+
+    @property
     def schedule_zone(self) -> ZoneInfo:
         return self.schedule.timezone or self.timezone
 

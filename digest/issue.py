@@ -72,8 +72,7 @@ def assemble_digest(
                 *(Problem(where=post.source, message=f'"{post.title}": {unrenderable[post.id]}') for post in left_out),
             ),
         )
-    theme_names = [*(theme.name for theme in settings.themes), settings.fallback_theme]
-    curation = curate(issue_file, selection.selected, selection.excluded, theme_names, markdown_intro) if issue_file else None
+    curation = curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro) if issue_file else None
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
     stories = fold_stories(selected, keep_apart=curation.included if curation else ())

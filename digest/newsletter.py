@@ -37,13 +37,13 @@ from digest.delivery import Progress, SendReport, compile_issue, send_issue, sen
 from digest.errors import RefusedError
 from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
 from digest.mail.backends import Backend, Reply, get_backend
-from digest.mail.variants import chosen_themes
 from digest.models import Digest, Post, RenderedIssue, Window
 from digest.render import render_leaving_out
 from digest.selection import at_moment, parse_when, window_between, window_for
 from digest.serialize import digest_to_json
 from digest.slots import latest_slot, make_trigger, next_slot
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
+from digest.store.subscribers import chosen_themes
 from digest.views import Layout
 
 

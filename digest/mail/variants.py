@@ -11,10 +11,10 @@ encoded once per run; only the short text twin is encoded per view.
 
 from __future__ import annotations
 
-import json
 import threading
 
 from digest.mail.message import CompiledMessage, Slot, body_pieces
+from digest.store.subscribers import chosen_themes
 from digest.views import Layout, Views
 
 _UNSEEN = object()
@@ -68,14 +68,3 @@ class Variants:
         message = self.full.with_bodies(html, self.views.text(view))
         self.by_sections[kept] = message
         return message
-
-
-def chosen_themes(choice: str | None) -> list[str] | None:
-    """The themes in a stored choice; one that cannot be read means every theme (never a reader left without mail)."""
-    if choice is None:
-        return None
-    try:
-        themes = json.loads(choice)
-    except ValueError:
-        return None
-    return [theme for theme in themes if isinstance(theme, str)] if isinstance(themes, list) else None

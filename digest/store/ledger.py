@@ -462,20 +462,23 @@ class _Driver:
     """Runs the ledger's statements on the driver's own connection: each compiled once, its values bound by position.
 
     SQLite (sqlite3): the engine turned the module's own transaction handling
-    off (schema.create_engine), so BEGIN IMMEDIATE and COMMIT are ours, as the
-    engine's begin does them: writers queue, never deadlock. PostgreSQL
-    (psycopg 3): a transaction begins with the first statement; each statement
-    is prepared on the server once per connection (``prepare=True``) and then
-    only executed, so a message's commit costs the round trips and the WAL
-    flush, not parsing and planning again.
+    off (schema.create_engine), so BEGIN IMMEDIATE is ours, as the engine's
+    begin does it: writers queue, never deadlock. PostgreSQL (psycopg 3): a
+    transaction begins with the first statement; each statement is prepared
+    on the server once per connection (``prepare=True``) and then only
+    executed, so a message's commit costs the round trips and the WAL flush,
+    not parsing and planning again. Both commit and roll back through the
+    connection (sqlite3's does so only when a transaction is open).
     """
 
     def __init__(self, conn: Connection) -> None:
         dialect = conn.dialect
-        self.postgres = dialect.name == "postgresql"
+        postgres = dialect.name == "postgresql"
         # Positional parameters (%s) for psycopg, so that values bind by position as for sqlite3 (?).
         make: Any = type(dialect)
-        self.dialect = make(paramstyle="format") if self.postgres else dialect
+        self.dialect = make(paramstyle="format") if postgres else dialect
+        self.begin = None if postgres else "BEGIN IMMEDIATE"
+        self.execute_options: dict[str, Any] = {"prepare": True} if postgres else {}
         db = conn.connection.dbapi_connection
         assert db is not None
         self.db: Any = db
@@ -492,35 +495,23 @@ class _Driver:
 
     def run(self, writes: list[Write]) -> list[int]:
         cursor = self.db.cursor()
-        if not self.postgres:
-            cursor.execute("BEGIN IMMEDIATE")
+        if self.begin is not None:
+            cursor.execute(self.begin)
         try:
             counts = []
             for statement, values in writes:
                 sql, params = self._compile(statement)
                 args = [values.get(name, default) for name, default, _ in params]
                 bound = [convert(arg) if convert else arg for arg, (_, _, convert) in zip(args, params, strict=True)]
-                if self.postgres:
-                    cursor.execute(sql, bound, prepare=True)
-                else:
-                    cursor.execute(sql, bound)
+                cursor.execute(sql, bound, **self.execute_options)
                 counts.append(cursor.rowcount)
-            if self.postgres:
-                self.db.commit()
-            else:
-                cursor.execute("COMMIT")
+            self.db.commit()
         except BaseException:
-            self._rollback(cursor)
+            self.db.rollback()
             raise
         finally:
             cursor.close()
         return counts
-
-    def _rollback(self, cursor: Any) -> None:
-        if self.postgres:
-            self.db.rollback()
-        elif self.db.in_transaction:
-            cursor.execute("ROLLBACK")
 
 
 def select_due() -> sa.Select[Any]:

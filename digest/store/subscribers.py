@@ -139,9 +139,7 @@ class Subscribers:
 
     def themes_of(self, subscriber_id: int) -> tuple[str, ...] | None:
         """The themes a subscriber chose (None: every theme)."""
-        with self.reads.connect() as conn:
-            value = conn.execute(sa.select(subscribers.c.themes).where(subscribers.c.id == subscriber_id)).scalar()
-        return tuple(json.loads(value)) if value else None
+        return self.preferences_of(subscriber_id)[0]
 
     def preferences_of(self, subscriber_id: int) -> tuple[tuple[str, ...] | None, date | None]:
         """(the themes they chose, None for every theme; the day their pause ends, None when not paused)."""
@@ -149,7 +147,8 @@ class Subscribers:
             row = conn.execute(sa.select(subscribers.c.themes, subscribers.c.paused_until).where(subscribers.c.id == subscriber_id)).first()
         if row is None:
             return None, None
-        return (tuple(json.loads(row[0])) if row[0] else None), (date.fromisoformat(row[1]) if row[1] else None)
+        themes = chosen_themes(row[0])
+        return (tuple(themes) if themes is not None else None), (date.fromisoformat(row[1]) if row[1] else None)
 
     def set_preferences(self, subscriber_id: int, themes: Sequence[str] | None, paused_until: date | None) -> bool:
         """Save what a subscriber chose on their preferences page; False when they are not active (nothing changes)."""
@@ -268,3 +267,15 @@ def _plain(value: Any) -> Any:
 
 def subscriber_of(row: Any) -> Subscriber:
     return from_row(Subscriber, ("id", "email", "name", "status", "status_reason"), row, status=SubscriberStatus)
+
+
+def chosen_themes(stored: str | None) -> list[str] | None:
+    """The themes in a stored choice (``subscribers.themes``, a JSON list); None means every theme, and so does a
+    value that cannot be read: a damaged row never leaves a reader without mail or breaks their preferences page."""
+    if not stored:
+        return None
+    try:
+        themes = json.loads(stored)
+    except ValueError:
+        return None
+    return [theme for theme in themes if isinstance(theme, str)] if isinstance(themes, list) else None

@@ -33,11 +33,6 @@ PREFERENCES_COOKIE = "digest_preferences"
 LONGEST_PAUSE = timedelta(days=366)
 
 
-def all_themes(settings: Settings) -> list[str]:
-    """Every theme a reader can choose: the configured ones and the fallback, in the issue's order."""
-    return [*(theme.name for theme in settings.themes), settings.fallback_theme]
-
-
 def preference_routes(
     settings: Settings,
     store: Store,
@@ -46,7 +41,7 @@ def preference_routes(
     not_found: Callable[[], HTMLResponse],
     mask: Callable[[str], str],
 ) -> list[Route]:
-    themes = all_themes(settings)
+    themes = settings.theme_names
     secure_cookie = settings.base_url.startswith("https://")
 
     def today() -> date:

@@ -262,9 +262,13 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             if request.url.path == "/desk/issue":
                 changes = desk.issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))
             else:
-                themes = [*(theme.name for theme in built.settings.themes), built.settings.fallback_theme]
                 changes = desk.post_changes(
-                    current, built.digest, fields.get("action", ""), fields.get("post", ""), fields.get("value", ""), themes
+                    current,
+                    built.digest,
+                    fields.get("action", ""),
+                    fields.get("post", ""),
+                    fields.get("value", ""),
+                    built.settings.theme_names,
                 )
             write_issue_file(path, current, **changes)
             state.wrote(path)
@@ -382,7 +386,7 @@ def _desk_context(built: Built) -> dict[str, Any]:
         "preheader": current.preheader or "",
         "intro": current.intro,
         "locked": _locked(built),
-        "themes": [*(theme.name for theme in built.settings.themes), built.settings.fallback_theme],
+        "themes": built.settings.theme_names,
         "ref": desk.ref_of,
         "notes": notes,
         "pinned": pinned,

@@ -46,7 +46,7 @@ from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
-from digest.web.preferences import all_themes, preference_routes
+from digest.web.preferences import preference_routes
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -140,7 +140,7 @@ def create_app(
 
     # -- sign-up with double opt-in ------------------------------------------------------
 
-    themes = all_themes(settings)
+    themes = settings.theme_names
     confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
