@@ -430,6 +430,11 @@ def _describe(reply: Reply) -> str:
     return str(reply)
 
 
+def plain_hint(*args: str) -> str:
+    """A ``digest`` command line for a message, when the caller has no config to name."""
+    return " ".join(["digest", *args])
+
+
 def send_issue(
     store: Store,
     message: CompiledMessage,
@@ -440,12 +445,14 @@ def send_issue(
     on_progress: Callable[[Progress], None] | None = None,
     layout: Layout | None = None,
     today: date | None = None,
+    hint: Callable[..., str] = plain_hint,
 ) -> SendReport:
     """Send the issue to every active subscriber who does not have it yet, through the ledger.
 
     ``layout`` (the frozen issue's, :class:`digest.views.Layout`) gives each
     reader the themes they chose; without it everyone gets ``message``.
-    ``today`` (the newsletter's day, for pauses) defaults to UTC's.
+    ``today`` (the newsletter's day, for pauses) defaults to UTC's. ``hint``
+    makes the commands a refusal names (``Newsletter.hint``: with ``--config``).
 
     Takes the issue's send lease (raises LeaseHeldError if a live run has it,
     or if send workers are at work on the issue), resolves a dead run's
@@ -464,7 +471,7 @@ def send_issue(
         if working := [worker for worker in working if not holder_is_dead(worker)]:
             raise LeaseHeldError(
                 f"{len(working)} send worker(s) are sending {issue_id} ({', '.join(working[:3])}): "
-                f"join them with `digest send --worker --issue {issue_id}`, or wait for them to finish"
+                f"join them with `{hint('send', '--worker', '--issue', issue_id)}`, or wait for them to finish"
             )
         recovered = store.ledger.recover_sending(issue_id)
         if recovered:

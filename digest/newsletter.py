@@ -392,6 +392,7 @@ class Newsletter:
             on_progress=on_progress,
             layout=Layout.load(issue.layout),
             today=now.astimezone(self.settings.timezone).date(),
+            hint=self.hint,
         )
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:

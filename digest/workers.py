@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.config import DeliveryOptions
-from digest.delivery import Progress, Run, SendReport, day_of
+from digest.delivery import Progress, Run, SendReport, day_of, plain_hint
 from digest.errors import DeliveryError
 from digest.leases import TRUSTED_PART, LeaseHeldError, LeaseLostError, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.mail.backends import Backend
@@ -99,6 +99,7 @@ def work_on_issue(
     on_progress: Callable[[Progress], None] | None = None,
     layout: Layout | None = None,
     today: date | None = None,
+    hint: Callable[..., str] = plain_hint,
 ) -> SendReport:
     """Send the issue as one of several workers; returns this worker's report (the counts are the whole issue's)."""
     if store.is_sqlite:
@@ -109,7 +110,7 @@ def work_on_issue(
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     worker = lease_owner()
-    recovered, skipped, enqueued = _join(store, issue_id, worker, options, stop)
+    recovered, skipped, enqueued = _join(store, issue_id, worker, options, stop, hint)
     heartbeat = Heartbeat(store, worker, options.claim_timeout, boot_clock())
     done = threading.Event()
     beating = threading.Thread(target=heartbeat.beat_until, args=(done,), name="heartbeat", daemon=True)
@@ -169,7 +170,9 @@ def retire_dead(store: Store, issue_id: str, timeout: float, me: str | None = No
             store.workers.stop(other)
 
 
-def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event) -> tuple[int, int, int]:
+def _join(
+    store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event, hint: Callable[..., str]
+) -> tuple[int, int, int]:
     """Register ``worker`` under the send lease; returns (recovered, skipped, enqueued) of the set-up."""
     lost = threading.Event()
     deadline = time.monotonic() + JOIN_WAIT
@@ -186,5 +189,5 @@ def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, st
             if time.monotonic() > deadline or stop.wait(0.2):
                 raise LeaseHeldError(
                     f"{exc}: a send without workers is running, and workers join only a send started with --worker "
-                    "(or with delivery.workers_may_join = true); wait for it to finish"
+                    f"(or with delivery.workers_may_join = true); wait for it to finish (`{hint('status', '--issue', issue_id)}` shows it)"
                 ) from exc

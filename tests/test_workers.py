@@ -334,6 +334,9 @@ def test_status_tells_to_join_the_workers_while_they_are_alive(tmp_path: Path, p
     store.workers.register(f"elsewhere:1:{ISSUE[-6:]}", ISSUE)
     during = cli(config, "status", "--issue", ISSUE)
     assert f"to finish it: digest --config {config} send --worker --issue {ISSUE}" in during.stdout, during.stdout
+    # A one-process send is refused, naming the same command (found reviewing: it left out --config).
+    refused = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert refused.returncode == 1 and f"join them with `digest --config {config} send --worker --issue {ISSUE}`" in refused.stderr
 
 
 def test_a_surviving_worker_takes_a_killed_ones_rows_at_once_and_signs_it_off(
