@@ -619,6 +619,16 @@ def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> Dki
     return DkimSigner(tuple(keys), headers) if keys else None
 
 
+def _rate(value: float) -> str | None:
+    """Messages per second: 0 for no limit."""
+    return None if value >= 0 else f"must be 0 (no limit) or more, got {value}"
+
+
+def _expiry(value: float) -> str | None:
+    """How long a lease or a worker's heartbeat holds: long enough to renew, short enough to take over."""
+    return None if 2 <= value <= 3600 else f"must be 2 to 3600 seconds, got {value}"
+
+
 def _database_kind(url: str) -> str | None:
     """None for a store digest runs on (SQLite, PostgreSQL: any driver); else why not, naming only the scheme
     (the URL may carry a password)."""
@@ -666,14 +676,14 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
         outbox_dir=root / reader.get("outbox_dir", str, "outbox", _nonempty),
         connections=reader.get("connections", int, 4, _positive),
         max_per_connection=reader.get("max_per_connection", int, 200, _positive),
-        rate=reader.get("rate", float, 0.0, lambda v: None if v >= 0 else f"must be 0 (no limit) or more, got {v}"),
+        rate=reader.get("rate", float, 0.0, _rate),
         max_attempts=reader.get("max_attempts", int, 5, _positive),
         retry_base=reader.get("retry_base", float, 60.0, _positive),
         max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
-        lease_seconds=reader.get("lease_seconds", float, 60.0, lambda v: None if 2 <= v <= 3600 else f"must be 2 to 3600 seconds, got {v}"),
+        lease_seconds=reader.get("lease_seconds", float, 60.0, _expiry),
         breaker=reader.get("breaker", int, 20, _positive),
         workers_may_join=reader.get("workers_may_join", bool, False),
-        claim_timeout=reader.get("claim_timeout", float, 30.0, lambda v: None if 2 <= v <= 3600 else f"must be 2 to 3600 seconds, got {v}"),
+        claim_timeout=reader.get("claim_timeout", float, 30.0, _expiry),
         list_id=reader.get(
             "list_id",
             str,
@@ -759,7 +769,7 @@ def _relays(smtp: _Reader, shared: SmtpOptions, env: Mapping[str, str]) -> tuple
                 name=name,
                 options=options,
                 weight=reader.get("weight", int, 1, _positive),
-                rate=reader.get("rate", float, 0.0, lambda v: None if v >= 0 else f"must be 0 (no limit) or more, got {v}"),
+                rate=reader.get("rate", float, 0.0, _rate),
             )
         )
         reader.finish()

@@ -53,6 +53,12 @@ JOIN_WAIT = 15.0  # seconds a worker retries the send lease: another worker hold
 class WorkersNeedPostgresError(DeliveryError):
     """``--worker`` on SQLite: one writer at a time, so there is nothing for a second sender to gain."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
+            "on SQLite, send without --worker: one process sends on delivery.connections connections"
+        )
+
 
 @dataclass
 class Heartbeat:
@@ -103,10 +109,7 @@ def work_on_issue(
 ) -> SendReport:
     """Send the issue as one of several workers; returns this worker's report (the counts are the whole issue's)."""
     if store.is_sqlite:
-        raise WorkersNeedPostgresError(
-            "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
-            "on SQLite, send without --worker: one process sends on delivery.connections connections"
-        )
+        raise WorkersNeedPostgresError
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     worker = lease_owner()

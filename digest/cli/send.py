@@ -84,7 +84,9 @@ def send(
     dies is replaced by the others after delivery.claim_timeout. On more
     hosts, `digest send --worker --join --yes` (from cron at the slot's time,
     say) joins the scheduled send once it starts and never starts one itself,
-    so it cannot send an issue the scheduler would hold back. Exit 0 only when every recipient ended sent, or failed for good with the
+    so it cannot send an issue the scheduler would hold back.
+
+    Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
     from digest.errors import DeliveryError, RefusedError, RenderError
@@ -109,11 +111,9 @@ def send(
         raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
     worker = worker or settings.delivery.workers_may_join
     if worker and obj.store.is_sqlite:
-        fail(
-            "--worker: several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
-            "on SQLite, send without --worker: one process sends on delivery.connections connections",
-            EXIT_USAGE,
-        )
+        from digest.workers import WorkersNeedPostgresError
+
+        fail(f"--worker: {WorkersNeedPostgresError()}", EXIT_USAGE)  # refused before anything is built
     if join:
         wanted = issue_ref or common.window_target(obj, as_of, since, until, now).issue_id
         wait_seconds = 600 if wait_seconds is None else wait_seconds
@@ -125,15 +125,14 @@ def send(
         if issue_ref:
             # A worker joining a send under way sends the frozen copy: no fresh build to compare it with.
             plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap, compare=not join)
-            resend = [*(["--worker"] if worker else []), "--issue", issue_ref]
         else:
             target = common.window_target(obj, as_of, since, until, now)
             plan = newsletter.plan_send(
                 target, now, sources=common.source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
             )
-            resend = [*(["--worker"] if worker else []), "--issue", plan.issue.id]
     except (RefusedError, RenderError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
+    resend = [*(["--worker"] if worker else []), "--issue", plan.issue.id]
     if plan.frozen and sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"

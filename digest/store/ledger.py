@@ -78,18 +78,15 @@ class Ledger:
 
     def has_started(self, issue_id: str) -> bool:
         """Whether any delivery of the issue has been attempted (anything beyond pending)."""
-        with self.reads.connect() as conn:
-            found = conn.execute(
-                sa.select(deliveries.c.subscriber_id)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.state != DeliveryState.PENDING)
-                .limit(1)
-            ).first()
-        return found is not None
+        return self._any(issue_id, deliveries.c.state != DeliveryState.PENDING)
 
     def is_queued(self, issue_id: str) -> bool:
         """Whether a send of the issue has begun: any delivery of it is in the ledger, in any state."""
+        return self._any(issue_id)
+
+    def _any(self, issue_id: str, *where: Any) -> bool:
         with self.reads.connect() as conn:
-            found = conn.execute(sa.select(deliveries.c.subscriber_id).where(deliveries.c.issue_id == issue_id).limit(1)).first()
+            found = conn.execute(sa.select(deliveries.c.subscriber_id).where(deliveries.c.issue_id == issue_id, *where).limit(1)).first()
         return found is not None
 
     def outstanding(self, issue_id: str) -> Outstanding:

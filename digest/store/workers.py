@@ -104,8 +104,7 @@ class Workers:
 
     def live(self, issue_id: str, timeout: float) -> list[str]:
         """The workers of ``issue_id`` whose heartbeat is younger than ``timeout`` seconds."""
-        with self.reads.connect() as conn:
-            return list(conn.execute(sa.select(send_workers.c.id).where(_alive(issue_id, database_now(conn), timeout))).scalars())
+        return [worker for worker, age in self.signed_on(issue_id) if age < timeout]
 
     def running(self, timeout: float) -> tuple[int, int]:
         """Workers not signed off, of any issue: (alive, silent longer than ``timeout``), for /metrics."""

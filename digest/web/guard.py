@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -98,6 +99,26 @@ class PageToken:
 
     def accepts(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode("utf-8"), self.value.encode("ascii"))
+
+
+class FormCookie:
+    """Double-submit protection of a public form: the page puts a fresh token in a field and in a cookie
+    (HttpOnly, SameSite=Strict, scoped to the form's path); a POST that carries the two equal came from our page."""
+
+    def __init__(self, name: str, *, secure: bool) -> None:
+        self.name = name
+        self.secure = secure
+
+    def issue(self, response: Response, path: str, token: str) -> None:
+        response.set_cookie(self.name, token, httponly=True, samesite="strict", secure=self.secure, path=path)
+
+    def sent(self, request: Request) -> str | None:
+        return request.cookies.get(self.name)
+
+    @staticmethod
+    def matches(cookie: str | None, field: object) -> bool:
+        """Whether the form's field carries the cookie's token (compared in constant time); an empty cookie never matches."""
+        return bool(cookie) and isinstance(field, str) and hmac.compare_digest(str(cookie).encode(), field.encode())
 
 
 class RateLimit:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.tokens import Signer
+from digest.web import guard
 
 PREFERENCES_COOKIE = "digest_preferences"
 LONGEST_PAUSE = timedelta(days=366)
@@ -42,7 +42,7 @@ def preference_routes(
     mask: Callable[[str], str],
 ) -> list[Route]:
     themes = settings.theme_names
-    secure_cookie = settings.base_url.startswith("https://")
+    form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.base_url.startswith("https://"))
 
     def today() -> date:
         return datetime.now(settings.timezone).date()
@@ -81,7 +81,7 @@ def preference_routes(
             error=error,
             saved=saved,
         )
-        response.set_cookie(PREFERENCES_COOKIE, csrf, httponly=True, samesite="strict", secure=secure_cookie, path=f"/preferences/{token}")
+        form_cookie.issue(response, f"/preferences/{token}", csrf)
         return response
 
     def show(request: Request) -> Response:
@@ -103,9 +103,7 @@ def preference_routes(
             return not_found()
         if subscriber.status != SubscriberStatus.ACTIVE:
             return not_subscribed(subscriber)
-        cookie = request.cookies.get(PREFERENCES_COOKIE, "")
-        sent = submitted.get("csrf")
-        if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        if not form_cookie.matches(form_cookie.sent(request), submitted.get("csrf")):
             return form(request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save.")
         chosen = [theme for theme in submitted.getlist("theme") if theme in themes]
         if not chosen:

@@ -18,7 +18,6 @@ requests with it.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import time
@@ -144,7 +143,7 @@ def create_app(
     confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
-    secure_cookie = settings.base_url.startswith("https://")
+    form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.base_url.startswith("https://"))
 
     def signup_form(status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
         csrf = secrets.token_urlsafe(16)
@@ -160,7 +159,7 @@ def create_app(
         )
         # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
         # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
-        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure_cookie, path="/subscribe")
+        form_cookie.issue(response, "/subscribe", csrf)
         return response
 
     def check_inbox() -> Response:
@@ -185,8 +184,8 @@ def create_app(
             return response
         form = await request.form(max_files=0, max_fields=60, max_part_size=4096)
         field = {key: value for key, value in form.items() if isinstance(value, str)}
-        cookie = request.cookies.get(CSRF_COOKIE)
-        if cookie is not None and not hmac.compare_digest(cookie.encode(), field.get("csrf", "").encode()):
+        cookie = form_cookie.sent(request)
+        if cookie is not None and not form_cookie.matches(cookie, field.get("csrf", "")):
             return signup_form(403, "This form had expired. Please send it again.")
         if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
             return check_inbox()
