@@ -249,6 +249,14 @@ class Ledger:
             ).mappings()
             return [delivery_of(row) for row in rows]
 
+    def totals(self) -> dict[DeliveryState, int]:
+        """Deliveries of every issue by state (every state, zero when none), in one query: what /metrics reports."""
+        counts = dict.fromkeys(DeliveryState, 0)
+        with self.reads.connect() as conn:
+            for state, count in conn.execute(sa.select(deliveries.c.state, sa.func.count()).group_by(deliveries.c.state)).all():
+                counts[DeliveryState(state)] = int(count)
+        return counts
+
     def status(self, issue_ids: Sequence[str] | None = None) -> list[IssueStatus]:
         """Per issue, newest first: counts by state, and the failed and deferred with their replies."""
         result: list[IssueStatus] = []

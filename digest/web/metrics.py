@@ -48,12 +48,8 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         store = self.store
         deliveries = GaugeMetricFamily("digest_deliveries", "Deliveries of every issue, by ledger state", labels=["state"])
-        totals: dict[str, int] = {}
-        for item in store.ledger.status():
-            for delivery_state, count in item.counts.items():
-                totals[delivery_state.value] = totals.get(delivery_state.value, 0) + count
-        for name, count in sorted(totals.items()):
-            deliveries.add_metric([name], count)
+        for delivery_state, count in sorted(store.ledger.totals().items()):
+            deliveries.add_metric([delivery_state.value], count)
         yield deliveries
         subscribers = GaugeMetricFamily("digest_subscribers", "Subscribers by status", labels=["status"])
         for status, count in store.subscribers.counts().items():
