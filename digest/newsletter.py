@@ -120,16 +120,17 @@ class Reach:
 
 def reach_of(issue: StoredIssue, choices: list[tuple[str | None, str | None, int]], today: date) -> Reach:
     """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
+    day = today.isoformat()
+    paused = sum(count for _, until, count in choices if until is not None and until > day)
     layout = Layout.load(issue.layout)
     if layout is None or not layout.themes:
-        return Reach(paused=sum(count for _, until, count in choices if until is not None and until > today.isoformat()))
+        return Reach(paused=paused)
     every = layout.sections_for(None)
-    some = no_posts = paused = 0
+    some = no_posts = 0
     views: set[frozenset[int]] = set()
     for choice, until, count in choices:
-        if until is not None and until > today.isoformat():
-            paused += count
-            continue
+        if until is not None and until > day:
+            continue  # counted among the paused
         kept = layout.sections_for(chosen_themes(choice))
         if not kept:
             no_posts += count

@@ -34,6 +34,7 @@ from digest.cli.send import send, status
 from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
+from digest.logs import FORMATS
 
 __all__ = ["main", "run"]
 
@@ -48,7 +49,7 @@ __all__ = ["main", "run"]
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option(
     "--log-format",
-    type=click.Choice(["human", "json"]),
+    type=click.Choice(FORMATS),
     default="human",
     envvar="DIGEST_LOG_FORMAT",
     show_default=True,

@@ -53,7 +53,7 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
 def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
     """Render, compile, inline and check the issue. Raises RenderError on a template or MJML error."""
     marked_html, marked_text = _render_parts(digest, settings)
-    html, text = strip(marked_html, html=True), tidy_text(strip(marked_text, html=False))
+    html, text = _stripped((marked_html, marked_text))
     # The leftover-markup check judges the templates, not the content: a post about Jinja may
     # well have "{{" in its title. When one does, the check looks at a render whose posts carry
     # no template syntax, so only what the templates themselves left behind can be found.
