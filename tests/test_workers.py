@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
+from test_delivery import setup_store
 
 from digest.config import ConfigError, Settings, load_settings
 from digest.delivery import SendReport, compile_issue, send_issue
@@ -32,7 +33,6 @@ from digest.web.metrics import create_metrics_app
 from digest.workers import WorkersNeedPostgresError, work_on_issue
 
 from conftest import LiveServer, http_request, write
-from factories import make_stored_issue
 from mailserver import SmtpServer
 from test_send_cli import ISSUE, cli, fill, make_config, popen
 
@@ -51,14 +51,6 @@ def settings_on(make_settings: Callable[..., Settings], url: str, port: int | No
         delivery=DeliveryOptions(**options),  # type: ignore[arg-type]
         smtp=SmtpOptions(host="127.0.0.1", port=port or 25, security="none", timeout=2.0),
     )
-
-
-def stored(settings: Settings, count: int) -> Store:
-    store = Store.open(settings.database_url)
-    for n in range(count):
-        store.subscribers.add(f"reader{n:03d}@example.org")
-    store.issues.save(make_stored_issue(ISSUE_ID))
-    return store
 
 
 def worker_send(settings: Settings, store: Store) -> SendReport:
@@ -133,7 +125,7 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     """A worker paused past delivery.claim_timeout: another claims its rows (its in-flight one back to pending,
     to be sent again), and every late write of the paused one changes nothing and stops it."""
     settings = settings_on(make_settings, postgres_url, smtp_server.port)
-    store = stored(settings, 10)
+    store = setup_store(settings, 10)
     store.ledger.enqueue(ISSUE_ID)
     store.workers.register("host:1:a", ISSUE_ID)
     first = store.workers.claim(ISSUE_ID, "host:1:a", 30, 4)
@@ -177,7 +169,7 @@ def test_workers_may_join_makes_every_send_a_worker(
     smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
 ) -> None:
     settings = settings_on(make_settings, postgres_url, smtp_server.port, workers_may_join=True, claim_timeout=5)
-    store = stored(settings, 30)
+    store = setup_store(settings, 30)
     newsletter = Newsletter(settings, store)
     plan = newsletter.plan_stored(ISSUE_ID, now_utc(), force=True)
     report = newsletter.send(plan, now_utc())
@@ -191,7 +183,7 @@ def test_workers_may_join_makes_every_send_a_worker(
 
 def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
     settings = settings_on(make_settings, f"sqlite:///{tmp_path / 'w.sqlite'}")
-    store = stored(settings, 2)
+    store = setup_store(settings, 2)
     with pytest.raises(WorkersNeedPostgresError, match="need PostgreSQL"):
         worker_send(settings, store)
     config = make_config(tmp_path, None)
@@ -286,7 +278,7 @@ def test_a_dead_worker_of_this_host_is_replaced_at_once(
     """A worker whose process is gone, on the host a new worker joins from, loses its rows at once (as a dead
     lease holder does), not after delivery.claim_timeout; a one-process send no longer counts it as alive."""
     settings = settings_on(make_settings, postgres_url, smtp_server.port, claim_timeout=600)
-    store = stored(settings, 6)
+    store = setup_store(settings, 6)
     store.ledger.enqueue(ISSUE_ID)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -310,7 +302,7 @@ def test_heartbeats_are_judged_on_the_database_clock(
     """A worker on a host whose clock runs ten minutes ahead does not take a live worker for dead: heartbeats are
     written and aged on the database server's clock, not each host's."""
     settings = settings_on(make_settings, postgres_url)
-    store = stored(settings, 6)
+    store = setup_store(settings, 6)
     store.ledger.enqueue(ISSUE_ID)
     store.workers.register("host:1:a", ISSUE_ID)
     assert len(store.workers.claim(ISSUE_ID, "host:1:a", 30, 3).due) == 3
