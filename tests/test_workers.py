@@ -359,3 +359,18 @@ def test_a_surviving_worker_takes_a_killed_ones_rows_at_once_and_signs_it_off(
     assert time.monotonic() - killed_at < 30  # not the 60 s claim_timeout
     assert len(smtp_server.handler.counts()) == 600
     assert store.workers.running(60) == (0, 0)
+
+
+def test_a_silent_worker_of_a_finished_issue_is_not_reported(make_settings: Callable[..., Settings], postgres_url: str) -> None:
+    """Found walking the issue: a worker killed before this release signed dead ones off stayed "silent" in /metrics
+    for good. Silent counts only while its issue has deliveries left; a finished issue's dead worker holds nothing."""
+    settings = settings_on(make_settings, postgres_url)
+    store = setup_store(settings, 2)
+    store.ledger.enqueue(ISSUE_ID)
+    store.workers.register("host:9:dead", ISSUE_ID)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(send_workers).values(heartbeat_at=now_utc() - timedelta(minutes=5)))
+    assert store.workers.running(30) == (0, 1)  # rows left: it matters
+    report = send_issue(store, compile_issue(store.issues.load(ISSUE_ID), settings), get_backend(settings), settings.delivery)  # type: ignore[arg-type]
+    assert report.complete
+    assert store.workers.running(30) == (0, 0)  # finished: nothing to alert on

@@ -107,13 +107,18 @@ class Workers:
         return [worker for worker, age in self.signed_on(issue_id) if age < timeout]
 
     def running(self, timeout: float) -> tuple[int, int]:
-        """Workers not signed off, of any issue: (alive, silent longer than ``timeout``), for /metrics."""
+        """Workers not signed off, of any issue: (alive, silent longer than ``timeout``), for /metrics. A silent
+        one counts only while its issue has deliveries waiting or in flight: of a finished issue it holds nothing."""
+        unfinished = sa.exists().where(
+            deliveries.c.issue_id == send_workers.c.issue_id,
+            deliveries.c.state.in_((DeliveryState.PENDING.value, DeliveryState.SENDING.value)),
+        )
         with self.reads.connect() as conn:
             cutoff = database_now(conn) - timedelta(seconds=timeout)
             alive, silent = conn.execute(
                 sa.select(
                     sa.func.count().filter(send_workers.c.heartbeat_at > cutoff),
-                    sa.func.count().filter(send_workers.c.heartbeat_at <= cutoff),
+                    sa.func.count().filter((send_workers.c.heartbeat_at <= cutoff) & unfinished),
                 ).where(send_workers.c.stopped_at.is_(None))
             ).one()
         return int(alive), int(silent)

@@ -9,7 +9,8 @@ web app reports the same numbers and a restart loses nothing:
 - ``digest_last_scheduled_run_timestamp_seconds``, ``…_duration_seconds`` and
   ``digest_last_scheduled_run{outcome}`` (1 for the outcome of the latest slot);
 - ``digest_send_workers{state}``: send workers not signed off, alive or silent
-  past ``delivery.claim_timeout`` (their rows go to the others);
+  past ``delivery.claim_timeout`` while their issue has deliveries left (their
+  rows go to the others);
 - ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
   lease still holds (its heartbeat); absent when no scheduler runs.
 
@@ -80,7 +81,9 @@ class StoreCollector(Collector):
             yield outcome
         alive, silent = store.workers.running(self.claim_timeout)
         workers = GaugeMetricFamily(
-            "digest_send_workers", "Send workers not signed off: alive, or silent past delivery.claim_timeout", labels=["state"]
+            "digest_send_workers",
+            "Send workers not signed off: alive, or silent past delivery.claim_timeout with deliveries left",
+            labels=["state"],
         )
         workers.add_metric(["alive"], alive)
         workers.add_metric(["silent"], silent)
