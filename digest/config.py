@@ -175,6 +175,7 @@ class Settings:
     address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
     editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
     confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
+    trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
@@ -226,6 +227,16 @@ class Settings:
         """A path from the config or the command line, relative to the project root."""
         path = Path(location).expanduser()
         return path if path.is_absolute() else self.root / path
+
+
+def _check_network(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f'must be an IP address or network (10.0.0.2, 172.18.0.0/16), got "{value}"'
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -462,6 +473,13 @@ def _settings(
     )
     signup.finish()
 
+    serving = top.sub("serve")
+    trusted_proxies = serving.strings("trusted_proxies")
+    for index, network in enumerate(trusted_proxies):
+        if (problem := _check_network(network)) is not None:
+            serving.fail(f"trusted_proxies[{index}]", problem)
+    serving.finish()
+
     editorial = top.sub("editorial")
     editorial_dir = editorial.get("dir", str, "content/issues", _nonempty)
     editorial.finish()
@@ -514,6 +532,7 @@ def _settings(
         address=address,
         editors=editors,
         confirm_hours=confirm_hours,
+        trusted_proxies=trusted_proxies,
         language=language,
         timezone=timezone,
         sender=sender,

@@ -9,7 +9,8 @@
     ├── RenderError    (also RuntimeError)  a template or the MJML/inline step failed
     ├── DeliveryError  (also OSError)       a message could not be handed over
     ├── StoreError     (also RuntimeError)  the database cannot be opened, migrated or trusted
-    └── RefusedError   (also RuntimeError)  a send or build that would hurt the list: the message names the fix
+    ├── RefusedError   (also RuntimeError)  a send or build that would hurt the list: the message names the fix
+    └── ReviewError    (also LookupError)   a review decision names a report or an address it cannot apply to
 
 Each also subclasses the built-in it resembles, so callers that only know the
 standard library still catch it. Messages are built from typed fields, so the
@@ -75,3 +76,8 @@ class RefusedError(DigestError, RuntimeError):
 
     The message says why and names the command that does what was probably meant.
     """
+
+
+class ReviewError(DigestError, LookupError):
+    """A decision on an unattributed bounce or complaint that cannot be carried out: the report is not waiting
+    for review, or the address is not one it names, or names nobody on the list. The message names the fix."""

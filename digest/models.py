@@ -39,6 +39,14 @@ class SubscriberStatus(StrEnum):
     PENDING = "pending"  # signed up, not yet confirmed: never mailed an issue; expires after subscribe.confirm_hours
 
 
+class ReviewState(StrEnum):
+    """Where a bounce or complaint that named nobody by our token stands: it waits for a person."""
+
+    UNATTRIBUTED = "unattributed"  # changed nothing; listed by `digest bounces review`
+    APPLIED = "applied"  # a person applied it to the subscriber it names
+    DISMISSED = "dismissed"  # a person judged it not genuine
+
+
 class SlotState(StrEnum):
     """What became of one scheduled slot."""
 

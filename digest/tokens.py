@@ -63,8 +63,8 @@ class ExpiringSigner:
     def token(self, subscriber_id: int, expires: int) -> str:
         return f"{subscriber_id}.{expires}.{self._mac(subscriber_id, expires)}"
 
-    def check(self, token: str, now: int) -> tuple[int, bool] | None:
-        """(subscriber id, still valid) for a genuine token; None for a forged, altered or malformed one."""
+    def check(self, token: str, now: int) -> tuple[int, bool, int] | None:
+        """(subscriber id, still valid, expiry) for a genuine token; None for a forged, altered or malformed one."""
         number, _, rest = token.partition(".")
         expires, _, mac = rest.partition(".")
         if not _ID.fullmatch(number) or not _ID.fullmatch(expires) or not mac.isascii():
@@ -72,7 +72,7 @@ class ExpiringSigner:
         subscriber_id, moment = int(number), int(expires)
         if not hmac.compare_digest(self._mac(subscriber_id, moment), mac):
             return None
-        return subscriber_id, now < moment
+        return subscriber_id, now < moment, moment
 
 
 def address_hash(key: str, address: str) -> str:

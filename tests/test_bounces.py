@@ -136,18 +136,101 @@ def test_what_comes_back_updates_the_list(sent: tuple[Settings, Store, dict[str,
     assert status_of(store, "fine")[0] == SubscriberStatus.ACTIVE
 
 
-def test_a_bounce_without_our_token_is_matched_by_the_address_it_names(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def forged(name: str, copy: Received, n: int = 0) -> bytes:
+    """A fixture filled in as a forger could: the victim's real address (and Message-ID), but the plain bounce
+    address instead of the copy's own signed return path, which only the victim's mailbox ever saw."""
+    return bounce(name, dataclasses.replace(copy, sender="bounces@openstreets.example"), n)
+
+
+QMAIL = (
+    "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@openstreets.example\r\nSubject: failure notice\r\n"
+    "Message-ID: <qmail-{n}@mx.example.net>\r\n{extra}\r\n"
+    "Hi. This is the qmail-send program at mx.example.net.\r\n"
+    "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+    "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+    "<{victim}>:\r\nSorry, no mailbox here by that name. (#5.1.1)\r\n\r\n"
+    "--- Below this line is a copy of the message.\r\n\r\nSubject: Open Streets\r\n\r\nhello\r\n"
+)
+
+
+def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+    """The attacks of the audit: each forged report names a victim by address or Message-ID, none changes them."""
+    from digest.bounces import review
+    from digest.errors import ReviewError
+    from digest.models import ReviewState
+
     settings, store, received = sent
-    copy = dataclasses.replace(received["hard"], sender="bounces@openstreets.example")  # a relay that rewrote the return path
-    outcome = process_message(bounce("dsn-hard-postfix.eml", copy), settings, store)
-    assert outcome.kind == EventKind.HARD and outcome.subscriber == "hard@example.org"
-    assert outcome.issue_id == settings_issue(received["hard"].parse())  # from the quoted Message-ID
-    # A token for another list (another key) names nobody here.
-    forged = received["fine"].sender.replace(received["fine"].sender[8:20], "aaaaaaaaaaaa")
+    original = received["complains"].parse()
+    only_message_id = (
+        "From: fbl@isp.example\r\nTo: bounces@openstreets.example\r\nMessage-ID: <arf-forged@isp.example>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary="x"\r\n\r\n'
+        "--x\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n"
+        "--x\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\n\r\n"
+        f"--x\r\nContent-Type: text/rfc822-headers\r\n\r\nTo: complains@example.org\r\nMessage-ID: {original['Message-ID']}\r\n"
+        "--x--\r\n"
+    ).encode()
+    attacks = {
+        "hard": forged("dsn-hard-postfix.eml", received["hard"]),  # Final-Recipient names the victim
+        "complains": forged("arf-complaint.eml", received["complains"]),  # Original-Rcpt-To names the victim
+        "exim": only_message_id.replace(b"complains@", b"exim@"),  # a To: header and a quoted Message-ID only
+        "away": QMAIL.format(n=1, victim="away@example.org", extra="").encode(),  # a qmail text bounce, no token
+    }
+    for victim, raw in attacks.items():
+        outcome = process_message(raw, settings, store)
+        assert outcome.review is ReviewState.UNATTRIBUTED and outcome.subscriber is None, (victim, outcome)
+        assert outcome.named == (f"{victim}@example.org",) or victim == "exim", (victim, outcome.named)
+        assert "nothing changed" in outcome.describe() and "digest bounces review" in outcome.describe()
+        assert status_of(store, victim)[0] == SubscriberStatus.ACTIVE, victim
+    # Three soft bounces to the plain address do not add up to a hard one.
+    for n in range(1, 4):
+        assert process_message(forged("dsn-soft-mailbox-full.eml", received["soft"], n), settings, store).review is not None
+    assert status_of(store, "soft")[0] == SubscriberStatus.ACTIVE
+    # A vacation notice marked Auto-Submitted that quotes an error line is an auto-reply, never a bounce.
+    vacation = QMAIL.format(n=2, victim="fine@example.org", extra="Auto-Submitted: auto-replied\r\n").replace(
+        "MAILER-DAEMON@mx.example.net", "fine@example.org"
+    )
+    assert process_message(vacation.encode(), settings, store).kind is EventKind.AUTO_REPLY
+    assert status_of(store, "fine")[0] == SubscriberStatus.ACTIVE
+    # A token for another list (another key) names nobody here either.
+    forged_token = received["fine"].sender.replace(received["fine"].sender[8:20], "aaaaaaaaaaaa")
     outcome = process_message(
-        bounce("dsn-hard-postfix.eml", dataclasses.replace(received["away"], sender=forged, recipient="x@nowhere.example")), settings, store
+        bounce("dsn-hard-postfix.eml", dataclasses.replace(received["away"], sender=forged_token, recipient="x@nowhere.example")),
+        settings,
+        store,
     )
     assert outcome.subscriber is None and status_of(store, "away")[0] == SubscriberStatus.ACTIVE
+
+    # A person reviews: each waiting report is listed; applying one changes exactly the subscriber it names.
+    waiting = store.events.awaiting_review()
+    assert len(waiting) == 8 and all(event.review is ReviewState.UNATTRIBUTED for event in waiting)
+    hard = next(event for event in waiting if event.named and event.named.addresses == ("hard@example.org",))
+    assert hard.id is not None and hard.issue_id == settings_issue(received["hard"].parse())  # from the quoted Message-ID
+    assert "marked bounced" in review(hard.id, apply_to=None, dismiss=False, settings=settings, store=store)
+    assert status_of(store, "hard")[0] == SubscriberStatus.BOUNCED
+    with pytest.raises(ReviewError, match="not waiting for review"):
+        review(hard.id, apply_to=None, dismiss=False, settings=settings, store=store)
+    arf = next(event for event in waiting if event.named and event.named.addresses == ("complains@example.org",))
+    assert arf.id is not None
+    with pytest.raises(ReviewError, match=r"does not name fine@example\.org"):
+        review(arf.id, apply_to="fine@example.org", dismiss=False, settings=settings, store=store)
+    assert "dismissed" in review(arf.id, apply_to=None, dismiss=True, settings=settings, store=store)
+    assert status_of(store, "complains")[0] == SubscriberStatus.ACTIVE
+    assert len(store.events.awaiting_review()) == 6
+
+
+def test_one_malformed_message_never_stops_the_others(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+    """An empty message and garbage made flufl.bounce raise IndexError, deep nesting RecursionError: each is now
+    stored as unrecognised with the reason, and the next message is read as usual."""
+    settings, store, received = sent
+    deep = b"From: a@example.net\r\nMessage-ID: <deep@example.net>\r\n" + b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(3000)
+    )
+    for raw in (b"", b"\x00\xff garbage", deep):
+        outcome = process_message(raw, settings, store)
+        assert outcome.kind is EventKind.UNRECOGNISED and not outcome.duplicate
+    stored = [event for event in (store.events.get(n) for n in range(1, 4)) if event is not None]
+    assert len(stored) == 3 and all(event.diagnostic.startswith("could not be read: ") for event in stored), stored
+    assert process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store).effect == "marked bounced"
 
 
 def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
@@ -174,16 +257,32 @@ def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
 
     done = digest("bounces", "process", str(tmp_path / "hard.eml"), str(tmp_path / "complaint.eml"), str(tmp_path / "missing.eml"))
     out = done.stdout.decode()
-    assert done.returncode == 1 and b"missing.eml: cannot read" in done.stderr  # the others were still read
+    assert done.returncode == 65 and b"missing.eml: cannot read" in done.stderr  # the others were still read
     assert "hard.eml: hard 5.1.1 for hard@example.org" in out and "marked bounced" in out
     assert "complaint.eml: complaint for complains@example.org" in out
     piped = digest("bounces", "process", stdin=bounce("unsubscribe-mail.eml", received["leaves"]))
     assert piped.returncode == 0 and b"stdin: unsubscribe for leaves@example.org" in piped.stdout
     again = digest("bounces", "process", str(tmp_path / "hard.eml"))
     assert again.returncode == 0 and b"read before, nothing changed" in again.stdout
+    # A poison message is read (unrecognised) and the next file still is; a forged one waits for a person.
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "forged.eml").write_bytes(forged("dsn-hard-postfix.eml", received["exim"]))
+    mixed = digest("bounces", "process", str(tmp_path / "empty.eml"), str(tmp_path / "forged.eml"))
+    said = mixed.stdout.decode()
+    assert mixed.returncode == 0 and "empty.eml: unrecognised" in said and "Traceback" not in mixed.stderr.decode(), mixed
+    assert "forged.eml: hard 5.1.1 without a token of ours (names exim@example.org)" in said and "nothing changed" in said
+    listed = digest("bounces", "review").stdout.decode()
+    assert "names exim@example.org: on the list (active)" in listed, listed
+    apply_line = next(line for line in listed.splitlines() if line.strip().startswith("apply:"))
+    command = apply_line.split("apply: ", 1)[1].split()
+    assert command[:3] == ["digest", "--config", str(config)], command  # the hint names the config
+    applied = digest(*command[3:])
+    assert applied.returncode == 0 and b"applied to exim@example.org: marked bounced" in applied.stdout, applied
+    assert digest("bounces", "review").stdout.decode().startswith("No report is waiting")
+    assert digest("bounces", "review", "--dismiss", "999").returncode == 1
     report = digest("status")
     text = report.stdout.decode()
-    assert "returned: 1 hard bounce(s), 1 complaint(s), 1 unsubscribe(s) by mail" in text, text
+    assert "returned: 2 hard bounce(s), 1 complaint(s), 1 unsubscribe(s) by mail" in text, text  # one applied on review
     assert f"complaints {1 / len(READERS):.2%}" in text and "over Gmail's and Yahoo's limit of 0.3 %" in text
     shown = digest("subscribers", "show", "hard@example.org").stdout.decode()
     assert "returned         1 bounce(s)" in shown and "5.1.1" in shown
@@ -209,6 +308,8 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
             *(bounce("dsn-soft-mailbox-full.eml", received["soft"], n) for n in range(1, 4)),
             bounce("dsn-hard-postfix.eml", received["hard"]),  # the same bounce delivered twice
             b"From: someone@example.net\r\nTo: bounces@openstreets.example\r\nSubject: hello?\r\nMessage-ID: <q1@example.net>\r\n\r\nAre you there?\r\n",
+            forged("dsn-hard-postfix.eml", received["fine"]),  # names fine@ without our token: waits for review
+            b"\x00\xff not a message\r\n",  # flufl.bounce raised on this and the fetch stopped at it for good
         ]
         for raw in deliveries:
             assert mailbox.append("INBOX", None, None, raw)[0] == "OK"
@@ -226,20 +327,21 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         report = fetch(reading, store)
         assert report.read == len(deliveries)
         kinds = [outcome.kind for _, outcome in report.outcomes]
-        assert kinds.count(EventKind.SOFT) == 3 and kinds.count(EventKind.UNRECOGNISED) == 1
+        assert kinds.count(EventKind.SOFT) == 3 and kinds.count(EventKind.UNRECOGNISED) == 2
         assert sum(outcome.duplicate for _, outcome in report.outcomes) == 1
         assert status_of(store, "hard")[0] == SubscriberStatus.BOUNCED
         assert status_of(store, "soft")[0] == SubscriberStatus.BOUNCED
         assert status_of(store, "complains")[0] == SubscriberStatus.UNSUBSCRIBED
         assert status_of(store, "leaves")[0] == SubscriberStatus.UNSUBSCRIBED
         assert status_of(store, "away")[0] == SubscriberStatus.ACTIVE
+        assert status_of(store, "fine")[0] == SubscriberStatus.ACTIVE
 
         def count(folder: str) -> int:
             kind, data = mailbox.select(folder)
             assert kind == "OK", data
             return int(data[0] or 0)
 
-        assert (count("INBOX"), count("Processed"), count("Unrecognised")) == (0, len(deliveries) - 1, 1)
+        assert (count("INBOX"), count("Processed"), count("Unrecognised")) == (0, len(deliveries) - 3, 3)
         assert fetch(reading, store).read == 0  # nothing left, nothing read twice
         # A wrong password or an untrusted certificate is one clear error, not a traceback.
         from digest.errors import DeliveryError
@@ -279,6 +381,22 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
         assert samples[("digest_subscribers", (("status", "bounced"),))] == 1
         assert 30 < samples[("digest_scheduler_lease_seconds_left", ())] <= 40
         assert samples[("digest_send_workers", (("state", "alive"),))] == 0  # a one-process send has none
+        # The public health answer is the status alone: no host, pid or lease owner for anyone who asks.
+        code, _, body = http_request("GET", f"{server.base}/healthz")
+        assert code == 200 and json.loads(body) == {"status": "ok"}
+    finally:
+        server.stop()
+    # Without a token the public app has no /metrics at all: its counts would tell who is on the list.
+    server = LiveServer(create_app(settings, store))
+    try:
+        assert http_request("GET", f"{server.base}/metrics")[0] == 404
+    finally:
+        server.stop()
+    # On the metrics address (an internal network) health says more.
+    from digest.web.metrics import create_metrics_app
+
+    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1"))
+    try:
         code, _, body = http_request("GET", f"{server.base}/healthz")
         health = json.loads(body)
         assert code == 200 and health["database"].startswith("ok") and health["scheduler"]["running"] is True

@@ -20,7 +20,7 @@ from digest.editorial import read_issue_file
 from digest.store import Store
 from digest.web.preview import create_app
 
-from conftest import LiveServer, http_request
+from conftest import LiveServer, Served, body_route, http_request
 
 ISSUE_FILE = "content/issues/2025-03-02.md"
 
@@ -233,3 +233,49 @@ def test_approve_from_the_desk_and_an_edit_unapproves(tmp_path: Path) -> None:
         assert "the issue file was edited after the approval" in page
     finally:
         server.stop()
+
+
+def test_the_desk_cannot_be_framed_by_another_page(desk: tuple[LiveServer, Path], http_server: Served) -> None:
+    """Issue 21, finding 4. Reproduction: a page on another loopback origin framed the preview at 5 % opacity
+    over a bait button; one click excluded a post. Now every preview page may be framed by the preview alone
+    (frame-ancestors 'self', X-Frame-Options SAMEORIGIN): the framed page never loads and the click does nothing.
+    The email view is sandboxed (CSP sandbox, and the iframes' own sandbox attribute)."""
+    server, config = desk
+    root = config.parent.parent
+    for path in ("/", "/email.html", "/email.txt", "/digest.json"):
+        _, headers, _ = http_request("GET", f"{server.base}{path}?{WINDOW}")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        assert lowered["x-frame-options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in lowered["content-security-policy"], path
+    _, headers, _ = http_request("GET", f"{server.base}/email.html?{WINDOW}")
+    assert "sandbox" in {k.lower(): v for k, v in headers.items()}["content-security-policy"]
+    _, _, page_html = http_request("GET", f"{server.base}/?{WINDOW}")
+    assert page_html.count('sandbox="allow-popups allow-popups-to-escape-sandbox"') == 2
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            own = browser.new_page(viewport={"width": 1280, "height": 900})
+            own.goto(f"{server.base}/?{WINDOW}")
+            button = own.locator('#posts tr button[data-action="exclude"]').first
+            button.scroll_into_view_if_needed()
+            box = button.bounding_box()
+            scroll = own.evaluate("window.scrollY")
+            assert box is not None
+            own.close()
+            attack = (
+                "<!doctype html><body style='margin:0'><button style='position:absolute;left:0;top:0'>Win a prize</button>"
+                f"<iframe id='victim' src='{server.base}/?{WINDOW}' style='opacity:0.05;position:absolute;left:0;top:{-scroll}px;"
+                "width:1280px;height:5000px;border:0'></iframe></body>"
+            ).encode()
+            http_server.routes["/"] = body_route(attack, "text/html")
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(http_server.base.replace("127.0.0.1", "localhost") + "/")  # another origin, as in the audit
+            page.wait_for_timeout(1500)
+            framed = [frame for frame in page.frames if frame.parent_frame is not None]
+            assert framed and all(frame.locator("#posts").count() == 0 for frame in framed)  # refused by the browser
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(1000)
+            issue_file = root / ISSUE_FILE
+            assert not issue_file.exists() or "exclude:" not in issue_file.read_text(encoding="utf-8")
+        finally:
+            browser.close()

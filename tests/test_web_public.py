@@ -106,7 +106,7 @@ def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServ
 def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, _ = served
     code, _, body = http_request("GET", f"{server.base}/healthz")
-    assert code == 200 and json.loads(body)["database"].startswith("ok") and json.loads(body)["scheduler"] == {"running": False}
+    assert code == 200 and json.loads(body) == {"status": "ok"}  # the status alone, for anyone
     assert http_request("POST", f"{server.base}/u/test", ONE_CLICK)[0] == 200
     assert status_of(store, "ada@example.org") == "active"
 

@@ -7,6 +7,12 @@
   recorded as ``complained``;
 - a mail to ``unsubscribe+<token>@…`` unsubscribes them.
 
+Only a token we signed names the subscriber. A bounce or complaint without
+one (a relay rewrote the return path, or someone forged it to unsubscribe
+another person) changes nothing: it is stored as *unattributed* with the
+addresses and Message-IDs it names, for a person to apply or dismiss
+(``digest bounces review``).
+
 Every message read is stored as an event with its issue, time, status and
 diagnostic, keyed by its Message-ID (or a hash of its bytes), so reading the
 same message again changes nothing. :mod:`digest.bounces.reading` says what
@@ -15,16 +21,18 @@ a message is; this module decides what it does.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from digest.bounces.reading import EventKind, Reading, read_message
 from digest.config import Settings
-from digest.models import SubscriberStatus
-from digest.store import MailEvent, Store, now_utc
+from digest.errors import ReviewError
+from digest.models import ReviewState, SubscriberStatus
+from digest.store import MailEvent, Named, Store, now_utc
 from digest.tokens import ReturnPathSigner, issue_tag
 
-__all__ = ["EventKind", "Outcome", "Returned", "process_message"]
+__all__ = ["EventKind", "Outcome", "Returned", "process_message", "review"]
 
 COMPLAINT_LIMIT = 0.003  # Gmail and Yahoo's bulk-sender rule: spam complaints under 0.3 %
 COMPLAINT_AIM = 0.001  # … and they advise staying under 0.1 %
@@ -64,31 +72,55 @@ class Returned:
 class Outcome:
     kind: EventKind
     duplicate: bool = False  # read before: nothing changed
-    subscriber: str | None = None  # the address it is about, when known
+    subscriber: str | None = None  # the address it is about, when a token of ours named them
     issue_id: str | None = None
     status: str | None = None
     effect: str = ""  # what changed, for people: "marked bounced", "1 of 3 soft bounces", …
+    review: ReviewState | None = None  # UNATTRIBUTED: kept for a person, nothing changed
+    named: tuple[str, ...] = ()  # the addresses an unattributed report names
+    event_id: int | None = None
 
     def describe(self) -> str:
         if self.duplicate:
             return f"{self.kind}: read before, nothing changed"
-        about = f" for {self.subscriber}" if self.subscriber else " (no subscriber of this list named)"
         issue = f", issue {self.issue_id}" if self.issue_id else ""
         status = f" {self.status}" if self.status else ""
+        if self.review is ReviewState.UNATTRIBUTED:
+            names = ", ".join(self.named) or "no address"
+            return (
+                f"{self.kind}{status} without a token of ours (names {names}){issue}: nothing changed; "
+                f"kept for review as report {self.event_id} (digest bounces review)"
+            )
+        about = f" for {self.subscriber}" if self.subscriber else " (no subscriber of this list named)"
         return f"{self.kind}{status}{about}{issue}: {self.effect or 'nothing to do'}"
 
 
+# Reports that would change a status if a token of ours named the subscriber: without one, a person decides.
+ACTIONABLE = frozenset({EventKind.HARD, EventKind.SOFT, EventKind.COMPLAINT})
+
+
 def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: str | None = None, uid: str | None = None) -> Outcome:
-    """Read one message that came back and apply what it says. Raises StoreError if the database fails."""
+    """Read one message that came back and apply what it says. Raises StoreError if the database fails.
+
+    Only a return-path token we signed that verifies names the subscriber
+    (:mod:`digest.bounces.reading`); a bounce or complaint without one is
+    stored as unattributed, with what it names, and changes nothing. Any
+    message, however malformed, is read: one the parsers cannot take apart is
+    stored as unrecognised with the reason.
+    """
     if not settings.secret_key:
         raise ValueError("DIGEST_SECRET_KEY is not set: it checks the return-path tokens")
     tokens = ReturnPathSigner(settings.secret_key, settings.list_id)
-    reading = read_message(raw, tokens, recipient=recipient)
+    reading = read_safely(raw, tokens, recipient=recipient)
     if store.events.seen(reading.key):
         return Outcome(kind=reading.kind, duplicate=True)
-    subscriber_id, issue_id = _who(reading, store)
-    subscriber = store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
-    stored = store.events.record(
+    issues = {issue_tag(summary.id): summary.id for summary in store.issues.summaries()}
+    ref = reading.ref
+    subscriber = store.subscribers.get(subscriber_id=ref.subscriber_id) if ref is not None else None
+    issue_id = issues.get(ref.issue_tag) if ref is not None else _issue_of(reading.original_message_id, set(issues.values()))
+    unattributed = ref is None and reading.kind in ACTIONABLE
+    named = Named(addresses=reading.addresses, message_ids=(reading.original_message_id,) if reading.original_message_id else ())
+    event_id = store.events.record(
         MailEvent(
             key=reading.key,
             kind=reading.kind.value,
@@ -97,57 +129,100 @@ def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: 
             status=reading.status,
             diagnostic=reading.diagnostic,
             mailbox_uid=uid,
+            review=ReviewState.UNATTRIBUTED if unattributed else None,
+            named=named if unattributed else None,
         )
     )
-    if not stored:  # another process read the same message a moment ago
+    if event_id is None:  # another process read the same message a moment ago
         return Outcome(kind=reading.kind, duplicate=True)
-    effect = _apply(reading, subscriber.id if subscriber else None, issue_id, settings, store) if subscriber else ""
+    if unattributed:
+        return Outcome(
+            kind=reading.kind,
+            issue_id=issue_id,
+            status=reading.status,
+            review=ReviewState.UNATTRIBUTED,
+            named=reading.addresses,
+            event_id=event_id,
+        )
+    effect = apply(reading.kind, reading.status, reading.diagnostic, subscriber.id, issue_id, settings, store) if subscriber else ""
     return Outcome(
         kind=reading.kind, subscriber=subscriber.email if subscriber else None, issue_id=issue_id, status=reading.status, effect=effect
     )
 
 
-def _who(reading: Reading, store: Store) -> tuple[int | None, str | None]:
-    """(subscriber id, issue id): from the signed token when there is one, else from the addresses the report names."""
-    issues = {issue_tag(summary.id): summary.id for summary in store.issues.summaries()}
-    ref = reading.ref
-    if ref is not None:
-        return ref.subscriber_id, issues.get(ref.issue_tag)
-    issue_id = None
-    if reading.original_message_id:
-        # Our Message-IDs are <issue-id.hash@domain>: the issue they came from is in them.
-        candidate = reading.original_message_id.strip("<>").partition(".")[0]
-        issue_id = candidate if candidate in issues.values() else None
-    for address in reading.addresses:
-        found = store.subscribers.get(address)
-        if found is not None:
-            return found.id, issue_id
-    return None, issue_id
-
-
-def _apply(reading: Reading, subscriber_id: int | None, issue_id: str | None, settings: Settings, store: Store) -> str:
-    if subscriber_id is None:
-        return ""
-    where = f"{issue_id}: " if issue_id else ""
-    if reading.kind is EventKind.HARD:
-        changed = store.subscribers.set_status(
-            subscriber_id, SubscriberStatus.BOUNCED, f"{where}{reading.status} {reading.diagnostic}".strip()
+def read_safely(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None = None) -> Reading:
+    """:func:`read_message`, which never raises: the parsers (the email package, flufl.bounce) are not ours and
+    fail on hostile input (an empty message: IndexError; deep nesting: RecursionError). Such a message is
+    UNRECOGNISED, with the reason, and the messages after it are read as usual."""
+    try:
+        return read_message(raw, tokens, recipient=recipient)
+    except Exception as exc:  # any failure of a third-party parser on outside input
+        return Reading(
+            kind=EventKind.UNRECOGNISED,
+            key="sha256:" + hashlib.sha256(raw).hexdigest(),
+            diagnostic=f"could not be read: {type(exc).__name__}: {str(exc)[:200]}",
         )
+
+
+def _issue_of(message_id: str | None, known: set[str]) -> str | None:
+    """Our Message-IDs are <issue-id.hash@domain>: the issue a quoted one came from is in it."""
+    if not message_id:
+        return None
+    candidate = message_id.strip("<>").partition(".")[0]
+    return candidate if candidate in known else None
+
+
+def apply(
+    kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, settings: Settings, store: Store
+) -> str:
+    """Change the subscriber's status as ``kind`` says; returns what changed, for people."""
+    where = f"{issue_id}: " if issue_id else ""
+    if kind is EventKind.HARD:
+        changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, f"{where}{status} {diagnostic}".strip())
         return "marked bounced" if changed else "already not active"
-    if reading.kind is EventKind.SOFT:
+    if kind is EventKind.SOFT:
         options = settings.bounces
         recent = store.events.count(subscriber_id, EventKind.SOFT.value, now_utc() - timedelta(days=options.soft_days))
         if recent >= options.soft_limit:
-            reason = f"{recent} soft bounces within {options.soft_days:g} days; the last: {reading.status} {reading.diagnostic}"
+            reason = f"{recent} soft bounces within {options.soft_days:g} days; the last: {status} {diagnostic}"
             changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, reason.strip())
             return f"{recent} of {options.soft_limit} soft bounces: marked bounced" if changed else "already not active"
         return f"{recent} of {options.soft_limit} soft bounces within {options.soft_days:g} days: still active"
-    if reading.kind is EventKind.COMPLAINT:
-        changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.UNSUBSCRIBED, f"complained: {where}{reading.diagnostic}")
+    if kind is EventKind.COMPLAINT:
+        changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.UNSUBSCRIBED, f"complained: {where}{diagnostic}")
         return "unsubscribed (complained)" if changed else "already not active"
-    if reading.kind is EventKind.UNSUBSCRIBE:
+    if kind is EventKind.UNSUBSCRIBE:
         changed = store.subscribers.set_status(
             subscriber_id, SubscriberStatus.UNSUBSCRIBED, "unsubscribed by mail (List-Unsubscribe mailto)"
         )
         return "unsubscribed" if changed else "already unsubscribed"
     return ""
+
+
+def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Settings, store: Store) -> str:
+    """A person's decision on an unattributed report: apply it to the subscriber it names, or dismiss it.
+
+    ``apply_to`` is one of the addresses the report names (needed only when
+    it names several). Raises ReviewError when the report is not waiting for
+    review or the address is not one it names, or names nobody on the list.
+    """
+    event = store.events.get(event_id)
+    if event is None or event.review is not ReviewState.UNATTRIBUTED:
+        raise ReviewError(f"report {event_id} is not waiting for review (digest bounces review lists those that are)")
+    if dismiss:
+        store.events.resolve(event_id, ReviewState.DISMISSED, None)
+        return f"report {event_id} dismissed: nothing changed"
+    named = event.named.addresses if event.named else ()
+    if apply_to is None:
+        if len(named) != 1:
+            listed = ", ".join(named) or "none"
+            raise ReviewError(f"report {event_id} names {len(named)} addresses ({listed}): say which with --address")
+        apply_to = named[0]
+    if apply_to.casefold() not in {address.casefold() for address in named}:
+        raise ReviewError(f"report {event_id} does not name {apply_to}; it names {', '.join(named) or 'no address'}")
+    subscriber = store.subscribers.get(apply_to)
+    if subscriber is None:
+        raise ReviewError(f"{apply_to} is not on the list: nothing to apply (dismiss the report with --dismiss {event_id})")
+    store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
+    effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
+    return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"

@@ -4,7 +4,10 @@ Every message in the folder (``INBOX``) is read (``BODY.PEEK[]``, so a
 failure leaves it unread and in place), processed by
 :func:`digest.bounces.process_message`, and moved: to ``Processed`` when
 digest understood it (bounces, complaints, unsubscribes, auto-replies), to
-``Unrecognised`` for a person to look at. A message is only moved after its
+``Unrecognised`` for a person to look at (with a bounce or complaint that
+carried no token of ours, listed by ``digest bounces review``). A message the
+parsers cannot take apart is stored as unrecognised with the reason and
+filed there too, so no message stays in the folder to stop every later fetch. A message is only moved after its
 event is stored; one processed but not moved (the connection dropped) is
 read again next time and found to be a duplicate, so nothing counts twice.
 """
@@ -66,7 +69,8 @@ def fetch(settings: Settings, store: Store) -> FetchReport:
             report.read += 1
             outcome = process_message(raw, settings, store, uid=f"{prefix}:{uid}")
             report.outcomes.append((uid, outcome))
-            target = UNRECOGNISED if outcome.kind is EventKind.UNRECOGNISED else PROCESSED
+            # A report that named nobody by our token waits for a person too (digest bounces review).
+            target = UNRECOGNISED if outcome.kind is EventKind.UNRECOGNISED or outcome.review is not None else PROCESSED
             if can_move:
                 client.uid("MOVE", uid, target)
             else:

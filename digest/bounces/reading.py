@@ -13,17 +13,29 @@ IMAP). In order:
    detectors) names the failed addresses, permanent or temporary.
 5. Auto-replies (RFC 3834 ``Auto-Submitted``, vacation notices): ignored.
 
-Who it is about comes from the signed return-path token (VERP,
-:class:`digest.tokens.ReturnPathSigner`) wherever the message quotes it, the
-recipient headers first; only when there is none, from the addresses the
-report names.
+Who it is about comes only from a signed return-path token (VERP,
+:class:`digest.tokens.ReturnPathSigner`) that verifies, found where a forger
+cannot put one of someone else's: the envelope recipient and the recipient
+headers the MTA adds (a bounce goes to the copy's own ``bounces+<token>``
+address), or the headers of the returned original message (its Return-Path
+or its List-Unsubscribe mailto, as a feedback loop returns them). The
+addresses and Message-IDs a report names are kept (``Reading.addresses``,
+``Reading.message_ids``) for a person to review; they never decide alone.
+
+Auto-replies (RFC 3834 ``Auto-Submitted``, ``X-Autoreply``, vacation
+notices) are recognised before the heuristic detectors run: a vacation notice
+that quotes an error line is not a bounce. A mail system's own bounce carries
+``Auto-Submitted: auto-replied`` too; it is told apart by its sender (the
+mailer daemon, the postmaster) or Exim's ``X-Failed-Recipients``.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -32,6 +44,10 @@ from enum import StrEnum
 from flufl.bounce import all_failures
 
 from digest.tokens import ReturnPathSigner
+
+# flufl.bounce logs every detector's failure with a traceback before raising it; the caller
+# (digest.bounces.read_safely) records the reason with the message, once, without a traceback.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 class EventKind(StrEnum):
@@ -60,7 +76,7 @@ class Reading:
     status: str | None = None  # the enhanced status code, 5.1.1
     diagnostic: str = ""
     refs: tuple[Ref, ...] = ()
-    addresses: tuple[str, ...] = ()  # the failed (or complaining) addresses the report names
+    addresses: tuple[str, ...] = ()  # the failed (or complaining) addresses the report names: for review only
     original_message_id: str | None = None  # of the message that bounced or was complained about, when quoted
 
     @property
@@ -70,18 +86,28 @@ class Reading:
 
 
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
+# Where our token sits in the copy we sent, as a report quotes it back: the envelope sender the receiving
+# MTA recorded, and the List-Unsubscribe mailto (feedback loops often strip the rest).
+ORIGINAL_HEADERS = ("Return-Path", "List-Unsubscribe")
+MAIL_SYSTEMS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SPACE = re.compile(r"\s+")
 
 
 def read_message(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None = None) -> Reading:
-    """Classify one raw RFC 5322 message. ``recipient``: the envelope recipient, when the MTA gives it."""
+    """Classify one raw RFC 5322 message. ``recipient``: the envelope recipient, when the MTA gives it.
+
+    Raises nothing for any input: a message the parser cannot take apart is UNRECOGNISED.
+    """
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     key = _key(message, raw)
     recipients = [recipient or ""] + [str(value) for name in RECIPIENT_HEADERS for value in message.get_all(name, [])]
     refs = _refs(tokens, " ".join(recipients), in_recipient=True)
-    named = {(r.purpose, r.subscriber_id) for r in refs}
-    refs += tuple(r for r in _refs(tokens, raw.decode("latin-1"), in_recipient=False) if (r.purpose, r.subscriber_id) not in named)
+    original = _original(message)
+    if original is not None:
+        quoted = " ".join(str(value) for name in ORIGINAL_HEADERS for value in original.get_all(name, []))
+        named = {(r.purpose, r.subscriber_id) for r in refs}
+        refs += tuple(r for r in _refs(tokens, quoted, in_recipient=False) if (r.purpose, r.subscriber_id) not in named)
     report = message.get_param("report-type", header="content-type") if message.get_content_type() == "multipart/report" else None
     report_type = str(report).lower() if isinstance(report, str) else ""
 
@@ -93,6 +119,8 @@ def read_message(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None 
             return found
     if any(r.purpose == "unsubscribe" and r.in_recipient for r in refs):
         return Reading(kind=EventKind.UNSUBSCRIBE, key=key, refs=refs, diagnostic=_first_words(message))
+    if _is_auto_reply(message):
+        return Reading(kind=EventKind.AUTO_REPLY, key=key, refs=refs, diagnostic=_clean(str(message.get("Subject", ""))))
     temporary, permanent = all_failures(message)
     if permanent or temporary:
         hard = bool(permanent)
@@ -105,9 +133,8 @@ def read_message(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None 
             diagnostic=_first_words(message),
             refs=refs,
             addresses=addresses,
+            original_message_id=_message_id_of(original),
         )
-    if _is_auto_reply(message):
-        return Reading(kind=EventKind.AUTO_REPLY, key=key, refs=refs, diagnostic=_clean(str(message.get("Subject", ""))))
     return Reading(kind=EventKind.UNRECOGNISED, key=key, refs=refs, diagnostic=_clean(str(message.get("Subject", ""))))
 
 
@@ -211,18 +238,29 @@ def _original(message: Message) -> Message | None:
 
 
 def _original_message_id(message: Message) -> str | None:
-    original = _original(message)
+    return _message_id_of(_original(message))
+
+
+def _message_id_of(original: Message | None) -> str | None:
     value = _clean(str(original.get("Message-ID", ""))) if original is not None else ""
     return value or None
 
 
 def _is_auto_reply(message: Message) -> bool:
+    """A vacation notice or another automatic answer, as opposed to a mail system's bounce."""
+    if message.get("X-Failed-Recipients") or _from_mail_system(message):
+        return False
     auto = _clean(str(message.get("Auto-Submitted", ""))).lower()
     if auto and auto != "no":
         return True
     if message.get("X-Autoreply") or message.get("X-Autorespond"):
         return True
     return _clean(str(message.get("Precedence", ""))).lower() in ("auto_reply", "bulk", "junk")
+
+
+def _from_mail_system(message: Message) -> bool:
+    sender = email.utils.parseaddr(str(message.get("From", "")))[1].lower()
+    return sender.partition("@")[0] in MAIL_SYSTEMS
 
 
 def _text_of(message: Message) -> str:

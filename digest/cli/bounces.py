@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint
 
+EX_DATAERR = 65  # sysexits.h: an input could not be read (a file named on the command line)
 EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message in keeps it and tries again later
 
 
@@ -25,9 +26,12 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
     """Read raw messages from FILES (or one from standard input) and apply them.
 
     Each message is read once: the same one again (same Message-ID) changes
-    nothing. Exit 0 when every message was read, whatever it said; 1 when a
-    file could not be read; 75 (try again later) when the database could not
-    be written, so an MTA piping mail in keeps the message.
+    nothing. Only a token of ours names a subscriber: a report without one is
+    kept for `digest bounces review` and changes nothing. Exit 0 when every
+    message was read, whatever it said (a malformed one is stored as
+    unrecognised); 65 when a file could not be read (the others still are);
+    75 (try again later) only when the database could not be written, so an
+    MTA piping mail in keeps the message.
     """
     from digest.bounces import process_message
     from digest.errors import StoreError
@@ -55,7 +59,7 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
         click.echo(f"error: {exc}; nothing lost: the message can be processed again", err=True)
         sys.exit(EX_TEMPFAIL)
     if unreadable:
-        sys.exit(1)
+        sys.exit(EX_DATAERR)
 
 
 @bounces.command()
@@ -78,3 +82,62 @@ def fetch(obj: Context) -> None:
     for uid, outcome in report.outcomes:
         click.echo(f"uid {uid}: {outcome.describe()}")
     click.echo(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
+
+
+@bounces.command()
+@click.option("--apply", "apply_id", type=int, metavar="ID", help="Apply report ID to the subscriber it names.")
+@click.option("--address", help="With --apply: which of the addresses the report names (when it names several).")
+@click.option("--dismiss", "dismiss_id", type=int, metavar="ID", help="Dismiss report ID: it changes nothing.")
+@click.pass_obj
+def review(obj: Context, apply_id: int | None, address: str | None, dismiss_id: int | None) -> None:
+    """Bounces and complaints that carried no token of ours: list them, apply one, or dismiss one.
+
+    Such a report (a relay rewrote the return path, or someone forged one to
+    unsubscribe another person) never changes a status by itself. With no
+    option, each waiting report is listed with the addresses and Message-IDs
+    it names and whether each address is on the list.
+    """
+    from digest.bounces import review as decide
+    from digest.errors import ReviewError
+
+    if apply_id is not None and dismiss_id is not None:
+        fail("--apply and --dismiss decide one report each: give one of them")
+    if address is not None and apply_id is None:
+        fail("--address goes with --apply ID")
+    store = obj.store
+    if apply_id is not None or dismiss_id is not None:
+        try:
+            said = decide(
+                apply_id if apply_id is not None else dismiss_id or 0,
+                apply_to=address,
+                dismiss=dismiss_id is not None,
+                settings=obj.settings,
+                store=store,
+            )
+        except ReviewError as exc:
+            fail(str(exc), EXIT_PROBLEMS)
+        click.echo(said)
+        return
+    waiting = store.events.awaiting_review()
+    if not waiting:
+        click.echo("No report is waiting for review.")
+        return
+    command = hint(obj, "bounces", "review")
+    for event in waiting:
+        when = event.received_at.strftime("%Y-%m-%d %H:%M") if event.received_at else "?"
+        status = f" {event.status}" if event.status else ""
+        issue = f", issue {event.issue_id}" if event.issue_id else ""
+        click.echo(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
+        named = event.named.addresses if event.named else ()
+        for named_address in named:
+            found = store.subscribers.get(named_address)
+            on_list = f"on the list ({found.status})" if found else "not on the list"
+            click.echo(f"    names {named_address}: {on_list}")
+        for message_id in event.named.message_ids if event.named else ():
+            click.echo(f"    quotes Message-ID {message_id}")
+        if len(named) == 1:
+            click.echo(f"    apply: {command} --apply {event.id}")
+        elif named:
+            click.echo(f"    apply: {command} --apply {event.id} --address ADDRESS")
+        click.echo(f"    dismiss: {command} --dismiss {event.id}")
+    click.echo(f"{len(waiting)} report(s) waiting. None changes anything until applied.")

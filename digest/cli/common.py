@@ -7,6 +7,7 @@ and the web stack are imported by the commands that use them, when they run.
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -82,6 +83,15 @@ class Context:
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def listen(address: tuple[str, int], option: str) -> socket.socket:
+    """A listening socket on ``address``, bound before a server starts: a taken or forbidden address is one
+    line and exit 2 naming ``option``, never a banner followed by the server's traceback."""
+    try:
+        return socket.create_server(address, family=socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+    except OSError as exc:
+        fail(f"{option}: cannot listen there: {exc.strerror or exc}")
 
 
 def report_problems(problems: tuple[Problem, ...]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli.common import Context
+from digest.cli.common import Context, listen
 
 
 @click.command()
@@ -22,8 +22,10 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     from digest.web.preview import create_app
 
     obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
+    bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    uvicorn.run(create_app(obj.config, host=host), host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(create_app(obj.config, host=host), log_level="warning", timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[bound])

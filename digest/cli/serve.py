@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli.common import Context, fail
+from digest.cli.common import Context, fail, listen
 
 
 @click.command()
@@ -38,21 +38,19 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
         app = create_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
     except ValueError as exc:
         fail(str(exc))
+    # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.
+    public_socket = listen((host, port), f"--host {host} --port {port}")
     # The access log keeps its lines, without the personal tokens in their paths.
     logging = copy.deepcopy(LOGGING_CONFIG)
     logging["filters"] = {"redact_tokens": {"()": "digest.web.guard.RedactTokens"}}
     logging["handlers"]["access"]["filters"] = ["redact_tokens"]
     if metrics_at is not None:
-        import socket
         import threading
 
         from digest.web.metrics import create_metrics_app
 
         # Bound here, before anything starts: a taken address is a refusal, not a server quietly without metrics.
-        try:
-            metrics_socket = socket.create_server(metrics_at, family=socket.AF_INET6 if ":" in metrics_at[0] else socket.AF_INET)
-        except OSError as exc:
-            fail(f"--metrics-address {metrics_address}: cannot listen there: {exc.strerror or exc}")
+        metrics_socket = listen(metrics_at, f"--metrics-address {metrics_address}")
         metrics_app = create_metrics_app(
             obj.store,
             obj.settings.metrics_token,
@@ -64,8 +62,16 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
         # A thread of its own: the public server keeps the signals and the process; this one ends with it.
         threading.Thread(target=server.run, kwargs={"sockets": [metrics_socket]}, name="metrics", daemon=True).start()
         click.echo(f"Metrics on http://{metrics_address}/metrics", err=True)
+    elif not obj.settings.metrics_token:
+        click.echo(
+            "No /metrics: set DIGEST_METRICS_TOKEN (scrapers send it as a bearer token) or serve it on an internal "
+            "address with --metrics-address HOST:PORT",
+            err=True,
+        )
     click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", log_config=logging, proxy_headers=True, server_header=False)
+    # Forwarded headers are read by the app itself, and only from serve.trusted_proxies (digest.web.guard).
+    config = uvicorn.Config(app, log_level="info", log_config=logging, proxy_headers=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[public_socket])
 
 
 def _address(text: str) -> tuple[str, int]:

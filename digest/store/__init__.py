@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from digest.errors import StoreError
 from digest.store.approvals import Approval, Approvals
-from digest.store.events import MailEvent, MailEvents
+from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
@@ -40,6 +40,7 @@ __all__ = [
     "IssueSummary",
     "LedgerWriter",
     "MailEvent",
+    "Named",
     "Outstanding",
     "Remaining",
     "ScheduleRun",

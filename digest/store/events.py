@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digest.models import ReviewState
 from digest.store.schema import mail_events, now_utc, reads_of
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Named:
+    """What a report names by itself (not by a token of ours): for a person to judge, never acted on alone."""
+
+    addresses: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        return json.dumps({"addresses": list(self.addresses), "message_ids": list(self.message_ids)}, ensure_ascii=False)
+
+    @classmethod
+    def decode(cls, stored: str | None) -> Named | None:
+        try:
+            value = json.loads(stored) if stored else None
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+
+        def strings(name: str) -> tuple[str, ...]:
+            found = value.get(name)
+            return tuple(item for item in found if isinstance(item, str)) if isinstance(found, list) else ()
+
+        return cls(addresses=strings("addresses"), message_ids=strings("message_ids"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +51,9 @@ class MailEvent:
     diagnostic: str
     mailbox_uid: str | None = None
     received_at: datetime | None = None  # None: now
+    review: ReviewState | None = None  # UNATTRIBUTED: no token of ours named the subscriber; a person decides
+    named: Named | None = None
+    id: int | None = None  # set once stored
 
 
 class MailEvents:
@@ -35,8 +67,8 @@ class MailEvents:
         with self.reads.connect() as conn:
             return conn.execute(sa.select(mail_events.c.id).where(mail_events.c.key == key)).first() is not None
 
-    def record(self, event: MailEvent) -> bool:
-        """Store ``event``; False when a message with its key was read before (nothing is stored twice)."""
+    def record(self, event: MailEvent) -> int | None:
+        """Store ``event``; its id, or None when a message with its key was read before (nothing is stored twice)."""
         values = {
             "key": event.key,
             "kind": event.kind,
@@ -46,13 +78,36 @@ class MailEvents:
             "diagnostic": event.diagnostic[:2000],
             "mailbox_uid": event.mailbox_uid,
             "received_at": event.received_at or now_utc(),
+            "review": event.review.value if event.review else None,
+            "named": event.named.encode() if event.named else None,
         }
         try:
             with self.engine.begin() as conn:
-                conn.execute(sa.insert(mail_events).values(**values))
+                stored = conn.execute(sa.insert(mail_events).values(**values)).inserted_primary_key
         except sa.exc.IntegrityError:
-            return False
-        return True
+            return None
+        return int(stored[0]) if stored else None
+
+    def get(self, event_id: int) -> MailEvent | None:
+        with self.reads.connect() as conn:
+            row = conn.execute(sa.select(mail_events).where(mail_events.c.id == event_id)).mappings().first()
+        return _event_of(row) if row is not None else None
+
+    def awaiting_review(self) -> list[MailEvent]:
+        """The unattributed reports nobody has decided on yet, oldest first."""
+        query = sa.select(mail_events).where(mail_events.c.review == ReviewState.UNATTRIBUTED.value).order_by(mail_events.c.id)
+        with self.reads.connect() as conn:
+            return [_event_of(row) for row in conn.execute(query).mappings()]
+
+    def resolve(self, event_id: int, decision: ReviewState, subscriber_id: int | None) -> bool:
+        """Record a person's decision on an unattributed report (only once: False when it was decided already)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(mail_events)
+                .where(mail_events.c.id == event_id, mail_events.c.review == ReviewState.UNATTRIBUTED.value)
+                .values(review=decision.value, subscriber_id=subscriber_id)
+            ).rowcount
+        return bool(changed)
 
     def count(self, subscriber_id: int, kind: str, since: datetime) -> int:
         with self.reads.connect() as conn:
@@ -76,3 +131,19 @@ class MailEvents:
             for issue_id, kind, count in conn.execute(query).all():
                 result.setdefault(issue_id, Counter())[kind] = int(count)
         return result
+
+
+def _event_of(row: Any) -> MailEvent:
+    return MailEvent(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        subscriber_id=row["subscriber_id"],
+        issue_id=row["issue_id"],
+        status=row["status"],
+        diagnostic=row["diagnostic"] or "",
+        mailbox_uid=row["mailbox_uid"],
+        received_at=row["received_at"],
+        review=ReviewState(row["review"]) if row["review"] else None,
+        named=Named.decode(row["named"]),
+    )

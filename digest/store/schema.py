@@ -64,6 +64,12 @@ subscribers = sa.Table(
     sa.Column("confirm_sent_at", UTCDateTime),
     # v9: no issue until this day (ISO date, the newsletter's time zone), chosen on the preferences page.
     sa.Column("paused_until", sa.String(10)),
+    # v12: when the sign-up awaiting this person's confirmation was made (NULL: none is). Someone who had left
+    # (unsubscribed, complained, bounced) and signs up again keeps that status until they confirm, and an
+    # expired sign-up only clears this; a confirmation link made before it is used up. Ids are never reused
+    # (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): an old link names its own person or nobody.
+    sa.Column("confirming_since", UTCDateTime),
+    sqlite_autoincrement=True,
 )
 
 
@@ -170,6 +176,10 @@ mail_events = sa.Table(
     sa.Column("diagnostic", sa.Text),
     sa.Column("mailbox_uid", sa.String(64)),  # the IMAP UID it was fetched with
     sa.Column("received_at", UTCDateTime, nullable=False),
+    # v12: a bounce or complaint without a token of ours changes nothing: it waits for a person
+    # (digest.models.ReviewState), with what it names (JSON {"addresses": […], "message_ids": […]}).
+    sa.Column("review", sa.String(16)),
+    sa.Column("named", sa.Text),
     sa.Index("mail_events_by_subscriber", "subscriber_id", "kind", "received_at"),
     sa.Index("mail_events_by_issue", "issue_id", "kind"),
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,11 +66,14 @@ class Subscribers:
             return subscriber_of(row), False
 
     def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
-        """Record a sign-up from the public form (the address validated before): pending until confirmed.
+        """Record a sign-up from the public form (the address validated before); nothing is active until confirmed.
 
-        An active subscriber is left as they are; one who left (unsubscribed
-        or bounced) becomes pending again, so only their own confirmation
-        brings them back. ``themes`` None means every theme.
+        A new address is ``pending``; an active subscriber is left as they are.
+        Someone who had left (unsubscribed, complained, bounced) keeps that
+        status: anyone can type an address into the form, and an opt-out is
+        never undone but by the person's own confirmation. A repeated sign-up
+        while one awaits confirmation keeps its time, so the link already
+        mailed still works. ``themes`` None means every theme.
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
@@ -78,26 +82,37 @@ class Subscribers:
             if row is None:
                 values = {"email": email, "email_key": email.casefold(), "name": name, "status": SubscriberStatus.PENDING.value}
                 conn.execute(
-                    sa.insert(subscribers).values(**values, status_reason="signed up", themes=chosen, created_at=now, updated_at=now)
+                    sa.insert(subscribers).values(
+                        **values, status_reason="signed up", themes=chosen, created_at=now, updated_at=now, confirming_since=now
+                    )
                 )
                 row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
-                return SignUp("new", subscriber_of(row))
+                return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
-                return SignUp("active", subscriber_of(row))
-            kind = "pending" if row["status"] == SubscriberStatus.PENDING else "returning"
+                return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
+            awaiting = row["status"] == SubscriberStatus.PENDING or row["confirming_since"] is not None
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(
-                    status=SubscriberStatus.PENDING.value,
-                    status_reason="signed up",
-                    name=name or row["name"],
-                    themes=chosen,
-                    updated_at=now,
-                )
+                .values(themes=chosen, confirming_since=row["confirming_since"] if awaiting and row["confirming_since"] else now)
             )
             row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
+            kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
             return SignUp(kind, subscriber_of(row))
+
+    def awaiting_since(self, subscriber_id: int) -> datetime | None:
+        """When the sign-up awaiting this subscriber's confirmation was made; None when none awaits.
+
+        A pending row from before v12 has no time: it awaits since ever."""
+        with self.reads.connect() as conn:
+            row = conn.execute(
+                sa.select(subscribers.c.status, subscribers.c.confirming_since).where(subscribers.c.id == subscriber_id)
+            ).first()
+        if row is None or row[0] == SubscriberStatus.ACTIVE:
+            return None
+        if row[1] is not None:
+            return row[1]  # type: ignore[no-any-return]
+        return datetime.min.replace(tzinfo=UTC) if row[0] == SubscriberStatus.PENDING else None
 
     def claim_confirmation(self, subscriber_id: int, every: timedelta) -> bool:
         """May a confirmation (or "already subscribed") mail go to this subscriber now? At most one per ``every``."""
@@ -114,26 +129,57 @@ class Subscribers:
         return bool(claimed)
 
     def confirm(self, subscriber_id: int) -> bool:
-        """Pending → active (the reader clicked Confirm); False if they were not pending."""
+        """The reader clicked Confirm: a pending sign-up, or a returning one, becomes active; False when no
+        sign-up of theirs awaited confirmation (nothing changes)."""
+        awaiting = (subscribers.c.status == SubscriberStatus.PENDING.value) | (
+            subscribers.c.confirming_since.is_not(None) & (subscribers.c.status != SubscriberStatus.ACTIVE.value)
+        )
         with self.engine.begin() as conn:
             changed = conn.execute(
                 sa.update(subscribers)
-                .where(subscribers.c.id == subscriber_id, subscribers.c.status == SubscriberStatus.PENDING.value)
-                .values(status=SubscriberStatus.ACTIVE.value, status_reason="confirmed by the subscriber", updated_at=now_utc())
+                .where(subscribers.c.id == subscriber_id, awaiting)
+                .values(
+                    status=SubscriberStatus.ACTIVE.value,
+                    status_reason="confirmed by the subscriber",
+                    confirming_since=None,
+                    updated_at=now_utc(),
+                )
             ).rowcount
         return bool(changed)
 
     def expire_pending(self, older_than: timedelta) -> int:
-        """Forget sign-ups never confirmed within ``older_than``: their address was never proven theirs."""
-        stale = (subscribers.c.status == SubscriberStatus.PENDING.value) & (subscribers.c.updated_at < now_utc() - older_than)
+        """Sign-ups never confirmed within ``older_than`` lapse.
+
+        A new address that was never proven theirs is forgotten (nothing was
+        ever sent to it but the confirmation). Someone who had left keeps the
+        status they had, with its reason: only the awaiting sign-up lapses, so
+        an opt-out, a complaint or a hard bounce is never lost.
+        """
+        cutoff = now_utc() - older_than
+        since = sa.func.coalesce(subscribers.c.confirming_since, subscribers.c.updated_at)
+        stale = (subscribers.c.status == SubscriberStatus.PENDING.value) & (since < cutoff)
         mailed = sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id)
         with self.engine.begin() as conn:
             gone = conn.execute(sa.delete(subscribers).where(stale, ~mailed)).rowcount
-            # Someone who had left and signed up again without confirming: back to having left, history kept.
+            # A row left pending by an earlier version after someone who had left signed up again: back to having left.
             gone += conn.execute(
                 sa.update(subscribers)
                 .where(stale, mailed)
-                .values(status=SubscriberStatus.UNSUBSCRIBED.value, status_reason="signed up again, never confirmed", updated_at=now_utc())
+                .values(
+                    status=SubscriberStatus.UNSUBSCRIBED.value,
+                    status_reason="signed up again, never confirmed",
+                    confirming_since=None,
+                    updated_at=now_utc(),
+                )
+            ).rowcount
+            gone += conn.execute(
+                sa.update(subscribers)
+                .where(
+                    subscribers.c.status != SubscriberStatus.PENDING.value,
+                    subscribers.c.confirming_since.is_not(None),
+                    subscribers.c.confirming_since < cutoff,
+                )
+                .values(confirming_since=None)
             ).rowcount
         return int(gone or 0)
 
@@ -251,12 +297,18 @@ class Subscribers:
         return found
 
 
+class SignUpKind(StrEnum):
+    """What a sign-up found."""
+
+    NEW = "new"  # a new address: pending until confirmed
+    PENDING = "pending"  # signed up before, not confirmed yet
+    RETURNING = "returning"  # had left (unsubscribed, complained, bounced): keeps that status until they confirm
+    ACTIVE = "active"  # subscribed already: nothing changes
+
+
 @dataclass(frozen=True, slots=True)
 class SignUp:
-    """What a sign-up found: ``new``, ``pending`` (signed up before, not confirmed), ``returning`` (had left:
-    pending again, to confirm afresh) or ``active`` (subscribed already: nothing changes)."""
-
-    kind: str
+    kind: SignUpKind
     subscriber: Subscriber
 
 

@@ -17,11 +17,17 @@
   tokens (``/u/<token>``): the access log shows them redacted.
 - **Policy headers** on every public page: a Content-Security-Policy that
   allows no script and no framing, ``nosniff``, ``no-referrer``.
+- **Who the client is.** ``X-Forwarded-For`` is believed only from the
+  proxies named in ``serve.trusted_proxies`` (none by default): anyone else
+  could write any address there and get a fresh sign-up allowance each time.
+- **Bodies are capped as they stream**, not only by ``Content-Length``: a
+  chunked upload is cut off at the cap with a 413.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import re
 import secrets
@@ -201,6 +207,119 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Frame-Options"] = "DENY"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class ClientAddress:
+    """ASGI middleware: the client's address, as the rate limits see it, taken from ``X-Forwarded-For`` only
+    when the request comes from a trusted proxy: the right-most address there that is not itself a trusted
+    proxy (the left-most entries are whatever the client wrote)."""
+
+    def __init__(self, app: ASGIApp, trusted: Iterable[str]) -> None:
+        self.app = app
+        self.trusted = tuple(ipaddress.ip_network(network, strict=False) for network in trusted)
+
+    def is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip().strip("[]"))
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and self.trusted and client and self.is_trusted(client[0]):
+            forwarded = Headers(scope=scope).get("x-forwarded-for", "")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            for hop in reversed(hops):
+                if not self.is_trusted(hop):
+                    scope = dict(scope, client=(hop, 0))
+                    break
+        await self.app(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a request body larger than ``max_bytes`` is refused with a 413 as soon as it has
+    streamed that far, whatever its ``Content-Length`` said or whether it had one (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await PlainTextResponse("refused: the request body is too large\n", status_code=413)(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLargeError:
+            if not started:
+                await PlainTextResponse("refused: the request body is too large\n", status_code=413)(scope, receive, send)
+
+
+def mailbox_key(address: str) -> str:
+    """One key per mailbox for the per-address limit: ``Ada+1@Example.org`` and ``ada+2@example.org`` reach the
+    same person, so they share one allowance of confirmation mails."""
+    local, _, domain = address.casefold().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
+# The preview's pages run their own script and frame only its own email view: they may be framed by the
+# preview itself (the phone and desktop frames), never by another page (clickjacking the desk's buttons).
+PREVIEW_CSP = "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+# The email shown in those frames runs nothing and is sandboxed: a script or a form in a post can do nothing.
+EMAIL_VIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; frame-ancestors 'self'; "
+    "sandbox allow-popups allow-popups-to-escape-sandbox"
+)
+
+
+class FramedBySelfOnly:
+    """ASGI middleware for the preview: every response may be framed by the preview's own pages only
+    (``frame-ancestors 'self'`` and ``X-Frame-Options: SAMEORIGIN``); a handler's own stricter CSP is kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = PREVIEW_CSP
+                headers["X-Frame-Options"] = "SAMEORIGIN"
+                headers["X-Content-Type-Options"] = "nosniff"
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -14,11 +14,15 @@ web app reports the same numbers and a restart loses nothing:
 - ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
   lease still holds (its heartbeat); absent when no scheduler runs.
 
-With ``DIGEST_METRICS_TOKEN`` set, ``/metrics`` answers only requests that
-carry it (``Authorization: Bearer <token>``), compared in constant time.
-``digest serve --metrics-address HOST:PORT`` serves it on an address of its
-own instead (:func:`create_metrics_app`; an internal network, say), and the
-public app answers ``/metrics`` with 404.
+The counts tell who is on the list (read before and after a sign-up, they
+say whether an address was new, active or unsubscribed), so the public app
+serves ``/metrics`` only with ``DIGEST_METRICS_TOKEN`` set, to requests that
+carry it (``Authorization: Bearer <token>``, compared in constant time);
+without one it answers 404. ``digest serve --metrics-address HOST:PORT``
+serves it on an address of its own instead (:func:`create_metrics_app`; an
+internal network, say). The public ``/healthz`` says only whether the
+database answers; the one on the metrics address adds the schema and the
+scheduler's lease (its owner names a host and a pid).
 """
 
 from __future__ import annotations
@@ -97,8 +101,11 @@ class StoreCollector(Collector):
             )
 
 
-def metric_routes(store: Store, token: str | None, *, claim_timeout: float = 30.0, with_metrics: bool = True) -> list[Route]:
-    """``/healthz``, and ``/metrics`` unless it is served elsewhere."""
+def metric_routes(
+    store: Store, token: str | None, *, claim_timeout: float = 30.0, with_metrics: bool = True, detailed: bool = True
+) -> list[Route]:
+    """``/healthz``, and ``/metrics`` when ``with_metrics``. ``detailed`` False (the public app): the health
+    answer is the status alone, with no host, pid, schema or lease owner in it."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store, claim_timeout))
 
@@ -110,14 +117,19 @@ def metric_routes(store: Store, token: str | None, *, claim_timeout: float = 30.
         return Response(generate_latest(registry), media_type=CONTENT_TYPE)
 
     def health(request: Request) -> Response:
-        body: dict[str, Any] = {}
+        body: dict[str, Any] = {"status": "ok"}
         try:
-            body["database"] = f"ok (schema {store.version()})"
+            version = store.version()
             holder = store.leases.holder("scheduler")
         except StoreError as exc:
-            return JSONResponse({"database": f"unreachable: {exc}"}, status_code=503)
+            return JSONResponse({"status": "unavailable"} | ({"database": f"unreachable: {exc}"} if detailed else {}), status_code=503)
         except Exception as exc:  # the driver's own error: the database is not answering
-            return JSONResponse({"database": f"unreachable: {type(exc).__name__}"}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable"} | ({"database": f"unreachable: {type(exc).__name__}"} if detailed else {}), status_code=503
+            )
+        if not detailed:
+            return JSONResponse(body)
+        body["database"] = f"ok (schema {version})"
         body["scheduler"] = (
             {"running": True, "owner": holder[0], "lease_seconds_left": round((holder[1] - now_utc()).total_seconds(), 1)}
             if holder is not None

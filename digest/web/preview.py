@@ -195,6 +195,8 @@ def window_request(query: dict[str, str]) -> WindowRequest:
     return WindowRequest(since=query.get("since"), until=query.get("until"), as_of=query.get("as_of"), upcoming=not any(query.values()))
 
 
+# The desk's largest form is the intro (a few paragraphs); the rest are a few fields.
+MAX_FORM_BYTES = 256 * 1024
 # Test sends go to any address the editor types: a few a minute is plenty for an editor, and little for abuse.
 TEST_SENDS_PER_MINUTE = 5
 
@@ -293,7 +295,8 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
         if isinstance(built, Failure):
             return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>")
         message = email.message_from_bytes(built.sample, policy=default)
-        return HTMLResponse(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+        body = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        return HTMLResponse(body, headers={"Content-Security-Policy": guard.EMAIL_VIEW_CSP})
 
     async def email_text(request: Request) -> Response:
         built = await asyncio.to_thread(state.build, query_of(request))
@@ -366,7 +369,12 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             Route("/desk/approve", desk_action, methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=[guard.host_only(guard.trusted_hosts(host)), Middleware(guard.SameOrigin)],
+        middleware=[
+            guard.host_only(guard.trusted_hosts(host)),
+            Middleware(guard.FramedBySelfOnly),
+            Middleware(guard.SameOrigin),
+            Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
+        ],
     )
 
 

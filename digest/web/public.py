@@ -41,6 +41,7 @@ from digest.errors import DigestError
 from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store
+from digest.store.subscribers import SignUpKind
 from digest.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
@@ -56,6 +57,7 @@ _TEMPLATES = jinja2.Environment(
 CSRF_COOKIE = "digest_csrf"
 MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
 SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
+SIGNUPS_PER_MAILBOX = 3  # per confirmation address (its +tags folded), per hour: whatever address they come from
 SIGNUPS_PER_MINUTE = 30  # from everyone together
 CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
 
@@ -71,8 +73,10 @@ def create_app(
 ) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
 
-    ``with_metrics`` False leaves ``/metrics`` out: ``digest serve --metrics-address``
-    serves it on an address of its own (:func:`digest.web.metrics.create_metrics_app`).
+    ``/metrics`` is served only with ``DIGEST_METRICS_TOKEN`` set (its counts tell
+    who is on the list); ``with_metrics`` False leaves it out even then:
+    ``digest serve --metrics-address`` serves it on an address of its own
+    (:func:`digest.web.metrics.create_metrics_app`).
 
     It answers only the host of ``base_url``, loopback names, the address it
     is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
@@ -143,6 +147,7 @@ def create_app(
     confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
+    per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
     form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.base_url.startswith("https://"))
 
     def signup_form(status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
@@ -167,21 +172,18 @@ def create_app(
         return page(
             "message.html",
             heading="Check your inbox",
-            text="If the address can receive mail, a message is on its way: click the link in it to confirm. Nothing arrives until you do.",
+            text=(
+                "If the address can receive mail, a message is on its way, unless one went to it in the last ten minutes: "
+                "then use the link in that one. Nothing arrives until you confirm."
+            ),
         )
 
     def show_subscribe(request: Request) -> Response:
         return signup_form()
 
     async def subscribe(request: Request) -> Response:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            return page("message.html", 413, heading="Too much", text="That form was far larger than a sign-up.")
-        client = request.client.host if request.client else "unknown"
-        wait = per_client.take(client) or everyone.take()
-        if wait:
-            response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
-            response.headers["Retry-After"] = str(max(1, round(wait)))
-            return response
+        # Everything that costs nothing is checked first: a malformed or forged form is answered without
+        # spending anyone's allowance, so empty POSTs cannot lock real people out.
         form = await request.form(max_files=0, max_fields=60, max_part_size=4096)
         field = {key: value for key, value in form.items() if isinstance(value, str)}
         cookie = form_cookie.sent(request)
@@ -197,6 +199,13 @@ def create_app(
             return signup_form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
         if not chosen:
             return signup_form(400, "Tick at least one theme.", address, name, chosen)
+        # The client's address is the proxy's word only for serve.trusted_proxies (guard.ClientAddress).
+        client = request.client.host if request.client else "unknown"
+        wait = per_client.take(client) or per_mailbox.take(guard.mailbox_key(address)) or everyone.take()
+        if wait:
+            response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         await run_in_threadpool(sign_up, address, name or None, None if set(chosen) == set(themes) else chosen)
         return check_inbox()
 
@@ -206,7 +215,7 @@ def create_app(
         if not store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
             return  # a mail went out in the last ten minutes: no mail bombing through our form
         try:
-            if found.kind == "active":
+            if found.kind is SignUpKind.ACTIVE:
                 send_notice(
                     settings,
                     address,
@@ -239,7 +248,11 @@ def create_app(
             return None, not_found()
         if subscriber.status == SubscriberStatus.ACTIVE:
             return None, page("message.html", heading="You are subscribed", text=f"{mask(subscriber.email)} gets {settings.name} already.")
-        if not checked[1] or subscriber.status != SubscriberStatus.PENDING:
+        # A link belongs to the sign-up it was mailed for: one made before the sign-up that now awaits
+        # confirmation (used, or from before they left) stays used, whatever happened since.
+        since = store.subscribers.awaiting_since(subscriber.id)
+        issued = checked[2] - int(settings.confirm_hours * 3600)
+        if not checked[1] or since is None or issued < int(since.timestamp()):
             return None, page(
                 "message.html", 410, heading="This link has expired", text="Sign up again on the subscribe page to get a new one."
             )
@@ -293,7 +306,13 @@ def create_app(
             Route("/archive/feed.atom", feed, methods=["GET"]),
             Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
             Route("/archive/{issue_id}/", issue, methods=["GET"]),
-            *metric_routes(store, settings.metrics_token, claim_timeout=settings.delivery.claim_timeout, with_metrics=with_metrics),
+            *metric_routes(
+                store,
+                settings.metrics_token,
+                claim_timeout=settings.delivery.claim_timeout,
+                with_metrics=with_metrics and bool(settings.metrics_token),
+                detailed=False,
+            ),
             Route("/subscribe", show_subscribe, methods=["GET"]),
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),
@@ -303,5 +322,7 @@ def create_app(
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
             Middleware(guard.SecurityHeaders),
+            Middleware(guard.ClientAddress, trusted=settings.trusted_proxies),
+            Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
     )
