@@ -13,6 +13,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from digest.mail.message import single_line
+from digest.text import clean_text
 
 MAX_NAME = 200
 
@@ -39,8 +40,9 @@ def envelope_form(address: str) -> str:
 
 
 def clean_name(raw: str | None) -> str | None:
-    """A display name on one line, without control characters, at most 200 characters."""
+    """A display name on one line, at most 200 characters, cleaned as post text is (:mod:`digest.text`): no
+    control characters (C0, C1), no bidi overrides, zero-width or other invisible characters."""
     if raw is None:
         return None
-    name = single_line(raw)[:MAX_NAME]
+    name = single_line(clean_text(raw))[:MAX_NAME]
     return name or None

@@ -214,3 +214,36 @@ def test_redirects_only_to_http_and_never_inward(http_server: Served, make_setti
     assert "internal address" in (redirect_refusal(public, "http://v6.example.org/", False, resolve) or "")
     assert redirect_refusal(public, "https://feeds.example.org/rss2", False, resolve) is None
     assert redirect_refusal("http://127.0.0.1:9000/feed", "http://127.0.0.1:9000/feed2", False, resolve) is None
+
+
+def test_links_a_reader_cannot_follow_are_unwrapped_at_the_source(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    """Issue 21, finding 8. Reproduction: a third-party entry's ``href="javascript:…"`` became ``href=""``
+    after feedparser, nh3 kept it, and the checks refused the scheduled send until someone added --force.
+    Empty, relative (no base) and non-http(s) links are now unwrapped where the post is read, text kept,
+    and the issue builds with no error check."""
+    import subprocess
+    import sys
+
+    feed = write(
+        tmp_path / "links.xml",
+        """<?xml version="1.0"?><rss version="2.0"><channel><title>Third Party</title><link>https://third.example/</link>
+<item><title>Bridge reopens</title><link>https://third.example/bridge</link><pubDate>Tue, 17 Nov 2026 10:00:00 GMT</pubDate>
+<description><![CDATA[<p>Read <a href="javascript:alert(1)">the notice</a>, <a href="">the map</a>, <a href="/local">the plan</a>,
+<a href="ftp://files.example/x">the files</a> and <a href="https://council.example/bridge">the council page</a>.</p>]]></description></item>
+</channel></rss>""",
+    )
+    posts, problems = gather(make_settings(), str(feed))
+    assert problems == []
+    [post] = posts
+    assert post.excerpt_html.count("<a ") == 1 and 'href="https://council.example/bridge"' in post.excerpt_html
+    for text in ("the notice", "the map", "the plan", "the files"):
+        assert text in post.excerpt_html and text in post.excerpt_text
+    built = subprocess.run(
+        [sys.executable, "-m", "digest", "build", "--source", f"feed:{feed}", "--since", "2026-11-16", "--until", "2026-11-23"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "(empty)" not in built.stdout and "error" not in built.stdout.lower()

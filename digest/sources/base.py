@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -17,6 +16,9 @@ import nh3
 from digest.config import Settings, SourceSpec
 from digest.errors import SourceError, SourceUnavailableError
 from digest.models import Image, Post, Problem, Window
+from digest.text import clean_text, visible_text
+
+__all__ = ["clean_text", "visible_text"]  # with the rest: what sources share; the text rules live in digest.text
 
 # What post HTML may keep: text formatting and links, nothing that runs or loads.
 ALLOWED_TAGS = frozenset(
@@ -59,47 +61,36 @@ def problem_of(exc: SourceError) -> Problem:
     return Problem(where=exc.where, message=exc.message, source_failed=isinstance(exc, SourceUnavailableError))
 
 
-# Format characters that carry meaning in real text: ZWNJ and ZWJ join letters in Persian and Indic
-# scripts and build emoji sequences. They cannot reorder or hide text, unlike the bidi controls.
-_KEEP_FORMAT = frozenset("\u200c\u200d")
-
-
-def visible_text(text: str, keep: str = "") -> str:
-    """``text`` without the characters no reader should get: C0/C1 controls (but those in ``keep``),
-    format characters (bidi overrides such as U+202E, zero-width spaces, U+2066 isolates: they can
-    make a title read as something else), surrogates and noncharacters (U+FFFE). Any of them can
-    also break the MJML compiler, and with it the whole issue."""
-    if text.isprintable():  # the common case, in C: nothing to look at
-        return text
-    return "".join(ch for ch in text if ch.isprintable() or ch in keep or _harmless(ch))
-
-
-def _harmless(ch: str) -> bool:
-    category = unicodedata.category(ch)
-    if category[0] == "Z" or category == "Co":  # spaces and line separators (folded later), private use
-        return True
-    return ch in _KEEP_FORMAT
-
-
-def clean_text(text: str) -> str:
-    """One line of plain text: non-breaking and odd spaces folded, invisible and control characters gone."""
-    return _SPACE.sub(" ", visible_text(text, keep="\t\n\r").replace("\u00a0", " ")).strip()
-
-
 def sanitise_html(fragment: str) -> str:
     """Post HTML made safe for the email: no scripts, handlers, styles or odd URL schemes.
 
-    A link whose URL was removed (``javascript:``, say) would be left as a dead
-    ``<a>``: it is unwrapped to its text.
+    A link that goes nowhere a reader can follow is unwrapped to its text at
+    the source: a removed URL (``javascript:``, which feedparser empties to
+    ``href=""``), an empty one, a relative one (no base resolved it: it would
+    point at the reader's mail client) or one of another scheme. Left for
+    the send, such a link failed the checks and held the whole issue back.
     """
     cleaned = nh3.clean(
         visible_text(fragment, keep="\t\n\r"),
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
+        attribute_filter=_followable,
         link_rel="noopener noreferrer",
     ).strip()
     return _DEAD_LINK.sub(r"\1", cleaned)
+
+
+def _followable(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: an ``href`` is kept only when it is an absolute http(s) URL or a mailto address."""
+    if tag != "a" or attribute != "href":
+        return value
+    parts = urlsplit(value.strip())
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return value
+    if parts.scheme == "mailto" and "@" in parts.path:
+        return value
+    return None
 
 
 def html_to_text(fragment: str) -> str:

@@ -244,6 +244,12 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+def _too_large() -> Response:
+    # Connection: close makes the server drop the connection once this is sent, instead of reading and
+    # discarding whatever the client still streams.
+    return PlainTextResponse("refused: the request body is too large\n", status_code=413, headers={"Connection": "close"})
+
+
 class BodyLimit:
     """ASGI middleware: a request body larger than ``max_bytes`` is refused with a 413 as soon as it has
     streamed that far, whatever its ``Content-Length`` said or whether it had one (chunked)."""
@@ -258,7 +264,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await PlainTextResponse("refused: the request body is too large\n", status_code=413)(scope, receive, send)
+            await _too_large()(scope, receive, send)
             return
         seen = 0
         started = False
@@ -281,7 +287,7 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _BodyTooLargeError:
             if not started:
-                await PlainTextResponse("refused: the request body is too large\n", status_code=413)(scope, receive, send)
+                await _too_large()(scope, receive, send)
 
 
 def mailbox_key(address: str) -> str:
