@@ -34,11 +34,14 @@ lock:
 	  $(LOCK_VENV)/bin/python -m pip freeze --exclude digest; } > constraints.txt
 	rm -rf $(LOCK_VENV)
 
-# pip-audit lives in a venv of its own: its dependencies must not move the project's pins.
+# pip-audit lives in a venv of its own: its dependencies must not move the project's pins. Its JSON
+# report is read by .ci/audit_summary.py: pip-audit alone says "No known vulnerabilities found" and exits 0
+# when it could audit none of the pins; that is a failure here, saying so.
 audit:
 	$(PYTHON) -m venv .audit-venv
 	.audit-venv/bin/python -m pip install --quiet --disable-pip-version-check pip-audit
-	.audit-venv/bin/pip-audit --requirement constraints.txt --no-deps --disable-pip
+	.audit-venv/bin/pip-audit --requirement constraints.txt --no-deps --disable-pip --format json --output .audit-venv/report.json; \
+	  $(PYTHON) .ci/audit_summary.py .audit-venv/report.json $$?
 
 # The main job on the embedded defaults: build the sample issue, then deliver
 # it to the sample subscribers through the outbox backend (outbox/<issue-id>/).

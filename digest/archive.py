@@ -74,15 +74,30 @@ def listing(settings: Settings, issues: Iterable[IssueSummary | StoredIssue], pr
     ]
 
 
+# What a published page may do, carried in the page itself since a static host sets no headers of ours:
+# no script, no plug-in, styles inline, images over https. (frame-ancestors cannot be set this way: the
+# README says how to add it on the web server.)
+STATIC_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; base-uri 'none'"
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def with_policy(page: str) -> str:
+    """``page`` with :data:`STATIC_CSP` as the first element of its head."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{STATIC_CSP}">'
+    found = _HEAD.search(page)
+    return page[: found.end()] + meta + page[found.end() :] if found else meta + page
+
+
 def pages(settings: Settings, sent: Iterable[tuple[StoredIssue, datetime]]) -> list[Page]:
     """Every page and feed of the archive for the issues ``sent`` (newest first, with their first send time)."""
     issues = list(sent)
     listed = listing(settings, (issue for issue, _ in issues), "")
     common = {"newsletter": settings.name, "language": settings.language}
     index = _PAGES.get_template("archive.html").render(**common, issues=listed, feed="feed.atom")
-    result = [Page("index.html", index, "text/html; charset=utf-8")]
+    result = [Page("index.html", with_policy(index), "text/html; charset=utf-8")]
     for issue, _ in issues:
-        result.append(Page(f"{issue.id}/index.html", web_copy(issue.html, f"{settings.base_url}/u/"), "text/html; charset=utf-8"))
+        copy = with_policy(web_copy(issue.html, f"{settings.base_url}/u/"))
+        result.append(Page(f"{issue.id}/index.html", copy, "text/html; charset=utf-8"))
     result.append(Page("feed.atom", issues_feed(settings, issues), "application/atom+xml; charset=utf-8"))
     for theme, entries in _theme_entries(issues).items():
         result.append(Page(f"themes/{slug(theme)}.atom", theme_feed(settings, theme, entries), "application/atom+xml; charset=utf-8"))

@@ -478,6 +478,11 @@ def _settings(
     for index, network in enumerate(trusted_proxies):
         if (problem := _check_network(network)) is not None:
             serving.fail(f"trusted_proxies[{index}]", problem)
+    if env.get("DIGEST_TRUSTED_PROXIES"):  # for containers: comma-separated, replaces the file's list
+        trusted_proxies = tuple(part.strip() for part in env["DIGEST_TRUSTED_PROXIES"].split(",") if part.strip())
+        for network in trusted_proxies:
+            if (problem := _check_network(network)) is not None:
+                serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
     serving.finish()
 
     editorial = top.sub("editorial")

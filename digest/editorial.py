@@ -338,6 +338,10 @@ def write_issue_file(path: Path, content: IssueFile | None = None, **changes: An
     text = ""
     if front:
         text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
+    elif current.intro.strip().startswith("---"):
+        # An intro that opens with a Markdown rule would be read back as the file's front matter (a subject,
+        # an exclude list): an empty front matter first keeps it intro text.
+        text = "---\n---\n"
     if current.intro:
         text += ("\n" if text else "") + current.intro.strip() + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,6 +77,28 @@ class ExclusionKind(StrEnum):
     def outside_window(self) -> bool:
         return self in (ExclusionKind.BEFORE_WINDOW, ExclusionKind.AFTER_WINDOW)
 
+    def counted(self, count: int) -> str:
+        """``3 duplicates``, ``1 duplicate``, ``2 excluded by the editor``: the words every report uses."""
+        one, many = EXCLUSION_WORDS[self]
+        return f"{count} {one if count == 1 else many}"
+
+
+# Each kind's words, once: a report that kept its own table crashed on the kind it lacked (the editor's).
+# A test holds every member here.
+EXCLUSION_WORDS: Mapping[ExclusionKind, tuple[str, str]] = MappingProxyType(
+    {
+        ExclusionKind.BEFORE_WINDOW: ("before the window", "before the window"),
+        ExclusionKind.AFTER_WINDOW: ("after the window", "after the window"),
+        ExclusionKind.TITLE_RULE: ("by a title rule", "by a title rule"),
+        ExclusionKind.OUTLET_RULE: ("by an outlet rule", "by an outlet rule"),
+        ExclusionKind.TAG_RULE: ("by a tag rule", "by a tag rule"),
+        ExclusionKind.DUPLICATE: ("duplicate", "duplicates"),
+        ExclusionKind.EDITOR: ("excluded by the editor", "excluded by the editor"),
+        ExclusionKind.SAME_STORY: ("same story as another outlet's", "same story as another outlet's"),
+        ExclusionKind.UNRENDERABLE: ("left out: broke the email", "left out: broke the email"),
+    }
+)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Image:

@@ -212,11 +212,11 @@ class Newsletter:
         """The issue a request means; raises ValueError saying what is wrong with it."""
         settings = self.settings
         zone = settings.timezone
+        if request.as_of and (request.since or request.until):
+            raise ValueError("--as-of names a schedule slot and --since/--until a window of your own: give one or the other")
         if bool(request.since) != bool(request.until):
             raise ValueError("--since and --until go together")
         if request.since and request.until:
-            if request.as_of:
-                raise ValueError("--as-of cannot be combined with --since/--until")
             window = window_between(parse_when(request.since), parse_when(request.until), zone)
             return Target(window=window, issue_id=issue_id(window, zone), slot=None)
         at = at_moment(parse_when(request.as_of), zone) if request.as_of else now

@@ -54,12 +54,20 @@ def window_between(since: date | datetime, until: date | datetime, zone: tzinfo)
     return Window(start=moment(since), end=moment(until))
 
 
+# The years a window may fall in: far wider than any newsletter needs, and far enough inside what
+# datetime can hold that a window widened by its own length (the "near" posts) never overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 8999
+
+
 def parse_when(value: str) -> date | datetime:
     """``2026-11-20`` (a day) or ``2026-11-20T09:00[+01:00]`` (a moment); raises ValueError."""
     try:
-        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        when = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20 or 2026-11-20T09:00)") from None
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise ValueError(f"{value!r} is outside the dates digest works with (the years {FIRST_YEAR} to {LAST_YEAR})")
+    return when
 
 
 def at_moment(value: date | datetime, zone: tzinfo) -> datetime:

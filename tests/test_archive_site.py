@@ -26,6 +26,10 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
     assert f'href="{ISSUE}/"' in index and 'href="feed.atom"' in index
     page = (site / ISSUE / "index.html").read_text(encoding="utf-8")
     assert "%%" not in page and "r00000@example.org" not in page  # no recipient's details
+    # A static host sets no headers of ours: the policy travels in each page (no script, images over https).
+    for published in (index, page):
+        head = published[: published.lower().index("</head>")]
+        assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in head and "script-src" not in head
     parsed = feedparser.parse((site / "feed.atom").read_bytes())
     assert not parsed.bozo, parsed.bozo_exception
     [entry] = parsed.entries

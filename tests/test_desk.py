@@ -156,6 +156,20 @@ def test_the_issue_form_sets_subject_preheader_and_intro(desk: tuple[LiveServer,
     assert post(f"{server.base}/desk/issue", forged)[0] == 403
 
 
+def test_an_intro_that_opens_with_a_rule_stays_intro_text(desk: tuple[LiveServer, Path]) -> None:
+    """Issue 21 (low). Reproduction: with no subject or preheader, an intro starting with ``---`` became the
+    file's own front matter, so typing YAML there set the subject and excluded posts."""
+    server, config = desk
+    intro = "---\nsubject: Hijacked\nexclude: [everything]\n---\nA quiet week."
+    fields = {"csrf": page_token(server), "subject": "", "preheader": "", "intro": intro} | dict(urllib.parse.parse_qsl(WINDOW))
+    assert post(f"{server.base}/desk/issue", fields)[0] == 303
+    settings = load_settings(config)
+    written = read_issue_file(config.parent.parent / ISSUE_FILE, settings)
+    assert written.subject is None and not written.exclude and written.problems == ()
+    assert written.intro.startswith("---") and "A quiet week." in written.intro
+    assert model(server)["title"] != "Hijacked"
+
+
 def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -> None:
     server, config = desk
     token = page_token(server)

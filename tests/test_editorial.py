@@ -157,3 +157,30 @@ def test_the_file_is_written_atomically_and_reads_back_the_same(tmp_path: Path, 
     write_issue_file(path, read, pin=read.pin[1:], intro="")
     again = read_issue_file(path, settings)
     assert [ref.text for ref in again.pin] == ["https://example.org/b"] and again.intro == "" and again.subject == read.subject
+
+
+def test_every_exclusion_kind_has_its_words() -> None:
+    """The CLI kept its own label table for this enum and crashed on the member it lacked (issue 22, item 1)."""
+    from digest.models import EXCLUSION_WORDS
+
+    assert set(EXCLUSION_WORDS) == set(ExclusionKind)
+    assert ExclusionKind.DUPLICATE.counted(1) == "1 duplicate" and ExclusionKind.DUPLICATE.counted(2) == "2 duplicates"
+
+
+def test_build_and_freeze_with_the_editors_exclude(tmp_path: Path) -> None:
+    """Issue 22, item 1. Reproduction: an issue file that excludes a post (the desk's main action, the README's
+    example) made ``digest build`` crash with KeyError: <ExclusionKind.EDITOR>, and ``--freeze`` stored nothing."""
+    from test_preview import WINDOW, make_project
+    from test_send_cli import cli
+
+    config = make_project(tmp_path)
+    issues = config.parent.parent / "content" / "issues"
+    issues.mkdir(parents=True, exist_ok=True)
+    (issues / "2025-03-02.md").write_text('---\nexclude: ["https://golden.example/ferry?a=1&b=2"]\n---\n', encoding="utf-8")
+    window = [part for pair in WINDOW.split("&") for part in (f"--{pair.split('=')[0]}", pair.split("=")[1])]
+    built = cli(config, "build", *window, "--out", str(tmp_path / "out"))
+    assert built.returncode == 0, built.stderr
+    assert "1 excluded by the editor" in built.stdout and '"Ferry fares <frozen> for a year & a day": excluded by the editor' in built.stdout
+    frozen = cli(config, "build", *window, "--out", str(tmp_path / "out"), "--freeze")
+    assert frozen.returncode == 0, frozen.stderr
+    assert "Traceback" not in frozen.stderr and "froze" in (frozen.stdout + frozen.stderr).lower()

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -283,3 +284,23 @@ def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server
         assert [r.recipient for r in smtp_server.handler.received] == ["editor@example.org"]
     finally:
         server.stop()
+
+
+def test_a_bad_query_is_a_400_that_says_what_is_wrong_and_writes_nothing(preview: tuple[LiveServer, Path]) -> None:
+    """Issue 21 (low) and 22 item 6. Reproductions: ``?as_of=0001-01-02`` answered 500; ``as_of=9999-12-31``
+    wrote content/issues/9999-12-24.md; ``?as_of=garbage`` answered 200 with "Fix the file and save"."""
+    server, config = preview
+    root = config.parent.parent
+    for query, said in (
+        ("as_of=garbage", "is not an ISO 8601 date"),
+        ("as_of=0001-01-02", "outside the dates digest works with"),
+        ("as_of=9999-12-31", "outside the dates digest works with"),
+        ("since=2026-11-13&as_of=2026-11-20", "give one or the other"),
+    ):
+        code, _, page = http_request("GET", f"{server.base}/?{query}")
+        assert code == 400 and said in page and "Fix the file" not in page and f"the query ?{query}" in page.replace("&amp;", "&"), query
+        token = page_token(server)
+        fields = dict(urllib.parse.parse_qsl(query)) | {"csrf": token, "subject": "x", "preheader": "", "intro": ""}
+        answer, _, _ = http_request("POST", f"{server.base}/desk/issue", urllib.parse.urlencode(fields).encode(), FORM)
+        assert answer == 409, query
+    assert not (root / "content" / "issues").exists() or list((root / "content" / "issues").glob("9999-*")) == []

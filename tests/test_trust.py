@@ -226,3 +226,31 @@ def test_serve_and_preview_refuse_a_taken_port_in_one_line(tmp_path: Path) -> No
             assert done.returncode == 2, (command, done.stderr)
             assert f"--host 127.0.0.1 --port {port}: cannot listen there" in done.stderr and "Traceback" not in done.stderr
             assert "Serving" not in done.stderr and "Preview on" not in done.stderr
+
+
+def test_make_audit_fails_when_it_audited_nothing(tmp_path: Path) -> None:
+    """Issue 21 (low). Reproduction: pip-audit printed "No known vulnerabilities found" and exited 0 when every
+    pin was "not found … could not be audited". ``make audit`` reads its JSON report with .ci/audit_summary.py."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def summary(dependencies: list[dict[str, object]], code: str = "0") -> subprocess.CompletedProcess[str]:
+        report = tmp_path / "report.json"
+        report.write_text(json.dumps({"dependencies": dependencies, "fixes": []}), encoding="utf-8")
+        return subprocess.run(
+            [sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(report), code], capture_output=True, text=True, check=False
+        )
+
+    skipped = [{"name": n, "version": "1.0", "skip_reason": f"Dependency not found on PyPI and could not be audited: {n} (1.0)"} for n in "ab"]
+    nothing = summary(skipped)
+    assert nothing.returncode == 1 and "audited nothing" in nothing.stdout and "0 of 2" in nothing.stdout
+    clean = summary([{"name": "a", "version": "1.0", "vulns": []}, *skipped[1:]])
+    assert clean.returncode == 0 and "1 of 2 pinned package(s) audited" in clean.stdout and "not audited: b" in clean.stdout
+    vulnerable = summary([{"name": "a", "version": "1.0", "vulns": [{"id": "PYSEC-1", "fix_versions": ["1.1"]}]}], "1")
+    assert vulnerable.returncode == 1 and "VULNERABLE a 1.0: PYSEC-1 (fixed in 1.1)" in vulnerable.stdout
+    assert summary([], "0").returncode == 1  # an empty report audited nothing either
+    missing = subprocess.run([sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(tmp_path / "none.json"), "1"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "nothing was audited" in missing.stdout

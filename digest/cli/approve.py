@@ -24,6 +24,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     """
     from digest.approval import approve as approve_issue
     from digest.errors import DigestError
+    from digest.models import SlotState
     from digest.newsletter import Target, WindowRequest
     from digest.selection import at_moment, parse_when
 
@@ -59,5 +60,5 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     click.echo(f"Approved   {issue.id} {issue.subject!r} by {who}")
     click.echo("An edit of the issue after this un-approves it.")
     runs = newsletter.store.runs.recent(20)
-    if any(run.issue_id == issue.id and run.state == "not-approved" for run in runs):
+    if any(run.issue_id == issue.id and run.state is SlotState.NOT_APPROVED for run in runs):
         click.echo(f"Its slot has passed unsent; to send it now: {newsletter.hint('send', '--issue', issue.id)}")

@@ -158,7 +158,6 @@ def posts(
 
 def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
     """The one-screen report of a build. The counts add up: gathered = selected + excluded + distant."""
-    from digest.models import ExclusionKind
 
     zone = settings.timezone
     start, end = digest.window.start.astimezone(zone), digest.window.end.astimezone(zone)
@@ -171,9 +170,9 @@ def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
     ]
     by_kind = digest.excluded_by_kind()
     if by_kind:
-        lines.append("  Excluded   " + ", ".join(f"{count} {EXCLUSION_LABELS[kind]}" for kind, count in by_kind.items()))
+        lines.append("  Excluded   " + ", ".join(kind.counted(count) for kind, count in by_kind.items()))
     for item in digest.excluded:
-        if item.kind not in (ExclusionKind.BEFORE_WINDOW, ExclusionKind.AFTER_WINDOW):
+        if not item.kind.outside_window:
             lines.append(f'             "{_short(item.post.title)}": {item.reason}')
     for section in digest.sections:
         outlets = ", ".join(f"{g.outlet or 'Other sources'} {len(g.posts)}" for g in section.outlets)
@@ -189,16 +188,6 @@ def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
     if not rendered.checks:
         lines.append("  Checks     all passed")
     return "\n".join(lines)
-
-
-EXCLUSION_LABELS = {
-    "before-window": "before the window",
-    "after-window": "after the window",
-    "title-rule": "by a title rule",
-    "outlet-rule": "by an outlet rule",
-    "tag-rule": "by a tag rule",
-    "duplicate": "duplicates",
-}
 
 
 def _short(text: str, width: int = 60) -> str:

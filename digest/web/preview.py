@@ -75,6 +75,7 @@ class Built:
 class Failure:
     where: str
     message: str
+    query: bool = False  # the address's query is wrong (a 400), not a file the editor can fix and save
 
 
 class PreviewState:
@@ -156,7 +157,9 @@ class PreviewState:
             newsletter = Newsletter(settings, lambda: self.store(settings))
             target = newsletter.target(window_request(query), now)
         except ValueError as exc:
-            return Failure(where="window", message=str(exc))
+            # No file is involved: the address's query is what is wrong (its names are the CLI's options).
+            asked = "&".join(f"{key}={value}" for key, value in query.items())
+            return Failure(where=f"the query ?{asked}", message=str(exc).replace("--as-of", "as_of").replace("--", ""), query=True)
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
         try:
@@ -229,7 +232,7 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
         context: dict[str, Any] = {"query": query, "qs": qs, "version": state.version, "token": token.value}
         if isinstance(built, Failure):
             context["failure"] = built
-            return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+            return HTMLResponse(_PAGES.get_template("preview.html").render(**context), status_code=400 if built.query else 200)
         zone = built.settings.timezone
         message = email.message_from_bytes(built.sample, policy=default)
         context.update(
