@@ -113,8 +113,11 @@ def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: B
 
 def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: datetime, backend: Backend | None = None) -> None:
     """Tell the editors that a slot did not send its issue for want of approval, and what to run."""
+    # The slot's own time, where people read it: the run may have started later (a catch-up, --as-of).
+    zone = newsletter.settings.schedule_zone
+    when = (target.slot or now).astimezone(zone)
     note = (
-        f"Issue {target.issue_id} was not sent at its slot ({now:%Y-%m-%d %H:%M} UTC): {reason}.\n\n"
+        f"Issue {target.issue_id} was not sent at its slot ({when:%a %Y-%m-%d %H:%M} {zone}): {reason}.\n\n"
         f"Once approved, send it with:\n\n    {newsletter.hint('send', '--issue', target.issue_id)}\n"
     )
     for editor in newsletter.settings.editors:

@@ -93,7 +93,9 @@ def pages(settings: Settings, sent: Iterable[tuple[StoredIssue, datetime]]) -> l
     issues = list(sent)
     listed = listing(settings, (issue for issue, _ in issues), "")
     common = {"newsletter": settings.name, "language": settings.language}
-    index = _PAGES.get_template("archive.html").render(**common, issues=listed, feed="feed.atom")
+    index = _PAGES.get_template("archive.html").render(
+        **common, issues=listed, feed="feed.atom", subscribe=f"{settings.base_url}/subscribe"
+    )
     result = [Page("index.html", with_policy(index), "text/html; charset=utf-8")]
     for issue, _ in issues:
         copy = with_policy(web_copy(issue.html, f"{settings.base_url}/u/"))

@@ -41,7 +41,7 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from digest.grouping import NO_OUTLET
+from digest.grouping import NO_OUTLET, shares
 from digest.i18n import automatic_preheader, counts_phrase
 from digest.plaintext import tidy_text, wrap
 
@@ -206,7 +206,6 @@ class Layout:
     def view(self, kept: frozenset[int]) -> View:
         outlets = [outlet for number in sorted(kept) for outlet in self.post_outlets[number - 1]]
         counted = Counter(outlets)
-        total = sum(counted.values()) or 1
         order = sorted(counted.items(), key=lambda item: (-item[1], item[0].casefold()))
         row_of = {outlet: number for number, outlet in enumerate(self.outlets, 1)}
         preheader = None
@@ -216,7 +215,11 @@ class Layout:
             kept=kept,
             counts=counts_phrase(len(outlets), len(counted), self.language),
             preheader=preheader,
-            rows=tuple((row_of[outlet], count, round(count / total, 4)) for outlet, count in order if outlet in row_of),
+            rows=tuple(
+                (row_of[outlet], count, share)
+                for (outlet, count), share in zip(order, shares([count for _, count in order]), strict=True)
+                if outlet in row_of
+            ),
             outlets=self.outlets,
         )
 

@@ -228,3 +228,17 @@ def http_request(
             return response.status, dict(response.headers), response.read().decode("utf-8")
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read().decode("utf-8")
+
+
+@pytest.fixture
+def site(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Iterator[tuple[LiveServer, Any, Settings]]:
+    """The public app (sign-up, confirmation, preferences) over real HTTP, on a real database, mailing a real
+    SMTP server: (server, store, settings)."""
+    from digest.store import Store
+    from digest.web.public import create_app
+
+    settings = delivery_settings(smtp_server.port)
+    store = Store.open(settings.database_url)
+    server = LiveServer(create_app(settings, store))
+    yield server, store, settings
+    server.stop()

@@ -54,8 +54,8 @@ def received_by(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
 
 
 def test_without_approval_the_slot_sends_nothing_and_tells_the_editors(approving: Make, smtp_server: SmtpServer) -> None:
-    runner, store, _ = approving()
-    outcome = runner.catch_up(SLOT)
+    runner, store, settings = approving()
+    outcome = runner.catch_up(SLOT + timedelta(minutes=5))  # caught up five minutes late, as with --as-of 09:05
     assert outcome is not None and outcome.state == "not-approved"
     assert "not approved; to approve it: digest approve --issue" in (outcome.reason or "")
     assert not any(m.recipient not in EDITORS for m in smtp_server.handler.received)  # no subscriber mailed
@@ -63,6 +63,9 @@ def test_without_approval_the_slot_sends_nothing_and_tells_the_editors(approving
         [notice] = received_by(smtp_server, editor)
         assert notice["Subject"].startswith("Not sent: ") and notice["Auto-Submitted"] == "auto-generated"
         assert f"digest send --issue {outcome.issue_id}" in notice.get_content()
+        # Issue 22, item 4: the slot's own time (09:00), not the moment of the run (09:05).
+        slot = SLOT.astimezone(settings.schedule_zone)
+        assert f"at its slot ({slot:%a %Y-%m-%d %H:%M} {settings.schedule_zone})" in notice.get_content()
     assert store.runs.get(SLOT).state == "not-approved"  # type: ignore[union-attr]
     # The hint the editors get names a stored issue: the build is kept as the draft, so pasting it works.
     assert store.issues.load(outcome.issue_id or "") is not None

@@ -29,7 +29,7 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
     # A static host sets no headers of ours: the policy travels in each page (no script, images over https).
     for published in (index, page):
         head = published[: published.lower().index("</head>")]
-        assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in head and "script-src" not in head
+        assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in head and "script-src" not in head
     parsed = feedparser.parse((site / "feed.atom").read_bytes())
     assert not parsed.bozo, parsed.bozo_exception
     [entry] = parsed.entries

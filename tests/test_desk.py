@@ -192,6 +192,10 @@ def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -
     code, _ = act(server, token, "exclude", next(iter(posts.values())))
     assert code == 409
     assert not (config.parent.parent / ISSUE_FILE).exists()
+    # Issue 22, item 5: the refusal says the desk is locked because the issue was sent.
+    fields = {"csrf": token, "action": "exclude", "post": next(iter(posts.values()))} | dict(urllib.parse.parse_qsl(WINDOW))
+    code, _, said = http_request("POST", f"{server.base}/desk/post", urllib.parse.urlencode(fields).encode(), FORM)
+    assert code == 409 and "the desk is locked" in said and f"issue {built.issue.id} has been sent" in said
 
 
 def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveServer, Path]) -> None:

@@ -9,6 +9,7 @@ lines with runs of spaces and tabs, lines that end in spaces.
 from __future__ import annotations
 
 import dataclasses
+import re
 import os
 import subprocess
 import sys
@@ -104,7 +105,9 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         assert message.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"), message.data[:80]
         assert verified(message.data, settings.dkim) == [True, True], message.recipient
         headers = message.data.split(b"\r\n\r\n", 1)[0].decode()
-        assert "list-unsubscribe:list-unsubscribe-post" in headers and "h=from:to:subject" in headers
+        unfolded = re.sub(r"\r\n[ \t]+", "", headers)
+        assert "list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post" in unfolded
+        assert "h=from:from:to:to:subject:subject" in unfolded and "reply-to:cc;" in unfolded  # oversigned
         head = message.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
         signature_lines = head[: head.index(next(line for line in head if line.startswith(b"From: ")))]
         assert all(len(line) <= 78 for line in signature_lines) and all(len(line) <= 998 for line in head)
@@ -114,6 +117,11 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
     body_at = data.index(b"\r\n\r\n") + 4
     tampered = data[:body_at] + data[body_at:].replace(b"MIME format", b"MIME f0rmat", 1)
     assert verified(tampered, settings.dkim) == [False, False]
+    # Issue 22, item 19: a second Subject, List-Unsubscribe or Reply-To added above the originals verified, since
+    # h= named each once (covering only the last instance). Oversigned, each addition now fails.
+    from_at = data.index(b"\r\nFrom: ") + 2
+    for added in (b"Subject: You won a prize\r\n", b"List-Unsubscribe: <https://evil.example/u>\r\n", b"Reply-To: thief@evil.example\r\n"):
+        assert verified(data[:from_at] + added + data[from_at:], settings.dkim) == [False, False], added
 
 
 def test_notices_are_signed_too(signed_settings: Settings, smtp_server: SmtpServer) -> None:

@@ -171,6 +171,7 @@ def test_build_and_freeze_with_the_editors_exclude(tmp_path: Path) -> None:
     """Issue 22, item 1. Reproduction: an issue file that excludes a post (the desk's main action, the README's
     example) made ``digest build`` crash with KeyError: <ExclusionKind.EDITOR>, and ``--freeze`` stored nothing."""
     from test_preview import WINDOW, make_project
+
     from test_send_cli import cli
 
     config = make_project(tmp_path)
@@ -180,7 +181,9 @@ def test_build_and_freeze_with_the_editors_exclude(tmp_path: Path) -> None:
     window = [part for pair in WINDOW.split("&") for part in (f"--{pair.split('=')[0]}", pair.split("=")[1])]
     built = cli(config, "build", *window, "--out", str(tmp_path / "out"))
     assert built.returncode == 0, built.stderr
-    assert "1 excluded by the editor" in built.stdout and '"Ferry fares <frozen> for a year & a day": excluded by the editor' in built.stdout
+    assert (
+        "1 excluded by the editor" in built.stdout and '"Ferry fares <frozen> for a year & a day": excluded by the editor' in built.stdout
+    )
     frozen = cli(config, "build", *window, "--out", str(tmp_path / "out"), "--freeze")
     assert frozen.returncode == 0, frozen.stderr
     assert "Traceback" not in frozen.stderr and "froze" in (frozen.stdout + frozen.stderr).lower()

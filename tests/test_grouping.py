@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pytest
+
 from digest.config import Theme
 from digest.grouping import classify, group_posts, summarise_outlets
 
@@ -101,3 +103,17 @@ def test_keyword_lookup_agrees_with_running_every_pattern() -> None:
         placed = classify(make_post(title, DAY, excerpt=excerpt), themes, "Other")
         expected = reference_classify(title, excerpt, themes) or ("Other", "no theme, tag or keyword matched")
         assert (placed.theme, placed.reason) == expected, (title, excerpt)
+
+
+@pytest.mark.parametrize("counts", [(2, 1, 1), (1, 1, 1), (3, 3, 1), (5, 4, 3, 2, 1), (1,) * 7, (9, 1), (1, 1, 1, 1, 1, 1)])
+def test_outlet_shares_add_up_to_exactly_100_percent(counts: tuple[int, ...]) -> None:
+    """Issue 22, item 23: each share rounded alone gave 50 + 25 + 25, fine, but 51 + 26 + 24 … = 101 % elsewhere;
+    largest remainder: whole percents that add up to 100, none more than one point from its exact value."""
+    from digest.grouping import shares
+
+    got = shares(list(counts))
+    points = [round(share * 100) for share in got]
+    assert sum(points) == 100, points
+    total = sum(counts)
+    assert all(abs(p - c * 100 / total) < 1 for p, c in zip(points, counts, strict=True)), points
+    assert points == sorted(points, reverse=True)  # the counts are in table order: a later row never shows more

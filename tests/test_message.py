@@ -87,6 +87,20 @@ def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) ->
     assert len(ids) == len(messages)
 
 
+def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+    """Issue 22, item 21. Reproduction: ``Feedback-ID:`` folded right after the colon (one long token), so the
+    value parsed with a leading space; the earlier test stripped it and never saw it."""
+    settings, _, raws = delivered
+    for raw in raws:
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        [line] = [line for line in head.split(b"\r\n") if line.startswith(b"Feedback-ID:")]
+        value = line.removeprefix(b"Feedback-ID: ").decode("ascii")
+        assert value.endswith(f":{settings.list_id}:digest:openstreets.example") and not value.startswith(" ")
+        parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+        assert str(parsed["Feedback-ID"]) == value  # no leading space, no fold
+        assert len(line) <= 998
+
+
 def test_links_are_visible_in_both_parts(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
     _, messages, _ = delivered
     signer = Signer("test-secret-key", delivered[0].list_id)

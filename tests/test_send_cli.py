@@ -436,7 +436,8 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     assert "r00001" not in dump
     csv_file = write(tmp_path / "again.csv", "email\nr00001@example.org\nnew@example.org\n")
     imported = cli(config, "subscribers", "import", str(csv_file))
-    assert imported.returncode == 1 and "asked to be forgotten" in imported.stderr and "1 added" in imported.stdout
+    assert imported.returncode == 0 and "asked to be forgotten" in imported.stderr and "1 added" in imported.stdout
+    assert "1 forgotten at their request, not added back" in imported.stdout  # the summary says so (issue 21)
     assert store.subscribers.get("r00001@example.org") is None
     refused = cli(config, "subscribers", "add", "R00001@example.org")
     assert refused.returncode == 1 and "asked to be forgotten" in refused.stderr

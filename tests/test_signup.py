@@ -5,30 +5,17 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
 from email.message import EmailMessage
-
-import pytest
 
 from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.tokens import ExpiringSigner
-from digest.web.public import create_app
 
 from conftest import LiveServer, http_request
 from mailserver import SmtpServer
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def site(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer) -> Iterator[tuple[LiveServer, Store, Settings]]:
-    settings = delivery_settings(smtp_server.port)
-    store = Store.open(settings.database_url)
-    server = LiveServer(create_app(settings, store))
-    yield server, store, settings
-    server.stop()
 
 
 def open_form(server: LiveServer) -> tuple[str, str]:

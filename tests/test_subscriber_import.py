@@ -69,6 +69,20 @@ def test_an_export_never_resubscribes_and_a_later_list_cannot_readd_who_left(tmp
     assert listing(config)["spam@example.org"][1] == SubscriberStatus.UNSUBSCRIBED
 
 
+def test_an_opt_out_in_an_import_is_honoured_for_someone_on_the_list(tmp_path: Path) -> None:
+    """Issue 22, item 13. Reproduction: importing a Mailchimp *unsubscribed* export reported "1 already on the
+    list" and left that address active, with no warning."""
+    config = make_config(tmp_path, None)
+    assert cli(config, "subscribers", "add", "gone@example.org").returncode == 0
+    result = cli(config, "subscribers", "import", str(EXPORTS / "mailchimp-unsubscribed.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "1 already on the list (1 unsubscribed by this import: their opt-out honoured)" in result.stdout
+    assert "gone@example.org was active; now unsubscribed as the export says" in result.stderr
+    assert listing(config)["gone@example.org"][1] == SubscriberStatus.UNSUBSCRIBED
+    cleaned = cli(config, "subscribers", "import", str(EXPORTS / "mailchimp-cleaned.csv"))
+    assert "1 added (1 as bounced" in cleaned.stdout
+
+
 def test_an_unknown_status_is_a_bad_row_not_a_guess(tmp_path: Path) -> None:
     config = make_config(tmp_path, None)
     csv_file = write(tmp_path / "odd.csv", "email,status\nok@example.org,enabled\nodd@example.org,frozen-ish\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_signup import FORM, mails_to, open_form, sign_up, site  # noqa: F401 (the fixture)
+from test_signup import FORM, mails_to, sign_up
 
 from digest.config import Settings
 from digest.models import SubscriberStatus
@@ -244,7 +244,9 @@ def test_make_audit_fails_when_it_audited_nothing(tmp_path: Path) -> None:
             [sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(report), code], capture_output=True, text=True, check=False
         )
 
-    skipped = [{"name": n, "version": "1.0", "skip_reason": f"Dependency not found on PyPI and could not be audited: {n} (1.0)"} for n in "ab"]
+    skipped = [
+        {"name": n, "version": "1.0", "skip_reason": f"Dependency not found on PyPI and could not be audited: {n} (1.0)"} for n in "ab"
+    ]
     nothing = summary(skipped)
     assert nothing.returncode == 1 and "audited nothing" in nothing.stdout and "0 of 2" in nothing.stdout
     clean = summary([{"name": "a", "version": "1.0", "vulns": []}, *skipped[1:]])
@@ -252,5 +254,7 @@ def test_make_audit_fails_when_it_audited_nothing(tmp_path: Path) -> None:
     vulnerable = summary([{"name": "a", "version": "1.0", "vulns": [{"id": "PYSEC-1", "fix_versions": ["1.1"]}]}], "1")
     assert vulnerable.returncode == 1 and "VULNERABLE a 1.0: PYSEC-1 (fixed in 1.1)" in vulnerable.stdout
     assert summary([], "0").returncode == 1  # an empty report audited nothing either
-    missing = subprocess.run([sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(tmp_path / "none.json"), "1"], capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(tmp_path / "none.json"), "1"], capture_output=True, text=True
+    )
     assert missing.returncode == 1 and "nothing was audited" in missing.stdout

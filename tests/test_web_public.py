@@ -103,6 +103,25 @@ def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServ
     assert http_request("GET", f"{server.base}/archive/nope/")[0] == 404
 
 
+def test_the_root_leads_to_the_archive_and_its_sign_up(served: tuple[LiveServer, Store, Settings]) -> None:
+    """Issue 22, item 12: ``GET /`` on digest serve was a plain-text 404."""
+    import urllib.request
+
+    server, _, _ = served
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(f"{server.base}/", timeout=10)
+        raise AssertionError("no redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 302 and exc.headers["Location"] == "/archive/"
+    code, _, page = http_request("GET", f"{server.base}/")  # followed
+    assert code == 200 and "Past issues" in page and 'href="/subscribe"' in page
+
+
 def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, _ = served
     code, _, body = http_request("GET", f"{server.base}/healthz")

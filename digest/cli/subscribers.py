@@ -28,9 +28,12 @@ def import_(obj: Context, csv_file: Path) -> None:
     First Name + Last Name) and the delimiter sniffed (, ; or tab). Rows an
     export marks as unsubscribed, blocklisted or cleaned are kept as
     unsubscribed or bounced, never mailed; unconfirmed ones are skipped.
-    Bad rows are reported with their line, the rest imported. An address
-    already on the list is left as it is: an import never re-subscribes
-    someone who unsubscribed or bounced.
+    Bad rows are reported with their line, the rest imported. An import
+    never re-subscribes someone who unsubscribed or bounced, and an opt-out
+    it carries is always honoured: an active subscriber the export marks as
+    unsubscribed or cleaned is unsubscribed or bounced here too. An address
+    someone asked to have forgotten is not added back (only they can sign
+    up again); the summary counts them.
     """
     from collections import Counter
 
@@ -44,7 +47,8 @@ def import_(obj: Context, csv_file: Path) -> None:
     store = obj.store
     suppression = obj.settings.secret_key  # the key of the suppression list's hashes (none set: nobody was forgotten here)
     added: Counter[SubscriberStatus] = Counter()
-    existing = skipped = 0
+    existing = skipped = forgotten = 0
+    opted_out: Counter[SubscriberStatus] = Counter()
     bad: list[str] = []
     seen: dict[str, int] = {}
     for row in read_csv(text):
@@ -61,21 +65,33 @@ def import_(obj: Context, csv_file: Path) -> None:
             continue
         seen[key] = row.line
         if suppression is not None and store.subscribers.suppressed(address_hash(suppression, row.email)):
-            bad.append(f"{csv_file}:{row.line}: {row.email} asked to be forgotten: not imported (only they can sign up again)")
+            forgotten += 1
+            click.echo(
+                f"note: {csv_file}:{row.line}: {row.email} asked to be forgotten: not added back (only they can sign up again)", err=True
+            )
             continue
         subscriber, created = store.subscribers.add(row.email, row.name, status=row.status)
         if created:
             added[row.status] += 1
-        else:
-            existing += 1
-            if subscriber.status != SubscriberStatus.ACTIVE and row.status == SubscriberStatus.ACTIVE:
-                click.echo(f"note: {csv_file}:{row.line}: {row.email} is {subscriber.status}; not re-subscribed by an import", err=True)
+            continue
+        existing += 1
+        if subscriber.status != SubscriberStatus.ACTIVE and row.status == SubscriberStatus.ACTIVE:
+            click.echo(f"note: {csv_file}:{row.line}: {row.email} is {subscriber.status}; not re-subscribed by an import", err=True)
+        elif row.status != SubscriberStatus.ACTIVE and subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+            # The export says they left: an opt-out is honoured wherever it comes from.
+            store.subscribers.set_status(subscriber.id, row.status, f"imported as {row.status.value} from {csv_file.name}")
+            opted_out[row.status] += 1
+            click.echo(f"note: {csv_file}:{row.line}: {row.email} was {subscriber.status}; now {row.status} as the export says", err=True)
     for problem in bad:
         click.echo(f"warning: {problem}", err=True)
     left = ", ".join(f"{added[s]} as {s}" for s in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED) if added[s])
+    honoured = ", ".join(f"{count} {status.value} by this import" for status, count in opted_out.items())
     click.echo(
-        f"{sum(added.values())} added{f' ({left}: kept on file, never mailed)' if left else ''}, {existing} already on the list, "
-        f"{len(bad)} bad row(s)" + (f", {skipped} unconfirmed skipped" if skipped else "")
+        f"{sum(added.values())} added{f' ({left}: kept on file, never mailed)' if left else ''}, {existing} already on the list"
+        + (f" ({honoured}: their opt-out honoured)" if honoured else "")
+        + f", {len(bad)} bad row(s)"
+        + (f", {skipped} unconfirmed skipped" if skipped else "")
+        + (f", {forgotten} forgotten at their request, not added back" if forgotten else "")
     )
     if bad:
         sys.exit(EXIT_PROBLEMS)

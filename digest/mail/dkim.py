@@ -44,6 +44,8 @@ DEFAULT_HEADERS = (
     "mime-version",
     "content-type",
     "feedback-id",
+    "reply-to",
+    "cc",
 )
 # A selector is one or more DNS labels (s=news2026, s=2026.news): config and `digest dkim keygen` check with this.
 SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
@@ -164,23 +166,23 @@ class DkimSigner:
     def signature_headers(self, present: Sequence[tuple[bytes, bytes]], body_hash: bytes, now: int | None = None) -> bytes:
         """The ``DKIM-Signature`` header lines (one per key) for a message with ``present`` headers and that body hash.
 
-        ``present``: every header of the message as (name, raw value), in order. Only the
-        configured names the message has are signed (``h=`` lists what is signed, once each).
+        ``present``: every header of the message as (name, raw value), in order. The configured
+        names the message has are signed, and ``h=`` oversigns (:attr:`HeaderPlan.listed`).
         """
         plan = HeaderPlan(self, present)
-        return self.sign_canonical(plan.signed, plan.canonical({}), body_hash, now)
+        return self.sign_canonical(plan.listed, plan.canonical({}), body_hash, now)
 
-    def sign_canonical(self, signed: Sequence[str], canonical: bytes, body_hash: bytes, now: int | None = None) -> bytes:
-        """The ``DKIM-Signature`` header lines for headers ``signed``, canonicalised as ``canonical``."""
+    def sign_canonical(self, listed: Sequence[str], canonical: bytes, body_hash: bytes, now: int | None = None) -> bytes:
+        """The ``DKIM-Signature`` header lines with ``h=`` naming ``listed``, the headers canonicalised as ``canonical``."""
         stamp = int(time.time()) if now is None else now
         bh = base64.b64encode(body_hash).decode()
         out = []
         for key in self.keys:
             # h= may be folded after any colon (RFC 6376 3.5: FWS around each name): each "name:" is a word of its own.
-            listed = [f"{name}:" for name in signed[:-1]] + [f"{signed[-1]};"]
-            listed[0] = "h=" + listed[0]
+            names = [f"{name}:" for name in listed[:-1]] + [f"{listed[-1]};"]
+            names[0] = "h=" + names[0]
             words = [f"v=1; a={key.algorithm};", "c=relaxed/relaxed;", f"d={key.domain};", f"s={key.selector};", f"t={stamp};"]
-            unsigned = _folded("DKIM-Signature:", [*words, *listed, f"bh={bh};", "b="]).encode()
+            unsigned = _folded("DKIM-Signature:", [*words, *names, f"bh={bh};", "b="]).encode()
             name, _, value = unsigned.partition(b":")
             signature = key.sign(canonical + canon_header(name, value).rstrip(CRLF))
             # The signature on lines of its own (FWS after "b=" is allowed, and verifiers drop it with the value).
@@ -197,6 +199,11 @@ class HeaderPlan:
         for name, value in present:
             by_name.setdefault(name.strip().lower(), value)  # one instance each: the first
         self.signed = [name for name in signer.headers if name.encode() in by_name]
+        # Oversigning (RFC 6376 §5.4.2, §8.15): a name in h= covers one instance, the last. Each signed header is
+        # named once more than it occurs (our messages carry each once) and every configured absent one once, so
+        # a Subject, List-Unsubscribe or Reply-To added above the originals breaks the signature. The extra names
+        # match no instance and add nothing to what is hashed: only h= grows.
+        self.listed = [*(name for name in self.signed for _ in (0, 1)), *(n for n in signer.headers if n not in self.signed)]
         # Static headers canonicalised now; a slot's stays (name, slot) until a copy's values fill it.
         self.parts: list[bytes | tuple[bytes, Any]] = [
             canon_header(name.encode(), value) if isinstance(value, bytes) else (name.encode(), value)

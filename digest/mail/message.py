@@ -217,9 +217,17 @@ class CompiledMessage:
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         head["MIME-Version"] = "1.0"
         # Gmail's Postmaster Tools group complaints by it: campaign (the issue), list, product, sender.
-        head["Feedback-ID"] = f"{self.parts.issue_id}:{self.parts.list_id}:digest:{self.domain}"
+        feedback = f"{self.parts.issue_id}:{self.parts.list_id}:digest:{self.domain}"
+        if not feedback.isascii():
+            head["Feedback-ID"] = feedback
         # The email package folds and RFC 2047-encodes these; the blank line it ends with is ours to add.
-        return head.as_bytes().rstrip(CRLF) + CRLF
+        folded = head.as_bytes().rstrip(CRLF) + CRLF
+        if feedback.isascii():
+            # One token with no space to fold at: the email package would break the line right after the
+            # colon, and the value would then parse with a leading space. On one line it stays far below
+            # RFC 5322's 998-character limit (the 78 it advises is a SHOULD).
+            folded += b"Feedback-ID: " + feedback.encode("ascii") + CRLF
+        return folded
 
     def _compile(self, boundary: str, html: list[bytes | Slot] | None) -> None:
         out: list[bytes | Slot] = []
@@ -330,7 +338,7 @@ class CompiledMessage:
         if self.dkim is None or self.body_hash is None or self.header_plan is None:
             return data
         plan = self.header_plan
-        return self.dkim.sign_canonical(plan.signed, plan.canonical(values), self.body_hash.digest(values)) + data
+        return self.dkim.sign_canonical(plan.listed, plan.canonical(values), self.body_hash.digest(values)) + data
 
 
 _SLOTS = {

@@ -258,8 +258,12 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
         built = await asyncio.to_thread(state.build, query)
         if isinstance(built, Failure):
             return PlainTextResponse(f"the issue cannot be built, so it cannot be edited: {built.where}: {built.message}\n", 409)
-        if _locked(built):
-            return PlainTextResponse(f"refused: {_frozen_note(built)}\n", 409)
+        if built.frozen is not None and _locked(built):
+            return PlainTextResponse(
+                f"refused: the desk is locked: issue {built.frozen.id} has been sent (it has deliveries), and what went "
+                "out to some readers is what goes out to the rest: its issue file can no longer change it.\n",
+                409,
+            )
         path = issue_file_path(built.settings, built.target.window)
 
         def edit() -> None:

@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.addresses import clean_name, normalise_address
@@ -131,7 +131,7 @@ def create_app(
 
     def archive(request: Request) -> Response:
         issues = listing(settings, store.issues.summaries(sent_only=True), "/archive/")
-        return page("archive.html", issues=issues, feed="feed.atom")
+        return page("archive.html", issues=issues, feed="feed.atom", subscribe="/subscribe")
 
     def issue(request: Request) -> Response:
         issue_id = str(request.path_params["issue_id"])
@@ -296,8 +296,14 @@ def create_app(
                 return Response(item.body, media_type=item.media_type)
         return not_found()
 
+    def home(request: Request) -> Response:
+        # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
+        # of ours names a host a request gave.
+        return RedirectResponse("/archive/", status_code=302, headers=headers)
+
     return Starlette(
         routes=[
+            Route("/", home, methods=["GET"]),
             Route("/u/", help_page, methods=["GET"]),
             Route("/u/test", test_link, methods=["GET", "POST"]),
             Route("/u/{token}", confirm, methods=["GET"]),
