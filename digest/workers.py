@@ -192,5 +192,5 @@ def _join(
             if time.monotonic() > deadline or stop.wait(0.2):
                 raise LeaseHeldError(
                     f"{exc}: a send without workers is running, and workers join only a send started with --worker "
-                    f"(or with delivery.workers_may_join = true); wait for it to finish (`{hint('status', '--issue', issue_id)}` shows it)"
+                    f"(or with delivery.workers_may_join = true); wait for it to finish (`{hint('status', '--issue', issue_id)}` shows its progress)"
                 ) from exc

@@ -101,6 +101,34 @@ def test_an_empty_window_is_reported_as_a_problem(tmp_path: Path) -> None:
     assert "empty-issue: the issue has no posts" in result.stdout
 
 
+def test_paths_typed_on_the_command_line_are_from_the_current_folder(tmp_path: Path) -> None:
+    """Issue 22, item 10. Reproduction: run from another folder with --config, ``--source ./interlink.txt``
+    was looked for under the config's root ("no such file or folder" for a file right there), and the empty
+    build then said "an earlier build in out/… is kept" when there was none."""
+    here = tmp_path / "elsewhere"
+    write(here / "interlink.txt", (FIXTURES / "archives" / "harbour-watch.txt").read_bytes())
+    window = ["--since", "2025-02-24", "--until", "2025-03-03"]
+    found = digest("--config", str(PROJECT_CONFIG), "build", "--source", "./interlink.txt", *window, "--out", "./out", cwd=here)
+    assert found.returncode == 0, found.stderr
+    assert "no such file" not in found.stderr and list((here / "out").glob("*/digest.json"))
+    empty = digest(
+        "--config",
+        str(PROJECT_CONFIG),
+        "build",
+        "--source",
+        "./interlink.txt",
+        "--since",
+        "2001-01-01",
+        "--until",
+        "2001-01-08",
+        "--out",
+        "./fresh",
+        cwd=here,
+    )
+    assert empty.returncode == 1 and "nothing written: the issue has no posts" in empty.stdout
+    assert "earlier build" not in empty.stdout  # none exists: a message names only what exists
+
+
 def test_help_describes_every_option_and_exit_codes() -> None:
     top = digest("--help").stdout
     assert "Exit codes" in top and "usage or configuration error" in top

@@ -80,9 +80,9 @@ def build(
     if digest.posts:
         click.echo(display_path(write_issue(settings.output_dir, digest, rendered)))
     else:
-        click.echo(
-            f"nothing written: the issue has no posts (an earlier build in {display_path(settings.output_dir / digest.issue_id)} is kept)"
-        )
+        earlier = settings.output_dir / digest.issue_id
+        kept = f" (an earlier build in {display_path(earlier)} is kept)" if earlier.is_dir() else ""
+        click.echo(f"nothing written: the issue has no posts{kept}")
     click.echo(summary(digest, rendered, settings))
     if freeze_it and not digest.posts:
         fail("nothing frozen: the issue has no posts", EXIT_PROBLEMS)

@@ -10,6 +10,7 @@ import shlex
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -126,9 +127,15 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
     if not specs:
         return None
     try:
-        return tuple(parse_source_spec(spec) for spec in specs)
+        parsed = tuple(parse_source_spec(spec) for spec in specs)
     except ConfigError as exc:
         raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
+    # A path typed on the command line means one from the folder the command runs in (the config's own
+    # paths stay relative to its root): made absolute here, before anything resolves it against the root.
+    return tuple(
+        spec if spec.is_url or Path(spec.location).expanduser().is_absolute() else replace(spec, location=str(Path.cwd() / spec.location))
+        for spec in parsed
+    )
 
 
 def hint(obj: Context, *args: str) -> str:

@@ -227,7 +227,7 @@ def send(
         click.echo(f"Stopped    on request, after the messages in flight; to resume: {resume}", err=True)
     if not report.complete:
         click.echo(
-            f"Not done   some recipients are not delivered yet; `{hint(obj, 'status', '--issue', report.issue_id)}` lists them, "
+            f"Not done   some recipients are not delivered yet; `{hint(obj, 'status', '--issue', report.issue_id, '--pending')}` lists them, "
             f"`{resume}` resumes",
             err=True,
         )
@@ -378,9 +378,10 @@ class _Reporter:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
+@click.option("--pending", is_flag=True, help="Also list who has not got the issue yet (pending, in flight, deferred), by address.")
 @click.pass_obj
-def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
-    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending."""
+def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
+    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
     from digest.models import DeliveryState
     from digest.schedule import Scheduler, run_to_json
     from digest.store import ScheduleRun
@@ -436,6 +437,16 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
                                 }
                                 for d in item.problems
                             ],
+                            **(
+                                {
+                                    "outstanding": [
+                                        {"email": email, "state": d.state.value, "attempts": d.attempts}
+                                        for d, email in store.ledger.waiting(item.issue_id)
+                                    ]
+                                }
+                                if pending
+                                else {}
+                            ),
                         }
                         for item in issues
                     ],
@@ -480,6 +491,12 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...]) -> None:
             for warning in back.warnings():
                 click.echo(f"  warning: {warning}")
         unfinished = c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
+        if unfinished and pending:
+            for delivery, email in store.ledger.waiting(item.issue_id):
+                tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
+                click.echo(f"  waiting  {email}: {delivery.state}{tried}")
+        elif unfinished:
+            click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', item.issue_id, '--pending')}")
         if unfinished:
             # While workers are at it, a one-process send is refused: the command that helps is joining them.
             joining = ["--worker"] if any(w.alive for w in workers.get(item.issue_id, [])) else []

@@ -69,6 +69,10 @@ class Outstanding:
         return self.new + self.pending + self.deferred
 
 
+# The states a send still has to finish: what `digest status --pending` lists.
+OUTSTANDING_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED)
+
+
 class Ledger:
     """Reads and writes of the ``deliveries`` table."""
 
@@ -248,6 +252,17 @@ class Ledger:
                 sa.select(deliveries).where(deliveries.c.issue_id == issue_id).order_by(deliveries.c.subscriber_id)
             ).mappings()
             return [delivery_of(row) for row in rows]
+
+    def waiting(self, issue_id: str) -> list[tuple[Delivery, str]]:
+        """The deliveries of ``issue_id`` not done yet (pending, sending, deferred), with each address, by address."""
+        query = (
+            sa.select(deliveries, subscribers.c.email)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(deliveries.c.issue_id == issue_id, deliveries.c.state.in_([s.value for s in OUTSTANDING_STATES]))
+            .order_by(subscribers.c.email_key)
+        )
+        with self.reads.connect() as conn:
+            return [(delivery_of(row), str(row["email"])) for row in conn.execute(query).mappings()]
 
     def totals(self) -> dict[DeliveryState, int]:
         """Deliveries of every issue by state (every state, zero when none), in one query: what /metrics reports."""
