@@ -9,8 +9,8 @@ lines with runs of spaces and tabs, lines that end in spaces.
 from __future__ import annotations
 
 import dataclasses
-import re
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
