@@ -116,7 +116,7 @@ def group_posts(
     name; posts inside an outlet newest first, then by title. Empty sections
     are left out. Same input, same output. The editor's word comes first:
     ``overrides`` (post id → theme) places a post, and ``pinned`` posts open
-    their section in the order given, each under its outlet's name.
+    their section in the order given, their outlets moving up whole.
     """
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
@@ -146,18 +146,23 @@ def group_posts(
 
 
 def _pinned_first(posts: list[Post], pinned: Sequence[str]) -> tuple[OutletGroup, ...]:
-    """The section's pinned posts first, in the editor's order (one group per run of the same outlet), then the rest by outlet."""
+    """The outlets of the section's pinned posts first, each whole and in the order of its first pinned post,
+    its pinned posts leading it in the editor's order; then the other outlets as usual. One heading per
+    outlet: moving a post up must not split its outlet into two groups (issue 22, item 3)."""
+    groups = _by_outlet(posts)
     if not pinned:
-        return _by_outlet(posts)
-    by_id = {post.id: post for post in posts}
-    top: list[OutletGroup] = []
-    for post in (by_id[post_id] for post_id in pinned if post_id in by_id):
-        if top and top[-1].outlet == post.outlet:
-            top[-1] = OutletGroup(outlet=post.outlet, posts=(*top[-1].posts, post))
-        else:
-            top.append(OutletGroup(outlet=post.outlet, posts=(post,)))
-    chosen = set(pinned)
-    return (*top, *_by_outlet([post for post in posts if post.id not in chosen]))
+        return groups
+    rank = {post_id: n for n, post_id in enumerate(pinned)}
+
+    def first_pin(group: OutletGroup) -> int:
+        return min((rank[post.id] for post in group.posts if post.id in rank), default=len(rank))
+
+    def pins_lead(group: OutletGroup) -> OutletGroup:
+        ordered = sorted(group.posts, key=lambda post: rank.get(post.id, len(rank)))  # stable: the rest keep their order
+        return OutletGroup(outlet=group.outlet, posts=tuple(ordered))
+
+    lifted = sorted((group for group in groups if first_pin(group) < len(rank)), key=first_pin)
+    return (*(pins_lead(group) for group in lifted), *(group for group in groups if first_pin(group) == len(rank)))
 
 
 def _by_outlet(posts: list[Post]) -> tuple[OutletGroup, ...]:

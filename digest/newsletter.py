@@ -26,7 +26,7 @@ import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from types import MappingProxyType
@@ -73,13 +73,15 @@ class Drift:
     added: tuple[str, ...] = ()  # titles
     removed: tuple[str, ...] = ()  # post ids (the frozen copy keeps no titles)
     changed: tuple[str, ...] = ()
+    edited: tuple[str, ...] = ()  # what else a reader would see differently: "the subject", "the preheader", …
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
+        return bool(self.added or self.removed or self.changed or self.edited)
 
     def describe(self) -> str:
         groups = (("added", self.added), ("removed", self.removed), ("changed", self.changed))
-        return ", ".join(f"{len(items)} post(s) {what}" for what, items in groups if items)
+        posts = [f"{len(items)} post(s) {what}" for what, items in groups if items]
+        return ", ".join([*posts, *(f"{what} edited" for what in self.edited)])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,17 +171,31 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
     )
 
 
-def drift_between(stored: StoredIssue, fresh: Digest) -> Drift:
+def drift_between(stored: StoredIssue, fresh: Digest, rendered: RenderedIssue) -> Drift:
+    """How ``stored`` differs from a build now: its posts, and every other edit that changes what would be sent
+    (the editor's subject, preheader and intro, a pin or a move): the rendered email is compared whole, since
+    a build of unchanged content renders byte for byte the same."""
     titles = {post.id: post.title for post in fresh.posts}
     prints = {post.id: post_print(post) for post in fresh.posts}
     frozen_ids = set(stored.post_ids)
-    return Drift(
+    posts = Drift(
         added=tuple(titles[pid] for pid in titles if pid not in frozen_ids),
         removed=tuple(pid for pid in stored.post_ids if pid not in titles),
         changed=tuple(
             titles[pid] for pid in titles if pid in frozen_ids and pid in stored.post_prints and stored.post_prints[pid] != prints[pid]
         ),
     )
+    edited = [
+        what
+        for what, before, now in (
+            ("the subject", stored.subject, rendered.subject),
+            ("the preheader", stored.preheader, rendered.preheader),
+        )
+        if before != now
+    ]
+    if not posts and (stored.text != rendered.text or stored.html != rendered.html):
+        edited.append("the body (intro, order or sections)")
+    return replace(posts, edited=tuple(edited))
 
 
 def error_checks(issue: StoredIssue) -> tuple[str, ...]:
@@ -296,7 +312,7 @@ class Newsletter:
         replacing = stored is not None and rebuild
         issue = built.issue if built is not None and (stored is None or replacing) else stored
         assert issue is not None
-        drift = drift_between(stored, built.digest) if stored is not None and built is not None and not replacing else None
+        drift = drift_between(stored, built.digest, built.rendered) if stored is not None and built is not None and not replacing else None
         errors = error_checks(issue)
         overlaps = tuple(store.issues.overlapping(issue.window_start, issue.window_end, excluding=issue.id))
         refusal = None

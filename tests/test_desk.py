@@ -128,7 +128,14 @@ def test_pin_and_move_reorder_a_section(desk: tuple[LiveServer, Path]) -> None:
     act(server, token, "pin", posts[order[0]])
     act(server, token, "up", posts[order[0]])  # above the other pin
     after = next(s for s in model(server)["sections"] if s["theme"] == section["theme"])  # type: ignore[attr-defined,index]
-    assert [p["title"] for g in after["outlets"] for p in g["posts"]][:2] == [order[0], last]
+    # The rule (issue 22, item 3): the pinned posts' outlets move up whole, in the order of the pins, each
+    # pinned post leading its outlet; no outlet is split into two groups with the same heading.
+    groups = [(g["outlet"], [p["title"] for p in g["posts"]]) for g in after["outlets"]]  # type: ignore[index]
+    assert groups[0][1][0] == order[0]
+    holding_last = next(n for n, (_, titles) in enumerate(groups) if last in titles)
+    assert holding_last in (0, 1) and (holding_last == 1 or groups[0][1][:2] == [order[0], last])
+    assert groups[holding_last][1][0 if holding_last else 1] == last
+    assert len({outlet for outlet, _ in groups}) == len(groups)
     act(server, token, "down", posts[order[0]])
     act(server, token, "down", posts[order[0]])  # down past the last pin: unpinned
     pins = read_issue_file(config.parent.parent / ISSUE_FILE, load_settings(config, environ={})).pin
@@ -249,6 +256,40 @@ def test_approve_from_the_desk_and_an_edit_unapproves(tmp_path: Path) -> None:
         act(server, token, "exclude", next(iter(refs(server).values())))
         _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
         assert "the issue file was edited after the approval" in page
+    finally:
+        server.stop()
+
+
+def test_after_approval_every_edit_of_what_is_sent_is_a_difference(tmp_path: Path) -> None:
+    """Issue 22, item 2. Reproduction: after approving, an edit of the intro, subject or preheader left the
+    preview saying "The stored copy matches this build" and ``send --dry-run``/``build`` printed no Differs line."""
+    from test_send_cli import cli
+
+    config = make_project(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    server = LiveServer(create_app(config, watch=False))
+    window = [word for pair in urllib.parse.parse_qsl(WINDOW) for word in (f"--{pair[0]}", pair[1])]
+    try:
+        token = page_token(server)
+        fields = {"csrf": token} | dict(urllib.parse.parse_qsl(WINDOW))
+        assert post(f"{server.base}/desk/approve", fields)[0] == 303  # approving freezes the draft
+        _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+        assert "The stored copy matches this build" in page
+        for edit, said in (
+            ({"subject": "A new subject", "preheader": "", "intro": ""}, "the subject edited"),
+            ({"subject": "A new subject", "preheader": "Tides and ferries", "intro": ""}, "the preheader edited"),
+            (
+                {"subject": "A new subject", "preheader": "Tides and ferries", "intro": "A calm week."},
+                "the body (intro, order or sections) edited",
+            ),
+        ):
+            assert post(f"{server.base}/desk/issue", fields | edit)[0] == 303
+            _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+            assert "The stored copy matches this build" not in page and said in page, said
+        dry = cli(config, "send", *window, "--dry-run")
+        assert "Differs" in dry.stdout + dry.stderr and "the body (intro, order or sections) edited" in dry.stdout + dry.stderr
+        built = cli(config, "build", *window, "--out", str(tmp_path / "out"))
+        assert "Differs    the frozen copy differs from this build:" in built.stdout
     finally:
         server.stop()
 

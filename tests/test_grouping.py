@@ -117,3 +117,25 @@ def test_outlet_shares_add_up_to_exactly_100_percent(counts: tuple[int, ...]) ->
     total = sum(counts)
     assert all(abs(p - c * 100 / total) < 1 for p, c in zip(points, counts, strict=True)), points
     assert points == sorted(points, reverse=True)  # the counts are in table order: a later row never shows more
+
+
+def test_pins_move_their_outlet_up_whole_and_never_split_it() -> None:
+    """Issue 22, item 3. Reproduction: two pinned posts gave "News (6): Outlet 2 1, Outlet 1 1, My Newsletter 2,
+    Outlet 1 1, Outlet 2 1", an outlet heading twice in the email."""
+    day = datetime(2026, 11, 18, tzinfo=UTC)
+    posts = [
+        make_post("Mine A", day, outlet="My Newsletter", theme="News"),
+        make_post("Mine B", day, outlet="My Newsletter", theme="News"),
+        make_post("One old", day.replace(day=16), outlet="Outlet 1", theme="News"),
+        make_post("One new", day.replace(day=17), outlet="Outlet 1", theme="News"),
+        make_post("Two old", day.replace(day=16), outlet="Outlet 2", theme="News"),
+        make_post("Two new", day.replace(day=17), outlet="Outlet 2", theme="News"),
+    ]
+    ids = {post.title: post.id for post in posts}
+    [section] = group_posts(posts, [Theme(name="News")], "More", pinned=[ids["Two old"], ids["One old"]])
+    layout = [(group.outlet, [post.title for post in group.posts]) for group in section.outlets]
+    assert layout == [
+        ("Outlet 2", ["Two old", "Two new"]),  # the first pin's outlet, whole, its pinned post first
+        ("Outlet 1", ["One old", "One new"]),
+        ("My Newsletter", ["Mine A", "Mine B"]),
+    ]

@@ -99,7 +99,7 @@ def build(
             stored = None
             click.echo("  Frozen     stored; every send of this issue will use exactly this")
     if stored is not None:
-        drift = drift_between(stored, digest)
+        drift = drift_between(stored, digest, rendered)
         if not freeze_it:
             click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
         if drift:

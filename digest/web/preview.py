@@ -145,7 +145,7 @@ class PreviewState:
             frozen = result.newsletter.store.issues.load(result.target.issue_id)
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
-        drift = drift_between(frozen, result.digest) if frozen is not None else None
+        drift = drift_between(frozen, result.digest, result.rendered) if frozen is not None else None
         return dataclasses.replace(result, frozen=frozen, drift=drift or None)
 
     def _build(self, query: dict[str, str]) -> Built | Failure:
