@@ -25,9 +25,11 @@ import hashlib
 import json
 import shlex
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -120,26 +122,49 @@ class Reach:
     paused: int = 0  # skipped: paused past today
 
 
+class ViewKind(StrEnum):
+    """What a send does for one recipient, by the reader's own choices."""
+
+    EVERY_THEME = "every-theme"  # the whole issue
+    SOME_THEMES = "some-themes"  # the sections of the themes they chose
+    NO_POSTS = "no-posts"  # skipped: nothing in the themes they chose
+    PAUSED = "paused"  # skipped: paused past today
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    kind: ViewKind
+    sections: frozenset[int] = frozenset()  # the section numbers they get (SOME_THEMES)
+
+
+def recipient_view(layout: Layout | None, choice: str | None, paused_until: str | None, today: date) -> RecipientView:
+    """The one rule for what a recipient gets: paused (until a day after today) first, then their themes cut
+    from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone)."""
+    if paused_until is not None and paused_until > today.isoformat():
+        return RecipientView(ViewKind.PAUSED)
+    if layout is None or not layout.themes:
+        return RecipientView(ViewKind.EVERY_THEME)
+    kept = layout.sections_for(chosen_themes(choice))
+    if not kept:
+        return RecipientView(ViewKind.NO_POSTS)
+    if kept == layout.sections_for(None):
+        return RecipientView(ViewKind.EVERY_THEME)
+    return RecipientView(ViewKind.SOME_THEMES, kept)
+
+
 def reach_of(issue: StoredIssue, choices: list[tuple[str | None, str | None, int]], today: date) -> Reach:
     """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
-    day = today.isoformat()
-    paused = sum(count for _, until, count in choices if until is not None and until > day)
     layout = Layout.load(issue.layout)
-    if layout is None or not layout.themes:
-        return Reach(paused=paused)
-    every = layout.sections_for(None)
-    some = no_posts = 0
+    counts: Counter[ViewKind] = Counter()
     views: set[frozenset[int]] = set()
     for choice, until, count in choices:
-        if until is not None and until > day:
-            continue  # counted among the paused
-        kept = layout.sections_for(chosen_themes(choice))
-        if not kept:
-            no_posts += count
-        elif kept != every:
-            some += count
-            views.add(kept)
-    return Reach(some_themes=some, variants=len(views), no_posts=no_posts, paused=paused)
+        view = recipient_view(layout, choice, until, today)
+        counts[view.kind] += count
+        if view.kind is ViewKind.SOME_THEMES:
+            views.add(view.sections)
+    return Reach(
+        some_themes=counts[ViewKind.SOME_THEMES], variants=len(views), no_posts=counts[ViewKind.NO_POSTS], paused=counts[ViewKind.PAUSED]
+    )
 
 
 def post_print(post: Post) -> str:

@@ -131,6 +131,39 @@ def test_dry_run_sends_and_stores_nothing(tmp_path: Path, smtp_server: SmtpServe
     assert smtp_server.handler.received == [] and store.ledger.of(ISSUE) == []
 
 
+def test_dry_run_shows_the_posts_and_who_gets_what(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Issue 22, item 7: the dry run showed counts only, where the README promises "which issue, which posts,
+    who gets it". Now it lists the posts (theme, title, outlet) and, with --recipients, each recipient's view
+    or why they are skipped."""
+    from datetime import timedelta
+
+    config = make_config(tmp_path, smtp_server.port)
+    store = fill(config, 4)
+    issue = store.issues.load(ISSUE)
+    assert issue is not None and issue.model is not None
+    model = json.loads(issue.model)
+    themes = [section["theme"] for section in model["sections"]]
+    assert len(themes) >= 2
+    today = datetime.now(UTC).date()
+    one, two, three = (store.subscribers.get(f"r0000{n}@example.org") for n in (1, 2, 3))
+    assert one is not None and two is not None and three is not None
+    store.subscribers.set_preferences(one.id, [themes[0]], None)
+    store.subscribers.set_preferences(two.id, ["A theme with no posts"], None)
+    store.subscribers.set_preferences(three.id, None, today + timedelta(days=10))
+    result = cli(config, "send", *WINDOW, "--dry-run", "--recipients")
+    assert result.returncode == 0, result.stderr
+    for section in model["sections"]:
+        for group in section["outlets"]:
+            for post in group["posts"]:
+                assert f'  {section["theme"]}: "{post["title"]}" ({group["outlet"] or "no outlet"})' in result.stdout
+    assert "  r00000@example.org: gets every theme" in result.stdout
+    assert f"  r00001@example.org: gets {themes[0]}" in result.stdout
+    assert "  r00002@example.org: skipped: no posts in the themes they chose" in result.stdout
+    assert f"  r00003@example.org: skipped: paused until {today + timedelta(days=10)}" in result.stdout
+    assert smtp_server.handler.received == [] and store.ledger.of(ISSUE) == []
+    assert cli(config, "send", *WINDOW, "--recipients", "--yes").returncode == 2  # it goes with --dry-run
+
+
 def test_send_needs_yes_without_a_terminal_and_test_send_is_not_recorded(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_config(tmp_path, smtp_server.port)
     fill(config, 2).close()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from digest.bounces import Returned
     from digest.delivery import Progress
     from digest.newsletter import SendPlan
-    from digest.store import IssueStatus
+    from digest.store import IssueStatus, StoredIssue
     from digest.store.workers import WorkerRecord
 
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 @common.with_window_options
 @click.option("--issue", "issue_ref", metavar="ID", help="Send (or resume) this stored issue, as it was frozen.")
 @click.option("--dry-run", is_flag=True, help="Show what would go (issue, posts, recipients, skipped and why); send and store nothing.")
+@click.option("--recipients", is_flag=True, help="With --dry-run: list each recipient and what they get (which themes), or why they are skipped.")
 @click.option("--to", "test_to", metavar="ADDRESS", help="A test send to ADDRESS only, marked [TEST], not recorded as delivered.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts; required without a terminal).")
 @click.option("--rebuild", is_flag=True, help="Build the issue again instead of using the frozen one (refused once any delivery happened).")
@@ -62,6 +63,7 @@ def send(
     strict: bool,
     issue_ref: str | None,
     dry_run: bool,
+    recipients: bool,
     test_to: str | None,
     yes: bool,
     rebuild: bool,
@@ -107,6 +109,8 @@ def send(
         raise click.UsageError("--join joins other workers: add --worker")
     if wait_seconds is not None and not join:
         raise click.UsageError("--wait is how long --join waits for a send to start: add --worker --join")
+    if recipients and not dry_run:
+        raise click.UsageError("--recipients lists who would get what: it goes with --dry-run")
     if join and (dry_run or rebuild or sources):
         raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
     worker = worker or settings.delivery.workers_may_join
@@ -166,6 +170,8 @@ def send(
     if plan.refusal is not None:
         fail(plan.refusal + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
     if dry_run:
+        if recipients:
+            _list_recipients(obj, plan, now)
         click.echo("Dry run: nothing sent, nothing stored.")
         return
     to_send = plan.outstanding.to_send
@@ -258,6 +264,40 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
     return True
 
 
+def _list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
+    """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
+    from digest.newsletter import ViewKind, recipient_view
+    from digest.views import Layout
+
+    layout = Layout.load(plan.issue.layout)
+    today = now.astimezone(obj.settings.timezone).date()
+    for email, choice, paused_until in obj.store.ledger.would_mail(plan.issue.id):
+        view = recipient_view(layout, choice, paused_until, today)
+        if view.kind is ViewKind.PAUSED:
+            said = f"skipped: paused until {paused_until}"
+        elif view.kind is ViewKind.NO_POSTS:
+            said = "skipped: no posts in the themes they chose"
+        elif view.kind is ViewKind.SOME_THEMES and layout is not None:
+            said = "gets " + ", ".join(layout.themes[number - 1] for number in sorted(view.sections))
+        else:
+            said = "gets every theme"
+        click.echo(f"  {email}: {said}")
+
+
+def _posts(issue: StoredIssue) -> list[str]:
+    """The issue's posts as the dry run lists them: theme, title, outlet (from the stored model)."""
+    try:
+        model = json.loads(issue.model) if issue.model else {}
+    except ValueError:
+        return []
+    lines = []
+    for section in model.get("sections", []):
+        for group in section.get("outlets", []):
+            for post in group.get("posts", []):
+                lines.append(f'  {section.get("theme")}: "{post.get("title")}" ({group.get("outlet") or "no outlet"})')
+    return lines
+
+
 def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
     """What the send will do, the same lines for a dry run and a real send."""
     from digest.models import SubscriberStatus
@@ -278,6 +318,8 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     else:
         state = "built now: frozen when its first delivery is attempted"
     click.echo(f"Posts      {len(issue.post_ids)} ({state})")
+    for line in _posts(issue):
+        click.echo(line)
     if plan.drift:
         click.echo(
             f"Differs    the frozen copy differs from a fresh build: {plan.drift.describe()}"

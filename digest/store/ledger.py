@@ -124,16 +124,31 @@ class Ledger:
 
     def choices(self, issue_id: str) -> list[tuple[str | None, str | None, int]]:
         """(theme choice, pause end, how many) over the subscribers a send of ``issue_id`` would mail now."""
-        active = subscribers.c.status == SubscriberStatus.ACTIVE
-        delivery = sa.select(deliveries.c.state).where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id)
-        waiting = (DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.DEFERRED.value)
         query = (
             sa.select(subscribers.c.themes, subscribers.c.paused_until, sa.func.count())
-            .where(active, sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting)))
+            .where(self._would_mail(issue_id))
             .group_by(subscribers.c.themes, subscribers.c.paused_until)
         )
         with self.reads.connect() as conn:
             return [(row[0], row[1], int(row[2])) for row in conn.execute(query).all()]
+
+    def would_mail(self, issue_id: str) -> list[tuple[str, str | None, str | None]]:
+        """(address, theme choice, pause end) of each subscriber a send of ``issue_id`` would mail now, by address:
+        what ``send --dry-run --recipients`` lists."""
+        query = (
+            sa.select(subscribers.c.email, subscribers.c.themes, subscribers.c.paused_until)
+            .where(self._would_mail(issue_id))
+            .order_by(subscribers.c.email_key)
+        )
+        with self.reads.connect() as conn:
+            return [(str(row[0]), row[1], row[2]) for row in conn.execute(query).all()]
+
+    @staticmethod
+    def _would_mail(issue_id: str) -> Any:
+        """Active subscribers with no delivery of ``issue_id`` yet, or one not done."""
+        delivery = sa.select(deliveries.c.state).where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id)
+        waiting = [state.value for state in OUTSTANDING_STATES]
+        return (subscribers.c.status == SubscriberStatus.ACTIVE) & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
 
     def enqueue(self, issue_id: str) -> int:
         """A pending delivery for every active subscriber who has none for this issue yet."""
