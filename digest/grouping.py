@@ -4,16 +4,24 @@ A post's theme comes, in this order, from its own ``theme`` field, from a tag
 mapped to a theme, from keyword scoring (a match in the title counts three
 times one in the excerpt), else from the fallback section. The reason is kept
 for every post, so an editor can see why a post landed where it did.
+
+Keywords match word forms: each word of a keyword and of a post is reduced to
+its stem with the Snowball stemmer of the newsletter's language (snowballstemmer,
+the Snowball project's own algorithms), so ``rent`` matches "Rents",
+``flood`` "floods" and ``food bank`` "food banks". A language Snowball has no
+stemmer for matches whole words, as before.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
+
+import snowballstemmer
 
 from digest.config import Theme
 from digest.models import OutletGroup, OutletShare, Post, Section
@@ -30,38 +38,64 @@ class Placement:
     reason: str
 
 
+# Snowball's algorithm names for the base languages it covers (newsletter.language "en-GB" → "en").
+SNOWBALL = {
+    "ar": "arabic", "ca": "catalan", "da": "danish", "de": "german", "el": "greek", "en": "english", "es": "spanish",
+    "eu": "basque", "fi": "finnish", "fr": "french", "ga": "irish", "hu": "hungarian", "hy": "armenian", "id": "indonesian",
+    "it": "italian", "lt": "lithuanian", "nb": "norwegian", "ne": "nepali", "nl": "dutch", "nn": "norwegian", "no": "norwegian",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+    "yi": "yiddish",
+}  # fmt: skip
+
+
 @cache
-def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    # Whole words and phrases, any spacing between words, case-insensitive.
-    words = [re.escape(word) for word in keyword.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+def stemmer_for(language: str) -> Callable[[str], str]:
+    """The stem of a lower-case word in ``language`` (a BCP 47 tag); the word itself where Snowball has none."""
+    name = SNOWBALL.get(language.replace("_", "-").split("-")[0].lower())
+    if name is None:
+        return lambda word: word
+    algorithm = snowballstemmer.stemmer(name)
+    return lru_cache(maxsize=65_536)(algorithm.stemWord)  # a week's posts repeat most of their words
+
+
+def stems(text: str, language: str) -> tuple[str, ...]:
+    """The stems of the words of ``text``, in order."""
+    stem = stemmer_for(language)
+    return tuple(stem(word) for word in _WORD.findall(text.lower()))
 
 
 @dataclass(frozen=True, slots=True)
 class _KeywordTable:
-    """The themes' keywords, sorted for lookup: one-word keywords by their word, phrases with their first word."""
+    """The themes' keywords as stems, sorted for lookup: one-word keywords by their stem, phrases by their stems."""
 
-    words: dict[str, list[tuple[int, int, str]]]  # word -> (theme order, keyword position, keyword)
-    phrases: tuple[tuple[int, int, str, str | None], ...]  # (theme order, keyword position, keyword, first word or None)
+    words: dict[str, list[tuple[int, int, str]]]  # stem -> (theme order, keyword position, keyword)
+    phrases: tuple[tuple[int, int, str, tuple[str, ...]], ...]  # (theme order, keyword position, keyword, stems)
 
 
 @cache
-def _keyword_table(themes: tuple[Theme, ...]) -> _KeywordTable:
+def _keyword_table(themes: tuple[Theme, ...], language: str) -> _KeywordTable:
     words: dict[str, list[tuple[int, int, str]]] = {}
-    phrases: list[tuple[int, int, str, str | None]] = []
+    phrases: list[tuple[int, int, str, tuple[str, ...]]] = []
     for order, theme in enumerate(themes):
         for position, keyword in enumerate(theme.keywords):
-            lowered = keyword.lower()
-            if _WORD.fullmatch(lowered):
-                words.setdefault(lowered, []).append((order, position, keyword))
-            else:
-                lead = _WORD.match(lowered)
-                phrases.append((order, position, keyword, lead.group(0) if lead else None))
+            keyword_stems = stems(keyword, language)
+            if len(keyword_stems) == 1:
+                words.setdefault(keyword_stems[0], []).append((order, position, keyword))
+            elif keyword_stems:
+                phrases.append((order, position, keyword, keyword_stems))
     return _KeywordTable(words, tuple(phrases))
 
 
-def classify(post: Post, themes: Iterable[Theme], fallback: str) -> Placement:
-    """Which section a post belongs to, and why."""
+def _occurrences(phrase: tuple[str, ...], text: tuple[str, ...], first: Counter[str]) -> int:
+    """How many times the stems ``phrase`` run in ``text`` (``first``: the stem counts of ``text``)."""
+    if not first[phrase[0]]:
+        return 0
+    width = len(phrase)
+    return sum(1 for at in range(len(text) - width + 1) if text[at : at + width] == phrase)
+
+
+def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str = "en") -> Placement:
+    """Which section a post belongs to, and why (keywords matched by their stems in ``language``)."""
     themes = tuple(themes)
     if post.theme:
         for theme in themes:
@@ -71,22 +105,19 @@ def classify(post: Post, themes: Iterable[Theme], fallback: str) -> Placement:
         for theme in themes:
             if tag.casefold() in theme.tags:
                 return Placement(theme.name, f'tag "{tag}" maps to {theme.name}')
-    # A keyword matches whole words only (the pattern's boundaries say so). So a one-word
-    # keyword's matches are the post's words equal to it, counted once per post, and a
-    # phrase is only worth its pattern when its first word is among the post's words.
-    table = _keyword_table(themes)
-    title_words = Counter(_WORD.findall(post.title.lower()))
-    excerpt_words = Counter(_WORD.findall(post.excerpt_text.lower()))
+    # A keyword matches whole words, in any of their forms: a one-word keyword's matches are the
+    # post's words with its stem, and a phrase's are runs of its stems in the post's words.
+    table = _keyword_table(themes, language)
+    title, excerpt = stems(post.title, language), stems(post.excerpt_text, language)
+    title_words, excerpt_words = Counter(title), Counter(excerpt)
     found: dict[int, list[tuple[int, str, int, int]]] = {}  # theme -> (keyword position, keyword, in title, in excerpt)
     for word in title_words.keys() | excerpt_words.keys():
         for order, position, keyword in table.words.get(word, ()):
             found.setdefault(order, []).append((position, keyword, title_words[word], excerpt_words[word]))
-    for order, position, keyword, lead in table.phrases:
-        if lead is None or lead in title_words or lead in excerpt_words:
-            pattern = _keyword_pattern(keyword)
-            in_title, in_excerpt = len(pattern.findall(post.title)), len(pattern.findall(post.excerpt_text))
-            if in_title or in_excerpt:
-                found.setdefault(order, []).append((position, keyword, in_title, in_excerpt))
+    for order, position, keyword, phrase in table.phrases:
+        in_title, in_excerpt = _occurrences(phrase, title, title_words), _occurrences(phrase, excerpt, excerpt_words)
+        if in_title or in_excerpt:
+            found.setdefault(order, []).append((position, keyword, in_title, in_excerpt))
     best: tuple[int, int, str, str] | None = None  # (score, -order, theme, reason)
     for order in sorted(found):
         hits = sorted(found[order])  # in the configured order of the theme's keywords
@@ -109,6 +140,7 @@ def group_posts(
     *,
     overrides: Mapping[str, str] | None = None,
     pinned: Sequence[str] = (),
+    language: str = "en",
 ) -> tuple[Section, ...]:
     """Sections in configured theme order (the fallback last), each grouped by outlet.
 
@@ -123,7 +155,7 @@ def group_posts(
     reasons: dict[str, dict[str, str]] = {}
     for post in posts:
         chosen = overrides.get(post.id) if overrides else None
-        placement = Placement(chosen, "put here by the editor") if chosen else classify(post, themes, fallback)
+        placement = Placement(chosen, "put here by the editor") if chosen else classify(post, themes, fallback, language)
         if post.id in pinned:
             placement = Placement(placement.theme, f"{placement.reason}; pinned to the top by the editor")
         placed.setdefault(placement.theme, []).append(post)

@@ -86,6 +86,7 @@ def assemble_digest(
         settings.fallback_description,
         overrides=curation.themes if curation else None,
         pinned=curation.pinned if curation else (),
+        language=settings.language,
     )
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)

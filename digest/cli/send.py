@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 @common.with_window_options
 @click.option("--issue", "issue_ref", metavar="ID", help="Send (or resume) this stored issue, as it was frozen.")
 @click.option("--dry-run", is_flag=True, help="Show what would go (issue, posts, recipients, skipped and why); send and store nothing.")
-@click.option("--recipients", is_flag=True, help="With --dry-run: list each recipient and what they get (which themes), or why they are skipped.")
+@click.option(
+    "--recipients", is_flag=True, help="With --dry-run: list each recipient and what they get (which themes), or why they are skipped."
+)
 @click.option("--to", "test_to", metavar="ADDRESS", help="A test send to ADDRESS only, marked [TEST], not recorded as delivered.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts; required without a terminal).")
 @click.option("--rebuild", is_flag=True, help="Build the issue again instead of using the frozen one (refused once any delivery happened).")
