@@ -63,6 +63,23 @@ def available() -> list[str]:
     return sorted(["en", *(entry.name for entry in root.iterdir() if entry.is_dir())])
 
 
+NNBSP = "\u202f"  # NARROW NO-BREAK SPACE: French puts it before : ; ! ? and between a number and %
+
+
+def french(language: str) -> bool:
+    return language.replace("_", "-").split("-")[0].lower() == "fr"
+
+
+def colon(label: str, language: str) -> str:
+    """``label:`` as the language writes it (French: a narrow no-break space before the colon)."""
+    return f"{label}{NNBSP}:" if french(language) else f"{label}:"
+
+
+def percent(share: float, language: str) -> str:
+    """A share in whole percent as the language writes it: ``43%``, ``43 %`` in French (narrow no-break space)."""
+    return f"{share * 100:.0f}{NNBSP}%" if french(language) else f"{share * 100:.0f}%"
+
+
 def counts_phrase(posts: int, outlets: int, language: str) -> str:
     """``9 posts from 5 outlets``, in the reader's language."""
     catalog = translations(language)
@@ -79,4 +96,4 @@ def automatic_preheader(posts: int, outlets: int, themes: Sequence[str], languag
     if posts == 0:
         return catalog.gettext("No new posts this week.")
     more = " " + catalog.gettext("and more") if len(themes) > 3 else ""
-    return f"{counts_phrase(posts, outlets, language)}: {', '.join(themes[:3])}{more}."
+    return f"{colon(counts_phrase(posts, outlets, language), language)} {', '.join(themes[:3])}{more}."

@@ -27,6 +27,11 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None
     )
 
 
+def labelled(label: str, value: str, width: int = TEXT_WIDTH) -> str:
+    """``label value`` on one line when it fits, else the value (a URL: never broken) on a line of its own."""
+    return f"{label} {value}" if len(label) + 1 + len(value) <= width else f"{label}\n{value}"
+
+
 def tidy_text(text: str) -> str:
     # "-- " (with its space) is the signature separator mail clients recognise; keep it whole.
     lines = [line if line == "-- " else line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]

@@ -42,7 +42,7 @@ from functools import lru_cache
 from markupsafe import Markup
 
 from digest.grouping import NO_OUTLET, shares
-from digest.i18n import automatic_preheader, counts_phrase
+from digest.i18n import automatic_preheader, colon, counts_phrase, percent
 from digest.plaintext import tidy_text, wrap
 
 HTML_OPEN, HTML_CLOSE = "<!--v:", "<!--/v-->"
@@ -51,18 +51,21 @@ _HTML_MARK = re.compile(r"<!--v:([a-z0-9 ]+)-->|<!--/v-->")
 _TEXT_MARK = re.compile("\ufdd0([a-z0-9 ]+)\ufdd1|\ufdd0/\ufdd1")
 REF = "\ufdd2"  # opens a link number in the marked text, in place of "["
 _REF = re.compile("\ufdd2([0-9]+)]")
-LAYOUT_VERSION = 1
+# 2: the "share" hole carries its percent sign ("43%", French "43 %"); a version 1 layout (frozen by an
+# earlier release) has the sign after the hole in its HTML, so its hole gives the number alone.
+LAYOUT_VERSION = 2
+KNOWN_LAYOUTS = (1, 2)
 
 
-def share_text(share: float) -> str:
-    """An outlet's share of the issue as the outlets table shows it: ``43``."""
-    return f"{share * 100:.0f}"
+def share_text(share: float, language: str = "en") -> str:
+    """An outlet's share of the issue as the outlets table shows it: ``43%`` (French: ``43 %``)."""
+    return percent(share, language)
 
 
 @lru_cache(maxsize=4096)  # a send's views repeat the same few lines hundreds of times
-def outlet_line(outlet: str, count: int, share: float) -> str:
+def outlet_line(outlet: str, count: int, share: float, language: str = "en") -> str:
     """One outlet's line in the text's table, wrapped."""
-    return wrap(f"{outlet}: {count} ({share_text(share)}%)", indent="    ", first="  ")
+    return wrap(f"{colon(outlet, language)} {count} ({share_text(share, language)})", indent="    ", first="  ")
 
 
 class Marks:
@@ -149,6 +152,8 @@ class View:
     preheader: str | None  # None: the issue's own preheader stays
     rows: tuple[tuple[int, int, float], ...]  # (row number in the whole issue, count, share), in the view's order
     outlets: tuple[str, ...]  # the outlet of each row of the whole issue, by row number - 1
+    language: str = "en"
+    share_sign: bool = True  # the share hole carries its percent sign (layouts of version 2 on)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +167,7 @@ class Layout:
     outlets: tuple[str, ...]  # the whole issue's outlets table, in order
     language: str
     automatic_preheader: bool  # the preheader was written by the program, so each view gets its own
+    version: int = LAYOUT_VERSION
 
     def to_json(self) -> str:
         return json.dumps(
@@ -184,7 +190,7 @@ class Layout:
         if raw is None:
             return None
         data = json.loads(raw)
-        if data.get("version") != LAYOUT_VERSION:
+        if data.get("version") not in KNOWN_LAYOUTS:
             return None
         return cls(
             html=data["html"],
@@ -194,6 +200,7 @@ class Layout:
             outlets=tuple(data["outlets"]),
             language=data["language"],
             automatic_preheader=bool(data["automatic_preheader"]),
+            version=int(data["version"]),
         )
 
     def sections_for(self, themes: Iterable[str] | None) -> frozenset[int]:
@@ -221,6 +228,8 @@ class Layout:
                 if outlet in row_of
             ),
             outlets=self.outlets,
+            language=self.language,
+            share_sign=self.version >= 2,
         )
 
 
@@ -342,5 +351,5 @@ def _hole(name: str, view: View, row: tuple[int, int, float] | None, *, html: bo
     if name == "count":
         return str(count)
     if name == "share":
-        return share_text(share)
-    return outlet_line(view.outlets[number - 1], count, share)
+        return share_text(share, view.language) if view.share_sign else f"{share * 100:.0f}"
+    return outlet_line(view.outlets[number - 1], count, share, view.language)

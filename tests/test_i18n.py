@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import re
 from datetime import UTC, date, datetime
 from email.policy import default
 from pathlib import Path
@@ -100,6 +101,13 @@ def test_the_sample_issue_in_french(tmp_path: Path) -> None:
     ):
         assert phrase in html, phrase
     assert "LIENS" in text and "novembre" in text and "articles de" in built.digest.preheader
+    # Issue 22, item 22: French typography, a narrow no-break space (U+202F) before the colon and the percent sign.
+    nnbsp = "\u202f"
+    assert f"médias{nnbsp}: " in built.digest.preheader and "médias: " not in built.digest.preheader
+    assert f"Voir dans votre navigateur{nnbsp}:" in text and f"Se désinscrire en un clic{nnbsp}:" in text
+    assert f"adresse{nnbsp}:" in text and f"Le mot de la rédaction{nnbsp}:" in html
+    assert re.search(f"\\d{nnbsp}%", html) and re.search(f"\\(\\d+{nnbsp}%\\)", text)
+    assert not re.search(r"\(\d+%\)", text) and not re.search(r">\d+%", html)  # the outlets table, both parts
 
 
 def _without_posts(part: str, built: object) -> str:

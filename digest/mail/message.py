@@ -217,7 +217,10 @@ class CompiledMessage:
         head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         head["MIME-Version"] = "1.0"
         # Gmail's Postmaster Tools group complaints by it: campaign (the issue), list, product, sender.
-        feedback = f"{self.parts.issue_id}:{self.parts.list_id}:digest:{self.domain}"
+        # The list is named by its List-Id less the sender's domain, which the last field carries: the value
+        # then fits one line of 78 for any usual name, and it has no space to fold at.
+        list_label = self.parts.list_id.removesuffix(f".{self.domain}") or self.parts.list_id
+        feedback = f"{self.parts.issue_id}:{list_label}:digest:{self.domain}"
         if not feedback.isascii():
             head["Feedback-ID"] = feedback
         # The email package folds and RFC 2047-encodes these; the blank line it ends with is ours to add.

@@ -10,7 +10,7 @@ from typing import Any
 from digest import placeholders
 from digest.config import Settings, leaves_machine
 from digest.errors import RenderError
-from digest.i18n import counts_phrase
+from digest.i18n import colon, counts_phrase
 from digest.issue import last_day
 from digest.models import Digest, OutletGroup, Post, RenderedIssue
 from digest.plaintext import tidy_text
@@ -45,8 +45,9 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
         "postal_address": settings.address,
         "images": settings.images,
         "counts": lambda posts, outlets: counts_phrase(posts, outlets, settings.language),
-        "share": share_text,
-        "outlet_line": outlet_line,
+        "share": lambda share: share_text(share, settings.language),
+        "outlet_line": lambda outlet, count, share: outlet_line(outlet, count, share, settings.language),
+        "colon": lambda label: colon(label, settings.language),
     }
 
 

@@ -18,7 +18,7 @@ import jinja2
 from digest.config import Settings
 from digest.errors import RenderError
 from digest.i18n import format_day, translations
-from digest.plaintext import wrap
+from digest.plaintext import labelled, wrap
 from digest.views import REF
 
 HTML_TEMPLATE = "digest.mjml.j2"
@@ -63,6 +63,7 @@ def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
 
     env.filters["day"] = day
     env.filters["wrap"] = wrap
+    env.filters["labelled"] = labelled
     return env
 
 
