@@ -102,10 +102,14 @@ EXCLUSION_WORDS: Mapping[ExclusionKind, tuple[str, str]] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Image:
-    """A post's picture: an absolute https URL, and its alt text ("" for a decorative one, never missing)."""
+    """A post's picture: an absolute https URL, and its alt text: "" when the source marks it decorative
+    (``image_alt: ""``, ``<img alt="">``), None when the source gives none (the email then uses the post's title:
+    it is the post's lead picture)."""
 
     url: str
-    alt: str = ""
+    alt: str | None = None
+    width: int | None = None  # the picture's own size in pixels, when the source says (media:content, <img width>)
+    height: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -171,7 +171,7 @@ def post_print(post: Post) -> str:
     """A fingerprint of what a reader sees of a post, to tell a frozen copy gone stale."""
     parts = [post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""]
     if post.image is not None:  # only when there is one: the prints of posts without stay as they were
-        parts += [post.image.url, post.image.alt]
+        parts += [post.image.url, post.image.alt or ""]
     parts += [f"{item.outlet}\0{item.url}" for item in post.also]
     seen = "\0".join(parts)
     return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]

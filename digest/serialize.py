@@ -23,7 +23,7 @@ def post_to_json(post: Post) -> dict[str, Any]:
         "theme": post.theme,
         "source": post.source,
         "original_date": post.original_date.isoformat() if post.original_date else None,
-        "image": {"url": post.image.url, "alt": post.image.alt} if post.image else None,
+        "image": _image_json(post.image) if post.image else None,
         "also": [{"outlet": item.outlet, "url": item.url, "title": item.title} for item in post.also],
     }
 
@@ -44,7 +44,9 @@ def post_from_json(data: dict[str, Any], zone: tzinfo | None = None) -> Post:
         theme=data["theme"],
         source=data["source"],
         original_date=date.fromisoformat(data["original_date"]) if data["original_date"] else None,
-        image=Image(url=data["image"]["url"], alt=data["image"]["alt"]) if data.get("image") else None,
+        image=Image(url=data["image"]["url"], alt=data["image"].get("alt"), width=data["image"].get("width"), height=data["image"].get("height"))
+        if data.get("image")
+        else None,
         also=tuple(AlsoIn(outlet=item["outlet"], url=item["url"], title=item["title"]) for item in data.get("also", ())),
     )
 
@@ -113,3 +115,11 @@ def _editorial(digest: Digest) -> dict[str, Any] | None:
 def dumps(value: object) -> str:
     """JSON as we write it everywhere: UTF-8 text, stable key order, two-space indent."""
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def _image_json(image: Image) -> dict[str, object]:
+    """A post's picture in digest.json; its size only when the source gave it."""
+    found: dict[str, object] = {"url": image.url, "alt": image.alt}
+    if image.width and image.height:
+        found |= {"width": image.width, "height": image.height}
+    return found

@@ -252,3 +252,48 @@ def test_tap_targets_at_375_px(sample: tuple[Settings, Built, EmailMessage], tmp
     assert read and min(read) >= 44, read
     assert footer and min(footer) >= 24, footer
     assert width <= 375
+
+
+def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
+    """Issue 22, item 24. Reproduction: at 320–375 px the footer links wrapped leaving a dangling "·", and the
+    title broke "…Digest – 20 / November 2026". In chromium at 320 and 375 px: each footer link on a line of its
+    own with no separator shown, each link on one line, and the date in the title on one line; on a desktop
+    the links share a line with their separators."""
+    from test_preview import _browser
+
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    _, built, message = sample
+    page_file = tmp_path / "email.html"
+    page_file.write_text(html_of(message), encoding="utf-8")
+    date_text = "20 November 2026"
+    assert built.digest.title.endswith(date_text)
+    measure = f"""() => {{
+        const links = [...document.querySelectorAll('.footlinks a')].map(a => [a.getClientRects().length, Math.round(a.getBoundingClientRect().top)]);
+        const seps = [...document.querySelectorAll('.footlinks .sep')].filter(s => s.getClientRects().length > 0).length;
+        const h1 = document.querySelector('h1');
+        const text = h1.firstChild;
+        const at = text.textContent.indexOf({json.dumps(date_text.replace(" ", chr(0xA0)))});
+        const range = document.createRange();
+        range.setStart(text, at);
+        range.setEnd(text, at + {len(date_text)});
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        return {{links, seps, lines}};
+    }}"""
+    results = {}
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for width in (320, 375, 700):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.goto(page_file.as_uri())
+                results[width] = page.evaluate(measure)
+                page.close()
+        finally:
+            browser.close()
+    for width in (320, 375):
+        found = results[width]
+        assert found["seps"] == 0, (width, found)  # no separator left to dangle
+        assert all(rects == 1 for rects, _ in found["links"]), (width, found)  # each link whole
+        assert len({top for _, top in found["links"]}) == 3, (width, found)  # one a line
+        assert found["lines"] == 1, (width, found)
+    assert results[700]["seps"] == 2 and len({top for _, top in results[700]["links"]}) == 1, results[700]

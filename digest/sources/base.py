@@ -99,26 +99,34 @@ def html_to_text(fragment: str) -> str:
     return clean_text(html.unescape(_TAG.sub("", spaced)))
 
 
-def image_of(url: object, alt: object = "") -> Image | None:
-    """An Image when ``url`` is an absolute https URL (anything else loads from the wrong place, or insecurely)."""
+def image_of(url: object, alt: object = None, width: object = None, height: object = None) -> Image | None:
+    """An Image when ``url`` is an absolute https URL (anything else loads from the wrong place, or insecurely),
+    with its size in pixels when the source gives both (the email then keeps its shape and never enlarges it)."""
     if not isinstance(url, str):
         return None
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.netloc or any(ch in url for ch in " \"'<>\\"):
         return None
-    return Image(url=url, alt=clean_text(alt) if isinstance(alt, str) else "")
+    w, h = _pixels(width), _pixels(height)
+    return Image(url=url, alt=clean_text(alt) if isinstance(alt, str) else None, width=w if w and h else None, height=h if w and h else None)
+
+
+def _pixels(value: object) -> int | None:
+    """A size attribute as whole pixels (``240``, ``"240"``, ``"240px"``); None when it is anything else."""
+    text = str(value).strip().removesuffix("px") if isinstance(value, (str, int)) else ""
+    return int(text) if text.isdigit() and 0 < int(text) <= 10_000 else None
 
 
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""\b(src|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_ATTR = re.compile(r"""\b(src|alt|width|height)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 
 def first_image(fragment: str) -> Image | None:
     """The first usable ``<img>`` of raw (unsanitised) post HTML: its src and alt, nothing else of it."""
     for tag in _IMG.findall(fragment):
         attrs = {name.lower(): html.unescape(a or b or c) for name, a, b, c in _ATTR.findall(tag)}
-        image = image_of(attrs.get("src"), attrs.get("alt", ""))
+        image = image_of(attrs.get("src"), attrs.get("alt"), attrs.get("width"), attrs.get("height"))
         if image is not None:
             return image
     return None

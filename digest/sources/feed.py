@@ -124,11 +124,11 @@ def _read(path: Path, label: str) -> bytes:
 def _image(entry: Any, summary: str) -> Image | None:
     """The entry's picture: media:thumbnail, an image media:content, an image enclosure, else the first <img>."""
     for item in entry.get("media_thumbnail") or ():
-        if image := image_of(item.get("url")):
+        if image := image_of(item.get("url"), None, item.get("width"), item.get("height")):
             return image
     for item in entry.get("media_content") or ():
         is_image = item.get("medium") == "image" or str(item.get("type", "")).startswith("image/")
-        if is_image and (image := image_of(item.get("url"))):
+        if is_image and (image := image_of(item.get("url"), None, item.get("width"), item.get("height"))):
             return image
     for item in entry.get("enclosures") or ():
         if str(item.get("type", "")).startswith("image/") and (image := image_of(item.get("href") or item.get("url"))):

@@ -285,7 +285,8 @@ class MarkdownSource:
         tags = _tags(meta.get("tags"), where)
         image = None
         if (image_url := _string(meta, "image", where)) is not None:
-            image = image_of(image_url, _string(meta, "image_alt", where) or "")
+            alt = _string(meta, "image_alt", where)  # "" on purpose marks a decorative picture; absent, the title stands in
+            image = image_of(image_url, "" if alt is None and meta.get("image_alt") == "" else alt)
             if image is None:
                 raise SourceError(where("image"), f"image must be an absolute https URL, got {image_url!r}")
 
