@@ -6,6 +6,7 @@ and the web stack are imported by the commands that use them, when they run.
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 import sys
@@ -92,7 +93,7 @@ def listen(address: tuple[str, int], option: str) -> socket.socket:
     try:
         return socket.create_server(address, family=socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
     except OSError as exc:
-        fail(f"{option}: cannot listen there: {exc.strerror or exc}")
+        fail(f"{option}: cannot listen there: {os.strerror(exc.errno) if exc.errno else exc}")
 
 
 def report_problems(problems: tuple[Problem, ...]) -> None:
