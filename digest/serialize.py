@@ -44,7 +44,9 @@ def post_from_json(data: dict[str, Any], zone: tzinfo | None = None) -> Post:
         theme=data["theme"],
         source=data["source"],
         original_date=date.fromisoformat(data["original_date"]) if data["original_date"] else None,
-        image=Image(url=data["image"]["url"], alt=data["image"].get("alt"), width=data["image"].get("width"), height=data["image"].get("height"))
+        image=Image(
+            url=data["image"]["url"], alt=data["image"].get("alt"), width=data["image"].get("width"), height=data["image"].get("height")
+        )
         if data.get("image")
         else None,
         also=tuple(AlsoIn(outlet=item["outlet"], url=item["url"], title=item["title"]) for item in data.get("also", ())),

@@ -109,7 +109,9 @@ def image_of(url: object, alt: object = None, width: object = None, height: obje
     if parts.scheme != "https" or not parts.netloc or any(ch in url for ch in " \"'<>\\"):
         return None
     w, h = _pixels(width), _pixels(height)
-    return Image(url=url, alt=clean_text(alt) if isinstance(alt, str) else None, width=w if w and h else None, height=h if w and h else None)
+    return Image(
+        url=url, alt=clean_text(alt) if isinstance(alt, str) else None, width=w if w and h else None, height=h if w and h else None
+    )
 
 
 def _pixels(value: object) -> int | None:
