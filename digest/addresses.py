@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from digest.errors import AddressError
 from digest.mail.message import single_line
 from digest.text import clean_text
 
@@ -19,21 +20,21 @@ MAX_NAME = 200
 
 
 def normalise_address(raw: str) -> str:
-    """The address as it will be stored and sent to; raises ValueError saying what is wrong."""
+    """The address as it will be stored and sent to; raises AddressError saying what is wrong."""
     candidate = raw.strip()
     if any(ch in candidate for ch in "\r\n\0"):
-        raise ValueError("control characters in an address")
+        raise AddressError("control characters in an address")
     try:
         result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise AddressError(str(exc)) from exc
     # With SMTPUTF8 refused, the local part is ASCII and an ASCII form always exists.
     return str(result.ascii_email or result.normalized)
 
 
 def envelope_form(address: str) -> str:
     """The form a stored address is sent to: itself when ASCII (all of them, since import stores that
-    form), else its IDNA form; raises ValueError when it has none (a row stored by an older release)."""
+    form), else its IDNA form; raises AddressError when it has none (a row stored by an older release)."""
     if address.isascii():
         return address
     return normalise_address(address)

@@ -223,10 +223,22 @@ class Settings:
         label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
         return f"{label}.{self.sender.domain}"
 
+    def require_secret(self, purpose: str) -> str:
+        """The secret key, or a ConfigError saying what it is needed for here (``purpose``: "it signs the
+        unsubscribe links") and where it is set: the one wording of this refusal, wherever it is met."""
+        if not self.secret_key:
+            raise ConfigError([missing_secret(purpose)])
+        return self.secret_key
+
     def resolve(self, location: str) -> Path:
         """A path from the config or the command line, relative to the project root."""
         path = Path(location).expanduser()
         return path if path.is_absolute() else self.root / path
+
+
+def missing_secret(purpose: str) -> str:
+    """What is said wherever the secret key is needed and not set: what for, and where to set it."""
+    return f"DIGEST_SECRET_KEY is not set: {purpose} (set it in the environment or .env)"
 
 
 def _check_network(value: str) -> str | None:
@@ -606,7 +618,8 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
 
 def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
     """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
-    from digest.mail.dkim import DEFAULT_HEADERS, DkimKeyError, load_key
+    from digest.errors import DkimKeyError
+    from digest.mail.dkim import DEFAULT_HEADERS, load_key
 
     reader = top.sub("dkim")
     domain = reader.get("domain", str, sender.domain, lambda v: None if SELECTOR.fullmatch(v) else f'must be a domain name, got "{v}"')

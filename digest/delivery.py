@@ -43,9 +43,9 @@ from typing import Protocol
 
 from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
-from digest.errors import DeliveryError, StoreError
-from digest.leases import Held, LeaseHeldError, hold_lease, holder_is_dead
-from digest.mail.backends import Backend, PermanentError, Reply, TransientError, Transport
+from digest.errors import DeliveryError, LeaseHeldError, PermanentError, StoreError, TransientError
+from digest.leases import Held, hold_lease, holder_is_dead
+from digest.mail.backends import Backend, Reply, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.mail.variants import Variants
@@ -57,6 +57,7 @@ from digest.views import Layout
 log = logging.getLogger(__name__)
 
 BATCH = 500
+KEY_USE_LINKS = "it signs the unsubscribe links"  # what the secret key is for here, in refusals
 
 
 @dataclass
@@ -102,8 +103,8 @@ def compile_issue(
     issue: StoredIssue, settings: Settings, *, test: bool = False, date: datetime | None = None, mark: str = "[TEST]"
 ) -> CompiledMessage:
     """The issue's message, compiled once, ready to be filled in per recipient."""
-    if not settings.secret_key and not test:
-        raise DeliveryError("DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)")
+    if not test:
+        settings.require_secret(KEY_USE_LINKS)
     parts = MessageParts(
         issue_id=issue.id,
         subject=issue.subject,

@@ -1,25 +1,41 @@
-"""The one error tree of digest.
+"""The one error tree of digest: every exception it raises on purpose is here.
 
 ::
 
     DigestError
-    ├── ConfigError    (also ValueError)    a config file or environment value is wrong
-    ├── SourceError    (also ValueError)    a source or one of its items cannot be read
-    │   └── SourceUnavailableError          a whole source yielded nothing (missing, unreachable, no match)
-    ├── RenderError    (also RuntimeError)  a template or the MJML/inline step failed
-    ├── DeliveryError  (also OSError)       a message could not be handed over
-    ├── StoreError     (also RuntimeError)  the database cannot be opened, migrated or trusted
-    ├── RefusedError   (also RuntimeError)  a send or build that would hurt the list: the message names the fix
-    └── ReviewError    (also LookupError)   a review decision names a report or an address it cannot apply to
+    ├── ConfigError      (also ValueError)    a config file or environment value is wrong (every problem, at once)
+    ├── DkimKeyError     (also ValueError)    a DKIM key file that cannot be used: missing, not PEM, too weak
+    ├── WindowError      (also ValueError)    a window, date or slot asked for that digest cannot use
+    ├── AddressError     (also ValueError)    an email address that will not work (why, from email-validator)
+    ├── SourceError      (also ValueError)    a source or one of its items cannot be read (where, message)
+    │   └── SourceUnavailableError            a whole source yielded nothing (missing, unreachable, no match)
+    ├── RenderError      (also RuntimeError)  a template or the MJML/inline step failed (where, message)
+    │   └── MjmlError                         the MJML compile refused the markup (a post's own HTML can be why)
+    ├── DeliveryError    (also OSError)       a message could not be handed over, or a send cannot go on
+    │   ├── TransientError                    a 4xx reply or a lost connection: this recipient later (reply)
+    │   ├── PermanentError                    a 5xx reply: this recipient failed for good (reply)
+    │   ├── LeaseHeldError                    another live process holds the lease
+    │   ├── LeaseLostError                    this process can no longer be sure of its lease: stop sending
+    │   └── WorkersNeedPostgresError          several senders on one issue on SQLite
+    ├── StoreError       (also RuntimeError)  the database cannot be opened, migrated or trusted
+    ├── RefusedError     (also RuntimeError)  a send or build that would hurt the list: the message names the fix
+    ├── ReviewError      (also LookupError)   a review decision names a report or an address it cannot apply to
+    └── DeskError        (also ValueError)    a desk action the issue file cannot take (unknown post, theme, too long)
 
 Each also subclasses the built-in it resembles, so callers that only know the
 standard library still catch it. Messages are built from typed fields, so the
-CLI can print them as they are and tests can check the fields.
+CLI can print them as they are and tests can check the fields. (Two private
+exceptions stay inside the modules that raise and catch them: a body over the
+form cap in :mod:`digest.web.guard`, a refused redirect in :mod:`digest.sources.http`.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.mail.backends.base import Reply
 
 
 class DigestError(Exception):
@@ -32,6 +48,15 @@ class ConfigError(DigestError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(self.problems))
+
+
+class WindowError(DigestError, ValueError):
+    """A window asked for (``--as-of``, ``--since``/``--until``, a preview query) that digest cannot use: not a
+    date, outside the supported years, or options that do not go together. The message says which."""
+
+
+class AddressError(DigestError, ValueError):
+    """An email address that cannot be stored or sent to: the message says why (email-validator's reason)."""
 
 
 class SourceError(DigestError, ValueError):
@@ -63,8 +88,51 @@ class RenderError(DigestError, RuntimeError):
         super().__init__(f"{where}: {message}")
 
 
+class MjmlError(RenderError):
+    """The MJML compiler refused the markup: one post's HTML can be the cause, so the render tries each alone."""
+
+
 class DeliveryError(DigestError, OSError):
     """A message could not be handed to its backend."""
+
+
+class TransientError(DeliveryError):
+    """A 4xx reply or a lost connection: try this recipient again later."""
+
+    def __init__(self, reply: Reply, *, connection_lost: bool = False) -> None:
+        self.reply = reply
+        self.connection_lost = connection_lost
+        super().__init__(str(reply))
+
+
+class PermanentError(DeliveryError):
+    """A 5xx reply: this recipient failed for good."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(str(reply))
+
+
+class LeaseHeldError(DeliveryError):
+    """Another live process holds the lease."""
+
+
+class LeaseLostError(DeliveryError):
+    """This process can no longer be sure it holds its lease: it must stop before it sends anything more."""
+
+
+class WorkersNeedPostgresError(DeliveryError):
+    """``--worker`` on SQLite: one writer at a time, so there is nothing for a second sender to gain."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
+            "on SQLite, send without --worker: one process sends on delivery.connections connections"
+        )
+
+
+class DkimKeyError(DigestError, ValueError):
+    """A key file that cannot be used: missing, unreadable, not a PEM private key, or too weak."""
 
 
 class StoreError(DigestError, RuntimeError):
@@ -76,6 +144,10 @@ class RefusedError(DigestError, RuntimeError):
 
     The message says why and names the command that does what was probably meant.
     """
+
+
+class DeskError(DigestError, ValueError):
+    """An action the desk cannot do (an unknown action, a post that is not in this issue): the message says why."""
 
 
 class ReviewError(DigestError, LookupError):

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from digest.errors import DeliveryError
+from digest.errors import LeaseHeldError, LeaseLostError
 from digest.store import Store, now_utc
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,6 @@ def boot_clock() -> float:
     """Seconds on a clock that keeps counting while this machine is suspended (CLOCK_BOOTTIME on Linux;
     time.monotonic, which stops during a suspend, elsewhere): a lease's age must include a VM's pause."""
     return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
-
-
-class LeaseHeldError(DeliveryError):
-    """Another live process holds the lease."""
-
-
-class LeaseLostError(DeliveryError):
-    """This process can no longer be sure it holds its lease: it must stop before it sends anything more."""
 
 
 @dataclass

@@ -28,10 +28,6 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"  # not sent, by the reader's doing: left after being queued, no posts in their themes, paused
 
 
-# The states a send leaves alone: nothing more will ever be tried for them.
-FINAL_DELIVERY = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED})
-
-
 class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"

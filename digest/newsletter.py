@@ -34,9 +34,9 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, smtp_hosts
-from digest.delivery import Progress, SendReport, compile_issue, send_issue, send_test
-from digest.errors import RefusedError
+from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
+from digest.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
+from digest.errors import RefusedError, WindowError
 from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.models import Digest, Post, RenderedIssue, Window
@@ -250,20 +250,20 @@ class Newsletter:
     # -- windows --------------------------------------------------------------
 
     def target(self, request: WindowRequest, now: datetime) -> Target:
-        """The issue a request means; raises ValueError saying what is wrong with it."""
+        """The issue a request means; raises WindowError saying what is wrong with it."""
         settings = self.settings
         zone = settings.timezone
         if request.as_of and (request.since or request.until):
-            raise ValueError("--as-of names a schedule slot and --since/--until a window of your own: give one or the other")
+            raise WindowError("--as-of names a schedule slot and --since/--until a window of your own: give one or the other")
         if bool(request.since) != bool(request.until):
-            raise ValueError("--since and --until go together")
+            raise WindowError("--since and --until go together")
         if request.since and request.until:
             window = window_between(parse_when(request.since), parse_when(request.until), zone)
             return Target(window=window, issue_id=issue_id(window, zone), slot=None)
         at = at_moment(parse_when(request.as_of), zone) if request.as_of else now
         slot = next_slot(self.trigger, at) if request.upcoming else latest_slot(self.trigger, at)
         if slot is None:
-            raise ValueError(f"the schedule {settings.schedule.cron!r} has no fire time near {at.isoformat()}")
+            raise WindowError(f"the schedule {settings.schedule.cron!r} has no fire time near {at.isoformat()}")
         return self.slot_target(slot)
 
     def slot_target(self, slot: datetime) -> Target:
@@ -356,7 +356,7 @@ class Newsletter:
                 "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway"
             )
         elif not self.settings.secret_key:
-            refusal = "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)"
+            refusal = missing_secret(KEY_USE_LINKS)
         elif (problem := link_problem(self.settings)) is not None:
             refusal = problem
         elif needs_postal_address(self.settings):

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
+from digest.errors import WindowError
 from digest.models import Excluded, ExclusionKind, Post, Window
 
 
@@ -64,9 +65,9 @@ def parse_when(value: str) -> date | datetime:
     try:
         when = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20 or 2026-11-20T09:00)") from None
+        raise WindowError(f"{value!r} is not an ISO 8601 date or date-time (e.g. 2026-11-20 or 2026-11-20T09:00)") from None
     if not FIRST_YEAR <= when.year <= LAST_YEAR:
-        raise ValueError(f"{value!r} is outside the dates digest works with (the years {FIRST_YEAR} to {LAST_YEAR})")
+        raise WindowError(f"{value!r} is outside the dates digest works with (the years {FIRST_YEAR} to {LAST_YEAR})")
     return when
 
 
@@ -75,32 +76,6 @@ def at_moment(value: date | datetime, zone: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=zone)
     return local_midnight(value, zone)
-
-
-def requested_window(
-    rule: WindowRule,
-    zone: tzinfo,
-    now: datetime,
-    *,
-    as_of: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last_end: Callable[[datetime], datetime | None] | None = None,
-) -> Window:
-    """The window a person asked for (CLI options, preview query): ``since``/``until``, else the rule at ``as_of`` or ``now``.
-
-    ``last_end`` looks up where the last issue ended, for the since-last
-    mode. Raises ValueError saying what is wrong with the request.
-    """
-    if bool(since) != bool(until):
-        raise ValueError("since and until go together")
-    if since and until:
-        if as_of:
-            raise ValueError("as-of cannot be combined with since/until")
-        return window_between(parse_when(since), parse_when(until), zone)
-    at = at_moment(parse_when(as_of), zone) if as_of else now
-    last = last_end(at) if rule.mode == "since-last" and last_end is not None else None
-    return window_for(at, rule, zone, last)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,8 @@ from datetime import date
 
 from digest.config import DeliveryOptions
 from digest.delivery import Progress, Run, SendReport, day_of, plain_hint
-from digest.errors import DeliveryError
-from digest.leases import TRUSTED_PART, LeaseHeldError, LeaseLostError, boot_clock, hold_lease, holder_is_dead, lease_owner
+from digest.errors import LeaseHeldError, LeaseLostError, WorkersNeedPostgresError
+from digest.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.mail.variants import Variants
@@ -48,16 +48,6 @@ from digest.views import Layout
 log = logging.getLogger(__name__)
 
 JOIN_WAIT = 15.0  # seconds a worker retries the send lease: another worker holds it only for a moment
-
-
-class WorkersNeedPostgresError(DeliveryError):
-    """``--worker`` on SQLite: one writer at a time, so there is nothing for a second sender to gain."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
-            "on SQLite, send without --worker: one process sends on delivery.connections connections"
-        )
 
 
 @dataclass

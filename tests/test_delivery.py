@@ -12,8 +12,7 @@ import trustme
 
 from digest.config import Settings
 from digest.delivery import SendReport, compile_issue, send_issue, send_test
-from digest.errors import DeliveryError
-from digest.leases import LeaseHeldError
+from digest.errors import DeliveryError, LeaseHeldError
 from digest.mail.backends import get_backend
 from digest.models import SubscriberStatus
 from digest.store import Store

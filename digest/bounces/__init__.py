@@ -95,6 +95,7 @@ class Outcome:
         return f"{self.kind}{status}{about}{issue}: {self.effect or 'nothing to do'}"
 
 
+KEY_USE_TOKENS = "it checks the tokens in the bounce addresses"  # what the secret key is for here, in refusals
 # Reports that would change a status if a token of ours named the subscriber: without one, a person decides.
 ACTIONABLE = frozenset({EventKind.HARD, EventKind.SOFT, EventKind.COMPLAINT})
 
@@ -108,9 +109,7 @@ def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: 
     message, however malformed, is read: one the parsers cannot take apart is
     stored as unrecognised with the reason.
     """
-    if not settings.secret_key:
-        raise ValueError("DIGEST_SECRET_KEY is not set: it checks the return-path tokens")
-    tokens = ReturnPathSigner(settings.secret_key, settings.list_id)
+    tokens = ReturnPathSigner(settings.require_secret(KEY_USE_TOKENS), settings.list_id)
     reading = read_safely(raw, tokens, recipient=recipient)
     if store.events.seen(reading.key):
         return Outcome(kind=reading.kind, duplicate=True)

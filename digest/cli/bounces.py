@@ -37,8 +37,9 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
     from digest.errors import StoreError
 
     settings = obj.settings
-    if not settings.secret_key:
-        fail("DIGEST_SECRET_KEY is not set: it checks the tokens in the bounce addresses (set it in the environment or .env)")
+    from digest.bounces import KEY_USE_TOKENS
+
+    settings.require_secret(KEY_USE_TOKENS)  # a ConfigError: exit 2 with the fix, before any message is read
     inputs: list[tuple[str, bytes]] = []
     unreadable = 0
     for path in files or (Path("-"),):
@@ -70,11 +71,11 @@ def fetch(obj: Context) -> None:
     What digest understood goes to the folder Processed, the rest to
     Unrecognised. `digest schedule` runs this every bounces.poll_minutes.
     """
+    from digest.bounces import KEY_USE_TOKENS
     from digest.bounces.mailbox import fetch as fetch_mailbox
     from digest.errors import DeliveryError
 
-    if not obj.settings.secret_key:
-        fail("DIGEST_SECRET_KEY is not set: it checks the tokens in the bounce addresses (set it in the environment or .env)")
+    obj.settings.require_secret(KEY_USE_TOKENS)
     try:
         report = fetch_mailbox(obj.settings, obj.store)
     except DeliveryError as exc:

@@ -110,9 +110,11 @@ def window_request(as_of: str | None, since: str | None, until: str | None, *, u
 
 def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Target:
     """The issue the window options mean, or a usage error naming the options."""
+    from digest.errors import WindowError
+
     try:
         return obj.newsletter.target(request, now)
-    except ValueError as exc:
+    except WindowError as exc:
         raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
 
 

@@ -31,7 +31,8 @@ def dkim() -> None:
 @click.pass_obj
 def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: Path | None) -> None:
     """Write a new private key (readable by you only) and print the DNS TXT record to publish."""
-    from digest.mail.dkim import SELECTOR, DkimKeyError, load_key, new_key
+    from digest.errors import DkimKeyError
+    from digest.mail.dkim import SELECTOR, load_key, new_key
 
     if not SELECTOR.fullmatch(selector):
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')

@@ -35,7 +35,8 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     progress stops after the messages in flight; the next start resumes it).
     A second copy against the same database exits, naming the one running.
     """
-    from digest.leases import LeaseHeldError, hold_lease
+    from digest.errors import LeaseHeldError
+    from digest.leases import hold_lease
     from digest.models import SlotState
     from digest.schedule import Scheduler
     from digest.selection import at_moment, parse_when

@@ -93,9 +93,8 @@ def send(
     Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
-    from digest.errors import DeliveryError, RefusedError, RenderError
-    from digest.leases import LeaseHeldError
-    from digest.mail.backends import PermanentError, TransientError, get_backend
+    from digest.errors import DeliveryError, LeaseHeldError, PermanentError, RefusedError, RenderError, TransientError
+    from digest.mail.backends import get_backend
     from digest.newsletter import link_problem
 
     settings = obj.settings
@@ -117,7 +116,7 @@ def send(
         raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
     worker = worker or settings.delivery.workers_may_join
     if worker and obj.store.is_sqlite:
-        from digest.workers import WorkersNeedPostgresError
+        from digest.errors import WorkersNeedPostgresError
 
         fail(f"--worker: {WorkersNeedPostgresError()}", EXIT_USAGE)  # refused before anything is built
     if join:

@@ -195,9 +195,7 @@ def forget(obj: Context, address: str, yes: bool) -> None:
 
     Only the person can come back: by signing up and confirming by mail.
     """
-    key = obj.settings.secret_key
-    if not key:
-        fail("DIGEST_SECRET_KEY is not set: it keys the hash kept on the suppression list (set it in the environment or .env)")
+    key = obj.settings.require_secret("it keys the hash kept on the suppression list")
     subscriber = obj.store.subscribers.get(address.strip())
     if subscriber is None:
         fail(f"{address} is not on the list (nothing stored to erase)", EXIT_PROBLEMS)

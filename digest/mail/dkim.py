@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.errors import DkimKeyError
+
 CRLF = b"\r\n"
 # RFC 6376 §5.4.1's recommended headers that our messages carry, and the two Gmail needs signed for one-click.
 DEFAULT_HEADERS = (
@@ -52,10 +54,6 @@ SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 _TRAILING_WSP = re.compile(rb"[ \t]+(?=\r\n)")
-
-
-class DkimKeyError(ValueError):
-    """A key file that cannot be used: missing, unreadable, not a PEM private key, or too weak."""
 
 
 @dataclass(frozen=True, slots=True)

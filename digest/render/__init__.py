@@ -9,7 +9,7 @@ from typing import Any
 
 from digest import placeholders
 from digest.config import Settings, leaves_machine
-from digest.errors import RenderError
+from digest.errors import MjmlError, RenderError
 from digest.i18n import colon, counts_phrase
 from digest.issue import last_day
 from digest.models import Digest, OutletGroup, Post, RenderedIssue
@@ -17,7 +17,7 @@ from digest.plaintext import tidy_text
 from digest.render.checks import check_issue
 from digest.render.fixups import fix_mrml, mark_preheader
 from digest.render.inline import inline_css
-from digest.render.mjml import MJML_ERROR, compile_mjml, split_inline_css
+from digest.render.mjml import compile_mjml, split_inline_css
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
 from digest.views import Marks, layout_of, outlet_line, share_text, strip
 
@@ -95,8 +95,8 @@ def render_leaving_out(
     """
     try:
         return digest, render_issue(digest, settings)
-    except RenderError as exc:
-        if not exc.message.startswith(MJML_ERROR) or not digest.posts:
+    except MjmlError:
+        if not digest.posts:
             raise
         failing = {post.id: f"could not be put in the email ({message}); left out" for post, message in _failing_alone(digest, settings)}
         if not failing:

@@ -12,7 +12,7 @@ import re
 
 import mjml
 
-from digest.errors import RenderError
+from digest.errors import MjmlError
 
 MJML_ERROR = "MJML error"
 _INLINE_STYLE = re.compile(r"<mj-style\b[^>]*\binline\s*=\s*([\"'])inline\1[^>]*>(.*?)</mj-style\s*>", re.IGNORECASE | re.DOTALL)
@@ -36,4 +36,4 @@ def compile_mjml(source: str, where: str = "digest.mjml") -> str:
         # Comments are kept: they carry the theme marks (digest.views); the templates write no others.
         return str(mjml.mjml2html(source, disable_comments=False, fonts={}))
     except ValueError as exc:
-        raise RenderError(where, f"{MJML_ERROR}: {exc}") from exc
+        raise MjmlError(where, f"{MJML_ERROR}: {exc}") from exc

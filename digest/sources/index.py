@@ -123,7 +123,7 @@ class PostIndex:
                     conn.close()
                     raise
             except sqlite3.DatabaseError as exc:
-                if attempt == 1 and ("malformed" in str(exc) or "not a database" in str(exc)):
+                if attempt == 1 and getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
                     log.warning("%s is damaged (%s): rebuilding it", path, exc)
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{path}{suffix}").unlink(missing_ok=True)

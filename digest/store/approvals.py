@@ -52,9 +52,6 @@ class Approvals:
     def approve(self, issue_id: str, by: str, issue_print: str, file_print: str, at: datetime | None = None) -> None:
         self._upsert(issue_id, approved_at=at or now_utc(), approved_by=by, issue_print=issue_print, file_print=file_print)
 
-    def revoke(self, issue_id: str) -> None:
-        self._upsert(issue_id, approved_at=None, approved_by=None, issue_print=None, file_print=None)
-
 
 def _approval(row: Any) -> Approval:
     return from_row(Approval, ("issue_id", "draft_at", "approved_at", "approved_by", "issue_print", "file_print"), row)

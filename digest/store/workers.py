@@ -41,10 +41,6 @@ class Remaining:
     free: int  # pending and claimed by nobody (the next claim takes them)
     next_retry_at: datetime | None  # the earliest deferred delivery
 
-    @property
-    def nothing(self) -> bool:
-        return self.held == self.free == 0 and self.next_retry_at is None
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerRecord:

@@ -12,15 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from digest.editorial import IssueFile, Ref, url_key
+from digest.errors import DeskError
 from digest.models import Digest, Post
 
 POST_ACTIONS = ("exclude", "include", "pin", "unpin", "up", "down", "theme", "note")
 MAX_TEXT = 2000  # a subject, a preheader or a note; the intro may be longer
 MAX_INTRO = 20_000
-
-
-class DeskError(ValueError):
-    """An action the desk cannot do (an unknown action, a post that is not in this issue): the message says why."""
 
 
 def ref_of(post: Post) -> str:

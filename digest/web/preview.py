@@ -44,7 +44,7 @@ from digest.addresses import normalise_address
 from digest.config import Settings, load_settings
 from digest.delivery import compile_issue
 from digest.editorial import issue_file_path, read_issue_file, write_issue_file
-from digest.errors import ConfigError, DigestError, RenderError
+from digest.errors import ConfigError, DeskError, DigestError, RenderError, WindowError
 from digest.models import Digest, RenderedIssue
 from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
 from digest.render.templates import template_dirs
@@ -156,7 +156,7 @@ class PreviewState:
         try:
             newsletter = Newsletter(settings, lambda: self.store(settings))
             target = newsletter.target(window_request(query), now)
-        except ValueError as exc:
+        except WindowError as exc:
             # No file is involved: the address's query is what is wrong (its names are the CLI's options).
             asked = "&".join(f"{key}={value}" for key, value in query.items())
             return Failure(where=f"the query ?{asked}", message=str(exc).replace("--as-of", "as_of").replace("--", ""), query=True)
@@ -290,7 +290,7 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
 
         try:
             await asyncio.to_thread(approve_it if request.url.path == "/desk/approve" else edit)
-        except desk.DeskError as exc:
+        except DeskError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 400)
         except DigestError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 409)

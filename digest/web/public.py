@@ -82,9 +82,8 @@ def create_app(
     is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
     never a page or a redirect to that host.
     """
-    if not settings.secret_key:
-        raise ValueError("DIGEST_SECRET_KEY is not set: it is needed to check unsubscribe tokens")
-    signer = Signer(settings.secret_key, settings.list_id)
+    secret = settings.require_secret("it checks the unsubscribe and preferences links")
+    signer = Signer(secret, settings.list_id)
     common = {"newsletter": settings.name, "language": settings.language}
     headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.SecurityHeaders, on every response
 
@@ -144,7 +143,7 @@ def create_app(
     # -- sign-up with double opt-in ------------------------------------------------------
 
     themes = settings.theme_names
-    confirmer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
+    confirmer = ExpiringSigner(secret, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
     per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
@@ -270,7 +269,7 @@ def create_app(
             return answer
         if store.subscribers.confirm(subscriber.id):
             log.info("subscriber %d confirmed", subscriber.id)
-            store.subscribers.lift_suppression(address_hash(settings.secret_key or "", subscriber.email))  # their own choice
+            store.subscribers.lift_suppression(address_hash(secret, subscriber.email))  # their own choice
             try:
                 send_notice(
                     settings,

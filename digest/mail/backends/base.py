@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from digest.errors import DeliveryError
 from digest.mail.message import Envelope
 
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -51,23 +50,6 @@ class Reply:
     def is_sender_problem(self) -> bool:
         """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
         return (self.enhanced or "").startswith("5.7.")
-
-
-class TransientError(DeliveryError):
-    """A 4xx reply or a lost connection: try this recipient again later."""
-
-    def __init__(self, reply: Reply, *, connection_lost: bool = False) -> None:
-        self.reply = reply
-        self.connection_lost = connection_lost
-        super().__init__(str(reply))
-
-
-class PermanentError(DeliveryError):
-    """A 5xx reply: this recipient failed for good."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        super().__init__(str(reply))
 
 
 class Transport(Protocol):

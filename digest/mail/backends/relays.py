@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from digest.config import Relay
-from digest.mail.backends.base import RateLimiter, Reply, TransientError
+from digest.errors import TransientError
+from digest.mail.backends.base import RateLimiter, Reply
 from digest.mail.backends.smtp import SmtpTransport
 from digest.mail.message import Envelope
 

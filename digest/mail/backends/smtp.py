@@ -15,8 +15,8 @@ import ssl
 from collections.abc import Callable
 
 from digest.config import SmtpOptions
-from digest.errors import DeliveryError
-from digest.mail.backends.base import PermanentError, Reply, TransientError
+from digest.errors import DeliveryError, PermanentError, TransientError
+from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
 
 
