@@ -60,6 +60,7 @@ lint: setup
 	$(BIN)/ruff check digest tests bench
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint browsers mailserver
 	$(BIN)/pytest

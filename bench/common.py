@@ -17,13 +17,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from digest.app.issues import frozen_form
 from digest.config import Settings, load_settings
-from digest.grouping import summarise_outlets
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.grouping import summarise_outlets
+from digest.issue.selection import window_for
 from digest.models import OutletGroup, Post, Section
-from digest.newsletter import frozen_form
 from digest.render import render_issue
-from digest.selection import window_for
 from digest.store import Store, StoredIssue
 from digest.store.schema import subscribers
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import uvicorn
 
-from digest.web.preview import create_app
+from digest.web.preview import create_preview_app
 
 from common import ROOT
 
@@ -39,7 +39,7 @@ def _serve(config: Path) -> tuple[uvicorn.Server, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(config, watch=False), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_preview_app(config, watch=False), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)

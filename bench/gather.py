@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from digest.config import Settings, SourceSpec, load_settings
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
 from digest.models import Window
-from digest.selection import window_between
 from digest.sources.files import find
 from digest.sources.index import RACY_SECONDS, stamp_of
 from digest.sources.markdown import PARALLEL_CHUNK, PARALLEL_MIN, MarkdownSource

@@ -187,7 +187,7 @@ def startup(runs: int) -> list[str]:
 
 
 # What `digest send --source feed:…` imports before it does any work (bench/peers: the floor under the peer row).
-SEND_IMPORTS = "import digest.newsletter, digest.sources.feed, digest.mail.backends.smtp, digest.leases, digest.render.checks"
+SEND_IMPORTS = "import digest.app.issues, digest.sources.feed, digest.mail.backends.smtp, digest.send.leases, digest.render.checks"
 
 
 def _timed_command(command: list[str]) -> float:

@@ -21,15 +21,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from digest.app.issues import frozen_form
 from digest.config import load_settings
-from digest.delivery import compile_issue
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_for
 from digest.mail.message import reference_message
-from digest.mail.variants import Variants
-from digest.newsletter import frozen_form
 from digest.render import render_issue
-from digest.selection import window_for
-from digest.views import Layout
+from digest.render.views import Layout
+from digest.send.delivery import compile_issue
+from digest.send.variants import Variants
 
 from common import theme_choices, themed_issue
 

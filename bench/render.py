@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from digest.config import SourceSpec, Theme, load_settings
-from digest.issue import build_issue
-from digest.plaintext import tidy_text
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
 from digest.render import template_contexts
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
+from digest.render.plaintext import tidy_text
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, environment, render_template
-from digest.selection import window_between
 
 from common import ROOT, WORDS
 from peers import official_mjml

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 from digest.config import DeliveryOptions, Settings, SmtpOptions
-from digest.delivery import SendReport, compile_issue, send_issue
 from digest.mail.backends.smtp import SmtpBackend
 from digest.mail.dkim import DkimSigner, load_key, new_key
-from digest.mail.variants import Variants
+from digest.render.views import Layout
+from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.variants import Variants
 from digest.store import Store, StoredIssue
-from digest.views import Layout
 
 from common import add_subscribers, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dkim
 
-from digest.delivery import compile_issue
 from digest.mail.dkim import DkimSigner, load_key, new_key
+from digest.send.delivery import compile_issue
 
 from common import sample_issue, sample_settings
 

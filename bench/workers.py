@@ -19,11 +19,11 @@ import sys
 import sqlalchemy as sa
 
 from digest.config import DeliveryOptions, SmtpOptions
-from digest.delivery import compile_issue
 from digest.mail.backends.smtp import SmtpBackend
+from digest.send.delivery import compile_issue
+from digest.send.workers import work_on_issue
 from digest.store import Store
 from digest.store.schema import deliveries
-from digest.workers import work_on_issue
 
 from common import ROOT, add_subscribers, postgres_engine, postgres_schema, sample_issue, sample_settings, smtp_sink
 from send import raw_smtplib

@@ -1,7 +1,7 @@
 """digest: a scheduled newsletter digest generator.
 
 The pipeline runs left to right: sources → selection → grouping → issue →
-render; :mod:`digest.newsletter` holds the use cases that the CLI, the
+render; :mod:`digest.app.issues` holds the use cases that the CLI, the
 scheduler and the web apps call. The public names below are imported on
 first use, so that ``import digest`` (and ``digest --help``) stays cheap:
 nothing here loads SQLAlchemy, Jinja, MJML or premailer until it is needed.
@@ -27,7 +27,7 @@ _LAZY = {
     "Window": "digest.models",
     "Settings": "digest.config",
     "load_settings": "digest.config",
-    "build_issue": "digest.issue",
+    "build_issue": "digest.issue.assembly",
     "render_issue": "digest.render",
 }
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
 if TYPE_CHECKING:
     from digest.config import Settings, load_settings
     from digest.errors import ConfigError, DeliveryError, DigestError, RenderError, SourceError, StoreError
-    from digest.issue import build_issue
+    from digest.issue.assembly import build_issue
     from digest.models import Digest, Post, RenderedIssue, Window
     from digest.render import render_issue
 

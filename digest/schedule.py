@@ -25,7 +25,7 @@ start-up within grace), skipped, missed, failed (refused by the checks or
 an overlapping issue, or an error), abandoned (partial, and found past its
 grace period: the reason names the command that finishes it), not-approved
 (``schedule.approval = "required"`` and no valid approval: see
-:mod:`digest.approval`; retried at the next start-up within grace).
+:mod:`digest.app.approval`; retried at the next start-up within grace).
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from digest.approval import approval_state, make_draft, tell_not_approved
+from digest.app.approval import approval_state, make_draft, tell_not_approved
+from digest.app.issues import Newsletter
 from digest.config import Settings
 from digest.errors import DigestError
+from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import DeliveryState, SlotState
-from digest.newsletter import Newsletter
-from digest.slots import latest_slot, next_fire_times, next_slot
 from digest.store import ScheduleRun, Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ FINAL = frozenset({SlotState.SENT, SlotState.SKIPPED, SlotState.MISSED, SlotStat
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class SlotOutcome:
     slot: datetime
     state: SlotState
     issue_id: str | None
@@ -73,12 +73,12 @@ class Scheduler:
         self.backend_factory = backend_factory or (lambda: get_backend(settings))
         self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
 
-    def run_slot(self, slot: datetime, now: datetime) -> Outcome:
+    def run_slot(self, slot: datetime, now: datetime) -> SlotOutcome:
         """Build (or load the frozen) issue for the window ending at ``slot`` and send it through the ledger."""
         with self.lock:
             return self._run_slot(slot, now)
 
-    def _run_slot(self, slot: datetime, now: datetime) -> Outcome:
+    def _run_slot(self, slot: datetime, now: datetime) -> SlotOutcome:
         target = self.newsletter.slot_target(slot)
         wanted = target.issue_id
         self.store.runs.record(slot, SlotState.RUNNING, issue_id=wanted, finished=False)
@@ -140,7 +140,7 @@ class Scheduler:
             log.info("slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.editors))
         return drafted.id if drafted else None
 
-    def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> Outcome:
+    def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> SlotOutcome:
         self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
         log.info(
             "slot %s: %s: %s",
@@ -149,9 +149,9 @@ class Scheduler:
             reason,
             extra={"fields": {"slot": slot.isoformat(), "state": str(state), "issue": wanted}},
         )
-        return Outcome(slot, state, wanted, reason)
+        return SlotOutcome(slot, state, wanted, reason)
 
-    def catch_up(self, now: datetime) -> Outcome | None:
+    def catch_up(self, now: datetime) -> SlotOutcome | None:
         """Resume or record the latest slot at or before ``now``; None when it needs nothing.
 
         Unfinished (never run, running when the process died, or partial)
@@ -178,7 +178,7 @@ class Scheduler:
         reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period{finish}"
         return self._finish(slot, SlotState.ABANDONED, run.issue_id, reason)
 
-    def _record_unrun(self, slot: datetime, late: float, grace: float) -> Outcome:
+    def _record_unrun(self, slot: datetime, late: float, grace: float) -> SlotOutcome:
         """A slot past its grace period that the scheduler never ran: missed, unless an operator sent its issue by hand."""
         wanted = self.newsletter.slot_target(slot).issue_id
         if self.store.ledger.has_started(wanted):
@@ -193,10 +193,10 @@ class Scheduler:
 
     def fetch_bounces(self) -> None:
         """Read the bounce mailbox once; a failure is logged and tried again at the next tick."""
-        from digest.bounces.mailbox import fetch
+        from digest.app.bounces import fetch_mailbox
 
         try:
-            report = fetch(self.settings, self.store)
+            report = fetch_mailbox(self.settings, self.store)
         except DigestError as exc:
             log.error("bounces: %s", exc)
             return

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 # Format characters that carry meaning in real text: ZWNJ and ZWJ join letters in Persian and Indic
 # scripts and build emoji sequences. They cannot reorder or hide text, unlike the bidi controls.
@@ -37,3 +38,8 @@ def _harmless(ch: str) -> bool:
 def clean_text(text: str) -> str:
     """One line of plain text: non-breaking and odd spaces folded, invisible and control characters gone."""
     return _SPACE.sub(" ", visible_text(text, keep="\t\n\r").replace("\u00a0", " ")).strip()
+
+
+def single_line(text: str) -> str:
+    """No control character can survive into a header: CR, LF and friends become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())

@@ -235,10 +235,10 @@ def site(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Iterat
     """The public app (sign-up, confirmation, preferences) over real HTTP, on a real database, mailing a real
     SMTP server: (server, store, settings)."""
     from digest.store import Store
-    from digest.web.public import create_app
+    from digest.web.public import create_public_app
 
     settings = delivery_settings(smtp_server.port)
     store = Store.open(settings.database_url)
-    server = LiveServer(create_app(settings, store))
+    server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()

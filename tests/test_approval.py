@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from test_schedule import PROJECT, SLOT
 
-from digest.approval import approval_state, approve
+from digest.app.approval import approval_state, approve
 from digest.config import ScheduleOptions, Settings, load_settings
-from digest.editorial import issue_file_path
+from digest.issue.editorial import issue_file_path
 from digest.schedule import Scheduler
 from digest.store import Store
 

@@ -12,7 +12,7 @@ from test_send_cli import ISSUE, cli, fill, make_config
 
 def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: object) -> None:
     from digest.config import load_settings
-    from digest.web.public import create_app
+    from digest.web.public import create_public_app
 
     port = smtp_server.port  # type: ignore[attr-defined]
     config = make_config(tmp_path, port)
@@ -52,7 +52,7 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
     # digest serve gives the same feeds from the store.
     import dataclasses
 
-    server = LiveServer(create_app(dataclasses.replace(settings, secret_key="test-secret-key"), store))
+    server = LiveServer(create_public_app(dataclasses.replace(settings, secret_key="test-secret-key"), store))
     try:
         code, _, served = http_request("GET", f"{server.base}/archive/feed.atom", headers={"Host": "127.0.0.1"})
         assert code == 200 and served == (site / "feed.atom").read_text(encoding="utf-8")
@@ -68,9 +68,9 @@ def test_view_in_browser_points_at_the_published_archive(make_settings: object) 
     from datetime import UTC, date, datetime
 
     from digest.config import SourceSpec
-    from digest.issue import build_issue
+    from digest.issue.assembly import build_issue
+    from digest.issue.selection import window_between
     from digest.render import render_issue
-    from digest.selection import window_between
 
     from conftest import FIXTURES
 

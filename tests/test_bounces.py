@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from test_dkim import verified
 
-from digest.bounces import EventKind, process_message
+from digest.app.bounces import EventKind, process_message
 from digest.config import BounceOptions, Settings
-from digest.delivery import compile_issue, send_issue
 from digest.mail.backends import get_backend
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.models import SubscriberStatus
+from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 
 from conftest import FIXTURES
@@ -155,7 +155,7 @@ QMAIL = (
 
 def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
     """The attacks of the audit: each forged report names a victim by address or Message-ID, none changes them."""
-    from digest.bounces import review
+    from digest.app.bounces import review
     from digest.errors import ReviewError
     from digest.models import ReviewState
 
@@ -294,7 +294,7 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
 
     from imapserver import PASSWORD, USER, dovecot
 
-    from digest.bounces.mailbox import fetch
+    from digest.app.bounces import fetch_mailbox as fetch
 
     settings, store, received = sent
     with dovecot() as server:
@@ -361,7 +361,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
     from prometheus_client.parser import text_string_to_metric_families
 
     from digest.store import now_utc
-    from digest.web.public import create_app
+    from digest.web.public import create_public_app
 
     from conftest import LiveServer, http_request
 
@@ -369,7 +369,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
     process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store)
     process_message(bounce("arf-complaint.eml", received["complains"]), settings, store)
     store.leases.acquire("scheduler", "host:4242:abc", now_utc() + timedelta(seconds=40))
-    server = LiveServer(create_app(dataclasses.replace(settings, metrics_token="scrape-me"), store))
+    server = LiveServer(create_public_app(dataclasses.replace(settings, metrics_token="scrape-me"), store))
     try:
         assert http_request("GET", f"{server.base}/metrics")[0] == 401
         assert http_request("GET", f"{server.base}/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
@@ -387,7 +387,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
     finally:
         server.stop()
     # Without a token the public app has no /metrics at all: its counts would tell who is on the list.
-    server = LiveServer(create_app(settings, store))
+    server = LiveServer(create_public_app(settings, store))
     try:
         assert http_request("GET", f"{server.base}/metrics")[0] == 404
     finally:

@@ -11,10 +11,10 @@ import pytest
 import trustme
 
 from digest.config import Settings
-from digest.delivery import SendReport, compile_issue, send_issue, send_test
-from digest.errors import DeliveryError, LeaseHeldError
+from digest.errors import LeaseHeldError
 from digest.mail.backends import get_backend
 from digest.models import SubscriberStatus
+from digest.send.delivery import SendReport, compile_issue, send_issue, send_test
 from digest.store import Store
 
 from factories import make_stored_issue
@@ -277,9 +277,14 @@ def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_
 def test_no_secret_key_no_send(delivery_settings: Make) -> None:
     import dataclasses
 
+    from digest.errors import ConfigError
+
     settings = dataclasses.replace(delivery_settings(), secret_key=None)
-    with pytest.raises(DeliveryError, match="DIGEST_SECRET_KEY"):
+    # One kind for the missing key wherever it is met (issue 23: it was a DeliveryError here, a ValueError or a
+    # CLI failure elsewhere): a ConfigError, whose message says what the key is for and where to set it.
+    with pytest.raises(ConfigError, match="DIGEST_SECRET_KEY is not set: it signs the unsubscribe links") as raised:
         compile_issue(make_stored_issue(), settings)
+    assert raised.value.problems == ("DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)",)
 
 
 def test_a_failed_login_is_fatal_and_never_shows_the_password(

@@ -16,9 +16,9 @@ import pytest
 from test_preview import FORM, WINDOW, _browser, make_project, page_token
 
 from digest.config import load_settings
-from digest.editorial import read_issue_file
+from digest.issue.editorial import read_issue_file
 from digest.store import Store
-from digest.web.preview import create_app
+from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, Served, body_route, http_request
 
@@ -28,7 +28,7 @@ ISSUE_FILE = "content/issues/2025-03-02.md"
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
     config = make_project(tmp_path)
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     yield server, config
     server.stop()
 
@@ -185,8 +185,8 @@ def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -
     store = Store.open(settings.database_url)
     from datetime import UTC, datetime
 
-    from digest.newsletter import Newsletter
-    from digest.selection import window_between
+    from digest.app.issues import Newsletter
+    from digest.issue.selection import window_between
 
     window = window_between(datetime(2025, 2, 24, tzinfo=UTC).date(), datetime(2025, 3, 3, tzinfo=UTC).date(), settings.timezone)
     built = Newsletter(settings, store).build(window, datetime(2025, 3, 3, tzinfo=UTC))
@@ -243,7 +243,7 @@ def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveSer
 def test_approve_from_the_desk_and_an_edit_unapproves(tmp_path: Path) -> None:
     config = make_project(tmp_path)
     config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     try:
         token = page_token(server)
         _, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
@@ -267,7 +267,7 @@ def test_after_approval_every_edit_of_what_is_sent_is_a_difference(tmp_path: Pat
 
     config = make_project(tmp_path)
     config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     window = [word for pair in urllib.parse.parse_qsl(WINDOW) for word in (f"--{pair[0]}", pair[1])]
     try:
         token = page_token(server)

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from email.policy import default
 from pathlib import Path
 
+from digest.app.issues import Built, Newsletter
 from digest.config import Settings, SourceSpec
-from digest.editorial import Ref, issue_file_path, read_issue_file, write_issue_file
+from digest.issue.editorial import Ref, issue_file_path, read_issue_file, write_issue_file
+from digest.issue.selection import window_between
 from digest.models import ExclusionKind
-from digest.newsletter import Built, Newsletter
-from digest.selection import window_between
 from digest.serialize import digest_to_json
 from digest.store import Store
 
@@ -103,7 +103,7 @@ def test_every_key_of_the_issue_file_shapes_the_issue(tmp_path: Path, make_setti
     stats = digest.stats
     assert stats.gathered == stats.selected + stats.excluded + stats.distant
     # What a reader gets: the Subject header is the editor's.
-    from digest.delivery import compile_issue
+    from digest.send.delivery import compile_issue
 
     message = email.message_from_bytes(
         compile_issue(built.issue, make_settings(secret_key="k")).render(1, "reader@example.org"), policy=default

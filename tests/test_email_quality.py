@@ -22,10 +22,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from digest.app.issues import Built, Newsletter, WindowRequest
 from digest.config import Settings, load_settings
-from digest.delivery import compile_issue
-from digest.newsletter import Built, Newsletter, WindowRequest
 from digest.render.fixups import SPACER
+from digest.send.delivery import compile_issue
 from digest.store import Store
 
 from conftest import REPO

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from digest.app.output import write_issue
 from digest.config import load_settings
-from digest.issue import build_issue
-from digest.output import write_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
 from digest.render import render_issue
-from digest.selection import window_between
 
 from conftest import FIXTURES
 

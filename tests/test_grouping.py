@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from digest.config import Theme
-from digest.grouping import classify, group_posts, summarise_outlets
+from digest.issue.grouping import classify, group_posts, summarise_outlets
 
 from factories import make_post
 
@@ -93,7 +93,7 @@ def reference_classify(title: str, excerpt: str, themes: tuple[Theme, ...]) -> t
     """Keyword scoring done the slow, obvious way: every keyword's stems as a pattern over the stemmed texts."""
     import re
 
-    from digest.grouping import EXCERPT_WEIGHT, TITLE_WEIGHT, stems
+    from digest.issue.grouping import EXCERPT_WEIGHT, TITLE_WEIGHT, stems
 
     def count(keyword: str, text: str) -> int:
         pattern = r"(?<!\S)" + r"\s".join(re.escape(stem) for stem in stems(keyword, "en")) + r"(?!\S)"
@@ -136,7 +136,7 @@ def test_keyword_lookup_agrees_with_running_every_pattern() -> None:
 def test_outlet_shares_add_up_to_exactly_100_percent(counts: tuple[int, ...]) -> None:
     """Issue 22, item 23: each share rounded alone gave 50 + 25 + 25, fine, but 51 + 26 + 24 … = 101 % elsewhere;
     largest remainder: whole percents that add up to 100, none more than one point from its exact value."""
-    from digest.grouping import shares
+    from digest.models import shares
 
     got = shares(list(counts))
     points = [round(share * 100) for share in got]

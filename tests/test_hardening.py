@@ -15,20 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from digest.addresses import normalise_address
+from digest.app.issues import Newsletter
 from digest.config import Settings, SourceSpec
-from digest.delivery import compile_issue, send_issue
 from digest.errors import RenderError
-from digest.issue import assemble_digest, gather_for
+from digest.issue.assembly import assemble_digest, gather_for
+from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.backends.outbox import file_name
 from digest.models import ExclusionKind
-from digest.newsletter import Newsletter
 from digest.render import render_issue, render_leaving_out
-from digest.selection import window_between
+from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 from digest.store.schema import subscribers
-from digest.tokens import Signer
+from digest.subscribers.addresses import normalise_address
+from digest.subscribers.tokens import Signer
 
 from conftest import Served, body_route, write
 from factories import make_stored_issue

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from digest.app.issues import Newsletter, WindowRequest
 from digest.config import load_settings
-from digest.delivery import compile_issue
-from digest.i18n import available, format_day, translations
-from digest.newsletter import Newsletter, WindowRequest
+from digest.render.i18n import available, format_day, translations
+from digest.send.delivery import compile_issue
 from digest.store import Store
 
 from conftest import REPO

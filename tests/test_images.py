@@ -11,10 +11,10 @@ import lxml.html
 from test_feed_source import gather
 
 from digest.config import Settings, SourceSpec
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
 from digest.models import Image
 from digest.render import render_issue
-from digest.selection import window_between
 from digest.sources.base import first_image
 
 from conftest import Served, body_route, write

@@ -11,14 +11,14 @@ from email.policy import default
 
 import pytest
 
+from digest.app.issues import Newsletter
 from digest.config import Settings, load_settings
-from digest.delivery import compile_issue, send_issue
+from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.message import CompiledMessage, MessageParts, reference_message
-from digest.newsletter import Newsletter
-from digest.selection import window_between
+from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
-from digest.tokens import Signer
+from digest.subscribers.tokens import Signer
 
 from conftest import FIXTURES
 from factories import make_stored_issue

@@ -17,9 +17,9 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from digest.app.issues import Newsletter, WindowRequest
 from digest.config import load_settings
 from digest.models import SubscriberStatus
-from digest.newsletter import Newsletter, WindowRequest
 from digest.store import Store
 
 from conftest import write

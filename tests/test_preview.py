@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.web.preview import create_app
+from digest.web.preview import create_preview_app
 
 from conftest import FIXTURES, REPO, LiveServer, Served, body_route, http_request, write
 from mailserver import SmtpServer
@@ -39,7 +39,7 @@ def make_project(tmp_path: Path, smtp_port: int | None = None) -> Path:
 @pytest.fixture
 def preview(tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
     config = make_project(tmp_path)
-    server = LiveServer(create_app(config))
+    server = LiveServer(create_preview_app(config))
     yield server, config
     server.stop()
 
@@ -115,7 +115,7 @@ def page_token(server: LiveServer) -> str:
 
 def test_send_a_test_from_the_page(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_project(tmp_path, smtp_server.port)
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     try:
         token = page_token(server)
         body = f"address=editor%40example.org&{WINDOW}&csrf={token}".encode()
@@ -134,7 +134,7 @@ def test_send_test_needs_the_pages_token_and_this_site(tmp_path: Path, smtp_serv
     without the page's token, with a wrong one, or marked cross-site by the browser is refused, and
     nothing is sent."""
     config = make_project(tmp_path, smtp_server.port)
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     try:
         token = page_token(server)
         url = f"{server.base}/send-test"
@@ -163,7 +163,7 @@ def test_test_sends_are_rate_limited(tmp_path: Path, smtp_server: SmtpServer) ->
     """Issue 11, finding 1. Reproduction: 50 test sends went out in 0.67 s. Now the sixth within a minute
     gets a 429 with Retry-After, and is not sent."""
     config = make_project(tmp_path, smtp_server.port)
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     try:
         body = f"address=editor%40example.org&{WINDOW}&csrf={page_token(server)}".encode()
         codes = [http_request("POST", f"{server.base}/send-test", body, FORM)[:2] for _ in range(7)]
@@ -256,7 +256,7 @@ def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server
     and nothing is sent; the preview's own form, in the same browser, still sends."""
     sync_playwright, executable = _browser()  # type: ignore[misc]
     config = make_project(tmp_path, smtp_server.port)
-    server = LiveServer(create_app(config, watch=False))
+    server = LiveServer(create_preview_app(config, watch=False))
     attack = (
         f'<!doctype html><form id="f" method="post" action="{server.base}/send-test">'
         '<input name="address" value="drive-by@attacker.example"><input name="csrf" value="guessed"></form>'

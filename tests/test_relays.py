@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from digest.config import Relay, Settings, SmtpOptions, load_settings
-from digest.delivery import compile_issue, send_issue
 from digest.mail.backends import get_backend
 from digest.mail.backends.relays import RelayPool
 from digest.models import DeliveryState
+from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 
 from conftest import write

@@ -14,12 +14,12 @@ import pytest
 from digest import placeholders, render_issue
 from digest.config import Settings, load_settings
 from digest.errors import RenderError
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
 from digest.models import Digest
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
-from digest.selection import window_between
 
 from conftest import FIXTURES, REPO, write
 

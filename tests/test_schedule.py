@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.config import ScheduleOptions, Settings, load_settings
-from digest.issue import issue_id
+from digest.issue.assembly import issue_id
+from digest.issue.slots import latest_slot, make_trigger, next_fire_times
 from digest.models import Window
 from digest.schedule import Scheduler
-from digest.slots import latest_slot, make_trigger, next_fire_times
 from digest.store import Store
 
 from conftest import FIXTURES, LONDON

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.config import SelectionRules, WindowRule
+from digest.issue.selection import select_posts, window_between, window_for
 from digest.models import Window
-from digest.selection import select_posts, window_between, window_for
 
 from conftest import LONDON
 from factories import make_post

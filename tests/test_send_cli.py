@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from digest.app.issues import Newsletter
 from digest.config import load_settings
-from digest.newsletter import Newsletter
-from digest.selection import window_between
+from digest.issue.selection import window_between
 from digest.store import Store
 
 from conftest import FIXTURES, write
@@ -446,7 +446,7 @@ def test_links_must_be_public_https_when_mail_leaves_the_machine(tmp_path: Path)
     # The same check in the issue's checks, for the preview and build: an http link to readers is an error.
     import dataclasses
 
-    from digest.issue import build_issue
+    from digest.issue.assembly import build_issue
     from digest.render import render_issue
 
     settings = dataclasses.replace(load_settings(config, environ={}), base_url="http://news.example.org")
@@ -488,15 +488,15 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     # Only they can come back: signing up and confirming (the public app, over HTTP) lifts the suppression.
     import dataclasses
 
-    from digest.tokens import ExpiringSigner, address_hash
-    from digest.web.public import create_app
+    from digest.subscribers.tokens import ExpiringSigner, address_hash
+    from digest.web.public import create_public_app
 
     from conftest import LiveServer, http_request
 
     found = store.subscribers.sign_up("r00001@example.org", None, None)
     assert store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))
     settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
-    server = LiveServer(create_app(settings, store))
+    server = LiveServer(create_public_app(settings, store))
     try:
         expires = int(time.time()) + int(settings.confirm_hours * 3600)  # as the sign-up mail makes it
         link = ExpiringSigner("test-secret-key", settings.list_id, "confirm").token(found.subscriber.id, expires)

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from digest.config import Settings, SourceSpec
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_between
+from digest.issue.stories import canonical_url
 from digest.models import ExclusionKind
 from digest.render import render_issue
-from digest.selection import window_between
-from digest.stories import canonical_url
 
 from conftest import write
 

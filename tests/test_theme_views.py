@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from digest.app.issues import frozen_form, reach_of
 from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
-from digest.delivery import SendReport, compile_issue, send_issue
-from digest.issue import build_issue
+from digest.issue.assembly import build_issue
+from digest.issue.selection import window_for
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState, Digest
-from digest.newsletter import frozen_form, reach_of
 from digest.render import render_issue
-from digest.selection import window_for
+from digest.render.views import Layout, Views, parse
+from digest.send.delivery import SendReport, compile_issue, send_issue
 from digest.store import Store, StoredIssue
-from digest.views import Layout, Views, parse
 
 from mailserver import SmtpServer
 
@@ -196,7 +196,7 @@ def test_an_issue_whose_templates_mark_no_themes_goes_whole_to_everyone(
 
 def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Settings, Digest, StoredIssue], store: Store) -> None:
     """An empty issue (sent with --force) has no theme to choose: nobody is skipped for their themes."""
-    from digest.mail.variants import Variants
+    from digest.send.variants import Variants
 
     settings, digest, _ = sample
     empty = dataclasses.replace(digest, sections=(), outlet_summary=())

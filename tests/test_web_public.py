@@ -11,8 +11,8 @@ import pytest
 from digest import placeholders
 from digest.config import Settings
 from digest.store import Store
-from digest.tokens import Signer
-from digest.web.public import create_app
+from digest.subscribers.tokens import Signer
+from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request
 from factories import make_stored_issue
@@ -26,7 +26,7 @@ def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveSer
     store = Store.open(settings.database_url)
     for name in ("ada", "bo"):
         store.subscribers.add(f"{name}@example.org")
-    server = LiveServer(create_app(settings, store))
+    server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()
 
@@ -136,7 +136,7 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
     import re
     from email.policy import default
 
-    from digest.delivery import compile_issue
+    from digest.send.delivery import compile_issue
 
     server, store, settings = served
     message = compile_issue(make_stored_issue(), dataclasses.replace(settings, base_url=server.base))
@@ -161,7 +161,7 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
     config = make_config(tmp_path, None)  # the outbox backend, no pacing: the ledger is written as fast as it can be
     store = fill(config, 20_000)
     settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
-    server = LiveServer(create_app(settings, store))
+    server = LiveServer(create_public_app(settings, store))
     sender = popen(config, "send", "--issue", ISSUE, "--yes")
     try:
         deadline = time.monotonic() + 60

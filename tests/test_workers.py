@@ -20,16 +20,16 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from test_delivery import setup_store
 
+from digest.app.issues import Newsletter
 from digest.config import ConfigError, Settings, load_settings
-from digest.delivery import SendReport, compile_issue, send_issue
 from digest.errors import LeaseHeldError, StoreError, WorkersNeedPostgresError
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState
-from digest.newsletter import Newsletter
+from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.workers import work_on_issue
 from digest.store import Store, now_utc
 from digest.store.schema import deliveries, send_workers
 from digest.web.metrics import create_metrics_app
-from digest.workers import work_on_issue
 
 from conftest import LiveServer, http_request, write
 from mailserver import SmtpServer

@@ -26,6 +26,7 @@ from digest.cli.common import EXIT_PROBLEMS, Context, fail
 from digest.cli.db import db
 from digest.cli.dkim import dkim
 from digest.cli.init import init
+from digest.cli.logs import FORMATS
 from digest.cli.preview import preview
 from digest.cli.publish import publish
 from digest.cli.sample import sample
@@ -34,7 +35,6 @@ from digest.cli.send import send, status
 from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
-from digest.logs import FORMATS
 
 __all__ = ["main", "run"]
 
@@ -67,7 +67,7 @@ def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str)
          check, or recipients left undelivered)
       2  usage or configuration error
     """
-    from digest.logs import configure
+    from digest.cli.logs import configure
 
     configure((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)], log_format)
     obj = Context(config)

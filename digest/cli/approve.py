@@ -22,11 +22,11 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     The issue is frozen as approved; an edit of it afterwards (its issue file,
     or a rebuild) un-approves it.
     """
-    from digest.approval import approve as approve_issue
+    from digest.app.approval import approve as approve_issue
+    from digest.app.issues import Target, WindowRequest
     from digest.errors import DigestError
+    from digest.issue.selection import at_moment, parse_when
     from digest.models import SlotState
-    from digest.newsletter import Target, WindowRequest
-    from digest.selection import at_moment, parse_when
 
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")

@@ -33,11 +33,11 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
     75 (try again later) only when the database could not be written, so an
     MTA piping mail in keeps the message.
     """
-    from digest.bounces import process_message
+    from digest.app.bounces import process_message
     from digest.errors import StoreError
 
     settings = obj.settings
-    from digest.bounces import KEY_USE_TOKENS
+    from digest.app.bounces import KEY_USE_TOKENS
 
     settings.require_secret(KEY_USE_TOKENS)  # a ConfigError: exit 2 with the fix, before any message is read
     inputs: list[tuple[str, bytes]] = []
@@ -71,8 +71,7 @@ def fetch(obj: Context) -> None:
     What digest understood goes to the folder Processed, the rest to
     Unrecognised. `digest schedule` runs this every bounces.poll_minutes.
     """
-    from digest.bounces import KEY_USE_TOKENS
-    from digest.bounces.mailbox import fetch as fetch_mailbox
+    from digest.app.bounces import KEY_USE_TOKENS, fetch_mailbox
     from digest.errors import DeliveryError
 
     obj.settings.require_secret(KEY_USE_TOKENS)
@@ -98,27 +97,31 @@ def review(obj: Context, apply_id: int | None, address: str | None, dismiss_id: 
     option, each waiting report is listed with the addresses and Message-IDs
     it names and whether each address is on the list.
     """
-    from digest.bounces import review as decide
-    from digest.errors import ReviewError
-
     if apply_id is not None and dismiss_id is not None:
         fail("--apply and --dismiss decide one report each: give one of them")
     if address is not None and apply_id is None:
         fail("--address goes with --apply ID")
-    store = obj.store
     if apply_id is not None or dismiss_id is not None:
-        try:
-            said = decide(
-                apply_id if apply_id is not None else dismiss_id or 0,
-                apply_to=address,
-                dismiss=dismiss_id is not None,
-                settings=obj.settings,
-                store=store,
-            )
-        except ReviewError as exc:
-            fail(str(exc), EXIT_PROBLEMS)
-        click.echo(said)
-        return
+        _decide(obj, apply_id, dismiss_id, address)
+    else:
+        _list_waiting(obj)
+
+
+def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address: str | None) -> None:
+    from digest.app.bounces import review as decide
+    from digest.errors import ReviewError
+
+    event_id = apply_id if apply_id is not None else dismiss_id
+    try:
+        said = decide(event_id or 0, apply_to=address, dismiss=dismiss_id is not None, settings=obj.settings, store=obj.store)
+    except ReviewError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    click.echo(said)
+
+
+def _list_waiting(obj: Context) -> None:
+    """Each unattributed report: what it is, what it names (and whether each address is on the list), the commands."""
+    store = obj.store
     waiting = store.events.awaiting_review()
     if not waiting:
         click.echo("No report is waiting for review.")
@@ -132,13 +135,10 @@ def review(obj: Context, apply_id: int | None, address: str | None, dismiss_id: 
         named = event.named.addresses if event.named else ()
         for named_address in named:
             found = store.subscribers.get(named_address)
-            on_list = f"on the list ({found.status})" if found else "not on the list"
-            click.echo(f"    names {named_address}: {on_list}")
+            click.echo(f"    names {named_address}: {f'on the list ({found.status})' if found else 'not on the list'}")
         for message_id in event.named.message_ids if event.named else ():
             click.echo(f"    quotes Message-ID {message_id}")
-        if len(named) == 1:
-            click.echo(f"    apply: {command} --apply {event.id}")
-        elif named:
-            click.echo(f"    apply: {command} --apply {event.id} --address ADDRESS")
+        if named:
+            click.echo(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(named) > 1 else ""))
         click.echo(f"    dismiss: {command} --dismiss {event.id}")
     click.echo(f"{len(waiting)} report(s) waiting. None changes anything until applied.")

@@ -58,9 +58,9 @@ def build(
     --freeze. An empty issue writes nothing, so an earlier build is never
     overwritten by one.
     """
+    from digest.app.issues import drift_between, target_args
+    from digest.app.output import write_issue
     from digest.errors import RefusedError, RenderError
-    from digest.newsletter import drift_between, target_args
-    from digest.output import write_issue
 
     if rebuild and not freeze_it:
         raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
@@ -129,8 +129,8 @@ def posts(
     Exit 1 when a whole source yielded nothing (missing, unreachable, an HTTP
     error, no file matched), even though the other sources' posts are listed.
     """
+    from digest.issue.selection import select_posts
     from digest.models import Post
-    from digest.selection import select_posts
     from digest.serialize import dumps, post_to_json
     from digest.sources import gather_all
 

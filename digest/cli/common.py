@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from digest.app.issues import Newsletter, Target, WindowRequest
     from digest.config import Settings, SourceSpec
     from digest.models import Problem
-    from digest.newsletter import Newsletter, Target, WindowRequest
     from digest.store import Store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -72,7 +72,7 @@ class Context:
     @property
     def newsletter(self) -> Newsletter:
         if self._newsletter is None:
-            from digest.newsletter import Newsletter
+            from digest.app.issues import Newsletter
 
             self._newsletter = Newsletter(self.settings, lambda: self.store)
         return self._newsletter
@@ -103,7 +103,7 @@ def report_problems(problems: tuple[Problem, ...]) -> None:
 
 
 def window_request(as_of: str | None, since: str | None, until: str | None, *, upcoming: bool = False) -> WindowRequest:
-    from digest.newsletter import WindowRequest
+    from digest.app.issues import WindowRequest
 
     return WindowRequest(as_of=as_of, since=since, until=until, upcoming=upcoming)
 
@@ -143,7 +143,7 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
 
 def hint(obj: Context, *args: str) -> str:
     """A command line that does what the message says (the config named when it is not the default)."""
-    from digest.newsletter import command_hint
+    from digest.app.issues import command_hint
 
     return command_hint(obj.settings.config_path, *args)
 

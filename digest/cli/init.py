@@ -39,7 +39,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
 
     from digest.config import DEFAULT_CRON, load_settings
     from digest.errors import ConfigError
-    from digest.slots import latest_slot
+    from digest.issue.slots import latest_slot
 
     try:
         ZoneInfo(zone)

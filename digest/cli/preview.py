@@ -19,7 +19,7 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
 
     import uvicorn
 
-    from digest.web.preview import create_app
+    from digest.web.preview import create_preview_app
 
     obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
     bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
@@ -27,5 +27,5 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(create_app(obj.config, host=host), log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(create_preview_app(obj.config, host=host), log_level="warning", timeout_graceful_shutdown=1)
     uvicorn.Server(config).run(sockets=[bound])

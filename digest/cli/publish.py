@@ -19,8 +19,8 @@ def publish(obj: Context, folder: Path) -> None:
     served, so the feeds' links point there. Running it again rewrites the
     files; entry ids never change.
     """
-    from digest.archive import archive_url
-    from digest.archive import publish as write_archive
+    from digest.app.archive import archive_url
+    from digest.app.archive import publish as write_archive
 
     written = write_archive(obj.settings, obj.store, folder)
     issues = sum(1 for path in written if path.name == "index.html" and path.parent != folder)

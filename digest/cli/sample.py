@@ -40,12 +40,12 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
     """
     import secrets
 
+    from digest.app.issues import Newsletter
+    from digest.app.output import write_issue
     from digest.config import DeliveryOptions
     from digest.errors import DigestError
-    from digest.newsletter import Newsletter
-    from digest.output import write_issue
     from digest.store import Store
-    from digest.subscriber_csv import read_csv
+    from digest.subscribers.csv_formats import read_csv
 
     base = obj.settings
     folder = base.root / SAMPLE_FOLDER

@@ -36,11 +36,11 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     A second copy against the same database exits, naming the one running.
     """
     from digest.errors import LeaseHeldError
-    from digest.leases import hold_lease
+    from digest.issue.selection import at_moment, parse_when
+    from digest.issue.slots import next_fire_times
     from digest.models import SlotState
     from digest.schedule import Scheduler
-    from digest.selection import at_moment, parse_when
-    from digest.slots import next_fire_times
+    from digest.send.leases import hold_lease
 
     settings = obj.settings
     try:

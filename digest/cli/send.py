@@ -19,9 +19,9 @@ from digest.cli import common
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
-    from digest.bounces import Returned
-    from digest.delivery import Progress
-    from digest.newsletter import SendPlan
+    from digest.app.bounces import Returned
+    from digest.app.issues import SendPlan
+    from digest.send.delivery import Progress
     from digest.store import IssueStatus, StoredIssue
     from digest.store.workers import WorkerRecord
 
@@ -93,9 +93,9 @@ def send(
     Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
+    from digest.app.issues import link_problem
     from digest.errors import DeliveryError, LeaseHeldError, PermanentError, RefusedError, RenderError, TransientError
     from digest.mail.backends import get_backend
-    from digest.newsletter import link_problem
 
     settings = obj.settings
     if not test_to and (problem := link_problem(settings)) is not None:
@@ -155,7 +155,7 @@ def send(
     _describe(obj, plan, backend.describe(), sources)
 
     if test_to:
-        from digest.addresses import normalise_address
+        from digest.subscribers.addresses import normalise_address
 
         try:
             address = normalise_address(test_to)
@@ -267,8 +267,8 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
 
 def _list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
     """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
-    from digest.newsletter import ViewKind, recipient_view
-    from digest.views import Layout
+    from digest.app.issues import ViewKind, recipient_view
+    from digest.render.views import Layout
 
     layout = Layout.load(plan.issue.layout)
     today = now.astimezone(obj.settings.timezone).date()
@@ -301,8 +301,8 @@ def _posts(issue: StoredIssue) -> list[str]:
 
 def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
     """What the send will do, the same lines for a dry run and a real send."""
+    from digest.app.issues import target_args
     from digest.models import SubscriberStatus
-    from digest.newsletter import target_args
 
     settings = obj.settings
     issue = plan.issue
@@ -547,7 +547,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: boo
 
 
 def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:
-    from digest.bounces import EventKind, Returned
+    from digest.app.bounces import EventKind, Returned
     from digest.models import DeliveryState
 
     c = item.counts

@@ -31,11 +31,11 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     import uvicorn  # imported here, not with the CLI: every other command starts faster without it
     from uvicorn.config import LOGGING_CONFIG
 
-    from digest.web.public import create_app
+    from digest.web.public import create_public_app
 
     metrics_at = _address(metrics_address) if metrics_address else None
     try:
-        app = create_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
+        app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
     except ValueError as exc:
         fail(str(exc))
     # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
-from digest.tokens import address_hash
+from digest.subscribers.tokens import address_hash
 
 
 @click.group()
@@ -38,7 +38,7 @@ def import_(obj: Context, csv_file: Path) -> None:
     from collections import Counter
 
     from digest.models import SubscriberStatus
-    from digest.subscriber_csv import read_csv
+    from digest.subscribers.csv_formats import read_csv
 
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
@@ -103,7 +103,7 @@ def import_(obj: Context, csv_file: Path) -> None:
 @click.pass_obj
 def add(obj: Context, address: str, name: str | None) -> None:
     """Add ADDRESS (or re-subscribe it, if it had left)."""
-    from digest.addresses import clean_name, normalise_address
+    from digest.subscribers.addresses import clean_name, normalise_address
 
     try:
         email = normalise_address(address)

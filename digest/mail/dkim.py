@@ -26,95 +26,28 @@ import hashlib
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from digest.errors import DkimKeyError
+from digest.config.keys import DEFAULT_HEADERS, SELECTOR, DkimKey, DkimSigner, load_key, new_key
+
+__all__ = [
+    "DEFAULT_HEADERS",
+    "SELECTOR",
+    "BodyHasher",
+    "DkimKey",
+    "DkimSigner",
+    "HeaderPlan",
+    "load_key",
+    "new_key",
+    "sign_canonical",
+    "sign_message",
+    "signature_headers",
+]
 
 CRLF = b"\r\n"
-# RFC 6376 §5.4.1's recommended headers that our messages carry, and the two Gmail needs signed for one-click.
-DEFAULT_HEADERS = (
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "list-id",
-    "list-unsubscribe",
-    "list-unsubscribe-post",
-    "mime-version",
-    "content-type",
-    "feedback-id",
-    "reply-to",
-    "cc",
-)
-# A selector is one or more DNS labels (s=news2026, s=2026.news): config and `digest dkim keygen` check with this.
-SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 _TRAILING_WSP = re.compile(rb"[ \t]+(?=\r\n)")
-
-
-@dataclass(frozen=True, slots=True)
-class DkimKey:
-    """One signing key and where its public half is published (``<selector>._domainkey.<domain>``)."""
-
-    domain: str
-    selector: str
-    algorithm: str  # "rsa-sha256" or "ed25519-sha256"
-    private: Any = field(repr=False)  # a cryptography private key: never printed, never logged
-
-    def sign(self, canonical_headers: bytes) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
-        if self.algorithm == "rsa-sha256":
-            return bytes(self.private.sign(canonical_headers, padding.PKCS1v15(), hashes.SHA256()))
-        # RFC 8463: Ed25519 (PureEdDSA) over the SHA-256 hash of the canonicalised headers.
-        return bytes(self.private.sign(hashlib.sha256(canonical_headers).digest()))
-
-    def public_record(self) -> str:
-        """The DNS TXT record's value for this key: ``v=DKIM1; k=rsa; p=…``."""
-        from cryptography.hazmat.primitives import serialization
-
-        public = self.private.public_key()
-        if self.algorithm == "rsa-sha256":
-            der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-            return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return f"v=DKIM1; k=ed25519; p={base64.b64encode(raw).decode()}"
-
-
-def load_key(path: Path, *, domain: str, selector: str) -> DkimKey:
-    """The private key in ``path`` (PEM): RSA of 2048 bits or more, or Ed25519. Raises DkimKeyError."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DkimKeyError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        private = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise DkimKeyError(f"{path} is not an unencrypted PEM private key ({exc})") from None
-    if isinstance(private, rsa.RSAPrivateKey):
-        if private.key_size < 2048:
-            raise DkimKeyError(f"{path} is an RSA key of {private.key_size} bits: DKIM needs 2048 or more (RFC 8301)")
-        return DkimKey(domain, selector, "rsa-sha256", private)
-    if isinstance(private, ed25519.Ed25519PrivateKey):
-        return DkimKey(domain, selector, "ed25519-sha256", private)
-    raise DkimKeyError(f"{path} holds a {type(private).__name__}: DKIM keys are RSA or Ed25519")
-
-
-def new_key(kind: str = "rsa", bits: int = 2048) -> bytes:
-    """A fresh private key as unencrypted PKCS#8 PEM."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    private: Any = rsa.generate_private_key(public_exponent=65537, key_size=bits) if kind == "rsa" else ed25519.Ed25519PrivateKey.generate()
-    return bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 # -- canonicalisation (RFC 6376 §3.4, relaxed) -----------------------------------------------
@@ -154,38 +87,32 @@ def split_headers(block: bytes) -> list[tuple[bytes, bytes]]:
 # -- signing -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DkimSigner:
-    """The configured keys (one RSA and optionally one Ed25519) and the headers they sign."""
+def signature_headers(signer: DkimSigner, present: Sequence[tuple[bytes, bytes]], body_hash: bytes, now: int | None = None) -> bytes:
+    """The ``DKIM-Signature`` header lines (one per key) for a message with ``present`` headers and that body hash.
 
-    keys: tuple[DkimKey, ...]
-    headers: tuple[str, ...] = DEFAULT_HEADERS
+    ``present``: every header of the message as (name, raw value), in order. The configured
+    names the message has are signed, and ``h=`` oversigns (:attr:`HeaderPlan.listed`).
+    """
+    plan = HeaderPlan(signer, present)
+    return sign_canonical(signer, plan.listed, plan.canonical({}), body_hash, now)
 
-    def signature_headers(self, present: Sequence[tuple[bytes, bytes]], body_hash: bytes, now: int | None = None) -> bytes:
-        """The ``DKIM-Signature`` header lines (one per key) for a message with ``present`` headers and that body hash.
 
-        ``present``: every header of the message as (name, raw value), in order. The configured
-        names the message has are signed, and ``h=`` oversigns (:attr:`HeaderPlan.listed`).
-        """
-        plan = HeaderPlan(self, present)
-        return self.sign_canonical(plan.listed, plan.canonical({}), body_hash, now)
-
-    def sign_canonical(self, listed: Sequence[str], canonical: bytes, body_hash: bytes, now: int | None = None) -> bytes:
-        """The ``DKIM-Signature`` header lines with ``h=`` naming ``listed``, the headers canonicalised as ``canonical``."""
-        stamp = int(time.time()) if now is None else now
-        bh = base64.b64encode(body_hash).decode()
-        out = []
-        for key in self.keys:
-            # h= may be folded after any colon (RFC 6376 3.5: FWS around each name): each "name:" is a word of its own.
-            names = [f"{name}:" for name in listed[:-1]] + [f"{listed[-1]};"]
-            names[0] = "h=" + names[0]
-            words = [f"v=1; a={key.algorithm};", "c=relaxed/relaxed;", f"d={key.domain};", f"s={key.selector};", f"t={stamp};"]
-            unsigned = _folded("DKIM-Signature:", [*words, *names, f"bh={bh};", "b="]).encode()
-            name, _, value = unsigned.partition(b":")
-            signature = key.sign(canonical + canon_header(name, value).rstrip(CRLF))
-            # The signature on lines of its own (FWS after "b=" is allowed, and verifiers drop it with the value).
-            out.append(unsigned + b"\r\n\t" + _fold_b64(base64.b64encode(signature)) + CRLF)
-        return b"".join(out)
+def sign_canonical(signer: DkimSigner, listed: Sequence[str], canonical: bytes, body_hash: bytes, now: int | None = None) -> bytes:
+    """The ``DKIM-Signature`` header lines with ``h=`` naming ``listed``, the headers canonicalised as ``canonical``."""
+    stamp = int(time.time()) if now is None else now
+    bh = base64.b64encode(body_hash).decode()
+    out = []
+    for key in signer.keys:
+        # h= may be folded after any colon (RFC 6376 3.5: FWS around each name): each "name:" is a word of its own.
+        names = [f"{name}:" for name in listed[:-1]] + [f"{listed[-1]};"]
+        names[0] = "h=" + names[0]
+        words = [f"v=1; a={key.algorithm};", "c=relaxed/relaxed;", f"d={key.domain};", f"s={key.selector};", f"t={stamp};"]
+        unsigned = _folded("DKIM-Signature:", [*words, *names, f"bh={bh};", "b="]).encode()
+        name, _, value = unsigned.partition(b":")
+        signature = key.sign(canonical + canon_header(name, value).rstrip(CRLF))
+        # The signature on lines of its own (FWS after "b=" is allowed, and verifiers drop it with the value).
+        out.append(unsigned + b"\r\n\t" + _fold_b64(base64.b64encode(signature)) + CRLF)
+    return b"".join(out)
 
 
 class HeaderPlan:
@@ -238,7 +165,7 @@ def sign_message(signer: DkimSigner, message: bytes, now: int | None = None) -> 
     if not separator:
         head, body = message, b""
     body_hash = hashlib.sha256(canon_body(body)).digest()
-    return signer.signature_headers(split_headers(head + CRLF), body_hash, now) + message
+    return signature_headers(signer, split_headers(head + CRLF), body_hash, now) + message
 
 
 class BodyHasher:

@@ -35,8 +35,9 @@ from email.utils import format_datetime
 from enum import IntEnum
 
 from digest import placeholders
-from digest.mail.dkim import BodyHasher, DkimSigner, HeaderPlan, split_headers
-from digest.tokens import ReturnPathSigner, Signer
+from digest.mail.dkim import BodyHasher, DkimSigner, HeaderPlan, sign_canonical, split_headers
+from digest.subscribers.tokens import ReturnPathSigner, Signer
+from digest.text import single_line
 
 CRLF = b"\r\n"
 QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets
@@ -45,7 +46,6 @@ QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets
 _QP_SAFE = re.compile(r"[!-\-/-<>-~][!-<>-~]{0,74}")
 _HTML_SPECIAL = re.compile(r"[&<>\"']")
 _HEADER_END = re.compile(rb"\r\n(?![ \t])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SAFE_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*")
 
 
@@ -72,11 +72,6 @@ class Envelope:
     issue_id: str
     label: str  # unique within the issue: the recipient's address, or "test-…" for a test send
     dot_safe: bool = False  # no line of the data starts with ".": true of every compiled message (see qp)
-
-
-def single_line(text: str) -> str:
-    """No control character can survive into a header: CR, LF and friends become spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def qp(data: str) -> bytes:
@@ -341,7 +336,7 @@ class CompiledMessage:
         if self.dkim is None or self.body_hash is None or self.header_plan is None:
             return data
         plan = self.header_plan
-        return self.dkim.sign_canonical(plan.listed, plan.canonical(values), self.body_hash.digest(values)) + data
+        return sign_canonical(self.dkim, plan.listed, plan.canonical(values), self.body_hash.digest(values)) + data
 
 
 _SLOTS = {
@@ -364,7 +359,7 @@ def body_pieces(body: str, *, html: bool) -> list[bytes | Slot]:
 
     Each piece ends with a line break of its own or a soft one, so pieces of
     several bodies can be joined in any order: a theme view's HTML is
-    joined from pieces encoded once per issue (:mod:`digest.mail.variants`).
+    joined from pieces encoded once per issue (:mod:`digest.send.variants`).
     """
     slots = _SLOTS[html]
     text = body.replace("\r\n", "\n").replace("\r", "\n")

@@ -10,16 +10,15 @@ from typing import Any
 from digest import placeholders
 from digest.config import Settings, leaves_machine
 from digest.errors import MjmlError, RenderError
-from digest.i18n import colon, counts_phrase
-from digest.issue import last_day
-from digest.models import Digest, OutletGroup, Post, RenderedIssue
-from digest.plaintext import tidy_text
+from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day
 from digest.render.checks import check_issue
 from digest.render.fixups import fix_mrml, mark_preheader
+from digest.render.i18n import colon, counts_phrase
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
+from digest.render.plaintext import tidy_text
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, LinkReferences, environment, render_template
-from digest.views import Marks, layout_of, outlet_line, share_text, strip
+from digest.render.views import Marks, layout_of, outlet_line, share_text, strip
 
 __all__ = ["render_issue", "render_leaving_out", "template_context", "template_contexts"]
 
@@ -125,7 +124,7 @@ def template_contexts(digest: Digest, settings: Settings) -> tuple[dict[str, Any
 
 
 def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
-    """(HTML, text) with the theme marks still in (see :mod:`digest.views`); the text not yet tidied."""
+    """(HTML, text) with the theme marks still in (see :mod:`digest.render.views`); the text not yet tidied."""
     html_context, text_context = template_contexts(digest, settings)
     source = render_template(environment(settings, html=True), HTML_TEMPLATE, html_context)
     mjml_source, css = split_inline_css(source)

@@ -14,7 +14,7 @@ import lxml.html
 from digest import placeholders
 from digest.config import is_loopback
 from digest.models import Check, Digest
-from digest.plaintext import TEXT_WIDTH
+from digest.render.plaintext import TEXT_WIDTH
 
 GMAIL_CLIP_BYTES = 102 * 1024
 SUBJECT_WARN_CHARS = 78

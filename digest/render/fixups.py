@@ -44,7 +44,7 @@ PREVIEW_OPEN = '<div style="display:none;max-height:0;max-width:0;overflow:hidde
 
 
 def mark_preheader(html: str, preheader: str) -> str:
-    """The hidden preheader marked as a hole for theme views (:mod:`digest.views`), after premailer.
+    """The hidden preheader marked as a hole for theme views (:mod:`digest.render.views`), after premailer.
 
     Marked only now: premailer puts a line break before a comment that opens
     an element, and that break would show in the inbox preview. Not found

@@ -33,7 +33,7 @@ def compile_mjml(source: str, where: str = "digest.mjml") -> str:
     """HTML from MJML; raises RenderError with MRML's message and position."""
     try:
         # fonts={}: no Google Fonts <link>/@import, which would fetch at read time and track readers.
-        # Comments are kept: they carry the theme marks (digest.views); the templates write no others.
+        # Comments are kept: they carry the theme marks (digest.render.views); the templates write no others.
         return str(mjml.mjml2html(source, disable_comments=False, fonts={}))
     except ValueError as exc:
         raise MjmlError(where, f"{MJML_ERROR}: {exc}") from exc

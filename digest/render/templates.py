@@ -17,9 +17,9 @@ import jinja2
 
 from digest.config import Settings
 from digest.errors import RenderError
-from digest.i18n import format_day, translations
-from digest.plaintext import labelled, wrap
-from digest.views import REF
+from digest.render.i18n import format_day, translations
+from digest.render.plaintext import labelled, wrap
+from digest.render.views import REF
 
 HTML_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -90,7 +90,7 @@ class LinkReferences:
 
     @staticmethod
     def label(number: int) -> str:
-        """``[N]`` as the marked text writes it (see :mod:`digest.views`: a view numbers its links again)."""
+        """``[N]`` as the marked text writes it (see :mod:`digest.render.views`: a view numbers its links again)."""
         return f"{REF}{number}]"
 
     def region(self, number: int) -> str:

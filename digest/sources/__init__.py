@@ -1,5 +1,50 @@
-"""Where posts come from: Markdown files, RSS/Atom feeds and author-page archives."""
+"""Where posts come from: Markdown files, RSS/Atom feeds and author-page archives.
 
-from digest.sources.base import Gathered, Source, gather_all, open_source
+::
+
+    base.py      what every source shares: the Source protocol, post ids, sanitising, excerpts, pictures
+    markdown.py  content/**/*.md with YAML front matter, read in parallel, through the post index
+    index.py     the post index: what each file yielded, so a repeated run reads only what changed
+    feed.py      RSS 0.9x/1.0/2.0 and Atom, files or URLs (http.py: the fetch, with its deadline and caps)
+    archive.py   author-page text archives
+    files.py     paths and globs
+
+The registry below opens a source by its kind, importing only that kind's module.
+"""
+
+from __future__ import annotations
+
+from digest.config import Settings, SourceSpec
+from digest.models import Post, Problem, Window
+from digest.sources.base import Gathered, Source
 
 __all__ = ["Gathered", "Source", "gather_all", "open_source"]
+
+
+def open_source(spec: SourceSpec, settings: Settings) -> Source:
+    """The Source object for a spec; only that kind's module is imported (Markdown brings YAML, markdown-it and a process pool)."""
+    if spec.kind == "feed":
+        from digest.sources.feed import FeedSource
+
+        return FeedSource(spec, settings)
+    if spec.kind == "archive":
+        from digest.sources.archive import ArchiveSource
+
+        return ArchiveSource(spec, settings)
+    from digest.sources.markdown import MarkdownSource
+
+    return MarkdownSource(spec, settings)
+
+
+def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:
+    """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
+    posts: list[Post] = []
+    problems: list[Problem] = []
+    distant = 0
+    for spec in specs:
+        result = open_source(spec, settings).gather(near)
+        kept = result.posts if near is None else [post for post in result.posts if post.published in near]
+        posts.extend(kept)
+        problems.extend(result.problems)
+        distant += result.distant + len(result.posts) - len(kept)
+    return Gathered(tuple(posts), tuple(problems), distant)

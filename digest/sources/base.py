@@ -173,32 +173,3 @@ def source_label(spec: SourceSpec, settings: Settings, path: str | None = None) 
         with contextlib.suppress(ValueError):  # outside the root: keep the path as given
             where = str(settings.resolve(where).relative_to(settings.root))
     return f"{spec.kind}:{where}"
-
-
-def open_source(spec: SourceSpec, settings: Settings) -> Source:
-    """The Source object for a spec; only that kind's module is imported (Markdown brings YAML, markdown-it and a process pool)."""
-    if spec.kind == "feed":
-        from digest.sources.feed import FeedSource
-
-        return FeedSource(spec, settings)
-    if spec.kind == "archive":
-        from digest.sources.archive import ArchiveSource
-
-        return ArchiveSource(spec, settings)
-    from digest.sources.markdown import MarkdownSource
-
-    return MarkdownSource(spec, settings)
-
-
-def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:
-    """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
-    posts: list[Post] = []
-    problems: list[Problem] = []
-    distant = 0
-    for spec in specs:
-        result = open_source(spec, settings).gather(near)
-        kept = result.posts if near is None else [post for post in result.posts if post.published in near]
-        posts.extend(kept)
-        problems.extend(result.problems)
-        distant += result.distant + len(result.posts) - len(kept)
-    return Gathered(tuple(posts), tuple(problems), distant)

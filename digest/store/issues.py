@@ -33,7 +33,7 @@ class StoredIssue:
     # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
     post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
-    layout: str | None = None  # digest.views.Layout as JSON: None before v9, or when the templates mark no themes
+    layout: str | None = None  # digest.render.views.Layout as JSON: None before v9, or when the templates mark no themes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

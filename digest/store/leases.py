@@ -1,4 +1,4 @@
-"""The ``leases`` table: who holds a named job, until when (the protocol is in :mod:`digest.leases`)."""
+"""The ``leases`` table: who holds a named job, until when (the protocol is in :mod:`digest.send.leases`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The delivery ledger: one row per (issue, subscriber), the heart of exactly-once sending.
 
-See :mod:`digest.delivery` for the protocol (pending → sending → sent, with
+See :mod:`digest.send.delivery` for the protocol (pending → sending → sent, with
 deferred and failed on the way). This module owns the rows: queueing,
 the restart rule, what is due, the per-worker writer, and the counts that
 ``status`` and a send's plan report.
@@ -372,7 +372,7 @@ def _statements(where: Any) -> _Statements:
 
 _PLAIN = _statements(_ONE)
 _FENCE = _statements(_FENCED)
-# A send worker's writes (digest.workers) need the row to still carry its id: once a worker is taken for dead
+# A send worker's writes (digest.send.workers) need the row to still carry its id: once a worker is taken for dead
 # and its rows are claimed by another, its late writes change nothing.
 _CLAIMED = _statements(_ONE & (deliveries.c.worker == sa.bindparam("claimant")))
 _BOUNCED = (

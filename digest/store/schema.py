@@ -90,7 +90,7 @@ issues = sa.Table(
     sa.Column("post_prints", sa.Text, nullable=True),
     # v8: the Weekly Digest model as digest.json has it: the archive's per-theme feeds read its sections.
     sa.Column("model", sa.Text, nullable=True),
-    # v9: the marked render that each reader's theme view is cut from (digest.views.Layout, JSON).
+    # v9: the marked render that each reader's theme view is cut from (digest.render.views.Layout, JSON).
     sa.Column("layout", sa.Text, nullable=True),
 )
 
@@ -108,7 +108,7 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Index("deliveries_by_state", "issue_id", "state"),
-    # v11: the send worker (digest.workers) that claimed the row, while it is claimed; kept once sent, as a record
+    # v11: the send worker (digest.send.workers) that claimed the row, while it is claimed; kept once sent, as a record
     # of who sent it. NULL: unclaimed, or handled by a one-process send (which holds the send lease instead).
     sa.Column("worker", sa.String(128)),
 )
@@ -166,10 +166,10 @@ suppressions = sa.Table(
 mail_events = sa.Table(
     "mail_events",
     metadata,
-    # v10: what came back: bounces, complaints, mailed unsubscribes (digest.bounces), one row per message read.
+    # v10: what came back: bounces, complaints, mailed unsubscribes (digest.app.bounces), one row per message read.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(200), nullable=False, unique=True),  # the message's Message-ID, or a hash of it: read once
-    sa.Column("kind", sa.String(16), nullable=False),  # digest.bounces.EventKind
+    sa.Column("kind", sa.String(16), nullable=False),  # digest.app.bounces.EventKind
     sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id", ondelete="SET NULL")),
     sa.Column("issue_id", sa.String(64)),
     sa.Column("status", sa.String(16)),  # the enhanced status code (5.1.1), when there is one
@@ -188,7 +188,7 @@ mail_events = sa.Table(
 send_workers = sa.Table(
     "send_workers",
     metadata,
-    # v11: the processes sending an issue together (PostgreSQL; digest.workers), each with its heartbeat. A row
+    # v11: the processes sending an issue together (PostgreSQL; digest.send.workers), each with its heartbeat. A row
     # whose heartbeat is older than delivery.claim_timeout is a dead worker: its claimed rows go to the others.
     sa.Column("id", sa.String(128), primary_key=True),  # host:pid:nonce
     sa.Column("issue_id", sa.String(64), nullable=False),

@@ -1,6 +1,6 @@
 """The editor's desk in the preview: each button is one change to the issue file, nothing else.
 
-The file (:mod:`digest.editorial`) stays the only state: an action reads it,
+The file (:mod:`digest.issue.editorial`) stays the only state: an action reads it,
 changes one thing, and writes it back atomically. These functions only work
 out the change; the preview's endpoints check the page's token, write the
 file and send the browser back to the page, which then shows the new build.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from digest.editorial import IssueFile, Ref, url_key
 from digest.errors import DeskError
+from digest.issue.editorial import IssueFile, Ref, url_key
 from digest.models import Digest, Post
 
 POST_ACTIONS = ("exclude", "include", "pin", "unpin", "up", "down", "theme", "note")

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
-from digest.tokens import Signer
+from digest.subscribers.tokens import Signer
 from digest.web import guard
 
 PREFERENCES_COOKIE = "digest_preferences"

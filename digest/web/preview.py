@@ -40,16 +40,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from digest.addresses import normalise_address
+from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
 from digest.config import Settings, load_settings
-from digest.delivery import compile_issue
-from digest.editorial import issue_file_path, read_issue_file, write_issue_file
 from digest.errors import ConfigError, DeskError, DigestError, RenderError, WindowError
+from digest.issue.editorial import issue_file_path, read_issue_file, write_issue_file
 from digest.models import Digest, RenderedIssue
-from digest.newsletter import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
 from digest.render.templates import template_dirs
+from digest.send.delivery import compile_issue
 from digest.serialize import digest_to_json
 from digest.store import Store, StoredIssue
+from digest.subscribers.addresses import normalise_address
 from digest.web import desk, guard
 from digest.web.guard import PageToken, RateLimit
 
@@ -59,7 +59,7 @@ _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).re
 
 
 @dataclass(frozen=True, slots=True)
-class Built:
+class PreviewBuild:
     settings: Settings
     newsletter: Newsletter
     target: Target
@@ -85,7 +85,7 @@ class PreviewState:
         self.config = config
         self.version = 0
         self.lock = threading.Lock()
-        self.cache: dict[tuple[int, str], Built | Failure] = {}
+        self.cache: dict[tuple[int, str], PreviewBuild | Failure] = {}
         self.changed: asyncio.Event | None = None
         self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
         self.own_writes: dict[str, int] = {}  # files the desk wrote (path → mtime): the watcher need not rebuild for them
@@ -125,7 +125,7 @@ class PreviewState:
         except ConfigError as exc:
             return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
 
-    def build(self, query: dict[str, str]) -> Built | Failure:
+    def build(self, query: dict[str, str]) -> PreviewBuild | Failure:
         key = (self.version, json.dumps(sorted(query.items())))
         with self.lock:
             result = self.cache.get(key)
@@ -136,7 +136,7 @@ class PreviewState:
         return self._stored_state(result)
 
     @staticmethod
-    def _stored_state(result: Built | Failure) -> Built | Failure:
+    def _stored_state(result: PreviewBuild | Failure) -> PreviewBuild | Failure:
         """The build with the store's current word on it: a send in another process may have frozen
         the issue since it was built, and no watched file tells the preview so."""
         if isinstance(result, Failure):
@@ -148,7 +148,7 @@ class PreviewState:
         drift = drift_between(frozen, result.digest, result.rendered) if frozen is not None else None
         return dataclasses.replace(result, frozen=frozen, drift=drift or None)
 
-    def _build(self, query: dict[str, str]) -> Built | Failure:
+    def _build(self, query: dict[str, str]) -> PreviewBuild | Failure:
         settings = self.settings()
         if isinstance(settings, Failure):
             return settings
@@ -171,7 +171,7 @@ class PreviewState:
             return Failure(where=exc.where, message=exc.message)
         except DigestError as exc:
             return Failure(where="build", message=str(exc))
-        return Built(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
+        return PreviewBuild(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
 
     def watched(self) -> list[Path]:
         """The folders and files whose changes rebuild the issue."""
@@ -204,7 +204,7 @@ MAX_FORM_BYTES = 256 * 1024
 TEST_SENDS_PER_MINUTE = 5
 
 
-def create_app(config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1") -> Starlette:
+def create_preview_app(config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1") -> Starlette:
     """The preview app; it answers only loopback names and ``host`` (the address it is bound to)."""
     state = PreviewState(config)
     token = PageToken()
@@ -283,7 +283,7 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
             state.wrote(path)
 
         def approve_it() -> None:
-            from digest.approval import approve
+            from digest.app.approval import approve
 
             approve(built.newsletter, built.target, datetime.now(UTC), "the preview")
             state.bump()
@@ -385,12 +385,12 @@ def create_app(config: Path | None = None, *, watch: bool = True, host: str = "1
     )
 
 
-def _locked(built: Built) -> bool:
+def _locked(built: PreviewBuild) -> bool:
     """An issue with deliveries can never change: its desk is locked."""
     return built.frozen is not None and built.newsletter.store.ledger.has_started(built.frozen.id)
 
 
-def _desk_context(built: Built) -> dict[str, Any]:
+def _desk_context(built: PreviewBuild) -> dict[str, Any]:
     """What the desk's forms show: the issue file's current values, each post's ref, and whether edits are locked."""
     current = read_issue_file(issue_file_path(built.settings, built.target.window), built.settings)
     notes = built.digest.editorial.notes if built.digest.editorial else {}
@@ -409,16 +409,16 @@ def _desk_context(built: Built) -> dict[str, Any]:
     }
 
 
-def _approval(built: Built) -> str | None:
+def _approval(built: PreviewBuild) -> str | None:
     """The approval line of the desk (None when approval is not required)."""
     if built.settings.schedule.approval != "required":
         return None
-    from digest.approval import approval_state
+    from digest.app.approval import approval_state
 
     return approval_state(built.newsletter, built.target).reason
 
 
-def _frozen_note(built: Built) -> str | None:
+def _frozen_note(built: PreviewBuild) -> str | None:
     """What the page says when this issue is stored already: sends use that copy, not the build shown."""
     if built.frozen is None:
         return None

@@ -33,16 +33,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from digest.addresses import clean_name, normalise_address
-from digest.archive import listing, web_copy
-from digest.archive import pages as archive_pages
+from digest.app.archive import listing, web_copy
+from digest.app.archive import pages as archive_pages
 from digest.config import Settings
 from digest.errors import DigestError
 from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.store.subscribers import SignUpKind
-from digest.tokens import ExpiringSigner, Signer, address_hash
+from digest.subscribers.addresses import clean_name, normalise_address
+from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
@@ -68,7 +68,7 @@ def mask(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def create_app(
+def create_public_app(
     settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = (), with_metrics: bool = True
 ) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.

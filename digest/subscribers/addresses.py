@@ -13,8 +13,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import AddressError
-from digest.mail.message import single_line
-from digest.text import clean_text
+from digest.text import clean_text, single_line
 
 MAX_NAME = 200
 

@@ -41,9 +41,9 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from digest.grouping import NO_OUTLET, shares
-from digest.i18n import automatic_preheader, colon, counts_phrase, percent
-from digest.plaintext import tidy_text, wrap
+from digest.models import NO_OUTLET, shares
+from digest.render.i18n import automatic_preheader, colon, counts_phrase, percent
+from digest.render.plaintext import tidy_text, wrap
 
 HTML_OPEN, HTML_CLOSE = "<!--v:", "<!--/v-->"
 TEXT_OPEN, TEXT_END, TEXT_CLOSE = "\ufdd0", "\ufdd1", "\ufdd0/\ufdd1"

@@ -24,11 +24,10 @@ from types import MappingProxyType
 import snowballstemmer
 
 from digest.config import Theme
-from digest.models import OutletGroup, OutletShare, Post, Section
+from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, Section, shares
 
 TITLE_WEIGHT = 3
 EXCERPT_WEIGHT = 1
-NO_OUTLET = "Other sources"
 _WORD = re.compile(r"\w+")
 
 
@@ -216,22 +215,3 @@ def summarise_outlets(posts: Iterable[Post]) -> tuple[OutletShare, ...]:
         OutletShare(outlet=outlet, count=count, share=share)
         for (outlet, count), share in zip(ordered, shares([count for _, count in ordered]), strict=True)
     )
-
-
-def shares(counts: Sequence[int]) -> list[float]:
-    """Each count's share of the total in whole percent, as a fraction (0.43), adding up to exactly 1.
-
-    Largest remainder (Hamilton's method): every share is rounded down, and the
-    percent points left go to the largest remainders (ties to the earlier
-    count). Rounding each on its own showed 34 % + 33 % + 33 % well, but
-    51 % + 26 % + 24 % = 101 % for 2, 1, 1 of 4 (issue 22, item 23).
-    """
-    total = sum(counts)
-    if not total:
-        return [0.0 for _ in counts]
-    exact = [count * 100 / total for count in counts]
-    whole = [int(value) for value in exact]
-    left = 100 - sum(whole)
-    for index in sorted(range(len(counts)), key=lambda i: (-(exact[i] - whole[i]), i))[:left]:
-        whole[index] += 1
-    return [points / 100 for points in whole]

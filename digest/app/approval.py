@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from digest.delivery import compile_issue
-from digest.editorial import issue_file_path
+from digest.app.issues import Newsletter, Target
 from digest.errors import RefusedError
+from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
-from digest.newsletter import Newsletter, Target
+from digest.send.delivery import compile_issue
 from digest.store import StoredIssue
 
 

@@ -1,7 +1,7 @@
 """Plain text as the text twin writes it: lines wrapped to 78 columns, tidied.
 
 Kept apart from the renderer (no Jinja, MJML or premailer here) because a
-send assembles theme views of the text too (:mod:`digest.views`).
+send assembles theme views of the text too (:mod:`digest.render.views`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import yaml
 
 from digest.config import Settings
 from digest.errors import SourceError
-from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window
+from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window, last_day
 from digest.sources.base import clean_text, html_to_text, visible_text
 
 KEYS = ("subject", "preheader", "pin", "exclude", "include", "theme", "note")
@@ -75,8 +75,6 @@ class IssueFile:
 
 def issue_file_path(settings: Settings, window: Window) -> Path:
     """Where the issue file of ``window`` lives: the editorial folder, named for the window's last local day."""
-    from digest.issue import last_day  # digest.issue applies this module's curation
-
     return settings.editorial_dir / f"{last_day(window, settings.timezone):%Y-%m-%d}.md"
 
 
@@ -238,7 +236,7 @@ def curate(
             item = left.pop(post_id)
             chosen[post_id] = item.post
             changes.append(f"included {title(post_id)} (left out before: {item.reason})")
-        # Already in: the include still keeps it apart from another outlet's post on the same story (digest.stories).
+        # Already in: the include still keeps it apart from another outlet's post on the same story (digest.issue.stories).
     for ref in issue_file.exclude:
         post_id = find(ref, "exclude")
         if post_id is None:

@@ -15,22 +15,22 @@ addresses and Message-IDs it names, for a person to apply or dismiss
 
 Every message read is stored as an event with its issue, time, status and
 diagnostic, keyed by its Message-ID (or a hash of its bytes), so reading the
-same message again changes nothing. :mod:`digest.bounces.reading` says what
+same message again changes nothing. :mod:`digest.mail.bounces` says what
 a message is; this module decides what it does.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from digest.bounces.reading import EventKind, Reading, read_message
 from digest.config import Settings
 from digest.errors import ReviewError
+from digest.mail.bounces import EventKind, Reading, read_message
 from digest.models import ReviewState, SubscriberStatus
 from digest.store import MailEvent, Named, Store, now_utc
-from digest.tokens import ReturnPathSigner, issue_tag
+from digest.subscribers.tokens import ReturnPathSigner, issue_tag
 
 __all__ = ["EventKind", "Outcome", "Returned", "process_message", "review"]
 
@@ -104,7 +104,7 @@ def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: 
     """Read one message that came back and apply what it says. Raises StoreError if the database fails.
 
     Only a return-path token we signed that verifies names the subscriber
-    (:mod:`digest.bounces.reading`); a bounce or complaint without one is
+    (:mod:`digest.mail.bounces`); a bounce or complaint without one is
     stored as unattributed, with what it names, and changes nothing. Any
     message, however malformed, is read: one the parsers cannot take apart is
     stored as unrecognised with the reason.
@@ -225,3 +225,27 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Sett
     store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
     effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
     return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"
+
+
+@dataclass(slots=True)
+class FetchReport:
+    read: int = 0
+    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (uid, what it did)
+
+
+def fetch_mailbox(settings: Settings, store: Store) -> FetchReport:
+    """Process every message waiting in the bounce mailbox (``digest bounces fetch``, the scheduler's poll).
+
+    Raises DeliveryError when IMAP fails and StoreError when the database does;
+    a message whose processing failed stays in the folder for the next fetch."""
+    from digest.mail.mailbox import fetch
+
+    report = FetchReport()
+
+    def handle(raw: bytes, uid: str) -> bool:
+        outcome = process_message(raw, settings, store, uid=uid)
+        report.outcomes.append((uid.rpartition(":")[2], outcome))
+        return outcome.kind is not EventKind.UNRECOGNISED and outcome.review is None
+
+    report.read = fetch(settings.bounces, handle)
+    return report

@@ -1,15 +1,5 @@
-"""Settings: config/digest.toml plus the environment (and a .env file), validated once.
-
-Every problem in the file is collected and reported at once, each with the
-file and the key (``config/digest.toml: window.days: must be a positive
-integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
-the program gets a frozen :class:`Settings`.
-
-Relative paths in the file are resolved against ``root``, itself relative to
-the file's folder (the shipped file says ``root = ".."``, the project folder).
-With no file at all, the embedded defaults below apply, rooted at the
-working directory.
-"""
+"""Reading config/digest.toml and the environment into :class:`~digest.config.schema.Settings`: every problem
+collected (``_Reader`` records each with its file and key), then reported at once as one ConfigError."""
 
 from __future__ import annotations
 
@@ -19,276 +9,54 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.config.keys import SELECTOR, DkimSigner
+from digest.config.schema import (
+    DEFAULT_CONFIG,
+    DEFAULT_CRON,
+    DEFAULT_PORTS,
+    DEFAULT_USER_AGENT,
+    SOURCE_KINDS,
+    WEEKDAYS,
+    BounceOptions,
+    DeliveryOptions,
+    FeedFetch,
+    Relay,
+    ScheduleOptions,
+    SelectionRules,
+    Settings,
+    SmtpOptions,
+    SourceSpec,
+    T,
+    Theme,
+    WindowRule,
+    detect_kind,
+)
+from digest.config.validators import (
+    UTC_NAMES,
+    check_base_url,
+    check_language,
+    check_mailbox,
+    check_network,
+    check_title_format,
+    choice,
+    database_kind,
+    expiry,
+    fixed_offset,
+    kind_name,
+    nonempty,
+    positive,
+    rate,
+    show,
+)
 from digest.errors import ConfigError
-from digest.mail.dkim import SELECTOR, DkimSigner
-
-DEFAULT_CONFIG = Path("config/digest.toml")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WindowMode = Literal["days", "week", "since-last"]
-SourceKind = Literal["markdown", "feed", "archive"]
-SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
-
-T = TypeVar("T")
-DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
-DEFAULT_CRON = "0 9 * * fri"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceSpec:
-    """Where posts come from: a path, glob or URL, and its kind (detected when not given)."""
-
-    kind: SourceKind
-    location: str
-    outlet: str | None = None
-
-    @property
-    def is_url(self) -> bool:
-        return is_url(self.location)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Theme:
-    name: str
-    description: str = ""
-    keywords: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowRule:
-    mode: WindowMode = "days"
-    days: int = 7
-    week_starts: int = 0  # Monday, as datetime.weekday() counts
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelectionRules:
-    exclude_titles: tuple[re.Pattern[str], ...] = ()
-    exclude_outlets: tuple[str, ...] = ()
-    exclude_tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedFetch:
-    timeout: float = 10.0
-    max_bytes: int = 5_000_000
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_private: bool = False  # follow redirects from a public feed to loopback/private addresses
-
-
-BackendName = Literal["smtp", "outbox", "console", "memory"]
-Security = Literal["starttls", "ssl", "none"]
-DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}  # submission, implicit TLS, plain SMTP
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SmtpOptions:
-    host: str = ""
-    port: int = 587
-    security: Security = "starttls"
-    timeout: float = 30.0
-    username: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-    # AUTH over a plain connection: only ever for a local catcher such as Mailpit.
-    allow_plain_auth: bool = False
-    ca_file: Path | None = None
-    local_hostname: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Relay:
-    """One of several SMTP relays ([[smtp.relays]]): connections are spread over them by weight."""
-
-    name: str
-    options: SmtpOptions
-    weight: int = 1
-    rate: float = 0.0  # messages per second through this relay; 0: no limit of its own
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryOptions:
-    backend: BackendName = "outbox"
-    outbox_dir: Path = Path("outbox")
-    connections: int = 4
-    max_per_connection: int = 200
-    rate: float = 0.0  # messages per second over all connections; 0 means no limit
-    max_attempts: int = 5
-    retry_base: float = 60.0  # seconds before the first retry; doubles each time
-    max_wait: float = 900.0  # how long one run waits for deferred retries to come due
-    lease_seconds: float = 60.0  # how long a send's lease lasts unless renewed (renewed every quarter of it)
-    breaker: int = 20  # consecutive failures that pause a send
-    # PostgreSQL: every send of this newsletter runs as a send worker (digest.workers), so `digest send --worker`
-    # processes on other hosts can join it. Off: a send is one process holding the send lease.
-    workers_may_join: bool = False
-    claim_timeout: float = 30.0  # a worker whose heartbeat is older than this is dead: its claimed rows go to the others
-    list_id: str = ""
-    unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BounceOptions:
-    """[bounces]: where bounces and mailed unsubscribes arrive, and when soft bounces add up to a bounce."""
-
-    address: str = ""  # bounces@domain: each copy's envelope sender becomes bounces+<token>@domain (VERP); empty: off
-    unsubscribe_address: str = ""  # unsubscribe@domain: List-Unsubscribe's mailto, unsubscribe+<token>@domain
-    soft_limit: int = 3  # this many soft bounces …
-    soft_days: float = 30.0  # … within this many days mark the subscriber bounced
-    poll_minutes: float = 15.0  # how often the scheduler runs `digest bounces fetch` (IMAP), when IMAP_HOST is set
-    imap_host: str = ""  # IMAP_HOST: the bounce mailbox, read over TLS (993)
-    imap_port: int = 993  # IMAP_PORT
-    imap_username: str | None = field(default=None, repr=False)  # IMAP_USERNAME
-    imap_password: str | None = field(default=None, repr=False)  # IMAP_PASSWORD: only from the environment or .env
-    imap_folder: str = "INBOX"
-    imap_ca_file: Path | None = None  # a private CA for the IMAP server's certificate (checks stay on)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleOptions:
-    cron: str = DEFAULT_CRON
-    timezone: ZoneInfo | None = None  # None: the newsletter's time zone
-    misfire_grace: float = 6 * 3600.0  # seconds a late fire may still send
-    min_posts: int = 1
-    approval: Literal["none", "required"] = "none"  # "required": a slot sends only an issue an editor approved
-    draft_hours: float = 24.0  # with approval: the draft is built, frozen and mailed to the editors this long before the slot
-    preview_url: str = "http://127.0.0.1:8000"  # where the editors' draft mail points (their `digest preview`)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    """The whole validated configuration. Build with :func:`load_settings`."""
-
-    config_path: Path | None
-    root: Path
-    name: str = "Newsletter"
-    title_format: str = "{name} Weekly Digest – {date}"
-    preheader: str = ""
-    address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
-    editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
-    confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
-    trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
-    language: str = "en"
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
-    base_url: str = "http://127.0.0.1:8080"
-    archive_url: str = ""  # where `digest publish` output is served; empty: the public app's /archive
-    window: WindowRule = field(default_factory=WindowRule)
-    selection: SelectionRules = field(default_factory=SelectionRules)
-    sources: tuple[SourceSpec, ...] = ()
-    themes: tuple[Theme, ...] = ()
-    fallback_theme: str = "More this week"
-    fallback_description: str = ""
-    excerpt_words: int = 60
-    images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none
-    output_dir: Path = Path("out")
-    editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.editorial)
-    templates_dir: Path | None = None
-    cache_dir: Path = Path(".digest-cache")
-    feed: FeedFetch = field(default_factory=FeedFetch)
-    secret_key: str | None = field(default=None, repr=False)
-    metrics_token: str | None = field(default=None, repr=False)  # DIGEST_METRICS_TOKEN: needed to read /metrics, when set
-    database_url: str = "sqlite:///digest.sqlite"
-    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
-    smtp: SmtpOptions = field(default_factory=SmtpOptions)
-    relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
-    relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
-    schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
-    dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
-    bounces: BounceOptions = field(default_factory=BounceOptions)
-    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
-
-    @property
-    def theme_names(self) -> list[str]:
-        """Every theme a post can be put in, and a reader can choose: the configured ones and the fallback, in order."""
-        return [*(theme.name for theme in self.themes), self.fallback_theme]
-
-    @property
-    def schedule_zone(self) -> ZoneInfo:
-        return self.schedule.timezone or self.timezone
-
-    @property
-    def list_id(self) -> str:
-        """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
-        if self.delivery.list_id:
-            return self.delivery.list_id
-        label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
-        return f"{label}.{self.sender.domain}"
-
-    def require_secret(self, purpose: str) -> str:
-        """The secret key, or a ConfigError saying what it is needed for here (``purpose``: "it signs the
-        unsubscribe links") and where it is set: the one wording of this refusal, wherever it is met."""
-        if not self.secret_key:
-            raise ConfigError([missing_secret(purpose)])
-        return self.secret_key
-
-    def resolve(self, location: str) -> Path:
-        """A path from the config or the command line, relative to the project root."""
-        path = Path(location).expanduser()
-        return path if path.is_absolute() else self.root / path
-
-
-def missing_secret(purpose: str) -> str:
-    """What is said wherever the secret key is needed and not set: what for, and where to set it."""
-    return f"DIGEST_SECRET_KEY is not set: {purpose} (set it in the environment or .env)"
-
-
-def _check_network(value: str) -> str | None:
-    import ipaddress
-
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return f'must be an IP address or network (10.0.0.2, 172.18.0.0/16), got "{value}"'
-    return None
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``*.localhost`` or a loopback address: this machine."""
-    import ipaddress
-
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def leaves_machine(settings: Settings) -> bool:
-    """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
-    hosts = [relay.options.host for relay in settings.relays] or [settings.smtp.host]
-    return settings.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
-
-
-def smtp_hosts(settings: Settings) -> str:
-    """Where an SMTP send goes, for messages: the host, or the relays' hosts."""
-    return ", ".join(relay.options.host for relay in settings.relays) or settings.smtp.host
-
-
-def is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
-
-
-def detect_kind(location: str) -> SourceKind:
-    """The source kind a location most likely is, from its form and file ending (a URL: a feed, unless it ends in .txt)."""
-    lowered = location.lower().split("?", 1)[0]
-    if is_url(location):
-        return "archive" if lowered.endswith(".txt") else "feed"
-    if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
-        return "feed"
-    if lowered.endswith(".txt"):
-        return "archive"
-    return "markdown"
 
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
@@ -335,7 +103,7 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(name, f"must be {_kind_name(kind)}, got {_show(value)}")
+            self.fail(name, f"must be {kind_name(kind)}, got {show(value)}")
             return default
         if check is not None and (message := check(value)) is not None:
             self.fail(name, message)
@@ -345,7 +113,7 @@ class _Reader:
     def strings(self, name: str) -> tuple[str, ...]:
         value = self.get(name, list, [])
         if not all(isinstance(item, str) for item in value):
-            self.fail(name, f"must be a list of strings, got {_show(value)}")
+            self.fail(name, f"must be a list of strings, got {show(value)}")
             return ()
         return tuple(value)
 
@@ -357,29 +125,6 @@ class _Reader:
         for name in sorted(set(self.table) - self.seen):
             near = difflib.get_close_matches(name, sorted(self.seen), n=1, cutoff=0.6)
             self.fail(name, f'unknown key (did you mean "{near[0]}"?)' if near else "unknown key")
-
-
-def _kind_name(kind: type) -> str:
-    return {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }.get(kind, kind.__name__)
-
-
-def _show(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def _positive(value: int | float) -> str | None:
-    return None if value > 0 else f"must be positive, got {value}"
-
-
-def _nonempty(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -429,23 +174,23 @@ def _settings(
 
     warnings: list[str] = []
     news = top.sub("newsletter")
-    name = news.get("name", str, "Newsletter", _nonempty)
-    title_format = news.get("title", str, "{name} Weekly Digest – {date}", _check_title_format)
+    name = news.get("name", str, "Newsletter", nonempty)
+    title_format = news.get("title", str, "{name} Weekly Digest – {date}", check_title_format)
     preheader = news.get("preheader", str, "")
     address = " ".join(news.get("address", str, "").split())
     editors = _addresses(news, "editors")
-    language = news.get("language", str, "en", _check_language)
+    language = news.get("language", str, "en", check_language)
     timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
     sender = _sender(news, name)
-    base_url = news.get("base_url", str, "http://127.0.0.1:8080", _check_base_url).rstrip("/")
-    archive_url = news.get("archive_url", str, "", lambda v: None if not v else _check_base_url(v)).rstrip("/")
+    base_url = news.get("base_url", str, "http://127.0.0.1:8080", check_base_url).rstrip("/")
+    archive_url = news.get("archive_url", str, "", lambda v: None if not v else check_base_url(v)).rstrip("/")
     news.finish()
 
     win = top.sub("window")
     mode = win.get(
         "mode", str, "days", lambda v: None if v in ("days", "week", "since-last") else f'must be "days", "week" or "since-last", got "{v}"'
     )
-    days = win.get("days", int, 7, _positive)
+    days = win.get("days", int, 7, positive)
     week_starts = win.get("week_starts", str, "monday", lambda v: None if v.lower() in WEEKDAYS else f'must be a weekday name, got "{v}"')
     win.finish()
     window = WindowRule(mode=mode, days=days, week_starts=WEEKDAYS.index(week_starts.lower()))  # type: ignore[arg-type]
@@ -468,15 +213,15 @@ def _settings(
     themes = _themes(top)
 
     grouping = top.sub("grouping")
-    fallback = grouping.get("fallback", str, "More this week", _nonempty)
+    fallback = grouping.get("fallback", str, "More this week", nonempty)
     fallback_description = grouping.get("fallback_description", str, "")
     grouping.finish()
 
     out = top.sub("output")
-    output_dir = out.get("dir", str, "out", _nonempty)
+    output_dir = out.get("dir", str, "out", nonempty)
     templates = out.get("templates", str, "")
-    excerpt_words = out.get("excerpt_words", int, 60, _positive)
-    images = out.get("images", str, "thumbnail", _choice(("thumbnail", "none")))
+    excerpt_words = out.get("excerpt_words", int, 60, positive)
+    images = out.get("images", str, "thumbnail", choice(("thumbnail", "none")))
     out.finish()
 
     signup = top.sub("subscribe")
@@ -488,35 +233,35 @@ def _settings(
     serving = top.sub("serve")
     trusted_proxies = serving.strings("trusted_proxies")
     for index, network in enumerate(trusted_proxies):
-        if (problem := _check_network(network)) is not None:
+        if (problem := check_network(network)) is not None:
             serving.fail(f"trusted_proxies[{index}]", problem)
     if env.get("DIGEST_TRUSTED_PROXIES"):  # for containers: comma-separated, replaces the file's list
         trusted_proxies = tuple(part.strip() for part in env["DIGEST_TRUSTED_PROXIES"].split(",") if part.strip())
         for network in trusted_proxies:
-            if (problem := _check_network(network)) is not None:
+            if (problem := check_network(network)) is not None:
                 serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
     serving.finish()
 
     editorial = top.sub("editorial")
-    editorial_dir = editorial.get("dir", str, "content/issues", _nonempty)
+    editorial_dir = editorial.get("dir", str, "content/issues", nonempty)
     editorial.finish()
 
     feeds = top.sub("feeds")
     feed = FeedFetch(
-        timeout=feeds.get("timeout", float, 10.0, _positive),
-        max_bytes=feeds.get("max_bytes", int, 5_000_000, _positive),
-        user_agent=feeds.get("user_agent", str, DEFAULT_USER_AGENT, _nonempty),
+        timeout=feeds.get("timeout", float, 10.0, positive),
+        max_bytes=feeds.get("max_bytes", int, 5_000_000, positive),
+        user_agent=feeds.get("user_agent", str, DEFAULT_USER_AGENT, nonempty),
         allow_private=feeds.get("allow_private", bool, False),
     )
-    cache_dir = feeds.get("cache_dir", str, ".digest-cache", _nonempty)
+    cache_dir = feeds.get("cache_dir", str, ".digest-cache", nonempty)
     feeds.finish()
 
     store = top.sub("store")
     # The file's value is always read (and checked), then the environment may override it.
-    database_url = store.get("url", str, "sqlite:///digest.sqlite", _database_kind)
+    database_url = store.get("url", str, "sqlite:///digest.sqlite", database_kind)
     if env.get("DATABASE_URL"):
         database_url = env["DATABASE_URL"]
-        if (problem := _database_kind(database_url)) is not None:
+        if (problem := database_kind(database_url)) is not None:
             store.problems.append(f"environment: DATABASE_URL: {problem}")
     store.finish()
     delivery = _delivery(top, env, root)
@@ -586,7 +331,7 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
     reader = top.sub("bounces")
 
     def plain_mailbox(value: str) -> str | None:
-        problem = _check_mailbox(value)
+        problem = check_mailbox(value)
         if problem is None and value and "+" in value.partition("@")[0]:
             problem = 'must not contain "+": digest adds "+<token>" to it'
         return problem
@@ -598,14 +343,14 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
     options = BounceOptions(
         address=address,
         unsubscribe_address=unsubscribe or (f"unsubscribe@{address.partition('@')[2]}" if address else ""),
-        soft_limit=reader.get("soft_limit", int, 3, _positive),
-        soft_days=reader.get("soft_days", float, 30.0, _positive),
+        soft_limit=reader.get("soft_limit", int, 3, positive),
+        soft_days=reader.get("soft_days", float, 30.0, positive),
         poll_minutes=reader.get("poll_minutes", float, 15.0, lambda v: None if v >= 1 else f"must be at least 1, got {v}"),
         imap_host=env.get("IMAP_HOST", ""),
         imap_port=int(port) if (port := env.get("IMAP_PORT", "")).isdigit() and 0 < int(port) < 65536 else 993,
         imap_username=env.get("IMAP_USERNAME") or None,
         imap_password=env.get("IMAP_PASSWORD") or None,
-        imap_folder=reader.get("imap_folder", str, "INBOX", _nonempty),
+        imap_folder=reader.get("imap_folder", str, "INBOX", nonempty),
         imap_ca_file=(root / ca) if (ca := reader.get("imap_ca_file", str, "")) else None,
     )
     if env.get("IMAP_PORT") and options.imap_port == 993 and env.get("IMAP_PORT") != "993":
@@ -618,8 +363,8 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
 
 def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
     """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
+    from digest.config.keys import DEFAULT_HEADERS, load_key
     from digest.errors import DkimKeyError
-    from digest.mail.dkim import DEFAULT_HEADERS, load_key
 
     reader = top.sub("dkim")
     domain = reader.get("domain", str, sender.domain, lambda v: None if SELECTOR.fullmatch(v) else f'must be a domain name, got "{v}"')
@@ -656,36 +401,12 @@ def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> Dki
     return DkimSigner(tuple(keys), headers) if keys else None
 
 
-def _rate(value: float) -> str | None:
-    """Messages per second: 0 for no limit."""
-    return None if value >= 0 else f"must be 0 (no limit) or more, got {value}"
-
-
-def _expiry(value: float) -> str | None:
-    """How long a lease or a worker's heartbeat holds: long enough to renew, short enough to take over."""
-    return None if 2 <= value <= 3600 else f"must be 2 to 3600 seconds, got {value}"
-
-
-def _database_kind(url: str) -> str | None:
-    """None for a store digest runs on (SQLite, PostgreSQL: any driver); else why not, naming only the scheme
-    (the URL may carry a password)."""
-    scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
-    if scheme in ("sqlite", "postgresql", "postgres"):
-        return None
-    got = f'a "{scheme}" URL' if scheme else "no URL (scheme://…)"
-    return f"must be sqlite:///path or postgresql://user@host/db (digest keeps its ledger in SQLite or PostgreSQL), got {got}"
-
-
 def _absolute_sqlite(url: str, root: Path) -> str:
     """A relative SQLite path is relative to the project root, not to wherever the command runs."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str(root / url[len(prefix) :])
     return url
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[str], str | None]:
-    return lambda value: None if value in options else f'must be one of {", ".join(options)}, got "{value}"'
 
 
 def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, check: Callable[[str], str | None]) -> str | None:
@@ -701,8 +422,8 @@ def _env_override(reader: _Reader, env: Mapping[str, str], variable: str, check:
 def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptions:
     reader = top.sub("delivery")
     backends = ("smtp", "outbox", "console", "memory")
-    configured = reader.get("backend", str, "", _choice(backends))
-    backend = _env_override(reader, env, "DIGEST_BACKEND", _choice(backends)) or configured
+    configured = reader.get("backend", str, "", choice(backends))
+    backend = _env_override(reader, env, "DIGEST_BACKEND", choice(backends)) or configured
     if not backend:
         # The embedded default: real SMTP only when a host is configured, else the local outbox.
         smtp_table = top.table.get("smtp", {})
@@ -710,24 +431,24 @@ def _delivery(top: _Reader, env: Mapping[str, str], root: Path) -> DeliveryOptio
         backend = "smtp" if has_host else "outbox"
     options = DeliveryOptions(
         backend=backend,  # type: ignore[arg-type]
-        outbox_dir=root / reader.get("outbox_dir", str, "outbox", _nonempty),
-        connections=reader.get("connections", int, 4, _positive),
-        max_per_connection=reader.get("max_per_connection", int, 200, _positive),
-        rate=reader.get("rate", float, 0.0, _rate),
-        max_attempts=reader.get("max_attempts", int, 5, _positive),
-        retry_base=reader.get("retry_base", float, 60.0, _positive),
+        outbox_dir=root / reader.get("outbox_dir", str, "outbox", nonempty),
+        connections=reader.get("connections", int, 4, positive),
+        max_per_connection=reader.get("max_per_connection", int, 200, positive),
+        rate=reader.get("rate", float, 0.0, rate),
+        max_attempts=reader.get("max_attempts", int, 5, positive),
+        retry_base=reader.get("retry_base", float, 60.0, positive),
         max_wait=reader.get("max_wait", float, 900.0, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
-        lease_seconds=reader.get("lease_seconds", float, 60.0, _expiry),
-        breaker=reader.get("breaker", int, 20, _positive),
+        lease_seconds=reader.get("lease_seconds", float, 60.0, expiry),
+        breaker=reader.get("breaker", int, 20, positive),
         workers_may_join=reader.get("workers_may_join", bool, False),
-        claim_timeout=reader.get("claim_timeout", float, 30.0, _expiry),
+        claim_timeout=reader.get("claim_timeout", float, 30.0, expiry),
         list_id=reader.get(
             "list_id",
             str,
             "",
             lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
         ),
-        unsubscribe_mailto=reader.get("unsubscribe_mailto", str, "", _check_mailbox),
+        unsubscribe_mailto=reader.get("unsubscribe_mailto", str, "", check_mailbox),
     )
     reader.finish()
     return options
@@ -737,7 +458,7 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions
     reader = top.sub("smtp")
     # The file's values are always read (and checked); the environment may then override them.
     host = reader.get("host", str, "")
-    host = _env_override(reader, env, "SMTP_HOST", _nonempty) or host
+    host = _env_override(reader, env, "SMTP_HOST", nonempty) or host
     port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
     raw_port = _env_override(
         reader, env, "SMTP_PORT", lambda v: None if v.isdigit() and 0 < int(v) < 65536 else f'must be a port number, got "{v}"'
@@ -745,14 +466,14 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions
     if raw_port is not None:
         port = int(raw_port)
     securities = ("starttls", "ssl", "none")
-    security = reader.get("security", str, "starttls", _choice(securities))
-    security = _env_override(reader, env, "SMTP_SECURITY", _choice(securities)) or security
+    security = reader.get("security", str, "starttls", choice(securities))
+    security = _env_override(reader, env, "SMTP_SECURITY", choice(securities)) or security
     ca_file = reader.get("ca_file", str, "")
     options = SmtpOptions(
         host=host,
         port=port or DEFAULT_PORTS[security],
         security=security,  # type: ignore[arg-type]
-        timeout=reader.get("timeout", float, 30.0, _positive),
+        timeout=reader.get("timeout", float, 30.0, positive),
         username=env.get("SMTP_USERNAME") or None,
         password=env.get("SMTP_PASSWORD") or None,
         allow_plain_auth=reader.get("allow_plain_auth", bool, False),
@@ -763,7 +484,7 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions
         if secret in reader.table:
             reader.fail(secret, f"secrets are read only from the environment (SMTP_{secret.upper()}) or .env, never from the config file")
             reader.seen.add(secret)
-    cooldown = reader.get("cooldown", float, 60.0, _positive)
+    cooldown = reader.get("cooldown", float, 60.0, positive)
     relays = _relays(reader, options, env)
     reader.finish()
     return options, relays, cooldown
@@ -783,14 +504,14 @@ def _relays(smtp: _Reader, shared: SmtpOptions, env: Mapping[str, str]) -> tuple
     relays: list[Relay] = []
     for index, entry in enumerate(raw):
         reader = smtp.entry(entry, f"{smtp.key('relays')}[{index}].")
-        host = reader.get("host", str, "", _nonempty)
+        host = reader.get("host", str, "", nonempty)
         name = reader.get(
             "name",
             str,
             host or f"relay{index + 1}",
             lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]+", v) else f'must be letters, digits, ".", "-" or "_", got "{v}"',
         )
-        security = reader.get("security", str, shared.security, _choice(("starttls", "ssl", "none")))
+        security = reader.get("security", str, shared.security, choice(("starttls", "ssl", "none")))
         port = reader.get("port", int, 0, lambda v: None if 0 < v < 65536 else f"must be a port number, got {v}")
         suffix = re.sub(r"[^A-Z0-9]", "_", name.upper())
         options = dataclasses.replace(
@@ -805,45 +526,14 @@ def _relays(smtp: _Reader, shared: SmtpOptions, env: Mapping[str, str]) -> tuple
             Relay(
                 name=name,
                 options=options,
-                weight=reader.get("weight", int, 1, _positive),
-                rate=reader.get("rate", float, 0.0, _rate),
+                weight=reader.get("weight", int, 1, positive),
+                rate=reader.get("rate", float, 0.0, rate),
             )
         )
         reader.finish()
     if len({relay.name for relay in relays}) < len(relays):
         smtp.fail("relays", "each relay needs a name of its own (name = …)")
     return tuple(relays)
-
-
-def _check_title_format(value: str) -> str | None:
-    try:
-        value.format(name="x", date="x", start="x", end="x")
-    except (KeyError, IndexError, ValueError) as exc:
-        return f"may use only {{name}}, {{date}}, {{start}} and {{end}}: {exc}"
-    return None
-
-
-def _check_language(value: str) -> str | None:
-    return (
-        None if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value) else f'must be a language tag like "en" or "pt-BR", got "{value}"'
-    )
-
-
-def _check_mailbox(value: str) -> str | None:
-    """An ASCII address (it goes into a header as a mailto: URI), or empty."""
-    if not value:
-        return None
-    from digest.addresses import normalise_address
-
-    try:
-        normalise_address(value)
-    except ValueError as exc:
-        return f"not an address: {exc}"
-    return None if value.isascii() else "must be an ASCII address"
-
-
-def _check_base_url(value: str) -> str | None:
-    return None if is_url(value) else f'must start with http:// or https://, got "{value}"'
 
 
 def _zone(news: _Reader, override: str | None, warnings: list[str]) -> ZoneInfo:
@@ -857,27 +547,13 @@ def _zone(news: _Reader, override: str | None, warnings: list[str]) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         news.problems.append(f'{where}: unknown time zone "{name}" (use an IANA name like "Europe/London")')
         return ZoneInfo("UTC")
-    if name.upper() not in _UTC_NAMES and _fixed_offset(zone):
+    if name.upper() not in UTC_NAMES and fixed_offset(zone):
         offset = datetime(2026, 1, 1, tzinfo=zone).strftime("%z")
         warnings.append(
             f'{where}: "{name}" is a fixed offset (UTC{offset[:3]}:{offset[3:]} all year, no daylight saving); '
             'for local time use a place name like "America/New_York" or "Europe/London"'
         )
     return zone
-
-
-_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UCT", "ETC/UCT", "ZULU", "ETC/ZULU", "UNIVERSAL", "ETC/UNIVERSAL"})
-
-
-def _fixed_offset(zone: ZoneInfo) -> bool:
-    """The same offset in January and July for years around now: a zone with no daylight saving rules."""
-    offsets = {datetime(year, month, 1, 12, tzinfo=zone).utcoffset() for year in (2025, 2026) for month in (1, 7)}
-    return len(offsets) == 1 and not _is_place(zone.key)
-
-
-def _is_place(key: str) -> bool:
-    """Region/City names (Asia/Tokyo) are real places that merely have no DST: not a mistake."""
-    return "/" in key and not key.upper().startswith("ETC/")
 
 
 def _sender(news: _Reader, name: str) -> Address:
@@ -902,7 +578,7 @@ def _sources(top: _Reader) -> tuple[SourceSpec, ...]:
             top.fail(f"sources[{index}]", "must be a table with a location")
             continue
         reader = top.entry(entry, f"sources[{index}].")
-        location = reader.get("location", str, "", _nonempty)
+        location = reader.get("location", str, "", nonempty)
         kind = reader.get("kind", str, "", lambda v: None if v in SOURCE_KINDS else f'must be one of {", ".join(SOURCE_KINDS)}, got "{v}"')
         outlet = reader.get("outlet", str, "") or None
         reader.finish()
@@ -926,7 +602,7 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
             top.fail(f"themes[{index}]", "must be a table with a name")
             continue
         reader = top.entry(entry, f"themes[{index}].")
-        name = reader.get("name", str, "", _nonempty)
+        name = reader.get("name", str, "", nonempty)
         if "name" not in entry:
             reader.fail("name", "missing")
         elif name.casefold() in names:
@@ -946,7 +622,7 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
 
 def _addresses(reader: _Reader, name: str) -> tuple[str, ...]:
     """A list of email addresses, each checked as subscriber addresses are."""
-    from digest.addresses import normalise_address
+    from digest.subscribers.addresses import normalise_address
 
     found = []
     for raw in reader.strings(name):
@@ -986,11 +662,11 @@ def _schedule(top: _Reader) -> ScheduleOptions:
         timezone=zone,
         misfire_grace=hours * 3600,
         min_posts=reader.get("min_posts", int, 1, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
-        approval=reader.get("approval", str, "none", _choice(("none", "required"))),  # type: ignore[arg-type]
+        approval=reader.get("approval", str, "none", choice(("none", "required"))),  # type: ignore[arg-type]
         draft_hours=reader.get(
             "draft_hours", float, 24.0, lambda v: None if 0 < v <= 24 * 14 else f"must be more than 0 and at most 336, got {v}"
         ),
-        preview_url=reader.get("preview_url", str, "http://127.0.0.1:8000", _check_base_url).rstrip("/"),
+        preview_url=reader.get("preview_url", str, "http://127.0.0.1:8000", check_base_url).rstrip("/"),
     )
     reader.finish()
     return options

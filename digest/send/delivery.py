@@ -12,7 +12,7 @@ The ledger protocol, per recipient::
 **Restart rule.** A run holds the issue's send lease while it works (renewed
 every 15 s, expiring after 60 s: ``delivery.lease_seconds``; a holder on the
 same host whose process is gone is taken over at once). Its ledger writes
-are fenced (:mod:`digest.leases`): a run paused past its lease and woken
+are fenced (:mod:`digest.send.leases`): a run paused past its lease and woken
 after another took over changes no row and stops at its next message. A new run that takes the lease finds any
 ``sending`` rows left by a dead one and puts them back to ``pending``: the message may or may not have arrived, so
 it is sent again. A kill at any instant therefore loses no recipient and
@@ -20,7 +20,7 @@ repeats at most the one message in flight on each connection; the
 Message-ID of the repeat is the same, so many clients show it once.
 
 Each subscriber gets the themes they chose: the message for their choice
-comes from :class:`~digest.mail.variants.Variants`, and one whose themes
+comes from :class:`~digest.send.variants.Variants`, and one whose themes
 have no posts this time, or who paused their subscription, is skipped with
 the reason recorded (``no posts in your themes``, ``paused until …``).
 
@@ -41,18 +41,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from digest.addresses import envelope_form
 from digest.config import DeliveryOptions, Settings
 from digest.errors import DeliveryError, LeaseHeldError, PermanentError, StoreError, TransientError
-from digest.leases import Held, hold_lease, holder_is_dead
 from digest.mail.backends import Backend, Reply, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
-from digest.mail.variants import Variants
 from digest.models import DeliveryState
+from digest.render.views import Layout
+from digest.send.leases import Held, hold_lease, holder_is_dead
+from digest.send.variants import Variants
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
-from digest.tokens import ReturnPathSigner, Signer
-from digest.views import Layout
+from digest.subscribers.addresses import envelope_form
+from digest.subscribers.tokens import ReturnPathSigner, Signer
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply
 
 
 class Guard(Protocol):
-    """What a run's ledger writes depend on: the send lease (a one-process send) or a worker's claims (digest.workers)."""
+    """What a run's ledger writes depend on: the send lease (a one-process send) or a worker's claims (digest.send.workers)."""
 
     def check(self) -> None:
         """Raise (a DeliveryError) when this process can no longer be sure its rows are its own: a pause, a lost lease."""
@@ -450,7 +450,7 @@ def send_issue(
 ) -> SendReport:
     """Send the issue to every active subscriber who does not have it yet, through the ledger.
 
-    ``layout`` (the frozen issue's, :class:`digest.views.Layout`) gives each
+    ``layout`` (the frozen issue's, :class:`digest.render.views.Layout`) gives each
     reader the themes they chose; without it everyone gets ``message``.
     ``today`` (the newsletter's day, for pauses) defaults to UTC's. ``hint``
     makes the commands a refusal names (``Newsletter.hint``: with ``--config``).
@@ -466,7 +466,7 @@ def send_issue(
     issue_id = message.parts.issue_id
     lost = threading.Event()
     with hold_lease(store, f"send:{issue_id}", lost, f"a send of {issue_id}", ttl=options.lease_seconds) as lease:
-        # Workers (digest.workers) hold claims, not this lease: while any is alive, a one-process send
+        # Workers (digest.send.workers) hold claims, not this lease: while any is alive, a one-process send
         # would resend their rows in flight. It joins them instead.
         working = [] if store.is_sqlite else store.workers.live(issue_id, options.claim_timeout)
         if working := [worker for worker in working if not holder_is_dead(worker)]:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from digest.config import Settings, SourceSpec
-from digest.editorial import IssueFile, curate, issue_file_path, read_issue_file
-from digest.grouping import group_posts, summarise_outlets
-from digest.i18n import automatic_preheader
-from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window
-from digest.selection import select_posts
+from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
+from digest.issue.grouping import group_posts, summarise_outlets
+from digest.issue.selection import select_posts
+from digest.issue.stories import fold_stories
+from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window, last_day
+from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
-from digest.stories import fold_stories
 
 
 def issue_id(window: Window, zone: tzinfo) -> str:
@@ -24,14 +24,9 @@ def issue_id(window: Window, zone: tzinfo) -> str:
     return f"{last_day(window, zone):%Y-%m-%d}-{digest}"
 
 
-def last_day(window: Window, zone: tzinfo) -> datetime:
-    """The last moment inside the half-open window, in local time: the day an issue is named for."""
-    return (window.end - timedelta(microseconds=1)).astimezone(zone)
-
-
 def issue_title(window: Window, settings: Settings) -> str:
     """The title format filled in: {name}, and {date} (= {end}, the window's last day) and {start} in the reader's language."""
-    from digest.i18n import format_day
+    from digest.render.i18n import format_day
 
     day = last_day(window, settings.timezone)
     start = window.start.astimezone(settings.timezone)
@@ -52,7 +47,7 @@ def assemble_digest(
     ``unrenderable`` (post id → why) names posts that broke the email on their
     own (see :func:`digest.render.render_leaving_out`): they are excluded and
     reported, and the issue goes on without them. ``issue_file`` is the
-    editor's file for this issue (:mod:`digest.editorial`), read by the caller.
+    editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:

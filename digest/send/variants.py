@@ -1,7 +1,7 @@
 """Each reader's message: the issue's compiled message for the themes they chose.
 
 The frozen issue stays one issue; a subscriber who chose some of its themes
-gets a view of it (:mod:`digest.views`). A send compiles one message per
+gets a view of it (:mod:`digest.render.views`). A send compiles one message per
 distinct choice actually met among its recipients, the first time it is
 met, and keeps it for the run: a list of 20,000 with a few hundred distinct
 choices compiles a few hundred messages. Each costs little: the headers are
@@ -14,8 +14,8 @@ from __future__ import annotations
 import threading
 
 from digest.mail.message import CompiledMessage, Slot, body_pieces
+from digest.render.views import Layout, Views
 from digest.store.subscribers import chosen_themes
-from digest.views import Layout, Views
 
 _UNSEEN = object()
 

@@ -36,14 +36,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.config import DeliveryOptions
-from digest.delivery import Progress, Run, SendReport, day_of, plain_hint
 from digest.errors import LeaseHeldError, LeaseLostError, WorkersNeedPostgresError
-from digest.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
-from digest.mail.variants import Variants
+from digest.render.views import Layout
+from digest.send.delivery import Progress, Run, SendReport, day_of, plain_hint
+from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
+from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store
-from digest.views import Layout
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ JOIN_WAIT = 15.0  # seconds a worker retries the send lease: another worker hold
 
 @dataclass
 class Heartbeat:
-    """This worker's claim on its rows: alive while its heartbeat is fresh. The run's :class:`~digest.delivery.Guard`."""
+    """This worker's claim on its rows: alive while its heartbeat is fresh. The run's :class:`~digest.send.delivery.Guard`."""
 
     store: Store
     worker: str

@@ -1,15 +1,15 @@
-"""``digest bounces fetch``: the bounce mailbox read over IMAP (TLS, certificates checked), each message filed away.
+"""The bounce mailbox read over IMAP (TLS, certificates checked), each message handed on and filed away.
 
 Every message in the folder (``INBOX``) is read (``BODY.PEEK[]``, so a
-failure leaves it unread and in place), processed by
-:func:`digest.bounces.process_message`, and moved: to ``Processed`` when
-digest understood it (bounces, complaints, unsubscribes, auto-replies), to
-``Unrecognised`` for a person to look at (with a bounce or complaint that
-carried no token of ours, listed by ``digest bounces review``). A message the
-parsers cannot take apart is stored as unrecognised with the reason and
-filed there too, so no message stays in the folder to stop every later fetch. A message is only moved after its
-event is stored; one processed but not moved (the connection dropped) is
-read again next time and found to be a duplicate, so nothing counts twice.
+failure leaves it unread and in place), handed to the caller's handler
+(:func:`digest.app.bounces.fetch_mailbox` processes it), and moved: to
+``Processed`` when digest understood it (bounces, complaints, unsubscribes,
+auto-replies), to ``Unrecognised`` for a person to look at (a bounce or
+complaint that carried no token of ours, listed by ``digest bounces
+review``; a message the parsers cannot take apart), so no message stays in
+the folder to stop every later fetch. A message is only moved after the
+handler returned; one handled but not moved (the connection dropped) is read
+again next time and found to be a duplicate, so nothing counts twice.
 """
 
 from __future__ import annotations
@@ -18,30 +18,28 @@ import contextlib
 import imaplib
 import re
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-from digest.bounces import EventKind, Outcome, process_message
-from digest.config import Settings
+from digest.config import BounceOptions
 from digest.errors import DeliveryError
-from digest.store import Store
 
 PROCESSED, UNRECOGNISED = "Processed", "Unrecognised"
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
-@dataclass(slots=True)
-class FetchReport:
-    read: int = 0
-    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (uid, what it did)
+# Told each raw message and its UID (``<UIDVALIDITY>:<uid>``): whether digest understood it (filed under
+# Processed) or a person should look at it (Unrecognised). A failure of ours (the database) is raised, and
+# the message stays in the folder for the next fetch.
+Handler = Callable[[bytes, str], bool]
 
 
-def fetch(settings: Settings, store: Store) -> FetchReport:
-    """Process every message waiting in the bounce mailbox. Raises DeliveryError when IMAP fails."""
-    options = settings.bounces
+def fetch(options: BounceOptions, handle: Handler) -> int:
+    """Hand every message waiting in the bounce mailbox to ``handle`` and file it; how many were read.
+    Raises DeliveryError when IMAP fails."""
     if not options.imap_host:
         raise DeliveryError("IMAP_HOST is not set: there is no bounce mailbox to read (set IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD)")
     context = ssl.create_default_context(cafile=str(options.imap_ca_file) if options.imap_ca_file else None)
-    report = FetchReport()
+    read = 0
     try:
         client = imaplib.IMAP4_SSL(options.imap_host, options.imap_port, ssl_context=context, timeout=30)
     except (OSError, imaplib.IMAP4.error) as exc:
@@ -66,11 +64,8 @@ def fetch(settings: Settings, store: Store) -> FetchReport:
             raw = next((part[1] for part in parts if isinstance(part, tuple) and isinstance(part[1], bytes)), None)
             if kind != "OK" or raw is None:
                 continue
-            report.read += 1
-            outcome = process_message(raw, settings, store, uid=f"{prefix}:{uid}")
-            report.outcomes.append((uid, outcome))
-            # A report that named nobody by our token waits for a person too (digest bounces review).
-            target = UNRECOGNISED if outcome.kind is EventKind.UNRECOGNISED or outcome.review is not None else PROCESSED
+            read += 1
+            target = PROCESSED if handle(raw, f"{prefix}:{uid}") else UNRECOGNISED
             if can_move:
                 client.uid("MOVE", uid, target)
             else:
@@ -83,7 +78,7 @@ def fetch(settings: Settings, store: Store) -> FetchReport:
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
-    return report
+    return read
 
 
 def _text(value: object) -> str:

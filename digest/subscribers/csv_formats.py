@@ -23,8 +23,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from digest.addresses import clean_name, normalise_address
 from digest.models import SubscriberStatus
+from digest.subscribers.addresses import clean_name, normalise_address
 
 _EMAIL = {"email", "email address", "e mail", "e mail address", "mail", "emailaddress"}
 _NAME = {"name", "full name", "display name"}

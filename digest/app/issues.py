@@ -35,18 +35,18 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
-from digest.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
 from digest.errors import RefusedError, WindowError
-from digest.issue import assemble_digest, gather_for, issue_file_of, issue_id
+from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, issue_id
+from digest.issue.selection import at_moment, parse_when, window_between, window_for
+from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.models import Digest, Post, RenderedIssue, Window
 from digest.render import render_leaving_out
-from digest.selection import at_moment, parse_when, window_between, window_for
+from digest.render.views import Layout
+from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
 from digest.serialize import digest_to_json
-from digest.slots import latest_slot, make_trigger, next_slot
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
 from digest.store.subscribers import chosen_themes
-from digest.views import Layout
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -406,7 +406,7 @@ class Newsletter:
         """Carry out ``plan``: freeze the issue if it is not yet, and send it through the ledger.
 
         ``worker`` (or ``delivery.workers_may_join``) sends as one of several
-        workers on the issue (:mod:`digest.workers`, PostgreSQL). Returns None when nobody is left to mail (nothing is frozen then).
+        workers on the issue (:mod:`digest.send.workers`, PostgreSQL). Returns None when nobody is left to mail (nothing is frozen then).
         Raises RefusedError with the plan's refusal, so no caller can skip it;
         LeaseHeldError if another run is sending the issue.
         """
@@ -424,7 +424,7 @@ class Newsletter:
         message = compile_issue(issue, self.settings, date=now)
         sender = send_issue
         if worker or self.settings.delivery.workers_may_join:
-            from digest.workers import work_on_issue as sender
+            from digest.send.workers import work_on_issue as sender
         return sender(
             self.store,
             message,

@@ -14,7 +14,7 @@ IMAP). In order:
 5. Auto-replies (RFC 3834 ``Auto-Submitted``, vacation notices): ignored.
 
 Who it is about comes only from a signed return-path token (VERP,
-:class:`digest.tokens.ReturnPathSigner`) that verifies, found where a forger
+:class:`digest.subscribers.tokens.ReturnPathSigner`) that verifies, found where a forger
 cannot put one of someone else's: the envelope recipient and the recipient
 headers the MTA adds (a bounce goes to the copy's own ``bounces+<token>``
 address), or the headers of the returned original message (its Return-Path
@@ -43,10 +43,10 @@ from enum import StrEnum
 
 from flufl.bounce import all_failures
 
-from digest.tokens import ReturnPathSigner
+from digest.subscribers.tokens import ReturnPathSigner
 
 # flufl.bounce logs every detector's failure with a traceback before raising it; the caller
-# (digest.bounces.read_safely) records the reason with the message, once, without a traceback.
+# (digest.app.bounces.read_safely) records the reason with the message, once, without a traceback.
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
@@ -60,7 +60,7 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Ref:
+class TokenRef:
     """A genuine return-path token found in the message."""
 
     purpose: str  # "bounces" or "unsubscribe"
@@ -75,12 +75,12 @@ class Reading:
     key: str  # what makes it the same message read twice: its Message-ID, or a hash of its bytes
     status: str | None = None  # the enhanced status code, 5.1.1
     diagnostic: str = ""
-    refs: tuple[Ref, ...] = ()
+    refs: tuple[TokenRef, ...] = ()
     addresses: tuple[str, ...] = ()  # the failed (or complaining) addresses the report names: for review only
     original_message_id: str | None = None  # of the message that bounced or was complained about, when quoted
 
     @property
-    def ref(self) -> Ref | None:
+    def ref(self) -> TokenRef | None:
         """The token that says who this is about: one in the recipient headers first."""
         return next((r for r in self.refs if r.in_recipient), None) or (self.refs[0] if self.refs else None)
 
@@ -143,13 +143,13 @@ def _key(message: Message, raw: bytes) -> str:
     return message_id[:200] if message_id else "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _refs(tokens: ReturnPathSigner, text: str, *, in_recipient: bool) -> tuple[Ref, ...]:
-    found: list[Ref] = []
+def _refs(tokens: ReturnPathSigner, text: str, *, in_recipient: bool) -> tuple[TokenRef, ...]:
+    found: list[TokenRef] = []
     for match in ReturnPathSigner.PATTERN.finditer(text):
         purpose = match.group(1).lower()
         checked = tokens.verify(purpose, match.group(2).lower())
         if checked is not None and all((r.purpose, r.subscriber_id) != (purpose, checked[0]) for r in found):
-            found.append(Ref(purpose, checked[0], checked[1], in_recipient))
+            found.append(TokenRef(purpose, checked[0], checked[1], in_recipient))
     return tuple(found)
 
 
@@ -166,7 +166,7 @@ def _blocks(part: Message) -> list[Message]:
     return [email.message_from_string(block.strip() + "\n\n") for block in re.split(r"\r?\n\s*\r?\n", text) if block.strip()]
 
 
-def _delivery_status(message: Message, key: str, refs: tuple[Ref, ...]) -> Reading | None:
+def _delivery_status(message: Message, key: str, refs: tuple[TokenRef, ...]) -> Reading | None:
     worst: tuple[int, str, str] | None = None  # (severity, status, diagnostic)
     addresses: list[str] = []
     for part in _parts(message, "message/delivery-status"):
@@ -201,7 +201,7 @@ def _delivery_status(message: Message, key: str, refs: tuple[Ref, ...]) -> Readi
     )
 
 
-def _complaint(message: Message, key: str, refs: tuple[Ref, ...]) -> Reading:
+def _complaint(message: Message, key: str, refs: tuple[TokenRef, ...]) -> Reading:
     feedback_type, addresses, source = "", [], ""
     for part in _parts(message, "message/feedback-report"):
         for block in _blocks(part):

@@ -1,0 +1,72 @@
+"""Settings: config/digest.toml plus the environment (and a .env file), validated once.
+
+Every problem in the file is collected and reported at once, each with the
+file and the key (``config/digest.toml: window.days: must be a positive
+integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
+the program gets a frozen :class:`Settings`.
+
+Relative paths in the file are resolved against ``root``, itself relative to
+the file's folder (the shipped file says ``root = ".."``, the project folder).
+With no file at all, the embedded defaults below apply, rooted at the
+working directory.
+"""
+
+from __future__ import annotations
+
+from digest.config.reader import accepted_keys, load_settings, parse_source_spec
+from digest.config.schema import (
+    DEFAULT_CONFIG,
+    DEFAULT_CRON,
+    DEFAULT_PORTS,
+    DEFAULT_USER_AGENT,
+    WEEKDAYS,
+    BounceOptions,
+    DeliveryOptions,
+    FeedFetch,
+    Relay,
+    ScheduleOptions,
+    SelectionRules,
+    Settings,
+    SmtpOptions,
+    SourceKind,
+    SourceSpec,
+    Theme,
+    WindowRule,
+    detect_kind,
+    is_loopback,
+    is_url,
+    leaves_machine,
+    missing_secret,
+    smtp_hosts,
+)
+from digest.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_CRON",
+    "DEFAULT_PORTS",
+    "DEFAULT_USER_AGENT",
+    "WEEKDAYS",
+    "BounceOptions",
+    "ConfigError",
+    "DeliveryOptions",
+    "FeedFetch",
+    "Relay",
+    "ScheduleOptions",
+    "SelectionRules",
+    "Settings",
+    "SmtpOptions",
+    "SourceKind",
+    "SourceSpec",
+    "Theme",
+    "WindowRule",
+    "accepted_keys",
+    "detect_kind",
+    "is_loopback",
+    "is_url",
+    "leaves_machine",
+    "load_settings",
+    "missing_secret",
+    "parse_source_spec",
+    "smtp_hosts",
+]

@@ -1,0 +1,262 @@
+"""The settings as the rest of the program gets them: frozen dataclasses, with their defaults, and the few rules
+read off them (is a host this machine, does a send leave it). :mod:`digest.config.reader` fills them in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from pathlib import Path
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from digest.config.keys import DkimSigner
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/digest.toml")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WindowMode = Literal["days", "week", "since-last"]
+SourceKind = Literal["markdown", "feed", "archive"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
+
+T = TypeVar("T")
+DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
+DEFAULT_CRON = "0 9 * * fri"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSpec:
+    """Where posts come from: a path, glob or URL, and its kind (detected when not given)."""
+
+    kind: SourceKind
+    location: str
+    outlet: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.location)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Theme:
+    name: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowRule:
+    mode: WindowMode = "days"
+    days: int = 7
+    week_starts: int = 0  # Monday, as datetime.weekday() counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelectionRules:
+    exclude_titles: tuple[re.Pattern[str], ...] = ()
+    exclude_outlets: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedFetch:
+    timeout: float = 10.0
+    max_bytes: int = 5_000_000
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_private: bool = False  # follow redirects from a public feed to loopback/private addresses
+
+
+BackendName = Literal["smtp", "outbox", "console", "memory"]
+Security = Literal["starttls", "ssl", "none"]
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}  # submission, implicit TLS, plain SMTP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpOptions:
+    host: str = ""
+    port: int = 587
+    security: Security = "starttls"
+    timeout: float = 30.0
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # AUTH over a plain connection: only ever for a local catcher such as Mailpit.
+    allow_plain_auth: bool = False
+    ca_file: Path | None = None
+    local_hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Relay:
+    """One of several SMTP relays ([[smtp.relays]]): connections are spread over them by weight."""
+
+    name: str
+    options: SmtpOptions
+    weight: int = 1
+    rate: float = 0.0  # messages per second through this relay; 0: no limit of its own
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryOptions:
+    backend: BackendName = "outbox"
+    outbox_dir: Path = Path("outbox")
+    connections: int = 4
+    max_per_connection: int = 200
+    rate: float = 0.0  # messages per second over all connections; 0 means no limit
+    max_attempts: int = 5
+    retry_base: float = 60.0  # seconds before the first retry; doubles each time
+    max_wait: float = 900.0  # how long one run waits for deferred retries to come due
+    lease_seconds: float = 60.0  # how long a send's lease lasts unless renewed (renewed every quarter of it)
+    breaker: int = 20  # consecutive failures that pause a send
+    # PostgreSQL: every send of this newsletter runs as a send worker (digest.send.workers), so `digest send --worker`
+    # processes on other hosts can join it. Off: a send is one process holding the send lease.
+    workers_may_join: bool = False
+    claim_timeout: float = 30.0  # a worker whose heartbeat is older than this is dead: its claimed rows go to the others
+    list_id: str = ""
+    unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BounceOptions:
+    """[bounces]: where bounces and mailed unsubscribes arrive, and when soft bounces add up to a bounce."""
+
+    address: str = ""  # bounces@domain: each copy's envelope sender becomes bounces+<token>@domain (VERP); empty: off
+    unsubscribe_address: str = ""  # unsubscribe@domain: List-Unsubscribe's mailto, unsubscribe+<token>@domain
+    soft_limit: int = 3  # this many soft bounces …
+    soft_days: float = 30.0  # … within this many days mark the subscriber bounced
+    poll_minutes: float = 15.0  # how often the scheduler runs `digest bounces fetch` (IMAP), when IMAP_HOST is set
+    imap_host: str = ""  # IMAP_HOST: the bounce mailbox, read over TLS (993)
+    imap_port: int = 993  # IMAP_PORT
+    imap_username: str | None = field(default=None, repr=False)  # IMAP_USERNAME
+    imap_password: str | None = field(default=None, repr=False)  # IMAP_PASSWORD: only from the environment or .env
+    imap_folder: str = "INBOX"
+    imap_ca_file: Path | None = None  # a private CA for the IMAP server's certificate (checks stay on)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleOptions:
+    cron: str = DEFAULT_CRON
+    timezone: ZoneInfo | None = None  # None: the newsletter's time zone
+    misfire_grace: float = 6 * 3600.0  # seconds a late fire may still send
+    min_posts: int = 1
+    approval: Literal["none", "required"] = "none"  # "required": a slot sends only an issue an editor approved
+    draft_hours: float = 24.0  # with approval: the draft is built, frozen and mailed to the editors this long before the slot
+    preview_url: str = "http://127.0.0.1:8000"  # where the editors' draft mail points (their `digest preview`)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The whole validated configuration. Build with :func:`load_settings`."""
+
+    config_path: Path | None
+    root: Path
+    name: str = "Newsletter"
+    title_format: str = "{name} Weekly Digest – {date}"
+    preheader: str = ""
+    address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
+    editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
+    confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
+    trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
+    language: str = "en"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
+    base_url: str = "http://127.0.0.1:8080"
+    archive_url: str = ""  # where `digest publish` output is served; empty: the public app's /archive
+    window: WindowRule = field(default_factory=WindowRule)
+    selection: SelectionRules = field(default_factory=SelectionRules)
+    sources: tuple[SourceSpec, ...] = ()
+    themes: tuple[Theme, ...] = ()
+    fallback_theme: str = "More this week"
+    fallback_description: str = ""
+    excerpt_words: int = 60
+    images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none
+    output_dir: Path = Path("out")
+    editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.issue.editorial)
+    templates_dir: Path | None = None
+    cache_dir: Path = Path(".digest-cache")
+    feed: FeedFetch = field(default_factory=FeedFetch)
+    secret_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)  # DIGEST_METRICS_TOKEN: needed to read /metrics, when set
+    database_url: str = "sqlite:///digest.sqlite"
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
+    relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
+    schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
+    bounces: BounceOptions = field(default_factory=BounceOptions)
+    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
+
+    @property
+    def theme_names(self) -> list[str]:
+        """Every theme a post can be put in, and a reader can choose: the configured ones and the fallback, in order."""
+        return [*(theme.name for theme in self.themes), self.fallback_theme]
+
+    @property
+    def schedule_zone(self) -> ZoneInfo:
+        return self.schedule.timezone or self.timezone
+
+    @property
+    def list_id(self) -> str:
+        """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
+        if self.delivery.list_id:
+            return self.delivery.list_id
+        label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
+        return f"{label}.{self.sender.domain}"
+
+    def require_secret(self, purpose: str) -> str:
+        """The secret key, or a ConfigError saying what it is needed for here (``purpose``: "it signs the
+        unsubscribe links") and where it is set: the one wording of this refusal, wherever it is met."""
+        if not self.secret_key:
+            raise ConfigError([missing_secret(purpose)])
+        return self.secret_key
+
+    def resolve(self, location: str) -> Path:
+        """A path from the config or the command line, relative to the project root."""
+        path = Path(location).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+
+def missing_secret(purpose: str) -> str:
+    """What is said wherever the secret key is needed and not set: what for, and where to set it."""
+    return f"DIGEST_SECRET_KEY is not set: {purpose} (set it in the environment or .env)"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``*.localhost`` or a loopback address: this machine."""
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def leaves_machine(settings: Settings) -> bool:
+    """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
+    hosts = [relay.options.host for relay in settings.relays] or [settings.smtp.host]
+    return settings.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
+
+
+def smtp_hosts(settings: Settings) -> str:
+    """Where an SMTP send goes, for messages: the host, or the relays' hosts."""
+    return ", ".join(relay.options.host for relay in settings.relays) or settings.smtp.host
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def detect_kind(location: str) -> SourceKind:
+    """The source kind a location most likely is, from its form and file ending (a URL: a feed, unless it ends in .txt)."""
+    lowered = location.lower().split("?", 1)[0]
+    if is_url(location):
+        return "archive" if lowered.endswith(".txt") else "feed"
+    if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
+        return "feed"
+    if lowered.endswith(".txt"):
+        return "archive"
+    return "markdown"

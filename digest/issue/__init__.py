@@ -1,0 +1,11 @@
+"""The pipeline stages from posts to a Weekly Digest: pure functions of typed values, no I/O but the editor's file.
+
+::
+
+    slots.py      the schedule's fire times: which slot, so which window, a moment means
+    selection.py  the window, the exclusion rules, duplicates
+    editorial.py  the editor's issue file (pin, exclude, include, theme, note, subject, intro)
+    stories.py    one story told by several outlets: shown once, "Also in" the others
+    grouping.py   themes (keywords by their stems, tags, the editor's word) and outlets
+    assembly.py   gather → select → curate → group: the Digest of a window
+"""
