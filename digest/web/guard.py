@@ -188,12 +188,14 @@ PUBLIC_CSP = (
 )
 
 
-class SecurityHeaders:
-    """ASGI middleware: every response of the public app carries the policy headers (CSP without scripts,
-    no sniffing, no referrer, no framing), whatever the handler set."""
+class PolicyHeaders:
+    """ASGI middleware: every response carries ``policy`` (header → value), whatever the handler set; a header
+    in ``unless_set`` keeps the handler's own value (the preview's email view sets a stricter CSP)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: dict[str, str], unless_set: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.policy = policy
+        self.unless_set = {name.lower() for name in unless_set}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,13 +205,21 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = PUBLIC_CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
+                for name, value in self.policy.items():
+                    if name.lower() not in self.unless_set or name.lower() not in headers:
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# The public app: no script, no framing, no sniffing, no referrer, on every response.
+PUBLIC_HEADERS = {
+    "Content-Security-Policy": PUBLIC_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 class ClientAddress:
@@ -307,25 +317,9 @@ EMAIL_VIEW_CSP = (
 )
 
 
-class FramedBySelfOnly:
-    """ASGI middleware for the preview: every response may be framed by the preview's own pages only
-    (``frame-ancestors 'self'`` and ``X-Frame-Options: SAMEORIGIN``); a handler's own stricter CSP is kept."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = PREVIEW_CSP
-                headers["X-Frame-Options"] = "SAMEORIGIN"
-                headers["X-Content-Type-Options"] = "nosniff"
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+# The preview: framed by its own pages only (the phone and desktop frames), never by another page.
+PREVIEW_HEADERS = {
+    "Content-Security-Policy": PREVIEW_CSP,
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+}

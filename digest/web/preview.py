@@ -378,7 +378,7 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
         lifespan=lifespan,
         middleware=[
             guard.host_only(guard.trusted_hosts(host)),
-            Middleware(guard.FramedBySelfOnly),
+            Middleware(guard.PolicyHeaders, policy=guard.PREVIEW_HEADERS, unless_set=frozenset({"Content-Security-Policy"})),
             Middleware(guard.SameOrigin),
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],

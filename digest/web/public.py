@@ -85,7 +85,7 @@ def create_public_app(
     secret = settings.require_secret("it checks the unsubscribe and preferences links")
     signer = Signer(secret, settings.list_id)
     common = {"newsletter": settings.name, "language": settings.language}
-    headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.SecurityHeaders, on every response
+    headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.PolicyHeaders, on every response
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(_TEMPLATES.get_template(name).render(**common, **context), status_code=status, headers=headers)
@@ -326,7 +326,7 @@ def create_public_app(
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
-            Middleware(guard.SecurityHeaders),
+            Middleware(guard.PolicyHeaders, policy=guard.PUBLIC_HEADERS),
             Middleware(guard.ClientAddress, trusted=settings.trusted_proxies),
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
