@@ -40,10 +40,10 @@ from digest.app.approval import approval_state, make_draft, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.issue.slots import latest_slot, next_fire_times, next_slot
+from digest.issue.slots import latest_slot, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import DeliveryState, SlotState
-from digest.store import ScheduleRun, Store
+from digest.store import Store
 
 log = logging.getLogger(__name__)
 JOB_ID = "weekly-digest"
@@ -202,31 +202,6 @@ class Scheduler:
             return
         for uid, outcome in report.outcomes:
             log.info("bounces: uid %s: %s", uid, outcome.describe())
-
-    def status(self, now: datetime) -> dict[str, object]:
-        """What monitoring needs to know about the schedule."""
-        runs = self.store.runs.recent(1)
-        holder = self.store.leases.holder("scheduler")
-        return {
-            "cron": self.settings.schedule.cron,
-            "timezone": str(self.settings.schedule_zone),
-            "next_run": next(iter(next_fire_times(self.trigger, now, 1)), None),
-            "last_run": runs[0] if runs else None,
-            "lease_holder": {"owner": holder[0], "expires_at": holder[1]} if holder and holder[1] > now else None,
-        }
-
-
-def run_to_json(run: ScheduleRun | None) -> dict[str, object] | None:
-    if run is None:
-        return None
-    return {
-        "slot": run.slot.isoformat(),
-        "issue_id": run.issue_id,
-        "outcome": run.state.value,
-        "reason": run.reason,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
 
 
 # APScheduler stores jobs by a textual reference to a module-level callable; the

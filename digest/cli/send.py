@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,8 +22,10 @@ from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
     from digest.app.issues import SendPlan
+    from digest.app.status import SchedulerStatus
+    from digest.models import SubscriberStatus
     from digest.send.delivery import Progress
-    from digest.store import IssueStatus, StoredIssue
+    from digest.store import IssueStatus, ScheduleRun, StoredIssue
     from digest.store.workers import WorkerRecord
 
 
@@ -425,125 +428,144 @@ class _Reporter:
 @click.pass_obj
 def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
-    from digest.models import DeliveryState
-    from digest.schedule import Scheduler, run_to_json
-    from digest.store import ScheduleRun
+    from digest.app.status import scheduler_status
 
     store = obj.store
     issues = store.ledger.status(list(issue_ids) or None)
-    events = store.events.by_issue()
-    workers = store.workers.of([item.issue_id for item in issues], obj.settings.delivery.claim_timeout)
-    subscribers = store.subscribers.counts()
-    scheduler = Scheduler(obj.settings, store).status(datetime.now(UTC))
-    open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
-    totals = {state.value: sum(item.counts[state] for item in issues) for state in open_states}
+    seen = _Seen(
+        issues=issues,
+        events=store.events.by_issue(),
+        workers=store.workers.of([item.issue_id for item in issues], obj.settings.delivery.claim_timeout),
+        subscribers=store.subscribers.counts(),
+        scheduler=scheduler_status(obj.settings, store, datetime.now(UTC)),
+    )
     if as_json:
-        holder = scheduler["lease_holder"]
-        click.echo(
-            json.dumps(
-                {
-                    "scheduler": {
-                        "cron": scheduler["cron"],
-                        "timezone": scheduler["timezone"],
-                        "next_run": _iso(scheduler["next_run"]),
-                        "last_run": run_to_json(scheduler["last_run"]),  # type: ignore[arg-type]
-                        "lease_holder": {"owner": holder["owner"], "expires_at": _iso(holder["expires_at"])}
-                        if isinstance(holder, dict)
-                        else None,
-                    },
-                    "deliveries": totals,
-                    "subscribers": {status.value: count for status, count in subscribers.items()},
-                    "issues": [
-                        {
-                            "issue_id": item.issue_id,
-                            "subject": item.subject,
-                            "created_at": item.created_at.isoformat(),
-                            "recipients": item.recipients,
-                            **{state.value: count for state, count in item.counts.items()},
-                            "returned": _returned_json(returned_of(item, events.get(item.issue_id, Counter()))),
-                            "workers": [
-                                {
-                                    "id": w.id,
-                                    "alive": w.alive,
-                                    "stopped": w.stopped,
-                                    "heartbeat_age_seconds": round(w.heartbeat_age, 1),
-                                    "sent": w.sent,
-                                }
-                                for w in workers.get(item.issue_id, [])
-                            ],
-                            "problems": [
-                                {
-                                    "subscriber_id": d.subscriber_id,
-                                    "state": d.state.value,
-                                    "attempts": d.attempts,
-                                    "last_reply": d.last_reply,
-                                }
-                                for d in item.problems
-                            ],
-                            **(
-                                {
-                                    "outstanding": [
-                                        {"email": email, "state": d.state.value, "attempts": d.attempts}
-                                        for d, email in store.ledger.waiting(item.issue_id)
-                                    ]
-                                }
-                                if pending
-                                else {}
-                            ),
-                        }
-                        for item in issues
-                    ],
-                },
-                indent=2,
-            )
-        )
-        return
-    click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in subscribers.items()))
-    last = scheduler["last_run"]
-    if isinstance(last, ScheduleRun):
+        click.echo(json.dumps(_status_json(obj, seen, pending), indent=2))
+    else:
+        _status_text(obj, seen, pending)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What ``digest status`` read, once, for either of its forms."""
+
+    issues: list[IssueStatus]
+    events: dict[str, Counter[str]]
+    workers: dict[str, list[WorkerRecord]]
+    subscribers: dict[SubscriberStatus, int]
+    scheduler: SchedulerStatus
+
+
+def _status_json(obj: Context, seen: _Seen, pending: bool) -> dict[str, object]:
+    from digest.models import DeliveryState
+
+    scheduler = seen.scheduler
+    open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
+    lease = {"owner": scheduler.lease_owner, "expires_at": _iso(scheduler.lease_expires_at)} if scheduler.lease_owner is not None else None
+    return {
+        "scheduler": {
+            "cron": scheduler.cron,
+            "timezone": scheduler.timezone,
+            "next_run": _iso(scheduler.next_run),
+            "last_run": _run_json(scheduler.last_run),
+            "lease_holder": lease,
+        },
+        "deliveries": {state.value: sum(item.counts[state] for item in seen.issues) for state in open_states},
+        "subscribers": {status.value: count for status, count in seen.subscribers.items()},
+        "issues": [_issue_json(obj, seen, item, pending) for item in seen.issues],
+    }
+
+
+def _issue_json(obj: Context, seen: _Seen, item: IssueStatus, pending: bool) -> dict[str, object]:
+    found: dict[str, object] = {
+        "issue_id": item.issue_id,
+        "subject": item.subject,
+        "created_at": item.created_at.isoformat(),
+        "recipients": item.recipients,
+        **{state.value: count for state, count in item.counts.items()},
+        "returned": _returned_json(returned_of(item, seen.events.get(item.issue_id, Counter()))),
+        "workers": [
+            {"id": w.id, "alive": w.alive, "stopped": w.stopped, "heartbeat_age_seconds": round(w.heartbeat_age, 1), "sent": w.sent}
+            for w in seen.workers.get(item.issue_id, [])
+        ],
+        "problems": [
+            {"subscriber_id": d.subscriber_id, "state": d.state.value, "attempts": d.attempts, "last_reply": d.last_reply}
+            for d in item.problems
+        ],
+    }
+    if pending:
+        found["outstanding"] = [
+            {"email": email, "state": d.state.value, "attempts": d.attempts} for d, email in obj.store.ledger.waiting(item.issue_id)
+        ]
+    return found
+
+
+def _status_text(obj: Context, seen: _Seen, pending: bool) -> None:
+    scheduler = seen.scheduler
+    click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in seen.subscribers.items()))
+    last = scheduler.last_run
+    if last is not None:
         click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
-    next_run = scheduler["next_run"]
-    if isinstance(next_run, datetime):
-        click.echo(f"Next run    {next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler['cron']})")
-    holder = scheduler["lease_holder"]
-    click.echo(f"Scheduler   {'running: ' + str(holder['owner']) if isinstance(holder, dict) else 'not running'}")
-    if not issues:
+    if scheduler.next_run is not None:
+        click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
+    click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
+    if not seen.issues:
         click.echo("No issues stored yet.")
-    emails = store.subscribers.emails_of([d.subscriber_id for item in issues for d in item.problems])
-    for item in issues:
-        c = item.counts
-        click.echo(f"\n{item.issue_id}  {item.subject}")
+    emails = obj.store.subscribers.emails_of([d.subscriber_id for item in seen.issues for d in item.problems])
+    for item in seen.issues:
+        _issue_text(obj, seen, item, emails, pending)
+
+
+def _issue_text(obj: Context, seen: _Seen, item: IssueStatus, emails: dict[int, str], pending: bool) -> None:
+    from digest.models import DeliveryState
+
+    c = item.counts
+    workers = seen.workers.get(item.issue_id, [])
+    click.echo(f"\n{item.issue_id}  {item.subject}")
+    click.echo(
+        f"  {item.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
+        f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
+        f"{c[DeliveryState.SKIPPED]} skipped"
+    )
+    if workers:
+        click.echo("  workers: " + "; ".join(_worker_line(w) for w in workers))
+    for delivery in item.problems:
         click.echo(
-            f"  {item.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
-            f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
-            f"{c[DeliveryState.SKIPPED]} skipped"
+            f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
+            f"({delivery.attempts} attempt(s))"
         )
-        if item.issue_id in workers:
-            click.echo("  workers: " + "; ".join(_worker_line(w) for w in workers[item.issue_id]))
-        for delivery in item.problems:
-            click.echo(
-                f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
-                f"({delivery.attempts} attempt(s))"
-            )
-        if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
-            back = returned_of(item, events.get(item.issue_id, Counter()))
-            click.echo(
-                f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
-                f"permanent failures {back.failure_rate:.2%} (limit 1 %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
-            )
-            for warning in back.warnings():
-                click.echo(f"  warning: {warning}")
-        unfinished = c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
-        if unfinished and pending:
-            for delivery, email in store.ledger.waiting(item.issue_id):
-                tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
-                click.echo(f"  waiting  {email}: {delivery.state}{tried}")
-        elif unfinished:
-            click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', item.issue_id, '--pending')}")
-        if unfinished:
-            # While workers are at it, a one-process send is refused: the command that helps is joining them.
-            joining = ["--worker"] if any(w.alive for w in workers.get(item.issue_id, [])) else []
-            click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', item.issue_id)}")
+    if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
+        back = returned_of(item, seen.events.get(item.issue_id, Counter()))
+        click.echo(
+            f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
+            f"permanent failures {back.failure_rate:.2%} (limit 1 %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
+        )
+        for warning in back.warnings():
+            click.echo(f"  warning: {warning}")
+    if not c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]:
+        return
+    if pending:
+        for delivery, email in obj.store.ledger.waiting(item.issue_id):
+            tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
+            click.echo(f"  waiting  {email}: {delivery.state}{tried}")
+    else:
+        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', item.issue_id, '--pending')}")
+    # While workers are at it, a one-process send is refused: the command that helps is joining them.
+    joining = ["--worker"] if any(w.alive for w in workers) else []
+    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', item.issue_id)}")
+
+
+def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
+    if run is None:
+        return None
+    return {
+        "slot": run.slot.isoformat(),
+        "issue_id": run.issue_id,
+        "outcome": run.state.value,
+        "reason": run.reason,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
 
 
 def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:

@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from digest.app.status import SCHEDULER_LEASE, overview
 from digest.errors import StoreError
 from digest.store import Store, now_utc
 
@@ -51,26 +52,21 @@ class StoreCollector(Collector):
         self.claim_timeout = claim_timeout
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        store = self.store
+        seen = overview(self.store, self.claim_timeout)
         deliveries = GaugeMetricFamily("digest_deliveries", "Deliveries of every issue, by ledger state", labels=["state"])
-        for delivery_state, count in sorted(store.ledger.totals().items()):
+        for delivery_state, count in sorted(seen.deliveries.items()):
             deliveries.add_metric([delivery_state.value], count)
         yield deliveries
         subscribers = GaugeMetricFamily("digest_subscribers", "Subscribers by status", labels=["status"])
-        for status, count in store.subscribers.counts().items():
+        for status, count in seen.subscribers.items():
             subscribers.add_metric([status.value], count)
         yield subscribers
         returned = GaugeMetricFamily("digest_returned", "Bounces, complaints and mailed unsubscribes read, by kind", labels=["kind"])
-        kinds: dict[str, int] = {}
-        for counts in store.events.by_issue().values():
-            for kind, count in counts.items():
-                kinds[kind] = kinds.get(kind, 0) + count
-        for kind, count in sorted(kinds.items()):
+        for kind, count in seen.returned.items():
             returned.add_metric([kind], count)
         yield returned
-        recent = store.runs.recent(1)
-        if recent:
-            run = recent[0]
+        run = seen.last_run
+        if run is not None:
             yield GaugeMetricFamily(
                 "digest_last_scheduled_run_timestamp_seconds", "When the latest scheduled slot started", value=run.started_at.timestamp()
             )
@@ -83,21 +79,19 @@ class StoreCollector(Collector):
             outcome = GaugeMetricFamily("digest_last_scheduled_run", "The latest scheduled slot's outcome (1)", labels=["outcome"])
             outcome.add_metric([run.state.value], 1)
             yield outcome
-        alive, silent = store.workers.running(self.claim_timeout)
         workers = GaugeMetricFamily(
             "digest_send_workers",
             "Send workers not signed off: alive, or silent past delivery.claim_timeout with deliveries left",
             labels=["state"],
         )
-        workers.add_metric(["alive"], alive)
-        workers.add_metric(["silent"], silent)
+        workers.add_metric(["alive"], seen.workers_alive)
+        workers.add_metric(["silent"], seen.workers_silent)
         yield workers
-        holder = store.leases.holder("scheduler")
-        if holder is not None:
+        if seen.scheduler is not None:
             yield GaugeMetricFamily(
                 "digest_scheduler_lease_seconds_left",
                 "Seconds the running scheduler's lease still holds (renewed as it runs)",
-                value=(holder[1] - now_utc()).total_seconds(),
+                value=(seen.scheduler[1] - now_utc()).total_seconds(),
             )
 
 
@@ -120,7 +114,7 @@ def metric_routes(
         body: dict[str, Any] = {"status": "ok"}
         try:
             version = store.version()
-            holder = store.leases.holder("scheduler")
+            holder = store.leases.holder(SCHEDULER_LEASE)
         except StoreError as exc:
             return JSONResponse({"status": "unavailable"} | ({"database": f"unreachable: {exc}"} if detailed else {}), status_code=503)
         except Exception as exc:  # the driver's own error: the database is not answering
