@@ -5,7 +5,9 @@
     issues.py     Newsletter: which issue a request means, build, freeze, plan a send, send, test send
     approval.py   drafts and approvals (schedule.approval = "required")
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
-    archive.py    the published archive: pages and feeds of the sent issues
+    subscribers.py  a reader's membership: one-click unsubscribe, sign-up and confirmation, preferences
+    status.py     how it stands: the schedule, and the totals /metrics reports
+    archive.py    the published archive: pages and feeds of the sent issues (served, or written to a folder)
     output.py     an issue's files on disk (digest.html, digest.txt, digest.json)
 
 The entry points (:mod:`digest.cli`, :mod:`digest.web`, :mod:`digest.schedule`)

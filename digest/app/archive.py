@@ -188,3 +188,26 @@ def publish(settings: Settings, store: Store, folder: Path) -> list[Path]:
         Path(tmp).replace(target)
         written.append(target)
     return written
+
+
+class Archive:
+    """The archive as the public app serves it, read from the store at each request: the listing of the sent
+    issues, each one's web copy, the feeds."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def listing(self, prefix: str) -> list[dict[str, str]]:
+        return listing(self.settings, self.store.issues.summaries(sent_only=True), prefix)
+
+    def web_copy(self, issue_id: str) -> str | None:
+        """The "view in browser" copy of a sent issue; None for one not sent (or not stored)."""
+        if issue_id not in {item.id for item in self.store.issues.summaries(sent_only=True)}:
+            return None
+        stored = self.store.issues.load(issue_id)
+        return web_copy(stored.html, f"{self.settings.base_url}/u/") if stored is not None else None
+
+    def feed(self, path: str) -> Page | None:
+        """``feed.atom`` or ``themes/<theme>.atom``, as ``digest publish`` writes it."""
+        return next((item for item in pages(self.settings, self.store.issues.sent()) if item.path == path), None)

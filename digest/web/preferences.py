@@ -23,10 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from digest.app.subscribers import Membership
 from digest.config import Settings
 from digest.models import SubscriberStatus
-from digest.store import Store
-from digest.subscribers.tokens import Signer
 from digest.web import guard
 
 PREFERENCES_COOKIE = "digest_preferences"
@@ -35,8 +34,7 @@ LONGEST_PAUSE = timedelta(days=366)
 
 def preference_routes(
     settings: Settings,
-    store: Store,
-    signer: Signer,
+    members: Membership,
     page: Callable[..., HTMLResponse],
     not_found: Callable[[], HTMLResponse],
     mask: Callable[[str], str],
@@ -48,8 +46,7 @@ def preference_routes(
         return datetime.now(settings.timezone).date()
 
     def subscriber_for(request: Request) -> Any:
-        subscriber_id = signer.verify(str(request.path_params["token"]))
-        return store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
+        return members.reader_of(str(request.path_params["token"]))
 
     def not_subscribed(subscriber: Any) -> HTMLResponse:
         return page(
@@ -62,7 +59,7 @@ def preference_routes(
     def form(
         request: Request, subscriber: Any, *, status: int = 200, error: str | None = None, saved: str | None = None, chosen: Any = None
     ) -> Response:
-        stored_themes, paused = store.subscribers.preferences_of(subscriber.id)
+        stored_themes, paused = members.preferences_of(subscriber)
         picked = set(chosen if chosen is not None else (stored_themes if stored_themes is not None else themes))
         csrf = secrets.token_urlsafe(16)
         token = str(request.path_params["token"])
@@ -118,7 +115,7 @@ def preference_routes(
             if not today() < pause <= today() + LONGEST_PAUSE:
                 return form(request, subscriber, status=400, error="The pause must end after today and within a year.", chosen=chosen)
         every = set(chosen) == set(themes)
-        if not store.subscribers.set_preferences(subscriber.id, None if every else chosen, pause):
+        if not members.set_preferences(subscriber, None if every else chosen, pause):
             return not_subscribed(subscriber)
         what = "every theme" if every else ", ".join(chosen)
         saved = f"You get {what}" + (f", from {pause.isoformat()} on." if pause else ".")

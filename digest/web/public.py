@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +31,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from digest.app.archive import listing, web_copy
-from digest.app.archive import pages as archive_pages
+from digest.app.archive import Archive
+from digest.app.subscribers import ConfirmationState, Membership
 from digest.config import Settings
-from digest.errors import DigestError
-from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
-from digest.store import Store
-from digest.store.subscribers import SignUpKind
+from digest.store import Store, Subscriber
 from digest.subscribers.addresses import clean_name, normalise_address
-from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
@@ -59,7 +53,6 @@ MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
 SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
 SIGNUPS_PER_MAILBOX = 3  # per confirmation address (its +tags folded), per hour: whatever address they come from
 SIGNUPS_PER_MINUTE = 30  # from everyone together
-CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
 
 
 def mask(email: str) -> str:
@@ -82,8 +75,8 @@ def create_public_app(
     is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
     never a page or a redirect to that host.
     """
-    secret = settings.require_secret("it checks the unsubscribe and preferences links")
-    signer = Signer(secret, settings.list_id)
+    members = Membership(settings, store)
+    sent = Archive(settings, store)
     common = {"newsletter": settings.name, "language": settings.language}
     headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.PolicyHeaders, on every response
 
@@ -98,9 +91,8 @@ def create_public_app(
             text="This link is not valid. Use the unsubscribe link in an email you received.",
         )
 
-    def subscriber_for(request: Request) -> Any:
-        subscriber_id = signer.verify(str(request.path_params["token"]))
-        return store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
+    def subscriber_for(request: Request) -> Subscriber | None:
+        return members.reader_of(str(request.path_params["token"]))
 
     def confirm(request: Request) -> Response:
         subscriber = subscriber_for(request)
@@ -114,8 +106,7 @@ def create_public_app(
         subscriber = subscriber_for(request)
         if subscriber is None:
             return not_found()
-        if store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe"):
-            log.info("subscriber %d unsubscribed", subscriber.id)
+        members.unsubscribe(subscriber)
         return page("unsubscribed.html", masked=mask(subscriber.email))
 
     def help_page(request: Request) -> Response:
@@ -129,21 +120,17 @@ def create_public_app(
         return page("message.html", heading="A test message", text="This link came in a test send; it unsubscribes nobody.")
 
     def archive(request: Request) -> Response:
-        issues = listing(settings, store.issues.summaries(sent_only=True), "/archive/")
-        return page("archive.html", issues=issues, feed="feed.atom", subscribe="/subscribe")
+        return page("archive.html", issues=sent.listing("/archive/"), feed="feed.atom", subscribe="/subscribe")
 
     def issue(request: Request) -> Response:
-        issue_id = str(request.path_params["issue_id"])
-        sent = {item.id for item in store.issues.summaries(sent_only=True)}
-        stored = store.issues.load(issue_id) if issue_id in sent else None
-        if stored is None:
+        copy = sent.web_copy(str(request.path_params["issue_id"]))
+        if copy is None:
             return page("message.html", 404, heading="No such issue", text="This issue is not in the archive.")
-        return HTMLResponse(web_copy(stored.html, f"{settings.base_url}/u/"), headers=headers)
+        return HTMLResponse(copy, headers=headers)
 
     # -- sign-up with double opt-in ------------------------------------------------------
 
     themes = settings.theme_names
-    confirmer = ExpiringSigner(secret, settings.list_id, "confirm")
     everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
     per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
     per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
@@ -205,83 +192,33 @@ def create_public_app(
             response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
-        await run_in_threadpool(sign_up, address, name or None, None if set(chosen) == set(themes) else chosen)
+        await run_in_threadpool(members.sign_up, address, name or None, None if set(chosen) == set(themes) else chosen)
         return check_inbox()
 
-    def sign_up(address: str, name: str | None, chosen: list[str] | None) -> None:
-        store.subscribers.expire_pending(timedelta(hours=settings.confirm_hours))
-        found = store.subscribers.sign_up(address, name, chosen)
-        if not store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
-            return  # a mail went out in the last ten minutes: no mail bombing through our form
-        try:
-            if found.kind is SignUpKind.ACTIVE:
-                send_notice(
-                    settings,
-                    address,
-                    f"You are already subscribed to {settings.name}",
-                    f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{signer.token(found.subscriber.id)}\n",
-                    label="signup",
-                )
-                return
-            expires = int(time.time() + settings.confirm_hours * 3600)
-            link = f"{settings.base_url}/confirm/{confirmer.token(found.subscriber.id, expires)}"
-            send_notice(
-                settings,
-                address,
-                f"Confirm your subscription to {settings.name}",
-                f"Please confirm that you want {settings.name} at {address}:\n\n    {link}\n\n"
-                f"The link works for {settings.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
-                "nothing will be sent to you.\n",
-                label="signup",
-            )
-        except DigestError as exc:  # the answer stays the same; the operator sees why in the log
-            log.error("could not send the sign-up mail to subscriber %d: %s", found.subscriber.id, exc)
-
-    def confirmation_of(request: Request) -> tuple[Any, Response | None]:
-        checked = confirmer.check(str(request.path_params["token"]), int(time.time()))
-        if checked is None:
+    def confirmation_of(request: Request) -> tuple[Subscriber | None, Response | None]:
+        found = members.confirmation(str(request.path_params["token"]))
+        if found.state is ConfirmationState.NOT_OURS or found.subscriber is None:
             return None, not_found()
-        subscriber = store.subscribers.get(subscriber_id=checked[0])
-        if subscriber is None:
-            return None, not_found()
-        if subscriber.status == SubscriberStatus.ACTIVE:
-            return None, page("message.html", heading="You are subscribed", text=f"{mask(subscriber.email)} gets {settings.name} already.")
-        # A link belongs to the sign-up it was mailed for: one made before the sign-up that now awaits
-        # confirmation (used, or from before they left) stays used, whatever happened since.
-        since = store.subscribers.awaiting_since(subscriber.id)
-        issued = checked[2] - int(settings.confirm_hours * 3600)
-        if not checked[1] or since is None or issued < int(since.timestamp()):
+        masked = mask(found.subscriber.email)
+        if found.state is ConfirmationState.SUBSCRIBED:
+            return None, page("message.html", heading="You are subscribed", text=f"{masked} gets {settings.name} already.")
+        if found.state is ConfirmationState.USED:
             return None, page(
                 "message.html", 410, heading="This link has expired", text="Sign up again on the subscribe page to get a new one."
             )
-        return subscriber, None
+        return found.subscriber, None
 
     def show_confirm(request: Request) -> Response:
         subscriber, answer = confirmation_of(request)
-        if answer is not None:
-            return answer
+        if answer is not None or subscriber is None:
+            return answer or not_found()
         return page("confirm.html", masked=mask(subscriber.email), action=str(request.url.path))
 
     def confirm_post(request: Request) -> Response:
         subscriber, answer = confirmation_of(request)
-        if answer is not None:
-            return answer
-        if store.subscribers.confirm(subscriber.id):
-            log.info("subscriber %d confirmed", subscriber.id)
-            store.subscribers.lift_suppression(address_hash(secret, subscriber.email))  # their own choice
-            try:
-                send_notice(
-                    settings,
-                    subscriber.email,
-                    f"Welcome to {settings.name}",
-                    f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
-                    f"Choose your themes, or take a break: {settings.base_url}/preferences/{signer.token(subscriber.id)}\n"
-                    f"To leave at any time, one click: {settings.base_url}/u/{signer.token(subscriber.id)}\n",
-                    label="welcome",
-                )
-            except DigestError as exc:
-                log.error("could not send the welcome mail to subscriber %d: %s", subscriber.id, exc)
+        if answer is not None or subscriber is None:
+            return answer or not_found()
+        members.confirm(subscriber)
         return page(
             "message.html",
             heading="You are subscribed",
@@ -290,10 +227,8 @@ def create_public_app(
 
     def feed(request: Request) -> Response:
         wanted = "feed.atom" if "theme" not in request.path_params else f"themes/{request.path_params['theme']}.atom"
-        for item in archive_pages(settings, store.issues.sent()):
-            if item.path == wanted:
-                return Response(item.body, media_type=item.media_type)
-        return not_found()
+        found = sent.feed(wanted)
+        return Response(found.body, media_type=found.media_type) if found is not None else not_found()
 
     def home(request: Request) -> Response:
         # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
@@ -322,7 +257,7 @@ def create_public_app(
             Route("/subscribe", subscribe, methods=["POST"]),
             Route("/confirm/{token}", show_confirm, methods=["GET"]),
             Route("/confirm/{token}", confirm_post, methods=["POST"]),
-            *preference_routes(settings, store, signer, page, not_found, mask),
+            *preference_routes(settings, members, page, not_found, mask),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),

@@ -1,0 +1,152 @@
+"""The use cases of a reader's membership, as the public app offers them: leaving in one click, signing up and
+confirming (double opt-in), choosing themes or a pause. Each answers with a typed value; the web app turns it
+into a page.
+
+The rules kept here, once: a link acts only with a token we signed that verifies; a sign-up never undoes an
+opt-out by itself; a confirmation link belongs to the sign-up it was mailed for; at most one mail per address
+every ten minutes, whoever fills in the form.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from digest.config import Settings
+from digest.errors import DigestError
+from digest.mail.notice import send_notice
+from digest.models import SubscriberStatus
+from digest.store import Store, Subscriber
+from digest.store.subscribers import SignUpKind
+from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
+
+log = logging.getLogger(__name__)
+
+CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
+KEY_USE_LINKS = "it checks the unsubscribe, preferences and confirmation links"
+
+
+class ConfirmationState(StrEnum):
+    """What a confirmation link finds."""
+
+    NOT_OURS = "not-ours"  # forged, altered, or its subscriber is gone
+    SUBSCRIBED = "subscribed"  # active already: nothing to confirm
+    USED = "used"  # expired, used, or made before the sign-up that now awaits confirmation
+    AWAITING = "awaiting"  # a sign-up of theirs awaits this very confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    state: ConfirmationState
+    subscriber: Subscriber | None = None
+
+
+class Membership:
+    """A reader's membership over one configuration and one database; needs DIGEST_SECRET_KEY (its tokens)."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        secret = settings.require_secret(KEY_USE_LINKS)
+        self.settings = settings
+        self.store = store
+        self.secret = secret
+        self.links = Signer(secret, settings.list_id)
+        self.confirmations = ExpiringSigner(secret, settings.list_id, "confirm")
+
+    # -- the reader's own links: unsubscribe and preferences --------------------------------------------
+
+    def reader_of(self, token: str) -> Subscriber | None:
+        """The subscriber a link's token names, or None for a forged, altered or stale one (their row is gone)."""
+        subscriber_id = self.links.verify(token)
+        return self.store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
+
+    def unsubscribe(self, subscriber: Subscriber, how: str = "one-click unsubscribe") -> bool:
+        changed = self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, how)
+        if changed:
+            log.info("subscriber %d unsubscribed", subscriber.id)
+        return changed
+
+    def preferences_of(self, subscriber: Subscriber) -> tuple[tuple[str, ...] | None, date | None]:
+        return self.store.subscribers.preferences_of(subscriber.id)
+
+    def set_preferences(self, subscriber: Subscriber, themes: list[str] | None, paused_until: date | None) -> bool:
+        return self.store.subscribers.set_preferences(subscriber.id, themes, paused_until)
+
+    # -- signing up and confirming --------------------------------------------------------------------
+
+    def sign_up(self, address: str, name: str | None, themes: list[str] | None) -> SignUpKind:
+        """Record a sign-up (an address validated before) and mail its confirmation, or "already subscribed";
+        nothing when a mail went to that address in the last ten minutes. A mail that cannot go out is logged:
+        the form's answer is the same for everyone, whoever is on the list."""
+        settings = self.settings
+        self.store.subscribers.expire_pending(timedelta(hours=settings.confirm_hours))
+        found = self.store.subscribers.sign_up(address, name, themes)
+        if not self.store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
+            return found.kind  # a mail went out in the last ten minutes: no mail bombing through our form
+        try:
+            if found.kind is SignUpKind.ACTIVE:
+                send_notice(
+                    settings,
+                    address,
+                    f"You are already subscribed to {settings.name}",
+                    f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
+                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{self.links.token(found.subscriber.id)}\n",
+                    label="signup",
+                )
+            else:
+                expires = int(time.time() + settings.confirm_hours * 3600)
+                link = f"{settings.base_url}/confirm/{self.confirmations.token(found.subscriber.id, expires)}"
+                send_notice(
+                    settings,
+                    address,
+                    f"Confirm your subscription to {settings.name}",
+                    f"Please confirm that you want {settings.name} at {address}:\n\n    {link}\n\n"
+                    f"The link works for {settings.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
+                    "nothing will be sent to you.\n",
+                    label="signup",
+                )
+        except DigestError as exc:  # the answer stays the same; the operator sees why in the log
+            log.error("could not send the sign-up mail to subscriber %d: %s", found.subscriber.id, exc)
+        return found.kind
+
+    def confirmation(self, token: str, now: float | None = None) -> Confirmation:
+        """What a confirmation link finds. A link belongs to the sign-up it was mailed for: one made before the
+        sign-up that now awaits confirmation (used, or from before they left) stays used, whatever happened since."""
+        checked = self.confirmations.check(token, int(time.time() if now is None else now))
+        if checked is None:
+            return Confirmation(ConfirmationState.NOT_OURS)
+        subscriber_id, still_valid, expires = checked
+        subscriber = self.store.subscribers.get(subscriber_id=subscriber_id)
+        if subscriber is None:
+            return Confirmation(ConfirmationState.NOT_OURS)
+        if subscriber.status == SubscriberStatus.ACTIVE:
+            return Confirmation(ConfirmationState.SUBSCRIBED, subscriber)
+        since = self.store.subscribers.awaiting_since(subscriber.id)
+        issued = expires - int(self.settings.confirm_hours * 3600)
+        if not still_valid or since is None or issued < int(since.timestamp()):
+            return Confirmation(ConfirmationState.USED, subscriber)
+        return Confirmation(ConfirmationState.AWAITING, subscriber)
+
+    def confirm(self, subscriber: Subscriber) -> bool:
+        """They clicked Confirm: active (their own choice lifts a suppression too), and a welcome mail."""
+        settings = self.settings
+        if not self.store.subscribers.confirm(subscriber.id):
+            return False
+        log.info("subscriber %d confirmed", subscriber.id)
+        self.store.subscribers.lift_suppression(address_hash(self.secret, subscriber.email))
+        token = self.links.token(subscriber.id)
+        try:
+            send_notice(
+                settings,
+                subscriber.email,
+                f"Welcome to {settings.name}",
+                f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
+                f"Choose your themes, or take a break: {settings.base_url}/preferences/{token}\n"
+                f"To leave at any time, one click: {settings.base_url}/u/{token}\n",
+                label="welcome",
+            )
+        except DigestError as exc:
+            log.error("could not send the welcome mail to subscriber %d: %s", subscriber.id, exc)
+        return True
