@@ -20,6 +20,7 @@
     ├── StoreError       (also RuntimeError)  the database cannot be opened, migrated or trusted
     ├── RefusedError     (also RuntimeError)  a send or build that would hurt the list: the message names the fix
     ├── ReviewError      (also LookupError)   a review decision names a report or an address it cannot apply to
+    ├── UnknownSubscriberError (LookupError)  an operator named an address that is not on the list
     └── DeskError        (also ValueError)    a desk action the issue file cannot take (unknown post, theme, too long)
 
 Each also subclasses the built-in it resembles, so callers that only know the
@@ -144,6 +145,14 @@ class RefusedError(DigestError, RuntimeError):
 
     The message says why and names the command that does what was probably meant.
     """
+
+
+class UnknownSubscriberError(DigestError, LookupError):
+    """An operator named an address that is not on the list (``subscribers remove``, ``show``, ``forget``)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(f"{address} is not on the list")
 
 
 class DeskError(DigestError, ValueError):

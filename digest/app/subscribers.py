@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from digest.config import Settings
-from digest.errors import DigestError
+from digest.errors import DigestError, RefusedError, UnknownSubscriberError
 from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store, Subscriber
@@ -150,3 +150,116 @@ class Membership:
         except DigestError as exc:
             log.error("could not send the welcome mail to subscriber %d: %s", subscriber.id, exc)
         return True
+
+
+# -- the operator's side: the list as a whole ----------------------------------------------------------------
+
+
+class RowFate(StrEnum):
+    """What an import did with one row of a list."""
+
+    ADDED = "added"
+    ALREADY = "already"  # on the list, left as it is
+    NOT_RESUBSCRIBED = "not-resubscribed"  # on the list having left: an import never brings anyone back
+    OPTED_OUT = "opted-out"  # on the list, and the export says they left: their opt-out honoured here
+    FORGOTTEN = "forgotten"  # asked to be forgotten: not added back
+    UNCONFIRMED = "unconfirmed"  # the export says they never confirmed: skipped
+    REPEATED = "repeated"  # the same address earlier in the file: skipped
+    BAD = "bad"  # not a usable row: reported with its line
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedRow:
+    line: int
+    fate: RowFate
+    email: str | None = None
+    status: SubscriberStatus | None = None  # what the row (or the export) says
+    was: SubscriberStatus | None = None  # the status on the list before, for rows already on it
+    problem: str = ""  # why a row was bad, repeated or skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """Every row's fate, in file order."""
+
+    rows: tuple[ImportedRow, ...]
+
+    def count(self, fate: RowFate, status: SubscriberStatus | None = None) -> int:
+        return sum(1 for row in self.rows if row.fate is fate and (status is None or row.status is status))
+
+    @property
+    def bad(self) -> tuple[ImportedRow, ...]:
+        return tuple(row for row in self.rows if row.fate in (RowFate.BAD, RowFate.REPEATED))
+
+
+class Roster:
+    """The list as an operator keeps it: import, add, remove, show, forget."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def is_forgotten(self, address: str) -> bool:
+        """Whether this address asked to be forgotten (no secret key set: nobody was forgotten here)."""
+        key = self.settings.secret_key
+        return bool(key) and self.store.subscribers.suppressed(address_hash(key or "", address))
+
+    def import_rows(self, text: str, source: str) -> Imported:
+        """Import a CSV list (digest.subscribers.csv_formats reads every format it knows) and say what became of each row.
+
+        An import never re-subscribes anyone who left, honours an opt-out the export carries for someone on the
+        list, and never adds back an address that asked to be forgotten."""
+        from digest.subscribers.csv_formats import read_csv
+
+        rows: list[ImportedRow] = []
+        seen: dict[str, int] = {}
+        for row in read_csv(text):
+            if row.skipped is not None:
+                rows.append(ImportedRow(line=row.line, fate=RowFate.UNCONFIRMED, problem=row.skipped))
+            elif row.email is None:
+                rows.append(ImportedRow(line=row.line, fate=RowFate.BAD, problem=row.problem or "not a usable row"))
+            elif row.email.casefold() in seen:
+                rows.append(
+                    ImportedRow(line=row.line, fate=RowFate.REPEATED, email=row.email, problem=f"repeats line {seen[row.email.casefold()]}")
+                )
+            else:
+                seen[row.email.casefold()] = row.line
+                rows.append(self._import_one(row.line, row.email, row.name, row.status, source))
+        return Imported(tuple(rows))
+
+    def _import_one(self, line: int, email: str, name: str | None, status: SubscriberStatus, source: str) -> ImportedRow:
+        if self.is_forgotten(email):
+            return ImportedRow(line=line, fate=RowFate.FORGOTTEN, email=email, status=status)
+        subscriber, created = self.store.subscribers.add(email, name, status=status)
+        if created:
+            return ImportedRow(line=line, fate=RowFate.ADDED, email=email, status=status)
+        was = subscriber.status
+        if was != SubscriberStatus.ACTIVE and status == SubscriberStatus.ACTIVE:
+            return ImportedRow(line=line, fate=RowFate.NOT_RESUBSCRIBED, email=email, status=status, was=was)
+        if status != SubscriberStatus.ACTIVE and was in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+            # The export says they left: an opt-out is honoured wherever it comes from.
+            self.store.subscribers.set_status(subscriber.id, status, f"imported as {status.value} from {source}")
+            return ImportedRow(line=line, fate=RowFate.OPTED_OUT, email=email, status=status, was=was)
+        return ImportedRow(line=line, fate=RowFate.ALREADY, email=email, status=status, was=was)
+
+    def add(self, email: str, name: str | None) -> tuple[Subscriber, bool]:
+        """Add (or re-subscribe) an address an operator typed; refused (RefusedError) for one that asked to be forgotten."""
+        if self.is_forgotten(email):
+            raise RefusedError(f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)")
+        return self.store.subscribers.add(email, name, reactivate=True)
+
+    def find(self, address: str) -> Subscriber:
+        """The subscriber with this address; UnknownSubscriberError when there is none."""
+        subscriber = self.store.subscribers.get(address.strip())
+        if subscriber is None:
+            raise UnknownSubscriberError(address)
+        return subscriber
+
+    def remove(self, address: str) -> tuple[Subscriber, bool]:
+        subscriber = self.find(address)
+        return subscriber, self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
+
+    def forget(self, subscriber: Subscriber) -> None:
+        """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again."""
+        key = self.settings.require_secret("it keys the hash kept on the suppression list")
+        self.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
-from digest.subscribers.tokens import address_hash
+
+if TYPE_CHECKING:
+    from digest.app.subscribers import Imported, ImportedRow
 
 
 @click.group()
@@ -35,66 +38,55 @@ def import_(obj: Context, csv_file: Path) -> None:
     someone asked to have forgotten is not added back (only they can sign
     up again); the summary counts them.
     """
-    from collections import Counter
-
-    from digest.models import SubscriberStatus
-    from digest.subscribers.csv_formats import read_csv
+    from digest.app.subscribers import Roster, RowFate
 
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{csv_file}: cannot read: {exc}")
-    store = obj.store
-    suppression = obj.settings.secret_key  # the key of the suppression list's hashes (none set: nobody was forgotten here)
-    added: Counter[SubscriberStatus] = Counter()
-    existing = skipped = forgotten = 0
-    opted_out: Counter[SubscriberStatus] = Counter()
-    bad: list[str] = []
-    seen: dict[str, int] = {}
-    for row in read_csv(text):
-        if row.skipped is not None:
-            skipped += 1
-            click.echo(f"note: {csv_file}:{row.line}: {row.skipped}", err=True)
-            continue
-        if row.email is None:
-            bad.append(f"{csv_file}:{row.line}: {row.problem}")
-            continue
-        key = row.email.casefold()
-        if key in seen:
-            bad.append(f"{csv_file}:{row.line}: {row.email} repeats line {seen[key]}; skipped")
-            continue
-        seen[key] = row.line
-        if suppression is not None and store.subscribers.suppressed(address_hash(suppression, row.email)):
-            forgotten += 1
-            click.echo(
-                f"note: {csv_file}:{row.line}: {row.email} asked to be forgotten: not added back (only they can sign up again)", err=True
-            )
-            continue
-        subscriber, created = store.subscribers.add(row.email, row.name, status=row.status)
-        if created:
-            added[row.status] += 1
-            continue
-        existing += 1
-        if subscriber.status != SubscriberStatus.ACTIVE and row.status == SubscriberStatus.ACTIVE:
-            click.echo(f"note: {csv_file}:{row.line}: {row.email} is {subscriber.status}; not re-subscribed by an import", err=True)
-        elif row.status != SubscriberStatus.ACTIVE and subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
-            # The export says they left: an opt-out is honoured wherever it comes from.
-            store.subscribers.set_status(subscriber.id, row.status, f"imported as {row.status.value} from {csv_file.name}")
-            opted_out[row.status] += 1
-            click.echo(f"note: {csv_file}:{row.line}: {row.email} was {subscriber.status}; now {row.status} as the export says", err=True)
-    for problem in bad:
-        click.echo(f"warning: {problem}", err=True)
-    left = ", ".join(f"{added[s]} as {s}" for s in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED) if added[s])
-    honoured = ", ".join(f"{count} {status.value} by this import" for status, count in opted_out.items())
-    click.echo(
-        f"{sum(added.values())} added{f' ({left}: kept on file, never mailed)' if left else ''}, {existing} already on the list"
+    imported = Roster(obj.settings, obj.store).import_rows(text, csv_file.name)
+    for row in imported.rows:
+        if (note := _note(row)) is not None:
+            click.echo(f"note: {csv_file}:{row.line}: {note}", err=True)
+    for row in imported.bad:
+        said = f"{row.email} {row.problem}; skipped" if row.fate is RowFate.REPEATED else row.problem
+        click.echo(f"warning: {csv_file}:{row.line}: {said}", err=True)
+    click.echo(_import_summary(imported))
+    if imported.bad:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _note(row: ImportedRow) -> str | None:
+    """What an import says of a row it did not simply add or find, for the operator's eyes."""
+    from digest.app.subscribers import RowFate
+
+    if row.fate is RowFate.UNCONFIRMED:
+        return row.problem
+    if row.fate is RowFate.FORGOTTEN:
+        return f"{row.email} asked to be forgotten: not added back (only they can sign up again)"
+    if row.fate is RowFate.NOT_RESUBSCRIBED:
+        return f"{row.email} is {row.was}; not re-subscribed by an import"
+    if row.fate is RowFate.OPTED_OUT:
+        return f"{row.email} was {row.was}; now {row.status} as the export says"
+    return None
+
+
+def _import_summary(imported: Imported) -> str:
+    from digest.app.subscribers import RowFate
+    from digest.models import SubscriberStatus
+
+    left_statuses = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
+    left = ", ".join(f"{n} as {s}" for s in left_statuses if (n := imported.count(RowFate.ADDED, s)))
+    honoured = ", ".join(f"{n} {s.value} by this import" for s in left_statuses if (n := imported.count(RowFate.OPTED_OUT, s)))
+    existing = sum(imported.count(fate) for fate in (RowFate.ALREADY, RowFate.NOT_RESUBSCRIBED, RowFate.OPTED_OUT))
+    skipped, forgotten = imported.count(RowFate.UNCONFIRMED), imported.count(RowFate.FORGOTTEN)
+    return (
+        f"{imported.count(RowFate.ADDED)} added{f' ({left}: kept on file, never mailed)' if left else ''}, {existing} already on the list"
         + (f" ({honoured}: their opt-out honoured)" if honoured else "")
-        + f", {len(bad)} bad row(s)"
+        + f", {len(imported.bad)} bad row(s)"
         + (f", {skipped} unconfirmed skipped" if skipped else "")
         + (f", {forgotten} forgotten at their request, not added back" if forgotten else "")
     )
-    if bad:
-        sys.exit(EXIT_PROBLEMS)
 
 
 @subscribers.command()
@@ -109,10 +101,13 @@ def add(obj: Context, address: str, name: str | None) -> None:
         email = normalise_address(address)
     except ValueError as exc:
         fail(f"{address!r}: {exc}")
-    key = obj.settings.secret_key
-    if key and obj.store.subscribers.suppressed(address_hash(key, email)):
-        fail(f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)", EXIT_PROBLEMS)
-    subscriber, created = obj.store.subscribers.add(email, clean_name(name), reactivate=True)
+    from digest.app.subscribers import Roster
+    from digest.errors import RefusedError
+
+    try:
+        subscriber, created = Roster(obj.settings, obj.store).add(email, clean_name(name))
+    except RefusedError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
     click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")
 
 
@@ -136,13 +131,13 @@ def list_(obj: Context, status: str | None) -> None:
 @click.pass_obj
 def remove(obj: Context, address: str) -> None:
     """Unsubscribe ADDRESS. Its delivery history is kept; it gets no further issues."""
-    from digest.models import SubscriberStatus
+    from digest.app.subscribers import Roster
+    from digest.errors import UnknownSubscriberError
 
-    store = obj.store
-    subscriber = store.subscribers.get(address.strip())
-    if subscriber is None:
-        fail(f"{address} is not on the list", EXIT_PROBLEMS)
-    changed = store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
+    try:
+        subscriber, changed = Roster(obj.settings, obj.store).remove(address)
+    except UnknownSubscriberError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
     click.echo(f"{'unsubscribed' if changed else 'already unsubscribed'}: {subscriber.email}")
 
 
@@ -164,9 +159,13 @@ def show(obj: Context, address: str, as_json: bool) -> None:
     """Everything stored about ADDRESS: the subscription (status and its history) and every delivery."""
     import json
 
-    subscriber = obj.store.subscribers.get(address.strip())
-    if subscriber is None:
-        fail(f"{address} is not on the list", EXIT_PROBLEMS)
+    from digest.app.subscribers import Roster
+    from digest.errors import UnknownSubscriberError
+
+    try:
+        subscriber = Roster(obj.settings, obj.store).find(address)
+    except UnknownSubscriberError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
     record = obj.store.subscribers.record_of(subscriber.id)
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
@@ -195,11 +194,16 @@ def forget(obj: Context, address: str, yes: bool) -> None:
 
     Only the person can come back: by signing up and confirming by mail.
     """
-    key = obj.settings.require_secret("it keys the hash kept on the suppression list")
-    subscriber = obj.store.subscribers.get(address.strip())
-    if subscriber is None:
-        fail(f"{address} is not on the list (nothing stored to erase)", EXIT_PROBLEMS)
+    from digest.app.subscribers import Roster
+    from digest.errors import UnknownSubscriberError
+
+    roster = Roster(obj.settings, obj.store)
+    obj.settings.require_secret("it keys the hash kept on the suppression list")  # refused before anything is asked
+    try:
+        subscriber = roster.find(address)
+    except UnknownSubscriberError as exc:
+        fail(f"{exc} (nothing stored to erase)", EXIT_PROBLEMS)
     if not yes and not click.confirm(f"Erase {subscriber.email} and their delivery history for good?", default=False):
         fail("nothing erased", EXIT_USAGE)
-    obj.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
+    roster.forget(subscriber)
     click.echo(f"forgotten: subscriber {subscriber.id}; a keyed hash of the address is kept so no import adds it again")
