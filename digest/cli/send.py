@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from digest.app.bounces import Returned
     from digest.app.issues import SendPlan
     from digest.app.status import SchedulerStatus
+    from digest.mail.backends import Backend
     from digest.models import SubscriberStatus
-    from digest.send.delivery import Progress
+    from digest.send.delivery import Progress, SendReport
     from digest.store import IssueStatus, ScheduleRun, StoredIssue
     from digest.store.workers import WorkerRecord
 
@@ -97,15 +98,61 @@ def send(
     reason recorded.
     """
     from digest.app.issues import link_problem
-    from digest.errors import DeliveryError, LeaseHeldError, PermanentError, RefusedError, RenderError, TransientError
     from digest.mail.backends import get_backend
 
     settings = obj.settings
     if not test_to and (problem := link_problem(settings)) is not None:
         fail(problem, EXIT_USAGE)  # a configuration error: nothing is built, stored or sent
-    newsletter = obj.newsletter
+    _check_options(
+        issue_ref or "", bool(as_of or since or until), sources, dry_run, recipients, test_to, rebuild, worker, join, wait_seconds
+    )
+    worker = worker or settings.delivery.workers_may_join
+    if worker and obj.store.is_sqlite:
+        from digest.errors import WorkersNeedPostgresError
+
+        fail(f"--worker: {WorkersNeedPostgresError()}", EXIT_USAGE)  # refused before anything is built
     now = datetime.now(UTC)
-    if issue_ref and (as_of or since or until or sources or rebuild):
+    if join:
+        issue_ref = _joined_issue(obj, issue_ref or common.window_target(obj, as_of, since, until, now).issue_id, wait_seconds)
+        if issue_ref is None:
+            return
+        as_of = since = until = None
+    plan = _plan(obj, now, issue_ref, as_of, since, until, sources, strict, rebuild, force, allow_overlap, compare=not join)
+    backend = get_backend(settings)
+    _describe(obj, plan, backend.describe(), sources)
+    if test_to:
+        _send_test(obj, plan, test_to, now, backend)
+        return
+    if plan.refusal is not None:
+        fail(plan.refusal + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
+    if dry_run:
+        if recipients:
+            _list_recipients(obj, plan, now)
+        click.echo("Dry run: nothing sent, nothing stored.")
+        return
+    if _nothing_to_send(plan) or not _confirmed(plan, yes):
+        return
+    report = _run(obj, plan, now, backend, worker)
+    if report is None:  # everyone got it while we were asking
+        click.echo("Nothing to send: every active subscriber has this issue already.")
+        return
+    _report(obj, report, hint(obj, "send", *(["--worker"] if worker else []), "--issue", plan.issue.id))
+
+
+def _check_options(
+    issue_ref: str,
+    window: bool,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    recipients: bool,
+    test_to: str | None,
+    rebuild: bool,
+    worker: bool,
+    join: bool,
+    wait_seconds: int | None,
+) -> None:
+    """Options that do not go together: a usage error (exit 2) naming them, before anything is read."""
+    if issue_ref and (window or sources or rebuild):
         raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
     if worker and test_to:
         raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
@@ -117,22 +164,40 @@ def send(
         raise click.UsageError("--recipients lists who would get what: it goes with --dry-run")
     if join and (dry_run or rebuild or sources):
         raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
-    worker = worker or settings.delivery.workers_may_join
-    if worker and obj.store.is_sqlite:
-        from digest.errors import WorkersNeedPostgresError
 
-        fail(f"--worker: {WorkersNeedPostgresError()}", EXIT_USAGE)  # refused before anything is built
-    if join:
-        wanted = issue_ref or common.window_target(obj, as_of, since, until, now).issue_id
-        wait_seconds = 600 if wait_seconds is None else wait_seconds
-        if not _wait_for_a_send(obj, wanted, wait_seconds):
-            click.echo(f"No send of {wanted} started within {wait_seconds} s: nothing sent (--join never starts one).")
-            return
-        issue_ref, as_of, since, until = wanted, None, None, None
+
+def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | None:
+    """The issue a --join worker sends, once its send has started; None (said) when none started in time."""
+    seconds = 600 if wait_seconds is None else wait_seconds
+    if _wait_for_a_send(obj, wanted, seconds):
+        return wanted
+    click.echo(f"No send of {wanted} started within {seconds} s: nothing sent (--join never starts one).")
+    return None
+
+
+def _plan(
+    obj: Context,
+    now: datetime,
+    issue_ref: str | None,
+    as_of: str | None,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    strict: bool,
+    rebuild: bool,
+    force: bool,
+    allow_overlap: bool,
+    *,
+    compare: bool,
+) -> SendPlan:
+    """What the send will do (the stored issue, or the one the window options mean), its input problems reported."""
+    from digest.errors import RefusedError, RenderError
+
+    newsletter = obj.newsletter
     try:
         if issue_ref:
             # A worker joining a send under way sends the frozen copy: no fresh build to compare it with.
-            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap, compare=not join)
+            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap, compare=compare)
         else:
             target = common.window_target(obj, as_of, since, until, now)
             plan = newsletter.plan_send(
@@ -140,7 +205,6 @@ def send(
             )
     except (RefusedError, RenderError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
-    resend = [*(["--worker"] if worker else []), "--issue", plan.issue.id]
     if plan.frozen and sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"
@@ -154,48 +218,54 @@ def send(
         common.report_problems(digest.problems)
         if strict and digest.problems and not plan.frozen:
             fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
-    backend = get_backend(settings)
-    _describe(obj, plan, backend.describe(), sources)
+    return plan
 
-    if test_to:
-        from digest.subscribers.addresses import normalise_address
 
-        try:
-            address = normalise_address(test_to)
-        except ValueError as exc:
-            raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
-        try:
-            reply = newsletter.send_test(plan.issue, address, now, backend)
-        except (TransientError, PermanentError, DeliveryError) as exc:
-            fail(f"test send to {address} failed: {exc}", EXIT_PROBLEMS)
-        click.echo(f"Test sent  to {address}: {reply} (not recorded as delivered)")
-        return
+def _send_test(obj: Context, plan: SendPlan, test_to: str, now: datetime, backend: Backend) -> None:
+    from digest.errors import AddressError, DeliveryError
+    from digest.subscribers.addresses import normalise_address
 
-    if plan.refusal is not None:
-        fail(plan.refusal + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
-    if dry_run:
-        if recipients:
-            _list_recipients(obj, plan, now)
-        click.echo("Dry run: nothing sent, nothing stored.")
-        return
-    to_send = plan.outstanding.to_send
-    if to_send == 0:
-        done = sum(plan.outstanding.done.values())
-        click.echo(
-            "Nothing to send: " + ("every active subscriber has this issue already." if done else "no active subscribers (nothing stored).")
-        )
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            fail("not on a terminal: pass --yes to send without confirmation", EXIT_USAGE)
-        if not click.confirm(f"Send {plan.issue.subject!r} to {to_send} subscriber(s)?", default=False):
-            fail("not sent (nothing stored)", EXIT_USAGE)
+    try:
+        address = normalise_address(test_to)
+    except AddressError as exc:
+        raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
+    try:
+        reply = obj.newsletter.send_test(plan.issue, address, now, backend)
+    except DeliveryError as exc:  # TransientError and PermanentError included
+        fail(f"test send to {address} failed: {exc}", EXIT_PROBLEMS)
+    click.echo(f"Test sent  to {address}: {reply} (not recorded as delivered)")
+
+
+def _nothing_to_send(plan: SendPlan) -> bool:
+    if plan.outstanding.to_send:
+        return False
+    done = sum(plan.outstanding.done.values())
+    click.echo(
+        "Nothing to send: " + ("every active subscriber has this issue already." if done else "no active subscribers (nothing stored).")
+    )
+    return True
+
+
+def _confirmed(plan: SendPlan, yes: bool) -> bool:
+    """--yes, or a person at a terminal who said yes; a refusal (exit 2) otherwise."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        fail("not on a terminal: pass --yes to send without confirmation", EXIT_USAGE)
+    if not click.confirm(f"Send {plan.issue.subject!r} to {plan.outstanding.to_send} subscriber(s)?", default=False):
+        fail("not sent (nothing stored)", EXIT_USAGE)
+    return True
+
+
+def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: bool) -> SendReport | None:
+    """The send itself, SIGINT/SIGTERM stopping it after the messages in flight, progress on the terminal."""
+    from digest.errors import DeliveryError, LeaseHeldError, RefusedError
 
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
     reporter = _Reporter(sys.stderr.isatty() and obj.log_format != "json", issue_id=plan.issue.id if obj.log_format == "json" else None)
     try:
-        report = newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter, worker=worker)
+        return obj.newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter, worker=worker)
     except (LeaseHeldError, RefusedError) as exc:
         fail(str(exc), EXIT_PROBLEMS)
     except DeliveryError as exc:
@@ -203,10 +273,10 @@ def send(
     finally:
         _restore_handlers(previous)
         reporter.finish()
-    if report is None:  # everyone got it while we were asking
-        click.echo("Nothing to send: every active subscriber has this issue already.")
-        return
-    resume = hint(obj, "send", *resend)
+
+
+def _report(obj: Context, report: SendReport, resume: str) -> None:
+    """What the run did, and what is left with the command that finishes it; exit 1 when not done."""
     if obj.log_format == "json":
         logging.getLogger("digest.send").info(
             "send finished" if report.complete else "send not done",
@@ -228,8 +298,7 @@ def send(
         click.echo(f"Recovered  {report.recovered} message(s) in flight when an earlier run stopped (sent again)")
     skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
     click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
-    final = report.counts
-    click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in final.items() if count))
+    click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in report.counts.items() if count))
     for reason in (report.paused, report.fatal):
         if reason:
             click.echo(f"Stopped    {reason}", err=True)
