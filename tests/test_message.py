@@ -252,7 +252,7 @@ def test_the_text_footer_stays_within_78_columns_with_a_long_address(language: s
 
     settings = dataclasses.replace(make_settings(secret_key="k", base_url="https://news.example.org"), language=language)
     issue = sample_issue(settings)
-    assert not [check for check in issue.checks if check["code"] == "text-width"], issue.checks
+    assert not [check for check in issue.checks if check.code == "text-width"], issue.checks
     address = "firstname.middlename.lastname.of.a.reader@mail.department.example-organisation.org"  # 82 characters
     raw = compile_issue(issue, settings).render(7, address, "A Reader")
     message = email.message_from_bytes(raw, policy=default)

@@ -188,7 +188,7 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
         html=rendered.html,
         text=rendered.text,
         post_ids=tuple(post.id for post in digest.posts),
-        checks=tuple({"code": c.code, "level": c.level, "message": c.message} for c in rendered.checks),
+        checks=rendered.checks,
         created_at=now,
         post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
         model=json.dumps(digest_to_json(digest), ensure_ascii=False),
@@ -224,7 +224,7 @@ def drift_between(stored: StoredIssue, fresh: Digest, rendered: RenderedIssue) -
 
 
 def error_checks(issue: StoredIssue) -> tuple[str, ...]:
-    return tuple(f"{c['code']}: {c['message']}" for c in issue.checks if c.get("level") == "error")
+    return tuple(f"{c.code}: {c.message}" for c in issue.checks if c.level == "error")
 
 
 class Newsletter:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import DeliveryState
+from digest.models import Check, DeliveryState
 from digest.store.schema import deliveries, issues, reads_of
 
 
@@ -28,7 +28,7 @@ class StoredIssue:
     html: str
     text: str
     post_ids: tuple[str, ...]
-    checks: tuple[dict[str, str], ...]
+    checks: tuple[Check, ...]  # as frozen: an error-level one refuses a send unless forced
     created_at: datetime
     # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
     post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -63,7 +63,7 @@ class Issues:
             "html": issue.html,
             "text": issue.text,
             "post_ids": json.dumps(list(issue.post_ids)),
-            "checks": json.dumps(list(issue.checks)),
+            "checks": json.dumps([{"code": c.code, "level": c.level, "message": c.message} for c in issue.checks]),
             "created_at": issue.created_at,
             "post_prints": json.dumps(dict(issue.post_prints)),
             "model": issue.model,
@@ -157,9 +157,19 @@ def _stored(row: Any) -> StoredIssue:
         html=row["html"],
         text=row["text"],
         post_ids=tuple(json.loads(row["post_ids"])),
-        checks=tuple(json.loads(row["checks"])),
+        checks=tuple(_check(item) for item in json.loads(row["checks"])),
         created_at=row["created_at"],
         post_prints=MappingProxyType(json.loads(row["post_prints"] or "{}")),
         model=row["model"],
         layout=row["layout"],
+    )
+
+
+def _check(stored: dict[str, str]) -> Check:
+    """A stored check as the typed value it was; a level this release does not know reads as a warning."""
+    level = stored.get("level", "warning")
+    return Check(
+        code=stored.get("code", "?"),
+        level=level if level in ("error", "warning", "info") else "warning",  # type: ignore[arg-type]
+        message=stored.get("message", ""),
     )
