@@ -13,6 +13,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -173,19 +174,68 @@ def _settings(
         env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
 
     warnings: list[str] = []
+    # Each section is read into the Settings fields it sets (every problem recorded on the way), in file order.
+    news = _newsletter(top, env, warnings)
+    fields: dict[str, Any] = {
+        **news,
+        "window": _window(top),
+        "selection": _selection(top),
+        "sources": _sources(top),
+        "themes": _themes(top),
+        **_grouping(top),
+        **_output(top, root),
+        **_subscribe_and_serve(top, env),
+        **_editorial(top, root),
+        **_feeds(top, root),
+        "database_url": _absolute_sqlite(_store(top, env), root),
+    }
+    delivery = _delivery(top, env, root)
+    smtp, relays, relay_cooldown = _smtp(top, env, root)
+    bounces = _bounces(top, env, root)
+    _cross_checks(top, file, delivery, smtp, relays, bounces, fields["database_url"])
+    schedule = _schedule(top)
+    dkim = _dkim(top, root, news["sender"], warnings)
+    top.finish()
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        config_path=config_path,
+        root=root,
+        **fields,
+        secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        metrics_token=env.get("DIGEST_METRICS_TOKEN") or None,
+        delivery=delivery,
+        smtp=smtp,
+        relays=relays,
+        relay_cooldown=relay_cooldown,
+        schedule=schedule,
+        dkim=dkim,
+        bounces=bounces,
+        warnings=tuple(warnings),
+    )
+
+
+def _newsletter(top: _Reader, env: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     news = top.sub("newsletter")
     name = news.get("name", str, "Newsletter", nonempty)
-    title_format = news.get("title", str, "{name} Weekly Digest – {date}", check_title_format)
-    preheader = news.get("preheader", str, "")
-    address = " ".join(news.get("address", str, "").split())
-    editors = _addresses(news, "editors")
-    language = news.get("language", str, "en", check_language)
-    timezone = _zone(news, env.get("DIGEST_TIMEZONE"), warnings)
-    sender = _sender(news, name)
-    base_url = news.get("base_url", str, "http://127.0.0.1:8080", check_base_url).rstrip("/")
-    archive_url = news.get("archive_url", str, "", lambda v: None if not v else check_base_url(v)).rstrip("/")
+    found = {
+        "name": name,
+        "title_format": news.get("title", str, "{name} Weekly Digest – {date}", check_title_format),
+        "preheader": news.get("preheader", str, ""),
+        "address": " ".join(news.get("address", str, "").split()),
+        "editors": _addresses(news, "editors"),
+        "language": news.get("language", str, "en", check_language),
+        "timezone": _zone(news, env.get("DIGEST_TIMEZONE"), warnings),
+        "sender": _sender(news, name),
+        "base_url": news.get("base_url", str, "http://127.0.0.1:8080", check_base_url).rstrip("/"),
+        "archive_url": news.get("archive_url", str, "", lambda v: None if not v else check_base_url(v)).rstrip("/"),
+    }
     news.finish()
+    return found
 
+
+def _window(top: _Reader) -> WindowRule:
     win = top.sub("window")
     mode = win.get(
         "mode", str, "days", lambda v: None if v in ("days", "week", "since-last") else f'must be "days", "week" or "since-last", got "{v}"'
@@ -193,8 +243,10 @@ def _settings(
     days = win.get("days", int, 7, positive)
     week_starts = win.get("week_starts", str, "monday", lambda v: None if v.lower() in WEEKDAYS else f'must be a weekday name, got "{v}"')
     win.finish()
-    window = WindowRule(mode=mode, days=days, week_starts=WEEKDAYS.index(week_starts.lower()))  # type: ignore[arg-type]
+    return WindowRule(mode=mode, days=days, week_starts=WEEKDAYS.index(week_starts.lower()))  # type: ignore[arg-type]
 
+
+def _selection(top: _Reader) -> SelectionRules:
     sel = top.sub("selection")
     patterns: list[re.Pattern[str]] = []
     for index, pattern in enumerate(sel.strings("exclude_titles")):
@@ -208,28 +260,39 @@ def _settings(
         exclude_tags=tuple(t.casefold() for t in sel.strings("exclude_tags")),
     )
     sel.finish()
+    return selection
 
-    sources = _sources(top)
-    themes = _themes(top)
 
+def _grouping(top: _Reader) -> dict[str, Any]:
     grouping = top.sub("grouping")
-    fallback = grouping.get("fallback", str, "More this week", nonempty)
-    fallback_description = grouping.get("fallback_description", str, "")
+    found = {
+        "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
+        "fallback_description": grouping.get("fallback_description", str, ""),
+    }
     grouping.finish()
+    return found
 
+
+def _output(top: _Reader, root: Path) -> dict[str, Any]:
     out = top.sub("output")
     output_dir = out.get("dir", str, "out", nonempty)
     templates = out.get("templates", str, "")
-    excerpt_words = out.get("excerpt_words", int, 60, positive)
-    images = out.get("images", str, "thumbnail", choice(("thumbnail", "none")))
+    found = {
+        "output_dir": root / output_dir,
+        "templates_dir": (root / templates) if templates else None,
+        "excerpt_words": out.get("excerpt_words", int, 60, positive),
+        "images": out.get("images", str, "thumbnail", choice(("thumbnail", "none"))),
+    }
     out.finish()
+    return found
 
+
+def _subscribe_and_serve(top: _Reader, env: Mapping[str, str]) -> dict[str, Any]:
     signup = top.sub("subscribe")
     confirm_hours = signup.get(
         "confirm_hours", float, 48.0, lambda v: None if 0 < v <= 24 * 30 else f"must be more than 0 and at most 720, got {v}"
     )
     signup.finish()
-
     serving = top.sub("serve")
     trusted_proxies = serving.strings("trusted_proxies")
     for index, network in enumerate(trusted_proxies):
@@ -241,11 +304,17 @@ def _settings(
             if (problem := check_network(network)) is not None:
                 serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
     serving.finish()
+    return {"confirm_hours": confirm_hours, "trusted_proxies": trusted_proxies}
 
+
+def _editorial(top: _Reader, root: Path) -> dict[str, Any]:
     editorial = top.sub("editorial")
     editorial_dir = editorial.get("dir", str, "content/issues", nonempty)
     editorial.finish()
+    return {"editorial_dir": root / editorial_dir}
 
+
+def _feeds(top: _Reader, root: Path) -> dict[str, Any]:
     feeds = top.sub("feeds")
     feed = FeedFetch(
         timeout=feeds.get("timeout", float, 10.0, positive),
@@ -255,7 +324,10 @@ def _settings(
     )
     cache_dir = feeds.get("cache_dir", str, ".digest-cache", nonempty)
     feeds.finish()
+    return {"feed": feed, "cache_dir": root / cache_dir}
 
+
+def _store(top: _Reader, env: Mapping[str, str]) -> str:
     store = top.sub("store")
     # The file's value is always read (and checked), then the environment may override it.
     database_url = store.get("url", str, "sqlite:///digest.sqlite", database_kind)
@@ -264,67 +336,25 @@ def _settings(
         if (problem := database_kind(database_url)) is not None:
             store.problems.append(f"environment: DATABASE_URL: {problem}")
     store.finish()
-    delivery = _delivery(top, env, root)
-    smtp, relays, relay_cooldown = _smtp(top, env, root)
-    schedule = _schedule(top)
-    dkim = _dkim(top, root, sender, warnings)
-    bounces = _bounces(top, env, root)
+    return database_url
+
+
+def _cross_checks(
+    top: _Reader, file: str, delivery: DeliveryOptions, smtp: SmtpOptions, relays: tuple[Relay, ...], bounces: BounceOptions, url: str
+) -> None:
+    """What no single section can judge alone."""
     if bounces.address and delivery.unsubscribe_mailto:
         top.problems.append(
             f"{file}: delivery.unsubscribe_mailto: with bounces.address set, each copy's List-Unsubscribe mailto is "
             f"{bounces.unsubscribe_address.replace('@', '+<token>@')}, which digest reads: remove unsubscribe_mailto"
         )
-    if delivery.workers_may_join and database_url.startswith("sqlite"):
+    if delivery.workers_may_join and url.startswith("sqlite"):
         top.problems.append(
             f"{file}: delivery.workers_may_join: several senders on one issue need PostgreSQL (store.url or DATABASE_URL "
             "= postgresql://…); on SQLite one send uses delivery.connections in one process: set it to false"
         )
     if delivery.backend == "smtp" and not smtp.host and not relays:
         top.problems.append(f"{file}: smtp.host: the smtp backend needs a host (or set SMTP_HOST)")
-    top.finish()
-
-    if problems:
-        raise ConfigError(problems)
-    return Settings(
-        config_path=config_path,
-        root=root,
-        name=name,
-        title_format=title_format,
-        preheader=preheader,
-        address=address,
-        editors=editors,
-        confirm_hours=confirm_hours,
-        trusted_proxies=trusted_proxies,
-        language=language,
-        timezone=timezone,
-        sender=sender,
-        base_url=base_url,
-        archive_url=archive_url,
-        window=window,
-        selection=selection,
-        sources=sources,
-        themes=themes,
-        fallback_theme=fallback,
-        fallback_description=fallback_description,
-        excerpt_words=excerpt_words,
-        images=images,  # type: ignore[arg-type]
-        output_dir=root / output_dir,
-        editorial_dir=root / editorial_dir,
-        templates_dir=(root / templates) if templates else None,
-        cache_dir=root / cache_dir,
-        feed=feed,
-        secret_key=env.get("DIGEST_SECRET_KEY") or None,
-        metrics_token=env.get("DIGEST_METRICS_TOKEN") or None,
-        database_url=_absolute_sqlite(database_url, root),
-        delivery=delivery,
-        smtp=smtp,
-        relays=relays,
-        relay_cooldown=relay_cooldown,
-        schedule=schedule,
-        dkim=dkim,
-        bounces=bounces,
-        warnings=tuple(warnings),
-    )
 
 
 def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
