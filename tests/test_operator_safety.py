@@ -140,6 +140,19 @@ def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_comman
     dry = cli(config, "send", *shifted, "--dry-run")
     assert dry.returncode == 1 and "overlaps issue 2025-03-02-0e7ceb" in dry.stderr
     assert len(smtp_server.handler.received) == 1
+    # The plan says so as a kind with its data (issue 23), the words above made from it.
+    from datetime import UTC, datetime
+
+    from digest.app.issues import Newsletter, RefusalKind, WindowRequest
+    from digest.config import load_settings
+
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "test-secret-key"})
+    newsletter = Newsletter(settings, store_of(config))
+    now = datetime.now(UTC)
+    target = newsletter.target(WindowRequest(since=shifted[1], until=shifted[3]), now)
+    plan = newsletter.plan_send(target, now)
+    assert plan.refusal is not None and plan.refusal.kind is RefusalKind.OVERLAP and plan.refusal.other_issue == "2025-03-02-0e7ceb"
+    assert newsletter.plan_send(target, now, allow_overlap=True).refusal is None
     allowed = cli(config, "send", *shifted, "--yes", "--allow-overlap")
     assert allowed.returncode == 0, allowed.stderr
     assert len(smtp_server.handler.received) == 2

@@ -95,6 +95,27 @@ class Built:
     issue: StoredIssue  # the frozen form it would be stored in
 
 
+class RefusalKind(StrEnum):
+    """Why a send would refuse: each kind has its fix (named in the refusal's words)."""
+
+    OVERLAP = "overlap"  # another issue with deliveries covers part of this window: --allow-overlap, or resume it
+    SOURCE_FAILED = "source-failed"  # a source yielded nothing: fix it, or --force
+    ERROR_CHECKS = "error-checks"  # error-level checks of the render: fix them, or --force
+    NO_KEY = "no-key"  # DIGEST_SECRET_KEY is not set
+    PRIVATE_LINKS = "private-links"  # base_url is http or this machine, and the send leaves it
+    NO_POSTAL_ADDRESS = "no-postal-address"  # newsletter.address is empty, and the send leaves this machine
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    kind: RefusalKind
+    message: str  # the words, with the command or key that fixes it
+    other_issue: str | None = None  # OVERLAP: the issue in the way
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendPlan:
     """Everything a send of one issue will do, decided before anything is sent or stored."""
@@ -107,7 +128,7 @@ class SendPlan:
     outstanding: Outstanding
     errors: tuple[str, ...]  # error-level checks
     overlaps: tuple[IssueSummary, ...]  # other issues that went out whose windows overlap this one's
-    refusal: str | None  # why the real send would refuse, naming the fix; None when it would go ahead
+    refusal: Refusal | None  # why the real send would refuse, naming the fix; None when it would go ahead
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
 
@@ -340,31 +361,7 @@ class Newsletter:
         drift = drift_between(stored, built.digest, built.rendered) if stored is not None and built is not None and not replacing else None
         errors = error_checks(issue)
         overlaps = tuple(store.issues.overlapping(issue.window_start, issue.window_end, excluding=issue.id))
-        refusal = None
-        if overlaps and not allow_overlap:
-            other = overlaps[0]
-            refusal = (
-                f"the window of {issue.id} overlaps issue {other.id} ({other.subject!r}), which has deliveries already: "
-                f"sending both would mail the same posts twice. To resume that issue: {self.hint('send', '--issue', other.id)}; "
-                "to send this one anyway, add --allow-overlap"
-            )
-        elif built is not None and issue is built.issue and built.digest.failed_sources and not force:
-            failed = "; ".join(str(problem) for problem in built.digest.failed_sources)
-            refusal = f"a source yielded nothing ({failed}): the issue would go out without its posts; fix the source, or add --force to send without it"
-        elif errors and not force:
-            refusal = (
-                "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway"
-            )
-        elif not self.settings.secret_key:
-            refusal = missing_secret(KEY_USE_LINKS)
-        elif (problem := link_problem(self.settings)) is not None:
-            refusal = problem
-        elif needs_postal_address(self.settings):
-            refusal = (
-                f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings)}: bulk mail must carry "
-                "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
-                f"{self.settings.config_path or 'the config'}"
-            )
+        refusal = self._refusal(issue, built, errors, overlaps, force=force, allow_overlap=allow_overlap)
         return SendPlan(
             target=target,
             issue=issue,
@@ -378,6 +375,50 @@ class Newsletter:
             refusal=refusal,
             rebuild=replacing,
         )
+
+    def _refusal(
+        self,
+        issue: StoredIssue,
+        built: Built | None,
+        errors: tuple[str, ...],
+        overlaps: tuple[IssueSummary, ...],
+        *,
+        force: bool,
+        allow_overlap: bool,
+    ) -> Refusal | None:
+        """Why the real send would refuse, first reason first, each naming its fix; None when it would go ahead."""
+        if overlaps and not allow_overlap:
+            other = overlaps[0]
+            return Refusal(
+                RefusalKind.OVERLAP,
+                f"the window of {issue.id} overlaps issue {other.id} ({other.subject!r}), which has deliveries already: "
+                f"sending both would mail the same posts twice. To resume that issue: {self.hint('send', '--issue', other.id)}; "
+                "to send this one anyway, add --allow-overlap",
+                other_issue=other.id,
+            )
+        if built is not None and issue is built.issue and built.digest.failed_sources and not force:
+            failed = "; ".join(str(problem) for problem in built.digest.failed_sources)
+            return Refusal(
+                RefusalKind.SOURCE_FAILED,
+                f"a source yielded nothing ({failed}): the issue would go out without its posts; fix the source, or add --force to send without it",
+            )
+        if errors and not force:
+            return Refusal(
+                RefusalKind.ERROR_CHECKS,
+                "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway",
+            )
+        if not self.settings.secret_key:
+            return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS))
+        if (problem := link_problem(self.settings)) is not None:
+            return Refusal(RefusalKind.PRIVATE_LINKS, problem)
+        if needs_postal_address(self.settings):
+            return Refusal(
+                RefusalKind.NO_POSTAL_ADDRESS,
+                f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings)}: bulk mail must carry "
+                "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
+                f"{self.settings.config_path or 'the config'}",
+            )
+        return None
 
     def plan_stored(
         self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False, compare: bool = True
@@ -411,7 +452,7 @@ class Newsletter:
         LeaseHeldError if another run is sending the issue.
         """
         if plan.refusal is not None:
-            raise RefusedError(plan.refusal)
+            raise RefusedError(str(plan.refusal))
         if plan.outstanding.to_send == 0:
             return None
         issue = plan.issue

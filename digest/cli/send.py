@@ -124,7 +124,7 @@ def send(
         _send_test(obj, plan, test_to, now, backend)
         return
     if plan.refusal is not None:
-        fail(plan.refusal + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
+        fail(str(plan.refusal) + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
     if dry_run:
         if recipients:
             _list_recipients(obj, plan, now)
