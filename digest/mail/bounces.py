@@ -97,45 +97,54 @@ _SPACE = re.compile(r"\s+")
 def read_message(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None = None) -> Reading:
     """Classify one raw RFC 5322 message. ``recipient``: the envelope recipient, when the MTA gives it.
 
-    Raises nothing for any input: a message the parser cannot take apart is UNRECOGNISED.
+    The third-party parsers may raise on hostile input: :func:`digest.app.bounces.read_safely` wraps this.
     """
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     key = _key(message, raw)
-    recipients = [recipient or ""] + [str(value) for name in RECIPIENT_HEADERS for value in message.get_all(name, [])]
-    refs = _refs(tokens, " ".join(recipients), in_recipient=True)
     original = _original(message)
-    if original is not None:
-        quoted = " ".join(str(value) for name in ORIGINAL_HEADERS for value in original.get_all(name, []))
-        named = {(r.purpose, r.subscriber_id) for r in refs}
-        refs += tuple(r for r in _refs(tokens, quoted, in_recipient=False) if (r.purpose, r.subscriber_id) not in named)
+    refs = _tokens_of(message, original, tokens, recipient)
     report = message.get_param("report-type", header="content-type") if message.get_content_type() == "multipart/report" else None
     report_type = str(report).lower() if isinstance(report, str) else ""
-
     if report_type == "feedback-report":
         return _complaint(message, key, refs)
-    if report_type == "delivery-status":
-        found = _delivery_status(message, key, refs)
-        if found is not None:
-            return found
+    if report_type == "delivery-status" and (found := _delivery_status(message, key, refs)) is not None:
+        return found
     if any(r.purpose == "unsubscribe" and r.in_recipient for r in refs):
         return Reading(kind=EventKind.UNSUBSCRIBE, key=key, refs=refs, diagnostic=_first_words(message))
+    subject = _clean(str(message.get("Subject", "")))
     if _is_auto_reply(message):
-        return Reading(kind=EventKind.AUTO_REPLY, key=key, refs=refs, diagnostic=_clean(str(message.get("Subject", ""))))
+        return Reading(kind=EventKind.AUTO_REPLY, key=key, refs=refs, diagnostic=subject)
+    return _nonstandard(message, original, key, refs) or Reading(kind=EventKind.UNRECOGNISED, key=key, refs=refs, diagnostic=subject)
+
+
+def _tokens_of(message: Message, original: Message | None, tokens: ReturnPathSigner, recipient: str | None) -> tuple[TokenRef, ...]:
+    """Our verified tokens where a forger cannot put someone else's: the recipient headers, then the headers of
+    the returned original (a token quoted anywhere else counts for nothing)."""
+    recipients = [recipient or ""] + [str(value) for name in RECIPIENT_HEADERS for value in message.get_all(name, [])]
+    refs = _refs(tokens, " ".join(recipients), in_recipient=True)
+    if original is None:
+        return refs
+    quoted = " ".join(str(value) for name in ORIGINAL_HEADERS for value in original.get_all(name, []))
+    named = {(r.purpose, r.subscriber_id) for r in refs}
+    return refs + tuple(r for r in _refs(tokens, quoted, in_recipient=False) if (r.purpose, r.subscriber_id) not in named)
+
+
+def _nonstandard(message: Message, original: Message | None, key: str, refs: tuple[TokenRef, ...]) -> Reading | None:
+    """A bounce in one of the older formats flufl.bounce's detectors know (permanent or temporary), or None."""
     temporary, permanent = all_failures(message)
-    if permanent or temporary:
-        hard = bool(permanent)
-        addresses = tuple(sorted(a.decode("utf-8", "replace") for a in (permanent or temporary)))
-        status = _STATUS.search(_text_of(message))
-        return Reading(
-            kind=EventKind.HARD if hard else EventKind.SOFT,
-            key=key,
-            status=status.group(0) if status and status.group(1) == ("5" if hard else "4") else ("5.0.0" if hard else "4.0.0"),
-            diagnostic=_first_words(message),
-            refs=refs,
-            addresses=addresses,
-            original_message_id=_message_id_of(original),
-        )
-    return Reading(kind=EventKind.UNRECOGNISED, key=key, refs=refs, diagnostic=_clean(str(message.get("Subject", ""))))
+    if not (permanent or temporary):
+        return None
+    hard = bool(permanent)
+    status = _STATUS.search(_text_of(message))
+    return Reading(
+        kind=EventKind.HARD if hard else EventKind.SOFT,
+        key=key,
+        status=status.group(0) if status and status.group(1) == ("5" if hard else "4") else ("5.0.0" if hard else "4.0.0"),
+        diagnostic=_first_words(message),
+        refs=refs,
+        addresses=tuple(sorted(a.decode("utf-8", "replace") for a in (permanent or temporary))),
+        original_message_id=_message_id_of(original),
+    )
 
 
 def _key(message: Message, raw: bytes) -> str:

@@ -39,45 +39,55 @@ def fetch(options: BounceOptions, handle: Handler) -> int:
     if not options.imap_host:
         raise DeliveryError("IMAP_HOST is not set: there is no bounce mailbox to read (set IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD)")
     context = ssl.create_default_context(cafile=str(options.imap_ca_file) if options.imap_ca_file else None)
-    read = 0
     try:
         client = imaplib.IMAP4_SSL(options.imap_host, options.imap_port, ssl_context=context, timeout=30)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise DeliveryError(f"cannot reach the IMAP server {options.imap_host}:{options.imap_port}: {exc}") from exc
     try:
-        try:
-            client.login(options.imap_username or "", options.imap_password or "")
-        except imaplib.IMAP4.error as exc:
-            raise DeliveryError(f"the IMAP server refused the login of {options.imap_username!r}: {_text(exc)}") from exc
-        for folder in (PROCESSED, UNRECOGNISED):
-            client.create(folder)  # "already exists" is an answer, not a failure
-        kind, data = client.select(options.imap_folder)
-        if kind != "OK":
-            raise DeliveryError(f"cannot open the IMAP folder {options.imap_folder!r}: {_text(data)}")
-        validity = _UIDVALIDITY.search(b" ".join(d for d in client.response("UIDVALIDITY")[1] if isinstance(d, bytes)) or b"")
-        prefix = validity.group(1).decode() if validity else "0"
-        kind, data = client.uid("SEARCH", "ALL")
-        uids = [uid.decode() for uid in data[0].split()] if kind == "OK" and data and data[0] else []
-        can_move = "MOVE" in client.capabilities
-        for uid in uids:
-            kind, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
-            raw = next((part[1] for part in parts if isinstance(part, tuple) and isinstance(part[1], bytes)), None)
-            if kind != "OK" or raw is None:
-                continue
-            read += 1
-            target = PROCESSED if handle(raw, f"{prefix}:{uid}") else UNRECOGNISED
-            if can_move:
-                client.uid("MOVE", uid, target)
-            else:
-                client.uid("COPY", uid, target)
-                client.uid("STORE", uid, "+FLAGS", r"(\Deleted)")
-        if not can_move and uids:
-            client.expunge()
+        prefix = _open_folder(client, options)
+        return _file_each(client, prefix, handle)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise DeliveryError(f"the IMAP conversation with {options.imap_host} failed: {exc}") from exc
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
+
+
+def _open_folder(client: imaplib.IMAP4_SSL, options: BounceOptions) -> str:
+    """Log in, make the two folders messages are filed in, select the one read; its UIDVALIDITY, for the UIDs."""
+    try:
+        client.login(options.imap_username or "", options.imap_password or "")
+    except imaplib.IMAP4.error as exc:
+        raise DeliveryError(f"the IMAP server refused the login of {options.imap_username!r}: {_text(exc)}") from exc
+    for folder in (PROCESSED, UNRECOGNISED):
+        client.create(folder)  # "already exists" is an answer, not a failure
+    kind, data = client.select(options.imap_folder)
+    if kind != "OK":
+        raise DeliveryError(f"cannot open the IMAP folder {options.imap_folder!r}: {_text(data)}")
+    validity = _UIDVALIDITY.search(b" ".join(d for d in client.response("UIDVALIDITY")[1] if isinstance(d, bytes)) or b"")
+    return validity.group(1).decode() if validity else "0"
+
+
+def _file_each(client: imaplib.IMAP4_SSL, prefix: str, handle: Handler) -> int:
+    """Each message handed on, then moved (or copied and expunged, without MOVE) to where the handler says."""
+    kind, data = client.uid("SEARCH", "ALL")
+    uids = [uid.decode() for uid in data[0].split()] if kind == "OK" and data and data[0] else []
+    can_move = "MOVE" in client.capabilities
+    read = 0
+    for uid in uids:
+        kind, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")
+        raw = next((part[1] for part in parts if isinstance(part, tuple) and isinstance(part[1], bytes)), None)
+        if kind != "OK" or raw is None:
+            continue
+        read += 1
+        target = PROCESSED if handle(raw, f"{prefix}:{uid}") else UNRECOGNISED
+        if can_move:
+            client.uid("MOVE", uid, target)
+        else:
+            client.uid("COPY", uid, target)
+            client.uid("STORE", uid, "+FLAGS", r"(\Deleted)")
+    if not can_move and uids:
+        client.expunge()
     return read
 
 
