@@ -204,88 +204,19 @@ def curate(
     """Apply the issue file to a selection; the editor's word beats every rule, and each change is recorded."""
     if not issue_file.exists:
         return Curation(selected=tuple(selected), excluded=tuple(excluded), problems=issue_file.problems)
-    problems = list(issue_file.problems)
-    changes: list[str] = []
-    chosen = {post.id: post for post in selected}
-    left = {item.post.id: item for item in excluded}
-    lookup: dict[str, str] = {}
-    for post in [*selected, *(item.post for item in excluded)]:
-        lookup[post.id] = post.id
-        if post.url:
-            lookup[url_key(post.url)] = post.id
-
-    def find(ref: Ref, key: str) -> str | None:
-        post_id = lookup.get(ref.text) or lookup.get(url_key(ref.text))
-        if post_id is None:
-            problems.append(
-                Problem(where=issue_file.where(ref.line), message=f"{key}: {ref.text} matches no post near this issue's window")
-            )
-        return post_id
-
-    def title(post_id: str) -> str:
-        post = chosen.get(post_id) or left[post_id].post
-        return f'"{post.title}"'
-
-    included: list[str] = []
-    for ref in issue_file.include:
-        post_id = find(ref, "include")
-        if post_id is None:
-            continue
-        included.append(post_id)
-        if post_id in left:
-            item = left.pop(post_id)
-            chosen[post_id] = item.post
-            changes.append(f"included {title(post_id)} (left out before: {item.reason})")
-        # Already in: the include still keeps it apart from another outlet's post on the same story (digest.issue.stories).
-    for ref in issue_file.exclude:
-        post_id = find(ref, "exclude")
-        if post_id is None:
-            continue
-        if post_id in chosen:
-            post = chosen.pop(post_id)
-            left[post_id] = Excluded(post=post, kind=ExclusionKind.EDITOR, reason="excluded by the editor")
-            changes.append(f'excluded "{post.title}"')
-        elif left[post_id].kind is not ExclusionKind.EDITOR:
-            problems.append(
-                Problem(where=issue_file.where(ref.line), message=f"exclude: {title(post_id)} is out already ({left[post_id].reason})")
-            )
-    known = {name.casefold(): name for name in theme_names}
-    themes: dict[str, str] = {}
-    for ref, wanted in issue_file.theme:
-        post_id = find(ref, "theme")
-        name = known.get(wanted.casefold())
-        if name is None:
-            problems.append(
-                Problem(
-                    where=issue_file.where(ref.line), message=f"theme: unknown theme {wanted!r} (themes: {', '.join(theme_names)}); ignored"
-                )
-            )
-        elif post_id is not None and post_id in chosen:
-            themes[post_id] = name
-            changes.append(f"put {title(post_id)} in {name}")
-    pinned: list[str] = []
-    for ref in issue_file.pin:
-        post_id = find(ref, "pin")
-        if post_id is not None and post_id in chosen and post_id not in pinned:
-            pinned.append(post_id)
-            changes.append(f"pinned {title(post_id)}")
-        elif post_id is not None and post_id not in chosen:
-            problems.append(Problem(where=issue_file.where(ref.line), message=f"pin: {title(post_id)} is not in the issue"))
-    notes: dict[str, str] = {}
-    for ref, text in issue_file.note:
-        post_id = find(ref, "note")
-        if post_id is not None and post_id in chosen:
-            notes[post_id] = text
-            changes.append(f"a note on {title(post_id)}")
-        elif post_id is not None:
-            problems.append(Problem(where=issue_file.where(ref.line), message=f"note: {title(post_id)} is not in the issue"))
+    desk = _Curator(issue_file, selected, excluded)
+    included = desk.include()
+    desk.exclude()
+    themes = desk.themes(theme_names)
+    pinned = desk.pins()
+    notes = desk.notes()
     intro_html = render_intro(issue_file.intro) if issue_file.intro else ""
     if issue_file.subject:
-        changes.append(f'subject "{issue_file.subject}"')
+        desk.changes.append(f'subject "{issue_file.subject}"')
     if issue_file.preheader:
-        changes.append(f'preheader "{issue_file.preheader}"')
+        desk.changes.append(f'preheader "{issue_file.preheader}"')
     if intro_html:
-        changes.append("an intro note")
+        desk.changes.append("an intro note")
     editorial = Editorial(
         file=issue_file.label,
         subject=issue_file.subject,
@@ -293,19 +224,110 @@ def curate(
         intro_html=intro_html,
         intro_text=intro_text(intro_html),
         notes=MappingProxyType(notes),
-        changes=tuple(changes),
+        changes=tuple(desk.changes),
     )
-    kept = [post for post in selected if post.id in chosen]
-    brought_in = [post for post_id, post in chosen.items() if post_id not in {post.id for post in kept}]
+    kept = [post for post in selected if post.id in desk.chosen]
+    brought_in = [post for post_id, post in desk.chosen.items() if post_id not in {post.id for post in kept}]
     return Curation(
         selected=(*kept, *brought_in),
-        excluded=tuple(left.values()),
+        excluded=tuple(desk.left.values()),
         themes=MappingProxyType(themes),
         pinned=tuple(pinned),
         included=tuple(included),
         editorial=editorial,
-        problems=tuple(problems),
+        problems=tuple(desk.problems),
     )
+
+
+class _Curator:
+    """One issue file applied to one selection, key by key: what is in (``chosen``), what is out and why
+    (``left``), each change for people, each problem with its file and line."""
+
+    def __init__(self, issue_file: IssueFile, selected: Sequence[Post], excluded: Sequence[Excluded]) -> None:
+        self.file = issue_file
+        self.problems = list(issue_file.problems)
+        self.changes: list[str] = []
+        self.chosen = {post.id: post for post in selected}
+        self.left = {item.post.id: item for item in excluded}
+        self.lookup: dict[str, str] = {}
+        for post in [*selected, *(item.post for item in excluded)]:
+            self.lookup[post.id] = post.id
+            if post.url:
+                self.lookup[url_key(post.url)] = post.id
+
+    def find(self, ref: Ref, key: str) -> str | None:
+        post_id = self.lookup.get(ref.text) or self.lookup.get(url_key(ref.text))
+        if post_id is None:
+            self.problem(ref, f"{key}: {ref.text} matches no post near this issue's window")
+        return post_id
+
+    def problem(self, ref: Ref, message: str) -> None:
+        self.problems.append(Problem(where=self.file.where(ref.line), message=message))
+
+    def title(self, post_id: str) -> str:
+        post = self.chosen.get(post_id) or self.left[post_id].post
+        return f'"{post.title}"'
+
+    def include(self) -> list[str]:
+        included: list[str] = []
+        for ref in self.file.include:
+            post_id = self.find(ref, "include")
+            if post_id is None:
+                continue
+            included.append(post_id)
+            if post_id in self.left:
+                item = self.left.pop(post_id)
+                self.chosen[post_id] = item.post
+                self.changes.append(f"included {self.title(post_id)} (left out before: {item.reason})")
+            # Already in: the include still keeps it apart from another outlet's post on the same story (digest.issue.stories).
+        return included
+
+    def exclude(self) -> None:
+        for ref in self.file.exclude:
+            post_id = self.find(ref, "exclude")
+            if post_id is None:
+                continue
+            if post_id in self.chosen:
+                post = self.chosen.pop(post_id)
+                self.left[post_id] = Excluded(post=post, kind=ExclusionKind.EDITOR, reason="excluded by the editor")
+                self.changes.append(f'excluded "{post.title}"')
+            elif self.left[post_id].kind is not ExclusionKind.EDITOR:
+                self.problem(ref, f"exclude: {self.title(post_id)} is out already ({self.left[post_id].reason})")
+
+    def themes(self, theme_names: Sequence[str]) -> dict[str, str]:
+        known = {name.casefold(): name for name in theme_names}
+        themes: dict[str, str] = {}
+        for ref, wanted in self.file.theme:
+            post_id = self.find(ref, "theme")
+            name = known.get(wanted.casefold())
+            if name is None:
+                self.problem(ref, f"theme: unknown theme {wanted!r} (themes: {', '.join(theme_names)}); ignored")
+            elif post_id is not None and post_id in self.chosen:
+                themes[post_id] = name
+                self.changes.append(f"put {self.title(post_id)} in {name}")
+        return themes
+
+    def pins(self) -> list[str]:
+        pinned: list[str] = []
+        for ref in self.file.pin:
+            post_id = self.find(ref, "pin")
+            if post_id is not None and post_id in self.chosen and post_id not in pinned:
+                pinned.append(post_id)
+                self.changes.append(f"pinned {self.title(post_id)}")
+            elif post_id is not None and post_id not in self.chosen:
+                self.problem(ref, f"pin: {self.title(post_id)} is not in the issue")
+        return pinned
+
+    def notes(self) -> dict[str, str]:
+        notes: dict[str, str] = {}
+        for ref, text in self.file.note:
+            post_id = self.find(ref, "note")
+            if post_id is not None and post_id in self.chosen:
+                notes[post_id] = text
+                self.changes.append(f"a note on {self.title(post_id)}")
+            elif post_id is not None:
+                self.problem(ref, f"note: {self.title(post_id)} is not in the issue")
+        return notes
 
 
 def intro_text(intro_html: str) -> str:
