@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import jinja2
 from starlette.applications import Starlette
@@ -76,188 +78,21 @@ def create_public_app(
     never a page or a redirect to that host.
     """
     members = Membership(settings, store)
-    sent = Archive(settings, store)
-    common = {"newsletter": settings.name, "language": settings.language}
-    headers = {"Cache-Control": "no-store"}  # the policy headers come from guard.PolicyHeaders, on every response
-
-    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(_TEMPLATES.get_template(name).render(**common, **context), status_code=status, headers=headers)
-
-    def not_found() -> HTMLResponse:
-        return page(
-            "message.html",
-            404,
-            heading="Link not recognised",
-            text="This link is not valid. Use the unsubscribe link in an email you received.",
-        )
-
-    def subscriber_for(request: Request) -> Subscriber | None:
-        return members.reader_of(str(request.path_params["token"]))
-
-    def confirm(request: Request) -> Response:
-        subscriber = subscriber_for(request)
-        if subscriber is None:
-            return not_found()
-        if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-            return page("unsubscribed.html", masked=mask(subscriber.email))
-        return page("unsubscribe.html", masked=mask(subscriber.email), action=str(request.url.path))
-
-    def unsubscribe(request: Request) -> Response:
-        subscriber = subscriber_for(request)
-        if subscriber is None:
-            return not_found()
-        members.unsubscribe(subscriber)
-        return page("unsubscribed.html", masked=mask(subscriber.email))
-
-    def help_page(request: Request) -> Response:
-        return page(
-            "message.html",
-            heading="Unsubscribing",
-            text="Use the unsubscribe link at the foot of an email you received: it is personal to you.",
-        )
-
-    def test_link(request: Request) -> Response:
-        return page("message.html", heading="A test message", text="This link came in a test send; it unsubscribes nobody.")
-
-    def archive(request: Request) -> Response:
-        return page("archive.html", issues=sent.listing("/archive/"), feed="feed.atom", subscribe="/subscribe")
-
-    def issue(request: Request) -> Response:
-        copy = sent.web_copy(str(request.path_params["issue_id"]))
-        if copy is None:
-            return page("message.html", 404, heading="No such issue", text="This issue is not in the archive.")
-        return HTMLResponse(copy, headers=headers)
-
-    # -- sign-up with double opt-in ------------------------------------------------------
-
-    themes = settings.theme_names
-    everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
-    per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
-    per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
-    form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.base_url.startswith("https://"))
-
-    def signup_form(status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
-        csrf = secrets.token_urlsafe(16)
-        response = page(
-            "subscribe.html",
-            status,
-            csrf=csrf,
-            themes=themes,
-            chosen=set(chosen if chosen is not None else themes),
-            email=email,
-            signup_name=name,
-            error=error,
-        )
-        # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
-        # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
-        form_cookie.issue(response, "/subscribe", csrf)
-        return response
-
-    def check_inbox() -> Response:
-        # The same answer whoever is asked about: a stranger learns nothing of who is on the list.
-        return page(
-            "message.html",
-            heading="Check your inbox",
-            text=(
-                "If the address can receive mail, a message is on its way, unless one went to it in the last ten minutes: "
-                "then use the link in that one. Nothing arrives until you confirm."
-            ),
-        )
-
-    def show_subscribe(request: Request) -> Response:
-        return signup_form()
-
-    async def subscribe(request: Request) -> Response:
-        # Everything that costs nothing is checked first: a malformed or forged form is answered without
-        # spending anyone's allowance, so empty POSTs cannot lock real people out.
-        form = await request.form(max_files=0, max_fields=60, max_part_size=4096)
-        field = {key: value for key, value in form.items() if isinstance(value, str)}
-        cookie = form_cookie.sent(request)
-        if cookie is not None and not form_cookie.matches(cookie, field.get("csrf", "")):
-            return signup_form(403, "This form had expired. Please send it again.")
-        if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
-            return check_inbox()
-        chosen = [theme for theme in form.getlist("theme") if theme in themes]
-        raw_email, name = field.get("email", ""), clean_name(field.get("name")) or ""
-        try:
-            address = normalise_address(raw_email)
-        except ValueError as exc:
-            return signup_form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
-        if not chosen:
-            return signup_form(400, "Tick at least one theme.", address, name, chosen)
-        # The client's address is the proxy's word only for serve.trusted_proxies (guard.ClientAddress).
-        client = request.client.host if request.client else "unknown"
-        wait = per_client.take(client) or per_mailbox.take(guard.mailbox_key(address)) or everyone.take()
-        if wait:
-            response = page("message.html", 429, heading="Too many sign-ups", text="Please try again in a few minutes.")
-            response.headers["Retry-After"] = str(max(1, round(wait)))
-            return response
-        await run_in_threadpool(members.sign_up, address, name or None, None if set(chosen) == set(themes) else chosen)
-        return check_inbox()
-
-    def confirmation_of(request: Request) -> tuple[Subscriber | None, Response | None]:
-        found = members.confirmation(str(request.path_params["token"]))
-        if found.state is ConfirmationState.NOT_OURS or found.subscriber is None:
-            return None, not_found()
-        masked = mask(found.subscriber.email)
-        if found.state is ConfirmationState.SUBSCRIBED:
-            return None, page("message.html", heading="You are subscribed", text=f"{masked} gets {settings.name} already.")
-        if found.state is ConfirmationState.USED:
-            return None, page(
-                "message.html", 410, heading="This link has expired", text="Sign up again on the subscribe page to get a new one."
-            )
-        return found.subscriber, None
-
-    def show_confirm(request: Request) -> Response:
-        subscriber, answer = confirmation_of(request)
-        if answer is not None or subscriber is None:
-            return answer or not_found()
-        return page("confirm.html", masked=mask(subscriber.email), action=str(request.url.path))
-
-    def confirm_post(request: Request) -> Response:
-        subscriber, answer = confirmation_of(request)
-        if answer is not None or subscriber is None:
-            return answer or not_found()
-        members.confirm(subscriber)
-        return page(
-            "message.html",
-            heading="You are subscribed",
-            text=f"Welcome to {settings.name}. The next issue comes to {mask(subscriber.email)}.",
-        )
-
-    def feed(request: Request) -> Response:
-        wanted = "feed.atom" if "theme" not in request.path_params else f"themes/{request.path_params['theme']}.atom"
-        found = sent.feed(wanted)
-        return Response(found.body, media_type=found.media_type) if found is not None else not_found()
-
-    def home(request: Request) -> Response:
-        # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
-        # of ours names a host a request gave.
-        return RedirectResponse("/archive/", status_code=302, headers=headers)
-
+    pages = Pages(settings)
+    metrics = metric_routes(
+        store,
+        settings.metrics_token,
+        claim_timeout=settings.delivery.claim_timeout,
+        with_metrics=with_metrics and bool(settings.metrics_token),
+        detailed=False,
+    )
     return Starlette(
         routes=[
-            Route("/", home, methods=["GET"]),
-            Route("/u/", help_page, methods=["GET"]),
-            Route("/u/test", test_link, methods=["GET", "POST"]),
-            Route("/u/{token}", confirm, methods=["GET"]),
-            Route("/u/{token}", unsubscribe, methods=["POST"]),
-            Route("/archive/", archive, methods=["GET"]),
-            Route("/archive/feed.atom", feed, methods=["GET"]),
-            Route("/archive/themes/{theme}.atom", feed, methods=["GET"]),
-            Route("/archive/{issue_id}/", issue, methods=["GET"]),
-            *metric_routes(
-                store,
-                settings.metrics_token,
-                claim_timeout=settings.delivery.claim_timeout,
-                with_metrics=with_metrics and bool(settings.metrics_token),
-                detailed=False,
-            ),
-            Route("/subscribe", show_subscribe, methods=["GET"]),
-            Route("/subscribe", subscribe, methods=["POST"]),
-            Route("/confirm/{token}", show_confirm, methods=["GET"]),
-            Route("/confirm/{token}", confirm_post, methods=["POST"]),
-            *preference_routes(settings, members, page, not_found, mask),
+            *ReaderLinks(pages, members).routes(),
+            *ArchivePages(pages, Archive(settings, store)).routes(),
+            *metrics,
+            *SignUpPages(pages, members, settings).routes(),
+            *preference_routes(settings, members, pages.page, pages.not_found, mask),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
@@ -266,3 +101,202 @@ def create_public_app(
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
     )
+
+
+class Pages:
+    """The public app's pages, in the newsletter's name and language, never cached (the policy headers come
+    from guard.PolicyHeaders, on every response)."""
+
+    HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store"})
+
+    def __init__(self, settings: Settings) -> None:
+        self.common = {"newsletter": settings.name, "language": settings.language}
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(_TEMPLATES.get_template(name).render(**self.common, **context), status_code=status, headers=self.HEADERS)
+
+    def message(self, heading: str, text: str, status: int = 200) -> HTMLResponse:
+        return self.page("message.html", status, heading=heading, text=text)
+
+    def not_found(self) -> HTMLResponse:
+        return self.message("Link not recognised", "This link is not valid. Use the unsubscribe link in an email you received.", 404)
+
+
+class ReaderLinks:
+    """``/u/<token>``: a GET shows a button and changes nothing (mail scanners fetch links); the POST is RFC 8058's
+    one-click unsubscribe, idempotent, needing no cookie. A forged or stale token gets a 404."""
+
+    def __init__(self, pages: Pages, members: Membership) -> None:
+        self.pages = pages
+        self.members = members
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/u/", self.help_page, methods=["GET"]),
+            Route("/u/test", self.test_link, methods=["GET", "POST"]),
+            Route("/u/{token}", self.confirm, methods=["GET"]),
+            Route("/u/{token}", self.unsubscribe, methods=["POST"]),
+        ]
+
+    def confirm(self, request: Request) -> Response:
+        subscriber = self.members.reader_of(str(request.path_params["token"]))
+        if subscriber is None:
+            return self.pages.not_found()
+        if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+            return self.pages.page("unsubscribed.html", masked=mask(subscriber.email))
+        return self.pages.page("unsubscribe.html", masked=mask(subscriber.email), action=str(request.url.path))
+
+    def unsubscribe(self, request: Request) -> Response:
+        subscriber = self.members.reader_of(str(request.path_params["token"]))
+        if subscriber is None:
+            return self.pages.not_found()
+        self.members.unsubscribe(subscriber)
+        return self.pages.page("unsubscribed.html", masked=mask(subscriber.email))
+
+    def help_page(self, request: Request) -> Response:
+        return self.pages.message("Unsubscribing", "Use the unsubscribe link at the foot of an email you received: it is personal to you.")
+
+    def test_link(self, request: Request) -> Response:
+        return self.pages.message("A test message", "This link came in a test send; it unsubscribes nobody.")
+
+
+class ArchivePages:
+    """``/`` and ``/archive/…``: the sent issues, each one's web copy (no recipient's data), the Atom feeds."""
+
+    def __init__(self, pages: Pages, sent: Archive) -> None:
+        self.pages = pages
+        self.sent = sent
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.home, methods=["GET"]),
+            Route("/archive/", self.archive, methods=["GET"]),
+            Route("/archive/feed.atom", self.feed, methods=["GET"]),
+            Route("/archive/themes/{theme}.atom", self.feed, methods=["GET"]),
+            Route("/archive/{issue_id}/", self.issue, methods=["GET"]),
+        ]
+
+    def home(self, request: Request) -> Response:
+        # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
+        # of ours names a host a request gave.
+        return RedirectResponse("/archive/", status_code=302, headers=Pages.HEADERS)
+
+    def archive(self, request: Request) -> Response:
+        return self.pages.page("archive.html", issues=self.sent.listing("/archive/"), feed="feed.atom", subscribe="/subscribe")
+
+    def issue(self, request: Request) -> Response:
+        copy = self.sent.web_copy(str(request.path_params["issue_id"]))
+        if copy is None:
+            return self.pages.message("No such issue", "This issue is not in the archive.", 404)
+        return HTMLResponse(copy, headers=Pages.HEADERS)
+
+    def feed(self, request: Request) -> Response:
+        wanted = "feed.atom" if "theme" not in request.path_params else f"themes/{request.path_params['theme']}.atom"
+        found = self.sent.feed(wanted)
+        return Response(found.body, media_type=found.media_type) if found is not None else self.pages.not_found()
+
+
+class SignUpPages:
+    """``/subscribe`` and ``/confirm/<token>``: double opt-in. The form's answer is the same page whoever signs
+    up; nothing is sent to an address but the confirmation until its owner clicks."""
+
+    def __init__(self, pages: Pages, members: Membership, settings: Settings) -> None:
+        self.pages = pages
+        self.members = members
+        self.name = settings.name
+        self.themes = settings.theme_names
+        self.everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
+        self.per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
+        self.per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
+        self.form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.base_url.startswith("https://"))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/subscribe", self.show_subscribe, methods=["GET"]),
+            Route("/subscribe", self.subscribe, methods=["POST"]),
+            Route("/confirm/{token}", self.show_confirm, methods=["GET"]),
+            Route("/confirm/{token}", self.confirm_post, methods=["POST"]),
+        ]
+
+    def form(self, status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
+        csrf = secrets.token_urlsafe(16)
+        response = self.pages.page(
+            "subscribe.html",
+            status,
+            csrf=csrf,
+            themes=self.themes,
+            chosen=set(chosen if chosen is not None else self.themes),
+            email=email,
+            signup_name=name,
+            error=error,
+        )
+        # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
+        # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
+        self.form_cookie.issue(response, "/subscribe", csrf)
+        return response
+
+    def check_inbox(self) -> Response:
+        # The same answer whoever is asked about: a stranger learns nothing of who is on the list.
+        return self.pages.message(
+            "Check your inbox",
+            "If the address can receive mail, a message is on its way, unless one went to it in the last ten minutes: "
+            "then use the link in that one. Nothing arrives until you confirm.",
+        )
+
+    def show_subscribe(self, request: Request) -> Response:
+        return self.form()
+
+    async def subscribe(self, request: Request) -> Response:
+        # Everything that costs nothing is checked first: a malformed or forged form is answered without
+        # spending anyone's allowance, so empty POSTs cannot lock real people out.
+        form = await request.form(max_files=0, max_fields=60, max_part_size=4096)
+        field = {key: value for key, value in form.items() if isinstance(value, str)}
+        cookie = self.form_cookie.sent(request)
+        if cookie is not None and not self.form_cookie.matches(cookie, field.get("csrf", "")):
+            return self.form(403, "This form had expired. Please send it again.")
+        if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
+            return self.check_inbox()
+        chosen = [theme for theme in form.getlist("theme") if theme in self.themes]
+        raw_email, name = field.get("email", ""), clean_name(field.get("name")) or ""
+        try:
+            address = normalise_address(raw_email)
+        except ValueError as exc:
+            return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
+        if not chosen:
+            return self.form(400, "Tick at least one theme.", address, name, chosen)
+        if wait := self.allowance(request, address):
+            response = self.pages.message("Too many sign-ups", "Please try again in a few minutes.", 429)
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+        every = set(chosen) == set(self.themes)
+        await run_in_threadpool(self.members.sign_up, address, name or None, None if every else chosen)
+        return self.check_inbox()
+
+    def allowance(self, request: Request, address: str) -> float:
+        """0 when this sign-up may go ahead (and it is counted), else the seconds to wait: per client (the proxy's
+        word only for serve.trusted_proxies: guard.ClientAddress), per confirmation mailbox, for everyone."""
+        client = request.client.host if request.client else "unknown"
+        return self.per_client.take(client) or self.per_mailbox.take(guard.mailbox_key(address)) or self.everyone.take()
+
+    def confirmation_of(self, request: Request) -> tuple[Subscriber | None, Response | None]:
+        found = self.members.confirmation(str(request.path_params["token"]))
+        if found.state is ConfirmationState.NOT_OURS or found.subscriber is None:
+            return None, self.pages.not_found()
+        if found.state is ConfirmationState.SUBSCRIBED:
+            return None, self.pages.message("You are subscribed", f"{mask(found.subscriber.email)} gets {self.name} already.")
+        if found.state is ConfirmationState.USED:
+            return None, self.pages.message("This link has expired", "Sign up again on the subscribe page to get a new one.", 410)
+        return found.subscriber, None
+
+    def show_confirm(self, request: Request) -> Response:
+        subscriber, answer = self.confirmation_of(request)
+        if answer is not None or subscriber is None:
+            return answer or self.pages.not_found()
+        return self.pages.page("confirm.html", masked=mask(subscriber.email), action=str(request.url.path))
+
+    def confirm_post(self, request: Request) -> Response:
+        subscriber, answer = self.confirmation_of(request)
+        if answer is not None or subscriber is None:
+            return answer or self.pages.not_found()
+        self.members.confirm(subscriber)
+        return self.pages.message("You are subscribed", f"Welcome to {self.name}. The next issue comes to {mask(subscriber.email)}.")
