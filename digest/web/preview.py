@@ -206,15 +206,13 @@ TEST_SENDS_PER_MINUTE = 5
 
 def create_preview_app(config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1") -> Starlette:
     """The preview app; it answers only loopback names and ``host`` (the address it is bound to)."""
-    state = PreviewState(config)
-    token = PageToken()
-    test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)
+    site = PreviewSite(PreviewState(config))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.changed = asyncio.Event()
+        site.state.changed = asyncio.Event()
         stop = asyncio.Event()
-        task = asyncio.create_task(_watch(state, stop)) if watch else None
+        task = asyncio.create_task(_watch(site.state, stop)) if watch else None
         try:
             yield
         finally:
@@ -222,14 +220,50 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
             if task is not None:
                 task.cancel()
 
-    def query_of(request: Request) -> dict[str, str]:
-        return {k: v for k, v in request.query_params.items() if k in ("since", "until", "as_of") and v}
+    return Starlette(
+        routes=site.routes(),
+        lifespan=lifespan,
+        middleware=[
+            guard.host_only(guard.trusted_hosts(host)),
+            Middleware(guard.PolicyHeaders, policy=guard.PREVIEW_HEADERS, unless_set=frozenset({"Content-Security-Policy"})),
+            Middleware(guard.SameOrigin),
+            Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
+        ],
+    )
 
-    async def page(request: Request) -> Response:
+
+def query_of(request: Request) -> dict[str, str]:
+    """The window the address asks for: ``since``/``until``, or ``as_of``, or nothing (the coming issue)."""
+    return {k: v for k, v in request.query_params.items() if k in ("since", "until", "as_of") and v}
+
+
+class PreviewSite:
+    """The preview's pages and the desk's actions over one state (builds cached per version and query); every
+    state-changing request needs the page's token, and test sends are rate limited."""
+
+    def __init__(self, state: PreviewState) -> None:
+        self.state = state
+        self.token = PageToken()
+        self.test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.page),
+            Route("/email.html", self.email_html),
+            Route("/email.txt", self.email_text),
+            Route("/digest.json", self.model),
+            Route("/events", self.events),
+            Route("/send-test", self.test_send, methods=["POST"]),
+            Route("/desk/issue", self.desk_action, methods=["POST"]),
+            Route("/desk/post", self.desk_action, methods=["POST"]),
+            Route("/desk/approve", self.desk_action, methods=["POST"]),
+        ]
+
+    async def page(self, request: Request) -> Response:
         query = query_of(request)
-        built = await asyncio.to_thread(state.build, query)
+        built = await asyncio.to_thread(self.state.build, query)
         qs = "&".join(f"{k}={v}" for k, v in query.items())
-        context: dict[str, Any] = {"query": query, "qs": qs, "version": state.version, "token": token.value}
+        context: dict[str, Any] = {"query": query, "qs": qs, "version": self.state.version, "token": self.token.value}
         if isinstance(built, Failure):
             context["failure"] = built
             return HTMLResponse(_PAGES.get_template("preview.html").render(**context), status_code=400 if built.query else 200)
@@ -248,14 +282,14 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
         )
         return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
 
-    async def desk_action(request: Request) -> Response:
+    async def desk_action(self, request: Request) -> Response:
         """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
         form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
+        if not self.token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
             return PlainTextResponse("refused: this form is not from this preview page (reload the page)\n", 403)
         query = {k: v for k, v in fields.items() if k in ("since", "until", "as_of") and v}
-        built = await asyncio.to_thread(state.build, query)
+        built = await asyncio.to_thread(self.state.build, query)
         if isinstance(built, Failure):
             return PlainTextResponse(f"the issue cannot be built, so it cannot be edited: {built.where}: {built.message}\n", 409)
         if built.frozen is not None and _locked(built):
@@ -280,13 +314,13 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
                     built.settings.theme_names,
                 )
             write_issue_file(path, current, **changes)
-            state.wrote(path)
+            self.state.wrote(path)
 
         def approve_it() -> None:
             from digest.app.approval import approve
 
             approve(built.newsletter, built.target, datetime.now(UTC), "the preview")
-            state.bump()
+            self.state.bump()
 
         try:
             await asyncio.to_thread(approve_it if request.url.path == "/desk/approve" else edit)
@@ -297,52 +331,52 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
         anchor = f"#{fields['back']}" if fields.get("back", "").replace("-", "").isalnum() else ""
         return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
 
-    async def email_html(request: Request) -> Response:
-        built = await asyncio.to_thread(state.build, query_of(request))
+    async def email_html(self, request: Request) -> Response:
+        built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
             return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>")
         message = email.message_from_bytes(built.sample, policy=default)
         body = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         return HTMLResponse(body, headers={"Content-Security-Policy": guard.EMAIL_VIEW_CSP})
 
-    async def email_text(request: Request) -> Response:
-        built = await asyncio.to_thread(state.build, query_of(request))
+    async def email_text(self, request: Request) -> Response:
+        built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
             return PlainTextResponse(f"{built.where}: {built.message}\n", status_code=500)
         return PlainTextResponse(email.message_from_bytes(built.sample, policy=default).get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
-    async def model(request: Request) -> Response:
-        built = await asyncio.to_thread(state.build, query_of(request))
+    async def model(self, request: Request) -> Response:
+        built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
             return JSONResponse({"error": {"where": built.where, "message": built.message}}, status_code=500)
         data = digest_to_json(built.digest)
         data["checks"] = [dataclasses.asdict(c) for c in built.rendered.checks]
         return JSONResponse(data)
 
-    async def events(request: Request) -> Response:
+    async def events(self, request: Request) -> Response:
         async def stream() -> AsyncIterator[str]:
             yield "retry: 1000\n\n"
             seen = -1
             while not await request.is_disconnected():
-                if state.version != seen:
-                    seen = state.version
+                if self.state.version != seen:
+                    seen = self.state.version
                     yield f"data: {seen}\n\n"
-                if state.changed is None:  # served without the lifespan: no watcher, just keep the stream open
-                    state.changed = asyncio.Event()
+                if self.state.changed is None:  # served without the lifespan: no watcher, just keep the stream open
+                    self.state.changed = asyncio.Event()
                 try:
-                    await asyncio.wait_for(state.changed.wait(), timeout=1.0)
-                    state.changed.clear()
+                    await asyncio.wait_for(self.state.changed.wait(), timeout=1.0)
+                    self.state.changed.clear()
                 except TimeoutError:
                     yield ": keep-alive\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
-    async def test_send(request: Request) -> Response:
+    async def test_send(self, request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=20)
         given = form.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")
-        if not token.accepts(given if isinstance(given, str) else None):
+        if not self.token.accepts(given if isinstance(given, str) else None):
             return JSONResponse({"ok": False, "message": "refused: this form is not from this preview page (reload the page)"}, 403)
-        wait = test_sends.take()
+        wait = self.test_sends.take()
         if wait:
             message = f"refused: at most {TEST_SENDS_PER_MINUTE} test sends a minute; try again in {wait:.0f} s"
             return JSONResponse({"ok": False, "message": message}, 429, headers={"Retry-After": str(max(1, round(wait)))})
@@ -350,7 +384,7 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
             address = normalise_address(str(form.get("address", "")))
         except ValueError as exc:
             return JSONResponse({"ok": False, "message": f"not an address: {exc}"}, status_code=400)
-        built = await asyncio.to_thread(state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
+        built = await asyncio.to_thread(self.state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
         if isinstance(built, Failure):
             return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=500)
 
@@ -362,27 +396,6 @@ def create_preview_app(config: Path | None = None, *, watch: bool = True, host: 
         except DigestError as exc:
             return JSONResponse({"ok": False, "message": f"test send failed: {exc}"}, status_code=502)
         return JSONResponse({"ok": True, "message": f"sent to {address}: {reply}"})
-
-    return Starlette(
-        routes=[
-            Route("/", page),
-            Route("/email.html", email_html),
-            Route("/email.txt", email_text),
-            Route("/digest.json", model),
-            Route("/events", events),
-            Route("/send-test", test_send, methods=["POST"]),
-            Route("/desk/issue", desk_action, methods=["POST"]),
-            Route("/desk/post", desk_action, methods=["POST"]),
-            Route("/desk/approve", desk_action, methods=["POST"]),
-        ],
-        lifespan=lifespan,
-        middleware=[
-            guard.host_only(guard.trusted_hosts(host)),
-            Middleware(guard.PolicyHeaders, policy=guard.PREVIEW_HEADERS, unless_set=frozenset({"Content-Security-Policy"})),
-            Middleware(guard.SameOrigin),
-            Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
-        ],
-    )
 
 
 def _locked(built: PreviewBuild) -> bool:
