@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -26,6 +25,7 @@ from starlette.routing import Route
 from digest.app.subscribers import Membership
 from digest.config import Settings
 from digest.models import SubscriberStatus
+from digest.store import Subscriber
 from digest.web import guard
 
 PREFERENCES_COOKIE = "digest_preferences"
@@ -39,97 +39,129 @@ def preference_routes(
     not_found: Callable[[], HTMLResponse],
     mask: Callable[[str], str],
 ) -> list[Route]:
-    themes = settings.theme_names
-    form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.base_url.startswith("https://"))
+    """The routes of the preferences page, drawn with the public app's ``page``, ``not_found`` and ``mask``."""
+    return PreferencePages(settings, members, page, not_found, mask).routes()
 
-    def today() -> date:
-        return datetime.now(settings.timezone).date()
 
-    def subscriber_for(request: Request) -> Any:
-        return members.reader_of(str(request.path_params["token"]))
+class PreferencePages:
+    def __init__(
+        self,
+        settings: Settings,
+        members: Membership,
+        page: Callable[..., HTMLResponse],
+        not_found: Callable[[], HTMLResponse],
+        mask: Callable[[str], str],
+    ) -> None:
+        self.settings = settings
+        self.members = members
+        self.page = page
+        self.not_found = not_found
+        self.mask = mask
+        self.themes = settings.theme_names
+        self.form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.base_url.startswith("https://"))
 
-    def not_subscribed(subscriber: Any) -> HTMLResponse:
-        return page(
+    def routes(self) -> list[Route]:
+        return [
+            Route("/preferences/", self.help_page, methods=["GET"]),
+            Route("/preferences/{token}", self.show, methods=["GET"]),
+            Route("/preferences/{token}", self.save, methods=["POST"]),
+        ]
+
+    def today(self) -> date:
+        return datetime.now(self.settings.timezone).date()
+
+    def not_subscribed(self, subscriber: Subscriber) -> HTMLResponse:
+        return self.page(
             "message.html",
             heading="Not subscribed",
-            text=f"{mask(subscriber.email)} is not on the list of {settings.name} now: there is nothing to set. "
+            text=f"{self.mask(subscriber.email)} is not on the list of {self.settings.name} now: there is nothing to set. "
             "The subscribe page signs you up again.",
         )
 
     def form(
-        request: Request, subscriber: Any, *, status: int = 200, error: str | None = None, saved: str | None = None, chosen: Any = None
+        self,
+        request: Request,
+        subscriber: Subscriber,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        saved: str | None = None,
+        chosen: list[str] | None = None,
     ) -> Response:
-        stored_themes, paused = members.preferences_of(subscriber)
-        picked = set(chosen if chosen is not None else (stored_themes if stored_themes is not None else themes))
+        stored_themes, paused = self.members.preferences_of(subscriber)
+        picked = set(chosen if chosen is not None else (stored_themes if stored_themes is not None else self.themes))
         csrf = secrets.token_urlsafe(16)
         token = str(request.path_params["token"])
-        response = page(
+        today = self.today()
+        response = self.page(
             "preferences.html",
             status,
             csrf=csrf,
-            masked=mask(subscriber.email),
-            themes=themes,
+            masked=self.mask(subscriber.email),
+            themes=self.themes,
             chosen=picked,
-            paused_until=paused.isoformat() if paused is not None and paused > today() else "",
-            tomorrow=(today() + timedelta(days=1)).isoformat(),
-            latest=(today() + LONGEST_PAUSE).isoformat(),
+            paused_until=paused.isoformat() if paused is not None and paused > today else "",
+            tomorrow=(today + timedelta(days=1)).isoformat(),
+            latest=(today + LONGEST_PAUSE).isoformat(),
             action=f"/preferences/{token}",
             unsubscribe=f"/u/{token}",
             error=error,
             saved=saved,
         )
-        form_cookie.issue(response, f"/preferences/{token}", csrf)
+        self.form_cookie.issue(response, f"/preferences/{token}", csrf)
         return response
 
-    def show(request: Request) -> Response:
-        subscriber = subscriber_for(request)
+    def show(self, request: Request) -> Response:
+        subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
-            return not_found()
+            return self.not_found()
         if subscriber.status != SubscriberStatus.ACTIVE:
-            return not_subscribed(subscriber)
-        return form(request, subscriber)
+            return self.not_subscribed(subscriber)
+        return self.form(request, subscriber)
 
-    async def save(request: Request) -> Response:
+    async def save(self, request: Request) -> Response:
         # The form is read here; the database work runs in the thread pool, never on the event loop.
         submitted = await request.form(max_files=0, max_fields=60, max_part_size=4096)
-        return await run_in_threadpool(apply, request, submitted)
+        return await run_in_threadpool(self.apply, request, submitted)
 
-    def apply(request: Request, submitted: FormData) -> Response:
-        subscriber = subscriber_for(request)
+    def apply(self, request: Request, submitted: FormData) -> Response:
+        subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
-            return not_found()
+            return self.not_found()
         if subscriber.status != SubscriberStatus.ACTIVE:
-            return not_subscribed(subscriber)
-        if not form_cookie.matches(form_cookie.sent(request), submitted.get("csrf")):
-            return form(request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save.")
-        chosen = [theme for theme in submitted.getlist("theme") if theme in themes]
+            return self.not_subscribed(subscriber)
+        if not self.form_cookie.matches(self.form_cookie.sent(request), submitted.get("csrf")):
+            return self.form(
+                request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save."
+            )
+        chosen = [theme for theme in submitted.getlist("theme") if isinstance(theme, str) and theme in self.themes]
         if not chosen:
-            return form(request, subscriber, status=400, error="Tick at least one theme, or unsubscribe below.", chosen=chosen)
-        raw_pause = submitted.get("pause_until")
-        pause: date | None = None
-        if isinstance(raw_pause, str) and raw_pause.strip():
-            try:
-                pause = date.fromisoformat(raw_pause.strip())
-            except ValueError:
-                return form(request, subscriber, status=400, error="The pause needs a day, such as 2027-01-31.", chosen=chosen)
-            if not today() < pause <= today() + LONGEST_PAUSE:
-                return form(request, subscriber, status=400, error="The pause must end after today and within a year.", chosen=chosen)
-        every = set(chosen) == set(themes)
-        if not members.set_preferences(subscriber, None if every else chosen, pause):
-            return not_subscribed(subscriber)
+            return self.form(request, subscriber, status=400, error="Tick at least one theme, or unsubscribe below.", chosen=chosen)
+        pause, problem = self.pause_of(submitted.get("pause_until"))
+        if problem is not None:
+            return self.form(request, subscriber, status=400, error=problem, chosen=chosen)
+        every = set(chosen) == set(self.themes)
+        if not self.members.set_preferences(subscriber, None if every else chosen, pause):
+            return self.not_subscribed(subscriber)
         what = "every theme" if every else ", ".join(chosen)
         saved = f"You get {what}" + (f", from {pause.isoformat()} on." if pause else ".")
-        return form(request, subscriber, saved=saved)
+        return self.form(request, subscriber, saved=saved)
 
-    def help_page(request: Request) -> Response:
-        return page(
+    def pause_of(self, raw: object) -> tuple[date | None, str | None]:
+        """(the day a pause ends, or None for no pause; what is wrong with it, or None)."""
+        if not isinstance(raw, str) or not raw.strip():
+            return None, None
+        try:
+            pause = date.fromisoformat(raw.strip())
+        except ValueError:
+            return None, "The pause needs a day, such as 2027-01-31."
+        if not self.today() < pause <= self.today() + LONGEST_PAUSE:
+            return None, "The pause must end after today and within a year."
+        return pause, None
+
+    def help_page(self, request: Request) -> Response:
+        return self.page(
             "message.html",
             heading="Your preferences",
             text="Use the preferences link at the foot of an email you received: it is personal to you.",
         )
-
-    return [
-        Route("/preferences/", help_page, methods=["GET"]),
-        Route("/preferences/{token}", show, methods=["GET"]),
-        Route("/preferences/{token}", save, methods=["POST"]),
-    ]
