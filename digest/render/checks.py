@@ -7,6 +7,7 @@ gate: an ``error`` stops ``digest send`` unless forced.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -87,11 +88,11 @@ def check_issue(
 
 
 def _html_checks(html: str, *, public: bool = False) -> list[Check]:
-    found: list[Check] = []
     try:
         tree = lxml.html.document_fromstring(html)
     except Exception as exc:  # lxml raises ParserError and ValueError variants
         return [Check(code="html-parse", level="error", message=f"the HTML cannot be parsed: {exc}")]
+    found: list[Check] = []
     if not tree.get("lang"):
         found.append(Check(code="lang", level="warning", message="the <html> element has no lang attribute"))
     missing_alt = [img.get("src", "?") for img in tree.iter("img") if img.get("alt") is None]
@@ -99,20 +100,7 @@ def _html_checks(html: str, *, public: bool = False) -> list[Check]:
         found.append(
             Check(code="img-alt", level="error", message=f"{len(missing_alt)} image(s) without alt text: {', '.join(missing_alt[:3])}")
         )
-    bad_links: list[str] = []
-    private: list[str] = []
-    ids = {element.get("id") for element in tree.iter() if element.get("id")}
-    for anchor in tree.iter("a"):
-        href = (anchor.get("href") or "").strip()
-        if href in placeholders.ALL:
-            continue
-        if href.startswith("#") and href[1:] in ids:  # a jump inside the email (the table of contents)
-            continue
-        parts = urlsplit(href)
-        if parts.scheme not in ("http", "https", "mailto") or (href.startswith("http") and not parts.netloc):
-            bad_links.append(href or "(empty)")
-        elif public and (parts.scheme == "http" or is_loopback(parts.hostname or "")):
-            private.append(href)
+    bad_links, private = _links(tree, public=public)
     if bad_links:
         found.append(
             Check(
@@ -130,3 +118,21 @@ def _html_checks(html: str, *, public: bool = False) -> list[Check]:
             )
         )
     return found
+
+
+def _links(tree: Any, *, public: bool) -> tuple[list[str], list[str]]:
+    """(links that go nowhere a reader can follow, links a reader elsewhere cannot open) among the email's anchors;
+    the recipient's own links (placeholders) and jumps inside the email (the table of contents) are fine."""
+    bad: list[str] = []
+    private: list[str] = []
+    ids = {element.get("id") for element in tree.iter() if element.get("id")}
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href in placeholders.ALL or (href.startswith("#") and href[1:] in ids):
+            continue
+        parts = urlsplit(href)
+        if parts.scheme not in ("http", "https", "mailto") or (href.startswith("http") and not parts.netloc):
+            bad.append(href or "(empty)")
+        elif public and (parts.scheme == "http" or is_loopback(parts.hostname or "")):
+            private.append(href)
+    return bad, private
