@@ -23,8 +23,10 @@ from digest.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from digest.app.issues import Built
     from digest.config import Settings
     from digest.models import Digest, RenderedIssue
+    from digest.store import StoredIssue
 
 
 @click.command()
@@ -60,7 +62,7 @@ def build(
     """
     from digest.app.issues import drift_between, target_args
     from digest.app.output import write_issue
-    from digest.errors import RefusedError, RenderError
+    from digest.errors import RenderError
 
     if rebuild and not freeze_it:
         raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
@@ -86,27 +88,37 @@ def build(
     click.echo(summary(digest, rendered, settings))
     if freeze_it and not digest.posts:
         fail("nothing frozen: the issue has no posts", EXIT_PROBLEMS)
-    store = obj.store if freeze_it else obj.store_if_exists()
-    stored = store.issues.load(digest.issue_id) if store is not None else None
-    if freeze_it:
-        try:
-            _, created = obj.newsletter.freeze(built, rebuild=rebuild)
-        except RefusedError as exc:
-            fail(str(exc), EXIT_PROBLEMS)
-        if stored is not None and not created:
-            click.echo(f"  Frozen     already stored on {stored.created_at:%Y-%m-%d %H:%M} UTC; sends use that copy")
-        else:
-            stored = None
-            click.echo("  Frozen     stored; every send of this issue will use exactly this")
+    stored = _freeze(obj, built, rebuild) if freeze_it else _stored(obj, digest.issue_id)
     if stored is not None:
-        drift = drift_between(stored, digest, rendered)
         if not freeze_it:
             click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
-        if drift:
+        if drift := drift_between(stored, digest, rendered):
             again = hint(obj, "build", *target_args(target, obj.settings.timezone, sources), "--freeze", "--rebuild")
             click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; to replace it: {again}")
     if rendered.errors or digest.failed_sources or not digest.posts:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _stored(obj: Context, issue_id: str) -> StoredIssue | None:
+    """The frozen copy of this issue, if a database exists and holds one (a build alone creates no database)."""
+    store = obj.store_if_exists()
+    return store.issues.load(issue_id) if store is not None else None
+
+
+def _freeze(obj: Context, built: Built, rebuild: bool) -> StoredIssue | None:
+    """``--freeze``: store this build, said; the copy stored before when it is kept (the one sends use)."""
+    from digest.errors import RefusedError
+
+    stored = obj.store.issues.load(built.issue.id)
+    try:
+        _, created = obj.newsletter.freeze(built, rebuild=rebuild)
+    except RefusedError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    if stored is not None and not created:
+        click.echo(f"  Frozen     already stored on {stored.created_at:%Y-%m-%d %H:%M} UTC; sends use that copy")
+        return stored
+    click.echo("  Frozen     stored; every send of this issue will use exactly this")
+    return None
 
 
 @click.command()
