@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import group_posts, summarise_outlets
-from digest.issue.selection import select_posts
+from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window, last_day
 from digest.render.i18n import automatic_preheader
@@ -51,22 +51,7 @@ def assemble_digest(
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
-        left_out = [post for post in selection.selected if post.id in unrenderable]
-        selection = replace(
-            selection,
-            selected=tuple(post for post in selection.selected if post.id not in unrenderable),
-            excluded=(
-                *selection.excluded,
-                *(Excluded(post=post, kind=ExclusionKind.UNRENDERABLE, reason=unrenderable[post.id]) for post in left_out),
-            ),
-        )
-        gathered = replace(
-            gathered,
-            problems=(
-                *gathered.problems,
-                *(Problem(where=post.source, message=f'"{post.title}": {unrenderable[post.id]}') for post in left_out),
-            ),
-        )
+        selection, gathered = _leave_out(selection, gathered, unrenderable)
     curation = curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro) if issue_file else None
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
@@ -107,6 +92,21 @@ def assemble_digest(
         generated_at=now,
         editorial=editorial,
     )
+
+
+def _leave_out(selection: Selection, gathered: Gathered, unrenderable: Mapping[str, str]) -> tuple[Selection, Gathered]:
+    """The posts that broke the email on their own: excluded, with why, and reported as problems."""
+    left_out = [post for post in selection.selected if post.id in unrenderable]
+    selection = replace(
+        selection,
+        selected=tuple(post for post in selection.selected if post.id not in unrenderable),
+        excluded=(
+            *selection.excluded,
+            *(Excluded(post=post, kind=ExclusionKind.UNRENDERABLE, reason=unrenderable[post.id]) for post in left_out),
+        ),
+    )
+    problems = (Problem(where=post.source, message=f'"{post.title}": {unrenderable[post.id]}') for post in left_out)
+    return selection, replace(gathered, problems=(*gathered.problems, *problems))
 
 
 def markdown_intro(text: str) -> str:
