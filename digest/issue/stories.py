@@ -52,24 +52,8 @@ class Stories:
 
 def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = ()) -> Stories:
     """Fold each story's posts into its earliest one; ``keep_apart`` (post ids) are never folded."""
-    apart = set(keep_apart)
     ordered = sorted(posts, key=lambda p: (p.published, p.title, p.id))
-    lead_of: dict[str, str] = {}  # post id → the id of its story's shown post
-    leads: list[Post] = []
-    by_url: dict[str, str] = {}
-    for post in ordered:
-        lead = None
-        if post.id not in apart:
-            key = canonical_url(post.url) if post.url else None
-            lead = by_url.get(key) if key else None
-            if lead is None and len(_WORD.findall(post.title)) >= MIN_WORDS:
-                lead = next((other.id for other in leads if _alike(other, post) and other.id not in apart), None)
-        if lead is None:
-            leads.append(post)
-            lead = post.id
-        lead_of[post.id] = lead
-        if post.url:
-            by_url.setdefault(canonical_url(post.url), lead)
+    lead_of = _leads(ordered, set(keep_apart))
     posts_by_id = {post.id: post for post in posts}
     also: dict[str, list[AlsoIn]] = {}
     folded: list[Excluded] = []
@@ -85,6 +69,28 @@ def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = ()) -> Stori
         )
     shown = tuple(replace(post, also=tuple(also[post.id])) if post.id in also else post for post in posts if lead_of[post.id] == post.id)
     return Stories(shown=shown, folded=tuple(folded))
+
+
+def _leads(ordered: Sequence[Post], apart: set[str]) -> dict[str, str]:
+    """Post id → the id of its story's shown post (itself when it leads): the same canonical URL, or a title
+    alike enough to an earlier lead's; a post kept apart leads its own story."""
+    lead_of: dict[str, str] = {}
+    leads: list[Post] = []
+    by_url: dict[str, str] = {}
+    for post in ordered:
+        lead = None
+        if post.id not in apart:
+            key = canonical_url(post.url) if post.url else None
+            lead = by_url.get(key) if key else None
+            if lead is None and len(_WORD.findall(post.title)) >= MIN_WORDS:
+                lead = next((other.id for other in leads if _alike(other, post) and other.id not in apart), None)
+        if lead is None:
+            leads.append(post)
+            lead = post.id
+        lead_of[post.id] = lead
+        if post.url:
+            by_url.setdefault(canonical_url(post.url), lead)
+    return lead_of
 
 
 def _alike(a: Post, b: Post) -> bool:
