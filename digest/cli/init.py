@@ -30,10 +30,9 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
     templates/ folder for your overrides of the bundled email templates, and
     .env with a fresh DIGEST_SECRET_KEY. Nothing that exists is overwritten.
     """
-    import secrets
     from datetime import UTC, datetime, timedelta
     from importlib.resources import files
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo
 
     from apscheduler.triggers.cron import CronTrigger
 
@@ -41,19 +40,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
     from digest.errors import ConfigError
     from digest.issue.slots import latest_slot
 
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f'unknown time zone "{zone}" (use an IANA name like "Europe/London")', param_hint="--timezone") from None
-    if not name.strip() or any(ch in name for ch in '\r\n<>"'):
-        raise click.BadParameter(f"{name!r}: a name on one line, without <, > or quotes", param_hint="--name")
-    if base_url is None and sys.stdin.isatty():
-        base_url = click.prompt(
-            "Public https address of `digest serve` (unsubscribe links point there; Enter: decide later)", default="", show_default=False
-        )
-    base_url = (base_url or "").strip().rstrip("/") or "http://127.0.0.1:8080"
-    if not base_url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{base_url!r}: an address like https://news.example.org", param_hint="--base-url")
+    base_url = _checked(name, zone, base_url)
     config = folder / "config" / "digest.toml"
     if config.exists():
         fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
@@ -86,14 +73,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
     put(folder / "content" / "posts" / "welcome.md", post("welcome.md", welcome_date.astimezone(UTC)))
     put(folder / "content" / "posts" / "coming-up.md", post("coming-up.md", now))
     put(folder / "templates" / "README.md", "Copy a template from digest/templates/email/ here to override it.\n")
-    env = folder / ".env"
-    if env.exists() and "DIGEST_SECRET_KEY" in env.read_text(encoding="utf-8"):
-        click.echo(f"kept     {env} (it has a DIGEST_SECRET_KEY)")
-    else:
-        with env.open("a", encoding="utf-8") as handle:
-            handle.write(f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}\n")
-        env.chmod(0o600)
-        click.echo(f"wrote    {env} (a fresh DIGEST_SECRET_KEY; keep it out of version control)")
+    _secret_key(folder / ".env")
     try:
         load_settings(config, environ={})
     except ConfigError as exc:  # pragma: no cover (the scaffold is tested; this guards an edit of it)
@@ -106,3 +86,36 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
         "  digest send --dry-run                     # what a send would do\n"
         "  digest send                               # send it (to the outbox until [smtp] host is set)"
     )
+
+
+def _checked(name: str, zone: str, base_url: str | None) -> str:
+    """The options checked (a usage error naming the option otherwise); the base URL, asked on a terminal."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f'unknown time zone "{zone}" (use an IANA name like "Europe/London")', param_hint="--timezone") from None
+    if not name.strip() or any(ch in name for ch in '\r\n<>"'):
+        raise click.BadParameter(f"{name!r}: a name on one line, without <, > or quotes", param_hint="--name")
+    if base_url is None and sys.stdin.isatty():
+        base_url = click.prompt(
+            "Public https address of `digest serve` (unsubscribe links point there; Enter: decide later)", default="", show_default=False
+        )
+    base_url = (base_url or "").strip().rstrip("/") or "http://127.0.0.1:8080"
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{base_url!r}: an address like https://news.example.org", param_hint="--base-url")
+    return base_url
+
+
+def _secret_key(env: Path) -> None:
+    """A fresh DIGEST_SECRET_KEY in ``.env`` (readable by its owner only), unless it has one."""
+    import secrets
+
+    if env.exists() and "DIGEST_SECRET_KEY" in env.read_text(encoding="utf-8"):
+        click.echo(f"kept     {env} (it has a DIGEST_SECRET_KEY)")
+        return
+    with env.open("a", encoding="utf-8") as handle:
+        handle.write(f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}\n")
+    env.chmod(0o600)
+    click.echo(f"wrote    {env} (a fresh DIGEST_SECRET_KEY; keep it out of version control)")
