@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from digest.config import Settings
 from digest.errors import DigestError, RefusedError, UnknownSubscriberError
@@ -258,6 +260,17 @@ class Roster:
     def remove(self, address: str) -> tuple[Subscriber, bool]:
         subscriber = self.find(address)
         return subscriber, self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
+
+    def listed(self, status: SubscriberStatus | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (with ``status``), in id order, read in batches: a large list is never held whole."""
+        return self.store.subscribers.iter(status)
+
+    def counts(self) -> dict[SubscriberStatus, int]:
+        return self.store.subscribers.counts()
+
+    def record(self, subscriber: Subscriber) -> dict[str, Any]:
+        """Everything stored about one subscriber (``subscribers show``, a data-access request): row, deliveries, returns."""
+        return self.store.subscribers.record_of(subscriber.id)
 
     def forget(self, subscriber: Subscriber) -> None:
         """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again."""

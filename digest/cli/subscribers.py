@@ -116,13 +116,15 @@ def add(obj: Context, address: str, name: str | None) -> None:
 @click.pass_obj
 def list_(obj: Context, status: str | None) -> None:
     """List subscribers: id, status, address and name."""
+    from digest.app.subscribers import Roster
     from digest.models import SubscriberStatus
 
+    roster = Roster(obj.settings, obj.store)
     count = 0
-    for subscriber in obj.store.subscribers.iter(SubscriberStatus(status) if status else None):
+    for subscriber in roster.listed(SubscriberStatus(status) if status else None):
         click.echo(f"{subscriber.id:>7}  {subscriber.status:<12}  {subscriber.email}  {subscriber.name or ''}".rstrip())
         count += 1
-    counts = obj.store.subscribers.counts()
+    counts = roster.counts()
     click.echo(f"{count} listed; " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
 
 
@@ -145,9 +147,11 @@ def remove(obj: Context, address: str) -> None:
 @click.pass_obj
 def export(obj: Context) -> None:
     """Write the whole list as CSV (email,name,status) to standard output."""
+    from digest.app.subscribers import Roster
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["email", "name", "status"])
-    for subscriber in obj.store.subscribers.iter():
+    for subscriber in Roster(obj.settings, obj.store).listed():
         writer.writerow([subscriber.email, subscriber.name or "", subscriber.status])
 
 
@@ -162,11 +166,12 @@ def show(obj: Context, address: str, as_json: bool) -> None:
     from digest.app.subscribers import Roster
     from digest.errors import UnknownSubscriberError
 
+    roster = Roster(obj.settings, obj.store)
     try:
-        subscriber = Roster(obj.settings, obj.store).find(address)
+        subscriber = roster.find(address)
     except UnknownSubscriberError as exc:
         fail(str(exc), EXIT_PROBLEMS)
-    record = obj.store.subscribers.record_of(subscriber.id)
+    record = roster.record(subscriber)
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
