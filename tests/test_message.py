@@ -103,11 +103,15 @@ def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Settings, 
 
 
 def test_links_are_visible_in_both_parts(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
-    _, messages, _ = delivered
-    signer = Signer("test-secret-key", delivered[0].list_id)
+    settings, messages, _ = delivered
+    signer = Signer("test-secret-key", settings.list_id)
+    store = Store.open(settings.database_url)
     for n, message in enumerate(messages):
         unsubscribe = re.findall(r"<(https://[^>]+)>", message["List-Unsubscribe"])[0]
-        assert signer.verify(unsubscribe.rsplit("/", 1)[1]) == n + 1
+        reader = store.subscribers.get(f"reader{n}@example.org")
+        assert reader is not None and reader.id == n + 1 and reader.link_salt
+        assert signer.matches(unsubscribe.rsplit("/", 1)[1], reader.id, reader.link_salt)  # their own row's token
+        assert signer.verify(unsubscribe.rsplit("/", 1)[1]) is None  # not the unsalted one
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
         for body in (text, html):

@@ -12,7 +12,7 @@ from digest.models import SubscriberStatus
 from digest.store import Store
 from digest.subscribers.tokens import ExpiringSigner
 
-from conftest import LiveServer, http_request
+from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -116,9 +116,8 @@ def test_forged_and_expired_confirmation_links(site: tuple[LiveServer, Store, Se
     code, _, page = http_request("POST", f"{server.base}/confirm/{expired}", b"", FORM)
     assert code == 410 and "expired" in page
     assert store.subscribers.get("eve@example.org").status == SubscriberStatus.PENDING  # type: ignore[union-attr]
-    from digest.subscribers.tokens import Signer
 
-    unsubscribe_token = Signer(settings.secret_key, settings.list_id).token(found.subscriber.id)
+    unsubscribe_token = link_token(settings, store, found.subscriber.id)
     assert http_request("POST", f"{server.base}/confirm/{unsubscribe_token}", b"", FORM)[0] == 404  # another purpose
 
 
@@ -229,10 +228,9 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
 def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Store, Settings]) -> None:
     server, store, settings = site
     themes = [theme.name for theme in settings.themes]
-    from digest.subscribers.tokens import Signer
 
     reader = store.subscribers.add("hal@example.org")[0]
-    token = Signer(settings.secret_key or "", settings.list_id).token(reader.id)
+    token = link_token(settings, store, reader.id)
     path = f"/preferences/{token}"
     # A forged or altered token: 404, and the page of no one.
     for bad in (f"/preferences/{reader.id}.AAAAAAAAAAAAAAAAAAAAAA", path[:-2] + ("AA" if not path.endswith("AA") else "BB")):
@@ -273,13 +271,11 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
 
     from test_preview import _browser
 
-    from digest.subscribers.tokens import Signer
-
     sync_playwright, executable = _browser()  # type: ignore[misc]
     server, store, settings = site
     themes = [theme.name for theme in settings.themes]
     reader = store.subscribers.add("ivy@example.org")[0]
-    token = Signer(settings.secret_key or "", settings.list_id).token(reader.id)
+    token = link_token(settings, store, reader.id)
     back = datetime.now(settings.timezone).date() + timedelta(days=14)
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])

@@ -22,10 +22,10 @@ from test_signup import FORM, mails_to, sign_up
 from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
-from digest.subscribers.tokens import Signer, address_hash
+from digest.subscribers.tokens import address_hash
 from digest.web.public import create_public_app
 
-from conftest import LiveServer, http_request
+from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer
 
 
@@ -91,7 +91,7 @@ def test_a_used_confirmation_link_stays_used(site: tuple[LiveServer, Store, Sett
     found = store.subscribers.get("flip@example.org")
     assert found is not None
     assert settings.secret_key is not None
-    token = Signer(settings.secret_key, settings.list_id).token(found.id)
+    token = link_token(settings, store, found.id)
     time.sleep(1.1)  # the next sign-up is in a later second than the link was made
     assert http_request("POST", f"{server.base}/u/{token}", b"List-Unsubscribe=One-Click", FORM)[0] == 200
     code, page = sign_up(server, "flip@example.org", themes)
@@ -113,7 +113,7 @@ def test_ids_are_never_reused_so_old_links_act_on_nobody(site: tuple[LiveServer,
     ghost = store.subscribers.get("ghost@example.org")
     assert ghost is not None
     assert settings.secret_key is not None
-    old_link = Signer(settings.secret_key, settings.list_id).token(ghost.id)
+    old_link = link_token(settings, store, ghost.id)
     assert store.subscribers.expire_pending(timedelta(seconds=-1)) == 1
     assert store.subscribers.get("ghost@example.org") is None
     sign_up(server, "newcomer@example.org", themes)
@@ -260,3 +260,30 @@ def test_make_audit_fails_when_it_audited_nothing(tmp_path: Path) -> None:
         [sys.executable, str(REPO / ".ci" / "audit_summary.py"), str(tmp_path / "none.json"), "1"], capture_output=True, text=True
     )
     assert missing.returncode == 1 and "nothing was audited" in missing.stdout
+
+
+def test_a_link_acts_only_on_the_row_it_was_made_for(site: tuple[LiveServer, Store, Settings]) -> None:
+    """Issue 21, finding 3, second half: a token is bound to something that changes when the row changes hands, a
+    per-subscriber salt in the MAC (v13). A token of the same id without that salt, or with another, names nobody;
+    a row from before salts keeps the links already in its mail."""
+    from digest.store.schema import subscribers
+    from digest.subscribers.tokens import Signer
+
+    server, store, settings = site
+    assert settings.secret_key is not None
+    signer = Signer(settings.secret_key, settings.list_id)
+    reader, _ = store.subscribers.add("row@example.org")
+    assert reader.link_salt
+    for stale in (signer.token(reader.id), signer.token(reader.id, "another-row")):  # the same id, another row's MAC
+        for path in (f"/u/{stale}", f"/preferences/{stale}"):
+            assert http_request("GET", f"{server.base}{path}")[0] == 404, path
+        assert http_request("POST", f"{server.base}/u/{stale}", b"List-Unsubscribe=One-Click", FORM)[0] == 404
+    assert status_of(store, "row@example.org") == SubscriberStatus.ACTIVE
+    good = link_token(settings, store, reader.id)
+    assert http_request("GET", f"{server.base}/preferences/{good}")[0] == 200
+    # A row from before v13 has no salt: the links already delivered to it still work.
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(subscribers).where(subscribers.c.id == reader.id).values(link_salt=None))
+    legacy = signer.token(reader.id)
+    assert http_request("POST", f"{server.base}/u/{legacy}", b"List-Unsubscribe=One-Click", FORM)[0] == 200
+    assert status_of(store, "row@example.org") == SubscriberStatus.UNSUBSCRIBED

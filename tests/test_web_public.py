@@ -14,7 +14,7 @@ from digest.store import Store
 from digest.subscribers.tokens import Signer
 from digest.web.public import create_public_app
 
-from conftest import LiveServer, http_request
+from conftest import LiveServer, http_request, link_token
 from factories import make_stored_issue
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"
@@ -31,8 +31,11 @@ def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveSer
     server.stop()
 
 
-def token(settings: Settings, subscriber_id: int) -> str:
+def token(settings: Settings, subscriber_id: int, store: Store | None = None) -> str:
+    """A subscriber's link token: with their salt when ``store`` is given (rows made by the store have one)."""
     assert settings.secret_key is not None
+    if store is not None:
+        return link_token(settings, store, subscriber_id)
     return Signer(settings.secret_key, settings.list_id).token(subscriber_id)
 
 
@@ -44,18 +47,18 @@ def status_of(store: Store, email: str) -> str:
 
 def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, settings = served
-    code, headers, body = http_request("GET", f"{server.base}/u/{token(settings, 1)}")
+    code, headers, body = http_request("GET", f"{server.base}/u/{token(settings, 1, store)}")
     assert code == 200
     assert 'method="post"' in body and "a***@example.org" in body
     assert "ada@example.org" not in body
     assert "set-cookie" not in {k.lower() for k in headers}
-    http_request("GET", f"{server.base}/u/{token(settings, 1)}")  # a mail scanner fetching twice
+    http_request("GET", f"{server.base}/u/{token(settings, 1, store)}")  # a mail scanner fetching twice
     assert status_of(store, "ada@example.org") == "active"
 
 
 def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Store, Settings]) -> None:
     server, store, settings = served
-    url = f"{server.base}/u/{token(settings, 1)}"
+    url = f"{server.base}/u/{token(settings, 1, store)}"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     code, headers, body = http_request("POST", url, ONE_CLICK, form)
     assert code == 200 and "You are unsubscribed" in body
@@ -79,7 +82,7 @@ def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Stor
 )
 def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Store, Settings], forge: Callable[[str], str]) -> None:
     server, store, settings = served
-    bad = forge(token(settings, 1))
+    bad = forge(token(settings, 1, store))
     assert http_request("GET", f"{server.base}/u/{bad}")[0] == 404
     assert http_request("POST", f"{server.base}/u/{bad}", ONE_CLICK)[0] == 404
     assert status_of(store, "ada@example.org") == "active" and status_of(store, "bo@example.org") == "active"
@@ -140,7 +143,9 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
 
     server, store, settings = served
     message = compile_issue(make_stored_issue(), dataclasses.replace(settings, base_url=server.base))
-    parsed = email.message_from_bytes(message.render(2, "bo@example.org"), policy=default)
+    bo = store.subscribers.get("bo@example.org")
+    assert bo is not None
+    parsed = email.message_from_bytes(message.render(bo.id, bo.email, None, bo.link_salt), policy=default)  # as the send renders it
     [url] = [u for u in re.findall(r"<([^>]+)>", parsed["List-Unsubscribe"]) if u.startswith("http")]
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert http_request("POST", url, ONE_CLICK, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
@@ -170,7 +175,7 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
         timings = []
         for subscriber_id in (20_000, 19_000, 18_000, 17_000, 16_000):
             started = time.monotonic()
-            code, _, body = http_request("POST", f"{server.base}/u/{token(settings, subscriber_id)}", b"")
+            code, _, body = http_request("POST", f"{server.base}/u/{token(settings, subscriber_id, store)}", b"")
             timings.append(time.monotonic() - started)
             assert code == 200 and "unsubscribed" in body.lower()
         assert sender.poll() is None, "the send finished before the requests: the test proved nothing"
@@ -202,7 +207,7 @@ def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: 
 
     def post() -> None:
         started = time.monotonic()
-        code, _, _ = http_request("POST", f"{server.base}/u/{token(settings, 1)}", b"")
+        code, _, _ = http_request("POST", f"{server.base}/u/{token(settings, 1, store)}", b"")
         answers["post"] = (code, time.monotonic() - started)
 
     waiting = threading.Thread(target=post)
@@ -226,8 +231,8 @@ def test_foreign_host_names_get_no_page_and_no_redirect(served: tuple[LiveServer
     gets a 400; the host of base_url and loopback names are answered, and redirects stay on them."""
     import urllib.request
 
-    server, _, settings = served
-    for path in ("/archive", "/archive/", f"/u/{token(settings, 1)}", "/healthz"):
+    server, store, settings = served
+    for path in ("/archive", "/archive/", f"/u/{token(settings, 1, store)}", "/healthz"):
         code, headers, _ = http_request("GET", f"{server.base}{path}", headers={"Host": "evil.example"})
         assert code == 400 and "evil.example" not in headers.get("location", ""), path
 
@@ -286,14 +291,14 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
 
 def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, Store, Settings]) -> None:
     """Issue 13: a CSP with no script and no framing, nosniff, no referrer; no-store on token pages."""
-    server, _, settings = served
-    for path in ("/archive/", f"/u/{token(settings, 1)}", "/u/", "/u/forged.token", "/healthz", "/archive/nope/"):
+    server, store, settings = served
+    for path in ("/archive/", f"/u/{token(settings, 1, store)}", "/u/", "/u/forged.token", "/healthz", "/archive/nope/"):
         _, headers, _ = http_request("GET", f"{server.base}{path}")
         lowered = {k.lower(): v for k, v in headers.items()}
         csp = lowered["content-security-policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp, path
         assert lowered["x-content-type-options"] == "nosniff" and lowered["referrer-policy"] == "no-referrer", path
-    _, headers, _ = http_request("GET", f"{server.base}/u/{token(settings, 1)}")
+    _, headers, _ = http_request("GET", f"{server.base}/u/{token(settings, 1, store)}")
     assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"
 
 

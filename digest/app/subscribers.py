@@ -61,8 +61,15 @@ class Membership:
 
     def reader_of(self, token: str) -> Subscriber | None:
         """The subscriber a link's token names, or None for a forged, altered or stale one (their row is gone)."""
-        subscriber_id = self.links.verify(token)
-        return self.store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
+        subscriber_id = self.links.subscriber_id_of(token)
+        subscriber = self.store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
+        if subscriber is None or not self.links.matches(token, subscriber.id, subscriber.link_salt):
+            return None
+        return subscriber
+
+    def link_token(self, subscriber: Subscriber) -> str:
+        """The token of their unsubscribe and preferences links."""
+        return self.links.token(subscriber.id, subscriber.link_salt)
 
     def unsubscribe(self, subscriber: Subscriber, how: str = "one-click unsubscribe") -> bool:
         changed = self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, how)
@@ -94,7 +101,7 @@ class Membership:
                     address,
                     f"You are already subscribed to {settings.name}",
                     f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{self.links.token(found.subscriber.id)}\n",
+                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{self.link_token(found.subscriber)}\n",
                     label="signup",
                 )
             else:
@@ -138,7 +145,7 @@ class Membership:
             return False
         log.info("subscriber %d confirmed", subscriber.id)
         self.store.subscribers.lift_suppression(address_hash(self.secret, subscriber.email))
-        token = self.links.token(subscriber.id)
+        token = self.link_token(subscriber)
         try:
             send_notice(
                 settings,

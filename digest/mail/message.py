@@ -281,11 +281,11 @@ class CompiledMessage:
 
     # -- fill per recipient ---------------------------------------------------
 
-    def token(self, subscriber_id: int) -> str:
+    def token(self, subscriber_id: int, salt: str | None = None) -> str:
         """The reader's signed token: it unsubscribes them and opens their preferences (``test`` in a test copy)."""
         if self.signer is None or self.test:
             return "test"
-        return self.signer.token(subscriber_id)
+        return self.signer.token(subscriber_id, salt)
 
     def envelope_sender_for(self, subscriber_id: int) -> str:
         """MAIL FROM for one copy: ``bounces+<token>@…`` with [bounces] (so a bounce names its reader), else the sender."""
@@ -294,11 +294,11 @@ class CompiledMessage:
         token = self.return_paths.token("bounces", subscriber_id, self.parts.issue_id)
         return f"{self._bounce_local}+{token}@{self._bounce_domain}"
 
-    def unsubscribe_url(self, subscriber_id: int) -> str:
-        return self._unsubscribe_base + self.token(subscriber_id)
+    def unsubscribe_url(self, subscriber_id: int, salt: str | None = None) -> str:
+        return self._unsubscribe_base + self.token(subscriber_id, salt)
 
-    def preferences_url(self, subscriber_id: int) -> str:
-        return self._preferences_base + self.token(subscriber_id)
+    def preferences_url(self, subscriber_id: int, salt: str | None = None) -> str:
+        return self._preferences_base + self.token(subscriber_id, salt)
 
     def message_id(self, subscriber_id: int) -> str:
         """Stable per issue and recipient, so a copy re-sent after a crash can be recognised as the same message."""
@@ -313,9 +313,9 @@ class CompiledMessage:
         token = self.return_paths.token("unsubscribe", subscriber_id, self.parts.issue_id)
         return f",\r\n <mailto:{self._unsub_local}+{token}@{self._unsub_domain}?subject=unsubscribe>"
 
-    def render(self, subscriber_id: int, email: str, name: str | None = None) -> bytes:
+    def render(self, subscriber_id: int, email: str, name: str | None = None, salt: str | None = None) -> bytes:
         """The full message for one recipient, CRLF line ends, ready for DATA."""
-        token = self.token(subscriber_id)
+        token = self.token(subscriber_id, salt)
         url = self._unsubscribe_base + token
         preferences = self._preferences_base + token
         values = {

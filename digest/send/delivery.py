@@ -301,7 +301,7 @@ class Run:
                 label=address,
                 dot_safe=True,
             )
-            data = message.render(item.subscriber_id, address, item.name)
+            data = message.render(item.subscriber_id, address, item.name, item.link_salt)
             reply = transport.send(envelope, data, before_data)
         except (UnicodeError, ValueError) as exc:
             # This reader's address or name cannot be put on the wire: their row fails, never the run.

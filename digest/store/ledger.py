@@ -40,6 +40,7 @@ class Due:
     attempts: int
     themes: str | None = None  # the subscriber's theme choice as stored (JSON list; None: every theme)
     paused_until: str | None = None  # ISO day: no issue before it
+    link_salt: str | None = None  # in the MAC of their links (digest.subscribers.tokens)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -558,11 +559,12 @@ def select_due() -> sa.Select[Any]:
         deliveries.c.attempts,
         subscribers.c.themes,
         subscribers.c.paused_until,
+        subscribers.c.link_salt,
     ).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
 
 
 def due_of(row: Any) -> Due:
-    return Due(subscriber_id=row[0], email=row[1], name=row[2], attempts=row[3], themes=row[4], paused_until=row[5])
+    return Due(subscriber_id=row[0], email=row[1], name=row[2], attempts=row[3], themes=row[4], paused_until=row[5], link_salt=row[6])
 
 
 def delivery_of(row: Any) -> Delivery:

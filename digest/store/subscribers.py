@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ class Subscriber:
     name: str | None
     status: SubscriberStatus
     status_reason: str | None = None
+    link_salt: str | None = None  # in the MAC of their links (None: a row from before v13, signed without)
 
 
 class Subscribers:
@@ -48,21 +50,29 @@ class Subscribers:
             row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == key)).mappings().first()
             if row is None:
                 reason = None if status is SubscriberStatus.ACTIVE else "imported as " + status.value
+                salt = new_salt()
                 new_id = conn.execute(
                     sa.insert(subscribers).values(
-                        email=email, email_key=key, name=name, status=status.value, status_reason=reason, created_at=now, updated_at=now
+                        email=email,
+                        email_key=key,
+                        name=name,
+                        status=status.value,
+                        status_reason=reason,
+                        created_at=now,
+                        updated_at=now,
+                        link_salt=salt,
                     )
                 ).inserted_primary_key
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise RuntimeError("the database returned no id for a new subscriber")
-                return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason), True
+                return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
             if reactivate and row["status"] != SubscriberStatus.ACTIVE:
                 conn.execute(
                     sa.update(subscribers)
                     .where(subscribers.c.id == row["id"])
                     .values(status=SubscriberStatus.ACTIVE.value, status_reason=None, updated_at=now)
                 )
-                return Subscriber(id=row["id"], email=row["email"], name=row["name"], status=SubscriberStatus.ACTIVE), False
+                return replace(subscriber_of(row), status=SubscriberStatus.ACTIVE, status_reason=None), False
             return subscriber_of(row), False
 
     def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
@@ -83,7 +93,13 @@ class Subscribers:
                 values = {"email": email, "email_key": email.casefold(), "name": name, "status": SubscriberStatus.PENDING.value}
                 conn.execute(
                     sa.insert(subscribers).values(
-                        **values, status_reason="signed up", themes=chosen, created_at=now, updated_at=now, confirming_since=now
+                        **values,
+                        status_reason="signed up",
+                        themes=chosen,
+                        created_at=now,
+                        updated_at=now,
+                        confirming_since=now,
+                        link_salt=new_salt(),
                     )
                 )
                 row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
@@ -318,7 +334,12 @@ def _plain(value: Any) -> Any:
 
 
 def subscriber_of(row: Any) -> Subscriber:
-    return from_row(Subscriber, ("id", "email", "name", "status", "status_reason"), row, status=SubscriberStatus)
+    return from_row(Subscriber, ("id", "email", "name", "status", "status_reason", "link_salt"), row, status=SubscriberStatus)
+
+
+def new_salt() -> str:
+    """A new subscriber's link salt: 64 random bits, in the MAC of every link of theirs."""
+    return secrets.token_hex(8)
 
 
 def chosen_themes(stored: str | None) -> list[str] | None:

@@ -1,7 +1,10 @@
 """Signed unsubscribe tokens: HMAC-SHA256 over the list and the subscriber, checked in constant time.
 
 A token is ``<subscriber id>.<mac>``, the MAC in unpadded base64url, so it
-needs no escaping in a URL, a header or quoted-printable text.
+needs no escaping in a URL, a header or quoted-printable text. The MAC covers
+the subscriber's own link salt (a random value of their row): a link acts on
+the row it was made for and on no other, even one that came to hold its id.
+A row from before salts (none stored) keeps the MAC it was signed with.
 """
 
 from __future__ import annotations
@@ -24,23 +27,36 @@ class Signer:
         # The keyed state after the fixed prefix is computed once; each token copies it.
         self._base = hmac.new(key.encode("utf-8"), f"unsubscribe\0{list_id}\0".encode(), hashlib.sha256)
 
-    def _mac(self, subscriber_id: int) -> str:
+    def _mac(self, subscriber_id: int, salt: str | None) -> str:
         mac = self._base.copy()
         mac.update(str(subscriber_id).encode("ascii"))
+        if salt:
+            mac.update(b"\0" + salt.encode("ascii"))
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
-    def token(self, subscriber_id: int) -> str:
-        return f"{subscriber_id}.{self._mac(subscriber_id)}"
+    def token(self, subscriber_id: int, salt: str | None = None) -> str:
+        return f"{subscriber_id}.{self._mac(subscriber_id, salt)}"
 
-    def verify(self, token: str) -> int | None:
-        """The subscriber id a token was made for, or None if it is forged, altered or malformed."""
+    @staticmethod
+    def subscriber_id_of(token: str) -> int | None:
+        """The id a token claims (nothing checked yet); None when it is not even shaped like one."""
         number, dot, mac = token.partition(".")
         # Canonical ASCII digits only: str.isdigit() also takes "１" and "٣", and int() would read "01" as 1,
         # so one id had many spellings. There is one token per id, spelled as token() spells it.
         if not dot or not _ID.fullmatch(number) or not mac.isascii():
             return None
-        subscriber_id = int(number)
-        return subscriber_id if hmac.compare_digest(self._mac(subscriber_id), mac) else None
+        return int(number)
+
+    def matches(self, token: str, subscriber_id: int, salt: str | None) -> bool:
+        """Whether ``token`` was made for this subscriber's row (their id and salt), in constant time."""
+        if self.subscriber_id_of(token) != subscriber_id:
+            return False
+        return hmac.compare_digest(self._mac(subscriber_id, salt), token.partition(".")[2])
+
+    def verify(self, token: str) -> int | None:
+        """The subscriber id of a token signed without a salt (a row from before v13, tests); None otherwise."""
+        subscriber_id = self.subscriber_id_of(token)
+        return subscriber_id if subscriber_id is not None and self.matches(token, subscriber_id, None) else None
 
 
 class ExpiringSigner:
