@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from digest.app.status import SCHEDULER_LEASE
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     lost = threading.Event()
     previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with hold_lease(obj.store, "scheduler", lost, "the scheduler"):
+        with hold_lease(obj.store, SCHEDULER_LEASE, lost, "the scheduler"):
             if once:
                 outcome = runner.catch_up(now)
                 click.echo(

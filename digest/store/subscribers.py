@@ -106,11 +106,10 @@ class Subscribers:
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
                 return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
-            awaiting = row["status"] == SubscriberStatus.PENDING or row["confirming_since"] is not None
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(themes=chosen, confirming_since=row["confirming_since"] if awaiting and row["confirming_since"] else now)
+                .values(themes=chosen, confirming_since=row["confirming_since"] or now)
             )
             row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
