@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.app.status import SCHEDULER_LEASE
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     progress stops after the messages in flight; the next start resumes it).
     A second copy against the same database exits, naming the one running.
     """
+    from digest.app.status import SCHEDULER_LEASE
     from digest.errors import LeaseHeldError
     from digest.issue.selection import at_moment, parse_when
     from digest.issue.slots import next_fire_times
