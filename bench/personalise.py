@@ -30,6 +30,7 @@ from digest.render import render_issue
 from digest.render.views import Layout
 from digest.send.delivery import compile_issue
 from digest.send.variants import Variants
+from digest.store.subscribers import theme_choice
 
 from common import theme_choices, themed_issue
 
@@ -86,7 +87,7 @@ def themed(settings: object, recipients: list[tuple[int, str, str, str]]) -> Non
         variants = Variants(full, layout)  # nothing compiled yet: every view the run meets is compiled in it
         start = time.perf_counter()
         for (sid, email, name, salt), choice in zip(recipients, choices, strict=True):
-            message = variants.message_for(choice)
+            message = variants.message_for(theme_choice(choice))  # decoded as the store decodes each row
             if message is not None:
                 message.render(sid, email, name, salt)
         elapsed = time.perf_counter() - start

@@ -17,6 +17,7 @@ from digest.render.views import Layout
 from digest.send.delivery import SendReport, compile_issue, send_issue
 from digest.send.variants import Variants
 from digest.store import Store, StoredIssue
+from digest.store.subscribers import theme_choice
 
 from common import add_subscribers, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
 
@@ -88,10 +89,10 @@ def themed_send(port: int, settings: Settings, count: int, connections: int = 4)
     variants = Variants(compile_issue(issue, settings), layout)
     sizes = sorted(
         (len(message.render(1, "reader@example.org")), n)
-        for n, message in enumerate(variants.message_for(choice) for choice in choices[:500])
+        for n, message in enumerate(variants.message_for(theme_choice(choice)) for choice in choices[:500])
         if message is not None
     )
-    typical = variants.message_for(choices[sizes[len(sizes) // 2][1]])
+    typical = variants.message_for(theme_choice(choices[sizes[len(sizes) // 2][1]]))
     assert typical is not None
     data = typical.render(1, "reader@example.org")
     raw = raw_smtplib(port, data, count, connections)

@@ -14,9 +14,9 @@ import pytest
 from test_schedule import PROJECT, SLOT
 
 from digest.app.approval import approval_state, approve
+from digest.app.scheduling import Scheduler
 from digest.config import ScheduleOptions, Settings, load_settings
 from digest.issue.editorial import issue_file_path
-from digest.schedule import Scheduler
 from digest.store import Store
 
 from conftest import write

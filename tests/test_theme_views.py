@@ -204,6 +204,7 @@ def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Sett
     layout = Layout.load(issue.layout)
     assert layout is not None and layout.themes == ()
     variants = Variants(compile_issue(issue, settings, date=NOW), layout)
-    assert variants.message_for('["Getting Around"]') is variants.full and variants.message_for(None) is variants.full
-    reach = reach_of(issue, [('["Getting Around"]', None, 3), (None, None, 2)], date(2026, 11, 20))
+    around = frozenset({"Getting Around"})
+    assert variants.message_for(around) is variants.full and variants.message_for(None) is variants.full
+    reach = reach_of(issue, [(around, None, 3), (None, None, 2)], date(2026, 11, 20))
     assert reach.no_posts == 0 and reach.some_themes == 0

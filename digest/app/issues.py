@@ -37,16 +37,17 @@ from urllib.parse import urlsplit
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.errors import RefusedError, WindowError
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, issue_id
-from digest.issue.selection import at_moment, parse_when, window_between, window_for
+from digest.issue.selection import at_moment, parse_when, select_posts, window_between, window_for
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
-from digest.models import Digest, Post, RenderedIssue, Window
+from digest.models import Digest, Post, Problem, RenderedIssue, Window
 from digest.render import render_leaving_out
 from digest.render.views import Layout
 from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
+from digest.send.variants import RecipientView, ViewKind, recipient_view
 from digest.serialize import digest_to_json
+from digest.sources import gather_all
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue
-from digest.store.subscribers import chosen_themes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +85,14 @@ class Drift:
         groups = (("added", self.added), ("removed", self.removed), ("changed", self.changed))
         posts = [f"{len(items)} post(s) {what}" for what, items in groups if items]
         return ", ".join([*posts, *(f"{what} edited" for what in self.edited)])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listed:
+    """The posts of ``digest posts``, and every problem met gathering them."""
+
+    posts: tuple[Post, ...]
+    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +143,16 @@ class SendPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Recipient:
+    """One recipient of a planned send, and what they would get."""
+
+    email: str
+    view: RecipientView
+    themes: tuple[str, ...]  # the themes of the sections they get (SOME_THEMES)
+    paused_until: date | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reach:
     """Of the recipients a send would mail: who gets only some themes, and who is skipped by their own choice."""
 
@@ -143,37 +162,7 @@ class Reach:
     paused: int = 0  # skipped: paused past today
 
 
-class ViewKind(StrEnum):
-    """What a send does for one recipient, by the reader's own choices."""
-
-    EVERY_THEME = "every-theme"  # the whole issue
-    SOME_THEMES = "some-themes"  # the sections of the themes they chose
-    NO_POSTS = "no-posts"  # skipped: nothing in the themes they chose
-    PAUSED = "paused"  # skipped: paused past today
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientView:
-    kind: ViewKind
-    sections: frozenset[int] = frozenset()  # the section numbers they get (SOME_THEMES)
-
-
-def recipient_view(layout: Layout | None, choice: str | None, paused_until: str | None, today: date) -> RecipientView:
-    """The one rule for what a recipient gets: paused (until a day after today) first, then their themes cut
-    from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone)."""
-    if paused_until is not None and paused_until > today.isoformat():
-        return RecipientView(ViewKind.PAUSED)
-    if layout is None or not layout.themes:
-        return RecipientView(ViewKind.EVERY_THEME)
-    kept = layout.sections_for(chosen_themes(choice))
-    if not kept:
-        return RecipientView(ViewKind.NO_POSTS)
-    if kept == layout.sections_for(None):
-        return RecipientView(ViewKind.EVERY_THEME)
-    return RecipientView(ViewKind.SOME_THEMES, kept)
-
-
-def reach_of(issue: StoredIssue, choices: list[tuple[str | None, str | None, int]], today: date) -> Reach:
+def reach_of(issue: StoredIssue, choices: list[tuple[frozenset[str] | None, date | None, int]], today: date) -> Reach:
     """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
     layout = Layout.load(issue.layout)
     counts: Counter[ViewKind] = Counter()
@@ -275,9 +264,9 @@ class Newsletter:
         settings = self.settings
         zone = settings.timezone
         if request.as_of and (request.since or request.until):
-            raise WindowError("--as-of names a schedule slot and --since/--until a window of your own: give one or the other")
+            raise WindowError("as-of names a schedule slot, and since and until a window of your own: give one or the other")
         if bool(request.since) != bool(request.until):
-            raise WindowError("--since and --until go together")
+            raise WindowError("a window of your own needs both its since and its until")
         if request.since and request.until:
             window = window_between(parse_when(request.since), parse_when(request.until), zone)
             return Target(window=window, issue_id=issue_id(window, zone), slot=None)
@@ -295,6 +284,15 @@ class Newsletter:
         return Target(window=window, issue_id=issue_id(window, settings.timezone), slot=slot)
 
     # -- building ---------------------------------------------------------------
+
+    def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None) -> Listed:
+        """The posts the sources yield, oldest first: those the window selects, or (None) every one."""
+        gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
+        if window is None:
+            chosen = tuple(sorted(gathered.posts, key=lambda p: (p.published, p.title)))
+        else:
+            chosen = select_posts(gathered.posts, window, self.settings.selection).selected
+        return Listed(posts=chosen, problems=gathered.problems)
 
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Built:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
@@ -420,6 +418,13 @@ class Newsletter:
             )
         return None
 
+    def stored_target(self, wanted: str) -> Target | None:
+        """The target of a stored issue by id (its own window, no slot), or None if there is none."""
+        stored = self.store.issues.load(wanted)
+        if stored is None:
+            return None
+        return Target(window=Window(start=stored.window_start, end=stored.window_end), issue_id=wanted, slot=None)
+
     def plan_stored(
         self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False, compare: bool = True
     ) -> SendPlan:
@@ -477,6 +482,21 @@ class Newsletter:
             today=now.astimezone(self.settings.timezone).date(),
             hint=self.hint,
         )
+
+    def recipients(self, plan: SendPlan, now: datetime) -> list[Recipient]:
+        """Each recipient a send of the plan would mail now, by address, and what they get (``send --recipients``)."""
+        layout = Layout.load(plan.issue.layout)
+        today = now.astimezone(self.settings.timezone).date()
+        found = []
+        for email, themes, paused_until in self.store.ledger.would_mail(plan.issue.id):
+            view = recipient_view(layout, themes, paused_until, today)
+            sections = tuple(layout.themes[number - 1] for number in sorted(view.sections)) if layout is not None else ()
+            found.append(Recipient(email=email, view=view, themes=sections, paused_until=paused_until))
+        return found
+
+    def backend(self) -> Backend:
+        """Where this configuration's mail goes (delivery.backend, DIGEST_BACKEND)."""
+        return get_backend(self.settings)
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:
         """One ``[TEST]`` copy of ``issue`` to ``address``; recorded nowhere."""
@@ -545,8 +565,11 @@ __all__ = [
     "Built",
     "Drift",
     "Newsletter",
+    "Recipient",
+    "RecipientView",
     "SendPlan",
     "Target",
+    "ViewKind",
     "WindowRequest",
     "command_hint",
     "error_checks",

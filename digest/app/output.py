@@ -1,13 +1,16 @@
-"""The output folder: ``<out>/<issue-id>/digest.{html,txt,json}``, written atomically."""
+"""What goes to files and pipes: an issue's folder ``<out>/<issue-id>/digest.{html,txt,json}`` (written
+atomically), and the JSON forms of posts and of a digest."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from digest.models import Digest, RenderedIssue
-from digest.serialize import digest_to_json, dumps
+from digest.models import Digest, Post, RenderedIssue
+from digest.serialize import digest_to_json, dumps, post_to_json
 
 
 def write_issue(out_dir: Path, digest: Digest, rendered: RenderedIssue) -> Path:
@@ -40,3 +43,16 @@ def write_issue(out_dir: Path, digest: Digest, rendered: RenderedIssue) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def posts_json(posts: Sequence[Post]) -> str:
+    """The posts as ``digest posts --format json`` prints them."""
+    return dumps([post_to_json(post) for post in posts])
+
+
+def digest_json(digest: Digest, rendered: RenderedIssue | None = None, *, indent: int | None = None) -> str:
+    """The digest's model as JSON (the preview's Model tab and /digest.json); with its render's checks when given."""
+    model = digest_to_json(digest)
+    if rendered is not None:
+        model["checks"] = [{"code": c.code, "level": c.level, "message": c.message} for c in rendered.checks]
+    return json.dumps(model, ensure_ascii=False, indent=indent)

@@ -48,6 +48,19 @@ class Overview:
     scheduler: tuple[str, datetime] | None  # the lease: (owner, expires at)
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What /healthz reports: the database answers (at this schema revision), and who runs the schedule."""
+
+    schema: str | None
+    scheduler: tuple[str, datetime] | None  # the lease: (owner, expires at)
+
+
+def health(store: Store) -> Health:
+    """Asks the database; raises StoreError (or the driver's own error) when it does not answer."""
+    return Health(schema=store.version(), scheduler=store.leases.holder(SCHEDULER_LEASE))
+
+
 def scheduler_status(settings: Settings, store: Store, now: datetime) -> SchedulerStatus:
     runs = store.runs.recent(1)
     holder = store.leases.holder(SCHEDULER_LEASE)

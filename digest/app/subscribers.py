@@ -23,12 +23,24 @@ from digest.mail.notice import send_notice
 from digest.models import SubscriberStatus
 from digest.store import Store, Subscriber
 from digest.store.subscribers import SignUpKind
+from digest.subscribers.addresses import clean_name, normalise_address
 from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 
 log = logging.getLogger(__name__)
 
 CONFIRM_EVERY = timedelta(minutes=10)  # at most one confirmation mail per address in this time
 KEY_USE_LINKS = "it checks the unsubscribe, preferences and confirmation links"
+
+
+def address_of(typed: str) -> str:
+    """An address a person typed (a form, a command line), as it is stored and sent to; raises AddressError
+    saying what is wrong with it."""
+    return normalise_address(typed)
+
+
+def name_of(typed: str | None) -> str | None:
+    """A name a person typed, on one line and without what would break a To: header; None when empty."""
+    return clean_name(typed)
 
 
 class ConfirmationState(StrEnum):

@@ -13,7 +13,6 @@ that SQLAlchemy, Jinja, MJML and premailer stay out of ``sys.modules``).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -95,19 +94,7 @@ def run() -> None:
 
 
 def machine_failure(exc: Exception) -> str | None:
-    """The one-line message for a failure of the machine rather than the program: a damaged or full
-    database, a full or unwritable disk. None for anything else."""
-    import sqlite3
+    """The one-line message for a failure of the machine (database, disk), or None: digest.app.session words it."""
+    from digest.app.session import machine_failure as worded
 
-    sa_errors = sys.modules.get("sqlalchemy.exc")  # loaded only if the command used the store
-    if isinstance(exc, sqlite3.Error) or (sa_errors is not None and isinstance(exc, sa_errors.SQLAlchemyError)):
-        from digest.store import database_problem
-
-        return (
-            f"the database failed: {database_problem(exc)}; the ledger keeps what was committed "
-            "(`digest status` shows it once the database is usable)"
-        )
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}: nothing after this point was done"
-    return None
+    return worded(exc)

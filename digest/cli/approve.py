@@ -23,9 +23,9 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     or a rebuild) un-approves it.
     """
     from digest.app.approval import approve as approve_issue
-    from digest.app.issues import Target, WindowRequest
-    from digest.errors import DigestError
-    from digest.issue.selection import at_moment, parse_when
+    from digest.app.issues import WindowRequest
+    from digest.app.session import moment
+    from digest.errors import DigestError, WindowError
     from digest.models import SlotState
 
     if issue_id and as_of:
@@ -41,16 +41,14 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     now = datetime.now(UTC)
     try:
         if issue_id:
-            stored = newsletter.store.issues.load(issue_id)
+            stored = newsletter.stored_target(issue_id)
             if stored is None:
                 fail(f"no stored issue {issue_id}; without --issue, `digest approve` approves the coming slot's issue", EXIT_PROBLEMS)
-            from digest.models import Window
-
-            target = Target(window=Window(start=stored.window_start, end=stored.window_end), issue_id=issue_id, slot=None)
+            target = stored
         else:
-            moment = at_moment(parse_when(as_of), settings.timezone) if as_of else now
-            target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), moment)
-    except ValueError as exc:
+            at = moment(as_of, settings.timezone) if as_of else now
+            target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), at)
+    except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     who = by or f"{getpass.getuser()}@{socket.gethostname()}"
     try:

@@ -141,30 +141,22 @@ def posts(
     Exit 1 when a whole source yielded nothing (missing, unreachable, an HTTP
     error, no file matched), even though the other sources' posts are listed.
     """
-    from digest.issue.selection import select_posts
-    from digest.models import Post
-    from digest.serialize import dumps, post_to_json
-    from digest.sources import gather_all
+    from digest.app.output import posts_json
 
-    settings = obj.settings
     window = None if everything else window_target(obj, as_of, since, until, datetime.now(UTC)).window
-    gathered = gather_all(source_specs(sources) or settings.sources, settings, window.widened() if window else None)
-    report_problems(gathered.problems)
-    if strict and gathered.problems:
-        fail(f"{len(gathered.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
-    chosen: list[Post]
-    if window is None:
-        chosen = sorted(gathered.posts, key=lambda p: (p.published, p.title))
-    else:
-        chosen = list(select_posts(gathered.posts, window, settings.selection).selected)
+    listed = obj.newsletter.posts(window, source_specs(sources))
+    report_problems(listed.problems)
+    if strict and listed.problems:
+        fail(f"{len(listed.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
+    chosen = listed.posts
     if fmt == "json":
-        click.echo(dumps([post_to_json(post) for post in chosen]), nl=False)
+        click.echo(posts_json(chosen), nl=False)
     else:
-        zone = settings.timezone
+        zone = obj.settings.timezone
         for post in chosen:
             click.echo(f"{post.published.astimezone(zone):%Y-%m-%d %H:%M}  {(post.outlet or '-')[:24]:<24}  {post.title}")
         click.echo(f"{len(chosen)} post(s)", err=True)
-    if any(problem.source_failed for problem in gathered.problems):
+    if any(problem.source_failed for problem in listed.problems):
         sys.exit(EXIT_PROBLEMS)
 
 

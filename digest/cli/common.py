@@ -11,7 +11,6 @@ import shlex
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -41,11 +40,11 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from digest.config import load_settings
+            from digest.app.session import settings_of
             from digest.errors import ConfigError
 
             try:
-                self._settings = load_settings(self.config)
+                self._settings = settings_of(self.config)
             except ConfigError as exc:
                 for problem in exc.problems:
                     click.echo(f"error: {problem}", err=True)
@@ -57,17 +56,18 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from digest.store import Store
+            from digest.app.session import open_store
 
-            self._store = Store.open(self.settings.database_url)
+            self._store = open_store(self.settings)
         return self._store
 
     def store_if_exists(self) -> Store | None:
         """The store, but only if its database is already there (an embedded SQLite file is not created just to look)."""
-        url = self.settings.database_url
-        if self._store is None and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            return None
-        return self.store
+        if self._store is None:
+            from digest.app.session import existing_store
+
+            self._store = existing_store(self.settings)
+        return self._store
 
     @property
     def newsletter(self) -> Newsletter:
@@ -124,21 +124,15 @@ def window_target(obj: Context, as_of: str | None, since: str | None, until: str
 
 
 def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
-    from digest.config import parse_source_spec
+    from digest.app.session import source_specs as parsed
     from digest.errors import ConfigError
 
     if not specs:
         return None
     try:
-        parsed = tuple(parse_source_spec(spec) for spec in specs)
+        return parsed(specs, Path.cwd())
     except ConfigError as exc:
         raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
-    # A path typed on the command line means one from the folder the command runs in (the config's own
-    # paths stay relative to its root): made absolute here, before anything resolves it against the root.
-    return tuple(
-        spec if spec.is_url or Path(spec.location).expanduser().is_absolute() else replace(spec, location=str(Path.cwd() / spec.location))
-        for spec in parsed
-    )
 
 
 def hint(obj: Context, *args: str) -> str:

@@ -17,39 +17,31 @@ def db() -> None:
 @click.pass_obj
 def current(obj: Context) -> None:
     """Print the schema revision the database is at, and whether this program would upgrade it."""
-    from digest.store import Store, safe_url
-    from digest.store.migrations import HEAD
+    from digest.app.session import schema_state
 
-    store = Store.open(obj.settings.database_url, upgrade=False)
-    try:
-        revision = store.version()
-    finally:
-        store.close()
-    where = safe_url(obj.settings.database_url)
-    if revision is None:
-        click.echo(f"{where}: empty (no digest tables yet); this program creates revision {HEAD} when it opens it")
-    elif revision == HEAD:
-        click.echo(f"{where}: revision {revision} (up to date)")
+    state = schema_state(obj.settings)
+    if state.revision is None:
+        click.echo(f"{state.where}: empty (no digest tables yet); this program creates revision {state.head} when it opens it")
+    elif state.current:
+        click.echo(f"{state.where}: revision {state.revision} (up to date)")
     else:
-        click.echo(f"{where}: revision {revision}; this program upgrades it to {HEAD} when it opens it (or: digest db upgrade)")
+        click.echo(
+            f"{state.where}: revision {state.revision}; this program upgrades it to {state.head} when it opens it (or: digest db upgrade)"
+        )
 
 
 @db.command()
 @click.pass_obj
 def upgrade(obj: Context) -> None:
     """Apply every revision the database lacks (in one transaction: all or nothing)."""
+    from digest.app.session import upgrade_schema
     from digest.errors import StoreError
-    from digest.store import Store, safe_url
 
-    store = Store.open(obj.settings.database_url, upgrade=False)
     try:
-        before, after = store.migrate()
+        before, after = upgrade_schema(obj.settings)
     except StoreError as exc:
         fail(str(exc), EXIT_PROBLEMS)
-    finally:
-        store.close()
-    where = safe_url(obj.settings.database_url)
-    if before == after:
-        click.echo(f"{where}: already at revision {after}; nothing to do")
+    if before.revision == after.revision:
+        click.echo(f"{after.where}: already at revision {after.revision}; nothing to do")
     else:
-        click.echo(f"{where}: upgraded from {before or 'empty'} to revision {after}")
+        click.echo(f"{after.where}: upgraded from {before.revision or 'empty'} to revision {after.revision}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import re
 import sys
 from pathlib import Path
@@ -31,10 +29,10 @@ def dkim() -> None:
 @click.pass_obj
 def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: Path | None) -> None:
     """Write a new private key (readable by you only) and print the DNS TXT record to publish."""
+    from digest.app.dkim import is_selector, write_new_key
     from digest.errors import DkimKeyError
-    from digest.mail.dkim import SELECTOR, load_key, new_key
 
-    if not SELECTOR.fullmatch(selector):
+    if not is_selector(selector):
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')
     if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", domain):
         fail(f'--domain must be a domain name such as "example.org", got "{domain}"')
@@ -43,13 +41,8 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
     shown = path.relative_to(root) if path.is_relative_to(root) else path  # key_file is relative to the project root
     if path.exists():
         fail(f"{path} exists: a new key there would break the signatures DNS vouches for. Give another --out or --selector")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Created with owner-only permissions from the start: the key is never readable by others, even briefly.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(new_key(kind, bits))
     try:
-        key = load_key(path, domain=domain, selector=selector)
+        key = write_new_key(path, kind, bits, domain=domain, selector=selector)
     except DkimKeyError as exc:  # pragma: no cover (we just wrote it)
         fail(str(exc))
     record = key.public_record()
@@ -78,6 +71,8 @@ def txt_strings(record: str) -> str:
 @click.pass_obj
 def check(obj: Context, record: str | None, record_file: Path | None, lookup: bool) -> None:
     """Compare each configured key with the TXT record that should publish it; exit 1 on a mismatch."""
+    from digest.app.dkim import compare
+
     signer = obj.settings.dkim
     if signer is None:
         fail(
@@ -114,33 +109,3 @@ def _lookup(name: str) -> str | None:
     except dns.exception.DNSException as exc:
         fail(f"could not look up {name}: {exc}", EXIT_PROBLEMS)
     return " ".join(b"".join(rdata.strings).decode("ascii", "replace") for rdata in answer)
-
-
-def record_tags(text: str) -> dict[str, str]:
-    """The tags of a DKIM key record, from a value pasted as published: quotes, splits and whitespace removed."""
-    joined = "".join(re.findall(r'"([^"]*)"', text)) if '"' in text else text
-    tags: dict[str, str] = {}
-    for part in joined.split(";"):
-        name, sep, value = part.partition("=")
-        if sep:
-            tags[name.strip().lower()] = re.sub(r"\s+", "", value)
-    return tags
-
-
-def compare(expected: str, published: str) -> str | None:
-    """None when the published record carries the expected key; else what is wrong."""
-    if not published.strip():
-        return "no TXT record found"
-    want, got = record_tags(expected), record_tags(published)
-    if got.get("v", "DKIM1") != "DKIM1":
-        return f"v={got['v']}: a DKIM key record starts with v=DKIM1"
-    if got.get("k", "rsa") != want["k"]:
-        return f"k={got.get('k', 'rsa')}, but the configured key is {want['k']}"
-    if not got.get("p"):
-        return "p= is empty: the key is revoked (RFC 6376 3.6.1)"
-    try:
-        if base64.b64decode(got["p"], validate=True) != base64.b64decode(want["p"]):
-            return "p= is another key than the configured one (an old key, or a record for another selector)"
-    except ValueError:
-        return "p= is not valid base64 (cut short when it was pasted into DNS?)"
-    return None

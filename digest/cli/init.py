@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -30,36 +29,15 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
     templates/ folder for your overrides of the bundled email templates, and
     .env with a fresh DIGEST_SECRET_KEY. Nothing that exists is overwritten.
     """
-    from datetime import UTC, datetime, timedelta
-    from importlib.resources import files
-    from zoneinfo import ZoneInfo
+    from datetime import UTC, datetime
 
-    from apscheduler.triggers.cron import CronTrigger
-
-    from digest.config import DEFAULT_CRON, load_settings
+    from digest.app.scaffold import check_new_config, config_path, new_newsletter
     from digest.errors import ConfigError
-    from digest.issue.slots import latest_slot
 
     base_url = _checked(name, zone, base_url)
-    config = folder / "config" / "digest.toml"
+    config = config_path(folder)
     if config.exists():
         fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
-    scaffold = files("digest") / "scaffold"
-    toml = (
-        scaffold.joinpath("digest.toml")
-        .read_text(encoding="utf-8")
-        .replace("@NAME@", json.dumps(name, ensure_ascii=False))
-        .replace("@TIMEZONE@", json.dumps(zone))
-        .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
-        .replace('base_url = "http://127.0.0.1:8080"', f"base_url = {json.dumps(base_url)}")
-    )
-    now = datetime.now(UTC).replace(microsecond=0)
-    # The welcome post goes a day before the latest scheduled send, so the issue `digest send` means has it.
-    latest = latest_slot(CronTrigger.from_crontab(DEFAULT_CRON, timezone=ZoneInfo(zone)), now)
-    welcome_date = (latest - timedelta(days=1)) if latest is not None else now
-
-    def post(template: str, when: datetime) -> str:
-        return scaffold.joinpath(template).read_text(encoding="utf-8").replace("@NAME_TEXT@", name).replace("@DATE@", when.isoformat())
 
     def put(path: Path, text: str) -> None:
         if path.exists():
@@ -69,13 +47,11 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
         path.write_text(text, encoding="utf-8")
         click.echo(f"wrote    {path}")
 
-    put(config, toml)
-    put(folder / "content" / "posts" / "welcome.md", post("welcome.md", welcome_date.astimezone(UTC)))
-    put(folder / "content" / "posts" / "coming-up.md", post("coming-up.md", now))
-    put(folder / "templates" / "README.md", "Copy a template from digest/templates/email/ here to override it.\n")
+    for new in new_newsletter(folder, name, zone, base_url, datetime.now(UTC).replace(microsecond=0)):
+        put(new.path, new.text)
     _secret_key(folder / ".env")
     try:
-        load_settings(config, environ={})
+        check_new_config(folder)
     except ConfigError as exc:  # pragma: no cover (the scaffold is tested; this guards an edit of it)
         fail("the new config does not load: " + "; ".join(exc.problems), EXIT_PROBLEMS)
     where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder}\n  "

@@ -16,7 +16,7 @@ import click
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 if TYPE_CHECKING:
-    from digest.schedule import Scheduler
+    from digest.app.scheduling import Scheduler
 
 log = logging.getLogger("digest.schedule")
 
@@ -35,18 +35,15 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     progress stops after the messages in flight; the next start resumes it).
     A second copy against the same database exits, naming the one running.
     """
-    from digest.app.status import SCHEDULER_LEASE
-    from digest.errors import LeaseHeldError
-    from digest.issue.selection import at_moment, parse_when
-    from digest.issue.slots import next_fire_times
+    from digest.app.scheduling import Scheduler
+    from digest.app.session import moment
+    from digest.errors import LeaseHeldError, WindowError
     from digest.models import SlotState
-    from digest.schedule import Scheduler
-    from digest.send.leases import hold_lease
 
     settings = obj.settings
     try:
-        now = at_moment(parse_when(as_of), settings.timezone) if as_of else datetime.now(UTC)
-    except ValueError as exc:
+        now = moment(as_of, settings.timezone) if as_of else datetime.now(UTC)
+    except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     if logging.getLogger().level > logging.INFO:
         logging.getLogger("digest").setLevel(logging.INFO)
@@ -55,13 +52,13 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     if list_only:
         zone = settings.schedule_zone
         click.echo(f"cron {settings.schedule.cron!r} in {zone}")
-        for when in next_fire_times(runner.trigger, now, 5):
+        for when in runner.fire_times(now, 5):
             click.echo(f"  {when.astimezone(zone):%a %Y-%m-%d %H:%M %Z}   {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
         return
     lost = threading.Event()
     previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with hold_lease(obj.store, SCHEDULER_LEASE, lost, "the scheduler"):
+        with runner.running(lost):
             if once:
                 outcome = runner.catch_up(now)
                 click.echo(

@@ -98,7 +98,6 @@ def send(
     reason recorded.
     """
     from digest.app.issues import link_problem
-    from digest.mail.backends import get_backend
 
     settings = obj.settings
     if not test_to and (problem := link_problem(settings)) is not None:
@@ -118,7 +117,7 @@ def send(
             return
         as_of = since = until = None
     plan = _plan(obj, now, issue_ref, as_of, since, until, sources, strict, rebuild, force, allow_overlap, compare=not join)
-    backend = get_backend(settings)
+    backend = obj.newsletter.backend()
     _describe(obj, plan, backend.describe(), sources)
     if test_to:
         _send_test(obj, plan, test_to, now, backend)
@@ -222,11 +221,11 @@ def _plan(
 
 
 def _send_test(obj: Context, plan: SendPlan, test_to: str, now: datetime, backend: Backend) -> None:
+    from digest.app.subscribers import address_of
     from digest.errors import AddressError, DeliveryError
-    from digest.subscribers.addresses import normalise_address
 
     try:
-        address = normalise_address(test_to)
+        address = address_of(test_to)
     except AddressError as exc:
         raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
     try:
@@ -339,22 +338,19 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
 
 def _list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
     """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
-    from digest.app.issues import ViewKind, recipient_view
-    from digest.render.views import Layout
+    from digest.app.issues import ViewKind
 
-    layout = Layout.load(plan.issue.layout)
-    today = now.astimezone(obj.settings.timezone).date()
-    for email, choice, paused_until in obj.store.ledger.would_mail(plan.issue.id):
-        view = recipient_view(layout, choice, paused_until, today)
-        if view.kind is ViewKind.PAUSED:
-            said = f"skipped: paused until {paused_until}"
-        elif view.kind is ViewKind.NO_POSTS:
+    for recipient in obj.newsletter.recipients(plan, now):
+        kind = recipient.view.kind
+        if kind is ViewKind.PAUSED:
+            said = f"skipped: paused until {recipient.paused_until}"
+        elif kind is ViewKind.NO_POSTS:
             said = "skipped: no posts in the themes they chose"
-        elif view.kind is ViewKind.SOME_THEMES and layout is not None:
-            said = "gets " + ", ".join(layout.themes[number - 1] for number in sorted(view.sections))
+        elif kind is ViewKind.SOME_THEMES:
+            said = "gets " + ", ".join(recipient.themes)
         else:
             said = "gets every theme"
-        click.echo(f"  {email}: {said}")
+        click.echo(f"  {recipient.email}: {said}")
 
 
 def _posts(issue: StoredIssue) -> list[str]:
@@ -570,11 +566,15 @@ def _issue_json(obj: Context, seen: _Seen, item: IssueStatus, pending: bool) -> 
 
 
 def _status_text(obj: Context, seen: _Seen, pending: bool) -> None:
+    from digest.models import SlotState
+
     scheduler = seen.scheduler
     click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in seen.subscribers.items()))
     last = scheduler.last_run
     if last is not None:
         click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
+        if last.state is SlotState.ABANDONED and last.issue_id:
+            click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")

@@ -95,17 +95,15 @@ def _import_summary(imported: Imported) -> str:
 @click.pass_obj
 def add(obj: Context, address: str, name: str | None) -> None:
     """Add ADDRESS (or re-subscribe it, if it had left)."""
-    from digest.subscribers.addresses import clean_name, normalise_address
+    from digest.app.subscribers import Roster, address_of, name_of
+    from digest.errors import AddressError, RefusedError
 
     try:
-        email = normalise_address(address)
-    except ValueError as exc:
+        email = address_of(address)
+    except AddressError as exc:
         fail(f"{address!r}: {exc}")
-    from digest.app.subscribers import Roster
-    from digest.errors import RefusedError
-
     try:
-        subscriber, created = Roster(obj.settings, obj.store).add(email, clean_name(name))
+        subscriber, created = Roster(obj.settings, obj.store).add(email, name_of(name))
     except RefusedError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")

@@ -49,7 +49,7 @@ from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.models import DeliveryState
 from digest.render.views import Layout
 from digest.send.leases import Held, hold_lease, holder_is_dead
-from digest.send.variants import Variants
+from digest.send.variants import Variants, ViewKind
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
 from digest.subscribers.addresses import envelope_form
 from digest.subscribers.tokens import ReturnPathSigner, Signer
@@ -169,7 +169,6 @@ class Run:
         options: DeliveryOptions,
         stop: threading.Event,
         guard: Guard,
-        today: str,
         *,
         queue_size: int = BATCH * 2,
     ) -> None:
@@ -178,7 +177,6 @@ class Run:
         self.variants = variants
         self.message = variants.full
         self.issue_id = self.message.parts.issue_id
-        self.today = today
         self.backend = backend
         self.options = options
         self.stop = stop
@@ -238,9 +236,9 @@ class Run:
                         return
                     if self.halt.is_set() or self.stop.is_set():
                         continue  # drain: the row stays pending for the next run
-                    message = self.variants.message_for(item.themes)
-                    if message is None or (item.paused_until is not None and item.paused_until > self.today):
-                        why = "no posts in your themes" if message is None else f"paused until {item.paused_until}"
+                    view, message = self.variants.reader(item.themes, item.paused_until)
+                    if message is None:
+                        why = f"paused until {item.paused_until}" if view.kind is ViewKind.PAUSED else "no posts in your themes"
                         ledger.mark_skipped(self.issue_id, item.subscriber_id, why)
                         self._skipped()
                         continue
@@ -479,7 +477,7 @@ def send_issue(
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)
         skipped = store.ledger.skip_inactive(issue_id)
         enqueued = store.ledger.enqueue(issue_id)
-        run = Run(store, Variants(message, layout), backend, options, stop, _LeaseGuard(store, lease), day_of(today))
+        run = Run(store, Variants(message, layout, today), backend, options, stop, _LeaseGuard(store, lease))
 
         def watch() -> str | None:
             return "the send lease was lost to another run" if lost.is_set() else None
@@ -497,8 +495,3 @@ def send_issue(
 
         run.drive(feed, watch, on_progress)
     return run.report(enqueued=enqueued, recovered=recovered, skipped=skipped)
-
-
-def day_of(today: date | None) -> str:
-    """The newsletter's day as ISO text (pauses end on a day), UTC's when not given."""
-    return (today or now_utc().date()).isoformat()

@@ -1,4 +1,5 @@
-"""Each reader's message: the issue's compiled message for the themes they chose.
+"""Each reader's message: what a reader gets by their own choices (:func:`recipient_view`, the one rule the
+plan and the send share), and the issue's compiled message for the themes they chose.
 
 The frozen issue stays one issue; a subscriber who chose some of its themes
 gets a view of it (:mod:`digest.render.views`). A send compiles one message per
@@ -12,26 +13,65 @@ encoded once per run; only the short text twin is encoded per view.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from digest.mail.message import CompiledMessage, Slot, body_pieces
 from digest.render.views import Layout, Views
-from digest.store.subscribers import chosen_themes
 
 _UNSEEN = object()
+
+
+class ViewKind(StrEnum):
+    """What a send does for one recipient, by the reader's own choices."""
+
+    EVERY_THEME = "every-theme"  # the whole issue
+    SOME_THEMES = "some-themes"  # the sections of the themes they chose
+    NO_POSTS = "no-posts"  # skipped: nothing in the themes they chose
+    PAUSED = "paused"  # skipped: paused past today
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientView:
+    kind: ViewKind
+    sections: frozenset[int] = frozenset()  # the section numbers they get (SOME_THEMES)
+
+
+EVERY_THEME = RecipientView(ViewKind.EVERY_THEME)
+
+
+def recipient_view(layout: Layout | None, themes: frozenset[str] | None, paused_until: date | None, today: date) -> RecipientView:
+    """The one rule for what a recipient gets: paused (until a day after today) first, then their themes cut
+    from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone)."""
+    if paused_until is not None and paused_until > today:
+        return RecipientView(ViewKind.PAUSED)
+    if layout is None or not layout.themes:
+        return EVERY_THEME
+    kept = layout.sections_for(themes)
+    if not kept:
+        return RecipientView(ViewKind.NO_POSTS)
+    if kept == layout.sections_for(None):
+        return EVERY_THEME
+    return RecipientView(ViewKind.SOME_THEMES, kept)
 
 
 class Variants:
     """The issue's message per theme choice, compiled lazily, shared by the send's workers."""
 
-    def __init__(self, full: CompiledMessage, layout: Layout | None) -> None:
+    def __init__(self, full: CompiledMessage, layout: Layout | None, today: date | None = None) -> None:
         if layout is not None and not layout.themes:
             layout = None  # an issue with no sections (sent with --force): no theme to choose, everyone gets it whole
         self.full = full
         self.layout = layout
+        self.today = today or datetime.now(UTC).date()  # the newsletter's day: a pause ends on a day
         self.views = Views(layout) if layout is not None else None
         self.every = layout.sections_for(None) if layout is not None else frozenset()
-        # Keyed by the stored choice as it is (a JSON list, or None for every theme): one dict look-up per recipient.
-        self.by_choice: dict[str | None, CompiledMessage | None] = {None: full}
+        # Keyed by the reader's choices as the store decoded them (one shared set per distinct choice, a date
+        # or None): one dict look-up per recipient once a choice has been met.
+        self.by_reader: dict[tuple[frozenset[str] | None, date | None], tuple[RecipientView, CompiledMessage | None]] = {
+            (None, None): (EVERY_THEME, full)
+        }
         self.by_sections: dict[frozenset[int], CompiledMessage | None] = {self.every: full, frozenset(): None}
         self.lock = threading.Lock()
         # Each piece of the marked HTML quoted-printable encoded once for the run, whatever views it is in.
@@ -42,29 +82,35 @@ class Variants:
         """How many theme views were compiled (the whole issue not counted)."""
         return sum(1 for message in self.by_sections.values() if message is not None and message is not self.full)
 
-    def message_for(self, choice: str | None) -> CompiledMessage | None:
-        """The message for a subscriber whose stored theme choice is ``choice``; None when it has no posts this time."""
-        found = self.by_choice.get(choice, _UNSEEN)
-        if found is not _UNSEEN:
-            return found  # type: ignore[return-value]
+    def reader(self, themes: frozenset[str] | None, paused_until: date | None = None) -> tuple[RecipientView, CompiledMessage | None]:
+        """What a reader with these choices gets (:func:`recipient_view`), and its message: None when they are skipped."""
+        found = self.by_reader.get((themes, paused_until))
+        if found is not None:
+            return found
         with self.lock:
-            message = self._compile(choice)
-            self.by_choice[choice] = message
-        return message
+            view = recipient_view(self.layout, themes, paused_until, self.today)
+            found = (view, self._message(view))
+            self.by_reader[(themes, paused_until)] = found
+        return found
 
-    def _compile(self, choice: str | None) -> CompiledMessage | None:
-        if self.layout is None or self.views is None:
-            return self.full  # an issue whose templates mark no themes: every reader gets all of it
-        kept = self.layout.sections_for(chosen_themes(choice))
+    def message_for(self, themes: frozenset[str] | None, paused_until: date | None = None) -> CompiledMessage | None:
+        """The message for a reader with these choices; None when they are skipped (no posts in their themes, paused)."""
+        return self.reader(themes, paused_until)[1]
+
+    def _message(self, view: RecipientView) -> CompiledMessage | None:
+        if view.kind is ViewKind.EVERY_THEME:
+            return self.full
+        if view.kind is not ViewKind.SOME_THEMES or self.layout is None or self.views is None:
+            return None
+        kept = view.sections
         if kept in self.by_sections:
             return self.by_sections[kept]
-        view = self.layout.view(kept)
         html: list[bytes | Slot] = []
-        for part in self.views.html_parts(view):
+        for part in self.views.html_parts(self.layout.view(kept)):
             encoded = self.encoded.get(part)
             if encoded is None:
                 encoded = self.encoded[part] = body_pieces(part, html=True)
             html += encoded
-        message = self.full.with_bodies(html, self.views.text(view))
+        message = self.full.with_bodies(html, self.views.text(self.layout.view(kept)))
         self.by_sections[kept] = message
         return message

@@ -40,7 +40,7 @@ from digest.errors import LeaseHeldError, LeaseLostError, WorkersNeedPostgresErr
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.render.views import Layout
-from digest.send.delivery import Progress, Run, SendReport, day_of, plain_hint
+from digest.send.delivery import Progress, Run, SendReport, plain_hint
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store
@@ -109,7 +109,7 @@ def work_on_issue(
     beating = threading.Thread(target=heartbeat.beat_until, args=(done,), name="heartbeat", daemon=True)
     beating.start()
     connections = max(1, backend.parallel)
-    run = Run(store, Variants(message, layout), backend, options, stop, heartbeat, day_of(today), queue_size=2 * connections)
+    run = Run(store, Variants(message, layout, today), backend, options, stop, heartbeat, queue_size=2 * connections)
     reclaimed = 0
 
     def watch() -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, leases, now_utc, reads_of, subscribers
+from digest.store.subscribers import stored_day, theme_choice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,8 +39,8 @@ class Due:
     email: str
     name: str | None
     attempts: int
-    themes: str | None = None  # the subscriber's theme choice as stored (JSON list; None: every theme)
-    paused_until: str | None = None  # ISO day: no issue before it
+    themes: frozenset[str] | None = None  # the themes the subscriber chose (None: every theme)
+    paused_until: date | None = None  # no issue before this day
     link_salt: str | None = None  # in the MAC of their links (digest.subscribers.tokens)
 
 
@@ -123,7 +124,7 @@ class Ledger:
             done={state: by_state[state] for state in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)},
         )
 
-    def choices(self, issue_id: str) -> list[tuple[str | None, str | None, int]]:
+    def choices(self, issue_id: str) -> list[tuple[frozenset[str] | None, date | None, int]]:
         """(theme choice, pause end, how many) over the subscribers a send of ``issue_id`` would mail now."""
         query = (
             sa.select(subscribers.c.themes, subscribers.c.paused_until, sa.func.count())
@@ -131,9 +132,9 @@ class Ledger:
             .group_by(subscribers.c.themes, subscribers.c.paused_until)
         )
         with self.reads.connect() as conn:
-            return [(row[0], row[1], int(row[2])) for row in conn.execute(query).all()]
+            return [(theme_choice(row[0]), stored_day(row[1]), int(row[2])) for row in conn.execute(query).all()]
 
-    def would_mail(self, issue_id: str) -> list[tuple[str, str | None, str | None]]:
+    def would_mail(self, issue_id: str) -> list[tuple[str, frozenset[str] | None, date | None]]:
         """(address, theme choice, pause end) of each subscriber a send of ``issue_id`` would mail now, by address:
         what ``send --dry-run --recipients`` lists."""
         query = (
@@ -142,7 +143,7 @@ class Ledger:
             .order_by(subscribers.c.email_key)
         )
         with self.reads.connect() as conn:
-            return [(str(row[0]), row[1], row[2]) for row in conn.execute(query).all()]
+            return [(str(row[0]), theme_choice(row[1]), stored_day(row[2])) for row in conn.execute(query).all()]
 
     @staticmethod
     def _would_mail(issue_id: str) -> Any:
@@ -564,7 +565,15 @@ def select_due() -> sa.Select[Any]:
 
 
 def due_of(row: Any) -> Due:
-    return Due(subscriber_id=row[0], email=row[1], name=row[2], attempts=row[3], themes=row[4], paused_until=row[5], link_salt=row[6])
+    return Due(
+        subscriber_id=row[0],
+        email=row[1],
+        name=row[2],
+        attempts=row[3],
+        themes=theme_choice(row[4]),
+        paused_until=stored_day(row[5]),
+        link_salt=row[6],
+    )
 
 
 def delivery_of(row: Any) -> Delivery:

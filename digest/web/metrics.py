@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -39,9 +40,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from digest.app.status import SCHEDULER_LEASE, overview
+from digest.app.status import health as health_of
+from digest.app.status import overview
 from digest.errors import StoreError
-from digest.store import Store, now_utc
+
+if TYPE_CHECKING:
+    from digest.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -91,7 +95,7 @@ class StoreCollector(Collector):
             yield GaugeMetricFamily(
                 "digest_scheduler_lease_seconds_left",
                 "Seconds the running scheduler's lease still holds (renewed as it runs)",
-                value=(seen.scheduler[1] - now_utc()).total_seconds(),
+                value=(seen.scheduler[1] - datetime.now(UTC)).total_seconds(),
             )
 
 
@@ -113,8 +117,7 @@ def metric_routes(
     def health(request: Request) -> Response:
         body: dict[str, Any] = {"status": "ok"}
         try:
-            version = store.version()
-            holder = store.leases.holder(SCHEDULER_LEASE)
+            seen = health_of(store)
         except StoreError as exc:
             return JSONResponse({"status": "unavailable"} | ({"database": f"unreachable: {exc}"} if detailed else {}), status_code=503)
         except Exception as exc:  # the driver's own error: the database is not answering
@@ -123,9 +126,10 @@ def metric_routes(
             )
         if not detailed:
             return JSONResponse(body)
-        body["database"] = f"ok (schema {version})"
+        body["database"] = f"ok (schema {seen.schema})"
+        holder = seen.scheduler
         body["scheduler"] = (
-            {"running": True, "owner": holder[0], "lease_seconds_left": round((holder[1] - now_utc()).total_seconds(), 1)}
+            {"running": True, "owner": holder[0], "lease_seconds_left": round((holder[1] - datetime.now(UTC)).total_seconds(), 1)}
             if holder is not None
             else {"running": False}
         )

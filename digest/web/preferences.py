@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,10 +24,12 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from digest.app.subscribers import Membership
-from digest.config import Settings
 from digest.models import SubscriberStatus
-from digest.store import Subscriber
 from digest.web import guard
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+    from digest.store import Subscriber
 
 PREFERENCES_COOKIE = "digest_preferences"
 LONGEST_PAUSE = timedelta(days=366)

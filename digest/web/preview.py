@@ -25,7 +25,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.policy import default
 from pathlib import Path
@@ -40,54 +39,28 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between, target_args
-from digest.config import Settings, load_settings
-from digest.errors import ConfigError, DeskError, DigestError, RenderError, WindowError
-from digest.issue.editorial import issue_file_path, read_issue_file, write_issue_file
-from digest.models import Digest, RenderedIssue
-from digest.render.templates import template_dirs
-from digest.send.delivery import compile_issue
-from digest.serialize import digest_to_json
-from digest.store import Store, StoredIssue
-from digest.subscribers.addresses import normalise_address
-from digest.web import desk, guard
+from digest.app.desk import DeskForm, desk_view, edit_issue_file, ref_of
+from digest.app.issues import WindowRequest, target_args
+from digest.app.output import digest_json
+from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
+from digest.app.subscribers import address_of
+from digest.errors import AddressError, DeskError, DigestError
+from digest.web import guard
 from digest.web.guard import PageToken, RateLimit
 
 log = logging.getLogger(__name__)
-SAMPLE = ("reader@example.org", "Sample Reader")
 _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")), autoescape=True)
 
 
-@dataclass(frozen=True, slots=True)
-class PreviewBuild:
-    settings: Settings
-    newsletter: Newsletter
-    target: Target
-    digest: Digest
-    rendered: RenderedIssue
-    issue: StoredIssue  # the build in the form a send would freeze
-    sample: bytes  # the whole message as the sample recipient would get it
-    frozen: StoredIssue | None  # the stored copy of this issue, which sends use instead of a build
-    drift: Drift | None  # how the stored copy differs from this build
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    where: str
-    message: str
-    query: bool = False  # the address's query is wrong (a 400), not a file the editor can fix and save
-
-
 class PreviewState:
-    """The config path, a version bumped on every watched change, and builds cached per version and query."""
+    """A workbench, a version bumped on every watched change, and builds cached per version and query."""
 
     def __init__(self, config: Path | None) -> None:
-        self.config = config
+        self.bench = Workbench(config)
         self.version = 0
         self.lock = threading.Lock()
         self.cache: dict[tuple[int, str], PreviewBuild | Failure] = {}
         self.changed: asyncio.Event | None = None
-        self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
         self.own_writes: dict[str, int] = {}  # files the desk wrote (path → mtime): the watcher need not rebuild for them
 
     def wrote(self, path: Path) -> None:
@@ -106,12 +79,6 @@ class PreviewState:
                     return False
         return True
 
-    def store(self, settings: Settings) -> Store:
-        with self.lock:
-            if settings.database_url not in self.stores:
-                self.stores[settings.database_url] = Store.open(settings.database_url)
-            return self.stores[settings.database_url]
-
     def bump(self) -> None:
         with self.lock:
             self.version += 1
@@ -119,78 +86,18 @@ class PreviewState:
         if self.changed is not None:
             self.changed.set()
 
-    def settings(self) -> Settings | Failure:
-        try:
-            return load_settings(self.config)
-        except ConfigError as exc:
-            return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
-
     def build(self, query: dict[str, str]) -> PreviewBuild | Failure:
         key = (self.version, json.dumps(sorted(query.items())))
         with self.lock:
             result = self.cache.get(key)
         if result is None:
-            result = self._build(query)
+            result = self.bench.build(window_request(query))
+            if isinstance(result, Failure) and result.query:
+                asked = "&".join(f"{name}={value}" for name, value in query.items())
+                result = dataclasses.replace(result, where=f"the query ?{asked}")
             with self.lock:
                 self.cache[key] = result
-        return self._stored_state(result)
-
-    @staticmethod
-    def _stored_state(result: PreviewBuild | Failure) -> PreviewBuild | Failure:
-        """The build with the store's current word on it: a send in another process may have frozen
-        the issue since it was built, and no watched file tells the preview so."""
-        if isinstance(result, Failure):
-            return result
-        try:
-            frozen = result.newsletter.store.issues.load(result.target.issue_id)
-        except DigestError as exc:
-            return Failure(where="database", message=str(exc))
-        drift = drift_between(frozen, result.digest, result.rendered) if frozen is not None else None
-        return dataclasses.replace(result, frozen=frozen, drift=drift or None)
-
-    def _build(self, query: dict[str, str]) -> PreviewBuild | Failure:
-        settings = self.settings()
-        if isinstance(settings, Failure):
-            return settings
-        now = datetime.now(UTC)
-        try:
-            newsletter = Newsletter(settings, lambda: self.store(settings))
-            target = newsletter.target(window_request(query), now)
-        except WindowError as exc:
-            # No file is involved: the address's query is what is wrong (its names are the CLI's options).
-            asked = "&".join(f"{key}={value}" for key, value in query.items())
-            return Failure(where=f"the query ?{asked}", message=str(exc).replace("--as-of", "as_of").replace("--", ""), query=True)
-        except DigestError as exc:
-            return Failure(where="database", message=str(exc))
-        try:
-            built = newsletter.build(target.window, now)
-            # The sample copy needs a key to sign its links; a preview-only one when none is set.
-            signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
-            sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
-        except RenderError as exc:
-            return Failure(where=exc.where, message=exc.message)
-        except DigestError as exc:
-            return Failure(where="build", message=str(exc))
-        return PreviewBuild(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
-
-    def watched(self) -> list[Path]:
-        """The folders and files whose changes rebuild the issue."""
-        settings = self.settings()
-        paths: list[Path] = []
-        if self.config is not None:
-            paths.append(Path(self.config))
-        elif Path("config/digest.toml").is_file():
-            paths.append(Path("config/digest.toml"))
-        if not isinstance(settings, Failure):
-            paths += template_dirs(settings)
-            paths.append(settings.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
-            for spec in settings.sources:
-                if not spec.is_url:
-                    location = settings.resolve(spec.location)
-                    while any(ch in str(location) for ch in "*?[") and location != location.parent:
-                        location = location.parent
-                    paths.append(location)
-        return sorted({p.resolve() for p in paths if p.exists()})
+        return self.bench.stored_state(result)
 
 
 def window_request(query: dict[str, str]) -> WindowRequest:
@@ -275,7 +182,7 @@ class PreviewSite:
             window=(built.digest.window.start.astimezone(zone), built.digest.window.end.astimezone(zone), str(zone)),
             headers=built.sample.split(b"\r\n\r\n", 1)[0].decode("ascii").replace("\r\n", "\n"),
             text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
-            model=json.dumps(digest_to_json(built.digest), ensure_ascii=False, indent=2),
+            model=digest_json(built.digest, indent=2),
             errors=sum(1 for c in built.rendered.checks if c.level == "error"),
             frozen_note=_frozen_note(built),
             desk=_desk_context(built),
@@ -292,29 +199,16 @@ class PreviewSite:
         built = await asyncio.to_thread(self.state.build, query)
         if isinstance(built, Failure):
             return PlainTextResponse(f"the issue cannot be built, so it cannot be edited: {built.where}: {built.message}\n", 409)
-        if built.frozen is not None and _locked(built):
+        if built.frozen is not None and built.locked:
             return PlainTextResponse(
                 f"refused: the desk is locked: issue {built.frozen.id} has been sent (it has deliveries), and what went "
                 "out to some readers is what goes out to the rest: its issue file can no longer change it.\n",
                 409,
             )
-        path = issue_file_path(built.settings, built.target.window)
+        which = DeskForm.ISSUE if request.url.path == "/desk/issue" else DeskForm.POST
 
         def edit() -> None:
-            current = read_issue_file(path, built.settings)
-            if request.url.path == "/desk/issue":
-                changes = desk.issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))
-            else:
-                changes = desk.post_changes(
-                    current,
-                    built.digest,
-                    fields.get("action", ""),
-                    fields.get("post", ""),
-                    fields.get("value", ""),
-                    built.settings.theme_names,
-                )
-            write_issue_file(path, current, **changes)
-            self.state.wrote(path)
+            self.state.wrote(edit_issue_file(built.settings, built.target.window, built.digest, which, fields))
 
         def approve_it() -> None:
             from digest.app.approval import approve
@@ -349,9 +243,7 @@ class PreviewSite:
         built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
             return JSONResponse({"error": {"where": built.where, "message": built.message}}, status_code=500)
-        data = digest_to_json(built.digest)
-        data["checks"] = [dataclasses.asdict(c) for c in built.rendered.checks]
-        return JSONResponse(data)
+        return Response(digest_json(built.digest, built.rendered), media_type="application/json")
 
     async def events(self, request: Request) -> Response:
         async def stream() -> AsyncIterator[str]:
@@ -380,55 +272,37 @@ class PreviewSite:
         if wait:
             message = f"refused: at most {TEST_SENDS_PER_MINUTE} test sends a minute; try again in {wait:.0f} s"
             return JSONResponse({"ok": False, "message": message}, 429, headers={"Retry-After": str(max(1, round(wait)))})
+        typed = str(form.get("address", ""))
         try:
-            address = normalise_address(str(form.get("address", "")))
-        except ValueError as exc:
+            address_of(typed)  # a bad address is said before anything is built
+        except AddressError as exc:
             return JSONResponse({"ok": False, "message": f"not an address: {exc}"}, status_code=400)
         built = await asyncio.to_thread(self.state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
         if isinstance(built, Failure):
             return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=500)
 
-        def deliver() -> str:
-            return str(built.newsletter.send_test(built.issue, address, datetime.now(UTC)))
-
         try:
-            reply = await asyncio.to_thread(deliver)
+            address, reply = await asyncio.to_thread(send_test_copy, built, typed)
         except DigestError as exc:
             return JSONResponse({"ok": False, "message": f"test send failed: {exc}"}, status_code=502)
         return JSONResponse({"ok": True, "message": f"sent to {address}: {reply}"})
 
 
-def _locked(built: PreviewBuild) -> bool:
-    """An issue with deliveries can never change: its desk is locked."""
-    return built.frozen is not None and built.newsletter.store.ledger.has_started(built.frozen.id)
-
-
 def _desk_context(built: PreviewBuild) -> dict[str, Any]:
     """What the desk's forms show: the issue file's current values, each post's ref, and whether edits are locked."""
-    current = read_issue_file(issue_file_path(built.settings, built.target.window), built.settings)
-    notes = built.digest.editorial.notes if built.digest.editorial else {}
-    pinned = {ref.text for ref in current.pin}
+    view = desk_view(built.settings, built.target.window)
     return {
-        "file": current.label,
-        "subject": current.subject or "",
-        "preheader": current.preheader or "",
-        "intro": current.intro,
-        "locked": _locked(built),
+        "file": view.file,
+        "subject": view.subject,
+        "preheader": view.preheader,
+        "intro": view.intro,
+        "locked": built.locked,
         "themes": built.settings.theme_names,
-        "ref": desk.ref_of,
-        "notes": notes,
-        "pinned": pinned,
-        "approval": _approval(built),
+        "ref": ref_of,
+        "notes": built.digest.editorial.notes if built.digest.editorial else {},
+        "pinned": view.pinned,
+        "approval": approval_line(built),
     }
-
-
-def _approval(built: PreviewBuild) -> str | None:
-    """The approval line of the desk (None when approval is not required)."""
-    if built.settings.schedule.approval != "required":
-        return None
-    from digest.app.approval import approval_state
-
-    return approval_state(built.newsletter, built.target).reason
 
 
 def _frozen_note(built: PreviewBuild) -> str | None:
@@ -439,7 +313,7 @@ def _frozen_note(built: PreviewBuild) -> str | None:
     if built.drift is None:
         return note + " The stored copy matches this build."
     note += f" It differs from this build: {built.drift.describe()}."
-    if built.newsletter.store.ledger.has_started(built.frozen.id):
+    if built.locked:
         return note + " It has deliveries already, so it cannot be rebuilt."
     args = target_args(built.target, built.settings.timezone)
     return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"
@@ -448,7 +322,7 @@ def _frozen_note(built: PreviewBuild) -> str | None:
 async def _watch(state: PreviewState, stop: asyncio.Event) -> None:
     """Bump the state's version on every change under the watched paths (re-reading them after each)."""
     while not stop.is_set():
-        paths = state.watched()
+        paths = state.bench.watched()
         if not paths:
             await asyncio.sleep(1.0)
             continue

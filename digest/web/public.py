@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
 from starlette.applications import Starlette
@@ -34,15 +34,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.app.archive import Archive
-from digest.app.subscribers import ConfirmationState, Membership
-from digest.config import Settings
+from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
+from digest.errors import AddressError
 from digest.models import SubscriberStatus
-from digest.store import Store, Subscriber
-from digest.subscribers.addresses import clean_name, normalise_address
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
 from digest.web.preferences import preference_routes
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+    from digest.store import Store, Subscriber
 
 log = logging.getLogger(__name__)
 _TEMPLATES = jinja2.Environment(
@@ -257,10 +259,10 @@ class SignUpPages:
         if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
             return self.check_inbox()
         chosen = [theme for theme in form.getlist("theme") if theme in self.themes]
-        raw_email, name = field.get("email", ""), clean_name(field.get("name")) or ""
+        raw_email, name = field.get("email", ""), name_of(field.get("name")) or ""
         try:
-            address = normalise_address(raw_email)
-        except ValueError as exc:
+            address = address_of(raw_email)
+        except AddressError as exc:
             return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
         if not chosen:
             return self.form(400, "Tick at least one theme.", address, name, chosen)

@@ -1,23 +1,71 @@
 """The editor's desk in the preview: each button is one change to the issue file, nothing else.
 
 The file (:mod:`digest.issue.editorial`) stays the only state: an action reads it,
-changes one thing, and writes it back atomically. These functions only work
-out the change; the preview's endpoints check the page's token, write the
-file and send the browser back to the page, which then shows the new build.
+changes one thing, and writes it back atomically (:func:`edit_issue_file`).
+The preview's endpoints check the page's token, call it and send the browser
+back to the page, which then shows the new build.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from digest.config import Settings
 from digest.errors import DeskError
-from digest.issue.editorial import IssueFile, Ref, url_key
-from digest.models import Digest, Post
+from digest.issue.editorial import IssueFile, Ref, issue_file_path, read_issue_file, url_key, write_issue_file
+from digest.models import Digest, Post, Window
 
 POST_ACTIONS = ("exclude", "include", "pin", "unpin", "up", "down", "theme", "note")
 MAX_TEXT = 2000  # a subject, a preheader or a note; the intro may be longer
 MAX_INTRO = 20_000
+
+
+class DeskForm(StrEnum):
+    """The desk's two forms: the issue's subject, preheader and intro; one action on one post."""
+
+    ISSUE = "issue"
+    POST = "post"
+
+
+@dataclass(frozen=True, slots=True)
+class DeskView:
+    """What the desk's forms show: the issue file's current values."""
+
+    file: str  # the file, as the editor would name it
+    subject: str
+    preheader: str
+    intro: str
+    pinned: frozenset[str]  # the refs of the pinned posts
+
+
+def desk_view(settings: Settings, window: Window) -> DeskView:
+    current = read_issue_file(issue_file_path(settings, window), settings)
+    return DeskView(
+        file=current.label,
+        subject=current.subject or "",
+        preheader=current.preheader or "",
+        intro=current.intro,
+        pinned=frozenset(ref.text for ref in current.pin),
+    )
+
+
+def edit_issue_file(settings: Settings, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str]) -> Path:
+    """Make one change to the issue file of ``window`` (``digest`` is its issue as built now); the file written.
+    Raises DeskError for a change the desk refuses."""
+    path = issue_file_path(settings, window)
+    current = read_issue_file(path, settings)
+    if form is DeskForm.ISSUE:
+        changes = issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))
+    else:
+        changes = post_changes(
+            current, digest, fields.get("action", ""), fields.get("post", ""), fields.get("value", ""), settings.theme_names
+        )
+    write_issue_file(path, current, **changes)
+    return path
 
 
 def ref_of(post: Post) -> str:

@@ -1,0 +1,145 @@
+"""The editor's preview as a use case: the issue a query means, built now, with the sample copy a
+subscriber would get and the store's word on it (frozen? sent?), or the failure to show instead.
+
+:mod:`digest.web.preview` serves it (pages, the desk's forms, live reload); this module decides what
+there is to show and does what the desk's buttons ask, through :mod:`digest.app.issues` and
+:mod:`digest.app.desk`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between
+from digest.app.subscribers import address_of
+from digest.config import Settings, load_settings
+from digest.errors import ConfigError, DigestError, RenderError, WindowError
+from digest.models import Digest, RenderedIssue
+from digest.render.templates import template_dirs
+from digest.send.delivery import compile_issue
+from digest.store import Store, StoredIssue
+
+SAMPLE = ("reader@example.org", "Sample Reader")
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewBuild:
+    settings: Settings
+    newsletter: Newsletter
+    target: Target
+    digest: Digest
+    rendered: RenderedIssue
+    issue: StoredIssue  # the build in the form a send would freeze
+    sample: bytes  # the whole message as the sample recipient would get it
+    frozen: StoredIssue | None  # the stored copy of this issue, which sends use instead of a build
+    drift: Drift | None  # how the stored copy differs from this build
+
+    @property
+    def locked(self) -> bool:
+        """An issue with deliveries can never change: its desk is locked."""
+        return self.frozen is not None and self.newsletter.store.ledger.has_started(self.frozen.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    where: str
+    message: str
+    query: bool = False  # the address's query is wrong (a 400), not a file the editor can fix and save
+
+
+class Workbench:
+    """One configuration (re-read on every build: the editor may be editing it) and its stores."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self.lock = threading.Lock()
+        self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
+
+    def settings(self) -> Settings | Failure:
+        try:
+            return load_settings(self.config)
+        except ConfigError as exc:
+            return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
+
+    def store(self, settings: Settings) -> Store:
+        with self.lock:
+            if settings.database_url not in self.stores:
+                self.stores[settings.database_url] = Store.open(settings.database_url)
+            return self.stores[settings.database_url]
+
+    def build(self, request: WindowRequest) -> PreviewBuild | Failure:
+        """The issue ``request`` means, built now, with a sample copy; or what stopped it, and where."""
+        settings = self.settings()
+        if isinstance(settings, Failure):
+            return settings
+        now = datetime.now(UTC)
+        try:
+            newsletter = Newsletter(settings, lambda: self.store(settings))
+            target = newsletter.target(request, now)
+        except WindowError as exc:
+            # No file is involved: the address's query is what is wrong.
+            return Failure(where="the query", message=str(exc), query=True)
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
+        try:
+            built = newsletter.build(target.window, now)
+            # The sample copy needs a key to sign its links; a preview-only one when none is set.
+            signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
+            sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
+        except RenderError as exc:
+            return Failure(where=exc.where, message=exc.message)
+        except DigestError as exc:
+            return Failure(where="build", message=str(exc))
+        return PreviewBuild(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
+
+    @staticmethod
+    def stored_state(result: PreviewBuild | Failure) -> PreviewBuild | Failure:
+        """The build with the store's current word on it: a send in another process may have frozen
+        the issue since it was built, and no watched file tells the preview so."""
+        if isinstance(result, Failure):
+            return result
+        try:
+            frozen = result.newsletter.store.issues.load(result.target.issue_id)
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
+        drift = drift_between(frozen, result.digest, result.rendered) if frozen is not None else None
+        return dataclasses.replace(result, frozen=frozen, drift=drift or None)
+
+    def watched(self) -> list[Path]:
+        """The folders and files whose changes rebuild the issue."""
+        settings = self.settings()
+        paths: list[Path] = []
+        if self.config is not None:
+            paths.append(Path(self.config))
+        elif Path("config/digest.toml").is_file():
+            paths.append(Path("config/digest.toml"))
+        if not isinstance(settings, Failure):
+            paths += template_dirs(settings)
+            paths.append(settings.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
+            for spec in settings.sources:
+                if not spec.is_url:
+                    location = settings.resolve(spec.location)
+                    while any(ch in str(location) for ch in "*?[") and location != location.parent:
+                        location = location.parent
+                    paths.append(location)
+        return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def send_test_copy(built: PreviewBuild, typed_address: str) -> tuple[str, str]:
+    """One ``[TEST]`` copy of the build to an address the editor typed: (the address, the server's reply).
+    Raises AddressError for one that will not work, DigestError for a failed send."""
+    address = address_of(typed_address)
+    return address, str(built.newsletter.send_test(built.issue, address, datetime.now(UTC)))
+
+
+def approval_line(built: PreviewBuild) -> str | None:
+    """The approval line of the desk (None when approval is not required)."""
+    if built.settings.schedule.approval != "required":
+        return None
+    from digest.app.approval import approval_state
+
+    return approval_state(built.newsletter, built.target).reason

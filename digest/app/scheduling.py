@@ -1,0 +1,216 @@
+"""The weekly send's slots: run one, catch up after a restart, make the draft; exactly once, on time.
+
+APScheduler calls these through :mod:`digest.schedule` (the jobs); ``digest schedule --once`` directly.
+
+Every decision is a function of a scheduled *slot* (a fire time of the cron
+trigger, in the schedule's time zone) and of ``now``, both passed in, so the
+tests drive it with a controllable clock and never sleep.
+
+- The issue is built for the window that ends at the slot, not at the
+  moment the code runs, so a late run sends the same issue as an on-time one.
+- Issue ids come from the window and the ledger is unique per issue and
+  subscriber, so firing twice sends nothing twice.
+- APScheduler records the next run before the job finishes, so it does not
+  retry a crash by itself: at start-up :meth:`Scheduler.catch_up` looks at the
+  latest slot, resumes it if it is unfinished and within the grace period,
+  and records it as missed otherwise.
+- One runner: ``digest schedule`` holds the "scheduler" lease; a second copy
+  exits saying who holds it. The ledger stays the last guard.
+- A slot whose window has fewer than ``schedule.min_posts`` posts is skipped
+  and recorded, so no empty email goes out.
+- The cron trigger works in local time, so 09:00 stays 09:00 across the
+  spring and autumn clock changes, and fires once.
+
+Slot outcomes (``schedule_runs.state``): running, sent, partial (some
+recipients still deferred or the run was stopped: resumed on the next
+start-up within grace), skipped, missed, failed (refused by the checks or
+an overlapping issue, or an error), abandoned (partial, and found past its
+grace period: the reason names the command that finishes it), not-approved
+(``schedule.approval = "required"`` and no valid approval: see
+:mod:`digest.app.approval`; retried at the next start-up within grace).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from digest.app.approval import approval_state, make_draft, tell_not_approved
+from digest.app.issues import Newsletter
+from digest.app.status import SCHEDULER_LEASE
+from digest.config import Settings
+from digest.errors import DigestError
+from digest.issue.slots import latest_slot, next_fire_times, next_slot
+from digest.mail.backends import Backend, get_backend
+from digest.models import DeliveryState, SlotState
+from digest.send.leases import Held, hold_lease
+from digest.store import Store
+
+log = logging.getLogger("digest.schedule")
+# Slots that need nothing more: a partial slot past its grace period is abandoned, left to an operator.
+FINAL = frozenset({SlotState.SENT, SlotState.SKIPPED, SlotState.MISSED, SlotState.ABANDONED})
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    slot: datetime
+    state: SlotState
+    issue_id: str | None
+    reason: str | None = None
+
+
+class Scheduler:
+    """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
+
+    def __init__(
+        self, settings: Settings, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.newsletter = Newsletter(settings, store)
+        self.stop = stop or threading.Event()
+        self.trigger = self.newsletter.trigger
+        self.backend_factory = backend_factory or (lambda: get_backend(settings))
+        self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
+
+    def fire_times(self, now: datetime, count: int) -> list[datetime]:
+        """The next ``count`` slots after ``now``."""
+        return next_fire_times(self.trigger, now, count)
+
+    def running(self, lost: threading.Event) -> AbstractContextManager[Held]:
+        """Hold the scheduler's lease while the block runs (``lost`` is set if another process takes it);
+        raises LeaseHeldError naming the scheduler already running."""
+        return hold_lease(self.store, SCHEDULER_LEASE, lost, "the scheduler")
+
+    def run_slot(self, slot: datetime, now: datetime) -> SlotOutcome:
+        """Build (or load the frozen) issue for the window ending at ``slot`` and send it through the ledger."""
+        with self.lock:
+            return self._run_slot(slot, now)
+
+    def _run_slot(self, slot: datetime, now: datetime) -> SlotOutcome:
+        target = self.newsletter.slot_target(slot)
+        wanted = target.issue_id
+        self.store.runs.record(slot, SlotState.RUNNING, issue_id=wanted, finished=False)
+        log.info("slot %s: issue %s for %s – %s", slot.isoformat(), wanted, target.window.start.isoformat(), target.window.end.isoformat())
+        try:
+            # Resuming a frozen issue needs no fresh build to compare with.
+            plan = self.newsletter.plan_send(target, now, compare=False)
+            if plan.built is not None and not plan.frozen:
+                for problem in plan.built.digest.problems:
+                    log.warning("slot %s: %s", slot.isoformat(), problem)
+                if len(plan.issue.post_ids) < self.settings.schedule.min_posts:
+                    reason = (
+                        f"{len(plan.issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = "
+                        f"{self.settings.schedule.min_posts}; no email sent"
+                    )
+                    return self._finish(slot, SlotState.SKIPPED, wanted, reason)
+            if plan.refusal is not None:
+                return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal}")
+            if not self.store.ledger.has_started(wanted):  # a send under way was approved when it started
+                approval = approval_state(self.newsletter, target)
+                if not approval.approved:
+                    if plan.built is not None and not plan.frozen:
+                        # No draft was made (the scheduler was not running then): store this build as the draft,
+                        # so the `digest approve --issue` the editors are told to run finds it.
+                        self.newsletter.freeze(plan.built)
+                    tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
+                    return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
+            report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)
+        except DigestError as exc:
+            return self._finish(slot, SlotState.FAILED, wanted, str(exc))
+        if report is None:
+            if any(plan.outstanding.done.values()):
+                return self._finish(slot, SlotState.SENT, wanted, "every active subscriber has it already")
+            return self._finish(slot, SlotState.SKIPPED, wanted, "no active subscribers; nothing sent or stored")
+        counts = report.counts
+        summary = (
+            f"{counts[DeliveryState.SENT]} sent, {counts[DeliveryState.FAILED]} failed, {counts[DeliveryState.DEFERRED]} deferred, "
+            f"{counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]} pending"
+        )
+        if report.complete:
+            return self._finish(slot, SlotState.SENT, wanted, summary)
+        why = report.paused or report.fatal or ("stopped" if report.stopped else "recipients deferred")
+        return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
+
+    def draft_due(self, now: datetime) -> str | None:
+        """With approval required: make the coming slot's draft once it is ``draft_hours`` away; its id, or None."""
+        options = self.settings.schedule
+        if options.approval != "required":
+            return None
+        slot = next_slot(self.trigger, now)
+        if slot is None or now < slot - timedelta(hours=options.draft_hours):
+            return None
+        try:
+            drafted = make_draft(self.newsletter, self.newsletter.slot_target(slot), now, self.backend_factory())
+        except DigestError as exc:
+            log.error("slot %s: the draft could not be made: %s", slot.isoformat(), exc)
+            return None
+        if drafted is not None:
+            log.info("slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.editors))
+        return drafted.id if drafted else None
+
+    def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> SlotOutcome:
+        self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
+        log.info(
+            "slot %s: %s: %s",
+            slot.isoformat(),
+            state,
+            reason,
+            extra={"fields": {"slot": slot.isoformat(), "state": str(state), "issue": wanted}},
+        )
+        return SlotOutcome(slot, state, wanted, reason)
+
+    def catch_up(self, now: datetime) -> SlotOutcome | None:
+        """Resume or record the latest slot at or before ``now``; None when it needs nothing.
+
+        Unfinished (never run, running when the process died, or partial)
+        and within ``schedule.misfire_grace`` of its fire time: run it again
+        (the ledger sends only what is missing). Beyond the grace period: a
+        slot never run is recorded as missed; one left unfinished is recorded
+        as abandoned, with the command that finishes it.
+        """
+        slot = latest_slot(self.trigger, now)
+        if slot is None:
+            return None
+        run = self.store.runs.get(slot)
+        if run is not None and run.state in FINAL:
+            return None
+        late = (now - slot).total_seconds()
+        grace = self.settings.schedule.misfire_grace
+        if late <= grace:
+            if late > 1:
+                log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)
+            return self.run_slot(slot, now)
+        if run is None:
+            return self._record_unrun(slot, late, grace)
+        # `digest status` names the command that finishes an abandoned slot's issue.
+        reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period"
+        return self._finish(slot, SlotState.ABANDONED, run.issue_id, reason)
+
+    def _record_unrun(self, slot: datetime, late: float, grace: float) -> SlotOutcome:
+        """A slot past its grace period that the scheduler never ran: missed, unless an operator sent its issue by hand."""
+        wanted = self.newsletter.slot_target(slot).issue_id
+        if self.store.ledger.has_started(wanted):
+            outstanding = self.store.ledger.outstanding(wanted)
+            if outstanding.pending or outstanding.deferred:
+                return self._finish(slot, SlotState.ABANDONED, wanted, "sent in part outside the scheduler")
+            return self._finish(slot, SlotState.SENT, wanted, "sent outside the scheduler (digest send)")
+        return self._finish(
+            slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
+        )
+
+    def fetch_bounces(self) -> None:
+        """Read the bounce mailbox once; a failure is logged and tried again at the next tick."""
+        from digest.app.bounces import fetch_mailbox
+
+        try:
+            report = fetch_mailbox(self.settings, self.store)
+        except DigestError as exc:
+            log.error("bounces: %s", exc)
+            return
+        for uid, outcome in report.outcomes:
+            log.info("bounces: uid %s: %s", uid, outcome.describe())

@@ -1,0 +1,115 @@
+"""What every entry point opens first: the settings of one configuration, and its store.
+
+The CLI, the web apps and the scheduler reach the config reader and the
+database only through here, so how a config is found and checked, how a
+database is opened (and upgraded), and how a failure of either is worded for
+a person live in one place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+
+from digest.config import Settings, SourceSpec, load_settings, parse_source_spec
+from digest.issue.selection import at_moment, parse_when
+from digest.store import Store, database_problem, safe_url
+from digest.store.migrations import HEAD
+
+
+def settings_of(config: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of ``config`` (found from here when None); raises ConfigError listing every problem."""
+    return load_settings(config, environ=environ)
+
+
+def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
+    """The store of ``settings``, its schema brought up to date unless ``upgrade`` is False."""
+    return Store.open(settings.database_url, upgrade=upgrade)
+
+
+def existing_store(settings: Settings) -> Store | None:
+    """The store, but only if its database is there already: an embedded SQLite file is not created just to look."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    return open_store(settings)
+
+
+def source_specs(texts: Iterable[str], here: Path) -> tuple[SourceSpec, ...]:
+    """Sources given on a command line; a relative path means one from ``here`` (the folder the command
+    runs in), while the config's own paths stay relative to its root. Raises ConfigError."""
+    specs = tuple(parse_source_spec(text) for text in texts)
+    return tuple(
+        spec if spec.is_url or Path(spec.location).expanduser().is_absolute() else replace(spec, location=str(here / spec.location))
+        for spec in specs
+    )
+
+
+def moment(text: str, zone: tzinfo) -> datetime:
+    """``2026-11-20`` (local midnight) or ``2026-11-20T09:00[+01:00]`` (naive: local time); raises WindowError."""
+    when: date | datetime = parse_when(text)
+    return at_moment(when, zone)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where the database is, the revision it is at (None: empty), and the one this program needs."""
+
+    where: str  # the URL without its password
+    revision: str | None
+    head: str = HEAD
+
+    @property
+    def current(self) -> bool:
+        return self.revision == self.head
+
+
+def schema_state(settings: Settings) -> SchemaState:
+    store = open_store(settings, upgrade=False)
+    try:
+        return SchemaState(safe_url(settings.database_url), store.version())
+    finally:
+        store.close()
+
+
+def upgrade_schema(settings: Settings) -> tuple[SchemaState, SchemaState]:
+    """Apply every revision the database lacks (one transaction); the state before and after. Raises StoreError."""
+    store = open_store(settings, upgrade=False)
+    try:
+        before, after = store.migrate()
+    finally:
+        store.close()
+    where = safe_url(settings.database_url)
+    return SchemaState(where, before), SchemaState(where, after)
+
+
+def machine_failure(exc: Exception) -> str | None:
+    """The one-line message for a failure of the machine rather than the program: a damaged or full
+    database, a full or unwritable disk. None for anything else."""
+    sa_errors = sys.modules.get("sqlalchemy.exc")  # loaded only if the command used the store
+    if isinstance(exc, sqlite3.Error) or (sa_errors is not None and isinstance(exc, sa_errors.SQLAlchemyError)):
+        return (
+            f"the database failed: {database_problem(exc)}; the ledger keeps what was committed "
+            "(`digest status` shows it once the database is usable)"
+        )
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}: nothing after this point was done"
+    return None
+
+
+__all__ = [
+    "SchemaState",
+    "existing_store",
+    "machine_failure",
+    "moment",
+    "open_store",
+    "schema_state",
+    "settings_of",
+    "source_specs",
+    "upgrade_schema",
+]
