@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from digest.config import DeliveryOptions, SmtpOptions
 from digest.mail.backends.smtp import SmtpBackend
+from digest.models import RunEnd
 from digest.send.delivery import compile_issue
 from digest.send.workers import work_on_issue
 from digest.store import Store
@@ -41,7 +42,7 @@ def one_worker(url: str, port: int, connections: int, issue_id: str) -> None:
     print("ready", flush=True)  # imported and connected: the run starts when every worker is
     sys.stdin.readline()
     report = work_on_issue(store, message, backend, options)
-    assert report.fatal is None, report.fatal
+    assert report.end is not RunEnd.FATAL, report.reason
     store.close()
 
 

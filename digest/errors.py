@@ -15,10 +15,12 @@
     │   ├── TransientError                    a 4xx reply or a lost connection: this recipient later (reply)
     │   ├── PermanentError                    a 5xx reply: this recipient failed for good (reply)
     │   ├── LeaseHeldError                    another live process holds the lease
+    │   │   ├── WorkersAtWorkError            send workers are at an issue a one-process send asked for (issue, workers)
+    │   │   └── SoloSendRunningError          a worker cannot join a send without workers (issue)
     │   ├── LeaseLostError                    this process can no longer be sure of its lease: stop sending
     │   └── WorkersNeedPostgresError          several senders on one issue on SQLite
     ├── StoreError       (also RuntimeError)  the database cannot be opened, migrated or trusted
-    ├── RefusedError     (also RuntimeError)  a send or build that would hurt the list: the message names the fix
+    ├── RefusedError     (also RuntimeError)  a send or build that would hurt the list (its Refusal: kind, issues)
     ├── ReviewError      (also LookupError)   a review decision names a report or an address it cannot apply to
     ├── UnknownSubscriberError (LookupError)  an operator named an address that is not on the list
     └── DeskError        (also ValueError)    a desk action the issue file cannot take (unknown post, theme, too long)
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from digest.mail.backends.base import Reply
+    from digest.models import Refusal, ReviewProblem
 
 
 class DigestError(Exception):
@@ -118,6 +121,26 @@ class LeaseHeldError(DeliveryError):
     """Another live process holds the lease."""
 
 
+class WorkersAtWorkError(LeaseHeldError):
+    """A one-process send of an issue that send workers are sending: it would resend their rows in flight."""
+
+    def __init__(self, issue_id: str, workers: Sequence[str]) -> None:
+        self.issue_id = issue_id
+        self.workers = tuple(workers)
+        super().__init__(f"{len(self.workers)} send worker(s) are sending {issue_id} ({', '.join(self.workers[:3])})")
+
+
+class SoloSendRunningError(LeaseHeldError):
+    """A worker cannot join: a send without workers holds the issue, and workers join only a send of workers."""
+
+    def __init__(self, issue_id: str, holder: str) -> None:
+        self.issue_id = issue_id
+        super().__init__(
+            f"{holder}: a send without workers is running, and workers join only a send started as workers "
+            "(or with delivery.workers_may_join = true)"
+        )
+
+
 class LeaseLostError(DeliveryError):
     """This process can no longer be sure it holds its lease: it must stop before it sends anything more."""
 
@@ -128,7 +151,7 @@ class WorkersNeedPostgresError(DeliveryError):
     def __init__(self) -> None:
         super().__init__(
             "several senders on one issue need PostgreSQL (store.url or DATABASE_URL = postgresql://…); "
-            "on SQLite, send without --worker: one process sends on delivery.connections connections"
+            "on SQLite, one process sends on delivery.connections connections"
         )
 
 
@@ -143,8 +166,13 @@ class StoreError(DigestError, RuntimeError):
 class RefusedError(DigestError, RuntimeError):
     """An operation refused on purpose (an overlapping send, a rebuild of a sent issue, error-level checks).
 
-    The message says why and names the command that does what was probably meant.
+    Carries the :class:`~digest.models.Refusal` (its kind, the issues it is about); its message is the reason.
+    The CLI adds the command that does what was probably meant.
     """
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.why)
 
 
 class UnknownSubscriberError(DigestError, LookupError):
@@ -161,4 +189,10 @@ class DeskError(DigestError, ValueError):
 
 class ReviewError(DigestError, LookupError):
     """A decision on an unattributed bounce or complaint that cannot be carried out: the report is not waiting
-    for review, or the address is not one it names, or names nobody on the list. The message names the fix."""
+    for review, or the address is not one it names, or names nobody on the list (``problem``, a
+    :class:`~digest.models.ReviewProblem`; ``event_id``, the report)."""
+
+    def __init__(self, problem: ReviewProblem, event_id: int, message: str) -> None:
+        self.problem = problem
+        self.event_id = event_id
+        super().__init__(message)

@@ -43,6 +43,25 @@ class ReviewState(StrEnum):
     DISMISSED = "dismissed"  # a person judged it not genuine
 
 
+class ReviewProblem(StrEnum):
+    """Why a decision on an unattributed report cannot be carried out (:class:`digest.errors.ReviewError`)."""
+
+    NOT_WAITING = "not-waiting"  # no such report, or it was decided already
+    WHICH_ADDRESS = "which-address"  # it names several addresses: the decision must say which
+    NOT_NAMED = "not-named"  # the address given is not one the report names
+    NOT_LISTED = "not-listed"  # the address it names is not on the list: only a dismissal is left
+
+
+class RunEnd(StrEnum):
+    """How one send run ended (``SendReport.end``); the ledger says what is left either way."""
+
+    COMPLETE = "complete"  # every recipient ended sent, skipped, or failed for good with the reason recorded
+    DEFERRED = "deferred"  # some recipients were deferred past the run's wait: the next run retries them
+    STOPPED = "stopped"  # a stop was asked for (a signal, the scheduler stopping): the next run resumes
+    PAUSED = "paused"  # the circuit breaker stopped it after consecutive failures (reason: the last reply)
+    FATAL = "fatal"  # a problem no retry can fix: TLS trust, the login (reason: what, with the setting to change)
+
+
 class SlotState(StrEnum):
     """What became of one scheduled slot."""
 
@@ -54,6 +73,35 @@ class SlotState(StrEnum):
     FAILED = "failed"  # refused (checks, overlap) or an error
     ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
     NOT_APPROVED = "not-approved"  # schedule.approval = "required" and no valid approval at the slot: the editors were told
+
+
+class RefusalKind(StrEnum):
+    """Why an operation that would hurt the list is refused. The domain says why (:class:`Refusal`); the CLI
+    adds, in one place, the command or option that fixes it (``digest.cli.refusals``)."""
+
+    OVERLAP = "overlap"  # another issue with deliveries covers part of this window: resume it, or allow the overlap
+    SOURCE_FAILED = "source-failed"  # a source yielded nothing: fix it, or force the send
+    ERROR_CHECKS = "error-checks"  # error-level checks of the render: fix them, or force the send
+    NO_KEY = "no-key"  # DIGEST_SECRET_KEY is not set
+    PRIVATE_LINKS = "private-links"  # base_url is http or this machine, and the send leaves it
+    NO_POSTAL_ADDRESS = "no-postal-address"  # newsletter.address is empty, and the send leaves this machine
+    SENT_ALREADY = "sent-already"  # the issue has deliveries: what was sent stays what is stored
+    NO_SUCH_ISSUE = "no-such-issue"  # no stored issue has that id
+    FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refusal as data: its kind, the reason in words (config keys named, never a command-line option), and
+    the issues it is about."""
+
+    kind: RefusalKind
+    why: str
+    issue_id: str | None = None
+    other_issue: str | None = None  # OVERLAP: the issue in the way
+
+    def __str__(self) -> str:
+        return self.why
 
 
 class ExclusionKind(StrEnum):

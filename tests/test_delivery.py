@@ -13,8 +13,8 @@ import trustme
 from digest.config import Settings
 from digest.errors import LeaseHeldError
 from digest.mail.backends import get_backend
-from digest.models import SubscriberStatus
-from digest.send.delivery import SendReport, compile_issue, send_issue, send_test
+from digest.models import RunEnd, SubscriberStatus
+from digest.send.delivery import Progress, SendReport, compile_issue, send_issue, send_test
 from digest.store import Store
 
 from factories import make_stored_issue
@@ -31,10 +31,16 @@ def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcd
     return store
 
 
-def run_send(settings: Settings, store: Store, stop: threading.Event | None = None, issue_id: str = "2026-11-20-abcdef") -> SendReport:
+def run_send(
+    settings: Settings,
+    store: Store,
+    stop: threading.Event | None = None,
+    issue_id: str = "2026-11-20-abcdef",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SendReport:
     issue = store.issues.load(issue_id)
     assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop)
+    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress)
 
 
 def test_every_subscriber_gets_exactly_one_copy(smtp_server: SmtpServer, delivery_settings: Make) -> None:
@@ -141,7 +147,7 @@ def test_circuit_breaker_pauses_and_a_later_run_resumes(smtp_server: SmtpServer,
     store = setup_store(settings, 20)
     smtp_server.handler.data_all.extend(["421 4.7.0 Too many connections"] * 5)
     report = run_send(settings, store)
-    assert report.paused == "paused after 5 consecutive failures; the last: 421 4.7.0 Too many connections"
+    assert report.end is RunEnd.PAUSED and report.reason == "paused after 5 consecutive failures; the last: 421 4.7.0 Too many connections"
     assert not report.complete
     assert report.counts["deferred"] == 5 and report.counts["pending"] == 15
     assert smtp_server.handler.received == []
@@ -155,9 +161,15 @@ def test_a_stop_request_ends_after_messages_in_flight(smtp_server: SmtpServer, d
     settings = delivery_settings(smtp_server.port, connections=2, rate=50.0)
     store = setup_store(settings, 200)
     stop = threading.Event()
-    threading.Timer(0.5, stop.set).start()
-    report = run_send(settings, store, stop)
-    assert report.stopped and not report.complete
+
+    def stop_after_twenty(progress: Progress) -> None:
+        # Asked for after the 20th message, as a signal would be: by count, not by a timer a slow machine
+        # can reach before the first message (issue 23: it once sent none under load).
+        if progress.sent >= 20:
+            stop.set()
+
+    report = run_send(settings, store, stop, on_progress=stop_after_twenty)
+    assert report.end is RunEnd.STOPPED and not report.complete
     assert report.counts["sending"] == 0  # consistent: nothing left in flight
     assert 0 < report.counts["sent"] < 200
     assert report.counts["sent"] == len(smtp_server.handler.received)
@@ -249,7 +261,7 @@ def test_an_untrusted_certificate_stops_the_send_and_sends_nothing(tls_server: S
     settings = delivery_settings(tls_server.port, smtp={"security": "starttls", "username": "digest", "password": "s3cret"})
     store = setup_store(settings, 2)
     report = run_send(settings, store)
-    assert report.fatal is not None and "not trusted" in report.fatal
+    assert report.end is RunEnd.FATAL and report.reason is not None and "not trusted" in report.reason
     assert report.counts["pending"] == 2 and tls_server.handler.received == []
 
 
@@ -257,8 +269,8 @@ def test_auth_is_refused_over_a_plain_connection(smtp_server: SmtpServer, delive
     settings = delivery_settings(smtp_server.port, smtp={"username": "digest", "password": "s3cret"})
     store = setup_store(settings, 1)
     report = run_send(settings, store)
-    assert report.fatal is not None and "unencrypted" in report.fatal
-    assert "s3cret" not in report.fatal
+    assert report.end is RunEnd.FATAL and report.reason is not None and "unencrypted" in report.reason
+    assert "s3cret" not in report.reason
 
 
 def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_settings: Make) -> None:
@@ -300,9 +312,9 @@ def test_a_failed_login_is_fatal_and_never_shows_the_password(
     )
     store = setup_store(settings, 2)
     report = run_send(settings, store)
-    assert report.fatal is not None and "login" in report.fatal and "535" in report.fatal
+    assert report.end is RunEnd.FATAL and report.reason is not None and "login" in report.reason and "535" in report.reason
     assert report.counts["pending"] == 2
-    assert "wrong-pass-123" not in report.fatal and "wrong-pass-123" not in caplog.text
+    assert "wrong-pass-123" not in report.reason and "wrong-pass-123" not in caplog.text
     assert "wrong-pass-123" not in repr(settings)
 
 

@@ -22,7 +22,7 @@ from digest.issue.assembly import assemble_digest, gather_for
 from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.backends.outbox import file_name
-from digest.models import ExclusionKind
+from digest.models import ExclusionKind, RunEnd
 from digest.render import render_issue, render_leaving_out
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
@@ -79,7 +79,7 @@ def test_a_row_that_cannot_be_encoded_fails_alone(smtp_server: SmtpServer, deliv
     with store.engine.begin() as conn:
         conn.execute(subscribers.update().where(subscribers.c.id == 3).values(email="jörg@example.org", email_key="jörg@example.org"))
     report = _send(settings, store)
-    assert report.complete and report.fatal is None and report.sent == 4  # type: ignore[attr-defined]
+    assert report.complete and report.end is RunEnd.COMPLETE and report.sent == 4  # type: ignore[attr-defined]
     [failed] = [d for d in store.ledger.of(ISSUE) if d.state == "failed"]
     assert failed.subscriber_id == 3 and "cannot be sent to this address" in (failed.last_reply or "")
     assert len(smtp_server.handler.received) == 4
@@ -135,9 +135,10 @@ def test_a_server_without_auth_is_a_configuration_error(smtp_server: SmtpServer,
     settings = delivery_settings(smtp_server.port, smtp={"username": "digest", "password": "pw-123456", "allow_plain_auth": True})
     store = _store_with(settings, ["reader@example.org"])
     report = _send(settings, store)
-    assert report.fatal is not None and "does not offer SMTP AUTH" in report.fatal and "smtp.security" in report.fatal  # type: ignore[attr-defined]
+    assert report.end is RunEnd.FATAL and report.reason is not None  # type: ignore[attr-defined]
+    assert "does not offer SMTP AUTH" in report.reason and "smtp.security" in report.reason  # type: ignore[attr-defined]
     assert report.counts["pending"] == 1 and report.counts["deferred"] == 0  # type: ignore[attr-defined]
-    assert "pw-123456" not in report.fatal  # type: ignore[attr-defined]
+    assert "pw-123456" not in report.reason  # type: ignore[attr-defined]
 
 
 def test_a_stale_fencing_number_changes_no_row(delivery_settings: Make) -> None:

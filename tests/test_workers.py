@@ -22,7 +22,7 @@ from test_delivery import setup_store
 
 from digest.app.issues import Newsletter
 from digest.config import ConfigError, Settings, load_settings
-from digest.errors import LeaseHeldError, StoreError, WorkersNeedPostgresError
+from digest.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState
 from digest.send.delivery import SendReport, compile_issue, send_issue
@@ -153,11 +153,13 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     with pytest.raises(StoreError, match="no longer claimed by this worker"):
         paused.mark_sending(ISSUE_ID, 2)
     paused.conn.close()
-    # A one-process send refuses while a worker is alive, and names the command that joins it.
+    # A one-process send refuses while a worker is alive, saying which issue and which workers (a kind with its
+    # data: the CLI names the command that joins them, tested in test_status_tells_to_join_the_workers_while_they_are_alive).
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
-    with pytest.raises(LeaseHeldError, match=f"digest send --worker --issue {ISSUE_ID}"):
+    with pytest.raises(WorkersAtWorkError) as refused:
         send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    assert isinstance(refused.value, LeaseHeldError) and refused.value.issue_id == ISSUE_ID and refused.value.workers == ("host:2:b",)
     assert store.workers.stop("host:2:b") == 10  # its claims, not yet attempted, are free again at once
     report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
     assert report.complete and report.recovered == 0

@@ -2,15 +2,23 @@
 
 ::
 
+    session.py    what every entry point opens first: the settings of a config, its store, the schema
     issues.py     Newsletter: which issue a request means, build, freeze, plan a send, send, test send
+    scheduling.py the schedule's slots: run one, catch up after a restart, make the draft
     approval.py   drafts and approvals (schedule.approval = "required")
+    desk.py       the editor's desk: one change to the issue file per button
+    preview.py    the editor's workbench: the issue a preview query means, built, with a sample copy
+    subscribers.py  a reader's membership (unsubscribe, sign-up, preferences) and the operator's roster
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
-    subscribers.py  a reader's membership: one-click unsubscribe, sign-up and confirmation, preferences
-    status.py     how it stands: the schedule, and the totals /metrics reports
+    status.py     how it stands: the schedule, the totals /metrics reports, what /healthz says
     archive.py    the published archive: pages and feeds of the sent issues (served, or written to a folder)
-    output.py     an issue's files on disk (digest.html, digest.txt, digest.json)
+    output.py     an issue's files on disk (digest.html, digest.txt, digest.json), and the JSON forms
+    sample.py     the sample run (`make run`): the sample issue to the outbox, on a database of its own
+    scaffold.py   a new newsletter in a folder (`digest init`)
+    dkim.py       DKIM keys as an operator handles them: make one, compare it with DNS
 
 The entry points (:mod:`digest.cli`, :mod:`digest.web`, :mod:`digest.schedule`)
-parse input, call one of these and render the result; the domain below
+parse input, call one of these and render the result, and import nothing
+below this layer (an import-linter contract); the domain below
 (:mod:`digest.issue`, :mod:`digest.send`) does the work.
 """

@@ -25,6 +25,7 @@ from digest.errors import RefusedError
 from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
+from digest.models import Refusal, RefusalKind
 from digest.send.delivery import compile_issue
 from digest.store import StoredIssue
 
@@ -76,7 +77,13 @@ def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> S
     stored = store.issues.load(target.issue_id)
     if stored is None or issue_print(stored) != issue_print(built.issue):
         if store.ledger.has_started(target.issue_id):
-            raise RefusedError(f"issue {target.issue_id} has deliveries already: what was sent stays what is stored")
+            raise RefusedError(
+                Refusal(
+                    RefusalKind.SENT_ALREADY,
+                    f"issue {target.issue_id} has deliveries already: what was sent stays what is stored",
+                    issue_id=target.issue_id,
+                )
+            )
         stored, _ = newsletter.freeze(built, rebuild=stored is not None)
     store.approvals.approve(target.issue_id, by, issue_print(stored), file_print(newsletter, target), at=now)
     return stored

@@ -28,7 +28,7 @@ from datetime import timedelta
 from digest.config import Settings
 from digest.errors import ReviewError
 from digest.mail.bounces import EventKind, Reading, read_message
-from digest.models import ReviewState, SubscriberStatus
+from digest.models import ReviewProblem, ReviewState, SubscriberStatus
 from digest.store import MailEvent, Named, Store, now_utc
 from digest.subscribers.tokens import ReturnPathSigner, issue_tag
 
@@ -207,7 +207,7 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Sett
     """
     event = store.events.get(event_id)
     if event is None or event.review is not ReviewState.UNATTRIBUTED:
-        raise ReviewError(f"report {event_id} is not waiting for review (digest bounces review lists those that are)")
+        raise ReviewError(ReviewProblem.NOT_WAITING, event_id, f"report {event_id} is not waiting for review")
     if dismiss:
         store.events.resolve(event_id, ReviewState.DISMISSED, None)
         return f"report {event_id} dismissed: nothing changed"
@@ -215,13 +215,15 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Sett
     if apply_to is None:
         if len(named) != 1:
             listed = ", ".join(named) or "none"
-            raise ReviewError(f"report {event_id} names {len(named)} addresses ({listed}): say which with --address")
+            raise ReviewError(ReviewProblem.WHICH_ADDRESS, event_id, f"report {event_id} names {len(named)} addresses ({listed})")
         apply_to = named[0]
     if apply_to.casefold() not in {address.casefold() for address in named}:
-        raise ReviewError(f"report {event_id} does not name {apply_to}; it names {', '.join(named) or 'no address'}")
+        raise ReviewError(
+            ReviewProblem.NOT_NAMED, event_id, f"report {event_id} does not name {apply_to}; it names {', '.join(named) or 'no address'}"
+        )
     subscriber = store.subscribers.get(apply_to)
     if subscriber is None:
-        raise ReviewError(f"{apply_to} is not on the list: nothing to apply (dismiss the report with --dismiss {event_id})")
+        raise ReviewError(ReviewProblem.NOT_LISTED, event_id, f"{apply_to} is not on the list: nothing to apply")
     store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
     effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
     return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"

@@ -29,7 +29,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -40,7 +39,7 @@ from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, is
 from digest.issue.selection import at_moment, parse_when, select_posts, window_between, window_for
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
-from digest.models import Digest, Post, Problem, RenderedIssue, Window
+from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, Window
 from digest.render import render_leaving_out
 from digest.render.views import Layout
 from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
@@ -102,27 +101,6 @@ class Built:
     digest: Digest
     rendered: RenderedIssue
     issue: StoredIssue  # the frozen form it would be stored in
-
-
-class RefusalKind(StrEnum):
-    """Why a send would refuse: each kind has its fix (named in the refusal's words)."""
-
-    OVERLAP = "overlap"  # another issue with deliveries covers part of this window: --allow-overlap, or resume it
-    SOURCE_FAILED = "source-failed"  # a source yielded nothing: fix it, or --force
-    ERROR_CHECKS = "error-checks"  # error-level checks of the render: fix them, or --force
-    NO_KEY = "no-key"  # DIGEST_SECRET_KEY is not set
-    PRIVATE_LINKS = "private-links"  # base_url is http or this machine, and the send leaves it
-    NO_POSTAL_ADDRESS = "no-postal-address"  # newsletter.address is empty, and the send leaves this machine
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    kind: RefusalKind
-    message: str  # the words, with the command or key that fixes it
-    other_issue: str | None = None  # OVERLAP: the issue in the way
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -326,8 +304,11 @@ class Newsletter:
     def _refuse_rebuild_if_started(self, wanted: str) -> None:
         if self.store.ledger.has_started(wanted):
             raise RefusedError(
-                f"issue {wanted} has deliveries already, so it cannot be rebuilt: what was sent must stay what is stored "
-                f"(resume it as it is: {self.hint('send', '--issue', wanted)})"
+                Refusal(
+                    RefusalKind.SENT_ALREADY,
+                    f"issue {wanted} has deliveries already, so it cannot be rebuilt: what was sent must stay what is stored",
+                    issue_id=wanted,
+                )
             )
 
     # -- sending ------------------------------------------------------------------
@@ -390,31 +371,30 @@ class Newsletter:
             return Refusal(
                 RefusalKind.OVERLAP,
                 f"the window of {issue.id} overlaps issue {other.id} ({other.subject!r}), which has deliveries already: "
-                f"sending both would mail the same posts twice. To resume that issue: {self.hint('send', '--issue', other.id)}; "
-                "to send this one anyway, add --allow-overlap",
+                "sending both would mail the same posts twice",
+                issue_id=issue.id,
                 other_issue=other.id,
             )
         if built is not None and issue is built.issue and built.digest.failed_sources and not force:
             failed = "; ".join(str(problem) for problem in built.digest.failed_sources)
             return Refusal(
                 RefusalKind.SOURCE_FAILED,
-                f"a source yielded nothing ({failed}): the issue would go out without its posts; fix the source, or add --force to send without it",
+                f"a source yielded nothing ({failed}): the issue would go out without its posts",
+                issue_id=issue.id,
             )
         if errors and not force:
-            return Refusal(
-                RefusalKind.ERROR_CHECKS,
-                "the issue has error-level checks (" + "; ".join(errors) + "); fix them and build again, or add --force to send anyway",
-            )
+            return Refusal(RefusalKind.ERROR_CHECKS, "the issue has error-level checks (" + "; ".join(errors) + ")", issue_id=issue.id)
         if not self.settings.secret_key:
-            return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS))
+            return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS), issue_id=issue.id)
         if (problem := link_problem(self.settings)) is not None:
-            return Refusal(RefusalKind.PRIVATE_LINKS, problem)
+            return Refusal(RefusalKind.PRIVATE_LINKS, problem, issue_id=issue.id)
         if needs_postal_address(self.settings):
             return Refusal(
                 RefusalKind.NO_POSTAL_ADDRESS,
                 f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings)}: bulk mail must carry "
                 "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
                 f"{self.settings.config_path or 'the config'}",
+                issue_id=issue.id,
             )
         return None
 
@@ -434,7 +414,9 @@ class Newsletter:
         stored = self.store.issues.load(wanted)
         if stored is None:
             known = ", ".join(summary.id for summary in self.store.issues.summaries()[:5]) or "none yet"
-            raise RefusedError(f"no stored issue {wanted!r} (stored issues, newest first: {known}; `{self.hint('status')}` lists them)")
+            raise RefusedError(
+                Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {wanted!r} (stored issues, newest first: {known})", issue_id=wanted)
+            )
         window = Window(start=stored.window_start, end=stored.window_end)
         target = Target(window=window, issue_id=wanted, slot=None)
         return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare)
@@ -457,7 +439,7 @@ class Newsletter:
         LeaseHeldError if another run is sending the issue.
         """
         if plan.refusal is not None:
-            raise RefusedError(str(plan.refusal))
+            raise RefusedError(plan.refusal)
         if plan.outstanding.to_send == 0:
             return None
         issue = plan.issue
@@ -480,7 +462,6 @@ class Newsletter:
             on_progress=on_progress,
             layout=Layout.load(issue.layout),
             today=now.astimezone(self.settings.timezone).date(),
-            hint=self.hint,
         )
 
     def recipients(self, plan: SendPlan, now: datetime) -> list[Recipient]:

@@ -46,7 +46,7 @@ from digest.config import Settings
 from digest.errors import DigestError
 from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
-from digest.models import DeliveryState, SlotState
+from digest.models import DeliveryState, RunEnd, SlotState
 from digest.send.leases import Held, hold_lease
 from digest.store import Store
 
@@ -109,7 +109,7 @@ class Scheduler:
                     )
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
-                return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal}")
+                return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal.why}")
             if not self.store.ledger.has_started(wanted):  # a send under way was approved when it started
                 approval = approval_state(self.newsletter, target)
                 if not approval.approved:
@@ -133,7 +133,7 @@ class Scheduler:
         )
         if report.complete:
             return self._finish(slot, SlotState.SENT, wanted, summary)
-        why = report.paused or report.fatal or ("stopped" if report.stopped else "recipients deferred")
+        why = report.reason or ("stopped" if report.end is RunEnd.STOPPED else "recipients deferred")
         return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
 
     def draft_due(self, now: datetime) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any
 from digest.config import Settings
 from digest.errors import DigestError, RefusedError, UnknownSubscriberError
 from digest.mail.notice import send_notice
-from digest.models import SubscriberStatus
+from digest.models import Refusal, RefusalKind, SubscriberStatus
 from digest.store import Store, Subscriber
 from digest.store.subscribers import SignUpKind
 from digest.subscribers.addresses import clean_name, normalise_address
@@ -266,7 +266,12 @@ class Roster:
     def add(self, email: str, name: str | None) -> tuple[Subscriber, bool]:
         """Add (or re-subscribe) an address an operator typed; refused (RefusedError) for one that asked to be forgotten."""
         if self.is_forgotten(email):
-            raise RefusedError(f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)")
+            raise RefusedError(
+                Refusal(
+                    RefusalKind.FORGOTTEN,
+                    f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)",
+                )
+            )
         return self.store.subscribers.add(email, name, reactivate=True)
 
     def find(self, address: str) -> Subscriber:

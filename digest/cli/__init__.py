@@ -1,4 +1,4 @@
-"""The ``digest`` command. Thin: parse options, call the entry points, print.
+"""The ``digest`` command. Thin: parse options, call the use cases of :mod:`digest.app`, print their answers.
 
 Exit codes: 0 all went well; 1 the run found problems (bad input under
 --strict, an error-level check, or recipients not yet delivered); 2 a usage

@@ -110,12 +110,18 @@ def review(obj: Context, apply_id: int | None, address: str | None, dismiss_id: 
 def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address: str | None) -> None:
     from digest.app.bounces import review as decide
     from digest.errors import ReviewError
+    from digest.models import ReviewProblem
 
     event_id = apply_id if apply_id is not None else dismiss_id
     try:
         said = decide(event_id or 0, apply_to=address, dismiss=dismiss_id is not None, settings=obj.settings, store=obj.store)
     except ReviewError as exc:
-        fail(str(exc), EXIT_PROBLEMS)
+        fix = {
+            ReviewProblem.NOT_WAITING: f"`{hint(obj, 'bounces', 'review')}` lists those that are",
+            ReviewProblem.WHICH_ADDRESS: "say which with --address",
+            ReviewProblem.NOT_LISTED: f"dismiss the report with `{hint(obj, 'bounces', 'review', '--dismiss', str(exc.event_id))}`",
+        }.get(exc.problem)
+        fail(f"{exc}: {fix}" if fix else str(exc), EXIT_PROBLEMS)
     click.echo(said)
 
 

@@ -107,13 +107,14 @@ def _stored(obj: Context, issue_id: str) -> StoredIssue | None:
 
 def _freeze(obj: Context, built: Built, rebuild: bool) -> StoredIssue | None:
     """``--freeze``: store this build, said; the copy stored before when it is kept (the one sends use)."""
+    from digest.cli.refusals import worded
     from digest.errors import RefusedError
 
     stored = obj.store.issues.load(built.issue.id)
     try:
         _, created = obj.newsletter.freeze(built, rebuild=rebuild)
     except RefusedError as exc:
-        fail(str(exc), EXIT_PROBLEMS)
+        fail(worded(obj, exc.refusal), EXIT_PROBLEMS)
     if stored is not None and not created:
         click.echo(f"  Frozen     already stored on {stored.created_at:%Y-%m-%d %H:%M} UTC; sends use that copy")
         return stored

@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from digest.cli import common
+from digest.cli import common, refusals
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
@@ -60,25 +60,7 @@ if TYPE_CHECKING:
     help="How long --join waits for a send to start [default: 600].",
 )
 @click.pass_obj
-def send(
-    obj: Context,
-    as_of: str | None,
-    since: str | None,
-    until: str | None,
-    sources: tuple[str, ...],
-    strict: bool,
-    issue_ref: str | None,
-    dry_run: bool,
-    recipients: bool,
-    test_to: str | None,
-    yes: bool,
-    rebuild: bool,
-    force: bool,
-    allow_overlap: bool,
-    worker: bool,
-    join: bool,
-    wait_seconds: int | None,
-) -> None:
+def send(obj: Context, /, **given: Any) -> None:
     """Send an issue to every active subscriber, exactly once.
 
     With no window options: the issue of the latest schedule slot at or
@@ -97,72 +79,100 @@ def send(
     Exit 0 only when every recipient ended sent, or failed for good with the
     reason recorded.
     """
-    from digest.app.issues import link_problem
-
-    settings = obj.settings
-    if not test_to and (problem := link_problem(settings)) is not None:
-        fail(problem, EXIT_USAGE)  # a configuration error: nothing is built, stored or sent
-    _check_options(
-        issue_ref or "", bool(as_of or since or until), sources, dry_run, recipients, test_to, rebuild, worker, join, wait_seconds
-    )
-    worker = worker or settings.delivery.workers_may_join
-    if worker and obj.store.is_sqlite:
-        from digest.errors import WorkersNeedPostgresError
-
-        fail(f"--worker: {WorkersNeedPostgresError()}", EXIT_USAGE)  # refused before anything is built
+    request = SendRequest(**given)
+    request.check()
     now = datetime.now(UTC)
-    if join:
-        issue_ref = _joined_issue(obj, issue_ref or common.window_target(obj, as_of, since, until, now).issue_id, wait_seconds)
-        if issue_ref is None:
-            return
-        as_of = since = until = None
-    plan = _plan(obj, now, issue_ref, as_of, since, until, sources, strict, rebuild, force, allow_overlap, compare=not join)
-    backend = obj.newsletter.backend()
-    _describe(obj, plan, backend.describe(), sources)
-    if test_to:
-        _send_test(obj, plan, test_to, now, backend)
+    ready = _prepared(obj, request, now)
+    if ready is None:
+        return
+    plan, backend, request = ready
+    if request.test_to:
+        _send_test(obj, plan, request.test_to, now, backend)
         return
     if plan.refusal is not None:
-        fail(str(plan.refusal) + (" (dry run: nothing sent, nothing stored)" if dry_run else ""), EXIT_PROBLEMS)
-    if dry_run:
-        if recipients:
+        fail(refusals.worded(obj, plan.refusal) + (" (dry run: nothing sent, nothing stored)" if request.dry_run else ""), EXIT_PROBLEMS)
+    if request.dry_run:
+        if request.recipients:
             _list_recipients(obj, plan, now)
         click.echo("Dry run: nothing sent, nothing stored.")
         return
-    if _nothing_to_send(plan) or not _confirmed(plan, yes):
+    if _nothing_to_send(plan) or not _confirmed(plan, request.yes):
         return
-    report = _run(obj, plan, now, backend, worker)
+    report = _run(obj, plan, now, backend, request.worker)
     if report is None:  # everyone got it while we were asking
         click.echo("Nothing to send: every active subscriber has this issue already.")
         return
-    _report(obj, report, hint(obj, "send", *(["--worker"] if worker else []), "--issue", plan.issue.id))
+    _report(obj, report, hint(obj, "send", *(["--worker"] if request.worker else []), "--issue", plan.issue.id))
 
 
-def _check_options(
-    issue_ref: str,
-    window: bool,
-    sources: tuple[str, ...],
-    dry_run: bool,
-    recipients: bool,
-    test_to: str | None,
-    rebuild: bool,
-    worker: bool,
-    join: bool,
-    wait_seconds: int | None,
-) -> None:
-    """Options that do not go together: a usage error (exit 2) naming them, before anything is read."""
-    if issue_ref and (window or sources or rebuild):
-        raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
-    if worker and test_to:
-        raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
-    if join and not worker:
-        raise click.UsageError("--join joins other workers: add --worker")
-    if wait_seconds is not None and not join:
-        raise click.UsageError("--wait is how long --join waits for a send to start: add --worker --join")
-    if recipients and not dry_run:
-        raise click.UsageError("--recipients lists who would get what: it goes with --dry-run")
-    if join and (dry_run or rebuild or sources):
-        raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """The options of one ``digest send``, as given."""
+
+    as_of: str | None
+    since: str | None
+    until: str | None
+    sources: tuple[str, ...]
+    strict: bool
+    issue_ref: str | None
+    dry_run: bool
+    recipients: bool
+    test_to: str | None
+    yes: bool
+    rebuild: bool
+    force: bool
+    allow_overlap: bool
+    worker: bool
+    join: bool
+    wait_seconds: int | None
+
+    @property
+    def window(self) -> bool:
+        return bool(self.as_of or self.since or self.until)
+
+    def check(self) -> None:
+        """Options that do not go together: a usage error (exit 2) naming them, before anything is read."""
+        if self.issue_ref and (self.window or self.sources or self.rebuild):
+            raise click.UsageError("--issue names a stored issue: it takes no --as-of/--since/--until/--source/--rebuild")
+        if self.worker and self.test_to:
+            raise click.UsageError("--to sends one test copy, recorded nowhere: it takes no --worker")
+        if self.join and not self.worker:
+            raise click.UsageError("--join joins other workers: add --worker")
+        if self.wait_seconds is not None and not self.join:
+            raise click.UsageError("--wait is how long --join waits for a send to start: add --worker --join")
+        if self.recipients and not self.dry_run:
+            raise click.UsageError("--recipients lists who would get what: it goes with --dry-run")
+        if self.join and (self.dry_run or self.rebuild or self.sources):
+            raise click.UsageError("--join sends the issue as it was frozen: it takes no --dry-run/--rebuild/--source")
+
+
+def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPlan, Backend, SendRequest] | None:
+    """The plan, the backend and the request as it will be carried out (a send that workers may join sends as a
+    worker), the plan described; None (said) when a --join worker found no send to join.
+    The refusals that need nothing built come first: a configuration error builds, stores and sends nothing."""
+    from dataclasses import replace
+
+    from digest.app.issues import link_problem
+
+    settings = obj.settings
+    if not request.test_to and (problem := link_problem(settings)) is not None:
+        fail(problem, EXIT_USAGE)
+    if settings.delivery.workers_may_join:
+        request = replace(request, worker=True)
+    if request.worker and obj.store.is_sqlite:
+        from digest.errors import WorkersNeedPostgresError
+
+        fail(f"--worker: {WorkersNeedPostgresError()}; send without --worker", EXIT_USAGE)
+    if request.join:
+        wanted = request.issue_ref or common.window_target(obj, request.as_of, request.since, request.until, now).issue_id
+        joined = _joined_issue(obj, wanted, request.wait_seconds)
+        if joined is None:
+            return None
+        request = replace(request, issue_ref=joined, as_of=None, since=None, until=None)
+    plan = _plan(obj, now, request)
+    backend = obj.newsletter.backend()
+    _describe(obj, plan, backend.describe(), request.sources)
+    return plan, backend, request
 
 
 def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | None:
@@ -174,37 +184,32 @@ def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | 
     return None
 
 
-def _plan(
-    obj: Context,
-    now: datetime,
-    issue_ref: str | None,
-    as_of: str | None,
-    since: str | None,
-    until: str | None,
-    sources: tuple[str, ...],
-    strict: bool,
-    rebuild: bool,
-    force: bool,
-    allow_overlap: bool,
-    *,
-    compare: bool,
-) -> SendPlan:
+def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     """What the send will do (the stored issue, or the one the window options mean), its input problems reported."""
     from digest.errors import RefusedError, RenderError
 
     newsletter = obj.newsletter
     try:
-        if issue_ref:
+        if request.issue_ref:
             # A worker joining a send under way sends the frozen copy: no fresh build to compare it with.
-            plan = newsletter.plan_stored(issue_ref, now, force=force, allow_overlap=allow_overlap, compare=compare)
-        else:
-            target = common.window_target(obj, as_of, since, until, now)
-            plan = newsletter.plan_send(
-                target, now, sources=common.source_specs(sources), rebuild=rebuild, force=force, allow_overlap=allow_overlap
+            plan = newsletter.plan_stored(
+                request.issue_ref, now, force=request.force, allow_overlap=request.allow_overlap, compare=not request.join
             )
-    except (RefusedError, RenderError) as exc:
+        else:
+            target = common.window_target(obj, request.as_of, request.since, request.until, now)
+            plan = newsletter.plan_send(
+                target,
+                now,
+                sources=common.source_specs(request.sources),
+                rebuild=request.rebuild,
+                force=request.force,
+                allow_overlap=request.allow_overlap,
+            )
+    except RefusedError as exc:
+        fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)
+    except RenderError as exc:
         fail(str(exc), EXIT_PROBLEMS)
-    if plan.frozen and sources:
+    if plan.frozen and request.sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"
             if obj.store.ledger.has_started(plan.issue.id)
@@ -215,7 +220,7 @@ def _plan(
     if digest is not None:
         # For a frozen issue these are the problems of the comparison build: they explain a difference.
         common.report_problems(digest.problems)
-        if strict and digest.problems and not plan.frozen:
+        if request.strict and digest.problems and not plan.frozen:
             fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     return plan
 
@@ -265,8 +270,10 @@ def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: 
     reporter = _Reporter(sys.stderr.isatty() and obj.log_format != "json", issue_id=plan.issue.id if obj.log_format == "json" else None)
     try:
         return obj.newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter, worker=worker)
-    except (LeaseHeldError, RefusedError) as exc:
-        fail(str(exc), EXIT_PROBLEMS)
+    except LeaseHeldError as exc:
+        fail(refusals.busy(obj, exc), EXIT_PROBLEMS)
+    except RefusedError as exc:
+        fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)
     except DeliveryError as exc:
         fail(str(exc), EXIT_USAGE)
     finally:
@@ -276,6 +283,8 @@ def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: 
 
 def _report(obj: Context, report: SendReport, resume: str) -> None:
     """What the run did, and what is left with the command that finishes it; exit 1 when not done."""
+    from digest.models import RunEnd
+
     if obj.log_format == "json":
         logging.getLogger("digest.send").info(
             "send finished" if report.complete else "send not done",
@@ -289,7 +298,8 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
                     "skipped": report.skipped,
                     "recovered": report.recovered,
                     "ledger": {state.value: count for state, count in report.counts.items()},
-                    "stopped": report.paused or report.fatal or ("on request" if report.stopped else None),
+                    "end": report.end.value,
+                    "stopped": report.reason or ("on request" if report.end is RunEnd.STOPPED else None),
                 }
             },
         )
@@ -298,10 +308,9 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
     skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
     click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
     click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in report.counts.items() if count))
-    for reason in (report.paused, report.fatal):
-        if reason:
-            click.echo(f"Stopped    {reason}", err=True)
-    if report.stopped:
+    if report.reason:
+        click.echo(f"Stopped    {report.reason}", err=True)
+    if report.end is RunEnd.STOPPED:
         click.echo(f"Stopped    on request, after the messages in flight; to resume: {resume}", err=True)
     if not report.complete:
         click.echo(
@@ -310,7 +319,7 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)
-    if report.fatal:  # stopped by a problem, even if another run has finished the issue meanwhile
+    if report.end is RunEnd.FATAL:  # stopped by a problem, even if another run has finished the issue meanwhile
         sys.exit(EXIT_PROBLEMS)
 
 

@@ -42,11 +42,11 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from digest.config import DeliveryOptions, Settings
-from digest.errors import DeliveryError, LeaseHeldError, PermanentError, StoreError, TransientError
+from digest.errors import DeliveryError, PermanentError, StoreError, TransientError, WorkersAtWorkError
 from digest.mail.backends import Backend, Reply, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
-from digest.models import DeliveryState
+from digest.models import DeliveryState, RunEnd
 from digest.render.views import Layout
 from digest.send.leases import Held, hold_lease, holder_is_dead
 from digest.send.variants import Variants, ViewKind
@@ -89,13 +89,13 @@ class SendReport:
     failed: int
     bounced: int
     variants: int = 0  # theme views compiled for the readers who chose some themes
-    paused: str | None = None  # why the circuit breaker stopped the run
-    stopped: bool = False  # a stop was requested (signal)
-    fatal: str | None = None  # a problem no retry can fix (TLS trust, login)
+    end: RunEnd = RunEnd.COMPLETE  # how the run ended
+    reason: str | None = None  # PAUSED: the breaker's last reply; FATAL: what no retry can fix
 
     @property
     def complete(self) -> bool:
-        """Every recipient ended sent, skipped, or failed for good with the reason recorded."""
+        """Every recipient ended sent, skipped, or failed for good with the reason recorded (whoever sent them:
+        a run stopped by a problem can find the issue finished by another)."""
         return self.counts[DeliveryState.PENDING] == self.counts[DeliveryState.SENDING] == self.counts[DeliveryState.DEFERRED] == 0
 
 
@@ -390,9 +390,19 @@ class Run:
         return False
 
     def report(self, *, enqueued: int, recovered: int, skipped: int) -> SendReport:
+        counts = self.store.ledger.status([self.issue_id])[0].counts
+        left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING] + counts[DeliveryState.DEFERRED]
+        if self.fatal is not None:
+            end, reason = RunEnd.FATAL, self.fatal
+        elif self.paused is not None:
+            end, reason = RunEnd.PAUSED, self.paused
+        elif self.stop.is_set() and left:
+            end, reason = RunEnd.STOPPED, None
+        else:
+            end, reason = (RunEnd.DEFERRED if left else RunEnd.COMPLETE), None
         return SendReport(
             issue_id=self.issue_id,
-            counts=self.store.ledger.status([self.issue_id])[0].counts,
+            counts=counts,
             enqueued=enqueued,
             recovered=recovered,
             skipped=skipped + self.progress.skipped,
@@ -401,9 +411,8 @@ class Run:
             deferred=self.progress.deferred,
             failed=self.progress.failed,
             bounced=self.progress.bounced,
-            paused=self.paused,
-            stopped=self.stop.is_set(),
-            fatal=self.fatal,
+            end=end,
+            reason=reason,
         )
 
     # -- the producer ------------------------------------------------------------
@@ -429,11 +438,6 @@ def _describe(reply: Reply) -> str:
     return str(reply)
 
 
-def plain_hint(*args: str) -> str:
-    """A ``digest`` command line for a message, when the caller has no config to name."""
-    return " ".join(["digest", *args])
-
-
 def send_issue(
     store: Store,
     message: CompiledMessage,
@@ -444,17 +448,15 @@ def send_issue(
     on_progress: Callable[[Progress], None] | None = None,
     layout: Layout | None = None,
     today: date | None = None,
-    hint: Callable[..., str] = plain_hint,
 ) -> SendReport:
     """Send the issue to every active subscriber who does not have it yet, through the ledger.
 
     ``layout`` (the frozen issue's, :class:`digest.render.views.Layout`) gives each
     reader the themes they chose; without it everyone gets ``message``.
-    ``today`` (the newsletter's day, for pauses) defaults to UTC's. ``hint``
-    makes the commands a refusal names (``Newsletter.hint``: with ``--config``).
+    ``today`` (the newsletter's day, for pauses) defaults to UTC's.
 
     Takes the issue's send lease (raises LeaseHeldError if a live run has it,
-    or if send workers are at work on the issue), resolves a dead run's
+    WorkersAtWorkError if send workers are at work on the issue), resolves a dead run's
     ``sending`` rows by the restart rule, queues new subscribers, and sends
     with ``backend.parallel`` connections. Deferred deliveries are retried in
     the same run while they come due within ``options.max_wait`` seconds.
@@ -468,10 +470,7 @@ def send_issue(
         # would resend their rows in flight. It joins them instead.
         working = [] if store.is_sqlite else store.workers.live(issue_id, options.claim_timeout)
         if working := [worker for worker in working if not holder_is_dead(worker)]:
-            raise LeaseHeldError(
-                f"{len(working)} send worker(s) are sending {issue_id} ({', '.join(working[:3])}): "
-                f"join them with `{hint('send', '--worker', '--issue', issue_id)}`, or wait for them to finish"
-            )
+            raise WorkersAtWorkError(issue_id, working)
         recovered = store.ledger.recover_sending(issue_id)
         if recovered:
             log.warning("%s: %d delivery(ies) were in flight when a previous run stopped; sending them again", issue_id, recovered)

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.config import DeliveryOptions
-from digest.errors import LeaseHeldError, LeaseLostError, WorkersNeedPostgresError
+from digest.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, WorkersNeedPostgresError
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.render.views import Layout
-from digest.send.delivery import Progress, Run, SendReport, plain_hint
+from digest.send.delivery import Progress, Run, SendReport
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store
@@ -95,7 +95,6 @@ def work_on_issue(
     on_progress: Callable[[Progress], None] | None = None,
     layout: Layout | None = None,
     today: date | None = None,
-    hint: Callable[..., str] = plain_hint,
 ) -> SendReport:
     """Send the issue as one of several workers; returns this worker's report (the counts are the whole issue's)."""
     if store.is_sqlite:
@@ -103,7 +102,7 @@ def work_on_issue(
     stop = stop or threading.Event()
     issue_id = message.parts.issue_id
     worker = lease_owner()
-    recovered, skipped, enqueued = _join(store, issue_id, worker, options, stop, hint)
+    recovered, skipped, enqueued = _join(store, issue_id, worker, options, stop)
     heartbeat = Heartbeat(store, worker, options.claim_timeout, boot_clock())
     done = threading.Event()
     beating = threading.Thread(target=heartbeat.beat_until, args=(done,), name="heartbeat", daemon=True)
@@ -163,9 +162,7 @@ def retire_dead(store: Store, issue_id: str, timeout: float, me: str | None = No
             store.workers.stop(other)
 
 
-def _join(
-    store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event, hint: Callable[..., str]
-) -> tuple[int, int, int]:
+def _join(store: Store, issue_id: str, worker: str, options: DeliveryOptions, stop: threading.Event) -> tuple[int, int, int]:
     """Register ``worker`` under the send lease; returns (recovered, skipped, enqueued) of the set-up."""
     lost = threading.Event()
     deadline = time.monotonic() + JOIN_WAIT
@@ -180,7 +177,4 @@ def _join(
                 return recovered, skipped, enqueued
         except LeaseHeldError as exc:
             if time.monotonic() > deadline or stop.wait(0.2):
-                raise LeaseHeldError(
-                    f"{exc}: a send without workers is running, and workers join only a send started with --worker "
-                    f"(or with delivery.workers_may_join = true); wait for it to finish (`{hint('status', '--issue', issue_id)}` shows its progress)"
-                ) from exc
+                raise SoloSendRunningError(issue_id, str(exc)) from exc

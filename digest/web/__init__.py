@@ -1,1 +1,10 @@
-"""The web side: the public unsubscribe/archive app (``digest serve``) and, later, the editor preview."""
+"""The web entry points: each parses a request, calls one use case of :mod:`digest.app` and renders its answer.
+
+::
+
+    public.py       ``digest serve``: sign-up, confirmation, one-click unsubscribe, the archive
+    preferences.py  a reader's preferences page (themes, pause), behind their signed link
+    metrics.py      ``/metrics`` (Prometheus) and ``/healthz``, from :mod:`digest.app.status`
+    preview.py      ``digest preview``: the editor's workbench served live, with the desk's forms
+    guard.py        what every server shares: its own host names only, no framing, page tokens, rate limits
+"""

@@ -1,0 +1,45 @@
+"""A refusal in the CLI's words: the reason the domain gives, and the command or option that fixes it.
+
+The one place where a :class:`~digest.models.Refusal` meets command-line
+options: the domain and the app layer say why, never which flag.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from digest.cli.common import Context, hint
+
+if TYPE_CHECKING:
+    from digest.errors import LeaseHeldError
+    from digest.models import Refusal
+
+
+def worded(obj: Context, refusal: Refusal) -> str:
+    """The reason, and what to run or add to get past it."""
+    from digest.models import RefusalKind
+
+    kind, why = refusal.kind, refusal.why
+    if kind is RefusalKind.OVERLAP and refusal.other_issue:
+        resume = hint(obj, "send", "--issue", refusal.other_issue)
+        return f"{why}. To resume that issue: {resume}; to send this one anyway, add --allow-overlap"
+    if kind is RefusalKind.SOURCE_FAILED:
+        return f"{why}; fix the source, or add --force to send without it"
+    if kind is RefusalKind.ERROR_CHECKS:
+        return f"{why}; fix them and build again, or add --force to send anyway"
+    if kind is RefusalKind.SENT_ALREADY and refusal.issue_id:
+        return f"{why} (resume it as it is: {hint(obj, 'send', '--issue', refusal.issue_id)})"
+    if kind is RefusalKind.NO_SUCH_ISSUE:
+        return f"{why}; `{hint(obj, 'status')}` lists them"
+    return why
+
+
+def busy(obj: Context, exc: LeaseHeldError) -> str:
+    """A send that cannot start because another is at work on the issue, with the command that helps."""
+    from digest.errors import SoloSendRunningError, WorkersAtWorkError
+
+    if isinstance(exc, WorkersAtWorkError):
+        return f"{exc}: join them with `{hint(obj, 'send', '--worker', '--issue', exc.issue_id)}`, or wait for them to finish"
+    if isinstance(exc, SoloSendRunningError):
+        return f"{exc}; wait for it to finish (`{hint(obj, 'status', '--issue', exc.issue_id)}` shows its progress)"
+    return str(exc)
