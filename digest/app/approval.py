@@ -25,7 +25,7 @@ from digest.errors import RefusedError
 from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
-from digest.models import Refusal, RefusalKind
+from digest.models import Refusal, RefusalKind, SlotState
 from digest.send.delivery import compile_issue
 from digest.store import StoredIssue
 
@@ -129,3 +129,9 @@ def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: 
     )
     for editor in newsletter.settings.editors:
         send_notice(newsletter.settings, editor, f"Not sent: {target.issue_id} needs approval", note, backend=backend, label="not-approved")
+
+
+def slot_passed_unapproved(newsletter: Newsletter, issue_id: str) -> bool:
+    """Whether the schedule met this issue's slot without an approval (one of the last 20 slots): approving it
+    now does not send it; a send by hand does."""
+    return any(run.issue_id == issue_id and run.state is SlotState.NOT_APPROVED for run in newsletter.store.runs.recent(20))

@@ -198,6 +198,24 @@ def apply(
     return ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Waiting:
+    """An unattributed report waiting for a person, and what each address it names is on the list."""
+
+    event: MailEvent
+    named: tuple[tuple[str, SubscriberStatus | None], ...]  # each address it names, and its status (None: not on the list)
+
+
+def awaiting_review(store: Store) -> list[Waiting]:
+    """Every report waiting for review, oldest first, each named address looked up."""
+    found = []
+    for event in store.events.awaiting_review():
+        addresses = event.named.addresses if event.named else ()
+        named = tuple((address, subscriber.status if (subscriber := store.subscribers.get(address)) else None) for address in addresses)
+        found.append(Waiting(event=event, named=named))
+    return found
+
+
 def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Settings, store: Store) -> str:
     """A person's decision on an unattributed report: apply it to the subscriber it names, or dismiss it.
 

@@ -39,7 +39,7 @@ from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, is
 from digest.issue.selection import at_moment, parse_when, select_posts, window_between, window_for
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
-from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, Window
+from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, SubscriberStatus, Window
 from digest.render import render_leaving_out
 from digest.render.views import Layout
 from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
@@ -115,7 +115,8 @@ class SendPlan:
     outstanding: Outstanding
     errors: tuple[str, ...]  # error-level checks
     overlaps: tuple[IssueSummary, ...]  # other issues that went out whose windows overlap this one's
-    refusal: Refusal | None  # why the real send would refuse, naming the fix; None when it would go ahead
+    refusal: Refusal | None  # why the real send would refuse; None when it would go ahead
+    subscribers: dict[SubscriberStatus, int] = field(default_factory=dict)  # the list now, by status
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
 
@@ -352,6 +353,7 @@ class Newsletter:
             errors=errors,
             overlaps=overlaps,
             refusal=refusal,
+            subscribers=store.subscribers.counts(),
             rebuild=replacing,
         )
 
@@ -397,6 +399,14 @@ class Newsletter:
                 issue_id=issue.id,
             )
         return None
+
+    def has_deliveries(self, wanted: str) -> bool:
+        """Whether any delivery of the issue was attempted: what was sent then stays what is stored."""
+        return self.store.ledger.has_started(wanted)
+
+    def send_begun(self, wanted: str) -> bool:
+        """Whether a send of the issue has begun (its deliveries are in the ledger): what a joining worker waits for."""
+        return self.store.ledger.is_queued(wanted)
 
     def stored_target(self, wanted: str) -> Target | None:
         """The target of a stored issue by id (its own window, no slot), or None if there is none."""

@@ -11,10 +11,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from digest.app.bounces import EventKind, Returned
 from digest.config import Settings
 from digest.issue.slots import make_trigger, next_fire_times
 from digest.models import DeliveryState, SubscriberStatus
-from digest.store import ScheduleRun, Store
+from digest.store import Delivery, IssueStatus, ScheduleRun, Store
+from digest.store.workers import WorkerRecord
 
 SCHEDULER_LEASE = "scheduler"  # the lease `digest schedule` holds while it runs
 
@@ -89,4 +91,68 @@ def overview(store: Store, claim_timeout: float) -> Overview:
         workers_alive=alive,
         workers_silent=silent,
         scheduler=store.leases.holder(SCHEDULER_LEASE),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueReport:
+    """One issue as ``digest status`` shows it: the ledger's counts and problems, what came back, its workers."""
+
+    status: IssueStatus
+    returned: Returned
+    workers: tuple[WorkerRecord, ...]
+    waiting: tuple[tuple[Delivery, str], ...]  # who has not got it yet, by address (only when asked for)
+
+    @property
+    def issue_id(self) -> str:
+        return self.status.issue_id
+
+    @property
+    def left(self) -> int:
+        """Deliveries not done: pending, in flight or deferred."""
+        c = self.status.counts
+        return c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Status:
+    """What ``digest status`` shows, read once: the schedule, the list, and each issue."""
+
+    scheduler: SchedulerStatus
+    subscribers: dict[SubscriberStatus, int]
+    issues: tuple[IssueReport, ...]
+    emails: dict[int, str]  # the addresses of the subscribers in the issues' problems
+
+
+def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
+    """The status of the stored issues (or of ``issue_ids``); ``pending`` adds who is waiting for each."""
+    found = store.ledger.status(list(issue_ids) or None)
+    events = store.events.by_issue()
+    workers = store.workers.of([item.issue_id for item in found], settings.delivery.claim_timeout)
+    issues = tuple(
+        IssueReport(
+            status=item,
+            returned=returned_of(item, events.get(item.issue_id, Counter())),
+            workers=tuple(workers.get(item.issue_id, [])),
+            waiting=tuple(store.ledger.waiting(item.issue_id)) if pending else (),
+        )
+        for item in found
+    )
+    return Status(
+        scheduler=scheduler_status(settings, store, now),
+        subscribers=store.subscribers.counts(),
+        issues=issues,
+        emails=store.subscribers.emails_of([d.subscriber_id for item in found for d in item.problems]),
+    )
+
+
+def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:
+    """What came back of one issue, against what was attempted."""
+    c = item.counts
+    return Returned(
+        attempted=c[DeliveryState.SENT] + c[DeliveryState.FAILED],
+        rejected=c[DeliveryState.FAILED],
+        hard=events[EventKind.HARD.value],
+        complaints=events[EventKind.COMPLAINT.value],
+        unsubscribed_by_mail=events[EventKind.UNSUBSCRIBE.value],
     )

@@ -23,10 +23,10 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     or a rebuild) un-approves it.
     """
     from digest.app.approval import approve as approve_issue
+    from digest.app.approval import slot_passed_unapproved
     from digest.app.issues import WindowRequest
     from digest.app.session import moment
     from digest.errors import DigestError, WindowError
-    from digest.models import SlotState
 
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")
@@ -57,6 +57,5 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
         fail(str(exc), EXIT_PROBLEMS)
     click.echo(f"Approved   {issue.id} {issue.subject!r} by {who}")
     click.echo("An edit of the issue after this un-approves it.")
-    runs = newsletter.store.runs.recent(20)
-    if any(run.issue_id == issue.id and run.state is SlotState.NOT_APPROVED for run in runs):
+    if slot_passed_unapproved(newsletter, issue.id):
         click.echo(f"Its slot has passed unsent; to send it now: {newsletter.hint('send', '--issue', issue.id)}")

@@ -127,24 +127,24 @@ def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address:
 
 def _list_waiting(obj: Context) -> None:
     """Each unattributed report: what it is, what it names (and whether each address is on the list), the commands."""
-    store = obj.store
-    waiting = store.events.awaiting_review()
+    from digest.app.bounces import awaiting_review
+
+    waiting = awaiting_review(obj.store)
     if not waiting:
         click.echo("No report is waiting for review.")
         return
     command = hint(obj, "bounces", "review")
-    for event in waiting:
+    for report in waiting:
+        event = report.event
         when = event.received_at.strftime("%Y-%m-%d %H:%M") if event.received_at else "?"
         status = f" {event.status}" if event.status else ""
         issue = f", issue {event.issue_id}" if event.issue_id else ""
         click.echo(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
-        named = event.named.addresses if event.named else ()
-        for named_address in named:
-            found = store.subscribers.get(named_address)
-            click.echo(f"    names {named_address}: {f'on the list ({found.status})' if found else 'not on the list'}")
+        for named_address, listed in report.named:
+            click.echo(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
         for message_id in event.named.message_ids if event.named else ():
             click.echo(f"    quotes Message-ID {message_id}")
-        if named:
-            click.echo(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(named) > 1 else ""))
+        if report.named:
+            click.echo(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(report.named) > 1 else ""))
         click.echo(f"    dismiss: {command} --dismiss {event.id}")
     click.echo(f"{len(waiting)} report(s) waiting. None changes anything until applied.")

@@ -110,12 +110,11 @@ def _freeze(obj: Context, built: Built, rebuild: bool) -> StoredIssue | None:
     from digest.cli.refusals import worded
     from digest.errors import RefusedError
 
-    stored = obj.store.issues.load(built.issue.id)
     try:
-        _, created = obj.newsletter.freeze(built, rebuild=rebuild)
+        stored, created = obj.newsletter.freeze(built, rebuild=rebuild)
     except RefusedError as exc:
         fail(worded(obj, exc.refusal), EXIT_PROBLEMS)
-    if stored is not None and not created:
+    if not created:
         click.echo(f"  Frozen     already stored on {stored.created_at:%Y-%m-%d %H:%M} UTC; sends use that copy")
         return stored
     click.echo("  Frozen     stored; every send of this issue will use exactly this")

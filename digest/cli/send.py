@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -22,11 +21,10 @@ from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
     from digest.app.issues import SendPlan
-    from digest.app.status import SchedulerStatus
+    from digest.app.status import IssueReport, Status
     from digest.mail.backends import Backend
-    from digest.models import SubscriberStatus
     from digest.send.delivery import Progress, SendReport
-    from digest.store import IssueStatus, ScheduleRun, StoredIssue
+    from digest.store import ScheduleRun, StoredIssue
     from digest.store.workers import WorkerRecord
 
 
@@ -212,7 +210,7 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     if plan.frozen and request.sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"
-            if obj.store.ledger.has_started(plan.issue.id)
+            if obj.newsletter.has_deliveries(plan.issue.id)
             else "add --rebuild to build it from these sources instead"
         )
         fail(f"issue {plan.issue.id} is frozen: its sends use the stored copy, so --source would change nothing; {fix}")
@@ -334,7 +332,7 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
     """Whether a send of ``issue_id`` has started (its deliveries are queued), waiting up to ``seconds`` for it."""
     deadline = time.monotonic() + seconds
     told = False
-    while not obj.store.ledger.is_queued(issue_id):
+    while not obj.newsletter.send_begun(issue_id):
         left = deadline - time.monotonic()
         if left <= 0:
             return False
@@ -417,9 +415,8 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     for other in plan.overlaps:
         click.echo(f"Overlaps   {other.id} ({other.subject}), which has deliveries")
     out = plan.outstanding
-    subscribers = obj.store.subscribers.counts()
-    active = subscribers[SubscriberStatus.ACTIVE]
-    click.echo(f"Recipients {out.to_send} to send of {active} active subscriber(s)")
+    subscribers = plan.subscribers
+    click.echo(f"Recipients {out.to_send} to send of {subscribers.get(SubscriberStatus.ACTIVE, 0)} active subscriber(s)")
     if out.pending or out.deferred:
         click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
     reach = plan.reach
@@ -433,7 +430,7 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         if count:
             click.echo(f"  skipped  {count} already {state}")
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
-        if subscribers[status]:
+        if subscribers.get(status):
             click.echo(f"  skipped  {subscribers[status]} {status}")
 
 
@@ -502,35 +499,16 @@ class _Reporter:
 @click.pass_obj
 def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
-    from digest.app.status import scheduler_status
+    from digest.app.status import status as status_of
 
-    store = obj.store
-    issues = store.ledger.status(list(issue_ids) or None)
-    seen = _Seen(
-        issues=issues,
-        events=store.events.by_issue(),
-        workers=store.workers.of([item.issue_id for item in issues], obj.settings.delivery.claim_timeout),
-        subscribers=store.subscribers.counts(),
-        scheduler=scheduler_status(obj.settings, store, datetime.now(UTC)),
-    )
+    seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
     if as_json:
-        click.echo(json.dumps(_status_json(obj, seen, pending), indent=2))
+        click.echo(json.dumps(_status_json(seen, pending), indent=2))
     else:
         _status_text(obj, seen, pending)
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """What ``digest status`` read, once, for either of its forms."""
-
-    issues: list[IssueStatus]
-    events: dict[str, Counter[str]]
-    workers: dict[str, list[WorkerRecord]]
-    subscribers: dict[SubscriberStatus, int]
-    scheduler: SchedulerStatus
-
-
-def _status_json(obj: Context, seen: _Seen, pending: bool) -> dict[str, object]:
+def _status_json(seen: Status, pending: bool) -> dict[str, object]:
     from digest.models import DeliveryState
 
     scheduler = seen.scheduler
@@ -544,37 +522,36 @@ def _status_json(obj: Context, seen: _Seen, pending: bool) -> dict[str, object]:
             "last_run": _run_json(scheduler.last_run),
             "lease_holder": lease,
         },
-        "deliveries": {state.value: sum(item.counts[state] for item in seen.issues) for state in open_states},
+        "deliveries": {state.value: sum(item.status.counts[state] for item in seen.issues) for state in open_states},
         "subscribers": {status.value: count for status, count in seen.subscribers.items()},
-        "issues": [_issue_json(obj, seen, item, pending) for item in seen.issues],
+        "issues": [_issue_json(item, pending) for item in seen.issues],
     }
 
 
-def _issue_json(obj: Context, seen: _Seen, item: IssueStatus, pending: bool) -> dict[str, object]:
+def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
+    issue = item.status
     found: dict[str, object] = {
-        "issue_id": item.issue_id,
-        "subject": item.subject,
-        "created_at": item.created_at.isoformat(),
-        "recipients": item.recipients,
-        **{state.value: count for state, count in item.counts.items()},
-        "returned": _returned_json(returned_of(item, seen.events.get(item.issue_id, Counter()))),
+        "issue_id": issue.issue_id,
+        "subject": issue.subject,
+        "created_at": issue.created_at.isoformat(),
+        "recipients": issue.recipients,
+        **{state.value: count for state, count in issue.counts.items()},
+        "returned": _returned_json(item.returned),
         "workers": [
             {"id": w.id, "alive": w.alive, "stopped": w.stopped, "heartbeat_age_seconds": round(w.heartbeat_age, 1), "sent": w.sent}
-            for w in seen.workers.get(item.issue_id, [])
+            for w in item.workers
         ],
         "problems": [
             {"subscriber_id": d.subscriber_id, "state": d.state.value, "attempts": d.attempts, "last_reply": d.last_reply}
-            for d in item.problems
+            for d in issue.problems
         ],
     }
     if pending:
-        found["outstanding"] = [
-            {"email": email, "state": d.state.value, "attempts": d.attempts} for d, email in obj.store.ledger.waiting(item.issue_id)
-        ]
+        found["outstanding"] = [{"email": email, "state": d.state.value, "attempts": d.attempts} for d, email in item.waiting]
     return found
 
 
-def _status_text(obj: Context, seen: _Seen, pending: bool) -> None:
+def _status_text(obj: Context, seen: Status, pending: bool) -> None:
     from digest.models import SlotState
 
     scheduler = seen.scheduler
@@ -589,48 +566,46 @@ def _status_text(obj: Context, seen: _Seen, pending: bool) -> None:
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
     if not seen.issues:
         click.echo("No issues stored yet.")
-    emails = obj.store.subscribers.emails_of([d.subscriber_id for item in seen.issues for d in item.problems])
     for item in seen.issues:
-        _issue_text(obj, seen, item, emails, pending)
+        _issue_text(obj, item, seen.emails, pending)
 
 
-def _issue_text(obj: Context, seen: _Seen, item: IssueStatus, emails: dict[int, str], pending: bool) -> None:
+def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:
     from digest.models import DeliveryState
 
-    c = item.counts
-    workers = seen.workers.get(item.issue_id, [])
-    click.echo(f"\n{item.issue_id}  {item.subject}")
+    issue, c = item.status, item.status.counts
+    click.echo(f"\n{issue.issue_id}  {issue.subject}")
     click.echo(
-        f"  {item.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
+        f"  {issue.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
         f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
         f"{c[DeliveryState.SKIPPED]} skipped"
     )
-    if workers:
-        click.echo("  workers: " + "; ".join(_worker_line(w) for w in workers))
-    for delivery in item.problems:
+    if item.workers:
+        click.echo("  workers: " + "; ".join(_worker_line(w) for w in item.workers))
+    for delivery in issue.problems:
         click.echo(
             f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
             f"({delivery.attempts} attempt(s))"
         )
     if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
-        back = returned_of(item, seen.events.get(item.issue_id, Counter()))
+        back = item.returned
         click.echo(
             f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
             f"permanent failures {back.failure_rate:.2%} (limit 1 %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
         )
         for warning in back.warnings():
             click.echo(f"  warning: {warning}")
-    if not c[DeliveryState.PENDING] + c[DeliveryState.SENDING] + c[DeliveryState.DEFERRED]:
+    if not item.left:
         return
     if pending:
-        for delivery, email in obj.store.ledger.waiting(item.issue_id):
+        for delivery, email in item.waiting:
             tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
             click.echo(f"  waiting  {email}: {delivery.state}{tried}")
     else:
-        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', item.issue_id, '--pending')}")
+        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending')}")
     # While workers are at it, a one-process send is refused: the command that helps is joining them.
-    joining = ["--worker"] if any(w.alive for w in workers) else []
-    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', item.issue_id)}")
+    joining = ["--worker"] if any(w.alive for w in item.workers) else []
+    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', issue.issue_id)}")
 
 
 def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
@@ -644,20 +619,6 @@ def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
-
-
-def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:
-    from digest.app.bounces import EventKind, Returned
-    from digest.models import DeliveryState
-
-    c = item.counts
-    return Returned(
-        attempted=c[DeliveryState.SENT] + c[DeliveryState.FAILED],
-        rejected=c[DeliveryState.FAILED],
-        hard=events[EventKind.HARD.value],
-        complaints=events[EventKind.COMPLAINT.value],
-        unsubscribed_by_mail=events[EventKind.UNSUBSCRIBE.value],
-    )
 
 
 def _returned_json(back: Returned) -> dict[str, object]:
