@@ -5,11 +5,11 @@ general signer (dkimpy) canonicalises and hashes the whole message in
 Python and signs with pure-Python RSA: about 7 ms for 49 KB. Here the
 compiled message's structure does most of that once per issue:
 
-- the body is static chunks with a few slots between them, each starting a
+- the body is static chunks with a few fills between them, each starting a
   line of its own; relaxed canonicalisation works line by line, so each
   static chunk is canonicalised once, and the body hash is advanced over
-  everything before the first slot once (``hashlib`` states copy);
-- per copy: a copy of that state, updated with the slots' values and the
+  everything before the first fill once (``hashlib`` states copy);
+- per copy: a copy of that state, updated with the fills' values and the
   canonical chunks after them; the signed headers, canonicalised (the static
   ones once); one RSA (or Ed25519) signature through ``cryptography``.
 
@@ -55,7 +55,7 @@ _TRAILING_WSP = re.compile(rb"[ \t]+(?=\r\n)")
 
 def canon_body_lines(data: bytes) -> bytes:
     """Relaxed body canonicalisation of whole lines (or of a run of them, cut anywhere no WSP is cut)."""
-    if b" " not in data and b"\t" not in data:  # a slot's value (a URL, an address) nearly always
+    if b" " not in data and b"\t" not in data:  # a fill's value (a URL, an address) nearly always
         return data
     return _TRAILING_WSP.sub(b"", _WSP_RUN.sub(b" ", data))
 
@@ -117,7 +117,7 @@ def sign_canonical(signer: DkimSigner, listed: Sequence[str], canonical: bytes, 
 
 class HeaderPlan:
     """Which of a message's headers are signed, the static ones canonicalised once; a value that is not
-    bytes is a slot, filled per copy from the values given to :meth:`canonical`."""
+    bytes is a fill, filled in per copy from the values given to :meth:`canonical`."""
 
     def __init__(self, signer: DkimSigner, present: Sequence[tuple[bytes, Any]]) -> None:
         by_name: dict[bytes, Any] = {}
@@ -129,7 +129,7 @@ class HeaderPlan:
         # a Subject, List-Unsubscribe or Reply-To added above the originals breaks the signature. The extra names
         # match no instance and add nothing to what is hashed: only h= grows.
         self.listed = [*(name for name in self.signed for _ in (0, 1)), *(n for n in signer.headers if n not in self.signed)]
-        # Static headers canonicalised now; a slot's stays (name, slot) until a copy's values fill it.
+        # Static headers canonicalised now; a fill's stays (name, fill) until a copy's values fill it.
         self.parts: list[bytes | tuple[bytes, Any]] = [
             canon_header(name.encode(), value) if isinstance(value, bytes) else (name.encode(), value)
             for name in self.signed
@@ -170,10 +170,10 @@ def sign_message(signer: DkimSigner, message: bytes, now: int | None = None) -> 
 
 class BodyHasher:
     """The body hash of a compiled message per copy: the static chunks canonicalised once, the state before
-    the first slot kept, and per copy only the slots and what follows them hashed."""
+    the first fill kept, and per copy only the fills and what follows them hashed."""
 
     def __init__(self, pieces: Sequence[bytes | object]) -> None:
-        # pieces: the body as static bytes and slot markers (anything not bytes), static first and last.
+        # pieces: the body as static bytes and fill markers (anything not bytes), static first and last.
         self.prefix = hashlib.sha256()
         self.rest: list[tuple[object, bytes]] = []
         first = True
@@ -198,7 +198,7 @@ class BodyHasher:
 
     def digest(self, values: dict[Any, bytes]) -> bytes:
         state = self.prefix.copy()
-        for slot, after in self.rest:
-            state.update(canon_body_lines(values[slot]))
+        for fill, after in self.rest:
+            state.update(canon_body_lines(values[fill]))
             state.update(after)
         return state.digest()

@@ -3,12 +3,12 @@
 Building an ``EmailMessage`` and serialising it costs milliseconds; a send to
 a large list cannot pay that per recipient. So the message is compiled once
 per issue into a list of byte chunks: static chunks already encoded
-(headers, boundaries, quoted-printable bodies) and a few slots that hold the
+(headers, boundaries, quoted-printable bodies) and a few fills that hold the
 recipient's fields. Filling it is a handful of small encodes and one join.
 
 Quoted-printable lets this work: a soft line break (``=`` CRLF) can end an
 encoded line anywhere without changing the decoded text, so each static
-segment is encoded on its own, each slot value is encoded when filled, and
+segment is encoded on its own, each fill is encoded when filled in, and
 the pieces are joined with soft breaks. The result has no line over 76
 octets in the bodies and keeps to RFC 5322's 998 in the headers.
 
@@ -49,7 +49,7 @@ _HEADER_END = re.compile(rb"\r\n(?![ \t])")
 _SAFE_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*")
 
 
-class Slot(IntEnum):
+class Fill(IntEnum):
     """A recipient-specific piece of the message."""
 
     TO = 0
@@ -161,7 +161,7 @@ class CompiledMessage:
         test: bool = False,
         mark: str = "[TEST]",
         headers: bytes | None = None,
-        html_pieces: list[bytes | Slot] | None = None,
+        html_pieces: list[bytes | Fill] | None = None,
         dkim: DkimSigner | None = None,
         return_paths: ReturnPathSigner | None = None,
     ) -> None:
@@ -183,11 +183,11 @@ class CompiledMessage:
         self._id_key = hashlib.blake2s(f"{parts.issue_id}\0{parts.list_id}".encode(), digest_size=16).digest()
         boundary = "=_digest_" + secrets.token_hex(12)  # "=_" can never occur in quoted-printable text
         self.boundary = boundary
-        self.chunks: list[bytes | Slot] = []
+        self.chunks: list[bytes | Fill] = []
         self.headers = headers if headers is not None else self._static_headers()
         self._compile(boundary, html_pieces)
 
-    def with_bodies(self, html: list[bytes | Slot], text: str) -> CompiledMessage:
+    def with_bodies(self, html: list[bytes | Fill], text: str) -> CompiledMessage:
         """The same message with other bodies (a theme view): the HTML as :func:`body_pieces`, the headers as they are."""
         parts = dataclasses.replace(self.parts, html="", text=text)
         return CompiledMessage(
@@ -227,22 +227,22 @@ class CompiledMessage:
             folded += b"Feedback-ID: " + feedback.encode("ascii") + CRLF
         return folded
 
-    def _compile(self, boundary: str, html: list[bytes | Slot] | None) -> None:
-        out: list[bytes | Slot] = []
+    def _compile(self, boundary: str, html: list[bytes | Fill] | None) -> None:
+        out: list[bytes | Fill] = []
         # The From header ends at the first line break that no folding space follows.
         split = _HEADER_END.search(self.headers)
         assert split is not None
         from_header, rest = self.headers[: split.end()], self.headers[split.end() :]
         content_type = f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode() + CRLF
-        out += [from_header + b"To: ", Slot.TO, CRLF + rest, b"Message-ID: ", Slot.MESSAGE_ID, CRLF]
-        out += [b"List-Unsubscribe: ", Slot.LIST_UNSUBSCRIBE, CRLF, content_type + CRLF]
-        # Each header in order, a slot's value filled per copy: what a DKIM signature covers.
-        self.header_fields: list[tuple[bytes, bytes | Slot]] = [
+        out += [from_header + b"To: ", Fill.TO, CRLF + rest, b"Message-ID: ", Fill.MESSAGE_ID, CRLF]
+        out += [b"List-Unsubscribe: ", Fill.LIST_UNSUBSCRIBE, CRLF, content_type + CRLF]
+        # Each header in order, a fill.s value filled in per copy: what a DKIM signature covers.
+        self.header_fields: list[tuple[bytes, bytes | Fill]] = [
             *split_headers(from_header),
-            (b"To", Slot.TO),
+            (b"To", Fill.TO),
             *split_headers(rest),
-            (b"Message-ID", Slot.MESSAGE_ID),
-            (b"List-Unsubscribe", Slot.LIST_UNSUBSCRIBE),
+            (b"Message-ID", Fill.MESSAGE_ID),
+            (b"List-Unsubscribe", Fill.LIST_UNSUBSCRIBE),
             *split_headers(content_type),
         ]
         body_start = len(out)
@@ -264,7 +264,7 @@ class CompiledMessage:
         self.body_hash = BodyHasher(out[body_start:]) if self.dkim is not None else None
         self.header_plan = HeaderPlan(self.dkim, self.header_fields) if self.dkim is not None else None
         # Merge neighbouring static chunks so a fill joins as few pieces as possible.
-        merged: list[bytes | Slot] = []
+        merged: list[bytes | Fill] = []
         run: list[bytes] = []
         for chunk in out:
             if isinstance(chunk, bytes):
@@ -277,7 +277,7 @@ class CompiledMessage:
         if run:
             merged.append(b"".join(run))
         self.chunks = merged
-        self.slot_positions = [(i, c) for i, c in enumerate(merged) if isinstance(c, Slot)]
+        self.fill_positions = [(i, c) for i, c in enumerate(merged) if isinstance(c, Fill)]
 
     # -- fill per recipient ---------------------------------------------------
 
@@ -319,19 +319,19 @@ class CompiledMessage:
         url = self._unsubscribe_base + token
         preferences = self._preferences_base + token
         values = {
-            Slot.TO: display_address(name, email).encode("utf-8"),
-            Slot.MESSAGE_ID: self.message_id(subscriber_id).encode("ascii"),
-            Slot.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto_for(subscriber_id)}".encode("ascii"),
-            Slot.TEXT_UNSUBSCRIBE: qp(url),
-            Slot.TEXT_EMAIL: qp(email),
-            Slot.HTML_UNSUBSCRIBE: qp(_escape(url)),
-            Slot.HTML_EMAIL: qp(_escape(email)),
-            Slot.TEXT_PREFERENCES: qp(preferences),
-            Slot.HTML_PREFERENCES: qp(_escape(preferences)),
+            Fill.TO: display_address(name, email).encode("utf-8"),
+            Fill.MESSAGE_ID: self.message_id(subscriber_id).encode("ascii"),
+            Fill.LIST_UNSUBSCRIBE: f"<{url}>{self._mailto_for(subscriber_id)}".encode("ascii"),
+            Fill.TEXT_UNSUBSCRIBE: qp(url),
+            Fill.TEXT_EMAIL: qp(email),
+            Fill.HTML_UNSUBSCRIBE: qp(_escape(url)),
+            Fill.HTML_EMAIL: qp(_escape(email)),
+            Fill.TEXT_PREFERENCES: qp(preferences),
+            Fill.HTML_PREFERENCES: qp(_escape(preferences)),
         }
         chunks = self.chunks.copy()
-        for position, slot in self.slot_positions:
-            chunks[position] = values[slot]
+        for position, fill in self.fill_positions:
+            chunks[position] = values[fill]
         data = b"".join(chunks)  # type: ignore[arg-type]
         if self.dkim is None or self.body_hash is None or self.header_plan is None:
             return data
@@ -339,38 +339,38 @@ class CompiledMessage:
         return sign_canonical(self.dkim, plan.listed, plan.canonical(values), self.body_hash.digest(values)) + data
 
 
-_SLOTS = {
+_FILLS = {
     False: {
-        placeholders.UNSUBSCRIBE_URL: Slot.TEXT_UNSUBSCRIBE,
-        placeholders.RECIPIENT_EMAIL: Slot.TEXT_EMAIL,
-        placeholders.PREFERENCES_URL: Slot.TEXT_PREFERENCES,
+        placeholders.UNSUBSCRIBE_URL: Fill.TEXT_UNSUBSCRIBE,
+        placeholders.RECIPIENT_EMAIL: Fill.TEXT_EMAIL,
+        placeholders.PREFERENCES_URL: Fill.TEXT_PREFERENCES,
     },
     True: {
-        placeholders.UNSUBSCRIBE_URL: Slot.HTML_UNSUBSCRIBE,
-        placeholders.RECIPIENT_EMAIL: Slot.HTML_EMAIL,
-        placeholders.PREFERENCES_URL: Slot.HTML_PREFERENCES,
+        placeholders.UNSUBSCRIBE_URL: Fill.HTML_UNSUBSCRIBE,
+        placeholders.RECIPIENT_EMAIL: Fill.HTML_EMAIL,
+        placeholders.PREFERENCES_URL: Fill.HTML_PREFERENCES,
     },
 }
 _PLACEHOLDER = re.compile("|".join(re.escape(token) for token in placeholders.ALL))
 
 
-def body_pieces(body: str, *, html: bool) -> list[bytes | Slot]:
-    """A body as quoted-printable pieces and the slots its placeholders become.
+def body_pieces(body: str, *, html: bool) -> list[bytes | Fill]:
+    """A body as quoted-printable pieces and the fills its placeholders become.
 
     Each piece ends with a line break of its own or a soft one, so pieces of
     several bodies can be joined in any order: a theme view's HTML is
     joined from pieces encoded once per issue (:mod:`digest.send.variants`).
     """
-    slots = _SLOTS[html]
+    fills = _FILLS[html]
     text = body.replace("\r\n", "\n").replace("\r", "\n")
-    pieces: list[bytes | Slot] = []
+    pieces: list[bytes | Fill] = []
     position = 0
     for match in _PLACEHOLDER.finditer(text):
         segment = text[position : match.start()]
         if segment:
             pieces.append(qp(segment) + (b"" if segment.endswith("\n") else b"=" + CRLF))
-        pieces.append(slots[match.group(0)])
-        pieces.append(b"=" + CRLF)  # the slot's encoded value ends with a soft break
+        pieces.append(fills[match.group(0)])
+        pieces.append(b"=" + CRLF)  # the fill.s encoded value ends with a soft break
         position = match.end()
     tail = text[position:]
     if tail:

@@ -220,7 +220,7 @@ class Run:
 
     # -- one worker per connection ----------------------------------------------
 
-    def worker(self, on_progress: Callable[[Progress], None] | None) -> None:
+    def sender(self, on_progress: Callable[[Progress], None] | None) -> None:
         transport: Transport | None = None
         on_this_connection = 0
         ledger = self.guard.writer()
@@ -355,7 +355,7 @@ class Run:
                     return
 
         workers = [
-            threading.Thread(target=self.worker, args=(on_progress,), name=f"send-{n}", daemon=True)
+            threading.Thread(target=self.sender, args=(on_progress,), name=f"send-{n}", daemon=True)
             for n in range(max(1, self.backend.parallel))
         ]
         watching = threading.Thread(target=watcher, name="send-watch", daemon=True)

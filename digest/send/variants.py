@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from digest.mail.message import CompiledMessage, Slot, body_pieces
+from digest.mail.message import CompiledMessage, Fill, body_pieces
 from digest.render.views import Layout, Views
 
 _UNSEEN = object()
@@ -75,7 +75,7 @@ class Variants:
         self.by_sections: dict[frozenset[int], CompiledMessage | None] = {self.every: full, frozenset(): None}
         self.lock = threading.Lock()
         # Each piece of the marked HTML quoted-printable encoded once for the run, whatever views it is in.
-        self.encoded: dict[str, list[bytes | Slot]] = {}
+        self.encoded: dict[str, list[bytes | Fill]] = {}
 
     @property
     def compiled(self) -> int:
@@ -105,7 +105,7 @@ class Variants:
         kept = view.sections
         if kept in self.by_sections:
             return self.by_sections[kept]
-        html: list[bytes | Slot] = []
+        html: list[bytes | Fill] = []
         for part in self.views.html_parts(self.layout.view(kept)):
             encoded = self.encoded.get(part)
             if encoded is None:
