@@ -7,7 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md constraints.txt ./
 COPY digest ./digest
 # The versions CI tested (constraints.txt, written by `make lock`): a rebuild installs the same ones.
-RUN pip install --no-cache-dir -c constraints.txt '.[postgres]'
+RUN pip install --no-cache-dir -c constraints.txt '.[postgres,meaning]'
 
 COPY config ./config
 COPY content ./content

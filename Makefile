@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,meaning]'
 	touch $@
 
 # constraints.txt pins every package the project and its tools use to the versions last tested
@@ -29,7 +29,7 @@ lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '.[dev]'
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '.[dev,meaning]'
 	{ echo "# Written by \`make lock\` on $$(date -u +%Y-%m-%d) with Python $$($(LOCK_VENV)/bin/python -c 'import platform; print(platform.python_version())'): do not edit by hand."; \
 	  $(LOCK_VENV)/bin/python -m pip freeze --exclude digest; } > constraints.txt
 	rm -rf $(LOCK_VENV)

@@ -24,6 +24,7 @@ from importlib.metadata import version
 
 from desk import bench_desk
 from ledger import bench_ledger
+from placement import bench_placement
 from signing import bench_dkim
 from workers import bench_workers
 
@@ -46,6 +47,7 @@ def main() -> None:
     rows = ["| what | figure | compared with | note |", "|---|---|---|---|"]
     started = time.perf_counter()
     stages = [
+        ("placement", lambda: bench_placement(rows)),
         ("render", lambda: bench_render(rows, runs=7)),
         ("desk", lambda: bench_desk(rows)),
         ("dkim", lambda: bench_dkim(rows)),

@@ -39,6 +39,7 @@ from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, is
 from digest.issue.selection import at_moment, parse_when, select_posts, window_between, window_for
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
+from digest.meaning import meaning_of
 from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, SubscriberStatus, Window
 from digest.render import render_leaving_out
 from digest.render.views import Layout
@@ -277,9 +278,12 @@ class Newsletter:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
         issue_file = issue_file_of(self.settings, window)
-        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file)
+        near = meaning_of(self.settings)
+        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, near=near)
         digest, rendered = render_leaving_out(
-            digest, self.settings, lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file)
+            digest,
+            self.settings,
+            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, near),
         )
         return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
 

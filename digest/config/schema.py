@@ -43,6 +43,20 @@ class Theme:
     description: str = ""
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()  # posts (a title, or a title and a sentence) that belong here: meaning learns from them
+
+
+PACKAGED = "packaged"  # [grouping] model: the model the digest[meaning] packages carry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeaningOptions:
+    """[grouping] meaning: place posts by what they are about (digest.meaning), keywords as evidence."""
+
+    enabled: bool = False  # meaning = "on"; off, or without digest[meaning] installed: keyword rules alone
+    model: str = PACKAGED  # "packaged" (what digest[meaning] installs) or a folder with model.onnx and tokenizer.json
+    threshold: float = 0.15  # closeness below which a post goes to the fallback section
+    fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,6 +182,7 @@ class Settings:
     themes: tuple[Theme, ...] = ()
     fallback_theme: str = "More this week"
     fallback_description: str = ""
+    meaning: MeaningOptions = MeaningOptions()
     excerpt_words: int = 60
     images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none
     output_dir: Path = Path("out")

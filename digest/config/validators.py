@@ -40,6 +40,10 @@ def positive(value: int | float) -> str | None:
     return None if value > 0 else f"must be positive, got {value}"
 
 
+def unit_interval(value: float) -> str | None:
+    return None if 0.0 <= value <= 1.0 else f"must be between 0 and 1, got {value}"
+
+
 def nonempty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 

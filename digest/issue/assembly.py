@@ -12,6 +12,7 @@ from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issu
 from digest.issue.grouping import group_posts, summarise_outlets
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
+from digest.meaning import Near, meaning_of
 from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window, last_day
 from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
@@ -41,13 +42,16 @@ def assemble_digest(
     now: datetime,
     unrenderable: Mapping[str, str] | None = None,
     issue_file: IssueFile | None = None,
+    near: Near | None = None,
 ) -> Digest:
-    """The Digest for ``window`` from posts already gathered. Pure: no I/O, no clock.
+    """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
     ``unrenderable`` (post id → why) names posts that broke the email on their
     own (see :func:`digest.render.render_leaving_out`): they are excluded and
     reported, and the issue goes on without them. ``issue_file`` is the
     editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
+    ``near`` places posts by meaning (:func:`digest.meaning.meaning_of`: the
+    closeness of the selected posts to each theme); None: by keywords.
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
@@ -67,6 +71,8 @@ def assemble_digest(
         overrides=curation.themes if curation else None,
         pinned=curation.pinned if curation else (),
         language=settings.language,
+        near=near(selected) if near is not None else None,
+        threshold=settings.meaning.threshold,
     )
     posts = [post for section in sections for post in section.posts]
     outlets = summarise_outlets(posts)
@@ -121,7 +127,8 @@ def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequ
 
     Bad items and sources never raise: they are in ``Digest.problems``.
     """
-    return assemble_digest(gather_for(settings, window, sources), window, settings, now, issue_file=issue_file_of(settings, window))
+    gathered = gather_for(settings, window, sources)
+    return assemble_digest(gathered, window, settings, now, issue_file=issue_file_of(settings, window), near=meaning_of(settings))
 
 
 def issue_file_of(settings: Settings, window: Window) -> IssueFile:

@@ -93,9 +93,8 @@ def _occurrences(phrase: tuple[str, ...], text: tuple[str, ...], first: Counter[
     return sum(1 for at in range(len(text) - width + 1) if text[at : at + width] == phrase)
 
 
-def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str = "en") -> Placement:
-    """Which section a post belongs to, and why (keywords matched by their stems in ``language``)."""
-    themes = tuple(themes)
+def explicit(post: Post, themes: tuple[Theme, ...]) -> Placement | None:
+    """The post's own word: its ``theme`` field naming a configured theme, or a tag mapped to one."""
     if post.theme:
         for theme in themes:
             if theme.name.casefold() == post.theme.casefold():
@@ -104,6 +103,24 @@ def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str =
         for theme in themes:
             if tag.casefold() in theme.tags:
                 return Placement(theme.name, f'tag "{tag}" maps to {theme.name}')
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One theme's keywords found in a post: how many times in the title and in the excerpt, and which."""
+
+    in_title: int
+    in_excerpt: int
+    said: str  # '"flood" in title, "rain" in excerpt'
+
+    @property
+    def score(self) -> int:
+        return TITLE_WEIGHT * self.in_title + EXCERPT_WEIGHT * self.in_excerpt
+
+
+def keyword_evidence(post: Post, themes: tuple[Theme, ...], language: str) -> dict[int, Evidence]:
+    """Each theme's keywords found in the post (by theme order), matched by their stems in ``language``."""
     # A keyword matches whole words, in any of their forms: a one-word keyword's matches are the
     # post's words with its stem, and a phrase's are runs of its stems in the post's words.
     table = _keyword_table(themes, language)
@@ -117,18 +134,74 @@ def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str =
         in_title, in_excerpt = _occurrences(phrase, title, title_words), _occurrences(phrase, excerpt, excerpt_words)
         if in_title or in_excerpt:
             found.setdefault(order, []).append((position, keyword, in_title, in_excerpt))
-    best: tuple[int, int, str, str] | None = None  # (score, -order, theme, reason)
-    for order in sorted(found):
-        hits = sorted(found[order])  # in the configured order of the theme's keywords
-        score = sum(TITLE_WEIGHT * in_title + EXCERPT_WEIGHT * in_excerpt for _, _, in_title, in_excerpt in hits)
-        if best is None or (score, -order) > best[:2]:
-            described = [f'"{keyword}" in {"title" if in_title else "excerpt"}' for _, keyword, in_title, _ in hits[:3]]
-            best = (score, -order, themes[order].name, f"matched {', '.join(described)} (score {score})")
-    if best is not None:
-        return Placement(best[2], best[3])
+    evidence = {}
+    for order, hits in found.items():
+        hits.sort()  # in the configured order of the theme's keywords
+        described = [f'"{keyword}" in {"title" if in_title else "excerpt"}' for _, keyword, in_title, _ in hits[:3]]
+        evidence[order] = Evidence(in_title=sum(hit[2] for hit in hits), in_excerpt=sum(hit[3] for hit in hits), said=", ".join(described))
+    return evidence
+
+
+def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str = "en") -> Placement:
+    """Which section a post belongs to by keywords, and why (matched by their stems in ``language``)."""
+    themes = tuple(themes)
+    if (placed := explicit(post, themes)) is not None:
+        return placed
+    found = keyword_evidence(post, themes, language)
+    if found:
+        order = max(found, key=lambda number: (found[number].score, -number))
+        return Placement(themes[order].name, f"matched {found[order].said} (score {found[order].score})")
     if post.theme:
         return Placement(fallback, f'theme "{post.theme}" is not a configured theme; no keyword matched')
     return Placement(fallback, "no theme, tag or keyword matched")
+
+
+# Keywords as evidence beside meaning: a title match moves a post towards its theme, a passing word in the
+# excerpt only a little, and neither alone outweighs what the post is about (closeness runs about 0 to 0.8).
+# The fallback wins a post that is clearly closer to its examples than to any theme (by 1 / FALLBACK_MARGIN).
+# Chosen on the "tune" rows of bench/data/placement.txt (bench/placement.py --sweep), never on the "check" rows.
+TITLE_EVIDENCE = 0.06
+EXCERPT_EVIDENCE = 0.02
+MAX_EVIDENCE_HITS = 2
+FALLBACK_MARGIN = 0.9
+
+
+def place_by_meaning(
+    post: Post, themes: tuple[Theme, ...], fallback: str, closeness: Sequence[float], threshold: float, language: str = "en"
+) -> Placement:
+    """Which section a post belongs to by its meaning (``closeness`` to each theme, in theme order, then to the
+    fallback's examples), with its keywords as evidence; below ``threshold``, or clearly closer to the fallback's
+    examples, the fallback, saying so."""
+    if (placed := explicit(post, themes)) is not None:
+        return placed
+    found = keyword_evidence(post, themes, language)
+    scored = sorted(
+        (
+            (
+                closeness[order]
+                + TITLE_EVIDENCE * min(found[order].in_title, MAX_EVIDENCE_HITS)
+                + EXCERPT_EVIDENCE * min(found[order].in_excerpt, MAX_EVIDENCE_HITS)
+                if order in found
+                else closeness[order],
+                -order,
+            )
+            for order in range(len(themes))
+        ),
+        reverse=True,
+    )
+    if not scored:
+        return Placement(fallback, "no themes configured")
+    best, order = scored[0][0], -scored[0][1]
+    said = f"closest to {themes[order].name}, {best:.2f}"
+    if len(scored) > 1:
+        said += f"; next {themes[-scored[1][1]].name}, {scored[1][0]:.2f}"
+    if order in found:
+        said += f" (keywords: {found[order].said})"
+    if best < threshold:
+        return Placement(fallback, f"{said}: below {threshold:.2f}, so no theme")
+    if len(closeness) > len(themes) and FALLBACK_MARGIN * closeness[len(themes)] > best:
+        return Placement(fallback, f"closer to what goes in {fallback} ({closeness[len(themes)]:.2f}) than to any theme; {said}")
+    return Placement(themes[order].name, said)
 
 
 def group_posts(
@@ -140,6 +213,8 @@ def group_posts(
     overrides: Mapping[str, str] | None = None,
     pinned: Sequence[str] = (),
     language: str = "en",
+    near: Mapping[str, Sequence[float]] | None = None,
+    threshold: float = 0.15,
 ) -> tuple[Section, ...]:
     """Sections in configured theme order (the fallback last), each grouped by outlet.
 
@@ -147,14 +222,21 @@ def group_posts(
     name; posts inside an outlet newest first, then by title. Empty sections
     are left out. Same input, same output. The editor's word comes first:
     ``overrides`` (post id → theme) places a post, and ``pinned`` posts open
-    their section in the order given, their outlets moving up whole.
+    their section in the order given, their outlets moving up whole. ``near``
+    (post id → closeness to each theme, :mod:`digest.meaning`) places the
+    others by meaning, keywords as evidence; without it, by keywords alone.
     """
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
     reasons: dict[str, dict[str, str]] = {}
     for post in posts:
         chosen = overrides.get(post.id) if overrides else None
-        placement = Placement(chosen, "put here by the editor") if chosen else classify(post, themes, fallback, language)
+        if chosen:
+            placement = Placement(chosen, "put here by the editor")
+        elif near is not None and post.id in near:
+            placement = place_by_meaning(post, themes, fallback, near[post.id], threshold, language)
+        else:
+            placement = classify(post, themes, fallback, language)
         if post.id in pinned:
             placement = Placement(placement.theme, f"{placement.reason}; pinned to the top by the editor")
         placed.setdefault(placement.theme, []).append(post)

