@@ -62,6 +62,28 @@ class RunEnd(StrEnum):
     FATAL = "fatal"  # a problem no retry can fix: TLS trust, the login (reason: what, with the setting to change)
 
 
+class PlacementKind(StrEnum):
+    """What the editor did with the theme digest chose for a post, as the issue was frozen."""
+
+    KEPT = "kept"  # the automatic theme stood
+    MOVED = "moved"  # the editor put the post in another theme
+    INCLUDED = "included"  # the editor brought in a post the rules had left out
+    EXCLUDED = "excluded"  # the editor left the post out
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """One post of a frozen issue: the theme digest chose and the one it went out in (None: left out). The
+    editor's moves and inclusions are examples that later issues learn from; all of them are what
+    ``digest themes report`` counts."""
+
+    post_id: str
+    text: str  # title and excerpt, as the model reads them
+    automatic: str | None
+    theme: str | None
+    kind: PlacementKind
+
+
 class SlotState(StrEnum):
     """What became of one scheduled slot."""
 
@@ -257,6 +279,9 @@ class Section:
     description: str
     outlets: tuple[OutletGroup, ...]
     reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    automatic: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # post id → digest's theme, where the editor moved it
 
     @property
     def posts(self) -> tuple[Post, ...]:
@@ -313,6 +338,7 @@ class Digest:
     stats: Stats
     generated_at: datetime
     editorial: Editorial | None = None  # None: no issue file
+    placements: tuple[Placed, ...] = ()  # each post's automatic and final theme, and the editor's exclusions
 
     @property
     def subject(self) -> str:

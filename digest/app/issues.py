@@ -47,7 +47,7 @@ from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_is
 from digest.send.variants import RecipientView, ViewKind, recipient_view
 from digest.serialize import digest_to_json
 from digest.sources import gather_all
-from digest.store import IssueSummary, Outstanding, Store, StoredIssue
+from digest.store import IssueSummary, Outstanding, Store, StoredIssue, database_exists
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,6 +183,7 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
         post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
         model=json.dumps(digest_to_json(digest), ensure_ascii=False),
         layout=rendered.layout.to_json() if rendered.layout is not None else None,
+        placements=digest.placements,
     )
 
 
@@ -265,6 +266,13 @@ class Newsletter:
 
     # -- building ---------------------------------------------------------------
 
+    def _learned(self) -> list[tuple[str, str]]:
+        """The editor's past corrections (post text, theme), for meaning to learn from; none without a database
+        (a build alone creates none) or with meaning off."""
+        if not self.settings.meaning.enabled or (self._store is None and not database_exists(self.settings.database_url)):
+            return []
+        return self.store.placements.examples()
+
     def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None) -> Listed:
         """The posts the sources yield, oldest first: those the window selects, or (None) every one."""
         gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
@@ -278,7 +286,7 @@ class Newsletter:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
         issue_file = issue_file_of(self.settings, window)
-        near = meaning_of(self.settings)
+        near = meaning_of(self.settings, self._learned())
         digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, near=near)
         digest, rendered = render_leaving_out(
             digest,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from digest.config import Settings, SourceSpec, load_settings, parse_source_spec
 from digest.issue.selection import at_moment, parse_when
-from digest.store import Store, database_problem, safe_url
+from digest.store import Store, database_exists, database_problem, safe_url
 from digest.store.migrations import HEAD
 
 
@@ -33,10 +33,7 @@ def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
 
 def existing_store(settings: Settings) -> Store | None:
     """The store, but only if its database is there already: an embedded SQLite file is not created just to look."""
-    url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
-    return open_store(settings)
+    return open_store(settings) if database_exists(settings.database_url) else None
 
 
 def source_specs(texts: Iterable[str], here: Path) -> tuple[SourceSpec, ...]:

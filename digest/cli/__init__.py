@@ -33,6 +33,7 @@ from digest.cli.schedule import schedule
 from digest.cli.send import send, status
 from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
+from digest.cli.themes import themes
 from digest.errors import DigestError
 
 __all__ = ["main", "run"]
@@ -75,7 +76,24 @@ def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str)
     ctx.call_on_close(obj.close)
 
 
-for command in (init, build, posts, send, status, approve, subscribers, publish, serve, schedule, preview, sample, dkim, bounces, db):
+for command in (
+    init,
+    build,
+    posts,
+    send,
+    status,
+    approve,
+    subscribers,
+    publish,
+    serve,
+    schedule,
+    preview,
+    sample,
+    dkim,
+    bounces,
+    themes,
+    db,
+):
     main.add_command(command)
 
 

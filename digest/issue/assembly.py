@@ -9,11 +9,11 @@ from datetime import datetime, tzinfo
 
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
-from digest.issue.grouping import group_posts, summarise_outlets
+from digest.issue.grouping import classify, group_posts, place_by_meaning, summarise_outlets
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.meaning import Near, meaning_of
-from digest.models import Digest, Excluded, ExclusionKind, Problem, Stats, Window, last_day
+from digest.models import Digest, Excluded, ExclusionKind, Placed, PlacementKind, Post, Problem, Section, Stats, Window, last_day
 from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
 
@@ -75,6 +75,7 @@ def assemble_digest(
         threshold=settings.meaning.threshold,
     )
     posts = [post for section in sections for post in section.posts]
+    placements = placements_of(sections, excluded, curation.included if curation else (), settings, near)
     outlets = summarise_outlets(posts)
     automatic = settings.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
     return Digest(
@@ -97,7 +98,43 @@ def assemble_digest(
         ),
         generated_at=now,
         editorial=editorial,
+        placements=placements,
     )
+
+
+def placement_text(post: Post) -> str:
+    """A post as the model reads it, and as an example is kept."""
+    return f"{post.title}. {post.excerpt_text}" if post.excerpt_text else post.title
+
+
+def placements_of(
+    sections: Sequence[Section], excluded: Sequence[Excluded], included: Sequence[str], settings: Settings, near: Near | None
+) -> tuple[Placed, ...]:
+    """Each post's automatic and final theme, and what digest would have done with each post the editor left out."""
+    found = []
+    for section in sections:
+        for post in section.posts:
+            automatic = section.automatic.get(post.id, section.theme)
+            kind = (
+                PlacementKind.INCLUDED
+                if post.id in included
+                else PlacementKind.MOVED
+                if post.id in section.automatic
+                else PlacementKind.KEPT
+            )
+            found.append(Placed(post_id=post.id, text=placement_text(post), automatic=automatic, theme=section.theme, kind=kind))
+    left_out = [item.post for item in excluded if item.kind is ExclusionKind.EDITOR]
+    if left_out:
+        closeness = near(left_out) if near is not None else None
+        for post in left_out:
+            if closeness is not None and post.id in closeness:
+                theme = place_by_meaning(
+                    post, settings.themes, settings.fallback_theme, closeness[post.id], settings.meaning.threshold
+                ).theme
+            else:
+                theme = classify(post, settings.themes, settings.fallback_theme, settings.language).theme
+            found.append(Placed(post_id=post.id, text=placement_text(post), automatic=theme, theme=None, kind=PlacementKind.EXCLUDED))
+    return tuple(found)
 
 
 def _leave_out(selection: Selection, gathered: Gathered, unrenderable: Mapping[str, str]) -> tuple[Selection, Gathered]:

@@ -229,14 +229,17 @@ def group_posts(
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
     reasons: dict[str, dict[str, str]] = {}
+    automatic: dict[str, dict[str, str]] = {}
     for post in posts:
         chosen = overrides.get(post.id) if overrides else None
-        if chosen:
-            placement = Placement(chosen, "put here by the editor")
-        elif near is not None and post.id in near:
+        if near is not None and post.id in near:
             placement = place_by_meaning(post, themes, fallback, near[post.id], threshold, language)
         else:
             placement = classify(post, themes, fallback, language)
+        if chosen:
+            if chosen != placement.theme:  # what digest would have done: the editor's correction to learn from
+                automatic.setdefault(chosen, {})[post.id] = placement.theme
+            placement = Placement(chosen, "put here by the editor")
         if post.id in pinned:
             placement = Placement(placement.theme, f"{placement.reason}; pinned to the top by the editor")
         placed.setdefault(placement.theme, []).append(post)
@@ -253,6 +256,7 @@ def group_posts(
                 description=descriptions.get(name, fallback_description),
                 outlets=_pinned_first(placed[name], pinned),
                 reasons=MappingProxyType(dict(sorted(reasons[name].items()))),
+                automatic=MappingProxyType(dict(sorted(automatic.get(name, {}).items()))),
             )
         )
     return tuple(sections)

@@ -38,9 +38,10 @@ def available() -> str | None:
     return None
 
 
-def meaning_of(settings: Settings) -> Near | None:
+def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> Near | None:
     """How close posts are to the themes, by meaning: None when ``[grouping] meaning`` is off, or its runtime is
-    not installed (loading the config said so, with the command that installs it)."""
+    not installed (loading the config said so, with the command that installs it). ``learned``: (post text,
+    theme) of the editor's past corrections, examples beside the config's own."""
     if not settings.meaning.enabled or not settings.themes or available() is not None:
         return None
     from digest.meaning.cache import cached_vectors
@@ -57,8 +58,12 @@ def meaning_of(settings: Settings) -> Near | None:
     def embed(texts: list[str]) -> Vectors:
         return cached_vectors(store, key, texts, compute)
 
-    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
-    space = ThemeSpace(texts, embed, settings.meaning.fallback_examples)
+    taught: dict[str, list[str]] = {}
+    for text, theme in learned:
+        taught.setdefault(theme, []).append(text)
+    texts = [ThemeText(t.name, t.description, t.keywords, t.examples, tuple(taught.get(t.name, ()))) for t in settings.themes]
+    fallback_examples = (*settings.meaning.fallback_examples, *taught.get(settings.fallback_theme, ()))
+    space = ThemeSpace(texts, embed, fallback_examples)
 
     def near(posts: Sequence[Post]) -> Mapping[str, tuple[float, ...]]:
         closeness = space.closeness([post.title for post in posts], [f"{post.title}. {post.excerpt_text}" for post in posts])

@@ -17,6 +17,8 @@ Every failure to open or migrate the database is a :class:`StoreError`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -26,6 +28,7 @@ from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
+from digest.store.placements import PastPlacement, Placements
 from digest.store.runs import Runs, ScheduleRun
 from digest.store.schema import create_engine, now_utc, reads_of
 from digest.store.subscribers import Subscriber, Subscribers
@@ -42,12 +45,15 @@ __all__ = [
     "MailEvent",
     "Named",
     "Outstanding",
+    "PastPlacement",
+    "Placements",
     "Remaining",
     "ScheduleRun",
     "Store",
     "StoreError",
     "StoredIssue",
     "Subscriber",
+    "database_exists",
     "now_utc",
 ]
 
@@ -66,6 +72,7 @@ class Store:
         self.approvals = Approvals(engine)
         self.events = MailEvents(engine)
         self.workers = Workers(engine)
+        self.placements = Placements(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -104,6 +111,11 @@ class Store:
 
         with self.engine.begin() as conn:
             return migrations.upgrade(conn, target)
+
+
+def database_exists(url: str) -> bool:
+    """False only for an embedded SQLite file that is not there yet (a server database is assumed to exist)."""
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
 
 def safe_url(url: str) -> str:

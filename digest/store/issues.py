@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import Check, DeliveryState
-from digest.store.schema import deliveries, issues, reads_of
+from digest.models import Check, DeliveryState, Placed
+from digest.store.schema import deliveries, issues, placements, reads_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +34,7 @@ class StoredIssue:
     post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
     layout: str | None = None  # digest.render.views.Layout as JSON: None before v9, or when the templates mark no themes
+    placements: tuple[Placed, ...] = ()  # kept in their own table (v14): read by Placements, not loaded with the issue
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,8 +73,24 @@ class Issues:
         with self.engine.begin() as conn:
             if replace:
                 conn.execute(sa.delete(deliveries).where(deliveries.c.issue_id == issue.id, deliveries.c.state == DeliveryState.PENDING))
+                conn.execute(sa.delete(placements).where(placements.c.issue_id == issue.id))
                 conn.execute(sa.delete(issues).where(issues.c.id == issue.id))
             conn.execute(sa.insert(issues).values(**values))
+            if issue.placements:  # with the issue, in its transaction: an issue is never stored without them
+                conn.execute(
+                    sa.insert(placements),
+                    [
+                        {
+                            "issue_id": issue.id,
+                            "post_id": p.post_id,
+                            "text": p.text,
+                            "automatic": p.automatic,
+                            "theme": p.theme,
+                            "kind": p.kind.value,
+                        }
+                        for p in issue.placements
+                    ],
+                )
 
     def add_once(self, issue: StoredIssue) -> StoredIssue:
         """Store ``issue`` unless one of its id is stored already; returns the stored one (the first to arrive wins)."""

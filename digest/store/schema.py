@@ -188,6 +188,20 @@ mail_events = sa.Table(
 )
 
 
+placements = sa.Table(
+    "placements",
+    metadata,
+    # v14: each post of a frozen issue, the theme digest chose and the one it went out in (digest.models.Placed):
+    # the editor's moves and inclusions teach later issues, and `digest themes report` counts them all.
+    sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("post_id", sa.String(200), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("automatic", sa.Text),
+    sa.Column("theme", sa.Text),  # NULL: the editor left the post out
+    sa.Column("kind", sa.String(16), nullable=False),  # digest.models.PlacementKind
+)
+
+
 send_workers = sa.Table(
     "send_workers",
     metadata,
