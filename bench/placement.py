@@ -7,6 +7,7 @@ fallback's precision, and the milliseconds per post of placing by meaning (model
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections import Counter
@@ -105,8 +106,46 @@ def bench_placement(rows_out: list[str]) -> None:
             f"fallback precision {m['fallback_precision']:.0%} | keyword rules {k['accuracy']:.1%}, fallback precision {k['fallback_precision']:.0%} | "
             f"{settings.meaning.model} model, threshold {settings.meaning.threshold} |"
         )
+    rows_out.append(story_row(settings))
     rows_out.append(
         f"| placement by meaning, per post | {per_post:.2f} ms (150 posts, nothing cached, one thread) | | title and title + excerpt embedded |"
+    )
+
+
+def story_row(settings: Settings) -> str:
+    """bench/data/stories.txt: how many pairs of one story fold, and how many pairs of two stay apart."""
+    from digest.issue.stories import STORY_CLOSE, fold_stories
+    from digest.meaning import meaning_of
+
+    meaning = meaning_of(settings)
+    assert meaning is not None
+    folded = {"same": 0, "apart": 0}
+    total = {"same": 0, "apart": 0}
+    for n, line in enumerate((ROOT / "bench" / "data" / "stories.txt").read_text(encoding="utf-8").splitlines()):
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, title_a, excerpt_a, title_b, excerpt_b = (part.strip() for part in line.split(" | "))
+        a = _post(f"a{n}", title_a, excerpt_a, "Civic Ledger", 9)
+        b = _post(f"b{n}", title_b, excerpt_b, "Harbour Gazette", 10)
+        total[label] += 1
+        folded[label] += bool(fold_stories([a, b], alike=meaning.alike([a, b])).folded)
+    return (
+        f"| one story by meaning (bench/data/stories.txt) | {folded['same']} of {total['same']} pairs of one story folded | "
+        f"{folded['apart']} of {total['apart']} pairs of two stories folded | closeness at least {STORY_CLOSE}, no contradicting number |"
+    )
+
+
+def _post(post_id: str, title: str, excerpt: str, outlet: str, hour: int) -> Post:
+    return Post(
+        id=post_id,
+        title=title,
+        url=f"https://example.org/{post_id}",
+        published=datetime(2026, 11, 20, hour, tzinfo=UTC),
+        outlet=outlet,
+        author=None,
+        excerpt_html=excerpt,
+        excerpt_text=excerpt,
+        source="bench",
     )
 
 
@@ -130,6 +169,7 @@ def main() -> None:
                 print("   recall", {k: f"{v:.0%}" for k, v in s["recall"].items()})  # type: ignore[union-attr]
                 print("   confusions", s["confusions"])
     print(f"meaning: {per_post:.2f} ms per post")
+    print(story_row(dataclasses.replace(settings, cache_dir=ROOT / ".digest-cache")))
 
 
 if __name__ == "__main__":

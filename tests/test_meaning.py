@@ -42,9 +42,9 @@ def test_meaning_places_the_held_back_posts_where_the_editor_did_and_beats_keywo
 
     settings = sample_settings(tmp_path)
     rows = [row for row in labelled() if row.split == "check"]
-    near = meaning_of(settings)
-    assert near is not None
-    closeness = near([row.post for row in rows])
+    meaning = meaning_of(settings)
+    assert meaning is not None
+    closeness = meaning.near([row.post for row in rows])
     fallback = settings.fallback_theme
     by_meaning = [
         place_by_meaning(row.post, settings.themes, fallback, closeness[row.post.id], settings.meaning.threshold).theme for row in rows
@@ -59,8 +59,9 @@ def test_meaning_places_the_held_back_posts_where_the_editor_did_and_beats_keywo
 @needs_model
 def test_each_placement_says_how_close_and_what_came_next(tmp_path: Path) -> None:
     settings = sample_settings(tmp_path)
-    near = meaning_of(settings)
-    assert near is not None
+    meaning = meaning_of(settings)
+    assert meaning is not None
+    near = meaning.near
     cut = make_post("Power cut leaves 3,000 homes without electricity", settings_now(), excerpt="Engineers worked through the night.")
     unrelated = make_post(
         "Magistrates fine driver for using phone at the wheel",
@@ -223,3 +224,66 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
     assert shown.returncode == 0, shown.stderr
     assert f"Moved       {9 - sum(right_by_week)} from Homes & Neighbourhoods to {TAUGHT}" in shown.stdout, shown.stdout
     assert "of 9 posts in the theme the editor kept them in" in shown.stdout
+
+
+@needs_model
+def test_one_story_told_in_other_words_folds_and_other_stories_in_the_same_words_do_not(tmp_path: Path) -> None:
+    """Item 4: bench/data/stories.txt, 12 pairs of one story from two outlets, 13 of two stories alike in words."""
+    from digest.issue.stories import fold_stories
+
+    settings = sample_settings(tmp_path)
+    meaning = meaning_of(settings)
+    assert meaning is not None
+    folded = {"same": 0, "apart": 0}
+    reasons = []
+    for n, line in enumerate((REPO / "bench" / "data" / "stories.txt").read_text(encoding="utf-8").splitlines()):
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, title_a, excerpt_a, title_b, excerpt_b = (part.strip() for part in line.split(" | "))
+        first = make_post(title_a, settings_now(), excerpt=excerpt_a, outlet="Civic Ledger", url=f"https://a.example/{n}")
+        later = dataclasses.replace(
+            make_post(title_b, settings_now(), excerpt=excerpt_b, outlet="Harbour Gazette", url=f"https://b.example/{n}"),
+            published=settings_now().replace(hour=10),
+        )
+        stories = fold_stories([first, later], alike=meaning.alike([first, later]))
+        if stories.folded:
+            folded[label] += 1
+            reasons.append(stories.folded[0].reason)
+            assert stories.shown[0].also[0].url == later.url  # listed under the first as Also in
+    print(folded)
+    assert folded["apart"] == 0  # never hides a different story (the two council meetings included)
+    assert folded["same"] >= 10  # of 12
+    assert all(", by meaning (0." in reason for reason in reasons)
+    # One outlet's two posts on a story stay two posts (a report and its follow-up), however close in meaning.
+    twice = [
+        make_post(
+            "Bus drivers vote to strike over pay",
+            settings_now(),
+            excerpt="Services could stop for three days in December.",
+            outlet="Civic Ledger",
+            url="https://a.example/strike",
+        ),
+        make_post(
+            "Bus strike threatened for December",
+            settings_now(),
+            excerpt="Drivers across the county backed industrial action in a row over wages.",
+            outlet="Civic Ledger",
+            url="https://a.example/december",
+        ),
+    ]
+    assert meaning.alike(twice)(twice[0].id, twice[1].id) >= 0.6  # close enough to fold across two outlets
+    assert not fold_stories(twice, alike=meaning.alike(twice)).folded
+
+
+def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(tmp_path: Path) -> None:
+    """Item 5: the packaged model learnt English only; a French newsletter is told so, and placed by its keywords
+    (Snowball's French stems), unless grouping.model names a multilingual export."""
+    text = (REPO / "config" / "digest.toml").read_text(encoding="utf-8").replace('language = "en-GB"', 'language = "fr"')
+    assert 'language = "fr"' in text
+    config = tmp_path / "config" / "digest.toml"
+    config.parent.mkdir()
+    config.write_text(text, encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert not settings.meaning.enabled and meaning_of(settings) is None
+    said = [w for w in settings.warnings if "reads English" in w]
+    assert said and 'newsletter.language is "fr"' in said[0] and "grouping.model" in said[0] and "multilingual" in said[0]

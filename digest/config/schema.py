@@ -58,6 +58,11 @@ class MeaningOptions:
     threshold: float = 0.15  # closeness below which a post goes to the fallback section
     fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
 
+    def reads(self, language: str) -> bool:
+        """Whether the model reads posts in ``language``: all-MiniLM-L6-v2 (packaged) learnt English only, so it
+        would place posts in other languages worse than their keywords do; a folder's model is the user's word."""
+        return self.model != PACKAGED or language.split("-")[0].lower() == "en"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WindowRule:

@@ -12,8 +12,8 @@ from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issu
 from digest.issue.grouping import classify, group_posts, place_by_meaning, summarise_outlets
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
-from digest.meaning import Near, meaning_of
-from digest.models import Digest, Excluded, ExclusionKind, Placed, PlacementKind, Post, Problem, Section, Stats, Window, last_day
+from digest.meaning import Meaning, meaning_of, post_text
+from digest.models import Digest, Excluded, ExclusionKind, Placed, PlacementKind, Problem, Section, Stats, Window, last_day
 from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
 
@@ -42,7 +42,7 @@ def assemble_digest(
     now: datetime,
     unrenderable: Mapping[str, str] | None = None,
     issue_file: IssueFile | None = None,
-    near: Near | None = None,
+    meaning: Meaning | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
@@ -50,8 +50,8 @@ def assemble_digest(
     own (see :func:`digest.render.render_leaving_out`): they are excluded and
     reported, and the issue goes on without them. ``issue_file`` is the
     editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
-    ``near`` places posts by meaning (:func:`digest.meaning.meaning_of`: the
-    closeness of the selected posts to each theme); None: by keywords.
+    ``meaning`` (:func:`digest.meaning.meaning_of`) places posts by what they
+    are about and folds one story told by two outlets; None: keywords and titles.
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
@@ -59,7 +59,7 @@ def assemble_digest(
     curation = curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro) if issue_file else None
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
-    stories = fold_stories(selected, keep_apart=curation.included if curation else ())
+    stories = fold_stories(selected, keep_apart=curation.included if curation else (), alike=meaning.alike(selected) if meaning else None)
     selected, excluded = stories.shown, (*excluded, *stories.folded)
     problems = (*gathered.problems, *(curation.problems if curation else ()))
     editorial = curation.editorial if curation else None
@@ -71,11 +71,11 @@ def assemble_digest(
         overrides=curation.themes if curation else None,
         pinned=curation.pinned if curation else (),
         language=settings.language,
-        near=near(selected) if near is not None else None,
+        near=meaning.near(selected) if meaning is not None else None,
         threshold=settings.meaning.threshold,
     )
     posts = [post for section in sections for post in section.posts]
-    placements = placements_of(sections, excluded, curation.included if curation else (), settings, near)
+    placements = placements_of(sections, excluded, curation.included if curation else (), settings, meaning)
     outlets = summarise_outlets(posts)
     automatic = settings.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
     return Digest(
@@ -102,13 +102,8 @@ def assemble_digest(
     )
 
 
-def placement_text(post: Post) -> str:
-    """A post as the model reads it, and as an example is kept."""
-    return f"{post.title}. {post.excerpt_text}" if post.excerpt_text else post.title
-
-
 def placements_of(
-    sections: Sequence[Section], excluded: Sequence[Excluded], included: Sequence[str], settings: Settings, near: Near | None
+    sections: Sequence[Section], excluded: Sequence[Excluded], included: Sequence[str], settings: Settings, meaning: Meaning | None
 ) -> tuple[Placed, ...]:
     """Each post's automatic and final theme, and what digest would have done with each post the editor left out."""
     found = []
@@ -122,10 +117,10 @@ def placements_of(
                 if post.id in section.automatic
                 else PlacementKind.KEPT
             )
-            found.append(Placed(post_id=post.id, text=placement_text(post), automatic=automatic, theme=section.theme, kind=kind))
+            found.append(Placed(post_id=post.id, text=post_text(post), automatic=automatic, theme=section.theme, kind=kind))
     left_out = [item.post for item in excluded if item.kind is ExclusionKind.EDITOR]
     if left_out:
-        closeness = near(left_out) if near is not None else None
+        closeness = meaning.near(left_out) if meaning is not None else None
         for post in left_out:
             if closeness is not None and post.id in closeness:
                 theme = place_by_meaning(
@@ -133,7 +128,7 @@ def placements_of(
                 ).theme
             else:
                 theme = classify(post, settings.themes, settings.fallback_theme, settings.language).theme
-            found.append(Placed(post_id=post.id, text=placement_text(post), automatic=theme, theme=None, kind=PlacementKind.EXCLUDED))
+            found.append(Placed(post_id=post.id, text=post_text(post), automatic=theme, theme=None, kind=PlacementKind.EXCLUDED))
     return tuple(found)
 
 
@@ -165,7 +160,7 @@ def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequ
     Bad items and sources never raise: they are in ``Digest.problems``.
     """
     gathered = gather_for(settings, window, sources)
-    return assemble_digest(gathered, window, settings, now, issue_file=issue_file_of(settings, window), near=meaning_of(settings))
+    return assemble_digest(gathered, window, settings, now, issue_file=issue_file_of(settings, window), meaning=meaning_of(settings))
 
 
 def issue_file_of(settings: Settings, window: Window) -> IssueFile:

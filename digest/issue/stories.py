@@ -9,6 +9,14 @@ calls a title that is a subset of another identical, so titles shorter than
 every story about bus lanes. Titles whose numbers differ are different
 stories, however alike the words ("Council meeting, 17 November" and "…18").
 
+With meaning on (:mod:`digest.meaning`), two posts from different outlets
+also tell one story when what they say is close: the cosine of their title
+and excerpt at least :data:`STORY_CLOSE`, and no number in one title
+contradicting the other's (chosen on the pairs in bench/data/stories.txt:
+the same story told in other words, and other stories in the same words);
+and two alike titles fold only if their meaning is that close as well. A
+title shorter than :data:`MIN_WORDS` words says too little for either rule.
+
 The earliest post of a story is shown; the others are listed as excluded
 ("same story as …") so the counts still add up, and each appears under it as
 "Also in". An editor who ``include``s a post keeps it apart.
@@ -17,7 +25,7 @@ The earliest post of a story is shown; the others are listed as excluded
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,6 +35,7 @@ from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
 MIN_WORDS = 4
+STORY_CLOSE = 0.6
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|amp)$", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp/?$|/amp/|\.amp$|\.amp\.html$)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -50,10 +59,11 @@ class Stories:
     folded: tuple[Excluded, ...]
 
 
-def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = ()) -> Stories:
-    """Fold each story's posts into its earliest one; ``keep_apart`` (post ids) are never folded."""
+def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = (), alike: Callable[[str, str], float] | None = None) -> Stories:
+    """Fold each story's posts into its earliest one; ``keep_apart`` (post ids) are never folded; ``alike`` (post
+    ids → closeness of their meaning) folds one story told in other words."""
     ordered = sorted(posts, key=lambda p: (p.published, p.title, p.id))
-    lead_of = _leads(ordered, set(keep_apart))
+    lead_of, closeness = _leads(ordered, set(keep_apart), alike)
     posts_by_id = {post.id: post for post in posts}
     also: dict[str, list[AlsoIn]] = {}
     folded: list[Excluded] = []
@@ -64,16 +74,21 @@ def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = ()) -> Stori
         first = posts_by_id[lead]
         also.setdefault(lead, []).append(AlsoIn(outlet=post.outlet or post.author or "another source", url=post.url, title=post.title))
         where = f" ({first.outlet})" if first.outlet else ""
+        by = f", by meaning ({closeness[post.id]:.2f})" if post.id in closeness else ""
         folded.append(
-            Excluded(post=post, kind=ExclusionKind.SAME_STORY, reason=f'same story as "{first.title}"{where}: listed under it as Also in')
+            Excluded(
+                post=post, kind=ExclusionKind.SAME_STORY, reason=f'same story as "{first.title}"{where}{by}: listed under it as Also in'
+            )
         )
     shown = tuple(replace(post, also=tuple(also[post.id])) if post.id in also else post for post in posts if lead_of[post.id] == post.id)
     return Stories(shown=shown, folded=tuple(folded))
 
 
-def _leads(ordered: Sequence[Post], apart: set[str]) -> dict[str, str]:
+def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str], float] | None) -> tuple[dict[str, str], dict[str, float]]:
     """Post id → the id of its story's shown post (itself when it leads): the same canonical URL, or a title
-    alike enough to an earlier lead's; a post kept apart leads its own story."""
+    alike enough to an earlier lead's, or (``alike``) a meaning close enough to one from another outlet; a post
+    kept apart leads its own story. Also: how close the posts folded by meaning were."""
+    closeness: dict[str, float] = {}
     lead_of: dict[str, str] = {}
     leads: list[Post] = []
     by_url: dict[str, str] = {}
@@ -83,14 +98,43 @@ def _leads(ordered: Sequence[Post], apart: set[str]) -> dict[str, str]:
             key = canonical_url(post.url) if post.url else None
             lead = by_url.get(key) if key else None
             if lead is None and len(_WORD.findall(post.title)) >= MIN_WORDS:
-                lead = next((other.id for other in leads if _alike(other, post) and other.id not in apart), None)
+                # With meaning on, alike titles must mean the same too: "Writers' festival announces its line-up"
+                # and "Music festival announces its line-up" share all but a word and are two stories.
+                lead = next(
+                    (
+                        other.id
+                        for other in leads
+                        if _alike(other, post) and other.id not in apart and (alike is None or alike(other.id, post.id) >= STORY_CLOSE)
+                    ),
+                    None,
+                )
+            if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
+                lead = _closest_story(post, [other for other in leads if other.id not in apart], alike, closeness)
         if lead is None:
             leads.append(post)
             lead = post.id
         lead_of[post.id] = lead
         if post.url:
             by_url.setdefault(canonical_url(post.url), lead)
-    return lead_of
+    return lead_of, closeness
+
+
+def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], closeness: dict[str, float]) -> str | None:
+    """The lead from another outlet whose meaning is closest to ``post``'s, if close enough and no number contradicts."""
+    best: tuple[float, str] | None = None
+    for other in leads:
+        if other.outlet and other.outlet == post.outlet:
+            continue  # one outlet's two posts are two stories (a series, a follow-up)
+        numbers, theirs = set(_NUMBER.findall(post.title)), set(_NUMBER.findall(other.title))
+        if numbers and theirs and numbers != theirs:
+            continue  # "Council meeting, 17 November" and "…18 November"
+        score = alike(other.id, post.id)
+        if score >= STORY_CLOSE and (best is None or score > best[0]):
+            best = (score, other.id)
+    if best is None:
+        return None
+    closeness[post.id] = best[0]
+    return best[1]
 
 
 def _alike(a: Post, b: Post) -> bool:

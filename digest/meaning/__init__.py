@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,6 +29,21 @@ RUNTIME = ("onnxruntime", "tokenizers", "numpy")
 
 # Posts → each post's closeness to each theme, in theme order, then to the fallback's examples (by post id).
 Near = Callable[[Sequence["Post"]], Mapping[str, tuple[float, ...]]]
+# Posts → how close any two of them are (by post id): one story told twice, or two stories.
+Alike = Callable[[Sequence["Post"]], Callable[[str, str], float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """What meaning adds to a build: where each post belongs, and which posts tell one story."""
+
+    near: Near
+    alike: Alike
+
+
+def post_text(post: Post) -> str:
+    """A post as the model reads it (and as an example is kept): its title, and its excerpt."""
+    return f"{post.title}. {post.excerpt_text}" if post.excerpt_text else post.title
 
 
 def available() -> str | None:
@@ -38,11 +54,11 @@ def available() -> str | None:
     return None
 
 
-def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> Near | None:
+def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> Meaning | None:
     """How close posts are to the themes, by meaning: None when ``[grouping] meaning`` is off, or its runtime is
     not installed (loading the config said so, with the command that installs it). ``learned``: (post text,
     theme) of the editor's past corrections, examples beside the config's own."""
-    if not settings.meaning.enabled or not settings.themes or available() is not None:
+    if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
     from digest.meaning.cache import cached_vectors
     from digest.meaning.model import embedder, model_files, model_id
@@ -66,7 +82,11 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> N
     space = ThemeSpace(texts, embed, fallback_examples)
 
     def near(posts: Sequence[Post]) -> Mapping[str, tuple[float, ...]]:
-        closeness = space.closeness([post.title for post in posts], [f"{post.title}. {post.excerpt_text}" for post in posts])
+        closeness = space.closeness([post.title for post in posts], [post_text(post) for post in posts])
         return {post.id: tuple(float(x) for x in row) for post, row in zip(posts, closeness, strict=True)}
 
-    return near
+    def alike(posts: Sequence[Post]) -> Callable[[str, str], float]:
+        vectors = dict(zip((post.id for post in posts), embed([post_text(post) for post in posts]), strict=True))
+        return lambda a, b: float(vectors[a] @ vectors[b])
+
+    return Meaning(near=near, alike=alike)
