@@ -47,26 +47,32 @@ def theme_report(settings: Settings, store: Store, since: datetime | None = None
     """The automatic themes against the editor's final ones over the issues since ``since`` (all: None)."""
     past = store.placements.since(since)
     placed = [p for p in past if p.theme is not None]
-    by_issue: dict[str, list[PastPlacement]] = {}
-    for item in placed:
-        by_issue.setdefault(item.issue_id, []).append(item)
-    finals = [p.theme for p in placed if p.theme is not None]
-    names = [*settings.theme_names, *sorted({theme for theme in finals if theme not in settings.theme_names})]
     return ThemeReport(
-        issues=tuple((issue, len(items), sum(1 for i in items if i.automatic == i.theme)) for issue, items in by_issue.items()),
-        themes=tuple(
-            ThemeScore(
-                theme=name,
-                posts=sum(1 for p in placed if p.theme == name),
-                matched=sum(1 for p in placed if p.theme == name and p.automatic == name),
-            )
-            for name in names
-        ),
-        confusions=tuple(
-            (automatic, final, count)
-            for (automatic, final), count in Counter(
-                (p.automatic or "?", p.theme or "?") for p in placed if p.automatic != p.theme
-            ).most_common(5)
-        ),
+        issues=_by_issue(placed),
+        themes=tuple(_score(name, placed) for name in _names(settings, placed)),
+        confusions=_confusions(placed),
         excluded=sum(1 for p in past if p.kind is PlacementKind.EXCLUDED),
     )
+
+
+def _by_issue(placed: list[PastPlacement]) -> tuple[tuple[str, int, int], ...]:
+    issues: dict[str, list[PastPlacement]] = {}
+    for item in placed:
+        issues.setdefault(item.issue_id, []).append(item)
+    return tuple((issue, len(items), sum(1 for i in items if i.automatic == i.theme)) for issue, items in issues.items())
+
+
+def _names(settings: Settings, placed: list[PastPlacement]) -> list[str]:
+    """The config's themes and fallback, then any theme an old issue went out with that the config no longer has."""
+    gone = sorted({p.theme for p in placed if p.theme is not None and p.theme not in settings.theme_names})
+    return [*settings.theme_names, *gone]
+
+
+def _score(name: str, placed: list[PastPlacement]) -> ThemeScore:
+    mine = [p for p in placed if p.theme == name]
+    return ThemeScore(theme=name, posts=len(mine), matched=sum(1 for p in mine if p.automatic == name))
+
+
+def _confusions(placed: list[PastPlacement]) -> tuple[tuple[str, str, int], ...]:
+    moved = Counter((p.automatic or "?", p.theme or "?") for p in placed if p.automatic != p.theme)
+    return tuple((automatic, final, count) for (automatic, final), count in moved.most_common(5))

@@ -33,7 +33,11 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
         start = moment(since, obj.settings.timezone) if since else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    seen = theme_report(obj.settings, obj.store, start)
+    store = obj.store_if_exists()  # a report creates no database
+    if store is None:
+        click.echo("No database yet: no issue has been frozen.")
+        return
+    seen = theme_report(obj.settings, store, start)
     if fmt == "json":
         click.echo(
             json.dumps(

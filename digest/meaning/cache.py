@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from digest.meaning.model import Vectors
 
 log = logging.getLogger(__name__)
+# Vectors met in this process (key → bytes): the preview rebuilds on every saved file and the scheduler every week,
+# and neither need read the same theme texts back from SQLite each time. Bounded: cleared past MEMO_MAX.
+MEMO_MAX = 50_000
+_memo: dict[str, bytes] = {}
 
 
 def cached_vectors(path: Path | None, model_id: str, texts: list[str], compute: Callable[[list[str]], Vectors]) -> Vectors:
@@ -25,12 +29,14 @@ def cached_vectors(path: Path | None, model_id: str, texts: list[str], compute: 
     import numpy as np
 
     keys = [hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest() for text in texts]
-    known: dict[str, bytes] = {}
-    conn = _open(path)
+    known: dict[str, bytes] = {key: _memo[key] for key in keys if key in _memo}
+    conn = _open(path) if len(known) < len(set(keys)) else None
     if conn is not None:
         try:
             for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
+                chunk = [key for key in keys[start : start + 500] if key not in known]
+                if not chunk:
+                    continue
                 query = f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(chunk))})"  # noqa: S608 (placeholders only)
                 known.update(conn.execute(query, chunk).fetchall())
         except sqlite3.Error as exc:
@@ -49,6 +55,9 @@ def cached_vectors(path: Path | None, model_id: str, texts: list[str], compute: 
                 log.warning("meaning cache %s: %s; vectors not kept", path, exc)
     if conn is not None:
         conn.close()
+    if len(_memo) + len(known) > MEMO_MAX:
+        _memo.clear()
+    _memo.update(known)
     return np.stack([np.frombuffer(known[key], dtype=np.float32) for key in keys]) if keys else np.zeros((0, 0), np.float32)
 
 
