@@ -39,10 +39,20 @@ def generate_posts(folder: Path, count: int, start: date, rng: random.Random) ->
         )
 
 
+def forget_vectors() -> None:
+    """A first run knows no vector: the ones this process met are forgotten too (digest.meaning.cache keeps them)."""
+    import sys
+
+    cache = sys.modules.get("digest.meaning.cache")
+    if cache is not None:
+        cache._memo.clear()
+
+
 def timed_build(settings: Settings, window: Window, *, fresh: bool) -> float:
     """Seconds to build the issue; ``fresh``: with the post index emptied first (a first run)."""
     if fresh:
         shutil.rmtree(settings.cache_dir, ignore_errors=True)
+        forget_vectors()
     start = time.perf_counter()
     build_issue(settings, window, datetime.now(UTC))
     return time.perf_counter() - start
@@ -56,9 +66,11 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
             folder = Path(tmp) / "content"
             generate_posts(folder, count, date(2026, 1, 1), random.Random(count))
             time.sleep(RACY_SECONDS)  # files younger than this are parsed but not remembered (racy stamps)
-            settings = dataclasses.replace(
+            placed_by_meaning = dataclasses.replace(
                 base, root=Path(tmp), cache_dir=Path(tmp) / "cache", sources=(SourceSpec(kind="markdown", location=str(folder)),)
             )
+            # The rows as before: keyword placement. Meaning's cost is a row of its own below.
+            settings = dataclasses.replace(placed_by_meaning, meaning=dataclasses.replace(base.meaning, enabled=False))
             window = window_between(date(2026, 6, 1), date(2026, 6, 8), settings.timezone)
 
             firsts = [timed_build(settings, window, fresh=True) for _ in range(3)]
@@ -76,10 +88,29 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
                 f"{'met' if repeat < 1 else 'MISSED'}) | first run ÷ repeated {first / repeat:,.0f}× | "
                 f"stats every file, parses none; {digest.stats.distant:,} posts counted, not loaded |"
             )
+            if base.meaning.enabled and count == max(sizes):
+                rows.append(meaning_row(placed_by_meaning, window, count, first, repeat))
             if count / first < 5000 and count == max(sizes):
                 rows.append(why_first_run_is_slow(settings, readers))
             if profile_to is not None and count == max(sizes):
                 profile_first_run(settings, window, profile_to)
+
+
+def meaning_row(settings: Settings, window: Window, count: int, first: float, repeat: float) -> str:
+    """The same builds with meaning on: a first run embeds the week's posts (and the themes); a repeated run reads them."""
+    from digest.meaning import available
+
+    if (missing := available()) is not None:
+        return f"| gather+build with meaning on | skipped: {missing} | | |"
+    build_issue(settings, window, datetime.now(UTC))  # the model loaded once, as a long-running process has it
+    firsts = [timed_build(settings, window, fresh=True) for _ in range(3)]
+    repeats = [timed_build(settings, window, fresh=False) for _ in range(5)]
+    on_first, on_repeat = statistics.median(firsts), statistics.median(repeats)
+    return (
+        f"| gather+build, {count:,} posts, meaning on | first run {on_first:.2f} s (keywords {first:.2f} s), repeated "
+        f"{on_repeat * 1000:,.0f} ms (keywords {repeat * 1000:,.0f} ms), medians | first run ÷ keywords' {on_first / first:.2f}× | "
+        "a first run embeds the week's posts and the themes' texts; a repeated run reads the vectors from the cache |"
+    )
 
 
 def why_first_run_is_slow(settings: Settings, readers: int) -> str:
