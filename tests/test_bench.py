@@ -48,9 +48,18 @@ def test_gather_bench_builds_from_the_index_on_repeated_runs(tmp_path: Path) -> 
 
     rows: list[str] = []
     bench_gather([120], rows, tmp_path / "profile.txt")
-    first, repeated, *why = rows
+    first, repeated, *rest = rows
+    meaning = [row for row in rest if "meaning on" in row]
+    why = [row for row in rest if row not in meaning]
     assert "120 posts, first run" in first and "120 posts, repeated run" in repeated
     assert all("why the first-run target is missed" in row and "posts/s" in row for row in why)
+    # With the meaning model installed (the shipped config turns it on), the same builds with meaning on, beside
+    # the keyword figures (issue 24); without it, no such row.
+    from digest.config import load_settings
+
+    on = load_settings(Path(__file__).resolve().parent.parent / "config" / "digest.toml", environ={}).meaning.enabled
+    assert len(meaning) == (1 if on else 0)
+    assert all(re.search(r"first run [\d.]+ s \(keywords [\d.]+ s\), repeated [\d,]+ ms", row) for row in meaning)
     assert re.search(r"[\d,]+ posts counted, not loaded", repeated)
     assert (tmp_path / "profile.txt").read_text(encoding="utf-8").strip()
 

@@ -11,6 +11,7 @@
     subscribers.py  a reader's membership (unsubscribe, sign-up, preferences) and the operator's roster
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
     status.py     how it stands: the schedule, the totals /metrics reports, what /healthz says
+    themes.py     how well posts are placed, against the editor's final word (digest themes report)
     archive.py    the published archive: pages and feeds of the sent issues (served, or written to a folder)
     output.py     an issue's files on disk (digest.html, digest.txt, digest.json), and the JSON forms
     sample.py     the sample run (`make run`): the sample issue to the outbox, on a database of its own
