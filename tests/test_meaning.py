@@ -287,3 +287,19 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
     assert not settings.meaning.enabled and meaning_of(settings) is None
     said = [w for w in settings.warnings if "reads English" in w]
     assert said and 'newsletter.language is "fr"' in said[0] and "grouping.model" in said[0] and "multilingual" in said[0]
+
+
+@needs_model
+def test_a_model_folder_that_holds_no_model_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    from digest.errors import ConfigError
+    from digest.meaning.model import Embedder, model_files
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"not a model")
+    (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"grouping\.model: .*model cannot be loaded"):
+        Embedder(model_files(str(folder)))
+    (folder / "model.onnx").unlink()
+    with pytest.raises(ConfigError, match=r"needs model\.onnx"):
+        model_files(str(folder))

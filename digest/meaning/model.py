@@ -78,9 +78,12 @@ class Embedder:
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # warnings about the int8 graph are not the user's to read
-        self.session = onnxruntime.InferenceSession(str(files.onnx), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(files.onnx), options, providers=["CPUExecutionProvider"])
+            self.tokenizer = Tokenizer.from_str(files.tokenizer)
+        except Exception as exc:  # ONNX Runtime's and the tokenizer's own errors: a file that is not a model
+            raise ConfigError([f"grouping.model: {files.onnx.parent} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
         self.inputs = {item.name for item in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_str(files.tokenizer)
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding()
         self.label = files.label
