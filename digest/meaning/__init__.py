@@ -19,13 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from digest.config.schema import MEANING_RUNTIME
+
 if TYPE_CHECKING:
     from digest.config import Settings
     from digest.meaning.model import Vectors
     from digest.models import Post
 
 EXTRA_HINT = "pip install 'digest[meaning]' (make setup installs it) to place posts by meaning"
-RUNTIME = ("onnxruntime", "tokenizers", "numpy")
 
 # Posts → each post's closeness to each theme, in theme order, then to the fallback's examples (by post id).
 Near = Callable[[Sequence["Post"]], Mapping[str, tuple[float, ...]]]
@@ -48,7 +49,7 @@ def post_text(post: Post) -> str:
 
 def available() -> str | None:
     """None when the runtime of meaning is installed; else what is missing, and how to install it."""
-    missing = [name for name in RUNTIME if importlib.util.find_spec(name) is None]
+    missing = [name for name in MEANING_RUNTIME if importlib.util.find_spec(name) is None]
     if missing:
         return f"{', '.join(missing)} not installed: {EXTRA_HINT}"
     return None
@@ -61,11 +62,11 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> M
     if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
     from digest.meaning.cache import cached_vectors
-    from digest.meaning.model import embedder, model_files, model_id
+    from digest.meaning.model import embedder, model_key
     from digest.meaning.space import ThemeSpace, ThemeText
 
     setting = settings.meaning.model
-    key = model_id(model_files(setting))
+    key = model_key(setting)
     store = settings.cache_dir / "meaning.sqlite"
 
     def compute(texts: list[str]) -> Vectors:

