@@ -84,6 +84,35 @@ class Placed:
     kind: PlacementKind
 
 
+class ClickTracking(StrEnum):
+    """``[tracking] clicks``: whether the links to posts go through the counting redirect."""
+
+    OFF = "off"  # the posts' own URLs, byte for byte
+    AGGREGATE = "aggregate"  # base_url/r/<token>: counts per issue, post and theme, nothing about the reader
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedLink:
+    """One counted link of a frozen issue: the redirect's token names its issue and ``number``, and the
+    destination is read from here, never from the request. ``theme`` and ``outlet`` are what the report counts by."""
+
+    number: int  # 1-based, in the order the issue shows its links
+    post_id: str
+    url: str  # the post's own URL (an "Also in" link: the other outlet's)
+    theme: str
+    outlet: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClicks:
+    """What the redirect counted for one link: people, and what it did not count (and why)."""
+
+    link: TrackedLink
+    clicks: int  # people following the link (once per client in a while)
+    scanned: int  # fetches by link scanners: a scanner's name, or all of one copy's links within seconds
+    repeated: int  # the same client again within the repeat window
+
+
 class SlotState(StrEnum):
     """What became of one scheduled slot."""
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from digest.app.clicks import counted_links, reader_copy
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.errors import RefusedError, WindowError
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, issue_id
@@ -40,7 +41,7 @@ from digest.issue.selection import at_moment, parse_when, select_posts, window_b
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.meaning import meaning_of
-from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, SubscriberStatus, Window
+from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, SubscriberStatus, TrackedLink, Window
 from digest.render import render_leaving_out
 from digest.render.views import Layout
 from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
@@ -167,8 +168,8 @@ def post_print(post: Post) -> str:
     return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
 
 
-def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> StoredIssue:
-    """The issue as it is stored: the rendered parts, and what each post looked like."""
+def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime, links: tuple[TrackedLink, ...] = ()) -> StoredIssue:
+    """The issue as it is stored: the rendered parts, what each post looked like, and its counted links."""
     return StoredIssue(
         id=digest.issue_id,
         window_start=digest.window.start,
@@ -184,6 +185,7 @@ def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime) -> Store
         model=json.dumps(digest_to_json(digest), ensure_ascii=False),
         layout=rendered.layout.to_json() if rendered.layout is not None else None,
         placements=digest.placements,
+        links=links,
     )
 
 
@@ -292,8 +294,9 @@ class Newsletter:
             digest,
             self.settings,
             lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning),
+            reader_copy(self.settings),
         )
-        return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now))
+        return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings, digest)))
 
     def freeze(self, built: Built, *, rebuild: bool = False) -> tuple[StoredIssue, bool]:
         """Store ``built`` as the issue every send uses (``build --freeze``); returns what is stored, and whether it is ``built``.

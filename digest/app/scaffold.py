@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import DEFAULT_CRON, load_settings
 from digest.issue.slots import latest_slot
+from digest.models import ClickTracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,9 @@ def config_path(folder: Path) -> Path:
     return folder / "config" / "digest.toml"
 
 
-def new_newsletter(folder: Path, name: str, zone: str, base_url: str, now: datetime) -> tuple[NewFile, ...]:
+def new_newsletter(
+    folder: Path, name: str, zone: str, base_url: str, now: datetime, clicks: ClickTracking = ClickTracking.OFF
+) -> tuple[NewFile, ...]:
     """The files of a new newsletter in ``folder`` (written by the caller, which keeps any that exist)."""
     scaffold = files("digest") / "scaffold"
     toml = (
@@ -39,6 +42,7 @@ def new_newsletter(folder: Path, name: str, zone: str, base_url: str, now: datet
         .replace("@TIMEZONE@", json.dumps(zone))
         .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
         .replace('base_url = "http://127.0.0.1:8080"', f"base_url = {json.dumps(base_url)}")
+        .replace("@CLICKS@", clicks.value)
     )
     # The welcome post goes a day before the latest scheduled send, so the issue `digest send` means has it.
     latest = latest_slot(CronTrigger.from_crontab(DEFAULT_CRON, timezone=ZoneInfo(zone)), now)

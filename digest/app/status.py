@@ -48,6 +48,10 @@ class Overview:
     workers_alive: int
     workers_silent: int  # silent past delivery.claim_timeout while their issue has deliveries left
     scheduler: tuple[str, datetime] | None  # the lease: (owner, expires at)
+    clicks: dict[tuple[str, str], tuple[int, int, int]]  # (issue, theme) → (clicks, scanned, repeated): the latest tracked issues
+
+
+METRIC_ISSUES = 10  # the issues whose clicks /metrics reports: one label set per issue and theme, so a bounded few
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ def overview(store: Store, claim_timeout: float) -> Overview:
         workers_alive=alive,
         workers_silent=silent,
         scheduler=store.leases.holder(SCHEDULER_LEASE),
+        clicks=store.links.by_theme(METRIC_ISSUES),
     )
 
 

@@ -28,6 +28,7 @@ from digest.cli.init import init
 from digest.cli.logs import FORMATS
 from digest.cli.preview import preview
 from digest.cli.publish import publish
+from digest.cli.report import report
 from digest.cli.sample import sample
 from digest.cli.schedule import schedule
 from digest.cli.send import send, status
@@ -92,6 +93,7 @@ for command in (
     dkim,
     bounces,
     themes,
+    report,
     db,
 ):
     main.add_command(command)

@@ -19,7 +19,12 @@ from digest.cli.common import EXIT_PROBLEMS, fail
     metavar="URL",
     help="The public https address where `digest serve` will answer (unsubscribe and archive links); asked on a terminal.",
 )
-def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
+@click.option(
+    "--clicks",
+    type=click.Choice(["off", "aggregate"]),
+    help="Count clicks on post links as totals per post and theme (aggregate: nothing about any reader), or not; asked on a terminal.",
+)
+def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str | None) -> None:
     """Start a newsletter in FOLDER (default: here).
 
     \b
@@ -33,8 +38,11 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
 
     from digest.app.scaffold import check_new_config, config_path, new_newsletter
     from digest.errors import ConfigError
+    from digest.models import ClickTracking
 
     base_url = _checked(name, zone, base_url)
+    if clicks is None:
+        clicks = _asked_clicks()
     config = config_path(folder)
     if config.exists():
         fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
@@ -47,7 +55,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None) -> None:
         path.write_text(text, encoding="utf-8")
         click.echo(f"wrote    {path}")
 
-    for new in new_newsletter(folder, name, zone, base_url, datetime.now(UTC).replace(microsecond=0)):
+    for new in new_newsletter(folder, name, zone, base_url, datetime.now(UTC).replace(microsecond=0), ClickTracking(clicks)):
         put(new.path, new.text)
     _secret_key(folder / ".env")
     try:
@@ -82,6 +90,18 @@ def _checked(name: str, zone: str, base_url: str | None) -> str:
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r}: an address like https://news.example.org", param_hint="--base-url")
     return base_url
+
+
+def _asked_clicks() -> str:
+    """[tracking] clicks, asked on a terminal (off without one): the operator decides, knowing what it keeps."""
+    if not sys.stdin.isatty():
+        return "off"
+    answer: str = click.prompt(
+        "Count clicks on post links? aggregate: totals per post and theme, nothing about who clicked; off: direct links",
+        type=click.Choice(["off", "aggregate"]),
+        default="off",
+    )
+    return answer
 
 
 def _secret_key(env: Path) -> None:

@@ -64,6 +64,7 @@ from digest.config.validators import (
     unit_interval,
 )
 from digest.errors import ConfigError
+from digest.models import ClickTracking
 
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
@@ -191,6 +192,7 @@ def _settings(
         **_grouping(top, root, warnings, news["language"]),
         **_output(top, root),
         **_subscribe_and_serve(top, env),
+        "clicks": _tracking(top),
         **_editorial(top, root),
         **_feeds(top, root),
         "database_url": _absolute_sqlite(_store(top, env), root),
@@ -343,6 +345,13 @@ def _subscribe_and_serve(top: _Reader, env: Mapping[str, str]) -> dict[str, Any]
                 serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
     serving.finish()
     return {"confirm_hours": confirm_hours, "trusted_proxies": trusted_proxies}
+
+
+def _tracking(top: _Reader) -> ClickTracking:
+    tracking = top.sub("tracking")
+    clicks = ClickTracking(tracking.get("clicks", str, ClickTracking.OFF.value, choice(tuple(kind.value for kind in ClickTracking))))
+    tracking.finish()
+    return clicks
 
 
 def _editorial(top: _Reader, root: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
 from digest.errors import ConfigError
+from digest.models import ClickTracking
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -192,6 +193,7 @@ class Settings:
     fallback_description: str = ""
     meaning: MeaningOptions = MeaningOptions()
     excerpt_words: int = 60
+    clicks: ClickTracking = ClickTracking.OFF  # [tracking] clicks: post links through the counting redirect (aggregate)
     images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none
     output_dir: Path = Path("out")
     editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.issue.editorial)

@@ -8,4 +8,5 @@
     stories.py    one story told by several outlets: shown once, "Also in" the others
     grouping.py   themes (keywords by their stems, tags, the editor's word) and outlets
     assembly.py   gather → select → curate → group: the Digest of a window
+    links.py      the links clicks are counted on ([tracking] clicks), numbered, and the copy that shows the redirect
 """

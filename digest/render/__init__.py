@@ -50,8 +50,14 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
     }
 
 
-def render_issue(digest: Digest, settings: Settings) -> RenderedIssue:
-    """Render, compile, inline and check the issue. Raises RenderError on a template or MJML error."""
+Present = Callable[[Digest], Digest]  # the issue as the reader's copy shows it (digest.issue.links: counted links)
+
+
+def render_issue(digest: Digest, settings: Settings, present: Present | None = None) -> RenderedIssue:
+    """Render, compile, inline and check the issue (as ``present`` shows it, when given). Raises RenderError on a
+    template or MJML error."""
+    if present is not None:
+        digest = present(digest)
     marked_html, marked_text = _render_parts(digest, settings)
     html, text = _stripped((marked_html, marked_text))
     # The leftover-markup check judges the templates, not the content: a post about Jinja may
@@ -83,7 +89,7 @@ def _stripped(parts: tuple[str, str]) -> tuple[str, str]:
 
 
 def render_leaving_out(
-    digest: Digest, settings: Settings, reassemble: Callable[[Mapping[str, str]], Digest]
+    digest: Digest, settings: Settings, reassemble: Callable[[Mapping[str, str]], Digest], present: Present | None = None
 ) -> tuple[Digest, RenderedIssue]:
     """Render the issue; if one post's content breaks the MJML compiler, leave that post out, never the issue.
 
@@ -93,7 +99,7 @@ def render_leaving_out(
     no single post explains (a broken template) is raised as it is.
     """
     try:
-        return digest, render_issue(digest, settings)
+        return digest, render_issue(digest, settings, present)
     except MjmlError:
         if not digest.posts:
             raise
@@ -101,7 +107,7 @@ def render_leaving_out(
         if not failing:
             raise
     fixed = reassemble(failing)
-    return fixed, render_issue(fixed, settings)
+    return fixed, render_issue(fixed, settings, present)
 
 
 def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]:

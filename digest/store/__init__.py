@@ -11,6 +11,9 @@
     leases.py       one holder per named job      store.leases
     events.py       bounces, complaints read      store.events
     workers.py      send workers and their claims store.workers (PostgreSQL)
+    placements.py   each post's automatic and final theme   store.placements
+    links.py        counted links and their totals           store.links ([tracking] clicks)
+    figures.py      what `digest report` reads, grouped       store.figures
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -25,9 +28,11 @@ from sqlalchemy.engine import Engine
 from digest.errors import StoreError
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
+from digest.store.figures import Figures, ListChange, SentIssue
 from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
+from digest.store.links import Links
 from digest.store.placements import PastPlacement, Placements
 from digest.store.runs import Runs, ScheduleRun
 from digest.store.schema import create_engine, now_utc, reads_of
@@ -39,9 +44,12 @@ __all__ = [
     "Claimed",
     "Delivery",
     "Due",
+    "Figures",
     "IssueStatus",
     "IssueSummary",
     "LedgerWriter",
+    "Links",
+    "ListChange",
     "MailEvent",
     "Named",
     "Outstanding",
@@ -49,6 +57,7 @@ __all__ = [
     "Placements",
     "Remaining",
     "ScheduleRun",
+    "SentIssue",
     "Store",
     "StoreError",
     "StoredIssue",
@@ -73,6 +82,8 @@ class Store:
         self.events = MailEvents(engine)
         self.workers = Workers(engine)
         self.placements = Placements(engine)
+        self.links = Links(engine)
+        self.figures = Figures(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:

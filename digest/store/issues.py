@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import Check, DeliveryState, Placed
-from digest.store.schema import deliveries, issues, placements, reads_of
+from digest.models import Check, DeliveryState, Placed, TrackedLink
+from digest.store.schema import deliveries, issues, links, placements, reads_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +35,7 @@ class StoredIssue:
     model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
     layout: str | None = None  # digest.render.views.Layout as JSON: None before v9, or when the templates mark no themes
     placements: tuple[Placed, ...] = ()  # kept in their own table (v14): read by Placements, not loaded with the issue
+    links: tuple[TrackedLink, ...] = ()  # the counted links (v15; [tracking] clicks): read by Links, not loaded with the issue
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +75,7 @@ class Issues:
             if replace:
                 conn.execute(sa.delete(deliveries).where(deliveries.c.issue_id == issue.id, deliveries.c.state == DeliveryState.PENDING))
                 conn.execute(sa.delete(placements).where(placements.c.issue_id == issue.id))
+                conn.execute(sa.delete(links).where(links.c.issue_id == issue.id))
                 conn.execute(sa.delete(issues).where(issues.c.id == issue.id))
             conn.execute(sa.insert(issues).values(**values))
             if issue.placements:  # with the issue, in its transaction: an issue is never stored without them
@@ -89,6 +91,14 @@ class Issues:
                             "kind": p.kind.value,
                         }
                         for p in issue.placements
+                    ],
+                )
+            if issue.links:
+                conn.execute(
+                    sa.insert(links),
+                    [
+                        {"issue_id": issue.id, "number": k.number, "post_id": k.post_id, "url": k.url, "theme": k.theme, "outlet": k.outlet}
+                        for k in issue.links
                     ],
                 )
 

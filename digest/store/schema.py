@@ -202,6 +202,24 @@ placements = sa.Table(
 )
 
 
+links = sa.Table(
+    "links",
+    metadata,
+    # v15: the counted links of an issue frozen with [tracking] clicks = "aggregate" (digest.issue.links): where
+    # each leads (the redirect reads it here, never from the request) and what was counted on it. Totals only:
+    # no column here, nor anywhere, holds who clicked.
+    sa.Column("issue_id", sa.String(64), sa.ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("post_id", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("theme", sa.Text, nullable=False),
+    sa.Column("outlet", sa.Text),
+    sa.Column("clicks", sa.Integer, nullable=False, server_default="0"),  # people
+    sa.Column("scanned", sa.Integer, nullable=False, server_default="0"),  # link scanners, not counted as clicks
+    sa.Column("repeated", sa.Integer, nullable=False, server_default="0"),  # one client again within the repeat window
+)
+
+
 send_workers = sa.Table(
     "send_workers",
     metadata,

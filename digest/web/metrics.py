@@ -12,7 +12,10 @@ web app reports the same numbers and a restart loses nothing:
   past ``delivery.claim_timeout`` while their issue has deliveries left (their
   rows go to the others);
 - ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
-  lease still holds (its heartbeat); absent when no scheduler runs.
+  lease still holds (its heartbeat); absent when no scheduler runs;
+- ``digest_clicks{issue,theme,kind}``: what the redirect counted on the links
+  of the latest tracked issues (``[tracking] clicks``): ``click`` (people),
+  ``scanned`` and ``repeated`` (fetched, not counted as clicks). Totals only.
 
 The counts tell who is on the list (read before and after a sign-up, they
 say whether an address was new, active or unsubscribed), so the public app
@@ -40,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from digest.app.clicks import Fetch
 from digest.app.status import health as health_of
 from digest.app.status import overview
 from digest.errors import StoreError
@@ -91,6 +95,15 @@ class StoreCollector(Collector):
         workers.add_metric(["alive"], seen.workers_alive)
         workers.add_metric(["silent"], seen.workers_silent)
         yield workers
+        clicks = GaugeMetricFamily(
+            "digest_clicks",
+            "Fetches of the counted links of the latest tracked issues, by issue, theme and kind",
+            labels=["issue", "theme", "kind"],
+        )
+        for (issue_id, theme), counted in seen.clicks.items():
+            for kind, count in zip((Fetch.CLICK, Fetch.SCANNED, Fetch.REPEATED), counted, strict=True):
+                clicks.add_metric([issue_id, theme, kind.value], count)
+        yield clicks
         if seen.scheduler is not None:
             yield GaugeMetricFamily(
                 "digest_scheduler_lease_seconds_left",

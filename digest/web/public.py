@@ -9,6 +9,10 @@
   ``/preferences/<token>``: themes, a pause, leaving (:mod:`digest.web.preferences`).
 - ``GET /archive/`` lists the sent issues; ``GET /archive/<id>/`` shows one
   (the "view in browser" link) with no recipient's data in it.
+- ``GET /r/<token>``: a counted post link (``[tracking] clicks``): a 302 to
+  the destination the frozen issue keeps for it, counted as a click, a
+  scanner's fetch or a repeat (:mod:`digest.app.clicks`); the totals are
+  written about once a second, and when the server stops.
 
 Every endpoint is a plain ``def``: Starlette runs it in its thread pool, so a
 database call that waits (SQLite's write lock, held by a send's ledger
@@ -18,9 +22,12 @@ requests with it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,6 +41,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.app.archive import Archive
+from digest.app.clicks import HOLD_SECONDS, REDIRECT_PATH, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.errors import AddressError
 from digest.models import SubscriberStatus
@@ -66,7 +74,13 @@ def mask(email: str) -> str:
 
 
 def create_public_app(
-    settings: Settings, store: Store, *, host: str = "127.0.0.1", allow_hosts: tuple[str, ...] = (), with_metrics: bool = True
+    settings: Settings,
+    store: Store,
+    *,
+    host: str = "127.0.0.1",
+    allow_hosts: tuple[str, ...] = (),
+    with_metrics: bool = True,
+    click_hold: float = HOLD_SECONDS,
 ) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
 
@@ -81,6 +95,7 @@ def create_public_app(
     """
     members = Membership(settings, store)
     pages = Pages(settings)
+    redirects = Redirects(settings, store, hold=click_hold)
     metrics = metric_routes(
         store,
         settings.metrics_token,
@@ -91,6 +106,7 @@ def create_public_app(
     return Starlette(
         routes=[
             *ReaderLinks(pages, members).routes(),
+            *CountedLinks(pages, redirects).routes(),
             *ArchivePages(pages, Archive(settings, store)).routes(),
             *metrics,
             *SignUpPages(pages, members, settings).routes(),
@@ -102,7 +118,37 @@ def create_public_app(
             Middleware(guard.ClientAddress, trusted=settings.trusted_proxies),
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
+        lifespan=counting(redirects),
     )
+
+
+FLUSH_SECONDS = 1.0  # how often the redirect's decided totals are written: one short transaction each
+
+
+def counting(redirects: Redirects) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the click totals written every :data:`FLUSH_SECONDS` while it serves, and all that is
+    left (held clicks too) when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def flushing() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_SECONDS)
+                try:
+                    await run_in_threadpool(redirects.flush)
+                except Exception:  # a database that does not answer now: the totals wait in memory for the next try
+                    log.warning("click totals not written yet", exc_info=True)
+
+        task = asyncio.create_task(flushing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await run_in_threadpool(redirects.flush, everything=True)
+
+    return lifespan
 
 
 class Pages:
@@ -160,6 +206,31 @@ class ReaderLinks:
 
     def test_link(self, request: Request) -> Response:
         return self.pages.message("A test message", "This link came in a test send; it unsubscribes nobody.")
+
+
+class CountedLinks:
+    """``/r/<token>``: a counted link of a sent issue. A 302 to where the frozen issue says it leads, never to
+    anything the request says; a forged or unknown token is the 404 page."""
+
+    HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    def __init__(self, pages: Pages, redirects: Redirects) -> None:
+        self.pages = pages
+        self.redirects = redirects
+
+    def routes(self) -> list[Route]:
+        return [Route(REDIRECT_PATH + "{token}", self.follow, methods=["GET", "HEAD"])]
+
+    def follow(self, request: Request) -> Response:
+        url = self.redirects.follow(
+            str(request.path_params["token"]),
+            method=request.method,
+            address=request.client.host if request.client else "unknown",
+            agent=request.headers.get("user-agent", ""),
+        )
+        if url is None:
+            return self.pages.not_found()
+        return RedirectResponse(url, status_code=302, headers=self.HEADERS)
 
 
 class ArchivePages:

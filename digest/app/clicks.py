@@ -1,0 +1,84 @@
+"""Counted links (``[tracking] clicks = "aggregate"``): the copy that carries them, and the redirect that counts.
+
+The issue is rendered with each post link pointing at ``base_url/r/<token>``
+(:func:`reader_copy`) and frozen with the links' destinations
+(:func:`counted_links`). :class:`Redirects` answers the redirect: the
+destination read from the frozen issue, the fetch judged in memory by
+:class:`digest.readers.clicks.ClickFilter`, the totals written to the store
+about once a second by :meth:`Redirects.flush`. Nothing about who clicked is
+written anywhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from digest.issue.links import through_redirect, tracked_links
+from digest.models import ClickTracking, Digest, TrackedLink
+from digest.readers.clicks import HOLD_SECONDS, ClickFilter, Fetch
+from digest.subscribers.tokens import LinkSigner
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+    from digest.render import Present
+    from digest.store import Store
+
+REDIRECT_PATH = "/r/"
+SIGNS_LINKS = 'it signs the counted links ([tracking] clicks = "aggregate")'
+
+
+def tracking(settings: Settings) -> bool:
+    return settings.clicks is ClickTracking.AGGREGATE
+
+
+def reader_copy(settings: Settings) -> Present | None:
+    """What the render shows instead of the built issue: its post links through the redirect (None: tracking off).
+    Raises ConfigError when tracking is on without DIGEST_SECRET_KEY (the tokens are signed)."""
+    if not tracking(settings):
+        return None
+    signer = LinkSigner(settings.require_secret(SIGNS_LINKS), settings.list_id)
+    base = settings.base_url.rstrip("/") + REDIRECT_PATH
+
+    def present(digest: Digest) -> Digest:
+        return through_redirect(digest, lambda number: base + signer.token(digest.issue_id, number))
+
+    return present
+
+
+def counted_links(settings: Settings, digest: Digest) -> tuple[TrackedLink, ...]:
+    """The links the frozen issue keeps for the redirect: none with tracking off (its copies link directly)."""
+    return tracked_links(digest) if tracking(settings) else ()
+
+
+class Redirects:
+    """``/r/<token>``: where a counted link leads, and the count. A token verifies whatever ``[tracking]`` says
+    now: an issue sent while it was on keeps working after it is turned off."""
+
+    def __init__(
+        self, settings: Settings, store: Store, *, hold: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.signer = LinkSigner(settings.secret_key, settings.list_id) if settings.secret_key else None
+        self.store = store
+        self.filter = ClickFilter(hold=hold)
+        self.clock = clock
+
+    def follow(self, token: str, *, method: str, address: str, agent: str) -> str | None:
+        """The destination of a genuine token's link (the fetch counted as what it is); None for any other token."""
+        found = self.signer.verify(token) if self.signer is not None else None
+        link = self.store.links.destination(*found) if found is not None else None
+        if found is None or link is None:
+            return None
+        self.filter.fetched(found[0], found[1], address=address, agent=agent, method=method, now=self.clock())
+        return link.url
+
+    def flush(self, *, everything: bool = False) -> int:
+        """Write the totals decided so far (``everything``: held clicks too, the server stopping); returns how
+        many links' totals changed."""
+        decided = self.filter.decided(self.clock(), everything=everything)
+        self.store.links.add(decided)
+        return len(decided)
+
+
+__all__ = ["HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "tracking"]

@@ -1,0 +1,84 @@
+"""``digest report``: what happened after the sends, for an operator and an editor: deliveries, what came back,
+clicks per post, theme and outlet, and the list over time."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, Context, fail
+
+if TYPE_CHECKING:
+    from digest.app.report import IssueFigures, Report
+
+
+@click.command()
+@click.option("--issue", "issue_id", metavar="ID", help="The issue to report on (default: the latest sent); trends end there.")
+@click.option("--last", default=12, show_default=True, type=click.IntRange(1, 520), help="How many issues the trends cover.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.pass_obj
+def report(obj: Context, issue_id: str | None, last: int, fmt: str) -> None:
+    """Deliveries, bounces, complaints and unsubscribes per issue; with [tracking] clicks = "aggregate", the human
+    clicks per post, theme and outlet (link scanners and repeats left out); the list over time.
+
+    Nothing in it is about any one reader: the store keeps totals only.
+    """
+    from datetime import UTC, datetime
+
+    from digest.app.report import report as report_of
+
+    store = obj.store_if_exists()  # a report creates no database
+    seen = report_of(store, datetime.now(UTC).astimezone(obj.settings.timezone).date(), issue_id=issue_id, last=last) if store else None
+    if seen is None:
+        if issue_id is not None:
+            fail(f"issue {issue_id} has no deliveries: nothing to report (digest status lists the issues)", EXIT_PROBLEMS)
+        click.echo("No issue has been sent yet: nothing to report.")
+        return
+    if fmt == "json":
+        click.echo(json.dumps(seen.to_json() | {"generated_at": datetime.now(UTC).isoformat()}, indent=2, ensure_ascii=False))
+        return
+    click.echo("\n".join(words(seen)))
+
+
+def words(seen: Report) -> list[str]:
+    """The report as text: the issue, its themes, outlets and posts, then the trends and the list."""
+    top = seen.issues[0]
+    lines = [f'Issue {top.issue_id}  "{top.subject}"  sent {top.sent_on}', *_returns(top)]
+    if not top.tracked:
+        lines.append('  clicks: not counted (its links went direct: [tracking] clicks was "off" when it was frozen)')
+    else:
+        lines.append(f"  clicks: {top.clicks} by people (not counted: {top.scanned} by link scanners, {top.repeated} repeats)")
+        lines.append(f"  {'theme':<30} {'clicks':>6} {'share':>6}  readers whose copy had it")
+        for theme in top.themes:
+            reached = f"{theme.reached} ({theme.reach_share:.0%})" if theme.reached is not None and theme.reach_share is not None else ""
+            lines.append(f"  {theme.theme[:30]:<30} {theme.clicks:>6} {theme.click_share:>6.0%}  {reached}")
+        clicked = ", ".join(f"{o.name} {o.clicks}" for o in top.outlets if o.clicks)
+        lines.append(f"  outlets: {clicked or 'no clicks yet'}")
+        lines.append("  posts, most clicked first:")
+        lines += [f"  {p.clicks:>6}  {p.title[:70]}  ({p.outlet or '—'}; {p.theme})" for p in top.posts[:10]]
+    if len(seen.issues) > 1:
+        lines.append(f"\nThe last {len(seen.issues)} issues, newest first:")
+        lines.append(
+            f"  {'issue':<20} {'sent':<10} {'delivered':>9} {'bounced':>8} {'complaints':>10} {'left':>5} {'clicks':>6}  most clicked theme"
+        )
+        for issue in seen.issues:
+            best = max(issue.themes, key=lambda t: t.clicks, default=None) if issue.clicks else None
+            lines.append(
+                f"  {issue.issue_id:<20} {issue.sent_on!s:<10} {issue.delivered:>9} {issue.bounce_rate:>8.2%} "
+                f"{issue.complaint_rate:>10.2%} {issue.unsubscribed:>5} {issue.clicks if issue.tracked else '—':>6}  {best.theme if best else ''}"
+            )
+    lines.append(f"\nThe list:  {'day':<10} {'active':>7} {'pending':>8} {'unsubscribed':>12} {'bounced':>8}")
+    lines += [f"           {p.day!s:<10} {p.active:>7} {p.pending:>8} {p.unsubscribed:>12} {p.bounced:>8}" for p in seen.subscribers]
+    return lines
+
+
+def _returns(issue: IssueFigures) -> list[str]:
+    from digest.app.report import COMPLAINT_LIMIT
+
+    warn = f"  (over Gmail's and Yahoo's {COMPLAINT_LIMIT:.1%} limit)" if issue.complaint_rate >= COMPLAINT_LIMIT else ""
+    return [
+        f"  delivered {issue.delivered}, failed {issue.failed}; bounced {issue.bounced} ({issue.bounce_rate:.2%}), "
+        f"complaints {issue.complained} ({issue.complaint_rate:.2%}){warn}; left after it {issue.unsubscribed}"
+    ]

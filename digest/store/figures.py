@@ -1,0 +1,86 @@
+"""What ``digest report`` reads: sent issues with their delivery counts, who got which themes, and how the list
+changed, each in one grouped query (52 issues × 50,000 readers stay well under a second)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digest.models import DeliveryState, SubscriberStatus
+from digest.store.schema import deliveries, issues, reads_of, subscribers
+from digest.store.subscribers import theme_choice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentIssue:
+    issue_id: str
+    subject: str
+    window_end: datetime
+    frozen_at: datetime  # when its first delivery was about to be attempted: the issue's date in the report
+    model: str | None  # digest.json of the issue (titles, sections), None before v8
+    counts: dict[DeliveryState, int]  # every state, zero when none
+
+
+@dataclass(frozen=True, slots=True)
+class ListChange:
+    """How many subscribers are now ``status``, were added on ``added`` and last changed on ``changed``."""
+
+    status: SubscriberStatus
+    added: date
+    changed: date
+    count: int
+
+
+class Figures:
+    def __init__(self, engine: Engine) -> None:
+        self.reads = reads_of(engine)
+
+    def sent_issues(self, limit: int, issue_id: str | None = None) -> list[SentIssue]:
+        """The latest ``limit`` issues with any delivery, newest first (or the one named), with counts by state."""
+        listing = sa.select(issues.c.id, issues.c.subject, issues.c.window_end, issues.c.created_at, issues.c.model).where(
+            sa.exists().where(deliveries.c.issue_id == issues.c.id)
+        )
+        listing = listing.where(issues.c.id == issue_id) if issue_id is not None else listing
+        with self.reads.connect() as conn:
+            rows = conn.execute(listing.order_by(issues.c.window_end.desc()).limit(limit)).all()
+            counts: dict[str, dict[DeliveryState, int]] = {row[0]: dict.fromkeys(DeliveryState, 0) for row in rows}
+            if counts:
+                grouped = (
+                    sa.select(deliveries.c.issue_id, deliveries.c.state, sa.func.count())
+                    .where(deliveries.c.issue_id.in_(list(counts)))
+                    .group_by(deliveries.c.issue_id, deliveries.c.state)
+                )
+                for issue, state, count in conn.execute(grouped).all():
+                    counts[issue][DeliveryState(state)] = int(count)
+        return [
+            SentIssue(issue_id=row[0], subject=row[1], window_end=row[2], frozen_at=row[3], model=row[4], counts=counts[row[0]])
+            for row in rows
+        ]
+
+    def choices_sent(self, issue_id: str) -> list[tuple[frozenset[str] | None, int]]:
+        """(theme choice as it is now, how many) of the subscribers ``issue_id`` was sent to: who got which themes."""
+        query = (
+            sa.select(subscribers.c.themes, sa.func.count())
+            .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+            .where(deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENT.value)
+            .group_by(subscribers.c.themes)
+        )
+        with self.reads.connect() as conn:
+            return [(theme_choice(row[0]), int(row[1])) for row in conn.execute(query).all()]
+
+    def list_changes(self) -> list[ListChange]:
+        """The list as (status now, day added, day of the last change, how many): what its history can be told
+        from. The days are cut from the stored ISO text, so the database groups them and nothing is parsed per row."""
+        added, changed = sa.func.substr(subscribers.c.created_at, 1, 10), sa.func.substr(subscribers.c.updated_at, 1, 10)
+        query = sa.select(subscribers.c.status, added, changed, sa.func.count()).group_by(subscribers.c.status, added, changed)
+        with self.reads.connect() as conn:
+            return [
+                ListChange(SubscriberStatus(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]), int(row[3]))
+                for row in conn.execute(query).all()
+            ]
+
+
+__all__ = ["Figures", "ListChange", "SentIssue"]

@@ -1,0 +1,256 @@
+"""Click counts without tracking anyone (issue 25): a real send, a real HTTP server, readers and scanners."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import html
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from digest.app.issues import Newsletter, WindowRequest
+from digest.app.report import report
+from digest.config import Settings
+from digest.models import ClickTracking, LinkClicks
+from digest.readers.clicks import BURST_SECONDS, REPEAT_SECONDS, ClickFilter, Fetch
+from digest.store import Store
+from digest.subscribers.tokens import LinkSigner
+from digest.web.public import create_public_app
+
+from conftest import REPO, LiveServer
+
+NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+CHROME = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+# A scanner that calls itself a browser: known only by what it does.
+DISGUISED = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+HREF = re.compile(r'href="([^"]+)"')
+TEXT_LINK = re.compile(r"https?://\S+")
+
+
+def sent_issue(settings: Settings, readers: int = 3) -> tuple[Store, Newsletter, str]:
+    """The sample issue sent to ``readers`` subscribers: (store, newsletter, issue id, the messages as received)."""
+    store = Store.open(settings.database_url)
+    for number in range(readers):
+        store.subscribers.add(f"reader{number}@example.org")
+    newsletter = Newsletter(settings, store)
+    plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
+    assert newsletter.send(plan, NOW) is not None
+    return store, newsletter, plan.issue.id
+
+
+def received(smtp_server: Any) -> list[EmailMessage]:
+    messages = [email.message_from_bytes(item.data, policy=default) for item in smtp_server.handler.received]
+    assert all(isinstance(m, EmailMessage) for m in messages)
+    return messages  # type: ignore[return-value]
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    return (
+        str(message.get_body(("html",)).get_content()),  # type: ignore[union-attr]
+        str(message.get_body(("plain",)).get_content()),  # type: ignore[union-attr]
+    )
+
+
+def post_urls(newsletter: Newsletter, issue_id: str) -> set[str]:
+    """Every post's own URL, and its "Also in" links, as the frozen issue's model keeps them."""
+    import json
+
+    stored = newsletter.store.issues.load(issue_id)
+    assert stored is not None and stored.model is not None
+    model = json.loads(stored.model)
+    urls = set()
+    for section in model["sections"]:
+        for group in section["outlets"]:
+            for post in group["posts"]:
+                urls.update(u for u in [post.get("url"), *(a.get("url") for a in post.get("also", []))] if u)
+    return urls
+
+
+@pytest.fixture
+def tracked(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Settings:
+    return dataclasses.replace(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
+
+
+def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Settings, smtp_server: Any) -> None:
+    store, newsletter, issue_id = sent_issue(tracked)
+    messages = received(smtp_server)
+    assert len(messages) == 3
+    own = post_urls(newsletter, issue_id)
+    assert len(own) >= 4
+    counted: list[list[str]] = []
+    for message in messages:
+        page, text = parts(message)
+        hrefs = [html.unescape(h) for h in HREF.findall(page)]
+        redirects = [h for h in hrefs if h.startswith("https://news.example.org/r/")]
+        assert redirects and not own & set(hrefs), "every post link goes through the redirect"
+        assert not own & set(TEXT_LINK.findall(text)) and "https://news.example.org/r/" in text
+        # The reader's own links are never rewritten: one-click unsubscribe and preferences stay theirs.
+        assert any("/u/" in h for h in hrefs) and any("/preferences/" in h for h in hrefs)
+        assert "/r/" not in str(message["List-Unsubscribe"])
+        counted.append(redirects)
+    assert counted[0] == counted[1] == counted[2], "the same links in every copy: nothing in them says whose it is"
+
+    links = store.links.of_issues([issue_id])[issue_id]
+    assert {item.link.url for item in links} == own
+    first, second, third, fourth = (f"/r/{LinkSigner('test-secret-key', tracked.list_id).token(issue_id, n)}" for n in (1, 2, 3, 4))
+    server = LiveServer(create_public_app(tracked, store))
+    try:
+
+        def fetch(path: str, agent: str, method: str = "GET") -> tuple[int, dict[str, str]]:
+            code, headers, _ = no_follow(method, server.base + path, {"User-Agent": agent})
+            return code, headers
+
+        code, headers = fetch(first, FIREFOX)
+        assert code == 302 and headers["location"] == links[0].link.url
+        assert headers["referrer-policy"] == "no-referrer" and "set-cookie" not in headers
+        fetch(first, FIREFOX)  # the same person again: once
+        fetch(first, CHROME)
+        fetch(second, CHROME)  # two tabs of one person: still a person
+        for path in (first, second, third, fourth):  # a scanner fetching the copy's links within a second
+            assert fetch(path, DISGUISED)[0] == 302
+        assert fetch(first, "Proofpoint URL Defense/2.0")[0] == 302  # a scanner by name
+        assert fetch(first, FIREFOX, "HEAD")[0] == 302  # a HEAD is never a click
+        forged = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
+        other_key = "/r/" + LinkSigner("another key", tracked.list_id).token(issue_id, 1)
+        no_such_link = "/r/" + LinkSigner("test-secret-key", tracked.list_id).token(issue_id, 999)
+        for path in (forged, other_key, no_such_link, "/r/x", f"/r/{issue_id}.1"):
+            code, headers = fetch(path, FIREFOX)
+            assert code == 404 and "location" not in headers
+    finally:
+        server.stop()  # the held clicks are written as it stops
+
+    totals = {item.link.number: (item.clicks, item.scanned, item.repeated) for item in store.links.of_issues([issue_id])[issue_id]}
+    assert totals[1] == (2, 3, 1)  # Firefox and Chrome; the disguised scanner, Proofpoint, the HEAD; Firefox again
+    assert totals[2] == (1, 1, 0)
+    assert totals[3] == totals[4] == (0, 1, 0)
+    assert all(totals[n] == (0, 0, 0) for n in totals if n > 4)
+
+    # The report and /metrics tell exactly the people's clicks.
+    seen = report(store, NOW.date())
+    assert seen is not None
+    top = seen.issues[0]
+    assert (top.issue_id, top.delivered, top.clicks, top.scanned, top.repeated) == (issue_id, 3, 3, 6, 1)
+    assert [(p.number, p.clicks) for p in top.posts[:2]] == [(1, 2), (2, 1)] and top.posts[0].url == links[0].link.url
+    by_theme = {t.theme: t.clicks for t in top.themes}
+    assert by_theme[links[0].link.theme] >= 2 and sum(by_theme.values()) == 3
+    assert all(t.reached == 3 and t.reach_share == 1.0 for t in top.themes)  # every reader chose every theme
+    assert sum(o.clicks for o in top.outlets) == 3
+    metrics_app = LiveServer(create_public_app(dataclasses.replace(tracked, metrics_token="m-token"), store))
+    try:
+        code, _, body = no_follow("GET", metrics_app.base + "/metrics", {"Authorization": "Bearer m-token"})
+    finally:
+        metrics_app.stop()
+    assert code == 200
+    counted = {
+        (m.group(2), m.group(3)): float(m.group(4))
+        for m in re.finditer(r'digest_clicks\{issue="([^"]+)",kind="([^"]+)",theme="([^"]+)"\} ([0-9.]+)', body)
+        if m.group(1) == issue_id
+    }
+    assert sum(v for (kind, _), v in counted.items() if kind == "click") == 3
+    assert sum(v for (kind, _), v in counted.items() if kind == "scanned") == 6
+
+
+def test_no_table_keeps_a_reader_next_to_a_click(tracked: Settings, smtp_server: Any) -> None:
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    inspector = sa.inspect(store.engine)
+    for table in inspector.get_table_names():
+        columns = {column["name"] for column in inspector.get_columns(table)}
+        if columns & {"clicks", "scanned", "repeated"}:
+            assert not {c for c in columns if "subscriber" in c or "email" in c or "address" in c or "agent" in c}, table
+    assert store.links.of_issues([issue_id])[issue_id]
+
+
+def test_with_tracking_off_the_links_are_the_posts_own_byte_for_byte(delivery_settings: Callable[..., Settings], smtp_server: Any) -> None:
+    settings = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
+    assert settings.clicks is ClickTracking.OFF
+    store, newsletter, issue_id = sent_issue(settings, readers=1)
+    (message,) = received(smtp_server)
+    page, text = parts(message)
+    own = post_urls(newsletter, issue_id)
+    hrefs = {html.unescape(h) for h in HREF.findall(page)}
+    assert own <= hrefs and own <= set(TEXT_LINK.findall(text))
+    assert "/r/" not in page and "/r/" not in text
+    assert store.links.of_issues([issue_id]) == {}
+
+
+def test_an_issue_frozen_before_tracking_keeps_its_direct_links_and_a_tracked_one_keeps_counting(
+    delivery_settings: Callable[..., Settings], smtp_server: Any
+) -> None:
+    untracked = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
+    store = Store.open(untracked.database_url)
+    store.subscribers.add("early@example.org")
+    newsletter = Newsletter(untracked, store)
+    target = newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW)
+    newsletter.freeze(newsletter.build(target.window, NOW))
+    later = Newsletter(dataclasses.replace(untracked, clicks=ClickTracking.AGGREGATE), store)
+    plan = later.plan_send(later.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
+    assert plan.frozen and later.send(plan, NOW) is not None
+    page, _ = parts(received(smtp_server)[0])
+    assert "/r/" not in page and post_urls(later, plan.issue.id) <= {html.unescape(h) for h in HREF.findall(page)}
+
+
+def no_follow(method: str, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    """A request whose redirect is returned, not followed; header names in lower case."""
+    import urllib.error
+    import urllib.request
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(Stay)
+    try:
+        with opener.open(urllib.request.Request(url, method=method, headers=headers), timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+
+# -- the rules alone, on a clock of their own ------------------------------------------------------------
+
+
+def test_a_burst_takes_back_the_clicks_it_began_with_and_two_tabs_stay_a_person() -> None:
+    rules = ClickFilter(hold=10.0)
+    person = {"address": "192.0.2.1", "agent": FIREFOX, "method": "GET"}
+    scanner = {"address": "198.51.100.7", "agent": DISGUISED, "method": "GET"}
+    assert rules.fetched("i", 1, **person, now=0.0) is Fetch.CLICK
+    assert rules.fetched("i", 2, **person, now=1.0) is Fetch.CLICK
+    assert rules.fetched("i", 1, **scanner, now=0.0) is Fetch.CLICK  # not known yet...
+    assert rules.fetched("i", 2, **scanner, now=0.5) is Fetch.CLICK
+    assert rules.fetched("i", 3, **scanner, now=1.0) is Fetch.SCANNED  # ...until its third link within seconds
+    assert rules.fetched("i", 4, **scanner, now=30.0) is Fetch.SCANNED  # and it stays known a while
+    assert rules.decided(5.0) == {(i, n): (0, 1, 0) for i, n in [("i", 3), ("i", 4)]}  # the held clicks wait
+    assert rules.decided(12.0) == {("i", 1): (1, 1, 0), ("i", 2): (1, 1, 0)}
+    assert rules.decided(13.0) == {}
+
+
+def test_a_repeat_counts_once_in_its_window_and_again_after_it() -> None:
+    rules = ClickFilter(hold=0.0)
+    person = {"address": "192.0.2.1", "agent": FIREFOX, "method": "GET"}
+    assert rules.fetched("i", 1, **person, now=0.0) is Fetch.CLICK
+    assert rules.fetched("i", 1, **person, now=60.0) is Fetch.REPEATED
+    assert rules.fetched("i", 1, **person, now=REPEAT_SECONDS + 1) is Fetch.CLICK
+    assert rules.fetched("i", 1, **{**person, "address": "192.0.2.2"}, now=REPEAT_SECONDS + 2) is Fetch.CLICK  # someone else
+    assert rules.decided(REPEAT_SECONDS + BURST_SECONDS * 3, everything=True) == {("i", 1): (3, 0, 1)}
+
+
+def test_a_stopping_server_counts_the_clicks_still_held() -> None:
+    rules = ClickFilter(hold=10.0)
+    rules.fetched("i", 7, address="192.0.2.1", agent=CHROME, method="GET", now=0.0)
+    assert rules.decided(1.0) == {}
+    assert rules.decided(1.0, everything=True) == {("i", 7): (1, 0, 0)}
+
+
+def test_link_totals_are_read_in_the_issue_order(tracked: Settings, smtp_server: Any) -> None:
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    links = store.links.of_issues([issue_id])[issue_id]
+    assert [item.link.number for item in links] == list(range(1, len(links) + 1))
+    assert all(isinstance(item, LinkClicks) and item.clicks == 0 for item in links)
