@@ -6,7 +6,7 @@ these and returns new ones, never changes what it was given. No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -84,6 +84,10 @@ class Placed:
     kind: PlacementKind
 
 
+# A long operation's progress, for whoever waits: (what is being done, how many done, of how many).
+OnStep = Callable[[str, int, int], None]
+
+
 class ClickTracking(StrEnum):
     """``[tracking] clicks``: whether the links to posts go through the counting redirect."""
 
@@ -111,6 +115,38 @@ class LinkClicks:
     clicks: int  # people following the link (once per client in a while)
     scanned: int  # fetches by link scanners: a scanner's name, or all of one copy's links within seconds
     repeated: int  # the same client again within the repeat window
+
+
+class SectionOrder(StrEnum):
+    """``[grouping] order``: the sections in the config's order, or by what readers clicked in recent issues."""
+
+    CONFIG = "config"
+    READERS = "readers"  # by clicks per post over the recent issues with counted links; ties, and the fallback, as configured
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeInterest:
+    """One theme in the recent issues with counted links: how many clicks its posts got, on how many links."""
+
+    theme: str
+    clicks: int
+    links: int
+    share: float  # of all the clicks of those issues
+
+    @property
+    def per_post(self) -> float:
+        return self.clicks / self.links if self.links else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderInterest:
+    """What readers clicked in the latest ``issues`` issues with counted links, per theme (most clicked first)."""
+
+    issues: int
+    themes: tuple[ThemeInterest, ...]
+
+    def of(self, theme: str) -> ThemeInterest | None:
+        return next((item for item in self.themes if item.theme == theme), None)
 
 
 class SlotState(StrEnum):
@@ -368,6 +404,8 @@ class Digest:
     generated_at: datetime
     editorial: Editorial | None = None  # None: no issue file
     placements: tuple[Placed, ...] = ()  # each post's automatic and final theme, and the editor's exclusions
+    interest: ReaderInterest | None = None  # what readers clicked in recent issues, per theme (None: nothing counted)
+    order: str | None = None  # why the sections are in this order, when [grouping] order = "readers"
 
     @property
     def subject(self) -> str:

@@ -96,6 +96,21 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "excluded": [_excluded(item) for item in digest.excluded],
         "problems": [{"where": p.where, "message": p.message, "source_failed": p.source_failed} for p in digest.problems],
         "editorial": _editorial(digest),
+        "order": digest.order,
+        "interest": _interest(digest),
+    }
+
+
+def _interest(digest: Digest) -> dict[str, Any] | None:
+    """What readers clicked in recent issues, per theme (None: no counted clicks)."""
+    if digest.interest is None:
+        return None
+    return {
+        "issues": digest.interest.issues,
+        "themes": [
+            {"theme": t.theme, "clicks": t.clicks, "links": t.links, "share": round(t.share, 4), "per_post": round(t.per_post, 3)}
+            for t in digest.interest.themes
+        ],
     }
 
 

@@ -82,3 +82,38 @@ def test_view_in_browser_points_at_the_published_archive(make_settings: object) 
     rendered = render_issue(digest, settings)
     assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.html
     assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.text
+
+
+def test_publish_on_a_terminal_shows_its_progress_and_in_a_pipe_stays_quiet(tmp_path: Path, smtp_server: object) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    config = make_config(tmp_path, smtp_server.port)  # type: ignore[attr-defined]
+    fill(config, 2)
+    assert cli(config, "send", "--issue", ISSUE, "--yes").returncode == 0
+    quiet = cli(config, "publish", str(tmp_path / "piped"))
+    assert quiet.returncode == 0 and "writing the archive" not in quiet.stderr + quiet.stdout
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "digest", "--config", str(config), "publish", str(tmp_path / "site")],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    ) as process:
+        os.close(follower)
+        out, _ = process.communicate(timeout=120)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert process.returncode == 0 and b"Published" in out
+    assert b"writing the archive" in shown and b"100%" in shown

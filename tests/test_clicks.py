@@ -254,3 +254,52 @@ def test_link_totals_are_read_in_the_issue_order(tracked: Settings, smtp_server:
     links = store.links.of_issues([issue_id])[issue_id]
     assert [item.link.number for item in links] == list(range(1, len(links) + 1))
     assert all(isinstance(item, LinkClicks) and item.clicks == 0 for item in links)
+
+
+def test_sections_follow_what_readers_clicked_ties_as_configured_and_the_fallback_last() -> None:
+    from digest.issue.grouping import by_reader_interest
+    from digest.models import ReaderInterest, Section, ThemeInterest
+
+    sections = [Section(theme=name, description="", outlets=()) for name in ("Homes", "Energy", "Transport", "Culture", "More")]
+    interest = ReaderInterest(
+        4,
+        (
+            ThemeInterest(
+                "Energy",
+                30,
+                10,
+                0.5,
+            ),
+            ThemeInterest("More", 50, 5, 0.3),  # the fallback: however clicked, last
+            ThemeInterest("Culture", 10, 10, 0.1),
+            ThemeInterest("Homes", 10, 10, 0.1),
+        ),
+    )
+    ordered, why = by_reader_interest(sections, interest, "More")
+    assert [s.theme for s in ordered] == ["Energy", "Homes", "Culture", "Transport", "More"]  # Homes before Culture: config order
+    assert "Energy 3.0" in why and "last 4 issue(s)" in why
+    unchanged, why = by_reader_interest(sections, None, "More")
+    assert list(unchanged) == sections and "config's order" in why
+
+
+def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: Settings, smtp_server: Any) -> None:
+    from digest.models import SectionOrder
+
+    store, newsletter, issue_id = sent_issue(tracked, readers=1)
+    links = store.links.of_issues([issue_id])[issue_id]
+    last_theme = next(link.link.theme for link in reversed(links) if link.link.theme != tracked.fallback_theme)
+    wanted = [link for link in links if link.link.theme == last_theme]
+    store.links.add({(issue_id, link.link.number): (5, 0, 0) for link in wanted})  # as the redirect writes them
+    ordered = Newsletter(dataclasses.replace(tracked, section_order=SectionOrder.READERS), store)
+    built = ordered.build(ordered.target(WindowRequest(as_of="2026-11-20T09:00"), NOW).window, NOW)
+    themes = [section.theme for section in built.digest.sections]
+    assert themes[0] == last_theme and tracked.fallback_theme not in themes[:-1]
+    assert built.digest.order is not None and f"{last_theme} 5.0" in built.digest.order
+    import json
+
+    model = json.loads(built.issue.model or "{}")
+    assert model["order"] == built.digest.order and model["interest"]["issues"] == 1
+    plain = newsletter.build(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW).window, NOW)
+    assert plain.digest.order is None and plain.digest.interest is not None  # the desk shows the shares either way
+    configured = [s.theme for s in plain.digest.sections]
+    assert configured == [name for name in tracked.theme_names if name in configured] != themes

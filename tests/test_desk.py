@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_preview import FORM, WINDOW, _browser, make_project, page_token
 
 from digest.config import load_settings
 from digest.issue.editorial import read_issue_file
@@ -21,6 +20,7 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, Served, body_route, http_request
+from test_preview import FORM, WINDOW, _browser, make_project, page_token
 
 ISSUE_FILE = "content/issues/2025-03-02.md"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,25 @@ def test_a_model_folder_that_holds_no_model_is_a_config_error_naming_it(tmp_path
     (folder / "model.onnx").unlink()
     with pytest.raises(ConfigError, match=r"needs model\.onnx"):
         model_files(str(folder))
+
+
+@needs_model
+def test_a_first_build_of_many_posts_shows_the_models_progress_once(tmp_path: Path) -> None:
+    settings = sample_settings(tmp_path)
+    steps: list[tuple[str, int, int]] = []
+    meaning = meaning_of(settings, on_step=lambda what, done, total: steps.append((what, done, total)))
+    assert meaning is not None
+    when = datetime(2026, 11, 18, 9, tzinfo=UTC)
+    posts = [
+        make_post(f"Ferry timetable change number {n} for the island crossing", when, excerpt=f"Crossing {n} moves.") for n in range(40)
+    ]
+    meaning.alike(posts)
+    meaning.near(posts)  # the titles were read with the bodies: nothing new, no second bar
+    assert {what for what, _, _ in steps} == {"placing posts by meaning"} and {total for _, _, total in steps} == {80}
+    done = [done for _, done, _ in steps]
+    assert done[0] == 0 and done[-1] == 80 and done == sorted(done)
+    steps.clear()
+    again = meaning_of(settings, on_step=lambda what, done, total: steps.append((what, done, total)))
+    assert again is not None
+    again.alike(posts)
+    assert steps == []  # cached: nothing to wait for

@@ -27,6 +27,7 @@ import jinja2
 
 from digest import placeholders
 from digest.config import Settings
+from digest.models import OnStep
 from digest.store import IssueSummary, Store, StoredIssue
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -176,10 +177,17 @@ def _xml(feed: ET.Element) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
 
-def publish(settings: Settings, store: Store, folder: Path) -> list[Path]:
-    """Write the archive into ``folder`` (each file atomically); returns the files written."""
-    written = []
-    for page in pages(settings, store.issues.sent()):
+WRITING = "writing the archive"
+
+
+def publish(settings: Settings, store: Store, folder: Path, on_step: OnStep | None = None) -> list[Path]:
+    """Write the archive into ``folder`` (each file atomically); returns the files written. ``on_step``: the
+    progress, file by file."""
+    written: list[Path] = []
+    every = list(pages(settings, store.issues.sent()))
+    for page in every:
+        if on_step is not None:
+            on_step(WRITING, len(written), len(every))
         target = folder / page.path
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
@@ -187,6 +195,8 @@ def publish(settings: Settings, store: Store, folder: Path) -> list[Path]:
             handle.write(page.body)
         Path(tmp).replace(target)
         written.append(target)
+    if on_step is not None:
+        on_step(WRITING, len(written), len(every))
     return written
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from digest.issue.links import through_redirect, tracked_links
-from digest.models import ClickTracking, Digest, TrackedLink
+from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
 from digest.readers.clicks import HOLD_SECONDS, ClickFilter, Fetch
 from digest.subscribers.tokens import LinkSigner
 
@@ -45,6 +45,20 @@ def reader_copy(settings: Settings) -> Present | None:
         return through_redirect(digest, lambda number: base + signer.token(digest.issue_id, number))
 
     return present
+
+
+INTEREST_ISSUES = 4  # "lately": about a month of a weekly newsletter, enough clicks to mean something
+
+
+def reader_interest(store: Store, latest: int = INTEREST_ISSUES) -> ReaderInterest | None:
+    """What readers clicked per theme over the latest sent issues with counted links, most clicked per post first;
+    None when no sent issue had its links counted."""
+    issues, rows = store.links.interest(latest)
+    if not issues:
+        return None
+    total = sum(clicks for _, clicks, _ in rows)
+    themes = tuple(ThemeInterest(theme, clicks, links, clicks / total if total else 0.0) for theme, clicks, links in rows)
+    return ReaderInterest(issues, tuple(sorted(themes, key=lambda t: (-t.per_post, t.theme))))
 
 
 def counted_links(settings: Settings, digest: Digest) -> tuple[TrackedLink, ...]:
@@ -81,4 +95,4 @@ class Redirects:
         return len(decided)
 
 
-__all__ = ["HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "tracking"]
+__all__ = ["HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "reader_interest", "tracking"]

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from digest.app.clicks import counted_links, reader_copy
+from digest.app.clicks import counted_links, reader_copy, reader_interest
 from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.errors import RefusedError, WindowError
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, issue_id
@@ -41,7 +41,19 @@ from digest.issue.selection import at_moment, parse_when, select_posts, window_b
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.meaning import meaning_of
-from digest.models import Digest, Post, Problem, Refusal, RefusalKind, RenderedIssue, SubscriberStatus, TrackedLink, Window
+from digest.models import (
+    Digest,
+    OnStep,
+    Post,
+    Problem,
+    ReaderInterest,
+    Refusal,
+    RefusalKind,
+    RenderedIssue,
+    SubscriberStatus,
+    TrackedLink,
+    Window,
+)
 from digest.render import render_leaving_out
 from digest.render.views import Layout
 from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
@@ -275,6 +287,13 @@ class Newsletter:
             return []
         return self.store.placements.examples()
 
+    def _interest(self) -> ReaderInterest | None:
+        """What readers clicked lately, per theme: for the desk, and for ``[grouping] order = "readers"``; none without
+        a database (a build alone creates none)."""
+        if self._store is None and not database_exists(self.settings.database_url):
+            return None
+        return reader_interest(self.store)
+
     def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None) -> Listed:
         """The posts the sources yield, oldest first: those the window selects, or (None) every one."""
         gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
@@ -284,16 +303,17 @@ class Newsletter:
             chosen = select_posts(gathered.posts, window, self.settings.selection).selected
         return Listed(posts=chosen, problems=gathered.problems)
 
-    def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Built:
+    def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
         issue_file = issue_file_of(self.settings, window)
-        meaning = meaning_of(self.settings, self._learned())
-        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning)
+        meaning = meaning_of(self.settings, self._learned(), on_step)
+        interest = self._interest()
+        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning, interest=interest)
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
-            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning),
+            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning, interest),
             reader_copy(self.settings),
         )
         return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings, digest)))
@@ -339,6 +359,7 @@ class Newsletter:
         force: bool = False,
         allow_overlap: bool = False,
         compare: bool = True,
+        on_step: OnStep | None = None,
     ) -> SendPlan:
         """What a send of ``target`` would do; builds if the issue is not frozen (or to compare), stores nothing.
 
@@ -349,7 +370,7 @@ class Newsletter:
         stored = store.issues.load(target.issue_id)
         if stored is not None and rebuild:
             self._refuse_rebuild_if_started(target.issue_id)
-        built = self.build(target.window, now, sources) if stored is None or rebuild or compare else None
+        built = self.build(target.window, now, sources, on_step) if stored is None or rebuild or compare else None
         replacing = stored is not None and rebuild
         issue = built.issue if built is not None and (stored is None or replacing) else stored
         assert issue is not None

@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between
+from digest.app.report import Report, report
 from digest.app.subscribers import address_of
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, RenderError, WindowError
 from digest.models import Digest, RenderedIssue
 from digest.render.templates import template_dirs
 from digest.send.delivery import compile_issue
-from digest.store import Store, StoredIssue
+from digest.store import Store, StoredIssue, database_exists
 
 SAMPLE = ("reader@example.org", "Sample Reader")
 
@@ -95,6 +96,18 @@ class Workbench:
         except DigestError as exc:
             return Failure(where="build", message=str(exc))
         return PreviewBuild(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
+
+    def readers(self) -> tuple[Settings, Report | None] | Failure:
+        """The Readers page's figures: the report of the latest sent issue (None: nothing sent, or no database yet)."""
+        settings = self.settings()
+        if isinstance(settings, Failure):
+            return settings
+        if not database_exists(settings.database_url):
+            return settings, None
+        try:
+            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date())
+        except DigestError as exc:
+            return Failure(where="database", message=str(exc))
 
     @staticmethod
     def stored_state(result: PreviewBuild | Failure) -> PreviewBuild | Failure:

@@ -13,6 +13,7 @@ import click
 from digest.cli.common import (
     EXIT_PROBLEMS,
     Context,
+    StepBar,
     display_path,
     fail,
     hint,
@@ -72,7 +73,7 @@ def build(
     now = datetime.now(UTC)
     target = window_target(obj, as_of, since, until, now)
     try:
-        built = obj.newsletter.build(target.window, now, source_specs(sources))
+        built = obj.newsletter.build(target.window, now, source_specs(sources), StepBar())
     except RenderError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     digest, rendered = built.digest, built.rendered

@@ -184,3 +184,32 @@ def display_path(path: Path) -> str:
         return f"{path.relative_to(Path.cwd())}/"
     except ValueError:
         return f"{path}/"
+
+
+class StepBar:
+    """A long operation's progress on the terminal, one click progress bar per step (what, done, total); silent
+    when standard error is not a terminal (scripts and logs get the result, not a bar redrawn)."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+        self.bar: Any = None
+        self.what: str | None = None
+        self.done = 0
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        if what != self.what:
+            self.close()
+            self.bar = click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True, show_percent=True)
+            self.bar.__enter__()
+            self.what, self.done = what, 0
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+        self.bar, self.what = None, None

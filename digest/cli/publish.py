@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import Context
+from digest.cli.common import Context, StepBar
 
 
 @click.command()
@@ -22,7 +22,7 @@ def publish(obj: Context, folder: Path) -> None:
     from digest.app.archive import archive_url
     from digest.app.archive import publish as write_archive
 
-    written = write_archive(obj.settings, obj.store, folder)
+    written = write_archive(obj.settings, obj.store, folder, StepBar())
     issues = sum(1 for path in written if path.name == "index.html" and path.parent != folder)
     feeds = sum(1 for path in written if path.suffix == ".atom")
     click.echo(f"Published  {issues} issue(s) and {feeds} feed(s) to {folder}/ (links point at {archive_url(obj.settings)}/)")

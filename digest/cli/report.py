@@ -4,6 +4,7 @@ clicks per post, theme and outlet, and the list over time."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -18,8 +19,15 @@ if TYPE_CHECKING:
 @click.option("--issue", "issue_id", metavar="ID", help="The issue to report on (default: the latest sent); trends end there.")
 @click.option("--last", default=12, show_default=True, type=click.IntRange(1, 520), help="How many issues the trends cover.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--html",
+    "html_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the report with its charts as one HTML file that opens offline.",
+)
 @click.pass_obj
-def report(obj: Context, issue_id: str | None, last: int, fmt: str) -> None:
+def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: Path | None) -> None:
     """Deliveries, bounces, complaints and unsubscribes per issue; with [tracking] clicks = "aggregate", the human
     clicks per post, theme and outlet (link scanners and repeats left out); the list over time.
 
@@ -36,6 +44,11 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str) -> None:
             fail(f"issue {issue_id} has no deliveries: nothing to report (digest status lists the issues)", EXIT_PROBLEMS)
         click.echo("No issue has been sent yet: nothing to report.")
         return
+    if html_file is not None:
+        from digest.web.readers import readers_page
+
+        html_file.write_text(readers_page(seen, obj.settings.name, obj.settings.language), encoding="utf-8")
+        click.echo(f"wrote    {html_file} (the report with its charts)", err=fmt == "json")
     if fmt == "json":
         click.echo(json.dumps(seen.to_json() | {"generated_at": datetime.now(UTC).isoformat()}, indent=2, ensure_ascii=False))
         return

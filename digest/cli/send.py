@@ -202,6 +202,7 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
                 rebuild=request.rebuild,
                 force=request.force,
                 allow_overlap=request.allow_overlap,
+                on_step=common.StepBar(),
             )
     except RefusedError as exc:
         fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)

@@ -64,7 +64,7 @@ from digest.config.validators import (
     unit_interval,
 )
 from digest.errors import ConfigError
-from digest.models import ClickTracking
+from digest.models import ClickTracking, SectionOrder
 
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
@@ -277,6 +277,7 @@ def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> d
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_description": grouping.get("fallback_description", str, ""),
         "meaning": _meaning(grouping, root, warnings, language),
+        "section_order": SectionOrder(grouping.get("order", str, SectionOrder.CONFIG.value, choice(tuple(o.value for o in SectionOrder)))),
     }
     grouping.finish()
     return found

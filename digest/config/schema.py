@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
 from digest.errors import ConfigError
-from digest.models import ClickTracking
+from digest.models import ClickTracking, SectionOrder
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -192,6 +192,7 @@ class Settings:
     fallback_theme: str = "More this week"
     fallback_description: str = ""
     meaning: MeaningOptions = MeaningOptions()
+    section_order: SectionOrder = SectionOrder.CONFIG  # [grouping] order: as configured, or by what readers clicked lately
     excerpt_words: int = 60
     clicks: ClickTracking = ClickTracking.OFF  # [tracking] clicks: post links through the counting redirect (aggregate)
     images: Literal["thumbnail", "none"] = "thumbnail"  # a post's picture beside its text (above it on phones), or none

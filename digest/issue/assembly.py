@@ -9,11 +9,24 @@ from datetime import datetime, tzinfo
 
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
-from digest.issue.grouping import classify, group_posts, place_by_meaning, summarise_outlets
+from digest.issue.grouping import by_reader_interest, classify, group_posts, place_by_meaning, summarise_outlets
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.meaning import Meaning, meaning_of, post_text
-from digest.models import Digest, Excluded, ExclusionKind, Placed, PlacementKind, Problem, Section, Stats, Window, last_day
+from digest.models import (
+    Digest,
+    Excluded,
+    ExclusionKind,
+    Placed,
+    PlacementKind,
+    Problem,
+    ReaderInterest,
+    Section,
+    SectionOrder,
+    Stats,
+    Window,
+    last_day,
+)
 from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
 
@@ -43,6 +56,7 @@ def assemble_digest(
     unrenderable: Mapping[str, str] | None = None,
     issue_file: IssueFile | None = None,
     meaning: Meaning | None = None,
+    interest: ReaderInterest | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
@@ -52,6 +66,7 @@ def assemble_digest(
     editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
     ``meaning`` (:func:`digest.meaning.meaning_of`) places posts by what they
     are about and folds one story told by two outlets; None: keywords and titles.
+    ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
     """
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
@@ -74,6 +89,9 @@ def assemble_digest(
         near=meaning.near(selected) if meaning is not None else None,
         threshold=settings.meaning.threshold,
     )
+    order = None
+    if settings.section_order is SectionOrder.READERS:
+        sections, order = by_reader_interest(sections, interest, settings.fallback_theme)
     posts = [post for section in sections for post in section.posts]
     placements = placements_of(sections, excluded, curation.included if curation else (), settings, meaning)
     outlets = summarise_outlets(posts)
@@ -99,6 +117,8 @@ def assemble_digest(
         generated_at=now,
         editorial=editorial,
         placements=placements,
+        interest=interest,
+        order=order,
     )
 
 

@@ -24,7 +24,7 @@ from types import MappingProxyType
 import snowballstemmer
 
 from digest.config import Theme
-from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, Section, shares
+from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, ReaderInterest, Section, shares
 
 TITLE_WEIGHT = 3
 EXCERPT_WEIGHT = 1
@@ -300,4 +300,25 @@ def summarise_outlets(posts: Iterable[Post]) -> tuple[OutletShare, ...]:
     return tuple(
         OutletShare(outlet=outlet, count=count, share=share)
         for (outlet, count), share in zip(ordered, shares([count for _, count in ordered]), strict=True)
+    )
+
+
+def by_reader_interest(sections: Sequence[Section], interest: ReaderInterest | None, fallback: str) -> tuple[tuple[Section, ...], str]:
+    """The sections by what readers clicked lately (clicks per post over the recent issues with counted links),
+    ties in the config's order, the fallback section last; and why, in words for digest.json and the desk."""
+    if interest is None or not interest.issues:
+        return tuple(sections), "readers: no clicks counted in a sent issue yet, so the config's order"
+    place = {section.theme: number for number, section in enumerate(sections)}
+
+    def key(section: Section) -> tuple[bool, float, int]:
+        found = interest.of(section.theme)
+        return section.theme == fallback, -(found.per_post if found else 0.0), place[section.theme]
+
+    ordered = tuple(sorted(sections, key=key))
+    said = ", ".join(
+        f"{s.theme} {found.per_post:.1f}" for s in ordered if (found := interest.of(s.theme)) is not None and s.theme != fallback
+    )
+    return (
+        ordered,
+        f"readers: clicks per post over the last {interest.issues} issue(s) with counted links: {said or 'none'}; ties as configured",
     )

@@ -24,7 +24,7 @@ from digest.config.schema import MEANING_RUNTIME
 if TYPE_CHECKING:
     from digest.config import Settings
     from digest.meaning.model import Vectors
-    from digest.models import Post
+    from digest.models import OnStep, Post
 
 EXTRA_HINT = "pip install 'digest[meaning]' (make setup installs it) to place posts by meaning"
 
@@ -55,10 +55,15 @@ def available() -> str | None:
     return None
 
 
-def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> Meaning | None:
+SHOWN_FROM = 64  # texts to embed before progress is worth showing (a batch of titles takes a blink)
+PLACING = "placing posts by meaning"
+
+
+def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = (), on_step: OnStep | None = None) -> Meaning | None:
     """How close posts are to the themes, by meaning: None when ``[grouping] meaning`` is off, or its runtime is
     not installed (loading the config said so, with the command that installs it). ``learned``: (post text,
-    theme) of the editor's past corrections, examples beside the config's own."""
+    theme) of the editor's past corrections, examples beside the config's own. ``on_step``: the progress of the
+    model's work, when it has many texts to read (a first build of a large archive)."""
     if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
     from digest.meaning.cache import cached_vectors
@@ -70,7 +75,11 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> M
     store = settings.cache_dir / "meaning.sqlite"
 
     def compute(texts: list[str]) -> Vectors:
-        return embedder(setting).embed(texts)  # the model is loaded only when a text is new
+        # The model is loaded only when a text is new.
+        if on_step is None or len(texts) < SHOWN_FROM:
+            return embedder(setting).embed(texts)
+        on_step(PLACING, 0, len(texts))
+        return embedder(setting).embed(texts, lambda done: on_step(PLACING, done, len(texts)))
 
     def embed(texts: list[str]) -> Vectors:
         return cached_vectors(store, key, texts, compute)
@@ -87,7 +96,10 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = ()) -> M
         return {post.id: tuple(float(x) for x in row) for post, row in zip(posts, closeness, strict=True)}
 
     def alike(posts: Sequence[Post]) -> Callable[[str, str], float]:
-        vectors = dict(zip((post.id for post in posts), embed([post_text(post) for post in posts]), strict=True))
+        # The titles are read here too, though only ``near`` needs them: one pass over every new text (one progress
+        # bar on a first build, fuller batches), and ``near`` then finds them all in the cache.
+        bodies = embed([post_text(post) for post in posts] + [post.title for post in posts])[: len(posts)]
+        vectors = dict(zip((post.id for post in posts), bodies, strict=True))
         return lambda a, b: float(vectors[a] @ vectors[b])
 
     return Meaning(near=near, alike=alike)

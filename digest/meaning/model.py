@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -91,8 +92,8 @@ class Embedder:
         self.id = model_id(files)
         self.lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> Vectors:
-        """One unit vector per text, in order."""
+    def embed(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> Vectors:
+        """One unit vector per text, in order; ``on_batch(done)`` after each batch (a long first build shows it)."""
         import numpy as np
 
         if not texts:
@@ -106,6 +107,8 @@ class Embedder:
             if vectors.shape[1] == 0:
                 vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
             vectors[chosen] = batch
+            if on_batch is not None:
+                on_batch(min(start + BATCH, len(order)))
         return vectors
 
     def _batch(self, texts: list[str]) -> Vectors:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import LinkClicks, TrackedLink
-from digest.store.schema import issues, links, reads_of
+from digest.store.schema import deliveries, issues, links, reads_of
 
 _LINK = (links.c.number, links.c.post_id, links.c.url, links.c.theme, links.c.outlet)
 
@@ -80,3 +80,23 @@ class Links:
         )
         with self.reads.connect() as conn:
             return {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query).all()}
+
+    def interest(self, latest: int) -> tuple[int, list[tuple[str, int, int]]]:
+        """(how many issues, [(theme, people's clicks, counted links)]) over the ``latest`` issues with counted
+        links that have been sent: what readers were interested in lately."""
+        recent = (
+            sa.select(issues.c.id)
+            .where(sa.exists().where(links.c.issue_id == issues.c.id), sa.exists().where(deliveries.c.issue_id == issues.c.id))
+            .order_by(issues.c.window_end.desc())
+            .limit(latest)
+        )
+        with self.reads.connect() as conn:
+            chosen = [row[0] for row in conn.execute(recent).all()]
+            if not chosen:
+                return 0, []
+            query = (
+                sa.select(links.c.theme, sa.func.sum(links.c.clicks), sa.func.count())
+                .where(links.c.issue_id.in_(chosen))
+                .group_by(links.c.theme)
+            )
+            return len(chosen), [(str(r[0]), int(r[1]), int(r[2])) for r in conn.execute(query).all()]

@@ -47,6 +47,7 @@ from digest.app.subscribers import address_of
 from digest.errors import AddressError, DeskError, DigestError
 from digest.web import guard
 from digest.web.guard import PageToken, RateLimit
+from digest.web.readers import readers_page
 
 log = logging.getLogger(__name__)
 _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")), autoescape=True)
@@ -159,6 +160,7 @@ class PreviewSite:
             Route("/email.html", self.email_html),
             Route("/email.txt", self.email_text),
             Route("/digest.json", self.model),
+            Route("/readers", self.readers),
             Route("/events", self.events),
             Route("/send-test", self.test_send, methods=["POST"]),
             Route("/desk/issue", self.desk_action, methods=["POST"]),
@@ -188,6 +190,19 @@ class PreviewSite:
             desk=_desk_context(built),
         )
         return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+
+    async def readers(self, request: Request) -> Response:
+        """What readers did with the issues sent: the report in charts (digest report --html is the same page)."""
+        found = await asyncio.to_thread(self.state.bench.readers)
+        if isinstance(found, Failure):
+            return HTMLResponse(
+                _PAGES.get_template("preview.html").render(
+                    failure=found, query={}, qs="", version=self.state.version, token=self.token.value
+                ),
+                500,
+            )
+        settings, seen = found
+        return HTMLResponse(readers_page(seen, settings.name, settings.language, back="/"))
 
     async def desk_action(self, request: Request) -> Response:
         """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
