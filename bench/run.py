@@ -8,7 +8,8 @@ work lives here, never in tests.
 
 Each measurement has a module of its own: gather, render, desk, signing
 (DKIM), ledger (per message, SQLite and PostgreSQL), send, send workers (PostgreSQL), memory, peers
-(the official MJML compiler and rss2email); common holds what they share.
+(the official MJML compiler and rss2email), clicks (the redirect under load, the report over a year);
+common holds what they share.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from placement import bench_placement
 from signing import bench_dkim
 from workers import bench_workers
 
+from clicks import bench_redirect, bench_report
 from common import ROOT
 from gather import bench_gather
 from memory import bench_memory
@@ -52,6 +54,8 @@ def main() -> None:
         ("desk", lambda: bench_desk(rows)),
         ("dkim", lambda: bench_dkim(rows)),
         ("ledger", lambda: bench_ledger(rows)),
+        ("redirect", lambda: bench_redirect(rows, 5.0)),
+        ("report", lambda: bench_report(rows, 52, 50_000)),
         ("send", lambda: bench_send(20_000 if full else 4_000, rows)),
         ("workers", lambda: bench_workers(rows, 20_000 if full else 4_000)),
         ("memory", lambda: bench_memory([20_000, 200_000] if full else [2_000, 20_000], rows)),

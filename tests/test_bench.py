@@ -84,3 +84,14 @@ def test_workers_bench_runs_one_two_and_four_worker_processes() -> None:
         pytest.skip(rows[0])
     assert [row.split(":")[1].split("process")[0].strip() for row in rows] == ["1", "2", "4"]
     assert all("msg/s" in row and "raw smtplib" in row for row in rows)
+
+
+def test_clicks_bench_serves_the_redirect_under_a_send_and_reports_a_year() -> None:
+    from clicks import bench_redirect, bench_report
+
+    rows: list[str] = []
+    bench_redirect(rows, 0.5, readers=200)  # asserts inside: every answer a 302 to the frozen destination
+    bench_report(rows, issues=3, readers=300)  # asserts inside: every issue reported, the latest delivered to all
+    assert rows[0].startswith("| redirect /r/<token>, SQLite, 50 clients |") and "while a send wrote its ledger" in rows[0]
+    assert re.search(r"\| report, 3 issues × 300 readers .*, SQLite \| \d+ ms", rows[-2] if "PostgreSQL" in rows[-1] else rows[-1])
+    assert len([row for row in rows if "PostgreSQL" in row]) == 2  # measured, or skipped saying why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -200,3 +201,36 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "b" / "config" / "digest.toml", environ={}).base_url == "http://127.0.0.1:8080"
     bad = digest("init", str(tmp_path / "c"), "--base-url", "news.example.org")
     assert bad.returncode == 2 and "--base-url" in bad.stderr
+
+
+def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path) -> None:
+    """Issue 25: `digest init` asks on a terminal (off without one); --clicks answers for scripts."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from digest.config import load_settings
+    from digest.models import ClickTracking
+
+    assert digest("init", str(tmp_path / "quiet")).returncode == 0
+    assert load_settings(tmp_path / "quiet" / "config" / "digest.toml", environ={}).clicks is ClickTracking.OFF
+    assert digest("init", str(tmp_path / "given"), "--clicks", "aggregate").returncode == 0
+    config = tmp_path / "given" / "config" / "digest.toml"
+    assert load_settings(config, environ={}).clicks is ClickTracking.AGGREGATE
+    assert "nothing" in config.read_text(encoding="utf-8").split("[tracking]", 1)[1].split("clicks =", 1)[0]  # what it keeps, said
+    # On a terminal: asked, with the base URL first (Enter: decide later), then the clicks.
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "digest", "init", str(tmp_path / "asked")], stdin=follower, stdout=follower, stderr=follower
+    ) as process:
+        os.close(follower)
+        os.write(leader, b"\naggregate\n")
+        process.wait(timeout=60)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    assert process.returncode == 0 and b"Count clicks on post links?" in shown
+    assert load_settings(tmp_path / "asked" / "config" / "digest.toml", environ={}).clicks is ClickTracking.AGGREGATE

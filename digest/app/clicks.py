@@ -66,6 +66,10 @@ def counted_links(settings: Settings, digest: Digest) -> tuple[TrackedLink, ...]
     return tracked_links(digest) if tracking(settings) else ()
 
 
+CACHED_SECONDS = 60.0  # a destination read from the store is reused this long (a rebuild before the send may renumber)
+CACHED_LINKS = 20_000
+
+
 class Redirects:
     """``/r/<token>``: where a counted link leads, and the count. A token verifies whatever ``[tracking]`` says
     now: an issue sent while it was on keeps working after it is turned off."""
@@ -77,14 +81,38 @@ class Redirects:
         self.store = store
         self.filter = ClickFilter(hold=hold)
         self.clock = clock
+        # Destinations already read: a frozen issue's links do not change once it is sent, and every copy of an
+        # issue asks for the same few, so most requests need no database at all.
+        self.known: dict[tuple[str, int], tuple[float, TrackedLink]] = {}
+
+    def verify(self, token: str) -> tuple[str, int] | None:
+        """(issue id, link number) of a genuine token; None for any other."""
+        return self.signer.verify(token) if self.signer is not None else None
+
+    def cached(self, issue_id: str, number: int) -> TrackedLink | None:
+        """The link if it was read lately (None: ask :meth:`destination`, which reads the store)."""
+        found = self.known.get((issue_id, number))
+        return found[1] if found is not None and found[0] > self.clock() else None
+
+    def destination(self, issue_id: str, number: int) -> TrackedLink | None:
+        """The link from the frozen issue (None: it has no such link), remembered for :data:`CACHED_SECONDS`."""
+        link = self.cached(issue_id, number) or self.store.links.destination(issue_id, number)
+        if link is not None:
+            if len(self.known) >= CACHED_LINKS:
+                self.known.clear()
+            self.known[(issue_id, number)] = (self.clock() + CACHED_SECONDS, link)
+        return link
+
+    def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str) -> Fetch:
+        return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock())
 
     def follow(self, token: str, *, method: str, address: str, agent: str) -> str | None:
         """The destination of a genuine token's link (the fetch counted as what it is); None for any other token."""
-        found = self.signer.verify(token) if self.signer is not None else None
-        link = self.store.links.destination(*found) if found is not None else None
+        found = self.verify(token)
+        link = self.destination(*found) if found is not None else None
         if found is None or link is None:
             return None
-        self.filter.fetched(found[0], found[1], address=address, agent=agent, method=method, now=self.clock())
+        self.count(found[0], found[1], method=method, address=address, agent=agent)
         return link.url
 
     def flush(self, *, everything: bool = False) -> int:

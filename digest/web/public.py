@@ -221,16 +221,23 @@ class CountedLinks:
     def routes(self) -> list[Route]:
         return [Route(REDIRECT_PATH + "{token}", self.follow, methods=["GET", "HEAD"])]
 
-    def follow(self, request: Request) -> Response:
-        url = self.redirects.follow(
-            str(request.path_params["token"]),
+    async def follow(self, request: Request) -> Response:
+        # Asynchronous: a link read lately is answered from memory, with no thread and no database; only a link
+        # not seen for a while is read from the store, in the thread pool.
+        found = self.redirects.verify(str(request.path_params["token"]))
+        link = None
+        if found is not None:
+            link = self.redirects.cached(*found) or await run_in_threadpool(self.redirects.destination, *found)
+        if found is None or link is None:
+            return self.pages.not_found()
+        self.redirects.count(
+            found[0],
+            found[1],
             method=request.method,
             address=request.client.host if request.client else "unknown",
             agent=request.headers.get("user-agent", ""),
         )
-        if url is None:
-            return self.pages.not_found()
-        return RedirectResponse(url, status_code=302, headers=self.HEADERS)
+        return RedirectResponse(link.url, status_code=302, headers=self.HEADERS)
 
 
 class ArchivePages:
