@@ -220,7 +220,8 @@ def year_of_sends(store: Store, settings: Settings, issues: int, readers: int, s
                 .values(created_at=sa.bindparam("added"), updated_at=sa.bindparam("changed"), status=sa.bindparam("status")),
                 rows,
             )
-    ids = [row[0] for row in store.engine.connect().execute(sa.select(subscribers.c.id)).all()]
+    with store.reads.connect() as conn:
+        ids = [row[0] for row in conn.execute(sa.select(subscribers.c.id)).all()]
     issue_ids = []
     for week in range(issues):
         issue = tracked_issue(settings, f"2025-{week // 4 + 1:02d}-{week % 4 + 1:02d}-w{week:03d}", timedelta(days=7 * (issues - week)))

@@ -88,6 +88,14 @@ def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tup
     return tracked, store, seen
 
 
+def project_on(tmp_path: Path, settings: Settings) -> Path:
+    """The preview's fixture project, its store the history's database: its config file."""
+    config = make_project(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.database_url}"')
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
 def charts_in_chromium(page_html: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
     sync_playwright, executable = _browser()  # type: ignore[misc]
     file = tmp_path / "readers.html"
@@ -142,9 +150,7 @@ def test_each_chart_renders_and_its_points_are_the_stores_figures(history: tuple
 
 def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
     settings, _, seen = history
-    config = make_project(tmp_path)
-    text = config.read_text(encoding="utf-8").replace(f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.database_url}"')
-    config.write_text(text, encoding="utf-8")
+    config = project_on(tmp_path, settings)
     out = tmp_path / "report.html"
     done = cli(config, "report", "--html", str(out))
     assert done.returncode == 0, done.stderr
@@ -163,3 +169,19 @@ def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Set
     latest = as_json["issues"][0]
     assert (latest["clicks"], latest["scanned"], latest["bounced"], latest["complained"]) == (3, 3, 1, 1)
     assert latest["complaint_rate"] == 0.25 and as_json["thresholds"]["complaint_limit"] == 0.003
+
+
+def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
+    settings, store, seen = history
+    latest, earlier = seen.issues
+    older = report(store, datetime.now(UTC).date(), issue_id=earlier.issue_id)
+    assert older is not None and [i.issue_id for i in older.issues] == [earlier.issue_id]
+    assert not older.issues[0].tracked and older.issues[0].posts == () and older.issues[0].delivered == 4
+    assert report(store, datetime.now(UTC).date(), issue_id="2026-01-01-nosuch") is None
+    one = report(store, datetime.now(UTC).date(), last=1)
+    assert one is not None and [i.issue_id for i in one.issues] == [latest.issue_id]
+    config = project_on(tmp_path, settings)
+    missing = cli(config, "report", "--issue", "2026-01-01-nosuch")
+    assert missing.returncode == 1 and "issue 2026-01-01-nosuch has no deliveries" in missing.stderr and "digest status" in missing.stderr
+    untracked = cli(config, "report", "--issue", earlier.issue_id)
+    assert untracked.returncode == 0 and "clicks: not counted" in untracked.stdout

@@ -126,29 +126,34 @@ class Report:
 def report(store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES) -> Report | None:
     """The report of ``issue_id`` (default: the latest sent) and the ``last`` issues up to it; None when no such
     issue has any delivery."""
-    chosen = store.figures.sent_issues(1, issue_id) if issue_id is not None else []
-    if issue_id is not None and not chosen:
+    chosen = store.figures.sent_issues(1, issue_id=issue_id)
+    if not chosen:
         return None
-    listed = store.figures.sent_issues(last + 64) if last > 1 else []
-    if chosen:
-        listed = [item for item in listed if item.window_end <= chosen[0].window_end and item.issue_id != chosen[0].issue_id]
-        listed = chosen + listed
-    listed = listed[:last] if listed else store.figures.sent_issues(1)
-    if not listed:
-        return None
+    earlier = store.figures.sent_issues(last, up_to=chosen[0].window_end)
+    listed = [chosen[0], *(item for item in earlier if item.issue_id != chosen[0].issue_id)][:last]
     links = store.links.of_issues([item.issue_id for item in listed])
     returned = store.events.by_issue()
     changes = store.figures.list_changes()
     left = _web_unsubscribes(changes, [item.frozen_at.date() for item in listed])
+    # Who got which theme, and each post's clicks, for the issue the report is about; the trends need neither.
+    reach = store.figures.choices_sent(listed[0].issue_id)
     figures = tuple(
-        _issue(item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], store if n == 0 else None)
+        _issue(item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], reach if n == 0 else None)
         for n, item in enumerate(listed)
     )
     days = sorted({item.sent_on for item in figures} | {today})
     return Report(issues=figures, subscribers=tuple(_list_at(changes, day) for day in days))
 
 
-def _issue(item: SentIssue, links: list[LinkClicks], returned: Counter[str], left_after: int, store: Store | None) -> IssueFigures:
+def _issue(
+    item: SentIssue,
+    links: list[LinkClicks],
+    returned: Counter[str],
+    left_after: int,
+    choices: list[tuple[frozenset[str] | None, int]] | None,
+) -> IssueFigures:
+    """One issue's figures; ``choices`` (who got which themes) for the issue the report is about: then the themes'
+    reach and the posts are told too."""
     model = json.loads(item.model) if item.model else {"sections": []}
     titles = {post["id"]: post["title"] for section in model["sections"] for group in section["outlets"] for post in group["posts"]}
     section_themes = [section["theme"] for section in model["sections"]]
@@ -159,33 +164,30 @@ def _issue(item: SentIssue, links: list[LinkClicks], returned: Counter[str], lef
         by_theme[link.link.theme] += link.clicks
         by_outlet[link.link.outlet or "—"] += link.clicks
     delivered = item.counts[DeliveryState.SENT]
-    reach = _reach(store.figures.choices_sent(item.issue_id), section_themes) if store is not None else {}
+    reach = _reach(choices, section_themes) if choices is not None else None
     themes = tuple(
         ThemeFigures(
             theme,
             by_theme[theme],
             by_theme[theme] / clicks if clicks else 0.0,
-            reach.get(theme) if store is not None else None,
-            (reach.get(theme, 0) / delivered if delivered else 0.0) if store is not None else None,
+            reach[theme] if reach is not None else None,
+            (reach[theme] / delivered if delivered else 0.0) if reach is not None else None,
         )
         for theme in section_themes
     )
-    posts = (
-        tuple(
-            PostFigures(
-                link.link.number,
-                titles.get(link.link.post_id, link.link.url),
-                link.link.url,
-                link.link.theme,
-                link.link.outlet,
-                link.clicks,
-                link.scanned,
-                link.repeated,
-            )
-            for link in sorted(links, key=lambda link: (-link.clicks, link.link.number))
+    ranked = sorted(links, key=lambda link: (-link.clicks, link.link.number)) if choices is not None else []
+    posts = tuple(
+        PostFigures(
+            link.link.number,
+            titles.get(link.link.post_id, link.link.url),
+            link.link.url,
+            link.link.theme,
+            link.link.outlet,
+            link.clicks,
+            link.scanned,
+            link.repeated,
         )
-        if store is not None
-        else ()
+        for link in ranked
     )
     return IssueFigures(
         issue_id=item.issue_id,

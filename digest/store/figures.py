@@ -38,12 +38,16 @@ class Figures:
     def __init__(self, engine: Engine) -> None:
         self.reads = reads_of(engine)
 
-    def sent_issues(self, limit: int, issue_id: str | None = None) -> list[SentIssue]:
-        """The latest ``limit`` issues with any delivery, newest first (or the one named), with counts by state."""
+    def sent_issues(self, limit: int, *, issue_id: str | None = None, up_to: datetime | None = None) -> list[SentIssue]:
+        """The latest ``limit`` issues with any delivery (the one named; those whose window ended by ``up_to``),
+        newest first, with counts by state."""
         listing = sa.select(issues.c.id, issues.c.subject, issues.c.window_end, issues.c.created_at, issues.c.model).where(
             sa.exists().where(deliveries.c.issue_id == issues.c.id)
         )
-        listing = listing.where(issues.c.id == issue_id) if issue_id is not None else listing
+        if issue_id is not None:
+            listing = listing.where(issues.c.id == issue_id)
+        if up_to is not None:
+            listing = listing.where(issues.c.window_end <= up_to)
         with self.reads.connect() as conn:
             rows = conn.execute(listing.order_by(issues.c.window_end.desc()).limit(limit)).all()
             counts: dict[str, dict[DeliveryState, int]] = {row[0]: dict.fromkeys(DeliveryState, 0) for row in rows}
