@@ -19,7 +19,7 @@ from digest.app.report import Report, report
 from digest.app.subscribers import address_of
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, RenderError, WindowError
-from digest.models import Digest, RenderedIssue
+from digest.models import Digest, OnStep, RenderedIssue
 from digest.render.templates import template_dirs
 from digest.send.delivery import compile_issue
 from digest.store import Store, StoredIssue, database_exists
@@ -72,7 +72,7 @@ class Workbench:
                 self.stores[settings.database_url] = Store.open(settings.database_url)
             return self.stores[settings.database_url]
 
-    def build(self, request: WindowRequest) -> PreviewBuild | Failure:
+    def build(self, request: WindowRequest, on_step: OnStep | None = None) -> PreviewBuild | Failure:
         """The issue ``request`` means, built now, with a sample copy; or what stopped it, and where."""
         settings = self.settings()
         if isinstance(settings, Failure):
@@ -87,7 +87,7 @@ class Workbench:
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
         try:
-            built = newsletter.build(target.window, now)
+            built = newsletter.build(target.window, now, on_step=on_step)
             # The sample copy needs a key to sign its links; a preview-only one when none is set.
             signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
             sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)

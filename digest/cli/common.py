@@ -188,9 +188,13 @@ def display_path(path: Path) -> str:
 
 class StepBar:
     """A long operation's progress on the terminal, one click progress bar per step (what, done, total); silent
-    when standard error is not a terminal (scripts and logs get the result, not a bar redrawn)."""
+    when standard error is not a terminal (scripts and logs get the result, not a bar redrawn). Thread-safe: the
+    preview builds in threads."""
 
     def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
         self.shown = sys.stderr.isatty()
         self.bar: Any = None
         self.what: str | None = None
@@ -199,6 +203,10 @@ class StepBar:
     def __call__(self, what: str, done: int, total: int) -> None:
         if not self.shown:
             return
+        with self.lock:
+            self._step(what, done, total)
+
+    def _step(self, what: str, done: int, total: int) -> None:
         if what != self.what:
             self.close()
             self.bar = click.progressbar(length=total, label=what, file=sys.stderr, show_pos=True, show_percent=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli.common import Context, listen
+from digest.cli.common import Context, StepBar, listen
 
 
 @click.command()
@@ -27,5 +27,5 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(create_preview_app(obj.config, host=host), log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(create_preview_app(obj.config, host=host, on_step=StepBar()), log_level="warning", timeout_graceful_shutdown=1)
     uvicorn.Server(config).run(sockets=[bound])

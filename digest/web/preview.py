@@ -45,6 +45,7 @@ from digest.app.output import digest_json
 from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
 from digest.app.subscribers import address_of
 from digest.errors import AddressError, DeskError, DigestError
+from digest.models import OnStep
 from digest.web import guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.readers import readers_page
@@ -56,8 +57,9 @@ _PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).re
 class PreviewState:
     """A workbench, a version bumped on every watched change, and builds cached per version and query."""
 
-    def __init__(self, config: Path | None) -> None:
+    def __init__(self, config: Path | None, on_step: OnStep | None = None) -> None:
         self.bench = Workbench(config)
+        self.on_step = on_step
         self.version = 0
         self.lock = threading.Lock()
         self.cache: dict[tuple[int, str], PreviewBuild | Failure] = {}
@@ -92,7 +94,7 @@ class PreviewState:
         with self.lock:
             result = self.cache.get(key)
         if result is None:
-            result = self.bench.build(window_request(query))
+            result = self.bench.build(window_request(query), self.on_step)
             if isinstance(result, Failure) and result.query:
                 asked = "&".join(f"{name}={value}" for name, value in query.items())
                 result = dataclasses.replace(result, where=f"the query ?{asked}")
@@ -112,9 +114,12 @@ MAX_FORM_BYTES = 256 * 1024
 TEST_SENDS_PER_MINUTE = 5
 
 
-def create_preview_app(config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1") -> Starlette:
-    """The preview app; it answers only loopback names and ``host`` (the address it is bound to)."""
-    site = PreviewSite(PreviewState(config))
+def create_preview_app(
+    config: Path | None = None, *, watch: bool = True, host: str = "127.0.0.1", on_step: OnStep | None = None
+) -> Starlette:
+    """The preview app; it answers only loopback names and ``host`` (the address it is bound to). ``on_step``: the
+    progress of a long build (the first of a large archive), on the terminal `digest preview` runs in."""
+    site = PreviewSite(PreviewState(config, on_step))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
