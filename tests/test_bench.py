@@ -95,3 +95,14 @@ def test_clicks_bench_serves_the_redirect_under_a_send_and_reports_a_year() -> N
     assert rows[0].startswith("| redirect /r/<token>, SQLite, 50 clients |") and "while a send wrote its ledger" in rows[0]
     assert re.search(r"\| report, 3 issues × 300 readers .*, SQLite \| \d+ ms", rows[-2] if "PostgreSQL" in rows[-1] else rows[-1])
     assert len([row for row in rows if "PostgreSQL" in row]) == 2  # measured, or skipped saying why
+
+
+def test_the_peer_row_times_the_warm_issue_work_on_new_posts(tmp_path: Path) -> None:
+    from peers import serve, warm_digest, write_feed
+
+    (tmp_path / "www").mkdir()
+    write_feed(tmp_path / "www" / "feed.xml", 12, week=1)
+    with serve(tmp_path / "www") as port:
+        seconds, _, message = warm_digest(f"http://127.0.0.1:{port}/feed.xml", tmp_path / "work", meaning=False)
+    assert seconds > 0 and b"multipart/alternative" in message and b"week 1" in message
+    assert not (tmp_path / "work" / "none.sqlite").exists()  # a build alone opens no database
