@@ -87,6 +87,13 @@ mailserver:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; } \
 	      || echo "apt-get could not install Dovecot (see above): the IMAP test will be skipped"; \
 	  else echo "Dovecot is not installed and cannot be installed here: the IMAP test will be skipped"; fi; }
+	@{ [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/opendkim ]; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's Postfix and OpenDKIM for the mail-path test (Postfix unconfigured: the test runs its own)"; \
+	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix opendkim >/dev/null; } \
+	      || echo "apt-get could not install Postfix and OpenDKIM (see above): the mail-path test will be skipped"; \
+	  else echo "Postfix or OpenDKIM is not installed and cannot be installed here: the mail-path test will be skipped"; fi; }
 
 # Benchmarks: figures into bench/results/<date>.md (never timed tests). The peers are installed
 # beside the project, never into it: the official MJML compiler with npm into bench/.node (skipped,

@@ -32,13 +32,15 @@ class ImapServer:
     port: int
     ca_file: Path
     folder: Path
+    user: str = USER
+    password: str = PASSWORD
 
     def client(self) -> object:
         import imaplib
         import ssl
 
         client = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=ssl.create_default_context(cafile=str(self.ca_file)))
-        client.login(USER, PASSWORD)
+        client.login(self.user, self.password)
         return client
 
 
@@ -49,7 +51,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def dovecot() -> Iterator[ImapServer]:
+def dovecot(user: str = USER, password: str = PASSWORD, home: Path | None = None) -> Iterator[ImapServer]:
+    """Dovecot serving one user's Maildir (``home``/Maildir: by default a folder of its own, empty; the mail test
+    gives the folder Postfix delivers into)."""
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
         pytest.skip("Dovecot is not installed (Debian package dovecot-imapd; make test installs it with apt-get when run as root)")
@@ -68,7 +72,7 @@ def dovecot() -> Iterator[ImapServer]:
     cert.cert_chain_pems[0].write_to_path(str(tmp / "cert.pem"))
     ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
     os.chown(tmp / "mail", MAIL_UID, MAIL_UID)
-    (tmp / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{MAIL_UID}:{MAIL_UID}::{tmp / 'mail'}\n")
+    (tmp / "passwd").write_text(f"{user}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{home or tmp / 'mail'}\n")
     port = _free_port()
     config = tmp / "dovecot.conf"
     config.write_text(
@@ -119,7 +123,7 @@ namespace inbox {{
                 time.sleep(0.1)
         else:
             pytest.fail("Dovecot did not listen within 15 s")
-        yield ImapServer("127.0.0.1", port, tmp / "ca.pem", tmp / "mail")
+        yield ImapServer("127.0.0.1", port, tmp / "ca.pem", home or tmp / "mail", user, password)
     finally:
         process.terminate()
         try:

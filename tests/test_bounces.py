@@ -292,9 +292,9 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
     """Dovecot holds what the MTA delivered to the bounce address; fetch reads it over TLS, applies it, files it away."""
     import imaplib
 
-    from imapserver import PASSWORD, USER, dovecot
-
     from digest.app.bounces import fetch_mailbox as fetch
+
+    from imapserver import PASSWORD, USER, dovecot
 
     settings, store, received = sent
     with dovecot() as server:
