@@ -184,16 +184,28 @@ def _quantiles(latencies: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def bench_redirect(rows: list[str], seconds: float = 5.0, readers: int = 50_000) -> None:
+def on_each_database(rows: list[str], what: str, measure: Callable[[str, str, Callable[[], None] | None], str]) -> None:
+    """``measure(url, label, vacuum)`` on a SQLite file, then on a PostgreSQL schema of its own (``vacuum``: what
+    autovacuum does to a live database) when a server answers; a row saying why not otherwise."""
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(redirect_row(f"sqlite:///{tmp}/clicks.sqlite", "SQLite", seconds, readers))
+        rows.append(measure(f"sqlite:///{tmp}/bench.sqlite", "SQLite", None))
     engine, why = postgres_engine()
     if engine is None:
-        rows.append(f"| redirect /r/<token>, PostgreSQL | skipped: {why} | | |")
+        rows.append(f"| {what}, PostgreSQL | skipped: {why} | | |")
         return
-    with postgres_schema(engine) as (_, url):
-        rows.append(redirect_row(url, "PostgreSQL", seconds, readers))
+    with postgres_schema(engine) as (schema, url):
+
+        def vacuum() -> None:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in ("deliveries", "subscribers", "mail_events", "links"):
+                    conn.execute(sa.text(f'VACUUM ANALYZE "{schema}"."{table}"'))
+
+        rows.append(measure(url, "PostgreSQL", vacuum))
     engine.dispose()
+
+
+def bench_redirect(rows: list[str], seconds: float = 5.0, readers: int = 50_000) -> None:
+    on_each_database(rows, "redirect /r/<token>", lambda url, label, _: redirect_row(url, label, seconds, readers))
 
 
 # -- the report -------------------------------------------------------------------------------------------
@@ -303,21 +315,7 @@ def report_row(url: str, label: str, issues: int, readers: int, vacuum: Callable
 
 
 def bench_report(rows: list[str], issues: int = 52, readers: int = 50_000) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.append(report_row(f"sqlite:///{tmp}/report.sqlite", "SQLite", issues, readers))
-    engine, why = postgres_engine()
-    if engine is None:
-        rows.append(f"| report, PostgreSQL | skipped: {why} | | |")
-        return
-    with postgres_schema(engine) as (schema, url):
-
-        def vacuum() -> None:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in ("deliveries", "subscribers", "mail_events", "links"):
-                    conn.execute(sa.text(f'VACUUM ANALYZE "{schema}"."{table}"'))
-
-        rows.append(report_row(url, "PostgreSQL", issues, readers, vacuum))
-    engine.dispose()
+    on_each_database(rows, "report", lambda url, label, vacuum: report_row(url, label, issues, readers, vacuum))
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:

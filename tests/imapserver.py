@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,13 @@ class ImapServer:
     folder: Path
     user: str = USER
     password: str = PASSWORD
+
+    def reading(self, settings: Any) -> Any:
+        """``settings`` with its [bounces] IMAP mailbox set to this server (as IMAP_HOST and the rest would)."""
+        import dataclasses
+
+        imap = {"imap_host": self.host, "imap_port": self.port, "imap_username": self.user, "imap_password": self.password}
+        return dataclasses.replace(settings, bounces=dataclasses.replace(settings.bounces, **imap, imap_ca_file=self.ca_file))
 
     def client(self) -> object:
         import imaplib

@@ -294,7 +294,7 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
 
     from digest.app.bounces import fetch_mailbox as fetch
 
-    from imapserver import PASSWORD, USER, dovecot
+    from imapserver import dovecot
 
     settings, store, received = sent
     with dovecot() as server:
@@ -313,17 +313,7 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         ]
         for raw in deliveries:
             assert mailbox.append("INBOX", None, None, raw)[0] == "OK"
-        reading = dataclasses.replace(
-            settings,
-            bounces=dataclasses.replace(
-                settings.bounces,
-                imap_host=server.host,
-                imap_port=server.port,
-                imap_username=USER,
-                imap_password=PASSWORD,
-                imap_ca_file=server.ca_file,
-            ),
-        )
+        reading = server.reading(settings)
         report = fetch(reading, store)
         assert report.read == len(deliveries)
         kinds = [outcome.kind for _, outcome in report.outcomes]

@@ -91,17 +91,7 @@ def test_through_postfix_and_back(delivery_settings: Callable[..., Settings], tm
         mta.wait_for("returns", 2)
 
         with dovecot(f"bounces@{DOMAIN}", "mail-path-test", returns_home) as imap:
-            reading = dataclasses.replace(
-                settings,
-                bounces=dataclasses.replace(
-                    settings.bounces,
-                    imap_host=imap.host,
-                    imap_port=imap.port,
-                    imap_username=imap.user,
-                    imap_password=imap.password,
-                    imap_ca_file=imap.ca_file,
-                ),
-            )
+            reading = imap.reading(settings)
             fetched = fetch_mailbox(reading, store)
             assert fetched.read == 2
             assert fetch_mailbox(reading, store).read == 0  # filed away: nothing read twice
