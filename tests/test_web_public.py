@@ -358,3 +358,19 @@ def test_metrics_on_an_address_of_their_own(tmp_path: Path) -> None:
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert f"Metrics on http://127.0.0.1:{metrics_port}/metrics" in output
+
+
+def test_a_counted_links_log_line_keeps_no_client_address() -> None:
+    """Issue 25: the access log must not become the record of who followed which link when."""
+    import logging
+
+    from digest.web.guard import RedactTokens
+
+    line = '%s - "%s %s HTTP/%s" %d'
+    counted = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, line, ("203.0.113.9:5555", "GET", "/r/2026-11-27-bf3b6c.1.abc", "1.1", 302), None
+    )
+    other = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, line, ("203.0.113.9:5555", "GET", "/archive/", "1.1", 200), None)
+    assert RedactTokens().filter(counted) and RedactTokens().filter(other)
+    assert counted.getMessage() == '- - "GET /r/2026-11-27-bf3b6c.1.abc HTTP/1.1" 302'
+    assert other.getMessage().startswith("203.0.113.9:5555 - ")  # elsewhere the address stays, for the operator

@@ -12,6 +12,9 @@
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
     status.py     how it stands: the schedule, the totals /metrics reports, what /healthz says
     themes.py     how well posts are placed, against the editor's final word (digest themes report)
+    clicks.py     counted links ([tracking] clicks): the copy that carries them, the redirect that counts them
+    report.py     digest report: deliveries, what came back, clicks per post and theme, the list over time
+    charts.py     the report's charts (pygal SVG), for the Readers page and digest report --html
     archive.py    the published archive: pages and feeds of the sent issues (served, or written to a folder)
     output.py     an issue's files on disk (digest.html, digest.txt, digest.json), and the JSON forms
     sample.py     the sample run (`make run`): the sample issue to the outbox, on a database of its own

@@ -14,7 +14,8 @@
   page's forms and required on every state-changing request (compared in
   constant time). Another site cannot read it, so cannot send it.
 - **Tokens stay out of logs.** The public server's paths carry personal
-  tokens (``/u/<token>``): the access log shows them redacted.
+  tokens (``/u/<token>``): the access log shows them redacted; a counted
+  link's line (``/r/…``) is logged without the client's address.
 - **Policy headers** on every public page: a Content-Security-Policy that
   allows no script and no framing, ``nosniff``, ``no-referrer``.
 - **Who the client is.** ``X-Forwarded-For`` is believed only from the
@@ -43,6 +44,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from digest.app.clicks import REDIRECT_PATH
 
 LOOPBACK = ("127.0.0.1", "localhost")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -169,12 +172,15 @@ _TOKEN_PATH = re.compile(r"^(/(?:u|confirm|preferences)/)(?!test\b)[^/?\s]+")
 
 
 class RedactTokens(logging.Filter):
-    """Replaces the token in a logged request path (uvicorn's access log: ``/u/<token>`` → ``/u/<redacted>``)."""
+    """Replaces the token in a logged request path (uvicorn's access log: ``/u/<token>`` → ``/u/<redacted>``),
+    and leaves the client's address out of a counted link's line (``/r/…``): a log that kept who followed which
+    link when would be the record of readers that the click counts are made not to keep."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], redact(args[2]), *args[3:])
+            client = "-" if args[2].startswith(REDIRECT_PATH) else args[0]
+            record.args = (client, args[1], redact(args[2]), *args[3:])
         return True
 
 
