@@ -85,6 +85,13 @@ class Heartbeat:
             self.confirmed = boot_clock()
 
 
+# Rows claimed at a time, per connection: each claim is a synchronous transaction (it must be: two workers may never
+# hold one row), so a larger batch pays for fewer of them; a smaller one leaves less for the others to wait on when
+# a worker dies (its unsent claims go to them after delivery.claim_timeout) and evens out the last rows. Measured
+# (one worker, 2 connections, 3,000 messages, six interleaved runs each): 8 a connection, median 445 msg/s; 32, 570.
+CLAIM_PER_CONNECTION = 32
+
+
 def work_on_issue(
     store: Store,
     message: CompiledMessage,
@@ -119,7 +126,7 @@ def work_on_issue(
         deadline = time.monotonic() + options.max_wait
         while not run.halt.is_set() and not stop.is_set():
             heartbeat.check()  # a worker woken from a pause claims nothing more
-            claimed = store.workers.claim(issue_id, worker, options.claim_timeout, 8 * connections)
+            claimed = store.workers.claim(issue_id, worker, options.claim_timeout, CLAIM_PER_CONNECTION * connections)
             if claimed.reclaimed:
                 log.warning("%s: %d delivery(ies) were in flight at a worker that stopped; sending them again", issue_id, claimed.reclaimed)
             reclaimed += claimed.reclaimed
