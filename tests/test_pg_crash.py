@@ -112,3 +112,29 @@ def test_the_database_dying_mid_send_loses_nobody(tmp_path: Path, smtp_server: S
     assert duplicates <= BOUND
     [issue] = json.loads(cli(config, "status", "--json").stdout)["issues"]
     assert (issue["sent"], issue["pending"], issue["sending"]) == (SUBSCRIBERS, 0, 0)
+
+
+def test_the_ledgers_relaxed_commits_stay_on_its_own_connection(postgres_url: str) -> None:
+    """synchronous_commit off is the ledger writer's connection's alone: closed with it, never handed back to the
+    pool, so no lease, claim or fence is ever written without waiting for the disk."""
+    from digest.store import Store
+
+    store = Store.open(postgres_url)
+    try:
+
+        def setting(conn: object) -> str:
+            return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())  # type: ignore[attr-defined]
+
+        writer = store.ledger.writer()
+        assert setting(writer.conn) == "off"
+        with store.engine.connect() as other:
+            assert setting(other) == "on"
+        writer.close()
+        held = [store.engine.connect() for _ in range(3)]  # whatever the pool hands out now
+        try:
+            assert [setting(conn) for conn in held] == ["on"] * 3
+        finally:
+            for conn in held:
+                conn.close()
+    finally:
+        store.close()

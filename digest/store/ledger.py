@@ -387,7 +387,7 @@ _BOUNCED = (
 Write = tuple[Any, dict[str, Any]]  # a statement built at import, and its values
 
 # The ledger's per-message commits on PostgreSQL do not wait for the WAL to reach the disk (synchronous_commit off,
-# for those transactions alone: SET LOCAL). The ledger's rule is "nothing lost, duplicates bounded", and a mark that
+# on the ledger writer's own connection alone). The ledger's rule is "nothing lost, duplicates bounded", and a mark that
 # does not survive costs at most a resend, never a loss:
 # - a process crash (digest killed) costs nothing more: the server has every commit it acknowledged;
 # - a database crash (the server killed) or a host crash loses the commits of the last moments (the WAL writer
@@ -395,9 +395,10 @@ Write = tuple[Any, dict[str, Any]]  # a statement built at import, and its value
 #   A lost "sending" leaves its row pending and a lost "sent" leaves it sending: the next run resends both (with the
 #   same Message-ID). A copy is only ever handed to SMTP after its "sending" was acknowledged, so no row can say
 #   sent, or be forgotten, for a copy that was not sent: the loss is duplicates, about 0.6 s of the send's rate.
-# Leases, claims and fences stay synchronous (they are written elsewhere, on other transactions): two senders must
-# never both believe they hold a send.
-RELAXED_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+# Leases, claims and fences stay synchronous (they are written elsewhere, on other connections): two senders must
+# never both believe they hold a send. The setting is the writer's connection's own (set once, a statement less per
+# message), and that connection is closed with the writer, never handed back to the pool, so it reaches nothing else.
+RELAXED_COMMIT = "SET synchronous_commit TO OFF"
 
 
 class LedgerWriter:
@@ -424,6 +425,9 @@ class LedgerWriter:
         # The drivers whose own calls _Driver knows (psycopg's prepare=True is psycopg 3's); any other goes through SQLAlchemy.
         self.driver = _Driver(self.conn) if (engine.dialect.name, engine.dialect.driver) in _DIRECT else None
         self.relaxed = engine.dialect.name == "postgresql"  # RELAXED_COMMIT: see there why it is safe
+        if self.relaxed:
+            with self.conn.begin():
+                self.conn.exec_driver_sql(RELAXED_COMMIT)
         self.fence = fence
         self.worker = worker
         self.sql = _CLAIMED if worker is not None else _FENCE if fence is not None else _PLAIN
@@ -441,6 +445,8 @@ class LedgerWriter:
         try:
             self.flush()
         finally:
+            if self.relaxed:
+                self.conn.invalidate()  # closed, not pooled: its relaxed commits stay the ledger's alone
             self.conn.close()
 
     def flush(self) -> None:
@@ -457,8 +463,6 @@ class LedgerWriter:
             counts = self.driver.run(writes)
         else:
             with self.conn.begin():
-                if self.relaxed:
-                    self.conn.exec_driver_sql(RELAXED_COMMIT)
                 counts = [self.conn.execute(statement, values).rowcount for statement, values in writes]
         for (statement, values), count in zip(writes, counts, strict=True):
             if statement is not _BOUNCED and count != 1:
@@ -517,7 +521,7 @@ class _Driver:
     SQLite (sqlite3): the engine turned the module's own transaction handling
     off (schema.create_engine), so BEGIN IMMEDIATE is ours, as the engine's
     begin does it: writers queue, never deadlock. PostgreSQL (psycopg 3): a
-    transaction begins with the first statement, :data:`RELAXED_COMMIT`; each statement is prepared
+    transaction begins with the first statement; each statement is prepared
     on the server once per connection (``prepare=True``) and then only
     executed, so a message's commit costs the round trips, not parsing and
     planning again, nor waiting for the WAL to reach the disk. Both commit and roll back through the
@@ -530,7 +534,7 @@ class _Driver:
         # Positional parameters (%s) for psycopg, so that values bind by position as for sqlite3 (?).
         make: Any = type(dialect)
         self.dialect = make(paramstyle="format") if postgres else dialect
-        self.opening = RELAXED_COMMIT if postgres else "BEGIN IMMEDIATE"
+        self.opening: str | None = None if postgres else "BEGIN IMMEDIATE"  # the bench sets a durable commit's here
         self.execute_options: dict[str, Any] = {"prepare": True} if postgres else {}
         self.pipelined = postgres
         db = conn.connection.dbapi_connection
@@ -561,7 +565,8 @@ class _Driver:
                 return self._pipelined(statements)
             cursor = self.db.cursor()
             try:
-                cursor.execute(self.opening)
+                if self.opening is not None:
+                    cursor.execute(self.opening)
                 counts = []
                 for sql, bound in statements:
                     cursor.execute(sql, bound, **self.execute_options)
@@ -578,7 +583,8 @@ class _Driver:
         cursors = [self.db.cursor() for _ in range(len(statements) + 1)]
         try:
             with self.db.pipeline():
-                cursors[0].execute(self.opening)
+                if self.opening is not None:
+                    cursors[0].execute(self.opening)
                 for cursor, (sql, bound) in zip(cursors[1:], statements, strict=True):
                     cursor.execute(sql, bound, **self.execute_options)
                 self.db.commit()
