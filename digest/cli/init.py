@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from digest.cli.common import EXIT_PROBLEMS, fail
+from digest.models import ClickTracking
 
 
 @click.command()
@@ -21,7 +22,7 @@ from digest.cli.common import EXIT_PROBLEMS, fail
 )
 @click.option(
     "--clicks",
-    type=click.Choice(["off", "aggregate"]),
+    type=click.Choice([kind.value for kind in ClickTracking]),
     help="Count clicks on post links as totals per post and theme (aggregate: nothing about any reader), or not; asked on a terminal.",
 )
 def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str | None) -> None:
@@ -38,7 +39,6 @@ def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str |
 
     from digest.app.scaffold import check_new_config, config_path, new_newsletter
     from digest.errors import ConfigError
-    from digest.models import ClickTracking
 
     base_url = _checked(name, zone, base_url)
     if clicks is None:
@@ -95,11 +95,11 @@ def _checked(name: str, zone: str, base_url: str | None) -> str:
 def _asked_clicks() -> str:
     """[tracking] clicks, asked on a terminal (off without one): the operator decides, knowing what it keeps."""
     if not sys.stdin.isatty():
-        return "off"
+        return ClickTracking.OFF.value
     answer: str = click.prompt(
         "Count clicks on post links? aggregate: totals per post and theme, nothing about who clicked; off: direct links",
-        type=click.Choice(["off", "aggregate"]),
-        default="off",
+        type=click.Choice([kind.value for kind in ClickTracking]),
+        default=ClickTracking.OFF.value,
     )
     return answer
 

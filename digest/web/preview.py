@@ -8,6 +8,7 @@ config are watched (watchfiles); a change rebuilds the issue and open pages
 reload themselves through server-sent events. A template or config error is
 shown on the page (file, line, message), never as a crashed server. "Send a
 test" goes through the configured backend, as ``digest send --to`` does.
+``/readers`` shows what past issues got (``digest report`` in charts).
 
 The page sends mail, so it is guarded (:mod:`digest.web.guard`): it answers
 only its own host names, refuses cross-site POSTs, requires the page's
