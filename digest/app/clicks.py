@@ -71,7 +71,8 @@ CACHED_LINKS = 20_000
 
 
 class Redirects:
-    """``/r/<token>``: where a counted link leads, and the count. A token verifies whatever ``[tracking]`` says
+    """``/r/<token>``: where a counted link leads (:meth:`verify`, :meth:`cached` or :meth:`destination`), and the
+    count (:meth:`count`); the web route strings them together without a thread for a link read lately. A token verifies whatever ``[tracking]`` says
     now: an issue sent while it was on keeps working after it is turned off."""
 
     def __init__(
@@ -105,15 +106,6 @@ class Redirects:
 
     def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str) -> Fetch:
         return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock())
-
-    def follow(self, token: str, *, method: str, address: str, agent: str) -> str | None:
-        """The destination of a genuine token's link (the fetch counted as what it is); None for any other token."""
-        found = self.verify(token)
-        link = self.destination(*found) if found is not None else None
-        if found is None or link is None:
-            return None
-        self.count(found[0], found[1], method=method, address=address, agent=agent)
-        return link.url
 
     def flush(self, *, everything: bool = False) -> int:
         """Write the totals decided so far (``everything``: held clicks too, the server stopping); returns how

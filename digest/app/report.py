@@ -17,6 +17,7 @@ read from each reader's choice as it is now.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -106,19 +107,13 @@ class Report:
     subscribers: tuple[ListPoint, ...]  # at each issue's day, oldest first, and today
 
     def to_json(self) -> dict[str, Any]:
-        def plain(value: object) -> Any:
-            if isinstance(value, date):
-                return value.isoformat()
-            if isinstance(value, tuple | list):
-                return [plain(item) for item in value]
-            if hasattr(value, "__dataclass_fields__"):
-                return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
-            return value
-
-        issues = [{**plain(issue), "bounce_rate": issue.bounce_rate, "complaint_rate": issue.complaint_rate} for issue in self.issues]
+        """The report as JSON values, dates as ISO text."""
+        issues = [
+            {**dataclasses.asdict(issue), "bounce_rate": issue.bounce_rate, "complaint_rate": issue.complaint_rate} for issue in self.issues
+        ]
+        plain = json.loads(json.dumps({"issues": issues, "subscribers": [dataclasses.asdict(p) for p in self.subscribers]}, default=str))
         return {
-            "issues": issues,
-            "subscribers": plain(self.subscribers),
+            **plain,
             "thresholds": {"complaint_target": COMPLAINT_TARGET, "complaint_limit": COMPLAINT_LIMIT, "bounce_warning": BOUNCE_WARNING},
         }
 

@@ -580,15 +580,15 @@ class _Driver:
         return counts
 
     def _pipelined(self, statements: list[tuple[str, list[Any]]]) -> list[int]:
-        cursors = [self.db.cursor() for _ in range(len(statements) + 1)]
+        cursors = [self.db.cursor() for _ in statements]  # one each: a pipeline's row counts are read after it syncs
         try:
             with self.db.pipeline():
                 if self.opening is not None:
-                    cursors[0].execute(self.opening)
-                for cursor, (sql, bound) in zip(cursors[1:], statements, strict=True):
+                    self.db.execute(self.opening)
+                for cursor, (sql, bound) in zip(cursors, statements, strict=True):
                     cursor.execute(sql, bound, **self.execute_options)
                 self.db.commit()
-            return [cursor.rowcount for cursor in cursors[1:]]
+            return [cursor.rowcount for cursor in cursors]
         finally:
             for cursor in cursors:
                 cursor.close()

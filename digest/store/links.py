@@ -13,6 +13,13 @@ from digest.store.schema import deliveries, issues, links, reads_of
 _LINK = (links.c.number, links.c.post_id, links.c.url, links.c.theme, links.c.outlet)
 
 
+def _latest_tracked(latest: int) -> sa.Select[tuple[str]]:
+    """The ids of the ``latest`` issues (by window) with counted links."""
+    return (
+        sa.select(issues.c.id).where(sa.exists().where(links.c.issue_id == issues.c.id)).order_by(issues.c.window_end.desc()).limit(latest)
+    )
+
+
 def _link(row: Sequence[object]) -> TrackedLink:
     number, post_id, url, theme, outlet = row
     return TrackedLink(int(str(number)), str(post_id), str(url), str(theme), None if outlet is None else str(outlet))
@@ -63,13 +70,7 @@ class Links:
     def by_theme(self, latest: int) -> dict[tuple[str, str], tuple[int, int, int]]:
         """(clicks, scanned, repeated) per (issue, theme) over the ``latest`` issues with counted links: what
         /metrics reports (a label set per issue and theme, so a bounded number of issues)."""
-        recent = (
-            sa.select(issues.c.id)
-            .where(sa.exists().where(links.c.issue_id == issues.c.id))
-            .order_by(issues.c.window_end.desc())
-            .limit(latest)
-            .scalar_subquery()
-        )
+        recent = _latest_tracked(latest).scalar_subquery()
         query = (
             sa.select(
                 links.c.issue_id, links.c.theme, sa.func.sum(links.c.clicks), sa.func.sum(links.c.scanned), sa.func.sum(links.c.repeated)
@@ -84,12 +85,7 @@ class Links:
     def interest(self, latest: int) -> tuple[int, list[tuple[str, int, int]]]:
         """(how many issues, [(theme, people's clicks, counted links)]) over the ``latest`` issues with counted
         links that have been sent: what readers were interested in lately."""
-        recent = (
-            sa.select(issues.c.id)
-            .where(sa.exists().where(links.c.issue_id == issues.c.id), sa.exists().where(deliveries.c.issue_id == issues.c.id))
-            .order_by(issues.c.window_end.desc())
-            .limit(latest)
-        )
+        recent = _latest_tracked(latest).where(sa.exists().where(deliveries.c.issue_id == issues.c.id))
         with self.reads.connect() as conn:
             chosen = [row[0] for row in conn.execute(recent).all()]
             if not chosen:
