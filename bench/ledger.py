@@ -15,7 +15,7 @@ from digest.store import Store
 
 from common import add_subscribers, postgres_engine, postgres_schema, sample_issue, sample_settings
 
-DURABLE = "SET LOCAL synchronous_commit TO ON"  # each commit waits for the WAL on disk, as before issue 26
+DURABLE = "SET synchronous_commit TO ON"  # each commit waits for the WAL on disk, as before issue 26
 
 
 def _per_message(url: str, count: int, *, through_sqlalchemy: bool = False, durable: bool = False) -> float:
@@ -30,7 +30,7 @@ def _per_message(url: str, count: int, *, through_sqlalchemy: bool = False, dura
         if through_sqlalchemy:
             writer.driver = None  # the generic path every other database takes: SQLAlchemy Core on the connection
         elif durable and writer.driver is not None:
-            writer.driver.opening = DURABLE
+            writer.driver.db.execute(DURABLE)  # the writer's own connection (autocommit), closed with it
         start = time.perf_counter()
         for subscriber_id in ids:
             writer.mark_sending(issue.id, subscriber_id)

@@ -101,11 +101,16 @@ class DeliveryError(DigestError, OSError):
 
 
 class TransientError(DeliveryError):
-    """A 4xx reply or a lost connection: try this recipient again later."""
+    """A 4xx reply or a lost connection: try this recipient again later.
 
-    def __init__(self, reply: Reply, *, connection_lost: bool = False) -> None:
+    ``message_sent``: it came once the message itself was being written, so the server may have it; sending it
+    through another relay now could make a second copy (the ledger's retry decides instead).
+    """
+
+    def __init__(self, reply: Reply, *, connection_lost: bool = False, message_sent: bool = False) -> None:
         self.reply = reply
         self.connection_lost = connection_lost
+        self.message_sent = message_sent
         super().__init__(str(reply))
 
 

@@ -28,6 +28,11 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"  # not sent, by the reader's doing: left after being queued, no posts in their themes, paused
 
 
+# The states a send still has to finish (its copy may still go out): what `digest status --pending` lists, and the
+# rows of the ledger's index of deliveries to send.
+OUTSTANDING_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED)
+
+
 class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"

@@ -58,7 +58,16 @@ class Handler:
     mail_refusing: str = ""
     stall_seconds: float = 5.0
     auth_logins: list[str] = field(default_factory=list)
+    pipelining: bool = True  # offer PIPELINING (RFC 2920), as Postfix, Exim and the large providers do
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads pipelined commands in order; it only does not say so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(  # noqa: N802 (aiosmtpd hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]

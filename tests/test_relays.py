@@ -122,3 +122,16 @@ def test_relays_in_the_config(tmp_path: Path) -> None:
         load_settings(bad, environ={})
     text = "\n".join(caught.value.problems)
     assert "smtp.relays[0].weight: must be positive" in text and "a name of its own" in text
+
+
+def test_a_relay_lost_while_the_message_was_written_is_not_tried_elsewhere(
+    delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, second_server: SmtpServer
+) -> None:
+    """The connection drops after the message went out: the relay may have it, so no other relay gets a second
+    copy now; the delivery is deferred and the ledger's retry decides."""
+    settings = delivery_settings(smtp_server.port, connections=1, max_wait=0.0)
+    second_server.handler.data_all.append("DROP")
+    relays = (relay("flaky", second_server.port, weight=1000), relay("calm", smtp_server.port))
+    _, report = send_to(settings, 1, RelayPool(relays, 1, 60.0, seed=1))
+    assert report.sent == 0 and report.deferred == 1  # type: ignore[attr-defined]
+    assert smtp_server.handler.received == [] and second_server.handler.received == []

@@ -199,7 +199,7 @@ def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_setting
 
 def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
     """Two workers started a second apart share the issue; each prints its own counts, and together they send each once."""
-    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=3, rate=120)
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=3, rate=60)
     fill(config, 600)
     first = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
     deadline = time.monotonic() + 60

@@ -9,6 +9,11 @@ The ledger protocol, per recipient::
                                    └── 5xx ──▶ failed (5.1.x also marks the subscriber bounced;
                                                         5.7.x is the sender's problem: no bounce)
 
+With a server that offers PIPELINING, ``sending`` is committed while MAIL,
+RCPT and DATA, written at once, are on their way; a recipient refused then
+goes from ``sending`` to failed or deferred. Either way the commit comes before
+any byte of the message (:mod:`digest.mail.backends.smtp`).
+
 **Restart rule.** A run holds the issue's send lease while it works (renewed
 every 15 s, expiring after 60 s: ``delivery.lease_seconds``; a holder on the
 same host whose process is gone is taken over at once). Its ledger writes

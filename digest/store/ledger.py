@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
-from digest.models import DeliveryState, SubscriberStatus
+from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, leases, now_utc, reads_of, subscribers
 from digest.store.subscribers import stored_day, theme_choice
 
@@ -69,10 +69,6 @@ class Outstanding:
     @property
     def to_send(self) -> int:
         return self.new + self.pending + self.deferred
-
-
-# The states a send still has to finish: what `digest status --pending` lists.
-OUTSTANDING_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED)
 
 
 class Ledger:
@@ -423,11 +419,11 @@ class LedgerWriter:
         self.conn = engine.connect()
         self.pending: dict[str, Any] | None = None  # the sent delivery not yet committed
         # The drivers whose own calls _Driver knows (psycopg's prepare=True is psycopg 3's); any other goes through SQLAlchemy.
-        self.driver = _Driver(self.conn) if (engine.dialect.name, engine.dialect.driver) in _DIRECT else None
         self.relaxed = engine.dialect.name == "postgresql"  # RELAXED_COMMIT: see there why it is safe
         if self.relaxed:
             with self.conn.begin():
                 self.conn.exec_driver_sql(RELAXED_COMMIT)
+        self.driver = _Driver(self.conn) if (engine.dialect.name, engine.dialect.driver) in _DIRECT else None
         self.fence = fence
         self.worker = worker
         self.sql = _CLAIMED if worker is not None else _FENCE if fence is not None else _PLAIN
@@ -520,27 +516,28 @@ class _Driver:
 
     SQLite (sqlite3): the engine turned the module's own transaction handling
     off (schema.create_engine), so BEGIN IMMEDIATE is ours, as the engine's
-    begin does it: writers queue, never deadlock. PostgreSQL (psycopg 3): a
-    transaction begins with the first statement; each statement is prepared
-    on the server once per connection (``prepare=True``) and then only
-    executed, so a message's commit costs the round trips, not parsing and
-    planning again, nor waiting for the WAL to reach the disk. Both commit and roll back through the
-    connection (sqlite3's does so only when a transaction is open).
+    begin does it: writers queue, never deadlock; one commit per message.
+    PostgreSQL (psycopg 3): a message's writes (the last ``sent`` and this
+    ``sending``, say) become one statement, an UPDATE per write in a WITH
+    clause, run on a connection in autocommit: one statement is one
+    transaction, all or nothing, so a message costs one round trip and no
+    BEGIN or COMMIT of its own. Each such statement is prepared on the server
+    once per connection (``prepare=True``) and then only executed.
     """
 
     def __init__(self, conn: Connection) -> None:
         dialect = conn.dialect
-        postgres = dialect.name == "postgresql"
+        self.postgres = dialect.name == "postgresql"
         # Positional parameters (%s) for psycopg, so that values bind by position as for sqlite3 (?).
         make: Any = type(dialect)
-        self.dialect = make(paramstyle="format") if postgres else dialect
-        self.opening: str | None = None if postgres else "BEGIN IMMEDIATE"  # the bench sets a durable commit's here
-        self.execute_options: dict[str, Any] = {"prepare": True} if postgres else {}
-        self.pipelined = postgres
+        self.dialect = make(paramstyle="format") if self.postgres else dialect
         db = conn.connection.dbapi_connection
         assert db is not None
         self.db: Any = db
+        if self.postgres:
+            db.autocommit = True  # the writer's own connection, never pooled (LedgerWriter.close)
         self.compiled: dict[int, tuple[str, tuple[Bind, ...]]] = {}
+        self.together: dict[tuple[str, ...], str] = {}  # PostgreSQL: the one statement of each mix of writes
 
     def _compile(self, statement: Any) -> tuple[str, tuple[Bind, ...]]:
         found = self.compiled.get(id(statement))
@@ -552,46 +549,42 @@ class _Driver:
         return found
 
     def run(self, writes: list[Write]) -> list[int]:
-        """Run ``writes`` in one transaction and commit; each one's row count. On PostgreSQL the statements and the
-        commit go in one pipeline (psycopg's pipeline mode): one round trip to the server, not one per statement,
-        and still nothing is sent before the commit is acknowledged."""
+        """Run ``writes`` in one transaction; each one's row count."""
         statements = []
         for statement, values in writes:
             sql, params = self._compile(statement)
             args = [values.get(name, default) for name, default, _ in params]
             statements.append((sql, [convert(arg) if convert else arg for arg, (_, _, convert) in zip(args, params, strict=True)]))
+        cursor = self.db.cursor()
         try:
-            if self.pipelined:
-                return self._pipelined(statements)
-            cursor = self.db.cursor()
-            try:
-                if self.opening is not None:
-                    cursor.execute(self.opening)
-                counts = []
-                for sql, bound in statements:
-                    cursor.execute(sql, bound, **self.execute_options)
-                    counts.append(cursor.rowcount)
-            finally:
-                cursor.close()
+            if self.postgres:
+                return self._as_one(cursor, statements)
+            cursor.execute("BEGIN IMMEDIATE")
+            counts = []
+            for sql, bound in statements:
+                cursor.execute(sql, bound)
+                counts.append(cursor.rowcount)
             self.db.commit()
+            return counts
         except BaseException:
             self.db.rollback()
             raise
-        return counts
-
-    def _pipelined(self, statements: list[tuple[str, list[Any]]]) -> list[int]:
-        cursors = [self.db.cursor() for _ in statements]  # one each: a pipeline's row counts are read after it syncs
-        try:
-            with self.db.pipeline():
-                if self.opening is not None:
-                    self.db.execute(self.opening)
-                for cursor, (sql, bound) in zip(cursors, statements, strict=True):
-                    cursor.execute(sql, bound, **self.execute_options)
-                self.db.commit()
-            return [cursor.rowcount for cursor in cursors]
         finally:
-            for cursor in cursors:
-                cursor.close()
+            cursor.close()
+
+    def _as_one(self, cursor: Any, statements: list[tuple[str, list[Any]]]) -> list[int]:
+        if len(statements) == 1:
+            sql, bound = statements[0]
+            cursor.execute(sql, bound, prepare=True)
+            return [cursor.rowcount]
+        key = tuple(sql for sql, _ in statements)
+        together = self.together.get(key)
+        if together is None:  # positional parameters: the statements' values, in their order, bind the WITH's in the same
+            parts = ", ".join(f"w{n} AS ({one} RETURNING 1)" for n, one in enumerate(key))
+            counts = ", ".join(f"(SELECT count(*) FROM w{n})" for n in range(len(key)))  # noqa: S608 (our own statements)
+            together = self.together[key] = f"WITH {parts} SELECT {counts}"
+        cursor.execute(together, [value for _, bound in statements for value in bound], prepare=True)
+        return [int(count) for count in cursor.fetchone()]
 
 
 def select_due() -> sa.Select[Any]:

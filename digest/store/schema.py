@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from digest.models import OUTSTANDING_STATES
+
 T = TypeVar("T")
 
 
@@ -98,6 +100,9 @@ issues = sa.Table(
 )
 
 
+TO_SEND = f"state IN ({', '.join(repr(state.value) for state in OUTSTANDING_STATES)})"  # the partial index's rows, as SQL
+
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -111,6 +116,16 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Index("deliveries_by_state", "issue_id", "state"),
+    # v16: the rows still to send, in subscriber order: a worker's claim (digest.store.workers) walks this from its
+    # first entry instead of passing over every row already sent, so a claim costs the same at the end of a send as at
+    # the start (on the whole table, the last claims of a 100,000-reader send each read 90,000 rows).
+    sa.Index(
+        "deliveries_to_send",
+        "issue_id",
+        "subscriber_id",
+        postgresql_where=sa.text(TO_SEND),
+        sqlite_where=sa.text(TO_SEND),
+    ),
     # v11: the send worker (digest.send.workers) that claimed the row, while it is claimed; kept once sent, as a record
     # of who sent it. NULL: unclaimed, or handled by a one-process send (which holds the send lease instead).
     sa.Column("worker", sa.String(128)),

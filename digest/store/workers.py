@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.models import DeliveryState, SubscriberStatus
+from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus
 from digest.store.ledger import Due, due_of, select_due
 from digest.store.schema import deliveries, now_utc, reads_of, send_workers, subscribers
 
@@ -162,6 +162,9 @@ class Workers:
                 sa.select(candidate.c.subscriber_id)
                 .join(subscribers, subscribers.c.id == candidate.c.subscriber_id)
                 .where(candidate.c.issue_id == issue_id, subscribers.c.status == SubscriberStatus.ACTIVE.value, unclaimed)
+                # Implied by the next condition, and said so that the planner walks the index of rows still to send
+                # (schema.TO_SEND), not every row of the issue.
+                .where(candidate.c.state.in_([state.value for state in OUTSTANDING_STATES]))
                 .where(
                     (candidate.c.state == DeliveryState.PENDING.value)
                     # In flight with a dead worker. (In flight with no worker is a dead one-process send's:
@@ -180,7 +183,11 @@ class Workers:
             resent = "resent: its worker stopped while it was in flight"
             rows = conn.execute(
                 sa.update(deliveries)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == chosen.c.subscriber_id)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.subscriber_id == chosen.c.subscriber_id,
+                    subscribers.c.id == deliveries.c.subscriber_id,  # what a message needs comes back with the claim
+                )
                 .values(
                     worker=worker,
                     updated_at=now,
@@ -188,13 +195,10 @@ class Workers:
                     state=sa.case((in_flight, DeliveryState.PENDING.value), else_=deliveries.c.state),
                     last_reply=sa.case((in_flight, resent), else_=deliveries.c.last_reply),
                 )
-                .returning(deliveries.c.subscriber_id, deliveries.c.last_reply)
+                .returning(*select_due().selected_columns, deliveries.c.last_reply)
             ).all()
-            reclaimed = sum(1 for _, reply in rows if reply == resent)
-            ids = sorted(row[0] for row in rows)
-            query = select_due().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids))
-            due = [due_of(row) for row in conn.execute(query.order_by(deliveries.c.subscriber_id)).all()] if ids else []
-            return Claimed(due=due, reclaimed=reclaimed)
+            reclaimed = sum(1 for row in rows if row[-1] == resent)
+            return Claimed(due=sorted((due_of(row) for row in rows), key=lambda due: due.subscriber_id), reclaimed=reclaimed)
 
     def remaining(self, issue_id: str) -> Remaining:
         """Pending, in-flight and deferred deliveries of active subscribers, by whether a worker holds them."""

@@ -5,9 +5,13 @@ through the same path: a real send, a dry run's test send and the tests.
 A backend opens *transports* (an SMTP connection, say); the delivery code
 runs up to ``backend.parallel`` of them at once.
 
-``Transport.send`` calls ``before_data`` after the recipient is accepted and
-before the message itself is handed over (SMTP: before DATA), so the ledger
-can record "sending" at exactly that point.
+``Transport.send`` calls ``before_data`` before the message itself is handed
+over, so the ledger can record "sending" at that point: over SMTP after the
+recipient is accepted and before DATA, or, with a server that offers
+PIPELINING, while the server reads MAIL, RCPT and DATA sent in one write (a
+refused recipient then was announced too; no byte of the message is written
+before ``before_data`` returns). A transport that fails after the message was
+being written says so (``TransientError.message_sent``).
 """
 
 from __future__ import annotations

@@ -100,14 +100,17 @@ class PooledTransport:
 
     def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
         tried: set[str] = set()
-        while True:
-            handed_over = False
+        marked = False
 
-            def mark() -> None:
-                nonlocal handed_over
-                handed_over = True
+        def mark() -> None:
+            # Once per message: a relay that refused it before the message was written (a pipelined MAIL answered
+            # 421, say) leaves the ledger's 'sending' committed, and the next relay goes on from there.
+            nonlocal marked
+            if not marked:
                 before_data()
+                marked = True
 
+        while True:
             self.pool.limiters[self.relay.name].wait(self.pool.idle)
             try:
                 return self.transport.send(envelope, data, mark)
@@ -116,8 +119,8 @@ class PooledTransport:
                     raise  # an ordinary 4xx for this recipient: deferred, as with one relay
                 self.pool.bench(self.relay, str(exc.reply))
                 tried.add(self.relay.name)
-                if handed_over or len(tried) >= len(self.pool.relays):
-                    raise  # DATA may have reached the relay: the ledger's retry decides, never a second copy now
+                if exc.message_sent or len(tried) >= len(self.pool.relays):
+                    raise  # the message may have reached the relay: the ledger's retry decides, never a second copy now
                 self.transport.close()
                 self.relay, self.transport = self.pool.connect(frozenset(tried))
 

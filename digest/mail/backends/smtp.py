@@ -1,9 +1,11 @@
 """The SMTP backend: TLS with certificate checks by default, AUTH only over TLS.
 
-One transport is one connection. MAIL, RCPT and DATA are driven one by one
-(not ``sendmail``) so that the ledger can be told the moment before DATA, and
-a refused recipient is seen at RCPT: the per-recipient equivalent of checking
-``sendmail``'s dict of refused recipients.
+One transport is one connection. MAIL, RCPT and DATA are driven here (not
+``sendmail``) so that the ledger can be told the moment before the message is
+handed over, and a refused recipient is seen at RCPT: the per-recipient
+equivalent of checking ``sendmail``'s dict of refused recipients. A server that
+offers PIPELINING (Postfix, Exim, every large provider) gets the three commands
+in one write; one that does not, one at a time.
 """
 
 from __future__ import annotations
@@ -32,36 +34,55 @@ def _reply(code: int, message: bytes | str) -> Reply:
     return Reply(code, " ".join(text.split()))
 
 
-def _raise_for(reply: Reply) -> None:
+def _raise_for(reply: Reply, *, message_sent: bool = False) -> None:
     if 400 <= reply.code < 500:
-        raise TransientError(reply, connection_lost=reply.code == 421)
+        raise TransientError(reply, connection_lost=reply.code == 421, message_sent=message_sent)
     raise PermanentError(reply)
 
 
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
-def _data(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, bytes]:
-    """``SMTP.data`` for CRLF bytes, without its cost when no line starts with a dot.
+def _body(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, bytes]:
+    """The message after DATA's 354, for CRLF bytes, without ``SMTP.data``'s cost when no line starts with a dot.
 
     smtplib dot-stuffs (RFC 5321 4.5.2) every message with a multiline regex
     that tries every byte: 0.3 ms for a 49 KB digest, the largest cost of
     sending it. A compiled message has no line starting with "." (``dot_safe``):
     nothing to do. Other data is searched first, and stuffed only if needed.
     """
-    code, reply = client.docmd("DATA")
-    if code != 354:
-        raise smtplib.SMTPDataError(code, reply)
     if not dot_safe and (data.startswith(b".") or b"\n." in data):
         data = _LEADING_DOT.sub(b"..", data)
     client.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
     return client.getreply()
 
 
+def _command(verb: str, address: str) -> str:
+    """One command line, checked as ``SMTP.putcmd`` checks its own: no line break may reach the wire."""
+    if "\r" in address or "\n" in address:
+        raise ValueError(f"a line break in the address of {verb}")
+    return f"{verb}:{smtplib.quoteaddr(address)}\r\n"
+
+
+_ACCEPTED = ((250,), (250, 251), (354,))  # the replies that let a pipelined MAIL, RCPT and DATA go on
+
+
+def _replies(client: smtplib.SMTP, count: int) -> tuple[list[tuple[int, bytes]], bool]:
+    """Up to ``count`` replies to pipelined commands, and whether the server closed the connection before all came."""
+    replies: list[tuple[int, bytes]] = []
+    try:
+        while len(replies) < count:
+            replies.append(client.getreply())
+    except smtplib.SMTPServerDisconnected:
+        return replies, True
+    return replies, False
+
+
 class SmtpTransport:
     def __init__(self, options: SmtpOptions) -> None:
         self.options = options
-        self.client = self._connect()
+        self.client: smtplib.SMTP | None = self._connect()
+        self.writing = False
 
     def _connect(self) -> smtplib.SMTP:
         o = self.options
@@ -105,21 +126,16 @@ class SmtpTransport:
         return client
 
     def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
-        client = self.client
+        client = self.client if self.client is not None else self._reconnect()
+        self.writing = False  # set once the message itself is being written (_body)
         try:
-            code, message = client.mail(envelope.sender)
-            if code != 250:
-                self._reset()
-                _raise_for(_reply(code, message))
-            code, message = client.rcpt(envelope.recipient)
-            if code not in (250, 251):
-                self._reset()
-                _raise_for(_reply(code, message))
-            before_data()
-            code, message = _data(client, data, dot_safe=envelope.dot_safe)
+            if client.has_extn("pipelining"):
+                code, message = self._pipelined(client, envelope, data, before_data)
+            else:
+                code, message = self._one_by_one(client, envelope, data, before_data)
             reply = _reply(code, message)
             if code != 250:
-                _raise_for(reply)
+                _raise_for(reply, message_sent=True)
             return reply
         except DeliveryError:
             # Our own Transient/PermanentError: DeliveryError is an OSError, so it must pass the clauses below untouched.
@@ -128,20 +144,90 @@ class SmtpTransport:
             self._reset()
             _raise_for(_reply(exc.smtp_code, exc.smtp_error))
         except smtplib.SMTPServerDisconnected as exc:
-            raise TransientError(Reply(421, f"connection lost: {exc}"), connection_lost=True) from exc
+            raise TransientError(Reply(421, f"connection lost: {exc}"), connection_lost=True, message_sent=self.writing) from exc
         except smtplib.SMTPResponseException as exc:
             _raise_for(_reply(exc.smtp_code, exc.smtp_error))
         except TimeoutError as exc:
-            raise TransientError(Reply(421, f"timed out after {self.options.timeout:g} s"), connection_lost=True) from exc
+            raise TransientError(
+                Reply(421, f"timed out after {self.options.timeout:g} s"), connection_lost=True, message_sent=self.writing
+            ) from exc
         except OSError as exc:
-            raise TransientError(Reply(421, f"connection error: {exc}"), connection_lost=True) from exc
+            raise TransientError(Reply(421, f"connection error: {exc}"), connection_lost=True, message_sent=self.writing) from exc
         raise AssertionError("unreachable")
 
+    def _one_by_one(self, client: smtplib.SMTP, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA, each waiting for its reply: for a server that does not offer PIPELINING."""
+        code, message = client.mail(envelope.sender)
+        if code != 250:
+            self._reset()
+            _raise_for(_reply(code, message))
+        code, message = client.rcpt(envelope.recipient)
+        if code not in (250, 251):
+            self._reset()
+            _raise_for(_reply(code, message))
+        try:
+            before_data()
+        except BaseException:
+            self._reset()  # before DATA: the transaction is dropped, the connection stays usable
+            raise
+        code, message = client.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, message)
+        self.writing = True
+        return _body(client, data, dot_safe=envelope.dot_safe)
+
+    def _pipelined(self, client: smtplib.SMTP, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA in one write (RFC 2920), their three replies read together: one round trip where the
+        classic dialogue takes three, which is most of a message's time on a local relay and more on a far one.
+
+        ``before_data`` runs while the server reads those three commands, so the ledger's 'sending' commit and the
+        server's replies travel at the same time; and it has returned before the first byte of the message is written,
+        so 'sending' is still committed before anything could be delivered. A refused recipient then finds its row
+        'sending' (the attempt counted), and its failure is written over it. Should ``before_data`` fail, or a server
+        accept DATA after refusing the recipient, the connection is closed in the DATA phase: a message that never
+        ended is discarded by the server, and the next send opens a new connection.
+        """
+        client.send(_command("MAIL FROM", envelope.sender) + _command("RCPT TO", envelope.recipient) + "DATA\r\n")
+        try:
+            before_data()
+        except BaseException:
+            self._abort()
+            raise
+        replies, dropped = _replies(client, 3)
+        refused = next((reply for reply, ok in zip(replies, _ACCEPTED, strict=False) if reply[0] not in ok), None)
+        if refused is not None:
+            accepted_data = len(replies) == 3 and replies[2][0] == 354
+            if dropped or accepted_data:
+                self._abort()
+            else:
+                self._reset()
+            reply = _reply(*refused)
+            if dropped:
+                raise TransientError(reply, connection_lost=True) if reply.code < 500 else PermanentError(reply)
+            _raise_for(reply)
+        if dropped:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection before answering DATA")
+        self.writing = True
+        return _body(client, data, dot_safe=envelope.dot_safe)
+
+    def _reconnect(self) -> smtplib.SMTP:
+        self.client = self._connect()
+        return self.client
+
+    def _abort(self) -> None:
+        """End the connection without QUIT: in the DATA phase, the only way to send no message."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
     def _reset(self) -> None:
-        with contextlib.suppress(OSError, smtplib.SMTPException):  # the connection may already be gone
-            self.client.rset()
+        if self.client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):  # the connection may already be gone
+                self.client.rset()
 
     def close(self) -> None:
+        if self.client is None:
+            return
         try:
             self.client.quit()
         except (OSError, smtplib.SMTPException):

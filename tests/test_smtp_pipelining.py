@@ -1,0 +1,156 @@
+"""MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC 2920), and what must still hold.
+
+The ledger's 'sending' is committed by ``before_data``; pipelined, it runs
+while the server reads the three commands, and it must have returned before
+a byte of the message is written. These tests watch that from the server's
+side: a real aiosmtpd server, and for a server that misbehaves, a socket
+server of our own that records every byte it was sent.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from digest.config import SmtpOptions
+from digest.errors import PermanentError, TransientError
+from digest.mail.backends.smtp import SmtpTransport
+from digest.mail.message import Envelope
+
+from mailserver import Handler, SmtpServer
+
+DATA = b"Subject: hello\r\n\r\nOne line.\r\n"
+
+
+def envelope(recipient: str) -> Envelope:
+    return Envelope(sender="digest@example.org", recipient=recipient, issue_id="2026-11-20-abcdef", label=recipient, dot_safe=True)
+
+
+def transport(port: int) -> SmtpTransport:
+    return SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, security="none", timeout=5.0))
+
+
+@pytest.fixture(params=[True, False], ids=["pipelined", "one-by-one"])
+def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    running = SmtpServer(Handler(pipelining=request.param))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_the_ledger_is_told_before_the_message_whichever_way(server: SmtpServer) -> None:
+    """Pipelined, before_data runs before the replies are read, so a refused recipient was announced too;
+    one by one, only an accepted one is. Either way nothing arrives for the refused address, and the same
+    connection goes on to deliver the next."""
+    pipelined = server.handler.pipelining
+    server.handler.rcpt["gone@example.org"].append("550 5.1.1 no such user")
+    link = transport(server.port)
+    assert link.client is not None and bool(link.client.has_extn("pipelining")) is pipelined
+    calls: list[str] = []
+    with pytest.raises(PermanentError, match=r"5\.1\.1"):
+        link.send(envelope("gone@example.org"), DATA, lambda: calls.append("gone"))
+    reply = link.send(envelope("reader@example.org"), DATA, lambda: calls.append("reader"))
+    link.close()
+    assert reply.code == 250
+    assert calls == (["gone", "reader"] if pipelined else ["reader"])
+    assert [item.recipient for item in server.handler.received] == ["reader@example.org"]
+    assert server.handler.received[0].data.endswith(b"One line.\r\n")
+
+
+def test_a_ledger_write_that_fails_sends_no_message(server: SmtpServer) -> None:
+    """before_data raising (the lease lost, the database gone) ends the conversation before the message: the
+    server has nothing, and the transport opens a new connection for the next send."""
+    link = transport(server.port)
+
+    def refuse() -> None:
+        raise RuntimeError("the ledger could not be written")
+
+    with pytest.raises(RuntimeError, match="ledger"):
+        link.send(envelope("first@example.org"), DATA, refuse)
+    assert link.send(envelope("second@example.org"), DATA, lambda: None).code == 250
+    link.close()
+    assert [item.recipient for item in server.handler.received] == ["second@example.org"]
+
+
+def test_a_server_refusing_mail_from_says_why(server: SmtpServer) -> None:
+    server.handler.mail_all.append("451 4.3.0 try later")
+    link = transport(server.port)
+    with pytest.raises(TransientError, match=r"4\.3\.0"):
+        link.send(envelope("reader@example.org"), DATA, lambda: None)
+    assert link.send(envelope("reader@example.org"), DATA, lambda: None).code == 250
+    link.close()
+    assert len(server.handler.received) == 1
+
+
+class _Careless(socketserver.StreamRequestHandler):
+    """Offers PIPELINING, refuses the recipient, and still answers DATA with 354 (RFC 5321 says 503 or 554)."""
+
+    def handle(self) -> None:
+        seen: list[bytes] = self.server.seen  # type: ignore[attr-defined]
+        self.wfile.write(b"220 careless ESMTP\r\n")
+        while line := self.rfile.readline():
+            seen.append(line)
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-careless\r\n250 PIPELINING\r\n")
+            elif verb == b"RCPT":
+                self.wfile.write(b"550 5.1.1 no such user\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_a_server_that_accepts_data_after_refusing_the_recipient_gets_no_message() -> None:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Careless) as careless:
+        careless.seen = []  # type: ignore[attr-defined]
+        careless.daemon_threads = True
+        threading.Thread(target=careless.serve_forever, daemon=True).start()
+        link = transport(careless.server_address[1])
+        with pytest.raises(PermanentError, match=r"5\.1\.1"):
+            link.send(envelope("gone@example.org"), DATA, lambda: None)
+        assert link.client is None  # closed in the DATA phase, never ended with "."
+        careless.shutdown()
+    seen = b"".join(careless.seen)  # type: ignore[attr-defined]
+    assert b"DATA\r\n" in seen and b"Subject: hello" not in seen and b"\r\n.\r\n" not in seen
+
+
+def test_no_line_break_reaches_the_wire_in_an_address() -> None:
+    server = SmtpServer(Handler(pipelining=True))
+    try:
+        link = transport(server.port)
+        with pytest.raises(ValueError, match="line break"):
+            link.send(envelope("reader@example.org\r\nRCPT TO:<other@example.org>"), DATA, lambda: None)
+        link.close()
+        assert server.handler.received == []
+    finally:
+        server.stop()
+
+
+def test_a_connection_dropped_after_the_commands_is_a_lost_connection() -> None:
+    """The server goes away before answering: a transient failure, the connection to be reopened."""
+
+    class Vanishing(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"220 vanishing ESMTP\r\n")
+            self.rfile.readline()
+            self.wfile.write(b"250-vanishing\r\n250 PIPELINING\r\n")
+            self.rfile.readline()  # MAIL FROM: then gone
+            self.request.shutdown(socket.SHUT_RDWR)
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Vanishing) as vanishing:
+        vanishing.daemon_threads = True
+        threading.Thread(target=vanishing.serve_forever, daemon=True).start()
+        link = transport(vanishing.server_address[1])
+        with pytest.raises(TransientError) as caught:
+            link.send(envelope("reader@example.org"), DATA, lambda: None)
+        assert caught.value.connection_lost
+        vanishing.shutdown()
