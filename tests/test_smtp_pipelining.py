@@ -9,6 +9,7 @@ server of our own that records every byte it was sent.
 
 from __future__ import annotations
 
+import smtplib
 import socket
 import socketserver
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 from digest.config import SmtpOptions
 from digest.errors import PermanentError, TransientError
-from digest.mail.backends.smtp import SmtpTransport
+from digest.mail.backends.smtp import SmtpTransport, _command
 from digest.mail.message import Envelope
 
 from mailserver import Handler, SmtpServer
@@ -154,3 +155,12 @@ def test_a_connection_dropped_after_the_commands_is_a_lost_connection() -> None:
             link.send(envelope("reader@example.org"), DATA, lambda: None)
         assert caught.value.connection_lost
         vanishing.shutdown()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["r1@example.org", "bounce+2026-11-20.3.abc@example.org", "a.b-c+d@sub.example.org", "", "x@[127.0.0.1]", 'odd"quote@example.org'],
+)
+def test_a_command_brackets_an_address_as_smtplib_does(address: str) -> None:
+    """The shortcut for plain addresses writes what smtplib.quoteaddr would; anything else goes through it."""
+    assert _command("RCPT TO", address) == f"RCPT TO:{smtplib.quoteaddr(address)}\r\n"

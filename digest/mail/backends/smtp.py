@@ -57,11 +57,18 @@ def _body(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, by
     return client.getreply()
 
 
+# A plain addr-spec (dot-atom local part, a domain name): what every stored address is (digest.subscribers.addresses).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
 def _command(verb: str, address: str) -> str:
-    """One command line, checked as ``SMTP.putcmd`` checks its own: no line break may reach the wire."""
+    """One command line, checked as ``SMTP.putcmd`` checks its own: no line break may reach the wire. A plain
+    address is bracketed as ``smtplib.quoteaddr`` would bracket it, without its parse (a tenth of a worker's time);
+    anything else goes through it."""
     if "\r" in address or "\n" in address:
         raise ValueError(f"a line break in the address of {verb}")
-    return f"{verb}:{smtplib.quoteaddr(address)}\r\n"
+    path = f"<{address}>" if _PLAIN_PATH.fullmatch(address) else smtplib.quoteaddr(address)
+    return f"{verb}:{path}\r\n"
 
 
 _ACCEPTED = ((250,), (250, 251), (354,))  # the replies that let a pipelined MAIL, RCPT and DATA go on
