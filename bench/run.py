@@ -41,11 +41,13 @@ from send import bench_send
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="the large sizes")
+    parser.add_argument("--only", metavar="STAGES", help="some stages, comma-separated (ledger,send,workers, say)")
     args = parser.parse_args()
     full = args.full
+    only = args.only.split(",") if args.only else None
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    stem = f"{datetime.now(UTC):%Y-%m-%d}{'-full' if full else ''}"
+    stem = f"{datetime.now(UTC):%Y-%m-%d}{'-full' if full else ''}{'-' + '-'.join(only) if only else ''}"
     rows = ["| what | figure | compared with | note |", "|---|---|---|---|"]
     started = time.perf_counter()
     stages = [
@@ -62,21 +64,34 @@ def main() -> None:
         ("peers", lambda: rows.extend(compare_rss2email(200 if full else 40, 5) + startup(5))),
         ("gather", lambda: bench_gather([10_000, 100_000] if full else [2_000, 10_000], rows, results / f"{stem}-profile.txt")),
     ]
+    if only is not None:
+        if unknown := set(only) - {name for name, _ in stages}:
+            parser.error(f"no stage named {', '.join(sorted(unknown))}; the stages: {', '.join(name for name, _ in stages)}")
+        stages = [(name, stage) for name, stage in stages if name in only]
     for name, stage in stages:
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         stage()
-    personalise = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "personalise.py"), "100000" if full else "20000"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    personalise = (
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "personalise.py"), "100000" if full else "20000"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        if only is None
+        else "(not run: --only)"
+    )
     packages = ("mjml-python", "premailer", "jinja2", "SQLAlchemy", "feedparser", "PyYAML", "markdown-it-py", "nh3")
+    command = (
+        f"make {'bench-full' if full else 'bench'}"
+        if only is None
+        else f"python bench/run.py{' --full' if full else ''} --only {args.only}"
+    )
     report = "\n".join(
         [
             f"# Benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({'full' if full else 'quick'})",
             "",
-            f"Command: `make {'bench-full' if full else 'bench'}`. Machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Command: `{command}`. Machine: {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, {platform.platform()}.",
             "Versions: " + ", ".join(f"{p} {version(p)}" for p in packages) + ".",
             "",
@@ -88,7 +103,7 @@ def main() -> None:
             personalise.strip(),
             "```",
             "",
-            f"Profile of the slowest stage: `{stem}-profile.txt`. Total time {time.perf_counter() - started:.0f} s.",
+            f"Profile of the slowest stage: {f'`{stem}-profile.txt`' if only is None or 'gather' in only else 'not made (--only)'}. Total time {time.perf_counter() - started:.0f} s.",
             "",
         ]
     )
