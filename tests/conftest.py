@@ -117,6 +117,18 @@ def smtp_server() -> Iterator[Any]:
         server.stop()
 
 
+@pytest.fixture(params=[True, False], ids=["pipelined", "one-by-one"])
+def smtp_either_way(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A plain SMTP server that offers PIPELINING (as Postfix does) or not: the rules of sending hold either way."""
+    from mailserver import Handler, SmtpServer
+
+    server = SmtpServer(Handler(pipelining=request.param))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 POSTGRES_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -23,14 +23,10 @@ from mailserver import Handler, SmtpServer
 Make = Callable[..., Settings]
 
 
-@pytest.fixture(params=[True, False], ids=["pipelined", "one-by-one"])
-def smtp_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+@pytest.fixture
+def smtp_server(smtp_either_way: SmtpServer) -> SmtpServer:
     """The ledger's rules hold whether the server offers PIPELINING (MAIL, RCPT and DATA in one write) or not."""
-    server = SmtpServer(Handler(pipelining=request.param))
-    try:
-        yield server
-    finally:
-        server.stop()
+    return smtp_either_way
 
 
 def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:

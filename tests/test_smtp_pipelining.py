@@ -13,7 +13,6 @@ import smtplib
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -35,22 +34,13 @@ def transport(port: int) -> SmtpTransport:
     return SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, security="none", timeout=5.0))
 
 
-@pytest.fixture(params=[True, False], ids=["pipelined", "one-by-one"])
-def server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
-    running = SmtpServer(Handler(pipelining=request.param))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-def test_the_ledger_is_told_before_the_message_whichever_way(server: SmtpServer) -> None:
+def test_the_ledger_is_told_before_the_message_whichever_way(smtp_either_way: SmtpServer) -> None:
     """Pipelined, before_data runs before the replies are read, so a refused recipient was announced too;
     one by one, only an accepted one is. Either way nothing arrives for the refused address, and the same
     connection goes on to deliver the next."""
-    pipelined = server.handler.pipelining
-    server.handler.rcpt["gone@example.org"].append("550 5.1.1 no such user")
-    link = transport(server.port)
+    pipelined = smtp_either_way.handler.pipelining
+    smtp_either_way.handler.rcpt["gone@example.org"].append("550 5.1.1 no such user")
+    link = transport(smtp_either_way.port)
     assert link.client is not None and bool(link.client.has_extn("pipelining")) is pipelined
     calls: list[str] = []
     with pytest.raises(PermanentError, match=r"5\.1\.1"):
@@ -59,14 +49,14 @@ def test_the_ledger_is_told_before_the_message_whichever_way(server: SmtpServer)
     link.close()
     assert reply.code == 250
     assert calls == (["gone", "reader"] if pipelined else ["reader"])
-    assert [item.recipient for item in server.handler.received] == ["reader@example.org"]
-    assert server.handler.received[0].data.endswith(b"One line.\r\n")
+    assert [item.recipient for item in smtp_either_way.handler.received] == ["reader@example.org"]
+    assert smtp_either_way.handler.received[0].data.endswith(b"One line.\r\n")
 
 
-def test_a_ledger_write_that_fails_sends_no_message(server: SmtpServer) -> None:
+def test_a_ledger_write_that_fails_sends_no_message(smtp_either_way: SmtpServer) -> None:
     """before_data raising (the lease lost, the database gone) ends the conversation before the message: the
     server has nothing, and the transport opens a new connection for the next send."""
-    link = transport(server.port)
+    link = transport(smtp_either_way.port)
 
     def refuse() -> None:
         raise RuntimeError("the ledger could not be written")
@@ -75,17 +65,17 @@ def test_a_ledger_write_that_fails_sends_no_message(server: SmtpServer) -> None:
         link.send(envelope("first@example.org"), DATA, refuse)
     assert link.send(envelope("second@example.org"), DATA, lambda: None).code == 250
     link.close()
-    assert [item.recipient for item in server.handler.received] == ["second@example.org"]
+    assert [item.recipient for item in smtp_either_way.handler.received] == ["second@example.org"]
 
 
-def test_a_server_refusing_mail_from_says_why(server: SmtpServer) -> None:
-    server.handler.mail_all.append("451 4.3.0 try later")
-    link = transport(server.port)
+def test_a_server_refusing_mail_from_says_why(smtp_either_way: SmtpServer) -> None:
+    smtp_either_way.handler.mail_all.append("451 4.3.0 try later")
+    link = transport(smtp_either_way.port)
     with pytest.raises(TransientError, match=r"4\.3\.0"):
         link.send(envelope("reader@example.org"), DATA, lambda: None)
     assert link.send(envelope("reader@example.org"), DATA, lambda: None).code == 250
     link.close()
-    assert len(server.handler.received) == 1
+    assert len(smtp_either_way.handler.received) == 1
 
 
 class _Careless(socketserver.StreamRequestHandler):
