@@ -556,9 +556,12 @@ class _Driver:
             args = [values.get(name, default) for name, default, _ in params]
             statements.append((sql, [convert(arg) if convert else arg for arg, (_, _, convert) in zip(args, params, strict=True)]))
         cursor = self.db.cursor()
-        try:
-            if self.postgres:
+        if self.postgres:  # autocommit: one statement, nothing left to roll back when it fails
+            try:
                 return self._as_one(cursor, statements)
+            finally:
+                cursor.close()
+        try:
             cursor.execute("BEGIN IMMEDIATE")
             counts = []
             for sql, bound in statements:
