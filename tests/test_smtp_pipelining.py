@@ -9,15 +9,17 @@ server of our own that records every byte it was sent.
 
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 import socketserver
 import threading
+from pathlib import Path
 
 import pytest
 
-from digest.config import SmtpOptions
-from digest.errors import PermanentError, TransientError
+from digest.config import SmtpOptions, load_settings
+from digest.errors import ConfigError, PermanentError, TransientError
 from digest.mail.backends.smtp import SmtpTransport, _command
 from digest.mail.message import Envelope
 
@@ -154,3 +156,26 @@ def test_a_connection_dropped_after_the_commands_is_a_lost_connection() -> None:
 def test_a_command_brackets_an_address_as_smtplib_does(address: str) -> None:
     """The shortcut for plain addresses writes what smtplib.quoteaddr would; anything else goes through it."""
     assert _command("RCPT TO", address) == f"RCPT TO:{smtplib.quoteaddr(address)}\r\n"
+
+
+def test_pipelining_can_be_turned_off_for_a_server_that_mishandles_it(tmp_path: Path) -> None:
+    """[smtp] pipelining = false: commands one at a time even where PIPELINING is offered; a wrong value is one
+    error naming the key."""
+    config = tmp_path / "digest.toml"
+    config.write_text('[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\npipelining = false\n', encoding="utf-8")
+    options = load_settings(config, environ={}).smtp
+    assert options.pipelining is False
+    server = SmtpServer(Handler(pipelining=True))
+    try:
+        server.handler.rcpt["gone@example.org"].append("550 5.1.1 no such user")
+        link = SmtpTransport(dataclasses.replace(options, port=server.port, timeout=5.0))
+        calls: list[str] = []
+        with pytest.raises(PermanentError):
+            link.send(envelope("gone@example.org"), DATA, lambda: calls.append("gone"))
+        link.close()
+        assert calls == []  # one by one: the ledger is told only of an accepted recipient
+    finally:
+        server.stop()
+    config.write_text('[smtp]\npipelining = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"smtp\.pipelining"):
+        load_settings(config, environ={})

@@ -563,6 +563,7 @@ def _smtp(top: _Reader, env: Mapping[str, str], root: Path) -> tuple[SmtpOptions
         allow_plain_auth=reader.get("allow_plain_auth", bool, False),
         ca_file=(root / ca_file) if ca_file else None,
         local_hostname=reader.get("local_hostname", str, "") or None,
+        pipelining=reader.get("pipelining", bool, True),
     )
     for secret in ("username", "password"):
         if secret in reader.table:

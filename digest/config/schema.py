@@ -107,6 +107,9 @@ class SmtpOptions:
     allow_plain_auth: bool = False
     ca_file: Path | None = None
     local_hostname: str | None = None
+    # MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC 2920); off for a server that offers it
+    # and then mishandles it.
+    pipelining: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

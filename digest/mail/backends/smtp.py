@@ -136,7 +136,7 @@ class SmtpTransport:
         client = self.client if self.client is not None else self._reconnect()
         self.writing = False  # set once the message itself is being written (_body)
         try:
-            if client.has_extn("pipelining"):
+            if self.options.pipelining and client.has_extn("pipelining"):
                 code, message = self._pipelined(client, envelope, data, before_data)
             else:
                 code, message = self._one_by_one(client, envelope, data, before_data)
