@@ -105,13 +105,22 @@ class TransientError(DeliveryError):
 
     ``message_sent``: it came once the message itself was being written, so the server may have it; sending it
     through another relay now could make a second copy (the ledger's retry decides instead).
+    ``at_sender``: the server refused MAIL FROM, digest's own envelope sender. Even a 5xx there (5.1.8, a bare 550)
+    says nothing about the reader's address: the copy is retried, never failed for good nor bounced, so that no
+    reader loses the issue to a sender-side problem (the breaker pauses the run when every copy meets it).
     """
 
-    def __init__(self, reply: Reply, *, connection_lost: bool = False, message_sent: bool = False) -> None:
+    def __init__(self, reply: Reply, *, connection_lost: bool = False, message_sent: bool = False, at_sender: bool = False) -> None:
         self.reply = reply
         self.connection_lost = connection_lost
         self.message_sent = message_sent
+        self.at_sender = at_sender
         super().__init__(str(reply))
+
+    @property
+    def why(self) -> str:
+        """What the ledger records for the retry."""
+        return f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)" if self.at_sender else str(self.reply)
 
 
 class PermanentError(DeliveryError):

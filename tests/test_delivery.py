@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -89,6 +90,28 @@ def test_permanent_replies_fail_the_recipient(
     if "5.7." in reply:
         assert "sender-side" in delivery.last_reply
     assert smtp_server.handler.counts() == {"reader000@example.org": 1, "reader002@example.org": 1}
+
+
+@pytest.mark.parametrize("reply", ["550 5.1.8 Bad sender's system address", "550 Sender rejected"])
+def test_a_refused_sender_is_retried_and_never_bounces_the_reader(smtp_server: SmtpServer, delivery_settings: Make, reply: str) -> None:
+    """MAIL FROM refused (the envelope sender, digest's own address): whatever the code says, the reader's address
+    is not in question. The copy is retried, with the reason; nobody is marked bounced or loses the issue."""
+    settings = delivery_settings(smtp_server.port, connections=1, max_wait=0.0)
+    store = setup_store(settings, 3)
+    smtp_server.handler.mail_all.append(reply)  # the first MAIL FROM of the run
+    report = run_send(settings, store)
+    assert report.deferred == 1 and report.failed == report.bounced == 0 and report.sent == 2  # type: ignore[attr-defined]
+    deferred = [d for d in store.ledger.of("2026-11-20-abcdef") if d.state == "deferred"]
+    assert len(deferred) == 1 and deferred[0].last_reply is not None
+    assert deferred[0].last_reply.startswith(reply) and "MAIL FROM refused" in deferred[0].last_reply
+    assert all(s.status == "active" for s in store.subscribers.iter())
+    rerun = send_issue(
+        store,
+        compile_issue(make_stored_issue(), settings),
+        get_backend(settings),
+        dataclasses.replace(settings.delivery, retry_base=0.01, max_wait=5.0),
+    )
+    assert rerun.complete and smtp_server.handler.counts() == {f"reader{n:03d}@example.org": 1 for n in range(3)}
 
 
 @pytest.mark.parametrize(

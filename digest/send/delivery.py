@@ -9,6 +9,9 @@ The ledger protocol, per recipient::
                                    └── 5xx ──▶ failed (5.1.x also marks the subscriber bounced;
                                                         5.7.x is the sender's problem: no bounce)
 
+MAIL FROM refused, even with a 5xx, is digest's own address refused: deferred like a 4xx, never failed
+or bounced (``TransientError.at_sender``).
+
 With a server that offers PIPELINING, ``sending`` is committed while MAIL,
 RCPT and DATA, written at once, are on their way; a recipient refused then
 goes from ``sending`` to failed or deferred. Either way the commit comes before
@@ -260,7 +263,7 @@ class Run:
                         transport = None
                 except TransientError as exc:  # could not connect: nothing was sent
                     assert item is not None
-                    self.defer(item, exc.reply, ledger, attempted=False)
+                    self.defer(item, exc, ledger, attempted=False)
                 except (DeliveryError, StoreError) as exc:
                     self.halt_with(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
@@ -314,7 +317,7 @@ class Run:
             transport.close()
             return None
         except TransientError as exc:
-            self.defer(item, exc.reply, ledger, attempted=attempted)
+            self.defer(item, exc, ledger, attempted=attempted)
             if exc.connection_lost:
                 transport.close()
                 return None
@@ -328,18 +331,18 @@ class Run:
         self._succeeded()
         return transport
 
-    def defer(self, item: Due, reply: Reply, ledger: LedgerWriter, *, attempted: bool) -> None:
+    def defer(self, item: Due, problem: TransientError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """Retry later, or give up after max_attempts. Every try counts, one that never reached DATA too
         (a refused connection): ``attempted`` says whether mark_sending counted it already."""
         extra = 0 if attempted else 1
         attempts = item.attempts + 1
         if attempts >= self.options.max_attempts:
-            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {reply}", extra=extra)
-            self._failed(reply, deferred=False)
+            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {problem.why}", extra=extra)
+            self._failed(problem.reply, deferred=False)
             return
         delay = self.options.retry_base * (2 ** max(attempts - 1, 0))
-        ledger.mark_deferred(self.issue_id, item.subscriber_id, str(reply), now_utc() + timedelta(seconds=delay), extra=extra)
-        self._failed(reply, deferred=True)
+        ledger.mark_deferred(self.issue_id, item.subscriber_id, problem.why, now_utc() + timedelta(seconds=delay), extra=extra)
+        self._failed(problem.reply, deferred=True)
 
     # -- the run as a whole --------------------------------------------------------
 

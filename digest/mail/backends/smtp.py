@@ -34,9 +34,9 @@ def _reply(code: int, message: bytes | str) -> Reply:
     return Reply(code, " ".join(text.split()))
 
 
-def _raise_for(reply: Reply, *, message_sent: bool = False) -> None:
-    if 400 <= reply.code < 500:
-        raise TransientError(reply, connection_lost=reply.code == 421, message_sent=message_sent)
+def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False) -> None:
+    if 400 <= reply.code < 500 or at_sender:  # MAIL FROM refused: never the reader's failure (TransientError)
+        raise TransientError(reply, connection_lost=reply.code == 421, message_sent=message_sent, at_sender=at_sender)
     raise PermanentError(reply)
 
 
@@ -167,7 +167,7 @@ class SmtpTransport:
         code, message = client.mail(envelope.sender)
         if code != 250:
             self._reset()
-            _raise_for(_reply(code, message))
+            _raise_for(_reply(code, message), at_sender=True)
         code, message = client.rcpt(envelope.recipient)
         if code not in (250, 251):
             self._reset()
@@ -201,17 +201,17 @@ class SmtpTransport:
             self._abort()
             raise
         replies, dropped = _replies(client, 3)
-        refused = next((reply for reply, ok in zip(replies, _ACCEPTED, strict=False) if reply[0] not in ok), None)
+        refused = next((n for n, (reply, ok) in enumerate(zip(replies, _ACCEPTED, strict=False)) if reply[0] not in ok), None)
         if refused is not None:
             accepted_data = len(replies) == 3 and replies[2][0] == 354
             if dropped or accepted_data:
                 self._abort()
             else:
                 self._reset()
-            reply = _reply(*refused)
+            reply, at_sender = _reply(*replies[refused]), refused == 0  # MAIL FROM refused: the sender's problem
             if dropped:
-                raise TransientError(reply, connection_lost=True) if reply.code < 500 else PermanentError(reply)
-            _raise_for(reply)
+                raise TransientError(reply, connection_lost=True, at_sender=at_sender) if reply.code < 500 or at_sender else PermanentError(reply)
+            _raise_for(reply, at_sender=at_sender)
         if dropped:
             raise smtplib.SMTPServerDisconnected("the server closed the connection before answering DATA")
         self.writing = True
