@@ -135,3 +135,16 @@ def test_a_relay_lost_while_the_message_was_written_is_not_tried_elsewhere(
     _, report = send_to(settings, 1, RelayPool(relays, 1, 60.0, seed=1))
     assert report.sent == 0 and report.deferred == 1  # type: ignore[attr-defined]
     assert smtp_server.handler.received == [] and second_server.handler.received == []
+
+
+def test_a_relay_refusing_the_sender_is_benched_and_the_message_goes_through_another(
+    delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, second_server: SmtpServer
+) -> None:
+    """A relay that will not take digest's envelope sender (an authenticated relay's "not owned by user") is
+    left out like one answering 421: the copies go through the other at once, nobody deferred or bounced."""
+    settings = delivery_settings(smtp_server.port, connections=2, max_per_connection=10)
+    second_server.handler.mail_refusing = "553 5.7.1 Sender address rejected: not owned by user"
+    relays = (relay("picky", second_server.port, weight=10), relay("calm", smtp_server.port))
+    _, report = send_to(settings, 30, RelayPool(relays, 2, 60.0, seed=1))
+    assert report.sent == 30 and report.deferred == report.failed == report.bounced == 0  # type: ignore[attr-defined]
+    assert len(second_server.handler.received) == 0 and len(smtp_server.handler.counts()) == 30

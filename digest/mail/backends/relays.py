@@ -115,7 +115,7 @@ class PooledTransport:
             try:
                 return self.transport.send(envelope, data, mark)
             except TransientError as exc:
-                if not (exc.connection_lost or exc.reply.code == 421):
+                if not (exc.connection_lost or exc.reply.code == 421 or exc.at_sender):
                     raise  # an ordinary 4xx for this recipient: deferred, as with one relay
                 self.pool.bench(self.relay, str(exc.reply))
                 tried.add(self.relay.name)
