@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def main(report_path: str, exit_code: str) -> int:
     try:
-        with open(report_path, encoding="utf-8") as handle:
+        with Path(report_path).open(encoding="utf-8") as handle:
             report = json.load(handle)
     except (OSError, ValueError) as exc:
         print(f"error: pip-audit wrote no readable report ({exc}); exit code {exit_code}: nothing was audited")

@@ -120,7 +120,11 @@ class TransientError(DeliveryError):
     @property
     def why(self) -> str:
         """What the ledger records for the retry."""
-        return f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)" if self.at_sender else str(self.reply)
+        return (
+            f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)"
+            if self.at_sender
+            else str(self.reply)
+        )
 
 
 class PermanentError(DeliveryError):

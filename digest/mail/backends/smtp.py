@@ -210,7 +210,11 @@ class SmtpTransport:
                 self._reset()
             reply, at_sender = _reply(*replies[refused]), refused == 0  # MAIL FROM refused: the sender's problem
             if dropped:
-                raise TransientError(reply, connection_lost=True, at_sender=at_sender) if reply.code < 500 or at_sender else PermanentError(reply)
+                raise (
+                    TransientError(reply, connection_lost=True, at_sender=at_sender)
+                    if reply.code < 500 or at_sender
+                    else PermanentError(reply)
+                )
             _raise_for(reply, at_sender=at_sender)
         if dropped:
             raise smtplib.SMTPServerDisconnected("the server closed the connection before answering DATA")
