@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ COMPLAINT_TARGET = 0.001
 COMPLAINT_LIMIT = 0.003
 # Bounces: no mailbox provider publishes a line; 2 % is where senders' own guidance starts to warn.
 BOUNCE_WARNING = 0.02
-RETURNED_HARD, RETURNED_COMPLAINT = "hard", "complaint"  # digest.mail.bounces.EventKind's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +190,8 @@ def _issue(
         sent_on=item.frozen_at.date(),
         delivered=delivered,
         failed=item.counts[DeliveryState.FAILED],
-        bounced=returned[RETURNED_HARD],
-        complained=returned[RETURNED_COMPLAINT],
+        bounced=returned[EventKind.HARD],
+        complained=returned[EventKind.COMPLAINT],
         unsubscribed=left_after,
         tracked=bool(links),
         clicks=clicks,

@@ -18,14 +18,18 @@ from functools import lru_cache
 _ID = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 
 
+def _keyed(key: str, purpose: str, list_id: str) -> hmac.HMAC:
+    """The keyed state after a purpose's and a list's fixed prefix: computed once per signer, copied per token."""
+    if not key:
+        raise ValueError("an empty secret key cannot sign anything")
+    return hmac.new(key.encode("utf-8"), f"{purpose}\0{list_id}\0".encode(), hashlib.sha256)
+
+
 class Signer:
     """Makes and checks tokens for one list with one key; cheap to call per recipient."""
 
     def __init__(self, key: str, list_id: str) -> None:
-        if not key:
-            raise ValueError("an empty secret key cannot sign anything")
-        # The keyed state after the fixed prefix is computed once; each token copies it.
-        self._base = hmac.new(key.encode("utf-8"), f"unsubscribe\0{list_id}\0".encode(), hashlib.sha256)
+        self._base = _keyed(key, "unsubscribe", list_id)
 
     def _mac(self, subscriber_id: int, salt: str | None) -> str:
         mac = self._base.copy()
@@ -67,9 +71,7 @@ class ExpiringSigner:
     """
 
     def __init__(self, key: str, list_id: str, purpose: str) -> None:
-        if not key:
-            raise ValueError("an empty secret key cannot sign anything")
-        self._base = hmac.new(key.encode("utf-8"), f"{purpose}\0{list_id}\0".encode(), hashlib.sha256)
+        self._base = _keyed(key, purpose, list_id)
 
     def _mac(self, subscriber_id: int, expires: int) -> str:
         mac = self._base.copy()
@@ -116,9 +118,7 @@ class ReturnPathSigner:
     PATTERN = re.compile(r"\b(bounces|unsubscribe)\+([a-z2-7]{26})@", re.IGNORECASE)
 
     def __init__(self, key: str, list_id: str) -> None:
-        if not key:
-            raise ValueError("an empty secret key cannot sign anything")
-        self._base = hmac.new(key.encode("utf-8"), f"return-path\0{list_id}\0".encode(), hashlib.sha256)
+        self._base = _keyed(key, "return-path", list_id)
 
     def _mac(self, purpose: str, payload: bytes) -> bytes:
         mac = self._base.copy()
@@ -156,9 +156,7 @@ class LinkSigner:
     """
 
     def __init__(self, key: str, list_id: str) -> None:
-        if not key:
-            raise ValueError("an empty secret key cannot sign anything")
-        self._base = hmac.new(key.encode("utf-8"), f"click\0{list_id}\0".encode(), hashlib.sha256)
+        self._base = _keyed(key, "click", list_id)
 
     def _mac(self, issue_id: str, number: int) -> str:
         mac = self._base.copy()

@@ -6,5 +6,7 @@
     preferences.py  a reader's preferences page (themes, pause), behind their signed link
     metrics.py      ``/metrics`` (Prometheus) and ``/healthz``, from :mod:`digest.app.status`
     preview.py      ``digest preview``: the editor's workbench served live, with the desk's forms
+    readers.py      the Readers page (``digest report`` in pictures): the preview's /readers, ``digest report --html``
+    pages.py        the HTML templates' environment every page here is rendered by
     guard.py        what every server shares: its own host names only, no framing, page tokens, rate limits
 """

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 import watchfiles
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -49,10 +48,10 @@ from digest.errors import AddressError, DeskError, DigestError
 from digest.models import OnStep
 from digest.web import guard
 from digest.web.guard import PageToken, RateLimit
+from digest.web.pages import PAGES
 from digest.web.readers import readers_page
 
 log = logging.getLogger(__name__)
-_PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")), autoescape=True)
 
 
 class PreviewState:
@@ -181,7 +180,7 @@ class PreviewSite:
         context: dict[str, Any] = {"query": query, "qs": qs, "version": self.state.version, "token": self.token.value}
         if isinstance(built, Failure):
             context["failure"] = built
-            return HTMLResponse(_PAGES.get_template("preview.html").render(**context), status_code=400 if built.query else 200)
+            return HTMLResponse(PAGES.get_template("preview.html").render(**context), status_code=400 if built.query else 200)
         zone = built.settings.timezone
         message = email.message_from_bytes(built.sample, policy=default)
         context.update(
@@ -195,14 +194,14 @@ class PreviewSite:
             frozen_note=_frozen_note(built),
             desk=_desk_context(built),
         )
-        return HTMLResponse(_PAGES.get_template("preview.html").render(**context))
+        return HTMLResponse(PAGES.get_template("preview.html").render(**context))
 
     async def readers(self, request: Request) -> Response:
         """What readers did with the issues sent: the report in charts (digest report --html is the same page)."""
         found = await asyncio.to_thread(self.state.bench.readers)
         if isinstance(found, Failure):
             return HTMLResponse(
-                _PAGES.get_template("preview.html").render(
+                PAGES.get_template("preview.html").render(
                     failure=found, query={}, qs="", version=self.state.version, token=self.token.value
                 ),
                 500,

@@ -28,11 +28,9 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -48,6 +46,7 @@ from digest.models import SubscriberStatus
 from digest.web import guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
+from digest.web.pages import STRICT_PAGES
 from digest.web.preferences import preference_routes
 
 if TYPE_CHECKING:
@@ -55,11 +54,6 @@ if TYPE_CHECKING:
     from digest.store import Store, Subscriber
 
 log = logging.getLogger(__name__)
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
 CSRF_COOKIE = "digest_csrf"
 MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
 SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
@@ -161,7 +155,7 @@ class Pages:
         self.common = {"newsletter": settings.name, "language": settings.language}
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(_TEMPLATES.get_template(name).render(**self.common, **context), status_code=status, headers=self.HEADERS)
+        return HTMLResponse(STRICT_PAGES.get_template(name).render(**self.common, **context), status_code=status, headers=self.HEADERS)
 
     def message(self, heading: str, text: str, status: int = 200) -> HTMLResponse:
         return self.page("message.html", status, heading=heading, text=text)

@@ -7,23 +7,19 @@ policy in the page itself allows nothing to be fetched or run, so it opens offli
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-import jinja2
 
 from digest.app.charts import report_charts
 from digest.app.report import COMPLAINT_LIMIT
+from digest.web.pages import PAGES
 
 if TYPE_CHECKING:
     from digest.app.report import Report
 
-_PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")), autoescape=True)
-
 
 def readers_page(seen: Report | None, newsletter: str, language: str = "en", *, back: str | None = None) -> str:
     """The page of ``seen`` (None: nothing sent yet); ``back``: a link to the page it was opened from."""
-    return _PAGES.get_template("readers.html").render(
+    return PAGES.get_template("readers.html").render(
         seen=seen,
         charts=report_charts(seen) if seen is not None else (),
         newsletter=newsletter,
