@@ -14,11 +14,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeGuard
 
 from digest.models import Digest, Post, TrackedLink
 
 
-def _counted(url: str | None) -> bool:
+def _counted(url: str | None) -> TypeGuard[str]:
     return url is not None and url.lower().startswith(("https://", "http://"))
 
 
@@ -28,7 +29,7 @@ def tracked_links(digest: Digest) -> tuple[TrackedLink, ...]:
     for section in digest.sections:
         for post in section.posts:
             for url, outlet in ((post.url, post.outlet), *((item.url, item.outlet) for item in post.also)):
-                if url is not None and _counted(url):
+                if _counted(url):
                     found.append(TrackedLink(len(found) + 1, post.id, url, section.theme, outlet))
     return tuple(found)
 
@@ -39,7 +40,7 @@ def through_redirect(digest: Digest, href: Callable[[int], str]) -> Digest:
     numbers = itertools.count(1)
 
     def shown(url: str | None) -> str | None:
-        return href(next(numbers)) if url is not None and _counted(url) else url
+        return href(next(numbers)) if _counted(url) else url
 
     def post_of(post: Post) -> Post:
         url = shown(post.url)
