@@ -13,6 +13,7 @@
     │   └── MjmlError                         the MJML compile refused the markup (a post's own HTML can be why)
     ├── DeliveryError    (also OSError)       a message could not be handed over, or a send cannot go on
     │   ├── TransientError                    a 4xx reply or a lost connection: this recipient later (reply)
+    │   ├── RelayError                        our relay cannot be used as configured (TLS trust, login): pause, blame nobody
     │   ├── PermanentError                    a 5xx reply: this recipient failed for good (reply)
     │   ├── LeaseHeldError                    another live process holds the lease
     │   │   ├── WorkersAtWorkError            send workers are at an issue a one-process send asked for (issue, workers)
@@ -106,25 +107,58 @@ class TransientError(DeliveryError):
     ``message_sent``: it came once the message itself was being written, so the server may have it; sending it
     through another relay now could make a second copy (the ledger's retry decides instead).
     ``at_sender``: the server refused MAIL FROM, digest's own envelope sender. Even a 5xx there (5.1.8, a bare 550)
-    says nothing about the reader's address: the copy is retried, never failed for good nor bounced, so that no
-    reader loses the issue to a sender-side problem (the breaker pauses the run when every copy meets it).
+    says nothing about the reader's address.
+    ``at_connect``: no usable connection could be opened (refused, timed out, a 421 greeting, a failed TLS
+    handshake): nothing about any reader.
+
+    :attr:`ours` says whether the cause is on digest's side (:class:`RelayError` has the rest of that list).
     """
 
-    def __init__(self, reply: Reply, *, connection_lost: bool = False, message_sent: bool = False, at_sender: bool = False) -> None:
+    def __init__(
+        self,
+        reply: Reply,
+        *,
+        connection_lost: bool = False,
+        message_sent: bool = False,
+        at_sender: bool = False,
+        at_connect: bool = False,
+    ) -> None:
         self.reply = reply
-        self.connection_lost = connection_lost
+        self.connection_lost = connection_lost or at_connect
         self.message_sent = message_sent
         self.at_sender = at_sender
+        self.at_connect = at_connect
         super().__init__(str(reply))
+
+    @property
+    def ours(self) -> bool:
+        """Our side failed, not the reader's address: the relay went away (a lost connection, a 421, a garbled
+        reply) or refused our envelope sender. Such a try is never counted against the reader."""
+        return self.connection_lost or self.at_sender
+
+    @property
+    def stops_the_run(self) -> bool:
+        """Every copy would meet it (no connection, our sender refused): the run pauses at once, whatever the list's size."""
+        return self.at_connect or self.at_sender
 
     @property
     def why(self) -> str:
         """What the ledger records for the retry."""
-        return (
-            f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)"
-            if self.at_sender
-            else str(self.reply)
-        )
+        if self.at_sender:
+            return f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)"
+        if self.ours:
+            return f"{self.reply} (our relay's side; retried, not counted against the reader)"
+        return str(self.reply)
+
+
+class RelayError(DeliveryError):
+    """Our relay cannot be used as configured: its TLS certificate is not trusted, it refuses our login, or it does
+    not offer what the settings need (STARTTLS, AUTH). No retry of a reader's copy can fix it, and no reader is to
+    blame: the send pauses with every reader still pending, naming ``check``, the settings to look at."""
+
+    def __init__(self, why: str, *, check: str = "smtp.host, smtp.port, smtp.security") -> None:
+        self.check = check
+        super().__init__(why)
 
 
 class PermanentError(DeliveryError):

@@ -64,7 +64,10 @@ class RunEnd(StrEnum):
     DEFERRED = "deferred"  # some recipients were deferred past the run's wait: the next run retries them
     STOPPED = "stopped"  # a stop was asked for (a signal, the scheduler stopping): the next run resumes
     PAUSED = "paused"  # the circuit breaker stopped it after consecutive failures (reason: the last reply)
-    FATAL = "fatal"  # a problem no retry can fix: TLS trust, the login (reason: what, with the setting to change)
+    # Our side failed (the relay cannot be reached or garbles its replies, refuses our TLS, login or envelope sender):
+    # no reader blamed, every reader not sent still pending; the next run resumes (reason: what, and the settings to check).
+    OURS = "ours"
+    FATAL = "fatal"  # the run could not go on: the ledger could not be written, an unexpected error (reason: what)
 
 
 class PlacementKind(StrEnum):

@@ -14,7 +14,7 @@ import pytest
 from digest.config import Relay, Settings, SmtpOptions, load_settings
 from digest.mail.backends import get_backend
 from digest.mail.backends.relays import RelayPool
-from digest.models import DeliveryState
+from digest.models import DeliveryState, RunEnd
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 
@@ -80,7 +80,7 @@ def test_a_relay_answering_421_is_benched_and_the_message_goes_through_another_a
     assert counts[DeliveryState.SENT] == 50
 
 
-def test_every_relay_down_defers_and_a_later_run_delivers(
+def test_every_relay_down_pauses_and_a_later_run_delivers(
     delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, second_server: SmtpServer
 ) -> None:
     settings = delivery_settings(smtp_server.port, connections=2, max_wait=0.0)
@@ -89,7 +89,9 @@ def test_every_relay_down_defers_and_a_later_run_delivers(
     relays = (relay("a", smtp_server.port), relay("b", second_server.port))
     settings = dataclasses.replace(settings, relays=relays)
     store, report = send_to(settings, 10)
-    assert report.sent == 0 and report.deferred == 10  # type: ignore[attr-defined]
+    # Our side (issue 31): the run pauses at once, every reader still pending with no attempt counted against them.
+    assert report.end is RunEnd.OURS and report.sent == report.deferred == report.failed == 0  # type: ignore[attr-defined]
+    assert [(d.state, d.attempts) for d in store.ledger.of(make_stored_issue().id)] == [("pending", 0)] * 10
     for server in (smtp_server, second_server):
         server.handler.mail_refusing = ""
     issue = make_stored_issue()

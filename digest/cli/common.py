@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from digest.store import Store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_TEMPFAIL = 75  # sysexits.h: our side failed for now (a relay down, the database busy); the same command later goes on
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from digest.cli import common, refusals
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
+from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
@@ -96,11 +96,12 @@ def send(obj: Context, /, **given: Any) -> None:
         return
     if _nothing_to_send(plan) or not _confirmed(plan, request.yes):
         return
-    report = _run(obj, plan, now, backend, request.worker)
+    resume = hint(obj, "send", *(["--worker"] if request.worker else []), "--issue", plan.issue.id)
+    report = _run(obj, plan, now, backend, request.worker, resume)
     if report is None:  # everyone got it while we were asking
         click.echo("Nothing to send: every active subscriber has this issue already.")
         return
-    _report(obj, report, hint(obj, "send", *(["--worker"] if request.worker else []), "--issue", plan.issue.id))
+    _report(obj, report, resume)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,13 +261,15 @@ def _confirmed(plan: SendPlan, yes: bool) -> bool:
     return True
 
 
-def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: bool) -> SendReport | None:
+def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: bool, resume: str) -> SendReport | None:
     """The send itself, SIGINT/SIGTERM stopping it after the messages in flight, progress on the terminal."""
     from digest.errors import DeliveryError, LeaseHeldError, RefusedError
 
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
-    reporter = _Reporter(sys.stderr.isatty() and obj.log_format != "json", issue_id=plan.issue.id if obj.log_format == "json" else None)
+    reporter = _Reporter(
+        sys.stderr.isatty() and obj.log_format != "json", resume, issue_id=plan.issue.id if obj.log_format == "json" else None
+    )
     try:
         return obj.newsletter.send(plan, now, backend=backend, stop=stop, on_progress=reporter, worker=worker)
     except LeaseHeldError as exc:
@@ -307,6 +310,10 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
     skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
     click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
     click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in report.counts.items() if count))
+    if report.end is RunEnd.OURS:
+        click.echo(f"Paused     {report.reason}", err=True)
+        click.echo(f"Resume     `{resume}` once that is fixed: nobody was marked failed or bounced", err=True)
+        sys.exit(EXIT_TEMPFAIL)
     if report.reason:
         click.echo(f"Stopped    {report.reason}", err=True)
     if report.end is RunEnd.STOPPED:
@@ -456,8 +463,9 @@ def _restore_handlers(previous: dict[int, object]) -> None:
 class _Reporter:
     """A progress line with rate and ETA on a terminal; a plain log line every few seconds otherwise."""
 
-    def __init__(self, tty: bool, *, issue_id: str | None = None) -> None:
+    def __init__(self, tty: bool, resume: str, *, issue_id: str | None = None) -> None:
         self.tty = tty
+        self.resume = resume
         self.issue_id = issue_id  # set: progress goes out as JSON log lines (--log-format json)
         self.lock = threading.Lock()
         self.last = 0.0
@@ -466,7 +474,7 @@ class _Reporter:
     def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
         interval = 0.1 if self.tty else 5.0
-        if now - self.last < interval and progress.done < progress.total:
+        if now - self.last < interval and progress.done < progress.total and progress.waiting_until is None:
             return
         with self.lock:
             self.last = now
@@ -478,6 +486,11 @@ class _Reporter:
                 f"{progress.done}/{progress.total} ({pct:.0f}%)  {rate:.0f} msg/s  ETA {int(eta // 60)}:{int(eta % 60):02d}  "
                 f"sent {progress.sent}  deferred {progress.deferred}  failed {progress.failed}"
             )
+            if progress.waiting_until is not None:  # a run waiting for retries says what it waits for
+                line = (
+                    f"{progress.done}/{progress.total}  waiting for {progress.deferred} deferred delivery(ies), "
+                    f"next retry at {progress.waiting_until.astimezone():%H:%M:%S} (Ctrl-C stops; `{self.resume}` resumes)"
+                )
             if self.issue_id is not None:
                 fields = {"issue": self.issue_id, "done": progress.done, "total": progress.total, "rate": round(rate, 1)}
                 fields |= {"sent": progress.sent, "deferred": progress.deferred, "failed": progress.failed, "skipped": progress.skipped}

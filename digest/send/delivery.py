@@ -50,7 +50,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from digest.config import DeliveryOptions, Settings
-from digest.errors import DeliveryError, PermanentError, StoreError, TransientError, WorkersAtWorkError
+from digest.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError, WorkersAtWorkError
 from digest.mail.backends import Backend, Reply, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
@@ -66,23 +66,37 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 KEY_USE_LINKS = "it signs the unsubscribe links"  # what the secret key is for here, in refusals
+# The settings a paused run names when our side failed (RunEnd.OURS), by the kind of failure.
+CONNECTION_SETTINGS = "smtp.host, smtp.port and smtp.security (or SMTP_HOST, SMTP_PORT, SMTP_SECURITY), and that the relay is up"
+SENDER_SETTINGS = "newsletter.sender and bounces.address: the relay must accept them as the envelope sender"
+# A failed row whose cause was not the reader's address (it can be sent again: ``digest send --retry-failed``)
+# starts with GAVE_UP (transient replies until delivery.max_attempts) or says SENDER_SIDE (a 5.7.x policy refusal).
+GAVE_UP = "gave up after"
+SENDER_SIDE = "refused by policy: a sender-side problem"
 
 
 @dataclass
 class Progress:
-    """Running counts of one send, for a progress bar or log lines. Updated under a lock."""
+    """Running counts of one send, by recipient (never by attempt), for a progress bar or log lines. Updated under a lock.
+
+    ``done`` counts the recipients this run settled (sent, failed, skipped), so it never passes ``total``;
+    ``deferred`` is how many wait for a retry now (a retried one leaves it). While the run waits for a retry to
+    come due, ``waiting_until`` says until when.
+    """
 
     total: int = 0
     sent: int = 0
     deferred: int = 0
     failed: int = 0
     bounced: int = 0
-    skipped: int = 0  # by the reader's choice: no posts in their themes, paused
+    skipped: int = 0  # by the reader's choice: no posts in your themes, paused
+    deferrals: int = 0  # every deferral of this run (a recipient deferred twice counts twice): the report's figure
     started: float = field(default_factory=time.monotonic)
+    waiting_until: datetime | None = None
 
     @property
     def done(self) -> int:
-        return self.sent + self.deferred + self.failed + self.skipped
+        return self.sent + self.failed + self.skipped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,31 +208,56 @@ class Run:
         self.lock = threading.Lock()
         self.progress = Progress()
         self.consecutive_failures = 0
+        self.deferred_ids: set[int] = set()  # the recipients this run deferred and has not settled since
         self.paused: str | None = None
+        self.ours: str | None = None  # our side failed (the relay, our login or sender): see pause_ours
         self.fatal: str | None = None
 
     # -- outcomes --------------------------------------------------------------
 
-    def _skipped(self) -> None:
+    def _settled(self, subscriber_id: int) -> None:
+        """A recipient this run had deferred is being tried again: it no longer waits (called under the lock)."""
+        if subscriber_id in self.deferred_ids:
+            self.deferred_ids.discard(subscriber_id)
+            self.progress.deferred -= 1
+
+    def _skipped(self, subscriber_id: int) -> None:
         with self.lock:
+            self._settled(subscriber_id)
             self.progress.skipped += 1
 
-    def _succeeded(self) -> None:
+    def _succeeded(self, subscriber_id: int) -> None:
         with self.lock:
+            self._settled(subscriber_id)
             self.progress.sent += 1
             self.consecutive_failures = 0
 
-    def _failed(self, reply: Reply, *, deferred: bool, bounced: bool = False) -> None:
+    def _failed(self, subscriber_id: int, reply: Reply, *, deferred: bool, bounced: bool = False) -> None:
         with self.lock:
+            self._settled(subscriber_id)
             if deferred:
+                self.deferred_ids.add(subscriber_id)
                 self.progress.deferred += 1
+                self.progress.deferrals += 1
             else:
                 self.progress.failed += 1
             self.progress.bounced += bounced
-            self.consecutive_failures += 1
-            if self.consecutive_failures >= self.options.breaker and self.paused is None:
-                self.paused = f"paused after {self.consecutive_failures} consecutive failures; the last: {reply}"
-                self.halt.set()
+            self._count_failure(reply)
+
+    def _count_failure(self, reply: Reply) -> None:
+        """The breaker: ``delivery.breaker`` failures in a row pause the run (called under the lock)."""
+        self.consecutive_failures += 1
+        if self.consecutive_failures >= self.options.breaker and self.paused is None:
+            self.paused = f"paused after {self.consecutive_failures} consecutive failures; the last: {reply}"
+            self.halt.set()
+
+    def pause_ours(self, why: str, check: str) -> None:
+        """Our side failed in a way every copy would meet (no connection to the relay, our TLS, login or envelope
+        sender refused): stop now, whatever the list's size, blaming no reader; the rows not sent stay pending."""
+        with self.lock:
+            if self.ours is None:
+                self.ours = f"{why} (our side, not the readers': check {check}; every reader not sent stays pending)"
+        self.halt.set()
 
     def halt_with(self, reason: str) -> None:
         with self.lock:
@@ -248,7 +287,7 @@ class Run:
                     if message is None:
                         why = f"paused until {item.paused_until}" if view.kind is ViewKind.PAUSED else "no posts in your themes"
                         ledger.mark_skipped(self.issue_id, item.subscriber_id, why)
-                        self._skipped()
+                        self._skipped(item.subscriber_id)
                         continue
                     if self.limiter.interval:
                         ledger.flush()  # a paced send waits between messages: no 250 waits with it
@@ -261,9 +300,10 @@ class Run:
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
                         transport.close()
                         transport = None
-                except TransientError as exc:  # could not connect: nothing was sent
-                    assert item is not None
-                    self.defer(item, exc, ledger, attempted=False)
+                except TransientError as exc:  # could not connect: nothing was sent, the row stays as it was
+                    self.pause_ours(exc.why, CONNECTION_SETTINGS)
+                except RelayError as exc:  # our TLS or login: nothing was sent, the row stays as it was
+                    self.pause_ours(str(exc), exc.check)
                 except (DeliveryError, StoreError) as exc:
                     self.halt_with(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
@@ -313,36 +353,60 @@ class Run:
             # This reader's address or name cannot be put on the wire: their row fails, never the run.
             # The conversation may have stopped half-way (after MAIL FROM, say): a fresh connection next.
             ledger.mark_failed(self.issue_id, item.subscriber_id, f"cannot be sent to this address: {exc}")
-            self._failed(Reply(553, f"5.1.3 {exc}"), deferred=False)
+            self._failed(item.subscriber_id, Reply(553, f"5.1.3 {exc}"), deferred=False)
             transport.close()
             return None
         except TransientError as exc:
-            self.defer(item, exc, ledger, attempted=attempted)
+            if exc.stops_the_run:  # every copy would meet it: this one goes back as it was, and the run pauses
+                self.release(item, exc, ledger, attempted=attempted)
+                self.pause_ours(exc.why, SENDER_SETTINGS if exc.at_sender else CONNECTION_SETTINGS)
+            else:
+                self.defer(item, exc, ledger, attempted=attempted)
             if exc.connection_lost:
                 transport.close()
                 return None
             return transport
+        except RelayError as exc:  # a reconnect inside the send met our TLS or login: the row goes back as it was
+            self.release(item, exc, ledger, attempted=attempted)
+            self.pause_ours(str(exc), exc.check)
+            transport.close()
+            return None
         except PermanentError as exc:
             bounce = exc.reply.is_bounce
             ledger.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply), bounce=bounce)
-            self._failed(exc.reply, deferred=False, bounced=bounce)
+            self._failed(item.subscriber_id, exc.reply, deferred=False, bounced=bounce)
             return transport
         ledger.mark_sent(self.issue_id, item.subscriber_id, str(reply))
-        self._succeeded()
+        self._succeeded(item.subscriber_id)
         return transport
 
     def defer(self, item: Due, problem: TransientError, ledger: LedgerWriter, *, attempted: bool) -> None:
-        """Retry later, or give up after max_attempts. Every try counts, one that never reached DATA too
-        (a refused connection): ``attempted`` says whether mark_sending counted it already."""
+        """Retry later. A reader's own trouble (a 4xx to their RCPT or their message) counts as a try, one that
+        never reached mark_sending too (``attempted`` says whether it counted already), and gives up after
+        max_attempts. Our relay's trouble (:attr:`TransientError.ours`: a lost connection, a 421, a garbled reply)
+        is retried after ``retry_base`` with the attempt taken back, so no reader ever fails or bounces by it; the
+        breaker counts both."""
+        if problem.ours:
+            retry_at = now_utc() + timedelta(seconds=self.options.retry_base)
+            ledger.mark_deferred(self.issue_id, item.subscriber_id, problem.why, retry_at, extra=-1 if attempted else 0)
+            self._failed(item.subscriber_id, problem.reply, deferred=True)
+            return
         extra = 0 if attempted else 1
         attempts = item.attempts + 1
         if attempts >= self.options.max_attempts:
-            ledger.mark_failed(self.issue_id, item.subscriber_id, f"gave up after {attempts} attempts; last: {problem.why}", extra=extra)
-            self._failed(problem.reply, deferred=False)
+            ledger.mark_failed(self.issue_id, item.subscriber_id, f"{GAVE_UP} {attempts} attempts; last: {problem.why}", extra=extra)
+            self._failed(item.subscriber_id, problem.reply, deferred=False)
             return
         delay = self.options.retry_base * (2 ** max(attempts - 1, 0))
         ledger.mark_deferred(self.issue_id, item.subscriber_id, problem.why, now_utc() + timedelta(seconds=delay), extra=extra)
-        self._failed(problem.reply, deferred=True)
+        self._failed(item.subscriber_id, problem.reply, deferred=True)
+
+    def release(self, item: Due, problem: DeliveryError, ledger: LedgerWriter, *, attempted: bool) -> None:
+        """The run pauses for our side's failure: this reader's row goes back to pending as it was before the try
+        (the attempt mark_sending counted taken back); a row never marked sending is as it was already."""
+        if attempted:
+            why = problem.why if isinstance(problem, TransientError) else str(problem)
+            ledger.mark_released(self.issue_id, item.subscriber_id, f"not sent: {why}", extra=-1)
 
     # -- the run as a whole --------------------------------------------------------
 
@@ -379,13 +443,20 @@ class Run:
                 thread.join()
             watching.join()
 
-    def wait_for(self, when: datetime, deadline: float) -> bool:
-        """Wait until ``when`` (a retry comes due); False when that is past ``deadline`` (monotonic) or a stop came."""
+    def wait_for(self, when: datetime, deadline: float, on_progress: Callable[[Progress], None] | None) -> bool:
+        """Wait until ``when`` (a retry comes due), saying so; False when that is past ``deadline`` (monotonic) or a stop came."""
         wait = max(0.0, (when - now_utc()).total_seconds())
         if time.monotonic() + wait > deadline:
             log.info("%s: the next retry is due at %s, past delivery.max_wait; leaving it for the next run", self.issue_id, when)
             return False
-        return not self.stop.wait(wait)
+        log.info("%s: waiting %.0f s for %d deferred delivery(ies) to come due at %s", self.issue_id, wait, self.progress.deferred, when)
+        self.progress.waiting_until = when
+        if on_progress is not None:
+            on_progress(self.progress)
+        try:
+            return not self.stop.wait(wait)
+        finally:
+            self.progress.waiting_until = None
 
     def put(self, item: Due) -> bool:
         """Queue ``item`` for a connection; False when the run halts first."""
@@ -402,6 +473,8 @@ class Run:
         left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING] + counts[DeliveryState.DEFERRED]
         if self.fatal is not None:
             end, reason = RunEnd.FATAL, self.fatal
+        elif self.ours is not None:
+            end, reason = RunEnd.OURS, self.ours
         elif self.paused is not None:
             end, reason = RunEnd.PAUSED, self.paused
         elif self.stop.is_set() and left:
@@ -416,7 +489,7 @@ class Run:
             skipped=skipped + self.progress.skipped,
             variants=self.variants.compiled,
             sent=self.progress.sent,
-            deferred=self.progress.deferred,
+            deferred=self.progress.deferrals,
             failed=self.progress.failed,
             bounced=self.progress.bounced,
             end=end,
@@ -440,7 +513,7 @@ class Run:
 
 def _describe(reply: Reply) -> str:
     if reply.is_sender_problem:
-        return f"{reply} (refused by policy: a sender-side problem, the address was not bounced)"
+        return f"{reply} ({SENDER_SIDE}, the address was not bounced)"
     if reply.is_bounce:
         return f"{reply} (address rejected: subscriber marked bounced)"
     return str(reply)
@@ -497,7 +570,7 @@ def send_issue(
                 if run.halt.is_set() or stop.is_set():
                     return
                 next_at = store.ledger.next_retry_at(issue_id)
-                if next_at is None or not run.wait_for(next_at, deadline):
+                if next_at is None or not run.wait_for(next_at, deadline, on_progress):
                     return
 
         run.drive(feed, watch, on_progress)

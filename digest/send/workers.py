@@ -150,7 +150,7 @@ def work_on_issue(
             left = store.workers.remaining(issue_id)
             if left.held or left.free:  # others at work; a dead one's rows become claimable after the timeout
                 stop.wait(min(1.0, options.claim_timeout / 4))
-            elif left.next_retry_at is None or not run.wait_for(left.next_retry_at, deadline):
+            elif left.next_retry_at is None or not run.wait_for(left.next_retry_at, deadline, on_progress):
                 return
 
     try:

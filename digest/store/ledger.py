@@ -336,6 +336,7 @@ class _Statements:
     sending: Any
     sent: Any
     deferred: Any
+    released: Any
     failed: Any
     skipped: Any
 
@@ -356,6 +357,15 @@ def _statements(where: Any) -> _Statements:
             attempts=_EXTRA,
             last_reply=sa.bindparam("reply"),
             next_attempt_at=sa.bindparam("retry_at", type_=UTCDateTime),
+            updated_at=_NOW,
+        ),
+        # Back to pending with the attempt taken back ("extra" -1 after mark_sending): our side failed, not the reader.
+        released=update.where(where).values(
+            state=DeliveryState.PENDING.value,
+            worker=None,
+            attempts=_EXTRA,
+            last_reply=sa.bindparam("reply"),
+            next_attempt_at=None,
             updated_at=_NOW,
         ),
         failed=update.where(where).values(
@@ -492,6 +502,10 @@ class LedgerWriter:
 
     def mark_deferred(self, issue_id: str, subscriber_id: int, reply: str, retry_at: datetime, *, extra: int = 0) -> None:
         self._commit([(self.sql.deferred, self._one(issue_id, subscriber_id, reply=reply, retry_at=retry_at, extra=extra))])
+
+    def mark_released(self, issue_id: str, subscriber_id: int, reply: str, *, extra: int = 0) -> None:
+        """Put the row back to pending, as before the try (``extra`` -1 takes back the attempt mark_sending counted)."""
+        self._commit([(self.sql.released, self._one(issue_id, subscriber_id, reply=reply, extra=extra))])
 
     def mark_skipped(self, issue_id: str, subscriber_id: int, reason: str) -> None:
         self._commit([(self.sql.skipped, self._one(issue_id, subscriber_id, reply=reason))])

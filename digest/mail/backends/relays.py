@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from digest.config import Relay
-from digest.errors import TransientError
+from digest.errors import RelayError, TransientError
 from digest.mail.backends.base import RateLimiter, Reply
 from digest.mail.backends.smtp import SmtpTransport
 from digest.mail.message import Envelope
@@ -77,9 +77,10 @@ class RelayPool:
             except TransientError as exc:
                 self.bench(relay, str(exc.reply))
                 failures.append(f"{relay.name}: {exc.reply}")
-        raise TransientError(
-            Reply(421, "no relay took the connection: " + "; ".join(failures or ["none configured"])), connection_lost=True
-        )
+            except RelayError as exc:  # this relay's TLS or login: another may still take the connection
+                self.bench(relay, str(exc))
+                failures.append(f"{relay.name}: {exc} (check {exc.check})")
+        raise TransientError(Reply(421, "no relay took the connection: " + "; ".join(failures or ["none configured"])), at_connect=True)
 
     def open(self) -> PooledTransport:
         relay, transport = self.connect()

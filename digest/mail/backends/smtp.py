@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Callable
 
 from digest.config import SmtpOptions
-from digest.errors import DeliveryError, PermanentError, TransientError
+from digest.errors import DeliveryError, PermanentError, RelayError, TransientError
 from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
 
@@ -85,6 +85,62 @@ def _replies(client: smtplib.SMTP, count: int) -> tuple[list[tuple[int, bytes]],
     return replies, False
 
 
+# smtplib reads a reply line of up to 8 KB and raises "500 Line too long" past it, which would read as a permanent
+# refusal of the reader; and it gathers continuation lines ("250-…") without end, so a broken or hostile server can
+# grow the sender's memory at will. Replies here are read with both bounds, and breaking either is a garbled reply:
+# the connection is closed as lost (our relay's side), never a verdict on a reader.
+MAX_REPLY_LINE = 8192
+MAX_REPLY_LINES = 128  # an EHLO answer has about 15; RFC 5321 sets no limit, so one is chosen well above real servers
+
+
+class GarbledReplyError(smtplib.SMTPServerDisconnected):
+    """The server's reply broke a bound or the grammar: the connection is closed and treated as lost."""
+
+
+def _reply_problem(line: bytes, lines_before: int) -> str | None:
+    """Why ``line`` cannot be part of a reply (None: it can)."""
+    if len(line) > MAX_REPLY_LINE:
+        return f"a reply line over {MAX_REPLY_LINE} bytes"
+    if lines_before >= MAX_REPLY_LINES:
+        return f"a reply of more than {MAX_REPLY_LINES} lines"
+    if not (line[:3].isdigit() and line[3:4] in (b"-", b" ", b"\r", b"\n", b"")):
+        return f"a reply line that is not SMTP: {line[:40]!r}"
+    return None
+
+
+def _bounded_reply(client: smtplib.SMTP) -> tuple[int, bytes]:
+    """One SMTP reply (its code and its lines joined by LF, as ``SMTP.getreply`` returns it), read within the bounds."""
+    if client.file is None:
+        if client.sock is None:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        client.file = client.sock.makefile("rb")
+    lines: list[bytes] = []
+    while True:
+        try:
+            line = client.file.readline(MAX_REPLY_LINE + 1)
+        except OSError as exc:
+            client.close()
+            raise smtplib.SMTPServerDisconnected(f"connection unexpectedly closed: {exc}") from exc
+        if not line:
+            client.close()
+            raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
+        problem = _reply_problem(line, len(lines))
+        if problem is not None:
+            client.close()
+            raise GarbledReplyError(f"garbled reply from the server: {problem}")
+        lines.append(line[4:].strip(b" \t\r\n"))
+        if line[3:4] != b"-":
+            return int(line[:3]), b"\n".join(lines)
+
+
+class _Smtp(smtplib.SMTP):
+    getreply = _bounded_reply
+
+
+class _SmtpSsl(smtplib.SMTP_SSL):
+    getreply = _bounded_reply
+
+
 class SmtpTransport:
     def __init__(self, options: SmtpOptions) -> None:
         self.options = options
@@ -95,41 +151,45 @@ class SmtpTransport:
         o = self.options
         try:
             if o.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout, context=tls_context(o)
-                )
+                client: smtplib.SMTP = _SmtpSsl(o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout, context=tls_context(o))
             else:
-                client = smtplib.SMTP(o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout)
+                client = _Smtp(o.host, o.port, local_hostname=o.local_hostname, timeout=o.timeout)
             client.ehlo()
             if o.security == "starttls":
                 if not client.has_extn("starttls"):
                     client.close()
-                    raise DeliveryError(f"{o.host}:{o.port} does not offer STARTTLS (smtp.security = starttls)")
+                    raise RelayError(f"{o.host}:{o.port} does not offer STARTTLS (smtp.security = starttls)", check="smtp.security")
                 client.starttls(context=tls_context(o))
                 client.ehlo()
             if o.username:
                 if o.security == "none" and not o.allow_plain_auth:
                     client.close()
-                    raise DeliveryError(
-                        "refusing to send the SMTP password over an unencrypted connection (set smtp.allow_plain_auth only for a local catcher)"
+                    raise RelayError(
+                        "refusing to send the SMTP password over an unencrypted connection (set smtp.allow_plain_auth only for a local catcher)",
+                        check="smtp.security, smtp.allow_plain_auth",
                     )
                 client.login(o.username, o.password or "")
         except DeliveryError:
             raise  # ours, and an OSError: not to be caught as a connection problem below
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login to {o.host}:{o.port} failed: {_reply(exc.smtp_code, exc.smtp_error)}") from exc
+            raise RelayError(
+                f"SMTP login to {o.host}:{o.port} failed: {_reply(exc.smtp_code, exc.smtp_error)}", check="SMTP_USERNAME and SMTP_PASSWORD"
+            ) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            # No retry makes a server offer AUTH: a configuration problem, fatal for the run, saying what to change.
-            raise DeliveryError(
+            # No retry makes a server offer AUTH: a configuration problem, saying what to change.
+            raise RelayError(
                 f"{o.host}:{o.port} does not offer SMTP AUTH (smtp.username is set): check smtp.security "
-                "(many servers offer AUTH only after STARTTLS) or leave smtp.username empty"
+                "(many servers offer AUTH only after STARTTLS) or leave smtp.username empty",
+                check="smtp.security, smtp.username",
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            raise TransientError(_reply(exc.smtp_code, exc.smtp_error), connection_lost=True) from exc
+            raise TransientError(_reply(exc.smtp_code, exc.smtp_error), at_connect=True) from exc
         except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(f"TLS certificate of {o.host}:{o.port} not trusted: {exc.verify_message}") from exc
+            raise RelayError(
+                f"TLS certificate of {o.host}:{o.port} not trusted: {exc.verify_message}", check="smtp.host, smtp.ca_file"
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransientError(Reply(421, f"cannot connect to {o.host}:{o.port}: {exc}"), connection_lost=True) from exc
+            raise TransientError(Reply(421, f"cannot connect to {o.host}:{o.port}: {exc}"), at_connect=True) from exc
         return client
 
     def send(self, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> Reply:
