@@ -110,6 +110,8 @@ class TransientError(DeliveryError):
     says nothing about the reader's address.
     ``at_connect``: no usable connection could be opened (refused, timed out, a 421 greeting, a failed TLS
     handshake): nothing about any reader.
+    ``garbled``: the server's reply broke the protocol or our bounds (a line over 8 KB, endless lines): the
+    connection is dropped, and the relay is not to be trusted with the next copy either.
 
     :attr:`ours` says whether the cause is on digest's side (:class:`RelayError` has the rest of that list).
     """
@@ -122,12 +124,14 @@ class TransientError(DeliveryError):
         message_sent: bool = False,
         at_sender: bool = False,
         at_connect: bool = False,
+        garbled: bool = False,
     ) -> None:
         self.reply = reply
-        self.connection_lost = connection_lost or at_connect
+        self.connection_lost = connection_lost or at_connect or garbled
         self.message_sent = message_sent
         self.at_sender = at_sender
         self.at_connect = at_connect
+        self.garbled = garbled
         super().__init__(str(reply))
 
     @property
@@ -138,8 +142,9 @@ class TransientError(DeliveryError):
 
     @property
     def stops_the_run(self) -> bool:
-        """Every copy would meet it (no connection, our sender refused): the run pauses at once, whatever the list's size."""
-        return self.at_connect or self.at_sender
+        """Every copy would meet it (no connection, our sender refused, a garbled reply): the run pauses at once,
+        whatever the list's size."""
+        return self.at_connect or self.at_sender or self.garbled
 
     @property
     def why(self) -> str:

@@ -57,6 +57,14 @@ class ReviewProblem(StrEnum):
     NOT_LISTED = "not-listed"  # the address it names is not on the list: only a dismissal is left
 
 
+# How the ledger words a failed delivery whose cause was not the reader's address, so that it may be sent again
+# (`digest send --retry-failed`): GAVE_UP starts one that met 4xx replies until delivery.max_attempts (and, before
+# issue 31, one whose relay was down throughout); SENDER_SIDE is in one refused by policy (5.7.x: our reputation, our
+# authentication). A reader whose own address was refused (5.1.x, marked bounced) is never among them.
+GAVE_UP = "gave up after"
+SENDER_SIDE = "refused by policy: a sender-side problem"
+
+
 class RunEnd(StrEnum):
     """How one send run ended (``SendReport.end``); the ledger says what is left either way."""
 
@@ -168,6 +176,9 @@ class SlotState(StrEnum):
     FAILED = "failed"  # refused (checks, overlap) or an error
     ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
     NOT_APPROVED = "not-approved"  # schedule.approval = "required" and no valid approval at the slot: the editors were told
+    # Our side failed (the relay down, our login refused: RunEnd.OURS), every reader still pending: `digest schedule`
+    # tries the slot again at each retry tick while within its grace period, then records it failed for that reason.
+    WAITING = "waiting"
 
 
 class RefusalKind(StrEnum):

@@ -34,6 +34,12 @@ def draft_tick() -> None:
         _active.draft_due(datetime.now(UTC))
 
 
+def retry_tick() -> None:
+    """Tries again a slot our side held up (the relay down), while within its grace period."""
+    if _active is not None:
+        _active.retry_waiting(datetime.now(UTC))
+
+
 def bounce_tick() -> None:
     """Reads the bounce mailbox (every bounces.poll_minutes, when IMAP_HOST is set)."""
     if _active is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shlex
 import threading
 from collections import Counter
@@ -61,6 +62,8 @@ from digest.send.variants import RecipientView, ViewKind, recipient_view
 from digest.serialize import digest_to_json
 from digest.sources import gather_all
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue, database_exists
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +136,7 @@ class SendPlan:
     subscribers: dict[SubscriberStatus, int] = field(default_factory=dict)  # the list now, by status
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
+    retry_failed: bool = False  # the send puts back the failed deliveries that were not the reader's fault (counted as pending)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,11 +364,14 @@ class Newsletter:
         allow_overlap: bool = False,
         compare: bool = True,
         on_step: OnStep | None = None,
+        retry_failed: bool = False,
     ) -> SendPlan:
         """What a send of ``target`` would do; builds if the issue is not frozen (or to compare), stores nothing.
 
         ``compare`` builds a frozen issue afresh too, to report how it differs
-        (the scheduler resuming a slot skips that).
+        (the scheduler resuming a slot skips that). ``retry_failed``: the failed
+        deliveries whose cause was not the reader's address go out again (counted
+        as pending here; put back by :meth:`send`).
         """
         store = self.store
         stored = store.issues.load(target.issue_id)
@@ -378,13 +385,17 @@ class Newsletter:
         errors = error_checks(issue)
         overlaps = tuple(store.issues.overlapping(issue.window_start, issue.window_end, excluding=issue.id))
         refusal = self._refusal(issue, built, errors, overlaps, force=force, allow_overlap=allow_overlap)
+        outstanding = store.ledger.outstanding(issue.id)
+        if retry_failed:
+            outstanding = replace(outstanding, pending=outstanding.pending + outstanding.retriable, retriable=0)
         return SendPlan(
             target=target,
             issue=issue,
             frozen=stored is not None and not replacing,
             built=built,
             drift=drift if drift else None,
-            outstanding=store.ledger.outstanding(issue.id),
+            outstanding=outstanding,
+            retry_failed=retry_failed,
             reach=reach_of(issue, store.ledger.choices(issue.id), now.astimezone(self.settings.timezone).date()),
             errors=errors,
             overlaps=overlaps,
@@ -452,7 +463,14 @@ class Newsletter:
         return Target(window=Window(start=stored.window_start, end=stored.window_end), issue_id=wanted, slot=None)
 
     def plan_stored(
-        self, wanted: str, now: datetime, *, force: bool = False, allow_overlap: bool = False, compare: bool = True
+        self,
+        wanted: str,
+        now: datetime,
+        *,
+        force: bool = False,
+        allow_overlap: bool = False,
+        compare: bool = True,
+        retry_failed: bool = False,
     ) -> SendPlan:
         """The plan for a stored issue by id (``send --issue``); raises RefusedError if there is none.
 
@@ -465,7 +483,7 @@ class Newsletter:
             )
         window = Window(start=stored.window_start, end=stored.window_end)
         target = Target(window=window, issue_id=wanted, slot=None)
-        return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare)
+        return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare, retry_failed=retry_failed)
 
     def send(
         self,
@@ -488,6 +506,8 @@ class Newsletter:
             raise RefusedError(plan.refusal)
         if plan.outstanding.to_send == 0:
             return None
+        if plan.retry_failed and (retried := self.store.ledger.retry_failed(plan.issue.id)):
+            log.info("%s: %d failed delivery(ies) not the readers' fault put back to send again", plan.issue.id, retried)
         issue = plan.issue
         if plan.rebuild:
             self._replace(issue)

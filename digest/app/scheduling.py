@@ -27,7 +27,10 @@ start-up within grace), skipped, missed, failed (refused by the checks or
 an overlapping issue, or an error), abandoned (partial, and found past its
 grace period: the reason names the command that finishes it), not-approved
 (``schedule.approval = "required"`` and no valid approval: see
-:mod:`digest.app.approval`; retried at the next start-up within grace).
+:mod:`digest.app.approval`; retried at the next start-up within grace),
+waiting (our side failed: the relay cannot be reached, refuses our login or
+sender; every reader still pending: retried every ``RETRY_MINUTES`` within
+grace, then failed for that reason).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from digest.store import Store
 log = logging.getLogger("digest.schedule")
 # Slots that need nothing more: a partial slot past its grace period is abandoned, left to an operator.
 FINAL = frozenset({SlotState.SENT, SlotState.SKIPPED, SlotState.MISSED, SlotState.ABANDONED})
+RETRY_MINUTES = 5  # how often `digest schedule` tries again a slot our side held up (SlotState.WAITING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ class Scheduler:
         )
         if report.complete:
             return self._finish(slot, SlotState.SENT, wanted, summary)
+        if report.end is RunEnd.OURS:  # nobody to blame but our side: tried again at the next retry tick
+            return self._finish(slot, SlotState.WAITING, wanted, f"{summary} ({report.reason}; tried again every {RETRY_MINUTES} minutes)")
         why = report.reason or ("stopped" if report.end is RunEnd.STOPPED else "recipients deferred")
         return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
 
@@ -187,9 +193,21 @@ class Scheduler:
             return self.run_slot(slot, now)
         if run is None:
             return self._record_unrun(slot, late, grace)
+        if run.state is SlotState.WAITING:
+            reason = f"{run.reason}; not tried again: {late / 3600:.1f} h late, beyond the grace period"
+            return self._finish(slot, SlotState.FAILED, run.issue_id, reason)
         # `digest status` names the command that finishes an abandoned slot's issue.
         reason = f"{run.reason or run.state}; not resumed: {late / 3600:.1f} h late, beyond the grace period"
         return self._finish(slot, SlotState.ABANDONED, run.issue_id, reason)
+
+    def retry_waiting(self, now: datetime) -> SlotOutcome | None:
+        """The retry tick: the latest slot, when our side held it up (waiting), is run again within its grace period
+        and recorded failed past it (:meth:`catch_up`); None when it is not waiting."""
+        slot = latest_slot(self.trigger, now)
+        run = self.store.runs.get(slot) if slot is not None else None
+        if run is None or run.state is not SlotState.WAITING:
+            return None
+        return self.catch_up(now)
 
     def _record_unrun(self, slot: datetime, late: float, grace: float) -> SlotOutcome:
         """A slot past its grace period that the scheduler never ran: missed, unless an operator sent its issue by hand."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, Context, fail
 
 if TYPE_CHECKING:
     from digest.app.scheduling import Scheduler
@@ -66,6 +66,8 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
                     if outcome
                     else "nothing to do: the latest slot is done"
                 )
+                if outcome is not None and outcome.state is SlotState.WAITING:
+                    sys.exit(EXIT_TEMPFAIL)  # our side (the relay): a cron-driven setup runs --once again later
                 if outcome is not None and outcome.state not in (SlotState.SENT, SlotState.SKIPPED):
                     sys.exit(EXIT_PROBLEMS)
                 return
@@ -89,7 +91,8 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from digest.schedule import JOB_ID, activate, bounce_tick, draft_tick, fire
+    from digest.app.scheduling import RETRY_MINUTES
+    from digest.schedule import JOB_ID, activate, bounce_tick, draft_tick, fire, retry_tick
 
     settings = obj.settings
     activate(runner)
@@ -101,6 +104,9 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
         timezone=settings.schedule_zone,
     )
     scheduler.add_job(fire, runner.trigger, id=JOB_ID, name="weekly digest", replace_existing=True)
+    scheduler.add_job(
+        retry_tick, "interval", minutes=RETRY_MINUTES, id=f"{JOB_ID}-retry", name="retry a held-up slot", replace_existing=True
+    )
     if settings.schedule.approval == "required":
         runner.draft_due(datetime.now(UTC))
         scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)

@@ -41,6 +41,12 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Send even though the issue has error-level checks or a source yielded nothing.")
 @click.option("--allow-overlap", is_flag=True, help="Send even though the window overlaps an issue that went out already.")
 @click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Send again to the readers whose delivery failed for a reason that was not their address (gave up on retries, "
+    "a sender-side refusal); never to one whose address was refused.",
+)
+@click.option(
     "--worker",
     is_flag=True,
     help="Send as one of several workers on this issue, on any hosts sharing the PostgreSQL store (start one per host).",
@@ -94,7 +100,7 @@ def send(obj: Context, /, **given: Any) -> None:
             _list_recipients(obj, plan, now)
         click.echo("Dry run: nothing sent, nothing stored.")
         return
-    if _nothing_to_send(plan) or not _confirmed(plan, request.yes):
+    if _nothing_to_send(obj, plan) or not _confirmed(plan, request.yes):
         return
     resume = hint(obj, "send", *(["--worker"] if request.worker else []), "--issue", plan.issue.id)
     report = _run(obj, plan, now, backend, request.worker, resume)
@@ -121,6 +127,7 @@ class SendRequest:
     rebuild: bool
     force: bool
     allow_overlap: bool
+    retry_failed: bool
     worker: bool
     join: bool
     wait_seconds: int | None
@@ -192,7 +199,12 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
         if request.issue_ref:
             # A worker joining a send under way sends the frozen copy: no fresh build to compare it with.
             plan = newsletter.plan_stored(
-                request.issue_ref, now, force=request.force, allow_overlap=request.allow_overlap, compare=not request.join
+                request.issue_ref,
+                now,
+                force=request.force,
+                allow_overlap=request.allow_overlap,
+                compare=not request.join,
+                retry_failed=request.retry_failed,
             )
         else:
             target = common.window_target(obj, request.as_of, request.since, request.until, now)
@@ -204,6 +216,7 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
                 force=request.force,
                 allow_overlap=request.allow_overlap,
                 on_step=common.StepBar(),
+                retry_failed=request.retry_failed,
             )
     except RefusedError as exc:
         fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)
@@ -240,13 +253,19 @@ def _send_test(obj: Context, plan: SendPlan, test_to: str, now: datetime, backen
     click.echo(f"Test sent  to {address}: {reply} (not recorded as delivered)")
 
 
-def _nothing_to_send(plan: SendPlan) -> bool:
+def _nothing_to_send(obj: Context, plan: SendPlan) -> bool:
     if plan.outstanding.to_send:
         return False
     done = sum(plan.outstanding.done.values())
     click.echo(
         "Nothing to send: " + ("every active subscriber has this issue already." if done else "no active subscribers (nothing stored).")
     )
+    if plan.outstanding.retriable:
+        click.echo(
+            f"Failed     {plan.outstanding.retriable} for a reason that was not their address (see "
+            f"`{hint(obj, 'status', '--issue', plan.issue.id)}`): `{hint(obj, 'send', '--issue', plan.issue.id, '--retry-failed')}` "
+            "sends to them"
+        )
     return True
 
 
@@ -437,6 +456,11 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     for state, count in out.done.items():
         if count:
             click.echo(f"  skipped  {count} already {state}")
+    if out.retriable:
+        click.echo(
+            f"  of which {out.retriable} failed for a reason that was not their address: "
+            f"`{hint(obj, 'send', '--issue', issue.id, '--retry-failed')}` sends to them"
+        )
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         if subscribers.get(status):
             click.echo(f"  skipped  {subscribers[status]} {status}")

@@ -54,7 +54,7 @@ from digest.errors import DeliveryError, PermanentError, RelayError, StoreError,
 from digest.mail.backends import Backend, Reply, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
-from digest.models import DeliveryState, RunEnd
+from digest.models import GAVE_UP, SENDER_SIDE, DeliveryState, RunEnd
 from digest.render.views import Layout
 from digest.send.leases import Held, hold_lease, holder_is_dead
 from digest.send.variants import Variants, ViewKind
@@ -69,10 +69,6 @@ KEY_USE_LINKS = "it signs the unsubscribe links"  # what the secret key is for h
 # The settings a paused run names when our side failed (RunEnd.OURS), by the kind of failure.
 CONNECTION_SETTINGS = "smtp.host, smtp.port and smtp.security (or SMTP_HOST, SMTP_PORT, SMTP_SECURITY), and that the relay is up"
 SENDER_SETTINGS = "newsletter.sender and bounces.address: the relay must accept them as the envelope sender"
-# A failed row whose cause was not the reader's address (it can be sent again: ``digest send --retry-failed``)
-# starts with GAVE_UP (transient replies until delivery.max_attempts) or says SENDER_SIDE (a 5.7.x policy refusal).
-GAVE_UP = "gave up after"
-SENDER_SIDE = "refused by policy: a sender-side problem"
 
 
 @dataclass

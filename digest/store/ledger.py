@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
-from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus
+from digest.models import GAVE_UP, OUTSTANDING_STATES, SENDER_SIDE, DeliveryState, SubscriberStatus
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, leases, now_utc, reads_of, subscribers
 from digest.store.subscribers import stored_day, theme_choice
 
@@ -65,6 +65,7 @@ class Outstanding:
     pending: int  # queued, or in flight when a run died (sent again)
     deferred: int  # waiting for a retry
     done: dict[DeliveryState, int]  # sent, failed and skipped: never mailed again
+    retriable: int = 0  # of the failed, those whose cause was not their address (models.GAVE_UP, SENDER_SIDE)
 
     @property
     def to_send(self) -> int:
@@ -113,12 +114,37 @@ class Ledger:
             ).all()
             for state, count in rows:
                 by_state[DeliveryState(state)] = int(count)
+            retriable = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+                .where(deliveries.c.issue_id == issue_id, active, _RETRIABLE)
+            ).scalar_one()
         return Outstanding(
             new=int(new),
             pending=by_state[DeliveryState.PENDING] + by_state[DeliveryState.SENDING],
             deferred=by_state[DeliveryState.DEFERRED],
             done={state: by_state[state] for state in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)},
+            retriable=int(retriable),
         )
+
+    def retry_failed(self, issue_id: str) -> int:
+        """Put back to pending, with their attempts reset, the issue's failed deliveries whose cause was not the
+        reader's address (models.GAVE_UP, SENDER_SIDE) for subscribers still active; how many."""
+        active = sa.select(subscribers.c.id).where(subscribers.c.status == SubscriberStatus.ACTIVE)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.issue_id == issue_id, _RETRIABLE, deliveries.c.subscriber_id.in_(active))
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    last_reply=sa.literal("retried on request; before: ") + deliveries.c.last_reply,
+                    next_attempt_at=None,
+                    worker=None,
+                    updated_at=now_utc(),
+                )
+            )
+        return int(result.rowcount or 0)
 
     def choices(self, issue_id: str) -> list[tuple[frozenset[str] | None, date | None, int]]:
         """(theme choice, pause end, how many) over the subscribers a send of ``issue_id`` would mail now."""
@@ -322,6 +348,10 @@ _ONE = (deliveries.c.issue_id == sa.bindparam("issue")) & (deliveries.c.subscrib
 # A fenced write also needs the lease to still carry this run's fencing number: a run that was paused
 # (SIGSTOP, a VM suspend) past its lease's expiry and woke after another run took over changes no row.
 _FENCED = _ONE & sa.exists().where(leases.c.name == sa.bindparam("lease"), leases.c.fence == sa.bindparam("fence"))
+# A failed delivery that may be sent again: its cause was not the reader's address (models.GAVE_UP, SENDER_SIDE).
+_RETRIABLE = (deliveries.c.state == DeliveryState.FAILED.value) & (
+    deliveries.c.last_reply.startswith(GAVE_UP, autoescape=True) | deliveries.c.last_reply.contains(SENDER_SIDE, autoescape=True)
+)
 # Two comparisons, not IN (…): an IN list is an "expanding" parameter that the sqlite3 fast path cannot bind.
 _SENDABLE = (deliveries.c.state == DeliveryState.PENDING.value) | (deliveries.c.state == DeliveryState.DEFERRED.value)
 _NOW = sa.bindparam("now", type_=UTCDateTime)

@@ -80,6 +80,8 @@ def _replies(client: smtplib.SMTP, count: int) -> tuple[list[tuple[int, bytes]],
     try:
         while len(replies) < count:
             replies.append(client.getreply())
+    except GarbledReplyError:
+        raise  # not a server that went away: one that cannot be understood
     except smtplib.SMTPServerDisconnected:
         return replies, True
     return replies, False
@@ -210,6 +212,8 @@ class SmtpTransport:
         except smtplib.SMTPDataError as exc:  # the server refused DATA itself (not 354)
             self._reset()
             _raise_for(_reply(exc.smtp_code, exc.smtp_error))
+        except GarbledReplyError as exc:
+            raise TransientError(Reply(421, str(exc)), garbled=True, message_sent=self.writing) from exc
         except smtplib.SMTPServerDisconnected as exc:
             raise TransientError(Reply(421, f"connection lost: {exc}"), connection_lost=True, message_sent=self.writing) from exc
         except smtplib.SMTPResponseException as exc:

@@ -1,0 +1,287 @@
+"""Issue 31, item 1: a failure on our side (the relay down, garbled, refusing our TLS, login or sender) never fails,
+bounces or charges a reader: the run pauses at once with the reason and the settings to check, the readers stay
+pending, the exit code is 75, and a later run delivers them all. Each cause against a real server of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from test_delivery import run_send, setup_store
+from test_schedule import PROJECT, SLOT
+
+from digest.app.scheduling import Scheduler
+from digest.config import ScheduleOptions, Settings, load_settings
+from digest.models import DeliveryState, RunEnd, SlotState
+from digest.send.delivery import Progress
+from digest.store import Store
+
+from mailserver import Handler, SmtpServer, free_port
+from test_send_cli import ISSUE, cli, fill, make_config
+
+Make = Callable[..., Settings]
+
+
+class _Scripted(socketserver.StreamRequestHandler):
+    """An SMTP server of our own, as broken as a test needs: ``server.script`` maps a command's verb (or "greeting")
+    to the raw bytes answered; everything else gets a plain 250 (354 for DATA)."""
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):  # the client hung up on a reply it would not take: what the tests want of it
+            self._converse()
+
+    def _converse(self) -> None:
+        script: dict[str, bytes | Callable[[socketserver.StreamRequestHandler], None]] = self.server.script  # type: ignore[attr-defined]
+        self._answer(script, "greeting", b"220 scripted\r\n")
+        while line := self.rfile.readline(65536):
+            verb = line.split(b":")[0].split(b" ")[0].strip().upper().decode("ascii", "replace")
+            if verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            if verb == "DATA":
+                self._answer(script, "DATA", b"354 go on\r\n")
+                while self.rfile.readline(65536) not in (b".\r\n", b""):
+                    pass
+                self._answer(script, "END", b"250 2.0.0 queued\r\n")
+                continue
+            self._answer(script, verb, b"250-scripted\r\n250 PIPELINING\r\n" if verb in ("EHLO", "HELO") else b"250 OK\r\n")
+
+    def _answer(self, script: dict[str, bytes | Callable[[socketserver.StreamRequestHandler], None]], verb: str, default: bytes) -> None:
+        action = script.get(verb, default)
+        if callable(action):
+            action(self)
+        else:
+            self.wfile.write(action)
+            self.wfile.flush()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[..., int]]:
+    servers: list[socketserver.ThreadingTCPServer] = []
+
+    def start(**script: bytes | Callable[[socketserver.StreamRequestHandler], None]) -> int:
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Scripted)
+        server.daemon_threads = True
+        server.script = script  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return int(server.server_address[1])
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _states(store: Store, issue_id: str = "2026-11-20-abcdef") -> list[tuple[str, int]]:
+    return [(d.state, d.attempts) for d in store.ledger.of(issue_id)]
+
+
+# -- through the CLI: the exit code, the words, the resume ---------------------------------------------------------------
+
+
+def test_a_closed_port_pauses_at_once_and_a_later_send_delivers_everyone(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens here
+    config = make_config(tmp_path, port)
+    store = fill(config, 3)
+    result = cli(config, "send", "--issue", ISSUE, "--yes")  # cli's own timeout bounds it; the old code took ~8 minutes
+    assert result.returncode == 75, result.stderr
+    assert "Connection refused" in result.stderr and "check smtp.host, smtp.port and smtp.security" in result.stderr
+    assert f"send --issue {ISSUE}" in result.stderr and "nobody was marked failed or bounced" in result.stderr
+    assert "400%" not in result.stderr and "failed" not in result.stdout.split("This run")[1].split("\n")[0].replace("0 failed", "")
+    assert [(d.state, d.attempts) for d in store.ledger.of(ISSUE)] == [("pending", 0)] * 3
+    status = cli(config, "status", "--issue", ISSUE)
+    assert "permanent failures" not in status.stdout + status.stderr
+    # The relay comes back on that port: the pasted command delivers everyone, once.
+    handler = Handler()
+    server = _serve_on(handler, port)
+    try:
+        again = cli(config, "send", "--issue", ISSUE, "--yes")
+        assert again.returncode == 0, again.stderr
+        assert handler.counts() == {f"r{n:05d}@example.org": 1 for n in range(3)}
+    finally:
+        server.stop()
+
+
+def _serve_on(handler: Handler, port: int) -> SmtpServer:
+    """An aiosmtpd server on ``port`` (SmtpServer picks its own port: this one is the port the config names)."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer.__new__(SmtpServer)
+    server.handler, server.port = handler, port
+    server.controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+    server.controller.start()
+    return server
+
+
+def test_a_slot_waits_for_the_relay_and_is_tried_again_within_grace(
+    delivery_settings: Make, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """`digest schedule` records a slot our side held up as waiting, tries it at each retry tick within its grace
+    period (it goes out once the relay is back) and records it failed for our reason past that."""
+    project = load_settings(PROJECT / "config" / "digest.toml", environ={})
+    base = delivery_settings(free_port())  # the relay is down
+    schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=6 * 3600.0, min_posts=1)
+    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
+    store = Store.open(settings.database_url)
+    for n in range(3):
+        store.subscribers.add(f"s{n}@example.org")
+    waiting = Scheduler(settings, store).catch_up(SLOT)
+    assert waiting is not None and waiting.state is SlotState.WAITING and "check smtp.host" in (waiting.reason or "")
+    assert waiting.issue_id is not None and store.ledger.outstanding(waiting.issue_id).pending == 3
+    assert store.ledger.status([waiting.issue_id])[0].counts[DeliveryState.FAILED] == 0
+    # Still down at the next tick: still waiting. Then the relay is back (another port in the settings): sent.
+    assert Scheduler(settings, store).retry_waiting(SLOT + timedelta(minutes=5)).state is SlotState.WAITING  # type: ignore[union-attr]
+    back = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=smtp_server.port))
+    sent = Scheduler(back, store).retry_waiting(SLOT + timedelta(minutes=10))
+    assert sent is not None and sent.state is SlotState.SENT and len(smtp_server.handler.received) == 3
+    assert Scheduler(back, store).retry_waiting(SLOT + timedelta(minutes=15)) is None  # nothing waits any more
+
+
+def test_a_slot_still_waiting_past_its_grace_is_failed_for_our_reason(delivery_settings: Make) -> None:
+    project = load_settings(PROJECT / "config" / "digest.toml", environ={})
+    base = delivery_settings(free_port())
+    schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=3600.0, min_posts=1)
+    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
+    store = Store.open(settings.database_url)
+    store.subscribers.add("s0@example.org")
+    runner = Scheduler(settings, store)
+    assert runner.catch_up(SLOT).state is SlotState.WAITING  # type: ignore[union-attr]
+    late = runner.retry_waiting(SLOT + timedelta(hours=2))
+    assert late is not None and late.state is SlotState.FAILED
+    assert "Connection refused" in (late.reason or "") and "beyond the grace period" in (late.reason or "")
+    assert runner.retry_waiting(SLOT + timedelta(hours=3)) is None
+    assert store.ledger.outstanding(late.issue_id or "").pending == 1  # the reader was never failed
+
+
+# -- each cause, against a real server -----------------------------------------------------------------------------------
+
+
+def _close_at_once(handler: socketserver.StreamRequestHandler) -> None:
+    handler.connection.close()
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ({"greeting": _close_at_once}, "connection unexpectedly closed"),
+        ({"greeting": b"421 4.3.2 not now\r\n"}, "421 4.3.2 not now"),
+        ({"greeting": b"220 " + b"x" * 9000 + b"\r\n"}, "a reply line over 8192 bytes"),
+        ({"EHLO": b"250-x\r\n" * 500 + b"250 x\r\n"}, "a reply of more than 128 lines"),
+        ({"EHLO": b"hello there\r\n"}, "not SMTP"),
+    ],
+    ids=["closes-at-once", "421-greeting", "9KB-greeting", "endless-EHLO", "not-smtp"],
+)
+def test_a_relay_that_cannot_be_used_pauses_the_run_and_blames_nobody(
+    scripted: Callable[..., int], delivery_settings: Make, script: dict[str, object], expected: str
+) -> None:
+    settings = delivery_settings(scripted(**script), connections=2, max_wait=0.0)
+    store = setup_store(settings, 3)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and report.reason is not None and expected in report.reason
+    assert "check smtp.host" in report.reason
+    assert report.failed == report.bounced == report.sent == 0
+    assert _states(store) == [("pending", 0)] * 3
+
+
+def test_tls_that_fails_pauses_the_run(scripted: Callable[..., int], delivery_settings: Make) -> None:
+    """Implicit TLS to a server that speaks plain SMTP: the handshake fails; our setting, not the readers'."""
+    settings = delivery_settings(scripted(), smtp={"security": "ssl", "timeout": 5})
+    store = setup_store(settings, 2)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and report.reason is not None and "smtp.security" in report.reason
+    assert _states(store) == [("pending", 0)] * 2
+
+
+@pytest.mark.parametrize("where", ["MAIL", "END"])
+def test_a_long_reply_is_ours_never_a_permanent_refusal(scripted: Callable[..., int], delivery_settings: Make, where: str) -> None:
+    """smtplib reads a 9 KB line as "500 Line too long", which used to fail the reader for good (at MAIL FROM) or
+    record a message the server had accepted as refused (after DATA). Now: a garbled reply, the run pauses, the
+    reader is pending again with no try counted (after DATA the server may have it: the restart rule's repeat)."""
+    settings = delivery_settings(scripted(**{where: b"250 " + b"y" * 9000 + b"\r\n"}), connections=1)
+    store = setup_store(settings, 2)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "garbled reply" in str(report.reason) and "over 8192 bytes" in str(report.reason)
+    assert report.failed == report.bounced == 0
+    assert _states(store) == [("pending", 0)] * 2
+
+
+def test_endless_continuation_lines_are_cut_off(delivery_settings: Make) -> None:
+    """A server that answers EHLO with "250-" lines forever: the client stops reading at the bound and closes the
+    connection; the server sees it gone long before it has written what it meant to."""
+    written = 0
+    gone = threading.Event()
+
+    class Endless(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            nonlocal written
+            self.wfile.write(b"220 endless\r\n")
+            self.rfile.readline()
+            try:
+                for _ in range(2_000_000):  # 20 MB at most, then it stops by itself
+                    self.wfile.write(b"250-more\r\n")
+                    written += 1
+            except OSError:
+                gone.set()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Endless)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = delivery_settings(server.server_address[1], connections=1)
+        store = setup_store(settings, 1)
+        report = run_send(settings, store)
+        assert report.end is RunEnd.OURS and "more than 128 lines" in str(report.reason)
+        assert gone.wait(30) and written < 2_000_000
+        assert _states(store) == [("pending", 0)]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- progress counts recipients, and a waiting run says so ---------------------------------------------------------------
+
+
+def test_progress_counts_recipients_never_attempts(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    settings = delivery_settings(smtp_server.port, connections=1, retry_base=0.05, max_wait=10.0)
+    store = setup_store(settings, 3)
+    smtp_server.handler.rcpt["reader001@example.org"].extend(["451 4.3.0 busy", "451 4.3.0 busy"])
+    smtp_server.handler.data["reader002@example.org"].extend(["DROP", "DROP"])
+    seen: list[tuple[int, int, int, bool]] = []
+
+    def record(progress: Progress) -> None:
+        seen.append((progress.done, progress.total, progress.deferred, progress.waiting_until is not None))
+
+    report = run_send(settings, store, on_progress=record)
+    assert report.complete and report.deferred == 4 and smtp_server.handler.counts() == {f"reader{n:03d}@example.org": 1 for n in range(3)}
+    assert all(done <= total == 3 for done, total, _, _ in seen)
+    assert seen[-1][:3] == (3, 3, 0)
+    assert any(waiting and deferred > 0 for _, _, deferred, waiting in seen)  # it said what it waited for
+
+
+# -- a reader failed for our reason before this issue can be sent again --------------------------------------------------
+
+
+def test_retry_failed_sends_to_those_failed_for_reasons_not_theirs(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = make_config(tmp_path, smtp_server.port, max_attempts=1, retry_base=0.01)
+    store = fill(config, 3)
+    smtp_server.handler.rcpt["r00000@example.org"].append("550 5.1.1 no such user")  # their address: never again
+    smtp_server.handler.rcpt["r00001@example.org"].append("451 4.3.0 busy")  # gave up (max_attempts 1): not theirs
+    first = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert first.returncode == 0, first.stderr
+    assert smtp_server.handler.counts() == {"r00002@example.org": 1}
+    again = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert "Nothing to send" in again.stdout and f"send --issue {ISSUE} --retry-failed" in again.stdout
+    dry = cli(config, "send", "--issue", ISSUE, "--retry-failed", "--dry-run")
+    assert "Recipients 1 to send" in dry.stdout
+    retried = cli(config, "send", "--issue", ISSUE, "--retry-failed", "--yes")
+    assert retried.returncode == 0, retried.stderr
+    assert smtp_server.handler.counts() == {"r00001@example.org": 1, "r00002@example.org": 1}
+    states = {d.subscriber_id: d.state for d in store.ledger.of(ISSUE)}
+    assert sorted(states.values()) == ["failed", "sent", "sent"]
