@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
@@ -276,6 +277,9 @@ def test_retry_failed_sends_to_those_failed_for_reasons_not_theirs(tmp_path: Pat
     first = cli(config, "send", "--issue", ISSUE, "--yes")
     assert first.returncode == 0, first.stderr
     assert smtp_server.handler.counts() == {"r00002@example.org": 1}
+    # Only the refused address is a permanent failure of the list: the one that gave up on 4xx is not (1 of 3).
+    [issue] = json.loads(cli(config, "status", "--issue", ISSUE, "--json").stdout)["issues"]
+    assert issue["returned"]["failure_rate"] == round(1 / 3, 6)
     again = cli(config, "send", "--issue", ISSUE, "--yes")
     assert "Nothing to send" in again.stdout and f"send --issue {ISSUE} --retry-failed" in again.stdout
     dry = cli(config, "send", "--issue", ISSUE, "--retry-failed", "--dry-run")

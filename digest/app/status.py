@@ -156,7 +156,7 @@ def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:
     c = item.counts
     return Returned(
         attempted=c[DeliveryState.SENT] + c[DeliveryState.FAILED],
-        rejected=c[DeliveryState.FAILED],
+        rejected=c[DeliveryState.FAILED] - item.not_theirs,  # a failure that was not the address's is no sign of a bad list
         hard=events[EventKind.HARD.value],
         complaints=events[EventKind.COMPLAINT.value],
         unsubscribed_by_mail=events[EventKind.UNSUBSCRIBE.value],

@@ -51,6 +51,7 @@ class IssueStatus:
     created_at: datetime
     counts: dict[DeliveryState, int]  # every state, zero when none
     problems: tuple[Delivery, ...]  # failed and deferred, with their last replies
+    not_theirs: int = 0  # of the failed, those whose cause was not the reader's address (never in the failure rate)
 
     @property
     def recipients(self) -> int:
@@ -324,6 +325,9 @@ class Ledger:
                     sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.issue_id == issue_id).group_by(deliveries.c.state)
                 ).all():
                     counts[DeliveryState(state)] = int(count)
+                not_theirs = conn.execute(
+                    sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.issue_id == issue_id, _RETRIABLE)
+                ).scalar_one()
                 problems = conn.execute(
                     sa.select(deliveries)
                     .where(deliveries.c.issue_id == issue_id, deliveries.c.state.in_((DeliveryState.FAILED, DeliveryState.DEFERRED)))
@@ -337,6 +341,7 @@ class Ledger:
                         created_at=created_at,
                         counts=counts,
                         problems=tuple(delivery_of(row) for row in problems),
+                        not_theirs=int(not_theirs),
                     )
                 )
         return result
