@@ -297,7 +297,7 @@ class Run:
                         transport.close()
                         transport = None
                 except TransientError as exc:  # could not connect: nothing was sent, the row stays as it was
-                    self.pause_ours(exc.why, CONNECTION_SETTINGS)
+                    self.pause_ours(str(exc.reply), CONNECTION_SETTINGS)
                 except RelayError as exc:  # our TLS or login: nothing was sent, the row stays as it was
                     self.pause_ours(str(exc), exc.check)
                 except (DeliveryError, StoreError) as exc:
@@ -355,7 +355,10 @@ class Run:
         except TransientError as exc:
             if exc.stops_the_run:  # every copy would meet it: this one goes back as it was, and the run pauses
                 self.release(item, exc, ledger, attempted=attempted)
-                self.pause_ours(exc.why, SENDER_SETTINGS if exc.at_sender else CONNECTION_SETTINGS)
+                self.pause_ours(
+                    f"MAIL FROM refused: {exc.reply}" if exc.at_sender else str(exc.reply),
+                    SENDER_SETTINGS if exc.at_sender else CONNECTION_SETTINGS,
+                )
             else:
                 self.defer(item, exc, ledger, attempted=attempted)
             if exc.connection_lost:
