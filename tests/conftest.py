@@ -186,7 +186,7 @@ def delivery_settings(make_settings: Callable[..., Settings], database_url: str,
         smtp_options = {"host": "127.0.0.1", "port": port or 25, "security": "none", "timeout": 2.0} | (smtp or {})
         return make_settings(
             database_url=database_url,
-            secret_key="test-secret-key",
+            secret_key="test-secret-key-for-the-suite-0123456789",
             base_url="https://news.example.org",
             delivery=DeliveryOptions(**options),
             smtp=SmtpOptions(**smtp_options),

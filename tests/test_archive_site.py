@@ -52,7 +52,7 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
     # digest serve gives the same feeds from the store.
     import dataclasses
 
-    server = LiveServer(create_public_app(dataclasses.replace(settings, secret_key="test-secret-key"), store))
+    server = LiveServer(create_public_app(dataclasses.replace(settings, secret_key="test-secret-key-for-the-suite-0123456789"), store))
     try:
         code, _, served = http_request("GET", f"{server.base}/archive/feed.atom", headers={"Host": "127.0.0.1"})
         assert code == 200 and served == (site / "feed.atom").read_text(encoding="utf-8")
@@ -96,7 +96,7 @@ def test_publish_on_a_terminal_shows_its_progress_and_in_a_pipe_stays_quiet(tmp_
     quiet = cli(config, "publish", str(tmp_path / "piped"))
     assert quiet.returncode == 0 and "writing the archive" not in quiet.stderr + quiet.stdout
     leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
     with subprocess.Popen(
         [sys.executable, "-m", "digest", "--config", str(config), "publish", str(tmp_path / "site")],
         stdout=subprocess.PIPE,

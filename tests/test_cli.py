@@ -151,7 +151,7 @@ def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_p
     )
     text = text.replace('url = "sqlite:///digest.sqlite"', f'url = "sqlite:///{tmp_path / "digest.sqlite"}"')
     config = write(tmp_path / "config" / "digest.toml", text)
-    env = {"DIGEST_SECRET_KEY": "test-secret-key"}
+    env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
     assert digest("--config", str(config), "subscribers", "add", "reader@example.org", env=env).returncode == 0
     # Built, even frozen, is not "went out": the window of the next issue does not start there.
     built = digest("--config", str(config), "build", "--as-of", "2026-11-13T09:00", env=env)

@@ -100,7 +100,9 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
 
     links = store.links.of_issues([issue_id])[issue_id]
     assert {item.link.url for item in links} == own
-    first, second, third, fourth = (f"/r/{LinkSigner('test-secret-key', tracked.list_id).token(issue_id, n)}" for n in (1, 2, 3, 4))
+    first, second, third, fourth = (
+        f"/r/{LinkSigner('test-secret-key-for-the-suite-0123456789', tracked.list_id).token(issue_id, n)}" for n in (1, 2, 3, 4)
+    )
     server = LiveServer(create_public_app(tracked, store))
     try:
 
@@ -120,7 +122,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
         assert fetch(first, FIREFOX, "HEAD")[0] == 302  # a HEAD is never a click
         forged = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
         other_key = "/r/" + LinkSigner("another key", tracked.list_id).token(issue_id, 1)
-        no_such_link = "/r/" + LinkSigner("test-secret-key", tracked.list_id).token(issue_id, 999)
+        no_such_link = "/r/" + LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id).token(issue_id, 999)
         for path in (forged, other_key, no_such_link, "/r/x", f"/r/{issue_id}.1"):
             code, headers = fetch(path, FIREFOX)
             assert code == 404 and "location" not in headers

@@ -79,10 +79,42 @@ def test_digest_config_env_picks_the_file(tmp_path: Path) -> None:
 
 def test_secret_comes_from_dotenv_and_environment_wins(tmp_path: Path) -> None:
     config = write(tmp_path / "digest.toml", "")
-    write(tmp_path / ".env", "DIGEST_SECRET_KEY=from-dotenv\n")
-    assert load_settings(config, environ={}).secret_key == "from-dotenv"
-    assert load_settings(config, environ={"DIGEST_SECRET_KEY": "from-env"}).secret_key == "from-env"
-    assert "from-env" not in repr(load_settings(config, environ={"DIGEST_SECRET_KEY": "from-env"}))
+    write(tmp_path / ".env", "DIGEST_SECRET_KEY=from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI\n")
+    assert load_settings(config, environ={}).secret_key == "from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI"
+    from_env = "from-env-T3VyIG93biBmYWlsdXJlcyBhcmUgb3Vycw"
+    assert load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}).secret_key == from_env
+    assert from_env not in repr(load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}))
+
+
+@pytest.mark.parametrize(
+    ("key", "refused", "warned"),
+    [
+        ("abc", "too short (3 characters; at least 16", None),
+        ("fifteen-chars-k", "too short (15 characters", None),
+        ("sixteen-chars-ok", None, "weak (16 characters)"),
+        ("a" * 40, None, "weak (only 1 different characters)"),
+        ("ab" * 20, None, "weak (only 2 different characters)"),
+        ("Zm9yIHRoZSByZWFkZXJzLCBub3QgdGhlIHJlbGF5", None, None),
+    ],
+)
+def test_the_secret_key_is_refused_when_short_and_warned_when_weak(
+    tmp_path: Path, key: str, refused: str | None, warned: str | None
+) -> None:
+    """Issue 31: DIGEST_SECRET_KEY=abc was accepted. Each message says how to make a good one."""
+    config = write(tmp_path / "digest.toml", "")
+    recipe = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if refused is not None:
+        with pytest.raises(ConfigError) as raised:
+            load_settings(config, environ={"DIGEST_SECRET_KEY": key})
+        [problem] = raised.value.problems
+        assert refused in problem and recipe in problem and key not in problem
+        return
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": key})
+    weak = [w for w in settings.warnings if "DIGEST_SECRET_KEY" in w]
+    if warned is None:
+        assert weak == []
+    else:
+        assert len(weak) == 1 and warned in weak[0] and recipe in weak[0] and key not in weak[0]
 
 
 def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:

@@ -327,7 +327,10 @@ def test_no_secret_key_no_send(delivery_settings: Make) -> None:
     # CLI failure elsewhere): a ConfigError, whose message says what the key is for and where to set it.
     with pytest.raises(ConfigError, match="DIGEST_SECRET_KEY is not set: it signs the unsubscribe links") as raised:
         compile_issue(make_stored_issue(), settings)
-    assert raised.value.problems == ("DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env)",)
+    assert raised.value.problems == (
+        "DIGEST_SECRET_KEY is not set: it signs the unsubscribe links (set it in the environment or .env; "
+        "make one with `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+    )
 
 
 def test_a_failed_login_is_fatal_and_never_shows_the_password(

@@ -104,7 +104,7 @@ def test_outbox_file_names_never_collide(delivery_settings: Make, tmp_path: Path
 def test_token_ids_are_ascii_digits_in_canonical_form() -> None:
     """Finding 10. Reproduction: ``01.<mac>`` and fullwidth ``１.<mac>`` were accepted for subscriber 1
     (malleable, not forgeable). Now only the spelling the signer makes is accepted."""
-    signer = Signer("test-secret-key", "list.example.org")
+    signer = Signer("test-secret-key-for-the-suite-0123456789", "list.example.org")
     token = signer.token(1)
     mac = token.partition(".")[2]
     assert signer.verify(token) == 1
@@ -206,7 +206,7 @@ def test_control_and_invisible_characters_never_cancel_the_issue(
     http_server.routes["/feed.xml"] = body_route(feed, "application/rss+xml")
     settings = make_settings(
         sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location=f"{http_server.base}/feed.xml")),
-        secret_key="test-secret-key",
+        secret_key="test-secret-key-for-the-suite-0123456789",
     )
     window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
     built = Newsletter(settings, lambda: Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")).build(window, fixed_now)

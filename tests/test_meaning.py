@@ -191,7 +191,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
     from test_send_cli import cli
 
     config = teaching_project(tmp_path)
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k"})
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
     assert settings.meaning.enabled, settings.warnings
     now = datetime(2026, 12, 1, tzinfo=UTC)
 

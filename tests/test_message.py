@@ -104,7 +104,7 @@ def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Settings, 
 
 def test_links_are_visible_in_both_parts(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
     settings, messages, _ = delivered
-    signer = Signer("test-secret-key", settings.list_id)
+    signer = Signer("test-secret-key-for-the-suite-0123456789", settings.list_id)
     store = Store.open(settings.database_url)
     for n, message in enumerate(messages):
         unsubscribe = re.findall(r"<(https://[^>]+)>", message["List-Unsubscribe"])[0]

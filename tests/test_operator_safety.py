@@ -111,7 +111,7 @@ def test_nothing_is_frozen_unless_it_goes_out(tmp_path: Path, smtp_server: SmtpS
 def cli_words(config: Path) -> list[str]:
     import sys
 
-    return ["env", "DIGEST_SECRET_KEY=test-secret-key", sys.executable, "-m", "digest", "--config", str(config)]
+    return ["env", "DIGEST_SECRET_KEY=test-secret-key-for-the-suite-0123456789", sys.executable, "-m", "digest", "--config", str(config)]
 
 
 def test_a_refused_send_freezes_nothing_and_the_dry_run_refuses_alike(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -146,7 +146,7 @@ def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_comman
     from digest.app.issues import Newsletter, RefusalKind, WindowRequest
     from digest.config import load_settings
 
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "test-secret-key"})
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"})
     newsletter = Newsletter(settings, store_of(config))
     now = datetime.now(UTC)
     target = newsletter.target(WindowRequest(since=shifted[1], until=shifted[3]), now)

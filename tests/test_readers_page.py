@@ -70,7 +70,7 @@ def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tup
         assert newsletter.send(plan, moment) is not None
         issue_ids.append(plan.issue.id)
     tracked = dataclasses.replace(base, clicks=ClickTracking.AGGREGATE)
-    signer = LinkSigner("test-secret-key", tracked.list_id)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
     server = LiveServer(create_public_app(tracked, store))
     try:
         for agent, numbers in ((BROWSER, (1, 2)), (BROWSER.replace("133", "132"), (1,)), ("Mimecast Safe Links", (1, 2, 3))):

@@ -185,7 +185,7 @@ def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     return env
 
 

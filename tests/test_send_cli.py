@@ -54,7 +54,7 @@ def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (
 
 def cli(config: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     return subprocess.run(
         [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, capture_output=True, text=True, input=input, timeout=300
     )
@@ -62,7 +62,7 @@ def cli(config: Path, *args: str, input: str | None = None) -> subprocess.Comple
 
 def popen(config: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     return subprocess.Popen(
         [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -494,16 +494,16 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     from conftest import LiveServer, http_request
 
     found = store.subscribers.sign_up("r00001@example.org", None, None)
-    assert store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))
-    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
+    assert store.subscribers.suppressed(address_hash("test-secret-key-for-the-suite-0123456789", "r00001@example.org"))
+    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
     server = LiveServer(create_public_app(settings, store))
     try:
         expires = int(time.time()) + int(settings.confirm_hours * 3600)  # as the sign-up mail makes it
-        link = ExpiringSigner("test-secret-key", settings.list_id, "confirm").token(found.subscriber.id, expires)
+        link = ExpiringSigner("test-secret-key-for-the-suite-0123456789", settings.list_id, "confirm").token(found.subscriber.id, expires)
         code, _, _ = http_request("POST", f"{server.base}/confirm/{link}", b"", {"Content-Type": "application/x-www-form-urlencoded"})
     finally:
         server.stop()
-    assert code == 200 and not store.subscribers.suppressed(address_hash("test-secret-key", "r00001@example.org"))
+    assert code == 200 and not store.subscribers.suppressed(address_hash("test-secret-key-for-the-suite-0123456789", "r00001@example.org"))
 
 
 def test_log_format_json_gives_one_object_per_line_with_the_counts(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -515,4 +515,4 @@ def test_log_format_json_gives_one_object_per_line_with_the_counts(tmp_path: Pat
     assert lines and all({"time", "level", "logger", "event"} <= set(line) for line in lines)
     finished = [line for line in lines if line["event"] == "send finished"]
     assert len(finished) == 1 and finished[0]["issue"] == ISSUE and finished[0]["sent"] == 5 and finished[0]["ledger"]["sent"] == 5
-    assert "test-secret-key" not in result.stderr
+    assert "test-secret-key-for-the-suite-0123456789" not in result.stderr

@@ -35,7 +35,7 @@ NOW = datetime.fromisoformat("2026-11-20T09:00:00+00:00")
 @pytest.fixture(scope="module")
 def sample() -> tuple[Settings, Digest, StoredIssue]:
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
-    settings = dataclasses.replace(settings, secret_key="test-secret-key", base_url="https://news.example.org")
+    settings = dataclasses.replace(settings, secret_key="test-secret-key-for-the-suite-0123456789", base_url="https://news.example.org")
     digest = build_issue(settings, window_for(NOW, settings.window, settings.timezone), NOW)
     return settings, digest, frozen_form(digest, render_issue(digest, settings), NOW)
 

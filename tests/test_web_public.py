@@ -165,7 +165,7 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
 
     config = make_config(tmp_path, None)  # the outbox backend, no pacing: the ledger is written as fast as it can be
     store = fill(config, 20_000)
-    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key")
+    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
     server = LiveServer(create_public_app(settings, store))
     sender = popen(config, "send", "--issue", ISSUE, "--yes")
     try:
@@ -262,7 +262,7 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
     from mailserver import free_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     run = [sys.executable, "-m", "digest"]
     subprocess.run([*run, "init", str(tmp_path / "news"), "--name", "Harbour Notes"], env=env, check=True, capture_output=True)
     port = free_port()
@@ -280,7 +280,7 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
         from digest.config import load_settings
 
         settings = load_settings(tmp_path / "news" / "config" / "digest.toml", environ=env)
-        secret = Signer("test-secret-key", settings.list_id).token(1)
+        secret = Signer("test-secret-key-for-the-suite-0123456789", settings.list_id).token(1)
         assert http_request("GET", f"http://127.0.0.1:{port}/u/{secret}")[0] in (200, 404)
     finally:
         server.terminate()
@@ -315,7 +315,7 @@ def test_metrics_on_an_address_of_their_own(tmp_path: Path) -> None:
     from mailserver import free_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     run = [sys.executable, "-m", "digest"]
     subprocess.run([*run, "init", str(tmp_path / "news"), "--name", "Harbour Notes"], env=env, check=True, capture_output=True)
     bad = subprocess.run([*run, "serve", "--metrics-address", "9100"], cwd=tmp_path / "news", env=env, capture_output=True, text=True)

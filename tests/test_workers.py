@@ -45,7 +45,7 @@ def settings_on(make_settings: Callable[..., Settings], url: str, port: int | No
     options = {"backend": "smtp" if port else "outbox", "connections": 2, "retry_base": 0.05, "max_wait": 10.0} | delivery
     return make_settings(
         database_url=url,
-        secret_key="test-secret-key",
+        secret_key="test-secret-key-for-the-suite-0123456789",
         base_url="https://news.example.org",
         delivery=DeliveryOptions(**options),  # type: ignore[arg-type]
         smtp=SmtpOptions(host="127.0.0.1", port=port or 25, security="none", timeout=2.0),

@@ -21,7 +21,7 @@ from digest import __version__
 from digest.cli.approve import approve
 from digest.cli.bounces import bounces
 from digest.cli.build import build, posts
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
 from digest.cli.db import db
 from digest.cli.dkim import dkim
 from digest.cli.init import init
@@ -35,7 +35,7 @@ from digest.cli.send import send, status
 from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
-from digest.errors import DigestError
+from digest.errors import ConfigError, DigestError
 
 __all__ = ["main", "run"]
 
@@ -104,6 +104,8 @@ def run() -> None:
     line and exit 1. Anything else is a bug and keeps its traceback."""
     try:
         main()
+    except ConfigError as exc:  # the configuration (or a secret in the environment) is wrong: a usage error
+        fail(str(exc), EXIT_USAGE)
     except DigestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     except Exception as exc:

@@ -44,6 +44,7 @@ from digest.config.schema import (
     Theme,
     WindowRule,
     detect_kind,
+    secret_key_verdict,
 )
 from digest.config.validators import (
     UTC_NAMES,
@@ -205,13 +206,18 @@ def _settings(
     dkim = _dkim(top, root, news["sender"], warnings)
     top.finish()
 
+    secret_key = env.get("DIGEST_SECRET_KEY") or None
+    if secret_key is not None:
+        refused, weak = secret_key_verdict(secret_key)
+        problems.extend([refused] if refused else [])
+        warnings.extend([weak] if weak else [])
     if problems:
         raise ConfigError(problems)
     return Settings(
         config_path=config_path,
         root=root,
         **fields,
-        secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        secret_key=secret_key,
         metrics_token=env.get("DIGEST_METRICS_TOKEN") or None,
         delivery=delivery,
         smtp=smtp,
