@@ -109,13 +109,13 @@ def window_request(as_of: str | None, since: str | None, until: str | None, *, u
 
 
 def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Target:
-    """The issue the window options mean, or a usage error naming the options."""
+    """The issue the window options mean, or a usage error naming the options (one line, exit 2)."""
     from digest.errors import WindowError
 
     try:
         return obj.newsletter.target(request, now)
     except WindowError as exc:
-        raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
+        fail(f"--as-of/--since/--until: {exc}")
 
 
 def window_target(obj: Context, as_of: str | None, since: str | None, until: str | None, now: datetime) -> Target:
