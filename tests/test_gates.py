@@ -11,7 +11,7 @@ from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request
 from test_preview import FORM, make_project, page_token
-from test_send_cli import cli, make_config
+from test_send_cli import ISSUE, cli, fill, make_config
 
 BACKWARDS = ("--since", "2026-12-06", "--until", "2026-12-01")
 EMPTY = ("--since", "2026-12-06", "--until", "2026-12-06")
@@ -43,3 +43,24 @@ def test_the_preview_answers_a_backwards_window_with_a_400(tmp_path: Path) -> No
             assert code == 400 and "is not before until" in body, body
     finally:
         server.stop()
+
+
+def test_an_unknown_issue_id_is_the_same_error_everywhere_listing_the_stored_ones(tmp_path: Path) -> None:
+    """Reproductions: ``status --issue nope`` said "No issues stored yet." (exit 0), ``report --issue nope`` "has no
+    deliveries" (exit 1), ``approve``/``send`` exit 1 with words of their own."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    fresh = cli(config, "status", "--issue", "nope")
+    assert fresh.returncode == 2 and "no stored issue 'nope': no issue is stored yet" in fresh.stderr, fresh.stdout + fresh.stderr
+    assert not (tmp_path / "digest.sqlite").exists()  # asking created no database
+    fill(config, 1)
+    said = set()
+    for command in (("status",), ("status", "--json"), ("report",), ("approve",), ("send", "--dry-run"), ("send", "--yes")):
+        result = cli(config, *command, "--issue", "nope")
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, (command, result.stderr)
+        said.add(result.stderr)
+    [line] = said  # word for word the same, whichever command
+    assert f"error: no stored issue 'nope' (the most recent: {ISSUE}); `digest --config {config} status` lists them all" in line
+    status = cli(config, "status")
+    assert ISSUE in status.stdout  # the command the error names does list them

@@ -459,10 +459,7 @@ class Newsletter:
         ``compare`` False skips building it afresh to report drift (a worker joining a send under way)."""
         stored = self.store.issues.load(wanted)
         if stored is None:
-            known = ", ".join(summary.id for summary in self.store.issues.summaries()[:5]) or "none yet"
-            raise RefusedError(
-                Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {wanted!r} (stored issues, newest first: {known})", issue_id=wanted)
-            )
+            raise RefusedError(no_such_issue(self.store, [wanted]) or Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {wanted!r}"))
         window = Window(start=stored.window_start, end=stored.window_end)
         target = Target(window=window, issue_id=wanted, slot=None)
         return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare)
@@ -562,6 +559,24 @@ def link_problem(settings: Settings) -> str | None:
     )
 
 
+RECENT_IDS = 5  # how many stored ids an unknown --issue lists: the ones a person most likely meant
+
+
+def no_such_issue(store: Store | None, wanted: Sequence[str]) -> Refusal | None:
+    """The refusal for the first of ``wanted`` that no stored issue has (``store`` None: no database yet), listing
+    the most recent ids to pick from; None when every one is stored. Every command taking an issue id asks this."""
+    summaries = store.issues.summaries() if store is not None else []
+    known = {summary.id for summary in summaries}
+    missing = next((issue for issue in wanted if issue not in known), None)
+    if missing is None:
+        return None
+    if not summaries:
+        return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r}: no issue is stored yet", issue_id=missing)
+    recent = ", ".join(summary.id for summary in summaries[:RECENT_IDS])
+    more = f" of {len(summaries)}" if len(summaries) > RECENT_IDS else ""
+    return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r} (the most recent{more}: {recent})", issue_id=missing)
+
+
 def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
     """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
     if target.slot is not None:
@@ -601,5 +616,6 @@ __all__ = [
     "command_hint",
     "error_checks",
     "frozen_form",
+    "no_such_issue",
     "target_args",
 ]

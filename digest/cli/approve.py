@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from digest.cli import refusals
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 
@@ -41,9 +42,9 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     now = datetime.now(UTC)
     try:
         if issue_id:
+            refusals.require_stored(obj, [issue_id])
             stored = newsletter.stored_target(issue_id)
-            if stored is None:
-                fail(f"no stored issue {issue_id}; without --issue, `digest approve` approves the coming slot's issue", EXIT_PROBLEMS)
+            assert stored is not None  # require_stored said so
             target = stored
         else:
             at = moment(as_of, settings.timezone) if as_of else now

@@ -79,6 +79,8 @@ def send(obj: Context, /, **given: Any) -> None:
     """
     request = SendRequest(**given)
     request.check()
+    if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
+        refusals.require_stored(obj, [request.issue_ref])
     now = datetime.now(UTC)
     ready = _prepared(obj, request, now)
     if ready is None:
@@ -205,7 +207,7 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
                 on_step=common.StepBar(),
             )
     except RefusedError as exc:
-        fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)
+        refusals.refuse(obj, exc.refusal)
     except RenderError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     if plan.frozen and request.sources:
@@ -502,6 +504,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: boo
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
     from digest.app.status import status as status_of
 
+    refusals.require_stored(obj, issue_ids)
     seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
     if as_json:
         click.echo(json.dumps(_status_json(seen, pending), indent=2))
