@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request
+from mailserver import SmtpServer
 from test_preview import FORM, make_project, page_token
-from test_send_cli import ISSUE, cli, fill, make_config
+from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
 
 BACKWARDS = ("--since", "2026-12-06", "--until", "2026-12-01")
 EMPTY = ("--since", "2026-12-06", "--until", "2026-12-06")
@@ -64,3 +66,47 @@ def test_an_unknown_issue_id_is_the_same_error_everywhere_listing_the_stored_one
     assert f"error: no stored issue 'nope' (the most recent: {ISSUE}); `digest --config {config} status` lists them all" in line
     status = cli(config, "status")
     assert ISSUE in status.stdout  # the command the error names does list them
+
+
+def approval_required(tmp_path: Path, port: int) -> Path:
+    config = make_config(tmp_path, port)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    fill(config, 2)  # two readers, and the issue frozen as a draft would be
+    return config
+
+
+def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Reproduction: with approval = "required", `digest send --yes` sent a never-approved issue and the dry run
+    said nothing of approval."""
+    config = approval_required(tmp_path, smtp_server.port)
+    approve = f"digest --config {config} approve --issue {ISSUE}"
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run")
+    assert dry.returncode == 1 and f"Approval   not approved; to approve it: {approve}" in dry.stdout, dry.stdout + dry.stderr
+    for asked in (("--issue", ISSUE), WINDOW):
+        refused = cli(config, "send", *asked, "--yes")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f'issue {ISSUE} needs an approval (schedule.approval = "required"): not approved; to approve it: {approve}' in refused.stderr
+        assert "add --without-approval" in refused.stderr
+    assert smtp_server.handler.received == []
+    test_copy = cli(config, "send", "--issue", ISSUE, "--to", "ed@example.org")  # a test copy is how an editor looks at it
+    assert test_copy.returncode == 0 and [m.recipient for m in smtp_server.handler.received] == ["ed@example.org"], test_copy.stderr
+    assert cli(config, "approve", "--issue", ISSUE, "--by", "Ed").returncode == 0
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run")
+    assert dry.returncode == 0 and "Approval   approved by Ed at " in dry.stdout, dry.stdout + dry.stderr
+    sent = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
+
+
+def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = approval_required(tmp_path, smtp_server.port)
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run", "--without-approval")
+    assert dry.returncode == 0 and "Approval   not approved; " in dry.stdout and "sent without it all the same, as " in dry.stdout
+    assert "sent without approval" not in dry.stderr  # a dry run sends nothing, so it logs no override
+    sent = cli(config, "send", "--issue", ISSUE, "--yes", "--without-approval")
+    assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
+    assert re.search(rf"issue {ISSUE} sent without approval, as \S+@\S+ asked: not approved", sent.stderr), sent.stderr
+    # The rest of a send that has begun is not held back: what the first readers got, the others get.
+    fill_more = cli(config, "subscribers", "add", "late@example.org")
+    assert fill_more.returncode == 0
+    resumed = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stdout + resumed.stderr

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shlex
 import threading
 from collections import Counter
@@ -61,6 +62,8 @@ from digest.send.variants import RecipientView, ViewKind, recipient_view
 from digest.serialize import digest_to_json
 from digest.sources import gather_all
 from digest.store import IssueSummary, Outstanding, Store, StoredIssue, database_exists
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +120,16 @@ class Built:
     issue: StoredIssue  # the frozen form it would be stored in
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalState:
+    """Whether an issue may be sent with ``schedule.approval = "required"``, and why (or why not); ``overridden_by``:
+    who sends it unapproved all the same (the send logs it)."""
+
+    approved: bool
+    reason: str
+    overridden_by: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendPlan:
     """Everything a send of one issue will do, decided before anything is sent or stored."""
@@ -133,6 +146,7 @@ class SendPlan:
     subscribers: dict[SubscriberStatus, int] = field(default_factory=dict)  # the list now, by status
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
+    approval: ApprovalState | None = None  # schedule.approval = "required" and no send of it begun: the gate (digest.app.approval)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -485,6 +499,8 @@ class Newsletter:
             raise RefusedError(plan.refusal)
         if plan.outstanding.to_send == 0:
             return None
+        if plan.approval is not None and plan.approval.overridden_by:
+            log.warning("issue %s sent without approval, as %s asked: %s", plan.issue.id, plan.approval.overridden_by, plan.approval.reason)
         issue = plan.issue
         if plan.rebuild:
             self._replace(issue)
@@ -604,6 +620,7 @@ def _is_default_config(path: Path) -> bool:
 
 
 __all__ = [
+    "ApprovalState",
     "Built",
     "Drift",
     "Newsletter",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
 from datetime import UTC, datetime
 
 import click
 
 from digest.cli import refusals
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, operator
 
 
 @click.command()
@@ -51,7 +49,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
             target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), at)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
-    who = by or f"{getpass.getuser()}@{socket.gethostname()}"
+    who = by or operator()
     try:
         issue = approve_issue(newsletter, target, now, who)
     except DigestError as exc:

@@ -82,6 +82,13 @@ class Context:
             self._store.close()
 
 
+def operator() -> str:
+    """Who runs this command, as an approval or a logged override names them: user@host."""
+    import getpass
+
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 @click.option("--force", is_flag=True, help="Send even though the issue has error-level checks or a source yielded nothing.")
 @click.option("--allow-overlap", is_flag=True, help="Send even though the window overlaps an issue that went out already.")
 @click.option(
+    "--without-approval",
+    is_flag=True,
+    help='With schedule.approval = "required": send an issue no editor approved (logged as such); without it, such a send is refused.',
+)
+@click.option(
     "--worker",
     is_flag=True,
     help="Send as one of several workers on this issue, on any hosts sharing the PostgreSQL store (start one per host).",
@@ -122,6 +127,7 @@ class SendRequest:
     rebuild: bool
     force: bool
     allow_overlap: bool
+    without_approval: bool
     worker: bool
     join: bool
     wait_seconds: int | None
@@ -186,6 +192,7 @@ def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | 
 
 def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     """What the send will do (the stored issue, or the one the window options mean), its input problems reported."""
+    from digest.app.approval import gated
     from digest.errors import RefusedError, RenderError
 
     newsletter = obj.newsletter
@@ -210,6 +217,7 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
         refusals.refuse(obj, exc.refusal)
     except RenderError as exc:
         fail(str(exc), EXIT_PROBLEMS)
+    plan = gated(newsletter, plan, without_approval=request.without_approval, by=common.operator())
     if plan.frozen and request.sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"
@@ -413,6 +421,11 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         for title in plan.drift.added[:5]:
             click.echo(f'             added:   "{title}"')
     click.echo(f"Backend    {backend}")
+    if plan.approval is not None:
+        unapproved = (
+            f" (sent without it all the same, as {plan.approval.overridden_by} asked: logged)" if plan.approval.overridden_by else ""
+        )
+        click.echo(f"Approval   {plan.approval.reason}{unapproved}")
     for error in plan.errors:
         click.echo(f"Error      {error}")
     for other in plan.overlaps:
