@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -110,3 +113,44 @@ def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path:
     assert fill_more.returncode == 0
     resumed = cli(config, "send", "--issue", ISSUE, "--yes")
     assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``digest ARGS`` run in ``cwd`` as a person types it: no --config, no DIGEST_CONFIG."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("send", "--dry-run"),
+        ("send", "--yes"),
+        ("preview", "--port", "18765"),
+        ("status",),
+        ("subscribers", "add", "a@example.org"),
+        ("build",),
+    ],
+)
+def test_outside_a_newsletter_a_command_says_so_and_writes_nothing(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Reproduction: in an empty folder `send --dry-run` ran on silent defaults, created digest.sqlite there and
+    suggested --force; `preview` started as if nothing were wrong."""
+    result = bare(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == "error: no config/digest.toml here or above: run `digest init` or cd to your newsletter\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_newsletter_is_found_from_a_folder_inside_it_and_init_still_works(tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    assert bare("init", str(news), "--name", "Harbour Notes", cwd=tmp_path).returncode == 0
+    inside = news / "content" / "posts"
+    added = bare("subscribers", "add", "reader@example.org", cwd=inside)
+    assert added.returncode == 0, added.stderr
+    assert (news / "digest.sqlite").is_file() and not (inside / "digest.sqlite").exists()  # the newsletter's own database
+    listed = bare("subscribers", "list", cwd=news)
+    assert listed.returncode == 0 and "reader@example.org" in listed.stdout
+    # A build given its sources reads nothing else, so it needs no newsletter (the embedded defaults apply).
+    post = news / "content" / "posts"
+    alone = bare("posts", "--source", str(post), "--all", cwd=tmp_path)
+    assert alone.returncode == 0 and "Welcome to Harbour Notes" in alone.stdout, alone.stderr

@@ -36,6 +36,7 @@ class Context:
         self._store: Store | None = None
         self._newsletter: Newsletter | None = None
         self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
+        self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
 
     @property
     def settings(self) -> Settings:
@@ -44,7 +45,7 @@ class Context:
             from digest.errors import ConfigError
 
             try:
-                self._settings = settings_of(self.config)
+                self._settings = settings_of(self.config, bare=self.bare)
             except ConfigError as exc:
                 for problem in exc.problems:
                     click.echo(f"error: {problem}", err=True)

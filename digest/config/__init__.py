@@ -13,7 +13,7 @@ working directory.
 
 from __future__ import annotations
 
-from digest.config.reader import accepted_keys, load_settings, parse_source_spec
+from digest.config.reader import accepted_keys, find_config, load_settings, parse_source_spec
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -64,6 +64,7 @@ __all__ = [
     "WindowRule",
     "accepted_keys",
     "detect_kind",
+    "find_config",
     "is_loopback",
     "is_url",
     "leaves_machine",

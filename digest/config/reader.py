@@ -138,14 +138,15 @@ class _Reader:
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Load and validate the configuration.
 
-    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` if it exists)
-    names the file; with none, the embedded defaults apply. The environment,
-    and a ``.env`` file in the project root beneath it, supply secrets and
-    overrides. Raises :class:`ConfigError` listing every problem found.
+    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` here or in
+    a folder above: :func:`find_config`) names the file; with none, the embedded
+    defaults apply. The environment, and a ``.env`` file in the project root
+    beneath it, supply secrets and overrides. Raises :class:`ConfigError`
+    listing every problem found.
     """
     env = dict(os.environ if environ is None else environ)
     explicit = path if path is not None else env.get("DIGEST_CONFIG")
-    config_path = Path(explicit) if explicit else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    config_path = Path(explicit) if explicit else find_config()
     data: dict[str, object] = {}
     if config_path is not None:
         try:
@@ -158,6 +159,15 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
             raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
     file = str(config_path) if config_path is not None else "(embedded defaults)"
     return _settings(data, file, config_path, env)
+
+
+def find_config() -> Path | None:
+    """``config/digest.toml`` in the current folder or the nearest folder above that has one (as git finds its
+    repository), so a command run from ``content/posts/`` acts on its newsletter; None when there is none."""
+    if DEFAULT_CONFIG.is_file():
+        return DEFAULT_CONFIG  # relative, as people type it: hints then need no --config
+    here = Path.cwd()
+    return next((folder / DEFAULT_CONFIG for folder in here.parents if (folder / DEFAULT_CONFIG).is_file()), None)
 
 
 def accepted_keys() -> set[str]:
