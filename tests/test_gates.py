@@ -154,3 +154,12 @@ def test_a_newsletter_is_found_from_a_folder_inside_it_and_init_still_works(tmp_
     post = news / "content" / "posts"
     alone = bare("posts", "--source", str(post), "--all", cwd=tmp_path)
     assert alone.returncode == 0 and "Welcome to Harbour Notes" in alone.stdout, alone.stderr
+
+
+def test_a_bad_test_address_is_said_before_the_issue_is_built(tmp_path: Path) -> None:
+    """Reproduction: `send --to not-an-address` gathered and built the issue (its source errors printed first),
+    then gave the usage error."""
+    config = make_config(tmp_path, None)
+    result = cli(config, "send", *WINDOW, "--source", str(tmp_path / "missing.md"), "--to", "not-an-address")
+    assert result.returncode == 2 and "Invalid value for --to: 'not-an-address'" in result.stderr, result.stderr
+    assert "missing.md" not in result.stderr and result.stdout == ""  # nothing gathered, nothing built or described

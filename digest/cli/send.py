@@ -86,13 +86,14 @@ def send(obj: Context, /, **given: Any) -> None:
     request.check()
     if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
         refusals.require_stored(obj, [request.issue_ref])
+    test_address = _test_address(request.test_to) if request.test_to else None  # said before anything is built
     now = datetime.now(UTC)
     ready = _prepared(obj, request, now)
     if ready is None:
         return
     plan, backend, request = ready
-    if request.test_to:
-        _send_test(obj, plan, request.test_to, now, backend)
+    if test_address:
+        _send_test(obj, plan, test_address, now, backend)
         return
     if plan.refusal is not None:
         fail(refusals.worded(obj, plan.refusal) + (" (dry run: nothing sent, nothing stored)" if request.dry_run else ""), EXIT_PROBLEMS)
@@ -234,14 +235,20 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     return plan
 
 
-def _send_test(obj: Context, plan: SendPlan, test_to: str, now: datetime, backend: Backend) -> None:
+def _test_address(test_to: str) -> str:
+    """The address of --to, or a usage error saying why it is not one."""
     from digest.app.subscribers import address_of
-    from digest.errors import AddressError, DeliveryError
+    from digest.errors import AddressError
 
     try:
-        address = address_of(test_to)
+        return address_of(test_to)
     except AddressError as exc:
         raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
+
+
+def _send_test(obj: Context, plan: SendPlan, address: str, now: datetime, backend: Backend) -> None:
+    from digest.errors import DeliveryError
+
     try:
         reply = obj.newsletter.send_test(plan.issue, address, now, backend)
     except DeliveryError as exc:  # TransientError and PermanentError included
