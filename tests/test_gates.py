@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import urllib.parse
@@ -13,7 +14,7 @@ import pytest
 
 from digest.web.preview import create_preview_app
 
-from conftest import LiveServer, http_request
+from conftest import LiveServer, http_request, write
 from mailserver import SmtpServer
 from test_preview import FORM, make_project, page_token
 from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
@@ -163,3 +164,49 @@ def test_a_bad_test_address_is_said_before_the_issue_is_built(tmp_path: Path) ->
     result = cli(config, "send", *WINDOW, "--source", str(tmp_path / "missing.md"), "--to", "not-an-address")
     assert result.returncode == 2 and "Invalid value for --to: 'not-an-address'" in result.stderr, result.stderr
     assert "missing.md" not in result.stderr and result.stdout == ""  # nothing gathered, nothing built or described
+
+
+HIDE_ONNXRUNTIME = """import importlib.util
+
+_find_spec = importlib.util.find_spec
+
+
+def _hidden(name, *args, **kwargs):  # a machine without digest's meaning extra, as the config reader sees it
+    return None if name == "onnxruntime" else _find_spec(name, *args, **kwargs)
+
+
+importlib.util.find_spec = _hidden
+"""
+
+
+def test_the_meaning_warning_is_said_only_where_posts_are_placed_with_an_install_that_works(tmp_path: Path) -> None:
+    """Reproduction: with digest's meaning packages missing, `subscribers list`, `serve`… printed the warning, and its
+    hint `pip install 'digest[meaning]'` installs an unrelated PyPI project (outside the venv, with a bare pip)."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8").replace("[grouping]", '[grouping]\nmeaning = "on"', 1), encoding="utf-8")
+    shim = write(tmp_path / "shim" / "sitecustomize.py", HIDE_ONNXRUNTIME)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env |= {"DIGEST_SECRET_KEY": "test-secret-key", "PYTHONPATH": os.pathsep.join([str(shim.parent), env.get("PYTHONPATH", "")])}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    for quiet in (("subscribers", "list"), ("status",), ("db", "current")):
+        result = run(*quiet)
+        assert result.returncode == 0 and "grouping.meaning" not in result.stderr, (quiet, result.stderr)
+    placed = run("posts", *WINDOW)
+    assert placed.returncode == 0, placed.stderr
+    [line] = [line for line in placed.stderr.splitlines() if "grouping.meaning" in line]
+    assert line.startswith("warning: grouping.meaning is on, but onnxruntime is not installed: posts are placed by keywords")
+    command = line.split("install digest's meaning extra: ", 1)[1]
+    words = shlex.split(command)
+    assert words[:4] == [sys.executable, "-m", "pip", "install"] and "digest[meaning]" not in words, command
+    # Installed from a folder here (make setup: pip install -e .), the command names that folder: digest's own project.
+    sources = [word for word in words[4:] if word.endswith("[meaning]")]
+    for source in sources:
+        folder = Path(source.removesuffix("[meaning]"))
+        assert 'name = "digest"' in (folder / "pyproject.toml").read_text(encoding="utf-8"), folder
+    assert sources or all(word.split("=")[0].rstrip("<>!~") for word in words[4:])  # else the extra's requirements by name
+    assert "warning: grouping.meaning" in run("build", *WINDOW, "--out", str(tmp_path / "out")).stderr

@@ -54,6 +54,14 @@ class Context:
                 click.echo(f"warning: {warning}", err=True)
         return self._settings
 
+    def placing(self) -> Settings:
+        """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,
+        sample): only these say that placing by meaning cannot run here, and how to make it."""
+        settings = self.settings
+        if settings.meaning.unavailable:
+            click.echo(f"warning: {settings.meaning.unavailable}", err=True)
+        return settings
+
     @property
     def store(self) -> Store:
         if self._store is None:

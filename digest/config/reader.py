@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.config.extras import install_command
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
 from digest.config.schema import (
     DEFAULT_CONFIG,
@@ -286,14 +287,14 @@ def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> d
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_description": grouping.get("fallback_description", str, ""),
-        "meaning": _meaning(grouping, root, warnings, language),
+        "meaning": _meaning(grouping, root, language),
         "section_order": SectionOrder(grouping.get("order", str, SectionOrder.CONFIG.value, choice(tuple(o.value for o in SectionOrder)))),
     }
     grouping.finish()
     return found
 
 
-def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) -> MeaningOptions:
+def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:
     enabled = grouping.get("meaning", str, "off", choice(("on", "off"))) == "on"
     model = grouping.get("model", str, PACKAGED, nonempty)
     threshold = grouping.get("threshold", float, 0.15, unit_interval)
@@ -308,19 +309,19 @@ def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) 
         needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
         missing = [name for name in needed if importlib.util.find_spec(name) is None]
         if missing:
-            warnings.append(
+            unavailable = (
                 f"grouping.meaning is on, but {', '.join(missing)} is not installed: posts are placed by keywords; "
-                "pip install 'digest[meaning]' (make setup installs it) to place them by meaning"
+                f"to place them by meaning, install digest's meaning extra: {install_command('meaning')}"
             )
-            enabled = False
+            return MeaningOptions(model=model, threshold=threshold, fallback_examples=fallback_examples, unavailable=unavailable)
     options = MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
     if enabled and not options.reads(language):
-        warnings.append(
+        unavailable = (
             f'grouping.meaning is on, but the packaged model reads English and newsletter.language is "{language}": posts '
             "are placed by keywords; set grouping.model to a folder with a multilingual ONNX export (model.onnx and "
             "tokenizer.json of paraphrase-multilingual-MiniLM-L12-v2, say) to place them by meaning"
         )
-        return dataclasses.replace(options, enabled=False)
+        return dataclasses.replace(options, enabled=False, unavailable=unavailable)
     return options
 
 
