@@ -194,6 +194,7 @@ class RefusalKind(StrEnum):
     SENT_ALREADY = "sent-already"  # the issue has deliveries: what was sent stays what is stored
     NO_SUCH_ISSUE = "no-such-issue"  # no stored issue has that id
     FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
+    NOT_APPROVED = "not-approved"  # schedule.approval = "required" and the issue has no valid approval: approve it first
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,7 @@ def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpSer
     assert approval is not None and approval.approved_by == "Ed"
     assert cli(config, "approve", "--issue", ISSUE, "--as-of", "2025-03-01").returncode == 2  # --issue takes no --as-of
     missing = cli(config, "approve", "--issue", "2020-01-01-abcdef")
-    assert missing.returncode == 1 and "no stored issue" in missing.stderr
+    assert missing.returncode == 2 and "no stored issue" in missing.stderr  # issue 31: the one unknown-issue error
     assert "approve" in subprocess.run([sys.executable, "-m", "digest", "--help"], capture_output=True, text=True, check=True).stdout
 
 

@@ -182,7 +182,7 @@ def test_send_issue_resumes_a_stored_issue_and_names_unknown_ones(tmp_path: Path
     resumed = cli(config, "send", "--issue", "2025-03-02-0e7ceb", "--yes")
     assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stderr
     unknown = cli(config, "send", "--issue", "2024-01-01-abcdef", "--yes")
-    assert unknown.returncode == 1 and "no stored issue '2024-01-01-abcdef'" in unknown.stderr and "2025-03-02-0e7ceb" in unknown.stderr
+    assert unknown.returncode == 2 and "no stored issue '2024-01-01-abcdef'" in unknown.stderr and "2025-03-02-0e7ceb" in unknown.stderr
     mixed = cli(config, "send", "--issue", "2025-03-02-0e7ceb", *WINDOW)
     assert mixed.returncode == 2
 

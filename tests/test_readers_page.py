@@ -182,6 +182,9 @@ def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Setti
     assert one is not None and [i.issue_id for i in one.issues] == [latest.issue_id]
     config = project_on(tmp_path, settings)
     missing = cli(config, "report", "--issue", "2026-01-01-nosuch")
-    assert missing.returncode == 1 and "issue 2026-01-01-nosuch has no deliveries" in missing.stderr and "digest status" in missing.stderr
+    # Issue 31 (low): an id that names no stored issue is the one unknown-issue error (exit 2), not "has no deliveries".
+    assert (
+        missing.returncode == 2 and "no stored issue '2026-01-01-nosuch'" in missing.stderr and " status` lists them all" in missing.stderr
+    )
     untracked = cli(config, "report", "--issue", earlier.issue_id)
     assert untracked.returncode == 0 and "clicks: not counted" in untracked.stdout

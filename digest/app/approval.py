@@ -11,16 +11,20 @@
   since the approval (a rebuild, an edit of the issue file) un-approves it.
   A slot without approval is recorded as ``not-approved`` and the editors are
   told, with the commands that approve and send it.
+- A send by hand is held to the same gate (:func:`gated`): refused until the
+  issue is approved, unless the operator says they mean it
+  (``without_approval``, logged). Once a send of the issue has begun, the rest
+  of the list gets what the first readers got: the gate is behind it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from digest.app.issues import Newsletter, Target
+from digest.app.issues import ApprovalState, Newsletter, SendPlan, Target
 from digest.errors import RefusedError
 from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
@@ -28,12 +32,6 @@ from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SlotState
 from digest.send.delivery import compile_issue
 from digest.store import StoredIssue
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalState:
-    approved: bool
-    reason: str
 
 
 def issue_print(issue: StoredIssue) -> str:
@@ -68,6 +66,30 @@ def approval_state(newsletter: Newsletter, target: Target) -> ApprovalState:
     if file_print(newsletter, target) != approval.file_print:
         return ApprovalState(False, f"the issue file was edited after the approval; to approve it again: {approve}")
     return ApprovalState(True, f"approved by {approval.approved_by} at {approval.approved_at:%Y-%m-%d %H:%M} UTC")
+
+
+def send_gate(newsletter: Newsletter, target: Target) -> ApprovalState | None:
+    """Whether a send of ``target`` may start, as the scheduler and a send by hand both ask: None when no gate
+    applies (approval is not required, or a send of the issue has begun: it was let through then)."""
+    if newsletter.settings.schedule.approval != "required" or newsletter.store.ledger.has_started(target.issue_id):
+        return None
+    return approval_state(newsletter, target)
+
+
+def gated(newsletter: Newsletter, plan: SendPlan, *, without_approval: bool = False, by: str = "") -> SendPlan:
+    """``plan`` with the approval gate applied (see :func:`send_gate`): its ``approval`` set, and refused
+    (``NOT_APPROVED``) when the issue is not approved, unless ``without_approval``: then it goes ahead, and the
+    send logs who sent it unapproved. A refusal the plan has already comes first."""
+    state = send_gate(newsletter, plan.target)
+    if state is None:
+        return plan
+    refusal = plan.refusal
+    if not state.approved and without_approval:
+        state = dataclasses.replace(state, overridden_by=by or "the operator")
+    elif not state.approved and refusal is None:
+        why = f'issue {plan.issue.id} needs an approval (schedule.approval = "required"): {state.reason}'
+        refusal = Refusal(RefusalKind.NOT_APPROVED, why, issue_id=plan.issue.id)
+    return dataclasses.replace(plan, approval=state, refusal=refusal)
 
 
 def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> StoredIssue:

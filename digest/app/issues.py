@@ -120,6 +120,16 @@ class Built:
     issue: StoredIssue  # the frozen form it would be stored in
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalState:
+    """Whether an issue may be sent with ``schedule.approval = "required"``, and why (or why not); ``overridden_by``:
+    who sends it unapproved all the same (the send logs it)."""
+
+    approved: bool
+    reason: str
+    overridden_by: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendPlan:
     """Everything a send of one issue will do, decided before anything is sent or stored."""
@@ -137,6 +147,7 @@ class SendPlan:
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
     retry_failed: bool = False  # the send puts back the failed deliveries that were not the reader's fault (counted as pending)
+    approval: ApprovalState | None = None  # schedule.approval = "required" and no send of it begun: the gate (digest.app.approval)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,10 +488,7 @@ class Newsletter:
         ``compare`` False skips building it afresh to report drift (a worker joining a send under way)."""
         stored = self.store.issues.load(wanted)
         if stored is None:
-            known = ", ".join(summary.id for summary in self.store.issues.summaries()[:5]) or "none yet"
-            raise RefusedError(
-                Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {wanted!r} (stored issues, newest first: {known})", issue_id=wanted)
-            )
+            raise RefusedError(no_such_issue(self.store, [wanted]) or Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {wanted!r}"))
         window = Window(start=stored.window_start, end=stored.window_end)
         target = Target(window=window, issue_id=wanted, slot=None)
         return self.plan_send(target, now, force=force, allow_overlap=allow_overlap, compare=compare, retry_failed=retry_failed)
@@ -508,6 +516,8 @@ class Newsletter:
             return None
         if plan.retry_failed and (retried := self.store.ledger.retry_failed(plan.issue.id)):
             log.info("%s: %d failed delivery(ies) not the readers' fault put back to send again", plan.issue.id, retried)
+        if plan.approval is not None and plan.approval.overridden_by:
+            log.warning("issue %s sent without approval, as %s asked: %s", plan.issue.id, plan.approval.overridden_by, plan.approval.reason)
         issue = plan.issue
         if plan.rebuild:
             self._replace(issue)
@@ -582,6 +592,24 @@ def link_problem(settings: Settings) -> str | None:
     )
 
 
+RECENT_IDS = 5  # how many stored ids an unknown --issue lists: the ones a person most likely meant
+
+
+def no_such_issue(store: Store | None, wanted: Sequence[str]) -> Refusal | None:
+    """The refusal for the first of ``wanted`` that no stored issue has (``store`` None: no database yet), listing
+    the most recent ids to pick from; None when every one is stored. Every command taking an issue id asks this."""
+    summaries = store.issues.summaries() if store is not None else []
+    known = {summary.id for summary in summaries}
+    missing = next((issue for issue in wanted if issue not in known), None)
+    if missing is None:
+        return None
+    if not summaries:
+        return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r}: no issue is stored yet", issue_id=missing)
+    recent = ", ".join(summary.id for summary in summaries[:RECENT_IDS])
+    more = f" of {len(summaries)}" if len(summaries) > RECENT_IDS else ""
+    return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r} (the most recent{more}: {recent})", issue_id=missing)
+
+
 def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
     """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
     if target.slot is not None:
@@ -609,6 +637,7 @@ def _is_default_config(path: Path) -> bool:
 
 
 __all__ = [
+    "ApprovalState",
     "Built",
     "Drift",
     "Newsletter",
@@ -621,5 +650,6 @@ __all__ = [
     "command_hint",
     "error_checks",
     "frozen_form",
+    "no_such_issue",
     "target_args",
 ]

@@ -51,6 +51,11 @@ class Failure:
     message: str
     query: bool = False  # the address's query is wrong (a 400), not a file the editor can fix and save
 
+    @property
+    def status(self) -> int:
+        """The HTTP status that says whose it is: 400 for the asker's query or form, 500 for the files or the database."""
+        return 400 if self.query else 500
+
 
 class Workbench:
     """One configuration (re-read on every build: the editor may be editing it) and its stores."""

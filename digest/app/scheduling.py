@@ -42,7 +42,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from digest.app.approval import approval_state, make_draft, tell_not_approved
+from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
 from digest.config import Settings
@@ -114,15 +114,14 @@ class Scheduler:
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
                 return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal.why}")
-            if not self.store.ledger.has_started(wanted):  # a send under way was approved when it started
-                approval = approval_state(self.newsletter, target)
-                if not approval.approved:
-                    if plan.built is not None and not plan.frozen:
-                        # No draft was made (the scheduler was not running then): store this build as the draft,
-                        # so the `digest approve --issue` the editors are told to run finds it.
-                        self.newsletter.freeze(plan.built)
-                    tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
-                    return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
+            approval = send_gate(self.newsletter, target)  # None: not required, or a send under way was let through when it started
+            if approval is not None and not approval.approved:
+                if plan.built is not None and not plan.frozen:
+                    # No draft was made (the scheduler was not running then): store this build as the draft,
+                    # so the `digest approve --issue` the editors are told to run finds it.
+                    self.newsletter.freeze(plan.built)
+                tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
+                return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
             report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)
         except DigestError as exc:
             return self._finish(slot, SlotState.FAILED, wanted, str(exc))

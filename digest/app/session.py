@@ -8,6 +8,7 @@ a person live in one place.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
@@ -15,14 +16,24 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
-from digest.config import Settings, SourceSpec, load_settings, parse_source_spec
+from digest.config import Settings, SourceSpec, find_config, load_settings, parse_source_spec
+from digest.errors import ConfigError
 from digest.issue.selection import at_moment, parse_when
 from digest.store import Store, database_exists, database_problem, safe_url
 from digest.store.migrations import HEAD
 
+# What a command that needs a newsletter says when it finds none: it reads nothing else and writes nothing.
+NO_NEWSLETTER = "no config/digest.toml here or above: run `digest init` or cd to your newsletter"
 
-def settings_of(config: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings of ``config`` (found from here when None); raises ConfigError listing every problem."""
+
+def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False) -> Settings:
+    """The settings of ``config`` (found from here or above when None); raises ConfigError listing every problem.
+
+    Without a config found, only a ``bare`` run (one that reads just what it is given, as ``build --source``)
+    takes the embedded defaults; anything else raises ConfigError(NO_NEWSLETTER) before reading anything, so
+    no database or output is made in a folder that is not a newsletter's."""
+    if config is None and not bare and not (os.environ if environ is None else environ).get("DIGEST_CONFIG") and find_config() is None:
+        raise ConfigError([NO_NEWSLETTER])
     return load_settings(config, environ=environ)
 
 
@@ -100,6 +111,7 @@ def machine_failure(exc: Exception) -> str | None:
 
 
 __all__ = [
+    "NO_NEWSLETTER",
     "SchemaState",
     "existing_store",
     "machine_failure",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
 from datetime import UTC, datetime
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli import refusals
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, operator
 
 
 @click.command()
@@ -41,16 +40,16 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     now = datetime.now(UTC)
     try:
         if issue_id:
+            refusals.require_stored(obj, [issue_id])
             stored = newsletter.stored_target(issue_id)
-            if stored is None:
-                fail(f"no stored issue {issue_id}; without --issue, `digest approve` approves the coming slot's issue", EXIT_PROBLEMS)
+            assert stored is not None  # require_stored said so
             target = stored
         else:
             at = moment(as_of, settings.timezone) if as_of else now
             target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), at)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
-    who = by or f"{getpass.getuser()}@{socket.gethostname()}"
+    who = by or operator()
     try:
         issue = approve_issue(newsletter, target, now, who)
     except DigestError as exc:

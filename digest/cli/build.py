@@ -67,7 +67,8 @@ def build(
 
     if rebuild and not freeze_it:
         raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
-    settings = obj.settings
+    obj.bare = bool(sources) and not freeze_it  # given its sources, a build needs no newsletter folder (the defaults apply)
+    settings = obj.placing()
     if out_dir is not None:
         settings = replace(settings, output_dir=out_dir.resolve())
     now = datetime.now(UTC)
@@ -144,6 +145,8 @@ def posts(
     """
     from digest.app.output import posts_json
 
+    obj.bare = bool(sources)  # given its sources, a listing needs no newsletter folder (the defaults apply)
+    obj.placing()
     window = None if everything else window_target(obj, as_of, since, until, datetime.now(UTC)).window
     listed = obj.newsletter.posts(window, source_specs(sources))
     report_problems(listed.problems)

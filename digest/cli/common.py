@@ -37,6 +37,7 @@ class Context:
         self._store: Store | None = None
         self._newsletter: Newsletter | None = None
         self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
+        self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
 
     @property
     def settings(self) -> Settings:
@@ -45,7 +46,7 @@ class Context:
             from digest.errors import ConfigError
 
             try:
-                self._settings = settings_of(self.config)
+                self._settings = settings_of(self.config, bare=self.bare)
             except ConfigError as exc:
                 for problem in exc.problems:
                     click.echo(f"error: {problem}", err=True)
@@ -53,6 +54,14 @@ class Context:
             for warning in self._settings.warnings:
                 click.echo(f"warning: {warning}", err=True)
         return self._settings
+
+    def placing(self) -> Settings:
+        """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,
+        sample): only these say that placing by meaning cannot run here, and how to make it."""
+        settings = self.settings
+        if settings.meaning.unavailable:
+            click.echo(f"warning: {settings.meaning.unavailable}", err=True)
+        return settings
 
     @property
     def store(self) -> Store:
@@ -83,6 +92,13 @@ class Context:
             self._store.close()
 
 
+def operator() -> str:
+    """Who runs this command, as an approval or a logged override names them: user@host."""
+    import getpass
+
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -110,13 +126,13 @@ def window_request(as_of: str | None, since: str | None, until: str | None, *, u
 
 
 def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Target:
-    """The issue the window options mean, or a usage error naming the options."""
+    """The issue the window options mean, or a usage error naming the options (one line, exit 2)."""
     from digest.errors import WindowError
 
     try:
         return obj.newsletter.target(request, now)
     except WindowError as exc:
-        raise click.UsageError(f"--as-of/--since/--until: {exc}") from None
+        fail(f"--as-of/--since/--until: {exc}")
 
 
 def window_target(obj: Context, as_of: str | None, since: str | None, until: str | None, now: datetime) -> Target:

@@ -21,7 +21,7 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
 
     from digest.web.preview import create_preview_app
 
-    obj.settings  # noqa: B018 (fail now, with the usual message, on a broken config)
+    obj.placing()  # fail now, with the usual message, on a broken config
     bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)

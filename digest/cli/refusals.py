@@ -6,9 +6,10 @@ options: the domain and the app layer say why, never which flag.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
-from digest.cli.common import Context, hint
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
     from digest.errors import LeaseHeldError
@@ -29,9 +30,28 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; fix them and build again, or add --force to send anyway"
     if kind is RefusalKind.SENT_ALREADY and refusal.issue_id:
         return f"{why} (resume it as it is: {hint(obj, 'send', '--issue', refusal.issue_id)})"
+    if kind is RefusalKind.NOT_APPROVED:
+        return f"{why}; to send it unapproved all the same, add --without-approval (the send is logged as unapproved)"
     if kind is RefusalKind.NO_SUCH_ISSUE:
-        return f"{why}; `{hint(obj, 'status')}` lists them"
+        return f"{why}; `{hint(obj, 'status')}` lists them all"
     return why
+
+
+def refuse(obj: Context, refusal: Refusal) -> NoReturn:
+    """The refusal on stderr and its exit code: 2 for an issue id that names nothing (the command line is
+    wrong, as with any usage error), 1 for a send or build that would hurt the list."""
+    from digest.models import RefusalKind
+
+    fail(worded(obj, refusal), EXIT_USAGE if refusal.kind is RefusalKind.NO_SUCH_ISSUE else EXIT_PROBLEMS)
+
+
+def require_stored(obj: Context, wanted: Sequence[str]) -> None:
+    """Each issue id given with --issue names a stored issue, or the one error every command gives (exit 2),
+    before anything is read or written; a database that does not exist yet is not created to find out."""
+    from digest.app.issues import no_such_issue
+
+    if wanted and (refusal := no_such_issue(obj.store_if_exists(), wanted)) is not None:
+        refuse(obj, refusal)
 
 
 def busy(obj: Context, exc: LeaseHeldError) -> str:

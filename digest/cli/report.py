@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from digest.cli import refusals
 from digest.cli.common import EXIT_PROBLEMS, Context, fail
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
 
     from digest.app.report import report as report_of
 
+    if issue_id is not None:
+        refusals.require_stored(obj, [issue_id])
     store = obj.store_if_exists()  # a report creates no database
     seen = report_of(store, datetime.now(UTC).astimezone(obj.settings.timezone).date(), issue_id=issue_id, last=last) if store else None
     if seen is None:

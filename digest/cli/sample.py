@@ -31,7 +31,7 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
     from digest.app.sample import SampleRun, deliver_sample
     from digest.errors import DigestError, WindowError
 
-    base = obj.settings
+    base = obj.placing()
     path = csv_file if csv_file.is_absolute() else base.root / csv_file
     try:
         rows = path.read_text(encoding="utf-8-sig")

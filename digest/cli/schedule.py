@@ -40,7 +40,7 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     from digest.errors import LeaseHeldError, WindowError
     from digest.models import SlotState
 
-    settings = obj.settings
+    settings = obj.placing()
     try:
         now = moment(as_of, settings.timezone) if as_of else datetime.now(UTC)
     except WindowError as exc:

@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     "a sender-side refusal); never to one whose address was refused.",
 )
 @click.option(
+    "--without-approval",
+    is_flag=True,
+    help='With schedule.approval = "required": send an issue no editor approved (logged as such); without it, such a send is refused.',
+)
+@click.option(
     "--worker",
     is_flag=True,
     help="Send as one of several workers on this issue, on any hosts sharing the PostgreSQL store (start one per host).",
@@ -85,13 +90,16 @@ def send(obj: Context, /, **given: Any) -> None:
     """
     request = SendRequest(**given)
     request.check()
+    if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
+        refusals.require_stored(obj, [request.issue_ref])
+    test_address = _test_address(request.test_to) if request.test_to else None  # said before anything is built
     now = datetime.now(UTC)
     ready = _prepared(obj, request, now)
     if ready is None:
         return
     plan, backend, request = ready
-    if request.test_to:
-        _send_test(obj, plan, request.test_to, now, backend)
+    if test_address:
+        _send_test(obj, plan, test_address, now, backend)
         return
     if plan.refusal is not None:
         fail(refusals.worded(obj, plan.refusal) + (" (dry run: nothing sent, nothing stored)" if request.dry_run else ""), EXIT_PROBLEMS)
@@ -128,6 +136,7 @@ class SendRequest:
     force: bool
     allow_overlap: bool
     retry_failed: bool
+    without_approval: bool
     worker: bool
     join: bool
     wait_seconds: int | None
@@ -160,7 +169,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
 
     from digest.app.issues import link_problem
 
-    settings = obj.settings
+    settings = obj.placing()
     if not request.test_to and (problem := link_problem(settings)) is not None:
         fail(problem, EXIT_USAGE)
     if settings.delivery.workers_may_join:
@@ -192,6 +201,7 @@ def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | 
 
 def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     """What the send will do (the stored issue, or the one the window options mean), its input problems reported."""
+    from digest.app.approval import gated
     from digest.errors import RefusedError, RenderError
 
     newsletter = obj.newsletter
@@ -219,9 +229,10 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
                 retry_failed=request.retry_failed,
             )
     except RefusedError as exc:
-        fail(refusals.worded(obj, exc.refusal), EXIT_PROBLEMS)
+        refusals.refuse(obj, exc.refusal)
     except RenderError as exc:
         fail(str(exc), EXIT_PROBLEMS)
+    plan = gated(newsletter, plan, without_approval=request.without_approval, by=common.operator())
     if plan.frozen and request.sources:
         fix = (
             "it has deliveries already, so it cannot be rebuilt: drop --source"
@@ -238,14 +249,20 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     return plan
 
 
-def _send_test(obj: Context, plan: SendPlan, test_to: str, now: datetime, backend: Backend) -> None:
+def _test_address(test_to: str) -> str:
+    """The address of --to, or a usage error saying why it is not one."""
     from digest.app.subscribers import address_of
-    from digest.errors import AddressError, DeliveryError
+    from digest.errors import AddressError
 
     try:
-        address = address_of(test_to)
+        return address_of(test_to)
     except AddressError as exc:
         raise click.BadParameter(f"{test_to!r}: {exc}", param_hint="--to") from None
+
+
+def _send_test(obj: Context, plan: SendPlan, address: str, now: datetime, backend: Backend) -> None:
+    from digest.errors import DeliveryError
+
     try:
         reply = obj.newsletter.send_test(plan.issue, address, now, backend)
     except DeliveryError as exc:  # TransientError and PermanentError included
@@ -437,6 +454,11 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         for title in plan.drift.added[:5]:
             click.echo(f'             added:   "{title}"')
     click.echo(f"Backend    {backend}")
+    if plan.approval is not None:
+        unapproved = (
+            f" (sent without it all the same, as {plan.approval.overridden_by} asked: logged)" if plan.approval.overridden_by else ""
+        )
+        click.echo(f"Approval   {plan.approval.reason}{unapproved}")
     for error in plan.errors:
         click.echo(f"Error      {error}")
     for other in plan.overlaps:
@@ -539,6 +561,7 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: boo
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
     from digest.app.status import status as status_of
 
+    refusals.require_stored(obj, issue_ids)
     seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
     if as_json:
         click.echo(json.dumps(_status_json(seen, pending), indent=2))

@@ -7,13 +7,15 @@ the program gets a frozen :class:`Settings`.
 
 Relative paths in the file are resolved against ``root``, itself relative to
 the file's folder (the shipped file says ``root = ".."``, the project folder).
-With no file at all, the embedded defaults below apply, rooted at the
-working directory.
+The file is ``config/digest.toml`` here or in the nearest folder above
+(:func:`find_config`). With no file at all, the embedded defaults below apply,
+rooted at the working directory: only for a run given all it reads (``build
+--source``); every other command refuses (:mod:`digest.app.session`).
 """
 
 from __future__ import annotations
 
-from digest.config.reader import accepted_keys, load_settings, parse_source_spec
+from digest.config.reader import accepted_keys, find_config, load_settings, parse_source_spec
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -64,6 +66,7 @@ __all__ = [
     "WindowRule",
     "accepted_keys",
     "detect_kind",
+    "find_config",
     "is_loopback",
     "is_url",
     "leaves_machine",

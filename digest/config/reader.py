@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.config.extras import install_command
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
 from digest.config.schema import (
     DEFAULT_CONFIG,
@@ -139,14 +140,15 @@ class _Reader:
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Load and validate the configuration.
 
-    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` if it exists)
-    names the file; with none, the embedded defaults apply. The environment,
-    and a ``.env`` file in the project root beneath it, supply secrets and
-    overrides. Raises :class:`ConfigError` listing every problem found.
+    ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` here or in
+    a folder above: :func:`find_config`) names the file; with none, the embedded
+    defaults apply. The environment, and a ``.env`` file in the project root
+    beneath it, supply secrets and overrides. Raises :class:`ConfigError`
+    listing every problem found.
     """
     env = dict(os.environ if environ is None else environ)
     explicit = path if path is not None else env.get("DIGEST_CONFIG")
-    config_path = Path(explicit) if explicit else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    config_path = Path(explicit) if explicit else find_config()
     data: dict[str, object] = {}
     if config_path is not None:
         try:
@@ -159,6 +161,15 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
             raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
     file = str(config_path) if config_path is not None else "(embedded defaults)"
     return _settings(data, file, config_path, env)
+
+
+def find_config() -> Path | None:
+    """``config/digest.toml`` in the current folder or the nearest folder above that has one (as git finds its
+    repository), so a command run from ``content/posts/`` acts on its newsletter; None when there is none."""
+    if DEFAULT_CONFIG.is_file():
+        return DEFAULT_CONFIG  # relative, as people type it: hints then need no --config
+    here = Path.cwd()
+    return next((folder / DEFAULT_CONFIG for folder in here.parents if (folder / DEFAULT_CONFIG).is_file()), None)
 
 
 def accepted_keys() -> set[str]:
@@ -282,14 +293,14 @@ def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> d
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_description": grouping.get("fallback_description", str, ""),
-        "meaning": _meaning(grouping, root, warnings, language),
+        "meaning": _meaning(grouping, root, language),
         "section_order": SectionOrder(grouping.get("order", str, SectionOrder.CONFIG.value, choice(tuple(o.value for o in SectionOrder)))),
     }
     grouping.finish()
     return found
 
 
-def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) -> MeaningOptions:
+def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:
     enabled = grouping.get("meaning", str, "off", choice(("on", "off"))) == "on"
     model = grouping.get("model", str, PACKAGED, nonempty)
     threshold = grouping.get("threshold", float, 0.15, unit_interval)
@@ -304,19 +315,19 @@ def _meaning(grouping: _Reader, root: Path, warnings: list[str], language: str) 
         needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
         missing = [name for name in needed if importlib.util.find_spec(name) is None]
         if missing:
-            warnings.append(
+            unavailable = (
                 f"grouping.meaning is on, but {', '.join(missing)} is not installed: posts are placed by keywords; "
-                "pip install 'digest[meaning]' (make setup installs it) to place them by meaning"
+                f"to place them by meaning, install digest's meaning extra: {install_command('meaning')}"
             )
-            enabled = False
+            return MeaningOptions(model=model, threshold=threshold, fallback_examples=fallback_examples, unavailable=unavailable)
     options = MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
     if enabled and not options.reads(language):
-        warnings.append(
+        unavailable = (
             f'grouping.meaning is on, but the packaged model reads English and newsletter.language is "{language}": posts '
             "are placed by keywords; set grouping.model to a folder with a multilingual ONNX export (model.onnx and "
             "tokenizer.json of paraphrase-multilingual-MiniLM-L12-v2, say) to place them by meaning"
         )
-        return dataclasses.replace(options, enabled=False)
+        return dataclasses.replace(options, enabled=False, unavailable=unavailable)
     return options
 
 

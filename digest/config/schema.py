@@ -61,6 +61,7 @@ class MeaningOptions:
     model: str = PACKAGED  # "packaged" (what digest[meaning] installs) or a folder with model.onnx and tokenizer.json
     threshold: float = 0.15  # closeness below which a post goes to the fallback section
     fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
+    unavailable: str = ""  # meaning = "on" but it cannot run here, and why: said by the commands that place posts only
 
     def reads(self, language: str) -> bool:
         """Whether the model reads posts in ``language``: all-MiniLM-L6-v2 (packaged) learnt English only, so it

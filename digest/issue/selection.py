@@ -45,14 +45,21 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def window_between(since: date | datetime, until: date | datetime, zone: tzinfo) -> Window:
-    """An explicit window: dates mean local midnight; ``until`` is exclusive."""
+    """An explicit window: dates mean local midnight; ``until`` is exclusive. Raises WindowError when it is
+    backwards or empty: every command, the scheduler and the preview take an explicit window through here."""
 
     def moment(value: date | datetime) -> datetime:
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=zone)
         return local_midnight(value, zone)
 
-    return Window(start=moment(since), end=moment(until))
+    start, end = moment(since), moment(until)
+    if not start < end:
+        # A window [start, end) with end <= start holds no moment: asked for by mistake (swapped or equal dates).
+        raise WindowError(
+            f"since {since.isoformat()} is not before until {until.isoformat()}: a window needs its until (exclusive) after its since"
+        )
+    return Window(start=start, end=end)
 
 
 # The years a window may fall in: far wider than any newsletter needs, and far enough inside what

@@ -248,7 +248,7 @@ class PreviewSite:
     async def email_html(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
-            return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>")
+            return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>", status_code=400 if built.query else 200)
         message = email.message_from_bytes(built.sample, policy=default)
         body = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         return HTMLResponse(body, headers={"Content-Security-Policy": guard.EMAIL_VIEW_CSP})
@@ -256,13 +256,13 @@ class PreviewSite:
     async def email_text(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
-            return PlainTextResponse(f"{built.where}: {built.message}\n", status_code=500)
+            return PlainTextResponse(f"{built.where}: {built.message}\n", status_code=built.status)
         return PlainTextResponse(email.message_from_bytes(built.sample, policy=default).get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
     async def model(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
-            return JSONResponse({"error": {"where": built.where, "message": built.message}}, status_code=500)
+            return JSONResponse({"error": {"where": built.where, "message": built.message}}, status_code=built.status)
         return Response(digest_json(built.digest, built.rendered), media_type="application/json")
 
     async def events(self, request: Request) -> Response:
@@ -299,7 +299,7 @@ class PreviewSite:
             return JSONResponse({"ok": False, "message": f"not an address: {exc}"}, status_code=400)
         built = await asyncio.to_thread(self.state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
         if isinstance(built, Failure):
-            return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=500)
+            return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=built.status)
 
         try:
             address, reply = await asyncio.to_thread(send_test_copy, built, typed)

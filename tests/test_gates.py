@@ -1,0 +1,215 @@
+"""Issue 31, item 5 and its low items: windows, folders and gates, through real subprocesses and the preview's real server."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from digest.web.preview import create_preview_app
+
+from conftest import LiveServer, http_request, write
+from mailserver import SmtpServer
+from test_preview import FORM, make_project, page_token
+from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
+
+BACKWARDS = ("--since", "2026-12-06", "--until", "2026-12-01")
+EMPTY = ("--since", "2026-12-06", "--until", "2026-12-06")
+
+
+@pytest.mark.parametrize("window", [BACKWARDS, EMPTY], ids=["backwards", "empty"])
+@pytest.mark.parametrize("command", [("build",), ("posts",), ("send", "--dry-run"), ("send", "--yes")])
+def test_a_backwards_or_empty_window_is_a_one_line_usage_error(tmp_path: Path, command: tuple[str, ...], window: tuple[str, ...]) -> None:
+    """Reproduction: each of these was a ValueError traceback and exit 1."""
+    config = make_config(tmp_path, None)
+    result = cli(config, *command, *window, "--out", str(tmp_path / "out")) if command == ("build",) else cli(config, *command, *window)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "is not before until" in result.stderr and result.stderr.startswith("error: --as-of/--since/--until: ")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "outbox").exists()
+
+
+def test_the_preview_answers_a_backwards_window_with_a_400(tmp_path: Path) -> None:
+    """Reproduction: ``?since=2026-12-06&until=2026-12-01`` (the page's own date fields) answered 500."""
+    server = LiveServer(create_preview_app(make_project(tmp_path)))
+    try:
+        token = page_token(server)
+        for query in ("since=2026-12-06&until=2026-12-01", "since=2026-12-06&until=2026-12-06"):
+            for view in ("/", "/email.html", "/email.txt", "/digest.json"):
+                code, _, body = http_request("GET", f"{server.base}{view}?{query}")
+                assert code == 400 and "is not before until" in body, (view, query, code)
+            fields = dict(urllib.parse.parse_qsl(query)) | {"csrf": token, "address": "ed@example.org"}
+            code, _, body = http_request("POST", f"{server.base}/send-test", urllib.parse.urlencode(fields).encode(), FORM)
+            assert code == 400 and "is not before until" in body, body
+    finally:
+        server.stop()
+
+
+def test_an_unknown_issue_id_is_the_same_error_everywhere_listing_the_stored_ones(tmp_path: Path) -> None:
+    """Reproductions: ``status --issue nope`` said "No issues stored yet." (exit 0), ``report --issue nope`` "has no
+    deliveries" (exit 1), ``approve``/``send`` exit 1 with words of their own."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    fresh = cli(config, "status", "--issue", "nope")
+    assert fresh.returncode == 2 and "no stored issue 'nope': no issue is stored yet" in fresh.stderr, fresh.stdout + fresh.stderr
+    assert not (tmp_path / "digest.sqlite").exists()  # asking created no database
+    fill(config, 1)
+    said = set()
+    for command in (("status",), ("status", "--json"), ("report",), ("approve",), ("send", "--dry-run"), ("send", "--yes")):
+        result = cli(config, *command, "--issue", "nope")
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, (command, result.stderr)
+        said.add(result.stderr)
+    [line] = said  # word for word the same, whichever command
+    assert f"error: no stored issue 'nope' (the most recent: {ISSUE}); `digest --config {config} status` lists them all" in line
+    status = cli(config, "status")
+    assert ISSUE in status.stdout  # the command the error names does list them
+
+
+def approval_required(tmp_path: Path, port: int) -> Path:
+    config = make_config(tmp_path, port)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    fill(config, 2)  # two readers, and the issue frozen as a draft would be
+    return config
+
+
+def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Reproduction: with approval = "required", `digest send --yes` sent a never-approved issue and the dry run
+    said nothing of approval."""
+    config = approval_required(tmp_path, smtp_server.port)
+    approve = f"digest --config {config} approve --issue {ISSUE}"
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run")
+    assert dry.returncode == 1 and f"Approval   not approved; to approve it: {approve}" in dry.stdout, dry.stdout + dry.stderr
+    for asked in (("--issue", ISSUE), WINDOW):
+        refused = cli(config, "send", *asked, "--yes")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f'issue {ISSUE} needs an approval (schedule.approval = "required"): not approved; to approve it: {approve}' in refused.stderr
+        assert "add --without-approval" in refused.stderr
+    assert smtp_server.handler.received == []
+    test_copy = cli(config, "send", "--issue", ISSUE, "--to", "ed@example.org")  # a test copy is how an editor looks at it
+    assert test_copy.returncode == 0 and [m.recipient for m in smtp_server.handler.received] == ["ed@example.org"], test_copy.stderr
+    assert cli(config, "approve", "--issue", ISSUE, "--by", "Ed").returncode == 0
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run")
+    assert dry.returncode == 0 and "Approval   approved by Ed at " in dry.stdout, dry.stdout + dry.stderr
+    sent = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
+
+
+def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = approval_required(tmp_path, smtp_server.port)
+    dry = cli(config, "send", "--issue", ISSUE, "--dry-run", "--without-approval")
+    assert dry.returncode == 0 and "Approval   not approved; " in dry.stdout and "sent without it all the same, as " in dry.stdout
+    assert "sent without approval" not in dry.stderr  # a dry run sends nothing, so it logs no override
+    sent = cli(config, "send", "--issue", ISSUE, "--yes", "--without-approval")
+    assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
+    assert re.search(rf"issue {ISSUE} sent without approval, as \S+@\S+ asked: not approved", sent.stderr), sent.stderr
+    # The rest of a send that has begun is not held back: what the first readers got, the others get.
+    fill_more = cli(config, "subscribers", "add", "late@example.org")
+    assert fill_more.returncode == 0
+    resumed = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``digest ARGS`` run in ``cwd`` as a person types it: no --config, no DIGEST_CONFIG."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("send", "--dry-run"),
+        ("send", "--yes"),
+        ("preview", "--port", "18765"),
+        ("status",),
+        ("subscribers", "add", "a@example.org"),
+        ("build",),
+    ],
+)
+def test_outside_a_newsletter_a_command_says_so_and_writes_nothing(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Reproduction: in an empty folder `send --dry-run` ran on silent defaults, created digest.sqlite there and
+    suggested --force; `preview` started as if nothing were wrong."""
+    result = bare(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == "error: no config/digest.toml here or above: run `digest init` or cd to your newsletter\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_newsletter_is_found_from_a_folder_inside_it_and_init_still_works(tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    assert bare("init", str(news), "--name", "Harbour Notes", cwd=tmp_path).returncode == 0
+    inside = news / "content" / "posts"
+    added = bare("subscribers", "add", "reader@example.org", cwd=inside)
+    assert added.returncode == 0, added.stderr
+    assert (news / "digest.sqlite").is_file() and not (inside / "digest.sqlite").exists()  # the newsletter's own database
+    listed = bare("subscribers", "list", cwd=news)
+    assert listed.returncode == 0 and "reader@example.org" in listed.stdout
+    # A build given its sources reads nothing else, so it needs no newsletter (the embedded defaults apply).
+    post = news / "content" / "posts"
+    alone = bare("posts", "--source", str(post), "--all", cwd=tmp_path)
+    assert alone.returncode == 0 and "Welcome to Harbour Notes" in alone.stdout, alone.stderr
+
+
+def test_a_bad_test_address_is_said_before_the_issue_is_built(tmp_path: Path) -> None:
+    """Reproduction: `send --to not-an-address` gathered and built the issue (its source errors printed first),
+    then gave the usage error."""
+    config = make_config(tmp_path, None)
+    result = cli(config, "send", *WINDOW, "--source", str(tmp_path / "missing.md"), "--to", "not-an-address")
+    assert result.returncode == 2 and "Invalid value for --to: 'not-an-address'" in result.stderr, result.stderr
+    assert "missing.md" not in result.stderr and result.stdout == ""  # nothing gathered, nothing built or described
+
+
+HIDE_ONNXRUNTIME = """import importlib.util
+
+_find_spec = importlib.util.find_spec
+
+
+def _hidden(name, *args, **kwargs):  # a machine without digest's meaning extra, as the config reader sees it
+    return None if name == "onnxruntime" else _find_spec(name, *args, **kwargs)
+
+
+importlib.util.find_spec = _hidden
+"""
+
+
+def test_the_meaning_warning_is_said_only_where_posts_are_placed_with_an_install_that_works(tmp_path: Path) -> None:
+    """Reproduction: with digest's meaning packages missing, `subscribers list`, `serve`… printed the warning, and its
+    hint `pip install 'digest[meaning]'` installs an unrelated PyPI project (outside the venv, with a bare pip)."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8").replace("[grouping]", '[grouping]\nmeaning = "on"', 1), encoding="utf-8")
+    shim = write(tmp_path / "shim" / "sitecustomize.py", HIDE_ONNXRUNTIME)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    env |= {
+        "DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789",
+        "PYTHONPATH": os.pathsep.join([str(shim.parent), env.get("PYTHONPATH", "")]),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    for quiet in (("subscribers", "list"), ("status",), ("db", "current")):
+        result = run(*quiet)
+        assert result.returncode == 0 and "grouping.meaning" not in result.stderr, (quiet, result.stderr)
+    placed = run("posts", *WINDOW)
+    assert placed.returncode == 0, placed.stderr
+    [line] = [line for line in placed.stderr.splitlines() if "grouping.meaning" in line]
+    assert line.startswith("warning: grouping.meaning is on, but onnxruntime is not installed: posts are placed by keywords")
+    command = line.split("install digest's meaning extra: ", 1)[1]
+    words = shlex.split(command)
+    assert words[:4] == [sys.executable, "-m", "pip", "install"] and "digest[meaning]" not in words, command
+    # Installed from a folder here (make setup: pip install -e .), the command names that folder: digest's own project.
+    sources = [word for word in words[4:] if word.endswith("[meaning]")]
+    for source in sources:
+        folder = Path(source.removesuffix("[meaning]"))
+        assert 'name = "digest"' in (folder / "pyproject.toml").read_text(encoding="utf-8"), folder
+    assert sources or all(word.split("=")[0].rstrip("<>!~") for word in words[4:])  # else the extra's requirements by name
+    assert "warning: grouping.meaning" in run("build", *WINDOW, "--out", str(tmp_path / "out")).stderr
