@@ -29,6 +29,7 @@ import asyncio
 import ipaddress
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ MOST_CONNECTIONS = 10_000
 # The listen backlog is also how many connections the event loop accepts in one go, before any of them reaches
 # the caps: that many descriptors beyond the cap must stay free, or a burst still runs the process out.
 MOST_BACKLOG = 128
+SAY_EVERY = 60.0  # seconds between two log lines about refused connections (per cap)
 
 _TIMED_OUT_TEXT = b"refused: the request did not arrive in time\n"
 _TIMED_OUT = (
@@ -121,17 +123,20 @@ class ConnectionCounts:
         self.limits = limits
         self.per_client: Counter[str] = Counter()
         self.total = 0
-        self.refusing: set[str] = set()  # who is being refused now: logged once when it starts, not per connection
+        # Refusals are logged at most once a minute per cap, with how many went unsaid: a flood of refused
+        # connections must not become a flood of log lines.
+        self.said: dict[str, float] = {}
+        self.unsaid: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     def admit(self, key: str | None) -> bool:
         """Count one more connection for ``key`` (None: an exempt proxy) if the caps allow it."""
         with self.lock:
             if self.total >= self.limits.total:
-                self._refusing("", f"{self.total} connections are open, the most this process takes at once (ulimit -n)")
+                self._refused("total", f"{self.total} connections are open, the most this process takes at once (ulimit -n)")
                 return False
             if key is not None and self.per_client[key] >= self.limits.per_client:
-                self._refusing(key, f"{key} has {self.per_client[key]} connections open (serve.max_connections_per_client)")
+                self._refused("client", f"{key} has {self.per_client[key]} connections open (serve.max_connections_per_client)")
                 return False
             self.total += 1
             if key is not None:
@@ -141,17 +146,19 @@ class ConnectionCounts:
     def release(self, key: str | None) -> None:
         with self.lock:
             self.total -= 1
-            self.refusing.discard("")
             if key is not None:
                 self.per_client[key] -= 1
                 if self.per_client[key] <= 0:
                     del self.per_client[key]  # the counter stays as large as the clients connected now, no larger
-                self.refusing.discard(key)
 
-    def _refusing(self, who: str, why: str) -> None:
-        if who not in self.refusing:
-            self.refusing.add(who)
-            log.warning("Refusing new connections: %s", why)
+    def _refused(self, cap: str, why: str) -> None:
+        now = time.monotonic()
+        if now - self.said.get(cap, -SAY_EVERY) < SAY_EVERY:
+            self.unsaid[cap] += 1
+            return
+        self.said[cap] = now
+        more = self.unsaid.pop(cap, 0)
+        log.warning("Refusing new connections: %s%s", why, f" ({more} more since the last such line)" if more else "")
 
 
 class GuardedH11Protocol(H11Protocol):
