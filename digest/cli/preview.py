@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli.common import Context, StepBar, listen
+from digest.cli.common import Context, StepBar, fail, listen
 
 
 @click.command()
@@ -20,12 +20,20 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     import uvicorn
 
     from digest.web.preview import create_preview_app
+    from digest.web.server import QuietWhenGone, connection_limits, protocol_class
 
-    obj.placing()  # fail now, with the usual message, on a broken config
+    settings = obj.placing()  # fail now, with the usual message, on a broken config
+    try:  # the same deadline and caps as `digest serve` (no proxy is ever in front of the preview)
+        limits = connection_limits(settings.header_timeout, settings.max_connections_per_client)
+    except ValueError as exc:
+        fail(str(exc))
     bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(create_preview_app(obj.config, host=host, on_step=StepBar()), log_level="warning", timeout_graceful_shutdown=1)
+    app = create_preview_app(obj.config, host=host, on_step=StepBar())
+    config = uvicorn.Config(
+        QuietWhenGone(app), log_level="warning", timeout_graceful_shutdown=1, http=protocol_class(limits), backlog=limits.backlog
+    )
     uvicorn.Server(config).run(sockets=[bound])

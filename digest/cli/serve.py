@@ -32,12 +32,16 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     from uvicorn.config import LOGGING_CONFIG
 
     from digest.web.public import create_public_app
+    from digest.web.server import QuietWhenGone, connection_limits, protocol_class
 
     metrics_at = _address(metrics_address) if metrics_address else None
     try:
         app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
+        # One set of caps for both servers: they share the process's descriptors.
+        limits = connection_limits(obj.settings.header_timeout, obj.settings.max_connections_per_client, obj.settings.trusted_proxies)
     except ValueError as exc:
         fail(str(exc))
+    protocol = protocol_class(limits)
     # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.
     public_socket = listen((host, port), f"--host {host} --port {port}")
     # The access log keeps its lines, without the personal tokens in their paths.
@@ -58,7 +62,8 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             allow_hosts=allow_hosts,
             claim_timeout=obj.settings.delivery.claim_timeout,
         )
-        server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning"))
+        # Its own small backlog: a burst of accepts there fits in the descriptors the caps keep in reserve.
+        server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning", http=protocol, backlog=16))
         # A thread of its own: the public server keeps the signals and the process; this one ends with it.
         threading.Thread(target=server.run, kwargs={"sockets": [metrics_socket]}, name="metrics", daemon=True).start()
         click.echo(f"Metrics on http://{metrics_address}/metrics", err=True)
@@ -69,8 +74,21 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             err=True,
         )
     click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
+    click.echo(
+        f"Connections: at most {limits.total} at once (ulimit -n), {limits.per_client} from one address "
+        f"(serve.max_connections_per_client); a request must arrive within {limits.header_timeout:g} s (serve.header_timeout)",
+        err=True,
+    )
     # Forwarded headers are read by the app itself, and only from serve.trusted_proxies (digest.web.guard).
-    config = uvicorn.Config(app, log_level="info", log_config=logging, proxy_headers=False, server_header=False)
+    config = uvicorn.Config(
+        QuietWhenGone(app),
+        log_level="info",
+        log_config=logging,
+        proxy_headers=False,
+        server_header=False,
+        http=protocol,
+        backlog=limits.backlog,
+    )
     uvicorn.Server(config).run(sockets=[public_socket])
 
 

@@ -361,8 +361,17 @@ def _subscribe_and_serve(top: _Reader, env: Mapping[str, str]) -> dict[str, Any]
         for network in trusted_proxies:
             if (problem := check_network(network)) is not None:
                 serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
+    header_timeout = serving.get(
+        "header_timeout", float, 10.0, lambda v: None if 0 < v <= 300 else f"must be more than 0 and at most 300 (seconds), got {v}"
+    )
+    per_client = serving.get("max_connections_per_client", int, 32, positive)  # how many the process can take: checked at start
     serving.finish()
-    return {"confirm_hours": confirm_hours, "trusted_proxies": trusted_proxies}
+    return {
+        "confirm_hours": confirm_hours,
+        "trusted_proxies": trusted_proxies,
+        "header_timeout": header_timeout,
+        "max_connections_per_client": per_client,
+    }
 
 
 def _tracking(top: _Reader) -> ClickTracking:

@@ -184,6 +184,8 @@ class Settings:
     editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
     confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
     trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
+    header_timeout: float = 10.0  # serve.header_timeout: seconds for a request's headers and body to arrive
+    max_connections_per_client: int = 32  # serve.max_connections_per_client: open at once from one address
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
