@@ -107,7 +107,7 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         headers = message.data.split(b"\r\n\r\n", 1)[0].decode()
         unfolded = re.sub(r"\r\n[ \t]+", "", headers)
         assert "list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post" in unfolded
-        assert "h=from:from:to:to:subject:subject" in unfolded and "reply-to:cc;" in unfolded  # oversigned
+        assert "h=from:from:to:to:subject:subject" in unfolded and "reply-to:cc:sender;" in unfolded  # oversigned
         head = message.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
         signature_lines = head[: head.index(next(line for line in head if line.startswith(b"From: ")))]
         assert all(len(line) <= 78 for line in signature_lines) and all(len(line) <= 998 for line in head)
@@ -118,9 +118,15 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
     tampered = data[:body_at] + data[body_at:].replace(b"MIME format", b"MIME f0rmat", 1)
     assert verified(tampered, settings.dkim) == [False, False]
     # Issue 22, item 19: a second Subject, List-Unsubscribe or Reply-To added above the originals verified, since
-    # h= named each once (covering only the last instance). Oversigned, each addition now fails.
+    # h= named each once (covering only the last instance). Oversigned, each addition now fails. Issue 31: so
+    # does a Sender added on the way (it was neither signed nor listed, so the signature still verified).
     from_at = data.index(b"\r\nFrom: ") + 2
-    for added in (b"Subject: You won a prize\r\n", b"List-Unsubscribe: <https://evil.example/u>\r\n", b"Reply-To: thief@evil.example\r\n"):
+    for added in (
+        b"Subject: You won a prize\r\n",
+        b"List-Unsubscribe: <https://evil.example/u>\r\n",
+        b"Reply-To: thief@evil.example\r\n",
+        b"Sender: thief@evil.example\r\n",
+    ):
         assert verified(data[:from_at] + added + data[from_at:], settings.dkim) == [False, False], added
 
 
