@@ -186,6 +186,37 @@ def test_a_key_that_cannot_sign_is_a_config_error_at_load(tmp_path: Path) -> Non
     assert "PRIVATE" not in repr(settings) and "private" not in repr(settings.dkim.keys[0]).lower().replace("private=", "")
 
 
+def test_dmarc_alignment_is_relaxed_by_the_public_suffix_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 31: d=mail.example.org for a sender @example.org got "DMARC will not count it", though relaxed
+    alignment (RFC 7489 3.1) accepts any two names of one organisational domain. The Public Suffix List says
+    where that is, from the copy the package bundles: nothing is fetched (sockets refused while it loads)."""
+    from digest.config import alignment
+
+    (tmp_path / "good.pem").write_bytes(new_key("rsa"))
+    signing = 'selector = "s"\nkey_file = "good.pem"\n'
+
+    def dmarc_warnings(sender: str, domain: str) -> list[str]:
+        config = write_config(tmp_path, f'domain = "{domain}"\n{signing}')
+        config.write_text(config.read_text().replace("news@example.org", sender))
+        return [w for w in load_settings(config, environ={}).warnings if "DMARC" in w]
+
+    assert dmarc_warnings("news@example.org", "mail.example.org") == []  # a subdomain of the From domain
+    assert dmarc_warnings("news@news.example.org", "example.org") == []  # its parent
+    assert dmarc_warnings("news@news.example.org", "mail.example.org") == []  # a sibling: the same organisation
+    [warning] = dmarc_warnings("news@example.co.uk", "other.co.uk")  # co.uk is a suffix, not an organisation
+    assert "dkim.domain other.co.uk" in warning and "(example.co.uk, of example.co.uk)" in warning
+    assert dmarc_warnings("news@a.github.io", "b.github.io")  # github.io is on the list's private part: two sites
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the Public Suffix List must not be fetched")
+
+    alignment._suffixes.cache_clear()
+    monkeypatch.setattr("socket.socket", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    assert alignment.organisational_domain("News.Example.CO.UK.") == "example.co.uk"
+    assert alignment.organisational_domain("localhost") == "localhost"  # a name the list cannot place is its own
+
+
 def run_digest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_"))}
     return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, capture_output=True, text=True, env=environ, timeout=60)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from digest.config.alignment import aligned, organisational_domain
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
 from digest.config.schema import (
     DEFAULT_CONFIG,
@@ -450,11 +451,10 @@ def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> Dki
     if "from" not in headers:
         reader.fail("headers", 'must include "from": a signature that does not cover From counts for nothing (RFC 6376 5.4)')
     reader.finish()
-    aligned = sender.domain.lower() == domain.lower() or sender.domain.lower().endswith("." + domain.lower())
-    if keys and not aligned:
+    if keys and not aligned(domain, sender.domain):
         warnings.append(
-            f"dkim.domain {domain} is not the sender's domain ({sender.domain}) or its parent: the signature will not align with "
-            "the From address, and DMARC will not count it"
+            f"dkim.domain {domain} is not in the sender's organisational domain ({organisational_domain(sender.domain)}, "
+            f"of {sender.domain}): the signature will not align with the From address, and DMARC will not count it"
         )
     return DkimSigner(tuple(keys), headers) if keys else None
 
