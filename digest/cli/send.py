@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from digest.cli import common, refusals
+from digest.cli import common, deliverability, refusals
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
@@ -411,6 +411,8 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         for title in plan.drift.added[:5]:
             click.echo(f'             added:   "{title}"')
     click.echo(f"Backend    {backend}")
+    for said in deliverability.said(obj, deliverability.checks(obj)):
+        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
     for error in plan.errors:
         click.echo(f"Error      {error}")
     for other in plan.overlaps:
@@ -503,10 +505,13 @@ def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: boo
     from digest.app.status import status as status_of
 
     seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
+    checked = deliverability.checks(obj)
     if as_json:
-        click.echo(json.dumps(_status_json(seen, pending), indent=2))
+        click.echo(json.dumps(_status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}, indent=2))
     else:
         _status_text(obj, seen, pending)
+        for said in deliverability.said(obj, checked):
+            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
 
 
 def _status_json(seen: Status, pending: bool) -> dict[str, object]:

@@ -431,6 +431,7 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
         imap_password=env.get("IMAP_PASSWORD") or None,
         imap_folder=reader.get("imap_folder", str, "INBOX", nonempty),
         imap_ca_file=(root / ca) if (ca := reader.get("imap_ca_file", str, "")) else None,
+        piped=reader.get("piped", bool, False),
     )
     if env.get("IMAP_PORT") and options.imap_port == 993 and env.get("IMAP_PORT") != "993":
         reader.problems.append(f'environment: IMAP_PORT: must be a port number, got "{env.get("IMAP_PORT")}"')
