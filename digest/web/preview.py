@@ -50,7 +50,7 @@ from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, 
 from digest.app.subscribers import address_of
 from digest.errors import AddressError, DeskError, DigestError
 from digest.models import OnStep
-from digest.web import guard
+from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.pages import PAGES
 from digest.web.readers import readers_page
@@ -175,6 +175,7 @@ class PreviewSite:
             Route("/desk/issue", self.desk_action, methods=["POST"]),
             Route("/desk/post", self.desk_action, methods=["POST"]),
             Route("/desk/approve", self.desk_action, methods=["POST"]),
+            favicon.ROUTE,
         ]
 
     async def page(self, request: Request) -> Response:
