@@ -28,10 +28,6 @@ class Deliverability:
     dmarc: DmarcOutlook
     unread: UnreadMailbox | None  # None: no mailto in the copies, or something reads it
 
-    @property
-    def warns(self) -> bool:
-        return not self.dmarc.can_pass or self.unread is not None
-
 
 def deliverability(settings: Settings) -> Deliverability:
     return Deliverability(dmarc=dmarc_outlook(settings), unread=unread_mailbox(settings))

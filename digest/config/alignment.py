@@ -42,7 +42,9 @@ def organisational_domain(domain: str) -> str:
 def aligned(domain: str, from_domain: str) -> bool:
     """Relaxed alignment: ``domain`` (a DKIM ``d=``, an envelope sender's) and the From domain share an
     organisational domain, so DMARC counts what passed for it."""
-    return organisational_domain(domain) == organisational_domain(from_domain)
+    # The same name needs no list (and the config's default d= is the sender's own domain: no 30 ms parse at load).
+    same = domain.strip().rstrip(".").lower() == from_domain.strip().rstrip(".").lower()
+    return same or organisational_domain(domain) == organisational_domain(from_domain)
 
 
 def envelope_domain(settings: Settings) -> str:
