@@ -21,10 +21,13 @@ class UnreadMailbox:
 
     setting: str  # the key that puts the address in every copy: "bounces.address" or "delivery.unsubscribe_mailto"
     addresses: tuple[str, ...]  # as the copies carry them: "unsubscribe+<token>@news.example.org"
+    bounces: bool  # the copies' return path is there too (VERP): no bounce is counted either
 
 
 @dataclass(frozen=True, slots=True)
 class Deliverability:
+    """What the settings promise a receiver and a reader: DMARC's outlook, and a mailbox nothing reads."""
+
     dmarc: DmarcOutlook
     unread: UnreadMailbox | None  # None: no mailto in the copies, or something reads it
 
@@ -39,7 +42,7 @@ def unread_mailbox(settings: Settings) -> UnreadMailbox | None:
         return None
     if bounces.address:  # each copy: MAIL FROM bounces+<token>@…, List-Unsubscribe <mailto:unsubscribe+<token>@…>
         tagged = (bounces.unsubscribe_address, bounces.address)
-        return UnreadMailbox("bounces.address", tuple(address.replace("@", "+<token>@", 1) for address in tagged))
+        return UnreadMailbox("bounces.address", tuple(address.replace("@", "+<token>@", 1) for address in tagged), bounces=True)
     if settings.delivery.unsubscribe_mailto:
-        return UnreadMailbox("delivery.unsubscribe_mailto", (settings.delivery.unsubscribe_mailto,))
+        return UnreadMailbox("delivery.unsubscribe_mailto", (settings.delivery.unsubscribe_mailto,), bounces=False)
     return None

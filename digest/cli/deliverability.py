@@ -63,7 +63,7 @@ def dmarc_verdict(obj: Context, dmarc: DmarcOutlook) -> str:
 
 
 def unread_words(obj: Context, unread: UnreadMailbox) -> str:
-    bounces = unread.setting == "bounces.address"
+    bounces = unread.bounces
     what = "every copy's List-Unsubscribe mailto and return path" if bounces else "every copy's List-Unsubscribe mailto"
     lost = "stays subscribed, and bounces are never counted" if bounces else "stays subscribed"
     drop = "" if bounces else ", or remove delivery.unsubscribe_mailto"
