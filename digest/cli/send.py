@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from digest.cli import common, deliverability, refusals
+from digest.cli import common, refusals
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
@@ -411,8 +411,6 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         for title in plan.drift.added[:5]:
             click.echo(f'             added:   "{title}"')
     click.echo(f"Backend    {backend}")
-    for said in deliverability.said(obj, deliverability.checks(obj)):
-        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
     for error in plan.errors:
         click.echo(f"Error      {error}")
     for other in plan.overlaps:
@@ -435,6 +433,10 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         if subscribers.get(status):
             click.echo(f"  skipped  {subscribers[status]} {status}")
+    from digest.cli import deliverability
+
+    for said in deliverability.said(obj, deliverability.checks(obj)):
+        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
@@ -503,6 +505,7 @@ class _Reporter:
 def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
     from digest.app.status import status as status_of
+    from digest.cli import deliverability
 
     seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
     checked = deliverability.checks(obj)

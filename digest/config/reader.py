@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from digest.config.alignment import aligned, organisational_domain
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
 from digest.config.schema import (
     DEFAULT_CONFIG,
@@ -443,6 +442,7 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
 
 def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
     """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
+    from digest.config.alignment import aligned, organisational_domain
     from digest.config.keys import DEFAULT_HEADERS
 
     reader = top.sub("dkim")
