@@ -107,7 +107,7 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         headers = message.data.split(b"\r\n\r\n", 1)[0].decode()
         unfolded = re.sub(r"\r\n[ \t]+", "", headers)
         assert "list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post" in unfolded
-        assert "h=from:from:to:to:subject:subject" in unfolded and "reply-to:cc;" in unfolded  # oversigned
+        assert "h=from:from:to:to:subject:subject" in unfolded and "reply-to:cc:sender;" in unfolded  # oversigned
         head = message.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
         signature_lines = head[: head.index(next(line for line in head if line.startswith(b"From: ")))]
         assert all(len(line) <= 78 for line in signature_lines) and all(len(line) <= 998 for line in head)
@@ -118,9 +118,15 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
     tampered = data[:body_at] + data[body_at:].replace(b"MIME format", b"MIME f0rmat", 1)
     assert verified(tampered, settings.dkim) == [False, False]
     # Issue 22, item 19: a second Subject, List-Unsubscribe or Reply-To added above the originals verified, since
-    # h= named each once (covering only the last instance). Oversigned, each addition now fails.
+    # h= named each once (covering only the last instance). Oversigned, each addition now fails. Issue 31: so
+    # does a Sender added on the way (it was neither signed nor listed, so the signature still verified).
     from_at = data.index(b"\r\nFrom: ") + 2
-    for added in (b"Subject: You won a prize\r\n", b"List-Unsubscribe: <https://evil.example/u>\r\n", b"Reply-To: thief@evil.example\r\n"):
+    for added in (
+        b"Subject: You won a prize\r\n",
+        b"List-Unsubscribe: <https://evil.example/u>\r\n",
+        b"Reply-To: thief@evil.example\r\n",
+        b"Sender: thief@evil.example\r\n",
+    ):
         assert verified(data[:from_at] + added + data[from_at:], settings.dkim) == [False, False], added
 
 
@@ -178,6 +184,37 @@ def test_a_key_that_cannot_sign_is_a_config_error_at_load(tmp_path: Path) -> Non
     settings = load_settings(write_config(tmp_path, 'domain = "other.example"\nselector = "s"\nkey_file = "good.pem"'), environ={})
     assert settings.dkim is not None and any("DMARC" in warning for warning in settings.warnings)
     assert "PRIVATE" not in repr(settings) and "private" not in repr(settings.dkim.keys[0]).lower().replace("private=", "")
+
+
+def test_dmarc_alignment_is_relaxed_by_the_public_suffix_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 31: d=mail.example.org for a sender @example.org got "DMARC will not count it", though relaxed
+    alignment (RFC 7489 3.1) accepts any two names of one organisational domain. The Public Suffix List says
+    where that is, from the copy the package bundles: nothing is fetched (sockets refused while it loads)."""
+    from digest.config import alignment
+
+    (tmp_path / "good.pem").write_bytes(new_key("rsa"))
+    signing = 'selector = "s"\nkey_file = "good.pem"\n'
+
+    def dmarc_warnings(sender: str, domain: str) -> list[str]:
+        config = write_config(tmp_path, f'domain = "{domain}"\n{signing}')
+        config.write_text(config.read_text().replace("news@example.org", sender))
+        return [w for w in load_settings(config, environ={}).warnings if "DMARC" in w]
+
+    assert dmarc_warnings("news@example.org", "mail.example.org") == []  # a subdomain of the From domain
+    assert dmarc_warnings("news@news.example.org", "example.org") == []  # its parent
+    assert dmarc_warnings("news@news.example.org", "mail.example.org") == []  # a sibling: the same organisation
+    [warning] = dmarc_warnings("news@example.co.uk", "other.co.uk")  # co.uk is a suffix, not an organisation
+    assert "dkim.domain other.co.uk" in warning and "(example.co.uk, of example.co.uk)" in warning
+    assert dmarc_warnings("news@a.github.io", "b.github.io")  # github.io is on the list's private part: two sites
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the Public Suffix List must not be fetched")
+
+    alignment._suffixes.cache_clear()
+    monkeypatch.setattr("socket.socket", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    assert alignment.organisational_domain("News.Example.CO.UK.") == "example.co.uk"
+    assert alignment.organisational_domain("localhost") == "localhost"  # a name the list cannot place is its own
 
 
 def run_digest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -254,6 +254,46 @@ def test_tap_targets_at_375_px(sample: tuple[Settings, Built, EmailMessage], tmp
     assert width <= 375
 
 
+def _px(value: str) -> float:
+    return float(value.strip().removesuffix("px").removesuffix("!important").strip().removesuffix("px") or 0)
+
+
+def _vertical(shorthand: str) -> tuple[float, float]:
+    """Top and bottom of a margin or padding shorthand ("8px 0", "4px", "1px 2px 3px")."""
+    parts = shorthand.replace("!important", "").split()
+    return _px(parts[0]), _px(parts[2] if len(parts) > 2 else parts[0])
+
+
+def test_stacked_footer_links_have_a_gap_between_them(sample: tuple[Settings, Built, EmailMessage]) -> None:
+    """Issue 31. Reproduction: on a phone the footer links were stacked one a line, each 26 px tall (5 px padding
+    around a 16 px line) with no gap between them, so a thumb meant for one could land on the next. Parsed from
+    the HTML a reader gets: on phones each link is a 44 px target with 8 px between the stacked lines; where a
+    client drops the phone rules, the links wrap as inline blocks whose margins keep 8 px between the lines."""
+    import cssutils
+
+    _, _, message = sample
+    tree = lxml.html.fromstring(html_of(message))
+    spans = tree.find_class("footlink")
+    assert len(spans) == 3
+    for span in spans:  # the inlined rules: what every client that honours style attributes applies
+        style = cssutils.parseStyle(span.get("style"))
+        top, bottom = _vertical(style.getPropertyValue("margin"))
+        assert style.getPropertyValue("display") == "inline-block" and top + bottom >= 8, span.get("style")
+    link_style = cssutils.parseStyle(spans[0].find("a").get("style"))
+    line = _px(link_style.getPropertyValue("line-height"))
+    phone: dict[str, cssutils.css.CSSStyleDeclaration] = {}
+    for block in tree.iter("style"):
+        for rule in cssutils.parseString(block.text or ""):
+            if rule.type == rule.MEDIA_RULE and "max-width: 479px" in rule.media.mediaText:
+                phone |= {r.selectorText: r.style for r in rule.cssRules if r.type == r.STYLE_RULE}
+    stacked, link = phone[".footlinks .footlink"], phone[".footlinks .footlink a"]
+    assert stacked.getPropertyValue("display") == "block"
+    top, bottom = _vertical(stacked.getPropertyValue("margin"))
+    assert max(top, bottom) >= 8, stacked.cssText  # block margins collapse: the gap is the larger of the two
+    pad_top, pad_bottom = _vertical(link.getPropertyValue("padding"))
+    assert line + pad_top + pad_bottom >= 44, (line, link.cssText)
+
+
 def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
     """Issue 22, item 24. Reproduction: at 320–375 px the footer links wrapped leaving a dangling "·", and the
     title broke "…Digest – 20 / November 2026". In chromium at 320 and 375 px: each footer link on a line of its
@@ -270,6 +310,9 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
     measure = f"""() => {{
         const links = [...document.querySelectorAll('.footlinks a')].map(a => [a.getClientRects().length, Math.round(a.getBoundingClientRect().top)]);
         const seps = [...document.querySelectorAll('.footlinks .sep')].filter(s => s.getClientRects().length > 0).length;
+        const boxes = [...document.querySelectorAll('.footlinks a')].map(a => a.getBoundingClientRect());
+        const gaps = boxes.slice(1).map((box, i) => Math.round(box.top - boxes[i].bottom));
+        const heights = boxes.map(box => Math.round(box.height));
         const h1 = document.querySelector('h1');
         const text = h1.firstChild;
         const at = text.textContent.indexOf({json.dumps(date_text.replace(" ", chr(0xA0)))});
@@ -277,7 +320,7 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
         range.setStart(text, at);
         range.setEnd(text, at + {len(date_text)});
         const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
-        return {{links, seps, lines}};
+        return {{links, seps, lines, gaps, heights}};
     }}"""
     results = {}
     with sync_playwright() as playwright:  # type: ignore[operator]
@@ -296,4 +339,6 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
         assert all(rects == 1 for rects, _ in found["links"]), (width, found)  # each link whole
         assert len({top for _, top in found["links"]}) == 3, (width, found)  # one a line
         assert found["lines"] == 1, (width, found)
+        # Issue 31: stacked, they were 26 px tall and touching; now 44 px targets, 8 px apart.
+        assert min(found["gaps"]) >= 8 and min(found["heights"]) >= 44, (width, found)
     assert results[700]["seps"] == 2 and len({top for _, top in results[700]["links"]}) == 1, results[700]

@@ -96,6 +96,22 @@ def test_feed_images_from_every_place(tmp_path: Path, make_settings: Make) -> No
     assert all("<img" not in post.excerpt_html for post in posts)  # the picture is the image field, never raw HTML
 
 
+def test_a_picture_whose_size_the_source_gave_keeps_no_box_when_images_are_blocked(tmp_path: Path, make_settings: Make) -> None:
+    """Issue 31. Reproduction: a feed's media:thumbnail with width 240 and height 160 gave the picture a height
+    attribute (80); a client that blocks images keeps that box (319 × 239 on a phone, where the width is the
+    column's and the height follows the attributes' shape). Now no picture has a height, in attributes or CSS:
+    the width alone, and its own shape once loaded."""
+    feed = write(tmp_path / "pictures.xml", FEED)
+    settings = make_settings(sources=(SourceSpec(kind="feed", location=str(feed)),))
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    assert Image(url="https://img.example/thumb.jpg", width=240, height=160) in {post.image for post in digest.posts}
+    thumbs = lxml.html.fromstring(render_issue(digest, settings).html).find_class("thumb")
+    assert len(thumbs) == 4 and "https://img.example/thumb.jpg" in {img.get("src") for img in thumbs}
+    for img in thumbs:
+        assert img.get("width") == "120" and img.get("height") is None, lxml.html.tostring(img)
+        assert "height" not in (img.get("style") or ""), img.get("style")  # nor a CSS height that a client keeps
+
+
 def test_first_image_takes_only_https_src_and_alt() -> None:
     assert first_image('<img src="https://a.example/x.png" onerror="alert(1)" alt=hi>') == Image(url="https://a.example/x.png", alt="hi")
     assert first_image('<img src="https://a.example/x.png" width="300" height="200px">') == Image(
@@ -162,3 +178,33 @@ def test_on_a_phone_a_picture_is_never_enlarged_and_a_blocked_one_keeps_no_box(
         assert loaded_w <= 240 and abs(loaded_h - loaded_w * 160 / 240) < 2, (width, sizes)  # its own shape, never enlarged
         assert sizes[(width, "blocked")][1] <= 30, (width, sizes)  # no blank box
     assert sizes[(800, "loaded")] == [120, 80], sizes  # beside the text on a desktop, its shape kept
+
+
+def test_a_sized_picture_that_does_not_load_takes_no_more_than_a_line_in_a_browser(
+    tmp_path: Path, make_settings: Make, http_server: Served
+) -> None:
+    """Issue 31, in Debian's chromium: the feed's picture with its size given (240 × 160) that does not load was
+    a 319 × 239 blank at 375 px; now it takes no more than a line, at 375 px and on a desktop."""
+    from test_preview import _browser
+
+    sync_playwright, executable = _browser()  # type: ignore[misc]
+    feed = write(tmp_path / "pictures.xml", FEED)
+    settings = make_settings(sources=(SourceSpec(kind="feed", location=str(feed)),))
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    html = render_issue(digest, settings).html.replace("https://img.example/thumb.jpg", f"{http_server.base}/gone.jpg")
+    http_server.routes["/blocked.html"] = body_route(html.encode(), "text/html")
+    heights = {}
+    with sync_playwright() as playwright:  # type: ignore[operator]
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for width in (375, 800):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(f"{http_server.base}/blocked.html")
+                page.wait_for_load_state("load")
+                heights[width] = page.evaluate(
+                    f"document.querySelector('img[src=\"{http_server.base}/gone.jpg\"]').getBoundingClientRect().height"
+                )
+                page.close()
+        finally:
+            browser.close()
+    assert all(height <= 30 for height in heights.values()), heights

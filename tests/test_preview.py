@@ -72,6 +72,20 @@ def test_every_view_answers(preview: tuple[LiveServer, Path]) -> None:
     assert code == 200 and "Golden Gazette Weekly Digest – March 7, 2025" in page
 
 
+def test_the_headers_box_shows_encoded_words_decoded(preview: tuple[LiveServer, Path]) -> None:
+    """Issue 31: the Headers box showed the subject as it goes out, RFC 2047 encoded words and all
+    ("Subject: =?utf-8?q?Golden_Gazette…?="). Now it shows it as written; the headers without any, as they are."""
+    import lxml.html
+
+    server, _ = preview
+    code, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
+    assert code == 200
+    headers = lxml.html.fromstring(page).get_element_by_id("headers").text_content()
+    assert "\nSubject: Golden Gazette Weekly Digest – March 2, 2025\n" in headers
+    assert "=?" not in headers, headers
+    assert "\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" in headers and '\nTo: "Sample Reader" <' in headers
+
+
 def test_checks_flag_each_broken_case(preview: tuple[LiveServer, Path]) -> None:
     server, config = preview
     broken = (REPO / "digest" / "templates" / "email" / "digest.mjml.j2").read_text(encoding="utf-8")

@@ -374,3 +374,49 @@ def test_a_counted_links_log_line_keeps_no_client_address() -> None:
     assert RedactTokens().filter(counted) and RedactTokens().filter(other)
     assert counted.getMessage() == '- - "GET /r/2026-11-27-bf3b6c.1.abc HTTP/1.1" 302'
     assert other.getMessage().startswith("203.0.113.9:5555 - ")  # elsewhere the address stays, for the operator
+
+
+def icon_answer(base: str) -> tuple[int, dict[str, str], bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base}/favicon.ico", timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def check_icon(base: str) -> None:
+    """A real icon: an ICO holding one 32 × 32 PNG, cached for days, small."""
+    import struct
+
+    code, headers, body = icon_answer(base)
+    assert code == 200, (code, body[:200])
+    assert headers["content-type"] == "image/x-icon" and "max-age=604800" in headers["cache-control"]
+    reserved, kind, count = struct.unpack("<HHH", body[:6])
+    width, height, _, _, _, _, size, offset = struct.unpack("<BBBBHHII", body[6:22])
+    assert (reserved, kind, count, width, height, offset) == (0, 1, 1, 32, 32, 22) and size == len(body) - 22 < 1024
+    png = body[offset:]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == (32, 32)
+
+
+def test_the_public_app_answers_favicon_ico_with_a_cached_icon(served: tuple[LiveServer, Store, Settings]) -> None:
+    """Issue 31: /favicon.ico was a 404 (every browser asks for it on its first visit)."""
+    server, _, _ = served
+    check_icon(server.base)
+    _, headers, _ = icon_answer(server.base)
+    assert "default-src 'none'" in headers["content-security-policy"]  # the policy headers still come with it
+
+
+def test_the_preview_answers_favicon_ico_with_a_cached_icon(tmp_path: Path) -> None:
+    """Issue 31: the preview's /favicon.ico was a 404 too."""
+    from digest.web.preview import create_preview_app
+
+    from test_preview import make_project
+
+    server = LiveServer(create_preview_app(make_project(tmp_path), watch=False))
+    try:
+        check_icon(server.base)
+    finally:
+        server.stop()

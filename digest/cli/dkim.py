@@ -18,7 +18,11 @@ def dkim() -> None:
 
 @dkim.command()
 @click.option("--selector", required=True, help="The key's name in DNS: <selector>._domainkey.<domain>.")
-@click.option("--domain", required=True, help="The signing domain: the sender's domain, or its parent (for DMARC alignment).")
+@click.option(
+    "--domain",
+    required=True,
+    help="The signing domain: the sender's domain, or another in its organisational domain (DMARC's relaxed alignment).",
+)
 @click.option(
     "--type", "kind", type=click.Choice(["rsa", "ed25519"]), default="rsa", show_default=True, help="ed25519: a second key (RFC 8463)."
 )

@@ -486,6 +486,10 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         if subscribers.get(status):
             click.echo(f"  skipped  {subscribers[status]} {status}")
+    from digest.cli import deliverability
+
+    for said in deliverability.said(obj, deliverability.checks(obj)):
+        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
@@ -560,13 +564,17 @@ class _Reporter:
 def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
     from digest.app.status import status as status_of
+    from digest.cli import deliverability
 
     refusals.require_stored(obj, issue_ids)
     seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
+    checked = deliverability.checks(obj)
     if as_json:
-        click.echo(json.dumps(_status_json(seen, pending), indent=2))
+        click.echo(json.dumps(_status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}, indent=2))
     else:
         _status_text(obj, seen, pending)
+        for said in deliverability.said(obj, checked):
+            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
 
 
 def _status_json(seen: Status, pending: bool) -> dict[str, object]:

@@ -12,7 +12,10 @@ from typing import Any
 
 from digest.errors import DkimKeyError
 
-# RFC 6376 §5.4.1's recommended headers that our messages carry, and the two Gmail needs signed for one-click.
+# RFC 6376 §5.4.1's recommended headers that our messages carry, and the two Gmail needs signed for one-click;
+# then those ours never carry (Reply-To, Cc, Sender), listed so that one added on the way breaks the signature
+# (oversigned: see digest.mail.dkim.HeaderPlan). A Sender added by a relay or a forwarder would otherwise be
+# shown by some clients as "on behalf of" whoever added it, under our valid signature.
 DEFAULT_HEADERS = (
     "from",
     "to",
@@ -27,6 +30,7 @@ DEFAULT_HEADERS = (
     "feedback-id",
     "reply-to",
     "cc",
+    "sender",
 )
 # A selector is one or more DNS labels (s=news2026, s=2026.news): config and `digest dkim keygen` check with this.
 SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")

@@ -456,6 +456,7 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
         imap_password=env.get("IMAP_PASSWORD") or None,
         imap_folder=reader.get("imap_folder", str, "INBOX", nonempty),
         imap_ca_file=(root / ca) if (ca := reader.get("imap_ca_file", str, "")) else None,
+        piped=reader.get("piped", bool, False),
     )
     if env.get("IMAP_PORT") and options.imap_port == 993 and env.get("IMAP_PORT") != "993":
         reader.problems.append(f'environment: IMAP_PORT: must be a port number, got "{env.get("IMAP_PORT")}"')
@@ -467,6 +468,7 @@ def _bounces(top: _Reader, env: Mapping[str, str], root: Path) -> BounceOptions:
 
 def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> DkimSigner | None:
     """[dkim]: the keys are loaded here, so a missing or unreadable one stops the program at start, not mid-send."""
+    from digest.config.alignment import aligned, organisational_domain
     from digest.config.keys import DEFAULT_HEADERS
 
     reader = top.sub("dkim")
@@ -476,11 +478,10 @@ def _dkim(top: _Reader, root: Path, sender: Address, warnings: list[str]) -> Dki
     if "from" not in headers:
         reader.fail("headers", 'must include "from": a signature that does not cover From counts for nothing (RFC 6376 5.4)')
     reader.finish()
-    aligned = sender.domain.lower() == domain.lower() or sender.domain.lower().endswith("." + domain.lower())
-    if keys and not aligned:
+    if keys and not aligned(domain, sender.domain):
         warnings.append(
-            f"dkim.domain {domain} is not the sender's domain ({sender.domain}) or its parent: the signature will not align with "
-            "the From address, and DMARC will not count it"
+            f"dkim.domain {domain} is not in the sender's organisational domain ({organisational_domain(sender.domain)}, "
+            f"of {sender.domain}): the signature will not align with the From address, and DMARC will not count it"
         )
     return DkimSigner(tuple(keys), headers) if keys else None
 

@@ -158,6 +158,9 @@ class BounceOptions:
     imap_password: str | None = field(default=None, repr=False)  # IMAP_PASSWORD: only from the environment or .env
     imap_folder: str = "INBOX"
     imap_ca_file: Path | None = None  # a private CA for the IMAP server's certificate (checks stay on)
+    # The MTA pipes what arrives there into `digest bounces process` (Postfix's pipe, Exim's transport): declared,
+    # since nothing here can see it; without it or IMAP_HOST, the dry run and status warn that nothing reads it.
+    piped: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

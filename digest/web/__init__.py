@@ -8,6 +8,7 @@
     preview.py      ``digest preview``: the editor's workbench served live, with the desk's forms
     readers.py      the Readers page (``digest report`` in pictures): the preview's /readers, ``digest report --html``
     pages.py        the HTML templates' environment every page here is rendered by
+    favicon.py      ``/favicon.ico`` for both servers: a small icon, cached for a week
     guard.py        what every server shares: its own host names only, no framing, page tokens, rate limits
     server.py       how both servers hold connections: a deadline for each request, caps per client and in all
 """

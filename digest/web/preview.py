@@ -18,15 +18,19 @@ token on every POST, and allows a few test sends a minute.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email
 import html
 import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -46,7 +50,7 @@ from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, 
 from digest.app.subscribers import address_of
 from digest.errors import AddressError, DeskError, DigestError
 from digest.models import OnStep
-from digest.web import guard
+from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.pages import PAGES
 from digest.web.readers import readers_page
@@ -171,6 +175,7 @@ class PreviewSite:
             Route("/desk/issue", self.desk_action, methods=["POST"]),
             Route("/desk/post", self.desk_action, methods=["POST"]),
             Route("/desk/approve", self.desk_action, methods=["POST"]),
+            favicon.ROUTE,
         ]
 
     async def page(self, request: Request) -> Response:
@@ -187,7 +192,7 @@ class PreviewSite:
             built=built,
             newsletter=built.settings.name,
             window=(built.digest.window.start.astimezone(zone), built.digest.window.end.astimezone(zone), str(zone)),
-            headers=built.sample.split(b"\r\n\r\n", 1)[0].decode("ascii").replace("\r\n", "\n"),
+            headers=readable_headers(built.sample),
             text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
             model=digest_json(built.digest, indent=2),
             errors=sum(1 for c in built.rendered.checks if c.level == "error"),
@@ -306,6 +311,20 @@ class PreviewSite:
         except DigestError as exc:
             return JSONResponse({"ok": False, "message": f"test send failed: {exc}"}, status_code=502)
         return JSONResponse({"ok": True, "message": f"sent to {address}: {reply}"})
+
+
+def readable_headers(message: bytes) -> str:
+    """The message's header block as a person reads it: RFC 2047 encoded words decoded (a subject or a name in
+    UTF-8 goes out as ``=?utf-8?q?…?=``, and is shown as written), each such header on one line; the rest as sent."""
+    block = message.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    fields = []
+    for field in re.split(r"\r\n(?![ \t])", block):
+        name, _, value = field.partition(":")
+        # One that cannot be decoded (an unknown charset) is shown as it went out.
+        with contextlib.suppress(LookupError, UnicodeError, HeaderParseError):
+            value = " " + str(make_header(decode_header(value))) if "=?" in value else value
+        fields.append(f"{name}:{value}")
+    return "\n".join(fields).replace("\r\n", "\n")
 
 
 def _desk_context(built: PreviewBuild) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from digest.app.clicks import HOLD_SECONDS, REDIRECT_PATH, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.errors import AddressError
 from digest.models import SubscriberStatus
-from digest.web import guard
+from digest.web import favicon, guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
 from digest.web.pages import STRICT_PAGES
@@ -105,6 +105,7 @@ def create_public_app(
             *metrics,
             *SignUpPages(pages, members, settings).routes(),
             *preference_routes(settings, members, pages.page, pages.not_found, mask),
+            favicon.ROUTE,
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
