@@ -109,7 +109,7 @@ def test_a_mailto_that_nothing_reads_is_warned_of_until_it_is_read(tmp_path: Pat
     fetched = subprocess.run(
         [sys.executable, "-m", "digest", "--config", str(configured(tmp_path / "d", bounces)), "send", "--dry-run", *WINDOW],
         env={k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL", "IMAP_"))}
-        | {"DIGEST_SECRET_KEY": "test-secret-key"}
+        | {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
         | imap,
         capture_output=True,
         text=True,

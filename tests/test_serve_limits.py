@@ -37,7 +37,7 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\
 def newsletter(tmp_path: Path, **serve: object) -> tuple[Path, dict[str, str]]:
     """A newsletter made by ``digest init``, with these ``[serve]`` keys set in its config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key"
+    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     folder = tmp_path / "news"
     subprocess.run(
         [sys.executable, "-m", "digest", "init", str(folder), "--name", "Harbour Notes"], env=env, check=True, capture_output=True
