@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint, say
 
 EX_DATAERR = 65  # sysexits.h: an input could not be read (a file named on the command line)
 EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message in keeps it and tries again later
@@ -49,15 +49,15 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
         try:
             inputs.append((str(path), path.read_bytes()))
         except OSError as exc:
-            click.echo(f"error: {path}: cannot read: {exc.strerror or exc}", err=True)
+            say(f"error: {path}: cannot read: {exc.strerror or exc}", err=True)
             unreadable += 1
     try:
         store = obj.store
         for name, raw in inputs:
             outcome = process_message(raw, settings, store, recipient=recipient)
-            click.echo(f"{name}: {outcome.describe()}")
+            say(f"{name}: {outcome.describe()}")
     except StoreError as exc:
-        click.echo(f"error: {exc}; nothing lost: the message can be processed again", err=True)
+        say(f"error: {exc}; nothing lost: the message can be processed again", err=True)
         sys.exit(EX_TEMPFAIL)
     if unreadable:
         sys.exit(EX_DATAERR)
@@ -80,8 +80,8 @@ def fetch(obj: Context) -> None:
     except DeliveryError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     for uid, outcome in report.outcomes:
-        click.echo(f"uid {uid}: {outcome.describe()}")
-    click.echo(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
+        say(f"uid {uid}: {outcome.describe()}")
+    say(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
 
 
 @bounces.command()
@@ -122,7 +122,7 @@ def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address:
             ReviewProblem.NOT_LISTED: f"dismiss the report with `{hint(obj, 'bounces', 'review', '--dismiss', str(exc.event_id))}`",
         }.get(exc.problem)
         fail(f"{exc}: {fix}" if fix else str(exc), EXIT_PROBLEMS)
-    click.echo(said)
+    say(said)
 
 
 def _list_waiting(obj: Context) -> None:
@@ -131,7 +131,7 @@ def _list_waiting(obj: Context) -> None:
 
     waiting = awaiting_review(obj.store)
     if not waiting:
-        click.echo("No report is waiting for review.")
+        say("No report is waiting for review.")
         return
     command = hint(obj, "bounces", "review")
     for report in waiting:
@@ -139,12 +139,12 @@ def _list_waiting(obj: Context) -> None:
         when = event.received_at.strftime("%Y-%m-%d %H:%M") if event.received_at else "?"
         status = f" {event.status}" if event.status else ""
         issue = f", issue {event.issue_id}" if event.issue_id else ""
-        click.echo(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
+        say(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
         for named_address, listed in report.named:
-            click.echo(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
+            say(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
         for message_id in event.named.message_ids if event.named else ():
-            click.echo(f"    quotes Message-ID {message_id}")
+            say(f"    quotes Message-ID {message_id}")
         if report.named:
-            click.echo(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(report.named) > 1 else ""))
-        click.echo(f"    dismiss: {command} --dismiss {event.id}")
-    click.echo(f"{len(waiting)} report(s) waiting. None changes anything until applied.")
+            say(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(report.named) > 1 else ""))
+        say(f"    dismiss: {command} --dismiss {event.id}")
+    say(f"{len(waiting)} report(s) waiting. None changes anything until applied.")
