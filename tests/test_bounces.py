@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -250,25 +251,31 @@ def digest_command(settings: Settings, tmp_path: Path, *, bounces: str = "", **e
         "DIGEST_SECRET_KEY": settings.secret_key or ""
     }
 
-    def digest(*args: str, stdin: bytes | None = None, terminal: bool = False) -> subprocess.CompletedProcess[bytes]:
+    def digest(
+        *args: str, stdin: bytes | None = None, terminal: bool = False, typed: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         command = [sys.executable, "-m", "digest", "--config", str(config), *args]
-        if terminal:
-            return on_terminal(command, env | environ)
+        if terminal or typed is not None:
+            return on_terminal(command, env | environ, typed)
         return subprocess.run(command, input=stdin, capture_output=True, env=env | environ, timeout=60)
 
     return digest
 
 
-def on_terminal(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def on_terminal(command: list[str], env: dict[str, str], typed: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """``command`` with its output on a pseudo-terminal, as an operator runs it: click strips ``ESC[…m`` from
-    output that goes to a pipe, never from a terminal. Standard output and error together in ``stdout``."""
+    output that goes to a pipe, never from a terminal. Standard output and error together in ``stdout``.
+    ``typed``: what the person types (standard input is the terminal too); None: no input, not a terminal."""
     import pty
     import tty
 
     leader, follower = pty.openpty()
     tty.setraw(follower)  # no \n → \r\n: the bytes as the program wrote them
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=env)
+    stdin = follower if typed is not None else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdin=stdin, stdout=follower, stderr=follower, env=env)
     os.close(follower)
+    if typed:
+        os.write(leader, typed)  # kept by the terminal until the program reads it
     chunks = []
     while True:
         try:
@@ -606,6 +613,60 @@ def test_bounces_fetch_stores_what_a_store_refused_cleaned_and_goes_on(
         counts = {folder: int(mailbox.select(folder)[1][0] or 0) for folder in ("INBOX", "Processed", "Unrecognised")}
         assert counts == {"INBOX": 0, "Processed": 3, "Unrecognised": 2}, counts  # the NUL mail and the forged report
         mailbox.logout()
+
+
+def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path) -> None:
+    """210 forged reports (the audit's flood): `bounces review --dismiss-all` asks on a terminal, needs --yes
+    without one (the refusal names the whole command), takes --before DATE, says how many it dismissed, changes
+    no subscriber, and dismissing again dismisses nothing. Only the reports counted for the person are dismissed."""
+    import sqlalchemy as sa
+
+    from digest.app.bounces import dismiss_all, waiting_reports
+    from digest.models import ReviewState
+    from digest.store.schema import mail_events
+
+    settings, store, _ = sent
+    for n in range(210):
+        assert process_message(QMAIL.format(n=n, victim="fine@example.org", extra="").encode(), settings, store).review is not None
+    with store.engine.begin() as conn:  # the first 10 read in October
+        conn.execute(sa.update(mail_events).where(mail_events.c.id <= 10).values(received_at=datetime(2026, 10, 5, tzinfo=UTC)))
+    digest = digest_command(settings, tmp_path)
+    unattended = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01")
+    assert (
+        unattended.returncode == 2
+        and f"--config {tmp_path / 'digest.toml'} bounces review --dismiss-all --before 2026-11-01 --yes`".encode() in unattended.stderr
+    ), unattended
+    declined = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01", typed=b"n\n")
+    said = shown_not_obeyed(declined.stdout)
+    assert (
+        declined.returncode == 2
+        and "Dismiss 10 waiting report(s) read before 2026-11-01 00:00 UTC?" in said
+        and "nothing dismissed" in said
+    ), said
+    assert waiting_reports(store).count == 210
+    confirmed = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01", typed=b"y\n")
+    assert confirmed.returncode == 0 and "10 report(s) read before 2026-11-01 00:00 UTC dismissed" in confirmed.stdout.decode(), confirmed
+    assert waiting_reports(store).count == 200
+    listed = digest("bounces", "review").stdout.decode()
+    assert (
+        "200 report(s) waiting" in listed
+        and f"Dismiss them all at once (a flood of forged ones): digest --config {tmp_path / 'digest.toml'} bounces review --dismiss-all"
+        in listed
+    )
+    everything = digest("bounces", "review", "--dismiss-all", "--yes")
+    assert everything.returncode == 0 and everything.stdout.decode().startswith("200 report(s) dismissed: nothing changed"), everything
+    again = digest("bounces", "review", "--dismiss-all", "--yes")
+    assert again.returncode == 0 and again.stdout.decode().startswith("No report is waiting for review: nothing dismissed"), again
+    assert all(event.review is ReviewState.DISMISSED for event in (store.events.get(n) for n in (1, 11, 210)) if event is not None)
+    assert status_of(store, "fine")[0] == SubscriberStatus.ACTIVE
+    # A report read after the person counted waits for them: it was not in what they confirmed.
+    process_message(QMAIL.format(n=500, victim="fine@example.org", extra="").encode(), settings, store)
+    flood = waiting_reports(store)
+    process_message(QMAIL.format(n=501, victim="fine@example.org", extra="").encode(), settings, store)
+    assert (flood.count, dismiss_all(store, flood), waiting_reports(store).count) == (1, 1, 1)
+    for wrong in (("--before", "2026-11-01"), ("--dismiss-all", "--before", "yesterday"), ("--dismiss-all", "--dismiss", "3")):
+        refused = digest("bounces", "review", *wrong)
+        assert refused.returncode == 2 and b"error" in refused.stderr.lower(), (wrong, refused)
 
 
 def test_the_schedulers_bounce_poll_logs_what_a_mail_names_shown(

@@ -105,6 +105,16 @@ def terminal_json(value: Any, *, indent: int | None = None) -> str:
     return text if for_terminal(text, keep="\n") == text else json.dumps(value, indent=indent, default=str)
 
 
+def confirmed(question: str, *, yes: bool, unattended: str) -> bool:
+    """--yes, or a person at a terminal who answered yes to ``question`` (False: they said no). Without a
+    terminal and without --yes, a refusal (exit 2) that says ``unattended``: the complete command with --yes."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        fail(f"not on a terminal: {unattended}", EXIT_USAGE)
+    return click.confirm(question, default=False)
+
+
 def listen(address: tuple[str, int], option: str) -> socket.socket:
     """A listening socket on ``address``, bound before a server starts: a taken or forbidden address is one
     line and exit 2 naming ``option``, never a banner followed by the server's traceback."""
