@@ -554,6 +554,10 @@ def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(
     assert applied.returncode == 0 and "marked bounced" in shown_not_obeyed(applied.stdout)
     refused = digest("bounces", "review", "--apply", str(report - 1), terminal=True)  # it names two addresses: which?
     assert refused.returncode == 1 and r"evil\x1b[8m@example.net" in shown_not_obeyed(refused.stdout), refused
+    hinted = [line.split("apply: ", 1)[1].split() for line in text.splitlines() if f"--apply {report - 1} " in line]
+    assert len(hinted) == 1 and hinted[0][-2:] == ["--address", "exim@example.org"], hinted  # the one on the list, whole
+    applied = digest(*hinted[0][3:], terminal=True)
+    assert applied.returncode == 0 and "applied to exim@example.org: marked bounced" in shown_not_obeyed(applied.stdout), applied
     shown = shown_not_obeyed(digest("subscribers", "show", "away@example.org", terminal=True).stdout)
     assert r"status_reason    5.1.1 Hi. This is the qmail-send program at mx.\u202eten\x9b8m\x1b]52;c;" in shown, shown
     as_json = digest("subscribers", "show", "away@example.org", "--json", terminal=True).stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, confirmed, fail, hint, say
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, confirmed, fail, hint, quote, say
 
 EX_DATAERR = 65  # sysexits.h: an input could not be read (a file named on the command line)
 EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message in keeps it and tries again later
@@ -179,8 +179,10 @@ def _list_waiting(obj: Context) -> None:
             say(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
         for message_id in event.named.message_ids if event.named else ():
             say(f"    quotes Message-ID {message_id}")
-        if report.named:
-            say(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(report.named) > 1 else ""))
+        if len(report.named) == 1:
+            say(f"    apply: {command} --apply {event.id}")
+        for listed_address in [named for named, listed in report.named if listed] if len(report.named) > 1 else ():
+            say(f"    apply: {command} --apply {event.id} --address {quote([listed_address])}")  # only a listed one applies
         say(f"    dismiss: {command} --dismiss {event.id}")
     say(f"{len(waiting)} report(s) waiting. None changes anything until applied.")
     if len(waiting) > 1:
