@@ -526,6 +526,16 @@ def hostile_text_bounce(victim: str) -> bytes:
     return text.replace("program at mx.example.net", f"program at mx.{BIDI}ten{CSI}8m{OSC52}{HIDDEN}.example.net").encode()
 
 
+def test_for_terminal_shows_what_a_terminal_would_obey_and_keeps_real_text() -> None:
+    from digest.text import for_terminal
+
+    hostile = "a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"
+    assert for_terminal(hostile) == r"a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"
+    real = "José 東京 👩\u200d💻 \u00a0\u200c!"  # letters, an emoji built with ZWJ, a no-break space, ZWNJ
+    assert for_terminal(real) == real
+    assert for_terminal("one\ntwo\x1b", keep="\n") == "one\ntwo\\x1b"
+
+
 def shown_not_obeyed(out: bytes) -> str:
     """``out`` as text, asserting that no character a terminal acts on is in it (but the newlines ending lines)."""
     text = out.decode()
