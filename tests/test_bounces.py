@@ -9,11 +9,13 @@ copy went out with, its recipient, its Message-ID, its List-Unsubscribe mailto.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -233,28 +235,68 @@ def test_one_malformed_message_never_stops_the_others(sent: tuple[Settings, Stor
     assert process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store).effect == "marked bounced"
 
 
-def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
-    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
-) -> None:
-    settings, _, received = sent
+Run = Callable[..., "subprocess.CompletedProcess[bytes]"]
+
+
+def digest_command(settings: Settings, tmp_path: Path, *, bounces: str = "", **environ: str) -> Run:
+    """`python -m digest` in a real subprocess, with a config for the store and bounce addresses of ``settings``."""
     config = tmp_path / "digest.toml"
     config.write_text(
         f'[newsletter]\nname = "Open Streets"\nsender = "Open Streets <digest@openstreets.example>"\n'
         f'base_url = "https://news.example.org"\n[store]\nurl = "{settings.database_url}"\n'
-        '[bounces]\naddress = "bounces@openstreets.example"\nunsubscribe_address = "unsubscribe@openstreets.example"\n',
+        '[bounces]\naddress = "bounces@openstreets.example"\nunsubscribe_address = "unsubscribe@openstreets.example"\n' + bounces,
         encoding="utf-8",
     )
-    (tmp_path / "hard.eml").write_bytes(bounce("dsn-hard-postfix.eml", received["hard"]))
-    (tmp_path / "complaint.eml").write_bytes(bounce("arf-complaint.eml", received["complains"]))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_"))} | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "IMAP_"))} | {
         "DIGEST_SECRET_KEY": settings.secret_key or ""
     }
 
-    def digest(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-m", "digest", "--config", str(config), *args], input=stdin, capture_output=True, env=environ, timeout=60
-        )
+    def digest(
+        *args: str, stdin: bytes | None = None, terminal: bool = False, typed: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "digest", "--config", str(config), *args]
+        if terminal or typed is not None:
+            return on_terminal(command, env | environ, typed)
+        return subprocess.run(command, input=stdin, capture_output=True, env=env | environ, timeout=60)
 
+    return digest
+
+
+def on_terminal(command: list[str], env: dict[str, str], typed: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``command`` with its output on a pseudo-terminal, as an operator runs it: click strips ``ESC[…m`` from
+    output that goes to a pipe, never from a terminal. Standard output and error together in ``stdout``.
+    ``typed``: what the person types (standard input is the terminal too); None: no input, not a terminal."""
+    import pty
+    import tty
+
+    leader, follower = pty.openpty()
+    tty.setraw(follower)  # no \n → \r\n: the bytes as the program wrote them
+    stdin = follower if typed is not None else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdin=stdin, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    if typed:
+        os.write(leader, typed)  # kept by the terminal until the program reads it
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the program ended and closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return subprocess.CompletedProcess(command, process.wait(timeout=60), b"".join(chunks), b"")
+
+
+def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
+    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+) -> None:
+    settings, _, received = sent
+    digest = digest_command(settings, tmp_path)
+    config = tmp_path / "digest.toml"
+    (tmp_path / "hard.eml").write_bytes(bounce("dsn-hard-postfix.eml", received["hard"]))
+    (tmp_path / "complaint.eml").write_bytes(bounce("arf-complaint.eml", received["complains"]))
     done = digest("bounces", "process", str(tmp_path / "hard.eml"), str(tmp_path / "complaint.eml"), str(tmp_path / "missing.eml"))
     out = done.stdout.decode()
     assert done.returncode == 65 and b"missing.eml: cannot read" in done.stderr  # the others were still read
@@ -393,3 +435,284 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
         assert health["scheduler"]["owner"] == "host:4242:abc"
     finally:
         server.stop()
+
+
+# A mail whose Message-ID (and diagnostic) holds a NUL byte: PostgreSQL refused the row, `bounces process` died
+# with a traceback (exit 1) before the genuine bounce after it, and `bounces fetch` met it again on every poll.
+NUL_MAIL = b"From: someone@example.net\r\nTo: bounces@openstreets.example\r\nSubject: a\x00b\r\nMessage-ID: <nul\x00@example.net>\r\n\r\nhi\x00\r\n"
+
+
+def nul_bounce(copy: Received) -> bytes:
+    """A genuine hard bounce (our token) whose Message-ID and Diagnostic-Code hold NUL bytes."""
+    raw = bounce("dsn-hard-postfix.eml", copy)
+    return raw.replace(b"Message-Id: <", b"Message-Id: <\x00").replace(
+        b"Recipient address rejected:\r\n", b"Recipient\x00 address rejected:\r\n"
+    )
+
+
+def unsubscribe_with(copy: Received, body: str) -> bytes:
+    """The reader of ``copy`` unsubscribing by mail (our token), the body ``body`` after the headers."""
+    raw = bounce("unsubscribe-mail.eml", copy)
+    return raw[: raw.index(b"Content-Type:")] + body.encode()
+
+
+# Both pass Dovecot as they are (it serves a raw NUL as 0x80): a base64 body that decodes to NUL (PostgreSQL refused
+# it), and a UTF-7 body that decodes to a lone surrogate (it has no UTF-8 form: both stores refused it).
+BASE64_NUL = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\ndW5zdWJzY3JpYmUAIG1lIHBsZWFzZQ==\r\n"
+UTF7_SURROGATE = "Content-Type: text/plain; charset=utf-7\r\n\r\nunsubscribe +2AA- me\r\n"
+
+
+def stored_texts(store: Store) -> list[str]:
+    events = [event for event in (store.events.get(n) for n in range(1, 50)) if event is not None]
+    return [text for event in events for text in (event.key, event.diagnostic, event.named.encode() if event.named else "")]
+
+
+def test_a_nul_in_a_mail_is_stored_cleaned_and_the_next_message_is_applied(
+    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+) -> None:
+    """On both stores: the NUL becomes U+FFFD where the text is kept, each message is read for what it is (the
+    plain one unrecognised, the genuine bounce applied: a NUL means nothing, so no real bounce is lost to it),
+    and the message after them is applied; exit 0."""
+    settings, store, received = sent
+    digest = digest_command(settings, tmp_path)
+    (tmp_path / "nul.eml").write_bytes(NUL_MAIL)
+    (tmp_path / "hard-nul.eml").write_bytes(nul_bounce(received["hard"]))
+    (tmp_path / "utf7.eml").write_bytes(unsubscribe_with(received["fine"], UTF7_SURROGATE))
+    (tmp_path / "genuine.eml").write_bytes(bounce("arf-complaint.eml", received["complains"]))
+    files = [str(tmp_path / name) for name in ("nul.eml", "hard-nul.eml", "utf7.eml", "genuine.eml")]
+    done = digest("bounces", "process", *files)
+    out = done.stdout.decode()
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done
+    assert "nul.eml: unrecognised" in out and "hard-nul.eml: hard 5.1.1 for hard@example.org" in out, out
+    assert "utf7.eml: unsubscribe for fine@example.org" in out and "genuine.eml: complaint for complains@example.org" in out, out
+    assert status_of(store, "hard")[0] == SubscriberStatus.BOUNCED
+    assert status_of(store, "fine")[0] == SubscriberStatus.UNSUBSCRIBED
+    assert status_of(store, "complains")[0] == SubscriberStatus.UNSUBSCRIBED
+    reason = status_of(store, "hard")[1] or ""
+    assert "\x00" not in reason and "Recipient\ufffd address rejected" in reason, reason
+    texts = stored_texts(store)
+    assert len(texts) == 12 and "<nul\ufffd@example.net>" in texts and "unsubscribe \ufffd me" in texts, texts
+    assert not any("\x00" in text or re.search("[\ud800-\udfff]", text) for text in texts)
+    again = digest("bounces", "process", *files)  # the cleaned Message-ID is the same key: read once
+    assert again.returncode == 0 and again.stdout.decode().count("read before, nothing changed") == 4, again
+
+
+def test_a_stored_text_never_holds_what_a_store_refuses() -> None:
+    from digest.mail.bounces import Reading
+    from digest.text import storable
+
+    assert storable("a\x00b\udcffc\x1bd") == "a\ufffdb\ufffdc\x1bd"  # control characters are kept: shown escaped
+    reading = Reading(kind=EventKind.HARD, key="<\x00@x>", status="5.1.1", diagnostic="\udc80", addresses=("a\x00@b",))
+    assert (reading.key, reading.diagnostic, reading.addresses) == ("<\ufffd@x>", "\ufffd", ("a\ufffd@b",))
+
+
+# What the audit sent: an OSC 52 clipboard write and ESC[8m (hidden text) in a Diagnostic-Code and an address;
+# in a text bounce's words a bidi override and a C1 CSI. Each reached the operator's terminal raw.
+OSC52, HIDDEN, BIDI, CSI = "\x1b]52;c;ZWNobyBvd25lZA==\x07", "\x1b[8m", "\u202e", "\x9b"
+
+
+def hostile_dsn(copy: Received, n: int = 0) -> bytes:
+    """A forged hard bounce naming the reader of ``copy`` and a second address, escapes in its diagnostic and address."""
+    raw = forged("dsn-hard-postfix.eml", copy, n)
+    raw = raw.replace(b"Diagnostic-Code: smtp; 550", f"Diagnostic-Code: smtp; {OSC52}{HIDDEN}550".encode())
+    second = f"\r\nFinal-Recipient: rfc822; evil{HIDDEN}@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n".encode()
+    return raw.replace(b"    User unknown in virtual mailbox table\r\n", b"    User unknown in virtual mailbox table\r\n" + second, 1)
+
+
+def hostile_text_bounce(victim: str) -> bytes:
+    """A qmail bounce without our token whose first words hold a bidi override, a C1 CSI and escapes."""
+    extra = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    text = QMAIL.format(n=7, victim=victim, extra=extra)
+    return text.replace("program at mx.example.net", f"program at mx.{BIDI}ten{CSI}8m{OSC52}{HIDDEN}.example.net").encode()
+
+
+def test_for_terminal_shows_what_a_terminal_would_obey_and_keeps_real_text() -> None:
+    from digest.text import for_terminal
+
+    hostile = "a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"
+    assert for_terminal(hostile) == r"a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"
+    real = "José 東京 👩\u200d💻 \u00a0\u200c!"  # letters, an emoji built with ZWJ, a no-break space, ZWNJ
+    assert for_terminal(real) == real
+    assert for_terminal("one\ntwo\x1b", keep="\n") == "one\ntwo\\x1b"
+
+
+def shown_not_obeyed(out: bytes) -> str:
+    """``out`` as text, asserting that no character a terminal acts on is in it (but the newlines ending lines)."""
+    text = out.decode()
+    raw = {ch for ch in text if ch != "\n" and not ch.isprintable() and ch != "\u00a0"}
+    assert not raw, (raw, text)
+    return text
+
+
+def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(
+    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+) -> None:
+    """On a real terminal (a pty): `bounces process`, `bounces review` (list, apply, refusal) and `subscribers show`
+    print every escape a stranger wrote as its visible form (\\x1b, \\u202e, \\x9b), none as what a terminal obeys."""
+    settings, _, received = sent
+    digest = digest_command(settings, tmp_path)
+    (tmp_path / "dsn.eml").write_bytes(hostile_dsn(received["exim"]))
+    (tmp_path / "qmail.eml").write_bytes(hostile_text_bounce("away@example.org"))
+    done = digest("bounces", "process", str(tmp_path / "dsn.eml"), str(tmp_path / "qmail.eml"), terminal=True)
+    said = shown_not_obeyed(done.stdout)
+    assert done.returncode == 0 and r"names exim@example.org, evil\x1b[8m@example.net" in said, said
+    text = shown_not_obeyed(digest("bounces", "review", terminal=True).stdout)
+    assert r"\x1b]52;c;ZWNobyBvd25lZA==\x07\x1b[8m550 5.1.1" in text and r"names evil\x1b[8m@example.net: not on the list" in text
+    assert r"mx.\u202eten\x9b8m\x1b]52;c;" in text, text
+    report = next(int(line.split()[1].rstrip(":")) for line in text.splitlines() if "qmail" in line)
+    applied = digest("bounces", "review", "--apply", str(report), terminal=True)
+    assert applied.returncode == 0 and "marked bounced" in shown_not_obeyed(applied.stdout)
+    refused = digest("bounces", "review", "--apply", str(report - 1), terminal=True)  # it names two addresses: which?
+    assert refused.returncode == 1 and r"evil\x1b[8m@example.net" in shown_not_obeyed(refused.stdout), refused
+    hinted = [line.split("apply: ", 1)[1].split() for line in text.splitlines() if f"--apply {report - 1} " in line]
+    assert len(hinted) == 1 and hinted[0][-2:] == ["--address", "exim@example.org"], hinted  # the one on the list, whole
+    applied = digest(*hinted[0][3:], terminal=True)
+    assert applied.returncode == 0 and "applied to exim@example.org: marked bounced" in shown_not_obeyed(applied.stdout), applied
+    shown = shown_not_obeyed(digest("subscribers", "show", "away@example.org", terminal=True).stdout)
+    assert r"status_reason    5.1.1 Hi. This is the qmail-send program at mx.\u202eten\x9b8m\x1b]52;c;" in shown, shown
+    as_json = digest("subscribers", "show", "away@example.org", "--json", terminal=True).stdout
+    assert "\\u202e" in shown_not_obeyed(as_json)
+    assert json.loads(as_json)["subscriber"]["status_reason"].startswith(f"5.1.1 Hi. This is the qmail-send program at mx.{BIDI}ten{CSI}")
+
+
+def test_bounces_fetch_stores_what_a_store_refused_cleaned_and_goes_on(
+    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+) -> None:
+    """`digest bounces fetch` (a subprocess, on a terminal) over Dovecot, the mails put in its Maildir as an MTA
+    delivers them. The text a store refused (a NUL from a base64 body, a lone surrogate from a UTF-7 one) is
+    stored cleaned and each mail applied, on both stores, and the next fetch finds nothing left: it used to
+    fail on the same mail at every poll. The names a forged report gives are printed shown, not obeyed."""
+    import imaplib
+
+    from imapserver import MAIL_UID, dovecot
+
+    settings, store, received = sent
+    with dovecot() as server:
+        maildir = server.folder / "Maildir"
+        deliveries = (
+            NUL_MAIL,
+            unsubscribe_with(received["leaves"], BASE64_NUL),
+            unsubscribe_with(received["fine"], UTF7_SURROGATE),
+            bounce("arf-complaint.eml", received["complains"]),
+            hostile_dsn(received["exim"]),
+        )
+        for n, raw in enumerate(deliveries):
+            for part in ("tmp", "new", "cur"):
+                (maildir / part).mkdir(parents=True, exist_ok=True)
+            (maildir / "new" / f"17650000{n}.M{n}P1.test").write_bytes(raw)
+        for path in (maildir, *maildir.rglob("*")):
+            os.chown(path, MAIL_UID, MAIL_UID)
+        digest = digest_command(
+            settings,
+            tmp_path,
+            bounces=f'imap_ca_file = "{server.ca_file}"\n',
+            IMAP_HOST=server.host,
+            IMAP_PORT=str(server.port),
+            IMAP_USERNAME=server.user,
+            IMAP_PASSWORD=server.password,
+        )
+        done = digest("bounces", "fetch", terminal=True)
+        said = shown_not_obeyed(done.stdout)
+        assert done.returncode == 0 and "Read       5 message(s) from INBOX" in said, said
+        assert said.count(": unrecognised") == 1 and said.count(": unsubscribe for") == 2, said
+        assert r"names exim@example.org, evil\x1b[8m@example.net" in said, said
+        for reader in ("leaves", "fine", "complains"):
+            assert status_of(store, reader)[0] == SubscriberStatus.UNSUBSCRIBED, reader
+        texts = stored_texts(store)
+        assert "unsubscribe\ufffd me please" in texts and "unsubscribe \ufffd me" in texts, texts
+        again = digest("bounces", "fetch")
+        assert again.returncode == 0 and b"Read       0 message(s)" in again.stdout, again
+        mailbox = server.client()
+        assert isinstance(mailbox, imaplib.IMAP4_SSL)
+        counts = {folder: int(mailbox.select(folder)[1][0] or 0) for folder in ("INBOX", "Processed", "Unrecognised")}
+        assert counts == {"INBOX": 0, "Processed": 3, "Unrecognised": 2}, counts  # the NUL mail and the forged report
+        mailbox.logout()
+
+
+def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path) -> None:
+    """210 forged reports (the audit's flood): `bounces review --dismiss-all` asks on a terminal, needs --yes
+    without one (the refusal names the whole command), takes --before DATE, says how many it dismissed, changes
+    no subscriber, and dismissing again dismisses nothing. Only the reports counted for the person are dismissed."""
+    import sqlalchemy as sa
+
+    from digest.app.bounces import dismiss_all, waiting_reports
+    from digest.models import ReviewState
+    from digest.store.schema import mail_events
+
+    settings, store, _ = sent
+    for n in range(210):
+        assert process_message(QMAIL.format(n=n, victim="fine@example.org", extra="").encode(), settings, store).review is not None
+    with store.engine.begin() as conn:  # the first 10 read in October
+        conn.execute(sa.update(mail_events).where(mail_events.c.id <= 10).values(received_at=datetime(2026, 10, 5, tzinfo=UTC)))
+    digest = digest_command(settings, tmp_path)
+    unattended = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01")
+    assert (
+        unattended.returncode == 2
+        and f"--config {tmp_path / 'digest.toml'} bounces review --dismiss-all --before 2026-11-01 --yes`".encode() in unattended.stderr
+    ), unattended
+    declined = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01", typed=b"n\n")
+    said = shown_not_obeyed(declined.stdout)
+    assert (
+        declined.returncode == 2
+        and "Dismiss 10 waiting report(s) read before 2026-11-01 00:00 UTC?" in said
+        and "nothing dismissed" in said
+    ), said
+    assert waiting_reports(store).count == 210
+    confirmed = digest("bounces", "review", "--dismiss-all", "--before", "2026-11-01", typed=b"y\n")
+    assert confirmed.returncode == 0 and "10 report(s) read before 2026-11-01 00:00 UTC dismissed" in confirmed.stdout.decode(), confirmed
+    assert waiting_reports(store).count == 200
+    listed = digest("bounces", "review").stdout.decode()
+    assert (
+        "200 report(s) waiting" in listed
+        and f"Dismiss them all at once (a flood of forged ones): digest --config {tmp_path / 'digest.toml'} bounces review --dismiss-all"
+        in listed
+    )
+    everything = digest("bounces", "review", "--dismiss-all", "--yes")
+    assert everything.returncode == 0 and everything.stdout.decode().startswith("200 report(s) dismissed: nothing changed"), everything
+    again = digest("bounces", "review", "--dismiss-all", "--yes")
+    assert again.returncode == 0 and again.stdout.decode().startswith("No report is waiting for review: nothing dismissed"), again
+    assert all(event.review is ReviewState.DISMISSED for event in (store.events.get(n) for n in (1, 11, 210)) if event is not None)
+    assert status_of(store, "fine")[0] == SubscriberStatus.ACTIVE
+    # A report read after the person counted waits for them: it was not in what they confirmed.
+    process_message(QMAIL.format(n=500, victim="fine@example.org", extra="").encode(), settings, store)
+    flood = waiting_reports(store)
+    process_message(QMAIL.format(n=501, victim="fine@example.org", extra="").encode(), settings, store)
+    assert (flood.count, dismiss_all(store, flood), waiting_reports(store).count) == (1, 1, 1)
+    for wrong in (("--before", "2026-11-01"), ("--dismiss-all", "--before", "yesterday"), ("--dismiss-all", "--dismiss", "3")):
+        refused = digest("bounces", "review", *wrong)
+        assert refused.returncode == 2 and b"error" in refused.stderr.lower(), (wrong, refused)
+
+
+def test_the_schedulers_bounce_poll_logs_what_a_mail_names_shown(
+    sent: tuple[Settings, Store, dict[str, Received]], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`digest schedule` logs each message its poll of the mailbox read, with the addresses a report names: on a
+    terminal, the escapes in them are shown. A JSON log line (which escapes C0 itself) is written in ASCII
+    escapes when it holds a bidi or C1 control."""
+    import imaplib
+    import logging
+
+    from digest.app.scheduling import Scheduler
+    from digest.cli.logs import JsonFormatter, configure
+
+    from imapserver import dovecot
+
+    settings, store, received = sent
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    with dovecot() as server:
+        mailbox = server.client()
+        assert isinstance(mailbox, imaplib.IMAP4_SSL)
+        assert mailbox.append("INBOX", None, None, hostile_dsn(received["exim"], 1))[0] == "OK"
+        mailbox.logout()
+        try:
+            configure(logging.INFO, "human")
+            Scheduler(server.reading(settings), store).fetch_bounces()
+        finally:
+            root.handlers[:] = saved[0]
+            root.setLevel(saved[1])
+    logged = capfd.readouterr().err
+    assert "\x1b" not in logged and r"names exim@example.org, evil\x1b[8m@example.net" in logged, logged
+    record = logging.LogRecord("digest", logging.INFO, __file__, 1, "bounces: uid %s: %s", ("1", f"names {BIDI}gnp.exe"), None)
+    line = JsonFormatter().format(record)
+    assert BIDI not in line and json.loads(line)["event"] == f"bounces: uid 1: names {BIDI}gnp.exe"

@@ -11,7 +11,7 @@ Only a token we signed names the subscriber. A bounce or complaint without
 one (a relay rewrote the return path, or someone forged it to unsubscribe
 another person) changes nothing: it is stored as *unattributed* with the
 addresses and Message-IDs it names, for a person to apply or dismiss
-(``digest bounces review``).
+(``digest bounces review``; a flood of forged ones all at once).
 
 Every message read is stored as an event with its issue, time, status and
 diagnostic, keyed by its Message-ID (or a hash of its bytes), so reading the
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from digest.config import Settings
 from digest.errors import ReviewError
@@ -245,6 +245,27 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Sett
     store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
     effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
     return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    """The reports waiting for review (received before a moment, when one is given): how many, the last one's id."""
+
+    count: int
+    last_id: int | None
+    before: datetime | None = None
+
+
+def waiting_reports(store: Store, before: datetime | None = None) -> Flood:
+    """How many unattributed reports wait (received before ``before``, when given), for a person to confirm."""
+    count, last_id = store.events.waiting(before)
+    return Flood(count, last_id, before)
+
+
+def dismiss_all(store: Store, flood: Flood) -> int:
+    """Dismiss the reports ``flood`` counted (none that arrived since): they change nothing; how many were.
+    Dismissing again finds none: 0."""
+    return store.events.dismiss_waiting(flood.last_id, flood.before) if flood.last_id is not None else 0
 
 
 @dataclass(slots=True)

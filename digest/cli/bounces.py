@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, confirmed, fail, hint, quote, say
 
 EX_DATAERR = 65  # sysexits.h: an input could not be read (a file named on the command line)
 EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message in keeps it and tries again later
@@ -49,15 +49,15 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
         try:
             inputs.append((str(path), path.read_bytes()))
         except OSError as exc:
-            click.echo(f"error: {path}: cannot read: {exc.strerror or exc}", err=True)
+            say(f"error: {path}: cannot read: {exc.strerror or exc}", err=True)
             unreadable += 1
     try:
         store = obj.store
         for name, raw in inputs:
             outcome = process_message(raw, settings, store, recipient=recipient)
-            click.echo(f"{name}: {outcome.describe()}")
+            say(f"{name}: {outcome.describe()}")
     except StoreError as exc:
-        click.echo(f"error: {exc}; nothing lost: the message can be processed again", err=True)
+        say(f"error: {exc}; nothing lost: the message can be processed again", err=True)
         sys.exit(EX_TEMPFAIL)
     if unreadable:
         sys.exit(EX_DATAERR)
@@ -80,31 +80,66 @@ def fetch(obj: Context) -> None:
     except DeliveryError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     for uid, outcome in report.outcomes:
-        click.echo(f"uid {uid}: {outcome.describe()}")
-    click.echo(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
+        say(f"uid {uid}: {outcome.describe()}")
+    say(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
 
 
 @bounces.command()
 @click.option("--apply", "apply_id", type=int, metavar="ID", help="Apply report ID to the subscriber it names.")
 @click.option("--address", help="With --apply: which of the addresses the report names (when it names several).")
 @click.option("--dismiss", "dismiss_id", type=int, metavar="ID", help="Dismiss report ID: it changes nothing.")
+@click.option("--dismiss-all", is_flag=True, help="Dismiss every waiting report (a flood of forged ones): they change nothing.")
+@click.option("--before", metavar="DATE", help="With --dismiss-all: only those read before DATE (a date means local midnight).")
+@click.option("--yes", "-y", is_flag=True, help="With --dismiss-all: do not ask for confirmation (required without a terminal).")
 @click.pass_obj
-def review(obj: Context, apply_id: int | None, address: str | None, dismiss_id: int | None) -> None:
-    """Bounces and complaints that carried no token of ours: list them, apply one, or dismiss one.
+def review(
+    obj: Context, apply_id: int | None, address: str | None, dismiss_id: int | None, dismiss_all: bool, before: str | None, yes: bool
+) -> None:
+    """Bounces and complaints that carried no token of ours: list them, apply one, or dismiss one or all.
 
     Such a report (a relay rewrote the return path, or someone forged one to
     unsubscribe another person) never changes a status by itself. With no
     option, each waiting report is listed with the addresses and Message-IDs
     it names and whether each address is on the list.
     """
-    if apply_id is not None and dismiss_id is not None:
-        fail("--apply and --dismiss decide one report each: give one of them")
+    if sum((apply_id is not None, dismiss_id is not None, dismiss_all)) > 1:
+        fail("--apply, --dismiss and --dismiss-all each decide on their own: give one of them")
     if address is not None and apply_id is None:
         fail("--address goes with --apply ID")
-    if apply_id is not None or dismiss_id is not None:
+    if (before is not None or yes) and not dismiss_all:
+        fail(f"{'--before' if before is not None else '--yes'} goes with --dismiss-all")
+    if dismiss_all:
+        _dismiss_all(obj, before, yes)
+    elif apply_id is not None or dismiss_id is not None:
         _decide(obj, apply_id, dismiss_id, address)
     else:
         _list_waiting(obj)
+
+
+def _dismiss_all(obj: Context, before: str | None, yes: bool) -> None:
+    """Every waiting report (read before DATE) dismissed in one command, after a person confirmed the count."""
+    from digest.app.bounces import dismiss_all, waiting_reports
+    from digest.app.session import moment
+    from digest.errors import WindowError
+
+    try:
+        until = moment(before, obj.settings.timezone) if before is not None else None
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="--before") from None
+    which = f" read before {until:%Y-%m-%d %H:%M %Z}" if until is not None else ""
+    flood = waiting_reports(obj.store, until)
+    if not flood.count:
+        say(f"No report{which} is waiting for review: nothing dismissed.")
+        return
+    again = hint(obj, "bounces", "review", "--dismiss-all", *(("--before", before) if before is not None else ()), "--yes")
+    if not confirmed(
+        f"Dismiss {flood.count} waiting report(s){which}? None changes any subscriber.",
+        yes=yes,
+        unattended=f"to dismiss them without a question: `{again}`",
+    ):
+        fail("nothing dismissed", EXIT_USAGE)
+    dismissed = dismiss_all(obj.store, flood)
+    say(f"{dismissed} report(s){which} dismissed: nothing changed")
 
 
 def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address: str | None) -> None:
@@ -122,7 +157,7 @@ def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address:
             ReviewProblem.NOT_LISTED: f"dismiss the report with `{hint(obj, 'bounces', 'review', '--dismiss', str(exc.event_id))}`",
         }.get(exc.problem)
         fail(f"{exc}: {fix}" if fix else str(exc), EXIT_PROBLEMS)
-    click.echo(said)
+    say(said)
 
 
 def _list_waiting(obj: Context) -> None:
@@ -131,7 +166,7 @@ def _list_waiting(obj: Context) -> None:
 
     waiting = awaiting_review(obj.store)
     if not waiting:
-        click.echo("No report is waiting for review.")
+        say("No report is waiting for review.")
         return
     command = hint(obj, "bounces", "review")
     for report in waiting:
@@ -139,12 +174,16 @@ def _list_waiting(obj: Context) -> None:
         when = event.received_at.strftime("%Y-%m-%d %H:%M") if event.received_at else "?"
         status = f" {event.status}" if event.status else ""
         issue = f", issue {event.issue_id}" if event.issue_id else ""
-        click.echo(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
+        say(f"report {event.id}: {event.kind}{status}, read {when}{issue}: {event.diagnostic[:120]}")
         for named_address, listed in report.named:
-            click.echo(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
+            say(f"    names {named_address}: {f'on the list ({listed})' if listed else 'not on the list'}")
         for message_id in event.named.message_ids if event.named else ():
-            click.echo(f"    quotes Message-ID {message_id}")
-        if report.named:
-            click.echo(f"    apply: {command} --apply {event.id}" + (" --address ADDRESS" if len(report.named) > 1 else ""))
-        click.echo(f"    dismiss: {command} --dismiss {event.id}")
-    click.echo(f"{len(waiting)} report(s) waiting. None changes anything until applied.")
+            say(f"    quotes Message-ID {message_id}")
+        if len(report.named) == 1:
+            say(f"    apply: {command} --apply {event.id}")
+        for listed_address in [named for named, listed in report.named if listed] if len(report.named) > 1 else ():
+            say(f"    apply: {command} --apply {event.id} --address {quote([listed_address])}")  # only a listed one applies
+        say(f"    dismiss: {command} --dismiss {event.id}")
+    say(f"{len(waiting)} report(s) waiting. None changes anything until applied.")
+    if len(waiting) > 1:
+        say(f"Dismiss them all at once (a flood of forged ones): {command} --dismiss-all")

@@ -6,6 +6,7 @@ and the web stack are imported by the commands that use them, when they run.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+
+from digest.text import for_terminal
 
 if TYPE_CHECKING:
     from digest.app.issues import Newsletter, Target, WindowRequest
@@ -99,9 +102,34 @@ def operator() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
+def say(line: str, *, err: bool = False) -> None:
+    """One line for a person, whatever text from outside it holds (an address, a diagnostic, a Message-ID from a
+    stranger's mail): every control character shown as its escape, never obeyed by the terminal."""
+    click.echo(for_terminal(line), err=err)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    # Errors quote what was given (an address, a server's answer): shown, never obeyed. Newlines stay: a
+    # ConfigError's problems are one per line.
+    click.echo(for_terminal(f"error: {message}", keep="\n"), err=True)
     sys.exit(code)
+
+
+def terminal_json(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON that is safe on a terminal: as written (non-ASCII kept), unless it holds a character a
+    terminal acts on (JSON escapes C0 controls, but not C1 or bidi ones): then all of it in ASCII escapes."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return text if for_terminal(text, keep="\n") == text else json.dumps(value, indent=indent, default=str)
+
+
+def confirmed(question: str, *, yes: bool, unattended: str) -> bool:
+    """--yes, or a person at a terminal who answered yes to ``question`` (False: they said no). Without a
+    terminal and without --yes, a refusal (exit 2) that says ``unattended``: the complete command with --yes."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        fail(f"not on a terminal: {unattended}", EXIT_USAGE)
+    return click.confirm(question, default=False)
 
 
 def listen(address: tuple[str, int], option: str) -> socket.socket:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, say, terminal_json
 
 if TYPE_CHECKING:
     from digest.app.subscribers import Imported, ImportedRow
@@ -159,8 +159,6 @@ def export(obj: Context) -> None:
 @click.pass_obj
 def show(obj: Context, address: str, as_json: bool) -> None:
     """Everything stored about ADDRESS: the subscription (status and its history) and every delivery."""
-    import json
-
     from digest.app.subscribers import Roster
     from digest.errors import UnknownSubscriberError
 
@@ -171,19 +169,18 @@ def show(obj: Context, address: str, as_json: bool) -> None:
         fail(str(exc), EXIT_PROBLEMS)
     record = roster.record(subscriber)
     if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        click.echo(terminal_json(record, indent=2))
         return
+    # Said through `say`: the status reason, a server's last reply and a bounce's diagnostic are strangers' text.
     person = record["subscriber"]
     for key in ("id", "email", "name", "status", "status_reason", "themes", "paused_until", "created_at", "updated_at", "confirm_sent_at"):
-        click.echo(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
-    click.echo(f"deliveries       {len(record['deliveries'])}")
+        say(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
+    say(f"deliveries       {len(record['deliveries'])}")
     for delivery in record["deliveries"]:
-        click.echo(
-            f"  {delivery['issue_id']}  {delivery['state']:<9} attempts {delivery['attempts']}  {delivery['last_reply'] or ''}".rstrip()
-        )
-    click.echo(f"returned         {len(record['bounces_and_complaints'])} bounce(s), complaint(s) or mailed unsubscribe(s)")
+        say(f"  {delivery['issue_id']}  {delivery['state']:<9} attempts {delivery['attempts']}  {delivery['last_reply'] or ''}".rstrip())
+    say(f"returned         {len(record['bounces_and_complaints'])} bounce(s), complaint(s) or mailed unsubscribe(s)")
     for event in record["bounces_and_complaints"]:
-        click.echo(
+        say(
             f"  {event['received_at']}  {event['kind']:<11} {event['issue_id'] or '-'}  {event['status'] or ''} {event['diagnostic'] or ''}".rstrip()
         )
 

@@ -44,6 +44,7 @@ from enum import StrEnum
 from flufl.bounce import all_failures
 
 from digest.subscribers.tokens import ReturnPathSigner
+from digest.text import storable
 
 # flufl.bounce logs every detector's failure with a traceback before raising it; the caller
 # (digest.app.bounces.read_safely) records the reason with the message, once, without a traceback.
@@ -78,6 +79,15 @@ class Reading:
     refs: tuple[TokenRef, ...] = ()
     addresses: tuple[str, ...] = ()  # the failed (or complaining) addresses the report names: for review only
     original_message_id: str | None = None  # of the message that bounced or was complained about, when quoted
+
+    def __post_init__(self) -> None:
+        # Every text a reading carries came from a stranger's mail and is stored as it is: here, once, it is made
+        # storable (a NUL in a Message-ID made PostgreSQL refuse the row and stopped every later message).
+        for name in ("key", "status", "diagnostic", "original_message_id"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, storable(value))
+        object.__setattr__(self, "addresses", tuple(storable(address) for address in self.addresses))
 
     @property
     def ref(self) -> TokenRef | None:

@@ -99,6 +99,27 @@ class MailEvents:
         with self.reads.connect() as conn:
             return [_event_of(row) for row in conn.execute(query).mappings()]
 
+    def waiting(self, before: datetime | None = None) -> tuple[int, int | None]:
+        """How many reports wait for review (only those received before ``before``, when given), and the highest id."""
+        query = sa.select(sa.func.count(), sa.func.max(mail_events.c.id)).where(*self._waiting(before))
+        with self.reads.connect() as conn:
+            count, highest = conn.execute(query).one()
+        return int(count), (int(highest) if highest is not None else None)
+
+    def dismiss_waiting(self, up_to: int, before: datetime | None = None) -> int:
+        """Dismiss every report waiting for review with an id up to ``up_to`` (those counted for the person who
+        confirmed; one arriving meanwhile waits), received before ``before`` when given; how many."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(mail_events).where(mail_events.c.id <= up_to, *self._waiting(before)).values(review=ReviewState.DISMISSED.value)
+            ).rowcount
+        return int(changed)
+
+    @staticmethod
+    def _waiting(before: datetime | None) -> list[sa.ColumnElement[bool]]:
+        conditions = [mail_events.c.review == ReviewState.UNATTRIBUTED.value]
+        return conditions + ([mail_events.c.received_at < before] if before is not None else [])
+
     def resolve(self, event_id: int, decision: ReviewState, subscriber_id: int | None) -> bool:
         """Record a person's decision on an unattributed report (only once: False when it was decided already)."""
         with self.engine.begin() as conn:
