@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from digest.cli import common, refusals
-from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint
+from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint, say
 
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
@@ -347,11 +347,11 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
     click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
     click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in report.counts.items() if count))
     if report.end is RunEnd.OURS:
-        click.echo(f"Paused     {report.reason}", err=True)
+        say(f"Paused     {report.reason}", err=True)  # the relay's own words in it: shown, never obeyed
         click.echo(f"Resume     `{resume}` once that is fixed: nobody was marked failed or bounced", err=True)
         sys.exit(EXIT_TEMPFAIL)
     if report.reason:
-        click.echo(f"Stopped    {report.reason}", err=True)
+        say(f"Stopped    {report.reason}", err=True)
     if report.end is RunEnd.STOPPED:
         click.echo(f"Stopped    on request, after the messages in flight; to resume: {resume}", err=True)
     if not report.complete:
@@ -651,10 +651,9 @@ def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending
     )
     if item.workers:
         click.echo("  workers: " + "; ".join(_worker_line(w) for w in item.workers))
-    for delivery in issue.problems:
-        click.echo(
-            f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} "
-            f"({delivery.attempts} attempt(s))"
+    for delivery in issue.problems:  # the replies are servers' words, the addresses strangers' (a sign-up): shown, never obeyed
+        say(
+            f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} ({delivery.attempts} attempt(s))"
         )
     if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
         back = item.returned
@@ -669,7 +668,7 @@ def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending
     if pending:
         for delivery, email in item.waiting:
             tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
-            click.echo(f"  waiting  {email}: {delivery.state}{tried}")
+            say(f"  waiting  {email}: {delivery.state}{tried}")
     else:
         click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending')}")
     # While workers are at it, a one-process send is refused: the command that helps is joining them.
