@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
 from digest.errors import WindowError
+from digest.issue.stories import canonical_url, first_party
 from digest.models import Excluded, ExclusionKind, Post, Window
 
 
@@ -106,15 +107,24 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
 
     Posts are considered oldest first (ties by source order), so when two
     sources carry the same post, the first seen is kept and the later one is
-    excluded as a duplicate of it.
+    excluded as a duplicate of it. A post of our own (:func:`first_party`)
+    goes before every other source's, whatever the dates: another source's
+    post with its address (or its title and outlet) is the duplicate, and
+    one claiming the address of any post of ours near the window is excluded
+    naming it (a feed never puts its title and excerpt on our link).
     """
-    ordered = sorted(enumerate(posts), key=lambda pair: (pair[1].published, pair[0]))
-    selected: list[Post] = []
+    listed = list(posts)
+    ours: dict[str, Post] = {}
+    for post in sorted(listed, key=lambda p: p.published):
+        if post.url and first_party(post):
+            ours.setdefault(_claim_key(post.url), post)
+    ordered = sorted(enumerate(listed), key=lambda pair: (not first_party(pair[1]), pair[1].published, pair[0]))
+    selected: list[tuple[int, Post]] = []
     excluded: list[Excluded] = []
     by_url: dict[str, Post] = {}
     by_title: dict[tuple[str, str], Post] = {}
-    for _, post in ordered:
-        rule = _rule_reason(post, window, rules)
+    for index, post in ordered:
+        rule = _rule_reason(post, window, rules) or _claim(post, ours)
         if rule is not None:
             excluded.append(Excluded(post=post, kind=rule[0], reason=rule[1]))
             continue
@@ -125,11 +135,28 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
         if twin is not None:
             excluded.append(Excluded(post=post, kind=ExclusionKind.DUPLICATE, reason=f'duplicate of "{twin.title}" from {twin.source}'))
             continue
-        selected.append(post)
+        selected.append((index, post))
         if url_key:
             by_url[url_key] = post
         by_title[title_key] = post
-    return Selection(tuple(selected), tuple(excluded))
+    selected.sort(key=lambda pair: (pair[1].published, pair[0]))
+    return Selection(tuple(post for _, post in selected), tuple(excluded))
+
+
+def _claim_key(url: str) -> str:
+    return canonical_url(url).casefold()
+
+
+def _claim(post: Post, ours: dict[str, Post]) -> tuple[ExclusionKind, str] | None:
+    """Another source's post carrying the address of a post of ours: ours stands, this one is left out, named."""
+    if not post.url or first_party(post):
+        return None
+    own = ours.get(_claim_key(post.url))
+    if own is None:
+        return None
+    if normalise_title(post.title) == normalise_title(own.title):  # a feed that carries our posts too: a plain duplicate
+        return ExclusionKind.DUPLICATE, f'duplicate of "{own.title}" from {own.source}'
+    return ExclusionKind.DUPLICATE, f'carries the address of our post "{own.title}" from {own.source} under another title: ours is kept'
 
 
 def _title_key(post: Post) -> tuple[str, str]:
