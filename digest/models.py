@@ -180,6 +180,7 @@ class RefusalKind(StrEnum):
     SENT_ALREADY = "sent-already"  # the issue has deliveries: what was sent stays what is stored
     NO_SUCH_ISSUE = "no-such-issue"  # no stored issue has that id
     FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
+    LEFT = "left"  # they unsubscribed, complained or bounced: an operator re-subscribes them only at their request
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,7 @@ class Refusal:
     why: str
     issue_id: str | None = None
     other_issue: str | None = None  # OVERLAP: the issue in the way
+    address: str | None = None  # LEFT: the address refused
 
     def __str__(self) -> str:
         return self.why

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,52 @@ def test_an_unknown_status_is_a_bad_row_not_a_guess(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f'{csv_file}:3: unknown status "frozen-ish"' in result.stderr
     assert list(listing(config)) == ["ok@example.org"]
+
+
+def test_add_refuses_someone_who_left_unless_they_asked(tmp_path: Path) -> None:
+    """Issue 31, item 4. Reproduction: `subscribers add` for someone who had unsubscribed or complained answered
+    "already on the list (active)" and had silently made them active again."""
+    config = make_config(tmp_path, None)
+    for address in ("gone@example.org", "angry@example.org", "full@example.org"):
+        assert cli(config, "subscribers", "add", address).returncode == 0
+    assert cli(config, "subscribers", "remove", "gone@example.org").returncode == 0
+    store = Store.open(load_settings(config, environ={}).database_url)
+    angry, full = store.subscribers.get("angry@example.org"), store.subscribers.get("full@example.org")
+    assert angry is not None and full is not None
+    store.subscribers.set_status(angry.id, SubscriberStatus.UNSUBSCRIBED, "complained: abuse report")
+    store.subscribers.set_status(full.id, SubscriberStatus.BOUNCED, "5.1.1 mailbox unknown")
+    for address, status, why in (
+        ("gone@example.org", "unsubscribed", "removed by an operator"),
+        ("angry@example.org", "unsubscribed", "complained: abuse report"),
+        ("full@example.org", "bounced", "5.1.1 mailbox unknown"),
+    ):
+        refused = cli(config, "subscribers", "add", address)
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert f"error: {address} left the list ({status}: {why}); an operator brings back only someone who asked" in refused.stderr
+        assert f"If they asked you to: digest --config {config} subscribers add {address} --resubscribe" in refused.stderr
+        assert listing(config)[address][1] == SubscriberStatus(status)
+    back = cli(config, "subscribers", "add", "angry@example.org", "--resubscribe")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout == "re-subscribed at their request (was unsubscribed: complained: abuse report): angry@example.org\n"
+    assert listing(config)["angry@example.org"][1] == SubscriberStatus.ACTIVE
+    assert cli(config, "subscribers", "add", "angry@example.org").stdout == "already on the list (active): angry@example.org\n"
+    assert cli(config, "subscribers", "add", "new@example.org", "--resubscribe").stdout == "added: new@example.org\n"
+
+
+def test_nothing_lifts_a_forget_suppression(tmp_path: Path) -> None:
+    """Issue 31, item 4: `--resubscribe` never brings back an address that asked to be forgotten, and without the
+    secret key (nothing can then be checked against the hashes kept) add and import refuse while any is kept."""
+    config = make_config(tmp_path, None)
+    assert cli(config, "subscribers", "add", "erase@example.org").returncode == 0
+    assert cli(config, "subscribers", "forget", "erase@example.org", "--yes").returncode == 0
+    refused = cli(config, "subscribers", "add", "Erase@example.org", "--resubscribe")
+    assert refused.returncode == 1 and "erase@example.org asked to be forgotten: only they can sign up again" in refused.stderr.lower()
+    keyless = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    csv_file = write(tmp_path / "again.csv", "erase@example.org\nother@example.org\n")
+    for args in (("subscribers", "add", "erase@example.org", "--resubscribe"), ("subscribers", "import", str(csv_file))):
+        result = subprocess.run(
+            [sys.executable, "-m", "digest", "--config", str(config), *args], env=keyless, capture_output=True, text=True
+        )
+        assert result.returncode != 0 and "added" not in result.stdout, result.stdout
+        assert "DIGEST_SECRET_KEY is not set: it recognises the 1 forgotten address(es) on the suppression list" in result.stderr
+    assert sorted(listing(config)) == []

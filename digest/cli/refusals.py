@@ -31,6 +31,8 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why} (resume it as it is: {hint(obj, 'send', '--issue', refusal.issue_id)})"
     if kind is RefusalKind.NO_SUCH_ISSUE:
         return f"{why}; `{hint(obj, 'status')}` lists them"
+    if kind is RefusalKind.LEFT and refusal.address:
+        return f"{why}. If they asked you to: {hint(obj, 'subscribers', 'add', refusal.address, '--resubscribe')}"
     return why
 
 

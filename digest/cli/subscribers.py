@@ -92,10 +92,15 @@ def _import_summary(imported: Imported) -> str:
 @subscribers.command()
 @click.argument("address")
 @click.option("--name", help="The subscriber's name, used in the To: header.")
+@click.option(
+    "--resubscribe", is_flag=True, help="They left (unsubscribed, complained, bounced) and asked you to bring them back: re-subscribe them."
+)
 @click.pass_obj
-def add(obj: Context, address: str, name: str | None) -> None:
-    """Add ADDRESS (or re-subscribe it, if it had left)."""
-    from digest.app.subscribers import Roster, address_of, name_of
+def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None:
+    """Add ADDRESS. Someone who left is refused unless --resubscribe says they asked to come back; an address
+    someone asked to have forgotten is always refused (only they can sign up again)."""
+    from digest.app.subscribers import AddOutcome, Roster, address_of, name_of
+    from digest.cli.refusals import worded
     from digest.errors import AddressError, RefusedError
 
     try:
@@ -103,10 +108,16 @@ def add(obj: Context, address: str, name: str | None) -> None:
     except AddressError as exc:
         fail(f"{address!r}: {exc}")
     try:
-        subscriber, created = Roster(obj.settings, obj.store).add(email, name_of(name))
+        added = Roster(obj.settings, obj.store).add(email, name_of(name), resubscribe=resubscribe)
     except RefusedError as exc:
-        fail(str(exc), EXIT_PROBLEMS)
-    click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")
+        fail(worded(obj, exc.refusal), EXIT_PROBLEMS)
+    if added.outcome is AddOutcome.RESUBSCRIBED:
+        said = f"re-subscribed at their request (was {added.was}{f': {added.why}' if added.why else ''})"
+    elif added.outcome is AddOutcome.ADDED:
+        said = "added" + (f" (was {added.was}: active now on your word)" if added.was else "")
+    else:
+        said = "already on the list (active)"
+    click.echo(f"{said}: {added.subscriber.email}")
 
 
 @subscribers.command("list")

@@ -6,7 +6,7 @@ import functools
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,13 +35,11 @@ class Subscribers:
         self.engine = engine
         self.reads = reads_of(engine)  # transactions that only read take no write lock
 
-    def add(
-        self, email: str, name: str | None = None, *, reactivate: bool = False, status: SubscriberStatus = SubscriberStatus.ACTIVE
-    ) -> tuple[Subscriber, bool]:
+    def add(self, email: str, name: str | None = None, *, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> tuple[Subscriber, bool]:
         """Add an address (already validated); returns it and whether it was new.
 
-        An existing address keeps its status unless ``reactivate`` (an explicit
-        re-subscribe) is given: an import never re-subscribes someone who left.
+        An existing address is returned as it is, its status unchanged: whether
+        someone who left may come back is the caller's rule (digest.app.subscribers).
         ``status`` is the status of a new row (an import of someone who left
         elsewhere keeps them on file, never mailed).
         """
@@ -67,13 +65,6 @@ class Subscribers:
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise RuntimeError("the database returned no id for a new subscriber")
                 return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
-            if reactivate and row["status"] != SubscriberStatus.ACTIVE:
-                conn.execute(
-                    sa.update(subscribers)
-                    .where(subscribers.c.id == row["id"])
-                    .values(status=SubscriberStatus.ACTIVE.value, status_reason=None, updated_at=now)
-                )
-                return replace(subscriber_of(row), status=SubscriberStatus.ACTIVE, status_reason=None), False
             return subscriber_of(row), False
 
     def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
@@ -250,6 +241,11 @@ class Subscribers:
             conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
             if not conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first():
                 conn.execute(sa.insert(suppressions).values(address_hash=address_hash, created_at=now_utc()))
+
+    def suppressions(self) -> int:
+        """How many addresses asked to be forgotten (each kept as a keyed hash only)."""
+        with self.reads.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(suppressions)).scalar_one())
 
     def suppressed(self, address_hash: str) -> bool:
         with self.reads.connect() as conn:
