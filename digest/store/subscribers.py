@@ -75,7 +75,10 @@ class Subscribers:
         status: anyone can type an address into the form, and an opt-out is
         never undone but by the person's own confirmation. A repeated sign-up
         while one awaits confirmation keeps its time, so the link already
-        mailed still works. ``themes`` None means every theme.
+        mailed still works, and changes nothing stored: anyone can type the
+        address, so the choice of the sign-up whose confirmation was mailed
+        stands until its owner confirms (they change it on their preferences
+        page after). ``themes`` None means every theme.
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
@@ -98,10 +101,11 @@ class Subscribers:
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
                 return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
+            awaiting = row["status"] == SubscriberStatus.PENDING or row["confirming_since"] is not None
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(themes=chosen, confirming_since=row["confirming_since"] or now)
+                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else {"themes": chosen}))
             )
             row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
