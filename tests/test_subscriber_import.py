@@ -142,3 +142,37 @@ def test_nothing_lifts_a_forget_suppression(tmp_path: Path) -> None:
         assert result.returncode != 0 and "added" not in result.stdout, result.stdout
         assert "DIGEST_SECRET_KEY is not set: it recognises the 1 forgotten address(es) on the suppression list" in result.stderr
     assert sorted(listing(config)) == []
+
+
+def test_a_file_that_is_not_utf8_or_split_by_another_delimiter_is_refused_whole_naming_why(tmp_path: Path) -> None:
+    """Issue 31 (low). Reproduction: a Latin-1 list was refused with Python's "'utf-8' codec can't decode byte 0xe9
+    in position 51" (no line, no advice), and a list split by `|` gave a bad address per row, never naming the
+    delimiter, while a row like `ann|ann@example.org` would have been stored as that (valid) address."""
+    config = make_config(tmp_path, None)
+    latin = write(tmp_path / "latin.csv", "email,name\nann@example.org,Ann\nrene@example.org,Ren\xe9 \x1b[2J\n".encode("latin-1"))
+    result = cli(config, "subscribers", "import", str(latin))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {latin}:3: byte 0xe9 at offset 51 is not UTF-8, the encoding an import reads (read as Windows-1252 or "
+        'Latin-1, the line is "rene@example.org,René \\x1b[2J"); save the file as UTF-8 and import it again\n'
+    )
+    piped = write(tmp_path / "piped.csv", "email|name\nann@example.org|Ann\nann|ann@example.org\n")
+    result = cli(config, "subscribers", "import", str(piped))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"error: {piped}:1: the rows are split by '|' (each of the first 3 non-blank lines has it" in result.stderr
+    assert "an import reads comma, semicolon or tab separated files: save it with one of those" in result.stderr
+    huge = write(tmp_path / "huge.csv", 'email,name\nann@example.org,Ann\nbo@example.org,"' + "B" * 200_000 + '"\n')
+    result = cli(config, "subscribers", "import", str(huge))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"error: {huge}:3: field larger than field limit" in result.stderr and "nothing imported" in result.stderr
+    assert listing(config) == {}  # nothing of any of them, not even the good rows before the bad line
+
+
+def test_bad_rows_are_named_by_the_line_they_start_on_and_the_delimiter_read(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    csv_file = write(tmp_path / "list.csv", 'ann@example.org;"Ann\nSmith"\n\nbo@example.org;Bo;extra\nnot-an-address;Cy\n')
+    result = cli(config, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1
+    assert f"warning: {csv_file}:4: expected email[,name], got 3 fields split by semicolon" in result.stderr
+    assert f"warning: {csv_file}:5: 'not-an-address': " in result.stderr
+    assert listing(config) == {"ann@example.org": ("Ann Smith", SubscriberStatus.ACTIVE)}

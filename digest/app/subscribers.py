@@ -247,17 +247,20 @@ class Roster:
             self.settings.require_secret(f"it recognises the {count} forgotten address(es) on the suppression list, never added back")
         return lambda address: self.store.subscribers.suppressed(address_hash(key or "", address))
 
-    def import_rows(self, text: str, source: str) -> Imported:
+    def import_rows(self, data: bytes, source: str) -> Imported:
         """Import a CSV list (digest.subscribers.csv_formats reads every format it knows) and say what became of each row.
 
         An import never re-subscribes anyone who left, honours an opt-out the export carries for someone on the
-        list, and never adds back an address that asked to be forgotten."""
-        from digest.subscribers.csv_formats import read_csv
+        list, and never adds back an address that asked to be forgotten. A file that cannot be read as a whole
+        (not UTF-8, another delimiter, a row the CSV reader gives up on) raises ListFileError before anything
+        is stored: the file is read to its end first."""
+        from digest.subscribers.csv_formats import read_csv, text_of
 
+        parsed = list(read_csv(text_of(data)))
         forgotten = self.forgotten_test()
         rows: list[ImportedRow] = []
         seen: dict[str, int] = {}
-        for row in read_csv(text):
+        for row in parsed:
             if row.skipped is not None:
                 rows.append(ImportedRow(line=row.line, fate=RowFate.UNCONFIRMED, problem=row.skipped))
             elif row.email is None:

@@ -28,7 +28,8 @@ def import_(obj: Context, csv_file: Path) -> None:
 
     \b
     A header row is recognised (email / Email Address / E-mail, name or
-    First Name + Last Name) and the delimiter sniffed (, ; or tab). Rows an
+    First Name + Last Name) and the delimiter sniffed (, ; or tab; a file
+    split by another, or not in UTF-8, is refused whole, naming the line). Rows an
     export marks as unsubscribed, blocklisted or cleaned are kept as
     unsubscribed or bounced, never mailed; unconfirmed ones are skipped.
     Bad rows are reported with their line, the rest imported. An import
@@ -39,12 +40,16 @@ def import_(obj: Context, csv_file: Path) -> None:
     up again); the summary counts them.
     """
     from digest.app.subscribers import Roster, RowFate
+    from digest.errors import ListFileError
 
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{csv_file}: cannot read: {exc}")
-    imported = Roster(obj.settings, obj.store).import_rows(text, csv_file.name)
+        data = csv_file.read_bytes()
+    except OSError as exc:
+        fail(f"{csv_file}: cannot read: {exc.strerror or exc}")
+    try:
+        imported = Roster(obj.settings, obj.store).import_rows(data, csv_file.name)
+    except ListFileError as exc:
+        fail(f"{csv_file}:{exc.line}: {exc.message}")
     for row in imported.rows:
         if (note := _note(row)) is not None:
             click.echo(f"note: {csv_file}:{row.line}: {note}", err=True)
