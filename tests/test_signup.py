@@ -315,3 +315,12 @@ def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
     code, _, page = http_request("POST", f"{server.base}{link.group(1)}", b"", FORM)
     assert code == 200 and "You are subscribed" in page
     assert store.subscribers.themes_of(pending.id) == tuple(themes[:1])  # the owner's own choice, confirmed
+    # Someone who left and signs up again: that sign-up's choice goes with the confirmation it mails; another
+    # sign-up while it awaits changes nothing.
+    zoe, _ = store.subscribers.add("zoe@example.org")
+    store.subscribers.set_status(zoe.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
+    assert sign_up(server, "zoe@example.org", themes[1:], csrf=csrf, cookie=cookie)[0] == 200
+    assert store.subscribers.themes_of(zoe.id) == tuple(themes[1:])
+    assert sign_up(server, "zoe@example.org", themes[:1])[0] == 200
+    assert store.subscribers.themes_of(zoe.id) == tuple(themes[1:])
+    assert store.subscribers.get("zoe@example.org").status == SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]

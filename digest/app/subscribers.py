@@ -3,8 +3,9 @@ confirming (double opt-in), choosing themes or a pause. Each answers with a type
 into a page.
 
 The rules kept here, once: a link acts only with a token we signed that verifies; a sign-up never undoes an
-opt-out by itself; a confirmation link belongs to the sign-up it was mailed for; at most one mail per address
-every ten minutes, whoever fills in the form.
+opt-out by itself; a confirmation link belongs to the sign-up it was mailed for, and so does the theme choice
+(another sign-up while one awaits confirmation changes nothing stored: digest.store.subscribers); at most one
+mail per address every ten minutes, whoever fills in the form.
 """
 
 from __future__ import annotations
