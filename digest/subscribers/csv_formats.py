@@ -4,8 +4,8 @@
   as a whole, naming the first byte that is not UTF-8, its offset and line:
   a guess at another encoding could turn every accented name into nonsense.
 - The delimiter is sniffed (``,`` ``;`` or tab). A file whose rows are split
-  by another one (``|``, ``:``) is refused as a whole, naming it: read as
-  one column, ``ann|ann@example.org`` is a valid address, and a wrong one.
+  by another one (``|``, ``^``, ``~``) is refused as a whole, naming it: read
+  as one column, ``ann|ann@example.org`` is a valid address, and a wrong one.
 - A header row is recognised and its columns mapped: the address from
   ``email``/``Email Address``/``E-mail``/``email_address``, the name from
   ``name``, or ``First Name`` + ``Last Name``; other columns are ignored.
@@ -129,7 +129,7 @@ def columns_of(header: list[str]) -> Columns | None:
 
 # The delimiters an import reads, in the words a message uses; and others, which a file is refused for using.
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
-FOREIGN_DELIMITERS = "|:^~"
+FOREIGN_DELIMITERS = "|^~"  # not ":", which names hold ("Ann: editor")
 SNIFFED_LINES = 20
 READ_DELIMITERS = ", ".join(list(DELIMITERS.values())[:-1]) + f" or {list(DELIMITERS.values())[-1]}"  # "comma, semicolon or tab"
 
@@ -161,12 +161,14 @@ def sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
     except csv.Error:
         pass  # one column, or nothing to tell by: commas, unless another delimiter splits every row
     for char in FOREIGN_DELIMITERS:
-        if lines and all(char in line for line in lines):
+        # Every line, or all but one of three or more: a one-column header ("email") above rows split by it.
+        having = sum(char in line for line in lines)
+        if lines and having >= (len(lines) if len(lines) <= 2 else len(lines) - 1):
             raise ListFileError(
                 1,
-                f"the rows are split by {char!r} (each of the first {len(lines)} non-blank lines has it, and no {READ_DELIMITERS} "
-                f"splits them the same way); an import reads {READ_DELIMITERS} separated files: save it with one of those and "
-                "import it again",
+                f"the rows are split by {char!r} ({having} of the first {len(lines)} non-blank lines have it, and no "
+                f"{READ_DELIMITERS} splits them the same way); an import reads {READ_DELIMITERS} separated files: save it "
+                "with one of those and import it again",
             )
     return csv.excel
 
