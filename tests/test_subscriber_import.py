@@ -176,3 +176,19 @@ def test_bad_rows_are_named_by_the_line_they_start_on_and_the_delimiter_read(tmp
     assert f"warning: {csv_file}:4: expected email[,name], got 3 fields split by semicolon" in result.stderr
     assert f"warning: {csv_file}:5: 'not-an-address': " in result.stderr
     assert listing(config) == {"ann@example.org": ("Ann Smith", SubscriberStatus.ACTIVE)}
+
+
+def test_only_a_file_split_by_another_delimiter_is_refused_for_it() -> None:
+    from digest.errors import ListFileError
+    from digest.subscribers.csv_formats import read_csv
+
+    kept = {
+        "a@example.org,Ann: editor\nb@example.org\n": 2,
+        "a@example.org\n\nb@example.org\n": 2,
+        "email\na@example.org|x\nb@example.org\n": 2,
+    }
+    for text, count in kept.items():  # a colon in a name, one column, a stray pipe: read as ever
+        assert len(list(read_csv(text))) == count
+    for text in ("a@example.org|Ann\n", "email\na@example.org|A\nb@example.org|B\n", "a@example.org^A\nb@example.org^B\n"):
+        with pytest.raises(ListFileError, match="the rows are split by"):
+            list(read_csv(text))
