@@ -123,6 +123,11 @@ def test_add_refuses_someone_who_left_unless_they_asked(tmp_path: Path) -> None:
     assert listing(config)["angry@example.org"][1] == SubscriberStatus.ACTIVE
     assert cli(config, "subscribers", "add", "angry@example.org").stdout == "already on the list (active): angry@example.org\n"
     assert cli(config, "subscribers", "add", "new@example.org", "--resubscribe").stdout == "added: new@example.org\n"
+    store.subscribers.sign_up("waits@example.org", None, None)  # a sign-up awaiting confirmation: the operator vouches
+    assert (
+        cli(config, "subscribers", "add", "waits@example.org").stdout == "added (was pending: active now on your word): waits@example.org\n"
+    )
+    assert listing(config)["waits@example.org"][1] == SubscriberStatus.ACTIVE
 
 
 def test_nothing_lifts_a_forget_suppression(tmp_path: Path) -> None:
