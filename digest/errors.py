@@ -64,6 +64,16 @@ class AddressError(DigestError, ValueError):
     """An email address that cannot be stored or sent to: the message says why (email-validator's reason)."""
 
 
+class ListFileError(DigestError, ValueError):
+    """A subscriber list that cannot be read as a whole (not UTF-8, a delimiter an import does not read, a row the
+    CSV reader cannot parse): nothing of it is imported. ``line`` is where; the message says what and what to do."""
+
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        self.message = message
+        super().__init__(f"line {line}: {message}")
+
+
 class SourceError(DigestError, ValueError):
     """A source, or one item in it, could not be read.
 

@@ -195,6 +195,7 @@ class RefusalKind(StrEnum):
     NO_SUCH_ISSUE = "no-such-issue"  # no stored issue has that id
     FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
     NOT_APPROVED = "not-approved"  # schedule.approval = "required" and the issue has no valid approval: approve it first
+    LEFT = "left"  # they unsubscribed, complained or bounced: an operator re-subscribes them only at their request
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,7 @@ class Refusal:
     why: str
     issue_id: str | None = None
     other_issue: str | None = None  # OVERLAP: the issue in the way
+    address: str | None = None  # LEFT: the address refused
 
     def __str__(self) -> str:
         return self.why

@@ -292,3 +292,35 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
         finally:
             browser.close()
     assert store.subscribers.preferences_of(reader.id) == (tuple(themes[:2]), back)
+
+
+def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
+    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+) -> None:
+    """Issue 31 (low). Reproduction: a stranger's sign-up for an address already pending rewrote its theme choice,
+    so the owner, confirming with the link mailed for their own sign-up, got the stranger's themes."""
+    server, store, settings = site
+    themes = [theme.name for theme in settings.themes]
+    csrf, cookie = open_form(server)
+    assert sign_up(server, "eve@example.org", themes[:1], csrf=csrf, cookie=cookie)[0] == 200  # the owner
+    pending = store.subscribers.get("eve@example.org")
+    assert pending is not None and store.subscribers.themes_of(pending.id) == tuple(themes[:1])
+    [mailed] = mails_to(smtp_server, "eve@example.org")
+    code, answer = sign_up(server, "EVE@example.org", themes[1:])  # a stranger, from another site's form
+    assert code == 200 and "Check your inbox" in answer
+    stored = store.subscribers.get("eve@example.org")
+    assert stored is not None and stored.name == "Ada" and store.subscribers.themes_of(stored.id) == tuple(themes[:1])
+    link = re.search(r"https://news\.example\.org(/confirm/\S+)", mailed.get_content())
+    assert link is not None
+    code, _, page = http_request("POST", f"{server.base}{link.group(1)}", b"", FORM)
+    assert code == 200 and "You are subscribed" in page
+    assert store.subscribers.themes_of(pending.id) == tuple(themes[:1])  # the owner's own choice, confirmed
+    # Someone who left and signs up again: that sign-up's choice goes with the confirmation it mails; another
+    # sign-up while it awaits changes nothing.
+    zoe, _ = store.subscribers.add("zoe@example.org")
+    store.subscribers.set_status(zoe.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
+    assert sign_up(server, "zoe@example.org", themes[1:], csrf=csrf, cookie=cookie)[0] == 200
+    assert store.subscribers.themes_of(zoe.id) == tuple(themes[1:])
+    assert sign_up(server, "zoe@example.org", themes[:1])[0] == 200
+    assert store.subscribers.themes_of(zoe.id) == tuple(themes[1:])
+    assert store.subscribers.get("zoe@example.org").status == SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,107 @@ def test_an_unknown_status_is_a_bad_row_not_a_guess(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f'{csv_file}:3: unknown status "frozen-ish"' in result.stderr
     assert list(listing(config)) == ["ok@example.org"]
+
+
+def test_add_refuses_someone_who_left_unless_they_asked(tmp_path: Path) -> None:
+    """Issue 31, item 4. Reproduction: `subscribers add` for someone who had unsubscribed or complained answered
+    "already on the list (active)" and had silently made them active again."""
+    config = make_config(tmp_path, None)
+    for address in ("gone@example.org", "angry@example.org", "full@example.org"):
+        assert cli(config, "subscribers", "add", address).returncode == 0
+    assert cli(config, "subscribers", "remove", "gone@example.org").returncode == 0
+    store = Store.open(load_settings(config, environ={}).database_url)
+    angry, full = store.subscribers.get("angry@example.org"), store.subscribers.get("full@example.org")
+    assert angry is not None and full is not None
+    store.subscribers.set_status(angry.id, SubscriberStatus.UNSUBSCRIBED, "complained: abuse report")
+    store.subscribers.set_status(full.id, SubscriberStatus.BOUNCED, "5.1.1 mailbox unknown")
+    for address, status, why in (
+        ("gone@example.org", "unsubscribed", "removed by an operator"),
+        ("angry@example.org", "unsubscribed", "complained: abuse report"),
+        ("full@example.org", "bounced", "5.1.1 mailbox unknown"),
+    ):
+        refused = cli(config, "subscribers", "add", address)
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert f"error: {address} left the list ({status}: {why}); an operator brings back only someone who asked" in refused.stderr
+        assert f"If they asked you to: digest --config {config} subscribers add {address} --resubscribe" in refused.stderr
+        assert listing(config)[address][1] == SubscriberStatus(status)
+    back = cli(config, "subscribers", "add", "angry@example.org", "--resubscribe")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout == "re-subscribed at their request (was unsubscribed: complained: abuse report): angry@example.org\n"
+    assert listing(config)["angry@example.org"][1] == SubscriberStatus.ACTIVE
+    assert cli(config, "subscribers", "add", "angry@example.org").stdout == "already on the list (active): angry@example.org\n"
+    assert cli(config, "subscribers", "add", "new@example.org", "--resubscribe").stdout == "added: new@example.org\n"
+    store.subscribers.sign_up("waits@example.org", None, None)  # a sign-up awaiting confirmation: the operator vouches
+    assert (
+        cli(config, "subscribers", "add", "waits@example.org").stdout == "added (was pending: active now on your word): waits@example.org\n"
+    )
+    assert listing(config)["waits@example.org"][1] == SubscriberStatus.ACTIVE
+
+
+def test_nothing_lifts_a_forget_suppression(tmp_path: Path) -> None:
+    """Issue 31, item 4: `--resubscribe` never brings back an address that asked to be forgotten, and without the
+    secret key (nothing can then be checked against the hashes kept) add and import refuse while any is kept."""
+    config = make_config(tmp_path, None)
+    assert cli(config, "subscribers", "add", "erase@example.org").returncode == 0
+    assert cli(config, "subscribers", "forget", "erase@example.org", "--yes").returncode == 0
+    refused = cli(config, "subscribers", "add", "Erase@example.org", "--resubscribe")
+    assert refused.returncode == 1 and "erase@example.org asked to be forgotten: only they can sign up again" in refused.stderr.lower()
+    keyless = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
+    csv_file = write(tmp_path / "again.csv", "erase@example.org\nother@example.org\n")
+    for args in (("subscribers", "add", "erase@example.org", "--resubscribe"), ("subscribers", "import", str(csv_file))):
+        result = subprocess.run(
+            [sys.executable, "-m", "digest", "--config", str(config), *args], env=keyless, capture_output=True, text=True
+        )
+        assert result.returncode != 0 and "added" not in result.stdout, result.stdout
+        assert "DIGEST_SECRET_KEY is not set: it recognises the 1 forgotten address(es) on the suppression list" in result.stderr
+    assert sorted(listing(config)) == []
+
+
+def test_a_file_that_is_not_utf8_or_split_by_another_delimiter_is_refused_whole_naming_why(tmp_path: Path) -> None:
+    """Issue 31 (low). Reproduction: a Latin-1 list was refused with Python's "'utf-8' codec can't decode byte 0xe9
+    in position 51" (no line, no advice), and a list split by `|` gave a bad address per row, never naming the
+    delimiter, while a row like `ann|ann@example.org` would have been stored as that (valid) address."""
+    config = make_config(tmp_path, None)
+    latin = write(tmp_path / "latin.csv", "email,name\nann@example.org,Ann\nrene@example.org,Ren\xe9 \x1b[2J\n".encode("latin-1"))
+    result = cli(config, "subscribers", "import", str(latin))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {latin}:3: byte 0xe9 at offset 51 is not UTF-8, the encoding an import reads (read as Windows-1252 or "
+        'Latin-1, the line is "rene@example.org,René \\x1b[2J"); save the file as UTF-8 and import it again\n'
+    )
+    piped = write(tmp_path / "piped.csv", "email\nann@example.org|Ann\nann|ann@example.org\n")
+    result = cli(config, "subscribers", "import", str(piped))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"error: {piped}:1: the rows are split by '|' (2 of the first 3 non-blank lines have it" in result.stderr
+    assert "an import reads comma, semicolon or tab separated files: save it with one of those" in result.stderr
+    huge = write(tmp_path / "huge.csv", 'email,name\nann@example.org,Ann\nbo@example.org,"' + "B" * 200_000 + '"\n')
+    result = cli(config, "subscribers", "import", str(huge))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"error: {huge}:3: field larger than field limit" in result.stderr and "nothing imported" in result.stderr
+    assert listing(config) == {}  # nothing of any of them, not even the good rows before the bad line
+
+
+def test_bad_rows_are_named_by_the_line_they_start_on_and_the_delimiter_read(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    csv_file = write(tmp_path / "list.csv", 'ann@example.org;"Ann\nSmith"\n\nbo@example.org;Bo;extra\nnot-an-address;Cy\n')
+    result = cli(config, "subscribers", "import", str(csv_file))
+    assert result.returncode == 1
+    assert f"warning: {csv_file}:4: expected email[,name], got 3 fields split by semicolon" in result.stderr
+    assert f"warning: {csv_file}:5: 'not-an-address': " in result.stderr
+    assert listing(config) == {"ann@example.org": ("Ann Smith", SubscriberStatus.ACTIVE)}
+
+
+def test_only_a_file_split_by_another_delimiter_is_refused_for_it() -> None:
+    from digest.errors import ListFileError
+    from digest.subscribers.csv_formats import read_csv
+
+    kept = {
+        "a@example.org,Ann: editor\nb@example.org\n": 2,
+        "a@example.org\n\nb@example.org\n": 2,
+        "email\na@example.org|x\nb@example.org\n": 2,
+    }
+    for text, count in kept.items():  # a colon in a name, one column, a stray pipe: read as ever
+        assert len(list(read_csv(text))) == count
+    for text in ("a@example.org|Ann\n", "email\na@example.org|A\nb@example.org|B\n", "a@example.org^A\nb@example.org^B\n"):
+        with pytest.raises(ListFileError, match="the rows are split by"):
+            list(read_csv(text))

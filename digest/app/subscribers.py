@@ -3,16 +3,17 @@ confirming (double opt-in), choosing themes or a pause. Each answers with a type
 into a page.
 
 The rules kept here, once: a link acts only with a token we signed that verifies; a sign-up never undoes an
-opt-out by itself; a confirmation link belongs to the sign-up it was mailed for; at most one mail per address
-every ten minutes, whoever fills in the form.
+opt-out by itself; a confirmation link belongs to the sign-up it was mailed for, and so does the theme choice
+(another sign-up while one awaits confirmation changes nothing stored: digest.store.subscribers); at most one
+mail per address every ten minutes, whoever fills in the form.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -213,6 +214,22 @@ class Imported:
         return tuple(row for row in self.rows if row.fate in (RowFate.BAD, RowFate.REPEATED))
 
 
+class AddOutcome(StrEnum):
+    """What ``subscribers add`` did."""
+
+    ADDED = "added"  # a new address, or a pending sign-up made active on the operator's word
+    ACTIVE = "active"  # on the list and active already: nothing changed
+    RESUBSCRIBED = "resubscribed"  # had left, and came back at their request (the operator said so)
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    subscriber: Subscriber
+    outcome: AddOutcome
+    was: SubscriberStatus | None = None  # the status before, when it changed
+    why: str | None = None  # why they had left, for a re-subscribed one
+
+
 class Roster:
     """The list as an operator keeps it: import, add, remove, show, forget."""
 
@@ -220,21 +237,31 @@ class Roster:
         self.settings = settings
         self.store = store
 
-    def is_forgotten(self, address: str) -> bool:
-        """Whether this address asked to be forgotten (no secret key set: nobody was forgotten here)."""
+    def forgotten_test(self) -> Callable[[str], bool]:
+        """Whether an address asked to be forgotten. Only a keyed hash of each is kept, so without the secret key
+        none can be recognised: refused then (ConfigError) while the suppression list holds any, rather than add
+        back someone who asked to be forgotten."""
         key = self.settings.secret_key
-        return bool(key) and self.store.subscribers.suppressed(address_hash(key or "", address))
+        if not key:
+            if not (count := self.store.subscribers.suppressions()):
+                return lambda _address: False  # nobody was forgotten here
+            self.settings.require_secret(f"it recognises the {count} forgotten address(es) on the suppression list, never added back")
+        return lambda address: self.store.subscribers.suppressed(address_hash(key or "", address))
 
-    def import_rows(self, text: str, source: str) -> Imported:
+    def import_rows(self, data: bytes, source: str) -> Imported:
         """Import a CSV list (digest.subscribers.csv_formats reads every format it knows) and say what became of each row.
 
         An import never re-subscribes anyone who left, honours an opt-out the export carries for someone on the
-        list, and never adds back an address that asked to be forgotten."""
-        from digest.subscribers.csv_formats import read_csv
+        list, and never adds back an address that asked to be forgotten. A file that cannot be read as a whole
+        (not UTF-8, another delimiter, a row the CSV reader gives up on) raises ListFileError before anything
+        is stored: the file is read to its end first."""
+        from digest.subscribers.csv_formats import read_csv, text_of
 
+        parsed = list(read_csv(text_of(data)))
+        forgotten = self.forgotten_test()
         rows: list[ImportedRow] = []
         seen: dict[str, int] = {}
-        for row in read_csv(text):
+        for row in parsed:
             if row.skipped is not None:
                 rows.append(ImportedRow(line=row.line, fate=RowFate.UNCONFIRMED, problem=row.skipped))
             elif row.email is None:
@@ -245,11 +272,13 @@ class Roster:
                 )
             else:
                 seen[row.email.casefold()] = row.line
-                rows.append(self._import_one(row.line, row.email, row.name, row.status, source))
+                rows.append(self._import_one(row.line, row.email, row.name, row.status, source, forgotten))
         return Imported(tuple(rows))
 
-    def _import_one(self, line: int, email: str, name: str | None, status: SubscriberStatus, source: str) -> ImportedRow:
-        if self.is_forgotten(email):
+    def _import_one(
+        self, line: int, email: str, name: str | None, status: SubscriberStatus, source: str, forgotten: Callable[[str], bool]
+    ) -> ImportedRow:
+        if forgotten(email):
             return ImportedRow(line=line, fate=RowFate.FORGOTTEN, email=email, status=status)
         subscriber, created = self.store.subscribers.add(email, name, status=status)
         if created:
@@ -263,16 +292,40 @@ class Roster:
             return ImportedRow(line=line, fate=RowFate.OPTED_OUT, email=email, status=status, was=was)
         return ImportedRow(line=line, fate=RowFate.ALREADY, email=email, status=status, was=was)
 
-    def add(self, email: str, name: str | None) -> tuple[Subscriber, bool]:
-        """Add (or re-subscribe) an address an operator typed; refused (RefusedError) for one that asked to be forgotten."""
-        if self.is_forgotten(email):
+    def add(self, email: str, name: str | None, *, resubscribe: bool = False) -> Added:
+        """Add an address an operator typed. Refused (RefusedError) for one that asked to be forgotten, whatever
+        is said, and for someone who left (unsubscribed, complained, bounced) unless ``resubscribe``: the
+        operator's word that the person asked to come back. A pending sign-up becomes active on the operator's word."""
+        if self.forgotten_test()(email):
             raise RefusedError(
                 Refusal(
                     RefusalKind.FORGOTTEN,
                     f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)",
                 )
             )
-        return self.store.subscribers.add(email, name, reactivate=True)
+        subscriber, created = self.store.subscribers.add(email, name)
+        if created:
+            return Added(subscriber, AddOutcome.ADDED)
+        was, why = subscriber.status, subscriber.status_reason
+        if was == SubscriberStatus.ACTIVE:
+            return Added(subscriber, AddOutcome.ACTIVE)
+        if was == SubscriberStatus.PENDING:
+            self.store.subscribers.set_status(
+                subscriber.id, SubscriberStatus.ACTIVE, "added by an operator while a sign-up awaited confirmation"
+            )
+            return Added(replace(subscriber, status=SubscriberStatus.ACTIVE), AddOutcome.ADDED, was)
+        if not resubscribe:
+            raise RefusedError(
+                Refusal(
+                    RefusalKind.LEFT,
+                    f"{email} left the list ({was}{f': {why}' if why else ''}); an operator brings back only someone who asked to come back",
+                    address=email,
+                )
+            )
+        self.store.subscribers.set_status(
+            subscriber.id, SubscriberStatus.ACTIVE, f"re-subscribed by an operator at their request (was {was})"
+        )
+        return Added(replace(subscriber, status=SubscriberStatus.ACTIVE), AddOutcome.RESUBSCRIBED, was, why)
 
     def find(self, address: str) -> Subscriber:
         """The subscriber with this address; UnknownSubscriberError when there is none."""

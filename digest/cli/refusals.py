@@ -34,6 +34,8 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; to send it unapproved all the same, add --without-approval (the send is logged as unapproved)"
     if kind is RefusalKind.NO_SUCH_ISSUE:
         return f"{why}; `{hint(obj, 'status')}` lists them all"
+    if kind is RefusalKind.LEFT and refusal.address:
+        return f"{why}. If they asked you to: {hint(obj, 'subscribers', 'add', refusal.address, '--resubscribe')}"
     return why
 
 

@@ -28,7 +28,8 @@ def import_(obj: Context, csv_file: Path) -> None:
 
     \b
     A header row is recognised (email / Email Address / E-mail, name or
-    First Name + Last Name) and the delimiter sniffed (, ; or tab). Rows an
+    First Name + Last Name) and the delimiter sniffed (, ; or tab; a file
+    split by another, or not in UTF-8, is refused whole, naming the line). Rows an
     export marks as unsubscribed, blocklisted or cleaned are kept as
     unsubscribed or bounced, never mailed; unconfirmed ones are skipped.
     Bad rows are reported with their line, the rest imported. An import
@@ -39,12 +40,16 @@ def import_(obj: Context, csv_file: Path) -> None:
     up again); the summary counts them.
     """
     from digest.app.subscribers import Roster, RowFate
+    from digest.errors import ListFileError
 
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{csv_file}: cannot read: {exc}")
-    imported = Roster(obj.settings, obj.store).import_rows(text, csv_file.name)
+        data = csv_file.read_bytes()
+    except OSError as exc:
+        fail(f"{csv_file}: cannot read: {exc.strerror or exc}")
+    try:
+        imported = Roster(obj.settings, obj.store).import_rows(data, csv_file.name)
+    except ListFileError as exc:
+        fail(f"{csv_file}:{exc.line}: {exc.message}")
     for row in imported.rows:
         if (note := _note(row)) is not None:
             click.echo(f"note: {csv_file}:{row.line}: {note}", err=True)
@@ -92,10 +97,15 @@ def _import_summary(imported: Imported) -> str:
 @subscribers.command()
 @click.argument("address")
 @click.option("--name", help="The subscriber's name, used in the To: header.")
+@click.option(
+    "--resubscribe", is_flag=True, help="They left (unsubscribed, complained, bounced) and asked you to bring them back: re-subscribe them."
+)
 @click.pass_obj
-def add(obj: Context, address: str, name: str | None) -> None:
-    """Add ADDRESS (or re-subscribe it, if it had left)."""
-    from digest.app.subscribers import Roster, address_of, name_of
+def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None:
+    """Add ADDRESS. Someone who left is refused unless --resubscribe says they asked to come back; an address
+    someone asked to have forgotten is always refused (only they can sign up again)."""
+    from digest.app.subscribers import AddOutcome, Roster, address_of, name_of
+    from digest.cli.refusals import worded
     from digest.errors import AddressError, RefusedError
 
     try:
@@ -103,10 +113,16 @@ def add(obj: Context, address: str, name: str | None) -> None:
     except AddressError as exc:
         fail(f"{address!r}: {exc}")
     try:
-        subscriber, created = Roster(obj.settings, obj.store).add(email, name_of(name))
+        added = Roster(obj.settings, obj.store).add(email, name_of(name), resubscribe=resubscribe)
     except RefusedError as exc:
-        fail(str(exc), EXIT_PROBLEMS)
-    click.echo(f"{'added' if created else 'already on the list (active)'}: {subscriber.email}")
+        fail(worded(obj, exc.refusal), EXIT_PROBLEMS)
+    if added.outcome is AddOutcome.RESUBSCRIBED:
+        said = f"re-subscribed at their request (was {added.was}{f': {added.why}' if added.why else ''})"
+    elif added.outcome is AddOutcome.ADDED:
+        said = "added" + (f" (was {added.was}: active now on your word)" if added.was else "")
+    else:
+        said = "already on the list (active)"
+    click.echo(f"{said}: {added.subscriber.email}")
 
 
 @subscribers.command("list")

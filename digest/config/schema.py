@@ -19,6 +19,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 WindowMode = Literal["days", "week", "since-last"]
 SourceKind = Literal["markdown", "feed", "archive"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
+# The newsletter's own posts (its files and archives), which no other source's post may stand in for: a feed is
+# anyone's words, and one claiming our post's address must not put its title and excerpt on our link.
+FIRST_PARTY_KINDS: tuple[SourceKind, ...] = ("markdown", "archive")
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"

@@ -275,7 +275,9 @@ class _Curator:
             if post_id is None:
                 continue
             included.append(post_id)
-            if post_id in self.left:
+            # Already in, it stays as it is: a post left out under the same id (another source's copy of its
+            # address) never takes the place of the one chosen.
+            if post_id in self.left and post_id not in self.chosen:
                 item = self.left.pop(post_id)
                 self.chosen[post_id] = item.post
                 self.changes.append(f"included {self.title(post_id)} (left out before: {item.reason})")

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
 from digest.errors import WindowError
+from digest.issue.stories import canonical_url, first_party
 from digest.models import Excluded, ExclusionKind, Post, Window
 
 
@@ -113,15 +114,24 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
 
     Posts are considered oldest first (ties by source order), so when two
     sources carry the same post, the first seen is kept and the later one is
-    excluded as a duplicate of it.
+    excluded as a duplicate of it. A post of our own (:func:`first_party`)
+    goes before every other source's, whatever the dates: another source's
+    post with its address (or its title and outlet) is the duplicate, and
+    one claiming the address of any post of ours near the window is excluded
+    naming it (a feed never puts its title and excerpt on our link).
     """
-    ordered = sorted(enumerate(posts), key=lambda pair: (pair[1].published, pair[0]))
-    selected: list[Post] = []
+    by_date = sorted(enumerate(posts), key=lambda pair: (pair[1].published, pair[0]))
+    own: list[tuple[int, Post]] = []
+    others: list[tuple[int, Post]] = []
+    for pair in by_date:
+        (own if first_party(pair[1]) else others).append(pair)
+    ours = _ours_to_guard(own, others, window)
+    selected: list[tuple[int, Post]] = []
     excluded: list[Excluded] = []
     by_url: dict[str, Post] = {}
     by_title: dict[tuple[str, str], Post] = {}
-    for _, post in ordered:
-        rule = _rule_reason(post, window, rules)
+    for index, post in (*own, *others):
+        rule = _rule_reason(post, window, rules) or _claim(post, ours)
         if rule is not None:
             excluded.append(Excluded(post=post, kind=rule[0], reason=rule[1]))
             continue
@@ -132,11 +142,51 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
         if twin is not None:
             excluded.append(Excluded(post=post, kind=ExclusionKind.DUPLICATE, reason=f'duplicate of "{twin.title}" from {twin.source}'))
             continue
-        selected.append(post)
+        selected.append((index, post))
         if url_key:
             by_url[url_key] = post
         by_title[title_key] = post
-    return Selection(tuple(selected), tuple(excluded))
+    selected.sort(key=lambda pair: (pair[1].published, pair[0]))
+    return Selection(tuple(post for _, post in selected), tuple(excluded))
+
+
+def _ours_to_guard(own: list[tuple[int, Post]], others: list[tuple[int, Post]], window: Window) -> dict[str, dict[str, Post]]:
+    """Our posts (``own``, oldest first: the earliest per address) that another source's post in the window might
+    claim: by host, then by claim key. A canonical address costs a full parse, so only our posts on a host such a
+    post names are put in that form: with no feed pointing at our site, none is (a year of Markdown posts near a
+    window is thousands)."""
+    hosts = {_host(post.url) for _, post in others if post.url and post.published in window}
+    ours: dict[str, dict[str, Post]] = {}
+    if hosts:
+        for _, post in own:
+            if post.url and (host := _host(post.url)) in hosts:
+                ours.setdefault(host, {}).setdefault(_claim_key(post.url), post)
+    return ours
+
+
+_HOST = re.compile(r"\s*[a-z][a-z0-9+.\-]*://(?:[^/?#@]*@)?([^/?#:]*)", re.IGNORECASE)
+
+
+def _host(url: str) -> str:
+    """The host of ``url`` as :func:`canonical_url` has it (lower case, no ``www.`` or ``amp.``), without a full parse."""
+    found = _HOST.match(url)
+    return found[1].lower().removeprefix("www.").removeprefix("amp.") if found else ""
+
+
+def _claim_key(url: str) -> str:
+    return canonical_url(url).casefold()
+
+
+def _claim(post: Post, ours: dict[str, dict[str, Post]]) -> tuple[ExclusionKind, str] | None:
+    """Another source's post carrying the address of a post of ours: ours stands, this one is left out, named."""
+    if not post.url or first_party(post) or (on_host := ours.get(_host(post.url))) is None:
+        return None
+    own = on_host.get(_claim_key(post.url))
+    if own is None:
+        return None
+    if normalise_title(post.title) == normalise_title(own.title):  # a feed that carries our posts too: a plain duplicate
+        return ExclusionKind.DUPLICATE, f'duplicate of "{own.title}" from {own.source}'
+    return ExclusionKind.DUPLICATE, f'carries the address of our post "{own.title}" from {own.source} under another title: ours is kept'
 
 
 def _title_key(post: Post) -> tuple[str, str]:

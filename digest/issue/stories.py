@@ -17,9 +17,11 @@ the same story told in other words, and other stories in the same words);
 and two alike titles fold only if their meaning is that close as well. A
 title shorter than :data:`MIN_WORDS` words says too little for either rule.
 
-The earliest post of a story is shown; the others are listed as excluded
-("same story as …") so the counts still add up, and each appears under it as
-"Also in". An editor who ``include``s a post keeps it apart.
+The earliest post of a story is shown (a post of our own before any other
+source's, whatever the dates: a feed's earlier post on the story never puts its
+title and excerpt above ours); the others are listed as excluded ("same story
+as …") so the counts still add up, and each appears under it as "Also in". An
+editor who ``include``s a post keeps it apart.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
 
+from digest.config import FIRST_PARTY_KINDS
 from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
@@ -51,6 +54,12 @@ def canonical_url(url: str) -> str:
     return urlunsplit(("", host, path, query, ""))
 
 
+def first_party(post: Post) -> bool:
+    """Whether ``post`` is the newsletter's own (a Markdown file or an archive): its source label is ``kind:where``
+    (:func:`digest.sources.base.source_label`)."""
+    return post.source.partition(":")[0] in FIRST_PARTY_KINDS
+
+
 @dataclass(frozen=True, slots=True)
 class Stories:
     """The posts to show (each with its Also in), and the ones folded into them."""
@@ -60,9 +69,9 @@ class Stories:
 
 
 def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = (), alike: Callable[[str, str], float] | None = None) -> Stories:
-    """Fold each story's posts into its earliest one; ``keep_apart`` (post ids) are never folded; ``alike`` (post
+    """Fold each story's posts into its earliest one (ours first); ``keep_apart`` (post ids) are never folded; ``alike`` (post
     ids → closeness of their meaning) folds one story told in other words."""
-    ordered = sorted(posts, key=lambda p: (p.published, p.title, p.id))
+    ordered = sorted(posts, key=lambda p: (not first_party(p), p.published, p.title, p.id))
     lead_of, closeness = _leads(ordered, set(keep_apart), alike)
     posts_by_id = {post.id: post for post in posts}
     also: dict[str, list[AlsoIn]] = {}

@@ -6,7 +6,7 @@ import functools
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,13 +35,11 @@ class Subscribers:
         self.engine = engine
         self.reads = reads_of(engine)  # transactions that only read take no write lock
 
-    def add(
-        self, email: str, name: str | None = None, *, reactivate: bool = False, status: SubscriberStatus = SubscriberStatus.ACTIVE
-    ) -> tuple[Subscriber, bool]:
+    def add(self, email: str, name: str | None = None, *, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> tuple[Subscriber, bool]:
         """Add an address (already validated); returns it and whether it was new.
 
-        An existing address keeps its status unless ``reactivate`` (an explicit
-        re-subscribe) is given: an import never re-subscribes someone who left.
+        An existing address is returned as it is, its status unchanged: whether
+        someone who left may come back is the caller's rule (digest.app.subscribers).
         ``status`` is the status of a new row (an import of someone who left
         elsewhere keeps them on file, never mailed).
         """
@@ -67,13 +65,6 @@ class Subscribers:
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise RuntimeError("the database returned no id for a new subscriber")
                 return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
-            if reactivate and row["status"] != SubscriberStatus.ACTIVE:
-                conn.execute(
-                    sa.update(subscribers)
-                    .where(subscribers.c.id == row["id"])
-                    .values(status=SubscriberStatus.ACTIVE.value, status_reason=None, updated_at=now)
-                )
-                return replace(subscriber_of(row), status=SubscriberStatus.ACTIVE, status_reason=None), False
             return subscriber_of(row), False
 
     def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
@@ -84,7 +75,10 @@ class Subscribers:
         status: anyone can type an address into the form, and an opt-out is
         never undone but by the person's own confirmation. A repeated sign-up
         while one awaits confirmation keeps its time, so the link already
-        mailed still works. ``themes`` None means every theme.
+        mailed still works, and changes nothing stored: anyone can type the
+        address, so the choice of the sign-up whose confirmation was mailed
+        stands until its owner confirms (they change it on their preferences
+        page after). ``themes`` None means every theme.
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
@@ -107,10 +101,11 @@ class Subscribers:
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
                 return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
+            awaiting = row["status"] == SubscriberStatus.PENDING or row["confirming_since"] is not None
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(themes=chosen, confirming_since=row["confirming_since"] or now)
+                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else {"themes": chosen}))
             )
             row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
@@ -250,6 +245,11 @@ class Subscribers:
             conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
             if not conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first():
                 conn.execute(sa.insert(suppressions).values(address_hash=address_hash, created_at=now_utc()))
+
+    def suppressions(self) -> int:
+        """How many addresses asked to be forgotten (each kept as a keyed hash only)."""
+        with self.reads.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(suppressions)).scalar_one())
 
     def suppressed(self, address_hash: str) -> bool:
         with self.reads.connect() as conn:

@@ -1,6 +1,11 @@
 """Subscriber lists from CSV files: a plain ``email[,name]`` list, or another tool's export as it comes.
 
-- The delimiter is sniffed (``,`` ``;`` or tab); a byte-order mark is dropped.
+- The file is UTF-8 (a byte-order mark is dropped); anything else is refused
+  as a whole, naming the first byte that is not UTF-8, its offset and line:
+  a guess at another encoding could turn every accented name into nonsense.
+- The delimiter is sniffed (``,`` ``;`` or tab). A file whose rows are split
+  by another one (``|``, ``^``, ``~``) is refused as a whole, naming it: read
+  as one column, ``ann|ann@example.org`` is a valid address, and a wrong one.
 - A header row is recognised and its columns mapped: the address from
   ``email``/``Email Address``/``E-mail``/``email_address``, the name from
   ``name``, or ``First Name`` + ``Last Name``; other columns are ignored.
@@ -23,6 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from digest.errors import ListFileError
 from digest.models import SubscriberStatus
 from digest.subscribers.addresses import clean_name, normalise_address
 
@@ -121,41 +127,91 @@ def columns_of(header: list[str]) -> Columns | None:
     )
 
 
-def sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
-    """The file's dialect, from its first lines: comma, semicolon or tab separated."""
-    sample = "\n".join(text.splitlines()[:20])
+# The delimiters an import reads, in the words a message uses; and others, which a file is refused for using.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+FOREIGN_DELIMITERS = "|^~"  # not ":", which names hold ("Ann: editor")
+SNIFFED_LINES = 20
+READ_DELIMITERS = ", ".join(list(DELIMITERS.values())[:-1]) + f" or {list(DELIMITERS.values())[-1]}"  # "comma, semicolon or tab"
+
+
+def text_of(data: bytes) -> str:
+    """A list file's text: UTF-8, with or without a byte-order mark; raises ListFileError naming the first byte
+    that is not UTF-8, its offset and line, and what the file may be in instead."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        guessed = data[start : end if end >= 0 else len(data)].rstrip(b"\r").decode("cp1252", errors="replace")[:120]
+        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in guessed)  # nothing raw reaches a terminal
+        raise ListFileError(
+            line,
+            f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8, the encoding an import reads "
+            f'(read as Windows-1252 or Latin-1, the line is "{shown}"); save the file as UTF-8 and import it again',
+        ) from None
+
+
+def sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The file's dialect, from its first lines: comma, semicolon or tab separated; raises ListFileError when the
+    rows are split by a delimiter an import does not read."""
+    lines = [line for line in text.splitlines()[:SNIFFED_LINES] if line.strip()]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS))
     except csv.Error:
-        return csv.excel  # one column, or nothing to tell by: commas
+        pass  # one column, or nothing to tell by: commas, unless another delimiter splits every row
+    for char in FOREIGN_DELIMITERS:
+        # Every line, or all but one of three or more: a one-column header ("email") above rows split by it.
+        having = sum(char in line for line in lines)
+        if lines and having >= (len(lines) if len(lines) <= 2 else len(lines) - 1):
+            raise ListFileError(
+                1,
+                f"the rows are split by {char!r} ({having} of the first {len(lines)} non-blank lines have it, and no "
+                f"{READ_DELIMITERS} splits them the same way); an import reads {READ_DELIMITERS} separated files: save it "
+                "with one of those and import it again",
+            )
+    return csv.excel
 
 
 def read_csv(text: str) -> Iterator[Row]:
-    """Every non-blank row of a subscriber CSV, good or bad, with its line number."""
+    """Every non-blank row of a subscriber CSV, good or bad, with the line it starts on (a quoted field may hold
+    line breaks); raises ListFileError for a file it cannot read as a whole (see :func:`sniff_dialect`)."""
     text = text.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text), sniff_dialect(text))
+    dialect = sniff_dialect(text)
+    split = f"split by {DELIMITERS.get(str(dialect.delimiter), repr(dialect.delimiter))}"  # in a bad row's message
+    reader = csv.reader(io.StringIO(text), dialect)
     columns: Columns | None = None
-    for number, fields in enumerate(reader, start=1):
+    first, ended = True, 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ListFileError(reader.line_num, f"{exc}; nothing imported") from None
+        number, ended = ended + 1, reader.line_num
         if not fields or not any(f.strip() for f in fields):
             continue
-        if number == 1 and (columns := columns_of(fields)) is not None:
+        if first and (columns := columns_of(fields)) is not None:
+            first = False
             continue
-        yield _mapped(number, fields, columns) if columns is not None else _plain(number, fields)
+        first = False
+        yield _mapped(number, fields, columns, split) if columns is not None else _plain(number, fields, split)
 
 
-def _plain(number: int, fields: list[str]) -> Row:
+def _plain(number: int, fields: list[str], split: str) -> Row:
     """A row of a file without a header: ``email[,name]``."""
     if len(fields) > 2 and any(f.strip() for f in fields[2:]):
-        return Row(number, None, None, problem=f"expected email[,name], got {len(fields)} fields")
+        return Row(number, None, None, problem=f"expected email[,name], got {len(fields)} fields {split}")
     return _row(number, fields[0], fields[1] if len(fields) > 1 else None, SubscriberStatus.ACTIVE)
 
 
-def _mapped(number: int, fields: list[str], columns: Columns) -> Row:
+def _mapped(number: int, fields: list[str], columns: Columns, split: str) -> Row:
     def cell(index: int | None) -> str:
         return fields[index].strip() if index is not None and index < len(fields) else ""
 
     if len(fields) > columns.width and any(f.strip() for f in fields[columns.width :]):
-        return Row(number, None, None, problem=f"expected {columns.layout}, got {len(fields)} fields")
+        return Row(number, None, None, problem=f"expected {columns.layout}, got {len(fields)} fields {split}")
     if columns.email >= len(fields):
         return Row(number, None, None, problem=f"no address: the row has {len(fields)} field(s), the address is column {columns.email + 1}")
     name = cell(columns.name) or " ".join(part for part in (cell(columns.first), cell(columns.last)) if part)
