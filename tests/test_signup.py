@@ -7,6 +7,8 @@ import time
 import urllib.parse
 from email.message import EmailMessage
 
+from aiosmtpd.controller import Controller
+
 from digest.config import Settings
 from digest.models import SubscriberStatus
 from digest.store import Store
@@ -324,3 +326,24 @@ def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
     assert sign_up(server, "zoe@example.org", themes[:1])[0] == 200
     assert store.subscribers.themes_of(zoe.id) == tuple(themes[1:])
     assert store.subscribers.get("zoe@example.org").status == SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]
+
+
+def test_a_sign_up_our_relay_could_not_mail_can_be_made_again_at_once(
+    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+) -> None:
+    """Issue 31: our relay down at a sign-up is our failure; the person who tries again once it is back gets their
+    confirmation at once, not after the ten minutes that keep a form from mail-bombing an address."""
+    server, _, settings = site
+    themes = [theme.name for theme in settings.themes]
+    csrf, cookie = open_form(server)
+    smtp_server.controller.stop()  # the relay is down
+    try:
+        code, answer = sign_up(server, "bo@example.org", themes, csrf=csrf, cookie=cookie)
+        assert code == 200 and "Check your inbox" in answer  # the same answer for everyone, whatever happened
+    finally:  # back on the same port (a stopped controller cannot start again)
+        smtp_server.controller = Controller(smtp_server.handler, hostname="127.0.0.1", port=smtp_server.port, ready_timeout=10)
+        smtp_server.controller.start()
+    assert mails_to(smtp_server, "bo@example.org") == []
+    code, _ = sign_up(server, "bo@example.org", themes, csrf=csrf, cookie=cookie)
+    [confirmation] = mails_to(smtp_server, "bo@example.org")
+    assert code == 200 and confirmation["Subject"] == f"Confirm your subscription to {settings.name}"

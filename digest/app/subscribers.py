@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from digest.config import Settings
-from digest.errors import DigestError, RefusedError, UnknownSubscriberError
+from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SubscriberStatus
 from digest.store import Store, Subscriber
@@ -131,6 +131,8 @@ class Membership:
                 )
         except DigestError as exc:  # the answer stays the same; the operator sees why in the log
             log.error("could not send the sign-up mail to subscriber %d: %s", found.subscriber.id, exc)
+            if not (isinstance(exc, TransientError) and exc.message_sent):  # nothing went out: our failure costs them no wait
+                self.store.subscribers.release_confirmation(found.subscriber.id)
         return found.kind
 
     def confirmation(self, token: str, now: float | None = None) -> Confirmation:

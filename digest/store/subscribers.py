@@ -139,6 +139,12 @@ class Subscribers:
             ).rowcount
         return bool(claimed)
 
+    def release_confirmation(self, subscriber_id: int) -> None:
+        """The mail :meth:`claim_confirmation` allowed could not go out (our relay was down): the next sign-up may
+        send one at once instead of ten minutes later."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(confirm_sent_at=None))
+
     def confirm(self, subscriber_id: int) -> bool:
         """The reader clicked Confirm: a pending sign-up, or a returning one, becomes active; False when no
         sign-up of theirs awaited confirmation (nothing changes)."""
