@@ -19,7 +19,7 @@ from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import report
 from digest.config import Settings
 from digest.models import ClickTracking, LinkClicks
-from digest.readers.clicks import BURST_SECONDS, REPEAT_SECONDS, ClickFilter, Fetch
+from digest.readers.clicks import BURST_SECONDS, CLICKS_PER_ADDRESS, REPEAT_SECONDS, ClickFilter, Fetch, address_of
 from digest.store import Store
 from digest.subscribers.tokens import LinkSigner
 from digest.web.public import create_public_app
@@ -214,6 +214,86 @@ def no_follow(method: str, url: str, headers: dict[str, str]) -> tuple[int, dict
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
 
 
+def totals_of(store: Store, issue_id: str) -> dict[int, tuple[int, int, int]]:
+    return {item.link.number: (item.clicks, item.scanned, item.repeated) for item in store.links.of_issues([issue_id])[issue_id]}
+
+
+def browser_agent(n: int) -> str:
+    """A different, plausible browser User-Agent for each ``n``."""
+    return f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{100 + n}.0.{n * 7}.0 Safari/537.36"
+
+
+def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, item 3): 200 GETs of one token from one address with random browser User-Agents
+    counted 200 clicks; the tokens are public in the archive and its feed."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    signer = LinkSigner("test-secret-key", tracked.list_id)
+    server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
+    try:
+        for n in range(200):
+            assert no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}", {"User-Agent": browser_agent(n)})[0] == 302
+        for n in range(2, 5):  # other links of the issue: the same allowance
+            no_follow("GET", f"{server.base}/r/{signer.token(issue_id, n)}", {"User-Agent": browser_agent(300 + n)})
+    finally:
+        server.stop()
+    totals = totals_of(store, issue_id)
+    assert totals[1] == (CLICKS_PER_ADDRESS, 0, 200 - CLICKS_PER_ADDRESS)  # past the cap: repeats, not clicks
+    assert sum(clicks for clicks, _, _ in totals.values()) == CLICKS_PER_ADDRESS
+    seen = report(store, NOW.date())
+    assert seen is not None and seen.issues[0].clicks == CLICKS_PER_ADDRESS
+
+
+def thirty_behind_a_proxy(settings: Settings, store: Store, issue_id: str) -> None:
+    """30 people behind one proxy, one browser build between them, each clicking one link within seconds: the
+    proxy (this host) connects and writes each person's address in X-Forwarded-For."""
+    signer = LinkSigner("test-secret-key", settings.list_id)
+    server = LiveServer(create_public_app(settings, store), proxy_headers=False)  # as `digest serve` runs it
+    try:
+        for n in range(30):
+            path = f"/r/{signer.token(issue_id, n % 4 + 1)}"
+            assert no_follow("GET", server.base + path, {"User-Agent": FIREFOX, "X-Forwarded-For": f"203.0.113.{n + 1}"})[0] == 302
+    finally:
+        server.stop()
+
+
+def test_people_behind_a_proxy_are_counted_and_an_unlisted_proxy_is_named_with_its_fix(
+    tracked: Settings, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reproduction (issue 31, low): behind a proxy not in serve.trusted_proxies, 30 people sharing a User-Agent
+    counted 0 clicks (one client fetching three links within seconds: a scanner), and nothing said why."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        thirty_behind_a_proxy(tracked, store, issue_id)
+    unlisted = sum(clicks for clicks, _, _ in totals_of(store, issue_id).values())
+    assert unlisted == CLICKS_PER_ADDRESS  # one address: the cap, not nothing
+    warned = [r.getMessage() for r in caplog.records if "trusted_proxies" in r.getMessage()]
+    assert len(warned) == 1 and '[serve] trusted_proxies = ["127.0.0.1"]' in warned[0]
+
+    listed = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        thirty_behind_a_proxy(listed, store, issue_id)  # a new server: a new key, nothing remembered
+    assert sum(clicks for clicks, _, _ in totals_of(store, issue_id).values()) - unlisted == 30  # each person their own address
+    assert not [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
+
+
+def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_address(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, low): /r/<token>/ answered 307 to http://…/r/<token> (the scheme the proxy's
+    request had), a downgrade behind a TLS proxy."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    signer = LinkSigner("test-secret-key", tracked.list_id)
+    destination = store.links.of_issues([issue_id])[issue_id][0].link.url
+    server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
+    try:
+        code, headers, _ = no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}/", {"User-Agent": FIREFOX})
+        forged, _, _ = no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}x/", {"User-Agent": FIREFOX})
+    finally:
+        server.stop()
+    assert (code, headers["location"]) == (302, destination)
+    assert forged == 404
+    assert totals_of(store, issue_id)[1] == (1, 0, 0)
+
+
 # -- the rules alone, on a clock of their own ------------------------------------------------------------
 
 
@@ -303,3 +383,25 @@ def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: 
     assert plain.digest.order is None and plain.digest.interest is not None  # the desk shows the shares either way
     configured = [s.theme for s in plain.digest.sections]
     assert configured == [name for name in tracked.theme_names if name in configured] != themes
+
+
+def test_the_cap_is_per_address_and_issue_for_a_half_hour_and_an_ipv6_host_is_its_64() -> None:
+    rules = ClickFilter(hold=0.0)
+    clicks = [rules.fetched("i", n, address="2001:db8:1:2::1", agent=browser_agent(n), method="GET", now=float(n * 20)) for n in range(7)]
+    assert clicks.count(Fetch.CLICK) == CLICKS_PER_ADDRESS and clicks[-1] is Fetch.REPEATED
+    # Another address in the same /64 is the same host; another /64, or another issue, has its own allowance.
+    assert rules.fetched("i", 9, address="2001:db8:1:2:ffff::9", agent=FIREFOX, method="GET", now=200.0) is Fetch.REPEATED
+    assert rules.fetched("i", 9, address="2001:db8:1:3::1", agent=FIREFOX, method="GET", now=200.0) is Fetch.CLICK
+    assert rules.fetched("j", 9, address="2001:db8:1:2::1", agent=FIREFOX, method="GET", now=200.0) is Fetch.CLICK
+    assert rules.fetched("i", 10, address="2001:db8:1:2::1", agent=FIREFOX, method="GET", now=REPEAT_SECONDS + 1) is Fetch.CLICK
+    assert address_of("::ffff:192.0.2.1") == "192.0.2.1" and address_of("2001:db8::1") == "2001:db8::/64"
+    assert address_of("unknown") == "unknown"
+
+
+def test_a_scanners_burst_spends_none_of_its_address_allowance() -> None:
+    rules = ClickFilter(hold=10.0)
+    office = "192.0.2.50"
+    for n in (1, 2, 3, 4):  # a disguised scanner on the office's address: the first two are held, then taken back
+        rules.fetched("i", n, address=office, agent=DISGUISED, method="GET", now=n * 0.1)
+    people = [rules.fetched("i", 1, address=office, agent=browser_agent(n), method="GET", now=20.0 + n) for n in range(6)]
+    assert people.count(Fetch.CLICK) == CLICKS_PER_ADDRESS

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
-from digest.readers.clicks import HOLD_SECONDS, ClickFilter, Fetch
+from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
 from digest.subscribers.tokens import LinkSigner
 
 if TYPE_CHECKING:
@@ -104,8 +104,9 @@ class Redirects:
             self.known[(issue_id, number)] = (self.clock() + CACHED_SECONDS, link)
         return link
 
-    def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str) -> Fetch:
-        return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock())
+    def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str, via: str = "") -> Fetch:
+        """Judge one fetch (``via``: the forwarding header of a proxy not in serve.trusted_proxies, "" for none)."""
+        return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock(), via=via)
 
     def flush(self, *, everything: bool = False) -> int:
         """Write the totals decided so far (``everything``: held clicks too, the server stopping); returns how
@@ -115,4 +116,4 @@ class Redirects:
         return len(decided)
 
 
-__all__ = ["HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "reader_interest", "tracking"]
+__all__ = ["CLICKS_PER_ADDRESS", "HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "reader_interest", "tracking"]
