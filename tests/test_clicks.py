@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import html
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -138,11 +139,11 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert seen is not None
     top = seen.issues[0]
     assert (top.issue_id, top.delivered, top.clicks, top.scanned, top.repeated) == (issue_id, 3, 3, 6, 1)
-    assert [(p.number, p.clicks) for p in top.posts[:2]] == [(1, 2), (2, 1)] and top.posts[0].url == links[0].link.url
-    by_theme = {t.theme: t.clicks for t in top.themes}
-    assert by_theme[links[0].link.theme] >= 2 and sum(by_theme.values()) == 3
+    # Three readers and three clicks: the totals are told, no theme's, outlet's or post's (under the floor of 5).
+    assert [p.number for p in top.posts] == sorted(p.number for p in top.posts) and top.posts[0].url == links[0].link.url
+    assert all(p.clicks is None for p in top.posts) and all(t.clicks is None for t in top.themes)
+    assert all(o.clicks is None for o in top.outlets)
     assert all(t.reached == 3 and t.reach_share == 1.0 for t in top.themes)  # every reader chose every theme
-    assert sum(o.clicks for o in top.outlets) == 3
     metrics_app = LiveServer(create_public_app(dataclasses.replace(tracked, metrics_token="m-token"), store))
     try:
         code, _, body = no_follow("GET", metrics_app.base + "/metrics", {"Authorization": "Bearer m-token"})
@@ -150,12 +151,12 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
         metrics_app.stop()
     assert code == 200
     counted = {
-        (m.group(2), m.group(3)): float(m.group(4))
-        for m in re.finditer(r'digest_clicks\{issue="([^"]+)",kind="([^"]+)",theme="([^"]+)"\} ([0-9.]+)', body)
+        m.group(2): float(m.group(3))
+        for m in re.finditer(r'digest_issue_clicks\{issue="([^"]+)",kind="([^"]+)"\} ([0-9.]+)', body)
         if m.group(1) == issue_id
     }
-    assert sum(v for (kind, _), v in counted.items() if kind == "click") == 3
-    assert sum(v for (kind, _), v in counted.items() if kind == "scanned") == 6
+    assert counted == {"click": 3, "scanned": 6, "repeated": 1}
+    assert f'digest_clicks{{issue="{issue_id}"' not in body  # by theme: all under the floor
 
 
 def test_no_table_keeps_a_reader_next_to_a_click(tracked: Settings, smtp_server: Any) -> None:
@@ -292,6 +293,72 @@ def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_a
     assert (code, headers["location"]) == (302, destination)
     assert forged == 404
     assert totals_of(store, issue_id)[1] == (1, 0, 0)
+
+
+def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, low): a theme with 1 click among 1 reader's copies named that reader in the report
+    and /metrics. Now a figure under the floor (5 clicks or 5 readers), or one that would tell it, is not shown;
+    the issue's total always is."""
+    from digest.cli.report import words
+    from digest.web.readers import readers_page
+
+    store = Store.open(tracked.database_url)
+    ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(12)]
+    alone, busy, second = "Energy & Climate", "Getting Around", "Homes & Neighbourhoods"
+    store.subscribers.set_preferences(ids[0], [alone], None)  # the one reader whose copy has it
+    for reader in ids[1:]:
+        store.subscribers.set_preferences(reader, [name for name in tracked.theme_names if name != alone], None)
+    newsletter = Newsletter(tracked, store)
+    plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
+    assert newsletter.send(plan, NOW) is not None
+    issue_id = plan.issue.id
+    links = store.links.of_issues([issue_id])[issue_id]
+    first = {theme: next(link.link.number for link in links if link.link.theme == theme) for theme in (alone, busy, second)}
+    signer = LinkSigner("test-secret-key", tracked.list_id)
+    behind_proxy = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",), metrics_token="m-token")
+    server = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
+    clicks = [(alone, 1), (busy, 9), (second, 6)]
+    try:
+        person = 0
+        for theme, times in clicks:
+            for _ in range(times):
+                person += 1
+                path = f"/r/{signer.token(issue_id, first[theme])}"
+                assert no_follow("GET", server.base + path, {"User-Agent": FIREFOX, "X-Forwarded-For": f"198.51.100.{person}"})[0] == 302
+    finally:
+        server.stop()
+    assert totals_of(store, issue_id)[first[alone]] == (1, 0, 0)  # counted: it is only not shown
+
+    seen = report(store, NOW.date())
+    assert seen is not None
+    top = seen.issues[0]
+    by_theme = {t.theme: t for t in top.themes}
+    assert top.clicks == 16  # always shown
+    assert by_theme[alone].reached == 1 and by_theme[alone].clicks is None and by_theme[alone].click_share is None
+    # Hiding it alone would not do: 16 − 9 − 6 = 1. The next smallest goes too, and the rest show.
+    assert by_theme[second].clicks is None and by_theme[busy].clicks == 9 and by_theme[busy].reached == 11
+    assert all(p.clicks is None for p in top.posts if p.theme == alone)
+    assert [p.clicks for p in top.posts if p.clicks is not None] == sorted(
+        (p.clicks for p in top.posts if p.clicks is not None), reverse=True
+    )
+    as_json = json.loads(json.dumps(seen.to_json()))
+    assert {t["theme"]: t["clicks"] for t in as_json["issues"][0]["themes"]}[alone] is None
+    assert as_json["thresholds"]["click_floor"] == 5 and as_json["issues"][0]["clicks"] == 16
+    text = "\n".join(words(seen))
+    assert f"  {alone:<30} {'—':>6} {'—':>6}  1 (8%)" in text.splitlines()  # its reach is told, not its clicks
+    assert "—: not shown, fewer than 5 clicks or 5 readers" in text and "clicks: 16 by people" in text
+    page = readers_page(seen, tracked.name)
+    assert f'<td>{html.escape(alone)}</td><td class="n" title="not shown">—</td>' in page
+
+    metrics = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
+    try:
+        code, _, body = no_follow("GET", metrics.base + "/metrics", {"Authorization": "Bearer m-token"})
+    finally:
+        metrics.stop()
+    assert code == 200
+    assert f'digest_issue_clicks{{issue="{issue_id}",kind="click"}} 16.0' in body
+    themes_told = set(re.findall(rf'digest_clicks\{{issue="{issue_id}",kind="click",theme="([^"]+)"\}}', body))
+    assert themes_told == {busy}
 
 
 # -- the rules alone, on a clock of their own ------------------------------------------------------------
