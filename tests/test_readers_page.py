@@ -254,3 +254,22 @@ def test_counts_of_people_and_clicks_are_drawn_on_whole_numbers(
         labels = axis_labels(page, chart, axis)
         assert labels and all(label.isdigit() for label in labels), (chart, labels)
     assert axis_labels(page, "subscribers", "y") == ["0", "1", "2"]
+
+
+def test_an_opt_out_from_an_old_export_is_not_counted_as_leaving_after_an_issue(
+    history: tuple[Settings, Store, Report], tmp_path: Path
+) -> None:
+    """Reproduction (issue 31, low): the report counted an opt-out imported from an old export as "left after"
+    the latest issue (the import's day is no day anyone left)."""
+    settings, _, seen = history
+    assert seen.issues[0].unsubscribed == 1  # the reader who left by the link
+    config = project_on(tmp_path, settings)
+    export = tmp_path / "old-list.csv"
+    # Someone who left the old list long ago, and a reader here whom the old list had as unsubscribed.
+    export.write_text("email,status\nlong.gone@example.org,unsubscribed\nreader5@example.org,unsubscribed\n", encoding="utf-8")
+    imported = cli(config, "subscribers", "import", str(export))
+    assert imported.returncode == 0, imported.stderr
+    as_json = json.loads(cli(config, "report", "--format", "json").stdout)
+    assert [issue["unsubscribed"] for issue in as_json["issues"]] == [1, 0]
+    assert as_json["subscribers"][-1]["unsubscribed"] == 3  # on file as unsubscribed, from the import's day
+    assert "left after it 1" in cli(config, "report").stdout

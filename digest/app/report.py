@@ -12,7 +12,8 @@ day it was added and the day of its last change, so the list's history is
 told from those: someone who left and came back counts as they are now,
 from the day they first came. Leaving by the link names no issue, so
 whoever is unsubscribed now counts against the latest issue sent on or
-before the day they left. Who got which theme is
+before the day they left; an opt-out an import brought (an old export's)
+tells neither, so it counts against none. Who got which theme is
 read from each reader's choice as it is now.
 """
 
@@ -299,7 +300,7 @@ def _web_unsubscribes(changes: list[ListChange], issue_days: list[date]) -> list
     day and before the next issue's: those who left after it (a web unsubscribe names no issue)."""
     counts = [0] * len(issue_days)
     for change in changes:
-        if change.status is not SubscriberStatus.UNSUBSCRIBED:
+        if change.status is not SubscriberStatus.UNSUBSCRIBED or change.imported:  # an old export's: no issue, no day
             continue
         for n, day in enumerate(issue_days):
             if change.changed >= day:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
 from digest.store.schema import deliveries, issues, reads_of, subscribers
-from digest.store.subscribers import theme_choice
+from digest.store.subscribers import IMPORTED_AS, theme_choice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,12 +26,14 @@ class SentIssue:
 
 @dataclass(frozen=True, slots=True)
 class ListChange:
-    """How many subscribers are now ``status``, were added on ``added`` and last changed on ``changed``."""
+    """How many subscribers are now ``status``, were added on ``added`` and last changed on ``changed`` (``imported``:
+    to that status by an import, which tells what an old export said, not when it happened)."""
 
     status: SubscriberStatus
     added: date
     changed: date
     count: int
+    imported: bool = False
 
 
 class Figures:
@@ -79,10 +81,13 @@ class Figures:
         """The list as (status now, day added, day of the last change, how many): what its history can be told
         from. The days are cut from the stored ISO text, so the database groups them and nothing is parsed per row."""
         added, changed = sa.func.substr(subscribers.c.created_at, 1, 10), sa.func.substr(subscribers.c.updated_at, 1, 10)
-        query = sa.select(subscribers.c.status, added, changed, sa.func.count()).group_by(subscribers.c.status, added, changed)
+        imported = sa.func.coalesce(subscribers.c.status_reason.startswith(IMPORTED_AS, autoescape=True), sa.false())
+        query = sa.select(subscribers.c.status, added, changed, imported, sa.func.count()).group_by(
+            subscribers.c.status, added, changed, imported
+        )
         with self.reads.connect() as conn:
             return [
-                ListChange(SubscriberStatus(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]), int(row[3]))
+                ListChange(SubscriberStatus(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]), int(row[4]), bool(row[3]))
                 for row in conn.execute(query).all()
             ]
 
