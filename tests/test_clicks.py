@@ -278,6 +278,18 @@ def test_people_behind_a_proxy_are_counted_and_an_unlisted_proxy_is_named_with_i
     assert not [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
 
 
+def test_an_unlisted_proxy_is_named_only_on_a_private_address(caplog: pytest.LogCaptureFixture) -> None:
+    from digest.web.public import CountedLinks
+
+    links = CountedLinks(None, None)  # type: ignore[arg-type]  # only its warning is asked for
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        for address in ("10.0.0.5", "10.0.0.5", "93.184.216.34", "151.101.1.69"):
+            links.unlisted(address)
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2 and '[serve] trusted_proxies = ["10.0.0.5"]' in said[0]
+    assert "93.184.216.34" not in said[1] and "151.101.1.69" not in said[1] and "not written here" in said[1]
+
+
 def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_address(tracked: Settings, smtp_server: Any) -> None:
     """Reproduction (issue 31, low): /r/<token>/ answered 307 to http://…/r/<token> (the scheme the proxy's
     request had), a downgrade behind a TLS proxy."""

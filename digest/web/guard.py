@@ -242,6 +242,15 @@ def unlisted_forward(scope: Scope) -> str:
     return next((value for name in FORWARDING_HEADERS if (value := headers.get(name, ""))), "")
 
 
+def is_private(address: str) -> bool:
+    """Whether ``address`` is loopback or on a private network (where a reverse proxy usually is)."""
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback
+
+
 class ClientAddress:
     """ASGI middleware: the client's address, as the rate limits see it, taken from ``X-Forwarded-For`` only
     when the request comes from a trusted proxy: the right-most address there that is not itself a trusted

@@ -216,19 +216,26 @@ class CountedLinks:
     UNLISTED_REMEMBERED = 64  # proxies warned about once each, a bounded few
 
     def unlisted(self, address: str) -> None:
-        """Tell the operator, once per address, that clicks come through a proxy nobody listed."""
-        if address in self.warned or len(self.warned) >= self.UNLISTED_REMEMBERED:
+        """Tell the operator, once per address, that clicks come through a proxy nobody listed. Only a private
+        or loopback address is named (where reverse proxies live): a public one may be a reader who wrote the
+        header, and the access log keeps no reader's address beside a counted link."""
+        private = guard.is_private(address)
+        key = address if private else ""
+        if key in self.warned or len(self.warned) >= self.UNLISTED_REMEMBERED:
             return
-        self.warned.add(address)
+        self.warned.add(key)
+        where = address if private else "a public address (not written here: it may be a reader's)"
+        fix = (
+            f'[serve] trusted_proxies = ["{address}"] (or DIGEST_TRUSTED_PROXIES={address})'
+            if private
+            else "list your proxies' addresses in [serve] trusted_proxies"
+        )
         log.warning(
-            "counted links: requests from %s carry a forwarding header, but %s is not in serve.trusted_proxies: "
-            "everyone behind it shares that address, which counts at most %d clicks per issue per half hour. "
-            'If it is your proxy, add it: [serve] trusted_proxies = ["%s"] (or DIGEST_TRUSTED_PROXIES=%s)',
-            address,
-            address,
+            "counted links: requests from %s carry a forwarding header from a proxy not in serve.trusted_proxies: everyone "
+            "behind it shares one address, which counts at most %d clicks per issue per half hour. If it is your proxy: %s",
+            where,
             CLICKS_PER_ADDRESS,
-            address,
-            address,
+            fix,
         )
 
     def routes(self) -> list[Route]:
