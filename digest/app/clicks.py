@@ -80,8 +80,9 @@ def clicks_by_theme(store: Store, latest: int) -> tuple[IssueClicks, ...]:
     for (issue_id, theme), counted in rows.items():
         issues.setdefault(issue_id, {})[theme] = counted
     found = []
+    sent_to = store.figures.choices_of(list(issues))
     for issue_id, themes in sorted(issues.items(), reverse=True):
-        choices = store.figures.choices_sent(issue_id)
+        choices = sent_to[issue_id]
         reach = {theme: sum(count for chosen, count in choices if chosen is None or theme in chosen) for theme in themes}
         secret = hidden({theme: counted[0] for theme, counted in themes.items()}, [Total(None, list(themes))], reach)
         total = (sum(c[0] for c in themes.values()), sum(c[1] for c in themes.values()), sum(c[2] for c in themes.values()))

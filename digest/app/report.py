@@ -157,14 +157,10 @@ def report(store: Store, today: date, *, issue_id: str | None = None, last: int 
     left = _web_unsubscribes(changes, [item.frozen_at.date() for item in listed])
     # Who got which theme: told for the issue the report is about, and for each tracked one it decides which
     # figures are shown (digest.readers.disclosure).
+    choices = store.figures.choices_of([item.issue_id for n, item in enumerate(listed) if n == 0 or item.issue_id in links])
     figures = tuple(
         _issue(
-            item,
-            links.get(item.issue_id, []),
-            returned.get(item.issue_id, Counter()),
-            left[n],
-            store.figures.choices_sent(item.issue_id) if n == 0 or item.issue_id in links else [],
-            told=n == 0,
+            item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], choices.get(item.issue_id, []), told=n == 0
         )
         for n, item in enumerate(listed)
     )

@@ -3,6 +3,7 @@ changed, each in one grouped query (52 issues × 50,000 readers stay well under 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -66,16 +67,20 @@ class Figures:
             for row in rows
         ]
 
-    def choices_sent(self, issue_id: str) -> list[tuple[frozenset[str] | None, int]]:
-        """(theme choice as it is now, how many) of the subscribers ``issue_id`` was sent to: who got which themes."""
+    def choices_of(self, issue_ids: Sequence[str]) -> dict[str, list[tuple[frozenset[str] | None, int]]]:
+        """For each of ``issue_ids``, (theme choice as it is now, how many) of the subscribers it was sent to: who
+        got which themes."""
         query = (
-            sa.select(subscribers.c.themes, sa.func.count())
+            sa.select(deliveries.c.issue_id, subscribers.c.themes, sa.func.count())
             .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
-            .where(deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENT.value)
-            .group_by(subscribers.c.themes)
+            .where(deliveries.c.issue_id.in_(list(issue_ids)), deliveries.c.state == DeliveryState.SENT.value)
+            .group_by(deliveries.c.issue_id, subscribers.c.themes)
         )
+        found: dict[str, list[tuple[frozenset[str] | None, int]]] = {issue_id: [] for issue_id in issue_ids}
         with self.reads.connect() as conn:
-            return [(theme_choice(row[0]), int(row[1])) for row in conn.execute(query).all()]
+            for row in conn.execute(query).all():
+                found[str(row[0])].append((theme_choice(row[1]), int(row[2])))
+        return found
 
     def list_changes(self) -> list[ListChange]:
         """The list as (status now, day added, day of the last change, how many): what its history can be told
