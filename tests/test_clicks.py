@@ -484,3 +484,18 @@ def test_a_scanners_burst_spends_none_of_its_address_allowance() -> None:
         rules.fetched("i", n, address=office, agent=DISGUISED, method="GET", now=n * 0.1)
     people = [rules.fetched("i", 1, address=office, agent=browser_agent(n), method="GET", now=20.0 + n) for n in range(6)]
     assert people.count(Fetch.CLICK) == CLICKS_PER_ADDRESS
+
+
+def test_the_floor_hides_small_figures_and_any_that_would_give_one_back() -> None:
+    from digest.readers.disclosure import Total, hidden
+
+    themes = {"a": 40, "b": 12, "c": 3}
+    # c alone hidden: 55 − 40 − 12 would give it back, so b goes too; a stays (b and c: two figures, 15 clicks).
+    assert hidden(themes, [Total(None, list(themes))]) == {"b", "c"}
+    assert hidden({"a": 40, "b": 0, "c": 0}, [Total(None, ["a", "b", "c"])]) == {"a", "b", "c"}  # 0 and 0: a tells them
+    assert hidden({"a": 40, "b": 30}, [Total(None, ["a", "b"])], reach={"b": 2}) == {"a", "b"}  # two readers: b hidden
+    # A hidden theme hides its posts; a shown one hides a post that its other posts would give back.
+    counts = {"t": 3, "u": 20, "p1": 3, "p2": 12, "p3": 8}
+    totals = [Total(None, ["t", "u"]), Total("t", ["p1"]), Total("u", ["p2", "p3"])]
+    assert hidden(counts, totals) == {"t", "u", "p1", "p2", "p3"}  # t alone: 23 − 20 gives it back; u's posts would tell u
+    assert hidden({"t": 30, "p1": 26, "p2": 4}, [Total(None, ["t"]), Total("t", ["p1", "p2"])]) == {"p1", "p2"}

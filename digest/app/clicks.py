@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
-from digest.readers.disclosure import CLICK_FLOOR, Total, hidden
+from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 from digest.subscribers.tokens import LinkSigner
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def clicks_by_theme(store: Store, latest: int) -> tuple[IssueClicks, ...]:
     sent_to = store.figures.choices_of(list(issues))
     for issue_id, themes in sorted(issues.items(), reverse=True):
         choices = sent_to[issue_id]
-        reach = {theme: sum(count for chosen, count in choices if chosen is None or theme in chosen) for theme in themes}
+        reach = {theme: reach_of(choices, [theme]) for theme in themes}
         secret = hidden({theme: counted[0] for theme, counted in themes.items()}, [Total(None, list(themes))], reach)
         total = (sum(c[0] for c in themes.values()), sum(c[1] for c in themes.values()), sum(c[2] for c in themes.values()))
         found.append(IssueClicks(issue_id, total, {theme: counted for theme, counted in themes.items() if theme not in secret}))

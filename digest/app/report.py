@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT, Returned
 from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
-from digest.readers.disclosure import CLICK_FLOOR, Total, hidden
+from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 
 if TYPE_CHECKING:
     from digest.store import ListChange, SentIssue, Store
@@ -268,10 +268,10 @@ def _shown(
             parts.setdefault(total, []).append(post)
     reach: dict[Figure, int] = {}
     if choices:
-        reach = {(THEME, name): _readers_of(choices, {str(name)}) for kind, name in counts if kind == THEME}
+        reach = {(THEME, name): reach_of(choices, [str(name)]) for kind, name in counts if kind == THEME}
         reach |= {(POST, link.link.number): reach[(THEME, link.link.theme)] for link in links}
         reach |= {
-            (OUTLET, name): _readers_of(choices, {link.link.theme for link in links if _outlet(link) == name})
+            (OUTLET, name): reach_of(choices, {link.link.theme for link in links if _outlet(link) == name})
             for kind, name in counts
             if kind == OUTLET
         }
@@ -281,14 +281,9 @@ def _shown(
     return lambda kind, name, value: None if (kind, name) in secret else value
 
 
-def _readers_of(choices: list[tuple[frozenset[str] | None, int]], themes: set[str]) -> int:
-    """How many readers' copies had any of ``themes``."""
-    return sum(count for chosen, count in choices if chosen is None or chosen & themes)
-
-
 def _reach(choices: list[tuple[frozenset[str] | None, int]], themes: list[str]) -> dict[str, int]:
     """How many readers' copies had each theme: those who chose it, and those who chose every theme."""
-    return {theme: _readers_of(choices, {theme}) for theme in themes}
+    return {theme: reach_of(choices, [theme]) for theme in themes}
 
 
 def _web_unsubscribes(changes: list[ListChange], issue_days: list[date]) -> list[int]:

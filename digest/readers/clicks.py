@@ -51,7 +51,7 @@ BURST_LINKS = 3  # ...this many different links of one issue (a person opening t
 SCANNER_MEMORY_SECONDS = 120.0  # a client caught bursting is a scanner for this long: its next fetches too
 REPEAT_SECONDS = 1800.0  # one client on one link counts once in half an hour
 # Clicks one address counts on one issue per REPEAT_SECONDS. A reader opens a few of an issue's posts (the
-# preview's sample issue has a dozen); five lets a household or a small office behind one address count as
+# sample issue has ten); five lets a household or a small office behind one address count as
 # the few people it is, and makes inflating a post cost a fresh address per five clicks (rotating User-Agents
 # gains nothing). The price: a large office behind one address counts at most five clicks per half hour.
 CLICKS_PER_ADDRESS = 5

@@ -16,7 +16,7 @@ least the floor. A total that is hidden hides its parts.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -34,6 +34,12 @@ class Total(Generic[Cell]):
 
     of: Cell | None
     parts: Sequence[Cell]
+
+
+def reach_of(choices: Iterable[tuple[Collection[str] | None, int]], themes: Collection[str]) -> int:
+    """How many readers' copies had any of ``themes``, from (a choice of themes, how many made it); a choice of
+    None is every theme."""
+    return sum(count for chosen, count in choices if chosen is None or any(theme in chosen for theme in themes))
 
 
 def hidden(counts: Mapping[Cell, int], totals: Sequence[Total[Cell]], reach: Mapping[Cell, int] | None = None) -> frozenset[Cell]:
@@ -62,4 +68,4 @@ def _more_to_hide(total: Total[Cell], counts: Mapping[Cell, int], secret: Collec
     return {min(shown, key=lambda part: counts[part])}
 
 
-__all__ = ["CLICK_FLOOR", "Total", "hidden"]
+__all__ = ["CLICK_FLOOR", "Total", "hidden", "reach_of"]

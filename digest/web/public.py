@@ -208,12 +208,12 @@ class CountedLinks:
 
     HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
+    UNLISTED_REMEMBERED = 64  # proxies warned about once each, a bounded few
+
     def __init__(self, pages: Pages, redirects: Redirects) -> None:
         self.pages = pages
         self.redirects = redirects
         self.warned: set[str] = set()
-
-    UNLISTED_REMEMBERED = 64  # proxies warned about once each, a bounded few
 
     def unlisted(self, address: str) -> None:
         """Tell the operator, once per address, that clicks come through a proxy nobody listed. Only a private
