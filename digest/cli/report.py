@@ -31,7 +31,8 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     """Deliveries, bounces, complaints and unsubscribes per issue; with [tracking] clicks = "aggregate", the human
     clicks per post, theme and outlet (link scanners and repeats left out); the list over time.
 
-    Nothing in it is about any one reader: the store keeps totals only.
+    Nothing in it is about any one reader: the store keeps totals only, and a theme's, outlet's or post's
+    clicks under 5 (or from fewer than 5 readers' copies), or that would give such a figure back, show as "—".
     """
     from datetime import UTC, datetime
 
