@@ -198,7 +198,9 @@ def delivery_settings(make_settings: Callable[..., Settings], database_url: str,
 class LiveServer:
     """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, proxy_headers: bool = True) -> None:
+        """``proxy_headers`` False: as ``digest serve`` runs uvicorn (only the app's own rule, for
+        serve.trusted_proxies, believes an X-Forwarded-For; uvicorn's default believes 127.0.0.1's)."""
         import socket as _socket
 
         import uvicorn
@@ -207,7 +209,15 @@ class LiveServer:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto", timeout_graceful_shutdown=1)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="auto",
+                timeout_graceful_shutdown=1,
+                proxy_headers=proxy_headers,
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import html
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import report
 from digest.config import Settings
 from digest.models import ClickTracking, LinkClicks
-from digest.readers.clicks import BURST_SECONDS, REPEAT_SECONDS, ClickFilter, Fetch
+from digest.readers.clicks import BURST_SECONDS, CLICKS_PER_ADDRESS, REPEAT_SECONDS, ClickFilter, Fetch, address_of
 from digest.store import Store
 from digest.subscribers.tokens import LinkSigner
 from digest.web.public import create_public_app
@@ -140,11 +141,11 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert seen is not None
     top = seen.issues[0]
     assert (top.issue_id, top.delivered, top.clicks, top.scanned, top.repeated) == (issue_id, 3, 3, 6, 1)
-    assert [(p.number, p.clicks) for p in top.posts[:2]] == [(1, 2), (2, 1)] and top.posts[0].url == links[0].link.url
-    by_theme = {t.theme: t.clicks for t in top.themes}
-    assert by_theme[links[0].link.theme] >= 2 and sum(by_theme.values()) == 3
+    # Three readers and three clicks: the totals are told, no theme's, outlet's or post's (under the floor of 5).
+    assert [p.number for p in top.posts] == sorted(p.number for p in top.posts) and top.posts[0].url == links[0].link.url
+    assert all(p.clicks is None for p in top.posts) and all(t.clicks is None for t in top.themes)
+    assert all(o.clicks is None for o in top.outlets)
     assert all(t.reached == 3 and t.reach_share == 1.0 for t in top.themes)  # every reader chose every theme
-    assert sum(o.clicks for o in top.outlets) == 3
     metrics_app = LiveServer(create_public_app(dataclasses.replace(tracked, metrics_token="m-token"), store))
     try:
         code, _, body = no_follow("GET", metrics_app.base + "/metrics", {"Authorization": "Bearer m-token"})
@@ -152,12 +153,12 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
         metrics_app.stop()
     assert code == 200
     counted = {
-        (m.group(2), m.group(3)): float(m.group(4))
-        for m in re.finditer(r'digest_clicks\{issue="([^"]+)",kind="([^"]+)",theme="([^"]+)"\} ([0-9.]+)', body)
+        m.group(2): float(m.group(3))
+        for m in re.finditer(r'digest_issue_clicks\{issue="([^"]+)",kind="([^"]+)"\} ([0-9.]+)', body)
         if m.group(1) == issue_id
     }
-    assert sum(v for (kind, _), v in counted.items() if kind == "click") == 3
-    assert sum(v for (kind, _), v in counted.items() if kind == "scanned") == 6
+    assert counted == {"click": 3, "scanned": 6, "repeated": 1}
+    assert f'digest_clicks{{issue="{issue_id}"' not in body  # by theme: all under the floor
 
 
 def test_no_table_keeps_a_reader_next_to_a_click(tracked: Settings, smtp_server: Any) -> None:
@@ -214,6 +215,164 @@ def no_follow(method: str, url: str, headers: dict[str, str]) -> tuple[int, dict
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+
+def totals_of(store: Store, issue_id: str) -> dict[int, tuple[int, int, int]]:
+    return {item.link.number: (item.clicks, item.scanned, item.repeated) for item in store.links.of_issues([issue_id])[issue_id]}
+
+
+def browser_agent(n: int) -> str:
+    """A different, plausible browser User-Agent for each ``n``."""
+    return f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{100 + n}.0.{n * 7}.0 Safari/537.36"
+
+
+def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, item 3): 200 GETs of one token from one address with random browser User-Agents
+    counted 200 clicks; the tokens are public in the archive and its feed."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
+    server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
+    try:
+        for n in range(200):
+            assert no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}", {"User-Agent": browser_agent(n)})[0] == 302
+        for n in range(2, 5):  # other links of the issue: the same allowance
+            no_follow("GET", f"{server.base}/r/{signer.token(issue_id, n)}", {"User-Agent": browser_agent(300 + n)})
+    finally:
+        server.stop()
+    totals = totals_of(store, issue_id)
+    assert totals[1] == (CLICKS_PER_ADDRESS, 0, 200 - CLICKS_PER_ADDRESS)  # past the cap: repeats, not clicks
+    assert sum(clicks for clicks, _, _ in totals.values()) == CLICKS_PER_ADDRESS
+    seen = report(store, NOW.date())
+    assert seen is not None and seen.issues[0].clicks == CLICKS_PER_ADDRESS
+
+
+def thirty_behind_a_proxy(settings: Settings, store: Store, issue_id: str) -> None:
+    """30 people behind one proxy, one browser build between them, each clicking one link within seconds: the
+    proxy (this host) connects and writes each person's address in X-Forwarded-For."""
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", settings.list_id)
+    server = LiveServer(create_public_app(settings, store), proxy_headers=False)  # as `digest serve` runs it
+    try:
+        for n in range(30):
+            path = f"/r/{signer.token(issue_id, n % 4 + 1)}"
+            assert no_follow("GET", server.base + path, {"User-Agent": FIREFOX, "X-Forwarded-For": f"203.0.113.{n + 1}"})[0] == 302
+    finally:
+        server.stop()
+
+
+def test_people_behind_a_proxy_are_counted_and_an_unlisted_proxy_is_named_with_its_fix(
+    tracked: Settings, smtp_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reproduction (issue 31, low): behind a proxy not in serve.trusted_proxies, 30 people sharing a User-Agent
+    counted 0 clicks (one client fetching three links within seconds: a scanner), and nothing said why."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        thirty_behind_a_proxy(tracked, store, issue_id)
+    unlisted = sum(clicks for clicks, _, _ in totals_of(store, issue_id).values())
+    assert unlisted == CLICKS_PER_ADDRESS  # one address: the cap, not nothing
+    warned = [r.getMessage() for r in caplog.records if "trusted_proxies" in r.getMessage()]
+    assert len(warned) == 1 and '[serve] trusted_proxies = ["127.0.0.1"]' in warned[0]
+
+    listed = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        thirty_behind_a_proxy(listed, store, issue_id)  # a new server: a new key, nothing remembered
+    assert sum(clicks for clicks, _, _ in totals_of(store, issue_id).values()) - unlisted == 30  # each person their own address
+    assert not [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
+
+
+def test_an_unlisted_proxy_is_named_only_on_a_private_address(caplog: pytest.LogCaptureFixture) -> None:
+    from digest.web.public import CountedLinks
+
+    links = CountedLinks(None, None)  # type: ignore[arg-type]  # only its warning is asked for
+    with caplog.at_level("WARNING", logger="digest.web.public"):
+        for address in ("10.0.0.5", "10.0.0.5", "93.184.216.34", "151.101.1.69"):
+            links.unlisted(address)
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2 and '[serve] trusted_proxies = ["10.0.0.5"]' in said[0]
+    assert "93.184.216.34" not in said[1] and "151.101.1.69" not in said[1] and "not written here" in said[1]
+
+
+def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_address(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, low): /r/<token>/ answered 307 to http://…/r/<token> (the scheme the proxy's
+    request had), a downgrade behind a TLS proxy."""
+    store, _, issue_id = sent_issue(tracked, readers=1)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
+    destination = store.links.of_issues([issue_id])[issue_id][0].link.url
+    server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
+    try:
+        code, headers, _ = no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}/", {"User-Agent": FIREFOX})
+        forged, _, _ = no_follow("GET", f"{server.base}/r/{signer.token(issue_id, 1)}x/", {"User-Agent": FIREFOX})
+    finally:
+        server.stop()
+    assert (code, headers["location"]) == (302, destination)
+    assert forged == 404
+    assert totals_of(store, issue_id)[1] == (1, 0, 0)
+
+
+def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Settings, smtp_server: Any) -> None:
+    """Reproduction (issue 31, low): a theme with 1 click among 1 reader's copies named that reader in the report
+    and /metrics. Now a figure under the floor (5 clicks or 5 readers), or one that would tell it, is not shown;
+    the issue's total always is."""
+    from digest.cli.report import words
+    from digest.web.readers import readers_page
+
+    store = Store.open(tracked.database_url)
+    ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(12)]
+    alone, busy, second = "Energy & Climate", "Getting Around", "Homes & Neighbourhoods"
+    store.subscribers.set_preferences(ids[0], [alone], None)  # the one reader whose copy has it
+    for reader in ids[1:]:
+        store.subscribers.set_preferences(reader, [name for name in tracked.theme_names if name != alone], None)
+    newsletter = Newsletter(tracked, store)
+    plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
+    assert newsletter.send(plan, NOW) is not None
+    issue_id = plan.issue.id
+    links = store.links.of_issues([issue_id])[issue_id]
+    first = {theme: next(link.link.number for link in links if link.link.theme == theme) for theme in (alone, busy, second)}
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
+    behind_proxy = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",), metrics_token="m-token")
+    server = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
+    clicks = [(alone, 1), (busy, 9), (second, 6)]
+    try:
+        person = 0
+        for theme, times in clicks:
+            for _ in range(times):
+                person += 1
+                path = f"/r/{signer.token(issue_id, first[theme])}"
+                assert no_follow("GET", server.base + path, {"User-Agent": FIREFOX, "X-Forwarded-For": f"198.51.100.{person}"})[0] == 302
+    finally:
+        server.stop()
+    assert totals_of(store, issue_id)[first[alone]] == (1, 0, 0)  # counted: it is only not shown
+
+    seen = report(store, NOW.date())
+    assert seen is not None
+    top = seen.issues[0]
+    by_theme = {t.theme: t for t in top.themes}
+    assert top.clicks == 16  # always shown
+    assert by_theme[alone].reached == 1 and by_theme[alone].clicks is None and by_theme[alone].click_share is None
+    # Hiding it alone would not do: 16 − 9 − 6 = 1. The next smallest goes too, and the rest show.
+    assert by_theme[second].clicks is None and by_theme[busy].clicks == 9 and by_theme[busy].reached == 11
+    assert all(p.clicks is None for p in top.posts if p.theme == alone)
+    assert [p.clicks for p in top.posts if p.clicks is not None] == sorted(
+        (p.clicks for p in top.posts if p.clicks is not None), reverse=True
+    )
+    as_json = json.loads(json.dumps(seen.to_json()))
+    assert {t["theme"]: t["clicks"] for t in as_json["issues"][0]["themes"]}[alone] is None
+    assert as_json["thresholds"]["click_floor"] == 5 and as_json["issues"][0]["clicks"] == 16
+    text = "\n".join(words(seen))
+    assert f"  {alone:<30} {'—':>6} {'—':>6}  1 (8%)" in text.splitlines()  # its reach is told, not its clicks
+    assert "—: not shown, fewer than 5 clicks or 5 readers" in text and "clicks: 16 by people" in text
+    page = readers_page(seen, tracked.name)
+    assert f'<td>{html.escape(alone)}</td><td class="n" title="not shown">—</td>' in page
+
+    metrics = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
+    try:
+        code, _, body = no_follow("GET", metrics.base + "/metrics", {"Authorization": "Bearer m-token"})
+    finally:
+        metrics.stop()
+    assert code == 200
+    assert f'digest_issue_clicks{{issue="{issue_id}",kind="click"}} 16.0' in body
+    themes_told = set(re.findall(rf'digest_clicks\{{issue="{issue_id}",kind="click",theme="([^"]+)"\}}', body))
+    assert themes_told == {busy}
 
 
 # -- the rules alone, on a clock of their own ------------------------------------------------------------
@@ -305,3 +464,40 @@ def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: 
     assert plain.digest.order is None and plain.digest.interest is not None  # the desk shows the shares either way
     configured = [s.theme for s in plain.digest.sections]
     assert configured == [name for name in tracked.theme_names if name in configured] != themes
+
+
+def test_the_cap_is_per_address_and_issue_for_a_half_hour_and_an_ipv6_host_is_its_64() -> None:
+    rules = ClickFilter(hold=0.0)
+    clicks = [rules.fetched("i", n, address="2001:db8:1:2::1", agent=browser_agent(n), method="GET", now=float(n * 20)) for n in range(7)]
+    assert clicks.count(Fetch.CLICK) == CLICKS_PER_ADDRESS and clicks[-1] is Fetch.REPEATED
+    # Another address in the same /64 is the same host; another /64, or another issue, has its own allowance.
+    assert rules.fetched("i", 9, address="2001:db8:1:2:ffff::9", agent=FIREFOX, method="GET", now=200.0) is Fetch.REPEATED
+    assert rules.fetched("i", 9, address="2001:db8:1:3::1", agent=FIREFOX, method="GET", now=200.0) is Fetch.CLICK
+    assert rules.fetched("j", 9, address="2001:db8:1:2::1", agent=FIREFOX, method="GET", now=200.0) is Fetch.CLICK
+    assert rules.fetched("i", 10, address="2001:db8:1:2::1", agent=FIREFOX, method="GET", now=REPEAT_SECONDS + 1) is Fetch.CLICK
+    assert address_of("::ffff:192.0.2.1") == "192.0.2.1" and address_of("2001:db8::1") == "2001:db8::/64"
+    assert address_of("unknown") == "unknown"
+
+
+def test_a_scanners_burst_spends_none_of_its_address_allowance() -> None:
+    rules = ClickFilter(hold=10.0)
+    office = "192.0.2.50"
+    for n in (1, 2, 3, 4):  # a disguised scanner on the office's address: the first two are held, then taken back
+        rules.fetched("i", n, address=office, agent=DISGUISED, method="GET", now=n * 0.1)
+    people = [rules.fetched("i", 1, address=office, agent=browser_agent(n), method="GET", now=20.0 + n) for n in range(6)]
+    assert people.count(Fetch.CLICK) == CLICKS_PER_ADDRESS
+
+
+def test_the_floor_hides_small_figures_and_any_that_would_give_one_back() -> None:
+    from digest.readers.disclosure import Total, hidden
+
+    themes = {"a": 40, "b": 12, "c": 3}
+    # c alone hidden: 55 − 40 − 12 would give it back, so b goes too; a stays (b and c: two figures, 15 clicks).
+    assert hidden(themes, [Total(None, list(themes))]) == {"b", "c"}
+    assert hidden({"a": 40, "b": 0, "c": 0}, [Total(None, ["a", "b", "c"])]) == {"a", "b", "c"}  # 0 and 0: a tells them
+    assert hidden({"a": 40, "b": 30}, [Total(None, ["a", "b"])], reach={"b": 2}) == {"a", "b"}  # two readers: b hidden
+    # A hidden theme hides its posts; a shown one hides a post that its other posts would give back.
+    counts = {"t": 3, "u": 20, "p1": 3, "p2": 12, "p3": 8}
+    totals = [Total(None, ["t", "u"]), Total("t", ["p1"]), Total("u", ["p2", "p3"])]
+    assert hidden(counts, totals) == {"t", "u", "p1", "p2", "p3"}  # t alone: 23 − 20 gives it back; u's posts would tell u
+    assert hidden({"t": 30, "p1": 26, "p2": 4}, [Total(None, ["t"]), Total("t", ["p1", "p2"])]) == {"p1", "p2"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from digest.app.charts import report_charts
 from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import Report, report
 from digest.config import Settings
@@ -44,24 +45,39 @@ READ_CHARTS = """
     const n = Number(Array.from(group.classList).find(c => c.startsWith('serie-')).slice(6));
     (series[n] = series[n] || []).push(...Array.from(group.querySelectorAll('desc.value')).map(d => Number(d.textContent)));
   });
+  const names = Array.from(svg.querySelectorAll('.legends > g text')).map(t => t.textContent);
+  const count = Math.max(names.length, ...Object.keys(series).map(n => Number(n) + 1));
   return {
     key: figure.dataset.chart,
     width: box.width,
     height: box.height,
-    names: Array.from(svg.querySelectorAll('.legends > g text')).map(t => t.textContent),
-    series: Object.keys(series).map(Number).sort((a, b) => a - b).map(n => series[n]),
+    names: names,
+    series: Array.from({length: count}, (_, n) => series[n] || []),  // a series with no point shown has no group
   };
 })
 """
 
 
+# Who clicks the second issue, through a proxy that names each person's address: enough people on enough links
+# for a theme, an outlet and a post to pass the floor of 5 (the report leaves smaller figures out).
+PEOPLE = (
+    *((f"198.51.100.{n}", BROWSER, (1,)) for n in range(7)),  # Getting Around, Harbour Gazette
+    *((f"198.51.100.{n}", BROWSER, (2,)) for n in range(7, 12)),  # Getting Around, Riverside Radio
+    *((f"198.51.100.{n}", BROWSER, (4,)) for n in range(12, 17)),  # Homes & Neighbourhoods, Civic Ledger
+    ("198.51.100.17", BROWSER, (7,)),  # Energy & Climate: one click, under the floor
+    ("198.51.100.0", BROWSER, (1,)),  # the first person again: a repeat
+    ("198.51.100.99", "Mimecast Safe Links", (1, 2, 3)),  # a scanner
+)
+READERS = 10
+
+
 @pytest.fixture
 def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tuple[Settings, Store, Report]:
-    """Two issues sent to four readers: the first with direct links, the second counted and clicked through the
-    real redirect; a bounce and a complaint on the second; one reader gone by the link."""
+    """Two issues sent to ten readers: the first with direct links, the second counted and clicked through the
+    real redirect (PEOPLE); a bounce and a complaint on the second; one reader gone by the link."""
     base = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
     store = Store.open(base.database_url)
-    ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(4)]
+    ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(READERS)]
     issue_ids = []
     for as_of, clicks in zip(ISSUES, (ClickTracking.OFF, ClickTracking.AGGREGATE), strict=True):
         newsletter = Newsletter(dataclasses.replace(base, clicks=clicks), store)
@@ -71,11 +87,12 @@ def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tup
         issue_ids.append(plan.issue.id)
     tracked = dataclasses.replace(base, clicks=ClickTracking.AGGREGATE)
     signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
-    server = LiveServer(create_public_app(tracked, store))
+    server = LiveServer(create_public_app(dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",)), store), proxy_headers=False)
     try:
-        for agent, numbers in ((BROWSER, (1, 2)), (BROWSER.replace("133", "132"), (1,)), ("Mimecast Safe Links", (1, 2, 3))):
+        for address, agent, numbers in PEOPLE:
             for number in numbers:
-                assert no_follow("GET", f"{server.base}/r/{signer.token(issue_ids[1], number)}", {"User-Agent": agent})[0] == 302
+                path = f"{server.base}/r/{signer.token(issue_ids[1], number)}"
+                assert no_follow("GET", path, {"User-Agent": agent, "X-Forwarded-For": address})[0] == 302
     finally:
         server.stop()
     for n, kind in enumerate(("hard", "complaint")):
@@ -137,15 +154,18 @@ def test_each_chart_renders_and_its_points_are_the_stores_figures(history: tuple
     assert [series[-1] for series in themes["series"] if series] == [
         clicks[name] for name, series in zip(themes["names"], themes["series"], strict=True) if series
     ]
-    assert sum(clicks.values()) == latest.clicks == 3  # two people: three clicks; the scanner's three fetches are not there
+    # Getting Around, 12 clicks, is told; the others are under the floor of 5 or would tell one that is (18 − 12 − 5 = 1).
+    assert [name for name, series in zip(themes["names"], themes["series"], strict=True) if series] == ["Getting Around"]
+    assert clicks["Getting Around"] == 12 and latest.clicks == 18  # the scanner's three fetches and the repeat are not there
 
     ranked = charts["posts"]["series"][0]
-    assert ranked == [p.clicks for p in reversed(latest.posts[:15])] and max(ranked) == 2
+    assert ranked == [p.clicks for p in reversed([p for p in latest.posts if p.clicks is not None][:15])] == [7]
+    assert "post(s) not shown: fewer than 5 clicks" in {chart.key: chart.summary for chart in report_charts(seen)}["posts"]
 
     complaints = charts["complaints"]
-    assert complaints["series"][0] == [round(i.complaint_rate * 100, 3) for i in (earlier, latest)] == [0, 25]
+    assert complaints["series"][0] == [round(i.complaint_rate * 100, 3) for i in (earlier, latest)] == [0, 10]
     assert complaints["names"][1:] == ["Gmail/Yahoo: keep under 0.1%", "never reach 0.3%"]
-    assert charts["bounces"]["series"][0] == [0, 25] and charts["bounces"]["names"][1] == "warning at 2%"
+    assert charts["bounces"]["series"][0] == [0, 10] and charts["bounces"]["names"][1] == "limit 1%, as digest status warns"
 
 
 def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
@@ -164,11 +184,33 @@ def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Set
     written = out.read_text(encoding="utf-8")
     assert code == 200 and POINT.findall(page) == POINT.findall(written) != []
     assert page.count("<svg") == written.count("<svg") == 5 and "<script" not in page + written
-    assert "Clicks by people: <strong>3</strong>" in written
+    assert "Clicks by people: <strong>18</strong>" in written
     as_json = json.loads(cli(config, "report", "--format", "json").stdout)
     latest = as_json["issues"][0]
-    assert (latest["clicks"], latest["scanned"], latest["bounced"], latest["complained"]) == (3, 3, 1, 1)
-    assert latest["complaint_rate"] == 0.25 and as_json["thresholds"]["complaint_limit"] == 0.003
+    assert (latest["clicks"], latest["scanned"], latest["repeated"], latest["bounced"], latest["complained"]) == (18, 3, 1, 1, 1)
+    assert latest["complaint_rate"] == 0.1 and as_json["thresholds"]["complaint_limit"] == 0.003
+    assert {t["theme"]: t["clicks"] for t in latest["themes"]}["Energy & Climate"] is None  # one click: not shown
+
+
+def test_status_the_report_and_its_chart_measure_failures_against_one_limit(
+    history: tuple[Settings, Store, Report], tmp_path: Path
+) -> None:
+    """Reproduction (issue 31, low): `digest status` warned at 1 % permanent failures, the report's chart drew
+    its line at 2 % (of another measure)."""
+    settings, _, seen = history
+    config = project_on(tmp_path, settings)
+    as_json = json.loads(cli(config, "report", "--format", "json").stdout)
+    assert as_json["thresholds"]["failure_limit"] == 0.01 and "bounce_warning" not in as_json["thresholds"]
+    latest = as_json["issues"][0]
+    assert latest["failure_rate"] == 0.1  # 1 bounced of the 10 attempted, as status counts it
+    line = next(chart for chart in report_charts(seen) if chart.key == "bounces")
+    assert "1 % (limit 1%, as digest status warns)" in line.summary
+    status = cli(config, "status")
+    assert status.returncode == 0, status.stderr
+    assert f"permanent failures {latest['failure_rate']:.2%} (limit 1 %)" in status.stdout
+    assert "permanent failures 10.00% are over 1 %" in status.stdout
+    text = cli(config, "report").stdout
+    assert "permanent failures 10.00% (over the 1% limit)" in text
 
 
 def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
@@ -176,7 +218,7 @@ def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Setti
     latest, earlier = seen.issues
     older = report(store, datetime.now(UTC).date(), issue_id=earlier.issue_id)
     assert older is not None and [i.issue_id for i in older.issues] == [earlier.issue_id]
-    assert not older.issues[0].tracked and older.issues[0].posts == () and older.issues[0].delivered == 4
+    assert not older.issues[0].tracked and older.issues[0].posts == () and older.issues[0].delivered == READERS
     assert report(store, datetime.now(UTC).date(), issue_id="2026-01-01-nosuch") is None
     one = report(store, datetime.now(UTC).date(), last=1)
     assert one is not None and [i.issue_id for i in one.issues] == [latest.issue_id]
@@ -188,3 +230,49 @@ def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Setti
     )
     untracked = cli(config, "report", "--issue", earlier.issue_id)
     assert untracked.returncode == 0 and "clicks: not counted" in untracked.stdout
+
+
+def axis_labels(page: str, chart: str, axis: str) -> list[str]:
+    """The labels of one axis of one chart, as the page's SVG has them."""
+    figure = re.search(rf'<figure id="chart-{chart}".*?</figure>', page, re.S)
+    assert figure is not None, chart
+    group = re.search(rf'<g class="axis {axis}[^"]*">(.*?)</g>\s*</g>', figure.group(0), re.S)
+    assert group is not None, (chart, axis)
+    return re.findall(r"<text[^>]*>([^<]*)</text>", group.group(1))
+
+
+def test_counts_of_people_and_clicks_are_drawn_on_whole_numbers(
+    delivery_settings: Callable[..., Settings], smtp_server: Any, tmp_path: Path
+) -> None:
+    """Reproduction (issue 31, low): with two readers the subscribers chart's axis went 0, 0.2, 0.4 … 2."""
+    from test_clicks import sent_issue
+
+    settings = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
+    sent_issue(settings, readers=2)
+    out = tmp_path / "report.html"
+    done = cli(project_on(tmp_path, settings), "report", "--html", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    for chart, axis in (("subscribers", "y"), ("themes", "y"), ("posts", "x")):
+        labels = axis_labels(page, chart, axis)
+        assert labels and all(label.isdigit() for label in labels), (chart, labels)
+    assert axis_labels(page, "subscribers", "y") == ["0", "1", "2"]
+
+
+def test_an_opt_out_from_an_old_export_is_not_counted_as_leaving_after_an_issue(
+    history: tuple[Settings, Store, Report], tmp_path: Path
+) -> None:
+    """Reproduction (issue 31, low): the report counted an opt-out imported from an old export as "left after"
+    the latest issue (the import's day is no day anyone left)."""
+    settings, _, seen = history
+    assert seen.issues[0].unsubscribed == 1  # the reader who left by the link
+    config = project_on(tmp_path, settings)
+    export = tmp_path / "old-list.csv"
+    # Someone who left the old list long ago, and a reader here whom the old list had as unsubscribed.
+    export.write_text("email,status\nlong.gone@example.org,unsubscribed\nreader5@example.org,unsubscribed\n", encoding="utf-8")
+    imported = cli(config, "subscribers", "import", str(export))
+    assert imported.returncode == 0, imported.stderr
+    as_json = json.loads(cli(config, "report", "--format", "json").stdout)
+    assert [issue["unsubscribed"] for issue in as_json["issues"]] == [1, 0]
+    assert as_json["subscribers"][-1]["unsubscribed"] == 3  # on file as unsubscribed, from the import's day
+    assert "left after it 1" in cli(config, "report").stdout

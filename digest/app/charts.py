@@ -4,15 +4,18 @@ Readers page of the preview and ``digest report --html`` work offline and in a m
 Five charts, each from the report's own figures (a test reads the points back in a browser and compares
 them with the store's): the list over time; clicks per theme across issues; the issue's posts ranked;
 the complaint rate against Gmail's and Yahoo's lines (0.1 % to aim under, 0.3 % never to reach); the
-bounce rate against a 2 % warning line.
+permanent failures (refused at the send or bounced since) against the limit ``digest status`` warns at
+(:data:`digest.app.bounces.FAILURE_LIMIT`, the one place it is set).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from digest.app.report import BOUNCE_WARNING, COMPLAINT_LIMIT, COMPLAINT_TARGET
+from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT
+from digest.app.report import FLOOR_WHY
 
 if TYPE_CHECKING:
     from digest.app.report import Report
@@ -37,7 +40,7 @@ def report_charts(seen: Report) -> tuple[Chart, ...]:
     days = [str(issue.sent_on) for issue in issues]
     charts = [_list_chart(seen), _theme_chart(seen, days), _posts_chart(seen)]
     complaint = [round(issue.complaint_rate * 100, 3) for issue in issues]
-    bounce = [round(issue.bounce_rate * 100, 3) for issue in issues]
+    failures = [round(issue.failure_rate * 100, 3) for issue in issues]
     charts.append(
         _rate_chart(
             "complaints",
@@ -45,7 +48,7 @@ def report_charts(seen: Report) -> tuple[Chart, ...]:
             days,
             ("complaint rate", complaint),
             [
-                (f"Gmail/Yahoo: keep under {COMPLAINT_TARGET:.1%}", COMPLAINT_TARGET * 100),
+                (f"Gmail/Yahoo: keep under {COMPLAINT_AIM:.1%}", COMPLAINT_AIM * 100),
                 (f"never reach {COMPLAINT_LIMIT:.1%}", COMPLAINT_LIMIT * 100),
             ],
         )
@@ -53,10 +56,10 @@ def report_charts(seen: Report) -> tuple[Chart, ...]:
     charts.append(
         _rate_chart(
             "bounces",
-            "Bounce rate per issue, %",
+            "Permanent failures per issue (refused or bounced), %",
             days,
-            ("bounce rate", bounce),
-            [(f"warning at {BOUNCE_WARNING:.0%}", BOUNCE_WARNING * 100)],
+            ("failure rate", failures),
+            [(f"limit {FAILURE_LIMIT:.0%}, as digest status warns", FAILURE_LIMIT * 100)],
         )
     )
     return tuple(charts)
@@ -106,11 +109,33 @@ def _svg(chart: Any) -> str:
     return str(etree.tostring(tree, encoding="unicode"))
 
 
+AXIS_LABELS = 10  # at most, on a count's axis
+
+
+def _steps() -> Iterator[int]:
+    """1, 2, 5, 10, 20, 50, …"""
+    scale = 1
+    while True:
+        yield from (scale, 2 * scale, 5 * scale)
+        scale *= 10
+
+
+def _counted(chart: Any, values: list[int | None]) -> None:
+    """An axis of whole numbers for a chart of counts (pygal's own steps by 0.1 or 0.2 below ten, and 0.2 of a
+    person means nothing): from 0 past the largest value in steps of 1, 2, 5, 10, 20…, at most ten of them."""
+    largest = max((value for value in values if value is not None), default=0)
+    step = next(step for step in _steps() if largest <= step * AXIS_LABELS)
+    top = -(-max(largest, 1) // step) * step
+    chart.y_labels = list(range(0, top + 1, step))
+
+
 def _list_chart(seen: Report) -> Chart:
     chart = _base("Line", show_dots=True, dots_size=3, include_x_axis=True)
     chart.title = "Subscribers over time"
     chart.x_labels = [str(point.day) for point in seen.subscribers]
-    for name in ("active", "pending", "unsubscribed", "bounced"):
+    names = ("active", "pending", "unsubscribed", "bounced")
+    _counted(chart, [getattr(point, name) for point in seen.subscribers for name in names])
+    for name in names:
         chart.add(name, [getattr(point, name) for point in seen.subscribers])
     last = seen.subscribers[-1]
     summary = f"On {last.day}: {last.active} active, {last.pending} pending, {last.unsubscribed} unsubscribed, {last.bounced} bounced."
@@ -122,29 +147,39 @@ def _theme_chart(seen: Report, days: list[str]) -> Chart:
     chart.title = "Clicks per theme, by issue"
     chart.x_labels = days
     themes = list(dict.fromkeys(theme.theme for issue in reversed(seen.issues) for theme in issue.themes))
+    series = []
     for theme in themes:
         values = []
         for issue in reversed(seen.issues):
             clicks = {t.theme: t.clicks for t in issue.themes}
-            values.append(clicks.get(theme) if issue.tracked and theme in clicks else None)  # no point: not counted
+            values.append(clicks.get(theme) if issue.tracked else None)  # no point: not counted, or not shown
+        series.append((theme, values))
+    _counted(chart, [value for _, values in series for value in values])
+    for theme, values in series:
         chart.add(theme, values)
     tracked = sum(1 for issue in seen.issues if issue.tracked)
-    summary = f"Clicks on each theme's links in the {tracked} issue(s) with counted links, of the {len(seen.issues)} shown."
+    untold = any(t.clicks is None for issue in seen.issues if issue.tracked for t in issue.themes)
+    summary = f"Clicks on each theme's links in the {tracked} issue(s) with counted links, of the {len(seen.issues)} shown." + (
+        f" A missing point: {FLOOR_WHY}." if untold else ""
+    )
     return Chart("themes", chart.title, _svg(chart), summary)
 
 
 def _posts_chart(seen: Report) -> Chart:
     top = seen.issues[0]
-    posts = list(top.posts[:POSTS_SHOWN])
+    posts = [post for post in top.posts if post.clicks is not None][:POSTS_SHOWN]
     chart = _base("HorizontalBar", show_legend=False, print_values=True)
     chart.title = f"Most clicked posts, {top.sent_on}"
     chart.x_labels = [_short(post.title) for post in reversed(posts)]
+    _counted(chart, [post.clicks for post in posts])
     chart.add("clicks", [post.clicks for post in reversed(posts)])
-    summary = (
-        "; ".join(f"{post.title}: {post.clicks}" for post in posts[:5])
-        if top.tracked
-        else "Clicks were not counted for this issue ([tracking] clicks was off when it was frozen)."
-    )
+    untold = len(top.posts) - sum(1 for post in top.posts if post.clicks is not None)
+    if not top.tracked:
+        summary = "Clicks were not counted for this issue ([tracking] clicks was off when it was frozen)."
+    else:
+        summary = "; ".join(f"{post.title}: {post.clicks}" for post in posts[:5]) + (
+            f"{'. ' if posts else ''}{untold} post(s) not shown: {FLOOR_WHY}." if untold else ""
+        )
     return Chart("posts", chart.title, _svg(chart), summary)
 
 

@@ -12,12 +12,14 @@ written anywhere.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
-from digest.readers.clicks import HOLD_SECONDS, ClickFilter, Fetch
+from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
+from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 from digest.subscribers.tokens import LinkSigner
 
 if TYPE_CHECKING:
@@ -59,6 +61,33 @@ def reader_interest(store: Store, latest: int = INTEREST_ISSUES) -> ReaderIntere
     total = sum(clicks for _, clicks, _ in rows)
     themes = tuple(ThemeInterest(theme, clicks, links, clicks / total if total else 0.0) for theme, clicks, links in rows)
     return ReaderInterest(issues, tuple(sorted(themes, key=lambda t: (-t.per_post, t.theme))))
+
+
+@dataclass(frozen=True, slots=True)
+class IssueClicks:
+    """What the redirect counted on one issue's links, as /metrics may tell it: each figure is (clicks, scanned,
+    repeated); ``themes`` leaves out those not to be shown (digest.readers.disclosure), ``total`` never."""
+
+    issue_id: str
+    total: tuple[int, int, int]
+    themes: Mapping[str, tuple[int, int, int]]
+
+
+def clicks_by_theme(store: Store, latest: int) -> tuple[IssueClicks, ...]:
+    """The latest ``latest`` issues with counted links, by theme, small figures left out; newest first."""
+    rows = store.links.by_theme(latest)
+    issues: dict[str, dict[str, tuple[int, int, int]]] = {}
+    for (issue_id, theme), counted in rows.items():
+        issues.setdefault(issue_id, {})[theme] = counted
+    found = []
+    sent_to = store.figures.choices_of(list(issues))
+    for issue_id, themes in sorted(issues.items(), reverse=True):
+        choices = sent_to[issue_id]
+        reach = {theme: reach_of(choices, [theme]) for theme in themes}
+        secret = hidden({theme: counted[0] for theme, counted in themes.items()}, [Total(None, list(themes))], reach)
+        total = (sum(c[0] for c in themes.values()), sum(c[1] for c in themes.values()), sum(c[2] for c in themes.values()))
+        found.append(IssueClicks(issue_id, total, {theme: counted for theme, counted in themes.items() if theme not in secret}))
+    return tuple(found)
 
 
 def counted_links(settings: Settings, digest: Digest) -> tuple[TrackedLink, ...]:
@@ -104,8 +133,9 @@ class Redirects:
             self.known[(issue_id, number)] = (self.clock() + CACHED_SECONDS, link)
         return link
 
-    def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str) -> Fetch:
-        return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock())
+    def count(self, issue_id: str, number: int, *, method: str, address: str, agent: str, via: str = "") -> Fetch:
+        """Judge one fetch (``via``: the forwarding header of a proxy not in serve.trusted_proxies, "" for none)."""
+        return self.filter.fetched(issue_id, number, address=address, agent=agent, method=method, now=self.clock(), via=via)
 
     def flush(self, *, everything: bool = False) -> int:
         """Write the totals decided so far (``everything``: held clicks too, the server stopping); returns how
@@ -115,4 +145,16 @@ class Redirects:
         return len(decided)
 
 
-__all__ = ["HOLD_SECONDS", "Fetch", "Redirects", "counted_links", "reader_copy", "reader_interest", "tracking"]
+__all__ = [
+    "CLICKS_PER_ADDRESS",
+    "CLICK_FLOOR",
+    "HOLD_SECONDS",
+    "Fetch",
+    "IssueClicks",
+    "Redirects",
+    "clicks_by_theme",
+    "counted_links",
+    "reader_copy",
+    "reader_interest",
+    "tracking",
+]

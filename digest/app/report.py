@@ -1,8 +1,9 @@
 """``digest report``: what happened after each send, from the store's own records, nothing per reader.
 
 For one issue: deliveries, what came back (bounces, complaints) and who left
-after it; with counted links, clicks per post, theme and outlet, and for
-each theme the share of readers whose copy had it. Over the latest issues the
+after it; with counted links, clicks per post, theme and outlet (those too
+small to show left out: :mod:`digest.readers.disclosure`), and for each
+theme the share of readers whose copy had it. Over the latest issues the
 same as trends, and the list over time (active, pending, unsubscribed,
 bounced).
 
@@ -11,7 +12,8 @@ day it was added and the day of its last change, so the list's history is
 told from those: someone who left and came back counts as they are now,
 from the day they first came. Leaving by the link names no issue, so
 whoever is unsubscribed now counts against the latest issue sent on or
-before the day they left. Who got which theme is
+before the day they left; an opt-out an import brought (an old export's)
+tells neither, so it counts against none. Who got which theme is
 read from each reader's choice as it is now.
 """
 
@@ -20,29 +22,34 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT, Returned
 from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
+from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 
 if TYPE_CHECKING:
     from digest.store import ListChange, SentIssue, Store
 
 DEFAULT_ISSUES = 12
-# Gmail's and Yahoo's bulk-sender rules (2024): a spam complaint rate kept under 0.1 %, never reaching 0.3 %.
-COMPLAINT_TARGET = 0.001
-COMPLAINT_LIMIT = 0.003
-# Bounces: no mailbox provider publishes a line; 2 % is where senders' own guidance starts to warn.
-BOUNCE_WARNING = 0.02
+
+
+# A figure below the floor, or one that would tell such a figure, is None: "not shown" (digest.readers.disclosure).
+FLOOR_WHY = (
+    f"fewer than {CLICK_FLOOR} clicks or {CLICK_FLOOR} readers behind it, or a figure that would tell such a one: "
+    "a small count can name the reader who clicked (the issue's total is always shown)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ThemeFigures:
     theme: str
-    clicks: int
-    click_share: float  # of the issue's clicks
+    clicks: int | None
+    click_share: float | None  # of the issue's clicks
     reached: int | None  # readers whose copy had the theme (told for the issue the report is about)
     reach_share: float | None  # of the readers it was sent to
 
@@ -50,7 +57,7 @@ class ThemeFigures:
 @dataclass(frozen=True, slots=True)
 class Tally:
     name: str
-    clicks: int
+    clicks: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +67,9 @@ class PostFigures:
     url: str
     theme: str
     outlet: str | None
-    clicks: int
-    scanned: int
-    repeated: int
+    clicks: int | None
+    scanned: int | None
+    repeated: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,20 +83,32 @@ class IssueFigures:
     complained: int
     unsubscribed: int  # left (by the link, a mail, a complaint) on or after its day, before the next issue's
     tracked: bool  # its links were counted ([tracking] clicks was on when it was frozen)
-    clicks: int
+    clicks: int  # always shown: the issue's total
     scanned: int
     repeated: int
     themes: tuple[ThemeFigures, ...]  # in the issue's order
-    outlets: tuple[Tally, ...]  # most clicked first
-    posts: tuple[PostFigures, ...]  # most clicked first (told for the issue the report is about)
+    outlets: tuple[Tally, ...]  # most clicked first, then those not shown
+    posts: tuple[PostFigures, ...]  # most clicked first, then those not shown (told for the issue the report is about)
 
     @property
-    def bounce_rate(self) -> float:
-        return self.bounced / self.delivered if self.delivered else 0.0
+    def returned(self) -> Returned:
+        """Its returns against the limits, measured as ``digest status`` measures them."""
+        return Returned(
+            attempted=self.delivered + self.failed,
+            rejected=self.failed,
+            hard=self.bounced,
+            complaints=self.complained,
+            unsubscribed_by_mail=0,
+        )
+
+    @property
+    def failure_rate(self) -> float:
+        """Permanent failures (refused at the send, or bounced since) of those attempted."""
+        return self.returned.failure_rate
 
     @property
     def complaint_rate(self) -> float:
-        return self.complained / self.delivered if self.delivered else 0.0
+        return self.returned.complaint_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +128,18 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         """The report as JSON values, dates as ISO text."""
         issues = [
-            {**dataclasses.asdict(issue), "bounce_rate": issue.bounce_rate, "complaint_rate": issue.complaint_rate} for issue in self.issues
+            {**dataclasses.asdict(issue), "failure_rate": issue.failure_rate, "complaint_rate": issue.complaint_rate}
+            for issue in self.issues
         ]
         plain = json.loads(json.dumps({"issues": issues, "subscribers": [dataclasses.asdict(p) for p in self.subscribers]}, default=str))
         return {
             **plain,
-            "thresholds": {"complaint_target": COMPLAINT_TARGET, "complaint_limit": COMPLAINT_LIMIT, "bounce_warning": BOUNCE_WARNING},
+            "thresholds": {
+                "complaint_target": COMPLAINT_AIM,
+                "complaint_limit": COMPLAINT_LIMIT,
+                "failure_limit": FAILURE_LIMIT,
+                "click_floor": CLICK_FLOOR,
+            },
         }
 
 
@@ -130,10 +155,13 @@ def report(store: Store, today: date, *, issue_id: str | None = None, last: int 
     returned = store.events.by_issue()
     changes = store.figures.list_changes()
     left = _web_unsubscribes(changes, [item.frozen_at.date() for item in listed])
-    # Who got which theme, and each post's clicks, for the issue the report is about; the trends need neither.
-    reach = store.figures.choices_sent(listed[0].issue_id)
+    # Who got which theme: told for the issue the report is about, and for each tracked one it decides which
+    # figures are shown (digest.readers.disclosure).
+    choices = store.figures.choices_of([item.issue_id for n, item in enumerate(listed) if n == 0 or item.issue_id in links])
     figures = tuple(
-        _issue(item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], reach if n == 0 else None)
+        _issue(
+            item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], choices.get(item.issue_id, []), told=n == 0
+        )
         for n, item in enumerate(listed)
     )
     days = sorted({item.sent_on for item in figures} | {today})
@@ -145,32 +173,37 @@ def _issue(
     links: list[LinkClicks],
     returned: Counter[str],
     left_after: int,
-    choices: list[tuple[frozenset[str] | None, int]] | None,
+    choices: list[tuple[frozenset[str] | None, int]],
+    *,
+    told: bool,
 ) -> IssueFigures:
-    """One issue's figures; ``choices`` (who got which themes) for the issue the report is about: then the themes'
-    reach and the posts are told too."""
+    """One issue's figures; ``choices`` (who got which themes) decide which click figures are shown; ``told``
+    (the issue the report is about): the themes' reach and the posts are told too."""
     model = json.loads(item.model) if item.model else {"sections": []}
     titles = {post["id"]: post["title"] for section in model["sections"] for group in section["outlets"] for post in group["posts"]}
     section_themes = [section["theme"] for section in model["sections"]]
     clicks = sum(link.clicks for link in links)
+    shown = _shown(links, section_themes, choices)
     by_theme = Counter[str]()
     by_outlet = Counter[str]()
     for link in links:
         by_theme[link.link.theme] += link.clicks
-        by_outlet[link.link.outlet or "—"] += link.clicks
+        by_outlet[_outlet(link)] += link.clicks
     delivered = item.counts[DeliveryState.SENT]
-    reach = _reach(choices, section_themes) if choices is not None else None
-    themes = tuple(
-        ThemeFigures(
-            theme,
-            by_theme[theme],
-            by_theme[theme] / clicks if clicks else 0.0,
-            reach[theme] if reach is not None else None,
-            (reach[theme] / delivered if delivered else 0.0) if reach is not None else None,
+    reach = _reach(choices, section_themes) if told else None
+    themes = []
+    for theme in section_themes:
+        told_clicks = shown(THEME, theme, by_theme[theme])
+        themes.append(
+            ThemeFigures(
+                theme,
+                told_clicks,
+                (told_clicks / clicks if clicks else 0.0) if told_clicks is not None else None,
+                reach[theme] if reach is not None else None,
+                (reach[theme] / delivered if delivered else 0.0) if reach is not None else None,
+            )
         )
-        for theme in section_themes
-    )
-    ranked = sorted(links, key=lambda link: (-link.clicks, link.link.number)) if choices is not None else []
+    ranked = sorted(links, key=lambda link: _rank(shown(POST, link.link.number, link.clicks), link.link.number)) if told else []
     posts = tuple(
         PostFigures(
             link.link.number,
@@ -178,12 +211,13 @@ def _issue(
             link.link.url,
             link.link.theme,
             link.link.outlet,
-            link.clicks,
-            link.scanned,
-            link.repeated,
+            shown(POST, link.link.number, link.clicks),
+            shown(POST, link.link.number, link.scanned),
+            shown(POST, link.link.number, link.repeated),
         )
         for link in ranked
     )
+    outlets = sorted((Tally(name, shown(OUTLET, name, count)) for name, count in by_outlet.items()), key=lambda t: _rank(t.clicks, t.name))
     return IssueFigures(
         issue_id=item.issue_id,
         subject=item.subject,
@@ -197,20 +231,59 @@ def _issue(
         clicks=clicks,
         scanned=sum(link.scanned for link in links),
         repeated=sum(link.repeated for link in links),
-        themes=themes,
-        outlets=tuple(Tally(name, count) for name, count in sorted(by_outlet.items(), key=lambda kv: (-kv[1], kv[0]))),
+        themes=tuple(themes),
+        outlets=tuple(outlets),
         posts=posts,
     )
 
 
+THEME, OUTLET, POST = "theme", "outlet", "post"  # the kinds of figure an issue's clicks are told by
+NO_OUTLET = "—"
+
+
+def _outlet(link: LinkClicks) -> str:
+    return link.link.outlet or NO_OUTLET
+
+
+def _rank(clicks: int | None, then: int | str) -> tuple[int, int, int | str]:
+    """Most clicked first, then the figures not shown (in their own order: their place must not tell their size)."""
+    return (0, -clicks, then) if clicks is not None else (1, 0, then)
+
+
+Figure = tuple[str, int | str]  # (THEME, name), (OUTLET, name), (POST, number)
+
+
+def _shown(
+    links: list[LinkClicks], themes: list[str], choices: list[tuple[frozenset[str] | None, int]]
+) -> Callable[[str, int | str, int], int | None]:
+    """The rule for this issue's click figures: ``shown(kind, name, value)`` is ``value``, or None when the
+    figure (kind, name) is not to be shown (digest.readers.disclosure)."""
+    counts = Counter[Figure]({(THEME, theme): 0 for theme in themes})  # nought clicks is a figure too
+    parts: dict[Figure, list[Figure]] = {}  # each theme's and outlet's posts
+    for link in links:
+        post: Figure = (POST, link.link.number)
+        counts[post] = link.clicks
+        for total in ((THEME, link.link.theme), (OUTLET, _outlet(link))):
+            counts[total] += link.clicks
+            parts.setdefault(total, []).append(post)
+    reach: dict[Figure, int] = {}
+    if choices:
+        reach = {(THEME, name): reach_of(choices, [str(name)]) for kind, name in counts if kind == THEME}
+        reach |= {(POST, link.link.number): reach[(THEME, link.link.theme)] for link in links}
+        reach |= {
+            (OUTLET, name): reach_of(choices, {link.link.theme for link in links if _outlet(link) == name})
+            for kind, name in counts
+            if kind == OUTLET
+        }
+    totals = [Total(None, [figure for figure in counts if figure[0] == kind]) for kind in (THEME, OUTLET, POST)]
+    totals += [Total(of, posts) for of, posts in parts.items()]
+    secret = hidden(counts, totals, reach)
+    return lambda kind, name, value: None if (kind, name) in secret else value
+
+
 def _reach(choices: list[tuple[frozenset[str] | None, int]], themes: list[str]) -> dict[str, int]:
     """How many readers' copies had each theme: those who chose it, and those who chose every theme."""
-    reached = dict.fromkeys(themes, 0)
-    for chosen, count in choices:
-        for theme in themes:
-            if chosen is None or theme in chosen:
-                reached[theme] += count
-    return reached
+    return {theme: reach_of(choices, [theme]) for theme in themes}
 
 
 def _web_unsubscribes(changes: list[ListChange], issue_days: list[date]) -> list[int]:
@@ -218,7 +291,7 @@ def _web_unsubscribes(changes: list[ListChange], issue_days: list[date]) -> list
     day and before the next issue's: those who left after it (a web unsubscribe names no issue)."""
     counts = [0] * len(issue_days)
     for change in changes:
-        if change.status is not SubscriberStatus.UNSUBSCRIBED:
+        if change.status is not SubscriberStatus.UNSUBSCRIBED or change.imported:  # an old export's: no issue, no day
             continue
         for n, day in enumerate(issue_days):
             if change.changed >= day:

@@ -23,7 +23,7 @@ from digest.errors import DigestError, RefusedError, TransientError, UnknownSubs
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SubscriberStatus
 from digest.store import Store, Subscriber
-from digest.store.subscribers import SignUpKind
+from digest.store.subscribers import IMPORTED_AS, SignUpKind
 from digest.subscribers.addresses import clean_name, normalise_address
 from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 
@@ -290,7 +290,7 @@ class Roster:
             return ImportedRow(line=line, fate=RowFate.NOT_RESUBSCRIBED, email=email, status=status, was=was)
         if status != SubscriberStatus.ACTIVE and was in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
             # The export says they left: an opt-out is honoured wherever it comes from.
-            self.store.subscribers.set_status(subscriber.id, status, f"imported as {status.value} from {source}")
+            self.store.subscribers.set_status(subscriber.id, status, f"{IMPORTED_AS}{status.value} from {source}")
             return ImportedRow(line=line, fate=RowFate.OPTED_OUT, email=email, status=status, was=was)
         return ImportedRow(line=line, fate=RowFate.ALREADY, email=email, status=status, was=was)
 

@@ -32,7 +32,8 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     """Deliveries, bounces, complaints and unsubscribes per issue; with [tracking] clicks = "aggregate", the human
     clicks per post, theme and outlet (link scanners and repeats left out); the list over time.
 
-    Nothing in it is about any one reader: the store keeps totals only.
+    Nothing in it is about any one reader: the store keeps totals only, and a theme's, outlet's or post's
+    clicks under 5 (or from fewer than 5 readers' copies), or that would give such a figure back, show as "—".
     """
     from datetime import UTC, datetime
 
@@ -60,6 +61,8 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
 
 def words(seen: Report) -> list[str]:
     """The report as text: the issue, its themes, outlets and posts, then the trends and the list."""
+    from digest.app.report import FLOOR_WHY
+
     top = seen.issues[0]
     lines = [f'Issue {top.issue_id}  "{top.subject}"  sent {top.sent_on}', *_returns(top)]
     if not top.tracked:
@@ -69,20 +72,26 @@ def words(seen: Report) -> list[str]:
         lines.append(f"  {'theme':<30} {'clicks':>6} {'share':>6}  readers whose copy had it")
         for theme in top.themes:
             reached = f"{theme.reached} ({theme.reach_share:.0%})" if theme.reached is not None and theme.reach_share is not None else ""
-            lines.append(f"  {theme.theme[:30]:<30} {theme.clicks:>6} {theme.click_share:>6.0%}  {reached}")
-        clicked = ", ".join(f"{o.name} {o.clicks}" for o in top.outlets if o.clicks)
-        lines.append(f"  outlets: {clicked or 'no clicks yet'}")
+            share = f"{theme.click_share:.0%}" if theme.click_share is not None else NOT_SHOWN
+            lines.append(f"  {theme.theme[:30]:<30} {_told(theme.clicks):>6} {share:>6}  {reached}")
+        clicked = ", ".join(f"{o.name} {o.clicks}" for o in top.outlets if o.clicks is not None)
+        untold = sum(1 for o in top.outlets if o.clicks is None)
+        lines.append(f"  outlets: {clicked or 'none shown'}" + (f"; {untold} not shown" if untold else ""))
         lines.append("  posts, most clicked first:")
-        lines += [f"  {p.clicks:>6}  {p.title[:70]}  ({p.outlet or '—'}; {p.theme})" for p in top.posts[:10]]
+        lines += [f"  {_told(p.clicks):>6}  {p.title[:70]}  ({p.outlet or '—'}; {p.theme})" for p in top.posts[:10]]
+        if any(
+            figure is None for figure in (*(t.clicks for t in top.themes), *(o.clicks for o in top.outlets), *(p.clicks for p in top.posts))
+        ):
+            lines.append(f"  {NOT_SHOWN}: not shown, {FLOOR_WHY}")
     if len(seen.issues) > 1:
         lines.append(f"\nThe last {len(seen.issues)} issues, newest first:")
         lines.append(
-            f"  {'issue':<20} {'sent':<10} {'delivered':>9} {'bounced':>8} {'complaints':>10} {'left':>5} {'clicks':>6}  most clicked theme"
+            f"  {'issue':<20} {'sent':<10} {'delivered':>9} {'failures':>8} {'complaints':>10} {'left':>5} {'clicks':>6}  most clicked theme"
         )
         for issue in seen.issues:
-            best = max(issue.themes, key=lambda t: t.clicks, default=None) if issue.clicks else None
+            best = max((t for t in issue.themes if t.clicks), key=lambda t: t.clicks or 0, default=None)
             lines.append(
-                f"  {issue.issue_id:<20} {issue.sent_on!s:<10} {issue.delivered:>9} {issue.bounce_rate:>8.2%} "
+                f"  {issue.issue_id:<20} {issue.sent_on!s:<10} {issue.delivered:>9} {issue.failure_rate:>8.2%} "
                 f"{issue.complaint_rate:>10.2%} {issue.unsubscribed:>5} {issue.clicks if issue.tracked else '—':>6}  {best.theme if best else ''}"
             )
     lines.append(f"\nThe list:  {'day':<10} {'active':>7} {'pending':>8} {'unsubscribed':>12} {'bounced':>8}")
@@ -90,11 +99,19 @@ def words(seen: Report) -> list[str]:
     return lines
 
 
+NOT_SHOWN = "—"
+
+
+def _told(clicks: int | None) -> str:
+    return str(clicks) if clicks is not None else NOT_SHOWN
+
+
 def _returns(issue: IssueFigures) -> list[str]:
-    from digest.app.report import COMPLAINT_LIMIT
+    from digest.app.bounces import COMPLAINT_LIMIT, FAILURE_LIMIT
 
     warn = f"  (over Gmail's and Yahoo's {COMPLAINT_LIMIT:.1%} limit)" if issue.complaint_rate >= COMPLAINT_LIMIT else ""
+    over = f" (over the {FAILURE_LIMIT:.0%} limit)" if issue.failure_rate > FAILURE_LIMIT else ""
     return [
-        f"  delivered {issue.delivered}, failed {issue.failed}; bounced {issue.bounced} ({issue.bounce_rate:.2%}), "
+        f"  delivered {issue.delivered}, failed {issue.failed}; bounced {issue.bounced}; permanent failures {issue.failure_rate:.2%}{over}, "
         f"complaints {issue.complained} ({issue.complaint_rate:.2%}){warn}; left after it {issue.unsubscribed}"
     ]

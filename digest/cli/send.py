@@ -640,6 +640,7 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
 
 
 def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:
+    from digest.app.bounces import FAILURE_LIMIT
     from digest.models import DeliveryState
 
     issue, c = item.status, item.status.counts
@@ -659,7 +660,7 @@ def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending
         back = item.returned
         click.echo(
             f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
-            f"permanent failures {back.failure_rate:.2%} (limit 1 %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
+            f"permanent failures {back.failure_rate:.2%} (limit {FAILURE_LIMIT * 100:g} %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
         )
         for warning in back.warnings():
             click.echo(f"  warning: {warning}")

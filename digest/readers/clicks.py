@@ -2,9 +2,10 @@
 
 The redirect (``/r/<token>``) knows the issue and the link, and of the
 client only what every request carries: its address and its User-Agent.
-Those two are hashed with a key made at start-up and never written
-anywhere, and the hash lives in memory for :data:`REPEAT_SECONDS` at most:
-enough to tell three things apart.
+Those two together (a client), and the address alone (for the cap below),
+are hashed with a key made at start-up and never written anywhere, and a
+hash lives in memory for :data:`REPEAT_SECONDS` at most: enough to tell
+three things apart.
 
 - **Link scanners** (Proofpoint, Mimecast, Microsoft Defender, Outlook's
   previews) fetch every link of a copy seconds after delivery. They are
@@ -15,8 +16,17 @@ enough to tell three things apart.
   :data:`HOLD_SECONDS` before it counts, so that a burst that follows
   can take it back.
 - **Repeats**: the same client on the same link again within
-  :data:`REPEAT_SECONDS` counts once.
+  :data:`REPEAT_SECONDS` counts once; and one client *address* counts at
+  most :data:`CLICKS_PER_ADDRESS` clicks of one issue within
+  :data:`REPEAT_SECONDS`, whatever User-Agents it gives (:func:`address_of`
+  folds an IPv6 address to its /64, which one host owns): the rest of its
+  fetches are repeats.
 - **People**: everything else.
+
+A request that came through a proxy not listed in ``serve.trusted_proxies``
+arrives from the proxy's address, so everyone behind it shares that address:
+its ``X-Forwarded-For`` (``via``) still tells the people apart for the
+scanner and repeat rules, never for the cap (anyone can write that header).
 
 Each process keeps its own memory (replicas each tell their own repeats
 apart); a restart forgets it, which at worst counts one person twice.
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import threading
@@ -39,6 +50,11 @@ BURST_SECONDS = 10.0  # a scanner fetches a copy's links within seconds of each 
 BURST_LINKS = 3  # ...this many different links of one issue (a person opening two tabs is a person)
 SCANNER_MEMORY_SECONDS = 120.0  # a client caught bursting is a scanner for this long: its next fetches too
 REPEAT_SECONDS = 1800.0  # one client on one link counts once in half an hour
+# Clicks one address counts on one issue per REPEAT_SECONDS. A reader opens a few of an issue's posts (the
+# sample issue has ten); five lets a household or a small office behind one address count as
+# the few people it is, and makes inflating a post cost a fresh address per five clicks (rotating User-Agents
+# gains nothing). The price: a large office behind one address counts at most five clicks per half hour.
+CLICKS_PER_ADDRESS = 5
 REMEMBERED = 200_000  # clients × links held at most (about 40 MB): past it the oldest are forgotten first
 
 # Link scanners and previewers by the names they give; a browser's User-Agent has none of these words.
@@ -64,7 +80,30 @@ class _Held:
 
     link: tuple[str, int]
     at: float
+    allowance: _Allowance
     kind: Fetch = Fetch.CLICK
+
+
+@dataclass(slots=True)
+class _Allowance:
+    """What one address has counted on one issue since ``since`` (at most :data:`CLICKS_PER_ADDRESS`)."""
+
+    since: float
+    counted: int = 0
+
+
+def address_of(address: str) -> str:
+    """The address a cap is kept for: an IPv6 address's /64 (one host or home owns a /64, and can pick any
+    address in it), an IPv4 one as it is (an IPv4-mapped IPv6 one as its IPv4), anything else as given."""
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(slots=True)
@@ -85,20 +124,26 @@ class ClickFilter:
     bursts: dict[tuple[bytes, str], deque[tuple[float, int, _Held | None]]] = field(default_factory=dict)
     scanners: dict[tuple[bytes, str], float] = field(default_factory=dict)  # (client, issue) → caught until
     seen: dict[tuple[bytes, str, int], float] = field(default_factory=dict)  # (client, issue, link) → last counted
+    allowances: dict[tuple[bytes, str], _Allowance] = field(default_factory=dict)  # (address, issue) → its cap
     final: dict[tuple[str, int], _Totals] = field(default_factory=dict)  # decided, not yet collected
     forgotten_at: float = 0.0
 
-    def client(self, address: str, agent: str) -> bytes:
+    def client(self, address: str, agent: str, via: str = "") -> bytes:
         """The keyed hash a client is known by, in memory only."""
-        return hmac.new(self.key, f"{address}\0{agent}".encode(errors="replace"), hashlib.sha256).digest()[:16]
+        return self._hash(f"{address}\0{agent}\0{via}")
 
-    def fetched(self, issue_id: str, number: int, *, address: str, agent: str, method: str, now: float) -> Fetch:
-        """Record one fetch of link ``number`` of ``issue_id``; returns what it looks like now (a click may yet be
-        taken back by a burst within :data:`HOLD_SECONDS`)."""
+    def _hash(self, text: str) -> bytes:
+        return hmac.new(self.key, text.encode(errors="replace"), hashlib.sha256).digest()[:16]
+
+    def fetched(self, issue_id: str, number: int, *, address: str, agent: str, method: str, now: float, via: str = "") -> Fetch:
+        """Record one fetch of link ``number`` of ``issue_id`` from ``address`` (``via``: the forwarding header
+        of a proxy not trusted); returns what it looks like now (a click may yet be taken back by a burst within
+        :data:`HOLD_SECONDS`)."""
         link = (issue_id, number)
         if method == "HEAD" or not agent.strip() or SCANNER_AGENTS.search(agent):
             return self._final(link, Fetch.SCANNED)
-        client = self.client(address, agent)
+        client = self.client(address, agent, via)
+        where = (self._hash(address_of(address)), issue_id)
         with self.lock:
             if self.scanners.get((client, issue_id), 0.0) > now:
                 return self._final_locked(link, Fetch.SCANNED)
@@ -108,8 +153,9 @@ class ClickFilter:
             if len({number, *(n for _, n, _ in burst)}) >= BURST_LINKS:
                 self.scanners[(client, issue_id)] = now + SCANNER_MEMORY_SECONDS
                 for _, _, earlier in burst:
-                    if earlier is not None:
+                    if earlier is not None and earlier.kind is Fetch.CLICK:
                         earlier.kind = Fetch.SCANNED  # counted as scanned when its hold ends
+                        earlier.allowance.counted -= 1  # a scanner's fetch spends none of the address's clicks
                 burst.clear()
                 return self._final_locked(link, Fetch.SCANNED)
             remembered = (client, issue_id, number)
@@ -118,13 +164,28 @@ class ClickFilter:
                 self.seen[remembered] = last  # the window runs from the click that counted
                 burst.append((now, number, None))
                 return self._final_locked(link, Fetch.REPEATED)
+            allowance = self._allowance(where, now)
+            if allowance.counted >= CLICKS_PER_ADDRESS:
+                burst.append((now, number, None))
+                return self._final_locked(link, Fetch.REPEATED)
+            allowance.counted += 1
             self.seen[remembered] = now
             while len(self.seen) > REMEMBERED:
                 del self.seen[next(iter(self.seen))]
-            held = _Held(link, now)
+            held = _Held(link, now, allowance)
             self.held.append(held)
             burst.append((now, number, held))
             return Fetch.CLICK
+
+    def _allowance(self, where: tuple[bytes, str], now: float) -> _Allowance:
+        """The address's allowance on the issue: a fresh one once :data:`REPEAT_SECONDS` have passed since the
+        current one began (held under the lock)."""
+        allowance = self.allowances.get(where)
+        if allowance is None or allowance.since <= now - REPEAT_SECONDS:
+            allowance = self.allowances[where] = _Allowance(now)
+            while len(self.allowances) > REMEMBERED:
+                del self.allowances[next(iter(self.allowances))]
+        return allowance
 
     def _final(self, link: tuple[str, int], kind: Fetch) -> Fetch:
         with self.lock:
@@ -161,3 +222,5 @@ class ClickFilter:
             del self.bursts[key]
         for remembered in [k for k, at in self.seen.items() if at <= now - REPEAT_SECONDS]:
             del self.seen[remembered]
+        for where in [k for k, allowance in self.allowances.items() if allowance.since <= now - REPEAT_SECONDS]:
+            del self.allowances[where]

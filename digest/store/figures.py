@@ -3,6 +3,7 @@ changed, each in one grouped query (52 issues × 50,000 readers stay well under 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
 from digest.store.schema import deliveries, issues, reads_of, subscribers
-from digest.store.subscribers import theme_choice
+from digest.store.subscribers import IMPORTED_AS, theme_choice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,12 +27,14 @@ class SentIssue:
 
 @dataclass(frozen=True, slots=True)
 class ListChange:
-    """How many subscribers are now ``status``, were added on ``added`` and last changed on ``changed``."""
+    """How many subscribers are now ``status``, were added on ``added`` and last changed on ``changed`` (``imported``:
+    to that status by an import, which tells what an old export said, not when it happened)."""
 
     status: SubscriberStatus
     added: date
     changed: date
     count: int
+    imported: bool = False
 
 
 class Figures:
@@ -64,25 +67,32 @@ class Figures:
             for row in rows
         ]
 
-    def choices_sent(self, issue_id: str) -> list[tuple[frozenset[str] | None, int]]:
-        """(theme choice as it is now, how many) of the subscribers ``issue_id`` was sent to: who got which themes."""
+    def choices_of(self, issue_ids: Sequence[str]) -> dict[str, list[tuple[frozenset[str] | None, int]]]:
+        """For each of ``issue_ids``, (theme choice as it is now, how many) of the subscribers it was sent to: who
+        got which themes."""
         query = (
-            sa.select(subscribers.c.themes, sa.func.count())
+            sa.select(deliveries.c.issue_id, subscribers.c.themes, sa.func.count())
             .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
-            .where(deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENT.value)
-            .group_by(subscribers.c.themes)
+            .where(deliveries.c.issue_id.in_(list(issue_ids)), deliveries.c.state == DeliveryState.SENT.value)
+            .group_by(deliveries.c.issue_id, subscribers.c.themes)
         )
+        found: dict[str, list[tuple[frozenset[str] | None, int]]] = {issue_id: [] for issue_id in issue_ids}
         with self.reads.connect() as conn:
-            return [(theme_choice(row[0]), int(row[1])) for row in conn.execute(query).all()]
+            for row in conn.execute(query).all():
+                found[str(row[0])].append((theme_choice(row[1]), int(row[2])))
+        return found
 
     def list_changes(self) -> list[ListChange]:
         """The list as (status now, day added, day of the last change, how many): what its history can be told
         from. The days are cut from the stored ISO text, so the database groups them and nothing is parsed per row."""
         added, changed = sa.func.substr(subscribers.c.created_at, 1, 10), sa.func.substr(subscribers.c.updated_at, 1, 10)
-        query = sa.select(subscribers.c.status, added, changed, sa.func.count()).group_by(subscribers.c.status, added, changed)
+        imported = sa.func.coalesce(subscribers.c.status_reason.startswith(IMPORTED_AS, autoescape=True), sa.false())
+        query = sa.select(subscribers.c.status, added, changed, imported, sa.func.count()).group_by(
+            subscribers.c.status, added, changed, imported
+        )
         with self.reads.connect() as conn:
             return [
-                ListChange(SubscriberStatus(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]), int(row[3]))
+                ListChange(SubscriberStatus(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]), int(row[4]), bool(row[3]))
                 for row in conn.execute(query).all()
             ]
 

@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 from digest.models import SubscriberStatus
 from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
+# The start of the reason an import gives a status: the export said so, and when it happened is not known.
+IMPORTED_AS = "imported as "
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subscriber:
@@ -48,7 +51,7 @@ class Subscribers:
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == key)).mappings().first()
             if row is None:
-                reason = None if status is SubscriberStatus.ACTIVE else "imported as " + status.value
+                reason = None if status is SubscriberStatus.ACTIVE else IMPORTED_AS + status.value
                 salt = new_salt()
                 new_id = conn.execute(
                     sa.insert(subscribers).values(

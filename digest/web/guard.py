@@ -228,6 +228,29 @@ PUBLIC_HEADERS = {
 }
 
 
+TRUSTED_PEER = "digest.trusted_peer"  # in a request's scope: it came from one of serve.trusted_proxies
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def unlisted_forward(scope: Scope) -> str:
+    """The forwarding header of a request from a peer not in serve.trusted_proxies ("" when it has none): a proxy
+    nobody listed (everyone behind it then shares its address), or a client writing the header itself. Never an
+    address to believe; :class:`ClientAddress` believes only a trusted proxy's."""
+    if scope.get(TRUSTED_PEER):
+        return ""
+    headers = Headers(scope=scope)
+    return next((value for name in FORWARDING_HEADERS if (value := headers.get(name, ""))), "")
+
+
+def is_private(address: str) -> bool:
+    """Whether ``address`` is loopback or on a private network (where a reverse proxy usually is)."""
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback
+
+
 class ClientAddress:
     """ASGI middleware: the client's address, as the rate limits see it, taken from ``X-Forwarded-For`` only
     when the request comes from a trusted proxy: the right-most address there that is not itself a trusted
@@ -247,6 +270,7 @@ class ClientAddress:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if scope["type"] == "http" and self.trusted and client and self.is_trusted(client[0]):
+            scope = dict(scope, **{TRUSTED_PEER: True})
             forwarded = Headers(scope=scope).get("x-forwarded-for", "")
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             for hop in reversed(hops):

@@ -13,9 +13,13 @@ web app reports the same numbers and a restart loses nothing:
   rows go to the others);
 - ``digest_scheduler_lease_seconds_left``: how long the running scheduler's
   lease still holds (its heartbeat); absent when no scheduler runs;
-- ``digest_clicks{issue,theme,kind}``: what the redirect counted on the links
+- ``digest_issue_clicks{issue,kind}``: what the redirect counted on the links
   of the latest tracked issues (``[tracking] clicks``): ``click`` (people),
-  ``scanned`` and ``repeated`` (fetched, not counted as clicks). Totals only.
+  ``scanned`` and ``repeated`` (fetched, not counted as clicks). Totals only;
+- ``digest_clicks{issue,theme,kind}``: the same by theme, leaving out a
+  theme whose figures are small (fewer than 5 clicks or readers, or one
+  that would tell such a figure: :mod:`digest.readers.disclosure`), since a
+  small count can name the reader who clicked.
 
 The counts tell who is on the list (read before and after a sign-up, they
 say whether an address was new, active or unsubscribed), so the public app
@@ -43,9 +47,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from digest.app.clicks import Fetch
+from digest.app.clicks import CLICK_FLOOR, Fetch, clicks_by_theme
+from digest.app.status import METRIC_ISSUES, overview
 from digest.app.status import health as health_of
-from digest.app.status import overview
 from digest.errors import StoreError
 
 if TYPE_CHECKING:
@@ -95,21 +99,34 @@ class StoreCollector(Collector):
         workers.add_metric(["alive"], seen.workers_alive)
         workers.add_metric(["silent"], seen.workers_silent)
         yield workers
-        clicks = GaugeMetricFamily(
-            "digest_clicks",
-            "Fetches of the counted links of the latest tracked issues, by issue, theme and kind",
-            labels=["issue", "theme", "kind"],
-        )
-        for (issue_id, theme), counted in seen.clicks.items():
-            for kind, count in zip((Fetch.CLICK, Fetch.SCANNED, Fetch.REPEATED), counted, strict=True):
-                clicks.add_metric([issue_id, theme, kind.value], count)
-        yield clicks
+        yield from self.clicks()
         if seen.scheduler is not None:
             yield GaugeMetricFamily(
                 "digest_scheduler_lease_seconds_left",
                 "Seconds the running scheduler's lease still holds (renewed as it runs)",
                 value=(seen.scheduler[1] - datetime.now(UTC)).total_seconds(),
             )
+
+    def clicks(self) -> Iterator[GaugeMetricFamily]:
+        by_issue = GaugeMetricFamily(
+            "digest_issue_clicks", "Fetches of the counted links of the latest tracked issues, by issue and kind", labels=["issue", "kind"]
+        )
+        by_theme = GaugeMetricFamily(
+            "digest_clicks",
+            f"The same by theme, a theme left out where its figures are small (under {CLICK_FLOOR} clicks or readers)",
+            labels=["issue", "theme", "kind"],
+        )
+        for issue in clicks_by_theme(self.store, METRIC_ISSUES):
+            for kind, count in zip(KINDS, issue.total, strict=True):
+                by_issue.add_metric([issue.issue_id, kind.value], count)
+            for theme, counted in issue.themes.items():
+                for kind, count in zip(KINDS, counted, strict=True):
+                    by_theme.add_metric([issue.issue_id, theme, kind.value], count)
+        yield by_issue
+        yield by_theme
+
+
+KINDS = (Fetch.CLICK, Fetch.SCANNED, Fetch.REPEATED)  # the order of a link's totals
 
 
 def metric_routes(

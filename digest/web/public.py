@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.app.archive import Archive
-from digest.app.clicks import HOLD_SECONDS, REDIRECT_PATH, Redirects
+from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, REDIRECT_PATH, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.errors import AddressError
 from digest.models import SubscriberStatus
@@ -209,12 +209,40 @@ class CountedLinks:
 
     HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
+    UNLISTED_REMEMBERED = 64  # proxies warned about once each, a bounded few
+
     def __init__(self, pages: Pages, redirects: Redirects) -> None:
         self.pages = pages
         self.redirects = redirects
+        self.warned: set[str] = set()
+
+    def unlisted(self, address: str) -> None:
+        """Tell the operator, once per address, that clicks come through a proxy nobody listed. Only a private
+        or loopback address is named (where reverse proxies live): a public one may be a reader who wrote the
+        header, and the access log keeps no reader's address beside a counted link."""
+        private = guard.is_private(address)
+        key = address if private else ""
+        if key in self.warned or len(self.warned) >= self.UNLISTED_REMEMBERED:
+            return
+        self.warned.add(key)
+        where = address if private else "a public address (not written here: it may be a reader's)"
+        fix = (
+            f'[serve] trusted_proxies = ["{address}"] (or DIGEST_TRUSTED_PROXIES={address})'
+            if private
+            else "list your proxies' addresses in [serve] trusted_proxies"
+        )
+        log.warning(
+            "counted links: requests from %s carry a forwarding header from a proxy not in serve.trusted_proxies: everyone "
+            "behind it shares one address, which counts at most %d clicks per issue per half hour. If it is your proxy: %s",
+            where,
+            CLICKS_PER_ADDRESS,
+            fix,
+        )
 
     def routes(self) -> list[Route]:
-        return [Route(REDIRECT_PATH + "{token}", self.follow, methods=["GET", "HEAD"])]
+        # With a slash too: a client that adds one would otherwise get Starlette's 307 to the same path, its
+        # address built from the request (http:// behind a TLS proxy).
+        return [Route(REDIRECT_PATH + path, self.follow, methods=["GET", "HEAD"]) for path in ("{token}", "{token}/")]
 
     async def follow(self, request: Request) -> Response:
         # Asynchronous: a link read lately is answered from memory, with no thread and no database; only a link
@@ -225,12 +253,12 @@ class CountedLinks:
             link = self.redirects.cached(*found) or await run_in_threadpool(self.redirects.destination, *found)
         if found is None or link is None:
             return self.pages.not_found()
+        address = request.client.host if request.client else "unknown"
+        via = guard.unlisted_forward(request.scope)
+        if via:
+            self.unlisted(address)
         self.redirects.count(
-            found[0],
-            found[1],
-            method=request.method,
-            address=request.client.host if request.client else "unknown",
-            agent=request.headers.get("user-agent", ""),
+            found[0], found[1], method=request.method, address=address, agent=request.headers.get("user-agent", ""), via=via
         )
         return RedirectResponse(link.url, status_code=302, headers=self.HEADERS)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from digest.app.bounces import COMPLAINT_LIMIT, FAILURE_LIMIT
 from digest.app.charts import report_charts
-from digest.app.report import COMPLAINT_LIMIT
+from digest.app.report import FLOOR_WHY
 from digest.web.pages import PAGES
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ def readers_page(seen: Report | None, newsletter: str, language: str = "en", *, 
         newsletter=newsletter,
         language=language,
         limit=COMPLAINT_LIMIT,
+        failure_limit=FAILURE_LIMIT,
+        floor_why=FLOOR_WHY,
         back=back,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
