@@ -105,7 +105,7 @@ class Workbench:
         if not database_exists(settings.database_url):
             return settings, None
         try:
-            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date())
+            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date(), key_of=settings.key_of)
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from digest.config import theme_key
 from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
 
@@ -118,9 +120,11 @@ class Report:
         }
 
 
-def report(store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES) -> Report | None:
+def report(
+    store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES, key_of: Callable[[str], str] = theme_key
+) -> Report | None:
     """The report of ``issue_id`` (default: the latest sent) and the ``last`` issues up to it; None when no such
-    issue has any delivery."""
+    issue has any delivery. ``key_of``: a theme name's key (Settings.key_of), to match readers' choices to sections."""
     chosen = store.figures.sent_issues(1, issue_id=issue_id)
     if not chosen:
         return None
@@ -131,7 +135,7 @@ def report(store: Store, today: date, *, issue_id: str | None = None, last: int 
     changes = store.figures.list_changes()
     left = _web_unsubscribes(changes, [item.frozen_at.date() for item in listed])
     # Who got which theme, and each post's clicks, for the issue the report is about; the trends need neither.
-    reach = store.figures.choices_sent(listed[0].issue_id)
+    reach = _by_name(store.figures.choices_sent(listed[0].issue_id), listed[0].model, key_of)
     figures = tuple(
         _issue(item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], reach if n == 0 else None)
         for n, item in enumerate(listed)
@@ -201,6 +205,14 @@ def _issue(
         outlets=tuple(Tally(name, count) for name, count in sorted(by_outlet.items(), key=lambda kv: (-kv[1], kv[0]))),
         posts=posts,
     )
+
+
+def _by_name(
+    choices: list[tuple[frozenset[str] | None, int]], model: str | None, key_of: Callable[[str], str]
+) -> list[tuple[frozenset[str] | None, int]]:
+    """Readers' choices (theme keys) as the names of the issue's sections, which the figures are told by."""
+    names = {key_of(section["theme"]): section["theme"] for section in (json.loads(model) if model else {"sections": []})["sections"]}
+    return [(None if chosen is None else frozenset(names.get(key, key) for key in chosen), count) for chosen, count in choices]
 
 
 def _reach(choices: list[tuple[frozenset[str] | None, int]], themes: list[str]) -> dict[str, int]:

@@ -226,6 +226,21 @@ class Subscribers:
             ).rowcount
         return bool(changed)
 
+    def theme_choices(self) -> list[tuple[str, list[str], int]]:
+        """(the stored choice, its themes, how many) for each distinct choice of the subscribers who may get mail
+        (active, or awaiting confirmation); every-theme choices left out."""
+        query = sa.select(subscribers.c.themes, sa.func.count()).where(subscribers.c.themes.is_not(None), _may_get_mail())
+        with self.reads.connect() as conn:
+            rows = conn.execute(query.group_by(subscribers.c.themes)).all()
+        return [(str(row[0]), themes, int(row[1])) for row in rows if (themes := chosen_themes(row[0]))]
+
+    def addresses_choosing(self, stored: Sequence[str], limit: int) -> tuple[str, ...]:
+        """The first ``limit`` addresses (in id order) of the subscribers whose stored choice is one of ``stored``."""
+        query = sa.select(subscribers.c.email).where(subscribers.c.themes.in_(list(stored)), _may_get_mail())
+        query = query.order_by(subscribers.c.id).limit(limit)
+        with self.reads.connect() as conn:
+            return tuple(str(row[0]) for row in conn.execute(query).all())
+
     def record_of(self, subscriber_id: int) -> dict[str, Any]:
         """Everything stored about one subscriber: their row and every delivery, for ``subscribers show``."""
         with self.reads.connect() as conn:
@@ -326,6 +341,11 @@ class SignUpKind(StrEnum):
 class SignUp:
     kind: SignUpKind
     subscriber: Subscriber
+
+
+def _may_get_mail() -> sa.ColumnElement[bool]:
+    """Subscribers an issue may still reach: active, or awaiting their confirmation."""
+    return subscribers.c.status.in_([SubscriberStatus.ACTIVE.value, SubscriberStatus.PENDING.value])
 
 
 def _plain(value: Any) -> Any:
