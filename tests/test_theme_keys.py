@@ -27,6 +27,7 @@ from test_send_cli import WINDOW, cli, make_config
 
 REPO = Path(__file__).resolve().parent.parent
 KEYED = 'key = "waterfront"\nname = "Harbour"'
+PAGE_KEY = "theme-keys-page-secret-0123456789-abcdefXYZ"  # signs the preferences links of this file's own app
 
 
 def keyed_config(tmp_path: Path, port: int | None, database: str | None = None) -> Path:
@@ -47,7 +48,7 @@ def choose_on_the_preferences_page(config: Path, address: str, keys: list[str]) 
     """``address`` subscribes and ticks ``keys`` on their own preferences page, served over real HTTP."""
     from digest.web.public import create_public_app
 
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "test-secret-key"})
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": PAGE_KEY})
     store = Store.open(settings.database_url)
     server = LiveServer(create_public_app(settings, store))
     try:
@@ -137,7 +138,7 @@ def test_renaming_a_theme_keeps_every_reader_who_chose_it(tmp_path: Path, smtp_s
     planned = cli(config, "send", *WINDOW, "--dry-run", "--recipients")
     assert planned.returncode == 0, planned.stderr
     assert "  sea@example.org: gets Harbour & Coast" in planned.stdout
-    assert "no theme's now" not in planned.stderr + planned.stdout
+    assert "belongs to no theme now" not in planned.stderr + planned.stdout
 
     sent = cli(config, "send", *WINDOW, "--yes")
     assert sent.returncode == 0, sent.stderr
@@ -147,7 +148,7 @@ def test_renaming_a_theme_keeps_every_reader_who_chose_it(tmp_path: Path, smtp_s
 
 
 def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers(tmp_path: Path) -> None:
-    """A theme renamed without a key of its own gets a new derived key: its readers' stored key is no theme's now.
+    """A theme renamed without a key of its own gets a new derived key: its readers' stored key belongs to no theme now.
     Nothing may hide that: any command that opens the store warns, and `digest status` names who is affected."""
     config = make_config(tmp_path, None)  # no keys: Harbour's is derived, "harbour"
     choose_on_the_preferences_page(config, "only@example.org", ["harbour"])
@@ -157,7 +158,7 @@ def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers
     listed = cli(config, "subscribers", "list")
     assert listed.returncode == 0, listed.stderr
     warning = (
-        'theme key "harbour" is no theme\'s now: 2 reader(s) chose it (only@example.org, both@example.org), '
+        'theme key "harbour" belongs to no theme now: 2 reader(s) chose it (only@example.org, both@example.org), '
         '1 of them with no other theme left (they get no issue); give the theme it became key = "harbour" in the config'
     )
     assert warning in listed.stderr
@@ -170,7 +171,7 @@ def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers
     text = config.read_text(encoding="utf-8").replace('name = "Waterfront"', 'key = "harbour"\nname = "Waterfront"', 1)
     write(config, text)
     again = cli(config, "status")
-    assert "no theme's now" not in again.stdout + again.stderr
+    assert "belongs to no theme now" not in again.stdout + again.stderr
 
 
 # -- sign-up: names shown, keys posted, names from old embedded forms still understood --------------------------------
@@ -247,7 +248,7 @@ def test_the_upgrade_turns_stored_names_into_the_configs_keys_and_says_which_to_
     planned = cli(config, "send", *WINDOW, "--dry-run", "--recipients")
     assert planned.returncode == 0, planned.stderr
     assert "  a@example.org: gets Harbour & Coast" in planned.stdout
-    assert 'theme key "old-theme" is no theme\'s now: 1 reader(s) chose it (c@example.org)' in planned.stderr
+    assert 'theme key "old-theme" belongs to no theme now: 1 reader(s) chose it (c@example.org)' in planned.stderr
 
 
 def test_without_the_config_the_upgrade_derives_each_key_from_the_stored_name(database_url: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -61,7 +61,7 @@ class ThemeChoice:
         return None if self.every else list(self.keys)
 
 
-def theme_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
+def posted_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
     """The themes a form posted (the sign-up form, the preferences page): each value a theme's key, or its name, as
     forms embedded on other sites before keys posted it; anything else is ignored. The one place that reads a choice."""
     keys = settings.theme_keys
@@ -69,12 +69,6 @@ def theme_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
     wanted = {by_name.get(value.casefold(), value) for value in posted if isinstance(value, str)}
     chosen = tuple(key for key in keys if key in wanted)
     return ThemeChoice(chosen, every=len(chosen) == len(keys))
-
-
-def theme_labels(settings: Settings, keys: Iterable[str]) -> list[str]:
-    """The names of the themes with these keys, for people to read (a key no theme has is shown as it is)."""
-    names = settings.theme_keys
-    return [names.get(key, key) for key in keys]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +84,7 @@ class LostChoice:
         stranded = f", {self.stranded} of them with no other theme left (they get no issue)" if self.stranded else ""
         more = ", …" if self.readers > len(self.some) else ""
         return (
-            f'theme key "{self.key}" is no theme\'s now: {self.readers} reader(s) chose it ({", ".join(self.some)}{more}){stranded}; '
+            f'theme key "{self.key}" belongs to no theme now: {self.readers} reader(s) chose it ({", ".join(self.some)}{more}){stranded}; '
             f'give the theme it became key = "{self.key}" in the config'
         )
 
@@ -175,8 +169,8 @@ class Membership:
         return self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until)
 
     def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
-        """The themes a form posted (:func:`theme_choice`)."""
-        return theme_choice(self.settings, posted)
+        """The themes a form posted (:func:`posted_choice`)."""
+        return posted_choice(self.settings, posted)
 
     # -- signing up and confirming --------------------------------------------------------------------
 
