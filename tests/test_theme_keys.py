@@ -23,7 +23,7 @@ from digest.store.migrations import HEAD
 
 from conftest import LiveServer, http_request, link_token, write
 from mailserver import SmtpServer
-from test_send_cli import WINDOW, cli, make_config
+from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
 
 REPO = Path(__file__).resolve().parent.parent
 KEYED = 'key = "waterfront"\nname = "Harbour"'
@@ -108,6 +108,16 @@ def test_a_bad_or_shared_key_is_refused_naming_the_themes(tmp_path: Path) -> Non
     assert f'{config}: grouping.fallback_key: "energy" is already the key of "Energy": give one of them a key of its own' in problems
 
 
+def test_a_fallback_named_as_a_theme_is_refused(tmp_path: Path) -> None:
+    config = write(tmp_path / "digest.toml", '[grouping]\nfallback = "News"\n[[themes]]\nname = "News"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert caught.value.problems == (
+        f'{config}: grouping.fallback_key: "news" (derived from the name "News") is already the key of "News": '
+        "give one of them a key of its own",
+    )
+
+
 def test_the_shipped_config_gives_every_theme_a_key() -> None:
     data = tomllib.loads((REPO / "config" / "digest.toml").read_text(encoding="utf-8"))
     assert data["themes"] and all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", theme.get("key", "")) for theme in data["themes"])
@@ -172,6 +182,27 @@ def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers
     write(config, text)
     again = cli(config, "status")
     assert "belongs to no theme now" not in again.stdout + again.stderr
+
+
+def test_an_issue_frozen_before_keys_goes_to_each_reader_by_their_keys(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A layout frozen by the release before keys names its sections only: their keys are looked up in the config."""
+    config = keyed_config(tmp_path, smtp_server.port)
+    store = fill(config, 1)
+    try:
+        issue = store.issues.load(ISSUE)
+        assert issue is not None and issue.layout is not None
+        layout = json.loads(issue.layout)
+        assert layout["keys"] == ["waterfront", "homes", "odds-ends"]
+        del layout["keys"]
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE issues SET layout = :layout"), {"layout": json.dumps(layout)})
+        reader, _ = store.subscribers.add("sea@example.org")
+        store.subscribers.set_preferences(reader.id, ["waterfront"], None)
+    finally:
+        store.close()
+    planned = cli(config, "send", *WINDOW, "--dry-run", "--recipients")
+    assert planned.returncode == 0, planned.stderr
+    assert "  sea@example.org: gets Harbour\n" in planned.stdout
 
 
 # -- sign-up: names shown, keys posted, names from old embedded forms still understood --------------------------------

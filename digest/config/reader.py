@@ -722,8 +722,8 @@ def _unique_theme_keys(top: _Reader, themes: tuple[Theme, ...], fallback: str, f
         if owner is None:
             owners[key] = name
             continue
-        if derived and owner.casefold() == name.casefold():
-            continue  # a name defined twice: reported as such
+        if derived and owner.casefold() == name.casefold() and where.startswith("themes["):
+            continue  # a theme's name defined twice: reported as such
         how = f' (derived from the name "{name}")' if derived else ""
         top.fail(where, f'"{key}"{how} is already the key of "{owner}": give one of them a key of its own')
 
