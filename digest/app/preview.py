@@ -16,6 +16,7 @@ from pathlib import Path
 
 from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between
 from digest.app.report import Report, report
+from digest.app.session import open_store
 from digest.app.subscribers import address_of
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, RenderError, WindowError
@@ -69,7 +70,7 @@ class Workbench:
     def store(self, settings: Settings) -> Store:
         with self.lock:
             if settings.database_url not in self.stores:
-                self.stores[settings.database_url] = Store.open(settings.database_url)
+                self.stores[settings.database_url] = open_store(settings)  # upgraded with the config's theme keys
             return self.stores[settings.database_url]
 
     def build(self, request: WindowRequest, on_step: OnStep | None = None) -> PreviewBuild | Failure:
