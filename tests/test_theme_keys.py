@@ -167,11 +167,18 @@ def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers
 
     listed = cli(config, "subscribers", "list")
     assert listed.returncode == 0, listed.stderr
+    listing = f"digest --config {config} subscribers list --theme harbour"
     warning = (
         'theme key "harbour" belongs to no theme now: 2 reader(s) chose it (only@example.org, both@example.org), '
-        '1 of them with no other theme left (they get no issue); give the theme it became key = "harbour" in the config'
+        '1 of them with no other theme left (they get no issue); give the theme it became key = "harbour" in the config '
+        f"(all of them: {listing})"
     )
     assert warning in listed.stderr
+    named = cli(config, *listing.split()[3:])
+    assert named.returncode == 0, named.stderr
+    assert [line.split()[-1] for line in named.stdout.splitlines()] == ["only@example.org", "both@example.org"]
+    bad = cli(config, "subscribers", "list", "--theme", "Harbour")
+    assert bad.returncode == 2 and "--theme" in bad.stderr and "lower-case letters" in bad.stderr
     status = cli(config, "status")
     assert status.returncode == 0, status.stderr
     assert f"warning: {warning}" in status.stdout

@@ -18,7 +18,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from digest.config import Settings
+from digest.app.issues import command_hint
+from digest.config import ConfigError, Settings
+from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, UnknownSubscriberError
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SubscriberStatus
@@ -80,12 +82,14 @@ class LostChoice:
     stranded: int  # of whom nothing else they chose is a theme now: no issue reaches them
     some: tuple[str, ...]  # a few of their addresses
 
+    listing: str  # the command that lists them all
+
     def __str__(self) -> str:
         stranded = f", {self.stranded} of them with no other theme left (they get no issue)" if self.stranded else ""
         more = ", …" if self.readers > len(self.some) else ""
         return (
             f'theme key "{self.key}" belongs to no theme now: {self.readers} reader(s) chose it ({", ".join(self.some)}{more}){stranded}; '
-            f'give the theme it became key = "{self.key}" in the config'
+            f'give the theme it became key = "{self.key}" in the config (all of them: {self.listing})'
         )
 
 
@@ -106,7 +110,14 @@ def lost_choices(settings: Settings, store: Store) -> tuple[LostChoice, ...]:
             stranded[key] += count if len(lost) == len(keys) else 0
             holders.setdefault(key, []).append(stored)
     return tuple(
-        LostChoice(key, readers[key], stranded[key], store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES)) for key in readers
+        LostChoice(
+            key,
+            readers[key],
+            stranded[key],
+            store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES),
+            command_hint(settings.config_path, "subscribers", "list", "--theme", key),
+        )
+        for key in readers
     )
 
 
@@ -362,9 +373,13 @@ class Roster:
         subscriber = self.find(address)
         return subscriber, self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
 
-    def listed(self, status: SubscriberStatus | None = None) -> Iterator[Subscriber]:
-        """Every subscriber (with ``status``), in id order, read in batches: a large list is never held whole."""
-        return self.store.subscribers.iter(status)
+    def listed(self, status: SubscriberStatus | None = None, theme: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (with ``status``; who chose the theme key ``theme``, not counting those who take every
+        theme), in id order, read in batches: a large list is never held whole. A ``theme`` that cannot be a key
+        raises ConfigError saying what one is."""
+        if theme is not None and (problem := theme_key_problem(theme)) is not None:
+            raise ConfigError([problem])
+        return self.store.subscribers.iter(status, theme=theme)
 
     def counts(self) -> dict[SubscriberStatus, int]:
         return self.store.subscribers.counts()

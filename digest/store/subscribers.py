@@ -296,13 +296,16 @@ class Subscribers:
             )
         return result.rowcount > 0
 
-    def iter(self, status: SubscriberStatus | None = None, batch: int = 1000) -> Iterator[Subscriber]:
-        """Every subscriber in id order, read in batches so a large list is never held whole."""
+    def iter(self, status: SubscriberStatus | None = None, batch: int = 1000, *, theme: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber in id order, read in batches so a large list is never held whole; ``theme``: only those
+        whose own choice names this theme key (a slug: quoted, it matches one whole element of the JSON list)."""
         last = 0
         while True:
             query = sa.select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id).limit(batch)
             if status is not None:
                 query = query.where(subscribers.c.status == status.value)
+            if theme is not None:
+                query = query.where(subscribers.c.themes.like(f'%"{theme}"%'))
             with self.reads.connect() as conn:
                 rows = conn.execute(query).mappings().all()
             if not rows:
