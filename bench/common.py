@@ -126,7 +126,8 @@ def _groups(posts: list[Post]) -> tuple[OutletGroup, ...]:
 
 
 def theme_choices(count: int, themes: list[str], seed: int = 20261128) -> list[str | None]:
-    """Realistic choices: 60 % every theme (None), the rest a random non-empty subset, as the store keeps them."""
+    """Realistic choices of ``themes`` (keys): 60 % every theme (None), the rest a random non-empty subset, as the store
+    keeps them."""
     chance = random.Random(seed)
     chosen: list[str | None] = []
     for _ in range(count):

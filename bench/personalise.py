@@ -79,7 +79,7 @@ def themed(settings: object, recipients: list[tuple[int, str, str, str]]) -> Non
     issue = themed_issue(settings)  # type: ignore[arg-type]
     layout = Layout.load(issue.layout)
     assert layout is not None
-    choices = theme_choices(len(recipients), list(layout.themes))
+    choices = theme_choices(len(recipients), list(layout.keys))
     full = compile_issue(issue, settings)  # type: ignore[arg-type]
     seen: list[int] = []
 

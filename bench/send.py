@@ -86,7 +86,7 @@ def themed_send(port: int, settings: Settings, count: int, connections: int = 4)
     issue = themed_issue(settings)
     layout = Layout.load(issue.layout)
     assert layout is not None
-    choices = theme_choices(count, list(layout.themes))
+    choices = theme_choices(count, list(layout.keys))
     variants = Variants(compile_issue(issue, settings), layout)
     sizes = sorted(
         (len(message.render(1, "reader@example.org")), n)

@@ -137,6 +137,8 @@ def test_dry_run_shows_the_posts_and_who_gets_what(tmp_path: Path, smtp_server: 
     or why they are skipped."""
     from datetime import timedelta
 
+    from digest.config import theme_key
+
     config = make_config(tmp_path, smtp_server.port)
     store = fill(config, 4)
     issue = store.issues.load(ISSUE)
@@ -147,8 +149,8 @@ def test_dry_run_shows_the_posts_and_who_gets_what(tmp_path: Path, smtp_server: 
     today = datetime.now(UTC).date()
     one, two, three = (store.subscribers.get(f"r0000{n}@example.org") for n in (1, 2, 3))
     assert one is not None and two is not None and three is not None
-    store.subscribers.set_preferences(one.id, [themes[0]], None)
-    store.subscribers.set_preferences(two.id, ["A theme with no posts"], None)
+    store.subscribers.set_preferences(one.id, [theme_key(themes[0])], None)  # the config gives no keys: each is derived
+    store.subscribers.set_preferences(two.id, ["a-theme-with-no-posts"], None)
     store.subscribers.set_preferences(three.id, None, today + timedelta(days=10))
     result = cli(config, "send", *WINDOW, "--dry-run", "--recipients")
     assert result.returncode == 0, result.stderr

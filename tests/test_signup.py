@@ -48,7 +48,7 @@ def mails_to(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
 
 def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.key for theme in settings.themes]  # the form posts each theme's key
     csrf, cookie = open_form(server)
     code, answer = sign_up(server, "ada@example.org", themes[:2], csrf=csrf, cookie=cookie)
     assert code == 200 and "Check your inbox" in answer
@@ -152,7 +152,7 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
 
     sync_playwright, executable = _browser()  # type: ignore[misc]
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.key for theme in settings.themes]  # the boxes' values
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         try:
@@ -163,7 +163,7 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
             page.fill('input[name="name"]', "Fay")
             for theme in themes[1:]:
                 page.uncheck(f'input[name="theme"][value="{theme}"]')
-            page.uncheck(f'input[name="theme"][value="{settings.fallback_theme}"]')
+            page.uncheck(f'input[name="theme"][value="{settings.fallback_theme_key}"]')
             page.click('button[type="submit"]')
             page.wait_for_selector("text=Check your inbox")
         finally:
@@ -200,8 +200,9 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
 
     server, store, settings = site
     themes = [theme.name for theme in settings.themes]
+    keys = [theme.key for theme in settings.themes]  # what the pages post, and what is stored
     csrf, cookie = open_form(server)
-    sign_up(server, "gil@example.org", [*themes, settings.fallback_theme], csrf=csrf, cookie=cookie)
+    sign_up(server, "gil@example.org", [*keys, settings.fallback_theme_key], csrf=csrf, cookie=cookie)
     [confirmation] = mails_to(smtp_server, "gil@example.org")
     link = re.search(r"https://news\.example\.org(/confirm/\S+)", confirmation.get_content())
     assert link is not None
@@ -212,10 +213,10 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
     path = found.group(1)
     page, csrf, cookie = open_preferences(server, path)
     assert page.count("checked") == len(themes) + 1 and "g***@example.org" in page  # every theme, as signed up
-    code, page = save_preferences(server, path, [themes[1], themes[3]], csrf=csrf, cookie=cookie)
+    code, page = save_preferences(server, path, [keys[1], keys[3]], csrf=csrf, cookie=cookie)
     assert code == 200 and "Saved" in page and f"You get {themes[1]}, {themes[3]}".replace("&", "&amp;") in page
     gil = store.subscribers.get("gil@example.org")
-    assert gil is not None and store.subscribers.preferences_of(gil.id) == ((themes[1], themes[3]), None)
+    assert gil is not None and store.subscribers.preferences_of(gil.id) == ((keys[1], keys[3]), None)
 
     issue = sample_issue(settings)
     store.issues.save(issue)
@@ -275,7 +276,7 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
 
     sync_playwright, executable = _browser()  # type: ignore[misc]
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.key for theme in settings.themes]  # the boxes' values
     reader = store.subscribers.add("ivy@example.org")[0]
     token = link_token(settings, store, reader.id)
     back = datetime.now(settings.timezone).date() + timedelta(days=14)
@@ -285,7 +286,7 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.goto(f"{server.base}/preferences/{token}")
             assert page.locator('input[name="theme"]:checked').count() == len(themes) + 1
-            for theme in [*themes[2:], settings.fallback_theme]:
+            for theme in [*themes[2:], settings.fallback_theme_key]:
                 page.uncheck(f'input[name="theme"][value="{theme}"]')
             page.fill('input[name="pause_until"]', back.isoformat())
             page.click('form.signup button[type="submit"]')

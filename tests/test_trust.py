@@ -68,7 +68,7 @@ def test_a_sign_up_never_erases_an_opt_out(site: tuple[LiveServer, Store, Settin
 
 def test_the_person_who_left_can_come_back_by_confirming(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.key for theme in settings.themes]  # what the form posts
     subscriber, _ = store.subscribers.add("back@example.org")
     store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
     sign_up(server, "back@example.org", themes[:1])

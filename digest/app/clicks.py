@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from digest.config import theme_key
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
@@ -73,8 +74,9 @@ class IssueClicks:
     themes: Mapping[str, tuple[int, int, int]]
 
 
-def clicks_by_theme(store: Store, latest: int) -> tuple[IssueClicks, ...]:
-    """The latest ``latest`` issues with counted links, by theme, small figures left out; newest first."""
+def clicks_by_theme(store: Store, latest: int, key_of: Callable[[str], str] = theme_key) -> tuple[IssueClicks, ...]:
+    """The latest ``latest`` issues with counted links, by theme, small figures left out; newest first. ``key_of``: a
+    theme name's key (Settings.key_of): readers chose keys, the links are told by theme name."""
     rows = store.links.by_theme(latest)
     issues: dict[str, dict[str, tuple[int, int, int]]] = {}
     for (issue_id, theme), counted in rows.items():
@@ -83,7 +85,7 @@ def clicks_by_theme(store: Store, latest: int) -> tuple[IssueClicks, ...]:
     sent_to = store.figures.choices_of(list(issues))
     for issue_id, themes in sorted(issues.items(), reverse=True):
         choices = sent_to[issue_id]
-        reach = {theme: reach_of(choices, [theme]) for theme in themes}
+        reach = {theme: reach_of(choices, [key_of(theme)]) for theme in themes}
         secret = hidden({theme: counted[0] for theme, counted in themes.items()}, [Total(None, list(themes))], reach)
         total = (sum(c[0] for c in themes.values()), sum(c[1] for c in themes.values()), sum(c[2] for c in themes.values()))
         found.append(IssueClicks(issue_id, total, {theme: counted for theme, counted in themes.items() if theme not in secret}))

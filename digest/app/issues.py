@@ -170,9 +170,12 @@ class Reach:
     paused: int = 0  # skipped: paused past today
 
 
-def reach_of(issue: StoredIssue, choices: list[tuple[frozenset[str] | None, date | None, int]], today: date) -> Reach:
-    """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice."""
-    layout = Layout.load(issue.layout)
+def reach_of(
+    issue: StoredIssue, choices: list[tuple[frozenset[str] | None, date | None, int]], today: date, key_of: Callable[[str], str]
+) -> Reach:
+    """What the send's workers will decide for each recipient, decided here ahead of them, per distinct choice
+    (``key_of``: a theme name's key, for an issue frozen before theme keys)."""
+    layout = Layout.load(issue.layout, key_of)
     counts: Counter[ViewKind] = Counter()
     views: set[frozenset[int]] = set()
     for choice, until, count in choices:
@@ -407,7 +410,7 @@ class Newsletter:
             drift=drift if drift else None,
             outstanding=outstanding,
             retry_failed=retry_failed,
-            reach=reach_of(issue, store.ledger.choices(issue.id), now.astimezone(self.settings.timezone).date()),
+            reach=reach_of(issue, store.ledger.choices(issue.id), now.astimezone(self.settings.timezone).date(), self.settings.key_of),
             errors=errors,
             overlaps=overlaps,
             refusal=refusal,
@@ -536,13 +539,13 @@ class Newsletter:
             self.settings.delivery,
             stop=stop,
             on_progress=on_progress,
-            layout=Layout.load(issue.layout),
+            layout=Layout.load(issue.layout, self.settings.key_of),
             today=now.astimezone(self.settings.timezone).date(),
         )
 
     def recipients(self, plan: SendPlan, now: datetime) -> list[Recipient]:
         """Each recipient a send of the plan would mail now, by address, and what they get (``send --recipients``)."""
-        layout = Layout.load(plan.issue.layout)
+        layout = Layout.load(plan.issue.layout, self.settings.key_of)
         today = now.astimezone(self.settings.timezone).date()
         found = []
         for email, themes, paused_until in self.store.ledger.would_mail(plan.issue.id):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_between
 from digest.app.report import Report, report
+from digest.app.session import open_store
 from digest.app.subscribers import address_of
 from digest.config import Settings, load_settings
 from digest.errors import ConfigError, DigestError, RenderError, WindowError
@@ -74,7 +75,7 @@ class Workbench:
     def store(self, settings: Settings) -> Store:
         with self.lock:
             if settings.database_url not in self.stores:
-                self.stores[settings.database_url] = Store.open(settings.database_url)
+                self.stores[settings.database_url] = open_store(settings)  # upgraded with the config's theme keys
             return self.stores[settings.database_url]
 
     def build(self, request: WindowRequest, on_step: OnStep | None = None) -> PreviewBuild | Failure:
@@ -110,7 +111,7 @@ class Workbench:
         if not database_exists(settings.database_url):
             return settings, None
         try:
-            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date())
+            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date(), key_of=settings.key_of)
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
 

@@ -28,6 +28,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT, Returned
+from digest.config import theme_key
 from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
@@ -143,9 +144,11 @@ class Report:
         }
 
 
-def report(store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES) -> Report | None:
+def report(
+    store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES, key_of: Callable[[str], str] = theme_key
+) -> Report | None:
     """The report of ``issue_id`` (default: the latest sent) and the ``last`` issues up to it; None when no such
-    issue has any delivery."""
+    issue has any delivery. ``key_of``: a theme name's key (Settings.key_of), to match readers' choices to sections."""
     chosen = store.figures.sent_issues(1, issue_id=issue_id)
     if not chosen:
         return None
@@ -156,8 +159,10 @@ def report(store: Store, today: date, *, issue_id: str | None = None, last: int 
     changes = store.figures.list_changes()
     left = _web_unsubscribes(changes, [item.frozen_at.date() for item in listed])
     # Who got which theme: told for the issue the report is about, and for each tracked one it decides which
-    # figures are shown (digest.readers.disclosure).
-    choices = store.figures.choices_of([item.issue_id for n, item in enumerate(listed) if n == 0 or item.issue_id in links])
+    # figures are shown (digest.readers.disclosure). Readers chose theme keys; the figures are told by section name.
+    models = {item.issue_id: item.model for item in listed}
+    sent_to = store.figures.choices_of([item.issue_id for n, item in enumerate(listed) if n == 0 or item.issue_id in links])
+    choices = {issue: _by_name(found, models[issue], key_of) for issue, found in sent_to.items()}
     figures = tuple(
         _issue(
             item, links.get(item.issue_id, []), returned.get(item.issue_id, Counter()), left[n], choices.get(item.issue_id, []), told=n == 0
@@ -279,6 +284,14 @@ def _shown(
     totals += [Total(of, posts) for of, posts in parts.items()]
     secret = hidden(counts, totals, reach)
     return lambda kind, name, value: None if (kind, name) in secret else value
+
+
+def _by_name(
+    choices: list[tuple[frozenset[str] | None, int]], model: str | None, key_of: Callable[[str], str]
+) -> list[tuple[frozenset[str] | None, int]]:
+    """Readers' choices (theme keys) as the names of the issue's sections, which the figures are told by."""
+    names = {key_of(section["theme"]): section["theme"] for section in (json.loads(model) if model else {"sections": []})["sections"]}
+    return [(None if chosen is None else frozenset(names.get(key, key) for key in chosen), count) for chosen, count in choices]
 
 
 def _reach(choices: list[tuple[frozenset[str] | None, int]], themes: list[str]) -> dict[str, int]:

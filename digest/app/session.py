@@ -19,7 +19,7 @@ from pathlib import Path
 from digest.config import Settings, SourceSpec, find_config, load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.issue.selection import at_moment, parse_when
-from digest.store import Store, database_exists, database_problem, safe_url
+from digest.store import Store, ThemeNames, database_exists, database_problem, safe_url
 from digest.store.migrations import HEAD
 
 # What a command that needs a newsletter says when it finds none: it reads nothing else and writes nothing.
@@ -38,8 +38,24 @@ def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *
 
 
 def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
-    """The store of ``settings``, its schema brought up to date unless ``upgrade`` is False."""
-    return Store.open(settings.database_url, upgrade=upgrade)
+    """The store of ``settings``, its schema brought up to date unless ``upgrade`` is False; readers' theme choices
+    that no theme has any more are logged as a warning (digest.app.subscribers.warn_lost_choices)."""
+    store = Store.open(settings.database_url, upgrade=upgrade, themes=theme_names(settings))
+    if upgrade:
+        from digest.app.subscribers import warn_lost_choices
+
+        warn_lost_choices(settings, store)
+    return store
+
+
+def theme_names(settings: Settings) -> ThemeNames:
+    """The config's themes as the upgrade that keys readers' choices reads them: each name's key, and where to write
+    the keys the config derives from names (so the operator can make them stay when a name changes)."""
+    keys = {name.casefold(): key for key, name in settings.theme_keys.items()}
+    advice = {theme.key: f'key = "{theme.key}" in the [[themes]] named "{theme.name}"' for theme in settings.themes if theme.derived_key}
+    if not settings.fallback_key:
+        advice[settings.fallback_theme_key] = f'fallback_key = "{settings.fallback_theme_key}" in [grouping]'
+    return ThemeNames(keys=keys, advice=advice)
 
 
 def existing_store(settings: Settings) -> Store | None:
@@ -88,7 +104,7 @@ def upgrade_schema(settings: Settings) -> tuple[SchemaState, SchemaState]:
     """Apply every revision the database lacks (one transaction); the state before and after. Raises StoreError."""
     store = open_store(settings, upgrade=False)
     try:
-        before, after = store.migrate()
+        before, after = store.migrate(themes=theme_names(settings))
     finally:
         store.close()
     where = safe_url(settings.database_url)

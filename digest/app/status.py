@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.bounces import EventKind, Returned
+from digest.app.subscribers import LostChoice, lost_choices
 from digest.config import Settings
 from digest.issue.slots import make_trigger, next_fire_times
 from digest.models import DeliveryState, SubscriberStatus
@@ -127,6 +128,7 @@ class Status:
     subscribers: dict[SubscriberStatus, int]
     issues: tuple[IssueReport, ...]
     emails: dict[int, str]  # the addresses of the subscribers in the issues' problems
+    lost: tuple[LostChoice, ...] = ()  # theme keys readers chose that no theme has any more
 
 
 def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
@@ -148,6 +150,7 @@ def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str
         subscribers=store.subscribers.counts(),
         issues=issues,
         emails=store.subscribers.emails_of([d.subscriber_id for item in found for d in item.problems]),
+        lost=lost_choices(settings, store),
     )
 
 

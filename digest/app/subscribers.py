@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from digest.config import Settings
+from digest.app.issues import command_hint
+from digest.config import ConfigError, Settings
+from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SubscriberStatus
@@ -42,6 +45,87 @@ def address_of(typed: str) -> str:
 def name_of(typed: str | None) -> str | None:
     """A name a person typed, on one line and without what would break a To: header; None when empty."""
     return clean_name(typed)
+
+
+# -- theme choices: what a reader chose, by theme key --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeChoice:
+    """The themes a reader chose, as keys in the config's order; ``every``: all of them (stored as "every theme",
+    so a theme added later reaches them too)."""
+
+    keys: tuple[str, ...]
+    every: bool
+
+    @property
+    def stored(self) -> list[str] | None:
+        """As the store keeps it: the keys, or None for every theme."""
+        return None if self.every else list(self.keys)
+
+
+def posted_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
+    """The themes a form posted (the sign-up form, the preferences page): each value a theme's key, or its name, as
+    forms embedded on other sites before keys posted it; anything else is ignored. The one place that reads a choice."""
+    keys = settings.theme_keys
+    by_name = {name.casefold(): key for key, name in keys.items()}
+    wanted = {by_name.get(value.casefold(), value) for value in posted if isinstance(value, str)}
+    chosen = tuple(key for key in keys if key in wanted)
+    return ThemeChoice(chosen, every=len(chosen) == len(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class LostChoice:
+    """A theme key readers chose that no theme has any more (renamed without its key, or removed)."""
+
+    key: str
+    readers: int  # subscribers (active or awaiting confirmation) whose choice holds it
+    stranded: int  # of whom nothing else they chose is a theme now: no issue reaches them
+    some: tuple[str, ...]  # a few of their addresses
+
+    listing: str  # the command that lists them all
+
+    def __str__(self) -> str:
+        stranded = f", {self.stranded} of them with no other theme left (they get no issue)" if self.stranded else ""
+        more = ", …" if self.readers > len(self.some) else ""
+        return (
+            f'theme key "{self.key}" belongs to no theme now: {self.readers} reader(s) chose it ({", ".join(self.some)}{more}){stranded}; '
+            f'give the theme it became key = "{self.key}" in the config (all of them: {self.listing})'
+        )
+
+
+LOST_EXAMPLES = 3  # addresses named per lost key: enough to recognise, few enough for a log line
+
+
+def lost_choices(settings: Settings, store: Store) -> tuple[LostChoice, ...]:
+    """The keys stored in readers' choices that no theme of the config has, with whom they affect. One grouped
+    read of the list (its distinct choices), then a few addresses per lost key."""
+    known = settings.theme_keys
+    readers: Counter[str] = Counter()
+    stranded: Counter[str] = Counter()
+    holders: dict[str, list[str]] = {}
+    for stored, keys, count in store.subscribers.theme_choices():
+        lost = [key for key in keys if key not in known]
+        for key in lost:
+            readers[key] += count
+            stranded[key] += count if len(lost) == len(keys) else 0
+            holders.setdefault(key, []).append(stored)
+    return tuple(
+        LostChoice(
+            key,
+            readers[key],
+            stranded[key],
+            store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES),
+            command_hint(settings.config_path, "subscribers", "list", "--theme", key),
+        )
+        for key in readers
+    )
+
+
+def warn_lost_choices(settings: Settings, store: Store) -> None:
+    """Log each lost choice as a warning: at load, so a renamed theme never quietly leaves its readers without mail."""
+    for lost in lost_choices(settings, store):
+        log.warning("%s", lost)
 
 
 class ConfirmationState(StrEnum):
@@ -93,18 +177,22 @@ class Membership:
     def preferences_of(self, subscriber: Subscriber) -> tuple[tuple[str, ...] | None, date | None]:
         return self.store.subscribers.preferences_of(subscriber.id)
 
-    def set_preferences(self, subscriber: Subscriber, themes: list[str] | None, paused_until: date | None) -> bool:
-        return self.store.subscribers.set_preferences(subscriber.id, themes, paused_until)
+    def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> bool:
+        return self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until)
+
+    def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
+        """The themes a form posted (:func:`posted_choice`)."""
+        return posted_choice(self.settings, posted)
 
     # -- signing up and confirming --------------------------------------------------------------------
 
-    def sign_up(self, address: str, name: str | None, themes: list[str] | None) -> SignUpKind:
+    def sign_up(self, address: str, name: str | None, themes: ThemeChoice) -> SignUpKind:
         """Record a sign-up (an address validated before) and mail its confirmation, or "already subscribed";
         nothing when a mail went to that address in the last ten minutes. A mail that cannot go out is logged:
         the form's answer is the same for everyone, whoever is on the list."""
         settings = self.settings
         self.store.subscribers.expire_pending(timedelta(hours=settings.confirm_hours))
-        found = self.store.subscribers.sign_up(address, name, themes)
+        found = self.store.subscribers.sign_up(address, name, themes.stored)
         if not self.store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
             return found.kind  # a mail went out in the last ten minutes: no mail bombing through our form
         try:
@@ -340,9 +428,13 @@ class Roster:
         subscriber = self.find(address)
         return subscriber, self.store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
 
-    def listed(self, status: SubscriberStatus | None = None) -> Iterator[Subscriber]:
-        """Every subscriber (with ``status``), in id order, read in batches: a large list is never held whole."""
-        return self.store.subscribers.iter(status)
+    def listed(self, status: SubscriberStatus | None = None, theme: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (with ``status``; who chose the theme key ``theme``, not counting those who take every
+        theme), in id order, read in batches: a large list is never held whole. A ``theme`` that cannot be a key
+        raises ConfigError saying what one is."""
+        if theme is not None and (problem := theme_key_problem(theme)) is not None:
+            raise ConfigError([problem])
+        return self.store.subscribers.iter(status, theme=theme)
 
     def counts(self) -> dict[SubscriberStatus, int]:
         return self.store.subscribers.counts()

@@ -42,7 +42,13 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     if issue_id is not None:
         refusals.require_stored(obj, [issue_id])
     store = obj.store_if_exists()  # a report creates no database
-    seen = report_of(store, datetime.now(UTC).astimezone(obj.settings.timezone).date(), issue_id=issue_id, last=last) if store else None
+    seen = (
+        report_of(
+            store, datetime.now(UTC).astimezone(obj.settings.timezone).date(), issue_id=issue_id, last=last, key_of=obj.settings.key_of
+        )
+        if store
+        else None
+    )
     if seen is None:
         if issue_id is not None:
             fail(f"issue {issue_id} has no deliveries: nothing to report (digest status lists the issues)", EXIT_PROBLEMS)

@@ -593,6 +593,7 @@ def _status_json(seen: Status, pending: bool) -> dict[str, object]:
         },
         "deliveries": {state.value: sum(item.status.counts[state] for item in seen.issues) for state in open_states},
         "subscribers": {status.value: count for status, count in seen.subscribers.items()},
+        "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
         "issues": [_issue_json(item, pending) for item in seen.issues],
     }
 
@@ -625,6 +626,8 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
 
     scheduler = seen.scheduler
     click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in seen.subscribers.items()))
+    for lost in seen.lost:
+        click.echo(f"            warning: {lost}")
     last = scheduler.last_run
     if last is not None:
         click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))

@@ -61,6 +61,7 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             host=metrics_at[0],
             allow_hosts=allow_hosts,
             claim_timeout=obj.settings.delivery.claim_timeout,
+            key_of=obj.settings.key_of,
         )
         # Its own small backlog: a burst of accepts there fits in the descriptors the caps keep in reserve.
         server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning", http=protocol, backlog=16))

@@ -127,15 +127,25 @@ def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None
 
 @subscribers.command("list")
 @click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]), help="Only subscribers with this status.")
+@click.option(
+    "--theme",
+    metavar="KEY",
+    help="Only subscribers who chose the theme with this key (not those who take every theme); any key, gone or not.",
+)
 @click.pass_obj
-def list_(obj: Context, status: str | None) -> None:
+def list_(obj: Context, status: str | None, theme: str | None) -> None:
     """List subscribers: id, status, address and name."""
     from digest.app.subscribers import Roster
+    from digest.errors import ConfigError
     from digest.models import SubscriberStatus
 
     roster = Roster(obj.settings, obj.store)
     count = 0
-    for subscriber in roster.listed(SubscriberStatus(status) if status else None):
+    try:
+        listed = roster.listed(SubscriberStatus(status) if status else None, theme)
+    except ConfigError as exc:
+        raise click.BadParameter(exc.problems[0], param_hint="--theme") from None
+    for subscriber in listed:
         click.echo(f"{subscriber.id:>7}  {subscriber.status:<12}  {subscriber.email}  {subscriber.name or ''}".rstrip())
         count += 1
     counts = roster.counts()

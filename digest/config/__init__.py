@@ -42,6 +42,7 @@ from digest.config.schema import (
     leaves_machine,
     missing_secret,
     smtp_hosts,
+    theme_key,
 )
 from digest.errors import ConfigError
 
@@ -76,4 +77,5 @@ __all__ = [
     "missing_secret",
     "parse_source_spec",
     "smtp_hosts",
+    "theme_key",
 ]

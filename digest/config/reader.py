@@ -46,6 +46,8 @@ from digest.config.schema import (
     WindowRule,
     detect_kind,
     secret_key_verdict,
+    theme_key,
+    theme_key_problem,
 )
 from digest.config.validators import (
     UTC_NAMES,
@@ -209,6 +211,7 @@ def _settings(
         **_feeds(top, root),
         "database_url": _absolute_sqlite(_store(top, env), root),
     }
+    _unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     delivery = _delivery(top, env, root)
     smtp, relays, relay_cooldown = _smtp(top, env, root)
     bounces = _bounces(top, env, root)
@@ -292,6 +295,7 @@ def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> d
     grouping = top.sub("grouping")
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
+        "fallback_key": grouping.get("fallback_key", str, "", theme_key_problem),
         "fallback_description": grouping.get("fallback_description", str, ""),
         "meaning": _meaning(grouping, root, language),
         "section_order": SectionOrder(grouping.get("order", str, SectionOrder.CONFIG.value, choice(tuple(o.value for o in SectionOrder)))),
@@ -722,6 +726,7 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
         names.add(name.casefold())
         theme = Theme(
             name=name,
+            key=reader.get("key", str, "", theme_key_problem),
             description=reader.get("description", str, ""),
             keywords=tuple(k for k in reader.strings("keywords") if k.strip()),
             tags=tuple(t.casefold() for t in reader.strings("tags")),
@@ -731,6 +736,23 @@ def _themes(top: _Reader) -> tuple[Theme, ...]:
         if name:
             themes.append(theme)
     return tuple(themes)
+
+
+def _unique_theme_keys(top: _Reader, themes: tuple[Theme, ...], fallback: str, fallback_key: str) -> None:
+    """Two themes with one key would share their readers: refused, naming both and how to part them."""
+    owners: dict[str, str] = {}  # key → the name of the first theme with it
+    for where, name, key, derived in (
+        *((f"themes[{index}].key", theme.name, theme.key, theme.derived_key) for index, theme in enumerate(themes)),
+        ("grouping.fallback_key", fallback, fallback_key or theme_key(fallback), not fallback_key),
+    ):
+        owner = owners.get(key)
+        if owner is None:
+            owners[key] = name
+            continue
+        if derived and owner.casefold() == name.casefold() and where.startswith("themes["):
+            continue  # a theme's name defined twice: reported as such
+        how = f' (derived from the name "{name}")' if derived else ""
+        top.fail(where, f'"{key}"{how} is already the key of "{owner}": give one of them a key of its own')
 
 
 def _addresses(reader: _Reader, name: str) -> tuple[str, ...]:

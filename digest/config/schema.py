@@ -3,7 +3,9 @@ read off them (is a host this machine, does a send leave it). :mod:`digest.confi
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
@@ -41,13 +43,43 @@ class SourceSpec:
         return is_url(self.location)
 
 
+# A theme's key ([[themes]] key, [grouping] fallback_key): what a reader's choice is stored as, so a theme can be
+# renamed without losing its readers. Slug-like: lower-case ASCII letters and digits in words joined by "-".
+THEME_KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+THEME_KEY_MAX = 64
+
+
+def theme_key(name: str) -> str:
+    """The key of a theme that has none of its own: its name as a slug ("Energy & Climate" → "energy-climate";
+    accents dropped, "Économie" → "economie"). The one derivation: the config reader, the migration that turned
+    stored names into keys and every lookup of a name use it, so a config without keys keeps working. A name with no
+    Latin letter or digit gets "theme-" and a short hash of it."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(ch))
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:THEME_KEY_MAX].strip("-")
+    return slug or "theme-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def theme_key_problem(key: str) -> str | None:
+    """What is wrong with a configured key, or None."""
+    if len(key) > THEME_KEY_MAX or THEME_KEY.fullmatch(key) is None:
+        return f'must be lower-case letters and digits in words joined by "-" (such as "energy-climate"), at most {THEME_KEY_MAX} characters, got "{key}"'
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Theme:
     name: str
+    key: str = ""  # what readers' choices are stored as; empty: derived from the name (theme_key)
     description: str = ""
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()  # posts (a title, or a title and a sentence) that belong here: meaning learns from them
+    derived_key: bool = field(default=False, init=False, compare=False)  # the config gave no key: it is the name's slug
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", theme_key(self.name))
+            object.__setattr__(self, "derived_key", True)
 
 
 PACKAGED = "packaged"  # [grouping] model: the model the digest[meaning] packages carry
@@ -202,6 +234,7 @@ class Settings:
     sources: tuple[SourceSpec, ...] = ()
     themes: tuple[Theme, ...] = ()
     fallback_theme: str = "More this week"
+    fallback_key: str = ""  # [grouping] fallback_key; empty: derived from the fallback's name (theme_key)
     fallback_description: str = ""
     meaning: MeaningOptions = MeaningOptions()
     section_order: SectionOrder = SectionOrder.CONFIG  # [grouping] order: as configured, or by what readers clicked lately
@@ -229,6 +262,25 @@ class Settings:
     def theme_names(self) -> list[str]:
         """Every theme a post can be put in, and a reader can choose: the configured ones and the fallback, in order."""
         return [*(theme.name for theme in self.themes), self.fallback_theme]
+
+    @property
+    def theme_keys(self) -> dict[str, str]:
+        """Every theme a reader can choose, key → name, in order, the fallback last: a choice is stored by key."""
+        return {**{theme.key: theme.name for theme in self.themes}, self.fallback_theme_key: self.fallback_theme}
+
+    @property
+    def fallback_theme_key(self) -> str:
+        return self.fallback_key or theme_key(self.fallback_theme)
+
+    @property
+    def fallback(self) -> Theme:
+        """The fallback section as a theme: its name and key, nothing to place posts by."""
+        return Theme(name=self.fallback_theme, key=self.fallback_theme_key, description=self.fallback_description)
+
+    def key_of(self, name: str) -> str:
+        """The key of the theme called ``name`` here (case aside); a name no theme has: the key it would derive."""
+        wanted = name.casefold()
+        return next((key for key, known in self.theme_keys.items() if known.casefold() == wanted), theme_key(name))
 
     @property
     def schedule_zone(self) -> ZoneInfo:

@@ -24,7 +24,7 @@ from types import MappingProxyType
 import snowballstemmer
 
 from digest.config import Theme
-from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, ReaderInterest, Section, shares
+from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, Problem, ReaderInterest, Section, shares
 
 TITLE_WEIGHT = 3
 EXCERPT_WEIGHT = 1
@@ -94,10 +94,11 @@ def _occurrences(phrase: tuple[str, ...], text: tuple[str, ...], first: Counter[
 
 
 def explicit(post: Post, themes: tuple[Theme, ...]) -> Placement | None:
-    """The post's own word: its ``theme`` field naming a configured theme, or a tag mapped to one."""
+    """The post's own word: its ``theme`` field naming a configured theme (by name or key), or a tag mapped to one."""
     if post.theme:
+        wanted = post.theme.casefold()
         for theme in themes:
-            if theme.name.casefold() == post.theme.casefold():
+            if wanted in (theme.name.casefold(), theme.key):
                 return Placement(theme.name, f'theme "{post.theme}" set on the post')
     for tag in post.tags:
         for theme in themes:
@@ -140,6 +141,22 @@ def keyword_evidence(post: Post, themes: tuple[Theme, ...], language: str) -> di
         described = [f'"{keyword}" in {"title" if in_title else "excerpt"}' for _, keyword, in_title, _ in hits[:3]]
         evidence[order] = Evidence(in_title=sum(hit[2] for hit in hits), in_excerpt=sum(hit[3] for hit in hits), said=", ".join(described))
     return evidence
+
+
+def unknown_themes(posts: Iterable[Post], themes: Sequence[Theme], fallback: Theme) -> tuple[Problem, ...]:
+    """A problem for each post whose own ``theme`` names no theme (by name or key) nor the fallback: a typo or a theme
+    renamed in the config. The post is placed as one without a theme (by meaning or keywords, else the fallback)."""
+    every = (*themes, fallback)
+    known = {theme.name.casefold() for theme in every} | {theme.key for theme in every}
+    names = ", ".join(f'"{theme.name}"' for theme in every)
+    return tuple(
+        Problem(
+            where=post.source,
+            message=f'"{post.title}": theme "{post.theme}" is not a configured theme ({names}); placed as a post without one',
+        )
+        for post in posts
+        if post.theme and post.theme.casefold() not in known
+    )
 
 
 def classify(post: Post, themes: Iterable[Theme], fallback: str, language: str = "en") -> Placement:

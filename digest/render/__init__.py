@@ -76,6 +76,7 @@ def render_issue(digest: Digest, settings: Settings, present: Present | None = N
             marked_html,
             marked_text,
             themes=[section.theme for section in digest.sections],
+            keys=[settings.key_of(section.theme) for section in digest.sections],
             post_outlets=[[post.outlet for post in section.posts] for section in digest.sections],
             outlets=[outlet.outlet for outlet in digest.outlet_summary],
             language=settings.language,

@@ -41,6 +41,7 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
+from digest.config import theme_key
 from digest.models import NO_OUTLET, shares
 from digest.render.i18n import automatic_preheader, colon, counts_phrase, percent
 from digest.render.plaintext import tidy_text, wrap
@@ -162,7 +163,8 @@ class Layout:
 
     html: str
     text: str
-    themes: tuple[str, ...]  # each section's theme, in order
+    themes: tuple[str, ...]  # each section's theme, in order, by name (what the reader reads)
+    keys: tuple[str, ...]  # each section's theme key (what readers' choices hold)
     post_outlets: tuple[tuple[str, ...], ...]  # each section's posts' outlets (NO_OUTLET for none)
     outlets: tuple[str, ...]  # the whole issue's outlets table, in order
     language: str
@@ -176,6 +178,7 @@ class Layout:
                 "html": self.html,
                 "text": self.text,
                 "themes": self.themes,
+                "keys": self.keys,
                 "post_outlets": self.post_outlets,
                 "outlets": self.outlets,
                 "language": self.language,
@@ -185,17 +188,20 @@ class Layout:
         )
 
     @classmethod
-    def load(cls, raw: str | None) -> Layout | None:
-        """The stored layout; None for none, or one in a format this release does not know."""
+    def load(cls, raw: str | None, key_of: Callable[[str], str] = theme_key) -> Layout | None:
+        """The stored layout; None for none, or one in a format this release does not know. A layout frozen before
+        theme keys has its sections' keys looked up by name (``key_of``: the config's, Settings.key_of)."""
         if raw is None:
             return None
         data = json.loads(raw)
         if data.get("version") not in KNOWN_LAYOUTS:
             return None
+        themes = tuple(data["themes"])
         return cls(
             html=data["html"],
             text=data["text"],
-            themes=tuple(data["themes"]),
+            themes=themes,
+            keys=tuple(data["keys"]) if "keys" in data else tuple(key_of(theme) for theme in themes),
             post_outlets=tuple(tuple(item) for item in data["post_outlets"]),
             outlets=tuple(data["outlets"]),
             language=data["language"],
@@ -203,12 +209,12 @@ class Layout:
             version=int(data["version"]),
         )
 
-    def sections_for(self, themes: Iterable[str] | None) -> frozenset[int]:
-        """The section numbers a reader of ``themes`` gets (None: every theme)."""
-        if themes is None:
-            return frozenset(range(1, len(self.themes) + 1))
-        wanted = set(themes)
-        return frozenset(number for number, theme in enumerate(self.themes, 1) if theme in wanted)
+    def sections_for(self, keys: Iterable[str] | None) -> frozenset[int]:
+        """The section numbers a reader of the themes with ``keys`` gets (None: every theme)."""
+        if keys is None:
+            return frozenset(range(1, len(self.keys) + 1))
+        wanted = set(keys)
+        return frozenset(number for number, key in enumerate(self.keys, 1) if key in wanted)
 
     def view(self, kept: frozenset[int]) -> View:
         outlets = [outlet for number in sorted(kept) for outlet in self.post_outlets[number - 1]]
@@ -238,6 +244,7 @@ def layout_of(
     marked_text: str,
     *,
     themes: Sequence[str],
+    keys: Sequence[str],
     post_outlets: Sequence[Sequence[str | None]],
     outlets: Sequence[str],
     language: str,
@@ -256,6 +263,7 @@ def layout_of(
         html=marked_html,
         text=marked_text,
         themes=tuple(themes),
+        keys=tuple(keys),
         post_outlets=tuple(tuple(outlet or NO_OUTLET for outlet in section) for section in post_outlets),
         outlets=tuple(outlets),
         language=language,

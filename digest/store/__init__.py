@@ -33,6 +33,7 @@ from digest.store.issues import Issues, IssueSummary, StoredIssue
 from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
 from digest.store.links import Links
+from digest.store.migrations import ThemeNames
 from digest.store.placements import PastPlacement, Placements
 from digest.store.runs import Runs, ScheduleRun
 from digest.store.schema import create_engine, now_utc, reads_of
@@ -62,6 +63,7 @@ __all__ = [
     "StoreError",
     "StoredIssue",
     "Subscriber",
+    "ThemeNames",
     "database_exists",
     "now_utc",
 ]
@@ -86,13 +88,14 @@ class Store:
         self.figures = Figures(engine)
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+    def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None) -> Store:
         """Open the database at ``url``, creating or upgrading it to this program's schema (unless not
-        ``upgrade``: ``digest db``); raises StoreError."""
+        ``upgrade``: ``digest db``; ``themes``: the config's, for the revision that keys readers' choices by
+        them); raises StoreError."""
         try:
             store = cls(create_engine(url))
             if upgrade:
-                store.migrate()
+                store.migrate(themes=themes)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {safe_url(url)}: {database_problem(exc)}") from exc
         except ImportError as exc:  # the URL names a driver this installation lacks
@@ -116,12 +119,12 @@ class Store:
         with self.reads.connect() as conn:
             return migrations.current(conn)
 
-    def migrate(self, target: str = "head") -> tuple[str | None, str]:
+    def migrate(self, target: str = "head", themes: ThemeNames | None = None) -> tuple[str | None, str]:
         """Apply every revision the database lacks (:mod:`digest.store.migrations`); returns (from, to)."""
         from digest.store import migrations
 
         with self.engine.begin() as conn:
-            return migrations.upgrade(conn, target)
+            return migrations.upgrade(conn, target, themes)
 
 
 def database_exists(url: str) -> bool:

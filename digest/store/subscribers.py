@@ -230,6 +230,21 @@ class Subscribers:
             ).rowcount
         return bool(changed)
 
+    def theme_choices(self) -> list[tuple[str, list[str], int]]:
+        """(the stored choice, its themes, how many) for each distinct choice of the subscribers who may get mail
+        (active, or awaiting confirmation); every-theme choices left out."""
+        query = sa.select(subscribers.c.themes, sa.func.count()).where(subscribers.c.themes.is_not(None), _may_get_mail())
+        with self.reads.connect() as conn:
+            rows = conn.execute(query.group_by(subscribers.c.themes)).all()
+        return [(str(row[0]), themes, int(row[1])) for row in rows if (themes := chosen_themes(row[0]))]
+
+    def addresses_choosing(self, stored: Sequence[str], limit: int) -> tuple[str, ...]:
+        """The first ``limit`` addresses (in id order) of the subscribers whose stored choice is one of ``stored``."""
+        query = sa.select(subscribers.c.email).where(subscribers.c.themes.in_(list(stored)), _may_get_mail())
+        query = query.order_by(subscribers.c.id).limit(limit)
+        with self.reads.connect() as conn:
+            return tuple(str(row[0]) for row in conn.execute(query).all())
+
     def record_of(self, subscriber_id: int) -> dict[str, Any]:
         """Everything stored about one subscriber: their row and every delivery, for ``subscribers show``."""
         with self.reads.connect() as conn:
@@ -290,13 +305,16 @@ class Subscribers:
             )
         return result.rowcount > 0
 
-    def iter(self, status: SubscriberStatus | None = None, batch: int = 1000) -> Iterator[Subscriber]:
-        """Every subscriber in id order, read in batches so a large list is never held whole."""
+    def iter(self, status: SubscriberStatus | None = None, batch: int = 1000, *, theme: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber in id order, read in batches so a large list is never held whole; ``theme``: only those
+        whose own choice names this theme key (a slug: quoted, it matches one whole element of the JSON list)."""
         last = 0
         while True:
             query = sa.select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id).limit(batch)
             if status is not None:
                 query = query.where(subscribers.c.status == status.value)
+            if theme is not None:
+                query = query.where(subscribers.c.themes.like(f'%"{theme}"%'))
             with self.reads.connect() as conn:
                 rows = conn.execute(query).mappings().all()
             if not rows:
@@ -335,6 +353,11 @@ class SignUpKind(StrEnum):
 class SignUp:
     kind: SignUpKind
     subscriber: Subscriber
+
+
+def _may_get_mail() -> sa.ColumnElement[bool]:
+    """Subscribers an issue may still reach: active, or awaiting their confirmation."""
+    return subscribers.c.status.in_([SubscriberStatus.ACTIVE.value, SubscriberStatus.PENDING.value])
 
 
 def _plain(value: Any) -> Any:

@@ -35,7 +35,7 @@ scheduler's lease (its owner names a host and a pid).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,9 +59,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class StoreCollector(Collector):
-    def __init__(self, store: Store, claim_timeout: float) -> None:
+    def __init__(self, store: Store, claim_timeout: float, key_of: Callable[[str], str] | None = None) -> None:
         self.store = store
         self.claim_timeout = claim_timeout
+        self.key_of = key_of  # a theme name's key (Settings.key_of); None: the key its name derives
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         seen = overview(self.store, self.claim_timeout)
@@ -116,7 +117,7 @@ class StoreCollector(Collector):
             f"The same by theme, a theme left out where its figures are small (under {CLICK_FLOOR} clicks or readers)",
             labels=["issue", "theme", "kind"],
         )
-        for issue in clicks_by_theme(self.store, METRIC_ISSUES):
+        for issue in clicks_by_theme(self.store, METRIC_ISSUES, *([self.key_of] if self.key_of else [])):
             for kind, count in zip(KINDS, issue.total, strict=True):
                 by_issue.add_metric([issue.issue_id, kind.value], count)
             for theme, counted in issue.themes.items():
@@ -130,12 +131,18 @@ KINDS = (Fetch.CLICK, Fetch.SCANNED, Fetch.REPEATED)  # the order of a link's to
 
 
 def metric_routes(
-    store: Store, token: str | None, *, claim_timeout: float = 30.0, with_metrics: bool = True, detailed: bool = True
+    store: Store,
+    token: str | None,
+    *,
+    claim_timeout: float = 30.0,
+    with_metrics: bool = True,
+    detailed: bool = True,
+    key_of: Callable[[str], str] | None = None,
 ) -> list[Route]:
     """``/healthz``, and ``/metrics`` when ``with_metrics``. ``detailed`` False (the public app): the health
     answer is the status alone, with no host, pid, schema or lease owner in it."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store, claim_timeout))
+    registry.register(StoreCollector(store, claim_timeout, key_of))
 
     def metrics(request: Request) -> Response:
         if token:
@@ -170,10 +177,16 @@ def metric_routes(
 
 
 def create_metrics_app(
-    store: Store, token: str | None, *, host: str, allow_hosts: tuple[str, ...] = (), claim_timeout: float = 30.0
+    store: Store,
+    token: str | None,
+    *,
+    host: str,
+    allow_hosts: tuple[str, ...] = (),
+    claim_timeout: float = 30.0,
+    key_of: Callable[[str], str] | None = None,
 ) -> Starlette:
     """``/metrics`` and ``/healthz`` alone, for an address of their own; the same host rule as every digest server."""
     from digest.web import guard
 
-    routes = metric_routes(store, token, claim_timeout=claim_timeout)
+    routes = metric_routes(store, token, claim_timeout=claim_timeout, key_of=key_of)
     return Starlette(routes=routes, middleware=[guard.host_only(guard.trusted_hosts(host, *allow_hosts))])

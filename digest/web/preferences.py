@@ -60,7 +60,7 @@ class PreferencePages:
         self.page = page
         self.not_found = not_found
         self.mask = mask
-        self.themes = settings.theme_names
+        self.themes = settings.theme_keys  # key → name: the form posts keys and shows names
         self.form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.base_url.startswith("https://"))
 
     def routes(self) -> list[Route]:
@@ -89,7 +89,7 @@ class PreferencePages:
         status: int = 200,
         error: str | None = None,
         saved: str | None = None,
-        chosen: list[str] | None = None,
+        chosen: tuple[str, ...] | None = None,
     ) -> Response:
         stored_themes, paused = self.members.preferences_of(subscriber)
         picked = set(chosen if chosen is not None else (stored_themes if stored_themes is not None else self.themes))
@@ -137,16 +137,15 @@ class PreferencePages:
             return self.form(
                 request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save."
             )
-        chosen = [theme for theme in submitted.getlist("theme") if isinstance(theme, str) and theme in self.themes]
-        if not chosen:
-            return self.form(request, subscriber, status=400, error="Tick at least one theme, or unsubscribe below.", chosen=chosen)
+        choice = self.members.choice_of(submitted.getlist("theme"))
+        if not choice.keys:
+            return self.form(request, subscriber, status=400, error="Tick at least one theme, or unsubscribe below.", chosen=choice.keys)
         pause, problem = self.pause_of(submitted.get("pause_until"))
         if problem is not None:
-            return self.form(request, subscriber, status=400, error=problem, chosen=chosen)
-        every = set(chosen) == set(self.themes)
-        if not self.members.set_preferences(subscriber, None if every else chosen, pause):
+            return self.form(request, subscriber, status=400, error=problem, chosen=choice.keys)
+        if not self.members.set_preferences(subscriber, choice, pause):
             return self.not_subscribed(subscriber)
-        what = "every theme" if every else ", ".join(chosen)
+        what = "every theme" if choice.every else ", ".join(self.themes[key] for key in choice.keys)
         saved = f"You get {what}" + (f", from {pause.isoformat()} on." if pause else ".")
         return self.form(request, subscriber, saved=saved)
 

@@ -96,6 +96,7 @@ def create_public_app(
         claim_timeout=settings.delivery.claim_timeout,
         with_metrics=with_metrics and bool(settings.metrics_token),
         detailed=False,
+        key_of=settings.key_of,
     )
     return Starlette(
         routes=[
@@ -307,7 +308,7 @@ class SignUpPages:
         self.pages = pages
         self.members = members
         self.name = settings.name
-        self.themes = settings.theme_names
+        self.themes = settings.theme_keys  # key → name: the form posts keys and shows names
         self.everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
         self.per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
         self.per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
@@ -359,20 +360,19 @@ class SignUpPages:
             return self.form(403, "This form had expired. Please send it again.")
         if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
             return self.check_inbox()
-        chosen = [theme for theme in form.getlist("theme") if theme in self.themes]
+        choice = self.members.choice_of(form.getlist("theme"))
         raw_email, name = field.get("email", ""), name_of(field.get("name")) or ""
         try:
             address = address_of(raw_email)
         except AddressError as exc:
-            return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, chosen)
-        if not chosen:
-            return self.form(400, "Tick at least one theme.", address, name, chosen)
+            return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, choice.keys)
+        if not choice.keys:
+            return self.form(400, "Tick at least one theme.", address, name, choice.keys)
         if wait := self.allowance(request, address):
             response = self.pages.message("Too many sign-ups", "Please try again in a few minutes.", 429)
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
-        every = set(chosen) == set(self.themes)
-        await run_in_threadpool(self.members.sign_up, address, name or None, None if every else chosen)
+        await run_in_threadpool(self.members.sign_up, address, name or None, choice)
         return self.check_inbox()
 
     def allowance(self, request: Request, address: str) -> float:

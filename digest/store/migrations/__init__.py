@@ -20,6 +20,8 @@ revisions end at HEAD and that a database they make matches
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,9 +33,19 @@ from digest.errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "v16"
+HEAD = "v17"
 LEGACY_VERSIONS = 11  # schema_version numbers the hand-written migrations reached; N is revision vNN
 _LOCK = 7_412_031  # pg_advisory_xact_lock's key for "digest is upgrading this database"
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeNames:
+    """What the config says of its themes, for the revision that turned readers' stored theme names into keys (v17):
+    the key of each name, and for a key the config derived from a name rather than gave, where to write it so that
+    renaming the theme keeps its readers. Without one (no config at hand), each stored name becomes its own slug."""
+
+    keys: Mapping[str, str] = field(default_factory=dict)  # casefolded name → key
+    advice: Mapping[str, str] = field(default_factory=dict)  # derived key → where it goes in the config
 
 
 def revision_of(version: int) -> str:
@@ -51,14 +63,16 @@ def current(conn: Connection) -> str | None:
     return None
 
 
-def upgrade(conn: Connection, target: str = "head") -> tuple[str | None, str]:
-    """Bring the database on ``conn`` (in a transaction) to ``target``; returns (from, to) revisions."""
+def upgrade(conn: Connection, target: str = "head", themes: ThemeNames | None = None) -> tuple[str | None, str]:
+    """Bring the database on ``conn`` (in a transaction) to ``target``; returns (from, to) revisions. ``themes``: the
+    config's themes, for a revision that reads them (v17)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     before = current(conn)
     if before == HEAD and target in ("head", HEAD):
         return before, HEAD
     config = _config(conn)
+    config.attributes["themes"] = themes or ThemeNames()
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
