@@ -114,6 +114,7 @@ def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path:
     assert fill_more.returncode == 0
     resumed = cli(config, "send", "--issue", ISSUE, "--yes")
     assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stdout + resumed.stderr
+    assert "Approval   not asked again: its send has begun" in resumed.stdout
 
 
 def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -292,7 +292,12 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
     settings = load_settings(config, environ={})
     assert not settings.meaning.enabled and meaning_of(settings) is None
     said = [settings.meaning.unavailable]  # said by the commands that place posts (issue 31, low), not by every command
-    assert "reads English" in said[0] and 'newsletter.language is "fr"' in said[0] and "grouping.model" in said[0] and "multilingual" in said[0]
+    assert (
+        "reads English" in said[0]
+        and 'newsletter.language is "fr"' in said[0]
+        and "grouping.model" in said[0]
+        and "multilingual" in said[0]
+    )
 
 
 @needs_model
