@@ -119,7 +119,9 @@ def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path:
 
 def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``digest ARGS`` run in ``cwd`` as a person types it: no --config, no DIGEST_CONFIG."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {
+        "DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"
+    }
     return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -187,7 +189,10 @@ def test_the_meaning_warning_is_said_only_where_posts_are_placed_with_an_install
     config.write_text(config.read_text(encoding="utf-8").replace("[grouping]", '[grouping]\nmeaning = "on"', 1), encoding="utf-8")
     shim = write(tmp_path / "shim" / "sitecustomize.py", HIDE_ONNXRUNTIME)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env |= {"DIGEST_SECRET_KEY": "test-secret-key", "PYTHONPATH": os.pathsep.join([str(shim.parent), env.get("PYTHONPATH", "")])}
+    env |= {
+        "DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789",
+        "PYTHONPATH": os.pathsep.join([str(shim.parent), env.get("PYTHONPATH", "")]),
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
