@@ -114,11 +114,14 @@ def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path:
     assert fill_more.returncode == 0
     resumed = cli(config, "send", "--issue", ISSUE, "--yes")
     assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stdout + resumed.stderr
+    assert "Approval   not asked again: its send has begun" in resumed.stdout
 
 
 def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``digest ARGS`` run in ``cwd`` as a person types it: no --config, no DIGEST_CONFIG."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {
+        "DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"
+    }
     return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -69,10 +69,12 @@ def approval_state(newsletter: Newsletter, target: Target) -> ApprovalState:
 
 
 def send_gate(newsletter: Newsletter, target: Target) -> ApprovalState | None:
-    """Whether a send of ``target`` may start, as the scheduler and a send by hand both ask: None when no gate
-    applies (approval is not required, or a send of the issue has begun: it was let through then)."""
-    if newsletter.settings.schedule.approval != "required" or newsletter.store.ledger.has_started(target.issue_id):
+    """Whether a send of ``target`` may go, as the scheduler and a send by hand both ask: None when approval is
+    not required. A send of the issue that has begun may go on (it was let through when it began)."""
+    if newsletter.settings.schedule.approval != "required":
         return None
+    if newsletter.store.ledger.has_started(target.issue_id):
+        return ApprovalState(True, "not asked again: its send has begun, and the rest of the list gets what the first readers got")
     return approval_state(newsletter, target)
 
 

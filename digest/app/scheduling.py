@@ -114,7 +114,7 @@ class Scheduler:
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
                 return self._finish(slot, SlotState.FAILED, wanted, f"refused: {plan.refusal.why}")
-            approval = send_gate(self.newsletter, target)  # None: not required, or a send under way was let through when it started
+            approval = send_gate(self.newsletter, target)  # None: not required; a send under way was let through when it began
             if approval is not None and not approval.approved:
                 if plan.built is not None and not plan.frozen:
                     # No draft was made (the scheduler was not running then): store this build as the draft,

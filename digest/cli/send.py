@@ -90,8 +90,6 @@ def send(obj: Context, /, **given: Any) -> None:
     """
     request = SendRequest(**given)
     request.check()
-    if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
-        refusals.require_stored(obj, [request.issue_ref])
     test_address = _test_address(request.test_to) if request.test_to else None  # said before anything is built
     now = datetime.now(UTC)
     ready = _prepared(obj, request, now)
@@ -178,6 +176,8 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
         from digest.errors import WorkersNeedPostgresError
 
         fail(f"--worker: {WorkersNeedPostgresError()}; send without --worker", EXIT_USAGE)
+    if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
+        refusals.require_stored(obj, [request.issue_ref])
     if request.join:
         wanted = request.issue_ref or common.window_target(obj, request.as_of, request.since, request.until, now).issue_id
         joined = _joined_issue(obj, wanted, request.wait_seconds)

@@ -1,4 +1,4 @@
-"""The command that installs one of digest's extras (``meaning``, ``postgres``) where this digest runs.
+"""The command that installs one of digest's extras (``meaning``) into the environment this digest runs in.
 
 ``pip install 'digest[meaning]'`` is not it: ``digest`` on PyPI is another
 project, and a bare ``pip`` may be outside the virtual environment. So the
