@@ -90,7 +90,7 @@ def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path:
         refused = cli(config, "send", *asked, "--yes")
         assert refused.returncode == 1, refused.stdout + refused.stderr
         assert f'issue {ISSUE} needs an approval (schedule.approval = "required"): not approved; to approve it: {approve}' in refused.stderr
-        assert "add --without-approval" in refused.stderr
+        assert f"to send its stored copy unapproved all the same (logged as such): digest --config {config} send --issue {ISSUE} --without-approval" in refused.stderr
     assert smtp_server.handler.received == []
     test_copy = cli(config, "send", "--issue", ISSUE, "--to", "ed@example.org")  # a test copy is how an editor looks at it
     assert test_copy.returncode == 0 and [m.recipient for m in smtp_server.handler.received] == ["ed@example.org"], test_copy.stderr
@@ -99,6 +99,21 @@ def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path:
     assert dry.returncode == 0 and "Approval   approved by Ed at " in dry.stdout, dry.stdout + dry.stderr
     sent = cli(config, "send", "--issue", ISSUE, "--yes")
     assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
+
+
+def test_an_approval_is_of_the_copy_that_goes_out_never_of_a_rebuild(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """Review of issue 31: `send --rebuild` from other content after an approval sent what nobody approved."""
+    config = approval_required(tmp_path, smtp_server.port)
+    assert cli(config, "approve", "--issue", ISSUE, "--by", "Ed").returncode == 0
+    newer = write(
+        tmp_path / "new" / "unapproved.md",
+        "---\ntitle: Unapproved content\ndate: 2025-02-26T10:00:00Z\nurl: https://example.org/unapproved\n---\nNobody saw this.\n",
+    )
+    rebuilt = cli(config, "send", *WINDOW, "--rebuild", "--source", f"markdown:{newer.parent}", "--yes")
+    assert rebuilt.returncode == 1 and "the issue changed after it was approved" in rebuilt.stderr, rebuilt.stdout + rebuilt.stderr
+    assert smtp_server.handler.received == []
+    dry = cli(config, "send", *WINDOW, "--rebuild", "--source", f"markdown:{newer.parent}", "--dry-run")
+    assert "Approval   the issue changed after it was approved" in dry.stdout, dry.stdout + dry.stderr
 
 
 def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path: Path, smtp_server: SmtpServer) -> None:

@@ -51,16 +51,17 @@ def file_print(newsletter: Newsletter, target: Target) -> str:
         return ""
 
 
-def approval_state(newsletter: Newsletter, target: Target) -> ApprovalState:
-    """Whether the issue of ``target`` may be sent by the schedule, and why (or why not)."""
-    if newsletter.settings.schedule.approval != "required":
+def approval_state(newsletter: Newsletter, target: Target, sending: StoredIssue | None = None) -> ApprovalState:
+    """Whether the issue of ``target`` may be sent, and why (or why not). ``sending``: the copy that would go out
+    when it is not the stored one (``send --rebuild``): the approval must be of exactly that."""
+    if not newsletter.settings.schedule.approval_required:
         return ApprovalState(True, "no approval needed (schedule.approval = none)")
     wanted = target.issue_id
     approval = newsletter.store.approvals.get(wanted)
     approve = newsletter.hint("approve", "--issue", wanted)
     if approval is None or approval.approved_at is None:
         return ApprovalState(False, f"not approved; to approve it: {approve}")
-    stored = newsletter.store.issues.load(wanted)
+    stored = sending or newsletter.store.issues.load(wanted)
     if stored is None or issue_print(stored) != approval.issue_print:
         return ApprovalState(False, f"the issue changed after it was approved; to approve it again: {approve}")
     if file_print(newsletter, target) != approval.file_print:
@@ -68,21 +69,21 @@ def approval_state(newsletter: Newsletter, target: Target) -> ApprovalState:
     return ApprovalState(True, f"approved by {approval.approved_by} at {approval.approved_at:%Y-%m-%d %H:%M} UTC")
 
 
-def send_gate(newsletter: Newsletter, target: Target) -> ApprovalState | None:
+def send_gate(newsletter: Newsletter, target: Target, sending: StoredIssue | None = None) -> ApprovalState | None:
     """Whether a send of ``target`` may go, as the scheduler and a send by hand both ask: None when approval is
     not required. A send of the issue that has begun may go on (it was let through when it began)."""
-    if newsletter.settings.schedule.approval != "required":
+    if not newsletter.settings.schedule.approval_required:
         return None
     if newsletter.store.ledger.has_started(target.issue_id):
         return ApprovalState(True, "not asked again: its send has begun, and the rest of the list gets what the first readers got")
-    return approval_state(newsletter, target)
+    return approval_state(newsletter, target, sending)
 
 
 def gated(newsletter: Newsletter, plan: SendPlan, *, without_approval: bool = False, by: str = "") -> SendPlan:
     """``plan`` with the approval gate applied (see :func:`send_gate`): its ``approval`` set, and refused
     (``NOT_APPROVED``) when the issue is not approved, unless ``without_approval``: then it goes ahead, and the
     send logs who sent it unapproved. A refusal the plan has already comes first."""
-    state = send_gate(newsletter, plan.target)
+    state = send_gate(newsletter, plan.target, plan.issue)  # the copy this send would mail (a --rebuild's own)
     if state is None:
         return plan
     refusal = plan.refusal

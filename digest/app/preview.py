@@ -157,7 +157,7 @@ def send_test_copy(built: PreviewBuild, typed_address: str) -> tuple[str, str]:
 
 def approval_line(built: PreviewBuild) -> str | None:
     """The approval line of the desk (None when approval is not required)."""
-    if built.settings.schedule.approval != "required":
+    if not built.settings.schedule.approval_required:
         return None
     from digest.app.approval import approval_state
 

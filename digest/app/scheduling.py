@@ -144,7 +144,7 @@ class Scheduler:
     def draft_due(self, now: datetime) -> str | None:
         """With approval required: make the coming slot's draft once it is ``draft_hours`` away; its id, or None."""
         options = self.settings.schedule
-        if options.approval != "required":
+        if not options.approval_required:
             return None
         slot = next_slot(self.trigger, now)
         if slot is None or now < slot - timedelta(hours=options.draft_hours):

@@ -30,7 +30,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")
     settings = obj.settings
-    if settings.schedule.approval != "required":
+    if not settings.schedule.approval_required:
         fail(
             'schedule.approval is "none": the schedule sends without approval, so there is nothing to approve '
             '(set schedule.approval = "required" in the config to have issues approved before they go out)',

@@ -30,8 +30,9 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; fix them and build again, or add --force to send anyway"
     if kind is RefusalKind.SENT_ALREADY and refusal.issue_id:
         return f"{why} (resume it as it is: {hint(obj, 'send', '--issue', refusal.issue_id)})"
-    if kind is RefusalKind.NOT_APPROVED:
-        return f"{why}; to send it unapproved all the same, add --without-approval (the send is logged as unapproved)"
+    if kind is RefusalKind.NOT_APPROVED and refusal.issue_id:
+        unapproved = hint(obj, "send", "--issue", refusal.issue_id, "--without-approval")
+        return f"{why}; to send its stored copy unapproved all the same (logged as such): {unapproved}"
     if kind is RefusalKind.NO_SUCH_ISSUE:
         return f"{why}; `{hint(obj, 'status')}` lists them all"
     if kind is RefusalKind.LEFT and refusal.address:

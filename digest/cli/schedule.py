@@ -107,7 +107,7 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     scheduler.add_job(
         retry_tick, "interval", minutes=RETRY_MINUTES, id=f"{JOB_ID}-retry", name="retry a held-up slot", replace_existing=True
     )
-    if settings.schedule.approval == "required":
+    if settings.schedule.approval_required:
         runner.draft_due(datetime.now(UTC))
         scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)
     if settings.bounces.imap_host:

@@ -208,6 +208,11 @@ class ScheduleOptions:
     draft_hours: float = 24.0  # with approval: the draft is built, frozen and mailed to the editors this long before the slot
     preview_url: str = "http://127.0.0.1:8000"  # where the editors' draft mail points (their `digest preview`)
 
+    @property
+    def approval_required(self) -> bool:
+        """Only an issue an editor approved may be sent (the scheduler's send and one by hand)."""
+        return self.approval == "required"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
