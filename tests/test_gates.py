@@ -90,7 +90,10 @@ def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path:
         refused = cli(config, "send", *asked, "--yes")
         assert refused.returncode == 1, refused.stdout + refused.stderr
         assert f'issue {ISSUE} needs an approval (schedule.approval = "required"): not approved; to approve it: {approve}' in refused.stderr
-        assert f"to send its stored copy unapproved all the same (logged as such): digest --config {config} send --issue {ISSUE} --without-approval" in refused.stderr
+        assert (
+            f"to send its stored copy unapproved all the same (logged as such): digest --config {config} send --issue {ISSUE} --without-approval"
+            in refused.stderr
+        )
     assert smtp_server.handler.received == []
     test_copy = cli(config, "send", "--issue", ISSUE, "--to", "ed@example.org")  # a test copy is how an editor looks at it
     assert test_copy.returncode == 0 and [m.recipient for m in smtp_server.handler.received] == ["ed@example.org"], test_copy.stderr
@@ -158,6 +161,24 @@ def test_outside_a_newsletter_a_command_says_so_and_writes_nothing(tmp_path: Pat
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr == "error: no config/digest.toml here or above: run `digest init` or cd to your newsletter\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a folder to another user")
+def test_the_walk_up_never_reads_a_config_in_a_folder_another_user_owns(tmp_path: Path) -> None:
+    """Review of issue 31: run from /tmp/x, the walk up read /tmp/config/digest.toml, which anyone may plant there:
+    it would choose the relay and the store while the secrets come from this user's environment."""
+    shared = tmp_path / "shared"
+    write(shared / "config" / "digest.toml", '[newsletter]\nname = "Planted"\n')
+    mine = shared / "mine"
+    mine.mkdir()
+    for planted in (shared, shared / "config", shared / "config" / "digest.toml"):  # a folder of theirs, or only the file
+        os.chown(planted, 65534, 65534)  # nobody's, as someone else's files in /tmp are
+        try:
+            result = bare("status", cwd=mine)
+            assert result.returncode == 2 and "no config/digest.toml here or above" in result.stderr, result.stdout + result.stderr
+            assert "Planted" not in result.stdout + result.stderr
+        finally:
+            os.chown(planted, 0, 0)
 
 
 def test_a_newsletter_is_found_from_a_folder_inside_it_and_init_still_works(tmp_path: Path) -> None:

@@ -167,11 +167,31 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
 
 def find_config() -> Path | None:
     """``config/digest.toml`` in the current folder or the nearest folder above that has one (as git finds its
-    repository), so a command run from ``content/posts/`` acts on its newsletter; None when there is none."""
+    repository), so a command run from ``content/posts/`` acts on its newsletter; None when there is none.
+
+    The walk up stops at a folder another user owns (``/tmp``, ``/home``): a config planted there would choose
+    the relay, the store and the sources while the secrets come from this user's environment (git's
+    safe.directory rule, CVE-2022-24765). The current folder is the person's own choice and is always read."""
     if DEFAULT_CONFIG.is_file():
         return DEFAULT_CONFIG  # relative, as people type it: hints then need no --config
-    here = Path.cwd()
-    return next((folder / DEFAULT_CONFIG for folder in here.parents if (folder / DEFAULT_CONFIG).is_file()), None)
+    me = os.getuid() if hasattr(os, "getuid") else None
+    for folder in Path.cwd().parents:
+        found = folder / DEFAULT_CONFIG
+        # The folder, the config folder in it and the file must all be this user's: /tmp is root's, and a
+        # config/digest.toml someone else made there is theirs.
+        chain = (folder, found.parent, found) if found.is_file() else (folder,)
+        if me is not None and not all(_owned_by(path, me) for path in chain):
+            return None
+        if found.is_file():
+            return found
+    return None
+
+
+def _owned_by(path: Path, uid: int) -> bool:
+    try:
+        return path.stat().st_uid == uid
+    except OSError:
+        return False
 
 
 def accepted_keys() -> set[str]:
