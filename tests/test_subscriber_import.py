@@ -161,6 +161,10 @@ def test_a_file_that_is_not_utf8_or_split_by_another_delimiter_is_refused_whole_
         f"error: {latin}:3: byte 0xe9 at offset 51 is not UTF-8, the encoding an import reads (read as Windows-1252 or "
         'Latin-1, the line is "rene@example.org,René \\x1b[2J"); save the file as UTF-8 and import it again\n'
     )
+    # Excel's "CSV UTF-8" starts with a byte-order mark: the offset and the byte are still the file's own.
+    marked = write(tmp_path / "marked.csv", b"\xef\xbb\xbfemail\nren\xe9@example.org\n")
+    result = cli(config, "subscribers", "import", str(marked))
+    assert result.returncode == 2 and f"error: {marked}:2: byte 0xe9 at offset 12 is not UTF-8" in result.stderr, result.stderr
     piped = write(tmp_path / "piped.csv", "email\nann@example.org|Ann\nann|ann@example.org\n")
     result = cli(config, "subscribers", "import", str(piped))
     assert result.returncode == 2 and result.stdout == ""
