@@ -19,14 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from digest.config.extras import install_command
 from digest.config.schema import MEANING_RUNTIME
 
 if TYPE_CHECKING:
     from digest.config import Settings
     from digest.meaning.model import Vectors
     from digest.models import OnStep, Post
-
-EXTRA_HINT = "pip install 'digest[meaning]' (make setup installs it) to place posts by meaning"
 
 # Posts → each post's closeness to each theme, in theme order, then to the fallback's examples (by post id).
 Near = Callable[[Sequence["Post"]], Mapping[str, tuple[float, ...]]]
@@ -51,7 +50,7 @@ def available() -> str | None:
     """None when the runtime of meaning is installed; else what is missing, and how to install it."""
     missing = [name for name in MEANING_RUNTIME if importlib.util.find_spec(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed: {EXTRA_HINT}"
+        return f"{', '.join(missing)} not installed: {install_command('meaning')} (make setup installs it) to place posts by meaning"
     return None
 
 

