@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from digest.mail.dkim import new_key
@@ -47,7 +48,7 @@ def test_a_setup_that_cannot_pass_dmarc_is_warned_of_with_the_fix(tmp_path: Path
         assert "DMARC cannot pass: nothing is signed (no [dkim]), and the envelope sender's domain mailer-bounces.net" in said
         assert f"is not in {FROM}'s organisational domain {FROM}" in said
         # The fix is a whole command, with this config named, and the alternative.
-        assert f"digest --config {config} dkim keygen --selector news --domain {FROM}" in said
+        assert f"digest --config {config} dkim keygen --selector news{date.today():%Y%m} --domain {FROM}" in said
         assert f"or set bounces.address to an address in {FROM}" in said
     assert "Warning    DMARC cannot pass" in dry and "warning: DMARC cannot pass" in status
     assert found["dmarc"] == {

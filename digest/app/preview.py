@@ -57,6 +57,12 @@ class Failure:
         """The HTTP status that says whose it is: 400 for the asker's query or form, 500 for the files or the database."""
         return 400 if self.query else 500
 
+    @property
+    def page_status(self) -> int:
+        """The status of the preview's own pages (the page, the email frame): they show a file's error and reload
+        once the editor saves the fix, so that is a 200; a wrong query stays a 400."""
+        return 400 if self.query else 200
+
 
 class Workbench:
     """One configuration (re-read on every build: the editor may be editing it) and its stores."""

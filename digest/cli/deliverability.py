@@ -5,6 +5,7 @@ when it cannot or when nothing reads the mailbox every copy names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from digest.cli.common import Context, hint
@@ -37,7 +38,8 @@ def said(obj: Context, found: Deliverability) -> list[Said]:
 def dmarc_verdict(obj: Context, dmarc: DmarcOutlook) -> str:
     home = f"{dmarc.from_domain}'s organisational domain {dmarc.organisational}"
     envelope = f"the envelope sender's domain {dmarc.envelope_domain}"
-    keygen = hint(obj, "dkim", "keygen", "--selector", "news", "--domain", dmarc.from_domain)
+    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it).
+    keygen = hint(obj, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", dmarc.from_domain)
     signed = f"DKIM d={', '.join(dmarc.dkim_domains)}"
     if dmarc.dkim_aligned and dmarc.spf_aligned:
         return f"DMARC can pass: DKIM d={dmarc.dkim_aligned[0]} and {envelope} are both in {home}"

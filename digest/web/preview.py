@@ -185,7 +185,7 @@ class PreviewSite:
         context: dict[str, Any] = {"query": query, "qs": qs, "version": self.state.version, "token": self.token.value}
         if isinstance(built, Failure):
             context["failure"] = built
-            return HTMLResponse(PAGES.get_template("preview.html").render(**context), status_code=400 if built.query else 200)
+            return HTMLResponse(PAGES.get_template("preview.html").render(**context), status_code=built.page_status)
         zone = built.settings.timezone
         message = email.message_from_bytes(built.sample, policy=default)
         context.update(
@@ -253,7 +253,7 @@ class PreviewSite:
     async def email_html(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
         if isinstance(built, Failure):
-            return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>", status_code=400 if built.query else 200)
+            return HTMLResponse(f"<p>{html.escape(built.where)}: {html.escape(built.message)}</p>", status_code=built.page_status)
         message = email.message_from_bytes(built.sample, policy=default)
         body = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         return HTMLResponse(body, headers={"Content-Security-Policy": guard.EMAIL_VIEW_CSP})
