@@ -267,7 +267,7 @@ def _send_test(obj: Context, plan: SendPlan, address: str, now: datetime, backen
         reply = obj.newsletter.send_test(plan.issue, address, now, backend)
     except DeliveryError as exc:  # TransientError and PermanentError included
         fail(f"test send to {address} failed: {exc}", EXIT_PROBLEMS)
-    click.echo(f"Test sent  to {address}: {reply} (not recorded as delivered)")
+    say(f"Test sent  to {address}: {reply} (not recorded as delivered)")  # the relay's words: shown, never obeyed
 
 
 def _nothing_to_send(obj: Context, plan: SendPlan) -> bool:
@@ -630,7 +630,7 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
         click.echo(f"            warning: {lost}")
     last = scheduler.last_run
     if last is not None:
-        click.echo(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
+        say(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
         if last.state is SlotState.ABANDONED and last.issue_id:
             click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
     if scheduler.next_run is not None:

@@ -52,10 +52,10 @@ def import_(obj: Context, csv_file: Path) -> None:
         fail(f"{csv_file}:{exc.line}: {exc.message}")
     for row in imported.rows:
         if (note := _note(row)) is not None:
-            click.echo(f"note: {csv_file}:{row.line}: {note}", err=True)
+            say(f"note: {csv_file}:{row.line}: {note}", err=True)  # a list file's text: shown, never obeyed
     for row in imported.bad:
         said = f"{row.email} {row.problem}; skipped" if row.fate is RowFate.REPEATED else row.problem
-        click.echo(f"warning: {csv_file}:{row.line}: {said}", err=True)
+        say(f"warning: {csv_file}:{row.line}: {said}", err=True)
     click.echo(_import_summary(imported))
     if imported.bad:
         sys.exit(EXIT_PROBLEMS)
