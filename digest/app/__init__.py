@@ -20,6 +20,7 @@
     sample.py     the sample run (`make run`): the sample issue to the outbox, on a database of its own
     scaffold.py   a new newsletter in a folder (`digest init`)
     dkim.py       DKIM keys as an operator handles them: make one, compare it with DNS
+    deliverability.py  what a send promises receivers: can DMARC pass, does anything read the mailbox copies name
 
 The entry points (:mod:`digest.cli`, :mod:`digest.web`, :mod:`digest.schedule`)
 parse input, call one of these and render the result, and import nothing

@@ -2,7 +2,12 @@
 
 Exit codes: 0 all went well; 1 the run found problems (bad input under
 --strict, an error-level check, or recipients not yet delivered); 2 a usage
-or configuration error.
+or configuration error; 75 our side failed for now (a relay that cannot be
+used; the database, for ``bounces process``): the same command later goes on.
+
+Beside one module per command group: ``common.py`` (the context, hints, the
+terminal rule), ``refusals.py`` (each Refusal worded once, with its fix),
+``deliverability.py`` (the DMARC and mailbox verdicts), ``logs.py``.
 
 Importing this package loads click and the command modules only: each
 command imports the pipeline, the store or the web stack when it runs, so

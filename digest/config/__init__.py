@@ -11,6 +11,11 @@ The file is ``config/digest.toml`` here or in the nearest folder above
 (:func:`find_config`). With no file at all, the embedded defaults below apply,
 rooted at the working directory: only for a run given all it reads (``build
 --source``); every other command refuses (:mod:`digest.app.session`).
+
+Beside the reader (``reader.py``), the values (``schema.py``) and the checks of
+single values (``validators.py``): ``keys.py`` loads the DKIM keys,
+``alignment.py`` holds DMARC's alignment rule (organisational domains by the
+bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 """
 
 from __future__ import annotations
