@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, confirmed, fail, hint, quote, say
+from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, confirmed, fail, hint, quote, say
 
 EX_DATAERR = 65  # sysexits.h: an input could not be read (a file named on the command line)
-EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message in keeps it and tries again later
 
 
 @click.group()
@@ -58,7 +57,7 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
             say(f"{name}: {outcome.describe()}")
     except StoreError as exc:
         say(f"error: {exc}; nothing lost: the message can be processed again", err=True)
-        sys.exit(EX_TEMPFAIL)
+        sys.exit(EXIT_TEMPFAIL)  # an MTA that piped the message in keeps it and tries again later
     if unreadable:
         sys.exit(EX_DATAERR)
 
