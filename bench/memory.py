@@ -34,7 +34,7 @@ def send_peak_rss(count: int, port: int) -> tuple[float, float]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(port),
             "SMTP_SECURITY": "none",
-            "DIGEST_SECRET_KEY": "bench",
+            "DIGEST_SECRET_KEY": "bench-secret-key-0123456789abcdefghij",
         }
         command = [str(DIGEST), "--config", str(ROOT / "config" / "digest.toml"), "send", "--as-of", "2026-11-20T09:00", "--yes"]
         with open(Path(tmp) / "stderr.txt", "w+b") as errors:

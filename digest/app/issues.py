@@ -24,18 +24,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shlex
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
-from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from digest.app.clicks import counted_links, reader_copy, reader_interest
-from digest.config import DEFAULT_CONFIG, Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
+from digest.app.hints import command_hint
+from digest.config import Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.errors import RefusedError, WindowError
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of, issue_id
 from digest.issue.selection import at_moment, parse_when, select_posts, window_between, window_for
@@ -622,21 +621,6 @@ def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> li
     for spec in sources:
         args += ["--source", spec]
     return args
-
-
-def command_hint(config_path: Path | None, *args: str) -> str:
-    """``digest [--config PATH] ARGS``: the config is named unless it is the one found by default from here."""
-    words = ["digest"]
-    if config_path is not None and not _is_default_config(config_path):
-        words += ["--config", str(config_path)]
-    return " ".join(shlex.quote(word) for word in [*words, *args])
-
-
-def _is_default_config(path: Path) -> bool:
-    try:
-        return path.resolve() == DEFAULT_CONFIG.resolve()
-    except OSError:
-        return False
 
 
 __all__ = [

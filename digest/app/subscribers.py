@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from digest.app.issues import command_hint
+from digest.app.hints import command_hint
 from digest.config import ConfigError, Settings
 from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError

@@ -182,7 +182,7 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
 
 def hint(obj: Context, *args: str) -> str:
     """A command line that does what the message says (the config named when it is not the default)."""
-    from digest.app.issues import command_hint
+    from digest.app.hints import command_hint
 
     return command_hint(obj.settings.config_path, *args)
 
