@@ -22,7 +22,7 @@ import pytest
 from test_dkim import verified
 
 from digest.app.bounces import EventKind, process_message
-from digest.config import BounceOptions, Settings
+from digest.config import BounceOptions, Settings, theme_key
 from digest.mail.backends import get_backend
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.models import SubscriberStatus
@@ -427,7 +427,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
     # On the metrics address (an internal network) health says more.
     from digest.web.metrics import create_metrics_app
 
-    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1"))
+    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1", key_of=theme_key))
     try:
         code, _, body = http_request("GET", f"{server.base}/healthz")
         health = json.loads(body)

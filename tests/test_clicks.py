@@ -137,7 +137,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert all(totals[n] == (0, 0, 0) for n in totals if n > 4)
 
     # The report and /metrics tell exactly the people's clicks.
-    seen = report(store, NOW.date())
+    seen = report(store, NOW.date(), key_of=tracked.key_of)
     assert seen is not None
     top = seen.issues[0]
     assert (top.issue_id, top.delivered, top.clicks, top.scanned, top.repeated) == (issue_id, 3, 3, 6, 1)
@@ -242,7 +242,7 @@ def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Settin
     totals = totals_of(store, issue_id)
     assert totals[1] == (CLICKS_PER_ADDRESS, 0, 200 - CLICKS_PER_ADDRESS)  # past the cap: repeats, not clicks
     assert sum(clicks for clicks, _, _ in totals.values()) == CLICKS_PER_ADDRESS
-    seen = report(store, NOW.date())
+    seen = report(store, NOW.date(), key_of=tracked.key_of)
     assert seen is not None and seen.issues[0].clicks == CLICKS_PER_ADDRESS
 
 
@@ -319,9 +319,10 @@ def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Sett
     store = Store.open(tracked.database_url)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(12)]
     alone, busy, second = "Energy & Climate", "Getting Around", "Homes & Neighbourhoods"
-    store.subscribers.set_preferences(ids[0], [alone], None)  # the one reader whose copy has it
+    # Readers' choices are stored by theme key (issue 31, item 4).
+    store.subscribers.set_preferences(ids[0], [tracked.key_of(alone)], None)  # the one reader whose copy has it
     for reader in ids[1:]:
-        store.subscribers.set_preferences(reader, [name for name in tracked.theme_names if name != alone], None)
+        store.subscribers.set_preferences(reader, [tracked.key_of(name) for name in tracked.theme_names if name != alone], None)
     newsletter = Newsletter(tracked, store)
     plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
     assert newsletter.send(plan, NOW) is not None
@@ -343,7 +344,7 @@ def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Sett
         server.stop()
     assert totals_of(store, issue_id)[first[alone]] == (1, 0, 0)  # counted: it is only not shown
 
-    seen = report(store, NOW.date())
+    seen = report(store, NOW.date(), key_of=tracked.key_of)
     assert seen is not None
     top = seen.issues[0]
     by_theme = {t.theme: t for t in top.themes}

@@ -100,7 +100,7 @@ def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tup
             MailEvent(key=f"event-{n}", kind=kind, subscriber_id=ids[n], issue_id=issue_ids[1], status="5.1.1", diagnostic="")
         )
     store.subscribers.set_status(ids[3], SubscriberStatus.UNSUBSCRIBED, "the link")
-    seen = report(store, datetime.now(UTC).date())  # the rows were added now: the list's last point is today
+    seen = report(store, datetime.now(UTC).date(), key_of=tracked.key_of)  # the rows were added now: the list's last point is today
     assert seen is not None and [i.issue_id for i in seen.issues] == issue_ids[::-1]
     return tracked, store, seen
 
@@ -216,11 +216,11 @@ def test_status_the_report_and_its_chart_measure_failures_against_one_limit(
 def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
     settings, store, seen = history
     latest, earlier = seen.issues
-    older = report(store, datetime.now(UTC).date(), issue_id=earlier.issue_id)
+    older = report(store, datetime.now(UTC).date(), key_of=settings.key_of, issue_id=earlier.issue_id)
     assert older is not None and [i.issue_id for i in older.issues] == [earlier.issue_id]
     assert not older.issues[0].tracked and older.issues[0].posts == () and older.issues[0].delivered == READERS
-    assert report(store, datetime.now(UTC).date(), issue_id="2026-01-01-nosuch") is None
-    one = report(store, datetime.now(UTC).date(), last=1)
+    assert report(store, datetime.now(UTC).date(), key_of=settings.key_of, issue_id="2026-01-01-nosuch") is None
+    one = report(store, datetime.now(UTC).date(), key_of=settings.key_of, last=1)
     assert one is not None and [i.issue_id for i in one.issues] == [latest.issue_id]
     config = project_on(tmp_path, settings)
     missing = cli(config, "report", "--issue", "2026-01-01-nosuch")

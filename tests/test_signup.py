@@ -303,7 +303,7 @@ def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
     """Issue 31 (low). Reproduction: a stranger's sign-up for an address already pending rewrote its theme choice,
     so the owner, confirming with the link mailed for their own sign-up, got the stranger's themes."""
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.key for theme in settings.themes]  # the boxes' values, stored as they are (issue 31, item 4)
     csrf, cookie = open_form(server)
     assert sign_up(server, "eve@example.org", themes[:1], csrf=csrf, cookie=cookie)[0] == 200  # the owner
     pending = store.subscribers.get("eve@example.org")

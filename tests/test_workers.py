@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_delivery import setup_store
 
 from digest.app.issues import Newsletter
-from digest.config import ConfigError, Settings, load_settings
+from digest.config import ConfigError, Settings, load_settings, theme_key
 from digest.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState
@@ -138,7 +138,7 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     with store.engine.begin() as conn:
         conn.execute(sa.update(send_workers).where(send_workers.c.id == "host:1:a").values(heartbeat_at=now_utc() - timedelta(seconds=31)))
     assert store.workers.running(30) == (1, 1)
-    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1", claim_timeout=30))
+    server = LiveServer(create_metrics_app(store, None, host="127.0.0.1", claim_timeout=30, key_of=theme_key))
     try:
         code, _, body = http_request("GET", f"{server.base}/metrics")
     finally:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from digest.config import theme_key
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
@@ -74,7 +73,7 @@ class IssueClicks:
     themes: Mapping[str, tuple[int, int, int]]
 
 
-def clicks_by_theme(store: Store, latest: int, key_of: Callable[[str], str] = theme_key) -> tuple[IssueClicks, ...]:
+def clicks_by_theme(store: Store, latest: int, key_of: Callable[[str], str]) -> tuple[IssueClicks, ...]:
     """The latest ``latest`` issues with counted links, by theme, small figures left out; newest first. ``key_of``: a
     theme name's key (Settings.key_of): readers chose keys, the links are told by theme name."""
     rows = store.links.by_theme(latest)

@@ -28,7 +28,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT, Returned
-from digest.config import theme_key
 from digest.mail.bounces import EventKind
 from digest.models import DeliveryState, LinkClicks, SubscriberStatus
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
@@ -145,7 +144,7 @@ class Report:
 
 
 def report(
-    store: Store, today: date, *, issue_id: str | None = None, last: int = DEFAULT_ISSUES, key_of: Callable[[str], str] = theme_key
+    store: Store, today: date, *, key_of: Callable[[str], str], issue_id: str | None = None, last: int = DEFAULT_ISSUES
 ) -> Report | None:
     """The report of ``issue_id`` (default: the latest sent) and the ``last`` issues up to it; None when no such
     issue has any delivery. ``key_of``: a theme name's key (Settings.key_of), to match readers' choices to sections."""

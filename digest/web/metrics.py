@@ -59,10 +59,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class StoreCollector(Collector):
-    def __init__(self, store: Store, claim_timeout: float, key_of: Callable[[str], str] | None = None) -> None:
+    def __init__(self, store: Store, claim_timeout: float, key_of: Callable[[str], str]) -> None:
         self.store = store
         self.claim_timeout = claim_timeout
-        self.key_of = key_of  # a theme name's key (Settings.key_of); None: the key its name derives
+        self.key_of = key_of  # a theme name's key (Settings.key_of): readers chose keys, the counted links name themes
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         seen = overview(self.store, self.claim_timeout)
@@ -117,7 +117,7 @@ class StoreCollector(Collector):
             f"The same by theme, a theme left out where its figures are small (under {CLICK_FLOOR} clicks or readers)",
             labels=["issue", "theme", "kind"],
         )
-        for issue in clicks_by_theme(self.store, METRIC_ISSUES, *([self.key_of] if self.key_of else [])):
+        for issue in clicks_by_theme(self.store, METRIC_ISSUES, self.key_of):
             for kind, count in zip(KINDS, issue.total, strict=True):
                 by_issue.add_metric([issue.issue_id, kind.value], count)
             for theme, counted in issue.themes.items():
@@ -137,7 +137,7 @@ def metric_routes(
     claim_timeout: float = 30.0,
     with_metrics: bool = True,
     detailed: bool = True,
-    key_of: Callable[[str], str] | None = None,
+    key_of: Callable[[str], str],
 ) -> list[Route]:
     """``/healthz``, and ``/metrics`` when ``with_metrics``. ``detailed`` False (the public app): the health
     answer is the status alone, with no host, pid, schema or lease owner in it."""
@@ -183,7 +183,7 @@ def create_metrics_app(
     host: str,
     allow_hosts: tuple[str, ...] = (),
     claim_timeout: float = 30.0,
-    key_of: Callable[[str], str] | None = None,
+    key_of: Callable[[str], str],
 ) -> Starlette:
     """``/metrics`` and ``/healthz`` alone, for an address of their own; the same host rule as every digest server."""
     from digest.web import guard
