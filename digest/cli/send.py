@@ -421,7 +421,6 @@ def _posts(issue: StoredIssue) -> list[str]:
 def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
     """What the send will do, the same lines for a dry run and a real send."""
     from digest.app.issues import target_args
-    from digest.models import SubscriberStatus
 
     settings = obj.settings
     issue = plan.issue
@@ -463,6 +462,18 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
         click.echo(f"Error      {error}")
     for other in plan.overlaps:
         click.echo(f"Overlaps   {other.id} ({other.subject}), which has deliveries")
+    _recipients(obj, plan)
+    from digest.cli import deliverability
+
+    for said in deliverability.said(obj, deliverability.checks(obj)):
+        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
+
+
+def _recipients(obj: Context, plan: SendPlan) -> None:
+    """Who the send would mail, and who it leaves out and why."""
+    from digest.models import SubscriberStatus
+
+    issue = plan.issue
     out = plan.outstanding
     subscribers = plan.subscribers
     click.echo(f"Recipients {out.to_send} to send of {subscribers.get(SubscriberStatus.ACTIVE, 0)} active subscriber(s)")
@@ -486,10 +497,6 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
     for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         if subscribers.get(status):
             click.echo(f"  skipped  {subscribers[status]} {status}")
-    from digest.cli import deliverability
-
-    for said in deliverability.said(obj, deliverability.checks(obj)):
-        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:

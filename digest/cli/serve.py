@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from digest.cli.common import Context, fail, listen
@@ -26,10 +28,7 @@ from digest.cli.common import Context, fail, listen
 def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metrics_address: str | None) -> None:
     """Serve one-click unsubscribe (/u/<token>), sign-up and preferences, the archive of sent issues (/archive/),
     and /healthz and /metrics (Prometheus)."""
-    import copy
-
     import uvicorn  # imported here, not with the CLI: every other command starts faster without it
-    from uvicorn.config import LOGGING_CONFIG
 
     from digest.web.public import create_public_app
     from digest.web.server import QuietWhenGone, connection_limits, protocol_class
@@ -44,30 +43,8 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     protocol = protocol_class(limits)
     # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.
     public_socket = listen((host, port), f"--host {host} --port {port}")
-    # The access log keeps its lines, without the personal tokens in their paths.
-    logging = copy.deepcopy(LOGGING_CONFIG)
-    logging["filters"] = {"redact_tokens": {"()": "digest.web.guard.RedactTokens"}}
-    logging["handlers"]["access"]["filters"] = ["redact_tokens"]
     if metrics_at is not None:
-        import threading
-
-        from digest.web.metrics import create_metrics_app
-
-        # Bound here, before anything starts: a taken address is a refusal, not a server quietly without metrics.
-        metrics_socket = listen(metrics_at, f"--metrics-address {metrics_address}")
-        metrics_app = create_metrics_app(
-            obj.store,
-            obj.settings.metrics_token,
-            host=metrics_at[0],
-            allow_hosts=allow_hosts,
-            claim_timeout=obj.settings.delivery.claim_timeout,
-            key_of=obj.settings.key_of,
-        )
-        # Its own small backlog: a burst of accepts there fits in the descriptors the caps keep in reserve.
-        server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning", http=protocol, backlog=16))
-        # A thread of its own: the public server keeps the signals and the process; this one ends with it.
-        threading.Thread(target=server.run, kwargs={"sockets": [metrics_socket]}, name="metrics", daemon=True).start()
-        click.echo(f"Metrics on http://{metrics_address}/metrics", err=True)
+        _serve_metrics(obj, metrics_at, metrics_address or "", allow_hosts, protocol)
     elif not obj.settings.metrics_token:
         click.echo(
             "No /metrics: set DIGEST_METRICS_TOKEN (scrapers send it as a bearer token) or serve it on an internal "
@@ -84,13 +61,50 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     config = uvicorn.Config(
         QuietWhenGone(app),
         log_level="info",
-        log_config=logging,
+        log_config=_access_log_config(),
         proxy_headers=False,
         server_header=False,
         http=protocol,
         backlog=limits.backlog,
     )
     uvicorn.Server(config).run(sockets=[public_socket])
+
+
+def _access_log_config() -> dict[str, Any]:
+    """uvicorn's logging, its access log keeping its lines without the personal tokens in their paths."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging = copy.deepcopy(LOGGING_CONFIG)
+    logging["filters"] = {"redact_tokens": {"()": "digest.web.guard.RedactTokens"}}
+    logging["handlers"]["access"]["filters"] = ["redact_tokens"]
+    return logging
+
+
+def _serve_metrics(obj: Context, metrics_at: tuple[str, int], address: str, allow_hosts: tuple[str, ...], protocol: Any) -> None:
+    """/metrics and /healthz on an address of their own (--metrics-address), in a thread that ends with the process."""
+    import threading
+
+    import uvicorn
+
+    from digest.web.metrics import create_metrics_app
+
+    # Bound here, before anything starts: a taken address is a refusal, not a server quietly without metrics.
+    metrics_socket = listen(metrics_at, f"--metrics-address {address}")
+    metrics_app = create_metrics_app(
+        obj.store,
+        obj.settings.metrics_token,
+        host=metrics_at[0],
+        allow_hosts=allow_hosts,
+        claim_timeout=obj.settings.delivery.claim_timeout,
+        key_of=obj.settings.key_of,
+    )
+    # Its own small backlog: a burst of accepts there fits in the descriptors the caps keep in reserve.
+    server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning", http=protocol, backlog=16))
+    # A thread of its own: the public server keeps the signals and the process; this one ends with it.
+    threading.Thread(target=server.run, kwargs={"sockets": [metrics_socket]}, name="metrics", daemon=True).start()
+    click.echo(f"Metrics on http://{address}/metrics", err=True)
 
 
 def _address(text: str) -> tuple[str, int]:
