@@ -277,11 +277,11 @@ def year_of_sends(store: Store, settings: Settings, issues: int, readers: int, s
     return issue_ids
 
 
-def _timed_reports(store: Store, issues: int, readers: int) -> list[float]:
+def _timed_reports(store: Store, settings: Settings, issues: int, readers: int) -> list[float]:
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        seen = report(store, SAMPLE_AS_OF.date(), last=issues)
+        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.key_of, last=issues)
         timings.append(time.perf_counter() - started)
         assert seen is not None and len(seen.issues) == issues and seen.issues[0].delivered == readers
     return timings
@@ -296,11 +296,11 @@ def report_row(url: str, label: str, issues: int, readers: int, vacuum: Callable
         started = time.perf_counter()
         year_of_sends(store, settings, issues, readers)
         filled = time.perf_counter() - started
-        loaded = _timed_reports(store, issues, readers)
+        loaded = _timed_reports(store, settings, issues, readers)
         if vacuum is not None:
             vacuum()
-        timings = _timed_reports(store, issues, readers) if vacuum is not None else loaded
-        seen = report(store, SAMPLE_AS_OF.date(), last=issues)
+        timings = _timed_reports(store, settings, issues, readers) if vacuum is not None else loaded
+        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.key_of, last=issues)
         payload = len(json.dumps(seen.to_json())) if seen is not None else 0
     finally:
         store.close()

@@ -23,11 +23,11 @@ DISTRIBUTION = "digest"
 def install_command(extra: str) -> str:
     """A complete command that installs ``extra`` into the environment running this digest."""
     pip = f"{shlex.quote(sys.executable)} -m pip install"
-    try:
-        found = importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        found = None
-    source = _local_source(found) if found is not None else None
+    # Every copy of digest's metadata on the path: run from its source folder, the folder's own digest.egg-info
+    # (which an editable build leaves there, with no record of the install) comes before the environment's.
+    copies = list(importlib.metadata.distributions(name=DISTRIBUTION))
+    found = copies[0] if copies else None
+    source = next((where for where in map(_local_source, copies) if where is not None), None)
     if source is not None:
         path, editable = source
         return f"{pip} {'-e ' if editable else ''}{shlex.quote(f'{path}[{extra}]')}"
