@@ -177,10 +177,12 @@ class RelayError(DeliveryError):
 
 
 class PermanentError(DeliveryError):
-    """A 5xx reply: this recipient failed for good."""
+    """A 5xx reply: this recipient failed for good. ``after_data``: the reply to the message itself, their RCPT
+    having been accepted (a bare 550 there refuses the content, not the address)."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, *, after_data: bool = False) -> None:
         self.reply = reply
+        self.after_data = after_data
         super().__init__(str(reply))
 
 

@@ -121,10 +121,13 @@ def test_a_refused_sender_is_retried_and_never_bounces_the_reader(smtp_server: S
         ("rcpt", ["450 4.2.1 Mailbox busy"], True),
         ("rcpt", ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"], True),
         ("data", ["451 4.3.0 Local error"], True),
-        # Our relay closing or dropping the connection is our side (issue 31): retried, never counted as the reader's try.
-        ("data", ["421 4.3.2 Service shutting down"], False),
-        ("data", ["DROP"], False),
-        ("data", ["DROP", "DROP"], False),
+        # Our relay closing or dropping the connection once the message was written: the relay may have it, so each
+        # such try counts (a relay that keeps copies and loses its replies gets at most max_attempts of them).
+        ("data", ["421 4.3.2 Service shutting down"], True),
+        ("data", ["DROP"], True),
+        ("data", ["DROP", "DROP"], True),
+        # Dropped before the message: nothing of it reached the relay, and the try is not the reader's.
+        ("rcpt", ["421 4.3.2 Service shutting down"], False),
     ],
 )
 def test_transient_failures_are_deferred_and_retried(

@@ -7,8 +7,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -165,7 +167,7 @@ def test_a_slot_still_waiting_past_its_grace_is_failed_for_our_reason(delivery_s
 
 
 def _close_at_once(handler: socketserver.StreamRequestHandler) -> None:
-    handler.connection.close()
+    handler.connection.shutdown(socket.SHUT_RDWR)  # at once: close() alone waits for the handler's files to go
 
 
 @pytest.mark.parametrize(
@@ -210,7 +212,9 @@ def test_a_long_reply_is_ours_never_a_permanent_refusal(scripted: Callable[..., 
     report = run_send(settings, store)
     assert report.end is RunEnd.OURS and "garbled reply" in str(report.reason) and "over 8192 bytes" in str(report.reason)
     assert report.failed == report.bounced == 0
-    assert _states(store) == [("pending", 0)] * 2
+    # Before the message nothing reached the relay: pending, no try counted. After it the relay may have the copy:
+    # that try counts, so a relay that keeps copies and garbles its replies gets at most delivery.max_attempts.
+    assert _states(store) == ([("pending", 0)] * 2 if where == "MAIL" else [("deferred", 1), ("pending", 0)])
 
 
 def test_endless_continuation_lines_are_cut_off(delivery_settings: Make) -> None:
@@ -289,3 +293,132 @@ def test_retry_failed_sends_to_those_failed_for_reasons_not_theirs(tmp_path: Pat
     assert smtp_server.handler.counts() == {"r00001@example.org": 1, "r00002@example.org": 1}
     states = {d.subscriber_id: d.state for d in store.ledger.of(ISSUE)}
     assert sorted(states.values()) == ["failed", "sent", "sent"]
+
+
+# -- what an attack on the above found (issue 31's review): each once failed ------------------------------------------------
+
+
+def test_a_relay_that_drips_its_reply_is_cut_off_within_the_timeout(scripted: Callable[..., int], delivery_settings: Make) -> None:
+    """A greeting dripped a byte a second never timed out a single read: the run hung past SIGTERM. Now the whole
+    reply has smtp.timeout."""
+
+    def drip(handler: socketserver.StreamRequestHandler) -> None:
+        handler.wfile.write(b"220-")
+        for _ in range(60):  # a minute at most, then it stops by itself
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            time.sleep(0.2)
+
+    settings = delivery_settings(scripted(greeting=drip), connections=1, smtp={"timeout": 1.0})
+    store = setup_store(settings, 1)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "timed out" in str(report.reason)  # each byte came within the second: the whole did not
+    assert _states(store) == [("pending", 0)]
+
+
+def test_a_relay_that_keeps_copies_and_garbles_its_replies_gets_at_most_max_attempts(
+    scripted: Callable[..., int], delivery_settings: Make
+) -> None:
+    """The relay took each message and then garbled its 250: each run mailed the reader again, with no try counted
+    (up to 72 copies over a slot's grace). Once the message is written a try counts, and they stop at max_attempts."""
+    copies = 0
+
+    def garbled_after_taking_it(handler: socketserver.StreamRequestHandler) -> None:
+        nonlocal copies
+        copies += 1
+        handler.wfile.write(b"250 " + b"z" * 9000 + b"\r\n")
+
+    settings = delivery_settings(scripted(END=garbled_after_taking_it), connections=1, max_attempts=2, retry_base=0.01, max_wait=0.0)
+    store = setup_store(settings, 1)
+    ends = []
+    for _ in range(4):
+        time.sleep(0.05)  # the retry comes due
+        ends.append(run_send(settings, store).end)
+    assert copies == 2 and ends[:2] == [RunEnd.OURS, RunEnd.OURS]
+    [delivery] = store.ledger.of("2026-11-20-abcdef")
+    assert delivery.state == "failed" and (delivery.last_reply or "").startswith("gave up after 2 attempts")
+    assert all(s.status == "active" for s in store.subscribers.iter())  # failed for our reason: never bounced
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ({"END": b"999 weird\r\n"}, "not SMTP"),
+        ({"RCPT": b"199 huh\r\n"}, "not SMTP"),
+        ({"END": b"250 2.0.0 queued\r\n250 2.0.0 and again\r\n"}, "out of step"),
+    ],
+    ids=["999-after-data", "199-at-rcpt", "an-unasked-250"],
+)
+def test_replies_that_are_not_smtp_or_out_of_step_are_ours(
+    scripted: Callable[..., int], delivery_settings: Make, script: dict[str, bytes], expected: str
+) -> None:
+    """999, 000 and 199 failed readers for good (failure rate 75 %); an unasked 250 failed the next reader with "250 ok"."""
+    settings = delivery_settings(scripted(**script), connections=1, max_wait=0.0)
+    store = setup_store(settings, 3)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and expected in str(report.reason)
+    assert report.failed == report.bounced == 0 and report.counts[DeliveryState.FAILED] == 0
+
+
+@pytest.mark.parametrize("refusal", [b"550 relay not permitted\r\n", b"554 5.7.1 <r@example.org>: Relay access denied\r\n"])
+def test_a_relay_that_will_not_relay_for_us_pauses_and_bounces_nobody(
+    scripted: Callable[..., int], delivery_settings: Make, refusal: bytes
+) -> None:
+    """A bare "550 relay not permitted" to every RCPT bounced 23 readers before the breaker paused."""
+    settings = delivery_settings(scripted(RCPT=refusal), connections=2, max_wait=0.0)
+    store = setup_store(settings, 30)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "relaying refused" in str(report.reason) and "SMTP_USERNAME" in str(report.reason)
+    assert report.failed == report.bounced == 0
+    assert {state for state, _ in _states(store)} == {"pending"} and all(s.status == "active" for s in store.subscribers.iter())
+
+
+def test_a_bare_refusal_of_the_message_does_not_bounce_the_address(scripted: Callable[..., int], delivery_settings: Make) -> None:
+    """After DATA the reader's RCPT had been accepted: a bare "550 content rejected" is not their address gone."""
+    settings = delivery_settings(scripted(END=b"550 Message content rejected, UBE\r\n"), connections=1, max_wait=0.0)
+    store = setup_store(settings, 1)
+    report = run_send(settings, store)
+    assert report.failed == 1 and report.bounced == 0
+    assert all(s.status == "active" for s in store.subscribers.iter())
+
+
+def test_a_relay_that_takes_fewer_connections_gets_the_send_through_those(delivery_settings: Make) -> None:
+    """A relay that greets a third connection with 421 paused every run after two messages, naming smtp.host."""
+    lock, open_now, greeted = threading.Lock(), [0], []
+
+    class Limited(_Scripted):
+        def handle(self) -> None:
+            with lock:
+                open_now[0] += 1
+                busy = open_now[0] > 2
+            try:
+                if busy:
+                    self.wfile.write(b"421 4.7.0 too many concurrent connections\r\n")
+                    return
+                greeted.append(1)
+                super().handle()
+            finally:
+                with lock:
+                    open_now[0] -= 1
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Limited)
+    server.daemon_threads = True
+    server.script = {}  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = delivery_settings(server.server_address[1], connections=4, max_wait=0.0)
+        store = setup_store(settings, 20)
+        report = run_send(settings, store)
+        assert report.complete and report.sent == 20 and report.end is RunEnd.COMPLETE, report.reason
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_relay_that_drops_every_connection_is_ours_when_the_breaker_trips(scripted: Callable[..., int], delivery_settings: Make) -> None:
+    """Dropped after MAIL FROM each time: the breaker paused the run as a plain pause (exit 1, slot partial)."""
+    settings = delivery_settings(scripted(MAIL=_close_at_once), connections=1, breaker=5, max_wait=0.0)
+    store = setup_store(settings, 8)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "5 consecutive failures" in str(report.reason) and "check smtp.host" in str(report.reason)
+    assert report.failed == report.bounced == 0 and all(attempts == 0 for _, attempts in _states(store))

@@ -42,6 +42,7 @@ from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.meaning import meaning_of
 from digest.models import (
+    DeliveryState,
     Digest,
     OnStep,
     Post,
@@ -399,8 +400,9 @@ class Newsletter:
         overlaps = tuple(store.issues.overlapping(issue.window_start, issue.window_end, excluding=issue.id))
         refusal = self._refusal(issue, built, errors, overlaps, force=force, allow_overlap=allow_overlap)
         outstanding = store.ledger.outstanding(issue.id)
-        if retry_failed:
-            outstanding = replace(outstanding, pending=outstanding.pending + outstanding.retriable, retriable=0)
+        if retry_failed:  # those failed for a reason not theirs count as to send, no longer as done
+            done = outstanding.done | {DeliveryState.FAILED: outstanding.done[DeliveryState.FAILED] - outstanding.retriable}
+            outstanding = replace(outstanding, pending=outstanding.pending + outstanding.retriable, retriable=0, done=done)
         return SendPlan(
             target=target,
             issue=issue,

@@ -137,7 +137,9 @@ class Scheduler:
         if report.complete:
             return self._finish(slot, SlotState.SENT, wanted, summary)
         if report.end is RunEnd.OURS:  # nobody to blame but our side: tried again at the next retry tick
-            return self._finish(slot, SlotState.WAITING, wanted, f"{summary} ({report.reason}; tried again every {RETRY_MINUTES} minutes)")
+            return self._finish(
+                slot, SlotState.WAITING, wanted, f"{summary} ({report.reason}; `digest schedule` tries again every {RETRY_MINUTES} minutes)"
+            )
         why = report.reason or ("stopped" if report.end is RunEnd.STOPPED else "recipients deferred")
         return self._finish(slot, SlotState.PARTIAL, wanted, f"{summary} ({why})")
 

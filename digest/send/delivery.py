@@ -67,8 +67,12 @@ log = logging.getLogger(__name__)
 BATCH = 500
 KEY_USE_LINKS = "it signs the unsubscribe links"  # what the secret key is for here, in refusals
 # The settings a paused run names when our side failed (RunEnd.OURS), by the kind of failure.
-CONNECTION_SETTINGS = "smtp.host, smtp.port and smtp.security (or SMTP_HOST, SMTP_PORT, SMTP_SECURITY), and that the relay is up"
+CONNECTION_SETTINGS = (
+    "smtp.host, smtp.port and smtp.security (or SMTP_HOST, SMTP_PORT, SMTP_SECURITY; a relay's own under [[smtp.relays]]), "
+    "that the relay is up, and delivery.connections if it takes fewer at once"
+)
 SENDER_SETTINGS = "newsletter.sender and bounces.address: the relay must accept them as the envelope sender"
+RELAYING_SETTINGS = "that the relay lets digest send through it: SMTP_USERNAME and SMTP_PASSWORD, or the relay's list of hosts it serves"
 
 
 @dataclass
@@ -204,6 +208,8 @@ class Run:
         self.lock = threading.Lock()
         self.progress = Progress()
         self.consecutive_failures = 0
+        self.consecutive_ours = 0  # of those, how many in a row were our relay's (a lost connection)
+        self.connected: set[int] = set()  # the sender threads that hold an open connection now, or are opening one
         self.deferred_ids: set[int] = set()  # the recipients this run deferred and has not settled since
         self.paused: str | None = None
         self.ours: str | None = None  # our side failed (the relay, our login or sender): see pause_ours
@@ -228,7 +234,7 @@ class Run:
             self.progress.sent += 1
             self.consecutive_failures = 0
 
-    def _failed(self, subscriber_id: int, reply: Reply, *, deferred: bool, bounced: bool = False) -> None:
+    def _failed(self, subscriber_id: int, reply: Reply, *, deferred: bool, bounced: bool = False, ours: bool = False) -> None:
         with self.lock:
             self._settled(subscriber_id)
             if deferred:
@@ -238,22 +244,47 @@ class Run:
             else:
                 self.progress.failed += 1
             self.progress.bounced += bounced
-            self._count_failure(reply)
+            self._count_failure(reply, ours=ours)
 
-    def _count_failure(self, reply: Reply) -> None:
-        """The breaker: ``delivery.breaker`` failures in a row pause the run (called under the lock)."""
+    def _count_failure(self, reply: Reply, *, ours: bool) -> None:
+        """The breaker: ``delivery.breaker`` failures in a row pause the run (called under the lock); when every one
+        of them was our relay's (connections lost on it), the run ends as ours (RunEnd.OURS), naming what to check."""
         self.consecutive_failures += 1
-        if self.consecutive_failures >= self.options.breaker and self.paused is None:
-            self.paused = f"paused after {self.consecutive_failures} consecutive failures; the last: {reply}"
-            self.halt.set()
+        self.consecutive_ours = self.consecutive_ours + 1 if ours else 0
+        if self.consecutive_failures < self.options.breaker or self.paused is not None or self.ours is not None:
+            return
+        last = f"{self.consecutive_failures} consecutive failures; the last: {reply}"
+        if self.consecutive_ours == self.consecutive_failures:
+            self.ours = _ours(f"paused after {last}", CONNECTION_SETTINGS)
+        else:
+            self.paused = f"paused after {last}"
+        self.halt.set()
 
     def pause_ours(self, why: str, check: str) -> None:
         """Our side failed in a way every copy would meet (no connection to the relay, our TLS, login or envelope
-        sender refused): stop now, whatever the list's size, blaming no reader; the rows not sent stay pending."""
+        sender refused, relaying denied): stop now, whatever the list's size, blaming no reader."""
         with self.lock:
             if self.ours is None:
-                self.ours = f"{why} (our side, not the readers': check {check}; every reader not sent stays pending)"
+                self.ours = _ours(why, check)
         self.halt.set()
+
+    def retire(self, item: Due, problem: TransientError) -> bool:
+        """A connection the relay would not open while others of this run are open or opening (a relay that takes
+        fewer at once): this sender stops, its reader goes back in the queue for the others; False when no other is
+        (the last one to fail then pauses the run)."""
+        with self.lock:
+            others = len(self.connected - {threading.get_ident()})
+        if not others:
+            return False
+        log.warning(
+            "%s: the relay refused one more connection (%s) while %d of this run's are open: going on with those "
+            "(lower delivery.connections to its limit)",
+            self.issue_id,
+            problem.reply,
+            others,
+        )
+        self.queue.put(item)
+        return True
 
     def halt_with(self, reason: str) -> None:
         with self.lock:
@@ -289,6 +320,7 @@ class Run:
                         ledger.flush()  # a paced send waits between messages: no 250 waits with it
                     self.limiter.wait(self.stop)
                     if transport is None:
+                        self._holds(connection=True)  # opening counts: connections started together see each other
                         transport = self.backend.open()
                         on_this_connection = 0
                     transport = self.deliver(transport, item, ledger, message)
@@ -296,7 +328,14 @@ class Run:
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
                         transport.close()
                         transport = None
-                except TransientError as exc:  # could not connect: nothing was sent, the row stays as it was
+                    if transport is None:
+                        self._holds(connection=False)
+                except TransientError as exc:  # could not connect: nothing was sent, the row is as it was
+                    transport = None
+                    self._holds(connection=False)
+                    assert item is not None
+                    if self.retire(item, exc):
+                        return
                     self.pause_ours(str(exc.reply), CONNECTION_SETTINGS)
                 except RelayError as exc:  # our TLS or login: nothing was sent, the row stays as it was
                     self.pause_ours(str(exc), exc.check)
@@ -312,8 +351,13 @@ class Run:
         finally:
             if transport is not None:
                 transport.close()
+            self._holds(connection=False)
             self._flush(ledger)
             ledger.close()
+
+    def _holds(self, *, connection: bool) -> None:
+        with self.lock:
+            (self.connected.add if connection else self.connected.discard)(threading.get_ident())
 
     def _flush(self, ledger: LedgerWriter) -> None:
         """Commit a waiting ``sent``; a failure halts the run instead of killing the worker (the queue would never drain)."""
@@ -353,12 +397,16 @@ class Run:
             transport.close()
             return None
         except TransientError as exc:
-            if exc.stops_the_run:  # every copy would meet it: this one goes back as it was, and the run pauses
+            if exc.at_connect:  # reconnecting inside the send: the row goes back, the sender decides (retire or pause)
                 self.release(item, exc, ledger, attempted=attempted)
-                self.pause_ours(
-                    f"MAIL FROM refused: {exc.reply}" if exc.at_sender else str(exc.reply),
-                    SENDER_SETTINGS if exc.at_sender else CONNECTION_SETTINGS,
-                )
+                transport.close()
+                raise
+            if exc.stops_the_run or exc.reply.refuses_relaying:  # every copy would meet it: the run pauses
+                if exc.message_sent:  # the relay may have this copy: counted, so copies stay bounded by max_attempts
+                    self.defer(item, exc, ledger, attempted=attempted)
+                else:
+                    self.release(item, exc, ledger, attempted=attempted)
+                self.pause_ours(*_what_to_check(exc))
             else:
                 self.defer(item, exc, ledger, attempted=attempted)
             if exc.connection_lost:
@@ -371,8 +419,13 @@ class Run:
             transport.close()
             return None
         except PermanentError as exc:
-            bounce = exc.reply.is_bounce
-            ledger.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply), bounce=bounce)
+            if exc.reply.refuses_relaying:  # our setup, said of whatever address came first: the row goes back
+                self.release(item, exc, ledger, attempted=attempted)
+                self.pause_ours(f"relaying refused: {exc.reply}", RELAYING_SETTINGS)
+                return transport
+            # After the message their RCPT had been accepted: only an explicit 5.1.x there says the address is gone.
+            bounce = exc.reply.is_bounce and not (exc.after_data and exc.reply.enhanced is None)
+            ledger.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply, bounce), bounce=bounce)
             self._failed(item.subscriber_id, exc.reply, deferred=False, bounced=bounce)
             return transport
         ledger.mark_sent(self.issue_id, item.subscriber_id, str(reply))
@@ -385,11 +438,13 @@ class Run:
         max_attempts. Our relay's trouble (:attr:`TransientError.ours`: a lost connection, a 421, a garbled reply)
         is retried after ``retry_base`` with the attempt taken back, so no reader ever fails or bounces by it; the
         breaker counts both."""
-        if problem.ours:
+        if problem.ours and not problem.message_sent:
             retry_at = now_utc() + timedelta(seconds=self.options.retry_base)
             ledger.mark_deferred(self.issue_id, item.subscriber_id, problem.why, retry_at, extra=-1 if attempted else 0)
-            self._failed(item.subscriber_id, problem.reply, deferred=True)
+            self._failed(item.subscriber_id, problem.reply, deferred=True, ours=True)
             return
+        # A reader's own trouble, or ours once the message was written (the relay may have it: each such try is
+        # counted, so a relay that keeps the copies and loses its replies gets at most max_attempts of them).
         extra = 0 if attempted else 1
         attempts = item.attempts + 1
         if attempts >= self.options.max_attempts:
@@ -510,12 +565,26 @@ class Run:
             after = batch[-1].subscriber_id
 
 
-def _describe(reply: Reply) -> str:
+def _describe(reply: Reply, bounce: bool) -> str:
     if reply.is_sender_problem:
         return f"{reply} ({SENDER_SIDE}, the address was not bounced)"
-    if reply.is_bounce:
+    if bounce:
         return f"{reply} (address rejected: subscriber marked bounced)"
     return str(reply)
+
+
+def _ours(why: str, check: str) -> str:
+    """A paused run's reason when our side failed: what, whose, and what to check."""
+    return f"{why} (our side, not the readers': check {check}; every reader not sent stays pending)"
+
+
+def _what_to_check(problem: TransientError) -> tuple[str, str]:
+    """The reason and the settings a pause names for a failure every copy would meet."""
+    if problem.reply.refuses_relaying:
+        return f"relaying refused: {problem.reply}", RELAYING_SETTINGS
+    if problem.at_sender:
+        return f"MAIL FROM refused: {problem.reply}", SENDER_SETTINGS
+    return str(problem.reply), CONNECTION_SETTINGS
 
 
 def send_issue(

@@ -51,9 +51,21 @@ class Reply:
         return self.code in (550, 551, 553)
 
     @property
+    def refuses_relaying(self) -> bool:
+        """The relay will not relay for us ("554 5.7.1 Relay access denied", a bare "550 relay not permitted"):
+        our setup, whatever address it is said of; every copy would meet it."""
+        return _RELAYING.search(self.text) is not None
+
+    @property
     def is_sender_problem(self) -> bool:
         """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
         return (self.enhanced or "").startswith("5.7.")
+
+
+_RELAYING = re.compile(
+    r"\brelay(ing)?\b[^.;]*\b(denied|not permitted|not allowed|prohibited|refused)\b|\b(not permitted|unable|not allowed) to relay\b",
+    re.IGNORECASE,
+)
 
 
 class Transport(Protocol):

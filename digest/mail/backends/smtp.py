@@ -14,6 +14,7 @@ import contextlib
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 
 from digest.config import SmtpOptions
@@ -35,9 +36,11 @@ def _reply(code: int, message: bytes | str) -> Reply:
 
 
 def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False) -> None:
+    if reply.code < 400:  # a success where a refusal was due, or a 1xx: the replies are out of step with the commands
+        raise TransientError(Reply(421, f"garbled reply from the server: {reply} out of step"), garbled=True, message_sent=message_sent)
     if 400 <= reply.code < 500 or at_sender:  # MAIL FROM refused: never the reader's failure (TransientError)
         raise TransientError(reply, connection_lost=reply.code == 421, message_sent=message_sent, at_sender=at_sender)
-    raise PermanentError(reply)
+    raise PermanentError(reply, after_data=message_sent)
 
 
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
@@ -105,34 +108,65 @@ def _reply_problem(line: bytes, lines_before: int) -> str | None:
         return f"a reply line over {MAX_REPLY_LINE} bytes"
     if lines_before >= MAX_REPLY_LINES:
         return f"a reply of more than {MAX_REPLY_LINES} lines"
-    if not (line[:3].isdigit() and line[3:4] in (b"-", b" ", b"\r", b"\n", b"")):
+    if not (line[:3].isdigit() and line[:1] in b"2345" and line[3:4] in (b"-", b" ", b"\r", b"\n", b"")):
         return f"a reply line that is not SMTP: {line[:40]!r}"
     return None
 
 
 def _bounded_reply(client: smtplib.SMTP) -> tuple[int, bytes]:
-    """One SMTP reply (its code and its lines joined by LF, as ``SMTP.getreply`` returns it), read within the bounds."""
+    """One SMTP reply (its code and its lines joined by LF, as ``SMTP.getreply`` returns it), read within the bounds,
+    and within the connection's timeout as a whole: a server that drips a byte a second never times out a single
+    read, so the whole reply has that long (smtplib's own timeout is per read)."""
     if client.file is None:
         if client.sock is None:
             raise smtplib.SMTPServerDisconnected("please run connect() first")
         client.file = client.sock.makefile("rb")
+    timeout = client.timeout if isinstance(client.timeout, int | float) else None
+    deadline = None if timeout is None else time.monotonic() + timeout
     lines: list[bytes] = []
-    while True:
+    try:
+        while True:
+            line = _read_line(client, deadline)
+            problem = _reply_problem(line, len(lines))
+            if problem is not None:
+                client.close()
+                raise GarbledReplyError(f"garbled reply from the server: {problem}")
+            lines.append(line[4:].strip(b" \t\r\n"))
+            if line[3:4] != b"-":
+                return int(line[:3]), b"\n".join(lines)
+    finally:
+        if client.sock is not None:
+            client.sock.settimeout(timeout)
+
+
+def _read_line(client: smtplib.SMTP, deadline: float | None) -> bytes:
+    """One line (up to one byte past MAX_REPLY_LINE), each read given only what is left of ``deadline``."""
+    assert client.file is not None and client.sock is not None
+    line = bytearray()
+    while len(line) <= MAX_REPLY_LINE:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                client.close()
+                raise TimeoutError("the server's reply did not end in time")
+            client.sock.settimeout(left)
         try:
-            line = client.file.readline(MAX_REPLY_LINE + 1)
+            waiting = client.file.peek(1)  # what is buffered, or one read of the socket: never past a reply's end
+        except TimeoutError:
+            client.close()
+            raise
         except OSError as exc:
             client.close()
             raise smtplib.SMTPServerDisconnected(f"connection unexpectedly closed: {exc}") from exc
-        if not line:
+        if not waiting:
             client.close()
             raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
-        problem = _reply_problem(line, len(lines))
-        if problem is not None:
-            client.close()
-            raise GarbledReplyError(f"garbled reply from the server: {problem}")
-        lines.append(line[4:].strip(b" \t\r\n"))
-        if line[3:4] != b"-":
-            return int(line[:3]), b"\n".join(lines)
+        end = waiting.find(b"\n")
+        take = min(len(waiting) if end < 0 else end + 1, MAX_REPLY_LINE + 1 - len(line))
+        line += client.file.read(take)
+        if end >= 0 and line.endswith(b"\n"):
+            break
+    return bytes(line)
 
 
 class _Smtp(smtplib.SMTP):
