@@ -12,7 +12,7 @@ import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -422,3 +422,19 @@ def test_a_relay_that_drops_every_connection_is_ours_when_the_breaker_trips(scri
     report = run_send(settings, store)
     assert report.end is RunEnd.OURS and "5 consecutive failures" in str(report.reason) and "check smtp.host" in str(report.reason)
     assert report.failed == report.bounced == 0 and all(attempts == 0 for _, attempts in _states(store))
+
+
+def test_status_and_report_leave_a_sender_side_refusal_out_of_the_failure_rate(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    """A journey found `digest report` counting a 5.7.1 policy refusal as a permanent failure (16.67 %) where
+    `digest status` did not (0 %): one measure for both."""
+    from digest.app.report import report
+    from digest.app.status import status
+
+    settings = delivery_settings(smtp_server.port, max_wait=0.0)
+    store = setup_store(settings, 6)
+    smtp_server.handler.rcpt["reader000@example.org"].append("550 5.7.1 Message rejected by policy")
+    assert run_send(settings, store).failed == 1
+    seen = report(store, date.today(), key_of=settings.key_of)
+    assert seen is not None and seen.issues[0].failure_rate == 0.0
+    [issue] = status(settings, store, datetime.now(UTC)).issues
+    assert issue.returned.failure_rate == 0.0

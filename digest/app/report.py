@@ -79,6 +79,7 @@ class IssueFigures:
     sent_on: date
     delivered: int
     failed: int
+    failed_not_theirs: int  # of the failed, those whose cause was not their address: never in the failure rate
     bounced: int
     complained: int
     unsubscribed: int  # left (by the link, a mail, a complaint) on or after its day, before the next issue's
@@ -95,7 +96,7 @@ class IssueFigures:
         """Its returns against the limits, measured as ``digest status`` measures them."""
         return Returned(
             attempted=self.delivered + self.failed,
-            rejected=self.failed,
+            rejected=self.failed - self.failed_not_theirs,
             hard=self.bounced,
             complaints=self.complained,
             unsubscribed_by_mail=0,
@@ -228,6 +229,7 @@ def _issue(
         sent_on=item.frozen_at.date(),
         delivered=delivered,
         failed=item.counts[DeliveryState.FAILED],
+        failed_not_theirs=item.not_theirs,
         bounced=returned[EventKind.HARD],
         complained=returned[EventKind.COMPLAINT],
         unsubscribed=left_after,

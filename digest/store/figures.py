@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
+from digest.store.ledger import RETRIABLE
 from digest.store.schema import deliveries, issues, reads_of, subscribers
 from digest.store.subscribers import IMPORTED_AS, theme_choice
 
@@ -23,6 +24,7 @@ class SentIssue:
     frozen_at: datetime  # when its first delivery was about to be attempted: the issue's date in the report
     model: str | None  # digest.json of the issue (titles, sections), None before v8
     counts: dict[DeliveryState, int]  # every state, zero when none
+    not_theirs: int = 0  # of the failed, those whose cause was not the reader's address (never in the failure rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,24 @@ class Figures:
                 )
                 for issue, state, count in conn.execute(grouped).all():
                     counts[issue][DeliveryState(state)] = int(count)
+            not_theirs = dict.fromkeys(counts, 0)
+            if counts:
+                retriable = (
+                    sa.select(deliveries.c.issue_id, sa.func.count())
+                    .where(deliveries.c.issue_id.in_(list(counts)), RETRIABLE)
+                    .group_by(deliveries.c.issue_id)
+                )
+                not_theirs |= {str(issue): int(count) for issue, count in conn.execute(retriable).all()}
         return [
-            SentIssue(issue_id=row[0], subject=row[1], window_end=row[2], frozen_at=row[3], model=row[4], counts=counts[row[0]])
+            SentIssue(
+                issue_id=row[0],
+                subject=row[1],
+                window_end=row[2],
+                frozen_at=row[3],
+                model=row[4],
+                counts=counts[row[0]],
+                not_theirs=not_theirs[row[0]],
+            )
             for row in rows
         ]
 

@@ -118,7 +118,7 @@ class Ledger:
             retriable = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
-                .where(deliveries.c.issue_id == issue_id, active, _RETRIABLE)
+                .where(deliveries.c.issue_id == issue_id, active, RETRIABLE)
             ).scalar_one()
         return Outstanding(
             new=int(new),
@@ -135,7 +135,7 @@ class Ledger:
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(deliveries)
-                .where(deliveries.c.issue_id == issue_id, _RETRIABLE, deliveries.c.subscriber_id.in_(active))
+                .where(deliveries.c.issue_id == issue_id, RETRIABLE, deliveries.c.subscriber_id.in_(active))
                 .values(
                     state=DeliveryState.PENDING.value,
                     attempts=0,
@@ -326,7 +326,7 @@ class Ledger:
                 ).all():
                     counts[DeliveryState(state)] = int(count)
                 not_theirs = conn.execute(
-                    sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.issue_id == issue_id, _RETRIABLE)
+                    sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.issue_id == issue_id, RETRIABLE)
                 ).scalar_one()
                 problems = conn.execute(
                     sa.select(deliveries)
@@ -354,7 +354,7 @@ _ONE = (deliveries.c.issue_id == sa.bindparam("issue")) & (deliveries.c.subscrib
 # (SIGSTOP, a VM suspend) past its lease's expiry and woke after another run took over changes no row.
 _FENCED = _ONE & sa.exists().where(leases.c.name == sa.bindparam("lease"), leases.c.fence == sa.bindparam("fence"))
 # A failed delivery that may be sent again: its cause was not the reader's address (models.GAVE_UP, SENDER_SIDE).
-_RETRIABLE = (deliveries.c.state == DeliveryState.FAILED.value) & (
+RETRIABLE = (deliveries.c.state == DeliveryState.FAILED.value) & (
     deliveries.c.last_reply.startswith(GAVE_UP, autoescape=True) | deliveries.c.last_reply.contains(SENDER_SIDE, autoescape=True)
 )
 # Two comparisons, not IN (…): an IN list is an "expanding" parameter that the sqlite3 fast path cannot bind.
