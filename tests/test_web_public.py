@@ -246,7 +246,8 @@ def test_foreign_host_names_get_no_page_and_no_redirect(served: tuple[LiveServer
         opener.open(request, timeout=10)
         raise AssertionError("expected a redirect")
     except urllib.error.HTTPError as exc:
-        assert exc.code == 307 and exc.headers["location"] == "http://news.example.org/archive/"
+        # A path, never a host or a scheme (issue 31: behind a TLS proxy Starlette's own named http).
+        assert exc.code == 302 and exc.headers["location"] == "/archive/"
     assert http_request("GET", f"{server.base}/archive/", headers={"Host": f"localhost:{server.port}"})[0] == 200
 
 
@@ -420,3 +421,32 @@ def test_the_preview_answers_favicon_ico_with_a_cached_icon(tmp_path: Path) -> N
         check_icon(server.base)
     finally:
         server.stop()
+
+
+def test_an_address_with_or_without_its_slash_is_never_redirected_to_a_host_or_scheme(served: tuple[LiveServer, Store, Settings]) -> None:
+    """A journey found Starlette's slash redirects answering `/u/<token>/` with `http://news.example.org/u/<token>`
+    behind a TLS proxy (a reader's token in a plain-http address), and `/archive` with an http URL."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    server, store, settings = served
+    ada = store.subscribers.get("ada@example.org")
+    assert ada is not None
+    address = urlsplit(server.base)
+
+    def answer(path: str) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=10)
+        try:
+            connection.request("GET", path, headers={"X-Forwarded-Proto": "https"})
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("location")
+        finally:
+            connection.close()
+
+    assert answer("/archive") == (302, "/archive/")
+    issue = make_stored_issue()
+    assert answer(f"/archive/{issue.id}") == (302, f"/archive/{issue.id}/")
+    for path in (f"/u/{token(settings, ada.id, store)}/", "/subscribe/"):
+        status, location = answer(path)
+        assert status == 404 and location is None, (path, status, location)

@@ -98,7 +98,7 @@ def create_public_app(
         detailed=False,
         key_of=settings.key_of,
     )
-    return Starlette(
+    app = Starlette(
         routes=[
             *ReaderLinks(pages, members).routes(),
             *CountedLinks(pages, redirects).routes(),
@@ -116,6 +116,10 @@ def create_public_app(
         ],
         lifespan=counting(redirects),
     )
+    # Starlette redirects "/x/" to "/x" (and back) with a URL of the request's scheme and host: behind a TLS proxy that
+    # is http, and for /u/<token>/ it would put a reader's token in a plain-http address. The routes redirect by path.
+    app.router.redirect_slashes = False
+    return app
 
 
 FLUSH_SECONDS = 1.0  # how often the redirect's decided totals are written: one short transaction each
@@ -278,7 +282,18 @@ class ArchivePages:
             Route("/archive/feed.atom", self.feed, methods=["GET"]),
             Route("/archive/themes/{theme}.atom", self.feed, methods=["GET"]),
             Route("/archive/{issue_id}/", self.issue, methods=["GET"]),
+            # The addresses without their slash, redirected by path: Starlette's own slash redirect names a host and
+            # a scheme (http behind a TLS proxy), so it is off for this app (create_public_app).
+            Route("/archive", self.to_path("/archive/"), methods=["GET"]),
+            Route("/archive/{issue_id}", self.to_path("/archive/{issue_id}/"), methods=["GET"]),
         ]
+
+    @staticmethod
+    def to_path(template: str) -> Callable[[Request], Response]:
+        def redirect(request: Request) -> Response:
+            return RedirectResponse(template.format(**request.path_params), status_code=302, headers=Pages.HEADERS)
+
+        return redirect
 
     def home(self, request: Request) -> Response:
         # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
