@@ -104,6 +104,23 @@ def test_a_send_by_hand_of_an_unapproved_issue_is_refused_with_the_fix(tmp_path:
     assert sent.returncode == 0 and "This run   2 sent" in sent.stdout, sent.stdout + sent.stderr
 
 
+def test_the_commands_an_approval_refusal_names_work_for_an_issue_not_stored_yet(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A journey found `send` refusing an issue nothing had stored (no draft), naming `approve --issue ID` and
+    `send --issue ID --without-approval`: both answered "no stored issue". The refused send stores the draft."""
+    config = make_config(tmp_path, smtp_server.port)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
+    assert cli(config, "subscribers", "add", "reader@example.org").returncode == 0
+    dry = cli(config, "send", *WINDOW, "--dry-run")
+    assert dry.returncode == 1 and "a send without --dry-run stores it as the draft to approve" in dry.stderr, dry.stderr
+    refused = cli(config, "send", *WINDOW, "--yes")
+    assert refused.returncode == 1 and f"issue {ISSUE} is stored now as the draft those commands act on" in refused.stderr
+    approve = re.search(r"to approve it: (digest [^;]+?);", refused.stderr)
+    assert approve is not None, refused.stderr
+    assert cli(config, *shlex.split(approve.group(1))[3:], "--by", "Ed").returncode == 0  # the printed command, as printed
+    sent = cli(config, "send", "--issue", ISSUE, "--yes")
+    assert sent.returncode == 0 and [m.recipient for m in smtp_server.handler.received] == ["reader@example.org"], sent.stderr
+
+
 def test_an_approval_is_of_the_copy_that_goes_out_never_of_a_rebuild(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """Review of issue 31: `send --rebuild` from other content after an approval sent what nobody approved."""
     config = approval_required(tmp_path, smtp_server.port)

@@ -95,6 +95,17 @@ def gated(newsletter: Newsletter, plan: SendPlan, *, without_approval: bool = Fa
     return dataclasses.replace(plan, approval=state, refusal=refusal)
 
 
+def hold_for_approval(newsletter: Newsletter, plan: SendPlan) -> bool:
+    """A send refused for want of an approval, of an issue not stored yet: store this build as the draft, as the
+    scheduler stores one, so that ``digest approve --issue ID`` (and ``send --issue ID --without-approval``), the
+    commands the refusal names, find it. True when it stored one."""
+    refused = plan.refusal is not None and plan.refusal.kind is RefusalKind.NOT_APPROVED
+    if not refused or plan.frozen or plan.built is None:
+        return False
+    newsletter.freeze(plan.built)
+    return True
+
+
 def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> StoredIssue:
     """Approve the issue of ``target`` as it builds now: freeze it (again, if it changed since the draft) and record it."""
     store = newsletter.store

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -86,7 +86,10 @@ def send(obj: Context, /, **given: Any) -> None:
     so it cannot send an issue the scheduler would hold back.
 
     Exit 0 only when every recipient ended sent, or failed for good with the
-    reason recorded.
+    reason recorded; 1 when some are left or the send was refused; 2 for a
+    usage or configuration error; 75 when our side failed (the relay could not
+    be reached or used): every reader not sent is pending, and the printed
+    command resumes once it is fixed.
     """
     request = SendRequest(**given)
     request.check()
@@ -100,7 +103,7 @@ def send(obj: Context, /, **given: Any) -> None:
         _send_test(obj, plan, test_address, now, backend)
         return
     if plan.refusal is not None:
-        fail(refusals.worded(obj, plan.refusal) + (" (dry run: nothing sent, nothing stored)" if request.dry_run else ""), EXIT_PROBLEMS)
+        _refuse(obj, plan, request.dry_run)
     if request.dry_run:
         if request.recipients:
             _list_recipients(obj, plan, now)
@@ -249,6 +252,22 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     return plan
 
 
+def _refuse(obj: Context, plan: SendPlan, dry_run: bool) -> NoReturn:
+    """The plan's refusal, worded with its fix; exit 2 for a missing key (configuration), 1 otherwise."""
+    from digest.app.approval import hold_for_approval
+    from digest.models import RefusalKind
+
+    said = refusals.worded(obj, plan.refusal) if plan.refusal is not None else ""
+    if dry_run:
+        unstored = plan.refusal is not None and plan.refusal.kind is RefusalKind.NOT_APPROVED and not plan.frozen
+        said += " (dry run: nothing sent, nothing stored" + (
+            "; a send without --dry-run stores it as the draft to approve)" if unstored else ")"
+        )
+    elif hold_for_approval(obj.newsletter, plan):
+        said += f" (issue {plan.issue.id} is stored now as the draft those commands act on)"
+    fail(said, EXIT_USAGE if plan.refusal is not None and plan.refusal.kind is RefusalKind.NO_KEY else EXIT_PROBLEMS)
+
+
 def _test_address(test_to: str) -> str:
     """The address of --to, or a usage error saying why it is not one."""
     from digest.app.subscribers import address_of
@@ -274,9 +293,8 @@ def _nothing_to_send(obj: Context, plan: SendPlan) -> bool:
     if plan.outstanding.to_send:
         return False
     done = sum(plan.outstanding.done.values())
-    click.echo(
-        "Nothing to send: " + ("every active subscriber has this issue already." if done else "no active subscribers (nothing stored).")
-    )
+    settled = "every active subscriber has this issue already" + (", or failed" if plan.outstanding.retriable else "")
+    click.echo("Nothing to send: " + (f"{settled}." if done else "no active subscribers (nothing stored)."))
     if plan.outstanding.retriable:
         click.echo(
             f"Failed     {plan.outstanding.retriable} for a reason that was not their address (see "
