@@ -161,6 +161,8 @@ class TransientError(DeliveryError):
         """What the ledger records for the retry."""
         if self.at_sender:
             return f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)"
+        if self.ours and self.message_sent:
+            return f"{self.reply} (our relay's side, after the message was written: retried, counted so copies stay bounded)"
         if self.ours:
             return f"{self.reply} (our relay's side; retried, not counted against the reader)"
         return str(self.reply)
@@ -180,7 +182,7 @@ class PermanentError(DeliveryError):
     """A 5xx reply: this recipient failed for good. ``after_data``: the reply to the message itself, their RCPT
     having been accepted (a bare 550 there refuses the content, not the address)."""
 
-    def __init__(self, reply: Reply, *, after_data: bool = False) -> None:
+    def __init__(self, reply: Reply, *, after_data: bool = False) -> None:  # after_data: to DATA or to the message
         self.reply = reply
         self.after_data = after_data
         super().__init__(str(reply))

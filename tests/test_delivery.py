@@ -119,15 +119,18 @@ def test_a_refused_sender_is_retried_and_never_bounces_the_reader(smtp_server: S
     ("where", "actions", "counted"),
     [
         ("rcpt", ["450 4.2.1 Mailbox busy"], True),
-        ("rcpt", ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"], True),
-        ("data", ["451 4.3.0 Local error"], True),
-        # Our relay closing or dropping the connection once the message was written: the relay may have it, so each
-        # such try counts (a relay that keeps copies and loses its replies gets at most max_attempts of them).
-        ("data", ["421 4.3.2 Service shutting down"], True),
+        ("rcpt", ["450 4.2.1 Mailbox busy", "450 4.2.2 Mailbox full"], True),
+        ("data", ["450 4.2.0 Mailbox busy"], True),
+        # The relay's own "slower, later" (4.3.x its trouble, 452, 4.7.x rate) and its 421: our side (issue 31),
+        # retried through a fresh connection without counting the reader's try; the relay answered, so it has no copy.
+        ("rcpt", ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"], False),
+        ("data", ["451 4.3.0 Local error"], False),
+        ("data", ["421 4.3.2 Service shutting down"], False),
+        ("rcpt", ["421 4.3.2 Service shutting down"], False),
+        # Dropped once the message was written, no reply: the relay may have it, so each such try counts (a relay
+        # that keeps copies and loses its replies gets at most max_attempts of them).
         ("data", ["DROP"], True),
         ("data", ["DROP", "DROP"], True),
-        # Dropped before the message: nothing of it reached the relay, and the try is not the reader's.
-        ("rcpt", ["421 4.3.2 Service shutting down"], False),
     ],
 )
 def test_transient_failures_are_deferred_and_retried(
@@ -159,12 +162,12 @@ def test_a_stalled_server_times_out_and_the_message_is_retried(smtp_server: Smtp
 def test_retries_stop_at_max_attempts(smtp_server: SmtpServer, delivery_settings: Make) -> None:
     settings = delivery_settings(smtp_server.port, max_attempts=3)
     store = setup_store(settings, 2)
-    smtp_server.handler.data["reader000@example.org"].extend(["451 4.3.0 busy"] * 5)
+    smtp_server.handler.data["reader000@example.org"].extend(["450 4.2.0 busy"] * 5)  # the reader's mailbox, not the relay
     report = run_send(settings, store)
     assert report.complete
     delivery = store.ledger.of("2026-11-20-abcdef")[0]
     assert delivery.state == "failed"
-    assert delivery.last_reply == "gave up after 3 attempts; last: 451 4.3.0 busy"
+    assert delivery.last_reply == "gave up after 3 attempts; last: 450 4.2.0 busy"
 
 
 def test_deferred_past_max_wait_are_left_for_the_next_run(smtp_server: SmtpServer, delivery_settings: Make) -> None:
@@ -179,9 +182,9 @@ def test_deferred_past_max_wait_are_left_for_the_next_run(smtp_server: SmtpServe
 def test_circuit_breaker_pauses_and_a_later_run_resumes(smtp_server: SmtpServer, delivery_settings: Make) -> None:
     settings = delivery_settings(smtp_server.port, connections=1, breaker=5, retry_base=60.0, max_wait=0.0)
     store = setup_store(settings, 20)
-    smtp_server.handler.data_all.extend(["451 4.7.0 Try again later"] * 5)
+    smtp_server.handler.data_all.extend(["450 4.2.1 Mailbox busy"] * 5)  # the readers' own trouble, five in a row
     report = run_send(settings, store)
-    assert report.end is RunEnd.PAUSED and report.reason == "paused after 5 consecutive failures; the last: 451 4.7.0 Try again later"
+    assert report.end is RunEnd.PAUSED and report.reason == "paused after 5 consecutive failures; the last: 450 4.2.1 Mailbox busy"
     assert not report.complete
     assert report.counts["deferred"] == 5 and report.counts["pending"] == 15
     assert smtp_server.handler.received == []

@@ -48,6 +48,9 @@ class _Scripted(socketserver.StreamRequestHandler):
                 self.wfile.write(b"221 bye\r\n")
                 return
             if verb == "DATA":
+                if script.get("DATA", b"354")[:3] != b"354":  # DATA refused: no message follows
+                    self._answer(script, "DATA", b"")
+                    continue
                 self._answer(script, "DATA", b"354 go on\r\n")
                 while self.rfile.readline(65536) not in (b".\r\n", b""):
                     pass
@@ -277,7 +280,7 @@ def test_retry_failed_sends_to_those_failed_for_reasons_not_theirs(tmp_path: Pat
     config = make_config(tmp_path, smtp_server.port, max_attempts=1, retry_base=0.01)
     store = fill(config, 3)
     smtp_server.handler.rcpt["r00000@example.org"].append("550 5.1.1 no such user")  # their address: never again
-    smtp_server.handler.rcpt["r00001@example.org"].append("451 4.3.0 busy")  # gave up (max_attempts 1): not theirs
+    smtp_server.handler.rcpt["r00001@example.org"].append("450 4.2.1 mailbox busy")  # gave up (max_attempts 1): no refusal
     first = cli(config, "send", "--issue", ISSUE, "--yes")
     assert first.returncode == 0, first.stderr
     assert smtp_server.handler.counts() == {"r00002@example.org": 1}
@@ -438,3 +441,96 @@ def test_status_and_report_leave_a_sender_side_refusal_out_of_the_failure_rate(s
     assert seen is not None and seen.issues[0].failure_rate == 0.0
     [issue] = status(settings, store, datetime.now(UTC)).issues
     assert issue.returned.failure_rate == 0.0
+
+
+# -- what a second attack found: each once failed ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [b"550 5.1.8 <digest@example.org>: Sender address rejected: Domain not found\r\n", b"550 Sender verify failed\r\n"],
+    ids=["5.1.8", "bare"],
+)
+def test_our_sender_refused_at_rcpt_bounces_nobody(scripted: Callable[..., int], delivery_settings: Make, refusal: bytes) -> None:
+    """Postfix checks the sender when it answers RCPT: "550 5.1.8 … Sender address rejected" marked every reader bounced."""
+    settings = delivery_settings(scripted(RCPT=refusal), connections=1, max_wait=0.0)
+    store = setup_store(settings, 5)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "MAIL FROM refused" in str(report.reason) and "newsletter.sender" in str(report.reason)
+    assert report.failed == report.bounced == 0 and all(s.status == "active" for s in store.subscribers.iter())
+    assert _states(store) == [("pending", 0)] * 5
+
+
+@pytest.mark.parametrize(
+    ("script", "ends"),
+    [
+        ({"DATA": b"550 Authentication required\r\n"}, None),  # the DATA command refused, their RCPT accepted: not a bounce
+        ({"DATA": b"503 5.5.1 Error: need RCPT command\r\n"}, RunEnd.OURS),  # our commands not followed: ours
+    ],
+    ids=["550-to-DATA", "503-to-DATA"],
+)
+def test_a_refusal_of_data_is_never_a_bounce(
+    scripted: Callable[..., int], delivery_settings: Make, script: dict[str, bytes], ends: RunEnd | None
+) -> None:
+    settings = delivery_settings(scripted(**script), connections=1, max_wait=0.0)
+    store = setup_store(settings, 3)
+    report = run_send(settings, store)
+    assert report.bounced == 0 and all(s.status == "active" for s in store.subscribers.iter())
+    if ends is not None:
+        assert report.end is ends and report.failed == 0
+
+
+def test_a_relay_throttling_per_connection_gets_the_send_through_fresh_ones(delivery_settings: Make) -> None:
+    """ "452 4.5.3 Too many recipients" after the 2nd RCPT of a connection: every retry reused the throttled
+    connection and 4 of 6 readers gave up in one run. A throttle closes the connection, counts no try."""
+
+    class PerSession(_Scripted):
+        def handle(self) -> None:
+            self.server.script = {"RCPT": self.rcpt}  # type: ignore[attr-defined]
+            self.taken = 0
+            super().handle()
+
+        def rcpt(self, handler: socketserver.StreamRequestHandler) -> None:
+            self.taken += 1
+            handler.wfile.write(b"250 OK\r\n" if self.taken <= 2 else b"452 4.5.3 Too many recipients\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), PerSession)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = delivery_settings(server.server_address[1], connections=1, max_attempts=2, retry_base=0.01, max_wait=5.0)
+        store = setup_store(settings, 6)
+        report = run_send(settings, store)
+        assert report.complete and report.sent == 6 and report.failed == 0, report.reason
+        assert all(attempts == 1 for _, attempts in _states(store))  # the throttled tries were not the readers'
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_relay_that_keeps_losing_replies_to_messages_ends_as_ours(scripted: Callable[..., int], delivery_settings: Make) -> None:
+    """Kept each message and closed without a reply: the breaker stopped the run as a plain pause (exit 1)."""
+    settings = delivery_settings(scripted(END=_close_at_once), connections=1, breaker=3, max_attempts=10, max_wait=0.0)
+    store = setup_store(settings, 5)
+    report = run_send(settings, store)
+    assert report.end is RunEnd.OURS and "3 consecutive failures" in str(report.reason)
+    assert report.failed == report.bounced == 0
+
+
+def test_one_relay_refusing_to_relay_is_left_for_the_others(
+    scripted: Callable[..., int], delivery_settings: Make, smtp_server: SmtpServer
+) -> None:
+    """With [[smtp.relays]], one relay that will not relay for us paused the whole send."""
+    from test_relays import relay
+
+    from digest.mail.backends.relays import RelayPool
+    from digest.send.delivery import compile_issue, send_issue
+
+    settings = delivery_settings(smtp_server.port, connections=2, max_wait=0.0)
+    bad = scripted(RCPT=b"554 5.7.1 <r@example.org>: Relay access denied\r\n")
+    store = setup_store(settings, 12)
+    issue = store.issues.load("2026-11-20-abcdef")
+    assert issue is not None
+    pool = RelayPool((relay("bad", bad, weight=10), relay("good", smtp_server.port)), 2, 60.0, seed=1)
+    report = send_issue(store, compile_issue(issue, settings), pool, settings.delivery)
+    assert report.complete and report.sent == 12 and len(smtp_server.handler.counts()) == 12

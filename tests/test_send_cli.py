@@ -188,20 +188,20 @@ def test_status_shows_failures_with_their_replies_and_exit_codes(tmp_path: Path,
     config = make_config(tmp_path, smtp_server.port, max_wait=0, retry_base=60)
     fill(config, 3).close()
     smtp_server.handler.rcpt["r00001@example.org"].append("550 5.1.1 User unknown")
-    smtp_server.handler.data["r00002@example.org"].append("451 4.3.0 Try later")
+    smtp_server.handler.data["r00002@example.org"].append("450 4.2.1 Mailbox busy")
     result = cli(config, "send", *WINDOW, "--yes")
     assert result.returncode == 1  # one recipient is still deferred
     assert "Not done" in result.stderr
     status = cli(config, "status").stdout
     assert "3 recipients: 1 sent, 1 deferred, 1 failed, 0 pending" in status
     assert "failed   r00001@example.org: 550 5.1.1 User unknown (address rejected: subscriber marked bounced)" in status
-    assert "deferred r00002@example.org: 451 4.3.0 Try later" in status
+    assert "deferred r00002@example.org: 450 4.2.1 Mailbox busy" in status
     assert "1 bounced" in status
     # Issue 22, item 8: the hint names a command that lists who is waiting, and it does.
     hinted = re.search(r"`(digest [^`]*status --issue \S+ --pending)` lists them", result.stderr)
     assert hinted is not None, result.stderr
     waiting = cli(config, *shlex.split(hinted.group(1))[3:]).stdout  # pasted, after "digest --config PATH"
-    assert "  waiting  r00002@example.org: deferred (1 attempt(s): 451 4.3.0 Try later)" in waiting
+    assert "  waiting  r00002@example.org: deferred (1 attempt(s): 450 4.2.1 Mailbox busy)" in waiting
     assert "waiting  r00001" not in waiting and "waiting  r00000" not in waiting
     listed = json.loads(cli(config, "status", "--json", "--pending").stdout)
     assert [row["email"] for row in listed["issues"][0]["outstanding"]] == ["r00002@example.org"]

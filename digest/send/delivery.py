@@ -277,8 +277,8 @@ class Run:
         if not others:
             return False
         log.warning(
-            "%s: the relay refused one more connection (%s) while %d of this run's are open: going on with those "
-            "(lower delivery.connections to its limit)",
+            "%s: a connection could not be opened (%s) while %d of this run's are open or opening: going on with "
+            "those (if the relay takes fewer at once, lower delivery.connections to its limit)",
             self.issue_id,
             problem.reply,
             others,
@@ -323,6 +323,8 @@ class Run:
                         self._holds(connection=True)  # opening counts: connections started together see each other
                         transport = self.backend.open()
                         on_this_connection = 0
+                        if self.halt.is_set() or self.stop.is_set():
+                            continue  # a stop came while it opened: this reader stays pending for the next run
                     transport = self.deliver(transport, item, ledger, message)
                     on_this_connection += 1
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
@@ -449,11 +451,11 @@ class Run:
         attempts = item.attempts + 1
         if attempts >= self.options.max_attempts:
             ledger.mark_failed(self.issue_id, item.subscriber_id, f"{GAVE_UP} {attempts} attempts; last: {problem.why}", extra=extra)
-            self._failed(item.subscriber_id, problem.reply, deferred=False)
+            self._failed(item.subscriber_id, problem.reply, deferred=False, ours=problem.ours)
             return
         delay = self.options.retry_base * (2 ** max(attempts - 1, 0))
         ledger.mark_deferred(self.issue_id, item.subscriber_id, problem.why, now_utc() + timedelta(seconds=delay), extra=extra)
-        self._failed(item.subscriber_id, problem.reply, deferred=True)
+        self._failed(item.subscriber_id, problem.reply, deferred=True, ours=problem.ours)
 
     def release(self, item: Due, problem: DeliveryError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """The run pauses for our side's failure: this reader's row goes back to pending as it was before the try
@@ -575,7 +577,7 @@ def _describe(reply: Reply, bounce: bool) -> str:
 
 def _ours(why: str, check: str) -> str:
     """A paused run's reason when our side failed: what, whose, and what to check."""
-    return f"{why} (our side, not the readers': check {check}; every reader not sent stays pending)"
+    return f"{why} (our side, not the readers': check {check}; no reader was failed or bounced for it)"
 
 
 def _what_to_check(problem: TransientError) -> tuple[str, str]:

@@ -51,6 +51,18 @@ class Reply:
         return self.code in (550, 551, 553)
 
     @property
+    def refuses_sender(self) -> bool:
+        """Digest's envelope sender refused, whichever command it answers ("550 5.1.8 … Sender address rejected", a
+        bare "550 Sender verify failed": Postfix checks the sender at RCPT): our setup, every copy would meet it."""
+        return (self.enhanced or "")[1:] in (".1.7", ".1.8") or _SENDER_REFUSED.search(self.text) is not None
+
+    @property
+    def is_throttle(self) -> bool:
+        """ "Slower, later" from the relay itself (452 too many recipients or no storage, 4.3.x its own trouble, 4.4.x
+        routing, 4.5.x protocol limits, 4.7.x policy and rate): never a sign the reader is gone."""
+        return self.code == 452 or (self.enhanced or "").startswith(("4.3.", "4.4.", "4.5.", "4.7."))
+
+    @property
     def refuses_relaying(self) -> bool:
         """The relay will not relay for us ("554 5.7.1 Relay access denied", a bare "550 relay not permitted"):
         our setup, whatever address it is said of; every copy would meet it."""
@@ -62,6 +74,7 @@ class Reply:
         return (self.enhanced or "").startswith("5.7.")
 
 
+_SENDER_REFUSED = re.compile(r"\bsender\b[^.;]{0,40}\b(rejected|refused|denied)\b|\bsender verif(y|ication) failed\b", re.IGNORECASE)
 _RELAYING = re.compile(
     r"\brelay(ing)?\b[^.;]*\b(denied|not permitted|not allowed|prohibited|refused)\b|\b(not permitted|unable|not allowed) to relay\b",
     re.IGNORECASE,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from digest.config import Relay
-from digest.errors import RelayError, TransientError
+from digest.errors import PermanentError, RelayError, TransientError
 from digest.mail.backends.base import RateLimiter, Reply
 from digest.mail.backends.smtp import SmtpTransport
 from digest.mail.message import Envelope
@@ -115,15 +115,24 @@ class PooledTransport:
             self.pool.limiters[self.relay.name].wait(self.pool.idle)
             try:
                 return self.transport.send(envelope, data, mark)
+            except PermanentError as exc:
+                if not exc.reply.refuses_relaying or len(tried) + 1 >= len(self.pool.relays):
+                    raise  # the reader's refusal, or no relay left to try: the run decides
+                self._move_on(str(exc.reply), tried)  # this relay will not relay for us: another may
             except TransientError as exc:
                 if not (exc.connection_lost or exc.reply.code == 421 or exc.at_sender):
                     raise  # an ordinary 4xx for this recipient: deferred, as with one relay
-                self.pool.bench(self.relay, str(exc.reply))
-                tried.add(self.relay.name)
-                if exc.message_sent or len(tried) >= len(self.pool.relays):
+                if exc.message_sent or len(tried) + 1 >= len(self.pool.relays):
+                    self.pool.bench(self.relay, str(exc.reply))
                     raise  # the message may have reached the relay: the ledger's retry decides, never a second copy now
-                self.transport.close()
-                self.relay, self.transport = self.pool.connect(frozenset(tried))
+                self._move_on(str(exc.reply), tried)
+
+    def _move_on(self, why: str, tried: set[str]) -> None:
+        """Bench this relay and go on with the same message through another not tried yet."""
+        self.pool.bench(self.relay, why)
+        tried.add(self.relay.name)
+        self.transport.close()
+        self.relay, self.transport = self.pool.connect(frozenset(tried))
 
     def close(self) -> None:
         self.transport.close()

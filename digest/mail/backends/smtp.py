@@ -35,12 +35,23 @@ def _reply(code: int, message: bytes | str) -> Reply:
     return Reply(code, " ".join(text.split()))
 
 
-def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False) -> None:
+# Replies that say our commands were not followed (unrecognised, not implemented, out of sequence): the relay and
+# digest disagree about the dialogue, whatever reader it is at; 501 (a bad argument) can be the reader's address.
+_NOT_FOLLOWED = frozenset({500, 502, 503, 504})
+
+
+def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False, after_rcpt: bool = False) -> None:
+    """The error a refusal is. ``message_sent``: no reply to the message is known (garbled), so the relay may have it;
+    ``after_rcpt``: a reply to DATA or to the message, the reader's RCPT having been accepted."""
     if reply.code < 400:  # a success where a refusal was due, or a 1xx: the replies are out of step with the commands
         raise TransientError(Reply(421, f"garbled reply from the server: {reply} out of step"), garbled=True, message_sent=message_sent)
-    if 400 <= reply.code < 500 or at_sender:  # MAIL FROM refused: never the reader's failure (TransientError)
-        raise TransientError(reply, connection_lost=reply.code == 421, message_sent=message_sent, at_sender=at_sender)
-    raise PermanentError(reply, after_data=message_sent)
+    if reply.code in _NOT_FOLLOWED:
+        raise TransientError(Reply(421, f"garbled reply from the server: our commands not followed: {reply}"), garbled=True)
+    if at_sender or reply.refuses_sender:  # digest's envelope sender refused, even at RCPT: never the reader's failure
+        raise TransientError(reply, connection_lost=reply.code == 421, at_sender=True)
+    if reply.code < 500:  # a throttle closes this connection: the next try goes through a fresh one (a per-session limit)
+        raise TransientError(reply, connection_lost=reply.code == 421 or reply.is_throttle)
+    raise PermanentError(reply, after_data=after_rcpt)
 
 
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
@@ -237,15 +248,15 @@ class SmtpTransport:
             else:
                 code, message = self._one_by_one(client, envelope, data, before_data)
             reply = _reply(code, message)
-            if code != 250:
-                _raise_for(reply, message_sent=True)
+            if code != 250:  # a reply to the message: the relay answered, so it does not have it unless it said 250
+                _raise_for(reply, after_rcpt=True)
             return reply
         except DeliveryError:
             # Our own Transient/PermanentError: DeliveryError is an OSError, so it must pass the clauses below untouched.
             raise
-        except smtplib.SMTPDataError as exc:  # the server refused DATA itself (not 354)
+        except smtplib.SMTPDataError as exc:  # the server refused DATA itself (not 354), the reader's RCPT accepted
             self._reset()
-            _raise_for(_reply(exc.smtp_code, exc.smtp_error))
+            _raise_for(_reply(exc.smtp_code, exc.smtp_error), after_rcpt=True)
         except GarbledReplyError as exc:
             raise TransientError(Reply(421, str(exc)), garbled=True, message_sent=self.writing) from exc
         except smtplib.SMTPServerDisconnected as exc:
@@ -307,13 +318,11 @@ class SmtpTransport:
             else:
                 self._reset()
             reply, at_sender = _reply(*replies[refused]), refused == 0  # MAIL FROM refused: the sender's problem
-            if dropped:
-                raise (
-                    TransientError(reply, connection_lost=True, at_sender=at_sender)
-                    if reply.code < 500 or at_sender
-                    else PermanentError(reply)
-                )
-            _raise_for(reply, at_sender=at_sender)
+            try:
+                _raise_for(reply, at_sender=at_sender, after_rcpt=refused == 2)
+            except TransientError as exc:
+                exc.connection_lost = exc.connection_lost or dropped
+                raise
         if dropped:
             raise smtplib.SMTPServerDisconnected("the server closed the connection before answering DATA")
         self.writing = True
