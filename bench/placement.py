@@ -131,7 +131,7 @@ def story_row(settings: Settings) -> str:
         folded[label] += bool(fold_stories([a, b], alike=meaning.alike([a, b])).folded)
     return (
         f"| one story by meaning (bench/data/stories.txt) | {folded['same']} of {total['same']} pairs of one story folded | "
-        f"{folded['apart']} of {total['apart']} pairs of two stories folded | closeness at least {STORY_CLOSE}, no contradicting number |"
+        f"{folded['apart']} of {total['apart']} pairs of two stories folded | closeness at least {STORY_CLOSE}, no conflicting figure, weekday or named place (digest.issue.identity) |"
     )
 
 

@@ -6,6 +6,7 @@
     selection.py  the window, the exclusion rules, duplicates
     editorial.py  the editor's issue file (pin, exclude, include, theme, note, subject, intro)
     stories.py    one story told by several outlets: shown once, "Also in" the others
+    identity.py   what tells two events apart when their meaning is close: figures, weekdays, named places
     grouping.py   themes (keywords by their stems, tags, the editor's word) and outlets
     assembly.py   gather → select → curate → group: the Digest of a window
     links.py      the links clicks are counted on ([tracking] clicks), numbered, and the copy that shows the redirect

@@ -12,7 +12,8 @@ stories, however alike the words ("Council meeting, 17 November" and "…18").
 With meaning on (:mod:`digest.meaning`), two posts from different outlets
 also tell one story when what they say is close: the cosine of their title
 and excerpt at least :data:`STORY_CLOSE`, and no number in one title
-contradicting the other's (chosen on the pairs in bench/data/stories.txt:
+contradicting the other's, nor a weekday or a named place
+(:mod:`digest.issue.identity`; chosen on the pairs in bench/data/stories.txt:
 the same story told in other words, and other stories in the same words);
 and two alike titles fold only if their meaning is that close as well. A
 title shorter than :data:`MIN_WORDS` words says too little for either rule.
@@ -34,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from digest.config import FIRST_PARTY_KINDS
+from digest.issue.identity import Marks, conflicts, figures, marks_of
 from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
@@ -42,7 +44,6 @@ STORY_CLOSE = 0.6
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|amp)$", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp/?$|/amp/|\.amp$|\.amp\.html$)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
-_NUMBER = re.compile(r"\d+")
 
 
 def canonical_url(url: str) -> str:
@@ -98,6 +99,7 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
     alike enough to an earlier lead's, or (``alike``) a meaning close enough to one from another outlet; a post
     kept apart leads its own story. Also: how close the posts folded by meaning were."""
     closeness: dict[str, float] = {}
+    marks: dict[str, Marks] = {}  # each post's, read once when a fold by meaning asks
     lead_of: dict[str, str] = {}
     leads: list[Post] = []
     by_url: dict[str, str] = {}
@@ -118,7 +120,7 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
                     None,
                 )
             if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
-                lead = _closest_story(post, [other for other in leads if other.id not in apart], alike, closeness)
+                lead = _closest_story(post, [other for other in leads if other.id not in apart], alike, closeness, marks)
         if lead is None:
             leads.append(post)
             lead = post.id
@@ -128,15 +130,17 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
     return lead_of, closeness
 
 
-def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], closeness: dict[str, float]) -> str | None:
-    """The lead from another outlet whose meaning is closest to ``post``'s, if close enough and no number contradicts."""
+def _closest_story(
+    post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], closeness: dict[str, float], marks: dict[str, Marks]
+) -> str | None:
+    """The lead from another outlet whose meaning is closest to ``post``'s, if close enough and nothing of the
+    event's identity conflicts (:mod:`digest.issue.identity`: figures, weekdays, named places)."""
     best: tuple[float, str] | None = None
     for other in leads:
         if other.outlet and other.outlet == post.outlet:
             continue  # one outlet's two posts are two stories (a series, a follow-up)
-        numbers, theirs = set(_NUMBER.findall(post.title)), set(_NUMBER.findall(other.title))
-        if numbers and theirs and numbers != theirs:
-            continue  # "Council meeting, 17 November" and "…18 November"
+        if conflicts(_marks(post, marks), _marks(other, marks)):
+            continue  # "Council meeting, 17 November" and "…18 November"; Thursday's donors and Saturday's
         score = alike(other.id, post.id)
         if score >= STORY_CLOSE and (best is None or score > best[0]):
             best = (score, other.id)
@@ -146,9 +150,15 @@ def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str]
     return best[1]
 
 
+def _marks(post: Post, known: dict[str, Marks]) -> Marks:
+    if post.id not in known:
+        known[post.id] = marks_of(post.title, post.excerpt_text)
+    return known[post.id]
+
+
 def _alike(a: Post, b: Post) -> bool:
     if len(_WORD.findall(a.title)) < MIN_WORDS:
         return False
-    if set(_NUMBER.findall(a.title)) != set(_NUMBER.findall(b.title)):  # "Council meeting, 17 November" vs "…18 November"
+    if figures(a.title) != figures(b.title):  # "Council meeting, 17 November" vs "…18 November"; "1,500" is 1500
         return False
     return fuzz.token_set_ratio(a.title, b.title, processor=str.lower, score_cutoff=SIMILAR) >= SIMILAR
