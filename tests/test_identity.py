@@ -73,3 +73,16 @@ def test_meaning_folds_only_what_identity_allows() -> None:
     stories = fold_stories(posts, alike=lambda a, b: 0.86 if pair_of[a] == pair_of[b] else 0.0)
     folded = {pair_of[excluded.post.id] for excluded in stories.folded}
     assert folded == set(range(len(APART), len(APART) + len(TOGETHER)))
+
+
+def test_a_placements_reason_never_says_minus_nought_nor_below_what_it_equals() -> None:
+    """Issue 32, item 6 (a first step): the reason said "-0.00", and "closest to Culture, 0.15 … below 0.15"."""
+    from digest.config import Theme
+    from digest.issue.grouping import place_by_meaning
+
+    themes = (Theme(name="Culture", keywords=()), Theme(name="Sport", keywords=()))
+    post = make_post("A quiet week", DAY)
+    near = place_by_meaning(post, themes, "Other news", (0.1484, -0.0004), 0.15)
+    assert near.theme == "Other news" and near.reason == "closest to Culture, 0.148; next Sport, 0.000: below 0.150, so no theme"
+    far = place_by_meaning(post, themes, "Other news", (0.05, -0.001), 0.15)
+    assert "-0.00" not in far.reason and far.reason == "closest to Culture, 0.05; next Sport, 0.00: below 0.15, so no theme"

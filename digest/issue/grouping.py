@@ -209,16 +209,24 @@ def place_by_meaning(
     if not scored:
         return Placement(fallback, "no themes configured")
     best, order = scored[0][0], -scored[0][1]
-    said = f"closest to {themes[order].name}, {best:.2f}"
+    # Below the threshold by less than the rounding: said with a digit more ("0.148: below 0.150", never "0.15: below 0.15").
+    digits = 3 if best < threshold and f"{best:.2f}" == f"{threshold:.2f}" else 2
+    said = f"closest to {themes[order].name}, {_closeness(best, digits)}"
     if len(scored) > 1:
-        said += f"; next {themes[-scored[1][1]].name}, {scored[1][0]:.2f}"
+        said += f"; next {themes[-scored[1][1]].name}, {_closeness(scored[1][0], digits)}"
     if order in found:
         said += f" (keywords: {found[order].said})"
     if best < threshold:
-        return Placement(fallback, f"{said}: below {threshold:.2f}, so no theme")
+        return Placement(fallback, f"{said}: below {_closeness(threshold, digits)}, so no theme")
     if len(closeness) > len(themes) and FALLBACK_MARGIN * closeness[len(themes)] > best:
-        return Placement(fallback, f"closer to what goes in {fallback} ({closeness[len(themes)]:.2f}) than to any theme; {said}")
+        return Placement(fallback, f"closer to what goes in {fallback} ({_closeness(closeness[len(themes)])}) than to any theme; {said}")
     return Placement(themes[order].name, said)
+
+
+def _closeness(value: float, digits: int = 2) -> str:
+    """A closeness as the editor reads it: rounded, and never "-0.00" (a cosine a hair below nought is nought)."""
+    text = f"{value:.{digits}f}"
+    return text.removeprefix("-") if float(text) == 0 else text
 
 
 def group_posts(
