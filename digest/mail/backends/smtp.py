@@ -106,6 +106,7 @@ def _replies(client: smtplib.SMTP, count: int) -> tuple[list[tuple[int, bytes]],
 # grow the sender's memory at will. Replies here are read with both bounds, and breaking either is a garbled reply:
 # the connection is closed as lost (our relay's side), never a verdict on a reader.
 MAX_REPLY_LINE = 8192
+REPLY_LATE = "the server's reply did not end in time (smtp.timeout)"
 MAX_REPLY_LINES = 128  # an EHLO answer has about 15; RFC 5321 sets no limit, so one is chosen well above real servers
 
 
@@ -159,13 +160,13 @@ def _read_line(client: smtplib.SMTP, deadline: float | None) -> bytes:
             left = deadline - time.monotonic()
             if left <= 0:
                 client.close()
-                raise TimeoutError("the server's reply did not end in time")
+                raise TimeoutError(REPLY_LATE)
             client.sock.settimeout(left)
         try:
             waiting = client.file.peek(1)  # what is buffered, or one read of the socket: never past a reply's end
-        except TimeoutError:
+        except TimeoutError as exc:  # the last of the deadline ran out in this read: the same words as between reads
             client.close()
-            raise
+            raise TimeoutError(REPLY_LATE) from exc
         except OSError as exc:
             client.close()
             raise smtplib.SMTPServerDisconnected(f"connection unexpectedly closed: {exc}") from exc
