@@ -658,6 +658,8 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
         say(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
         if last.state is SlotState.ABANDONED and last.issue_id:
             click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
+        if last.state is SlotState.WAITING and last.issue_id:  # our side held it up: the scheduler retries, or by hand
+            click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id)}")
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
