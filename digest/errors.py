@@ -267,3 +267,12 @@ class ReviewError(DigestError, LookupError):
         self.problem = problem
         self.event_id = event_id
         super().__init__(message)
+
+
+class LabelError(DigestError, LookupError):
+    """``digest themes forget-label`` names no label still taught, or more than one (``matches``: their
+    (issue id, post id, text), for the CLI to name each with the command that forgets it)."""
+
+    def __init__(self, why: str, matches: tuple[tuple[str, str, str], ...] = ()) -> None:
+        self.matches = matches
+        super().__init__(why)

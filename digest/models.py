@@ -88,6 +88,15 @@ class PlacementKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Judgement:
+    """Where the classifier puts one post (digest.meaning.classifier): its probability of each section, in the
+    themes' order then the fallback, and, when the editor's past placements changed the choice, how."""
+
+    probabilities: tuple[float, ...]
+    taught: str | None = None  # 'taught by 3 of your past placements here (nearest: "…"); without them: Energy'
+
+
+@dataclass(frozen=True, slots=True)
 class Placed:
     """One post of a frozen issue: the theme digest chose and the one it went out in (None: left out). The
     editor's moves and inclusions are examples that later issues learn from; all of them are what

@@ -151,6 +151,7 @@ def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_p
     )
     text = text.replace('url = "sqlite:///digest.sqlite"', f'url = "sqlite:///{tmp_path / "digest.sqlite"}"')
     config = write(tmp_path / "config" / "digest.toml", text)
+    write(config.parent / "labelled-posts.txt", (REPO / "config" / "labelled-posts.txt").read_text(encoding="utf-8"))
     env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
     assert digest("--config", str(config), "subscribers", "add", "reader@example.org", env=env).returncode == 0
     # Built, even frozen, is not "went out": the window of the next issue does not start there.

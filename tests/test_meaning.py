@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import shlex
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,6 +169,7 @@ def teaching_project(tmp_path: Path) -> Path:
     config = tmp_path / "config" / "digest.toml"
     config.parent.mkdir(parents=True)
     config.write_text(text, encoding="utf-8")
+    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
     for week, posts in enumerate(WEEKS):
         for number, (title, excerpt) in enumerate(posts):
             day = 2 + 7 * week + number
@@ -289,6 +291,7 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
     config = tmp_path / "config" / "digest.toml"
     config.parent.mkdir()
     config.write_text(text, encoding="utf-8")
+    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
     settings = load_settings(config, environ={})
     assert not settings.meaning.enabled and meaning_of(settings) is None
     said = [settings.meaning.unavailable]  # said by the commands that place posts (issue 31, low), not by every command

@@ -41,6 +41,7 @@ from digest.issue.selection import at_moment, parse_when, select_posts, window_b
 from digest.issue.slots import latest_slot, make_trigger, next_slot
 from digest.mail.backends import Backend, Reply, get_backend
 from digest.meaning import meaning_of
+from digest.meaning.classifier import Label, LabelSource
 from digest.models import (
     DeliveryState,
     Digest,
@@ -298,12 +299,15 @@ class Newsletter:
 
     # -- building ---------------------------------------------------------------
 
-    def _learned(self) -> list[tuple[str, str]]:
-        """The editor's past corrections (post text, theme), for meaning to learn from; none without a database
-        (a build alone creates none) or with meaning off."""
+    def _taught(self) -> list[Label]:
+        """The editor's labels, from the posts of frozen issues (confirmed, and corrected), for meaning to learn
+        from; none without a database (a build alone creates none) or with meaning off."""
         if not self.settings.meaning.enabled or (self._store is None and not database_exists(self.settings.database_url)):
             return []
-        return self.store.placements.examples()
+        return [
+            Label(text, theme, LabelSource.CORRECTED if corrected else LabelSource.CONFIRMED)
+            for text, theme, corrected in self.store.placements.labels(self.settings.theme_names)
+        ]
 
     def _interest(self) -> ReaderInterest | None:
         """What readers clicked lately, per theme: for the desk, and for ``[grouping] order = "readers"``; none without
@@ -325,7 +329,7 @@ class Newsletter:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
         gathered = gather_for(self.settings, window, sources)
         issue_file = issue_file_of(self.settings, window)
-        meaning = meaning_of(self.settings, self._learned(), on_step)
+        meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
         digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning, interest=interest)
         digest, rendered = render_leaving_out(

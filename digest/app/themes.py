@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.config import Settings
+from digest.errors import LabelError
 from digest.models import PlacementKind
-from digest.store import PastPlacement, Store
+from digest.store import PastLabel, PastPlacement, Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,3 +77,38 @@ def _score(name: str, placed: list[PastPlacement]) -> ThemeScore:
 def _confusions(placed: list[PastPlacement]) -> tuple[tuple[str, str, int], ...]:
     moved = Counter((p.automatic or "?", p.theme or "?") for p in placed if p.automatic != p.theme)
     return tuple((automatic, final, count) for (automatic, final), count in moved.most_common(5))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Teaching:
+    """What later builds learn from: the labels of the frozen issues."""
+
+    confirmed: int  # posts that went out where digest put them
+    corrected: int  # posts the editor moved or brought in (weighted more)
+    forgotten: int  # labels the editor took back (`digest themes forget-label`)
+
+
+def teaching(settings: Settings, store: Store) -> Teaching:
+    """How many labels the frozen issues give the next build, by kind."""
+    taught = store.placements.labels(settings.theme_names)
+    return Teaching(
+        confirmed=sum(1 for _, _, corrected in taught if not corrected),
+        corrected=sum(1 for _, _, corrected in taught if corrected),
+        forgotten=store.placements.forgotten_count(),
+    )
+
+
+def forget_label(store: Store, wanted: str, issue_id: str | None = None) -> PastLabel:
+    """Stop learning from one post's placement: ``wanted`` is its post id or the start of its title; raises
+    LabelError when that names no label still taught, or several (each named, to choose from)."""
+    found = [label for label in store.placements.find(wanted, issue_id) if label.taught]
+    if not found:
+        where = f" in issue {issue_id}" if issue_id else ""
+        raise LabelError(f"no placement still taught{where} has the post id or a title starting {wanted!r}")
+    if len(found) > 1:
+        raise LabelError(
+            f"{len(found)} placements match {wanted!r}: name one by its issue and post id",
+            tuple((label.issue_id, label.post_id, label.text) for label in found),
+        )
+    store.placements.forget(found[0].issue_id, found[0].post_id)
+    return found[0]

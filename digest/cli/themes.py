@@ -1,4 +1,5 @@
-"""``digest themes report``: how often the theme digest chose was the editor's, per theme and per issue."""
+"""``digest themes report``: how often the theme digest chose was the editor's, per theme and per issue, and what
+later builds learn from; ``digest themes forget-label``: take one post's placement back from that learning."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from digest.cli.common import Context
+from digest.cli.common import EXIT_USAGE, Context, fail, hint
 
 
 @click.group()
@@ -26,7 +27,7 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
     example the next builds learn from ([grouping] meaning = "on").
     """
     from digest.app.session import moment
-    from digest.app.themes import theme_report
+    from digest.app.themes import teaching, theme_report
     from digest.errors import WindowError
 
     try:
@@ -38,6 +39,7 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
         click.echo("No database yet: no issue has been frozen.")
         return
     seen = theme_report(obj.settings, store, start)
+    taught = teaching(obj.settings, store)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -48,6 +50,7 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
                     "issues": [{"issue_id": i, "posts": n, "matched": m} for i, n, m in seen.issues],
                     "confusions": [{"automatic": a, "editor": e, "count": c} for a, e, c in seen.confusions],
                     "excluded_by_editor": seen.excluded,
+                    "labels": {"confirmed": taught.confirmed, "corrected": taught.corrected, "forgotten": taught.forgotten},
                     "generated_at": datetime.now(UTC).isoformat(),
                 },
                 indent=2,
@@ -61,8 +64,49 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
     for score in seen.themes:
         if score.posts:
             click.echo(f"  {score.theme:<28} {score.rate:>4.0%}  ({score.matched} of {score.posts})")
-    click.echo("By issue    " + ", ".join(f"{issue} {m}/{n}" for issue, n, m in seen.issues))
+    click.echo("By issue    placed by digest before the editor's changes, oldest first")
+    for issue, n, m in seen.issues:
+        click.echo(f"  {issue:<28} {_bar(m / n if n else 0.0)} {m / n if n else 0.0:>4.0%}  ({m} of {n})")
     for automatic, editor, count in seen.confusions:
         click.echo(f"Moved       {count} from {automatic} to {editor}")
     if seen.excluded:
-        click.echo(f"Left out   {seen.excluded} post(s) by the editor")
+        click.echo(f"Left out    {seen.excluded} post(s) by the editor")
+    click.echo(
+        f"Learning    from {taught.confirmed} confirmed placement(s) and {taught.corrected} correction(s) (weighted more)"
+        + (f"; {taught.forgotten} forgotten" if taught.forgotten else "")
+    )
+
+
+BAR = 20  # characters of a full bar in the text curve
+
+
+def _bar(rate: float) -> str:
+    filled = round(rate * BAR)
+    return "█" * filled + "·" * (BAR - filled)
+
+
+@themes.command("forget-label")
+@click.argument("post")
+@click.option("--issue", "issue_id", metavar="ID", help="The frozen issue the post went out in (when it went out in several).")
+@click.pass_obj
+def forget_label(obj: Context, post: str, issue_id: str | None) -> None:
+    """Stop later builds learning from one post's placement (a move made by mistake).
+
+    POST is the post's id, or the start of its title. The placement stays in `digest themes report`; only
+    the learning forgets it.
+    """
+    from digest.app.themes import forget_label as forget
+    from digest.errors import LabelError
+
+    store = obj.store_if_exists()
+    if store is None:
+        fail("No database yet: no issue has been frozen, so there is nothing to forget.", EXIT_USAGE)
+    try:
+        label = forget(store, post, issue_id)
+    except LabelError as exc:
+        lines = [str(exc)]
+        lines += [
+            f"  {text[:60]}: {hint(obj, 'themes', 'forget-label', post_id, '--issue', issue)}" for issue, post_id, text in exc.matches
+        ]
+        fail("\n".join(lines), EXIT_USAGE)
+    click.echo(f"Forgotten: {label.text[:60]!r} in {label.theme} (issue {label.issue_id}); later builds no longer learn from it.")

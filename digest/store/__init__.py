@@ -35,7 +35,7 @@ from digest.store.leases import Leases
 from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
 from digest.store.links import Links
 from digest.store.migrations import ThemeNames
-from digest.store.placements import PastPlacement, Placements
+from digest.store.placements import PastLabel, PastPlacement, Placements
 from digest.store.runs import Runs, ScheduleRun
 from digest.store.schema import create_engine, now_utc, reads_of
 from digest.store.subscribers import Subscriber, Subscribers
@@ -55,6 +55,7 @@ __all__ = [
     "MailEvent",
     "Named",
     "Outstanding",
+    "PastLabel",
     "PastPlacement",
     "Placements",
     "Remaining",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,8 +12,9 @@ from sqlalchemy.engine import Engine
 from digest.models import PlacementKind
 from digest.store.schema import issues, placements, reads_of
 
-# The editor's corrections a build learns from: the most recent ones, enough to teach, few enough to embed fast.
-EXAMPLES = 400
+# The labels a build learns from: the most recent, enough to teach, few enough to embed and fit fast (a first
+# build embeds them once; the cache keeps their vectors and the fit).
+LABELS = 3000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,21 +26,70 @@ class PastPlacement:
     kind: PlacementKind
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PastLabel:
+    """A post of a frozen issue as a label: the theme it went out in, and whether builds still learn from it."""
+
+    issue_id: str
+    post_id: str
+    text: str
+    theme: str
+    kind: PlacementKind
+    taught: bool
+
+
 class Placements:
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.reads = reads_of(engine)
 
-    def examples(self, limit: int = EXAMPLES) -> list[tuple[str, str]]:
-        """(post text, theme) of the posts the editor moved to a theme or brought in, newest issues first."""
+    def forget(self, issue_id: str, post_id: str) -> bool:
+        """Builds stop learning from this post's placement (a move made by mistake); the report still counts it.
+        Whether there was such a label still taught."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(placements)
+                .where(placements.c.issue_id == issue_id, placements.c.post_id == post_id, placements.c.taught.is_(True))
+                .values(taught=False)
+            )
+        return bool(done.rowcount)
+
+    def labels(self, themes: Sequence[str], limit: int = LABELS) -> list[tuple[str, str, bool]]:
+        """(post text, theme, corrected) of the posts of frozen issues in ``themes`` (a theme renamed or gone since
+        teaches nothing), newest issues first: those the editor kept where digest put them, and, corrected, those
+        moved or brought in; not the posts left out (where they belong is not said), nor labels forgotten."""
         query = (
-            sa.select(placements.c.text, placements.c.theme)
+            sa.select(placements.c.text, placements.c.theme, placements.c.kind)
             .join(issues, issues.c.id == placements.c.issue_id)
-            .where(placements.c.kind.in_([PlacementKind.MOVED.value, PlacementKind.INCLUDED.value]), placements.c.theme.is_not(None))
+            .where(placements.c.theme.in_(list(themes)), placements.c.taught.is_(True))
             .order_by(issues.c.window_end.desc(), placements.c.post_id)
             .limit(limit)
         )
+        corrections = {PlacementKind.MOVED.value, PlacementKind.INCLUDED.value}
         with self.reads.connect() as conn:
-            return [(str(row[0]), str(row[1])) for row in conn.execute(query).all()]
+            return [(str(row[0]), str(row[1]), row[2] in corrections) for row in conn.execute(query).all()]
+
+    def forgotten_count(self) -> int:
+        """How many placements the editor took back from teaching."""
+        with self.reads.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(placements).where(placements.c.taught.is_(False))).scalar_one())
+
+    def find(self, wanted: str, issue_id: str | None = None) -> list[PastLabel]:
+        """The labels whose post id is ``wanted``, or whose text starts with it (case aside), in ``issue_id`` or any."""
+        query = sa.select(
+            placements.c.issue_id, placements.c.post_id, placements.c.text, placements.c.theme, placements.c.kind, placements.c.taught
+        )
+        query = query.where(placements.c.theme.is_not(None))
+        if issue_id is not None:
+            query = query.where(placements.c.issue_id == issue_id)
+        with self.reads.connect() as conn:
+            rows = conn.execute(query.order_by(placements.c.issue_id, placements.c.post_id)).all()
+        folded = wanted.casefold()
+        return [
+            PastLabel(issue_id=row[0], post_id=row[1], text=row[2], theme=row[3], kind=PlacementKind(row[4]), taught=bool(row[5]))
+            for row in rows
+            if row[1] == wanted or str(row[2]).casefold().startswith(folded)
+        ]
 
     def since(self, start: datetime | None = None) -> list[PastPlacement]:
         """Every placement of the issues whose window ended at or after ``start`` (every issue: None), oldest first."""

@@ -214,6 +214,8 @@ placements = sa.Table(
     sa.Column("automatic", sa.Text),
     sa.Column("theme", sa.Text),  # NULL: the editor left the post out
     sa.Column("kind", sa.String(16), nullable=False),  # digest.models.PlacementKind
+    # v18: whether builds learn from this placement; `digest themes forget-label` turns it off (a move by mistake).
+    sa.Column("taught", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 

@@ -1,0 +1,18 @@
+"""Each placement of a frozen issue teaches later builds until the editor forgets it (`digest themes forget-label`).
+
+Every placement stored before teaches, as it did.
+
+Revision ID: v18
+Revises: v17
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "v18"
+down_revision = "v17"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("placements") as batch:
+        batch.add_column(sa.Column("taught", sa.Boolean, nullable=False, server_default=sa.true()))
