@@ -114,6 +114,8 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
         return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
 
     def place(posts: Sequence[Post]) -> Mapping[str, Judgement]:
+        if not posts:
+            return {}
         vectors = embed([post_text(post) for post in posts])
         probabilities = fit_of(labels).probabilities(vectors)
         said = _taught(classes, labels, probabilities, vectors, fit_of, embed)
