@@ -318,9 +318,17 @@ class Problem:
     # The whole source yielded nothing (missing, unreachable, an HTTP error, no file matched):
     # a failed run even without --strict, where a bad item among good ones is only a warning.
     source_failed: bool = False
+    # Nothing is wrong with the input, but the editor should know (a post in another language): shown with the
+    # problems, never failing --strict.
+    advisory: bool = False
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+
+def strict_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """The problems that fail a --strict build or send: all but the advisory ones."""
+    return [problem for problem in problems if not problem.advisory]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

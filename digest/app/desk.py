@@ -17,6 +17,7 @@ from typing import Any
 from digest.config import Settings
 from digest.errors import DeskError
 from digest.issue.editorial import IssueFile, Ref, issue_file_path, read_issue_file, url_key, write_issue_file
+from digest.issue.language import language_notes
 from digest.models import Digest, Post, Window
 
 POST_ACTIONS = ("exclude", "include", "pin", "unpin", "up", "down", "theme", "note")
@@ -51,6 +52,12 @@ def desk_view(settings: Settings, window: Window) -> DeskView:
         intro=current.intro,
         pinned=frozenset(ref.text for ref in current.pin),
     )
+
+
+def language_flags(settings: Settings, digest: Digest) -> Mapping[str, str]:
+    """Post id → what the desk says beside each post of ``digest`` not in the newsletter's language, in the words
+    the build's problems use ("in French; the model reads English")."""
+    return language_notes(digest.posts, settings)
 
 
 def edit_issue_file(settings: Settings, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str]) -> Path:

@@ -79,8 +79,10 @@ def build(
         fail(str(exc), EXIT_PROBLEMS)
     digest, rendered = built.digest, built.rendered
     report_problems(digest.problems)
-    if strict and digest.problems:
-        fail(f"{len(digest.problems)} problem(s) in the input (--strict): nothing written", EXIT_PROBLEMS)
+    from digest.models import strict_problems
+
+    if strict and (wrong := strict_problems(digest.problems)):
+        fail(f"{len(wrong)} problem(s) in the input (--strict): nothing written", EXIT_PROBLEMS)
     if digest.posts:
         click.echo(display_path(write_issue(settings.output_dir, digest, rendered)))
     else:

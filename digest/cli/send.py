@@ -247,8 +247,10 @@ def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     if digest is not None:
         # For a frozen issue these are the problems of the comparison build: they explain a difference.
         common.report_problems(digest.problems)
-        if request.strict and digest.problems and not plan.frozen:
-            fail(f"{len(digest.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
+        from digest.models import strict_problems
+
+        if request.strict and (wrong := strict_problems(digest.problems)) and not plan.frozen:
+            fail(f"{len(wrong)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     return plan
 
 

@@ -8,6 +8,7 @@
     stories.py    one story told by several outlets: shown once, "Also in" the others
     identity.py   what tells two events apart when their meaning is close: figures, weekdays, named places
     grouping.py   themes (keywords by their stems, tags, the editor's word) and outlets
+    language.py   which language a post is in (py3langid), and the posts not in the newsletter's: said, not moved
     assembly.py   gather → select → curate → group: the Digest of a window
     links.py      the links clicks are counted on ([tracking] clicks), numbered, and the copy that shows the redirect
 """

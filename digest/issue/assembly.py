@@ -11,6 +11,7 @@ from typing import TypedDict
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
+from digest.issue.language import language_problems
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.meaning import Meaning, meaning_of, post_text
@@ -79,7 +80,12 @@ def assemble_digest(
     excluded = curation.excluded if curation else selection.excluded
     stories = fold_stories(selected, keep_apart=curation.included if curation else (), alike=meaning.alike(selected) if meaning else None)
     selected, excluded = stories.shown, (*excluded, *stories.folded)
-    problems = (*gathered.problems, *(curation.problems if curation else ()), *unknown_themes(selected, settings.themes, settings.fallback))
+    problems = (
+        *gathered.problems,
+        *(curation.problems if curation else ()),
+        *unknown_themes(selected, settings.themes, settings.fallback),
+        *language_problems(selected, settings),  # said, not changed: the post stays where it is placed
+    )
     editorial = curation.editorial if curation else None
     sections = group_posts(
         selected,

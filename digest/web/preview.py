@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from digest.app.desk import DeskForm, desk_view, edit_issue_file, ref_of
+from digest.app.desk import DeskForm, desk_view, edit_issue_file, language_flags, ref_of
 from digest.app.issues import WindowRequest, target_args
 from digest.app.output import digest_json
 from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
@@ -341,6 +341,7 @@ def _desk_context(built: PreviewBuild) -> dict[str, Any]:
         "notes": built.digest.editorial.notes if built.digest.editorial else {},
         "pinned": view.pinned,
         "approval": approval_line(built),
+        "languages": language_flags(built.settings, built.digest),  # post id → "in French; the model reads English"
     }
 
 

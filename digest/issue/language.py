@@ -1,0 +1,125 @@
+"""Which language each post is written in, and the posts that are not in the newsletter's (issue 32, item 7).
+
+A post in another language is said, not changed: the build's problems and the desk name it (``"Titre": in
+French; the model reads English``), so the editor knows why its placement may be poor and may leave it out.
+
+The detector is py3langid (langid.py's naive Bayes over byte n-grams; its model ships in the wheel, so nothing
+is fetched). Its probabilities are tempered by the text's length, so a title with a French street name in it
+comes out unsure rather than French: that is what "unsure" rests on here. A post is given a language only on
+strong evidence, because a wrong flag costs the editor's trust; a missed one costs little.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from babel import Locale
+
+from digest.meaning import post_text
+from digest.models import Post, Problem
+
+if TYPE_CHECKING:
+    from digest.config import Settings
+
+# How sure the detector must be (its tempered probability of the best language) before a text is said to be in
+# it. Posts of a title and an excerpt score 0.89 and up in their own language; a short English title naming
+# "Rue de la Paix" or "Châlons-en-Champagne" about 0.4 for French; a lone place name lower still.
+SURE = 0.8
+# Fewer letters than this is a name or a heading, not evidence of a language ("La Rochelle", "Q3 2026").
+MIN_LETTERS = 15
+# A sentence of at least this many words that is surely in another language makes the text mixed (a bilingual
+# post), and a mixed text has no one language.
+SENTENCE_WORDS = 4
+# Enough of a long excerpt to tell its language; the rest costs time and says nothing more.
+MAX_CHARS = 1000
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s+/\s+|\n+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@cache
+def _identifier() -> Any:
+    """The detector, loaded once per process (about half a second: its model is decompressed)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _best(text: str) -> tuple[str, float]:
+    language, probability = _identifier().classify(text)
+    return str(language), float(probability)
+
+
+def language_of(text: str) -> str | None:
+    """The base language (ISO 639 code: "en", "fr", "cy") ``text`` is written in; None when unsure: too few
+    letters, no language clearly ahead, or sentences surely in two languages. The same text always gives the
+    same answer."""
+    text = text[:MAX_CHARS]
+    if sum(len(word) for word in _WORD.findall(text)) < MIN_LETTERS:
+        return None
+    language, probability = _best(text)
+    if probability < SURE:
+        return None
+    for sentence in _SENTENCE_END.split(text):
+        if len(_WORD.findall(sentence)) >= SENTENCE_WORDS:
+            other, sure = _best(sentence)
+            if other != language and sure >= SURE:
+                return None
+    return language
+
+
+def base_language(tag: str) -> str:
+    """The base language of a BCP 47 tag: "en-GB" → "en"."""
+    return tag.replace("_", "-").split("-")[0].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Foreign:
+    """A post surely written in another language than the newsletter's."""
+
+    post: Post
+    language: str  # its base language, as the detector names it
+
+
+def not_in_language(posts: Iterable[Post], language: str) -> tuple[Foreign, ...]:
+    """The posts surely written in another language than ``language`` (a BCP 47 tag: "en-GB", "cy"), in order.
+    A post whose language is unsure is never among them."""
+    wanted = base_language(language)
+    found = []
+    for post in posts:
+        detected = language_of(post_text(post))
+        if detected is not None and detected != wanted:
+            found.append(Foreign(post=post, language=detected))
+    return tuple(found)
+
+
+def language_name(code: str) -> str:
+    """A language's name in English, for the editor: "fr" → "French"; a code CLDR does not name stays a code."""
+    return str(Locale.parse("en").languages.get(code, code))
+
+
+def language_note(language: str, settings: Settings) -> str:
+    """What is said of a post in ``language`` (a base code) in this newsletter: the one wording, for the build's
+    problems and the desk alike. When meaning places the posts and its model does not read that language, that is
+    what matters (its placement is a guess); otherwise that it is not the newsletter's language."""
+    said = f"in {language_name(language)}"
+    if settings.meaning.enabled and settings.themes and not settings.meaning.reads(language):
+        return f"{said}; the model reads {language_name('en')}"
+    return f"{said}; the newsletter is in {language_name(base_language(settings.language))}"
+
+
+def language_notes(posts: Sequence[Post], settings: Settings) -> dict[str, str]:
+    """Post id → what is said of it, for each post not in the newsletter's language."""
+    return {found.post.id: language_note(found.language, settings) for found in not_in_language(posts, settings.language)}
+
+
+def language_problems(posts: Sequence[Post], settings: Settings) -> tuple[Problem, ...]:
+    """A problem (a warning: the post stays in the issue) for each post not in the newsletter's language."""
+    return tuple(
+        Problem(where=found.post.source, message=f'"{found.post.title}": {language_note(found.language, settings)}', advisory=True)
+        for found in not_in_language(posts, settings.language)
+    )
