@@ -68,7 +68,11 @@ def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str |
         f"  {where}digest preview                            # the coming issue, live, at http://127.0.0.1:8000/\n"
         "  digest subscribers add you@example.org    # your first subscriber\n"
         "  digest send --dry-run                     # what a send would do\n"
-        "  digest send                               # send it (to the outbox until [smtp] host is set)"
+        "  digest send                               # send it (to the outbox until [smtp] host is set)\n"
+        "\nPlacing posts: your themes' descriptions, keywords and examples place the first issues. Every issue you\n"
+        "freeze teaches the next: each post where it went out, your moves at the desk counting more, so your own\n"
+        "labels join and soon outweigh the config's (a starting set of your own: [grouping] examples_file).\n"
+        "`digest themes report` shows how often digest placed posts where you kept them, issue by issue."
     )
 
 
