@@ -28,7 +28,12 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   only the other;
 - **kinds**: headlines naming different kinds of one thing (jazz / folk, gas / water, football / rugby, a book
   festival / a music festival), from a small table of siblings whose synonyms count as one kind (writers', book,
-  literary), so that a word that merely differs does not part one story told in other words.
+  literary), so that a word that merely differs does not part one story told in other words;
+- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "six bells" / "eight bells", "3%" / "7%"):
+  a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
+  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+- **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
+  (place, body, person, name few of the issue's posts use, date, figure) lowers the closeness needed to fold.
 """
 
 from __future__ import annotations
@@ -183,12 +188,16 @@ _SIBLINGS = {
         "utility": "gas water electricity/power sewage/sewer broadband",
         "sport": "football rugby cricket tennis hockey netball basketball golf athletics swimming cycling boxing darts bowls rowing",
         "transport": "bus/buses tram/trams train/trains/rail ferry/ferries",
+        "wildlife": "otter/otters beaver/beavers seal/seals badger/badgers fox/foxes owl/owls swan/swans heron/herons "
+        "kingfisher/kingfishers dolphin/dolphins whale/whales hedgehog/hedgehogs deer eagle/eagles osprey/ospreys",
+        "scanner": "mri ct x-ray/xray pet ultrasound",
     }.items()
 }
 # Which sorts a headline's word must sit beside to count: "festival" for festival kinds (a food bank is no food
 # festival), "main", "supply", "bill"… for utilities; music and sports genres, and transport, stand alone.
 _SORT_CONTEXT = {
     "festival": re.compile(r"\bfestivals?\b", re.IGNORECASE),
+    "scanner": re.compile(r"\b(?:scanners?|scans?)\b", re.IGNORECASE),
     "utility": re.compile(r"\b(?:mains?|supply|supplies|bills?|pipes?|leak|leaks|burst|outage|cut|prices?|meters?|works)\b", re.IGNORECASE),
 }
 

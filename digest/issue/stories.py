@@ -13,7 +13,9 @@ With meaning on (:mod:`digest.meaning`), two posts from different outlets
 also tell one story when what they say is close: the cosine of their title
 and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
 they agree on a mark few other events share (a named place, body or person,
-a date, a figure such as 1,500), and nothing of the event's identity
+a proper name few of the issue's posts use, a date, a figure such as 1,500),
+:data:`STORY_CLOSE_STEP` less for each further such mark down to
+:data:`STORY_CLOSE_LEAST` (bench/data/story-pairs.txt), and nothing of the event's identity
 conflicts: figures, weekdays, dates, named places, bodies and people,
 verdicts, kinds (:mod:`digest.issue.identity`; chosen on the pairs in
 bench/data/stories.txt: the same story told in other words, and other
