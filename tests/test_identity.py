@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.issue.identity import agreements, conflicts, figures, marks_of
+from digest.issue.identity import agreements, conflicts, figures, marks_of, telling
 from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED, fold_stories
 from digest.meaning import available
 from digest.models import Post
@@ -81,6 +81,38 @@ APART = [
     ),
     ("Bus fares to rise in January", "", "Bus fares cut in January", "", "different outcome: rises / falls"),
     ("Writers' festival announces its line-up", "", "Music festival announces its line-up", "", "different kind: books / music"),
+    # figures of one thing anywhere in the posts, as numbers: money, per cent, what a figure counts
+    (
+        "New scanner opens at the General",
+        "The £1.8m machine will cut waits.",
+        "General opens new scanner",
+        "A scanner costing £1.1m is in use.",
+        "different figures: £1,800,000 / £1,100,000",
+    ),
+    (
+        "Church bells ring again after restoration",
+        "The six bells rang on Sunday.",
+        "Church bells ring again after recasting",
+        "The eight bells rang on Sunday.",
+        "different figures: 6 bell / 8 bell",
+    ),
+    (
+        "Tenants face rent rise",
+        "Rents go up by 3% from April.",
+        "Tenants face rent rise",
+        "Rents go up by seven per cent.",
+        "different figures: 3% / 7%",
+    ),
+    # a headline's part without a name, and two people named in it
+    (
+        "Marbury councillor resigns her seat",
+        "Cllr Peter Lang has stepped down.",
+        "Marbury councillor resigns her seat",
+        "Cllr Sarah Dunmore has resigned.",
+        "different person: Councillor Lang / Councillor Dunmore",
+    ),
+    ("Flood warning for the River Wendle", "", "Flood warning for the River Tarr", "", "different place: River Wendle / River Tarr"),
+    ("Otters spotted on the river", "", "Beavers released on the river", "", "different kind: otter / beaver"),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -109,6 +141,25 @@ TOGETHER = [
     ("Writers' festival names its speakers", "", "Book festival reveals forty speakers", ""),
     ("Landlords must hold a licence from April", "", "Selective licensing scheme approved", "Landlords pay from 1 April."),
     ("Lido to reopen after restoration", "", "Open-air pool back in May after repairs", ""),
+    # a figure rounded or hedged agrees with the precise one; figures far apart count other things of one event
+    ("Council tax to rise by 4.99%", "", "Householders face near-5% rise in bills", "Bills go up by just under five per cent."),
+    ("Pool reopens after £2.5m makeover", "", "Swimmers return to the baths", "Works cost 2.5 million pounds."),
+    ("Road race raises £45,000", "Entry was £5.", "Hospice road race a success", "It raised forty-five thousand pounds."),
+    # the weekend is Saturday and Sunday; a night's storm runs into the next day
+    (
+        "Kite festival called off",
+        "Organisers cancelled it on Friday for this weekend.",
+        "Beach kite event axed",
+        "Not on Saturday and Sunday.",
+    ),
+    ("Theatre closed after roof leak", "Saturday's shows were cancelled.", "Storm damage at theatre", "Rain on Friday night came in."),
+    # a possessive ends a place's name: Market Bridge is in Coppice Green, not another Coppice Green
+    (
+        "Otters in town centre river",
+        "Filmed beneath Coppice Green's Market Bridge.",
+        "Otters return to the river",
+        "Seen near the bridge in Coppice Green.",
+    ),
 ]
 
 
@@ -178,6 +229,48 @@ def test_meaning_folds_only_what_identity_allows_and_says_why() -> None:
     )
     assert [kept.post.id for kept in stories.kept_apart] == [posts[2 * n + 1].id for n in range(len(APART))]
     assert all(said in kept.reason for kept, (*_, said) in zip(stories.kept_apart, APART, strict=True))
+
+
+def test_proper_names_and_figures_in_words_are_telling_agreements() -> None:
+    """A name few posts of the issue use counts as a telling agreement; the issue's town, in most posts, does not."""
+    a = marks_of("Councillor quits amid expenses questions", "Cllr Diane Holt has stepped down from Marbury Town Council.")
+    b = marks_of(
+        "By-election looms after resignation", "Voters in Marbury will go to the polls. Diane Holt said she wanted to clear her name."
+    )
+    assert "same name: Diane, Holt, Marbury" in agreements(a, b) and telling(a, b) == 1
+    assert telling(a, b, common=frozenset({"diane", "holt", "marbury"})) == 0
+    c = marks_of("Estate of 350 homes gets green light", "")
+    d = marks_of("Farm fields to become new neighbourhood", "Councillors backed three hundred and fifty houses.")
+    assert "same figure: 350" in agreements(c, d)
+
+
+def test_each_further_telling_agreement_lowers_the_closeness_needed() -> None:
+    """Two telling marks (a place and a name) fold a pair a step below one; a town most posts name counts for none."""
+    lower = STORY_CLOSE_AGREED - 0.05
+    pair: list[tuple[str, ...]] = [
+        (
+            "Thieves raid Greyhithe jewellers",
+            "Burglars hit Cole's on Greyhithe High Street.",
+            "Police appeal after break-in",
+            "Police said Cole's on Greyhithe High Street was burgled.",
+        ),
+        (
+            "Thieves raid Kelsham jewellers",
+            "Burglars hit a shop in Kelsham.",
+            "Police appeal after Kelsham break-in",
+            "A shop in Kelsham was burgled.",
+        ),
+    ]
+    posts = _pairs(pair)
+    pair_of = {post.id: n // 2 for n, post in enumerate(posts)}
+    folded = fold_stories(posts, alike=lambda a, b: lower if pair_of[a] == pair_of[b] else 0.0).folded
+    assert [excluded.post.title for excluded in folded] == ["Police appeal after break-in"]
+    assert "same place: Greyhithe High Street; same name: Cole" in folded[0].reason
+    town = [make_post(f"Kelsham notes {n}", DAY, url=f"https://c.example/{n}", outlet="C", excerpt="News from Kelsham.") for n in range(4)]
+    assert [
+        excluded.post.title
+        for excluded in fold_stories(posts + town, alike=lambda a, b: lower if pair_of.get(a, -1) == pair_of.get(b, -2) else 0.0).folded
+    ] == ["Police appeal after break-in"]
 
 
 def test_a_telling_agreement_folds_from_a_lower_closeness() -> None:

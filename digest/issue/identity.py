@@ -28,7 +28,12 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   only the other;
 - **kinds**: headlines naming different kinds of one thing (jazz / folk, gas / water, football / rugby, a book
   festival / a music festival), from a small table of siblings whose synonyms count as one kind (writers', book,
-  literary), so that a word that merely differs does not part one story told in other words.
+  literary), so that a word that merely differs does not part one story told in other words;
+- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "six bells" / "eight bells", "3%" / "7%"):
+  a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
+  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+- **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
+  (place, body, person, name few of the issue's posts use, date, figure) lowers the closeness needed to fold.
 """
 
 from __future__ import annotations
@@ -137,6 +142,11 @@ _PERSON = re.compile(
     r"Superintendent|Supt|Rev|Revd|Reverend|Canon|Bishop|Headteacher|Principal)\.? ((?:[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)? ?){1,2})"
 )
 _MP = re.compile(r"\b([A-Z][a-z'’]+) MP\b")
+# A part said without a name in a headline ("Marbury councillor resigns"): two such headlines whose posts name two
+# different people in that part tell of two people.
+_ROLE_WORDS = {"councillor": "councillor", "mayor": "mayor", "mp": "mp", "judge": "judge", "headteacher": "head teacher"}
+_RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
+_NIGHT = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")(?:['’]s)? (?:night|evening)\b", re.IGNORECASE)
 # Verdicts, each axis with its two sides. Those read anywhere in a post are hard to say otherwise; those read in
 # headlines only are words with other senses in running text ("a close vote", "the cut-off", "falls to").
 _VERDICTS_ANYWHERE = {
@@ -178,17 +188,55 @@ _SIBLINGS = {
         "utility": "gas water electricity/power sewage/sewer broadband",
         "sport": "football rugby cricket tennis hockey netball basketball golf athletics swimming cycling boxing darts bowls rowing",
         "transport": "bus/buses tram/trams train/trains/rail ferry/ferries",
+        "wildlife": "otter/otters beaver/beavers seal/seals badger/badgers fox/foxes owl/owls swan/swans heron/herons "
+        "kingfisher/kingfishers dolphin/dolphins whale/whales hedgehog/hedgehogs deer eagle/eagles osprey/ospreys",
+        "scanner": "mri ct x-ray/xray pet ultrasound",
     }.items()
 }
 # Which sorts a headline's word must sit beside to count: "festival" for festival kinds (a food bank is no food
 # festival), "main", "supply", "bill"… for utilities; music and sports genres, and transport, stand alone.
 _SORT_CONTEXT = {
     "festival": re.compile(r"\bfestivals?\b", re.IGNORECASE),
+    "scanner": re.compile(r"\b(?:scanners?|scans?)\b", re.IGNORECASE),
     "utility": re.compile(r"\b(?:mains?|supply|supplies|bills?|pipes?|leak|leaks|burst|outage|cut|prices?|meters?|works)\b", re.IGNORECASE),
 }
 
 
 _ACRONYMS = {"fc": "FC", "afc": "AFC", "rfc": "RFC", "cic": "CIC", "plc": "plc"}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Figures with what they count, read from running text: "£2.5m" and "2.5 million pounds", "4.99%" and "five per
+# cent", "six bells", "three hundred and fifty houses". A figure's unit is £, p, % or the word after it, so two
+# posts' figures are compared only when they count one thing.
+_QUANTITY_TOKEN = re.compile(
+    r"£|%|(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|[A-Za-z][A-Za-z'’]*"
+)
+_DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(m|bn|k|p)?")
+_SMALL = _NUMBER_WORDS | {"one": 1, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
+# A figure said to be rounded or a bound ("about 1,500", "near-5%", "more than 40") agrees with one within a tenth.
+_HEDGES = frozenset({"about", "around", "some", "nearly", "almost", "roughly", "approximately", "near", "over", "under", "circa"})
+_HEDGE_PAIRS = frozenset({("up", "to"), ("more", "than"), ("less", "than"), ("fewer", "than")})
+# Words after a figure that say nothing of what it counts.
+_NO_UNIT = frozenset(
+    {*_NOT_NAMES, *_MONTHS, *_WEEKDAYS}
+    | _words("per than as is are was were will has have had after before more less times am pm but who which that and or year years old")
+)
+# Capitalised words that name no one place, body or person: kinds, titles, calendar words.
+_NOT_PROPER = frozenset(
+    {*_NOT_NAMES, *_WEEKDAYS, *_MONTHS, *_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|"), *_ROLES}
+    | _words(
+        "st saint mr mrs ms miss mp i town city county river christmas easter north south east west upper lower great little high "
+        "this that it he she they we but after as if when more most"
+    )
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'‘“])")
+_CAPITALISED = re.compile(r"[A-Za-z][\w'’-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +253,20 @@ class Marks:
     headline_people: frozenset[str] = frozenset()  # those the title names
     verdicts: frozenset[str] = frozenset()  # "decision+", "opening-"
     kinds: frozenset[str] = frozenset()  # "utility:gas", "festival:books"
+    quantities: frozenset[Quantity] = frozenset()  # every figure with what it counts
+    names: frozenset[str] = frozenset()  # proper names within a sentence: "kelsham", "holt"
+    lead_names: frozenset[str] = frozenset()  # capitalised words that open a sentence (a name or not)
+    headline_roles: frozenset[str] = frozenset()  # parts a headline speaks of without a name: "councillor"
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A figure and what it counts: "£", "p", "%" or the word after it ("bell", "tonne"); ``hedged`` when it is said to
+    be rounded or a bound ("about 1,500", "near-5%")."""
+
+    unit: str
+    value: float
+    hedged: bool = False
 
 
 def figures(text: str) -> frozenset[str]:
@@ -225,18 +287,126 @@ def _numbers(text: str) -> frozenset[str]:
 def marks_of(title: str, excerpt: str) -> Marks:
     text = f"{title}. {excerpt}"
     people = _people(text)
+    quantities = _quantities(text)
+    names, lead_names = _proper_names(title, excerpt)
     return Marks(
         numbers=_numbers(title),
-        weekdays=frozenset(day.lower() for day in _WEEKDAY.findall(text)),
-        places=_names(_PLACE, text),
-        figures=_numbers(text),
+        weekdays=_weekdays(text),
+        places=_names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)},
+        figures=_numbers(text) | {_number_said(quantity.value) for quantity in quantities},
         dates=_dates(text),
         bodies=_names(_BODY, text),
         people=people,
         headline_people=_people(title),
         verdicts=_verdicts(title, text),
         kinds=_kinds(title),
+        quantities=quantities,
+        names=names,
+        lead_names=lead_names,
+        headline_roles=frozenset(_ROLE_WORDS[word] for word in re.findall(r"[a-z]+", title.lower()) if word in _ROLE_WORDS),
     )
+
+
+def _weekdays(text: str) -> frozenset[str]:
+    """The weekdays ``text`` names; "the weekend" is Saturday and Sunday, and "Friday night" runs into Saturday (a
+    night's storm and the next day's cancelled shows are one event)."""
+    days = {day.lower() for day in _WEEKDAY.findall(text)}
+    if re.search(r"\bweekend\b", text, re.IGNORECASE):
+        days |= {"saturday", "sunday"}
+    for day in _NIGHT.findall(text):
+        days.add(_WEEKDAYS[(_WEEKDAYS.index(day.lower()) + 1) % 7])
+    return frozenset(days)
+
+
+def _number_said(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _quantities(text: str) -> frozenset[Quantity]:
+    """Every figure of ``text`` with what it counts (:class:`Quantity`); a figure followed by nothing it counts is
+    left out."""
+    tokens = _QUANTITY_TOKEN.findall(text)
+    found = set()
+    at = 0
+    while at < len(tokens):
+        pound = tokens[at] == "£"
+        value, end, suffix = _read_number(tokens, at + pound)
+        if value is None:
+            at += 1
+            continue
+        before = tuple(token.lower() for token in tokens[max(0, at - 2) : at])
+        hedged = bool(before) and (before[-1] in _HEDGES or before[-2:] in _HEDGE_PAIRS)
+        unit, end = _unit(tokens, end, pound, suffix)
+        if unit is not None:
+            found.add(Quantity(unit=unit, value=value, hedged=hedged))
+        at = max(end, at + 1)
+    return frozenset(found)
+
+
+def _read_number(tokens: list[str], at: int) -> tuple[float | None, int, str]:
+    """The number written from ``tokens[at]`` ("1,500", "£2.5m", "forty-five thousand", "three hundred and fifty"),
+    the index after it and its suffix ("m", "p"…); None when no number starts there."""
+    total, current, suffix = 0.0, None, ""
+    while at < len(tokens):
+        word = tokens[at].lower()
+        digits = _DIGITS.fullmatch(word)
+        if digits and current is None and not total:
+            current = float(digits.group(1).replace(",", "")) * _SUFFIXES.get(digits.group(2) or "", 1)
+            suffix = digits.group(2) or ""
+        elif word in _SMALL and not digits and (current is None or _adds(current, _SMALL[word])):
+            current = (current or 0) + _SMALL[word]
+        elif word == "hundred" and current is not None and current < 100:
+            current *= 100
+        elif word in _LARGE and current is not None:
+            total, current = total + current * _LARGE[word], None
+        elif word == "and" and current is not None and current >= 100 and at + 1 < len(tokens) and tokens[at + 1].lower() in _SMALL:
+            pass
+        else:
+            break
+        at += 1
+    if current is None and not total:
+        return None, at, suffix
+    return total + (current or 0), at, suffix
+
+
+def _adds(current: float, word: float) -> bool:
+    """Whether a number word continues a figure: "forty" then "five", "three hundred and" then "fifty"."""
+    return (current % 100 == 0 and current >= 100) or (20 <= current < 100 and current % 10 == 0 and word < 10)
+
+
+def _unit(tokens: list[str], at: int, pound: bool, suffix: str) -> tuple[str | None, int]:
+    """What the figure ending before ``tokens[at]`` counts, and the index after what said so."""
+    following = [token.lower() for token in tokens[at : at + 2]]
+    if pound or following[:1] in (["pounds"], ["pound"]):
+        return "£", at + (not pound and bool(following))
+    if suffix == "p" or following[:1] == ["pence"]:
+        return "p", at + (suffix != "p")
+    if suffix in ("m", "bn", "k"):
+        return None, at
+    if following == ["per", "cent"]:
+        return "%", at + 2
+    if following[:1] in (["%"], ["percent"]):
+        return "%", at + 1
+    if following and tokens[at][0].islower() and following[0] not in _NO_UNIT and following[0].isalpha():
+        word = following[0]
+        return (word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word), at
+    return None, at
+
+
+def _proper_names(title: str, excerpt: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Capitalised words within a sentence (names: "Kelsham", "Holt"), and those opening one (a name or any word);
+    a headline in capitals gives neither. Kinds, titles and calendar words are no names."""
+    names: set[str] = set()
+    opening: set[str] = set()
+    for sentence in ([] if _title_case(title) else [title]) + _SENTENCE.split(excerpt):
+        for n, word in enumerate(_CAPITALISED.findall(sentence)):
+            if not word[0].isupper():
+                continue
+            name = re.sub(r"['’]s$", "", word).lower()
+            if name in _NOT_PROPER or len(name) < 2:
+                continue
+            (opening if n == 0 else names).add(name)
+    return frozenset(names), frozenset(opening - names)
 
 
 def _names(pattern: re.Pattern[str], text: str) -> frozenset[str]:
@@ -247,9 +417,13 @@ def _place(name: str, kind: str) -> str | None:
     """ "Bridge Street" as "bridge street": the capitalised words just before the kind, back to the first that is no
     part of a name ("On Bridge Street", a title's "Extension To The Hospital": no name)."""
     kept: list[str] = []
-    for word in reversed(name.lower().split()):
+    words = name.lower().split()
+    for at in range(len(words) - 1, -1, -1):
+        word = words[at]
         if word in _NOT_NAMES or word in _WEEKDAYS or word in _MONTHS:
             break
+        if kept and re.search(r"['’]s$", word) and (at == 0 or words[at - 1] not in ("st", "saint")):
+            break  # "Coppice Green's Market Bridge" is Market Bridge (in Coppice Green); "St Mark's Church" is one name
         kept.insert(0, word)
     return " ".join([*kept, kind.lower()]) if kept else None
 
@@ -310,7 +484,7 @@ def _kinds(title: str) -> frozenset[str]:
 def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     """What tells the events of ``a`` and ``b`` apart (nothing: they may be one event), each said for a reason."""
     found = []
-    if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers):
+    if a.numbers and b.numbers and not (_within(a.numbers, b.numbers) or _within(b.numbers, a.numbers)):
         found.append(f"different figures: {_figures_said(a.numbers)} / {_figures_said(b.numbers)}")
     if a.weekdays and b.weekdays and not a.weekdays & b.weekdays:
         found.append(f"different weekday: {_said('weekday', a.weekdays)} / {_said('weekday', b.weekdays)}")
@@ -319,6 +493,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     for what, these, those in (("place", a.places, b.places), ("body", a.bodies, b.bodies)):
         if these and those and not these & those and _share_a_word(these, those):
             found.append(f"different {what}: {_said(what, these)} / {_said(what, those)}")
+    found.extend(_quantities_differ(a, b))
     found.extend(_people_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
@@ -332,13 +507,20 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     return tuple(found)
 
 
-def agreements(a: Marks, b: Marks) -> tuple[str, ...]:
+def shared_names(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The proper names both posts use, one of them within a sentence (a word opening both posts' sentences may be
+    any word), less the ``common`` ones (a name most posts of the issue use, such as its town's, tells no event)."""
+    return ((a.names & (b.names | b.lead_names)) | (b.names & a.lead_names)) - common
+
+
+def agreements(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """What ``a`` and ``b`` say alike of their event, for a reason: "same place: Bridge Street", "same figure: 1,500"."""
     found = []
-    for what, common in (
+    for what, common_marks in (
         ("place", a.places & b.places),
         ("body", a.bodies & b.bodies),
         ("person", a.people & b.people),
+        ("name", _names_beyond(a, b, common)),
         ("date", a.dates & b.dates),
         ("weekday", a.weekdays & b.weekdays),
         ("figure", {figure for figure in a.figures & b.figures if _telling(figure)}),
@@ -348,20 +530,31 @@ def agreements(a: Marks, b: Marks) -> tuple[str, ...]:
         ),
         ("kind", {kind.partition(":")[2] for kind in a.kinds & b.kinds}),
     ):
-        if common:
-            found.append(f"same {what}: {_said(what, common)}")
+        if common_marks:
+            found.append(f"same {what}: {_said(what, common_marks)}")
     return tuple(found)
 
 
-def telling(a: Marks, b: Marks) -> bool:
-    """Whether ``a`` and ``b`` agree on a mark that few other events share: a named place, body or person, a date with
-    its month, a figure such as 1,500 or £2.50. A weekday, a verdict or a kind is shared by too many events."""
-    return bool(
-        a.places & b.places
-        or a.bodies & b.bodies
-        or a.people & b.people
-        or {date for date in a.dates & b.dates if " " in date}
-        or any(_telling(figure) for figure in a.figures & b.figures)
+def _names_beyond(a: Marks, b: Marks, common: frozenset[str]) -> frozenset[str]:
+    """The shared names that no agreed place, body or person already says."""
+    said = {word for mark in a.places & b.places | a.bodies & b.bodies for word in mark.split()}
+    said |= {person.partition("|")[2] for person in a.people & b.people}
+    return frozenset(name for name in shared_names(a, b, common) if name not in said)
+
+
+def telling(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> int:
+    """How many marks that few other events share ``a`` and ``b`` agree on (0: none): a named place, body or person,
+    a proper name few posts of the issue use (not in ``common``), a date with its month, a figure such as 1,500 or
+    £2.50. A weekday, a verdict or a kind is shared by too many events to count alone."""
+    return sum(
+        (
+            bool(a.places & b.places),
+            bool(a.bodies & b.bodies),
+            bool(a.people & b.people),
+            bool(_names_beyond(a, b, common)),
+            bool({date for date in a.dates & b.dates if " " in date}),
+            any(_telling(figure) for figure in a.figures & b.figures),
+        )
     )
 
 
@@ -379,10 +572,49 @@ def _people_differ(a: Marks, b: Marks) -> list[str]:
     found = []
     for part in sorted({person.partition("|")[0] for person in a.people} & {person.partition("|")[0] for person in b.people}):
         these, those = _of_part(a.people, part), _of_part(b.people, part)
-        named_in_headline = _of_part(a.headline_people, part) or _of_part(b.headline_people, part)
+        named_in_headline = bool(_of_part(a.headline_people, part) or _of_part(b.headline_people, part))
+        named_in_headline = named_in_headline or (part in a.headline_roles and part in b.headline_roles)
         if not these & those and named_in_headline:
             found.append(f"different person: {_said('person', these)} / {_said('person', those)}")
     return found
+
+
+def _within(these: frozenset[str], those: frozenset[str]) -> bool:
+    """Whether each figure of ``these`` is one of ``those``, or that figure rounded: "near-5%" and "4.99%"."""
+    return all(any(_agree(float(x), float(y), hedged=False) for y in those) for x in these)
+
+
+def _agree(x: float, y: float, *, hedged: bool) -> bool:
+    """Whether two figures may be one told twice: equal, one the other rounded (within a hundredth), or, one being
+    said to be rounded, within a tenth."""
+    return abs(x - y) <= (0.1 if hedged else 0.01) * max(abs(x), abs(y))
+
+
+def _quantities_differ(a: Marks, b: Marks) -> list[str]:
+    """Figures of one thing (£, %, bells, homes) that none of the other's agrees with, the nearest within a factor of
+    three: £1.8m and £1.1m are two scanners' prices, but £45,000 raised and a £5 ticket may be one event's."""
+    found = []
+    for unit in sorted({q.unit for q in a.quantities} & {q.unit for q in b.quantities}):
+        these = [q for q in a.quantities if q.unit == unit]
+        those = [q for q in b.quantities if q.unit == unit]
+        if any(_agree(x.value, y.value, hedged=x.hedged or y.hedged) for x in these for y in those):
+            continue
+        if any(min(x.value, y.value) * 3 >= max(x.value, y.value) > 0 for x in these for y in those):
+            found.append(f"different figures: {_quantities_said(these)} / {_quantities_said(those)}")
+    return found
+
+
+def _quantities_said(quantities: Iterable[Quantity]) -> str:
+    return ", ".join(_quantity_said(q) for q in sorted(quantities, key=lambda q: q.value))
+
+
+def _quantity_said(quantity: Quantity) -> str:
+    figure = _shown("figure", _number_said(quantity.value))
+    if quantity.unit == "£":
+        return f"£{figure}"
+    if quantity.unit in ("%", "p"):
+        return f"{figure}{quantity.unit}"
+    return f"{figure} {quantity.unit}"
 
 
 def _of_part(people: frozenset[str], part: str) -> frozenset[str]:
@@ -414,7 +646,7 @@ def _shown(what: str, value: str) -> str:
     if what == "person":
         part, _, surname = value.partition("|")
         return f"{part.capitalize()} {surname.capitalize()}".strip() if surname else part
-    if what in ("place", "body", "date", "weekday"):
+    if what in ("place", "body", "date", "weekday", "name"):
         return " ".join(_ACRONYMS.get(word, word if word in _NOT_NAMES else word.capitalize()) for word in value.split())
     return value
 
@@ -427,4 +659,4 @@ def _figures_said(values: frozenset[str]) -> str:
     return ", ".join(_shown("figure", value) for value in sorted(values, key=float))
 
 
-__all__ = ["Marks", "agreements", "conflicts", "figures", "marks_of", "telling"]
+__all__ = ["Marks", "Quantity", "agreements", "conflicts", "figures", "marks_of", "shared_names", "telling"]

@@ -13,7 +13,9 @@ With meaning on (:mod:`digest.meaning`), two posts from different outlets
 also tell one story when what they say is close: the cosine of their title
 and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
 they agree on a mark few other events share (a named place, body or person,
-a date, a figure such as 1,500), and nothing of the event's identity
+a proper name few of the issue's posts use, a date, a figure such as 1,500),
+:data:`STORY_CLOSE_STEP` less for each further such mark down to
+:data:`STORY_CLOSE_LEAST` (bench/data/story-pairs.txt), and nothing of the event's identity
 conflicts: figures, weekdays, dates, named places, bodies and people,
 verdicts, kinds (:mod:`digest.issue.identity`; chosen on the pairs in
 bench/data/stories.txt: the same story told in other words, and other
@@ -51,6 +53,12 @@ STORY_CLOSE = 0.6
 # Two posts that agree on a telling mark are one story at a lower closeness: one event told in other words ran
 # as low as 0.37, while two events at one venue or on one street, in other words, measured 0.29–0.41.
 STORY_CLOSE_AGREED = 0.5
+# Each further telling mark two posts agree on lowers the closeness needed by this much, down to STORY_CLOSE_LEAST.
+STORY_CLOSE_STEP = 0.1
+STORY_CLOSE_LEAST = 0.4
+# A proper name used by more posts of an issue than this share of them (and more than three) tells no event: it
+# is the issue's town, or its council.
+COMMON_NAME_SHARE = 0.1
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|amp)$", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp/?$|/amp/|\.amp$|\.amp\.html$)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -104,7 +112,7 @@ def fold_stories(posts: Sequence[Post], keep_apart: Iterable[str] = (), alike: C
     """Fold each story's posts into its earliest one (ours first); ``keep_apart`` (post ids) are never folded; ``alike`` (post
     ids → closeness of their meaning) folds one story told in other words."""
     ordered = sorted(posts, key=lambda p: (not first_party(p), p.published, p.title, p.id))
-    lead_of, near = _leads(ordered, set(keep_apart), alike)
+    lead_of, near = _leads(ordered, set(keep_apart), alike, _common_names(posts) if alike is not None else frozenset())
     posts_by_id = {post.id: post for post in posts}
     also: dict[str, list[AlsoIn]] = {}
     folded: list[Excluded] = []
@@ -143,7 +151,27 @@ def _kept_apart(ordered: Sequence[Post], lead_of: dict[str, str], near: dict[str
     return tuple(kept)
 
 
-def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str], float] | None) -> tuple[dict[str, str], dict[str, _Near]]:
+def _common_names(posts: Sequence[Post]) -> frozenset[str]:
+    """The proper names too many of the issue's posts use to tell one event (:data:`COMMON_NAME_SHARE`)."""
+    used: dict[str, int] = {}
+    for post in posts:
+        marks = marks_of(post.title, post.excerpt_text)
+        for name in marks.names | marks.lead_names:
+            used[name] = used.get(name, 0) + 1
+    most = max(3, int(COMMON_NAME_SHARE * len(posts)))
+    return frozenset(name for name, count in used.items() if count > most)
+
+
+def _needed(agreed: int) -> float:
+    """The closeness two posts agreeing on ``agreed`` telling marks need to fold."""
+    if not agreed:
+        return STORY_CLOSE
+    return max(STORY_CLOSE_LEAST, STORY_CLOSE_AGREED - STORY_CLOSE_STEP * (agreed - 1))
+
+
+def _leads(
+    ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str], float] | None, common: frozenset[str] = frozenset()
+) -> tuple[dict[str, str], dict[str, _Near]]:
     """Post id → the id of its story's shown post (itself when it leads): the same canonical URL, or a title
     alike enough to an earlier lead's, or (``alike``) a meaning close enough to one from another outlet; a post
     kept apart leads its own story. Also: for the posts folded by meaning, how close and what agreed; for those
@@ -175,7 +203,7 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
                     None,
                 )
             if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
-                found = _closest_story(post, [other for other in leads if other.id not in apart], alike, marks)
+                found = _closest_story(post, [other for other in leads if other.id not in apart], alike, marks, common)
                 if found is not None:
                     near[post.id] = found
                     lead = None if found.differ else found.lead
@@ -188,7 +216,9 @@ def _leads(ordered: Sequence[Post], apart: set[str], alike: Callable[[str, str],
     return lead_of, near
 
 
-def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], marks: dict[str, Marks]) -> _Near | None:
+def _closest_story(
+    post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], marks: dict[str, Marks], common: frozenset[str]
+) -> _Near | None:
     """The lead from another outlet whose meaning is closest to ``post``'s among those close enough (:data:`STORY_CLOSE`,
     or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark) and whose event's identity does not conflict
     (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but conflicts, with what differed
@@ -198,13 +228,13 @@ def _closest_story(post: Post, leads: Sequence[Post], alike: Callable[[str, str]
         if other.outlet and other.outlet == post.outlet:
             continue  # one outlet's two posts are two stories (a series, a follow-up)
         score = alike(other.id, post.id)
-        if score < STORY_CLOSE_AGREED:
+        if score < STORY_CLOSE_LEAST:
             continue
         ours, theirs = _marks(other, marks), _marks(post, marks)
-        if score < STORY_CLOSE and not telling(ours, theirs):
+        if score < _needed(telling(ours, theirs, common)):
             continue
         # "Council meeting, 17 November" and "…18 November"; Thursday's donors and Saturday's; jazz and folk
-        found = _Near(lead=other.id, closeness=score, agreed=agreements(ours, theirs), differ=conflicts(ours, theirs))
+        found = _Near(lead=other.id, closeness=score, agreed=agreements(ours, theirs, common), differ=conflicts(ours, theirs))
         if best is None or (not found.differ, found.closeness) > (not best.differ, best.closeness):
             best = found
     return best
