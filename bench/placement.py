@@ -227,14 +227,14 @@ STORIES = ROOT / "bench" / "data" / "stories.txt"
 
 def story_row(settings: Settings, path: Path = STORIES, label: str = "tuned") -> str:
     """``path`` (bench/data/stories.txt by default): how many pairs of one story fold, and how many pairs of two do."""
-    from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED
+    from digest.issue.stories import STORY_CLOSE
 
     folded, total = story_counts(settings, path)
     name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     return (
         f"| one story by meaning, {label} ({name}) | folded {folded['same']} of {total['same']} same | "
-        f"wrongly folded {folded['apart']} of {total['apart']} apart | closeness at least {STORY_CLOSE} ({STORY_CLOSE_AGREED} when a named "
-        "place, body, person, date or figure agrees), nothing of the event's identity conflicting (digest.issue.identity) |"
+        f"wrongly folded {folded['apart']} of {total['apart']} apart | closeness at least {STORY_CLOSE}, less the more of the event's "
+        "identity agrees (digest.issue.stories), nothing of it conflicting (digest.issue.identity) |"
     )
 
 

@@ -105,10 +105,11 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
         vectors = dict(zip((post.id for post in posts), bodies, strict=True))
         return lambda a, b: float(vectors[a] @ vectors[b])
 
-    labels = (*labels_of(settings, texts), *taught)
+    classes = (*(theme.name for theme in settings.themes), settings.fallback_theme)
+    # A label of a section the config no longer has (a theme renamed or removed) teaches nothing.
+    labels = tuple(label for label in (*labels_of(settings, texts), *taught) if label.theme in classes)
     if not can_learn(labels, settings.fallback_theme):
         return Meaning(near=near, alike=alike, place=None)
-    classes = (*settings.theme_names[: len(settings.themes)], settings.fallback_theme)
 
     def fit_of(chosen: Sequence[Label]) -> Classifier:
         return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
