@@ -94,6 +94,7 @@ class Judgement:
 
     probabilities: tuple[float, ...]
     taught: str | None = None  # 'taught by 3 of your past placements here (nearest: "…"); without them: Energy'
+    note: str | None = None  # how the post was read, when not by the newsletter's model: "read by <model>"
 
 
 @dataclass(frozen=True, slots=True)

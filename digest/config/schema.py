@@ -109,6 +109,7 @@ class MeaningOptions:
     threshold: float = 0.15
     fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
     starting: tuple[LabelledPost, ...] = ()  # [grouping] examples_file: the starting set of labelled posts
+    multilingual: str = ""  # [grouping] multilingual_model: a folder; reads the posts not in the newsletter's language
     unavailable: str = ""  # meaning = "on" but it cannot run here, and why: said by the commands that place posts only
 
     def reads(self, language: str) -> bool:

@@ -11,7 +11,7 @@ from typing import TypedDict
 from digest.config import Settings, SourceSpec
 from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
-from digest.issue.language import language_problems
+from digest.issue.language import language_problems, not_in_language
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.meaning import Meaning, meaning_of, post_text
@@ -169,6 +169,10 @@ def _by_meaning(posts: Sequence[Post], meaning: Meaning | None, settings: Settin
     """What meaning says of ``posts`` for :func:`group_posts`: the classifier's judgements where labelled posts taught
     one, else each post's closeness to the themes; nothing without meaning."""
     judged = meaning.place(posts) if meaning is not None and meaning.place is not None else None
+    if judged is not None and meaning is not None and meaning.place_foreign is not None:
+        # A post surely in another language is read by the multilingual model, its classifier fitted on the same labels.
+        foreign = [found.post for found in not_in_language(posts, settings.language)]
+        judged = {**judged, **meaning.place_foreign(foreign)}
     near = meaning.near(posts) if meaning is not None and judged is None else None
     return _ByMeaning(near=near, threshold=settings.meaning.threshold, judged=judged)
 

@@ -241,6 +241,8 @@ def place_by_labels(post: Post, themes: tuple[Theme, ...], fallback: str, judged
         said += f"; keywords: {found[order].said} ({themes[order].name})"
     if judged.taught:
         said += f"; {judged.taught}"
+    if judged.note:
+        said += f"; {judged.note}"
     return Placement(chosen, said)
 
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale
@@ -107,6 +108,8 @@ def language_note(language: str, settings: Settings) -> str:
     problems and the desk alike. When meaning places the posts and its model does not read that language, that is
     what matters (its placement is a guess); otherwise that it is not the newsletter's language."""
     said = f"in {language_name(language)}"
+    if settings.meaning.enabled and settings.themes and settings.meaning.multilingual:
+        return f"{said}; placed by the multilingual model ({Path(settings.meaning.multilingual).name})"
     if settings.meaning.enabled and settings.themes and not settings.meaning.reads(language):
         return f"{said}; the model reads {language_name('en')}"
     return f"{said}; the newsletter is in {language_name(base_language(settings.language))}"

@@ -42,11 +42,14 @@ Place = Callable[[Sequence["Post"]], Mapping[str, Judgement]]
 @dataclass(frozen=True, slots=True)
 class Meaning:
     """What meaning adds to a build: where each post belongs, and which posts tell one story. ``place`` is None
-    while the fallback section has no labelled posts of its own: posts are then placed by closeness alone."""
+    while the fallback section has no labelled posts of its own: posts are then placed by closeness alone.
+    ``place_foreign``: the same, read by the multilingual model (``[grouping] multilingual_model``), for the posts
+    surely written in another language than the newsletter's."""
 
     near: Near
     alike: Alike
     place: Place | None = None
+    place_foreign: Place | None = None
 
 
 def post_text(post: Post) -> str:
@@ -73,24 +76,9 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
     ``on_step``: the progress of the model's work, when it has many texts to read (a first build of a large archive)."""
     if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
-    from digest.meaning.cache import cached_vectors, remembered
-    from digest.meaning.model import embedder, model_key
     from digest.meaning.space import ThemeSpace, ThemeText
 
-    setting = settings.meaning.model
-    key = model_key(setting)
-    store = settings.cache_dir / "meaning.sqlite"
-
-    def compute(texts: list[str]) -> Vectors:
-        # The model is loaded only when a text is new.
-        if on_step is None or len(texts) < SHOWN_FROM:
-            return embedder(setting).embed(texts)
-        on_step(PLACING, 0, len(texts))
-        return embedder(setting).embed(texts, lambda done: on_step(PLACING, done, len(texts)))
-
-    def embed(texts: list[str]) -> Vectors:
-        return cached_vectors(store, key, texts, compute)
-
+    embed = _embedding(settings, settings.meaning.model, on_step)
     texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
     space = ThemeSpace(texts, embed, settings.meaning.fallback_examples)
 
@@ -109,7 +97,50 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
     # A label of a section the config no longer has (a theme renamed or removed) teaches nothing.
     labels = tuple(label for label in (*labels_of(settings, texts), *taught) if label.theme in classes)
     if not can_learn(labels, settings.fallback_theme):
-        return Meaning(near=near, alike=alike, place=None)
+        return Meaning(near=near, alike=alike)
+    place = _placer(settings, classes, labels, settings.meaning.model, embed)
+    other = settings.meaning.multilingual
+    foreign = _placer(settings, classes, labels, other, _embedding(settings, other, on_step), f"read by {_label(other)}") if other else None
+    return Meaning(near=near, alike=alike, place=place, place_foreign=foreign)
+
+
+def _label(setting: str) -> str:
+    from digest.meaning.model import model_files
+
+    return model_files(setting).label
+
+
+def _embedding(settings: Settings, setting: str, on_step: OnStep | None) -> Callable[[list[str]], Vectors]:
+    """Texts → unit vectors by the model ``setting`` names, from the cache where known (the model is loaded only
+    when a text is new)."""
+    from digest.meaning.cache import cached_vectors
+    from digest.meaning.model import embedder, model_key
+
+    key = model_key(setting)
+    store = settings.cache_dir / "meaning.sqlite"
+
+    def compute(texts: list[str]) -> Vectors:
+        if on_step is None or len(texts) < SHOWN_FROM:
+            return embedder(setting).embed(texts)
+        on_step(PLACING, 0, len(texts))
+        return embedder(setting).embed(texts, lambda done: on_step(PLACING, done, len(texts)))
+
+    return lambda texts: cached_vectors(store, key, texts, compute)
+
+
+def _placer(
+    settings: Settings,
+    classes: tuple[str, ...],
+    labels: Sequence[Label],
+    setting: str,
+    embed: Callable[[list[str]], Vectors],
+    note: str | None = None,
+) -> Place:
+    """Posts → the classifier's judgement of each, fitted on ``labels`` read by the model ``setting`` names."""
+    from digest.meaning.cache import remembered
+    from digest.meaning.model import model_key
+
+    key, store = model_key(setting), settings.cache_dir / "meaning.sqlite"
 
     def fit_of(chosen: Sequence[Label]) -> Classifier:
         return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
@@ -121,11 +152,11 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
         probabilities = fit_of(labels).probabilities(vectors)
         said = _taught(classes, labels, probabilities, vectors, fit_of, embed)
         return {
-            post.id: Judgement(probabilities=tuple(float(x) for x in row), taught=said.get(number))
+            post.id: Judgement(probabilities=tuple(float(x) for x in row), taught=said.get(number), note=note)
             for number, (post, row) in enumerate(zip(posts, probabilities, strict=True))
         }
 
-    return Meaning(near=near, alike=alike, place=place)
+    return place
 
 
 def labels_of(settings: Settings, texts: Sequence[ThemeText]) -> tuple[Label, ...]:
