@@ -40,12 +40,13 @@ def generate_posts(folder: Path, count: int, start: date, rng: random.Random) ->
 
 
 def forget_vectors() -> None:
-    """A first run knows no vector: the ones this process met are forgotten too (digest.meaning.cache keeps them)."""
+    """A first run knows no vector nor fit: the ones this process met are forgotten too (digest.meaning.cache keeps them)."""
     import sys
 
     cache = sys.modules.get("digest.meaning.cache")
     if cache is not None:
         cache._memo.clear()
+        cache._fits.clear()  # and the classifier's fits: a first run fits it
 
 
 def timed_build(settings: Settings, window: Window, *, fresh: bool) -> float:
@@ -106,10 +107,13 @@ def meaning_row(settings: Settings, window: Window, count: int, first: float, re
     firsts = [timed_build(settings, window, fresh=True) for _ in range(3)]
     repeats = [timed_build(settings, window, fresh=False) for _ in range(5)]
     on_first, on_repeat = statistics.median(firsts), statistics.median(repeats)
+    posts = len(build_issue(settings, window, datetime.now(UTC)).posts) or 1
     return (
         f"| gather+build, {count:,} posts, meaning on | first run {on_first:.2f} s (keywords {first:.2f} s), repeated "
-        f"{on_repeat * 1000:,.0f} ms (keywords {repeat * 1000:,.0f} ms), medians | first run ÷ keywords' {on_first / first:.2f}× | "
-        "a first run embeds the week's posts and the themes' texts; a repeated run reads the vectors from the cache |"
+        f"{on_repeat * 1000:,.0f} ms (keywords {repeat * 1000:,.0f} ms), medians | first run ÷ keywords' {on_first / first:.2f}×; "
+        f"meaning adds {(on_first - first) / posts * 1000:.1f} ms a post of the window ({posts} posts; target ≤ 20) | "
+        f"a first run embeds the week's posts, the themes' texts and the starting set ({len(settings.meaning.starting)} posts) and "
+        "fits the classifier; a repeated run reads the vectors and the fit from the cache |"
     )
 
 

@@ -234,34 +234,27 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
     folder.mkdir()
     (folder / "model.onnx").symlink_to(packaged.onnx)
     (folder / "tokenizer.json").write_text(packaged.tokenizer, encoding="utf-8")
-    posts = tmp_path / "content" / "posts"
-    posts.mkdir(parents=True)
-    for name, title, excerpt in (
+    text = (
+        (REPO / "config" / "digest.toml")
+        .read_text(encoding="utf-8")
+        .replace('# multilingual_model = ""', f'multilingual_model = "{folder}"', 1)
+    )
+    settings = week_of(
+        tmp_path,
         (
-            "fr",
-            "Le marché du samedi s'installe sur la place de l'église",
-            "Les producteurs de la région vendront fruits, légumes et fromages chaque samedi matin.",
+            (
+                "Le marché du samedi s'installe sur la place de l'église",
+                "Les producteurs de la région vendront fruits, légumes et fromages chaque samedi matin.",
+            ),
+            (
+                "Saturday market moves to the church square",
+                "Growers from the valley will sell fruit, vegetables and cheese every Saturday morning.",
+            ),
         ),
-        (
-            "en",
-            "Saturday market moves to the church square",
-            "Growers from the valley will sell fruit, vegetables and cheese every Saturday morning.",
-        ),
-    ):
-        write(
-            posts / f"{name}.md",
-            f'---\ntitle: "{title}"\ndate: 2026-11-18T09:00:00+00:00\nurl: https://example.org/{name}\n---\n\n{excerpt}\n',
-        )
-    text = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
-    text = text.replace('# multilingual_model = ""', f'multilingual_model = "{folder}"', 1).replace('root = ".."', f'root = "{tmp_path}"')
-    config = write(tmp_path / "config" / "digest.toml", text)
-    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
-    settings = dataclasses.replace(
-        load_settings(config, environ={}), sources=(parse_source_spec(str(posts)),), cache_dir=tmp_path / "cache"
+        text,
     )
     assert settings.meaning.multilingual == str(folder)
-    window = Window(start=datetime(2026, 11, 13, 9, tzinfo=UTC), end=datetime(2026, 11, 20, 9, tzinfo=UTC))
-    digest = build_issue(settings, window, WHEN)
+    digest = build_issue(settings, WEEK, WHEN)
     reasons = {post.title[:6]: section.reasons[post.id] for section in digest.sections for post in section.posts}
     assert reasons["Le mar"].endswith("; read by multilingual-export"), reasons
     assert "read by" not in reasons["Saturd"], reasons
@@ -275,3 +268,39 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
     with pytest.raises(ConfigError) as caught:
         load_settings(broken, environ={})
     assert any("grouping.multilingual_model" in p and "needs model.onnx" in p for p in caught.value.problems)
+
+
+WEEK = Window(start=datetime(2026, 11, 13, 9, tzinfo=UTC), end=datetime(2026, 11, 20, 9, tzinfo=UTC))
+
+
+def week_of(tmp_path: Path, posts: tuple[tuple[str, str], ...], text: str | None = None):  # type: ignore[no-untyped-def]
+    """The shipped config (or ``text``) on a folder of these posts (title, excerpt), dated in :data:`WEEK` an hour apart, in
+    order, each from an outlet of its own; its cache in tmp_path."""
+    folder = tmp_path / "content" / "posts"
+    for number, (title, excerpt) in enumerate(posts):
+        write(
+            folder / f"post-{number}.md",
+            f'---\ntitle: "{title}"\ndate: 2026-11-18T{9 + number:02d}:00:00+00:00\nurl: https://example.org/{number}\noutlet: Outlet {number}\n---\n\n{excerpt}\n',
+        )
+    config = write(tmp_path / "config" / "digest.toml", text or (REPO / "config" / "digest.toml").read_text(encoding="utf-8"))
+    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
+    loaded = load_settings(config, environ={})
+    return dataclasses.replace(loaded, sources=(parse_source_spec(str(folder)),), cache_dir=tmp_path / "cache")
+
+
+@needs_model
+def test_a_story_kept_apart_says_so_in_its_reason_naming_the_other_and_what_differs(tmp_path: Path) -> None:
+    from digest.issue.assembly import build_issue
+
+    settings = week_of(
+        tmp_path,
+        (
+            ("Jazz festival returns to the Corn Exchange", "Three days of jazz with bands from across the region."),
+            ("Folk festival comes to the Corn Exchange", "Three days of folk music with singers from across the region."),
+        ),
+    )
+    digest = build_issue(settings, WEEK, WHEN)
+    assert len(digest.posts) == 2, digest.excluded
+    reasons = {post.title: section.reasons[post.id] for section in digest.sections for post in section.posts}
+    assert 'not the story of "Jazz festival returns to the Corn Exchange" (Outlet 0)' in reasons["Folk festival comes to the Corn Exchange"]
+    assert reasons["Folk festival comes to the Corn Exchange"].endswith("different kind: jazz / folk"), reasons

@@ -96,6 +96,7 @@ def assemble_digest(
         pinned=curation.pinned if curation else (),
         language=settings.language,
         **_by_meaning(selected, meaning, settings),
+        notes={kept.post.id: kept.reason for kept in stories.kept_apart},
     )
     order = None
     if settings.section_order is SectionOrder.READERS:

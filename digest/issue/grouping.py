@@ -270,6 +270,7 @@ def group_posts(
     near: Mapping[str, Sequence[float]] | None = None,
     threshold: float = 0.15,
     judged: Mapping[str, Judgement] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> tuple[Section, ...]:
     """Sections in configured theme order (the fallback last), each grouped by outlet.
 
@@ -281,7 +282,8 @@ def group_posts(
     (post id → closeness to each theme, :mod:`digest.meaning`) places the
     others by meaning, keywords as evidence; ``judged`` (post id → the
     classifier's probabilities) before it, where labelled posts taught one;
-    without either, by keywords alone.
+    without either, by keywords alone. ``notes`` (post id → words) end a
+    post's reason: a story kept apart from another, and why.
     """
     themes = tuple(themes)
     placed: dict[str, list[Post]] = {}
@@ -301,6 +303,8 @@ def group_posts(
             placement = Placement(chosen, "put here by the editor")
         if post.id in pinned:
             placement = Placement(placement.theme, f"{placement.reason}; pinned to the top by the editor")
+        if notes and post.id in notes:
+            placement = Placement(placement.theme, f"{placement.reason}; {notes[post.id]}")
         placed.setdefault(placement.theme, []).append(post)
         reasons.setdefault(placement.theme, {})[post.id] = placement.reason
     descriptions = {theme.name: theme.description for theme in themes}

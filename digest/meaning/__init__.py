@@ -86,17 +86,20 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
         closeness = space.closeness([post.title for post in posts], [post_text(post) for post in posts])
         return {post.id: tuple(float(x) for x in row) for post, row in zip(posts, closeness, strict=True)}
 
-    def alike(posts: Sequence[Post]) -> Callable[[str, str], float]:
-        # The titles are read here too, though only ``near`` needs them: one pass over every new text (one progress
-        # bar on a first build, fuller batches), and ``near`` then finds them all in the cache.
-        bodies = embed([post_text(post) for post in posts] + [post.title for post in posts])[: len(posts)]
-        vectors = dict(zip((post.id for post in posts), bodies, strict=True))
-        return lambda a, b: float(vectors[a] @ vectors[b])
-
     classes = (*(theme.name for theme in settings.themes), settings.fallback_theme)
     # A label of a section the config no longer has (a theme renamed or removed) teaches nothing.
     labels = tuple(label for label in (*labels_of(settings, texts), *taught) if label.theme in classes)
-    if not can_learn(labels, settings.fallback_theme):
+    learnt = can_learn(labels, settings.fallback_theme)
+
+    def alike(posts: Sequence[Post]) -> Callable[[str, str], float]:
+        # Without labels to learn from, the titles are read here too, though only ``near`` needs them: one pass over
+        # every new text (one progress bar on a first build, fuller batches). The classifier reads no title alone.
+        titles = [] if learnt else [post.title for post in posts]
+        bodies = embed([post_text(post) for post in posts] + titles)[: len(posts)]
+        vectors = dict(zip((post.id for post in posts), bodies, strict=True))
+        return lambda a, b: float(vectors[a] @ vectors[b])
+
+    if not learnt:
         return Meaning(near=near, alike=alike)
     place = _placer(settings, classes, labels, settings.meaning.model, embed)
     other = settings.meaning.multilingual
