@@ -56,10 +56,10 @@ def project(root: Path, language: str, posts: tuple[tuple[str, str], ...]) -> Pa
     return config
 
 
-def run_build(config: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def run_build(config: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     return subprocess.run(
-        [sys.executable, "-m", "digest", "--config", str(config), "build", "--since", SINCE, "--until", UNTIL, "--out", str(out)],
+        [sys.executable, "-m", "digest", "--config", str(config), "build", "--since", SINCE, "--until", UNTIL, "--out", str(out), *options],
         env=env,
         capture_output=True,
         text=True,
@@ -77,6 +77,17 @@ def test_a_french_post_in_an_english_newsletter_is_flagged_and_rue_de_la_paix_is
     assert "Rue de la Paix" not in result.stderr
     assert "Problems   1 (listed above)" in result.stdout
     assert "3 gathered = 3 selected" in result.stdout
+
+
+def test_a_post_in_another_language_never_fails_a_strict_build_and_a_bad_post_still_does(tmp_path: Path) -> None:
+    """The flag is advisory: nothing is wrong with the input. A file that cannot be read is, and --strict says so."""
+    config = project(tmp_path, "en-GB", (FRENCH, ENGLISH))
+    strict = run_build(config, tmp_path / "out", "--strict")
+    assert strict.returncode == 0, strict.stderr
+    assert "in French; the newsletter is in English" in strict.stderr
+    write(tmp_path / "content" / "posts" / "broken.md", "---\ntitle: [unclosed\n---\n")
+    failed = run_build(config, tmp_path / "out2", "--strict")
+    assert failed.returncode == 1 and "1 problem(s) in the input (--strict): nothing written" in failed.stderr, failed.stderr
 
 
 def test_a_welsh_newsletter_does_not_flag_its_welsh_posts(tmp_path: Path) -> None:
