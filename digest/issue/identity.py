@@ -213,12 +213,17 @@ def _words(text: str) -> frozenset[str]:
 # cent", "six bells", "three hundred and fifty houses". A figure's unit is £, p, % or the word after it, so two
 # posts' figures are compared only when they count one thing.
 _QUANTITY_TOKEN = re.compile(
-    r"£|%|(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|[A-Za-z][A-Za-z'’]*"
+    r"[£€$]|%|(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|[A-Za-z][A-Za-z'’]*"
 )
 _DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(m|bn|k|p)?")
 _SMALL = _NUMBER_WORDS | {"one": 1, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
+# Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
+_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+# Words that count people at an event: a crowd of 5,000 people and one of 6,500 visitors are two counts of one
+# thing (a festival's two years), and 450 runners told as 450 people agree.
+_PEOPLE_COUNTED = frozenset({"people", "person", "visitor", "spectator", "fan", "attendee", "guest", "reveller", "crowd"})
 # A figure said to be rounded or a bound ("about 1,500", "near-5%", "more than 40") agrees with one within a tenth.
 _HEDGES = frozenset({"about", "around", "some", "nearly", "almost", "roughly", "approximately", "near", "over", "under", "circa"})
 _HEDGE_PAIRS = frozenset({("up", "to"), ("more", "than"), ("less", "than"), ("fewer", "than")})
@@ -329,14 +334,14 @@ def _quantities(text: str) -> frozenset[Quantity]:
     found = set()
     at = 0
     while at < len(tokens):
-        pound = tokens[at] == "£"
-        value, end, suffix = _read_number(tokens, at + pound)
+        currency = tokens[at] if tokens[at] in ("£", "€", "$") else None
+        value, end, suffix = _read_number(tokens, at + bool(currency))
         if value is None:
             at += 1
             continue
         before = tuple(token.lower() for token in tokens[max(0, at - 2) : at])
         hedged = bool(before) and (before[-1] in _HEDGES or before[-2:] in _HEDGE_PAIRS)
-        unit, end = _unit(tokens, end, pound, suffix)
+        unit, end = _unit(tokens, end, currency, suffix)
         if unit is not None:
             found.add(Quantity(unit=unit, value=value, hedged=hedged))
         at = max(end, at + 1)
@@ -374,11 +379,14 @@ def _adds(current: float, word: float) -> bool:
     return (current % 100 == 0 and current >= 100) or (20 <= current < 100 and current % 10 == 0 and word < 10)
 
 
-def _unit(tokens: list[str], at: int, pound: bool, suffix: str) -> tuple[str | None, int]:
-    """What the figure ending before ``tokens[at]`` counts, and the index after what said so."""
+def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tuple[str | None, int]:
+    """What the figure ending before ``tokens[at]`` counts (``currency``: the sign before it), and the index after
+    what said so."""
     following = [token.lower() for token in tokens[at : at + 2]]
-    if pound or following[:1] in (["pounds"], ["pound"]):
-        return "£", at + (not pound and bool(following))
+    if currency is not None:
+        return currency, at
+    if following[:1] and following[0] in _CURRENCY_WORDS:
+        return _CURRENCY_WORDS[following[0]], at + 1
     if suffix == "p" or following[:1] == ["pence"]:
         return "p", at + (suffix != "p")
     if suffix in ("m", "bn", "k"):
@@ -389,7 +397,8 @@ def _unit(tokens: list[str], at: int, pound: bool, suffix: str) -> tuple[str | N
         return "%", at + 1
     if following and tokens[at][0].islower() and following[0] not in _NO_UNIT and following[0].isalpha():
         word = following[0]
-        return (word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word), at
+        word = word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+        return ("people" if word in _PEOPLE_COUNTED else word), at
     return None, at
 
 
@@ -585,9 +594,24 @@ def _within(these: frozenset[str], those: frozenset[str]) -> bool:
 
 
 def _agree(x: float, y: float, *, hedged: bool) -> bool:
-    """Whether two figures may be one told twice: equal, one the other rounded (within a hundredth), or, one being
-    said to be rounded, within a tenth."""
-    return abs(x - y) <= (0.1 if hedged else 0.01) * max(abs(x), abs(y))
+    """Whether two figures may be one told twice: equal; one being said to be rounded, within a tenth; or one the
+    other rounded to its last figure, within a hundredth ("5%" and "4.99%", "1,500" and "1,512"). Two exact figures
+    a hundredth apart are not one rounded: the years 2024 and 2025, the 428 and the 431 bus."""
+    if x == y:
+        return True
+    if hedged:
+        return abs(x - y) <= 0.1 * max(abs(x), abs(y))
+    return abs(x - y) <= 0.01 * max(abs(x), abs(y)) and (_rounds_to(x, y) or _rounds_to(y, x))
+
+
+def _rounds_to(exact: float, rounded: float) -> bool:
+    """Whether ``rounded`` is ``exact`` written to ``rounded``'s last figure: 4.99 to 5, 1,512 to 1,500."""
+    digits = f"{rounded:.12g}"
+    if "." in digits:
+        step = 10.0 ** -len(digits.partition(".")[2])
+    else:
+        step = 10.0 ** (len(digits) - len(digits.rstrip("0"))) if rounded else 1.0
+    return abs(exact - rounded) <= step / 2 + 1e-9
 
 
 def _quantities_differ(a: Marks, b: Marks) -> list[str]:
@@ -610,8 +634,8 @@ def _quantities_said(quantities: Iterable[Quantity]) -> str:
 
 def _quantity_said(quantity: Quantity) -> str:
     figure = _shown("figure", _number_said(quantity.value))
-    if quantity.unit == "£":
-        return f"£{figure}"
+    if quantity.unit in ("£", "€", "$"):
+        return f"{quantity.unit}{figure}"
     if quantity.unit in ("%", "p"):
         return f"{figure}{quantity.unit}"
     return f"{figure} {quantity.unit}"
