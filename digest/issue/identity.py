@@ -234,7 +234,7 @@ _NO_UNIT = frozenset(
 )
 # Capitalised words that name no one place, body or person: kinds, titles, calendar words.
 _NOT_PROPER = frozenset(
-    {*_NOT_NAMES, *_WEEKDAYS, *_MONTHS, *_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|"), *_ROLES}
+    {*_NOT_NAMES, *_WEEKDAYS, *(f"{day}s" for day in _WEEKDAYS), *_MONTHS, *_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|"), *_ROLES}
     | _words(
         "st saint mr mrs ms miss mp i town city county river christmas easter north south east west upper lower great little high "
         "this that it he she they we but after as if when more most"
@@ -262,6 +262,8 @@ class Marks:
     names: frozenset[str] = frozenset()  # proper names within a sentence: "kelsham", "holt"
     lead_names: frozenset[str] = frozenset()  # capitalised words that open a sentence (a name or not)
     headline_roles: frozenset[str] = frozenset()  # parts a headline speaks of without a name: "councillor"
+    headline_names: frozenset[str] = frozenset()  # proper names the title says: "drumlea", "tidy", "towns"
+    words: frozenset[str] = frozenset()  # every word of the post, lower case, without a possessive 's
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,13 +296,16 @@ def marks_of(title: str, excerpt: str) -> Marks:
     people = _people(text)
     quantities = _quantities(text)
     names, lead_names = _proper_names(title, excerpt)
+    places = _names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)}
+    bodies = _names(_BODY, text)
+    named = {word for mark in places | bodies for word in mark.split()} | {word.lower() for _, name in _PERSON.findall(text) for word in name.split()}
     return Marks(
         numbers=_numbers(title),
         weekdays=_weekdays(text),
-        places=_names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)},
+        places=places,
         figures=_numbers(text) | {_number_said(quantity.value) for quantity in quantities},
         dates=_dates(text),
-        bodies=_names(_BODY, text),
+        bodies=bodies,
         people=people,
         headline_people=_people(title),
         verdicts=_verdicts(title, text),
@@ -309,6 +314,8 @@ def marks_of(title: str, excerpt: str) -> Marks:
         names=names,
         lead_names=lead_names,
         headline_roles=frozenset(_ROLE_WORDS[word] for word in re.findall(r"[a-z]+", title.lower()) if word in _ROLE_WORDS),
+        headline_names=_headline_names(title, excerpt, names, text, frozenset(named)),
+        words=_all_words(text),
     )
 
 
@@ -418,6 +425,40 @@ def _proper_names(title: str, excerpt: str) -> tuple[frozenset[str], frozenset[s
     return frozenset(names), frozenset(opening - names)
 
 
+def _headline_names(title: str, excerpt: str, names: frozenset[str], text: str, named: frozenset[str]) -> frozenset[str]:
+    """The proper names a headline says that no named place, body or person of the post (``named``: their words)
+    holds. Within a headline in sentence case, its capitalised words; its first word (capitalised whatever it is)
+    only when the text starts a name with it too and never writes it in lower case ("Drumlea library to open…",
+    "Drumlea's library will…"; not "Farm fields…" beside "Lowfield Farm"). A headline in capitals says only the
+    names its text says within a sentence. Abbreviations (HGV, GP, NHS) are as often things as names."""
+    lower = set(re.findall(r"[a-z][\w'’-]*", text))
+    starts = _name_starts(excerpt)
+    found = set()
+    for n, word in enumerate(_CAPITALISED.findall(title)):
+        name = re.sub(r"['’]s$", "", word).lower()
+        if not word[0].isupper() or word.isupper() or name in _NOT_PROPER or len(name) < 2 or name in lower or name in named:
+            continue
+        if (n > 0 and not _title_case(title)) or (name in starts and (name in names or not _title_case(title))):
+            found.add(name)
+    return frozenset(found)
+
+
+def _name_starts(text: str) -> frozenset[str]:
+    """The capitalised words of ``text`` that follow no other capitalised word: those that may start a name."""
+    found = set()
+    before = ""
+    for match in re.finditer(r"\S+", text):
+        word = match.group().strip("\"'‘’“”()[],.;:!?")
+        if word[:1].isupper() and not before[:1].isupper():
+            found.add(re.sub(r"['’]s$", "", word).lower())
+        before = word if not re.search(r"[,.;:!?)]$", match.group()) else ""
+    return frozenset(found)
+
+
+def _all_words(text: str) -> frozenset[str]:
+    return frozenset(re.sub(r"['’]s$", "", word).lower() for word in _CAPITALISED.findall(text))
+
+
 def _names(pattern: re.Pattern[str], text: str) -> frozenset[str]:
     return frozenset(place for name, kind in pattern.findall(text) if (place := _place(name, kind)))
 
@@ -504,6 +545,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
             found.append(f"different {what}: {_said(what, these)} / {_said(what, those)}")
     found.extend(_quantities_differ(a, b))
     found.extend(_people_differ(a, b))
+    found.extend(_headline_names_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
         if None not in sides and sides[0] != sides[1]:
@@ -586,6 +628,16 @@ def _people_differ(a: Marks, b: Marks) -> list[str]:
         if not these & those and named_in_headline:
             found.append(f"different person: {_said('person', these)} / {_said('person', those)}")
     return found
+
+
+def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
+    """Each headline names a place, body or person the other post never mentions: "Drumlea library to open on
+    Sundays" and "Ballykerrin library to open on Sundays" are two libraries. One outlet naming the town and the
+    other only a street is no conflict: the first's headline names nothing the second lacks, or the reverse."""
+    these, those = a.headline_names - b.words, b.headline_names - a.words
+    if these and those:
+        return [f"different name: {_said('name', these)} / {_said('name', those)}"]
+    return []
 
 
 def _within(these: frozenset[str], those: frozenset[str]) -> bool:
