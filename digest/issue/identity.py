@@ -144,7 +144,17 @@ _PERSON = re.compile(
 _MP = re.compile(r"\b([A-Z][a-z'’]+) MP\b")
 # A part said without a name in a headline ("Marbury councillor resigns"): two such headlines whose posts name two
 # different people in that part tell of two people.
-_ROLE_WORDS = {"councillor": "councillor", "mayor": "mayor", "mp": "mp", "judge": "judge", "headteacher": "head teacher"}
+_ROLE_WORDS = {
+    "councillor": "councillor",
+    "mayor": "mayor",
+    "mp": "mp",
+    "judge": "judge",
+    "headteacher": "head teacher",
+    "gp": "doctor",
+    "doctor": "doctor",
+    "vicar": "minister",
+    "rector": "minister",
+}
 _RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
 _NIGHT = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")(?:['’]s)? (?:night|evening)\b", re.IGNORECASE)
 # Verdicts, each axis with its two sides. Those read anywhere in a post are hard to say otherwise; those read in
@@ -165,6 +175,8 @@ _VERDICTS_IN_HEADLINES = {
         r"close(?:s|d)?(?! to\b)|closing|closures?|shut(?:s|ting)?",
     ),
     "result": (r"wins?|won|victory", r"loses|lose|lost|defeat(?:ed)?"),
+    # a service kept or ended: "Rural bus route saved" / "Rural bus route to be withdrawn"
+    "future": (r"saved|secured|rescued|reprieved?|spared", r"axed|axes|withdrawn|withdraws|scrapped|scraps|to end|to go"),
     "change": (
         r"rises?|rising|risen|rose|increases?|increased|hikes?|higher",
         r"falls?|falling|fell|drops?|dropped|(?<!power )cuts?|lower(?:ed)?|decreases?|decreased|reduced|cheaper",
@@ -175,6 +187,7 @@ _SAID = {
     "inspection": ("rated well", "told to improve"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
+    "future": ("saved", "axed"),
     "change": ("rises", "falls"),
 }
 # Kinds of one thing, each kind with its synonyms (a writers' festival and a book festival are one kind): two
@@ -264,6 +277,8 @@ class Marks:
     headline_roles: frozenset[str] = frozenset()  # parts a headline speaks of without a name: "councillor"
     headline_names: frozenset[str] = frozenset()  # proper names the title says: "drumlea", "tidy", "towns"
     words: frozenset[str] = frozenset()  # every word of the post, lower case, without a possessive 's
+    compounds: frozenset[str] = frozenset()  # names of two or more words, no place's or body's: "kilmacreagh meats"
+    lone_names: frozenset[str] = frozenset()  # capitalised words said alone, beside no other: "kilmacreagh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +331,8 @@ def marks_of(title: str, excerpt: str) -> Marks:
         headline_roles=frozenset(_ROLE_WORDS[word] for word in re.findall(r"[a-z]+", title.lower()) if word in _ROLE_WORDS),
         headline_names=_headline_names(title, excerpt, names, text, frozenset(named)),
         words=_all_words(text),
+        compounds=_compound_names(title, excerpt),
+        lone_names=_lone_names(title, excerpt),
     )
 
 
@@ -455,6 +472,35 @@ def _name_starts(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# A run of capitalised words: "Kilmacreagh Co-operative Creamery", "Scottish Borders Council".
+_CAPITALISED_RUN = re.compile(r"(?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*")
+_KIND_WORDS = frozenset({*_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|")})
+
+
+def _runs(title: str, excerpt: str) -> list[list[str]]:
+    """The runs of capitalised words in a headline in sentence case and in the text, lower case, without the
+    words before a name that are no part of it ("The", "Cllr", "Monday")."""
+    runs = []
+    for sentence in ([] if _title_case(title) else [title]) + _SENTENCE.split(excerpt):
+        for match in _CAPITALISED_RUN.finditer(sentence):
+            words = [re.sub(r"['’]s$", "", word).lower() for word in match.group().split()]
+            while words and (words[0] in _NOT_NAMES or words[0] in _ROLES or words[0] in _WEEKDAYS or words[0] in _MONTHS):
+                words = words[1:]
+            runs.append(words)
+    return runs
+
+
+def _compound_names(title: str, excerpt: str) -> frozenset[str]:
+    """Names of two or more words that end in no kind of place or body (those have rules of their own) and name no
+    person by a title: "Kilmacreagh Meats", "Lower Tilsworth"."""
+    return frozenset(" ".join(run) for run in _runs(title, excerpt) if len(run) >= 2 and run[-1] not in _KIND_WORDS)
+
+
+def _lone_names(title: str, excerpt: str) -> frozenset[str]:
+    """Capitalised words said beside no other (a town's name: "Kilmacreagh creamery", "in Kilmacreagh")."""
+    return frozenset(run[0] for run in _runs(title, excerpt) if len(run) == 1 and run[0] not in _NOT_PROPER)
+
+
 def _all_words(text: str) -> frozenset[str]:
     return frozenset(re.sub(r"['’]s$", "", word).lower() for word in _CAPITALISED.findall(text))
 
@@ -546,6 +592,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_quantities_differ(a, b))
     found.extend(_people_differ(a, b))
     found.extend(_headline_names_differ(a, b))
+    found.extend(_compounds_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
         if None not in sides and sides[0] != sides[1]:
@@ -638,6 +685,22 @@ def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
     if these and those:
         return [f"different name: {_said('name', these)} / {_said('name', those)}"]
     return []
+
+
+def _compounds_differ(a: Marks, b: Marks) -> list[str]:
+    """Two things of one town by name: each post names something "Kilmacreagh …", neither name holding the other
+    ("Kilmacreagh Co-operative Creamery" / "Kilmacreagh Meats"; "Kilmacreagh Creamery" would be the first said
+    short). The shared word must be said alone in a post too, as a town's name is: two people who share a first
+    name are left to the rule for people."""
+    found = []
+    for word in sorted(({w for name in a.compounds for w in name.split()} & {w for name in b.compounds for w in name.split()})):
+        if word in _NOT_PROPER or word not in a.lone_names | b.lone_names:
+            continue
+        these = [name for name in a.compounds if word in name.split()]
+        those = [name for name in b.compounds if word in name.split()]
+        if not any(set(x.split()) <= set(y.split()) or set(y.split()) <= set(x.split()) for x in these for y in those):
+            found.append(f"different name: {_said('name', these)} / {_said('name', those)}")
+    return found
 
 
 def _within(these: frozenset[str], those: frozenset[str]) -> bool:
