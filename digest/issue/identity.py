@@ -13,7 +13,9 @@ rather than a wrong conflict: one story told by two outlets must still fold.
 
 - **figures**, as numbers: "1,500" and "1500" are one figure, "£2.50" and "2.50" too, "ten" is 10; two headlines
   conflict when each has a figure the other lacks (a council meeting on the 17th and one on the 18th; a headline
-  that adds a year to the other's figures does not);
+  that adds a year to the other's figures does not). A figure agrees with another only when equal, or one is the
+  other rounded to its last figure (4.99 and 5, 1,512 and 1,500), or, said to be rounded, within a tenth: the years
+  2024 and 2025, or the 428 and the 431 bus, are two;
 - **weekdays** and **dates** ("14 March", "March 14th", "on the 14th"): a conflict when both give one and none is
   common (a date without its month agrees with any date on that day);
 - **named places** and **named bodies**: capitalised names ending in a word that says what they are (Bridge Street,
@@ -24,12 +26,19 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   and a councillor by the other is one story; so are two councillors quoted in the text of two reports of one
   debate, which is why the headline must name one;
 - **outcomes**: opposite verdicts (approved / rejected, outstanding / told to improve; and in the headlines, where
-  the words are less ambiguous: opens / closes, wins / loses, rises / falls): one post saying only one, the other
-  only the other;
+  the words are less ambiguous: opens / closes, wins / loses, rises / falls, saved / axed): one post saying only
+  one, the other only the other;
+- **headline names**: each headline names a place or body (a capitalised word; its first word only when the text
+  starts a name with it) that the other post never mentions at all: "Drumlea library to open on Sundays" and
+  "Ballykerrin library…". One outlet naming the town and the other a street, or nothing, is no conflict;
+- **names of one town's two things**: "Kilmacreagh Co-operative Creamery" and "Kilmacreagh Meats", names without a
+  kind word the place and body rules know, sharing the town's word (said alone in the posts too) and neither
+  holding the other;
 - **kinds**: headlines naming different kinds of one thing (jazz / folk, gas / water, football / rugby, a book
   festival / a music festival), from a small table of siblings whose synonyms count as one kind (writers', book,
   literary), so that a word that merely differs does not part one story told in other words;
-- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "six bells" / "eight bells", "3%" / "7%"):
+- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "€80,000" / "€50,000", "six bells" /
+  "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
   and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
 - **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
@@ -247,7 +256,15 @@ _NO_UNIT = frozenset(
 )
 # Capitalised words that name no one place, body or person: kinds, titles, calendar words.
 _NOT_PROPER = frozenset(
-    {*_NOT_NAMES, *_WEEKDAYS, *(f"{day}s" for day in _WEEKDAYS), *_MONTHS, *_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|"), *_ROLES}
+    {
+        *_NOT_NAMES,
+        *_WEEKDAYS,
+        *(f"{day}s" for day in _WEEKDAYS),
+        *_MONTHS,
+        *_PLACE_KINDS.lower().split("|"),
+        *_BODY_KINDS.lower().split("|"),
+        *_ROLES,
+    }
     | _words(
         "st saint mr mrs ms miss mp i town city county river christmas easter north south east west upper lower great little high "
         "this that it he she they we but after as if when more most"
@@ -313,7 +330,9 @@ def marks_of(title: str, excerpt: str) -> Marks:
     names, lead_names = _proper_names(title, excerpt)
     places = _names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)}
     bodies = _names(_BODY, text)
-    named = {word for mark in places | bodies for word in mark.split()} | {word.lower() for _, name in _PERSON.findall(text) for word in name.split()}
+    named = {word for mark in places | bodies for word in mark.split()} | {
+        word.lower() for _, name in _PERSON.findall(text) for word in name.split()
+    }
     return Marks(
         numbers=_numbers(title),
         weekdays=_weekdays(text),
@@ -693,7 +712,7 @@ def _compounds_differ(a: Marks, b: Marks) -> list[str]:
     short). The shared word must be said alone in a post too, as a town's name is: two people who share a first
     name are left to the rule for people."""
     found = []
-    for word in sorted(({w for name in a.compounds for w in name.split()} & {w for name in b.compounds for w in name.split()})):
+    for word in sorted({w for name in a.compounds for w in name.split()} & {w for name in b.compounds for w in name.split()}):
         if word in _NOT_PROPER or word not in a.lone_names | b.lone_names:
             continue
         these = [name for name in a.compounds if word in name.split()]
