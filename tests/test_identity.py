@@ -113,6 +113,54 @@ APART = [
     ),
     ("Flood warning for the River Wendle", "", "Flood warning for the River Tarr", "", "different place: River Wendle / River Tarr"),
     ("Otters spotted on the river", "", "Beavers released on the river", "", "different kind: otter / beaver"),
+    # figures a hundredth apart are two when neither is the other rounded: two years, two bus routes
+    ("Ashby picks its carnival queen for 2025", "", "Ashby picks its carnival queen for 2026", "", "different figures: 2,025 / 2,026"),
+    (
+        "Village bus route kept going",
+        "The 312 bus will keep running.",
+        "Village bus route kept going",
+        "The 315 bus will keep running.",
+        "different figures: 312 bus / 315 bus",
+    ),
+    # money in euro; counts of people said in other words
+    (
+        "Hurling club appeals for new stand",
+        "It needs €90,000.",
+        "Hurling club appeals for new stand",
+        "The club is after €60,000.",
+        "different figures: €90,000 / €60,000",
+    ),
+    (
+        "Show draws huge crowds",
+        "Around 3,000 people came.",
+        "Show draws huge crowds",
+        "About 4,200 visitors came.",
+        "different figures: 3,000 people / 4,200 people",
+    ),
+    # two headlines, each naming a town the other post never mentions; two things of one town by name
+    (
+        "Dunmere pool to open on Sundays",
+        "Dunmere's pool opens from June.",
+        "Castlefin pool to open on Sundays",
+        "Castlefin's pool opens from May.",
+        "different name: Dunmere / Castlefin",
+    ),
+    (
+        "Ardley brewery to hire 30",
+        "Ardley Craft Ales is growing.",
+        "Ardley bakery to hire 30",
+        "Ardley Breads is growing.",
+        "different name: Ardley Craft Ales / Ardley Breads",
+    ),
+    # a service saved or axed; two doctors, the headlines saying the part without a name
+    ("Late night bus route saved", "", "Late night bus route axed", "", "different outcome: saved / axed"),
+    (
+        "Hexley GP retires after decades",
+        "Dr Anna Pryce held her last surgery.",
+        "Hexley doctor retires after decades",
+        "Dr Owen Marsh has retired.",
+        "different person: Doctor Pryce / Doctor Marsh",
+    ),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -160,6 +208,23 @@ TOGETHER = [
         "Otters return to the river",
         "Seen near the bridge in Coppice Green.",
     ),
+    # a figure rounded to its last figure agrees; people counted in other words; euro in words and signs
+    ("Fair draws 1,500", "About 1,500 people came.", "Crowds flock to fair", "Some 1,512 visitors came, the gate said."),
+    ("Creamery to expand", "A €6 million plan.", "Dairy co-op invests", "Six million euro on new plant."),
+    # one headline names the town, the other a street or ward of it, or nothing: no two names to tell apart
+    ("Gas leak on Foxton Road", "Homes in Ashby evacuated.", "Northend families wait in hall", "Ashby's Northend ward."),
+    ("Ardley bridge reopens", "The old bridge at Ardley is open.", "Drivers can cross the river again", "The crossing is open."),
+    # "Farm" opens the headline but is part of a name in the text; an abbreviation is no name
+    ("Brackley estate approved", "Homes east of Brackley.", "Farm fields to become homes", "Houses on Lowfield Farm."),
+    ("A614 shut after crash near Ashby", "", "HGV driver hurt on bypass", "The lorry left the Ashby bypass."),
+    # a short name held in the long one; two people who share a first name
+    (
+        "Ardley creamery to expand its plant",
+        "Ardley Co-operative Creamery hires.",
+        "New jobs at the creamery",
+        "Ardley Creamery in Ardley hires.",
+    ),
+    ("Pub reopens in Ardley", "Owners Tom Pascoe and friends.", "Ardley local is back", "Tom Hale of Ardley pulled the pint."),
 ]
 
 
@@ -189,6 +254,14 @@ def test_marks_that_differ_tell_two_events_apart(title_a: str, excerpt_a: str, t
 @pytest.mark.parametrize(("title_a", "excerpt_a", "title_b", "excerpt_b"), TOGETHER)
 def test_one_event_told_two_ways_has_no_conflict(title_a: str, excerpt_a: str, title_b: str, excerpt_b: str) -> None:
     assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == ()
+
+
+def test_weekdays_in_the_plural_are_no_names_to_agree_on() -> None:
+    """ "Sundays" is a weekday, not a proper name two posts share: it tells no event."""
+    a = marks_of("Dunmere pool to open on Sundays", "From June.")
+    b = marks_of("Castlefin pool to open on Sundays", "From May.")
+    assert telling(a, b) == 0
+    assert "sundays" not in a.names | a.lead_names | a.headline_names
 
 
 def test_what_two_posts_agree_on_is_said_as_a_reader_writes_it() -> None:

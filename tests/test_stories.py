@@ -148,13 +148,13 @@ def test_our_post_leads_its_story_and_an_include_of_its_address_keeps_it(tmp_pat
     write(tmp_path / "content" / "issues" / "2026-11-19.md", "---\ninclude: [https://gazette.example/walls]\n---\n")
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location="feeds/else.xml")))
     digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
-    ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")  # type: ignore[attr-defined]
+    ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")
     assert ours.title == "Harbour walls repaired at last after the storm" and ours.source == "markdown:content/walls.md"
     assert [item.url for item in ours.also] == []  # included: kept apart from the story, by the editor's word
-    left_out = {item.post.title for item in digest.excluded}  # type: ignore[attr-defined]
+    left_out = {item.post.title for item in digest.excluded}
     assert "Harbour walls collapse, residents told to leave" in left_out  # still listed, not lost behind our post's id
     write(tmp_path / "content" / "issues" / "2026-11-19.md", "---\n---\n")
     digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
-    ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")  # type: ignore[attr-defined]
+    ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")
     assert ours.title == "Harbour walls repaired at last after the storm"
     assert [item.url for item in ours.also] == ["https://else.example/walls-story"]

@@ -13,7 +13,9 @@ rather than a wrong conflict: one story told by two outlets must still fold.
 
 - **figures**, as numbers: "1,500" and "1500" are one figure, "£2.50" and "2.50" too, "ten" is 10; two headlines
   conflict when each has a figure the other lacks (a council meeting on the 17th and one on the 18th; a headline
-  that adds a year to the other's figures does not);
+  that adds a year to the other's figures does not). A figure agrees with another only when equal, or one is the
+  other rounded to its last figure (4.99 and 5, 1,512 and 1,500), or, said to be rounded, within a tenth: the years
+  2024 and 2025, or the 428 and the 431 bus, are two;
 - **weekdays** and **dates** ("14 March", "March 14th", "on the 14th"): a conflict when both give one and none is
   common (a date without its month agrees with any date on that day);
 - **named places** and **named bodies**: capitalised names ending in a word that says what they are (Bridge Street,
@@ -24,12 +26,19 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   and a councillor by the other is one story; so are two councillors quoted in the text of two reports of one
   debate, which is why the headline must name one;
 - **outcomes**: opposite verdicts (approved / rejected, outstanding / told to improve; and in the headlines, where
-  the words are less ambiguous: opens / closes, wins / loses, rises / falls): one post saying only one, the other
-  only the other;
+  the words are less ambiguous: opens / closes, wins / loses, rises / falls, saved / axed): one post saying only
+  one, the other only the other;
+- **headline names**: each headline names a place or body (a capitalised word; its first word only when the text
+  starts a name with it) that the other post never mentions at all: "Drumlea library to open on Sundays" and
+  "Ballykerrin library…". One outlet naming the town and the other a street, or nothing, is no conflict;
+- **names of one town's two things**: "Kilmacreagh Co-operative Creamery" and "Kilmacreagh Meats", names without a
+  kind word the place and body rules know, sharing the town's word (said alone in the posts too) and neither
+  holding the other;
 - **kinds**: headlines naming different kinds of one thing (jazz / folk, gas / water, football / rugby, a book
   festival / a music festival), from a small table of siblings whose synonyms count as one kind (writers', book,
   literary), so that a word that merely differs does not part one story told in other words;
-- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "six bells" / "eight bells", "3%" / "7%"):
+- **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "€80,000" / "€50,000", "six bells" /
+  "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
   and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
 - **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
@@ -144,7 +153,17 @@ _PERSON = re.compile(
 _MP = re.compile(r"\b([A-Z][a-z'’]+) MP\b")
 # A part said without a name in a headline ("Marbury councillor resigns"): two such headlines whose posts name two
 # different people in that part tell of two people.
-_ROLE_WORDS = {"councillor": "councillor", "mayor": "mayor", "mp": "mp", "judge": "judge", "headteacher": "head teacher"}
+_ROLE_WORDS = {
+    "councillor": "councillor",
+    "mayor": "mayor",
+    "mp": "mp",
+    "judge": "judge",
+    "headteacher": "head teacher",
+    "gp": "doctor",
+    "doctor": "doctor",
+    "vicar": "minister",
+    "rector": "minister",
+}
 _RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
 _NIGHT = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")(?:['’]s)? (?:night|evening)\b", re.IGNORECASE)
 # Verdicts, each axis with its two sides. Those read anywhere in a post are hard to say otherwise; those read in
@@ -165,6 +184,8 @@ _VERDICTS_IN_HEADLINES = {
         r"close(?:s|d)?(?! to\b)|closing|closures?|shut(?:s|ting)?",
     ),
     "result": (r"wins?|won|victory", r"loses|lose|lost|defeat(?:ed)?"),
+    # a service kept or ended: "Rural bus route saved" / "Rural bus route to be withdrawn"
+    "future": (r"saved|secured|rescued|reprieved?|spared", r"axed|axes|withdrawn|withdraws|scrapped|scraps|to end|to go"),
     "change": (
         r"rises?|rising|risen|rose|increases?|increased|hikes?|higher",
         r"falls?|falling|fell|drops?|dropped|(?<!power )cuts?|lower(?:ed)?|decreases?|decreased|reduced|cheaper",
@@ -175,6 +196,7 @@ _SAID = {
     "inspection": ("rated well", "told to improve"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
+    "future": ("saved", "axed"),
     "change": ("rises", "falls"),
 }
 # Kinds of one thing, each kind with its synonyms (a writers' festival and a book festival are one kind): two
@@ -213,12 +235,17 @@ def _words(text: str) -> frozenset[str]:
 # cent", "six bells", "three hundred and fifty houses". A figure's unit is £, p, % or the word after it, so two
 # posts' figures are compared only when they count one thing.
 _QUANTITY_TOKEN = re.compile(
-    r"£|%|(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|[A-Za-z][A-Za-z'’]*"
+    r"[£€$]|%|(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?:m|bn|k|p)?(?!\w)|[A-Za-z][A-Za-z'’]*"
 )
 _DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(m|bn|k|p)?")
 _SMALL = _NUMBER_WORDS | {"one": 1, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
+# Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
+_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+# Words that count people at an event: a crowd of 5,000 people and one of 6,500 visitors are two counts of one
+# thing (a festival's two years), and 450 runners told as 450 people agree.
+_PEOPLE_COUNTED = frozenset({"people", "person", "visitor", "spectator", "fan", "attendee", "guest", "reveller", "crowd"})
 # A figure said to be rounded or a bound ("about 1,500", "near-5%", "more than 40") agrees with one within a tenth.
 _HEDGES = frozenset({"about", "around", "some", "nearly", "almost", "roughly", "approximately", "near", "over", "under", "circa"})
 _HEDGE_PAIRS = frozenset({("up", "to"), ("more", "than"), ("less", "than"), ("fewer", "than")})
@@ -229,7 +256,15 @@ _NO_UNIT = frozenset(
 )
 # Capitalised words that name no one place, body or person: kinds, titles, calendar words.
 _NOT_PROPER = frozenset(
-    {*_NOT_NAMES, *_WEEKDAYS, *_MONTHS, *_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|"), *_ROLES}
+    {
+        *_NOT_NAMES,
+        *_WEEKDAYS,
+        *(f"{day}s" for day in _WEEKDAYS),
+        *_MONTHS,
+        *_PLACE_KINDS.lower().split("|"),
+        *_BODY_KINDS.lower().split("|"),
+        *_ROLES,
+    }
     | _words(
         "st saint mr mrs ms miss mp i town city county river christmas easter north south east west upper lower great little high "
         "this that it he she they we but after as if when more most"
@@ -257,6 +292,10 @@ class Marks:
     names: frozenset[str] = frozenset()  # proper names within a sentence: "kelsham", "holt"
     lead_names: frozenset[str] = frozenset()  # capitalised words that open a sentence (a name or not)
     headline_roles: frozenset[str] = frozenset()  # parts a headline speaks of without a name: "councillor"
+    headline_names: frozenset[str] = frozenset()  # proper names the title says: "drumlea", "tidy", "towns"
+    words: frozenset[str] = frozenset()  # every word of the post, lower case, without a possessive 's
+    compounds: frozenset[str] = frozenset()  # names of two or more words, no place's or body's: "kilmacreagh meats"
+    lone_names: frozenset[str] = frozenset()  # capitalised words said alone, beside no other: "kilmacreagh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,13 +328,18 @@ def marks_of(title: str, excerpt: str) -> Marks:
     people = _people(text)
     quantities = _quantities(text)
     names, lead_names = _proper_names(title, excerpt)
+    places = _names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)}
+    bodies = _names(_BODY, text)
+    named = {word for mark in places | bodies for word in mark.split()} | {
+        word.lower() for _, name in _PERSON.findall(text) for word in name.split()
+    }
     return Marks(
         numbers=_numbers(title),
         weekdays=_weekdays(text),
-        places=_names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)},
+        places=places,
         figures=_numbers(text) | {_number_said(quantity.value) for quantity in quantities},
         dates=_dates(text),
-        bodies=_names(_BODY, text),
+        bodies=bodies,
         people=people,
         headline_people=_people(title),
         verdicts=_verdicts(title, text),
@@ -304,6 +348,10 @@ def marks_of(title: str, excerpt: str) -> Marks:
         names=names,
         lead_names=lead_names,
         headline_roles=frozenset(_ROLE_WORDS[word] for word in re.findall(r"[a-z]+", title.lower()) if word in _ROLE_WORDS),
+        headline_names=_headline_names(title, excerpt, names, text, frozenset(named)),
+        words=_all_words(text),
+        compounds=_compound_names(title, excerpt),
+        lone_names=_lone_names(title, excerpt),
     )
 
 
@@ -329,14 +377,14 @@ def _quantities(text: str) -> frozenset[Quantity]:
     found = set()
     at = 0
     while at < len(tokens):
-        pound = tokens[at] == "£"
-        value, end, suffix = _read_number(tokens, at + pound)
+        currency = tokens[at] if tokens[at] in ("£", "€", "$") else None
+        value, end, suffix = _read_number(tokens, at + bool(currency))
         if value is None:
             at += 1
             continue
         before = tuple(token.lower() for token in tokens[max(0, at - 2) : at])
         hedged = bool(before) and (before[-1] in _HEDGES or before[-2:] in _HEDGE_PAIRS)
-        unit, end = _unit(tokens, end, pound, suffix)
+        unit, end = _unit(tokens, end, currency, suffix)
         if unit is not None:
             found.add(Quantity(unit=unit, value=value, hedged=hedged))
         at = max(end, at + 1)
@@ -374,11 +422,14 @@ def _adds(current: float, word: float) -> bool:
     return (current % 100 == 0 and current >= 100) or (20 <= current < 100 and current % 10 == 0 and word < 10)
 
 
-def _unit(tokens: list[str], at: int, pound: bool, suffix: str) -> tuple[str | None, int]:
-    """What the figure ending before ``tokens[at]`` counts, and the index after what said so."""
+def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tuple[str | None, int]:
+    """What the figure ending before ``tokens[at]`` counts (``currency``: the sign before it), and the index after
+    what said so."""
     following = [token.lower() for token in tokens[at : at + 2]]
-    if pound or following[:1] in (["pounds"], ["pound"]):
-        return "£", at + (not pound and bool(following))
+    if currency is not None:
+        return currency, at
+    if following[:1] and following[0] in _CURRENCY_WORDS:
+        return _CURRENCY_WORDS[following[0]], at + 1
     if suffix == "p" or following[:1] == ["pence"]:
         return "p", at + (suffix != "p")
     if suffix in ("m", "bn", "k"):
@@ -389,7 +440,8 @@ def _unit(tokens: list[str], at: int, pound: bool, suffix: str) -> tuple[str | N
         return "%", at + 1
     if following and tokens[at][0].islower() and following[0] not in _NO_UNIT and following[0].isalpha():
         word = following[0]
-        return (word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word), at
+        word = word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+        return ("people" if word in _PEOPLE_COUNTED else word), at
     return None, at
 
 
@@ -407,6 +459,69 @@ def _proper_names(title: str, excerpt: str) -> tuple[frozenset[str], frozenset[s
                 continue
             (opening if n == 0 else names).add(name)
     return frozenset(names), frozenset(opening - names)
+
+
+def _headline_names(title: str, excerpt: str, names: frozenset[str], text: str, named: frozenset[str]) -> frozenset[str]:
+    """The proper names a headline says that no named place, body or person of the post (``named``: their words)
+    holds. Within a headline in sentence case, its capitalised words; its first word (capitalised whatever it is)
+    only when the text starts a name with it too and never writes it in lower case ("Drumlea library to open…",
+    "Drumlea's library will…"; not "Farm fields…" beside "Lowfield Farm"). A headline in capitals says only the
+    names its text says within a sentence. Abbreviations (HGV, GP, NHS) are as often things as names."""
+    lower = set(re.findall(r"[a-z][\w'’-]*", text))
+    starts = _name_starts(excerpt)
+    found = set()
+    for n, word in enumerate(_CAPITALISED.findall(title)):
+        name = re.sub(r"['’]s$", "", word).lower()
+        if not word[0].isupper() or word.isupper() or name in _NOT_PROPER or len(name) < 2 or name in lower or name in named:
+            continue
+        if (n > 0 and not _title_case(title)) or (name in starts and (name in names or not _title_case(title))):
+            found.add(name)
+    return frozenset(found)
+
+
+def _name_starts(text: str) -> frozenset[str]:
+    """The capitalised words of ``text`` that follow no other capitalised word: those that may start a name."""
+    found = set()
+    before = ""
+    for match in re.finditer(r"\S+", text):
+        word = match.group().strip("\"'‘’“”()[],.;:!?")
+        if word[:1].isupper() and not before[:1].isupper():
+            found.add(re.sub(r"['’]s$", "", word).lower())
+        before = word if not re.search(r"[,.;:!?)]$", match.group()) else ""
+    return frozenset(found)
+
+
+# A run of capitalised words: "Kilmacreagh Co-operative Creamery", "Scottish Borders Council".
+_CAPITALISED_RUN = re.compile(r"(?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*")
+_KIND_WORDS = frozenset({*_PLACE_KINDS.lower().split("|"), *_BODY_KINDS.lower().split("|")})
+
+
+def _runs(title: str, excerpt: str) -> list[list[str]]:
+    """The runs of capitalised words in a headline in sentence case and in the text, lower case, without the
+    words before a name that are no part of it ("The", "Cllr", "Monday")."""
+    runs = []
+    for sentence in ([] if _title_case(title) else [title]) + _SENTENCE.split(excerpt):
+        for match in _CAPITALISED_RUN.finditer(sentence):
+            words = [re.sub(r"['’]s$", "", word).lower() for word in match.group().split()]
+            while words and (words[0] in _NOT_NAMES or words[0] in _ROLES or words[0] in _WEEKDAYS or words[0] in _MONTHS):
+                words = words[1:]
+            runs.append(words)
+    return runs
+
+
+def _compound_names(title: str, excerpt: str) -> frozenset[str]:
+    """Names of two or more words that end in no kind of place or body (those have rules of their own) and name no
+    person by a title: "Kilmacreagh Meats", "Lower Tilsworth"."""
+    return frozenset(" ".join(run) for run in _runs(title, excerpt) if len(run) >= 2 and run[-1] not in _KIND_WORDS)
+
+
+def _lone_names(title: str, excerpt: str) -> frozenset[str]:
+    """Capitalised words said beside no other (a town's name: "Kilmacreagh creamery", "in Kilmacreagh")."""
+    return frozenset(run[0] for run in _runs(title, excerpt) if len(run) == 1 and run[0] not in _NOT_PROPER)
+
+
+def _all_words(text: str) -> frozenset[str]:
+    return frozenset(re.sub(r"['’]s$", "", word).lower() for word in _CAPITALISED.findall(text))
 
 
 def _names(pattern: re.Pattern[str], text: str) -> frozenset[str]:
@@ -495,6 +610,8 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
             found.append(f"different {what}: {_said(what, these)} / {_said(what, those)}")
     found.extend(_quantities_differ(a, b))
     found.extend(_people_differ(a, b))
+    found.extend(_headline_names_differ(a, b))
+    found.extend(_compounds_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
         if None not in sides and sides[0] != sides[1]:
@@ -579,15 +696,56 @@ def _people_differ(a: Marks, b: Marks) -> list[str]:
     return found
 
 
+def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
+    """Each headline names a place, body or person the other post never mentions: "Drumlea library to open on
+    Sundays" and "Ballykerrin library to open on Sundays" are two libraries. One outlet naming the town and the
+    other only a street is no conflict: the first's headline names nothing the second lacks, or the reverse."""
+    these, those = a.headline_names - b.words, b.headline_names - a.words
+    if these and those:
+        return [f"different name: {_said('name', these)} / {_said('name', those)}"]
+    return []
+
+
+def _compounds_differ(a: Marks, b: Marks) -> list[str]:
+    """Two things of one town by name: each post names something "Kilmacreagh …", neither name holding the other
+    ("Kilmacreagh Co-operative Creamery" / "Kilmacreagh Meats"; "Kilmacreagh Creamery" would be the first said
+    short). The shared word must be said alone in a post too, as a town's name is: two people who share a first
+    name are left to the rule for people."""
+    found = []
+    for word in sorted({w for name in a.compounds for w in name.split()} & {w for name in b.compounds for w in name.split()}):
+        if word in _NOT_PROPER or word not in a.lone_names | b.lone_names:
+            continue
+        these = [name for name in a.compounds if word in name.split()]
+        those = [name for name in b.compounds if word in name.split()]
+        if not any(set(x.split()) <= set(y.split()) or set(y.split()) <= set(x.split()) for x in these for y in those):
+            found.append(f"different name: {_said('name', these)} / {_said('name', those)}")
+    return found
+
+
 def _within(these: frozenset[str], those: frozenset[str]) -> bool:
     """Whether each figure of ``these`` is one of ``those``, or that figure rounded: "near-5%" and "4.99%"."""
     return all(any(_agree(float(x), float(y), hedged=False) for y in those) for x in these)
 
 
 def _agree(x: float, y: float, *, hedged: bool) -> bool:
-    """Whether two figures may be one told twice: equal, one the other rounded (within a hundredth), or, one being
-    said to be rounded, within a tenth."""
-    return abs(x - y) <= (0.1 if hedged else 0.01) * max(abs(x), abs(y))
+    """Whether two figures may be one told twice: equal; one being said to be rounded, within a tenth; or one the
+    other rounded to its last figure, within a hundredth ("5%" and "4.99%", "1,500" and "1,512"). Two exact figures
+    a hundredth apart are not one rounded: the years 2024 and 2025, the 428 and the 431 bus."""
+    if x == y:
+        return True
+    if hedged:
+        return abs(x - y) <= 0.1 * max(abs(x), abs(y))
+    return abs(x - y) <= 0.01 * max(abs(x), abs(y)) and (_rounds_to(x, y) or _rounds_to(y, x))
+
+
+def _rounds_to(exact: float, rounded: float) -> bool:
+    """Whether ``rounded`` is ``exact`` written to ``rounded``'s last figure: 4.99 to 5, 1,512 to 1,500."""
+    digits = f"{rounded:.12g}"
+    if "." in digits:
+        step = 10.0 ** -len(digits.partition(".")[2])
+    else:
+        step = 10.0 ** (len(digits) - len(digits.rstrip("0"))) if rounded else 1.0
+    return abs(exact - rounded) <= step / 2 + 1e-9
 
 
 def _quantities_differ(a: Marks, b: Marks) -> list[str]:
@@ -610,8 +768,8 @@ def _quantities_said(quantities: Iterable[Quantity]) -> str:
 
 def _quantity_said(quantity: Quantity) -> str:
     figure = _shown("figure", _number_said(quantity.value))
-    if quantity.unit == "£":
-        return f"£{figure}"
+    if quantity.unit in ("£", "€", "$"):
+        return f"{quantity.unit}{figure}"
     if quantity.unit in ("%", "p"):
         return f"{figure}{quantity.unit}"
     return f"{figure} {quantity.unit}"
