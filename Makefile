@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers mailserver bench bench-full bench-setup lock audit
+.PHONY: setup run test lint format clean browsers mailserver bench bench-full bench-setup lock audit starting-vectors
 
 setup: $(VENV)/.installed
 
@@ -111,6 +111,11 @@ bench-setup: setup
 	else echo "npm is not installed: the official MJML comparison will be skipped"; fi
 	@[ -x bench/.peers/bin/r2e ] || { $(PYTHON) -m venv bench/.peers && \
 	  bench/.peers/bin/python -m pip install --quiet --disable-pip-version-check rss2email==3.14; }
+
+# The sample's starting set, embedded once and shipped beside it (config/labelled-posts.vectors.npz): run after
+# editing config/labelled-posts.txt (tests/test_learning.py fails while the two disagree).
+starting-vectors: setup
+	$(BIN)/python -m digest.meaning.seed config/digest.toml
 
 format: setup
 	$(BIN)/ruff check --fix digest tests bench

@@ -304,3 +304,40 @@ def test_a_story_kept_apart_says_so_in_its_reason_naming_the_other_and_what_diff
     reasons = {post.title: section.reasons[post.id] for section in digest.sections for post in section.posts}
     assert 'not the story of "Jazz festival returns to the Corn Exchange" (Outlet 0)' in reasons["Folk festival comes to the Corn Exchange"]
     assert reasons["Folk festival comes to the Corn Exchange"].endswith("different kind: jazz / folk"), reasons
+
+
+@needs_model
+def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build_the_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from digest.meaning import cache, starting_texts
+    from digest.meaning.model import embedder, model_key
+
+    settings = dataclasses.replace(load_settings(REPO / "config" / "digest.toml", environ={}), cache_dir=tmp_path / "cache")
+    assert settings.meaning.seed == REPO / "config" / "labelled-posts.vectors.npz"
+    texts = starting_texts(settings)
+    key = model_key(settings.meaning.model)
+    seeded = cache._seed(settings.meaning.seed)
+    stale = [text for text in texts if cache.vector_key(key, text) not in seeded]
+    assert not stale, f"{len(stale)} starting post(s) have no shipped vector (first: {stale[0]!r}): run `make starting-vectors`"
+    sample = texts[::60]
+    computed = embedder(settings.meaning.model).embed(sample)
+    shipped = np.stack([np.frombuffer(seeded[cache.vector_key(key, text)], dtype=np.float32) for text in sample])
+    assert np.array_equal(computed, shipped)
+    # A first build (nothing in memory, an empty cache folder) embeds the themes' texts, not the set.
+    monkeypatch.setattr(cache, "_memo", {})
+    monkeypatch.setattr(cache, "_fits", {})
+    steps: list[int] = []
+    meaning = meaning_of(settings, on_step=lambda _what, _done, total: steps.append(total))
+    assert meaning is not None and meaning.place is not None
+    meaning.place([make_post("Bus station reopens after repairs", WHEN, excerpt="The canopy is fixed.")])
+    assert steps == [], steps  # under SHOWN_FROM new texts: the set came from the shipped file
+    unseeded = dataclasses.replace(settings, meaning=dataclasses.replace(settings.meaning, seed=None), cache_dir=tmp_path / "cold")
+    monkeypatch.setattr(cache, "_memo", {})
+    monkeypatch.setattr(cache, "_fits", {})
+    cold = meaning_of(unseeded, on_step=lambda _what, _done, total: steps.append(total))
+    assert cold is not None and cold.place is not None
+    cold.place([make_post("Bus station reopens after repairs", WHEN, excerpt="The canopy is fixed.")])
+    assert steps and max(steps) >= len(texts)  # without it, the model reads the whole set first

@@ -13,6 +13,9 @@ from pathlib import Path
 from digest.config.schema import LabelledPost, Theme
 
 SEPARATOR = " | "
+# The starting set's vectors, made by `make starting-vectors` and shipped beside it (labelled-posts.vectors.npz): read
+# as a cache, so a first build need not embed the whole set; a text or a model they were not made for is computed.
+SEED_SUFFIX = ".vectors.npz"
 
 
 def read_labelled(path: Path, themes: Sequence[Theme], fallback: str, fallback_key: str) -> tuple[tuple[LabelledPost, ...], list[str]]:

@@ -21,7 +21,7 @@ from dotenv import dotenv_values
 
 from digest.config.extras import install_command
 from digest.config.keys import SELECTOR, DkimKey, DkimSigner
-from digest.config.labelled import read_labelled
+from digest.config.labelled import SEED_SUFFIX, read_labelled
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -350,7 +350,8 @@ def _starting_set(fields: dict[str, Any], problems: list[str]) -> MeaningOptions
         path, fields["themes"], fields["fallback_theme"], fields["fallback_key"] or theme_key(fields["fallback_theme"])
     )
     problems.extend(f"grouping.examples_file: {problem}" for problem in bad)
-    return dataclasses.replace(meaning, starting=starting)
+    seed = path.with_name(f"{path.stem}{SEED_SUFFIX}")
+    return dataclasses.replace(meaning, starting=starting, examples_file=path, seed=seed if seed.is_file() else None)
 
 
 def _meaning(grouping: _Reader, root: Path, language: str) -> MeaningOptions:

@@ -109,6 +109,8 @@ class MeaningOptions:
     threshold: float = 0.15
     fallback_examples: tuple[str, ...] = ()  # posts that go in the fallback section: it has no subject of its own
     starting: tuple[LabelledPost, ...] = ()  # [grouping] examples_file: the starting set of labelled posts
+    examples_file: Path | None = None  # where the starting set was read from
+    seed: Path | None = None  # the starting set's vectors shipped beside it (<file>.vectors.npz), when there: a cache
     multilingual: str = ""  # [grouping] multilingual_model: a folder; reads the posts not in the newsletter's language
     unavailable: str = ""  # meaning = "on" but it cannot run here, and why: said by the commands that place posts only
 

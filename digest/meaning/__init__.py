@@ -128,7 +128,7 @@ def _embedding(settings: Settings, setting: str, on_step: OnStep | None) -> Call
         on_step(PLACING, 0, len(texts))
         return embedder(setting).embed(texts, lambda done: on_step(PLACING, done, len(texts)))
 
-    return lambda texts: cached_vectors(store, key, texts, compute)
+    return lambda texts: cached_vectors(store, key, texts, compute, settings.meaning.seed)
 
 
 def _placer(
@@ -168,10 +168,15 @@ def labels_of(settings: Settings, texts: Sequence[ThemeText]) -> tuple[Label, ..
     found += [Label(example, text.name, LabelSource.EXAMPLE) for text in texts for example in text.examples]
     found += [Label(example, settings.fallback_theme, LabelSource.EXAMPLE) for example in settings.meaning.fallback_examples]
     found += [
-        Label(f"{post.title}. {post.excerpt}" if post.excerpt else post.title, post.theme, LabelSource.STARTING)
-        for post in settings.meaning.starting
+        Label(text, post.theme, LabelSource.STARTING)
+        for text, post in zip(starting_texts(settings), settings.meaning.starting, strict=True)
     ]
     return tuple(found)
+
+
+def starting_texts(settings: Settings) -> list[str]:
+    """The starting set's posts as the model reads them (as :func:`post_text` reads a post)."""
+    return [f"{post.title}. {post.excerpt}" if post.excerpt else post.title for post in settings.meaning.starting]
 
 
 NEAREST_SHOWN = 60  # characters of the nearest label's text in a reason

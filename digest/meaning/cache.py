@@ -11,6 +11,7 @@ import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +25,23 @@ MEMO_MAX = 50_000
 _memo: dict[str, bytes] = {}
 
 
-def cached_vectors(path: Path | None, model_id: str, texts: list[str], compute: Callable[[list[str]], Vectors]) -> Vectors:
-    """A unit vector per text: those known from the cache at ``path``, the others computed (and remembered)."""
+def vector_key(model_id: str, text: str) -> str:
+    """What the cache (and a seed file) knows a text's vector by: another model or another text, another key."""
+    return hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest()
+
+
+def cached_vectors(
+    path: Path | None, model_id: str, texts: list[str], compute: Callable[[list[str]], Vectors], seed: Path | None = None
+) -> Vectors:
+    """A unit vector per text: those known from the cache at ``path``, or from the ``seed`` file shipped beside a
+    starting set (:func:`write_seed`), the others computed (and remembered)."""
     import numpy as np
 
-    keys = [hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest() for text in texts]
+    keys = [vector_key(model_id, text) for text in texts]
     known: dict[str, bytes] = {key: _memo[key] for key in keys if key in _memo}
+    if seed is not None and len(known) < len(set(keys)):
+        seeded = _seed(seed)
+        known.update({key: seeded[key] for key in keys if key in seeded and key not in known})
     conn = _open(path) if len(known) < len(set(keys)) else None
     if conn is not None:
         try:
@@ -106,3 +118,26 @@ def remembered(path: Path | None, key: str, compute: Callable[[], bytes]) -> byt
         _fits.clear()
     _fits[key] = found
     return found
+
+
+@cache
+def _seed(path: Path) -> dict[str, bytes]:
+    """The vectors of a seed file, by key (read once per process); none when it cannot be read (a cache, never the truth)."""
+    import numpy as np
+
+    try:
+        with np.load(path) as stored:
+            return {str(key): row.astype(np.float32).tobytes() for key, row in zip(stored["keys"], stored["vectors"], strict=True)}
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("meaning seed %s cannot be read: %s; computing its vectors", path, exc)
+        return {}
+
+
+def write_seed(path: Path, model_id: str, texts: list[str], vectors: Vectors) -> None:
+    """Keep ``texts``' vectors by ``model_id`` in ``path`` (an .npz): shipped beside a starting set, they spare a first
+    build the model's work on it (``make starting-vectors``)."""
+    import numpy as np
+
+    keys = np.array([vector_key(model_id, text) for text in texts])
+    with path.open("wb") as out:
+        np.savez(out, keys=keys, vectors=vectors.astype(np.float32))
