@@ -41,6 +41,10 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
   and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+- **a word swapped in one headline pattern**, the last resort: headlines alike in half their words, in order, with
+  a word in one's place the other post never uses ("Quiz night at the Ship Inn…" / "Comedy night at the Ship
+  Inn…"; man / woman; GAA / rugby club). It needs no table, so it reaches siblings no table lists; a headline's
+  generic verbs (returns / comes), one verdict's two words and one kind's synonyms are no swap;
 - **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
   (place, body, person, name few of the issue's posts use, date, figure) lowers the closeness needed to fold.
 """
