@@ -436,3 +436,67 @@ def test_a_placements_reason_never_says_minus_nought_nor_below_what_it_equals() 
     assert near.theme == "Other news" and near.reason == "closest to Culture, 0.148; next Sport, 0.000: below 0.150, so no theme"
     far = place_by_meaning(post, themes, "Other news", (0.05, -0.001), 0.15)
     assert "-0.00" not in far.reason and far.reason == "closest to Culture, 0.05; next Sport, 0.00: below 0.15, so no theme"
+
+
+@pytest.mark.parametrize(
+    ("title_a", "excerpt_a", "title_b", "excerpt_b", "said"),
+    [
+        (
+            "Quiz night at the Anchor raises money for the hospice",
+            "Twelve teams took part.",
+            "Bingo night at the Anchor raises money for the hospice",
+            "A full room played.",
+            "different word: quiz / bingo",
+        ),
+        (
+            "Boy rescued from the harbour wall",
+            "Crews were called in the afternoon.",
+            "Girl rescued from the harbour wall",
+            "Crews were called in the evening.",
+            "different word: boy / girl",
+        ),
+        (
+            "Angling club opens new clubhouse",
+            "Members cut the ribbon.",
+            "Chess club opens new clubhouse",
+            "Members cut the ribbon.",
+            "different word: angling / chess",
+        ),
+    ],
+)
+def test_a_word_swapped_in_one_headline_pattern_tells_two_events(
+    title_a: str, excerpt_a: str, title_b: str, excerpt_b: str, said: str
+) -> None:
+    assert said in conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b))
+
+
+@pytest.mark.parametrize(
+    ("title_a", "excerpt_a", "title_b", "excerpt_b"),
+    [
+        # the swapped word is in the other's text: one pool, one event
+        (
+            "Lido reopens after repairs",
+            "The old pool is open again.",
+            "Pool reopens after repairs",
+            "The town's lido welcomes swimmers back.",
+        ),
+        # a headline's verb says what news it is, not which event
+        ("Jazz festival returns to the quay", "Bands play all weekend.", "Jazz festival comes to the quay", "Bands play all weekend."),
+        # one verdict in two words
+        ("Skate park plan approved by councillors", "Work starts soon.", "Skate park plan backed by councillors", "Work starts soon."),
+        # headlines in other words, not one pattern
+        (
+            "Lido to reopen after restoration",
+            "Swimmers return in May.",
+            "Open-air pool back in May after repairs",
+            "The art deco lido is ready.",
+        ),
+    ],
+)
+def test_one_event_in_one_pattern_or_in_other_words_is_no_swap(title_a: str, excerpt_a: str, title_b: str, excerpt_b: str) -> None:
+    assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == ()
+
+
+def test_a_swap_is_said_only_when_nothing_more_telling_differs() -> None:
+    said = conflicts(marks_of("Jazz night at the Corn Exchange", "On Friday."), marks_of("Folk night at the Corn Exchange", "On Saturday."))
+    assert not any(reason.startswith("different word") for reason in said) and said
