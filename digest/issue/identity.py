@@ -54,6 +54,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from difflib import SequenceMatcher
 
 # "1,500", "1500", "2.50", "£2.50", "20mph": a figure, its thousands separators and currency aside.
@@ -344,6 +345,7 @@ def _numbers(text: str) -> frozenset[str]:
     return figures(text) | {str(_NUMBER_WORDS[word.lower()]) for word in _NUMBER_WORD.findall(text)}
 
 
+@lru_cache(maxsize=8192)  # a pure function of its text, asked by the common names and by each fold alike
 def marks_of(title: str, excerpt: str) -> Marks:
     text = f"{title}. {excerpt}"
     people = _people(text)
@@ -794,6 +796,7 @@ def _kinds_agree(these: list[str], those: list[str]) -> bool:
     return bool(kinds) and kinds == {kind for sort in _SIBLINGS.values() for word, kind in sort.items() if word in those}
 
 
+@lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     """A word without its possessive and up to two endings ("openings" and "opened" are "open"): crude, but one
     word's forms meet, and that is all a swapped word is asked."""

@@ -223,20 +223,25 @@ def _closest_story(
     or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark) and whose event's identity does not conflict
     (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but conflicts, with what differed
     (its ``differ`` says so); None when no lead is close enough."""
-    best: _Near | None = None
+    candidates = []
     for other in leads:
         if other.outlet and other.outlet == post.outlet:
             continue  # one outlet's two posts are two stories (a series, a follow-up)
         score = alike(other.id, post.id)
         if score < STORY_CLOSE_LEAST:
             continue
-        ours, theirs = _marks(other, marks), _marks(post, marks)
-        if score < _needed(telling(ours, theirs, common)):
-            continue
-        # "Council meeting, 17 November" and "…18 November"; Thursday's donors and Saturday's; jazz and folk
-        found = _Near(lead=other.id, closeness=score, agreed=agreements(ours, theirs, common), differ=conflicts(ours, theirs))
-        if best is None or (not found.differ, found.closeness) > (not best.differ, best.closeness):
-            best = found
+        if score >= _needed(telling(_marks(other, marks), _marks(post, marks), common)):
+            candidates.append((score, other.id))
+    # The closest that does not conflict, else the closest: conflicts (the costly part) are read closest first, and
+    # only until one does not conflict. "Council meeting, 17 November" and "…18 November"; Thursday's donors and
+    # Saturday's; jazz and folk.
+    best: _Near | None = None
+    for score, other_id in sorted(candidates, key=lambda found: -found[0]):
+        ours, theirs = marks[other_id], marks[post.id]
+        found = _Near(lead=other_id, closeness=score, agreed=agreements(ours, theirs, common), differ=conflicts(ours, theirs))
+        if not found.differ:
+            return found
+        best = best or found
     return best
 
 
