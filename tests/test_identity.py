@@ -161,6 +161,22 @@ APART = [
         "Dr Owen Marsh has retired.",
         "different person: Doctor Pryce / Doctor Marsh",
     ),
+    # times of day an hour and more apart, round midnight too; ages whose spans do not meet
+    (
+        "Van set alight in Hexley",
+        "Crews came at 11pm.",
+        "Van set alight in Hexley",
+        "Crews came at about 2.15am.",
+        "different time: 11pm / 2.15am",
+    ),
+    ("Ardley names its piper", "A 24-year-old joiner.", "Ardley names its piper", "Sam Reed, 22, a farm worker.", "different age: 24 / 22"),
+    (
+        "Walker rescued from cliff",
+        "A man in his sixties fell.",
+        "Walker rescued from cliff",
+        "A woman aged 45.",
+        "different age: 60–69 / 45",
+    ),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -225,6 +241,11 @@ TOGETHER = [
         "Ardley Creamery in Ardley hires.",
     ),
     ("Pub reopens in Ardley", "Owners Tom Pascoe and friends.", "Ardley local is back", "Tom Hale of Ardley pulled the pint."),
+    # one moment told twice within the hour, round midnight; one person's age said two ways; only one post says either
+    ("Shop raided in Hexley", "Between 11.30pm and 1am.", "Break-in at Hexley shop", "At 12.15 a.m. on Tuesday."),
+    ("Van fire in Hexley", "Crews came at 19:30.", "Van set alight on Hexley street", "Crews came at 7pm."),
+    ("Walker rescued from cliff", "A man in his sixties fell.", "Walker, 64, airlifted to hospital", "Tom Reed, 64, fell."),
+    ("Crash on the bypass", "At 8am a van overturned.", "Van driver taken to hospital", "The 34-year-old was taken to hospital."),
 ]
 
 

@@ -41,6 +41,10 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
   and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+- **times of day** ("11pm", "4.15pm", "19:30") and **ages** ("a 24-year-old", "aged 34", "Tom Aske, 27,", "in her
+  forties"), anywhere in a post: a conflict when both give one and none of one's is within an hour of the other's
+  (times) or meets the other's span (ages): a car set alight at 11pm and one at 2am, a man in his sixties rescued and
+  a woman in her forties. Only one post saying either is no conflict;
 - **a word swapped in one headline pattern**, the last resort: headlines alike in half their words, in order, with
   a word in one's place the other post never uses ("Quiz night at the Ship Inn…" / "Comedy night at the Ship
   Inn…"; man / woman; GAA / rugby club). It needs no table, so it reaches siblings no table lists; a headline's
@@ -172,6 +176,28 @@ _ROLE_WORDS = {
 }
 _RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
 _NIGHT = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")(?:['’]s)? (?:night|evening)\b", re.IGNORECASE)
+# Times of day: "11pm", "4.15pm", "10 a.m.", "19:30", "noon", "midnight".
+_CLOCK = re.compile(
+    r"\b(1[0-2]|0?[1-9])(?:[.:]([0-5]\d))?\s?([ap])\.?m\b\.?|\b([01]?\d|2[0-3]):([0-5]\d)\b|\b(noon|midday|midnight)\b", re.IGNORECASE
+)
+# Times said this near (in minutes) may be one moment told twice: "about 2am" and "2.30am".
+CLOCK_SLACK = 60
+# Ages: "a 24-year-old joiner", "aged 34", "Tom Aske, 27,", "a man in his sixties" (a span of years).
+_AGE = re.compile(
+    r"\b(\d{1,3})[- ]years?[- ]old\b|\baged (\d{1,3})\b|\b[A-Z][a-z'’]+ [A-Z][a-z'’-]+, (\d{1,3}),"
+    r"|\bin (?:his|her|their) (?:early |mid-|late )?(teens|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)\b"
+)
+_DECADES = {
+    "teens": 13,
+    "twenties": 20,
+    "thirties": 30,
+    "forties": 40,
+    "fifties": 50,
+    "sixties": 60,
+    "seventies": 70,
+    "eighties": 80,
+    "nineties": 90,
+}
 # Verdicts, each axis with its two sides. Those read anywhere in a post are hard to say otherwise; those read in
 # headlines only are words with other senses in running text ("a close vote", "the cut-off", "falls to").
 _VERDICTS_ANYWHERE = {
@@ -318,6 +344,8 @@ class Marks:
     lone_names: frozenset[str] = frozenset()  # capitalised words said alone, beside no other: "kilmacreagh"
     title_words: tuple[str, ...] = ()  # the title's words in order, lower case: "quiz", "night", "at", "the"…
     stems: frozenset[str] = frozenset()  # every word's stem, and each part's of a hyphenated one: "opening" is "open"
+    times: frozenset[int] = frozenset()  # times of day, in minutes after midnight: "11pm" is 1380
+    ages: frozenset[tuple[int, int]] = frozenset()  # ages as spans of years: "aged 34" is (34, 34), "in her forties" (40, 49)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +405,35 @@ def marks_of(title: str, excerpt: str) -> Marks:
         lone_names=_lone_names(title, excerpt),
         title_words=tuple(word.lower() for word in _TITLE_WORD.findall(title)),
         stems=frozenset(_stem(part) for word in _TITLE_WORD.findall(text) for part in re.split(r"[-'’]", word) if part),
+        times=_times(text),
+        ages=_ages(text),
     )
+
+
+def _times(text: str) -> frozenset[int]:
+    """The times of day ``text`` gives, in minutes after midnight."""
+    found = set()
+    for hour, minute, half, hour_24, minute_24, word in _CLOCK.findall(text):
+        if word:
+            found.add(0 if word.lower() == "midnight" else 12 * 60)
+        elif hour_24:
+            found.add(int(hour_24) * 60 + int(minute_24))
+        else:
+            found.add((int(hour) % 12 + 12 * (half.lower() == "p")) * 60 + int(minute or 0))
+    return frozenset(found)
+
+
+def _ages(text: str) -> frozenset[tuple[int, int]]:
+    """The ages ``text`` gives, each as the span of years it may be: one year, or a decade ("in his sixties")."""
+    found = set()
+    for *years, decade in _AGE.findall(text):
+        if decade:
+            start = _DECADES[decade.lower()]
+            found.add((start, start + 6 if decade.lower() == "teens" else start + 9))
+        else:
+            age = int(next(year for year in years if year))
+            found.add((age, age))
+    return frozenset(found)
 
 
 def _weekdays(text: str) -> frozenset[str]:
@@ -634,6 +690,8 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
         if these and those and not these & those and _share_a_word(these, those):
             found.append(f"different {what}: {_said(what, these)} / {_said(what, those)}")
     found.extend(_quantities_differ(a, b))
+    found.extend(_times_differ(a, b))
+    found.extend(_ages_differ(a, b))
     found.extend(_people_differ(a, b))
     found.extend(_headline_names_differ(a, b))
     found.extend(_compounds_differ(a, b))
@@ -709,6 +767,35 @@ def _telling(figure: str) -> bool:
 def _a_day_in_common(these: frozenset[str], those: frozenset[str]) -> bool:
     """Whether a date of one is a date of the other; a day said without its month agrees with that day in any month."""
     return any(x == y or (x.split()[0] == y.split()[0] and (" " not in x or " " not in y)) for x in these for y in those)
+
+
+def _times_differ(a: Marks, b: Marks) -> list[str]:
+    """Each post gives a time of day and none is within :data:`CLOCK_SLACK` of one of the other's: a car set alight
+    at 11pm and one at 2am are two fires, whatever else they share."""
+    if a.times and b.times and not any(_clock_gap(x, y) <= CLOCK_SLACK for x in a.times for y in b.times):
+        return [f"different time: {_times_said(a.times)} / {_times_said(b.times)}"]
+    return []
+
+
+def _clock_gap(x: int, y: int) -> int:
+    """Minutes between two times of day, round midnight if that is shorter (11.30pm and 12.15am are 45 apart)."""
+    return min(abs(x - y), 24 * 60 - abs(x - y))
+
+
+def _times_said(times: frozenset[int]) -> str:
+    return ", ".join(f"{(t // 60) % 12 or 12}{f'.{t % 60:02d}' if t % 60 else ''}{'pm' if t >= 12 * 60 else 'am'}" for t in sorted(times))
+
+
+def _ages_differ(a: Marks, b: Marks) -> list[str]:
+    """Each post gives someone's (or something's) age and none of one's spans meets one of the other's: a
+    24-year-old chosen and a 22-year-old chosen, a man in his sixties rescued and a woman in her forties."""
+    if a.ages and b.ages and not any(x[0] <= y[1] and y[0] <= x[1] for x in a.ages for y in b.ages):
+        return [f"different age: {_ages_said(a.ages)} / {_ages_said(b.ages)}"]
+    return []
+
+
+def _ages_said(ages: frozenset[tuple[int, int]]) -> str:
+    return ", ".join(str(low) if low == high else f"{low}–{high}" for low, high in sorted(ages))
 
 
 def _people_differ(a: Marks, b: Marks) -> list[str]:
