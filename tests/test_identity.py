@@ -177,6 +177,36 @@ APART = [
         "A woman aged 45.",
         "different age: 60–69 / 45",
     ),
+    # headlines in one frame about different things; a verdict read around a name; each text opening with its person
+    ("Stoats spotted on the Hexley river", "", "Hares released on the river at Hexley", "", "different subject: stoats / hares"),
+    (
+        "Jewellery stolen in raid on Hexley shop",
+        "",
+        "Phones taken as thieves raid Hexley shop",
+        "",
+        "different subject: jewellery / phones",
+    ),
+    (
+        "Ardley care home praised",
+        "Inspectors rated Elm House in Ardley as good.",
+        "Concerns at Ardley care home",
+        "Elm Lodge requires improvement.",
+        "different outcome: rated well / told to improve",
+    ),
+    (
+        "Ardley councillor steps down",
+        "Councillor Tom Reed has stepped down from the council.",
+        "Second resignation hits Ardley council",
+        "Councillor Ann Hale has resigned from the council.",
+        "different person: Councillor Reed / Councillor Hale",
+    ),
+    (
+        "New vicar for Ardley",
+        "The Rev Ann Hale was licensed on Sunday.",
+        "Ardley parish welcomes new priest",
+        "Father Tom Reed was installed on Sunday.",
+        "different person: Minister Hale / Minister Reed",
+    ),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -245,6 +275,16 @@ TOGETHER = [
     ("Shop raided in Hexley", "Between 11.30pm and 1am.", "Break-in at Hexley shop", "At 12.15 a.m. on Tuesday."),
     ("Van fire in Hexley", "Crews came at 19:30.", "Van set alight on Hexley street", "Crews came at 7pm."),
     ("Walker rescued from cliff", "A man in his sixties fell.", "Walker, 64, airlifted to hospital", "Tom Reed, 64, fell."),
+    # one frame, the subject of one named in the other's text
+    ("Spaniel rescued from Hexley cliff", "Crews were called out.", "Dog rescued from cliff at Hexley", "The spaniel was unhurt."),
+    # a school's name said short; a report opening with a councillor who speaks is one voice of a debate
+    ("Ardley primary wins eco award", "Ardley Primary School pupils won.", "Green flag for Ardley pupils", "Ardley Primary won it."),
+    (
+        "Budget row at Ardley council",
+        "Cllr Tom Reed called the cuts unfair.",
+        "Ardley council budget passed",
+        "Councillor Ann Hale said there was no choice.",
+    ),
     ("Crash on the bypass", "At 8am a van overturned.", "Van driver taken to hospital", "The 34-year-old was taken to hospital."),
 ]
 
