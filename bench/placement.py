@@ -100,6 +100,7 @@ UNTUNED = ROOT / "bench" / "data" / "placement-untuned.txt"
 PAIRS = ROOT / "bench" / "data" / "story-pairs.txt"  # written blind, then tuned on (its header says)
 PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-2.txt"  # the same, a second set
 PAIRS_3 = ROOT / "bench" / "data" / "story-pairs-3.txt"  # and a third
+PAIRS_4 = ROOT / "bench" / "data" / "story-pairs-4.txt"  # and a fourth
 UNTUNED_PAIRS = ROOT / "bench" / "data" / "story-pairs-untuned.txt"
 
 
@@ -188,6 +189,7 @@ def bench_placement(rows_out: list[str]) -> None:
     rows_out.append(story_row(shipped, PAIRS, "tuned"))
     rows_out.append(story_row(shipped, PAIRS_2, "tuned"))
     rows_out.append(story_row(shipped, PAIRS_3, "tuned"))
+    rows_out.append(story_row(shipped, PAIRS_4, "tuned"))
     if UNTUNED_PAIRS.is_file():
         rows_out.append(story_row(shipped, UNTUNED_PAIRS, "untuned"))
     rows_out.append(fit_row(shipped))
