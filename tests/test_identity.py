@@ -286,6 +286,9 @@ TOGETHER = [
         "Councillor Ann Hale said there was no choice.",
     ),
     ("Crash on the bypass", "At 8am a van overturned.", "Van driver taken to hospital", "The 34-year-old was taken to hospital."),
+    # a headline opening with its town says where, not what; a chatty page says the town's name short
+    ("Hexley church roof appeal nears target", "The roof of Hexley church.", "Nearly there with the church roof!", "Thank you all."),
+    ("Abergwyddon boxer crowned champion", "Abergwyddon's Carys Lloyd won.", "Aber's own champ!", "First one from Aber ever to do it."),
 ]
 
 
@@ -315,6 +318,13 @@ def test_marks_that_differ_tell_two_events_apart(title_a: str, excerpt_a: str, t
 @pytest.mark.parametrize(("title_a", "excerpt_a", "title_b", "excerpt_b"), TOGETHER)
 def test_one_event_told_two_ways_has_no_conflict(title_a: str, excerpt_a: str, title_b: str, excerpt_b: str) -> None:
     assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == ()
+
+
+def test_money_in_grands_is_pounds_in_thousands() -> None:
+    a, b = marks_of("Roof appeal hits £48,000", ""), marks_of("Nearly there!", "The fund is up to forty-eight grand.")
+    assert "48000" in a.figures & b.figures
+    assert telling(a, b) == 1
+    assert conflicts(marks_of("Appeal hits £48,000", ""), marks_of("Appeal at forty grand", "")) != ()
 
 
 def test_weekdays_in_the_plural_are_no_names_to_agree_on() -> None:

@@ -283,6 +283,8 @@ _QUANTITY_TOKEN = re.compile(
 _DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(m|bn|k|p)?")
 _SMALL = _NUMBER_WORDS | {"one": 1, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+# "Forty-eight grand": pounds, in thousands, as a chatty page writes money.
+_GRAND = "grand"
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
 # Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
 _CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
@@ -322,6 +324,8 @@ SWAPPED_ALIKE = 0.5
 # 0.2 of their words ("Spaniel rescued…" / "Dog owner thanks…"), two events' from 0.31 ("Gas main repair shuts…" /
 # "Water main work closes…", "Moorland Buses cuts…" / "Dalesway Coaches axes…").
 SUBJECT_ALIKE = 0.3
+# A name said short is at least this many letters ("Aber" for "Abergwyddon"): fewer is a syllable many names begin with.
+SHORT_NAME = 4
 _TITLE_WORD = re.compile(r"[\w£€$][\w'’.,£€$%-]*[\w%]|[\w£€$%]")
 _ENDINGS = ("ings", "ing", "ers", "ies", "ed", "es", "s", "er")
 _NOT_SWAPPED = frozenset(
@@ -506,6 +510,10 @@ def _read_number(tokens: list[str], at: int) -> tuple[float | None, int, str]:
             current *= 100
         elif word in _LARGE and current is not None:
             total, current = total + current * _LARGE[word], None
+        elif word == _GRAND and current is not None and not suffix:
+            total, current, suffix = total + current * 1_000, None, _GRAND
+            at += 1
+            break
         elif word == "and" and current is not None and current >= 100 and at + 1 < len(tokens) and tokens[at + 1].lower() in _SMALL:
             pass
         else:
@@ -529,6 +537,8 @@ def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tupl
         return currency, at
     if following[:1] and following[0] in _CURRENCY_WORDS:
         return _CURRENCY_WORDS[following[0]], at + 1
+    if suffix == _GRAND:
+        return "£", at
     if suffix == "p" or following[:1] == ["pence"]:
         return "p", at + (suffix != "p")
     if suffix in ("m", "bn", "k"):
@@ -843,10 +853,18 @@ def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
     """Each headline names a place, body or person the other post never mentions: "Drumlea library to open on
     Sundays" and "Ballykerrin library to open on Sundays" are two libraries. One outlet naming the town and the
     other only a street is no conflict: the first's headline names nothing the second lacks, or the reverse."""
-    these, those = a.headline_names - b.words, b.headline_names - a.words
+    these = {name for name in a.headline_names - b.words if not _name_said_short(name, b)}
+    those = {name for name in b.headline_names - a.words if not _name_said_short(name, a)}
     if these and those:
         return [f"different name: {_said('name', these)} / {_said('name', those)}"]
     return []
+
+
+def _name_said_short(name: str, other: Marks) -> bool:
+    """Whether ``other`` writes ``name`` short, or ``name`` is its name said short: a proper name of one starts the
+    other's, and is no mere syllable ("Aber" for "Abergwyddon", as a chatty page calls the town)."""
+    said = other.names | other.lead_names | other.headline_names | other.lone_names
+    return any(min(len(name), len(word)) >= SHORT_NAME and (name.startswith(word) or word.startswith(name)) for word in said)
 
 
 def _compounds_differ(a: Marks, b: Marks) -> list[str]:
@@ -899,7 +917,7 @@ def _subjects_differ(a: Marks, b: Marks) -> list[str]:
     if SequenceMatcher(None, words_a, words_b, autojunk=False).ratio() < SUBJECT_ALIKE:
         return []
     this, that = _subject(a.title_words), _subject(b.title_words)
-    if this is None or that is None or _stem(this) == _stem(that):
+    if this is None or that is None or _stem(this) == _stem(that) or _a_name(this, a) or _a_name(that, b):
         return []
     if _unsaid([this], b.stems) and _unsaid([that], a.stems) and not _same_verdict(this, that) and not _kinds_agree([this], [that]):
         return [f"different subject: {this} / {that}"]
@@ -909,6 +927,13 @@ def _subjects_differ(a: Marks, b: Marks) -> list[str]:
 def _subject(words: Iterable[str]) -> str | None:
     """A headline's first telling word (no little word, number, day or generic verb): most often what it is about."""
     return next((word for word in words if word not in _NOT_SWAPPED and not any(character.isdigit() for character in word)), None)
+
+
+def _a_name(word: str, marks: Marks) -> bool:
+    """Whether a headline's word is a proper name of its post: a headline opening with its town ("Kettlesgill church
+    roof appeal…") says where, not what, and one outlet naming the town where the other names none is the headline
+    names' question (no conflict), not a subject's."""
+    return re.sub(r"['’]s$", "", word) in marks.names | marks.headline_names
 
 
 def _unsaid(words: Iterable[str], stems: frozenset[str]) -> list[str]:
