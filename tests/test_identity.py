@@ -207,6 +207,21 @@ APART = [
         "Father Tom Reed was installed on Sunday.",
         "different person: Minister Hale / Minister Reed",
     ),
+    # each says the town it happens in; each text opens on its own person, named in full
+    (
+        "St Anne's school wins playground grant",
+        "St Anne's Primary in Ardley gets £35,000.",
+        "St Anne's playground bid turned down",
+        "The council said no to our bid here in Hexley.",
+        "different town: Ardley / Hexley",
+    ),
+    (
+        "Ardley firefighter honoured for 30 years",
+        "Retained firefighter Ken Dinsdale was given a medal.",
+        "30 years on call, well done!",
+        "Well done to Sue Pickersgill, given her long-service award.",
+        "different person: Ken Dinsdale / Sue Pickersgill",
+    ),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -288,6 +303,10 @@ TOGETHER = [
     ("Crash on the bypass", "At 8am a van overturned.", "Van driver taken to hospital", "The 34-year-old was taken to hospital."),
     # a headline opening with its town says where, not what; a chatty page says the town's name short
     ("Hexley church roof appeal nears target", "The roof of Hexley church.", "Nearly there with the church roof!", "Thank you all."),
+    # a town said once, short; a text that opens on a person who speaks there, or on none
+    ("Pub reopens in Abergwyddon", "", "Aber local is back", "Best pint in Aber."),
+    ("Ardley firefighter honoured", "Ken Dinsdale was given a medal.", "A medal for our Ken", "Sue Pickersgill said he earned it."),
+    ("Ardley firefighter given a medal", "Ken Dinsdale was given it.", "Medal for our firefighter", "Chief Sue Pickersgill said so."),
     ("Abergwyddon boxer crowned champion", "Abergwyddon's Carys Lloyd won.", "Aber's own champ!", "First one from Aber ever to do it."),
 ]
 

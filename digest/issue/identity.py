@@ -26,7 +26,11 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   own ("Councillor Dylan Rees has stepped down…" / "Councillor Sian Parri has resigned…"). A resident quoted by one
   outlet and a councillor by the other is one story; so are two councillors quoted in the text of two reports of one
   debate, which is why a text opening with a person who speaks ("Cllr Ayres said…") says only a voice. A name said
-  short is the long one ("Killyreagh Primary" / "Killyreagh Primary School");
+  short is the long one ("Killyreagh Primary" / "Killyreagh Primary School"). And people named in full without a
+  title: each text opening on its own, whom the other never mentions ("Retained firefighter Ken Dinsdale was
+  presented…" / "Well done to Sue Pickersgill…"), unless speaking there;
+- **towns**: each post saying what it happens in ("in Pelworthy" / "here in Lanhallow"), neither mentioning the
+  other's; a town said short ("Aber" for "Abergwyddon") is the town, here and in the headline names;
 - **outcomes**: opposite verdicts (approved / rejected, outstanding / told to improve; and in the headlines, where
   the words are less ambiguous: opens / closes, wins / loses, rises / falls, saved / axed): one post saying only
   one, the other only the other;
@@ -42,7 +46,8 @@ rather than a wrong conflict: one story told by two outlets must still fold.
 - **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "€80,000" / "€50,000", "six bells" /
   "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
-  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure), and
+  "forty-eight grand" is £48,000;
 - **times of day** ("11pm", "4.15pm", "19:30") and **ages** ("a 24-year-old", "aged 34", "Tom Aske, 27,", "in her
   forties"), anywhere in a post: a conflict when both give one and none of one's is within an hour of the other's
   (times) or meets the other's span (ages): a car set alight at 11pm and one at 2am, a man in his sixties rescued and
@@ -367,6 +372,8 @@ class Marks:
     stems: frozenset[str] = frozenset()  # every word's stem, and each part's of a hyphenated one: "opening" is "open"
     times: frozenset[int] = frozenset()  # times of day, in minutes after midnight: "11pm" is 1380
     ages: frozenset[tuple[int, int]] = frozenset()  # ages as spans of years: "aged 34" is (34, 34), "in her forties" (40, 49)
+    towns: frozenset[str] = frozenset()  # one-word names a post says it happens in: "in Pelworthy" is "pelworthy"
+    opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +436,38 @@ def marks_of(title: str, excerpt: str) -> Marks:
         stems=frozenset(_stem(part) for word in _TITLE_WORD.findall(text) for part in re.split(r"[-'’]", word) if part),
         times=_times(text),
         ages=_ages(text),
+        towns=_towns(text),
+        opening_people=_opening_people(excerpt),
     )
+
+
+# "in Pelworthy", "here in Lanhallow": a town said as where it happens, a name of one word (not "in Harbour Street").
+_IN_TOWN = re.compile(r"\bin ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
+
+
+def _towns(text: str) -> frozenset[str]:
+    """The one-word proper names ``text`` says something happens in ("in Pelworthy"): a month, a kind or a
+    calendar word is none."""
+    return frozenset(name for word in _IN_TOWN.findall(text) if (name := word.lower()) not in _NOT_PROPER)
+
+
+def _opening_people(excerpt: str) -> frozenset[str]:
+    """People named in full (two capitalised words, neither a kind, title or calendar word) in the text's first
+    sentence, unless speaking there: whom a report is about ("Retained firefighter Ken Dinsdale was presented…",
+    "Massive well done to Sue Pickersgill…"), where one quoted further on may be anyone."""
+    first = _SENTENCE.split(excerpt.strip(), maxsplit=1)[0] if excerpt.strip() else ""
+    found = set()
+    for match in _CAPITALISED_RUN.finditer(first):
+        words = [re.sub(r"['’]s$", "", word).lower() for word in match.group().split()]
+        while words and (words[0] in _NOT_PROPER or words[0] in _ROLES):
+            words = words[1:]
+        if (
+            len(words) == 2
+            and not any(word in _NOT_PROPER or word in _KIND_WORDS for word in words)
+            and not _SPEAKS.match(first[match.end() :])
+        ):
+            found.add(" ".join(words))
+    return frozenset(found)
 
 
 def _times(text: str) -> frozenset[int]:
@@ -730,7 +768,8 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_quantities_differ(a, b))
     found.extend(_times_differ(a, b))
     found.extend(_ages_differ(a, b))
-    found.extend(_people_differ(a, b))
+    found.extend(_people_differ(a, b) or _opening_people_differ(a, b))  # a titled person's name is said once
+    found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))
     found.extend(_compounds_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
@@ -847,6 +886,29 @@ def _people_differ(a: Marks, b: Marks) -> list[str]:
         if not these & those and (named_in_headline or opened):
             found.append(f"different person: {_said('person', these)} / {_said('person', those)}")
     return found
+
+
+def _towns_differ(a: Marks, b: Marks) -> list[str]:
+    """Each post says where it happens ("in Pelworthy" / "here in Lanhallow") and never mentions the other's town:
+    two schools' bids, two villages' fires. One outlet naming the town and the other only a street, or nothing, is
+    no conflict, and a town said short ("Aber") is the town."""
+    these = {town for town in a.towns - b.words if not _name_said_short(town, b)}
+    those = {town for town in b.towns - a.words if not _name_said_short(town, a)}
+    if these and those and these == a.towns and those == b.towns:
+        return [f"different town: {_said('name', these)} / {_said('name', those)}"]
+    return []
+
+
+def _opening_people_differ(a: Marks, b: Marks) -> list[str]:
+    """Each text opens on a person named in full whom the other post never mentions (no word of the name): a report
+    opens on whom it is about, so "Retained firefighter Ken Dinsdale was presented…" and "Well done to Sue
+    Pickersgill, given her long-service award…" are two people honoured. One text naming nobody in its first
+    sentence, or a person who speaks there, is no conflict."""
+    these = {person for person in a.opening_people if not set(person.split()) & b.words}
+    those = {person for person in b.opening_people if not set(person.split()) & a.words}
+    if these and those and these == a.opening_people and those == b.opening_people:
+        return [f"different person: {_said('name', these)} / {_said('name', those)}"]
+    return []
 
 
 def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
