@@ -207,6 +207,21 @@ APART = [
         "Father Tom Reed was installed on Sunday.",
         "different person: Minister Hale / Minister Reed",
     ),
+    # each says the town it happens in; each text opens on its own person, named in full
+    (
+        "St Anne's school wins playground grant",
+        "St Anne's Primary in Ardley gets £35,000.",
+        "St Anne's playground bid turned down",
+        "The council said no to our bid here in Hexley.",
+        "different town: Ardley / Hexley",
+    ),
+    (
+        "Ardley firefighter honoured for 30 years",
+        "Retained firefighter Ken Dinsdale was given a medal.",
+        "30 years on call, well done!",
+        "Well done to Sue Pickersgill, given her long-service award.",
+        "different person: Ken Dinsdale / Sue Pickersgill",
+    ),
 ]
 TOGETHER = [
     ("Factory to create 1,500 jobs", "Hiring starts in spring.", "1500 jobs coming to the town", "A new plant opens in spring."),
@@ -286,6 +301,13 @@ TOGETHER = [
         "Councillor Ann Hale said there was no choice.",
     ),
     ("Crash on the bypass", "At 8am a van overturned.", "Van driver taken to hospital", "The 34-year-old was taken to hospital."),
+    # a headline opening with its town says where, not what; a chatty page says the town's name short
+    ("Hexley church roof appeal nears target", "The roof of Hexley church.", "Nearly there with the church roof!", "Thank you all."),
+    # a town said once, short; a text that opens on a person who speaks there, or on none
+    ("Pub reopens in Abergwyddon", "", "Aber local is back", "Best pint in Aber."),
+    ("Ardley firefighter honoured", "Ken Dinsdale was given a medal.", "A medal for our Ken", "Sue Pickersgill said he earned it."),
+    ("Ardley firefighter given a medal", "Ken Dinsdale was given it.", "Medal for our firefighter", "Chief Sue Pickersgill said so."),
+    ("Abergwyddon boxer crowned champion", "Abergwyddon's Carys Lloyd won.", "Aber's own champ!", "First one from Aber ever to do it."),
 ]
 
 
@@ -315,6 +337,13 @@ def test_marks_that_differ_tell_two_events_apart(title_a: str, excerpt_a: str, t
 @pytest.mark.parametrize(("title_a", "excerpt_a", "title_b", "excerpt_b"), TOGETHER)
 def test_one_event_told_two_ways_has_no_conflict(title_a: str, excerpt_a: str, title_b: str, excerpt_b: str) -> None:
     assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == ()
+
+
+def test_money_in_grands_is_pounds_in_thousands() -> None:
+    a, b = marks_of("Roof appeal hits £48,000", ""), marks_of("Nearly there!", "The fund is up to forty-eight grand.")
+    assert "48000" in a.figures & b.figures
+    assert telling(a, b) == 1
+    assert conflicts(marks_of("Appeal hits £48,000", ""), marks_of("Appeal at forty grand", "")) != ()
 
 
 def test_weekdays_in_the_plural_are_no_names_to_agree_on() -> None:

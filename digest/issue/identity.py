@@ -26,7 +26,11 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   own ("Councillor Dylan Rees has stepped down…" / "Councillor Sian Parri has resigned…"). A resident quoted by one
   outlet and a councillor by the other is one story; so are two councillors quoted in the text of two reports of one
   debate, which is why a text opening with a person who speaks ("Cllr Ayres said…") says only a voice. A name said
-  short is the long one ("Killyreagh Primary" / "Killyreagh Primary School");
+  short is the long one ("Killyreagh Primary" / "Killyreagh Primary School"). And people named in full without a
+  title: each text opening on its own, whom the other never mentions ("Retained firefighter Ken Dinsdale was
+  presented…" / "Well done to Sue Pickersgill…"), unless speaking there;
+- **towns**: each post saying what it happens in ("in Pelworthy" / "here in Lanhallow"), neither mentioning the
+  other's; a town said short ("Aber" for "Abergwyddon") is the town, here and in the headline names;
 - **outcomes**: opposite verdicts (approved / rejected, outstanding / told to improve; and in the headlines, where
   the words are less ambiguous: opens / closes, wins / loses, rises / falls, saved / axed): one post saying only
   one, the other only the other;
@@ -42,7 +46,8 @@ rather than a wrong conflict: one story told by two outlets must still fold.
 - **figures with what they count** anywhere in a post ("£1.8m" / "£1.1m", "€80,000" / "€50,000", "six bells" /
   "eight bells", "3%" / "7%", 5,000 people / 6,500 visitors: words that count people are one unit):
   a conflict when none of one's agrees with the other's and the nearest are within a factor of three (a £5 ticket
-  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure);
+  and £45,000 raised are one event's figures); "4.99%" and "near-5%" agree (a rounded or hedged figure), and
+  "forty-eight grand" is £48,000;
 - **times of day** ("11pm", "4.15pm", "19:30") and **ages** ("a 24-year-old", "aged 34", "Tom Aske, 27,", "in her
   forties"), anywhere in a post: a conflict when both give one and none of one's is within an hour of the other's
   (times) or meets the other's span (ages): a car set alight at 11pm and one at 2am, a man in his sixties rescued and
@@ -283,6 +288,8 @@ _QUANTITY_TOKEN = re.compile(
 _DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(m|bn|k|p)?")
 _SMALL = _NUMBER_WORDS | {"one": 1, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+# "Forty-eight grand": pounds, in thousands, as a chatty page writes money.
+_GRAND = "grand"
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
 # Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
 _CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
@@ -322,6 +329,8 @@ SWAPPED_ALIKE = 0.5
 # 0.2 of their words ("Spaniel rescued…" / "Dog owner thanks…"), two events' from 0.31 ("Gas main repair shuts…" /
 # "Water main work closes…", "Moorland Buses cuts…" / "Dalesway Coaches axes…").
 SUBJECT_ALIKE = 0.3
+# A name said short is at least this many letters ("Aber" for "Abergwyddon"): fewer is a syllable many names begin with.
+SHORT_NAME = 4
 _TITLE_WORD = re.compile(r"[\w£€$][\w'’.,£€$%-]*[\w%]|[\w£€$%]")
 _ENDINGS = ("ings", "ing", "ers", "ies", "ed", "es", "s", "er")
 _NOT_SWAPPED = frozenset(
@@ -363,6 +372,8 @@ class Marks:
     stems: frozenset[str] = frozenset()  # every word's stem, and each part's of a hyphenated one: "opening" is "open"
     times: frozenset[int] = frozenset()  # times of day, in minutes after midnight: "11pm" is 1380
     ages: frozenset[tuple[int, int]] = frozenset()  # ages as spans of years: "aged 34" is (34, 34), "in her forties" (40, 49)
+    towns: frozenset[str] = frozenset()  # one-word names a post says it happens in: "in Pelworthy" is "pelworthy"
+    opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +436,38 @@ def marks_of(title: str, excerpt: str) -> Marks:
         stems=frozenset(_stem(part) for word in _TITLE_WORD.findall(text) for part in re.split(r"[-'’]", word) if part),
         times=_times(text),
         ages=_ages(text),
+        towns=_towns(text),
+        opening_people=_opening_people(excerpt),
     )
+
+
+# "in Pelworthy", "here in Lanhallow": a town said as where it happens, a name of one word (not "in Harbour Street").
+_IN_TOWN = re.compile(r"\bin ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
+
+
+def _towns(text: str) -> frozenset[str]:
+    """The one-word proper names ``text`` says something happens in ("in Pelworthy"): a month, a kind or a
+    calendar word is none."""
+    return frozenset(name for word in _IN_TOWN.findall(text) if (name := word.lower()) not in _NOT_PROPER)
+
+
+def _opening_people(excerpt: str) -> frozenset[str]:
+    """People named in full (two capitalised words, neither a kind, title or calendar word) in the text's first
+    sentence, unless speaking there: whom a report is about ("Retained firefighter Ken Dinsdale was presented…",
+    "Massive well done to Sue Pickersgill…"), where one quoted further on may be anyone."""
+    first = _SENTENCE.split(excerpt.strip(), maxsplit=1)[0] if excerpt.strip() else ""
+    found = set()
+    for match in _CAPITALISED_RUN.finditer(first):
+        words = [re.sub(r"['’]s$", "", word).lower() for word in match.group().split()]
+        while words and (words[0] in _NOT_PROPER or words[0] in _ROLES):
+            words = words[1:]
+        if (
+            len(words) == 2
+            and not any(word in _NOT_PROPER or word in _KIND_WORDS for word in words)
+            and not _SPEAKS.match(first[match.end() :])
+        ):
+            found.add(" ".join(words))
+    return frozenset(found)
 
 
 def _times(text: str) -> frozenset[int]:
@@ -506,6 +548,10 @@ def _read_number(tokens: list[str], at: int) -> tuple[float | None, int, str]:
             current *= 100
         elif word in _LARGE and current is not None:
             total, current = total + current * _LARGE[word], None
+        elif word == _GRAND and current is not None and not suffix:
+            total, current, suffix = total + current * 1_000, None, _GRAND
+            at += 1
+            break
         elif word == "and" and current is not None and current >= 100 and at + 1 < len(tokens) and tokens[at + 1].lower() in _SMALL:
             pass
         else:
@@ -529,6 +575,8 @@ def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tupl
         return currency, at
     if following[:1] and following[0] in _CURRENCY_WORDS:
         return _CURRENCY_WORDS[following[0]], at + 1
+    if suffix == _GRAND:
+        return "£", at
     if suffix == "p" or following[:1] == ["pence"]:
         return "p", at + (suffix != "p")
     if suffix in ("m", "bn", "k"):
@@ -720,7 +768,8 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_quantities_differ(a, b))
     found.extend(_times_differ(a, b))
     found.extend(_ages_differ(a, b))
-    found.extend(_people_differ(a, b))
+    found.extend(_people_differ(a, b) or _opening_people_differ(a, b))  # a titled person's name is said once
+    found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))
     found.extend(_compounds_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
@@ -839,14 +888,45 @@ def _people_differ(a: Marks, b: Marks) -> list[str]:
     return found
 
 
+def _towns_differ(a: Marks, b: Marks) -> list[str]:
+    """Each post says where it happens ("in Pelworthy" / "here in Lanhallow") and never mentions the other's town:
+    two schools' bids, two villages' fires. One outlet naming the town and the other only a street, or nothing, is
+    no conflict, and a town said short ("Aber") is the town."""
+    these = {town for town in a.towns - b.words if not _name_said_short(town, b)}
+    those = {town for town in b.towns - a.words if not _name_said_short(town, a)}
+    if these and those and these == a.towns and those == b.towns:
+        return [f"different town: {_said('name', these)} / {_said('name', those)}"]
+    return []
+
+
+def _opening_people_differ(a: Marks, b: Marks) -> list[str]:
+    """Each text opens on a person named in full whom the other post never mentions (no word of the name): a report
+    opens on whom it is about, so "Retained firefighter Ken Dinsdale was presented…" and "Well done to Sue
+    Pickersgill, given her long-service award…" are two people honoured. One text naming nobody in its first
+    sentence, or a person who speaks there, is no conflict."""
+    these = {person for person in a.opening_people if not set(person.split()) & b.words}
+    those = {person for person in b.opening_people if not set(person.split()) & a.words}
+    if these and those and these == a.opening_people and those == b.opening_people:
+        return [f"different person: {_said('name', these)} / {_said('name', those)}"]
+    return []
+
+
 def _headline_names_differ(a: Marks, b: Marks) -> list[str]:
     """Each headline names a place, body or person the other post never mentions: "Drumlea library to open on
     Sundays" and "Ballykerrin library to open on Sundays" are two libraries. One outlet naming the town and the
     other only a street is no conflict: the first's headline names nothing the second lacks, or the reverse."""
-    these, those = a.headline_names - b.words, b.headline_names - a.words
+    these = {name for name in a.headline_names - b.words if not _name_said_short(name, b)}
+    those = {name for name in b.headline_names - a.words if not _name_said_short(name, a)}
     if these and those:
         return [f"different name: {_said('name', these)} / {_said('name', those)}"]
     return []
+
+
+def _name_said_short(name: str, other: Marks) -> bool:
+    """Whether ``other`` writes ``name`` short, or ``name`` is its name said short: a proper name of one starts the
+    other's, and is no mere syllable ("Aber" for "Abergwyddon", as a chatty page calls the town)."""
+    said = other.names | other.lead_names | other.headline_names | other.lone_names
+    return any(min(len(name), len(word)) >= SHORT_NAME and (name.startswith(word) or word.startswith(name)) for word in said)
 
 
 def _compounds_differ(a: Marks, b: Marks) -> list[str]:
@@ -899,7 +979,7 @@ def _subjects_differ(a: Marks, b: Marks) -> list[str]:
     if SequenceMatcher(None, words_a, words_b, autojunk=False).ratio() < SUBJECT_ALIKE:
         return []
     this, that = _subject(a.title_words), _subject(b.title_words)
-    if this is None or that is None or _stem(this) == _stem(that):
+    if this is None or that is None or _stem(this) == _stem(that) or _a_name(this, a) or _a_name(that, b):
         return []
     if _unsaid([this], b.stems) and _unsaid([that], a.stems) and not _same_verdict(this, that) and not _kinds_agree([this], [that]):
         return [f"different subject: {this} / {that}"]
@@ -909,6 +989,13 @@ def _subjects_differ(a: Marks, b: Marks) -> list[str]:
 def _subject(words: Iterable[str]) -> str | None:
     """A headline's first telling word (no little word, number, day or generic verb): most often what it is about."""
     return next((word for word in words if word not in _NOT_SWAPPED and not any(character.isdigit() for character in word)), None)
+
+
+def _a_name(word: str, marks: Marks) -> bool:
+    """Whether a headline's word is a proper name of its post: a headline opening with its town ("Kettlesgill church
+    roof appeal…") says where, not what, and one outlet naming the town where the other names none is the headline
+    names' question (no conflict), not a subject's."""
+    return re.sub(r"['’]s$", "", word) in marks.names | marks.headline_names
 
 
 def _unsaid(words: Iterable[str], stems: frozenset[str]) -> list[str]:
