@@ -112,8 +112,8 @@ def meaning_row(settings: Settings, window: Window, count: int, first: float, re
         f"| gather+build, {count:,} posts, meaning on | first run {on_first:.2f} s (keywords {first:.2f} s), repeated "
         f"{on_repeat * 1000:,.0f} ms (keywords {repeat * 1000:,.0f} ms), medians | first run ÷ keywords' {on_first / first:.2f}×; "
         f"meaning adds {(on_first - first) / posts * 1000:.1f} ms a post of the window ({posts} posts; target ≤ 20) | "
-        f"a first run embeds the week's posts, the themes' texts and the starting set ({len(settings.meaning.starting)} posts) and "
-        "fits the classifier; a repeated run reads the vectors and the fit from the cache |"
+        f"a first run embeds the week's posts and the themes' texts, reads the starting set's {len(settings.meaning.starting)} vectors "
+        "from the file shipped beside it and fits the classifier; a repeated run reads the vectors and the fit from the cache |"
     )
 
 
