@@ -108,6 +108,7 @@ class Placed:
     automatic: str | None
     theme: str | None
     kind: PlacementKind
+    theme_key: str | None = None  # the theme's key: a label follows its theme through a rename (the key kept)
 
 
 # A long operation's progress, for whoever waits: (what is being done, how many done, of how many).

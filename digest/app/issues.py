@@ -306,7 +306,7 @@ class Newsletter:
             return []
         return [
             Label(text, theme, LabelSource.CORRECTED if corrected else LabelSource.CONFIRMED)
-            for text, theme, corrected in self.store.placements.labels(self.settings.theme_names)
+            for text, theme, corrected in self.store.placements.labels(self.settings.theme_keys)
         ]
 
     def _interest(self) -> ReaderInterest | None:

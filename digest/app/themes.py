@@ -90,7 +90,7 @@ class Teaching:
 
 def teaching(settings: Settings, store: Store) -> Teaching:
     """How many labels the frozen issues give the next build, by kind."""
-    taught = store.placements.labels(settings.theme_names)
+    taught = store.placements.labels(settings.theme_keys)
     return Teaching(
         confirmed=sum(1 for _, _, corrected in taught if not corrected),
         corrected=sum(1 for _, _, corrected in taught if corrected),
@@ -98,17 +98,40 @@ def teaching(settings: Settings, store: Store) -> Teaching:
     )
 
 
+SHORTEST_TITLE = 3  # characters of a title's start that may name a label (one letter would name half the list)
+
+
 def forget_label(store: Store, wanted: str, issue_id: str | None = None) -> PastLabel:
-    """Stop learning from one post's placement: ``wanted`` is its post id or the start of its title; raises
-    LabelError when that names no label still taught, or several (each named, to choose from)."""
-    found = [label for label in store.placements.find(wanted, issue_id) if label.taught]
-    if not found:
-        where = f" in issue {issue_id}" if issue_id else ""
-        raise LabelError(f"no placement still taught{where} has the post id or a title starting {wanted!r}")
-    if len(found) > 1:
+    """Stop learning from one post's placement: ``wanted`` is its post id or the start of its title (case aside);
+    raises LabelError when that names no label still taught (saying when it was forgotten already, or went out in
+    another issue), or several (each named, to choose from)."""
+    wanted = wanted.strip()
+    everywhere = (
+        store.placements.find(wanted)
+        if len(wanted) >= SHORTEST_TITLE
+        else [p for p in store.placements.find(wanted) if p.post_id == wanted]
+    )
+    if not everywhere and len(wanted) < SHORTEST_TITLE:
+        raise LabelError(f"give the post id, or at least {SHORTEST_TITLE} characters of the start of its title")
+    found = [label for label in everywhere if label.issue_id == issue_id or issue_id is None]
+    taught = [label for label in found if label.taught]
+    if not taught:
+        raise LabelError(_not_taught(wanted, issue_id, found, everywhere))
+    if len(taught) > 1:
         raise LabelError(
-            f"{len(found)} placements match {wanted!r}: name one by its issue and post id",
-            tuple((label.issue_id, label.post_id, label.text) for label in found),
+            f"{len(taught)} placements match {wanted!r}: name one by its issue and post id",
+            tuple((label.issue_id, label.post_id, label.text) for label in taught),
         )
-    store.placements.forget(found[0].issue_id, found[0].post_id)
-    return found[0]
+    store.placements.forget(taught[0].issue_id, taught[0].post_id)
+    return taught[0]
+
+
+def _not_taught(wanted: str, issue_id: str | None, found: list[PastLabel], everywhere: list[PastLabel]) -> str:
+    """Why ``wanted`` names no label still taught, in the words that lead to the fix."""
+    if found:
+        return f"{wanted!r} names a placement forgotten already (issue {found[0].issue_id}): later builds do not learn from it"
+    if issue_id is not None and everywhere:
+        went = ", ".join(sorted({label.issue_id for label in everywhere}))
+        return f"no placement in issue {issue_id} matches {wanted!r}; it went out in issue {went}"
+    where = f" in issue {issue_id}" if issue_id else ""
+    return f"no placement{where} has the post id or a title starting {wanted!r}"

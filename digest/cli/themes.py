@@ -45,7 +45,7 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
             json.dumps(
                 {
                     "posts": seen.posts,
-                    "matched_rate": round(seen.rate, 4),
+                    "matched_rate": round(seen.rate, 4) if seen.posts else None,
                     "themes": [{"theme": s.theme, "posts": s.posts, "matched": s.matched} for s in seen.themes],
                     "issues": [{"issue_id": i, "posts": n, "matched": m} for i, n, m in seen.issues],
                     "confusions": [{"automatic": a, "editor": e, "count": c} for a, e, c in seen.confusions],
@@ -58,7 +58,10 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
         )
         return
     if not seen.posts:
-        click.echo("No frozen issue has placements yet: they are kept from this version on, as each issue is frozen.")
+        if since:
+            click.echo(f"No placements in the issues whose window ended on or after {since}.")
+        else:
+            click.echo("No frozen issue has placements yet: they are kept from this version on, as each issue is frozen.")
         return
     click.echo(f"Placed      {seen.rate:.0%} of {seen.posts} posts in the theme the editor kept them in")
     for score in seen.themes:
@@ -106,7 +109,19 @@ def forget_label(obj: Context, post: str, issue_id: str | None) -> None:
     except LabelError as exc:
         lines = [str(exc)]
         lines += [
-            f"  {text[:60]}: {hint(obj, 'themes', 'forget-label', post_id, '--issue', issue)}" for issue, post_id, text in exc.matches
+            f"  {_shown(text)}\n    {hint(obj, 'themes', 'forget-label', post_id, '--issue', issue)}"
+            for issue, post_id, text in exc.matches
         ]
         fail("\n".join(lines), EXIT_USAGE)
-    click.echo(f"Forgotten: {label.text[:60]!r} in {label.theme} (issue {label.issue_id}); later builds no longer learn from it.")
+    click.echo(f'Forgotten: "{_shown(label.text)}" in {label.theme} (issue {label.issue_id}); later builds no longer learn from it.')
+
+
+SHOWN = 70  # characters of a post's text in a line about its label
+
+
+def _shown(text: str) -> str:
+    """A post's text cut at a word, never mid-word, with an ellipsis when cut."""
+    if len(text) <= SHOWN:
+        return text
+    cut = text[:SHOWN].rsplit(" ", 1)[0].rstrip(" .,;:")
+    return f"{cut}…"

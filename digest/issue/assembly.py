@@ -75,7 +75,11 @@ def assemble_digest(
     selection = select_posts(gathered.posts, window, settings.selection)
     if unrenderable:
         selection, gathered = _leave_out(selection, gathered, unrenderable)
-    curation = curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro) if issue_file else None
+    curation = (
+        curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro, settings.theme_keys)
+        if issue_file
+        else None
+    )
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
     stories = fold_stories(selected, keep_apart=curation.included if curation else (), alike=meaning.alike(selected) if meaning else None)
@@ -146,7 +150,16 @@ def placements_of(
                 if post.id in section.automatic
                 else PlacementKind.KEPT
             )
-            found.append(Placed(post_id=post.id, text=post_text(post), automatic=automatic, theme=section.theme, kind=kind))
+            found.append(
+                Placed(
+                    post_id=post.id,
+                    text=post_text(post),
+                    automatic=automatic,
+                    theme=section.theme,
+                    kind=kind,
+                    theme_key=settings.key_of(section.theme),
+                )
+            )
     left_out = [item.post for item in excluded if item.kind is ExclusionKind.EDITOR]
     if left_out:
         # Where digest would have put them, as group_posts places any post.

@@ -200,14 +200,16 @@ def curate(
     excluded: Sequence[Excluded],
     theme_names: Sequence[str],
     render_intro: Callable[[str], str],
+    theme_keys: Mapping[str, str] | None = None,
 ) -> Curation:
-    """Apply the issue file to a selection; the editor's word beats every rule, and each change is recorded."""
+    """Apply the issue file to a selection; the editor's word beats every rule, and each change is recorded.
+    ``theme_keys`` (key → name): a theme may be named by its key too, as in a post's own ``theme``."""
     if not issue_file.exists:
         return Curation(selected=tuple(selected), excluded=tuple(excluded), problems=issue_file.problems)
     desk = _Curator(issue_file, selected, excluded)
     included = desk.include()
     desk.exclude()
-    themes = desk.themes(theme_names)
+    themes = desk.themes(theme_names, theme_keys or {})
     pinned = desk.pins()
     notes = desk.notes()
     intro_html = render_intro(issue_file.intro) if issue_file.intro else ""
@@ -296,8 +298,8 @@ class _Curator:
             elif self.left[post_id].kind is not ExclusionKind.EDITOR:
                 self.problem(ref, f"exclude: {self.title(post_id)} is out already ({self.left[post_id].reason})")
 
-    def themes(self, theme_names: Sequence[str]) -> dict[str, str]:
-        known = {name.casefold(): name for name in theme_names}
+    def themes(self, theme_names: Sequence[str], theme_keys: Mapping[str, str]) -> dict[str, str]:
+        known = {**{key: name for key, name in theme_keys.items()}, **{name.casefold(): name for name in theme_names}}
         themes: dict[str, str] = {}
         for ref, wanted in self.file.theme:
             post_id = self.find(ref, "theme")

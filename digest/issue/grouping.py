@@ -235,10 +235,7 @@ def place_by_labels(post: Post, themes: tuple[Theme, ...], fallback: str, judged
     said = f"{chosen} {_percent(judged.probabilities[ranked[0]])}"
     if len(ranked) > 1:
         said += f"; next {names[ranked[1]]} {_percent(judged.probabilities[ranked[1]])}"
-    found = keyword_evidence(post, themes, language)
-    if found:
-        order = max(found, key=lambda number: (found[number].score, -number))
-        said += f"; keywords: {found[order].said} ({themes[order].name})"
+    said += _keywords_said(keyword_evidence(post, themes, language), themes, ranked[0])
     if judged.taught:
         said += f"; {judged.taught}"
     if judged.note:
@@ -246,10 +243,21 @@ def place_by_labels(post: Post, themes: tuple[Theme, ...], fallback: str, judged
     return Placement(chosen, said)
 
 
+def _keywords_said(found: Mapping[int, Evidence], themes: tuple[Theme, ...], chosen: int) -> str:
+    """The keywords found, shown beside the probabilities: the chosen theme's, and another's that scored more."""
+    if not found:
+        return ""
+    shown = [chosen] if chosen in found else []
+    top = max(found, key=lambda number: (found[number].score, -number))
+    if top != chosen and (chosen not in found or found[top].score > found[chosen].score):
+        shown.append(top)
+    return "; keywords: " + "; ".join(f"{found[order].said} ({themes[order].name})" for order in shown)
+
+
 def _percent(probability: float) -> str:
-    """A probability as the editor reads it: whole per cent, never "100 %" nor "0 %" for what is not certain."""
+    """A probability as the editor reads it: whole per cent, never "100%" nor "0%" for what is not certain."""
     shown = min(max(round(probability * 100), 1 if probability > 0 else 0), 99 if probability < 1 else 100)
-    return f"{shown} %"
+    return f"{shown}%"
 
 
 def _closeness(value: float, digits: int = 2) -> str:

@@ -192,14 +192,14 @@ def _taught(
 ) -> dict[int, str]:
     """For each post (by its number) whose section the editor's labels decided: how, in words. The labels decided
     when the classifier fitted without them chooses otherwise."""
-    import numpy as np
-
     editor = [label for label in labels if label.source in EDITOR]
     if not editor:
         return {}
     others = [label for label in labels if label.source not in EDITOR]
     chosen = probabilities.argmax(axis=1)
-    without = fit_of(others).probabilities(vectors).argmax(axis=1) if can_learn(others, classes[-1]) else np.full(len(chosen), -1)
+    if not can_learn(others, classes[-1]):
+        return {}  # without them there was no classifier to compare with (the fallback had no labels of its own)
+    without = fit_of(others).probabilities(vectors).argmax(axis=1)
     differ = [number for number in range(len(chosen)) if chosen[number] != without[number]]
     if not differ:
         return {}
@@ -208,12 +208,11 @@ def _taught(
     for number in differ:
         theme = classes[int(chosen[number])]
         mine = [n for n, label in enumerate(editor) if label.theme == theme]
-        words = f"taught by {len(mine)} of your past placements here"
         if mine:
             nearest = editor[max(mine, key=lambda n: float(taught_vectors[n] @ vectors[number]))].text
             shown = nearest if len(nearest) <= NEAREST_SHOWN else nearest[: NEAREST_SHOWN - 1].rstrip() + "…"
-            words += f' (nearest: "{shown}")'
-        if without[number] >= 0:
-            words += f"; without them: {classes[int(without[number])]}"
-        said[number] = words
+            words = f'taught by {len(mine)} of your past placements here (nearest: "{shown}")'
+        else:
+            words = "taught by your past placements in other sections"
+        said[number] = f"{words}; without them: {classes[int(without[number])]}"
     return said

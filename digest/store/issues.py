@@ -89,6 +89,7 @@ class Issues:
                             "automatic": p.automatic,
                             "theme": p.theme,
                             "kind": p.kind.value,
+                            "theme_key": p.theme_key,
                         }
                         for p in issue.placements
                     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,20 +54,28 @@ class Placements:
             )
         return bool(done.rowcount)
 
-    def labels(self, themes: Sequence[str], limit: int = LABELS) -> list[tuple[str, str, bool]]:
-        """(post text, theme, corrected) of the posts of frozen issues in ``themes`` (a theme renamed or gone since
-        teaches nothing), newest issues first: those the editor kept where digest put them, and, corrected, those
-        moved or brought in; not the posts left out (where they belong is not said), nor labels forgotten."""
+    def labels(self, themes: Mapping[str, str], limit: int = LABELS) -> list[tuple[str, str, bool]]:
+        """(post text, theme, corrected) of the posts of frozen issues, newest issues first: those the editor kept
+        where digest put them, and, corrected, those moved or brought in; not the posts left out (where they belong
+        is not said), nor labels forgotten. ``themes``: key → today's name: a label follows its theme's key through
+        a rename (one frozen before keys were kept, its name); a theme gone since teaches nothing."""
+        names = set(themes.values())
         query = (
-            sa.select(placements.c.text, placements.c.theme, placements.c.kind)
+            sa.select(placements.c.text, placements.c.theme, placements.c.kind, placements.c.theme_key)
             .join(issues, issues.c.id == placements.c.issue_id)
-            .where(placements.c.theme.in_(list(themes)), placements.c.taught.is_(True))
+            .where(placements.c.theme.is_not(None), placements.c.taught.is_(True))
             .order_by(issues.c.window_end.desc(), placements.c.post_id)
-            .limit(limit)
         )
         corrections = {PlacementKind.MOVED.value, PlacementKind.INCLUDED.value}
+        found: list[tuple[str, str, bool]] = []
         with self.reads.connect() as conn:
-            return [(str(row[0]), str(row[1]), row[2] in corrections) for row in conn.execute(query).all()]
+            for text, theme, kind, key in conn.execute(query):
+                today = themes.get(key) if key else (theme if theme in names else None)
+                if today is not None:
+                    found.append((str(text), today, kind in corrections))
+                if len(found) >= limit:
+                    break
+        return found
 
     def forgotten_count(self) -> int:
         """How many placements the editor took back from teaching."""

@@ -216,6 +216,7 @@ placements = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # digest.models.PlacementKind
     # v18: whether builds learn from this placement; `digest themes forget-label` turns it off (a move by mistake).
     sa.Column("taught", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("theme_key", sa.Text),  # v18: the theme's key, so a label follows a renamed theme (NULL: frozen before)
 )
 
 
