@@ -18,7 +18,7 @@ from test_meaning import teaching_project, week_window
 from digest.config import load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.issue.grouping import group_posts, place_by_labels
-from digest.meaning import available, meaning_of
+from digest.meaning import available, meaning_of, post_text
 from digest.meaning.classifier import Label, LabelSource
 from digest.models import Judgement, Window
 
@@ -165,26 +165,15 @@ def test_a_repeated_placement_fits_nothing_and_the_fit_is_kept_beside_the_vector
 
 @needs_model
 def test_every_frozen_issue_teaches_and_a_label_can_be_forgotten(tmp_path: Path) -> None:
-    from digest.app.issues import Newsletter, WindowRequest
-    from digest.issue.editorial import issue_file_path
-    from digest.store import Store
-
     from test_send_cli import cli
 
-    config = teaching_project(tmp_path)
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    now = datetime(2026, 12, 1, tzinfo=UTC)
-    newsletter = Newsletter(settings, Store.open(settings.database_url))
-    since, until = week_window(0)
-    target = newsletter.target(WindowRequest(since=since, until=until), now)
-    built = newsletter.build(target.window, now)
+    config, settings, newsletter, target = first_week(tmp_path)
+    built = newsletter.build(target.window, NOW)
     posts = {post.title: (post, section.theme) for section in built.digest.sections for post in section.posts}
     title = "Draughty council houses to get new doors and windows"
     moved_to = "Food & Growing" if posts[title][1] != "Food & Growing" else "Getting Around"  # a move by mistake
-    path = issue_file_path(settings, target.window)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'---\ntheme: {{{posts[title][0].url}: "{moved_to}"}}\n---\n', encoding="utf-8")
-    newsletter.freeze(newsletter.build(target.window, now))
+    move(settings, target, posts[title][0].url, moved_to)
+    newsletter.freeze(newsletter.build(target.window, NOW))
     # Every post of the frozen issue is a label: the kept ones confirmed, the move a correction.
     labels = newsletter.store.placements.labels(settings.theme_keys)
     assert len(labels) == len(posts) and [(theme, corrected) for text, theme, corrected in labels if text.startswith(title)] == [
@@ -367,24 +356,13 @@ def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build
 
 @needs_model
 def test_a_move_by_key_teaches_and_its_label_follows_the_theme_through_a_rename(tmp_path: Path) -> None:
-    from digest.app.issues import Newsletter, WindowRequest
-    from digest.issue.editorial import issue_file_path
-    from digest.store import Store
-
-    config = teaching_project(tmp_path)
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    now = datetime(2026, 12, 1, tzinfo=UTC)
-    newsletter = Newsletter(settings, Store.open(settings.database_url))
-    since, until = week_window(0)
-    target = newsletter.target(WindowRequest(since=since, until=until), now)
-    post = newsletter.build(target.window, now).digest.posts[0]
-    path = issue_file_path(settings, target.window)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'---\ntheme: {{{post.url}: "food"}}\n---\n', encoding="utf-8")  # the theme's key, as a post's own theme may
-    newsletter.freeze(newsletter.build(target.window, now))
+    config, settings, newsletter, target = first_week(tmp_path)
+    post = newsletter.build(target.window, NOW).digest.posts[0]
+    move(settings, target, post.url, "food")  # the theme's key, as a post's own theme may
+    newsletter.freeze(newsletter.build(target.window, NOW))
     assert [
         (text[:20], theme, corrected) for text, theme, corrected in newsletter.store.placements.labels(settings.theme_keys) if corrected
-    ] == [(post_text_of(post)[:20], "Food & Growing", True)]
+    ] == [(post_text(post)[:20], "Food & Growing", True)]
     # The theme renamed, its key kept: the label teaches the theme under its new name; a theme gone teaches nothing.
     renamed = config.read_text(encoding="utf-8").replace('name = "Food & Growing"', 'name = "Eating"')
     assert renamed != config.read_text(encoding="utf-8")
@@ -396,7 +374,23 @@ def test_a_move_by_key_teaches_and_its_label_follows_the_theme_through_a_rename(
     assert [theme for _, theme, corrected in newsletter.store.placements.labels(gone) if corrected] == []
 
 
-def post_text_of(post):  # type: ignore[no-untyped-def]
-    from digest.meaning import post_text
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
-    return post_text(post)
+
+def first_week(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The teaching project (test_meaning.py), its newsletter on its own store, and the target of its first week."""
+    from digest.app.issues import Newsletter, WindowRequest
+    from digest.store import Store
+
+    config = teaching_project(tmp_path)
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
+    newsletter = Newsletter(settings, Store.open(settings.database_url))
+    since, until = week_window(0)
+    return config, settings, newsletter, newsletter.target(WindowRequest(since=since, until=until), NOW)
+
+
+def move(settings, target, url: str | None, theme: str) -> None:  # type: ignore[no-untyped-def]
+    """What the desk's theme button writes: the issue file puts the post of ``url`` in ``theme``."""
+    from digest.issue.editorial import issue_file_path
+
+    write(issue_file_path(settings, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')

@@ -106,11 +106,9 @@ def forget_label(store: Store, wanted: str, issue_id: str | None = None) -> Past
     raises LabelError when that names no label still taught (saying when it was forgotten already, or went out in
     another issue), or several (each named, to choose from)."""
     wanted = wanted.strip()
-    everywhere = (
-        store.placements.find(wanted)
-        if len(wanted) >= SHORTEST_TITLE
-        else [p for p in store.placements.find(wanted) if p.post_id == wanted]
-    )
+    everywhere = store.placements.find(wanted)
+    if len(wanted) < SHORTEST_TITLE:
+        everywhere = [label for label in everywhere if label.post_id == wanted]  # a title's first letters name no one
     if not everywhere and len(wanted) < SHORTEST_TITLE:
         raise LabelError(f"give the post id, or at least {SHORTEST_TITLE} characters of the start of its title")
     found = [label for label in everywhere if label.issue_id == issue_id or issue_id is None]

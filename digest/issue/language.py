@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ def _best(text: str) -> tuple[str, float]:
     return str(language), float(probability)
 
 
+@lru_cache(maxsize=8192)  # a build's problems, the desk and the multilingual model all ask of the same posts
 def language_of(text: str) -> str | None:
     """The base language (ISO 639 code: "en", "fr", "cy") ``text`` is written in; None when unsure: too few
     letters, no language clearly ahead, or sentences surely in two languages. The same text always gives the
