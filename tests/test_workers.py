@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -197,15 +198,32 @@ def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_setting
         load_settings(config, environ={})
 
 
+def _wait_for_received(smtp_server: SmtpServer, count: int) -> None:
+    deadline = time.monotonic() + 90
+    while len(smtp_server.handler.received) < count:
+        assert time.monotonic() < deadline, f"the sink got {len(smtp_server.handler.received)} messages, not {count}"
+        time.sleep(0.01)
+
+
 def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
-    """Two workers started a second apart share the issue; each prints its own counts, and together they send each once."""
-    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=3, rate=60)
+    """A worker started while another is mid-send shares the issue; each prints its own counts, together they send each once.
+
+    The first worker is paused (SIGSTOP) once it has sent 50 until the second has sent 20 of its own: on a loaded
+    machine the second's start-up alone can outlast a whole send at this rate, which made a timed start flaky (CI saw
+    [600, 0]). A paused worker is one that is slow, which is what a worker may always be; the claim timeout is long
+    enough that the pause never makes it dead (a worker that wakes past it is the lease tests' business).
+    """
+    config = make_config(tmp_path, smtp_server.port, database=postgres_url, connections=2, claim_timeout=60, rate=60)
     fill(config, 600)
     first = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
-    deadline = time.monotonic() + 60
-    while len(smtp_server.handler.received) < 50 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    second = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
+    _wait_for_received(smtp_server, 50)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # what the first had in flight lands before counting the second's
+        second = popen(config, "send", "--worker", "--issue", ISSUE, "--yes")
+        _wait_for_received(smtp_server, len(smtp_server.handler.received) + 20)
+    finally:
+        first.send_signal(signal.SIGCONT)
     outputs = [(p.wait(timeout=120), p.communicate()) for p in (first, second)]
     sent = []
     for code, (stdout, stderr) in outputs:
