@@ -270,9 +270,11 @@ class ReviewError(DigestError, LookupError):
 
 
 class LabelError(DigestError, LookupError):
-    """``digest themes forget-label`` names no label still taught, or more than one (``matches``: their
-    (issue id, post id, text), for the CLI to name each with the command that forgets it)."""
+    """``digest themes forget-label`` (or the desk's Forget) names no label still taught, or more than one
+    (``matches``: their (issue id, post id, text), for the CLI to name each with the command that forgets it);
+    ``forgotten``: the one named is there, forgotten already (the desk answers 409 for it, 404 for none)."""
 
-    def __init__(self, why: str, matches: tuple[tuple[str, str, str], ...] = ()) -> None:
+    def __init__(self, why: str, matches: tuple[tuple[str, str, str], ...] = (), *, forgotten: bool = False) -> None:
         self.matches = matches
+        self.forgotten = forgotten
         super().__init__(why)

@@ -2,7 +2,10 @@
 
 Every frozen issue keeps each post's automatic theme and the one it went out
 in (:class:`digest.models.Placed`); a post the editor moved counts as a miss
-for its automatic theme, and teaches the next builds (digest.meaning).
+for its automatic theme, and teaches the next builds (digest.meaning). What
+teaches them is listed on the desk (:func:`taught_labels`), where one placement
+can be forgotten (:func:`forget_placement`), as ``digest themes forget-label``
+does by title (:func:`forget_label`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from digest.app.hints import command_hint
 from digest.config import Settings
 from digest.errors import LabelError
 from digest.models import PlacementKind
@@ -133,3 +137,84 @@ def _not_taught(wanted: str, issue_id: str | None, found: list[PastLabel], every
         return f"no placement in issue {issue_id} matches {wanted!r}; it went out in issue {went}"
     where = f" in issue {issue_id}" if issue_id else ""
     return f"no placement{where} has the post id or a title starting {wanted!r}"
+
+
+def forget_placement(store: Store, issue_id: str, post_id: str) -> PastLabel:
+    """The desk's Forget: builds stop learning from the placement of post ``post_id`` in issue ``issue_id`` (both
+    exactly, as the desk's list names them). Raises LabelError saying what happened, and then nothing changed: no
+    such placement, or (``forgotten``) one forgotten already, by another tab or the command line."""
+    found = [label for label in store.placements.find(post_id, issue_id) if label.post_id == post_id]
+    if not found:
+        raise LabelError(f"issue {issue_id!r} has no placement of post {post_id!r} to forget")
+    label = found[0]
+    # forget() says whether it turned the label off: a second Forget racing this one finds it done already.
+    if not (label.taught and store.placements.forget(issue_id, post_id)):
+        raise LabelError(
+            f'"{shown(label.text)}" (issue {issue_id}) is forgotten already: later builds do not learn from it', forgotten=True
+        )
+    return label
+
+
+def forgotten_label(store: Store, issue_id: str, post_id: str) -> PastLabel | None:
+    """The placement of ``post_id`` in ``issue_id`` if builds no longer learn from it (what the desk confirms after a
+    Forget; an address naming one still taught confirms nothing), else None."""
+    found = [label for label in store.placements.find(post_id, issue_id) if label.post_id == post_id and not label.taught]
+    return found[0] if found else None
+
+
+SHOWN_LABELS = 20  # the desk's list: the editor's own decisions first; a long list would bury them
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaughtLabels:
+    """The desk's panel: the labels the next build learns from, the editor's corrections first."""
+
+    shown: tuple[PastLabel, ...]  # corrections first, then placements kept; each newest issue first
+    corrected: int  # all the labels taught, by kind
+    confirmed: int
+    forgotten: int
+    idle: str  # why the labels teach nothing now (placement by meaning is off or cannot run); "" when they teach
+    forget_hint: str  # the command that forgets a label not shown, by the start of its title
+
+    @property
+    def more(self) -> int:
+        """Labels taught but not shown."""
+        return self.corrected + self.confirmed - len(self.shown)
+
+    @property
+    def more_corrected(self) -> int:
+        """Of those, the editor's corrections (a correction is never left out while a kept placement is shown)."""
+        return self.corrected - sum(1 for label in self.shown if label.corrected)
+
+
+TITLE_PLACEHOLDER = "START OF ITS TITLE"
+
+
+def taught_labels(settings: Settings, store: Store, limit: int = SHOWN_LABELS) -> TaughtLabels:
+    """What the next build learns from: the first ``limit`` labels (the editor's corrections first, each kind newest
+    issue first) and how many there are, by kind."""
+    taught = store.placements.taught(settings.theme_keys)
+    ordered = sorted(taught, key=lambda label: not label.corrected)  # stable: each kind keeps its newest first
+    corrected = sum(1 for label in taught if label.corrected)
+    idle = ""
+    if not settings.meaning.enabled:
+        idle = settings.meaning.unavailable or 'placement by meaning is off ([grouping] meaning = "on" turns it on)'
+    return TaughtLabels(
+        shown=tuple(ordered[:limit]),
+        corrected=corrected,
+        confirmed=len(taught) - corrected,
+        forgotten=store.placements.forgotten_count(),
+        idle=idle,
+        forget_hint=command_hint(settings.config_path, "themes", "forget-label", TITLE_PLACEHOLDER),
+    )
+
+
+SHOWN = 70  # characters of a post's text in a line about its label
+
+
+def shown(text: str) -> str:
+    """A post's text (its title, then its excerpt) cut at a word, never mid-word, with an ellipsis when cut."""
+    if len(text) <= SHOWN:
+        return text
+    cut = text[:SHOWN].rsplit(" ", 1)[0].rstrip(" .,;:")
+    return f"{cut}…"

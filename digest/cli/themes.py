@@ -99,6 +99,7 @@ def forget_label(obj: Context, post: str, issue_id: str | None) -> None:
     the learning forgets it.
     """
     from digest.app.themes import forget_label as forget
+    from digest.app.themes import shown
     from digest.errors import LabelError
 
     store = obj.store_if_exists()
@@ -109,19 +110,7 @@ def forget_label(obj: Context, post: str, issue_id: str | None) -> None:
     except LabelError as exc:
         lines = [str(exc)]
         lines += [
-            f"  {_shown(text)}\n    {hint(obj, 'themes', 'forget-label', post_id, '--issue', issue)}"
-            for issue, post_id, text in exc.matches
+            f"  {shown(text)}\n    {hint(obj, 'themes', 'forget-label', post_id, '--issue', issue)}" for issue, post_id, text in exc.matches
         ]
         fail("\n".join(lines), EXIT_USAGE)
-    click.echo(f'Forgotten: "{_shown(label.text)}" in {label.theme} (issue {label.issue_id}); later builds no longer learn from it.')
-
-
-SHOWN = 70  # characters of a post's text in a line about its label
-
-
-def _shown(text: str) -> str:
-    """A post's text cut at a word, never mid-word, with an ellipsis when cut."""
-    if len(text) <= SHOWN:
-        return text
-    cut = text[:SHOWN].rsplit(" ", 1)[0].rstrip(" .,;:")
-    return f"{cut}…"
+    click.echo(f'Forgotten: "{shown(label.text)}" in {label.theme} (issue {label.issue_id}); later builds no longer learn from it.')

@@ -15,6 +15,7 @@ from digest.store.schema import issues, placements, reads_of
 # The labels a build learns from: the most recent, enough to teach, few enough to embed and fit fast (a first
 # build embeds them once; the cache keeps their vectors and the fit).
 LABELS = 3000
+CORRECTIONS = frozenset({PlacementKind.MOVED, PlacementKind.INCLUDED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +29,8 @@ class PastPlacement:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PastLabel:
-    """A post of a frozen issue as a label: the theme it went out in, and whether builds still learn from it."""
+    """A post of a frozen issue as a label: the theme it went out in (from :meth:`Placements.taught`: that theme's
+    name today), and whether builds still learn from it."""
 
     issue_id: str
     post_id: str
@@ -36,6 +38,11 @@ class PastLabel:
     theme: str
     kind: PlacementKind
     taught: bool
+
+    @property
+    def corrected(self) -> bool:
+        """The editor's own decision (moved or brought in): a stronger label than a placement kept."""
+        return self.kind in CORRECTIONS
 
 
 class Placements:
@@ -59,20 +66,33 @@ class Placements:
         where digest put them, and, corrected, those moved or brought in; not the posts left out (where they belong
         is not said), nor labels forgotten. ``themes``: key → today's name: a label follows its theme's key through
         a rename (one frozen before keys were kept, its name); a theme gone since teaches nothing."""
+        return [(label.text, label.theme, label.corrected) for label in self.taught(themes, limit)]
+
+    def taught(self, themes: Mapping[str, str], limit: int = LABELS) -> list[PastLabel]:
+        """The labels :meth:`labels` gives a build, each with its issue and post (what names it to forget it), its
+        theme under today's name; newest issues first."""
         names = set(themes.values())
         query = (
-            sa.select(placements.c.text, placements.c.theme, placements.c.kind, placements.c.theme_key)
+            sa.select(
+                placements.c.issue_id,
+                placements.c.post_id,
+                placements.c.text,
+                placements.c.theme,
+                placements.c.kind,
+                placements.c.theme_key,
+            )
             .join(issues, issues.c.id == placements.c.issue_id)
             .where(placements.c.theme.is_not(None), placements.c.taught.is_(True))
             .order_by(issues.c.window_end.desc(), placements.c.post_id)
         )
-        corrections = {PlacementKind.MOVED.value, PlacementKind.INCLUDED.value}
-        found: list[tuple[str, str, bool]] = []
+        found: list[PastLabel] = []
         with self.reads.connect() as conn:
-            for text, theme, kind, key in conn.execute(query):
+            for issue_id, post_id, text, theme, kind, key in conn.execute(query):
                 today = themes.get(key) if key else (theme if theme in names else None)
                 if today is not None:
-                    found.append((str(text), today, kind in corrections))
+                    found.append(
+                        PastLabel(issue_id=issue_id, post_id=post_id, text=str(text), theme=today, kind=PlacementKind(kind), taught=True)
+                    )
                 if len(found) >= limit:
                     break
         return found

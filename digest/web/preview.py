@@ -8,6 +8,8 @@ config are watched (watchfiles); a change rebuilds the issue and open pages
 reload themselves through server-sent events. A template or config error is
 shown on the page (file, line, message), never as a crashed server. "Send a
 test" goes through the configured backend, as ``digest send --to`` does.
+Below, what placement learns from the editor's past issues, each label with a
+"Forget" button (``digest themes forget-label`` from the page).
 ``/readers`` shows what past issues got (``digest report`` in charts).
 
 The page sends mail, so it is guarded (:mod:`digest.web.guard`): it answers
@@ -48,7 +50,8 @@ from digest.app.issues import WindowRequest, target_args
 from digest.app.output import digest_json
 from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
 from digest.app.subscribers import address_of
-from digest.errors import AddressError, DeskError, DigestError
+from digest.app.themes import forget_placement, forgotten_label, shown, taught_labels
+from digest.errors import AddressError, DeskError, DigestError, LabelError
 from digest.models import OnStep
 from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
@@ -175,6 +178,7 @@ class PreviewSite:
             Route("/desk/issue", self.desk_action, methods=["POST"]),
             Route("/desk/post", self.desk_action, methods=["POST"]),
             Route("/desk/approve", self.desk_action, methods=["POST"]),
+            Route("/desk/forget-label", self.forget_label, methods=["POST"]),
             favicon.ROUTE,
         ]
 
@@ -198,6 +202,7 @@ class PreviewSite:
             errors=sum(1 for c in built.rendered.checks if c.level == "error"),
             frozen_note=_frozen_note(built),
             desk=_desk_context(built),
+            learning=_learning_context(built, request.query_params.get("forgot_issue", ""), request.query_params.get("forgot_post", "")),
         )
         return HTMLResponse(PAGES.get_template("preview.html").render(**context))
 
@@ -249,6 +254,31 @@ class PreviewSite:
             return PlainTextResponse(f"refused: {exc}\n", 409)
         anchor = f"#{fields['back']}" if fields.get("back", "").replace("-", "").isalnum() else ""
         return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
+
+    async def forget_label(self, request: Request) -> Response:
+        """The Forget button of a label: builds stop learning from one past placement; then back to the page, rebuilt
+        without it, saying so. It changes no issue file, so a locked desk or an issue that fails to build allows it."""
+        form = await request.form(max_files=0, max_fields=10, max_part_size=4 * 1024)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not self.token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
+            return PlainTextResponse("refused: this form is not from this preview page (reload the page)\n", 403)
+        settings = self.state.bench.settings()
+        if isinstance(settings, Failure):
+            return PlainTextResponse(
+                f"refused: the config cannot be read, so nothing was forgotten: {settings.where}: {settings.message}\n", 409
+            )
+        issue_id, post_id = fields.get("issue", ""), fields.get("post", "")
+        try:
+            store = await asyncio.to_thread(self.state.bench.store, settings)
+            label = await asyncio.to_thread(forget_placement, store, issue_id, post_id)
+        except LabelError as exc:
+            return PlainTextResponse(f"refused: {exc}; nothing changed (reload the page)\n", 409 if exc.forgotten else 404)
+        except DigestError as exc:
+            return PlainTextResponse(f"refused: {exc}\n", 409)
+        self.state.bump()  # the builds cached were placed with this label: the page's next build learns without it
+        query = {k: v for k, v in fields.items() if k in ("since", "until", "as_of") and v}
+        said = {"forgot_issue": label.issue_id, "forgot_post": label.post_id}
+        return RedirectResponse("/?" + urlencode(query | said) + "#learning", status_code=303)
 
     async def email_html(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
@@ -343,6 +373,17 @@ def _desk_context(built: PreviewBuild) -> dict[str, Any]:
         "approval": approval_line(built),
         "languages": language_flags(built.settings, built.digest),  # post id → "in French; the model reads English"
     }
+
+
+def _learning_context(built: PreviewBuild, forgot_issue: str, forgot_post: str) -> dict[str, Any] | None:
+    """The panel of what placement learns from the editor (None: nothing to show, with no label and meaning off), and
+    the label the last Forget took back, when the address names one (only one forgotten indeed is confirmed)."""
+    store = built.newsletter.store
+    taught = taught_labels(built.settings, store)
+    if taught.idle and not taught.shown:
+        return None
+    forgot = forgotten_label(store, forgot_issue, forgot_post) if forgot_issue and forgot_post else None
+    return {"taught": taught, "forgot": forgot, "shown": shown}
 
 
 def _frozen_note(built: PreviewBuild) -> str | None:
