@@ -5,7 +5,8 @@
     DigestError
     ├── ConfigError      (also ValueError)    a config file or environment value is wrong (every problem, at once)
     ├── DkimKeyError     (also ValueError)    a DKIM key file that cannot be used: missing, not PEM, too weak
-    ├── WindowError      (also ValueError)    a window, date or slot asked for that digest cannot use
+    ├── WindowError      (also ValueError)    a window, date or slot asked for that digest cannot use (a backwards one too)
+    ├── NaiveDatetimeError (also ValueError)  a datetime without its time zone where digest keeps aware ones: a bug
     ├── AddressError     (also ValueError)    an email address that will not work (why, from email-validator)
     ├── SourceError      (also ValueError)    a source or one of its items cannot be read (where, message)
     │   └── SourceUnavailableError            a whole source yielded nothing (missing, unreachable, no match)
@@ -28,9 +29,14 @@
 
 Each also subclasses the built-in it resembles, so callers that only know the
 standard library still catch it. Messages are built from typed fields, so the
-CLI can print them as they are and tests can check the fields. (Two private
-exceptions stay inside the modules that raise and catch them: a body over the
-form cap in :mod:`digest.web.guard`, a refused redirect in :mod:`digest.sources.http`.)
+CLI can print them as they are and tests can check the fields. No builtin
+exception is raised anywhere in digest (tests/test_error_tree.py holds it), but
+for the AttributeError a module's ``__getattr__`` owes Python. A few private
+exceptions stay inside the modules that raise and catch them, each in the
+vocabulary of the library it sits under: a body over the form cap in
+:mod:`digest.web.guard`, a refused redirect in :mod:`digest.sources.http`, a
+garbled or late reply in :mod:`digest.mail.backends.smtp` (smtplib's and the
+socket's own kinds, so its handlers treat them as they treat those).
 """
 
 from __future__ import annotations
@@ -58,6 +64,12 @@ class ConfigError(DigestError, ValueError):
 class WindowError(DigestError, ValueError):
     """A window asked for (``--as-of``, ``--since``/``--until``, a preview query) that digest cannot use: not a
     date, outside the supported years, or options that do not go together. The message says which."""
+
+
+class NaiveDatetimeError(DigestError, ValueError):
+    """A datetime without its time zone reached code that keeps aware ones (a window's bounds, the ``now`` a window
+    is taken at, a time written to the store): UTC inside, always (design habit 1). A caller's bug, never a reader's
+    input; the message says where."""
 
 
 class AddressError(DigestError, ValueError):

@@ -13,6 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
+from digest.errors import NaiveDatetimeError, WindowError
+
 if TYPE_CHECKING:
     from digest.render.views import Layout
 
@@ -342,9 +344,9 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("window bounds must be timezone-aware")
+            raise NaiveDatetimeError("window bounds must be timezone-aware")
         if not self.start < self.end:
-            raise ValueError(f"window start {self.start.isoformat()} is not before end {self.end.isoformat()}")
+            raise WindowError(f"window start {self.start.isoformat()} is not before end {self.end.isoformat()}")
 
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end

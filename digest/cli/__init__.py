@@ -40,7 +40,7 @@ from digest.cli.send import send, status
 from digest.cli.serve import serve
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, NaiveDatetimeError, WindowError
 
 __all__ = ["main", "run"]
 
@@ -106,11 +106,14 @@ for command in (
 
 def run() -> None:
     """Console entry point: a DigestError, or a failure of the database or the disk, becomes one clean
-    line and exit 1. Anything else is a bug and keeps its traceback."""
+    line and exit 1 (a wrong configuration or window asked for: exit 2). Anything else is a bug and keeps its
+    traceback, a naive datetime too."""
     try:
         main()
-    except ConfigError as exc:  # the configuration (or a secret in the environment) is wrong: a usage error
+    except (ConfigError, WindowError) as exc:  # the configuration, a secret or the window asked for is wrong: usage
         fail(str(exc), EXIT_USAGE)
+    except NaiveDatetimeError:  # a caller's bug, not the user's: its traceback is what to report
+        raise
     except DigestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     except Exception as exc:

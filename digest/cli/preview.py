@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli.common import Context, StepBar, fail, listen
+from digest.cli.common import Context, StepBar, listen
 
 
 @click.command()
@@ -23,10 +23,9 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     from digest.web.server import QuietWhenGone, connection_limits, protocol_class
 
     settings = obj.placing()  # fail now, with the usual message, on a broken config
-    try:  # the same deadline and caps as `digest serve` (no proxy is ever in front of the preview)
-        limits = connection_limits(settings.header_timeout, settings.max_connections_per_client)
-    except ValueError as exc:
-        fail(str(exc))
+    # The same deadline and caps as `digest serve` (no proxy is ever in front of the preview); too few descriptors
+    # for them is a ConfigError, worded by digest.cli.run.
+    limits = connection_limits(settings.header_timeout, settings.max_connections_per_client)
     bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)

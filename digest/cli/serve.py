@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from digest.cli.common import Context, fail, listen
+from digest.cli.common import Context, listen
 
 
 @click.command()
@@ -34,12 +34,10 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     from digest.web.server import QuietWhenGone, connection_limits, protocol_class
 
     metrics_at = _address(metrics_address) if metrics_address else None
-    try:
-        app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
-        # One set of caps for both servers: they share the process's descriptors.
-        limits = connection_limits(obj.settings.header_timeout, obj.settings.max_connections_per_client, obj.settings.trusted_proxies)
-    except ValueError as exc:
-        fail(str(exc))
+    # A missing secret key, or too few descriptors for the caps, is a ConfigError: worded by digest.cli.run.
+    app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
+    # One set of caps for both servers: they share the process's descriptors.
+    limits = connection_limits(obj.settings.header_timeout, obj.settings.max_connections_per_client, obj.settings.trusted_proxies)
     protocol = protocol_class(limits)
     # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.
     public_socket = listen((host, port), f"--host {host} --port {port}")

@@ -6,7 +6,7 @@
     selection.py  the window, the exclusion rules, duplicates
     editorial.py  the editor's issue file (pin, exclude, include, theme, note, subject, intro)
     stories.py    one story told by several outlets: shown once, "Also in" the others
-    identity.py   what tells two events apart when their meaning is close: figures, dates, places, people, outcomes
+    identity/     what tells two events apart when their meaning is close: figures, dates, places, people, outcomes
     grouping.py   themes (the classifier's judgement, closeness, keywords by their stems, tags, the editor's word) and outlets
     language.py   which language a post is in (py3langid), and the posts not in the newsletter's: said, not moved
     assembly.py   gather → select → curate → group: the Digest of a window

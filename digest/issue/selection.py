@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
-from digest.errors import WindowError
+from digest.errors import NaiveDatetimeError, WindowError
 from digest.issue.stories import canonical_url, first_party
 from digest.models import Excluded, ExclusionKind, Post, Window
 
@@ -27,7 +27,7 @@ def window_for(now: datetime, rule: WindowRule, zone: tzinfo, last_end: datetime
     so that a week always starts at local midnight, across clock changes.
     """
     if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+        raise NaiveDatetimeError("now must be timezone-aware")
     if rule.mode == "week":
         local = now.astimezone(zone)
         back = (local.weekday() - rule.week_starts) % 7

@@ -42,6 +42,7 @@ from functools import lru_cache
 from markupsafe import Markup
 
 from digest.config import theme_key
+from digest.errors import RenderError
 from digest.models import NO_OUTLET, shares
 from digest.render.i18n import automatic_preheader, colon, counts_phrase, percent
 from digest.render.plaintext import tidy_text, wrap
@@ -84,7 +85,7 @@ class Marks:
     def __call__(self, name: str | None = None) -> str:
         if name is not None:
             if not re.fullmatch(r"[a-z0-9 ]+", name):
-                raise ValueError(f"not a view mark: {name!r}")
+                raise RenderError("v()", f"not a view mark: {name!r}")
             self.stack.append(name)
             self._tell()
             # The name was checked above: nothing but [a-z0-9 ] can reach the comment.
@@ -120,7 +121,7 @@ Node = str | Region
 
 
 def parse(marked: str, *, html: bool) -> tuple[Node, ...]:
-    """The marked render as a tree; raises ValueError when the marks do not pair up."""
+    """The marked render as a tree; raises RenderError when the marks do not pair up."""
     stack: list[tuple[str, list[Node]]] = [("", [])]
     position = 0
     for match in (_HTML_MARK if html else _TEXT_MARK).finditer(marked):
@@ -131,11 +132,11 @@ def parse(marked: str, *, html: bool) -> tuple[Node, ...]:
             stack.append((match.group(1), []))
         else:
             if len(stack) == 1:
-                raise ValueError("a view mark closes a region that was never opened")
+                raise RenderError("the view marks", "a view mark closes a region that was never opened")
             name, children = stack.pop()
             stack[-1][1].append(Region(name, tuple(children)))
     if len(stack) != 1:
-        raise ValueError(f"the view mark {stack[-1][0]!r} is never closed")
+        raise RenderError("the view marks", f"the view mark {stack[-1][0]!r} is never closed")
     if position < len(marked):
         stack[0][1].append(marked[position:])
     return tuple(stack[0][1])
@@ -254,7 +255,7 @@ def layout_of(
     for marked, html in ((marked_html, True), (marked_text, False)):
         try:
             tree = parse(marked, html=html)
-        except ValueError:
+        except RenderError:
             return None
         found = {number for name in _names(tree) if name.startswith("s ") for number in _numbers(name)}
         if not set(range(1, len(themes) + 1)) <= found:

@@ -77,7 +77,7 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
             headers = response.headers
             status = response.status
         if deadline.expired:  # the socket was shut down under the read: what was read is cut off
-            raise TimeoutError
+            raise _timed_out(url, options)
     except urllib.error.HTTPError as exc:
         if exc.code == 304 and body_path.is_file():
             log.debug("%s: not modified, using the cached copy", url)
@@ -87,11 +87,11 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
         raise SourceUnavailableError(url, str(exc)) from exc
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError) or deadline.expired:
-            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s (feeds.timeout)") from exc
+            raise _timed_out(url, options) from exc
         raise SourceUnavailableError(url, f"cannot fetch: {exc.reason}") from exc
     except (OSError, http.client.HTTPException) as exc:
         if isinstance(exc, TimeoutError) or deadline.expired:
-            raise SourceUnavailableError(url, f"timed out after {options.timeout:g} s (feeds.timeout)") from exc
+            raise _timed_out(url, options) from exc
         raise SourceUnavailableError(url, f"cannot fetch: {exc}") from exc
     finally:
         deadline.cancel()
@@ -186,6 +186,10 @@ class _WatchedHTTPS(urllib.request.HTTPSHandler):
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(functools.partial(_WatchedTlsConnection, deadline=self.deadline), req)
+
+
+def _timed_out(url: str, options: FeedFetch) -> SourceUnavailableError:
+    return SourceUnavailableError(url, f"timed out after {options.timeout:g} s (feeds.timeout)")
 
 
 class _RedirectRefused(urllib.error.URLError):

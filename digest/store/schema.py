@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from digest.errors import NaiveDatetimeError
 from digest.models import OUTSTANDING_STATES
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
+            raise NaiveDatetimeError("naive datetime given to the store")
         return value.astimezone(UTC).isoformat(timespec="microseconds")
 
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> datetime | None:

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digest.errors import StoreError
 from digest.models import SubscriberStatus
 from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
@@ -66,7 +67,7 @@ class Subscribers:
                     )
                 ).inserted_primary_key
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
-                    raise RuntimeError("the database returned no id for a new subscriber")
+                    raise StoreError("the database returned no id for a new subscriber")
                 return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
             return subscriber_of(row), False
 

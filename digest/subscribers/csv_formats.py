@@ -141,26 +141,18 @@ def text_of(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # utf-8-sig counts its offsets after a byte-order mark: decode again as plain UTF-8, whose offsets are the file's.
-        error = exc if not data.startswith(codecs.BOM_UTF8) else _plain_utf8_error(data)
-        line = data.count(b"\n", 0, error.start) + 1
-        start = max(data.rfind(b"\n", 0, error.start) + 1, len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
-        end = data.find(b"\n", error.start)
+        # utf-8-sig counts its offsets after a byte-order mark (it decodes what follows the mark): the file's are that far on.
+        at = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data.count(b"\n", 0, at) + 1
+        start = max(data.rfind(b"\n", 0, at) + 1, len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        end = data.find(b"\n", at)
         guessed = data[start : end if end >= 0 else len(data)].rstrip(b"\r").decode("cp1252", errors="replace")[:120]
         shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in guessed)  # nothing raw reaches a terminal
         raise ListFileError(
             line,
-            f"byte 0x{data[error.start]:02x} at offset {error.start} is not UTF-8, the encoding an import reads "
+            f"byte 0x{data[at]:02x} at offset {at} is not UTF-8, the encoding an import reads "
             f'(read as Windows-1252 or Latin-1, the line is "{shown}"); save the file as UTF-8 and import it again',
         ) from None
-
-
-def _plain_utf8_error(data: bytes) -> UnicodeDecodeError:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc
-    raise AssertionError("utf-8-sig refused what utf-8 reads")
 
 
 def sniff_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:

@@ -15,13 +15,15 @@ import hmac
 import re
 from functools import lru_cache
 
+from digest.errors import ConfigError
+
 _ID = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 
 
 def _keyed(key: str, purpose: str, list_id: str) -> hmac.HMAC:
     """The keyed state after a purpose's and a list's fixed prefix: computed once per signer, copied per token."""
     if not key:
-        raise ValueError("an empty secret key cannot sign anything")
+        raise ConfigError(["an empty secret key cannot sign anything"])
     return hmac.new(key.encode("utf-8"), f"{purpose}\0{list_id}\0".encode(), hashlib.sha256)
 
 

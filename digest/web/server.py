@@ -39,6 +39,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from digest.errors import ConfigError
+
 log = logging.getLogger("uvicorn.error")  # beside uvicorn's own lines, in the format the operator already reads
 
 # Descriptors kept for the process's own use, whatever the clients do: the database (a pool of connections,
@@ -99,17 +101,19 @@ def connection_limits(
 ) -> ConnectionLimits:
     """The limits a server runs with: ``total`` is what the descriptor limit leaves after the process's own.
 
-    Raises ValueError, saying what to raise or lower, when that leaves less than one client's share."""
+    Raises ConfigError, saying what to raise or lower, when that leaves less than one client's share."""
     allowed = open_files_allowed() if open_files is None else open_files
     room = min(allowed - RESERVED_DESCRIPTORS, MOST_CONNECTIONS + MOST_BACKLOG)
     backlog = max(1, min(MOST_BACKLOG, room // 5))
     total = room - backlog
     if total < per_client:
         needed = RESERVED_DESCRIPTORS + per_client + min(MOST_BACKLOG, per_client)  # then backlog + share fit
-        raise ValueError(
-            f"this process may open only {allowed} files (ulimit -n), and the server keeps {RESERVED_DESCRIPTORS} "
-            f"for itself: too few for serve.max_connections_per_client = {per_client}; raise the limit to {max(needed, 1024)} "
-            f"or more (`ulimit -n {max(needed, 1024)}` in the shell that starts it, LimitNOFILE= in a systemd unit)"
+        raise ConfigError(
+            [
+                f"this process may open only {allowed} files (ulimit -n), and the server keeps {RESERVED_DESCRIPTORS} "
+                f"for itself: too few for serve.max_connections_per_client = {per_client}; raise the limit to {max(needed, 1024)} "
+                f"or more (`ulimit -n {max(needed, 1024)}` in the shell that starts it, LimitNOFILE= in a systemd unit)"
+            ]
         )
     networks = tuple(ipaddress.ip_network(network, strict=False) for network in exempt)
     return ConnectionLimits(header_timeout=header_timeout, per_client=per_client, total=total, backlog=backlog, exempt=networks)

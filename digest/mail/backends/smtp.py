@@ -16,9 +16,10 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from digest.config import SmtpOptions
-from digest.errors import DeliveryError, PermanentError, RelayError, TransientError
+from digest.errors import AddressError, DeliveryError, PermanentError, RelayError, TransientError
 from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
 
@@ -40,7 +41,7 @@ def _reply(code: int, message: bytes | str) -> Reply:
 _NOT_FOLLOWED = frozenset({500, 502, 503, 504})
 
 
-def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False, after_rcpt: bool = False) -> None:
+def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = False, after_rcpt: bool = False) -> NoReturn:
     """The error a refusal is. ``message_sent``: no reply to the message is known (garbled), so the relay may have it;
     ``after_rcpt``: a reply to DATA or to the message, the reader's RCPT having been accepted."""
     if reply.code < 400:  # a success where a refusal was due, or a 1xx: the replies are out of step with the commands
@@ -80,7 +81,7 @@ def _command(verb: str, address: str) -> str:
     address is bracketed as ``smtplib.quoteaddr`` would bracket it, without its parse (a tenth of a worker's time);
     anything else goes through it."""
     if "\r" in address or "\n" in address:
-        raise ValueError(f"a line break in the address of {verb}")
+        raise AddressError(f"a line break in the address of {verb}")
     path = f"<{address}>" if _PLAIN_PATH.fullmatch(address) else smtplib.quoteaddr(address)
     return f"{verb}:{path}\r\n"
 
@@ -112,6 +113,11 @@ MAX_REPLY_LINES = 128  # an EHLO answer has about 15; RFC 5321 sets no limit, so
 
 class GarbledReplyError(smtplib.SMTPServerDisconnected):
     """The server's reply broke a bound or the grammar: the connection is closed and treated as lost."""
+
+
+class ReplyLateError(TimeoutError):
+    """The server's reply did not end within ``smtp.timeout`` (:data:`REPLY_LATE`): the socket's own kind of timeout,
+    so every handler of a timed-out read treats it as one."""
 
 
 def _reply_problem(line: bytes, lines_before: int) -> str | None:
@@ -160,13 +166,13 @@ def _read_line(client: smtplib.SMTP, deadline: float | None) -> bytes:
             left = deadline - time.monotonic()
             if left <= 0:
                 client.close()
-                raise TimeoutError(REPLY_LATE)
+                raise ReplyLateError(REPLY_LATE)
             client.sock.settimeout(left)
         try:
             waiting = client.file.peek(1)  # what is buffered, or one read of the socket: never past a reply's end
         except TimeoutError as exc:  # the last of the deadline ran out in this read: the same words as between reads
             client.close()
-            raise TimeoutError(REPLY_LATE) from exc
+            raise ReplyLateError(REPLY_LATE) from exc
         except OSError as exc:
             client.close()
             raise smtplib.SMTPServerDisconnected(f"connection unexpectedly closed: {exc}") from exc
@@ -270,7 +276,6 @@ class SmtpTransport:
             ) from exc
         except OSError as exc:
             raise TransientError(Reply(421, f"connection error: {exc}"), connection_lost=True, message_sent=self.writing) from exc
-        raise AssertionError("unreachable")
 
     def _one_by_one(self, client: smtplib.SMTP, envelope: Envelope, data: bytes, before_data: Callable[[], None]) -> tuple[int, bytes]:
         """MAIL, RCPT and DATA, each waiting for its reply: for a server that does not offer PIPELINING."""
