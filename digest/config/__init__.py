@@ -12,15 +12,15 @@ The file is ``config/digest.toml`` here or in the nearest folder above
 rooted at the working directory: only for a run given all it reads (``build
 --source``); every other command refuses (:mod:`digest.app.session`).
 
-Beside the reader (``reader.py``), the values (``schema.py``) and the checks of
-single values (``validators.py``): ``keys.py`` loads the DKIM keys,
+Beside the reader (``reader.py``, each section in a module of its own: it names them), the values (``schema.py``)
+and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys,
 ``alignment.py`` holds DMARC's alignment rule (organisational domains by the
 bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 """
 
 from __future__ import annotations
 
-from digest.config.reader import accepted_keys, find_config, load_settings, parse_source_spec
+from digest.config.reader import accepted_keys, find_config, load_settings
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -49,6 +49,7 @@ from digest.config.schema import (
     smtp_hosts,
     theme_key,
 )
+from digest.config.sourcing import parse_source_spec
 from digest.errors import ConfigError
 
 __all__ = [
