@@ -6,25 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from digest.config.schema import (
-    DEFAULT_USER_AGENT,
-    SOURCE_KINDS,
-    FeedFetch,
-    SourceSpec,
-    detect_kind,
-)
+from digest.config.kinds import KIND_NAMES, detect_kind, kind_problem
+from digest.config.schema import DEFAULT_USER_AGENT, FeedFetch, SourceSpec
 from digest.config.table import TableReader
-from digest.config.validators import (
-    nonempty,
-    positive,
-)
+from digest.config.validators import nonempty, positive
 from digest.errors import ConfigError
 
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
-    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``."""
+    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``; with no kind (or a prefix that
+    names none, as ``https:`` does), the kind is guessed from the location."""
     kind, sep, rest = spec.partition(":")
-    if sep and kind in SOURCE_KINDS:
+    if sep and kind in KIND_NAMES:
         if not rest:
             raise ConfigError([f"source {spec!r}: nothing after {kind}:"])
         return SourceSpec(kind=kind, location=rest, outlet=outlet)
@@ -46,13 +39,13 @@ def read_sources(top: TableReader) -> tuple[SourceSpec, ...]:
             continue
         reader = top.entry(entry, f"sources[{index}].")
         location = reader.get("location", str, "", nonempty)
-        kind = reader.get("kind", str, "", lambda v: None if v in SOURCE_KINDS else f'must be one of {", ".join(SOURCE_KINDS)}, got "{v}"')
+        kind = reader.get("kind", str, "", kind_problem)
         outlet = reader.get("outlet", str, "") or None
         reader.finish()
         if "location" not in entry:
             reader.fail("location", "missing")
         if location:
-            specs.append(SourceSpec(kind=kind or detect_kind(location), location=location, outlet=outlet))  # type: ignore[arg-type]
+            specs.append(SourceSpec(kind=kind or detect_kind(location), location=location, outlet=outlet))
     return tuple(specs)
 
 
