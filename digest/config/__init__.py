@@ -12,21 +12,22 @@ The file is ``config/digest.toml`` here or in the nearest folder above
 rooted at the working directory: only for a run given all it reads (``build
 --source``); every other command refuses (:mod:`digest.app.session`).
 
-Beside the reader (``reader.py``), the values (``schema.py``) and the checks of
-single values (``validators.py``): ``keys.py`` loads the DKIM keys,
+Beside the reader (``reader.py``, each section in a module of its own: it names them), the values (``schema.py``)
+and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys,
+``kinds.py`` the kinds of source (one table: names, file endings, the guess),
 ``alignment.py`` holds DMARC's alignment rule (organisational domains by the
 bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 """
 
 from __future__ import annotations
 
-from digest.config.reader import accepted_keys, find_config, load_settings, parse_source_spec
+from digest.config.kinds import FIRST_PARTY_KINDS, KIND_NAMES, SOURCE_KINDS, SourceKind, detect_kind, source_kind
+from digest.config.reader import accepted_keys, find_config, load_settings
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
     DEFAULT_PORTS,
     DEFAULT_USER_AGENT,
-    FIRST_PARTY_KINDS,
     WEEKDAYS,
     BounceOptions,
     DeliveryOptions,
@@ -37,11 +38,9 @@ from digest.config.schema import (
     SelectionRules,
     Settings,
     SmtpOptions,
-    SourceKind,
     SourceSpec,
     Theme,
     WindowRule,
-    detect_kind,
     is_loopback,
     is_url,
     leaves_machine,
@@ -49,6 +48,7 @@ from digest.config.schema import (
     smtp_hosts,
     theme_key,
 )
+from digest.config.sourcing import parse_source_spec
 from digest.errors import ConfigError
 
 __all__ = [
@@ -57,6 +57,8 @@ __all__ = [
     "DEFAULT_PORTS",
     "DEFAULT_USER_AGENT",
     "FIRST_PARTY_KINDS",
+    "KIND_NAMES",
+    "SOURCE_KINDS",
     "WEEKDAYS",
     "BounceOptions",
     "ConfigError",
@@ -82,5 +84,6 @@ __all__ = [
     "missing_secret",
     "parse_source_spec",
     "smtp_hosts",
+    "source_kind",
     "theme_key",
 ]

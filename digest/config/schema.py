@@ -19,11 +19,6 @@ from digest.models import ClickTracking, SectionOrder
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WindowMode = Literal["days", "week", "since-last"]
-SourceKind = Literal["markdown", "feed", "archive"]
-SOURCE_KINDS: tuple[SourceKind, ...] = ("markdown", "feed", "archive")
-# The newsletter's own posts (its files and archives), which no other source's post may stand in for: a feed is
-# anyone's words, and one claiming our post's address must not put its title and excerpt on our link.
-FIRST_PARTY_KINDS: tuple[SourceKind, ...] = ("markdown", "archive")
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
@@ -32,9 +27,10 @@ DEFAULT_CRON = "0 9 * * fri"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceSpec:
-    """Where posts come from: a path, glob or URL, and its kind (detected when not given)."""
+    """Where posts come from: a path, glob or URL, and its kind (detected when not given): the name of one of
+    :data:`digest.config.kinds.SOURCE_KINDS`, checked where a spec is read."""
 
-    kind: SourceKind
+    kind: str
     location: str
     outlet: str | None = None
 
@@ -379,15 +375,3 @@ def smtp_hosts(settings: Settings) -> str:
 
 def is_url(location: str) -> bool:
     return location.startswith(("http://", "https://"))
-
-
-def detect_kind(location: str) -> SourceKind:
-    """The source kind a location most likely is, from its form and file ending (a URL: a feed, unless it ends in .txt)."""
-    lowered = location.lower().split("?", 1)[0]
-    if is_url(location):
-        return "archive" if lowered.endswith(".txt") else "feed"
-    if lowered.endswith((".xml", ".rss", ".atom", ".rdf")):
-        return "feed"
-    if lowered.endswith(".txt"):
-        return "archive"
-    return "markdown"

@@ -9,31 +9,28 @@
     archive.py   author-page text archives
     files.py     paths and globs
 
-The registry below opens a source by its kind, importing only that kind's module.
+The kinds are one table, :mod:`digest.config.kinds` (each kind's name and the file endings it reads); the class
+that reads a kind is in the module of its name and registers itself for it (``@registered``, in base.py), and
+``open_source`` below opens a source by its kind, importing only that kind's module.
 """
 
 from __future__ import annotations
 
-from digest.config import Settings, SourceSpec
+import importlib
+
+from digest.config import Settings, SourceSpec, source_kind
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, Source
+from digest.sources.base import READERS, Gathered, Source
 
 __all__ = ["Gathered", "Source", "gather_all", "open_source"]
 
 
 def open_source(spec: SourceSpec, settings: Settings) -> Source:
-    """The Source object for a spec; only that kind's module is imported (Markdown brings YAML, markdown-it and a process pool)."""
-    if spec.kind == "feed":
-        from digest.sources.feed import FeedSource
-
-        return FeedSource(spec, settings)
-    if spec.kind == "archive":
-        from digest.sources.archive import ArchiveSource
-
-        return ArchiveSource(spec, settings)
-    from digest.sources.markdown import MarkdownSource
-
-    return MarkdownSource(spec, settings)
+    """The Source object for a spec, by the class registered for its kind; only that kind's module is imported
+    (Markdown brings YAML, markdown-it and a process pool). An unknown kind is a ConfigError naming the known ones."""
+    kind = source_kind(spec.kind)
+    importlib.import_module(f"{__name__}.{kind.name}")  # the module named after the kind registers its class
+    return READERS[kind.name](spec, settings)
 
 
 def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:

@@ -23,11 +23,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 from digest.config import Settings, SourceSpec
+from digest.config.kinds import ARCHIVE, SourceKind
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
-from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, sanitise_html, source_label
+from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, registered, sanitise_html, source_label
 from digest.sources.dates import at_midnight, parse_day
 from digest.sources.files import decode_text, expand, read_text
 from digest.sources.http import TEXT_TYPES, fetch
@@ -75,7 +77,10 @@ def strip_link_text(excerpt: str, title: str) -> str:
     return excerpt
 
 
+@registered
 class ArchiveSource:
+    kind: ClassVar[SourceKind] = ARCHIVE
+
     def __init__(self, spec: SourceSpec, settings: Settings) -> None:
         self.spec = spec
         self.settings = settings
@@ -85,7 +90,7 @@ class ArchiveSource:
         if self.spec.is_url:
             return self._gather_url()
         try:
-            paths = expand(self.settings.resolve(self.spec.location), ".txt")
+            paths = expand(self.settings.resolve(self.spec.location), self.kind.folder_ending)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
         posts: list[Post] = []

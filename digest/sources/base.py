@@ -1,4 +1,5 @@
-"""What every source shares: the Source protocol, post ids, sanitising and excerpts."""
+"""What every source shares: the Source protocol and the register of the classes that read each kind, post ids,
+sanitising and excerpts."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import nh3
 
-from digest.config import Settings, SourceSpec
+from digest.config import Settings, SourceKind, SourceSpec
 from digest.errors import SourceError, SourceUnavailableError
 from digest.models import Image, Post, Problem, Window
 from digest.text import clean_text, visible_text
@@ -49,11 +50,28 @@ class Source(Protocol):
 
     Given ``near``, a source may leave out (and count in ``distant``) the posts
     published outside it; one that cannot do that cheaply returns them all.
+    ``kind`` is the class's entry in :mod:`digest.config.kinds`: its name and the file endings it reads.
     """
 
+    kind: ClassVar[SourceKind]
     spec: SourceSpec
 
+    def __init__(self, spec: SourceSpec, settings: Settings) -> None: ...
+
     def gather(self, near: Window | None = None) -> Gathered: ...
+
+
+S = TypeVar("S", bound=type[Source])
+
+# The class that reads each kind, by the kind's name: filled in as each kind's module is imported (``@registered``),
+# which digest.sources.open_source does for the one kind it opens.
+READERS: dict[str, type[Source]] = {}
+
+
+def registered(cls: S) -> S:
+    """Registers ``cls`` as the reader of its ``kind`` (the class decorated: ``@registered``)."""
+    READERS[cls.kind.name] = cls
+    return cls
 
 
 def problem_of(exc: SourceError) -> Problem:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import feedparser
 
 from digest.config import Settings, SourceSpec, is_url
+from digest.config.kinds import FEED, SourceKind
 from digest.errors import SourceError
 from digest.models import Image, Post, Problem, Window
 from digest.sources.base import (
@@ -25,6 +26,7 @@ from digest.sources.base import (
     make_excerpt,
     post_id,
     problem_of,
+    registered,
     sanitise_html,
     source_label,
 )
@@ -32,7 +34,10 @@ from digest.sources.files import expand
 from digest.sources.http import fetch
 
 
+@registered
 class FeedSource:
+    kind: ClassVar[SourceKind] = FEED
+
     def __init__(self, spec: SourceSpec, settings: Settings) -> None:
         self.spec = spec
         self.settings = settings
@@ -46,7 +51,7 @@ class FeedSource:
                 fetched = fetch(self.spec.location, self.settings.feed, self.settings.cache_dir)
                 documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
             else:
-                for path in expand(self.settings.resolve(self.spec.location), ".xml"):
+                for path in expand(self.settings.resolve(self.spec.location), self.kind.folder_ending):
                     label = source_label(self.spec, self.settings, str(path))
                     try:
                         documents.append((label.split(":", 1)[1], label, _read(path, label)))

@@ -19,11 +19,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 from markdown_it import MarkdownIt
 
 from digest.config import Settings, SmtpOptions, SourceSpec, is_url
+from digest.config.kinds import MARKDOWN, SourceKind
 from digest.errors import SourceError
 from digest.models import Post, Problem, Window
 from digest.sources.base import (
@@ -33,6 +35,7 @@ from digest.sources.base import (
     make_excerpt,
     post_id,
     problem_of,
+    registered,
     sanitise_html,
     source_label,
     visible_text,
@@ -145,8 +148,11 @@ def lead_html(body: str) -> str:
     return sanitise_html(_markdown.render(body))
 
 
+@registered
 class MarkdownSource:
     """Markdown posts, through the post index: a repeated run parses only the files that changed."""
+
+    kind: ClassVar[SourceKind] = MARKDOWN
 
     def __init__(self, spec: SourceSpec, settings: Settings) -> None:
         self.spec = spec
@@ -157,7 +163,7 @@ class MarkdownSource:
         """Every post (or, given ``near``, those published in it: the rest only counted) and every problem."""
         location = self.settings.resolve(self.spec.location)
         try:
-            paths = find(location, ".md")
+            paths = find(location, self.kind.folder_ending)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
         # The editor's issue files (content/issues/) are Markdown too, but not posts.

@@ -1,0 +1,63 @@
+"""The installation's own sections: [store] (the database URL), [subscribe] and [serve]."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from digest.config.table import TableReader
+from digest.config.validators import (
+    check_network,
+    database_kind,
+    positive,
+)
+
+
+def read_store(top: TableReader, env: Mapping[str, str]) -> str:
+    store = top.sub("store")
+    # The file's value is always read (and checked), then the environment may override it.
+    database_url = store.get("url", str, "sqlite:///digest.sqlite", database_kind)
+    if env.get("DATABASE_URL"):
+        database_url = env["DATABASE_URL"]
+        if (problem := database_kind(database_url)) is not None:
+            store.problems.append(f"environment: DATABASE_URL: {problem}")
+    store.finish()
+    return database_url
+
+
+def absolute_sqlite(url: str, root: Path) -> str:
+    """A relative SQLite path is relative to the project root, not to wherever the command runs."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(root / url[len(prefix) :])
+    return url
+
+
+def read_subscribe_and_serve(top: TableReader, env: Mapping[str, str]) -> dict[str, Any]:
+    signup = top.sub("subscribe")
+    confirm_hours = signup.get(
+        "confirm_hours", float, 48.0, lambda v: None if 0 < v <= 24 * 30 else f"must be more than 0 and at most 720, got {v}"
+    )
+    signup.finish()
+    serving = top.sub("serve")
+    trusted_proxies = serving.strings("trusted_proxies")
+    for index, network in enumerate(trusted_proxies):
+        if (problem := check_network(network)) is not None:
+            serving.fail(f"trusted_proxies[{index}]", problem)
+    if env.get("DIGEST_TRUSTED_PROXIES"):  # for containers: comma-separated, replaces the file's list
+        trusted_proxies = tuple(part.strip() for part in env["DIGEST_TRUSTED_PROXIES"].split(",") if part.strip())
+        for network in trusted_proxies:
+            if (problem := check_network(network)) is not None:
+                serving.problems.append(f"environment: DIGEST_TRUSTED_PROXIES: {problem}")
+    header_timeout = serving.get(
+        "header_timeout", float, 10.0, lambda v: None if 0 < v <= 300 else f"must be more than 0 and at most 300 (seconds), got {v}"
+    )
+    per_client = serving.get("max_connections_per_client", int, 32, positive)  # how many the process can take: checked at start
+    serving.finish()
+    return {
+        "confirm_hours": confirm_hours,
+        "trusted_proxies": trusted_proxies,
+        "header_timeout": header_timeout,
+        "max_connections_per_client": per_client,
+    }
