@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.app.archive import Archive
+from digest.app.choices import ChoiceProblem
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, REDIRECT_PATH, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.errors import AddressError
@@ -381,7 +382,7 @@ class SignUpPages:
             address = address_of(raw_email)
         except AddressError as exc:
             return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, choice.keys)
-        if not choice.keys:
+        if self.members.problem_of(choice) is ChoiceProblem.NO_THEME:  # the app's rule (a sign-up sets no pause)
             return self.form(400, "Tick at least one theme.", address, name, choice.keys)
         if wait := self.allowance(request, address):
             response = self.pages.message("Too many sign-ups", "Please try again in a few minutes.", 429)
