@@ -76,7 +76,10 @@ def test_a_pause_that_ended_is_no_pause_and_a_lost_key_is_not_shown(members: tup
 
 def test_nothing_is_set_for_someone_who_left(members: tuple[Membership, Store, Subscriber]) -> None:
     membership, store, reader = members
+    assert membership.may_choose(reader)
     store.subscribers.set_status(reader.id, SubscriberStatus.UNSUBSCRIBED, "left")
+    gone = store.subscribers.get(subscriber_id=reader.id)
+    assert gone is not None and not membership.may_choose(gone)  # their page says so, and changes nothing
     some = membership.choice_of(list(membership.settings.theme_keys)[:1])
     assert membership.set_preferences(reader, some, None) is ChoiceProblem.NOT_SUBSCRIBED
     assert store.subscribers.preferences_of(reader.id) == (None, None)

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from digest import routes
 from digest.app.choices import (
     ChoiceProblem,
     Preferences,
@@ -35,7 +36,7 @@ from digest.config import ConfigError, Settings
 from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
-from digest.models import Refusal, RefusalKind, SubscriberStatus
+from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SubscriberStatus
 from digest.store import Store, Subscriber
 from digest.store.subscribers import IMPORTED_AS, SignUpKind
 from digest.subscribers.addresses import clean_name, normalise_address
@@ -158,6 +159,11 @@ class Membership:
             log.info("subscriber %d unsubscribed", subscriber.id)
         return changed
 
+    def may_choose(self, subscriber: Subscriber) -> bool:
+        """Whether they may set their themes and a pause: only while on the list (a sign-up awaiting confirmation
+        chose its themes on the form)."""
+        return subscriber.status == SubscriberStatus.ACTIVE
+
     def preferences_of(self, subscriber: Subscriber) -> Preferences:
         """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts."""
         stored, paused = self.store.subscribers.preferences_of(subscriber.id)
@@ -198,12 +204,12 @@ class Membership:
                     address,
                     f"You are already subscribed to {settings.name}",
                     f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{self.link_token(found.subscriber)}\n",
+                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.base_url, token=self.link_token(found.subscriber))}\n",
                     label="signup",
                 )
             else:
                 expires = int(time.time() + settings.confirm_hours * 3600)
-                link = f"{settings.base_url}/confirm/{self.confirmations.token(found.subscriber.id, expires)}"
+                link = routes.CONFIRM.link(settings.base_url, token=self.confirmations.token(found.subscriber.id, expires))
                 send_notice(
                     settings,
                     address,
@@ -251,8 +257,8 @@ class Membership:
                 subscriber.email,
                 f"Welcome to {settings.name}",
                 f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
-                f"Choose your themes, or take a break: {settings.base_url}/preferences/{token}\n"
-                f"To leave at any time, one click: {settings.base_url}/u/{token}\n",
+                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.base_url, token=token)}\n"
+                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.base_url, token=token)}\n",
                 label="welcome",
             )
         except DigestError as exc:
@@ -404,7 +410,7 @@ class Roster:
             raise RefusedError(
                 Refusal(
                     RefusalKind.LEFT,
-                    f"{email} left the list ({was}{f': {why}' if why else ''}); an operator brings back only someone who asked to come back",
+                    f"{email} left the list ({SUBSCRIBER_STATUS_WORDS[was]}{f': {why}' if why else ''}); an operator brings back only someone who asked to come back",
                     address=email,
                 )
             )

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from digest.app.choices import ChoiceProblem
 from digest.app.subscribers import Membership
-from digest.models import SubscriberStatus
+from digest.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
 
 if TYPE_CHECKING:
@@ -70,9 +70,9 @@ class PreferencePages:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/preferences/", self.help_page, methods=["GET"]),
-            Route("/preferences/{token}", self.show, methods=["GET"]),
-            Route("/preferences/{token}", self.save, methods=["POST"]),
+            Route(PREFERENCES_HELP.template, self.help_page, methods=["GET"]),
+            Route(PREFERENCES.template, self.show, methods=["GET"]),
+            Route(PREFERENCES.template, self.save, methods=["POST"]),
         ]
 
     def not_subscribed(self, subscriber: Subscriber) -> HTMLResponse:
@@ -107,19 +107,19 @@ class PreferencePages:
             paused_until=stored.paused_until.isoformat() if stored.paused_until is not None else "",
             tomorrow=stored.pause_range.first.isoformat(),
             latest=stored.pause_range.last.isoformat(),
-            action=f"/preferences/{token}",
-            unsubscribe=f"/u/{token}",
+            action=PREFERENCES.link(token=token),
+            unsubscribe=UNSUBSCRIBE.link(token=token),
             error=error,
             saved=saved,
         )
-        self.form_cookie.issue(response, f"/preferences/{token}", csrf)
+        self.form_cookie.issue(response, PREFERENCES.link(token=token), csrf)
         return response
 
     def show(self, request: Request) -> Response:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if subscriber.status != SubscriberStatus.ACTIVE:
+        if not self.members.may_choose(subscriber):
             return self.not_subscribed(subscriber)
         return self.form(request, subscriber)
 
@@ -132,7 +132,7 @@ class PreferencePages:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if subscriber.status != SubscriberStatus.ACTIVE:
+        if not self.members.may_choose(subscriber):
             return self.not_subscribed(subscriber)
         if not self.form_cookie.matches(self.form_cookie.sent(request), submitted.get("csrf")):
             return self.form(
