@@ -47,6 +47,7 @@ METRICS = PublicPath("/metrics")
 HEALTH = PublicPath("/healthz")
 FAVICON = PublicPath("/favicon.ico")
 
+
 EVERY_PATH = (
     HOME,
     ARCHIVE,
@@ -65,3 +66,9 @@ EVERY_PATH = (
     HEALTH,
     FAVICON,
 )
+
+
+def archive_at(archive_url: str | None, base_url: str) -> str:
+    """Where the archive lives, without its last slash (an issue's copy is ``…/<id>/``): the published one
+    (``newsletter.archive_url``) when there is one, else the public app's."""
+    return archive_url or ARCHIVE.link(base_url).removesuffix("/")

@@ -68,6 +68,7 @@ def test_every_link_built_is_served_by_a_route(public: tuple[LiveServer, Store, 
         routes.UNSUBSCRIBE.link(server.base, token=token),
         routes.PREFERENCES.link(server.base, token=token),
         archive_url(settings).replace(settings.base_url, server.base),  # the archive's address, without its slash
+        f"{routes.archive_at(None, server.base)}/{SAMPLE['issue_id']}/",  # an issue's "view in browser" link
     ]
     for link in built:
         code, body = fetch(link)

@@ -60,7 +60,7 @@ def web_copy(html: str, base_url: str) -> str:
 
 def archive_url(settings: Settings) -> str:
     """Where the archive lives: ``newsletter.archive_url``, else the public app's /archive."""
-    return settings.archive_url or routes.ARCHIVE.link(settings.base_url).removesuffix("/")
+    return routes.archive_at(settings.archive_url, settings.base_url)
 
 
 def listing(settings: Settings, issues: Iterable[IssueSummary | StoredIssue], prefix: str) -> list[dict[str, str]]:

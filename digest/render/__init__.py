@@ -35,9 +35,7 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
         "local": lambda moment: moment.astimezone(zone),
         "links": {
             # The "view in browser" copy: the published archive when there is one, else the public app's.
-            "web": f"{settings.archive_url}/{digest.issue_id}/"
-            if settings.archive_url
-            else routes.ARCHIVE_ISSUE.link(settings.base_url, issue_id=digest.issue_id),
+            "web": f"{routes.archive_at(settings.archive_url, settings.base_url)}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
             "preferences": placeholders.PREFERENCES_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,
