@@ -42,6 +42,18 @@ class SubscriberStatus(StrEnum):
     PENDING = "pending"  # signed up, not yet confirmed: never mailed an issue; expires after subscribe.confirm_hours
 
 
+# Each status in words, once, in the order the list is shown (the report's columns and chart, `subscribers list`):
+# the words were retyped as literals where the list was drawn. A test holds every member here.
+SUBSCRIBER_STATUS_WORDS: Mapping[SubscriberStatus, str] = MappingProxyType(
+    {
+        SubscriberStatus.ACTIVE: "active",
+        SubscriberStatus.PENDING: "pending",
+        SubscriberStatus.UNSUBSCRIBED: "unsubscribed",
+        SubscriberStatus.BOUNCED: "bounced",
+    }
+)
+
+
 class ReviewState(StrEnum):
     """Where a bounce or complaint that named nobody by our token stands: it waits for a person."""
 

@@ -25,7 +25,7 @@ from xml.etree import ElementTree as ET
 
 import jinja2
 
-from digest import placeholders
+from digest import placeholders, routes
 from digest.config import Settings
 from digest.models import OnStep
 from digest.store import IssueSummary, Store, StoredIssue
@@ -46,9 +46,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "theme"
 
 
-def web_copy(html: str, unsubscribe_help: str) -> str:
-    """An issue's HTML with the per-recipient placeholders replaced by neutral text."""
-    preferences_help = unsubscribe_help.removesuffix("/u/") + "/preferences/"
+def web_copy(html: str, base_url: str) -> str:
+    """An issue's HTML with the per-recipient placeholders replaced by neutral text (the pages that say where a
+    reader's own links are)."""
+    unsubscribe_help = routes.UNSUBSCRIBE_HELP.link(base_url)
+    preferences_help = routes.PREFERENCES_HELP.link(base_url)
     return (
         html.replace(placeholders.RECIPIENT_EMAIL, WEB_EMAIL)
         .replace(placeholders.UNSUBSCRIBE_URL, unsubscribe_help)
@@ -58,7 +60,7 @@ def web_copy(html: str, unsubscribe_help: str) -> str:
 
 def archive_url(settings: Settings) -> str:
     """Where the archive lives: ``newsletter.archive_url``, else the public app's /archive."""
-    return settings.archive_url or f"{settings.base_url}/archive"
+    return routes.archive_at(settings.archive_url, settings.base_url)
 
 
 def listing(settings: Settings, issues: Iterable[IssueSummary | StoredIssue], prefix: str) -> list[dict[str, str]]:
@@ -95,11 +97,11 @@ def pages(settings: Settings, sent: Iterable[tuple[StoredIssue, datetime]]) -> l
     listed = listing(settings, (issue for issue, _ in issues), "")
     common = {"newsletter": settings.name, "language": settings.language}
     index = _PAGES.get_template("archive.html").render(
-        **common, issues=listed, feed="feed.atom", subscribe=f"{settings.base_url}/subscribe"
+        **common, issues=listed, feed="feed.atom", subscribe=routes.SUBSCRIBE.link(settings.base_url)
     )
     result = [Page("index.html", with_policy(index), "text/html; charset=utf-8")]
     for issue, _ in issues:
-        copy = with_policy(web_copy(issue.html, f"{settings.base_url}/u/"))
+        copy = with_policy(web_copy(issue.html, settings.base_url))
         result.append(Page(f"{issue.id}/index.html", copy, "text/html; charset=utf-8"))
     result.append(Page("feed.atom", issues_feed(settings, issues), "application/atom+xml; charset=utf-8"))
     for theme, entries in _theme_entries(issues).items():
@@ -135,7 +137,7 @@ def issues_feed(settings: Settings, issues: list[tuple[StoredIssue, datetime]]) 
         ET.SubElement(entry, "published").text = sent_at.isoformat()
         ET.SubElement(entry, "link", rel="alternate", href=f"{base}/{issue.id}/")
         ET.SubElement(entry, "summary").text = issue.preheader
-        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, f"{settings.base_url}/u/")
+        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, settings.base_url)
     return _xml(feed)
 
 
@@ -216,7 +218,7 @@ class Archive:
         if issue_id not in {item.id for item in self.store.issues.summaries(sent_only=True)}:
             return None
         stored = self.store.issues.load(issue_id)
-        return web_copy(stored.html, f"{self.settings.base_url}/u/") if stored is not None else None
+        return web_copy(stored.html, self.settings.base_url) if stored is not None else None
 
     def feed(self, path: str) -> Page | None:
         """``feed.atom`` or ``themes/<theme>.atom``, as ``digest publish`` writes it."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT
 from digest.app.report import FLOOR_WHY
+from digest.models import SUBSCRIBER_STATUS_WORDS
 
 if TYPE_CHECKING:
     from digest.app.report import Report
@@ -133,12 +134,11 @@ def _list_chart(seen: Report) -> Chart:
     chart = _base("Line", show_dots=True, dots_size=3, include_x_axis=True)
     chart.title = "Subscribers over time"
     chart.x_labels = [str(point.day) for point in seen.subscribers]
-    names = ("active", "pending", "unsubscribed", "bounced")
-    _counted(chart, [getattr(point, name) for point in seen.subscribers for name in names])
-    for name in names:
-        chart.add(name, [getattr(point, name) for point in seen.subscribers])
+    _counted(chart, [point.count(status) for point in seen.subscribers for status in SUBSCRIBER_STATUS_WORDS])
+    for status, word in SUBSCRIBER_STATUS_WORDS.items():
+        chart.add(word, [point.count(status) for point in seen.subscribers])
     last = seen.subscribers[-1]
-    summary = f"On {last.day}: {last.active} active, {last.pending} pending, {last.unsubscribed} unsubscribed, {last.bounced} bounced."
+    summary = f"On {last.day}: " + ", ".join(f"{last.count(status)} {word}" for status, word in SUBSCRIBER_STATUS_WORDS.items()) + "."
     return Chart("subscribers", chart.title, _svg(chart), summary)
 
 

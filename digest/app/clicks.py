@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from digest import routes
 from digest.issue.links import through_redirect, tracked_links
 from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from digest.render import Present
     from digest.store import Store
 
-REDIRECT_PATH = "/r/"
 SIGNS_LINKS = 'it signs the counted links ([tracking] clicks = "aggregate")'
 
 
@@ -41,7 +41,7 @@ def reader_copy(settings: Settings) -> Present | None:
     if not tracking(settings):
         return None
     signer = LinkSigner(settings.require_secret(SIGNS_LINKS), settings.list_id)
-    base = settings.base_url.rstrip("/") + REDIRECT_PATH
+    base = settings.base_url.rstrip("/") + routes.COUNTED.prefix
 
     def present(digest: Digest) -> Digest:
         return through_redirect(digest, lambda number: base + signer.token(digest.issue_id, number))

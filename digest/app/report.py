@@ -120,6 +120,16 @@ class ListPoint:
     unsubscribed: int
     bounced: int
 
+    def count(self, status: SubscriberStatus) -> int:
+        """How many had ``status`` that day (the report and its chart go over SUBSCRIBER_STATUS_WORDS with it)."""
+        counts = {
+            SubscriberStatus.ACTIVE: self.active,
+            SubscriberStatus.PENDING: self.pending,
+            SubscriberStatus.UNSUBSCRIBED: self.unsubscribed,
+            SubscriberStatus.BOUNCED: self.bounced,
+        }
+        return counts[status]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:

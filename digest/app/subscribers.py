@@ -19,12 +19,24 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from digest import routes
+from digest.app.choices import (
+    ChoiceProblem,
+    Preferences,
+    ThemeChoice,
+    choice_problem,
+    current_pause,
+    pause_range,
+    posted_choice,
+    reader_today,
+    stored_choice,
+)
 from digest.app.hints import command_hint
 from digest.config import ConfigError, Settings
 from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
-from digest.models import Refusal, RefusalKind, SubscriberStatus
+from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SubscriberStatus
 from digest.store import Store, Subscriber
 from digest.store.subscribers import IMPORTED_AS, SignUpKind
 from digest.subscribers.addresses import clean_name, normalise_address
@@ -45,33 +57,6 @@ def address_of(typed: str) -> str:
 def name_of(typed: str | None) -> str | None:
     """A name a person typed, on one line and without what would break a To: header; None when empty."""
     return clean_name(typed)
-
-
-# -- theme choices: what a reader chose, by theme key --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ThemeChoice:
-    """The themes a reader chose, as keys in the config's order; ``every``: all of them (stored as "every theme",
-    so a theme added later reaches them too)."""
-
-    keys: tuple[str, ...]
-    every: bool
-
-    @property
-    def stored(self) -> list[str] | None:
-        """As the store keeps it: the keys, or None for every theme."""
-        return None if self.every else list(self.keys)
-
-
-def posted_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
-    """The themes a form posted (the sign-up form, the preferences page): each value a theme's key, or its name, as
-    forms embedded on other sites before keys posted it; anything else is ignored. The one place that reads a choice."""
-    keys = settings.theme_keys
-    by_name = {name.casefold(): key for key, name in keys.items()}
-    wanted = {by_name.get(value.casefold(), value) for value in posted if isinstance(value, str)}
-    chosen = tuple(key for key in keys if key in wanted)
-    return ThemeChoice(chosen, every=len(chosen) == len(keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +159,28 @@ class Membership:
             log.info("subscriber %d unsubscribed", subscriber.id)
         return changed
 
-    def preferences_of(self, subscriber: Subscriber) -> tuple[tuple[str, ...] | None, date | None]:
-        return self.store.subscribers.preferences_of(subscriber.id)
+    def may_choose(self, subscriber: Subscriber) -> bool:
+        """Whether they may set their themes and a pause: only while on the list (a sign-up awaiting confirmation
+        chose its themes on the form)."""
+        return subscriber.status == SubscriberStatus.ACTIVE
 
-    def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> bool:
-        return self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until)
+    def preferences_of(self, subscriber: Subscriber) -> Preferences:
+        """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts."""
+        stored, paused = self.store.subscribers.preferences_of(subscriber.id)
+        today = reader_today(self.settings)
+        return Preferences(stored_choice(self.settings, stored), current_pause(paused, today), pause_range(today))
+
+    def problem_of(self, themes: ThemeChoice, paused_until: date | None = None) -> ChoiceProblem | None:
+        """What stops this choice being kept (:func:`digest.app.choices.choice_problem`); None when it may be."""
+        return choice_problem(themes, paused_until, reader_today(self.settings))
+
+    def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> ChoiceProblem | None:
+        """Keep their choice; what stopped it (:class:`ChoiceProblem`: they left the list meanwhile too), or None."""
+        if (problem := self.problem_of(themes, paused_until)) is not None:
+            return problem
+        if not self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until):
+            return ChoiceProblem.NOT_SUBSCRIBED
+        return None
 
     def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
         """The themes a form posted (:func:`posted_choice`)."""
@@ -202,12 +204,12 @@ class Membership:
                     address,
                     f"You are already subscribed to {settings.name}",
                     f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {settings.base_url}/u/{self.link_token(found.subscriber)}\n",
+                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.base_url, token=self.link_token(found.subscriber))}\n",
                     label="signup",
                 )
             else:
                 expires = int(time.time() + settings.confirm_hours * 3600)
-                link = f"{settings.base_url}/confirm/{self.confirmations.token(found.subscriber.id, expires)}"
+                link = routes.CONFIRM.link(settings.base_url, token=self.confirmations.token(found.subscriber.id, expires))
                 send_notice(
                     settings,
                     address,
@@ -255,8 +257,8 @@ class Membership:
                 subscriber.email,
                 f"Welcome to {settings.name}",
                 f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
-                f"Choose your themes, or take a break: {settings.base_url}/preferences/{token}\n"
-                f"To leave at any time, one click: {settings.base_url}/u/{token}\n",
+                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.base_url, token=token)}\n"
+                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.base_url, token=token)}\n",
                 label="welcome",
             )
         except DigestError as exc:
@@ -408,7 +410,7 @@ class Roster:
             raise RefusedError(
                 Refusal(
                     RefusalKind.LEFT,
-                    f"{email} left the list ({was}{f': {why}' if why else ''}); an operator brings back only someone who asked to come back",
+                    f"{email} left the list ({SUBSCRIBER_STATUS_WORDS[was]}{f': {why}' if why else ''}); an operator brings back only someone who asked to come back",
                     address=email,
                 )
             )

@@ -68,6 +68,7 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
 def words(seen: Report) -> list[str]:
     """The report as text: the issue, its themes, outlets and posts, then the trends and the list."""
     from digest.app.report import FLOOR_WHY
+    from digest.models import SUBSCRIBER_STATUS_WORDS
 
     top = seen.issues[0]
     lines = [f'Issue {top.issue_id}  "{top.subject}"  sent {top.sent_on}', *_returns(top)]
@@ -100,8 +101,12 @@ def words(seen: Report) -> list[str]:
                 f"  {issue.issue_id:<20} {issue.sent_on!s:<10} {issue.delivered:>9} {issue.failure_rate:>8.2%} "
                 f"{issue.complaint_rate:>10.2%} {issue.unsubscribed:>5} {issue.clicks if issue.tracked else '—':>6}  {best.theme if best else ''}"
             )
-    lines.append(f"\nThe list:  {'day':<10} {'active':>7} {'pending':>8} {'unsubscribed':>12} {'bounced':>8}")
-    lines += [f"           {p.day!s:<10} {p.active:>7} {p.pending:>8} {p.unsubscribed:>12} {p.bounced:>8}" for p in seen.subscribers]
+    # A column per status, each as wide as its word and a space: two spaces between columns.
+    columns = [(status, word, len(word) + 1) for status, word in SUBSCRIBER_STATUS_WORDS.items()]
+    lines.append(f"\nThe list:  {'day':<10}" + "".join(f" {word:>{width}}" for _, word, width in columns))
+    lines += [
+        f"           {p.day!s:<10}" + "".join(f" {p.count(status):>{width}}" for status, _, width in columns) for p in seen.subscribers
+    ]
     return lines
 
 

@@ -409,18 +409,8 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
 
 def _list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
     """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
-    from digest.app.issues import ViewKind
-
     for recipient in obj.newsletter.recipients(plan, now):
-        kind = recipient.view.kind
-        if kind is ViewKind.PAUSED:
-            said = f"skipped: paused until {recipient.paused_until}"
-        elif kind is ViewKind.NO_POSTS:
-            said = "skipped: no posts in the themes they chose"
-        elif kind is ViewKind.SOME_THEMES:
-            said = "gets " + ", ".join(recipient.themes)
-        else:
-            said = "gets every theme"
+        said = recipient.view.kind.words.of_reader(recipient.themes, recipient.paused_until)
         click.echo(f"  {recipient.email}: {said}")
 
 
@@ -491,6 +481,7 @@ def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ..
 
 def _recipients(obj: Context, plan: SendPlan) -> None:
     """Who the send would mail, and who it leaves out and why."""
+    from digest.app.issues import ViewKind
     from digest.models import SubscriberStatus
 
     issue = plan.issue
@@ -501,11 +492,13 @@ def _recipients(obj: Context, plan: SendPlan) -> None:
         click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
     reach = plan.reach
     if reach.some_themes:
-        click.echo(f"  of which {reach.some_themes} get only the themes they chose ({reach.variants} different selection(s) this time)")
+        click.echo(
+            f"  of which {reach.some_themes} {ViewKind.SOME_THEMES.words.counted} ({reach.variants} different selection(s) this time)"
+        )
     if reach.no_posts:
-        click.echo(f"  of which {reach.no_posts} will be skipped: no posts in the themes they chose")
+        click.echo(f"  of which {reach.no_posts} {ViewKind.NO_POSTS.words.counted}")
     if reach.paused:
-        click.echo(f"  of which {reach.paused} will be skipped: they paused their subscription")
+        click.echo(f"  of which {reach.paused} {ViewKind.PAUSED.words.counted}")
     for state, count in out.done.items():
         if count:
             click.echo(f"  skipped  {count} already {state}")

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from digest.cli.common import Context, listen
+from digest.routes import ARCHIVE
 
 
 @click.command()
@@ -49,7 +50,9 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             "address with --metrics-address HOST:PORT",
             err=True,
         )
-    click.echo(f"Serving {obj.settings.name} on http://{host}:{port}/archive/ (public links use {obj.settings.base_url})", err=True)
+    click.echo(
+        f"Serving {obj.settings.name} on {ARCHIVE.link(f'http://{host}:{port}')} (public links use {obj.settings.base_url})", err=True
+    )
     click.echo(
         f"Connections: at most {limits.total} at once (ulimit -n), {limits.per_client} from one address "
         f"(serve.max_connections_per_client); a request must arrive within {limits.header_timeout:g} s (serve.header_timeout)",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, say, terminal_json
+from digest.models import SUBSCRIBER_STATUS_WORDS, SubscriberStatus
 
 if TYPE_CHECKING:
     from digest.app.subscribers import Imported, ImportedRow
@@ -70,19 +71,22 @@ def _note(row: ImportedRow) -> str | None:
     if row.fate is RowFate.FORGOTTEN:
         return f"{row.email} asked to be forgotten: not added back (only they can sign up again)"
     if row.fate is RowFate.NOT_RESUBSCRIBED:
-        return f"{row.email} is {row.was}; not re-subscribed by an import"
+        return f"{row.email} is {_word(row.was)}; not re-subscribed by an import"
     if row.fate is RowFate.OPTED_OUT:
-        return f"{row.email} was {row.was}; now {row.status} as the export says"
+        return f"{row.email} was {_word(row.was)}; now {_word(row.status)} as the export says"
     return None
+
+
+def _word(status: SubscriberStatus | None) -> str:
+    return SUBSCRIBER_STATUS_WORDS[status] if status is not None else "unknown"
 
 
 def _import_summary(imported: Imported) -> str:
     from digest.app.subscribers import RowFate
-    from digest.models import SubscriberStatus
 
     left_statuses = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED)
-    left = ", ".join(f"{n} as {s}" for s in left_statuses if (n := imported.count(RowFate.ADDED, s)))
-    honoured = ", ".join(f"{n} {s.value} by this import" for s in left_statuses if (n := imported.count(RowFate.OPTED_OUT, s)))
+    left = ", ".join(f"{n} as {_word(s)}" for s in left_statuses if (n := imported.count(RowFate.ADDED, s)))
+    honoured = ", ".join(f"{n} {_word(s)} by this import" for s in left_statuses if (n := imported.count(RowFate.OPTED_OUT, s)))
     existing = sum(imported.count(fate) for fate in (RowFate.ALREADY, RowFate.NOT_RESUBSCRIBED, RowFate.OPTED_OUT))
     skipped, forgotten = imported.count(RowFate.UNCONFIRMED), imported.count(RowFate.FORGOTTEN)
     return (
@@ -117,16 +121,20 @@ def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None
     except RefusedError as exc:
         fail(worded(obj, exc.refusal), EXIT_PROBLEMS)
     if added.outcome is AddOutcome.RESUBSCRIBED:
-        said = f"re-subscribed at their request (was {added.was}{f': {added.why}' if added.why else ''})"
+        said = f"re-subscribed at their request (was {_word(added.was)}{f': {added.why}' if added.why else ''})"
     elif added.outcome is AddOutcome.ADDED:
-        said = "added" + (f" (was {added.was}: active now on your word)" if added.was else "")
+        said = "added" + (f" (was {_word(added.was)}: active now on your word)" if added.was else "")
     else:
         said = "already on the list (active)"
     click.echo(f"{said}: {added.subscriber.email}")
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]), help="Only subscribers with this status.")
+@click.option(
+    "--status",
+    type=click.Choice([word for status, word in SUBSCRIBER_STATUS_WORDS.items() if status is not SubscriberStatus.PENDING]),
+    help="Only subscribers with this status.",
+)
 @click.option(
     "--theme",
     metavar="KEY",
@@ -137,19 +145,20 @@ def list_(obj: Context, status: str | None, theme: str | None) -> None:
     """List subscribers: id, status, address and name."""
     from digest.app.subscribers import Roster
     from digest.errors import ConfigError
-    from digest.models import SubscriberStatus
 
     roster = Roster(obj.settings, obj.store)
     count = 0
+    by_word = {word: status for status, word in SUBSCRIBER_STATUS_WORDS.items()}
     try:
-        listed = roster.listed(SubscriberStatus(status) if status else None, theme)
+        listed = roster.listed(by_word[status] if status else None, theme)
     except ConfigError as exc:
         raise click.BadParameter(exc.problems[0], param_hint="--theme") from None
     for subscriber in listed:
-        click.echo(f"{subscriber.id:>7}  {subscriber.status:<12}  {subscriber.email}  {subscriber.name or ''}".rstrip())
+        said = SUBSCRIBER_STATUS_WORDS[subscriber.status]
+        click.echo(f"{subscriber.id:>7}  {said:<12}  {subscriber.email}  {subscriber.name or ''}".rstrip())
         count += 1
     counts = roster.counts()
-    click.echo(f"{count} listed; " + ", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+    click.echo(f"{count} listed; " + ", ".join(f"{n} {SUBSCRIBER_STATUS_WORDS[s]}" for s, n in counts.items()), err=True)
 
 
 @subscribers.command()

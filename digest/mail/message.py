@@ -34,7 +34,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from enum import IntEnum
 
-from digest import placeholders
+from digest import placeholders, routes
 from digest.mail.dkim import BodyHasher, DkimSigner, HeaderPlan, sign_canonical, split_headers
 from digest.subscribers.tokens import ReturnPathSigner, Signer
 from digest.text import single_line
@@ -176,8 +176,8 @@ class CompiledMessage:
         self.envelope_sender = parts.bounce_address or parts.sender.addr_spec
         self._bounce_local, _, self._bounce_domain = (parts.bounce_address or "").partition("@")
         self._unsub_local, _, self._unsub_domain = (parts.unsubscribe_address or "").partition("@")
-        self._unsubscribe_base = f"{parts.base_url}/u/"
-        self._preferences_base = f"{parts.base_url}/preferences/"
+        self._unsubscribe_base = parts.base_url + routes.UNSUBSCRIBE.prefix
+        self._preferences_base = parts.base_url + routes.PREFERENCES.prefix
         mailto = parts.unsubscribe_address or parts.unsubscribe_mailto
         self._mailto = f",\r\n <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
         self._id_key = hashlib.blake2s(f"{parts.issue_id}\0{parts.list_id}".encode(), digest_size=16).digest()
@@ -284,7 +284,7 @@ class CompiledMessage:
     def token(self, subscriber_id: int, salt: str | None = None) -> str:
         """The reader's signed token: it unsubscribes them and opens their preferences (``test`` in a test copy)."""
         if self.signer is None or self.test:
-            return "test"
+            return routes.TEST_COPY
         return self.signer.token(subscriber_id, salt)
 
     def envelope_sender_for(self, subscriber_id: int) -> str:

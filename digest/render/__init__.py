@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from digest import placeholders
+from digest import placeholders, routes
 from digest.config import Settings, leaves_machine
 from digest.errors import MjmlError, RenderError
 from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day
@@ -35,7 +35,7 @@ def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
         "local": lambda moment: moment.astimezone(zone),
         "links": {
             # The "view in browser" copy: the published archive when there is one, else the public app's.
-            "web": f"{settings.archive_url or settings.base_url + '/archive'}/{digest.issue_id}/",
+            "web": f"{routes.archive_at(settings.archive_url, settings.base_url)}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
             "preferences": placeholders.PREFERENCES_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,

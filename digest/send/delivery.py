@@ -57,7 +57,7 @@ from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.models import GAVE_UP, SENDER_SIDE, DeliveryState, RunEnd
 from digest.render.views import Layout
 from digest.send.leases import Held, hold_lease, holder_is_dead
-from digest.send.variants import Variants, ViewKind
+from digest.send.variants import Variants
 from digest.store import Due, LedgerWriter, Store, StoredIssue, now_utc
 from digest.subscribers.addresses import envelope_form
 from digest.subscribers.tokens import ReturnPathSigner, Signer
@@ -312,7 +312,7 @@ class Run:
                         continue  # drain: the row stays pending for the next run
                     view, message = self.variants.reader(item.themes, item.paused_until)
                     if message is None:
-                        why = f"paused until {item.paused_until}" if view.kind is ViewKind.PAUSED else "no posts in your themes"
+                        why = view.kind.words.recorded_for(item.paused_until)
                         ledger.mark_skipped(self.issue_id, item.subscriber_id, why)
                         self._skipped(item.subscriber_id)
                         continue

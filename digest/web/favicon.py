@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from digest.routes import FAVICON
+
 SIZE = 32
 ACCENT = (0x9A, 0x34, 0x12)  # the email's header bar and section names
 CACHE = "public, max-age=604800"  # a week: it never changes within a release
@@ -55,4 +57,4 @@ async def favicon(request: Request) -> Response:
     return Response(ICON, media_type="image/x-icon", headers={"Cache-Control": CACHE})
 
 
-ROUTE = Route("/favicon.ico", favicon, methods=["GET"])
+ROUTE = Route(FAVICON.template, favicon, methods=["GET"])

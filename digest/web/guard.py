@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.app.clicks import REDIRECT_PATH
+from digest.routes import COUNTED, EVERY_PATH, TEST_COPY
 
 LOOPBACK = ("127.0.0.1", "localhost")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -168,7 +168,8 @@ class RateLimits:
         return limit.take()
 
 
-_TOKEN_PATH = re.compile(r"^(/(?:u|confirm|preferences)/)(?!test\b)[^/?\s]+")
+# The paths that carry a reader's own token (each route says so: digest.routes), a test copy's placeholder left as it is.
+_TOKEN_PATH = re.compile("^(" + "|".join(re.escape(path.prefix) for path in EVERY_PATH if path.personal) + rf")(?!{TEST_COPY}\b)[^/?\s]+")
 
 
 class RedactTokens(logging.Filter):
@@ -179,7 +180,7 @@ class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            client = "-" if args[2].startswith(REDIRECT_PATH) else args[0]
+            client = "-" if args[2].startswith(COUNTED.prefix) else args[0]
             record.args = (client, args[1], redact(args[2]), *args[3:])
         return True
 

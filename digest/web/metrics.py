@@ -51,6 +51,7 @@ from digest.app.clicks import CLICK_FLOOR, Fetch, clicks_by_theme
 from digest.app.status import METRIC_ISSUES, overview
 from digest.app.status import health as health_of
 from digest.errors import StoreError
+from digest.routes import HEALTH, METRICS
 
 if TYPE_CHECKING:
     from digest.store import Store
@@ -172,8 +173,8 @@ def metric_routes(
         )
         return JSONResponse(body)
 
-    health_route = Route("/healthz", health, methods=["GET"])
-    return [Route("/metrics", metrics, methods=["GET"]), health_route] if with_metrics else [health_route]
+    health_route = Route(HEALTH.template, health, methods=["GET"])
+    return [Route(METRICS.template, metrics, methods=["GET"]), health_route] if with_metrics else [health_route]
 
 
 def create_metrics_app(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from digest.app.choices import ChoiceProblem
 from digest.app.subscribers import Membership
-from digest.models import SubscriberStatus
+from digest.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
 
 if TYPE_CHECKING:
@@ -32,7 +33,11 @@ if TYPE_CHECKING:
     from digest.store import Subscriber
 
 PREFERENCES_COOKIE = "digest_preferences"
-LONGEST_PAUSE = timedelta(days=366)
+PROBLEM_WORDS = {
+    ChoiceProblem.NO_THEME: "Tick at least one theme, or unsubscribe below.",
+    ChoiceProblem.PAUSE_OUT_OF_RANGE: "The pause must end after today and within a year.",
+}
+UNREADABLE_PAUSE = "The pause needs a day, such as 2027-01-31."
 
 
 def preference_routes(
@@ -65,13 +70,10 @@ class PreferencePages:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/preferences/", self.help_page, methods=["GET"]),
-            Route("/preferences/{token}", self.show, methods=["GET"]),
-            Route("/preferences/{token}", self.save, methods=["POST"]),
+            Route(PREFERENCES_HELP.template, self.help_page, methods=["GET"]),
+            Route(PREFERENCES.template, self.show, methods=["GET"]),
+            Route(PREFERENCES.template, self.save, methods=["POST"]),
         ]
-
-    def today(self) -> date:
-        return datetime.now(self.settings.timezone).date()
 
     def not_subscribed(self, subscriber: Subscriber) -> HTMLResponse:
         return self.page(
@@ -91,11 +93,10 @@ class PreferencePages:
         saved: str | None = None,
         chosen: tuple[str, ...] | None = None,
     ) -> Response:
-        stored_themes, paused = self.members.preferences_of(subscriber)
-        picked = set(chosen if chosen is not None else (stored_themes if stored_themes is not None else self.themes))
+        stored = self.members.preferences_of(subscriber)
+        picked = set(chosen if chosen is not None else stored.themes.keys)
         csrf = secrets.token_urlsafe(16)
         token = str(request.path_params["token"])
-        today = self.today()
         response = self.page(
             "preferences.html",
             status,
@@ -103,22 +104,22 @@ class PreferencePages:
             masked=self.mask(subscriber.email),
             themes=self.themes,
             chosen=picked,
-            paused_until=paused.isoformat() if paused is not None and paused > today else "",
-            tomorrow=(today + timedelta(days=1)).isoformat(),
-            latest=(today + LONGEST_PAUSE).isoformat(),
-            action=f"/preferences/{token}",
-            unsubscribe=f"/u/{token}",
+            paused_until=stored.paused_until.isoformat() if stored.paused_until is not None else "",
+            tomorrow=stored.pause_range.first.isoformat(),
+            latest=stored.pause_range.last.isoformat(),
+            action=PREFERENCES.link(token=token),
+            unsubscribe=UNSUBSCRIBE.link(token=token),
             error=error,
             saved=saved,
         )
-        self.form_cookie.issue(response, f"/preferences/{token}", csrf)
+        self.form_cookie.issue(response, PREFERENCES.link(token=token), csrf)
         return response
 
     def show(self, request: Request) -> Response:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if subscriber.status != SubscriberStatus.ACTIVE:
+        if not self.members.may_choose(subscriber):
             return self.not_subscribed(subscriber)
         return self.form(request, subscriber)
 
@@ -131,35 +132,24 @@ class PreferencePages:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if subscriber.status != SubscriberStatus.ACTIVE:
+        if not self.members.may_choose(subscriber):
             return self.not_subscribed(subscriber)
         if not self.form_cookie.matches(self.form_cookie.sent(request), submitted.get("csrf")):
             return self.form(
                 request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save."
             )
         choice = self.members.choice_of(submitted.getlist("theme"))
-        if not choice.keys:
-            return self.form(request, subscriber, status=400, error="Tick at least one theme, or unsubscribe below.", chosen=choice.keys)
-        pause, problem = self.pause_of(submitted.get("pause_until"))
-        if problem is not None:
-            return self.form(request, subscriber, status=400, error=problem, chosen=choice.keys)
-        if not self.members.set_preferences(subscriber, choice, pause):
+        pause, readable = pause_of(submitted.get("pause_until"))
+        # The rules are the app's (digest.app.choices); an unreadable day is this form's, said after a missing theme.
+        problem = self.members.set_preferences(subscriber, choice, pause) if readable else self.members.problem_of(choice)
+        if problem is ChoiceProblem.NOT_SUBSCRIBED:
             return self.not_subscribed(subscriber)
+        if problem is not None or not readable:
+            error = PROBLEM_WORDS[problem] if problem is not None else UNREADABLE_PAUSE
+            return self.form(request, subscriber, status=400, error=error, chosen=choice.keys)
         what = "every theme" if choice.every else ", ".join(self.themes[key] for key in choice.keys)
         saved = f"You get {what}" + (f", from {pause.isoformat()} on." if pause else ".")
         return self.form(request, subscriber, saved=saved)
-
-    def pause_of(self, raw: object) -> tuple[date | None, str | None]:
-        """(the day a pause ends, or None for no pause; what is wrong with it, or None)."""
-        if not isinstance(raw, str) or not raw.strip():
-            return None, None
-        try:
-            pause = date.fromisoformat(raw.strip())
-        except ValueError:
-            return None, "The pause needs a day, such as 2027-01-31."
-        if not self.today() < pause <= self.today() + LONGEST_PAUSE:
-            return None, "The pause must end after today and within a year."
-        return pause, None
 
     def help_page(self, request: Request) -> Response:
         return self.page(
@@ -167,3 +157,13 @@ class PreferencePages:
             heading="Your preferences",
             text="Use the preferences link at the foot of an email you received: it is personal to you.",
         )
+
+
+def pause_of(raw: object) -> tuple[date | None, bool]:
+    """(the day the form's pause ends, None for no pause; whether the field could be read as a day)."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None, True
+    try:
+        return date.fromisoformat(raw.strip()), True
+    except ValueError:
+        return None, False

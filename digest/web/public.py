@@ -39,10 +39,24 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from digest.app.archive import Archive
-from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, REDIRECT_PATH, Redirects
+from digest.app.choices import ChoiceProblem
+from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.errors import AddressError
 from digest.models import SubscriberStatus
+from digest.routes import (
+    ARCHIVE,
+    ARCHIVE_FEED,
+    ARCHIVE_ISSUE,
+    CONFIRM,
+    COUNTED,
+    HOME,
+    SUBSCRIBE,
+    THEME_FEED,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_HELP,
+    UNSUBSCRIBE_TEST,
+)
 from digest.web import favicon, guard
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
@@ -180,10 +194,10 @@ class ReaderLinks:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/u/", self.help_page, methods=["GET"]),
-            Route("/u/test", self.test_link, methods=["GET", "POST"]),
-            Route("/u/{token}", self.confirm, methods=["GET"]),
-            Route("/u/{token}", self.unsubscribe, methods=["POST"]),
+            Route(UNSUBSCRIBE_HELP.template, self.help_page, methods=["GET"]),
+            Route(UNSUBSCRIBE_TEST.template, self.test_link, methods=["GET", "POST"]),
+            Route(UNSUBSCRIBE.template, self.confirm, methods=["GET"]),
+            Route(UNSUBSCRIBE.template, self.unsubscribe, methods=["POST"]),
         ]
 
     def confirm(self, request: Request) -> Response:
@@ -247,7 +261,7 @@ class CountedLinks:
     def routes(self) -> list[Route]:
         # With a slash too: a client that adds one would otherwise get Starlette's 307 to the same path, its
         # address built from the request (http:// behind a TLS proxy).
-        return [Route(REDIRECT_PATH + path, self.follow, methods=["GET", "HEAD"]) for path in ("{token}", "{token}/")]
+        return [Route(path, self.follow, methods=["GET", "HEAD"]) for path in (COUNTED.template, COUNTED.template + "/")]
 
     async def follow(self, request: Request) -> Response:
         # Asynchronous: a link read lately is answered from memory, with no thread and no database; only a link
@@ -277,15 +291,14 @@ class ArchivePages:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", self.home, methods=["GET"]),
-            Route("/archive/", self.archive, methods=["GET"]),
-            Route("/archive/feed.atom", self.feed, methods=["GET"]),
-            Route("/archive/themes/{theme}.atom", self.feed, methods=["GET"]),
-            Route("/archive/{issue_id}/", self.issue, methods=["GET"]),
+            Route(HOME.template, self.home, methods=["GET"]),
+            Route(ARCHIVE.template, self.archive, methods=["GET"]),
+            Route(ARCHIVE_FEED.template, self.feed, methods=["GET"]),
+            Route(THEME_FEED.template, self.feed, methods=["GET"]),
+            Route(ARCHIVE_ISSUE.template, self.issue, methods=["GET"]),
             # The addresses without their slash, redirected by path: Starlette's own slash redirect names a host and
             # a scheme (http behind a TLS proxy), so it is off for this app (create_public_app).
-            Route("/archive", self.to_path("/archive/"), methods=["GET"]),
-            Route("/archive/{issue_id}", self.to_path("/archive/{issue_id}/"), methods=["GET"]),
+            *(Route(path.template.removesuffix("/"), self.to_path(path.template), methods=["GET"]) for path in (ARCHIVE, ARCHIVE_ISSUE)),
         ]
 
     @staticmethod
@@ -298,10 +311,10 @@ class ArchivePages:
     def home(self, request: Request) -> Response:
         # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
         # of ours names a host a request gave.
-        return RedirectResponse("/archive/", status_code=302, headers=Pages.HEADERS)
+        return RedirectResponse(ARCHIVE.link(), status_code=302, headers=Pages.HEADERS)
 
     def archive(self, request: Request) -> Response:
-        return self.pages.page("archive.html", issues=self.sent.listing("/archive/"), feed="feed.atom", subscribe="/subscribe")
+        return self.pages.page("archive.html", issues=self.sent.listing(ARCHIVE.link()), feed="feed.atom", subscribe=SUBSCRIBE.link())
 
     def issue(self, request: Request) -> Response:
         copy = self.sent.web_copy(str(request.path_params["issue_id"]))
@@ -310,7 +323,9 @@ class ArchivePages:
         return HTMLResponse(copy, headers=Pages.HEADERS)
 
     def feed(self, request: Request) -> Response:
-        wanted = "feed.atom" if "theme" not in request.path_params else f"themes/{request.path_params['theme']}.atom"
+        # A feed is a file of the archive as `digest publish` writes it: its path under the archive's is the file's.
+        path = THEME_FEED if "theme" in request.path_params else ARCHIVE_FEED
+        wanted = path.link(**request.path_params).removeprefix(ARCHIVE.link())
         found = self.sent.feed(wanted)
         return Response(found.body, media_type=found.media_type) if found is not None else self.pages.not_found()
 
@@ -331,10 +346,10 @@ class SignUpPages:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/subscribe", self.show_subscribe, methods=["GET"]),
-            Route("/subscribe", self.subscribe, methods=["POST"]),
-            Route("/confirm/{token}", self.show_confirm, methods=["GET"]),
-            Route("/confirm/{token}", self.confirm_post, methods=["POST"]),
+            Route(SUBSCRIBE.template, self.show_subscribe, methods=["GET"]),
+            Route(SUBSCRIBE.template, self.subscribe, methods=["POST"]),
+            Route(CONFIRM.template, self.show_confirm, methods=["GET"]),
+            Route(CONFIRM.template, self.confirm_post, methods=["POST"]),
         ]
 
     def form(self, status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
@@ -348,10 +363,11 @@ class SignUpPages:
             email=email,
             signup_name=name,
             error=error,
+            action=SUBSCRIBE.link(),
         )
         # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
         # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
-        self.form_cookie.issue(response, "/subscribe", csrf)
+        self.form_cookie.issue(response, SUBSCRIBE.link(), csrf)
         return response
 
     def check_inbox(self) -> Response:
@@ -381,7 +397,7 @@ class SignUpPages:
             address = address_of(raw_email)
         except AddressError as exc:
             return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, choice.keys)
-        if not choice.keys:
+        if self.members.problem_of(choice) is ChoiceProblem.NO_THEME:  # the app's rule (a sign-up sets no pause)
             return self.form(400, "Tick at least one theme.", address, name, choice.keys)
         if wait := self.allowance(request, address):
             response = self.pages.message("Too many sign-ups", "Please try again in a few minutes.", 429)

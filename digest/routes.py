@@ -1,0 +1,74 @@
+"""The public app's addresses, each named once.
+
+The web app mounts its routes at these paths (:mod:`digest.web.public`), and every link to one is built from
+them: the emails' unsubscribe and preferences links, the sign-up and welcome mails, the archive's pages and
+feeds, the counted links, the CLI's words. A test holds every link built here to a route the app serves, so a
+path changed in one place cannot leave a link to nowhere in another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PublicPath:
+    """One address of the public app: a Starlette path template such as ``/u/{token}``."""
+
+    template: str
+    personal: bool = False  # carries a reader's own token: redacted from the access log
+
+    @property
+    def prefix(self) -> str:
+        """The path up to its first parameter (``/u/`` of ``/u/{token}``): a per-recipient loop adds the token."""
+        return self.template.partition("{")[0]
+
+    def link(self, base: str = "", **params: str) -> str:
+        """``base`` (the public base URL; "" for a path on this site) and the path with ``params`` filled in."""
+        return base + self.template.format(**params)
+
+
+TEST_COPY = "test"  # in place of a reader's token in a test copy's links: UNSUBSCRIBE_TEST unsubscribes nobody
+
+HOME = PublicPath("/")
+ARCHIVE = PublicPath("/archive/")
+ARCHIVE_ISSUE = PublicPath("/archive/{issue_id}/")  # an issue's "view in browser" copy
+ARCHIVE_FEED = PublicPath("/archive/feed.atom")
+THEME_FEED = PublicPath("/archive/themes/{theme}.atom")
+SUBSCRIBE = PublicPath("/subscribe")
+CONFIRM = PublicPath("/confirm/{token}", personal=True)
+UNSUBSCRIBE_HELP = PublicPath("/u/")
+UNSUBSCRIBE_TEST = PublicPath(f"/u/{TEST_COPY}")
+UNSUBSCRIBE = PublicPath("/u/{token}", personal=True)
+PREFERENCES_HELP = PublicPath("/preferences/")
+PREFERENCES = PublicPath("/preferences/{token}", personal=True)
+COUNTED = PublicPath("/r/{token}")  # a counted post link: the redirect
+METRICS = PublicPath("/metrics")
+HEALTH = PublicPath("/healthz")
+FAVICON = PublicPath("/favicon.ico")
+
+
+EVERY_PATH = (
+    HOME,
+    ARCHIVE,
+    ARCHIVE_ISSUE,
+    ARCHIVE_FEED,
+    THEME_FEED,
+    SUBSCRIBE,
+    CONFIRM,
+    UNSUBSCRIBE_HELP,
+    UNSUBSCRIBE_TEST,
+    UNSUBSCRIBE,
+    PREFERENCES_HELP,
+    PREFERENCES,
+    COUNTED,
+    METRICS,
+    HEALTH,
+    FAVICON,
+)
+
+
+def archive_at(archive_url: str | None, base_url: str) -> str:
+    """Where the archive lives, without its last slash (an issue's copy is ``…/<id>/``): the published one
+    (``newsletter.archive_url``) when there is one, else the public app's."""
+    return archive_url or ARCHIVE.link(base_url).removesuffix("/")
