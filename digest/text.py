@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -83,3 +84,13 @@ def _escaped(ch: str) -> str:
     if ch in _NAMED_ESCAPES:
         return _NAMED_ESCAPES[ch]
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def listed(names: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c": names as a sentence lists them."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def missing_said(names: Sequence[str]) -> str:
+    """ "onnxruntime is not installed", "onnxruntime and sklearn are not installed"."""
+    return f"{listed(names)} {'is' if len(names) == 1 else 'are'} not installed"

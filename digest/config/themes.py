@@ -26,6 +26,7 @@ from digest.config.validators import (
     unit_interval,
 )
 from digest.models import SectionOrder
+from digest.text import missing_said
 
 
 def read_themes(top: TableReader) -> tuple[Theme, ...]:
@@ -129,23 +130,25 @@ def _meaning(grouping: TableReader, root: Path, language: str) -> MeaningOptions
     multilingual = grouping.get("multilingual_model", str, "")
     if multilingual:
         multilingual = _model_folder(grouping, "multilingual_model", multilingual, root, enabled)
-    if enabled:
-        needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
-        missing = [name for name in needed if importlib.util.find_spec(name) is None]
-        if missing:
-            unavailable = (
-                f"grouping.meaning is on, but {', '.join(missing)} is not installed: posts are placed by keywords; "
-                f"to place them by meaning, install digest's meaning extra: {install_command('meaning')}"
-            )
-            return MeaningOptions(model=model, threshold=threshold, fallback_examples=fallback_examples, unavailable=unavailable)
     options = MeaningOptions(
         enabled=enabled, model=model, threshold=threshold, fallback_examples=fallback_examples, multilingual=multilingual
     )
-    if enabled and not options.reads(language):
+    if not enabled:
+        return options
+    # The language first: a model that reads English places no French newsletter, whatever is installed.
+    if not options.reads(language):
         unavailable = (
             f'grouping.meaning is on, but the packaged model reads English and newsletter.language is "{language}": posts '
             "are placed by keywords; set grouping.model to a folder with a multilingual ONNX export (model.onnx and "
             "tokenizer.json of paraphrase-multilingual-MiniLM-L12-v2, say) to place them by meaning"
+        )
+        return dataclasses.replace(options, enabled=False, unavailable=unavailable)
+    needed = MEANING_RUNTIME + (PACKAGED_MODEL if model == PACKAGED else ())
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        unavailable = (
+            f"grouping.meaning is on, but {missing_said(missing)}: posts are placed by keywords; "
+            f"to place them by meaning, install digest's meaning extra: {install_command('meaning')}"
         )
         return dataclasses.replace(options, enabled=False, unavailable=unavailable)
     return options

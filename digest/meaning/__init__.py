@@ -25,6 +25,7 @@ from digest.config.schema import MEANING_RUNTIME
 from digest.meaning.classifier import EDITOR, Classifier, Label, LabelSource, can_learn, fitted, labels_key
 from digest.meaning.space import ThemeText
 from digest.models import Judgement
+from digest.text import missing_said
 
 if TYPE_CHECKING:
     from digest.config import Settings
@@ -61,7 +62,7 @@ def available() -> str | None:
     """None when the runtime of meaning is installed; else what is missing, and how to install it."""
     missing = [name for name in MEANING_RUNTIME if importlib.util.find_spec(name) is None]
     if missing:
-        return f"{', '.join(missing)} not installed: {install_command('meaning')} (make setup installs it) to place posts by meaning"
+        return f"{missing_said(missing)}: {install_command('meaning')} (make setup installs it) to place posts by meaning"
     return None
 
 
