@@ -1,5 +1,6 @@
-"""A newsletter the desk teaches (issue 24, item 3): home-energy stories the model puts in Homes & Neighbourhoods and
-this newsletter's editor files under Energy & Climate, four weeks of them, each week an issue."""
+"""A newsletter the desk teaches (issue 24, item 3). Home-energy stories: the model puts them in Homes & Neighbourhoods
+(they are about flats and houses); this newsletter's editor files them under Energy & Climate. Four weeks of them, an
+issue each: three for the editor to move, through the issue file as the desk writes it, then a fourth of new ones."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from pathlib import Path
 from conftest import REPO
 
 TAUGHT = "Energy & Climate"
-
-
 WEEKS = [
     [
         ("Draughty council houses to get new doors and windows", "Tenants say the flats lose heat as fast as the radiators make it."),
