@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LONDON = ZoneInfo("Europe/London")
 
+# The shared helpers (tests/support/) assert as the tests do: pytest rewrites their asserts too, so that a failing
+# one says what it compared, as it did when they lived in the test files.
+pytest.register_assert_rewrite("support")
+
 
 @pytest.fixture
 def fixed_now() -> datetime:

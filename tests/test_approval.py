@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from test_schedule import PROJECT, SLOT
 
 from digest.app.approval import approval_state, approve
 from digest.app.scheduling import Scheduler
@@ -21,6 +20,8 @@ from digest.store import Store
 
 from conftest import write
 from mailserver import SmtpServer
+from support.project import PROJECT
+from support.schedule import SLOT
 
 EDITORS = ("ed@example.org", "second.ed@example.org")
 Make = Callable[..., tuple[Scheduler, Store, Settings]]
@@ -112,7 +113,8 @@ def test_an_approved_issue_goes_out_and_an_edit_unapproves_it(approving: Make, s
 
 
 def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpServer) -> None:
-    from test_send_cli import ISSUE, cli, fill, make_config
+    from support.cli import cli
+    from support.project import ISSUE, fill, make_config
 
     config = make_config(tmp_path, smtp_server.port)
     config.write_text(
@@ -135,7 +137,8 @@ def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpSer
 
 def test_approve_refuses_when_approval_is_not_required(tmp_path: Path) -> None:
     """With schedule.approval = "none" there is nothing to approve: `digest approve` says so and freezes nothing."""
-    from test_send_cli import cli, make_config
+    from support.cli import cli
+    from support.project import make_config
 
     config = make_config(tmp_path, None)
     result = cli(config, "approve", "--as-of", "2025-03-01")

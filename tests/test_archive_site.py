@@ -7,7 +7,8 @@ from pathlib import Path
 import feedparser
 
 from conftest import LiveServer, http_request
-from test_send_cli import ISSUE, cli, fill, make_config
+from support.cli import cli
+from support.project import ISSUE, fill, make_config
 
 
 def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: object) -> None:

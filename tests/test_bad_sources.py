@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli import PROJECT_CONFIG, digest
 
 from conftest import FIXTURES, Served, write
+from support.cli import PROJECT_CONFIG, digest
 
 WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
 

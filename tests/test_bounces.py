@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_dkim import verified
 
 from digest.app.bounces import EventKind, process_message
 from digest.config import BounceOptions, Settings, theme_key
@@ -31,6 +30,7 @@ from digest.store import Store
 
 from conftest import FIXTURES
 from mailserver import Received, SmtpServer
+from support.dkim import verified
 
 BOUNCES = FIXTURES / "bounces"
 READERS = ("hard", "soft", "complains", "leaves", "away", "exim", "fine")
@@ -41,7 +41,7 @@ def sent(
     delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, tmp_path: Path
 ) -> tuple[Settings, Store, dict[str, Received]]:
     """The sample issue sent, DKIM-signed and with VERP, to one subscriber per case; what the server received, by reader."""
-    from test_theme_views import sample_issue
+    from support.issues import sample_issue
 
     key = tmp_path / "dkim.pem"
     key.write_bytes(new_key("rsa"))

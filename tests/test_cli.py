@@ -11,14 +11,7 @@ import sys
 from pathlib import Path
 
 from conftest import FIXTURES, REPO, write
-
-PROJECT_CONFIG = FIXTURES / "project" / "config" / "digest.toml"
-
-
-def digest(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+from support.cli import PROJECT_CONFIG, digest
 
 
 def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
@@ -206,7 +199,6 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
 
 def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path) -> None:
     """Issue 25: `digest init` asks on a terminal (off without one); --clicks answers for scripts."""
-    import os
     import pty
     import subprocess
     import sys

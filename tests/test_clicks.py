@@ -26,6 +26,8 @@ from digest.subscribers.tokens import LinkSigner
 from digest.web.public import create_public_app
 
 from conftest import REPO, LiveServer
+from support.issues import sent_issue
+from support.web import no_follow
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -34,17 +36,6 @@ CHROME = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/537.36 (KHTML
 DISGUISED = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 HREF = re.compile(r'href="([^"]+)"')
 TEXT_LINK = re.compile(r"https?://\S+")
-
-
-def sent_issue(settings: Settings, readers: int = 3) -> tuple[Store, Newsletter, str]:
-    """The sample issue sent to ``readers`` subscribers: (store, newsletter, issue id, the messages as received)."""
-    store = Store.open(settings.database_url)
-    for number in range(readers):
-        store.subscribers.add(f"reader{number}@example.org")
-    newsletter = Newsletter(settings, store)
-    plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
-    assert newsletter.send(plan, NOW) is not None
-    return store, newsletter, plan.issue.id
 
 
 def received(smtp_server: Any) -> list[EmailMessage]:
@@ -198,23 +189,6 @@ def test_an_issue_frozen_before_tracking_keeps_its_direct_links_and_a_tracked_on
     assert plan.frozen and later.send(plan, NOW) is not None
     page, _ = parts(received(smtp_server)[0])
     assert "/r/" not in page and post_urls(later, plan.issue.id) <= {html.unescape(h) for h in HREF.findall(page)}
-
-
-def no_follow(method: str, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
-    """A request whose redirect is returned, not followed; header names in lower case."""
-    import urllib.error
-    import urllib.request
-
-    class Stay(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(Stay)
-    try:
-        with opener.open(urllib.request.Request(url, method=method, headers=headers), timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
 
 
 def totals_of(store: Store, issue_id: str) -> dict[int, tuple[int, int, int]]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from digest.mail.dkim import new_key
 
-from test_send_cli import WINDOW, cli, make_config
+from support.cli import cli
+from support.project import WINDOW, make_config
 
 FROM = "golden.example"  # the fixture project's sender: news@golden.example
 

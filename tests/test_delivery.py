@@ -15,11 +15,12 @@ from digest.config import Settings
 from digest.errors import LeaseHeldError
 from digest.mail.backends import get_backend
 from digest.models import RunEnd, SubscriberStatus
-from digest.send.delivery import Progress, SendReport, compile_issue, send_issue, send_test
+from digest.send.delivery import Progress, compile_issue, send_issue, send_test
 from digest.store import Store
 
 from factories import make_stored_issue
 from mailserver import Handler, SmtpServer
+from support.delivery import run_send, setup_store
 
 Make = Callable[..., Settings]
 
@@ -28,26 +29,6 @@ Make = Callable[..., Settings]
 def smtp_server(smtp_either_way: SmtpServer) -> SmtpServer:
     """The ledger's rules hold whether the server offers PIPELINING (MAIL, RCPT and DATA in one write) or not."""
     return smtp_either_way
-
-
-def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
-    store = Store.open(settings.database_url)
-    for n in range(count):
-        store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
-    store.issues.save(make_stored_issue(issue_id))
-    return store
-
-
-def run_send(
-    settings: Settings,
-    store: Store,
-    stop: threading.Event | None = None,
-    issue_id: str = "2026-11-20-abcdef",
-    on_progress: Callable[[Progress], None] | None = None,
-) -> SendReport:
-    issue = store.issues.load(issue_id)
-    assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress)
 
 
 def test_every_subscriber_gets_exactly_one_copy(smtp_server: SmtpServer, delivery_settings: Make) -> None:

@@ -20,7 +20,10 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, Served, body_route, http_request
-from test_preview import FORM, WINDOW, _browser, make_project, page_token
+from support.browser import real_browser
+from support.preview import WINDOW, page_token
+from support.project import make_project
+from support.web import FORM
 
 ISSUE_FILE = "content/issues/2025-03-02.md"
 
@@ -208,7 +211,7 @@ def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -
 def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveServer, Path]) -> None:
     """Click Exclude beside a post: it leaves the email frame and the file holds the change. Type an
     intro and save: it appears in the email. Keyboard only for the intro (Tab to the button, Enter)."""
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, config = desk
     root = config.parent.parent
     with sync_playwright() as playwright:  # type: ignore[operator]
@@ -263,7 +266,7 @@ def test_approve_from_the_desk_and_an_edit_unapproves(tmp_path: Path) -> None:
 def test_after_approval_every_edit_of_what_is_sent_is_a_difference(tmp_path: Path) -> None:
     """Issue 22, item 2. Reproduction: after approving, an edit of the intro, subject or preheader left the
     preview saying "The stored copy matches this build" and ``send --dry-run``/``build`` printed no Differs line."""
-    from test_send_cli import cli
+    from support.cli import cli
 
     config = make_project(tmp_path)
     config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ncron = "0 9 * * mon"\napproval = "required"\n', encoding="utf-8")
@@ -309,7 +312,7 @@ def test_the_desk_cannot_be_framed_by_another_page(desk: tuple[LiveServer, Path]
     assert "sandbox" in {k.lower(): v for k, v in headers.items()}["content-security-policy"]
     _, _, page_html = http_request("GET", f"{server.base}/?{WINDOW}")
     assert page_html.count('sandbox="allow-popups allow-popups-to-escape-sandbox"') == 2
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         try:

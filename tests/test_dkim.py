@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dkim
 import pytest
 
 from digest import placeholders
@@ -30,6 +29,7 @@ from digest.store import Store, StoredIssue
 
 from factories import make_stored_issue
 from mailserver import SmtpServer
+from support.dkim import verified
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,23 +40,6 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
     rsa.write_bytes(new_key("rsa"))
     ed.write_bytes(new_key("ed25519"))
     return rsa, ed
-
-
-def dns_for(signer: DkimSigner) -> Callable[..., bytes | None]:
-    records = {f"{k.selector}._domainkey.{k.domain}.".encode(): k.public_record().encode() for k in signer.keys}
-    return lambda name, timeout=5: records.get(name)
-
-
-def verified(data: bytes, signer: DkimSigner) -> list[bool]:
-    """dkimpy's verdict on each DKIM-Signature of ``data``, in order."""
-    checker = dkim.DKIM(data)
-    verdicts = []
-    for n in range(len(signer.keys)):
-        try:
-            verdicts.append(bool(checker.verify(idx=n, dnsfunc=dns_for(signer))))
-        except dkim.ValidationError:  # a body hash that does not match is raised, not returned
-            verdicts.append(False)
-    return verdicts
 
 
 @pytest.fixture
@@ -83,7 +66,7 @@ def awkward_issue() -> StoredIssue:
 
 @pytest.mark.parametrize("which", ["sample", "awkward"])
 def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -> None:
-    from test_theme_views import sample_issue
+    from support.issues import sample_issue
 
     settings = signed_settings
     issue = sample_issue(settings) if which == "sample" else awkward_issue()

@@ -170,8 +170,9 @@ def test_every_exclusion_kind_has_its_words() -> None:
 def test_build_and_freeze_with_the_editors_exclude(tmp_path: Path) -> None:
     """Issue 22, item 1. Reproduction: an issue file that excludes a post (the desk's main action, the README's
     example) made ``digest build`` crash with KeyError: <ExclusionKind.EDITOR>, and ``--freeze`` stored nothing."""
-    from test_preview import WINDOW, make_project
-    from test_send_cli import cli
+    from support.cli import cli
+    from support.preview import WINDOW
+    from support.project import make_project
 
     config = make_project(tmp_path)
     issues = config.parent.parent / "content" / "issues"

@@ -233,9 +233,9 @@ def test_spamassassin_scores_nothing_for_the_html(sample: tuple[Settings, Built,
 def test_tap_targets_at_375_px(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
     """Audit: at 375 px the "Read at … →" links were 16 px tall and the footer links 14 px. Now read links
     are buttons at least 44 px tall and every footer link at least 24 px, in a real browser."""
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     _, _, message = sample
     page_file = tmp_path / "email.html"
     page_file.write_text(html_of(message), encoding="utf-8")
@@ -299,9 +299,9 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
     title broke "…Digest – 20 / November 2026". In chromium at 320 and 375 px: each footer link on a line of its
     own with no separator shown, each link on one line, and the date in the title on one line; on a desktop
     the links share a line with their separators."""
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     _, built, message = sample
     page_file = tmp_path / "email.html"
     page_file.write_text(html_of(message), encoding="utf-8")

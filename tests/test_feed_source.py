@@ -10,17 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import FeedFetch, Settings, SourceSpec
-from digest.sources.feed import FeedSource
+from digest.config import FeedFetch, Settings
 
 from conftest import FIXTURES, Served, write
+from support.feeds import gather
 
 FEEDS = FIXTURES / "feeds"
-
-
-def gather(settings: Settings, location: str) -> tuple[list, list]:  # type: ignore[type-arg]
-    result = FeedSource(SourceSpec(kind="feed", location=location), settings).gather()
-    return list(result.posts), list(result.problems)
 
 
 def test_rss20_entries_dates_sanitising_and_undated_entries(make_settings: Callable[..., Settings]) -> None:

@@ -16,8 +16,10 @@ from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request, write
 from mailserver import SmtpServer
-from test_preview import FORM, make_project, page_token
-from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
+from support.cli import cli
+from support.preview import page_token
+from support.project import ISSUE, WINDOW, fill, make_config, make_project
+from support.web import FORM
 
 BACKWARDS = ("--since", "2026-12-06", "--until", "2026-12-01")
 EMPTY = ("--since", "2026-12-06", "--until", "2026-12-06")

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import lxml.html
-from test_feed_source import gather
 
 from digest.config import Settings, SourceSpec
 from digest.issue.assembly import build_issue
@@ -18,6 +17,7 @@ from digest.render import render_issue
 from digest.sources.base import first_image
 
 from conftest import Served, body_route, write
+from support.feeds import gather
 
 Make = Callable[..., Settings]
 
@@ -141,9 +141,9 @@ def test_on_a_phone_a_picture_is_never_enlarged_and_a_blocked_one_keeps_no_box(
     """Issue 22, item 20. Reproduction: at 375 px a 240 px picture was shown 319 × 200 (enlarged), and with images
     blocked a 200 px blank box stayed. In Debian's chromium, at 375 px: the loaded picture is at most its own
     240 px, the desktop one 120 px, and a picture that does not load takes no more than a line."""
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     write(
         tmp_path / "content" / "a.md",
         "---\ntitle: Pier\ndate: 2026-11-18\nimage: https://img.example/pier.png\nimage_alt: The pier\n---\n\nBody.\n",
@@ -185,9 +185,9 @@ def test_a_sized_picture_that_does_not_load_takes_no_more_than_a_line_in_a_brows
 ) -> None:
     """Issue 31, in Debian's chromium: the feed's picture with its size given (240 × 160) that does not load was
     a 319 × 239 blank at 375 px; now it takes no more than a line, at 375 px and on a desktop."""
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     feed = write(tmp_path / "pictures.xml", FEED)
     settings = make_settings(sources=(SourceSpec(kind="feed", location=str(feed)),))
     digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())

@@ -21,7 +21,7 @@ from digest.models import Window
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request, write
-from test_preview import make_project
+from support.project import make_project
 
 SINCE, UNTIL = "2026-11-02", "2026-11-09"
 WINDOW = Window(start=datetime(2026, 11, 2, tzinfo=UTC), end=datetime(2026, 11, 9, tzinfo=UTC))

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_meaning import teaching_project, week_window
 
 from digest.config import load_settings, parse_source_spec
 from digest.errors import ConfigError
@@ -24,6 +23,7 @@ from digest.models import Judgement, Window
 
 from conftest import write
 from factories import make_post, make_stored_issue
+from support.teaching import teaching_project, week_window
 
 REPO = Path(__file__).resolve().parent.parent
 needs_model = pytest.mark.skipif(
@@ -165,7 +165,7 @@ def test_a_repeated_placement_fits_nothing_and_the_fit_is_kept_beside_the_vector
 
 @needs_model
 def test_every_frozen_issue_teaches_and_a_label_can_be_forgotten(tmp_path: Path) -> None:
-    from test_send_cli import cli
+    from support.cli import cli
 
     config, settings, newsletter, target = first_week(tmp_path)
     built = newsletter.build(target.window, NOW)
@@ -208,7 +208,7 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
     from digest.models import Placed, PlacementKind
     from digest.store import Store
 
-    from test_send_cli import cli
+    from support.cli import cli
 
     config = project(tmp_path)
     settings = load_settings(config, environ={})

@@ -28,7 +28,7 @@ from digest.store import Store
 
 from imapserver import MAIL_UID, dovecot
 from mtaserver import DOMAIN, HOSTNAME, mail_path
-from test_theme_views import sample_issue
+from support.issues import sample_issue
 
 SELECTOR = "mx2026"
 READERS = ("reader1", "reader2")

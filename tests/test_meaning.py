@@ -22,6 +22,7 @@ from digest.issue.grouping import classify, group_posts, place_by_meaning
 from digest.meaning import available, meaning_of
 
 from factories import make_post
+from support.teaching import TAUGHT, teaching_project, week_window
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -131,65 +132,6 @@ def settings_now():  # type: ignore[no-untyped-def]
     return datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
-# Issue 24, item 3: the desk teaches it. Home-energy stories: the model puts them in Homes & Neighbourhoods
-# (they are about flats and houses); this newsletter's editor files them under Energy & Climate. Three issues
-# of the editor moving them, through the issue file as the desk writes it; then a fourth issue of new ones.
-TAUGHT = "Energy & Climate"
-WEEKS = [
-    [
-        ("Draughty council houses to get new doors and windows", "Tenants say the flats lose heat as fast as the radiators make it."),
-        ("Cavity wall grants for homeowners on low incomes", "Filling the walls can cut a heating bill by a fifth."),
-        ("Landlords told to bring rented homes up to energy rating C", "Cold, leaky flats will have to be improved by 2030."),
-    ],
-    [
-        ("Estate's old storage heaters to be replaced", "Residents of Brook House have paid some of the highest bills in the city."),
-        ("Terraced streets to be insulated one row at a time", "Contractors will work street by street to keep costs down."),
-        ("Housing association fits smart meters in 900 flats", "Tenants will see what each room costs to heat."),
-    ],
-    [
-        ("Damp and cold homes make winter worse for children", "Doctors link poorly heated bedrooms to asthma."),
-        ("New homes on the riverside to have no gas connection", "Each house will be warmed by a heat pump and rooftop panels."),
-        ("Pensioners in bungalows offered free loft insulation", "The scheme is paid for by the energy companies."),
-    ],
-    [
-        (
-            "Tenants in tower blocks face the coldest flats in the city",
-            "Single glazing and old heaters leave the blocks costly to keep warm.",
-        ),
-        ("Grants to draught-proof older terraced houses", "Owners can claim up to 2,000 pounds for doors, windows and lofts."),
-        ("Council homes to switch from gas boilers", "Two thousand flats will move to heat pumps over five years."),
-        ("Rented flats with the worst energy ratings named", "Landlords will be told to improve them or face fines."),
-    ],
-]
-
-
-def teaching_project(tmp_path: Path) -> Path:
-    """The sample config on a content folder of its own (one Markdown source); its store and cache land in tmp_path
-    (the config's paths are relative to its root, the folder above it)."""
-    import re
-
-    text = (REPO / "config" / "digest.toml").read_text(encoding="utf-8")
-    text = re.sub(r"\[\[sources\]\]\n(?:.*\n)*?kind = \"archive\"\n", '[[sources]]\nlocation = "content/posts"\n', text)
-    config = tmp_path / "config" / "digest.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text(text, encoding="utf-8")
-    shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
-    for week, posts in enumerate(WEEKS):
-        for number, (title, excerpt) in enumerate(posts):
-            day = 2 + 7 * week + number
-            (tmp_path / "content" / "posts").mkdir(parents=True, exist_ok=True)
-            (tmp_path / "content" / "posts" / f"w{week}-{number}.md").write_text(
-                f'---\ntitle: "{title}"\ndate: 2026-11-{day:02d}T09:00:00+00:00\nurl: https://example.org/w{week}-{number}\n'
-                f"outlet: Civic Ledger\n---\n\n{excerpt}\n",
-                encoding="utf-8",
-            )
-    return config
-
-
-def week_window(week: int) -> tuple[str, str]:
-    return f"2026-11-{1 + 7 * week:02d}", f"2026-11-{8 + 7 * week:02d}"
-
-
 @needs_model
 def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> None:
     from datetime import UTC, datetime
@@ -199,7 +141,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
     from digest.models import PlacementKind
     from digest.store import Store
 
-    from test_send_cli import cli
+    from support.cli import cli
 
     config = teaching_project(tmp_path)
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})

@@ -252,7 +252,7 @@ def test_the_text_footer_stays_within_78_columns_with_a_long_address(language: s
     text with the placeholder in it. The address now stands on its own line; the check fills in a long one."""
     import dataclasses
 
-    from test_theme_views import sample_issue
+    from support.issues import sample_issue
 
     settings = dataclasses.replace(make_settings(secret_key="k", base_url="https://news.example.org"), language=language)
     issue = sample_issue(settings)

@@ -22,7 +22,7 @@ from digest.store.migrations import HEAD
 from digest.store.schema import metadata
 
 from conftest import FIXTURES, postgres_schema
-from test_send_cli import cli
+from support.cli import cli
 
 LEGACY = FIXTURES / "legacy"
 

@@ -24,7 +24,8 @@ from digest.store import Store
 
 from conftest import write
 from mailserver import SmtpServer
-from test_send_cli import PROJECT, WINDOW, cli, make_config
+from support.cli import cli
+from support.project import PROJECT, WINDOW, make_config
 
 HINT = re.compile(r"`([^`]*digest [^`]*)`|: (digest (?:--config \S+ )?send --issue \S+)")
 

@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_delivery import run_send, setup_store
-from test_schedule import PROJECT, SLOT
 
 from digest.app.scheduling import Scheduler
 from digest.config import ScheduleOptions, Settings, load_settings
@@ -26,7 +24,10 @@ from digest.send.delivery import Progress
 from digest.store import Store
 
 from mailserver import Handler, SmtpServer, free_port
-from test_send_cli import ISSUE, cli, fill, make_config
+from support.cli import cli
+from support.delivery import run_send, setup_store
+from support.project import ISSUE, PROJECT, fill, make_config
+from support.schedule import SLOT
 
 Make = Callable[..., Settings]
 
@@ -521,10 +522,10 @@ def test_one_relay_refusing_to_relay_is_left_for_the_others(
     scripted: Callable[..., int], delivery_settings: Make, smtp_server: SmtpServer
 ) -> None:
     """With [[smtp.relays]], one relay that will not relay for us paused the whole send."""
-    from test_relays import relay
-
     from digest.mail.backends.relays import RelayPool
     from digest.send.delivery import compile_issue, send_issue
+
+    from support.delivery import relay
 
     settings = delivery_settings(smtp_server.port, connections=2, max_wait=0.0)
     bad = scripted(RCPT=b"554 5.7.1 <r@example.org>: Relay access denied\r\n")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from mailserver import SmtpServer, free_port
-from test_send_cli import ISSUE, cli, fill, make_config, popen
+from support.cli import cli, popen
+from support.project import ISSUE, fill, make_config
 
 SUBSCRIBERS = 1500
 RATE = 300  # messages a second: the send lasts about five seconds, so the crash comes in the middle of it

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,26 +12,14 @@ import pytest
 
 from digest.web.preview import create_preview_app
 
-from conftest import FIXTURES, REPO, LiveServer, Served, body_route, http_request, write
+from conftest import REPO, LiveServer, Served, body_route, http_request, write
 from mailserver import SmtpServer
+from support.browser import real_browser
+from support.preview import WINDOW, page_token
+from support.project import make_project
+from support.web import FORM
 
 ARTIFACTS = REPO / "test-artifacts"
-WINDOW = "since=2025-02-24&until=2025-03-03"
-
-
-def make_project(tmp_path: Path, smtp_port: int | None = None) -> Path:
-    """A copy of the fixture project (content, templates, config) that a test may edit."""
-    project = tmp_path / "project"
-    shutil.copytree(FIXTURES / "project", project)
-    shutil.copy(FIXTURES / "archives" / "harbour-watch.txt", project / "content" / "harbour-watch.txt")
-    config = project / "config" / "digest.toml"
-    text = config.read_text(encoding="utf-8").replace("../archives/harbour-watch.txt", "content/harbour-watch.txt")
-    text += f'\n[output]\ntemplates = "templates"\n[store]\nurl = "sqlite:///{tmp_path / "db.sqlite"}"\n'
-    if smtp_port:
-        text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-    config.write_text(text, encoding="utf-8")
-    (project / "templates").mkdir()
-    return config
 
 
 @pytest.fixture
@@ -115,18 +101,6 @@ def test_template_errors_are_shown_on_the_page(preview: tuple[LiveServer, Path])
     assert code == 200 and 'id="failure"' in page  # the server survives a broken config too
 
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def page_token(server: LiveServer) -> str:
-    """The token the preview page puts in its forms, read off the page as a browser would."""
-    code, _, page = http_request("GET", f"{server.base}/?{WINDOW}")
-    assert code == 200
-    match = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert match is not None, "the page has no token in its form"
-    return match.group(1)
-
-
 def test_send_a_test_from_the_page(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_project(tmp_path, smtp_server.port)
     server = LiveServer(create_preview_app(config, watch=False))
@@ -202,19 +176,8 @@ def test_only_its_own_host_names_are_answered(preview: tuple[LiveServer, Path], 
         assert http_request("GET", f"{server.base}{path}?{WINDOW}", headers={"Host": f"localhost:{server.port}"})[0] == 200
 
 
-def _browser() -> object:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed")
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get when run as root)")
-    return sync_playwright, executable
-
-
 def test_in_a_real_browser(preview: tuple[LiveServer, Path]) -> None:
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, config = preview
     ARTIFACTS.mkdir(exist_ok=True)
     flags = [
@@ -268,7 +231,7 @@ def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server
     auto-submits ``<form action=http://127.0.0.1:18000/send-test>`` with ``address=drive-by@attacker.example``
     made the preview send the unpublished issue to that address. Now the browser's request is refused
     and nothing is sent; the preview's own form, in the same browser, still sends."""
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     config = make_project(tmp_path, smtp_server.port)
     server = LiveServer(create_preview_app(config, watch=False))
     attack = (

@@ -26,9 +26,11 @@ from digest.web.public import create_public_app
 from digest.web.readers import readers_page
 
 from conftest import REPO, LiveServer, http_request
-from test_clicks import no_follow
-from test_preview import WINDOW, _browser, make_project
-from test_send_cli import cli
+from support.browser import real_browser
+from support.cli import cli
+from support.preview import WINDOW
+from support.project import make_project
+from support.web import no_follow
 
 ISSUES = ("2026-11-13T09:00", "2026-11-20T09:00")
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -114,7 +116,7 @@ def project_on(tmp_path: Path, settings: Settings) -> Path:
 
 
 def charts_in_chromium(page_html: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     file = tmp_path / "readers.html"
     file.write_text(page_html, encoding="utf-8")
     with sync_playwright() as playwright:  # type: ignore[operator]
@@ -245,7 +247,7 @@ def test_counts_of_people_and_clicks_are_drawn_on_whole_numbers(
     delivery_settings: Callable[..., Settings], smtp_server: Any, tmp_path: Path
 ) -> None:
     """Reproduction (issue 31, low): with two readers the subscribers chart's axis went 0, 0.2, 0.4 … 2."""
-    from test_clicks import sent_issue
+    from support.issues import sent_issue
 
     settings = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
     sent_issue(settings, readers=2)

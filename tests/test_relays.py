@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Relay, Settings, SmtpOptions, load_settings
+from digest.config import Settings, load_settings
 from digest.mail.backends import get_backend
 from digest.mail.backends.relays import RelayPool
 from digest.models import DeliveryState, RunEnd
@@ -21,6 +21,7 @@ from digest.store import Store
 from conftest import write
 from factories import make_stored_issue
 from mailserver import SmtpServer, free_port
+from support.delivery import relay
 
 
 @pytest.fixture
@@ -28,10 +29,6 @@ def second_server() -> Iterator[SmtpServer]:
     server = SmtpServer()
     yield server
     server.stop()
-
-
-def relay(name: str, port: int, weight: int = 1) -> Relay:
-    return Relay(name=name, options=SmtpOptions(host="127.0.0.1", port=port, security="none", timeout=2.0), weight=weight)
 
 
 def send_to(settings: Settings, count: int, backend: object | None = None) -> tuple[Store, object]:

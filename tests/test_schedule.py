@@ -24,12 +24,11 @@ from digest.issue.slots import latest_slot, make_trigger, next_fire_times
 from digest.models import SlotState, Window
 from digest.store import Store
 
-from conftest import FIXTURES, LONDON
+from conftest import LONDON
 from mailserver import SmtpServer
-from test_send_cli import make_config
+from support.project import PROJECT
+from support.schedule import SLOT, schedule_config
 
-PROJECT = FIXTURES / "project"
-SLOT = datetime(2025, 3, 3, 9, 0, tzinfo=LONDON)  # a Monday; the fixture posts are in the week before
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -189,15 +188,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _schedule_config(tmp_path: Path, port: int, database: str | None = None, **delivery: object) -> Path:
-    config = make_config(tmp_path, port, database=database, **delivery)
-    config.write_text(config.read_text() + '\n[schedule]\ncron = "0 9 * * mon"\nmisfire_grace_hours = 6\n', encoding="utf-8")
-    return config
-
-
 def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
     """On SQLite and on PostgreSQL (APScheduler's job store in the same database)."""
-    config = _schedule_config(tmp_path, smtp_server.port, database_url)
+    config = schedule_config(tmp_path, smtp_server.port, database_url)
     command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -238,10 +231,10 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
 
 
 def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
-    from test_send_cli import fill
+    from support.project import fill
 
     connections = 2
-    config = _schedule_config(tmp_path, smtp_server.port, database_url, connections=connections, rate=200)
+    config = schedule_config(tmp_path, smtp_server.port, database_url, connections=connections, rate=200)
     store = fill(config, 600)  # the subscribers; the scheduler builds and freezes the slot's own issue
     as_of = (SLOT + timedelta(minutes=1)).isoformat()
     process = subprocess.Popen(

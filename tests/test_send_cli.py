@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,81 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from digest.app.issues import Newsletter
 from digest.config import load_settings
 from digest.issue.selection import window_between
 from digest.store import Store
 
-from conftest import FIXTURES, write
+from conftest import write
 from mailserver import SmtpServer
-
-PROJECT = FIXTURES / "project"
-WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
-ISSUE = "2025-03-02-0e7ceb"
-
-
-def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (), database: str | None = None, **delivery: object) -> Path:
-    """The fixture project's config, rooted at the fixture project, with a store in tmp_path; ``relays``: ports of
-    [[smtp.relays]] instead of the one [smtp] host."""
-    text = (PROJECT / "config" / "digest.toml").read_text(encoding="utf-8").replace('root = ".."', f'root = "{PROJECT}"')
-    url = database or f"sqlite:///{tmp_path / 'digest.sqlite'}"
-    text += f'\n[store]\nurl = "{url}"\n'
-    options = {
-        "backend": "smtp" if port else "outbox",
-        "outbox_dir": str(tmp_path / "outbox"),
-        "retry_base": 0.05,
-        "max_wait": 5,
-    } | delivery
-    text += "\n[delivery]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
-    if relays:
-        text += '\n[smtp]\nsecurity = "none"\ntimeout = 5\n'
-        text += "".join(f'\n[[smtp.relays]]\nname = "relay{n}"\nhost = "127.0.0.1"\nport = {p}\n' for n, p in enumerate(relays))
-    elif port:
-        text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n'
-    return write(tmp_path / "digest.toml", text)
-
-
-def cli(config: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
-    return subprocess.run(
-        [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, capture_output=True, text=True, input=input, timeout=300
-    )
-
-
-def popen(config: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", "--config", str(config), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def fill(config: Path, count: int) -> Store:
-    """``count`` subscribers and the frozen fixture issue, straight into the store."""
-    settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
-    with store.engine.begin() as conn:
-        from digest.store.schema import subscribers
-
-        now = datetime.now(UTC)
-        conn.execute(
-            subscribers.insert(),
-            [
-                {
-                    "email": f"r{n:05d}@example.org",
-                    "email_key": f"r{n:05d}@example.org",
-                    "name": None,
-                    "status": "active",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(count)
-            ],
-        )
-    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
-    store.issues.save(Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue)
-    return store
+from support.cli import cli, popen
+from support.project import ISSUE, WINDOW, fill, make_config
 
 
 def test_subscribers_import_add_list_remove_export(tmp_path: Path) -> None:

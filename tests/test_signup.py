@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
@@ -16,34 +15,8 @@ from digest.subscribers.tokens import ExpiringSigner
 
 from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def open_form(server: LiveServer) -> tuple[str, str]:
-    """The form's token and the cookie that goes with it, as a browser gets them."""
-    code, headers, page = http_request("GET", f"{server.base}/subscribe")
-    assert code == 200 and 'name="website"' in page  # the honeypot is there
-    cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-    match = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert match is not None
-    return match.group(1), cookie.split(";", 1)[0]
-
-
-def sign_up(
-    server: LiveServer, email: str, themes: list[str], *, csrf: str | None = None, cookie: str | None = None, **extra: str
-) -> tuple[int, str]:
-    fields = [("email", email), ("name", "Ada"), *(("theme", t) for t in themes), *extra.items()]
-    if csrf is not None:
-        fields.append(("csrf", csrf))
-    headers = FORM | ({"Cookie": cookie} if cookie else {})
-    code, _, body = http_request("POST", f"{server.base}/subscribe", urllib.parse.urlencode(fields).encode(), headers)
-    return code, body
-
-
-def mails_to(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
-    return [m.parse() for m in smtp_server.handler.received if m.recipient == address]
+from support.signup import mails_to, open_form, open_preferences, save_preferences, sign_up
+from support.web import FORM
 
 
 def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
@@ -148,9 +121,9 @@ def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Settings]) -
 def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
     site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
 ) -> None:
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
     themes = [theme.key for theme in settings.themes]  # the boxes' values
     with sync_playwright() as playwright:  # type: ignore[operator]
@@ -173,30 +146,9 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
     assert len(mails_to(smtp_server, "fay@example.org")) == 1
 
 
-def open_preferences(server: LiveServer, path: str) -> tuple[str, str, str]:
-    """The preferences page, its form token and the cookie that goes with it."""
-    code, headers, page = http_request("GET", f"{server.base}{path}")
-    assert code == 200, page
-    cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
-    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and f"Path={path}" in cookie
-    assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"
-    match = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert match is not None
-    return page, match.group(1), cookie.split(";", 1)[0]
-
-
-def save_preferences(
-    server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None
-) -> tuple[int, str]:
-    fields = [*(("theme", t) for t in themes), ("pause_until", pause), ("csrf", csrf)]
-    headers = FORM | ({"Cookie": cookie} if cookie else {})
-    code, _, body = http_request("POST", f"{server.base}{path}", urllib.parse.urlencode(fields).encode(), headers)
-    return code, body
-
-
 def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
     """The whole journey: sign up, confirm, the welcome mail's preferences link, a change of themes, the send."""
-    from test_theme_views import sample_issue, send_with_views
+    from support.issues import sample_issue, send_with_views
 
     server, store, settings = site
     themes = [theme.name for theme in settings.themes]
@@ -272,9 +224,9 @@ def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Sto
 def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: tuple[LiveServer, Store, Settings]) -> None:
     from datetime import datetime, timedelta
 
-    from test_preview import _browser
+    from support.browser import real_browser
 
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
     themes = [theme.key for theme in settings.themes]  # the boxes' values
     reader = store.subscribers.add("ivy@example.org")[0]

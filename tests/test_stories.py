@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from test_cli import digest as run_digest
-
 from digest.config import Settings, SourceSpec
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
@@ -17,6 +15,7 @@ from digest.models import ExclusionKind
 from digest.render import render_issue
 
 from conftest import Served, body_route, write
+from support.cli import digest as run_digest
 
 Make = Callable[..., Settings]
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)

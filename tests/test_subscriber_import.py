@@ -14,7 +14,8 @@ from digest.models import SubscriberStatus
 from digest.store import Store
 
 from conftest import FIXTURES, write
-from test_send_cli import cli, make_config
+from support.cli import cli
+from support.project import make_config
 
 EXPORTS = FIXTURES / "subscribers"
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_signup import FORM, open_preferences, save_preferences
 
 from digest.config import ConfigError, Settings, load_settings, theme_key
 from digest.store import Store, ThemeNames
@@ -23,7 +22,10 @@ from digest.store.migrations import HEAD
 
 from conftest import LiveServer, http_request, link_token, write
 from mailserver import SmtpServer
-from test_send_cli import ISSUE, WINDOW, cli, fill, make_config
+from support.cli import cli
+from support.project import ISSUE, WINDOW, fill, make_config
+from support.signup import open_preferences, save_preferences
+from support.web import FORM
 
 REPO = Path(__file__).resolve().parent.parent
 KEYED = 'key = "waterfront"\nname = "Harbour"'

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -19,17 +19,16 @@ from digest.app.issues import frozen_form, reach_of
 from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_for
-from digest.mail.backends import get_backend
 from digest.models import DeliveryState, Digest
 from digest.render import render_issue
 from digest.render.views import Layout, Views, parse
-from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.delivery import compile_issue
 from digest.store import Store, StoredIssue
 
 from mailserver import SmtpServer
+from support.issues import NOW, send_with_views
 
 REPO = Path(__file__).resolve().parents[1]
-NOW = datetime.fromisoformat("2026-11-20T09:00:00+00:00")
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +37,6 @@ def sample() -> tuple[Settings, Digest, StoredIssue]:
     settings = dataclasses.replace(settings, secret_key="test-secret-key-for-the-suite-0123456789", base_url="https://news.example.org")
     digest = build_issue(settings, window_for(NOW, settings.window, settings.timezone), NOW)
     return settings, digest, frozen_form(digest, render_issue(digest, settings), NOW)
-
-
-def sample_issue(settings: Settings) -> StoredIssue:
-    """The sample issue (the repository's content) rendered for ``settings``, frozen."""
-    settings = dataclasses.replace(settings, root=REPO, editorial_dir=REPO / "content" / "issues")
-    digest = build_issue(settings, window_for(NOW, settings.window, settings.timezone), NOW)
-    return frozen_form(digest, render_issue(digest, settings), NOW)
 
 
 @pytest.fixture
@@ -56,18 +48,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def database(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'digest.sqlite'}"
-
-
-def send_with_views(store: Store, settings: Settings, issue: StoredIssue) -> SendReport:
-    """The issue sent as the newsletter sends it: each reader their themes, pauses counted from 20 November."""
-    return send_issue(
-        store,
-        compile_issue(issue, settings, date=NOW),
-        get_backend(settings),
-        settings.delivery,
-        layout=Layout.load(issue.layout),
-        today=date(2026, 11, 20),
-    )
 
 
 def themes_of(digest: Digest) -> list[str]:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_signup import FORM, mails_to, sign_up
 
 from digest.config import Settings
 from digest.models import SubscriberStatus
@@ -27,6 +26,8 @@ from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer
+from support.signup import mails_to, sign_up
+from support.web import FORM
 
 
 def status_of(store: Store, address: str) -> SubscriberStatus | None:

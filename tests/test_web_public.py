@@ -161,7 +161,8 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
     from digest.config import load_settings
     from digest.models import DeliveryState, SubscriberStatus
 
-    from test_send_cli import ISSUE, fill, make_config, popen
+    from support.cli import popen
+    from support.project import ISSUE, fill, make_config
 
     config = make_config(tmp_path, None)  # the outbox backend, no pacing: the ledger is written as fast as it can be
     store = fill(config, 20_000)
@@ -414,7 +415,7 @@ def test_the_preview_answers_favicon_ico_with_a_cached_icon(tmp_path: Path) -> N
     """Issue 31: the preview's /favicon.ico was a 404 too."""
     from digest.web.preview import create_preview_app
 
-    from test_preview import make_project
+    from support.project import make_project
 
     server = LiveServer(create_preview_app(make_project(tmp_path), watch=False))
     try:

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
-from test_delivery import setup_store
 
 from digest.app.issues import Newsletter
 from digest.config import ConfigError, Settings, load_settings, theme_key
@@ -34,7 +33,9 @@ from digest.web.metrics import create_metrics_app
 
 from conftest import LiveServer, http_request, write
 from mailserver import SmtpServer
-from test_send_cli import ISSUE, cli, fill, make_config, popen
+from support.cli import cli, popen
+from support.delivery import setup_store
+from support.project import ISSUE, fill, make_config
 
 ISSUE_ID = "2026-11-20-abcdef"
 
@@ -273,9 +274,9 @@ def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, 
 def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
     """The deployment the README gives: `schedule` with delivery.workers_may_join on one host, and
     `send --worker --join` on another started before the slot fires; they share the slot's issue, each copy once."""
-    from test_schedule import SLOT, _schedule_config
+    from support.schedule import SLOT, schedule_config
 
-    config = _schedule_config(tmp_path, smtp_server.port, postgres_url, connections=2, claim_timeout=3, rate=100, workers_may_join=True)
+    config = schedule_config(tmp_path, smtp_server.port, postgres_url, connections=2, claim_timeout=3, rate=100, workers_may_join=True)
     fill(config, 400)  # the subscribers; the scheduler builds and freezes the slot's own issue
     as_of = (SLOT + timedelta(minutes=1)).isoformat()
     joiner = popen(config, "send", "--worker", "--join", "--wait", "120", "--as-of", as_of, "--yes")

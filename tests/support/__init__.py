@@ -1,0 +1,13 @@
+"""The helpers the test files share, one module for each thing they own.
+
+The tests' support, and where each part lives:
+
+- ``conftest.py``: pytest's fixtures (settings in a temporary project, a fixed clock, a real HTTP server, the
+  stores, the live public app) and the few plain helpers they are made of (``write``, ``LiveServer``, ``http_request``);
+- ``mailserver.py``, ``imapserver.py``, ``mtaserver.py``: the real servers the tests talk to;
+- ``factories.py``: posts and stored issues built without a source;
+- ``support/``: the plain helpers more than one test file calls (a project to run, the command run as a subprocess,
+  the browser, the sample issue, sign-up by HTTP, ...).
+
+A test file imports from these, never from another test file (``test_fixture_layer.py`` holds that).
+"""

@@ -1,0 +1,37 @@
+"""A store with readers and an issue, sent through the ledger as the send command does; a relay of [[smtp.relays]]."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from digest.config import Relay, Settings, SmtpOptions
+from digest.mail.backends import get_backend
+from digest.send.delivery import Progress, SendReport, compile_issue, send_issue
+from digest.store import Store
+
+from factories import make_stored_issue
+
+
+def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
+    store = Store.open(settings.database_url)
+    for n in range(count):
+        store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
+    store.issues.save(make_stored_issue(issue_id))
+    return store
+
+
+def run_send(
+    settings: Settings,
+    store: Store,
+    stop: threading.Event | None = None,
+    issue_id: str = "2026-11-20-abcdef",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SendReport:
+    issue = store.issues.load(issue_id)
+    assert issue is not None
+    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress)
+
+
+def relay(name: str, port: int, weight: int = 1) -> Relay:
+    return Relay(name=name, options=SmtpOptions(host="127.0.0.1", port=port, security="none", timeout=2.0), weight=weight)
