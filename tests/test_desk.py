@@ -23,7 +23,7 @@ from conftest import LiveServer, Served, body_route, http_request
 from support.browser import real_browser
 from support.preview import WINDOW, page_token
 from support.project import make_project
-from support.web import FORM
+from support.web import FORM, post
 
 ISSUE_FILE = "content/issues/2025-03-02.md"
 
@@ -55,21 +55,6 @@ def refs(server: LiveServer) -> dict[str, str]:
         page,
     )
     return {html.unescape(title): html.unescape(ref) for ref, title in found}
-
-
-def post(url: str, fields: dict[str, str]) -> tuple[int, dict[str, str]]:
-    """A form POST that does not follow the redirect, so the test sees the desk's own answer."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), headers=FORM, method="POST")
-    try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
 
 
 def act(server: LiveServer, token: str, action: str, ref: str, value: str = "") -> tuple[int, dict[str, str]]:

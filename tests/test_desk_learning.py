@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_desk import post
-from test_learning import NOW, first_week, move, needs_model
 
 from digest.app.themes import forgotten_label, taught_labels
 from digest.config import Settings
@@ -25,7 +23,9 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request
-from test_preview import FORM, _browser
+from support.browser import real_browser
+from support.teaching import NOW, first_week, move, needs_model
+from support.web import FORM, post
 
 TITLE = "Draughty council houses to get new doors and windows"
 NEXT_WEEK = "since=2026-11-08&until=2026-11-15"  # the issue after the frozen one: the build that learns
@@ -122,7 +122,7 @@ def test_the_desk_lists_the_labels_placement_learns_from_and_forgets_one(desk: D
 def test_forget_in_a_browser_lands_on_the_page_saying_so(desk: Desk) -> None:
     """The POST bumps the build's version, which the page's live reload hears: the page must go where the answer
     sends it (the confirmation), not reload itself."""
-    sync_playwright, executable = _browser()  # type: ignore[misc]
+    sync_playwright, executable = real_browser()  # type: ignore[misc]
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:

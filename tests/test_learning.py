@@ -17,18 +17,15 @@ import pytest
 from digest.config import load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.issue.grouping import group_posts, place_by_labels
-from digest.meaning import available, meaning_of, post_text
+from digest.meaning import meaning_of, post_text
 from digest.meaning.classifier import Label, LabelSource
 from digest.models import Judgement, Window
 
 from conftest import write
 from factories import make_post, make_stored_issue
-from support.teaching import teaching_project, week_window
+from support.teaching import NOW, first_week, move, needs_model
 
 REPO = Path(__file__).resolve().parent.parent
-needs_model = pytest.mark.skipif(
-    available() is not None, reason=f"the meaning model is not installed ({available()}): make setup installs it"
-)
 WHEN = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
@@ -372,25 +369,3 @@ def test_a_move_by_key_teaches_and_its_label_follows_the_theme_through_a_rename(
     assert [theme for text, theme, corrected in labels if corrected] == ["Eating"]
     gone = {key: name for key, name in again.theme_keys.items() if key != "food"}
     assert [theme for _, theme, corrected in newsletter.store.placements.labels(gone) if corrected] == []
-
-
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-def first_week(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The teaching project (test_meaning.py), its newsletter on its own store, and the target of its first week."""
-    from digest.app.issues import Newsletter, WindowRequest
-    from digest.store import Store
-
-    config = teaching_project(tmp_path)
-    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    newsletter = Newsletter(settings, Store.open(settings.database_url))
-    since, until = week_window(0)
-    return config, settings, newsletter, newsletter.target(WindowRequest(since=since, until=until), NOW)
-
-
-def move(settings, target, url: str | None, theme: str) -> None:  # type: ignore[no-untyped-def]
-    """What the desk's theme button writes: the issue file puts the post of ``url`` in ``theme``."""
-    from digest.issue.editorial import issue_file_path
-
-    write(issue_file_path(settings, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')

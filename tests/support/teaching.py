@@ -5,9 +5,15 @@ issue each: three for the editor to move, through the issue file as the desk wri
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import REPO
+import pytest
+
+from digest.config import load_settings
+from digest.meaning import available
+
+from conftest import REPO, write
 
 TAUGHT = "Energy & Climate"
 WEEKS = [
@@ -63,3 +69,30 @@ def teaching_project(tmp_path: Path) -> Path:
 
 def week_window(week: int) -> tuple[str, str]:
     return f"2026-11-{1 + 7 * week:02d}", f"2026-11-{8 + 7 * week:02d}"
+
+
+needs_model = pytest.mark.skipif(
+    available() is not None, reason=f"the meaning model is not installed ({available()}): make setup installs it"
+)
+
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def first_week(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The teaching project (test_meaning.py), its newsletter on its own store, and the target of its first week."""
+    from digest.app.issues import Newsletter, WindowRequest
+    from digest.store import Store
+
+    config = teaching_project(tmp_path)
+    settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
+    newsletter = Newsletter(settings, Store.open(settings.database_url))
+    since, until = week_window(0)
+    return config, settings, newsletter, newsletter.target(WindowRequest(since=since, until=until), NOW)
+
+
+def move(settings, target, url: str | None, theme: str) -> None:  # type: ignore[no-untyped-def]
+    """What the desk's theme button writes: the issue file puts the post of ``url`` in ``theme``."""
+    from digest.issue.editorial import issue_file_path
+
+    write(issue_file_path(settings, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')

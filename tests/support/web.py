@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -22,3 +25,18 @@ def no_follow(method: str, url: str, headers: dict[str, str]) -> tuple[int, dict
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+
+def post(url: str, fields: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """A form POST that does not follow the redirect, so the test sees the desk's own answer."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), headers=FORM, method="POST")
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
