@@ -23,7 +23,8 @@ from digest.mail.backends import get_backend
 from digest.models import DeliveryState, Digest
 from digest.render import render_issue
 from digest.render.views import Layout, Views, parse
-from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.delivery import compile_issue, send_issue
+from digest.send.report import SendReport
 from digest.store import Store, StoredIssue
 
 from mailserver import SmtpServer

@@ -58,7 +58,8 @@ from digest.models import (
 )
 from digest.render import render_leaving_out
 from digest.render.views import Layout
-from digest.send.delivery import KEY_USE_LINKS, Progress, SendReport, compile_issue, send_issue, send_test
+from digest.send.delivery import KEY_USE_LINKS, compile_issue, send_issue, send_test
+from digest.send.report import Progress, SendReport
 from digest.send.variants import RecipientView, ViewKind, recipient_view
 from digest.serialize import digest_to_json
 from digest.sources import gather_all
