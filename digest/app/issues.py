@@ -28,7 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
@@ -619,17 +619,6 @@ def no_such_issue(store: Store | None, wanted: Sequence[str]) -> Refusal | None:
     return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r} (the most recent{more}: {recent})", issue_id=missing)
 
 
-def target_args(target: Target, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
-    """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
-    if target.slot is not None:
-        args = ["--as-of", target.slot.astimezone(zone).isoformat()]
-    else:
-        args = ["--since", target.window.start.isoformat(), "--until", target.window.end.isoformat()]
-    for spec in sources:
-        args += ["--source", spec]
-    return args
-
-
 __all__ = [
     "ApprovalState",
     "Built",
@@ -641,9 +630,7 @@ __all__ = [
     "Target",
     "ViewKind",
     "WindowRequest",
-    "command_hint",
     "error_checks",
     "frozen_form",
     "no_such_issue",
-    "target_args",
 ]
