@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from digest.send.report import Progress
+    from digest.app.issues import Progress
 
 
 def install_stop_handlers(stop: threading.Event) -> dict[int, object]:

@@ -17,9 +17,7 @@ from digest.cli import plan as plan_words
 from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint, say
 
 if TYPE_CHECKING:
-    from digest.app.issues import SendPlan
-    from digest.mail.backends import Backend
-    from digest.send.report import SendReport
+    from digest.app.issues import Backend, SendPlan, SendReport
 
 
 @click.command()
