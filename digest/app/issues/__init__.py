@@ -31,10 +31,10 @@ command lines a message names come from :mod:`digest.app.hints`). One use case a
 
 from __future__ import annotations
 
-from digest.app.issues.build import Built, Listed, frozen_form, post_print
+from digest.app.issues.build import Built, Listed, frozen_form
 from digest.app.issues.freeze import Drift, drift_between
 from digest.app.issues.newsletter import Newsletter
-from digest.app.issues.plan import ApprovalState, SendPlan, error_checks, link_problem, needs_postal_address
+from digest.app.issues.plan import ApprovalState, SendPlan, error_checks, link_problem
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, WindowRequest, no_such_issue
 
@@ -63,8 +63,6 @@ __all__ = [
     "error_checks",
     "frozen_form",
     "link_problem",
-    "needs_postal_address",
     "no_such_issue",
-    "post_print",
     "reach_of",
 ]
