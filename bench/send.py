@@ -14,7 +14,8 @@ from digest.config import DeliveryOptions, Settings, SmtpOptions
 from digest.mail.backends.smtp import SmtpBackend
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.render.views import Layout
-from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.delivery import compile_issue, send_issue
+from digest.send.report import SendReport
 from digest.send.variants import Variants
 from digest.store import Store, StoredIssue
 from digest.store.subscribers import theme_choice

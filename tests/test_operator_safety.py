@@ -144,8 +144,9 @@ def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_comman
     # The plan says so as a kind with its data (issue 23), the words above made from it.
     from datetime import UTC, datetime
 
-    from digest.app.issues import Newsletter, RefusalKind, WindowRequest
+    from digest.app.issues import Newsletter, WindowRequest
     from digest.config import load_settings
+    from digest.models import RefusalKind
 
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"})
     newsletter = Newsletter(settings, store_of(config))

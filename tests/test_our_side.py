@@ -20,7 +20,7 @@ import pytest
 from digest.app.scheduling import Scheduler
 from digest.config import ScheduleOptions, Settings, load_settings
 from digest.models import DeliveryState, RunEnd, SlotState
-from digest.send.delivery import Progress
+from digest.send.report import Progress
 from digest.store import Store
 
 from mailserver import Handler, SmtpServer, free_port

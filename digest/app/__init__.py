@@ -4,7 +4,7 @@
 
     session.py    what every entry point opens first: the settings of a config, its store, the schema
     hints.py      the command lines digest prints: ``digest [--config PATH] ARGS``
-    issues.py     Newsletter: which issue a request means, build, freeze, plan a send, send, test send
+    issues/       Newsletter: which issue a request means, build, freeze, plan a send, send, test send (a module each)
     scheduling.py the schedule's slots: run one, catch up after a restart, make the draft
     approval.py   drafts and approvals (schedule.approval = "required")
     desk.py       the editor's desk: one change to the issue file per button

@@ -1,15 +1,33 @@
 """The command lines digest prints as hints: ``digest [--config PATH] ARGS``, complete, doing what they say.
 
 A module of its own, importing nothing of the app layer, so every use case can word a hint (the CLI's
-:func:`digest.cli.common.hint` and the app's own messages alike) without importing the pipeline.
+:func:`digest.cli.common.hint` and the app's own messages alike) without importing the pipeline; and the one
+place the use cases' typed answers are turned into options (the use cases themselves word no command line).
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from digest.config import DEFAULT_CONFIG
+
+if TYPE_CHECKING:
+    from digest.models import Window
+
+
+class Named(Protocol):
+    """An issue as a request named it: a :class:`digest.app.issues.Target` (a protocol, so this module stays
+    below the use cases it serves)."""
+
+    @property
+    def window(self) -> Window: ...
+
+    @property
+    def slot(self) -> datetime | None: ...
 
 
 def command_hint(config_path: Path | None, *args: str) -> str:
@@ -25,3 +43,14 @@ def _is_default_config(path: Path) -> bool:
         return path.resolve() == DEFAULT_CONFIG.resolve()
     except OSError:
         return False
+
+
+def target_args(target: Named, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
+    """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
+    if target.slot is not None:
+        args = ["--as-of", target.slot.astimezone(zone).isoformat()]
+    else:
+        args = ["--since", target.window.start.isoformat(), "--until", target.window.end.isoformat()]
+    for spec in sources:
+        args += ["--source", spec]
+    return args

@@ -7,7 +7,9 @@ used; the database, for ``bounces process``): the same command later goes on.
 
 Beside one module per command group: ``common.py`` (the context, hints, the
 terminal rule), ``refusals.py`` (each Refusal worded once, with its fix),
-``deliverability.py`` (the DMARC and mailbox verdicts), ``logs.py``.
+``deliverability.py`` (the DMARC and mailbox verdicts), ``logs.py``, and
+``digest send``'s ``plan.py`` (what a send will do, worded) and ``progress.py``
+(the progress line, Ctrl-C).
 
 Importing this package loads click and the command modules only: each
 command imports the pipeline, the store or the web stack when it runs, so
@@ -36,8 +38,9 @@ from digest.cli.publish import publish
 from digest.cli.report import report
 from digest.cli.sample import sample
 from digest.cli.schedule import schedule
-from digest.cli.send import send, status
+from digest.cli.send import send
 from digest.cli.serve import serve
+from digest.cli.status import status
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
 from digest.errors import ConfigError, DigestError, NaiveDatetimeError, WindowError

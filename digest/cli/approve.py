@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from digest.cli import refusals
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, operator
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint, operator
 
 
 @click.command()
@@ -57,4 +57,4 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     click.echo(f"Approved   {issue.id} {issue.subject!r} by {who}")
     click.echo("An edit of the issue after this un-approves it.")
     if slot_passed_unapproved(newsletter, issue.id):
-        click.echo(f"Its slot has passed unsent; to send it now: {newsletter.hint('send', '--issue', issue.id)}")
+        click.echo(f"Its slot has passed unsent; to send it now: {hint(obj, 'send', '--issue', issue.id)}")

@@ -61,7 +61,8 @@ def build(
     --freeze. An empty issue writes nothing, so an earlier build is never
     overwritten by one.
     """
-    from digest.app.issues import drift_between, target_args
+    from digest.app.hints import target_args
+    from digest.app.issues import drift_between
     from digest.app.output import write_issue
     from digest.errors import RenderError
 

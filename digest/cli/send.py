@@ -1,31 +1,23 @@
-"""``digest send`` and ``digest status``: delivering an issue, and seeing what went out to whom."""
+"""``digest send``: delivering an issue (``digest status`` shows what went out to whom)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from digest.cli import common, refusals
+from digest.cli import common, progress, refusals
+from digest.cli import plan as plan_words
 from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint, say
 
 if TYPE_CHECKING:
-    from digest.app.bounces import Returned
-    from digest.app.issues import SendPlan
-    from digest.app.status import IssueReport, Status
-    from digest.mail.backends import Backend
-    from digest.send.delivery import Progress, SendReport
-    from digest.store import ScheduleRun, StoredIssue
-    from digest.store.workers import WorkerRecord
+    from digest.app.issues import Backend, SendPlan, SendReport
 
 
 @click.command()
@@ -106,7 +98,7 @@ def send(obj: Context, /, **given: Any) -> None:
         _refuse(obj, plan, request.dry_run)
     if request.dry_run:
         if request.recipients:
-            _list_recipients(obj, plan, now)
+            plan_words.list_recipients(obj, plan, now)
         click.echo("Dry run: nothing sent, nothing stored.")
         return
     if _nothing_to_send(obj, plan) or not _confirmed(plan, request.yes):
@@ -189,7 +181,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
         request = replace(request, issue_ref=joined, as_of=None, since=None, until=None)
     plan = _plan(obj, now, request)
     backend = obj.newsletter.backend()
-    _describe(obj, plan, backend.describe(), request.sources)
+    plan_words.describe(obj, plan, backend.describe(), request.sources)
     return plan, backend, request
 
 
@@ -322,8 +314,8 @@ def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: 
     from digest.errors import DeliveryError, LeaseHeldError, RefusedError
 
     stop = threading.Event()
-    previous = _install_stop_handlers(stop)
-    reporter = _Reporter(
+    previous = progress.install_stop_handlers(stop)
+    reporter = progress.Reporter(
         sys.stderr.isatty() and obj.log_format != "json", resume, issue_id=plan.issue.id if obj.log_format == "json" else None
     )
     try:
@@ -335,7 +327,7 @@ def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: 
     except DeliveryError as exc:
         fail(str(exc), EXIT_USAGE)
     finally:
-        _restore_handlers(previous)
+        progress.restore_handlers(previous)
         reporter.finish()
 
 
@@ -385,13 +377,6 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
         sys.exit(EXIT_PROBLEMS)
 
 
-def _worker_line(worker: WorkerRecord) -> str:
-    state = (
-        "stopped" if worker.stopped else f"alive, heartbeat {worker.heartbeat_age:.0f} s ago" if worker.alive else "silent: taken for dead"
-    )
-    return f"{worker.id} ({state}) {worker.sent} sent"
-
-
 def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
     """Whether a send of ``issue_id`` has started (its deliveries are queued), waiting up to ``seconds`` for it."""
     deadline = time.monotonic() + seconds
@@ -405,326 +390,3 @@ def _wait_for_a_send(obj: Context, issue_id: str, seconds: int) -> bool:
             told = True
         time.sleep(min(1.0, left))  # one indexed query a second
     return True
-
-
-def _list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
-    """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
-    for recipient in obj.newsletter.recipients(plan, now):
-        said = recipient.view.kind.words.of_reader(recipient.themes, recipient.paused_until)
-        click.echo(f"  {recipient.email}: {said}")
-
-
-def _posts(issue: StoredIssue) -> list[str]:
-    """The issue's posts as the dry run lists them: theme, title, outlet (from the stored model)."""
-    try:
-        model = json.loads(issue.model) if issue.model else {}
-    except ValueError:
-        return []
-    lines = []
-    for section in model.get("sections", []):
-        for group in section.get("outlets", []):
-            for post in group.get("posts", []):
-                lines.append(f'  {section.get("theme")}: "{post.get("title")}" ({group.get("outlet") or "no outlet"})')
-    return lines
-
-
-def _describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
-    """What the send will do, the same lines for a dry run and a real send."""
-    from digest.app.issues import target_args
-
-    settings = obj.settings
-    issue = plan.issue
-    zone = settings.timezone
-    click.echo(f"Issue      {issue.id}: {issue.subject}")
-    click.echo(
-        f"Window     {issue.window_start.astimezone(zone):%a %d %b %Y %H:%M} – {issue.window_end.astimezone(zone):%a %d %b %Y %H:%M} "
-        f"({zone}), end exclusive"
-    )
-    if plan.frozen:
-        state = f"frozen {issue.created_at:%Y-%m-%d %H:%M} UTC: this stored copy is what goes out"
-    elif plan.rebuild:
-        state = "rebuilt now: replaces the frozen copy when the send starts"
-    else:
-        state = "built now: frozen when its first delivery is attempted"
-    click.echo(f"Posts      {len(issue.post_ids)} ({state})")
-    for line in _posts(issue):
-        click.echo(line)
-    if plan.drift:
-        click.echo(
-            f"Differs    the frozen copy differs from a fresh build: {plan.drift.describe()}"
-            + (
-                ""
-                if any(plan.outstanding.done.values())
-                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.timezone, sources))}"
-            )
-        )
-        for title in plan.drift.changed[:5]:
-            click.echo(f'             changed: "{title}"')
-        for title in plan.drift.added[:5]:
-            click.echo(f'             added:   "{title}"')
-    click.echo(f"Backend    {backend}")
-    if plan.approval is not None:
-        unapproved = (
-            f" (sent without it all the same, as {plan.approval.overridden_by} asked: logged)" if plan.approval.overridden_by else ""
-        )
-        click.echo(f"Approval   {plan.approval.reason}{unapproved}")
-    for error in plan.errors:
-        click.echo(f"Error      {error}")
-    for other in plan.overlaps:
-        click.echo(f"Overlaps   {other.id} ({other.subject}), which has deliveries")
-    _recipients(obj, plan)
-    from digest.cli import deliverability
-
-    for said in deliverability.said(obj, deliverability.checks(obj)):
-        click.echo(f"{'Warning' if said.warning else 'Mail':<10} {said.text}")
-
-
-def _recipients(obj: Context, plan: SendPlan) -> None:
-    """Who the send would mail, and who it leaves out and why."""
-    from digest.app.issues import ViewKind
-    from digest.models import SubscriberStatus
-
-    issue = plan.issue
-    out = plan.outstanding
-    subscribers = plan.subscribers
-    click.echo(f"Recipients {out.to_send} to send of {subscribers.get(SubscriberStatus.ACTIVE, 0)} active subscriber(s)")
-    if out.pending or out.deferred:
-        click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
-    reach = plan.reach
-    if reach.some_themes:
-        click.echo(
-            f"  of which {reach.some_themes} {ViewKind.SOME_THEMES.words.counted} ({reach.variants} different selection(s) this time)"
-        )
-    if reach.no_posts:
-        click.echo(f"  of which {reach.no_posts} {ViewKind.NO_POSTS.words.counted}")
-    if reach.paused:
-        click.echo(f"  of which {reach.paused} {ViewKind.PAUSED.words.counted}")
-    for state, count in out.done.items():
-        if count:
-            click.echo(f"  skipped  {count} already {state}")
-    if out.retriable:
-        click.echo(
-            f"  of which {out.retriable} failed for a reason that was not their address: "
-            f"`{hint(obj, 'send', '--issue', issue.id, '--retry-failed')}` sends to them"
-        )
-    for status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
-        if subscribers.get(status):
-            click.echo(f"  skipped  {subscribers[status]} {status}")
-
-
-def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            return
-        stop.set()
-        print(f"\n{signal.Signals(signum).name}: stopping after the messages in flight…", file=sys.stderr, flush=True)
-
-    previous: dict[int, object] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, handler)
-    return previous
-
-
-def _restore_handlers(previous: dict[int, object]) -> None:
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)  # type: ignore[arg-type]
-
-
-class _Reporter:
-    """A progress line with rate and ETA on a terminal; a plain log line every few seconds otherwise."""
-
-    def __init__(self, tty: bool, resume: str, *, issue_id: str | None = None) -> None:
-        self.tty = tty
-        self.resume = resume
-        self.issue_id = issue_id  # set: progress goes out as JSON log lines (--log-format json)
-        self.lock = threading.Lock()
-        self.last = 0.0
-        self.shown = False
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        interval = 0.1 if self.tty else 5.0
-        if now - self.last < interval and progress.done < progress.total and progress.waiting_until is None:
-            return
-        with self.lock:
-            self.last = now
-            elapsed = max(now - progress.started, 1e-6)
-            rate = progress.done / elapsed
-            eta = (progress.total - progress.done) / rate if rate > 0 else 0.0
-            pct = 100 * progress.done / progress.total if progress.total else 100.0
-            line = (
-                f"{progress.done}/{progress.total} ({pct:.0f}%)  {rate:.0f} msg/s  ETA {int(eta // 60)}:{int(eta % 60):02d}  "
-                f"sent {progress.sent}  deferred {progress.deferred}  failed {progress.failed}"
-            )
-            if progress.waiting_until is not None:  # a run waiting for retries says what it waits for
-                line = (
-                    f"{progress.done}/{progress.total}  waiting for {progress.deferred} deferred delivery(ies), "
-                    f"next retry at {progress.waiting_until.astimezone():%H:%M:%S} (Ctrl-C stops; `{self.resume}` resumes)"
-                )
-            if self.issue_id is not None:
-                fields = {"issue": self.issue_id, "done": progress.done, "total": progress.total, "rate": round(rate, 1)}
-                fields |= {"sent": progress.sent, "deferred": progress.deferred, "failed": progress.failed, "skipped": progress.skipped}
-                logging.getLogger("digest.send").info("progress", extra={"fields": fields})
-            elif self.tty:
-                click.echo(f"\r{line}\x1b[K", nl=False, err=True)
-                self.shown = True
-            else:
-                click.echo(f"progress: {line}", err=True)
-
-    def finish(self) -> None:
-        if self.shown:
-            click.echo("", err=True)
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
-@click.option("--pending", is_flag=True, help="Also list who has not got the issue yet (pending, in flight, deferred), by address.")
-@click.pass_obj
-def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
-    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
-    from digest.app.status import status as status_of
-    from digest.cli import deliverability
-
-    refusals.require_stored(obj, issue_ids)
-    seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
-    checked = deliverability.checks(obj)
-    if as_json:
-        click.echo(json.dumps(_status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}, indent=2))
-    else:
-        _status_text(obj, seen, pending)
-        for said in deliverability.said(obj, checked):
-            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
-
-
-def _status_json(seen: Status, pending: bool) -> dict[str, object]:
-    from digest.models import DeliveryState
-
-    scheduler = seen.scheduler
-    open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
-    lease = {"owner": scheduler.lease_owner, "expires_at": _iso(scheduler.lease_expires_at)} if scheduler.lease_owner is not None else None
-    return {
-        "scheduler": {
-            "cron": scheduler.cron,
-            "timezone": scheduler.timezone,
-            "next_run": _iso(scheduler.next_run),
-            "last_run": _run_json(scheduler.last_run),
-            "lease_holder": lease,
-        },
-        "deliveries": {state.value: sum(item.status.counts[state] for item in seen.issues) for state in open_states},
-        "subscribers": {status.value: count for status, count in seen.subscribers.items()},
-        "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
-        "issues": [_issue_json(item, pending) for item in seen.issues],
-    }
-
-
-def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
-    issue = item.status
-    found: dict[str, object] = {
-        "issue_id": issue.issue_id,
-        "subject": issue.subject,
-        "created_at": issue.created_at.isoformat(),
-        "recipients": issue.recipients,
-        **{state.value: count for state, count in issue.counts.items()},
-        "returned": _returned_json(item.returned),
-        "workers": [
-            {"id": w.id, "alive": w.alive, "stopped": w.stopped, "heartbeat_age_seconds": round(w.heartbeat_age, 1), "sent": w.sent}
-            for w in item.workers
-        ],
-        "problems": [
-            {"subscriber_id": d.subscriber_id, "state": d.state.value, "attempts": d.attempts, "last_reply": d.last_reply}
-            for d in issue.problems
-        ],
-    }
-    if pending:
-        found["outstanding"] = [{"email": email, "state": d.state.value, "attempts": d.attempts} for d, email in item.waiting]
-    return found
-
-
-def _status_text(obj: Context, seen: Status, pending: bool) -> None:
-    from digest.models import SlotState
-
-    scheduler = seen.scheduler
-    click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in seen.subscribers.items()))
-    for lost in seen.lost:
-        click.echo(f"            warning: {lost}")
-    last = scheduler.last_run
-    if last is not None:
-        say(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
-        if last.state is SlotState.ABANDONED and last.issue_id:
-            click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
-        if last.state is SlotState.WAITING and last.issue_id:  # our side held it up: the scheduler retries, or by hand
-            click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id)}")
-    if scheduler.next_run is not None:
-        click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
-    click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
-    if not seen.issues:
-        click.echo("No issues stored yet.")
-    for item in seen.issues:
-        _issue_text(obj, item, seen.emails, pending)
-
-
-def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:
-    from digest.app.bounces import FAILURE_LIMIT
-    from digest.models import DeliveryState
-
-    issue, c = item.status, item.status.counts
-    click.echo(f"\n{issue.issue_id}  {issue.subject}")
-    click.echo(
-        f"  {issue.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
-        f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
-        f"{c[DeliveryState.SKIPPED]} skipped"
-    )
-    if item.workers:
-        click.echo("  workers: " + "; ".join(_worker_line(w) for w in item.workers))
-    for delivery in issue.problems:  # the replies are servers' words, the addresses strangers' (a sign-up): shown, never obeyed
-        say(
-            f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} ({delivery.attempts} attempt(s))"
-        )
-    if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
-        back = item.returned
-        click.echo(
-            f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
-            f"permanent failures {back.failure_rate:.2%} (limit {FAILURE_LIMIT * 100:g} %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
-        )
-        for warning in back.warnings():
-            click.echo(f"  warning: {warning}")
-    if not item.left:
-        return
-    if pending:
-        for delivery, email in item.waiting:
-            tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
-            say(f"  waiting  {email}: {delivery.state}{tried}")
-    else:
-        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending')}")
-    # While workers are at it, a one-process send is refused: the command that helps is joining them.
-    joining = ["--worker"] if any(w.alive for w in item.workers) else []
-    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', issue.issue_id)}")
-
-
-def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
-    if run is None:
-        return None
-    return {
-        "slot": run.slot.isoformat(),
-        "issue_id": run.issue_id,
-        "outcome": run.state.value,
-        "reason": run.reason,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-    }
-
-
-def _returned_json(back: Returned) -> dict[str, object]:
-    return {
-        "hard_bounces": back.hard,
-        "complaints": back.complaints,
-        "unsubscribed_by_mail": back.unsubscribed_by_mail,
-        "failure_rate": round(back.failure_rate, 6),
-        "complaint_rate": round(back.complaint_rate, 6),
-        "warnings": back.warnings(),
-    }
-
-
-def _iso(value: object) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else None

@@ -41,8 +41,9 @@ from digest.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, 
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.render.views import Layout
-from digest.send.delivery import Progress, Run, SendReport
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
+from digest.send.report import Progress, SendReport
+from digest.send.run import Run
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store
 
@@ -53,7 +54,7 @@ JOIN_WAIT = 15.0  # seconds a worker retries the send lease: another worker hold
 
 @dataclass
 class Heartbeat:
-    """This worker's claim on its rows: alive while its heartbeat is fresh. The run's :class:`~digest.send.delivery.Guard`."""
+    """This worker's claim on its rows: alive while its heartbeat is fresh. The run's :class:`~digest.send.run.Guard`."""
 
     store: Store
     worker: str

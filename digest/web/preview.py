@@ -46,7 +46,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from digest.app.desk import DeskForm, desk_view, edit_issue_file, language_flags, ref_of
-from digest.app.issues import WindowRequest, target_args
+from digest.app.hints import target_args
+from digest.app.issues import WindowRequest
 from digest.app.output import digest_json
 from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
 from digest.app.subscribers import address_of

@@ -13,7 +13,8 @@ from digest.issue.selection import window_for
 from digest.mail.backends import get_backend
 from digest.render import render_issue
 from digest.render.views import Layout
-from digest.send.delivery import SendReport, compile_issue, send_issue
+from digest.send.delivery import compile_issue, send_issue
+from digest.send.report import SendReport
 from digest.store import Store, StoredIssue
 
 from conftest import REPO

@@ -1,0 +1,68 @@
+"""The use cases of an issue: every entry point (the CLI, the scheduler, the preview, the public app) calls these.
+
+One way to find a window, one way to build, one way to freeze, one way to
+send, so that the things an operator can do cannot disagree:
+
+- **The issue to send is defined once.** With no explicit window, the issue
+  is the one of the latest schedule slot at or before the moment (now, or
+  ``--as-of``): its window ends at the slot, so a manual send and the
+  scheduler name the same issue and can never both go out.
+- **"Since the last issue" means one thing**: the end of the latest window of
+  an issue that went out (:meth:`Issues.last_window_end`).
+- **Freeze only what goes out.** A plan builds and renders but stores
+  nothing; the issue is stored ("frozen") just before its first delivery,
+  or by an explicit ``build --freeze``.
+- **Refusals are decided in the plan**, so a dry run says exactly what the
+  real send would say: error-level checks, an overlapping issue that went
+  out, a rebuild of an issue with deliveries, no signing key.
+
+Nothing here prints or parses options; callers do that with what these return (the
+command lines a message names come from :mod:`digest.app.hints`). One use case a module::
+
+    core.py        one configuration and its database, opened on first use
+    target.py      which issue a request means (WindowRequest → Target); an unknown id refused
+    build.py       the posts, the build of a window, the frozen form of a build
+    freeze.py      storing a build, a rebuild refused once it has deliveries, how a frozen copy drifted
+    reach.py       whom a send reaches: each reader's view, counted per choice
+    plan.py        what a send will do and why it would refuse (SendPlan), decided before anything is sent
+    send.py        a plan carried out through the ledger; the test copy
+    newsletter.py  Newsletter: all of them over one configuration, as the entry points hold them
+"""
+
+from __future__ import annotations
+
+from digest.app.issues.build import Built, Listed, frozen_form
+from digest.app.issues.freeze import Drift, drift_between
+from digest.app.issues.newsletter import Newsletter
+from digest.app.issues.plan import ApprovalState, SendPlan, error_checks, link_problem
+from digest.app.issues.reach import Reach, Recipient, reach_of
+from digest.app.issues.target import Target, WindowRequest, no_such_issue
+
+# What the entry points word of a send (they may not import below this layer): a reader's view, the backend, the counts.
+from digest.mail.backends import Backend
+from digest.send.report import Progress, SendReport
+from digest.send.variants import RecipientView, ViewKind
+
+__all__ = [
+    "ApprovalState",
+    "Backend",
+    "Built",
+    "Drift",
+    "Listed",
+    "Newsletter",
+    "Progress",
+    "Reach",
+    "Recipient",
+    "RecipientView",
+    "SendPlan",
+    "SendReport",
+    "Target",
+    "ViewKind",
+    "WindowRequest",
+    "drift_between",
+    "error_checks",
+    "frozen_form",
+    "link_problem",
+    "no_such_issue",
+    "reach_of",
+]

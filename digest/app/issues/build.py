@@ -1,0 +1,117 @@
+"""Building an issue: the posts the sources yield, the issue of a window gathered, grouped and rendered,
+and the frozen form it would be stored in. Nothing here stores anything."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from digest.app.clicks import counted_links, reader_copy, reader_interest
+from digest.app.issues.core import NewsletterCore
+from digest.config import SourceSpec
+from digest.issue.assembly import assemble_digest, gather_for, issue_file_of
+from digest.issue.selection import select_posts
+from digest.meaning import meaning_of
+from digest.meaning.classifier import Label, LabelSource
+from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, TrackedLink, Window
+from digest.render import render_leaving_out
+from digest.serialize import digest_to_json
+from digest.sources import gather_all
+from digest.store import StoredIssue, database_exists
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listed:
+    """The posts of ``digest posts``, and every problem met gathering them."""
+
+    posts: tuple[Post, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Built:
+    """An issue built and rendered now, stored nowhere."""
+
+    digest: Digest
+    rendered: RenderedIssue
+    issue: StoredIssue  # the frozen form it would be stored in
+
+
+def post_print(post: Post) -> str:
+    """A fingerprint of what a reader sees of a post, to tell a frozen copy gone stale."""
+    parts = [post.title, post.url or "", post.outlet or "", post.author or "", post.excerpt_html, post.theme or ""]
+    if post.image is not None:  # only when there is one: the prints of posts without stay as they were
+        parts += [post.image.url, post.image.alt or ""]
+    parts += [f"{item.outlet}\0{item.url}" for item in post.also]
+    seen = "\0".join(parts)
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
+
+
+def frozen_form(digest: Digest, rendered: RenderedIssue, now: datetime, links: tuple[TrackedLink, ...] = ()) -> StoredIssue:
+    """The issue as it is stored: the rendered parts, what each post looked like, and its counted links."""
+    return StoredIssue(
+        id=digest.issue_id,
+        window_start=digest.window.start,
+        window_end=digest.window.end,
+        subject=rendered.subject,
+        preheader=rendered.preheader,
+        html=rendered.html,
+        text=rendered.text,
+        post_ids=tuple(post.id for post in digest.posts),
+        checks=rendered.checks,
+        created_at=now,
+        post_prints=MappingProxyType({post.id: post_print(post) for post in digest.posts}),
+        model=json.dumps(digest_to_json(digest), ensure_ascii=False),
+        layout=rendered.layout.to_json() if rendered.layout is not None else None,
+        placements=digest.placements,
+        links=links,
+    )
+
+
+class Building(NewsletterCore):
+    """The use case that builds: gather, select, group and render, storing nothing."""
+
+    def _taught(self) -> list[Label]:
+        """The editor's labels, from the posts of frozen issues (confirmed, and corrected), for meaning to learn
+        from; none without a database (a build alone creates none) or with meaning off."""
+        if not self.settings.meaning.enabled or (self._store is None and not database_exists(self.settings.database_url)):
+            return []
+        return [
+            Label(text, theme, LabelSource.CORRECTED if corrected else LabelSource.CONFIRMED)
+            for text, theme, corrected in self.store.placements.labels(self.settings.theme_keys)
+        ]
+
+    def _interest(self) -> ReaderInterest | None:
+        """What readers clicked lately, per theme: for the desk, and for ``[grouping] order = "readers"``; none without
+        a database (a build alone creates none)."""
+        if self._store is None and not database_exists(self.settings.database_url):
+            return None
+        return reader_interest(self.store)
+
+    def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None) -> Listed:
+        """The posts the sources yield, oldest first: those the window selects, or (None) every one."""
+        gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
+        if window is None:
+            chosen = tuple(sorted(gathered.posts, key=lambda p: (p.published, p.title)))
+        else:
+            chosen = select_posts(gathered.posts, window, self.settings.selection).selected
+        return Listed(posts=chosen, problems=gathered.problems)
+
+    def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
+        """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
+        gathered = gather_for(self.settings, window, sources)
+        issue_file = issue_file_of(self.settings, window)
+        meaning = meaning_of(self.settings, self._taught(), on_step)
+        interest = self._interest()
+        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning, interest=interest)
+        digest, rendered = render_leaving_out(
+            digest,
+            self.settings,
+            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning, interest),
+            reader_copy(self.settings),
+        )
+        return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings, digest)))

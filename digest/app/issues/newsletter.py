@@ -1,0 +1,23 @@
+"""The use cases of one newsletter's issues as one object: what the CLI, the scheduler, the preview and the
+public app hold."""
+
+from __future__ import annotations
+
+from digest.app.hints import command_hint
+from digest.app.issues.plan import Planning
+from digest.app.issues.send import Sending
+from digest.app.issues.target import Targeting
+
+
+class Newsletter(Targeting, Planning, Sending):
+    """The use cases over one configuration and one database: name the issue (:class:`Targeting`), build it
+    (:class:`~digest.app.issues.build.Building`), freeze it (:class:`~digest.app.issues.freeze.Freezing`), plan
+    a send (:class:`Planning`) and send it (:class:`Sending`), each in a module of its own.
+
+    The store is opened on first use (``store`` may be a Store or a function
+    that opens one), so a build of an explicit window needs no database.
+    """
+
+    def hint(self, *args: str) -> str:
+        """A ``digest`` command line that does what a message says, for this configuration."""
+        return command_hint(self.settings.config_path, *args)

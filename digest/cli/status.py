@@ -1,0 +1,179 @@
+"""``digest status``: per issue, what went out to whom, what came back, who is still waiting; the scheduler's state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli import refusals
+from digest.cli.common import Context, hint, say
+
+if TYPE_CHECKING:
+    from digest.app.bounces import Returned
+    from digest.app.status import IssueReport, Status
+    from digest.store import ScheduleRun
+    from digest.store.workers import WorkerRecord
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
+@click.option("--pending", is_flag=True, help="Also list who has not got the issue yet (pending, in flight, deferred), by address.")
+@click.pass_obj
+def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
+    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
+    from digest.app.status import status as status_of
+    from digest.cli import deliverability
+
+    refusals.require_stored(obj, issue_ids)
+    seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
+    checked = deliverability.checks(obj)
+    if as_json:
+        click.echo(json.dumps(_status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}, indent=2))
+    else:
+        _status_text(obj, seen, pending)
+        for said in deliverability.said(obj, checked):
+            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
+
+
+def _status_json(seen: Status, pending: bool) -> dict[str, object]:
+    from digest.models import DeliveryState
+
+    scheduler = seen.scheduler
+    open_states = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEFERRED, DeliveryState.FAILED)
+    lease = {"owner": scheduler.lease_owner, "expires_at": _iso(scheduler.lease_expires_at)} if scheduler.lease_owner is not None else None
+    return {
+        "scheduler": {
+            "cron": scheduler.cron,
+            "timezone": scheduler.timezone,
+            "next_run": _iso(scheduler.next_run),
+            "last_run": _run_json(scheduler.last_run),
+            "lease_holder": lease,
+        },
+        "deliveries": {state.value: sum(item.status.counts[state] for item in seen.issues) for state in open_states},
+        "subscribers": {status.value: count for status, count in seen.subscribers.items()},
+        "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
+        "issues": [_issue_json(item, pending) for item in seen.issues],
+    }
+
+
+def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
+    issue = item.status
+    found: dict[str, object] = {
+        "issue_id": issue.issue_id,
+        "subject": issue.subject,
+        "created_at": issue.created_at.isoformat(),
+        "recipients": issue.recipients,
+        **{state.value: count for state, count in issue.counts.items()},
+        "returned": _returned_json(item.returned),
+        "workers": [
+            {"id": w.id, "alive": w.alive, "stopped": w.stopped, "heartbeat_age_seconds": round(w.heartbeat_age, 1), "sent": w.sent}
+            for w in item.workers
+        ],
+        "problems": [
+            {"subscriber_id": d.subscriber_id, "state": d.state.value, "attempts": d.attempts, "last_reply": d.last_reply}
+            for d in issue.problems
+        ],
+    }
+    if pending:
+        found["outstanding"] = [{"email": email, "state": d.state.value, "attempts": d.attempts} for d, email in item.waiting]
+    return found
+
+
+def _status_text(obj: Context, seen: Status, pending: bool) -> None:
+    from digest.models import SlotState
+
+    scheduler = seen.scheduler
+    click.echo("Subscribers " + ", ".join(f"{count} {status}" for status, count in seen.subscribers.items()))
+    for lost in seen.lost:
+        click.echo(f"            warning: {lost}")
+    last = scheduler.last_run
+    if last is not None:
+        say(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
+        if last.state is SlotState.ABANDONED and last.issue_id:
+            click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
+        if last.state is SlotState.WAITING and last.issue_id:  # our side held it up: the scheduler retries, or by hand
+            click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id)}")
+    if scheduler.next_run is not None:
+        click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
+    click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
+    if not seen.issues:
+        click.echo("No issues stored yet.")
+    for item in seen.issues:
+        _issue_text(obj, item, seen.emails, pending)
+
+
+def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:
+    from digest.app.bounces import FAILURE_LIMIT
+    from digest.models import DeliveryState
+
+    issue, c = item.status, item.status.counts
+    click.echo(f"\n{issue.issue_id}  {issue.subject}")
+    click.echo(
+        f"  {issue.recipients} recipients: {c[DeliveryState.SENT]} sent, {c[DeliveryState.DEFERRED]} deferred, "
+        f"{c[DeliveryState.FAILED]} failed, {c[DeliveryState.PENDING] + c[DeliveryState.SENDING]} pending, "
+        f"{c[DeliveryState.SKIPPED]} skipped"
+    )
+    if item.workers:
+        click.echo("  workers: " + "; ".join(_worker_line(w) for w in item.workers))
+    for delivery in issue.problems:  # the replies are servers' words, the addresses strangers' (a sign-up): shown, never obeyed
+        say(
+            f"  {delivery.state:<8} {emails.get(delivery.subscriber_id, delivery.subscriber_id)}: {delivery.last_reply} ({delivery.attempts} attempt(s))"
+        )
+    if c[DeliveryState.SENT] or c[DeliveryState.FAILED]:
+        back = item.returned
+        click.echo(
+            f"  returned: {back.hard} hard bounce(s), {back.complaints} complaint(s), {back.unsubscribed_by_mail} unsubscribe(s) by mail; "
+            f"permanent failures {back.failure_rate:.2%} (limit {FAILURE_LIMIT * 100:g} %), complaints {back.complaint_rate:.2%} (limit 0.3 %, aim < 0.1 %)"
+        )
+        for warning in back.warnings():
+            click.echo(f"  warning: {warning}")
+    if not item.left:
+        return
+    if pending:
+        for delivery, email in item.waiting:
+            tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
+            say(f"  waiting  {email}: {delivery.state}{tried}")
+    else:
+        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending')}")
+    # While workers are at it, a one-process send is refused: the command that helps is joining them.
+    joining = ["--worker"] if any(w.alive for w in item.workers) else []
+    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', issue.issue_id)}")
+
+
+def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
+    if run is None:
+        return None
+    return {
+        "slot": run.slot.isoformat(),
+        "issue_id": run.issue_id,
+        "outcome": run.state.value,
+        "reason": run.reason,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def _returned_json(back: Returned) -> dict[str, object]:
+    return {
+        "hard_bounces": back.hard,
+        "complaints": back.complaints,
+        "unsubscribed_by_mail": back.unsubscribed_by_mail,
+        "failure_rate": round(back.failure_rate, 6),
+        "complaint_rate": round(back.complaint_rate, 6),
+        "warnings": back.warnings(),
+    }
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def _worker_line(worker: WorkerRecord) -> str:
+    state = (
+        "stopped" if worker.stopped else f"alive, heartbeat {worker.heartbeat_age:.0f} s ago" if worker.alive else "silent: taken for dead"
+    )
+    return f"{worker.id} ({state}) {worker.sent} sent"
