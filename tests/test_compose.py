@@ -21,7 +21,7 @@ def _variables_the_code_reads() -> set[str]:
     for path in (REPO / "digest").rglob("*.py"):
         names |= set(re.findall(r'env(?:\.get)?\(\s*"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
         names |= set(re.findall(r'envvar="([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
-        names |= set(re.findall(r'_env_override\(\s*reader,\s*env,\s*"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
+        names |= set(re.findall(r'_?env_override\(\s*reader,\s*env,\s*"([A-Z][A-Z0-9_]+)"', path.read_text(encoding="utf-8")))
     return names
 
 

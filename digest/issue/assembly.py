@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import TypedDict
 
 from digest.config import Settings, SourceSpec
-from digest.issue.editorial import IssueFile, curate, issue_file_path, read_issue_file
+from digest.issue.editorial import Curation, IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
 from digest.issue.language import language_problems, not_in_language
 from digest.issue.selection import Selection, select_posts
@@ -84,12 +84,7 @@ def assemble_digest(
     excluded = curation.excluded if curation else selection.excluded
     stories = fold_stories(selected, keep_apart=curation.included if curation else (), alike=meaning.alike(selected) if meaning else None)
     selected, excluded = stories.shown, (*excluded, *stories.folded)
-    problems = (
-        *gathered.problems,
-        *(curation.problems if curation else ()),
-        *unknown_themes(selected, settings.themes, settings.fallback),
-        *language_problems(selected, settings),  # said, not changed: the post stays where it is placed
-    )
+    problems = _problems(gathered, curation, selected, settings)
     editorial = curation.editorial if curation else None
     sections = group_posts(
         selected,
@@ -132,6 +127,16 @@ def assemble_digest(
         placements=placements,
         interest=interest,
         order=order,
+    )
+
+
+def _problems(gathered: Gathered, curation: Curation | None, selected: Sequence[Post], settings: Settings) -> tuple[Problem, ...]:
+    """What the issue's summary says went wrong or needs a look: the sources', the issue file's, the themes'."""
+    return (
+        *gathered.problems,
+        *(curation.problems if curation else ()),
+        *unknown_themes(selected, settings.themes, settings.fallback),
+        *language_problems(selected, settings),  # said, not changed: the post stays where it is placed
     )
 
 
