@@ -37,10 +37,10 @@ from digest.issue.assembly import build_issue
 from digest.issue.links import tracked_links
 from digest.issue.selection import window_for
 from digest.mail.backends.smtp import SmtpBackend
-from digest.models import ClickTracking
+from digest.models import ClickTracking, StoredIssue
 from digest.render import render_issue
 from digest.send.delivery import compile_issue, send_issue
-from digest.store import Store, StoredIssue
+from digest.store import Store
 from digest.store.schema import deliveries, mail_events, subscribers
 from digest.subscribers.tokens import LinkSigner
 

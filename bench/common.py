@@ -22,9 +22,9 @@ from digest.config import Settings, load_settings
 from digest.issue.assembly import build_issue
 from digest.issue.grouping import summarise_outlets
 from digest.issue.selection import window_for
-from digest.models import OutletGroup, Post, Section
+from digest.models import OutletGroup, Post, Section, StoredIssue
 from digest.render import render_issue
-from digest.store import Store, StoredIssue
+from digest.store import Store
 from digest.store.schema import subscribers
 
 ROOT = Path(__file__).resolve().parents[1]

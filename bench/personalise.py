@@ -22,12 +22,12 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.app.issues import frozen_form
-from digest.config import load_settings
+from digest.config import load_settings, theme_key
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_for
 from digest.mail.message import reference_message
+from digest.models import Layout
 from digest.render import render_issue
-from digest.render.views import Layout
 from digest.send.delivery import compile_issue
 from digest.send.variants import Variants
 from digest.store.subscribers import theme_choice
@@ -77,7 +77,7 @@ def main() -> None:
 
 def themed(settings: object, recipients: list[tuple[int, str, str, str]]) -> None:
     issue = themed_issue(settings)  # type: ignore[arg-type]
-    layout = Layout.load(issue.layout)
+    layout = Layout.load(issue.layout, theme_key)
     assert layout is not None
     choices = theme_choices(len(recipients), list(layout.keys))
     full = compile_issue(issue, settings)  # type: ignore[arg-type]

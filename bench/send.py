@@ -10,14 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-from digest.config import DeliveryOptions, Settings, SmtpOptions
+from digest.config import DeliveryOptions, Settings, SmtpOptions, theme_key
 from digest.mail.backends.smtp import SmtpBackend
 from digest.mail.dkim import DkimSigner, load_key, new_key
-from digest.render.views import Layout
+from digest.models import Layout, SendReport, StoredIssue
 from digest.send.delivery import compile_issue, send_issue
-from digest.send.report import SendReport
 from digest.send.variants import Variants
-from digest.store import Store, StoredIssue
+from digest.store import Store
 from digest.store.subscribers import theme_choice
 
 from common import add_subscribers, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
@@ -85,7 +84,7 @@ def signed_send(port: int, settings: Settings, issue: StoredIssue, count: int, c
 def themed_send(port: int, settings: Settings, count: int, connections: int = 4) -> str:
     """The send with theme choices (8 themes, 60 % every theme) against raw smtplib sending a copy of the median size."""
     issue = themed_issue(settings)
-    layout = Layout.load(issue.layout)
+    layout = Layout.load(issue.layout, theme_key)
     assert layout is not None
     choices = theme_choices(count, list(layout.keys))
     variants = Variants(compile_issue(issue, settings), layout)

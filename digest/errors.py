@@ -1,4 +1,4 @@
-"""The one error tree of digest: every exception it raises on purpose is here.
+"""The one error tree of digest: every exception it raises on purpose is here, with the values its errors carry.
 
 ::
 
@@ -41,12 +41,116 @@ socket's own kinds, so its handlers treat them as they treat those).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from enum import StrEnum
 
-if TYPE_CHECKING:
-    from digest.mail.backends.base import Reply
-    from digest.models import Refusal, ReviewProblem
+# -- what the errors carry ------------------------------------------------------------------------------------
+# The tree is the bottom of the layers (a value can refuse to be made with one of its errors: a backwards Window), so
+# the values its errors carry are defined here, with them: a relay's Reply (TransientError, PermanentError), a
+# Refusal (RefusedError), a ReviewProblem (ReviewError). digest.models re-exports them: import them from there.
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A relay's answer to one command: its code and text, and what they say of the address, our sender, the relay."""
+
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}".strip()
+
+    @property
+    def enhanced(self) -> str | None:
+        """The RFC 3463 enhanced status code (``5.1.1``) when the text starts with one."""
+        match = _ENHANCED.match(self.text)
+        return ".".join(match.groups()) if match else None
+
+    @property
+    def is_bounce(self) -> bool:
+        """A permanent failure of the *address* (5.1.x, or a bare 550/551/553), as opposed to of the sender."""
+        enhanced = self.enhanced
+        if enhanced is not None:
+            return enhanced.startswith("5.1.")
+        return self.code in (550, 551, 553)
+
+    @property
+    def refuses_sender(self) -> bool:
+        """Digest's envelope sender refused, whichever command it answers ("550 5.1.8 … Sender address rejected", a
+        bare "550 Sender verify failed": Postfix checks the sender at RCPT): our setup, every copy would meet it."""
+        return (self.enhanced or "")[1:] in (".1.7", ".1.8") or _SENDER_REFUSED.search(self.text) is not None
+
+    @property
+    def is_throttle(self) -> bool:
+        """ "Slower, later" from the relay itself (452 too many recipients or no storage, 4.3.x its own trouble, 4.4.x
+        routing, 4.5.x protocol limits, 4.7.x policy and rate): never a sign the reader is gone."""
+        return self.code == 452 or (self.enhanced or "").startswith(("4.3.", "4.4.", "4.5.", "4.7."))
+
+    @property
+    def refuses_relaying(self) -> bool:
+        """The relay will not relay for us ("554 5.7.1 Relay access denied", a bare "550 relay not permitted"):
+        our setup, whatever address it is said of; every copy would meet it."""
+        return _RELAYING.search(self.text) is not None
+
+    @property
+    def is_sender_problem(self) -> bool:
+        """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
+        return (self.enhanced or "").startswith("5.7.")
+
+
+_SENDER_REFUSED = re.compile(r"\bsender\b[^.;]{0,40}\b(rejected|refused|denied)\b|\bsender verif(y|ication) failed\b", re.IGNORECASE)
+_RELAYING = re.compile(
+    r"\brelay(ing)?\b[^.;]*\b(denied|not permitted|not allowed|prohibited|refused)\b|\b(not permitted|unable|not allowed) to relay\b",
+    re.IGNORECASE,
+)
+
+
+class RefusalKind(StrEnum):
+    """Why an operation that would hurt the list is refused. The domain says why (:class:`Refusal`); the CLI
+    adds, in one place, the command or option that fixes it (``digest.cli.refusals``)."""
+
+    OVERLAP = "overlap"  # another issue with deliveries covers part of this window: resume it, or allow the overlap
+    SOURCE_FAILED = "source-failed"  # a source yielded nothing: fix it, or force the send
+    ERROR_CHECKS = "error-checks"  # error-level checks of the render: fix them, or force the send
+    NO_KEY = "no-key"  # DIGEST_SECRET_KEY is not set
+    PRIVATE_LINKS = "private-links"  # base_url is http or this machine, and the send leaves it
+    NO_POSTAL_ADDRESS = "no-postal-address"  # newsletter.address is empty, and the send leaves this machine
+    SENT_ALREADY = "sent-already"  # the issue has deliveries: what was sent stays what is stored
+    NO_SUCH_ISSUE = "no-such-issue"  # no stored issue has that id
+    FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
+    NOT_APPROVED = "not-approved"  # schedule.approval = "required" and the issue has no valid approval: approve it first
+    LEFT = "left"  # they unsubscribed, complained or bounced: an operator re-subscribes them only at their request
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refusal as data: its kind, the reason in words (config keys named, never a command-line option), and
+    the issues it is about."""
+
+    kind: RefusalKind
+    why: str
+    issue_id: str | None = None
+    other_issue: str | None = None  # OVERLAP: the issue in the way
+    address: str | None = None  # LEFT: the address refused
+
+    def __str__(self) -> str:
+        return self.why
+
+
+class ReviewProblem(StrEnum):
+    """Why a decision on an unattributed report cannot be carried out (:class:`digest.errors.ReviewError`)."""
+
+    NOT_WAITING = "not-waiting"  # no such report, or it was decided already
+    WHICH_ADDRESS = "which-address"  # it names several addresses: the decision must say which
+    NOT_NAMED = "not-named"  # the address given is not one the report names
+    NOT_LISTED = "not-listed"  # the address it names is not on the list: only a dismissal is left
+
+
+# -- the tree ------------------------------------------------------------------------------------------------
 
 
 class DigestError(Exception):

@@ -9,7 +9,7 @@ from digest.models import Post
 from digest.sources.base import post_id
 
 if TYPE_CHECKING:
-    from digest.store import StoredIssue
+    from digest.models import StoredIssue
 
 
 def make_post(
@@ -44,7 +44,7 @@ def make_stored_issue(issue_id: str = "2026-11-20-abcdef", subject: str = "Test 
     from datetime import UTC
 
     from digest import placeholders
-    from digest.store import StoredIssue
+    from digest.models import StoredIssue
 
     now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     return StoredIssue(

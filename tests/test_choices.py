@@ -12,8 +12,8 @@ import pytest
 from digest.app.choices import LONGEST_PAUSE, ChoiceProblem, reader_today
 from digest.app.subscribers import Membership
 from digest.config import Settings
-from digest.models import SubscriberStatus
-from digest.store import Store, Subscriber
+from digest.models import Subscriber, SubscriberStatus
+from digest.store import Store
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import trustme
 from digest.config import Settings
 from digest.errors import LeaseHeldError
 from digest.mail.backends import get_backend
-from digest.models import RunEnd, SubscriberStatus
+from digest.models import Progress, RunEnd, SubscriberStatus
 from digest.send.delivery import compile_issue, send_issue, send_test
-from digest.send.report import Progress
 from digest.store import Store
 
 from factories import make_stored_issue

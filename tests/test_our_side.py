@@ -19,8 +19,7 @@ import pytest
 
 from digest.app.scheduling import Scheduler
 from digest.config import ScheduleOptions, Settings, load_settings
-from digest.models import DeliveryState, RunEnd, SlotState
-from digest.send.report import Progress
+from digest.models import DeliveryState, Progress, RunEnd, SlotState
 from digest.store import Store
 
 from mailserver import Handler, SmtpServer, free_port

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from digest.app.issues import frozen_form, reach_of
-from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
+from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings, theme_key
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_for
-from digest.models import DeliveryState, Digest
+from digest.models import DeliveryState, Digest, Layout, StoredIssue
 from digest.render import render_issue
-from digest.render.views import Layout, Views, parse
+from digest.render.views import Views, parse, view_of
 from digest.send.delivery import compile_issue
-from digest.store import Store, StoredIssue
+from digest.store import Store
 
 from mailserver import SmtpServer
 from support.issues import NOW, send_with_views
@@ -56,9 +56,9 @@ def themes_of(digest: Digest) -> list[str]:
 
 def test_the_view_of_every_theme_is_the_stored_issue_byte_for_byte(sample: tuple[Settings, Digest, StoredIssue]) -> None:
     _, digest, issue = sample
-    layout = Layout.load(issue.layout)
+    layout = Layout.load(issue.layout, theme_key)
     assert layout is not None and list(layout.themes) == themes_of(digest) and len(layout.themes) == 5
-    html, text = Views(layout).render(layout.view(layout.sections_for(None)))
+    html, text = Views(layout).render(view_of(layout, layout.sections_for(None)))
     assert html == issue.html and text == issue.text
     # The stored copy carries no marks; the marked one pairs every mark up.
     assert "<!--v:" not in issue.html and "\ufdd0" not in issue.text and "\ufdd2" not in issue.text
@@ -68,10 +68,10 @@ def test_the_view_of_every_theme_is_the_stored_issue_byte_for_byte(sample: tuple
 
 def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Settings, Digest, StoredIssue]) -> None:
     settings, digest, issue = sample
-    layout = Layout.load(issue.layout)
+    layout = Layout.load(issue.layout, theme_key)
     assert layout is not None
     section = digest.sections[1]
-    html, text = Views(layout).render(layout.view(layout.sections_for([settings.key_of(section.theme)])))
+    html, text = Views(layout).render(view_of(layout, layout.sections_for([settings.key_of(section.theme)])))
     others = [s for s in digest.sections if s is not section]
     outlets = {post.outlet for post in section.posts}
     counts = (
@@ -97,7 +97,7 @@ def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Setting
     assert all(len(line) <= 78 or line.startswith("[") for line in text.splitlines())
     # Two sections: the contents are back, with only those two.
     two = layout.sections_for([settings.key_of(digest.sections[0].theme), settings.key_of(digest.sections[3].theme)])
-    html2, _ = Views(layout).render(layout.view(two))
+    html2, _ = Views(layout).render(view_of(layout, two))
     contents = html2.split("In this issue", 1)[1].split("</ul>", 1)[0]
     assert contents.count("<li") == 2 and 'href="#section-1"' in contents and 'href="#section-4"' in contents
 
@@ -182,7 +182,7 @@ def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Sett
     settings, digest, _ = sample
     empty = dataclasses.replace(digest, sections=(), outlet_summary=())
     issue = frozen_form(empty, render_issue(empty, settings), NOW)
-    layout = Layout.load(issue.layout)
+    layout = Layout.load(issue.layout, theme_key)
     assert layout is not None and layout.themes == ()
     variants = Variants(compile_issue(issue, settings, date=NOW), layout)
     around = frozenset({"transport"})

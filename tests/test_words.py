@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from digest.models import SUBSCRIBER_STATUS_WORDS, SubscriberStatus
-from digest.send.variants import VIEW_WORDS, ViewKind
+from digest.models import SUBSCRIBER_STATUS_WORDS, VIEW_WORDS, SubscriberStatus, ViewKind
 
 
 def test_every_subscriber_status_has_its_word() -> None:

@@ -24,9 +24,8 @@ from digest.app.issues import Newsletter
 from digest.config import ConfigError, Settings, load_settings, theme_key
 from digest.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
 from digest.mail.backends import get_backend
-from digest.models import DeliveryState
+from digest.models import DeliveryState, SendReport
 from digest.send.delivery import compile_issue, send_issue
-from digest.send.report import SendReport
 from digest.send.workers import work_on_issue
 from digest.store import Store, now_utc
 from digest.store.schema import deliveries, send_workers

@@ -29,9 +29,8 @@ from digest.errors import RefusedError
 from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
-from digest.models import Refusal, RefusalKind, SlotState
+from digest.models import Refusal, RefusalKind, SlotState, StoredIssue
 from digest.send.delivery import compile_issue
-from digest.store import StoredIssue
 
 
 def issue_print(issue: StoredIssue) -> str:

@@ -27,8 +27,8 @@ import jinja2
 
 from digest import placeholders, routes
 from digest.config import Settings
-from digest.models import OnStep
-from digest.store import IssueSummary, Store, StoredIssue
+from digest.models import IssueSummary, OnStep, StoredIssue
+from digest.store import Store
 
 ATOM = "http://www.w3.org/2005/Atom"
 _PAGES = jinja2.Environment(loader=jinja2.PackageLoader("digest", "web/templates"), autoescape=True, undefined=jinja2.StrictUndefined)

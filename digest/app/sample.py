@@ -19,7 +19,7 @@ from pathlib import Path
 from digest.app.issues import Newsletter, SendPlan, WindowRequest
 from digest.app.output import write_issue
 from digest.config import Settings
-from digest.send.report import SendReport
+from digest.models import SendReport
 from digest.store import Store
 from digest.subscribers.csv_formats import read_csv
 

@@ -16,10 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
-from digest.config import Settings, SourceSpec, find_config, load_settings, parse_source_spec
+# Settings, SourceSpec and Store are re-exported ("as"): an entry point names them (a parameter's type, an
+# annotation's) from here, so the contract that it imports nothing below app/ holds for type-only imports too.
+from digest.config import Settings as Settings
+from digest.config import SourceSpec as SourceSpec
+from digest.config import find_config, load_settings, parse_source_spec
 from digest.errors import ConfigError
 from digest.issue.selection import at_moment, parse_when
-from digest.store import Store, ThemeNames, database_exists, database_problem, safe_url
+from digest.store import Store as Store
+from digest.store import ThemeNames, database_exists, database_problem, safe_url
 from digest.store.migrations import HEAD
 
 # What a command that needs a newsletter says when it finds none: it reads nothing else and writes nothing.

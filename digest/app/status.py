@@ -15,9 +15,8 @@ from digest.app.bounces import EventKind, Returned
 from digest.app.subscribers import LostChoice, lost_choices
 from digest.config import Settings
 from digest.issue.slots import make_trigger, next_fire_times
-from digest.models import DeliveryState, SubscriberStatus
-from digest.store import Delivery, IssueStatus, ScheduleRun, Store
-from digest.store.workers import WorkerRecord
+from digest.models import Delivery, DeliveryState, IssueStatus, ScheduleRun, SubscriberStatus, WorkerRecord
+from digest.store import Store
 
 SCHEDULER_LEASE = "scheduler"  # the lease `digest schedule` holds while it runs
 

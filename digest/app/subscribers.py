@@ -36,9 +36,9 @@ from digest.config import ConfigError, Settings
 from digest.config.schema import theme_key_problem
 from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
-from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SubscriberStatus
-from digest.store import Store, Subscriber
-from digest.store.subscribers import IMPORTED_AS, SignUpKind
+from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SignUpKind, Subscriber, SubscriberStatus
+from digest.store import Store
+from digest.store.subscribers import IMPORTED_AS
 from digest.subscribers.addresses import clean_name, normalise_address
 from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 

@@ -25,9 +25,8 @@ from digest.cli.common import (
 
 if TYPE_CHECKING:
     from digest.app.issues import Built
-    from digest.config import Settings
-    from digest.models import Digest, RenderedIssue
-    from digest.store import StoredIssue
+    from digest.app.session import Settings
+    from digest.models import Digest, RenderedIssue, StoredIssue
 
 
 @click.command()

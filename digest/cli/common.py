@@ -22,9 +22,8 @@ from digest.text import for_terminal
 
 if TYPE_CHECKING:
     from digest.app.issues import Newsletter, Target, WindowRequest
-    from digest.config import Settings, SourceSpec
+    from digest.app.session import Settings, SourceSpec, Store
     from digest.models import Problem
-    from digest.store import Store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_TEMPFAIL = 75  # sysexits.h: our side failed for now (a relay down, the database busy); the same command later goes on

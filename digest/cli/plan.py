@@ -13,7 +13,7 @@ from digest.cli.common import Context, hint
 
 if TYPE_CHECKING:
     from digest.app.issues import SendPlan
-    from digest.store import StoredIssue
+    from digest.models import StoredIssue
 
 
 def list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
@@ -90,8 +90,7 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
 
 def _recipients(obj: Context, plan: SendPlan) -> None:
     """Who the send would mail, and who it leaves out and why."""
-    from digest.app.issues import ViewKind
-    from digest.models import SubscriberStatus
+    from digest.models import SubscriberStatus, ViewKind
 
     issue = plan.issue
     out = plan.outstanding

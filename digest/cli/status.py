@@ -14,8 +14,7 @@ from digest.cli.common import Context, hint, say
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
     from digest.app.status import IssueReport, Status
-    from digest.store import ScheduleRun
-    from digest.store.workers import WorkerRecord
+    from digest.models import ScheduleRun, WorkerRecord
 
 
 @click.command()

@@ -15,9 +15,10 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from digest.config import Settings
-from digest.mail.backends import Backend, Reply, get_backend
+from digest.mail.backends import Backend, get_backend
 from digest.mail.dkim import sign_message
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 
 def send_notice(

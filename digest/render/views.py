@@ -32,7 +32,6 @@ only ever gets smaller, so no line grows past the width it was wrapped to.
 from __future__ import annotations
 
 import html as html_lib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -41,9 +40,8 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from digest.config import theme_key
 from digest.errors import RenderError
-from digest.models import NO_OUTLET, shares
+from digest.models import NO_OUTLET, Layout, shares
 from digest.render.i18n import automatic_preheader, colon, counts_phrase, percent
 from digest.render.plaintext import tidy_text, wrap
 
@@ -53,10 +51,6 @@ _HTML_MARK = re.compile(r"<!--v:([a-z0-9 ]+)-->|<!--/v-->")
 _TEXT_MARK = re.compile("\ufdd0([a-z0-9 ]+)\ufdd1|\ufdd0/\ufdd1")
 REF = "\ufdd2"  # opens a link number in the marked text, in place of "["
 _REF = re.compile("\ufdd2([0-9]+)]")
-# 2: the "share" hole carries its percent sign ("43%", French "43 %"); a version 1 layout (frozen by an
-# earlier release) has the sign after the hole in its HTML, so its hole gives the number alone.
-LAYOUT_VERSION = 2
-KNOWN_LAYOUTS = (1, 2)
 
 
 def share_text(share: float, language: str = "en") -> str:
@@ -158,86 +152,28 @@ class View:
     share_sign: bool = True  # the share hole carries its percent sign (layouts of version 2 on)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Layout:
-    """The marked render of a frozen issue, and what a view needs to count its posts again."""
-
-    html: str
-    text: str
-    themes: tuple[str, ...]  # each section's theme, in order, by name (what the reader reads)
-    keys: tuple[str, ...]  # each section's theme key (what readers' choices hold)
-    post_outlets: tuple[tuple[str, ...], ...]  # each section's posts' outlets (NO_OUTLET for none)
-    outlets: tuple[str, ...]  # the whole issue's outlets table, in order
-    language: str
-    automatic_preheader: bool  # the preheader was written by the program, so each view gets its own
-    version: int = LAYOUT_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": LAYOUT_VERSION,
-                "html": self.html,
-                "text": self.text,
-                "themes": self.themes,
-                "keys": self.keys,
-                "post_outlets": self.post_outlets,
-                "outlets": self.outlets,
-                "language": self.language,
-                "automatic_preheader": self.automatic_preheader,
-            },
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def load(cls, raw: str | None, key_of: Callable[[str], str] = theme_key) -> Layout | None:
-        """The stored layout; None for none, or one in a format this release does not know. A layout frozen before
-        theme keys has its sections' keys looked up by name (``key_of``: the config's, Settings.key_of)."""
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        if data.get("version") not in KNOWN_LAYOUTS:
-            return None
-        themes = tuple(data["themes"])
-        return cls(
-            html=data["html"],
-            text=data["text"],
-            themes=themes,
-            keys=tuple(data["keys"]) if "keys" in data else tuple(key_of(theme) for theme in themes),
-            post_outlets=tuple(tuple(item) for item in data["post_outlets"]),
-            outlets=tuple(data["outlets"]),
-            language=data["language"],
-            automatic_preheader=bool(data["automatic_preheader"]),
-            version=int(data["version"]),
-        )
-
-    def sections_for(self, keys: Iterable[str] | None) -> frozenset[int]:
-        """The section numbers a reader of the themes with ``keys`` gets (None: every theme)."""
-        if keys is None:
-            return frozenset(range(1, len(self.keys) + 1))
-        wanted = set(keys)
-        return frozenset(number for number, key in enumerate(self.keys, 1) if key in wanted)
-
-    def view(self, kept: frozenset[int]) -> View:
-        outlets = [outlet for number in sorted(kept) for outlet in self.post_outlets[number - 1]]
-        counted = Counter(outlets)
-        order = sorted(counted.items(), key=lambda item: (-item[1], item[0].casefold()))
-        row_of = {outlet: number for number, outlet in enumerate(self.outlets, 1)}
-        preheader = None
-        if self.automatic_preheader:
-            preheader = automatic_preheader(len(outlets), len(counted), [self.themes[n - 1] for n in sorted(kept)], self.language)
-        return View(
-            kept=kept,
-            counts=counts_phrase(len(outlets), len(counted), self.language),
-            preheader=preheader,
-            rows=tuple(
-                (row_of[outlet], count, share)
-                for (outlet, count), share in zip(order, shares([count for _, count in order]), strict=True)
-                if outlet in row_of
-            ),
-            outlets=self.outlets,
-            language=self.language,
-            share_sign=self.version >= 2,
-        )
+def view_of(layout: Layout, kept: frozenset[int]) -> View:
+    """What differs in the copy for readers of the sections numbered ``kept``: their counts, preheader and outlet rows."""
+    outlets = [outlet for number in sorted(kept) for outlet in layout.post_outlets[number - 1]]
+    counted = Counter(outlets)
+    order = sorted(counted.items(), key=lambda item: (-item[1], item[0].casefold()))
+    row_of = {outlet: number for number, outlet in enumerate(layout.outlets, 1)}
+    preheader = None
+    if layout.automatic_preheader:
+        preheader = automatic_preheader(len(outlets), len(counted), [layout.themes[n - 1] for n in sorted(kept)], layout.language)
+    return View(
+        kept=kept,
+        counts=counts_phrase(len(outlets), len(counted), layout.language),
+        preheader=preheader,
+        rows=tuple(
+            (row_of[outlet], count, share)
+            for (outlet, count), share in zip(order, shares([count for _, count in order]), strict=True)
+            if outlet in row_of
+        ),
+        outlets=layout.outlets,
+        language=layout.language,
+        share_sign=layout.version >= 2,
+    )
 
 
 def layout_of(

@@ -29,7 +29,7 @@ Message-ID of the repeat is the same, so many clients show it once.
 
 The run itself (the queue, the connections, the breaker, each reply's effect on the row) is
 :mod:`digest.send.run`, shared with the workers (:mod:`digest.send.workers`); what it counts and reports
-is :mod:`digest.send.report`. Here: the one-process send under the issue's lease, and the message compiled
+are values of :mod:`digest.models` (Progress, SendReport). Here: the one-process send under the issue's lease, and the message compiled
 once per issue (and its test copy). A stopped or paused run resumes with ``digest send --issue ID``.
 """
 
@@ -44,14 +44,13 @@ from datetime import date, datetime
 
 from digest.config import DeliveryOptions, Settings
 from digest.errors import WorkersAtWorkError
-from digest.mail.backends import Backend, Reply
+from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
-from digest.render.views import Layout
+from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
 from digest.send.leases import Held, hold_lease, holder_is_dead
-from digest.send.report import Progress, SendReport
 from digest.send.run import Run
 from digest.send.variants import Variants
-from digest.store import LedgerWriter, Store, StoredIssue, now_utc
+from digest.store import LedgerWriter, Store, now_utc
 from digest.subscribers.tokens import ReturnPathSigner, Signer
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,7 @@ def send_issue(
 ) -> SendReport:
     """Send the issue to every active subscriber who does not have it yet, through the ledger.
 
-    ``layout`` (the frozen issue's, :class:`digest.render.views.Layout`) gives each
+    ``layout`` (the frozen issue's, :class:`digest.models.Layout`) gives each
     reader the themes they chose; without it everyone gets ``message``.
     ``today`` (the newsletter's day, for pauses) defaults to UTC's.
 

@@ -13,66 +13,13 @@ encoded once per run; only the short text twin is encoded per view.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from enum import StrEnum
-from types import MappingProxyType
 
 from digest.mail.message import CompiledMessage, Fill, body_pieces
-from digest.render.views import Layout, Views
+from digest.models import Layout, RecipientView, ViewKind
+from digest.render.views import Views, view_of
 
 _UNSEEN = object()
-
-
-class ViewKind(StrEnum):
-    """What a send does for one recipient, by the reader's own choices."""
-
-    EVERY_THEME = "every-theme"  # the whole issue
-    SOME_THEMES = "some-themes"  # the sections of the themes they chose
-    NO_POSTS = "no-posts"  # skipped: nothing in the themes they chose
-    PAUSED = "paused"  # skipped: paused past today
-
-    @property
-    def words(self) -> ViewWords:
-        return VIEW_WORDS[self]
-
-
-@dataclass(frozen=True, slots=True)
-class ViewWords:
-    """A view kind in words: of one reader (``--recipients``), of a count of readers (the dry run), and as the
-    ledger records a reader it skipped."""
-
-    reader: str  # with {themes} (the themes they get) and {until} (the day their pause ends)
-    counted: str  # after "of which N"; "" for the whole issue, not counted apart
-    recorded: str  # the ledger's reason, with {until}; "" for a reader who gets a message
-
-    def of_reader(self, themes: Iterable[str] = (), until: date | None = None) -> str:
-        return self.reader.format(themes=", ".join(themes), until=until)
-
-    def recorded_for(self, until: date | None) -> str:
-        return self.recorded.format(until=until)
-
-
-# Each kind's words, once: the CLI and the ledger each kept their own (three places). A test holds every member here.
-VIEW_WORDS: Mapping[ViewKind, ViewWords] = MappingProxyType(
-    {
-        ViewKind.EVERY_THEME: ViewWords("gets every theme", "", ""),
-        ViewKind.SOME_THEMES: ViewWords("gets {themes}", "get only the themes they chose", ""),
-        ViewKind.NO_POSTS: ViewWords(
-            "skipped: no posts in the themes they chose", "will be skipped: no posts in the themes they chose", "no posts in your themes"
-        ),
-        ViewKind.PAUSED: ViewWords(
-            "skipped: paused until {until}", "will be skipped: they paused their subscription", "paused until {until}"
-        ),
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientView:
-    kind: ViewKind
-    sections: frozenset[int] = frozenset()  # the section numbers they get (SOME_THEMES)
 
 
 EVERY_THEME = RecipientView(ViewKind.EVERY_THEME)
@@ -143,11 +90,11 @@ class Variants:
         if kept in self.by_sections:
             return self.by_sections[kept]
         html: list[bytes | Fill] = []
-        for part in self.views.html_parts(self.layout.view(kept)):
+        for part in self.views.html_parts(view_of(self.layout, kept)):
             encoded = self.encoded.get(part)
             if encoded is None:
                 encoded = self.encoded[part] = body_pieces(part, html=True)
             html += encoded
-        message = self.full.with_bodies(html, self.views.text(self.layout.view(kept)))
+        message = self.full.with_bodies(html, self.views.text(view_of(self.layout, kept)))
         self.by_sections[kept] = message
         return message

@@ -40,9 +40,8 @@ from digest.config import DeliveryOptions
 from digest.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, WorkersNeedPostgresError
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
-from digest.render.views import Layout
+from digest.models import Layout, Progress, SendReport
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
-from digest.send.report import Progress, SendReport
 from digest.send.run import Run
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store

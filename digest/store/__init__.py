@@ -30,41 +30,34 @@ from digest.errors import StoreError
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.figures import Figures, ListChange, SentIssue
-from digest.store.issues import Issues, IssueSummary, StoredIssue
+from digest.store.issues import Issues
 from digest.store.leases import Leases
-from digest.store.ledger import Delivery, Due, IssueStatus, Ledger, LedgerWriter, Outstanding
+from digest.store.ledger import Due, Ledger, LedgerWriter
 from digest.store.links import Links
 from digest.store.migrations import ThemeNames
 from digest.store.placements import PastLabel, PastPlacement, Placements
-from digest.store.runs import Runs, ScheduleRun
+from digest.store.runs import Runs
 from digest.store.schema import create_engine, now_utc, reads_of
-from digest.store.subscribers import Subscriber, Subscribers
+from digest.store.subscribers import Subscribers
 from digest.store.workers import Claimed, Remaining, Workers
 
 __all__ = [
     "Approval",
     "Claimed",
-    "Delivery",
     "Due",
     "Figures",
-    "IssueStatus",
-    "IssueSummary",
     "LedgerWriter",
     "Links",
     "ListChange",
     "MailEvent",
     "Named",
-    "Outstanding",
     "PastLabel",
     "PastPlacement",
     "Placements",
     "Remaining",
-    "ScheduleRun",
     "SentIssue",
     "Store",
     "StoreError",
-    "StoredIssue",
-    "Subscriber",
     "ThemeNames",
     "database_exists",
     "now_utc",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -12,39 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import Check, DeliveryState, Placed, TrackedLink
+from digest.models import Check, DeliveryState, IssueSummary, StoredIssue
 from digest.store.schema import deliveries, issues, links, placements, reads_of
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredIssue:
-    """A frozen issue: exactly what was previewed, and what every send of it uses."""
-
-    id: str
-    window_start: datetime
-    window_end: datetime
-    subject: str
-    preheader: str
-    html: str
-    text: str
-    post_ids: tuple[str, ...]
-    checks: tuple[Check, ...]  # as frozen: an error-level one refuses a send unless forced
-    created_at: datetime
-    # {post id: fingerprint}: what each post looked like when frozen (empty for issues frozen before v3).
-    post_prints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    model: str | None = None  # digest.json of the issue (None for issues frozen before v8)
-    layout: str | None = None  # digest.render.views.Layout as JSON: None before v9, or when the templates mark no themes
-    placements: tuple[Placed, ...] = ()  # kept in their own table (v14): read by Placements, not loaded with the issue
-    links: tuple[TrackedLink, ...] = ()  # the counted links (v15; [tracking] clicks): read by Links, not loaded with the issue
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IssueSummary:
-    id: str
-    subject: str
-    window_start: datetime
-    window_end: datetime
-    created_at: datetime
 
 
 class Issues:

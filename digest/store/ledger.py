@@ -17,18 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.errors import StoreError
-from digest.models import GAVE_UP, OUTSTANDING_STATES, SENDER_SIDE, DeliveryState, SubscriberStatus
+from digest.models import GAVE_UP, OUTSTANDING_STATES, SENDER_SIDE, Delivery, DeliveryState, IssueStatus, Outstanding, SubscriberStatus
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, leases, now_utc, reads_of, subscribers
 from digest.store.subscribers import stored_day, theme_choice
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Delivery:
-    issue_id: str
-    subscriber_id: int
-    state: DeliveryState
-    attempts: int
-    last_reply: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,35 +33,6 @@ class Due:
     themes: frozenset[str] | None = None  # the themes the subscriber chose (None: every theme)
     paused_until: date | None = None  # no issue before this day
     link_salt: str | None = None  # in the MAC of their links (digest.subscribers.tokens)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IssueStatus:
-    issue_id: str
-    subject: str
-    created_at: datetime
-    counts: dict[DeliveryState, int]  # every state, zero when none
-    problems: tuple[Delivery, ...]  # failed and deferred, with their last replies
-    not_theirs: int = 0  # of the failed, those whose cause was not the reader's address (never in the failure rate)
-
-    @property
-    def recipients(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outstanding:
-    """Who a send of an issue would mail now: exactly what enqueue and the restart rule will hand the workers."""
-
-    new: int  # active subscribers with no delivery of the issue yet
-    pending: int  # queued, or in flight when a run died (sent again)
-    deferred: int  # waiting for a retry
-    done: dict[DeliveryState, int]  # sent, failed and skipped: never mailed again
-    retriable: int = 0  # of the failed, those whose cause was not their address (models.GAVE_UP, SENDER_SIDE)
-
-    @property
-    def to_send(self) -> int:
-        return self.new + self.pending + self.deferred
 
 
 class Ledger:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import SlotState
+from digest.models import ScheduleRun, SlotState
 from digest.store.schema import from_row, now_utc, reads_of, schedule_runs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleRun:
-    slot: datetime
-    issue_id: str | None
-    state: SlotState
-    reason: str | None
-    started_at: datetime
-    finished_at: datetime | None
 
 
 class Runs:

@@ -96,7 +96,7 @@ issues = sa.Table(
     sa.Column("post_prints", sa.Text, nullable=True),
     # v8: the Weekly Digest model as digest.json has it: the archive's per-theme feeds read its sections.
     sa.Column("model", sa.Text, nullable=True),
-    # v9: the marked render that each reader's theme view is cut from (digest.render.views.Layout, JSON).
+    # v9: the marked render that each reader's theme view is cut from (digest.models.Layout, JSON).
     sa.Column("layout", sa.Text, nullable=True),
 )
 

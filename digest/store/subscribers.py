@@ -6,30 +6,18 @@ import functools
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.errors import StoreError
-from digest.models import SubscriberStatus
+from digest.models import SignUp, SignUpKind, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
 # The start of the reason an import gives a status: the export said so, and when it happened is not known.
 IMPORTED_AS = "imported as "
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subscriber:
-    id: int
-    email: str
-    name: str | None
-    status: SubscriberStatus
-    status_reason: str | None = None
-    link_salt: str | None = None  # in the MAC of their links (None: a row from before v13, signed without)
 
 
 class Subscribers:
@@ -339,21 +327,6 @@ class Subscribers:
             for status, count in conn.execute(sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)).all():
                 found[SubscriberStatus(status)] = int(count)
         return found
-
-
-class SignUpKind(StrEnum):
-    """What a sign-up found."""
-
-    NEW = "new"  # a new address: pending until confirmed
-    PENDING = "pending"  # signed up before, not confirmed yet
-    RETURNING = "returning"  # had left (unsubscribed, complained, bounced): keeps that status until they confirm
-    ACTIVE = "active"  # subscribed already: nothing changes
-
-
-@dataclass(frozen=True, slots=True)
-class SignUp:
-    kind: SignUpKind
-    subscriber: Subscriber
 
 
 def _may_get_mail() -> sa.ColumnElement[bool]:

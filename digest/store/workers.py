@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus
+from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus, WorkerRecord
 from digest.store.ledger import Due, due_of, select_due
 from digest.store.schema import deliveries, now_utc, reads_of, send_workers, subscribers
 
@@ -40,17 +40,6 @@ class Remaining:
     held: int  # pending or in flight, claimed by a worker (perhaps a dead one, reclaimed after the timeout)
     free: int  # pending and claimed by nobody (the next claim takes them)
     next_retry_at: datetime | None  # the earliest deferred delivery
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WorkerRecord:
-    """One worker of an issue, for ``digest status``: whether it is alive, and what it sent."""
-
-    id: str
-    alive: bool
-    heartbeat_age: float  # seconds since its last heartbeat, on the database's clock
-    stopped: bool
-    sent: int
 
 
 class Workers:

@@ -54,7 +54,7 @@ from digest.errors import StoreError
 from digest.routes import HEALTH, METRICS
 
 if TYPE_CHECKING:
-    from digest.store import Store
+    from digest.app.session import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -29,8 +29,8 @@ from digest.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
 
 if TYPE_CHECKING:
-    from digest.config import Settings
-    from digest.store import Subscriber
+    from digest.app.session import Settings
+    from digest.models import Subscriber
 
 PREFERENCES_COOKIE = "digest_preferences"
 PROBLEM_WORDS = {

@@ -64,8 +64,8 @@ from digest.web.pages import STRICT_PAGES
 from digest.web.preferences import preference_routes
 
 if TYPE_CHECKING:
-    from digest.config import Settings
-    from digest.store import Store, Subscriber
+    from digest.app.session import Settings, Store
+    from digest.models import Subscriber
 
 log = logging.getLogger(__name__)
 CSRF_COOKIE = "digest_csrf"

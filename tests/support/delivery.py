@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from digest.config import Relay, Settings, SmtpOptions
 from digest.mail.backends import get_backend
+from digest.models import Progress, SendReport
 from digest.send.delivery import compile_issue, send_issue
-from digest.send.report import Progress, SendReport
 from digest.store import Store
 
 from factories import make_stored_issue

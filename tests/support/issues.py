@@ -7,15 +7,14 @@ import dataclasses
 from datetime import date, datetime
 
 from digest.app.issues import Newsletter, WindowRequest, frozen_form
-from digest.config import Settings
+from digest.config import Settings, theme_key
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_for
 from digest.mail.backends import get_backend
+from digest.models import Layout, SendReport, StoredIssue
 from digest.render import render_issue
-from digest.render.views import Layout
 from digest.send.delivery import compile_issue, send_issue
-from digest.send.report import SendReport
-from digest.store import Store, StoredIssue
+from digest.store import Store
 
 from conftest import REPO
 
@@ -36,7 +35,7 @@ def send_with_views(store: Store, settings: Settings, issue: StoredIssue) -> Sen
         compile_issue(issue, settings, date=NOW),
         get_backend(settings),
         settings.delivery,
-        layout=Layout.load(issue.layout),
+        layout=Layout.load(issue.layout, theme_key),
         today=date(2026, 11, 20),
     )
 

@@ -40,8 +40,7 @@ from digest.app.issues.target import Target, WindowRequest, no_such_issue
 
 # What the entry points word of a send (they may not import below this layer): a reader's view, the backend, the counts.
 from digest.mail.backends import Backend
-from digest.send.report import Progress, SendReport
-from digest.send.variants import RecipientView, ViewKind
+from digest.models import Progress, RecipientView, SendReport, ViewKind
 
 __all__ = [
     "ApprovalState",

@@ -17,11 +17,11 @@ from digest.issue.assembly import assemble_digest, gather_for, issue_file_of
 from digest.issue.selection import select_posts
 from digest.meaning import meaning_of
 from digest.meaning.classifier import Label, LabelSource
-from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, TrackedLink, Window
+from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window
 from digest.render import render_leaving_out
 from digest.serialize import digest_to_json
 from digest.sources import gather_all
-from digest.store import StoredIssue, database_exists
+from digest.store import database_exists
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

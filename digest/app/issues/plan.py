@@ -14,11 +14,20 @@ from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
 from digest.config import Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.errors import RefusedError
-from digest.models import DeliveryState, OnStep, Refusal, RefusalKind, SubscriberStatus, Window
-from digest.render.views import Layout
+from digest.models import (
+    DeliveryState,
+    IssueSummary,
+    Layout,
+    OnStep,
+    Outstanding,
+    Refusal,
+    RefusalKind,
+    StoredIssue,
+    SubscriberStatus,
+    Window,
+)
 from digest.send.delivery import KEY_USE_LINKS
 from digest.send.variants import recipient_view
-from digest.store import IssueSummary, Outstanding, StoredIssue
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from digest.render.views import Layout
-from digest.send.variants import RecipientView, ViewKind, recipient_view
-from digest.store import StoredIssue
+from digest.models import Layout, RecipientView, StoredIssue, ViewKind
+from digest.send.variants import recipient_view
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,11 +11,9 @@ from datetime import datetime
 from digest.app.issues.freeze import Freezing
 from digest.app.issues.plan import SendPlan
 from digest.errors import RefusedError
-from digest.mail.backends import Backend, Reply, get_backend
-from digest.render.views import Layout
+from digest.mail.backends import Backend, get_backend
+from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
 from digest.send.delivery import compile_issue, send_issue, send_test
-from digest.send.report import Progress, SendReport
-from digest.store import StoredIssue
 
 log = logging.getLogger(__name__)
 

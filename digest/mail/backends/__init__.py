@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from digest.config import Settings
-from digest.mail.backends.base import Backend, Reply, Transport
+from digest.mail.backends.base import Backend, Transport
 from digest.mail.backends.console import ConsoleBackend
 from digest.mail.backends.memory import MemoryBackend
 from digest.mail.backends.outbox import OutboxBackend
 from digest.mail.backends.smtp import SmtpBackend
 
-__all__ = ["Backend", "Reply", "Transport", "get_backend"]
+__all__ = ["Backend", "Transport", "get_backend"]
 
 
 def get_backend(settings: Settings) -> Backend:

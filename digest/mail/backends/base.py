@@ -16,69 +16,13 @@ being written says so (``TransientError.message_sent``).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from digest.mail.message import Envelope
-
-_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    code: int
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.text}".strip()
-
-    @property
-    def enhanced(self) -> str | None:
-        """The RFC 3463 enhanced status code (``5.1.1``) when the text starts with one."""
-        match = _ENHANCED.match(self.text)
-        return ".".join(match.groups()) if match else None
-
-    @property
-    def is_bounce(self) -> bool:
-        """A permanent failure of the *address* (5.1.x, or a bare 550/551/553), as opposed to of the sender."""
-        enhanced = self.enhanced
-        if enhanced is not None:
-            return enhanced.startswith("5.1.")
-        return self.code in (550, 551, 553)
-
-    @property
-    def refuses_sender(self) -> bool:
-        """Digest's envelope sender refused, whichever command it answers ("550 5.1.8 … Sender address rejected", a
-        bare "550 Sender verify failed": Postfix checks the sender at RCPT): our setup, every copy would meet it."""
-        return (self.enhanced or "")[1:] in (".1.7", ".1.8") or _SENDER_REFUSED.search(self.text) is not None
-
-    @property
-    def is_throttle(self) -> bool:
-        """ "Slower, later" from the relay itself (452 too many recipients or no storage, 4.3.x its own trouble, 4.4.x
-        routing, 4.5.x protocol limits, 4.7.x policy and rate): never a sign the reader is gone."""
-        return self.code == 452 or (self.enhanced or "").startswith(("4.3.", "4.4.", "4.5.", "4.7."))
-
-    @property
-    def refuses_relaying(self) -> bool:
-        """The relay will not relay for us ("554 5.7.1 Relay access denied", a bare "550 relay not permitted"):
-        our setup, whatever address it is said of; every copy would meet it."""
-        return _RELAYING.search(self.text) is not None
-
-    @property
-    def is_sender_problem(self) -> bool:
-        """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
-        return (self.enhanced or "").startswith("5.7.")
-
-
-_SENDER_REFUSED = re.compile(r"\bsender\b[^.;]{0,40}\b(rejected|refused|denied)\b|\bsender verif(y|ication) failed\b", re.IGNORECASE)
-_RELAYING = re.compile(
-    r"\brelay(ing)?\b[^.;]*\b(denied|not permitted|not allowed|prohibited|refused)\b|\b(not permitted|unable|not allowed) to relay\b",
-    re.IGNORECASE,
-)
+from digest.models import Reply
 
 
 class Transport(Protocol):

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
-from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 _lock = threading.Lock()
 

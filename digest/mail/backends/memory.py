@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 
 class MemoryBackend:

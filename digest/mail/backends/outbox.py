@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 

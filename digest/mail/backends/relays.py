@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 
 from digest.config import Relay
 from digest.errors import PermanentError, RelayError, TransientError
-from digest.mail.backends.base import RateLimiter, Reply
+from digest.mail.backends.base import RateLimiter
 from digest.mail.backends.smtp import SmtpTransport
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import NoReturn
 
 from digest.config import SmtpOptions
 from digest.errors import AddressError, DeliveryError, PermanentError, RelayError, TransientError
-from digest.mail.backends.base import Reply
 from digest.mail.message import Envelope
+from digest.models import Reply
 
 
 def tls_context(options: SmtpOptions) -> ssl.SSLContext:

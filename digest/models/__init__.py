@@ -1,0 +1,145 @@
+"""The values that flow through the pipeline, left to right, and the nouns every layer shares.
+
+Everything here is a frozen, slotted dataclass (an enum, or a small pure rule over them): a stage takes these
+and returns new ones, never changes what it was given. No I/O here, and nothing of a layer above: the store maps
+its rows to these values and back, the render fills them in, the entry points word them. Import them from here
+(``from digest.models import Post``); the modules are by family::
+
+    posts.py        Post, Image, Window, Problem, Excluded and its kinds' words, shares and last_day
+    placement.py    where posts were placed (Placed, Judgement) and what readers clicked (TrackedLink, ReaderInterest)
+    issues.py       Section, Digest, Check, RenderedIssue, Layout (theme views' marked render), StoredIssue, IssueSummary
+    subscribers.py  Subscriber and SubscriberStatus (its words), SignUp, where a report that named nobody stands
+    delivery.py     what a reader's copy is (RecipientView, ViewKind and its words), DeliveryState, the ledger's
+                    rows and counts (Delivery, IssueStatus, Outstanding)
+    runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
+
+The values the errors carry (a relay's Reply, a Refusal, a ReviewProblem) are defined with the error tree, at
+the bottom of the layers (:mod:`digest.errors`), and named from here like the rest.
+"""
+
+from __future__ import annotations
+
+from digest.errors import Refusal, RefusalKind, Reply, ReviewProblem
+from digest.models.delivery import (
+    GAVE_UP,
+    OUTSTANDING_STATES,
+    SENDER_SIDE,
+    VIEW_WORDS,
+    Delivery,
+    DeliveryState,
+    IssueStatus,
+    Outstanding,
+    RecipientView,
+    ViewKind,
+    ViewWords,
+)
+from digest.models.issues import (
+    KNOWN_LAYOUTS,
+    LAYOUT_VERSION,
+    Check,
+    Digest,
+    Editorial,
+    IssueSummary,
+    Layout,
+    Level,
+    OutletGroup,
+    OutletShare,
+    RenderedIssue,
+    Section,
+    Stats,
+    StoredIssue,
+)
+from digest.models.placement import (
+    ClickTracking,
+    Judgement,
+    LinkClicks,
+    Placed,
+    PlacementKind,
+    ReaderInterest,
+    SectionOrder,
+    ThemeInterest,
+    TrackedLink,
+)
+from digest.models.posts import (
+    EXCLUSION_WORDS,
+    NO_OUTLET,
+    AlsoIn,
+    Excluded,
+    ExclusionKind,
+    Image,
+    OnStep,
+    Post,
+    Problem,
+    Window,
+    last_day,
+    shares,
+    strict_problems,
+)
+from digest.models.runs import Progress, RunEnd, ScheduleRun, SendReport, SlotState, WorkerRecord
+from digest.models.subscribers import SUBSCRIBER_STATUS_WORDS, ReviewState, SignUp, SignUpKind, Subscriber, SubscriberStatus
+
+__all__ = [
+    "EXCLUSION_WORDS",
+    "GAVE_UP",
+    "KNOWN_LAYOUTS",
+    "LAYOUT_VERSION",
+    "NO_OUTLET",
+    "OUTSTANDING_STATES",
+    "SENDER_SIDE",
+    "SUBSCRIBER_STATUS_WORDS",
+    "VIEW_WORDS",
+    "AlsoIn",
+    "Check",
+    "ClickTracking",
+    "Delivery",
+    "DeliveryState",
+    "Digest",
+    "Editorial",
+    "Excluded",
+    "ExclusionKind",
+    "Image",
+    "IssueStatus",
+    "IssueSummary",
+    "Judgement",
+    "Layout",
+    "Level",
+    "LinkClicks",
+    "OnStep",
+    "OutletGroup",
+    "OutletShare",
+    "Outstanding",
+    "Placed",
+    "PlacementKind",
+    "Post",
+    "Problem",
+    "Progress",
+    "ReaderInterest",
+    "RecipientView",
+    "Refusal",
+    "RefusalKind",
+    "RenderedIssue",
+    "Reply",
+    "ReviewProblem",
+    "ReviewState",
+    "RunEnd",
+    "ScheduleRun",
+    "Section",
+    "SectionOrder",
+    "SendReport",
+    "SignUp",
+    "SignUpKind",
+    "SlotState",
+    "Stats",
+    "StoredIssue",
+    "Subscriber",
+    "SubscriberStatus",
+    "ThemeInterest",
+    "TrackedLink",
+    "ViewKind",
+    "ViewWords",
+    "Window",
+    "WorkerRecord",
+    "last_day",
+    "shares",
+    "strict_problems",
+]

@@ -1,0 +1,106 @@
+"""A send run and a scheduled slot: how a run went and ended, its workers, and what became of a slot."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from digest.models.delivery import DeliveryState
+
+
+class RunEnd(StrEnum):
+    """How one send run ended (``SendReport.end``); the ledger says what is left either way."""
+
+    COMPLETE = "complete"  # every recipient ended sent, skipped, or failed for good with the reason recorded
+    DEFERRED = "deferred"  # some recipients were deferred past the run's wait: the next run retries them
+    STOPPED = "stopped"  # a stop was asked for (a signal, the scheduler stopping): the next run resumes
+    PAUSED = "paused"  # the circuit breaker stopped it after consecutive failures (reason: the last reply)
+    # Our side failed (the relay cannot be reached or garbles its replies, refuses our TLS, login or envelope sender):
+    # no reader blamed, every reader not sent still pending; the next run resumes (reason: what, and the settings to check).
+    OURS = "ours"
+    FATAL = "fatal"  # the run could not go on: the ledger could not be written, an unexpected error (reason: what)
+
+
+@dataclass
+class Progress:
+    """Running counts of one send, by recipient (never by attempt), for a progress bar or log lines. Updated under a lock.
+
+    ``done`` counts the recipients this run settled (sent, failed, skipped), so it never passes ``total``;
+    ``deferred`` is how many wait for a retry now (a retried one leaves it). While the run waits for a retry to
+    come due, ``waiting_until`` says until when.
+    """
+
+    total: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    bounced: int = 0
+    skipped: int = 0  # by the reader's choice: no posts in your themes, paused
+    deferrals: int = 0  # every deferral of this run (a recipient deferred twice counts twice): the report's figure
+    started: float = field(default_factory=time.monotonic)
+    waiting_until: datetime | None = None
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendReport:
+    issue_id: str
+    counts: dict[DeliveryState, int]  # the ledger's final state counts for the issue
+    enqueued: int
+    recovered: int
+    skipped: int  # left the list after being queued, or skipped by their choice (themes, pause)
+    sent: int
+    deferred: int
+    failed: int
+    bounced: int
+    variants: int = 0  # theme views compiled for the readers who chose some themes
+    end: RunEnd = RunEnd.COMPLETE  # how the run ended
+    reason: str | None = None  # PAUSED: the breaker's last reply; FATAL: what no retry can fix
+
+    @property
+    def complete(self) -> bool:
+        """Every recipient ended sent, skipped, or failed for good with the reason recorded (whoever sent them:
+        a run stopped by a problem can find the issue finished by another)."""
+        return self.counts[DeliveryState.PENDING] == self.counts[DeliveryState.SENDING] == self.counts[DeliveryState.DEFERRED] == 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerRecord:
+    """One worker of an issue, for ``digest status``: whether it is alive, and what it sent."""
+
+    id: str
+    alive: bool
+    heartbeat_age: float  # seconds since its last heartbeat, on the database's clock
+    stopped: bool
+    sent: int
+
+
+class SlotState(StrEnum):
+    """What became of one scheduled slot."""
+
+    RUNNING = "running"
+    SENT = "sent"
+    PARTIAL = "partial"  # some recipients deferred, or the run was stopped: resumed within grace
+    SKIPPED = "skipped"  # fewer posts than schedule.min_posts
+    MISSED = "missed"  # never run within the grace period
+    FAILED = "failed"  # refused (checks, overlap) or an error
+    ABANDONED = "abandoned"  # partial and past the grace period: left for an operator
+    NOT_APPROVED = "not-approved"  # schedule.approval = "required" and no valid approval at the slot: the editors were told
+    # Our side failed (the relay down, our login refused: RunEnd.OURS), every reader still pending: `digest schedule`
+    # tries the slot again at each retry tick while within its grace period, then records it failed for that reason.
+    WAITING = "waiting"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleRun:
+    slot: datetime
+    issue_id: str | None
+    state: SlotState
+    reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
