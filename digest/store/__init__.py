@@ -32,7 +32,7 @@ from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.figures import Figures, ListChange, SentIssue
 from digest.store.issues import Issues
 from digest.store.leases import Leases
-from digest.store.ledger import Due, Ledger, LedgerWriter
+from digest.store.ledger import Due, Ledger
 from digest.store.links import Links
 from digest.store.migrations import ThemeNames
 from digest.store.placements import PastLabel, PastPlacement, Placements
@@ -40,6 +40,7 @@ from digest.store.runs import Runs
 from digest.store.schema import create_engine, now_utc, reads_of
 from digest.store.subscribers import Subscribers
 from digest.store.workers import Claimed, Remaining, Workers
+from digest.store.writer import LedgerWriter
 
 __all__ = [
     "Approval",
