@@ -1,10 +1,11 @@
 """digest: a scheduled newsletter digest generator.
 
 The pipeline runs left to right: sources → selection → grouping → issue →
-render; :mod:`digest.app.issues` holds the use cases that the CLI, the
-scheduler and the web apps call. The public names below are imported on
-first use, so that ``import digest`` (and ``digest --help``) stays cheap:
-nothing here loads SQLAlchemy, Jinja, MJML or premailer until it is needed.
+render; :mod:`digest.app` holds the use cases that the CLI, the scheduler
+and the web apps call (an issue's in :mod:`digest.app.issues`). The public
+names below are imported on first use, so that ``import digest`` (and
+``digest --help``) stays cheap: nothing here loads SQLAlchemy, Jinja, MJML
+or premailer until it is needed.
 """
 
 from __future__ import annotations

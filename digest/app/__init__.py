@@ -10,6 +10,7 @@
     desk.py       the editor's desk: one change to the issue file per button
     preview.py    the editor's workbench: the issue a preview query means, built, with a sample copy
     subscribers.py  a reader's membership (unsubscribe, sign-up, preferences) and the operator's roster
+    choices.py    a reader's own choices, the rules once: which themes they get, a pause
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
     status.py     how it stands: the schedule, the totals /metrics reports, what /healthz says
     themes.py     how well posts are placed, against the editor's final word (digest themes report)
@@ -25,6 +26,7 @@
 
 The entry points (:mod:`digest.cli`, :mod:`digest.web`, :mod:`digest.schedule`)
 parse input, call one of these and render the result, and import nothing
-below this layer (an import-linter contract); the domain below
-(:mod:`digest.issue`, :mod:`digest.send`) does the work.
+below this layer but the values and the errors (an import-linter
+contract); the domain below (:mod:`digest.issue`, :mod:`digest.send`) does
+the work.
 """

@@ -12,9 +12,11 @@ The file is ``config/digest.toml`` here or in the nearest folder above
 rooted at the working directory: only for a run given all it reads (``build
 --source``); every other command refuses (:mod:`digest.app.session`).
 
-Beside the reader (``reader.py``, each section in a module of its own: it names them), the values (``schema.py``)
+Beside the reader (``reader.py``, each section in a module of its own: it names them; ``table.py`` reads one
+TOML table, keeping every problem with its key), the values (``schema.py``)
 and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys,
 ``kinds.py`` the kinds of source (one table: names, file endings, the guess),
+``labelled.py`` reads the starting set of labelled posts,
 ``alignment.py`` holds DMARC's alignment rule (organisational domains by the
 bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 """

@@ -7,6 +7,7 @@
     cache.py   vectors already computed, by model and text, in the cache folder: a repeated build computes none
     space.py   the themes as points in that space, and how close a post is to each
     classifier.py  where posts go, learnt from labelled posts: the themes' texts, the starting set, the editor's
+    seed.py    the starting set's vectors, shipped beside it (``make starting-vectors``)
 
 The optional extra ``digest[meaning]`` brings ONNX Runtime, the tokenizer and the
 packaged model; without it, :func:`available` says why, and themes are placed by

@@ -1,4 +1,16 @@
-"""From a Digest to the email as sent: Jinja2 → MJML → premailer for HTML, Jinja2 for text."""
+"""From a Digest to the email as sent: Jinja2 → MJML → premailer for HTML, Jinja2 for text.
+
+::
+
+    templates.py  the two Jinja environments (autoescaped HTML, plain text): the editor's folder, then the package's
+    mjml.py       MJML to HTML with mjml-python (MRML), the CSS we inline taken out first
+    fixups.py     what MRML writes differently from official MJML, put right
+    inline.py     our own CSS inlined with premailer, safely for MJML's output
+    plaintext.py  the text twin's lines: wrapped, tidied
+    views.py      theme views: what a reader of some themes gets, cut from the one render
+    i18n.py       the reader's language: dates and counts by Babel, fixed phrases by gettext
+    checks.py     what would break, clip or annoy in a mail client: for the summary, the preview, the send's gate
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@
     feed.py      RSS 0.9x/1.0/2.0 and Atom, files or URLs (http.py: the fetch, with its deadline and caps)
     archive.py   author-page text archives
     files.py     paths and globs
+    dates.py     the many ways sources write dates, read into aware datetimes
 
 The kinds are one table, :mod:`digest.config.kinds` (each kind's name and the file endings it reads); the class
 that reads a kind is in the module of its name and registers itself for it (``@registered``, in base.py), and

@@ -6,9 +6,11 @@
     migrations/     how a database gets to schema.py: Alembic revisions, applied at open
     subscribers.py  the list                      store.subscribers
     issues.py       frozen issues                 store.issues
-    ledger.py       deliveries, the writer        store.ledger
+    ledger.py       deliveries: queued, due, counted   store.ledger
+    writer.py       the ledger's per-message writes    store.ledger.writer(), a connection each
     runs.py         scheduled slots               store.runs
     leases.py       one holder per named job      store.leases
+    approvals.py    drafts and the editor's yes   store.approvals
     events.py       bounces, complaints read      store.events
     workers.py      send workers and their claims store.workers (PostgreSQL)
     placements.py   each post's automatic and final theme   store.placements

@@ -1,4 +1,8 @@
-"""Backends by name: ``smtp``, ``outbox``, ``console``, ``memory``."""
+"""Backends by name: ``smtp``, ``outbox``, ``console``, ``memory``, a module each.
+
+``base.py`` holds what they share (the interface, replies, the two kinds of failure); ``relays.py`` spreads
+``smtp`` over several relays ([[smtp.relays]]).
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ table dropped, and upgraded from there. The upgrade takes a lock first
 starting together upgrade once, one after the other.
 
 A new revision: ``alembic -c digest/store/migrations/alembic.ini revision
---rev-id v12 -m "…"`` (or copy the last one), then set :data:`HEAD`; a test checks that the
+--rev-id v<next> -m "…"`` (or copy the last one), then set :data:`HEAD`; a test checks that the
 revisions end at HEAD and that a database they make matches
 :mod:`digest.store.schema`.
 """
