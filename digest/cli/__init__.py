@@ -75,6 +75,8 @@ def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str)
       1  the run found problems (bad input under --strict, an error-level
          check, or recipients left undelivered)
       2  usage or configuration error
+      75 our side failed for now (a relay that cannot be used; the
+         database, for bounces process): the same command later goes on
     """
     from digest.cli.logs import configure
 

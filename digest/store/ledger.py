@@ -2,8 +2,8 @@
 
 See :mod:`digest.send.delivery` for the protocol (pending → sending → sent, with
 deferred and failed on the way). This module owns the rows: queueing,
-the restart rule, what is due, the per-worker writer, and the counts that
-``status`` and a send's plan report.
+the restart rule, what is due, the counts that ``status`` and a send's plan
+report, and a per-worker writer (:class:`digest.store.writer.LedgerWriter`) for each sender.
 """
 
 from __future__ import annotations
