@@ -115,7 +115,7 @@ bench-setup: setup
 # The sample's starting set, embedded once and shipped beside it (config/labelled-posts.vectors.npz): run after
 # editing config/labelled-posts.txt (tests/test_learning.py fails while the two disagree).
 starting-vectors: setup
-	$(BIN)/python -m digest.meaning.seed config/digest.toml
+	$(BIN)/python -m digest.issue.meaning.seed config/digest.toml
 
 format: setup
 	$(BIN)/ruff check --fix digest tests bench

@@ -38,11 +38,11 @@ from digest.issue.links import tracked_links
 from digest.issue.selection import window_for
 from digest.mail.backends.smtp import SmtpBackend
 from digest.models import ClickTracking, StoredIssue
+from digest.models.tokens import LinkSigner
 from digest.render import render_issue
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 from digest.store.schema import deliveries, mail_events, subscribers
-from digest.subscribers.tokens import LinkSigner
 
 from common import ROOT, SAMPLE_AS_OF, add_subscribers, free_port, postgres_engine, postgres_schema, sample_settings, smtp_sink
 

@@ -40,10 +40,10 @@ def generate_posts(folder: Path, count: int, start: date, rng: random.Random) ->
 
 
 def forget_vectors() -> None:
-    """A first run knows no vector nor fit: the ones this process met are forgotten too (digest.meaning.cache keeps them)."""
+    """A first run knows no vector nor fit: the ones this process met are forgotten too (digest.issue.meaning.cache keeps them)."""
     import sys
 
-    cache = sys.modules.get("digest.meaning.cache")
+    cache = sys.modules.get("digest.issue.meaning.cache")
     if cache is not None:
         cache._memo.clear()
         cache._fits.clear()  # and the classifier's fits: a first run fits it
@@ -99,7 +99,7 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
 
 def meaning_row(settings: Settings, window: Window, count: int, first: float, repeat: float) -> str:
     """The same builds with meaning on: a first run embeds the week's posts (and the themes); a repeated run reads them."""
-    from digest.meaning import available
+    from digest.issue.meaning import available
 
     if (missing := available()) is not None:
         return f"| gather+build with meaning on | skipped: {missing} | | |"

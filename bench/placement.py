@@ -23,8 +23,8 @@ from pathlib import Path
 
 from digest.config import Settings, load_settings
 from digest.issue.grouping import classify, place_by_meaning
-from digest.meaning import post_text
-from digest.meaning.classifier import Label
+from digest.issue.meaning import post_text
+from digest.issue.meaning.classifier import Label
 from digest.models import Post
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +77,8 @@ def score(rows: list[Labelled], placed: list[str], fallback: str, split: str | N
 
 
 def meaning_placements(rows: list[Labelled], settings: Settings, threshold: float | None = None) -> tuple[list[str], float]:
-    from digest.meaning.model import embedder
-    from digest.meaning.space import ThemeSpace, ThemeText
+    from digest.issue.meaning.model import embedder
+    from digest.issue.meaning.space import ThemeSpace, ThemeText
 
     model = embedder(settings.meaning.model)
     themes = settings.themes
@@ -122,7 +122,7 @@ def untuned(settings: Settings) -> list[Labelled]:
 
 def learned_placements(rows: list[Labelled], settings: Settings, taught: Sequence[Label] = ()) -> list[str]:
     """Where the classifier of ``settings`` (its theme texts, examples and starting set) and ``taught`` puts each row."""
-    from digest.meaning import meaning_of
+    from digest.issue.meaning import meaning_of
 
     meaning = meaning_of(settings, taught)
     assert meaning is not None and meaning.place is not None
@@ -134,7 +134,7 @@ def learned_placements(rows: list[Labelled], settings: Settings, taught: Sequenc
 def teaching_curve(rows: list[Labelled], settings: Settings) -> list[tuple[float, float]]:
     """Three issues: each row's issue is its number modulo 3 (the sets are written theme by theme). For the second
     and third issue, the accuracy untaught and after the editor confirmed and corrected the issues before it."""
-    from digest.meaning.classifier import Label, LabelSource
+    from digest.issue.meaning.classifier import Label, LabelSource
 
     issues = [[row for n, row in enumerate(rows) if n % 3 == k] for k in range(3)]
     curve = []
@@ -157,7 +157,7 @@ def _accuracy(rows: list[Labelled], placed: list[str]) -> float:
 
 
 def bench_placement(rows_out: list[str]) -> None:
-    from digest.meaning import available
+    from digest.issue.meaning import available
 
     if (missing := available()) is not None:
         rows_out.append(f"| placement by meaning | skipped: {missing} | | |")
@@ -202,11 +202,11 @@ def fit_row(settings: Settings) -> str:
     """The cost of learning: scikit-learn's import, one fit of the shipped labels, and placing a post by the fit."""
     import numpy as np
 
-    from digest.meaning import labels_of
-    from digest.meaning.cache import cached_vectors
-    from digest.meaning.classifier import fit
-    from digest.meaning.model import embedder, model_key
-    from digest.meaning.space import ThemeText
+    from digest.issue.meaning import labels_of
+    from digest.issue.meaning.cache import cached_vectors
+    from digest.issue.meaning.classifier import fit
+    from digest.issue.meaning.model import embedder, model_key
+    from digest.issue.meaning.space import ThemeText
 
     texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
     labels = labels_of(settings, texts)
@@ -249,8 +249,8 @@ def story_row(settings: Settings, path: Path = STORIES, label: str = "tuned") ->
 
 def story_counts(settings: Settings, path: Path) -> tuple[dict[str, int], dict[str, int]]:
     """Pairs folded and pairs read, by label ("same": one story told twice; "apart": two stories)."""
+    from digest.issue.meaning import meaning_of
     from digest.issue.stories import fold_stories
-    from digest.meaning import meaning_of
 
     meaning = meaning_of(settings)
     assert meaning is not None

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "ConfigError": "digest.errors",
-    "DeliveryError": "digest.errors",
-    "DigestError": "digest.errors",
-    "RenderError": "digest.errors",
-    "SourceError": "digest.errors",
-    "StoreError": "digest.errors",
+    "ConfigError": "digest.models.errors",
+    "DeliveryError": "digest.models.errors",
+    "DigestError": "digest.models.errors",
+    "RenderError": "digest.models.errors",
+    "SourceError": "digest.models.errors",
+    "StoreError": "digest.models.errors",
     "Digest": "digest.models",
     "Post": "digest.models",
     "RenderedIssue": "digest.models",
@@ -51,9 +51,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from digest.config import Settings, load_settings
-    from digest.errors import ConfigError, DeliveryError, DigestError, RenderError, SourceError, StoreError
     from digest.issue.assembly import build_issue
     from digest.models import Digest, Post, RenderedIssue, Window
+    from digest.models.errors import ConfigError, DeliveryError, DigestError, RenderError, SourceError, StoreError
     from digest.render import render_issue
 
 

@@ -272,7 +272,7 @@ def site(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Iterat
 
 def link_token(settings: Settings, store: Any, subscriber_id: int) -> str:
     """The token of a subscriber's unsubscribe and preferences links, as their mail carries it (with their salt)."""
-    from digest.subscribers.tokens import Signer
+    from digest.models.tokens import Signer
 
     found = store.subscribers.get(subscriber_id=subscriber_id)
     assert settings.secret_key is not None and found is not None

@@ -43,8 +43,7 @@ def make_stored_issue(issue_id: str = "2026-11-20-abcdef", subject: str = "Test 
     """A small frozen issue with both placeholders in both parts."""
     from datetime import UTC
 
-    from digest import placeholders
-    from digest.models import StoredIssue
+    from digest.models import StoredIssue, placeholders
 
     now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     return StoredIssue(

@@ -158,8 +158,8 @@ QMAIL = (
 def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
     """The attacks of the audit: each forged report names a victim by address or Message-ID, none changes them."""
     from digest.app.bounces import review
-    from digest.errors import ReviewError
     from digest.models import ReviewState
+    from digest.models.errors import ReviewError
 
     settings, store, received = sent
     original = received["complains"].parse()
@@ -376,7 +376,7 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         assert (count("INBOX"), count("Processed"), count("Unrecognised")) == (0, len(deliveries) - 3, 3)
         assert fetch(reading, store).read == 0  # nothing left, nothing read twice
         # A wrong password or an untrusted certificate is one clear error, not a traceback.
-        from digest.errors import DeliveryError
+        from digest.models.errors import DeliveryError
 
         with pytest.raises(DeliveryError, match="refused the login"):
             fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_password="wrong")), store)
@@ -499,7 +499,7 @@ def test_a_nul_in_a_mail_is_stored_cleaned_and_the_next_message_is_applied(
 
 def test_a_stored_text_never_holds_what_a_store_refuses() -> None:
     from digest.mail.bounces import Reading
-    from digest.text import storable
+    from digest.models.text import storable
 
     assert storable("a\x00b\udcffc\x1bd") == "a\ufffdb\ufffdc\x1bd"  # control characters are kept: shown escaped
     reading = Reading(kind=EventKind.HARD, key="<\x00@x>", status="5.1.1", diagnostic="\udc80", addresses=("a\x00@b",))
@@ -527,7 +527,7 @@ def hostile_text_bounce(victim: str) -> bytes:
 
 
 def test_for_terminal_shows_what_a_terminal_would_obey_and_keeps_real_text() -> None:
-    from digest.text import for_terminal
+    from digest.models.text import for_terminal
 
     hostile = "a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"
     assert for_terminal(hostile) == r"a\x1b[8mb\x07\x9b\x7f\u202e\u2066\u200b\u2028\udc80\U000e0041\ufffe\n\t\r"

@@ -20,9 +20,9 @@ from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import report
 from digest.config import Settings
 from digest.models import ClickTracking, LinkClicks
+from digest.models.tokens import LinkSigner
 from digest.readers.clicks import BURST_SECONDS, CLICKS_PER_ADDRESS, REPEAT_SECONDS, ClickFilter, Fetch, address_of
 from digest.store import Store
-from digest.subscribers.tokens import LinkSigner
 from digest.web.public import create_public_app
 
 from conftest import REPO, LiveServer

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings, parse_source_spec
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 from conftest import REPO, write
 
@@ -260,7 +260,7 @@ def test_an_environment_override_does_not_make_the_file_key_unknown(tmp_path: Pa
 def test_a_store_digest_cannot_run_on_is_a_config_error_naming_file_or_variable(tmp_path: Path) -> None:
     """Found walking issue 15: `DATABASE_URL=mysql://…` ended in a traceback (No module named 'MySQLdb'). digest keeps
     its ledger in SQLite or PostgreSQL (any driver): anything else is refused at load, without echoing a password."""
-    from digest.errors import ConfigError
+    from digest.models.errors import ConfigError
 
     config = write(tmp_path / "digest.toml", '[store]\nurl = "mysql://u:hunter2@db/x"\n')
     with pytest.raises(ConfigError) as refused:
@@ -276,7 +276,7 @@ def test_a_store_digest_cannot_run_on_is_a_config_error_naming_file_or_variable(
 def test_a_database_driver_that_is_not_installed_is_one_line(tmp_path: Path) -> None:
     import importlib.util
 
-    from digest.errors import StoreError
+    from digest.models.errors import StoreError
     from digest.store import Store
 
     if importlib.util.find_spec("psycopg2") is not None:

@@ -12,9 +12,9 @@ import pytest
 import trustme
 
 from digest.config import Settings
-from digest.errors import LeaseHeldError
 from digest.mail.backends import get_backend
 from digest.models import Progress, RunEnd, SubscriberStatus
+from digest.models.errors import LeaseHeldError
 from digest.send.delivery import compile_issue, send_issue, send_test
 from digest.store import Store
 
@@ -307,7 +307,7 @@ def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_
 def test_no_secret_key_no_send(delivery_settings: Make) -> None:
     import dataclasses
 
-    from digest.errors import ConfigError
+    from digest.models.errors import ConfigError
 
     settings = dataclasses.replace(delivery_settings(), secret_key=None)
     # One kind for the missing key wherever it is met (issue 23: it was a DeliveryError here, a ValueError or a
@@ -397,7 +397,7 @@ def test_both_ledger_paths_write_the_same_rows_and_refuse_the_same_writes(delive
     took the lease changes nothing and raises."""
     from datetime import timedelta
 
-    from digest.errors import StoreError
+    from digest.models.errors import StoreError
     from digest.store import now_utc
 
     settings = delivery_settings()

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from digest import placeholders
 from digest.config import ConfigError, Settings, load_settings
 from digest.mail.backends import get_backend
 from digest.mail.dkim import DkimSigner, load_key, new_key, sign_message
 from digest.mail.notice import send_notice
-from digest.models import StoredIssue
+from digest.models import StoredIssue, placeholders
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 

@@ -13,7 +13,7 @@ from digest.config import Settings, SourceSpec
 from digest.issue.editorial import Ref, issue_file_path, read_issue_file, write_issue_file
 from digest.issue.selection import window_between
 from digest.models import ExclusionKind
-from digest.serialize import digest_to_json
+from digest.models.serialize import digest_to_json
 from digest.store import Store
 
 from conftest import write

@@ -1,5 +1,5 @@
 """Issue 33, item 6: one error tree, no builtin raises. Every exception digest raises on purpose is one of
-digest/errors.py's (or a private one in the vocabulary of the library a module sits under), so the entry points
+digest/models/errors.py's (or a private one in the vocabulary of the library a module sits under), so the entry points
 can word each kind once; a builtin raised somewhere would reach them as a traceback."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.errors import DigestError, NaiveDatetimeError, WindowError
 from digest.models import Window
+from digest.models.errors import DigestError, NaiveDatetimeError, WindowError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
@@ -53,7 +53,7 @@ def test_no_module_of_digest_raises_a_builtin_error() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         for problem in _builtin_raises(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))
     ]
-    assert not found, "raise one of digest/errors.py's errors instead (add a subclass where none fits):\n" + "\n".join(found)
+    assert not found, "raise one of digest/models/errors.py's errors instead (add a subclass where none fits):\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize(

@@ -17,18 +17,18 @@ import pytest
 
 from digest.app.issues import Newsletter
 from digest.config import Settings, SourceSpec
-from digest.errors import RenderError
 from digest.issue.assembly import assemble_digest, gather_for
 from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.backends.outbox import file_name
 from digest.models import ExclusionKind, RunEnd
+from digest.models.addresses import normalise_address
+from digest.models.errors import RenderError
+from digest.models.tokens import Signer
 from digest.render import render_issue, render_leaving_out
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 from digest.store.schema import subscribers
-from digest.subscribers.addresses import normalise_address
-from digest.subscribers.tokens import Signer
 
 from conftest import Served, body_route, write
 from factories import make_stored_issue
@@ -148,7 +148,7 @@ def test_a_stale_fencing_number_changes_no_row(delivery_settings: Make) -> None:
     starts its numbering again (a third holder gets a higher number than both)."""
     from datetime import timedelta
 
-    from digest.errors import StoreError
+    from digest.models.errors import StoreError
     from digest.store import now_utc
 
     settings = delivery_settings(None)

@@ -1,5 +1,6 @@
-"""The house's size limits (issue 33), held for every issue after it: no module of digest over 500 lines, no function
-over 80. A module that grows past them is split by what its parts own; a function, by its steps."""
+"""The house's size limits (issue 33), held for every issue after it: at most 12 packages and modules at the top of
+digest (one per box of the README's map), no module over 500 lines, no function over 80. A module that grows past
+them is split by what its parts own; a function, by its steps; a new top-level package joins the box it belongs to."""
 
 from __future__ import annotations
 
@@ -7,8 +8,20 @@ import ast
 from pathlib import Path
 
 DIGEST = Path(__file__).resolve().parent.parent / "digest"
+TOP_LEVEL = 12
+DATA_FOLDERS = frozenset({"templates", "locale", "scaffold"})  # package data, not code
 MODULE_LINES = 500
 FUNCTION_LINES = 80
+
+
+def top_level(root: Path) -> list[str]:
+    """The packages and modules at the top of ``root``, without ``__init__``/``__main__`` and the data folders."""
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if (entry.suffix == ".py" and not entry.name.startswith("__"))
+        or (entry.is_dir() and (entry / "__init__.py").is_file() and entry.name not in DATA_FOLDERS)
+    )
 
 
 def long_modules(root: Path, limit: int = MODULE_LINES) -> list[str]:
@@ -30,6 +43,12 @@ def long_functions(root: Path, limit: int = FUNCTION_LINES) -> list[str]:
     return found
 
 
+def test_digest_has_at_most_12_top_level_packages_and_modules() -> None:
+    found = top_level(DIGEST)
+    assert len(found) <= TOP_LEVEL, found
+    assert {"__main__.py", "templates", "py.typed"} & {entry.name for entry in DIGEST.iterdir()}  # what is left out exists
+
+
 def test_no_module_is_over_500_lines() -> None:
     assert long_modules(DIGEST) == []
 
@@ -47,3 +66,10 @@ def test_the_limits_are_counted_as_they_say(tmp_path: Path) -> None:
     (package / "calls.py").write_text("def fits():\n" + "    x = 1\n" * 79 + "\n\ndef long():\n" + "    x = 1\n" * 80, encoding="utf-8")
     assert long_modules(package) == ["pkg/long.py: 501 lines"]
     assert long_functions(package) == ["pkg/calls.py:83 long: 81 lines"]
+    (package / "sub").mkdir()
+    (package / "sub" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "templates").mkdir()
+    (package / "templates" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "notes").mkdir()  # a folder that is not a package
+    (package / "__main__.py").write_text("", encoding="utf-8")
+    assert top_level(package) == ["calls.py", "fits.py", "long.py", "sub"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from digest.issue.identity import agreements, conflicts, figures, marks_of, telling
+from digest.issue.meaning import available
 from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED, fold_stories
-from digest.meaning import available
 from digest.models import Post
 
 from factories import make_post
@@ -471,7 +471,7 @@ def test_the_issues_examples_stay_apart_with_the_packaged_model(tmp_path: Path) 
     import dataclasses
 
     from digest.config import load_settings
-    from digest.meaning import meaning_of
+    from digest.issue.meaning import meaning_of
 
     from conftest import REPO
 

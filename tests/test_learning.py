@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings, parse_source_spec
-from digest.errors import ConfigError
 from digest.issue.grouping import group_posts, place_by_labels
-from digest.meaning import meaning_of, post_text
-from digest.meaning.classifier import Label, LabelSource
+from digest.issue.meaning import meaning_of, post_text
+from digest.issue.meaning.classifier import Label, LabelSource
 from digest.models import Judgement, Window
+from digest.models.errors import ConfigError
 
 from conftest import write
 from factories import make_post, make_stored_issue
@@ -138,7 +138,7 @@ def test_the_editors_labels_decide_and_the_reason_says_by_how_many_and_which(tmp
 
 @needs_model
 def test_a_repeated_placement_fits_nothing_and_the_fit_is_kept_beside_the_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from digest.meaning import cache, classifier
+    from digest.issue.meaning import cache, classifier
 
     monkeypatch.setattr(cache, "_fits", {})  # as in a new process (another test may have fitted these labels)
     settings = dataclasses.replace(load_settings(project(tmp_path), environ={}), cache_dir=tmp_path / "cache")
@@ -235,7 +235,7 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
     """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for
     one; what is tested is the path: which posts it reads, with labels fitted by it, and what is said."""
     from digest.issue.assembly import build_issue
-    from digest.meaning.model import model_files
+    from digest.issue.meaning.model import model_files
 
     packaged = model_files("packaged")
     folder = tmp_path / "multilingual-export"
@@ -320,8 +320,8 @@ def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build
 ) -> None:
     import numpy as np
 
-    from digest.meaning import cache, starting_texts
-    from digest.meaning.model import embedder, model_key
+    from digest.issue.meaning import cache, starting_texts
+    from digest.issue.meaning.model import embedder, model_key
 
     settings = dataclasses.replace(load_settings(REPO / "config" / "digest.toml", environ={}), cache_dir=tmp_path / "cache")
     assert settings.meaning.seed == REPO / "config" / "labelled-posts.vectors.npz"

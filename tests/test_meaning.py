@@ -19,7 +19,7 @@ import pytest
 
 from digest.config import load_settings
 from digest.issue.grouping import classify, group_posts, place_by_meaning
-from digest.meaning import available, meaning_of
+from digest.issue.meaning import available, meaning_of
 
 from factories import make_post
 from support.teaching import TAUGHT, teaching_project, week_window
@@ -91,8 +91,8 @@ def test_each_placement_says_how_close_and_what_came_next(tmp_path: Path) -> Non
 
 @needs_model
 def test_vectors_are_the_same_every_run_and_a_repeated_build_computes_none(tmp_path: Path) -> None:
-    from digest.meaning.cache import cached_vectors
-    from digest.meaning.model import embedder
+    from digest.issue.meaning.cache import cached_vectors
+    from digest.issue.meaning.model import embedder
 
     model = embedder("packaged")
     texts = ["Ferry crossings cut to hourly", "Food banks brace for winter", "Ferry crossings cut to hourly"]
@@ -252,8 +252,8 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
 
 @needs_model
 def test_a_model_folder_that_holds_no_model_is_a_config_error_naming_it(tmp_path: Path) -> None:
-    from digest.errors import ConfigError
-    from digest.meaning.model import Embedder, model_files
+    from digest.issue.meaning.model import Embedder, model_files
+    from digest.models.errors import ConfigError
 
     folder = tmp_path / "model"
     folder.mkdir()

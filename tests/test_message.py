@@ -16,9 +16,9 @@ from digest.config import Settings, load_settings
 from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.message import CompiledMessage, MessageParts, reference_message
+from digest.models.tokens import Signer
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
-from digest.subscribers.tokens import Signer
 
 from conftest import FIXTURES
 from factories import make_stored_issue
@@ -209,7 +209,7 @@ def test_no_line_starts_with_a_dot_and_the_text_survives() -> None:
     """Lines starting with "." are written =2E, so SMTP dot-stuffing has nothing to do; decoding gives the text back."""
     import dataclasses
 
-    from digest import placeholders
+    from digest.models import placeholders
 
     text = (
         ".starts with a dot\n..two dots\n" + "x" * 75 + ".dot after a soft break\n" + "." + "y" * 90 + "\n"

@@ -15,8 +15,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
+from digest.models.errors import StoreError
 from digest.store import Store
 from digest.store.migrations import HEAD
 from digest.store.schema import metadata

@@ -14,7 +14,7 @@ import pytest
 from digest.config import Settings, SourceSpec
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
-from digest.serialize import post_to_json
+from digest.models.serialize import post_to_json
 from digest.sources import Gathered, gather_all
 from digest.sources.markdown import MarkdownSource
 

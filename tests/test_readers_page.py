@@ -18,9 +18,9 @@ from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import Report, report
 from digest.config import Settings
 from digest.models import ClickTracking, SubscriberStatus
+from digest.models.tokens import LinkSigner
 from digest.store import Store
 from digest.store.events import MailEvent
-from digest.subscribers.tokens import LinkSigner
 from digest.web.preview import create_preview_app
 from digest.web.public import create_public_app
 from digest.web.readers import readers_page

@@ -11,12 +11,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from digest import placeholders, render_issue
+from digest import render_issue
 from digest.config import Settings, load_settings
-from digest.errors import RenderError
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
-from digest.models import Digest
+from digest.models import Digest, placeholders
+from digest.models.errors import RenderError
 from digest.render.checks import check_issue
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css

@@ -1,4 +1,4 @@
-"""The public app's paths, named once (digest.routes): the app mounts exactly these, and every link built from them
+"""The public app's paths, named once (digest.models.routes): the app mounts exactly these, and every link built from them
 is answered by one of its routes, over real HTTP on a real SQLite file."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from digest import routes
 from digest.app.archive import archive_url
 from digest.config import Settings
+from digest.models import routes
 from digest.store import Store
 from digest.web.public import create_public_app
 

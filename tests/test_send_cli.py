@@ -421,7 +421,7 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     # Only they can come back: signing up and confirming (the public app, over HTTP) lifts the suppression.
     import dataclasses
 
-    from digest.subscribers.tokens import ExpiringSigner, address_hash
+    from digest.models.tokens import ExpiringSigner, address_hash
     from digest.web.public import create_public_app
 
     from conftest import LiveServer, http_request

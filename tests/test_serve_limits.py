@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 from digest.web.server import connection_limits
 
 from conftest import write

@@ -10,8 +10,8 @@ from aiosmtpd.controller import Controller
 
 from digest.config import Settings
 from digest.models import SubscriberStatus
+from digest.models.tokens import ExpiringSigner
 from digest.store import Store
-from digest.subscribers.tokens import ExpiringSigner
 
 from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from digest.config import SmtpOptions, load_settings
-from digest.errors import ConfigError, PermanentError, TransientError
 from digest.mail.backends.smtp import SmtpTransport, _command
 from digest.mail.message import Envelope
+from digest.models.errors import ConfigError, PermanentError, TransientError
 
 from mailserver import Handler, SmtpServer
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import KIND_NAMES, SOURCE_KINDS, SourceKind, SourceSpec, detect_kind, load_settings, parse_source_spec
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 from digest.sources import open_source
 from digest.sources.base import READERS
 

@@ -189,8 +189,8 @@ def test_bad_rows_are_named_by_the_line_they_start_on_and_the_delimiter_read(tmp
 
 
 def test_only_a_file_split_by_another_delimiter_is_refused_for_it() -> None:
-    from digest.errors import ListFileError
-    from digest.subscribers.csv_formats import read_csv
+    from digest.models.csv_formats import read_csv
+    from digest.models.errors import ListFileError
 
     kept = {
         "a@example.org,Ann: editor\nb@example.org\n": 2,

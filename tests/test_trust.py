@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from digest.config import Settings
 from digest.models import SubscriberStatus
+from digest.models.tokens import address_hash
 from digest.store import Store
-from digest.subscribers.tokens import address_hash
 from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
@@ -201,7 +201,7 @@ def test_names_are_cleaned_of_invisible_and_control_characters(site: tuple[LiveS
     assert http_request("POST", f"{server.base}/subscribe", fields.encode(), FORM)[0] == 200
     found = store.subscribers.get("bidi@example.org")
     assert found is not None and found.name == "AdaLovelace", found.name
-    from digest.subscribers.csv_formats import read_csv
+    from digest.models.csv_formats import read_csv
 
     [row] = list(read_csv("email,name\nbidi2@example.org,Bo\u2066b\u00ad\x9b\n"))
     assert row.name == "Bob"  # an import cleans the same way
@@ -267,8 +267,8 @@ def test_a_link_acts_only_on_the_row_it_was_made_for(site: tuple[LiveServer, Sto
     """Issue 21, finding 3, second half: a token is bound to something that changes when the row changes hands, a
     per-subscriber salt in the MAC (v13). A token of the same id without that salt, or with another, names nobody;
     a row from before salts keeps the links already in its mail."""
+    from digest.models.tokens import Signer
     from digest.store.schema import subscribers
-    from digest.subscribers.tokens import Signer
 
     server, store, settings = site
     assert settings.secret_key is not None

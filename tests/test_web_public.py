@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from digest import placeholders
 from digest.config import Settings
+from digest.models import placeholders
+from digest.models.tokens import Signer
 from digest.store import Store
-from digest.subscribers.tokens import Signer
 from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token

@@ -22,9 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from digest.app.issues import Newsletter
 from digest.config import ConfigError, Settings, load_settings, theme_key
-from digest.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState, SendReport
+from digest.models.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
 from digest.send.delivery import compile_issue, send_issue
 from digest.send.workers import work_on_issue
 from digest.store import Store, now_utc

@@ -24,7 +24,7 @@
     dkim.py       DKIM keys as an operator handles them: make one, compare it with DNS
     deliverability.py  what a send promises receivers: can DMARC pass, does anything read the mailbox copies name
 
-The entry points (:mod:`digest.cli`, :mod:`digest.web`, :mod:`digest.schedule`)
+The entry points (:mod:`digest.cli` with its scheduler jobs, :mod:`digest.web`)
 parse input, call one of these and render the result, and import nothing
 below this layer but the values and the errors (an import-linter
 contract); the domain below (:mod:`digest.issue`, :mod:`digest.send`) does

@@ -25,11 +25,11 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from digest.app.issues import ApprovalState, Newsletter, SendPlan, Target
-from digest.errors import RefusedError
 from digest.issue.editorial import issue_file_path
 from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SlotState, StoredIssue
+from digest.models.errors import RefusedError
 from digest.send.delivery import compile_issue
 
 

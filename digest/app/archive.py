@@ -25,9 +25,8 @@ from xml.etree import ElementTree as ET
 
 import jinja2
 
-from digest import placeholders, routes
 from digest.config import Settings
-from digest.models import IssueSummary, OnStep, StoredIssue
+from digest.models import IssueSummary, OnStep, StoredIssue, placeholders, routes
 from digest.store import Store
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.config import Settings
-from digest.errors import ReviewError
 from digest.mail.bounces import EventKind, Reading, read_message
 from digest.models import ReviewProblem, ReviewState, SubscriberStatus
+from digest.models.errors import ReviewError
+from digest.models.tokens import ReturnPathSigner, issue_tag
 from digest.store import MailEvent, Named, Store, now_utc
-from digest.subscribers.tokens import ReturnPathSigner, issue_tag
 
 __all__ = ["EventKind", "Outcome", "Returned", "process_message", "review"]
 

@@ -16,12 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from digest import routes
 from digest.issue.links import through_redirect, tracked_links
-from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink
+from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink, routes
+from digest.models.tokens import LinkSigner
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
-from digest.subscribers.tokens import LinkSigner
 
 if TYPE_CHECKING:
     from digest.config import Settings

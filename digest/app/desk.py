@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Settings
-from digest.errors import DeskError
 from digest.issue.editorial import IssueFile, Ref, issue_file_path, read_issue_file, url_key, write_issue_file
 from digest.issue.language import language_notes
 from digest.models import Digest, Post, Window
+from digest.models.errors import DeskError
 
 POST_ACTIONS = ("exclude", "include", "pin", "unpin", "up", "down", "theme", "note")
 MAX_TEXT = 2000  # a subject, a preheader or a note; the intro may be longer

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from digest.models import Digest, Post, RenderedIssue
-from digest.serialize import digest_to_json, dumps, post_to_json
+from digest.models.serialize import digest_to_json, dumps, post_to_json
 
 
 def write_issue(out_dir: Path, digest: Digest, rendered: RenderedIssue) -> Path:

@@ -19,8 +19,8 @@ from digest.app.report import Report, report
 from digest.app.session import open_store
 from digest.app.subscribers import address_of
 from digest.config import Settings, load_settings
-from digest.errors import ConfigError, DigestError, RenderError, WindowError
 from digest.models import Digest, OnStep, RenderedIssue, StoredIssue
+from digest.models.errors import ConfigError, DigestError, RenderError, WindowError
 from digest.render.templates import template_dirs
 from digest.send.delivery import compile_issue
 from digest.store import Store, database_exists

@@ -20,8 +20,8 @@ from digest.app.issues import Newsletter, SendPlan, WindowRequest
 from digest.app.output import write_issue
 from digest.config import Settings
 from digest.models import SendReport
+from digest.models.csv_formats import read_csv
 from digest.store import Store
-from digest.subscribers.csv_formats import read_csv
 
 SAMPLE_FOLDER = ".digest-sample"
 

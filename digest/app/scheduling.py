@@ -1,6 +1,6 @@
 """The weekly send's slots: run one, catch up after a restart, make the draft; exactly once, on time.
 
-APScheduler calls these through :mod:`digest.schedule` (the jobs); ``digest schedule --once`` directly.
+APScheduler calls these through :mod:`digest.cli.jobs`; ``digest schedule --once`` directly.
 
 Every decision is a function of a scheduled *slot* (a fire time of the cron
 trigger, in the schedule's time zone) and of ``now``, both passed in, so the
@@ -46,10 +46,10 @@ from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
 from digest.config import Settings
-from digest.errors import DigestError
 from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import DeliveryState, RunEnd, SlotState
+from digest.models.errors import DigestError
 from digest.send.leases import Held, hold_lease
 from digest.store import Store
 

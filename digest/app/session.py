@@ -21,8 +21,8 @@ from pathlib import Path
 from digest.config import Settings as Settings
 from digest.config import SourceSpec as SourceSpec
 from digest.config import find_config, load_settings, parse_source_spec
-from digest.errors import ConfigError
 from digest.issue.selection import at_moment, parse_when
+from digest.models.errors import ConfigError
 from digest.store import Store as Store
 from digest.store import ThemeNames, database_exists, database_problem, safe_url
 from digest.store.migrations import HEAD

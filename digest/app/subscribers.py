@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from digest import routes
 from digest.app.choices import (
     ChoiceProblem,
     Preferences,
@@ -34,13 +33,13 @@ from digest.app.choices import (
 from digest.app.hints import command_hint
 from digest.config import ConfigError, Settings
 from digest.config.schema import theme_key_problem
-from digest.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
 from digest.mail.notice import send_notice
-from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SignUpKind, Subscriber, SubscriberStatus
+from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SignUpKind, Subscriber, SubscriberStatus, routes
+from digest.models.addresses import clean_name, normalise_address
+from digest.models.errors import DigestError, RefusedError, TransientError, UnknownSubscriberError
+from digest.models.tokens import ExpiringSigner, Signer, address_hash
 from digest.store import Store
 from digest.store.subscribers import IMPORTED_AS
-from digest.subscribers.addresses import clean_name, normalise_address
-from digest.subscribers.tokens import ExpiringSigner, Signer, address_hash
 
 log = logging.getLogger(__name__)
 
@@ -341,13 +340,13 @@ class Roster:
         return lambda address: self.store.subscribers.suppressed(address_hash(key or "", address))
 
     def import_rows(self, data: bytes, source: str) -> Imported:
-        """Import a CSV list (digest.subscribers.csv_formats reads every format it knows) and say what became of each row.
+        """Import a CSV list (digest.models.csv_formats reads every format it knows) and say what became of each row.
 
         An import never re-subscribes anyone who left, honours an opt-out the export carries for someone on the
         list, and never adds back an address that asked to be forgotten. A file that cannot be read as a whole
         (not UTF-8, another delimiter, a row the CSV reader gives up on) raises ListFileError before anything
         is stored: the file is read to its end first."""
-        from digest.subscribers.csv_formats import read_csv, text_of
+        from digest.models.csv_formats import read_csv, text_of
 
         parsed = list(read_csv(text_of(data)))
         forgotten = self.forgotten_test()

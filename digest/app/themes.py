@@ -2,7 +2,7 @@
 
 Every frozen issue keeps each post's automatic theme and the one it went out
 in (:class:`digest.models.Placed`); a post the editor moved counts as a miss
-for its automatic theme, and teaches the next builds (digest.meaning). What
+for its automatic theme, and teaches the next builds (digest.issue.meaning). What
 teaches them is listed on the desk (:func:`taught_labels`), where one placement
 can be forgotten (:func:`forget_placement`), as ``digest themes forget-label``
 does by title (:func:`forget_label`).
@@ -16,8 +16,8 @@ from datetime import datetime
 
 from digest.app.hints import command_hint
 from digest.config import Settings
-from digest.errors import LabelError
 from digest.models import PlacementKind
+from digest.models.errors import LabelError
 from digest.store import PastLabel, PastPlacement, Store
 
 

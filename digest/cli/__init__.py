@@ -43,7 +43,7 @@ from digest.cli.serve import serve
 from digest.cli.status import status
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
-from digest.errors import ConfigError, DigestError, NaiveDatetimeError, WindowError
+from digest.models.errors import ConfigError, DigestError, NaiveDatetimeError, WindowError
 
 __all__ = ["main", "run"]
 

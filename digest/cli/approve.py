@@ -25,7 +25,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     from digest.app.approval import slot_passed_unapproved
     from digest.app.issues import WindowRequest
     from digest.app.session import moment
-    from digest.errors import DigestError, WindowError
+    from digest.models.errors import DigestError, WindowError
 
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")

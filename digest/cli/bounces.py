@@ -33,7 +33,7 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
     MTA piping mail in keeps the message.
     """
     from digest.app.bounces import process_message
-    from digest.errors import StoreError
+    from digest.models.errors import StoreError
 
     settings = obj.settings
     from digest.app.bounces import KEY_USE_TOKENS
@@ -71,7 +71,7 @@ def fetch(obj: Context) -> None:
     Unrecognised. `digest schedule` runs this every bounces.poll_minutes.
     """
     from digest.app.bounces import KEY_USE_TOKENS, fetch_mailbox
-    from digest.errors import DeliveryError
+    from digest.models.errors import DeliveryError
 
     obj.settings.require_secret(KEY_USE_TOKENS)
     try:
@@ -119,7 +119,7 @@ def _dismiss_all(obj: Context, before: str | None, yes: bool) -> None:
     """Every waiting report (read before DATE) dismissed in one command, after a person confirmed the count."""
     from digest.app.bounces import dismiss_all, waiting_reports
     from digest.app.session import moment
-    from digest.errors import WindowError
+    from digest.models.errors import WindowError
 
     try:
         until = moment(before, obj.settings.timezone) if before is not None else None
@@ -143,8 +143,8 @@ def _dismiss_all(obj: Context, before: str | None, yes: bool) -> None:
 
 def _decide(obj: Context, apply_id: int | None, dismiss_id: int | None, address: str | None) -> None:
     from digest.app.bounces import review as decide
-    from digest.errors import ReviewError
     from digest.models import ReviewProblem
+    from digest.models.errors import ReviewError
 
     event_id = apply_id if apply_id is not None else dismiss_id
     try:

@@ -63,7 +63,7 @@ def build(
     from digest.app.hints import target_args
     from digest.app.issues import drift_between
     from digest.app.output import write_issue
-    from digest.errors import RenderError
+    from digest.models.errors import RenderError
 
     if rebuild and not freeze_it:
         raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
@@ -112,7 +112,7 @@ def _stored(obj: Context, issue_id: str) -> StoredIssue | None:
 def _freeze(obj: Context, built: Built, rebuild: bool) -> StoredIssue | None:
     """``--freeze``: store this build, said; the copy stored before when it is kept (the one sends use)."""
     from digest.cli.refusals import worded
-    from digest.errors import RefusedError
+    from digest.models.errors import RefusedError
 
     try:
         stored, created = obj.newsletter.freeze(built, rebuild=rebuild)

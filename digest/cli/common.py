@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from digest.text import for_terminal
+from digest.models.text import for_terminal
 
 if TYPE_CHECKING:
     from digest.app.issues import Newsletter, Target, WindowRequest
@@ -45,7 +45,7 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             from digest.app.session import settings_of
-            from digest.errors import ConfigError
+            from digest.models.errors import ConfigError
 
             try:
                 self._settings = settings_of(self.config, bare=self.bare)
@@ -154,7 +154,7 @@ def window_request(as_of: str | None, since: str | None, until: str | None, *, u
 
 def resolve_target(obj: Context, request: WindowRequest, now: datetime) -> Target:
     """The issue the window options mean, or a usage error naming the options (one line, exit 2)."""
-    from digest.errors import WindowError
+    from digest.models.errors import WindowError
 
     try:
         return obj.newsletter.target(request, now)
@@ -169,7 +169,7 @@ def window_target(obj: Context, as_of: str | None, since: str | None, until: str
 
 def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
     from digest.app.session import source_specs as parsed
-    from digest.errors import ConfigError
+    from digest.models.errors import ConfigError
 
     if not specs:
         return None

@@ -35,7 +35,7 @@ def current(obj: Context) -> None:
 def upgrade(obj: Context) -> None:
     """Apply every revision the database lacks (in one transaction: all or nothing)."""
     from digest.app.session import upgrade_schema
-    from digest.errors import StoreError
+    from digest.models.errors import StoreError
 
     try:
         before, after = upgrade_schema(obj.settings)

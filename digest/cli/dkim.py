@@ -34,7 +34,7 @@ def dkim() -> None:
 def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: Path | None) -> None:
     """Write a new private key (readable by you only) and print the DNS TXT record to publish."""
     from digest.app.dkim import is_selector, write_new_key
-    from digest.errors import DkimKeyError
+    from digest.models.errors import DkimKeyError
 
     if not is_selector(selector):
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')

@@ -38,7 +38,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str |
     from datetime import UTC, datetime
 
     from digest.app.scaffold import check_new_config, config_path, new_newsletter
-    from digest.errors import ConfigError
+    from digest.models.errors import ConfigError
 
     base_url = _checked(name, zone, base_url)
     if clicks is None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from digest.cli.common import terminal_json
-from digest.text import for_terminal
+from digest.models.text import for_terminal
 
 FORMATS = ("human", "json")
 HUMAN = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, NoReturn
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, hint
 
 if TYPE_CHECKING:
-    from digest.errors import LeaseHeldError
     from digest.models import Refusal
+    from digest.models.errors import LeaseHeldError
 
 
 def worded(obj: Context, refusal: Refusal) -> str:
@@ -59,7 +59,7 @@ def require_stored(obj: Context, wanted: Sequence[str]) -> None:
 
 def busy(obj: Context, exc: LeaseHeldError) -> str:
     """A send that cannot start because another is at work on the issue, with the command that helps."""
-    from digest.errors import SoloSendRunningError, WorkersAtWorkError
+    from digest.models.errors import SoloSendRunningError, WorkersAtWorkError
 
     if isinstance(exc, WorkersAtWorkError):
         return f"{exc}: join them with `{hint(obj, 'send', '--worker', '--issue', exc.issue_id)}`, or wait for them to finish"

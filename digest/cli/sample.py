@@ -29,7 +29,7 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
     mail a real list. Run it again and nothing is sent twice.
     """
     from digest.app.sample import SampleRun, deliver_sample
-    from digest.errors import DigestError, WindowError
+    from digest.models.errors import DigestError, WindowError
 
     base = obj.placing()
     path = csv_file if csv_file.is_absolute() else base.root / csv_file

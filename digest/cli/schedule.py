@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -37,8 +38,8 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     """
     from digest.app.scheduling import Scheduler
     from digest.app.session import moment
-    from digest.errors import LeaseHeldError, WindowError
     from digest.models import SlotState
+    from digest.models.errors import LeaseHeldError, WindowError
 
     settings = obj.placing()
     try:
@@ -88,11 +89,12 @@ def _stopper(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
 
 
 def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: threading.Event) -> None:
+    from apscheduler.jobstores.base import JobLookupError
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from digest.app.scheduling import RETRY_MINUTES
-    from digest.schedule import JOB_ID, activate, bounce_tick, draft_tick, fire, retry_tick
+    from digest.cli.jobs import JOB_ID, activate, bounce_tick, draft_tick, fire, retry_tick
 
     settings = obj.settings
     activate(runner)
@@ -120,8 +122,15 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
             replace_existing=True,
         )
     scheduler.start()
-    if not settings.bounces.imap_host and scheduler.get_job(f"{JOB_ID}-bounces") is not None:
-        scheduler.remove_job(f"{JOB_ID}-bounces")  # stored by an earlier run whose config read a mailbox
+    for stale, wanted in (
+        (f"{JOB_ID}-bounces", bool(settings.bounces.imap_host)),
+        (f"{JOB_ID}-draft", settings.schedule.approval_required),
+    ):
+        if not wanted:
+            # Stored by an earlier run whose config read a mailbox or asked for approval. Removed by id, never read
+            # back: a job stored before the jobs moved (digest.schedule:… then, digest.cli.jobs:… now) cannot be.
+            with contextlib.suppress(JobLookupError):
+                scheduler.remove_job(stale)
     job = scheduler.get_job(JOB_ID)
     log.info("scheduler started: %s (%s); next run %s", settings.schedule.cron, settings.schedule_zone, job.next_run_time if job else "?")
     try:

@@ -168,7 +168,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     if settings.delivery.workers_may_join:
         request = replace(request, worker=True)
     if request.worker and obj.store.is_sqlite:
-        from digest.errors import WorkersNeedPostgresError
+        from digest.models.errors import WorkersNeedPostgresError
 
         fail(f"--worker: {WorkersNeedPostgresError()}; send without --worker", EXIT_USAGE)
     if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
@@ -197,7 +197,7 @@ def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | 
 def _plan(obj: Context, now: datetime, request: SendRequest) -> SendPlan:
     """What the send will do (the stored issue, or the one the window options mean), its input problems reported."""
     from digest.app.approval import gated
-    from digest.errors import RefusedError, RenderError
+    from digest.models.errors import RefusedError, RenderError
 
     newsletter = obj.newsletter
     try:
@@ -265,7 +265,7 @@ def _refuse(obj: Context, plan: SendPlan, dry_run: bool) -> NoReturn:
 def _test_address(test_to: str) -> str:
     """The address of --to, or a usage error saying why it is not one."""
     from digest.app.subscribers import address_of
-    from digest.errors import AddressError
+    from digest.models.errors import AddressError
 
     try:
         return address_of(test_to)
@@ -274,7 +274,7 @@ def _test_address(test_to: str) -> str:
 
 
 def _send_test(obj: Context, plan: SendPlan, address: str, now: datetime, backend: Backend) -> None:
-    from digest.errors import DeliveryError
+    from digest.models.errors import DeliveryError
 
     try:
         reply = obj.newsletter.send_test(plan.issue, address, now, backend)
@@ -311,7 +311,7 @@ def _confirmed(plan: SendPlan, yes: bool) -> bool:
 
 def _run(obj: Context, plan: SendPlan, now: datetime, backend: Backend, worker: bool, resume: str) -> SendReport | None:
     """The send itself, SIGINT/SIGTERM stopping it after the messages in flight, progress on the terminal."""
-    from digest.errors import DeliveryError, LeaseHeldError, RefusedError
+    from digest.models.errors import DeliveryError, LeaseHeldError, RefusedError
 
     stop = threading.Event()
     previous = progress.install_stop_handlers(stop)

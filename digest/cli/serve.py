@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from digest.cli.common import Context, listen
-from digest.routes import ARCHIVE
+from digest.models.routes import ARCHIVE
 
 
 @click.command()

@@ -41,7 +41,7 @@ def import_(obj: Context, csv_file: Path) -> None:
     up again); the summary counts them.
     """
     from digest.app.subscribers import Roster, RowFate
-    from digest.errors import ListFileError
+    from digest.models.errors import ListFileError
 
     try:
         data = csv_file.read_bytes()
@@ -110,7 +110,7 @@ def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None
     someone asked to have forgotten is always refused (only they can sign up again)."""
     from digest.app.subscribers import AddOutcome, Roster, address_of, name_of
     from digest.cli.refusals import worded
-    from digest.errors import AddressError, RefusedError
+    from digest.models.errors import AddressError, RefusedError
 
     try:
         email = address_of(address)
@@ -144,7 +144,7 @@ def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None
 def list_(obj: Context, status: str | None, theme: str | None) -> None:
     """List subscribers: id, status, address and name."""
     from digest.app.subscribers import Roster
-    from digest.errors import ConfigError
+    from digest.models.errors import ConfigError
 
     roster = Roster(obj.settings, obj.store)
     count = 0
@@ -167,7 +167,7 @@ def list_(obj: Context, status: str | None, theme: str | None) -> None:
 def remove(obj: Context, address: str) -> None:
     """Unsubscribe ADDRESS. Its delivery history is kept; it gets no further issues."""
     from digest.app.subscribers import Roster
-    from digest.errors import UnknownSubscriberError
+    from digest.models.errors import UnknownSubscriberError
 
     try:
         subscriber, changed = Roster(obj.settings, obj.store).remove(address)
@@ -195,7 +195,7 @@ def export(obj: Context) -> None:
 def show(obj: Context, address: str, as_json: bool) -> None:
     """Everything stored about ADDRESS: the subscription (status and its history) and every delivery."""
     from digest.app.subscribers import Roster
-    from digest.errors import UnknownSubscriberError
+    from digest.models.errors import UnknownSubscriberError
 
     roster = Roster(obj.settings, obj.store)
     try:
@@ -230,7 +230,7 @@ def forget(obj: Context, address: str, yes: bool) -> None:
     Only the person can come back: by signing up and confirming by mail.
     """
     from digest.app.subscribers import Roster
-    from digest.errors import UnknownSubscriberError
+    from digest.models.errors import UnknownSubscriberError
 
     roster = Roster(obj.settings, obj.store)
     obj.settings.require_secret("it keys the hash kept on the suppression list")  # refused before anything is asked

@@ -28,7 +28,7 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
     """
     from digest.app.session import moment
     from digest.app.themes import teaching, theme_report
-    from digest.errors import WindowError
+    from digest.models.errors import WindowError
 
     try:
         start = moment(since, obj.settings.timezone) if since else None
@@ -100,7 +100,7 @@ def forget_label(obj: Context, post: str, issue_id: str | None) -> None:
     """
     from digest.app.themes import forget_label as forget
     from digest.app.themes import shown
-    from digest.errors import LabelError
+    from digest.models.errors import LabelError
 
     store = obj.store_if_exists()
     if store is None:

@@ -51,7 +51,7 @@ from digest.config.schema import (
     theme_key,
 )
 from digest.config.sourcing import parse_source_spec
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -33,7 +33,7 @@ def _dkim_key(reader: TableReader, root: Path, domain: str, prefix: str) -> Dkim
     """The key of ``[dkim] {prefix}selector`` and ``{prefix}key_file`` (the second, ``ed25519_``, must be Ed25519);
     None when it is not configured or, with the problem recorded, cannot be used."""
     from digest.config.keys import load_key
-    from digest.errors import DkimKeyError
+    from digest.models.errors import DkimKeyError
 
     selector = reader.get(
         f"{prefix}selector", str, "", lambda v: None if not v or SELECTOR.fullmatch(v) else f'must be a DNS label, got "{v}"'

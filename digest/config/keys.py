@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digest.errors import DkimKeyError
+from digest.models.errors import DkimKeyError
 
 # RFC 6376 §5.4.1's recommended headers that our messages carry, and the two Gmail needs signed for one-click;
 # then those ours never carry (Reply-To, Cc, Sender), listed so that one added on the way breaks the signature

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from digest.config.schema import is_url
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,7 +84,7 @@ def _sender(news: TableReader, name: str) -> Address:
 
 def _addresses(reader: TableReader, name: str) -> tuple[str, ...]:
     """A list of email addresses, each checked as subscriber addresses are."""
-    from digest.subscribers.addresses import normalise_address
+    from digest.models.addresses import normalise_address
 
     found = []
     for raw in reader.strings(name):

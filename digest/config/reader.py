@@ -32,7 +32,7 @@ from digest.config.sourcing import read_feeds, read_sources
 from digest.config.table import TableReader
 from digest.config.themes import read_grouping, read_themes, starting_set, unique_theme_keys
 from digest.config.transport import read_bounces, read_delivery, read_smtp
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

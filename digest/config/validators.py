@@ -90,7 +90,7 @@ def check_mailbox(value: str) -> str | None:
     """An ASCII address (it goes into a header as a mailto: URI), or empty."""
     if not value:
         return None
-    from digest.subscribers.addresses import normalise_address
+    from digest.models.addresses import normalise_address
 
     try:
         normalise_address(value)

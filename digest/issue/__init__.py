@@ -11,4 +11,6 @@
     language.py   which language a post is in (py3langid), and the posts not in the newsletter's: said, not moved
     assembly.py   gather → select → curate → group: the Digest of a window
     links.py      the links clicks are counted on ([tracking] clicks), numbered, and the copy that shows the redirect
+    meaning/      placing by meaning: sentence embeddings on ONNX Runtime (cached), the classifier learnt from
+                  labelled posts; it reads the values and the settings, never the stages above (a contract)
 """

@@ -12,9 +12,9 @@ from digest.config import Settings, SourceSpec
 from digest.issue.editorial import Curation, IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
 from digest.issue.language import language_problems, not_in_language
+from digest.issue.meaning import Meaning, meaning_of, post_text
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
-from digest.meaning import Meaning, meaning_of, post_text
 from digest.models import (
     Digest,
     Excluded,
@@ -68,7 +68,7 @@ def assemble_digest(
     own (see :func:`digest.render.render_leaving_out`): they are excluded and
     reported, and the issue goes on without them. ``issue_file`` is the
     editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
-    ``meaning`` (:func:`digest.meaning.meaning_of`) places posts by what they
+    ``meaning`` (:func:`digest.issue.meaning.meaning_of`) places posts by what they
     are about and folds one story told by two outlets; None: keywords and titles.
     ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
     """

@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 
 from digest.config import Settings
-from digest.errors import SourceError
 from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window, last_day
+from digest.models.errors import SourceError
 from digest.sources.base import clean_text, html_to_text, visible_text
 
 KEYS = ("subject", "preheader", "pin", "exclude", "include", "theme", "note")

@@ -287,7 +287,7 @@ def group_posts(
     are left out. Same input, same output. The editor's word comes first:
     ``overrides`` (post id → theme) places a post, and ``pinned`` posts open
     their section in the order given, their outlets moving up whole. ``near``
-    (post id → closeness to each theme, :mod:`digest.meaning`) places the
+    (post id → closeness to each theme, :mod:`digest.issue.meaning`) places the
     others by meaning, keywords as evidence; ``judged`` (post id → the
     classifier's probabilities) before it, where labelled posts taught one;
     without either, by keywords alone. ``notes`` (post id → words) end a

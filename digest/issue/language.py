@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 
-from digest.meaning import post_text
+from digest.issue.meaning import post_text
 from digest.models import Post, Problem
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
-from digest.errors import NaiveDatetimeError, WindowError
 from digest.issue.stories import canonical_url, first_party
 from digest.models import Excluded, ExclusionKind, Post, Window
+from digest.models.errors import NaiveDatetimeError, WindowError
 
 
 def window_for(now: datetime, rule: WindowRule, zone: tzinfo, last_end: datetime | None = None) -> Window:

@@ -9,7 +9,7 @@ calls a title that is a subset of another identical, so titles shorter than
 every story about bus lanes. Titles whose numbers differ are different
 stories, however alike the words ("Council meeting, 17 November" and "…18").
 
-With meaning on (:mod:`digest.meaning`), two posts from different outlets
+With meaning on (:mod:`digest.issue.meaning`), two posts from different outlets
 also tell one story when what they say is close: the cosine of their title
 and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
 they agree on a mark few other events share (a named place, body or person,

@@ -14,7 +14,7 @@ IMAP). In order:
 5. Auto-replies (RFC 3834 ``Auto-Submitted``, vacation notices): ignored.
 
 Who it is about comes only from a signed return-path token (VERP,
-:class:`digest.subscribers.tokens.ReturnPathSigner`) that verifies, found where a forger
+:class:`digest.models.tokens.ReturnPathSigner`) that verifies, found where a forger
 cannot put one of someone else's: the envelope recipient and the recipient
 headers the MTA adds (a bounce goes to the copy's own ``bounces+<token>``
 address), or the headers of the returned original message (its Return-Path
@@ -43,8 +43,8 @@ from enum import StrEnum
 
 from flufl.bounce import all_failures
 
-from digest.subscribers.tokens import ReturnPathSigner
-from digest.text import storable
+from digest.models.text import storable
+from digest.models.tokens import ReturnPathSigner
 
 # flufl.bounce logs every detector's failure with a traceback before raising it; the caller
 # (digest.app.bounces.read_safely) records the reason with the message, once, without a traceback.

@@ -21,7 +21,7 @@ import ssl
 from collections.abc import Callable
 
 from digest.config import BounceOptions
-from digest.errors import DeliveryError
+from digest.models.errors import DeliveryError
 
 PROCESSED, UNRECOGNISED = "Processed", "Unrecognised"
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")

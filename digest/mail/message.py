@@ -34,10 +34,10 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from enum import IntEnum
 
-from digest import placeholders, routes
 from digest.mail.dkim import BodyHasher, DkimSigner, HeaderPlan, sign_canonical, split_headers
-from digest.subscribers.tokens import ReturnPathSigner, Signer
-from digest.text import single_line
+from digest.models import placeholders, routes
+from digest.models.text import single_line
+from digest.models.tokens import ReturnPathSigner, Signer
 
 CRLF = b"\r\n"
 QP_LINE = 76  # RFC 2045: encoded lines, soft break included, at most 76 octets

@@ -13,13 +13,19 @@ its rows to these values and back, the render fills them in, the entry points wo
                     rows and counts (Delivery, IssueStatus, Outstanding)
     runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
 
+Beside the nouns, in their own layers (pyproject.toml's contracts): above them ``serialize.py`` (their JSON forms)
+and the list's rules (``addresses.py``: an address validated once, names cleaned; ``tokens.py``: the HMAC-signed
+tokens of unsubscribe and preferences links, confirmations, return paths and counted links; ``csv_formats.py``:
+lists as other tools export them); below them ``text.py`` (visible text, one line, the terminal's), ``placeholders.py``
+(the tokens left in a rendered issue for each recipient), ``routes.py`` (the public app's paths) and, at the
+bottom, ``errors.py``, the one error tree.
+
 The values the errors carry (a relay's Reply, a Refusal, a ReviewProblem) are defined with the error tree, at
-the bottom of the layers (:mod:`digest.errors`), and named from here like the rest.
+the bottom of the layers (:mod:`digest.models.errors`), and named from here like the rest.
 """
 
 from __future__ import annotations
 
-from digest.errors import Refusal, RefusalKind, Reply, ReviewProblem
 from digest.models.delivery import (
     GAVE_UP,
     OUTSTANDING_STATES,
@@ -33,6 +39,7 @@ from digest.models.delivery import (
     ViewKind,
     ViewWords,
 )
+from digest.models.errors import Refusal, RefusalKind, Reply, ReviewProblem
 from digest.models.issues import (
     KNOWN_LAYOUTS,
     LAYOUT_VERSION,

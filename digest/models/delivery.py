@@ -1,5 +1,5 @@
 """One copy's way out: what its reader gets (a view of the issue, in words once), the ledger's states, and the
-rows and counts the ledger reports. (A relay's Reply is defined with the errors that carry it, in :mod:`digest.errors`.)"""
+rows and counts the ledger reports. (A relay's Reply is defined with the errors that carry it, in :mod:`digest.models.errors`.)"""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class PlacementKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """Where the classifier puts one post (digest.meaning.classifier): its probability of each section, in the
+    """Where the classifier puts one post (digest.issue.meaning.classifier): its probability of each section, in the
     themes' order then the fallback, and, when the editor's past placements changed the choice, how."""
 
     probabilities: tuple[float, ...]

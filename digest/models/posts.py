@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
 
-from digest.errors import NaiveDatetimeError, WindowError
+from digest.models.errors import NaiveDatetimeError, WindowError
 
 # A long operation's progress, for whoever waits: (what is being done, how many done, of how many).
 OnStep = Callable[[str, int, int], None]

@@ -19,10 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from digest import placeholders, routes
 from digest.config import Settings, leaves_machine
-from digest.errors import MjmlError, RenderError
-from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day
+from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day, placeholders, routes
+from digest.models.errors import MjmlError, RenderError
 from digest.render.checks import check_issue
 from digest.render.fixups import fix_mrml, mark_preheader
 from digest.render.i18n import colon, counts_phrase

@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from digest import placeholders
 from digest.config import is_loopback
-from digest.models import Check, Digest
+from digest.models import Check, Digest, placeholders
 from digest.render.plaintext import TEXT_WIDTH
 
 GMAIL_CLIP_BYTES = 102 * 1024

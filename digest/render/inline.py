@@ -15,7 +15,7 @@ import re
 import cssutils
 from premailer import Premailer
 
-from digest.errors import RenderError
+from digest.models.errors import RenderError
 
 _DOCTYPE = "<!doctype html>"
 _STYLE_OPEN = re.compile(r"<style\b", re.IGNORECASE)

@@ -12,7 +12,7 @@ import re
 
 import mjml
 
-from digest.errors import MjmlError
+from digest.models.errors import MjmlError
 
 MJML_ERROR = "MJML error"
 _INLINE_STYLE = re.compile(r"<mj-style\b[^>]*\binline\s*=\s*([\"'])inline\1[^>]*>(.*?)</mj-style\s*>", re.IGNORECASE | re.DOTALL)

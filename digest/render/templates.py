@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from digest.config import Settings
-from digest.errors import RenderError
+from digest.models.errors import RenderError
 from digest.render.i18n import format_day, translations
 from digest.render.plaintext import labelled, wrap
 from digest.render.views import REF

@@ -40,8 +40,8 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from digest.errors import RenderError
 from digest.models import NO_OUTLET, Layout, shares
+from digest.models.errors import RenderError
 from digest.render.i18n import automatic_preheader, colon, counts_phrase, percent
 from digest.render.plaintext import tidy_text, wrap
 

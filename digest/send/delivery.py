@@ -43,15 +43,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from digest.config import DeliveryOptions, Settings
-from digest.errors import WorkersAtWorkError
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
+from digest.models.errors import WorkersAtWorkError
+from digest.models.tokens import ReturnPathSigner, Signer
 from digest.send.leases import Held, hold_lease, holder_is_dead
 from digest.send.run import Run
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store, now_utc
-from digest.subscribers.tokens import ReturnPathSigner, Signer
 
 log = logging.getLogger(__name__)
 

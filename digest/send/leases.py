@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from digest.errors import LeaseHeldError, LeaseLostError
+from digest.models.errors import LeaseHeldError, LeaseLostError
 from digest.store import Store, now_utc
 
 log = logging.getLogger(__name__)

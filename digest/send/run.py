@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from digest.config import DeliveryOptions
-from digest.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError
 from digest.mail.backends import Backend, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope
 from digest.models import GAVE_UP, SENDER_SIDE, DeliveryState, Progress, Reply, RunEnd, SendReport
+from digest.models.addresses import envelope_form
+from digest.models.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError
 from digest.send.variants import Variants
 from digest.store import Due, LedgerWriter, Store, now_utc
-from digest.subscribers.addresses import envelope_form
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.config import DeliveryOptions
-from digest.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, WorkersNeedPostgresError
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage
 from digest.models import Layout, Progress, SendReport
+from digest.models.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, WorkersNeedPostgresError
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
 from digest.send.run import Run
 from digest.send.variants import Variants

@@ -27,8 +27,8 @@ from typing import ClassVar
 
 from digest.config import Settings, SourceSpec
 from digest.config.kinds import ARCHIVE, SourceKind
-from digest.errors import SourceError
 from digest.models import Post, Problem, Window
+from digest.models.errors import SourceError
 from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, registered, sanitise_html, source_label
 from digest.sources.dates import at_midnight, parse_day
 from digest.sources.files import decode_text, expand, read_text

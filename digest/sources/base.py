@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import nh3
 
 from digest.config import Settings, SourceKind, SourceSpec
-from digest.errors import SourceError, SourceUnavailableError
 from digest.models import Image, Post, Problem, Window
-from digest.text import clean_text, visible_text
+from digest.models.errors import SourceError, SourceUnavailableError
+from digest.models.text import clean_text, visible_text
 
-__all__ = ["clean_text", "visible_text"]  # with the rest: what sources share; the text rules live in digest.text
+__all__ = ["clean_text", "visible_text"]  # with the rest: what sources share; the text rules live in digest.models.text
 
 # What post HTML may keep: text formatting and links, nothing that runs or loads.
 ALLOWED_TAGS = frozenset(

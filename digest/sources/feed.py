@@ -15,8 +15,8 @@ import feedparser
 
 from digest.config import Settings, SourceSpec, is_url
 from digest.config.kinds import FEED, SourceKind
-from digest.errors import SourceError
 from digest.models import Image, Post, Problem, Window
+from digest.models.errors import SourceError
 from digest.sources.base import (
     Gathered,
     clean_text,

@@ -6,7 +6,7 @@ import glob
 import os
 from pathlib import Path
 
-from digest.errors import SourceError, SourceUnavailableError
+from digest.models.errors import SourceError, SourceUnavailableError
 
 
 def expand(location: Path, suffix: str) -> list[Path]:

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest.config import FeedFetch
-from digest.errors import SourceUnavailableError
+from digest.models.errors import SourceUnavailableError
 
 log = logging.getLogger(__name__)
 _CHUNK = 64 * 1024

@@ -28,7 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest.models import Post, Problem
-from digest.serialize import post_from_json, post_to_json
+from digest.models.serialize import post_from_json, post_to_json
 
 log = logging.getLogger(__name__)
 

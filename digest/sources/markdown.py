@@ -26,8 +26,8 @@ from markdown_it import MarkdownIt
 
 from digest.config import Settings, SmtpOptions, SourceSpec, is_url
 from digest.config.kinds import MARKDOWN, SourceKind
-from digest.errors import SourceError
 from digest.models import Post, Problem, Window
+from digest.models.errors import SourceError
 from digest.sources.base import (
     Gathered,
     clean_text,

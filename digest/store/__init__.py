@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.config.extras import install_command
-from digest.errors import StoreError
+from digest.models.errors import StoreError
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.figures import Figures, ListChange, SentIssue

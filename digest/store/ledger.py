@@ -37,7 +37,7 @@ class Due:
     attempts: int
     themes: frozenset[str] | None = None  # the themes the subscriber chose (None: every theme)
     paused_until: date | None = None  # no issue before this day
-    link_salt: str | None = None  # in the MAC of their links (digest.subscribers.tokens)
+    link_salt: str | None = None  # in the MAC of their links (digest.models.tokens)
 
 
 class Ledger:

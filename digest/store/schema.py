@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.errors import NaiveDatetimeError
 from digest.models import OUTSTANDING_STATES
+from digest.models.errors import NaiveDatetimeError
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ subscribers = sa.Table(
     # expired sign-up only clears this; a confirmation link made before it is used up. Ids are never reused
     # (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): an old link names its own person or nobody.
     sa.Column("confirming_since", UTCDateTime),
-    # v13: a random salt in the MAC of this subscriber's unsubscribe and preferences links (digest.subscribers.tokens),
+    # v13: a random salt in the MAC of this subscriber's unsubscribe and preferences links (digest.models.tokens),
     # so a link never acts on anyone but the row it was made for. NULL for rows made before: their links keep working.
     sa.Column("link_salt", sa.String(32)),
     sqlite_autoincrement=True,

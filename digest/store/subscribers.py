@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.errors import StoreError
 from digest.models import SignUp, SignUpKind, Subscriber, SubscriberStatus
+from digest.models.errors import StoreError
 from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
 # The start of the reason an import gives a status: the export said so, and when it happened is not known.

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.errors import StoreError
 from digest.models import DeliveryState, SubscriberStatus
+from digest.models.errors import StoreError
 from digest.store.schema import UTCDateTime, deliveries, leases, now_utc, subscribers
 
 Fence = tuple[str, int]  # a lease's name and the fencing number its holder got

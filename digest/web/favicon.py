@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest.routes import FAVICON
+from digest.models.routes import FAVICON
 
 SIZE = 32
 ACCENT = (0x9A, 0x34, 0x12)  # the email's header bar and section names

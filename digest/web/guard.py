@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.routes import COUNTED, EVERY_PATH, TEST_COPY
+from digest.models.routes import COUNTED, EVERY_PATH, TEST_COPY
 
 LOOPBACK = ("127.0.0.1", "localhost")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -168,7 +168,7 @@ class RateLimits:
         return limit.take()
 
 
-# The paths that carry a reader's own token (each route says so: digest.routes), a test copy's placeholder left as it is.
+# The paths that carry a reader's own token (each route says so: digest.models.routes), a test copy's placeholder left as it is.
 _TOKEN_PATH = re.compile("^(" + "|".join(re.escape(path.prefix) for path in EVERY_PATH if path.personal) + rf")(?!{TEST_COPY}\b)[^/?\s]+")
 
 

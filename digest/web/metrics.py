@@ -50,8 +50,8 @@ from starlette.routing import Route
 from digest.app.clicks import CLICK_FLOOR, Fetch, clicks_by_theme
 from digest.app.status import METRIC_ISSUES, overview
 from digest.app.status import health as health_of
-from digest.errors import StoreError
-from digest.routes import HEALTH, METRICS
+from digest.models.errors import StoreError
+from digest.models.routes import HEALTH, METRICS
 
 if TYPE_CHECKING:
     from digest.app.session import Store

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from digest.app.choices import ChoiceProblem
 from digest.app.subscribers import Membership
-from digest.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
+from digest.models.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
 
 if TYPE_CHECKING:

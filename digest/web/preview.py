@@ -52,8 +52,8 @@ from digest.app.output import digest_json
 from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
 from digest.app.subscribers import address_of
 from digest.app.themes import forget_placement, forgotten_label, shown, taught_labels
-from digest.errors import AddressError, DeskError, DigestError, LabelError
 from digest.models import OnStep
+from digest.models.errors import AddressError, DeskError, DigestError, LabelError
 from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.pages import PAGES

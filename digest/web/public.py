@@ -42,9 +42,9 @@ from digest.app.archive import Archive
 from digest.app.choices import ChoiceProblem
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
-from digest.errors import AddressError
 from digest.models import SubscriberStatus
-from digest.routes import (
+from digest.models.errors import AddressError
+from digest.models.routes import (
     ARCHIVE,
     ARCHIVE_FEED,
     ARCHIVE_ISSUE,

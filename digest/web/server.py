@@ -39,7 +39,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 log = logging.getLogger("uvicorn.error")  # beside uvicorn's own lines, in the format the operator already reads
 

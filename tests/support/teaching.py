@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings
-from digest.meaning import available
+from digest.issue.meaning import available
 
 from conftest import REPO, write
 

@@ -14,12 +14,12 @@ from digest.app.clicks import counted_links, reader_copy, reader_interest
 from digest.app.issues.core import NewsletterCore
 from digest.config import SourceSpec
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of
+from digest.issue.meaning import meaning_of
+from digest.issue.meaning.classifier import Label, LabelSource
 from digest.issue.selection import select_posts
-from digest.meaning import meaning_of
-from digest.meaning.classifier import Label, LabelSource
 from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window
+from digest.models.serialize import digest_to_json
 from digest.render import render_leaving_out
-from digest.serialize import digest_to_json
 from digest.sources import gather_all
 from digest.store import database_exists
 

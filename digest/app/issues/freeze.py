@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 
 from digest.app.issues.build import Built, post_print
 from digest.app.issues.core import NewsletterCore
-from digest.errors import RefusedError
 from digest.models import Digest, Refusal, RefusalKind, RenderedIssue, StoredIssue
+from digest.models.errors import RefusedError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

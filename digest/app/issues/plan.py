@@ -13,7 +13,6 @@ from digest.app.issues.freeze import Drift, Freezing, drift_between
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
 from digest.config import Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
-from digest.errors import RefusedError
 from digest.models import (
     DeliveryState,
     IssueSummary,
@@ -26,6 +25,7 @@ from digest.models import (
     SubscriberStatus,
     Window,
 )
+from digest.models.errors import RefusedError
 from digest.send.delivery import KEY_USE_LINKS
 from digest.send.variants import recipient_view
 

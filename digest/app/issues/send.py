@@ -10,9 +10,9 @@ from datetime import datetime
 
 from digest.app.issues.freeze import Freezing
 from digest.app.issues.plan import SendPlan
-from digest.errors import RefusedError
 from digest.mail.backends import Backend, get_backend
 from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
+from digest.models.errors import RefusedError
 from digest.send.delivery import compile_issue, send_issue, send_test
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from digest.config import Relay
-from digest.errors import PermanentError, RelayError, TransientError
 from digest.mail.backends.base import RateLimiter
 from digest.mail.backends.smtp import SmtpTransport
 from digest.mail.message import Envelope
 from digest.models import Reply
+from digest.models.errors import PermanentError, RelayError, TransientError
 
 log = logging.getLogger(__name__)
 

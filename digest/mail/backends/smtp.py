@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from digest.config import SmtpOptions
-from digest.errors import AddressError, DeliveryError, PermanentError, RelayError, TransientError
 from digest.mail.message import Envelope
 from digest.models import Reply
+from digest.models.errors import AddressError, DeliveryError, PermanentError, RelayError, TransientError
 
 
 def tls_context(options: SmtpOptions) -> ssl.SSLContext:
@@ -72,7 +72,7 @@ def _body(client: smtplib.SMTP, data: bytes, *, dot_safe: bool) -> tuple[int, by
     return client.getreply()
 
 
-# A plain addr-spec (dot-atom local part, a domain name): what every stored address is (digest.subscribers.addresses).
+# A plain addr-spec (dot-atom local part, a domain name): what every stored address is (digest.models.addresses).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from digest.errors import StoreError
+from digest.models.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -2,7 +2,7 @@
 
 Closeness to a theme's texts alone stops near 75 % on posts nobody tuned on (issue 32's measures): a description
 and three examples cannot say where the edges of a theme lie. Labelled posts can. Each label is a post's vector
-(:func:`digest.meaning.post_text` read by the model) and the section it belongs in, the fallback a class of its own
+(:func:`digest.issue.meaning.post_text` read by the model) and the section it belongs in, the fallback a class of its own
 learnt from its own examples rather than a threshold. The model is scikit-learn's multinomial logistic regression
 (L2, lbfgs: deterministic for the same labels), fitted once per set of labels: the fit is cached by the labels'
 hash, in memory and beside the vectors, and placing reads the stored weights with numpy alone, so a repeated
@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from digest.meaning.model import Vectors
+    from digest.issue.meaning.model import Vectors
 
 
 class LabelSource(StrEnum):

@@ -15,7 +15,7 @@ import hmac
 import re
 from functools import lru_cache
 
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 _ID = re.compile(r"0|[1-9][0-9]{0,17}", re.ASCII)
 

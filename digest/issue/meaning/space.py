@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from digest.meaning.model import Vectors
+    from digest.issue.meaning.model import Vectors
 
 EXAMPLE_WEIGHT = 0.5  # how much the nearest example counts beside the theme's own words, when it is closer
 # The editor's corrections, a theme's learned posts, count by their centre (what they share: "the home energy

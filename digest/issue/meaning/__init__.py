@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 
 from digest.config.extras import install_command
 from digest.config.schema import MEANING_RUNTIME
-from digest.meaning.classifier import EDITOR, Classifier, Label, LabelSource, can_learn, fitted, labels_key
-from digest.meaning.space import ThemeText
+from digest.issue.meaning.classifier import EDITOR, Classifier, Label, LabelSource, can_learn, fitted, labels_key
+from digest.issue.meaning.space import ThemeText
 from digest.models import Judgement
-from digest.text import missing_said
+from digest.models.text import missing_said
 
 if TYPE_CHECKING:
     from digest.config import Settings
-    from digest.meaning.model import Vectors
+    from digest.issue.meaning.model import Vectors
     from digest.models import OnStep, Post
 
 # Posts → each post's closeness to each theme, in theme order, then to the fallback's examples (by post id).
@@ -78,7 +78,7 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
     ``on_step``: the progress of the model's work, when it has many texts to read (a first build of a large archive)."""
     if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
         return None
-    from digest.meaning.space import ThemeSpace, ThemeText
+    from digest.issue.meaning.space import ThemeSpace, ThemeText
 
     embed = _embedding(settings, settings.meaning.model, on_step)
     texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
@@ -110,7 +110,7 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
 
 
 def _label(setting: str) -> str:
-    from digest.meaning.model import model_files
+    from digest.issue.meaning.model import model_files
 
     return model_files(setting).label
 
@@ -118,8 +118,8 @@ def _label(setting: str) -> str:
 def _embedding(settings: Settings, setting: str, on_step: OnStep | None) -> Callable[[list[str]], Vectors]:
     """Texts → unit vectors by the model ``setting`` names, from the cache where known (the model is loaded only
     when a text is new)."""
-    from digest.meaning.cache import cached_vectors
-    from digest.meaning.model import embedder, model_key
+    from digest.issue.meaning.cache import cached_vectors
+    from digest.issue.meaning.model import embedder, model_key
 
     key = model_key(setting)
     store = settings.cache_dir / "meaning.sqlite"
@@ -142,8 +142,8 @@ def _placer(
     note: str | None = None,
 ) -> Place:
     """Posts → the classifier's judgement of each, fitted on ``labels`` read by the model ``setting`` names."""
-    from digest.meaning.cache import remembered
-    from digest.meaning.model import model_key
+    from digest.issue.meaning.cache import remembered
+    from digest.issue.meaning.model import model_key
 
     key, store = model_key(setting), settings.cache_dir / "meaning.sqlite"
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from digest.config.extras import install_command
 from digest.config.schema import PACKAGED, PACKAGED_MODEL
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from digest.meaning.model import Vectors
+    from digest.issue.meaning.model import Vectors
 
 log = logging.getLogger(__name__)
 # Vectors met in this process (key → bytes): the preview rebuilds on every saved file and the scheduler every week,

@@ -29,9 +29,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from digest.errors import ListFileError
 from digest.models import SubscriberStatus
-from digest.subscribers.addresses import clean_name, normalise_address
+from digest.models.addresses import clean_name, normalise_address
+from digest.models.errors import ListFileError
 
 _EMAIL = {"email", "email address", "e mail", "e mail address", "mail", "emailaddress"}
 _NAME = {"name", "full name", "display name"}

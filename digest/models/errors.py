@@ -142,7 +142,7 @@ class Refusal:
 
 
 class ReviewProblem(StrEnum):
-    """Why a decision on an unattributed report cannot be carried out (:class:`digest.errors.ReviewError`)."""
+    """Why a decision on an unattributed report cannot be carried out (:class:`digest.models.errors.ReviewError`)."""
 
     NOT_WAITING = "not-waiting"  # no such report, or it was decided already
     WHICH_ADDRESS = "which-address"  # it names several addresses: the decision must say which

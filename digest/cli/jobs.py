@@ -1,7 +1,9 @@
 """The scheduler's jobs: what APScheduler calls at each fire time and tick.
 
 APScheduler stores a job by a textual reference to a module-level callable
-(``digest.schedule:fire``), so these names stay put; each hands over to the
+(``digest.cli.jobs:fire``; ``digest.schedule:fire`` before the house's second
+pass: ``digest schedule`` stores its jobs again at each start, and removes the
+ones it no longer runs by id), so these names stay put; each hands over to the
 :class:`~digest.app.scheduling.Scheduler` that ``digest schedule`` registers
 with :func:`activate` before it starts.
 """

@@ -1,4 +1,4 @@
-"""``python -m digest.meaning.seed [CONFIG]`` (``make starting-vectors``): the starting set's vectors, shipped beside it.
+"""``python -m digest.issue.meaning.seed [CONFIG]`` (``make starting-vectors``): the starting set's vectors, shipped beside it.
 
 A first build would otherwise embed the whole starting set (300 posts: seconds) before placing a single post. The
 file is a cache, keyed like the vector cache by the model and each text: a label edited since, or another model,
@@ -12,14 +12,14 @@ from pathlib import Path
 
 from digest.config import load_settings
 from digest.config.labelled import SEED_SUFFIX
-from digest.errors import ConfigError
+from digest.models.errors import ConfigError
 
 
 def write_starting_vectors(config: Path) -> Path:
     """Embed the starting set of ``config``'s newsletter with its model and write the seed beside the set's file."""
-    from digest.meaning import starting_texts
-    from digest.meaning.cache import write_seed
-    from digest.meaning.model import embedder, model_key
+    from digest.issue.meaning import starting_texts
+    from digest.issue.meaning.cache import write_seed
+    from digest.issue.meaning.model import embedder, model_key
 
     settings = load_settings(config, environ={})
     source = settings.meaning.examples_file

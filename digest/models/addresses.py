@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from digest.errors import AddressError
-from digest.text import clean_text, single_line
+from digest.models.errors import AddressError
+from digest.models.text import clean_text, single_line
 
 MAX_NAME = 200
 
@@ -40,7 +40,7 @@ def envelope_form(address: str) -> str:
 
 
 def clean_name(raw: str | None) -> str | None:
-    """A display name on one line, at most 200 characters, cleaned as post text is (:mod:`digest.text`): no
+    """A display name on one line, at most 200 characters, cleaned as post text is (:mod:`digest.models.text`): no
     control characters (C0, C1), no bidi overrides, zero-width or other invisible characters."""
     if raw is None:
         return None
