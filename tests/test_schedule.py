@@ -272,3 +272,58 @@ def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_serv
     assert ": sent: 600 sent" in restart.stdout
     counts = smtp_server.handler.counts()
     assert len(counts) == 600 and sum(counts.values()) - 600 <= connections
+
+
+def _stored_jobs(url: str) -> dict[str, str]:
+    """The job store's rows: id → the textual reference of the callable it runs."""
+    import pickle
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select id, job_state from apscheduler_jobs")).all()
+    engine.dispose()
+    return {row[0]: pickle.loads(row[1])["func"] for row in rows}
+
+
+def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """An install upgraded across the house's second pass: its job store names ``digest.schedule:…``, a module that
+    is gone (the jobs are ``digest.cli.jobs`` now). The scheduler starts, stores its jobs again under the new name,
+    and removes the bounce job it no longer runs by id: reading it back would raise on the missing module."""
+    import pickle
+
+    import sqlalchemy as sa
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.cli.jobs import bounce_tick, fire
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    config = schedule_config(tmp_path, smtp_server.port, url)
+    earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")})
+    earlier.add_job(fire, "interval", hours=1, id="weekly-digest")
+    earlier.add_job(bounce_tick, "interval", hours=1, id="weekly-digest-bounces")
+    earlier.start(paused=True)
+    earlier.shutdown()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for job_id, state in conn.execute(sa.text("select id, job_state from apscheduler_jobs")).all():
+            old = pickle.loads(state)
+            old["func"] = old["func"].replace("digest.cli.jobs:", "digest.schedule:")
+            conn.execute(sa.text("update apscheduler_jobs set job_state = :s where id = :i"), {"s": pickle.dumps(old), "i": job_id})
+    engine.dispose()
+    assert _stored_jobs(url) == {"weekly-digest": "digest.schedule:fire", "weekly-digest-bounces": "digest.schedule:bounce_tick"}
+
+    command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
+    running = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "weekly-digest-bounces" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
+            time.sleep(0.1)
+        assert running.poll() is None, running.communicate()[1]
+        assert _stored_jobs(url) == {"weekly-digest": "digest.cli.jobs:fire", "weekly-digest-retry": "digest.cli.jobs:retry_tick"}
+    finally:
+        running.send_signal(signal.SIGTERM)
+        _, stderr = running.communicate(timeout=60)
+    assert running.returncode == 0 and "Traceback" not in stderr, stderr
