@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from digest.config import Settings
+from digest.models import paused_on
 
 LONGEST_PAUSE = timedelta(days=366)  # a year, whatever day it starts
 
@@ -79,8 +80,8 @@ def reader_today(settings: Settings) -> date:
 
 
 def current_pause(paused_until: date | None, today: date) -> date | None:
-    """A stored pause while it lasts; None once it has ended (the send's rule: paused while it ends after today)."""
-    return paused_until if paused_until is not None and paused_until > today else None
+    """A stored pause while it lasts; None once it has ended (the send's rule, :func:`digest.models.paused_on`)."""
+    return paused_until if paused_on(paused_until, today) else None
 
 
 def choice_problem(themes: ThemeChoice, pause: date | None, today: date) -> ChoiceProblem | None:

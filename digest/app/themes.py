@@ -94,12 +94,12 @@ class Teaching:
 
 def teaching(settings: Settings, store: Store) -> Teaching:
     """How many labels the frozen issues give the next build, by kind."""
-    taught = store.placements.labels(settings.theme_keys)
-    return Teaching(
-        confirmed=sum(1 for _, _, corrected in taught if not corrected),
-        corrected=sum(1 for _, _, corrected in taught if corrected),
-        forgotten=store.placements.forgotten_count(),
-    )
+    return _counted(store.placements.taught(settings.theme_keys), store)
+
+
+def _counted(taught: list[PastLabel], store: Store) -> Teaching:
+    corrected = sum(1 for label in taught if label.corrected)
+    return Teaching(confirmed=len(taught) - corrected, corrected=corrected, forgotten=store.placements.forgotten_count())
 
 
 SHORTEST_TITLE = 3  # characters of a title's start that may name a label (one letter would name half the list)
@@ -195,15 +195,15 @@ def taught_labels(settings: Settings, store: Store, limit: int = SHOWN_LABELS) -
     issue first) and how many there are, by kind."""
     taught = store.placements.taught(settings.theme_keys)
     ordered = sorted(taught, key=lambda label: not label.corrected)  # stable: each kind keeps its newest first
-    corrected = sum(1 for label in taught if label.corrected)
+    counted = _counted(taught, store)
     idle = ""
     if not settings.meaning.enabled:
         idle = settings.meaning.unavailable or 'placement by meaning is off ([grouping] meaning = "on" turns it on)'
     return TaughtLabels(
         shown=tuple(ordered[:limit]),
-        corrected=corrected,
-        confirmed=len(taught) - corrected,
-        forgotten=store.placements.forgotten_count(),
+        corrected=counted.corrected,
+        confirmed=counted.confirmed,
+        forgotten=counted.forgotten,
         idle=idle,
         forget_hint=command_hint(settings.config_path, "themes", "forget-label", TITLE_PLACEHOLDER),
     )

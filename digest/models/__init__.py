@@ -83,7 +83,15 @@ from digest.models.posts import (
     strict_problems,
 )
 from digest.models.runs import Progress, RunEnd, ScheduleRun, SendReport, SlotState, WorkerRecord
-from digest.models.subscribers import SUBSCRIBER_STATUS_WORDS, ReviewState, SignUp, SignUpKind, Subscriber, SubscriberStatus
+from digest.models.subscribers import (
+    SUBSCRIBER_STATUS_WORDS,
+    ReviewState,
+    SignUp,
+    SignUpKind,
+    Subscriber,
+    SubscriberStatus,
+    paused_on,
+)
 
 __all__ = [
     "EXCLUSION_WORDS",
@@ -147,6 +155,7 @@ __all__ = [
     "Window",
     "WorkerRecord",
     "last_day",
+    "paused_on",
     "shares",
     "strict_problems",
 ]

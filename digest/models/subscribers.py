@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -14,6 +15,12 @@ class SubscriberStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     PENDING = "pending"  # signed up, not yet confirmed: never mailed an issue; expires after subscribe.confirm_hours
+
+
+def paused_on(paused_until: date | None, today: date) -> bool:
+    """Whether a reader's pause holds ``today``: until the day it ends, which gets issues again. The one rule the
+    send (per recipient) and the reader's page share."""
+    return paused_until is not None and paused_until > today
 
 
 # Each status in words, once, in the order the list is shown (the report's columns and chart, `subscribers list`):

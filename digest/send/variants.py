@@ -16,7 +16,7 @@ import threading
 from datetime import UTC, date, datetime
 
 from digest.mail.message import CompiledMessage, Fill, body_pieces
-from digest.models import Layout, RecipientView, ViewKind
+from digest.models import Layout, RecipientView, ViewKind, paused_on
 from digest.render.views import Views, view_of
 
 _UNSEEN = object()
@@ -28,7 +28,7 @@ EVERY_THEME = RecipientView(ViewKind.EVERY_THEME)
 def recipient_view(layout: Layout | None, themes: frozenset[str] | None, paused_until: date | None, today: date) -> RecipientView:
     """The one rule for what a recipient gets: paused (until a day after today) first, then their themes cut
     from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone)."""
-    if paused_until is not None and paused_until > today:
+    if paused_on(paused_until, today):
         return RecipientView(ViewKind.PAUSED)
     if layout is None or not layout.themes:
         return EVERY_THEME

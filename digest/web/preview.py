@@ -28,7 +28,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -153,9 +153,24 @@ def create_preview_app(
     )
 
 
+WINDOW_FIELDS = ("since", "until", "as_of")  # what names an issue's window, in an address or a form
+
+
+def window_fields(fields: Mapping[str, str]) -> dict[str, str]:
+    """The window ``fields`` ask for: ``since``/``until``, or ``as_of``, or nothing (the coming issue)."""
+    return {k: v for k, v in fields.items() if k in WINDOW_FIELDS and v}
+
+
 def query_of(request: Request) -> dict[str, str]:
-    """The window the address asks for: ``since``/``until``, or ``as_of``, or nothing (the coming issue)."""
-    return {k: v for k, v in request.query_params.items() if k in ("since", "until", "as_of") and v}
+    """The window the address asks for."""
+    return window_fields(request.query_params)
+
+
+async def signed_fields(request: Request, token: PageToken, max_fields: int, max_part_size: int) -> dict[str, str] | None:
+    """A form's text fields, or None when it does not carry this page's token (in the form, or the header)."""
+    form = await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part_size)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    return fields if token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")) else None
 
 
 class PreviewSite:
@@ -222,11 +237,10 @@ class PreviewSite:
 
     async def desk_action(self, request: Request) -> Response:
         """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
-        form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not self.token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
+        fields = await signed_fields(request, self.token, max_fields=30, max_part_size=64 * 1024)
+        if fields is None:
             return PlainTextResponse("refused: this form is not from this preview page (reload the page)\n", 403)
-        query = {k: v for k, v in fields.items() if k in ("since", "until", "as_of") and v}
+        query = window_fields(fields)
         built = await asyncio.to_thread(self.state.build, query)
         if isinstance(built, Failure):
             return PlainTextResponse(f"the issue cannot be built, so it cannot be edited: {built.where}: {built.message}\n", 409)
@@ -259,9 +273,8 @@ class PreviewSite:
     async def forget_label(self, request: Request) -> Response:
         """The Forget button of a label: builds stop learning from one past placement; then back to the page, rebuilt
         without it, saying so. It changes no issue file, so a locked desk or an issue that fails to build allows it."""
-        form = await request.form(max_files=0, max_fields=10, max_part_size=4 * 1024)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        if not self.token.accepts(fields.get(guard.TOKEN_FIELD) or request.headers.get("x-digest-token")):
+        fields = await signed_fields(request, self.token, max_fields=10, max_part_size=4 * 1024)
+        if fields is None:
             return PlainTextResponse("refused: this form is not from this preview page (reload the page)\n", 403)
         settings = self.state.bench.settings()
         if isinstance(settings, Failure):
@@ -277,7 +290,7 @@ class PreviewSite:
         except DigestError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 409)
         self.state.bump()  # the builds cached were placed with this label: the page's next build learns without it
-        query = {k: v for k, v in fields.items() if k in ("since", "until", "as_of") and v}
+        query = window_fields(fields)
         said = {"forgot_issue": label.issue_id, "forgot_post": label.post_id}
         return RedirectResponse("/?" + urlencode(query | said) + "#learning", status_code=303)
 
@@ -333,7 +346,7 @@ class PreviewSite:
             address_of(typed)  # a bad address is said before anything is built
         except AddressError as exc:
             return JSONResponse({"ok": False, "message": f"not an address: {exc}"}, status_code=400)
-        built = await asyncio.to_thread(self.state.build, {k: str(v) for k, v in form.items() if k in ("since", "until", "as_of") and v})
+        built = await asyncio.to_thread(self.state.build, window_fields({k: v for k, v in form.items() if isinstance(v, str)}))
         if isinstance(built, Failure):
             return JSONResponse({"ok": False, "message": f"{built.where}: {built.message}"}, status_code=built.status)
 
