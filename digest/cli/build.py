@@ -150,7 +150,7 @@ def posts(
     obj.bare = bool(sources)  # given its sources, a listing needs no newsletter folder (the defaults apply)
     obj.placing()
     window = None if everything else window_target(obj, as_of, since, until, datetime.now(UTC)).window
-    listed = obj.newsletter.posts(window, source_specs(sources))
+    listed = obj.newsletter.posts(window, source_specs(sources), datetime.now(UTC))
     report_problems(listed.problems)
     if strict and listed.problems:
         fail(f"{len(listed.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
