@@ -169,8 +169,8 @@ def test_a_success_ends_a_run_of_failures_and_every_health_has_its_words() -> No
         return FetchRecord(source="s", kind="feed", at=at, error=error, status=None, entries=0, new_entries=0, size=0, seconds=0.0)
 
     history = [fetch(0, "HTTP 500"), fetch(1, "HTTP 500"), fetch(2, None), fetch(3, "HTTP 500"), fetch(4, "HTTP 500"), fetch(5, "x")]
-    judged = judge("s", "feed", history, [], NOW)
+    judged = judge("s", "feed", history, [], 0, NOW)
     assert (judged.health, judged.failures_in_row) == (Health.OK, 2)
     assert judged.reason == "the last fetch failed (HTTP 500); 2 in a row, failing at 3"
-    assert judge("s", "feed", [], [], NOW).health is Health.UNKNOWN
+    assert judge("s", "feed", [], [], 0, NOW).health is Health.UNKNOWN
     assert set(HEALTH_WORDS) == set(Health)

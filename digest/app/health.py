@@ -13,8 +13,9 @@ returns the gathering with what the memory says of it:
 - **A failing or stale source is said** with each build (an advisory problem), and by ``digest sources``,
   ``digest status`` and the preview.
 
-The rules are pure functions of the history (:func:`judge`), the thresholds the constants below. Markdown folders
-keep their own index (:mod:`digest.sources.index`), not a fetch history: they are listed as "unknown".
+The rules are pure functions of the history (:func:`judge`), the thresholds the constants below. Sources on disk
+(Markdown folders with their own index, :mod:`digest.sources.index`; feed and archive files) are read, not fetched:
+they keep no fetch history and are listed as "unknown".
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from digest.config import SourceSpec
-from digest.config.kinds import FEED
 from digest.issue.selection import normalise_title, normalise_url
 from digest.models import Fetch, FetchRecord, Health, Problem, SeenEntry, SourceHealth, Window
 from digest.sources import Gathered
@@ -69,7 +69,7 @@ def record_fetches(store: Store, gathered: Gathered, window: Window | None, now:
             seconds=round(fetch.seconds, 3),
         )
         store.fetches.record(record, new)
-        judged = judge(fetch.source, fetch.kind, [record, *before], store.fetches.entries(fetch.source), now)
+        judged = judged_from_store(store, fetch.source, fetch.kind, now, [record, *before])
         if judged.worrying:
             problems.append(Problem(where=fetch.source, message=f"source {judged.health}: {judged.reason}", advisory=True))
     return replace(gathered, not_new=not_new, problems=tuple(problems))
@@ -112,13 +112,20 @@ def _reissued(entry: SeenEntry, before: KnownEntry, window: Window | None) -> bo
     return changed and window is not None and before.first_seen <= window.start
 
 
-def judge(source: str, kind: str, history: Sequence[FetchRecord], entries: Sequence[KnownEntry], now: datetime) -> SourceHealth:
-    """A source's health from its fetches (the latest first) and the entries it has shown: failing after
-    :data:`FAILING_AFTER` failed fetches in a row, stale when its newest entry is older than :data:`STALE_FACTOR`
-    times its usual interval, else ok; unknown with no fetch recorded."""
+def judged_from_store(store: Store, source: str, kind: str, now: datetime, history: Sequence[FetchRecord] | None = None) -> SourceHealth:
+    """:func:`judge` on what the store holds of ``source`` (``history``: its fetches, when already read)."""
+    fetches = store.fetches.history(source) if history is None else history
+    return judge(source, kind, fetches, store.fetches.dates(source, now, RHYTHM_ENTRIES), store.fetches.count(source), now)
+
+
+def judge(source: str, kind: str, history: Sequence[FetchRecord], dates: Sequence[datetime], known: int, now: datetime) -> SourceHealth:
+    """A source's health from its fetches (the latest first) and the dates of its latest entries (oldest first, up to
+    :data:`RHYTHM_ENTRIES`; ``known``: how many it has shown): failing after :data:`FAILING_AFTER` failed fetches in a
+    row, stale when its newest entry is older than :data:`STALE_FACTOR` times its usual interval, else ok; unknown
+    with no fetch recorded."""
     failures = next((n for n, record in enumerate(history) if record.ok), len(history))
     last_new = next((record.at for record in history if record.new_entries), None)
-    health, reason = _verdict(history, failures, entries, now)
+    health, reason = _verdict(history, failures, dates, now)
     return SourceHealth(
         source=source,
         kind=kind,
@@ -127,12 +134,12 @@ def judge(source: str, kind: str, history: Sequence[FetchRecord], entries: Seque
         last=history[0] if history else None,
         fetches=len(history),
         failures_in_row=failures,
-        entries_known=len(entries),
+        entries_known=known,
         last_new_at=last_new,
     )
 
 
-def _verdict(history: Sequence[FetchRecord], failures: int, entries: Sequence[KnownEntry], now: datetime) -> tuple[Health, str]:
+def _verdict(history: Sequence[FetchRecord], failures: int, dates: Sequence[datetime], now: datetime) -> tuple[Health, str]:
     if not history:
         return Health.UNKNOWN, "no fetch recorded yet"
     last = history[0]
@@ -140,7 +147,6 @@ def _verdict(history: Sequence[FetchRecord], failures: int, entries: Sequence[Kn
         success = next((record.at for record in history if record.ok), None)
         since = f"last success {success:%Y-%m-%d %H:%M} UTC" if success else "no success recorded"
         return Health.FAILING, f"{failures} fetches in a row failed, the last at {last.at:%Y-%m-%d %H:%M} UTC: {last.error}; {since}"
-    dates = sorted(entry.published for entry in entries if entry.published <= now)[-RHYTHM_ENTRIES:]
     usual = usual_interval(dates)
     if usual is not None and dates and now - dates[-1] > STALE_FACTOR * usual:
         quiet = now - dates[-1]
@@ -168,10 +174,10 @@ def span(length: timedelta) -> str:
 
 def source_health(specs: Sequence[SourceSpec], store: Store, now: datetime) -> tuple[SourceHealth, ...]:
     """Each configured source with its health, in the config's order (a source that keeps no fetch history, a
-    Markdown folder or a local archive, is unknown, saying so)."""
+    file or folder on disk, is unknown, saying so)."""
     judged: list[SourceHealth] = []
     for spec in specs:
-        if not spec.is_url and spec.kind != FEED.name:
+        if not spec.is_url:
             judged.append(
                 SourceHealth(
                     source=spec.location,
@@ -186,5 +192,5 @@ def source_health(specs: Sequence[SourceSpec], store: Store, now: datetime) -> t
                 )
             )
             continue
-        judged.append(judge(spec.location, spec.kind, store.fetches.history(spec.location), store.fetches.entries(spec.location), now))
+        judged.append(judged_from_store(store, spec.location, spec.kind, now))
     return tuple(judged)

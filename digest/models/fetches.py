@@ -30,7 +30,7 @@ class SeenEntry:
 class Fetch:
     """One fetch of one source, as the source saw it: whether it worked, what came back, how long it took."""
 
-    source: str  # the source's location as configured: a URL, or a file or folder of feeds
+    source: str  # the source's location as configured: its URL
     kind: str  # its kind's name (digest.config.kinds)
     error: str | None  # None: fetched and read; else why not (an HTTP error, a timeout, not a feed)
     status: int | None = None  # the HTTP status (304: not modified, the cached copy read); None for a file
@@ -68,7 +68,7 @@ class Health(StrEnum):
     OK = "ok"
     STALE = "stale"  # fetched fine, but no new entry for several times its usual interval
     FAILING = "failing"  # its last fetches in a row failed
-    UNKNOWN = "unknown"  # no fetch recorded yet (or a kind that keeps no fetch history: Markdown folders)
+    UNKNOWN = "unknown"  # no fetch recorded yet, or a source on disk (read, not fetched: it keeps no fetch history)
 
     @property
     def words(self) -> str:

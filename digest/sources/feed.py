@@ -77,6 +77,8 @@ class FeedSource:
                 continue
             posts.extend(found)
             problems.extend(skipped)
+        if not self.spec.is_url:  # files on disk are read, not fetched: no fetch history (as Markdown folders)
+            return Gathered(tuple(posts), tuple(problems))
         record = Fetch(
             source=self.spec.location,
             kind=self.kind.name,

@@ -76,11 +76,21 @@ class SourceFetches:
         with self.reads.connect() as conn:
             return [from_row(FetchRecord, _FETCH, row) for row in conn.execute(query).mappings()]
 
-    def entries(self, source: str) -> list[KnownEntry]:
-        """Every entry ``source`` has shown, the first seen first."""
-        query = sa.select(source_entries).where(source_entries.c.source == source).order_by(source_entries.c.first_seen)
+    def dates(self, source: str, until: datetime, limit: int) -> list[datetime]:
+        """The publication dates of the latest ``limit`` entries ``source`` has shown dated up to ``until``, oldest first."""
+        query = (
+            sa.select(source_entries.c.published)
+            .where(source_entries.c.source == source, source_entries.c.published <= until)
+            .order_by(source_entries.c.published.desc())
+            .limit(limit)
+        )
         with self.reads.connect() as conn:
-            return [_entry(row) for row in conn.execute(query).mappings()]
+            return sorted(conn.execute(query).scalars())
+
+    def count(self, source: str) -> int:
+        """How many entries ``source`` has shown."""
+        with self.reads.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).where(source_entries.c.source == source)).scalar_one())
 
     def sources(self) -> list[str]:
         """Every source with a fetch recorded."""
