@@ -14,13 +14,13 @@ from digest.app.health import FAILING_AFTER, judge, source_health
 from digest.app.issues import Newsletter
 from digest.cli import main
 from digest.cli.build import summary
-from digest.config import load_settings
+from digest.config import SourceSpec, load_settings
 from digest.issue.selection import window_between
 from digest.models import HEALTH_WORDS, ExclusionKind, FetchRecord, Health
 from digest.store import Store
 from digest.web.preview import create_preview_app
 
-from conftest import LiveServer, Served, body_route, http_request
+from conftest import FIXTURES, LiveServer, Served, body_route, http_request
 from support.cli import cli
 from support.feed_health import Item, feed_config, rss
 
@@ -174,3 +174,15 @@ def test_a_success_ends_a_run_of_failures_and_every_health_has_its_words() -> No
     assert judged.reason == "the last fetch failed (HTTP 500); 2 in a row, failing at 3"
     assert judge("s", "feed", [], [], 0, NOW).health is Health.UNKNOWN
     assert set(HEALTH_WORDS) == set(Health)
+
+
+def test_an_archive_page_by_url_is_recorded_and_sources_on_disk_say_they_keep_no_history(tmp_path: Path, http_server: Served) -> None:
+    _, letter, store = newsletter(tmp_path, http_server)
+    page = (FIXTURES / "archives" / "harbour-watch.txt").read_bytes()
+    http_server.routes["/archive.txt"] = body_route(page, "text/plain; charset=utf-8")
+    specs = (SourceSpec(kind="archive", location=f"{http_server.base}/archive.txt"), SourceSpec(kind="markdown", location="content"))
+    read = letter.posts(None, specs[:1], now=NOW).posts
+    archive, folder = source_health(specs, store, NOW)
+    assert archive.last is not None and archive.last.ok and archive.last.status == 200 and archive.last.size == len(page)
+    assert archive.last.entries == archive.last.new_entries == archive.entries_known == len(read) > 0
+    assert (folder.health, folder.reason, folder.last) == (Health.UNKNOWN, "read from disk on every build: no fetch history kept", None)
