@@ -92,11 +92,6 @@ class SourceFetches:
         with self.reads.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).where(source_entries.c.source == source)).scalar_one())
 
-    def sources(self) -> list[str]:
-        """Every source with a fetch recorded."""
-        with self.reads.connect() as conn:
-            return list(conn.execute(sa.select(source_fetches.c.source).distinct().order_by(source_fetches.c.source)).scalars())
-
 
 def _known(conn: Connection, source: str, keys: Sequence[str]) -> Iterator[KnownEntry]:
     for start in range(0, len(keys), _CHUNK):
