@@ -128,13 +128,17 @@ def test_an_entry_seen_in_the_window_keeps_its_place_whatever_its_guid_did(tmp_p
 
 
 def test_a_feed_gone_quiet_is_stale_and_one_that_keeps_its_rhythm_is_ok(tmp_path: Path, http_server: Served) -> None:
-    _, letter, store = newsletter(tmp_path, http_server)
+    config, letter, store = newsletter(tmp_path, http_server)
     quiet = [item(f"n{n}", date(2026, 9, 1) + timedelta(weeks=n)) for n in range(5)]  # weekly, the last on 29 September
     serve(http_server, *quiet)
     letter.posts(WEEK, now=NOW)
     [judged] = source_health(letter.settings.sources, store, NOW)
     assert judged.health is Health.STALE
     assert judged.reason == "no new entry since 2026-09-29 (52 days); it usually has one every 7 days"
+    # Said with the listing, never fatal: a quiet feed is news for the operator, not bad input (--strict passes).
+    listing = CliRunner().invoke(main, ["--config", str(config), "posts", "--since", "2026-11-13", "--until", "2026-11-20", "--strict"])
+    assert listing.exit_code == 0, listing.output
+    assert f"{http_server.base}/feed.xml: source stale: no new entry since 2026-09-29" in listing.output
 
     (tmp_path / "lively").mkdir()
     _, lively, lively_store = newsletter(tmp_path / "lively", http_server)
