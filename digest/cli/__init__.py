@@ -40,6 +40,7 @@ from digest.cli.sample import sample
 from digest.cli.schedule import schedule
 from digest.cli.send import send
 from digest.cli.serve import serve
+from digest.cli.sources import sources
 from digest.cli.status import status
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
@@ -91,6 +92,7 @@ for command in (
     init,
     build,
     posts,
+    sources,
     send,
     status,
     approve,

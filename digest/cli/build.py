@@ -150,10 +150,12 @@ def posts(
     obj.bare = bool(sources)  # given its sources, a listing needs no newsletter folder (the defaults apply)
     obj.placing()
     window = None if everything else window_target(obj, as_of, since, until, datetime.now(UTC)).window
-    listed = obj.newsletter.posts(window, source_specs(sources))
+    listed = obj.newsletter.posts(window, source_specs(sources), datetime.now(UTC))
     report_problems(listed.problems)
-    if strict and listed.problems:
-        fail(f"{len(listed.problems)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
+    from digest.models import strict_problems
+
+    if strict and (wrong := strict_problems(listed.problems)):  # a source's health is said, never fatal (advisory)
+        fail(f"{len(wrong)} problem(s) in the input (--strict)", EXIT_PROBLEMS)
     chosen = listed.posts
     if fmt == "json":
         click.echo(posts_json(chosen), nl=False)

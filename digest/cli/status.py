@@ -10,6 +10,7 @@ import click
 
 from digest.cli import refusals
 from digest.cli.common import Context, hint, say
+from digest.cli.sources import health_json
 
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
@@ -54,6 +55,7 @@ def _status_json(seen: Status, pending: bool) -> dict[str, object]:
         },
         "deliveries": {state.value: sum(item.status.counts[state] for item in seen.issues) for state in open_states},
         "subscribers": {status.value: count for status, count in seen.subscribers.items()},
+        "sources": [health_json(item) for item in seen.sources],  # only those failing or stale: `digest sources` lists all
         "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
         "issues": [_issue_json(item, pending) for item in seen.issues],
     }
@@ -99,6 +101,10 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
+    for source in seen.sources:  # a feed's failure is the server's words: shown, never obeyed
+        say(f"Source      {source.health.value}: {source.kind}:{source.source}: {source.reason}")
+    if seen.sources:
+        click.echo(f"            all sources: {hint(obj, 'sources')}")
     if not seen.issues:
         click.echo("No issues stored yet.")
     for item in seen.issues:

@@ -72,7 +72,7 @@ def assemble_digest(
     are about and folds one story told by two outlets; None: keywords and titles.
     ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
     """
-    selection = select_posts(gathered.posts, window, settings.selection)
+    selection = select_posts(gathered.posts, window, settings.selection, gathered.not_new)
     if unrenderable:
         selection, gathered = _leave_out(selection, gathered, unrenderable)
     curation = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -109,7 +109,7 @@ def normalise_url(url: str) -> str:
     return stripped.split("#", 1)[0].rstrip("/")
 
 
-def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -> Selection:
+def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules, not_new: Mapping[str, str] | None = None) -> Selection:
     """Posts inside the window that no rule excludes, each once; the rest with their reasons.
 
     Posts are considered oldest first (ties by source order), so when two
@@ -118,7 +118,8 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
     goes before every other source's, whatever the dates: another source's
     post with its address (or its title and outlet) is the duplicate, and
     one claiming the address of any post of ours near the window is excluded
-    naming it (a feed never puts its title and excerpt on our link).
+    naming it (a feed never puts its title and excerpt on our link). ``not_new`` (post id → why) names posts in the
+    window that are no news all the same (an old post its feed reissued under a new GUID): left out with that reason.
     """
     by_date = sorted(enumerate(posts), key=lambda pair: (pair[1].published, pair[0]))
     own: list[tuple[int, Post]] = []
@@ -132,6 +133,8 @@ def select_posts(posts: Iterable[Post], window: Window, rules: SelectionRules) -
     by_title: dict[tuple[str, str], Post] = {}
     for index, post in (*own, *others):
         rule = _rule_reason(post, window, rules) or _claim(post, ours)
+        if rule is None and not_new and post.id in not_new:
+            rule = ExclusionKind.SEEN_BEFORE, not_new[post.id]
         if rule is not None:
             excluded.append(Excluded(post=post, kind=rule[0], reason=rule[1]))
             continue

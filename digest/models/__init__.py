@@ -11,6 +11,7 @@ its rows to these values and back, the render fills them in, the entry points wo
     subscribers.py  Subscriber and SubscriberStatus (its words), SignUp, where a report that named nobody stands
     delivery.py     what a reader's copy is (RecipientView, ViewKind and its words), DeliveryState, the ledger's
                     rows and counts (Delivery, IssueStatus, Outstanding)
+    fetches.py      a source's fetch (Fetch, the entries it saw), as stored (FetchRecord), its health and words
     runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
 
 Beside the nouns, in their own layers (pyproject.toml's contracts): above them ``serialize.py`` (their JSON forms)
@@ -40,6 +41,7 @@ from digest.models.delivery import (
     ViewWords,
 )
 from digest.models.errors import Refusal, RefusalKind, Reply, ReviewProblem
+from digest.models.fetches import HEALTH_WORDS, Fetch, FetchRecord, Health, SeenEntry, SourceHealth
 from digest.models.issues import (
     KNOWN_LAYOUTS,
     LAYOUT_VERSION,
@@ -96,6 +98,7 @@ from digest.models.subscribers import (
 __all__ = [
     "EXCLUSION_WORDS",
     "GAVE_UP",
+    "HEALTH_WORDS",
     "KNOWN_LAYOUTS",
     "LAYOUT_VERSION",
     "NO_OUTLET",
@@ -112,6 +115,9 @@ __all__ = [
     "Editorial",
     "Excluded",
     "ExclusionKind",
+    "Fetch",
+    "FetchRecord",
+    "Health",
     "Image",
     "IssueStatus",
     "IssueSummary",
@@ -140,10 +146,12 @@ __all__ = [
     "ScheduleRun",
     "Section",
     "SectionOrder",
+    "SeenEntry",
     "SendReport",
     "SignUp",
     "SignUpKind",
     "SlotState",
+    "SourceHealth",
     "Stats",
     "StoredIssue",
     "Subscriber",

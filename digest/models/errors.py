@@ -206,8 +206,13 @@ class SourceUnavailableError(SourceError):
     """A whole source yielded nothing: missing, unreachable, an HTTP error, or no file matched.
 
     Unlike a bad item among good ones, this fails the run (exit 1) even
-    without --strict; the other sources are still read.
+    without --strict; the other sources are still read. ``status``: the HTTP status a server answered, when it did
+    (a source's health records it).
     """
+
+    def __init__(self, where: str, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(where, message)
 
 
 class RenderError(DigestError, RuntimeError):

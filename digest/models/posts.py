@@ -30,6 +30,7 @@ class ExclusionKind(StrEnum):
     EDITOR = "editor"  # the issue file's exclude
     SAME_STORY = "same-story"  # another outlet's post on a story already shown: listed under it as "Also in"
     UNRENDERABLE = "unrenderable"  # the post broke the email's compilation on its own: left out, the issue goes on
+    SEEN_BEFORE = "seen-before"  # its source showed it before an earlier issue, under another GUID: an old post, not news
 
     @property
     def outside_window(self) -> bool:
@@ -54,6 +55,7 @@ EXCLUSION_WORDS: Mapping[ExclusionKind, tuple[str, str]] = MappingProxyType(
         ExclusionKind.EDITOR: ("excluded by the editor", "excluded by the editor"),
         ExclusionKind.SAME_STORY: ("same story as another outlet's", "same story as another outlet's"),
         ExclusionKind.UNRENDERABLE: ("left out: broke the email", "left out: broke the email"),
+        ExclusionKind.SEEN_BEFORE: ("seen before under another GUID: not new", "seen before under another GUID: not new"),
     }
 )
 

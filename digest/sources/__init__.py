@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 
 from digest.config import Settings, SourceSpec, source_kind
-from digest.models import Post, Problem, Window
+from digest.models import Fetch, Post, Problem, Window
 from digest.sources.base import READERS, Gathered, Source
 
 __all__ = ["Gathered", "Source", "gather_all", "open_source"]
@@ -38,11 +38,13 @@ def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window |
     """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
     posts: list[Post] = []
     problems: list[Problem] = []
+    fetches: list[Fetch] = []
     distant = 0
     for spec in specs:
         result = open_source(spec, settings).gather(near)
         kept = result.posts if near is None else [post for post in result.posts if post.published in near]
         posts.extend(kept)
         problems.extend(result.problems)
+        fetches.extend(result.fetches)
         distant += result.distant + len(result.posts) - len(kept)
-    return Gathered(tuple(posts), tuple(problems), distant)
+    return Gathered(tuple(posts), tuple(problems), distant, tuple(fetches))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,8 +28,8 @@ from typing import ClassVar
 
 from digest.config import Settings, SourceSpec
 from digest.config.kinds import ARCHIVE, SourceKind
-from digest.models import Post, Problem, Window
-from digest.models.errors import SourceError
+from digest.models import Fetch, Post, Problem, SeenEntry, Window
+from digest.models.errors import SourceError, SourceUnavailableError
 from digest.sources.base import Gathered, clean_text, make_excerpt, post_id, problem_of, registered, sanitise_html, source_label
 from digest.sources.dates import at_midnight, parse_day
 from digest.sources.files import decode_text, expand, read_text
@@ -102,15 +103,28 @@ class ArchiveSource:
         return Gathered(tuple(posts), tuple(problems))
 
     def _gather_url(self) -> Gathered:
-        """An archive page fetched like a feed: timeout, size cap, conditional GET."""
+        """An archive page fetched like a feed: timeout, size cap, conditional GET; the fetch reported for its health."""
         url = self.spec.location
+        started = time.monotonic()
         try:
-            body = fetch(url, self.settings.feed, self.settings.cache_dir, accept=TEXT_TYPES).body
-            text = decode_text(body, url)
+            fetched = fetch(url, self.settings.feed, self.settings.cache_dir, accept=TEXT_TYPES)
+            text = decode_text(fetched.body, url)
         except SourceError as exc:
-            return Gathered(problems=(problem_of(exc),))
+            status = exc.status if isinstance(exc, SourceUnavailableError) else None
+            failed = Fetch(source=url, kind=self.kind.name, error=exc.message, status=status, seconds=time.monotonic() - started)
+            return Gathered(problems=(problem_of(exc),), fetches=(failed,))
         posts, problems = self.parse(text, source_label(self.spec, self.settings), url)
-        return Gathered(tuple(posts), tuple(problems))
+        seen = tuple(SeenEntry(guid=None, url=p.url, title=p.title, published=p.published, post_id=p.id) for p in posts)
+        record = Fetch(
+            source=url,
+            kind=self.kind.name,
+            error=None,
+            status=fetched.status,
+            size=len(fetched.body),
+            seconds=time.monotonic() - started,
+            entries=seen,
+        )
+        return Gathered(tuple(posts), tuple(problems), fetches=(record,))
 
     def read(self, path: Path) -> tuple[list[Post], list[Problem]]:
         """The posts of one archive file, and a problem for each entry that could not be read."""

@@ -7,7 +7,8 @@ import contextlib
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import nh3
 
 from digest.config import Settings, SourceKind, SourceSpec
-from digest.models import Image, Post, Problem, Window
+from digest.models import Fetch, Image, Post, Problem, Window
 from digest.models.errors import SourceError, SourceUnavailableError
 from digest.models.text import clean_text, visible_text
 
@@ -43,6 +44,11 @@ class Gathered:
     posts: tuple[Post, ...] = ()
     problems: tuple[Problem, ...] = ()
     distant: int = 0  # posts read but left out as outside the ``near`` window asked for: counted only
+    # Each fetch of a feed or URL source: what happened and the entries seen (Markdown folders keep their index instead).
+    fetches: tuple[Fetch, ...] = ()
+    # Posts that are not news, by id, with why (an old post reissued under a new GUID): decided by the app layer,
+    # which remembers the entries each source showed before; the selection leaves them out with that reason.
+    not_new: Mapping[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -7,6 +7,7 @@ An entry with no date is reported and skipped, never dated "now".
 from __future__ import annotations
 
 import calendar
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,8 +16,8 @@ import feedparser
 
 from digest.config import Settings, SourceSpec, is_url
 from digest.config.kinds import FEED, SourceKind
-from digest.models import Image, Post, Problem, Window
-from digest.models.errors import SourceError
+from digest.models import Fetch, Image, Post, Problem, SeenEntry, Window
+from digest.models.errors import SourceError, SourceUnavailableError
 from digest.sources.base import (
     Gathered,
     clean_text,
@@ -46,9 +47,13 @@ class FeedSource:
         # Every entry is parsed either way: ``near`` is applied by gather_all.
         documents: list[tuple[str, str, bytes]] = []  # (label for problems, label for posts, bytes)
         problems: list[Problem] = []
+        started = time.monotonic()
+        status: int | None = None
+        failure: str | None = None
         try:
             if self.spec.is_url:
                 fetched = fetch(self.spec.location, self.settings.feed, self.settings.cache_dir)
+                status = fetched.status
                 documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
             else:
                 for path in expand(self.settings.resolve(self.spec.location), self.kind.folder_ending):
@@ -59,19 +64,35 @@ class FeedSource:
                         problems.append(Problem(where=exc.where, message=exc.message))
         except SourceError as exc:
             problems.append(problem_of(exc))
+            failure = exc.message
+            status = exc.status if isinstance(exc, SourceUnavailableError) else status
         posts: list[Post] = []
+        seen: list[SeenEntry] = []
         for where, label, body in documents:
             try:
-                found, skipped = self.parse(body, where, label)
+                found, skipped = self.parse(body, where, label, seen)
             except SourceError as exc:
                 problems.append(Problem(where=exc.where, message=exc.message))
+                failure = failure or exc.message  # a URL that answers with no feed is a failed fetch all the same
                 continue
             posts.extend(found)
             problems.extend(skipped)
-        return Gathered(tuple(posts), tuple(problems))
+        if not self.spec.is_url:  # files on disk are read, not fetched: no fetch history (as Markdown folders)
+            return Gathered(tuple(posts), tuple(problems))
+        record = Fetch(
+            source=self.spec.location,
+            kind=self.kind.name,
+            error=failure,
+            status=status,
+            size=sum(len(body) for _, _, body in documents),
+            seconds=time.monotonic() - started,
+            entries=tuple(seen),
+        )
+        return Gathered(tuple(posts), tuple(problems), fetches=(record,))
 
-    def parse(self, body: bytes, where: str, label: str) -> tuple[list[Post], list[Problem]]:
-        """Posts and per-entry problems of one feed document; SourceError if it is no feed at all."""
+    def parse(self, body: bytes, where: str, label: str, seen: list[SeenEntry] | None = None) -> tuple[list[Post], list[Problem]]:
+        """Posts and per-entry problems of one feed document; SourceError if it is no feed at all. Each entry read is
+        added to ``seen`` (when given) with its GUID: what the app layer remembers to tell a reissued entry."""
         parsed: Any = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
         if not parsed.get("version"):
             reason = parsed.get("bozo_exception")
@@ -96,9 +117,13 @@ class FeedSource:
             excerpt_html, excerpt_text = make_excerpt(sanitise_html(summary), self.settings.excerpt_words)
             image = _image(entry, summary)
             tags = tuple(dict.fromkeys(clean_text(t.get("term") or "") for t in entry.get("tags", []) if clean_text(t.get("term") or "")))
+            identity = post_id(url=url, source=label, title=title, published=published)
+            if seen is not None:
+                guid = entry.get("id")
+                seen.append(SeenEntry(guid=str(guid) if guid else None, url=url, title=title, published=published, post_id=identity))
             posts.append(
                 Post(
-                    id=post_id(url=url, source=label, title=title, published=published),
+                    id=identity,
                     title=title,
                     url=url,
                     published=published,

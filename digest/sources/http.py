@@ -82,7 +82,7 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
         if exc.code == 304 and body_path.is_file():
             log.debug("%s: not modified, using the cached copy", url)
             return Fetched(body_path.read_bytes(), 304, cached.get("content_type"))
-        raise SourceUnavailableError(url, f"HTTP {exc.code} {exc.reason}") from exc
+        raise SourceUnavailableError(url, f"HTTP {exc.code} {exc.reason}", exc.code) from exc
     except _RedirectRefused as exc:
         raise SourceUnavailableError(url, str(exc)) from exc
     except urllib.error.URLError as exc:

@@ -16,6 +16,7 @@
     placements.py   each post's automatic and final theme   store.placements
     links.py        counted links and their totals           store.links ([tracking] clicks)
     figures.py      what `digest report` reads, grouped       store.figures
+    fetches.py      sources' fetches and the entries they showed  store.fetches
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -31,6 +32,7 @@ from digest.config.extras import install_command
 from digest.models.errors import StoreError
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
+from digest.store.fetches import KnownEntry, SourceFetches
 from digest.store.figures import Figures, ListChange, SentIssue
 from digest.store.issues import Issues
 from digest.store.leases import Leases
@@ -49,6 +51,7 @@ __all__ = [
     "Claimed",
     "Due",
     "Figures",
+    "KnownEntry",
     "LedgerWriter",
     "Links",
     "ListChange",
@@ -84,6 +87,7 @@ class Store:
         self.placements = Placements(engine)
         self.links = Links(engine)
         self.figures = Figures(engine)
+        self.fetches = SourceFetches(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None) -> Store:

@@ -253,6 +253,39 @@ send_workers = sa.Table(
 )
 
 
+source_fetches = sa.Table(
+    "source_fetches",
+    metadata,
+    # v19: each fetch of a feed or URL source (digest.models.FetchRecord), for its health (digest.app.health): when,
+    # what came of it (error NULL: read), how many entries and how many new. The latest few per source are kept.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),  # the location as configured
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("status", sa.Integer),  # the HTTP status, when a server answered
+    sa.Column("entries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("new_entries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("size", sa.Integer, nullable=False, server_default="0"),  # bytes
+    sa.Column("seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Index("source_fetches_by_source", "source", "at"),
+)
+
+
+source_entries = sa.Table(
+    "source_entries",
+    metadata,
+    # v19: the entries each source has shown, one row per address and title (key: their normalised hash), with the
+    # GUID it was first seen under: the same address and title under another GUID is a reissue, not news.
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("guid", sa.Text),
+    sa.Column("post_id", sa.String(200), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("published", UTCDateTime, nullable=False),
+)
+
+
 _READ = "digest_read_only"
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from digest.app.clicks import counted_links, reader_copy, reader_interest
+from digest.app.health import record_fetches
 from digest.app.issues.core import NewsletterCore
 from digest.config import SourceSpec
 from digest.issue.assembly import assemble_digest, gather_for, issue_file_of
@@ -20,7 +21,7 @@ from digest.issue.selection import select_posts
 from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window
 from digest.models.serialize import digest_to_json
 from digest.render import render_leaving_out
-from digest.sources import gather_all
+from digest.sources import Gathered, gather_all
 from digest.store import database_exists
 
 
@@ -85,6 +86,13 @@ class Building(NewsletterCore):
             for text, theme, corrected in self.store.placements.labels(self.settings.theme_keys)
         ]
 
+    def _remembered(self, gathered: Gathered, window: Window | None, now: datetime | None) -> Gathered:
+        """Each fetch recorded for the sources' health, and what the memory of their entries says of this gathering
+        (:mod:`digest.app.health`); nothing without a database (a build alone creates none) or a moment to record."""
+        if now is None or not gathered.fetches or (self._store is None and not database_exists(self.settings.database_url)):
+            return gathered
+        return record_fetches(self.store, gathered, window, now)
+
     def _interest(self) -> ReaderInterest | None:
         """What readers clicked lately, per theme: for the desk, and for ``[grouping] order = "readers"``; none without
         a database (a build alone creates none)."""
@@ -92,18 +100,20 @@ class Building(NewsletterCore):
             return None
         return reader_interest(self.store)
 
-    def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None) -> Listed:
-        """The posts the sources yield, oldest first: those the window selects, or (None) every one."""
+    def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None, now: datetime | None = None) -> Listed:
+        """The posts the sources yield, oldest first: those the window selects, or (None) every one. Given ``now``,
+        the fetches are recorded at that moment for the sources' health."""
         gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
+        gathered = self._remembered(gathered, window, now)
         if window is None:
             chosen = tuple(sorted(gathered.posts, key=lambda p: (p.published, p.title)))
         else:
-            chosen = select_posts(gathered.posts, window, self.settings.selection).selected
+            chosen = select_posts(gathered.posts, window, self.settings.selection, gathered.not_new).selected
         return Listed(posts=chosen, problems=gathered.problems)
 
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
         """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
-        gathered = gather_for(self.settings, window, sources)
+        gathered = self._remembered(gather_for(self.settings, window, sources), window, now)
         issue_file = issue_file_of(self.settings, window)
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
