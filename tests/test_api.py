@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from digest.app.api import ApiAccess
@@ -13,9 +17,9 @@ from digest.config import load_settings
 from digest.store import Store
 from digest.store.schema import api_tokens
 
-from support.api import digest_in_process, new_token
+from support.api import Served, call, digest_in_process, new_token
 from support.cli import cli
-from support.project import make_config
+from support.project import ISSUE, fill, make_config
 
 
 def store_of(config: Path) -> Store:
@@ -66,3 +70,209 @@ def test_a_bad_name_or_scope_is_refused(tmp_path: Path) -> None:
     assert digest_in_process(config, "api-tokens", "create", "a b", "--scope", "reports:read").exit_code == 2
     assert digest_in_process(config, "api-tokens", "create", "web", "--scope", "everything").exit_code == 2
     assert digest_in_process(config, "api-tokens", "create", "web").exit_code == 2  # a token with no scope does nothing
+
+
+# -- the API over real HTTP ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with three readers (r00000… r00002@example.org) and the fixture issue frozen: built once (the
+    build takes seconds), copied for each test."""
+    where = tmp_path_factory.mktemp("seed")
+    fill(make_config(where, None), 3).close()
+    return where / "digest.sqlite"
+
+
+@pytest.fixture
+def served(seeded: Path, tmp_path: Path) -> Iterator[Served]:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copy(f"{seeded}{suffix}", tmp_path / f"digest.sqlite{suffix}")
+    running = Served(make_config(tmp_path, None))
+    yield running
+    running.stop()
+
+
+def test_the_interface_201_with_the_scope_401_without_a_token_403_without_the_scope(served: Served) -> None:
+    person = {"email": "Ada@Example.org", "confirmed": True}
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", None, person)
+    assert status == 404 and body["type"] == "urn:digest:problem:api-off"  # no token yet: no API
+    writer = served.token("website", "subscribers:write")
+    reader = served.token("reports", "reports:read")
+    status, headers, body = call(served.base, "POST", "/api/v1/subscribers", None, person)
+    assert status == 401 and headers["content-type"] == "application/problem+json" and "bearer" in headers["www-authenticate"].lower()
+    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == 401
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", reader, person)
+    assert status == 403 and "subscribers:write" in body["detail"]
+    assert served.store.subscribers.get("ada@example.org") is None
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", writer, person)
+    assert status == 201 and body["created"] and not body["confirmation_sent"]
+    assert body["subscriber"]["status"] == "active" and body["subscriber"]["email"] == "Ada@example.org"
+    found = served.store.subscribers.get("ada@example.org")
+    assert found is not None and found.status == "active"
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", writer, person)
+    assert status == 200 and not body["created"]  # on the list already: nothing new
+    assert call(served.base, "POST", "/api/v1/subscribers", writer[:-2] + "xx", person)[0] == 401  # a wrong secret part
+    assert digest_in_process(served.config, "api-tokens", "revoke", "website").exit_code == 0
+    assert call(served.base, "POST", "/api/v1/subscribers", writer, person)[0] == 401  # a revoked token
+
+
+def test_double_opt_in_mails_a_confirmation_and_the_list_rules_hold(served: Served, tmp_path: Path) -> None:
+    token = served.token("form", "subscribers:write", "subscribers:read")
+    status, _, body = call(
+        served.base, "POST", "/api/v1/subscribers", token, {"email": "bo@example.org", "name": "Bo", "themes": ["harbour"]}
+    )
+    assert status == 201 and body["confirmation_sent"] and body["subscriber"]["status"] == "pending", body
+    assert body["subscriber"]["subscriptions"][0]["themes"] == ["harbour"]
+    mailed = [path.read_text(encoding="utf-8") for path in (tmp_path / "outbox").rglob("*.eml")]
+    assert len(mailed) == 1 and "bo@example.org" in mailed[0] and "/confirm/" in mailed[0]
+    assert call(served.base, "POST", "/api/v1/subscribers", token, {"email": "bo@example.org"})[0] == 200  # awaiting: nothing new
+    # Someone who left comes back only by their own confirmation; an operator's word is not enough.
+    reader = served.store.subscribers.get("r00001@example.org")
+    assert reader is not None
+    call(served.base, "POST", f"/api/v1/subscribers/{reader.id}/unsubscribe", token)
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, {"email": "r00001@example.org", "confirmed": True})
+    assert status == 409 and body["type"] == "urn:digest:problem:refused" and "left the list" in body["detail"]
+    for wrong, field in (
+        ({"email": "not an address", "confirmed": True}, "email"),
+        ({"email": "cy@example.org", "themes": ["no-such-theme"]}, "no-such-theme"),
+        ({"email": "cy@example.org", "themes": []}, "at least one theme"),
+        ({"email": "cy@example.org", "confirmed": "yes"}, "'confirmed' must be true or false"),
+        ({"email": "cy@example.org", "admin": True}, "'admin' is not a field"),
+        ({"name": "Cy"}, "'email' is required"),
+        ([1, 2], "JSON object"),
+    ):
+        status, headers, body = call(served.base, "POST", "/api/v1/subscribers", token, wrong)
+        assert status == 422 and headers["content-type"] == "application/problem+json" and field in json.dumps(body), (wrong, body)
+    assert call(served.base, "POST", "/api/v1/subscribers", token, b"{not json")[0] == 400
+    status, _, body = call(
+        served.base, "POST", "/api/v1/subscribers", token, b"email=a", {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 415 and body["status"] == 415
+    status, headers, body = call(served.base, "POST", "/api/v1/subscribers", token, {"email": "x" * 20_000 + "@example.org"})
+    assert status == 413 and headers["content-type"] == "application/problem+json" and body["status"] == 413
+    assert served.store.subscribers.get("cy@example.org") is None
+
+
+def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
+    token = served.token("crm", "subscribers:write", "subscribers:read")
+    listed: list[dict[str, Any]] = []
+    cursor = ""
+    while True:  # two at a time: the cursor walks the list once, in id order
+        status, _, page = call(served.base, "GET", f"/api/v1/subscribers?limit=2{cursor}", token)
+        assert status == 200, page
+        listed += page["items"]
+        if page["next"] is None:
+            break
+        cursor = f"&after={page['next']}"
+    assert [p["email"] for p in listed] == ["r00000@example.org", "r00001@example.org", "r00002@example.org"]
+    first = listed[0]["id"]
+    status, _, body = call(served.base, "PATCH", f"/api/v1/subscribers/{first}", token, {"name": "Ada", "themes": ["harbour", "homes"]})
+    assert status == 200 and body["name"] == "Ada" and body["subscriptions"][0]["themes"] == ["harbour", "homes"], body
+    status, _, page = call(served.base, "GET", "/api/v1/subscribers?theme=harbour", token)
+    assert [p["id"] for p in page["items"]] == [first]
+    status, _, body = call(served.base, "POST", f"/api/v1/subscribers/{first}/unsubscribe", token)
+    assert status == 200 and body["status"] == "unsubscribed"
+    assert call(served.base, "POST", f"/api/v1/subscribers/{first}/unsubscribe", token)[0] == 200  # idempotent
+    status, _, body = call(served.base, "PATCH", f"/api/v1/subscribers/{first}", token, {"themes": ["harbour"]})
+    assert status == 409  # only someone on the list chooses themes
+    status, _, page = call(served.base, "GET", "/api/v1/subscribers?status=unsubscribed", token)
+    assert [p["id"] for p in page["items"]] == [first]
+    assert call(served.base, "GET", "/api/v1/subscribers?status=gone", token)[0] == 422
+    assert call(served.base, "GET", "/api/v1/subscribers?limit=0", token)[0] == 422
+    assert call(served.base, "DELETE", f"/api/v1/subscribers/{first}", token)[0] == 204
+    assert call(served.base, "GET", f"/api/v1/subscribers/{first}", token)[0] == 404
+    assert call(served.base, "GET", "/api/v1/subscribers/not-a-number", token)[0] == 404
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, {"email": "r00000@example.org", "confirmed": True})
+    assert status == 409 and "forgotten" in body["detail"]
+    # The audit log names the forgotten by the keyed hash of their address only; everyone else by id too.
+    shown = digest_in_process(served.config, "audit", "--last", "100").output
+    assert "r00000@example.org" not in shown
+    assert f"subscriber {first} " not in shown and "subscriber (forgotten) #" in shown
+    assert "crm" in shown and "forgetSubscriber" in shown and "204" in shown
+
+
+def test_issues_listed_shown_with_counts_and_their_frozen_copy(served: Served) -> None:
+    token = served.token("editor", "issues:read", "issues:write")
+    status, _, body = call(served.base, "GET", "/api/v1/issues", token)
+    assert status == 200 and [item["id"] for item in body["items"]] == [ISSUE]
+    status, _, issue = call(served.base, "GET", f"/api/v1/issues/{ISSUE}", token)
+    assert status == 200 and issue["deliveries"]["sent"] == 0 and issue["posts"] > 0 and issue["approved"] is None, issue
+    status, headers, html = call(served.base, "GET", f"/api/v1/issues/{ISSUE}/html", token)
+    assert status == 200 and headers["content-type"].startswith("text/html") and issue["subject"].split()[0] in html
+    status, headers, text = call(served.base, "GET", f"/api/v1/issues/{ISSUE}/text", token)
+    assert status == 200 and headers["content-type"].startswith("text/plain") and text.strip()
+    assert call(served.base, "GET", "/api/v1/issues/2020-01-01-000000", token)[0] == 404
+    status, _, body = call(served.base, "POST", f"/api/v1/issues/{ISSUE}/approve", token)
+    assert status == 409 and "nothing to approve" in body["detail"]  # the fixture's schedule asks for no approval
+
+
+def test_the_report_has_the_figures_of_digest_report(served: Served) -> None:
+    token = served.token("numbers", "reports:read")
+    status, _, body = call(served.base, "GET", "/api/v1/reports", token)
+    assert status == 404 and "nothing to report" in body["detail"]
+    served.store.ledger.enqueue(ISSUE)
+    for reader in list(served.store.subscribers.iter())[:2]:
+        served.store.ledger.mark_sent(ISSUE, reader.id, "250 ok")
+    status, _, body = call(served.base, "GET", f"/api/v1/reports?issue={ISSUE}&last=3", token)
+    printed = json.loads(digest_in_process(served.config, "report", "--issue", ISSUE, "--last", "3", "--format", "json").stdout)
+    printed.pop("generated_at")
+    assert status == 200 and body == printed and body["issues"][0]["delivered"] == 2
+
+
+def test_bounces_waiting_for_review_are_listed_applied_and_dismissed(served: Served) -> None:
+    from digest.models import ReviewState
+    from digest.store import MailEvent, Named
+
+    token = served.token("desk", "bounces:read", "bounces:write")
+    ids = [
+        served.store.events.record(
+            MailEvent(
+                key=f"k{n}",
+                kind="hard",
+                subscriber_id=None,
+                issue_id=ISSUE,
+                status="5.1.1",
+                diagnostic="no such user",
+                review=ReviewState.UNATTRIBUTED,
+                named=Named(addresses=(f"r0000{n}@example.org",)),
+            )
+        )
+        for n in (1, 2)
+    ]
+    status, _, body = call(served.base, "GET", "/api/v1/bounces", token)
+    assert status == 200 and [item["id"] for item in body["items"]] == ids
+    assert body["items"][0]["named"] == [{"address": "r00001@example.org", "status": "active"}]
+    status, _, body = call(served.base, "POST", f"/api/v1/bounces/{ids[0]}/apply", token, {})
+    assert status == 200 and "r00001@example.org" in body["result"], body
+    reader = served.store.subscribers.get("r00001@example.org")
+    assert reader is not None and reader.status == "bounced"
+    assert call(served.base, "POST", f"/api/v1/bounces/{ids[1]}/dismiss", token)[0] == 200
+    assert call(served.base, "POST", f"/api/v1/bounces/{ids[1]}/dismiss", token)[0] == 409  # decided already
+    assert call(served.base, "GET", "/api/v1/bounces", token)[2]["items"] == []
+
+
+def test_each_token_has_its_rate_and_the_api_answers_only_its_host_names_without_cors(tmp_path: Path) -> None:
+    config = make_config(tmp_path, None)
+    running = Served(config, api_rate=(3, 60.0))
+    try:
+        token, other = running.token("busy", "subscribers:read"), running.token("calm", "subscribers:read")
+        assert [call(running.base, "GET", "/api/v1/subscribers", token)[0] for _ in range(3)] == [200, 200, 200]
+        status, headers, body = call(running.base, "GET", "/api/v1/subscribers", token)
+        assert status == 429 and int(headers["retry-after"]) > 0 and body["status"] == 429
+        assert call(running.base, "GET", "/api/v1/subscribers", other)[0] == 200  # another token's rate is its own
+        host = "golden.example"  # the host of the fixture's base_url
+        assert call(running.base, "GET", "/api/v1/openapi.json", other, headers={"Host": host})[0] == 200
+        assert call(running.base, "GET", "/api/v1/openapi.json", other, headers={"Host": "rebind.attacker.example"})[0] == 400
+        status, headers, _ = call(
+            running.base,
+            "OPTIONS",
+            "/api/v1/subscribers",
+            None,
+            headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert status == 405 and not any(name.startswith("access-control-") for name in headers)
+        assert call(running.base, "GET", "/api/v1/nothing-here", other)[2]["type"] == "urn:digest:problem:not-found"
+    finally:
+        running.stop()

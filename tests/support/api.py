@@ -49,3 +49,26 @@ def call(
     text = raw.decode("utf-8")
     is_json = "json" in lowered.get("content-type", "")
     return status, lowered, json.loads(text) if is_json and text else text
+
+
+class Served:
+    """``digest serve``'s app for a config, on 127.0.0.1 (uvicorn in a thread), with its store and settings."""
+
+    def __init__(self, config: Path, **app_options: Any) -> None:
+        from digest.app.session import open_store, settings_of
+        from digest.web.public import create_public_app
+
+        from conftest import LiveServer
+
+        self.config = config
+        self.settings = settings_of(config, environ={"DIGEST_SECRET_KEY": SECRET})
+        self.store = open_store(self.settings)
+        self.server = LiveServer(create_public_app(self.settings, self.store, **app_options), proxy_headers=False)
+        self.base = self.server.base
+
+    def token(self, name: str, *scopes: str) -> str:
+        return new_token(self.config, name, *scopes)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.store.close()

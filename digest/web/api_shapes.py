@@ -1,0 +1,167 @@
+"""The HTTP API's requests and answers, as typed frozen dataclasses: the handlers read and answer with these, and the
+OpenAPI document is made from them (:mod:`digest.web.api_schema`), so the two cannot say different things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from digest.models import DeliveryState, SubscriberStatus
+
+# -- requests ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSubscriber:
+    """A person to add. With ``confirmed`` true their consent was taken elsewhere (a form with its own double opt-in,
+    a CRM): they are on the list at once. Otherwise they get a confirmation mail and stay pending until they click."""
+
+    email: str
+    name: str | None = None
+    themes: list[str] | None = field(default=None, metadata={"about": "theme keys; left out or null: every theme, those added later too"})
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriberChange:
+    """What to change; a field left out (or null) stays as it is."""
+
+    name: str | None = field(default=None, metadata={"about": 'the new name; "" for none'})
+    themes: list[str] | None = field(
+        default=None, metadata={"about": "theme keys chosen (every key: every theme); only someone on the list chooses"}
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewDecision:
+    """Which address a waiting report is about, when it names several."""
+
+    address: str | None = None
+
+
+# -- answers -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    """A person's subscription to one newsletter (today there is one newsletter)."""
+
+    newsletter: str = field(metadata={"about": "the newsletter's List-Id"})
+    status: SubscriberStatus
+    themes: list[str] | None = field(metadata={"about": "the theme keys chosen; null: every theme"})
+    paused_until: date | None = field(metadata={"about": "no issue until this day; null: not paused"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriberOut:
+    """A person on the list."""
+
+    id: int
+    email: str
+    name: str | None
+    status: SubscriberStatus = field(metadata={"about": "their subscription's status (one newsletter today)"})
+    subscriptions: list[Subscription]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddedSubscriber:
+    """What an add did: ``created`` for a new address; ``confirmation_sent`` when a confirmation mail went out."""
+
+    subscriber: SubscriberOut
+    created: bool
+    confirmation_sent: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriberPage:
+    """A page of the list in id order; pass ``next`` as ``after`` for the next page (null: this was the last)."""
+
+    items: list[SubscriberOut]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOut:
+    code: str
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueBrief:
+    """A stored issue and its deliveries counted by state."""
+
+    id: str
+    subject: str
+    created_at: datetime
+    deliveries: dict[str, int] = field(metadata={"about": f"by state: {', '.join(state.value for state in DeliveryState)}"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueList:
+    items: list[IssueBrief]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueOut:
+    """A stored issue as frozen: what every send of it uses."""
+
+    id: str
+    subject: str
+    preheader: str
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    posts: int
+    checks: list[CheckOut]
+    deliveries: dict[str, int] = field(metadata={"about": "by state"})
+    approved: bool | None = field(metadata={"about": 'null: no approval is needed (schedule.approval = "none")'})
+    approval: str = field(metadata={"about": "why it may, or may not, go out"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Approved:
+    id: str
+    subject: str
+    approved_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NamedAddress:
+    address: str
+    status: SubscriberStatus | None = field(metadata={"about": "null: not on the list"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingReport:
+    """A bounce or complaint that named nobody by our token: it changed nothing, and waits for a person."""
+
+    id: int
+    kind: str
+    received_at: datetime | None
+    issue_id: str | None
+    status: str | None = field(metadata={"about": "the enhanced status code (5.1.1), when there is one"})
+    diagnostic: str
+    named: list[NamedAddress]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingList:
+    items: list[WaitingReport]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decided:
+    id: int
+    result: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """An error, as RFC 9457 problem details (application/problem+json)."""
+
+    type: str = field(metadata={"about": "a URI naming the kind of problem (urn:digest:problem:…)"})
+    title: str
+    status: int
+    detail: str
+    errors: list[str] | None = field(default=None, metadata={"about": "each problem of a request body, naming its field"})
