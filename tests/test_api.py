@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,23 @@ def test_each_token_has_its_rate_and_the_api_answers_only_its_host_names_without
         assert call(running.base, "GET", "/api/v1/nothing-here", other)[2]["type"] == "urn:digest:problem:not-found"
     finally:
         running.stop()
+
+
+def test_a_send_has_its_dry_run_goes_out_once_and_shows_its_progress(served: Served, tmp_path: Path) -> None:
+    token = served.token("sender", "sends:write")
+    status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": True})
+    assert status == 200 and plan["to_send"] == 3 and not plan["started"] and plan["frozen"], plan
+    assert not list((tmp_path / "outbox").rglob("*.eml"))  # a dry run sends nothing
+    assert call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE})[0] == 422  # dry_run is said, either way
+    assert call(served.base, "POST", "/api/v1/sends", token, {"issue": "2020-01-01-000000", "dry_run": True})[0] == 404
+    status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": False})
+    assert status == 202 and plan["started"], plan
+    for _ in range(200):  # the send runs on a thread of the server: its progress says when it is done
+        status, _, progress = call(served.base, "GET", f"/api/v1/sends/{ISSUE}", token)
+        if progress["complete"] and not progress["running"]:
+            break
+        time.sleep(0.05)
+    assert progress["deliveries"]["sent"] == 3 and progress["last_run"] == "complete", progress
+    status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": False})
+    assert status == 200 and not plan["started"] and "nothing to send" in plan["note"]  # never twice
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 3

@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -28,10 +27,11 @@ from starlette.routing import Route
 
 from digest.app.api import ApiAccess
 from digest.app.catalogue import Catalogue
+from digest.app.dispatch import Dispatch
 from digest.app.people import People, Person, Refused
-from digest.models import ApiToken, AuditEntry, Refusal, Subject, SubjectKind
-from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError
-from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, Query, openapi_document
+from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
+from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query
 from digest.web.api_schema import as_json, read_body
 from digest.web.api_shapes import (
     AddedSubscriber,
@@ -45,6 +45,9 @@ from digest.web.api_shapes import (
     NewSubscriber,
     Problem,
     ReviewDecision,
+    SendOrder,
+    SendPlanOut,
+    SendProgressOut,
     SubscriberChange,
     SubscriberOut,
     SubscriberPage,
@@ -112,30 +115,6 @@ def respond(answer: Answer) -> Response:
     return Response(str(answer.body), status_code=answer.status, media_type=answer.media, headers=headers)
 
 
-def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """The query parameters an operation takes, each as its type, or every problem (an unknown one is ignored)."""
-    values: dict[str, Any] = {}
-    problems = []
-    for query in queries:
-        text = given.get(query.name)
-        if text is None:
-            values[query.name] = query.default
-            continue
-        if query.kind is int:
-            number = int(text) if text.isdigit() and len(text) < 10 else None
-            if number is None or (query.low is not None and number < query.low) or (query.high is not None and number > query.high):
-                problems.append(f"{query.name!r} must be a whole number from {query.low} to {query.high}")
-            values[query.name] = number
-        elif isinstance(query.kind, type) and issubclass(query.kind, Enum):
-            allowed = [member.value for member in query.kind]
-            if text not in allowed:
-                problems.append(f"{query.name!r} must be one of {', '.join(allowed)}")
-            values[query.name] = query.kind(text) if text in allowed else None
-        else:
-            values[query.name] = text
-    return values, problems
-
-
 class Handlers:
     """Each operation's handler (named in :data:`digest.web.api_doc.OPERATIONS`): reads its call, asks the app layer,
     answers with a shape. Plain functions: they run in the thread pool, the database never stalling the event loop."""
@@ -143,6 +122,7 @@ class Handlers:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.people = People(settings, store)
         self.catalogue = Catalogue(settings, store)
+        self.dispatch = Dispatch(settings, store)
 
     def openapi(self, call: Call) -> Answer:
         return Answer(200, openapi_document())
@@ -275,7 +255,7 @@ class Handlers:
         except RefusedError as exc:
             return refused(exc.refusal)
         if isinstance(done, Refusal):
-            return not_found(done.why) if done.kind.value == "no-such-issue" else refused(done)
+            return not_found(done.why) if done.kind is RefusalKind.NO_SUCH_ISSUE else refused(done)
         return Answer(200, Approved(id=done.id, subject=done.subject, approved_by=by))
 
     def get_report(self, call: Call) -> Answer:
@@ -286,6 +266,52 @@ class Handlers:
         if seen is None:
             return not_found(f"issue {issue} has no deliveries" if issue else "no issue has been sent yet: nothing to report")
         return Answer(200, seen)
+
+    # -- sends ---------------------------------------------------------------------------------------------------
+
+    def start_send(self, call: Call) -> Answer:
+        order: SendOrder = call.body
+        now = datetime.now(UTC)
+        if order.issue is not None:
+            call.subject = Subject(kind=SubjectKind.ISSUE, id=order.issue[:128])
+        try:
+            plan = self.dispatch.plan(order.issue, now, f"API token {call.token.name}")
+            call.subject = Subject(kind=SubjectKind.ISSUE, id=plan.issue.id)
+            if order.dry_run and plan.refusal is not None:  # a dry run says what the send would say, nothing more
+                return refused(plan.refusal)
+            started = self.dispatch.start(plan, now) if not order.dry_run else None
+        except RefusedError as exc:
+            return not_found(str(exc.refusal)) if exc.refusal.kind is RefusalKind.NO_SUCH_ISSUE else refused(exc.refusal)
+        except WindowError as exc:
+            return refused(str(exc))
+        if started is not None and started.busy:
+            return refused(started.note)
+        shape = SendPlanOut(
+            issue_id=plan.issue.id,
+            subject=plan.issue.subject,
+            frozen=plan.frozen,
+            to_send=plan.outstanding.to_send,
+            done={state.value: count for state, count in plan.outstanding.done.items()},
+            approval=plan.approval.reason if plan.approval is not None else None,
+            dry_run=order.dry_run,
+            started=started is not None and started.started,
+            note=started.note if started is not None else "dry run: nothing sent, nothing stored",
+        )
+        return Answer(202 if shape.started else 200, shape)
+
+    def send_progress(self, call: Call) -> Answer:
+        state = self.dispatch.state(self._issue_subject(call))
+        if state is None:
+            return not_found("no stored issue has this id")
+        shape = SendProgressOut(
+            issue_id=state.issue_id,
+            running=state.running,
+            complete=state.complete,
+            deliveries={key.value: count for key, count in state.counts.items()},
+            last_run=state.report.end.value if state.report is not None else None,
+            problem=state.problem,
+        )
+        return Answer(200, shape)
 
     def list_bounces(self, call: Call) -> Answer:
         items = [

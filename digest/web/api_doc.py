@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
@@ -22,6 +23,9 @@ from digest.web.api_shapes import (
     NewSubscriber,
     Problem,
     ReviewDecision,
+    SendOrder,
+    SendPlanOut,
+    SendProgressOut,
     SubscriberChange,
     SubscriberOut,
     SubscriberPage,
@@ -175,6 +179,28 @@ OPERATIONS: tuple[Operation, ...] = (
         problems=(422,),
     ),
     Operation(
+        "startSend",
+        "POST",
+        routes.API_SENDS,
+        ApiScope.SENDS_WRITE,
+        "Start a send of the latest slot's issue (or a stored one, to resume it), or its dry run",
+        "start_send",
+        request=SendOrder,
+        answer=SendPlanOut,
+        status=202,
+        problems=(409, 422),
+        also={200: "a dry run, or nothing left to send: nothing started"},
+    ),
+    Operation(
+        "getSendProgress",
+        "GET",
+        routes.API_SEND,
+        ApiScope.SENDS_WRITE,
+        "Where a send of an issue stands",
+        "send_progress",
+        answer=SendProgressOut,
+    ),
+    Operation(
         "listWaitingReports",
         "GET",
         routes.API_BOUNCES,
@@ -209,6 +235,7 @@ OPERATIONS: tuple[Operation, ...] = (
 _WORDS = {
     200: "done",
     201: "made",
+    202: "started: follow it at its progress",
     204: "done; no body",
     400: "the body is not JSON",
     401: "no valid token (Authorization: Bearer …)",
@@ -272,4 +299,28 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-__all__ = ["JSON", "OPERATIONS", "PROBLEM_JSON", "Operation", "Query", "openapi_document"]
+def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The query parameters an operation takes, each as its type, or every problem (an unknown one is ignored)."""
+    values: dict[str, Any] = {}
+    problems = []
+    for query in queries:
+        text = given.get(query.name)
+        if text is None:
+            values[query.name] = query.default
+            continue
+        if query.kind is int:
+            number = int(text) if text.isdigit() and len(text) < 10 else None
+            if number is None or (query.low is not None and number < query.low) or (query.high is not None and number > query.high):
+                problems.append(f"{query.name!r} must be a whole number from {query.low} to {query.high}")
+            values[query.name] = number
+        elif isinstance(query.kind, type) and issubclass(query.kind, Enum):
+            allowed = [member.value for member in query.kind]
+            if text not in allowed:
+                problems.append(f"{query.name!r} must be one of {', '.join(allowed)}")
+            values[query.name] = query.kind(text) if text in allowed else None
+        else:
+            values[query.name] = text
+    return values, problems
+
+
+__all__ = ["JSON", "OPERATIONS", "PROBLEM_JSON", "Operation", "Query", "openapi_document", "read_query"]

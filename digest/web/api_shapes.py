@@ -165,3 +165,41 @@ class Problem:
     status: int
     detail: str
     errors: list[str] | None = field(default=None, metadata={"about": "each problem of a request body, naming its field"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendOrder:
+    """A send to start, or its dry run. Only the latest schedule slot's issue (what `digest send` and the schedule
+    send), or a stored issue by id (to resume it): never a window of the caller's."""
+
+    issue: str | None = field(default=None, metadata={"about": "a stored issue's id; null or left out: the latest slot's issue"})
+    dry_run: bool = field(metadata={"about": "true: say what the send would do, store and send nothing"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendPlanOut:
+    """What a send does (or, in a dry run, would do)."""
+
+    issue_id: str
+    subject: str
+    frozen: bool = field(metadata={"about": "stored already: this copy is what goes out"})
+    to_send: int
+    done: dict[str, int] = field(metadata={"about": "sent, failed and skipped before: never mailed again"})
+    approval: str | None
+    dry_run: bool
+    started: bool
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendProgressOut:
+    """Where a send of an issue stands: the ledger's counts (every process's), and this server's last run of it."""
+
+    issue_id: str
+    running: bool
+    complete: bool = field(metadata={"about": "every recipient sent, skipped, or failed for good"})
+    deliveries: dict[str, int]
+    last_run: str | None = field(
+        metadata={"about": "how this server's last run of it ended (complete, deferred, stopped, paused, ours, fatal)"}
+    )
+    problem: str | None = field(metadata={"about": "why this server's last run stopped, when it could not go on"})
