@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +20,9 @@ from digest.config import load_settings
 from digest.store import Store
 from digest.store.schema import api_tokens
 
-from support.api import Served, call, digest_in_process, new_token
-from support.cli import cli
+from conftest import REPO
+from support.api import Served, call, digest_in_process, new_token, readme_curls, run_curl
+from support.cli import cli, popen
 from support.project import ISSUE, fill, make_config
 
 
@@ -297,3 +300,40 @@ def test_a_send_has_its_dry_run_goes_out_once_and_shows_its_progress(served: Ser
     status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": False})
     assert status == 200 and not plan["started"] and "nothing to send" in plan["note"]  # never twice
     assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 3
+
+
+def test_the_readmes_curl_lines_work_against_digest_serve(seeded: Path, tmp_path: Path) -> None:
+    """Each curl line of the README's HTTP API section, sent by a real HTTP client to a real `digest serve`."""
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copy(f"{seeded}{suffix}", tmp_path / f"digest.sqlite{suffix}")
+    config = make_config(tmp_path, None)
+    token = new_token(config, "crm", "subscribers:read", "subscribers:write", "reports:read")
+    store = store_of(config)
+    store.ledger.enqueue(ISSUE)
+    for reader in list(store.subscribers.iter()):
+        store.ledger.mark_sent(ISSUE, reader.id, "250 ok")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = popen(config, "serve", "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                if call(base, "GET", "/api/v1/openapi.json", token)[0] == 200:
+                    break
+            time.sleep(0.05)
+        lines = readme_curls(REPO / "README.md", "The HTTP API")
+        answers = [run_curl(line, {"DIGEST": base, "TOKEN": token}) for line in lines]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert len(lines) == 5 and [status for status, _, _ in answers] == [201, 201, 200, 200, 200], answers
+    signed_up, added, unsubscribed_before, unsubscribed, report = (body for _, _, body in answers)
+    assert signed_up["subscriber"]["status"] == "pending" and signed_up["confirmation_sent"]
+    assert added["subscriber"]["status"] == "active"
+    assert unsubscribed_before["items"] == [] and unsubscribed["status"] == "unsubscribed" and unsubscribed["id"] == 2
+    assert report["issues"][0]["issue_id"] == ISSUE and report["issues"][0]["delivered"] == 3
+    bo = store.subscribers.get("bo@example.org")
+    assert bo is not None and bo.status == "active"

@@ -72,3 +72,33 @@ class Served:
     def stop(self) -> None:
         self.server.stop()
         self.store.close()
+
+
+def readme_curls(readme: Path, section: str) -> list[str]:
+    """The ``curl`` lines of a README section (its heading's text), in order."""
+    text = readme.read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in body.splitlines() if line.strip().startswith("curl ")]
+
+
+def run_curl(line: str, variables: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    """A README's curl line, its ``$NAME``s filled in, sent with urllib: the options the README uses (-X, -H, -d)."""
+    import shlex
+
+    for name, value in variables.items():
+        line = line.replace(f"${name}", value)
+    words = shlex.split(line)[1:]
+    method, headers, data, url = "GET", {}, None, ""
+    while words:
+        word = words.pop(0)
+        if word == "-X":
+            method = words.pop(0)
+        elif word == "-H":
+            name, _, value = words.pop(0).partition(":")
+            headers[name.strip()] = value.strip()
+        elif word == "-d":
+            data = words.pop(0).encode()
+        elif not word.startswith("-"):
+            url = word
+    parsed = url.split("/api/v1", 1)
+    return call(parsed[0], method, "/api/v1" + parsed[1], None, data, headers)
