@@ -118,6 +118,11 @@ def test_the_interface_201_with_the_scope_401_without_a_token_403_without_the_sc
     status, _, body = call(served.base, "POST", "/api/v1/subscribers", writer, person)
     assert status == 200 and not body["created"]  # on the list already: nothing new
     assert call(served.base, "POST", "/api/v1/subscribers", writer[:-2] + "xx", person)[0] == 401  # a wrong secret part
+    shown = digest_in_process(served.config, "audit").output.splitlines()
+    assert any("website" in line and "createSubscriber" in line and " 201  subscriber " in line for line in shown), shown
+    assert any("(no valid token)" in line and " 401" in line for line in shown)
+    assert any("reports" in line and " 403" in line for line in shown)
+    assert not any("ada@example.org" in line.casefold() for line in shown)
     assert digest_in_process(served.config, "api-tokens", "revoke", "website").exit_code == 0
     assert call(served.base, "POST", "/api/v1/subscribers", writer, person)[0] == 401  # a revoked token
 
@@ -193,7 +198,9 @@ def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
     # The audit log names the forgotten by the keyed hash of their address only; everyone else by id too.
     shown = digest_in_process(served.config, "audit", "--last", "100").output
     assert "r00000@example.org" not in shown
-    assert f"subscriber {first} " not in shown and "subscriber (forgotten) #" in shown
+    assert f"subscriber {first} " not in shown and "forgetSubscriber" in shown
+    forgotten = [line for line in shown.splitlines() if "forgetSubscriber" in line or f"/{first}" in line]
+    assert forgotten and all("subscriber #" in line for line in forgotten), forgotten
     assert "crm" in shown and "forgetSubscriber" in shown and "204" in shown
 
 

@@ -69,8 +69,14 @@ class Subject:
     address_hash: str | None = None  # a subscriber's keyed address hash (digest.models.tokens.address_hash)
 
     def __str__(self) -> str:
-        shown = self.id if self.id is not None else "(forgotten)"
-        return f"{self.kind.value} {shown}" + (f" #{self.address_hash[:12]}" if self.address_hash else "")
+        """``subscriber 12 #3f9a…`` (its id, the start of the keyed hash); ``subscriber #3f9a…`` once forgotten, or for an
+        address refused before anyone was found."""
+        words = [
+            self.kind.value,
+            *([self.id] if self.id is not None else []),
+            *([f"#{self.address_hash[:12]}"] if self.address_hash else []),
+        ]
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
