@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +27,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.app.api import ApiAccess
-from digest.app.catalogue import Catalogue
-from digest.app.dispatch import Dispatch
 from digest.app.people import People, Person, Refused
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
@@ -58,6 +57,8 @@ from digest.web.api_shapes import (
 from digest.web.guard import RateLimits
 
 if TYPE_CHECKING:
+    from digest.app.catalogue import Catalogue
+    from digest.app.dispatch import Dispatch
     from digest.app.session import Settings, Store
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,32 @@ class Handlers:
     answers with a shape. Plain functions: they run in the thread pool, the database never stalling the event loop."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
         self.people = People(settings, store)
-        self.catalogue = Catalogue(settings, store)
-        self.dispatch = Dispatch(settings, store)
+        self._catalogue: Catalogue | None = None
+        self._dispatch: Dispatch | None = None
+        self._making = threading.Lock()  # handlers run on the thread pool: one Dispatch (one running send) per app
+
+    # The issues' use cases load the renderer (a plan builds the issue): imported when first asked for, so the public
+    # pages' process does not load MJML and premailer until the API is asked about an issue.
+    @property
+    def catalogue(self) -> Catalogue:
+        with self._making:
+            if self._catalogue is None:
+                from digest.app.catalogue import Catalogue
+
+                self._catalogue = Catalogue(self.settings, self.store)
+            return self._catalogue
+
+    @property
+    def dispatch(self) -> Dispatch:
+        with self._making:
+            if self._dispatch is None:
+                from digest.app.dispatch import Dispatch
+
+                self._dispatch = Dispatch(self.settings, self.store)
+            return self._dispatch
 
     def openapi(self, call: Call) -> Answer:
         return Answer(200, openapi_document())
