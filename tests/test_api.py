@@ -344,3 +344,22 @@ def test_the_readmes_curl_lines_work_against_digest_serve(seeded: Path, tmp_path
     assert report["issues"][0]["issue_id"] == ISSUE and report["issues"][0]["delivered"] == 3
     bo = store.subscribers.get("bo@example.org")
     assert bo is not None and bo.status == "active"
+
+
+def test_tokens_people_and_the_audit_log_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    running = Served(make_config(tmp_path, None, database=postgres_url))
+    try:
+        token = running.token("crm", "subscribers:read", "subscribers:write")
+        status, _, body = call(running.base, "POST", "/api/v1/subscribers", token, {"email": "ada@example.org", "confirmed": True})
+        assert status == 201, body
+        first = body["subscriber"]["id"]
+        assert call(running.base, "PATCH", f"/api/v1/subscribers/{first}", token, {"name": "Ada", "themes": ["harbour"]})[0] == 200
+        status, _, page = call(running.base, "GET", "/api/v1/subscribers?theme=harbour&limit=1", token)
+        assert status == 200 and [p["name"] for p in page["items"]] == ["Ada"] and page["next"] is None
+        status, _, page = call(running.base, "GET", "/api/v1/subscribers?after=99999999999999999", token)
+        assert status == 200 and page["items"] == [], page
+        assert call(running.base, "DELETE", f"/api/v1/subscribers/{first}", token)[0] == 204
+        shown = digest_in_process(running.config, "audit").output
+        assert "forgetSubscriber" in shown and f"subscriber {first} " not in shown
+    finally:
+        running.stop()

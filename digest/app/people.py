@@ -24,6 +24,7 @@ from digest.models.tokens import address_hash
 from digest.store import Store
 
 MOST_PER_PAGE = 200
+MOST_ID = 2**31 - 1  # ids are PostgreSQL INTEGERs: a cursor past them finds nobody (and is never sent to the database)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +119,8 @@ class People:
         """Up to ``limit`` people after the id ``after``, and the id to continue after (None: that was the last page)."""
         if theme is not None and theme_key_problem(theme) is not None:
             return Refused(PersonProblem.UNKNOWN_THEME, f"{theme!r} is not a theme key: {theme_key_problem(theme)}")
+        if after >= MOST_ID:
+            return [], None
         found = self.store.subscribers.page(after, min(limit, MOST_PER_PAGE) + 1, status, theme=theme)
         shown = found[: min(limit, MOST_PER_PAGE)]
         more = len(found) > len(shown)
