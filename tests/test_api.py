@@ -363,3 +363,26 @@ def test_tokens_people_and_the_audit_log_on_postgresql(postgres_url: str, tmp_pa
         assert "forgetSubscriber" in shown and f"subscriber {first} " not in shown
     finally:
         running.stop()
+
+
+def test_with_approval_required_a_send_waits_for_the_editors_yes(seeded: Path, tmp_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copy(f"{seeded}{suffix}", tmp_path / f"digest.sqlite{suffix}")
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\napproval = "required"\n', encoding="utf-8")
+    running = Served(config)
+    try:
+        editor, sender = running.token("editor", "issues:read", "issues:write"), running.token("sender", "sends:write")
+        assert call(running.base, "GET", f"/api/v1/issues/{ISSUE}", editor)[2]["approved"] is False
+        status, _, body = call(running.base, "POST", "/api/v1/sends", sender, {"issue": ISSUE, "dry_run": True})
+        assert status == 409 and "needs an approval" in body["detail"], body
+        assert call(running.base, "POST", f"/api/v1/issues/{ISSUE}/approve", sender)[0] == 403  # sending is not approving
+        status, _, body = call(running.base, "POST", f"/api/v1/issues/{ISSUE}/approve", editor)
+        assert status == 200 and body == {"id": ISSUE, "subject": body["subject"], "approved_by": "API token editor"}, body
+        status, _, issue = call(running.base, "GET", f"/api/v1/issues/{ISSUE}", editor)
+        assert issue["approved"] is True and "API token editor" in issue["approval"]
+        status, _, plan = call(running.base, "POST", "/api/v1/sends", sender, {"issue": ISSUE, "dry_run": True})
+        assert status == 200 and plan["to_send"] == 3 and "approved by API token editor" in plan["approval"], plan
+    finally:
+        running.stop()
