@@ -27,8 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.app.api import ApiAccess
-from digest.app.people import People, Person, Refused
-from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
+from digest.app.people import People, Person, PersonProblem, Refused
+from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
 from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query
 from digest.web.api_schema import as_json, read_body
@@ -98,12 +98,16 @@ def not_found(what: str) -> Answer:
     return problem(404, "not-found", "Not found", what)
 
 
+# A person's request that names what cannot be (a theme no theme has, none at all) is unusable (422); one the list's
+# rules refuse (only someone on the list chooses themes) is a conflict with its state (409), as every Refusal is.
+_UNUSABLE = frozenset({PersonProblem.UNKNOWN_THEME, PersonProblem.NO_THEME})
+
+
 def refused(refusal: Refused | Refusal | str) -> Answer:
+    if isinstance(refusal, Refused) and refusal.problem in _UNUSABLE:
+        return problem(422, "invalid", "Unusable request", refusal.detail, [refusal.detail])
     detail = refusal.detail if isinstance(refusal, Refused) else str(refusal)
-    status = 422 if isinstance(refusal, Refused) and refusal.problem.value == "unknown-theme" else 409
-    if isinstance(refusal, Refused) and refusal.problem.value == "no-theme":
-        status = 422
-    return problem(status, "refused" if status == 409 else "invalid", "Refused" if status == 409 else "Unusable request", detail)
+    return problem(409, "refused", "Refused", detail)
 
 
 def respond(answer: Answer) -> Response:
@@ -192,7 +196,8 @@ class Handlers:
         people, more = found
         return Answer(200, SubscriberPage(items=[self.subscriber_out(p) for p in people], next=str(more) if more is not None else None))
 
-    def _subscriber(self, call: Call) -> Any:
+    def _subscriber(self, call: Call) -> Subscriber | None:
+        """The subscriber the path names, the audit's subject set (their id and keyed hash; the id alone for nobody)."""
         subscriber = self.people.get(call.params["subscriber_id"])
         if subscriber is not None:
             call.subject = self.people.subject(subscriber)
