@@ -9,6 +9,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,7 @@ def test_double_opt_in_mails_a_confirmation_and_the_list_rules_hold(served: Serv
 
 def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
     token = served.token("crm", "subscribers:write", "subscribers:read")
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the readers were added before this
     listed: list[dict[str, Any]] = []
     cursor = ""
     while True:  # two at a time: the cursor walks the list once, in id order
@@ -181,6 +183,9 @@ def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
     assert status == 200 and body["name"] == "Ada" and body["subscriptions"][0]["themes"] == ["harbour", "homes"], body
     status, _, page = call(served.base, "GET", "/api/v1/subscribers?theme=harbour", token)
     assert [p["id"] for p in page["items"]] == [first]
+    status, _, page = call(served.base, "GET", f"/api/v1/subscribers?changed_since={since}", token)
+    assert [p["id"] for p in page["items"]] == [first]  # what a CRM mirroring the list asks: who changed since
+    assert call(served.base, "GET", "/api/v1/subscribers?changed_since=2026-12-01T09:00", token)[0] == 422  # no offset
     status, _, body = call(served.base, "POST", f"/api/v1/subscribers/{first}/unsubscribe", token)
     assert status == 200 and body["status"] == "unsubscribed"
     assert call(served.base, "POST", f"/api/v1/subscribers/{first}/unsubscribe", token)[0] == 200  # idempotent

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from digest.app.choices import ChoiceProblem, ThemeChoice, posted_choice
@@ -115,13 +115,16 @@ class People:
     def get(self, subscriber_id: int) -> Subscriber | None:
         return self.store.subscribers.get(subscriber_id=subscriber_id)
 
-    def page(self, after: int, limit: int, status: SubscriberStatus | None, theme: str | None) -> tuple[list[Person], int | None] | Refused:
-        """Up to ``limit`` people after the id ``after``, and the id to continue after (None: that was the last page)."""
+    def page(
+        self, after: int, limit: int, status: SubscriberStatus | None, theme: str | None, changed_since: datetime | None = None
+    ) -> tuple[list[Person], int | None] | Refused:
+        """Up to ``limit`` people after the id ``after`` (whose status, name or choices changed since ``changed_since``:
+        what a CRM mirroring the list asks for), and the id to continue after (None: that was the last page)."""
         if theme is not None and theme_key_problem(theme) is not None:
             return Refused(PersonProblem.UNKNOWN_THEME, f"{theme!r} is not a theme key: {theme_key_problem(theme)}")
         if after >= MOST_ID:
             return [], None
-        found = self.store.subscribers.page(after, min(limit, MOST_PER_PAGE) + 1, status, theme=theme)
+        found = self.store.subscribers.page(after, min(limit, MOST_PER_PAGE) + 1, status, theme=theme, changed_since=changed_since)
         shown = found[: min(limit, MOST_PER_PAGE)]
         more = len(found) > len(shown)
         return [self.person(subscriber) for subscriber in shown], (shown[-1].id if more and shown else None)

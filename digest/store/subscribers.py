@@ -302,9 +302,20 @@ class Subscribers:
             yield from rows
             last = rows[-1].id
 
-    def page(self, after: int, limit: int, status: SubscriberStatus | None = None, *, theme: str | None = None) -> list[Subscriber]:
-        """Up to ``limit`` subscribers whose id is above ``after``, in id order (with ``status``; choosing ``theme``)."""
+    def page(
+        self,
+        after: int,
+        limit: int,
+        status: SubscriberStatus | None = None,
+        *,
+        theme: str | None = None,
+        changed_since: datetime | None = None,
+    ) -> list[Subscriber]:
+        """Up to ``limit`` subscribers whose id is above ``after``, in id order (with ``status``; choosing ``theme``;
+        whose row changed at or after ``changed_since``)."""
         query = sa.select(subscribers).where(subscribers.c.id > after).order_by(subscribers.c.id).limit(limit)
+        if changed_since is not None:
+            query = query.where(subscribers.c.updated_at >= changed_since)
         if status is not None:
             query = query.where(subscribers.c.status == status.value)
         if theme is not None:

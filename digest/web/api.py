@@ -190,7 +190,7 @@ class Handlers:
         after = call.query["after"] or "0"
         if not after.isdigit() or len(after) > 18:
             return problem(422, "invalid", "Unusable request", "'after' must be a page's next cursor", ["'after' is not a cursor"])
-        found = self.people.page(int(after), call.query["limit"], call.query["status"], call.query["theme"])
+        found = self.people.page(int(after), call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
         if isinstance(found, Refused):
             return refused(found)
         people, more = found

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
@@ -107,6 +108,7 @@ OPERATIONS: tuple[Operation, ...] = (
         query=(
             Query("status", SubscriberStatus, "only subscribers with this status"),
             Query("theme", str, "only those whose own choice holds this theme key"),
+            Query("changed_since", datetime, "only those whose status, name or choices changed at or after this moment"),
             Query("after", str, "the cursor: a page's next"),
             _LIMIT,
         ),
@@ -313,6 +315,11 @@ def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[di
             if number is None or (query.low is not None and number < query.low) or (query.high is not None and number > query.high):
                 problems.append(f"{query.name!r} must be a whole number from {query.low} to {query.high}")
             values[query.name] = number
+        elif query.kind is datetime:
+            moment = _moment(text)
+            if moment is None:
+                problems.append(f"{query.name!r} must be a moment in ISO 8601 with its offset (2026-12-01T09:00:00Z)")
+            values[query.name] = moment
         elif isinstance(query.kind, type) and issubclass(query.kind, Enum):
             allowed = [member.value for member in query.kind]
             if text not in allowed:
@@ -321,6 +328,15 @@ def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[di
         else:
             values[query.name] = text
     return values, problems
+
+
+def _moment(text: str) -> datetime | None:
+    """An aware moment in UTC from ISO 8601 text; None for anything else (no offset, no such day, out of range)."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
 
 
 __all__ = ["JSON", "OPERATIONS", "PROBLEM_JSON", "Operation", "Query", "openapi_document", "read_query"]
