@@ -112,7 +112,7 @@ def test_the_interface_201_with_the_scope_401_without_a_token_403_without_the_sc
     assert status == 403 and "subscribers:write" in body["detail"]
     assert served.store.subscribers.get("ada@example.org") is None
     status, _, body = call(served.base, "POST", "/api/v1/subscribers", writer, person)
-    assert status == 201 and body["created"] and not body["confirmation_sent"]
+    assert status == 201 and body["created"] and not body["awaiting_confirmation"]
     assert body["subscriber"]["status"] == "active" and body["subscriber"]["email"] == "Ada@example.org"
     found = served.store.subscribers.get("ada@example.org")
     assert found is not None and found.status == "active"
@@ -133,7 +133,7 @@ def test_double_opt_in_mails_a_confirmation_and_the_list_rules_hold(served: Serv
     status, _, body = call(
         served.base, "POST", "/api/v1/subscribers", token, {"email": "bo@example.org", "name": "Bo", "themes": ["harbour"]}
     )
-    assert status == 201 and body["confirmation_sent"] and body["subscriber"]["status"] == "pending", body
+    assert status == 201 and body["awaiting_confirmation"] and body["subscriber"]["status"] == "pending", body
     assert body["subscriber"]["subscriptions"][0]["themes"] == ["harbour"]
     mailed = [path.read_text(encoding="utf-8") for path in (tmp_path / "outbox").rglob("*.eml")]
     assert len(mailed) == 1 and "bo@example.org" in mailed[0] and "/confirm/" in mailed[0]
@@ -343,7 +343,7 @@ def test_the_readmes_curl_lines_work_against_digest_serve(seeded: Path, tmp_path
         server.wait(timeout=10)
     assert len(lines) == 5 and [status for status, _, _ in answers] == [201, 201, 200, 200, 200], answers
     signed_up, added, unsubscribed_before, unsubscribed, report = (body for _, _, body in answers)
-    assert signed_up["subscriber"]["status"] == "pending" and signed_up["confirmation_sent"]
+    assert signed_up["subscriber"]["status"] == "pending" and signed_up["awaiting_confirmation"]
     assert added["subscriber"]["status"] == "active"
     assert unsubscribed_before["items"] == [] and unsubscribed["status"] == "unsubscribed" and unsubscribed["id"] == 2
     assert report["issues"][0]["issue_id"] == ISSUE and report["issues"][0]["delivered"] == 3

@@ -56,7 +56,7 @@ class Refused:
 class Added:
     person: Person
     created: bool  # a new address (else: found as it was, or a pending sign-up made active on the operator's word)
-    confirmation_sent: bool  # double opt-in: the address gets a confirmation mail and stays pending until it is used
+    awaiting_confirmation: bool  # double opt-in: nothing goes to them until they click the link mailed (one per ten minutes)
 
 
 class People:
@@ -105,12 +105,12 @@ class People:
             kind = self.members.sign_up(address, name_of(name), choice)
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them
-            return Added(self.person(found), created=kind is SignUpKind.NEW, confirmation_sent=kind is not SignUpKind.ACTIVE)
+            return Added(self.person(found), created=kind is SignUpKind.NEW, awaiting_confirmation=kind is not SignUpKind.ACTIVE)
         added = self.roster.add(address, name_of(name))
         made = added.outcome is AddOutcome.ADDED  # new, or a pending sign-up made active: the themes given are theirs
         if made and themes is not None:
             self.store.subscribers.set_preferences(added.subscriber.id, choice.stored, None)
-        return Added(self.person(added.subscriber), created=made and added.was is None, confirmation_sent=False)
+        return Added(self.person(added.subscriber), created=made and added.was is None, awaiting_confirmation=False)
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         return self.store.subscribers.get(subscriber_id=subscriber_id)

@@ -182,7 +182,7 @@ class Handlers:
             return refused(added)
         call.subject = self.people.subject(added.person.subscriber)
         shape = AddedSubscriber(
-            subscriber=self.subscriber_out(added.person), created=added.created, confirmation_sent=added.confirmation_sent
+            subscriber=self.subscriber_out(added.person), created=added.created, awaiting_confirmation=added.awaiting_confirmation
         )
         return Answer(201 if added.created else 200, shape)
 

@@ -65,11 +65,12 @@ class SubscriberOut:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddedSubscriber:
-    """What an add did: ``created`` for a new address; ``confirmation_sent`` when a confirmation mail went out."""
+    """What an add did: ``created`` for a new address; ``awaiting_confirmation`` while they get nothing until they click
+    the link mailed to them (double opt-in: one mail per address per ten minutes at most, however often it is asked)."""
 
     subscriber: SubscriberOut
     created: bool
-    confirmation_sent: bool
+    awaiting_confirmation: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
