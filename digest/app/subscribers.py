@@ -445,6 +445,8 @@ class Roster:
         return self.store.subscribers.record_of(subscriber.id)
 
     def forget(self, subscriber: Subscriber) -> None:
-        """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again."""
+        """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again (the
+        API's audit log keeps only that hash too)."""
         key = self.settings.require_secret("it keys the hash kept on the suppression list")
         self.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
+        self.store.api.forget_subscriber(subscriber.id)  # the API's audit log keeps only the keyed hash of the address

@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 
 from digest import __version__
+from digest.cli.api import api_tokens, audit
 from digest.cli.approve import approve
 from digest.cli.bounces import bounces
 from digest.cli.build import build, posts
@@ -107,6 +108,8 @@ for command in (
     themes,
     report,
     db,
+    api_tokens,
+    audit,
 ):
     main.add_command(command)
 

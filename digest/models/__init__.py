@@ -12,6 +12,7 @@ its rows to these values and back, the render fills them in, the entry points wo
     delivery.py     what a reader's copy is (RecipientView, ViewKind and its words), DeliveryState, the ledger's
                     rows and counts (Delivery, IssueStatus, Outstanding)
     fetches.py      a source's fetch (Fetch, the entries it saw), as stored (FetchRecord), its health and words
+    api.py          the HTTP API's scopes (their words), a token as stored, a line of the audit log
     runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
 
 Beside the nouns, in their own layers (pyproject.toml's contracts): above them ``serialize.py`` (their JSON forms)
@@ -27,6 +28,7 @@ the bottom of the layers (:mod:`digest.models.errors`), and named from here like
 
 from __future__ import annotations
 
+from digest.models.api import API_SCOPE_WORDS, ApiScope, ApiToken, AuditEntry, Subject, SubjectKind
 from digest.models.delivery import (
     GAVE_UP,
     OUTSTANDING_STATES,
@@ -96,6 +98,7 @@ from digest.models.subscribers import (
 )
 
 __all__ = [
+    "API_SCOPE_WORDS",
     "EXCLUSION_WORDS",
     "GAVE_UP",
     "HEALTH_WORDS",
@@ -107,6 +110,9 @@ __all__ = [
     "SUBSCRIBER_STATUS_WORDS",
     "VIEW_WORDS",
     "AlsoIn",
+    "ApiScope",
+    "ApiToken",
+    "AuditEntry",
     "Check",
     "ClickTracking",
     "Delivery",
@@ -154,6 +160,8 @@ __all__ = [
     "SourceHealth",
     "Stats",
     "StoredIssue",
+    "Subject",
+    "SubjectKind",
     "Subscriber",
     "SubscriberStatus",
     "ThemeInterest",

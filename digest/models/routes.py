@@ -72,3 +72,39 @@ def archive_at(archive_url: str | None, base_url: str) -> str:
     """Where the archive lives, without its last slash (an issue's copy is ``…/<id>/``): the published one
     (``newsletter.archive_url``) when there is one, else the public app's."""
     return archive_url or ARCHIVE.link(base_url).removesuffix("/")
+
+
+# -- the HTTP API (``digest serve``, issue 36): its own addresses under one versioned prefix -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPath:
+    """One address of the HTTP API, relative to :data:`API_ROOT` (``/subscribers/{subscriber_id}``); the app mounts
+    the API at the root and each operation at its path, and the OpenAPI document names the full path."""
+
+    template: str
+
+    @property
+    def full(self) -> str:
+        return API_ROOT + self.template
+
+    def link(self, base: str = "", **params: str) -> str:
+        return base + self.full.format(**params)
+
+
+API_ROOT = "/api/v1"
+API_OPENAPI = ApiPath("/openapi.json")
+API_SUBSCRIBERS = ApiPath("/subscribers")
+API_SUBSCRIBER = ApiPath("/subscribers/{subscriber_id}")
+API_UNSUBSCRIBE = ApiPath("/subscribers/{subscriber_id}/unsubscribe")
+API_ISSUES = ApiPath("/issues")
+API_ISSUE = ApiPath("/issues/{issue_id}")
+API_ISSUE_HTML = ApiPath("/issues/{issue_id}/html")
+API_ISSUE_TEXT = ApiPath("/issues/{issue_id}/text")
+API_APPROVE = ApiPath("/issues/{issue_id}/approve")
+API_REPORT = ApiPath("/reports")
+API_BOUNCES = ApiPath("/bounces")
+API_BOUNCE_APPLY = ApiPath("/bounces/{report_id}/apply")
+API_BOUNCE_DISMISS = ApiPath("/bounces/{report_id}/dismiss")
+API_SENDS = ApiPath("/sends")
+API_SEND = ApiPath("/sends/{issue_id}")

@@ -17,6 +17,7 @@
     links.py        counted links and their totals           store.links ([tracking] clicks)
     figures.py      what `digest report` reads, grouped       store.figures
     fetches.py      sources' fetches and the entries they showed  store.fetches
+    api.py          the HTTP API's tokens (hashes) and audit log  store.api
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from digest.config.extras import install_command
 from digest.models.errors import StoreError
+from digest.store.api import ApiStore
 from digest.store.approvals import Approval, Approvals
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.fetches import KnownEntry, SourceFetches
@@ -47,6 +49,7 @@ from digest.store.workers import Claimed, Remaining, Workers
 from digest.store.writer import LedgerWriter
 
 __all__ = [
+    "ApiStore",
     "Approval",
     "Claimed",
     "Due",
@@ -77,6 +80,7 @@ class Store:
         self.engine = engine
         self.reads = reads_of(engine)
         self.subscribers = Subscribers(engine)
+        self.api = ApiStore(engine)
         self.issues = Issues(engine)
         self.ledger = Ledger(engine)
         self.runs = Runs(engine)

@@ -286,6 +286,42 @@ source_entries = sa.Table(
 )
 
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    # v23: the HTTP API's tokens (digest.app.api): never a token itself, only the SHA-256 of its secret part, found by
+    # its public part. A revoked token keeps its row (the audit log names it); a name is unique among the live ones.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),  # a JSON list of digest.models.ApiScope values
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("last_used_at", UTCDateTime),
+    sqlite_autoincrement=True,
+)
+
+
+api_audit = sa.Table(
+    "api_audit",
+    metadata,
+    # v23: every API request: which token (its name; NULL when none was valid), what, about whom, when, the answer. A
+    # subscriber is named by id and by the keyed hash of the address; forgetting them clears the id, the hash stays.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("token", sa.String(64)),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("subject_kind", sa.String(16)),
+    sa.Column("subject", sa.String(128)),
+    sa.Column("subject_hash", sa.String(64)),
+    sa.Index("api_audit_by_subject", "subject_kind", "subject"),
+    sqlite_autoincrement=True,
+)
+
+
 _READ = "digest_read_only"
 
 

@@ -298,19 +298,36 @@ class Subscribers:
         """Every subscriber in id order, read in batches so a large list is never held whole; ``theme``: only those
         whose own choice names this theme key (a slug: quoted, it matches one whole element of the JSON list)."""
         last = 0
-        while True:
-            query = sa.select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id).limit(batch)
-            if status is not None:
-                query = query.where(subscribers.c.status == status.value)
-            if theme is not None:
-                query = query.where(subscribers.c.themes.like(f'%"{theme}"%'))
-            with self.reads.connect() as conn:
-                rows = conn.execute(query).mappings().all()
-            if not rows:
-                return
-            for row in rows:
-                yield subscriber_of(row)
-            last = rows[-1]["id"]
+        while rows := self.page(last, batch, status, theme=theme):
+            yield from rows
+            last = rows[-1].id
+
+    def page(
+        self,
+        after: int,
+        limit: int,
+        status: SubscriberStatus | None = None,
+        *,
+        theme: str | None = None,
+        changed_since: datetime | None = None,
+    ) -> list[Subscriber]:
+        """Up to ``limit`` subscribers whose id is above ``after``, in id order (with ``status``; choosing ``theme``;
+        whose row changed at or after ``changed_since``)."""
+        query = sa.select(subscribers).where(subscribers.c.id > after).order_by(subscribers.c.id).limit(limit)
+        if changed_since is not None:
+            query = query.where(subscribers.c.updated_at >= changed_since)
+        if status is not None:
+            query = query.where(subscribers.c.status == status.value)
+        if theme is not None:
+            query = query.where(subscribers.c.themes.like(f'%"{theme}"%'))
+        with self.reads.connect() as conn:
+            return [subscriber_of(row) for row in conn.execute(query).mappings().all()]
+
+    def rename(self, subscriber_id: int, name: str | None) -> bool:
+        """Set a subscriber's name (None: none); False when there is no such subscriber."""
+        with self.engine.begin() as conn:
+            done = conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
+        return bool(done.rowcount)
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
         """The addresses of a few subscribers (for reports), by id."""

@@ -3,6 +3,9 @@
 ::
 
     public.py       ``digest serve``: sign-up, confirmation, one-click unsubscribe, the archive
+    api.py          ``digest serve``'s HTTP API under /api/v1/: tokens, scopes, rates, problems, the audit log
+    api_doc.py      its operations, each named once, and the OpenAPI 3.1 document made from them
+    api_shapes.py   its requests and answers as typed dataclasses; api_schema.py: those as JSON Schema, bodies read
     preferences.py  a reader's preferences page (themes, pause), behind their signed link
     metrics.py      ``/metrics`` (Prometheus) and ``/healthz``, from :mod:`digest.app.status`
     preview.py      ``digest preview``: the editor's workbench served live, with the desk's forms

@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.models.routes import COUNTED, EVERY_PATH, TEST_COPY
+from digest.models.routes import API_ROOT, COUNTED, EVERY_PATH, TEST_COPY
 
 LOOPBACK = ("127.0.0.1", "localhost")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -285,9 +285,12 @@ class _BodyTooLargeError(Exception):
     pass
 
 
-def _too_large() -> Response:
+def _too_large(scope: Scope) -> Response:
     # Connection: close makes the server drop the connection once this is sent, instead of reading and
-    # discarding whatever the client still streams.
+    # discarding whatever the client still streams. The API's answer is a problem detail, as its every error is.
+    if str(scope.get("path", "")).startswith(API_ROOT + "/"):
+        detail = '{"type": "urn:digest:problem:too-large", "title": "Too large", "status": 413, "detail": "the request body is too large"}'
+        return Response(detail, status_code=413, media_type="application/problem+json", headers={"Connection": "close"})
     return PlainTextResponse("refused: the request body is too large\n", status_code=413, headers={"Connection": "close"})
 
 
@@ -305,7 +308,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large()(scope, receive, send)
+            await _too_large(scope)(scope, receive, send)
             return
         seen = 0
         started = False
@@ -328,7 +331,7 @@ class BodyLimit:
             await self.app(scope, counted, watched)
         except _BodyTooLargeError:
             if not started:
-                await _too_large()(scope, receive, send)
+                await _too_large(scope)(scope, receive, send)
 
 
 def mailbox_key(address: str) -> str:

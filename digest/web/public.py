@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from digest.app.archive import Archive
 from digest.app.choices import ChoiceProblem
@@ -45,6 +45,7 @@ from digest.app.subscribers import ConfirmationState, Membership, address_of, na
 from digest.models import SubscriberStatus
 from digest.models.errors import AddressError
 from digest.models.routes import (
+    API_ROOT,
     ARCHIVE,
     ARCHIVE_FEED,
     ARCHIVE_ISSUE,
@@ -58,6 +59,7 @@ from digest.models.routes import (
     UNSUBSCRIBE_TEST,
 )
 from digest.web import favicon, guard
+from digest.web.api import REQUESTS_PER_MINUTE, Api
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
 from digest.web.pages import STRICT_PAGES
@@ -89,6 +91,7 @@ def create_public_app(
     allow_hosts: tuple[str, ...] = (),
     with_metrics: bool = True,
     click_hold: float = HOLD_SECONDS,
+    api_rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0),
 ) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
 
@@ -99,7 +102,9 @@ def create_public_app(
 
     It answers only the host of ``base_url``, loopback names, the address it
     is bound to (``host``) and ``allow_hosts``: a foreign ``Host`` gets a 400,
-    never a page or a redirect to that host.
+    never a page or a redirect to that host. The HTTP API is mounted under
+    ``/api/v1`` (:mod:`digest.web.api`), off until a token exists; ``api_rate``:
+    the requests each token may make (how many, in how many seconds).
     """
     members = Membership(settings, store)
     pages = Pages(settings)
@@ -121,6 +126,7 @@ def create_public_app(
             *SignUpPages(pages, members, settings).routes(),
             *preference_routes(settings, members, pages.page, pages.not_found, mask),
             favicon.ROUTE,
+            Mount(API_ROOT, app=Api(settings, store, rate=api_rate).app()),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),

@@ -1,0 +1,487 @@
+"""The HTTP API under ``/api/v1/`` (issue 36), served by ``digest serve`` beside the public pages.
+
+Every request, in order: the API is off (404) until a live token exists; a Bearer token is required (401) and must
+hold the operation's scope (403); each token has its own rate (429 with Retry-After); a body is JSON of a bounded
+size (the public app caps every body as it streams), read into the operation's typed request (422 naming each
+field). Then the handler calls the app layer, the same use case the CLI calls, and every request is written to
+the audit log (``digest audit``): the token's name, the operation, whom it was about, the answer's status. Errors
+are RFC 9457 problem details, one shape. No CORS header is ever sent: a browser on another site cannot read an
+answer, and its preflight for a Bearer request gets a 405.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from digest.app.api import ApiAccess
+from digest.app.people import People, Person, PersonProblem, Refused
+from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
+from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query
+from digest.web.api_schema import as_json, read_body
+from digest.web.api_shapes import (
+    AddedSubscriber,
+    Approved,
+    CheckOut,
+    Decided,
+    IssueBrief,
+    IssueList,
+    IssueOut,
+    NamedAddress,
+    NewSubscriber,
+    Problem,
+    ReviewDecision,
+    SendOrder,
+    SendPlanOut,
+    SendProgressOut,
+    SubscriberChange,
+    SubscriberOut,
+    SubscriberPage,
+    Subscription,
+    WaitingList,
+    WaitingReport,
+)
+from digest.web.guard import RateLimits
+
+if TYPE_CHECKING:
+    from digest.app.catalogue import Catalogue
+    from digest.app.dispatch import Dispatch
+    from digest.app.session import Settings, Store
+
+log = logging.getLogger(__name__)
+
+REQUESTS_PER_MINUTE = 300  # per token: a CRM's sync or a busy form, never a loop gone wrong for long
+REFUSALS_PER_MINUTE = 30  # requests without a valid token, per client address: each is written to the audit log
+PROBLEM = "urn:digest:problem:"
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(slots=True)
+class Call:
+    """One authenticated request, read: the handler's input. ``subject`` is set by the handler as soon as it knows
+    whom the request is about, so the audit log has it whatever the answer."""
+
+    token: ApiToken
+    params: dict[str, Any]
+    query: dict[str, Any]
+    body: Any = None
+    subject: Subject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: Any = None  # a shape, a JSON value, or text (``media``)
+    media: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def problem(status: int, slug: str, title: str, detail: str, errors: list[str] | None = None, **headers: str) -> Answer:
+    shape = Problem(type=PROBLEM + slug, title=title, status=status, detail=detail, errors=errors)
+    return Answer(status, shape, PROBLEM_JSON, {name.replace("_", "-"): value for name, value in headers.items()})
+
+
+def not_found(what: str) -> Answer:
+    return problem(404, "not-found", "Not found", what)
+
+
+# A person's request that names what cannot be (a theme no theme has, none at all) is unusable (422); one the list's
+# rules refuse (only someone on the list chooses themes) is a conflict with its state (409), as every Refusal is.
+_UNUSABLE = frozenset({PersonProblem.UNKNOWN_THEME, PersonProblem.NO_THEME})
+
+
+def refused(refusal: Refused | Refusal | str) -> Answer:
+    if isinstance(refusal, Refused) and refusal.problem in _UNUSABLE:
+        return problem(422, "invalid", "Unusable request", refusal.detail, [refusal.detail])
+    detail = refusal.detail if isinstance(refusal, Refused) else str(refusal)
+    return problem(409, "refused", "Refused", detail)
+
+
+def respond(answer: Answer) -> Response:
+    headers = {**_NO_STORE, **answer.headers}
+    if answer.body is None:
+        return Response(status_code=answer.status, headers=headers)
+    if answer.media in (JSON, PROBLEM_JSON):
+        text = json.dumps(as_json(answer.body), ensure_ascii=False)
+        return Response(text, status_code=answer.status, media_type=answer.media, headers=headers)
+    return Response(str(answer.body), status_code=answer.status, media_type=answer.media, headers=headers)
+
+
+class Handlers:
+    """Each operation's handler (named in :data:`digest.web.api_doc.OPERATIONS`): reads its call, asks the app layer,
+    answers with a shape. Plain functions: they run in the thread pool, the database never stalling the event loop."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.people = People(settings, store)
+        self._catalogue: Catalogue | None = None
+        self._dispatch: Dispatch | None = None
+        self._making = threading.Lock()  # handlers run on the thread pool: one Dispatch (one running send) per app
+
+    # The issues' use cases load the renderer (a plan builds the issue): imported when first asked for, so the public
+    # pages' process does not load MJML and premailer until the API is asked about an issue.
+    @property
+    def catalogue(self) -> Catalogue:
+        with self._making:
+            if self._catalogue is None:
+                from digest.app.catalogue import Catalogue
+
+                self._catalogue = Catalogue(self.settings, self.store)
+            return self._catalogue
+
+    @property
+    def dispatch(self) -> Dispatch:
+        with self._making:
+            if self._dispatch is None:
+                from digest.app.dispatch import Dispatch
+
+                self._dispatch = Dispatch(self.settings, self.store)
+            return self._dispatch
+
+    def openapi(self, call: Call) -> Answer:
+        return Answer(200, openapi_document())
+
+    # -- subscribers ---------------------------------------------------------------------------------------------
+
+    def subscriber_out(self, person: Person) -> SubscriberOut:
+        subscriber = person.subscriber
+        subscription = Subscription(
+            newsletter=person.newsletter,
+            status=subscriber.status,
+            themes=list(person.themes) if person.themes is not None else None,
+            paused_until=person.paused_until,
+        )
+        return SubscriberOut(
+            id=subscriber.id, email=subscriber.email, name=subscriber.name, status=subscriber.status, subscriptions=[subscription]
+        )
+
+    def create_subscriber(self, call: Call) -> Answer:
+        wanted: NewSubscriber = call.body
+        call.subject = self.people.address_subject(wanted.email)
+        try:
+            added = self.people.add(wanted.email, wanted.name, wanted.themes, confirmed=wanted.confirmed)
+        except AddressError as exc:
+            return problem(422, "invalid", "Unusable request", f"that address will not work: {exc}", [f"'email' {exc}"])
+        except RefusedError as exc:
+            return refused(exc.refusal)
+        if isinstance(added, Refused):
+            return refused(added)
+        call.subject = self.people.subject(added.person.subscriber)
+        shape = AddedSubscriber(
+            subscriber=self.subscriber_out(added.person), created=added.created, awaiting_confirmation=added.awaiting_confirmation
+        )
+        return Answer(201 if added.created else 200, shape)
+
+    def list_subscribers(self, call: Call) -> Answer:
+        after = call.query["after"] or "0"
+        if not after.isdigit() or len(after) > 18:
+            return problem(422, "invalid", "Unusable request", "'after' must be a page's next cursor", ["'after' is not a cursor"])
+        found = self.people.page(int(after), call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
+        if isinstance(found, Refused):
+            return refused(found)
+        people, more = found
+        return Answer(200, SubscriberPage(items=[self.subscriber_out(p) for p in people], next=str(more) if more is not None else None))
+
+    def _subscriber(self, call: Call) -> Subscriber | None:
+        """The subscriber the path names, the audit's subject set (their id and keyed hash; the id alone for nobody)."""
+        subscriber = self.people.get(call.params["subscriber_id"])
+        if subscriber is not None:
+            call.subject = self.people.subject(subscriber)
+        else:
+            call.subject = Subject(kind=SubjectKind.SUBSCRIBER, id=str(call.params["subscriber_id"]))
+        return subscriber
+
+    def get_subscriber(self, call: Call) -> Answer:
+        subscriber = self._subscriber(call)
+        if subscriber is None:
+            return not_found("no subscriber has this id")
+        return Answer(200, self.subscriber_out(self.people.person(subscriber)))
+
+    def update_subscriber(self, call: Call) -> Answer:
+        subscriber = self._subscriber(call)
+        if subscriber is None:
+            return not_found("no subscriber has this id")
+        change: SubscriberChange = call.body
+        changed = self.people.change(subscriber, name=change.name, rename=change.name is not None, themes=change.themes)
+        return refused(changed) if isinstance(changed, Refused) else Answer(200, self.subscriber_out(changed))
+
+    def unsubscribe_subscriber(self, call: Call) -> Answer:
+        subscriber = self._subscriber(call)
+        if subscriber is None:
+            return not_found("no subscriber has this id")
+        return Answer(200, self.subscriber_out(self.people.unsubscribe(subscriber, f"API token {call.token.name}")))
+
+    def forget_subscriber(self, call: Call) -> Answer:
+        subscriber = self._subscriber(call)
+        if subscriber is None:
+            return not_found("no subscriber has this id")
+        self.people.forget(subscriber)
+        call.subject = Subject(kind=SubjectKind.SUBSCRIBER, id=None, address_hash=call.subject.address_hash if call.subject else None)
+        return Answer(204)
+
+    # -- issues, the report, the review --------------------------------------------------------------------------
+
+    def list_issues(self, call: Call) -> Answer:
+        items = [
+            IssueBrief(id=s.issue_id, subject=s.subject, created_at=s.created_at, deliveries={k.value: v for k, v in s.counts.items()})
+            for s in self.catalogue.listed()
+        ]
+        return Answer(200, IssueList(items=items))
+
+    def _issue_subject(self, call: Call) -> str:
+        issue_id = str(call.params["issue_id"])
+        call.subject = Subject(kind=SubjectKind.ISSUE, id=issue_id[:128])
+        return issue_id
+
+    def get_issue(self, call: Call) -> Answer:
+        facts = self.catalogue.facts(self._issue_subject(call))
+        if facts is None:
+            return not_found("no stored issue has this id")
+        issue = facts.issue
+        shape = IssueOut(
+            id=issue.id,
+            subject=issue.subject,
+            preheader=issue.preheader,
+            window_start=issue.window_start,
+            window_end=issue.window_end,
+            created_at=issue.created_at,
+            posts=len(issue.post_ids),
+            checks=[CheckOut(code=c.code, level=str(c.level), message=c.message) for c in issue.checks],
+            deliveries={state.value: count for state, count in facts.counts.items()},
+            approved=facts.approved,
+            approval=facts.approval,
+        )
+        return Answer(200, shape)
+
+    def _frozen(self, call: Call, part: Callable[[Any], str], media: str) -> Answer:
+        facts = self.catalogue.facts(self._issue_subject(call))
+        return not_found("no stored issue has this id") if facts is None else Answer(200, part(facts.issue), media)
+
+    def issue_html(self, call: Call) -> Answer:
+        return self._frozen(call, lambda issue: issue.html, "text/html; charset=utf-8")
+
+    def issue_text(self, call: Call) -> Answer:
+        return self._frozen(call, lambda issue: issue.text, "text/plain; charset=utf-8")
+
+    def approve_issue(self, call: Call) -> Answer:
+        by = f"API token {call.token.name}"
+        try:
+            done = self.catalogue.approve(self._issue_subject(call), by, datetime.now(UTC))
+        except RefusedError as exc:
+            return refused(exc.refusal)
+        if isinstance(done, Refusal):
+            return not_found(done.why) if done.kind is RefusalKind.NO_SUCH_ISSUE else refused(done)
+        return Answer(200, Approved(id=done.id, subject=done.subject, approved_by=by))
+
+    def get_report(self, call: Call) -> Answer:
+        issue = call.query["issue"]
+        if issue is not None:
+            call.subject = Subject(kind=SubjectKind.ISSUE, id=str(issue)[:128])
+        seen = self.catalogue.report(issue, call.query["last"])
+        if seen is None:
+            return not_found(f"issue {issue} has no deliveries" if issue else "no issue has been sent yet: nothing to report")
+        return Answer(200, seen)
+
+    # -- sends ---------------------------------------------------------------------------------------------------
+
+    def start_send(self, call: Call) -> Answer:
+        order: SendOrder = call.body
+        now = datetime.now(UTC)
+        if order.issue is not None:
+            call.subject = Subject(kind=SubjectKind.ISSUE, id=order.issue[:128])
+        try:
+            plan = self.dispatch.plan(order.issue, now, f"API token {call.token.name}")
+            call.subject = Subject(kind=SubjectKind.ISSUE, id=plan.issue.id)
+            if order.dry_run and plan.refusal is not None:  # a dry run says what the send would say, nothing more
+                return refused(plan.refusal)
+            started = self.dispatch.start(plan, now) if not order.dry_run else None
+        except RefusedError as exc:
+            return not_found(str(exc.refusal)) if exc.refusal.kind is RefusalKind.NO_SUCH_ISSUE else refused(exc.refusal)
+        except WindowError as exc:
+            return refused(str(exc))
+        if started is not None and started.busy:
+            return refused(started.note)
+        shape = SendPlanOut(
+            issue_id=plan.issue.id,
+            subject=plan.issue.subject,
+            frozen=plan.frozen,
+            to_send=plan.outstanding.to_send,
+            done={state.value: count for state, count in plan.outstanding.done.items()},
+            approval=plan.approval.reason if plan.approval is not None else None,
+            dry_run=order.dry_run,
+            started=started is not None and started.started,
+            note=started.note if started is not None else "dry run: nothing sent, nothing stored",
+        )
+        return Answer(202 if shape.started else 200, shape)
+
+    def send_progress(self, call: Call) -> Answer:
+        state = self.dispatch.state(self._issue_subject(call))
+        if state is None:
+            return not_found("no stored issue has this id")
+        shape = SendProgressOut(
+            issue_id=state.issue_id,
+            running=state.running,
+            complete=state.complete,
+            deliveries={key.value: count for key, count in state.counts.items()},
+            last_run=state.report.end.value if state.report is not None else None,
+            problem=state.problem,
+        )
+        return Answer(200, shape)
+
+    def list_bounces(self, call: Call) -> Answer:
+        items = [
+            WaitingReport(
+                id=w.event.id or 0,
+                kind=w.event.kind,
+                received_at=w.event.received_at,
+                issue_id=w.event.issue_id,
+                status=w.event.status,
+                diagnostic=w.event.diagnostic,
+                named=[NamedAddress(address=address, status=status) for address, status in w.named],
+            )
+            for w in self.catalogue.waiting()
+        ]
+        return Answer(200, WaitingList(items=items))
+
+    def _decide(self, call: Call, apply_to: str | None, dismiss: bool) -> Answer:
+        report_id = int(call.params["report_id"])
+        call.subject = Subject(kind=SubjectKind.REPORT, id=str(report_id))
+        try:
+            result = self.catalogue.decide(report_id, apply_to=apply_to, dismiss=dismiss)
+        except ReviewError as exc:
+            return refused(str(exc))
+        return Answer(200, Decided(id=report_id, result=result))
+
+    def apply_bounce(self, call: Call) -> Answer:
+        decision: ReviewDecision = call.body
+        return self._decide(call, decision.address, dismiss=False)
+
+    def dismiss_bounce(self, call: Call) -> Answer:
+        return self._decide(call, None, dismiss=True)
+
+
+class Api:
+    """The API's requests, from the token to the audit log (module docstring)."""
+
+    def __init__(self, settings: Settings, store: Store, *, rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0)) -> None:
+        self.access = ApiAccess(store)
+        self.handlers = Handlers(settings, store)
+        self.per_token = RateLimits(*rate)
+        self.per_client = RateLimits(REFUSALS_PER_MINUTE, 60.0)
+
+    def app(self) -> Starlette:
+        """The API as an app of its own, to mount at the API's root: its 404s and 405s are problem details too."""
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in OPERATIONS:
+            by_path.setdefault(op.path.template, {})[op.method] = op
+        routes = [Route(path, self.endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self.http_problem})
+        # No slash redirects: "/issues/" (an empty id) is no operation, never a 307 to the list (found by the fuzzer),
+        # and a redirect would name a host and scheme taken from the request.
+        app.router.redirect_slashes = False
+        return app
+
+    async def http_problem(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 405:
+            return respond(problem(405, "method-not-allowed", "Method not allowed", f"{request.method} is not an operation of this path"))
+        return respond(not_found("no operation of the API has this path"))
+
+    def endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Any]:
+        async def answer(request: Request) -> Response:
+            op = ops["GET"] if request.method == "HEAD" else ops[request.method]
+            return await self.run(op, request)
+
+        return answer
+
+    async def run(self, op: Operation, request: Request) -> Response:
+        if not await run_in_threadpool(self.access.enabled):
+            return respond(
+                problem(404, "api-off", "The API is off", "no API token exists: make one with `digest api-tokens create NAME --scope …`")
+            )
+        given = request.headers.get("authorization", "")
+        scheme, _, presented = given.partition(" ")
+        token = await run_in_threadpool(self.access.authenticate, presented.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            return await self.unauthenticated(op, request)
+        call = Call(token=token, params={}, query={})
+        answer = await self.checked(op, request, call) or await self.handle(op, call)
+        await self.audit(op, request, answer, token, call.subject)
+        return respond(answer)
+
+    async def unauthenticated(self, op: Operation, request: Request) -> Response:
+        """A 401, written to the audit log; past a client's allowance a 429, not written (the log cannot be flooded)."""
+        client = request.client.host if request.client else "unknown"
+        if wait := self.per_client.take(client):
+            detail = "too many requests without a valid token"
+            return respond(problem(429, "rate-limited", "Too many requests", detail, retry_after=str(max(1, round(wait)))))
+        detail = "send a live API token as 'Authorization: Bearer <token>'"
+        answer = problem(401, "unauthorized", "No valid token", detail, www_authenticate='Bearer realm="digest"')
+        await self.audit(op, request, answer, None, None)
+        return respond(answer)
+
+    async def handle(self, op: Operation, call: Call) -> Answer:
+        try:
+            answer: Answer = await run_in_threadpool(getattr(self.handlers, op.handler), call)
+        except DigestError as exc:  # a refusal the handler did not word: the list's rules, never a server fault
+            return problem(409, "refused", "Refused", str(exc))
+        except Exception:
+            log.exception("API %s %s failed", op.method, op.path.full)
+            return problem(500, "server-error", "The server failed", "the server could not answer; its log says why")
+        return answer
+
+    async def checked(self, op: Operation, request: Request, call: Call) -> Answer | None:
+        """The answer refusing the call before its handler (a scope, the rate, a path, query or body that will not do),
+        or None with ``call`` filled in."""
+        if op.scope is not None and not call.token.allows(op.scope):
+            return problem(403, "forbidden", "Not allowed", f"this token lacks the scope {op.scope.value}")
+        if wait := self.per_token.take(str(call.token.id)):
+            return problem(
+                429, "rate-limited", "Too many requests", "this token's rate is spent for now", retry_after=str(max(1, round(wait)))
+            )
+        for name, text in request.path_params.items():
+            kind = PATH_PARAMETERS[name][0]
+            if kind is int and not (str(text).isdigit() and len(str(text)) < 10):
+                return not_found(f"{name} must be a whole number")
+            call.params[name] = int(text) if kind is int else str(text)
+        call.query, problems = read_query(op.query, request.query_params)
+        if problems:
+            return problem(422, "invalid", "Unusable request", "; ".join(problems), problems)
+        if op.request is None:
+            return None
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
+            return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return problem(400, "not-json", "Not JSON", "the body is not JSON")
+        call.body, problems = read_body(op.request, data)
+        return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
+
+    async def audit(self, op: Operation, request: Request, answer: Answer, token: ApiToken | None, subject: Subject | None) -> None:
+        entry = AuditEntry(
+            at=datetime.now(UTC),
+            token=token.name if token else None,
+            method=request.method,
+            operation=op.id,
+            status=answer.status,
+            subject=subject,
+        )
+        await run_in_threadpool(self.access.record, entry, token)
+
+
+__all__ = ["REQUESTS_PER_MINUTE", "Api"]
