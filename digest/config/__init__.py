@@ -48,6 +48,7 @@ from digest.config.schema import (
     leaves_machine,
     missing_secret,
     smtp_hosts,
+    split_nameserver,
     theme_key,
 )
 from digest.config.sourcing import parse_source_spec
@@ -87,5 +88,6 @@ __all__ = [
     "parse_source_spec",
     "smtp_hosts",
     "source_kind",
+    "split_nameserver",
     "theme_key",
 ]

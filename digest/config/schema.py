@@ -273,6 +273,7 @@ class Settings:
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
     bounces: BounceOptions = field(default_factory=BounceOptions)
+    nameservers: tuple[str, ...] = ()  # [doctor] nameservers or DIGEST_NAMESERVERS: "host" or "host:port"; empty: the system's
     warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 
     @property
@@ -347,6 +348,20 @@ def secret_key_verdict(value: str) -> tuple[str | None, str | None]:
         why = f"{len(value)} characters" if len(value) < SECRET_ADVISED else f"only {len(set(value))} different characters"
         return None, f"DIGEST_SECRET_KEY is weak ({why}): anyone who guesses it can forge unsubscribe and preferences links; {how}"
     return None, None
+
+
+def split_nameserver(server: str) -> tuple[str, int | None]:
+    """(address, port) of a nameserver as configured: "192.0.2.1" (port 53), "127.0.0.1:5353", "[::1]:53" or "::1";
+    the port None when it is not a number."""
+    text = server.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, "53"
+    return host, int(port) if port.isdigit() else None
 
 
 def is_loopback(host: str) -> bool:
