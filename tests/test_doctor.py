@@ -6,6 +6,7 @@ need no network (``--force`` overrides, logged), ``digest status`` shows the lat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -291,3 +292,30 @@ def test_the_scheduler_runs_the_checks_and_stores_them(sending: Callable[..., Se
     latest = store.checks.latest()
     assert latest is not None and latest.checked_at == NOW and by_name(latest)[CheckName.DKIM].verdict is Verdict.PASS
     store.close()
+
+
+def test_the_bounce_mailbox_login_is_checked_when_one_is_configured(sending: Callable[..., Settings]) -> None:
+    """Without IMAP_HOST there is nothing to check; a port nothing listens on is a fail (a real Dovecot, below, where
+    it can run: the right password logs in, a wrong one is a fail naming the login)."""
+    import socket
+
+    from digest.config import BounceOptions
+
+    assert by_name(diagnose(sending(), NOW))[CheckName.IMAP_LOGIN].verdict is Verdict.PASS  # nothing configured
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    nowhere = sending(bounces=BounceOptions(imap_host="127.0.0.1", imap_port=port, imap_username="u", imap_password="p"))
+    refused = by_name(diagnose(nowhere, NOW))[CheckName.IMAP_LOGIN]
+    assert refused.verdict is Verdict.FAIL and f"cannot reach the IMAP server 127.0.0.1:{port}" in refused.detail
+
+
+def test_a_real_mailbox_logs_in_and_a_wrong_password_fails(sending: Callable[..., Settings]) -> None:
+    from imapserver import dovecot
+
+    with dovecot() as server:
+        settings = server.reading(sending())
+        assert by_name(diagnose(settings, NOW))[CheckName.IMAP_LOGIN].verdict is Verdict.PASS
+        wrong = dataclasses.replace(settings, bounces=dataclasses.replace(settings.bounces, imap_password="not-it"))
+        login = by_name(diagnose(wrong, NOW))[CheckName.IMAP_LOGIN]
+        assert login.verdict is Verdict.FAIL and "refused the login" in login.detail and "IMAP_PASSWORD" in login.fix
