@@ -319,3 +319,25 @@ def test_a_real_mailbox_logs_in_and_a_wrong_password_fails(sending: Callable[...
         wrong = dataclasses.replace(settings, bounces=dataclasses.replace(settings.bounces, imap_password="not-it"))
         login = by_name(diagnose(wrong, NOW))[CheckName.IMAP_LOGIN]
         assert login.verdict is Verdict.FAIL and "refused the login" in login.detail and "IMAP_PASSWORD" in login.fix
+
+
+def test_spf_follows_redirects_and_a_terms_and_a_relay_on_a_private_address_is_a_warning(
+    sending: Callable[..., Settings], zone: DnsServer
+) -> None:
+    zone.records[(DOMAIN, "TXT")] = [txt(f"v=spf1 redirect=_spf.{DOMAIN}")]
+    zone.records[(f"_spf.{DOMAIN}", "TXT")] = [txt(f"v=spf1 a:{RELAY}/24 -all")]
+    spf = by_name(diagnose(sending(), NOW))[CheckName.SPF]
+    assert spf.verdict is Verdict.PASS and "(2 of 10 lookups)" in spf.detail, spf
+    zone.records[(RELAY, "A")] = ["192.168.1.25"]  # a relay on the LAN: its mail leaves from the router's address
+    spf = by_name(diagnose(sending(), NOW))[CheckName.SPF]
+    assert spf.verdict is Verdict.WARN and "is on a private address: check that the record names the public one" in spf.detail, spf
+    assert f"a:{RELAY}" in spf.fix  # its public address is not known here: the name, for the operator to check
+
+
+def test_a_relay_an_include_may_cover_is_a_warning_not_a_failure(sending: Callable[..., Settings], zone: DnsServer) -> None:
+    """A provider's submission host is seldom the address its mail leaves from: its include may cover that one."""
+    zone.records[(DOMAIN, "TXT")] = [txt(f"v=spf1 include:_spf.{DOMAIN} -all")]
+    zone.records[(f"_spf.{DOMAIN}", "TXT")] = [txt("v=spf1 ip4:198.51.100.0/24 -all")]
+    spf = by_name(diagnose(sending(), NOW))[CheckName.SPF]
+    assert spf.verdict is Verdict.WARN and "an include may cover the addresses it sends from" in spf.detail, spf
+    assert spf.fix == f'publish {DOMAIN}. IN TXT "v=spf1 include:_spf.{DOMAIN} ip4:{RELAY_IP} -all"'

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from digest.app.dkim import compare, record_tags, txt_strings
 from digest.app.doctor.local import keygen_hint
-from digest.app.doctor.spf import LIMIT, Address, Spf, spf_records
+from digest.app.doctor.spf import LIMIT, Address, Spf, delegates, spf_records
 from digest.config import Settings
 from digest.config.alignment import envelope_domain, organisational_domain
 from digest.mail.dns import Lookup
@@ -84,19 +84,23 @@ def _relay_verdict(spf: Spf, lookup: Lookup, domain: str, host: str, record: str
     addresses = _addresses(lookup, host)
     if not addresses:
         return Verdict.WARN, f"the relay {host} has no address in DNS, so it cannot be checked"
+    if any(inside(ip) for ip in addresses):
+        # A relay on this machine or the LAN: receivers see the address of the router its mail leaves by, which no
+        # check here can see, so an SPF pass for its own address would say nothing.
+        shown = ", ".join(str(ip) for ip in addresses)
+        return (
+            Verdict.WARN,
+            f"the relay {host} ({shown}) is on a private address: check that the record names the public one mail leaves from",
+        )
     results = {str(ip): spf.check(ip, domain) for ip in addresses}
     if all(result == "pass" for result in results.values()):
         return Verdict.PASS, f"it lets the relay {host} ({', '.join(results)}) send"
     missed = ", ".join(ip for ip, result in results.items() if result != "pass")
-    private = any(inside(ip) for ip in addresses)
-    delegated = any(word in record.lower() for word in ("include:", "redirect=", " a", " mx")) or spf.unknown
-    if private or delegated:
-        # A relay on this machine or the LAN sends from an address of the router's; a provider's submission host is
-        # seldom the address its mail leaves from: an include of theirs may cover what cannot be seen from here.
-        where = (
-            "a private address: its mail leaves from another" if private else "not named, though an include may cover where it sends from"
+    if delegates(record) or spf.unknown:
+        # A provider's submission host is seldom the address its mail leaves from: their include may cover that.
+        return Verdict.WARN, (
+            f"the relay {host} ({missed}) is not named, though an include may cover the addresses it sends from: check with your provider"
         )
-        return Verdict.WARN, f"the relay {host} ({missed}) is {where}; check that the record names the addresses mail leaves from"
     return Verdict.FAIL, f"it does not let the relay {host} ({missed}) send: receivers see an SPF {results[missed.split(', ')[0]]}"
 
 

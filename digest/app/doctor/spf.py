@@ -111,6 +111,12 @@ class Spf:
         return False
 
 
+def delegates(record: str) -> bool:
+    """Whether a record names addresses through other names (include, redirect, a, mx, exists), which may cover
+    addresses a relay sends from that its own name does not resolve to."""
+    return any(_split(term.lstrip("+-~?"))[0] in (*QUERYING, "redirect") for term in record.split()[1:])
+
+
 def _split(term: str) -> tuple[str, str]:
     """("include", "example.org") of "include:example.org"; ("redirect", "x") of "redirect=x"; ("a", "") of "a"."""
     for glue in (":", "="):
