@@ -67,7 +67,7 @@ class DnsServer:
         self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Tcp)
         for server in (self.udp, self.tcp):
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def nameserver(self) -> str:

@@ -95,7 +95,7 @@ def https_app(ca: Any) -> Iterator[PublicApp]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     app.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield app

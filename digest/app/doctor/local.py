@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 from digest.app.deliverability import unread_mailbox
 from digest.app.hints import command_hint
-from digest.app.issues import link_problem
-from digest.config import Settings, is_loopback
+from digest.config import Settings, is_loopback, link_problem
 from digest.config.alignment import dmarc_outlook
 from digest.config.schema import NEW_KEY_COMMAND, secret_key_verdict
 from digest.models import CheckName, SetupCheck, Verdict
