@@ -40,15 +40,18 @@ class Lookup:
         import dns.nameserver
         import dns.resolver
 
-        if nameservers:
+        self.unconfigured: str | None = None  # why there is no resolver to ask: every answer says so
+        servers: list[str | dns.nameserver.Nameserver] = []
+        for server in nameservers:
+            host, port = split_nameserver(server)
+            servers.append(dns.nameserver.Do53Nameserver(host, port or 53))
+        try:
+            self.resolver = dns.resolver.Resolver(configure=not servers)
+        except dns.resolver.NoResolverConfiguration:
             self.resolver = dns.resolver.Resolver(configure=False)
-            servers: list[str | dns.nameserver.Nameserver] = []
-            for server in nameservers:
-                host, port = split_nameserver(server)
-                servers.append(dns.nameserver.Do53Nameserver(host, port or 53))
+            self.unconfigured = "the system names no nameserver (/etc/resolv.conf): set [doctor] nameservers"
+        if servers:
             self.resolver.nameservers = servers
-        else:
-            self.resolver = dns.resolver.Resolver()
         self.resolver.timeout = TIMEOUT
         self.resolver.lifetime = LIFETIME
         self.resolver.cache = dns.resolver.Cache()
@@ -72,6 +75,8 @@ class Lookup:
         import dns.exception
         import dns.resolver
 
+        if self.unconfigured:
+            return Answer(name, error=self.unconfigured)
         try:
             answer = self.resolver.resolve(name, kind, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
