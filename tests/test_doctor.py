@@ -21,7 +21,7 @@ import pytest
 import trustme
 from click.testing import CliRunner
 
-from digest.app.doctor import diagnose, send_gate
+from digest.app.doctor import diagnose, setup_gate
 from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
 from digest.config.keys import DkimSigner, load_key
 from digest.mail.dkim import new_key
@@ -224,7 +224,7 @@ def test_send_refuses_when_dmarc_cannot_align_and_force_overrides_it_logged(tmp_
     config = make_config(tmp_path, None, backend="smtp")
     extra = '\n[smtp]\nhost = "relay.example.org"\n\n[bounces]\naddress = "bounces@mailer-bounces.net"\npiped = true\n'
     config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    assert [check.name for check in send_gate(load_settings(config, environ={}))] == [CheckName.DMARC_ALIGNMENT]
+    assert [check.name for check in setup_gate(load_settings(config, environ={}))] == [CheckName.DMARC_ALIGNMENT]
     env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
     week = ["--since", "2025-02-24", "--until", "2025-03-03"]
     runner = CliRunner()

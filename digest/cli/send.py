@@ -197,10 +197,10 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
 def _gate(obj: Context, request: SendRequest) -> None:
     """The doctor's checks that need no network, before a send to real readers: a failed one refuses (exit 1) with
     its fix, unless --force, which is logged (who overrode what)."""
-    from digest.app.doctor import send_gate
+    from digest.app.doctor import setup_gate
     from digest.cli.doctor import lines
 
-    failed = send_gate(obj.settings)
+    failed = setup_gate(obj.settings)
     if not failed:
         return
     if request.force:

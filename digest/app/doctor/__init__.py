@@ -7,7 +7,7 @@
     records.py  what DNS publishes: SPF, DKIM, DMARC, the bounce domain's MX, MTA-STS, TLS-RPT, BIMI
     web.py      our own servers asked: /healthz, the one-click POST, the bounce mailbox's login
 
-``digest send`` runs the checks that need no network before a send to real readers (:func:`send_gate`);
+``digest send`` runs the checks that need no network before a send to real readers (:func:`setup_gate`);
 ``digest doctor`` runs them all, and ``digest schedule`` once a day, storing the latest for ``digest status``.
 """
 
@@ -23,7 +23,7 @@ from digest.mail.dns import Lookup
 from digest.models import CHECK_WORDS, SetupCheck, SetupReport
 from digest.store import Store
 
-__all__ = ["diagnose", "latest", "send_gate"]
+__all__ = ["diagnose", "latest", "setup_gate"]
 
 
 def diagnose(settings: Settings, now: datetime, store: Store | None = None) -> SetupReport:
@@ -50,7 +50,7 @@ def diagnose(settings: Settings, now: datetime, store: Store | None = None) -> S
     return report
 
 
-def send_gate(settings: Settings) -> tuple[SetupCheck, ...]:
+def setup_gate(settings: Settings) -> tuple[SetupCheck, ...]:
     """The failed checks that need no network and would make a send to real readers go wrong (DMARC cannot align,
     a key, the base URL); none when the mail stays on this machine (the outbox, a local catcher)."""
     if not leaves_machine(settings):

@@ -1,6 +1,6 @@
 """The checks that need no network, read off the settings: whether DMARC can align, the DKIM keys, the base URL,
 the secret key, and whether anything reads the ``mailto:`` every copy names. ``digest send`` runs the first three
-before a send to real readers (:func:`digest.app.doctor.send_gate`)."""
+before a send to real readers (:func:`digest.app.doctor.setup_gate`)."""
 
 from __future__ import annotations
 
