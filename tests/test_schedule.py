@@ -212,9 +212,10 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
                     break
             time.sleep(0.1)
         with store.engine.connect() as conn:
-            # The weekly job, and the tick that tries again a slot our side held up (issue 31).
+            # The weekly job, the tick that tries again a slot our side held up (issue 31), the doctor's daily run (issue 37).
             assert sorted(row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))) == [
                 "weekly-digest",
+                "weekly-digest-doctor",
                 "weekly-digest-retry",
             ]
         health = subprocess.run([*command[:-1], "status", "--json"], env=_env(), capture_output=True, text=True, timeout=60)
@@ -322,7 +323,11 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
         while "weekly-digest-bounces" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
             time.sleep(0.1)
         assert running.poll() is None, running.communicate()[1]
-        assert _stored_jobs(url) == {"weekly-digest": "digest.cli.jobs:fire", "weekly-digest-retry": "digest.cli.jobs:retry_tick"}
+        assert _stored_jobs(url) == {
+            "weekly-digest": "digest.cli.jobs:fire",
+            "weekly-digest-retry": "digest.cli.jobs:retry_tick",
+            "weekly-digest-doctor": "digest.cli.jobs:doctor_tick",
+        }
     finally:
         running.send_signal(signal.SIGTERM)
         _, stderr = running.communicate(timeout=60)

@@ -27,6 +27,7 @@
     people.py     the list as another system keeps it in step (the API): add, read, page, change, unsubscribe, forget
     catalogue.py  the stored issues, the report and the review as the API reads them: the CLI's own calls
     dispatch.py   a send started from the API: digest send's plan, refusals and gate, on a thread, and its progress
+    doctor/       digest doctor: the setup's checks (DNS, the public app, the mailbox, the secrets), each with its fix
 
 The entry points (:mod:`digest.cli` with its scheduler jobs, :mod:`digest.web`)
 parse input, call one of these and render the result, and import nothing

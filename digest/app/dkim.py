@@ -54,3 +54,8 @@ def compare(expected: str, published: str) -> str | None:
     except ValueError:
         return "p= is not valid base64 (cut short when it was pasted into DNS?)"
     return None
+
+
+def txt_strings(record: str) -> str:
+    """A TXT value as quoted strings of at most 255 characters each, as DNS needs for a 2048-bit key."""
+    return " ".join(f'"{record[i : i + 255]}"' for i in range(0, len(record), 255))

@@ -222,6 +222,20 @@ class Scheduler:
             slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
         )
 
+    def check_setup(self, now: datetime) -> None:
+        """The doctor's checks, stored for ``digest status``; each failure logged with its fix."""
+        from digest.app.doctor import diagnose
+
+        try:
+            report = diagnose(self.settings, now, self.store)
+        except DigestError as exc:  # the store: tried again tomorrow
+            log.error("doctor: %s", exc)
+            return
+        for check in report.checks:
+            if check.failed:
+                log.error("doctor: %s: %s (fix: %s)", check.name, check.detail, check.fix)
+        log.info("doctor: %d checks, %d failed", len(report.checks), sum(check.failed for check in report.checks))
+
     def fetch_bounces(self) -> None:
         """Read the bounce mailbox once; a failure is logged and tried again at the next tick."""
         from digest.app.bounces import fetch_mailbox

@@ -16,7 +16,7 @@ from digest.app.health import source_health
 from digest.app.subscribers import LostChoice, lost_choices
 from digest.config import Settings
 from digest.issue.slots import make_trigger, next_fire_times
-from digest.models import Delivery, DeliveryState, IssueStatus, ScheduleRun, SourceHealth, SubscriberStatus, WorkerRecord
+from digest.models import Delivery, DeliveryState, IssueStatus, ScheduleRun, SetupReport, SourceHealth, SubscriberStatus, WorkerRecord
 from digest.store import Store
 
 SCHEDULER_LEASE = "scheduler"  # the lease `digest schedule` holds while it runs
@@ -130,6 +130,7 @@ class Status:
     emails: dict[int, str]  # the addresses of the subscribers in the issues' problems
     lost: tuple[LostChoice, ...] = ()  # theme keys readers chose that no theme has any more
     sources: tuple[SourceHealth, ...] = ()  # the sources failing or stale (digest.app.health), with why
+    setup: SetupReport | None = None  # what `digest doctor` (or the scheduler's daily run) found last
 
 
 def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
@@ -153,6 +154,7 @@ def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str
         emails=store.subscribers.emails_of([d.subscriber_id for item in found for d in item.problems]),
         lost=lost_choices(settings, store),
         sources=tuple(item for item in source_health(settings.sources, store, now) if item.worrying),
+        setup=store.checks.latest(),
     )
 
 

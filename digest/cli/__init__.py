@@ -7,7 +7,8 @@ used; the database, for ``bounces process``): the same command later goes on.
 
 Beside one module per command group: ``common.py`` (the context, hints, the
 terminal rule), ``refusals.py`` (each Refusal worded once, with its fix),
-``deliverability.py`` (the DMARC and mailbox verdicts), ``logs.py``, and
+``deliverability.py`` (the DMARC and mailbox verdicts), ``doctor.py`` (the
+setup's checks, worded), ``logs.py``, and
 ``digest send``'s ``plan.py`` (what a send will do, worded) and ``progress.py``
 (the progress line, Ctrl-C).
 
@@ -32,6 +33,7 @@ from digest.cli.build import build, posts
 from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
 from digest.cli.db import db
 from digest.cli.dkim import dkim
+from digest.cli.doctor import doctor
 from digest.cli.init import init
 from digest.cli.logs import FORMATS
 from digest.cli.preview import preview
@@ -104,6 +106,7 @@ for command in (
     preview,
     sample,
     dkim,
+    doctor,
     bounces,
     themes,
     report,

@@ -65,7 +65,9 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
 
 def txt_strings(record: str) -> str:
     """A TXT value as quoted strings of at most 255 characters each, as DNS needs for a 2048-bit key."""
-    return " ".join(f'"{record[i : i + 255]}"' for i in range(0, len(record), 255))
+    from digest.app.dkim import txt_strings as split
+
+    return split(record)
 
 
 @dkim.command()

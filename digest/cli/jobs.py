@@ -48,6 +48,12 @@ def bounce_tick() -> None:
         _active.fetch_bounces()
 
 
+def doctor_tick() -> None:
+    """Runs the doctor's checks (DNS, the public app, the mailbox) once a day and stores what they found."""
+    if _active is not None:
+        _active.check_setup(datetime.now(UTC))
+
+
 def activate(scheduler: Scheduler | None) -> None:
     global _active
     _active = scheduler

@@ -16,6 +16,8 @@ from digest.cli import common, progress, refusals
 from digest.cli import plan as plan_words
 from digest.cli.common import EXIT_PROBLEMS, EXIT_TEMPFAIL, EXIT_USAGE, Context, fail, hint, say
 
+log = logging.getLogger("digest.send")
+
 if TYPE_CHECKING:
     from digest.app.issues import Backend, SendPlan, SendReport
 
@@ -30,7 +32,12 @@ if TYPE_CHECKING:
 @click.option("--to", "test_to", metavar="ADDRESS", help="A test send to ADDRESS only, marked [TEST], not recorded as delivered.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts; required without a terminal).")
 @click.option("--rebuild", is_flag=True, help="Build the issue again instead of using the frozen one (refused once any delivery happened).")
-@click.option("--force", is_flag=True, help="Send even though the issue has error-level checks or a source yielded nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even though the issue has error-level checks, a source yielded nothing, or a check of the setup failed "
+    "(DMARC cannot align, the base URL; logged).",
+)
 @click.option("--allow-overlap", is_flag=True, help="Send even though the window overlaps an issue that went out already.")
 @click.option(
     "--retry-failed",
@@ -165,6 +172,8 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     settings = obj.placing()
     if not request.test_to and (problem := link_problem(settings)) is not None:
         fail(problem, EXIT_USAGE)
+    if not request.test_to:
+        _gate(obj, request)
     if settings.delivery.workers_may_join:
         request = replace(request, worker=True)
     if request.worker and obj.store.is_sqlite:
@@ -183,6 +192,29 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     backend = obj.newsletter.backend()
     plan_words.describe(obj, plan, backend.describe(), request.sources)
     return plan, backend, request
+
+
+def _gate(obj: Context, request: SendRequest) -> None:
+    """The doctor's checks that need no network, before a send to real readers: a failed one refuses (exit 1) with
+    its fix, unless --force, which is logged (who overrode what)."""
+    from digest.app.doctor import setup_gate
+    from digest.cli.doctor import lines
+
+    failed = setup_gate(obj.settings)
+    if not failed:
+        return
+    if request.force:
+        for check in failed:
+            log.warning("send forced by %s past a failed check: %s: %s", common.operator(), check.name, check.detail)
+        return
+    for check in failed:
+        for line in lines(check):
+            say(line, err=True)
+    fail(
+        f"not sent: {len(failed)} check(s) of the setup failed (above, each with its fix); `{hint(obj, 'doctor')}` checks "
+        "DNS and the public app too; --force sends anyway (logged)",
+        EXIT_PROBLEMS,
+    )
 
 
 def _joined_issue(obj: Context, wanted: str, wait_seconds: int | None) -> str | None:

@@ -10,6 +10,8 @@ import click
 
 from digest.cli import refusals
 from digest.cli.common import Context, hint, say
+from digest.cli.doctor import as_json as doctor_json
+from digest.cli.doctor import lines, summary
 from digest.cli.sources import health_json
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ def _status_json(seen: Status, pending: bool) -> dict[str, object]:
         "sources": [health_json(item) for item in seen.sources],  # only those failing or stale: `digest sources` lists all
         "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
         "issues": [_issue_json(item, pending) for item in seen.issues],
+        "doctor": doctor_json(seen.setup) if seen.setup is not None else None,
     }
 
 
@@ -105,10 +108,25 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
         say(f"Source      {source.health.value}: {source.kind}:{source.source}: {source.reason}")
     if seen.sources:
         click.echo(f"            all sources: {hint(obj, 'sources')}")
+    _doctor_text(obj, seen)
     if not seen.issues:
         click.echo("No issues stored yet.")
     for item in seen.issues:
         _issue_text(obj, item, seen.emails, pending)
+
+
+def _doctor_text(obj: Context, seen: Status) -> None:
+    """The doctor's latest run: its counts, and each check that did not pass, with its fix."""
+    from digest.models import Verdict
+
+    if seen.setup is None:
+        click.echo(f"Doctor      never run here: `{hint(obj, 'doctor')}` checks DNS, the public app and the mailbox")
+        return
+    click.echo("Doctor      " + summary(seen.setup).removeprefix("Checked    "))
+    for check in seen.setup.checks:
+        if check.verdict is not Verdict.PASS:
+            for line in lines(check):
+                say(f"            {line}")
 
 
 def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:

@@ -46,8 +46,10 @@ from digest.config.schema import (
     is_loopback,
     is_url,
     leaves_machine,
+    link_problem,
     missing_secret,
     smtp_hosts,
+    split_nameserver,
     theme_key,
 )
 from digest.config.sourcing import parse_source_spec
@@ -82,10 +84,12 @@ __all__ = [
     "is_loopback",
     "is_url",
     "leaves_machine",
+    "link_problem",
     "load_settings",
     "missing_secret",
     "parse_source_spec",
     "smtp_hosts",
     "source_kind",
+    "split_nameserver",
     "theme_key",
 ]

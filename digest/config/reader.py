@@ -27,7 +27,7 @@ from digest.config.schema import (
     SmtpOptions,
     secret_key_verdict,
 )
-from digest.config.server import absolute_sqlite, read_store, read_subscribe_and_serve
+from digest.config.server import absolute_sqlite, read_doctor, read_store, read_subscribe_and_serve
 from digest.config.sourcing import read_feeds, read_sources
 from digest.config.table import TableReader
 from digest.config.themes import read_grouping, read_themes, starting_set, unique_theme_keys
@@ -126,6 +126,7 @@ def _settings(
         **read_editorial(top, root),
         **read_feeds(top, root),
         "database_url": absolute_sqlite(read_store(top, env), root),
+        "nameservers": read_doctor(top, env),
     }
     unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     fields["meaning"] = starting_set(fields, problems)

@@ -1,5 +1,5 @@
 """The settings as the rest of the program gets them: frozen dataclasses, with their defaults, and the few rules
-read off them (is a host this machine, does a send leave it). :mod:`digest.config.reader` fills them in."""
+read off them (is a host this machine, does a send leave it, can its links be followed). :mod:`digest.config.reader` fills them in."""
 
 from __future__ import annotations
 
@@ -273,6 +273,7 @@ class Settings:
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
     bounces: BounceOptions = field(default_factory=BounceOptions)
+    nameservers: tuple[str, ...] = ()  # [doctor] nameservers or DIGEST_NAMESERVERS: "host" or "host:port"; empty: the system's
     warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 
     @property
@@ -349,6 +350,20 @@ def secret_key_verdict(value: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def split_nameserver(server: str) -> tuple[str, int | None]:
+    """(address, port) of a nameserver as configured: "192.0.2.1" (port 53), "127.0.0.1:5353", "[::1]:53" or "::1";
+    the port None when it is not a number."""
+    text = server.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, "53"
+    return host, int(port) if port.isdigit() else None
+
+
 def is_loopback(host: str) -> bool:
     """``localhost``, ``*.localhost`` or a loopback address: this machine."""
     import ipaddress
@@ -366,6 +381,28 @@ def leaves_machine(settings: Settings) -> bool:
     """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
     hosts = [relay.options.host for relay in settings.relays] or [settings.smtp.host]
     return settings.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
+
+
+def link_problem(settings: Settings) -> str | None:
+    """Why the links in an email to real readers would not work, or None.
+
+    Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
+    which Gmail and Yahoo require to be https, and links a reader must be
+    able to open: not http, not this machine's loopback address.
+    """
+    if not leaves_machine(settings):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.base_url)
+    if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
+        return None
+    return (
+        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {smtp_hosts(settings)}: every unsubscribe "
+        'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
+        "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
+        f"(in {settings.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
+    )
 
 
 def smtp_hosts(settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""The installation's own sections: [store] (the database URL), [subscribe] and [serve]."""
+"""The installation's own sections: [store] (the database URL), [subscribe], [serve] and [doctor] (the nameservers)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,34 @@ def read_subscribe_and_serve(top: TableReader, env: Mapping[str, str]) -> dict[s
         "header_timeout": header_timeout,
         "max_connections_per_client": per_client,
     }
+
+
+def read_doctor(top: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:
+    """[doctor] nameservers (or DIGEST_NAMESERVERS, comma- or space-separated, replacing it): the DNS servers
+    ``digest doctor`` asks, each "host" or "host:port" ("[::1]:53" for IPv6 with a port); empty: the system's."""
+    doctor = top.sub("doctor")
+    servers = doctor.strings("nameservers")
+    for index, server in enumerate(servers):
+        if (problem := nameserver_problem(server)) is not None:
+            doctor.fail(f"nameservers[{index}]", problem)
+    if env.get("DIGEST_NAMESERVERS"):
+        servers = tuple(env["DIGEST_NAMESERVERS"].replace(",", " ").split())
+        for server in servers:
+            if (problem := nameserver_problem(server)) is not None:
+                doctor.problems.append(f"environment: DIGEST_NAMESERVERS: {problem}")
+    doctor.finish()
+    return servers
+
+
+def nameserver_problem(server: str) -> str | None:
+    """What is wrong with a nameserver given as "host", "host:port" or "[v6]:port", or None."""
+    import ipaddress
+
+    from digest.config.schema import split_nameserver
+
+    host, port = split_nameserver(server)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return f'must be an IP address, optionally with ":port" (such as "127.0.0.1:5353" or "[::1]:53"), got "{server}"'
+    return None if port is not None and 0 < port < 65536 else f'has no valid port: "{server}"'

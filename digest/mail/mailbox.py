@@ -53,6 +53,27 @@ def fetch(options: BounceOptions, handle: Handler) -> int:
             client.logout()
 
 
+def log_in(options: BounceOptions) -> str | None:
+    """Whether ``digest bounces fetch`` can log in and open its folder (read-only: nothing is read or moved);
+    None when it can, else what failed. Never raises."""
+    context = ssl.create_default_context(cafile=str(options.imap_ca_file) if options.imap_ca_file else None)
+    try:
+        client = imaplib.IMAP4_SSL(options.imap_host, options.imap_port, ssl_context=context, timeout=15)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        return f"cannot reach the IMAP server {options.imap_host}:{options.imap_port}: {exc}"
+    try:
+        client.login(options.imap_username or "", options.imap_password or "")
+        kind, data = client.select(options.imap_folder, readonly=True)
+        return None if kind == "OK" else f"cannot open the IMAP folder {options.imap_folder!r}: {_text(data)}"
+    except imaplib.IMAP4.error as exc:
+        return f"the IMAP server refused the login of {options.imap_username!r}: {_text(exc)}"
+    except OSError as exc:
+        return f"the IMAP conversation with {options.imap_host} failed: {exc}"
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            client.logout()
+
+
 def _open_folder(client: imaplib.IMAP4_SSL, options: BounceOptions) -> str:
     """Log in, make the two folders messages are filed in, select the one read; its UIDVALIDITY, for the UIDs."""
     try:

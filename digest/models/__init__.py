@@ -14,6 +14,7 @@ its rows to these values and back, the render fills them in, the entry points wo
     fetches.py      a source's fetch (Fetch, the entries it saw), as stored (FetchRecord), its health and words
     api.py          the HTTP API's scopes (their words), a token as stored, a line of the audit log
     runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
+    setup.py        the doctor's checks of the setup (SetupCheck, its CheckName and Verdict and their words, SetupReport)
 
 Beside the nouns, in their own layers (pyproject.toml's contracts): above them ``serialize.py`` (their JSON forms)
 and the list's rules (``addresses.py``: an address validated once, names cleaned; ``tokens.py``: the HMAC-signed
@@ -87,6 +88,7 @@ from digest.models.posts import (
     strict_problems,
 )
 from digest.models.runs import Progress, RunEnd, ScheduleRun, SendReport, SlotState, WorkerRecord
+from digest.models.setup import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupCheck, SetupReport, Verdict
 from digest.models.subscribers import (
     SUBSCRIBER_STATUS_WORDS,
     ReviewState,
@@ -99,6 +101,7 @@ from digest.models.subscribers import (
 
 __all__ = [
     "API_SCOPE_WORDS",
+    "CHECK_WORDS",
     "EXCLUSION_WORDS",
     "GAVE_UP",
     "HEALTH_WORDS",
@@ -108,12 +111,14 @@ __all__ = [
     "OUTSTANDING_STATES",
     "SENDER_SIDE",
     "SUBSCRIBER_STATUS_WORDS",
+    "VERDICT_WORDS",
     "VIEW_WORDS",
     "AlsoIn",
     "ApiScope",
     "ApiToken",
     "AuditEntry",
     "Check",
+    "CheckName",
     "ClickTracking",
     "Delivery",
     "DeliveryState",
@@ -154,6 +159,8 @@ __all__ = [
     "SectionOrder",
     "SeenEntry",
     "SendReport",
+    "SetupCheck",
+    "SetupReport",
     "SignUp",
     "SignUpKind",
     "SlotState",
@@ -166,6 +173,7 @@ __all__ = [
     "SubscriberStatus",
     "ThemeInterest",
     "TrackedLink",
+    "Verdict",
     "ViewKind",
     "ViewWords",
     "Window",

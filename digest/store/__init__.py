@@ -9,6 +9,7 @@
     ledger.py       deliveries: queued, due, counted   store.ledger
     writer.py       the ledger's per-message writes    store.ledger.writer(), a connection each
     runs.py         scheduled slots               store.runs
+    checks.py       the doctor's latest findings  store.checks
     leases.py       one holder per named job      store.leases
     approvals.py    drafts and the editor's yes   store.approvals
     events.py       bounces, complaints read      store.events
@@ -33,6 +34,7 @@ from digest.config.extras import install_command
 from digest.models.errors import StoreError
 from digest.store.api import ApiStore
 from digest.store.approvals import Approval, Approvals
+from digest.store.checks import SetupChecks
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.fetches import KnownEntry, SourceFetches
 from digest.store.figures import Figures, ListChange, SentIssue
@@ -84,6 +86,7 @@ class Store:
         self.issues = Issues(engine)
         self.ledger = Ledger(engine)
         self.runs = Runs(engine)
+        self.checks = SetupChecks(engine)
         self.leases = Leases(engine)
         self.approvals = Approvals(engine)
         self.events = MailEvents(engine)

@@ -157,6 +157,19 @@ schedule_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime),
 )
 
+setup_checks = sa.Table(
+    "setup_checks",
+    metadata,
+    # v21: the doctor's latest run (`digest doctor`, `digest schedule` daily), one row per check in the order shown
+    # (models.CheckName, models.Verdict), replaced whole at each run: what `digest status` reports.
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("fix", sa.Text, nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+)
+
 
 approvals = sa.Table(
     "approvals",

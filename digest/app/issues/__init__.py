@@ -34,9 +34,10 @@ from __future__ import annotations
 from digest.app.issues.build import Built, Listed, frozen_form
 from digest.app.issues.freeze import Drift, drift_between
 from digest.app.issues.newsletter import Newsletter
-from digest.app.issues.plan import ApprovalState, SendPlan, error_checks, link_problem
+from digest.app.issues.plan import ApprovalState, SendPlan, error_checks
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, WindowRequest, no_such_issue
+from digest.config import link_problem
 
 # What the entry points word of a send (they may not import below this layer): a reader's view, the backend, the counts.
 from digest.mail.backends import Backend

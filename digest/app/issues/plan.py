@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from digest.app.issues.build import Building, Built
 from digest.app.issues.freeze import Drift, Freezing, drift_between
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
-from digest.config import Settings, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
+from digest.config import Settings, SourceSpec, leaves_machine, link_problem, missing_secret, smtp_hosts
 from digest.models import (
     DeliveryState,
     IssueSummary,
@@ -197,23 +196,3 @@ class Planning(Building, Freezing):
 def needs_postal_address(settings: Settings) -> bool:
     """True when a send would leave this machine without a postal address (CAN-SPAM)."""
     return not settings.address and leaves_machine(settings)
-
-
-def link_problem(settings: Settings) -> str | None:
-    """Why the links in an email to real readers would not work, or None.
-
-    Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
-    which Gmail and Yahoo require to be https, and links a reader must be
-    able to open: not http, not this machine's loopback address.
-    """
-    if not leaves_machine(settings):
-        return None
-    parts = urlsplit(settings.base_url)
-    if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
-        return None
-    return (
-        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {smtp_hosts(settings)}: every unsubscribe "
-        'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
-        "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
-        f"(in {settings.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
-    )

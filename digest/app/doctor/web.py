@@ -1,0 +1,68 @@
+"""The checks that ask our own servers: the public app's ``/healthz`` at the base URL, RFC 8058's one-click POST
+there (to the test copy's token, which unsubscribes nobody), and the bounce mailbox's IMAP login."""
+
+from __future__ import annotations
+
+from digest.config import Settings
+from digest.mail.dns import Lookup
+from digest.mail.mailbox import log_in
+from digest.mail.reach import Reached, reach
+from digest.models import CheckName, SetupCheck, Verdict
+from digest.models.routes import HEALTH, UNSUBSCRIBE_TEST
+
+ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"  # RFC 8058 3.2: what a mailbox provider POSTs
+
+
+def _unreached(name: CheckName, got: Reached, what: str) -> SetupCheck:
+    if got.unresolved:
+        return SetupCheck(name=name, verdict=Verdict.WARN, detail=f"{got.url}: the name does not resolve ({got.error})")
+    said = f"answered {got.status}" if got.status is not None else f"did not answer: {got.error}"
+    return SetupCheck(
+        name=name,
+        verdict=Verdict.FAIL,
+        detail=f"{got.url} {said}",
+        fix=f"run `digest serve` where newsletter.base_url points (behind your TLS proxy), so that {what}",
+    )
+
+
+def health_check(settings: Settings, lookup: Lookup) -> SetupCheck:
+    got = reach(HEALTH.link(settings.base_url), lookup.addresses)
+    if got.ok:
+        return SetupCheck(name=CheckName.HEALTHZ, verdict=Verdict.PASS, detail=f"{got.url} answered {got.status}")
+    return _unreached(CheckName.HEALTHZ, got, "readers' links and the one-click unsubscribe work")
+
+
+def one_click_check(settings: Settings, lookup: Lookup) -> SetupCheck:
+    """The POST a mailbox provider sends for its unsubscribe button, with no cookie, to the token test copies carry."""
+    got = reach(
+        UNSUBSCRIBE_TEST.link(settings.base_url),
+        lookup.addresses,
+        method="POST",
+        body=ONE_CLICK_BODY,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    if got.ok:
+        return SetupCheck(
+            name=CheckName.ONE_CLICK,
+            verdict=Verdict.PASS,
+            detail=f"POST {got.url} answered {got.status} (a test token: nobody unsubscribed)",
+        )
+    return _unreached(CheckName.ONE_CLICK, got, "a POST to /u/<token> reaches it (mailbox providers' unsubscribe button)")
+
+
+def imap_check(settings: Settings) -> SetupCheck:
+    bounces = settings.bounces
+    if not bounces.imap_host:
+        return SetupCheck(
+            name=CheckName.IMAP_LOGIN, verdict=Verdict.PASS, detail="no IMAP mailbox configured (IMAP_HOST): nothing to log in to"
+        )
+    problem = log_in(bounces)
+    if problem is None:
+        where = f"{bounces.imap_username}@{bounces.imap_host}:{bounces.imap_port} {bounces.imap_folder}"
+        return SetupCheck(name=CheckName.IMAP_LOGIN, verdict=Verdict.PASS, detail=f"`digest bounces fetch` can log in ({where})")
+    return SetupCheck(
+        name=CheckName.IMAP_LOGIN,
+        verdict=Verdict.FAIL,
+        detail=f"`digest bounces fetch` cannot read the mailbox: {problem}",
+        fix="check IMAP_HOST, IMAP_PORT, IMAP_USERNAME and IMAP_PASSWORD (and [bounces] imap_folder)",
+    )

@@ -1,0 +1,66 @@
+"""``digest doctor``: will the mail land, and can readers leave? Each check pass, warning or FAIL, in plain words
+with the fix (the record to publish); ``digest status`` shows the latest run (``digest schedule`` runs it daily)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from digest.cli.common import EXIT_PROBLEMS, Context, say, terminal_json
+
+if TYPE_CHECKING:
+    from digest.models import SetupCheck, SetupReport
+
+
+@click.command()
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Words, or JSON.")
+@click.pass_obj
+def doctor(obj: Context, output: str) -> None:
+    """Check DNS (SPF, DKIM, DMARC, MX, MTA-STS, TLS-RPT, BIMI), the public app (/healthz, one-click
+    unsubscribe), the bounce mailbox and the secrets; exit 1 on any FAIL.
+
+    DNS is asked of [doctor] nameservers in the config, or DIGEST_NAMESERVERS
+    (host:port, comma-separated), or the system's resolver. A name that does
+    not resolve is a warning, never a failure. Nobody is unsubscribed: the
+    one-click check posts to the token test copies carry.
+    """
+    from digest.app.doctor import diagnose
+
+    settings = obj.settings
+    report = diagnose(settings, datetime.now(UTC), obj.store_if_exists())
+    if output == "json":
+        click.echo(terminal_json(as_json(report), indent=2))
+    else:
+        for check in report.checks:
+            for line in lines(check):
+                say(line)
+        click.echo(summary(report))
+    if report.failed:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def as_json(report: SetupReport) -> dict[str, object]:
+    return {
+        "checked_at": report.checked_at.isoformat(),
+        "checks": [{"name": c.name.value, "status": c.verdict.value, "detail": c.detail, "fix": c.fix} for c in report.checks],
+    }
+
+
+def lines(check: SetupCheck) -> list[str]:
+    """A check in words: its verdict and title, what was found, and the fix on a line of its own."""
+    from digest.models import CHECK_WORDS, VERDICT_WORDS
+
+    said = [f"{VERDICT_WORDS[check.verdict]:<8} {CHECK_WORDS[check.name]}: {check.detail}"]
+    if check.fix:
+        said.append(f"{'':<8} fix: {check.fix}")
+    return said
+
+
+def summary(report: SetupReport) -> str:
+    from digest.models import VERDICT_WORDS, Verdict
+
+    counts = ", ".join(f"{report.count(verdict)} {VERDICT_WORDS[verdict]}" for verdict in Verdict)
+    return f"Checked    {report.checked_at:%Y-%m-%d %H:%M} UTC: {counts}"
