@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import click.formatting
 from click.testing import CliRunner
 
 from conftest import FIXTURES, REPO
@@ -89,6 +90,9 @@ def in_process(
     overrides.update(env or {})
     code = 0
     with _as_program(args, cwd), CliRunner().isolation(input=input, env=overrides) as (out, err, _both):
+        # Help text as wide as a subprocess writing to a pipe wraps it (80 columns less click's margin of 2), not
+        # the 80 the runner forces; put back when the isolation ends.
+        click.formatting.FORCED_WIDTH = 78
         try:
             run()
         except SystemExit as exit:
