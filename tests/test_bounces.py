@@ -30,6 +30,7 @@ from digest.store import Store
 
 from conftest import FIXTURES
 from mailserver import Received, SmtpServer
+from support.cli import in_process
 from support.dkim import verified
 
 BOUNCES = FIXTURES / "bounces"
@@ -239,7 +240,8 @@ Run = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
 def digest_command(settings: Settings, tmp_path: Path, *, bounces: str = "", **environ: str) -> Run:
-    """`python -m digest` in a real subprocess, with a config for the store and bounce addresses of ``settings``."""
+    """`python -m digest` with a config for the store and bounce addresses of ``settings``: in this process (see
+    support.cli), or a real subprocess on a pseudo-terminal when the test is about what a terminal shows."""
     config = tmp_path / "digest.toml"
     config.write_text(
         f'[newsletter]\nname = "Open Streets"\nsender = "Open Streets <digest@openstreets.example>"\n'
@@ -247,17 +249,16 @@ def digest_command(settings: Settings, tmp_path: Path, *, bounces: str = "", **e
         '[bounces]\naddress = "bounces@openstreets.example"\nunsubscribe_address = "unsubscribe@openstreets.example"\n' + bounces,
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "IMAP_"))} | {
-        "DIGEST_SECRET_KEY": settings.secret_key or ""
-    }
+    inherited = ("DIGEST_", "SMTP_", "IMAP_")
+    secret = {"DIGEST_SECRET_KEY": settings.secret_key or ""}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)} | secret
 
     def digest(
         *args: str, stdin: bytes | None = None, terminal: bool = False, typed: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        command = [sys.executable, "-m", "digest", "--config", str(config), *args]
         if terminal or typed is not None:
-            return on_terminal(command, env | environ, typed)
-        return subprocess.run(command, input=stdin, capture_output=True, env=env | environ, timeout=60)
+            return on_terminal([sys.executable, "-m", "digest", "--config", str(config), *args], env | environ, typed)
+        return in_process(["--config", str(config), *args], env=secret | environ, drop=inherited, input=stdin, text=False)
 
     return digest
 

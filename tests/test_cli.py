@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from conftest import FIXTURES, REPO, write
-from support.cli import PROJECT_CONFIG, digest
+from support.cli import PROJECT_CONFIG, digest, digest_process
 
 
 def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_paths_typed_on_the_command_line_are_from_the_current_folder(tmp_path: P
 
 
 def test_help_describes_every_option_and_exit_codes() -> None:
-    top = digest("--help").stdout
+    top = digest_process("--help").stdout  # the program as it starts: cheap, it imports no command
     assert "Exit codes" in top and "usage or configuration error" in top
     build_help = digest("build", "--help").stdout
     for option in ("--as-of", "--since", "--until", "--source", "--strict", "--out"):
@@ -168,7 +168,7 @@ def test_the_cli_imports_no_heavy_library_until_a_command_needs_it() -> None:
     probe = probe.replace("digest.cli", "digest.web.public")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert not {"premailer", "mjml", "cssutils", "feedparser"} & set(loaded)
-    version = digest("--version")
+    version = digest_process("--version")
     assert version.returncode == 0 and version.stdout.startswith("digest, version ")
 
 

@@ -5,15 +5,12 @@ when every copy names a mailbox that nothing reads."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 from digest.mail.dkim import new_key
 
-from support.cli import cli
+from support.cli import cli, in_process
 from support.project import WINDOW, make_config
 
 FROM = "golden.example"  # the fixture project's sender: news@golden.example
@@ -108,14 +105,10 @@ def test_a_mailto_that_nothing_reads_is_warned_of_until_it_is_read(tmp_path: Pat
     dry, status, found = dry_run_and_status(configured(tmp_path / "c", bounces + "piped = true\n"))
     assert "nothing reads" not in dry + status and found["unread_mailbox"] is None
     imap = {"IMAP_HOST": "imap.golden.example", "IMAP_USERNAME": "u", "IMAP_PASSWORD": "p"}
-    fetched = subprocess.run(
-        [sys.executable, "-m", "digest", "--config", str(configured(tmp_path / "d", bounces)), "send", "--dry-run", *WINDOW],
-        env={k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL", "IMAP_"))}
-        | {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
-        | imap,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    fetched = in_process(
+        ["--config", str(configured(tmp_path / "d", bounces)), "send", "--dry-run", *WINDOW],
+        env={"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"} | imap,
+        drop=("DIGEST_", "SMTP_", "DATABASE_URL", "IMAP_"),
     )
     assert fetched.returncode == 0, fetched.stderr
     assert "nothing reads" not in fetched.stdout + fetched.stderr

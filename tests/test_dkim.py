@@ -9,10 +9,8 @@ lines with runs of spaces and tabs, lines that end in spaces.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from digest.store import Store
 
 from factories import make_stored_issue
 from mailserver import SmtpServer
+from support.cli import in_process
 from support.dkim import verified
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,8 +200,7 @@ def test_dmarc_alignment_is_relaxed_by_the_public_suffix_list(tmp_path: Path, mo
 
 
 def run_digest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_"))}
-    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, capture_output=True, text=True, env=environ, timeout=60)
+    return in_process(args, cwd=cwd, drop=("DIGEST_", "SMTP_"))
 
 
 def test_keygen_writes_a_private_key_and_check_compares_the_record(tmp_path: Path) -> None:

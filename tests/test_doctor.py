@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -29,6 +27,7 @@ from digest.models import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupReport, Ve
 from digest.store import Store
 
 from conftest import LiveServer
+from support.cli import INHERITED, in_process
 from support.dnsserver import DnsServer, txt
 from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, https_app, keys
 from support.project import make_config
@@ -257,12 +256,8 @@ def test_the_command_line_exits_1_on_a_fail_and_status_shows_the_latest_run(tmp_
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
     env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
     Store.open(load_settings(config, environ={}).database_url).close()  # a store to keep the result in
-    done = subprocess.run(
-        [sys.executable, "-m", "digest", "--config", str(config), "doctor", "--format", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = in_process(
+        ["--config", str(config), "doctor", "--format", "json"], env={"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]}, drop=INHERITED
     )
     assert done.returncode == 1, done.stderr
     checks = json.loads(done.stdout)["checks"]

@@ -13,6 +13,7 @@ import pytest
 from digest.config import FeedFetch, Settings
 
 from conftest import FIXTURES, Served, write
+from support.cli import in_process
 from support.feeds import gather
 
 FEEDS = FIXTURES / "feeds"
@@ -216,8 +217,6 @@ def test_links_a_reader_cannot_follow_are_unwrapped_at_the_source(tmp_path: Path
     after feedparser, nh3 kept it, and the checks refused the scheduled send until someone added --force.
     Empty, relative (no base) and non-http(s) links are now unwrapped where the post is read, text kept,
     and the issue builds with no error check."""
-    import subprocess
-    import sys
 
     feed = write(
         tmp_path / "links.xml",
@@ -233,12 +232,6 @@ def test_links_a_reader_cannot_follow_are_unwrapped_at_the_source(tmp_path: Path
     assert post.excerpt_html.count("<a ") == 1 and 'href="https://council.example/bridge"' in post.excerpt_html
     for text in ("the notice", "the map", "the plan", "the files"):
         assert text in post.excerpt_html and text in post.excerpt_text
-    built = subprocess.run(
-        [sys.executable, "-m", "digest", "build", "--source", f"feed:{feed}", "--since", "2026-11-16", "--until", "2026-11-23"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    built = in_process(["build", "--source", f"feed:{feed}", "--since", "2026-11-16", "--until", "2026-11-23"], cwd=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "(empty)" not in built.stdout and "error" not in built.stdout.lower()

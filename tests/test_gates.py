@@ -16,7 +16,7 @@ from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request, write
 from mailserver import SmtpServer
-from support.cli import cli
+from support.cli import INHERITED, SECRET, cli, in_process
 from support.preview import page_token
 from support.project import ISSUE, WINDOW, fill, make_config, make_project
 from support.web import FORM
@@ -156,10 +156,7 @@ def test_without_approval_sends_an_unapproved_issue_and_says_who_asked(tmp_path:
 
 def bare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``digest ARGS`` run in ``cwd`` as a person types it: no --config, no DIGEST_CONFIG."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {
-        "DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"
-    }
-    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return in_process(args, cwd=cwd, env={"DIGEST_SECRET_KEY": SECRET}, drop=INHERITED)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,7 @@ a post is given a language only on strong evidence (an English post naming Rue d
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from digest.models import Window
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request, write
+from support.cli import in_process
 from support.project import make_project
 
 SINCE, UNTIL = "2026-11-02", "2026-11-09"
@@ -57,14 +56,7 @@ def project(root: Path, language: str, posts: tuple[tuple[str, str], ...]) -> Pa
 
 
 def run_build(config: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", "--config", str(config), "build", "--since", SINCE, "--until", UNTIL, "--out", str(out), *options],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return in_process(["--config", str(config), "build", "--since", SINCE, "--until", UNTIL, "--out", str(out), *options])
 
 
 def test_a_french_post_in_an_english_newsletter_is_flagged_and_rue_de_la_paix_is_not(tmp_path: Path) -> None:

@@ -19,9 +19,8 @@ import pytest
 from digest.app.scheduling import Scheduler
 from digest.app.status import scheduler_status
 from digest.config import ScheduleOptions, Settings, load_settings
-from digest.issue.assembly import issue_id
 from digest.issue.slots import latest_slot, make_trigger, next_fire_times
-from digest.models import SlotState, Window
+from digest.models import SlotState, Window, issue_id
 from digest.store import Store
 
 from conftest import LONDON

@@ -3,19 +3,16 @@ refused one is a configuration error (exit 2, as the README's table says) whose 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from support.cli import in_process
 
 RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def _digest(folder: Path, *args: str, key: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    if key is not None:
-        env["DIGEST_SECRET_KEY"] = key
-    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    return in_process(args, cwd=folder, env={} if key is None else {"DIGEST_SECRET_KEY": key})
 
 
 def test_a_missing_or_short_key_is_a_configuration_error_that_says_how_to_make_one(tmp_path: Path) -> None:

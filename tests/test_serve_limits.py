@@ -29,6 +29,7 @@ from digest.web.server import connection_limits
 
 from conftest import write
 from mailserver import free_port
+from support.cli import INHERITED, SECRET, in_process
 
 WAIT = 20.0  # seconds any one wait may take: far above the 2 s deadline the tests set, never a hang
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -36,12 +37,10 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\
 
 def newsletter(tmp_path: Path, **serve: object) -> tuple[Path, dict[str, str]]:
     """A newsletter made by ``digest init``, with these ``[serve]`` keys set in its config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
-    env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED)} | {"DIGEST_SECRET_KEY": SECRET}
     folder = tmp_path / "news"
-    subprocess.run(
-        [sys.executable, "-m", "digest", "init", str(folder), "--name", "Harbour Notes"], env=env, check=True, capture_output=True
-    )
+    made = in_process(["init", str(folder), "--name", "Harbour Notes"], env={"DIGEST_SECRET_KEY": SECRET}, drop=INHERITED)
+    assert made.returncode == 0, made.stderr
     config = folder / "config" / "digest.toml"
     text = config.read_text(encoding="utf-8")
     for key, value in serve.items():

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from digest.models import SubscriberStatus
 from digest.store import Store
 
 from conftest import FIXTURES, write
-from support.cli import cli
+from support.cli import INHERITED, cli, in_process
 from support.project import make_config
 
 EXPORTS = FIXTURES / "subscribers"
@@ -139,12 +136,9 @@ def test_nothing_lifts_a_forget_suppression(tmp_path: Path) -> None:
     assert cli(config, "subscribers", "forget", "erase@example.org", "--yes").returncode == 0
     refused = cli(config, "subscribers", "add", "Erase@example.org", "--resubscribe")
     assert refused.returncode == 1 and "erase@example.org asked to be forgotten: only they can sign up again" in refused.stderr.lower()
-    keyless = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
     csv_file = write(tmp_path / "again.csv", "erase@example.org\nother@example.org\n")
     for args in (("subscribers", "add", "erase@example.org", "--resubscribe"), ("subscribers", "import", str(csv_file))):
-        result = subprocess.run(
-            [sys.executable, "-m", "digest", "--config", str(config), *args], env=keyless, capture_output=True, text=True
-        )
+        result = in_process(["--config", str(config), *args], drop=INHERITED)
         assert result.returncode != 0 and "added" not in result.stdout, result.stdout
         assert "DIGEST_SECRET_KEY is not set: it recognises the 1 forgotten address(es) on the suppression list" in result.stderr
     assert sorted(listing(config)) == []

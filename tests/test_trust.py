@@ -213,8 +213,11 @@ def test_serve_and_preview_refuse_a_taken_port_in_one_line(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))} | {"DIGEST_SECRET_KEY": "k" * 32}
-    subprocess.run([sys.executable, "-m", "digest", "init", str(tmp_path / "n"), "--name", "N"], env=env, check=True, capture_output=True)
+    from support.cli import INHERITED, in_process
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED)} | {"DIGEST_SECRET_KEY": "k" * 32}
+    made = in_process(["init", str(tmp_path / "n"), "--name", "N"], env={"DIGEST_SECRET_KEY": "k" * 32}, drop=INHERITED)
+    assert made.returncode == 0, made.stderr
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         for command in ("serve", "preview"):

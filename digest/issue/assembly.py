@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TypedDict
 
 from digest.config import Settings, SourceSpec
@@ -29,17 +28,11 @@ from digest.models import (
     SectionOrder,
     Stats,
     Window,
+    issue_id,
     last_day,
 )
 from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
-
-
-def issue_id(window: Window, zone: tzinfo) -> str:
-    """Stable for a window: its last local day, readable, and a short hash of the exact bounds."""
-    exact = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}"
-    digest = hashlib.sha256(exact.encode("ascii")).hexdigest()[:6]
-    return f"{last_day(window, zone):%Y-%m-%d}-{digest}"
 
 
 def issue_title(window: Window, settings: Settings) -> str:

@@ -5,7 +5,7 @@ and returns new ones, never changes what it was given. No I/O here, and nothing 
 its rows to these values and back, the render fills them in, the entry points word them. Import them from here
 (``from digest.models import Post``); the modules are by family::
 
-    posts.py        Post, Image, Window, Problem, Excluded and its kinds' words, shares and last_day
+    posts.py        Post, Image, Window, Problem, Excluded and its kinds' words, shares, last_day and issue_id
     placement.py    where posts were placed (Placed, Judgement) and what readers clicked (TrackedLink, ReaderInterest)
     issues.py       Section, Digest, Check, RenderedIssue, Layout (theme views' marked render), StoredIssue, IssueSummary
     subscribers.py  Subscriber and SubscriberStatus (its words), SignUp, where a report that named nobody stands
@@ -83,6 +83,7 @@ from digest.models.posts import (
     Post,
     Problem,
     Window,
+    issue_id,
     last_day,
     shares,
     strict_problems,
@@ -178,6 +179,7 @@ __all__ = [
     "ViewWords",
     "Window",
     "WorkerRecord",
+    "issue_id",
     "last_day",
     "paused_on",
     "shares",

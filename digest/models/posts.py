@@ -6,6 +6,7 @@ a stage takes these and returns new ones, never changes what it was given. No I/
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -173,6 +174,13 @@ NO_OUTLET = "Other sources"  # the outlet heading of posts that name none
 def last_day(window: Window, zone: tzinfo) -> datetime:
     """The last moment inside the half-open window, in local time: the day an issue is named for."""
     return (window.end - timedelta(microseconds=1)).astimezone(zone)
+
+
+def issue_id(window: Window, zone: tzinfo) -> str:
+    """Stable for a window: its last local day, readable, and a short hash of the exact bounds."""
+    exact = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}"
+    digest = hashlib.sha256(exact.encode("ascii")).hexdigest()[:6]
+    return f"{last_day(window, zone):%Y-%m-%d}-{digest}"
 
 
 def shares(counts: Sequence[int]) -> list[float]:

@@ -6,7 +6,7 @@ The tests' support, and where each part lives:
   stores, the live public app) and the few plain helpers they are made of (``write``, ``LiveServer``, ``http_request``);
 - ``mailserver.py``, ``imapserver.py``, ``mtaserver.py``: the real servers the tests talk to;
 - ``factories.py``: posts and stored issues built without a source;
-- ``support/``: the plain helpers more than one test file calls (a project to run, the command run as a subprocess,
+- ``support/``: the plain helpers more than one test file calls (a project to run, the command run in this process or as a subprocess,
   the browser, the sample issue, sign-up by HTTP, ...).
 
 A test file imports from these, never from another test file (``test_fixture_layer.py`` holds that).

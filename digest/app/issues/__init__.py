@@ -31,17 +31,57 @@ command lines a message names come from :mod:`digest.app.hints`). One use case a
 
 from __future__ import annotations
 
-from digest.app.issues.build import Built, Listed, frozen_form
-from digest.app.issues.freeze import Drift, drift_between
-from digest.app.issues.newsletter import Newsletter
-from digest.app.issues.plan import ApprovalState, SendPlan, error_checks
-from digest.app.issues.reach import Reach, Recipient, reach_of
-from digest.app.issues.target import Target, WindowRequest, no_such_issue
-from digest.config import link_problem
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# What the entry points word of a send (they may not import below this layer): a reader's view, the backend, the counts.
-from digest.mail.backends import Backend
-from digest.models import Progress, RecipientView, SendReport, ViewKind
+# Each name is imported from its module on first use: a command that only asks which issue an id names
+# (``status --issue``) does not load the build's stages, the renderer and the mail backends (about half a
+# second of every such command's start).
+_LAZY = {
+    "Built": "digest.app.issues.build",
+    "Listed": "digest.app.issues.build",
+    "frozen_form": "digest.app.issues.build",
+    "Drift": "digest.app.issues.freeze",
+    "drift_between": "digest.app.issues.freeze",
+    "Newsletter": "digest.app.issues.newsletter",
+    "ApprovalState": "digest.app.issues.plan",
+    "SendPlan": "digest.app.issues.plan",
+    "error_checks": "digest.app.issues.plan",
+    "Reach": "digest.app.issues.reach",
+    "Recipient": "digest.app.issues.reach",
+    "reach_of": "digest.app.issues.reach",
+    "Target": "digest.app.issues.target",
+    "WindowRequest": "digest.app.issues.target",
+    "no_such_issue": "digest.app.issues.target",
+    "link_problem": "digest.config",
+    # What the entry points word of a send (they may not import below this layer): the backend, a reader's view, the counts.
+    "Backend": "digest.mail.backends",
+    "Progress": "digest.models",
+    "RecipientView": "digest.models",
+    "SendReport": "digest.models",
+    "ViewKind": "digest.models",
+}
+
+if TYPE_CHECKING:
+    from digest.app.issues.build import Built, Listed, frozen_form
+    from digest.app.issues.freeze import Drift, drift_between
+    from digest.app.issues.newsletter import Newsletter
+    from digest.app.issues.plan import ApprovalState, SendPlan, error_checks
+    from digest.app.issues.reach import Reach, Recipient, reach_of
+    from digest.app.issues.target import Target, WindowRequest, no_such_issue
+    from digest.config import link_problem
+    from digest.mail.backends import Backend
+    from digest.models import Progress, RecipientView, SendReport, ViewKind
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApprovalState",

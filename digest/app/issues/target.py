@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.issues.core import NewsletterCore
-from digest.issue.assembly import issue_id
 from digest.issue.selection import at_moment, parse_when, window_between, window_for
 from digest.issue.slots import latest_slot, next_slot
-from digest.models import Refusal, RefusalKind, Window
+from digest.models import Refusal, RefusalKind, Window, issue_id
 from digest.models.errors import WindowError
 from digest.store import Store
 
