@@ -1,0 +1,254 @@
+"""Webhooks: events written with their change (the outbox), delivered signed (Standard Webhooks), retried with backoff,
+in order per subscriber, at least once with a stable id through a crash, to public addresses only unless allowed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.app.webhooks import add_endpoint, deliver, enable_endpoint, replay, url_refusal
+from digest.config import Settings
+from digest.models import EVENT_WORDS, EndpointState, EventType, SubscriberStatus, routes
+from digest.models.errors import RefusedError
+from digest.send.webhooks import BACKOFF, LEASE
+from digest.store import Store
+from digest.web.public import create_public_app
+
+from conftest import LiveServer, http_request, link_token
+from factories import make_stored_issue
+from support.webhooks import Receiver, free_port, verify
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(delivery_settings: Callable[..., Settings]) -> Iterator[Store]:
+    opened = Store.open(delivery_settings().database_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A store on SQLite only, for what the database does not change (the suite's time is better spent elsewhere)."""
+    opened = Store.open(f"sqlite:///{tmp_path / 'webhooks.sqlite'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver()
+    yield started
+    started.stop()
+
+
+def endpoint_for(store: Store, receiver: Receiver, *events: EventType) -> int:
+    endpoint, secret = add_endpoint(store, receiver.url, events or tuple(EventType), T0, allow_private=True)
+    receiver.secret = secret
+    return endpoint.id
+
+
+def test_every_event_is_worded_once() -> None:
+    assert set(EVENT_WORDS) == set(EventType)
+
+
+def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Callable[..., Settings], receiver: Receiver) -> None:
+    settings = delivery_settings()
+    store = Store.open(settings.database_url)
+    server = LiveServer(create_public_app(settings, store))
+    try:
+        bo, _ = store.subscribers.add("bo@example.org", "Bo")
+        endpoint_for(store, receiver, EventType.SUBSCRIBER_UNSUBSCRIBED)
+        url = routes.UNSUBSCRIBE.link(server.base, token=link_token(settings, store, bo.id))
+        status, _, _ = http_request("POST", url, b"List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200
+        assert deliver(store, datetime.now(UTC), allow_private=True).delivered == 1
+        [got] = receiver.received
+        assert got.verified and got.message_id.startswith("msg_")
+        assert got.event["type"] == "subscriber.unsubscribed"
+        assert got.event["data"]["email"] == "bo@example.org" and got.event["data"]["status"] == "unsubscribed"
+        assert not verify("whsec_" + base64.b64encode(b"another secret, 24 bytes").decode(), got.headers, got.body)
+        assert not verify(receiver.secret, got.headers, got.body + b" ")
+        assert deliver(store, datetime.now(UTC) + timedelta(days=1), allow_private=True).delivered == 0  # once
+    finally:
+        server.stop()
+        store.close()
+
+
+def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(sqlite_store: Store) -> None:
+    port = free_port()
+    endpoint, secret = add_endpoint(
+        sqlite_store, f"http://127.0.0.1:{port}/hooks", [EventType.SUBSCRIBER_UNSUBSCRIBED], T0, allow_private=True
+    )
+    ada, _ = sqlite_store.subscribers.add("ada@example.org")
+    sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
+    now = datetime.now(UTC)
+    assert deliver(sqlite_store, now, allow_private=True).failed == 1  # nothing listens
+    assert deliver(sqlite_store, now + BACKOFF[0] - timedelta(seconds=1), allow_private=True).failed == 0  # not due yet
+    assert deliver(sqlite_store, now + BACKOFF[0], allow_private=True).failed == 1  # still down: the next wait is longer
+    later = now + BACKOFF[0] + BACKOFF[1]
+    back = Receiver(port=port, secret=secret)
+    try:
+        assert deliver(sqlite_store, later - timedelta(seconds=1), allow_private=True).delivered == 0
+        assert deliver(sqlite_store, later, allow_private=True).delivered == 1
+        assert deliver(sqlite_store, later + timedelta(hours=9), allow_private=True).delivered == 0
+        assert back.types() == ["subscriber.unsubscribed"] and back.received[0].verified
+        assert sqlite_store.webhooks.get(endpoint.id).state is EndpointState.ACTIVE  # type: ignore[union-attr]
+    finally:
+        back.stop()
+
+
+def test_a_deliverer_that_dies_mid_post_leaves_the_event_due_again_with_the_same_id(store: Store, receiver: Receiver) -> None:
+    endpoint_for(store, receiver, EventType.SUBSCRIBER_CREATED)
+    store.subscribers.add("ada@example.org")
+    now = datetime.now(UTC)
+    claimed = store.webhooks.claim_next(now, LEASE)  # then the process dies: its outcome is never recorded
+    assert claimed is not None
+    assert deliver(store, now + LEASE - timedelta(seconds=1), allow_private=True).delivered == 0  # the claim holds
+    assert deliver(store, now + LEASE, allow_private=True).delivered == 1
+    assert [item.message_id for item in receiver.received] == [claimed.message_id]
+    assert not store.webhooks.delivered(claimed, now)  # the dead claim records nothing over the new one
+
+
+def test_a_later_event_of_a_subscriber_waits_for_the_earlier_one(store: Store, receiver: Receiver) -> None:
+    endpoint_for(store, receiver, EventType.SUBSCRIBER_UPDATED, EventType.SUBSCRIBER_UNSUBSCRIBED)
+    ada, _ = store.subscribers.add("ada@example.org")
+    bo, _ = store.subscribers.add("bo@example.org")
+    store.subscribers.set_preferences(ada.id, ["science"], None)
+    store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
+    store.subscribers.set_status(bo.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
+    receiver.failing = 1  # Ada's first event fails
+    now = datetime.now(UTC)
+    done = deliver(store, now, allow_private=True)
+    assert (done.delivered, done.failed) == (1, 1)
+    assert [(item.event["data"]["email"], item.event["type"]) for item in receiver.received] == [
+        ("bo@example.org", "subscriber.unsubscribed")
+    ]
+    assert deliver(store, now + BACKOFF[0], allow_private=True).delivered == 2
+    assert [(item.event["data"]["email"], item.event["type"]) for item in receiver.received][1:] == [
+        ("ada@example.org", "subscriber.updated"),
+        ("ada@example.org", "subscriber.unsubscribed"),
+    ]
+
+
+def test_an_endpoint_failing_for_three_days_is_disabled_until_enabled(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint = endpoint_for(sqlite_store, receiver, EventType.SUBSCRIBER_CREATED)
+    sqlite_store.subscribers.add("ada@example.org")
+    receiver.failing = 10_000
+    now = datetime.now(UTC)
+    when, disabled = now, ()
+    while not disabled and when < now + timedelta(days=4):
+        disabled = deliver(sqlite_store, when, allow_private=True).disabled
+        when += BACKOFF[-1]
+    assert disabled == (endpoint,) and when - now > timedelta(days=3)
+    assert sqlite_store.webhooks.get(endpoint).state is EndpointState.DISABLED  # type: ignore[union-attr]
+    assert deliver(sqlite_store, when + timedelta(days=1), allow_private=True).failed == 0  # nothing goes to it
+    receiver.failing = 0
+    enable_endpoint(sqlite_store, endpoint, when)
+    assert deliver(sqlite_store, when, allow_private=True).delivered == 1 and receiver.types() == ["subscriber.created"]
+
+
+def test_a_replay_sends_an_event_again_with_its_id(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint = endpoint_for(sqlite_store, receiver, EventType.SUBSCRIBER_CREATED)
+    sqlite_store.subscribers.add("ada@example.org")
+    now = datetime.now(UTC)
+    deliver(sqlite_store, now, allow_private=True)
+    [(event_id, _, _)] = sqlite_store.webhooks.events()
+    assert replay(sqlite_store, endpoint, now, event_ids=[event_id]) == 1
+    assert replay(sqlite_store, endpoint, now, since=now - timedelta(hours=1)) == 1
+    deliver(sqlite_store, now, allow_private=True)
+    assert len({item.message_id for item in receiver.received}) == 1 and len(receiver.received) == 2
+    with pytest.raises(RefusedError):
+        replay(sqlite_store, endpoint + 1, now, event_ids=[event_id])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1/hooks", "https://localhost/hooks", "https://10.1.2.3/hooks", "https://[::1]/hooks", "https://inside.example/hooks"],
+)
+def test_a_loopback_or_private_url_is_refused_with_the_switch_named(url: str) -> None:
+    refusal = url_refusal(url, allow_private=False, resolve=lambda _host: ["192.168.1.20"])
+    assert refusal is not None and "DIGEST_WEBHOOKS_ALLOW_PRIVATE=1" in refusal.why
+    assert url_refusal(url, allow_private=True) is None
+
+
+def test_only_https_to_a_public_address_is_accepted_unless_private_is_allowed() -> None:
+    public = lambda _host: ["93.184.216.34"]  # noqa: E731
+    assert url_refusal("https://hooks.example.com/in", allow_private=False, resolve=public) is None
+    assert url_refusal("http://hooks.example.com/in", allow_private=False, resolve=public) is not None
+    assert url_refusal("http://127.0.0.1:8080/in", allow_private=True) is None
+    assert url_refusal("ftp://127.0.0.1/in", allow_private=True) is not None
+
+
+def test_a_delivery_to_a_private_address_is_refused_unless_allowed(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint_for(sqlite_store, receiver, EventType.SUBSCRIBER_CREATED)  # added while allowed; the deliverer checks again
+    sqlite_store.subscribers.add("ada@example.org")
+    now = datetime.now(UTC)
+    assert deliver(sqlite_store, now, allow_private=False).failed == 1 and receiver.hits == 0
+    [endpoint] = sqlite_store.webhooks.endpoints()
+    assert "loopback or private" in (endpoint.last_error or "")
+    assert deliver(sqlite_store, now + BACKOFF[0], allow_private=True).delivered == 1
+
+
+def test_no_event_without_its_change_and_no_change_without_its_event(store: Store, receiver: Receiver) -> None:
+    endpoint_for(store, receiver)
+    ada, _ = store.subscribers.add("ada@example.org")
+    assert not store.subscribers.set_status(ada.id, SubscriberStatus.ACTIVE, "again")  # no change: no event
+    store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed")
+    assert not store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed again")
+    assert not store.subscribers.set_preferences(ada.id, ["science"], None)  # not active: refused, no event
+    store.issues.add_once(make_stored_issue())
+    store.issues.add_once(make_stored_issue())  # stored already: not frozen again
+    assert [kind for _, kind, _ in store.webhooks.events()] == [
+        EventType.SUBSCRIBER_CREATED,
+        EventType.SUBSCRIBER_UNSUBSCRIBED,
+        EventType.ISSUE_FROZEN,
+    ]
+    # An event that cannot be written takes its change with it: the transaction is one.
+    from digest.store.schema import webhook_endpoints
+
+    with store.engine.begin() as conn:
+        conn.execute(webhook_endpoints.update().values(events="not json"))
+    with pytest.raises(ValueError):
+        store.subscribers.set_status(ada.id, SubscriberStatus.ACTIVE, "back")
+    assert store.subscribers.get(subscriber_id=ada.id).status is SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]
+    assert len(store.webhooks.events()) == 3
+
+
+def test_forget_strips_the_person_from_events_still_to_go(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint_for(sqlite_store, receiver)
+    ada, _ = sqlite_store.subscribers.add("ada@example.org", "Ada Lovelace")
+    sqlite_store.subscribers.forget(ada.id, "hash-of-ada")
+    assert all("ada@" not in body and "Lovelace" not in body for _, _, body in sqlite_store.webhooks.events())
+    deliver(sqlite_store, datetime.now(UTC), allow_private=True)
+    assert receiver.types() == ["subscriber.created", "subscriber.forgotten"]
+    assert [item.event["data"] for item in receiver.received] == [{"id": ada.id, "email_hash": "hash-of-ada"}] * 2
+    assert all(item.verified for item in receiver.received)
+
+
+def test_an_issue_frozen_approved_and_sent_says_so_once_with_its_counts(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint_for(sqlite_store, receiver, EventType.ISSUE_FROZEN, EventType.ISSUE_APPROVED, EventType.ISSUE_SENT)
+    issue = make_stored_issue()
+    ada, _ = sqlite_store.subscribers.add("ada@example.org")
+    sqlite_store.subscribers.add("bo@example.org")
+    sqlite_store.issues.add_once(issue)
+    sqlite_store.approvals.approve(issue.id, "editor@example.org", "print", "file")
+    sqlite_store.ledger.enqueue(issue.id)
+    assert not sqlite_store.ledger.finish(issue.id)  # deliveries outstanding: not sent yet
+    sqlite_store.ledger.mark_sent(issue.id, ada.id, "250 ok")
+    sqlite_store.ledger.skip_inactive(issue.id)
+    bo = sqlite_store.subscribers.get("bo@example.org")
+    assert bo is not None
+    sqlite_store.ledger.mark_failed(issue.id, bo.id, "550 no such user", bounce=True)
+    assert sqlite_store.ledger.finish(issue.id) and not sqlite_store.ledger.finish(issue.id)
+    deliver(sqlite_store, datetime.now(UTC), allow_private=True)
+    assert receiver.types() == ["issue.frozen", "issue.approved", "issue.sent"]
+    assert receiver.received[1].event["data"]["approved_by"] == "editor@example.org"
+    assert receiver.received[2].event["data"]["counts"] == {"failed": 1, "sent": 1}
+    assert json.loads(receiver.received[2].body)["data"]["id"] == issue.id
