@@ -15,7 +15,7 @@ from digest.app.webhooks import add_endpoint, deliver, enable_endpoint, replay, 
 from digest.config import Settings
 from digest.models import EVENT_WORDS, EndpointState, EventType, SubscriberStatus, routes
 from digest.models.errors import RefusedError
-from digest.send.webhooks import BACKOFF, LEASE
+from digest.send.webhooks import BACKOFF
 from digest.store import Store
 from digest.web.public import create_public_app
 
@@ -108,10 +108,11 @@ def test_a_deliverer_that_dies_mid_post_leaves_the_event_due_again_with_the_same
     endpoint_for(store, receiver, EventType.SUBSCRIBER_CREATED)
     store.subscribers.add("ada@example.org")
     now = datetime.now(UTC)
-    claimed = store.webhooks.claim_next(now, LEASE)  # then the process dies: its outcome is never recorded
+    lease = timedelta(minutes=2)
+    claimed = store.webhooks.claim_next(now, lease)  # then the process dies: its outcome is never recorded
     assert claimed is not None
-    assert deliver(store, now + LEASE - timedelta(seconds=1), allow_private=True).delivered == 0  # the claim holds
-    assert deliver(store, now + LEASE, allow_private=True).delivered == 1
+    assert deliver(store, now + lease - timedelta(seconds=1), allow_private=True).delivered == 0  # the claim holds
+    assert deliver(store, now + lease, allow_private=True).delivered == 1
     assert [item.message_id for item in receiver.received] == [claimed.message_id]
     assert not store.webhooks.delivered(claimed, now)  # the dead claim records nothing over the new one
 
@@ -252,3 +253,29 @@ def test_an_issue_frozen_approved_and_sent_says_so_once_with_its_counts(sqlite_s
     assert receiver.received[1].event["data"]["approved_by"] == "editor@example.org"
     assert receiver.received[2].event["data"]["counts"] == {"failed": 1, "sent": 1}
     assert json.loads(receiver.received[2].body)["data"]["id"] == issue.id
+
+
+def test_the_command_prints_the_secret_last_and_refuses_a_private_url_naming_the_switch(tmp_path: Path, receiver: Receiver) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    from support.project import make_config
+
+    config = str(make_config(tmp_path, None))
+    runner = CliRunner()
+    add = ["--config", config, "webhooks", "add", receiver.url, "--event", "subscriber.created"]
+    refused = runner.invoke(main, add, env={"DIGEST_WEBHOOKS_ALLOW_PRIVATE": None})
+    assert refused.exit_code != 0 and "DIGEST_WEBHOOKS_ALLOW_PRIVATE=1" in refused.output
+    added = runner.invoke(main, add, env={"DIGEST_WEBHOOKS_ALLOW_PRIVATE": "1"})
+    assert added.exit_code == 0, added.output
+    secret = added.output.strip().splitlines()[-1]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 24
+    listed = runner.invoke(main, ["--config", config, "webhooks", "list"])
+    assert receiver.url in listed.output and "active" in listed.output and secret not in listed.output
+    subscribed = runner.invoke(main, ["--config", config, "subscribers", "add", "ada@example.org"])
+    assert subscribed.exit_code == 0, subscribed.output
+    receiver.secret = secret
+    delivered = runner.invoke(main, ["--config", config, "webhooks", "deliver"], env={"DIGEST_WEBHOOKS_ALLOW_PRIVATE": "1"})
+    assert delivered.exit_code == 0 and delivered.output.startswith("1 delivered"), delivered.output
+    assert receiver.types() == ["subscriber.created"] and receiver.received[0].verified
