@@ -279,3 +279,81 @@ def test_the_command_prints_the_secret_last_and_refuses_a_private_url_naming_the
     delivered = runner.invoke(main, ["--config", config, "webhooks", "deliver"], env={"DIGEST_WEBHOOKS_ALLOW_PRIVATE": "1"})
     assert delivered.exit_code == 0 and delivered.output.startswith("1 delivered"), delivered.output
     assert receiver.types() == ["subscriber.created"] and receiver.received[0].verified
+
+
+def test_a_send_that_completes_writes_its_issue_sent_once(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    from support.project import ISSUE, fill, make_config
+
+    config = make_config(tmp_path, None)
+    store = fill(config, 3)
+    try:
+        runner = CliRunner()
+        env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
+        for _ in range(2):  # the second finds nothing left to send: no second issue.sent
+            sent = runner.invoke(main, ["--config", str(config), "send", "--issue", ISSUE, "--yes"], env=env)
+            assert sent.exit_code == 0, sent.output
+        bodies = [json.loads(body) for _, kind, body in store.webhooks.events() if kind is EventType.ISSUE_SENT]
+        assert [body["data"]["counts"] for body in bodies] == [{"sent": 3}]
+    finally:
+        store.close()
+
+
+def test_https_goes_to_the_checked_address_with_the_host_certificate_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    from digest.sources import http as client
+
+    authority = trustme.CA()
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("hooks.example.com").configure_cert(serving)
+    server.socket = serving.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://hooks.example.com:{server.server_address[1]}/in"
+    here = lambda _host: ["127.0.0.1"]  # noqa: E731 (the name resolves to this machine: our own resolver, no DNS)
+    try:
+        untrusted = client.post(url, b"{}", {}, timeout=5, max_bytes=100, allow_private=True, resolve=here)
+        assert untrusted.status is None and "CERTIFICATE_VERIFY_FAILED" in (untrusted.problem or "")
+        plain = ssl.create_default_context
+
+        def trusting() -> ssl.SSLContext:
+            context = plain()
+            authority.configure_trust(context)
+            return context
+
+        monkeypatch.setattr(client.ssl, "create_default_context", trusting)
+        assert client.post(url, b"{}", {}, timeout=5, max_bytes=100, allow_private=True, resolve=here).ok
+        refused = client.post(url, b"{}", {}, timeout=5, max_bytes=100, allow_private=False, resolve=here)
+        assert refused.status is None and "loopback or private" in (refused.problem or "")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_receiver_that_hangs_or_answers_at_length_is_cut_short(receiver: Receiver) -> None:
+    from digest.sources import http as client
+
+    receiver.manner = "hangs"
+    hung = client.post(receiver.url, b"{}", {}, timeout=0.5, max_bytes=100, allow_private=True)
+    assert hung.status is None and "timed out" in (hung.problem or "")
+    receiver.manner = "at length"
+    answered = client.post(receiver.url, b"{}", {}, timeout=5, max_bytes=100, allow_private=True)
+    assert answered.status == 500 and len(answered.problem or "") < 300

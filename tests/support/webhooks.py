@@ -55,6 +55,7 @@ class Receiver:
     port: int = 0
     secret: str = ""
     failing: int = 0
+    manner: str = "prompt"  # "hangs": answers after 3 s; "at length": a 500 with 2 MB of body
     received: list[Received] = field(default_factory=list)
     hits: int = 0
 
@@ -65,6 +66,13 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.hits += 1
+                if receiver.manner == "hangs":
+                    time.sleep(3)
+                if receiver.manner == "at length":
+                    self.send_response(500)
+                    self.end_headers()
+                    self.wfile.write(b"x" * 2_000_000)
+                    return
                 if receiver.failing > 0:
                     receiver.failing -= 1
                     self.send_response(503)
@@ -87,6 +95,7 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
