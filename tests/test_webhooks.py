@@ -122,12 +122,13 @@ def test_a_later_event_of_a_subscriber_waits_for_the_earlier_one(store: Store, r
     ada, _ = store.subscribers.add("ada@example.org")
     bo, _ = store.subscribers.add("bo@example.org")
     store.subscribers.set_preferences(ada.id, ["science"], None)
+    receiver.failing = 1  # Ada's first event fails: it is due again in 30 s
+    now = datetime.now(UTC)
+    assert deliver(store, now, allow_private=True).failed == 1
     store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
     store.subscribers.set_status(bo.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
-    receiver.failing = 1  # Ada's first event fails
-    now = datetime.now(UTC)
-    done = deliver(store, now, allow_private=True)
-    assert (done.delivered, done.failed) == (1, 1)
+    # Due now, both: Bo's goes; Ada's waits for her earlier event, not due yet.
+    assert deliver(store, now + BACKOFF[0] / 2, allow_private=True).delivered == 1
     assert [(item.event["data"]["email"], item.event["type"]) for item in receiver.received] == [
         ("bo@example.org", "subscriber.unsubscribed")
     ]
@@ -136,6 +137,17 @@ def test_a_later_event_of_a_subscriber_waits_for_the_earlier_one(store: Store, r
         ("ada@example.org", "subscriber.updated"),
         ("ada@example.org", "subscriber.unsubscribed"),
     ]
+
+
+def test_an_endpoint_that_fails_is_left_alone_for_the_rest_of_the_pass(sqlite_store: Store, receiver: Receiver) -> None:
+    endpoint_for(sqlite_store, receiver, EventType.SUBSCRIBER_CREATED)
+    for name in ("ada", "bo", "cy"):
+        sqlite_store.subscribers.add(f"{name}@example.org")
+    receiver.failing = 1
+    now = datetime.now(UTC)
+    assert deliver(sqlite_store, now, allow_private=True).failed == 1 and receiver.hits == 1
+    assert deliver(sqlite_store, now, allow_private=True).delivered == 2  # the next pass: the others, not the failed one
+    assert deliver(sqlite_store, now + BACKOFF[0], allow_private=True).delivered == 1
 
 
 def test_an_endpoint_failing_for_three_days_is_disabled_until_enabled(sqlite_store: Store, receiver: Receiver) -> None:

@@ -9,6 +9,7 @@ lost: the event was committed with its change.
 Retries back off from 30 seconds to 8 hours (:data:`BACKOFF`); an endpoint failing for three days with no success
 between is disabled (``digest webhooks enable`` takes it back, and what waited for it goes then, in order). A later
 event of one subscriber (or issue) waits for the earlier one to reach that endpoint (:mod:`digest.store.webhooks`).
+An endpoint that fails is left alone for the rest of the pass: a receiver that is down costs one timeout a pass.
 The secret is used to sign and for nothing else: never logged, never in a message.
 """
 
@@ -83,8 +84,9 @@ def deliver_due(
     send = poster or _poster(allow_private)
     delivered = failed = 0
     disabled: list[int] = []
+    down: set[int] = set()  # endpoints that failed in this pass: the rest of theirs waits for the next (no pile of timeouts)
     for _ in range(PASS_LIMIT):
-        out = webhooks.claim_next(now, LEASE)
+        out = webhooks.claim_next(now, LEASE, passing=down)
         if out is None:
             break
         answer = send(out.url, out.body.encode("utf-8"), headers_of(out, int(clock())))
@@ -94,6 +96,7 @@ def deliver_due(
             log.debug("webhook %s to endpoint %d: delivered", out.message_id, out.endpoint_id)
             continue
         failed += 1
+        down.add(out.endpoint_id)
         problem = answer.problem or "no answer"
         retry_at = now + retry_delay(out.attempts)
         log.warning("webhook %s to endpoint %d (%s): %s; retried at %s", out.message_id, out.endpoint_id, out.url, problem, retry_at)

@@ -88,9 +88,9 @@ class Webhooks:
 
     # -- deliveries -----------------------------------------------------------------------------------------
 
-    def claim_next(self, now: datetime, lease: timedelta) -> Outgoing | None:
-        """Claim the first delivery due at ``now`` (endpoint enabled, no earlier event of its subject waiting), for
-        ``lease``; None when nothing is due."""
+    def claim_next(self, now: datetime, lease: timedelta, *, passing: Collection[int] = ()) -> Outgoing | None:
+        """Claim the first delivery due at ``now`` (endpoint enabled and not one of ``passing``, no earlier event of
+        its subject waiting), for ``lease``; None when nothing is due."""
         query = (
             sa.select(
                 webhook_deliveries.c.event_id,
@@ -108,6 +108,7 @@ class Webhooks:
                 webhook_deliveries.c.delivered_at.is_(None),
                 webhook_deliveries.c.next_attempt_at <= now,
                 webhook_endpoints.c.disabled_at.is_(None),
+                webhook_endpoints.c.id.not_in(list(passing)),
                 ~_WAITS,
             )
             .order_by(webhook_deliveries.c.event_id, webhook_deliveries.c.endpoint_id)
@@ -115,7 +116,7 @@ class Webhooks:
         )
         while True:
             with self.engine.begin() as conn:
-                row = conn.execute(query).mappings().first()
+                row = conn.execute(query).mappings().first()  # (the query is built with this call's ``passing``)
                 if row is None:
                     return None
                 claim = secrets.token_hex(16)
