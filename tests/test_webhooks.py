@@ -13,7 +13,7 @@ import pytest
 
 from digest.app.webhooks import add_endpoint, deliver, enable_endpoint, replay, url_refusal
 from digest.config import Settings
-from digest.models import EVENT_WORDS, EndpointState, EventType, SubscriberStatus, routes
+from digest.models import ENDPOINT_STATE_WORDS, EVENT_WORDS, EndpointState, EventType, SubscriberStatus, routes
 from digest.models.errors import RefusedError
 from digest.send.webhooks import BACKOFF
 from digest.store import Store
@@ -54,8 +54,9 @@ def endpoint_for(store: Store, receiver: Receiver, *events: EventType) -> int:
     return endpoint.id
 
 
-def test_every_event_is_worded_once() -> None:
+def test_every_event_and_endpoint_state_is_worded_once() -> None:
     assert set(EVENT_WORDS) == set(EventType)
+    assert set(ENDPOINT_STATE_WORDS) == set(EndpointState)
 
 
 def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Callable[..., Settings], receiver: Receiver) -> None:
@@ -81,7 +82,9 @@ def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Ca
         store.close()
 
 
-def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(sqlite_store: Store) -> None:
+def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     port = free_port()
     endpoint, secret = add_endpoint(
         sqlite_store, f"http://127.0.0.1:{port}/hooks", [EventType.SUBSCRIBER_UNSUBSCRIBED], T0, allow_private=True
@@ -99,6 +102,9 @@ def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(sq
         assert deliver(sqlite_store, later, allow_private=True).delivered == 1
         assert deliver(sqlite_store, later + timedelta(hours=9), allow_private=True).delivered == 0
         assert back.types() == ["subscriber.unsubscribed"] and back.received[0].verified
+        assert "cannot post" in caplog.text  # the failures were logged…
+        signed = back.received[0].headers["webhook-signature"].removeprefix("v1,")
+        assert secret.removeprefix("whsec_") not in caplog.text and signed not in caplog.text  # …never the secret
         assert sqlite_store.webhooks.get(endpoint.id).state is EndpointState.ACTIVE  # type: ignore[union-attr]
     finally:
         back.stop()
