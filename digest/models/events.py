@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -190,7 +190,7 @@ class Outgoing:
     endpoint_id: int
     message_id: str  # the webhook-id: the same on every attempt and replay, what receivers dedupe on
     url: str
-    secret: bytes
+    secret: bytes = field(repr=False)  # signs, and is never shown: not in a repr that a log line might print
     body: str
     attempts: int  # this one included
     claim: str  # the claim token: only its holder records the outcome

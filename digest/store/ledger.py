@@ -296,6 +296,12 @@ class Ledger:
         counts, written once whoever asks (each worker of a send, a resumed send finding nothing left); whether it was
         written now. Asked after each run that ends complete, so a crash between the last delivery and this call is
         made good by the next run of the issue."""
+        try:
+            return self._finish(issue_id)
+        except sa.exc.IntegrityError:  # another worker wrote it between our look and our write (PostgreSQL): once it is
+            return False
+
+    def _finish(self, issue_id: str) -> bool:
         with self.engine.begin() as conn:
             counts = {
                 DeliveryState(state).value: int(count)
