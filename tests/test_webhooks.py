@@ -224,10 +224,13 @@ def test_no_event_without_its_change_and_no_change_without_its_event(store: Stor
     assert not store.subscribers.set_preferences(ada.id, ["science"], None)  # not active: refused, no event
     store.issues.add_once(make_stored_issue())
     store.issues.add_once(make_stored_issue())  # stored already: not frozen again
+    assert store.subscribers.rename(ada.id, "Ada") and store.subscribers.rename(ada.id, "Ada")  # the API's rename: once
+    assert not store.subscribers.rename(ada.id + 100, "Nobody")
     assert [kind for _, kind, _ in store.webhooks.events()] == [
         EventType.SUBSCRIBER_CREATED,
         EventType.SUBSCRIBER_UNSUBSCRIBED,
         EventType.ISSUE_FROZEN,
+        EventType.SUBSCRIBER_UPDATED,
     ]
     # An event that cannot be written takes its change with it: the transaction is one.
     from digest.store.schema import webhook_endpoints
@@ -237,7 +240,7 @@ def test_no_event_without_its_change_and_no_change_without_its_event(store: Stor
     with pytest.raises(ValueError):
         store.subscribers.set_status(ada.id, SubscriberStatus.ACTIVE, "back")
     assert store.subscribers.get(subscriber_id=ada.id).status is SubscriberStatus.UNSUBSCRIBED  # type: ignore[union-attr]
-    assert len(store.webhooks.events()) == 3
+    assert len(store.webhooks.events()) == 4
 
 
 def test_forget_strips_the_person_from_events_still_to_go(sqlite_store: Store, receiver: Receiver) -> None:
@@ -375,3 +378,32 @@ def test_a_receiver_that_hangs_or_answers_at_length_is_cut_short(receiver: Recei
     receiver.manner = "at length"
     answered = client.post(receiver.url, b"{}", {}, timeout=5, max_bytes=100, allow_private=True)
     assert answered.status == 500 and len(answered.problem or "") < 300
+
+
+def test_done_when_a_subscriber_added_through_the_api_leaves_by_one_click_and_a_receiver_down_at_first_gets_it_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Issue 36's "Done when", end to end: the API adds a reader with a scoped token; their one-click unsubscribe makes
+    one subscriber.unsubscribed, which a receiver down for the first attempts gets exactly once, its signature verifying."""
+    from support.api import Served, call
+    from support.project import make_config
+
+    served = Served(make_config(tmp_path, None))
+    try:
+        token = served.token("website", "subscribers:write")
+        status, _, person = call(served.base, "POST", "/api/v1/subscribers", token, {"email": "ada@example.org", "confirmed": True})
+        assert status == 201, person
+        endpoint_for(served.store, receiver, EventType.SUBSCRIBER_UNSUBSCRIBED)
+        ada = served.store.subscribers.get("ada@example.org")
+        assert ada is not None and ada.status is SubscriberStatus.ACTIVE
+        url = routes.UNSUBSCRIBE.link(served.base, token=link_token(served.settings, served.store, ada.id))
+        assert http_request("POST", url, b"List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+        receiver.failing = 2  # down for the first two attempts
+        now = datetime.now(UTC)
+        passes = [deliver(served.store, now + offset, allow_private=True) for offset in (timedelta(0), BACKOFF[0], BACKOFF[0] + BACKOFF[1])]
+        assert [(done.delivered, done.failed) for done in passes] == [(0, 1), (0, 1), (1, 0)]
+        assert deliver(served.store, now + timedelta(days=1), allow_private=True).delivered == 0
+        [got] = receiver.received
+        assert got.verified and got.event["type"] == "subscriber.unsubscribed" and got.event["data"]["email"] == "ada@example.org"
+    finally:
+        served.stop()

@@ -345,10 +345,16 @@ class Subscribers:
             return [subscriber_of(row) for row in conn.execute(query).mappings().all()]
 
     def rename(self, subscriber_id: int, name: str | None) -> bool:
-        """Set a subscriber's name (None: none); False when there is no such subscriber."""
+        """Set a subscriber's name (None: none), with its ``subscriber.updated`` when it changes; False when there is no
+        such subscriber."""
         with self.engine.begin() as conn:
-            done = conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
-        return bool(done.rowcount)
+            was = conn.execute(sa.select(subscribers.c.name).where(subscribers.c.id == subscriber_id)).first()
+            if was is None:
+                return False
+            if was[0] != name:
+                conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
+                _emit(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
+        return True
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
         """The addresses of a few subscribers (for reports), by id."""
