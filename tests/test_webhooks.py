@@ -269,6 +269,8 @@ def test_an_issue_frozen_approved_and_sent_says_so_once_with_its_counts(sqlite_s
     assert bo is not None
     sqlite_store.ledger.mark_failed(issue.id, bo.id, "550 no such user", bounce=True)
     assert sqlite_store.ledger.finish(issue.id) and not sqlite_store.ledger.finish(issue.id)
+    bounced = [json.loads(body)["data"] for _, kind, body in sqlite_store.webhooks.events() if kind is EventType.SUBSCRIBER_BOUNCED]
+    assert [(data["email"], data["status"]) for data in bounced] == [("bo@example.org", "bounced")]  # the send's own bounce
     deliver(sqlite_store, datetime.now(UTC), allow_private=True)
     assert receiver.types() == ["issue.frozen", "issue.approved", "issue.sent"]
     assert receiver.received[1].event["data"]["approved_by"] == "editor@example.org"

@@ -58,7 +58,7 @@ class Subscribers:
                 ).inserted_primary_key
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise StoreError("the database returned no id for a new subscriber")
-                _emit(conn, EventType.SUBSCRIBER_CREATED, int(new_id[0]))
+                subscriber_event(conn, EventType.SUBSCRIBER_CREATED, int(new_id[0]))
                 return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
             return subscriber_of(row), False
 
@@ -93,7 +93,7 @@ class Subscribers:
                     )
                 )
                 row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
-                _emit(conn, EventType.SUBSCRIBER_CREATED, row["id"])
+                subscriber_event(conn, EventType.SUBSCRIBER_CREATED, row["id"])
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
                 return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
@@ -159,7 +159,7 @@ class Subscribers:
                 )
             ).rowcount
             if changed:
-                _emit(conn, EventType.SUBSCRIBER_CONFIRMED, subscriber_id)
+                subscriber_event(conn, EventType.SUBSCRIBER_CONFIRMED, subscriber_id)
         return bool(changed)
 
     def expire_pending(self, older_than: timedelta) -> int:
@@ -194,7 +194,7 @@ class Subscribers:
                 )
             ).rowcount
             for subscriber_id in back:
-                _emit(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, subscriber_id)
+                subscriber_event(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, subscriber_id)
             gone += conn.execute(
                 sa.update(subscribers)
                 .where(
@@ -232,7 +232,7 @@ class Subscribers:
                 )
             ).rowcount
             if changed:
-                _emit(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
         return bool(changed)
 
     def theme_choices(self) -> list[tuple[str, list[str], int]]:
@@ -312,7 +312,7 @@ class Subscribers:
                 .values(status=status.value, status_reason=reason, updated_at=now_utc())
             )
             if result.rowcount > 0:
-                _emit(conn, event or STATUS_EVENTS[status], subscriber_id)
+                subscriber_event(conn, event or STATUS_EVENTS[status], subscriber_id)
         return result.rowcount > 0
 
     def iter(self, status: SubscriberStatus | None = None, batch: int = 1000, *, theme: str | None = None) -> Iterator[Subscriber]:
@@ -353,7 +353,7 @@ class Subscribers:
                 return False
             if was[0] != name:
                 conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
-                _emit(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
         return True
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
@@ -383,7 +383,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _emit(conn: Connection, kind: EventType, subscriber_id: int) -> None:
+def subscriber_event(conn: Connection, kind: EventType, subscriber_id: int) -> None:
     """The event of a change to a subscriber, on the change's own connection: its facts as the row now holds them."""
     emit(conn, kind, _facts_of(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()))
 
