@@ -211,11 +211,13 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
                     break
             time.sleep(0.1)
         with store.engine.connect() as conn:
-            # The weekly job, the tick that tries again a slot our side held up (issue 31), the doctor's daily run (issue 37).
+            # The weekly job, the tick that tries again a slot our side held up (issue 31), the doctor's daily run (issue 37),
+            # the webhooks' delivery pass (issue 36).
             assert sorted(row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))) == [
                 "weekly-digest",
                 "weekly-digest-doctor",
                 "weekly-digest-retry",
+                "weekly-digest-webhooks",
             ]
         health = subprocess.run([*command[:-1], "status", "--json"], env=_env(), capture_output=True, text=True, timeout=60)
         scheduler = json.loads(health.stdout)["scheduler"]
@@ -326,6 +328,7 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
             "weekly-digest": "digest.cli.jobs:fire",
             "weekly-digest-retry": "digest.cli.jobs:retry_tick",
             "weekly-digest-doctor": "digest.cli.jobs:doctor_tick",
+            "weekly-digest-webhooks": "digest.cli.jobs:webhooks_tick",
         }
     finally:
         running.send_signal(signal.SIGTERM)

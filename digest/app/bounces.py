@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from digest.config import Settings
 from digest.mail.bounces import EventKind, Reading, read_message
-from digest.models import ReviewProblem, ReviewState, SubscriberStatus
+from digest.models import EventType, ReviewProblem, ReviewState, SubscriberStatus
 from digest.models.errors import ReviewError
 from digest.models.tokens import ReturnPathSigner, issue_tag
 from digest.store import MailEvent, Named, Store, now_utc
@@ -192,7 +192,9 @@ def apply(
             return f"{recent} of {options.soft_limit} soft bounces: marked bounced" if changed else "already not active"
         return f"{recent} of {options.soft_limit} soft bounces within {options.soft_days:g} days: still active"
     if kind is EventKind.COMPLAINT:
-        changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.UNSUBSCRIBED, f"complained: {where}{diagnostic}")
+        changed = store.subscribers.set_status(
+            subscriber_id, SubscriberStatus.UNSUBSCRIBED, f"complained: {where}{diagnostic}", event=EventType.SUBSCRIBER_COMPLAINED
+        )
         return "unsubscribed (complained)" if changed else "already not active"
     if kind is EventKind.UNSUBSCRIBE:
         changed = store.subscribers.set_status(

@@ -236,6 +236,20 @@ class Scheduler:
                 log.error("doctor: %s: %s (fix: %s)", check.name, check.detail, check.fix)
         log.info("doctor: %d checks, %d failed", len(report.checks), sum(check.failed for check in report.checks))
 
+    def deliver_webhooks(self, now: datetime) -> None:
+        """One webhook delivery pass; a failure is logged and the next tick goes on."""
+        import os
+
+        from digest.app.webhooks import deliver, private_allowed
+
+        try:
+            done = deliver(self.store, now, allow_private=private_allowed(os.environ))
+        except DigestError as exc:
+            log.error("webhooks: %s", exc)
+            return
+        if done.delivered or done.failed:
+            log.info("webhooks: %d delivered, %d failed (retried later)", done.delivered, done.failed)
+
     def fetch_bounces(self) -> None:
         """Read the bounce mailbox once; a failure is logged and tried again at the next tick."""
         from digest.app.bounces import fetch_mailbox

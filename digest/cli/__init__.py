@@ -47,6 +47,7 @@ from digest.cli.sources import sources
 from digest.cli.status import status
 from digest.cli.subscribers import subscribers
 from digest.cli.themes import themes
+from digest.cli.webhooks import webhooks
 from digest.models.errors import ConfigError, DigestError, NaiveDatetimeError, WindowError
 
 __all__ = ["main", "run"]
@@ -113,6 +114,7 @@ for command in (
     db,
     api_tokens,
     audit,
+    webhooks,
 ):
     main.add_command(command)
 

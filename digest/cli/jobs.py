@@ -54,6 +54,12 @@ def doctor_tick() -> None:
         _active.check_setup(datetime.now(UTC))
 
 
+def webhooks_tick() -> None:
+    """Delivers the webhooks that are due (every minute): the outbox's events, retried with backoff."""
+    if _active is not None:
+        _active.deliver_webhooks(datetime.now(UTC))
+
+
 def activate(scheduler: Scheduler | None) -> None:
     global _active
     _active = scheduler

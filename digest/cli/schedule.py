@@ -94,7 +94,7 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from digest.app.scheduling import RETRY_MINUTES
-    from digest.cli.jobs import JOB_ID, activate, bounce_tick, doctor_tick, draft_tick, fire, retry_tick
+    from digest.cli.jobs import JOB_ID, activate, bounce_tick, doctor_tick, draft_tick, fire, retry_tick, webhooks_tick
 
     settings = obj.settings
     activate(runner)
@@ -112,6 +112,8 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     # The doctor's checks once a day (DNS and HTTP: never at start, so a restart loop asks nothing of DNS), stored
     # for `digest status`.
     scheduler.add_job(doctor_tick, "interval", hours=24, id=f"{JOB_ID}-doctor", name="check the setup", replace_existing=True)
+    # Every minute, whether or not an endpoint exists yet: one is added with `digest webhooks add` while this runs.
+    scheduler.add_job(webhooks_tick, "interval", minutes=1, id=f"{JOB_ID}-webhooks", name="deliver webhooks", replace_existing=True)
     if settings.schedule.approval_required:
         runner.draft_due(datetime.now(UTC))
         scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)

@@ -13,6 +13,7 @@ its rows to these values and back, the render fills them in, the entry points wo
                     rows and counts (Delivery, IssueStatus, Outstanding)
     fetches.py      a source's fetch (Fetch, the entries it saw), as stored (FetchRecord), its health and words
     api.py          the HTTP API's scopes (their words), a token as stored, a line of the audit log
+    events.py       events out: their kinds (EVENT_WORDS), the facts a payload is built from, webhook endpoints
     runs.py         a send run (Progress, SendReport, RunEnd, WorkerRecord), a scheduled slot (ScheduleRun)
     setup.py        the doctor's checks of the setup (SetupCheck, its CheckName and Verdict and their words, SetupReport)
 
@@ -44,6 +45,20 @@ from digest.models.delivery import (
     ViewWords,
 )
 from digest.models.errors import Refusal, RefusalKind, Reply, ReviewProblem
+from digest.models.events import (
+    ENDPOINT_STATE_WORDS,
+    EVENT_WORDS,
+    STATUS_EVENTS,
+    DeliveryPass,
+    Endpoint,
+    EndpointState,
+    EventType,
+    ForgottenFacts,
+    IssueFacts,
+    Outgoing,
+    SubscriberFacts,
+    event_kind,
+)
 from digest.models.fetches import HEALTH_WORDS, Fetch, FetchRecord, Health, SeenEntry, SourceHealth
 from digest.models.issues import (
     KNOWN_LAYOUTS,
@@ -103,6 +118,8 @@ from digest.models.subscribers import (
 __all__ = [
     "API_SCOPE_WORDS",
     "CHECK_WORDS",
+    "ENDPOINT_STATE_WORDS",
+    "EVENT_WORDS",
     "EXCLUSION_WORDS",
     "GAVE_UP",
     "HEALTH_WORDS",
@@ -111,6 +128,7 @@ __all__ = [
     "NO_OUTLET",
     "OUTSTANDING_STATES",
     "SENDER_SIDE",
+    "STATUS_EVENTS",
     "SUBSCRIBER_STATUS_WORDS",
     "VERDICT_WORDS",
     "VIEW_WORDS",
@@ -122,15 +140,21 @@ __all__ = [
     "CheckName",
     "ClickTracking",
     "Delivery",
+    "DeliveryPass",
     "DeliveryState",
     "Digest",
     "Editorial",
+    "Endpoint",
+    "EndpointState",
+    "EventType",
     "Excluded",
     "ExclusionKind",
     "Fetch",
     "FetchRecord",
+    "ForgottenFacts",
     "Health",
     "Image",
+    "IssueFacts",
     "IssueStatus",
     "IssueSummary",
     "Judgement",
@@ -138,6 +162,7 @@ __all__ = [
     "Level",
     "LinkClicks",
     "OnStep",
+    "Outgoing",
     "OutletGroup",
     "OutletShare",
     "Outstanding",
@@ -171,6 +196,7 @@ __all__ = [
     "Subject",
     "SubjectKind",
     "Subscriber",
+    "SubscriberFacts",
     "SubscriberStatus",
     "ThemeInterest",
     "TrackedLink",
@@ -179,6 +205,7 @@ __all__ = [
     "ViewWords",
     "Window",
     "WorkerRecord",
+    "event_kind",
     "issue_id",
     "last_day",
     "paused_on",

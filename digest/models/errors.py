@@ -124,6 +124,8 @@ class RefusalKind(StrEnum):
     FORGOTTEN = "forgotten"  # the address asked to be forgotten: only they can sign up again
     NOT_APPROVED = "not-approved"  # schedule.approval = "required" and the issue has no valid approval: approve it first
     LEFT = "left"  # they unsubscribed, complained or bounced: an operator re-subscribes them only at their request
+    WEBHOOK_URL = "webhook-url"  # not https, or it resolves to loopback or a private range (DIGEST_WEBHOOKS_ALLOW_PRIVATE=1 allows it)
+    NO_SUCH_WEBHOOK = "no-such-webhook"  # no endpoint, or no event, has that id
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,10 @@ kept in the cache folder between runs; a ``304 Not Modified`` reuses the body.
   loopback, private or link-local address (a feed must not be able to make
   digest fetch from inside the network it runs in), unless the source is
   itself local or ``feeds.allow_private`` is set.
+
+The same client posts webhooks (:func:`post`): one deadline, the answer read up to a cap, no redirect followed,
+and the connection made to the address that was checked (a host resolving elsewhere between the check and the
+connection cannot turn it inward).
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ import ipaddress
 import json
 import logging
 import socket
+import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from digest.config import FeedFetch
 from digest.models.errors import SourceUnavailableError
@@ -69,7 +74,7 @@ def fetch(url: str, options: FeedFetch, cache_dir: Path, accept: str = FEED_TYPE
 
     deadline = _Deadline(options.timeout)
     opener = urllib.request.build_opener(
-        _WatchedHTTP(deadline), _WatchedHTTPS(deadline), _SafeRedirects(url, options.allow_private, _addresses)
+        _WatchedHTTP(deadline), _WatchedHTTPS(deadline), _SafeRedirects(url, options.allow_private, addresses_of)
     )
     try:
         with opener.open(request, timeout=options.timeout) as response:
@@ -200,7 +205,7 @@ class _RedirectRefused(urllib.error.URLError):
 Resolver = Callable[[str], list[str]]
 
 
-def _addresses(host: str) -> list[str]:
+def addresses_of(host: str) -> list[str]:
     """The IP addresses ``host`` resolves to (the system resolver, as the fetch itself will use)."""
     try:
         return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
@@ -210,14 +215,14 @@ def _addresses(host: str) -> list[str]:
 
 def is_internal(host: str, resolve: Resolver) -> bool:
     """True when ``host`` is, or resolves to, a loopback, private, link-local or otherwise non-public address."""
-    for text in [host] if _is_ip(host) else resolve(host):
+    for text in [host] if is_ip(host) else resolve(host):
         address = ipaddress.ip_address(text.split("%", 1)[0])
         if not address.is_global:
             return True
     return host.rstrip(".").lower() == "localhost"
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -264,3 +269,76 @@ def _load_meta(path: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a POST came to: the HTTP status (None: no answer: refused, unreachable, timed out), and why it is not
+    a success in words (None for a 2xx)."""
+
+    status: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    max_bytes: int,
+    allow_private: bool,
+    resolve: Resolver = addresses_of,
+) -> Answer:
+    """POST ``body`` to ``url`` (http or https) within ``timeout`` seconds in all, reading at most ``max_bytes`` of
+    the answer; never raises. An address that is loopback, private or otherwise not public is refused unless
+    ``allow_private``; a redirect is an answer like any other (not a success), never followed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Answer(None, "only http:// and https:// URLs are posted to")
+    addresses = [parts.hostname] if is_ip(parts.hostname) else resolve(parts.hostname)
+    if not addresses:
+        return Answer(None, f"cannot resolve {parts.hostname}")
+    if not allow_private and is_internal(parts.hostname, lambda _host: addresses):
+        return Answer(None, f"{parts.hostname} is a loopback or private address: refused")
+    tls = parts.scheme == "https"
+    deadline = _Deadline(timeout)
+    connection = _Pinned(parts.hostname, parts.port or (443 if tls else 80), addresses[0], deadline, timeout, tls)
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    try:
+        connection.request("POST", target, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        seen = response.read(max_bytes)  # what is past the cap is never read: the connection is closed below
+        if deadline.expired:
+            return Answer(None, f"timed out after {timeout:g} s")
+        if 200 <= response.status < 300:
+            return Answer(response.status, None)
+        said = " ".join(seen[:200].decode("utf-8", "replace").split())
+        return Answer(response.status, f"HTTP {response.status} {response.reason}" + (f": {said}" if said else ""))
+    except (OSError, http.client.HTTPException) as exc:
+        if isinstance(exc, TimeoutError) or deadline.expired:
+            return Answer(None, f"timed out after {timeout:g} s")
+        return Answer(None, f"cannot post: {exc or type(exc).__name__}")
+    finally:
+        deadline.cancel()
+        connection.close()
+
+
+class _Pinned(http.client.HTTPSConnection):
+    """A connection to one checked ``address``, naming ``host`` (the Host header, and TLS's server name and
+    certificate check); plain HTTP unless ``tls``; its socket handed to the deadline."""
+
+    def __init__(self, host: str, port: int, address: str, deadline: _Deadline, timeout: float, tls: bool) -> None:
+        self.tls = ssl.create_default_context() if tls else None
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+        self.deadline = deadline
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.deadline.watch(sock)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls is not None else sock

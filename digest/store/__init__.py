@@ -13,6 +13,8 @@
     leases.py       one holder per named job      store.leases
     approvals.py    drafts and the editor's yes   store.approvals
     events.py       bounces, complaints read      store.events
+    outbox.py       events out, written in the transaction of their change (by subscribers, issues, approvals, ledger)
+    webhooks.py     webhook endpoints, and each event's delivery to them: claimed, done, retried   store.webhooks
     workers.py      send workers and their claims store.workers (PostgreSQL)
     placements.py   each post's automatic and final theme   store.placements
     links.py        counted links and their totals           store.links ([tracking] clicks)
@@ -47,6 +49,7 @@ from digest.store.placements import PastLabel, PastPlacement, Placements
 from digest.store.runs import Runs
 from digest.store.schema import create_engine, now_utc, reads_of
 from digest.store.subscribers import Subscribers
+from digest.store.webhooks import Webhooks
 from digest.store.workers import Claimed, Remaining, Workers
 from digest.store.writer import LedgerWriter
 
@@ -95,6 +98,7 @@ class Store:
         self.links = Links(engine)
         self.figures = Figures(engine)
         self.fetches = SourceFetches(engine)
+        self.webhooks = Webhooks(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None) -> Store:

@@ -7,8 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from digest.models import EventType
+from digest.store.issues import facts_of_stored
+from digest.store.outbox import emit
 from digest.store.schema import approvals, from_row, now_utc, reads_of
 
 
@@ -32,10 +35,10 @@ class Approvals:
             row = conn.execute(sa.select(approvals).where(approvals.c.issue_id == issue_id)).mappings().first()
         return _approval(row) if row is not None else None
 
-    def _upsert(self, issue_id: str, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            if not conn.execute(sa.update(approvals).where(approvals.c.issue_id == issue_id).values(**values)).rowcount:
-                conn.execute(sa.insert(approvals).values(issue_id=issue_id, **values))
+    @staticmethod
+    def _upsert(conn: Connection, issue_id: str, **values: Any) -> None:
+        if not conn.execute(sa.update(approvals).where(approvals.c.issue_id == issue_id).values(**values)).rowcount:
+            conn.execute(sa.insert(approvals).values(issue_id=issue_id, **values))
 
     def drafted(self, issue_id: str, at: datetime | None = None) -> bool:
         """Record that the draft went out; False when it had already (the editors are mailed once)."""
@@ -50,7 +53,11 @@ class Approvals:
         return True
 
     def approve(self, issue_id: str, by: str, issue_print: str, file_print: str, at: datetime | None = None) -> None:
-        self._upsert(issue_id, approved_at=at or now_utc(), approved_by=by, issue_print=issue_print, file_print=file_print)
+        """Record the editor's yes, with its ``issue.approved`` event."""
+        at = at or now_utc()
+        with self.engine.begin() as conn:
+            self._upsert(conn, issue_id, approved_at=at, approved_by=by, issue_print=issue_print, file_print=file_print)
+            emit(conn, EventType.ISSUE_APPROVED, facts_of_stored(conn, issue_id, approved_by=by), at=at)
 
 
 def _approval(row: Any) -> Approval:

@@ -8,9 +8,10 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from digest.models import Check, DeliveryState, IssueSummary, StoredIssue
+from digest.models import Check, DeliveryState, EventType, IssueFacts, IssueSummary, StoredIssue
+from digest.store.outbox import emit
 from digest.store.schema import deliveries, issues, links, placements, reads_of
 
 
@@ -61,6 +62,7 @@ class Issues:
                         for p in issue.placements
                     ],
                 )
+            emit(conn, EventType.ISSUE_FROZEN, issue_facts(issue.id, issue.subject, issue.window_start, issue.window_end))
             if issue.links:
                 conn.execute(
                     sa.insert(links),
@@ -135,6 +137,17 @@ class Issues:
         )
         with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
+
+
+def issue_facts(issue_id: str, subject: str, start: datetime, end: datetime, **more: Any) -> IssueFacts:
+    """What an issue event says of an issue (``more``: who approved it, the counts of its send)."""
+    return IssueFacts(id=issue_id, subject=subject, window_start=start, window_end=end, **more)
+
+
+def facts_of_stored(conn: Connection, issue_id: str, **more: Any) -> IssueFacts:
+    """:func:`issue_facts` of a stored issue, read on the caller's connection (in its transaction)."""
+    row = conn.execute(sa.select(issues.c.subject, issues.c.window_start, issues.c.window_end).where(issues.c.id == issue_id)).one()
+    return issue_facts(issue_id, row[0], row[1], row[2], **more)
 
 
 def _started(issue_id: Any) -> Any:

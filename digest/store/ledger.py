@@ -16,7 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import GAVE_UP, OUTSTANDING_STATES, SENDER_SIDE, Delivery, DeliveryState, IssueStatus, Outstanding, SubscriberStatus
+from digest.models import (
+    GAVE_UP,
+    OUTSTANDING_STATES,
+    SENDER_SIDE,
+    Delivery,
+    DeliveryState,
+    EventType,
+    IssueStatus,
+    Outstanding,
+    SubscriberStatus,
+)
+from digest.store.issues import facts_of_stored
+from digest.store.outbox import emit
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, reads_of, subscribers
 from digest.store.subscribers import stored_day, theme_choice
 from digest.store.writer import Fence, LedgerWriter
@@ -278,6 +290,29 @@ class Ledger:
             for state, count in conn.execute(sa.select(deliveries.c.state, sa.func.count()).group_by(deliveries.c.state)).all():
                 counts[DeliveryState(state)] = int(count)
         return counts
+
+    def finish(self, issue_id: str) -> bool:
+        """The send's end in the outbox: when nothing of the issue is left to send, its ``issue.sent`` with the final
+        counts, written once whoever asks (each worker of a send, a resumed send finding nothing left); whether it was
+        written now. Asked after each run that ends complete, so a crash between the last delivery and this call is
+        made good by the next run of the issue."""
+        try:
+            return self._finish(issue_id)
+        except sa.exc.IntegrityError:  # another worker wrote it between our look and our write (PostgreSQL): once it is
+            return False
+
+    def _finish(self, issue_id: str) -> bool:
+        with self.engine.begin() as conn:
+            counts = {
+                DeliveryState(state).value: int(count)
+                for state, count in conn.execute(
+                    sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.issue_id == issue_id).group_by(deliveries.c.state)
+                ).all()
+            }
+            if not counts or any(counts.get(state.value) for state in OUTSTANDING_STATES):
+                return False
+            facts = facts_of_stored(conn, issue_id, counts=counts)
+            return emit(conn, EventType.ISSUE_SENT, facts, once=f"{EventType.ISSUE_SENT.value}:{issue_id}") is not None
 
     def status(self, issue_ids: Sequence[str] | None = None) -> list[IssueStatus]:
         """Per issue, newest first: counts by state, and the failed and deferred with their replies."""

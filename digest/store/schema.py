@@ -335,6 +335,61 @@ api_audit = sa.Table(
 )
 
 
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    # v22: where webhooks go (digest.store.webhooks): the URL, the events it asked for (a JSON list of
+    # digest.models.EventKind values) and its signing secret (raw bytes, base64: it must be read back to sign).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("failing_since", UTCDateTime),  # the first failure since its last success (NULL: the last attempt worked)
+    sa.Column("disabled_at", UTCDateTime),  # failing for three days: nothing goes out until re-enabled
+    sa.Column("last_error", sa.Text),
+    sqlite_autoincrement=True,
+)
+
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    # v22: the transactional outbox: one row per change, written in the transaction that made it (no event without
+    # its change, no change without its event). ``body`` is the payload as it goes out (JSON, built from typed values).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(40), nullable=False, unique=True),  # the webhook-id: random, never reused
+    sa.Column("kind", sa.String(32), nullable=False),
+    # What the order holds within: "subscriber:12", "issue:2026-w49"; a later event of one subject waits for the earlier.
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("subscriber_id", sa.Integer),  # no foreign key: a forgotten person's events stay, stripped
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("once", sa.String(120), unique=True),  # an event that happens at most once ("issue.sent:ID"); NULL for others
+    sa.Index("webhook_events_by_subscriber", "subscriber_id"),
+    sa.Index("webhook_events_by_time", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    # v22: each event to each endpoint that asked for its kind, made with the event. A claim moves next_attempt_at past the
+    # lease, so a deliverer that dies mid-post leaves the row due again later (the same webhook-id: receivers dedupe).
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("webhook_events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("delivered_at", UTCDateTime),  # NULL: still to deliver
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("claim", sa.String(40)),  # the token of the deliverer holding it; its outcome is recorded only with it
+    sa.Column("last_error", sa.Text),
+    sa.Index("webhook_deliveries_due", "delivered_at", "next_attempt_at"),
+    sa.Index("webhook_deliveries_in_order", "endpoint_id", "subject", "event_id"),
+)
+
+
 _READ = "digest_read_only"
 
 

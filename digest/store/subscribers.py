@@ -6,14 +6,16 @@ import functools
 import json
 import secrets
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from digest.models import SignUp, SignUpKind, Subscriber, SubscriberStatus
+from digest.models import STATUS_EVENTS, EventType, SignUp, SignUpKind, Subscriber, SubscriberFacts, SubscriberStatus
 from digest.models.errors import StoreError
+from digest.store.outbox import emit, forget_in_events
 from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
 
 # The start of the reason an import gives a status: the export said so, and when it happened is not known.
@@ -56,6 +58,7 @@ class Subscribers:
                 ).inserted_primary_key
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise StoreError("the database returned no id for a new subscriber")
+                subscriber_event(conn, EventType.SUBSCRIBER_CREATED, int(new_id[0]))
                 return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
             return subscriber_of(row), False
 
@@ -90,6 +93,7 @@ class Subscribers:
                     )
                 )
                 row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
+                subscriber_event(conn, EventType.SUBSCRIBER_CREATED, row["id"])
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
                 return SignUp(SignUpKind.ACTIVE, subscriber_of(row))
@@ -154,6 +158,8 @@ class Subscribers:
                     updated_at=now_utc(),
                 )
             ).rowcount
+            if changed:
+                subscriber_event(conn, EventType.SUBSCRIBER_CONFIRMED, subscriber_id)
         return bool(changed)
 
     def expire_pending(self, older_than: timedelta) -> int:
@@ -169,8 +175,14 @@ class Subscribers:
         stale = (subscribers.c.status == SubscriberStatus.PENDING.value) & (since < cutoff)
         mailed = sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id)
         with self.engine.begin() as conn:
+            lapsed = conn.execute(sa.select(subscribers).where(stale, ~mailed)).mappings().all()
+            for row in lapsed:  # their row goes: the event says so with what it held, the sign-up lapsed
+                facts = _facts_of(row)
+                facts = replace(facts, status=SubscriberStatus.UNSUBSCRIBED, reason="sign-up never confirmed")
+                emit(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, facts)
             gone = conn.execute(sa.delete(subscribers).where(stale, ~mailed)).rowcount
             # A row left pending by an earlier version after someone who had left signed up again: back to having left.
+            back = [row[0] for row in conn.execute(sa.select(subscribers.c.id).where(stale, mailed)).all()]
             gone += conn.execute(
                 sa.update(subscribers)
                 .where(stale, mailed)
@@ -181,6 +193,8 @@ class Subscribers:
                     updated_at=now_utc(),
                 )
             ).rowcount
+            for subscriber_id in back:
+                subscriber_event(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, subscriber_id)
             gone += conn.execute(
                 sa.update(subscribers)
                 .where(
@@ -217,6 +231,8 @@ class Subscribers:
                     updated_at=now_utc(),
                 )
             ).rowcount
+            if changed:
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
         return bool(changed)
 
     def theme_choices(self) -> list[tuple[str, list[str], int]]:
@@ -251,8 +267,10 @@ class Subscribers:
         return {"subscriber": record, "deliveries": history, "bounces_and_complaints": events}
 
     def forget(self, subscriber_id: int, address_hash: str) -> None:
-        """Erase a subscriber and their delivery history; keep only ``address_hash`` on the suppression list."""
+        """Erase a subscriber and their delivery history; keep only ``address_hash`` on the suppression list, and in
+        every event about them (those still to go out included), with their ``subscriber.forgotten``."""
         with self.engine.begin() as conn:
+            forget_in_events(conn, subscriber_id, address_hash)
             conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
             conn.execute(sa.delete(mail_events).where(mail_events.c.subscriber_id == subscriber_id))  # bounces quote the address
             conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
@@ -284,14 +302,17 @@ class Subscribers:
             row = conn.execute(query).mappings().first()
         return subscriber_of(row) if row is not None else None
 
-    def set_status(self, subscriber_id: int, status: SubscriberStatus, reason: str) -> bool:
-        """Change a subscriber's status; returns whether anything changed (idempotent)."""
+    def set_status(self, subscriber_id: int, status: SubscriberStatus, reason: str, event: EventType | None = None) -> bool:
+        """Change a subscriber's status, with its event (``event``, or the one the status makes: STATUS_EVENTS);
+        returns whether anything changed (idempotent: no change, no event)."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == subscriber_id, subscribers.c.status != status.value)
                 .values(status=status.value, status_reason=reason, updated_at=now_utc())
             )
+            if result.rowcount > 0:
+                subscriber_event(conn, event or STATUS_EVENTS[status], subscriber_id)
         return result.rowcount > 0
 
     def iter(self, status: SubscriberStatus | None = None, batch: int = 1000, *, theme: str | None = None) -> Iterator[Subscriber]:
@@ -324,10 +345,16 @@ class Subscribers:
             return [subscriber_of(row) for row in conn.execute(query).mappings().all()]
 
     def rename(self, subscriber_id: int, name: str | None) -> bool:
-        """Set a subscriber's name (None: none); False when there is no such subscriber."""
+        """Set a subscriber's name (None: none), with its ``subscriber.updated`` when it changes; False when there is no
+        such subscriber."""
         with self.engine.begin() as conn:
-            done = conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
-        return bool(done.rowcount)
+            was = conn.execute(sa.select(subscribers.c.name).where(subscribers.c.id == subscriber_id)).first()
+            if was is None:
+                return False
+            if was[0] != name:
+                conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
+        return True
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
         """The addresses of a few subscribers (for reports), by id."""
@@ -354,6 +381,24 @@ def _may_get_mail() -> sa.ColumnElement[bool]:
 def _plain(value: Any) -> Any:
     """A stored value as JSON can carry it (times as ISO 8601)."""
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def subscriber_event(conn: Connection, kind: EventType, subscriber_id: int) -> None:
+    """The event of a change to a subscriber, on the change's own connection: its facts as the row now holds them."""
+    emit(conn, kind, _facts_of(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()))
+
+
+def _facts_of(row: Any) -> SubscriberFacts:
+    themes = chosen_themes(row["themes"])
+    return SubscriberFacts(
+        id=int(row["id"]),
+        email=row["email"],
+        name=row["name"],
+        status=SubscriberStatus(row["status"]),
+        reason=row["status_reason"],
+        themes=tuple(themes) if themes is not None else None,
+        paused_until=stored_day(row["paused_until"]),
+    )
 
 
 def subscriber_of(row: Any) -> Subscriber:

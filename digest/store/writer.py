@@ -15,9 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.models import DeliveryState, SubscriberStatus
+from digest.models import DeliveryState, EventType, SubscriberStatus
 from digest.models.errors import StoreError
 from digest.store.schema import UTCDateTime, deliveries, leases, now_utc, subscribers
+from digest.store.subscribers import subscriber_event
 
 Fence = tuple[str, int]  # a lease's name and the fencing number its holder got
 
@@ -215,11 +216,17 @@ class LedgerWriter:
 
     def mark_failed(self, issue_id: str, subscriber_id: int, reply: str, *, bounce: bool = False, extra: int = 0) -> None:
         values = self._one(issue_id, subscriber_id, reply=reply, extra=extra)
-        now = values["now"]
-        writes: list[Write] = [(self.sql.failed, values)]
-        if bounce:
-            writes.append((_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": now}))
-        self._commit(writes)
+        if not bounce:
+            self._commit([(self.sql.failed, values)])
+            return
+        # A bounce (rare) also ends the reader's subscription, with its subscriber.bounced event: the three in one
+        # transaction of its own, through SQLAlchemy (the outbox's write is no statement of the per-message path).
+        self.flush()
+        with self.conn.engine.begin() as conn:
+            if conn.execute(self.sql.failed, values).rowcount != 1:
+                raise self._unchanged(values)
+            if conn.execute(_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": values["now"]}).rowcount:
+                subscriber_event(conn, EventType.SUBSCRIBER_BOUNCED, subscriber_id)
 
 
 Bind = tuple[str, Any, Callable[[Any], Any] | None]  # a parameter: name, value when not given, type's converter

@@ -11,7 +11,7 @@ from datetime import datetime
 from digest.app.issues.freeze import Freezing
 from digest.app.issues.plan import SendPlan
 from digest.mail.backends import Backend, get_backend
-from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
+from digest.models import Layout, Progress, Reply, RunEnd, SendReport, StoredIssue
 from digest.models.errors import RefusedError
 from digest.send.delivery import compile_issue, send_issue, send_test
 
@@ -41,6 +41,7 @@ class Sending(Freezing):
         if plan.refusal is not None:
             raise RefusedError(plan.refusal)
         if plan.outstanding.to_send == 0:
+            self.store.ledger.finish(plan.issue.id)  # a run that died after its last delivery: its issue.sent now
             return None
         if plan.retry_failed and (retried := self.store.ledger.retry_failed(plan.issue.id)):
             log.info("%s: %d failed delivery(ies) not the readers' fault put back to send again", plan.issue.id, retried)
@@ -57,7 +58,7 @@ class Sending(Freezing):
         sender = send_issue
         if worker or self.settings.delivery.workers_may_join:
             from digest.send.workers import work_on_issue as sender
-        return sender(
+        report = sender(
             self.store,
             message,
             backend or get_backend(self.settings),
@@ -67,6 +68,9 @@ class Sending(Freezing):
             layout=Layout.load(issue.layout, self.settings.key_of),
             today=now.astimezone(self.settings.timezone).date(),
         )
+        if report.end is RunEnd.COMPLETE:
+            self.store.ledger.finish(issue.id)  # its issue.sent, once, whichever run or worker ends it
+        return report
 
     def send_begun(self, wanted: str) -> bool:
         """Whether a send of the issue has begun (its deliveries are in the ledger): what a joining worker waits for."""
