@@ -43,7 +43,7 @@ from digest.models.delivery import (
     ViewKind,
     ViewWords,
 )
-from digest.models.errors import Refusal, RefusalKind, Reply, ReviewProblem
+from digest.models.errors import REPLY_KIND_WORDS, Refusal, RefusalKind, Reply, ReplyKind, ReviewProblem
 from digest.models.fetches import HEALTH_WORDS, Fetch, FetchRecord, Health, SeenEntry, SourceHealth
 from digest.models.issues import (
     KNOWN_LAYOUTS,
@@ -87,7 +87,7 @@ from digest.models.posts import (
     shares,
     strict_problems,
 )
-from digest.models.runs import Progress, RunEnd, ScheduleRun, SendReport, SlotState, WorkerRecord
+from digest.models.runs import Progress, RelayPace, RunEnd, ScheduleRun, SendReport, SlotState, WarmupDay, WorkerRecord
 from digest.models.setup import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupCheck, SetupReport, Verdict
 from digest.models.subscribers import (
     SUBSCRIBER_STATUS_WORDS,
@@ -109,6 +109,7 @@ __all__ = [
     "LAYOUT_VERSION",
     "NO_OUTLET",
     "OUTSTANDING_STATES",
+    "REPLY_KIND_WORDS",
     "SENDER_SIDE",
     "SUBSCRIBER_STATUS_WORDS",
     "VERDICT_WORDS",
@@ -149,8 +150,10 @@ __all__ = [
     "RecipientView",
     "Refusal",
     "RefusalKind",
+    "RelayPace",
     "RenderedIssue",
     "Reply",
+    "ReplyKind",
     "ReviewProblem",
     "ReviewState",
     "RunEnd",
@@ -176,6 +179,7 @@ __all__ = [
     "Verdict",
     "ViewKind",
     "ViewWords",
+    "WarmupDay",
     "Window",
     "WorkerRecord",
     "last_day",
