@@ -6,6 +6,7 @@ and PostgreSQL where it answers), ``digest status`` in-process."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -15,14 +16,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from digest.app.scheduling import Scheduler
 from digest.cli import main
-from digest.config import Settings, ThrottleOptions, WarmupOptions
-from digest.models import DeliveryState, Reply, ReplyKind, RunEnd
+from digest.config import ScheduleOptions, Settings, ThrottleOptions, WarmupOptions, load_settings
+from digest.models import DeliveryState, Reply, ReplyKind, RunEnd, SlotState
 from digest.send.pacing import asked_delay
+from digest.store import Store
 
 from mailserver import SmtpServer
 from support.delivery import run_send, setup_store
-from support.project import make_config
+from support.project import ISSUE as PROJECT_ISSUE
+from support.project import PROJECT, fill, make_config
+from support.schedule import SLOT
 from support.throttling import GMAIL_RATE, Throttling
 
 Make = Callable[..., Settings]
@@ -120,7 +125,9 @@ def test_a_paced_send_slowed_by_a_rate_limit_shows_it_in_status_while_it_lasts(d
     so, with the reply; nobody is failed."""
     server = SmtpServer(Throttling(after=2, refusals=1000))
     try:
-        settings = delivery_settings(server.port, connections=4, rate=200.0, retry_base=30.0, max_wait=0.0)
+        settings = delivery_settings(
+            server.port, connections=4, rate=200.0, retry_base=30.0, max_wait=0.0, throttle=ThrottleOptions(recover=0.5)
+        )
         store = setup_store(settings, 6)
         report = run_send(settings, store)
     finally:
@@ -135,6 +142,17 @@ def test_a_paced_send_slowed_by_a_rate_limit_shows_it_in_status_while_it_lasts(d
     config = make_config(tmp_path, server.port, database=settings.database_url, connections=4, rate=200.0)
     text = CliRunner().invoke(main, ["--config", str(config), "status"], env={"DIGEST_SECRET_KEY": "x" * 40}).stdout
     assert "Pace        smtp: " in text and "slowed from 200 message(s)/s on 4" in text and "421 4.7.28" in text
+    # The next send starts where this one left the relay (slowed), and climbs back as copies are accepted.
+    for n in range(10):
+        store.subscribers.add(f"later{n}@example.org")
+    accepting = SmtpServer()
+    try:
+        later = run_send(dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=accepting.port)), store)
+    finally:
+        accepting.stop()
+    # Its report has a pace only because it started slowed (no receiver slowed it): whole again at the end.
+    assert later.sent == 10 and later.throttled == 0 and later.pace is not None
+    assert not later.pace.throttled and (later.pace.rate, later.pace.connections) == (200.0, 4)
 
 
 def test_the_warmup_caps_each_day_and_the_next_days_run_sends_the_rest(
@@ -163,3 +181,37 @@ def test_the_warmup_caps_each_day_and_the_next_days_run_sends_the_rest(
     assert shown["days"] == 3 and shown["day"] >= 1 and (shown["cap"] is None) == (shown["day"] > 3)
     text = CliRunner().invoke(main, ["--config", str(config), "status"], env={"DIGEST_SECRET_KEY": "x" * 40}).stdout
     assert "Warm-up     warm-up " in text
+
+
+def test_the_scheduler_sends_a_warmup_slots_rest_on_the_next_day_past_its_grace(smtp_server: SmtpServer, delivery_settings: Make) -> None:
+    """A slot the warm-up's cap held back waits (not partial, never abandoned at the grace period's end): the retry
+    tick sends nothing more that day and the next day's share the day after; every reader once."""
+    project = load_settings(PROJECT / "config" / "digest.toml", environ={})
+    base = delivery_settings(smtp_server.port, warmup=WarmupOptions(enabled=True, first=2, growth=2.0, days=5))
+    schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=3600.0, min_posts=1)
+    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
+    store = Store.open(settings.database_url)
+    for n in range(5):
+        store.subscribers.add(f"s{n}@example.org")
+    first = Scheduler(settings, store).catch_up(SLOT)
+    assert first is not None and first.state is SlotState.WAITING and "warm-up day 1 of 5" in (first.reason or "")
+    assert len(smtp_server.handler.received) == 2
+    later = Scheduler(settings, store).retry_waiting(SLOT + timedelta(hours=3))  # the same day, past the grace period
+    assert later is not None and later.state is SlotState.WAITING and len(smtp_server.handler.received) == 2
+    done = Scheduler(settings, store).retry_waiting(SLOT + timedelta(days=1))  # day 2: a cap of 4, 3 left to send
+    assert done is not None and done.state is SlotState.SENT
+    assert len(smtp_server.handler.received) == 5 and set(smtp_server.handler.counts().values()) == {1}
+
+
+def test_digest_send_says_the_warmup_held_the_rest_for_the_next_day(smtp_server: SmtpServer, tmp_path: Path) -> None:
+    """The command's words: today's cap, what waits and the command that sends it; exit 0 (the plan, not a failure)."""
+    config = make_config(tmp_path, smtp_server.port)
+    config.write_text(config.read_text(encoding="utf-8") + "\n[delivery.warmup]\nenabled = true\nfirst = 3\n", encoding="utf-8")
+    fill(config, 5).close()
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "send", "--issue", PROJECT_ISSUE, "--yes"], env={"DIGEST_SECRET_KEY": "x" * 40}
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warm-up    warm-up day 1 of 21: 0 of today's 3 copies sent: today's cap reached; 2 copies wait" in result.output
+    assert f"send --issue {PROJECT_ISSUE}` sends them on the next day" in result.output
+    assert len(smtp_server.handler.received) == 3

@@ -87,7 +87,7 @@ from digest.models.posts import (
     shares,
     strict_problems,
 )
-from digest.models.runs import Progress, RelayPace, RunEnd, ScheduleRun, SendReport, SlotState, WarmupDay, WorkerRecord
+from digest.models.runs import WARMUP_HELD, Progress, RelayPace, RunEnd, ScheduleRun, SendReport, SlotState, WarmupDay, WorkerRecord
 from digest.models.setup import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupCheck, SetupReport, Verdict
 from digest.models.subscribers import (
     SUBSCRIBER_STATUS_WORDS,
@@ -114,6 +114,7 @@ __all__ = [
     "SUBSCRIBER_STATUS_WORDS",
     "VERDICT_WORDS",
     "VIEW_WORDS",
+    "WARMUP_HELD",
     "AlsoIn",
     "ApiScope",
     "ApiToken",

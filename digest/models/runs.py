@@ -95,6 +95,7 @@ class RelayPace:
     configured_rate: float  # delivery.rate (0: no limit)
     configured_connections: int  # delivery.connections
     throttled: bool  # below the configured pace now
+    share: float  # of the configured pace (1.0: all of it)
     reason: str | None  # the last reply that slowed it (kept once recovered, to say what happened)
     since: datetime | None  # when that reply came
     updated_at: datetime
@@ -117,6 +118,11 @@ class WarmupDay:
         if self.cap is None:
             return f"warm-up over (day {self.day}, the ramp is {self.days} days): no daily cap"
         return f"warm-up day {self.day} of {self.days}: {self.sent} of today's {self.cap} copies sent"
+
+
+# The words a run's reason has when the warm-up's cap for the day held copies back: the scheduler keeps such a slot
+# waiting past its grace period, and its retry tick sends the rest on the next day (digest.app.scheduling).
+WARMUP_HELD = "today's cap reached"
 
 
 class SlotState(StrEnum):

@@ -72,6 +72,7 @@ class Pace:
         self.reason: str | None = None
         self.since: datetime | None = None
         self.slowdowns = 0  # this run's, for the report
+        self.resumed = False  # started slowed, where the last run left it
         self.changed = False  # not yet written to the store
         self.lock = threading.Lock()
 
@@ -113,6 +114,21 @@ class Pace:
             self.connections = max(1, int(self.configured_connections * self.share))
             self.limiter.set_rate(self.base * self.share)
 
+    def resume(self, previous: RelayPace | None, now: datetime) -> bool:
+        """Start where the last run left this relay when it ended slowed (the receiver's limit is likely still there),
+        unless that was more than ``throttle.max_delay`` ago or the configured pace has changed; True if it did."""
+        if previous is None or not previous.throttled or previous.share <= 0:
+            return False
+        if (previous.configured_rate, previous.configured_connections) != (self.configured_rate, self.configured_connections):
+            return False
+        if (now - previous.updated_at).total_seconds() > self.options.max_delay:
+            return False
+        with self.lock:
+            self.share, self.base, self.level = previous.share, previous.rate / previous.share, 1
+            self.reason, self.since, self.resumed = previous.reason, previous.since, True
+            self._apply()
+        return True
+
     def wait_for_room(self, slot: int, halt: threading.Event) -> None:
         """Sender ``slot`` (0 the first) waits while the pace allows fewer connections than that, or until the run halts."""
         while slot >= self.connections and not halt.wait(0.1):
@@ -138,6 +154,7 @@ class Pace:
                 configured_rate=self.configured_rate,
                 configured_connections=self.configured_connections,
                 throttled=not whole,
+                share=self.share,
                 reason=self.reason,
                 since=self.since,
                 updated_at=now_utc(),

@@ -24,7 +24,7 @@ from digest.config import DeliveryOptions
 from digest.mail.backends import Backend, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope
-from digest.models import GAVE_UP, DeliveryState, Progress, Reply, ReplyKind, RunEnd, SendReport
+from digest.models import GAVE_UP, WARMUP_HELD, DeliveryState, Progress, Reply, ReplyKind, RunEnd, SendReport
 from digest.models.addresses import envelope_form
 from digest.models.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError
 from digest.send.outcomes import CONNECTION_SETTINGS, RELAYING_SETTINGS, describe, ours_reason, what_to_check
@@ -74,6 +74,14 @@ class Run:
         self.limiter = RateLimiter(options.rate)
         # The configured pace until a receiver's rate limit slows it (digest.send.pacing); whole again, it is exactly that.
         self.pace = Pace(backend.name, self.limiter, options.rate, backend.parallel, options.throttle, options.retry_base)
+        if self.pace.resume(store.pacing.pace(backend.name), now_utc()):
+            log.warning(
+                "%s: %s was slowed by a receiver when the last send ended (%s): starting at %s",
+                self.issue_id,
+                backend.name,
+                self.pace.reason,
+                self.pace,
+            )
         self.throttled = 0  # copies deferred because a receiver asked us to slow down
         self.warmup: Warmup | None = None  # [delivery.warmup]: what is left of today's cap (None: no cap)
         self.lock = threading.Lock()
@@ -201,9 +209,6 @@ class Run:
                         ledger.mark_skipped(self.issue_id, item.subscriber_id, why)
                         self._skipped(item.subscriber_id)
                         continue
-                    if self.warmup is not None and not self.warmup.spend():
-                        self.halt.set()  # today's warm-up cap is reached: the queue drains, the rows stay for the next day
-                        continue
                     if self.limiter.interval:
                         ledger.flush()  # a paced send waits between messages: no 250 waits with it
                     self.limiter.wait(self.stop)
@@ -213,6 +218,8 @@ class Run:
                         on_this_connection = 0
                         if self.halt.is_set() or self.stop.is_set():
                             continue  # a stop came while it opened: this reader stays pending for the next run
+                    if self.warmup is not None and not self.warmup.spend():
+                        continue  # today's warm-up cap is reached: the row stays as it is, for the next day
                     transport = self.deliver(transport, item, ledger, message)
                     on_this_connection += 1
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
@@ -364,6 +371,8 @@ class Run:
     def release(self, item: Due, problem: DeliveryError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """The run pauses for our side's failure: this reader's row goes back to pending as it was before the try
         (the attempt mark_sending counted taken back); a row never marked sending is as it was already."""
+        if self.warmup is not None:  # not handed over: it does not count against today's warm-up cap
+            self.warmup.give_back()
         if attempted:
             why = problem.why if isinstance(problem, TransientError) else str(problem)
             ledger.mark_released(self.issue_id, item.subscriber_id, f"not sent: {why}", extra=-1)
@@ -408,6 +417,8 @@ class Run:
     def wait_for(self, when: datetime, deadline: float, on_progress: Callable[[Progress], None] | None) -> bool:
         """Wait until ``when`` (a retry comes due), saying so; False when that is past ``deadline`` (monotonic) or a stop came."""
         wait = max(0.0, (when - now_utc()).total_seconds())
+        if self.done_for_today:
+            return False
         if time.monotonic() + wait > deadline:
             log.info("%s: the next retry is due at %s, past delivery.max_wait; leaving it for the next run", self.issue_id, when)
             return False
@@ -442,7 +453,7 @@ class Run:
         elif self.stop.is_set() and left:
             end, reason = RunEnd.STOPPED, None
         elif self.warmup is not None and self.warmup.held and left:
-            end, reason = RunEnd.DEFERRED, f"{self.warmup.day}: today's cap reached; {left} copies wait for the next day's run"
+            end, reason = RunEnd.DEFERRED, f"{self.warmup.day}: {WARMUP_HELD}; {left} copies wait for the next day's run"
         else:
             end, reason = (RunEnd.DEFERRED if left else RunEnd.COMPLETE), None
         return SendReport(
@@ -459,17 +470,22 @@ class Run:
             end=end,
             reason=reason,
             throttled=self.throttled,
-            pace=self.pace.snapshot() if self.pace.slowdowns else None,
+            pace=self.pace.snapshot() if self.pace.slowdowns or self.pace.resumed else None,
             warmup=self.warmup.day if self.warmup is not None else None,
             held=left if self.warmup is not None and self.warmup.held else 0,
         )
 
     # -- the producer ------------------------------------------------------------
 
+    @property
+    def done_for_today(self) -> bool:
+        """The warm-up's cap for today is reached: nothing more to queue or wait for."""
+        return self.warmup is not None and self.warmup.held > 0
+
     def feed_due(self) -> None:
         """Queue every delivery due now, in batches (the list is never loaded whole)."""
         after = 0
-        while not self.halt.is_set() and not self.stop.is_set():
+        while not self.halt.is_set() and not self.stop.is_set() and not self.done_for_today:
             batch = self.store.ledger.due(self.issue_id, now_utc(), after, BATCH)
             if not batch:
                 return

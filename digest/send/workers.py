@@ -137,7 +137,7 @@ def work_on_issue(
     def feed() -> None:
         nonlocal reclaimed
         deadline = time.monotonic() + options.max_wait
-        while not run.halt.is_set() and not stop.is_set():
+        while not run.halt.is_set() and not stop.is_set() and not run.done_for_today:
             heartbeat.check()  # a worker woken from a pause claims nothing more
             claimed = store.workers.claim(issue_id, worker, options.claim_timeout, batch)
             if claimed.reclaimed:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from digest.models import RelayPace
 from digest.store.schema import from_row, reads_of, relay_paces, warmup_days
 
-_PACE = ("relay", "rate", "connections", "configured_rate", "configured_connections", "throttled", "reason", "since", "updated_at")
+_PACE = ("relay", "rate", "connections", "configured_rate", "configured_connections", "throttled", "share", "reason", "since", "updated_at")
 
 
 class Pacing:
@@ -26,6 +26,11 @@ class Pacing:
         with self.engine.begin() as conn:
             if not conn.execute(sa.update(relay_paces).where(relay_paces.c.relay == pace.relay).values(**values)).rowcount:
                 conn.execute(sa.insert(relay_paces).values(**values))
+
+    def pace(self, relay: str) -> RelayPace | None:
+        with self.reads.connect() as conn:
+            row = conn.execute(sa.select(relay_paces).where(relay_paces.c.relay == relay)).mappings().first()
+        return from_row(RelayPace, _PACE, row) if row is not None else None
 
     def paces(self) -> list[RelayPace]:
         with self.reads.connect() as conn:

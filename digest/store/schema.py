@@ -262,6 +262,7 @@ relay_paces = sa.Table(
     sa.Column("configured_rate", sa.Float, nullable=False),
     sa.Column("configured_connections", sa.Integer, nullable=False),
     sa.Column("throttled", sa.Boolean, nullable=False),
+    sa.Column("share", sa.Float, nullable=False),  # of the configured pace: where the next run starts, if soon
     sa.Column("reason", sa.Text),  # the reply that last slowed it
     sa.Column("since", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),

@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("configured_rate", sa.Float, nullable=False),
         sa.Column("configured_connections", sa.Integer, nullable=False),
         sa.Column("throttled", sa.Boolean, nullable=False),
+        sa.Column("share", sa.Float, nullable=False),
         sa.Column("reason", sa.Text),
         sa.Column("since", sa.String(32)),
         sa.Column("updated_at", sa.String(32), nullable=False),
