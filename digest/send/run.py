@@ -146,7 +146,7 @@ class Run:
             self.paused = f"paused after {last}"
         self.halt.set()
 
-    def pauseours(self, why: str, check: str) -> None:
+    def pause_ours(self, why: str, check: str) -> None:
         """Our side failed in a way every copy would meet (no connection to the relay, our TLS, login or envelope
         sender refused, relaying denied): stop now, whatever the list's size, blaming no reader."""
         with self.lock:
@@ -233,9 +233,9 @@ class Run:
                     assert item is not None
                     if self.retire(item, exc):
                         return
-                    self.pauseours(str(exc.reply), CONNECTION_SETTINGS)
+                    self.pause_ours(str(exc.reply), CONNECTION_SETTINGS)
                 except RelayError as exc:  # our TLS or login: nothing was sent, the row stays as it was
-                    self.pauseours(str(exc), exc.check)
+                    self.pause_ours(str(exc), exc.check)
                 except (DeliveryError, StoreError) as exc:
                     self.halt_with(str(exc))
                 except Exception as exc:  # a bug: stop cleanly; the restart rule covers a 'sending' row
@@ -304,7 +304,7 @@ class Run:
                     self.defer(item, exc, ledger, attempted=attempted)
                 else:
                     self.release(item, exc, ledger, attempted=attempted)
-                self.pauseours(*what_to_check(exc))
+                self.pause_ours(*what_to_check(exc))
             elif exc.reply.kind is ReplyKind.THROTTLE and not exc.message_sent:
                 self.slow_down(item, exc, ledger, attempted=attempted, epoch=epoch)
             else:
@@ -315,13 +315,13 @@ class Run:
             return transport
         except RelayError as exc:  # a reconnect inside the send met our TLS or login: the row goes back as it was
             self.release(item, exc, ledger, attempted=attempted)
-            self.pauseours(str(exc), exc.check)
+            self.pause_ours(str(exc), exc.check)
             transport.close()
             return None
         except PermanentError as exc:
             if exc.reply.refuses_relaying:  # our setup, said of whatever address came first: the row goes back
                 self.release(item, exc, ledger, attempted=attempted)
-                self.pauseours(f"relaying refused: {exc.reply}", RELAYING_SETTINGS)
+                self.pause_ours(f"relaying refused: {exc.reply}", RELAYING_SETTINGS)
                 return transport
             # After the message their RCPT had been accepted: only an explicit 5.1.x there says the address is gone.
             bounce = exc.reply.is_bounce and not (exc.after_data and exc.reply.enhanced is None)
