@@ -198,7 +198,8 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
 
 
 def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path) -> None:
-    """Issue 25: `digest init` asks on a terminal (off without one); --clicks answers for scripts."""
+    """Issue 25: `digest init` asks on a terminal (off without one); --clicks answers for scripts. Issue 37: and whether
+    the sending domain is new (the warm-up's daily caps: off without a terminal, --warmup for scripts)."""
     import pty
     import subprocess
     import sys
@@ -207,7 +208,8 @@ def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path
     from digest.models import ClickTracking
 
     assert digest("init", str(tmp_path / "quiet")).returncode == 0
-    assert load_settings(tmp_path / "quiet" / "config" / "digest.toml", environ={}).clicks is ClickTracking.OFF
+    quiet = load_settings(tmp_path / "quiet" / "config" / "digest.toml", environ={})
+    assert quiet.clicks is ClickTracking.OFF and not quiet.delivery.warmup.enabled
     assert digest("init", str(tmp_path / "given"), "--clicks", "aggregate").returncode == 0
     config = tmp_path / "given" / "config" / "digest.toml"
     assert load_settings(config, environ={}).clicks is ClickTracking.AGGREGATE
@@ -218,12 +220,13 @@ def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path
         [sys.executable, "-m", "digest", "init", str(tmp_path / "asked")], stdin=follower, stdout=follower, stderr=follower
     ) as process:
         os.close(follower)
-        os.write(leader, b"\naggregate\n")
+        os.write(leader, b"\naggregate\ny\n")
         process.wait(timeout=60)
     shown = b""
     with contextlib.suppress(OSError):
         while chunk := os.read(leader, 4096):
             shown += chunk
     os.close(leader)
-    assert process.returncode == 0 and b"Count clicks on post links?" in shown
-    assert load_settings(tmp_path / "asked" / "config" / "digest.toml", environ={}).clicks is ClickTracking.AGGREGATE
+    assert process.returncode == 0 and b"Count clicks on post links?" in shown and b"Is the sending domain new" in shown
+    asked = load_settings(tmp_path / "asked" / "config" / "digest.toml", environ={})
+    assert asked.clicks is ClickTracking.AGGREGATE and asked.delivery.warmup.enabled

@@ -233,7 +233,7 @@ def documented_keys(text: str) -> set[str]:
 
     section, found = "", set()
     for line in text.splitlines():
-        if header := re.match(r"^\s*\[\[?([a-z_]+)\]\]?\s*(#.*)?$", line):
+        if header := re.match(r"^\s*\[\[?([a-z_.]+)\]\]?\s*(#.*)?$", line):
             section = header.group(1)
             found.add(section)
         elif key := re.match(r"^\s*#?\s*([a-z0-9_]+)\s*=", line):

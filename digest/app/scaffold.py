@@ -31,9 +31,10 @@ def config_path(folder: Path) -> Path:
 
 
 def new_newsletter(
-    folder: Path, name: str, zone: str, base_url: str, now: datetime, clicks: ClickTracking = ClickTracking.OFF
+    folder: Path, name: str, zone: str, base_url: str, now: datetime, clicks: ClickTracking = ClickTracking.OFF, *, warmup: bool = False
 ) -> tuple[NewFile, ...]:
-    """The files of a new newsletter in ``folder`` (written by the caller, which keeps any that exist)."""
+    """The files of a new newsletter in ``folder`` (written by the caller, which keeps any that exist); ``warmup``: a new
+    sending domain, whose sends start with the warm-up's daily caps ([delivery.warmup])."""
     scaffold = files("digest") / "scaffold"
     toml = (
         scaffold.joinpath("digest.toml")
@@ -43,6 +44,7 @@ def new_newsletter(
         .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
         .replace('base_url = "http://127.0.0.1:8080"', f"base_url = {json.dumps(base_url)}")
         .replace("@CLICKS@", clicks.value)
+        .replace("@WARMUP@", "true" if warmup else "false")
     )
     # The welcome post goes a day before the latest scheduled send, so the issue `digest send` means has it.
     latest = latest_slot(CronTrigger.from_crontab(DEFAULT_CRON, timezone=ZoneInfo(zone)), now)

@@ -48,7 +48,7 @@ from digest.app.status import SCHEDULER_LEASE
 from digest.config import Settings
 from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
-from digest.models import DeliveryState, RunEnd, SlotState
+from digest.models import WARMUP_HELD, DeliveryState, RunEnd, SlotState
 from digest.models.errors import DigestError
 from digest.send.leases import Held, hold_lease
 from digest.store import Store
@@ -136,6 +136,8 @@ class Scheduler:
         )
         if report.complete:
             return self._finish(slot, SlotState.SENT, wanted, summary)
+        if report.held:  # the warm-up's cap for today: the retry tick sends the rest on the next day, past grace too
+            return self._finish(slot, SlotState.WAITING, wanted, f"{summary} ({report.reason}; `digest schedule` sends them then)")
         if report.end is RunEnd.OURS:  # nobody to blame but our side: tried again at the next retry tick
             return self._finish(
                 slot, SlotState.WAITING, wanted, f"{summary} ({report.reason}; `digest schedule` tries again every {RETRY_MINUTES} minutes)"
@@ -194,6 +196,8 @@ class Scheduler:
             return self.run_slot(slot, now)
         if run is None:
             return self._record_unrun(slot, late, grace)
+        if run.state is SlotState.WAITING and WARMUP_HELD in (run.reason or "") and self.settings.delivery.warmup.enabled:
+            return self.run_slot(slot, now)  # held back by the warm-up, not late: each day sends that day's share
         if run.state is SlotState.WAITING:
             reason = f"{run.reason}; not tried again: {late / 3600:.1f} h late, beyond the grace period"
             return self._finish(slot, SlotState.FAILED, run.issue_id, reason)

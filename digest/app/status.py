@@ -16,7 +16,19 @@ from digest.app.health import source_health
 from digest.app.subscribers import LostChoice, lost_choices
 from digest.config import Settings
 from digest.issue.slots import make_trigger, next_fire_times
-from digest.models import Delivery, DeliveryState, IssueStatus, ScheduleRun, SetupReport, SourceHealth, SubscriberStatus, WorkerRecord
+from digest.models import (
+    Delivery,
+    DeliveryState,
+    IssueStatus,
+    RelayPace,
+    ScheduleRun,
+    SetupReport,
+    SourceHealth,
+    SubscriberStatus,
+    WarmupDay,
+    WorkerRecord,
+)
+from digest.send.pacing import warmup_day
 from digest.store import Store
 
 SCHEDULER_LEASE = "scheduler"  # the lease `digest schedule` holds while it runs
@@ -131,6 +143,8 @@ class Status:
     lost: tuple[LostChoice, ...] = ()  # theme keys readers chose that no theme has any more
     sources: tuple[SourceHealth, ...] = ()  # the sources failing or stale (digest.app.health), with why
     setup: SetupReport | None = None  # what `digest doctor` (or the scheduler's daily run) found last
+    paces: tuple[RelayPace, ...] = ()  # each relay's pace as the last send left it: slowed by a receiver, and why
+    warmup: WarmupDay | None = None  # [delivery.warmup] on: the ramp's day today, its cap, what was sent
 
 
 def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
@@ -155,7 +169,19 @@ def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str
         lost=lost_choices(settings, store),
         sources=tuple(item for item in source_health(settings.sources, store, now) if item.worrying),
         setup=store.checks.latest(),
+        paces=tuple(store.pacing.paces()),
+        warmup=warmup_now(settings, store, now),
     )
+
+
+def warmup_now(settings: Settings, store: Store, now: datetime) -> WarmupDay | None:
+    """Where the warm-up stands on the newsletter's day of ``now`` (None: off)."""
+    options = settings.delivery.warmup
+    if not options.enabled:
+        return None
+    today = now.astimezone(settings.timezone).date()
+    first, sent = store.pacing.warmup(today)
+    return warmup_day(options, today, first, sent)
 
 
 def returned_of(item: IssueStatus, events: Counter[str]) -> Returned:

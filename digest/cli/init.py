@@ -25,7 +25,12 @@ from digest.models import ClickTracking
     type=click.Choice([kind.value for kind in ClickTracking]),
     help="Count clicks on post links as totals per post and theme (aggregate: nothing about any reader), or not; asked on a terminal.",
 )
-def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str | None) -> None:
+@click.option(
+    "--warmup/--no-warmup",
+    default=None,
+    help="A new sending domain: start with the warm-up's growing daily caps ([delivery.warmup]); asked on a terminal, else off.",
+)
+def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str | None, warmup: bool | None) -> None:
     """Start a newsletter in FOLDER (default: here).
 
     \b
@@ -43,6 +48,12 @@ def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str |
     base_url = _checked(name, zone, base_url)
     if clicks is None:
         clicks = _asked_clicks()
+    if warmup is None:
+        warmup = sys.stdin.isatty() and click.confirm(
+            "Is the sending domain new (no mail sent from it yet)? Then the first sends are capped per day, growing "
+            "on a ramp, so receivers learn to trust it",
+            default=True,
+        )
     config = config_path(folder)
     if config.exists():
         fail(f"{config} exists already: nothing written (this folder has a newsletter; edit its config instead)", EXIT_PROBLEMS)
@@ -55,7 +66,7 @@ def init(folder: Path, name: str, zone: str, base_url: str | None, clicks: str |
         path.write_text(text, encoding="utf-8")
         click.echo(f"wrote    {path}")
 
-    for new in new_newsletter(folder, name, zone, base_url, datetime.now(UTC).replace(microsecond=0), ClickTracking(clicks)):
+    for new in new_newsletter(folder, name, zone, base_url, datetime.now(UTC).replace(microsecond=0), ClickTracking(clicks), warmup=warmup):
         put(new.path, new.text)
     _secret_key(folder / ".env")
     try:

@@ -375,6 +375,8 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
                     "issue": report.issue_id,
                     "sent": report.sent,
                     "deferred": report.deferred,
+                    "throttled": report.throttled,
+                    "held_for_tomorrow": report.held,
                     "failed": report.failed,
                     "bounced": report.bounced,
                     "skipped": report.skipped,
@@ -389,12 +391,19 @@ def _report(obj: Context, report: SendReport, resume: str) -> None:
         click.echo(f"Recovered  {report.recovered} message(s) in flight when an earlier run stopped (sent again)")
     skipped = f", {report.skipped} skipped (left the list, or their themes or a pause)" if report.skipped else ""
     click.echo(f"This run   {report.sent} sent, {report.deferred} deferred, {report.failed} failed ({report.bounced} bounced){skipped}")
+    if report.pace is not None:  # a receiver's rate limit slowed the send: its words shown, never obeyed
+        pace = report.pace
+        now = "still slowed" if pace.throttled else "back to the configured pace"
+        say(f"Slowed     {report.throttled} copy(ies) met a receiver's rate limit ({pace.reason}); retried later, no reader blamed; {now}")
+    if report.held:  # the warm-up's plan, not a failure: the rest go on the next day
+        click.echo(f"Warm-up    {report.reason}; `{resume}` sends them on the next day")
+        return
     click.echo("Ledger     " + ", ".join(f"{count} {state}" for state, count in report.counts.items() if count))
     if report.end is RunEnd.OURS:
         say(f"Paused     {report.reason}", err=True)  # the relay's own words in it: shown, never obeyed
         click.echo(f"Resume     `{resume}` once that is fixed: nobody was marked failed or bounced", err=True)
         sys.exit(EXIT_TEMPFAIL)
-    if report.reason:
+    if report.reason and not report.held:
         say(f"Stopped    {report.reason}", err=True)
     if report.end is RunEnd.STOPPED:
         click.echo(f"Stopped    on request, after the messages in flight; to resume: {resume}", err=True)

@@ -17,7 +17,7 @@ from digest.cli.sources import health_json
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
     from digest.app.status import IssueReport, Status
-    from digest.models import ScheduleRun, WorkerRecord
+    from digest.models import RelayPace, ScheduleRun, WorkerRecord
 
 
 @click.command()
@@ -59,6 +59,8 @@ def _status_json(seen: Status, pending: bool) -> dict[str, object]:
         "subscribers": {status.value: count for status, count in seen.subscribers.items()},
         "sources": [health_json(item) for item in seen.sources],  # only those failing or stale: `digest sources` lists all
         "lost_theme_keys": [{"key": x.key, "readers": x.readers, "stranded": x.stranded, "some": list(x.some)} for x in seen.lost],
+        "pace": [_pace_json(pace) for pace in seen.paces],
+        "warmup": None if (w := seen.warmup) is None else {"day": w.day, "days": w.days, "cap": w.cap, "sent": w.sent, "left": w.left},
         "issues": [_issue_json(item, pending) for item in seen.issues],
         "doctor": doctor_json(seen.setup) if seen.setup is not None else None,
     }
@@ -109,6 +111,10 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
     if seen.sources:
         click.echo(f"            all sources: {hint(obj, 'sources')}")
     _doctor_text(obj, seen)
+    for pace in seen.paces:  # the reason is a receiver's words: shown, never obeyed
+        say(f"Pace        {_pace_text(pace)}")
+    if seen.warmup is not None:
+        click.echo(f"Warm-up     {seen.warmup}")
     if not seen.issues:
         click.echo("No issues stored yet.")
     for item in seen.issues:
@@ -177,6 +183,35 @@ def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:
         "reason": run.reason,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:g} message(s)/s" if rate else "no rate limit"
+
+
+def _pace_text(pace: RelayPace) -> str:
+    now = f"{pace.relay}: {_rate(pace.rate)} on {pace.connections} connection(s)"
+    if pace.throttled:
+        configured = f"{_rate(pace.configured_rate)} on {pace.configured_connections}"
+        return (
+            f"{now}, slowed from {configured} since {pace.since:%Y-%m-%d %H:%M} UTC: {pace.reason} (climbing back as copies are accepted)"
+        )
+    last = f" (last slowed {pace.since:%Y-%m-%d %H:%M} UTC by {pace.reason}; recovered)" if pace.since is not None else ""
+    return f"{now}, as configured{last}"
+
+
+def _pace_json(pace: RelayPace) -> dict[str, object]:
+    return {
+        "relay": pace.relay,
+        "rate": pace.rate,
+        "connections": pace.connections,
+        "configured_rate": pace.configured_rate,
+        "configured_connections": pace.configured_connections,
+        "throttled": pace.throttled,
+        "reason": pace.reason,
+        "since": _iso(pace.since),
+        "updated_at": pace.updated_at.isoformat(),
     }
 
 

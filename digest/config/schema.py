@@ -7,6 +7,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -171,6 +172,35 @@ class Relay:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThrottleOptions:
+    """[delivery.throttle]: how a send slows down when a receiver answers with a rate limit, and climbs back
+    (multiplicative decrease, additive recovery: :mod:`digest.send.pacing`). An unthrottled send is never touched."""
+
+    decrease: float = 0.5  # each rate-limit reply multiplies the pace (rate and connections) by this
+    recover: float = 0.02  # each accepted copy adds back this share of the configured pace, up to all of it
+    floor: float = 0.05  # the pace never falls below this share of the configured one
+    max_delay: float = 3600.0  # seconds: the longest a throttled copy waits (the server's asked time or the backoff)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmupOptions:
+    """[delivery.warmup]: a new sending domain or address sends a growing number of copies a day (off by default).
+
+    Day d of the ramp allows ``first × growth^(d-1)`` copies (rounded); after ``days`` days, no cap. Day 1 is
+    ``start``, or the first day anything was sent under the warm-up."""
+
+    enabled: bool = False
+    start: date | None = None
+    first: int = 50
+    growth: float = 1.5
+    days: int = 21
+
+    def cap(self, day: int) -> int | None:
+        """The copies allowed on the ramp's ``day`` (1 the first); None past the ramp."""
+        return None if day > self.days else round(self.first * self.growth ** (max(day, 1) - 1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryOptions:
     backend: BackendName = "outbox"
     outbox_dir: Path = Path("outbox")
@@ -188,6 +218,8 @@ class DeliveryOptions:
     claim_timeout: float = 30.0  # a worker whose heartbeat is older than this is dead: its claimed rows go to the others
     list_id: str = ""
     unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
+    throttle: ThrottleOptions = ThrottleOptions()
+    warmup: WarmupOptions = WarmupOptions()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 
 from digest.config.schema import (
@@ -13,6 +14,8 @@ from digest.config.schema import (
     DeliveryOptions,
     Relay,
     SmtpOptions,
+    ThrottleOptions,
+    WarmupOptions,
 )
 from digest.config.table import TableReader, env_override
 from digest.config.validators import (
@@ -55,6 +58,38 @@ def read_delivery(top: TableReader, env: Mapping[str, str], root: Path) -> Deliv
             lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
         ),
         unsubscribe_mailto=reader.get("unsubscribe_mailto", str, "", check_mailbox),
+        throttle=_throttle(reader.sub("throttle")),
+        warmup=_warmup(reader.sub("warmup")),
+    )
+    reader.finish()
+    return options
+
+
+def _share(value: float) -> str | None:
+    return None if 0 < value <= 1 else f"must be more than 0 and at most 1, got {value}"
+
+
+def _throttle(reader: TableReader) -> ThrottleOptions:
+    """[delivery.throttle]: how a receiver's rate limit slows the send down and how it climbs back."""
+    options = ThrottleOptions(
+        decrease=reader.get("decrease", float, 0.5, lambda v: None if 0 < v < 1 else f"must be more than 0 and less than 1, got {v}"),
+        recover=reader.get("recover", float, 0.02, _share),
+        floor=reader.get("floor", float, 0.05, _share),
+        max_delay=reader.get("max_delay", float, 3600.0, positive),
+    )
+    reader.finish()
+    return options
+
+
+def _warmup(reader: TableReader) -> WarmupOptions:
+    """[delivery.warmup]: the daily caps of a new sending domain's ramp (off unless enabled)."""
+    start = reader.get("start", date, date.min, lambda v: f"must be a date (2026-12-01), got {v}" if isinstance(v, datetime) else None)
+    options = WarmupOptions(
+        enabled=reader.get("enabled", bool, False),
+        start=None if start == date.min else start,
+        first=reader.get("first", int, 50, positive),
+        growth=reader.get("growth", float, 1.5, lambda v: None if v >= 1 else f"must be 1 or more, got {v}"),
+        days=reader.get("days", int, 21, positive),
     )
     reader.finish()
     return options

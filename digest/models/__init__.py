@@ -44,7 +44,7 @@ from digest.models.delivery import (
     ViewKind,
     ViewWords,
 )
-from digest.models.errors import Refusal, RefusalKind, Reply, ReviewProblem
+from digest.models.errors import REPLY_KIND_WORDS, Refusal, RefusalKind, Reply, ReplyKind, ReviewProblem
 from digest.models.events import (
     ENDPOINT_STATE_WORDS,
     EVENT_WORDS,
@@ -103,7 +103,7 @@ from digest.models.posts import (
     shares,
     strict_problems,
 )
-from digest.models.runs import Progress, RunEnd, ScheduleRun, SendReport, SlotState, WorkerRecord
+from digest.models.runs import WARMUP_HELD, Progress, RelayPace, RunEnd, ScheduleRun, SendReport, SlotState, WarmupDay, WorkerRecord
 from digest.models.setup import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupCheck, SetupReport, Verdict
 from digest.models.subscribers import (
     SUBSCRIBER_STATUS_WORDS,
@@ -127,11 +127,13 @@ __all__ = [
     "LAYOUT_VERSION",
     "NO_OUTLET",
     "OUTSTANDING_STATES",
+    "REPLY_KIND_WORDS",
     "SENDER_SIDE",
     "STATUS_EVENTS",
     "SUBSCRIBER_STATUS_WORDS",
     "VERDICT_WORDS",
     "VIEW_WORDS",
+    "WARMUP_HELD",
     "AlsoIn",
     "ApiScope",
     "ApiToken",
@@ -175,8 +177,10 @@ __all__ = [
     "RecipientView",
     "Refusal",
     "RefusalKind",
+    "RelayPace",
     "RenderedIssue",
     "Reply",
+    "ReplyKind",
     "ReviewProblem",
     "ReviewState",
     "RunEnd",
@@ -203,6 +207,7 @@ __all__ = [
     "Verdict",
     "ViewKind",
     "ViewWords",
+    "WarmupDay",
     "Window",
     "WorkerRecord",
     "event_kind",

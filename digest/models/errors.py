@@ -42,9 +42,10 @@ socket's own kinds, so its handlers treat them as they treat those).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 # -- what the errors carry ------------------------------------------------------------------------------------
 # The tree is the bottom of the layers (a value can refuse to be made with one of its errors: a backwards Window), so
@@ -91,6 +92,24 @@ class Reply:
         return self.code == 452 or (self.enhanced or "").startswith(("4.3.", "4.4.", "4.5.", "4.7."))
 
     @property
+    def kind(self) -> ReplyKind:
+        """What a refusal asks of the sender, decided here once (the words: :data:`REPLY_KIND_WORDS`).
+
+        THROTTLE: a receiver's rate limit (421/450/451/452 with 4.7.x: Gmail's 4.7.28 and 4.7.0, Microsoft's
+        4.7.500–4.7.650, Yahoo's [TSxx]; or words such as "too many connections", "rate limit"): slower, later
+        (:mod:`digest.send.pacing`).
+        OURS: our setup or our relay (our sender or relaying refused, a reply out of step, the relay's own 4.3.x,
+        4.4.x, 4.5.x or 421 trouble). SOFT: another 4xx, this reader's mailbox for now. HARD: a 5xx, for good.
+        """
+        if self.code < 400 or self.code in (500, 502, 503, 504) or self.refuses_sender or self.refuses_relaying:
+            return ReplyKind.OURS
+        if self.code < 500:
+            if self.code in (421, 450, 451, 452) and ((self.enhanced or "").startswith("4.7.") or _RATE_LIMITED.search(self.text)):
+                return ReplyKind.THROTTLE
+            return ReplyKind.OURS if self.code == 421 or self.is_throttle else ReplyKind.SOFT
+        return ReplyKind.HARD
+
+    @property
     def refuses_relaying(self) -> bool:
         """The relay will not relay for us ("554 5.7.1 Relay access denied", a bare "550 relay not permitted"):
         our setup, whatever address it is said of; every copy would meet it."""
@@ -101,6 +120,30 @@ class Reply:
         """5.7.x: policy, authentication or reputation: the sender's problem, not the reader's address."""
         return (self.enhanced or "").startswith("5.7.")
 
+
+class ReplyKind(StrEnum):
+    """What a relay's refusal asks of the sender (:attr:`Reply.kind`, the one place that decides it)."""
+
+    THROTTLE = "throttle"  # the receiver's rate limit: that relay slows down, the copy waits, nobody is blamed
+    SOFT = "soft"  # this reader's mailbox, for now: retried, each try counted
+    HARD = "hard"  # refused for good
+    OURS = "ours"  # our setup or our relay's own trouble: never counted against the reader
+
+
+REPLY_KIND_WORDS: Mapping[ReplyKind, str] = MappingProxyType(
+    {
+        ReplyKind.THROTTLE: "the receiver asked us to slow down",
+        ReplyKind.SOFT: "the reader's mailbox, for now",
+        ReplyKind.HARD: "refused for good",
+        ReplyKind.OURS: "our side, not the reader's",
+    }
+)
+
+# A rate limit said in words where the enhanced code is missing or another (Microsoft, Yahoo, Postfix policy servers).
+_RATE_LIMITED = re.compile(
+    r"too many (concurrent )?(connections|messages|mails|sessions)|rate.?limit|throttl|unusual rate|\[TS\d\d\]",
+    re.IGNORECASE,
+)
 
 _SENDER_REFUSED = re.compile(r"\bsender\b[^.;]{0,40}\b(rejected|refused|denied)\b|\bsender verif(y|ication) failed\b", re.IGNORECASE)
 _RELAYING = re.compile(
@@ -284,6 +327,8 @@ class TransientError(DeliveryError):
         """What the ledger records for the retry."""
         if self.at_sender:
             return f"{self.reply} (MAIL FROM refused: a sender-side problem; retried, the address was not bounced)"
+        if self.reply.kind is ReplyKind.THROTTLE and not self.message_sent:
+            return f"{self.reply} ({REPLY_KIND_WORDS[ReplyKind.THROTTLE]}: retried later, not counted against the reader)"
         if self.ours and self.message_sent:
             return f"{self.reply} (our relay's side, after the message was written: retried, counted so copies stay bounded)"
         if self.ours:

@@ -61,6 +61,10 @@ class SendReport:
     variants: int = 0  # theme views compiled for the readers who chose some themes
     end: RunEnd = RunEnd.COMPLETE  # how the run ended
     reason: str | None = None  # PAUSED: the breaker's last reply; FATAL: what no retry can fix
+    throttled: int = 0  # of the deferrals, those a receiver's rate limit asked for (never counted against a reader)
+    pace: RelayPace | None = None  # the relay's pace at the end, when a receiver slowed it during the run
+    warmup: WarmupDay | None = None  # the warm-up's day, when one is on
+    held: int = 0  # copies left for the next day: the warm-up's cap for today was reached (not failed, not tried)
 
     @property
     def complete(self) -> bool:
@@ -78,6 +82,47 @@ class WorkerRecord:
     heartbeat_age: float  # seconds since its last heartbeat, on the database's clock
     stopped: bool
     sent: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayPace:
+    """How fast digest sends through a relay now, and why (``digest status``): the configured pace, unless a
+    receiver's rate limit slowed it (:mod:`digest.send.pacing`); it climbs back to the configured pace, never above."""
+
+    relay: str
+    rate: float  # messages per second now, over all connections; 0: no limit (as configured)
+    connections: int
+    configured_rate: float  # delivery.rate (0: no limit)
+    configured_connections: int  # delivery.connections
+    throttled: bool  # below the configured pace now
+    share: float  # of the configured pace (1.0: all of it)
+    reason: str | None  # the last reply that slowed it (kept once recovered, to say what happened)
+    since: datetime | None  # when that reply came
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmupDay:
+    """Where a new sending domain or address stands on the warm-up's ramp ([delivery.warmup]): a daily cap that grows."""
+
+    day: int  # the ramp's day, 1 on the first day anything was sent under it
+    days: int  # the ramp's length: from the day after it, no cap
+    cap: int | None  # copies allowed this day; None: past the ramp
+    sent: int  # copies sent this day so far
+
+    @property
+    def left(self) -> int | None:
+        return None if self.cap is None else max(0, self.cap - self.sent)
+
+    def __str__(self) -> str:
+        if self.cap is None:
+            return f"warm-up over (day {self.day}, the ramp is {self.days} days): no daily cap"
+        return f"warm-up day {self.day} of {self.days}: {self.sent} of today's {self.cap} copies sent"
+
+
+# The words a run's reason has when the warm-up's cap for the day held copies back: the scheduler keeps such a slot
+# waiting past its grace period, and its retry tick sends the rest on the next day (digest.app.scheduling).
+WARMUP_HELD = "today's cap reached"
 
 
 class SlotState(StrEnum):

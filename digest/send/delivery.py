@@ -49,6 +49,7 @@ from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
 from digest.models.errors import WorkersAtWorkError
 from digest.models.tokens import ReturnPathSigner, Signer
 from digest.send.leases import Held, hold_lease, holder_is_dead
+from digest.send.pacing import Warmup
 from digest.send.run import Run
 from digest.send.variants import Variants
 from digest.store import LedgerWriter, Store, now_utc
@@ -146,6 +147,7 @@ def send_issue(
         skipped = store.ledger.skip_inactive(issue_id)
         enqueued = store.ledger.enqueue(issue_id)
         run = Run(store, Variants(message, layout, today), backend, options, stop, _LeaseGuard(store, lease))
+        run.warmup = Warmup.start(store, options.warmup, today or now_utc().date())
 
         def watch() -> str | None:
             return "the send lease was lost to another run" if lost.is_set() else None

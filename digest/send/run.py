@@ -24,22 +24,17 @@ from digest.config import DeliveryOptions
 from digest.mail.backends import Backend, Transport
 from digest.mail.backends.base import RateLimiter
 from digest.mail.message import CompiledMessage, Envelope
-from digest.models import GAVE_UP, SENDER_SIDE, DeliveryState, Progress, Reply, RunEnd, SendReport
+from digest.models import GAVE_UP, WARMUP_HELD, DeliveryState, Progress, Reply, ReplyKind, RunEnd, SendReport
 from digest.models.addresses import envelope_form
 from digest.models.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError
+from digest.send.outcomes import CONNECTION_SETTINGS, RELAYING_SETTINGS, describe, ours_reason, what_to_check
+from digest.send.pacing import Pace, Warmup, persist
 from digest.send.variants import Variants
 from digest.store import Due, LedgerWriter, Store, now_utc
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-# The settings a paused run names when our side failed (RunEnd.OURS), by the kind of failure.
-CONNECTION_SETTINGS = (
-    "smtp.host, smtp.port and smtp.security (or SMTP_HOST, SMTP_PORT, SMTP_SECURITY; a relay's own under [[smtp.relays]]), "
-    "that the relay is up, and delivery.connections if it takes fewer at once"
-)
-SENDER_SETTINGS = "newsletter.sender and bounces.address: the relay must accept them as the envelope sender"
-RELAYING_SETTINGS = "that the relay lets digest send through it: SMTP_USERNAME and SMTP_PASSWORD, or the relay's list of hosts it serves"
 
 
 class Guard(Protocol):
@@ -77,6 +72,18 @@ class Run:
         self.halt = threading.Event()  # stop, pause or fatal: no new messages
         self.queue: queue.Queue[Due | None] = queue.Queue(maxsize=queue_size)
         self.limiter = RateLimiter(options.rate)
+        # The configured pace until a receiver's rate limit slows it (digest.send.pacing); whole again, it is exactly that.
+        self.pace = Pace(backend.name, self.limiter, options.rate, backend.parallel, options.throttle, options.retry_base)
+        if self.pace.resume(store.pacing.pace(backend.name), now_utc()):
+            log.warning(
+                "%s: %s was slowed by a receiver when the last send ended (%s): starting at %s",
+                self.issue_id,
+                backend.name,
+                self.pace.reason,
+                self.pace,
+            )
+        self.throttled = 0  # copies deferred because a receiver asked us to slow down
+        self.warmup: Warmup | None = None  # [delivery.warmup]: what is left of today's cap (None: no cap)
         self.lock = threading.Lock()
         self.progress = Progress()
         self.consecutive_failures = 0
@@ -106,17 +113,24 @@ class Run:
             self.progress.sent += 1
             self.consecutive_failures = 0
 
-    def _failed(self, subscriber_id: int, reply: Reply, *, deferred: bool, bounced: bool = False, ours: bool = False) -> None:
+    def _failed(
+        self, subscriber_id: int, reply: Reply, *, deferred: bool, bounced: bool = False, ours: bool = False, throttled: bool = False
+    ) -> None:
         with self.lock:
             self._settled(subscriber_id)
             if deferred:
                 self.deferred_ids.add(subscriber_id)
                 self.progress.deferred += 1
                 self.progress.deferrals += 1
+                if self.warmup is not None:  # not handed over: it does not count against today's warm-up cap
+                    self.warmup.give_back()
             else:
                 self.progress.failed += 1
             self.progress.bounced += bounced
-            self._count_failure(reply, ours=ours)
+            if throttled:  # a receiver asked us to slow down, and we did: no reason to pause the run
+                self.throttled += 1
+            else:
+                self._count_failure(reply, ours=ours)
 
     def _count_failure(self, reply: Reply, *, ours: bool) -> None:
         """The breaker: ``delivery.breaker`` failures in a row pause the run (called under the lock); when every one
@@ -127,7 +141,7 @@ class Run:
             return
         last = f"{self.consecutive_failures} consecutive failures; the last: {reply}"
         if self.consecutive_ours == self.consecutive_failures:
-            self.ours = _ours(f"paused after {last}", CONNECTION_SETTINGS)
+            self.ours = ours_reason(f"paused after {last}", CONNECTION_SETTINGS)
         else:
             self.paused = f"paused after {last}"
         self.halt.set()
@@ -137,7 +151,7 @@ class Run:
         sender refused, relaying denied): stop now, whatever the list's size, blaming no reader."""
         with self.lock:
             if self.ours is None:
-                self.ours = _ours(why, check)
+                self.ours = ours_reason(why, check)
         self.halt.set()
 
     def retire(self, item: Due, problem: TransientError) -> bool:
@@ -166,12 +180,19 @@ class Run:
 
     # -- one worker per connection ----------------------------------------------
 
-    def sender(self, on_progress: Callable[[Progress], None] | None) -> None:
+    def sender(self, on_progress: Callable[[Progress], None] | None, slot: int = 0) -> None:
         transport: Transport | None = None
         on_this_connection = 0
         ledger = self.guard.writer()
         try:
             while True:
+                if slot >= self.pace.connections:  # a receiver's rate limit took this connection away for now
+                    if transport is not None:
+                        transport.close()
+                        transport = None
+                        self._holds(connection=False)
+                    self._flush(ledger)
+                    self.pace.wait_for_room(slot, self.halt)
                 try:
                     item = self.queue.get_nowait()
                 except queue.Empty:
@@ -197,6 +218,8 @@ class Run:
                         on_this_connection = 0
                         if self.halt.is_set() or self.stop.is_set():
                             continue  # a stop came while it opened: this reader stays pending for the next run
+                    if self.warmup is not None and not self.warmup.spend():
+                        continue  # today's warm-up cap is reached: the row stays as it is, for the next day
                     transport = self.deliver(transport, item, ledger, message)
                     on_this_connection += 1
                     if transport is not None and on_this_connection >= self.options.max_per_connection:
@@ -244,6 +267,7 @@ class Run:
     def deliver(self, transport: Transport, item: Due, ledger: LedgerWriter, message: CompiledMessage) -> Transport | None:
         """Send one message through ``transport``; returns the transport, or None if it must be reopened."""
         attempted = False
+        epoch = self.pace.epoch  # a rate limit answering this copy slows the pace only if no other did since it left
 
         def before_data() -> None:
             nonlocal attempted
@@ -280,7 +304,9 @@ class Run:
                     self.defer(item, exc, ledger, attempted=attempted)
                 else:
                     self.release(item, exc, ledger, attempted=attempted)
-                self.pause_ours(*_what_to_check(exc))
+                self.pause_ours(*what_to_check(exc))
+            elif exc.reply.kind is ReplyKind.THROTTLE and not exc.message_sent:
+                self.slow_down(item, exc, ledger, attempted=attempted, epoch=epoch)
             else:
                 self.defer(item, exc, ledger, attempted=attempted)
             if exc.connection_lost:
@@ -299,12 +325,25 @@ class Run:
                 return transport
             # After the message their RCPT had been accepted: only an explicit 5.1.x there says the address is gone.
             bounce = exc.reply.is_bounce and not (exc.after_data and exc.reply.enhanced is None)
-            ledger.mark_failed(self.issue_id, item.subscriber_id, _describe(exc.reply, bounce), bounce=bounce)
+            ledger.mark_failed(self.issue_id, item.subscriber_id, describe(exc.reply, bounce), bounce=bounce)
             self._failed(item.subscriber_id, exc.reply, deferred=False, bounced=bounce)
             return transport
         ledger.mark_sent(self.issue_id, item.subscriber_id, str(reply))
         self._succeeded(item.subscriber_id)
+        if self.pace.share < 1.0:
+            self.pace.accepted()
         return transport
+
+    def slow_down(self, item: Due, problem: TransientError, ledger: LedgerWriter, *, attempted: bool, epoch: int) -> None:
+        """A receiver's rate limit answered this copy: the pace slows (digest.send.pacing) and the copy waits the time
+        the server asked, or the backoff; the attempt is taken back and the breaker does not count it: it is nobody's
+        failure, and the run goes on, slower."""
+        wait = self.pace.slowed(problem.reply, epoch, self.progress.sent / max(time.monotonic() - self.progress.started, 1e-3))
+        log.warning("%s: %s; retried in %.3g s, %s slowed to %s", self.issue_id, problem.reply, wait, self.pace.relay, str(self.pace))
+        ledger.mark_deferred(
+            self.issue_id, item.subscriber_id, problem.why, now_utc() + timedelta(seconds=wait), extra=-1 if attempted else 0
+        )
+        self._failed(item.subscriber_id, problem.reply, deferred=True, ours=True, throttled=True)
 
     def defer(self, item: Due, problem: TransientError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """Retry later. A reader's own trouble (a 4xx to their RCPT or their message) counts as a try, one that
@@ -332,6 +371,8 @@ class Run:
     def release(self, item: Due, problem: DeliveryError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """The run pauses for our side's failure: this reader's row goes back to pending as it was before the try
         (the attempt mark_sending counted taken back); a row never marked sending is as it was already."""
+        if self.warmup is not None:  # not handed over: it does not count against today's warm-up cap
+            self.warmup.give_back()
         if attempted:
             why = problem.why if isinstance(problem, TransientError) else str(problem)
             ledger.mark_released(self.issue_id, item.subscriber_id, f"not sent: {why}", extra=-1)
@@ -350,12 +391,13 @@ class Run:
         def watcher() -> None:
             # Waits on halt: the end of the run (halt is always set) wakes it at once.
             while not self.halt.wait(0.5) and not self.stop.is_set():
+                persist(self.store, self.pace, self.warmup)
                 if (reason := watch()) is not None:
                     self.halt_with(reason)
                     return
 
         workers = [
-            threading.Thread(target=self.sender, args=(on_progress,), name=f"send-{n}", daemon=True)
+            threading.Thread(target=self.sender, args=(on_progress, n), name=f"send-{n}", daemon=True)
             for n in range(max(1, self.backend.parallel))
         ]
         watching = threading.Thread(target=watcher, name="send-watch", daemon=True)
@@ -370,10 +412,13 @@ class Run:
             for thread in workers:
                 thread.join()
             watching.join()
+            persist(self.store, self.pace, self.warmup)
 
     def wait_for(self, when: datetime, deadline: float, on_progress: Callable[[Progress], None] | None) -> bool:
         """Wait until ``when`` (a retry comes due), saying so; False when that is past ``deadline`` (monotonic) or a stop came."""
         wait = max(0.0, (when - now_utc()).total_seconds())
+        if self.done_for_today:
+            return False
         if time.monotonic() + wait > deadline:
             log.info("%s: the next retry is due at %s, past delivery.max_wait; leaving it for the next run", self.issue_id, when)
             return False
@@ -407,6 +452,8 @@ class Run:
             end, reason = RunEnd.PAUSED, self.paused
         elif self.stop.is_set() and left:
             end, reason = RunEnd.STOPPED, None
+        elif self.warmup is not None and self.warmup.held and left:
+            end, reason = RunEnd.DEFERRED, f"{self.warmup.day}: {WARMUP_HELD}; {left} copies wait for the next day's run"
         else:
             end, reason = (RunEnd.DEFERRED if left else RunEnd.COMPLETE), None
         return SendReport(
@@ -422,14 +469,23 @@ class Run:
             bounced=self.progress.bounced,
             end=end,
             reason=reason,
+            throttled=self.throttled,
+            pace=self.pace.snapshot() if self.pace.slowdowns or self.pace.resumed else None,
+            warmup=self.warmup.day if self.warmup is not None else None,
+            held=left if self.warmup is not None and self.warmup.held else 0,
         )
 
     # -- the producer ------------------------------------------------------------
 
+    @property
+    def done_for_today(self) -> bool:
+        """The warm-up's cap for today is reached: nothing more to queue or wait for."""
+        return self.warmup is not None and self.warmup.held > 0
+
     def feed_due(self) -> None:
         """Queue every delivery due now, in batches (the list is never loaded whole)."""
         after = 0
-        while not self.halt.is_set() and not self.stop.is_set():
+        while not self.halt.is_set() and not self.stop.is_set() and not self.done_for_today:
             batch = self.store.ledger.due(self.issue_id, now_utc(), after, BATCH)
             if not batch:
                 return
@@ -437,25 +493,3 @@ class Run:
                 if not self.put(item):
                     return
             after = batch[-1].subscriber_id
-
-
-def _describe(reply: Reply, bounce: bool) -> str:
-    if reply.is_sender_problem:
-        return f"{reply} ({SENDER_SIDE}, the address was not bounced)"
-    if bounce:
-        return f"{reply} (address rejected: subscriber marked bounced)"
-    return str(reply)
-
-
-def _ours(why: str, check: str) -> str:
-    """A paused run's reason when our side failed: what, whose, and what to check."""
-    return f"{why} (our side, not the readers': check {check}; no reader was failed or bounced for it)"
-
-
-def _what_to_check(problem: TransientError) -> tuple[str, str]:
-    """The reason and the settings a pause names for a failure every copy would meet."""
-    if problem.reply.refuses_relaying:
-        return f"relaying refused: {problem.reply}", RELAYING_SETTINGS
-    if problem.at_sender:
-        return f"MAIL FROM refused: {problem.reply}", SENDER_SETTINGS
-    return str(problem.reply), CONNECTION_SETTINGS

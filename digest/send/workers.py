@@ -42,9 +42,10 @@ from digest.mail.message import CompiledMessage
 from digest.models import Layout, Progress, SendReport
 from digest.models.errors import LeaseHeldError, LeaseLostError, SoloSendRunningError, WorkersNeedPostgresError
 from digest.send.leases import TRUSTED_PART, boot_clock, hold_lease, holder_is_dead, lease_owner
+from digest.send.pacing import Warmup
 from digest.send.run import Run
 from digest.send.variants import Variants
-from digest.store import LedgerWriter, Store
+from digest.store import LedgerWriter, Store, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def work_on_issue(
     connections = max(1, backend.parallel)
     batch = claim_size(connections, options.rate)
     run = Run(store, Variants(message, layout, today), backend, options, stop, heartbeat, queue_size=batch)
+    run.warmup = Warmup.start(store, options.warmup, today or now_utc().date())  # a cap each: what is left when it starts
     reclaimed = 0
 
     def watch() -> str | None:
@@ -135,7 +137,7 @@ def work_on_issue(
     def feed() -> None:
         nonlocal reclaimed
         deadline = time.monotonic() + options.max_wait
-        while not run.halt.is_set() and not stop.is_set():
+        while not run.halt.is_set() and not stop.is_set() and not run.done_for_today:
             heartbeat.check()  # a worker woken from a pause claims nothing more
             claimed = store.workers.claim(issue_id, worker, options.claim_timeout, batch)
             if claimed.reclaimed:

@@ -21,6 +21,7 @@
     figures.py      what `digest report` reads, grouped       store.figures
     fetches.py      sources' fetches and the entries they showed  store.fetches
     api.py          the HTTP API's tokens (hashes) and audit log  store.api
+    pacing.py       each relay's pace, the warm-up's days      store.pacing
 
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
@@ -45,6 +46,7 @@ from digest.store.leases import Leases
 from digest.store.ledger import Due, Ledger
 from digest.store.links import Links
 from digest.store.migrations import ThemeNames
+from digest.store.pacing import Pacing
 from digest.store.placements import PastLabel, PastPlacement, Placements
 from digest.store.runs import Runs
 from digest.store.schema import create_engine, now_utc, reads_of
@@ -99,6 +101,7 @@ class Store:
         self.figures = Figures(engine)
         self.fetches = SourceFetches(engine)
         self.webhooks = Webhooks(engine)
+        self.pacing = Pacing(engine)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None) -> Store:

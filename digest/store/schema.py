@@ -251,6 +251,32 @@ links = sa.Table(
     sa.Column("repeated", sa.Integer, nullable=False, server_default="0"),  # one client again within the repeat window
 )
 
+relay_paces = sa.Table(
+    "relay_paces",
+    metadata,
+    # v20: each relay's pace as the last send left it (digest.send.pacing): slowed by a receiver's rate limit, or
+    # whole again; what `digest status` shows. One row per relay (the backend's name), written when it changes.
+    sa.Column("relay", sa.String(128), primary_key=True),
+    sa.Column("rate", sa.Float, nullable=False),  # messages per second; 0: no limit
+    sa.Column("connections", sa.Integer, nullable=False),
+    sa.Column("configured_rate", sa.Float, nullable=False),
+    sa.Column("configured_connections", sa.Integer, nullable=False),
+    sa.Column("throttled", sa.Boolean, nullable=False),
+    sa.Column("share", sa.Float, nullable=False),  # of the configured pace: where the next run starts, if soon
+    sa.Column("reason", sa.Text),  # the reply that last slowed it
+    sa.Column("since", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+warmup_days = sa.Table(
+    "warmup_days",
+    metadata,
+    # v20: the copies sent (or refused for good) on each day of a [delivery.warmup] ramp, by the newsletter's day
+    # (ISO date): the day's cap is what is left of it; the first row is the ramp's day 1 when no start is set.
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
+)
+
 
 send_workers = sa.Table(
     "send_workers",

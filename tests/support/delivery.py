@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import date
 
 from digest.config import Relay, Settings, SmtpOptions
 from digest.mail.backends import get_backend
@@ -28,10 +29,12 @@ def run_send(
     stop: threading.Event | None = None,
     issue_id: str = "2026-11-20-abcdef",
     on_progress: Callable[[Progress], None] | None = None,
+    today: date | None = None,
 ) -> SendReport:
     issue = store.issues.load(issue_id)
     assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress)
+    message = compile_issue(issue, settings)
+    return send_issue(store, message, get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress, today=today)
 
 
 def relay(name: str, port: int, weight: int = 1) -> Relay:

@@ -54,6 +54,10 @@ class RateLimiter:
         self.next = time.monotonic()
         self.lock = threading.Lock()
 
+    def set_rate(self, rate: float) -> None:
+        """A new pace from the next message on (a receiver asked for a slower one: :mod:`digest.send.pacing`)."""
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+
     def wait(self, stop: threading.Event) -> None:
         if not self.interval:
             return

@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from digest.config import SmtpOptions
 from digest.mail.message import Envelope
-from digest.models import Reply
+from digest.models import Reply, ReplyKind
 from digest.models.errors import AddressError, DeliveryError, PermanentError, RelayError, TransientError
 
 
@@ -48,6 +48,8 @@ def _raise_for(reply: Reply, *, message_sent: bool = False, at_sender: bool = Fa
         raise TransientError(Reply(421, f"garbled reply from the server: {reply} out of step"), garbled=True, message_sent=message_sent)
     if reply.code in _NOT_FOLLOWED:
         raise TransientError(Reply(421, f"garbled reply from the server: our commands not followed: {reply}"), garbled=True)
+    if reply.kind is ReplyKind.THROTTLE:  # a receiver's rate limit, whichever command it answers (MAIL FROM too): slower, later
+        raise TransientError(reply, connection_lost=True)
     if at_sender or reply.refuses_sender:  # digest's envelope sender refused, even at RCPT: never the reader's failure
         raise TransientError(reply, connection_lost=reply.code == 421, at_sender=True)
     if reply.code < 500:  # a throttle closes this connection: the next try goes through a fresh one (a per-session limit)

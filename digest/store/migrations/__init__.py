@@ -33,7 +33,7 @@ from digest.models.errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "v22"
+HEAD = "v23"
 LEGACY_VERSIONS = 11  # schema_version numbers the hand-written migrations reached; N is revision vNN
 _LOCK = 7_412_031  # pg_advisory_xact_lock's key for "digest is upgrading this database"
 

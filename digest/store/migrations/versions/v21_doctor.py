@@ -2,14 +2,14 @@
 `digest doctor` (or `digest schedule`'s daily one), for `digest status`.
 
 Revision ID: v21
-Revises: v23
+Revises: v20
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "v21"
-down_revision = "v23"
+down_revision = "v20"
 
 
 def upgrade() -> None:

@@ -1,13 +1,13 @@
 """The HTTP API's tokens (only their hashes) and the audit log of its requests.
 
-Revision ID: v23
+Revision ID: v20
 Revises: v19
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "v23"
+revision = "v20"
 down_revision = "v19"
 
 
