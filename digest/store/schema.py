@@ -254,7 +254,7 @@ links = sa.Table(
 relay_paces = sa.Table(
     "relay_paces",
     metadata,
-    # v20: each relay's pace as the last send left it (digest.send.pacing): slowed by a receiver's rate limit, or
+    # v23: each relay's pace as the last send left it (digest.send.pacing): slowed by a receiver's rate limit, or
     # whole again; what `digest status` shows. One row per relay (the backend's name), written when it changes.
     sa.Column("relay", sa.String(128), primary_key=True),
     sa.Column("rate", sa.Float, nullable=False),  # messages per second; 0: no limit
@@ -271,7 +271,7 @@ relay_paces = sa.Table(
 warmup_days = sa.Table(
     "warmup_days",
     metadata,
-    # v20: the copies sent (or refused for good) on each day of a [delivery.warmup] ramp, by the newsletter's day
+    # v23: the copies sent (or refused for good) on each day of a [delivery.warmup] ramp, by the newsletter's day
     # (ISO date): the day's cap is what is left of it; the first row is the ramp's day 1 when no start is set.
     sa.Column("day", sa.String(10), primary_key=True),
     sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
@@ -328,7 +328,7 @@ source_entries = sa.Table(
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
-    # v23: the HTTP API's tokens (digest.app.api): never a token itself, only the SHA-256 of its secret part, found by
+    # v20: the HTTP API's tokens (digest.app.api): never a token itself, only the SHA-256 of its secret part, found by
     # its public part. A revoked token keeps its row (the audit log names it); a name is unique among the live ones.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False),
@@ -345,7 +345,7 @@ api_tokens = sa.Table(
 api_audit = sa.Table(
     "api_audit",
     metadata,
-    # v23: every API request: which token (its name; NULL when none was valid), what, about whom, when, the answer. A
+    # v20: every API request: which token (its name; NULL when none was valid), what, about whom, when, the answer. A
     # subscriber is named by id and by the keyed hash of the address; forgetting them clears the id, the hash stays.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", UTCDateTime, nullable=False),
