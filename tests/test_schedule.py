@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ import pytest
 
 from digest.app.scheduling import Scheduler
 from digest.app.status import scheduler_status
-from digest.config import ScheduleOptions, Settings, load_settings
+from digest.config import ScheduleOptions, Scope, load_settings
 from digest.issue.assembly import issue_id
 from digest.issue.slots import latest_slot, make_trigger, next_fire_times
 from digest.models import SlotState, Window
@@ -28,20 +28,25 @@ from conftest import LONDON
 from mailserver import SmtpServer
 from support.project import PROJECT
 from support.schedule import SLOT, schedule_config
+from support.settings import overridden
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def scheduled(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer) -> Callable[..., tuple[Scheduler, Store]]:
+def scheduled(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer) -> Callable[..., tuple[Scheduler, Store]]:
     def make(count: int = 3, **schedule: object) -> tuple[Scheduler, Store]:
         project = load_settings(PROJECT / "config" / "digest.toml", environ={})
         base = delivery_settings(smtp_server.port)
         options = {"cron": "0 9 * * mon", "misfire_grace": 6 * 3600.0, "min_posts": 1} | schedule
-        settings = dataclasses.replace(
-            base, root=project.root, sources=project.sources, themes=project.themes, schedule=ScheduleOptions(**options)
+        settings = overridden(
+            base,
+            root=project.install.root,
+            sources=project.newsletter.sources,
+            themes=project.newsletter.themes,
+            schedule=ScheduleOptions(**options),
         )
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store
@@ -85,7 +90,7 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert store.runs.get(SLOT).state == "missed"  # type: ignore[union-attr]
     assert store.ledger.status() == []  # no issue was built or stored
 
-    status = scheduler_status(runner.settings, store, SLOT + timedelta(hours=7))  # one typed answer (issue 23)
+    status = scheduler_status(runner.settings.newsletter, store, SLOT + timedelta(hours=7))  # one typed answer (issue 23)
     assert status.last_run is not None and status.last_run.state is SlotState.MISSED
     assert status.next_run == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON) and not status.running
 
@@ -95,10 +100,10 @@ def test_a_partial_slot_past_its_grace_is_abandoned_and_left_to_an_operator(
 ) -> None:
     first_runner, store = scheduled()
     settings = first_runner.settings
-    settings = dataclasses.replace(
+    settings = overridden(
         settings,
         config_path=tmp_path / "digest.toml",
-        delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01),
+        delivery=dataclasses.replace(settings.install.delivery, max_wait=0.0, retry_base=0.01),
     )
     runner = Scheduler(settings, store)
     smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
@@ -108,7 +113,7 @@ def test_a_partial_slot_past_its_grace_is_abandoned_and_left_to_an_operator(
     # The reason says why; the command that finishes it is the CLI's to write (`digest status` prints it under
     # the slot and under the issue, whose deliveries wait): the app layer names no command-line flag (issue 23).
     assert "--" not in (late.reason or "") and store.ledger.outstanding(late.issue_id).deferred == 1
-    status = scheduler_status(settings, store, SLOT + timedelta(hours=7))
+    status = scheduler_status(settings.newsletter, store, SLOT + timedelta(hours=7))
     assert status.last_run is not None and status.last_run.state is SlotState.ABANDONED and status.last_run.issue_id == late.issue_id
     assert runner.catch_up(SLOT + timedelta(hours=8)) is None  # recorded once, then left to the operator
 
@@ -150,7 +155,7 @@ def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
 ) -> None:
     first_runner, store = scheduled()
     settings = first_runner.settings
-    runner = Scheduler(dataclasses.replace(settings, delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01)), store)
+    runner = Scheduler(overridden(settings, delivery=dataclasses.replace(settings.install.delivery, max_wait=0.0, retry_base=0.01)), store)
     smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
     first = runner.catch_up(SLOT)
     assert first is not None and first.state == "partial" and "1 deferred" in (first.reason or "")
@@ -167,9 +172,9 @@ def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
         (NEW_YORK, ["2026-03-06", "2026-03-13", "2026-03-20", "2026-10-23", "2026-10-30", "2026-11-06", "2026-11-13"]),
     ],
 )
-def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[..., Settings], zone: ZoneInfo, fridays: list[str]) -> None:
-    settings = dataclasses.replace(delivery_settings(), schedule=ScheduleOptions(cron="0 9 * * fri", timezone=zone))
-    trigger = make_trigger(settings)
+def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[..., Scope], zone: ZoneInfo, fridays: list[str]) -> None:
+    settings = overridden(delivery_settings(), schedule=ScheduleOptions(cron="0 9 * * fri", timezone=zone))
+    trigger = make_trigger(settings.newsletter)
     start = datetime.fromisoformat(fridays[0]).replace(tzinfo=zone) - timedelta(days=1)
     fires = next_fire_times(trigger, start, 40)
     wanted = {datetime.fromisoformat(day).date() for day in fridays}
@@ -195,7 +200,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         settings = load_settings(config, environ={})
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         deadline = time.monotonic() + 30
         while store.leases.holder("scheduler") is None and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -213,10 +218,8 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
             time.sleep(0.1)
         with store.engine.connect() as conn:
             # The weekly job, and the tick that tries again a slot our side held up (issue 31).
-            assert sorted(row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))) == [
-                "weekly-digest",
-                "weekly-digest-retry",
-            ]
+            slug = settings.newsletter.slug  # the jobs are the newsletter's: its slug names them
+            assert sorted(row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))) == [f"{slug}:retry", f"{slug}:weekly"]
         health = subprocess.run([*command[:-1], "status", "--json"], env=_env(), capture_output=True, text=True, timeout=60)
         scheduler = json.loads(health.stdout)["scheduler"]
         assert scheduler["lease_holder"]["owner"].split(":")[1] == str(first.pid)
@@ -274,8 +277,8 @@ def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_serv
     assert len(counts) == 600 and sum(counts.values()) - 600 <= connections
 
 
-def _stored_jobs(url: str) -> dict[str, str]:
-    """The job store's rows: id → the textual reference of the callable it runs."""
+def _stored_jobs(url: str) -> dict[str, tuple[str, tuple[object, ...]]]:
+    """The job store's rows: id → the textual reference of the callable it runs, and its arguments."""
     import pickle
 
     import sqlalchemy as sa
@@ -284,13 +287,14 @@ def _stored_jobs(url: str) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text("select id, job_state from apscheduler_jobs")).all()
     engine.dispose()
-    return {row[0]: pickle.loads(row[1])["func"] for row in rows}
+    return {row[0]: (pickle.loads(row[1])["func"], tuple(pickle.loads(row[1])["args"])) for row in rows}
 
 
 def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """An install upgraded across the house's second pass: its job store names ``digest.schedule:…``, a module that
-    is gone (the jobs are ``digest.cli.jobs`` now). The scheduler starts, stores its jobs again under the new name,
-    and removes the bounce job it no longer runs by id: reading it back would raise on the missing module."""
+    is gone (the jobs are ``digest.cli.jobs`` now), under the ids of before newsletters had slugs. The scheduler
+    starts, stores its jobs again under the newsletter's ids, holding its slug, and removes the old rows by id:
+    reading one back would raise on the missing module."""
     import pickle
 
     import sqlalchemy as sa
@@ -301,6 +305,7 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     config = schedule_config(tmp_path, smtp_server.port, url)
+    slug = load_settings(config, environ={}).newsletter.slug
     earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")})
     earlier.add_job(fire, "interval", hours=1, id="weekly-digest")
     earlier.add_job(bounce_tick, "interval", hours=1, id="weekly-digest-bounces")
@@ -313,17 +318,56 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
             old["func"] = old["func"].replace("digest.cli.jobs:", "digest.schedule:")
             conn.execute(sa.text("update apscheduler_jobs set job_state = :s where id = :i"), {"s": pickle.dumps(old), "i": job_id})
     engine.dispose()
-    assert _stored_jobs(url) == {"weekly-digest": "digest.schedule:fire", "weekly-digest-bounces": "digest.schedule:bounce_tick"}
+    assert _stored_jobs(url) == {
+        "weekly-digest": ("digest.schedule:fire", ()),
+        "weekly-digest-bounces": ("digest.schedule:bounce_tick", ()),
+    }
 
     command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
     running = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while "weekly-digest-bounces" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
+        while "weekly-digest" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
             time.sleep(0.1)
         assert running.poll() is None, running.communicate()[1]
-        assert _stored_jobs(url) == {"weekly-digest": "digest.cli.jobs:fire", "weekly-digest-retry": "digest.cli.jobs:retry_tick"}
+        assert _stored_jobs(url) == {
+            f"{slug}:weekly": ("digest.cli.jobs:fire", (slug,)),
+            f"{slug}:retry": ("digest.cli.jobs:retry_tick", (slug,)),
+        }
     finally:
         running.send_signal(signal.SIGTERM)
         _, stderr = running.communicate(timeout=60)
     assert running.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def test_a_stored_job_read_back_after_a_restart_runs_on_its_newsletters_runner(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    """A job row holds data only (its kind and the newsletter's slug): a later process reads it back and its
+    executor runs that kind's work on the runner it was given for that slug; no module holds a scheduler."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.cli.jobs import RunnerExecutor, fire, job_id
+
+    runner, store = scheduled()
+    slug = runner.settings.newsletter.slug
+    earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename="apscheduler_jobs")})
+    earlier.add_job(fire, runner.trigger, args=(slug,), id=job_id(slug, "weekly"))
+    earlier.start(paused=True)
+    earlier.shutdown()
+
+    executor = RunnerExecutor({slug: runner})
+    later = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename="apscheduler_jobs")})
+    later.start(paused=True)
+    try:
+        job = later.get_job(job_id(slug, "weekly"))  # read back from its row
+        assert job is not None and job.func is fire and tuple(job.args) == (slug,)
+        executor.start(later, "default")
+        now = datetime.now(UTC)
+        executor.submit_job(job, [now])
+        executor.shutdown(wait=True)
+    finally:
+        later.shutdown()
+    slot = latest_slot(runner.trigger, now)
+    assert slot is not None and store.runs.get(slot) is not None  # the runner caught up on the latest slot

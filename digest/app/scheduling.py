@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
-from digest.config import Settings
+from digest.config import Scope
 from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import DeliveryState, RunEnd, SlotState
@@ -71,7 +71,7 @@ class Scheduler:
     """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
 
     def __init__(
-        self, settings: Settings, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+        self, settings: Scope, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
     ) -> None:
         self.settings = settings
         self.store = store
@@ -106,10 +106,10 @@ class Scheduler:
             if plan.built is not None and not plan.frozen:
                 for problem in plan.built.digest.problems:
                     log.warning("slot %s: %s", slot.isoformat(), problem)
-                if len(plan.issue.post_ids) < self.settings.schedule.min_posts:
+                if len(plan.issue.post_ids) < self.settings.newsletter.schedule.min_posts:
                     reason = (
                         f"{len(plan.issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = "
-                        f"{self.settings.schedule.min_posts}; no email sent"
+                        f"{self.settings.newsletter.schedule.min_posts}; no email sent"
                     )
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
@@ -145,7 +145,7 @@ class Scheduler:
 
     def draft_due(self, now: datetime) -> str | None:
         """With approval required: make the coming slot's draft once it is ``draft_hours`` away; its id, or None."""
-        options = self.settings.schedule
+        options = self.settings.newsletter.schedule
         if not options.approval_required:
             return None
         slot = next_slot(self.trigger, now)
@@ -157,7 +157,9 @@ class Scheduler:
             log.error("slot %s: the draft could not be made: %s", slot.isoformat(), exc)
             return None
         if drafted is not None:
-            log.info("slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.editors))
+            log.info(
+                "slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.newsletter.editors)
+            )
         return drafted.id if drafted else None
 
     def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> SlotOutcome:
@@ -187,7 +189,7 @@ class Scheduler:
         if run is not None and run.state in FINAL:
             return None
         late = (now - slot).total_seconds()
-        grace = self.settings.schedule.misfire_grace
+        grace = self.settings.newsletter.schedule.misfire_grace
         if late <= grace:
             if late > 1:
                 log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)

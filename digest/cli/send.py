@@ -165,7 +165,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     settings = obj.placing()
     if not request.test_to and (problem := link_problem(settings)) is not None:
         fail(problem, EXIT_USAGE)
-    if settings.delivery.workers_may_join:
+    if settings.install.delivery.workers_may_join:
         request = replace(request, worker=True)
     if request.worker and obj.store.is_sqlite:
         from digest.models.errors import WorkersNeedPostgresError

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.config.kinds import ARCHIVE, SourceKind
 from digest.models import Post, Problem, Window
 from digest.models.errors import SourceError
@@ -81,7 +81,7 @@ def strip_link_text(excerpt: str, title: str) -> str:
 class ArchiveSource:
     kind: ClassVar[SourceKind] = ARCHIVE
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None:
         self.spec = spec
         self.settings = settings
 
@@ -90,7 +90,7 @@ class ArchiveSource:
         if self.spec.is_url:
             return self._gather_url()
         try:
-            paths = expand(self.settings.resolve(self.spec.location), self.kind.folder_ending)
+            paths = expand(self.settings.install.resolve(self.spec.location), self.kind.folder_ending)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
         posts: list[Post] = []
@@ -105,7 +105,7 @@ class ArchiveSource:
         """An archive page fetched like a feed: timeout, size cap, conditional GET."""
         url = self.spec.location
         try:
-            body = fetch(url, self.settings.feed, self.settings.cache_dir, accept=TEXT_TYPES).body
+            body = fetch(url, self.settings.install.feed, self.settings.install.cache_dir, accept=TEXT_TYPES).body
             text = decode_text(body, url)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
@@ -166,8 +166,8 @@ class ArchiveSource:
         if text_paragraphs:
             text_paragraphs[-1] = strip_link_text(text_paragraphs[-1], title)
         body_html = sanitise_html("".join(f"<p>{html.escape(p, quote=False)}</p>" for p in text_paragraphs if p))
-        excerpt_html, excerpt_text = make_excerpt(body_html, self.settings.excerpt_words)
-        published = at_midnight(day, self.settings.timezone)
+        excerpt_html, excerpt_text = make_excerpt(body_html, self.settings.newsletter.excerpt_words)
+        published = at_midnight(day, self.settings.newsletter.timezone)
         return Post(
             id=post_id(url=None, source=label, title=title, published=published),
             title=title,

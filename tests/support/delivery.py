@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from digest.config import Relay, Settings, SmtpOptions
+from digest.config import Relay, Scope, SmtpOptions
 from digest.mail.backends import get_backend
 from digest.models import Progress, SendReport
 from digest.send.delivery import compile_issue, send_issue
@@ -14,8 +14,8 @@ from digest.store import Store
 from factories import make_stored_issue
 
 
-def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
-    store = Store.open(settings.database_url)
+def setup_store(settings: Scope, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
+    store = Store.open(settings.install.database_url)
     for n in range(count):
         store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
     store.issues.save(make_stored_issue(issue_id))
@@ -23,7 +23,7 @@ def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcd
 
 
 def run_send(
-    settings: Settings,
+    settings: Scope,
     store: Store,
     stop: threading.Event | None = None,
     issue_id: str = "2026-11-20-abcdef",
@@ -31,7 +31,9 @@ def run_send(
 ) -> SendReport:
     issue = store.issues.load(issue_id)
     assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress)
+    return send_issue(
+        store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery, stop=stop, on_progress=on_progress
+    )
 
 
 def relay(name: str, port: int, weight: int = 1) -> Relay:

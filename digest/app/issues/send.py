@@ -55,17 +55,17 @@ class Sending(Freezing):
             issue = self.store.issues.add_once(issue)
         message = compile_issue(issue, self.settings, date=now)
         sender = send_issue
-        if worker or self.settings.delivery.workers_may_join:
+        if worker or self.settings.install.delivery.workers_may_join:
             from digest.send.workers import work_on_issue as sender
         return sender(
             self.store,
             message,
             backend or get_backend(self.settings),
-            self.settings.delivery,
+            self.settings.install.delivery,
             stop=stop,
             on_progress=on_progress,
-            layout=Layout.load(issue.layout, self.settings.key_of),
-            today=now.astimezone(self.settings.timezone).date(),
+            layout=Layout.load(issue.layout, self.settings.newsletter.key_of),
+            today=now.astimezone(self.settings.newsletter.timezone).date(),
         )
 
     def send_begun(self, wanted: str) -> bool:
