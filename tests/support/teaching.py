@@ -95,4 +95,4 @@ def move(settings, target, url: str | None, theme: str) -> None:  # type: ignore
     """What the desk's theme button writes: the issue file puts the post of ``url`` in ``theme``."""
     from digest.issue.editorial import issue_file_path
 
-    write(issue_file_path(settings, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')
+    write(issue_file_path(settings.newsletter, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')
