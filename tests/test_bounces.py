@@ -55,7 +55,7 @@ def sent(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, tmp_p
         store.subscribers.add(f"{reader}@example.org")
     issue = sample_issue(settings)
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.sent == len(READERS)
     received = {m.recipient.partition("@")[0]: m for m in smtp_server.handler.received}
     return settings, store, received
@@ -378,9 +378,9 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         from digest.models.errors import DeliveryError
 
         with pytest.raises(DeliveryError, match="refused the login"):
-            fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_password="wrong")), store)
+            fetch(overridden(reading, bounces=dataclasses.replace(reading.install.bounces, imap_password="wrong")), store)
         with pytest.raises(DeliveryError, match=r"cannot reach|certificate"):
-            fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_ca_file=None)), store)
+            fetch(overridden(reading, bounces=dataclasses.replace(reading.install.bounces, imap_ca_file=None)), store)
         mailbox.logout()
 
 

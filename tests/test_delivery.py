@@ -91,7 +91,7 @@ def test_a_refused_sender_is_retried_and_never_bounces_the_reader(smtp_server: S
     rerun = send_issue(
         store,
         compile_issue(make_stored_issue(), settings),
-        get_backend(settings),
+        get_backend(settings.install),
         dataclasses.replace(settings.install.delivery, retry_base=0.01, max_wait=5.0),
     )
     assert rerun.complete and smtp_server.handler.counts() == {f"reader{n:03d}@example.org": 1 for n in range(3)}
@@ -297,7 +297,7 @@ def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_
     store = setup_store(settings, 2)
     issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
-    reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings), "editor@example.org")
+    reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings.install), "editor@example.org")
     assert reply.code == 250
     [received] = smtp_server.handler.received
     assert received.recipient == "editor@example.org"

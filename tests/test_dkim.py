@@ -82,7 +82,7 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         store.subscribers.add(f"reader{n}@example.org", name)
     store.subscribers.add("idn@пример.рф")  # sent to its ASCII form
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.sent == len(names) + 1
     assert settings.newsletter.dkim is not None
     for message in smtp_server.handler.received:

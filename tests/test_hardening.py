@@ -49,7 +49,7 @@ def _store_with(settings: Scope, addresses: list[str]) -> Store:
 def _send(settings: Scope, store: Store) -> object:
     issue = store.issues.load(ISSUE)
     assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    return send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
 
 
 def test_an_internationalised_domain_is_delivered_to_its_ascii_form(smtp_server: SmtpServer, delivery_settings: Make) -> None:

@@ -62,7 +62,7 @@ def test_through_postfix_and_back(delivery_settings: Callable[..., Scope], tmp_p
             store.subscribers.add(f"{reader}@{DOMAIN}")
         issue = sample_issue(settings)
         store.issues.save(issue)
-        report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+        report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
         assert report.sent == 3  # Postfix took all three: the bounce comes later, as mail
 
         copies = {reader: parsed(mta.wait_for(reader, 1)[0]) for reader in READERS}

@@ -43,7 +43,7 @@ def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Scope, 
     window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
     issue = Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.complete
     raw = [item.data for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)]
     return settings, [item.parse() for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)], raw

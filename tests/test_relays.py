@@ -38,7 +38,7 @@ def send_to(settings: Scope, count: int, backend: object | None = None) -> tuple
         store.subscribers.add(f"r{n:04d}@example.org")
     issue = make_stored_issue()
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), backend or get_backend(settings), settings.install.delivery)  # type: ignore[arg-type]
+    report = send_issue(store, compile_issue(issue, settings), backend or get_backend(settings.install), settings.install.delivery)  # type: ignore[arg-type]
     return store, report
 
 
@@ -114,7 +114,7 @@ def test_relays_in_the_config(tmp_path: Path) -> None:
     assert (first.name, first.options.host, first.options.port, first.weight, first.rate) == ("primary", "smtp1.example.org", 2525, 3, 50.0)
     assert (second.name, second.options.port, second.options.security) == ("smtp2.example.org", 465, "ssl")
     assert first.options.username == "first" and second.options.username == "all" and settings.install.relay_cooldown == 30.0
-    assert "pw" not in repr(settings) and isinstance(get_backend(settings), RelayPool)
+    assert "pw" not in repr(settings) and isinstance(get_backend(settings.install), RelayPool)
     bad = write(tmp_path / "bad.toml", '[[smtp.relays]]\nhost = "a"\nweight = 0\n[[smtp.relays]]\nhost = "a"\n')
     from digest.config import ConfigError
 

@@ -57,7 +57,7 @@ def settings_on(make_settings: Callable[..., Scope], url: str, port: int | None 
 def worker_send(settings: Scope, store: Store) -> SendReport:
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
-    return work_on_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    return work_on_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
 
 
 @pytest.mark.parametrize("seed", [20261128])
@@ -160,10 +160,10 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
     with pytest.raises(WorkersAtWorkError) as refused:
-        send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+        send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert isinstance(refused.value, LeaseHeldError) and refused.value.issue_id == ISSUE_ID and refused.value.workers == ("host:2:b",)
     assert store.workers.stop("host:2:b") == 10  # its claims, not yet attempted, are free again at once
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.complete and report.recovered == 0
     assert len(smtp_server.handler.counts()) == 10 and set(smtp_server.handler.counts().values()) == {1}
 
@@ -391,6 +391,8 @@ def test_a_silent_worker_of_a_finished_issue_is_not_reported(make_settings: Call
     with store.engine.begin() as conn:
         conn.execute(sa.update(send_workers).values(heartbeat_at=now_utc() - timedelta(minutes=5)))
     assert store.workers.running(30) == (0, 1)  # rows left: it matters
-    report = send_issue(store, compile_issue(store.issues.load(ISSUE_ID), settings), get_backend(settings), settings.install.delivery)  # type: ignore[arg-type]
+    report = send_issue(
+        store, compile_issue(store.issues.load(ISSUE_ID), settings), get_backend(settings.install), settings.install.delivery
+    )  # type: ignore[arg-type]
     assert report.complete
     assert store.workers.running(30) == (0, 0)  # finished: nothing to alert on

@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from digest.config import Scope
+from digest.config import Installation, Scope
 from digest.mail.bounces import EventKind, Reading, read_message
 from digest.models import ReviewProblem, ReviewState, SubscriberStatus
 from digest.models.errors import ReviewError
@@ -147,7 +147,7 @@ def process_message(raw: bytes, settings: Scope, store: Store, *, recipient: str
             named=reading.addresses,
             event_id=event_id,
         )
-    effect = apply(reading.kind, reading.status, reading.diagnostic, subscriber.id, issue_id, settings, store) if subscriber else ""
+    effect = apply(reading.kind, reading.status, reading.diagnostic, subscriber.id, issue_id, settings.install, store) if subscriber else ""
     return Outcome(
         kind=reading.kind, subscriber=subscriber.email if subscriber else None, issue_id=issue_id, status=reading.status, effect=effect
     )
@@ -176,7 +176,7 @@ def _issue_of(message_id: str | None, known: set[str]) -> str | None:
 
 
 def apply(
-    kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, settings: Scope, store: Store
+    kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, install: Installation, store: Store
 ) -> str:
     """Change the subscriber's status as ``kind`` says; returns what changed, for people."""
     where = f"{issue_id}: " if issue_id else ""
@@ -184,7 +184,7 @@ def apply(
         changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, f"{where}{status} {diagnostic}".strip())
         return "marked bounced" if changed else "already not active"
     if kind is EventKind.SOFT:
-        options = settings.install.bounces
+        options = install.bounces
         recent = store.events.count(subscriber_id, EventKind.SOFT.value, now_utc() - timedelta(days=options.soft_days))
         if recent >= options.soft_limit:
             reason = f"{recent} soft bounces within {options.soft_days:g} days; the last: {status} {diagnostic}"
@@ -247,7 +247,7 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Scop
     if subscriber is None:
         raise ReviewError(ReviewProblem.NOT_LISTED, event_id, f"{apply_to} is not on the list: nothing to apply")
     store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
-    effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
+    effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings.install, store)
     return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"
 
 

@@ -78,7 +78,7 @@ class Scheduler:
         self.newsletter = Newsletter(settings, store)
         self.stop = stop or threading.Event()
         self.trigger = self.newsletter.trigger
-        self.backend_factory = backend_factory or (lambda: get_backend(settings))
+        self.backend_factory = backend_factory or (lambda: get_backend(settings.install))
         self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
 
     def fire_times(self, now: datetime, count: int) -> list[datetime]:

@@ -163,7 +163,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     from digest.app.issues import link_problem
 
     settings = obj.placing()
-    if not request.test_to and (problem := link_problem(settings)) is not None:
+    if not request.test_to and (problem := link_problem(settings.install)) is not None:
         fail(problem, EXIT_USAGE)
     if settings.install.delivery.workers_may_join:
         request = replace(request, worker=True)

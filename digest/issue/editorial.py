@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from digest.config import Publication, Scope
+from digest.config import Installation, Publication, Scope
 from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window, last_day
 from digest.models.errors import SourceError
 from digest.sources.base import clean_text, html_to_text, visible_text
@@ -81,7 +81,7 @@ def issue_file_path(newsletter: Publication, window: Window) -> Path:
 def read_issue_file(path: Path, settings: Scope) -> IssueFile:
     """The issue file at ``path``, or an empty one if there is none. Never raises for bad content:
     every problem is in ``problems`` with its line, and the rest of the file still counts."""
-    label = _label(path, settings)
+    label = _label(path, settings.install)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -106,9 +106,9 @@ def read_issue_file(path: Path, settings: Scope) -> IssueFile:
     return IssueFile(path=path, label=label, exists=True, intro=body.strip(), problems=tuple(problems), **values)
 
 
-def _label(path: Path, settings: Scope) -> str:
+def _label(path: Path, install: Installation) -> str:
     try:
-        return str(path.relative_to(settings.install.root))
+        return str(path.relative_to(install.root))
     except ValueError:
         return str(path)
 

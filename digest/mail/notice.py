@@ -42,7 +42,7 @@ def send_notice(
     message.set_content(text)
     if attached is not None:
         message.add_attachment(email.message_from_bytes(attached, policy=SMTP), filename="draft.eml")
-    transport = (backend or get_backend(settings)).open()
+    transport = (backend or get_backend(settings.install)).open()
     try:
         # Each note its own file in the outbox: two notes to one person must not overwrite each other.
         envelope = Envelope(

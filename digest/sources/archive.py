@@ -109,12 +109,12 @@ class ArchiveSource:
             text = decode_text(body, url)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
-        posts, problems = self.parse(text, source_label(self.spec, self.settings), url)
+        posts, problems = self.parse(text, source_label(self.spec, self.settings.install), url)
         return Gathered(tuple(posts), tuple(problems))
 
     def read(self, path: Path) -> tuple[list[Post], list[Problem]]:
         """The posts of one archive file, and a problem for each entry that could not be read."""
-        label = source_label(self.spec, self.settings, str(path))
+        label = source_label(self.spec, self.settings.install, str(path))
         where = label.split(":", 1)[1]
         try:
             text = read_text(path, where)

@@ -49,10 +49,10 @@ class FeedSource:
         try:
             if self.spec.is_url:
                 fetched = fetch(self.spec.location, self.settings.install.feed, self.settings.install.cache_dir)
-                documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
+                documents.append((self.spec.location, source_label(self.spec, self.settings.install), fetched.body))
             else:
                 for path in expand(self.settings.install.resolve(self.spec.location), self.kind.folder_ending):
-                    label = source_label(self.spec, self.settings, str(path))
+                    label = source_label(self.spec, self.settings.install, str(path))
                     try:
                         documents.append((label.split(":", 1)[1], label, _read(path, label)))
                     except SourceError as exc:  # one unreadable file does not stop the others

@@ -360,7 +360,7 @@ class _Labels:
                 shown = str(path.parent.resolve().relative_to(self.settings.install.root))
             except ValueError:
                 shown = str(path.parent)
-            folder = self.folders[path.parent] = (shown, source_label(self.spec, self.settings, str(path.parent)))
+            folder = self.folders[path.parent] = (shown, source_label(self.spec, self.settings.install, str(path.parent)))
         shown, source = folder
         return _join(shown, path.name), _join(source, path.name)
 

@@ -32,7 +32,7 @@ def run_send(
     issue = store.issues.load(issue_id)
     assert issue is not None
     return send_issue(
-        store, compile_issue(issue, settings), get_backend(settings), settings.install.delivery, stop=stop, on_progress=on_progress
+        store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery, stop=stop, on_progress=on_progress
     )
 
 

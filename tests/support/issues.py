@@ -33,7 +33,7 @@ def send_with_views(store: Store, settings: Scope, issue: StoredIssue) -> SendRe
     return send_issue(
         store,
         compile_issue(issue, settings, date=NOW),
-        get_backend(settings),
+        get_backend(settings.install),
         settings.install.delivery,
         layout=Layout.load(issue.layout, theme_key),
         today=date(2026, 11, 20),

@@ -12,7 +12,7 @@ from digest.app.issues.build import Building, Built
 from digest.app.issues.freeze import Drift, Freezing, drift_between
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
-from digest.config import Scope, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
+from digest.config import Installation, Scope, SourceSpec, is_loopback, leaves_machine, missing_secret, smtp_hosts
 from digest.models import (
     DeliveryState,
     IssueSummary,
@@ -155,7 +155,7 @@ class Planning(Building, Freezing):
             return Refusal(RefusalKind.ERROR_CHECKS, "the issue has error-level checks (" + "; ".join(errors) + ")", issue_id=issue.id)
         if not self.settings.install.secret_key:
             return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS), issue_id=issue.id)
-        if (problem := link_problem(self.settings)) is not None:
+        if (problem := link_problem(self.settings.install)) is not None:
             return Refusal(RefusalKind.PRIVATE_LINKS, problem, issue_id=issue.id)
         if needs_postal_address(self.settings):
             return Refusal(
@@ -204,21 +204,21 @@ def needs_postal_address(settings: Scope) -> bool:
     return not settings.newsletter.address and leaves_machine(settings.install)
 
 
-def link_problem(settings: Scope) -> str | None:
+def link_problem(install: Installation) -> str | None:
     """Why the links in an email to real readers would not work, or None.
 
     Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
     which Gmail and Yahoo require to be https, and links a reader must be
     able to open: not http, not this machine's loopback address.
     """
-    if not leaves_machine(settings.install):
+    if not leaves_machine(install):
         return None
-    parts = urlsplit(settings.install.base_url)
+    parts = urlsplit(install.base_url)
     if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
         return None
     return (
-        f"newsletter.base_url is {settings.install.base_url}, but this send goes over SMTP to {smtp_hosts(settings.install)}: every unsubscribe "
+        f"newsletter.base_url is {install.base_url}, but this send goes over SMTP to {smtp_hosts(install)}: every unsubscribe "
         'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
         "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
-        f"(in {settings.install.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
+        f"(in {install.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
     )

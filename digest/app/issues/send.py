@@ -60,7 +60,7 @@ class Sending(Freezing):
         return sender(
             self.store,
             message,
-            backend or get_backend(self.settings),
+            backend or get_backend(self.settings.install),
             self.settings.install.delivery,
             stop=stop,
             on_progress=on_progress,
@@ -74,9 +74,9 @@ class Sending(Freezing):
 
     def backend(self) -> Backend:
         """Where this configuration's mail goes (delivery.backend, DIGEST_BACKEND)."""
-        return get_backend(self.settings)
+        return get_backend(self.settings.install)
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:
         """One ``[TEST]`` copy of ``issue`` to ``address``; recorded nowhere."""
         message = compile_issue(issue, self.settings, test=True, date=now)
-        return send_test(message, backend or get_backend(self.settings), address)
+        return send_test(message, backend or get_backend(self.settings.install), address)

@@ -29,7 +29,7 @@ from digest.models import Judgement
 from digest.models.text import missing_said
 
 if TYPE_CHECKING:
-    from digest.config import Publication, Scope
+    from digest.config import Installation, Publication, Scope
     from digest.issue.meaning.model import Vectors
     from digest.models import OnStep, Post
 
@@ -108,9 +108,13 @@ def meaning_of(settings: Scope, taught: Sequence[Label] = (), on_step: OnStep | 
 
     if not learnt:
         return Meaning(near=near, alike=alike)
-    place = _placer(settings, classes, labels, settings.newsletter.meaning.model, embed)
+    place = _placer(settings.install, classes, labels, settings.newsletter.meaning.model, embed)
     other = settings.newsletter.meaning.multilingual
-    foreign = _placer(settings, classes, labels, other, _embedding(settings, other, on_step), f"read by {_label(other)}") if other else None
+    foreign = (
+        _placer(settings.install, classes, labels, other, _embedding(settings, other, on_step), f"read by {_label(other)}")
+        if other
+        else None
+    )
     return Meaning(near=near, alike=alike, place=place, place_foreign=foreign)
 
 
@@ -139,7 +143,7 @@ def _embedding(settings: Scope, setting: str, on_step: OnStep | None) -> Callabl
 
 
 def _placer(
-    settings: Scope,
+    install: Installation,
     classes: tuple[str, ...],
     labels: Sequence[Label],
     setting: str,
@@ -150,7 +154,7 @@ def _placer(
     from digest.issue.meaning.cache import remembered
     from digest.issue.meaning.model import model_key
 
-    key, store = model_key(setting), settings.install.cache_dir / "meaning.sqlite"
+    key, store = model_key(setting), install.cache_dir / "meaning.sqlite"
 
     def fit_of(chosen: Sequence[Label]) -> Classifier:
         return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
