@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from digest.app.clicks import reader_copy
 from digest.app.issues import frozen_form
 from digest.app.report import report
-from digest.config import DeliveryOptions, Settings, SmtpOptions
+from digest.config import DeliveryOptions, Scope, SmtpOptions
 from digest.issue.assembly import build_issue
 from digest.issue.links import tracked_links
 from digest.issue.selection import window_for
@@ -44,19 +44,19 @@ from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
 from digest.store.schema import deliveries, mail_events, subscribers
 
-from common import ROOT, SAMPLE_AS_OF, add_subscribers, free_port, postgres_engine, postgres_schema, sample_settings, smtp_sink
+from common import ROOT, SAMPLE_AS_OF, add_subscribers, free_port, overridden, postgres_engine, postgres_schema, sample_settings, smtp_sink
 
 CLIENTS = 50
 
 
-def tracked_settings(url: str = "sqlite://") -> Settings:
-    return dataclasses.replace(sample_settings(), clicks=ClickTracking.AGGREGATE, database_url=url)
+def tracked_settings(url: str = "sqlite://") -> Scope:
+    return overridden(sample_settings(), clicks=ClickTracking.AGGREGATE, database_url=url)
 
 
-def tracked_issue(settings: Settings, issue_id: str | None = None, shift: timedelta = timedelta(0)) -> StoredIssue:
+def tracked_issue(settings: Scope, issue_id: str | None = None, shift: timedelta = timedelta(0)) -> StoredIssue:
     """The sample issue frozen with its links counted (the redirect's destinations), optionally under another id
     and window (a year of issues)."""
-    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
+    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.newsletter.window, settings.newsletter.timezone), SAMPLE_AS_OF)
     if issue_id is not None:
         window = dataclasses.replace(digest.window, start=digest.window.start - shift, end=digest.window.end - shift)
         digest = dataclasses.replace(digest, issue_id=issue_id, window=window)
@@ -132,7 +132,7 @@ async def _load(port: int, paths: list[str], seconds: float) -> tuple[int, list[
     return len(latencies), latencies
 
 
-def _sending(store: Store, settings: Settings, issue: StoredIssue, port: int, stop: threading.Event, sent: list[int]) -> threading.Thread:
+def _sending(store: Store, settings: Scope, issue: StoredIssue, port: int, stop: threading.Event, sent: list[int]) -> threading.Thread:
     """A send of ``issue`` to the sink in a thread of this process, its ledger in the server's database."""
 
     def run() -> None:
@@ -153,7 +153,7 @@ def redirect_row(url: str, label: str, seconds: float, readers: int) -> str:
         issue = tracked_issue(settings)
         store.issues.save(issue)
         add_subscribers(store, readers)
-        signer = LinkSigner("bench", settings.list_id)
+        signer = LinkSigner("bench", settings.newsletter.list_id)
         paths = [f"/r/{signer.token(issue.id, link.number)}" for link in issue.links]
         with server(url) as port:
             asyncio.run(_load(port, paths, 1.0))  # warm: connections, caches, the first imports
@@ -211,7 +211,7 @@ def bench_redirect(rows: list[str], seconds: float = 5.0, readers: int = 50_000)
 # -- the report -------------------------------------------------------------------------------------------
 
 
-def year_of_sends(store: Store, settings: Settings, issues: int, readers: int, seed: int = 20261203) -> list[str]:
+def year_of_sends(store: Store, settings: Scope, issues: int, readers: int, seed: int = 20261203) -> list[str]:
     """``issues`` weekly issues sent to ``readers`` readers, as a year of a real list leaves the store."""
     rng = random.Random(seed)
     add_subscribers(store, readers)
@@ -277,11 +277,11 @@ def year_of_sends(store: Store, settings: Settings, issues: int, readers: int, s
     return issue_ids
 
 
-def _timed_reports(store: Store, settings: Settings, issues: int, readers: int) -> list[float]:
+def _timed_reports(store: Store, settings: Scope, issues: int, readers: int) -> list[float]:
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.key_of, last=issues)
+        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.newsletter.key_of, last=issues)
         timings.append(time.perf_counter() - started)
         assert seen is not None and len(seen.issues) == issues and seen.issues[0].delivered == readers
     return timings
@@ -300,7 +300,7 @@ def report_row(url: str, label: str, issues: int, readers: int, vacuum: Callable
         if vacuum is not None:
             vacuum()
         timings = _timed_reports(store, settings, issues, readers) if vacuum is not None else loaded
-        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.key_of, last=issues)
+        seen = report(store, SAMPLE_AS_OF.date(), key_of=settings.newsletter.key_of, last=issues)
         payload = len(json.dumps(seen.to_json())) if seen is not None else 0
     finally:
         store.close()

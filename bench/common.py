@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from digest.app.issues import frozen_form
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
+from digest.config.schema import INSTALLATION_FIELDS
 from digest.issue.assembly import build_issue
 from digest.issue.grouping import summarise_outlets
 from digest.issue.selection import window_for
@@ -94,23 +96,30 @@ def add_subscribers(store: Store, count: int, batch: int = 10_000, choices: list
             )
 
 
-def sample_settings() -> Settings:
+def overridden(scope: Scope, **changes: Any) -> Scope:
+    """``scope`` with each of ``changes`` set in the part that owns it (the installation or the newsletter)."""
+    install = {key: value for key, value in changes.items() if key in INSTALLATION_FIELDS}
+    newsletter = {key: value for key, value in changes.items() if key not in INSTALLATION_FIELDS}
+    return Scope(dataclasses.replace(scope.install, **install), dataclasses.replace(scope.newsletter, **newsletter))
+
+
+def sample_settings() -> Scope:
     base = load_settings(ROOT / "config" / "digest.toml", environ={})
-    return dataclasses.replace(base, secret_key="bench", base_url="https://news.example.org")
+    return overridden(base, secret_key="bench", base_url="https://news.example.org")
 
 
-def sample_issue(settings: Settings) -> StoredIssue:
+def sample_issue(settings: Scope) -> StoredIssue:
     """The sample issue, built and frozen as `make run` sends it."""
-    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
+    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.newsletter.window, settings.newsletter.timezone), SAMPLE_AS_OF)
     return frozen_form(digest, render_issue(digest, settings), SAMPLE_AS_OF)
 
 
 THEMES = 8
 
 
-def themed_issue(settings: Settings) -> StoredIssue:
+def themed_issue(settings: Scope) -> StoredIssue:
     """The sample issue's posts dealt into eight themes (the shipped five and three more), frozen."""
-    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.window, settings.timezone), SAMPLE_AS_OF)
+    digest = build_issue(settings, window_for(SAMPLE_AS_OF, settings.newsletter.window, settings.newsletter.timezone), SAMPLE_AS_OF)
     names = [section.theme for section in digest.sections] + ["Water & Rivers", "Work & Trade", "Schools"]
     posts = list(digest.posts)
     sections = tuple(Section(theme=name, description="", outlets=_groups(posts[n::THEMES])) for n, name in enumerate(names[:THEMES]))

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.config import Settings, SourceSpec, load_settings
+from digest.config import Scope, SourceSpec, load_settings
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
 from digest.models import Window
@@ -20,7 +20,7 @@ from digest.sources.files import find
 from digest.sources.index import RACY_SECONDS, stamp_of
 from digest.sources.markdown import PARALLEL_CHUNK, PARALLEL_MIN, MarkdownSource
 
-from common import ROOT, WORDS
+from common import ROOT, WORDS, overridden
 
 
 def generate_posts(folder: Path, count: int, start: date, rng: random.Random) -> None:
@@ -49,10 +49,10 @@ def forget_vectors() -> None:
         cache._fits.clear()  # and the classifier's fits: a first run fits it
 
 
-def timed_build(settings: Settings, window: Window, *, fresh: bool) -> float:
+def timed_build(settings: Scope, window: Window, *, fresh: bool) -> float:
     """Seconds to build the issue; ``fresh``: with the post index emptied first (a first run)."""
     if fresh:
-        shutil.rmtree(settings.cache_dir, ignore_errors=True)
+        shutil.rmtree(settings.install.cache_dir, ignore_errors=True)
         forget_vectors()
     start = time.perf_counter()
     build_issue(settings, window, datetime.now(UTC))
@@ -67,12 +67,12 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
             folder = Path(tmp) / "content"
             generate_posts(folder, count, date(2026, 1, 1), random.Random(count))
             time.sleep(RACY_SECONDS)  # files younger than this are parsed but not remembered (racy stamps)
-            placed_by_meaning = dataclasses.replace(
+            placed_by_meaning = overridden(
                 base, root=Path(tmp), cache_dir=Path(tmp) / "cache", sources=(SourceSpec(kind="markdown", location=str(folder)),)
             )
             # The rows as before: keyword placement. Meaning's cost is a row of its own below.
-            settings = dataclasses.replace(placed_by_meaning, meaning=dataclasses.replace(base.meaning, enabled=False))
-            window = window_between(date(2026, 6, 1), date(2026, 6, 8), settings.timezone)
+            settings = overridden(placed_by_meaning, meaning=dataclasses.replace(base.newsletter.meaning, enabled=False))
+            window = window_between(date(2026, 6, 1), date(2026, 6, 8), settings.newsletter.timezone)
 
             firsts = [timed_build(settings, window, fresh=True) for _ in range(3)]
             repeats = [timed_build(settings, window, fresh=False) for _ in range(5)]
@@ -89,7 +89,7 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
                 f"{'met' if repeat < 1 else 'MISSED'}) | first run ÷ repeated {first / repeat:,.0f}× | "
                 f"stats every file, parses none; {digest.stats.distant:,} posts counted, not loaded |"
             )
-            if base.meaning.enabled and count == max(sizes):
+            if base.newsletter.meaning.enabled and count == max(sizes):
                 rows.append(meaning_row(placed_by_meaning, window, count, first, repeat))
             if count / first < 5000 and count == max(sizes):
                 rows.append(why_first_run_is_slow(settings, readers))
@@ -97,7 +97,7 @@ def bench_gather(sizes: list[int], rows: list[str], profile_to: Path | None = No
                 profile_first_run(settings, window, profile_to)
 
 
-def meaning_row(settings: Settings, window: Window, count: int, first: float, repeat: float) -> str:
+def meaning_row(settings: Scope, window: Window, count: int, first: float, repeat: float) -> str:
     """The same builds with meaning on: a first run embeds the week's posts (and the themes); a repeated run reads them."""
     from digest.issue.meaning import available
 
@@ -112,15 +112,19 @@ def meaning_row(settings: Settings, window: Window, count: int, first: float, re
         f"| gather+build, {count:,} posts, meaning on | first run {on_first:.2f} s (keywords {first:.2f} s), repeated "
         f"{on_repeat * 1000:,.0f} ms (keywords {repeat * 1000:,.0f} ms), medians | first run ÷ keywords' {on_first / first:.2f}×; "
         f"meaning adds {(on_first - first) / posts * 1000:.1f} ms a post of the window ({posts} posts; target ≤ 20) | "
-        f"a first run embeds the week's posts and the themes' texts, reads the starting set's {len(settings.meaning.starting)} vectors "
+        f"a first run embeds the week's posts and the themes' texts, reads the starting set's {len(settings.newsletter.meaning.starting)} vectors "
         "from the file shipped beside it and fits the classifier; a repeated run reads the vectors and the fit from the cache |"
     )
 
 
-def why_first_run_is_slow(settings: Settings, readers: int) -> str:
+def why_first_run_is_slow(settings: Scope, readers: int) -> str:
     """The first-run target missed: how fast one process reads, measured now, which bounds what the readers can do."""
-    source = MarkdownSource(settings.sources[0], settings)
-    files = [(name, stamp) for name in find(settings.resolve(settings.sources[0].location), ".md")[:1000] if (stamp := stamp_of(name))]
+    source = MarkdownSource(settings.newsletter.sources[0], settings)
+    files = [
+        (name, stamp)
+        for name in find(settings.install.resolve(settings.newsletter.sources[0].location), ".md")[:1000]
+        if (stamp := stamp_of(name))
+    ]
     start = time.perf_counter()
     for name, stamp in files:
         source._row(name, stamp)
@@ -133,7 +137,7 @@ def why_first_run_is_slow(settings: Settings, readers: int) -> str:
     )
 
 
-def profile_first_run(settings: Settings, window: Window, path: Path) -> None:
+def profile_first_run(settings: Scope, window: Window, path: Path) -> None:
     """Pyinstrument profiles of a first run, the slowest stage of a build, as text (skipped without pyinstrument).
 
     Two views: the whole first run in the main process (the reader processes'
@@ -145,12 +149,16 @@ def profile_first_run(settings: Settings, window: Window, path: Path) -> None:
     except ImportError:
         path.write_text("pyinstrument is not installed (make bench installs it)\n", encoding="utf-8")
         return
-    shutil.rmtree(settings.cache_dir, ignore_errors=True)
+    shutil.rmtree(settings.install.cache_dir, ignore_errors=True)
     whole = Profiler(interval=0.001)
     with whole:
         build_issue(settings, window, datetime.now(UTC))
-    source = MarkdownSource(settings.sources[0], settings)
-    files = [(name, stamp) for name in find(settings.resolve(settings.sources[0].location), ".md")[:2000] if (stamp := stamp_of(name))]
+    source = MarkdownSource(settings.newsletter.sources[0], settings)
+    files = [
+        (name, stamp)
+        for name in find(settings.install.resolve(settings.newsletter.sources[0].location), ".md")[:2000]
+        if (stamp := stamp_of(name))
+    ]
     reading = Profiler(interval=0.0005)
     with reading:
         for name, stamp in files:

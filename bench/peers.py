@@ -28,7 +28,7 @@ from pathlib import Path
 
 from digest.store import Store
 
-from common import ROOT, WORDS, smtp_sink
+from common import ROOT, WORDS, overridden, smtp_sink
 
 NODE_MJML = ROOT / "bench" / ".node" / "node_modules" / "mjml"
 R2E = ROOT / "bench" / ".peers" / "bin" / "r2e"
@@ -118,7 +118,7 @@ def warm_digest(feed_url: str, work: Path, *, meaning: bool = True) -> tuple[flo
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     shipped = load_settings(ROOT / "config" / "digest.toml", environ={})
-    settings = dataclasses.replace(
+    settings = overridden(
         shipped,
         root=work,
         cache_dir=work / "cache",
@@ -126,9 +126,9 @@ def warm_digest(feed_url: str, work: Path, *, meaning: bool = True) -> tuple[flo
         database_url=f"sqlite:///{work}/none.sqlite",  # never created: a build alone opens no database
         sources=(SourceSpec(location=feed_url, kind="feed"),),
         secret_key="bench",
-        meaning=dataclasses.replace(shipped.meaning, enabled=meaning and shipped.meaning.enabled),
+        meaning=dataclasses.replace(shipped.newsletter.meaning, enabled=meaning and shipped.newsletter.meaning.enabled),
     )
-    newsletter = Newsletter(settings, lambda: Store.open(settings.database_url))
+    newsletter = Newsletter(settings, lambda: Store.open(settings.install.database_url))
     now = datetime(2026, 12, 1, tzinfo=UTC)
     window = newsletter.target(WindowRequest(since="2026-11-01", until="2026-12-01"), now).window
     placing: list[float] = []

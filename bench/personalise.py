@@ -14,7 +14,6 @@ view the run meets (target: at most 50 µs per recipient on average).
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ from digest.send.delivery import compile_issue
 from digest.send.variants import Variants
 from digest.store.subscribers import theme_choice
 
-from common import theme_choices, themed_issue
+from common import overridden, theme_choices, themed_issue
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     settings = load_settings(ROOT / "config" / "digest.toml", environ={})
-    now = datetime(2026, 11, 20, 9, tzinfo=settings.timezone)
-    digest = build_issue(settings, window_for(now, settings.window, settings.timezone), now)
-    settings = dataclasses.replace(settings, secret_key="bench-key", base_url="https://news.example.org")
+    now = datetime(2026, 11, 20, 9, tzinfo=settings.newsletter.timezone)
+    digest = build_issue(settings, window_for(now, settings.newsletter.window, settings.newsletter.timezone), now)
+    settings = overridden(settings, secret_key="bench-key", base_url="https://news.example.org")
     compiled = compile_issue(frozen_form(digest, render_issue(digest, settings), now), settings)
     parts = compiled.parts
     # Each with the link salt a subscriber row carries (v13): the send puts it in the MAC of every copy.

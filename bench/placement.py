@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 from digest.issue.grouping import classify, place_by_meaning
 from digest.issue.meaning import post_text
 from digest.issue.meaning.classifier import Label
 from digest.models import Post
+
+from common import overridden
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "placement.txt"
@@ -76,20 +78,26 @@ def score(rows: list[Labelled], placed: list[str], fallback: str, split: str | N
     }
 
 
-def meaning_placements(rows: list[Labelled], settings: Settings, threshold: float | None = None) -> tuple[list[str], float]:
+def meaning_placements(rows: list[Labelled], settings: Scope, threshold: float | None = None) -> tuple[list[str], float]:
     from digest.issue.meaning.model import embedder
     from digest.issue.meaning.space import ThemeSpace, ThemeText
 
-    model = embedder(settings.meaning.model)
-    themes = settings.themes
+    model = embedder(settings.newsletter.meaning.model)
+    themes = settings.newsletter.themes
     space = ThemeSpace(
-        [ThemeText(t.name, t.description, t.keywords, t.examples) for t in themes], model.embed, settings.meaning.fallback_examples
+        [ThemeText(t.name, t.description, t.keywords, t.examples) for t in themes],
+        model.embed,
+        settings.newsletter.meaning.fallback_examples,
     )
     start = time.perf_counter()
     near = space.closeness([r.post.title for r in rows], [f"{r.post.title}. {r.post.excerpt_text}" for r in rows])
     placed = [
         place_by_meaning(
-            r.post, themes, settings.fallback_theme, tuple(float(x) for x in near[n]), threshold or settings.meaning.threshold
+            r.post,
+            themes,
+            settings.newsletter.fallback_theme,
+            tuple(float(x) for x in near[n]),
+            threshold or settings.newsletter.meaning.threshold,
         ).theme
         for n, r in enumerate(rows)
     ]
@@ -107,10 +115,10 @@ UNTUNED_PAIRS = ROOT / "bench" / "data" / "story-pairs-untuned.txt"
 UNTUNED_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-untuned-2.txt"
 
 
-def untuned(settings: Settings) -> list[Labelled]:
+def untuned(settings: Scope) -> list[Labelled]:
     """bench/data/placement-untuned.txt: 150 posts written apart from every set digest learns or was tuned on
     (another town, wire-style, longer excerpts), never used to choose anything: ``key | title | excerpt``."""
-    names = settings.theme_keys
+    names = settings.newsletter.theme_keys
     rows = []
     for number, line in enumerate(UNTUNED.read_text(encoding="utf-8").splitlines()):
         if not line.strip() or line.startswith("#"):
@@ -120,18 +128,18 @@ def untuned(settings: Settings) -> list[Labelled]:
     return rows
 
 
-def learned_placements(rows: list[Labelled], settings: Settings, taught: Sequence[Label] = ()) -> list[str]:
+def learned_placements(rows: list[Labelled], settings: Scope, taught: Sequence[Label] = ()) -> list[str]:
     """Where the classifier of ``settings`` (its theme texts, examples and starting set) and ``taught`` puts each row."""
     from digest.issue.meaning import meaning_of
 
     meaning = meaning_of(settings, taught)
     assert meaning is not None and meaning.place is not None
     judged = meaning.place([row.post for row in rows])
-    names = settings.theme_names
+    names = settings.newsletter.theme_names
     return [names[max(range(len(names)), key=lambda k: judged[row.post.id].probabilities[k])] for row in rows]
 
 
-def teaching_curve(rows: list[Labelled], settings: Settings) -> list[tuple[float, float]]:
+def teaching_curve(rows: list[Labelled], settings: Scope) -> list[tuple[float, float]]:
     """Three issues: each row's issue is its number modulo 3 (the sets are written theme by theme). For the second
     and third issue, the accuracy untaught and after the editor confirmed and corrected the issues before it."""
     from digest.issue.meaning.classifier import Label, LabelSource
@@ -162,12 +170,12 @@ def bench_placement(rows_out: list[str]) -> None:
     if (missing := available()) is not None:
         rows_out.append(f"| placement by meaning | skipped: {missing} | | |")
         return
-    shipped = dataclasses.replace(load_settings(ROOT / "config" / "digest.toml", environ={}), cache_dir=ROOT / ".digest-cache")
-    bare = dataclasses.replace(shipped, meaning=dataclasses.replace(shipped.meaning, starting=()))
-    fallback = shipped.fallback_theme
+    shipped = overridden(load_settings(ROOT / "config" / "digest.toml", environ={}), cache_dir=ROOT / ".digest-cache")
+    bare = overridden(shipped, meaning=dataclasses.replace(shipped.newsletter.meaning, starting=()))
+    fallback = shipped.newsletter.fallback_theme
     sets = (("tuned", "bench/data/placement.txt", labelled()), ("untuned", "bench/data/placement-untuned.txt", untuned(shipped)))
     for label, name, rows in sets:
-        keywords = [classify(r.post, shipped.themes, fallback, shipped.language).theme for r in rows]
+        keywords = [classify(r.post, shipped.newsletter.themes, fallback, shipped.newsletter.language).theme for r in rows]
         zero_shot, _ = meaning_placements(rows, shipped)
         said = []
         for method, placed in (
@@ -198,7 +206,7 @@ def bench_placement(rows_out: list[str]) -> None:
     rows_out.append(fit_row(shipped))
 
 
-def fit_row(settings: Settings) -> str:
+def fit_row(settings: Scope) -> str:
     """The cost of learning: scikit-learn's import, one fit of the shipped labels, and placing a post by the fit."""
     import numpy as np
 
@@ -208,18 +216,18 @@ def fit_row(settings: Settings) -> str:
     from digest.issue.meaning.model import embedder, model_key
     from digest.issue.meaning.space import ThemeText
 
-    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
-    labels = labels_of(settings, texts)
+    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.newsletter.themes]
+    labels = labels_of(settings.newsletter, texts)
     vectors = cached_vectors(
-        settings.cache_dir / "meaning.sqlite",
-        model_key(settings.meaning.model),
+        settings.install.cache_dir / "meaning.sqlite",
+        model_key(settings.newsletter.meaning.model),
         [x.text for x in labels],
-        embedder(settings.meaning.model).embed,
+        embedder(settings.newsletter.meaning.model).embed,
     )
     timer = "import time; t = time.perf_counter(); import sklearn.linear_model; print(time.perf_counter() - t)"
     imported = float(subprocess.run([sys.executable, "-c", timer], capture_output=True, text=True, check=True).stdout)  # a fresh process
     start = time.perf_counter()
-    classifier = fit(tuple(settings.theme_names), labels, vectors)
+    classifier = fit(tuple(settings.newsletter.theme_names), labels, vectors)
     fitted = time.perf_counter() - start
     posts = np.repeat(vectors, 10, axis=0)
     start = time.perf_counter()
@@ -234,7 +242,7 @@ def fit_row(settings: Settings) -> str:
 STORIES = ROOT / "bench" / "data" / "stories.txt"
 
 
-def story_row(settings: Settings, path: Path = STORIES, label: str = "tuned") -> str:
+def story_row(settings: Scope, path: Path = STORIES, label: str = "tuned") -> str:
     """``path`` (bench/data/stories.txt by default): how many pairs of one story fold, and how many pairs of two do."""
     from digest.issue.stories import STORY_CLOSE
 
@@ -247,7 +255,7 @@ def story_row(settings: Settings, path: Path = STORIES, label: str = "tuned") ->
     )
 
 
-def story_counts(settings: Settings, path: Path) -> tuple[dict[str, int], dict[str, int]]:
+def story_counts(settings: Scope, path: Path) -> tuple[dict[str, int], dict[str, int]]:
     """Pairs folded and pairs read, by label ("same": one story told twice; "apart": two stories)."""
     from digest.issue.meaning import meaning_of
     from digest.issue.stories import fold_stories
@@ -284,20 +292,20 @@ def _post(post_id: str, title: str, excerpt: str, outlet: str, hour: int) -> Pos
 def main() -> None:
     settings = load_settings(ROOT / "config" / "digest.toml", environ={})
     if "--stories" in sys.argv:
-        cached = dataclasses.replace(settings, cache_dir=ROOT / ".digest-cache")
+        cached = overridden(settings, cache_dir=ROOT / ".digest-cache")
         print(story_row(cached))
         if (at := sys.argv.index("--stories") + 1) < len(sys.argv):
             print(story_row(cached, Path(sys.argv[at]).resolve(), "untuned"))
         return
     rows = labelled()
-    fallback = settings.fallback_theme
+    fallback = settings.newsletter.fallback_theme
     if "--sweep" in sys.argv:
         for threshold in (0.15, 0.2, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4):
             placed, _ = meaning_placements(rows, settings, threshold)
             s = score(rows, placed, fallback, "tune")
             print(f"threshold {threshold:.2f}: tune accuracy {s['accuracy']:.1%}, fallback precision {s['fallback_precision']:.0%}")
         return
-    keywords = [classify(r.post, settings.themes, fallback, settings.language).theme for r in rows]
+    keywords = [classify(r.post, settings.newsletter.themes, fallback, settings.newsletter.language).theme for r in rows]
     meaning, per_post = meaning_placements(rows, settings)
     for name, placed in (("keywords", keywords), ("meaning", meaning)):
         for split in ("tune", "check", None):
@@ -307,7 +315,7 @@ def main() -> None:
                 print("   recall", {k: f"{v:.0%}" for k, v in s["recall"].items()})  # type: ignore[attr-defined]
                 print("   confusions", s["confusions"])
     print(f"meaning: {per_post:.2f} ms per post")
-    print(story_row(dataclasses.replace(settings, cache_dir=ROOT / ".digest-cache")))
+    print(story_row(overridden(settings, cache_dir=ROOT / ".digest-cache")))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import random
 import statistics
@@ -22,7 +21,7 @@ from digest.render.mjml import compile_mjml, split_inline_css
 from digest.render.plaintext import tidy_text
 from digest.render.templates import HTML_TEMPLATE, TEXT_TEMPLATE, environment, render_template
 
-from common import ROOT, WORDS
+from common import ROOT, WORDS, overridden
 from peers import official_mjml
 
 
@@ -45,8 +44,8 @@ def fifty_post_digest() -> tuple[object, object]:
             encoding="utf-8",
         )
     themes = tuple(Theme(name=f"Theme {n}", description=f"About topic {n}.") for n in range(8))
-    settings = dataclasses.replace(base, root=tmp, themes=themes, sources=(SourceSpec(kind="markdown", location=str(folder)),))
-    digest = build_issue(settings, window_between(date(2026, 6, 1), date(2026, 6, 8), settings.timezone), datetime.now(UTC))
+    settings = overridden(base, root=tmp, themes=themes, sources=(SourceSpec(kind="markdown", location=str(folder)),))
+    digest = build_issue(settings, window_between(date(2026, 6, 1), date(2026, 6, 8), settings.newsletter.timezone), datetime.now(UTC))
     return settings, digest
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import smtplib
 import statistics
 import tempfile
@@ -10,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from digest.config import DeliveryOptions, Settings, SmtpOptions, theme_key
+from digest.config import DeliveryOptions, Scope, SmtpOptions, theme_key
 from digest.mail.backends.smtp import SmtpBackend
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.models import Layout, SendReport, StoredIssue
@@ -19,7 +18,7 @@ from digest.send.variants import Variants
 from digest.store import Store
 from digest.store.subscribers import theme_choice
 
-from common import add_subscribers, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
+from common import add_subscribers, overridden, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
 
 
 def bench_send(count: int, rows: list[str], themed: int = 20_000) -> None:
@@ -66,12 +65,12 @@ def raw_smtplib(port: int, data: bytes, count: int, connections: int) -> float:
     return (count // connections * connections) / (time.perf_counter() - start)
 
 
-def signed_send(port: int, settings: Settings, issue: StoredIssue, count: int, connections: int = 4) -> str:
+def signed_send(port: int, settings: Scope, issue: StoredIssue, count: int, connections: int = 4) -> str:
     """The send with every copy DKIM-signed (RSA-2048) against raw smtplib pushing one signed copy."""
     with tempfile.TemporaryDirectory() as tmp:
         pem = Path(tmp) / "bench.pem"
         pem.write_bytes(new_key("rsa"))
-        signing = dataclasses.replace(settings, dkim=DkimSigner((load_key(pem, domain=settings.sender.domain, selector="bench"),)))
+        signing = overridden(settings, dkim=DkimSigner((load_key(pem, domain=settings.newsletter.sender.domain, selector="bench"),)))
         data = compile_issue(issue, signing).render(1, "reader@example.org")
         raw = raw_smtplib(port, data, count, connections)
         full, _ = full_path(port, signing, issue, count, connections)
@@ -81,7 +80,7 @@ def signed_send(port: int, settings: Settings, issue: StoredIssue, count: int, c
     )
 
 
-def themed_send(port: int, settings: Settings, count: int, connections: int = 4) -> str:
+def themed_send(port: int, settings: Scope, count: int, connections: int = 4) -> str:
     """The send with theme choices (8 themes, 60 % every theme) against raw smtplib sending a copy of the median size."""
     issue = themed_issue(settings)
     layout = Layout.load(issue.layout, theme_key)
@@ -107,7 +106,7 @@ def themed_send(port: int, settings: Settings, count: int, connections: int = 4)
 
 def full_path(
     port: int,
-    settings: Settings,
+    settings: Scope,
     issue: StoredIssue,
     count: int,
     connections: int,

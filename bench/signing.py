@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import tempfile
 import time
@@ -13,7 +12,7 @@ import dkim
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.send.delivery import compile_issue
 
-from common import sample_issue, sample_settings
+from common import overridden, sample_issue, sample_settings
 
 
 def bench_dkim(rows: list[str], count: int = 300) -> None:
@@ -24,11 +23,11 @@ def bench_dkim(rows: list[str], count: int = 300) -> None:
         pem.write_bytes(new_key("rsa"))
         ed = Path(tmp) / "bench-ed.pem"
         ed.write_bytes(new_key("ed25519"))
-        domain = settings.sender.domain
+        domain = settings.newsletter.sender.domain
         rsa_key, ed_key = load_key(pem, domain=domain, selector="bench"), load_key(ed, domain=domain, selector="benched")
         plain = compile_issue(issue, settings)
-        signed = compile_issue(issue, dataclasses.replace(settings, dkim=DkimSigner((rsa_key,))))
-        ed_only = compile_issue(issue, dataclasses.replace(settings, dkim=DkimSigner((ed_key,))))
+        signed = compile_issue(issue, overridden(settings, dkim=DkimSigner((rsa_key,))))
+        ed_only = compile_issue(issue, overridden(settings, dkim=DkimSigner((ed_key,))))
         message = plain.render(1, "reader@example.org", "A Reader")
 
         def per_message(compiled: object) -> float:

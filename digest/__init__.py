@@ -26,7 +26,7 @@ _LAZY = {
     "Post": "digest.models",
     "RenderedIssue": "digest.models",
     "Window": "digest.models",
-    "Settings": "digest.config",
+    "Scope": "digest.config",
     "load_settings": "digest.config",
     "build_issue": "digest.issue.assembly",
     "render_issue": "digest.render",
@@ -39,7 +39,7 @@ __all__ = [
     "Post",
     "RenderError",
     "RenderedIssue",
-    "Settings",
+    "Scope",
     "SourceError",
     "StoreError",
     "Window",
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from digest.config import Settings, load_settings
+    from digest.config import Scope, load_settings
     from digest.issue.assembly import build_issue
     from digest.models import Digest, Post, RenderedIssue, Window
     from digest.models.errors import ConfigError, DeliveryError, DigestError, RenderError, SourceError, StoreError

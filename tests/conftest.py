@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import http.server
 import os
 import threading
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -34,15 +33,18 @@ def fixed_now() -> datetime:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
-    """Settings from the shipped config, rooted in tmp_path, with fields overridden."""
+def make_settings(tmp_path: Path) -> Callable[..., Scope]:
+    """The install and its newsletter from the shipped config, rooted in tmp_path, with fields overridden (each in
+    its part: support.settings.overridden)."""
 
-    def make(**overrides: Any) -> Settings:
+    from support.settings import overridden  # after register_assert_rewrite below has run
+
+    def make(**overrides: Any) -> Scope:
         base = load_settings(REPO / "config" / "digest.toml", environ={})
-        base = dataclasses.replace(
+        base = overridden(
             base, root=tmp_path, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", editorial_dir=tmp_path / "content" / "issues"
         )
-        return dataclasses.replace(base, **overrides)
+        return overridden(base, **overrides)
 
     return make
 
@@ -175,11 +177,11 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def delivery_settings(make_settings: Callable[..., Settings], database_url: str, tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a send: a real database (SQLite, and PostgreSQL where it answers), a secret key, fast retries."""
+def delivery_settings(make_settings: Callable[..., Scope], database_url: str, tmp_path: Path) -> Callable[..., Scope]:
+    """The install and newsletter for a send: a real database (SQLite, and PostgreSQL where it answers), a secret key, fast retries."""
     from digest.config import DeliveryOptions, SmtpOptions
 
-    def make(port: int | None = None, *, smtp: dict[str, Any] | None = None, **delivery: Any) -> Settings:
+    def make(port: int | None = None, *, smtp: dict[str, Any] | None = None, **delivery: Any) -> Scope:
         options = {
             "backend": "smtp" if port else "outbox",
             "outbox_dir": tmp_path / "outbox",
@@ -257,23 +259,23 @@ def http_request(
 
 
 @pytest.fixture
-def site(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Iterator[tuple[LiveServer, Any, Settings]]:
+def site(delivery_settings: Callable[..., Scope], smtp_server: Any) -> Iterator[tuple[LiveServer, Any, Scope]]:
     """The public app (sign-up, confirmation, preferences) over real HTTP, on a real database, mailing a real
     SMTP server: (server, store, settings)."""
     from digest.store import Store
     from digest.web.public import create_public_app
 
     settings = delivery_settings(smtp_server.port)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()
 
 
-def link_token(settings: Settings, store: Any, subscriber_id: int) -> str:
+def link_token(settings: Scope, store: Any, subscriber_id: int) -> str:
     """The token of a subscriber's unsubscribe and preferences links, as their mail carries it (with their salt)."""
     from digest.models.tokens import Signer
 
     found = store.subscribers.get(subscriber_id=subscriber_id)
-    assert settings.secret_key is not None and found is not None
-    return Signer(settings.secret_key, settings.list_id).token(subscriber_id, found.link_salt)
+    assert settings.install.secret_key is not None and found is not None
+    return Signer(settings.install.secret_key, settings.newsletter.list_id).token(subscriber_id, found.link_salt)

@@ -40,8 +40,10 @@ class ImapServer:
         """``settings`` with its [bounces] IMAP mailbox set to this server (as IMAP_HOST and the rest would)."""
         import dataclasses
 
+        from support.settings import overridden
+
         imap = {"imap_host": self.host, "imap_port": self.port, "imap_username": self.user, "imap_password": self.password}
-        return dataclasses.replace(settings, bounces=dataclasses.replace(settings.bounces, **imap, imap_ca_file=self.ca_file))
+        return overridden(settings, bounces=dataclasses.replace(settings.install.bounces, **imap, imap_ca_file=self.ca_file))
 
     def client(self) -> object:
         import imaplib

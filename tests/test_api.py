@@ -28,7 +28,7 @@ from support.project import ISSUE, fill, make_config
 
 
 def store_of(config: Path) -> Store:
-    return Store.open(load_settings(config, environ={}).database_url)
+    return Store.open(load_settings(config, environ={}).install.database_url)
 
 
 def test_a_token_is_printed_once_alone_on_the_last_line_and_only_its_hash_is_kept(tmp_path: Path) -> None:

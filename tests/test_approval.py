@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +13,7 @@ import pytest
 
 from digest.app.approval import approval_state, approve
 from digest.app.scheduling import Scheduler
-from digest.config import ScheduleOptions, Settings, load_settings
+from digest.config import ScheduleOptions, Scope, load_settings
 from digest.issue.editorial import issue_file_path
 from digest.store import Store
 
@@ -22,27 +21,28 @@ from conftest import write
 from mailserver import SmtpServer
 from support.project import PROJECT
 from support.schedule import SLOT
+from support.settings import overridden
 
 EDITORS = ("ed@example.org", "second.ed@example.org")
-Make = Callable[..., tuple[Scheduler, Store, Settings]]
+Make = Callable[..., tuple[Scheduler, Store, Scope]]
 
 
 @pytest.fixture
-def approving(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, tmp_path: Path) -> Make:
-    def make(count: int = 3) -> tuple[Scheduler, Store, Settings]:
+def approving(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, tmp_path: Path) -> Make:
+    def make(count: int = 3) -> tuple[Scheduler, Store, Scope]:
         project = load_settings(PROJECT / "config" / "digest.toml", environ={})
         base = delivery_settings(smtp_server.port)
         options = ScheduleOptions(cron="0 9 * * mon", misfire_grace=6 * 3600.0, min_posts=1, approval="required", draft_hours=24)
-        settings = dataclasses.replace(
+        settings = overridden(
             base,
-            root=project.root,
-            sources=project.sources,
-            themes=project.themes,
+            root=project.install.root,
+            sources=project.newsletter.sources,
+            themes=project.newsletter.themes,
             schedule=options,
             editors=EDITORS,
             editorial_dir=tmp_path / "issues",
         )
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store, settings
@@ -65,8 +65,8 @@ def test_without_approval_the_slot_sends_nothing_and_tells_the_editors(approving
         assert notice["Subject"].startswith("Not sent: ") and notice["Auto-Submitted"] == "auto-generated"
         assert f"digest send --issue {outcome.issue_id}" in notice.get_content()
         # Issue 22, item 4: the slot's own time (09:00), not the moment of the run (09:05).
-        slot = SLOT.astimezone(settings.schedule_zone)
-        assert f"at its slot ({slot:%a %Y-%m-%d %H:%M} {settings.schedule_zone})" in notice.get_content()
+        slot = SLOT.astimezone(settings.newsletter.schedule_zone)
+        assert f"at its slot ({slot:%a %Y-%m-%d %H:%M} {settings.newsletter.schedule_zone})" in notice.get_content()
     assert store.runs.get(SLOT).state == "not-approved"  # type: ignore[union-attr]
     # The hint the editors get names a stored issue: the build is kept as the draft, so pasting it works.
     assert store.issues.load(outcome.issue_id or "") is not None
@@ -97,7 +97,7 @@ def test_an_approved_issue_goes_out_and_an_edit_unapproves_it(approving: Make, s
     approve(runner.newsletter, target, SLOT - timedelta(hours=2), "ed@example.org")
     assert approval_state(runner.newsletter, target).approved
     # The editor changes the issue after approving: approval is void, and the slot says why.
-    write(issue_file_path(settings, target.window), "---\nsubject: A late change\n---\n")
+    write(issue_file_path(settings.newsletter, target.window), "---\nsubject: A late change\n---\n")
     state = approval_state(runner.newsletter, target)
     assert not state.approved and "edited after the approval" in state.reason
     outcome = runner.catch_up(SLOT)
@@ -127,7 +127,7 @@ def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpSer
     assert result.returncode == 0, result.stderr
     assert f"Approved   {ISSUE}" in result.stdout and "by Ed" in result.stdout
     settings = load_settings(config, environ={})
-    approval = Store.open(settings.database_url).approvals.get(ISSUE)
+    approval = Store.open(settings.install.database_url).approvals.get(ISSUE)
     assert approval is not None and approval.approved_by == "Ed"
     assert cli(config, "approve", "--issue", ISSUE, "--as-of", "2025-03-01").returncode == 2  # --issue takes no --as-of
     missing = cli(config, "approve", "--issue", "2020-01-01-abcdef")
@@ -143,4 +143,4 @@ def test_approve_refuses_when_approval_is_not_required(tmp_path: Path) -> None:
     config = make_config(tmp_path, None)
     result = cli(config, "approve", "--as-of", "2025-03-01")
     assert result.returncode == 1 and 'schedule.approval is "none"' in result.stderr
-    assert Store.open(load_settings(config, environ={}).database_url).issues.summaries() == []
+    assert Store.open(load_settings(config, environ={}).install.database_url).issues.summaries() == []

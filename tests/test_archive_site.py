@@ -9,6 +9,7 @@ import feedparser
 from conftest import LiveServer, http_request
 from support.cli import cli
 from support.project import ISSUE, fill, make_config
+from support.settings import overridden
 
 
 def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: object) -> None:
@@ -35,8 +36,8 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
     assert not parsed.bozo, parsed.bozo_exception
     [entry] = parsed.entries
     settings = load_settings(config, environ={})
-    assert entry.id == f"tag:{settings.list_id},2026:issue/{ISSUE}"
-    assert entry.link == f"{settings.base_url}/archive/{ISSUE}/" and "Ferry fares" in entry.content[0].value  # the whole issue
+    assert entry.id == f"tag:{settings.newsletter.list_id},2026:issue/{ISSUE}"
+    assert entry.link == f"{settings.install.base_url}/archive/{ISSUE}/" and "Ferry fares" in entry.content[0].value  # the whole issue
     themes = sorted((site / "themes").glob("*.atom"))
     assert themes
     for feed_file in themes:
@@ -44,16 +45,15 @@ def test_publish_writes_pages_and_feeds_that_parse(tmp_path: Path, smtp_server: 
         assert (
             not theme.bozo
             and theme.entries
-            and all(e.id.startswith(f"tag:{settings.list_id},2026:issue/{ISSUE}/post/") for e in theme.entries)
+            and all(e.id.startswith(f"tag:{settings.newsletter.list_id},2026:issue/{ISSUE}/post/") for e in theme.entries)
         )
     # Re-publishing changes no id; the sending time is the entries' `updated`.
     first_ids = [e.id for e in parsed.entries]
     assert cli(config, "publish", str(site)).returncode == 0
     assert [e.id for e in feedparser.parse((site / "feed.atom").read_bytes()).entries] == first_ids
     # digest serve gives the same feeds from the store.
-    import dataclasses
 
-    server = LiveServer(create_public_app(dataclasses.replace(settings, secret_key="test-secret-key-for-the-suite-0123456789"), store))
+    server = LiveServer(create_public_app(overridden(settings, secret_key="test-secret-key-for-the-suite-0123456789"), store))
     try:
         code, _, served = http_request("GET", f"{server.base}/archive/feed.atom", headers={"Host": "127.0.0.1"})
         assert code == 200 and served == (site / "feed.atom").read_text(encoding="utf-8")
@@ -79,7 +79,9 @@ def test_view_in_browser_points_at_the_published_archive(make_settings: object) 
         sources=(SourceSpec(kind="markdown", location=str(FIXTURES / "project" / "content")),),
         archive_url="https://archive.example.org/news",
     )
-    digest = build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, tzinfo=UTC))
+    digest = build_issue(
+        settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone), datetime(2025, 3, 3, tzinfo=UTC)
+    )
     rendered = render_issue(digest, settings)
     assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.html
     assert f"https://archive.example.org/news/{digest.issue_id}/" in rendered.text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.models import Post
 from digest.sources.archive import ArchiveSource, parse_dateline, strip_link_text
 
@@ -16,7 +16,7 @@ ARCHIVE = FIXTURES / "archives" / "harbour-watch.txt"
 
 
 @pytest.fixture
-def gathered(make_settings: Callable[..., Settings]) -> tuple[dict[str, Post], list[str]]:
+def gathered(make_settings: Callable[..., Scope]) -> tuple[dict[str, Post], list[str]]:
     result = ArchiveSource(SourceSpec(kind="archive", location=str(ARCHIVE)), make_settings()).gather()
     return {p.title: p for p in result.posts}, [str(p) for p in result.problems]
 
@@ -79,14 +79,14 @@ def test_undatable_entry_is_reported_with_its_line(gathered: tuple[dict[str, Pos
     assert problems == [f'{ARCHIVE}:46: "An Entry With No Date At All": no date (empty "Posted on:" and no dateline); skipped']
 
 
-def test_ids_are_stable_and_distinct(make_settings: Callable[..., Settings]) -> None:
+def test_ids_are_stable_and_distinct(make_settings: Callable[..., Scope]) -> None:
     spec = SourceSpec(kind="archive", location=str(ARCHIVE))
     first = [p.id for p in ArchiveSource(spec, make_settings()).gather().posts]
     second = [p.id for p in ArchiveSource(spec, make_settings()).gather().posts]
     assert first == second and len(set(first)) == len(first)
 
 
-def test_not_an_archive_and_bad_bytes(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_not_an_archive_and_bad_bytes(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(tmp_path / "pages" / "notes.txt", "just some notes\n")
     write(tmp_path / "pages" / "binary.txt", b"Posted on: \xff\xfe\n")
     result = ArchiveSource(SourceSpec(kind="archive", location="pages"), make_settings()).gather()

@@ -57,7 +57,7 @@ def test_gather_bench_builds_from_the_index_on_repeated_runs(tmp_path: Path) -> 
     # the keyword figures (issue 24); without it, no such row.
     from digest.config import load_settings
 
-    on = load_settings(Path(__file__).resolve().parent.parent / "config" / "digest.toml", environ={}).meaning.enabled
+    on = load_settings(Path(__file__).resolve().parent.parent / "config" / "digest.toml", environ={}).newsletter.meaning.enabled
     assert len(meaning) == (1 if on else 0)
     assert all(re.search(r"first run [\d.]+ s \(keywords [\d.]+ s\), repeated [\d,]+ ms", row) for row in meaning)
     assert re.search(r"[\d,]+ posts counted, not loaded", repeated)

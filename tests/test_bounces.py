@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.bounces import EventKind, process_message
-from digest.config import BounceOptions, Settings, theme_key
+from digest.config import BounceOptions, Scope, theme_key
 from digest.mail.backends import get_backend
 from digest.mail.dkim import DkimSigner, load_key, new_key
 from digest.models import SubscriberStatus
@@ -32,32 +32,31 @@ from conftest import FIXTURES
 from mailserver import Received, SmtpServer
 from support.cli import in_process
 from support.dkim import verified
+from support.settings import overridden
 
 BOUNCES = FIXTURES / "bounces"
 READERS = ("hard", "soft", "complains", "leaves", "away", "exim", "fine")
 
 
 @pytest.fixture
-def sent(
-    delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, tmp_path: Path
-) -> tuple[Settings, Store, dict[str, Received]]:
+def sent(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, tmp_path: Path) -> tuple[Scope, Store, dict[str, Received]]:
     """The sample issue sent, DKIM-signed and with VERP, to one subscriber per case; what the server received, by reader."""
     from support.issues import sample_issue
 
     key = tmp_path / "dkim.pem"
     key.write_bytes(new_key("rsa"))
     base = delivery_settings(smtp_server.port)
-    settings = dataclasses.replace(
+    settings = overridden(
         base,
         bounces=BounceOptions(address="bounces@openstreets.example", unsubscribe_address="unsubscribe@openstreets.example"),
-        dkim=DkimSigner((load_key(key, domain=base.sender.domain, selector="news"),)),
+        dkim=DkimSigner((load_key(key, domain=base.newsletter.sender.domain, selector="news"),)),
     )
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     for reader in READERS:
         store.subscribers.add(f"{reader}@example.org")
     issue = sample_issue(settings)
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.sent == len(READERS)
     received = {m.recipient.partition("@")[0]: m for m in smtp_server.handler.received}
     return settings, store, received
@@ -86,7 +85,7 @@ def status_of(store: Store, reader: str) -> tuple[SubscriberStatus, str | None]:
     return found.status, found.status_reason
 
 
-def test_every_copy_carries_its_own_return_path_and_mailto(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_every_copy_carries_its_own_return_path_and_mailto(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     settings, _, received = sent
     senders = {copy.sender for copy in received.values()}
     assert len(senders) == len(READERS)  # one per copy
@@ -96,14 +95,14 @@ def test_every_copy_carries_its_own_return_path_and_mailto(sent: tuple[Settings,
         message = copy.parse()
         assert re.search(r"<mailto:unsubscribe\+[a-z2-7]{26}@openstreets\.example\?subject=unsubscribe>", str(message["List-Unsubscribe"]))
         assert str(message["Feedback-ID"]).strip().startswith(f"{settings_issue(message)}:")
-        assert settings.dkim is not None and verified(copy.data, settings.dkim) == [True]
+        assert settings.newsletter.dkim is not None and verified(copy.data, settings.newsletter.dkim) == [True]
 
 
 def settings_issue(message: object) -> str:
     return str(message["Message-ID"]).strip("<").partition(".")[0]  # type: ignore[index]
 
 
-def test_what_comes_back_updates_the_list(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_what_comes_back_updates_the_list(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     settings, store, received = sent
     results = {
         "hard": process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store),
@@ -156,7 +155,7 @@ QMAIL = (
 )
 
 
-def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     """The attacks of the audit: each forged report names a victim by address or Message-ID, none changes them."""
     from digest.app.bounces import review
     from digest.models import ReviewState
@@ -221,7 +220,7 @@ def test_a_report_without_our_token_changes_nobody_and_waits_for_review(sent: tu
     assert len(store.events.awaiting_review()) == 6
 
 
-def test_one_malformed_message_never_stops_the_others(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_one_malformed_message_never_stops_the_others(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     """An empty message and garbage made flufl.bounce raise IndexError, deep nesting RecursionError: each is now
     stored as unrecognised with the reason, and the next message is read as usual."""
     settings, store, received = sent
@@ -239,18 +238,18 @@ def test_one_malformed_message_never_stops_the_others(sent: tuple[Settings, Stor
 Run = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-def digest_command(settings: Settings, tmp_path: Path, *, bounces: str = "", **environ: str) -> Run:
+def digest_command(settings: Scope, tmp_path: Path, *, bounces: str = "", **environ: str) -> Run:
     """`python -m digest` with a config for the store and bounce addresses of ``settings``: in this process (see
     support.cli), or a real subprocess on a pseudo-terminal when the test is about what a terminal shows."""
     config = tmp_path / "digest.toml"
     config.write_text(
         f'[newsletter]\nname = "Open Streets"\nsender = "Open Streets <digest@openstreets.example>"\n'
-        f'base_url = "https://news.example.org"\n[store]\nurl = "{settings.database_url}"\n'
+        f'base_url = "https://news.example.org"\n[store]\nurl = "{settings.install.database_url}"\n'
         '[bounces]\naddress = "bounces@openstreets.example"\nunsubscribe_address = "unsubscribe@openstreets.example"\n' + bounces,
         encoding="utf-8",
     )
     inherited = ("DIGEST_", "SMTP_", "IMAP_")
-    secret = {"DIGEST_SECRET_KEY": settings.secret_key or ""}
+    secret = {"DIGEST_SECRET_KEY": settings.install.secret_key or ""}
     env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)} | secret
 
     def digest(
@@ -291,7 +290,7 @@ def on_terminal(command: list[str], env: dict[str, str], typed: bytes | None = N
 
 
 def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
-    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+    sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path
 ) -> None:
     settings, _, received = sent
     digest = digest_command(settings, tmp_path)
@@ -331,7 +330,7 @@ def test_bounces_process_reads_files_and_stdin_and_status_shows_the_rates(
     assert "returned         1 bounce(s)" in shown and "5.1.1" in shown
 
 
-def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     """Dovecot holds what the MTA delivered to the bounce address; fetch reads it over TLS, applies it, files it away."""
     import imaplib
 
@@ -380,13 +379,13 @@ def test_bounces_fetch_reads_the_mailbox_over_imap_and_files_each_message(sent: 
         from digest.models.errors import DeliveryError
 
         with pytest.raises(DeliveryError, match="refused the login"):
-            fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_password="wrong")), store)
+            fetch(overridden(reading, bounces=dataclasses.replace(reading.install.bounces, imap_password="wrong")), store)
         with pytest.raises(DeliveryError, match=r"cannot reach|certificate"):
-            fetch(dataclasses.replace(reading, bounces=dataclasses.replace(reading.bounces, imap_ca_file=None)), store)
+            fetch(overridden(reading, bounces=dataclasses.replace(reading.install.bounces, imap_ca_file=None)), store)
         mailbox.logout()
 
 
-def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str, Received]]) -> None:
+def test_metrics_and_health_read_the_store(sent: tuple[Scope, Store, dict[str, Received]]) -> None:
     """/metrics in the Prometheus text format (parsed back with prometheus_client), behind a token; /healthz as JSON."""
     import json
     from datetime import timedelta
@@ -402,7 +401,7 @@ def test_metrics_and_health_read_the_store(sent: tuple[Settings, Store, dict[str
     process_message(bounce("dsn-hard-postfix.eml", received["hard"]), settings, store)
     process_message(bounce("arf-complaint.eml", received["complains"]), settings, store)
     store.leases.acquire("scheduler", "host:4242:abc", now_utc() + timedelta(seconds=40))
-    server = LiveServer(create_public_app(dataclasses.replace(settings, metrics_token="scrape-me"), store))
+    server = LiveServer(create_public_app(overridden(settings, metrics_token="scrape-me"), store))
     try:
         assert http_request("GET", f"{server.base}/metrics")[0] == 401
         assert http_request("GET", f"{server.base}/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
@@ -469,7 +468,7 @@ def stored_texts(store: Store) -> list[str]:
 
 
 def test_a_nul_in_a_mail_is_stored_cleaned_and_the_next_message_is_applied(
-    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+    sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path
 ) -> None:
     """On both stores: the NUL becomes U+FFFD where the text is kept, each message is read for what it is (the
     plain one unrecognised, the genuine bounce applied: a NUL means nothing, so no real bounce is lost to it),
@@ -545,9 +544,7 @@ def shown_not_obeyed(out: bytes) -> str:
     return text
 
 
-def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(
-    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
-) -> None:
+def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path) -> None:
     """On a real terminal (a pty): `bounces process`, `bounces review` (list, apply, refusal) and `subscribers show`
     print every escape a stranger wrote as its visible form (\\x1b, \\u202e, \\x9b), none as what a terminal obeys."""
     settings, _, received = sent
@@ -577,7 +574,7 @@ def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(
 
 
 def test_bounces_fetch_stores_what_a_store_refused_cleaned_and_goes_on(
-    sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path
+    sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path
 ) -> None:
     """`digest bounces fetch` (a subprocess, on a terminal) over Dovecot, the mails put in its Maildir as an MTA
     delivers them. The text a store refused (a NUL from a base64 body, a lone surrogate from a UTF-7 one) is
@@ -630,7 +627,7 @@ def test_bounces_fetch_stores_what_a_store_refused_cleaned_and_goes_on(
         mailbox.logout()
 
 
-def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Settings, Store, dict[str, Received]], tmp_path: Path) -> None:
+def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path) -> None:
     """210 forged reports (the audit's flood): `bounces review --dismiss-all` asks on a terminal, needs --yes
     without one (the refusal names the whole command), takes --before DATE, says how many it dismissed, changes
     no subscriber, and dismissing again dismisses nothing. Only the reports counted for the person are dismissed."""
@@ -685,7 +682,7 @@ def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Setti
 
 
 def test_the_schedulers_bounce_poll_logs_what_a_mail_names_shown(
-    sent: tuple[Settings, Store, dict[str, Received]], capfd: pytest.CaptureFixture[str]
+    sent: tuple[Scope, Store, dict[str, Received]], capfd: pytest.CaptureFixture[str]
 ) -> None:
     """`digest schedule` logs each message its poll of the mailbox read, with the addresses a report names: on a
     terminal, the escapes in them are shown. A JSON log line (which escapes C0 itself) is written in ASCII

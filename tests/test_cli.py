@@ -190,9 +190,9 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
 
     result = digest("init", str(tmp_path / "a"), "--name", "Harbour Notes", "--base-url", "https://news.example.org/")
     assert result.returncode == 0, result.stderr
-    assert load_settings(tmp_path / "a" / "config" / "digest.toml", environ={}).base_url == "https://news.example.org"
+    assert load_settings(tmp_path / "a" / "config" / "digest.toml", environ={}).install.base_url == "https://news.example.org"
     assert digest("init", str(tmp_path / "b")).returncode == 0  # no terminal: no question, the local default
-    assert load_settings(tmp_path / "b" / "config" / "digest.toml", environ={}).base_url == "http://127.0.0.1:8080"
+    assert load_settings(tmp_path / "b" / "config" / "digest.toml", environ={}).install.base_url == "http://127.0.0.1:8080"
     bad = digest("init", str(tmp_path / "c"), "--base-url", "news.example.org")
     assert bad.returncode == 2 and "--base-url" in bad.stderr
 
@@ -209,10 +209,10 @@ def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path
 
     assert digest("init", str(tmp_path / "quiet")).returncode == 0
     quiet = load_settings(tmp_path / "quiet" / "config" / "digest.toml", environ={})
-    assert quiet.clicks is ClickTracking.OFF and not quiet.delivery.warmup.enabled
+    assert quiet.newsletter.clicks is ClickTracking.OFF and not quiet.install.delivery.warmup.enabled
     assert digest("init", str(tmp_path / "given"), "--clicks", "aggregate").returncode == 0
     config = tmp_path / "given" / "config" / "digest.toml"
-    assert load_settings(config, environ={}).clicks is ClickTracking.AGGREGATE
+    assert load_settings(config, environ={}).newsletter.clicks is ClickTracking.AGGREGATE
     assert "nothing" in config.read_text(encoding="utf-8").split("[tracking]", 1)[1].split("clicks =", 1)[0]  # what it keeps, said
     # On a terminal: asked, with the base URL first (Enter: decide later), then the clicks.
     leader, follower = pty.openpty()
@@ -229,4 +229,4 @@ def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path
     os.close(leader)
     assert process.returncode == 0 and b"Count clicks on post links?" in shown and b"Is the sending domain new" in shown
     asked = load_settings(tmp_path / "asked" / "config" / "digest.toml", environ={})
-    assert asked.clicks is ClickTracking.AGGREGATE and asked.delivery.warmup.enabled
+    assert asked.newsletter.clicks is ClickTracking.AGGREGATE and asked.install.delivery.warmup.enabled

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import html
 import json
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 
 from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import report
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import ClickTracking, LinkClicks
 from digest.models.tokens import LinkSigner
 from digest.readers.clicks import BURST_SECONDS, CLICKS_PER_ADDRESS, REPEAT_SECONDS, ClickFilter, Fetch, address_of
@@ -27,6 +26,7 @@ from digest.web.public import create_public_app
 
 from conftest import REPO, LiveServer
 from support.issues import sent_issue
+from support.settings import overridden
 from support.web import no_follow
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -67,11 +67,11 @@ def post_urls(newsletter: Newsletter, issue_id: str) -> set[str]:
 
 
 @pytest.fixture
-def tracked(delivery_settings: Callable[..., Settings], smtp_server: Any) -> Settings:
-    return dataclasses.replace(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
+def tracked(delivery_settings: Callable[..., Scope], smtp_server: Any) -> Scope:
+    return overridden(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
 
 
-def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Settings, smtp_server: Any) -> None:
+def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Scope, smtp_server: Any) -> None:
     store, newsletter, issue_id = sent_issue(tracked)
     messages = received(smtp_server)
     assert len(messages) == 3
@@ -93,7 +93,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     links = store.links.of_issues([issue_id])[issue_id]
     assert {item.link.url for item in links} == own
     first, second, third, fourth = (
-        f"/r/{LinkSigner('test-secret-key-for-the-suite-0123456789', tracked.list_id).token(issue_id, n)}" for n in (1, 2, 3, 4)
+        f"/r/{LinkSigner('test-secret-key-for-the-suite-0123456789', tracked.newsletter.list_id).token(issue_id, n)}" for n in (1, 2, 3, 4)
     )
     server = LiveServer(create_public_app(tracked, store))
     try:
@@ -113,8 +113,8 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
         assert fetch(first, "Proofpoint URL Defense/2.0")[0] == 302  # a scanner by name
         assert fetch(first, FIREFOX, "HEAD")[0] == 302  # a HEAD is never a click
         forged = first[:-2] + ("AA" if not first.endswith("AA") else "BB")
-        other_key = "/r/" + LinkSigner("another key", tracked.list_id).token(issue_id, 1)
-        no_such_link = "/r/" + LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id).token(issue_id, 999)
+        other_key = "/r/" + LinkSigner("another key", tracked.newsletter.list_id).token(issue_id, 1)
+        no_such_link = "/r/" + LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.newsletter.list_id).token(issue_id, 999)
         for path in (forged, other_key, no_such_link, "/r/x", f"/r/{issue_id}.1"):
             code, headers = fetch(path, FIREFOX)
             assert code == 404 and "location" not in headers
@@ -128,7 +128,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert all(totals[n] == (0, 0, 0) for n in totals if n > 4)
 
     # The report and /metrics tell exactly the people's clicks.
-    seen = report(store, NOW.date(), key_of=tracked.key_of)
+    seen = report(store, NOW.date(), key_of=tracked.newsletter.key_of)
     assert seen is not None
     top = seen.issues[0]
     assert (top.issue_id, top.delivered, top.clicks, top.scanned, top.repeated) == (issue_id, 3, 3, 6, 1)
@@ -137,7 +137,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert all(p.clicks is None for p in top.posts) and all(t.clicks is None for t in top.themes)
     assert all(o.clicks is None for o in top.outlets)
     assert all(t.reached == 3 and t.reach_share == 1.0 for t in top.themes)  # every reader chose every theme
-    metrics_app = LiveServer(create_public_app(dataclasses.replace(tracked, metrics_token="m-token"), store))
+    metrics_app = LiveServer(create_public_app(overridden(tracked, metrics_token="m-token"), store))
     try:
         code, _, body = no_follow("GET", metrics_app.base + "/metrics", {"Authorization": "Bearer m-token"})
     finally:
@@ -152,7 +152,7 @@ def test_people_are_counted_once_and_scanners_and_repeats_not_at_all(tracked: Se
     assert f'digest_clicks{{issue="{issue_id}"' not in body  # by theme: all under the floor
 
 
-def test_no_table_keeps_a_reader_next_to_a_click(tracked: Settings, smtp_server: Any) -> None:
+def test_no_table_keeps_a_reader_next_to_a_click(tracked: Scope, smtp_server: Any) -> None:
     store, _, issue_id = sent_issue(tracked, readers=1)
     inspector = sa.inspect(store.engine)
     for table in inspector.get_table_names():
@@ -162,9 +162,9 @@ def test_no_table_keeps_a_reader_next_to_a_click(tracked: Settings, smtp_server:
     assert store.links.of_issues([issue_id])[issue_id]
 
 
-def test_with_tracking_off_the_links_are_the_posts_own_byte_for_byte(delivery_settings: Callable[..., Settings], smtp_server: Any) -> None:
-    settings = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
-    assert settings.clicks is ClickTracking.OFF
+def test_with_tracking_off_the_links_are_the_posts_own_byte_for_byte(delivery_settings: Callable[..., Scope], smtp_server: Any) -> None:
+    settings = overridden(delivery_settings(smtp_server.port), root=REPO)
+    assert settings.newsletter.clicks is ClickTracking.OFF
     store, newsletter, issue_id = sent_issue(settings, readers=1)
     (message,) = received(smtp_server)
     page, text = parts(message)
@@ -176,15 +176,15 @@ def test_with_tracking_off_the_links_are_the_posts_own_byte_for_byte(delivery_se
 
 
 def test_an_issue_frozen_before_tracking_keeps_its_direct_links_and_a_tracked_one_keeps_counting(
-    delivery_settings: Callable[..., Settings], smtp_server: Any
+    delivery_settings: Callable[..., Scope], smtp_server: Any
 ) -> None:
-    untracked = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
-    store = Store.open(untracked.database_url)
+    untracked = overridden(delivery_settings(smtp_server.port), root=REPO)
+    store = Store.open(untracked.install.database_url)
     store.subscribers.add("early@example.org")
     newsletter = Newsletter(untracked, store)
     target = newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW)
     newsletter.freeze(newsletter.build(target.window, NOW))
-    later = Newsletter(dataclasses.replace(untracked, clicks=ClickTracking.AGGREGATE), store)
+    later = Newsletter(overridden(untracked, clicks=ClickTracking.AGGREGATE), store)
     plan = later.plan_send(later.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
     assert plan.frozen and later.send(plan, NOW) is not None
     page, _ = parts(received(smtp_server)[0])
@@ -200,11 +200,11 @@ def browser_agent(n: int) -> str:
     return f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{100 + n}.0.{n * 7}.0 Safari/537.36"
 
 
-def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Settings, smtp_server: Any) -> None:
+def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Scope, smtp_server: Any) -> None:
     """Reproduction (issue 31, item 3): 200 GETs of one token from one address with random browser User-Agents
     counted 200 clicks; the tokens are public in the archive and its feed."""
     store, _, issue_id = sent_issue(tracked, readers=1)
-    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.newsletter.list_id)
     server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
     try:
         for n in range(200):
@@ -216,14 +216,14 @@ def test_one_address_rotating_user_agents_counts_at_most_the_cap(tracked: Settin
     totals = totals_of(store, issue_id)
     assert totals[1] == (CLICKS_PER_ADDRESS, 0, 200 - CLICKS_PER_ADDRESS)  # past the cap: repeats, not clicks
     assert sum(clicks for clicks, _, _ in totals.values()) == CLICKS_PER_ADDRESS
-    seen = report(store, NOW.date(), key_of=tracked.key_of)
+    seen = report(store, NOW.date(), key_of=tracked.newsletter.key_of)
     assert seen is not None and seen.issues[0].clicks == CLICKS_PER_ADDRESS
 
 
-def thirty_behind_a_proxy(settings: Settings, store: Store, issue_id: str) -> None:
+def thirty_behind_a_proxy(settings: Scope, store: Store, issue_id: str) -> None:
     """30 people behind one proxy, one browser build between them, each clicking one link within seconds: the
     proxy (this host) connects and writes each person's address in X-Forwarded-For."""
-    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", settings.list_id)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", settings.newsletter.list_id)
     server = LiveServer(create_public_app(settings, store), proxy_headers=False)  # as `digest serve` runs it
     try:
         for n in range(30):
@@ -234,7 +234,7 @@ def thirty_behind_a_proxy(settings: Settings, store: Store, issue_id: str) -> No
 
 
 def test_people_behind_a_proxy_are_counted_and_an_unlisted_proxy_is_named_with_its_fix(
-    tracked: Settings, smtp_server: Any, caplog: pytest.LogCaptureFixture
+    tracked: Scope, smtp_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Reproduction (issue 31, low): behind a proxy not in serve.trusted_proxies, 30 people sharing a User-Agent
     counted 0 clicks (one client fetching three links within seconds: a scanner), and nothing said why."""
@@ -246,7 +246,7 @@ def test_people_behind_a_proxy_are_counted_and_an_unlisted_proxy_is_named_with_i
     warned = [r.getMessage() for r in caplog.records if "trusted_proxies" in r.getMessage()]
     assert len(warned) == 1 and '[serve] trusted_proxies = ["127.0.0.1"]' in warned[0]
 
-    listed = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",))
+    listed = overridden(tracked, trusted_proxies=("127.0.0.1",))
     caplog.clear()
     with caplog.at_level("WARNING", logger="digest.web.public"):
         thirty_behind_a_proxy(listed, store, issue_id)  # a new server: a new key, nothing remembered
@@ -266,11 +266,11 @@ def test_an_unlisted_proxy_is_named_only_on_a_private_address(caplog: pytest.Log
     assert "93.184.216.34" not in said[1] and "151.101.1.69" not in said[1] and "not written here" in said[1]
 
 
-def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_address(tracked: Settings, smtp_server: Any) -> None:
+def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_address(tracked: Scope, smtp_server: Any) -> None:
     """Reproduction (issue 31, low): /r/<token>/ answered 307 to http://…/r/<token> (the scheme the proxy's
     request had), a downgrade behind a TLS proxy."""
     store, _, issue_id = sent_issue(tracked, readers=1)
-    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.newsletter.list_id)
     destination = store.links.of_issues([issue_id])[issue_id][0].link.url
     server = LiveServer(create_public_app(tracked, store), proxy_headers=False)
     try:
@@ -283,28 +283,30 @@ def test_a_counted_link_with_a_trailing_slash_leads_to_its_post_not_to_an_http_a
     assert totals_of(store, issue_id)[1] == (1, 0, 0)
 
 
-def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Settings, smtp_server: Any) -> None:
+def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Scope, smtp_server: Any) -> None:
     """Reproduction (issue 31, low): a theme with 1 click among 1 reader's copies named that reader in the report
     and /metrics. Now a figure under the floor (5 clicks or 5 readers), or one that would tell it, is not shown;
     the issue's total always is."""
     from digest.cli.report import words
     from digest.web.readers import readers_page
 
-    store = Store.open(tracked.database_url)
+    store = Store.open(tracked.install.database_url)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(12)]
     alone, busy, second = "Energy & Climate", "Getting Around", "Homes & Neighbourhoods"
     # Readers' choices are stored by theme key (issue 31, item 4).
-    store.subscribers.set_preferences(ids[0], [tracked.key_of(alone)], None)  # the one reader whose copy has it
+    store.subscribers.set_preferences(ids[0], [tracked.newsletter.key_of(alone)], None)  # the one reader whose copy has it
     for reader in ids[1:]:
-        store.subscribers.set_preferences(reader, [tracked.key_of(name) for name in tracked.theme_names if name != alone], None)
+        store.subscribers.set_preferences(
+            reader, [tracked.newsletter.key_of(name) for name in tracked.newsletter.theme_names if name != alone], None
+        )
     newsletter = Newsletter(tracked, store)
     plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW), NOW)
     assert newsletter.send(plan, NOW) is not None
     issue_id = plan.issue.id
     links = store.links.of_issues([issue_id])[issue_id]
     first = {theme: next(link.link.number for link in links if link.link.theme == theme) for theme in (alone, busy, second)}
-    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
-    behind_proxy = dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",), metrics_token="m-token")
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.newsletter.list_id)
+    behind_proxy = overridden(tracked, trusted_proxies=("127.0.0.1",), metrics_token="m-token")
     server = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
     clicks = [(alone, 1), (busy, 9), (second, 6)]
     try:
@@ -318,7 +320,7 @@ def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Sett
         server.stop()
     assert totals_of(store, issue_id)[first[alone]] == (1, 0, 0)  # counted: it is only not shown
 
-    seen = report(store, NOW.date(), key_of=tracked.key_of)
+    seen = report(store, NOW.date(), key_of=tracked.newsletter.key_of)
     assert seen is not None
     top = seen.issues[0]
     by_theme = {t.theme: t for t in top.themes}
@@ -336,7 +338,7 @@ def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Sett
     text = "\n".join(words(seen))
     assert f"  {alone:<30} {'—':>6} {'—':>6}  1 (8%)" in text.splitlines()  # its reach is told, not its clicks
     assert "—: not shown, fewer than 5 clicks or 5 readers" in text and "clicks: 16 by people" in text
-    page = readers_page(seen, tracked.name)
+    page = readers_page(seen, tracked.newsletter.name)
     assert f'<td>{html.escape(alone)}</td><td class="n" title="not shown">—</td>' in page
 
     metrics = LiveServer(create_public_app(behind_proxy, store), proxy_headers=False)
@@ -385,7 +387,7 @@ def test_a_stopping_server_counts_the_clicks_still_held() -> None:
     assert rules.decided(1.0, everything=True) == {("i", 7): (1, 0, 0)}
 
 
-def test_link_totals_are_read_in_the_issue_order(tracked: Settings, smtp_server: Any) -> None:
+def test_link_totals_are_read_in_the_issue_order(tracked: Scope, smtp_server: Any) -> None:
     store, _, issue_id = sent_issue(tracked, readers=1)
     links = store.links.of_issues([issue_id])[issue_id]
     assert [item.link.number for item in links] == list(range(1, len(links) + 1))
@@ -418,18 +420,18 @@ def test_sections_follow_what_readers_clicked_ties_as_configured_and_the_fallbac
     assert list(unchanged) == sections and "config's order" in why
 
 
-def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: Settings, smtp_server: Any) -> None:
+def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: Scope, smtp_server: Any) -> None:
     from digest.models import SectionOrder
 
     store, newsletter, issue_id = sent_issue(tracked, readers=1)
     links = store.links.of_issues([issue_id])[issue_id]
-    last_theme = next(link.link.theme for link in reversed(links) if link.link.theme != tracked.fallback_theme)
+    last_theme = next(link.link.theme for link in reversed(links) if link.link.theme != tracked.newsletter.fallback_theme)
     wanted = [link for link in links if link.link.theme == last_theme]
     store.links.add({(issue_id, link.link.number): (5, 0, 0) for link in wanted})  # as the redirect writes them
-    ordered = Newsletter(dataclasses.replace(tracked, section_order=SectionOrder.READERS), store)
+    ordered = Newsletter(overridden(tracked, section_order=SectionOrder.READERS), store)
     built = ordered.build(ordered.target(WindowRequest(as_of="2026-11-20T09:00"), NOW).window, NOW)
     themes = [section.theme for section in built.digest.sections]
-    assert themes[0] == last_theme and tracked.fallback_theme not in themes[:-1]
+    assert themes[0] == last_theme and tracked.newsletter.fallback_theme not in themes[:-1]
     assert built.digest.order is not None and f"{last_theme} 5.0" in built.digest.order
     import json
 
@@ -438,7 +440,7 @@ def test_the_next_build_orders_its_sections_by_the_clicks_and_says_why(tracked: 
     plain = newsletter.build(newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW).window, NOW)
     assert plain.digest.order is None and plain.digest.interest is not None  # the desk shows the shares either way
     configured = [s.theme for s in plain.digest.sections]
-    assert configured == [name for name in tracked.theme_names if name in configured] != themes
+    assert configured == [name for name in tracked.newsletter.theme_names if name in configured] != themes
 
 
 def test_the_cap_is_per_address_and_issue_for_a_half_hour_and_an_ipv6_host_is_its_64() -> None:

@@ -12,12 +12,45 @@ from conftest import REPO, write
 
 def test_shipped_config_loads() -> None:
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
-    assert settings.name == "Open Streets"
-    assert str(settings.timezone) == "Europe/London"
-    assert settings.root == REPO
-    assert [s.kind for s in settings.sources] == ["markdown", "feed", "archive"]
-    assert len(settings.themes) >= 4
-    assert settings.sender.addr_spec == "digest@openstreets.example"
+    assert settings.newsletter.name == "Open Streets"
+    assert str(settings.newsletter.timezone) == "Europe/London"
+    assert settings.install.root == REPO
+    assert [s.kind for s in settings.newsletter.sources] == ["markdown", "feed", "archive"]
+    assert len(settings.newsletter.themes) >= 4
+    assert settings.newsletter.sender.addr_spec == "digest@openstreets.example"
+
+
+def test_the_config_is_an_installation_and_its_newsletters_each_field_in_one_part(tmp_path: Path) -> None:
+    """The shipped file, unchanged, reads into the install (store, transport, server, secrets) and one newsletter
+    (its own name, slug, themes, From, List-Id); a command works on the pair, each use case on the part it needs."""
+    from digest.config import Installation, Publication, load_config
+    from digest.config.schema import INSTALLATION_FIELDS, PUBLICATION_FIELDS
+
+    loaded = load_config(
+        REPO / "config" / "digest.toml",
+        environ={"DIGEST_SECRET_KEY": "k" * 8 + "0123456789abcdefghijklmnopqrstuv", "DATABASE_URL": "sqlite:////x.db"},
+    )
+    assert isinstance(loaded.install, Installation) and [type(n) for n in loaded.newsletters] == [Publication]
+    install, (newsletter,) = loaded.install, loaded.newsletters
+    assert install.database_url == "sqlite:////x.db" and install.secret_key and install.delivery.backend == "outbox"
+    assert (newsletter.name, newsletter.slug, newsletter.list_id) == ("Open Streets", "open-streets", "open-streets.openstreets.example")
+    assert loaded.scope() == load_settings(
+        REPO / "config" / "digest.toml",
+        environ={"DIGEST_SECRET_KEY": "k" * 8 + "0123456789abcdefghijklmnopqrstuv", "DATABASE_URL": "sqlite:////x.db"},
+    )
+    assert loaded.scope("open-streets").newsletter is newsletter
+    assert not INSTALLATION_FIELDS & PUBLICATION_FIELDS
+    with pytest.raises(ConfigError, match=r'no newsletter "weekly" here \(the newsletters: open-streets\)'):
+        loaded.scope("weekly")
+
+    named = write(
+        tmp_path / "named.toml", '[newsletter]\nname = "Open Streets"\nslug = "streets"\n[delivery]\nlist_id = "news.example.org"\n'
+    )
+    newsletter = load_settings(named, environ={}).newsletter
+    assert (newsletter.slug, newsletter.list_id) == ("streets", "news.example.org")
+    bad = write(tmp_path / "bad.toml", '[newsletter]\nslug = "Open Streets"\n')
+    with pytest.raises(ConfigError, match=r"newsletter\.slug: must be lower-case letters and digits"):
+        load_settings(bad, environ={})
 
 
 def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path: Path) -> None:
@@ -74,15 +107,15 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
 
 def test_digest_config_env_picks_the_file(tmp_path: Path) -> None:
     config = write(tmp_path / "other.toml", '[newsletter]\nname = "Elsewhere"\n')
-    assert load_settings(environ={"DIGEST_CONFIG": str(config)}).name == "Elsewhere"
+    assert load_settings(environ={"DIGEST_CONFIG": str(config)}).newsletter.name == "Elsewhere"
 
 
 def test_secret_comes_from_dotenv_and_environment_wins(tmp_path: Path) -> None:
     config = write(tmp_path / "digest.toml", "")
     write(tmp_path / ".env", "DIGEST_SECRET_KEY=from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI\n")
-    assert load_settings(config, environ={}).secret_key == "from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI"
+    assert load_settings(config, environ={}).install.secret_key == "from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI"
     from_env = "from-env-T3VyIG93biBmYWlsdXJlcyBhcmUgb3Vycw"
-    assert load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}).secret_key == from_env
+    assert load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}).install.secret_key == from_env
     assert from_env not in repr(load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}))
 
 
@@ -110,7 +143,7 @@ def test_the_secret_key_is_refused_when_short_and_warned_when_weak(
         assert refused in problem and recipe in problem and key not in problem
         return
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": key})
-    weak = [w for w in settings.warnings if "DIGEST_SECRET_KEY" in w]
+    weak = [w for w in settings.install.warnings if "DIGEST_SECRET_KEY" in w]
     if warned is None:
         assert weak == []
     else:
@@ -120,8 +153,8 @@ def test_the_secret_key_is_refused_when_short_and_warned_when_weak(
 def test_relative_paths_resolve_against_root(tmp_path: Path) -> None:
     config = write(tmp_path / "config" / "digest.toml", 'root = ".."\n[output]\ndir = "build"\n')
     settings = load_settings(config, environ={})
-    assert settings.root == tmp_path.resolve()
-    assert settings.output_dir == tmp_path.resolve() / "build"
+    assert settings.install.root == tmp_path.resolve()
+    assert settings.newsletter.output_dir == tmp_path.resolve() / "build"
 
 
 @pytest.mark.parametrize(
@@ -155,18 +188,18 @@ def test_environment_overrides_point_a_run_anywhere(tmp_path: Path) -> None:
             "SMTP_PASSWORD": "hunter2",
         },
     )
-    assert settings.delivery.backend == "smtp"
-    assert (settings.smtp.host, settings.smtp.port, settings.smtp.security) == ("mailpit", 1025, "none")
-    assert settings.database_url == "postgresql://digest@db/digest"
-    assert (settings.smtp.username, settings.smtp.password) == ("user", "hunter2")
-    assert "hunter2" not in repr(settings) and "user" not in repr(settings.smtp)
+    assert settings.install.delivery.backend == "smtp"
+    assert (settings.install.smtp.host, settings.install.smtp.port, settings.install.smtp.security) == ("mailpit", 1025, "none")
+    assert settings.install.database_url == "postgresql://digest@db/digest"
+    assert (settings.install.smtp.username, settings.install.smtp.password) == ("user", "hunter2")
+    assert "hunter2" not in repr(settings) and "user" not in repr(settings.install.smtp)
 
 
 def test_backend_defaults_to_outbox_without_an_smtp_host(tmp_path: Path) -> None:
     config = write(tmp_path / "digest.toml", "")
-    assert load_settings(config, environ={}).delivery.backend == "outbox"
-    assert load_settings(config, environ={"SMTP_HOST": "mail.example.org"}).delivery.backend == "smtp"
-    assert load_settings(config, environ={}).database_url == f"sqlite:///{tmp_path.resolve() / 'digest.sqlite'}"
+    assert load_settings(config, environ={}).install.delivery.backend == "outbox"
+    assert load_settings(config, environ={"SMTP_HOST": "mail.example.org"}).install.delivery.backend == "smtp"
+    assert load_settings(config, environ={}).install.database_url == f"sqlite:///{tmp_path.resolve() / 'digest.sqlite'}"
 
 
 def test_bad_environment_values_and_secrets_in_the_file_are_reported(tmp_path: Path) -> None:
@@ -184,8 +217,8 @@ def test_bad_environment_values_and_secrets_in_the_file_are_reported(tmp_path: P
 def test_schedule_from_fields_or_cron_and_its_errors(tmp_path: Path) -> None:
     fields = write(tmp_path / "a.toml", '[schedule]\nday_of_week = "mon"\nhour = "7"\nminute = "30"\ntimezone = "America/New_York"\n')
     settings = load_settings(fields, environ={})
-    assert settings.schedule.cron == "30 7 * * mon" and str(settings.schedule_zone) == "America/New_York"
-    assert load_settings(write(tmp_path / "b.toml", ""), environ={}).schedule.misfire_grace == 6 * 3600
+    assert settings.newsletter.schedule.cron == "30 7 * * mon" and str(settings.newsletter.schedule_zone) == "America/New_York"
+    assert load_settings(write(tmp_path / "b.toml", ""), environ={}).newsletter.schedule.misfire_grace == 6 * 3600
     bad = write(tmp_path / "c.toml", '[schedule]\ncron = "every friday"\nmisfire_grace_hours = -1\n')
     with pytest.raises(ConfigError) as caught:
         load_settings(bad, environ={})
@@ -221,10 +254,10 @@ def test_a_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
 def test_a_fixed_offset_zone_is_a_warning(tmp_path: Path, zone: str, warned: bool) -> None:
     config = write(tmp_path / "digest.toml", f'[newsletter]\ntimezone = "{zone}"\n')
     settings = load_settings(config, environ={})
-    assert bool(settings.warnings) == warned
+    assert bool(settings.install.warnings) == warned
     if warned:
-        assert f'{config}: newsletter.timezone: "{zone}" is a fixed offset' in settings.warnings[0]
-        assert "no daylight saving" in settings.warnings[0]
+        assert f'{config}: newsletter.timezone: "{zone}" is a fixed offset' in settings.install.warnings[0]
+        assert "no daylight saving" in settings.install.warnings[0]
 
 
 def documented_keys(text: str) -> set[str]:
@@ -254,7 +287,7 @@ def test_the_shipped_configs_document_every_key_the_loader_accepts(shipped: str)
 def test_an_environment_override_does_not_make_the_file_key_unknown(tmp_path: Path) -> None:
     config = write(tmp_path / "digest.toml", '[store]\nurl = "sqlite:///a.sqlite"\n')
     settings = load_settings(config, environ={"DATABASE_URL": "sqlite:////tmp/elsewhere.sqlite"})
-    assert settings.database_url == "sqlite:////tmp/elsewhere.sqlite"
+    assert settings.install.database_url == "sqlite:////tmp/elsewhere.sqlite"
 
 
 def test_a_store_digest_cannot_run_on_is_a_config_error_naming_file_or_variable(tmp_path: Path) -> None:
@@ -270,7 +303,7 @@ def test_a_store_digest_cannot_run_on_is_a_config_error_naming_file_or_variable(
     with pytest.raises(ConfigError, match=r'environment: DATABASE_URL: .*got a "oracle" URL'):
         load_settings(good, environ={"DATABASE_URL": "oracle://u:hunter2@db"})
     for fine in ("postgresql://u@db/x", "postgres://u@db/x", "postgresql+psycopg2://u@db/x", "sqlite:///x.sqlite"):
-        assert load_settings(good, environ={"DATABASE_URL": fine}).database_url.endswith(fine.rpartition("/")[2])
+        assert load_settings(good, environ={"DATABASE_URL": fine}).install.database_url.endswith(fine.rpartition("/")[2])
 
 
 def test_a_database_driver_that_is_not_installed_is_one_line(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.mail.backends import get_backend
 from digest.models import Progress, RunEnd, SubscriberStatus
 from digest.models.errors import LeaseHeldError
@@ -21,8 +21,9 @@ from digest.store import Store
 from factories import make_stored_issue
 from mailserver import Handler, SmtpServer
 from support.delivery import run_send, setup_store
+from support.settings import overridden
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 
 
 @pytest.fixture
@@ -90,8 +91,8 @@ def test_a_refused_sender_is_retried_and_never_bounces_the_reader(smtp_server: S
     rerun = send_issue(
         store,
         compile_issue(make_stored_issue(), settings),
-        get_backend(settings),
-        dataclasses.replace(settings.delivery, retry_base=0.01, max_wait=5.0),
+        get_backend(settings.install),
+        dataclasses.replace(settings.install.delivery, retry_base=0.01, max_wait=5.0),
     )
     assert rerun.complete and smtp_server.handler.counts() == {f"reader{n:03d}@example.org": 1 for n in range(3)}
 
@@ -296,7 +297,7 @@ def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_
     store = setup_store(settings, 2)
     issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
-    reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings), "editor@example.org")
+    reply = send_test(compile_issue(issue, settings, test=True), get_backend(settings.install), "editor@example.org")
     assert reply.code == 250
     [received] = smtp_server.handler.received
     assert received.recipient == "editor@example.org"
@@ -305,11 +306,10 @@ def test_test_send_is_marked_and_not_recorded(smtp_server: SmtpServer, delivery_
 
 
 def test_no_secret_key_no_send(delivery_settings: Make) -> None:
-    import dataclasses
 
     from digest.models.errors import ConfigError
 
-    settings = dataclasses.replace(delivery_settings(), secret_key=None)
+    settings = overridden(delivery_settings(), secret_key=None)
     # One kind for the missing key wherever it is met (issue 23: it was a DeliveryError here, a ValueError or a
     # CLI failure elsewhere): a ConfigError, whose message says what the key is for and where to set it.
     with pytest.raises(ConfigError, match="DIGEST_SECRET_KEY is not set: it signs the unsubscribe links") as raised:
@@ -359,7 +359,7 @@ def test_console_and_outbox_backends_take_the_same_path(delivery_settings: Make,
     stream = io.BytesIO()
     issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
-    console = dataclasses.replace(settings.delivery, backend="console")
+    console = dataclasses.replace(settings.install.delivery, backend="console")
     store.subscribers.add("late@example.org")
     report = send_issue(store, compile_issue(issue, settings), ConsoleBackend(stream), console)
     assert report.sent == 1 and b"----- message to late@example.org -----" in stream.getvalue()
@@ -378,7 +378,7 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_server: SmtpServer, delive
     from digest.mail.backends.smtp import SmtpTransport
     from digest.mail.message import Envelope
 
-    transport = SmtpTransport(delivery_settings(smtp_server.port).smtp)
+    transport = SmtpTransport(delivery_settings(smtp_server.port).install.smtp)
     try:
         envelope = Envelope(sender="digest@example.org", recipient="reader@example.org", issue_id="x", label="reader@example.org")
         reply = transport.send(envelope, body, lambda: None)

@@ -88,7 +88,7 @@ def test_each_action_writes_the_file_and_the_build_follows(desk: tuple[LiveServe
     assert "Worth your time." in data["editorial"]["notes"].values()  # type: ignore[index,union-attr]
     settings = load_settings(config, environ={})
     current = next(s["theme"] for s in data["sections"] if second in [p["title"] for g in s["outlets"] for p in g["posts"]])  # type: ignore[attr-defined]
-    target = next(name for name in [*(t.name for t in settings.themes), settings.fallback_theme] if name != current)
+    target = next(name for name in [*(t.name for t in settings.newsletter.themes), settings.newsletter.fallback_theme] if name != current)
     code, _ = act(server, token, "theme", posts[second], target)
     assert code == 303
     data = model(server)
@@ -170,13 +170,13 @@ def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -
     token = page_token(server)
     posts = refs(server)
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     from datetime import UTC, datetime
 
     from digest.app.issues import Newsletter
     from digest.issue.selection import window_between
 
-    window = window_between(datetime(2025, 2, 24, tzinfo=UTC).date(), datetime(2025, 3, 3, tzinfo=UTC).date(), settings.timezone)
+    window = window_between(datetime(2025, 2, 24, tzinfo=UTC).date(), datetime(2025, 3, 3, tzinfo=UTC).date(), settings.newsletter.timezone)
     built = Newsletter(settings, store).build(window, datetime(2025, 3, 3, tzinfo=UTC))
     store.issues.save(built.issue)
     store.subscribers.add("reader@example.org")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.themes import forgotten_label, taught_labels
-from digest.config import Settings
+from digest.config import Scope
 from digest.store import Store
 from digest.web.preview import create_preview_app
 
@@ -34,7 +34,7 @@ NEXT_WEEK = "since=2026-11-08&until=2026-11-15"  # the issue after the frozen on
 @dataclass(frozen=True)
 class Desk:
     config: Path
-    settings: Settings
+    settings: Scope
     store: Store
     issue_id: str  # the frozen issue
     moved: str  # the post id of TITLE, which the editor moved by mistake
@@ -94,7 +94,7 @@ def test_the_desk_lists_the_labels_placement_learns_from_and_forgets_one(desk: D
     assert code == 303 and headers["location"].endswith("#learning"), headers
     assert forgotten_label(store, desk.issue_id, desk.moved) is not None
     assert not [
-        text for text, _, _ in store.placements.labels(desk.settings.theme_keys) if text.startswith(TITLE)
+        text for text, _, _ in store.placements.labels(desk.settings.newsletter.theme_keys) if text.startswith(TITLE)
     ]  # what builds learn from
     # Back on the page, built again (the build shown before had learnt from the label): it says what was forgotten,
     # and lists it no more.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import ConfigError, Settings, load_settings
+from digest.config import ConfigError, Scope, load_settings
 from digest.mail.backends import get_backend
 from digest.mail.dkim import DkimSigner, load_key, new_key, sign_message
 from digest.mail.notice import send_notice
@@ -29,6 +29,7 @@ from factories import make_stored_issue
 from mailserver import SmtpServer
 from support.cli import in_process
 from support.dkim import verified
+from support.settings import overridden
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,11 +43,11 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def signed_settings(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer, keys: tuple[Path, Path]) -> Settings:
+def signed_settings(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, keys: tuple[Path, Path]) -> Scope:
     settings = delivery_settings(smtp_server.port)
-    domain = settings.sender.domain
+    domain = settings.newsletter.sender.domain
     signer = DkimSigner((load_key(keys[0], domain=domain, selector="news"), load_key(keys[1], domain=domain, selector="newsed")))
-    return dataclasses.replace(settings, dkim=signer)
+    return overridden(settings, dkim=signer)
 
 
 def awkward_issue() -> StoredIssue:
@@ -64,12 +65,12 @@ def awkward_issue() -> StoredIssue:
 
 
 @pytest.mark.parametrize("which", ["sample", "awkward"])
-def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -> None:
+def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: Scope, smtp_server: SmtpServer, tmp_path: Path) -> None:
     from support.issues import sample_issue
 
     settings = signed_settings
     issue = sample_issue(settings) if which == "sample" else awkward_issue()
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     names = [
         None,
         "Zoë Ångström-Łukasiewicz",
@@ -80,12 +81,12 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         store.subscribers.add(f"reader{n}@example.org", name)
     store.subscribers.add("idn@пример.рф")  # sent to its ASCII form
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.sent == len(names) + 1
-    assert settings.dkim is not None
+    assert settings.newsletter.dkim is not None
     for message in smtp_server.handler.received:
         assert message.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"), message.data[:80]
-        assert verified(message.data, settings.dkim) == [True, True], message.recipient
+        assert verified(message.data, settings.newsletter.dkim) == [True, True], message.recipient
         headers = message.data.split(b"\r\n\r\n", 1)[0].decode()
         unfolded = re.sub(r"\r\n[ \t]+", "", headers)
         assert "list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post" in unfolded
@@ -95,10 +96,10 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         assert all(len(line) <= 78 for line in signature_lines) and all(len(line) <= 998 for line in head)
     # A signature that cannot fail proves nothing: a changed Subject, a changed body, fail.
     data = smtp_server.handler.received[0].data
-    assert verified(data.replace(b"Subject: ", b"Subject: Re: ", 1), settings.dkim) == [False, False]
+    assert verified(data.replace(b"Subject: ", b"Subject: Re: ", 1), settings.newsletter.dkim) == [False, False]
     body_at = data.index(b"\r\n\r\n") + 4
     tampered = data[:body_at] + data[body_at:].replace(b"MIME format", b"MIME f0rmat", 1)
-    assert verified(tampered, settings.dkim) == [False, False]
+    assert verified(tampered, settings.newsletter.dkim) == [False, False]
     # Issue 22, item 19: a second Subject, List-Unsubscribe or Reply-To added above the originals verified, since
     # h= named each once (covering only the last instance). Oversigned, each addition now fails. Issue 31: so
     # does a Sender added on the way (it was neither signed nor listed, so the signature still verified).
@@ -109,19 +110,19 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
         b"Reply-To: thief@evil.example\r\n",
         b"Sender: thief@evil.example\r\n",
     ):
-        assert verified(data[:from_at] + added + data[from_at:], settings.dkim) == [False, False], added
+        assert verified(data[:from_at] + added + data[from_at:], settings.newsletter.dkim) == [False, False], added
 
 
-def test_notices_are_signed_too(signed_settings: Settings, smtp_server: SmtpServer) -> None:
+def test_notices_are_signed_too(signed_settings: Scope, smtp_server: SmtpServer) -> None:
     send_notice(signed_settings, "ada@example.org", "Welcome to Ünïcode News", "Hello   there \nand welcome.\n", label="welcome")
     [message] = smtp_server.handler.received
-    assert signed_settings.dkim is not None and verified(message.data, signed_settings.dkim) == [True, True]
+    assert signed_settings.newsletter.dkim is not None and verified(message.data, signed_settings.newsletter.dkim) == [True, True]
 
 
-def test_sign_message_and_the_fast_path_agree(keys: tuple[Path, Path], make_settings: Callable[..., Settings]) -> None:
+def test_sign_message_and_the_fast_path_agree(keys: tuple[Path, Path], make_settings: Callable[..., Scope]) -> None:
     settings = make_settings(secret_key="k", base_url="https://news.example.org")
-    signer = DkimSigner((load_key(keys[0], domain=settings.sender.domain, selector="news"),))
-    compiled = compile_issue(awkward_issue(), dataclasses.replace(settings, dkim=signer), date=datetime(2026, 11, 20, tzinfo=UTC))
+    signer = DkimSigner((load_key(keys[0], domain=settings.newsletter.sender.domain, selector="news"),))
+    compiled = compile_issue(awkward_issue(), overridden(settings, dkim=signer), date=datetime(2026, 11, 20, tzinfo=UTC))
     fast = compiled.render(3, "reader@example.org", "Reader")
     header, rest = fast.split(b"\r\nFrom: ", 1)
     unsigned = b"From: " + rest
@@ -164,8 +165,8 @@ def test_a_key_that_cannot_sign_is_a_config_error_at_load(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match='must include "from"'):
         load_settings(write_config(tmp_path, 'selector = "s"\nkey_file = "good.pem"\nheaders = ["subject"]'), environ={})
     settings = load_settings(write_config(tmp_path, 'domain = "other.example"\nselector = "s"\nkey_file = "good.pem"'), environ={})
-    assert settings.dkim is not None and any("DMARC" in warning for warning in settings.warnings)
-    assert "PRIVATE" not in repr(settings) and "private" not in repr(settings.dkim.keys[0]).lower().replace("private=", "")
+    assert settings.newsletter.dkim is not None and any("DMARC" in warning for warning in settings.install.warnings)
+    assert "PRIVATE" not in repr(settings) and "private" not in repr(settings.newsletter.dkim.keys[0]).lower().replace("private=", "")
 
 
 def test_dmarc_alignment_is_relaxed_by_the_public_suffix_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,7 +181,7 @@ def test_dmarc_alignment_is_relaxed_by_the_public_suffix_list(tmp_path: Path, mo
     def dmarc_warnings(sender: str, domain: str) -> list[str]:
         config = write_config(tmp_path, f'domain = "{domain}"\n{signing}')
         config.write_text(config.read_text().replace("news@example.org", sender))
-        return [w for w in load_settings(config, environ={}).warnings if "DMARC" in w]
+        return [w for w in load_settings(config, environ={}).install.warnings if "DMARC" in w]
 
     assert dmarc_warnings("news@example.org", "mail.example.org") == []  # a subdomain of the From domain
     assert dmarc_warnings("news@news.example.org", "example.org") == []  # its parent

@@ -20,7 +20,7 @@ import trustme
 from click.testing import CliRunner
 
 from digest.app.doctor import diagnose, setup_gate
-from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings
+from digest.config import DeliveryOptions, Scope, SmtpOptions, load_settings
 from digest.config.keys import DkimSigner, load_key
 from digest.mail.dkim import new_key
 from digest.models import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupReport, Verdict
@@ -62,10 +62,10 @@ def trusting(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def sending(make_settings: Callable[..., Settings], signer: DkimSigner, zone: DnsServer) -> Callable[..., Settings]:
-    """Settings that send news@example.org through relay.example.org, signed by both keys, asking our DNS server."""
+def sending(make_settings: Callable[..., Scope], signer: DkimSigner, zone: DnsServer) -> Callable[..., Scope]:
+    """Scope that send news@example.org through relay.example.org, signed by both keys, asking our DNS server."""
 
-    def make(**overrides: Any) -> Settings:
+    def make(**overrides: Any) -> Scope:
         fields: dict[str, Any] = {
             "sender": Address("News", "news", DOMAIN),
             "dkim": signer,
@@ -85,7 +85,7 @@ def by_name(report: SetupReport) -> dict[CheckName, Any]:
     return {check.name: check for check in report.checks}
 
 
-def test_a_good_zone_and_a_reachable_app_pass_every_check(sending: Callable[..., Settings], ca: trustme.CA, trusting: None) -> None:
+def test_a_good_zone_and_a_reachable_app_pass_every_check(sending: Callable[..., Scope], ca: trustme.CA, trusting: None) -> None:
     with https_app(ca) as app:
         report = diagnose(sending(base_url=app.base_url), NOW)
     assert [check.name for check in report.checks] == list(CHECK_WORDS)  # every check, in the table's order
@@ -104,7 +104,7 @@ def test_a_good_zone_and_a_reachable_app_pass_every_check(sending: Callable[...,
 
 @pytest.mark.parametrize("which", ["news", "ed"])
 def test_a_dkim_record_removed_or_another_key_published_fails_with_the_record_to_publish(
-    sending: Callable[..., Settings], signer: DkimSigner, zone: DnsServer, tmp_path: Path, which: str
+    sending: Callable[..., Scope], signer: DkimSigner, zone: DnsServer, tmp_path: Path, which: str
 ) -> None:
     key = next(k for k in signer.keys if k.selector == which)
     del zone.records[(dkim_name(key), "TXT")]
@@ -120,7 +120,7 @@ def test_a_dkim_record_removed_or_another_key_published_fails_with_the_record_to
     assert key.public_record()[:200] in dkim.fix
 
 
-def test_dmarc_reject_with_no_aligned_path_fails_with_the_record_to_publish(sending: Callable[..., Settings], zone: DnsServer) -> None:
+def test_dmarc_reject_with_no_aligned_path_fails_with_the_record_to_publish(sending: Callable[..., Scope], zone: DnsServer) -> None:
     """From news@letters.example.org, signed d=example.org, bounces@example.org: relaxed alignment passes; a strict
     record at the organisational domain (found there, as receivers find it) leaves no path."""
     from digest.config import BounceOptions
@@ -144,7 +144,7 @@ def test_dmarc_reject_with_no_aligned_path_fails_with_the_record_to_publish(send
     assert f'publish _dmarc.{DOMAIN}. IN TXT "v=DMARC1; p=none"' in dmarc.fix
 
 
-def test_an_spf_record_that_leaves_the_relay_out_or_needs_too_many_lookups_fails(sending: Callable[..., Settings], zone: DnsServer) -> None:
+def test_an_spf_record_that_leaves_the_relay_out_or_needs_too_many_lookups_fails(sending: Callable[..., Scope], zone: DnsServer) -> None:
     zone.records[(DOMAIN, "TXT")] = [txt("v=spf1 ip4:198.51.100.7 -all")]
     spf = by_name(diagnose(sending(), NOW))[CheckName.SPF]
     assert spf.verdict is Verdict.FAIL and f"does not let the relay {RELAY} ({RELAY_IP}) send" in spf.detail
@@ -163,7 +163,7 @@ def test_an_spf_record_that_leaves_the_relay_out_or_needs_too_many_lookups_fails
     assert spf.fix.startswith(f'publish {DOMAIN}. IN TXT "v=spf1 ip4:{RELAY_IP} ~all"')
 
 
-def test_a_name_that_does_not_resolve_is_a_warning_never_a_failure(sending: Callable[..., Settings], zone: DnsServer) -> None:
+def test_a_name_that_does_not_resolve_is_a_warning_never_a_failure(sending: Callable[..., Scope], zone: DnsServer) -> None:
     """elsewhere.test is no zone of our server's: it refuses, as a server does for a name it does not hold."""
     settings = sending(
         sender=Address("News", "news", "elsewhere.test"),
@@ -179,7 +179,7 @@ def test_a_name_that_does_not_resolve_is_a_warning_never_a_failure(sending: Call
     assert ("_dmarc.elsewhere.test", "TXT") in zone.questions  # asked of our server, not the system's
 
 
-def test_the_one_click_probe_of_digests_own_app_unsubscribes_nobody(sending: Callable[..., Settings], tmp_path: Path) -> None:
+def test_the_one_click_probe_of_digests_own_app_unsubscribes_nobody(sending: Callable[..., Scope], tmp_path: Path) -> None:
     from digest.web.public import create_public_app
 
     store = Store.open(f"sqlite:///{tmp_path / 'digest.sqlite'}")
@@ -208,8 +208,8 @@ def test_the_nameservers_come_from_the_config_or_the_environment(tmp_path: Path)
 
     config = tmp_path / "digest.toml"
     config.write_text('[doctor]\nnameservers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53"]\n', encoding="utf-8")
-    assert load_settings(config, environ={}).nameservers == ("127.0.0.1:5353", "[::1]:53", "192.0.2.53")
-    assert load_settings(config, environ={"DIGEST_NAMESERVERS": "127.0.0.1:99,127.0.0.2"}).nameservers == ("127.0.0.1:99", "127.0.0.2")
+    assert load_settings(config, environ={}).install.nameservers == ("127.0.0.1:5353", "[::1]:53", "192.0.2.53")
+    assert load_settings(config, environ={"DIGEST_NAMESERVERS": "127.0.0.1:99,127.0.0.2"}).install.nameservers == ("127.0.0.1:99", "127.0.0.2")
     config.write_text('[doctor]\nnameservers = ["ns1.example.org"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"doctor.nameservers\[0\]: must be an IP address"):
         load_settings(config, environ={})
@@ -255,7 +255,7 @@ def test_the_command_line_exits_1_on_a_fail_and_status_shows_the_latest_run(tmp_
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
     env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
-    Store.open(load_settings(config, environ={}).database_url).close()  # a store to keep the result in
+    Store.open(load_settings(config, environ={}).install.database_url).close()  # a store to keep the result in
     done = in_process(
         ["--config", str(config), "doctor", "--format", "json"], env={"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]}, drop=INHERITED
     )
@@ -278,18 +278,18 @@ def _pem() -> tuple[Any, ...]:
     return serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
 
 
-def test_the_scheduler_runs_the_checks_and_stores_them(sending: Callable[..., Settings], tmp_path: Path) -> None:
+def test_the_scheduler_runs_the_checks_and_stores_them(sending: Callable[..., Scope], tmp_path: Path) -> None:
     from digest.app.scheduling import Scheduler
 
     settings = sending(database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}")
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     Scheduler(settings, store).check_setup(NOW)
     latest = store.checks.latest()
     assert latest is not None and latest.checked_at == NOW and by_name(latest)[CheckName.DKIM].verdict is Verdict.PASS
     store.close()
 
 
-def test_the_bounce_mailbox_login_is_checked_when_one_is_configured(sending: Callable[..., Settings]) -> None:
+def test_the_bounce_mailbox_login_is_checked_when_one_is_configured(sending: Callable[..., Scope]) -> None:
     """Without IMAP_HOST there is nothing to check; a port nothing listens on is a fail (a real Dovecot, below, where
     it can run: the right password logs in, a wrong one is a fail naming the login)."""
     import socket
@@ -305,19 +305,19 @@ def test_the_bounce_mailbox_login_is_checked_when_one_is_configured(sending: Cal
     assert refused.verdict is Verdict.FAIL and f"cannot reach the IMAP server 127.0.0.1:{port}" in refused.detail
 
 
-def test_a_real_mailbox_logs_in_and_a_wrong_password_fails(sending: Callable[..., Settings]) -> None:
+def test_a_real_mailbox_logs_in_and_a_wrong_password_fails(sending: Callable[..., Scope]) -> None:
     from imapserver import dovecot
 
     with dovecot() as server:
         settings = server.reading(sending())
         assert by_name(diagnose(settings, NOW))[CheckName.IMAP_LOGIN].verdict is Verdict.PASS
-        wrong = dataclasses.replace(settings, bounces=dataclasses.replace(settings.bounces, imap_password="not-it"))
+        wrong = dataclasses.replace(settings, bounces=dataclasses.replace(settings.install.bounces, imap_password="not-it"))
         login = by_name(diagnose(wrong, NOW))[CheckName.IMAP_LOGIN]
         assert login.verdict is Verdict.FAIL and "refused the login" in login.detail and "IMAP_PASSWORD" in login.fix
 
 
 def test_spf_follows_redirects_and_a_terms_and_a_relay_on_a_private_address_is_a_warning(
-    sending: Callable[..., Settings], zone: DnsServer
+    sending: Callable[..., Scope], zone: DnsServer
 ) -> None:
     zone.records[(DOMAIN, "TXT")] = [txt(f"v=spf1 redirect=_spf.{DOMAIN}")]
     zone.records[(f"_spf.{DOMAIN}", "TXT")] = [txt(f"v=spf1 a:{RELAY}/24 -all")]
@@ -329,7 +329,7 @@ def test_spf_follows_redirects_and_a_terms_and_a_relay_on_a_private_address_is_a
     assert f"a:{RELAY}" in spf.fix  # its public address is not known here: the name, for the operator to check
 
 
-def test_a_relay_an_include_may_cover_is_a_warning_not_a_failure(sending: Callable[..., Settings], zone: DnsServer) -> None:
+def test_a_relay_an_include_may_cover_is_a_warning_not_a_failure(sending: Callable[..., Scope], zone: DnsServer) -> None:
     """A provider's submission host is seldom the address its mail leaves from: its include may cover that one."""
     zone.records[(DOMAIN, "TXT")] = [txt(f"v=spf1 include:_spf.{DOMAIN} -all")]
     zone.records[(f"_spf.{DOMAIN}", "TXT")] = [txt("v=spf1 ip4:198.51.100.0/24 -all")]

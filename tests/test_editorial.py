@@ -9,7 +9,7 @@ from email.policy import default
 from pathlib import Path
 
 from digest.app.issues import Built, Newsletter
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.issue.editorial import Ref, issue_file_path, read_issue_file, write_issue_file
 from digest.issue.selection import window_between
 from digest.models import ExclusionKind
@@ -18,7 +18,7 @@ from digest.store import Store
 
 from conftest import write
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 POSTS = {
@@ -32,7 +32,7 @@ POSTS = {
 }
 
 
-def project(tmp_path: Path, make_settings: Make) -> Settings:
+def project(tmp_path: Path, make_settings: Make) -> Scope:
     for slug, (title, published, body) in POSTS.items():
         write(
             tmp_path / "content" / "posts" / f"{slug}.md",
@@ -41,8 +41,8 @@ def project(tmp_path: Path, make_settings: Make) -> Settings:
     return make_settings(sources=(SourceSpec(kind="markdown", location="content"),), editorial_dir=tmp_path / "content" / "issues")
 
 
-def build(settings: Settings, tmp_path: Path) -> Built:
-    window = window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone)
+def build(settings: Scope, tmp_path: Path) -> Built:
+    window = window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone)
     return Newsletter(settings, lambda: Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")).build(window, NOW)
 
 
@@ -65,14 +65,16 @@ A second paragraph of the intro.
 def test_every_key_of_the_issue_file_shapes_the_issue(tmp_path: Path, make_settings: Make) -> None:
     settings = project(tmp_path, make_settings)
     path = tmp_path / "content" / "issues" / "2026-11-19.md"
-    assert issue_file_path(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone)) == path
+    assert (
+        issue_file_path(settings.newsletter, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone)) == path
+    )
     write(path, ISSUE_FILE)
     built = build(settings, tmp_path)
     digest, rendered = built.digest, built.rendered
     # The file is not a post; every post named is where the editor put it.
     assert "Bus lanes, rents and a choir" not in [post.title for post in digest.posts]
     assert rendered.subject == "Bus lanes, rents and a choir" and built.issue.subject == "Bus lanes, rents and a choir"
-    assert digest.title.startswith(settings.name) and digest.title in rendered.html  # the title in the body stays
+    assert digest.title.startswith(settings.newsletter.name) and digest.title in rendered.html  # the title in the body stays
     assert digest.preheader == "Why the London Road lanes run all day"
     [solar] = [item for item in digest.excluded if item.post.url == "https://example.org/solar"]
     assert solar.kind is ExclusionKind.EDITOR and solar.reason == "excluded by the editor"

@@ -6,7 +6,6 @@ the shipped config's sample issue), not the template.
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import html
 import json
@@ -23,20 +22,21 @@ import lxml.html
 import pytest
 
 from digest.app.issues import Built, Newsletter, WindowRequest
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 from digest.render.fixups import SPACER
 from digest.send.delivery import compile_issue
 from digest.store import Store
 
 from conftest import REPO
+from support.settings import overridden
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Built, EmailMessage]]:
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scope, Built, EmailMessage]]:
     tmp = tmp_path_factory.mktemp("sample")
-    settings = dataclasses.replace(
+    settings = overridden(
         load_settings(REPO / "config" / "digest.toml", environ={}), cache_dir=tmp / "cache", output_dir=tmp / "out", secret_key="k"
     )
     newsletter = Newsletter(settings, lambda: Store.open(f"sqlite:///{tmp / 'db.sqlite'}"))
@@ -55,7 +55,7 @@ def text_of(message: EmailMessage) -> str:
     return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
-def test_the_preheader_is_shown_once_hidden_and_padded(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_the_preheader_is_shown_once_hidden_and_padded(sample: tuple[Scope, Built, EmailMessage]) -> None:
     """Audit: the preheader was repeated as the visible top line and had no spacer, so inboxes showed
     it twice and ran on into "View in your browser"."""
     _, built, message = sample
@@ -68,7 +68,7 @@ def test_the_preheader_is_shown_once_hidden_and_padded(sample: tuple[Settings, B
     assert "mso-hide:all" in hidden.group(1) and "color" not in hidden.group(1)
 
 
-def test_structure_headings_tables_and_head(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_structure_headings_tables_and_head(sample: tuple[Scope, Built, EmailMessage]) -> None:
     """Audit: an h2 came before the h1; a post without a url left an empty paragraph; one table of 43
     lacked role=presentation; no colour-scheme, reformatting or format-detection meta."""
     _, built, message = sample
@@ -125,7 +125,7 @@ def _inherited(element: lxml.html.HtmlElement, pattern: re.Pattern[str], attribu
     return fallback
 
 
-def test_every_text_colour_meets_aa_contrast(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_every_text_colour_meets_aa_contrast(sample: tuple[Scope, Built, EmailMessage]) -> None:
     """Audit: #6b7280 on #f4f1ea is 4.29:1 (AA needs 4.5:1). Every piece of visible text, light palette."""
     _, _, message = sample
     tree = lxml.html.fromstring(html_of(message))
@@ -146,7 +146,7 @@ def test_every_text_colour_meets_aa_contrast(sample: tuple[Settings, Built, Emai
     assert low == {}, low
 
 
-def test_the_dark_palette_meets_aa_contrast(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_the_dark_palette_meets_aa_contrast(sample: tuple[Scope, Built, EmailMessage]) -> None:
     """Every text colour of the dark palette against every background of it: at least 4.5:1."""
     _, _, message = sample
     page = html_of(message)
@@ -163,23 +163,23 @@ def test_the_dark_palette_meets_aa_contrast(sample: tuple[Settings, Built, Email
     assert low == []
 
 
-def test_the_sample_with_its_images_stays_under_gmails_clip(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_the_sample_with_its_images_stays_under_gmails_clip(sample: tuple[Scope, Built, EmailMessage]) -> None:
     _, built, message = sample
     assert any(post.image for post in built.digest.posts)  # the sample carries pictures
     assert "html-size" not in {check.code for check in built.rendered.checks}
     assert len(html_of(message).encode("utf-8")) < 102 * 1024 * 0.6
 
 
-def test_the_footer_names_the_sender_the_address_and_why(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_the_footer_names_the_sender_the_address_and_why(sample: tuple[Scope, Built, EmailMessage]) -> None:
     settings, _, message = sample
-    assert settings.address
+    assert settings.newsletter.address
     for part in (html_of(message), text_of(message)):
-        assert settings.address in part.replace("\n", " ").replace("  ", " ")
+        assert settings.newsletter.address in part.replace("\n", " ").replace("  ", " ")
         assert "because you subscribed" in part
-        assert settings.sender.addr_spec in part
+        assert settings.newsletter.sender.addr_spec in part
 
 
-def test_official_mjml_writes_the_same_roles_and_divider_widths(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
+def test_official_mjml_writes_the_same_roles_and_divider_widths(sample: tuple[Scope, Built, EmailMessage], tmp_path: Path) -> None:
     """mjml-python drops role=presentation on the mj-table and sizes Outlook divider tables to the whole
     column; after our fixes the output matches official MJML (run by `make bench`) on both."""
     node = shutil.which("node")
@@ -216,7 +216,7 @@ def test_official_mjml_writes_the_same_roles_and_divider_widths(sample: tuple[Se
     assert roles(ours)[0] == roles(ours)[1] and roles(theirs)[0] == roles(theirs)[1]
 
 
-def test_spamassassin_scores_nothing_for_the_html(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
+def test_spamassassin_scores_nothing_for_the_html(sample: tuple[Scope, Built, EmailMessage], tmp_path: Path) -> None:
     """Audit: SpamAssassin 4 scored 0.7 from HTML_FONT_LOW_CONTRAST on the white-on-cream preheader.
     Local tests only (-L: no network tests); the body rules must score 0.0."""
     if shutil.which("spamassassin") is None:
@@ -230,7 +230,7 @@ def test_spamassassin_scores_nothing_for_the_html(sample: tuple[Settings, Built,
     assert sum(score for score in body_rules.values() if score > 0) == 0.0, body_rules
 
 
-def test_tap_targets_at_375_px(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
+def test_tap_targets_at_375_px(sample: tuple[Scope, Built, EmailMessage], tmp_path: Path) -> None:
     """Audit: at 375 px the "Read at … →" links were 16 px tall and the footer links 14 px. Now read links
     are buttons at least 44 px tall and every footer link at least 24 px, in a real browser."""
     from support.browser import real_browser
@@ -264,7 +264,7 @@ def _vertical(shorthand: str) -> tuple[float, float]:
     return _px(parts[0]), _px(parts[2] if len(parts) > 2 else parts[0])
 
 
-def test_stacked_footer_links_have_a_gap_between_them(sample: tuple[Settings, Built, EmailMessage]) -> None:
+def test_stacked_footer_links_have_a_gap_between_them(sample: tuple[Scope, Built, EmailMessage]) -> None:
     """Issue 31. Reproduction: on a phone the footer links were stacked one a line, each 26 px tall (5 px padding
     around a 16 px line) with no gap between them, so a thumb meant for one could land on the next. Parsed from
     the HTML a reader gets: on phones each link is a 44 px target with 8 px between the stacked lines; where a
@@ -294,7 +294,7 @@ def test_stacked_footer_links_have_a_gap_between_them(sample: tuple[Settings, Bu
     assert line + pad_top + pad_bottom >= 44, (line, link.cssText)
 
 
-def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple[Settings, Built, EmailMessage], tmp_path: Path) -> None:
+def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple[Scope, Built, EmailMessage], tmp_path: Path) -> None:
     """Issue 22, item 24. Reproduction: at 320–375 px the footer links wrapped leaving a dangling "·", and the
     title broke "…Digest – 20 / November 2026". In chromium at 320 and 375 px: each footer link on a line of its
     own with no separator shown, each link on one line, and the date in the title on one line; on a desktop

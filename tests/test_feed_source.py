@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import FeedFetch, Settings
+from digest.config import FeedFetch, Scope
 
 from conftest import FIXTURES, Served, write
 from support.cli import in_process
@@ -19,7 +19,7 @@ from support.feeds import gather
 FEEDS = FIXTURES / "feeds"
 
 
-def test_rss20_entries_dates_sanitising_and_undated_entries(make_settings: Callable[..., Settings]) -> None:
+def test_rss20_entries_dates_sanitising_and_undated_entries(make_settings: Callable[..., Scope]) -> None:
     posts, problems = gather(make_settings(), str(FEEDS / "rss20.xml"))
     assert [p.title for p in posts] == ["Lock gates replaced at Foundry Bridge", "Towpath café opens"]
     lock, cafe = posts
@@ -45,7 +45,7 @@ def test_rss20_entries_dates_sanitising_and_undated_entries(make_settings: Calla
         ("atom.xml", "Hillside Log", "Snow forecast for the ridge", "Kit Moreno"),
     ],
 )
-def test_other_flavours(make_settings: Callable[..., Settings], name: str, outlet: str, title: str, author: str | None) -> None:
+def test_other_flavours(make_settings: Callable[..., Scope], name: str, outlet: str, title: str, author: str | None) -> None:
     posts, problems = gather(make_settings(), str(FEEDS / name))
     assert problems == []
     assert posts[0].outlet == outlet
@@ -54,7 +54,7 @@ def test_other_flavours(make_settings: Callable[..., Settings], name: str, outle
     assert posts[0].published.tzinfo is not None
 
 
-def test_atom_updated_date_and_content_element(make_settings: Callable[..., Settings]) -> None:
+def test_atom_updated_date_and_content_element(make_settings: Callable[..., Scope]) -> None:
     posts, _ = gather(make_settings(), str(FEEDS / "atom.xml"))
     updated = posts[1]
     assert updated.published == datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_atom_updated_date_and_content_element(make_settings: Callable[..., Sett
     assert posts[0].tags == ("climate",)
 
 
-def test_not_xml_and_empty_files_are_reported(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_not_xml_and_empty_files_are_reported(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(tmp_path / "feeds" / "a.xml", "this is { not xml at all")
     write(tmp_path / "feeds" / "b.xml", "")
     shutil.copy(FEEDS / "atom.xml", tmp_path / "feeds" / "c.xml")
@@ -90,7 +90,7 @@ def _feed_route(body: bytes, etag: str) -> Callable[[http.server.BaseHTTPRequest
     return route
 
 
-def test_feed_over_http_with_conditional_get(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+def test_feed_over_http_with_conditional_get(http_server: Served, make_settings: Callable[..., Scope]) -> None:
     http_server.routes["/feed.xml"] = _feed_route((FEEDS / "rss20.xml").read_bytes(), '"v1"')
     settings = make_settings()
     url = f"{http_server.base}/feed.xml"
@@ -106,7 +106,7 @@ def test_feed_over_http_with_conditional_get(http_server: Served, make_settings:
     assert "digest/" in headers_first["User-Agent"]
 
 
-def test_http_errors_timeouts_and_size_cap_are_reported(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+def test_http_errors_timeouts_and_size_cap_are_reported(http_server: Served, make_settings: Callable[..., Scope]) -> None:
     def slow(handler: http.server.BaseHTTPRequestHandler) -> None:
         time.sleep(1.5)
         handler.send_response(200)
@@ -130,7 +130,7 @@ def test_http_errors_timeouts_and_size_cap_are_reported(http_server: Served, mak
 
 
 @pytest.mark.parametrize("where", ["body", "headers"])
-def test_a_feed_that_drips_bytes_is_cut_at_the_deadline(http_server: Served, make_settings: Callable[..., Settings], where: str) -> None:
+def test_a_feed_that_drips_bytes_is_cut_at_the_deadline(http_server: Served, make_settings: Callable[..., Scope], where: str) -> None:
     """Issue 11, finding 4. Reproduction: a server sending one byte every 0.5 s was still being read after
     200 s with ``feeds.timeout = 10``: ``read(65536)`` waited for the chunk to fill and the deadline was
     checked only between chunks. Now the whole fetch ends at the deadline, whether the server drips its
@@ -166,7 +166,7 @@ def test_a_feed_that_drips_bytes_is_cut_at_the_deadline(http_server: Served, mak
     assert elapsed < 3.0, f"the fetch took {elapsed:.1f} s with a 1 s deadline"
 
 
-def test_redirects_only_to_http_and_never_inward(http_server: Served, make_settings: Callable[..., Settings]) -> None:
+def test_redirects_only_to_http_and_never_inward(http_server: Served, make_settings: Callable[..., Scope]) -> None:
     """Issue 11, finding 7. Reproduction: feed redirects were followed to ``ftp:`` and to ``127.0.0.1``.
     Now a redirect to any other scheme is refused with the reason; a public source redirecting to a
     loopback or private address is refused unless ``feeds.allow_private``; a local source (as here, and
@@ -212,7 +212,7 @@ def test_redirects_only_to_http_and_never_inward(http_server: Served, make_setti
     assert redirect_refusal("http://127.0.0.1:9000/feed", "http://127.0.0.1:9000/feed2", False, resolve) is None
 
 
-def test_links_a_reader_cannot_follow_are_unwrapped_at_the_source(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_links_a_reader_cannot_follow_are_unwrapped_at_the_source(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     """Issue 21, finding 8. Reproduction: a third-party entry's ``href="javascript:…"`` became ``href=""``
     after feedparser, nh3 kept it, and the checks refused the scheduled send until someone added --force.
     Empty, relative (no base) and non-http(s) links are now unwrapped where the post is read, text kept,

@@ -27,7 +27,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = load_settings(FIXTURES / "project" / "config" / "digest.toml", environ={})
-    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
+    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
     digest = build_issue(settings, window, datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
     return write_issue(tmp_path_factory.mktemp("out"), digest, render_issue(digest, settings))
 

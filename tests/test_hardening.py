@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.issues import Newsletter
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.issue.assembly import assemble_digest, gather_for
 from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
@@ -34,22 +34,22 @@ from conftest import Served, body_route, write
 from factories import make_stored_issue
 from mailserver import SmtpServer
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 ISSUE = "2026-11-20-abcdef"
 
 
-def _store_with(settings: Settings, addresses: list[str]) -> Store:
-    store = Store.open(settings.database_url)
+def _store_with(settings: Scope, addresses: list[str]) -> Store:
+    store = Store.open(settings.install.database_url)
     for address in addresses:
         store.subscribers.add(address)
     store.issues.save(make_stored_issue(ISSUE))
     return store
 
 
-def _send(settings: Settings, store: Store) -> object:
+def _send(settings: Scope, store: Store) -> object:
     issue = store.issues.load(ISSUE)
     assert issue is not None
-    return send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    return send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
 
 
 def test_an_internationalised_domain_is_delivered_to_its_ascii_form(smtp_server: SmtpServer, delivery_settings: Make) -> None:
@@ -209,7 +209,7 @@ def test_control_and_invisible_characters_never_cancel_the_issue(
         sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location=f"{http_server.base}/feed.xml")),
         secret_key="test-secret-key-for-the-suite-0123456789",
     )
-    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone)
     built = Newsletter(settings, lambda: Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")).build(window, fixed_now)
     titles = sorted(post.title for post in built.digest.posts)
     assert titles == ["Bells at noon", "Plain title", "Tide tables fdp.exe"]
@@ -229,15 +229,17 @@ def test_a_post_that_still_breaks_the_email_is_left_out_not_the_issue(make_setti
     write(tmp_path / "content" / "a.md", "---\ntitle: Ferry fares\ndate: 2026-11-18T10:00:00Z\n---\n\nFares hold.\n")
     write(tmp_path / "content" / "b.md", "---\ntitle: Choir night\ndate: 2026-11-18T11:00:00Z\n---\n\nSongs.\n")
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone)
     gathered = gather_for(settings, window)
     poisoned = replace(
         gathered, posts=tuple(replace(p, title="Choir\x01 night") if p.title == "Choir night" else p for p in gathered.posts)
     )
-    digest = assemble_digest(poisoned, window, settings, fixed_now)
+    digest = assemble_digest(poisoned, window, settings.newsletter, fixed_now)
     with pytest.raises(RenderError, match="MJML error"):
         render_issue(digest, settings)  # what the audit saw: the whole issue lost
-    fixed, rendered = render_leaving_out(digest, settings, lambda bad: assemble_digest(poisoned, window, settings, fixed_now, bad))
+    fixed, rendered = render_leaving_out(
+        digest, settings, lambda bad: assemble_digest(poisoned, window, settings.newsletter, fixed_now, bad)
+    )
     assert [p.title for p in fixed.posts] == ["Ferry fares"]
     [left_out] = [e for e in fixed.excluded if e.kind == ExclusionKind.UNRENDERABLE]
     assert left_out.post.title == "Choir\x01 night" and "left out" in left_out.reason
@@ -263,7 +265,7 @@ def test_a_yaml_alias_bomb_is_refused_small_and_fast(make_settings: Make, tmp_pa
     write(tmp_path / "content" / "huge.md", '---\ntitle: Huge\ndate: 2026-11-18\nsummary: "' + "x" * 70_000 + '"\n---\n\nBody.\n')
     write(tmp_path / "content" / "good.md", "---\ntitle: Good\ndate: 2026-11-18\ntags: [trams, buses]\n---\n\nBody.\n")
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone)
+    window = window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone)
     gathered = gather_for(settings, window)
     assert [p.title for p in gathered.posts] == ["Good"]
     messages = {p.where.split(":")[0]: p.message for p in gathered.problems}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import re
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ from digest.send.delivery import compile_issue
 from digest.store import Store
 
 from conftest import REPO
+from support.settings import overridden
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 ENGLISH = (
@@ -67,7 +67,7 @@ def test_catalogs() -> None:
 
 
 def test_the_sample_issue_in_french(tmp_path: Path) -> None:
-    settings = dataclasses.replace(
+    settings = overridden(
         load_settings(REPO / "config" / "digest.toml", environ={}),
         language="fr",
         title_format="{name} – la lettre du {start} au {end}",

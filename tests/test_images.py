@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import lxml.html
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
 from digest.models import Image
@@ -18,8 +17,9 @@ from digest.sources.base import first_image
 
 from conftest import Served, body_route, write
 from support.feeds import gather
+from support.settings import overridden
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 
 
 def test_front_matter_image_and_alt(tmp_path: Path, make_settings: Make) -> None:
@@ -34,7 +34,7 @@ def test_front_matter_image_and_alt(tmp_path: Path, make_settings: Make) -> None
         '---\ntitle: Decorative\ndate: 2026-11-18\nimage: https://img.example/d.jpg\nimage_alt: ""\n---\n\nBody.\n',
     )
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone), settings_now())
     images = {post.title: post.image for post in digest.posts}
     assert images == {
         "Pier": Image(url="https://img.example/pier.jpg", alt="The pier at dusk"),
@@ -55,7 +55,7 @@ def test_front_matter_image_and_alt(tmp_path: Path, make_settings: Make) -> None
     # No size from the source: no height, so a blocked picture keeps no empty box.
     assert all(img.get("width") == "120" and img.get("height") is None for img in thumbs)
     assert ".thumb { float: none !important;" in html  # above the text on phones
-    none = render_issue(digest, dataclasses.replace(settings, images="none")).html
+    none = render_issue(digest, overridden(settings, images="none")).html
     assert "https://img.example/pier.jpg" not in none
 
 
@@ -103,7 +103,7 @@ def test_a_picture_whose_size_the_source_gave_keeps_no_box_when_images_are_block
     the width alone, and its own shape once loaded."""
     feed = write(tmp_path / "pictures.xml", FEED)
     settings = make_settings(sources=(SourceSpec(kind="feed", location=str(feed)),))
-    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone), settings_now())
     assert Image(url="https://img.example/thumb.jpg", width=240, height=160) in {post.image for post in digest.posts}
     thumbs = lxml.html.fromstring(render_issue(digest, settings).html).find_class("thumb")
     assert len(thumbs) == 4 and "https://img.example/thumb.jpg" in {img.get("src") for img in thumbs}
@@ -149,7 +149,7 @@ def test_on_a_phone_a_picture_is_never_enlarged_and_a_blocked_one_keeps_no_box(
         "---\ntitle: Pier\ndate: 2026-11-18\nimage: https://img.example/pier.png\nimage_alt: The pier\n---\n\nBody.\n",
     )
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone), settings_now())
     html = render_issue(digest, settings).html
     http_server.routes["/pier.png"] = body_route(_png(240, 160), "image/png")
     http_server.routes["/loaded.html"] = body_route(
@@ -190,7 +190,7 @@ def test_a_sized_picture_that_does_not_load_takes_no_more_than_a_line_in_a_brows
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     feed = write(tmp_path / "pictures.xml", FEED)
     settings = make_settings(sources=(SourceSpec(kind="feed", location=str(feed)),))
-    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.timezone), settings_now())
+    digest = build_issue(settings, window_between(date(2026, 11, 16), date(2026, 11, 20), settings.newsletter.timezone), settings_now())
     html = render_issue(digest, settings).html.replace("https://img.example/thumb.jpg", f"{http_server.base}/gone.jpg")
     http_server.routes["/blocked.html"] = body_route(html.encode(), "text/html")
     heights = {}

@@ -3,7 +3,6 @@ a post is given a language only on strong evidence (an English post naming Rue d
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from digest.web.preview import create_preview_app
 from conftest import LiveServer, http_request, write
 from support.cli import in_process
 from support.project import make_project
+from support.settings import overridden
 
 SINCE, UNTIL = "2026-11-02", "2026-11-09"
 WINDOW = Window(start=datetime(2026, 11, 2, tzinfo=UTC), end=datetime(2026, 11, 9, tzinfo=UTC))
@@ -92,11 +92,11 @@ def test_a_welsh_newsletter_does_not_flag_its_welsh_posts(tmp_path: Path) -> Non
 
 def test_with_meaning_on_the_flag_says_what_the_model_reads(tmp_path: Path) -> None:
     settings = load_settings(project(tmp_path, "en-GB", ()), environ={})
-    assert language_note("fr", settings) == "in French; the newsletter is in English"
-    placing = dataclasses.replace(settings, meaning=MeaningOptions(enabled=True))  # the packaged model, English only
-    assert language_note("fr", placing) == "in French; the model reads English"
-    multilingual = dataclasses.replace(placing, meaning=MeaningOptions(enabled=True, model=str(tmp_path / "multilingual")))
-    assert language_note("fr", multilingual) == "in French; the newsletter is in English"
+    assert language_note("fr", settings.newsletter) == "in French; the newsletter is in English"
+    placing = overridden(settings, meaning=MeaningOptions(enabled=True))  # the packaged model, English only
+    assert language_note("fr", placing.newsletter) == "in French; the model reads English"
+    multilingual = overridden(placing, meaning=MeaningOptions(enabled=True, model=str(tmp_path / "multilingual")))
+    assert language_note("fr", multilingual.newsletter) == "in French; the newsletter is in English"
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from digest.models.errors import ConfigError
 
 from conftest import write
 from factories import make_post, make_stored_issue
+from support.settings import overridden
 from support.teaching import NOW, first_week, move, needs_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,8 +44,8 @@ def project(tmp_path: Path, labelled: str | None = None, setting: str = 'example
 
 def test_the_shipped_starting_set_is_read_whole_with_every_section_taught(tmp_path: Path) -> None:
     settings = load_settings(project(tmp_path), environ={})
-    starting = settings.meaning.starting
-    by_theme = {name: sum(1 for post in starting if post.theme == name) for name in settings.theme_names}
+    starting = settings.newsletter.meaning.starting
+    by_theme = {name: sum(1 for post in starting if post.theme == name) for name in settings.newsletter.theme_names}
     # Item 3: at least 150, every theme and the fallback among them; every line of the file read.
     lines = [
         x for x in (REPO / "config" / "labelled-posts.txt").read_text(encoding="utf-8").splitlines() if x.strip() and not x.startswith("#")
@@ -86,37 +87,39 @@ def test_a_starting_set_that_is_not_there_is_a_config_error_naming_the_path(tmp_
         load_settings(config, environ={})
     assert any("grouping.examples_file" in p and str(config.parent / "nowhere.txt") in p for p in caught.value.problems)
     # Without the key, the newsletter starts from its theme texts alone.
-    assert load_settings(project(tmp_path / "bare", setting=""), environ={}).meaning.starting == ()
+    assert load_settings(project(tmp_path / "bare", setting=""), environ={}).newsletter.meaning.starting == ()
 
 
 def test_a_reason_shows_the_two_probabilities_and_the_keywords_apart() -> None:
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
     post = make_post("Park and ride bus fares frozen", WHEN, excerpt="The council keeps the fare at two pounds.")
     judged = Judgement(probabilities=(0.62, 0.05, 0.01, 0.01, 0.30, 0.01))
-    placed = place_by_labels(post, settings.themes, settings.fallback_theme, judged)
+    placed = place_by_labels(post, settings.newsletter.themes, settings.newsletter.fallback_theme, judged)
     assert placed.theme == "Getting Around"
     # The keyword found is shown with its theme, not added to any probability ("park" is Culture's word).
     assert placed.reason == 'Getting Around 62%; next Culture & Public Space 30%; keywords: "bus" in title (Getting Around)'
     # Another theme's keywords that scored more are shown too: they argued against the choice.
     heat = make_post("Heat pumps fitted to forty council homes", WHEN, excerpt="Tenants of the housing estate will pay less for heat.")
     judged = Judgement(probabilities=(0.01, 0.02, 0.95, 0.01, 0.005, 0.005))
-    said = place_by_labels(heat, settings.themes, settings.fallback_theme, judged).reason
+    said = place_by_labels(heat, settings.newsletter.themes, settings.newsletter.fallback_theme, judged).reason
     assert said.startswith("Energy & Climate 95%; next Homes & Neighbourhoods 2%; keywords: ")
     assert '"heat pump" in title (Energy & Climate); ' in said and said.endswith("(Homes & Neighbourhoods)"), said
     # What is not certain never reads as certain, and the editor's labels are named when they decided.
-    sure = place_by_labels(post, settings.themes, settings.fallback_theme, Judgement((0.999, 0.001, 0, 0, 0, 0), taught="taught by 2"))
+    sure = place_by_labels(
+        post, settings.newsletter.themes, settings.newsletter.fallback_theme, Judgement((0.999, 0.001, 0, 0, 0, 0), taught="taught by 2")
+    )
     assert sure.reason.startswith("Getting Around 99%; next Homes & Neighbourhoods 1%") and sure.reason.endswith("; taught by 2")
 
 
 @needs_model
 def test_the_editors_labels_decide_and_the_reason_says_by_how_many_and_which(tmp_path: Path) -> None:
-    settings = dataclasses.replace(load_settings(project(tmp_path), environ={}), cache_dir=tmp_path / "cache")
+    settings = overridden(load_settings(project(tmp_path), environ={}), cache_dir=tmp_path / "cache")
     post = make_post(
         "Seed swap at the library every Saturday", WHEN, excerpt="Gardeners bring packets of saved seed to trade in the reading room."
     )
     untaught = meaning_of(settings)
     assert untaught is not None and untaught.place is not None
-    before = group_posts([post], settings.themes, settings.fallback_theme, judged=untaught.place([post]))
+    before = group_posts([post], settings.newsletter.themes, settings.newsletter.fallback_theme, judged=untaught.place([post]))
     assert before[0].theme == "Food & Growing", before[0].reasons
     # This editor reads seed and plant swaps as a town's shared life: three moved to Culture & Public Space in past issues.
     taught = [
@@ -129,7 +132,7 @@ def test_the_editors_labels_decide_and_the_reason_says_by_how_many_and_which(tmp
     ]
     meaning = meaning_of(settings, taught)
     assert meaning is not None and meaning.place is not None
-    after = group_posts([post], settings.themes, settings.fallback_theme, judged=meaning.place([post]))
+    after = group_posts([post], settings.newsletter.themes, settings.newsletter.fallback_theme, judged=meaning.place([post]))
     reason = after[0].reasons[post.id]
     assert after[0].theme == "Culture & Public Space", reason
     assert 'taught by 3 of your past placements here (nearest: "Seed library opens at the town museum.' in reason
@@ -141,7 +144,7 @@ def test_a_repeated_placement_fits_nothing_and_the_fit_is_kept_beside_the_vector
     from digest.issue.meaning import cache, classifier
 
     monkeypatch.setattr(cache, "_fits", {})  # as in a new process (another test may have fitted these labels)
-    settings = dataclasses.replace(load_settings(project(tmp_path), environ={}), cache_dir=tmp_path / "cache")
+    settings = overridden(load_settings(project(tmp_path), environ={}), cache_dir=tmp_path / "cache")
     post = make_post("Night buses return to the ring road", WHEN, excerpt="Services every half hour until three.")
     first = meaning_of(settings)
     assert first is not None and first.place is not None
@@ -172,7 +175,7 @@ def test_every_frozen_issue_teaches_and_a_label_can_be_forgotten(tmp_path: Path)
     move(settings, target, posts[title][0].url, moved_to)
     newsletter.freeze(newsletter.build(target.window, NOW))
     # Every post of the frozen issue is a label: the kept ones confirmed, the move a correction.
-    labels = newsletter.store.placements.labels(settings.theme_keys)
+    labels = newsletter.store.placements.labels(settings.newsletter.theme_keys)
     assert len(labels) == len(posts) and [(theme, corrected) for text, theme, corrected in labels if text.startswith(title)] == [
         (moved_to, True)
     ]
@@ -193,7 +196,7 @@ def test_every_frozen_issue_teaches_and_a_label_can_be_forgotten(tmp_path: Path)
     forgotten = cli(config, "themes", "forget-label", "draughty council")
     assert forgotten.returncode == 0, forgotten.stderr
     assert 'Forgotten: "Draughty council houses to get new doors and windows. Tenants say the…" in ' + moved_to in forgotten.stdout
-    assert [text for text, _, _ in newsletter.store.placements.labels(settings.theme_keys) if text.startswith(title)] == []
+    assert [text for text, _, _ in newsletter.store.placements.labels(settings.newsletter.theme_keys) if text.startswith(title)] == []
     # Said twice, it finds nothing left to forget; the report still counts the placement.
     twice = cli(config, "themes", "forget-label", "  Draughty council")
     assert twice.returncode == 2 and "names a placement forgotten already (issue " in twice.stderr
@@ -209,7 +212,7 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
 
     config = project(tmp_path)
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     for issue_id in ("2026-11-20-aaaaaa", "2026-11-27-bbbbbb"):
         placed = (
             Placed(
@@ -261,7 +264,7 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
         ),
         text,
     )
-    assert settings.meaning.multilingual == str(folder)
+    assert settings.newsletter.meaning.multilingual == str(folder)
     digest = build_issue(settings, WEEK, WHEN)
     reasons = {post.title[:6]: section.reasons[post.id] for section in digest.sections for post in section.posts}
     assert reasons["Le mar"].endswith("; read by multilingual-export"), reasons
@@ -293,7 +296,7 @@ def week_of(tmp_path: Path, posts: tuple[tuple[str, str], ...], text: str | None
     config = write(tmp_path / "config" / "digest.toml", text or (REPO / "config" / "digest.toml").read_text(encoding="utf-8"))
     shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
     loaded = load_settings(config, environ={})
-    return dataclasses.replace(loaded, sources=(parse_source_spec(str(folder)),), cache_dir=tmp_path / "cache")
+    return overridden(loaded, sources=(parse_source_spec(str(folder)),), cache_dir=tmp_path / "cache")
 
 
 @needs_model
@@ -323,15 +326,15 @@ def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build
     from digest.issue.meaning import cache, starting_texts
     from digest.issue.meaning.model import embedder, model_key
 
-    settings = dataclasses.replace(load_settings(REPO / "config" / "digest.toml", environ={}), cache_dir=tmp_path / "cache")
-    assert settings.meaning.seed == REPO / "config" / "labelled-posts.vectors.npz"
-    texts = starting_texts(settings)
-    key = model_key(settings.meaning.model)
-    seeded = cache._seed(settings.meaning.seed)
+    settings = overridden(load_settings(REPO / "config" / "digest.toml", environ={}), cache_dir=tmp_path / "cache")
+    assert settings.newsletter.meaning.seed == REPO / "config" / "labelled-posts.vectors.npz"
+    texts = starting_texts(settings.newsletter)
+    key = model_key(settings.newsletter.meaning.model)
+    seeded = cache._seed(settings.newsletter.meaning.seed)
     stale = [text for text in texts if cache.vector_key(key, text) not in seeded]
     assert not stale, f"{len(stale)} starting post(s) have no shipped vector (first: {stale[0]!r}): run `make starting-vectors`"
     sample = texts[::60]
-    computed = embedder(settings.meaning.model).embed(sample)
+    computed = embedder(settings.newsletter.meaning.model).embed(sample)
     shipped = np.stack([np.frombuffer(seeded[cache.vector_key(key, text)], dtype=np.float32) for text in sample])
     assert np.array_equal(computed, shipped)
     # A first build (nothing in memory, an empty cache folder) embeds the themes' texts, not the set.
@@ -342,7 +345,7 @@ def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build
     assert meaning is not None and meaning.place is not None
     meaning.place([make_post("Bus station reopens after repairs", WHEN, excerpt="The canopy is fixed.")])
     assert steps == [], steps  # under SHOWN_FROM new texts: the set came from the shipped file
-    unseeded = dataclasses.replace(settings, meaning=dataclasses.replace(settings.meaning, seed=None), cache_dir=tmp_path / "cold")
+    unseeded = overridden(settings, meaning=dataclasses.replace(settings.newsletter.meaning, seed=None), cache_dir=tmp_path / "cold")
     monkeypatch.setattr(cache, "_memo", {})
     monkeypatch.setattr(cache, "_fits", {})
     cold = meaning_of(unseeded, on_step=lambda _what, _done, total: steps.append(total))
@@ -358,14 +361,16 @@ def test_a_move_by_key_teaches_and_its_label_follows_the_theme_through_a_rename(
     move(settings, target, post.url, "food")  # the theme's key, as a post's own theme may
     newsletter.freeze(newsletter.build(target.window, NOW))
     assert [
-        (text[:20], theme, corrected) for text, theme, corrected in newsletter.store.placements.labels(settings.theme_keys) if corrected
+        (text[:20], theme, corrected)
+        for text, theme, corrected in newsletter.store.placements.labels(settings.newsletter.theme_keys)
+        if corrected
     ] == [(post_text(post)[:20], "Food & Growing", True)]
     # The theme renamed, its key kept: the label teaches the theme under its new name; a theme gone teaches nothing.
     renamed = config.read_text(encoding="utf-8").replace('name = "Food & Growing"', 'name = "Eating"')
     assert renamed != config.read_text(encoding="utf-8")
     config.write_text(renamed, encoding="utf-8")
     again = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    labels = newsletter.store.placements.labels(again.theme_keys)
+    labels = newsletter.store.placements.labels(again.newsletter.theme_keys)
     assert [theme for text, theme, corrected in labels if corrected] == ["Eating"]
-    gone = {key: name for key, name in again.theme_keys.items() if key != "food"}
+    gone = {key: name for key, name in again.newsletter.theme_keys.items() if key != "food"}
     assert [theme for _, theme, corrected in newsletter.store.placements.labels(gone) if corrected] == []

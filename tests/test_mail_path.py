@@ -5,7 +5,6 @@ unsubscribe travels the same way; the delivered copies carry OpenDKIM's ``dkim=p
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import os
 import re
@@ -18,7 +17,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from digest.app.bounces import fetch_mailbox
-from digest.config import BounceOptions, Settings
+from digest.config import BounceOptions, Scope
 from digest.config.keys import DkimSigner, load_key
 from digest.mail.backends import get_backend
 from digest.mail.dkim import new_key
@@ -29,6 +28,7 @@ from digest.store import Store
 from imapserver import MAIL_UID, dovecot
 from mtaserver import DOMAIN, HOSTNAME, mail_path
 from support.issues import sample_issue
+from support.settings import overridden
 
 SELECTOR = "mx2026"
 READERS = ("reader1", "reader2")
@@ -41,7 +41,7 @@ def parsed(path: Path) -> EmailMessage:
     return message
 
 
-def test_through_postfix_and_back(delivery_settings: Callable[..., Settings], tmp_path: Path) -> None:
+def test_through_postfix_and_back(delivery_settings: Callable[..., Scope], tmp_path: Path) -> None:
     key_file = tmp_path / "dkim.pem"
     key_file.write_bytes(new_key("rsa"))
     key = load_key(key_file, domain=DOMAIN, selector=SELECTOR)
@@ -51,18 +51,18 @@ def test_through_postfix_and_back(delivery_settings: Callable[..., Settings], tm
         returns_home.mkdir()
         os.chown(returns_home, MAIL_UID, MAIL_UID)
         base = delivery_settings(mta.port)
-        settings = dataclasses.replace(
+        settings = overridden(
             base,
-            sender=Address(base.sender.display_name, "digest", DOMAIN),
+            sender=Address(base.newsletter.sender.display_name, "digest", DOMAIN),
             bounces=BounceOptions(address=f"bounces@{DOMAIN}", unsubscribe_address=f"unsubscribe@{DOMAIN}"),
             dkim=DkimSigner((key,)),
         )
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         for reader in (*READERS, GONE):
             store.subscribers.add(f"{reader}@{DOMAIN}")
         issue = sample_issue(settings)
         store.issues.save(issue)
-        report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+        report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
         assert report.sent == 3  # Postfix took all three: the bounce comes later, as mail
 
         copies = {reader: parsed(mta.wait_for(reader, 1)[0]) for reader in READERS}

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.sources.markdown import MarkdownSource
 
 from conftest import LONDON, write
@@ -26,12 +26,12 @@ A second paragraph that is not in the excerpt.
 """
 
 
-def gather(settings: Settings, location: str = "content") -> tuple[list, list]:  # type: ignore[type-arg]
+def gather(settings: Scope, location: str = "content") -> tuple[list, list]:  # type: ignore[type-arg]
     result = MarkdownSource(SourceSpec(kind="markdown", location=location), settings).gather()
     return list(result.posts), list(result.problems)
 
 
-def test_front_matter_and_first_paragraph(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_front_matter_and_first_paragraph(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(tmp_path / "content" / "a" / "post.md", GOOD)
     posts, problems = gather(make_settings())
     assert problems == []
@@ -48,7 +48,7 @@ def test_front_matter_and_first_paragraph(tmp_path: Path, make_settings: Callabl
     assert post.source == "markdown:content/a/post.md"
 
 
-def test_summary_wins_and_long_text_is_cut(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_summary_wins_and_long_text_is_cut(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(tmp_path / "content" / "s.md", "---\ntitle: S\ndate: 2026-11-18\nsummary: Short *summary*.\n---\n\nBody.\n")
     write(tmp_path / "content" / "l.md", "---\ntitle: L\ndate: 2026-11-18\n---\n\n" + " ".join(f"w{i}" for i in range(200)) + "\n")
     posts, _ = gather(make_settings(excerpt_words=10))
@@ -58,7 +58,7 @@ def test_summary_wins_and_long_text_is_cut(tmp_path: Path, make_settings: Callab
     assert by_title["S"].published == datetime(2026, 11, 18, tzinfo=LONDON)
 
 
-def test_ids_are_stable_and_from_url_else_source_title_date(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_ids_are_stable_and_from_url_else_source_title_date(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(tmp_path / "content" / "a.md", GOOD)
     write(tmp_path / "content" / "b.md", "---\ntitle: No link\ndate: 2026-11-18\n---\nx\n")
     first, _ = gather(make_settings())
@@ -71,7 +71,7 @@ def test_ids_are_stable_and_from_url_else_source_title_date(tmp_path: Path, make
     moved.unlink()
 
 
-def test_bad_files_are_reported_with_line_and_the_rest_goes_on(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_bad_files_are_reported_with_line_and_the_rest_goes_on(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     content = tmp_path / "content"
     write(content / "good.md", GOOD)
     write(content / "yaml.md", "---\ntitle: ok\ndate: 2026-11-18\ntags: [unclosed\n---\nbody\n")
@@ -101,7 +101,7 @@ def test_bad_files_are_reported_with_line_and_the_rest_goes_on(tmp_path: Path, m
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in content.rglob("*")}
 
 
-def test_dangerous_html_never_survives(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_dangerous_html_never_survives(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     write(
         tmp_path / "content" / "x.md",
         "---\ntitle: x\ndate: 2026-11-18\n---\n\n"
@@ -116,7 +116,7 @@ def test_dangerous_html_never_survives(tmp_path: Path, make_settings: Callable[.
     assert "alert" not in post.excerpt_text
 
 
-def test_missing_location_is_a_problem_not_a_crash(make_settings: Callable[..., Settings]) -> None:
+def test_missing_location_is_a_problem_not_a_crash(make_settings: Callable[..., Scope]) -> None:
     posts, problems = gather(make_settings(), "no/such/folder")
     assert posts == []
     assert problems[0].message == "no such file or folder"

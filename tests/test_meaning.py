@@ -22,6 +22,7 @@ from digest.issue.grouping import classify, group_posts, place_by_meaning
 from digest.issue.meaning import available, meaning_of
 
 from factories import make_post
+from support.settings import overridden
 from support.teaching import TAUGHT, teaching_project, week_window
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,8 +36,8 @@ needs_model = pytest.mark.skipif(
 
 def sample_settings(tmp_path: Path, **meaning: object):  # type: ignore[no-untyped-def]
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
-    return dataclasses.replace(
-        settings, cache_dir=tmp_path / "cache", meaning=dataclasses.replace(settings.meaning, enabled=True, **meaning)
+    return overridden(
+        settings, cache_dir=tmp_path / "cache", meaning=dataclasses.replace(settings.newsletter.meaning, enabled=True, **meaning)
     )
 
 
@@ -50,11 +51,14 @@ def test_meaning_places_the_held_back_posts_where_the_editor_did_and_beats_keywo
     meaning = meaning_of(settings)
     assert meaning is not None
     closeness = meaning.near([row.post for row in rows])
-    fallback = settings.fallback_theme
+    fallback = settings.newsletter.fallback_theme
     by_meaning = [
-        place_by_meaning(row.post, settings.themes, fallback, closeness[row.post.id], settings.meaning.threshold).theme for row in rows
+        place_by_meaning(
+            row.post, settings.newsletter.themes, fallback, closeness[row.post.id], settings.newsletter.meaning.threshold
+        ).theme
+        for row in rows
     ]
-    by_keywords = [classify(row.post, settings.themes, fallback, settings.language).theme for row in rows]
+    by_keywords = [classify(row.post, settings.newsletter.themes, fallback, settings.newsletter.language).theme for row in rows]
     meaning, keywords = score(rows, by_meaning, fallback), score(rows, by_keywords, fallback)
     print(f"check rows: meaning {meaning['accuracy']:.1%}, keywords {keywords['accuracy']:.1%}")
     assert meaning["accuracy"] >= 0.8 and meaning["accuracy"] > keywords["accuracy"] + 0.2  # type: ignore[operator]
@@ -74,18 +78,24 @@ def test_each_placement_says_how_close_and_what_came_next(tmp_path: Path) -> Non
         excerpt="The court heard he was seen scrolling at the lights.",
     )
     posts = [cut, unrelated]
-    sections = group_posts(posts, settings.themes, settings.fallback_theme, near=near(posts), threshold=settings.meaning.threshold)
+    sections = group_posts(
+        posts,
+        settings.newsletter.themes,
+        settings.newsletter.fallback_theme,
+        near=near(posts),
+        threshold=settings.newsletter.meaning.threshold,
+    )
     reasons = {post_id: reason for section in sections for post_id, reason in section.reasons.items()}
     placed = {post.id: section.theme for section in sections for post in section.posts}
     # "homes" is a Homes keyword, in passing: the meaning (a power cut) decides, the keyword only weighs.
     assert placed[cut.id] == "Energy & Climate", reasons[cut.id]
     assert reasons[cut.id].startswith("closest to Energy & Climate, 0.") and "; next " in reasons[cut.id]
     # A court case is closer to the fallback's examples than to any theme (a driver in it, Getting Around, next).
-    assert placed[unrelated.id] == settings.fallback_theme, reasons[unrelated.id]
-    assert reasons[unrelated.id].startswith(f"closer to what goes in {settings.fallback_theme} (0.")
+    assert placed[unrelated.id] == settings.newsletter.fallback_theme, reasons[unrelated.id]
+    assert reasons[unrelated.id].startswith(f"closer to what goes in {settings.newsletter.fallback_theme} (0.")
     # And a post less close than the threshold to every theme goes there too, saying so.
-    strict = group_posts(posts, settings.themes, settings.fallback_theme, near=near(posts), threshold=0.95)
-    assert [section.theme for section in strict] == [settings.fallback_theme]
+    strict = group_posts(posts, settings.newsletter.themes, settings.newsletter.fallback_theme, near=near(posts), threshold=0.95)
+    assert [section.theme for section in strict] == [settings.newsletter.fallback_theme]
     assert "below 0.95, so no theme" in strict[0].reasons[cut.id]
 
 
@@ -114,15 +124,15 @@ def test_without_the_model_packages_the_keywords_place_posts_and_one_line_says_h
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
-    assert not settings.meaning.enabled
-    # Issue 31 (low): said by the commands that place posts only (settings.meaning.unavailable, not settings.warnings), and
+    assert not settings.newsletter.meaning.enabled
+    # Issue 31 (low): said by the commands that place posts only (settings.newsletter.meaning.unavailable, not settings.install.warnings), and
     # never as `pip install 'digest[meaning]'`: digest on PyPI is another project (tests/test_gates.py runs the command).
-    said = settings.meaning.unavailable
+    said = settings.newsletter.meaning.unavailable
     # onnxruntime alone where the extra is installed; the whole extra where it is not (both are run).
     assert (
         re.search(r"onnxruntime( is|(, \w+)* and \w+ are) not installed", said) and f"{shlex.quote(sys.executable)} -m pip install " in said
     ), said
-    assert "'digest[meaning]'" not in said and not any("meaning" in w for w in settings.warnings)
+    assert "'digest[meaning]'" not in said and not any("meaning" in w for w in settings.install.warnings)
     assert meaning_of(settings) is None
 
 
@@ -145,7 +155,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
 
     config = teaching_project(tmp_path)
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    assert settings.meaning.enabled, settings.warnings
+    assert settings.newsletter.meaning.enabled, settings.install.warnings
     now = datetime(2026, 12, 1, tzinfo=UTC)
 
     def placed(newsletter: Newsletter, week: int) -> dict[str, str]:
@@ -155,7 +165,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
 
     untaught = Newsletter(settings, Store.open(f"sqlite:///{tmp_path / 'untaught.sqlite'}"))
     before = sum(theme == TAUGHT for theme in placed(untaught, 3).values())
-    newsletter = Newsletter(settings, Store.open(settings.database_url))
+    newsletter = Newsletter(settings, Store.open(settings.install.database_url))
     right_by_week = []
     for week in range(3):
         themes = placed(newsletter, week)
@@ -164,7 +174,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
         since, until = week_window(week)
         target = newsletter.target(WindowRequest(since=since, until=until), now)
         if moved:  # what the desk's theme button writes
-            path = issue_file_path(settings, target.window)
+            path = issue_file_path(settings.newsletter, target.window)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("---\ntheme: {" + ", ".join(f'{url}: "{TAUGHT}"' for url in moved) + "}\n---\n", encoding="utf-8")
         newsletter.freeze(newsletter.build(target.window, now))
@@ -240,8 +250,8 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
     config.write_text(text, encoding="utf-8")
     shutil.copy(REPO / "config" / "labelled-posts.txt", config.parent)
     settings = load_settings(config, environ={})
-    assert not settings.meaning.enabled and meaning_of(settings) is None
-    said = [settings.meaning.unavailable]  # said by the commands that place posts (issue 31, low), not by every command
+    assert not settings.newsletter.meaning.enabled and meaning_of(settings) is None
+    said = [settings.newsletter.meaning.unavailable]  # said by the commands that place posts (issue 31, low), not by every command
     assert (
         "reads English" in said[0]
         and 'newsletter.language is "fr"' in said[0]

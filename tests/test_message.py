@@ -12,7 +12,7 @@ from email.policy import default
 import pytest
 
 from digest.app.issues import Newsletter
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 from digest.issue.selection import window_between
 from digest.mail.backends import get_backend
 from digest.mail.message import CompiledMessage, MessageParts, reference_message
@@ -23,31 +23,33 @@ from digest.store import Store
 from conftest import FIXTURES
 from factories import make_stored_issue
 from mailserver import SmtpServer
+from support.settings import overridden
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 NAMES = ["Ada Reader", "Zoë O'Brien", 'Rita "Rocket" Moss', None, "李小龍", "Smith, John"]
 
 
 @pytest.fixture
-def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Settings, list[EmailMessage], list[bytes]]:
+def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Scope, list[EmailMessage], list[bytes]]:
     """The golden fixture issue, really rendered, sent to six subscribers over SMTP."""
-    import dataclasses
 
     project = load_settings(FIXTURES / "project" / "config" / "digest.toml", environ={})
-    settings = dataclasses.replace(delivery_settings(smtp_server.port), sources=project.sources, themes=project.themes, root=project.root)
-    store = Store.open(settings.database_url)
+    settings = overridden(
+        delivery_settings(smtp_server.port), sources=project.newsletter.sources, themes=project.newsletter.themes, root=project.install.root
+    )
+    store = Store.open(settings.install.database_url)
     for n, name in enumerate(NAMES):
         store.subscribers.add(f"reader{n}@example.org", name)
-    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
+    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
     issue = Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue
     store.issues.save(issue)
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.complete
     raw = [item.data for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)]
     return settings, [item.parse() for item in sorted(smtp_server.handler.received, key=lambda r: r.recipient)], raw
 
 
-def test_structure_encodings_and_line_lengths(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+def test_structure_encodings_and_line_lengths(delivered: tuple[Scope, list[EmailMessage], list[bytes]]) -> None:
     _, messages, raw = delivered
     assert len(messages) == len(NAMES)
     for message, data in zip(messages, raw, strict=True):
@@ -65,7 +67,7 @@ def test_structure_encodings_and_line_lengths(delivered: tuple[Settings, list[Em
         assert not [line for line in data.split(b"\r\n") if line.startswith(b".")]  # dot_safe: nothing to stuff
 
 
-def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+def test_headers(delivered: tuple[Scope, list[EmailMessage], list[bytes]]) -> None:
     settings, messages, _ = delivered
     ids = set()
     for n, message in enumerate(messages):
@@ -77,7 +79,7 @@ def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) ->
         message_id = message["Message-ID"]
         assert re.fullmatch(r"<[^<>@\s]+@openstreets\.example>", message_id)
         ids.add(message_id)
-        assert message["List-Id"] == f"Open Streets <{settings.list_id}>"
+        assert message["List-Id"] == f"Open Streets <{settings.newsletter.list_id}>"
         uris = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
         https = [u for u in uris if u.startswith("https://")]
         assert len(https) == 1 and https[0].startswith("https://news.example.org/u/")  # exactly one https URI (RFC 8058)
@@ -87,7 +89,7 @@ def test_headers(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) ->
     assert len(ids) == len(messages)
 
 
-def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Scope, list[EmailMessage], list[bytes]]) -> None:
     """Issue 22, item 21. Reproduction: ``Feedback-ID:`` folded right after the colon (one long token), so the
     value parsed with a leading space; the earlier test stripped it and never saw it."""
     settings, _, raws = delivered
@@ -95,17 +97,17 @@ def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Settings, 
         head = raw.split(b"\r\n\r\n", 1)[0]
         [line] = [line for line in head.split(b"\r\n") if line.startswith(b"Feedback-ID:")]
         value = line.removeprefix(b"Feedback-ID: ").decode("ascii")
-        label = settings.list_id.removesuffix(".openstreets.example")
+        label = settings.newsletter.list_id.removesuffix(".openstreets.example")
         assert value.endswith(f":{label}:digest:openstreets.example") and not value.startswith(" ")
         parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
         assert str(parsed["Feedback-ID"]) == value  # no leading space, no fold
         assert len(line) <= 78  # one line, within the advised length
 
 
-def test_links_are_visible_in_both_parts(delivered: tuple[Settings, list[EmailMessage], list[bytes]]) -> None:
+def test_links_are_visible_in_both_parts(delivered: tuple[Scope, list[EmailMessage], list[bytes]]) -> None:
     settings, messages, _ = delivered
-    signer = Signer("test-secret-key-for-the-suite-0123456789", settings.list_id)
-    store = Store.open(settings.database_url)
+    signer = Signer("test-secret-key-for-the-suite-0123456789", settings.newsletter.list_id)
+    store = Store.open(settings.install.database_url)
     for n, message in enumerate(messages):
         unsubscribe = re.findall(r"<(https://[^>]+)>", message["List-Unsubscribe"])[0]
         reader = store.subscribers.get(f"reader{n}@example.org")
@@ -246,15 +248,14 @@ def test_list_unsubscribe_carries_a_mailto_only_when_one_is_configured() -> None
 
 
 @pytest.mark.parametrize("language", ["en-GB", "fr"])
-def test_the_text_footer_stays_within_78_columns_with_a_long_address(language: str, make_settings: Callable[..., Settings]) -> None:
+def test_the_text_footer_stays_within_78_columns_with_a_long_address(language: str, make_settings: Callable[..., Scope]) -> None:
     """Issue 22, item 18. Reproduction: "You are receiving Open Streets at ada.reader@example.org because you
     subscribed" is 79 characters, and an 82-character address gave a 139-character line: the check had judged the
     text with the placeholder in it. The address now stands on its own line; the check fills in a long one."""
-    import dataclasses
 
     from support.issues import sample_issue
 
-    settings = dataclasses.replace(make_settings(secret_key="k", base_url="https://news.example.org"), language=language)
+    settings = overridden(make_settings(secret_key="k", base_url="https://news.example.org"), language=language)
     issue = sample_issue(settings)
     assert not [check for check in issue.checks if check.code == "text-width"], issue.checks
     address = "firstname.middlename.lastname.of.a.reader@mail.department.example-organisation.org"  # 82 characters

@@ -31,7 +31,7 @@ HINT = re.compile(r"`([^`]*digest [^`]*)`|: (digest (?:--config \S+ )?send --iss
 
 
 def store_of(config: Path) -> Store:
-    return Store.open(load_settings(config, environ={}).database_url)
+    return Store.open(load_settings(config, environ={}).install.database_url)
 
 
 def add(config: Path, *addresses: str) -> None:

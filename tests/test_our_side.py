@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.scheduling import Scheduler
-from digest.config import ScheduleOptions, Settings, load_settings
+from digest.config import ScheduleOptions, Scope, load_settings
 from digest.models import DeliveryState, Progress, RunEnd, SlotState
 from digest.store import Store
 
@@ -27,8 +27,9 @@ from support.cli import cli
 from support.delivery import run_send, setup_store
 from support.project import ISSUE, PROJECT, fill, make_config
 from support.schedule import SLOT
+from support.settings import overridden
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 
 
 class _Scripted(socketserver.StreamRequestHandler):
@@ -134,8 +135,10 @@ def test_a_slot_waits_for_the_relay_and_is_tried_again_within_grace(
     project = load_settings(PROJECT / "config" / "digest.toml", environ={})
     base = delivery_settings(free_port())  # the relay is down
     schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=6 * 3600.0, min_posts=1)
-    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
-    store = Store.open(settings.database_url)
+    settings = overridden(
+        base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
+    )
+    store = Store.open(settings.install.database_url)
     for n in range(3):
         store.subscribers.add(f"s{n}@example.org")
     waiting = Scheduler(settings, store).catch_up(SLOT)
@@ -144,7 +147,7 @@ def test_a_slot_waits_for_the_relay_and_is_tried_again_within_grace(
     assert store.ledger.status([waiting.issue_id])[0].counts[DeliveryState.FAILED] == 0
     # Still down at the next tick: still waiting. Then the relay is back (another port in the settings): sent.
     assert Scheduler(settings, store).retry_waiting(SLOT + timedelta(minutes=5)).state is SlotState.WAITING  # type: ignore[union-attr]
-    back = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=smtp_server.port))
+    back = overridden(settings, smtp=dataclasses.replace(settings.install.smtp, port=smtp_server.port))
     sent = Scheduler(back, store).retry_waiting(SLOT + timedelta(minutes=10))
     assert sent is not None and sent.state is SlotState.SENT and len(smtp_server.handler.received) == 3
     assert Scheduler(back, store).retry_waiting(SLOT + timedelta(minutes=15)) is None  # nothing waits any more
@@ -154,8 +157,10 @@ def test_a_slot_still_waiting_past_its_grace_is_failed_for_our_reason(delivery_s
     project = load_settings(PROJECT / "config" / "digest.toml", environ={})
     base = delivery_settings(free_port())
     schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=3600.0, min_posts=1)
-    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
-    store = Store.open(settings.database_url)
+    settings = overridden(
+        base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
+    )
+    store = Store.open(settings.install.database_url)
     store.subscribers.add("s0@example.org")
     runner = Scheduler(settings, store)
     assert runner.catch_up(SLOT).state is SlotState.WAITING  # type: ignore[union-attr]
@@ -437,7 +442,7 @@ def test_status_and_report_leave_a_sender_side_refusal_out_of_the_failure_rate(s
     store = setup_store(settings, 6)
     smtp_server.handler.rcpt["reader000@example.org"].append("550 5.7.1 Message rejected by policy")
     assert run_send(settings, store).failed == 1
-    seen = report(store, date.today(), key_of=settings.key_of)
+    seen = report(store, date.today(), key_of=settings.newsletter.key_of)
     assert seen is not None and seen.issues[0].failure_rate == 0.0
     [issue] = status(settings, store, datetime.now(UTC)).issues
     assert issue.returned.failure_rate == 0.0
@@ -532,5 +537,5 @@ def test_one_relay_refusing_to_relay_is_left_for_the_others(
     issue = store.issues.load("2026-11-20-abcdef")
     assert issue is not None
     pool = RelayPool((relay("bad", bad, weight=10), relay("good", smtp_server.port)), 2, 60.0, seed=1)
-    report = send_issue(store, compile_issue(issue, settings), pool, settings.delivery)
+    report = send_issue(store, compile_issue(issue, settings), pool, settings.install.delivery)
     assert report.complete and report.sent == 12 and len(smtp_server.handler.counts()) == 12

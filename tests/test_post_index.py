@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
 from digest.models.serialize import post_to_json
@@ -33,12 +33,12 @@ def settle(*paths: Path) -> None:
         os.utime(path, (HOUR_AGO, HOUR_AGO))
 
 
-def gather(settings: Settings, near: object = None) -> Gathered:
+def gather(settings: Scope, near: object = None) -> Gathered:
     return MarkdownSource(SourceSpec(kind="markdown", location="content"), settings).gather(near)  # type: ignore[arg-type]
 
 
-def rows(settings: Settings) -> int:
-    with sqlite3.connect(settings.cache_dir / "index.sqlite") as conn:
+def rows(settings: Scope) -> int:
+    with sqlite3.connect(settings.install.cache_dir / "index.sqlite") as conn:
         return int(conn.execute("SELECT count(*) FROM files").fetchone()[0])
 
 
@@ -50,7 +50,7 @@ def rewrite_same_stamp(path: Path, text: str) -> None:
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
-def test_a_repeated_run_serves_unchanged_files_from_the_index(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_repeated_run_serves_unchanged_files_from_the_index(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings()
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18T08:30:00"))
     b = write(tmp_path / "content" / "nov" / "b.md", post("Bravo", "2026-11-19"))
@@ -66,7 +66,7 @@ def test_a_repeated_run_serves_unchanged_files_from_the_index(tmp_path: Path, ma
     assert second.posts[0].published.tzinfo == LONDON and second.posts[0].published.utcoffset() == first.posts[0].published.utcoffset()
 
 
-def test_changed_added_and_removed_files_are_seen(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_changed_added_and_removed_files_are_seen(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings()
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))
     b = write(tmp_path / "content" / "b.md", post("Bravo", "2026-11-19"))
@@ -83,7 +83,7 @@ def test_changed_added_and_removed_files_are_seen(tmp_path: Path, make_settings:
     assert rows(settings) == 2
 
 
-def test_a_racy_file_is_parsed_again(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_racy_file_is_parsed_again(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings()
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))  # written just now: not remembered
     assert [p.title for p in gather(settings).posts] == ["Alpha"]
@@ -92,7 +92,7 @@ def test_a_racy_file_is_parsed_again(tmp_path: Path, make_settings: Callable[...
     assert [p.title for p in gather(settings).posts] == ["Alphz"]
 
 
-def test_a_broken_file_is_reported_on_every_run(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_broken_file_is_reported_on_every_run(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings()
     bad = write(tmp_path / "content" / "bad.md", "---\ntitle: [unclosed\ndate: 2026-11-18\n---\n\nBody.\n")
     good = write(tmp_path / "content" / "good.md", post("Good", "2026-11-18"))
@@ -105,9 +105,7 @@ def test_a_broken_file_is_reported_on_every_run(tmp_path: Path, make_settings: C
 
 
 @pytest.mark.parametrize("change", [{"excerpt_words": 3}, {"timezone": UTC}])
-def test_settings_that_shape_a_post_empty_the_index(
-    tmp_path: Path, make_settings: Callable[..., Settings], change: dict[str, object]
-) -> None:
+def test_settings_that_shape_a_post_empty_the_index(tmp_path: Path, make_settings: Callable[..., Scope], change: dict[str, object]) -> None:
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-07-18", "One two three four five six."))
     settle(a)
     before = gather(make_settings()).posts[0]
@@ -116,22 +114,20 @@ def test_settings_that_shape_a_post_empty_the_index(
     assert post_to_json(after) == post_to_json(gather(make_settings(**change)).posts[0])
 
 
-def test_a_damaged_index_is_rebuilt(tmp_path: Path, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_index_is_rebuilt(tmp_path: Path, make_settings: Callable[..., Scope], caplog: pytest.LogCaptureFixture) -> None:
     settings = make_settings()
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))
     settle(a)
     gather(settings)
-    (settings.cache_dir / "index.sqlite").write_bytes(b"this is not a database, " * 200)
+    (settings.install.cache_dir / "index.sqlite").write_bytes(b"this is not a database, " * 200)
     for suffix in ("-wal", "-shm"):
-        Path(f"{settings.cache_dir / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
+        Path(f"{settings.install.cache_dir / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
     assert [p.title for p in gather(settings).posts] == ["Alpha"]
     assert "rebuilding it" in caplog.text
     assert rows(settings) == 1
 
 
-def test_an_unwritable_cache_still_gathers(
-    tmp_path: Path, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_unwritable_cache_still_gathers(tmp_path: Path, make_settings: Callable[..., Scope], caplog: pytest.LogCaptureFixture) -> None:
     blocker = write(tmp_path / "not-a-folder", "a file where the cache folder should be")
     settings = make_settings(cache_dir=blocker / "cache")
     write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))
@@ -139,12 +135,12 @@ def test_an_unwritable_cache_still_gathers(
     assert "reading every file" in caplog.text
 
 
-def test_posts_far_from_the_window_are_counted_not_listed(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_posts_far_from_the_window_are_counted_not_listed(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
     days = ["2026-01-05", "2026-11-01", "2026-11-09", "2026-11-17", "2026-11-18", "2026-11-25", "2026-12-30"]
     paths = [write(tmp_path / "content" / f"{day}.md", post(f"Post of {day}", day)) for day in days]
     settle(*paths)
-    window = window_between(date(2026, 11, 16), date(2026, 11, 23), settings.timezone)
+    window = window_between(date(2026, 11, 16), date(2026, 11, 23), settings.newsletter.timezone)
     for _ in range(2):  # parsed, then from the index: the same answer
         digest = build_issue(settings, window, datetime(2026, 11, 23, 9, tzinfo=UTC))
         assert sorted(p.title for p in digest.posts) == ["Post of 2026-11-17", "Post of 2026-11-18"]
@@ -161,7 +157,7 @@ def test_posts_far_from_the_window_are_counted_not_listed(tmp_path: Path, make_s
     assert all(p.published in window.widened() for p in feed.posts)
 
 
-def test_a_file_renamed_into_place_with_its_old_stamp_is_read_again(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_file_renamed_into_place_with_its_old_stamp_is_read_again(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     """What ``cp -p`` or an editor's save-by-rename does: same size and mtime, another file."""
     settings = make_settings()
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))
@@ -173,10 +169,10 @@ def test_a_file_renamed_into_place_with_its_old_stamp_is_read_again(tmp_path: Pa
     assert [p.title for p in gather(settings).posts] == ["Alphz"]
 
 
-def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = make_settings()
-    settings.cache_dir.mkdir()
-    with sqlite3.connect(settings.cache_dir / "index.sqlite") as conn:  # an older layout, as an earlier release left it
+    settings.install.cache_dir.mkdir()
+    with sqlite3.connect(settings.install.cache_dir / "index.sqlite") as conn:  # an older layout, as an earlier release left it
         conn.execute("CREATE TABLE files (source TEXT, path TEXT, size INTEGER)")
         conn.execute("PRAGMA user_version = 1")
     a = write(tmp_path / "content" / "a.md", post("Alpha", "2026-11-18"))
@@ -185,7 +181,7 @@ def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: 
     assert rows(settings) == 1
 
 
-def test_a_large_first_run_reads_in_worker_processes_with_the_same_result(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_large_first_run_reads_in_worker_processes_with_the_same_result(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     """From PARALLEL_MIN files on (on a machine with two cores or more) the reading is shared among processes."""
     from digest.sources.markdown import PARALLEL_MIN
 

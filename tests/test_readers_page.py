@@ -3,7 +3,6 @@ and compared with the store's own figures; the same page from `digest report --h
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import pytest
 from digest.app.charts import report_charts
 from digest.app.issues import Newsletter, WindowRequest
 from digest.app.report import Report, report
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import ClickTracking, SubscriberStatus
 from digest.models.tokens import LinkSigner
 from digest.store import Store
@@ -30,6 +29,7 @@ from support.browser import real_browser
 from support.cli import cli
 from support.preview import WINDOW
 from support.project import make_project
+from support.settings import overridden
 from support.web import no_follow
 
 ISSUES = ("2026-11-13T09:00", "2026-11-20T09:00")
@@ -74,22 +74,22 @@ READERS = 10
 
 
 @pytest.fixture
-def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tuple[Settings, Store, Report]:
+def history(delivery_settings: Callable[..., Scope], smtp_server: Any) -> tuple[Scope, Store, Report]:
     """Two issues sent to ten readers: the first with direct links, the second counted and clicked through the
     real redirect (PEOPLE); a bounce and a complaint on the second; one reader gone by the link."""
-    base = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO)
-    store = Store.open(base.database_url)
+    base = overridden(delivery_settings(smtp_server.port), root=REPO)
+    store = Store.open(base.install.database_url)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(READERS)]
     issue_ids = []
     for as_of, clicks in zip(ISSUES, (ClickTracking.OFF, ClickTracking.AGGREGATE), strict=True):
-        newsletter = Newsletter(dataclasses.replace(base, clicks=clicks), store)
+        newsletter = Newsletter(overridden(base, clicks=clicks), store)
         moment = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
         plan = newsletter.plan_send(newsletter.target(WindowRequest(as_of=as_of), moment), moment, allow_overlap=True)
         assert newsletter.send(plan, moment) is not None
         issue_ids.append(plan.issue.id)
-    tracked = dataclasses.replace(base, clicks=ClickTracking.AGGREGATE)
-    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.list_id)
-    server = LiveServer(create_public_app(dataclasses.replace(tracked, trusted_proxies=("127.0.0.1",)), store), proxy_headers=False)
+    tracked = overridden(base, clicks=ClickTracking.AGGREGATE)
+    signer = LinkSigner("test-secret-key-for-the-suite-0123456789", tracked.newsletter.list_id)
+    server = LiveServer(create_public_app(overridden(tracked, trusted_proxies=("127.0.0.1",)), store), proxy_headers=False)
     try:
         for address, agent, numbers in PEOPLE:
             for number in numbers:
@@ -102,15 +102,19 @@ def history(delivery_settings: Callable[..., Settings], smtp_server: Any) -> tup
             MailEvent(key=f"event-{n}", kind=kind, subscriber_id=ids[n], issue_id=issue_ids[1], status="5.1.1", diagnostic="")
         )
     store.subscribers.set_status(ids[3], SubscriberStatus.UNSUBSCRIBED, "the link")
-    seen = report(store, datetime.now(UTC).date(), key_of=tracked.key_of)  # the rows were added now: the list's last point is today
+    seen = report(
+        store, datetime.now(UTC).date(), key_of=tracked.newsletter.key_of
+    )  # the rows were added now: the list's last point is today
     assert seen is not None and [i.issue_id for i in seen.issues] == issue_ids[::-1]
     return tracked, store, seen
 
 
-def project_on(tmp_path: Path, settings: Settings) -> Path:
+def project_on(tmp_path: Path, settings: Scope) -> Path:
     """The preview's fixture project, its store the history's database: its config file."""
     config = make_project(tmp_path)
-    text = config.read_text(encoding="utf-8").replace(f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.database_url}"')
+    text = config.read_text(encoding="utf-8").replace(
+        f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.install.database_url}"'
+    )
     config.write_text(text, encoding="utf-8")
     return config
 
@@ -137,9 +141,9 @@ def charts_in_chromium(page_html: str, tmp_path: Path) -> dict[str, dict[str, An
     return {chart["key"]: chart for chart in charts}
 
 
-def test_each_chart_renders_and_its_points_are_the_stores_figures(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
+def test_each_chart_renders_and_its_points_are_the_stores_figures(history: tuple[Scope, Store, Report], tmp_path: Path) -> None:
     settings, _, seen = history
-    charts = charts_in_chromium(readers_page(seen, settings.name), tmp_path)
+    charts = charts_in_chromium(readers_page(seen, settings.newsletter.name), tmp_path)
     assert set(charts) == {"subscribers", "themes", "posts", "complaints", "bounces"}
     assert all(chart["width"] > 300 and chart["height"] > 100 for chart in charts.values())
 
@@ -170,7 +174,7 @@ def test_each_chart_renders_and_its_points_are_the_stores_figures(history: tuple
     assert charts["bounces"]["series"][0] == [0, 10] and charts["bounces"]["names"][1] == "limit 1%, as digest status warns"
 
 
-def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
+def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Scope, Store, Report], tmp_path: Path) -> None:
     settings, _, seen = history
     config = project_on(tmp_path, settings)
     out = tmp_path / "report.html"
@@ -194,9 +198,7 @@ def test_the_html_report_and_the_preview_show_the_same_charts(history: tuple[Set
     assert {t["theme"]: t["clicks"] for t in latest["themes"]}["Energy & Climate"] is None  # one click: not shown
 
 
-def test_status_the_report_and_its_chart_measure_failures_against_one_limit(
-    history: tuple[Settings, Store, Report], tmp_path: Path
-) -> None:
+def test_status_the_report_and_its_chart_measure_failures_against_one_limit(history: tuple[Scope, Store, Report], tmp_path: Path) -> None:
     """Reproduction (issue 31, low): `digest status` warned at 1 % permanent failures, the report's chart drew
     its line at 2 % (of another measure)."""
     settings, _, seen = history
@@ -215,14 +217,14 @@ def test_status_the_report_and_its_chart_measure_failures_against_one_limit(
     assert "permanent failures 10.00% (over the 1% limit)" in text
 
 
-def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Settings, Store, Report], tmp_path: Path) -> None:
+def test_a_report_of_an_earlier_issue_ends_its_trends_there(history: tuple[Scope, Store, Report], tmp_path: Path) -> None:
     settings, store, seen = history
     latest, earlier = seen.issues
-    older = report(store, datetime.now(UTC).date(), key_of=settings.key_of, issue_id=earlier.issue_id)
+    older = report(store, datetime.now(UTC).date(), key_of=settings.newsletter.key_of, issue_id=earlier.issue_id)
     assert older is not None and [i.issue_id for i in older.issues] == [earlier.issue_id]
     assert not older.issues[0].tracked and older.issues[0].posts == () and older.issues[0].delivered == READERS
-    assert report(store, datetime.now(UTC).date(), key_of=settings.key_of, issue_id="2026-01-01-nosuch") is None
-    one = report(store, datetime.now(UTC).date(), key_of=settings.key_of, last=1)
+    assert report(store, datetime.now(UTC).date(), key_of=settings.newsletter.key_of, issue_id="2026-01-01-nosuch") is None
+    one = report(store, datetime.now(UTC).date(), key_of=settings.newsletter.key_of, last=1)
     assert one is not None and [i.issue_id for i in one.issues] == [latest.issue_id]
     config = project_on(tmp_path, settings)
     missing = cli(config, "report", "--issue", "2026-01-01-nosuch")
@@ -244,12 +246,12 @@ def axis_labels(page: str, chart: str, axis: str) -> list[str]:
 
 
 def test_counts_of_people_and_clicks_are_drawn_on_whole_numbers(
-    delivery_settings: Callable[..., Settings], smtp_server: Any, tmp_path: Path
+    delivery_settings: Callable[..., Scope], smtp_server: Any, tmp_path: Path
 ) -> None:
     """Reproduction (issue 31, low): with two readers the subscribers chart's axis went 0, 0.2, 0.4 … 2."""
     from support.issues import sent_issue
 
-    settings = dataclasses.replace(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
+    settings = overridden(delivery_settings(smtp_server.port), root=REPO, clicks=ClickTracking.AGGREGATE)
     sent_issue(settings, readers=2)
     out = tmp_path / "report.html"
     done = cli(project_on(tmp_path, settings), "report", "--html", str(out))
@@ -262,7 +264,7 @@ def test_counts_of_people_and_clicks_are_drawn_on_whole_numbers(
 
 
 def test_an_opt_out_from_an_old_export_is_not_counted_as_leaving_after_an_issue(
-    history: tuple[Settings, Store, Report], tmp_path: Path
+    history: tuple[Scope, Store, Report], tmp_path: Path
 ) -> None:
     """Reproduction (issue 31, low): the report counted an opt-out imported from an old export as "left after"
     the latest issue (the import's day is no day anyone left)."""

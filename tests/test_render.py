@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 
 from digest import render_issue
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
 from digest.models import Digest, placeholders
@@ -22,6 +22,7 @@ from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
 
 from conftest import FIXTURES, REPO, write
+from support.settings import overridden
 
 REPO_TEMPLATES = REPO / "digest" / "templates" / "email"
 
@@ -30,18 +31,18 @@ NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def settings() -> Settings:
+def settings() -> Scope:
     return load_settings(PROJECT / "config" / "digest.toml", environ={})
 
 
 @pytest.fixture(scope="module")
-def digest(settings: Settings) -> Digest:
+def digest(settings: Scope) -> Digest:
     from datetime import date
 
-    return build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), NOW)
+    return build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone), NOW)
 
 
-def test_mjml_media_queries_outlook_blocks_and_doctype_survive_inlining(digest: Digest, settings: Settings) -> None:
+def test_mjml_media_queries_outlook_blocks_and_doctype_survive_inlining(digest: Digest, settings: Scope) -> None:
     page = render_issue(digest, settings).html
     assert page.startswith("<!doctype html>")
     assert re.search(r"@media only screen and \(min-width:480px\) \{ \.mj-column-per-100 \{ width:100% !important;", page)
@@ -55,14 +56,14 @@ def test_mjml_media_queries_outlook_blocks_and_doctype_survive_inlining(digest: 
     assert tree.get("lang") == "en"
 
 
-def test_no_script_handler_or_javascript_link_reaches_the_html(digest: Digest, settings: Settings) -> None:
+def test_no_script_handler_or_javascript_link_reaches_the_html(digest: Digest, settings: Scope) -> None:
     rendered = render_issue(digest, settings)
     lowered = rendered.html.lower()
     assert "<script" not in lowered and "onclick" not in lowered and "javascript:" not in lowered
     assert "alert" not in rendered.html and "alert" not in rendered.text
 
 
-def test_text_is_escaped_in_html_and_plain_in_text(digest: Digest, settings: Settings) -> None:
+def test_text_is_escaped_in_html_and_plain_in_text(digest: Digest, settings: Scope) -> None:
     rendered = render_issue(digest, settings)
     assert "Ferry fares &lt;frozen&gt; for a year &amp; a day" in rendered.html
     assert "Ferry fares <frozen> for a year & a day" in rendered.text
@@ -70,7 +71,7 @@ def test_text_is_escaped_in_html_and_plain_in_text(digest: Digest, settings: Set
     assert 'href="https://golden.example/ferry?a=1&amp;b=2"' in rendered.html
 
 
-def test_post_without_url_has_no_dead_link(digest: Digest, settings: Settings) -> None:
+def test_post_without_url_has_no_dead_link(digest: Digest, settings: Scope) -> None:
     rendered = render_issue(digest, settings)
     tree = lxml.html.document_fromstring(rendered.html)
     heading = next(h for h in tree.xpath("//h3") if "harbour wall" in h.text_content())
@@ -80,7 +81,7 @@ def test_post_without_url_has_no_dead_link(digest: Digest, settings: Settings) -
     assert "[" not in text_line  # no reference number for a post with no link
 
 
-def test_plain_text_lines_fit_78_columns_and_links_are_numbered(digest: Digest, settings: Settings) -> None:
+def test_plain_text_lines_fit_78_columns_and_links_are_numbered(digest: Digest, settings: Scope) -> None:
     text = render_issue(digest, settings).text
     for line in text.splitlines():
         assert len(line) <= 78 or re.fullmatch(r"(\[\d+\] )?\S+", line), line
@@ -89,7 +90,7 @@ def test_plain_text_lines_fit_78_columns_and_links_are_numbered(digest: Digest, 
     assert "\n-- \n" in text  # the signature separator keeps its space
 
 
-def test_preheader_view_in_browser_and_unsubscribe_placeholders(digest: Digest, settings: Settings) -> None:
+def test_preheader_view_in_browser_and_unsubscribe_placeholders(digest: Digest, settings: Scope) -> None:
     rendered = render_issue(digest, settings)
     assert html.escape(rendered.preheader) in rendered.html
     assert f"https://golden.example/archive/{digest.issue_id}/" in rendered.html
@@ -121,17 +122,17 @@ def test_mjml_errors_become_render_errors() -> None:
         compile_mjml("<mjml><mj-body><mj-section>")
 
 
-def test_template_errors_name_the_file_and_line(tmp_path: Path, settings: Settings, digest: Digest) -> None:
+def test_template_errors_name_the_file_and_line(tmp_path: Path, settings: Scope, digest: Digest) -> None:
     write(tmp_path / "digest.mjml.j2", "<mjml>\n<mj-body>\n{% if %}\n</mj-body></mjml>\n")
-    broken = dataclasses.replace(settings, templates_dir=tmp_path)
+    broken = overridden(settings, templates_dir=tmp_path)
     with pytest.raises(RenderError) as caught:
         render_issue(digest, broken)
     assert caught.value.where.endswith("digest.mjml.j2:3")
 
 
-def test_editor_templates_override_the_bundled_ones(tmp_path: Path, settings: Settings, digest: Digest) -> None:
+def test_editor_templates_override_the_bundled_ones(tmp_path: Path, settings: Scope, digest: Digest) -> None:
     write(tmp_path / "digest.txt.j2", "Custom {{ digest.title }}\n{{ links.unsubscribe }}\n")
-    rendered = render_issue(digest, dataclasses.replace(settings, templates_dir=tmp_path))
+    rendered = render_issue(digest, overridden(settings, templates_dir=tmp_path))
     assert rendered.text.startswith("Custom Golden Gazette Weekly Digest")
     assert "<mjml" not in rendered.html  # the HTML template still comes from the package
 
@@ -160,12 +161,12 @@ def test_checks_flag_each_broken_case(digest: Digest) -> None:
     assert _checks(empty, good_html, good_text)["empty-issue"] == "error"
 
 
-def test_sender_display_name_is_escaped(settings: Settings, digest: Digest) -> None:
-    hostile = dataclasses.replace(settings, sender=Address("<b>Bold</b>", "news", "golden.example"))
+def test_sender_display_name_is_escaped(settings: Scope, digest: Digest) -> None:
+    hostile = overridden(settings, sender=Address("<b>Bold</b>", "news", "golden.example"))
     assert "&lt;b&gt;Bold&lt;/b&gt;" in render_issue(digest, hostile).html
 
 
-def test_build_reports_bad_sources_and_still_renders(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+def test_build_reports_bad_sources_and_still_renders(make_settings: Callable[..., Scope], tmp_path: Path) -> None:
     write(tmp_path / "content" / "bad.md", "---\ntitle: [\n---\n")
     write(tmp_path / "content" / "good.md", "---\ntitle: Good\ndate: 2026-11-18\n---\nA tram.\n")
     from digest.config import SourceSpec
@@ -175,14 +176,14 @@ def test_build_reports_bad_sources_and_still_renders(make_settings: Callable[...
     )
     from datetime import date
 
-    built = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
+    built = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone), NOW)
     assert [p.title for p in built.posts] == ["Good"]
     assert [p.where.split(":")[0] for p in built.problems] == ["content/bad.md", "http"]
     assert built.stats.problems == 2
     assert render_issue(built, settings).html
 
 
-def test_template_syntax_in_content_is_content_not_leftover_markup(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+def test_template_syntax_in_content_is_content_not_leftover_markup(make_settings: Callable[..., Scope], tmp_path: Path) -> None:
     """A post about Jinja is content: the leftover-markup check judges the templates only."""
     write(
         tmp_path / "content" / "jinja.md",
@@ -192,7 +193,7 @@ def test_template_syntax_in_content_is_content_not_leftover_markup(make_settings
     from digest.config import SourceSpec
 
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    window = window_between(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC), settings.timezone)
+    window = window_between(datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC), settings.newsletter.timezone)
     digest = build_issue(settings, window, datetime(2026, 11, 20, tzinfo=UTC))
     rendered = render_issue(digest, settings)
     assert "Why {{ 7*7 }} prints 49" in rendered.text and "Why {{ 7*7 }} prints 49" in rendered.html
@@ -201,5 +202,5 @@ def test_template_syntax_in_content_is_content_not_leftover_markup(make_settings
     templates = tmp_path / "templates"
     bundled = (REPO_TEMPLATES / "digest.txt.j2").read_text(encoding="utf-8")
     write(templates / "digest.txt.j2", bundled + "\n{{ '{{' }} oops\n")
-    broken = render_issue(digest, dataclasses.replace(settings, templates_dir=templates))
+    broken = render_issue(digest, overridden(settings, templates_dir=templates))
     assert "leftover-markup" in {check.code for check in broken.errors}

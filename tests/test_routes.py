@@ -12,7 +12,7 @@ import pytest
 from starlette.routing import Route
 
 from digest.app.archive import archive_url
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import routes
 from digest.store import Store
 from digest.web.public import create_public_app
@@ -23,14 +23,14 @@ SAMPLE = {"token": "not-a-real-token", "issue_id": "2026-11-20-abcdef", "theme":
 
 
 @pytest.fixture
-def public(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[tuple[LiveServer, Store, Settings]]:
+def public(make_settings: Callable[..., Scope], tmp_path: Path) -> Iterator[tuple[LiveServer, Store, Scope]]:
     settings = make_settings(
         database_url=f"sqlite:///{tmp_path / 'site.db'}",
         secret_key="a-secret-key-for-the-routes-0123456789",
         metrics_token="a-metrics-token-for-the-routes",
         base_url="https://news.example.org",
     )
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()
@@ -48,7 +48,7 @@ def test_every_named_path_is_in_the_list() -> None:
     assert routes.UNSUBSCRIBE.link(token=routes.TEST_COPY) == routes.UNSUBSCRIBE_TEST.template
 
 
-def test_the_app_mounts_the_named_paths_and_only_them(public: tuple[LiveServer, Store, Settings]) -> None:
+def test_the_app_mounts_the_named_paths_and_only_them(public: tuple[LiveServer, Store, Scope]) -> None:
     server, _, _ = public
     app = server.server.config.app
     mounted = {route.path for route in app.routes if isinstance(route, Route)}
@@ -59,7 +59,7 @@ def test_the_app_mounts_the_named_paths_and_only_them(public: tuple[LiveServer, 
         assert extra + "/" in named or extra.removesuffix("/") in named, extra
 
 
-def test_every_link_built_is_served_by_a_route(public: tuple[LiveServer, Store, Settings]) -> None:
+def test_every_link_built_is_served_by_a_route(public: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = public
     reader, _ = store.subscribers.add("ada@example.org", "Ada")
     token = link_token(settings, store, reader.id)
@@ -67,7 +67,7 @@ def test_every_link_built_is_served_by_a_route(public: tuple[LiveServer, Store, 
     built += [
         routes.UNSUBSCRIBE.link(server.base, token=token),
         routes.PREFERENCES.link(server.base, token=token),
-        archive_url(settings).replace(settings.base_url, server.base),  # the archive's address, without its slash
+        archive_url(settings).replace(settings.install.base_url, server.base),  # the archive's address, without its slash
         f"{routes.archive_at(None, server.base)}/{SAMPLE['issue_id']}/",  # an issue's "view in browser" link
     ]
     for link in built:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ import pytest
 
 from digest.app.scheduling import Scheduler
 from digest.app.status import scheduler_status
-from digest.config import ScheduleOptions, Settings, load_settings
+from digest.config import ScheduleOptions, Scope, load_settings
 from digest.issue.slots import latest_slot, make_trigger, next_fire_times
 from digest.models import SlotState, Window, issue_id
 from digest.store import Store
@@ -27,20 +27,25 @@ from conftest import LONDON
 from mailserver import SmtpServer
 from support.project import PROJECT
 from support.schedule import SLOT, schedule_config
+from support.settings import overridden
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def scheduled(delivery_settings: Callable[..., Settings], smtp_server: SmtpServer) -> Callable[..., tuple[Scheduler, Store]]:
+def scheduled(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer) -> Callable[..., tuple[Scheduler, Store]]:
     def make(count: int = 3, **schedule: object) -> tuple[Scheduler, Store]:
         project = load_settings(PROJECT / "config" / "digest.toml", environ={})
         base = delivery_settings(smtp_server.port)
         options = {"cron": "0 9 * * mon", "misfire_grace": 6 * 3600.0, "min_posts": 1} | schedule
-        settings = dataclasses.replace(
-            base, root=project.root, sources=project.sources, themes=project.themes, schedule=ScheduleOptions(**options)
+        settings = overridden(
+            base,
+            root=project.install.root,
+            sources=project.newsletter.sources,
+            themes=project.newsletter.themes,
+            schedule=ScheduleOptions(**options),
         )
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store
@@ -84,7 +89,7 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert store.runs.get(SLOT).state == "missed"  # type: ignore[union-attr]
     assert store.ledger.status() == []  # no issue was built or stored
 
-    status = scheduler_status(runner.settings, store, SLOT + timedelta(hours=7))  # one typed answer (issue 23)
+    status = scheduler_status(runner.settings.newsletter, store, SLOT + timedelta(hours=7))  # one typed answer (issue 23)
     assert status.last_run is not None and status.last_run.state is SlotState.MISSED
     assert status.next_run == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON) and not status.running
 
@@ -94,10 +99,10 @@ def test_a_partial_slot_past_its_grace_is_abandoned_and_left_to_an_operator(
 ) -> None:
     first_runner, store = scheduled()
     settings = first_runner.settings
-    settings = dataclasses.replace(
+    settings = overridden(
         settings,
         config_path=tmp_path / "digest.toml",
-        delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01),
+        delivery=dataclasses.replace(settings.install.delivery, max_wait=0.0, retry_base=0.01),
     )
     runner = Scheduler(settings, store)
     smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
@@ -107,7 +112,7 @@ def test_a_partial_slot_past_its_grace_is_abandoned_and_left_to_an_operator(
     # The reason says why; the command that finishes it is the CLI's to write (`digest status` prints it under
     # the slot and under the issue, whose deliveries wait): the app layer names no command-line flag (issue 23).
     assert "--" not in (late.reason or "") and store.ledger.outstanding(late.issue_id).deferred == 1
-    status = scheduler_status(settings, store, SLOT + timedelta(hours=7))
+    status = scheduler_status(settings.newsletter, store, SLOT + timedelta(hours=7))
     assert status.last_run is not None and status.last_run.state is SlotState.ABANDONED and status.last_run.issue_id == late.issue_id
     assert runner.catch_up(SLOT + timedelta(hours=8)) is None  # recorded once, then left to the operator
 
@@ -149,7 +154,7 @@ def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
 ) -> None:
     first_runner, store = scheduled()
     settings = first_runner.settings
-    runner = Scheduler(dataclasses.replace(settings, delivery=dataclasses.replace(settings.delivery, max_wait=0.0, retry_base=0.01)), store)
+    runner = Scheduler(overridden(settings, delivery=dataclasses.replace(settings.install.delivery, max_wait=0.0, retry_base=0.01)), store)
     smtp_server.handler.data["s1@example.org"].append("451 4.3.0 busy")
     first = runner.catch_up(SLOT)
     assert first is not None and first.state == "partial" and "1 deferred" in (first.reason or "")
@@ -166,9 +171,9 @@ def test_a_partial_send_is_resumed_at_the_next_start_within_grace(
         (NEW_YORK, ["2026-03-06", "2026-03-13", "2026-03-20", "2026-10-23", "2026-10-30", "2026-11-06", "2026-11-13"]),
     ],
 )
-def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[..., Settings], zone: ZoneInfo, fridays: list[str]) -> None:
-    settings = dataclasses.replace(delivery_settings(), schedule=ScheduleOptions(cron="0 9 * * fri", timezone=zone))
-    trigger = make_trigger(settings)
+def test_clock_change_weeks_fire_once_at_nine_local(delivery_settings: Callable[..., Scope], zone: ZoneInfo, fridays: list[str]) -> None:
+    settings = overridden(delivery_settings(), schedule=ScheduleOptions(cron="0 9 * * fri", timezone=zone))
+    trigger = make_trigger(settings.newsletter)
     start = datetime.fromisoformat(fridays[0]).replace(tzinfo=zone) - timedelta(days=1)
     fires = next_fire_times(trigger, start, 40)
     wanted = {datetime.fromisoformat(day).date() for day in fridays}
@@ -194,7 +199,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         settings = load_settings(config, environ={})
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.install.database_url)
         deadline = time.monotonic() + 30
         while store.leases.holder("scheduler") is None and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -211,13 +216,14 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
                     break
             time.sleep(0.1)
         with store.engine.connect() as conn:
-            # The weekly job, the tick that tries again a slot our side held up (issue 31), the doctor's daily run (issue 37),
-            # the webhooks' delivery pass (issue 36).
+            # The weekly job, the tick that tries again a slot our side held up (issue 31), the doctor's daily run (issue 37):
+            # the newsletter's, its slug naming them; and the install's webhooks delivery pass (issue 36).
+            slug = settings.newsletter.slug
             assert sorted(row[0] for row in conn.execute(sa.text("select id from apscheduler_jobs"))) == [
-                "weekly-digest",
-                "weekly-digest-doctor",
-                "weekly-digest-retry",
-                "weekly-digest-webhooks",
+                f"{slug}:doctor",
+                f"{slug}:retry",
+                f"{slug}:weekly",
+                "webhooks",
             ]
         health = subprocess.run([*command[:-1], "status", "--json"], env=_env(), capture_output=True, text=True, timeout=60)
         scheduler = json.loads(health.stdout)["scheduler"]
@@ -276,8 +282,8 @@ def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_serv
     assert len(counts) == 600 and sum(counts.values()) - 600 <= connections
 
 
-def _stored_jobs(url: str) -> dict[str, str]:
-    """The job store's rows: id → the textual reference of the callable it runs."""
+def _stored_jobs(url: str) -> dict[str, tuple[str, tuple[object, ...]]]:
+    """The job store's rows: id → the textual reference of the callable it runs, and its arguments."""
     import pickle
 
     import sqlalchemy as sa
@@ -286,13 +292,14 @@ def _stored_jobs(url: str) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(sa.text("select id, job_state from apscheduler_jobs")).all()
     engine.dispose()
-    return {row[0]: pickle.loads(row[1])["func"] for row in rows}
+    return {row[0]: (pickle.loads(row[1])["func"], tuple(pickle.loads(row[1])["args"])) for row in rows}
 
 
 def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """An install upgraded across the house's second pass: its job store names ``digest.schedule:…``, a module that
-    is gone (the jobs are ``digest.cli.jobs`` now). The scheduler starts, stores its jobs again under the new name,
-    and removes the bounce job it no longer runs by id: reading it back would raise on the missing module."""
+    is gone (the jobs are ``digest.cli.jobs`` now), under the ids of before newsletters had slugs. The scheduler
+    starts, stores its jobs again under the newsletter's ids, holding its slug, and removes the old rows by id:
+    reading one back would raise on the missing module."""
     import pickle
 
     import sqlalchemy as sa
@@ -303,6 +310,7 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     config = schedule_config(tmp_path, smtp_server.port, url)
+    slug = load_settings(config, environ={}).newsletter.slug
     earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")})
     earlier.add_job(fire, "interval", hours=1, id="weekly-digest")
     earlier.add_job(bounce_tick, "interval", hours=1, id="weekly-digest-bounces")
@@ -315,22 +323,58 @@ def test_jobs_stored_before_the_jobs_moved_are_replaced_not_read(tmp_path: Path,
             old["func"] = old["func"].replace("digest.cli.jobs:", "digest.schedule:")
             conn.execute(sa.text("update apscheduler_jobs set job_state = :s where id = :i"), {"s": pickle.dumps(old), "i": job_id})
     engine.dispose()
-    assert _stored_jobs(url) == {"weekly-digest": "digest.schedule:fire", "weekly-digest-bounces": "digest.schedule:bounce_tick"}
+    assert _stored_jobs(url) == {
+        "weekly-digest": ("digest.schedule:fire", ()),
+        "weekly-digest-bounces": ("digest.schedule:bounce_tick", ()),
+    }
 
     command = [sys.executable, "-m", "digest", "--config", str(config), "schedule"]
     running = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while "weekly-digest-bounces" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
+        while "weekly-digest" in _stored_jobs(url) and time.monotonic() < deadline and running.poll() is None:
             time.sleep(0.1)
         assert running.poll() is None, running.communicate()[1]
         assert _stored_jobs(url) == {
-            "weekly-digest": "digest.cli.jobs:fire",
-            "weekly-digest-retry": "digest.cli.jobs:retry_tick",
-            "weekly-digest-doctor": "digest.cli.jobs:doctor_tick",
-            "weekly-digest-webhooks": "digest.cli.jobs:webhooks_tick",
+            f"{slug}:weekly": ("digest.cli.jobs:fire", (slug,)),
+            f"{slug}:retry": ("digest.cli.jobs:retry_tick", (slug,)),
+            f"{slug}:doctor": ("digest.cli.jobs:doctor_tick", (slug,)),
+            "webhooks": ("digest.cli.jobs:webhooks_tick", ()),
         }
     finally:
         running.send_signal(signal.SIGTERM)
         _, stderr = running.communicate(timeout=60)
     assert running.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+def test_a_stored_job_read_back_after_a_restart_runs_on_its_newsletters_runner(
+    scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer
+) -> None:
+    """A job row holds data only (its kind and the newsletter's slug): a later process reads it back and its
+    executor runs that kind's work on the runner it was given for that slug; no module holds a scheduler."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.cli.jobs import RunnerExecutor, fire, job_id
+
+    runner, store = scheduled()
+    slug = runner.settings.newsletter.slug
+    earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename="apscheduler_jobs")})
+    earlier.add_job(fire, runner.trigger, args=(slug,), id=job_id(slug, "weekly"))
+    earlier.start(paused=True)
+    earlier.shutdown()
+
+    executor = RunnerExecutor({slug: runner})
+    later = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename="apscheduler_jobs")})
+    later.start(paused=True)
+    try:
+        job = later.get_job(job_id(slug, "weekly"))  # read back from its row
+        assert job is not None and job.func is fire and tuple(job.args) == (slug,)
+        executor.start(later, "default")
+        now = datetime.now(UTC)
+        executor.submit_job(job, [now])
+        executor.shutdown(wait=True)
+    finally:
+        later.shutdown()
+    slot = latest_slot(runner.trigger, now)
+    assert slot is not None and store.runs.get(slot) is not None  # the runner caught up on the latest slot

@@ -24,6 +24,7 @@ from conftest import write
 from mailserver import SmtpServer
 from support.cli import cli, popen
 from support.project import ISSUE, WINDOW, fill, make_config
+from support.settings import overridden
 
 
 def test_subscribers_import_add_list_remove_export(tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_dry_run_sends_and_stores_nothing(tmp_path: Path, smtp_server: SmtpServe
     config = make_config(tmp_path, smtp_server.port)
     fill(config, 3).close()
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     result = cli(config, "send", *WINDOW, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "Recipients 3 to send of 3 active subscriber(s)" in result.stdout
@@ -258,7 +259,7 @@ def test_two_first_sends_at_once_end_cleanly_and_send_once(tmp_path: Path, smtp_
     Now the issue is frozen once, neither prints a traceback, and every reader gets one copy."""
     config = make_config(tmp_path, smtp_server.port)
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     for n in range(40):
         store.subscribers.add(f"reader{n:02d}@example.org")
     runs = [popen(config, "send", *WINDOW, "--yes") for _ in range(3)]
@@ -319,7 +320,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing_committed(tmp_path: Path, sma
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().startswith("error:") and "full" in result.stderr, result.stderr
     settings = load_settings(config, environ={})
-    kept = Store.open(settings.database_url).subscribers.counts()
+    kept = Store.open(settings.install.database_url).subscribers.counts()
     print(f"full disk: {sum(kept.values())} of 4000 committed before the disk filled")
     assert 0 < sum(kept.values()) < 4000
     subprocess.run(["umount", "-l", str(small_disk)], check=True)  # room again: the same folder, on the big disk
@@ -333,7 +334,7 @@ def test_error_level_checks_stop_a_send_unless_forced(tmp_path: Path, smtp_serve
     write(templates / "digest.txt.j2", "{{ digest.title }}\n(no unsubscribe link here)\n")
     config.write_text(config.read_text() + f'\n[output]\ntemplates = "{templates}"\n', encoding="utf-8")
     settings = load_settings(config, environ={})
-    Store.open(settings.database_url).subscribers.add("reader@example.org")
+    Store.open(settings.install.database_url).subscribers.add("reader@example.org")
     refused = cli(config, "send", *WINDOW, "--yes")
     assert refused.returncode == 1
     assert "Error      unsubscribe: the text part has no unsubscribe link" in refused.stdout
@@ -350,8 +351,8 @@ def test_a_send_leaving_the_machine_needs_a_postal_address(tmp_path: Path) -> No
     text = config.read_text(encoding="utf-8").replace('host = "127.0.0.1"', 'host = "mail.example.org"')
     config.write_text(text, encoding="utf-8")
     settings = load_settings(config, environ={})
-    assert settings.address == "" and settings.smtp.host == "mail.example.org"
-    Store.open(settings.database_url).subscribers.add("reader@example.org")
+    assert settings.newsletter.address == "" and settings.install.smtp.host == "mail.example.org"
+    Store.open(settings.install.database_url).subscribers.add("reader@example.org")
     for args in (("--dry-run",), ("--yes",)):
         result = cli(config, "send", *WINDOW, *args)
         assert result.returncode == 1 and "newsletter.address is empty" in result.stderr, result.stderr
@@ -369,24 +370,26 @@ def test_links_must_be_public_https_when_mail_leaves_the_machine(tmp_path: Path)
     for base_url in ("http://news.example.org", "https://127.0.0.1:8080", "https://localhost"):
         config.write_text(text.replace('base_url = "https://golden.example"', f'base_url = "{base_url}"'), encoding="utf-8")
         settings = load_settings(config, environ={})
-        assert settings.base_url == base_url
+        assert settings.install.base_url == base_url
         for args in (("--dry-run",), ("--yes",)):
             result = cli(config, "send", *WINDOW, *args)
             assert result.returncode == 2, result.stderr
             assert "newsletter.base_url" in result.stderr and "https" in result.stderr and "RFC 8058" in result.stderr
         assert cli(config, "send", *WINDOW, "--to", "editor@example.org").stderr.count("newsletter.base_url is") == 0
-    assert Store.open(load_settings(config, environ={}).database_url).issues.summaries() == []  # nothing frozen
+    assert Store.open(load_settings(config, environ={}).install.database_url).issues.summaries() == []  # nothing frozen
     # The same check in the issue's checks, for the preview and build: an http link to readers is an error.
     import dataclasses
 
     from digest.issue.assembly import build_issue
     from digest.render import render_issue
 
-    settings = dataclasses.replace(load_settings(config, environ={}), base_url="http://news.example.org")
-    digest = build_issue(settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone), datetime(2025, 3, 3, tzinfo=UTC))
+    settings = overridden(load_settings(config, environ={}), base_url="http://news.example.org")
+    digest = build_issue(
+        settings, window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone), datetime(2025, 3, 3, tzinfo=UTC)
+    )
     checks = {check.code: check for check in render_issue(digest, settings).checks}
     assert checks["public-links"].level == "error" and "http://news.example.org/archive/" in checks["public-links"].message
-    local = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, host="127.0.0.1"))
+    local = overridden(settings, smtp=dataclasses.replace(settings.install.smtp, host="127.0.0.1"))
     assert "public-links" not in {check.code for check in render_issue(digest, local).checks}
 
 
@@ -419,7 +422,6 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
     refused = cli(config, "subscribers", "add", "R00001@example.org")
     assert refused.returncode == 1 and "asked to be forgotten" in refused.stderr
     # Only they can come back: signing up and confirming (the public app, over HTTP) lifts the suppression.
-    import dataclasses
 
     from digest.models.tokens import ExpiringSigner, address_hash
     from digest.web.public import create_public_app
@@ -428,11 +430,13 @@ def test_show_and_forget_a_subscriber(tmp_path: Path, smtp_server: SmtpServer) -
 
     found = store.subscribers.sign_up("r00001@example.org", None, None)
     assert store.subscribers.suppressed(address_hash("test-secret-key-for-the-suite-0123456789", "r00001@example.org"))
-    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
+    settings = overridden(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
     server = LiveServer(create_public_app(settings, store))
     try:
-        expires = int(time.time()) + int(settings.confirm_hours * 3600)  # as the sign-up mail makes it
-        link = ExpiringSigner("test-secret-key-for-the-suite-0123456789", settings.list_id, "confirm").token(found.subscriber.id, expires)
+        expires = int(time.time()) + int(settings.newsletter.confirm_hours * 3600)  # as the sign-up mail makes it
+        link = ExpiringSigner("test-secret-key-for-the-suite-0123456789", settings.newsletter.list_id, "confirm").token(
+            found.subscriber.id, expires
+        )
         code, _, _ = http_request("POST", f"{server.base}/confirm/{link}", b"", {"Content-Type": "application/x-www-form-urlencoded"})
     finally:
         server.stop()

@@ -290,7 +290,7 @@ def test_the_settings_are_checked_with_file_and_key(tmp_path: Path) -> None:
         f"{config}: serve.max_connections_per_client: must be positive, got 0",
     ]
     settings = load_settings(write(tmp_path / "ok.toml", "[serve]\nheader_timeout = 5\n"), environ={})
-    assert (settings.header_timeout, settings.max_connections_per_client) == (5.0, 32)
+    assert (settings.install.header_timeout, settings.install.max_connections_per_client) == (5.0, 32)
 
 
 def test_whose_share_a_connection_uses() -> None:

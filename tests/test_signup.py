@@ -8,7 +8,7 @@ import urllib.parse
 
 from aiosmtpd.controller import Controller
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import SubscriberStatus
 from digest.models.tokens import ExpiringSigner
 from digest.store import Store
@@ -19,9 +19,9 @@ from support.signup import mails_to, open_form, open_preferences, save_preferenc
 from support.web import FORM
 
 
-def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     server, store, settings = site
-    themes = [theme.key for theme in settings.themes]  # the form posts each theme's key
+    themes = [theme.key for theme in settings.newsletter.themes]  # the form posts each theme's key
     csrf, cookie = open_form(server)
     code, answer = sign_up(server, "ada@example.org", themes[:2], csrf=csrf, cookie=cookie)
     assert code == 200 and "Check your inbox" in answer
@@ -34,7 +34,10 @@ def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], s
     store.issues.save(make_stored_issue("2026-11-20-abcdef"))
     assert store.ledger.enqueue("2026-11-20-abcdef") == 0
     [confirmation] = mails_to(smtp_server, "ada@example.org")
-    assert confirmation["Subject"] == f"Confirm your subscription to {settings.name}" and confirmation["Auto-Submitted"] == "auto-generated"
+    assert (
+        confirmation["Subject"] == f"Confirm your subscription to {settings.newsletter.name}"
+        and confirmation["Auto-Submitted"] == "auto-generated"
+    )
     link = re.search(r"https://news\.example\.org(/confirm/\S+)", confirmation.get_content())
     assert link is not None
     # Link scanners fetch GETs: a GET shows a button and changes nothing.
@@ -45,7 +48,7 @@ def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], s
     assert code == 200 and "You are subscribed" in page
     assert store.subscribers.get("ada@example.org").status == SubscriberStatus.ACTIVE  # type: ignore[union-attr]
     [_, welcome] = mails_to(smtp_server, "ada@example.org")
-    assert welcome["Subject"] == f"Welcome to {settings.name}" and "https://news.example.org/u/" in welcome.get_content()
+    assert welcome["Subject"] == f"Welcome to {settings.newsletter.name}" and "https://news.example.org/u/" in welcome.get_content()
     assert store.ledger.enqueue("2026-11-20-abcdef") == 1  # now she is on the list
     # Signing up again: the same answer as for anyone, and no mail within ten minutes of the last.
     code, again = sign_up(server, "ada@example.org", themes, csrf=csrf, cookie=cookie)
@@ -53,15 +56,15 @@ def test_sign_up_confirm_and_welcome(site: tuple[LiveServer, Store, Settings], s
     assert len(mails_to(smtp_server, "ada@example.org")) == 2
 
 
-def test_the_same_answer_for_everyone_and_no_mail_bombing(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_the_same_answer_for_everyone_and_no_mail_bombing(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     store.subscribers.add("bo@example.org")  # active already
     _, for_active = sign_up(server, "bo@example.org", themes)  # no cookie: a form embedded on another site
     _, for_new = sign_up(server, "cy@example.org", themes)
     assert for_active == for_new  # the page never tells who is on the list
     [already] = mails_to(smtp_server, "bo@example.org")
-    assert already["Subject"] == f"You are already subscribed to {settings.name}"
+    assert already["Subject"] == f"You are already subscribed to {settings.newsletter.name}"
     assert store.subscribers.get("bo@example.org").status == SubscriberStatus.ACTIVE  # type: ignore[union-attr]
     sign_up(server, "cy@example.org", themes)  # pending, again within 10 minutes
     assert len(mails_to(smtp_server, "cy@example.org")) == 1
@@ -77,11 +80,11 @@ def test_the_same_answer_for_everyone_and_no_mail_bombing(site: tuple[LiveServer
     assert code == 400 and "That address will not work" in body
 
 
-def test_forged_and_expired_confirmation_links(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_forged_and_expired_confirmation_links(site: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = site
     found = store.subscribers.sign_up("eve@example.org", None, None)
-    assert settings.secret_key is not None
-    signer = ExpiringSigner(settings.secret_key, settings.list_id, "confirm")
+    assert settings.install.secret_key is not None
+    signer = ExpiringSigner(settings.install.secret_key, settings.newsletter.list_id, "confirm")
     expired = signer.token(found.subscriber.id, int(time.time()) - 60)
     valid = signer.token(found.subscriber.id, int(time.time()) + 3600)
     forged = valid[:-3] + ("AAA" if not valid.endswith("AAA") else "BBB")
@@ -96,9 +99,9 @@ def test_forged_and_expired_confirmation_links(site: tuple[LiveServer, Store, Se
     assert http_request("POST", f"{server.base}/confirm/{unsubscribe_token}", b"", FORM)[0] == 404  # another purpose
 
 
-def test_sign_ups_are_rate_limited(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_sign_ups_are_rate_limited(site: tuple[LiveServer, Store, Scope]) -> None:
     server, _, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     codes = []
     for n in range(12):
         code, _ = sign_up(server, f"r{n}@example.org", themes)
@@ -108,7 +111,7 @@ def test_sign_ups_are_rate_limited(site: tuple[LiveServer, Store, Settings]) -> 
     assert http_request("POST", f"{server.base}/subscribe", fields, FORM)[0] in (413, 429)
 
 
-def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Scope]) -> None:
     from datetime import timedelta
 
     _, store, _ = site
@@ -118,14 +121,12 @@ def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Settings]) -
     assert store.subscribers.get("late@example.org") is None
 
 
-def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
-    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
-) -> None:
+def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     from support.browser import real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
-    themes = [theme.key for theme in settings.themes]  # the boxes' values
+    themes = [theme.key for theme in settings.newsletter.themes]  # the boxes' values
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         try:
@@ -136,7 +137,7 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
             page.fill('input[name="name"]', "Fay")
             for theme in themes[1:]:
                 page.uncheck(f'input[name="theme"][value="{theme}"]')
-            page.uncheck(f'input[name="theme"][value="{settings.fallback_theme_key}"]')
+            page.uncheck(f'input[name="theme"][value="{settings.newsletter.fallback_theme_key}"]')
             page.click('button[type="submit"]')
             page.wait_for_selector("text=Check your inbox")
         finally:
@@ -146,15 +147,15 @@ def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(
     assert len(mails_to(smtp_server, "fay@example.org")) == 1
 
 
-def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     """The whole journey: sign up, confirm, the welcome mail's preferences link, a change of themes, the send."""
     from support.issues import sample_issue, send_with_views
 
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
-    keys = [theme.key for theme in settings.themes]  # what the pages post, and what is stored
+    themes = [theme.name for theme in settings.newsletter.themes]
+    keys = [theme.key for theme in settings.newsletter.themes]  # what the pages post, and what is stored
     csrf, cookie = open_form(server)
-    sign_up(server, "gil@example.org", [*keys, settings.fallback_theme_key], csrf=csrf, cookie=cookie)
+    sign_up(server, "gil@example.org", [*keys, settings.newsletter.fallback_theme_key], csrf=csrf, cookie=cookie)
     [confirmation] = mails_to(smtp_server, "gil@example.org")
     link = re.search(r"https://news\.example\.org(/confirm/\S+)", confirmation.get_content())
     assert link is not None
@@ -180,9 +181,9 @@ def test_from_sign_up_to_an_issue_of_only_the_chosen_themes(site: tuple[LiveServ
     assert f"https://news.example.org{path}" in text
 
 
-def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
 
     reader = store.subscribers.add("hal@example.org")[0]
     token = link_token(settings, store, reader.id)
@@ -207,8 +208,8 @@ def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Sto
     assert store.subscribers.preferences_of(reader.id) == (None, None)
     from datetime import datetime, timedelta
 
-    later = datetime.now(settings.timezone).date() + timedelta(days=30)
-    everything = [*themes, settings.fallback_theme, "Not a theme"]
+    later = datetime.now(settings.newsletter.timezone).date() + timedelta(days=30)
+    everything = [*themes, settings.newsletter.fallback_theme, "Not a theme"]
     code, body = save_preferences(server, path, everything, later.isoformat(), csrf=csrf, cookie=cookie)
     assert code == 200 and f"from {later.isoformat()} on" in body
     assert store.subscribers.preferences_of(reader.id) == (None, later)  # every theme: stored as "all", new ones included
@@ -221,24 +222,24 @@ def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Sto
     assert "Not subscribed" in body and store.subscribers.preferences_of(reader.id) == (None, later)
 
 
-def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: tuple[LiveServer, Store, Scope]) -> None:
     from datetime import datetime, timedelta
 
     from support.browser import real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
-    themes = [theme.key for theme in settings.themes]  # the boxes' values
+    themes = [theme.key for theme in settings.newsletter.themes]  # the boxes' values
     reader = store.subscribers.add("ivy@example.org")[0]
     token = link_token(settings, store, reader.id)
-    back = datetime.now(settings.timezone).date() + timedelta(days=14)
+    back = datetime.now(settings.newsletter.timezone).date() + timedelta(days=14)
     with sync_playwright() as playwright:  # type: ignore[operator]
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.goto(f"{server.base}/preferences/{token}")
             assert page.locator('input[name="theme"]:checked').count() == len(themes) + 1
-            for theme in [*themes[2:], settings.fallback_theme_key]:
+            for theme in [*themes[2:], settings.newsletter.fallback_theme_key]:
                 page.uncheck(f'input[name="theme"][value="{theme}"]')
             page.fill('input[name="pause_until"]', back.isoformat())
             page.click('form.signup button[type="submit"]')
@@ -250,12 +251,12 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
 
 
 def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
-    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+    site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer
 ) -> None:
     """Issue 31 (low). Reproduction: a stranger's sign-up for an address already pending rewrote its theme choice,
     so the owner, confirming with the link mailed for their own sign-up, got the stranger's themes."""
     server, store, settings = site
-    themes = [theme.key for theme in settings.themes]  # the boxes' values, stored as they are (issue 31, item 4)
+    themes = [theme.key for theme in settings.newsletter.themes]  # the boxes' values, stored as they are (issue 31, item 4)
     csrf, cookie = open_form(server)
     assert sign_up(server, "eve@example.org", themes[:1], csrf=csrf, cookie=cookie)[0] == 200  # the owner
     pending = store.subscribers.get("eve@example.org")
@@ -282,12 +283,12 @@ def test_a_second_sign_up_while_one_awaits_confirmation_changes_nothing_stored(
 
 
 def test_a_sign_up_our_relay_could_not_mail_can_be_made_again_at_once(
-    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+    site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer
 ) -> None:
     """Issue 31: our relay down at a sign-up is our failure; the person who tries again once it is back gets their
     confirmation at once, not after the ten minutes that keep a form from mail-bombing an address."""
     server, _, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     csrf, cookie = open_form(server)
     smtp_server.controller.stop()  # the relay is down
     try:
@@ -299,4 +300,4 @@ def test_a_sign_up_our_relay_could_not_mail_can_be_made_again_at_once(
     assert mails_to(smtp_server, "bo@example.org") == []
     code, _ = sign_up(server, "bo@example.org", themes, csrf=csrf, cookie=cookie)
     [confirmation] = mails_to(smtp_server, "bo@example.org")
-    assert code == 200 and confirmation["Subject"] == f"Confirm your subscription to {settings.name}"
+    assert code == 200 and confirmation["Subject"] == f"Confirm your subscription to {settings.newsletter.name}"

@@ -163,7 +163,7 @@ def test_pipelining_can_be_turned_off_for_a_server_that_mishandles_it(tmp_path: 
     error naming the key."""
     config = tmp_path / "digest.toml"
     config.write_text('[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\npipelining = false\n', encoding="utf-8")
-    options = load_settings(config, environ={}).smtp
+    options = load_settings(config, environ={}).install.smtp
     assert options.pipelining is False
     server = SmtpServer(Handler(pipelining=True))
     try:

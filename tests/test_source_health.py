@@ -42,7 +42,7 @@ FIRST = (item("ferry", date(2026, 11, 7)), item("wall", date(2026, 11, 9)), item
 def newsletter(tmp_path: Path, served: Served) -> tuple[Path, Newsletter, Store]:
     config = feed_config(tmp_path, f"{served.base}/feed.xml")
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     return config, Newsletter(settings, store), store
 
 
@@ -57,7 +57,7 @@ def test_a_feed_that_404s_three_times_is_failing_in_sources_status_and_the_previ
     del http_server.routes["/feed.xml"]  # the server answers 404 from now on
     for failed in range(1, FAILING_AFTER + 1):
         letter.posts(WEEK, now=NOW + timedelta(hours=failed))
-        [judged] = source_health(letter.settings.sources, store, NOW + timedelta(hours=failed))
+        [judged] = source_health(letter.settings.newsletter.sources, store, NOW + timedelta(hours=failed))
         assert judged.failures_in_row == failed
         assert judged.health is (Health.FAILING if failed == FAILING_AFTER else Health.OK), judged.reason
     assert judged.reason.startswith("3 fetches in a row failed") and "HTTP 404" in judged.reason
@@ -106,10 +106,10 @@ def test_a_feed_that_reissues_its_guids_does_not_send_old_posts_as_new(tmp_path:
     assert left["Harbour ferry"].reason == (
         "seen before: first seen 2026-11-13 under GUID ferry-1, now under GUID ferry-2 (its feed reissued it): an old post, not news"
     )
-    report = summary(built.digest, built.rendered, letter.settings)
+    report = summary(built.digest, built.rendered, letter.settings.newsletter)
     assert "3 seen before under another GUID: not new" in report
     assert '"Harbour ferry": seen before: first seen 2026-11-13 under GUID ferry-1' in report
-    [judged] = source_health(letter.settings.sources, store, NOW)
+    [judged] = source_health(letter.settings.newsletter.sources, store, NOW)
     assert judged.last is not None and (judged.last.entries, judged.last.new_entries) == (4, 1)
 
     # Without that memory (a new database), the same feed would have sent the three again as this week's news.
@@ -132,7 +132,7 @@ def test_a_feed_gone_quiet_is_stale_and_one_that_keeps_its_rhythm_is_ok(tmp_path
     quiet = [item(f"n{n}", date(2026, 9, 1) + timedelta(weeks=n)) for n in range(5)]  # weekly, the last on 29 September
     serve(http_server, *quiet)
     letter.posts(WEEK, now=NOW)
-    [judged] = source_health(letter.settings.sources, store, NOW)
+    [judged] = source_health(letter.settings.newsletter.sources, store, NOW)
     assert judged.health is Health.STALE
     assert judged.reason == "no new entry since 2026-09-29 (52 days); it usually has one every 7 days"
     # Said with the listing, never fatal: a quiet feed is news for the operator, not bad input (--strict passes).
@@ -144,7 +144,7 @@ def test_a_feed_gone_quiet_is_stale_and_one_that_keeps_its_rhythm_is_ok(tmp_path
     _, lively, lively_store = newsletter(tmp_path / "lively", http_server)
     serve(http_server, *(item(f"n{n}", date(2026, 10, 30) + timedelta(weeks=n)) for n in range(3)))  # the last on 13 November
     lively.posts(WEEK, now=NOW)
-    [judged] = source_health(lively.settings.sources, lively_store, NOW)
+    [judged] = source_health(lively.settings.newsletter.sources, lively_store, NOW)
     assert judged.health is Health.OK and judged.reason == "last fetch 2026-11-20 09:00 UTC: 3 entries, 3 new"
 
 

@@ -37,16 +37,16 @@ def test_every_registered_kind_goes_from_the_config_to_posts(kind: SourceKind, t
     """The shipped config has a source of each kind: read with its kind named, opened by the class registered for
     it, that source yields posts and no problem; the kind's endings guess it, and ``kind:`` on a command line forces it."""
     shipped = load_settings(REPO / "config" / "digest.toml", environ={})
-    [spec] = [spec for spec in shipped.sources if spec.kind == kind.name]
+    [spec] = [spec for spec in shipped.newsletter.sources if spec.kind == kind.name]
     folder = tmp_path / "newsletter"
     config = write(
         folder / "config" / "digest.toml",
         f'root = "{REPO}"\n[[sources]]\nlocation = "{spec.location}"\nkind = "{kind.name}"\n[feeds]\ncache_dir = "{tmp_path / "cache"}"\n',
     )
     settings = load_settings(config, environ={})
-    assert settings.sources == (dataclasses.replace(spec, outlet=None),)
+    assert settings.newsletter.sources == (dataclasses.replace(spec, outlet=None),)
 
-    source = open_source(settings.sources[0], settings)
+    source = open_source(settings.newsletter.sources[0], settings)
     assert type(source) is READERS[kind.name]
     assert type(source).kind is kind
     gathered = source.gather()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_between
 from digest.issue.stories import canonical_url
@@ -17,7 +17,7 @@ from digest.render import render_issue
 from conftest import Served, body_route, write
 from support.cli import digest as run_digest
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
@@ -54,9 +54,9 @@ def lanes_story(tmp_path: Path) -> None:
     )
 
 
-def build(tmp_path: Path, make_settings: Make) -> tuple[Settings, object]:
+def build(tmp_path: Path, make_settings: Make) -> tuple[Scope, object]:
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"),))
-    return settings, build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
+    return settings, build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone), NOW)
 
 
 def test_one_story_from_three_outlets_is_shown_once(tmp_path: Path, make_settings: Make) -> None:
@@ -146,14 +146,14 @@ def test_our_post_leads_its_story_and_an_include_of_its_address_keeps_it(tmp_pat
     write(tmp_path / "feeds" / "else.xml", feed)
     write(tmp_path / "content" / "issues" / "2026-11-19.md", "---\ninclude: [https://gazette.example/walls]\n---\n")
     settings = make_settings(sources=(SourceSpec(kind="markdown", location="content"), SourceSpec(kind="feed", location="feeds/else.xml")))
-    digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
+    digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone), NOW)
     ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")
     assert ours.title == "Harbour walls repaired at last after the storm" and ours.source == "markdown:content/walls.md"
     assert [item.url for item in ours.also] == []  # included: kept apart from the story, by the editor's word
     left_out = {item.post.title for item in digest.excluded}
     assert "Harbour walls collapse, residents told to leave" in left_out  # still listed, not lost behind our post's id
     write(tmp_path / "content" / "issues" / "2026-11-19.md", "---\n---\n")
-    digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.timezone), NOW)
+    digest = build_issue(settings, window_between(date(2026, 11, 13), date(2026, 11, 20), settings.newsletter.timezone), NOW)
     ours = next(p for p in digest.posts if p.url == "https://gazette.example/walls")
     assert ours.title == "Harbour walls repaired at last after the storm"
     assert [item.url for item in ours.also] == ["https://else.example/walls-story"]

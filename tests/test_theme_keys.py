@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from digest.config import ConfigError, Settings, load_settings, theme_key
+from digest.config import ConfigError, Scope, load_settings, theme_key
 from digest.store import Store, ThemeNames
 from digest.store.migrations import HEAD
 
@@ -51,14 +51,16 @@ def choose_on_the_preferences_page(config: Path, address: str, keys: list[str]) 
     from digest.web.public import create_public_app
 
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": PAGE_KEY})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     server = LiveServer(create_public_app(settings, store))
     try:
         reader, _ = store.subscribers.add(address)
         path = f"/preferences/{link_token(settings, store, reader.id)}"
         page, csrf, cookie = open_preferences(server, path)
-        assert all(f'value="{key}"' in page for key in settings.theme_keys)  # the boxes post keys …
-        assert all(f"> {name.replace('&', '&amp;')}</label>" in page for name in settings.theme_keys.values())  # … and show names
+        assert all(f'value="{key}"' in page for key in settings.newsletter.theme_keys)  # the boxes post keys …
+        assert all(
+            f"> {name.replace('&', '&amp;')}</label>" in page for name in settings.newsletter.theme_keys.values()
+        )  # … and show names
         code, page = save_preferences(server, path, keys, csrf=csrf, cookie=cookie)
         assert code == 200 and "Saved" in page, page
         assert store.subscribers.themes_of(reader.id) == tuple(keys)
@@ -79,14 +81,17 @@ def test_a_theme_has_the_key_the_config_gives_or_one_derived_from_its_name(tmp_p
         '[[themes]]\nname = "Food & Growing"\n',
     )
     settings = load_settings(config, environ={})
-    assert settings.theme_keys == {
+    assert settings.newsletter.theme_keys == {
         "energy": "Energy & Climate",
         "economie-locale": "Économie locale",
         "food-growing": "Food & Growing",
         "also-worth-reading": "Also worth reading",
     }
-    assert [theme.derived_key for theme in settings.themes] == [False, True, True]
-    assert settings.key_of("energy & climate") == "energy" and settings.key_of("Gone Theme") == theme_key("Gone Theme") == "gone-theme"
+    assert [theme.derived_key for theme in settings.newsletter.themes] == [False, True, True]
+    assert (
+        settings.newsletter.key_of("energy & climate") == "energy"
+        and settings.newsletter.key_of("Gone Theme") == theme_key("Gone Theme") == "gone-theme"
+    )
     assert theme_key("東京").startswith("theme-") and theme_key("東京") == theme_key("東京")
 
 
@@ -134,7 +139,11 @@ def test_digest_init_writes_a_key_for_every_theme(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     written = tmp_path / "letter" / "config" / "digest.toml"
     settings = load(written, environ={})
-    assert settings.themes and not any(theme.derived_key for theme in settings.themes) and settings.fallback_key
+    assert (
+        settings.newsletter.themes
+        and not any(theme.derived_key for theme in settings.newsletter.themes)
+        and settings.newsletter.fallback_key
+    )
 
 
 # -- the journey: a reader's choice survives a rename ----------------------------------------------------------------
@@ -217,13 +226,13 @@ def test_an_issue_frozen_before_keys_goes_to_each_reader_by_their_keys(tmp_path:
 # -- sign-up: names shown, keys posted, names from old embedded forms still understood --------------------------------
 
 
-def test_the_sign_up_form_posts_keys_and_an_embedded_form_may_still_post_a_name(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_the_sign_up_form_posts_keys_and_an_embedded_form_may_still_post_a_name(site: tuple[LiveServer, Store, Scope]) -> None:
     """Our form's boxes carry keys; a form embedded on another site before keys posts a theme's name, and is understood."""
     server, store, settings = site
     _, _, page = http_request("GET", f"{server.base}/subscribe")
-    keys = list(settings.theme_keys)
+    keys = list(settings.newsletter.theme_keys)
     assert all(f'value="{key}"' in page for key in keys)
-    fields = [("email", "old-form@example.org"), ("theme", "Not a theme"), ("theme", settings.themes[0].name.upper())]
+    fields = [("email", "old-form@example.org"), ("theme", "Not a theme"), ("theme", settings.newsletter.themes[0].name.upper())]
     code, _, _ = http_request("POST", f"{server.base}/subscribe", urllib.parse.urlencode(fields).encode(), FORM)
     assert code == 200
     found = store.subscribers.get("old-form@example.org")

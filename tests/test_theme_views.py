@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.issues import frozen_form, reach_of
-from digest.config import DeliveryOptions, Settings, SmtpOptions, load_settings, theme_key
+from digest.config import DeliveryOptions, Scope, SmtpOptions, load_settings, theme_key
 from digest.issue.assembly import build_issue
 from digest.issue.selection import window_for
 from digest.models import DeliveryState, Digest, Layout, StoredIssue
@@ -27,15 +27,16 @@ from digest.store import Store
 
 from mailserver import SmtpServer
 from support.issues import NOW, send_with_views
+from support.settings import overridden
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def sample() -> tuple[Settings, Digest, StoredIssue]:
+def sample() -> tuple[Scope, Digest, StoredIssue]:
     settings = load_settings(REPO / "config" / "digest.toml", environ={})
-    settings = dataclasses.replace(settings, secret_key="test-secret-key-for-the-suite-0123456789", base_url="https://news.example.org")
-    digest = build_issue(settings, window_for(NOW, settings.window, settings.timezone), NOW)
+    settings = overridden(settings, secret_key="test-secret-key-for-the-suite-0123456789", base_url="https://news.example.org")
+    digest = build_issue(settings, window_for(NOW, settings.newsletter.window, settings.newsletter.timezone), NOW)
     return settings, digest, frozen_form(digest, render_issue(digest, settings), NOW)
 
 
@@ -54,7 +55,7 @@ def themes_of(digest: Digest) -> list[str]:
     return [section.theme for section in digest.sections]
 
 
-def test_the_view_of_every_theme_is_the_stored_issue_byte_for_byte(sample: tuple[Settings, Digest, StoredIssue]) -> None:
+def test_the_view_of_every_theme_is_the_stored_issue_byte_for_byte(sample: tuple[Scope, Digest, StoredIssue]) -> None:
     _, digest, issue = sample
     layout = Layout.load(issue.layout, theme_key)
     assert layout is not None and list(layout.themes) == themes_of(digest) and len(layout.themes) == 5
@@ -66,12 +67,12 @@ def test_the_view_of_every_theme_is_the_stored_issue_byte_for_byte(sample: tuple
     parse(layout.text, html=False)
 
 
-def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Settings, Digest, StoredIssue]) -> None:
+def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Scope, Digest, StoredIssue]) -> None:
     settings, digest, issue = sample
     layout = Layout.load(issue.layout, theme_key)
     assert layout is not None
     section = digest.sections[1]
-    html, text = Views(layout).render(view_of(layout, layout.sections_for([settings.key_of(section.theme)])))
+    html, text = Views(layout).render(view_of(layout, layout.sections_for([settings.newsletter.key_of(section.theme)])))
     others = [s for s in digest.sections if s is not section]
     outlets = {post.outlet for post in section.posts}
     counts = (
@@ -96,24 +97,24 @@ def test_a_view_counts_again_and_drops_what_is_not_its_own(sample: tuple[Setting
     assert used == set(listed) and {post.url for post in section.posts} <= set(listed.values())
     assert all(len(line) <= 78 or line.startswith("[") for line in text.splitlines())
     # Two sections: the contents are back, with only those two.
-    two = layout.sections_for([settings.key_of(digest.sections[0].theme), settings.key_of(digest.sections[3].theme)])
+    two = layout.sections_for([settings.newsletter.key_of(digest.sections[0].theme), settings.newsletter.key_of(digest.sections[3].theme)])
     html2, _ = Views(layout).render(view_of(layout, two))
     contents = html2.split("In this issue", 1)[1].split("</ul>", 1)[0]
     assert contents.count("<li") == 2 and 'href="#section-1"' in contents and 'href="#section-4"' in contents
 
 
 def test_a_send_gives_each_reader_their_themes_and_skips_those_with_none(
-    sample: tuple[Settings, Digest, StoredIssue], store: Store, smtp_server: SmtpServer, tmp_path: Path
+    sample: tuple[Scope, Digest, StoredIssue], store: Store, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     base, digest, issue = sample
-    settings = dataclasses.replace(
+    settings = overridden(
         base,
         database_url=database(tmp_path),
         delivery=DeliveryOptions(backend="smtp", outbox_dir=tmp_path / "outbox", connections=2, retry_base=0.05, max_wait=5.0),
         smtp=SmtpOptions(host="127.0.0.1", port=smtp_server.port, security="none", timeout=2.0),
     )
     themes = themes_of(digest)
-    keys = [settings.key_of(theme) for theme in themes]  # a reader's choice is stored by theme key
+    keys = [settings.newsletter.key_of(theme) for theme in themes]  # a reader's choice is stored by theme key
     everyone = store.subscribers.add("all@example.org")[0]
     one = store.subscribers.add("one@example.org")[0]
     two = store.subscribers.add("two@example.org")[0]
@@ -121,12 +122,12 @@ def test_a_send_gives_each_reader_their_themes_and_skips_those_with_none(
     paused = store.subscribers.add("away@example.org")[0]
     store.subscribers.set_preferences(one.id, [keys[2]], None)
     store.subscribers.set_preferences(two.id, [keys[0], keys[4]], None)
-    store.subscribers.set_preferences(nothing.id, [settings.fallback_theme_key], None)  # no posts in it this week
+    store.subscribers.set_preferences(nothing.id, [settings.newsletter.fallback_theme_key], None)  # no posts in it this week
     store.subscribers.set_preferences(paused.id, None, date(2026, 12, 31))
-    store.subscribers.set_preferences(everyone.id, [*keys, settings.fallback_theme_key], None)
+    store.subscribers.set_preferences(everyone.id, [*keys, settings.newsletter.fallback_theme_key], None)
     store.issues.save(issue)
     # The plan says it all before anything is sent.
-    reach = reach_of(issue, store.ledger.choices(issue.id), date(2026, 11, 20), settings.key_of)
+    reach = reach_of(issue, store.ledger.choices(issue.id), date(2026, 11, 20), settings.newsletter.key_of)
     assert (reach.some_themes, reach.variants, reach.no_posts, reach.paused) == (2, 2, 1, 1)
 
     report = send_with_views(store, settings, issue)
@@ -161,9 +162,7 @@ def test_a_send_gives_each_reader_their_themes_and_skips_those_with_none(
     assert all(len(line) <= 78 for line in raw.split(b"\r\n") if not line.startswith((b"List-", b"Message-ID", b"To:")))
 
 
-def test_an_issue_whose_templates_mark_no_themes_goes_whole_to_everyone(
-    sample: tuple[Settings, Digest, StoredIssue], tmp_path: Path
-) -> None:
+def test_an_issue_whose_templates_mark_no_themes_goes_whole_to_everyone(sample: tuple[Scope, Digest, StoredIssue], tmp_path: Path) -> None:
     settings, digest, _ = sample
     own = tmp_path / "templates"
     own.mkdir()
@@ -171,11 +170,11 @@ def test_an_issue_whose_templates_mark_no_themes_goes_whole_to_everyone(
     unmarked = re.sub(r'\{\{ v\((?:"[^"]*"(?: ~ [a-z.]+)?|[a-z.()]+)?\) \}\}', "", (bundled / "digest.mjml.j2").read_text())
     assert "{{ v(" not in unmarked
     (own / "digest.mjml.j2").write_text(unmarked)
-    rendered = render_issue(digest, dataclasses.replace(settings, templates_dir=own))
+    rendered = render_issue(digest, overridden(settings, templates_dir=own))
     assert rendered.layout is None  # so Variants sends every reader the whole issue
 
 
-def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Settings, Digest, StoredIssue], store: Store) -> None:
+def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Scope, Digest, StoredIssue], store: Store) -> None:
     """An empty issue (sent with --force) has no theme to choose: nobody is skipped for their themes."""
     from digest.send.variants import Variants
 
@@ -187,5 +186,5 @@ def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Sett
     variants = Variants(compile_issue(issue, settings, date=NOW), layout)
     around = frozenset({"transport"})
     assert variants.message_for(around) is variants.full and variants.message_for(None) is variants.full
-    reach = reach_of(issue, [(around, None, 3), (None, None, 2)], date(2026, 11, 20), settings.key_of)
+    reach = reach_of(issue, [(around, None, 3), (None, None, 2)], date(2026, 11, 20), settings.newsletter.key_of)
     assert reach.no_posts == 0 and reach.some_themes == 0

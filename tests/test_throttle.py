@@ -6,6 +6,8 @@ and PostgreSQL where it answers), ``digest status`` in-process."""
 
 from __future__ import annotations
 
+from support.settings import overridden
+
 import dataclasses
 import json
 import logging
@@ -18,7 +20,7 @@ from click.testing import CliRunner
 
 from digest.app.scheduling import Scheduler
 from digest.cli import main
-from digest.config import ScheduleOptions, Settings, ThrottleOptions, WarmupOptions, load_settings
+from digest.config import ScheduleOptions, Scope, ThrottleOptions, WarmupOptions, load_settings
 from digest.models import DeliveryState, Reply, ReplyKind, RunEnd, SlotState
 from digest.send.pacing import asked_delay
 from digest.store import Store
@@ -30,7 +32,7 @@ from support.project import PROJECT, fill, make_config
 from support.schedule import SLOT
 from support.throttling import GMAIL_RATE, Throttling
 
-Make = Callable[..., Settings]
+Make = Callable[..., Scope]
 ISSUE = "2026-11-20-abcdef"
 DAY1 = date(2026, 12, 7)
 
@@ -44,9 +46,9 @@ def throttling() -> Iterator[SmtpServer]:
         server.stop()
 
 
-def status_json(tmp_path: Path, settings: Settings, port: int, **delivery: object) -> dict[str, object]:
+def status_json(tmp_path: Path, settings: Scope, port: int, **delivery: object) -> dict[str, object]:
     """``digest status --json`` on the same store, in-process."""
-    config = make_config(tmp_path, port, database=settings.database_url, **delivery)
+    config = make_config(tmp_path, port, database=settings.install.database_url, **delivery)
     result = CliRunner().invoke(main, ["--config", str(config), "status", "--json"], env={"DIGEST_SECRET_KEY": "x" * 40})
     assert result.exit_code == 0, result.output
     found: dict[str, object] = json.loads(result.stdout)
@@ -139,7 +141,7 @@ def test_a_paced_send_slowed_by_a_rate_limit_shows_it_in_status_while_it_lasts(d
     shown = status_json(tmp_path, settings, server.port, connections=4, rate=200.0)
     [pace] = shown["pace"]  # type: ignore[misc]
     assert pace["throttled"] and pace["rate"] < 200.0 and pace["configured_rate"] == 200.0 and "4.7.28" in pace["reason"]
-    config = make_config(tmp_path, server.port, database=settings.database_url, connections=4, rate=200.0)
+    config = make_config(tmp_path, server.port, database=settings.install.database_url, connections=4, rate=200.0)
     text = CliRunner().invoke(main, ["--config", str(config), "status"], env={"DIGEST_SECRET_KEY": "x" * 40}).stdout
     assert "Pace        smtp: " in text and "slowed from 200 message(s)/s on 4" in text and "421 4.7.28" in text
     # The next send starts where this one left the relay (slowed), and climbs back as copies are accepted.
@@ -147,7 +149,7 @@ def test_a_paced_send_slowed_by_a_rate_limit_shows_it_in_status_while_it_lasts(d
         store.subscribers.add(f"later{n}@example.org")
     accepting = SmtpServer()
     try:
-        later = run_send(dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=accepting.port)), store)
+        later = run_send(overridden(settings, smtp=dataclasses.replace(settings.install.smtp, port=accepting.port)), store)
     finally:
         accepting.stop()
     # Its report has a pace only because it started slowed (no receiver slowed it): whole again at the end.
@@ -174,7 +176,7 @@ def test_the_warmup_caps_each_day_and_the_next_days_run_sends_the_rest(
     assert len(smtp_server.handler.received) == 12 and set(smtp_server.handler.counts().values()) == {1}
     assert {d.attempts for d in store.ledger.of(ISSUE)} == {1}
     # Status shows the ramp's day (today's, on this machine's clock: day 1 of the ramp started today).
-    config = make_config(tmp_path, smtp_server.port, database=settings.database_url)
+    config = make_config(tmp_path, smtp_server.port, database=settings.install.database_url)
     config.write_text(config.read_text(encoding="utf-8") + "\n[delivery.warmup]\nenabled = true\nfirst = 4\ndays = 3\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(config), "status", "--json"], env={"DIGEST_SECRET_KEY": "x" * 40})
     shown = json.loads(result.stdout)["warmup"]
@@ -189,8 +191,8 @@ def test_the_scheduler_sends_a_warmup_slots_rest_on_the_next_day_past_its_grace(
     project = load_settings(PROJECT / "config" / "digest.toml", environ={})
     base = delivery_settings(smtp_server.port, warmup=WarmupOptions(enabled=True, first=2, growth=2.0, days=5))
     schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=3600.0, min_posts=1)
-    settings = dataclasses.replace(base, root=project.root, sources=project.sources, themes=project.themes, schedule=schedule)
-    store = Store.open(settings.database_url)
+    settings = overridden(base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule)
+    store = Store.open(settings.install.database_url)
     for n in range(5):
         store.subscribers.add(f"s{n}@example.org")
     first = Scheduler(settings, store).catch_up(SLOT)

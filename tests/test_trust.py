@@ -6,7 +6,6 @@ expiry, an import), over real HTTP against a real database, and shows it now doe
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import re
 import socket
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import SubscriberStatus
 from digest.models.tokens import address_hash
 from digest.store import Store
@@ -26,6 +25,7 @@ from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
 from mailserver import SmtpServer
+from support.settings import overridden
 from support.signup import mails_to, sign_up
 from support.web import FORM
 
@@ -44,11 +44,11 @@ def confirm_link(smtp_server: SmtpServer, address: str) -> str:
 
 
 @pytest.mark.parametrize("left", ["unsubscribed", "complained", "bounced"])
-def test_a_sign_up_never_erases_an_opt_out(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer, left: str) -> None:
+def test_a_sign_up_never_erases_an_opt_out(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer, left: str) -> None:
     """Reproduction: a sign-up for someone who had left turned them pending; expiry deleted the row; a plain
     import then added them back as active. Now they keep their status until they confirm themselves."""
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     subscriber, _ = store.subscribers.add("gone@example.org")
     status = SubscriberStatus.BOUNCED if left == "bounced" else SubscriberStatus.UNSUBSCRIBED
     reason = "complained: feedback report" if left == "complained" else f"{left} by test"
@@ -67,9 +67,9 @@ def test_a_sign_up_never_erases_an_opt_out(site: tuple[LiveServer, Store, Settin
     assert not created and subscriber_again.status == status
 
 
-def test_the_person_who_left_can_come_back_by_confirming(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_the_person_who_left_can_come_back_by_confirming(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     server, store, settings = site
-    themes = [theme.key for theme in settings.themes]  # what the form posts
+    themes = [theme.key for theme in settings.newsletter.themes]  # what the form posts
     subscriber, _ = store.subscribers.add("back@example.org")
     store.subscribers.set_status(subscriber.id, SubscriberStatus.UNSUBSCRIBED, "one-click unsubscribe")
     sign_up(server, "back@example.org", themes[:1])
@@ -81,17 +81,17 @@ def test_the_person_who_left_can_come_back_by_confirming(site: tuple[LiveServer,
     assert store.subscribers.themes_of(subscriber.id) == tuple(themes[:1])
 
 
-def test_a_used_confirmation_link_stays_used(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_a_used_confirmation_link_stays_used(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     """Issue 22, item 14. Reproduction: confirm, unsubscribe, sign up again within ten minutes (no new mail):
     the old, used link answered 200 again and re-subscribed. Now it belongs to the sign-up it was mailed for."""
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     sign_up(server, "flip@example.org", themes)
     link = confirm_link(smtp_server, "flip@example.org")
     assert http_request("POST", f"{server.base}{link}", b"", FORM)[0] == 200
     found = store.subscribers.get("flip@example.org")
     assert found is not None
-    assert settings.secret_key is not None
+    assert settings.install.secret_key is not None
     token = link_token(settings, store, found.id)
     time.sleep(1.1)  # the next sign-up is in a later second than the link was made
     assert http_request("POST", f"{server.base}/u/{token}", b"List-Unsubscribe=One-Click", FORM)[0] == 200
@@ -104,16 +104,16 @@ def test_a_used_confirmation_link_stays_used(site: tuple[LiveServer, Store, Sett
     assert status_of(store, "flip@example.org") == SubscriberStatus.UNSUBSCRIBED
 
 
-def test_ids_are_never_reused_so_old_links_act_on_nobody(site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer) -> None:
+def test_ids_are_never_reused_so_old_links_act_on_nobody(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
     """Reproduction (SQLite, public actions alone): a sign-up that expired freed the highest id, the next
     sign-up got it, and the first person's links acted on the newcomer. Ids now only grow, on every store."""
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     store.subscribers.add("first@example.org")
     sign_up(server, "ghost@example.org", themes)
     ghost = store.subscribers.get("ghost@example.org")
     assert ghost is not None
-    assert settings.secret_key is not None
+    assert settings.install.secret_key is not None
     old_link = link_token(settings, store, ghost.id)
     assert store.subscribers.expire_pending(timedelta(seconds=-1)) == 1
     assert store.subscribers.get("ghost@example.org") is None
@@ -121,7 +121,7 @@ def test_ids_are_never_reused_so_old_links_act_on_nobody(site: tuple[LiveServer,
     newcomer = store.subscribers.get("newcomer@example.org")
     assert newcomer is not None and newcomer.id > ghost.id
     # The same after `subscribers forget`.
-    store.subscribers.forget(newcomer.id, address_hash(settings.secret_key, newcomer.email))
+    store.subscribers.forget(newcomer.id, address_hash(settings.install.secret_key, newcomer.email))
     later, _ = store.subscribers.add("later@example.org")
     assert later.id > newcomer.id
     for path in (f"/u/{old_link}", f"/preferences/{old_link}"):
@@ -134,12 +134,12 @@ def test_ids_are_never_reused_so_old_links_act_on_nobody(site: tuple[LiveServer,
 
 
 def test_rate_limits_spend_nothing_on_bad_forms_and_believe_no_forwarded_header(
-    site: tuple[LiveServer, Store, Settings], smtp_server: SmtpServer
+    site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer
 ) -> None:
     """Reproductions: 30 empty POSTs spent the site-wide allowance so the next real person got 429; spoofed
     X-Forwarded-For values sent 26 confirmation mails to one mailbox in a second."""
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     for _ in range(40):
         assert http_request("POST", f"{server.base}/subscribe", b"", FORM)[0] == 400
     code, _ = sign_up(server, "real@example.org", themes)
@@ -155,10 +155,10 @@ def test_rate_limits_spend_nothing_on_bad_forms_and_believe_no_forwarded_header(
 
 
 def test_a_trusted_proxy_is_believed_and_only_it(delivery_settings: object, smtp_server: SmtpServer) -> None:
-    settings: Settings = delivery_settings(smtp_server.port)  # type: ignore[operator]
-    store = Store.open(settings.database_url)
-    server = LiveServer(create_public_app(dataclasses.replace(settings, trusted_proxies=("127.0.0.0/8",)), store))
-    themes = [theme.name for theme in settings.themes]
+    settings: Scope = delivery_settings(smtp_server.port)  # type: ignore[operator]
+    store = Store.open(settings.install.database_url)
+    server = LiveServer(create_public_app(overridden(settings, trusted_proxies=("127.0.0.0/8",)), store))
+    themes = [theme.name for theme in settings.newsletter.themes]
     try:
         codes = []
         for n in range(14):
@@ -171,7 +171,7 @@ def test_a_trusted_proxy_is_believed_and_only_it(delivery_settings: object, smtp
         server.stop()
 
 
-def test_a_chunked_body_is_cut_off_at_the_cap(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_a_chunked_body_is_cut_off_at_the_cap(site: tuple[LiveServer, Store, Scope]) -> None:
     """Reproduction: a chunked body bypassed the form cap (200 MB streamed for 107 s before a 400)."""
     server, _, _ = site
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -194,9 +194,9 @@ def test_a_chunked_body_is_cut_off_at_the_cap(site: tuple[LiveServer, Store, Set
     connection.close()
 
 
-def test_names_are_cleaned_of_invisible_and_control_characters(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_names_are_cleaned_of_invisible_and_control_characters(site: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = site
-    themes = [theme.name for theme in settings.themes]
+    themes = [theme.name for theme in settings.newsletter.themes]
     fields = urllib.parse.urlencode([("email", "bidi@example.org"), ("name", "Ada\u202e\u200bLove\x85lace\u0007"), ("theme", themes[0])])
     assert http_request("POST", f"{server.base}/subscribe", fields.encode(), FORM)[0] == 200
     found = store.subscribers.get("bidi@example.org")
@@ -266,7 +266,7 @@ def test_make_audit_fails_when_it_audited_nothing(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "nothing was audited" in missing.stdout
 
 
-def test_a_link_acts_only_on_the_row_it_was_made_for(site: tuple[LiveServer, Store, Settings]) -> None:
+def test_a_link_acts_only_on_the_row_it_was_made_for(site: tuple[LiveServer, Store, Scope]) -> None:
     """Issue 21, finding 3, second half: a token is bound to something that changes when the row changes hands, a
     per-subscriber salt in the MAC (v13). A token of the same id without that salt, or with another, names nobody;
     a row from before salts keeps the links already in its mail."""
@@ -274,8 +274,8 @@ def test_a_link_acts_only_on_the_row_it_was_made_for(site: tuple[LiveServer, Sto
     from digest.store.schema import subscribers
 
     server, store, settings = site
-    assert settings.secret_key is not None
-    signer = Signer(settings.secret_key, settings.list_id)
+    assert settings.install.secret_key is not None
+    signer = Signer(settings.install.secret_key, settings.newsletter.list_id)
     reader, _ = store.subscribers.add("row@example.org")
     assert reader.link_salt
     for stale in (signer.token(reader.id), signer.token(reader.id, "another-row")):  # the same id, another row's MAC

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import placeholders
 from digest.models.tokens import Signer
 from digest.store import Store
@@ -16,14 +16,15 @@ from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
 from factories import make_stored_issue
+from support.settings import overridden
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"
 
 
 @pytest.fixture
-def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveServer, Store, Settings]]:
+def served(delivery_settings: Callable[..., Scope]) -> Iterator[tuple[LiveServer, Store, Scope]]:
     settings = delivery_settings()
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     for name in ("ada", "bo"):
         store.subscribers.add(f"{name}@example.org")
     server = LiveServer(create_public_app(settings, store))
@@ -31,12 +32,12 @@ def served(delivery_settings: Callable[..., Settings]) -> Iterator[tuple[LiveSer
     server.stop()
 
 
-def token(settings: Settings, subscriber_id: int, store: Store | None = None) -> str:
+def token(settings: Scope, subscriber_id: int, store: Store | None = None) -> str:
     """A subscriber's link token: with their salt when ``store`` is given (rows made by the store have one)."""
-    assert settings.secret_key is not None
+    assert settings.install.secret_key is not None
     if store is not None:
         return link_token(settings, store, subscriber_id)
-    return Signer(settings.secret_key, settings.list_id).token(subscriber_id)
+    return Signer(settings.install.secret_key, settings.newsletter.list_id).token(subscriber_id)
 
 
 def status_of(store: Store, email: str) -> str:
@@ -45,7 +46,7 @@ def status_of(store: Store, email: str) -> str:
     return subscriber.status
 
 
-def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = served
     code, headers, body = http_request("GET", f"{server.base}/u/{token(settings, 1, store)}")
     assert code == 200
@@ -56,7 +57,7 @@ def test_get_shows_a_confirmation_and_changes_nothing(served: tuple[LiveServer, 
     assert status_of(store, "ada@example.org") == "active"
 
 
-def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Store, Scope]) -> None:
     server, store, settings = served
     url = f"{server.base}/u/{token(settings, 1, store)}"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -80,7 +81,7 @@ def test_one_click_post_unsubscribes_idempotently(served: tuple[LiveServer, Stor
         lambda t: Signer("wrong key", "x").token(1),
     ],
 )
-def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Store, Settings], forge: Callable[[str], str]) -> None:
+def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Store, Scope], forge: Callable[[str], str]) -> None:
     server, store, settings = served
     bad = forge(token(settings, 1, store))
     assert http_request("GET", f"{server.base}/u/{bad}")[0] == 404
@@ -88,7 +89,7 @@ def test_forged_tokens_get_404_and_change_nothing(served: tuple[LiveServer, Stor
     assert status_of(store, "ada@example.org") == "active" and status_of(store, "bo@example.org") == "active"
 
 
-def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServer, Store, Scope]) -> None:
     server, store, _ = served
     store.issues.save(make_stored_issue("2026-11-20-abcdef", "Sent Issue"))
     store.issues.save(make_stored_issue("2026-11-27-fedcba", "Unsent Issue"))
@@ -106,7 +107,7 @@ def test_archive_lists_sent_issues_without_recipient_data(served: tuple[LiveServ
     assert http_request("GET", f"{server.base}/archive/nope/")[0] == 404
 
 
-def test_the_root_leads_to_the_archive_and_its_sign_up(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_the_root_leads_to_the_archive_and_its_sign_up(served: tuple[LiveServer, Store, Scope]) -> None:
     """Issue 22, item 12: ``GET /`` on digest serve was a plain-text 404."""
     import urllib.request
 
@@ -125,7 +126,7 @@ def test_the_root_leads_to_the_archive_and_its_sign_up(served: tuple[LiveServer,
     assert code == 200 and "Past issues" in page and 'href="/subscribe"' in page
 
 
-def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_health_and_test_links(served: tuple[LiveServer, Store, Scope]) -> None:
     server, store, _ = served
     code, _, body = http_request("GET", f"{server.base}/healthz")
     assert code == 200 and json.loads(body) == {"status": "ok"}  # the status alone, for anyone
@@ -133,8 +134,7 @@ def test_health_and_test_links(served: tuple[LiveServer, Store, Settings]) -> No
     assert status_of(store, "ada@example.org") == "active"
 
 
-def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tuple[LiveServer, Store, Settings]) -> None:
-    import dataclasses
+def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tuple[LiveServer, Store, Scope]) -> None:
     import email
     import re
     from email.policy import default
@@ -142,7 +142,7 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
     from digest.send.delivery import compile_issue
 
     server, store, settings = served
-    message = compile_issue(make_stored_issue(), dataclasses.replace(settings, base_url=server.base))
+    message = compile_issue(make_stored_issue(), overridden(settings, base_url=server.base))
     bo = store.subscribers.get("bo@example.org")
     assert bo is not None
     parsed = email.message_from_bytes(message.render(bo.id, bo.email, None, bo.link_salt), policy=default)  # as the send renders it
@@ -154,7 +154,6 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
 
 def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger(tmp_path: Path) -> None:
     """The endpoints run in a thread pool: a send holding SQLite's write lock between messages never stalls the server."""
-    import dataclasses
     import signal
     import time
 
@@ -166,7 +165,7 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
 
     config = make_config(tmp_path, None)  # the outbox backend, no pacing: the ledger is written as fast as it can be
     store = fill(config, 20_000)
-    settings = dataclasses.replace(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
+    settings = overridden(load_settings(config, environ={}), secret_key="test-secret-key-for-the-suite-0123456789")
     server = LiveServer(create_public_app(settings, store))
     sender = popen(config, "send", "--issue", ISSUE, "--yes")
     try:
@@ -191,7 +190,7 @@ def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger
         server.stop()
 
 
-def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: tuple[LiveServer, Store, Scope]) -> None:
     """One unsubscribe waits for SQLite's write lock (held here as a ledger writer would): the archive still answers at once."""
     import sqlite3
     import threading
@@ -226,7 +225,7 @@ def test_a_request_waiting_for_the_write_lock_does_not_stall_the_others(served: 
     assert status_of(store, "ada@example.org") == "unsubscribed"
 
 
-def test_foreign_host_names_get_no_page_and_no_redirect(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_foreign_host_names_get_no_page_and_no_redirect(served: tuple[LiveServer, Store, Scope]) -> None:
     """Issue 11, finding 12. Reproduction: ``GET /archive`` with ``Host: evil.example`` answered
     ``307 Location: http://evil.example/archive/``, and every page answered any Host. Now a foreign Host
     gets a 400; the host of base_url and loopback names are answered, and redirects stay on them."""
@@ -282,7 +281,7 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
         from digest.config import load_settings
 
         settings = load_settings(tmp_path / "news" / "config" / "digest.toml", environ=env)
-        secret = Signer("test-secret-key-for-the-suite-0123456789", settings.list_id).token(1)
+        secret = Signer("test-secret-key-for-the-suite-0123456789", settings.newsletter.list_id).token(1)
         assert http_request("GET", f"http://127.0.0.1:{port}/u/{secret}")[0] in (200, 404)
     finally:
         server.terminate()
@@ -291,7 +290,7 @@ def test_tokens_never_reach_the_access_log(tmp_path: Path) -> None:
     assert secret not in output and secret.partition(".")[2] not in output
 
 
-def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, Store, Scope]) -> None:
     """Issue 13: a CSP with no script and no framing, nosniff, no referrer; no-store on token pages."""
     server, store, settings = served
     for path in ("/archive/", f"/u/{token(settings, 1, store)}", "/u/", "/u/forged.token", "/healthz", "/archive/nope/"):
@@ -403,7 +402,7 @@ def check_icon(base: str) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == (32, 32)
 
 
-def test_the_public_app_answers_favicon_ico_with_a_cached_icon(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_the_public_app_answers_favicon_ico_with_a_cached_icon(served: tuple[LiveServer, Store, Scope]) -> None:
     """Issue 31: /favicon.ico was a 404 (every browser asks for it on its first visit)."""
     server, _, _ = served
     check_icon(server.base)
@@ -424,7 +423,7 @@ def test_the_preview_answers_favicon_ico_with_a_cached_icon(tmp_path: Path) -> N
         server.stop()
 
 
-def test_an_address_with_or_without_its_slash_is_never_redirected_to_a_host_or_scheme(served: tuple[LiveServer, Store, Settings]) -> None:
+def test_an_address_with_or_without_its_slash_is_never_redirected_to_a_host_or_scheme(served: tuple[LiveServer, Store, Scope]) -> None:
     """A journey found Starlette's slash redirects answering `/u/<token>/` with `http://news.example.org/u/<token>`
     behind a TLS proxy (a reader's token in a plain-http address), and `/archive` with an http URL."""
     import http.client

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from digest.app.webhooks import add_endpoint, deliver, enable_endpoint, replay, url_refusal
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import ENDPOINT_STATE_WORDS, EVENT_WORDS, EndpointState, EventType, SubscriberStatus, routes
 from digest.models.errors import RefusedError
 from digest.send.webhooks import BACKOFF
@@ -27,8 +27,8 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(delivery_settings: Callable[..., Settings]) -> Iterator[Store]:
-    opened = Store.open(delivery_settings().database_url)
+def store(delivery_settings: Callable[..., Scope]) -> Iterator[Store]:
+    opened = Store.open(delivery_settings().install.database_url)
     yield opened
     opened.close()
 
@@ -59,9 +59,9 @@ def test_every_event_and_endpoint_state_is_worded_once() -> None:
     assert set(ENDPOINT_STATE_WORDS) == set(EndpointState)
 
 
-def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Callable[..., Settings], receiver: Receiver) -> None:
+def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Callable[..., Scope], receiver: Receiver) -> None:
     settings = delivery_settings()
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     server = LiveServer(create_public_app(settings, store))
     try:
         bo, _ = store.subscribers.add("bo@example.org", "Bo")

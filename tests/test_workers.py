@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from digest.app.issues import Newsletter
-from digest.config import ConfigError, Settings, load_settings, theme_key
+from digest.config import ConfigError, Scope, load_settings, theme_key
 from digest.mail.backends import get_backend
 from digest.models import DeliveryState, SendReport
 from digest.models.errors import LeaseHeldError, StoreError, WorkersAtWorkError, WorkersNeedPostgresError
@@ -40,8 +40,8 @@ from support.project import ISSUE, fill, make_config
 ISSUE_ID = "2026-11-20-abcdef"
 
 
-def settings_on(make_settings: Callable[..., Settings], url: str, port: int | None = None, **delivery: object) -> Settings:
-    """Settings for a send to the sink on ``port`` (else the outbox) with the store at ``url``."""
+def settings_on(make_settings: Callable[..., Scope], url: str, port: int | None = None, **delivery: object) -> Scope:
+    """The install and newsletter for a send to the sink on ``port`` (else the outbox) with the store at ``url``."""
     from digest.config import DeliveryOptions, SmtpOptions
 
     options = {"backend": "smtp" if port else "outbox", "connections": 2, "retry_base": 0.05, "max_wait": 10.0} | delivery
@@ -54,10 +54,10 @@ def settings_on(make_settings: Callable[..., Settings], url: str, port: int | No
     )
 
 
-def worker_send(settings: Settings, store: Store) -> SendReport:
+def worker_send(settings: Scope, store: Store) -> SendReport:
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
-    return work_on_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    return work_on_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
 
 
 @pytest.mark.parametrize("seed", [20261128])
@@ -121,7 +121,7 @@ def test_three_workers_killed_at_random_lose_nobody(tmp_path: Path, smtp_server:
 
 
 def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
-    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+    smtp_server: SmtpServer, make_settings: Callable[..., Scope], postgres_url: str
 ) -> None:
     """A worker paused past delivery.claim_timeout: another claims its rows (its in-flight one back to pending,
     to be sent again), and every late write of the paused one changes nothing and stops it."""
@@ -160,16 +160,16 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     issue = store.issues.load(ISSUE_ID)
     assert issue is not None
     with pytest.raises(WorkersAtWorkError) as refused:
-        send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+        send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert isinstance(refused.value, LeaseHeldError) and refused.value.issue_id == ISSUE_ID and refused.value.workers == ("host:2:b",)
     assert store.workers.stop("host:2:b") == 10  # its claims, not yet attempted, are free again at once
-    report = send_issue(store, compile_issue(issue, settings), get_backend(settings), settings.delivery)
+    report = send_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
     assert report.complete and report.recovered == 0
     assert len(smtp_server.handler.counts()) == 10 and set(smtp_server.handler.counts().values()) == {1}
 
 
 def test_workers_may_join_makes_every_send_a_worker(
-    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+    smtp_server: SmtpServer, make_settings: Callable[..., Scope], postgres_url: str
 ) -> None:
     settings = settings_on(make_settings, postgres_url, smtp_server.port, workers_may_join=True, claim_timeout=5)
     store = setup_store(settings, 30)
@@ -184,7 +184,7 @@ def test_workers_may_join_makes_every_send_a_worker(
     assert len(smtp_server.handler.counts()) == 30 and set(smtp_server.handler.counts().values()) == {1}
 
 
-def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_workers_on_sqlite_are_refused_with_the_fix(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     settings = settings_on(make_settings, f"sqlite:///{tmp_path / 'w.sqlite'}")
     store = setup_store(settings, 2)
     with pytest.raises(WorkersNeedPostgresError, match="need PostgreSQL"):
@@ -293,7 +293,7 @@ def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, 
 
 
 def test_a_dead_worker_of_this_host_is_replaced_at_once(
-    smtp_server: SmtpServer, make_settings: Callable[..., Settings], postgres_url: str
+    smtp_server: SmtpServer, make_settings: Callable[..., Scope], postgres_url: str
 ) -> None:
     """A worker whose process is gone, on the host a new worker joins from, loses its rows at once (as a dead
     lease holder does), not after delivery.claim_timeout; a one-process send no longer counts it as alive."""
@@ -317,7 +317,7 @@ def test_a_dead_worker_of_this_host_is_replaced_at_once(
 
 
 def test_heartbeats_are_judged_on_the_database_clock(
-    make_settings: Callable[..., Settings], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    make_settings: Callable[..., Scope], postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker on a host whose clock runs ten minutes ahead does not take a live worker for dead: heartbeats are
     written and aged on the database server's clock, not each host's."""
@@ -381,7 +381,7 @@ def test_a_surviving_worker_takes_a_killed_ones_rows_at_once_and_signs_it_off(
     assert store.workers.running(60) == (0, 0)
 
 
-def test_a_silent_worker_of_a_finished_issue_is_not_reported(make_settings: Callable[..., Settings], postgres_url: str) -> None:
+def test_a_silent_worker_of_a_finished_issue_is_not_reported(make_settings: Callable[..., Scope], postgres_url: str) -> None:
     """Found walking the issue: a worker killed before this release signed dead ones off stayed "silent" in /metrics
     for good. Silent counts only while its issue has deliveries left; a finished issue's dead worker holds nothing."""
     settings = settings_on(make_settings, postgres_url)
@@ -391,6 +391,8 @@ def test_a_silent_worker_of_a_finished_issue_is_not_reported(make_settings: Call
     with store.engine.begin() as conn:
         conn.execute(sa.update(send_workers).values(heartbeat_at=now_utc() - timedelta(minutes=5)))
     assert store.workers.running(30) == (0, 1)  # rows left: it matters
-    report = send_issue(store, compile_issue(store.issues.load(ISSUE_ID), settings), get_backend(settings), settings.delivery)  # type: ignore[arg-type]
+    report = send_issue(
+        store, compile_issue(store.issues.load(ISSUE_ID), settings), get_backend(settings.install), settings.install.delivery
+    )  # type: ignore[arg-type]
     assert report.complete
     assert store.workers.running(30) == (0, 0)  # finished: nothing to alert on

@@ -45,7 +45,7 @@ def issue_print(issue: StoredIssue) -> str:
 def file_print(newsletter: Newsletter, target: Target) -> str:
     """The editor's issue file as one hash ("" when there is none)."""
     try:
-        return hashlib.sha256(issue_file_path(newsletter.settings, target.window).read_bytes()).hexdigest()
+        return hashlib.sha256(issue_file_path(newsletter.settings.newsletter, target.window).read_bytes()).hexdigest()
     except FileNotFoundError:
         return ""
 
@@ -53,7 +53,7 @@ def file_print(newsletter: Newsletter, target: Target) -> str:
 def approval_state(newsletter: Newsletter, target: Target, sending: StoredIssue | None = None) -> ApprovalState:
     """Whether the issue of ``target`` may be sent, and why (or why not). ``sending``: the copy that would go out
     when it is not the stored one (``send --rebuild``): the approval must be of exactly that."""
-    if not newsletter.settings.schedule.approval_required:
+    if not newsletter.settings.newsletter.schedule.approval_required:
         return ApprovalState(True, "no approval needed (schedule.approval = none)")
     wanted = target.issue_id
     approval = newsletter.store.approvals.get(wanted)
@@ -71,7 +71,7 @@ def approval_state(newsletter: Newsletter, target: Target, sending: StoredIssue 
 def send_gate(newsletter: Newsletter, target: Target, sending: StoredIssue | None = None) -> ApprovalState | None:
     """Whether a send of ``target`` may go, as the scheduler and a send by hand both ask: None when approval is
     not required. A send of the issue that has begun may go on (it was let through when it began)."""
-    if not newsletter.settings.schedule.approval_required:
+    if not newsletter.settings.newsletter.schedule.approval_required:
         return None
     if newsletter.store.ledger.has_started(target.issue_id):
         return ApprovalState(True, "not asked again: its send has begun, and the rest of the list gets what the first readers got")
@@ -126,7 +126,7 @@ def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> S
 
 def preview_link(newsletter: Newsletter, target: Target) -> str:
     slot = target.slot or target.window.end
-    return f"{newsletter.settings.schedule.preview_url}/?{urlencode({'as_of': slot.astimezone(newsletter.settings.timezone).isoformat()})}"
+    return f"{newsletter.settings.newsletter.schedule.preview_url}/?{urlencode({'as_of': slot.astimezone(newsletter.settings.newsletter.timezone).isoformat()})}"
 
 
 def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: Backend | None = None) -> StoredIssue | None:
@@ -147,7 +147,7 @@ def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: B
         f"    {newsletter.hint('approve', '--issue', stored.id)}\n\n"
         "The draft itself is attached. An edit after approving un-approves it.\n"
     )
-    for editor in newsletter.settings.editors:
+    for editor in newsletter.settings.newsletter.editors:
         attached = draft.render(0, editor)
         send_notice(newsletter.settings, editor, f"[DRAFT] {stored.subject}", note, backend=backend, attached=attached, label="draft")
     return stored
@@ -156,13 +156,13 @@ def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: B
 def tell_not_approved(newsletter: Newsletter, target: Target, reason: str, now: datetime, backend: Backend | None = None) -> None:
     """Tell the editors that a slot did not send its issue for want of approval, and what to run."""
     # The slot's own time, where people read it: the run may have started later (a catch-up, --as-of).
-    zone = newsletter.settings.schedule_zone
+    zone = newsletter.settings.newsletter.schedule_zone
     when = (target.slot or now).astimezone(zone)
     note = (
         f"Issue {target.issue_id} was not sent at its slot ({when:%a %Y-%m-%d %H:%M} {zone}): {reason}.\n\n"
         f"Once approved, send it with:\n\n    {newsletter.hint('send', '--issue', target.issue_id)}\n"
     )
-    for editor in newsletter.settings.editors:
+    for editor in newsletter.settings.newsletter.editors:
         send_notice(newsletter.settings, editor, f"Not sent: {target.issue_id} needs approval", note, backend=backend, label="not-approved")
 
 

@@ -25,7 +25,7 @@ from xml.etree import ElementTree as ET
 
 import jinja2
 
-from digest.config import Settings
+from digest.config import Publication, Scope
 from digest.models import IssueSummary, OnStep, StoredIssue, placeholders, routes
 from digest.store import Store
 
@@ -57,14 +57,14 @@ def web_copy(html: str, base_url: str) -> str:
     )
 
 
-def archive_url(settings: Settings) -> str:
+def archive_url(settings: Scope) -> str:
     """Where the archive lives: ``newsletter.archive_url``, else the public app's /archive."""
-    return routes.archive_at(settings.archive_url, settings.base_url)
+    return routes.archive_at(settings.newsletter.archive_url, settings.install.base_url)
 
 
-def listing(settings: Settings, issues: Iterable[IssueSummary | StoredIssue], prefix: str) -> list[dict[str, str]]:
+def listing(newsletter: Publication, issues: Iterable[IssueSummary | StoredIssue], prefix: str) -> list[dict[str, str]]:
     """The archive index's lines: link (``prefix`` + id), subject and the window's days."""
-    zone = settings.timezone
+    zone = newsletter.timezone
     return [
         {
             "url": f"{prefix}{issue.id}/",
@@ -90,17 +90,17 @@ def with_policy(page: str) -> str:
     return page[: found.end()] + meta + page[found.end() :] if found else meta + page
 
 
-def pages(settings: Settings, sent: Iterable[tuple[StoredIssue, datetime]]) -> list[Page]:
+def pages(settings: Scope, sent: Iterable[tuple[StoredIssue, datetime]]) -> list[Page]:
     """Every page and feed of the archive for the issues ``sent`` (newest first, with their first send time)."""
     issues = list(sent)
-    listed = listing(settings, (issue for issue, _ in issues), "")
-    common = {"newsletter": settings.name, "language": settings.language}
+    listed = listing(settings.newsletter, (issue for issue, _ in issues), "")
+    common = {"newsletter": settings.newsletter.name, "language": settings.newsletter.language}
     index = _PAGES.get_template("archive.html").render(
-        **common, issues=listed, feed="feed.atom", subscribe=routes.SUBSCRIBE.link(settings.base_url)
+        **common, issues=listed, feed="feed.atom", subscribe=routes.SUBSCRIBE.link(settings.install.base_url)
     )
     result = [Page("index.html", with_policy(index), "text/html; charset=utf-8")]
     for issue, _ in issues:
-        copy = with_policy(web_copy(issue.html, settings.base_url))
+        copy = with_policy(web_copy(issue.html, settings.install.base_url))
         result.append(Page(f"{issue.id}/index.html", copy, "text/html; charset=utf-8"))
     result.append(Page("feed.atom", issues_feed(settings, issues), "application/atom+xml; charset=utf-8"))
     for theme, entries in _theme_entries(issues).items():
@@ -108,11 +108,11 @@ def pages(settings: Settings, sent: Iterable[tuple[StoredIssue, datetime]]) -> l
     return result
 
 
-def _tag(settings: Settings, *parts: str) -> str:
-    return f"tag:{settings.list_id},2026:" + "/".join(parts)
+def _tag(newsletter: Publication, *parts: str) -> str:
+    return f"tag:{newsletter.list_id},2026:" + "/".join(parts)
 
 
-def _feed(settings: Settings, feed_id: str, title: str, self_url: str, updated: datetime | None) -> ET.Element:
+def _feed(settings: Scope, feed_id: str, title: str, self_url: str, updated: datetime | None) -> ET.Element:
     feed = ET.Element("feed", xmlns=ATOM)
     ET.SubElement(feed, "id").text = feed_id
     ET.SubElement(feed, "title").text = title
@@ -120,23 +120,29 @@ def _feed(settings: Settings, feed_id: str, title: str, self_url: str, updated: 
     ET.SubElement(feed, "link", rel="self", href=self_url)
     ET.SubElement(feed, "link", rel="alternate", href=f"{archive_url(settings)}/")
     author = ET.SubElement(feed, "author")
-    ET.SubElement(author, "name").text = settings.sender.display_name or settings.name
+    ET.SubElement(author, "name").text = settings.newsletter.sender.display_name or settings.newsletter.name
     return feed
 
 
-def issues_feed(settings: Settings, issues: list[tuple[StoredIssue, datetime]]) -> str:
+def issues_feed(settings: Scope, issues: list[tuple[StoredIssue, datetime]]) -> str:
     """An Atom feed of the issues, each with its whole HTML (the web copy) as content."""
     base = archive_url(settings)
-    feed = _feed(settings, _tag(settings, "issues"), settings.name, f"{base}/feed.atom", max((s for _, s in issues), default=None))
+    feed = _feed(
+        settings,
+        _tag(settings.newsletter, "issues"),
+        settings.newsletter.name,
+        f"{base}/feed.atom",
+        max((s for _, s in issues), default=None),
+    )
     for issue, sent_at in issues:
         entry = ET.SubElement(feed, "entry")
-        ET.SubElement(entry, "id").text = _tag(settings, "issue", issue.id)
+        ET.SubElement(entry, "id").text = _tag(settings.newsletter, "issue", issue.id)
         ET.SubElement(entry, "title").text = issue.subject
         ET.SubElement(entry, "updated").text = sent_at.isoformat()
         ET.SubElement(entry, "published").text = sent_at.isoformat()
         ET.SubElement(entry, "link", rel="alternate", href=f"{base}/{issue.id}/")
         ET.SubElement(entry, "summary").text = issue.preheader
-        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, settings.base_url)
+        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, settings.install.base_url)
     return _xml(feed)
 
 
@@ -153,19 +159,19 @@ def _theme_entries(issues: list[tuple[StoredIssue, datetime]]) -> dict[str, list
     return themes
 
 
-def theme_feed(settings: Settings, theme: str, entries: list[tuple[StoredIssue, datetime, dict[str, object]]]) -> str:
+def theme_feed(settings: Scope, theme: str, entries: list[tuple[StoredIssue, datetime, dict[str, object]]]) -> str:
     """An Atom feed of one theme: each post the issues gave it, linking to the post and its issue."""
     base = archive_url(settings)
     feed = _feed(
         settings,
-        _tag(settings, "theme", slug(theme)),
-        f"{settings.name}: {theme}",
+        _tag(settings.newsletter, "theme", slug(theme)),
+        f"{settings.newsletter.name}: {theme}",
         f"{base}/themes/{slug(theme)}.atom",
         max((s for _, s, _ in entries), default=None),
     )
     for issue, sent_at, post in entries:
         entry = ET.SubElement(feed, "entry")
-        ET.SubElement(entry, "id").text = _tag(settings, "issue", issue.id, "post", str(post["id"]))
+        ET.SubElement(entry, "id").text = _tag(settings.newsletter, "issue", issue.id, "post", str(post["id"]))
         ET.SubElement(entry, "title").text = str(post["title"])
         ET.SubElement(entry, "updated").text = sent_at.isoformat()
         ET.SubElement(entry, "link", rel="alternate", href=str(post["url"] or f"{base}/{issue.id}/"))
@@ -181,7 +187,7 @@ def _xml(feed: ET.Element) -> str:
 WRITING = "writing the archive"
 
 
-def publish(settings: Settings, store: Store, folder: Path, on_step: OnStep | None = None) -> list[Path]:
+def publish(settings: Scope, store: Store, folder: Path, on_step: OnStep | None = None) -> list[Path]:
     """Write the archive into ``folder`` (each file atomically); returns the files written. ``on_step``: the
     progress, file by file."""
     written: list[Path] = []
@@ -205,19 +211,19 @@ class Archive:
     """The archive as the public app serves it, read from the store at each request: the listing of the sent
     issues, each one's web copy, the feeds."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
 
     def listing(self, prefix: str) -> list[dict[str, str]]:
-        return listing(self.settings, self.store.issues.summaries(sent_only=True), prefix)
+        return listing(self.settings.newsletter, self.store.issues.summaries(sent_only=True), prefix)
 
     def web_copy(self, issue_id: str) -> str | None:
         """The "view in browser" copy of a sent issue; None for one not sent (or not stored)."""
         if issue_id not in {item.id for item in self.store.issues.summaries(sent_only=True)}:
             return None
         stored = self.store.issues.load(issue_id)
-        return web_copy(stored.html, self.settings.base_url) if stored is not None else None
+        return web_copy(stored.html, self.settings.install.base_url) if stored is not None else None
 
     def feed(self, path: str) -> Page | None:
         """``feed.atom`` or ``themes/<theme>.atom``, as ``digest publish`` writes it."""

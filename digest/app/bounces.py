@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from digest.config import Settings
+from digest.config import Installation, Scope
 from digest.mail.bounces import EventKind, Reading, read_message
 from digest.models import EventType, ReviewProblem, ReviewState, SubscriberStatus
 from digest.models.errors import ReviewError
@@ -104,7 +104,7 @@ KEY_USE_TOKENS = "it checks the tokens in the bounce addresses"  # what the secr
 ACTIONABLE = frozenset({EventKind.HARD, EventKind.SOFT, EventKind.COMPLAINT})
 
 
-def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: str | None = None, uid: str | None = None) -> Outcome:
+def process_message(raw: bytes, settings: Scope, store: Store, *, recipient: str | None = None, uid: str | None = None) -> Outcome:
     """Read one message that came back and apply what it says. Raises StoreError if the database fails.
 
     Only a return-path token we signed that verifies names the subscriber
@@ -113,7 +113,7 @@ def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: 
     message, however malformed, is read: one the parsers cannot take apart is
     stored as unrecognised with the reason.
     """
-    tokens = ReturnPathSigner(settings.require_secret(KEY_USE_TOKENS), settings.list_id)
+    tokens = ReturnPathSigner(settings.install.require_secret(KEY_USE_TOKENS), settings.newsletter.list_id)
     reading = read_safely(raw, tokens, recipient=recipient)
     if store.events.seen(reading.key):
         return Outcome(kind=reading.kind, duplicate=True)
@@ -147,7 +147,7 @@ def process_message(raw: bytes, settings: Settings, store: Store, *, recipient: 
             named=reading.addresses,
             event_id=event_id,
         )
-    effect = apply(reading.kind, reading.status, reading.diagnostic, subscriber.id, issue_id, settings, store) if subscriber else ""
+    effect = apply(reading.kind, reading.status, reading.diagnostic, subscriber.id, issue_id, settings.install, store) if subscriber else ""
     return Outcome(
         kind=reading.kind, subscriber=subscriber.email if subscriber else None, issue_id=issue_id, status=reading.status, effect=effect
     )
@@ -176,7 +176,7 @@ def _issue_of(message_id: str | None, known: set[str]) -> str | None:
 
 
 def apply(
-    kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, settings: Settings, store: Store
+    kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, install: Installation, store: Store
 ) -> str:
     """Change the subscriber's status as ``kind`` says; returns what changed, for people."""
     where = f"{issue_id}: " if issue_id else ""
@@ -184,7 +184,7 @@ def apply(
         changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, f"{where}{status} {diagnostic}".strip())
         return "marked bounced" if changed else "already not active"
     if kind is EventKind.SOFT:
-        options = settings.bounces
+        options = install.bounces
         recent = store.events.count(subscriber_id, EventKind.SOFT.value, now_utc() - timedelta(days=options.soft_days))
         if recent >= options.soft_limit:
             reason = f"{recent} soft bounces within {options.soft_days:g} days; the last: {status} {diagnostic}"
@@ -222,7 +222,7 @@ def awaiting_review(store: Store) -> list[Waiting]:
     return found
 
 
-def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Settings, store: Store) -> str:
+def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Scope, store: Store) -> str:
     """A person's decision on an unattributed report: apply it to the subscriber it names, or dismiss it.
 
     ``apply_to`` is one of the addresses the report names (needed only when
@@ -249,7 +249,7 @@ def review(event_id: int, *, apply_to: str | None, dismiss: bool, settings: Sett
     if subscriber is None:
         raise ReviewError(ReviewProblem.NOT_LISTED, event_id, f"{apply_to} is not on the list: nothing to apply")
     store.events.resolve(event_id, ReviewState.APPLIED, subscriber.id)
-    effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings, store)
+    effect = apply(EventKind(event.kind), event.status, event.diagnostic, subscriber.id, event.issue_id, settings.install, store)
     return f"report {event_id} applied to {subscriber.email}: {effect or 'nothing to do'}"
 
 
@@ -280,7 +280,7 @@ class FetchReport:
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (uid, what it did)
 
 
-def fetch_mailbox(settings: Settings, store: Store) -> FetchReport:
+def fetch_mailbox(settings: Scope, store: Store) -> FetchReport:
     """Process every message waiting in the bounce mailbox (``digest bounces fetch``, the scheduler's poll).
 
     Raises DeliveryError when IMAP fails and StoreError when the database does;
@@ -294,5 +294,5 @@ def fetch_mailbox(settings: Settings, store: Store) -> FetchReport:
         report.outcomes.append((uid.rpartition(":")[2], outcome))
         return outcome.kind is not EventKind.UNRECOGNISED and outcome.review is None
 
-    report.read = fetch(settings.bounces, handle)
+    report.read = fetch(settings.install.bounces, handle)
     return report

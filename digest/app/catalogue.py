@@ -18,7 +18,7 @@ from digest.app.bounces import Waiting, awaiting_review
 from digest.app.bounces import review as review_report
 from digest.app.issues import Newsletter
 from digest.app.report import report
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import DeliveryState, IssueStatus, Refusal, RefusalKind, StoredIssue
 from digest.store import Store
 
@@ -36,7 +36,7 @@ class IssueFacts:
 class Catalogue:
     """The stored issues, the report and the review of one newsletter."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
 
@@ -53,7 +53,7 @@ class Catalogue:
         newsletter = Newsletter(self.settings, self.store)
         target = newsletter.stored_target(issue_id)
         state = approval_state(newsletter, target) if target is not None else None
-        required = self.settings.schedule.approval_required
+        required = self.settings.newsletter.schedule.approval_required
         return IssueFacts(
             issue=issue,
             counts=counts,
@@ -64,7 +64,7 @@ class Catalogue:
     def approve(self, issue_id: str, by: str, now: datetime) -> StoredIssue | Refusal:
         """An editor's yes to a stored issue, as ``digest approve --issue`` gives it (rebuilt and frozen again if it
         changed, never once it has deliveries: RefusedError). A refusal when approval is not asked for."""
-        if not self.settings.schedule.approval_required:
+        if not self.settings.newsletter.schedule.approval_required:
             return Refusal(
                 RefusalKind.NOT_APPROVED, 'schedule.approval is "none": issues go out without approval, so there is nothing to approve'
             )
@@ -76,8 +76,8 @@ class Catalogue:
 
     def report(self, issue_id: str | None, last: int) -> dict[str, Any] | None:
         """The figures ``digest report --format json`` prints; None when that issue (default: the latest sent) has no deliveries."""
-        today = datetime.now(self.settings.timezone).date()
-        seen = report(self.store, today, issue_id=issue_id, last=last, key_of=self.settings.key_of)
+        today = datetime.now(self.settings.newsletter.timezone).date()
+        seen = report(self.store, today, issue_id=issue_id, last=last, key_of=self.settings.newsletter.key_of)
         return seen.to_json() if seen is not None else None
 
     def waiting(self) -> list[Waiting]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from digest.config import Settings
+from digest.config import Publication
 from digest.models import paused_on
 
 LONGEST_PAUSE = timedelta(days=366)  # a year, whatever day it starts
@@ -42,21 +42,21 @@ class ThemeChoice:
         return None if self.every else list(self.keys)
 
 
-def posted_choice(settings: Settings, posted: Iterable[object]) -> ThemeChoice:
+def posted_choice(newsletter: Publication, posted: Iterable[object]) -> ThemeChoice:
     """The themes a form posted (the sign-up form, the preferences page): each value a theme's key, or its name, as
     forms embedded on other sites before keys posted it; anything else is ignored. The one place that reads a choice."""
-    keys = settings.theme_keys
+    keys = newsletter.theme_keys
     by_name = {name.casefold(): key for key, name in keys.items()}
     wanted = {by_name.get(value.casefold(), value) for value in posted if isinstance(value, str)}
     chosen = tuple(key for key in keys if key in wanted)
     return ThemeChoice(chosen, every=len(chosen) == len(keys))
 
 
-def stored_choice(settings: Settings, stored: tuple[str, ...] | None) -> ThemeChoice:
+def stored_choice(newsletter: Publication, stored: tuple[str, ...] | None) -> ThemeChoice:
     """A stored choice (None: every theme) as the configured themes it holds; a key no theme has now is left out."""
     if stored is None:
-        return ThemeChoice(tuple(settings.theme_keys), every=True)
-    return posted_choice(settings, stored)
+        return ThemeChoice(tuple(newsletter.theme_keys), every=True)
+    return posted_choice(newsletter, stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ def pause_range(today: date) -> PauseRange:
     return PauseRange(today + timedelta(days=1), today + LONGEST_PAUSE)
 
 
-def reader_today(settings: Settings) -> date:
+def reader_today(newsletter: Publication) -> date:
     """Today where the newsletter is read (``[newsletter] timezone``): the day a pause is measured from."""
-    return datetime.now(settings.timezone).date()
+    return datetime.now(newsletter.timezone).date()
 
 
 def current_pause(paused_until: date | None, today: date) -> date | None:

@@ -23,24 +23,24 @@ from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter,
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 
 if TYPE_CHECKING:
-    from digest.config import Settings
+    from digest.config import Publication, Scope
     from digest.render import Present
     from digest.store import Store
 
 SIGNS_LINKS = 'it signs the counted links ([tracking] clicks = "aggregate")'
 
 
-def tracking(settings: Settings) -> bool:
-    return settings.clicks is ClickTracking.AGGREGATE
+def tracking(newsletter: Publication) -> bool:
+    return newsletter.clicks is ClickTracking.AGGREGATE
 
 
-def reader_copy(settings: Settings) -> Present | None:
+def reader_copy(settings: Scope) -> Present | None:
     """What the render shows instead of the built issue: its post links through the redirect (None: tracking off).
     Raises ConfigError when tracking is on without DIGEST_SECRET_KEY (the tokens are signed)."""
-    if not tracking(settings):
+    if not tracking(settings.newsletter):
         return None
-    signer = LinkSigner(settings.require_secret(SIGNS_LINKS), settings.list_id)
-    base = settings.base_url.rstrip("/") + routes.COUNTED.prefix
+    signer = LinkSigner(settings.install.require_secret(SIGNS_LINKS), settings.newsletter.list_id)
+    base = settings.install.base_url.rstrip("/") + routes.COUNTED.prefix
 
     def present(digest: Digest) -> Digest:
         return through_redirect(digest, lambda number: base + signer.token(digest.issue_id, number))
@@ -74,7 +74,7 @@ class IssueClicks:
 
 def clicks_by_theme(store: Store, latest: int, key_of: Callable[[str], str]) -> tuple[IssueClicks, ...]:
     """The latest ``latest`` issues with counted links, by theme, small figures left out; newest first. ``key_of``: a
-    theme name's key (Settings.key_of): readers chose keys, the links are told by theme name."""
+    theme name's key (Publication.key_of): readers chose keys, the links are told by theme name."""
     rows = store.links.by_theme(latest)
     issues: dict[str, dict[str, tuple[int, int, int]]] = {}
     for (issue_id, theme), counted in rows.items():
@@ -90,9 +90,9 @@ def clicks_by_theme(store: Store, latest: int, key_of: Callable[[str], str]) -> 
     return tuple(found)
 
 
-def counted_links(settings: Settings, digest: Digest) -> tuple[TrackedLink, ...]:
+def counted_links(newsletter: Publication, digest: Digest) -> tuple[TrackedLink, ...]:
     """The links the frozen issue keeps for the redirect: none with tracking off (its copies link directly)."""
-    return tracked_links(digest) if tracking(settings) else ()
+    return tracked_links(digest) if tracking(newsletter) else ()
 
 
 CACHED_SECONDS = 60.0  # a destination read from the store is reused this long (a rebuild before the send may renumber)
@@ -104,10 +104,8 @@ class Redirects:
     count (:meth:`count`); the web route strings them together without a thread for a link read lately. A token verifies whatever ``[tracking]`` says
     now: an issue sent while it was on keeps working after it is turned off."""
 
-    def __init__(
-        self, settings: Settings, store: Store, *, hold: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.signer = LinkSigner(settings.secret_key, settings.list_id) if settings.secret_key else None
+    def __init__(self, settings: Scope, store: Store, *, hold: float = HOLD_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.signer = LinkSigner(settings.install.secret_key, settings.newsletter.list_id) if settings.install.secret_key else None
         self.store = store
         self.filter = ClickFilter(hold=hold)
         self.clock = clock

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digest.config import Settings
+from digest.config import Installation, Scope
 from digest.config.alignment import DmarcOutlook, dmarc_outlook
 
 __all__ = ["Deliverability", "DmarcOutlook", "UnreadMailbox", "deliverability", "unread_mailbox"]
@@ -32,17 +32,17 @@ class Deliverability:
     unread: UnreadMailbox | None  # None: no mailto in the copies, or something reads it
 
 
-def deliverability(settings: Settings) -> Deliverability:
-    return Deliverability(dmarc=dmarc_outlook(settings), unread=unread_mailbox(settings))
+def deliverability(settings: Scope) -> Deliverability:
+    return Deliverability(dmarc=dmarc_outlook(settings), unread=unread_mailbox(settings.install))
 
 
-def unread_mailbox(settings: Settings) -> UnreadMailbox | None:
-    bounces = settings.bounces
+def unread_mailbox(install: Installation) -> UnreadMailbox | None:
+    bounces = install.bounces
     if bounces.imap_host or bounces.piped:
         return None
     if bounces.address:  # each copy: MAIL FROM bounces+<token>@…, List-Unsubscribe <mailto:unsubscribe+<token>@…>
         tagged = (bounces.unsubscribe_address, bounces.address)
         return UnreadMailbox("bounces.address", tuple(address.replace("@", "+<token>@", 1) for address in tagged), bounces=True)
-    if settings.delivery.unsubscribe_mailto:
-        return UnreadMailbox("delivery.unsubscribe_mailto", (settings.delivery.unsubscribe_mailto,), bounces=False)
+    if install.delivery.unsubscribe_mailto:
+        return UnreadMailbox("delivery.unsubscribe_mailto", (install.delivery.unsubscribe_mailto,), bounces=False)
     return None

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from digest.config import Settings
+from digest.config import Publication, Scope
 from digest.issue.editorial import IssueFile, Ref, issue_file_path, read_issue_file, url_key, write_issue_file
 from digest.issue.language import language_notes
 from digest.models import Digest, Post, Window
@@ -43,8 +43,8 @@ class DeskView:
     pinned: frozenset[str]  # the refs of the pinned posts
 
 
-def desk_view(settings: Settings, window: Window) -> DeskView:
-    current = read_issue_file(issue_file_path(settings, window), settings)
+def desk_view(settings: Scope, window: Window) -> DeskView:
+    current = read_issue_file(issue_file_path(settings.newsletter, window), settings)
     return DeskView(
         file=current.label,
         subject=current.subject or "",
@@ -54,22 +54,22 @@ def desk_view(settings: Settings, window: Window) -> DeskView:
     )
 
 
-def language_flags(settings: Settings, digest: Digest) -> Mapping[str, str]:
+def language_flags(newsletter: Publication, digest: Digest) -> Mapping[str, str]:
     """Post id → what the desk says beside each post of ``digest`` not in the newsletter's language, in the words
     the build's problems use ("in French; the model reads English")."""
-    return language_notes(digest.posts, settings)
+    return language_notes(digest.posts, newsletter)
 
 
-def edit_issue_file(settings: Settings, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str]) -> Path:
+def edit_issue_file(settings: Scope, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str]) -> Path:
     """Make one change to the issue file of ``window`` (``digest`` is its issue as built now); the file written.
     Raises DeskError for a change the desk refuses."""
-    path = issue_file_path(settings, window)
+    path = issue_file_path(settings.newsletter, window)
     current = read_issue_file(path, settings)
     if form is DeskForm.ISSUE:
         changes = issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))
     else:
         changes = post_changes(
-            current, digest, fields.get("action", ""), fields.get("post", ""), fields.get("value", ""), settings.theme_names
+            current, digest, fields.get("action", ""), fields.get("post", ""), fields.get("value", ""), settings.newsletter.theme_names
         )
     write_issue_file(path, current, **changes)
     return path

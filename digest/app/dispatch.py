@@ -16,7 +16,7 @@ from datetime import datetime
 
 from digest.app.approval import gated
 from digest.app.issues import Newsletter, SendPlan, WindowRequest
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import DeliveryState, SendReport
 from digest.models.errors import DigestError, RefusedError
 from digest.store import Store
@@ -51,7 +51,7 @@ class SendState:
 class Dispatch:
     """The sends of one process's API: plans, one running send at a time, progress."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
         self.lock = threading.Lock()

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from digest.app.choices import ChoiceProblem, ThemeChoice, posted_choice
 from digest.app.subscribers import AddOutcome, Membership, Roster, address_of, name_of
-from digest.config import Settings
+from digest.config import Scope
 from digest.config.schema import theme_key_problem
 from digest.models import SignUpKind, Subject, SubjectKind, Subscriber, SubscriberStatus
 from digest.models.tokens import address_hash
@@ -62,7 +62,7 @@ class Added:
 class People:
     """The list of one newsletter, for the API; needs DIGEST_SECRET_KEY (the links and the keyed hashes)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
         self.members = Membership(settings, store)
@@ -70,7 +70,7 @@ class People:
 
     def person(self, subscriber: Subscriber) -> Person:
         themes, paused = self.store.subscribers.preferences_of(subscriber.id)
-        return Person(subscriber=subscriber, newsletter=self.settings.list_id, themes=themes, paused_until=paused)
+        return Person(subscriber=subscriber, newsletter=self.settings.newsletter.list_id, themes=themes, paused_until=paused)
 
     def subject(self, subscriber: Subscriber) -> Subject:
         """How the audit log names them: their id, and the keyed hash of the address that outlives a forget."""
@@ -83,12 +83,12 @@ class People:
     def choice(self, keys: Sequence[str] | None) -> ThemeChoice | Refused:
         """The themes ``keys`` name (None: every theme); a key no theme has is refused, never dropped in silence."""
         if keys is None:
-            return ThemeChoice(tuple(self.settings.theme_keys), every=True)
-        unknown = [key for key in keys if key not in self.settings.theme_keys]
+            return ThemeChoice(tuple(self.settings.newsletter.theme_keys), every=True)
+        unknown = [key for key in keys if key not in self.settings.newsletter.theme_keys]
         if unknown:
-            known = ", ".join(self.settings.theme_keys)
+            known = ", ".join(self.settings.newsletter.theme_keys)
             return Refused(PersonProblem.UNKNOWN_THEME, f"no theme has the key {', '.join(map(repr, unknown))}; the keys are: {known}")
-        chosen = posted_choice(self.settings, keys)
+        chosen = posted_choice(self.settings.newsletter, keys)
         if self.members.problem_of(chosen) is ChoiceProblem.NO_THEME:
             return Refused(PersonProblem.NO_THEME, "choose at least one theme (or leave themes out: every theme)")
         return chosen

@@ -18,7 +18,7 @@ from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_be
 from digest.app.report import Report, report
 from digest.app.session import open_store
 from digest.app.subscribers import address_of
-from digest.config import Settings, load_settings
+from digest.config import Scope, load_settings
 from digest.models import Digest, OnStep, RenderedIssue, StoredIssue
 from digest.models.errors import ConfigError, DigestError, RenderError, WindowError
 from digest.render.templates import template_dirs
@@ -30,7 +30,7 @@ SAMPLE = ("reader@example.org", "Sample Reader")
 
 @dataclass(frozen=True, slots=True)
 class PreviewBuild:
-    settings: Settings
+    settings: Scope
     newsletter: Newsletter
     target: Target
     digest: Digest
@@ -72,17 +72,17 @@ class Workbench:
         self.lock = threading.Lock()
         self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
 
-    def settings(self) -> Settings | Failure:
+    def settings(self) -> Scope | Failure:
         try:
             return load_settings(self.config)
         except ConfigError as exc:
             return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
 
-    def store(self, settings: Settings) -> Store:
+    def store(self, settings: Scope) -> Store:
         with self.lock:
-            if settings.database_url not in self.stores:
-                self.stores[settings.database_url] = open_store(settings)  # upgraded with the config's theme keys
-            return self.stores[settings.database_url]
+            if settings.install.database_url not in self.stores:
+                self.stores[settings.install.database_url] = open_store(settings)  # upgraded with the config's theme keys
+            return self.stores[settings.install.database_url]
 
     def build(self, request: WindowRequest, on_step: OnStep | None = None) -> PreviewBuild | Failure:
         """The issue ``request`` means, built now, with a sample copy; or what stopped it, and where."""
@@ -101,7 +101,8 @@ class Workbench:
         try:
             built = newsletter.build(target.window, now, on_step=on_step)
             # The sample copy needs a key to sign its links; a preview-only one when none is set.
-            signing = settings if settings.secret_key else dataclasses.replace(settings, secret_key="preview-only")  # noqa: S106 (signs nothing real)
+            keyed = dataclasses.replace(settings.install, secret_key="preview-only")  # noqa: S106 (signs nothing real)
+            signing = settings if settings.install.secret_key else Scope(keyed, settings.newsletter)
             sample = compile_issue(built.issue, signing, date=now).render(0, *SAMPLE)
         except RenderError as exc:
             return Failure(where=exc.where, message=exc.message)
@@ -109,15 +110,17 @@ class Workbench:
             return Failure(where="build", message=str(exc))
         return PreviewBuild(settings, newsletter, target, built.digest, built.rendered, built.issue, sample, None, None)
 
-    def readers(self) -> tuple[Settings, Report | None] | Failure:
+    def readers(self) -> tuple[Scope, Report | None] | Failure:
         """The Readers page's figures: the report of the latest sent issue (None: nothing sent, or no database yet)."""
         settings = self.settings()
         if isinstance(settings, Failure):
             return settings
-        if not database_exists(settings.database_url):
+        if not database_exists(settings.install.database_url):
             return settings, None
         try:
-            return settings, report(self.store(settings), datetime.now(UTC).astimezone(settings.timezone).date(), key_of=settings.key_of)
+            return settings, report(
+                self.store(settings), datetime.now(UTC).astimezone(settings.newsletter.timezone).date(), key_of=settings.newsletter.key_of
+            )
         except DigestError as exc:
             return Failure(where="database", message=str(exc))
 
@@ -144,10 +147,10 @@ class Workbench:
             paths.append(Path("config/digest.toml"))
         if not isinstance(settings, Failure):
             paths += template_dirs(settings)
-            paths.append(settings.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
-            for spec in settings.sources:
+            paths.append(settings.newsletter.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
+            for spec in settings.newsletter.sources:
                 if not spec.is_url:
-                    location = settings.resolve(spec.location)
+                    location = settings.install.resolve(spec.location)
                     while any(ch in str(location) for ch in "*?[") and location != location.parent:
                         location = location.parent
                     paths.append(location)
@@ -163,7 +166,7 @@ def send_test_copy(built: PreviewBuild, typed_address: str) -> tuple[str, str]:
 
 def approval_line(built: PreviewBuild) -> str | None:
     """The approval line of the desk (None when approval is not required)."""
-    if not built.settings.schedule.approval_required:
+    if not built.settings.newsletter.schedule.approval_required:
         return None
     from digest.app.approval import approval_state
 

@@ -158,7 +158,7 @@ def report(
     store: Store, today: date, *, key_of: Callable[[str], str], issue_id: str | None = None, last: int = DEFAULT_ISSUES
 ) -> Report | None:
     """The report of ``issue_id`` (default: the latest sent) and the ``last`` issues up to it; None when no such
-    issue has any delivery. ``key_of``: a theme name's key (Settings.key_of), to match readers' choices to sections."""
+    issue has any delivery. ``key_of``: a theme name's key (Publication.key_of), to match readers' choices to sections."""
     chosen = store.figures.sent_issues(1, issue_id=issue_id)
     if not chosen:
         return None

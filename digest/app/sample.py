@@ -18,7 +18,7 @@ from pathlib import Path
 
 from digest.app.issues import Newsletter, SendPlan, WindowRequest
 from digest.app.output import write_issue
-from digest.config import Settings
+from digest.config import Scope
 from digest.models import SendReport
 from digest.models.csv_formats import read_csv
 from digest.store import Store
@@ -36,27 +36,29 @@ class SampleRun:
     report: SendReport | None  # None: every sample subscriber has it already
 
 
-def sample_settings(base: Settings) -> Settings:
+def sample_settings(base: Scope) -> Scope:
     """``base`` on the sample database and the outbox, with a throw-away key when none is set."""
-    folder = base.root / SAMPLE_FOLDER
-    return replace(
-        base,
+    install = base.install
+    folder = install.root / SAMPLE_FOLDER
+    sample = replace(
+        install,
         database_url=f"sqlite:///{folder / 'digest.sqlite'}",
-        delivery=replace(base.delivery, backend="outbox"),
-        secret_key=base.secret_key or secrets.token_urlsafe(32),
+        delivery=replace(install.delivery, backend="outbox"),
+        secret_key=install.secret_key or secrets.token_urlsafe(32),
     )
+    return Scope(sample, base.newsletter)
 
 
 def deliver_sample(
-    base: Settings, subscribers_csv: str, as_of: str | None, now: datetime, on_plan: Callable[[SampleRun], None] | None = None
+    base: Scope, subscribers_csv: str, as_of: str | None, now: datetime, on_plan: Callable[[SampleRun], None] | None = None
 ) -> SampleRun:
     """Add the sample subscribers (CSV text) to the sample database, build the issue ``as_of`` means (the
     latest slot) and deliver it to the outbox. ``on_plan`` hears what is about to go out before the send
     starts. Raises WindowError for a bad ``as_of``, DigestError for a failed send."""
     settings = sample_settings(base)
-    folder = base.root / SAMPLE_FOLDER
+    folder = base.install.root / SAMPLE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     try:
         newsletter = Newsletter(settings, store)
         target = newsletter.target(WindowRequest(as_of=as_of), now)
@@ -64,9 +66,11 @@ def deliver_sample(
         added = sum(store.subscribers.add(row.email, row.name, status=row.status)[1] for row in rows if row.email is not None)
         plan = newsletter.plan_send(target, now)
         built = plan.built
-        written = write_issue(settings.output_dir, built.digest, built.rendered) if built is not None and built.digest.posts else None
+        written = (
+            write_issue(settings.newsletter.output_dir, built.digest, built.rendered) if built is not None and built.digest.posts else None
+        )
         run = SampleRun(
-            folder=folder, added=added, plan=plan, written=written, outbox=settings.delivery.outbox_dir / plan.issue.id, report=None
+            folder=folder, added=added, plan=plan, written=written, outbox=settings.install.delivery.outbox_dir / plan.issue.id, report=None
         )
         if on_plan is not None:
             on_plan(run)

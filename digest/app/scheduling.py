@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
-from digest.config import Settings
+from digest.config import Scope
 from digest.issue.slots import latest_slot, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import WARMUP_HELD, DeliveryState, RunEnd, SlotState
@@ -71,14 +71,14 @@ class Scheduler:
     """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
 
     def __init__(
-        self, settings: Settings, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+        self, settings: Scope, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
     ) -> None:
         self.settings = settings
         self.store = store
         self.newsletter = Newsletter(settings, store)
         self.stop = stop or threading.Event()
         self.trigger = self.newsletter.trigger
-        self.backend_factory = backend_factory or (lambda: get_backend(settings))
+        self.backend_factory = backend_factory or (lambda: get_backend(settings.install))
         self.lock = threading.Lock()  # one slot at a time in this process (APScheduler's max_instances is per job)
 
     def fire_times(self, now: datetime, count: int) -> list[datetime]:
@@ -106,10 +106,10 @@ class Scheduler:
             if plan.built is not None and not plan.frozen:
                 for problem in plan.built.digest.problems:
                     log.warning("slot %s: %s", slot.isoformat(), problem)
-                if len(plan.issue.post_ids) < self.settings.schedule.min_posts:
+                if len(plan.issue.post_ids) < self.settings.newsletter.schedule.min_posts:
                     reason = (
                         f"{len(plan.issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = "
-                        f"{self.settings.schedule.min_posts}; no email sent"
+                        f"{self.settings.newsletter.schedule.min_posts}; no email sent"
                     )
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:
@@ -147,7 +147,7 @@ class Scheduler:
 
     def draft_due(self, now: datetime) -> str | None:
         """With approval required: make the coming slot's draft once it is ``draft_hours`` away; its id, or None."""
-        options = self.settings.schedule
+        options = self.settings.newsletter.schedule
         if not options.approval_required:
             return None
         slot = next_slot(self.trigger, now)
@@ -159,7 +159,9 @@ class Scheduler:
             log.error("slot %s: the draft could not be made: %s", slot.isoformat(), exc)
             return None
         if drafted is not None:
-            log.info("slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.editors))
+            log.info(
+                "slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.newsletter.editors)
+            )
         return drafted.id if drafted else None
 
     def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> SlotOutcome:
@@ -189,14 +191,14 @@ class Scheduler:
         if run is not None and run.state in FINAL:
             return None
         late = (now - slot).total_seconds()
-        grace = self.settings.schedule.misfire_grace
+        grace = self.settings.newsletter.schedule.misfire_grace
         if late <= grace:
             if late > 1:
                 log.info("slot %s: catching up, %.0f s late (grace %.0f s)", slot.isoformat(), late, grace)
             return self.run_slot(slot, now)
         if run is None:
             return self._record_unrun(slot, late, grace)
-        if run.state is SlotState.WAITING and WARMUP_HELD in (run.reason or "") and self.settings.delivery.warmup.enabled:
+        if run.state is SlotState.WAITING and WARMUP_HELD in (run.reason or "") and self.settings.install.delivery.warmup.enabled:
             return self.run_slot(slot, now)  # held back by the warm-up, not late: each day sends that day's share
         if run.state is SlotState.WAITING:
             reason = f"{run.reason}; not tried again: {late / 3600:.1f} h late, beyond the grace period"

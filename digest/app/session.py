@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
-# Settings, SourceSpec and Store are re-exported ("as"): an entry point names them (a parameter's type, an
+# Scope, Publication, SourceSpec and Store are re-exported ("as"): an entry point names them (a parameter's type, an
 # annotation's) from here, so the contract that it imports nothing below app/ holds for type-only imports too.
-from digest.config import Settings as Settings
+from digest.config import Publication as Publication
+from digest.config import Scope as Scope
 from digest.config import SourceSpec as SourceSpec
 from digest.config import find_config, load_settings, parse_source_spec
 from digest.issue.selection import at_moment, parse_when
@@ -31,7 +32,7 @@ from digest.store.migrations import HEAD
 NO_NEWSLETTER = "no config/digest.toml here or above: run `digest init` or cd to your newsletter"
 
 
-def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False) -> Settings:
+def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False) -> Scope:
     """The settings of ``config`` (found from here or above when None); raises ConfigError listing every problem.
 
     Without a config found, only a ``bare`` run (one that reads just what it is given, as ``build --source``)
@@ -42,10 +43,10 @@ def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *
     return load_settings(config, environ=environ)
 
 
-def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
+def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
     """The store of ``settings``, its schema brought up to date unless ``upgrade`` is False; readers' theme choices
     that no theme has any more are logged as a warning (digest.app.subscribers.warn_lost_choices)."""
-    store = Store.open(settings.database_url, upgrade=upgrade, themes=theme_names(settings))
+    store = Store.open(settings.install.database_url, upgrade=upgrade, themes=theme_names(settings.newsletter))
     if upgrade:
         from digest.app.subscribers import warn_lost_choices
 
@@ -53,19 +54,19 @@ def open_store(settings: Settings, *, upgrade: bool = True) -> Store:
     return store
 
 
-def theme_names(settings: Settings) -> ThemeNames:
+def theme_names(newsletter: Publication) -> ThemeNames:
     """The config's themes as the upgrade that keys readers' choices reads them: each name's key, and where to write
     the keys the config derives from names (so the operator can make them stay when a name changes)."""
-    keys = {name.casefold(): key for key, name in settings.theme_keys.items()}
-    advice = {theme.key: f'key = "{theme.key}" in the [[themes]] named "{theme.name}"' for theme in settings.themes if theme.derived_key}
-    if not settings.fallback_key:
-        advice[settings.fallback_theme_key] = f'fallback_key = "{settings.fallback_theme_key}" in [grouping]'
+    keys = {name.casefold(): key for key, name in newsletter.theme_keys.items()}
+    advice = {theme.key: f'key = "{theme.key}" in the [[themes]] named "{theme.name}"' for theme in newsletter.themes if theme.derived_key}
+    if not newsletter.fallback_key:
+        advice[newsletter.fallback_theme_key] = f'fallback_key = "{newsletter.fallback_theme_key}" in [grouping]'
     return ThemeNames(keys=keys, advice=advice)
 
 
-def existing_store(settings: Settings) -> Store | None:
+def existing_store(settings: Scope) -> Store | None:
     """The store, but only if its database is there already: an embedded SQLite file is not created just to look."""
-    return open_store(settings) if database_exists(settings.database_url) else None
+    return open_store(settings) if database_exists(settings.install.database_url) else None
 
 
 def source_specs(texts: Iterable[str], here: Path) -> tuple[SourceSpec, ...]:
@@ -97,22 +98,22 @@ class SchemaState:
         return self.revision == self.head
 
 
-def schema_state(settings: Settings) -> SchemaState:
+def schema_state(settings: Scope) -> SchemaState:
     store = open_store(settings, upgrade=False)
     try:
-        return SchemaState(safe_url(settings.database_url), store.version())
+        return SchemaState(safe_url(settings.install.database_url), store.version())
     finally:
         store.close()
 
 
-def upgrade_schema(settings: Settings) -> tuple[SchemaState, SchemaState]:
+def upgrade_schema(settings: Scope) -> tuple[SchemaState, SchemaState]:
     """Apply every revision the database lacks (one transaction); the state before and after. Raises StoreError."""
     store = open_store(settings, upgrade=False)
     try:
-        before, after = store.migrate(themes=theme_names(settings))
+        before, after = store.migrate(themes=theme_names(settings.newsletter))
     finally:
         store.close()
-    where = safe_url(settings.database_url)
+    where = safe_url(settings.install.database_url)
     return SchemaState(where, before), SchemaState(where, after)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from digest.app.bounces import EventKind, Returned
 from digest.app.health import source_health
 from digest.app.subscribers import LostChoice, lost_choices
-from digest.config import Settings
+from digest.config import Publication, Scope
 from digest.issue.slots import make_trigger, next_fire_times
 from digest.models import (
     Delivery,
@@ -80,14 +80,14 @@ def health(store: Store) -> Health:
     return Health(schema=store.version(), scheduler=store.leases.holder(SCHEDULER_LEASE))
 
 
-def scheduler_status(settings: Settings, store: Store, now: datetime) -> SchedulerStatus:
+def scheduler_status(newsletter: Publication, store: Store, now: datetime) -> SchedulerStatus:
     runs = store.runs.recent(1)
     holder = store.leases.holder(SCHEDULER_LEASE)
     live = holder is not None and holder[1] > now
     return SchedulerStatus(
-        cron=settings.schedule.cron,
-        timezone=str(settings.schedule_zone),
-        next_run=next(iter(next_fire_times(make_trigger(settings), now, 1)), None),
+        cron=newsletter.schedule.cron,
+        timezone=str(newsletter.schedule_zone),
+        next_run=next(iter(next_fire_times(make_trigger(newsletter), now, 1)), None),
         last_run=runs[0] if runs else None,
         lease_owner=holder[0] if live and holder else None,
         lease_expires_at=holder[1] if live and holder else None,
@@ -147,11 +147,11 @@ class Status:
     warmup: WarmupDay | None = None  # [delivery.warmup] on: the ramp's day today, its cap, what was sent
 
 
-def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
+def status(settings: Scope, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
     """The status of the stored issues (or of ``issue_ids``); ``pending`` adds who is waiting for each."""
     found = store.ledger.status(list(issue_ids) or None)
     events = store.events.by_issue()
-    workers = store.workers.of([item.issue_id for item in found], settings.delivery.claim_timeout)
+    workers = store.workers.of([item.issue_id for item in found], settings.install.delivery.claim_timeout)
     issues = tuple(
         IssueReport(
             status=item,
@@ -162,24 +162,24 @@ def status(settings: Settings, store: Store, now: datetime, issue_ids: tuple[str
         for item in found
     )
     return Status(
-        scheduler=scheduler_status(settings, store, now),
+        scheduler=scheduler_status(settings.newsletter, store, now),
         subscribers=store.subscribers.counts(),
         issues=issues,
         emails=store.subscribers.emails_of([d.subscriber_id for item in found for d in item.problems]),
         lost=lost_choices(settings, store),
-        sources=tuple(item for item in source_health(settings.sources, store, now) if item.worrying),
+        sources=tuple(item for item in source_health(settings.newsletter.sources, store, now) if item.worrying),
         setup=store.checks.latest(),
         paces=tuple(store.pacing.paces()),
         warmup=warmup_now(settings, store, now),
     )
 
 
-def warmup_now(settings: Settings, store: Store, now: datetime) -> WarmupDay | None:
+def warmup_now(settings: Scope, store: Store, now: datetime) -> WarmupDay | None:
     """Where the warm-up stands on the newsletter's day of ``now`` (None: off)."""
-    options = settings.delivery.warmup
+    options = settings.install.delivery.warmup
     if not options.enabled:
         return None
-    today = now.astimezone(settings.timezone).date()
+    today = now.astimezone(settings.newsletter.timezone).date()
     first, sent = store.pacing.warmup(today)
     return warmup_day(options, today, first, sent)
 

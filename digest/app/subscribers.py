@@ -31,7 +31,7 @@ from digest.app.choices import (
     stored_choice,
 )
 from digest.app.hints import command_hint
-from digest.config import ConfigError, Settings
+from digest.config import ConfigError, Scope
 from digest.config.schema import theme_key_problem
 from digest.mail.notice import send_notice
 from digest.models import SUBSCRIBER_STATUS_WORDS, Refusal, RefusalKind, SignUpKind, Subscriber, SubscriberStatus, routes
@@ -81,10 +81,10 @@ class LostChoice:
 LOST_EXAMPLES = 3  # addresses named per lost key: enough to recognise, few enough for a log line
 
 
-def lost_choices(settings: Settings, store: Store) -> tuple[LostChoice, ...]:
+def lost_choices(settings: Scope, store: Store) -> tuple[LostChoice, ...]:
     """The keys stored in readers' choices that no theme of the config has, with whom they affect. One grouped
     read of the list (its distinct choices), then a few addresses per lost key."""
-    known = settings.theme_keys
+    known = settings.newsletter.theme_keys
     readers: Counter[str] = Counter()
     stranded: Counter[str] = Counter()
     holders: dict[str, list[str]] = {}
@@ -100,13 +100,13 @@ def lost_choices(settings: Settings, store: Store) -> tuple[LostChoice, ...]:
             readers[key],
             stranded[key],
             store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES),
-            command_hint(settings.config_path, "subscribers", "list", "--theme", key),
+            command_hint(settings.install.config_path, "subscribers", "list", "--theme", key),
         )
         for key in readers
     )
 
 
-def warn_lost_choices(settings: Settings, store: Store) -> None:
+def warn_lost_choices(settings: Scope, store: Store) -> None:
     """Log each lost choice as a warning: at load, so a renamed theme never quietly leaves its readers without mail."""
     for lost in lost_choices(settings, store):
         log.warning("%s", lost)
@@ -130,13 +130,13 @@ class Confirmation:
 class Membership:
     """A reader's membership over one configuration and one database; needs DIGEST_SECRET_KEY (its tokens)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
-        secret = settings.require_secret(KEY_USE_LINKS)
+    def __init__(self, settings: Scope, store: Store) -> None:
+        secret = settings.install.require_secret(KEY_USE_LINKS)
         self.settings = settings
         self.store = store
         self.secret = secret
-        self.links = Signer(secret, settings.list_id)
-        self.confirmations = ExpiringSigner(secret, settings.list_id, "confirm")
+        self.links = Signer(secret, settings.newsletter.list_id)
+        self.confirmations = ExpiringSigner(secret, settings.newsletter.list_id, "confirm")
 
     # -- the reader's own links: unsubscribe and preferences --------------------------------------------
 
@@ -166,12 +166,12 @@ class Membership:
     def preferences_of(self, subscriber: Subscriber) -> Preferences:
         """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts."""
         stored, paused = self.store.subscribers.preferences_of(subscriber.id)
-        today = reader_today(self.settings)
-        return Preferences(stored_choice(self.settings, stored), current_pause(paused, today), pause_range(today))
+        today = reader_today(self.settings.newsletter)
+        return Preferences(stored_choice(self.settings.newsletter, stored), current_pause(paused, today), pause_range(today))
 
     def problem_of(self, themes: ThemeChoice, paused_until: date | None = None) -> ChoiceProblem | None:
         """What stops this choice being kept (:func:`digest.app.choices.choice_problem`); None when it may be."""
-        return choice_problem(themes, paused_until, reader_today(self.settings))
+        return choice_problem(themes, paused_until, reader_today(self.settings.newsletter))
 
     def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> ChoiceProblem | None:
         """Keep their choice; what stopped it (:class:`ChoiceProblem`: they left the list meanwhile too), or None."""
@@ -183,7 +183,7 @@ class Membership:
 
     def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
         """The themes a form posted (:func:`posted_choice`)."""
-        return posted_choice(self.settings, posted)
+        return posted_choice(self.settings.newsletter, posted)
 
     # -- signing up and confirming --------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class Membership:
         nothing when a mail went to that address in the last ten minutes. A mail that cannot go out is logged:
         the form's answer is the same for everyone, whoever is on the list."""
         settings = self.settings
-        self.store.subscribers.expire_pending(timedelta(hours=settings.confirm_hours))
+        self.store.subscribers.expire_pending(timedelta(hours=settings.newsletter.confirm_hours))
         found = self.store.subscribers.sign_up(address, name, themes.stored)
         if not self.store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
             return found.kind  # a mail went out in the last ten minutes: no mail bombing through our form
@@ -201,20 +201,20 @@ class Membership:
                 send_notice(
                     settings,
                     address,
-                    f"You are already subscribed to {settings.name}",
-                    f"Someone (you, we hope) asked to subscribe {address} to {settings.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.base_url, token=self.link_token(found.subscriber))}\n",
+                    f"You are already subscribed to {settings.newsletter.name}",
+                    f"Someone (you, we hope) asked to subscribe {address} to {settings.newsletter.name}. You are subscribed already: "
+                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.install.base_url, token=self.link_token(found.subscriber))}\n",
                     label="signup",
                 )
             else:
-                expires = int(time.time() + settings.confirm_hours * 3600)
-                link = routes.CONFIRM.link(settings.base_url, token=self.confirmations.token(found.subscriber.id, expires))
+                expires = int(time.time() + settings.newsletter.confirm_hours * 3600)
+                link = routes.CONFIRM.link(settings.install.base_url, token=self.confirmations.token(found.subscriber.id, expires))
                 send_notice(
                     settings,
                     address,
-                    f"Confirm your subscription to {settings.name}",
-                    f"Please confirm that you want {settings.name} at {address}:\n\n    {link}\n\n"
-                    f"The link works for {settings.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
+                    f"Confirm your subscription to {settings.newsletter.name}",
+                    f"Please confirm that you want {settings.newsletter.name} at {address}:\n\n    {link}\n\n"
+                    f"The link works for {settings.newsletter.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
                     "nothing will be sent to you.\n",
                     label="signup",
                 )
@@ -237,7 +237,7 @@ class Membership:
         if subscriber.status == SubscriberStatus.ACTIVE:
             return Confirmation(ConfirmationState.SUBSCRIBED, subscriber)
         since = self.store.subscribers.awaiting_since(subscriber.id)
-        issued = expires - int(self.settings.confirm_hours * 3600)
+        issued = expires - int(self.settings.newsletter.confirm_hours * 3600)
         if not still_valid or since is None or issued < int(since.timestamp()):
             return Confirmation(ConfirmationState.USED, subscriber)
         return Confirmation(ConfirmationState.AWAITING, subscriber)
@@ -254,10 +254,10 @@ class Membership:
             send_notice(
                 settings,
                 subscriber.email,
-                f"Welcome to {settings.name}",
-                f"You are subscribed to {settings.name}: the next issue comes to {subscriber.email}.\n\n"
-                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.base_url, token=token)}\n"
-                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.base_url, token=token)}\n",
+                f"Welcome to {settings.newsletter.name}",
+                f"You are subscribed to {settings.newsletter.name}: the next issue comes to {subscriber.email}.\n\n"
+                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.install.base_url, token=token)}\n"
+                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.install.base_url, token=token)}\n",
                 label="welcome",
             )
         except DigestError as exc:
@@ -324,7 +324,7 @@ class Added:
 class Roster:
     """The list as an operator keeps it: import, add, remove, show, forget."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
 
@@ -332,11 +332,13 @@ class Roster:
         """Whether an address asked to be forgotten. Only a keyed hash of each is kept, so without the secret key
         none can be recognised: refused then (ConfigError) while the suppression list holds any, rather than add
         back someone who asked to be forgotten."""
-        key = self.settings.secret_key
+        key = self.settings.install.secret_key
         if not key:
             if not (count := self.store.subscribers.suppressions()):
                 return lambda _address: False  # nobody was forgotten here
-            self.settings.require_secret(f"it recognises the {count} forgotten address(es) on the suppression list, never added back")
+            self.settings.install.require_secret(
+                f"it recognises the {count} forgotten address(es) on the suppression list, never added back"
+            )
         return lambda address: self.store.subscribers.suppressed(address_hash(key or "", address))
 
     def import_rows(self, data: bytes, source: str) -> Imported:
@@ -447,6 +449,6 @@ class Roster:
     def forget(self, subscriber: Subscriber) -> None:
         """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again (the
         API's audit log keeps only that hash too)."""
-        key = self.settings.require_secret("it keys the hash kept on the suppression list")
+        key = self.settings.install.require_secret("it keys the hash kept on the suppression list")
         self.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
         self.store.api.forget_subscriber(subscriber.id)  # the API's audit log keeps only the keyed hash of the address

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.hints import command_hint
-from digest.config import Settings
+from digest.config import Publication, Scope
 from digest.models import PlacementKind
 from digest.models.errors import LabelError
 from digest.store import PastLabel, PastPlacement, Store
@@ -48,13 +48,13 @@ class ThemeReport:
         return sum(score.matched for score in self.themes) / self.posts if self.posts else 0.0
 
 
-def theme_report(settings: Settings, store: Store, since: datetime | None = None) -> ThemeReport:
+def theme_report(newsletter: Publication, store: Store, since: datetime | None = None) -> ThemeReport:
     """The automatic themes against the editor's final ones over the issues since ``since`` (all: None)."""
     past = store.placements.since(since)
     placed = [p for p in past if p.theme is not None]
     return ThemeReport(
         issues=_by_issue(placed),
-        themes=tuple(_score(name, placed) for name in _names(settings, placed)),
+        themes=tuple(_score(name, placed) for name in _names(newsletter, placed)),
         confusions=_confusions(placed),
         excluded=sum(1 for p in past if p.kind is PlacementKind.EXCLUDED),
     )
@@ -67,10 +67,10 @@ def _by_issue(placed: list[PastPlacement]) -> tuple[tuple[str, int, int], ...]:
     return tuple((issue, len(items), sum(1 for i in items if i.automatic == i.theme)) for issue, items in issues.items())
 
 
-def _names(settings: Settings, placed: list[PastPlacement]) -> list[str]:
+def _names(newsletter: Publication, placed: list[PastPlacement]) -> list[str]:
     """The config's themes and fallback, then any theme an old issue went out with that the config no longer has."""
-    gone = sorted({p.theme for p in placed if p.theme is not None and p.theme not in settings.theme_names})
-    return [*settings.theme_names, *gone]
+    gone = sorted({p.theme for p in placed if p.theme is not None and p.theme not in newsletter.theme_names})
+    return [*newsletter.theme_names, *gone]
 
 
 def _score(name: str, placed: list[PastPlacement]) -> ThemeScore:
@@ -92,9 +92,9 @@ class Teaching:
     forgotten: int  # labels the editor took back (`digest themes forget-label`)
 
 
-def teaching(settings: Settings, store: Store) -> Teaching:
+def teaching(newsletter: Publication, store: Store) -> Teaching:
     """How many labels the frozen issues give the next build, by kind."""
-    return _counted(store.placements.taught(settings.theme_keys), store)
+    return _counted(store.placements.taught(newsletter.theme_keys), store)
 
 
 def _counted(taught: list[PastLabel], store: Store) -> Teaching:
@@ -190,22 +190,22 @@ class TaughtLabels:
 TITLE_PLACEHOLDER = "START OF ITS TITLE"
 
 
-def taught_labels(settings: Settings, store: Store, limit: int = SHOWN_LABELS) -> TaughtLabels:
+def taught_labels(settings: Scope, store: Store, limit: int = SHOWN_LABELS) -> TaughtLabels:
     """What the next build learns from: the first ``limit`` labels (the editor's corrections first, each kind newest
     issue first) and how many there are, by kind."""
-    taught = store.placements.taught(settings.theme_keys)
+    taught = store.placements.taught(settings.newsletter.theme_keys)
     ordered = sorted(taught, key=lambda label: not label.corrected)  # stable: each kind keeps its newest first
     counted = _counted(taught, store)
     idle = ""
-    if not settings.meaning.enabled:
-        idle = settings.meaning.unavailable or 'placement by meaning is off ([grouping] meaning = "on" turns it on)'
+    if not settings.newsletter.meaning.enabled:
+        idle = settings.newsletter.meaning.unavailable or 'placement by meaning is off ([grouping] meaning = "on" turns it on)'
     return TaughtLabels(
         shown=tuple(ordered[:limit]),
         corrected=counted.corrected,
         confirmed=counted.confirmed,
         forgotten=counted.forgotten,
         idle=idle,
-        forget_hint=command_hint(settings.config_path, "themes", "forget-label", TITLE_PLACEHOLDER),
+        forget_hint=command_hint(settings.install.config_path, "themes", "forget-label", TITLE_PLACEHOLDER),
     )
 
 

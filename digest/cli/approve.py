@@ -30,7 +30,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")
     settings = obj.settings
-    if not settings.schedule.approval_required:
+    if not settings.newsletter.schedule.approval_required:
         fail(
             'schedule.approval is "none": the schedule sends without approval, so there is nothing to approve '
             '(set schedule.approval = "required" in the config to have issues approved before they go out)',
@@ -45,7 +45,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
             assert stored is not None  # require_stored said so
             target = stored
         else:
-            at = moment(as_of, settings.timezone) if as_of else now
+            at = moment(as_of, settings.newsletter.timezone) if as_of else now
             target = newsletter.target(WindowRequest(as_of=as_of, upcoming=True), at)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None

@@ -38,7 +38,7 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
     settings = obj.settings
     from digest.app.bounces import KEY_USE_TOKENS
 
-    settings.require_secret(KEY_USE_TOKENS)  # a ConfigError: exit 2 with the fix, before any message is read
+    settings.install.require_secret(KEY_USE_TOKENS)  # a ConfigError: exit 2 with the fix, before any message is read
     inputs: list[tuple[str, bytes]] = []
     unreadable = 0
     for path in files or (Path("-"),):
@@ -73,14 +73,14 @@ def fetch(obj: Context) -> None:
     from digest.app.bounces import KEY_USE_TOKENS, fetch_mailbox
     from digest.models.errors import DeliveryError
 
-    obj.settings.require_secret(KEY_USE_TOKENS)
+    obj.settings.install.require_secret(KEY_USE_TOKENS)
     try:
         report = fetch_mailbox(obj.settings, obj.store)
     except DeliveryError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     for uid, outcome in report.outcomes:
         say(f"uid {uid}: {outcome.describe()}")
-    say(f"Read       {report.read} message(s) from {obj.settings.bounces.imap_folder} on {obj.settings.bounces.imap_host}")
+    say(f"Read       {report.read} message(s) from {obj.settings.install.bounces.imap_folder} on {obj.settings.install.bounces.imap_host}")
 
 
 @bounces.command()
@@ -122,7 +122,7 @@ def _dismiss_all(obj: Context, before: str | None, yes: bool) -> None:
     from digest.models.errors import WindowError
 
     try:
-        until = moment(before, obj.settings.timezone) if before is not None else None
+        until = moment(before, obj.settings.newsletter.timezone) if before is not None else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--before") from None
     which = f" read before {until:%Y-%m-%d %H:%M %Z}" if until is not None else ""

@@ -25,7 +25,7 @@ from digest.cli.common import (
 
 if TYPE_CHECKING:
     from digest.app.issues import Built
-    from digest.app.session import Settings
+    from digest.app.session import Publication
     from digest.models import Digest, RenderedIssue, StoredIssue
 
 
@@ -70,7 +70,7 @@ def build(
     obj.bare = bool(sources) and not freeze_it  # given its sources, a build needs no newsletter folder (the defaults apply)
     settings = obj.placing()
     if out_dir is not None:
-        settings = replace(settings, output_dir=out_dir.resolve())
+        settings = replace(settings, newsletter=replace(settings.newsletter, output_dir=out_dir.resolve()))
     now = datetime.now(UTC)
     target = window_target(obj, as_of, since, until, now)
     try:
@@ -84,12 +84,12 @@ def build(
     if strict and (wrong := strict_problems(digest.problems)):
         fail(f"{len(wrong)} problem(s) in the input (--strict): nothing written", EXIT_PROBLEMS)
     if digest.posts:
-        click.echo(display_path(write_issue(settings.output_dir, digest, rendered)))
+        click.echo(display_path(write_issue(settings.newsletter.output_dir, digest, rendered)))
     else:
-        earlier = settings.output_dir / digest.issue_id
+        earlier = settings.newsletter.output_dir / digest.issue_id
         kept = f" (an earlier build in {display_path(earlier)} is kept)" if earlier.is_dir() else ""
         click.echo(f"nothing written: the issue has no posts{kept}")
-    click.echo(summary(digest, rendered, settings))
+    click.echo(summary(digest, rendered, settings.newsletter))
     if freeze_it and not digest.posts:
         fail("nothing frozen: the issue has no posts", EXIT_PROBLEMS)
     stored = _freeze(obj, built, rebuild) if freeze_it else _stored(obj, digest.issue_id)
@@ -97,7 +97,7 @@ def build(
         if not freeze_it:
             click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
         if drift := drift_between(stored, digest, rendered):
-            again = hint(obj, "build", *target_args(target, obj.settings.timezone, sources), "--freeze", "--rebuild")
+            again = hint(obj, "build", *target_args(target, obj.settings.newsletter.timezone, sources), "--freeze", "--rebuild")
             click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; to replace it: {again}")
     if rendered.errors or digest.failed_sources or not digest.posts:
         sys.exit(EXIT_PROBLEMS)
@@ -160,7 +160,7 @@ def posts(
     if fmt == "json":
         click.echo(posts_json(chosen), nl=False)
     else:
-        zone = obj.settings.timezone
+        zone = obj.settings.newsletter.timezone
         for post in chosen:
             click.echo(f"{post.published.astimezone(zone):%Y-%m-%d %H:%M}  {(post.outlet or '-')[:24]:<24}  {post.title}")
         click.echo(f"{len(chosen)} post(s)", err=True)
@@ -168,10 +168,10 @@ def posts(
         sys.exit(EXIT_PROBLEMS)
 
 
-def summary(digest: Digest, rendered: RenderedIssue, settings: Settings) -> str:
+def summary(digest: Digest, rendered: RenderedIssue, newsletter: Publication) -> str:
     """The one-screen report of a build. The counts add up: gathered = selected + excluded + distant."""
 
-    zone = settings.timezone
+    zone = newsletter.timezone
     start, end = digest.window.start.astimezone(zone), digest.window.end.astimezone(zone)
     stats = digest.stats
     lines = [

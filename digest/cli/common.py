@@ -22,7 +22,7 @@ from digest.models.text import for_terminal
 
 if TYPE_CHECKING:
     from digest.app.issues import Newsletter, Target, WindowRequest
-    from digest.app.session import Settings, SourceSpec, Store
+    from digest.app.session import Scope, SourceSpec, Store
     from digest.models import Problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -35,14 +35,14 @@ class Context:
 
     def __init__(self, config: Path | None) -> None:
         self.config = config
-        self._settings: Settings | None = None
+        self._settings: Scope | None = None
         self._store: Store | None = None
         self._newsletter: Newsletter | None = None
         self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
         self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
 
     @property
-    def settings(self) -> Settings:
+    def settings(self) -> Scope:
         if self._settings is None:
             from digest.app.session import settings_of
             from digest.models.errors import ConfigError
@@ -53,16 +53,16 @@ class Context:
                 for problem in exc.problems:
                     click.echo(f"error: {problem}", err=True)
                 sys.exit(EXIT_USAGE)
-            for warning in self._settings.warnings:
+            for warning in self._settings.install.warnings:
                 click.echo(f"warning: {warning}", err=True)
         return self._settings
 
-    def placing(self) -> Settings:
+    def placing(self) -> Scope:
         """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,
         sample): only these say that placing by meaning cannot run here, and how to make it."""
         settings = self.settings
-        if settings.meaning.unavailable:
-            click.echo(f"warning: {settings.meaning.unavailable}", err=True)
+        if settings.newsletter.meaning.unavailable:
+            click.echo(f"warning: {settings.newsletter.meaning.unavailable}", err=True)
         return settings
 
     @property
@@ -183,7 +183,7 @@ def hint(obj: Context, *args: str) -> str:
     """A command line that does what the message says (the config named when it is not the default)."""
     from digest.app.hints import command_hint
 
-    return command_hint(obj.settings.config_path, *args)
+    return command_hint(obj.settings.install.config_path, *args)
 
 
 def quote(args: list[str]) -> str:

@@ -40,7 +40,7 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
         fail(f'--selector must be a DNS label such as "news2026", got "{selector}"')
     if not re.fullmatch(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", domain):
         fail(f'--domain must be a domain name such as "example.org", got "{domain}"')
-    root = obj.settings.root
+    root = obj.settings.install.root
     path = (out if out is not None else root / "config" / "dkim" / f"{selector}.pem").resolve()
     shown = path.relative_to(root) if path.is_relative_to(root) else path  # key_file is relative to the project root
     if path.exists():
@@ -79,10 +79,10 @@ def check(obj: Context, record: str | None, record_file: Path | None, lookup: bo
     """Compare each configured key with the TXT record that should publish it; exit 1 on a mismatch."""
     from digest.app.dkim import compare
 
-    signer = obj.settings.dkim
+    signer = obj.settings.newsletter.dkim
     if signer is None:
         fail(
-            f"no [dkim] in {obj.settings.config_path or 'the config'}: nothing to check. Make a key: digest dkim keygen --selector S --domain D"
+            f"no [dkim] in {obj.settings.install.config_path or 'the config'}: nothing to check. Make a key: digest dkim keygen --selector S --domain D"
         )
     if sum(bool(x) for x in (record, record_file, lookup)) != 1:
         fail("give exactly one of --record, --record-file or --dns")

@@ -43,7 +43,7 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
 
     settings = obj.settings
     issue = plan.issue
-    zone = settings.timezone
+    zone = settings.newsletter.timezone
     click.echo(f"Issue      {issue.id}: {issue.subject}")
     click.echo(
         f"Window     {issue.window_start.astimezone(zone):%a %d %b %Y %H:%M} – {issue.window_end.astimezone(zone):%a %d %b %Y %H:%M} "
@@ -64,7 +64,7 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
             + (
                 ""
                 if any(plan.outstanding.done.values())
-                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.timezone, sources))}"
+                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.newsletter.timezone, sources))}"
             )
         )
         for title in plan.drift.changed[:5]:

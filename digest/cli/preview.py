@@ -25,7 +25,7 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     settings = obj.placing()  # fail now, with the usual message, on a broken config
     # The same deadline and caps as `digest serve` (no proxy is ever in front of the preview); too few descriptors
     # for them is a ConfigError, worded by digest.cli.run.
-    limits = connection_limits(settings.header_timeout, settings.max_connections_per_client)
+    limits = connection_limits(settings.install.header_timeout, settings.install.max_connections_per_client)
     bound = listen((host, port), f"--host {host} --port {port}")  # a taken port: one line, exit 2
     url = f"http://{host}:{port}/"
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)

@@ -44,7 +44,11 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     store = obj.store_if_exists()  # a report creates no database
     seen = (
         report_of(
-            store, datetime.now(UTC).astimezone(obj.settings.timezone).date(), issue_id=issue_id, last=last, key_of=obj.settings.key_of
+            store,
+            datetime.now(UTC).astimezone(obj.settings.newsletter.timezone).date(),
+            issue_id=issue_id,
+            last=last,
+            key_of=obj.settings.newsletter.key_of,
         )
         if store
         else None
@@ -57,7 +61,7 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     if html_file is not None:
         from digest.web.readers import readers_page
 
-        html_file.write_text(readers_page(seen, obj.settings.name, obj.settings.language), encoding="utf-8")
+        html_file.write_text(readers_page(seen, obj.settings.newsletter.name, obj.settings.newsletter.language), encoding="utf-8")
         click.echo(f"wrote    {html_file} (the report with its charts)", err=fmt == "json")
     if fmt == "json":
         click.echo(json.dumps(seen.to_json() | {"generated_at": datetime.now(UTC).isoformat()}, indent=2, ensure_ascii=False))

@@ -32,7 +32,7 @@ def sample(obj: Context, as_of: str | None, csv_file: Path) -> None:
     from digest.models.errors import DigestError, WindowError
 
     base = obj.placing()
-    path = csv_file if csv_file.is_absolute() else base.root / csv_file
+    path = csv_file if csv_file.is_absolute() else base.install.root / csv_file
     try:
         rows = path.read_text(encoding="utf-8-sig")
     except OSError as exc:

@@ -43,7 +43,7 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
 
     settings = obj.placing()
     try:
-        now = moment(as_of, settings.timezone) if as_of else datetime.now(UTC)
+        now = moment(as_of, settings.newsletter.timezone) if as_of else datetime.now(UTC)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     if logging.getLogger().level > logging.INFO:
@@ -51,8 +51,8 @@ def schedule(obj: Context, list_only: bool, once: bool, as_of: str | None) -> No
     stop = threading.Event()
     runner = Scheduler(settings, obj.store, stop=stop)
     if list_only:
-        zone = settings.schedule_zone
-        click.echo(f"cron {settings.schedule.cron!r} in {zone}")
+        zone = settings.newsletter.schedule_zone
+        click.echo(f"cron {settings.newsletter.schedule.cron!r} in {zone}")
         for when in runner.fire_times(now, 5):
             click.echo(f"  {when.astimezone(zone):%a %Y-%m-%d %H:%M %Z}   {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
         return
@@ -94,50 +94,70 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from digest.app.scheduling import RETRY_MINUTES
-    from digest.cli.jobs import JOB_ID, activate, bounce_tick, doctor_tick, draft_tick, fire, retry_tick, webhooks_tick
+    from digest.cli.jobs import (
+        BOUNCES_JOB,
+        LEGACY_JOB_IDS,
+        WEBHOOKS_JOB,
+        RunnerExecutor,
+        bounce_tick,
+        doctor_tick,
+        draft_tick,
+        fire,
+        job_id,
+        retry_tick,
+        webhooks_tick,
+    )
 
-    settings = obj.settings
-    activate(runner)
+    install, newsletter = obj.settings.install, obj.settings.newsletter
+    slug = newsletter.slug
     # Start-up catch-up: APScheduler does not retry a job that died mid-run.
     runner.catch_up(datetime.now(UTC))
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=obj.store.engine, tablename="apscheduler_jobs")},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.schedule.misfire_grace) or 1},
-        timezone=settings.schedule_zone,
+        executors={"default": RunnerExecutor({slug: runner})},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(newsletter.schedule.misfire_grace) or 1},
+        timezone=newsletter.schedule_zone,
     )
-    scheduler.add_job(fire, runner.trigger, id=JOB_ID, name="weekly digest", replace_existing=True)
+    # Each row holds data only: the job's kind (its function's name) and the newsletter's slug (its argument).
+    scheduler.add_job(fire, runner.trigger, args=(slug,), id=job_id(slug, "weekly"), name="weekly digest", replace_existing=True)
     scheduler.add_job(
-        retry_tick, "interval", minutes=RETRY_MINUTES, id=f"{JOB_ID}-retry", name="retry a held-up slot", replace_existing=True
+        retry_tick,
+        "interval",
+        args=(slug,),
+        minutes=RETRY_MINUTES,
+        id=job_id(slug, "retry"),
+        name="retry a held-up slot",
+        replace_existing=True,
     )
     # The doctor's checks once a day (DNS and HTTP: never at start, so a restart loop asks nothing of DNS), stored
     # for `digest status`.
-    scheduler.add_job(doctor_tick, "interval", hours=24, id=f"{JOB_ID}-doctor", name="check the setup", replace_existing=True)
+    scheduler.add_job(
+        doctor_tick, "interval", args=(slug,), hours=24, id=job_id(slug, "doctor"), name="check the setup", replace_existing=True
+    )
     # Every minute, whether or not an endpoint exists yet: one is added with `digest webhooks add` while this runs.
-    scheduler.add_job(webhooks_tick, "interval", minutes=1, id=f"{JOB_ID}-webhooks", name="deliver webhooks", replace_existing=True)
-    if settings.schedule.approval_required:
+    scheduler.add_job(webhooks_tick, "interval", minutes=1, id=WEBHOOKS_JOB, name="deliver webhooks", replace_existing=True)
+    if newsletter.schedule.approval_required:
         runner.draft_due(datetime.now(UTC))
-        scheduler.add_job(draft_tick, "interval", minutes=5, id=f"{JOB_ID}-draft", name="draft for approval", replace_existing=True)
-    if settings.bounces.imap_host:
         scheduler.add_job(
-            bounce_tick,
-            "interval",
-            minutes=settings.bounces.poll_minutes,
-            id=f"{JOB_ID}-bounces",
-            name="bounce mailbox",
-            replace_existing=True,
+            draft_tick, "interval", args=(slug,), minutes=5, id=job_id(slug, "draft"), name="draft for approval", replace_existing=True
+        )
+    if install.bounces.imap_host:
+        scheduler.add_job(
+            bounce_tick, "interval", minutes=install.bounces.poll_minutes, id=BOUNCES_JOB, name="bounce mailbox", replace_existing=True
         )
     scheduler.start()
-    for stale, wanted in (
-        (f"{JOB_ID}-bounces", bool(settings.bounces.imap_host)),
-        (f"{JOB_ID}-draft", settings.schedule.approval_required),
-    ):
-        if not wanted:
-            # Stored by an earlier run whose config read a mailbox or asked for approval. Removed by id, never read
-            # back: a job stored before the jobs moved (digest.schedule:… then, digest.cli.jobs:… now) cannot be.
-            with contextlib.suppress(JobLookupError):
-                scheduler.remove_job(stale)
-    job = scheduler.get_job(JOB_ID)
-    log.info("scheduler started: %s (%s); next run %s", settings.schedule.cron, settings.schedule_zone, job.next_run_time if job else "?")
+    unwanted = [*LEGACY_JOB_IDS, *([] if install.bounces.imap_host else [BOUNCES_JOB])]
+    unwanted += [] if newsletter.schedule.approval_required else [job_id(slug, "draft")]
+    for stale in unwanted:
+        # Stored by an earlier run: under the ids of before newsletters had slugs, or by a config that read a mailbox
+        # or asked for approval. Removed by id, never read back: a job stored before the jobs moved (digest.schedule:…
+        # then, digest.cli.jobs:… now) cannot be.
+        with contextlib.suppress(JobLookupError):
+            scheduler.remove_job(stale)
+    job = scheduler.get_job(job_id(slug, "weekly"))
+    log.info(
+        "scheduler started: %s (%s); next run %s", newsletter.schedule.cron, newsletter.schedule_zone, job.next_run_time if job else "?"
+    )
     try:
         while not stop.wait(1.0):
             if lost.is_set():
@@ -145,5 +165,4 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
                 stop.set()
     finally:
         scheduler.shutdown(wait=True)
-        activate(None)
         log.info("scheduler stopped")

@@ -170,11 +170,11 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
     from digest.app.issues import link_problem
 
     settings = obj.placing()
-    if not request.test_to and (problem := link_problem(settings)) is not None:
+    if not request.test_to and (problem := link_problem(settings.install)) is not None:
         fail(problem, EXIT_USAGE)
     if not request.test_to:
         _gate(obj, request)
-    if settings.delivery.workers_may_join:
+    if settings.install.delivery.workers_may_join:
         request = replace(request, worker=True)
     if request.worker and obj.store.is_sqlite:
         from digest.models.errors import WorkersNeedPostgresError

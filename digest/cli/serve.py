@@ -38,20 +38,23 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
     # A missing secret key, or too few descriptors for the caps, is a ConfigError: worded by digest.cli.run.
     app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
     # One set of caps for both servers: they share the process's descriptors.
-    limits = connection_limits(obj.settings.header_timeout, obj.settings.max_connections_per_client, obj.settings.trusted_proxies)
+    limits = connection_limits(
+        obj.settings.install.header_timeout, obj.settings.install.max_connections_per_client, obj.settings.install.trusted_proxies
+    )
     protocol = protocol_class(limits)
     # Bound before anything starts: a taken port is one line and exit 2, never a banner and then a traceback.
     public_socket = listen((host, port), f"--host {host} --port {port}")
     if metrics_at is not None:
         _serve_metrics(obj, metrics_at, metrics_address or "", allow_hosts, protocol)
-    elif not obj.settings.metrics_token:
+    elif not obj.settings.install.metrics_token:
         click.echo(
             "No /metrics: set DIGEST_METRICS_TOKEN (scrapers send it as a bearer token) or serve it on an internal "
             "address with --metrics-address HOST:PORT",
             err=True,
         )
     click.echo(
-        f"Serving {obj.settings.name} on {ARCHIVE.link(f'http://{host}:{port}')} (public links use {obj.settings.base_url})", err=True
+        f"Serving {obj.settings.newsletter.name} on {ARCHIVE.link(f'http://{host}:{port}')} (public links use {obj.settings.install.base_url})",
+        err=True,
     )
     click.echo(
         f"Connections: at most {limits.total} at once (ulimit -n), {limits.per_client} from one address "
@@ -95,11 +98,11 @@ def _serve_metrics(obj: Context, metrics_at: tuple[str, int], address: str, allo
     metrics_socket = listen(metrics_at, f"--metrics-address {address}")
     metrics_app = create_metrics_app(
         obj.store,
-        obj.settings.metrics_token,
+        obj.settings.install.metrics_token,
         host=metrics_at[0],
         allow_hosts=allow_hosts,
-        claim_timeout=obj.settings.delivery.claim_timeout,
-        key_of=obj.settings.key_of,
+        claim_timeout=obj.settings.install.delivery.claim_timeout,
+        key_of=obj.settings.newsletter.key_of,
     )
     # Its own small backlog: a burst of accepts there fits in the descriptors the caps keep in reserve.
     server = uvicorn.Server(uvicorn.Config(metrics_app, log_level="warning", http=protocol, backlog=16))

@@ -24,7 +24,7 @@ def sources(obj: Context, fmt: str) -> None:
     preview or `digest posts` makes of a feed or URL source is recorded."""
     from digest.app.health import source_health
 
-    judged = source_health(obj.settings.sources, obj.store, datetime.now(UTC))
+    judged = source_health(obj.settings.newsletter.sources, obj.store, datetime.now(UTC))
     if fmt == "json":
         click.echo(json.dumps([health_json(item) for item in judged], indent=2))
         return

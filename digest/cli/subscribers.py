@@ -233,7 +233,7 @@ def forget(obj: Context, address: str, yes: bool) -> None:
     from digest.models.errors import UnknownSubscriberError
 
     roster = Roster(obj.settings, obj.store)
-    obj.settings.require_secret("it keys the hash kept on the suppression list")  # refused before anything is asked
+    obj.settings.install.require_secret("it keys the hash kept on the suppression list")  # refused before anything is asked
     try:
         subscriber = roster.find(address)
     except UnknownSubscriberError as exc:

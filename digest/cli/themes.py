@@ -31,15 +31,15 @@ def report(obj: Context, since: str | None, fmt: str) -> None:
     from digest.models.errors import WindowError
 
     try:
-        start = moment(since, obj.settings.timezone) if since else None
+        start = moment(since, obj.settings.newsletter.timezone) if since else None
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     store = obj.store_if_exists()  # a report creates no database
     if store is None:
         click.echo("No database yet: no issue has been frozen.")
         return
-    seen = theme_report(obj.settings, store, start)
-    taught = teaching(obj.settings, store)
+    seen = theme_report(obj.settings.newsletter, store, start)
+    taught = teaching(obj.settings.newsletter, store)
     if fmt == "json":
         click.echo(
             json.dumps(

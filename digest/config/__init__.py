@@ -1,9 +1,10 @@
-"""Settings: config/digest.toml plus the environment (and a .env file), validated once.
+"""Scope: config/digest.toml plus the environment (and a .env file), validated once.
 
 Every problem in the file is collected and reported at once, each with the
 file and the key (``config/digest.toml: window.days: must be a positive
 integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
-the program gets a frozen :class:`Settings`.
+the program gets frozen values: the :class:`Installation` (store, transport, server, secrets) and each newsletter's
+:class:`Publication` (one today), side by side in a :class:`Scope` for a command.
 
 Relative paths in the file are resolved against ``root``, itself relative to
 the file's folder (the shipped file says ``root = ".."``, the project folder).
@@ -24,7 +25,7 @@ bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 from __future__ import annotations
 
 from digest.config.kinds import FIRST_PARTY_KINDS, KIND_NAMES, SOURCE_KINDS, SourceKind, detect_kind, source_kind
-from digest.config.reader import accepted_keys, find_config, load_settings
+from digest.config.reader import accepted_keys, find_config, load_config, load_settings
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -32,13 +33,16 @@ from digest.config.schema import (
     DEFAULT_USER_AGENT,
     WEEKDAYS,
     BounceOptions,
+    Config,
     DeliveryOptions,
     FeedFetch,
+    Installation,
     MeaningOptions,
+    Publication,
     Relay,
     ScheduleOptions,
+    Scope,
     SelectionRules,
-    Settings,
     SmtpOptions,
     SourceSpec,
     Theme,
@@ -67,14 +71,17 @@ __all__ = [
     "SOURCE_KINDS",
     "WEEKDAYS",
     "BounceOptions",
+    "Config",
     "ConfigError",
     "DeliveryOptions",
     "FeedFetch",
+    "Installation",
     "MeaningOptions",
+    "Publication",
     "Relay",
     "ScheduleOptions",
+    "Scope",
     "SelectionRules",
-    "Settings",
     "SmtpOptions",
     "SourceKind",
     "SourceSpec",
@@ -89,6 +96,7 @@ __all__ = [
     "is_url",
     "leaves_machine",
     "link_problem",
+    "load_config",
     "load_settings",
     "missing_secret",
     "parse_source_spec",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-    from digest.config.schema import Settings
+    from digest.config.schema import Scope
 
 
 @functools.cache
@@ -47,11 +47,11 @@ def aligned(domain: str, from_domain: str) -> bool:
     return same or organisational_domain(domain) == organisational_domain(from_domain)
 
 
-def envelope_domain(settings: Settings) -> str:
+def envelope_domain(settings: Scope) -> str:
     """The domain of the envelope sender (MAIL FROM) digest gives its copies: the bounce address's with
     ``[bounces]`` (VERP), else the From address's (as :class:`digest.mail.message.CompiledMessage` sets it).
     A relay that rewrites the return path to its own puts its domain there instead, which no config here shows."""
-    return settings.bounces.address.rpartition("@")[2] or settings.sender.domain
+    return settings.install.bounces.address.rpartition("@")[2] or settings.newsletter.sender.domain
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,12 +81,12 @@ class DmarcOutlook:
         return bool(self.dkim_aligned) or self.spf_aligned
 
 
-def dmarc_outlook(settings: Settings) -> DmarcOutlook:
+def dmarc_outlook(settings: Scope) -> DmarcOutlook:
     """What DMARC can make of the messages these settings send."""
-    keys = settings.dkim.keys if settings.dkim is not None else ()
+    keys = settings.newsletter.dkim.keys if settings.newsletter.dkim is not None else ()
     return DmarcOutlook(
-        from_domain=settings.sender.domain.lower(),
-        organisational=organisational_domain(settings.sender.domain),
+        from_domain=settings.newsletter.sender.domain.lower(),
+        organisational=organisational_domain(settings.newsletter.sender.domain),
         dkim_domains=tuple(dict.fromkeys(key.domain.lower() for key in keys)),
         envelope_domain=envelope_domain(settings).lower(),
     )

@@ -1,4 +1,4 @@
-"""The sections about the newsletter and its issues: [newsletter] (name, sender, time zone, URLs), [window],
+"""The sections about the newsletter and its issues: [newsletter] (name, slug, sender, time zone, URLs), [window],
 [selection], [output], [editorial], [tracking] and [schedule]."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from digest.config.schema import (
     ScheduleOptions,
     SelectionRules,
     WindowRule,
+    theme_key_problem,
 )
 from digest.config.table import TableReader
 from digest.config.validators import (
@@ -38,6 +39,7 @@ def read_newsletter(top: TableReader, env: Mapping[str, str], warnings: list[str
     name = news.get("name", str, "Newsletter", nonempty)
     found = {
         "name": name,
+        "slug": news.get("slug", str, "", lambda v: theme_key_problem(v) if v else None),
         "title_format": news.get("title", str, "{name} Weekly Digest – {date}", check_title_format),
         "preheader": news.get("preheader", str, ""),
         "address": " ".join(news.get("address", str, "").split()),

@@ -1,4 +1,6 @@
-"""Reading config/digest.toml and the environment into :class:`~digest.config.schema.Settings`: the file found
+"""Reading config/digest.toml and the environment into a :class:`~digest.config.schema.Config`, the
+:class:`~digest.config.schema.Installation` and its newsletters (:class:`~digest.config.schema.Publication`, one
+today: the file's [newsletter] and the sections about it; the file keeps its shape): the file found
 and parsed, each section read by its own module (every problem collected by a :class:`~digest.config.table.TableReader`
 with its file and key), what no section judges alone checked, then every problem reported at once as one ConfigError.
 
@@ -20,10 +22,15 @@ from digest.config.dkim import read_dkim
 from digest.config.newsletter import read_editorial, read_newsletter, read_output, read_schedule, read_selection, read_tracking, read_window
 from digest.config.schema import (
     DEFAULT_CONFIG,
+    INSTALLATION_FIELDS,
+    PUBLICATION_FIELDS,
     BounceOptions,
+    Config,
     DeliveryOptions,
+    Installation,
+    Publication,
     Relay,
-    Settings,
+    Scope,
     SmtpOptions,
     secret_key_verdict,
 )
@@ -35,7 +42,13 @@ from digest.config.transport import read_bounces, read_delivery, read_smtp
 from digest.models.errors import ConfigError
 
 
-def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Scope:
+    """The installation and its one newsletter (:func:`load_config`): what a command works on while an install
+    holds one newsletter."""
+    return load_config(path, environ).scope()
+
+
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate the configuration.
 
     ``path`` (else ``DIGEST_CONFIG``, else ``config/digest.toml`` here or in
@@ -58,7 +71,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
     file = str(config_path) if config_path is not None else "(embedded defaults)"
-    return _settings(data, file, config_path, env)
+    return _config(data, file, config_path, env)
 
 
 def find_config() -> Path | None:
@@ -93,13 +106,11 @@ def _owned_by(path: Path, uid: int) -> bool:
 def accepted_keys() -> set[str]:
     """Every key the loader reads, dotted (``newsletter.timezone``, ``sources.location``): what a shipped config documents."""
     known: set[str] = set()
-    _settings({"sources": [{"location": "x"}], "themes": [{"name": "x"}]}, "(keys)", None, {}, known)
+    _config({"sources": [{"location": "x"}], "themes": [{"name": "x"}]}, "(keys)", None, {}, known)
     return known
 
 
-def _settings(
-    data: Mapping[str, object], file: str, config_path: Path | None, env: dict[str, str], known: set[str] | None = None
-) -> Settings:
+def _config(data: Mapping[str, object], file: str, config_path: Path | None, env: dict[str, str], known: set[str] | None = None) -> Config:
     problems: list[str] = []
     top = TableReader(file, problems, data, known=known)
 
@@ -111,7 +122,7 @@ def _settings(
         env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
 
     warnings: list[str] = []
-    # Each section is read into the Settings fields it sets (every problem recorded on the way), in file order.
+    # Each section is read into the fields it sets, of either part (every problem recorded on the way), in file order.
     news = read_newsletter(top, env, warnings)
     fields: dict[str, Any] = {
         **news,
@@ -130,7 +141,7 @@ def _settings(
     }
     unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     fields["meaning"] = starting_set(fields, problems)
-    delivery = read_delivery(top, env, root)
+    delivery, fields["configured_list_id"] = read_delivery(top, env, root)
     smtp, relays, relay_cooldown = read_smtp(top, env, root)
     bounces = read_bounces(top, env, root)
     _cross_checks(top, file, delivery, smtp, relays, bounces, fields["database_url"])
@@ -145,21 +156,22 @@ def _settings(
         warnings.extend([weak] if weak else [])
     if problems:
         raise ConfigError(problems)
-    return Settings(
-        config_path=config_path,
-        root=root,
-        **fields,
-        secret_key=secret_key,
-        metrics_token=env.get("DIGEST_METRICS_TOKEN") or None,
-        delivery=delivery,
-        smtp=smtp,
-        relays=relays,
-        relay_cooldown=relay_cooldown,
-        schedule=schedule,
-        dkim=dkim,
-        bounces=bounces,
-        warnings=tuple(warnings),
-    )
+    fields |= {
+        "config_path": config_path,
+        "root": root,
+        "secret_key": secret_key,
+        "metrics_token": env.get("DIGEST_METRICS_TOKEN") or None,
+        "delivery": delivery,
+        "smtp": smtp,
+        "relays": relays,
+        "relay_cooldown": relay_cooldown,
+        "schedule": schedule,
+        "dkim": dkim,
+        "bounces": bounces,
+        "warnings": tuple(warnings),
+    }
+    install = Installation(**{key: value for key, value in fields.items() if key in INSTALLATION_FIELDS})
+    return Config(install, (Publication(**{key: value for key, value in fields.items() if key in PUBLICATION_FIELDS}),))
 
 
 def _cross_checks(

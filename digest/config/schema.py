@@ -216,7 +216,6 @@ class DeliveryOptions:
     # processes on other hosts can join it. Off: a send is one process holding the send lease.
     workers_may_join: bool = False
     claim_timeout: float = 30.0  # a worker whose heartbeat is older than this is dead: its claimed rows go to the others
-    list_id: str = ""
     unsubscribe_mailto: str = ""  # List-Unsubscribe's mailto: only an address something processes; empty: none
     throttle: ThrottleOptions = ThrottleOptions()
     warmup: WarmupOptions = WarmupOptions()
@@ -259,25 +258,62 @@ class ScheduleOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Settings:
-    """The whole validated configuration. Build with :func:`load_settings`."""
+class Installation:
+    """What one install holds for all its newsletters: the project folder, the store, the mail transport (the
+    relays, the delivery defaults, the bounce mailbox), the server that answers the public pages, the fetch of
+    feeds and the secrets. Built by :func:`~digest.config.reader.load_config`."""
 
     config_path: Path | None
     root: Path
+    base_url: str = "http://127.0.0.1:8080"  # where `digest serve` answers: every link in a copy starts here
+    trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
+    header_timeout: float = 10.0  # serve.header_timeout: seconds for a request's headers and body to arrive
+    max_connections_per_client: int = 32  # serve.max_connections_per_client: open at once from one address
+    cache_dir: Path = Path(".digest-cache")
+    feed: FeedFetch = field(default_factory=FeedFetch)
+    secret_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)  # DIGEST_METRICS_TOKEN: needed to read /metrics, when set
+    database_url: str = "sqlite:///digest.sqlite"
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
+    relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
+    bounces: BounceOptions = field(default_factory=BounceOptions)
+    nameservers: tuple[str, ...] = ()  # [doctor] nameservers or DIGEST_NAMESERVERS: "host" or "host:port"; empty: the system's
+    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
+
+    def require_secret(self, purpose: str) -> str:
+        """The secret key, or a ConfigError saying what it is needed for here (``purpose``: "it signs the
+        unsubscribe links") and where it is set: the one wording of this refusal, wherever it is met."""
+        if not self.secret_key:
+            raise ConfigError([missing_secret(purpose)])
+        return self.secret_key
+
+    def resolve(self, location: str) -> Path:
+        """A path from the config or the command line, relative to the project root."""
+        path = Path(location).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publication:
+    """One newsletter of the install: what it is called, what it gathers and how it groups it, when it goes out,
+    how it looks and reads, who it is from and signed by, where its archive goes. A use case receives it as a
+    value (with the :class:`Installation` when it needs the store or the transport): nothing assumes there is
+    only one but the config loading."""
+
     name: str = "Newsletter"
+    slug: str = ""  # [newsletter] slug: how commands, rows and routes will name it; empty: from the name (newsletter_slug)
     title_format: str = "{name} Weekly Digest – {date}"
     preheader: str = ""
     address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
     editors: tuple[str, ...] = ()  # who gets the [DRAFT] copy and the "not approved" notice (schedule.approval)
     confirm_hours: float = 48.0  # how long a sign-up's confirmation link works (subscribe.confirm_hours)
-    trusted_proxies: tuple[str, ...] = ()  # serve.trusted_proxies: addresses or networks whose X-Forwarded-For is believed
-    header_timeout: float = 10.0  # serve.header_timeout: seconds for a request's headers and body to arrive
-    max_connections_per_client: int = 32  # serve.max_connections_per_client: open at once from one address
     language: str = "en"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sender: Address = field(default_factory=lambda: Address("Newsletter", "digest", "localhost"))
-    base_url: str = "http://127.0.0.1:8080"
     archive_url: str = ""  # where `digest publish` output is served; empty: the public app's /archive
+    configured_list_id: str = ""  # delivery.list_id; empty: list_id derives one from the name and the sender's domain
     window: WindowRule = field(default_factory=WindowRule)
     selection: SelectionRules = field(default_factory=SelectionRules)
     sources: tuple[SourceSpec, ...] = ()
@@ -293,20 +329,12 @@ class Settings:
     output_dir: Path = Path("out")
     editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.issue.editorial)
     templates_dir: Path | None = None
-    cache_dir: Path = Path(".digest-cache")
-    feed: FeedFetch = field(default_factory=FeedFetch)
-    secret_key: str | None = field(default=None, repr=False)
-    metrics_token: str | None = field(default=None, repr=False)  # DIGEST_METRICS_TOKEN: needed to read /metrics, when set
-    database_url: str = "sqlite:///digest.sqlite"
-    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
-    smtp: SmtpOptions = field(default_factory=SmtpOptions)
-    relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
-    relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
-    bounces: BounceOptions = field(default_factory=BounceOptions)
-    nameservers: tuple[str, ...] = ()  # [doctor] nameservers or DIGEST_NAMESERVERS: "host" or "host:port"; empty: the system's
-    warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
+
+    def __post_init__(self) -> None:
+        if not self.slug:
+            object.__setattr__(self, "slug", newsletter_slug(self.name))
 
     @property
     def theme_names(self) -> list[str]:
@@ -339,22 +367,51 @@ class Settings:
     @property
     def list_id(self) -> str:
         """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
-        if self.delivery.list_id:
-            return self.delivery.list_id
+        if self.configured_list_id:
+            return self.configured_list_id
         label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
         return f"{label}.{self.sender.domain}"
 
-    def require_secret(self, purpose: str) -> str:
-        """The secret key, or a ConfigError saying what it is needed for here (``purpose``: "it signs the
-        unsubscribe links") and where it is set: the one wording of this refusal, wherever it is met."""
-        if not self.secret_key:
-            raise ConfigError([missing_secret(purpose)])
-        return self.secret_key
 
-    def resolve(self, location: str) -> Path:
-        """A path from the config or the command line, relative to the project root."""
-        path = Path(location).expanduser()
-        return path if path.is_absolute() else self.root / path
+def newsletter_slug(name: str) -> str:
+    """A newsletter's slug when [newsletter] slug gives none: its name as a theme's key is made ("Open Streets" →
+    "open-streets"). Renaming the newsletter changes it: an install that names its newsletters sets slug."""
+    return theme_key(name)
+
+
+# The fields each part takes, by name: the reader collects every section's values in one mapping, then hands each
+# part its own (and a test's overrides are routed the same way).
+INSTALLATION_FIELDS = frozenset(Installation.__dataclass_fields__)
+PUBLICATION_FIELDS = frozenset(Publication.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a command works on: the installation and one of its newsletters. Two values side by side, nothing
+    read through: ``scope.install.database_url``, ``scope.newsletter.name``."""
+
+    install: Installation
+    newsletter: Publication
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration: the installation and its newsletters (one today, from [newsletter] and
+    the sections about it). Built by :func:`~digest.config.reader.load_config`."""
+
+    install: Installation
+    newsletters: tuple[Publication, ...]
+
+    def scope(self, slug: str | None = None) -> Scope:
+        """The install with the newsletter called ``slug``; None: the only one there is."""
+        if slug is None and len(self.newsletters) == 1:
+            return Scope(self.install, self.newsletters[0])
+        found = [newsletter for newsletter in self.newsletters if newsletter.slug == slug]
+        if len(found) != 1:
+            known = ", ".join(newsletter.slug for newsletter in self.newsletters)
+            asked = "name one" if slug is None else f'no newsletter "{slug}" here'
+            raise ConfigError([f"{asked} (the newsletters: {known})"])
+        return Scope(self.install, found[0])
 
 
 # The secret key signs every link and token: shorter than SECRET_MIN it is refused, shorter than SECRET_ADVISED (or of
@@ -409,37 +466,37 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def leaves_machine(settings: Settings) -> bool:
+def leaves_machine(install: Installation) -> bool:
     """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
-    hosts = [relay.options.host for relay in settings.relays] or [settings.smtp.host]
-    return settings.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
+    hosts = [relay.options.host for relay in install.relays] or [install.smtp.host]
+    return install.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
 
 
-def link_problem(settings: Settings) -> str | None:
+def link_problem(install: Installation) -> str | None:
     """Why the links in an email to real readers would not work, or None.
 
     Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
     which Gmail and Yahoo require to be https, and links a reader must be
     able to open: not http, not this machine's loopback address.
     """
-    if not leaves_machine(settings):
+    if not leaves_machine(install):
         return None
     from urllib.parse import urlsplit
 
-    parts = urlsplit(settings.base_url)
+    parts = urlsplit(install.base_url)
     if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
         return None
     return (
-        f"newsletter.base_url is {settings.base_url}, but this send goes over SMTP to {smtp_hosts(settings)}: every unsubscribe "
+        f"newsletter.base_url is {install.base_url}, but this send goes over SMTP to {smtp_hosts(install)}: every unsubscribe "
         'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
         "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
-        f"(in {settings.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
+        f"(in {install.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
     )
 
 
-def smtp_hosts(settings: Settings) -> str:
+def smtp_hosts(install: Installation) -> str:
     """Where an SMTP send goes, for messages: the host, or the relays' hosts."""
-    return ", ".join(relay.options.host for relay in settings.relays) or settings.smtp.host
+    return ", ".join(relay.options.host for relay in install.relays) or install.smtp.host
 
 
 def is_url(location: str) -> bool:

@@ -28,7 +28,8 @@ from digest.config.validators import (
 )
 
 
-def read_delivery(top: TableReader, env: Mapping[str, str], root: Path) -> DeliveryOptions:
+def read_delivery(top: TableReader, env: Mapping[str, str], root: Path) -> tuple[DeliveryOptions, str]:
+    """[delivery]: the transport's defaults, and the newsletter's List-Id (list_id, kept in this table's name)."""
     reader = top.sub("delivery")
     backends = ("smtp", "outbox", "console", "memory")
     configured = reader.get("backend", str, "", choice(backends))
@@ -51,18 +52,18 @@ def read_delivery(top: TableReader, env: Mapping[str, str], root: Path) -> Deliv
         breaker=reader.get("breaker", int, 20, positive),
         workers_may_join=reader.get("workers_may_join", bool, False),
         claim_timeout=reader.get("claim_timeout", float, 30.0, expiry),
-        list_id=reader.get(
-            "list_id",
-            str,
-            "",
-            lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
-        ),
         unsubscribe_mailto=reader.get("unsubscribe_mailto", str, "", check_mailbox),
         throttle=_throttle(reader.sub("throttle")),
         warmup=_warmup(reader.sub("warmup")),
     )
+    list_id = reader.get(
+        "list_id",
+        str,
+        "",
+        lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
+    )
     reader.finish()
-    return options
+    return options, list_id
 
 
 def _share(value: float) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypedDict
 
-from digest.config import Settings, SourceSpec
+from digest.config import Publication, Scope, SourceSpec
 from digest.issue.editorial import Curation, IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
 from digest.issue.language import language_problems, not_in_language
@@ -35,20 +35,20 @@ from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
 
 
-def issue_title(window: Window, settings: Settings) -> str:
+def issue_title(window: Window, newsletter: Publication) -> str:
     """The title format filled in: {name}, and {date} (= {end}, the window's last day) and {start} in the reader's language."""
     from digest.render.i18n import format_day
 
-    day = last_day(window, settings.timezone)
-    start = window.start.astimezone(settings.timezone)
-    end = format_day(day, settings.language)
-    return settings.title_format.format(name=settings.name, date=end, end=end, start=format_day(start, settings.language))
+    day = last_day(window, newsletter.timezone)
+    start = window.start.astimezone(newsletter.timezone)
+    end = format_day(day, newsletter.language)
+    return newsletter.title_format.format(name=newsletter.name, date=end, end=end, start=format_day(start, newsletter.language))
 
 
 def assemble_digest(
     gathered: Gathered,
     window: Window,
-    settings: Settings,
+    newsletter: Publication,
     now: datetime,
     unrenderable: Mapping[str, str] | None = None,
     issue_file: IssueFile | None = None,
@@ -65,11 +65,11 @@ def assemble_digest(
     are about and folds one story told by two outlets; None: keywords and titles.
     ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
     """
-    selection = select_posts(gathered.posts, window, settings.selection, gathered.not_new)
+    selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
         selection, gathered = _leave_out(selection, gathered, unrenderable)
     curation = (
-        curate(issue_file, selection.selected, selection.excluded, settings.theme_names, markdown_intro, settings.theme_keys)
+        curate(issue_file, selection.selected, selection.excluded, newsletter.theme_names, markdown_intro, newsletter.theme_keys)
         if issue_file
         else None
     )
@@ -77,33 +77,33 @@ def assemble_digest(
     excluded = curation.excluded if curation else selection.excluded
     stories = fold_stories(selected, keep_apart=curation.included if curation else (), alike=meaning.alike(selected) if meaning else None)
     selected, excluded = stories.shown, (*excluded, *stories.folded)
-    problems = _problems(gathered, curation, selected, settings)
+    problems = _problems(gathered, curation, selected, newsletter)
     editorial = curation.editorial if curation else None
     sections = group_posts(
         selected,
-        settings.themes,
-        settings.fallback_theme,
-        settings.fallback_description,
+        newsletter.themes,
+        newsletter.fallback_theme,
+        newsletter.fallback_description,
         overrides=curation.themes if curation else None,
         pinned=curation.pinned if curation else (),
-        language=settings.language,
-        **_by_meaning(selected, meaning, settings),
+        language=newsletter.language,
+        **_by_meaning(selected, meaning, newsletter),
         notes={kept.post.id: kept.reason for kept in stories.kept_apart},
     )
     order = None
-    if settings.section_order is SectionOrder.READERS:
-        sections, order = by_reader_interest(sections, interest, settings.fallback_theme)
+    if newsletter.section_order is SectionOrder.READERS:
+        sections, order = by_reader_interest(sections, interest, newsletter.fallback_theme)
     posts = [post for section in sections for post in section.posts]
-    placements = placements_of(sections, excluded, curation.included if curation else (), settings, meaning)
+    placements = placements_of(sections, excluded, curation.included if curation else (), newsletter, meaning)
     outlets = summarise_outlets(posts)
-    automatic = settings.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], settings.language)
+    automatic = newsletter.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
-        issue_id=issue_id(window, settings.timezone),
-        newsletter=settings.name,
-        title=issue_title(window, settings),
+        issue_id=issue_id(window, newsletter.timezone),
+        newsletter=newsletter.name,
+        title=issue_title(window, newsletter),
         preheader=(editorial.preheader if editorial else None) or automatic,
         window=window,
-        timezone=str(settings.timezone),
+        timezone=str(newsletter.timezone),
         sections=sections,
         outlet_summary=outlets,
         excluded=tuple(sorted(excluded, key=lambda e: (e.post.published, e.post.title))),
@@ -123,18 +123,18 @@ def assemble_digest(
     )
 
 
-def _problems(gathered: Gathered, curation: Curation | None, selected: Sequence[Post], settings: Settings) -> tuple[Problem, ...]:
+def _problems(gathered: Gathered, curation: Curation | None, selected: Sequence[Post], newsletter: Publication) -> tuple[Problem, ...]:
     """What the issue's summary says went wrong or needs a look: the sources', the issue file's, the themes'."""
     return (
         *gathered.problems,
         *(curation.problems if curation else ()),
-        *unknown_themes(selected, settings.themes, settings.fallback),
-        *language_problems(selected, settings),  # said, not changed: the post stays where it is placed
+        *unknown_themes(selected, newsletter.themes, newsletter.fallback),
+        *language_problems(selected, newsletter),  # said, not changed: the post stays where it is placed
     )
 
 
 def placements_of(
-    sections: Sequence[Section], excluded: Sequence[Excluded], included: Sequence[str], settings: Settings, meaning: Meaning | None
+    sections: Sequence[Section], excluded: Sequence[Excluded], included: Sequence[str], newsletter: Publication, meaning: Meaning | None
 ) -> tuple[Placed, ...]:
     """Each post's automatic and final theme, and what digest would have done with each post the editor left out."""
     found = []
@@ -155,14 +155,18 @@ def placements_of(
                     automatic=automatic,
                     theme=section.theme,
                     kind=kind,
-                    theme_key=settings.key_of(section.theme),
+                    theme_key=newsletter.key_of(section.theme),
                 )
             )
     left_out = [item.post for item in excluded if item.kind is ExclusionKind.EDITOR]
     if left_out:
         # Where digest would have put them, as group_posts places any post.
         for section in group_posts(
-            left_out, settings.themes, settings.fallback_theme, language=settings.language, **_by_meaning(left_out, meaning, settings)
+            left_out,
+            newsletter.themes,
+            newsletter.fallback_theme,
+            language=newsletter.language,
+            **_by_meaning(left_out, meaning, newsletter),
         ):
             found.extend(
                 Placed(post_id=post.id, text=post_text(post), automatic=section.theme, theme=None, kind=PlacementKind.EXCLUDED)
@@ -177,16 +181,16 @@ class _ByMeaning(TypedDict):
     judged: Mapping[str, Judgement] | None
 
 
-def _by_meaning(posts: Sequence[Post], meaning: Meaning | None, settings: Settings) -> _ByMeaning:
+def _by_meaning(posts: Sequence[Post], meaning: Meaning | None, newsletter: Publication) -> _ByMeaning:
     """What meaning says of ``posts`` for :func:`group_posts`: the classifier's judgements where labelled posts taught
     one, else each post's closeness to the themes; nothing without meaning."""
     judged = meaning.place(posts) if meaning is not None and meaning.place is not None else None
     if judged is not None and meaning is not None and meaning.place_foreign is not None:
         # A post surely in another language is read by the multilingual model, its classifier fitted on the same labels.
-        foreign = [found.post for found in not_in_language(posts, settings.language)]
+        foreign = [found.post for found in not_in_language(posts, newsletter.language)]
         judged = {**judged, **meaning.place_foreign(foreign)}
     near = meaning.near(posts) if meaning is not None and judged is None else None
-    return _ByMeaning(near=near, threshold=settings.meaning.threshold, judged=judged)
+    return _ByMeaning(near=near, threshold=newsletter.meaning.threshold, judged=judged)
 
 
 def _leave_out(selection: Selection, gathered: Gathered, unrenderable: Mapping[str, str]) -> tuple[Selection, Gathered]:
@@ -211,23 +215,25 @@ def markdown_intro(text: str) -> str:
     return markdown_html(text)
 
 
-def build_issue(settings: Settings, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Digest:
+def build_issue(settings: Scope, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None) -> Digest:
     """Gather posts from ``sources`` (default: the configured ones) and assemble the Digest.
 
     Bad items and sources never raise: they are in ``Digest.problems``.
     """
     gathered = gather_for(settings, window, sources)
-    return assemble_digest(gathered, window, settings, now, issue_file=issue_file_of(settings, window), meaning=meaning_of(settings))
+    return assemble_digest(
+        gathered, window, settings.newsletter, now, issue_file=issue_file_of(settings, window), meaning=meaning_of(settings)
+    )
 
 
-def issue_file_of(settings: Settings, window: Window) -> IssueFile:
+def issue_file_of(settings: Scope, window: Window) -> IssueFile:
     """The editor's file for ``window``'s issue (empty when there is none)."""
-    return read_issue_file(issue_file_path(settings, window), settings)
+    return read_issue_file(issue_file_path(settings.newsletter, window), settings)
 
 
-def gather_for(settings: Settings, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:
+def gather_for(settings: Scope, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:
     """Every post near ``window`` from ``sources`` (default: the configured ones), and every problem met."""
-    specs = tuple(sources) if sources is not None else settings.sources
+    specs = tuple(sources) if sources is not None else settings.newsletter.sources
     if not specs:
         return Gathered(problems=(Problem(where="config", message="no sources configured"),))
     return gather_all(specs, settings, window.widened())

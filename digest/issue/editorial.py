@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from digest.config import Settings
+from digest.config import Installation, Publication, Scope
 from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window, last_day
 from digest.models.errors import SourceError
 from digest.sources.base import clean_text, html_to_text, visible_text
@@ -73,15 +73,15 @@ class IssueFile:
         return f"{self.label}:{line}"
 
 
-def issue_file_path(settings: Settings, window: Window) -> Path:
+def issue_file_path(newsletter: Publication, window: Window) -> Path:
     """Where the issue file of ``window`` lives: the editorial folder, named for the window's last local day."""
-    return settings.editorial_dir / f"{last_day(window, settings.timezone):%Y-%m-%d}.md"
+    return newsletter.editorial_dir / f"{last_day(window, newsletter.timezone):%Y-%m-%d}.md"
 
 
-def read_issue_file(path: Path, settings: Settings) -> IssueFile:
+def read_issue_file(path: Path, settings: Scope) -> IssueFile:
     """The issue file at ``path``, or an empty one if there is none. Never raises for bad content:
     every problem is in ``problems`` with its line, and the rest of the file still counts."""
-    label = _label(path, settings)
+    label = _label(path, settings.install)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -106,9 +106,9 @@ def read_issue_file(path: Path, settings: Settings) -> IssueFile:
     return IssueFile(path=path, label=label, exists=True, intro=body.strip(), problems=tuple(problems), **values)
 
 
-def _label(path: Path, settings: Settings) -> str:
+def _label(path: Path, install: Installation) -> str:
     try:
-        return str(path.relative_to(settings.root))
+        return str(path.relative_to(install.root))
     except ValueError:
         return str(path)
 

@@ -24,7 +24,7 @@ from digest.issue.meaning import post_text
 from digest.models import Post, Problem
 
 if TYPE_CHECKING:
-    from digest.config import Settings
+    from digest.config import Publication
 
 # How sure the detector must be (its tempered probability of the best language) before a text is said to be in
 # it. Posts of a title and an excerpt score 0.89 and up in their own language; a short English title naming
@@ -104,26 +104,26 @@ def language_name(code: str) -> str:
     return str(Locale.parse("en").languages.get(code, code))
 
 
-def language_note(language: str, settings: Settings) -> str:
+def language_note(language: str, newsletter: Publication) -> str:
     """What is said of a post in ``language`` (a base code) in this newsletter: the one wording, for the build's
     problems and the desk alike. When meaning places the posts and its model does not read that language, that is
     what matters (its placement is a guess); otherwise that it is not the newsletter's language."""
     said = f"in {language_name(language)}"
-    if settings.meaning.enabled and settings.themes and settings.meaning.multilingual:
-        return f"{said}; placed by the multilingual model ({Path(settings.meaning.multilingual).name})"
-    if settings.meaning.enabled and settings.themes and not settings.meaning.reads(language):
+    if newsletter.meaning.enabled and newsletter.themes and newsletter.meaning.multilingual:
+        return f"{said}; placed by the multilingual model ({Path(newsletter.meaning.multilingual).name})"
+    if newsletter.meaning.enabled and newsletter.themes and not newsletter.meaning.reads(language):
         return f"{said}; the model reads {language_name('en')}"
-    return f"{said}; the newsletter is in {language_name(base_language(settings.language))}"
+    return f"{said}; the newsletter is in {language_name(base_language(newsletter.language))}"
 
 
-def language_notes(posts: Sequence[Post], settings: Settings) -> dict[str, str]:
+def language_notes(posts: Sequence[Post], newsletter: Publication) -> dict[str, str]:
     """Post id → what is said of it, for each post not in the newsletter's language."""
-    return {found.post.id: language_note(found.language, settings) for found in not_in_language(posts, settings.language)}
+    return {found.post.id: language_note(found.language, newsletter) for found in not_in_language(posts, newsletter.language)}
 
 
-def language_problems(posts: Sequence[Post], settings: Settings) -> tuple[Problem, ...]:
+def language_problems(posts: Sequence[Post], newsletter: Publication) -> tuple[Problem, ...]:
     """A problem (a warning: the post stays in the issue) for each post not in the newsletter's language."""
     return tuple(
-        Problem(where=found.post.source, message=f'"{found.post.title}": {language_note(found.language, settings)}', advisory=True)
-        for found in not_in_language(posts, settings.language)
+        Problem(where=found.post.source, message=f'"{found.post.title}": {language_note(found.language, newsletter)}', advisory=True)
+        for found in not_in_language(posts, newsletter.language)
     )

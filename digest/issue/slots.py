@@ -12,13 +12,13 @@ from typing import cast
 
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.config import Settings
+from digest.config import Publication
 
 LOOKBACK = timedelta(days=400)  # far enough back for a yearly cron
 
 
-def make_trigger(settings: Settings) -> CronTrigger:
-    return CronTrigger.from_crontab(settings.schedule.cron, timezone=settings.schedule_zone)
+def make_trigger(newsletter: Publication) -> CronTrigger:
+    return CronTrigger.from_crontab(newsletter.schedule.cron, timezone=newsletter.schedule_zone)
 
 
 def next_fire_times(trigger: CronTrigger, now: datetime, count: int = 5) -> list[datetime]:

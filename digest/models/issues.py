@@ -184,7 +184,7 @@ class Layout:
     @classmethod
     def load(cls, raw: str | None, key_of: Callable[[str], str]) -> Layout | None:
         """The stored layout; None for none, or one in a format this release does not know. A layout frozen before
-        theme keys has its sections' keys looked up by name (``key_of``: the config's, Settings.key_of)."""
+        theme keys has its sections' keys looked up by name (``key_of``: the config's, Publication.key_of)."""
         if raw is None:
             return None
         data = json.loads(raw)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from digest.config import Settings, leaves_machine
+from digest.config import Scope, leaves_machine
 from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day, placeholders, routes
 from digest.models.errors import MjmlError, RenderError
 from digest.render.checks import check_issue
@@ -34,37 +34,37 @@ from digest.render.views import Marks, layout_of, outlet_line, share_text, strip
 __all__ = ["render_issue", "render_leaving_out", "template_context", "template_contexts"]
 
 
-def template_context(digest: Digest, settings: Settings) -> dict[str, Any]:
+def template_context(digest: Digest, settings: Scope) -> dict[str, Any]:
     """What both templates see. Times are given in the newsletter's time zone."""
-    zone = settings.timezone
+    zone = settings.newsletter.timezone
     return {
         "digest": digest,
-        "newsletter": settings.name,
-        "language": settings.language,
+        "newsletter": settings.newsletter.name,
+        "language": settings.newsletter.language,
         "window_start": digest.window.start.astimezone(zone),
         "window_last": last_day(digest.window, zone),
         "local": lambda moment: moment.astimezone(zone),
         "links": {
             # The "view in browser" copy: the published archive when there is one, else the public app's.
-            "web": f"{routes.archive_at(settings.archive_url, settings.base_url)}/{digest.issue_id}/",
+            "web": f"{routes.archive_at(settings.newsletter.archive_url, settings.install.base_url)}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
             "preferences": placeholders.PREFERENCES_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,
         },
-        "sender": settings.sender,
-        "postal_address": settings.address,
-        "images": settings.images,
-        "counts": lambda posts, outlets: counts_phrase(posts, outlets, settings.language),
-        "share": lambda share: share_text(share, settings.language),
-        "outlet_line": lambda outlet, count, share: outlet_line(outlet, count, share, settings.language),
-        "colon": lambda label: colon(label, settings.language),
+        "sender": settings.newsletter.sender,
+        "postal_address": settings.newsletter.address,
+        "images": settings.newsletter.images,
+        "counts": lambda posts, outlets: counts_phrase(posts, outlets, settings.newsletter.language),
+        "share": lambda share: share_text(share, settings.newsletter.language),
+        "outlet_line": lambda outlet, count, share: outlet_line(outlet, count, share, settings.newsletter.language),
+        "colon": lambda label: colon(label, settings.newsletter.language),
     }
 
 
 Present = Callable[[Digest], Digest]  # the issue as the reader's copy shows it (digest.issue.links: counted links)
 
 
-def render_issue(digest: Digest, settings: Settings, present: Present | None = None) -> RenderedIssue:
+def render_issue(digest: Digest, settings: Scope, present: Present | None = None) -> RenderedIssue:
     """Render, compile, inline and check the issue (as ``present`` shows it, when given). Raises RenderError on a
     template or MJML error."""
     if present is not None:
@@ -82,16 +82,16 @@ def render_issue(digest: Digest, settings: Settings, present: Present | None = N
         preheader=digest.preheader,
         html=html,
         text=text,
-        checks=check_issue(digest, subject, html, text, markup=markup, public=leaves_machine(settings)),
+        checks=check_issue(digest, subject, html, text, markup=markup, public=leaves_machine(settings.install)),
         layout=layout_of(
             marked_html,
             marked_text,
             themes=[section.theme for section in digest.sections],
-            keys=[settings.key_of(section.theme) for section in digest.sections],
+            keys=[settings.newsletter.key_of(section.theme) for section in digest.sections],
             post_outlets=[[post.outlet for post in section.posts] for section in digest.sections],
             outlets=[outlet.outlet for outlet in digest.outlet_summary],
-            language=settings.language,
-            automatic_preheader=not settings.preheader and not (digest.editorial and digest.editorial.preheader),
+            language=settings.newsletter.language,
+            automatic_preheader=not settings.newsletter.preheader and not (digest.editorial and digest.editorial.preheader),
         ),
     )
 
@@ -101,7 +101,7 @@ def _stripped(parts: tuple[str, str]) -> tuple[str, str]:
 
 
 def render_leaving_out(
-    digest: Digest, settings: Settings, reassemble: Callable[[Mapping[str, str]], Digest], present: Present | None = None
+    digest: Digest, settings: Scope, reassemble: Callable[[Mapping[str, str]], Digest], present: Present | None = None
 ) -> tuple[Digest, RenderedIssue]:
     """Render the issue; if one post's content breaks the MJML compiler, leave that post out, never the issue.
 
@@ -122,7 +122,7 @@ def render_leaving_out(
     return fixed, render_issue(fixed, settings, present)
 
 
-def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]:
+def _failing_alone(digest: Digest, settings: Scope) -> list[tuple[Post, str]]:
     failing = []
     for section in digest.sections:
         for post in section.posts:
@@ -134,14 +134,14 @@ def _failing_alone(digest: Digest, settings: Settings) -> list[tuple[Post, str]]
     return failing
 
 
-def template_contexts(digest: Digest, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+def template_contexts(digest: Digest, settings: Scope) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the HTML and the text template see: each its own theme marks (``v``), the text its link numbering (``ref``)."""
     context = template_context(digest, settings)
     refs = LinkReferences()
     return {**context, "v": Marks(html=True)}, {**context, "ref": refs, "v": Marks(html=False, on_section=refs.set_owner)}
 
 
-def _render_parts(digest: Digest, settings: Settings) -> tuple[str, str]:
+def _render_parts(digest: Digest, settings: Scope) -> tuple[str, str]:
     """(HTML, text) with the theme marks still in (see :mod:`digest.render.views`); the text not yet tidied."""
     html_context, text_context = template_contexts(digest, settings)
     source = render_template(environment(settings, html=True), HTML_TEMPLATE, html_context)

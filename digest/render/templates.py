@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.models.errors import RenderError
 from digest.render.i18n import format_day, translations
 from digest.render.plaintext import labelled, wrap
@@ -26,21 +26,21 @@ TEXT_TEMPLATE = "digest.txt.j2"
 BUNDLED = Path(__file__).resolve().parents[1] / "templates" / "email"  # where the PackageLoader finds them, for messages
 
 
-def override_dirs(settings: Settings) -> list[Path]:
+def override_dirs(settings: Scope) -> list[Path]:
     """The editor's template folders, tried before the bundled templates."""
-    dirs = [settings.templates_dir] if settings.templates_dir else []
-    own = settings.root / "templates" / "email"
+    dirs = [settings.newsletter.templates_dir] if settings.newsletter.templates_dir else []
+    own = settings.install.root / "templates" / "email"
     if own.is_dir() and own not in dirs:
         dirs.append(own)
     return dirs
 
 
-def template_dirs(settings: Settings) -> list[Path]:
+def template_dirs(settings: Scope) -> list[Path]:
     """Every folder a template may come from, in lookup order (what the preview watches)."""
     return [*override_dirs(settings), BUNDLED]
 
 
-def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
+def environment(settings: Scope, *, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [jinja2.FileSystemLoader([str(d) for d in override_dirs(settings)]), jinja2.PackageLoader("digest", "templates/email")]
@@ -53,7 +53,7 @@ def environment(settings: Settings, *, html: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
     )
-    language = settings.language
+    language = settings.newsletter.language
     # newstyle: _("… %(name)s", name=value) formats for itself, escaping the values in the HTML template.
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
 

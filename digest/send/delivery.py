@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from digest.config import DeliveryOptions, Settings
+from digest.config import DeliveryOptions, Scope
 from digest.mail.backends import Backend
 from digest.mail.message import CompiledMessage, Envelope, MessageParts
 from digest.models import Layout, Progress, Reply, SendReport, StoredIssue
@@ -60,28 +60,32 @@ KEY_USE_LINKS = "it signs the unsubscribe links"  # what the secret key is for h
 
 
 def compile_issue(
-    issue: StoredIssue, settings: Settings, *, test: bool = False, date: datetime | None = None, mark: str = "[TEST]"
+    issue: StoredIssue, settings: Scope, *, test: bool = False, date: datetime | None = None, mark: str = "[TEST]"
 ) -> CompiledMessage:
     """The issue's message, compiled once, ready to be filled in per recipient."""
     if not test:
-        settings.require_secret(KEY_USE_LINKS)
+        settings.install.require_secret(KEY_USE_LINKS)
     parts = MessageParts(
         issue_id=issue.id,
         subject=issue.subject,
         html=issue.html,
         text=issue.text,
-        sender=settings.sender,
-        list_id=settings.list_id,
-        list_name=settings.name,
-        base_url=settings.base_url,
-        unsubscribe_mailto=settings.delivery.unsubscribe_mailto or None,
-        bounce_address=settings.bounces.address or None,
-        unsubscribe_address=settings.bounces.unsubscribe_address or None,
+        sender=settings.newsletter.sender,
+        list_id=settings.newsletter.list_id,
+        list_name=settings.newsletter.name,
+        base_url=settings.install.base_url,
+        unsubscribe_mailto=settings.install.delivery.unsubscribe_mailto or None,
+        bounce_address=settings.install.bounces.address or None,
+        unsubscribe_address=settings.install.bounces.unsubscribe_address or None,
         date=date or now_utc(),
     )
-    signer = Signer(settings.secret_key, settings.list_id) if settings.secret_key else None
-    return_paths = ReturnPathSigner(settings.secret_key, settings.list_id) if settings.secret_key and settings.bounces.address else None
-    return CompiledMessage(parts, signer, test=test, mark=mark, dkim=settings.dkim, return_paths=return_paths)
+    signer = Signer(settings.install.secret_key, settings.newsletter.list_id) if settings.install.secret_key else None
+    return_paths = (
+        ReturnPathSigner(settings.install.secret_key, settings.newsletter.list_id)
+        if settings.install.secret_key and settings.install.bounces.address
+        else None
+    )
+    return CompiledMessage(parts, signer, test=test, mark=mark, dkim=settings.newsletter.dkim, return_paths=return_paths)
 
 
 def send_test(message: CompiledMessage, backend: Backend, address: str) -> Reply:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import importlib
 
-from digest.config import Settings, SourceSpec, source_kind
+from digest.config import Scope, SourceSpec, source_kind
 from digest.models import Fetch, Post, Problem, Window
 from digest.sources.base import READERS, Gathered, Source
 
 __all__ = ["Gathered", "Source", "gather_all", "open_source"]
 
 
-def open_source(spec: SourceSpec, settings: Settings) -> Source:
+def open_source(spec: SourceSpec, settings: Scope) -> Source:
     """The Source object for a spec, by the class registered for its kind; only that kind's module is imported
     (Markdown brings YAML, markdown-it and a process pool). An unknown kind is a ConfigError naming the known ones."""
     kind = source_kind(spec.kind)
@@ -34,7 +34,7 @@ def open_source(spec: SourceSpec, settings: Settings) -> Source:
     return READERS[kind.name](spec, settings)
 
 
-def gather_all(specs: tuple[SourceSpec, ...], settings: Settings, near: Window | None = None) -> Gathered:
+def gather_all(specs: tuple[SourceSpec, ...], settings: Scope, near: Window | None = None) -> Gathered:
     """Every post of every source (published in ``near``, when given), in source order, and every problem met."""
     posts: list[Post] = []
     problems: list[Problem] = []

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.config.kinds import ARCHIVE, SourceKind
 from digest.models import Fetch, Post, Problem, SeenEntry, Window
 from digest.models.errors import SourceError, SourceUnavailableError
@@ -82,7 +82,7 @@ def strip_link_text(excerpt: str, title: str) -> str:
 class ArchiveSource:
     kind: ClassVar[SourceKind] = ARCHIVE
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None:
         self.spec = spec
         self.settings = settings
 
@@ -91,7 +91,7 @@ class ArchiveSource:
         if self.spec.is_url:
             return self._gather_url()
         try:
-            paths = expand(self.settings.resolve(self.spec.location), self.kind.folder_ending)
+            paths = expand(self.settings.install.resolve(self.spec.location), self.kind.folder_ending)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
         posts: list[Post] = []
@@ -107,13 +107,13 @@ class ArchiveSource:
         url = self.spec.location
         started = time.monotonic()
         try:
-            fetched = fetch(url, self.settings.feed, self.settings.cache_dir, accept=TEXT_TYPES)
+            fetched = fetch(url, self.settings.install.feed, self.settings.install.cache_dir, accept=TEXT_TYPES)
             text = decode_text(fetched.body, url)
         except SourceError as exc:
             status = exc.status if isinstance(exc, SourceUnavailableError) else None
             failed = Fetch(source=url, kind=self.kind.name, error=exc.message, status=status, seconds=time.monotonic() - started)
             return Gathered(problems=(problem_of(exc),), fetches=(failed,))
-        posts, problems = self.parse(text, source_label(self.spec, self.settings), url)
+        posts, problems = self.parse(text, source_label(self.spec, self.settings.install), url)
         seen = tuple(SeenEntry(guid=None, url=p.url, title=p.title, published=p.published, post_id=p.id) for p in posts)
         record = Fetch(
             source=url,
@@ -128,7 +128,7 @@ class ArchiveSource:
 
     def read(self, path: Path) -> tuple[list[Post], list[Problem]]:
         """The posts of one archive file, and a problem for each entry that could not be read."""
-        label = source_label(self.spec, self.settings, str(path))
+        label = source_label(self.spec, self.settings.install, str(path))
         where = label.split(":", 1)[1]
         try:
             text = read_text(path, where)
@@ -180,8 +180,8 @@ class ArchiveSource:
         if text_paragraphs:
             text_paragraphs[-1] = strip_link_text(text_paragraphs[-1], title)
         body_html = sanitise_html("".join(f"<p>{html.escape(p, quote=False)}</p>" for p in text_paragraphs if p))
-        excerpt_html, excerpt_text = make_excerpt(body_html, self.settings.excerpt_words)
-        published = at_midnight(day, self.settings.timezone)
+        excerpt_html, excerpt_text = make_excerpt(body_html, self.settings.newsletter.excerpt_words)
+        published = at_midnight(day, self.settings.newsletter.timezone)
         return Post(
             id=post_id(url=None, source=label, title=title, published=published),
             title=title,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
-from digest.config import Settings, SourceKind, SourceSpec
+from digest.config import Installation, Scope, SourceKind, SourceSpec
 from digest.models import Fetch, Image, Post, Problem, Window
 from digest.models.errors import SourceError, SourceUnavailableError
 from digest.models.text import clean_text, visible_text
@@ -62,7 +62,7 @@ class Source(Protocol):
     kind: ClassVar[SourceKind]
     spec: SourceSpec
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None: ...
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None: ...
 
     def gather(self, near: Window | None = None) -> Gathered: ...
 
@@ -190,10 +190,10 @@ def post_id(*, url: str | None, source: str, title: str, published: date | datet
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def source_label(spec: SourceSpec, settings: Settings, path: str | None = None) -> str:
+def source_label(spec: SourceSpec, install: Installation, path: str | None = None) -> str:
     """How a post's source is named: kind and a root-relative path (or the URL)."""
     where = path if path is not None else spec.location
     if not spec.is_url:
         with contextlib.suppress(ValueError):  # outside the root: keep the path as given
-            where = str(settings.resolve(where).relative_to(settings.root))
+            where = str(install.resolve(where).relative_to(install.root))
     return f"{spec.kind}:{where}"

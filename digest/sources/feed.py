@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import feedparser
 
-from digest.config import Settings, SourceSpec, is_url
+from digest.config import Scope, SourceSpec, is_url
 from digest.config.kinds import FEED, SourceKind
 from digest.models import Fetch, Image, Post, Problem, SeenEntry, Window
 from digest.models.errors import SourceError, SourceUnavailableError
@@ -39,7 +39,7 @@ from digest.sources.http import fetch
 class FeedSource:
     kind: ClassVar[SourceKind] = FEED
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None:
         self.spec = spec
         self.settings = settings
 
@@ -52,12 +52,12 @@ class FeedSource:
         failure: str | None = None
         try:
             if self.spec.is_url:
-                fetched = fetch(self.spec.location, self.settings.feed, self.settings.cache_dir)
+                fetched = fetch(self.spec.location, self.settings.install.feed, self.settings.install.cache_dir)
                 status = fetched.status
-                documents.append((self.spec.location, source_label(self.spec, self.settings), fetched.body))
+                documents.append((self.spec.location, source_label(self.spec, self.settings.install), fetched.body))
             else:
-                for path in expand(self.settings.resolve(self.spec.location), self.kind.folder_ending):
-                    label = source_label(self.spec, self.settings, str(path))
+                for path in expand(self.settings.install.resolve(self.spec.location), self.kind.folder_ending):
+                    label = source_label(self.spec, self.settings.install, str(path))
                     try:
                         documents.append((label.split(":", 1)[1], label, _read(path, label)))
                     except SourceError as exc:  # one unreadable file does not stop the others
@@ -114,7 +114,7 @@ class FeedSource:
             link = entry.get("link")
             url = link if isinstance(link, str) and is_url(link) else None
             summary = _summary(entry)
-            excerpt_html, excerpt_text = make_excerpt(sanitise_html(summary), self.settings.excerpt_words)
+            excerpt_html, excerpt_text = make_excerpt(sanitise_html(summary), self.settings.newsletter.excerpt_words)
             image = _image(entry, summary)
             tags = tuple(dict.fromkeys(clean_text(t.get("term") or "") for t in entry.get("tags", []) if clean_text(t.get("term") or "")))
             identity = post_id(url=url, source=label, title=title, published=published)

@@ -24,7 +24,7 @@ from typing import ClassVar
 import yaml
 from markdown_it import MarkdownIt
 
-from digest.config import Settings, SmtpOptions, SourceSpec, is_url
+from digest.config import Scope, SmtpOptions, SourceSpec, is_url
 from digest.config.kinds import MARKDOWN, SourceKind
 from digest.models import Post, Problem, Window
 from digest.models.errors import SourceError
@@ -154,22 +154,22 @@ class MarkdownSource:
 
     kind: ClassVar[SourceKind] = MARKDOWN
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None:
         self.spec = spec
         self.settings = settings
         self.labels = _Labels(spec, settings)
 
     def gather(self, near: Window | None = None) -> Gathered:
         """Every post (or, given ``near``, those published in it: the rest only counted) and every problem."""
-        location = self.settings.resolve(self.spec.location)
+        location = self.settings.install.resolve(self.spec.location)
         try:
             paths = find(location, self.kind.folder_ending)
         except SourceError as exc:
             return Gathered(problems=(problem_of(exc),))
         # The editor's issue files (content/issues/) are Markdown too, but not posts.
-        editorial = os.path.join(self.settings.editorial_dir, "")  # noqa: PTH118 (a string prefix for 100,000 paths)
+        editorial = os.path.join(self.settings.newsletter.editorial_dir, "")  # noqa: PTH118 (a string prefix for 100,000 paths)
         paths = [path for path in paths if not path.startswith(editorial)]
-        index = PostIndex.open(self.settings.cache_dir, str(location), self._fingerprint())
+        index = PostIndex.open(self.settings.install.cache_dir, str(location), self._fingerprint())
         if index is not None:
             try:
                 return self._gather_indexed(paths, index, near)
@@ -216,8 +216,8 @@ class MarkdownSource:
 
     def _fingerprint(self) -> str:
         """Everything that shapes a post besides the file: a change empties this source's index."""
-        s = self.settings
-        return f"{_PARSER}|{self.spec!r}|{s.root}|{s.timezone}|{s.excerpt_words}"
+        install, newsletter = self.settings.install, self.settings.newsletter
+        return f"{_PARSER}|{self.spec!r}|{install.root}|{newsletter.timezone}|{newsletter.excerpt_words}"
 
     def _read_chunks(self, files: list[tuple[str, Stamp]]) -> Iterator[list[Row]]:
         """Read the files, in order, in chunks; a large batch (a first run) in one process per core."""
@@ -226,7 +226,8 @@ class MarkdownSource:
         workers = min(os.cpu_count() or 1, len(chunks)) if len(files) >= PARALLEL_MIN else 1
         if workers >= 2:
             # Secrets stay in this process: a reader needs none.
-            settings = replace(self.settings, secret_key=None, smtp=SmtpOptions())
+            install, newsletter = self.settings.install, self.settings.newsletter
+            settings = Scope(replace(install, secret_key=None, smtp=SmtpOptions()), replace(newsletter, dkim=None))
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             try:
                 # Not fork: the preview and the scheduler call this from threads, and forking a threaded process is unsafe.
@@ -280,7 +281,7 @@ class MarkdownSource:
             raise SourceError(where("title") if "title" in meta else f"{label}:2", "front matter has no 'title'")
         if "date" not in meta:
             raise SourceError(f"{label}:2", "front matter has no 'date'")
-        published = parse_moment(meta["date"], self.settings.timezone)
+        published = parse_moment(meta["date"], self.settings.newsletter.timezone)
         if published is None:
             raise SourceError(
                 where("date"), f"unparsable date {str(meta['date'])!r} (use ISO 8601, e.g. 2026-11-20 or 2026-11-20T09:30+00:00)"
@@ -298,7 +299,7 @@ class MarkdownSource:
 
         summary = _string(meta, "summary", where)
         source_html = sanitise_html(_markdown.render(summary)) if summary else lead_html(text[match.end() :])
-        excerpt_html, excerpt_text = make_excerpt(source_html, self.settings.excerpt_words)
+        excerpt_html, excerpt_text = make_excerpt(source_html, self.settings.newsletter.excerpt_words)
         return Post(
             id=post_id(url=url, source=source, title=title, published=published),
             title=title,
@@ -316,7 +317,7 @@ class MarkdownSource:
         )
 
 
-def _read_chunk(job: tuple[SourceSpec, Settings, list[tuple[str, Stamp]]]) -> list[Row]:
+def _read_chunk(job: tuple[SourceSpec, Scope, list[tuple[str, Stamp]]]) -> list[Row]:
     """A worker process's share of :meth:`MarkdownSource._read_chunks`."""
     spec, settings, files = job
     source = MarkdownSource(spec, settings)
@@ -347,7 +348,7 @@ class _Labels:
     time spent reading a large content folder.
     """
 
-    def __init__(self, spec: SourceSpec, settings: Settings) -> None:
+    def __init__(self, spec: SourceSpec, settings: Scope) -> None:
         self.spec = spec
         self.settings = settings
         self.folders: dict[Path, tuple[str, str]] = {}
@@ -356,10 +357,10 @@ class _Labels:
         folder = self.folders.get(path.parent)
         if folder is None:
             try:
-                shown = str(path.parent.resolve().relative_to(self.settings.root))
+                shown = str(path.parent.resolve().relative_to(self.settings.install.root))
             except ValueError:
                 shown = str(path.parent)
-            folder = self.folders[path.parent] = (shown, source_label(self.spec, self.settings, str(path.parent)))
+            folder = self.folders[path.parent] = (shown, source_label(self.spec, self.settings.install, str(path.parent)))
         shown, source = folder
         return _join(shown, path.name), _join(source, path.name)
 

@@ -59,7 +59,7 @@ from digest.web.guard import RateLimits
 if TYPE_CHECKING:
     from digest.app.catalogue import Catalogue
     from digest.app.dispatch import Dispatch
-    from digest.app.session import Settings, Store
+    from digest.app.session import Scope, Store
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Handlers:
     """Each operation's handler (named in :data:`digest.web.api_doc.OPERATIONS`): reads its call, asks the app layer,
     answers with a shape. Plain functions: they run in the thread pool, the database never stalling the event loop."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Scope, store: Store) -> None:
         self.settings = settings
         self.store = store
         self.people = People(settings, store)
@@ -377,7 +377,7 @@ class Handlers:
 class Api:
     """The API's requests, from the token to the audit log (module docstring)."""
 
-    def __init__(self, settings: Settings, store: Store, *, rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0)) -> None:
+    def __init__(self, settings: Scope, store: Store, *, rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0)) -> None:
         self.access = ApiAccess(store)
         self.handlers = Handlers(settings, store)
         self.per_token = RateLimits(*rate)

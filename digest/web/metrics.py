@@ -63,7 +63,7 @@ class StoreCollector(Collector):
     def __init__(self, store: Store, claim_timeout: float, key_of: Callable[[str], str]) -> None:
         self.store = store
         self.claim_timeout = claim_timeout
-        self.key_of = key_of  # a theme name's key (Settings.key_of): readers chose keys, the counted links name themes
+        self.key_of = key_of  # a theme name's key (Publication.key_of): readers chose keys, the counted links name themes
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         seen = overview(self.store, self.claim_timeout)

@@ -29,7 +29,7 @@ from digest.models.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
 
 if TYPE_CHECKING:
-    from digest.app.session import Settings
+    from digest.app.session import Scope
     from digest.models import Subscriber
 
 PREFERENCES_COOKIE = "digest_preferences"
@@ -41,7 +41,7 @@ UNREADABLE_PAUSE = "The pause needs a day, such as 2027-01-31."
 
 
 def preference_routes(
-    settings: Settings,
+    settings: Scope,
     members: Membership,
     page: Callable[..., HTMLResponse],
     not_found: Callable[[], HTMLResponse],
@@ -54,7 +54,7 @@ def preference_routes(
 class PreferencePages:
     def __init__(
         self,
-        settings: Settings,
+        settings: Scope,
         members: Membership,
         page: Callable[..., HTMLResponse],
         not_found: Callable[[], HTMLResponse],
@@ -65,8 +65,8 @@ class PreferencePages:
         self.page = page
         self.not_found = not_found
         self.mask = mask
-        self.themes = settings.theme_keys  # key → name: the form posts keys and shows names
-        self.form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.base_url.startswith("https://"))
+        self.themes = settings.newsletter.theme_keys  # key → name: the form posts keys and shows names
+        self.form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.install.base_url.startswith("https://"))
 
     def routes(self) -> list[Route]:
         return [
@@ -79,7 +79,7 @@ class PreferencePages:
         return self.page(
             "message.html",
             heading="Not subscribed",
-            text=f"{self.mask(subscriber.email)} is not on the list of {self.settings.name} now: there is nothing to set. "
+            text=f"{self.mask(subscriber.email)} is not on the list of {self.settings.newsletter.name} now: there is nothing to set. "
             "The subscribe page signs you up again.",
         )
 

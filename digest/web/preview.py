@@ -206,11 +206,11 @@ class PreviewSite:
         if isinstance(built, Failure):
             context["failure"] = built
             return HTMLResponse(PAGES.get_template("preview.html").render(**context), status_code=built.page_status)
-        zone = built.settings.timezone
+        zone = built.settings.newsletter.timezone
         message = email.message_from_bytes(built.sample, policy=default)
         context.update(
             built=built,
-            newsletter=built.settings.name,
+            newsletter=built.settings.newsletter.name,
             window=(built.digest.window.start.astimezone(zone), built.digest.window.end.astimezone(zone), str(zone)),
             headers=readable_headers(built.sample),
             text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
@@ -233,7 +233,7 @@ class PreviewSite:
                 500,
             )
         settings, seen = found
-        return HTMLResponse(readers_page(seen, settings.name, settings.language, back="/"))
+        return HTMLResponse(readers_page(seen, settings.newsletter.name, settings.newsletter.language, back="/"))
 
     async def desk_action(self, request: Request) -> Response:
         """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
@@ -380,12 +380,12 @@ def _desk_context(built: PreviewBuild) -> dict[str, Any]:
         "preheader": view.preheader,
         "intro": view.intro,
         "locked": built.locked,
-        "themes": built.settings.theme_names,
+        "themes": built.settings.newsletter.theme_names,
         "ref": ref_of,
         "notes": built.digest.editorial.notes if built.digest.editorial else {},
         "pinned": view.pinned,
         "approval": approval_line(built),
-        "languages": language_flags(built.settings, built.digest),  # post id → "in French; the model reads English"
+        "languages": language_flags(built.settings.newsletter, built.digest),  # post id → "in French; the model reads English"
     }
 
 
@@ -410,7 +410,7 @@ def _frozen_note(built: PreviewBuild) -> str | None:
     note += f" It differs from this build: {built.drift.describe()}."
     if built.locked:
         return note + " It has deliveries already, so it cannot be rebuilt."
-    args = target_args(built.target, built.settings.timezone)
+    args = target_args(built.target, built.settings.newsletter.timezone)
     return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"
 
 

@@ -66,7 +66,7 @@ from digest.web.pages import STRICT_PAGES
 from digest.web.preferences import preference_routes
 
 if TYPE_CHECKING:
-    from digest.app.session import Settings, Store
+    from digest.app.session import Publication, Scope, Store
     from digest.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def mask(email: str) -> str:
 
 
 def create_public_app(
-    settings: Settings,
+    settings: Scope,
     store: Store,
     *,
     host: str = "127.0.0.1",
@@ -107,15 +107,15 @@ def create_public_app(
     the requests each token may make (how many, in how many seconds).
     """
     members = Membership(settings, store)
-    pages = Pages(settings)
+    pages = Pages(settings.newsletter)
     redirects = Redirects(settings, store, hold=click_hold)
     metrics = metric_routes(
         store,
-        settings.metrics_token,
-        claim_timeout=settings.delivery.claim_timeout,
-        with_metrics=with_metrics and bool(settings.metrics_token),
+        settings.install.metrics_token,
+        claim_timeout=settings.install.delivery.claim_timeout,
+        with_metrics=with_metrics and bool(settings.install.metrics_token),
         detailed=False,
-        key_of=settings.key_of,
+        key_of=settings.newsletter.key_of,
     )
     app = Starlette(
         routes=[
@@ -129,9 +129,9 @@ def create_public_app(
             Mount(API_ROOT, app=Api(settings, store, rate=api_rate).app()),
         ],
         middleware=[
-            guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.base_url), *allow_hosts)),
+            guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.install.base_url), *allow_hosts)),
             Middleware(guard.PolicyHeaders, policy=guard.PUBLIC_HEADERS),
-            Middleware(guard.ClientAddress, trusted=settings.trusted_proxies),
+            Middleware(guard.ClientAddress, trusted=settings.install.trusted_proxies),
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
         lifespan=counting(redirects),
@@ -177,8 +177,8 @@ class Pages:
 
     HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store"})
 
-    def __init__(self, settings: Settings) -> None:
-        self.common = {"newsletter": settings.name, "language": settings.language}
+    def __init__(self, newsletter: Publication) -> None:
+        self.common = {"newsletter": newsletter.name, "language": newsletter.language}
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(STRICT_PAGES.get_template(name).render(**self.common, **context), status_code=status, headers=self.HEADERS)
@@ -340,15 +340,15 @@ class SignUpPages:
     """``/subscribe`` and ``/confirm/<token>``: double opt-in. The form's answer is the same page whoever signs
     up; nothing is sent to an address but the confirmation until its owner clicks."""
 
-    def __init__(self, pages: Pages, members: Membership, settings: Settings) -> None:
+    def __init__(self, pages: Pages, members: Membership, settings: Scope) -> None:
         self.pages = pages
         self.members = members
-        self.name = settings.name
-        self.themes = settings.theme_keys  # key → name: the form posts keys and shows names
+        self.name = settings.newsletter.name
+        self.themes = settings.newsletter.theme_keys  # key → name: the form posts keys and shows names
         self.everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
         self.per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
         self.per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
-        self.form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.base_url.startswith("https://"))
+        self.form_cookie = guard.FormCookie(CSRF_COOKIE, secure=settings.install.base_url.startswith("https://"))
 
     def routes(self) -> list[Route]:
         return [

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import date
 
-from digest.config import Relay, Settings, SmtpOptions
+from digest.config import Relay, Scope, SmtpOptions
 from digest.mail.backends import get_backend
 from digest.models import Progress, SendReport
 from digest.send.delivery import compile_issue, send_issue
@@ -15,8 +15,8 @@ from digest.store import Store
 from factories import make_stored_issue
 
 
-def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
-    store = Store.open(settings.database_url)
+def setup_store(settings: Scope, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
+    store = Store.open(settings.install.database_url)
     for n in range(count):
         store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
     store.issues.save(make_stored_issue(issue_id))
@@ -24,7 +24,7 @@ def setup_store(settings: Settings, count: int, issue_id: str = "2026-11-20-abcd
 
 
 def run_send(
-    settings: Settings,
+    settings: Scope,
     store: Store,
     stop: threading.Event | None = None,
     issue_id: str = "2026-11-20-abcdef",
@@ -34,7 +34,9 @@ def run_send(
     issue = store.issues.load(issue_id)
     assert issue is not None
     message = compile_issue(issue, settings)
-    return send_issue(store, message, get_backend(settings), settings.delivery, stop=stop, on_progress=on_progress, today=today)
+    return send_issue(
+        store, message, get_backend(settings.install), settings.install.delivery, stop=stop, on_progress=on_progress, today=today
+    )
 
 
 def relay(name: str, port: int, weight: int = 1) -> Relay:

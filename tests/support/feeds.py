@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from digest.config import Settings, SourceSpec
+from digest.config import Scope, SourceSpec
 from digest.sources.feed import FeedSource
 
 
-def gather(settings: Settings, location: str) -> tuple[list, list]:  # type: ignore[type-arg]
+def gather(settings: Scope, location: str) -> tuple[list, list]:  # type: ignore[type-arg]
     result = FeedSource(SourceSpec(kind="feed", location=location), settings).gather()
     return list(result.posts), list(result.problems)

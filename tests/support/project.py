@@ -45,7 +45,7 @@ def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (
 def fill(config: Path, count: int) -> Store:
     """``count`` subscribers and the frozen fixture issue, straight into the store."""
     settings = load_settings(config, environ={})
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.install.database_url)
     with store.engine.begin() as conn:
         from digest.store.schema import subscribers
 
@@ -64,7 +64,7 @@ def fill(config: Path, count: int) -> Store:
                 for n in range(count)
             ],
         )
-    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.timezone)
+    window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
     store.issues.save(Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue)
     return store
 

@@ -86,7 +86,7 @@ def first_week(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     config = teaching_project(tmp_path)
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    newsletter = Newsletter(settings, Store.open(settings.database_url))
+    newsletter = Newsletter(settings, Store.open(settings.install.database_url))
     since, until = week_window(0)
     return config, settings, newsletter, newsletter.target(WindowRequest(since=since, until=until), NOW)
 
@@ -95,4 +95,4 @@ def move(settings, target, url: str | None, theme: str) -> None:  # type: ignore
     """What the desk's theme button writes: the issue file puts the post of ``url`` in ``theme``."""
     from digest.issue.editorial import issue_file_path
 
-    write(issue_file_path(settings, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')
+    write(issue_file_path(settings.newsletter, target.window), f'---\ntheme: {{{url}: "{theme}"}}\n---\n')

@@ -18,7 +18,7 @@ from datetime import datetime
 from digest.app.doctor.local import alignment_check, base_url_check, keys_check, local_checks
 from digest.app.doctor.records import Paths, dkim_check, dmarc_check, information_checks, mx_check, spf_check
 from digest.app.doctor.web import health_check, imap_check, one_click_check
-from digest.config import Settings, leaves_machine
+from digest.config import Scope, leaves_machine
 from digest.mail.dns import Lookup
 from digest.models import CHECK_WORDS, SetupCheck, SetupReport
 from digest.store import Store
@@ -26,10 +26,10 @@ from digest.store import Store
 __all__ = ["diagnose", "latest", "setup_gate"]
 
 
-def diagnose(settings: Settings, now: datetime, store: Store | None = None) -> SetupReport:
+def diagnose(settings: Scope, now: datetime, store: Store | None = None) -> SetupReport:
     """Every check, in the order of CHECK_WORDS; stored as the latest when a store is given. DNS is asked of the
     configured nameservers ([doctor] nameservers, DIGEST_NAMESERVERS), or the system's."""
-    lookup = Lookup(settings.nameservers)
+    lookup = Lookup(settings.install.nameservers)
     spf = spf_check(settings, lookup)
     dkim, published, unknown = dkim_check(settings, lookup)
     found = [
@@ -50,10 +50,10 @@ def diagnose(settings: Settings, now: datetime, store: Store | None = None) -> S
     return report
 
 
-def setup_gate(settings: Settings) -> tuple[SetupCheck, ...]:
+def setup_gate(settings: Scope) -> tuple[SetupCheck, ...]:
     """The failed checks that need no network and would make a send to real readers go wrong (DMARC cannot align,
     a key, the base URL); none when the mail stays on this machine (the outbox, a local catcher)."""
-    if not leaves_machine(settings):
+    if not leaves_machine(settings.install):
         return ()
     return tuple(check for check in (alignment_check(settings), keys_check(settings), base_url_check(settings)) if check.failed)
 

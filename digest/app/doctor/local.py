@@ -9,18 +9,18 @@ from urllib.parse import urlsplit
 
 from digest.app.deliverability import unread_mailbox
 from digest.app.hints import command_hint
-from digest.config import Settings, is_loopback, link_problem
+from digest.config import Scope, is_loopback, link_problem
 from digest.config.alignment import dmarc_outlook
 from digest.config.schema import NEW_KEY_COMMAND, secret_key_verdict
 from digest.models import CheckName, SetupCheck, Verdict
 
 
-def keygen_hint(settings: Settings, domain: str) -> str:
+def keygen_hint(settings: Scope, domain: str) -> str:
     # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it).
-    return command_hint(settings.config_path, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", domain)
+    return command_hint(settings.install.config_path, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", domain)
 
 
-def alignment_check(settings: Settings) -> SetupCheck:
+def alignment_check(settings: Scope) -> SetupCheck:
     """Whether the config lets DMARC pass at all: a DKIM d= or the envelope sender's domain in the From domain's
     organisational domain (relaxed alignment; the DNS record's own adkim/aspf are the DMARC check's)."""
     outlook = dmarc_outlook(settings)
@@ -42,22 +42,22 @@ def alignment_check(settings: Settings) -> SetupCheck:
     )
 
 
-def keys_check(settings: Settings) -> SetupCheck:
+def keys_check(settings: Scope) -> SetupCheck:
     """The signing keys: loaded (and so readable, of a good size) when the config was, or none configured."""
-    if settings.dkim is None:
+    if settings.newsletter.dkim is None:
         return SetupCheck(
             name=CheckName.DKIM_KEYS,
             verdict=Verdict.WARN,
             detail="nothing is signed (no [dkim]): Gmail and Yahoo want bulk mail signed, and a forwarded copy then fails DMARC",
-            fix=f"`{keygen_hint(settings, settings.sender.domain)}`, then the [dkim] lines it prints",
+            fix=f"`{keygen_hint(settings, settings.newsletter.sender.domain)}`, then the [dkim] lines it prints",
         )
-    keys = ", ".join(f"{key.selector}._domainkey.{key.domain} ({key.algorithm})" for key in settings.dkim.keys)
+    keys = ", ".join(f"{key.selector}._domainkey.{key.domain} ({key.algorithm})" for key in settings.newsletter.dkim.keys)
     return SetupCheck(name=CheckName.DKIM_KEYS, verdict=Verdict.PASS, detail=f"read and usable: {keys}")
 
 
-def base_url_check(settings: Settings) -> SetupCheck:
+def base_url_check(settings: Scope) -> SetupCheck:
     """https, and not this machine, where readers' links must point; http is fine for mail that stays here."""
-    problem = link_problem(settings)
+    problem = link_problem(settings.install)
     if problem is not None:
         return SetupCheck(
             name=CheckName.BASE_URL,
@@ -65,48 +65,54 @@ def base_url_check(settings: Settings) -> SetupCheck:
             detail=problem.partition(". Set ")[0],
             fix="set newsletter.base_url to the https address where `digest serve` answers",
         )
-    parts = urlsplit(settings.base_url)
+    parts = urlsplit(settings.install.base_url)
     if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
-        return SetupCheck(name=CheckName.BASE_URL, verdict=Verdict.PASS, detail=f"{settings.base_url} is https")
+        return SetupCheck(name=CheckName.BASE_URL, verdict=Verdict.PASS, detail=f"{settings.install.base_url} is https")
     return SetupCheck(
         name=CheckName.BASE_URL,
         verdict=Verdict.WARN,
-        detail=f"{settings.base_url} is not a public https address: fine while mail stays on this machine, refused for real readers",
+        detail=f"{settings.install.base_url} is not a public https address: fine while mail stays on this machine, refused for real readers",
         fix="set newsletter.base_url to the https address where `digest serve` answers before sending to readers",
     )
 
 
-def secret_check(settings: Settings) -> SetupCheck:
+def secret_check(settings: Scope) -> SetupCheck:
     """DIGEST_SECRET_KEY: set, and strong (a short one is refused at load already)."""
-    if not settings.secret_key:
+    if not settings.install.secret_key:
         return SetupCheck(
             name=CheckName.SECRET_KEY,
             verdict=Verdict.FAIL,
             detail="DIGEST_SECRET_KEY is not set: no unsubscribe link can be signed, so nothing can be sent",
             fix=f"make one with `{NEW_KEY_COMMAND}` and set it in the environment or .env",
         )
-    _, weak = secret_key_verdict(settings.secret_key)
+    _, weak = secret_key_verdict(settings.install.secret_key)
     if weak:
         detail, _, fix = weak.partition("; make one")
         return SetupCheck(name=CheckName.SECRET_KEY, verdict=Verdict.WARN, detail=detail, fix="make one" + fix)
-    return SetupCheck(name=CheckName.SECRET_KEY, verdict=Verdict.PASS, detail=f"{len(settings.secret_key)} characters, varied")
+    return SetupCheck(name=CheckName.SECRET_KEY, verdict=Verdict.PASS, detail=f"{len(settings.install.secret_key)} characters, varied")
 
 
-def mailto_check(settings: Settings) -> SetupCheck:
+def mailto_check(settings: Scope) -> SetupCheck:
     """Whether something reads the mailbox every copy's List-Unsubscribe mailto (and return path) names."""
-    unread = unread_mailbox(settings)
+    unread = unread_mailbox(settings.install)
     if unread is None:
-        how = "read over IMAP" if settings.bounces.imap_host else "piped into `digest bounces process`" if settings.bounces.piped else ""
+        how = (
+            "read over IMAP"
+            if settings.install.bounces.imap_host
+            else "piped into `digest bounces process`"
+            if settings.install.bounces.piped
+            else ""
+        )
         detail = f"the mailbox the copies name is {how}" if how else "no copy names a mailto: unsubscribe (one-click and the link do)"
         return SetupCheck(name=CheckName.MAILTO_READ, verdict=Verdict.PASS, detail=detail)
     return SetupCheck(
         name=CheckName.MAILTO_READ,
         verdict=Verdict.WARN,
         detail=f"nothing reads {' and '.join(unread.addresses)} ({unread.setting}): a reader who unsubscribes by mail stays subscribed",
-        fix=f"read it over IMAP (IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{command_hint(settings.config_path, 'bounces', 'fetch')}`), "
+        fix=f"read it over IMAP (IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{command_hint(settings.install.config_path, 'bounces', 'fetch')}`), "
         "or pipe it into `digest bounces process` and set piped = true under [bounces]",
     )
 
 
-def local_checks(settings: Settings) -> list[SetupCheck]:
+def local_checks(settings: Scope) -> list[SetupCheck]:
     return [alignment_check(settings), keys_check(settings), base_url_check(settings), secret_check(settings), mailto_check(settings)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from digest.app.dkim import compare, record_tags, txt_strings
 from digest.app.doctor.local import keygen_hint
 from digest.app.doctor.spf import LIMIT, Address, Spf, delegates, spf_records
-from digest.config import Settings
+from digest.config import Scope
 from digest.config.alignment import envelope_domain, organisational_domain
 from digest.mail.dns import Lookup
 from digest.models import CheckName, SetupCheck, Verdict
@@ -29,14 +29,16 @@ def worst(verdicts: list[Verdict]) -> Verdict:
     return max(verdicts, key=WORST.index, default=Verdict.PASS)
 
 
-def relay_hosts(settings: Settings) -> tuple[str, ...]:
+def relay_hosts(settings: Scope) -> tuple[str, ...]:
     """The hosts mail goes out through, when it goes over SMTP at all."""
-    if settings.delivery.backend != "smtp":
+    if settings.install.delivery.backend != "smtp":
         return ()
-    return tuple(relay.options.host for relay in settings.relays) or ((settings.smtp.host,) if settings.smtp.host else ())
+    return tuple(relay.options.host for relay in settings.install.relays) or (
+        (settings.install.smtp.host,) if settings.install.smtp.host else ()
+    )
 
 
-def spf_check(settings: Settings, lookup: Lookup) -> SetupCheck:
+def spf_check(settings: Scope, lookup: Lookup) -> SetupCheck:
     """The envelope sender's domain (the From domain's, unless bounces.address is elsewhere): SPF is checked there."""
     domain = envelope_domain(settings).lower()
     records, error = spf_records(lookup, domain)
@@ -123,14 +125,14 @@ def _with_relay(record: str, hosts: tuple[str, ...], lookup: Lookup) -> str:
     return " ".join(["v=spf1", *kept, *terms, *tail])
 
 
-def dkim_check(settings: Settings, lookup: Lookup) -> tuple[SetupCheck, set[str], set[str]]:
+def dkim_check(settings: Scope, lookup: Lookup) -> tuple[SetupCheck, set[str], set[str]]:
     """Each key's record at <selector>._domainkey.<domain> against the configured private key; with the signing
     domains whose key is published (DMARC can count them) and those that could not be looked up."""
-    if settings.dkim is None:
-        fix = f"`{keygen_hint(settings, settings.sender.domain)}`, then publish the record it prints"
+    if settings.newsletter.dkim is None:
+        fix = f"`{keygen_hint(settings, settings.newsletter.sender.domain)}`, then publish the record it prints"
         return SetupCheck(name=CheckName.DKIM, verdict=Verdict.WARN, detail="no [dkim] key: nothing to look up", fix=fix), set(), set()
     verdicts, notes, fixes, good, unknown = [], [], [], set(), set()
-    for key in settings.dkim.keys:
+    for key in settings.newsletter.dkim.keys:
         name = f"{key.selector}._domainkey.{key.domain}"
         found = lookup.txt(name)
         expected = key.public_record()
@@ -168,10 +170,10 @@ def _aligned(domain: str, from_domain: str, mode: str) -> bool:
     return domain.lower() == from_domain.lower() or organisational_domain(domain) == organisational_domain(from_domain)
 
 
-def dmarc_check(settings: Settings, lookup: Lookup, paths: Paths) -> SetupCheck:
+def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
     """The From domain's DMARC record (or its organisational domain's), and whether mail can pass it by an
     aligned DKIM signature DNS vouches for or an aligned SPF pass."""
-    from_domain = settings.sender.domain.lower()
+    from_domain = settings.newsletter.sender.domain.lower()
     org = organisational_domain(from_domain)
     name, found = f"_dmarc.{from_domain}", lookup.txt(f"_dmarc.{from_domain}")
     if found.missing and org != from_domain:
@@ -191,7 +193,9 @@ def dmarc_check(settings: Settings, lookup: Lookup, paths: Paths) -> SetupCheck:
     policy = tags.get("sp", tags.get("p", "")) if name != f"_dmarc.{from_domain}" else tags.get("p", "")
     adkim, aspf = tags.get("adkim", "r"), tags.get("aspf", "r")
     envelope = envelope_domain(settings).lower()
-    signing = list(dict.fromkeys(key.domain.lower() for key in settings.dkim.keys)) if settings.dkim is not None else []
+    signing = (
+        list(dict.fromkeys(key.domain.lower() for key in settings.newsletter.dkim.keys)) if settings.newsletter.dkim is not None else []
+    )
     by_dkim = [d for d in signing if _aligned(d, from_domain, adkim)]
     spf_aligned = _aligned(envelope, from_domain, aspf)
     said = f'{name}: "{records[0]}" (p={policy or "?"}, DKIM {"strict" if adkim == "s" else "relaxed"}, SPF {"strict" if aspf == "s" else "relaxed"})'
@@ -224,7 +228,7 @@ def _policy_words(policy: str) -> str:
     )
 
 
-def mx_check(settings: Settings, lookup: Lookup) -> SetupCheck:
+def mx_check(settings: Scope, lookup: Lookup) -> SetupCheck:
     """The envelope sender's domain, where bounces (and, without [bounces], replies) are delivered."""
     domain = envelope_domain(settings).lower()
     found = lookup.mx(domain)
@@ -263,9 +267,9 @@ INFORMATION = (
 )
 
 
-def information_checks(settings: Settings, lookup: Lookup) -> list[SetupCheck]:
+def information_checks(settings: Scope, lookup: Lookup) -> list[SetupCheck]:
     """MTA-STS, TLS-RPT and BIMI of the From domain: a pass either way, saying what is published."""
-    domain = settings.sender.domain.lower()
+    domain = settings.newsletter.sender.domain.lower()
     checks = []
     for check, label, version, meaning in INFORMATION:
         name = f"{label}.{domain}"

@@ -3,7 +3,7 @@ there (to the test copy's token, which unsubscribes nobody), and the bounce mail
 
 from __future__ import annotations
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.mail.dns import Lookup
 from digest.mail.mailbox import log_in
 from digest.mail.reach import Reached, reach
@@ -25,17 +25,17 @@ def _unreached(name: CheckName, got: Reached, what: str) -> SetupCheck:
     )
 
 
-def health_check(settings: Settings, lookup: Lookup) -> SetupCheck:
-    got = reach(HEALTH.link(settings.base_url), lookup.addresses)
+def health_check(settings: Scope, lookup: Lookup) -> SetupCheck:
+    got = reach(HEALTH.link(settings.install.base_url), lookup.addresses)
     if got.ok:
         return SetupCheck(name=CheckName.HEALTHZ, verdict=Verdict.PASS, detail=f"{got.url} answered {got.status}")
     return _unreached(CheckName.HEALTHZ, got, "readers' links and the one-click unsubscribe work")
 
 
-def one_click_check(settings: Settings, lookup: Lookup) -> SetupCheck:
+def one_click_check(settings: Scope, lookup: Lookup) -> SetupCheck:
     """The POST a mailbox provider sends for its unsubscribe button, with no cookie, to the token test copies carry."""
     got = reach(
-        UNSUBSCRIBE_TEST.link(settings.base_url),
+        UNSUBSCRIBE_TEST.link(settings.install.base_url),
         lookup.addresses,
         method="POST",
         body=ONE_CLICK_BODY,
@@ -50,8 +50,8 @@ def one_click_check(settings: Settings, lookup: Lookup) -> SetupCheck:
     return _unreached(CheckName.ONE_CLICK, got, "a POST to /u/<token> reaches it (mailbox providers' unsubscribe button)")
 
 
-def imap_check(settings: Settings) -> SetupCheck:
-    bounces = settings.bounces
+def imap_check(settings: Scope) -> SetupCheck:
+    bounces = settings.install.bounces
     if not bounces.imap_host:
         return SetupCheck(
             name=CheckName.IMAP_LOGIN, verdict=Verdict.PASS, detail="no IMAP mailbox configured (IMAP_HOST): nothing to log in to"

@@ -79,36 +79,38 @@ class Building(NewsletterCore):
     def _taught(self) -> list[Label]:
         """The editor's labels, from the posts of frozen issues (confirmed, and corrected), for meaning to learn
         from; none without a database (a build alone creates none) or with meaning off."""
-        if not self.settings.meaning.enabled or (self._store is None and not database_exists(self.settings.database_url)):
+        if not self.settings.newsletter.meaning.enabled or (
+            self._store is None and not database_exists(self.settings.install.database_url)
+        ):
             return []
         return [
             Label(text, theme, LabelSource.CORRECTED if corrected else LabelSource.CONFIRMED)
-            for text, theme, corrected in self.store.placements.labels(self.settings.theme_keys)
+            for text, theme, corrected in self.store.placements.labels(self.settings.newsletter.theme_keys)
         ]
 
     def _remembered(self, gathered: Gathered, window: Window | None, now: datetime | None) -> Gathered:
         """Each fetch recorded for the sources' health, and what the memory of their entries says of this gathering
         (:mod:`digest.app.health`); nothing without a database (a build alone creates none) or a moment to record."""
-        if now is None or not gathered.fetches or (self._store is None and not database_exists(self.settings.database_url)):
+        if now is None or not gathered.fetches or (self._store is None and not database_exists(self.settings.install.database_url)):
             return gathered
         return record_fetches(self.store, gathered, window, now)
 
     def _interest(self) -> ReaderInterest | None:
         """What readers clicked lately, per theme: for the desk, and for ``[grouping] order = "readers"``; none without
         a database (a build alone creates none)."""
-        if self._store is None and not database_exists(self.settings.database_url):
+        if self._store is None and not database_exists(self.settings.install.database_url):
             return None
         return reader_interest(self.store)
 
     def posts(self, window: Window | None, sources: Sequence[SourceSpec] | None = None, now: datetime | None = None) -> Listed:
         """The posts the sources yield, oldest first: those the window selects, or (None) every one. Given ``now``,
         the fetches are recorded at that moment for the sources' health."""
-        gathered = gather_all(tuple(sources or self.settings.sources), self.settings, window.widened() if window else None)
+        gathered = gather_all(tuple(sources or self.settings.newsletter.sources), self.settings, window.widened() if window else None)
         gathered = self._remembered(gathered, window, now)
         if window is None:
             chosen = tuple(sorted(gathered.posts, key=lambda p: (p.published, p.title)))
         else:
-            chosen = select_posts(gathered.posts, window, self.settings.selection, gathered.not_new).selected
+            chosen = select_posts(gathered.posts, window, self.settings.newsletter.selection, gathered.not_new).selected
         return Listed(posts=chosen, problems=gathered.problems)
 
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
@@ -117,11 +119,15 @@ class Building(NewsletterCore):
         issue_file = issue_file_of(self.settings, window)
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
-        digest = assemble_digest(gathered, window, self.settings, now, issue_file=issue_file, meaning=meaning, interest=interest)
+        digest = assemble_digest(gathered, window, self.settings.newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest)
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
-            lambda unrenderable: assemble_digest(gathered, window, self.settings, now, unrenderable, issue_file, meaning, interest),
+            lambda unrenderable: assemble_digest(
+                gathered, window, self.settings.newsletter, now, unrenderable, issue_file, meaning, interest
+            ),
             reader_copy(self.settings),
         )
-        return Built(digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings, digest)))
+        return Built(
+            digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings.newsletter, digest))
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from digest.config import Settings
+from digest.config import Scope
 from digest.issue.slots import make_trigger
 from digest.store import Store
 
@@ -16,11 +16,11 @@ class NewsletterCore:
     that opens one), so a build of an explicit window needs no database.
     """
 
-    def __init__(self, settings: Settings, store: Store | Callable[[], Store]) -> None:
+    def __init__(self, settings: Scope, store: Store | Callable[[], Store]) -> None:
         self.settings = settings
         self._store = store if isinstance(store, Store) else None
         self._open = store if not isinstance(store, Store) else None
-        self.trigger = make_trigger(settings)
+        self.trigger = make_trigger(settings.newsletter)
 
     @property
     def store(self) -> Store:

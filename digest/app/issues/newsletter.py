@@ -20,4 +20,4 @@ class Newsletter(Targeting, Planning, Sending):
 
     def hint(self, *args: str) -> str:
         """A ``digest`` command line that does what a message says, for this configuration."""
-        return command_hint(self.settings.config_path, *args)
+        return command_hint(self.settings.install.config_path, *args)

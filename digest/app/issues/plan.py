@@ -11,7 +11,7 @@ from digest.app.issues.build import Building, Built
 from digest.app.issues.freeze import Drift, Freezing, drift_between
 from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
-from digest.config import Settings, SourceSpec, leaves_machine, link_problem, missing_secret, smtp_hosts
+from digest.config import Scope, SourceSpec, leaves_machine, link_problem, missing_secret, smtp_hosts
 from digest.models import (
     DeliveryState,
     IssueSummary,
@@ -110,7 +110,12 @@ class Planning(Building, Freezing):
             drift=drift if drift else None,
             outstanding=outstanding,
             retry_failed=retry_failed,
-            reach=reach_of(issue, store.ledger.choices(issue.id), now.astimezone(self.settings.timezone).date(), self.settings.key_of),
+            reach=reach_of(
+                issue,
+                store.ledger.choices(issue.id),
+                now.astimezone(self.settings.newsletter.timezone).date(),
+                self.settings.newsletter.key_of,
+            ),
             errors=errors,
             overlaps=overlaps,
             refusal=refusal,
@@ -147,16 +152,16 @@ class Planning(Building, Freezing):
             )
         if errors and not force:
             return Refusal(RefusalKind.ERROR_CHECKS, "the issue has error-level checks (" + "; ".join(errors) + ")", issue_id=issue.id)
-        if not self.settings.secret_key:
+        if not self.settings.install.secret_key:
             return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS), issue_id=issue.id)
-        if (problem := link_problem(self.settings)) is not None:
+        if (problem := link_problem(self.settings.install)) is not None:
             return Refusal(RefusalKind.PRIVATE_LINKS, problem, issue_id=issue.id)
         if needs_postal_address(self.settings):
             return Refusal(
                 RefusalKind.NO_POSTAL_ADDRESS,
-                f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings)}: bulk mail must carry "
+                f"newsletter.address is empty, and this send goes over SMTP to {smtp_hosts(self.settings.install)}: bulk mail must carry "
                 "the sender's postal address (the US CAN-SPAM act; many providers check it). Set newsletter.address in "
-                f"{self.settings.config_path or 'the config'}",
+                f"{self.settings.install.config_path or 'the config'}",
                 issue_id=issue.id,
             )
         return None
@@ -183,8 +188,8 @@ class Planning(Building, Freezing):
 
     def recipients(self, plan: SendPlan, now: datetime) -> list[Recipient]:
         """Each recipient a send of the plan would mail now, by address, and what they get (``send --recipients``)."""
-        layout = Layout.load(plan.issue.layout, self.settings.key_of)
-        today = now.astimezone(self.settings.timezone).date()
+        layout = Layout.load(plan.issue.layout, self.settings.newsletter.key_of)
+        today = now.astimezone(self.settings.newsletter.timezone).date()
         found = []
         for email, themes, paused_until in self.store.ledger.would_mail(plan.issue.id):
             view = recipient_view(layout, themes, paused_until, today)
@@ -193,6 +198,6 @@ class Planning(Building, Freezing):
         return found
 
 
-def needs_postal_address(settings: Settings) -> bool:
+def needs_postal_address(settings: Scope) -> bool:
     """True when a send would leave this machine without a postal address (CAN-SPAM)."""
-    return not settings.address and leaves_machine(settings)
+    return not settings.newsletter.address and leaves_machine(settings.install)

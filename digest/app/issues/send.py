@@ -56,17 +56,17 @@ class Sending(Freezing):
             issue = self.store.issues.add_once(issue)
         message = compile_issue(issue, self.settings, date=now)
         sender = send_issue
-        if worker or self.settings.delivery.workers_may_join:
+        if worker or self.settings.install.delivery.workers_may_join:
             from digest.send.workers import work_on_issue as sender
         report = sender(
             self.store,
             message,
-            backend or get_backend(self.settings),
-            self.settings.delivery,
+            backend or get_backend(self.settings.install),
+            self.settings.install.delivery,
             stop=stop,
             on_progress=on_progress,
-            layout=Layout.load(issue.layout, self.settings.key_of),
-            today=now.astimezone(self.settings.timezone).date(),
+            layout=Layout.load(issue.layout, self.settings.newsletter.key_of),
+            today=now.astimezone(self.settings.newsletter.timezone).date(),
         )
         if report.end is RunEnd.COMPLETE:
             self.store.ledger.finish(issue.id)  # its issue.sent, once, whichever run or worker ends it
@@ -78,9 +78,9 @@ class Sending(Freezing):
 
     def backend(self) -> Backend:
         """Where this configuration's mail goes (delivery.backend, DIGEST_BACKEND)."""
-        return get_backend(self.settings)
+        return get_backend(self.settings.install)
 
     def send_test(self, issue: StoredIssue, address: str, now: datetime, backend: Backend | None = None) -> Reply:
         """One ``[TEST]`` copy of ``issue`` to ``address``; recorded nowhere."""
         message = compile_issue(issue, self.settings, test=True, date=now)
-        return send_test(message, backend or get_backend(self.settings), address)
+        return send_test(message, backend or get_backend(self.settings.install), address)

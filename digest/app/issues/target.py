@@ -40,7 +40,7 @@ class Targeting(NewsletterCore):
     def target(self, request: WindowRequest, now: datetime) -> Target:
         """The issue a request means; raises WindowError saying what is wrong with it."""
         settings = self.settings
-        zone = settings.timezone
+        zone = settings.newsletter.timezone
         if request.as_of and (request.since or request.until):
             raise WindowError("as-of names a schedule slot, and since and until a window of your own: give one or the other")
         if bool(request.since) != bool(request.until):
@@ -51,15 +51,15 @@ class Targeting(NewsletterCore):
         at = at_moment(parse_when(request.as_of), zone) if request.as_of else now
         slot = next_slot(self.trigger, at) if request.upcoming else latest_slot(self.trigger, at)
         if slot is None:
-            raise WindowError(f"the schedule {settings.schedule.cron!r} has no fire time near {at.isoformat()}")
+            raise WindowError(f"the schedule {settings.newsletter.schedule.cron!r} has no fire time near {at.isoformat()}")
         return self.slot_target(slot)
 
     def slot_target(self, slot: datetime) -> Target:
         """The issue of one schedule slot: its window ends at the slot."""
         settings = self.settings
-        last_end = self.store.issues.last_window_end(slot) if settings.window.mode == "since-last" else None
-        window = window_for(slot, settings.window, settings.timezone, last_end)
-        return Target(window=window, issue_id=issue_id(window, settings.timezone), slot=slot)
+        last_end = self.store.issues.last_window_end(slot) if settings.newsletter.window.mode == "since-last" else None
+        window = window_for(slot, settings.newsletter.window, settings.newsletter.timezone, last_end)
+        return Target(window=window, issue_id=issue_id(window, settings.newsletter.timezone), slot=slot)
 
     def stored_target(self, wanted: str) -> Target | None:
         """The target of a stored issue by id (its own window, no slot), or None if there is none."""

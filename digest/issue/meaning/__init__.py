@@ -29,7 +29,7 @@ from digest.models import Judgement
 from digest.models.text import missing_said
 
 if TYPE_CHECKING:
-    from digest.config import Settings
+    from digest.config import Installation, Publication, Scope
     from digest.issue.meaning.model import Vectors
     from digest.models import OnStep, Post
 
@@ -71,27 +71,32 @@ SHOWN_FROM = 64  # texts to embed before progress is worth showing (a batch of t
 PLACING = "placing posts by meaning"
 
 
-def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep | None = None) -> Meaning | None:
+def meaning_of(settings: Scope, taught: Sequence[Label] = (), on_step: OnStep | None = None) -> Meaning | None:
     """How close posts are to the themes, by meaning, and where the labelled posts say they go: None when
     ``[grouping] meaning`` is off, or its runtime is not installed (loading the config said so, with the command
     that installs it). ``taught``: the editor's labels, from the posts of frozen issues (digest.store.placements).
     ``on_step``: the progress of the model's work, when it has many texts to read (a first build of a large archive)."""
-    if not settings.meaning.enabled or not settings.themes or not settings.meaning.reads(settings.language) or available() is not None:
+    if (
+        not settings.newsletter.meaning.enabled
+        or not settings.newsletter.themes
+        or not settings.newsletter.meaning.reads(settings.newsletter.language)
+        or available() is not None
+    ):
         return None
     from digest.issue.meaning.space import ThemeSpace, ThemeText
 
-    embed = _embedding(settings, settings.meaning.model, on_step)
-    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.themes]
-    space = ThemeSpace(texts, embed, settings.meaning.fallback_examples)
+    embed = _embedding(settings, settings.newsletter.meaning.model, on_step)
+    texts = [ThemeText(t.name, t.description, t.keywords, t.examples) for t in settings.newsletter.themes]
+    space = ThemeSpace(texts, embed, settings.newsletter.meaning.fallback_examples)
 
     def near(posts: Sequence[Post]) -> Mapping[str, tuple[float, ...]]:
         closeness = space.closeness([post.title for post in posts], [post_text(post) for post in posts])
         return {post.id: tuple(float(x) for x in row) for post, row in zip(posts, closeness, strict=True)}
 
-    classes = (*(theme.name for theme in settings.themes), settings.fallback_theme)
+    classes = (*(theme.name for theme in settings.newsletter.themes), settings.newsletter.fallback_theme)
     # A label of a section the config no longer has (a theme renamed or removed) teaches nothing.
-    labels = tuple(label for label in (*labels_of(settings, texts), *taught) if label.theme in classes)
-    learnt = can_learn(labels, settings.fallback_theme)
+    labels = tuple(label for label in (*labels_of(settings.newsletter, texts), *taught) if label.theme in classes)
+    learnt = can_learn(labels, settings.newsletter.fallback_theme)
 
     def alike(posts: Sequence[Post]) -> Callable[[str, str], float]:
         # Without labels to learn from, the titles are read here too, though only ``near`` needs them: one pass over
@@ -103,9 +108,13 @@ def meaning_of(settings: Settings, taught: Sequence[Label] = (), on_step: OnStep
 
     if not learnt:
         return Meaning(near=near, alike=alike)
-    place = _placer(settings, classes, labels, settings.meaning.model, embed)
-    other = settings.meaning.multilingual
-    foreign = _placer(settings, classes, labels, other, _embedding(settings, other, on_step), f"read by {_label(other)}") if other else None
+    place = _placer(settings.install, classes, labels, settings.newsletter.meaning.model, embed)
+    other = settings.newsletter.meaning.multilingual
+    foreign = (
+        _placer(settings.install, classes, labels, other, _embedding(settings, other, on_step), f"read by {_label(other)}")
+        if other
+        else None
+    )
     return Meaning(near=near, alike=alike, place=place, place_foreign=foreign)
 
 
@@ -115,14 +124,14 @@ def _label(setting: str) -> str:
     return model_files(setting).label
 
 
-def _embedding(settings: Settings, setting: str, on_step: OnStep | None) -> Callable[[list[str]], Vectors]:
+def _embedding(settings: Scope, setting: str, on_step: OnStep | None) -> Callable[[list[str]], Vectors]:
     """Texts → unit vectors by the model ``setting`` names, from the cache where known (the model is loaded only
     when a text is new)."""
     from digest.issue.meaning.cache import cached_vectors
     from digest.issue.meaning.model import embedder, model_key
 
     key = model_key(setting)
-    store = settings.cache_dir / "meaning.sqlite"
+    store = settings.install.cache_dir / "meaning.sqlite"
 
     def compute(texts: list[str]) -> Vectors:
         if on_step is None or len(texts) < SHOWN_FROM:
@@ -130,11 +139,11 @@ def _embedding(settings: Settings, setting: str, on_step: OnStep | None) -> Call
         on_step(PLACING, 0, len(texts))
         return embedder(setting).embed(texts, lambda done: on_step(PLACING, done, len(texts)))
 
-    return lambda texts: cached_vectors(store, key, texts, compute, settings.meaning.seed)
+    return lambda texts: cached_vectors(store, key, texts, compute, settings.newsletter.meaning.seed)
 
 
 def _placer(
-    settings: Settings,
+    install: Installation,
     classes: tuple[str, ...],
     labels: Sequence[Label],
     setting: str,
@@ -145,7 +154,7 @@ def _placer(
     from digest.issue.meaning.cache import remembered
     from digest.issue.meaning.model import model_key
 
-    key, store = model_key(setting), settings.cache_dir / "meaning.sqlite"
+    key, store = model_key(setting), install.cache_dir / "meaning.sqlite"
 
     def fit_of(chosen: Sequence[Label]) -> Classifier:
         return fitted(classes, chosen, embed, labels_key(key, classes, chosen), lambda name, make: remembered(store, name, make))
@@ -164,21 +173,21 @@ def _placer(
     return place
 
 
-def labels_of(settings: Settings, texts: Sequence[ThemeText]) -> tuple[Label, ...]:
+def labels_of(newsletter: Publication, texts: Sequence[ThemeText]) -> tuple[Label, ...]:
     """The newsletter's own labels: each theme's words and examples, the fallback's examples, the starting set."""
     found = [Label(words, text.name, LabelSource.THEME) for text in texts for words in text.words()]
     found += [Label(example, text.name, LabelSource.EXAMPLE) for text in texts for example in text.examples]
-    found += [Label(example, settings.fallback_theme, LabelSource.EXAMPLE) for example in settings.meaning.fallback_examples]
+    found += [Label(example, newsletter.fallback_theme, LabelSource.EXAMPLE) for example in newsletter.meaning.fallback_examples]
     found += [
         Label(text, post.theme, LabelSource.STARTING)
-        for text, post in zip(starting_texts(settings), settings.meaning.starting, strict=True)
+        for text, post in zip(starting_texts(newsletter), newsletter.meaning.starting, strict=True)
     ]
     return tuple(found)
 
 
-def starting_texts(settings: Settings) -> list[str]:
+def starting_texts(newsletter: Publication) -> list[str]:
     """The starting set's posts as the model reads them (as :func:`post_text` reads a post)."""
-    return [f"{post.title}. {post.excerpt}" if post.excerpt else post.title for post in settings.meaning.starting]
+    return [f"{post.title}. {post.excerpt}" if post.excerpt else post.title for post in newsletter.meaning.starting]
 
 
 NEAREST_SHOWN = 60  # characters of the nearest label's text in a reason

@@ -22,12 +22,12 @@ def write_starting_vectors(config: Path) -> Path:
     from digest.issue.meaning.model import embedder, model_key
 
     settings = load_settings(config, environ={})
-    source = settings.meaning.examples_file
+    source = settings.newsletter.meaning.examples_file
     if source is None:
         raise ConfigError([f"{config}: [grouping] examples_file names no starting set to embed"])
-    texts = starting_texts(settings)
+    texts = starting_texts(settings.newsletter)
     target = source.with_name(f"{source.stem}{SEED_SUFFIX}")
-    write_seed(target, model_key(settings.meaning.model), texts, embedder(settings.meaning.model).embed(texts))
+    write_seed(target, model_key(settings.newsletter.meaning.model), texts, embedder(settings.newsletter.meaning.model).embed(texts))
     return target
 
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from digest.config import Settings
+from digest.config import Installation
 from digest.mail.backends.base import Backend, Transport
 from digest.mail.backends.console import ConsoleBackend
 from digest.mail.backends.memory import MemoryBackend
@@ -16,17 +16,17 @@ from digest.mail.backends.smtp import SmtpBackend
 __all__ = ["Backend", "Transport", "get_backend"]
 
 
-def get_backend(settings: Settings) -> Backend:
-    """The backend the settings name (``delivery.backend`` or ``DIGEST_BACKEND``)."""
-    name = settings.delivery.backend
+def get_backend(install: Installation) -> Backend:
+    """The backend the install name (``delivery.backend`` or ``DIGEST_BACKEND``)."""
+    name = install.delivery.backend
     if name == "smtp":
-        if settings.relays:
+        if install.relays:
             from digest.mail.backends.relays import RelayPool
 
-            return RelayPool(settings.relays, settings.delivery.connections, settings.relay_cooldown)
-        return SmtpBackend(settings.smtp, settings.delivery.connections)
+            return RelayPool(install.relays, install.delivery.connections, install.relay_cooldown)
+        return SmtpBackend(install.smtp, install.delivery.connections)
     if name == "console":
         return ConsoleBackend()
     if name == "memory":
         return MemoryBackend()
-    return OutboxBackend(settings.delivery.outbox_dir)
+    return OutboxBackend(install.delivery.outbox_dir)
