@@ -209,7 +209,10 @@ def test_the_nameservers_come_from_the_config_or_the_environment(tmp_path: Path)
     config = tmp_path / "digest.toml"
     config.write_text('[doctor]\nnameservers = ["127.0.0.1:5353", "[::1]:53", "192.0.2.53"]\n', encoding="utf-8")
     assert load_settings(config, environ={}).install.nameservers == ("127.0.0.1:5353", "[::1]:53", "192.0.2.53")
-    assert load_settings(config, environ={"DIGEST_NAMESERVERS": "127.0.0.1:99,127.0.0.2"}).install.nameservers == ("127.0.0.1:99", "127.0.0.2")
+    assert load_settings(config, environ={"DIGEST_NAMESERVERS": "127.0.0.1:99,127.0.0.2"}).install.nameservers == (
+        "127.0.0.1:99",
+        "127.0.0.2",
+    )
     config.write_text('[doctor]\nnameservers = ["ns1.example.org"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"doctor.nameservers\[0\]: must be an IP address"):
         load_settings(config, environ={})

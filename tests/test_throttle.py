@@ -191,7 +191,9 @@ def test_the_scheduler_sends_a_warmup_slots_rest_on_the_next_day_past_its_grace(
     project = load_settings(PROJECT / "config" / "digest.toml", environ={})
     base = delivery_settings(smtp_server.port, warmup=WarmupOptions(enabled=True, first=2, growth=2.0, days=5))
     schedule = ScheduleOptions(cron="0 9 * * mon", misfire_grace=3600.0, min_posts=1)
-    settings = overridden(base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule)
+    settings = overridden(
+        base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
+    )
     store = Store.open(settings.install.database_url)
     for n in range(5):
         store.subscribers.add(f"s{n}@example.org")
