@@ -11,6 +11,7 @@ import logging
 import re
 import tomllib
 import urllib.parse
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from digest.config import ConfigError, Scope, load_settings, theme_key
 from digest.store import Store, ThemeNames
 from digest.store.migrations import HEAD
+from digest.store.schema import subscribers
 
 from conftest import LiveServer, http_request, link_token, write
 from mailserver import SmtpServer
@@ -247,9 +249,21 @@ def store_at_v16_with_names(url: str, choices: dict[str, list[str] | None]) -> N
     store = Store.open(url, upgrade=False)
     try:
         store.migrate("v16")
-        for address, names in choices.items():
-            reader, _ = store.subscribers.add(address)
-            store.subscribers.set_preferences(reader.id, names, None)
+        # Rows written as that release wrote them, in its columns: today's store code writes what later revisions
+        # added (the webhooks' outbox, say), which a v16 database has no table for.
+        now = datetime.now(UTC)
+        with store.engine.begin() as conn:
+            for address, names in choices.items():
+                conn.execute(
+                    sa.insert(subscribers).values(
+                        email=address,
+                        email_key=address.lower(),
+                        status="active",
+                        created_at=now,
+                        updated_at=now,
+                        themes=json.dumps(names) if names is not None else None,
+                    )
+                )
     finally:
         store.close()
 

@@ -276,11 +276,17 @@ def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, 
     `send --worker --join` on another started before the slot fires; they share the slot's issue, each copy once."""
     from support.schedule import SLOT, schedule_config
 
-    config = schedule_config(tmp_path, smtp_server.port, postgres_url, connections=2, claim_timeout=3, rate=100, workers_may_join=True)
+    config = schedule_config(tmp_path, smtp_server.port, postgres_url, connections=2, claim_timeout=3, rate=50, workers_may_join=True)
     fill(config, 400)  # the subscribers; the scheduler builds and freezes the slot's own issue
     as_of = (SLOT + timedelta(minutes=1)).isoformat()
     joiner = popen(config, "send", "--worker", "--join", "--wait", "120", "--as-of", as_of, "--yes")
-    time.sleep(1.0)
+    # The scheduler starts once the joiner waits (it says so), never before: on a loaded machine the joiner's start-up
+    # could outlast the scheduler's whole send (it sends in this process), and then it has nothing left to join.
+    assert joiner.stderr is not None
+    waiting = ""
+    while "Waiting" not in waiting and (line := joiner.stderr.readline()):
+        waiting = line
+    assert "Waiting" in waiting, joiner.communicate(timeout=60)
     scheduler = cli(config, "schedule", "--once", "--as-of", as_of)
     assert scheduler.returncode == 0, scheduler.stderr
     assert ": sent: 400 sent" in scheduler.stdout, scheduler.stdout
