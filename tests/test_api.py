@@ -210,6 +210,18 @@ def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
     assert "crm" in shown and "forgetSubscriber" in shown and "204" in shown
 
 
+def test_ids_cursors_and_limits_are_ascii_digits_only(served: Served) -> None:
+    """A superscript two passes str.isdigit() but not int() (a 500, plain text); an Arabic-Indic or fullwidth two passes
+    both (another spelling of id 2): neither is an id, a cursor or a limit."""
+    token = served.token("crm", "subscribers:read")
+    two = call(served.base, "GET", "/api/v1/subscribers?limit=2", token)[2]["items"][1]["id"]
+    assert call(served.base, "GET", f"/api/v1/subscribers/{two}", token)[0] == 200
+    for digit in ("%C2%B2", "%D9%A2", "%EF%BC%92"):  # superscript two, Arabic-Indic two, fullwidth two
+        for path in (f"/api/v1/subscribers/{digit}", f"/api/v1/subscribers?after={digit}", f"/api/v1/subscribers?limit={digit}"):
+            status, headers, body = call(served.base, "GET", path, token)
+            assert status in (404, 422) and headers["content-type"] == "application/problem+json", (path, status, body)
+
+
 def test_issues_listed_shown_with_counts_and_their_frozen_copy(served: Served) -> None:
     token = served.token("editor", "issues:read", "issues:write")
     status, _, body = call(served.base, "GET", "/api/v1/issues", token)

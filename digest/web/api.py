@@ -30,7 +30,7 @@ from digest.app.api import ApiAccess
 from digest.app.people import People, Person, PersonProblem, Refused
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
-from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query, whole_number
 from digest.web.api_schema import as_json, read_body
 from digest.web.api_shapes import (
     AddedSubscriber,
@@ -187,10 +187,10 @@ class Handlers:
         return Answer(201 if added.created else 200, shape)
 
     def list_subscribers(self, call: Call) -> Answer:
-        after = call.query["after"] or "0"
-        if not after.isdigit() or len(after) > 18:
+        after = whole_number(call.query["after"] or "0", most_digits=18)
+        if after is None:
             return problem(422, "invalid", "Unusable request", "'after' must be a page's next cursor", ["'after' is not a cursor"])
-        found = self.people.page(int(after), call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
+        found = self.people.page(after, call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
         if isinstance(found, Refused):
             return refused(found)
         people, more = found
@@ -455,9 +455,10 @@ class Api:
             )
         for name, text in request.path_params.items():
             kind = PATH_PARAMETERS[name][0]
-            if kind is int and not (str(text).isdigit() and len(str(text)) < 10):
+            number = whole_number(str(text)) if kind is int else None
+            if kind is int and number is None:
                 return not_found(f"{name} must be a whole number")
-            call.params[name] = int(text) if kind is int else str(text)
+            call.params[name] = number if kind is int else str(text)
         call.query, problems = read_query(op.query, request.query_params)
         if problems:
             return problem(422, "invalid", "Unusable request", "; ".join(problems), problems)
