@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -409,3 +410,32 @@ def test_done_when_a_subscriber_added_through_the_api_leaves_by_one_click_and_a_
         assert got.verified and got.event["type"] == "subscriber.unsubscribed" and got.event["data"]["email"] == "ada@example.org"
     finally:
         served.stop()
+
+
+def test_the_readmes_receiver_takes_an_event_about_someone_forgotten_since(sqlite_store: Store) -> None:
+    """The README's receiver, run as printed (its secret and port filled in): an unsubscribe whose person was
+    forgotten before it went out carries no email; a receiver that assumed one failed on it, and the endpoint stalled."""
+    import threading
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    code = readme.split("## Webhooks\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    serving = code.rstrip().splitlines()[-1]
+    assert serving.startswith("HTTPServer(")
+    port = free_port()
+    endpoint, secret = add_endpoint(sqlite_store, f"http://127.0.0.1:{port}/hook", tuple(EventType), T0, allow_private=True)
+    namespace: dict[str, Any] = {}
+    exec(compile(code.replace(serving, "").replace('"whsec_…"', repr(secret)), "README.md", "exec"), namespace)
+    server = namespace["HTTPServer"](("127.0.0.1", port), namespace["Hook"])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ada, _ = sqlite_store.subscribers.add("ada@example.org", "Ada")
+        sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed")
+        sqlite_store.subscribers.forget(ada.id, "hash-of-ada")
+        done = deliver(sqlite_store, datetime.now(UTC), allow_private=True)
+        assert (done.delivered, done.failed) == (3, 0), sqlite_store.webhooks.get(endpoint.id)
+        assert len(namespace["seen"]) == 3  # each handled once, by its webhook-id
+    finally:
+        server.shutdown()
+        server.server_close()
