@@ -198,6 +198,16 @@ def test_a_loopback_or_private_url_is_refused_with_the_switch_named(url: str) ->
     assert url_refusal(url, allow_private=True) is None
 
 
+@pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[::127.0.0.1]", "[2002:7f00:1::1]", "[2002:a9fe:a9fe::]", "[::ffff:10.0.0.1]"])
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(host: str) -> None:
+    """NAT64 (64:ff9b::/96), the IPv4-compatible form, 6to4 (2002::/16): Python calls some of them global, but a
+    translator or tunnel on the way reaches the IPv4 address inside (127.0.0.1, 169.254.169.254, 10.0.0.1)."""
+    assert url_refusal(f"https://{host}/hooks", allow_private=False) is not None
+    public = lambda _host: [host.strip("[]")]  # noqa: E731 (a name that resolves to it)
+    assert url_refusal("https://hooks.example.com/in", allow_private=False, resolve=public) is not None
+    assert url_refusal("https://[64:ff9b::5db8:d822]/hooks", allow_private=False) is None  # NAT64 of 93.184.216.34: public
+
+
 def test_only_https_to_a_public_address_is_accepted_unless_private_is_allowed() -> None:
     public = lambda _host: ["93.184.216.34"]  # noqa: E731
     assert url_refusal("https://hooks.example.com/in", allow_private=False, resolve=public) is None
