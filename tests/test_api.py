@@ -307,6 +307,30 @@ def test_each_token_has_its_rate_and_the_api_answers_only_its_host_names_without
         running.stop()
 
 
+def test_refused_requests_are_counted_by_an_ipv6_clients_64(served: Served) -> None:
+    """Each 401 is written to the audit log; past 30 a minute a client gets 429s, not written. An IPv6 client has a
+    /64 of addresses: counted one by one, it would write 401s without end by moving to the next."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from digest.web.api import REFUSALS_PER_MINUTE, Api
+    from digest.web.api_doc import OPERATIONS
+
+    api = Api(served.settings, served.store)
+
+    def refused_from(host: str) -> int:
+        scope = {"type": "http", "method": "GET", "path": "/subscribers", "headers": [], "query_string": b"", "client": (host, 4000)}
+        return asyncio.run(api.unauthenticated(OPERATIONS[0], Request(scope))).status_code
+
+    assert [refused_from(f"2001:db8:1:2::{n:x}") for n in range(REFUSALS_PER_MINUTE + 1)] == [401] * REFUSALS_PER_MINUTE + [429]
+    assert refused_from("2001:db8:1:2:ffff::1") == 429  # the same /64
+    assert refused_from("2001:db8:1:3::1") == 401  # another network: its own allowance
+    assert [refused_from(host) for host in ["192.0.2.7"] * REFUSALS_PER_MINUTE] == [401] * REFUSALS_PER_MINUTE
+    assert refused_from("::ffff:192.0.2.7") == 429  # an IPv4 client seen through a dual-stack socket is that client
+    assert refused_from("192.0.2.8") == 401
+
+
 def test_a_send_has_its_dry_run_goes_out_once_and_shows_its_progress(served: Served, tmp_path: Path) -> None:
     token = served.token("sender", "sends:write")
     status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": True})

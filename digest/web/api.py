@@ -11,6 +11,7 @@ answer, and its preflight for a Bearer request gets a 405.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -374,6 +375,17 @@ class Handlers:
         return self._decide(call, None, dismiss=True)
 
 
+def client_share(host: str) -> str:
+    """Whose allowance of 401s a client uses: its address, an IPv6 one's /64 (else it moves on to its next address)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class Api:
     """The API's requests, from the token to the audit log (module docstring)."""
 
@@ -425,7 +437,7 @@ class Api:
 
     async def unauthenticated(self, op: Operation, request: Request) -> Response:
         """A 401, written to the audit log; past a client's allowance a 429, not written (the log cannot be flooded)."""
-        client = request.client.host if request.client else "unknown"
+        client = client_share(request.client.host if request.client else "unknown")
         if wait := self.per_client.take(client):
             detail = "too many requests without a valid token"
             return respond(problem(429, "rate-limited", "Too many requests", detail, retry_after=str(max(1, round(wait)))))
