@@ -88,7 +88,11 @@ def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(
 ) -> None:
     port = free_port()
     endpoint, secret = add_endpoint(
-        sqlite_store, f"http://127.0.0.1:{port}/hooks", [EventType.SUBSCRIBER_UNSUBSCRIBED], T0, allow_private=True
+        sqlite_store,
+        f"http://127.0.0.1:{port}/hooks/catch/path-secret?key=query-secret",
+        [EventType.SUBSCRIBER_UNSUBSCRIBED],
+        T0,
+        allow_private=True,
     )
     ada, _ = sqlite_store.subscribers.add("ada@example.org")
     sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
@@ -106,6 +110,9 @@ def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(
         assert "cannot post" in caplog.text  # the failures were logged…
         signed = back.received[0].headers["webhook-signature"].removeprefix("v1,")
         assert secret.removeprefix("whsec_") not in caplog.text and signed not in caplog.text  # …never the secret
+        assert (
+            f"127.0.0.1:{port}" in caplog.text and "path-secret" not in caplog.text and "query-secret" not in caplog.text
+        )  # nor the URL's
         assert sqlite_store.webhooks.get(endpoint.id).state is EndpointState.ACTIVE  # type: ignore[union-attr]
     finally:
         back.stop()
