@@ -32,7 +32,7 @@ from digest.app.people import People, Person, PersonProblem, Refused
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
 from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query, whole_number
-from digest.web.api_schema import as_json, read_body
+from digest.web.api_schema import as_json, parse_json, read_body
 from digest.web.api_shapes import (
     AddedSubscriber,
     Approved,
@@ -479,10 +479,10 @@ class Api:
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
             return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
         try:
-            data = json.loads(await request.body())
+            data, twice = parse_json(await request.body())
         except ValueError:
             return problem(400, "not-json", "Not JSON", "the body is not JSON")
-        call.body, problems = read_body(op.request, data)
+        call.body, problems = (None, twice) if twice else read_body(op.request, data)
         return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
 
     async def audit(self, op: Operation, request: Request, answer: Answer, token: ApiToken | None, subject: Subject | None) -> None:
