@@ -318,6 +318,26 @@ def test_a_key_given_twice_is_refused_not_read_as_its_last(served: Served) -> No
     assert call(served.base, "POST", "/api/v1/subscribers", token, b'{"email": "once@example.org", "confirmed": true}')[0] == 201
 
 
+def test_a_chunked_body_past_the_cap_is_a_413_problem_not_a_500(served: Served) -> None:
+    """Without Content-Length the cap is found as the body streams, inside the API's own app, whose error middleware
+    answered a plain-text 500 before the guard could answer its 413."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    token = served.token("website", "subscribers:write")
+    where = urlsplit(served.base)
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=10)
+    body = json.dumps({"email": "big@example.org", "name": "a" * 20_000, "confirmed": True}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("POST", "/api/v1/subscribers", body=iter([body[:8000], body[8000:]]), headers=headers, encode_chunked=True)
+    answer = connection.getresponse()
+    raw = answer.read()
+    connection.close()
+    assert answer.status == 413 and answer.getheader("content-type") == "application/problem+json", raw
+    problem = json.loads(raw)
+    assert problem["type"] == "urn:digest:problem:too-large" and served.store.subscribers.get("big@example.org") is None
+
+
 def test_refused_requests_are_counted_by_an_ipv6_clients_64(served: Served) -> None:
     """Each 401 is written to the audit log; past 30 a minute a client gets 429s, not written. An IPv6 client has a
     /64 of addresses: counted one by one, it would write 401s without end by moving to the next."""

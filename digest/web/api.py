@@ -55,7 +55,7 @@ from digest.web.api_shapes import (
     WaitingList,
     WaitingReport,
 )
-from digest.web.guard import RateLimits
+from digest.web.guard import BodyTooLargeError, RateLimits
 
 if TYPE_CHECKING:
     from digest.app.catalogue import Catalogue
@@ -401,22 +401,22 @@ class Api:
         for op in OPERATIONS:
             by_path.setdefault(op.path.template, {})[op.method] = op
         routes = [Route(path, self.endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
-        app = Starlette(routes=routes, exception_handlers={HTTPException: self.http_problem})
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self.http_problem, BodyTooLargeError: self.http_problem})
         # No slash redirects: "/issues/" (an empty id) is no operation, never a 307 to the list (found by the fuzzer),
         # and a redirect would name a host and scheme taken from the request.
         app.router.redirect_slashes = False
         return app
 
     async def http_problem(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        if status == 405:
+        if isinstance(exc, BodyTooLargeError):  # a chunked body past the cap, found as it streamed (guard.BodyLimit)
+            return respond(problem(413, "too-large", "Too large", "the request body is too large", connection="close"))
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
             return respond(problem(405, "method-not-allowed", "Method not allowed", f"{request.method} is not an operation of this path"))
         return respond(not_found("no operation of the API has this path"))
 
     def endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Any]:
         async def answer(request: Request) -> Response:
-            op = ops["GET"] if request.method == "HEAD" else ops[request.method]
-            return await self.run(op, request)
+            return await self.run(ops["GET"] if request.method == "HEAD" else ops[request.method], request)
 
         return answer
 
