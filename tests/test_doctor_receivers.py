@@ -1,0 +1,122 @@
+"""``digest doctor`` read as a receiver reads: records a receiver would not honour are never a pass (an SPF ``+all``,
+a DKIM key limited by ``h=`` or ``s=``, in testing ``t=y`` or beside another key, a DMARC record without a valid
+``p=``), against an authoritative DNS server of the test's own on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.app.doctor import diagnose
+from digest.config import DeliveryOptions, Settings, SmtpOptions
+from digest.config.keys import DkimSigner
+from digest.models import CheckName, SetupCheck, Verdict
+
+from support.dnsserver import DnsServer, txt
+from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, keys
+
+NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> DkimSigner:
+    return keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def zone(signer: DkimSigner) -> Iterator[DnsServer]:
+    server = DnsServer(["example.org"], good_zone(signer))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def check(make_settings: Callable[..., Settings], signer: DkimSigner, zone: DnsServer) -> Callable[[CheckName], SetupCheck]:
+    """One check of the doctor's run, with settings that send news@example.org through the relay, signed."""
+
+    def run(name: CheckName) -> SetupCheck:
+        fields: dict[str, Any] = {
+            "sender": Address("News", "news", DOMAIN),
+            "dkim": signer,
+            "delivery": DeliveryOptions(backend="smtp"),
+            "smtp": SmtpOptions(host=RELAY),
+            "nameservers": (zone.nameserver,),
+            "secret_key": "test-secret-key-for-the-suite-0123456789",
+            "base_url": "https://www.example.org",
+        }
+        return next(c for c in diagnose(make_settings(**fields), NOW).checks if c.name is name)
+
+    return run
+
+
+def rsa_record(signer: DkimSigner) -> tuple[tuple[str, str], str]:
+    key = next(k for k in signer.keys if k.selector == "news")
+    return (dkim_name(key), "TXT"), key.public_record()
+
+
+@pytest.mark.parametrize("record", ["v=spf1 +all", f"v=spf1 ip4:{RELAY_IP} all"])
+def test_an_spf_record_that_lets_anyone_send_is_a_warning_and_the_fix_drops_it(
+    check: Callable[[CheckName], SetupCheck], zone: DnsServer, record: str
+) -> None:
+    zone.records[(DOMAIN, "TXT")] = [txt(record)]
+    spf = check(CheckName.SPF)
+    assert spf.verdict is Verdict.WARN and "+all lets any server send" in spf.detail
+    assert spf.fix.endswith(' ~all"') and "+all" not in spf.fix and " all" not in spf.fix, spf.fix
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda r: r.replace("k=rsa;", "k=rsa; h=sha1;"), "h=sha1: the key accepts no sha256 signature"),
+        (lambda r: r + "; s=tlsrpt", "s=tlsrpt: the key is not for email"),
+    ],
+)
+def test_a_dkim_key_a_receiver_would_not_use_for_our_signatures_fails(
+    check: Callable[[CheckName], SetupCheck], zone: DnsServer, signer: DkimSigner, change: Callable[[str], str], said: str
+) -> None:
+    name, record = rsa_record(signer)
+    zone.records[name] = [txt(change(record))]
+    dkim = check(CheckName.DKIM)
+    assert dkim.verdict is Verdict.FAIL and said in dkim.detail, dkim.detail
+    zone.records[name] = [txt(record.replace("k=rsa;", "k=rsa; h=sha1:sha256; s=email;"))]  # lists that include ours
+    assert check(CheckName.DKIM).verdict is Verdict.PASS
+
+
+def test_a_dkim_key_in_testing_mode_or_beside_another_key_record_is_a_warning(
+    check: Callable[[CheckName], SetupCheck], zone: DnsServer, signer: DkimSigner
+) -> None:
+    name, record = rsa_record(signer)
+    zone.records[name] = [txt(record + "; t=y")]
+    dkim = check(CheckName.DKIM)
+    assert dkim.verdict is Verdict.WARN and "testing mode (t=y)" in dkim.detail and f"publish only {name[0]}." in dkim.fix
+    zone.records[name] = [txt(record), txt("v=DKIM1; k=rsa; p=")]
+    dkim = check(CheckName.DKIM)
+    assert dkim.verdict is Verdict.WARN and "beside 1 other key record(s)" in dkim.detail
+
+
+@pytest.mark.parametrize("record", ["v=DMARC1; p=rejekt", "v=DMARC1; rua=mailto:dmarc@example.org"])
+def test_a_dmarc_record_without_a_valid_policy_fails(check: Callable[[CheckName], SetupCheck], zone: DnsServer, record: str) -> None:
+    zone.records[(f"_dmarc.{DOMAIN}", "TXT")] = [txt(record)]
+    dmarc = check(CheckName.DMARC)
+    assert dmarc.verdict is Verdict.FAIL and "is not none, quarantine or reject" in dmarc.detail
+    assert 'publish _dmarc.example.org. IN TXT "v=DMARC1; p=none"' in dmarc.fix
+
+
+def test_a_subdomain_with_a_txt_record_that_is_not_dmarc_falls_back_to_the_organisational_domain(
+    make_settings: Callable[..., Settings], signer: DkimSigner, zone: DnsServer, tmp_path: Path
+) -> None:
+    zone.records[("_dmarc.news.example.org", "TXT")] = [txt("google-site-verification=abc")]
+    zone.records[(f"_dmarc.{DOMAIN}", "TXT")] = [txt("v=DMARC1; p=none; sp=reject")]
+    settings = make_settings(
+        sender=Address("News", "news", "news.example.org"),
+        dkim=signer,
+        nameservers=(zone.nameserver,),
+        secret_key="test-secret-key-for-the-suite-0123456789",
+    )
+    dmarc = next(c for c in diagnose(settings, NOW).checks if c.name is CheckName.DMARC)
+    assert dmarc.detail.startswith('_dmarc.example.org: "v=DMARC1; p=none; sp=reject" (p=reject'), dmarc.detail
