@@ -120,3 +120,39 @@ def test_a_subdomain_with_a_txt_record_that_is_not_dmarc_falls_back_to_the_organ
     )
     dmarc = next(c for c in diagnose(settings, NOW).checks if c.name is CheckName.DMARC)
     assert dmarc.detail.startswith('_dmarc.example.org: "v=DMARC1; p=none; sp=reject" (p=reject'), dmarc.detail
+
+
+def test_nameservers_that_never_answer_cost_one_timeout_not_one_per_question(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dozen questions each waiting the full lifetime made `digest doctor` take over a minute: after a first
+    timeout with nothing ever answered, the rest are warned of at once. The silent server counts the names asked."""
+    import socket
+
+    import dns.message
+
+    import digest.mail.dns
+
+    monkeypatch.setattr(digest.mail.dns, "TIMEOUT", 0.2)
+    monkeypatch.setattr(digest.mail.dns, "LIFETIME", 0.5)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.setblocking(False)
+    settings = make_settings(
+        sender=Address("News", "news", DOMAIN),
+        nameservers=(f"127.0.0.1:{silent.getsockname()[1]}",),
+        secret_key="test-secret-key-for-the-suite-0123456789",
+        base_url="https://www.example.org",
+    )
+    report = diagnose(settings, NOW)
+    asked = set()
+    while True:
+        try:
+            asked.add(dns.message.from_wire(silent.recv(4096)).question[0].name.to_text())
+        except BlockingIOError:
+            break
+    silent.close()
+    assert asked == {"example.org."}, asked  # the first question only (its retries included)
+    unanswered = [c for c in report.checks if "not asked again" in c.detail]
+    assert {c.name for c in unanswered} >= {CheckName.DMARC, CheckName.BOUNCE_MX, CheckName.BIMI, CheckName.HEALTHZ}
+    assert all(c.verdict is Verdict.WARN for c in unanswered) and not report.failed
