@@ -205,3 +205,16 @@ def test_a_reissue_of_a_post_dated_before_the_window_is_no_news_though_the_issue
     assert built.digest.posts == ()
     [left] = built.digest.excluded
     assert left.kind is ExclusionKind.SEEN_BEFORE and "first seen 2026-11-20 under GUID ferry-1" in left.reason
+
+
+def test_a_feed_whose_entries_cannot_be_read_is_failing_not_ok(tmp_path: Path, http_server: Served) -> None:
+    """A feed with entries but no dates gives nothing to any issue: three such fetches are "failing", saying why,
+    where "ok: 0 entries" hid it."""
+    _, letter, store = newsletter(tmp_path, http_server)
+    undated = rss(*FIRST).replace(b"<pubDate>", b"<!--").replace(b"</pubDate>", b"-->")
+    http_server.routes["/feed.xml"] = body_route(undated, "application/rss+xml")
+    for fetched in range(FAILING_AFTER):
+        letter.posts(WEEK, now=NOW + timedelta(hours=fetched))
+    [judged] = source_health(letter.settings.sources, store, NOW + timedelta(hours=FAILING_AFTER))
+    assert judged.health is Health.FAILING, judged.reason
+    assert 'none of its 3 entries could be read (entry 1 "Harbour ferry": no date (published or updated); skipped)' in judged.reason
