@@ -18,7 +18,7 @@ from digest.config.keys import DkimSigner
 from digest.models import CheckName, SetupCheck, Verdict
 
 from support.dnsserver import DnsServer, txt
-from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, keys
+from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, https_app, keys
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 
@@ -156,3 +156,25 @@ def test_nameservers_that_never_answer_cost_one_timeout_not_one_per_question(
     unanswered = [c for c in report.checks if "not asked again" in c.detail]
     assert {c.name for c in unanswered} >= {CheckName.DMARC, CheckName.BOUNCE_MX, CheckName.BIMI, CheckName.HEALTHZ}
     assert all(c.verdict is Verdict.WARN for c in unanswered) and not report.failed
+
+
+def test_a_site_answering_every_path_at_the_base_url_is_not_taken_for_digests_app(
+    make_settings: Callable[..., Settings], zone: DnsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single-page app's catch-all answers /healthz and the one-click POST with 200 and its page: readers'
+    unsubscribes would do nothing there. /healthz must answer as `digest serve` does."""
+    import trustme
+
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    fields: dict[str, Any] = {"nameservers": (zone.nameserver,), "secret_key": "test-secret-key-for-the-suite-0123456789"}
+    found = {}
+    for catch_all in (True, False):
+        with https_app(ca, catch_all=catch_all) as app:
+            report = diagnose(make_settings(base_url=app.base_url, **fields), NOW)
+        found[catch_all] = next(c for c in report.checks if c.name is CheckName.HEALTHZ)
+    assert found[True].verdict is Verdict.FAIL and "not as `digest serve` does" in found[True].detail, found[True]
+    assert "point newsletter.base_url" in found[True].fix
+    assert found[False].verdict is Verdict.PASS, found[False]  # digest's own answer, {"status": "ok"}
