@@ -178,3 +178,17 @@ def test_a_site_answering_every_path_at_the_base_url_is_not_taken_for_digests_ap
     assert found[True].verdict is Verdict.FAIL and "not as `digest serve` does" in found[True].detail, found[True]
     assert "point newsletter.base_url" in found[True].fix
     assert found[False].verdict is Verdict.PASS, found[False]  # digest's own answer, {"status": "ok"}
+
+
+def test_a_dkim_key_published_through_a_cname_is_read_at_its_target(
+    check: Callable[[CheckName], SetupCheck], zone: DnsServer, signer: DkimSigner
+) -> None:
+    """Mail providers have the selector CNAME'd to a record they keep: the doctor reads the key where the alias leads."""
+    name, record = rsa_record(signer)
+    del zone.records[name]
+    zone.records[(name[0], "CNAME")] = ["news.keys.example.org."]
+    zone.records[("news.keys.example.org", "TXT")] = [txt(record)]
+    dkim = check(CheckName.DKIM)
+    assert dkim.verdict is Verdict.PASS and f"{name[0]} publishes the configured rsa-sha256 key" in dkim.detail, dkim.detail
+    zone.records[("news.keys.example.org", "TXT")] = [txt("v=DKIM1; k=rsa; p=")]  # the provider revoked it
+    assert check(CheckName.DKIM).verdict is Verdict.FAIL

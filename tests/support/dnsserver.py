@@ -93,8 +93,14 @@ class DnsServer:
         response.flags |= dns.flags.AA
         key = name.to_text().rstrip(".").lower()
         found = self.records.get((key, kind))
+        alias = self.records.get((key, "CNAME")) if kind != "CNAME" else None
         if found:
             response.answer.append(dns.rrset.from_text_list(name, 300, dns.rdataclass.IN, question.rdtype, found))
+        elif alias:  # the alias and, when this server has them, the target's records (as an authoritative server does)
+            response.answer.append(dns.rrset.from_text_list(name, 300, dns.rdataclass.IN, dns.rdatatype.CNAME, alias))
+            target = dns.name.from_text(alias[0])
+            if target_records := self.records.get((target.to_text().rstrip(".").lower(), kind)):
+                response.answer.append(dns.rrset.from_text_list(target, 300, dns.rdataclass.IN, question.rdtype, target_records))
         elif not any(owner == key or owner.endswith("." + key) for owner, _ in self.records):
             response.set_rcode(dns.rcode.NXDOMAIN)
         try:
