@@ -192,3 +192,17 @@ def test_a_dkim_key_published_through_a_cname_is_read_at_its_target(
     assert dkim.verdict is Verdict.PASS and f"{name[0]} publishes the configured rsa-sha256 key" in dkim.detail, dkim.detail
     zone.records[("news.keys.example.org", "TXT")] = [txt("v=DKIM1; k=rsa; p=")]  # the provider revoked it
     assert check(CheckName.DKIM).verdict is Verdict.FAIL
+
+
+def test_a_subdomain_takes_the_organisational_domains_sp_or_its_p_when_sp_is_not_a_policy(
+    make_settings: Callable[..., Settings], signer: DkimSigner, zone: DnsServer
+) -> None:
+    settings = make_settings(
+        sender=Address("News", "news", "news.example.org"),
+        dkim=signer,
+        nameservers=(zone.nameserver,),
+        secret_key="test-secret-key-for-the-suite-0123456789",
+    )
+    zone.records[(f"_dmarc.{DOMAIN}", "TXT")] = [txt("v=DMARC1; p=quarantine; sp=bogus")]
+    dmarc = next(c for c in diagnose(settings, NOW).checks if c.name is CheckName.DMARC)
+    assert dmarc.verdict is Verdict.PASS and "(p=quarantine," in dmarc.detail, dmarc.detail

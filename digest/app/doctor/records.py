@@ -208,8 +208,10 @@ def dmarc_check(settings: Settings, lookup: Lookup, paths: Paths) -> SetupCheck:
             fix=f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)',
         )
     tags = {key: value.lower() for key, value in record_tags(records[0]).items()}
-    policy = tags.get("sp", tags.get("p", "")) if name != f"_dmarc.{from_domain}" else tags.get("p", "")
-    if tags.get("p") not in POLICIES or policy not in POLICIES:
+    policy = tags.get("p", "")
+    if name != f"_dmarc.{from_domain}" and tags.get("sp") in POLICIES:  # a subdomain's policy (an invalid sp=: p=)
+        policy = tags["sp"]
+    if tags.get("p") not in POLICIES:
         # RFC 7489 6.6.3: a record without a valid p= is read as p=none at best (with rua=), else discarded.
         return SetupCheck(
             name=CheckName.DMARC,
