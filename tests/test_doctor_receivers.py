@@ -206,3 +206,21 @@ def test_a_subdomain_takes_the_organisational_domains_sp_or_its_p_when_sp_is_not
     zone.records[(f"_dmarc.{DOMAIN}", "TXT")] = [txt("v=DMARC1; p=quarantine; sp=bogus")]
     dmarc = next(c for c in diagnose(settings, NOW).checks if c.name is CheckName.DMARC)
     assert dmarc.verdict is Verdict.PASS and "(p=quarantine," in dmarc.detail, dmarc.detail
+
+
+def test_a_first_doctor_run_on_a_fresh_install_is_shown_by_status(tmp_path: Path, zone: DnsServer) -> None:
+    """Right after `digest init` there is no database yet: the doctor's run was not kept, and `digest status` said
+    "never run here" just after it ran."""
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    from support.project import make_config
+
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[doctor]\nnameservers = ["{zone.nameserver}"]\n', encoding="utf-8")
+    env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
+    CliRunner().invoke(main, ["--config", str(config), "doctor"], env=env)
+    status = CliRunner().invoke(main, ["--config", str(config), "status"], env=env)
+    assert status.exit_code == 0, status.output
+    assert "Doctor      never run here" not in status.output and "Doctor      20" in status.output, status.output
