@@ -210,6 +210,18 @@ def test_read_page_change_unsubscribe_and_forget(served: Served) -> None:
     assert "crm" in shown and "forgetSubscriber" in shown and "204" in shown
 
 
+def test_ids_cursors_and_limits_are_ascii_digits_only(served: Served) -> None:
+    """A superscript two passes str.isdigit() but not int() (a 500, plain text); an Arabic-Indic or fullwidth two passes
+    both (another spelling of id 2): neither is an id, a cursor or a limit."""
+    token = served.token("crm", "subscribers:read")
+    two = call(served.base, "GET", "/api/v1/subscribers?limit=2", token)[2]["items"][1]["id"]
+    assert call(served.base, "GET", f"/api/v1/subscribers/{two}", token)[0] == 200
+    for digit in ("%C2%B2", "%D9%A2", "%EF%BC%92"):  # superscript two, Arabic-Indic two, fullwidth two
+        for path in (f"/api/v1/subscribers/{digit}", f"/api/v1/subscribers?after={digit}", f"/api/v1/subscribers?limit={digit}"):
+            status, headers, body = call(served.base, "GET", path, token)
+            assert status in (404, 422) and headers["content-type"] == "application/problem+json", (path, status, body)
+
+
 def test_issues_listed_shown_with_counts_and_their_frozen_copy(served: Served) -> None:
     token = served.token("editor", "issues:read", "issues:write")
     status, _, body = call(served.base, "GET", "/api/v1/issues", token)
@@ -293,6 +305,61 @@ def test_each_token_has_its_rate_and_the_api_answers_only_its_host_names_without
         assert call(running.base, "GET", "/api/v1/nothing-here", other)[2]["type"] == "urn:digest:problem:not-found"
     finally:
         running.stop()
+
+
+def test_a_key_given_twice_is_refused_not_read_as_its_last(served: Served) -> None:
+    """json keeps the last of two keys in silence: a filter in front reading the first would pass another request."""
+    token = served.token("website", "subscribers:write")
+    body = b'{"email": "checked@example.org", "email": "served@example.org", "confirmed": true}'
+    status, headers, problem = call(served.base, "POST", "/api/v1/subscribers", token, body)
+    assert status == 422 and headers["content-type"] == "application/problem+json", problem
+    assert problem["errors"] == ["'email' is given more than once"]
+    assert served.store.subscribers.get("served@example.org") is None and served.store.subscribers.get("checked@example.org") is None
+    assert call(served.base, "POST", "/api/v1/subscribers", token, b'{"email": "once@example.org", "confirmed": true}')[0] == 201
+
+
+def test_a_chunked_body_past_the_cap_is_a_413_problem_not_a_500(served: Served) -> None:
+    """Without Content-Length the cap is found as the body streams, inside the API's own app, whose error middleware
+    answered a plain-text 500 before the guard could answer its 413."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    token = served.token("website", "subscribers:write")
+    where = urlsplit(served.base)
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=10)
+    body = json.dumps({"email": "big@example.org", "name": "a" * 20_000, "confirmed": True}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("POST", "/api/v1/subscribers", body=iter([body[:8000], body[8000:]]), headers=headers, encode_chunked=True)
+    answer = connection.getresponse()
+    raw = answer.read()
+    connection.close()
+    assert answer.status == 413 and answer.getheader("content-type") == "application/problem+json", raw
+    problem = json.loads(raw)
+    assert problem["type"] == "urn:digest:problem:too-large" and served.store.subscribers.get("big@example.org") is None
+
+
+def test_refused_requests_are_counted_by_an_ipv6_clients_64(served: Served) -> None:
+    """Each 401 is written to the audit log; past 30 a minute a client gets 429s, not written. An IPv6 client has a
+    /64 of addresses: counted one by one, it would write 401s without end by moving to the next."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from digest.web.api import REFUSALS_PER_MINUTE, Api
+    from digest.web.api_doc import OPERATIONS
+
+    api = Api(served.settings, served.store)
+
+    def refused_from(host: str) -> int:
+        scope = {"type": "http", "method": "GET", "path": "/subscribers", "headers": [], "query_string": b"", "client": (host, 4000)}
+        return asyncio.run(api.unauthenticated(OPERATIONS[0], Request(scope))).status_code
+
+    assert [refused_from(f"2001:db8:1:2::{n:x}") for n in range(REFUSALS_PER_MINUTE + 1)] == [401] * REFUSALS_PER_MINUTE + [429]
+    assert refused_from("2001:db8:1:2:ffff::1") == 429  # the same /64
+    assert refused_from("2001:db8:1:3::1") == 401  # another network: its own allowance
+    assert [refused_from(host) for host in ["192.0.2.7"] * REFUSALS_PER_MINUTE] == [401] * REFUSALS_PER_MINUTE
+    assert refused_from("::ffff:192.0.2.7") == 429  # an IPv4 client seen through a dual-stack socket is that client
+    assert refused_from("192.0.2.8") == 401
 
 
 def test_a_send_has_its_dry_run_goes_out_once_and_shows_its_progress(served: Served, tmp_path: Path) -> None:

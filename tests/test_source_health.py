@@ -190,3 +190,31 @@ def test_an_archive_page_by_url_is_recorded_and_sources_on_disk_say_they_keep_no
     assert archive.last is not None and archive.last.ok and archive.last.status == 200 and archive.last.size == len(page)
     assert archive.last.entries == archive.last.new_entries == archive.entries_known == len(read) > 0
     assert (folder.health, folder.reason, folder.last) == (Health.UNKNOWN, "read from disk on every build: no fetch history kept", None)
+
+
+def test_a_reissue_of_a_post_dated_before_the_window_is_no_news_though_the_issue_before_was_built_after_it_ended(
+    tmp_path: Path, http_server: Served
+) -> None:
+    """Issues are seldom built as their window ends (a weekly issue built hours, or days, after its calendar week):
+    the post was first seen after this window began, but it was dated before it, so it was an earlier window's."""
+    _, letter, _ = newsletter(tmp_path, http_server)
+    serve(http_server, item("ferry", date(2026, 11, 11)))
+    assert [post.title for post in letter.posts(WEEK_BEFORE, now=NOW).posts] == ["Harbour ferry"]  # built after WEEK began
+    serve(http_server, item("ferry", date(2026, 11, 18), guid="ferry-2"))  # new GUID, a date inside this week
+    built = letter.build(WEEK, NOW + timedelta(days=7))
+    assert built.digest.posts == ()
+    [left] = built.digest.excluded
+    assert left.kind is ExclusionKind.SEEN_BEFORE and "first seen 2026-11-20 under GUID ferry-1" in left.reason
+
+
+def test_a_feed_whose_entries_cannot_be_read_is_failing_not_ok(tmp_path: Path, http_server: Served) -> None:
+    """A feed with entries but no dates gives nothing to any issue: three such fetches are "failing", saying why,
+    where "ok: 0 entries" hid it."""
+    _, letter, store = newsletter(tmp_path, http_server)
+    undated = rss(*FIRST).replace(b"<pubDate>", b"<!--").replace(b"</pubDate>", b"-->")
+    http_server.routes["/feed.xml"] = body_route(undated, "application/rss+xml")
+    for fetched in range(FAILING_AFTER):
+        letter.posts(WEEK, now=NOW + timedelta(hours=fetched))
+    [judged] = source_health(letter.settings.newsletter.sources, store, NOW + timedelta(hours=FAILING_AFTER))
+    assert judged.health is Health.FAILING, judged.reason
+    assert 'none of its 3 entries could be read (entry 1 "Harbour ferry": no date (published or updated); skipped)' in judged.reason

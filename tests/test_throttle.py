@@ -6,8 +6,6 @@ and PostgreSQL where it answers), ``digest status`` in-process."""
 
 from __future__ import annotations
 
-from support.settings import overridden
-
 import dataclasses
 import json
 import logging
@@ -30,6 +28,7 @@ from support.delivery import run_send, setup_store
 from support.project import ISSUE as PROJECT_ISSUE
 from support.project import PROJECT, fill, make_config
 from support.schedule import SLOT
+from support.settings import overridden
 from support.throttling import GMAIL_RATE, Throttling
 
 Make = Callable[..., Scope]
@@ -62,6 +61,9 @@ def status_json(tmp_path: Path, settings: Scope, port: int, **delivery: object) 
         ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume", ReplyKind.THROTTLE),
         ("451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)", ReplyKind.THROTTLE),
         ("421 Too many concurrent connections from your host", ReplyKind.THROTTLE),
+        ("421 Too many concurrent SMTP connections from this IP address; please try again later.", ReplyKind.THROTTLE),
+        ("421 too many messages in this connection", ReplyKind.THROTTLE),
+        ("452 4.5.3 Too many recipients", ReplyKind.OURS),  # the relay's limit per message: no reader's, no rate's
         ("450 4.2.1 Mailbox busy", ReplyKind.SOFT),
         ("421 4.3.2 Service shutting down", ReplyKind.OURS),
         ("451 4.3.0 Local error", ReplyKind.OURS),

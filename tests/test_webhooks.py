@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,11 @@ def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(
 ) -> None:
     port = free_port()
     endpoint, secret = add_endpoint(
-        sqlite_store, f"http://127.0.0.1:{port}/hooks", [EventType.SUBSCRIBER_UNSUBSCRIBED], T0, allow_private=True
+        sqlite_store,
+        f"http://127.0.0.1:{port}/hooks/catch/path-secret?key=query-secret",
+        [EventType.SUBSCRIBER_UNSUBSCRIBED],
+        T0,
+        allow_private=True,
     )
     ada, _ = sqlite_store.subscribers.add("ada@example.org")
     sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed by an operator")
@@ -105,6 +110,9 @@ def test_a_receiver_down_for_the_first_attempts_gets_the_event_once_when_back(
         assert "cannot post" in caplog.text  # the failures were logged…
         signed = back.received[0].headers["webhook-signature"].removeprefix("v1,")
         assert secret.removeprefix("whsec_") not in caplog.text and signed not in caplog.text  # …never the secret
+        assert (
+            f"127.0.0.1:{port}" in caplog.text and "path-secret" not in caplog.text and "query-secret" not in caplog.text
+        )  # nor the URL's
         assert sqlite_store.webhooks.get(endpoint.id).state is EndpointState.ACTIVE  # type: ignore[union-attr]
     finally:
         back.stop()
@@ -195,6 +203,16 @@ def test_a_loopback_or_private_url_is_refused_with_the_switch_named(url: str) ->
     refusal = url_refusal(url, allow_private=False, resolve=lambda _host: ["192.168.1.20"])
     assert refusal is not None and "DIGEST_WEBHOOKS_ALLOW_PRIVATE=1" in refusal.why
     assert url_refusal(url, allow_private=True) is None
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[::127.0.0.1]", "[2002:7f00:1::1]", "[2002:a9fe:a9fe::]", "[::ffff:10.0.0.1]"])
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(host: str) -> None:
+    """NAT64 (64:ff9b::/96), the IPv4-compatible form, 6to4 (2002::/16): Python calls some of them global, but a
+    translator or tunnel on the way reaches the IPv4 address inside (127.0.0.1, 169.254.169.254, 10.0.0.1)."""
+    assert url_refusal(f"https://{host}/hooks", allow_private=False) is not None
+    public = lambda _host: [host.strip("[]")]  # noqa: E731 (a name that resolves to it)
+    assert url_refusal("https://hooks.example.com/in", allow_private=False, resolve=public) is not None
+    assert url_refusal("https://[64:ff9b::5db8:d822]/hooks", allow_private=False) is None  # NAT64 of 93.184.216.34: public
 
 
 def test_only_https_to_a_public_address_is_accepted_unless_private_is_allowed() -> None:
@@ -409,3 +427,32 @@ def test_done_when_a_subscriber_added_through_the_api_leaves_by_one_click_and_a_
         assert got.verified and got.event["type"] == "subscriber.unsubscribed" and got.event["data"]["email"] == "ada@example.org"
     finally:
         served.stop()
+
+
+def test_the_readmes_receiver_takes_an_event_about_someone_forgotten_since(sqlite_store: Store) -> None:
+    """The README's receiver, run as printed (its secret and port filled in): an unsubscribe whose person was
+    forgotten before it went out carries no email; a receiver that assumed one failed on it, and the endpoint stalled."""
+    import threading
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    code = readme.split("## Webhooks\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    serving = code.rstrip().splitlines()[-1]
+    assert serving.startswith("HTTPServer(")
+    port = free_port()
+    endpoint, secret = add_endpoint(sqlite_store, f"http://127.0.0.1:{port}/hook", tuple(EventType), T0, allow_private=True)
+    namespace: dict[str, Any] = {}
+    exec(compile(code.replace(serving, "").replace('"whsec_…"', repr(secret)), "README.md", "exec"), namespace)
+    server = namespace["HTTPServer"](("127.0.0.1", port), namespace["Hook"])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ada, _ = sqlite_store.subscribers.add("ada@example.org", "Ada")
+        sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed")
+        sqlite_store.subscribers.forget(ada.id, "hash-of-ada")
+        done = deliver(sqlite_store, datetime.now(UTC), allow_private=True)
+        assert (done.delivered, done.failed) == (3, 0), sqlite_store.webhooks.get(endpoint.id)
+        assert len(namespace["seen"]) == 3  # each handled once, by its webhook-id
+    finally:
+        server.shutdown()
+        server.server_close()

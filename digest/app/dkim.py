@@ -48,6 +48,11 @@ def compare(expected: str, published: str) -> str | None:
         return f"k={got.get('k', 'rsa')}, but the configured key is {want['k']}"
     if not got.get("p"):
         return "p= is empty: the key is revoked (RFC 6376 3.6.1)"
+    # h= and s= narrow what the key may verify: a receiver ignores it for a sha256 signature, or for email.
+    if "h" in got and "sha256" not in got["h"].lower().split(":"):
+        return f"h={got['h']}: the key accepts no sha256 signature, and digest signs with sha256 (drop h=)"
+    if "s" in got and not {"email", "*"} & set(got["s"].lower().split(":")):
+        return f"s={got['s']}: the key is not for email (drop s=, or make it s=email)"
     try:
         if base64.b64decode(got["p"], validate=True) != base64.b64decode(want["p"]):
             return "p= is another key than the configured one (an old key, or a record for another selector)"

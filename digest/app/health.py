@@ -107,9 +107,13 @@ def _sort_entries(
 
 def _reissued(entry: SeenEntry, before: KnownEntry, window: Window | None) -> bool:
     """The same address and title under another GUID, first seen before the window began (or as it began: the
-    build of the issue before, at the end of its window): an old post republished."""
+    build of the issue before, at the end of its window), or first dated before it: an old post republished.
+
+    The date counts too because the issue before is seldom built as its window ends: a weekly issue built on Friday
+    for the calendar week to Monday, or a scheduler a few seconds later than last week, saw the post after this
+    window began, though the post belonged to an earlier window."""
     changed = entry.guid is not None and before.guid is not None and entry.guid != before.guid
-    return changed and window is not None and before.first_seen <= window.start
+    return changed and window is not None and (before.first_seen <= window.start or before.published < window.start)
 
 
 def judged_from_store(store: Store, source: str, kind: str, now: datetime, history: Sequence[FetchRecord] | None = None) -> SourceHealth:

@@ -28,9 +28,17 @@ def doctor(obj: Context, output: str) -> None:
     one-click check posts to the token test copies carry.
     """
     from digest.app.doctor import diagnose
+    from digest.models.errors import StoreError
 
     settings = obj.settings
-    report = diagnose(settings, datetime.now(UTC), obj.store_if_exists())
+    # Kept for `digest status` on a fresh install too (a first run right after `digest init` was never shown there);
+    # a database that cannot be opened is said, and the checks still run.
+    try:
+        store = obj.store
+    except StoreError as exc:
+        click.echo(f"warning: this run is not kept for `digest status`: {exc}", err=True)
+        store = None
+    report = diagnose(settings, datetime.now(UTC), store)
     if output == "json":
         click.echo(terminal_json(as_json(report), indent=2))
     else:

@@ -40,7 +40,10 @@ class Lookup:
         import dns.nameserver
         import dns.resolver
 
-        self.unconfigured: str | None = None  # why there is no resolver to ask: every answer says so
+        self.unconfigured: str | None = None  # why no resolver is asked (none named, none answering): every answer says so
+        # A timeout before any server has answered anything: the servers are unreachable, and each of the doctor's
+        # dozen questions would wait LIFETIME again (a minute in all); the rest are answered with the same warning.
+        self.answered = False
         servers: list[str | dns.nameserver.Nameserver] = []
         for server in nameservers:
             host, port = split_nameserver(server)
@@ -80,13 +83,17 @@ class Lookup:
         try:
             answer = self.resolver.resolve(name, kind, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            self.answered = True
             return Answer(name)
         except dns.resolver.NoNameservers:
             return Answer(name, error="no nameserver would answer (each refused or failed)")
         except dns.exception.Timeout:
-            return Answer(name, error=f"no answer within {LIFETIME:g} s")
+            if not self.answered:
+                self.unconfigured = f"no nameserver answered within {self.resolver.lifetime:g} s, so not asked again"
+            return Answer(name, error=f"no answer within {self.resolver.lifetime:g} s")
         except dns.exception.DNSException as exc:
             return Answer(name, error=str(exc) or type(exc).__name__)
+        self.answered = True
         return Answer(name, tuple(_text(rdata, kind) for rdata in answer))
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from digest.mail.dns import Answer
 
 TIMEOUT = 10.0
+BODY_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Reached:
     status: int | None = None
     error: str | None = None
     unresolved: bool = False
+    body: bytes = b""  # its first BODY_LIMIT bytes: enough to tell our own answer from another site's page
 
     @property
     def ok(self) -> bool:
@@ -65,14 +67,15 @@ def reach(
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request(method, path, body=body, headers=dict(headers or {}))
-        status = connection.getresponse().status
+        response = connection.getresponse()
+        status, body = response.status, response.read(BODY_LIMIT)
     except ssl.SSLError as exc:
         return Reached(url, error=f"TLS failed: {exc.reason or exc}")
     except (OSError, http.client.HTTPException) as exc:
         return Reached(url, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     finally:
         connection.close()
-    return Reached(url, status=status)
+    return Reached(url, status=status, body=body)
 
 
 def _literal(host: str) -> str | None:

@@ -139,9 +139,10 @@ REPLY_KIND_WORDS: Mapping[ReplyKind, str] = MappingProxyType(
     }
 )
 
-# A rate limit said in words where the enhanced code is missing or another (Microsoft, Yahoo, Postfix policy servers).
+# A rate limit said in words where the enhanced code is missing or another (Microsoft, Yahoo, Postfix policy servers;
+# Exim's "Too many concurrent SMTP connections from this IP address").
 _RATE_LIMITED = re.compile(
-    r"too many (concurrent )?(connections|messages|mails|sessions)|rate.?limit|throttl|unusual rate|\[TS\d\d\]",
+    r"too many (\w+ ){0,2}(connections|messages|mails|sessions)|rate.?limit|throttl|unusual rate|\[TS\d\d\]",
     re.IGNORECASE,
 )
 

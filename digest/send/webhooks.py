@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from digest.models import DeliveryPass, Outgoing
 from digest.sources.http import Answer, post
@@ -99,11 +100,18 @@ def deliver_due(
         down.add(out.endpoint_id)
         problem = answer.problem or "no answer"
         retry_at = now + retry_delay(out.attempts)
-        log.warning("webhook %s to endpoint %d (%s): %s; retried at %s", out.message_id, out.endpoint_id, out.url, problem, retry_at)
+        log.warning("webhook %s to endpoint %d (%s): %s; retried at %s", out.message_id, out.endpoint_id, site(out.url), problem, retry_at)
         if webhooks.failed(out, now, problem, retry_at, DISABLE_AFTER):
             disabled.append(out.endpoint_id)
-            log.error("webhook endpoint %d (%s) disabled: failing for %s", out.endpoint_id, out.url, DISABLE_AFTER)
+            log.error("webhook endpoint %d (%s) disabled: failing for %s", out.endpoint_id, site(out.url), DISABLE_AFTER)
     return DeliveryPass(delivered=delivered, failed=failed, disabled=tuple(disabled))
+
+
+def site(url: str) -> str:
+    """An endpoint's URL as logged: its scheme and host only. Many receivers' URLs are their secret (a catch hook's
+    path, a token in the query): whoever reads the log must not be able to post to them."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/…" if parts.path.strip("/") or parts.query else "", "", ""))
 
 
 def _poster(allow_private: bool) -> Poster:

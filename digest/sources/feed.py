@@ -77,6 +77,8 @@ class FeedSource:
                 continue
             posts.extend(found)
             problems.extend(skipped)
+            if skipped and not found:  # entries, none usable (no dates, say): nothing comes of it, as of a failure
+                failure = failure or f"none of its {len(skipped)} entries could be read ({skipped[0].message})"
         if not self.spec.is_url:  # files on disk are read, not fetched: no fetch history (as Markdown folders)
             return Gathered(tuple(posts), tuple(problems))
         record = Fetch(

@@ -217,9 +217,24 @@ def is_internal(host: str, resolve: Resolver) -> bool:
     """True when ``host`` is, or resolves to, a loopback, private, link-local or otherwise non-public address."""
     for text in [host] if is_ip(host) else resolve(host):
         address = ipaddress.ip_address(text.split("%", 1)[0])
-        if not address.is_global:
+        if not address.is_global or not all(inner.is_global for inner in _carried(address)):
             return True
     return host.rstrip(".").lower() == "localhost"
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: a NAT64 gateway turns 64:ff9b::a.b.c.d into a.b.c.d
+_COMPATIBLE = ipaddress.ip_network("::/96")  # the deprecated IPv4-compatible form ::a.b.c.d
+
+
+def _carried(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, which a translator or tunnel may reach for it (NAT64, 6to4,
+    Teredo, the IPv4-compatible form): Python counts 64:ff9b::7f00:1 as global, but a NAT64 gateway posts to 127.0.0.1."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    carried = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+    if address in _NAT64 or address in _COMPATIBLE:
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in carried if inner is not None]
 
 
 def is_ip(host: str) -> bool:

@@ -11,6 +11,7 @@ answer, and its preflight for a Bearer request gets a 405.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -30,8 +31,8 @@ from digest.app.api import ApiAccess
 from digest.app.people import People, Person, PersonProblem, Refused
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
-from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query
-from digest.web.api_schema import as_json, read_body
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query, whole_number
+from digest.web.api_schema import as_json, parse_json, read_body
 from digest.web.api_shapes import (
     AddedSubscriber,
     Approved,
@@ -54,7 +55,7 @@ from digest.web.api_shapes import (
     WaitingList,
     WaitingReport,
 )
-from digest.web.guard import RateLimits
+from digest.web.guard import BodyTooLargeError, RateLimits
 
 if TYPE_CHECKING:
     from digest.app.catalogue import Catalogue
@@ -187,10 +188,10 @@ class Handlers:
         return Answer(201 if added.created else 200, shape)
 
     def list_subscribers(self, call: Call) -> Answer:
-        after = call.query["after"] or "0"
-        if not after.isdigit() or len(after) > 18:
+        after = whole_number(call.query["after"] or "0", most_digits=18)
+        if after is None:
             return problem(422, "invalid", "Unusable request", "'after' must be a page's next cursor", ["'after' is not a cursor"])
-        found = self.people.page(int(after), call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
+        found = self.people.page(after, call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
         if isinstance(found, Refused):
             return refused(found)
         people, more = found
@@ -374,6 +375,17 @@ class Handlers:
         return self._decide(call, None, dismiss=True)
 
 
+def client_share(host: str) -> str:
+    """Whose allowance of 401s a client uses: its address, an IPv6 one's /64 (else it moves on to its next address)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ip.ipv4_mapped or ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class Api:
     """The API's requests, from the token to the audit log (module docstring)."""
 
@@ -389,22 +401,22 @@ class Api:
         for op in OPERATIONS:
             by_path.setdefault(op.path.template, {})[op.method] = op
         routes = [Route(path, self.endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
-        app = Starlette(routes=routes, exception_handlers={HTTPException: self.http_problem})
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self.http_problem, BodyTooLargeError: self.http_problem})
         # No slash redirects: "/issues/" (an empty id) is no operation, never a 307 to the list (found by the fuzzer),
         # and a redirect would name a host and scheme taken from the request.
         app.router.redirect_slashes = False
         return app
 
     async def http_problem(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        if status == 405:
+        if isinstance(exc, BodyTooLargeError):  # a chunked body past the cap, found as it streamed (guard.BodyLimit)
+            return respond(problem(413, "too-large", "Too large", "the request body is too large", connection="close"))
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
             return respond(problem(405, "method-not-allowed", "Method not allowed", f"{request.method} is not an operation of this path"))
         return respond(not_found("no operation of the API has this path"))
 
     def endpoint(self, ops: dict[str, Operation]) -> Callable[[Request], Any]:
         async def answer(request: Request) -> Response:
-            op = ops["GET"] if request.method == "HEAD" else ops[request.method]
-            return await self.run(op, request)
+            return await self.run(ops["GET"] if request.method == "HEAD" else ops[request.method], request)
 
         return answer
 
@@ -425,7 +437,7 @@ class Api:
 
     async def unauthenticated(self, op: Operation, request: Request) -> Response:
         """A 401, written to the audit log; past a client's allowance a 429, not written (the log cannot be flooded)."""
-        client = request.client.host if request.client else "unknown"
+        client = client_share(request.client.host if request.client else "unknown")
         if wait := self.per_client.take(client):
             detail = "too many requests without a valid token"
             return respond(problem(429, "rate-limited", "Too many requests", detail, retry_after=str(max(1, round(wait)))))
@@ -455,9 +467,10 @@ class Api:
             )
         for name, text in request.path_params.items():
             kind = PATH_PARAMETERS[name][0]
-            if kind is int and not (str(text).isdigit() and len(str(text)) < 10):
+            number = whole_number(str(text)) if kind is int else None
+            if kind is int and number is None:
                 return not_found(f"{name} must be a whole number")
-            call.params[name] = int(text) if kind is int else str(text)
+            call.params[name] = number if kind is int else str(text)
         call.query, problems = read_query(op.query, request.query_params)
         if problems:
             return problem(422, "invalid", "Unusable request", "; ".join(problems), problems)
@@ -466,10 +479,10 @@ class Api:
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
             return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
         try:
-            data = json.loads(await request.body())
+            data, twice = parse_json(await request.body())
         except ValueError:
             return problem(400, "not-json", "Not JSON", "the body is not JSON")
-        call.body, problems = read_body(op.request, data)
+        call.body, problems = (None, twice) if twice else read_body(op.request, data)
         return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
 
     async def audit(self, op: Operation, request: Request, answer: Answer, token: ApiToken | None, subject: Subject | None) -> None:

@@ -301,6 +301,13 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def whole_number(text: str, most_digits: int = 9) -> int | None:
+    """``text`` as a whole number when it is 1 to ``most_digits`` ASCII digits, else None. Not ``str.isdigit()``
+    alone: it holds for "²" (which ``int`` refuses: a 500) and for "٢" or "２" (which ``int`` reads: another
+    spelling of an id, an alias the audit log and a cache would not see as one)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= most_digits else None
+
+
 def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The query parameters an operation takes, each as its type, or every problem (an unknown one is ignored)."""
     values: dict[str, Any] = {}
@@ -311,7 +318,7 @@ def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[di
             values[query.name] = query.default
             continue
         if query.kind is int:
-            number = int(text) if text.isdigit() and len(text) < 10 else None
+            number = whole_number(text)
             if number is None or (query.low is not None and number < query.low) or (query.high is not None and number > query.high):
                 problems.append(f"{query.name!r} must be a whole number from {query.low} to {query.high}")
             values[query.name] = number
@@ -339,4 +346,4 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
-__all__ = ["JSON", "OPERATIONS", "PROBLEM_JSON", "Operation", "Query", "openapi_document", "read_query"]
+__all__ = ["JSON", "OPERATIONS", "PROBLEM_JSON", "Operation", "Query", "openapi_document", "read_query", "whole_number"]

@@ -9,6 +9,7 @@ every layer shares, for a dozen shapes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -77,6 +78,22 @@ def _object_schema(kind: type, defs: dict[str, Schema]) -> Schema:
 
 
 # -- reading a request body into its dataclass -------------------------------------------------------------------
+
+
+def parse_json(raw: bytes) -> tuple[Any, list[str]]:
+    """The JSON value of ``raw`` and a problem for each key an object gives twice (json keeps the last in silence, so a
+    proxy or filter that reads the first would check another request than the one served). Raises ValueError (json's
+    own) when ``raw`` is not JSON."""
+    twice: list[str] = []
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen = dict(pairs)
+        if len(seen) < len(pairs):
+            names = [name for name, _ in pairs]
+            twice.extend(f"{name!r} is given more than once" for name in seen if names.count(name) > 1)
+        return seen
+
+    return json.loads(raw, object_pairs_hook=unique), twice
 
 
 def read_body(kind: type[T], data: object) -> tuple[T | None, list[str]]:

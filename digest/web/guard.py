@@ -281,8 +281,9 @@ class ClientAddress:
         await self.app(scope, receive, send)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class BodyTooLargeError(Exception):
+    """A body past the cap, found as it streams (no Content-Length: chunked). A mounted app of its own (the API) handles
+    it itself: its own error middleware would answer a plain 500 before this guard saw it."""
 
 
 def _too_large(scope: Scope) -> Response:
@@ -319,7 +320,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLargeError
+                    raise BodyTooLargeError
             return message
 
         async def watched(message: Message) -> None:
@@ -329,7 +330,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, watched)
-        except _BodyTooLargeError:
+        except BodyTooLargeError:
             if not started:
                 await _too_large(scope)(scope, receive, send)
 

@@ -61,10 +61,17 @@ class DnsServer:
                     data += chunk
                 return data
 
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        self.port = int(self.udp.server_address[1])
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Tcp)
+        for _ in range(20):
+            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+            self.port = int(self.udp.server_address[1])
+            try:  # the port the system gave for UDP may be in use for TCP (another test's connection): pick again
+                self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Tcp)
+                break
+            except OSError:
+                self.udp.server_close()
+        else:
+            raise OSError("no port free for both UDP and TCP on 127.0.0.1")
         for server in (self.udp, self.tcp):
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -86,8 +93,14 @@ class DnsServer:
         response.flags |= dns.flags.AA
         key = name.to_text().rstrip(".").lower()
         found = self.records.get((key, kind))
+        alias = self.records.get((key, "CNAME")) if kind != "CNAME" else None
         if found:
             response.answer.append(dns.rrset.from_text_list(name, 300, dns.rdataclass.IN, question.rdtype, found))
+        elif alias:  # the alias and, when this server has them, the target's records (as an authoritative server does)
+            response.answer.append(dns.rrset.from_text_list(name, 300, dns.rdataclass.IN, dns.rdatatype.CNAME, alias))
+            target = dns.name.from_text(alias[0])
+            if target_records := self.records.get((target.to_text().rstrip(".").lower(), kind)):
+                response.answer.append(dns.rrset.from_text_list(target, 300, dns.rdataclass.IN, question.rdtype, target_records))
         elif not any(owner == key or owner.endswith("." + key) for owner, _ in self.records):
             response.set_rcode(dns.rcode.NXDOMAIN)
         try:

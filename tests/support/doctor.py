@@ -67,18 +67,21 @@ class PublicApp:
 
 
 @contextmanager
-def https_app(ca: Any) -> Iterator[PublicApp]:
-    """``ca``: a trustme CA; the server's certificate is for WEB."""
+def https_app(ca: Any, *, catch_all: bool = False) -> Iterator[PublicApp]:
+    """``ca``: a trustme CA; the server's certificate is for WEB. ``catch_all``: another site there, answering
+    every path with 200 and its page (a single-page app's rewrite), as digest's app never does."""
     app = PublicApp(0)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def answer(self, method: str) -> None:
             size = int(self.headers.get("Content-Length") or 0)
             app.requests.append((method, self.path, self.rfile.read(size) if size else b""))
-            known = (method, self.path) in (("GET", "/healthz"), ("POST", "/u/test"))
+            known = catch_all or (method, self.path) in (("GET", "/healthz"), ("POST", "/u/test"))
+            body = b"<!doctype html><title>Our site</title>" if catch_all else b'{"status": "ok"}' if self.path == "/healthz" else b""
             self.send_response(200 if known else 404)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         def do_GET(self) -> None:
             self.answer("GET")

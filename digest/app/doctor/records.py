@@ -16,6 +16,7 @@ from digest.mail.dns import Lookup
 from digest.models import CheckName, SetupCheck, Verdict
 
 WORST = (Verdict.PASS, Verdict.WARN, Verdict.FAIL)
+POLICIES = ("none", "quarantine", "reject")  # DMARC's p= and sp= (RFC 7489 6.3)
 # Where a relay's mail cannot leave from as it is: this machine, the LAN (RFC 1918, ULA), link-local. Its mail leaves
 # from a router's public address, which no check here can see.
 INSIDE = tuple(ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
@@ -77,6 +78,10 @@ def spf_check(settings: Scope, lookup: Lookup) -> SetupCheck:
         verdict, note = _relay_verdict(spf, lookup, domain, host, records[0])
         verdicts.append(verdict)
         notes.append(note)
+    if any(term.lower() in ("all", "+all") for term in records[0].split()[1:]):
+        # It passes for every address on the internet: a spoofer's mail passes SPF too, and receivers distrust it.
+        verdicts.append(Verdict.WARN)
+        notes.append("but +all lets any server send as it: end the record with ~all or -all instead")
     verdict = worst(verdicts)
     fix = "" if verdict is Verdict.PASS else f'publish {domain}. IN TXT "{_with_relay(records[0], hosts, lookup)}"'
     return SetupCheck(name=CheckName.SPF, verdict=verdict, detail=f"{said}; " + "; ".join(notes), fix=fix)
@@ -120,8 +125,9 @@ def _with_relay(record: str, hosts: tuple[str, ...], lookup: Lookup) -> str:
         found = [ip for ip in _addresses(lookup, host) if not inside(ip)]
         terms += [f"ip{ip.version}:{ip}" for ip in found] or [f"a:{host}"]
     words = record.split()
-    tail = [word for word in words[1:] if word.lstrip("+-~?").lower() == "all"] or ["~all"]
-    kept = [word for word in words[1:] if word not in tail and word not in terms]
+    ends = [word for word in words[1:] if word.lstrip("+-~?").lower() == "all"]
+    kept = [word for word in words[1:] if word not in ends and word not in terms]
+    tail = [word if word.lower() not in ("all", "+all") else "~all" for word in ends] or ["~all"]  # never +all
     return " ".join(["v=spf1", *kept, *terms, *tail])
 
 
@@ -141,10 +147,13 @@ def dkim_check(settings: Scope, lookup: Lookup) -> tuple[SetupCheck, set[str], s
             notes.append(f"{name}: could not look up: {found.error}")
             unknown.add(key.domain.lower())
             continue
-        problems = [compare(expected, record) for record in found.records if "p=" in record] or [compare(expected, "")]
+        keyed = [record for record in found.records if "p=" in record]
+        problems = [compare(expected, record) for record in keyed] or [compare(expected, "")]
         if None in problems:
-            verdicts.append(Verdict.PASS)
-            notes.append(f"{name} publishes the configured {key.algorithm} key")
+            caveat = _dkim_caveat(keyed, keyed[problems.index(None)])
+            verdicts.append(Verdict.WARN if caveat else Verdict.PASS)
+            notes.append(f"{name} publishes the configured {key.algorithm} key{caveat}")
+            fixes.extend([f"publish only {name}. IN TXT ( {txt_strings(expected)} )"] if caveat else [])
             good.add(key.domain.lower())
             continue
         verdicts.append(Verdict.FAIL)
@@ -152,6 +161,16 @@ def dkim_check(settings: Scope, lookup: Lookup) -> tuple[SetupCheck, set[str], s
         fixes.append(f"publish {name}. IN TXT ( {txt_strings(expected)} )")
     check = SetupCheck(name=CheckName.DKIM, verdict=worst(verdicts), detail="; ".join(notes), fix="; ".join(fixes))
     return check, good, unknown
+
+
+def _dkim_caveat(records: list[str], matching: str) -> str:
+    """What makes a published key less than sure: another key record beside it (a receiver may take either: RFC
+    6376 3.6.2.2 leaves it undefined), or t=y (testing: receivers may treat the signature as absent, 3.6.1)."""
+    if len(records) > 1:
+        return f", but beside {len(records) - 1} other key record(s): a receiver may read either"
+    if "y" in record_tags(matching).get("t", "").lower().split(":"):
+        return ", but in testing mode (t=y): receivers may treat its signatures as absent"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +195,12 @@ def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
     from_domain = settings.newsletter.sender.domain.lower()
     org = organisational_domain(from_domain)
     name, found = f"_dmarc.{from_domain}", lookup.txt(f"_dmarc.{from_domain}")
-    if found.missing and org != from_domain:
+    # RFC 7489 6.6.3: a TXT record there that is not DMARC's is no record: the organisational domain's is asked.
+    if not found.error and not _dmarc_records(found.records) and org != from_domain:
         name, found = f"_dmarc.{org}", lookup.txt(f"_dmarc.{org}")
     if found.error:
         return SetupCheck(name=CheckName.DMARC, verdict=Verdict.WARN, detail=f"could not look up {name}: {found.error}")
-    records = [r for r in found.records if r.replace(" ", "").lower().startswith("v=dmarc1")]
+    records = _dmarc_records(found.records)
     if len(records) != 1:
         return SetupCheck(
             name=CheckName.DMARC,
@@ -190,7 +210,18 @@ def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
             fix=f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)',
         )
     tags = {key: value.lower() for key, value in record_tags(records[0]).items()}
-    policy = tags.get("sp", tags.get("p", "")) if name != f"_dmarc.{from_domain}" else tags.get("p", "")
+    policy = tags.get("p", "")
+    if name != f"_dmarc.{from_domain}" and tags.get("sp") in POLICIES:  # a subdomain's policy (an invalid sp=: p=)
+        policy = tags["sp"]
+    if tags.get("p") not in POLICIES:
+        # RFC 7489 6.6.3: a record without a valid p= is read as p=none at best (with rua=), else discarded.
+        return SetupCheck(
+            name=CheckName.DMARC,
+            verdict=Verdict.FAIL,
+            detail=f'{name}: "{records[0]}": p={tags.get("p", "")!r} is not none, quarantine or reject: receivers ignore '
+            "the record (or read it as p=none): Gmail and Yahoo refuse bulk mail from a domain without one",
+            fix=f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)',
+        )
     adkim, aspf = tags.get("adkim", "r"), tags.get("aspf", "r")
     envelope = envelope_domain(settings).lower()
     signing = (
@@ -220,6 +251,10 @@ def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
         fix=f"sign with a key of {from_domain} and publish it (`{keygen_hint(settings, from_domain)}`), or publish "
         f"{name}. IN TXT {relaxed} if a key of {org} signs, or send with bounces.address in {from_domain}",
     )
+
+
+def _dmarc_records(records: tuple[str, ...]) -> list[str]:
+    return [r for r in records if r.replace(" ", "").lower().startswith("v=dmarc1")]
 
 
 def _policy_words(policy: str) -> str:

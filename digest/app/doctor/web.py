@@ -3,6 +3,8 @@ there (to the test copy's token, which unsubscribes nobody), and the bounce mail
 
 from __future__ import annotations
 
+import json
+
 from digest.config import Scope
 from digest.mail.dns import Lookup
 from digest.mail.mailbox import log_in
@@ -27,9 +29,27 @@ def _unreached(name: CheckName, got: Reached, what: str) -> SetupCheck:
 
 def health_check(settings: Scope, lookup: Lookup) -> SetupCheck:
     got = reach(HEALTH.link(settings.install.base_url), lookup.addresses)
+    if got.ok and not _ours(got.body):
+        # A site that answers 200 to every path (a single-page app's catch-all, a parked domain) is not digest:
+        # readers' links and the one-click unsubscribe would reach a page that does nothing.
+        return SetupCheck(
+            name=CheckName.HEALTHZ,
+            verdict=Verdict.FAIL,
+            detail=f'{got.url} answered {got.status}, but not as `digest serve` does ({{"status": "ok"}}): another site answers there',
+            fix="point newsletter.base_url (or your proxy's route for it) at `digest serve`",
+        )
     if got.ok:
         return SetupCheck(name=CheckName.HEALTHZ, verdict=Verdict.PASS, detail=f"{got.url} answered {got.status}")
     return _unreached(CheckName.HEALTHZ, got, "readers' links and the one-click unsubscribe work")
+
+
+def _ours(body: bytes) -> bool:
+    """Whether a /healthz answer is digest's: JSON whose status is "ok"."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and answer.get("status") == "ok"
 
 
 def one_click_check(settings: Scope, lookup: Lookup) -> SetupCheck:
