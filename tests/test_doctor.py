@@ -31,6 +31,7 @@ from support.cli import INHERITED, in_process
 from support.dnsserver import DnsServer, txt
 from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, https_app, keys
 from support.project import make_config
+from support.settings import overridden
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 DNS_CHECKS = {CheckName.SPF, CheckName.DKIM, CheckName.DMARC, CheckName.BOUNCE_MX, CheckName.MTA_STS, CheckName.TLS_RPT, CheckName.BIMI}
@@ -314,7 +315,7 @@ def test_a_real_mailbox_logs_in_and_a_wrong_password_fails(sending: Callable[...
     with dovecot() as server:
         settings = server.reading(sending())
         assert by_name(diagnose(settings, NOW))[CheckName.IMAP_LOGIN].verdict is Verdict.PASS
-        wrong = dataclasses.replace(settings, bounces=dataclasses.replace(settings.install.bounces, imap_password="not-it"))
+        wrong = overridden(settings, bounces=dataclasses.replace(settings.install.bounces, imap_password="not-it"))
         login = by_name(diagnose(wrong, NOW))[CheckName.IMAP_LOGIN]
         assert login.verdict is Verdict.FAIL and "refused the login" in login.detail and "IMAP_PASSWORD" in login.fix
 

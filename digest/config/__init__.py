@@ -53,11 +53,11 @@ from digest.config.schema import (
     is_url,
     leaves_machine,
     link_problem,
-    missing_secret,
     smtp_hosts,
     split_nameserver,
     theme_key,
 )
+from digest.config.secret_key import missing_secret
 from digest.config.sourcing import parse_source_spec
 from digest.models.errors import ConfigError
 

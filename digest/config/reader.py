@@ -32,8 +32,8 @@ from digest.config.schema import (
     Relay,
     Scope,
     SmtpOptions,
-    secret_key_verdict,
 )
+from digest.config.secret_key import secret_key_verdict
 from digest.config.server import absolute_sqlite, read_doctor, read_store, read_subscribe_and_serve
 from digest.config.sourcing import read_feeds, read_sources
 from digest.config.table import TableReader

@@ -11,7 +11,7 @@ from digest.app.deliverability import unread_mailbox
 from digest.app.hints import command_hint
 from digest.config import Scope, is_loopback, link_problem
 from digest.config.alignment import dmarc_outlook
-from digest.config.schema import NEW_KEY_COMMAND, secret_key_verdict
+from digest.config.secret_key import NEW_KEY_COMMAND, secret_key_verdict
 from digest.models import CheckName, SetupCheck, Verdict
 
 
