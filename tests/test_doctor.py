@@ -23,7 +23,7 @@ from digest.app.doctor import diagnose, setup_gate
 from digest.config import DeliveryOptions, Scope, SmtpOptions, load_settings
 from digest.config.keys import DkimSigner, load_key
 from digest.mail.dkim import new_key
-from digest.models import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupReport, Verdict
+from digest.models import CHECK_WORDS, VERDICT_WORDS, CheckName, SetupCheck, SetupReport, Verdict
 from digest.store import Store
 
 from conftest import LiveServer
@@ -290,6 +290,25 @@ def test_the_scheduler_runs_the_checks_and_stores_them(sending: Callable[..., Sc
     Scheduler(settings, store).check_setup(NOW)
     latest = store.checks.latest()
     assert latest is not None and latest.checked_at == NOW and by_name(latest)[CheckName.DKIM].verdict is Verdict.PASS
+    store.close()
+
+
+def test_the_daily_checks_keep_their_rhythm_across_restarts(sending: Callable[..., Scope], tmp_path: Path) -> None:
+    """Due a day after the last stored run, so a scheduler restarted every day still runs them; never sooner than
+    ten minutes after a start, so a restart loop asks nothing of DNS."""
+    from datetime import timedelta
+
+    from digest.app.scheduling import SETUP_CHECK_DELAY, Scheduler
+
+    settings = sending(database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}")
+    store = Store.open(settings.install.database_url)
+    runner = Scheduler(settings, store)
+    checks = (SetupCheck(name=CheckName.DKIM, verdict=Verdict.PASS, detail="signed"),)
+    assert runner.next_setup_check(NOW) == NOW + SETUP_CHECK_DELAY  # never run: soon after the start
+    store.checks.record(SetupReport(checked_at=NOW - timedelta(hours=20), checks=checks))
+    assert runner.next_setup_check(NOW) == NOW + timedelta(hours=4)  # a day after the last run, not a day after start
+    store.checks.record(SetupReport(checked_at=NOW - timedelta(days=3), checks=checks))
+    assert runner.next_setup_check(NOW) == NOW + SETUP_CHECK_DELAY  # overdue: soon, not at once
     store.close()
 
 

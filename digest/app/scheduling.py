@@ -57,6 +57,11 @@ log = logging.getLogger("digest.schedule")
 # Slots that need nothing more: a partial slot past its grace period is abandoned, left to an operator.
 FINAL = frozenset({SlotState.SENT, SlotState.SKIPPED, SlotState.MISSED, SlotState.ABANDONED})
 RETRY_MINUTES = 5  # how often `digest schedule` tries again a slot our side held up (SlotState.WAITING)
+# The doctor's checks (DNS, the public app, the mailbox) run once a day, counted from the last stored run, so a
+# scheduler restarted every day still runs them; a first run waits SETUP_CHECK_DELAY after start, so a restart
+# loop (or a test) asks nothing of DNS.
+SETUP_CHECK_EVERY = timedelta(hours=24)
+SETUP_CHECK_DELAY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +232,13 @@ class Scheduler:
         return self._finish(
             slot, SlotState.MISSED, None, f"not run: {late / 3600:.1f} h late, beyond the {grace / 3600:.1f} h grace period"
         )
+
+    def next_setup_check(self, now: datetime) -> datetime:
+        """When the doctor's checks are next due: a day after the last stored run, never sooner than
+        SETUP_CHECK_DELAY from ``now``."""
+        latest = self.store.checks.latest()
+        due = latest.checked_at + SETUP_CHECK_EVERY if latest is not None else now
+        return max(due, now + SETUP_CHECK_DELAY)
 
     def check_setup(self, now: datetime) -> None:
         """The doctor's checks, stored for ``digest status``; each failure logged with its fix."""

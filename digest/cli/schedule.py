@@ -129,10 +129,17 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
         name="retry a held-up slot",
         replace_existing=True,
     )
-    # The doctor's checks once a day (DNS and HTTP: never at start, so a restart loop asks nothing of DNS), stored
-    # for `digest status`.
+    # The doctor's checks once a day, counted from the last stored run (a restarted scheduler keeps the rhythm),
+    # stored for `digest status`.
     scheduler.add_job(
-        doctor_tick, "interval", args=(slug,), hours=24, id=job_id(slug, "doctor"), name="check the setup", replace_existing=True
+        doctor_tick,
+        "interval",
+        args=(slug,),
+        hours=24,
+        next_run_time=runner.next_setup_check(datetime.now(UTC)),
+        id=job_id(slug, "doctor"),
+        name="check the setup",
+        replace_existing=True,
     )
     # Every minute, whether or not an endpoint exists yet: one is added with `digest webhooks add` while this runs.
     scheduler.add_job(webhooks_tick, "interval", minutes=1, id=WEBHOOKS_JOB, name="deliver webhooks", replace_existing=True)
