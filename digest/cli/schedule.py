@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -88,36 +88,13 @@ def _stopper(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
     return handler
 
 
-def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: threading.Event) -> None:
-    from apscheduler.jobstores.base import JobLookupError
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.background import BackgroundScheduler
-
+def _add_jobs(scheduler: Any, obj: Context, runner: Scheduler) -> None:
+    """The jobs `digest schedule` keeps in its job store (replacing those stored by an earlier start)."""
     from digest.app.scheduling import RETRY_MINUTES
-    from digest.cli.jobs import (
-        BOUNCES_JOB,
-        LEGACY_JOB_IDS,
-        WEBHOOKS_JOB,
-        RunnerExecutor,
-        bounce_tick,
-        doctor_tick,
-        draft_tick,
-        fire,
-        job_id,
-        retry_tick,
-        webhooks_tick,
-    )
+    from digest.cli.jobs import BOUNCES_JOB, WEBHOOKS_JOB, bounce_tick, doctor_tick, draft_tick, fire, job_id, retry_tick, webhooks_tick
 
     install, newsletter = obj.settings.install, obj.settings.newsletter
     slug = newsletter.slug
-    # Start-up catch-up: APScheduler does not retry a job that died mid-run.
-    runner.catch_up(datetime.now(UTC))
-    scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=obj.store.engine, tablename="apscheduler_jobs")},
-        executors={"default": RunnerExecutor({slug: runner})},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(newsletter.schedule.misfire_grace) or 1},
-        timezone=newsletter.schedule_zone,
-    )
     # Each row holds data only: the job's kind (its function's name) and the newsletter's slug (its argument).
     scheduler.add_job(fire, runner.trigger, args=(slug,), id=job_id(slug, "weekly"), name="weekly digest", replace_existing=True)
     scheduler.add_job(
@@ -152,6 +129,26 @@ def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: t
         scheduler.add_job(
             bounce_tick, "interval", minutes=install.bounces.poll_minutes, id=BOUNCES_JOB, name="bounce mailbox", replace_existing=True
         )
+
+
+def _run_forever(obj: Context, runner: Scheduler, stop: threading.Event, lost: threading.Event) -> None:
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.cli.jobs import BOUNCES_JOB, LEGACY_JOB_IDS, RunnerExecutor, job_id
+
+    install, newsletter = obj.settings.install, obj.settings.newsletter
+    slug = newsletter.slug
+    # Start-up catch-up: APScheduler does not retry a job that died mid-run.
+    runner.catch_up(datetime.now(UTC))
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=obj.store.engine, tablename="apscheduler_jobs")},
+        executors={"default": RunnerExecutor({slug: runner})},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(newsletter.schedule.misfire_grace) or 1},
+        timezone=newsletter.schedule_zone,
+    )
+    _add_jobs(scheduler, obj, runner)
     scheduler.start()
     unwanted = [*LEGACY_JOB_IDS, *([] if install.bounces.imap_host else [BOUNCES_JOB])]
     unwanted += [] if newsletter.schedule.approval_required else [job_id(slug, "draft")]
