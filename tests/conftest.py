@@ -279,3 +279,25 @@ def link_token(settings: Scope, store: Any, subscriber_id: int) -> str:
     found = store.subscribers.get(subscriber_id=subscriber_id)
     assert settings.install.secret_key is not None and found is not None
     return Signer(settings.install.secret_key, settings.newsletter.list_id).token(subscriber_id, found.link_salt)
+
+
+# -- the doctor's DNS (tests/test_doctor*.py) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A DKIM key pair (RSA and Ed25519) for the doctor's zones, made once per test module."""
+    from support.doctor import keys
+
+    return keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def zone(signer: Any) -> Iterator[Any]:
+    """A real authoritative DNS server on 127.0.0.1 serving example.org as it should be (SPF, DKIM, DMARC right)."""
+    from support.dnsserver import DnsServer
+    from support.doctor import good_zone
+
+    server = DnsServer(["example.org"], good_zone(signer))
+    yield server
+    server.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from pathlib import Path
@@ -29,24 +29,12 @@ from digest.store import Store
 from conftest import LiveServer
 from support.cli import INHERITED, in_process
 from support.dnsserver import DnsServer, txt
-from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, https_app, keys
+from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, https_app
 from support.project import make_config
 from support.settings import overridden
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 DNS_CHECKS = {CheckName.SPF, CheckName.DKIM, CheckName.DMARC, CheckName.BOUNCE_MX, CheckName.MTA_STS, CheckName.TLS_RPT, CheckName.BIMI}
-
-
-@pytest.fixture(scope="module")
-def signer(tmp_path_factory: pytest.TempPathFactory) -> DkimSigner:
-    return keys(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture
-def zone(signer: DkimSigner) -> Iterator[DnsServer]:
-    server = DnsServer(["example.org"], good_zone(signer))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

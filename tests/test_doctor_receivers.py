@@ -4,7 +4,7 @@ a DKIM key limited by ``h=`` or ``s=``, in testing ``t=y`` or beside another key
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from pathlib import Path
@@ -18,21 +18,9 @@ from digest.config.keys import DkimSigner
 from digest.models import CheckName, SetupCheck, Verdict
 
 from support.dnsserver import DnsServer, txt
-from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, good_zone, https_app, keys
+from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, https_app
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def signer(tmp_path_factory: pytest.TempPathFactory) -> DkimSigner:
-    return keys(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture
-def zone(signer: DkimSigner) -> Iterator[DnsServer]:
-    server = DnsServer(["example.org"], good_zone(signer))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
