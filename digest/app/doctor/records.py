@@ -201,13 +201,14 @@ def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
     if found.error:
         return SetupCheck(name=CheckName.DMARC, verdict=Verdict.WARN, detail=f"could not look up {name}: {found.error}")
     records = _dmarc_records(found.records)
+    publish = f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)'
     if len(records) != 1:
         return SetupCheck(
             name=CheckName.DMARC,
             verdict=Verdict.FAIL,
             detail=f"{name}: {'no DMARC record' if not records else f'{len(records)} DMARC records (receivers ignore them all)'}: "
             "Gmail and Yahoo refuse bulk mail from a domain without one",
-            fix=f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)',
+            fix=publish,
         )
     tags = {key: value.lower() for key, value in record_tags(records[0]).items()}
     policy = tags.get("p", "")
@@ -220,7 +221,7 @@ def dmarc_check(settings: Scope, lookup: Lookup, paths: Paths) -> SetupCheck:
             verdict=Verdict.FAIL,
             detail=f'{name}: "{records[0]}": p={tags.get("p", "")!r} is not none, quarantine or reject: receivers ignore '
             "the record (or read it as p=none): Gmail and Yahoo refuse bulk mail from a domain without one",
-            fix=f'publish _dmarc.{org}. IN TXT "v=DMARC1; p=none" (then p=quarantine once its reports show your mail passing)',
+            fix=publish,
         )
     adkim, aspf = tags.get("adkim", "r"), tags.get("aspf", "r")
     envelope = envelope_domain(settings).lower()
