@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean browsers mailserver bench bench-full bench-setup lock audit starting-vectors
+.PHONY: setup run test lint format clean packages browsers mailserver bench bench-full bench-setup lock audit starting-vectors
 
 setup: $(VENV)/.installed
 
@@ -62,38 +62,41 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: lint browsers mailserver
+# Set-up and lint run beside the Debian packages' install (network and dpkg against pip and mypy).
+test:
+	@$(MAKE) --no-print-directory -j2 lint packages
 	$(BIN)/pytest
 
-# The preview's browser test drives Debian's chromium through Playwright
-# (never a browser download of Playwright's own). Installed here when
-# missing and possible (root with apt-get); otherwise, or when apt-get fails
-# (another apt holds the dpkg lock, no network), the browser tests are
-# skipped and say why: the install is best-effort, never a reason to stop.
-browsers:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser test"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-	      || echo "apt-get could not install chromium (see above): the browser tests will be skipped"; \
-	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
+# Debian packages some tests drive, installed when missing and possible (root with apt-get), all in one
+# apt-get call; otherwise, or when apt-get fails (another apt holds the dpkg lock, no network), the tests
+# that need them are skipped and say why: the install is best-effort, never a reason to stop. Chromium: the
+# preview's browser tests, through Playwright (never a browser download of Playwright's own); Dovecot: the
+# IMAP test of `digest bounces fetch`; Postfix and OpenDKIM: the mail-path test (Postfix unconfigured: the
+# tests start their own, on free ports, with throwaway configs).
+HAS_chromium      := command -v chromium
+HAS_dovecot-imapd := command -v dovecot || [ -x /usr/sbin/dovecot ]
+HAS_postfix       := [ -x /usr/sbin/postfix ]
+HAS_opendkim      := [ -x /usr/sbin/opendkim ]
 
-# Dovecot for the IMAP test of `digest bounces fetch` (the test starts its own, on a free port, with a
-# throwaway config): installed from Debian's packages when run as root, else that test is skipped.
+packages:
+	@$(call install_missing,chromium dovecot-imapd postfix opendkim)
+browsers:
+	@$(call install_missing,chromium)
 mailserver:
-	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's Dovecot for the IMAP test"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; } \
-	      || echo "apt-get could not install Dovecot (see above): the IMAP test will be skipped"; \
-	  else echo "Dovecot is not installed and cannot be installed here: the IMAP test will be skipped"; fi; }
-	@{ [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/opendkim ]; } || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's Postfix and OpenDKIM for the mail-path test (Postfix unconfigured: the test runs its own)"; \
-	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix opendkim >/dev/null; } \
-	      || echo "apt-get could not install Postfix and OpenDKIM (see above): the mail-path test will be skipped"; \
-	  else echo "Postfix or OpenDKIM is not installed and cannot be installed here: the mail-path test will be skipped"; fi; }
+	@$(call install_missing,dovecot-imapd postfix opendkim)
+
+define install_missing
+missing="$(foreach p,$(1),$$( { $(HAS_$(p)); } >/dev/null 2>&1 || echo $(p)))"; set -- $$missing; \
+needs=""; for p in "$$@"; do case $$p in chromium) n="the browser tests";; dovecot-imapd) n="the IMAP test";; *) n="the mail-path test";; esac; \
+  case "$$needs" in *"$$n"*) ;; *) needs="$${needs:+$$needs and }$$n";; esac; done; \
+if [ $$# = 0 ]; then :; \
+elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+  echo "installing Debian's $$* for $$needs"; \
+  { echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; } 2>/dev/null; \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$@" >/dev/null; } \
+    || echo "apt-get could not install $$* (see above): $$needs will be skipped"; \
+else echo "$$* not installed and cannot be installed here: $$needs will be skipped"; fi
+endef
 
 # Benchmarks: figures into bench/results/<date>.md (never timed tests). The peers are installed
 # beside the project, never into it: the official MJML compiler with npm into bench/.node (skipped,
