@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from digest.config import FIRST_PARTY_KINDS
-from digest.issue.identity import Marks, agreements, conflicts, figures, marks_of, telling
+from digest.issue.identity import Marks, agreements, anchors, conflicts, figures, marks_of, telling
 from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
@@ -167,10 +167,12 @@ def _common_names(posts: Sequence[Post]) -> frozenset[str]:
     return frozenset(name for name, count in used.items() if count > most)
 
 
-def _needed(agreed: int) -> float:
-    """The closeness two posts agreeing on ``agreed`` telling marks need to fold."""
+def _needed(agreed: int, *, anchored: bool) -> float | None:
+    """The closeness two posts agreeing on ``agreed`` telling marks need to fold; with none, :data:`STORY_CLOSE` if
+    they share a weaker anchor of their event (``anchored``: a weekday, a month, a small figure, a time); None when
+    they share nothing of it: closeness measures topic, not event, so meaning alone never folds."""
     if not agreed:
-        return STORY_CLOSE
+        return STORY_CLOSE if anchored else None
     return max(STORY_CLOSE_LEAST, STORY_CLOSE_AGREED - STORY_CLOSE_STEP * (agreed - 1))
 
 
@@ -207,7 +209,7 @@ def _leads(
                     ),
                     None,
                 )
-            if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
+            if lead is None and alike is not None and _says_enough(post):
                 found = _closest_story(post, [other for other in leads if other.id not in apart], alike, marks, common)
                 if found is not None:
                     near[post.id] = found
@@ -225,9 +227,10 @@ def _closest_story(
     post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], marks: dict[str, Marks], common: frozenset[str]
 ) -> _Near | None:
     """The lead from another outlet whose meaning is closest to ``post``'s among those close enough (:data:`STORY_CLOSE`,
-    or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark) and whose event's identity does not conflict
-    (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but conflicts, with what differed
-    (its ``differ`` says so); None when no lead is close enough."""
+    or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark), sharing an anchor of the event's identity and
+    with nothing of it conflicting (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but
+    conflicts, with what differed (its ``differ`` says so); None when no lead is close enough, or those close enough
+    share nothing of their event (no name, place, day, month, figure, time or age: one topic, maybe two events)."""
     candidates = []
     for other in leads:
         if other.outlet and other.outlet == post.outlet:
@@ -235,19 +238,31 @@ def _closest_story(
         score = alike(other.id, post.id)
         if score < STORY_CLOSE_LEAST:
             continue
-        if score >= _needed(telling(_marks(other, marks), _marks(post, marks), common)):
-            candidates.append((score, other.id))
+        ours, theirs = _marks(other, marks), _marks(post, marks)
+        agreed = telling(ours, theirs, common)
+        needed = _needed(agreed, anchored=True)  # the closeness that lists a conflict, anchored or not
+        if needed is not None and score >= needed:
+            candidates.append((score, other.id, bool(agreed or anchors(ours, theirs, common))))
     # The closest that does not conflict, else the closest: conflicts (the costly part) are read closest first, and
     # only until one does not conflict. "Council meeting, 17 November" and "…18 November"; Thursday's donors and
     # Saturday's; jazz and folk.
     best: _Near | None = None
-    for score, other_id in sorted(candidates, key=lambda found: -found[0]):
+    for score, other_id, anchored in sorted(candidates, key=lambda found: -found[0]):
         ours, theirs = marks[other_id], marks[post.id]
-        found = _Near(lead=other_id, closeness=score, agreed=agreements(ours, theirs, common), differ=conflicts(ours, theirs))
-        if not found.differ:
+        agreed = agreements(ours, theirs, common)
+        agreed += tuple(anchor for anchor in anchors(ours, theirs, common) if anchor not in agreed)
+        found = _Near(lead=other_id, closeness=score, agreed=agreed, differ=conflicts(ours, theirs))
+        if not found.differ and anchored:
             return found
-        best = best or found
+        if found.differ:
+            best = best or found
     return best
+
+
+def _says_enough(post: Post) -> bool:
+    """Whether a post says enough to be folded by meaning: a title of :data:`MIN_WORDS` words, or a short one ("Pool's
+    back!", "Show off") over a text that says the rest (the event's identity must agree, whatever the title)."""
+    return len(_WORD.findall(post.title)) >= MIN_WORDS or len(_WORD.findall(f"{post.title} {post.excerpt_text}")) >= 4 * MIN_WORDS
 
 
 def _marks(post: Post, known: dict[str, Marks]) -> Marks:

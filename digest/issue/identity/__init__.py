@@ -77,7 +77,7 @@ The rules live in modules by what they own, and this package says them as one:
 
 from __future__ import annotations
 
-from digest.issue.identity.comparing import agreements, conflicts, shared_names, telling
+from digest.issue.identity.comparing import agreements, anchors, conflicts, shared_names, telling
 from digest.issue.identity.dates import CLOCK_SLACK
 from digest.issue.identity.headlines import SUBJECT_ALIKE, SWAPPED_ALIKE
 from digest.issue.identity.marks import Marks, Quantity
@@ -93,6 +93,7 @@ __all__ = [
     "Marks",
     "Quantity",
     "agreements",
+    "anchors",
     "conflicts",
     "figures",
     "marks_of",

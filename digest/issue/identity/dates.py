@@ -86,6 +86,15 @@ def _dates(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# A month named as a month (capitalised: "may" is a verb), with a day or alone ("from April").
+_MONTH_NAMED = re.compile(r"\b" + _MONTH)
+
+
+def _months(text: str) -> frozenset[str]:
+    """The months ``text`` names, in full or short ("Sept", "Dec"), said capitalised as a month is."""
+    return frozenset(_month(name) for name in _MONTH_NAMED.findall(text))
+
+
 def _month(name: str) -> str:
     short = name.lower().rstrip(".")[:3]
     return next(month for month in _MONTHS if month.startswith(short))

@@ -23,6 +23,11 @@ _VERDICTS_ANYWHERE = {
         r"outstanding|rated good|judged good|good rating|rated (?:[\w'’]+ ){1,5}?as good",
         r"inadequate|requires improvement|told to improve|special measures|failing|rated (?:[\w'’]+ ){1,5}?as inadequate",
     ),
+    # a case's stage: a charge and a hearing to come, or the court's end of it (one case, two stories a month apart)
+    "case": (
+        r"arrested|charged|remanded|(?:due|to appear|will appear|appeared) (?:at|in|before) (?:[\w'’]+ ){0,3}?court",
+        r"jailed|sentenced|convicted|found guilty|fined|spared jail|acquitted|cleared of",
+    ),
 }
 _VERDICTS_IN_HEADLINES = {
     "opening": (
@@ -40,6 +45,7 @@ _VERDICTS_IN_HEADLINES = {
 _SAID = {
     "decision": ("approved", "rejected"),
     "inspection": ("rated well", "told to improve"),
+    "case": ("charged", "sentenced"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
     "future": ("saved", "axed"),
@@ -90,12 +96,14 @@ _NOT_SWAPPED = frozenset(
 
 
 def _verdicts(title: str, text: str) -> frozenset[str]:
+    """Each axis's sides ``text`` takes ("decision+"); where the headline takes one side, that side alone: "Revised
+    plan approved" whose text says the first plan was rejected is an approval."""
     found = set()
     for where, axes in ((text, _VERDICTS_ANYWHERE), (title, _VERDICTS_IN_HEADLINES)):
-        for axis, (yes, no) in axes.items():
-            for side, words in (("+", yes), ("-", no)):
-                if re.search(r"\b(?:" + words + r")\b", where, re.IGNORECASE):
-                    found.add(axis + side)
+        for axis, sides in axes.items():
+            said = {side for side, words in zip("+-", sides, strict=True) if re.search(r"\b(?:" + words + r")\b", where, re.IGNORECASE)}
+            headline = {side for side, words in zip("+-", sides, strict=True) if re.search(r"\b(?:" + words + r")\b", title, re.IGNORECASE)}
+            found |= {axis + side for side in (headline if len(headline) == 1 else said)}
     return frozenset(found)
 
 
@@ -209,3 +217,37 @@ def _side(verdicts: frozenset[str], axis: str) -> str | None:
     """The one side a post takes on ``axis``; None when it takes none, or both (then it says nothing clear)."""
     sides = {verdict[-1] for verdict in verdicts if verdict[:-1] == axis}
     return sides.pop() if len(sides) == 1 else None
+
+
+def _phrases_differ(a: Marks, b: Marks) -> list[str]:
+    """Two headlines naming one thing by different modifiers: "gas main" / "water main", "car fire" / "van fire",
+    "Bridgend food bank" / "Oxenthwaite food bank". Two words side by side in a headline, the second (the thing)
+    shared and the first not, each first word one the other post never uses: one event told twice names its thing in
+    the other's words somewhere ("barn fire" / "straw stack fire", the text saying "barn")."""
+    found = []
+    for x, head in _phrases(a.title_words):
+        for y, other in _phrases(b.title_words):
+            if _plain(head) != _plain(other) or _stem(x) == _stem(y):
+                continue
+            these, those = _unsaid([x], b.stems), _unsaid([y], a.stems)
+            if these and those and not _same_verdict(x, y) and not _kinds_agree(these, those):
+                found.append(f"different thing: {x} {head} / {y} {other}")
+    return sorted(set(found))[:1]
+
+
+def _plain(word: str) -> str:
+    """A word without its possessive or plural ending: "mains" and "main's" are "main", "parking" stays itself."""
+    word = re.sub(r"['’]s?$", "", word.lower())
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _phrases(words: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A headline's pairs of telling words side by side ("gas", "main"): no little word, figure or generic verb, and
+    no first word in -s ("wins pub", "drivers vote": a verb, or a plural that is the subject, not a modifier; "gas",
+    "bus" and "grass" are modifiers)."""
+    telling = [bool(_unsaid([word], frozenset())) and len(word) > 2 for word in words]
+    return [
+        (words[n], words[n + 1])
+        for n in range(len(words) - 1)
+        if telling[n] and telling[n + 1] and not re.search(r"(?<![sua])s$", words[n])
+    ]

@@ -34,6 +34,7 @@ class Marks:
     ages: frozenset[tuple[int, int]] = frozenset()  # ages as spans of years: "aged 34" is (34, 34), "in her forties" (40, 49)
     towns: frozenset[str] = frozenset()  # one-word names a post says it happens in: "in Pelworthy" is "pelworthy"
     opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
+    months: frozenset[str] = frozenset()  # months named, with a day or without: "march"
 
 
 @dataclass(frozen=True, slots=True)
