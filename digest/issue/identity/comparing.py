@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from digest.issue.identity.dates import CLOCK_SLACK, _a_day_in_common, _ages_differ, _ages_said, _clock_gap, _times_differ, _times_said
+from digest.issue.identity.dates import (
+    CLOCK_SLACK,
+    _a_day_in_common,
+    _ages_differ,
+    _ages_said,
+    _clock_gap,
+    _scores_differ,
+    _scores_said,
+    _times_differ,
+    _times_said,
+)
 from digest.issue.identity.headlines import _SAID, _of_sort, _phrases_differ, _side, _subjects_differ, _words_swapped
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names_compared import (
@@ -34,6 +44,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_quantities_differ(a, b))
     found.extend(_times_differ(a, b))
     found.extend(_ages_differ(a, b))
+    found.extend(_scores_differ(a, b))
     found.extend(_people_differ(a, b) or _opening_people_differ(a, b))  # a titled person's name is said once
     found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))
@@ -111,6 +122,8 @@ def anchors(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> tuple[s
     found = []
     if town := shared_names(a, b) & common:
         found.append(f"same name: {_said('name', town)}")
+    if a.scores & b.scores:
+        found.append(f"same result: {_scores_said(a.scores & b.scores)}")
     if a.weekdays & b.weekdays:
         found.append(f"same weekday: {_said('weekday', a.weekdays & b.weekdays)}")
     if months := {month for month in a.months & b.months if not any(date.endswith(month) for date in a.dates & b.dates)}:

@@ -35,6 +35,7 @@ class Marks:
     towns: frozenset[str] = frozenset()  # one-word names a post says it happens in: "in Pelworthy" is "pelworthy"
     opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
     months: frozenset[str] = frozenset()  # months named, with a day or without: "march"
+    scores: frozenset[tuple[int, int]] = frozenset()  # results, the larger first: "3-1" and "1-3" are (3, 1)
 
 
 @dataclass(frozen=True, slots=True)

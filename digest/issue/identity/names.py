@@ -47,12 +47,15 @@ _ROLE_WORDS = {
 _RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
 # "in Pelworthy", "here in Lanhallow": a town said as where it happens, a name of one word (not "in Harbour Street").
 _IN_TOWN = re.compile(r"\bin ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
+# "St Mary's Primary, Inchcarron", "Fish Quay, Portcraig": a named place followed by its town.
+_PLACE_TOWN = re.compile(r"\b(?:" + _PLACE_KINDS + r"), ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
 
 
 def _towns(text: str) -> frozenset[str]:
-    """The one-word proper names ``text`` says something happens in ("in Pelworthy"): a month, a kind or a
-    calendar word is none."""
-    return frozenset(name for word in _IN_TOWN.findall(text) if (name := word.lower()) not in _NOT_PROPER)
+    """The one-word proper names ``text`` says something happens in ("in Pelworthy", "Fish Quay, Portcraig"): a month,
+    a kind or a calendar word is none."""
+    said = [*_IN_TOWN.findall(text), *_PLACE_TOWN.findall(text)]
+    return frozenset(name for word in said if (name := word.lower()) not in _NOT_PROPER)
 
 
 def _opening_people(excerpt: str) -> frozenset[str]:

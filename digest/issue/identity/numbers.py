@@ -154,10 +154,25 @@ def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tupl
     if following[:1] in (["%"], ["percent"]):
         return "%", at + 1
     if following and tokens[at][0].islower() and following[0] not in _NO_UNIT and following[0].isalpha():
-        word = following[0]
+        word = _head_noun(tokens, at)
         word = word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
         return ("people" if word in _PEOPLE_COUNTED else word), at
     return None, at
+
+
+def _head_noun(tokens: list[str], at: int) -> str:
+    """What a figure counts, its noun phrase's last word: "40 holiday lodges" and "24 lodges" count lodges. The phrase
+    runs on from a word that is no plural to a plural next to it ("holiday lodges"), never to a verb ("12 jobs
+    created", "3,000 people came"), three words at most."""
+    word = tokens[at].lower()
+    for step in range(1, 3):
+        following = tokens[at + step] if at + step < len(tokens) else ""
+        if word.endswith("s") or not following.isalpha() or not following.islower() or following in _NO_UNIT:
+            break
+        if not following.endswith("s") or following.endswith("ss"):
+            break
+        word = following
+    return word
 
 
 def _telling(figure: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from digest.issue.identity.dates import _ages, _dates, _months, _times, _weekdays
+from digest.issue.identity.dates import _ages, _dates, _months, _scores, _times, _weekdays
 from digest.issue.identity.headlines import _TITLE_WORD, _kinds, _stem, _verdicts
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names import (
@@ -66,4 +66,5 @@ def marks_of(title: str, excerpt: str) -> Marks:
         towns=_towns(text),
         opening_people=_opening_people(excerpt),
         months=_months(text),
+        scores=_scores(text),
     )
