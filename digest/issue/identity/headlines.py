@@ -232,6 +232,14 @@ def _phrases_differ(a: Marks, b: Marks) -> list[str]:
             these, those = _unsaid([x], b.stems), _unsaid([y], a.stems)
             if these and those and not _same_verdict(x, y) and not _kinds_agree(these, those):
                 found.append(f"different thing: {x} {head} / {y} {other}")
+    # and one place's two things: "Fordley Staithe bakery" / "Fordley Staithe butcher", the shared word a name
+    for name, x in _phrases(a.title_words):
+        for same, y in _phrases(b.title_words):
+            if name != same or not (_a_name(name, a) and _a_name(name, b)) or _plain(x) == _plain(y):
+                continue
+            these, those = _unsaid([x], b.stems), _unsaid([y], a.stems)
+            if these and those and not _same_verdict(x, y) and not _kinds_agree(these, those):
+                found.append(f"different thing: {name} {x} / {same} {y}")
     return sorted(set(found))[:1]
 
 
@@ -241,11 +249,15 @@ def _plain(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+# Words that praise or size a thing without telling which it is: "record crowds" and "bumper crowds" are one crowd.
+_PRAISE = _words("record bumper huge big bigger biggest major massive top best great new old first last final latest special annual local")
+
+
 def _phrases(words: tuple[str, ...]) -> list[tuple[str, str]]:
     """A headline's pairs of telling words side by side ("gas", "main"): no little word, figure or generic verb, and
     no first word in -s ("wins pub", "drivers vote": a verb, or a plural that is the subject, not a modifier; "gas",
     "bus" and "grass" are modifiers)."""
-    telling = [bool(_unsaid([word], frozenset())) and len(word) > 2 for word in words]
+    telling = [bool(_unsaid([word], frozenset())) and len(word) > 2 and word not in _PRAISE for word in words]
     return [
         (words[n], words[n + 1])
         for n in range(len(words) - 1)

@@ -46,7 +46,9 @@ _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _GRAND = "grand"
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
 # Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
-_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "quid": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+# Shares of a large number as a chatty page says them: "half a million quid", "a quarter of a million pounds".
+_SHARES = (("half", "a"), 0.5), (("quarter", "of", "a"), 0.25), (("a", "quarter", "of", "a"), 0.25), (("a",), 1.0)
 # Words that count people at an event: a crowd of 5,000 people and one of 6,500 visitors are two counts of one
 # thing (a festival's two years), and 450 runners told as 450 people agree.
 _PEOPLE_COUNTED = frozenset({"people", "person", "visitor", "spectator", "fan", "attendee", "guest", "reveller", "crowd"})
@@ -103,6 +105,10 @@ def _quantities(text: str) -> frozenset[Quantity]:
 def _read_number(tokens: list[str], at: int) -> tuple[float | None, int, str]:
     """The number written from ``tokens[at]`` ("1,500", "£2.5m", "forty-five thousand", "three hundred and fifty"),
     the index after it and its suffix ("m", "p"…); None when no number starts there."""
+    lowered = [token.lower() for token in tokens[at : at + 5]]
+    for words, share in _SHARES:
+        if tuple(lowered[: len(words)]) == words and len(lowered) > len(words) and lowered[len(words)] in _LARGE:
+            return share * _LARGE[lowered[len(words)]], at + len(words) + 1, ""
     total, current, suffix = 0.0, None, ""
     while at < len(tokens):
         word = tokens[at].lower()
