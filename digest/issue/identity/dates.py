@@ -158,7 +158,7 @@ def _ages_said(ages: frozenset[tuple[int, int]]) -> str:
 # A result: "3-1", "24–17", "by 24 points to 17"; not a range of days, years, times or money ("9-13 March", "18-25
 # year olds", "£3-4m"), nor an age span.
 _SCORE = re.compile(
-    r"(?<![\d.,£$€/:-])(?<!aged )(?<!from )(?<!between )(\d{1,3}) ?[-–] ?(\d{1,3})(?![\d.,%/:])"
+    r"(?<![\d.,£$€/:-])(?<!aged )(?<!from )(?<!between )(\d{1,3}) ?[-–] ?(\d{1,3})(?![\d,%/:]|\.\d)"
     r"(?! ?(?:" + _MONTH + r"|(?:years?|weeks?|days?|hours?|minutes?|months?|miles?|metres?|meters?|km|mph|am|pm|per)\b))"
     r"|\bby (\d{1,3}) (?:points|goals|runs|votes) to (\d{1,3})\b"
 )

@@ -11,7 +11,7 @@ from digest.issue.identity.said import _shown
 from digest.issue.identity.vocabulary import _MONTHS, _NOT_NAMES, _WEEKDAYS, _words
 
 # "1,500", "1500", "2.50", "£2.50", "20mph": a figure, its thousands separators and currency aside.
-_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:(m|bn|k)\b)?")
 # Number words a headline writes instead of figures ("every ten minutes", "seven-year wait"); "one" is left out,
 # being as often a pronoun ("one of", "the one").
 _NUMBER_WORDS = dict(
@@ -32,7 +32,7 @@ _NUMBER_WORDS = dict(
     "ninety": 90,
     "hundred": 100,
 }
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b(?:[ -](thousand|million|billion)\b)?", re.IGNORECASE)
 # Figures with what they count, read from running text: "£2.5m" and "2.5 million pounds", "4.99%" and "five per
 # cent", "six bells", "three hundred and fifty houses". A figure's unit is £, p, % or the word after it, so two
 # posts' figures are compared only when they count one thing.
@@ -63,9 +63,13 @@ _NO_UNIT = frozenset(
 
 
 def figures(text: str) -> frozenset[str]:
-    """The figures of ``text`` as numbers: "1,500" and "1500" are one; "2.50" keeps its decimals, "2.0" is "2"."""
+    """The figures of ``text`` as numbers: "1,500" and "1500" are one; "2.50" keeps its decimals, "2.0" is "2"; "£250k"
+    is 250000 and "£1.5m" 1500000."""
     found = set()
-    for whole, decimals in _FIGURE.findall(text):
+    for whole, decimals, suffix in _FIGURE.findall(text):
+        if suffix:
+            found.add(_number_said(float(f"{whole.replace(',', '')}.{decimals or 0}") * _SUFFIXES[suffix]))
+            continue
         number = whole.replace(",", "").lstrip("0") or "0"
         fraction = decimals.rstrip("0")
         found.add(f"{number}.{fraction}" if fraction else number)
@@ -73,8 +77,8 @@ def figures(text: str) -> frozenset[str]:
 
 
 def _numbers(text: str) -> frozenset[str]:
-    """:func:`figures`, and the numbers written as words ("ten minutes", "seven-year")."""
-    return figures(text) | {str(_NUMBER_WORDS[word.lower()]) for word in _NUMBER_WORD.findall(text)}
+    """:func:`figures`, and the numbers written as words ("ten minutes", "seven-year", "three million")."""
+    return figures(text) | {str(_NUMBER_WORDS[word.lower()] * _LARGE.get(large.lower(), 1)) for word, large in _NUMBER_WORD.findall(text)}
 
 
 def _number_said(value: float) -> str:
