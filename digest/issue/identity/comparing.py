@@ -26,6 +26,7 @@ from digest.issue.identity.names_compared import (
     _towns_differ,
 )
 from digest.issue.identity.numbers import _agree, _quantities_differ, _quantities_said, _telling, _within
+from digest.issue.identity.ordinals import _day_parts_differ, _ordinals_differ
 from digest.issue.identity.said import _figures_said, _said
 
 
@@ -45,6 +46,8 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_times_differ(a, b))
     found.extend(_ages_differ(a, b))
     found.extend(_scores_differ(a, b))
+    found.extend(_ordinals_differ(a, b))
+    found.extend(_day_parts_differ(a, b))
     found.extend(_people_differ(a, b) or _opening_people_differ(a, b))  # a titled person's name is said once
     found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))

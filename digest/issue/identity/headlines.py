@@ -9,6 +9,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from digest.issue.identity.marks import Marks
+from digest.issue.identity.names import _title_case
 from digest.issue.identity.numbers import _LARGE, _SMALL
 from digest.issue.identity.vocabulary import _MONTHS, _NOT_NAMES, _WEEKDAYS, _words
 
@@ -101,10 +102,21 @@ def _verdicts(title: str, text: str) -> frozenset[str]:
     found = set()
     for where, axes in ((text, _VERDICTS_ANYWHERE), (title, _VERDICTS_IN_HEADLINES)):
         for axis, sides in axes.items():
-            said = {side for side, words in zip("+-", sides, strict=True) if re.search(r"\b(?:" + words + r")\b", where, re.IGNORECASE)}
-            headline = {side for side, words in zip("+-", sides, strict=True) if re.search(r"\b(?:" + words + r")\b", title, re.IGNORECASE)}
+            said = {side for side, words in zip("+-", sides, strict=True) if _says(words, where)}
+            headline = {side for side, words in zip("+-", sides, strict=True) if _says(words, title)}
             found |= {axis + side for side in (headline if len(headline) == 1 else said)}
     return frozenset(found)
+
+
+def _says(words: str, text: str) -> bool:
+    """Whether ``text`` says one of ``words`` as a word, not as a name: a capitalised word within a sentence in lower
+    case is a name's ("Fell Street" says no fall, "Close Lane" no closing)."""
+    cased = _title_case(text)
+    for match in re.finditer(r"\b(?:" + words + r")\b", text, re.IGNORECASE):
+        before = text[: match.start()].rstrip()
+        if cased or match.group()[0].islower() or not before or before[-1] in ".!?:;\"'‘“(":
+            return True
+    return False
 
 
 def _kinds(title: str) -> frozenset[str]:

@@ -36,6 +36,8 @@ class Marks:
     opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
     months: frozenset[str] = frozenset()  # months named, with a day or without: "march"
     scores: frozenset[tuple[int, int]] = frozenset()  # results, the larger first: "3-1" and "1-3" are (3, 1)
+    ordinals: frozenset[tuple[str, int]] = frozenset()  # what an ordinal counts, and which: "third green flag" is ("flag", 3)
+    day_parts: frozenset[tuple[int, int]] = frozenset()  # parts of the day named, as spans of minutes: "teatime"
 
 
 @dataclass(frozen=True, slots=True)

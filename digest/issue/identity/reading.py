@@ -10,7 +10,6 @@ from digest.issue.identity.headlines import _TITLE_WORD, _kinds, _stem, _verdict
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names import (
     _BODY,
-    _PERSON,
     _PLACE,
     _RIVER,
     _ROLE_WORDS,
@@ -26,6 +25,7 @@ from digest.issue.identity.names import (
     _towns,
 )
 from digest.issue.identity.numbers import _number_said, _numbers, _quantities
+from digest.issue.identity.ordinals import _day_parts, _ordinals
 
 
 @lru_cache(maxsize=8192)  # a pure function of its text, asked by the common names and by each fold alike
@@ -36,9 +36,6 @@ def marks_of(title: str, excerpt: str) -> Marks:
     names, lead_names = _proper_names(title, excerpt)
     places = _names(_PLACE, text) | {f"river {name.lower()}" for name in _RIVER.findall(text)}
     bodies = _names(_BODY, text)
-    named = {word for mark in places | bodies for word in mark.split()} | {
-        word.lower() for _, name in _PERSON.findall(text) for word in name.split()
-    }
     return Marks(
         numbers=_numbers(title),
         weekdays=_weekdays(text),
@@ -55,7 +52,7 @@ def marks_of(title: str, excerpt: str) -> Marks:
         names=names,
         lead_names=lead_names,
         headline_roles=frozenset(_ROLE_WORDS[word] for word in re.findall(r"[a-z]+", title.lower()) if word in _ROLE_WORDS),
-        headline_names=_headline_names(title, excerpt, names, text, frozenset(named)),
+        headline_names=_headline_names(title, excerpt, names, text),
         words=_all_words(text),
         compounds=_compound_names(title, excerpt),
         lone_names=_lone_names(title, excerpt),
@@ -67,4 +64,6 @@ def marks_of(title: str, excerpt: str) -> Marks:
         opening_people=_opening_people(excerpt),
         months=_months(text),
         scores=_scores(text),
+        ordinals=_ordinals(text),
+        day_parts=_day_parts(text),
     )
