@@ -92,6 +92,22 @@ CONFLICTS = [
     # kinds of one thing, and a thing's different modifiers
     ("Jazz night at the Corn Hall", "On Friday.", "Folk night at the Corn Hall", "On Friday, doors at 7.", "kind"),
     ("Gas main repair shuts road", "Tanner Street, Friday.", "Water main repair shuts road", "Tanner Street, Friday.", "kind"),
+    # ordinals with what they count; parts of the day; a headline's town of a named hall
+    (
+        "Eco award for St Anne's pupils",
+        "The school's first green flag.",
+        "Green flag for St Anne's",
+        "Its third green flag, we hear.",
+        "count",
+    ),
+    (
+        "Car hits wall on Tanner Street",
+        "In the early hours.",
+        "Driver hurt as car hits wall",
+        "On Tanner Street at teatime.",
+        "part of the day",
+    ),
+    ("£8,000 from the trust for Holme scouts", "For the hut.", "Trust gives £8,000 to Lydd hall", "Lydd Village Hall gets it.", "name"),
     ("Car fire at Holme Lane flats", "Crews on Friday.", "Crews called to van fire outside flats", "Holme Lane, Friday.", "thing"),
 ]
 
@@ -176,6 +192,9 @@ def test_wordings_that_differ_are_no_conflict() -> None:
         ("Council approves budget", "Agreed on Tue.", "Councillors back the budget", "The vote was on Tuesday 3 March."),
         ("Bypass closed two nights", "Mon and Tue.", "Bypass to close overnight", "On Monday 9 and Tuesday 10 March."),
         ("Corn Hall gig sold out", "", "Tickets gone for Friday's jazz at the Corn Hall", "All 300 went."),
+        # an evening's leak made safe just after midnight; a verdict's word inside a street's name
+        ("Gas leak forces evacuation of street", "On Wednesday evening.", "Families back home after gas scare", "Just after midnight."),
+        ("Car hits wall on Fell Street", "A driver was hurt.", "Driver hurt in Fell Street crash", "The car rose onto the kerb."),
     ]
     for title_a, excerpt_a, title_b, excerpt_b in same:
         assert conflicts(marks_of(title_a, excerpt_a), marks_of(title_b, excerpt_b)) == (), title_a
