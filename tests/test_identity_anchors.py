@@ -73,6 +73,7 @@ CONFLICTS = [
         "For the summer, said the trust.",
         "outcome",
     ),
+    ("Plans for 30 homes at Holme submitted", "Off Moss Lane.", "Holme housing plan approved", "30 homes off Moss Lane.", "outcome"),
     # figures as numbers, with what they count; results
     ("Gala raises £6,200", "A record for Wetherby Cross.", "Wetherby Cross gala total", "It raised £4,850 this year.", "figures"),
     (

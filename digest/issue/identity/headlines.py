@@ -31,6 +31,11 @@ _VERDICTS_ANYWHERE = {
     ),
 }
 _VERDICTS_IN_HEADLINES = {
+    # a plan put forward, or decided on: "Plans for 30 homes submitted" / "Housing plan approved"
+    "stage": (
+        r"submitted|lodged|applies|applied|proposed|proposes|unveiled|on show|on display|consultation|exhibition",
+        r"approved|refused|rejected|granted|go-ahead|green light|turned down|thrown out|given permission|backed",
+    ),
     "opening": (
         r"(?:re)?open(?:s|ed|ing|ings)?(?!-)",
         r"close(?:s|d)?(?! to\b)|closing|closures?|shut(?:s|ting)?",
@@ -47,6 +52,7 @@ _SAID = {
     "decision": ("approved", "rejected"),
     "inspection": ("rated well", "told to improve"),
     "case": ("charged", "sentenced"),
+    "stage": ("proposed", "decided"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
     "future": ("saved", "axed"),
