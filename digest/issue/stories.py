@@ -10,22 +10,32 @@ every story about bus lanes. Titles whose numbers differ are different
 stories, however alike the words ("Council meeting, 17 November" and "…18").
 
 With meaning on (:mod:`digest.issue.meaning`), two posts from different outlets
-also tell one story when what they say is close: the cosine of their title
-and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
-they agree on a mark few other events share (a named place, body or person,
-a proper name few of the issue's posts use, a date, a figure such as 1,500),
-:data:`STORY_CLOSE_STEP` less for each further such mark down to
-:data:`STORY_CLOSE_LEAST` (bench/data/story-pairs.txt), and nothing of the event's identity
-conflicts: figures, weekdays, dates, named places, bodies and people,
-verdicts, kinds (:mod:`digest.issue.identity`; chosen on the pairs in
-bench/data/stories.txt: the same story told in other words, and other
-stories in the same words). Two alike titles fold only if their meaning is
-that close as well, and never across such a conflict ("Bus fares to rise in
-January" and "Bus fares cut in January"). A title shorter than
-:data:`MIN_WORDS` words says too little for either rule. A folded post's
-reason names the post it is listed under and what the two agree on; a post
-kept apart from one close in meaning by a conflict is listed in
-:attr:`Stories.kept_apart`, with what differed.
+also tell one story when what they say is close and they agree on the event's
+identity. Closeness measures topic, not event (two events in one place and like
+words run as close as one event told twice), so meaning alone never folds: the
+two must share an anchor of the event (:func:`digest.issue.identity.anchors`,
+:func:`digest.issue.identity.telling`). Sharing only a weaker one (a weekday,
+a month, a small figure such as the 7 bus, a time or part of the day, an age, a
+figure told two ways such as 4.99% and near-5%, a name said short, the issue's
+own town) they need a cosine of title and excerpt of at least
+:data:`STORY_CLOSE`; agreeing on a mark few other events share (a named place,
+body or person, a proper name few of the issue's posts use, a date, a figure
+such as 1,500) :data:`STORY_CLOSE_AGREED`, :data:`STORY_CLOSE_STEP` less for
+each further such mark down to :data:`STORY_CLOSE_LEAST`; and in every case
+nothing of the event's identity may conflict: figures, results, ordinals,
+weekdays, dates, times and parts of the day, named places, towns, bodies and
+people, verdicts and stages, kinds and the modifiers of one thing (gas main /
+water main) (:mod:`digest.issue.identity`; chosen on the pairs in
+bench/data/stories.txt, story-pairs.txt to -4 and
+story-pairs-morrowby-tuning.txt, measured on story-pairs-untuned*.txt and
+story-pairs-hedlington.txt, never chosen on). Two alike titles fold only if
+their meaning is that close as well, and never across such a conflict ("Bus
+fares to rise in January" and "Bus fares cut in January"). A title shorter than
+:data:`MIN_WORDS` words says too little for alike titles; by meaning it folds
+when its text says enough (the identity must agree all the same). A folded
+post's reason names the post it is listed under by its title and what the two
+agree on; a post kept apart from one close in meaning by a conflict is listed
+in :attr:`Stories.kept_apart`, with what differed.
 
 The earliest post of a story is shown (a post of our own before any other
 source's, whatever the dates: a feed's earlier post on the story never puts its
@@ -239,10 +249,10 @@ def _closest_story(
         if score < STORY_CLOSE_LEAST:
             continue
         ours, theirs = _marks(other, marks), _marks(post, marks)
-        agreed = telling(ours, theirs, common)
-        needed = _needed(agreed, anchored=True)  # the closeness that lists a conflict, anchored or not
+        matched = telling(ours, theirs, common)
+        needed = _needed(matched, anchored=True)  # the closeness that lists a conflict, anchored or not
         if needed is not None and score >= needed:
-            candidates.append((score, other.id, bool(agreed or anchors(ours, theirs, common))))
+            candidates.append((score, other.id, bool(matched or anchors(ours, theirs, common))))
     # The closest that does not conflict, else the closest: conflicts (the costly part) are read closest first, and
     # only until one does not conflict. "Council meeting, 17 November" and "…18 November"; Thursday's donors and
     # Saturday's; jazz and folk.
