@@ -24,6 +24,12 @@ _VERDICTS_ANYWHERE = {
         r"outstanding|rated good|judged good|good rating|rated (?:[\w'’]+ ){1,5}?as good",
         r"inadequate|requires improvement|told to improve|special measures|failing|rated (?:[\w'’]+ ){1,5}?as inadequate",
     ),
+    # a record broken, or one that stood: "sets new Horseshoe record" / "her record from last year stood"
+    "record": (
+        r"(?:breaks?|broke|smash(?:es|ed)?|sets?|setting) (?:a |the |her |his |their |its )?(?:new )?(?:[\w'’-]+ ){0,2}?record"
+        r"|record-breaking|new (?:[\w'’-]+ ){0,2}?record",
+        r"record (?:[\w'’]+ ){0,3}?(?:stood|survived|remains intact|still stands|held firm)|(?:missed|failed to break|just short of) (?:the |her |his |a )?record",
+    ),
     # a case's stage: a charge and a hearing to come, or the court's end of it (one case, two stories a month apart)
     "case": (
         r"arrested|charged|remanded|(?:due|to appear|will appear|appeared) (?:at|in|before) (?:[\w'’]+ ){0,3}?court",
@@ -52,6 +58,7 @@ _SAID = {
     "decision": ("approved", "rejected"),
     "inspection": ("rated well", "told to improve"),
     "case": ("charged", "sentenced"),
+    "record": ("a record broken", "a record that stood"),
     "stage": ("proposed", "decided"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
