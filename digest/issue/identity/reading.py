@@ -28,6 +28,11 @@ from digest.issue.identity.numbers import _number_said, _numbers, _quantities
 from digest.issue.identity.ordinals import _day_parts, _ordinals
 
 
+# A rubric before a headline, in capitals: "UPDATE:", "SHOUT!", "CALL-OUT 41:", "MATCH REPORT:". It says what kind of
+# post it is, not what it is about, so the headline's words are read after it.
+_RUBRIC = re.compile(r"^\s*(?=[^:!]*[A-Z]{3})[A-Z][A-Z0-9 '’&.-]{1,30}[:!]\s+(?=\S)")
+
+
 @lru_cache(maxsize=8192)  # a pure function of its text, asked by the common names and by each fold alike
 def marks_of(title: str, excerpt: str) -> Marks:
     text = f"{title}. {excerpt}"
@@ -56,7 +61,7 @@ def marks_of(title: str, excerpt: str) -> Marks:
         words=_all_words(text),
         compounds=_compound_names(title, excerpt),
         lone_names=_lone_names(title, excerpt),
-        title_words=tuple(word.lower() for word in _TITLE_WORD.findall(title)),
+        title_words=tuple(word.lower() for word in _TITLE_WORD.findall(_RUBRIC.sub("", title))),
         stems=frozenset(_stem(part) for word in _TITLE_WORD.findall(text) for part in re.split(r"[-'’]", word) if part),
         times=_times(text),
         ages=_ages(text),
