@@ -226,3 +226,14 @@ def test_a_short_title_folds_on_what_its_text_says() -> None:
         closeness=0.7,
     )
     assert folded and "same figure: 1,500,000" in reason, reason
+
+
+def test_a_telling_mark_and_a_weaker_anchor_count_as_two() -> None:
+    """£2,300 alone needs the telling closeness; with Saturday besides, a step less (as two telling marks would)."""
+    from digest.issue.stories import STORY_CLOSE_AGREED, STORY_CLOSE_STEP
+
+    between = STORY_CLOSE_AGREED - STORY_CLOSE_STEP / 2
+    title_a, title_b = "Village fete raises £2,300 for the roof", "Thank you all so much!"
+    excerpt_b = "What a lovely afternoon at the fete. We made £2,300 for the roof fund, our best ever total."
+    assert not _fold(title_a, "The fete made it.", title_b, excerpt_b, closeness=between)[0]
+    assert _fold(title_a, "The fete on Saturday made it.", title_b, f"{excerpt_b} Saturday was sunny.", closeness=between)[0]

@@ -21,7 +21,8 @@ own town) they need a cosine of title and excerpt of at least
 :data:`STORY_CLOSE`; agreeing on a mark few other events share (a named place,
 body or person, a proper name few of the issue's posts use, a date, a figure
 such as 1,500) :data:`STORY_CLOSE_AGREED`, :data:`STORY_CLOSE_STEP` less for
-each further such mark down to :data:`STORY_CLOSE_LEAST`; and in every case
+each further such mark (a weaker anchor besides counting as one) down to
+:data:`STORY_CLOSE_LEAST`; and in every case
 nothing of the event's identity may conflict: figures, results, ordinals,
 weekdays, dates, times and parts of the day, named places, towns, bodies and
 people, verdicts and stages, kinds and the modifiers of one thing (gas main /
@@ -249,10 +250,11 @@ def _closest_story(
         if score < STORY_CLOSE_LEAST:
             continue
         ours, theirs = _marks(other, marks), _marks(post, marks)
-        matched = telling(ours, theirs, common)
-        needed = _needed(matched, anchored=True)  # the closeness that lists a conflict, anchored or not
+        matched, weaker = telling(ours, theirs, common), bool(anchors(ours, theirs, common))
+        # a telling mark and a weaker anchor besides (£2,300 and Saturday) are two marks; a weaker one alone is none
+        needed = _needed(matched + (weaker and matched > 0), anchored=True)  # the closeness that lists a conflict too
         if needed is not None and score >= needed:
-            candidates.append((score, other.id, bool(matched or anchors(ours, theirs, common))))
+            candidates.append((score, other.id, bool(matched or weaker)))
     # The closest that does not conflict, else the closest: conflicts (the costly part) are read closest first, and
     # only until one does not conflict. "Council meeting, 17 November" and "…18 November"; Thursday's donors and
     # Saturday's; jazz and folk.

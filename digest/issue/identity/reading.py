@@ -27,7 +27,6 @@ from digest.issue.identity.names import (
 from digest.issue.identity.numbers import _number_said, _numbers, _quantities
 from digest.issue.identity.ordinals import _day_parts, _ordinals
 
-
 # A rubric before a headline, in capitals: "UPDATE:", "SHOUT!", "CALL-OUT 41:", "MATCH REPORT:". It says what kind of
 # post it is, not what it is about, so the headline's words are read after it.
 _RUBRIC = re.compile(r"^\s*(?=[^:!]*[A-Z]{3})[A-Z][A-Z0-9 '’&.-]{1,30}[:!]\s+(?=\S)")
