@@ -40,7 +40,14 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     if a.dates and b.dates and not _a_day_in_common(a.dates, b.dates):
         found.append(f"different date: {_said('date', a.dates)} / {_said('date', b.dates)}")
     for what, these, those in (("place", a.places, b.places), ("body", a.bodies, b.bodies)):
-        if these and those and not these & those and _share_a_word(these, those) and not _said_short(these, those):
+        if (
+            these
+            and those
+            and not these & those
+            and _share_a_word(these, those)
+            and not _said_short(these, those)
+            and _apart(these, those, a, b)
+        ):
             found.append(f"different {what}: {_said(what, these)} / {_said(what, those)}")
     found.extend(_quantities_differ(a, b))
     found.extend(_times_differ(a, b))
@@ -63,6 +70,19 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
             found.append(f"different kind: {_said('kind', these)} / {_said('kind', those)}")
     # the last resort, said only when nothing more telling differs
     return tuple(found or _words_swapped(a, b) or _phrases_differ(a, b) or _subjects_differ(a, b))
+
+
+def _apart(these: frozenset[str], those: frozenset[str], a: Marks, b: Marks) -> bool:
+    """Whether two names sharing a word differ in words the other post never uses: "Bridge Street" / "Church
+    Street" do, unless the other says "bridge" somewhere; "Morrowby Co-op" / "Sandgate Co-op" do not when the first
+    post says its store is on Sandgate (one shop named by its town and by its street)."""
+    return any(
+        set(x.split()) & set(y.split())
+        and not (set(x.split()) - set(y.split())) & b.words
+        and not (set(y.split()) - set(x.split())) & a.words
+        for x in these
+        for y in those
+    )
 
 
 def shared_names(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> frozenset[str]:
