@@ -10,22 +10,33 @@ every story about bus lanes. Titles whose numbers differ are different
 stories, however alike the words ("Council meeting, 17 November" and "…18").
 
 With meaning on (:mod:`digest.issue.meaning`), two posts from different outlets
-also tell one story when what they say is close: the cosine of their title
-and excerpt at least :data:`STORY_CLOSE`, or :data:`STORY_CLOSE_AGREED` when
-they agree on a mark few other events share (a named place, body or person,
-a proper name few of the issue's posts use, a date, a figure such as 1,500),
-:data:`STORY_CLOSE_STEP` less for each further such mark down to
-:data:`STORY_CLOSE_LEAST` (bench/data/story-pairs.txt), and nothing of the event's identity
-conflicts: figures, weekdays, dates, named places, bodies and people,
-verdicts, kinds (:mod:`digest.issue.identity`; chosen on the pairs in
-bench/data/stories.txt: the same story told in other words, and other
-stories in the same words). Two alike titles fold only if their meaning is
-that close as well, and never across such a conflict ("Bus fares to rise in
-January" and "Bus fares cut in January"). A title shorter than
-:data:`MIN_WORDS` words says too little for either rule. A folded post's
-reason names the post it is listed under and what the two agree on; a post
-kept apart from one close in meaning by a conflict is listed in
-:attr:`Stories.kept_apart`, with what differed.
+also tell one story when what they say is close and they agree on the event's
+identity. Closeness measures topic, not event (two events in one place and like
+words run as close as one event told twice), so meaning alone never folds: the
+two must share an anchor of the event (:func:`digest.issue.identity.anchors`,
+:func:`digest.issue.identity.telling`). Sharing only a weaker one (a weekday,
+a month, a small figure such as the 7 bus, a time or part of the day, an age, a
+figure told two ways such as 4.99% and near-5%, a name said short, the issue's
+own town) they need a cosine of title and excerpt of at least
+:data:`STORY_CLOSE`; agreeing on a mark few other events share (a named place,
+body or person, a proper name few of the issue's posts use, a date, a figure
+such as 1,500) :data:`STORY_CLOSE_AGREED`, :data:`STORY_CLOSE_STEP` less for
+each further such mark (a weaker anchor besides counting as one) down to
+:data:`STORY_CLOSE_LEAST`; and in every case
+nothing of the event's identity may conflict: figures, results, ordinals,
+weekdays, dates, times and parts of the day, named places, towns, bodies and
+people, verdicts and stages, kinds and the modifiers of one thing (gas main /
+water main) (:mod:`digest.issue.identity`; chosen on the pairs in
+bench/data/stories.txt, story-pairs.txt to -4 and
+story-pairs-morrowby-tuning.txt, measured on story-pairs-untuned*.txt and
+story-pairs-hedlington.txt, never chosen on). Two alike titles fold only if
+their meaning is that close as well, and never across such a conflict ("Bus
+fares to rise in January" and "Bus fares cut in January"). A title shorter than
+:data:`MIN_WORDS` words says too little for alike titles; by meaning it folds
+when its text says enough (the identity must agree all the same). A folded
+post's reason names the post it is listed under by its title and what the two
+agree on; a post kept apart from one close in meaning by a conflict is listed
+in :attr:`Stories.kept_apart`, with what differed.
 
 The earliest post of a story is shown (a post of our own before any other
 source's, whatever the dates: a feed's earlier post on the story never puts its
@@ -44,7 +55,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from rapidfuzz import fuzz
 
 from digest.config import FIRST_PARTY_KINDS
-from digest.issue.identity import Marks, agreements, conflicts, figures, marks_of, telling
+from digest.issue.identity import Marks, agreements, anchors, conflicts, figures, marks_of, telling
 from digest.models import AlsoIn, Excluded, ExclusionKind, Post
 
 SIMILAR = 90
@@ -167,10 +178,12 @@ def _common_names(posts: Sequence[Post]) -> frozenset[str]:
     return frozenset(name for name, count in used.items() if count > most)
 
 
-def _needed(agreed: int) -> float:
-    """The closeness two posts agreeing on ``agreed`` telling marks need to fold."""
+def _needed(agreed: int, *, anchored: bool) -> float | None:
+    """The closeness two posts agreeing on ``agreed`` telling marks need to fold; with none, :data:`STORY_CLOSE` if
+    they share a weaker anchor of their event (``anchored``: a weekday, a month, a small figure, a time); None when
+    they share nothing of it: closeness measures topic, not event, so meaning alone never folds."""
     if not agreed:
-        return STORY_CLOSE
+        return STORY_CLOSE if anchored else None
     return max(STORY_CLOSE_LEAST, STORY_CLOSE_AGREED - STORY_CLOSE_STEP * (agreed - 1))
 
 
@@ -207,7 +220,7 @@ def _leads(
                     ),
                     None,
                 )
-            if lead is None and alike is not None and len(_WORD.findall(post.title)) >= MIN_WORDS:
+            if lead is None and alike is not None and _says_enough(post):
                 found = _closest_story(post, [other for other in leads if other.id not in apart], alike, marks, common)
                 if found is not None:
                     near[post.id] = found
@@ -225,9 +238,10 @@ def _closest_story(
     post: Post, leads: Sequence[Post], alike: Callable[[str, str], float], marks: dict[str, Marks], common: frozenset[str]
 ) -> _Near | None:
     """The lead from another outlet whose meaning is closest to ``post``'s among those close enough (:data:`STORY_CLOSE`,
-    or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark) and whose event's identity does not conflict
-    (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but conflicts, with what differed
-    (its ``differ`` says so); None when no lead is close enough."""
+    or :data:`STORY_CLOSE_AGREED` when they agree on a telling mark), sharing an anchor of the event's identity and
+    with nothing of it conflicting (:mod:`digest.issue.identity`). Failing one, the closest that was close enough but
+    conflicts, with what differed (its ``differ`` says so); None when no lead is close enough, or those close enough
+    share nothing of their event (no name, place, day, month, figure, time or age: one topic, maybe two events)."""
     candidates = []
     for other in leads:
         if other.outlet and other.outlet == post.outlet:
@@ -235,19 +249,32 @@ def _closest_story(
         score = alike(other.id, post.id)
         if score < STORY_CLOSE_LEAST:
             continue
-        if score >= _needed(telling(_marks(other, marks), _marks(post, marks), common)):
-            candidates.append((score, other.id))
+        ours, theirs = _marks(other, marks), _marks(post, marks)
+        matched, weaker = telling(ours, theirs, common), bool(anchors(ours, theirs, common))
+        # a telling mark and a weaker anchor besides (£2,300 and Saturday) are two marks; a weaker one alone is none
+        needed = _needed(matched + (weaker and matched > 0), anchored=True)  # the closeness that lists a conflict too
+        if needed is not None and score >= needed:
+            candidates.append((score, other.id, bool(matched or weaker)))
     # The closest that does not conflict, else the closest: conflicts (the costly part) are read closest first, and
     # only until one does not conflict. "Council meeting, 17 November" and "…18 November"; Thursday's donors and
     # Saturday's; jazz and folk.
     best: _Near | None = None
-    for score, other_id in sorted(candidates, key=lambda found: -found[0]):
+    for score, other_id, anchored in sorted(candidates, key=lambda found: -found[0]):
         ours, theirs = marks[other_id], marks[post.id]
-        found = _Near(lead=other_id, closeness=score, agreed=agreements(ours, theirs, common), differ=conflicts(ours, theirs))
-        if not found.differ:
+        agreed = agreements(ours, theirs, common)
+        agreed += tuple(anchor for anchor in anchors(ours, theirs, common) if anchor not in agreed)
+        found = _Near(lead=other_id, closeness=score, agreed=agreed, differ=conflicts(ours, theirs))
+        if not found.differ and anchored:
             return found
-        best = best or found
+        if found.differ:
+            best = best or found
     return best
+
+
+def _says_enough(post: Post) -> bool:
+    """Whether a post says enough to be folded by meaning: a title of :data:`MIN_WORDS` words, or a short one ("Pool's
+    back!", "Show off") over a text that says the rest (the event's identity must agree, whatever the title)."""
+    return len(_WORD.findall(post.title)) >= MIN_WORDS or len(_WORD.findall(f"{post.title} {post.excerpt_text}")) >= 4 * MIN_WORDS
 
 
 def _marks(post: Post, known: dict[str, Marks]) -> Marks:

@@ -17,6 +17,26 @@ _MONTH_DAY = re.compile(r"\b" + _MONTH + r" " + _ORDINAL + r"\b(?!,?\d)")
 _THE_DAY = re.compile(
     r"\b(?:on|from|until|till|by|before|after|since) the ([12]?\d|3[01])(?:st|nd|rd|th)\b(?! (?:century|birthday|anniversary|floor|time))"
 )
+# A weekday said short, capitalised: Mon, Tue(s), Thu(rs), Fri always; Wed, Sat and Sun (a verb, a star) only before
+# a day's number or beside another day said short ("Sat 14 March", "Sat and Sun").
+_SHORT_WEEKDAY = re.compile(r"\b(Mon|Tues?|Wed|Thur?s?|Fri|Sat|Sun)\b\.?(?!['’])( \d)?")
+_SHORT_ALWAYS = frozenset({"Mon", "Tue", "Tues", "Thu", "Thur", "Thurs", "Fri"})
+_BESIDE = re.compile(r"\s*(?:and|&|or|-|–|to|,)\s*$")
+
+
+def _short_weekdays(text: str) -> set[str]:
+    found = list(_SHORT_WEEKDAY.finditer(text))
+    days = set()
+    for n, match in enumerate(found):
+        beside = any(
+            0 <= m < len(found) and _BESIDE.match(text[min(found[m].end(), match.end()) : max(found[m].start(), match.start())])
+            for m in (n - 1, n + 1)
+        )
+        if match.group(1) in _SHORT_ALWAYS or match.group(2) or beside:
+            days.add(next(day for day in _WEEKDAYS if day.startswith(match.group(1).lower()[:3])))
+    return days
+
+
 _NIGHT = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")(?:['’]s)? (?:night|evening)\b", re.IGNORECASE)
 # Times of day: "11pm", "4.15pm", "10 a.m.", "19:30", "noon", "midnight".
 _CLOCK = re.compile(
@@ -69,9 +89,10 @@ def _ages(text: str) -> frozenset[tuple[int, int]]:
 
 
 def _weekdays(text: str) -> frozenset[str]:
-    """The weekdays ``text`` names; "the weekend" is Saturday and Sunday, and "Friday night" runs into Saturday (a
-    night's storm and the next day's cancelled shows are one event)."""
+    """The weekdays ``text`` names, in full or short ("Tue 3 March", "Mon and Tue"); "the weekend" is Saturday and
+    Sunday, and "Friday night" runs into Saturday (a night's storm and the next day's cancelled shows are one event)."""
     days = {day.lower() for day in _WEEKDAY.findall(text)}
+    days |= _short_weekdays(text)
     if re.search(r"\bweekend\b", text, re.IGNORECASE):
         days |= {"saturday", "sunday"}
     for day in _NIGHT.findall(text):
@@ -84,6 +105,15 @@ def _dates(text: str) -> frozenset[str]:
     found |= {f"{int(day)} {_month(month)}" for month, day in _MONTH_DAY.findall(text)}
     found |= {str(int(day)) for day in _THE_DAY.findall(text)}
     return frozenset(found)
+
+
+# A month named as a month (capitalised: "may" is a verb), with a day or alone ("from April").
+_MONTH_NAMED = re.compile(r"\b" + _MONTH)
+
+
+def _months(text: str) -> frozenset[str]:
+    """The months ``text`` names, in full or short ("Sept", "Dec"), said capitalised as a month is."""
+    return frozenset(_month(name) for name in _MONTH_NAMED.findall(text))
 
 
 def _month(name: str) -> str:
@@ -123,3 +153,32 @@ def _ages_differ(a: Marks, b: Marks) -> list[str]:
 
 def _ages_said(ages: frozenset[tuple[int, int]]) -> str:
     return ", ".join(str(low) if low == high else f"{low}–{high}" for low, high in sorted(ages))
+
+
+# A result: "3-1", "24–17", "by 24 points to 17"; not a range of days, years, times or money ("9-13 March", "18-25
+# year olds", "£3-4m"), nor an age span.
+_SCORE = re.compile(
+    r"(?<![\d.,£$€/:-])(?<!aged )(?<!from )(?<!between )(\d{1,3}) ?[-–] ?(\d{1,3})(?![\d,%/:]|\.\d)"
+    r"(?! ?(?:" + _MONTH + r"|(?:years?|weeks?|days?|hours?|minutes?|months?|miles?|metres?|meters?|km|mph|am|pm|per)\b))"
+    r"|\bby (\d{1,3}) (?:points|goals|runs|votes) to (\d{1,3})\b"
+)
+
+
+def _scores(text: str) -> frozenset[tuple[int, int]]:
+    """The results ``text`` gives, each as (larger, smaller): who won is the words' business, not the figures'."""
+    found = set()
+    for match in _SCORE.finditer(text):
+        x, y = (int(group) for group in match.groups() if group is not None)
+        found.add((max(x, y), min(x, y)))
+    return frozenset(found)
+
+
+def _scores_differ(a: Marks, b: Marks) -> list[str]:
+    """Each post gives a result and none is the other's: a 2-1 win and a 3-0 defeat are two matches."""
+    if a.scores and b.scores and not a.scores & b.scores:
+        return [f"different result: {_scores_said(a.scores)} / {_scores_said(b.scores)}"]
+    return []
+
+
+def _scores_said(scores: frozenset[tuple[int, int]]) -> str:
+    return ", ".join(f"{x}-{y}" for x, y in sorted(scores))

@@ -9,6 +9,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from digest.issue.identity.marks import Marks
+from digest.issue.identity.names import _title_case
 from digest.issue.identity.numbers import _LARGE, _SMALL
 from digest.issue.identity.vocabulary import _MONTHS, _NOT_NAMES, _WEEKDAYS, _words
 
@@ -23,8 +24,24 @@ _VERDICTS_ANYWHERE = {
         r"outstanding|rated good|judged good|good rating|rated (?:[\w'’]+ ){1,5}?as good",
         r"inadequate|requires improvement|told to improve|special measures|failing|rated (?:[\w'’]+ ){1,5}?as inadequate",
     ),
+    # a record broken, or one that stood: "sets new Horseshoe record" / "her record from last year stood"
+    "record": (
+        r"(?:breaks?|broke|smash(?:es|ed)?|sets?|setting) (?:a |the |her |his |their |its )?(?:new )?(?:[\w'’-]+ ){0,2}?record"
+        r"|record-breaking|new (?:[\w'’-]+ ){0,2}?record",
+        r"record (?:[\w'’]+ ){0,3}?(?:stood|survived|remains intact|still stands|held firm)|(?:missed|failed to break|just short of) (?:the |her |his |a )?record",
+    ),
+    # a case's stage: a charge and a hearing to come, or the court's end of it (one case, two stories a month apart)
+    "case": (
+        r"arrested|charged|remanded|(?:due|to appear|will appear|appeared) (?:at|in|before) (?:[\w'’]+ ){0,3}?court",
+        r"jailed|sentenced|convicted|found guilty|fined|spared jail|acquitted|cleared of",
+    ),
 }
 _VERDICTS_IN_HEADLINES = {
+    # a plan put forward, or decided on: "Plans for 30 homes submitted" / "Housing plan approved"
+    "stage": (
+        r"submitted|lodged|applies|applied|proposed|proposes|unveiled|on show|on display|consultation|exhibition",
+        r"approved|refused|rejected|granted|go-ahead|green light|turned down|thrown out|given permission|backed",
+    ),
     "opening": (
         r"(?:re)?open(?:s|ed|ing|ings)?(?!-)",
         r"close(?:s|d)?(?! to\b)|closing|closures?|shut(?:s|ting)?",
@@ -40,6 +57,9 @@ _VERDICTS_IN_HEADLINES = {
 _SAID = {
     "decision": ("approved", "rejected"),
     "inspection": ("rated well", "told to improve"),
+    "case": ("charged", "sentenced"),
+    "record": ("a record broken", "a record that stood"),
+    "stage": ("proposed", "decided"),
     "opening": ("opens", "closes"),
     "result": ("wins", "loses"),
     "future": ("saved", "axed"),
@@ -90,13 +110,26 @@ _NOT_SWAPPED = frozenset(
 
 
 def _verdicts(title: str, text: str) -> frozenset[str]:
+    """Each axis's sides ``text`` takes ("decision+"); where the headline takes one side, that side alone: "Revised
+    plan approved" whose text says the first plan was rejected is an approval."""
     found = set()
     for where, axes in ((text, _VERDICTS_ANYWHERE), (title, _VERDICTS_IN_HEADLINES)):
-        for axis, (yes, no) in axes.items():
-            for side, words in (("+", yes), ("-", no)):
-                if re.search(r"\b(?:" + words + r")\b", where, re.IGNORECASE):
-                    found.add(axis + side)
+        for axis, sides in axes.items():
+            said = {side for side, words in zip("+-", sides, strict=True) if _says(words, where)}
+            headline = {side for side, words in zip("+-", sides, strict=True) if _says(words, title)}
+            found |= {axis + side for side in (headline if len(headline) == 1 else said)}
     return frozenset(found)
+
+
+def _says(words: str, text: str) -> bool:
+    """Whether ``text`` says one of ``words`` as a word, not as a name: a capitalised word within a sentence in lower
+    case is a name's ("Fell Street" says no fall, "Close Lane" no closing)."""
+    cased = _title_case(text)
+    for match in re.finditer(r"\b(?:" + words + r")\b", text, re.IGNORECASE):
+        before = text[: match.start()].rstrip()
+        if cased or match.group()[0].islower() or not before or before[-1] in ".!?:;\"'‘“(":
+            return True
+    return False
 
 
 def _kinds(title: str) -> frozenset[str]:
@@ -209,3 +242,49 @@ def _side(verdicts: frozenset[str], axis: str) -> str | None:
     """The one side a post takes on ``axis``; None when it takes none, or both (then it says nothing clear)."""
     sides = {verdict[-1] for verdict in verdicts if verdict[:-1] == axis}
     return sides.pop() if len(sides) == 1 else None
+
+
+def _phrases_differ(a: Marks, b: Marks) -> list[str]:
+    """Two headlines naming one thing by different modifiers: "gas main" / "water main", "car fire" / "van fire",
+    "Bridgend food bank" / "Oxenthwaite food bank". Two words side by side in a headline, the second (the thing)
+    shared and the first not, each first word one the other post never uses: one event told twice names its thing in
+    the other's words somewhere ("barn fire" / "straw stack fire", the text saying "barn")."""
+    found = []
+    for x, head in _phrases(a.title_words):
+        for y, other in _phrases(b.title_words):
+            if _plain(head) != _plain(other) or _stem(x) == _stem(y):
+                continue
+            these, those = _unsaid([x], b.stems), _unsaid([y], a.stems)
+            if these and those and not _same_verdict(x, y) and not _kinds_agree(these, those):
+                found.append(f"different thing: {x} {head} / {y} {other}")
+    # and one place's two things: "Fordley Staithe bakery" / "Fordley Staithe butcher", the shared word a name
+    for name, x in _phrases(a.title_words):
+        for same, y in _phrases(b.title_words):
+            if name != same or not (_a_name(name, a) and _a_name(name, b)) or _plain(x) == _plain(y):
+                continue
+            these, those = _unsaid([x], b.stems), _unsaid([y], a.stems)
+            if these and those and not _same_verdict(x, y) and not _kinds_agree(these, those):
+                found.append(f"different thing: {name} {x} / {same} {y}")
+    return sorted(set(found))[:1]
+
+
+def _plain(word: str) -> str:
+    """A word without its possessive or plural ending: "mains" and "main's" are "main", "parking" stays itself."""
+    word = re.sub(r"['’]s?$", "", word.lower())
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+# Words that praise or size a thing without telling which it is: "record crowds" and "bumper crowds" are one crowd.
+_PRAISE = _words("record bumper huge big bigger biggest major massive top best great new old first last final latest special annual local")
+
+
+def _phrases(words: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A headline's pairs of telling words side by side ("gas", "main"): no little word, figure or generic verb, and
+    no first word in -s ("wins pub", "drivers vote": a verb, or a plural that is the subject, not a modifier; "gas",
+    "bus" and "grass" are modifiers)."""
+    telling = [bool(_unsaid([word], frozenset())) and len(word) > 2 and word not in _PRAISE for word in words]
+    return [
+        (words[n], words[n + 1])
+        for n in range(len(words) - 1)
+        if telling[n] and telling[n + 1] and not re.search(r"(?<![sua])s$", words[n])
+    ]

@@ -34,6 +34,10 @@ class Marks:
     ages: frozenset[tuple[int, int]] = frozenset()  # ages as spans of years: "aged 34" is (34, 34), "in her forties" (40, 49)
     towns: frozenset[str] = frozenset()  # one-word names a post says it happens in: "in Pelworthy" is "pelworthy"
     opening_people: frozenset[str] = frozenset()  # people named in full in the text's first sentence: "ken dinsdale"
+    months: frozenset[str] = frozenset()  # months named, with a day or without: "march"
+    scores: frozenset[tuple[int, int]] = frozenset()  # results, the larger first: "3-1" and "1-3" are (3, 1)
+    ordinals: frozenset[tuple[str, int]] = frozenset()  # what an ordinal counts, and which: "third green flag" is ("flag", 3)
+    day_parts: frozenset[tuple[int, int]] = frozenset()  # parts of the day named, as spans of minutes: "teatime"
 
 
 @dataclass(frozen=True, slots=True)

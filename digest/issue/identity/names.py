@@ -47,12 +47,15 @@ _ROLE_WORDS = {
 _RIVER = re.compile(r"\bRiver ((?:[A-Z][a-z'’]+))")
 # "in Pelworthy", "here in Lanhallow": a town said as where it happens, a name of one word (not "in Harbour Street").
 _IN_TOWN = re.compile(r"\bin ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
+# "St Mary's Primary, Inchcarron", "Fish Quay, Portcraig": a named place followed by its town.
+_PLACE_TOWN = re.compile(r"\b(?:" + _PLACE_KINDS + r"), ([A-Z][a-z'’-]+)\b(?!['’]s\b)(?! [A-Z])")
 
 
 def _towns(text: str) -> frozenset[str]:
-    """The one-word proper names ``text`` says something happens in ("in Pelworthy"): a month, a kind or a
-    calendar word is none."""
-    return frozenset(name for word in _IN_TOWN.findall(text) if (name := word.lower()) not in _NOT_PROPER)
+    """The one-word proper names ``text`` says something happens in ("in Pelworthy", "Fish Quay, Portcraig"): a month,
+    a kind or a calendar word is none."""
+    said = [*_IN_TOWN.findall(text), *_PLACE_TOWN.findall(text)]
+    return frozenset(name for word in said if (name := word.lower()) not in _NOT_PROPER)
 
 
 def _opening_people(excerpt: str) -> frozenset[str]:
@@ -90,10 +93,10 @@ def _proper_names(title: str, excerpt: str) -> tuple[frozenset[str], frozenset[s
     return frozenset(names), frozenset(opening - names)
 
 
-def _headline_names(title: str, excerpt: str, names: frozenset[str], text: str, named: frozenset[str]) -> frozenset[str]:
-    """The proper names a headline says that no named place, body or person of the post (``named``: their words)
-    holds. Within a headline in sentence case, its capitalised words; its first word (capitalised whatever it is)
-    only when the text starts a name with it too and never writes it in lower case ("Drumlea library to open…",
+def _headline_names(title: str, excerpt: str, names: frozenset[str], text: str) -> frozenset[str]:
+    """The proper names a headline says, those of its named places, bodies and people too ("Oxenthwaite" of
+    Oxenthwaite Village Hall: a grant to it and one to Morrowby's scouts are two grants). Within a headline in
+    sentence case, its capitalised words; its first word (capitalised whatever it is) only when the text starts a name with it too and never writes it in lower case ("Drumlea library to open…",
     "Drumlea's library will…"; not "Farm fields…" beside "Lowfield Farm"). A headline in capitals says only the
     names its text says within a sentence. Abbreviations (HGV, GP, NHS) are as often things as names."""
     lower = set(re.findall(r"[a-z][\w'’-]*", text))
@@ -101,7 +104,7 @@ def _headline_names(title: str, excerpt: str, names: frozenset[str], text: str, 
     found = set()
     for n, word in enumerate(_CAPITALISED.findall(title)):
         name = re.sub(r"['’]s$", "", word).lower()
-        if not word[0].isupper() or word.isupper() or name in _NOT_PROPER or len(name) < 2 or name in lower or name in named:
+        if not word[0].isupper() or word.isupper() or name in _NOT_PROPER or len(name) < 2 or name in lower:
             continue
         if (n > 0 and not _title_case(title)) or (name in starts and (name in names or not _title_case(title))):
             found.add(name)

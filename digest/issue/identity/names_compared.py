@@ -86,12 +86,15 @@ def _of_part(people: frozenset[str], part: str) -> frozenset[str]:
 
 
 def _said_short(these: frozenset[str], those: frozenset[str]) -> bool:
-    """Whether a name of one is a name of the other said without its last kind words: "Killyreagh Primary" and
-    "Killyreagh Primary School" are one school."""
+    """Whether a name of one is a name of the other said without its last kind words ("Killyreagh Primary" and
+    "Killyreagh Primary School" are one school), or with a word before it ("Kiln Row" in a headline opening "Revised
+    Kiln Row plan…": a capitalised first word may be any word)."""
     for x in these:
         for y in those:
             short, long = sorted((x.split(), y.split()), key=len)
             if long[: len(short)] == short and all(word in _KIND_WORDS for word in long[len(short) :]):
+                return True
+            if len(short) >= 2 and long[-len(short) :] == short:
                 return True
     return False
 

@@ -11,7 +11,7 @@ from digest.issue.identity.said import _shown
 from digest.issue.identity.vocabulary import _MONTHS, _NOT_NAMES, _WEEKDAYS, _words
 
 # "1,500", "1500", "2.50", "£2.50", "20mph": a figure, its thousands separators and currency aside.
-_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:(m|bn|k)\b)?")
 # Number words a headline writes instead of figures ("every ten minutes", "seven-year wait"); "one" is left out,
 # being as often a pronoun ("one of", "the one").
 _NUMBER_WORDS = dict(
@@ -32,7 +32,7 @@ _NUMBER_WORDS = dict(
     "ninety": 90,
     "hundred": 100,
 }
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b(?:[ -](thousand|million|billion)\b)?", re.IGNORECASE)
 # Figures with what they count, read from running text: "£2.5m" and "2.5 million pounds", "4.99%" and "five per
 # cent", "six bells", "three hundred and fifty houses". A figure's unit is £, p, % or the word after it, so two
 # posts' figures are compared only when they count one thing.
@@ -46,7 +46,9 @@ _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _GRAND = "grand"
 _SUFFIXES = {"m": 1_000_000, "bn": 1_000_000_000, "k": 1_000}
 # Money in any currency, by its sign or its name after the figure ("£2.5m", "six million euro").
-_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+_CURRENCY_WORDS = {"pound": "£", "pounds": "£", "quid": "£", "euro": "€", "euros": "€", "dollar": "$", "dollars": "$"}
+# Shares of a large number as a chatty page says them: "half a million quid", "a quarter of a million pounds".
+_SHARES = (("half", "a"), 0.5), (("quarter", "of", "a"), 0.25), (("a", "quarter", "of", "a"), 0.25), (("a",), 1.0)
 # Words that count people at an event: a crowd of 5,000 people and one of 6,500 visitors are two counts of one
 # thing (a festival's two years), and 450 runners told as 450 people agree.
 _PEOPLE_COUNTED = frozenset({"people", "person", "visitor", "spectator", "fan", "attendee", "guest", "reveller", "crowd"})
@@ -61,9 +63,13 @@ _NO_UNIT = frozenset(
 
 
 def figures(text: str) -> frozenset[str]:
-    """The figures of ``text`` as numbers: "1,500" and "1500" are one; "2.50" keeps its decimals, "2.0" is "2"."""
+    """The figures of ``text`` as numbers: "1,500" and "1500" are one; "2.50" keeps its decimals, "2.0" is "2"; "£250k"
+    is 250000 and "£1.5m" 1500000."""
     found = set()
-    for whole, decimals in _FIGURE.findall(text):
+    for whole, decimals, suffix in _FIGURE.findall(text):
+        if suffix:
+            found.add(_number_said(float(f"{whole.replace(',', '')}.{decimals or 0}") * _SUFFIXES[suffix]))
+            continue
         number = whole.replace(",", "").lstrip("0") or "0"
         fraction = decimals.rstrip("0")
         found.add(f"{number}.{fraction}" if fraction else number)
@@ -71,8 +77,8 @@ def figures(text: str) -> frozenset[str]:
 
 
 def _numbers(text: str) -> frozenset[str]:
-    """:func:`figures`, and the numbers written as words ("ten minutes", "seven-year")."""
-    return figures(text) | {str(_NUMBER_WORDS[word.lower()]) for word in _NUMBER_WORD.findall(text)}
+    """:func:`figures`, and the numbers written as words ("ten minutes", "seven-year", "three million")."""
+    return figures(text) | {str(_NUMBER_WORDS[word.lower()] * _LARGE.get(large.lower(), 1)) for word, large in _NUMBER_WORD.findall(text)}
 
 
 def _number_said(value: float) -> str:
@@ -103,6 +109,10 @@ def _quantities(text: str) -> frozenset[Quantity]:
 def _read_number(tokens: list[str], at: int) -> tuple[float | None, int, str]:
     """The number written from ``tokens[at]`` ("1,500", "£2.5m", "forty-five thousand", "three hundred and fifty"),
     the index after it and its suffix ("m", "p"…); None when no number starts there."""
+    lowered = [token.lower() for token in tokens[at : at + 5]]
+    for words, share in _SHARES:
+        if tuple(lowered[: len(words)]) == words and len(lowered) > len(words) and lowered[len(words)] in _LARGE:
+            return share * _LARGE[lowered[len(words)]], at + len(words) + 1, ""
     total, current, suffix = 0.0, None, ""
     while at < len(tokens):
         word = tokens[at].lower()
@@ -154,10 +164,25 @@ def _unit(tokens: list[str], at: int, currency: str | None, suffix: str) -> tupl
     if following[:1] in (["%"], ["percent"]):
         return "%", at + 1
     if following and tokens[at][0].islower() and following[0] not in _NO_UNIT and following[0].isalpha():
-        word = following[0]
+        word = _head_noun(tokens, at)
         word = word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
         return ("people" if word in _PEOPLE_COUNTED else word), at
     return None, at
+
+
+def _head_noun(tokens: list[str], at: int) -> str:
+    """What a figure counts, its noun phrase's last word: "40 holiday lodges" and "24 lodges" count lodges. The phrase
+    runs on from a word that is no plural to a plural next to it ("holiday lodges"), never to a verb ("12 jobs
+    created", "3,000 people came"), three words at most."""
+    word = tokens[at].lower()
+    for step in range(1, 3):
+        following = tokens[at + step] if at + step < len(tokens) else ""
+        if word.endswith("s") or not following.isalpha() or not following.islower() or following in _NO_UNIT:
+            break
+        if not following.endswith("s") or following.endswith("ss"):
+            break
+        word = following
+    return word
 
 
 def _telling(figure: str) -> bool:

@@ -34,7 +34,13 @@ _BODY_KINDS = (
 )
 # Capitalised in a title or at a sentence's start, never part of a name.
 _NOT_NAMES = frozenset(
-    ["the", "a", "an", "at", "on", "in", "to", "of", "for", "from", "by", "with", "and", "or", "new", "old", "our", "its", "their"]
+    [
+        *("the", "a", "an", "at", "on", "in", "to", "of", "for", "from", "by", "with", "and", "or", "new", "old", "our", "its"),
+        "their",
+        # and prepositions that open a sentence before a name ("Near Tanner Street", "Outside the Corn Hall")
+        *("near", "off", "outside", "behind", "beside", "opposite", "along", "past", "via", "into", "onto", "towards"),
+        *("through", "across", "around", "round", "between", "under", "above", "below", "beyond", "inside"),
+    ]
 )
 # Titles that say a person's part in an event, each spelling with the part it stands for. Mr, Mrs, Ms and Miss say
 # none (a resident, a councillor and a head teacher are all Mr or Ms somebody), so they are not here.
