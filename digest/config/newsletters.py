@@ -5,7 +5,8 @@ about a newsletter ([newsletter], [window], [selection], [[sources]], [[themes]]
 [tracking], [schedule], [dkim]), read by the same readers as the first one's, so a key means the same in both; its
 slug is the file's name. What is the install's ([store], [smtp], [delivery], [serve]…) is refused there, naming the
 file, the key and where it belongs; a newsletter names one of the install's relays (``[newsletter] relay``) and its
-own rate instead. Paths in it are relative to the install's root, as in config/digest.toml.
+own rate instead. Paths in it are relative to the install's root, as in config/digest.toml; its output and
+editorial folders default to ``out/SLUG`` and ``content/issues/SLUG``, its public pages to ``/SLUG``.
 """
 
 from __future__ import annotations
@@ -71,8 +72,7 @@ def read_newsletter_file(
             top.seen.add(section)
             shown = section if section == "root" else f"[{section}]"
             top.fail(section, f"{shown} belongs in {install_file}: it is the install's, shared by its newsletters{instead}")
-    table = data.get("newsletter")
-    if isinstance(table, dict) and "base_url" in table:
+    if _given(data, "newsletter", "base_url"):
         problems.append(
             f"{file}: newsletter.base_url: belongs in {install_file} (the install's address); "
             f'this newsletter\'s pages are under it at [newsletter] path (default "/{path.stem}")'
@@ -82,13 +82,23 @@ def read_newsletter_file(
     if news["slug"] and news["slug"] != path.stem:
         top.fail("newsletter.slug", f'is the file\'s name, "{path.stem}": leave it out, or rename the file to {news["slug"]}.toml')
     news["slug"] = path.stem
-    if not isinstance(table, dict) or "path" not in table:
+    if not _given(data, "newsletter", "path"):
         news["path"] = f"/{path.stem}"
     fields = {**news, **_sections(top, root, path.parent, news["language"])}
+    # Files of their own unless set: two newsletters writing one out/ or reading one issues folder would mix.
+    if not _given(data, "output", "dir"):
+        fields["output_dir"] = root / "out" / path.stem
+    if not _given(data, "editorial", "dir"):
+        fields["editorial_dir"] = root / "content" / "issues" / path.stem
     fields |= {"confirm_hours": shared["confirm_hours"], "source": path}
     fields["dkim"] = read_dkim(top, root, news["sender"], warnings)
     top.finish()
     return fields
+
+
+def _given(data: Mapping[str, object], section: str, key: str) -> bool:
+    table = data.get(section)
+    return isinstance(table, dict) and key in table
 
 
 def _sections(top: TableReader, root: Path, base: Path, language: str) -> dict[str, Any]:
