@@ -8,7 +8,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from conftest import write
 from support.cli import INHERITED, SECRET, cli, cli_process, in_process
@@ -124,3 +127,64 @@ def test_one_newsletter_install_is_as_before(tmp_path: Path) -> None:
     assert [n["slug"] for n in found["newsletters"]] == ["golden-gazette"]
     text = cli(config, "status").stdout
     assert "==" not in text and "--newsletter" not in text and f"digest --config {config} doctor" in text
+
+
+def test_the_install_commands_are_commands() -> None:
+    from digest.cli import main
+    from digest.cli.common import INSTALL_COMMANDS
+
+    assert set(main.commands) >= INSTALL_COMMANDS
+
+
+def test_schedule_runs_every_newsletter_and_one_failing_never_holds_up_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.app.scheduling import Scheduler
+    from digest.models.errors import SourceError
+
+    config = two_newsletters(tmp_path)
+    culture = tmp_path / "config" / "newsletters" / "culture.toml"
+    culture.write_text(culture.read_text(encoding="utf-8").replace('cron = "0 9 * * fri"', 'cron = "0 8 * * *"'), encoding="utf-8")
+    listed = cli(config, "schedule", "--list", "--as-of", "2025-03-03T10:00")
+    assert listed.returncode == 0, listed.stderr
+    assert "golden-gazette: cron '0 9 * * fri'" in listed.stdout and "culture: cron '0 8 * * *'" in listed.stdout
+
+    caught_up = Scheduler.catch_up
+
+    def failing_first(self: Scheduler, now: datetime) -> object:
+        if self.settings.newsletter.slug == "golden-gazette":
+            raise SourceError("content/posts", "the first newsletter's sources are down")
+        return caught_up(self, now)
+
+    monkeypatch.setattr(Scheduler, "catch_up", failing_first)
+    once = cli(config, "schedule", "--once", "--as-of", "2025-03-03T10:00")
+    assert once.returncode == 1
+    assert "golden-gazette: failed: content/posts: the first newsletter's sources are down" in once.stdout
+    assert "culture: 2025-03-03T08:00:00+00:00: " in once.stdout  # the other newsletter's slot ran all the same
+
+
+def test_schedule_stores_every_newsletters_jobs(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.app.scheduling import Scheduler
+    from digest.app.session import open_store
+    from digest.cli.schedule import _add_jobs
+    from digest.config import load_config
+
+    config = two_newsletters(tmp_path)
+    scopes = load_config(config, environ={}).scopes()
+    stores = [open_store(scope) for scope in scopes]
+    try:
+        scheduler = BackgroundScheduler()
+        _add_jobs(scheduler, [Scheduler(scope, store) for scope, store in zip(scopes, stores, strict=True)])
+        ids = {job.id for job in scheduler.get_jobs()}
+    finally:
+        for store in stores:
+            store.close()
+    assert {
+        "golden-gazette:weekly",
+        "golden-gazette:retry",
+        "golden-gazette:doctor",
+        "culture:weekly",
+        "culture:retry",
+        "culture:doctor",
+    } <= ids
+    assert "webhooks" in ids
