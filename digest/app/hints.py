@@ -1,4 +1,5 @@
-"""The command lines digest prints as hints: ``digest [--config PATH] ARGS``, complete, doing what they say.
+"""The command lines digest prints as hints: ``digest [--config PATH] [--newsletter SLUG] ARGS``, complete, doing what
+they say (the newsletter named when the install has several).
 
 A module of its own, importing nothing of the app layer, so every use case can word a hint (the CLI's
 :func:`digest.cli.common.hint` and the app's own messages alike) without importing the pipeline; and the one
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from digest.config import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
+    from digest.config import Scope
     from digest.models import Window
 
 
@@ -30,12 +32,21 @@ class Named(Protocol):
     def slot(self) -> datetime | None: ...
 
 
-def command_hint(config_path: Path | None, *args: str) -> str:
-    """``digest [--config PATH] ARGS``: the config is named unless it is the one found by default from here."""
+def command_hint(config_path: Path | None, *args: str, newsletter: str | None = None) -> str:
+    """``digest [--config PATH] [--newsletter SLUG] ARGS``: the config is named unless it is the one found by default
+    from here; the newsletter when given (an install with several: :func:`scope_hint`)."""
     words = ["digest"]
     if config_path is not None and not _is_default_config(config_path):
         words += ["--config", str(config_path)]
+    if newsletter:
+        words += ["--newsletter", newsletter]
     return " ".join(shlex.quote(word) for word in [*words, *args])
+
+
+def scope_hint(scope: Scope, *args: str) -> str:
+    """A command line about ``scope``'s newsletter: ``--newsletter SLUG`` in it when the install has several, so a
+    pasted hint acts on the newsletter it was printed for (with one, the line is as it always was)."""
+    return command_hint(scope.install.config_path, *args, newsletter=scope.newsletter.slug if scope.shared else None)
 
 
 def _is_default_config(path: Path) -> bool:

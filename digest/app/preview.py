@@ -18,7 +18,7 @@ from digest.app.issues import Drift, Newsletter, Target, WindowRequest, drift_be
 from digest.app.report import Report, report
 from digest.app.session import open_store
 from digest.app.subscribers import address_of
-from digest.config import Scope, load_settings
+from digest.config import Scope, load_config
 from digest.models import Digest, OnStep, RenderedIssue, StoredIssue
 from digest.models.errors import ConfigError, DigestError, RenderError, WindowError
 from digest.render.templates import template_dirs
@@ -65,24 +65,29 @@ class Failure:
 
 
 class Workbench:
-    """One configuration (re-read on every build: the editor may be editing it) and its stores."""
+    """One configuration (re-read on every build: the editor may be editing it), the newsletter of it shown (its
+    slug; None: the only one) and its stores."""
 
-    def __init__(self, config: Path | None) -> None:
+    def __init__(self, config: Path | None, newsletter: str | None = None) -> None:
         self.config = config
+        self.newsletter = newsletter
         self.lock = threading.Lock()
-        self.stores: dict[str, Store] = {}  # by database URL: the config may change while the preview runs
+        # By database URL and newsletter (a store is opened for one newsletter's scope): the config may change while
+        # the preview runs.
+        self.stores: dict[tuple[str, str], Store] = {}
 
     def settings(self) -> Scope | Failure:
         try:
-            return load_settings(self.config)
+            return load_config(self.config).scope(self.newsletter)
         except ConfigError as exc:
             return Failure(where=str(self.config or "config"), message="; ".join(exc.problems))
 
     def store(self, settings: Scope) -> Store:
         with self.lock:
-            if settings.install.database_url not in self.stores:
-                self.stores[settings.install.database_url] = open_store(settings)  # upgraded with the config's theme keys
-            return self.stores[settings.install.database_url]
+            key = (settings.install.database_url, settings.newsletter.slug)
+            if key not in self.stores:
+                self.stores[key] = open_store(settings)  # upgraded with the config's theme keys
+            return self.stores[key]
 
     def build(self, request: WindowRequest, on_step: OnStep | None = None) -> PreviewBuild | Failure:
         """The issue ``request`` means, built now, with a sample copy; or what stopped it, and where."""

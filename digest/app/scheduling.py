@@ -45,8 +45,8 @@ from datetime import datetime, timedelta
 from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
-from digest.config import Scope
-from digest.issue.slots import latest_slot, next_fire_times, next_slot
+from digest.config import Publication, Scope
+from digest.issue.slots import latest_slot, make_trigger, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
 from digest.models import WARMUP_HELD, DeliveryState, RunEnd, SlotState
 from digest.models.errors import DigestError
@@ -62,6 +62,12 @@ RETRY_MINUTES = 5  # how often `digest schedule` tries again a slot our side hel
 # loop (or a test) asks nothing of DNS.
 SETUP_CHECK_EVERY = timedelta(hours=24)
 SETUP_CHECK_DELAY = timedelta(minutes=10)
+
+
+def next_run(newsletter: Publication, now: datetime) -> datetime | None:
+    """``newsletter``'s next slot after ``now`` (its schedule's cron in its zone): what ``digest newsletters list``
+    and ``digest status`` show; None when the cron never fires again."""
+    return next_slot(make_trigger(newsletter), now)
 
 
 @dataclass(frozen=True, slots=True)

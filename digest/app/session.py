@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
-# Scope, Publication, SourceSpec and Store are re-exported ("as"): an entry point names them (a parameter's type, an
+from digest.config import Config as Config
+
+# Config, Scope, Publication, SourceSpec and Store are re-exported ("as"): an entry point names them (a parameter's type, an
 # annotation's) from here, so the contract that it imports nothing below app/ holds for type-only imports too.
 from digest.config import Publication as Publication
 from digest.config import Scope as Scope
 from digest.config import SourceSpec as SourceSpec
-from digest.config import find_config, load_settings, parse_source_spec
+from digest.config import find_config, load_config, parse_source_spec
 from digest.issue.selection import at_moment, parse_when
 from digest.models.errors import ConfigError
 from digest.store import Store as Store
@@ -32,15 +34,25 @@ from digest.store.migrations import HEAD
 NO_NEWSLETTER = "no config/digest.toml here or above: run `digest init` or cd to your newsletter"
 
 
-def settings_of(config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False) -> Scope:
-    """The settings of ``config`` (found from here or above when None); raises ConfigError listing every problem.
+def settings_of(
+    config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False, newsletter: str | None = None
+) -> Scope:
+    """The settings of ``config`` (found from here or above when None) for the newsletter called ``newsletter``
+    (None: the only one); raises ConfigError listing every problem (or the newsletters, when none or a wrong one is
+    named among several). See :func:`config_of`."""
+    return config_of(config, environ, bare=bare).scope(newsletter)
+
+
+def config_of(config: Path | None, environ: Mapping[str, str] | None = None, *, bare: bool = False) -> Config:
+    """The install of ``config`` (found from here or above when None) and all its newsletters; raises ConfigError
+    listing every problem.
 
     Without a config found, only a ``bare`` run (one that reads just what it is given, as ``build --source``)
     takes the embedded defaults; anything else raises ConfigError(NO_NEWSLETTER) before reading anything, so
     no database or output is made in a folder that is not a newsletter's."""
     if config is None and not bare and not (os.environ if environ is None else environ).get("DIGEST_CONFIG") and find_config() is None:
         raise ConfigError([NO_NEWSLETTER])
-    return load_settings(config, environ=environ)
+    return load_config(config, environ=environ)
 
 
 def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
@@ -135,6 +147,7 @@ def machine_failure(exc: Exception) -> str | None:
 __all__ = [
     "NO_NEWSLETTER",
     "SchemaState",
+    "config_of",
     "existing_store",
     "machine_failure",
     "moment",

@@ -30,7 +30,7 @@ from digest.app.choices import (
     reader_today,
     stored_choice,
 )
-from digest.app.hints import command_hint
+from digest.app.hints import scope_hint
 from digest.config import ConfigError, Scope
 from digest.config.schema import theme_key_problem
 from digest.mail.notice import send_notice
@@ -100,7 +100,7 @@ def lost_choices(settings: Scope, store: Store) -> tuple[LostChoice, ...]:
             readers[key],
             stranded[key],
             store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES),
-            command_hint(settings.install.config_path, "subscribers", "list", "--theme", key),
+            scope_hint(settings, "subscribers", "list", "--theme", key),
         )
         for key in readers
     )

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from digest.app.hints import command_hint
+from digest.app.hints import scope_hint
 from digest.config import Publication, Scope
 from digest.models import PlacementKind
 from digest.models.errors import LabelError
@@ -205,7 +205,7 @@ def taught_labels(settings: Scope, store: Store, limit: int = SHOWN_LABELS) -> T
         confirmed=counted.confirmed,
         forgotten=counted.forgotten,
         idle=idle,
-        forget_hint=command_hint(settings.install.config_path, "themes", "forget-label", TITLE_PLACEHOLDER),
+        forget_hint=scope_hint(settings, "themes", "forget-label", TITLE_PLACEHOLDER),
     )
 
 

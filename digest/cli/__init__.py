@@ -30,12 +30,13 @@ from digest.cli.api import api_tokens, audit
 from digest.cli.approve import approve
 from digest.cli.bounces import bounces
 from digest.cli.build import build, posts
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, INSTALL_COMMANDS, Context, fail
 from digest.cli.db import db
 from digest.cli.dkim import dkim
 from digest.cli.doctor import doctor
 from digest.cli.init import init
 from digest.cli.logs import FORMATS
+from digest.cli.newsletters import newsletters
 from digest.cli.preview import preview
 from digest.cli.publish import publish
 from digest.cli.report import report
@@ -60,6 +61,13 @@ __all__ = ["main", "run"]
     envvar="DIGEST_CONFIG",
     help="Config file (default: config/digest.toml; env DIGEST_CONFIG).",
 )
+@click.option(
+    "--newsletter",
+    metavar="SLUG",
+    envvar="DIGEST_NEWSLETTER",
+    help="The newsletter a command is about, when the install has several (env DIGEST_NEWSLETTER). Given here, "
+    "before the command name, or after it (`digest send --newsletter SLUG`).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option(
     "--log-format",
@@ -71,7 +79,7 @@ __all__ = ["main", "run"]
 )
 @click.version_option(__version__, prog_name="digest")
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str) -> None:
+def main(ctx: click.Context, config: Path | None, newsletter: str | None, verbose: int, log_format: str) -> None:
     """digest: gather posts, build the Weekly Digest, and send it.
 
     \b
@@ -82,11 +90,19 @@ def main(ctx: click.Context, config: Path | None, verbose: int, log_format: str)
       2  usage or configuration error
       75 our side failed for now (a relay that cannot be used; the
          database, for bounces process): the same command later goes on
+
+    \b
+    Several newsletters (config/newsletters/SLUG.toml): a command about one
+    needs --newsletter SLUG, before or after the command name, or
+    DIGEST_NEWSLETTER; status, schedule, serve, newsletters, db, doctor,
+    bounces, api-tokens, audit and webhooks are about the install.
     """
     from digest.cli.logs import configure
 
     configure((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)], log_format)
     obj = Context(config)
+    obj.chosen = newsletter or None
+    obj.install_level = ctx.invoked_subcommand in INSTALL_COMMANDS
     obj.log_format = log_format
     ctx.obj = obj
     ctx.call_on_close(obj.close)
@@ -115,8 +131,36 @@ for command in (
     api_tokens,
     audit,
     webhooks,
+    newsletters,
 ):
     main.add_command(command)
+
+
+def _chosen_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """--newsletter after the command name: it names the newsletter as it does before it (and wins over it)."""
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.chosen = value
+
+
+def _newsletter_everywhere(command: click.Command) -> None:
+    """Every command (and each of a group's) takes --newsletter after its name too, so either order works."""
+    command.params.append(
+        click.Option(
+            ["--newsletter"],
+            metavar="SLUG",
+            expose_value=False,
+            callback=_chosen_here,
+            help="The newsletter this is about, when the install has several (also before the command name; env DIGEST_NEWSLETTER).",
+        )
+    )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _newsletter_everywhere(sub)
+
+
+for command in main.commands.values():
+    _newsletter_everywhere(command)
 
 
 def run() -> None:

@@ -22,7 +22,7 @@ from digest.models.text import for_terminal
 
 if TYPE_CHECKING:
     from digest.app.issues import Newsletter, Target, WindowRequest
-    from digest.app.session import Scope, SourceSpec, Store
+    from digest.app.session import Config, Scope, SourceSpec, Store
     from digest.models import Problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -30,11 +30,19 @@ EXIT_TEMPFAIL = 75  # sysexits.h: our side failed for now (a relay down, the dat
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# The commands about the install rather than one newsletter: they run without --newsletter whatever the install
+# holds (going over every newsletter where that means something: status, schedule, newsletters list).
+INSTALL_COMMANDS = frozenset({"status", "schedule", "serve", "newsletters", "db", "doctor", "api-tokens", "audit", "webhooks", "bounces"})
+
+
 class Context:
     """Loads settings and opens the store on first use, so ``--help`` needs neither."""
 
     def __init__(self, config: Path | None) -> None:
         self.config = config
+        self.chosen: str | None = None  # --newsletter (before or after the command name) or DIGEST_NEWSLETTER
+        self.install_level = False  # the command is one of INSTALL_COMMANDS: no --newsletter needed
+        self._whole: Config | None = None
         self._settings: Scope | None = None
         self._store: Store | None = None
         self._newsletter: Newsletter | None = None
@@ -42,20 +50,41 @@ class Context:
         self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
 
     @property
-    def settings(self) -> Scope:
-        if self._settings is None:
-            from digest.app.session import settings_of
+    def whole(self) -> Config:
+        """The install and every newsletter in it (a problem in any file: each said, exit 2)."""
+        if self._whole is None:
+            from digest.app.session import config_of
             from digest.models.errors import ConfigError
 
             try:
-                self._settings = settings_of(self.config, bare=self.bare)
+                self._whole = config_of(self.config, bare=self.bare)
             except ConfigError as exc:
                 for problem in exc.problems:
                     click.echo(f"error: {problem}", err=True)
                 sys.exit(EXIT_USAGE)
-            for warning in self._settings.install.warnings:
+            for warning in self._whole.install.warnings:
                 click.echo(f"warning: {warning}", err=True)
+        return self._whole
+
+    @property
+    def settings(self) -> Scope:
+        """The install and the newsletter this command is about: the one named, else the only one; a command about
+        the install takes the first when none is named; any other, among several, is a usage error naming them."""
+        if self._settings is None:
+            from digest.models.errors import ConfigError
+
+            whole = self.whole
+            if self.chosen is None and len(whole.newsletters) > 1 and not self.install_level:
+                fail(choose_one(whole.slugs, self.config))
+            try:
+                self._settings = whole.scope(self.chosen) if self.chosen or len(whole.newsletters) == 1 else whole.scopes()[0]
+            except ConfigError as exc:
+                fail(f"--newsletter: {exc}")
         return self._settings
+
+    def scopes(self) -> tuple[Scope, ...]:
+        """What a command about the install goes over: the newsletter named, else every one."""
+        return (self.settings,) if self.chosen else self.whole.scopes()
 
     def placing(self) -> Scope:
         """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,
@@ -92,6 +121,29 @@ class Context:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def choose_one(slugs: tuple[str, ...], config: Path | None) -> str:
+    """The refusal of a command about one newsletter run without naming one, in an install of several: the slugs, and
+    the command again with each way of naming one."""
+    from digest.app.hints import command_hint
+
+    words = _command_words()
+    example = command_hint(config, *words, newsletter=slugs[0])
+    return (
+        f"this install has {len(slugs)} newsletters ({', '.join(slugs)}) and `{' '.join(words)}` is about one: name it with "
+        f"--newsletter SLUG (before or after the command name) or DIGEST_NEWSLETTER=SLUG, such as `{example}`"
+    )
+
+
+def _command_words() -> list[str]:
+    """The command's names as typed (``subscribers add``), from the running click context."""
+    words: list[str] = []
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        words.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return words
 
 
 def operator() -> str:
@@ -179,11 +231,12 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
         raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
 
 
-def hint(obj: Context, *args: str) -> str:
-    """A command line that does what the message says (the config named when it is not the default)."""
-    from digest.app.hints import command_hint
+def hint(obj: Context, *args: str, scope: Scope | None = None) -> str:
+    """A command line that does what the message says (the config named when it is not the default, the newsletter
+    when the install has several): about ``scope``'s newsletter, else the command's."""
+    from digest.app.hints import scope_hint
 
-    return command_hint(obj.settings.install.config_path, *args)
+    return scope_hint(scope or obj.settings, *args)
 
 
 def quote(args: list[str]) -> str:

@@ -31,7 +31,7 @@ def preview(obj: Context, host: str, port: int, open_browser: bool) -> None:
     click.echo(f"Preview on {url}  (Ctrl-C to stop)", err=True)
     if open_browser:
         webbrowser.open(url)
-    app = create_preview_app(obj.config, host=host, on_step=StepBar())
+    app = create_preview_app(obj.config, host=host, on_step=StepBar(), newsletter=settings.newsletter.slug if settings.shared else None)
     config = uvicorn.Config(
         QuietWhenGone(app), log_level="warning", timeout_graceful_shutdown=1, http=protocol_class(limits), backlog=limits.backlog
     )

@@ -16,29 +16,70 @@ from digest.cli.sources import health_json
 
 if TYPE_CHECKING:
     from digest.app.bounces import Returned
+    from digest.app.session import Scope
     from digest.app.status import IssueReport, Status
     from digest.models import RelayPace, ScheduleRun, WorkerRecord
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
 @click.option("--pending", is_flag=True, help="Also list who has not got the issue yet (pending, in flight, deferred), by address.")
 @click.pass_obj
-def status(obj: Context, as_json: bool, issue_ids: tuple[str, ...], pending: bool) -> None:
-    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting."""
+def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pending: bool) -> None:
+    """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting.
+
+    With several newsletters, a section for each (--newsletter: that one's); the JSON keeps the first's at its top
+    level, as with one, and has a `newsletters` list, one object per newsletter with its slug."""
+    from digest.app.session import open_store
     from digest.app.status import status as status_of
     from digest.cli import deliverability
 
     refusals.require_stored(obj, issue_ids)
-    seen = status_of(obj.settings, obj.store, datetime.now(UTC), issue_ids, pending=pending)
+    now = datetime.now(UTC)
+    seen = status_of(obj.settings, obj.store, now, issue_ids, pending=pending)
+    each = [(obj.settings, seen)]
+    for scope in obj.scopes()[1:] if not obj.chosen else ():
+        store = open_store(scope)
+        try:
+            each.append((scope, status_of(scope, store, now, issue_ids, pending=pending)))
+        finally:
+            store.close()
     checked = deliverability.checks(obj)
-    if as_json:
-        click.echo(json.dumps(_status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}, indent=2))
-    else:
-        _status_text(obj, seen, pending)
-        for said in deliverability.said(obj, checked):
-            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
+    if as_json or fmt == "json":
+        found = _status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}
+        click.echo(json.dumps(found | {"newsletters": [_newsletter_json(scope, item, pending) for scope, item in each]}, indent=2))
+        return
+    for scope, item in each:
+        if len(each) > 1 or scope.shared:
+            newsletter = scope.newsletter
+            if scope is not each[0][0]:
+                click.echo()
+            say(f"== {newsletter.name} ({newsletter.slug}, {newsletter.path}) ==")
+        _status_text(obj, item, pending, scope)
+    for said in deliverability.said(obj, checked):
+        click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
+
+
+def _newsletter_json(scope: Scope, seen: Status, pending: bool) -> dict[str, object]:
+    """One newsletter's object in the JSON's `newsletters`: who it is, its readers, its last issue, its next slot,
+    and what the status says of it (the keys of the top level)."""
+    from digest.models import SubscriberStatus
+
+    newsletter = scope.newsletter
+    last = max((item.status for item in seen.issues), key=lambda issue: issue.created_at, default=None)
+    return {
+        "slug": newsletter.slug,
+        "name": newsletter.name,
+        "path": newsletter.path,
+        "subscriber_counts": {"active": seen.subscribers.get(SubscriberStatus.ACTIVE, 0), "total": sum(seen.subscribers.values())},
+        "last_issue": None
+        if last is None
+        else {"issue_id": last.issue_id, "subject": last.subject, "created_at": last.created_at.isoformat()},
+        "next_slot": _iso(seen.scheduler.next_run),
+        **_status_json(seen, pending),
+    }
 
 
 def _status_json(seen: Status, pending: bool) -> dict[str, object]:
@@ -89,7 +130,7 @@ def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
     return found
 
 
-def _status_text(obj: Context, seen: Status, pending: bool) -> None:
+def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> None:
     from digest.models import SlotState
 
     scheduler = seen.scheduler
@@ -100,17 +141,17 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
     if last is not None:
         say(f"Last run    {last.slot:%Y-%m-%d %H:%M} UTC: {last.state} ({last.issue_id or '-'}): {last.reason or ''}".rstrip(": "))
         if last.state is SlotState.ABANDONED and last.issue_id:
-            click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id)}")
+            click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id, scope=scope)}")
         if last.state is SlotState.WAITING and last.issue_id:  # our side held it up: the scheduler retries, or by hand
-            click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id)}")
+            click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id, scope=scope)}")
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")
     for source in seen.sources:  # a feed's failure is the server's words: shown, never obeyed
         say(f"Source      {source.health.value}: {source.kind}:{source.source}: {source.reason}")
     if seen.sources:
-        click.echo(f"            all sources: {hint(obj, 'sources')}")
-    _doctor_text(obj, seen)
+        click.echo(f"            all sources: {hint(obj, 'sources', scope=scope)}")
+    _doctor_text(obj, seen, scope)
     for pace in seen.paces:  # the reason is a receiver's words: shown, never obeyed
         say(f"Pace        {_pace_text(pace)}")
     if seen.warmup is not None:
@@ -118,15 +159,15 @@ def _status_text(obj: Context, seen: Status, pending: bool) -> None:
     if not seen.issues:
         click.echo("No issues stored yet.")
     for item in seen.issues:
-        _issue_text(obj, item, seen.emails, pending)
+        _issue_text(obj, item, seen.emails, pending, scope)
 
 
-def _doctor_text(obj: Context, seen: Status) -> None:
+def _doctor_text(obj: Context, seen: Status, scope: Scope) -> None:
     """The doctor's latest run: its counts, and each check that did not pass, with its fix."""
     from digest.models import Verdict
 
     if seen.setup is None:
-        click.echo(f"Doctor      never run here: `{hint(obj, 'doctor')}` checks DNS, the public app and the mailbox")
+        click.echo(f"Doctor      never run here: `{hint(obj, 'doctor', scope=scope)}` checks DNS, the public app and the mailbox")
         return
     click.echo("Doctor      " + summary(seen.setup).removeprefix("Checked    "))
     for check in seen.setup.checks:
@@ -135,7 +176,7 @@ def _doctor_text(obj: Context, seen: Status) -> None:
                 say(f"            {line}")
 
 
-def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool) -> None:
+def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending: bool, scope: Scope) -> None:
     from digest.app.bounces import FAILURE_LIMIT
     from digest.models import DeliveryState
 
@@ -167,10 +208,10 @@ def _issue_text(obj: Context, item: IssueReport, emails: dict[int, str], pending
             tried = f" ({delivery.attempts} attempt(s): {delivery.last_reply})" if delivery.attempts else ""
             say(f"  waiting  {email}: {delivery.state}{tried}")
     else:
-        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending')}")
+        click.echo(f"  who is waiting: {hint(obj, 'status', '--issue', issue.issue_id, '--pending', scope=scope)}")
     # While workers are at it, a one-process send is refused: the command that helps is joining them.
     joining = ["--worker"] if any(w.alive for w in item.workers) else []
-    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', issue.issue_id)}")
+    click.echo(f"  to finish it: {hint(obj, 'send', *joining, '--issue', issue.issue_id, scope=scope)}")
 
 
 def _run_json(run: ScheduleRun | None) -> dict[str, object] | None:

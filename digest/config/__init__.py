@@ -4,7 +4,8 @@ Every problem in the file is collected and reported at once, each with the
 file and the key (``config/digest.toml: window.days: must be a positive
 integer, got "seven"``). Nothing past this module sees raw TOML: the rest of
 the program gets frozen values: the :class:`Installation` (store, transport, server, secrets) and each newsletter's
-:class:`Publication` (one today), side by side in a :class:`Scope` for a command.
+:class:`Publication` (the first from config/digest.toml, each further one from config/newsletters/SLUG.toml:
+``newsletters.py``), side by side in a :class:`Scope` for a command.
 
 Relative paths in the file are resolved against ``root``, itself relative to
 the file's folder (the shipped file says ``root = ".."``, the project folder).
@@ -17,13 +18,14 @@ Beside the reader (``reader.py``, each section in a module of its own: it names 
 TOML table, keeping every problem with its key), the values (``schema.py``)
 and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys,
 ``kinds.py`` the kinds of source (one table: names, file endings, the guess),
-``labelled.py`` reads the starting set of labelled posts,
+``labelled.py`` reads the starting set of labelled posts, ``hosts.py`` says where hosts are (this machine or not),
 ``alignment.py`` holds DMARC's alignment rule (organisational domains by the
 bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 """
 
 from __future__ import annotations
 
+from digest.config.hosts import is_loopback, leaves_machine, link_problem, smtp_hosts, split_nameserver
 from digest.config.kinds import FIRST_PARTY_KINDS, KIND_NAMES, SOURCE_KINDS, SourceKind, detect_kind, source_kind
 from digest.config.reader import accepted_keys, find_config, load_config, load_settings
 from digest.config.schema import (
@@ -49,12 +51,7 @@ from digest.config.schema import (
     ThrottleOptions,
     WarmupOptions,
     WindowRule,
-    is_loopback,
     is_url,
-    leaves_machine,
-    link_problem,
-    smtp_hosts,
-    split_nameserver,
     theme_key,
 )
 from digest.config.secret_key import missing_secret

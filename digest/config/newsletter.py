@@ -30,6 +30,7 @@ from digest.config.validators import (
     fixed_offset,
     nonempty,
     positive,
+    rate,
 )
 from digest.models import ClickTracking
 
@@ -37,6 +38,7 @@ from digest.models import ClickTracking
 def read_newsletter(top: TableReader, env: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     news = top.sub("newsletter")
     name = news.get("name", str, "Newsletter", nonempty)
+    own_rate = news.get("rate", float, 0.0, rate)
     found = {
         "name": name,
         "slug": news.get("slug", str, "", lambda v: theme_key_problem(v) if v else None),
@@ -49,9 +51,23 @@ def read_newsletter(top: TableReader, env: Mapping[str, str], warnings: list[str
         "sender": _sender(news, name),
         "base_url": news.get("base_url", str, "http://127.0.0.1:8080", check_base_url).rstrip("/"),
         "archive_url": news.get("archive_url", str, "", lambda v: None if not v else check_base_url(v)).rstrip("/"),
+        "path": news.get("path", str, "/", path_problem).rstrip("/") or "/",
+        "relay": news.get("relay", str, ""),
+        # Absent: the install's delivery.rate (0 here would mean "no limit", overriding it).
+        "rate": own_rate if "rate" in news.table else None,
     }
     news.finish()
     return found
+
+
+PATH = re.compile(r"/|(/[a-z0-9][a-z0-9_-]*)+/?")
+
+
+def path_problem(value: str) -> str | None:
+    """What is wrong with a newsletter's base path ([newsletter] path), or None."""
+    if PATH.fullmatch(value) is None:
+        return f'must be "/" or a path of lower-case words such as "/culture" or "/towns/hove", got "{value}"'
+    return None
 
 
 def _zone(news: TableReader, override: str | None, warnings: list[str]) -> ZoneInfo:

@@ -1,6 +1,7 @@
 """Reading config/digest.toml and the environment into a :class:`~digest.config.schema.Config`, the
-:class:`~digest.config.schema.Installation` and its newsletters (:class:`~digest.config.schema.Publication`, one
-today: the file's [newsletter] and the sections about it; the file keeps its shape): the file found
+:class:`~digest.config.schema.Installation` and its newsletters (:class:`~digest.config.schema.Publication`: the
+file's [newsletter] and the sections about it, the file keeping its shape; then one per config/newsletters/SLUG.toml,
+read by ``newsletters.py``): the file found
 and parsed, each section read by its own module (every problem collected by a :class:`~digest.config.table.TableReader`
 with its file and key), what no section judges alone checked, then every problem reported at once as one ConfigError.
 
@@ -20,6 +21,7 @@ from dotenv import dotenv_values
 
 from digest.config.dkim import read_dkim
 from digest.config.newsletter import read_editorial, read_newsletter, read_output, read_schedule, read_selection, read_tracking, read_window
+from digest.config.newsletters import check_newsletters, newsletter_files, read_newsletter_file
 from digest.config.schema import (
     DEFAULT_CONFIG,
     INSTALLATION_FIELDS,
@@ -32,6 +34,7 @@ from digest.config.schema import (
     Relay,
     Scope,
     SmtpOptions,
+    newsletter_slug,
 )
 from digest.config.secret_key import secret_key_verdict
 from digest.config.server import absolute_sqlite, read_doctor, read_store, read_subscribe_and_serve
@@ -148,6 +151,11 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
     schedule = read_schedule(top)
     dkim = read_dkim(top, root, news["sender"], warnings)
     top.finish()
+    fields["source"] = config_path
+    if not fields["slug"]:
+        fields["slug"] = newsletter_slug(fields["name"])
+    further = _further(config_path, file, root, fields, env, problems, warnings)
+    check_newsletters([fields, *further], file, relays, problems)
 
     secret_key = env.get("DIGEST_SECRET_KEY") or None
     if secret_key is not None:
@@ -171,7 +179,22 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
         "warnings": tuple(warnings),
     }
     install = Installation(**{key: value for key, value in fields.items() if key in INSTALLATION_FIELDS})
-    return Config(install, (Publication(**{key: value for key, value in fields.items() if key in PUBLICATION_FIELDS}),))
+    publications = (Publication(**{key: value for key, value in item.items() if key in PUBLICATION_FIELDS}) for item in (fields, *further))
+    return Config(install, tuple(publications))
+
+
+def _further(
+    config_path: Path | None,
+    file: str,
+    root: Path,
+    first: Mapping[str, Any],
+    env: Mapping[str, str],
+    problems: list[str],
+    warnings: list[str],
+) -> list[dict[str, Any]]:
+    """The fields of each newsletter in config/newsletters/ (:mod:`digest.config.newsletters`), its problems recorded."""
+    found = (read_newsletter_file(path, file, root, first, env, problems, warnings) for path in newsletter_files(config_path))
+    return [fields for fields in found if fields is not None]
 
 
 def _cross_checks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from email.headerregistry import Address
 from pathlib import Path
@@ -332,6 +332,10 @@ class Publication:
     templates_dir: Path | None = None
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
+    path: str = "/"  # [newsletter] path: where its public pages live under the install's base_url ("/" or "/slug")
+    relay: str = ""  # [newsletter] relay: the one of [[smtp.relays]] it sends through; empty: the install's relays
+    rate: float | None = None  # [newsletter] rate: messages per second for its sends; None: the install's delivery.rate
+    source: Path | None = None  # the file it was read from: config/digest.toml, or config/newsletters/SLUG.toml
 
     def __post_init__(self) -> None:
         if not self.slug:
@@ -389,10 +393,16 @@ PUBLICATION_FIELDS = frozenset(Publication.__dataclass_fields__)
 @dataclass(frozen=True, slots=True)
 class Scope:
     """What a command works on: the installation and one of its newsletters. Two values side by side, nothing
-    read through: ``scope.install.database_url``, ``scope.newsletter.name``."""
+    read through: ``scope.install.database_url``, ``scope.newsletter.name``. ``shared``: the install holds other
+    newsletters too, so a command line about this one names it (``--newsletter SLUG``).
+
+    Made by :meth:`Config.scope`, the install is the one this newsletter sends through: its relay (``[newsletter]
+    relay``, one of the install's) and its rate (``[newsletter] rate``) in place of the install's, so the transport
+    needs to know nothing of newsletters."""
 
     install: Installation
     newsletter: Publication
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,76 +413,40 @@ class Config:
     install: Installation
     newsletters: tuple[Publication, ...]
 
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """Every newsletter's slug, the first (config/digest.toml's) first."""
+        return tuple(newsletter.slug for newsletter in self.newsletters)
+
     def scope(self, slug: str | None = None) -> Scope:
-        """The install with the newsletter called ``slug``; None: the only one there is."""
+        """The install with the newsletter called ``slug``; None: the only one there is. Raises ConfigError
+        listing the slugs when ``slug`` names none, or is None while there are several."""
         if slug is None and len(self.newsletters) == 1:
-            return Scope(self.install, self.newsletters[0])
+            return self.scope_of(self.newsletters[0])
         found = [newsletter for newsletter in self.newsletters if newsletter.slug == slug]
         if len(found) != 1:
-            known = ", ".join(newsletter.slug for newsletter in self.newsletters)
+            known = ", ".join(self.slugs)
             asked = "name one" if slug is None else f'no newsletter "{slug}" here'
             raise ConfigError([f"{asked} (the newsletters: {known})"])
-        return Scope(self.install, found[0])
+        return self.scope_of(found[0])
+
+    def scope_of(self, newsletter: Publication) -> Scope:
+        """The install as ``newsletter`` sends through it (its relay and rate), beside it."""
+        return Scope(sending_install(self.install, newsletter), newsletter, shared=len(self.newsletters) > 1)
+
+    def scopes(self) -> tuple[Scope, ...]:
+        """One scope per newsletter, in order: what ``status``, ``schedule`` and ``newsletters list`` go over."""
+        return tuple(self.scope_of(newsletter) for newsletter in self.newsletters)
 
 
-def split_nameserver(server: str) -> tuple[str, int | None]:
-    """(address, port) of a nameserver as configured: "192.0.2.1" (port 53), "127.0.0.1:5353", "[::1]:53" or "::1";
-    the port None when it is not a number."""
-    text = server.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, "53"
-    return host, int(port) if port.isdigit() else None
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``*.localhost`` or a loopback address: this machine."""
-    import ipaddress
-
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def leaves_machine(install: Installation) -> bool:
-    """True when a send goes out over SMTP to a host that is not this machine: to real readers."""
-    hosts = [relay.options.host for relay in install.relays] or [install.smtp.host]
-    return install.delivery.backend == "smtp" and not all(is_loopback(host) for host in hosts)
-
-
-def link_problem(install: Installation) -> str | None:
-    """Why the links in an email to real readers would not work, or None.
-
-    Mail that leaves this machine carries one-click unsubscribe (RFC 8058),
-    which Gmail and Yahoo require to be https, and links a reader must be
-    able to open: not http, not this machine's loopback address.
-    """
-    if not leaves_machine(install):
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(install.base_url)
-    if parts.scheme == "https" and not is_loopback(parts.hostname or ""):
-        return None
-    return (
-        f"newsletter.base_url is {install.base_url}, but this send goes over SMTP to {smtp_hosts(install)}: every unsubscribe "
-        'and "view in browser" link would point there. One-click unsubscribe (RFC 8058) and the Gmail and Yahoo bulk-sender '
-        "rules need a public https address. Set newsletter.base_url to the https address where `digest serve` answers "
-        f"(in {install.config_path or 'the config'}); the outbox backend and a local catcher on 127.0.0.1 work with http"
-    )
-
-
-def smtp_hosts(install: Installation) -> str:
-    """Where an SMTP send goes, for messages: the host, or the relays' hosts."""
-    return ", ".join(relay.options.host for relay in install.relays) or install.smtp.host
+def sending_install(install: Installation, newsletter: Publication) -> Installation:
+    """``install`` with ``newsletter``'s own relay (one of the install's [[smtp.relays]], checked at load) and
+    rate in place of the install's; unchanged when it names neither."""
+    if newsletter.relay:
+        install = replace(install, relays=tuple(relay for relay in install.relays if relay.name == newsletter.relay))
+    if newsletter.rate is not None:
+        install = replace(install, delivery=replace(install.delivery, rate=newsletter.rate))
+    return install
 
 
 def is_url(location: str) -> bool:

@@ -84,7 +84,7 @@ def nameserver_problem(server: str) -> str | None:
     """What is wrong with a nameserver given as "host", "host:port" or "[v6]:port", or None."""
     import ipaddress
 
-    from digest.config.schema import split_nameserver
+    from digest.config.hosts import split_nameserver
 
     host, port = split_nameserver(server)
     try:

@@ -8,7 +8,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from digest.app.deliverability import unread_mailbox
-from digest.app.hints import command_hint
+from digest.app.hints import scope_hint
 from digest.config import Scope, is_loopback, link_problem
 from digest.config.alignment import dmarc_outlook
 from digest.config.secret_key import NEW_KEY_COMMAND, secret_key_verdict
@@ -17,7 +17,7 @@ from digest.models import CheckName, SetupCheck, Verdict
 
 def keygen_hint(settings: Scope, domain: str) -> str:
     # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it).
-    return command_hint(settings.install.config_path, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", domain)
+    return scope_hint(settings, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", domain)
 
 
 def alignment_check(settings: Scope) -> SetupCheck:
@@ -109,7 +109,7 @@ def mailto_check(settings: Scope) -> SetupCheck:
         name=CheckName.MAILTO_READ,
         verdict=Verdict.WARN,
         detail=f"nothing reads {' and '.join(unread.addresses)} ({unread.setting}): a reader who unsubscribes by mail stays subscribed",
-        fix=f"read it over IMAP (IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{command_hint(settings.install.config_path, 'bounces', 'fetch')}`), "
+        fix=f"read it over IMAP (IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{scope_hint(settings, 'bounces', 'fetch')}`), "
         "or pipe it into `digest bounces process` and set piped = true under [bounces]",
     )
 

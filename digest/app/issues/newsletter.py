@@ -3,7 +3,7 @@ public app hold."""
 
 from __future__ import annotations
 
-from digest.app.hints import command_hint
+from digest.app.hints import scope_hint
 from digest.app.issues.plan import Planning
 from digest.app.issues.send import Sending
 from digest.app.issues.target import Targeting
@@ -20,4 +20,4 @@ class Newsletter(Targeting, Planning, Sending):
 
     def hint(self, *args: str) -> str:
         """A ``digest`` command line that does what a message says, for this configuration."""
-        return command_hint(self.settings.install.config_path, *args)
+        return scope_hint(self.settings, *args)

@@ -1,0 +1,190 @@
+"""Several newsletters from the command line (issue 34): `digest newsletters add/list`, choosing one with
+--newsletter (before or after the command name) or DIGEST_NEWSLETTER, the usage error without it, the hints that name
+it, and `digest status` over every newsletter. Real processes where starting the program is the subject."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import write
+from support.cli import INHERITED, SECRET, cli, cli_process, in_process
+from support.project import PROJECT
+
+
+def project(tmp_path: Path) -> Path:
+    """The fixture project's config as config/digest.toml of a folder of the test's own (its root, its store)."""
+    text = (PROJECT / "config" / "digest.toml").read_text(encoding="utf-8")
+    text += f'\n[store]\nurl = "sqlite:///{tmp_path / "digest.sqlite"}"\n'
+    return write(tmp_path / "config" / "digest.toml", text)
+
+
+def two_newsletters(tmp_path: Path) -> Path:
+    config = project(tmp_path)
+    added = cli(config, "newsletters", "add", "culture", "--name", "Culture Monthly")
+    assert added.returncode == 0, added.stderr
+    return config
+
+
+def test_newsletters_add_writes_a_documented_file_that_loads_and_refuses_the_same_slug_twice(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    first = cli_process(config, "newsletters", "add", "culture", "--name", "Culture Monthly")
+    assert first.returncode == 0, first.stderr
+    written = tmp_path / "config" / "newsletters" / "culture.toml"
+    assert f"Wrote {written}" in first.stdout and "--newsletter culture preview" in first.stdout
+    text = written.read_text(encoding="utf-8")
+    assert 'name = "Culture Monthly"' in text and 'location = "content/culture"' in text and "[[themes]]" in text
+    assert 'cron = "0 9 * * fri"' in text and text.count("\n#") > 10  # the fixture's schedule, and documented
+    assert (tmp_path / "content" / "culture").is_dir()
+
+    again = cli_process(config, "newsletters", "add", "culture", "--name", "Another")
+    assert again.returncode == 2 and '"culture" is already a newsletter of this install' in again.stderr
+    assert "choose another slug" in again.stderr and written.read_text(encoding="utf-8") == text
+    bad = cli(config, "newsletters", "add", "Big News", "--name", "Big News")
+    assert bad.returncode == 2 and 'try "big-news"' in bad.stderr
+    assert not (tmp_path / "config" / "newsletters" / "Big News.toml").exists()
+
+    listed = cli(config, "newsletters", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["slug"], r["name"], r["path"]) for r in rows] == [
+        ("golden-gazette", "Golden Gazette", "/"),
+        ("culture", "Culture Monthly", "/culture"),
+    ]
+    assert all(r["subscribers"] == {"active": 0, "total": 0} and r["next_slot"] for r in rows)
+
+
+def test_a_command_about_one_newsletter_needs_it_named_among_several(tmp_path: Path) -> None:
+    config = two_newsletters(tmp_path)
+    refused = cli_process(config, "sources", "--format", "json")
+    assert refused.returncode == 2, refused.stderr
+    assert "golden-gazette, culture" in refused.stderr and "--newsletter SLUG" in refused.stderr and "DIGEST_NEWSLETTER" in refused.stderr
+    assert refused.stdout == ""
+
+    def locations(result: subprocess.CompletedProcess[str]) -> list[str]:
+        assert result.returncode == 0, result.stderr
+        return [row["source"] for row in json.loads(result.stdout)]
+
+    assert locations(cli_process(config, "--newsletter", "culture", "sources", "--format", "json")) == ["content/culture"]
+    assert locations(cli_process(config, "sources", "--format", "json", "--newsletter", "culture")) == ["content/culture"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED)} | {
+        "DIGEST_SECRET_KEY": SECRET,
+        "DIGEST_NEWSLETTER": "culture",
+    }
+    by_env = subprocess.run(
+        [sys.executable, "-m", "digest", "--config", str(config), "sources", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert locations(by_env) == ["content/culture"]
+    first = in_process(
+        ["--config", str(config), "sources", "--format", "json", "--newsletter", "golden-gazette"],
+        env={"DIGEST_SECRET_KEY": SECRET},
+        drop=INHERITED,
+    )
+    assert "content/culture" not in locations(first)
+
+    unknown = cli(config, "--newsletter", "nope", "sources")
+    assert unknown.returncode == 2 and 'no newsletter "nope"' in unknown.stderr and "golden-gazette, culture" in unknown.stderr
+
+
+def test_help_says_where_newsletter_goes(tmp_path: Path) -> None:
+    top = in_process(["--help"])
+    assert "--newsletter SLUG" in top.stdout and "after it" in top.stdout and "DIGEST_NEWSLETTER" in top.stdout
+    send = in_process(["send", "--help"])
+    assert "--newsletter SLUG" in send.stdout and "before the command name" in send.stdout
+
+
+def test_status_covers_every_newsletter_and_its_hints_name_them(tmp_path: Path) -> None:
+    config = two_newsletters(tmp_path)
+    shown = cli(config, "status", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert {"scheduler", "deliveries", "subscribers", "issues", "deliverability"} <= set(found)
+    assert [n["slug"] for n in found["newsletters"]] == ["golden-gazette", "culture"]
+    culture = found["newsletters"][1]
+    assert culture["name"] == "Culture Monthly" and culture["path"] == "/culture" and culture["last_issue"] is None
+    assert culture["subscriber_counts"] == {"active": 0, "total": 0} and culture["next_slot"] and "issues" in culture
+
+    text = cli(config, "status")
+    assert text.returncode == 0, text.stderr
+    assert "== Golden Gazette (golden-gazette, /) ==" in text.stdout and "== Culture Monthly (culture, /culture) ==" in text.stdout
+    assert "--newsletter culture doctor" in text.stdout and "--newsletter golden-gazette doctor" in text.stdout
+
+
+def test_one_newsletter_install_is_as_before(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    assert cli(config, "sources", "--format", "json").returncode == 0
+    found = json.loads(cli(config, "status", "--json").stdout)
+    assert [n["slug"] for n in found["newsletters"]] == ["golden-gazette"]
+    text = cli(config, "status").stdout
+    assert "==" not in text and "--newsletter" not in text and f"digest --config {config} doctor" in text
+
+
+def test_the_install_commands_are_commands() -> None:
+    from digest.cli import main
+    from digest.cli.common import INSTALL_COMMANDS
+
+    assert set(main.commands) >= INSTALL_COMMANDS
+
+
+def test_schedule_runs_every_newsletter_and_one_failing_never_holds_up_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.app.scheduling import Scheduler
+    from digest.models.errors import SourceError
+
+    config = two_newsletters(tmp_path)
+    culture = tmp_path / "config" / "newsletters" / "culture.toml"
+    culture.write_text(culture.read_text(encoding="utf-8").replace('cron = "0 9 * * fri"', 'cron = "0 8 * * *"'), encoding="utf-8")
+    listed = cli(config, "schedule", "--list", "--as-of", "2025-03-03T10:00")
+    assert listed.returncode == 0, listed.stderr
+    assert "golden-gazette: cron '0 9 * * fri'" in listed.stdout and "culture: cron '0 8 * * *'" in listed.stdout
+
+    caught_up = Scheduler.catch_up
+
+    def failing_first(self: Scheduler, now: datetime) -> object:
+        if self.settings.newsletter.slug == "golden-gazette":
+            raise SourceError("content/posts", "the first newsletter's sources are down")
+        return caught_up(self, now)
+
+    monkeypatch.setattr(Scheduler, "catch_up", failing_first)
+    once = cli(config, "schedule", "--once", "--as-of", "2025-03-03T10:00")
+    assert once.returncode == 1
+    assert "golden-gazette: failed: content/posts: the first newsletter's sources are down" in once.stdout
+    assert "culture: 2025-03-03T08:00:00+00:00: " in once.stdout  # the other newsletter's slot ran all the same
+
+
+def test_schedule_stores_every_newsletters_jobs(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.app.scheduling import Scheduler
+    from digest.app.session import open_store
+    from digest.cli.schedule import _add_jobs
+    from digest.config import load_config
+
+    config = two_newsletters(tmp_path)
+    scopes = load_config(config, environ={}).scopes()
+    stores = [open_store(scope) for scope in scopes]
+    try:
+        scheduler = BackgroundScheduler()
+        _add_jobs(scheduler, [Scheduler(scope, store) for scope, store in zip(scopes, stores, strict=True)])
+        ids = {job.id for job in scheduler.get_jobs()}
+    finally:
+        for store in stores:
+            store.close()
+    assert {
+        "golden-gazette:weekly",
+        "golden-gazette:retry",
+        "golden-gazette:doctor",
+        "culture:weekly",
+        "culture:retry",
+        "culture:doctor",
+    } <= ids
+    assert "webhooks" in ids
