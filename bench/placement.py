@@ -117,6 +117,9 @@ UNTUNED_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-untuned-2.txt"
 # set written before they changed, in another town and voice (Hedlington), never tuned on.
 TUNING_PAIRS = ROOT / "bench" / "data" / "story-pairs-morrowby-tuning.txt"
 HELD_OUT_PAIRS = ROOT / "bench" / "data" / "story-pairs-hedlington.txt"
+# Round 4b (folding across voices): a set written before that pass changed any rule, in another town (Brennock),
+# each pair in two voices (wire, press release, chatty post); never tuned on.
+HELD_OUT_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-brennock.txt"
 
 
 def untuned(settings: Scope) -> list[Labelled]:
@@ -249,6 +252,7 @@ STORY_SETS = (
     (UNTUNED_PAIRS, "untuned"),
     (UNTUNED_PAIRS_2, "untuned"),
     (HELD_OUT_PAIRS, "untuned"),
+    (HELD_OUT_PAIRS_2, "untuned"),
 )
 
 
