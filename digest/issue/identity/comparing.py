@@ -13,6 +13,7 @@ from digest.issue.identity.dates import (
     _times_differ,
     _times_said,
 )
+from digest.issue.identity.events import _events_differ
 from digest.issue.identity.headlines import _SAID, _of_sort, _phrases_differ, _side, _subjects_differ, _words_swapped
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names_compared import (
@@ -59,6 +60,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))
     found.extend(_compounds_differ(a, b))
+    found.extend(_events_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
         if None not in sides and sides[0] != sides[1]:
