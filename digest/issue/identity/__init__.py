@@ -90,7 +90,7 @@ The rules live in modules by what they own, and this package says them as one:
 
 from __future__ import annotations
 
-from digest.issue.identity.comparing import agreements, anchors, conflicts, shared_names, telling
+from digest.issue.identity.comparing import agreements, anchors, conflicts, events_agree, shared_names, telling
 from digest.issue.identity.dates import CLOCK_SLACK
 from digest.issue.identity.headlines import SUBJECT_ALIKE, SWAPPED_ALIKE
 from digest.issue.identity.marks import Marks, Quantity
@@ -108,6 +108,7 @@ __all__ = [
     "agreements",
     "anchors",
     "conflicts",
+    "events_agree",
     "figures",
     "marks_of",
     "shared_names",

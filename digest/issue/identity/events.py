@@ -33,7 +33,7 @@ _SORTS = {
     r"doors again",
     "opening": r"(?:re-?)?open(?:s|ed|ing)?|unveil(?:s|ed)?|launch(?:es|ed)?|cut the ribbon|ribbon|new home",
     "theft": r"theft|thefts|thieves|thief|stolen|steal(?:s|ing)?|stole|raid(?:s|ed)?|burglar(?:y|ies|s)?|burgled|"
-    r"break-in|broken into|broke into|nicked|taken from|taken off|ram-raid(?:ed)?|put the door in",
+    r"break-?ins?|broken? in(?:to)?|broke in(?:to)?|nicked|taken from|taken off|ram-raid(?:ed)?|put the door in",
     "damage": r"vandal(?:s|ised|ized|ism)?|smash(?:es|ed)?(?! (?:the |a |her |his |its |their )?(?:[\w'’-]+ )?record)|graffiti|damaged?|put the window through|mindless",
     "violence": r"assault(?:s|ed)?|attack(?:s|ed)?|punched|stabb(?:ed|ing)|fight|brawl|disorder|affray",
     "court": r"charged?|court|magistrates|jailed|sentenced|fined|guilty|bail|arrest(?:s|ed)?|prison|convicted",
@@ -94,6 +94,8 @@ _LINKED_SAID = (
     "award+match award+inspection award+gathering money+gathering match+gathering"
 )
 _LINKED = frozenset(frozenset(pair.split("+")) for pair in _LINKED_SAID.split())
+# What follows from many sorts of event, and so tells none of them apart by itself.
+_FOLLOWING = frozenset({"closure", "injury", "death", "rescue", "cancellation", "evacuation", "supply", "court"})
 
 
 def _sorts(text: str) -> frozenset[str]:
@@ -117,5 +119,11 @@ def _events_differ(a: Marks, b: Marks) -> list[str]:
 
 
 def _told(headline: frozenset[str], said: frozenset[str]) -> bool:
-    """Whether a post speaking of the sorts ``said`` tells an event of a headline naming ``headline``."""
+    """Whether a post speaking of the sorts ``said`` tells an event of a headline naming ``headline``: the same sort, or
+    a linked one (:data:`_LINKED`). What follows from an event (a road shut, a driver hurt) tells a headline that
+    names only that, never one that names a cause: "Lorry crash closes A684" and "Roadworks on the A684" share a
+    closed road, not an event."""
+    causes = headline - _FOLLOWING
+    if causes:
+        return bool(causes & said) or any(frozenset((x, y)) in _LINKED for x in causes for y in said - _FOLLOWING)
     return bool(headline & said) or any(frozenset((x, y)) in _LINKED for x in headline for y in said)
