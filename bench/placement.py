@@ -117,6 +117,10 @@ UNTUNED_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-untuned-2.txt"
 # set written before they changed, in another town and voice (Hedlington), never tuned on.
 TUNING_PAIRS = ROOT / "bench" / "data" / "story-pairs-morrowby-tuning.txt"
 HELD_OUT_PAIRS = ROOT / "bench" / "data" / "story-pairs-hedlington.txt"
+# Round 4b (folding across voices): a set written before that pass changed any rule, in another town (Brennock),
+# each pair in two voices (wire, press release, chatty post); never tuned on.
+HELD_OUT_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-brennock.txt"
+TUNING_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-wetherfold-tuning.txt"  # and that pass's own tuning pairs
 
 
 def untuned(settings: Scope) -> list[Labelled]:
@@ -246,9 +250,11 @@ STORY_SETS = (
     (PAIRS_3, "tuned"),
     (PAIRS_4, "tuned"),
     (TUNING_PAIRS, "tuned"),
+    (TUNING_PAIRS_2, "tuned"),
     (UNTUNED_PAIRS, "untuned"),
     (UNTUNED_PAIRS_2, "untuned"),
     (HELD_OUT_PAIRS, "untuned"),
+    (HELD_OUT_PAIRS_2, "untuned"),
 )
 
 

@@ -434,11 +434,13 @@ def test_each_further_telling_agreement_lowers_the_closeness_needed() -> None:
             "Police appeal after break-in",
             "Police said Cole's on Greyhithe High Street was burgled.",
         ),
+        # one telling mark alone (the second post says nothing of a theft: the sort of event agreed would be another
+        # mark, issue 32 round 4b)
         (
             "Thieves raid Kelsham jewellers",
             "Burglars hit a shop in Kelsham.",
-            "Police appeal after Kelsham break-in",
-            "A shop in Kelsham was burgled.",
+            "Police appeal after Kelsham incident",
+            "A shop in Kelsham was hit.",
         ),
     ]
     posts = _pairs(pair)

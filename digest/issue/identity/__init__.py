@@ -67,6 +67,13 @@ rather than a wrong conflict: one story told by two outlets must still fold.
   generic verbs (returns / comes), one verdict's two words and one kind's synonyms are no swap; and headlines in one
   frame, less alike, whose subjects (first telling words) the other post never uses ("Jazz quartet to headline…" /
   "Folk evening returns to…"; "Gas main repair shuts…" / "Water main work closes…");
+- **sorts of event** (:mod:`digest.issue.identity.events`): a fire, a theft, a crash, a new mayor, a quiz, read from a
+  small table of event words whose synonyms count as one (blaze, flames and fire; a raid, a break-in and "nicked"):
+  each headline naming sorts the other post never speaks of, nor one linked to them (a crash and the road shut; storm
+  damage and a theatre closed), is a conflict ("Barn fire at Askby" / "What a night at the Askby quiz!"); what follows
+  from an event (a road shut, a driver hurt) never tells a headline naming its cause. A sort one headline names and
+  the other post speaks of (:func:`events_agree`) is evidence of one event told in two voices: beside a telling mark,
+  it counts as one more (:mod:`digest.issue.stories`);
 - **proper names** within a sentence (Kelsham, Holt): not a conflict, but each kind of telling mark two posts share
   (place, body, person, name few of the issue's posts use, date, figure) lowers the closeness needed to fold;
 - **anchors** (:func:`anchors`): what two posts share of their event that many events share too (a weekday, a
@@ -83,14 +90,15 @@ The rules live in modules by what they own, and this package says them as one:
     names.py           places, bodies, people, towns, proper names: read
     names_compared.py  whether two posts' names tell two events
     headlines.py       outcomes, kinds, a word swapped in one pattern, a subject in one frame
+    events.py          sorts of event (fire, theft, crash…): read from a table of synonyms, agreed or differing
     said.py            how a mark is said back in a reason
     reading.py         marks_of: all of a post's marks at once
-    comparing.py       conflicts, agreements, telling, anchors
+    comparing.py       conflicts, agreements, telling, anchors, events_agree
 """
 
 from __future__ import annotations
 
-from digest.issue.identity.comparing import agreements, anchors, conflicts, shared_names, telling
+from digest.issue.identity.comparing import agreements, anchors, conflicts, events_agree, shared_names, telling
 from digest.issue.identity.dates import CLOCK_SLACK
 from digest.issue.identity.headlines import SUBJECT_ALIKE, SWAPPED_ALIKE
 from digest.issue.identity.marks import Marks, Quantity
@@ -108,6 +116,7 @@ __all__ = [
     "agreements",
     "anchors",
     "conflicts",
+    "events_agree",
     "figures",
     "marks_of",
     "shared_names",

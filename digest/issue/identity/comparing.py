@@ -13,6 +13,7 @@ from digest.issue.identity.dates import (
     _times_differ,
     _times_said,
 )
+from digest.issue.identity.events import _events_agree, _events_differ
 from digest.issue.identity.headlines import _SAID, _of_sort, _phrases_differ, _side, _subjects_differ, _words_swapped
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names_compared import (
@@ -59,6 +60,7 @@ def conflicts(a: Marks, b: Marks) -> tuple[str, ...]:
     found.extend(_towns_differ(a, b))
     found.extend(_headline_names_differ(a, b))
     found.extend(_compounds_differ(a, b))
+    found.extend(_events_differ(a, b))
     for axis in sorted({verdict[:-1] for verdict in a.verdicts | b.verdicts}):
         sides = _side(a.verdicts, axis), _side(b.verdicts, axis)
         if None not in sides and sides[0] != sides[1]:
@@ -107,10 +109,19 @@ def agreements(a: Marks, b: Marks, common: frozenset[str] = frozenset()) -> tupl
             {_SAID[v[:-1]][v[-1] == "-"] for v in a.verdicts & b.verdicts if _side(a.verdicts, v[:-1]) and _side(b.verdicts, v[:-1])},
         ),
         ("kind", {kind.partition(":")[2] for kind in a.kinds & b.kinds}),
+        ("event", events_agree(a, b)),
     ):
         if common_marks:
             found.append(f"same {what}: {_said(what, common_marks)}")
     return tuple(found)
+
+
+def events_agree(a: Marks, b: Marks) -> frozenset[str]:
+    """The sorts of event (a fire, a theft, a crash: :mod:`digest.issue.identity.events`) one headline names and the
+    other post speaks of, synonyms counting as one (a blaze is a fire, a break-in a theft); none too common in local
+    news to tell one event (a meeting, money, a closure). Evidence of one event across voices, weaker than a mark of
+    its identity: it counts only beside one (:mod:`digest.issue.stories`)."""
+    return _events_agree(a, b)
 
 
 def _names_beyond(a: Marks, b: Marks, common: frozenset[str]) -> frozenset[str]:

@@ -38,6 +38,8 @@ class Marks:
     scores: frozenset[tuple[int, int]] = frozenset()  # results, the larger first: "3-1" and "1-3" are (3, 1)
     ordinals: frozenset[tuple[str, int]] = frozenset()  # what an ordinal counts, and which: "third green flag" is ("flag", 3)
     day_parts: frozenset[tuple[int, int]] = frozenset()  # parts of the day named, as spans of minutes: "teatime"
+    events: frozenset[str] = frozenset()  # sorts of event the title names: "fire", "theft" (identity.events)
+    event_words: frozenset[str] = frozenset()  # sorts of event the post speaks of anywhere
 
 
 @dataclass(frozen=True, slots=True)

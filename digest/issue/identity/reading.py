@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from digest.issue.identity.dates import _ages, _dates, _months, _scores, _times, _weekdays
+from digest.issue.identity.events import _sorts
 from digest.issue.identity.headlines import _TITLE_WORD, _kinds, _stem, _verdicts
 from digest.issue.identity.marks import Marks
 from digest.issue.identity.names import (
@@ -70,4 +71,6 @@ def marks_of(title: str, excerpt: str) -> Marks:
         scores=_scores(text),
         ordinals=_ordinals(text),
         day_parts=_day_parts(text),
+        events=_sorts(_RUBRIC.sub("", title)),
+        event_words=_sorts(text),
     )
