@@ -207,6 +207,23 @@ class Webhooks:
                 count += 1
         return count
 
+    def prune(self, before: datetime) -> int:
+        """Delete the events made before ``before`` that every endpoint got before then (or that no endpoint wanted),
+        with their deliveries; how many. Never one still to deliver or failing (it waits for its endpoint, however
+        long), nor one written under a ``once`` key (``issue.sent``: its row is what stops a second one)."""
+        unfinished = sa.exists().where(
+            webhook_deliveries.c.event_id == webhook_events.c.id,
+            sa.or_(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.delivered_at >= before),
+        )
+        old = sa.select(webhook_events.c.id).where(webhook_events.c.created_at < before, webhook_events.c.once.is_(None), ~unfinished)
+        with self.engine.begin() as conn:
+            ids = [int(row[0]) for row in conn.execute(old).all()]
+            for start in range(0, len(ids), 500):  # bounded IN lists: SQLite's and PostgreSQL's parameter limits
+                chunk = ids[start : start + 500]
+                conn.execute(sa.delete(webhook_deliveries).where(webhook_deliveries.c.event_id.in_(chunk)))
+                conn.execute(sa.delete(webhook_events).where(webhook_events.c.id.in_(chunk)))
+        return len(ids)
+
     def events(self, subscriber_id: int | None = None) -> list[tuple[int, EventType, str]]:
         """(id, type, body) of the stored events (about one subscriber, when given), oldest first."""
         query = sa.select(webhook_events.c.id, webhook_events.c.kind, webhook_events.c.body).order_by(webhook_events.c.id)
