@@ -69,3 +69,19 @@ def test_a_token_with_create_and_write_adds_confirmed_and_the_document_names_the
     assert "subscribers:create" in create["description"] and "202" in create["responses"]
     schema = create["responses"]["202"]["content"]["application/json"]["schema"]
     assert "subscribers:create" in document["info"]["description"] and schema != create["responses"]["201"]["content"]
+
+
+def test_a_host_not_served_is_a_problem_under_the_api_and_plain_text_elsewhere(served: Served) -> None:
+    token = served.token("crm", "subscribers:read")
+    stranger = {"Host": "rebind.attacker.example"}
+    status, headers, body = call(served.base, "GET", "/api/v1/subscribers", token, headers=stranger)
+    assert status == 400 and headers["content-type"] == "application/problem+json", (headers, body)
+    assert body["status"] == 400 and body["type"] == "urn:digest:problem:bad-host" and set(body) >= {"title", "detail"}
+    status, headers, body = call(served.base, "POST", "/api/v1/subscribers", token, {"email": "a@example.org"}, headers=stranger)
+    assert status == 400 and body["type"] == "urn:digest:problem:bad-host"
+    status, headers, body = call(served.base, "GET", "/subscribe", None, headers=stranger)
+    assert status == 400 and headers["content-type"].startswith("text/plain") and body == "Invalid host header"
+    status, headers, body = call(served.base, "GET", "/api/v1/subscribers", token, headers={"Host": "golden.example"})
+    assert status == 200 and headers["content-type"] == "application/json"  # a host it serves: the API's own answer
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, b"{not json", headers={"Host": "golden.example"})
+    assert status == 403 and body["type"] == "urn:digest:problem:forbidden"  # the app's own refusal goes through as it was
