@@ -85,3 +85,21 @@ def test_a_host_not_served_is_a_problem_under_the_api_and_plain_text_elsewhere(s
     assert status == 200 and headers["content-type"] == "application/json"  # a host it serves: the API's own answer
     status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, b"{not json", headers={"Host": "golden.example"})
     assert status == 403 and body["type"] == "urn:digest:problem:forbidden"  # the app's own refusal goes through as it was
+
+
+def test_a_patch_of_name_and_themes_is_one_change_with_one_event_naming_both(served: Served) -> None:
+    person, _ = served.store.subscribers.add("ada@example.org", "Ada")
+    token = served.token("crm", "subscribers:write")
+
+    def updates() -> list[dict[str, object]]:
+        return [json.loads(body)["data"] for _, kind, body in served.store.webhooks.events(person.id) if kind == "subscriber.updated"]
+
+    status, _, body = call(served.base, "PATCH", f"/api/v1/subscribers/{person.id}", token, {"name": "Ada L", "themes": ["harbour"]})
+    assert status == 200 and body["name"] == "Ada L", body
+    made = updates()
+    assert len(made) == 1 and made[0]["changed"] == ["name", "themes"], made
+    assert made[0]["name"] == "Ada L" and made[0]["themes"] == ["harbour"]  # the row as the one change left it
+    assert call(served.base, "PATCH", f"/api/v1/subscribers/{person.id}", token, {"name": "Ada L", "themes": ["harbour"]})[0] == 200
+    assert len(updates()) == 1  # nothing changed: no event
+    assert call(served.base, "PATCH", f"/api/v1/subscribers/{person.id}", token, {"name": "Ada"})[0] == 200
+    assert [event["changed"] for event in updates()] == [["name", "themes"], ["name"]]
