@@ -35,6 +35,10 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; to send its stored copy unapproved all the same (logged as such): {unapproved}"
     if kind is RefusalKind.NO_SUCH_ISSUE:
         return f"{why}; `{hint(obj, 'status')}` lists them all"
+    if kind is RefusalKind.NO_SUCH_WEBHOOK:
+        return f"{why}; `{hint(obj, 'webhooks', 'list')}` lists the endpoints"
+    if kind is RefusalKind.NOTHING_TO_REPLAY:
+        return f"{why}; `{hint(obj, 'webhooks', 'events')}` lists the stored events, with their ids"
     if kind is RefusalKind.LEFT and refusal.address:
         return f"{why}. If they asked you to: {hint(obj, 'subscribers', 'add', refusal.address, '--resubscribe')}"
     return why

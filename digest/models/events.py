@@ -201,6 +201,18 @@ class Outgoing:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent:
+    """An event as ``digest webhooks events`` lists it: what a replay names, and how far it went."""
+
+    id: int
+    kind: EventType
+    subject: str  # "subscriber:12", "issue:2026-w49"
+    created_at: datetime
+    delivered: int  # endpoints that got it
+    waiting: int  # endpoints it is still to go to (failing ones included)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryPass:
     """What one pass of the deliverer did."""
 
