@@ -162,19 +162,24 @@ class Pace:
 
 
 class Warmup:
-    """Today's copies under the warm-up: what is left of the day's cap, spent a copy at a time by the senders and
-    given back when a copy is deferred (it was not handed over)."""
+    """Today's copies under the warm-up, claimed from the store a few at a time (:meth:`Pacing.claim`: atomic, so
+    several send workers share one cap and never exceed it together), spent a copy at a time by the senders and
+    given back when a copy is deferred (it was not handed over). What a run claimed and did not spend goes back to
+    the day at its end (:func:`persist` with ``final``); a worker that dies keeps its few unspent copies from the day:
+    the cap is never exceeded, at worst a handful short."""
 
-    def __init__(self, day: WarmupDay, today: date, left: int) -> None:
+    def __init__(self, day: WarmupDay, today: date, store: Store, block: int = 10) -> None:
         self.day = day
         self.today = today  # the newsletter's day the copies count against
-        self.left = left
-        self.used = 0  # counted against the cap and not yet written to the store
+        self.store = store
+        self.block = max(1, block)  # copies claimed at once: a store write every ``block`` copies, never one a copy
+        self.left = 0  # claimed from the store and not yet spent
+        self.spent_out = False  # the store granted nothing: the day's cap is spent, asked no more this run
         self.held = 0  # readers met once the cap was reached: left as they were, for the next day
         self.lock = threading.Lock()
 
     @classmethod
-    def start(cls, store: Store, options: WarmupOptions, today: date) -> Warmup | None:
+    def start(cls, store: Store, options: WarmupOptions, today: date, block: int = 10) -> Warmup | None:
         """Today's warm-up (None: off, or past the ramp: no cap)."""
         if not options.enabled:
             return None
@@ -183,38 +188,43 @@ class Warmup:
         if day.left is None:
             return None
         log.info("%s", day)
-        return cls(day, today, day.left)
+        return cls(day, today, store, block)
 
     def spend(self) -> bool:
-        """One copy of today's cap, if any is left (False: this reader waits for the next day)."""
+        """One copy of today's cap, claimed from the store when this run holds none (False: this reader waits for
+        the next day)."""
         with self.lock:
+            if self.left <= 0 and not self.spent_out:
+                granted = self.store.pacing.claim(self.today, self.day.cap or 0, self.block)
+                self.left += granted
+                self.spent_out = granted == 0
             if self.left <= 0:
                 self.held += 1
                 return False
             self.left -= 1
-            self.used += 1
             return True
 
     def give_back(self) -> None:
         with self.lock:
             self.left += 1
-            self.used -= 1
 
-    def take_used(self) -> int:
+    def take_unspent(self) -> int:
+        """What this run claimed and did not spend, taken from it (to give back to the day)."""
         with self.lock:
-            used, self.used = self.used, 0
-        return used
+            unspent, self.left = self.left, 0
+        return unspent
 
 
-def persist(store: Store, pace: Pace, warmup: Warmup | None) -> None:
-    """Write what status shows and the next run needs: the pace when it changed, the warm-up's count. Called by the
-    run's watcher and at its end, never per copy; a failure is logged and the send goes on (status lags)."""
+def persist(store: Store, pace: Pace, warmup: Warmup | None, *, final: bool = False) -> None:
+    """Write what status shows and the next run needs: the pace when it changed; at the run's end (``final``) the
+    warm-up's copies claimed and not spent, given back to the day. Called by the run's watcher and at its end, never
+    per copy; a failure is logged and the send goes on (status lags)."""
     try:
         if pace.changed:
             pace.changed = False
             store.pacing.record(pace.snapshot())
-        if warmup is not None and (used := warmup.take_used()):
-            store.pacing.add_sent(warmup.today, used)
+        if final and warmup is not None and (unspent := warmup.take_unspent()):
+            store.pacing.add_sent(warmup.today, -unspent)
     except Exception:
         log.exception("could not record the pace or the warm-up's count")
 

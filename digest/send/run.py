@@ -412,7 +412,7 @@ class Run:
             for thread in workers:
                 thread.join()
             watching.join()
-            persist(self.store, self.pace, self.warmup)
+            persist(self.store, self.pace, self.warmup, final=True)
 
     def wait_for(self, when: datetime, deadline: float, on_progress: Callable[[Progress], None] | None) -> bool:
         """Wait until ``when`` (a retry comes due), saying so; False when that is past ``deadline`` (monotonic) or a stop came."""
