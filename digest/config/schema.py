@@ -181,6 +181,7 @@ class ThrottleOptions:
     recover: float = 0.02  # each accepted copy adds back this share of the configured pace, up to all of it
     floor: float = 0.05  # the pace never falls below this share of the configured one
     max_delay: float = 3600.0  # seconds: the longest a throttled copy waits (the server's asked time or the backoff)
+    give_up: float = 6 * 3600.0  # seconds of rate limits without one copy accepted: the send stops (ours); 0: never
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,10 @@ connections"). Then, TCP's way (AIMD):
   above it. An unthrottled send never enters here: its limiter and connections are what they always were;
 - the throttled copy is deferred (never counted against its reader, never counted by the breaker) until the time
   the server asked for ("try again in 5 minutes"), else a backoff doubling from ``delivery.retry_base`` with each
-  slowdown in a row, at most ``delivery.throttle.max_delay``.
+  slowdown in a row, at most ``delivery.throttle.max_delay``;
+- rate limits that never let up stop the send as our side's failure (:func:`gives_up`): ``delivery.throttle.give_up``
+  of them without one copy accepted, counted from the first since a copy was last accepted (across runs: the pace
+  is resumed, the ledger says when a copy was last accepted); no reader is failed, every copy stays queued.
 
 The pace is written to the store when it changes (by the run's watcher, off the senders' path) so that
 ``digest status`` shows the current rate and why.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 
 from digest.config import ThrottleOptions, WarmupOptions
@@ -70,7 +74,8 @@ class Pace:
         self.epoch = 0  # one more at each slowdown: a reply to a copy sent before it slows nothing further
         self.level = 0  # slowdowns since the pace was last whole: the backoff of the throttled copies
         self.reason: str | None = None
-        self.since: datetime | None = None
+        self.since: datetime | None = None  # when the rate limits began: the first since a copy was last accepted
+        self.unanswered = False  # rate limits since ``since`` and not one copy accepted: how long, gives_up says
         self.slowdowns = 0  # this run's, for the report
         self.resumed = False  # started slowed, where the last run left it
         self.changed = False  # not yet written to the store
@@ -88,7 +93,9 @@ class Pace:
                 self.level += 1
                 self.slowdowns += 1
                 self._apply()
-            self.reason, self.since, self.changed = str(reply), now_utc(), True
+            if not self.unanswered:  # the first rate limit since a copy went through: the streak starts
+                self.since, self.unanswered = now_utc(), True
+            self.reason, self.changed = str(reply), True
             level = self.level
         asked = asked_delay(reply)
         wait = asked if asked is not None else self.retry_base * 2.0 ** (max(level, 1) - 1)
@@ -97,6 +104,7 @@ class Pace:
     def accepted(self) -> None:
         """A copy went through while slowed: win back a step of the configured pace (never more than all of it)."""
         with self.lock:
+            self.unanswered = False
             if self.share >= 1.0:
                 return
             self.share = min(1.0, self.share + self.options.recover)
@@ -126,8 +134,14 @@ class Pace:
         with self.lock:
             self.share, self.base, self.level = previous.share, previous.rate / previous.share, 1
             self.reason, self.since, self.resumed = previous.reason, previous.since, True
-            self._apply()
+            self.unanswered = previous.since is not None  # the run that left it slowed may have had copies accepted
+            self._apply()  # since: gives_up asks the ledger for the last one
         return True
+
+    def unanswered_since(self) -> datetime | None:
+        """When the rate limits without one accepted copy began (None: a copy went through since the last one)."""
+        with self.lock:
+            return self.since if self.unanswered else None
 
     def wait_for_room(self, slot: int, halt: threading.Event) -> None:
         """Sender ``slot`` (0 the first) waits while the pace allows fewer connections than that, or until the run halts."""
@@ -159,6 +173,29 @@ class Pace:
                 since=self.since,
                 updated_at=now_utc(),
             )
+
+
+# What a send stopped by rate limits that never let up asks the operator to look at.
+THROTTLE_SETTINGS = (
+    "the sending domain's and address's standing with that receiver (its postmaster tools), delivery.rate and "
+    "delivery.connections, delivery.throttle.give_up; run the send again later: every copy waits as it was"
+)
+
+
+def gives_up(pace: Pace, options: ThrottleOptions, last_sent: Callable[[], datetime | None], now: datetime) -> str | None:
+    """Why the send stops (None: it goes on, slower): rate limits for ``throttle.give_up`` seconds without one copy
+    accepted (``last_sent``: the ledger's last, which a run that resumed the pace may have had since it began)."""
+    began = pace.unanswered_since()
+    if not options.give_up or began is None or (now - began).total_seconds() < options.give_up:
+        return None
+    last = last_sent()
+    lasting = (now - max(began, last or began)).total_seconds()
+    if lasting < options.give_up:
+        return None
+    return (
+        f"a receiver's rate limits for {lasting / 3600:.3g} h without one copy accepted (delivery.throttle.give_up is "
+        f"{options.give_up / 3600:.3g} h; the last: {pace.reason}): the send stops"
+    )
 
 
 class Warmup:
