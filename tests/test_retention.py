@@ -41,8 +41,8 @@ def fill(store: Store) -> dict[str, int]:
     fates = {}
     for fate in ("delivered-long-ago", "failing", "undelivered", "delivered-yesterday", "recent", "unwanted"):
         person, _ = store.subscribers.add(f"{fate}@example.org")
-        if fate == "unwanted":  # a kind no endpoint asked for: nothing to deliver
-            store.subscribers.set_preferences(person.id, None, None)
+        if fate == "unwanted":  # a kind no endpoint asked for (subscriber.updated): nothing to deliver
+            store.subscribers.rename(person.id, "Someone")
         fates[fate] = max(event_id for event_id, _, _ in store.webhooks.events(person.id))
     aged(store, fates["delivered-long-ago"], NOW - 100 * DAY, NOW - 99 * DAY)
     aged(store, fates["failing"], NOW - 100 * DAY, None, failing=True)
