@@ -24,6 +24,7 @@
     dkim.py       DKIM keys as an operator handles them: make one, compare it with DNS
     deliverability.py  what a send promises receivers: can DMARC pass, does anything read the mailbox copies name
     api.py        the HTTP API's tokens (only their hashes) and its audit log
+    retention.py  what would grow for ever, pruned by age ([retention]): delivered webhook events, the audit log
     people.py     the list as another system keeps it in step (the API): add, read, page, change, unsubscribe, forget
     catalogue.py  the stored issues, the report and the review as the API reads them: the CLI's own calls
     dispatch.py   a send started from the API: digest send's plan, refusals and gate, on a thread, and its progress

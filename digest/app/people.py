@@ -133,6 +133,7 @@ class People:
         self, subscriber: Subscriber, *, name: str | None = None, rename: bool = False, themes: Sequence[str] | None = None
     ) -> Person | Refused:
         """Change the name (``rename``: to ``name``, None or empty for none) and the themes (None: left as they are)."""
+        preferences = None
         if themes is not None:
             choice = self.choice(themes)
             if isinstance(choice, Refused):
@@ -142,10 +143,12 @@ class People:
                     PersonProblem.NOT_SUBSCRIBED, f"only someone on the list chooses themes; this person is {subscriber.status.value}"
                 )
             pause = self.members.preferences_of(subscriber).paused_until
-            if self.members.set_preferences(subscriber, choice, pause) is not None:
+            if self.members.problem_of(choice, pause) is not None:
                 return Refused(PersonProblem.NOT_SUBSCRIBED, "they left the list meanwhile")
-        if rename:
-            self.store.subscribers.rename(subscriber.id, name_of(name))
+            preferences = (choice.stored, pause)
+        # The name and the themes in one transaction: one change, one subscriber.updated naming both.
+        if not self.store.subscribers.change(subscriber.id, name=name_of(name), rename=rename, preferences=preferences):
+            return Refused(PersonProblem.NOT_SUBSCRIBED, "they left the list meanwhile")
         changed = self.get(subscriber.id)
         return self.person(changed or subscriber)
 

@@ -247,9 +247,11 @@ class Scheduler:
         return max(due, now + SETUP_CHECK_DELAY)
 
     def check_setup(self, now: datetime) -> None:
-        """The doctor's checks, stored for ``digest status``; each failure logged with its fix."""
+        """The daily pass: what is past its retention pruned, then the doctor's checks, stored for ``digest status``;
+        each failure logged with its fix."""
         from digest.app.doctor import diagnose
 
+        self.prune_old(now)
         try:
             report = diagnose(self.settings, now, self.store)
         except DigestError as exc:  # the store: tried again tomorrow
@@ -259,6 +261,19 @@ class Scheduler:
             if check.failed:
                 log.error("doctor: %s: %s (fix: %s)", check.name, check.detail, check.fix)
         log.info("doctor: %d checks, %d failed", len(report.checks), sum(check.failed for check in report.checks))
+
+    def prune_old(self, now: datetime) -> None:
+        """Delete the delivered webhook events and the audit log's lines past [retention]; a failure is logged and
+        tried again tomorrow."""
+        from digest.app.retention import prune
+
+        try:
+            done = prune(self.store, self.settings.install.retention, now)
+        except DigestError as exc:
+            log.error("retention: %s", exc)
+            return
+        if done.events or done.audit:
+            log.info("retention: %d delivered webhook event(s) and %d audit line(s) pruned", done.events, done.audit)
 
     def deliver_webhooks(self, now: datetime) -> None:
         """One webhook delivery pass; a failure is logged and the next tick goes on."""

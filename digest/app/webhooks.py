@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from digest.models import DeliveryPass, Endpoint, EventType, Refusal, RefusalKind
+from digest.models import DeliveryPass, Endpoint, EventType, Refusal, RefusalKind, StoredEvent
 from digest.models.errors import RefusedError
 from digest.send.webhooks import deliver_due
 from digest.sources.http import Resolver, addresses_of, is_internal, is_ip
@@ -104,7 +104,24 @@ def replay(
     until: datetime | None = None,
 ) -> int:
     """Queue events again to one endpoint (these ids, or those of its kinds made in [since, until)); how many.
-    They go at the next delivery pass, each with the webhook-id it had."""
-    if store.webhooks.get(endpoint_id) is None:
+    They go at the next delivery pass, each with the webhook-id it had. Raises RefusedError, queueing nothing, for
+    an endpoint or an event id that names nothing, and for a range in which none of the endpoint's types was made:
+    a replay that would send nothing says so."""
+    endpoint = store.webhooks.get(endpoint_id)
+    if endpoint is None:
         raise _no_such(endpoint_id)
-    return store.webhooks.replay(endpoint_id, now, event_ids=event_ids, since=since, until=until)
+    if unknown := sorted(set(event_ids) - store.webhooks.known(event_ids)):
+        named = ", ".join(map(str, unknown))
+        why = f"no stored event has the id {named} (an event is kept until it is delivered, then for [retention] webhook_events_days)"
+        raise RefusedError(Refusal(RefusalKind.NOTHING_TO_REPLAY, why + "; nothing was queued"))
+    count = store.webhooks.replay(endpoint_id, now, event_ids=event_ids, since=since, until=until)
+    if not count:
+        kinds = ", ".join(sorted(kind.value for kind in endpoint.events))
+        span = f"from {since.isoformat() if since else 'the first'} until {until.isoformat() if until else 'now'}"
+        raise RefusedError(Refusal(RefusalKind.NOTHING_TO_REPLAY, f"no event of endpoint {endpoint_id}'s types ({kinds}) was made {span}"))
+    return count
+
+
+def latest_events(store: Store, limit: int, kind: EventType | None = None) -> list[StoredEvent]:
+    """The latest stored events (of ``kind``), newest first: what a replay names by id."""
+    return store.webhooks.latest(limit, kind)

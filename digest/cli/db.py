@@ -1,4 +1,5 @@
-"""``digest db``: where the database's schema is, and bringing it up to date (Alembic revisions)."""
+"""``digest db``: where the database's schema is, bringing it up to date (Alembic revisions), and pruning what is past
+its retention."""
 
 from __future__ import annotations
 
@@ -45,3 +46,20 @@ def upgrade(obj: Context) -> None:
         click.echo(f"{after.where}: already at revision {after.revision}; nothing to do")
     else:
         click.echo(f"{after.where}: upgraded from {before.revision or 'empty'} to revision {after.revision}")
+
+
+@db.command()
+@click.pass_obj
+def prune(obj: Context) -> None:
+    """Delete what is past its [retention]: webhook events every endpoint got (never one still to deliver or
+    failing) and the API's audit log by age. `digest schedule` does this once a day."""
+    from datetime import UTC, datetime
+
+    from digest.app.retention import prune as prune_old
+
+    kept = obj.settings.install.retention
+    done = prune_old(obj.store, kept, datetime.now(UTC))
+    events = f"older than {kept.webhook_events_days} days" if done.events_before else "kept for ever (webhook_events_days = 0)"
+    audit = f"older than {kept.audit_days} days" if done.audit_before else "kept for ever (audit_days = 0)"
+    click.echo(f"webhook events: {done.events} delivered event(s) pruned ({events})")
+    click.echo(f"audit log:      {done.audit} line(s) pruned ({audit})")

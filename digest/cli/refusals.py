@@ -26,6 +26,8 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}. To resume that issue: {resume}; to send this one anyway, add --allow-overlap"
     if kind is RefusalKind.SOURCE_FAILED:
         return f"{why}; fix the source, or add --force to send without it"
+    if kind is RefusalKind.SETUP_FAILED:
+        return f"{why}; `{hint(obj, 'doctor')}` says each fix (and checks DNS and the public app too); add --force to send anyway (logged)"
     if kind is RefusalKind.ERROR_CHECKS:
         return f"{why}; fix them and build again, or add --force to send anyway"
     if kind is RefusalKind.SENT_ALREADY and refusal.issue_id:
@@ -35,6 +37,10 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; to send its stored copy unapproved all the same (logged as such): {unapproved}"
     if kind is RefusalKind.NO_SUCH_ISSUE:
         return f"{why}; `{hint(obj, 'status')}` lists them all"
+    if kind is RefusalKind.NO_SUCH_WEBHOOK:
+        return f"{why}; `{hint(obj, 'webhooks', 'list')}` lists the endpoints"
+    if kind is RefusalKind.NOTHING_TO_REPLAY:
+        return f"{why}; `{hint(obj, 'webhooks', 'events')}` lists the stored events, with their ids"
     if kind is RefusalKind.LEFT and refusal.address:
         return f"{why}. If they asked you to: {hint(obj, 'subscribers', 'add', refusal.address, '--resubscribe')}"
     return why

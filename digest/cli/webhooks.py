@@ -1,4 +1,5 @@
-"""``digest webhooks``: endpoints that get signed events (add, list, remove, enable), a delivery pass, a replay."""
+"""``digest webhooks``: endpoints that get signed events (add, list, remove, enable), a delivery pass, the stored
+events, a replay."""
 
 from __future__ import annotations
 
@@ -136,11 +137,32 @@ def replay(obj: Context, endpoint_id: int, event_ids: tuple[int, ...], since: st
 
     if not event_ids and since is None and until is None:
         fail("name the events: --event-id N, or a range with --since and/or --until")
+    if event_ids and (since is not None or until is not None):
+        fail("name the events either by --event-id or by a range (--since, --until), not both")
+    start, end = _time(since), _time(until)
+    if start is not None and end is not None and start >= end:
+        fail(f"--since ({since}) must be before --until ({until})")
     try:
-        count = queue_again(obj.store, endpoint_id, datetime.now(UTC), event_ids=event_ids, since=_time(since), until=_time(until))
+        count = queue_again(obj.store, endpoint_id, datetime.now(UTC), event_ids=event_ids, since=start, until=end)
     except RefusedError as exc:
         _refused(obj, exc)
     say(f"{count} event(s) queued again to endpoint {endpoint_id}; `digest webhooks deliver` sends them now")
+
+
+@webhooks.command("events")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many, newest first.")
+@click.option("--type", "kind", type=click.Choice([kind.value for kind in EventType]), help="Only events of this type.")
+@click.pass_obj
+def events(obj: Context, last: int, kind: str | None) -> None:
+    """The stored events, newest first: the ids `replay --event-id` names, and how far each went."""
+    from digest.app.webhooks import latest_events
+
+    found = latest_events(obj.store, last, EventType(kind) if kind else None)
+    if not found:
+        say("no stored events (an event is kept until delivered, then for [retention] webhook_events_days)")
+    for event in found:
+        made = event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        say(f"{event.id:>8}  {made}  {event.kind.value:<24} {event.subject:<28} {event.delivered} delivered, {event.waiting} waiting")
 
 
 def _time(text: str | None) -> datetime | None:

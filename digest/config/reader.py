@@ -37,7 +37,7 @@ from digest.config.schema import (
     newsletter_slug,
 )
 from digest.config.secret_key import secret_key_verdict
-from digest.config.server import absolute_sqlite, read_doctor, read_store, read_subscribe_and_serve
+from digest.config.server import absolute_sqlite, read_doctor, read_retention, read_store, read_subscribe_and_serve
 from digest.config.sourcing import read_feeds, read_sources
 from digest.config.table import TableReader
 from digest.config.themes import read_grouping, read_themes, starting_set, unique_theme_keys
@@ -141,6 +141,7 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
         **read_feeds(top, root),
         "database_url": absolute_sqlite(read_store(top, env), root),
         "nameservers": read_doctor(top, env),
+        "retention": read_retention(top),
     }
     unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     fields["meaning"] = starting_set(fields, problems)

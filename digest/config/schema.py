@@ -181,6 +181,7 @@ class ThrottleOptions:
     recover: float = 0.02  # each accepted copy adds back this share of the configured pace, up to all of it
     floor: float = 0.05  # the pace never falls below this share of the configured one
     max_delay: float = 3600.0  # seconds: the longest a throttled copy waits (the server's asked time or the backoff)
+    give_up: float = 6 * 3600.0  # seconds of rate limits without one copy accepted: the send stops (ours); 0: never
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,6 +260,15 @@ class ScheduleOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Retention:
+    """[retention]: how many days what would otherwise only grow is kept (0: for ever). A webhook event goes once it
+    reached every endpoint that asked for it (never one still to deliver or failing); the API's audit log by age."""
+
+    webhook_events_days: int = 90
+    audit_days: int = 365
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Installation:
     """What one install holds for all its newsletters: the project folder, the store, the mail transport (the
     relays, the delivery defaults, the bounce mailbox), the server that answers the public pages, the fetch of
@@ -280,6 +290,7 @@ class Installation:
     relays: tuple[Relay, ...] = ()  # [[smtp.relays]]: several relays instead of [smtp]'s one host
     relay_cooldown: float = 60.0  # seconds a relay that refused connections or answered 421 is left out
     bounces: BounceOptions = field(default_factory=BounceOptions)
+    retention: Retention = field(default_factory=Retention)
     nameservers: tuple[str, ...] = ()  # [doctor] nameservers or DIGEST_NAMESERVERS: "host" or "host:port"; empty: the system's
     warnings: tuple[str, ...] = ()  # not wrong, but probably not meant (a fixed-offset time zone, say): printed, never fatal
 

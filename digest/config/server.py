@@ -1,4 +1,5 @@
-"""The installation's own sections: [store] (the database URL), [subscribe], [serve] and [doctor] (the nameservers)."""
+"""The installation's own sections: [store] (the database URL), [subscribe], [serve], [doctor] (the nameservers) and
+[retention]."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from digest.config.schema import Retention
 from digest.config.table import TableReader
 from digest.config.validators import (
     check_network,
@@ -78,6 +80,23 @@ def read_doctor(top: TableReader, env: Mapping[str, str]) -> tuple[str, ...]:
                 doctor.problems.append(f"environment: DIGEST_NAMESERVERS: {problem}")
     doctor.finish()
     return servers
+
+
+def read_retention(top: TableReader) -> Retention:
+    """[retention] webhook_events_days and audit_days: how long delivered webhook events and the API's audit log
+    are kept (whole days; 0: for ever)."""
+    section = top.sub("retention")
+
+    def days(value: int) -> str | None:
+        return None if 0 <= value <= 36_500 else f"must be a number of days from 0 (for ever) to 36500, got {value}"
+
+    default = Retention()
+    kept = Retention(
+        webhook_events_days=section.get("webhook_events_days", int, default.webhook_events_days, days),
+        audit_days=section.get("audit_days", int, default.audit_days, days),
+    )
+    section.finish()
+    return kept
 
 
 def nameserver_problem(server: str) -> str | None:

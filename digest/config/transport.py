@@ -77,6 +77,7 @@ def _throttle(reader: TableReader) -> ThrottleOptions:
         recover=reader.get("recover", float, 0.02, _share),
         floor=reader.get("floor", float, 0.05, _share),
         max_delay=reader.get("max_delay", float, 3600.0, positive),
+        give_up=reader.get("give_up", float, 6 * 3600.0, lambda v: None if v >= 0 else f"must be 0 (never) or more seconds, got {v}"),
     )
     reader.finish()
     return options

@@ -56,6 +56,7 @@ from digest.models.events import (
     ForgottenFacts,
     IssueFacts,
     Outgoing,
+    StoredEvent,
     SubscriberFacts,
     event_kind,
 )
@@ -196,6 +197,7 @@ __all__ = [
     "SlotState",
     "SourceHealth",
     "Stats",
+    "StoredEvent",
     "StoredIssue",
     "Subject",
     "SubjectKind",

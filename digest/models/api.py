@@ -14,6 +14,7 @@ class ApiScope(StrEnum):
     """What a token may do. A write scope does not include its read: a website's form needs only to add people."""
 
     SUBSCRIBERS_READ = "subscribers:read"
+    SUBSCRIBERS_CREATE = "subscribers:create"  # a website's form: add only, and learn nothing of who is on the list
     SUBSCRIBERS_WRITE = "subscribers:write"
     ISSUES_READ = "issues:read"
     ISSUES_WRITE = "issues:write"
@@ -27,6 +28,8 @@ class ApiScope(StrEnum):
 API_SCOPE_WORDS: Mapping[ApiScope, str] = MappingProxyType(
     {
         ApiScope.SUBSCRIBERS_READ: "read subscribers: one, or the list with filters",
+        ApiScope.SUBSCRIBERS_CREATE: "add subscribers by double opt-in only (a website's form): the answer is the same whoever "
+        "is on the list already, and nothing else is allowed",
         ApiScope.SUBSCRIBERS_WRITE: "add subscribers, change their name and themes, unsubscribe and forget them",
         ApiScope.ISSUES_READ: "read stored issues, their counts and their frozen HTML and text",
         ApiScope.ISSUES_WRITE: "approve an issue",

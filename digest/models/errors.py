@@ -169,7 +169,9 @@ class RefusalKind(StrEnum):
     NOT_APPROVED = "not-approved"  # schedule.approval = "required" and the issue has no valid approval: approve it first
     LEFT = "left"  # they unsubscribed, complained or bounced: an operator re-subscribes them only at their request
     WEBHOOK_URL = "webhook-url"  # not https, or it resolves to loopback or a private range (DIGEST_WEBHOOKS_ALLOW_PRIVATE=1 allows it)
-    NO_SUCH_WEBHOOK = "no-such-webhook"  # no endpoint, or no event, has that id
+    SETUP_FAILED = "setup-failed"  # a check of the setup needing no network failed (DMARC cannot align, a key, the base URL)
+    NO_SUCH_WEBHOOK = "no-such-webhook"  # no webhook endpoint has that id
+    NOTHING_TO_REPLAY = "nothing-to-replay"  # no stored event has that id, or none of the endpoint's types was made in the range
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ EVENT_WORDS: Mapping[EventType, str] = MappingProxyType(
     {
         EventType.SUBSCRIBER_CREATED: "an address joined the list (a sign-up awaiting confirmation, an add, an import)",
         EventType.SUBSCRIBER_CONFIRMED: "a subscriber became active (confirmed by mail, or on an operator's word)",
-        EventType.SUBSCRIBER_UPDATED: "a subscriber changed their themes or pause",
+        EventType.SUBSCRIBER_UPDATED: "a subscriber's name, themes or pause changed (one event per change, naming the fields)",
         EventType.SUBSCRIBER_UNSUBSCRIBED: "a subscriber left (one click, mail, an operator, an import)",
         EventType.SUBSCRIBER_BOUNCED: "an address bounced for good: no more mail to it",
         EventType.SUBSCRIBER_COMPLAINED: "a reader marked an issue as spam: unsubscribed",
@@ -79,9 +79,10 @@ class SubscriberFacts:
     reason: str | None
     themes: tuple[str, ...] | None  # None: every theme
     paused_until: date | None
+    changed: tuple[str, ...] = ()  # subscriber.updated: the fields one change set (name, themes, paused_until)
 
     def data(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "id": self.id,
             "email": self.email,
             "name": self.name,
@@ -90,6 +91,9 @@ class SubscriberFacts:
             "themes": list(self.themes) if self.themes is not None else None,
             "paused_until": self.paused_until.isoformat() if self.paused_until else None,
         }
+        if self.changed:
+            data["changed"] = list(self.changed)
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,6 +198,18 @@ class Outgoing:
     body: str
     attempts: int  # this one included
     claim: str  # the claim token: only its holder records the outcome
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent:
+    """An event as ``digest webhooks events`` lists it: what a replay names, and how far it went."""
+
+    id: int
+    kind: EventType
+    subject: str  # "subscriber:12", "issue:2026-w49"
+    created_at: datetime
+    delivered: int  # endpoints that got it
+    waiting: int  # endpoints it is still to go to (failing ones included)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

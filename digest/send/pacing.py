@@ -13,7 +13,10 @@ connections"). Then, TCP's way (AIMD):
   above it. An unthrottled send never enters here: its limiter and connections are what they always were;
 - the throttled copy is deferred (never counted against its reader, never counted by the breaker) until the time
   the server asked for ("try again in 5 minutes"), else a backoff doubling from ``delivery.retry_base`` with each
-  slowdown in a row, at most ``delivery.throttle.max_delay``.
+  slowdown in a row, at most ``delivery.throttle.max_delay``;
+- rate limits that never let up stop the send as our side's failure (:func:`gives_up`): ``delivery.throttle.give_up``
+  of them without one copy accepted, counted from the first since a copy was last accepted (across runs: the pace
+  is resumed, the ledger says when a copy was last accepted); no reader is failed, every copy stays queued.
 
 The pace is written to the store when it changes (by the run's watcher, off the senders' path) so that
 ``digest status`` shows the current rate and why.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 
 from digest.config import ThrottleOptions, WarmupOptions
@@ -70,7 +74,8 @@ class Pace:
         self.epoch = 0  # one more at each slowdown: a reply to a copy sent before it slows nothing further
         self.level = 0  # slowdowns since the pace was last whole: the backoff of the throttled copies
         self.reason: str | None = None
-        self.since: datetime | None = None
+        self.since: datetime | None = None  # when the rate limits began: the first since a copy was last accepted
+        self.unanswered = False  # rate limits since ``since`` and not one copy accepted: how long, gives_up says
         self.slowdowns = 0  # this run's, for the report
         self.resumed = False  # started slowed, where the last run left it
         self.changed = False  # not yet written to the store
@@ -88,7 +93,9 @@ class Pace:
                 self.level += 1
                 self.slowdowns += 1
                 self._apply()
-            self.reason, self.since, self.changed = str(reply), now_utc(), True
+            if not self.unanswered:  # the first rate limit since a copy went through: the streak starts
+                self.since, self.unanswered = now_utc(), True
+            self.reason, self.changed = str(reply), True
             level = self.level
         asked = asked_delay(reply)
         wait = asked if asked is not None else self.retry_base * 2.0 ** (max(level, 1) - 1)
@@ -97,6 +104,7 @@ class Pace:
     def accepted(self) -> None:
         """A copy went through while slowed: win back a step of the configured pace (never more than all of it)."""
         with self.lock:
+            self.unanswered = False
             if self.share >= 1.0:
                 return
             self.share = min(1.0, self.share + self.options.recover)
@@ -126,8 +134,14 @@ class Pace:
         with self.lock:
             self.share, self.base, self.level = previous.share, previous.rate / previous.share, 1
             self.reason, self.since, self.resumed = previous.reason, previous.since, True
-            self._apply()
+            self.unanswered = previous.since is not None  # the run that left it slowed may have had copies accepted
+            self._apply()  # since: gives_up asks the ledger for the last one
         return True
+
+    def unanswered_since(self) -> datetime | None:
+        """When the rate limits without one accepted copy began (None: a copy went through since the last one)."""
+        with self.lock:
+            return self.since if self.unanswered else None
 
     def wait_for_room(self, slot: int, halt: threading.Event) -> None:
         """Sender ``slot`` (0 the first) waits while the pace allows fewer connections than that, or until the run halts."""
@@ -161,20 +175,48 @@ class Pace:
             )
 
 
-class Warmup:
-    """Today's copies under the warm-up: what is left of the day's cap, spent a copy at a time by the senders and
-    given back when a copy is deferred (it was not handed over)."""
+# What a send stopped by rate limits that never let up asks the operator to look at.
+THROTTLE_SETTINGS = (
+    "the sending domain's and address's standing with that receiver (its postmaster tools), delivery.rate and "
+    "delivery.connections, delivery.throttle.give_up; run the send again later: every copy waits as it was"
+)
 
-    def __init__(self, day: WarmupDay, today: date, left: int) -> None:
+
+def gives_up(pace: Pace, options: ThrottleOptions, last_sent: Callable[[], datetime | None], now: datetime) -> str | None:
+    """Why the send stops (None: it goes on, slower): rate limits for ``throttle.give_up`` seconds without one copy
+    accepted (``last_sent``: the ledger's last, which a run that resumed the pace may have had since it began)."""
+    began = pace.unanswered_since()
+    if not options.give_up or began is None or (now - began).total_seconds() < options.give_up:
+        return None
+    last = last_sent()
+    lasting = (now - max(began, last or began)).total_seconds()
+    if lasting < options.give_up:
+        return None
+    return (
+        f"a receiver's rate limits for {lasting / 3600:.3g} h without one copy accepted (delivery.throttle.give_up is "
+        f"{options.give_up / 3600:.3g} h; the last: {pace.reason}): the send stops"
+    )
+
+
+class Warmup:
+    """Today's copies under the warm-up, claimed from the store a few at a time (:meth:`Pacing.claim`: atomic, so
+    several send workers share one cap and never exceed it together), spent a copy at a time by the senders and
+    given back when a copy is deferred (it was not handed over). What a run claimed and did not spend goes back to
+    the day at its end (:func:`persist` with ``final``); a worker that dies keeps its few unspent copies from the day:
+    the cap is never exceeded, at worst a handful short."""
+
+    def __init__(self, day: WarmupDay, today: date, store: Store, block: int = 10) -> None:
         self.day = day
         self.today = today  # the newsletter's day the copies count against
-        self.left = left
-        self.used = 0  # counted against the cap and not yet written to the store
+        self.store = store
+        self.block = max(1, block)  # copies claimed at once: a store write every ``block`` copies, never one a copy
+        self.left = 0  # claimed from the store and not yet spent
+        self.spent_out = False  # the store granted nothing: the day's cap is spent, asked no more this run
         self.held = 0  # readers met once the cap was reached: left as they were, for the next day
         self.lock = threading.Lock()
 
     @classmethod
-    def start(cls, store: Store, options: WarmupOptions, today: date) -> Warmup | None:
+    def start(cls, store: Store, options: WarmupOptions, today: date, block: int = 10) -> Warmup | None:
         """Today's warm-up (None: off, or past the ramp: no cap)."""
         if not options.enabled:
             return None
@@ -183,38 +225,43 @@ class Warmup:
         if day.left is None:
             return None
         log.info("%s", day)
-        return cls(day, today, day.left)
+        return cls(day, today, store, block)
 
     def spend(self) -> bool:
-        """One copy of today's cap, if any is left (False: this reader waits for the next day)."""
+        """One copy of today's cap, claimed from the store when this run holds none (False: this reader waits for
+        the next day)."""
         with self.lock:
+            if self.left <= 0 and not self.spent_out:
+                granted = self.store.pacing.claim(self.today, self.day.cap or 0, self.block)
+                self.left += granted
+                self.spent_out = granted == 0
             if self.left <= 0:
                 self.held += 1
                 return False
             self.left -= 1
-            self.used += 1
             return True
 
     def give_back(self) -> None:
         with self.lock:
             self.left += 1
-            self.used -= 1
 
-    def take_used(self) -> int:
+    def take_unspent(self) -> int:
+        """What this run claimed and did not spend, taken from it (to give back to the day)."""
         with self.lock:
-            used, self.used = self.used, 0
-        return used
+            unspent, self.left = self.left, 0
+        return unspent
 
 
-def persist(store: Store, pace: Pace, warmup: Warmup | None) -> None:
-    """Write what status shows and the next run needs: the pace when it changed, the warm-up's count. Called by the
-    run's watcher and at its end, never per copy; a failure is logged and the send goes on (status lags)."""
+def persist(store: Store, pace: Pace, warmup: Warmup | None, *, final: bool = False) -> None:
+    """Write what status shows and the next run needs: the pace when it changed; at the run's end (``final``) the
+    warm-up's copies claimed and not spent, given back to the day. Called by the run's watcher and at its end, never
+    per copy; a failure is logged and the send goes on (status lags)."""
     try:
         if pace.changed:
             pace.changed = False
             store.pacing.record(pace.snapshot())
-        if warmup is not None and (used := warmup.take_used()):
-            store.pacing.add_sent(warmup.today, used)
+        if final and warmup is not None and (unspent := warmup.take_unspent()):
+            store.pacing.add_sent(warmup.today, -unspent)
     except Exception:
         log.exception("could not record the pace or the warm-up's count")
 

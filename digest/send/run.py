@@ -28,7 +28,7 @@ from digest.models import GAVE_UP, WARMUP_HELD, DeliveryState, Progress, Reply, 
 from digest.models.addresses import envelope_form
 from digest.models.errors import DeliveryError, PermanentError, RelayError, StoreError, TransientError
 from digest.send.outcomes import CONNECTION_SETTINGS, RELAYING_SETTINGS, describe, ours_reason, what_to_check
-from digest.send.pacing import Pace, Warmup, persist
+from digest.send.pacing import THROTTLE_SETTINGS, Pace, Warmup, gives_up, persist
 from digest.send.variants import Variants
 from digest.store import Due, LedgerWriter, Store, now_utc
 
@@ -344,6 +344,8 @@ class Run:
             self.issue_id, item.subscriber_id, problem.why, now_utc() + timedelta(seconds=wait), extra=-1 if attempted else 0
         )
         self._failed(item.subscriber_id, problem.reply, deferred=True, ours=True, throttled=True)
+        if why := gives_up(self.pace, self.options.throttle, lambda: self.store.ledger.last_sent_at(self.issue_id), now_utc()):
+            self.pause_ours(why, THROTTLE_SETTINGS)  # never clearing: stopped as ours, the copies queued for a later run
 
     def defer(self, item: Due, problem: TransientError, ledger: LedgerWriter, *, attempted: bool) -> None:
         """Retry later. A reader's own trouble (a 4xx to their RCPT or their message) counts as a try, one that
@@ -412,7 +414,7 @@ class Run:
             for thread in workers:
                 thread.join()
             watching.join()
-            persist(self.store, self.pace, self.warmup)
+            persist(self.store, self.pace, self.warmup, final=True)
 
     def wait_for(self, when: datetime, deadline: float, on_progress: Callable[[Progress], None] | None) -> bool:
         """Wait until ``when`` (a retry comes due), saying so; False when that is past ``deadline`` (monotonic) or a stop came."""

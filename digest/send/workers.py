@@ -128,7 +128,7 @@ def work_on_issue(
     connections = max(1, backend.parallel)
     batch = claim_size(connections, options.rate)
     run = Run(store, Variants(message, layout, today), backend, options, stop, heartbeat, queue_size=batch)
-    run.warmup = Warmup.start(store, options.warmup, today or now_utc().date())  # a cap each: what is left when it starts
+    run.warmup = Warmup.start(store, options.warmup, today or now_utc().date())  # one cap for all: claimed from the store
     reclaimed = 0
 
     def watch() -> str | None:

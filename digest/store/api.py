@@ -92,6 +92,11 @@ class ApiStore:
         with self.reads.begin() as conn:
             return [_entry(row) for row in conn.execute(query).mappings()]
 
+    def prune(self, before: datetime) -> int:
+        """Delete the audit log's lines older than ``before``; how many."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(sa.delete(api_audit).where(api_audit.c.at < before)).rowcount or 0)
+
     def forget_subscriber(self, subscriber_id: int) -> int:
         """The audit log keeps only the keyed hash of a forgotten subscriber: their id is cleared from its lines."""
         kind = SubjectKind.SUBSCRIBER.value

@@ -265,6 +265,12 @@ class Ledger:
         with self.writer() as writer:
             writer.mark_failed(issue_id, subscriber_id, reply, bounce=bounce)
 
+    def last_sent_at(self, issue_id: str) -> datetime | None:
+        """When the relay last accepted a copy of ``issue_id`` (None: never)."""
+        with self.reads.connect() as conn:
+            found = conn.execute(sa.select(sa.func.max(deliveries.c.sent_at)).where(deliveries.c.issue_id == issue_id)).scalar()
+        return found if isinstance(found, datetime) else None
+
     def of(self, issue_id: str) -> list[Delivery]:
         with self.reads.connect() as conn:
             rows = conn.execute(

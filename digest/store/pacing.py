@@ -48,6 +48,25 @@ class Pacing:
             if not changed:
                 conn.execute(sa.insert(warmup_days).values(day=day.isoformat(), sent=count))
 
+    def claim(self, day: date, cap: int, want: int) -> int:
+        """Take up to ``want`` copies of what is left of ``day``'s cap (``cap``), counted at once: how many were granted
+        (0: the day's cap is spent). One claim at a time across processes (the day's row locked FOR UPDATE on
+        PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), so send workers never grant the same copy twice."""
+        try:
+            return self._claim(day.isoformat(), cap, want)
+        except sa.exc.IntegrityError:  # two first claimers of the day inserted its row at once: claim again on it
+            return self._claim(day.isoformat(), cap, want)
+
+    def _claim(self, day: str, cap: int, want: int) -> int:
+        with self.engine.begin() as conn:
+            sent = conn.execute(sa.select(warmup_days.c.sent).where(warmup_days.c.day == day).with_for_update()).scalar()
+            granted = max(0, min(want, cap - int(sent or 0)))
+            if sent is None:
+                conn.execute(sa.insert(warmup_days).values(day=day, sent=granted))
+            elif granted:
+                conn.execute(sa.update(warmup_days).where(warmup_days.c.day == day).values(sent=warmup_days.c.sent + granted))
+        return granted
+
     def warmup(self, day: date) -> tuple[date | None, int]:
         """The first day anything was sent under the warm-up (None: nothing yet), and what ``day`` has sent."""
         with self.reads.connect() as conn:

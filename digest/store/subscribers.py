@@ -221,19 +221,37 @@ class Subscribers:
 
     def set_preferences(self, subscriber_id: int, themes: Sequence[str] | None, paused_until: date | None) -> bool:
         """Save what a subscriber chose on their preferences page; False when they are not active (nothing changes)."""
+        return self.change(subscriber_id, preferences=(themes, paused_until))
+
+    def change(
+        self,
+        subscriber_id: int,
+        *,
+        name: str | None = None,
+        rename: bool = False,
+        preferences: tuple[Sequence[str] | None, date | None] | None = None,
+    ) -> bool:
+        """Set the name (``rename``) and the preferences (themes, pause: only while active) in one transaction, with
+        one ``subscriber.updated`` naming the fields that changed (none changed: no event). False when there is no such
+        subscriber, or preferences were given and they are not active (then nothing changes)."""
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                sa.update(subscribers)
-                .where(subscribers.c.id == subscriber_id, subscribers.c.status == SubscriberStatus.ACTIVE.value)
-                .values(
-                    themes=json.dumps(list(themes), ensure_ascii=False) if themes is not None else None,
-                    paused_until=paused_until.isoformat() if paused_until is not None else None,
-                    updated_at=now_utc(),
-                )
-            ).rowcount
+            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
+            if row is None:
+                return False
+            wanted: dict[str, Any] = {"name": name} if rename else {}
+            where = [subscribers.c.id == subscriber_id]
+            if preferences is not None:
+                themes, paused_until = preferences
+                wanted["themes"] = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
+                wanted["paused_until"] = paused_until.isoformat() if paused_until is not None else None
+                where.append(subscribers.c.status == SubscriberStatus.ACTIVE.value)
+            changed = {key: value for key, value in wanted.items() if row[key] != value}
+            done = conn.execute(sa.update(subscribers).where(*where).values(**changed, updated_at=now_utc())).rowcount
+            if not done:
+                return False
             if changed:
-                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
-        return bool(changed)
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id, changed=tuple(changed))
+        return True
 
     def theme_choices(self) -> list[tuple[str, list[str], int]]:
         """(the stored choice, its themes, how many) for each distinct choice of the subscribers who may get mail
@@ -347,14 +365,7 @@ class Subscribers:
     def rename(self, subscriber_id: int, name: str | None) -> bool:
         """Set a subscriber's name (None: none), with its ``subscriber.updated`` when it changes; False when there is no
         such subscriber."""
-        with self.engine.begin() as conn:
-            was = conn.execute(sa.select(subscribers.c.name).where(subscribers.c.id == subscriber_id)).first()
-            if was is None:
-                return False
-            if was[0] != name:
-                conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(name=name, updated_at=now_utc()))
-                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id)
-        return True
+        return self.change(subscriber_id, name=name, rename=True)
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
         """The addresses of a few subscribers (for reports), by id."""
@@ -383,9 +394,11 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def subscriber_event(conn: Connection, kind: EventType, subscriber_id: int) -> None:
-    """The event of a change to a subscriber, on the change's own connection: its facts as the row now holds them."""
-    emit(conn, kind, _facts_of(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()))
+def subscriber_event(conn: Connection, kind: EventType, subscriber_id: int, changed: tuple[str, ...] = ()) -> None:
+    """The event of a change to a subscriber, on the change's own connection: its facts as the row now holds them
+    (``changed``: the fields a subscriber.updated set)."""
+    facts = _facts_of(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one())
+    emit(conn, kind, replace(facts, changed=changed))
 
 
 def _facts_of(row: Any) -> SubscriberFacts:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.models import Endpoint, EventType, Outgoing
+from digest.models import Endpoint, EventType, Outgoing, StoredEvent
 from digest.store.schema import reads_of, webhook_deliveries, webhook_endpoints, webhook_events
 
 _earlier = webhook_deliveries.alias("earlier")
@@ -206,6 +206,57 @@ class Webhooks:
                     conn.execute(sa.insert(webhook_deliveries).values(event_id=event_id, endpoint_id=endpoint_id, subject=subject, **again))
                 count += 1
         return count
+
+    def prune(self, before: datetime) -> int:
+        """Delete the events made before ``before`` that every endpoint got before then (or that no endpoint wanted),
+        with their deliveries; how many. Never one still to deliver or failing (it waits for its endpoint, however
+        long), nor one written under a ``once`` key (``issue.sent``: its row is what stops a second one)."""
+        unfinished = sa.exists().where(
+            webhook_deliveries.c.event_id == webhook_events.c.id,
+            sa.or_(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.delivered_at >= before),
+        )
+        old = sa.select(webhook_events.c.id).where(webhook_events.c.created_at < before, webhook_events.c.once.is_(None), ~unfinished)
+        with self.engine.begin() as conn:
+            ids = [int(row[0]) for row in conn.execute(old).all()]
+            for start in range(0, len(ids), 500):  # bounded IN lists: SQLite's and PostgreSQL's parameter limits
+                chunk = ids[start : start + 500]
+                conn.execute(sa.delete(webhook_deliveries).where(webhook_deliveries.c.event_id.in_(chunk)))
+                conn.execute(sa.delete(webhook_events).where(webhook_events.c.id.in_(chunk)))
+        return len(ids)
+
+    def known(self, event_ids: Collection[int]) -> set[int]:
+        """Which of ``event_ids`` are stored events (a pruned or never made one is not)."""
+        with self.reads.connect() as conn:
+            return {int(row[0]) for row in conn.execute(sa.select(webhook_events.c.id).where(webhook_events.c.id.in_(list(event_ids))))}
+
+    def latest(self, limit: int, kind: EventType | None = None) -> list[StoredEvent]:
+        """The latest ``limit`` stored events (of ``kind``), newest first, each with how many endpoints got it and how
+        many it waits for."""
+        done = sa.func.count(webhook_deliveries.c.delivered_at)
+        query = (
+            sa.select(webhook_events.c.id, webhook_events.c.kind, webhook_events.c.subject, webhook_events.c.created_at)
+            .add_columns(done.label("delivered"), (sa.func.count(webhook_deliveries.c.event_id) - done).label("waiting"))
+            .outerjoin(webhook_deliveries, webhook_deliveries.c.event_id == webhook_events.c.id)
+            .group_by(webhook_events.c.id, webhook_events.c.kind, webhook_events.c.subject, webhook_events.c.created_at)
+            .order_by(webhook_events.c.id.desc())
+            .limit(limit)
+        )
+        if kind is not None:
+            query = query.where(webhook_events.c.kind == kind.value)
+        with self.reads.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            StoredEvent(
+                id=int(row["id"]),
+                kind=EventType(row["kind"]),
+                subject=str(row["subject"]),
+                created_at=row["created_at"],
+                delivered=int(row["delivered"]),
+                waiting=int(row["waiting"]),
+            )
+            for row in rows
+            if row["kind"] in EventType._value2member_map_
+        ]
 
     def events(self, subscriber_id: int | None = None) -> list[tuple[int, EventType, str]]:
         """(id, type, body) of the stored events (about one subscriber, when given), oldest first."""

@@ -12,11 +12,10 @@ answer, and its preflight for a Bearer request gets a 405.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +27,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.app.api import ApiAccess
-from digest.app.people import People, Person, PersonProblem, Refused
-from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
+from digest.app.people import People, Person, Refused
+from digest.models import ApiScope, ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
 from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
-from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, PROBLEM_JSON, Operation, openapi_document, read_query, whole_number
-from digest.web.api_schema import as_json, parse_json, read_body
+from digest.web.api_answers import Answer, not_found, problem, refused, respond
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, Operation, openapi_document, read_query, whole_number
+from digest.web.api_schema import parse_json, read_body
 from digest.web.api_shapes import (
     AddedSubscriber,
     Approved,
@@ -43,11 +43,11 @@ from digest.web.api_shapes import (
     IssueOut,
     NamedAddress,
     NewSubscriber,
-    Problem,
     ReviewDecision,
     SendOrder,
     SendPlanOut,
     SendProgressOut,
+    SignUpTaken,
     SubscriberChange,
     SubscriberOut,
     SubscriberPage,
@@ -65,9 +65,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUESTS_PER_MINUTE = 300  # per token: a CRM's sync or a busy form, never a loop gone wrong for long
+TAKEN = "taken: a confirmation mail goes to the address unless it is on the list already; nothing is sent until they click it"
 REFUSALS_PER_MINUTE = 30  # requests without a valid token, per client address: each is written to the audit log
-PROBLEM = "urn:digest:problem:"
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 @dataclass(slots=True)
@@ -80,45 +79,6 @@ class Call:
     query: dict[str, Any]
     body: Any = None
     subject: Subject | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    body: Any = None  # a shape, a JSON value, or text (``media``)
-    media: str = JSON
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def problem(status: int, slug: str, title: str, detail: str, errors: list[str] | None = None, **headers: str) -> Answer:
-    shape = Problem(type=PROBLEM + slug, title=title, status=status, detail=detail, errors=errors)
-    return Answer(status, shape, PROBLEM_JSON, {name.replace("_", "-"): value for name, value in headers.items()})
-
-
-def not_found(what: str) -> Answer:
-    return problem(404, "not-found", "Not found", what)
-
-
-# A person's request that names what cannot be (a theme no theme has, none at all) is unusable (422); one the list's
-# rules refuse (only someone on the list chooses themes) is a conflict with its state (409), as every Refusal is.
-_UNUSABLE = frozenset({PersonProblem.UNKNOWN_THEME, PersonProblem.NO_THEME})
-
-
-def refused(refusal: Refused | Refusal | str) -> Answer:
-    if isinstance(refusal, Refused) and refusal.problem in _UNUSABLE:
-        return problem(422, "invalid", "Unusable request", refusal.detail, [refusal.detail])
-    detail = refusal.detail if isinstance(refusal, Refused) else str(refusal)
-    return problem(409, "refused", "Refused", detail)
-
-
-def respond(answer: Answer) -> Response:
-    headers = {**_NO_STORE, **answer.headers}
-    if answer.body is None:
-        return Response(status_code=answer.status, headers=headers)
-    if answer.media in (JSON, PROBLEM_JSON):
-        text = json.dumps(as_json(answer.body), ensure_ascii=False)
-        return Response(text, status_code=answer.status, media_type=answer.media, headers=headers)
-    return Response(str(answer.body), status_code=answer.status, media_type=answer.media, headers=headers)
 
 
 class Handlers:
@@ -173,6 +133,10 @@ class Handlers:
     def create_subscriber(self, call: Call) -> Answer:
         wanted: NewSubscriber = call.body
         call.subject = self.people.address_subject(wanted.email)
+        only_adds = not call.token.allows(ApiScope.SUBSCRIBERS_WRITE)  # subscribers:create: a website's form
+        if only_adds and wanted.confirmed:
+            detail = 'adding someone as confirmed ("confirmed": true) needs the scope subscribers:write; this token adds by double opt-in'
+            return problem(403, "forbidden", "Not allowed", detail)
         try:
             added = self.people.add(wanted.email, wanted.name, wanted.themes, confirmed=wanted.confirmed)
         except AddressError as exc:
@@ -182,6 +146,8 @@ class Handlers:
         if isinstance(added, Refused):
             return refused(added)
         call.subject = self.people.subject(added.person.subscriber)
+        if only_adds:  # one answer whoever was on the list: the form's token is no oracle of who is
+            return Answer(202, SignUpTaken(accepted=True, detail=TAKEN))
         shape = AddedSubscriber(
             subscriber=self.subscriber_out(added.person), created=added.created, awaiting_confirmation=added.awaiting_confirmation
         )
@@ -459,8 +425,9 @@ class Api:
     async def checked(self, op: Operation, request: Request, call: Call) -> Answer | None:
         """The answer refusing the call before its handler (a scope, the rate, a path, query or body that will not do),
         or None with ``call`` filled in."""
-        if op.scope is not None and not call.token.allows(op.scope):
-            return problem(403, "forbidden", "Not allowed", f"this token lacks the scope {op.scope.value}")
+        if op.scope is not None and not call.token.allows(op.scope) and not (op.or_scope and call.token.allows(op.or_scope)):
+            also = f" (or {op.or_scope.value})" if op.or_scope else ""
+            return problem(403, "forbidden", "Not allowed", f"this token lacks the scope {op.scope.value}{also}")
         if wait := self.per_token.take(str(call.token.id)):
             return problem(
                 429, "rate-limited", "Too many requests", "this token's rate is spent for now", retry_after=str(max(1, round(wait)))

@@ -27,6 +27,7 @@ from digest.web.api_shapes import (
     SendOrder,
     SendPlanOut,
     SendProgressOut,
+    SignUpTaken,
     SubscriberChange,
     SubscriberOut,
     SubscriberPage,
@@ -78,6 +79,8 @@ class Operation:
     query: tuple[Query, ...] = ()
     problems: tuple[int, ...] = ()  # beyond those every operation may answer (401, 403, 404 API off, 429)
     also: Mapping[int, str] = field(default_factory=dict)  # other successful answers: status → words
+    also_shapes: Mapping[int, Any] = field(default_factory=dict)  # an other answer's own shape, when not ``answer``
+    or_scope: ApiScope | None = None  # a narrower scope that also allows it (the handler answers that token its own way)
 
 
 _LIMIT = Query("limit", int, "how many per page", low=1, high=MOST_PER_PAGE, default=50)
@@ -95,7 +98,14 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=AddedSubscriber,
         status=201,
         problems=(409, 422),
-        also={200: "on the list already, or a sign-up awaiting confirmation: nothing new made"},
+        also={
+            200: "on the list already, or a sign-up awaiting confirmation: nothing new made",
+            202: "for a token with subscribers:create and not subscribers:write: the sign-up is taken, the same answer "
+            "whether the address was on the list or not (a confirmation mail when it is new or unconfirmed); "
+            '"confirmed": true is a 403 for such a token',
+        },
+        also_shapes={202: SignUpTaken},
+        or_scope=ApiScope.SUBSCRIBERS_CREATE,
     ),
     Operation(
         "listSubscribers",
@@ -275,12 +285,15 @@ def openapi_document() -> dict[str, Any]:
         answers: dict[str, Any] = {}
         for status, words in {op.status: _WORDS[op.status], **op.also}.items():
             answers[str(status)] = {"description": words}
-            if op.answer is not None:
-                answers[str(status)]["content"] = {op.media: {"schema": schema_of(op.answer, defs)}}
+            shape = op.also_shapes.get(status, op.answer)
+            if shape is not None:
+                answers[str(status)]["content"] = {op.media: {"schema": schema_of(shape, defs)}}
         errors = sorted({*_EVERY, *op.problems, *((400, 413, 415, 422) if op.request else ())})
         for status in errors:
             answers[str(status)] = {"description": _WORDS[status], "content": {PROBLEM_JSON: {"schema": problem}}}
         scope = f" Scope: `{op.scope.value}` ({API_SCOPE_WORDS[op.scope]})." if op.scope else ""
+        if op.or_scope is not None:
+            scope += f" Or `{op.or_scope.value}` ({API_SCOPE_WORDS[op.or_scope]})."
         entry: dict[str, Any] = {"operationId": op.id, "summary": op.summary, "description": op.summary + "." + scope, "responses": answers}
         if parameters:
             entry["parameters"] = parameters

@@ -74,6 +74,17 @@ class AddedSubscriber:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SignUpTaken:
+    """A sign-up taken for a token that may only add (``subscribers:create``): the same answer whether the address is
+    new, awaiting confirmation, on the list or gone from it, so a website's form (and whoever reads its token) learns
+    nothing of who is on the list. As on the sign-up form, the address gets its confirmation mail when it is new or
+    unconfirmed (one mail per ten minutes at most), and nothing changes for someone on the list already."""
+
+    accepted: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubscriberPage:
     """A page of the list in id order; pass ``next`` as ``after`` for the next page (null: this was the last)."""
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
 import re
 import secrets
@@ -69,7 +70,47 @@ def host_of(url: str) -> str | None:
 
 
 def host_only(hosts: Iterable[str]) -> Middleware:
-    return Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+    return Middleware(HostOnly, allowed_hosts=list(hosts))
+
+
+_PASSED = "digest.host_passed"  # set in a request's scope once the host guard lets it through
+
+
+class HostOnly:
+    """ASGI middleware: Starlette's host check (a plain-text 400 for a host not served), except that under the API's
+    root the refusal is an RFC 9457 problem, as every answer of the API is."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.check = TrustedHostMiddleware(self.passed, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    async def passed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[_PASSED] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_api(scope):
+            await self.check(scope, receive, send)
+            return
+
+        async def unless_refused(message: Message) -> None:
+            if scope.get(_PASSED):  # the app's own answer, whatever its status
+                await send(message)
+
+        await self.check(scope, receive, unless_refused)
+        if not scope.get(_PASSED):  # the guard's plain 400 was held back: the problem instead
+            refusal = api_problem(400, "bad-host", "Host not served", "this server does not answer that Host name")
+            await refusal(scope, receive, send)
+
+
+def is_api(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(API_ROOT + "/")
+
+
+def api_problem(status: int, slug: str, title: str, detail: str, **headers: str) -> Response:
+    """An RFC 9457 problem as the API answers one (digest.web.api_answers), for a refusal made before the API's app."""
+    body = json.dumps({"type": f"urn:digest:problem:{slug}", "title": title, "status": status, "detail": detail})
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 class SameOrigin:
@@ -289,9 +330,8 @@ class BodyTooLargeError(Exception):
 def _too_large(scope: Scope) -> Response:
     # Connection: close makes the server drop the connection once this is sent, instead of reading and
     # discarding whatever the client still streams. The API's answer is a problem detail, as its every error is.
-    if str(scope.get("path", "")).startswith(API_ROOT + "/"):
-        detail = '{"type": "urn:digest:problem:too-large", "title": "Too large", "status": 413, "detail": "the request body is too large"}'
-        return Response(detail, status_code=413, media_type="application/problem+json", headers={"Connection": "close"})
+    if is_api(scope):
+        return api_problem(413, "too-large", "Too large", "the request body is too large", Connection="close")
     return PlainTextResponse("refused: the request body is too large\n", status_code=413, headers={"Connection": "close"})
 
 

@@ -7,7 +7,8 @@
     records.py  what DNS publishes: SPF, DKIM, DMARC, the bounce domain's MX, MTA-STS, TLS-RPT, BIMI
     web.py      our own servers asked: /healthz, the one-click POST, the bounce mailbox's login
 
-``digest send`` runs the checks that need no network before a send to real readers (:func:`setup_gate`);
+Every send to real readers (``digest send``, the scheduler's, the API's) is gated by the checks that need no network
+(:func:`setup_gate`, in each send's plan: digest.app.issues.plan);
 ``digest doctor`` runs them all, and ``digest schedule`` once a day, storing the latest for ``digest status``.
 """
 
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from digest.app.doctor.local import alignment_check, base_url_check, keys_check, local_checks
+from digest.app.doctor.local import local_checks, setup_gate
 from digest.app.doctor.records import Paths, dkim_check, dmarc_check, information_checks, mx_check, spf_check
 from digest.app.doctor.web import health_check, imap_check, one_click_check
-from digest.config import Scope, leaves_machine
+from digest.config import Scope
 from digest.mail.dns import Lookup
-from digest.models import CHECK_WORDS, SetupCheck, SetupReport
+from digest.models import CHECK_WORDS, SetupReport
 from digest.store import Store
 
 __all__ = ["diagnose", "latest", "setup_gate"]
@@ -48,14 +49,6 @@ def diagnose(settings: Scope, now: datetime, store: Store | None = None) -> Setu
     if store is not None:
         store.checks.record(report)
     return report
-
-
-def setup_gate(settings: Scope) -> tuple[SetupCheck, ...]:
-    """The failed checks that need no network and would make a send to real readers go wrong (DMARC cannot align,
-    a key, the base URL); none when the mail stays on this machine (the outbox, a local catcher)."""
-    if not leaves_machine(settings.install):
-        return ()
-    return tuple(check for check in (alignment_check(settings), keys_check(settings), base_url_check(settings)) if check.failed)
 
 
 def latest(store: Store) -> SetupReport | None:

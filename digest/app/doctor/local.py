@@ -1,6 +1,6 @@
 """The checks that need no network, read off the settings: whether DMARC can align, the DKIM keys, the base URL,
-the secret key, and whether anything reads the ``mailto:`` every copy names. ``digest send`` runs the first three
-before a send to real readers (:func:`digest.app.doctor.setup_gate`)."""
+the secret key, and whether anything reads the ``mailto:`` every copy names. The first three gate every send to real
+readers (:func:`setup_gate`: each send's plan asks it, whoever sends)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from digest.app.deliverability import unread_mailbox
 from digest.app.hints import scope_hint
-from digest.config import Scope, is_loopback, link_problem
+from digest.config import Scope, is_loopback, leaves_machine, link_problem
 from digest.config.alignment import dmarc_outlook
 from digest.config.secret_key import NEW_KEY_COMMAND, secret_key_verdict
 from digest.models import CheckName, SetupCheck, Verdict
@@ -116,3 +116,11 @@ def mailto_check(settings: Scope) -> SetupCheck:
 
 def local_checks(settings: Scope) -> list[SetupCheck]:
     return [alignment_check(settings), keys_check(settings), base_url_check(settings), secret_check(settings), mailto_check(settings)]
+
+
+def setup_gate(settings: Scope) -> tuple[SetupCheck, ...]:
+    """The failed checks that need no network and would make a send to real readers go wrong (DMARC cannot align,
+    a key, the base URL); none when the mail stays on this machine (the outbox, a local catcher)."""
+    if not leaves_machine(settings.install):
+        return ()
+    return tuple(check for check in (alignment_check(settings), keys_check(settings), base_url_check(settings)) if check.failed)

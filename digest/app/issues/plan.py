@@ -13,6 +13,7 @@ from digest.app.issues.reach import Reach, Recipient, reach_of
 from digest.app.issues.target import Target, no_such_issue
 from digest.config import Scope, SourceSpec, leaves_machine, link_problem, missing_secret, smtp_hosts
 from digest.models import (
+    CHECK_WORDS,
     DeliveryState,
     IssueSummary,
     Layout,
@@ -156,6 +157,11 @@ class Planning(Building, Freezing):
             return Refusal(RefusalKind.NO_KEY, missing_secret(KEY_USE_LINKS), issue_id=issue.id)
         if (problem := link_problem(self.settings.install)) is not None:
             return Refusal(RefusalKind.PRIVATE_LINKS, problem, issue_id=issue.id)
+        from digest.app.doctor.local import setup_gate  # the doctor (dnspython, HTTP) loads only when a plan is made
+
+        if not force and (gate := setup_gate(self.settings)):  # the one gate of every send: CLI, scheduler, API
+            checks = "; ".join(f"{CHECK_WORDS[check.name]}: {check.detail}" for check in gate)
+            return Refusal(RefusalKind.SETUP_FAILED, f"{len(gate)} check(s) of the setup failed ({checks})", issue_id=issue.id)
         if needs_postal_address(self.settings):
             return Refusal(
                 RefusalKind.NO_POSTAL_ADDRESS,
