@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
@@ -18,9 +18,12 @@ from digest.config.secret_key import missing_secret
 from digest.models import ClickTracking, SectionOrder
 from digest.models.errors import ConfigError
 
+if TYPE_CHECKING:
+    from digest.config.editions import Edition
+
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WindowMode = Literal["days", "week", "since-last"]
+WindowMode = Literal["days", "week", "since-last", "hours", "month"]  # the last two: an edition's window only
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
@@ -123,6 +126,7 @@ class WindowRule:
     mode: WindowMode = "days"
     days: int = 7
     week_starts: int = 0  # Monday, as datetime.weekday() counts
+    hours: int = 24  # mode "hours": exactly this many hours back from the slot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,6 +335,9 @@ class Publication:
     editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.issue.editorial)
     templates_dir: Path | None = None
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    # [editions.NAME]: its rhythms, the first the default (schedule and window above are the first's); none given:
+    # one "weekly" of [schedule] and [window] (digest.config.editions)
+    editions: tuple[Edition, ...] = ()
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
     path: str = "/"  # [newsletter] path: where its public pages live under the install's base_url ("/" or "/slug")
     relay: str = ""  # [newsletter] relay: the one of [[smtp.relays]] it sends through; empty: the install's relays
@@ -340,6 +347,20 @@ class Publication:
     def __post_init__(self) -> None:
         if not self.slug:
             object.__setattr__(self, "slug", newsletter_slug(self.name))
+        if not self.editions:
+            from digest.config.editions import default_edition  # it reads this module's values
+
+            object.__setattr__(self, "editions", (default_edition(self.schedule, self.window),))
+
+    def edition(self, name: str | None = None) -> Edition:
+        """The edition called ``name``; None: the default (the first). Raises ConfigError listing the editions."""
+        if name is None:
+            return self.editions[0]
+        for edition in self.editions:
+            if edition.name == name:
+                return edition
+        known = ", ".join(edition.name for edition in self.editions)
+        raise ConfigError([f'no edition "{name}" in {self.name} (its editions: {known})'])
 
     @property
     def theme_names(self) -> list[str]:
