@@ -25,10 +25,10 @@ bundled Public Suffix List), ``extras.py`` the command that installs an extra.
 
 from __future__ import annotations
 
-from digest.config.editions import DEFAULT_CAP, DEFAULT_EDITION, Edition, SlotRule
 from digest.config.hosts import is_loopback, leaves_machine, link_problem, smtp_hosts, split_nameserver
 from digest.config.kinds import FIRST_PARTY_KINDS, KIND_NAMES, SOURCE_KINDS, SourceKind, detect_kind, source_kind
 from digest.config.reader import accepted_keys, find_config, load_config, load_settings
+from digest.config.rhythm import DEFAULT_CAP, DEFAULT_EDITION, Edition, SlotRule, WindowRule
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -51,7 +51,6 @@ from digest.config.schema import (
     Theme,
     ThrottleOptions,
     WarmupOptions,
-    WindowRule,
     is_url,
     theme_key,
 )

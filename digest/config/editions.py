@@ -3,7 +3,8 @@
 Without any ``[editions.*]`` table a newsletter has one edition, ``weekly``, made of ``[schedule]`` and ``[window]``
 exactly as before, so an install made before editions keeps its behaviour. With them, the first table in the file is
 the default edition (what ``--edition`` means when not given, and what :class:`~digest.config.schema.Publication`'s
-``schedule`` and ``window`` are). A key an edition leaves out takes ``[schedule]``'s or ``[window]``'s.
+``schedule`` and ``window`` are). A slot, window or min_posts an edition leaves out is the first edition's, whose
+own are ``[schedule]``'s and ``[window]``'s.
 
 When, one of two forms: ``cron = "0 7 * * *"`` (a crontab line), or ``day = "first friday"`` with ``time = "09:00"``
 (a day of each month: "first" … "fourth" or "last" and a weekday, a day number 1–31, or "last"). Both are read in the
@@ -15,17 +16,16 @@ midnight to local midnight)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from digest.config.rhythm import DEFAULT_CAP, Edition, SlotRule, WindowRule, default_edition
 from digest.config.validators import check_title_format
 
 if TYPE_CHECKING:
-    from digest.config.schema import ScheduleOptions, WindowRule
+    from digest.config.schema import ScheduleOptions
     from digest.config.table import TableReader
 
-DEFAULT_EDITION = "weekly"  # the one edition of a newsletter without [editions.*]
-DEFAULT_CAP = 8  # a round-up's posts per theme
 EDITION_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "last": "last"}
 DAYS = {"monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu", "friday": "fri", "saturday": "sat", "sunday": "sun"}
@@ -34,55 +34,16 @@ WINDOW_LENGTH = re.compile(r"([1-9]\d{0,2})\s*([dh])")
 MONTH_WINDOW = "previous month"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SlotRule:
-    """When an edition's slots fall: the fields of a cron trigger, in the schedule's time zone (APScheduler's
-    day expressions, "1st fri", "last", allowed in ``day``). ``text``: as the config said it, for people."""
-
-    minute: str = "0"
-    hour: str = "9"
-    day: str = "*"
-    month: str = "*"
-    day_of_week: str = "*"
-    cron: str = ""  # the crontab line, when the rule is one
-    text: str = ""
-
-    @classmethod
-    def from_cron(cls, cron: str) -> SlotRule:
-        minute, hour, day, month, day_of_week = cron.split()
-        return cls(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, cron=cron, text=cron)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Edition:
-    """One rhythm of a newsletter: its slots, the window each slot's issue covers, and how its issue reads."""
-
-    name: str = DEFAULT_EDITION
-    slot: SlotRule = SlotRule()
-    window: WindowRule
-    min_posts: int = 1  # fewer posts in a slot's window: the slot is skipped and recorded, no email
-    roundup: bool = False  # the issue is a round-up: per theme the strongest posts, up to cap_per_theme
-    cap_per_theme: int = DEFAULT_CAP
-    subject: str = ""  # the title format ({name}, {date}, {start}, {end}, {month}); empty: the newsletter's
-    preheader: str = ""  # empty: the newsletter's, else the automatic one
-    intro: str = ""  # Markdown, above the sections when the editor's issue file has no intro of its own
-
-    @property
-    def cron(self) -> str:
-        """The crontab line of a cron edition; empty for a day-of-the-month one."""
-        return self.slot.cron
-
-
-def default_edition(schedule: ScheduleOptions, window: WindowRule) -> Edition:
-    """The one edition of a newsletter without [editions.*]: [schedule] and [window] as they are."""
-    return Edition(slot=SlotRule.from_cron(schedule.cron), window=window, min_posts=schedule.min_posts)
-
-
 def read_editions(top: TableReader, schedule: ScheduleOptions, window: WindowRule) -> tuple[Edition, ...]:
     """Every [editions.NAME] table, in the file's order (the first the default), each key checked with its file and
     key; without any, the default weekly of [schedule] and [window]."""
-    tables = top.get("editions", dict, {})
-    found = []
+    # Read by hand rather than top.sub(): "editions" holds tables named by the user, each read as editions.NAME.
+    top.seen.add("editions")
+    tables = top.table.get("editions", {})
+    if not isinstance(tables, dict):
+        top.fail("editions", "must be tables, one per edition: [editions.weekly], [editions.monthly]…")
+        return (default_edition(schedule.cron, schedule.min_posts, window),)
+    found: list[Edition] = []
     for name, table in tables.items():
         if EDITION_NAME.fullmatch(name) is None:
             top.fail(f"editions.{name}", "an edition's name is lower-case letters, digits and '-', starting with a letter")
@@ -90,17 +51,25 @@ def read_editions(top: TableReader, schedule: ScheduleOptions, window: WindowRul
         if not isinstance(table, dict):
             top.fail(f"editions.{name}", f"must be a table ([editions.{name}]) of its slot and window keys")
             continue
-        found.append(_edition(top.sub("editions").sub(name), name, schedule, window))
-    return tuple(found) or (default_edition(schedule, window),)
+        # A key left out takes the default (first) edition's, which takes [schedule]'s or [window]'s.
+        base, rule = with_default_edition(schedule, window, tuple(found)) if found else (schedule, window)
+        found.append(_edition(top.entry(table, top.key(f"editions.{name}.")), name, base, rule))
+    return tuple(found) or (default_edition(schedule.cron, schedule.min_posts, window),)
 
 
 def _edition(reader: TableReader, name: str, schedule: ScheduleOptions, window: WindowRule) -> Edition:
     slot = _slot(reader, schedule)
     rule = _window(reader, window)
+    inherits = frozenset(
+        key
+        for key, given in (("slot", ("cron", "day")), ("window", ("window",)), ("min_posts", ("min_posts",)))
+        if not set(given) & set(reader.table)
+    )
     edition = Edition(
         name=name,
         slot=slot,
         window=rule,
+        inherits=inherits,
         min_posts=reader.get("min_posts", int, schedule.min_posts, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
         roundup=reader.get("roundup", bool, rule.mode == "month"),
         cap_per_theme=reader.get("cap_per_theme", int, DEFAULT_CAP, lambda v: None if v >= 1 else f"must be 1 or more, got {v}"),

@@ -10,20 +10,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from email.headerregistry import Address
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
+from digest.config.rhythm import Edition, WindowRule, default_edition
 from digest.config.secret_key import missing_secret
 from digest.models import ClickTracking, SectionOrder
 from digest.models.errors import ConfigError
 
-if TYPE_CHECKING:
-    from digest.config.editions import Edition
-
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WindowMode = Literal["days", "week", "since-last", "hours", "month"]  # the last two: an edition's window only
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
@@ -119,14 +116,6 @@ class MeaningOptions:
         """Whether the model reads posts in ``language``: all-MiniLM-L6-v2 (packaged) learnt English only, so it
         would place posts in other languages worse than their keywords do; a folder's model is the user's word."""
         return self.model != PACKAGED or language.split("-")[0].lower() == "en"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowRule:
-    mode: WindowMode = "days"
-    days: int = 7
-    week_starts: int = 0  # Monday, as datetime.weekday() counts
-    hours: int = 24  # mode "hours": exactly this many hours back from the slot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -347,10 +336,11 @@ class Publication:
     def __post_init__(self) -> None:
         if not self.slug:
             object.__setattr__(self, "slug", newsletter_slug(self.name))
-        if not self.editions:
-            from digest.config.editions import default_edition  # it reads this module's values
-
-            object.__setattr__(self, "editions", (default_edition(self.schedule, self.window),))
+        schedule = self.schedule
+        editions = self.editions or (default_edition(schedule.cron, schedule.min_posts, self.window),)
+        object.__setattr__(
+            self, "editions", tuple(edition.inheriting(schedule.cron, schedule.min_posts, self.window) for edition in editions)
+        )
 
     def edition(self, name: str | None = None) -> Edition:
         """The edition called ``name``; None: the default (the first). Raises ConfigError listing the editions."""

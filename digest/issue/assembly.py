@@ -73,22 +73,19 @@ def assemble_digest(
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
-    ``unrenderable`` (post id → why) names posts that broke the email on their
-    own (see :func:`digest.render.render_leaving_out`): they are excluded and
-    reported, and the issue goes on without them. ``issue_file`` is the
-    editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
-    ``meaning`` (:func:`digest.issue.meaning.meaning_of`) places posts by what they
-    are about and folds one story told by two outlets; None: keywords and titles.
-    ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``. ``parts``: the edition this
-    issue is of (None: the default), its subject, preheader and intro, and for a round-up its cap per theme.
+    ``unrenderable`` (post id → why) names posts that broke the email on their own (see
+    :func:`digest.render.render_leaving_out`): they are excluded and reported, and the issue goes on without them.
+    ``issue_file`` is the editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller. ``meaning``
+    (:func:`digest.issue.meaning.meaning_of`) places posts by what they are about and folds one story told by two
+    outlets; None: keywords and titles. ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``;
+    ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
         selection, gathered = _leave_out(selection, gathered, unrenderable)
+    keys = newsletter.theme_keys
     curation = (
-        curate(issue_file, selection.selected, selection.excluded, newsletter.theme_names, markdown_intro, newsletter.theme_keys)
-        if issue_file
-        else None
+        curate(issue_file, selection.selected, selection.excluded, newsletter.theme_names, markdown_intro, keys) if issue_file else None
     )
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
@@ -110,20 +107,12 @@ def assemble_digest(
     order = None
     if newsletter.section_order is SectionOrder.READERS:
         sections, order = by_reader_interest(sections, interest, newsletter.fallback_theme)
-    edition = parts.edition if parts else newsletter.edition()
-    if edition.roundup:
-        pins = curation.pinned if curation else ()
-        archive, clicks = (parts.archive_url, parts.clicks) if parts else ("", None)
-        sections = roundup_sections(sections, edition.cap_per_theme, archive, pins, clicks)
-    editorial = _with_intro(editorial, edition)
+    sections, editorial, edition = _edition_stage(sections, editorial, newsletter, parts, curation.pinned if curation else ())
     posts = [post for section in sections for post in section.posts]
     placements = placements_of(sections, excluded, curation.included if curation else (), newsletter, meaning)
     outlets = summarise_outlets(posts)
-    automatic = (
-        edition.preheader
-        or newsletter.preheader
-        or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
-    )
+    preheader = edition.preheader or newsletter.preheader
+    automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
         issue_id=issue_id(window, newsletter.timezone),
         newsletter=newsletter.name,
@@ -149,6 +138,18 @@ def assemble_digest(
         interest=interest,
         order=order,
     )
+
+
+def _edition_stage(
+    sections: tuple[Section, ...], editorial: Editorial | None, newsletter: Publication, parts: EditionParts | None, pinned: Sequence[str]
+) -> tuple[tuple[Section, ...], Editorial | None, Edition]:
+    """What the edition (``parts``'s, else the default) does to the issue: a round-up's sections cut at its cap per
+    theme, its own intro; and the edition."""
+    edition = parts.edition if parts else newsletter.edition()
+    if edition.roundup:
+        archive, clicks = (parts.archive_url, parts.clicks) if parts else ("", None)
+        sections = roundup_sections(sections, edition.cap_per_theme, archive, pinned, clicks)
+    return sections, _with_intro(editorial, edition), edition
 
 
 def _with_intro(editorial: Editorial | None, edition: Edition) -> Editorial | None:
