@@ -393,3 +393,27 @@ def test_the_round_up_stage_counts_what_it_cuts_per_theme(make_settings) -> None
     # The kept posts keep the rank's order, grouped by runs of one outlet.
     assert [post.title for post in cut[0].posts] == [f"P{n}" for n in range(13, 5, -1)]
     assert all(len({post.outlet for post in group.posts}) == 1 for group in cut[0].outlets)
+
+
+def test_an_empty_day_of_a_daily_is_skipped_and_recorded(delivery_settings, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    """The daily edition's slot with no post in its last day: no email, the slot recorded as skipped (as an empty week)."""
+    from digest.app.scheduling import Scheduler
+    from digest.config.rhythm import SlotRule, WindowRule
+    from digest.store import Store
+
+    from conftest import FIXTURES
+    from support.settings import overridden
+
+    project = load_settings(FIXTURES / "project" / "config" / "digest.toml", environ={})
+    base = delivery_settings(smtp_server.port)
+    daily = Edition(name="daily", slot=SlotRule.from_cron("0 7 * * *"), window=WindowRule(mode="days", days=1), min_posts=1)
+    weekly = base.newsletter.edition()
+    settings = overridden(base, root=project.install.root, sources=project.newsletter.sources, editions=(weekly, daily))
+    store = Store.open(settings.install.database_url)
+    store.subscribers.add("s0@example.org")
+    runner = Scheduler(settings, store, edition="daily")
+    assert runner.newsletter.edition.name == "daily"
+    outcome = runner.catch_up(datetime(2025, 6, 2, 7, 30, tzinfo=LONDON))
+    assert outcome is not None and outcome.state == "skipped" and outcome.slot == datetime(2025, 6, 2, 7, tzinfo=LONDON)
+    assert outcome.reason == "0 post(s) in the window, fewer than schedule.min_posts = 1; no email sent"
+    assert smtp_server.handler.received == [] and store.runs.get(outcome.slot).state == "skipped"  # type: ignore[union-attr]

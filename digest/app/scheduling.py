@@ -103,11 +103,19 @@ class Scheduler:
     """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
 
     def __init__(
-        self, settings: Scope, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+        self,
+        settings: Scope,
+        store: Store,
+        *,
+        stop: threading.Event | None = None,
+        backend_factory: Callable[[], Backend] | None = None,
+        edition: str | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.newsletter = Newsletter(settings, store)
+        # The edition whose slots it runs (None: the default). Runs are keyed by slot alone until the store step of
+        # issue 35 keys them by edition too: `digest schedule` runs the default edition only.
+        self.newsletter = Newsletter(settings, store, edition)
         self.stop = stop or threading.Event()
         self.trigger = self.newsletter.trigger
         self.backend_factory = backend_factory or (lambda: get_backend(settings.install))
