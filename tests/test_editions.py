@@ -417,3 +417,33 @@ def test_an_empty_day_of_a_daily_is_skipped_and_recorded(delivery_settings, smtp
     assert outcome is not None and outcome.state == "skipped" and outcome.slot == datetime(2025, 6, 2, 7, tzinfo=LONDON)
     assert outcome.reason == "0 post(s) in the window, fewer than schedule.min_posts = 1; no email sent"
     assert smtp_server.handler.received == [] and store.runs.get(outcome.slot).state == "skipped"  # type: ignore[union-attr]
+
+
+def test_the_monthly_email_pins_first_and_carries_the_cap_line_in_both_parts(tmp_path: Path) -> None:
+    """Built through the app layer, compiled into the message a reader gets, and read back with the email package."""
+    import email
+    import email.policy
+
+    from digest.app.issues import Newsletter
+    from digest.send.delivery import compile_issue
+
+    write(tmp_path / "config" / "digest.toml", MONTH_CONFIG.replace("cap_per_theme = 8", "cap_per_theme = 5"))
+    write_month(tmp_path)
+    # The editor pins the month's oldest bus post: it leads its theme whatever the rank says of the others.
+    write(tmp_path / "content" / "issues" / "2026-11-30.md", "---\npin: [https://news.example/t0]\n---\n")
+    settings = load_settings(tmp_path / "config" / "digest.toml", environ={"DIGEST_SECRET_KEY": "q7VbX2kR9mT4wZ8nL3pF6hJ1sD5gC0aE"})
+    monthly = Newsletter(settings, lambda: pytest.fail("a build of a round-up without a database opens none"), "monthly")
+    now = datetime(2026, 12, 4, 9, tzinfo=LONDON)
+    built = monthly.build(monthly.slot_target(now).window, now)
+    transport = next(section for section in built.digest.sections if section.theme == "Transport")
+    assert [post.title for post in transport.posts] == ["Bus route 0", "Bus route 11", "Bus route 10", "Bus route 9", "Bus route 8"]
+    assert transport.more == 7 and built.digest.edition == "monthly"
+    raw = compile_issue(built.issue, settings, date=now).render(1, "reader@example.org", "A Reader")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"] == "Harbour Notes: the month of November 2026"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "and 7 more in the archive [" in text and "https://news.example.org/archive/2026-11/" in text
+    anchors = Anchors()
+    anchors.feed(html)
+    assert ("and 7 more in the archive", "https://news.example.org/archive/2026-11/") in anchors.found
