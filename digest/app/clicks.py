@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from digest.issue.links import through_redirect, tracked_links
-from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink, routes
+from digest.models import ClickTracking, Digest, ReaderInterest, ThemeInterest, TrackedLink, Window, routes
 from digest.models.tokens import LinkSigner
 from digest.readers.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, ClickFilter, Fetch
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
@@ -49,6 +49,20 @@ def reader_copy(settings: Scope) -> Present | None:
 
 
 INTEREST_ISSUES = 4  # "lately": about a month of a weekly newsletter, enough clicks to mean something
+
+
+def post_clicks(store: Store, window: Window) -> dict[str, int] | None:
+    """Readers' aggregate clicks per post id over the stored issues whose windows lie within ``window`` (what a
+    round-up ranks by); None when none of them counted a link (tracking off, or nothing stored yet)."""
+    inside = [s.id for s in store.issues.summaries() if s.window_start >= window.start and s.window_end <= window.end]
+    counted = store.links.of_issues(inside) if inside else {}
+    if not any(counted.values()):
+        return None
+    found: dict[str, int] = {}
+    for rows in counted.values():
+        for row in rows:
+            found[row.link.post_id] = found.get(row.link.post_id, 0) + row.clicks
+    return found
 
 
 def reader_interest(store: Store, latest: int = INTEREST_ISSUES) -> ReaderInterest | None:

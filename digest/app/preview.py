@@ -68,9 +68,10 @@ class Workbench:
     """One configuration (re-read on every build: the editor may be editing it), the newsletter of it shown (its
     slug; None: the only one) and its stores."""
 
-    def __init__(self, config: Path | None, newsletter: str | None = None) -> None:
+    def __init__(self, config: Path | None, newsletter: str | None = None, edition: str | None = None) -> None:
         self.config = config
         self.newsletter = newsletter
+        self.edition = edition  # the edition whose issues it shows; None: the newsletter's default
         self.lock = threading.Lock()
         # By database URL and newsletter (a store is opened for one newsletter's scope): the config may change while
         # the preview runs.
@@ -96,7 +97,7 @@ class Workbench:
             return settings
         now = datetime.now(UTC)
         try:
-            newsletter = Newsletter(settings, lambda: self.store(settings))
+            newsletter = Newsletter(settings, lambda: self.store(settings), self.edition)
             target = newsletter.target(request, now)
         except WindowError as exc:
             # No file is involved: the address's query is what is wrong.

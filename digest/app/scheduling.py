@@ -46,9 +46,9 @@ from digest.app.approval import make_draft, send_gate, tell_not_approved
 from digest.app.issues import Newsletter
 from digest.app.status import SCHEDULER_LEASE
 from digest.config import Publication, Scope
-from digest.issue.slots import latest_slot, make_trigger, next_fire_times, next_slot
+from digest.issue.slots import edition_slots, edition_window, latest_slot, make_trigger, next_fire_times, next_slot
 from digest.mail.backends import Backend, get_backend
-from digest.models import WARMUP_HELD, DeliveryState, RunEnd, SlotState
+from digest.models import WARMUP_HELD, DeliveryState, RunEnd, SlotState, Window
 from digest.models.errors import DigestError
 from digest.send.leases import Held, hold_lease
 from digest.store import Store
@@ -71,6 +71,27 @@ def next_run(newsletter: Publication, now: datetime) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
+class EditionSlot:
+    """One slot of one edition, and the window its issue covers."""
+
+    edition: str
+    slot: datetime
+    window: Window
+
+
+def edition_slots_after(newsletter: Publication, now: datetime, count: int = 5) -> list[EditionSlot]:
+    """Each edition's next ``count`` slots at or after ``now``, all in time order (an edition's name breaking a tie):
+    what `digest schedule` fires once issues are stored per edition (the store step of issue 35)."""
+    zone = newsletter.schedule_zone
+    found = [
+        EditionSlot(edition.name, slot, edition_window(edition, slot, newsletter.timezone))
+        for edition in newsletter.editions
+        for slot in edition_slots(edition, zone, now, count)
+    ]
+    return sorted(found, key=lambda item: (item.slot, item.edition))
+
+
+@dataclass(frozen=True, slots=True)
 class SlotOutcome:
     slot: datetime
     state: SlotState
@@ -82,11 +103,19 @@ class Scheduler:
     """Runs slots. ``backend_factory`` lets tests and the CLI choose where mail goes."""
 
     def __init__(
-        self, settings: Scope, store: Store, *, stop: threading.Event | None = None, backend_factory: Callable[[], Backend] | None = None
+        self,
+        settings: Scope,
+        store: Store,
+        *,
+        stop: threading.Event | None = None,
+        backend_factory: Callable[[], Backend] | None = None,
+        edition: str | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.newsletter = Newsletter(settings, store)
+        # The edition whose slots it runs (None: the default). Runs are keyed by slot alone until the store step of
+        # issue 35 keys them by edition too: `digest schedule` runs the default edition only.
+        self.newsletter = Newsletter(settings, store, edition)
         self.stop = stop or threading.Event()
         self.trigger = self.newsletter.trigger
         self.backend_factory = backend_factory or (lambda: get_backend(settings.install))
@@ -117,10 +146,11 @@ class Scheduler:
             if plan.built is not None and not plan.frozen:
                 for problem in plan.built.digest.problems:
                     log.warning("slot %s: %s", slot.isoformat(), problem)
-                if len(plan.issue.post_ids) < self.settings.newsletter.schedule.min_posts:
+                # The edition's own min_posts (the default edition's is [schedule]'s): an empty day or week is skipped.
+                if len(plan.issue.post_ids) < self.newsletter.edition.min_posts:
                     reason = (
                         f"{len(plan.issue.post_ids)} post(s) in the window, fewer than schedule.min_posts = "
-                        f"{self.settings.newsletter.schedule.min_posts}; no email sent"
+                        f"{self.newsletter.edition.min_posts}; no email sent"
                     )
                     return self._finish(slot, SlotState.SKIPPED, wanted, reason)
             if plan.refusal is not None:

@@ -15,6 +15,7 @@ from digest.cli.common import (
     Context,
     StepBar,
     display_path,
+    edition_option,
     fail,
     hint,
     report_problems,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @with_window_options
+@edition_option
 @click.option(
     "--out",
     "out_dir",
@@ -49,6 +51,7 @@ def build(
     until: str | None,
     sources: tuple[str, ...],
     strict: bool,
+    edition: str | None,
     out_dir: Path | None,
     freeze_it: bool,
     rebuild: bool,
@@ -69,6 +72,7 @@ def build(
         raise click.UsageError("--rebuild goes with --freeze (a build without --freeze stores nothing to replace)")
     obj.bare = bool(sources) and not freeze_it  # given its sources, a build needs no newsletter folder (the defaults apply)
     settings = obj.placing()
+    obj.choose_edition(edition)
     if out_dir is not None:
         settings = replace(settings, newsletter=replace(settings.newsletter, output_dir=out_dir.resolve()))
     now = datetime.now(UTC)

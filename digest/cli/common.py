@@ -48,6 +48,7 @@ class Context:
         self._newsletter: Newsletter | None = None
         self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
         self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
+        self.edition: str | None = None  # --edition: the edition whose issue the command is about; None: the default
 
     @property
     def whole(self) -> Config:
@@ -86,6 +87,19 @@ class Context:
         """What a command about the install goes over: the newsletter named, else every one."""
         return (self.settings,) if self.chosen else self.whole.scopes()
 
+    def choose_edition(self, name: str | None) -> None:
+        """``--edition NAME``: the edition the command's issue is of; a name the newsletter has none of is a usage
+        error listing its editions."""
+        from digest.models.errors import ConfigError
+
+        if name is None:
+            return
+        try:
+            self.settings.newsletter.edition(name)
+        except ConfigError as exc:
+            raise click.UsageError(f"--edition: {'; '.join(exc.problems)}") from None
+        self.edition = name
+
     def placing(self) -> Scope:
         """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,
         sample): only these say that placing by meaning cannot run here, and how to make it."""
@@ -115,7 +129,7 @@ class Context:
         if self._newsletter is None:
             from digest.app.issues import Newsletter
 
-            self._newsletter = Newsletter(self.settings, lambda: self.store)
+            self._newsletter = Newsletter(self.settings, lambda: self.store, self.edition)
         return self._newsletter
 
     def close(self) -> None:
@@ -251,6 +265,14 @@ def with_options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 
     return decorate
 
+
+edition_option = click.option(
+    "--edition",
+    "edition",
+    metavar="NAME",
+    default=None,
+    help="The edition (daily, weekly, monthly…) whose issue this is; default: the first.",
+)
 
 window_options: list[Callable[[Any], Any]] = [
     click.option(

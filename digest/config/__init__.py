@@ -16,7 +16,7 @@ rooted at the working directory: only for a run given all it reads (``build
 
 Beside the reader (``reader.py``, each section in a module of its own: it names them; ``table.py`` reads one
 TOML table, keeping every problem with its key), the values (``schema.py``)
-and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys,
+and the checks of single values (``validators.py``): ``keys.py`` loads the DKIM keys, ``editions.py`` reads a newsletter's editions (its rhythms),
 ``kinds.py`` the kinds of source (one table: names, file endings, the guess),
 ``labelled.py`` reads the starting set of labelled posts, ``hosts.py`` says where hosts are (this machine or not),
 ``alignment.py`` holds DMARC's alignment rule (organisational domains by the
@@ -28,6 +28,7 @@ from __future__ import annotations
 from digest.config.hosts import is_loopback, leaves_machine, link_problem, smtp_hosts, split_nameserver
 from digest.config.kinds import FIRST_PARTY_KINDS, KIND_NAMES, SOURCE_KINDS, SourceKind, detect_kind, source_kind
 from digest.config.reader import accepted_keys, find_config, load_config, load_settings
+from digest.config.rhythm import DEFAULT_CAP, DEFAULT_EDITION, Edition, SlotRule, WindowRule
 from digest.config.schema import (
     DEFAULT_CONFIG,
     DEFAULT_CRON,
@@ -50,7 +51,6 @@ from digest.config.schema import (
     Theme,
     ThrottleOptions,
     WarmupOptions,
-    WindowRule,
     is_url,
     theme_key,
 )
@@ -59,8 +59,10 @@ from digest.config.sourcing import parse_source_spec
 from digest.models.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CAP",
     "DEFAULT_CONFIG",
     "DEFAULT_CRON",
+    "DEFAULT_EDITION",
     "DEFAULT_PORTS",
     "DEFAULT_USER_AGENT",
     "FIRST_PARTY_KINDS",
@@ -71,6 +73,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DeliveryOptions",
+    "Edition",
     "FeedFetch",
     "Installation",
     "MeaningOptions",
@@ -79,6 +82,7 @@ __all__ = [
     "ScheduleOptions",
     "Scope",
     "SelectionRules",
+    "SlotRule",
     "SmtpOptions",
     "SourceKind",
     "SourceSpec",

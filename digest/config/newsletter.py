@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from digest.config.rhythm import WindowRule
 from digest.config.schema import (
     DEFAULT_CRON,
     WEEKDAYS,
     ScheduleOptions,
     SelectionRules,
-    WindowRule,
     theme_key_problem,
 )
 from digest.config.table import TableReader

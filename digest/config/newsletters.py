@@ -2,7 +2,7 @@
 
 config/digest.toml keeps its shape: the install and the first newsletter. A newsletter file holds only the sections
 about a newsletter ([newsletter], [window], [selection], [[sources]], [[themes]], [grouping], [output], [editorial],
-[tracking], [schedule], [dkim]), read by the same readers as the first one's, so a key means the same in both; its
+[tracking], [schedule], [editions.NAME], [dkim]), read by the same readers as the first one's, so a key means the same in both; its
 slug is the file's name. What is the install's ([store], [smtp], [delivery], [serve]…) is refused there, naming the
 file, the key and where it belongs; a newsletter names one of the install's relays (``[newsletter] relay``) and its
 own rate instead. Paths in it are relative to the install's root, as in config/digest.toml; its output and
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config.dkim import read_dkim
+from digest.config.editions import read_editions, with_default_edition
 from digest.config.newsletter import read_editorial, read_newsletter, read_output, read_schedule, read_selection, read_tracking, read_window
 from digest.config.schema import Relay, theme_key_problem
 from digest.config.sourcing import read_sources
@@ -114,6 +115,8 @@ def _sections(top: TableReader, root: Path, base: Path, language: str) -> dict[s
         **read_editorial(top, root),
         "schedule": read_schedule(top),
     }
+    fields["editions"] = read_editions(top, fields["schedule"], fields["window"])
+    fields["schedule"], fields["window"] = with_default_edition(fields["schedule"], fields["window"], fields["editions"])
     unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     fields["meaning"] = starting_set(fields, top.problems)
     return fields

@@ -6,7 +6,7 @@ and parsed, each section read by its own module (every problem collected by a :c
 with its file and key), what no section judges alone checked, then every problem reported at once as one ConfigError.
 
 The sections' modules: ``newsletter.py`` ([newsletter], [window], [selection], [output], [editorial], [tracking],
-[schedule]), ``themes.py`` ([[themes]], [grouping]), ``sourcing.py`` ([[sources]], [feeds]), ``server.py`` ([store],
+[schedule]), ``editions.py`` ([editions.NAME]), ``themes.py`` ([[themes]], [grouping]), ``sourcing.py`` ([[sources]], [feeds]), ``server.py`` ([store],
 [subscribe], [serve]), ``transport.py`` ([delivery], [smtp], [bounces]) and ``dkim.py`` ([dkim])."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from digest.config.dkim import read_dkim
+from digest.config.editions import read_editions, with_default_edition
 from digest.config.newsletter import read_editorial, read_newsletter, read_output, read_schedule, read_selection, read_tracking, read_window
 from digest.config.newsletters import check_newsletters, newsletter_files, read_newsletter_file
 from digest.config.schema import (
@@ -109,7 +110,8 @@ def _owned_by(path: Path, uid: int) -> bool:
 def accepted_keys() -> set[str]:
     """Every key the loader reads, dotted (``newsletter.timezone``, ``sources.location``): what a shipped config documents."""
     known: set[str] = set()
-    _config({"sources": [{"location": "x"}], "themes": [{"name": "x"}]}, "(keys)", None, {}, known)
+    # One edition stands for all: each [editions.NAME] reads the same keys, documented under [editions.weekly].
+    _config({"sources": [{"location": "x"}], "themes": [{"name": "x"}], "editions": {"weekly": {}}}, "(keys)", None, {}, known)
     return known
 
 
@@ -150,6 +152,8 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
     bounces = read_bounces(top, env, root)
     _cross_checks(top, file, delivery, smtp, relays, bounces, fields["database_url"])
     schedule = read_schedule(top)
+    fields["editions"] = read_editions(top, schedule, fields["window"])
+    schedule, fields["window"] = with_default_edition(schedule, fields["window"], fields["editions"])
     dkim = read_dkim(top, root, news["sender"], warnings)
     top.finish()
     fields["source"] = config_path

@@ -14,13 +14,13 @@ from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from digest.config.keys import DkimSigner
+from digest.config.rhythm import Edition, WindowRule, default_edition
 from digest.config.secret_key import missing_secret
 from digest.models import ClickTracking, SectionOrder
 from digest.models.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WindowMode = Literal["days", "week", "since-last"]
 
 T = TypeVar("T")
 DEFAULT_USER_AGENT = "digest/0.1 (+newsletter digest)"
@@ -116,13 +116,6 @@ class MeaningOptions:
         """Whether the model reads posts in ``language``: all-MiniLM-L6-v2 (packaged) learnt English only, so it
         would place posts in other languages worse than their keywords do; a folder's model is the user's word."""
         return self.model != PACKAGED or language.split("-")[0].lower() == "en"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowRule:
-    mode: WindowMode = "days"
-    days: int = 7
-    week_starts: int = 0  # Monday, as datetime.weekday() counts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,6 +335,9 @@ class Publication:
     editorial_dir: Path = Path("content/issues")  # the editor's issue files (digest.issue.editorial)
     templates_dir: Path | None = None
     schedule: ScheduleOptions = field(default_factory=ScheduleOptions)
+    # [editions.NAME]: its rhythms, the first the default (schedule and window above are the first's); none given:
+    # one "weekly" of [schedule] and [window] (digest.config.editions)
+    editions: tuple[Edition, ...] = ()
     dkim: DkimSigner | None = field(default=None, repr=False)  # [dkim]: the keys every message is signed with
     path: str = "/"  # [newsletter] path: where its public pages live under the install's base_url ("/" or "/slug")
     relay: str = ""  # [newsletter] relay: the one of [[smtp.relays]] it sends through; empty: the install's relays
@@ -351,6 +347,21 @@ class Publication:
     def __post_init__(self) -> None:
         if not self.slug:
             object.__setattr__(self, "slug", newsletter_slug(self.name))
+        schedule = self.schedule
+        editions = self.editions or (default_edition(schedule.cron, schedule.min_posts, self.window),)
+        object.__setattr__(
+            self, "editions", tuple(edition.inheriting(schedule.cron, schedule.min_posts, self.window) for edition in editions)
+        )
+
+    def edition(self, name: str | None = None) -> Edition:
+        """The edition called ``name``; None: the default (the first). Raises ConfigError listing the editions."""
+        if name is None:
+            return self.editions[0]
+        for edition in self.editions:
+            if edition.name == name:
+                return edition
+        known = ", ".join(edition.name for edition in self.editions)
+        raise ConfigError([f'no edition "{name}" in {self.name} (its editions: {known})'])
 
     @property
     def theme_names(self) -> list[str]:

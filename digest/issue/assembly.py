@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypedDict
 
-from digest.config import Publication, Scope, SourceSpec
+from digest.config import Edition, Publication, Scope, SourceSpec
 from digest.issue.editorial import Curation, IssueFile, curate, issue_file_path, read_issue_file
 from digest.issue.grouping import by_reader_interest, group_posts, summarise_outlets, unknown_themes
 from digest.issue.language import language_problems, not_in_language
 from digest.issue.meaning import Meaning, meaning_of, post_text
+from digest.issue.roundup import roundup_sections
 from digest.issue.selection import Selection, select_posts
 from digest.issue.stories import fold_stories
 from digest.models import (
     Digest,
+    Editorial,
     Excluded,
     ExclusionKind,
     Judgement,
@@ -35,14 +37,27 @@ from digest.render.i18n import automatic_preheader
 from digest.sources import Gathered, gather_all
 
 
-def issue_title(window: Window, newsletter: Publication) -> str:
-    """The title format filled in: {name}, and {date} (= {end}, the window's last day) and {start} in the reader's language."""
-    from digest.render.i18n import format_day
+def issue_title(window: Window, newsletter: Publication, edition: Edition | None = None) -> str:
+    """The title format (the edition's subject, else the newsletter's title) filled in: {name}, and {date} (= {end},
+    the window's last day), {start} and {month} (the window's first month, "November 2026") in the reader's language."""
+    from digest.render.i18n import format_day, format_month
 
     day = last_day(window, newsletter.timezone)
     start = window.start.astimezone(newsletter.timezone)
     end = format_day(day, newsletter.language)
-    return newsletter.title_format.format(name=newsletter.name, date=end, end=end, start=format_day(start, newsletter.language))
+    found = (edition.subject if edition else "") or newsletter.title_format
+    month = format_month(start, newsletter.language)
+    return found.format(name=newsletter.name, date=end, end=end, start=format_day(start, newsletter.language), month=month)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EditionParts:
+    """What an edition brings to its issue's assembly: the edition, and for a round-up the month's archive page and
+    readers' aggregate clicks per post id (None: not counted)."""
+
+    edition: Edition
+    archive_url: str = ""
+    clicks: Mapping[str, int] | None = None
 
 
 def assemble_digest(
@@ -54,24 +69,23 @@ def assemble_digest(
     issue_file: IssueFile | None = None,
     meaning: Meaning | None = None,
     interest: ReaderInterest | None = None,
+    parts: EditionParts | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
-    ``unrenderable`` (post id → why) names posts that broke the email on their
-    own (see :func:`digest.render.render_leaving_out`): they are excluded and
-    reported, and the issue goes on without them. ``issue_file`` is the
-    editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
-    ``meaning`` (:func:`digest.issue.meaning.meaning_of`) places posts by what they
-    are about and folds one story told by two outlets; None: keywords and titles.
-    ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
+    ``unrenderable`` (post id → why) names posts that broke the email on their own (see
+    :func:`digest.render.render_leaving_out`): they are excluded and reported, and the issue goes on without them.
+    ``issue_file`` is the editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller. ``meaning``
+    (:func:`digest.issue.meaning.meaning_of`) places posts by what they are about and folds one story told by two
+    outlets; None: keywords and titles. ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``;
+    ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
         selection, gathered = _leave_out(selection, gathered, unrenderable)
+    keys = newsletter.theme_keys
     curation = (
-        curate(issue_file, selection.selected, selection.excluded, newsletter.theme_names, markdown_intro, newsletter.theme_keys)
-        if issue_file
-        else None
+        curate(issue_file, selection.selected, selection.excluded, newsletter.theme_names, markdown_intro, keys) if issue_file else None
     )
     selected = curation.selected if curation else selection.selected
     excluded = curation.excluded if curation else selection.excluded
@@ -93,14 +107,17 @@ def assemble_digest(
     order = None
     if newsletter.section_order is SectionOrder.READERS:
         sections, order = by_reader_interest(sections, interest, newsletter.fallback_theme)
+    sections, editorial, edition = _edition_stage(sections, editorial, newsletter, parts, curation.pinned if curation else ())
     posts = [post for section in sections for post in section.posts]
     placements = placements_of(sections, excluded, curation.included if curation else (), newsletter, meaning)
     outlets = summarise_outlets(posts)
-    automatic = newsletter.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
+    preheader = edition.preheader or newsletter.preheader
+    automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
         issue_id=issue_id(window, newsletter.timezone),
         newsletter=newsletter.name,
-        title=issue_title(window, newsletter),
+        title=issue_title(window, newsletter, edition),
+        edition=edition.name,
         preheader=(editorial.preheader if editorial else None) or automatic,
         window=window,
         timezone=str(newsletter.timezone),
@@ -121,6 +138,28 @@ def assemble_digest(
         interest=interest,
         order=order,
     )
+
+
+def _edition_stage(
+    sections: tuple[Section, ...], editorial: Editorial | None, newsletter: Publication, parts: EditionParts | None, pinned: Sequence[str]
+) -> tuple[tuple[Section, ...], Editorial | None, Edition]:
+    """What the edition (``parts``'s, else the default) does to the issue: a round-up's sections cut at its cap per
+    theme, its own intro; and the edition."""
+    edition = parts.edition if parts else newsletter.edition()
+    if edition.roundup:
+        archive, clicks = (parts.archive_url, parts.clicks) if parts else ("", None)
+        sections = roundup_sections(sections, edition.cap_per_theme, archive, pinned, clicks)
+    return sections, _with_intro(editorial, edition), edition
+
+
+def _with_intro(editorial: Editorial | None, edition: Edition) -> Editorial | None:
+    """The editor's issue file's intro, else the edition's own (``intro``, Markdown), else none."""
+    if not edition.intro or (editorial is not None and editorial.intro_html):
+        return editorial
+    html, text = markdown_intro(edition.intro), edition.intro.strip()
+    if editorial is not None:
+        return replace(editorial, intro_html=html, intro_text=text)
+    return Editorial(file="", intro_html=html, intro_text=text)
 
 
 def _problems(gathered: Gathered, curation: Curation | None, selected: Sequence[Post], newsletter: Publication) -> tuple[Problem, ...]:

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from digest.config import SelectionRules, WindowRule
 from digest.issue.stories import canonical_url, first_party
@@ -23,11 +23,19 @@ def window_for(now: datetime, rule: WindowRule, zone: tzinfo, last_end: datetime
     ``days``: the N days ending at ``now``. ``week``: the last full calendar
     week before ``now``, weeks starting at local midnight on the configured
     weekday. ``since-last``: from the end of the last issue (``last_end``) to
-    ``now``; with no last issue, as ``days``. Local dates are taken in ``zone``
-    so that a week always starts at local midnight, across clock changes.
+    ``now``; with no last issue, as ``days``. An edition's (:mod:`digest.config.editions`) ``hours``: exactly
+    that many hours ending at ``now``; ``month``: the calendar month before the one ``now`` falls in. Local dates
+    are taken in ``zone`` so that a week or a month always starts at local midnight, across clock changes.
     """
     if now.tzinfo is None:
         raise NaiveDatetimeError("now must be timezone-aware")
+    if rule.mode == "month":
+        this_month = now.astimezone(zone).date().replace(day=1)
+        previous = (this_month - timedelta(days=1)).replace(day=1)
+        return Window(start=local_midnight(previous, zone), end=local_midnight(this_month, zone))
+    if rule.mode == "hours":
+        # In UTC: an aware datetime's arithmetic is on its wall clock, which a clock change would stretch or shrink.
+        return Window(start=(now.astimezone(UTC) - timedelta(hours=rule.hours)).astimezone(now.tzinfo), end=now)
     if rule.mode == "week":
         local = now.astimezone(zone)
         back = (local.weekday() - rule.week_starts) % 7

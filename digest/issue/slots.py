@@ -1,24 +1,48 @@
-"""Schedule slots: the fire times of the configured cron, which name the issues.
+"""Schedule slots: the fire times of an edition's slot rule, which name the issues, and the window each covers.
 
 An issue's window ends at a slot (``window_for(slot, …)``), so the issue of
 a slot is the same whoever builds it and whenever: the scheduler on time,
-the scheduler late, or an operator's ``digest send``.
+the scheduler late, or an operator's ``digest send``. Each edition of a
+newsletter (:mod:`digest.config.editions`) has its own slots and windows:
+:func:`edition_slots` and :func:`edition_window` are pure functions of the
+edition, the zone and the moment asked about.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import cast
 
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.config import Publication
+from digest.config import Edition, Publication
+from digest.issue.selection import window_for
+from digest.models import Window
 
 LOOKBACK = timedelta(days=400)  # far enough back for a yearly cron
 
 
-def make_trigger(newsletter: Publication) -> CronTrigger:
-    return CronTrigger.from_crontab(newsletter.schedule.cron, timezone=newsletter.schedule_zone)
+def make_trigger(newsletter: Publication, edition: Edition | None = None) -> CronTrigger:
+    """The trigger of ``edition``'s slots (None: the newsletter's default edition) in the schedule's zone."""
+    return edition_trigger(edition or newsletter.edition(), newsletter.schedule_zone)
+
+
+def edition_trigger(edition: Edition, zone: tzinfo) -> CronTrigger:
+    """The cron trigger of an edition's slot rule, in local time of ``zone`` (09:00 stays 09:00 across clock changes;
+    "1st fri" is the first Friday of each month)."""
+    rule = edition.slot
+    return CronTrigger(minute=rule.minute, hour=rule.hour, day=rule.day, month=rule.month, day_of_week=rule.day_of_week, timezone=zone)
+
+
+def edition_slots(edition: Edition, zone: tzinfo, now: datetime, count: int = 5) -> list[datetime]:
+    """The edition's next ``count`` slots at or after ``now``."""
+    return next_fire_times(edition_trigger(edition, zone), now, count)
+
+
+def edition_window(edition: Edition, slot: datetime, zone: tzinfo, last_end: datetime | None = None) -> Window:
+    """The window the issue of ``edition``'s ``slot`` covers (``last_end``: where the edition's last issue ended, for
+    a "since-last" window)."""
+    return window_for(slot, edition.window, zone, last_end)
 
 
 def next_fire_times(trigger: CronTrigger, now: datetime, count: int = 5) -> list[datetime]:

@@ -33,6 +33,10 @@ class Section:
     automatic: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({})
     )  # post id → digest's theme, where the editor moved it
+    # A round-up (digest.issue.roundup): the theme's posts beyond its cap, not shown here but listed on the archive
+    # page of ``more_url`` ("and 14 more in the archive"); 0: every post of the theme is shown.
+    more: int = 0
+    more_url: str = ""
 
     @property
     def posts(self) -> tuple[Post, ...]:
@@ -92,6 +96,7 @@ class Digest:
     placements: tuple[Placed, ...] = ()  # each post's automatic and final theme, and the editor's exclusions
     interest: ReaderInterest | None = None  # what readers clicked in recent issues, per theme (None: nothing counted)
     order: str | None = None  # why the sections are in this order, when [grouping] order = "readers"
+    edition: str = "weekly"  # the edition (digest.config.editions) this is an issue of
 
     @property
     def subject(self) -> str:

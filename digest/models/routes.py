@@ -74,6 +74,12 @@ def archive_at(archive_url: str | None, base_url: str) -> str:
     return archive_url or ARCHIVE.link(base_url).removesuffix("/")
 
 
+def month_archive(archive: str, year: int, month: int) -> str:
+    """The archive's page of one month (``…/2026-11/``), which lists every post of the month: where a round-up's
+    "and N more in the archive" points. ``archive``: :func:`archive_at`'s."""
+    return f"{archive}/{year:04d}-{month:02d}/"
+
+
 # -- the HTTP API (``digest serve``, issue 36): its own addresses under one versioned prefix -------------------------
 
 

@@ -65,6 +65,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
     return {
         "issue_id": digest.issue_id,
         "newsletter": digest.newsletter,
+        "edition": digest.edition,
         "title": digest.title,
         "preheader": digest.preheader,
         "window": window_to_json(digest.window),
@@ -89,6 +90,8 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
                     }
                     for group in section.outlets
                 ],
+                # A round-up's theme cut at its cap: how many more, and the month's archive page that lists them.
+                **({"more": section.more, "more_url": section.more_url} if section.more else {}),
             }
             for section in digest.sections
         ],

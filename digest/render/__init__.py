@@ -91,9 +91,16 @@ def render_issue(digest: Digest, settings: Scope, present: Present | None = None
             post_outlets=[[post.outlet for post in section.posts] for section in digest.sections],
             outlets=[outlet.outlet for outlet in digest.outlet_summary],
             language=settings.newsletter.language,
-            automatic_preheader=not settings.newsletter.preheader and not (digest.editorial and digest.editorial.preheader),
+            automatic_preheader=not _given_preheader(digest, settings),
         ),
     )
+
+
+def _given_preheader(digest: Digest, settings: Scope) -> bool:
+    """A person wrote the preheader (the newsletter's, the edition's or the issue file's): each view keeps it."""
+    editions = {edition.name: edition for edition in settings.newsletter.editions}
+    edition = editions.get(digest.edition)
+    return bool(settings.newsletter.preheader or (edition and edition.preheader) or (digest.editorial and digest.editorial.preheader))
 
 
 def _stripped(parts: tuple[str, str]) -> tuple[str, str]:

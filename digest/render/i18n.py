@@ -43,6 +43,11 @@ def format_day(moment: date, language: str = "en", with_year: bool = True) -> st
     return str(format_skeleton("MMMMd", moment, locale=locale))
 
 
+def format_month(moment: date, language: str = "en") -> str:
+    """A month as readers of ``language`` write it on its own: ``November 2026``, ``novembre 2026``."""
+    return str(format_skeleton("yMMMM", moment, locale=locale_of(language)))
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalog for ``language`` (or its base language); English source text when there is none."""

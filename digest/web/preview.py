@@ -65,8 +65,10 @@ log = logging.getLogger(__name__)
 class PreviewState:
     """A workbench, a version bumped on every watched change, and builds cached per version and query."""
 
-    def __init__(self, config: Path | None, on_step: OnStep | None = None, newsletter: str | None = None) -> None:
-        self.bench = Workbench(config, newsletter)
+    def __init__(
+        self, config: Path | None, on_step: OnStep | None = None, newsletter: str | None = None, edition: str | None = None
+    ) -> None:
+        self.bench = Workbench(config, newsletter, edition)
         self.on_step = on_step
         self.version = 0
         self.lock = threading.Lock()
@@ -129,11 +131,12 @@ def create_preview_app(
     host: str = "127.0.0.1",
     on_step: OnStep | None = None,
     newsletter: str | None = None,
+    edition: str | None = None,
 ) -> Starlette:
     """The preview app; it answers only loopback names and ``host`` (the address it is bound to). ``on_step``: the
     progress of a long build (the first of a large archive), on the terminal `digest preview` runs in. ``newsletter``:
-    the slug of the one it shows (None: the only one)."""
-    site = PreviewSite(PreviewState(config, on_step, newsletter))
+    the slug of the one it shows (None: the only one); ``edition``: the edition whose issues it shows (None: its default)."""
+    site = PreviewSite(PreviewState(config, on_step, newsletter, edition))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from digest.app.clicks import counted_links, reader_copy, reader_interest
+from digest.app.clicks import counted_links, post_clicks, reader_copy, reader_interest
 from digest.app.health import record_fetches
 from digest.app.issues.core import NewsletterCore
 from digest.config import SourceSpec
-from digest.issue.assembly import assemble_digest, gather_for, issue_file_of
+from digest.issue.assembly import EditionParts, assemble_digest, gather_for, issue_file_of
 from digest.issue.meaning import meaning_of
 from digest.issue.meaning.classifier import Label, LabelSource
 from digest.issue.selection import select_posts
-from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window
+from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window, routes
 from digest.models.serialize import digest_to_json
 from digest.render import render_leaving_out
 from digest.sources import Gathered, gather_all
@@ -113,19 +113,34 @@ class Building(NewsletterCore):
             chosen = select_posts(gathered.posts, window, self.settings.newsletter.selection, gathered.not_new).selected
         return Listed(posts=chosen, problems=gathered.problems)
 
+    def _parts(self, window: Window) -> EditionParts:
+        """The edition this issue is of; for a round-up, the archive page of its window's month and the clicks its
+        posts had in the issues of that window (none without a database)."""
+        if not self.edition.roundup:
+            return EditionParts(edition=self.edition)
+        zone = self.settings.newsletter.timezone
+        first = window.start.astimezone(zone)
+        archive = routes.archive_at(self.settings.newsletter.archive_url, self.settings.install.base_url)
+        has_store = self._store is not None or database_exists(self.settings.install.database_url)
+        return EditionParts(
+            edition=self.edition,
+            archive_url=routes.month_archive(archive, first.year, first.month),
+            clicks=post_clicks(self.store, window) if has_store else None,
+        )
+
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
-        """Gather, select, group and render the issue of ``window``; stores nothing. Raises RenderError."""
+        """Gather, select, group and render the issue of ``window`` (of this edition); stores nothing. Raises RenderError."""
         gathered = self._remembered(gather_for(self.settings, window, sources), window, now)
         issue_file = issue_file_of(self.settings, window)
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
-        digest = assemble_digest(gathered, window, self.settings.newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest)
+        parts = self._parts(window)
+        newsletter = self.settings.newsletter
+        digest = assemble_digest(gathered, window, newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, parts=parts)
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
-            lambda unrenderable: assemble_digest(
-                gathered, window, self.settings.newsletter, now, unrenderable, issue_file, meaning, interest
-            ),
+            lambda unrenderable: assemble_digest(gathered, window, newsletter, now, unrenderable, issue_file, meaning, interest, parts),
             reader_copy(self.settings),
         )
         return Built(

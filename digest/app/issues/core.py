@@ -16,11 +16,13 @@ class NewsletterCore:
     that opens one), so a build of an explicit window needs no database.
     """
 
-    def __init__(self, settings: Scope, store: Store | Callable[[], Store]) -> None:
+    def __init__(self, settings: Scope, store: Store | Callable[[], Store], edition: str | None = None) -> None:
         self.settings = settings
+        # The edition its issues are of (None: the newsletter's default); an unknown name: ConfigError listing them.
+        self.edition = settings.newsletter.edition(edition)
         self._store = store if isinstance(store, Store) else None
         self._open = store if not isinstance(store, Store) else None
-        self.trigger = make_trigger(settings.newsletter)
+        self.trigger = make_trigger(settings.newsletter, self.edition)
 
     @property
     def store(self) -> Store:

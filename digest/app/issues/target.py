@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.issues.core import NewsletterCore
-from digest.issue.selection import at_moment, parse_when, window_between, window_for
-from digest.issue.slots import latest_slot, next_slot
+from digest.issue.selection import at_moment, parse_when, window_between
+from digest.issue.slots import edition_window, latest_slot, next_slot
 from digest.models import Refusal, RefusalKind, Window, issue_id
 from digest.models.errors import WindowError
 from digest.store import Store
@@ -51,14 +51,15 @@ class Targeting(NewsletterCore):
         at = at_moment(parse_when(request.as_of), zone) if request.as_of else now
         slot = next_slot(self.trigger, at) if request.upcoming else latest_slot(self.trigger, at)
         if slot is None:
-            raise WindowError(f"the schedule {settings.newsletter.schedule.cron!r} has no fire time near {at.isoformat()}")
+            raise WindowError(f"the schedule {self.edition.slot.text!r} has no fire time near {at.isoformat()}")
         return self.slot_target(slot)
 
     def slot_target(self, slot: datetime) -> Target:
         """The issue of one schedule slot: its window ends at the slot."""
         settings = self.settings
-        last_end = self.store.issues.last_window_end(slot) if settings.newsletter.window.mode == "since-last" else None
-        window = window_for(slot, settings.newsletter.window, settings.newsletter.timezone, last_end)
+        # Until issues are stored by edition (the store step of issue 35), "since-last" reads the newsletter's last issue.
+        last_end = self.store.issues.last_window_end(slot) if self.edition.window.mode == "since-last" else None
+        window = edition_window(self.edition, slot, settings.newsletter.timezone, last_end)
         return Target(window=window, issue_id=issue_id(window, settings.newsletter.timezone), slot=slot)
 
     def stored_target(self, wanted: str) -> Target | None:
