@@ -54,6 +54,7 @@ def assemble_digest(
     issue_file: IssueFile | None = None,
     meaning: Meaning | None = None,
     interest: ReaderInterest | None = None,
+    known_id: str | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
@@ -63,7 +64,8 @@ def assemble_digest(
     editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller.
     ``meaning`` (:func:`digest.issue.meaning.meaning_of`) places posts by what they
     are about and folds one story told by two outlets; None: keywords and titles.
-    ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``.
+    ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``. ``known_id``: the id of the
+    issue of this window stored already (made before ids held the newsletter's slug); None: the window's and the slug's.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
@@ -98,7 +100,7 @@ def assemble_digest(
     outlets = summarise_outlets(posts)
     automatic = newsletter.preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
-        issue_id=issue_id(window, newsletter.timezone),
+        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug),
         newsletter=newsletter.name,
         title=issue_title(window, newsletter),
         preheader=(editorial.preheader if editorial else None) or automatic,

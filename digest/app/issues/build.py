@@ -119,12 +119,15 @@ class Building(NewsletterCore):
         issue_file = issue_file_of(self.settings, window)
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
-        digest = assemble_digest(gathered, window, self.settings.newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest)
+        known = self.issue_id_of(window)
+        digest = assemble_digest(
+            gathered, window, self.settings.newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, known_id=known
+        )
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
             lambda unrenderable: assemble_digest(
-                gathered, window, self.settings.newsletter, now, unrenderable, issue_file, meaning, interest
+                gathered, window, self.settings.newsletter, now, unrenderable, issue_file, meaning, interest, known
             ),
             reader_copy(self.settings),
         )
