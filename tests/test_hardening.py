@@ -39,7 +39,7 @@ ISSUE = "2026-11-20-abcdef"
 
 
 def _store_with(settings: Scope, addresses: list[str]) -> Store:
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for address in addresses:
         store.subscribers.add(address)
     store.issues.save(make_stored_issue(ISSUE))

@@ -78,7 +78,7 @@ def history(delivery_settings: Callable[..., Scope], smtp_server: Any) -> tuple[
     """Two issues sent to ten readers: the first with direct links, the second counted and clicked through the
     real redirect (PEOPLE); a bounce and a complaint on the second; one reader gone by the link."""
     base = overridden(delivery_settings(smtp_server.port), root=REPO)
-    store = Store.open(base.install.database_url)
+    store = Store.open(base.install.database_url, newsletter=base.newsletter.slug)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(READERS)]
     issue_ids = []
     for as_of, clicks in zip(ISSUES, (ClickTracking.OFF, ClickTracking.AGGREGATE), strict=True):

@@ -45,7 +45,7 @@ def scheduled(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer) 
             themes=project.newsletter.themes,
             schedule=ScheduleOptions(**options),
         )
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store
@@ -199,7 +199,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         settings = load_settings(config, environ={})
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         deadline = time.monotonic() + 30
         while store.leases.holder("scheduler") is None and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -53,7 +53,7 @@ def choose_on_the_preferences_page(config: Path, address: str, keys: list[str]) 
     from digest.web.public import create_public_app
 
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": PAGE_KEY})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(settings, store))
     try:
         reader, _ = store.subscribers.add(address)

@@ -108,7 +108,7 @@ class Store:
         self.events = MailEvents(engine)
         self.workers = Workers(engine)
         self.placements = Placements(engine, self.newsletter)
-        self.links = Links(engine)
+        self.links = Links(engine, self.newsletter)
         self.figures = Figures(engine, self.newsletter)
         self.fetches = SourceFetches(engine)
         self.webhooks = Webhooks(engine)

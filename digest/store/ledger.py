@@ -85,7 +85,11 @@ class Ledger:
             new = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(subscribers)
-                .where(active, readers_of(issue_id), ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
+                .where(
+                    active,
+                    readers_of(issue_id, self.newsletter),
+                    ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id),
+                )
             ).scalar_one()
             by_state = dict.fromkeys(DeliveryState, 0)
             rows = conn.execute(
@@ -150,12 +154,15 @@ class Ledger:
         with self.reads.connect() as conn:
             return [(str(row[0]), theme_choice(row[1]), stored_day(row[2])) for row in conn.execute(query).all()]
 
-    @staticmethod
-    def _would_mail(issue_id: str) -> Any:
+    def _would_mail(self, issue_id: str) -> Any:
         """Active subscribers of the issue's newsletter with no delivery of ``issue_id`` yet, or one not done."""
         delivery = sa.select(deliveries.c.state).where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id)
         waiting = [state.value for state in OUTSTANDING_STATES]
-        return (subscribers.c.status == SubscriberStatus.ACTIVE) & readers_of(issue_id) & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
+        return (
+            (subscribers.c.status == SubscriberStatus.ACTIVE)
+            & readers_of(issue_id, self.newsletter)
+            & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
+        )
 
     def enqueue(self, issue_id: str) -> int:
         """A pending delivery for every active subscriber of the issue's newsletter who has none for this issue yet."""
@@ -169,7 +176,7 @@ class Ledger:
                 sa.literal(now, UTCDateTime),
                 sa.literal(now, UTCDateTime),
             )
-            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id))
+            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter))
             .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
         )
         insert = sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
@@ -367,9 +374,11 @@ def select_due() -> sa.Select[Any]:
     ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
 
 
-def readers_of(issue_id: str) -> sa.ColumnElement[bool]:
-    """SQL: the subscription is on the newsletter of the issue ``issue_id`` (a send mails its own newsletter's list)."""
-    return subscribers.c.newsletter == sa.select(issues.c.newsletter).where(issues.c.id == issue_id).scalar_subquery()
+def readers_of(issue_id: str, newsletter: str) -> sa.ColumnElement[bool]:
+    """SQL: the subscription is on the newsletter of the issue ``issue_id`` (a send mails its own newsletter's list);
+    for an issue not stored yet (a plan before the freeze), on ``newsletter``, the ledger's."""
+    stored = sa.select(issues.c.newsletter).where(issues.c.id == issue_id).scalar_subquery()
+    return subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)
 
 
 def due_of(row: Any) -> Due:

@@ -46,7 +46,9 @@ def stop_person(
         wanted = (was != status.value and (named is None or was == named)) if sub_id == subscriber_id else was in MAY_GET_MAIL
         if wanted:
             conn.execute(
-                sa.update(subscribers).where(subscribers.c.id == sub_id).values(status=status.value, status_reason=reason, updated_at=now_utc())
+                sa.update(subscribers)
+                .where(subscribers.c.id == sub_id)
+                .values(status=status.value, status_reason=reason, updated_at=now_utc())
             )
             subscriber_event(conn, event, sub_id)
         outcome.append((str(newsletter), bool(wanted)))

@@ -39,7 +39,9 @@ class Runs:
 
     def recent(self, limit: int = 10) -> list[ScheduleRun]:
         with self.reads.connect() as conn:
-            rows = conn.execute(sa.select(schedule_runs).where(self.mine).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+            rows = (
+                conn.execute(sa.select(schedule_runs).where(self.mine).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+            )
         return [_run(row) for row in rows]
 
 

@@ -19,9 +19,7 @@ down_revision = "v23"
 TIME = sa.String(32)
 SLUG = sa.String(64)
 # What a subscription keeps of the subscriber row it was (the rest moved to people).
-KEPT = (
-    "id, status, status_reason, created_at, updated_at, themes, confirm_sent_at, paused_until, confirming_since, link_salt"
-)
+KEPT = "id, status, status_reason, created_at, updated_at, themes, confirm_sent_at, paused_until, confirming_since, link_salt"
 
 
 def upgrade() -> None:
