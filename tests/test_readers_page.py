@@ -110,11 +110,13 @@ def history(delivery_settings: Callable[..., Scope], smtp_server: Any) -> tuple[
 
 
 def project_on(tmp_path: Path, settings: Scope) -> Path:
-    """The preview's fixture project, its store the history's database: its config file."""
+    """The preview's fixture project, its store the history's database, and its newsletter the history's (a store
+    lists and finds one newsletter's issues and readers: its slug): its config file."""
     config = make_project(tmp_path)
     text = config.read_text(encoding="utf-8").replace(
         f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.install.database_url}"'
     )
+    text = text.replace("[newsletter]\n", f'[newsletter]\nslug = "{settings.newsletter.slug}"\n', 1)
     config.write_text(text, encoding="utf-8")
     return config
 

@@ -72,7 +72,7 @@ def test_a_late_run_within_grace_sends_the_same_issue_as_an_on_time_one(
     runner, store = scheduled()
     late = runner.catch_up(SLOT + timedelta(hours=5, minutes=59))
     assert late is not None and late.state == "sent"
-    on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON)
+    on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON, runner.settings.newsletter.slug)
     assert late.issue_id == on_time_id  # the window ends at the slot, not at the late run time
     issue = store.issues.load(on_time_id)
     assert issue is not None and issue.window_end == SLOT
