@@ -118,7 +118,7 @@ def test_links_are_visible_in_both_parts(delivered: tuple[Scope, list[EmailMessa
         html = message.get_body(("html",)).get_content()
         for body in (text, html):
             assert unsubscribe in body
-            assert "https://news.example.org/archive/2025-03-02-b21c5b/" in body
+            assert "https://news.example.org/archive/2025-03-02-2e323a/" in body
             assert f"reader{n}@example.org" in body
             assert "%%" not in body
 
