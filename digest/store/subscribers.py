@@ -65,7 +65,8 @@ class Subscribers:
         return int(made[0])
 
     def add(self, email: str, name: str | None = None, *, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> tuple[Subscriber, bool]:
-        """Add an address (already validated); returns it and whether it was new.
+        """Add an address (already validated) to this newsletter; returns its subscription and whether it was new (a
+        person already on another newsletter gets a subscription here, their person row shared).
 
         An existing address is returned as it is, its status unchanged: whether
         someone who left may come back is the caller's rule (digest.app.subscribers).
