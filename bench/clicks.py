@@ -42,7 +42,7 @@ from digest.models.tokens import LinkSigner
 from digest.render import render_issue
 from digest.send.delivery import compile_issue, send_issue
 from digest.store import Store
-from digest.store.schema import deliveries, mail_events, subscribers
+from digest.store.schema import deliveries, mail_events, people, subscribers
 
 from common import ROOT, SAMPLE_AS_OF, add_subscribers, free_port, overridden, postgres_engine, postgres_schema, sample_settings, smtp_sink
 
@@ -228,7 +228,7 @@ def year_of_sends(store: Store, settings: Scope, issues: int, readers: int, seed
                 )
             conn.execute(
                 sa.update(subscribers)
-                .where(subscribers.c.email_key == sa.bindparam("key"))
+                .where(subscribers.c.person_id == sa.select(people.c.id).where(people.c.email_key == sa.bindparam("key")).scalar_subquery())
                 .values(created_at=sa.bindparam("added"), updated_at=sa.bindparam("changed"), status=sa.bindparam("status")),
                 rows,
             )

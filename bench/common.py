@@ -27,7 +27,7 @@ from digest.issue.selection import window_for
 from digest.models import OutletGroup, Post, Section, StoredIssue
 from digest.render import render_issue
 from digest.store import Store
-from digest.store.schema import subscribers
+from digest.store.schema import people, subscribers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = datetime(2026, 11, 20, 9, tzinfo=UTC)  # the issue `make run` sends
@@ -76,22 +76,30 @@ def smtp_sink(keep: Path | None = None) -> Iterator[int]:
 
 
 def add_subscribers(store: Store, count: int, batch: int = 10_000, choices: list[str | None] | None = None) -> None:
-    """``count`` active subscribers r0@example.org …, inserted in batches; ``choices``: each one's themes (JSON)."""
+    """``count`` active subscribers r0@example.org … of the store's newsletter (a person and a subscription each),
+    inserted in batches; ``choices``: each one's themes (JSON)."""
     now = datetime.now(UTC)
     for first in range(0, count, batch):
+        numbers = range(first, min(first + batch, count))
         with store.engine.begin() as conn:
+            conn.execute(
+                people.insert(),
+                [{"email": f"r{n}@example.org", "email_key": f"r{n}@example.org", "created_at": now, "updated_at": now} for n in numbers],
+            )
+            keys = [f"r{n}@example.org" for n in numbers]
+            person = dict(conn.execute(sa.select(people.c.email_key, people.c.id).where(people.c.email_key.in_(keys))).all())
             conn.execute(
                 subscribers.insert(),
                 [
                     {
-                        "email": f"r{n}@example.org",
-                        "email_key": f"r{n}@example.org",
+                        "person_id": person[f"r{n}@example.org"],
+                        "newsletter": store.newsletter,
                         "status": "active",
                         "created_at": now,
                         "updated_at": now,
                         "themes": choices[n] if choices is not None else None,
                     }
-                    for n in range(first, min(first + batch, count))
+                    for n in numbers
                 ],
             )
 

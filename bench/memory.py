@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from digest.config import load_settings
 from digest.store import Store
 
 from common import ROOT, add_subscribers, smtp_sink
@@ -25,7 +26,8 @@ def send_peak_rss(count: int, port: int) -> tuple[float, float]:
     """(peak RSS in MB, seconds) of ``digest send --yes`` to ``count`` subscribers through the sink on ``port``."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite"
-        store = Store.open(url)
+        newsletter = load_settings(ROOT / "config" / "digest.toml", environ={}).newsletter.slug  # the list the CLI sends to
+        store = Store.open(url, newsletter=newsletter)
         add_subscribers(store, count)
         store.close()
         env = os.environ | {
@@ -45,7 +47,7 @@ def send_peak_rss(count: int, port: int) -> tuple[float, float]:
             process.returncode = os.waitstatus_to_exitcode(status)
             errors.seek(0)
             assert process.returncode == 0, errors.read().decode()[-2000:]
-        store = Store.open(url)
+        store = Store.open(url, newsletter=newsletter)
         [status_row] = store.ledger.status()
         store.close()
         assert status_row.counts.get("sent") == count, status_row.counts

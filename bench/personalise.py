@@ -29,7 +29,7 @@ from digest.models import Layout
 from digest.render import render_issue
 from digest.send.delivery import compile_issue
 from digest.send.variants import Variants
-from digest.store.subscribers import theme_choice
+from digest.store.people import theme_choice
 
 from common import overridden, theme_choices, themed_issue
 

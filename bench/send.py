@@ -16,7 +16,7 @@ from digest.models import Layout, SendReport, StoredIssue
 from digest.send.delivery import compile_issue, send_issue
 from digest.send.variants import Variants
 from digest.store import Store
-from digest.store.subscribers import theme_choice
+from digest.store.people import theme_choice
 
 from common import add_subscribers, overridden, sample_issue, sample_settings, smtp_sink, theme_choices, themed_issue
 

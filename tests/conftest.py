@@ -266,7 +266,7 @@ def site(delivery_settings: Callable[..., Scope], smtp_server: Any) -> Iterator[
     from digest.web.public import create_public_app
 
     settings = delivery_settings(smtp_server.port)
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()

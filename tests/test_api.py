@@ -17,18 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from digest.app.api import ApiAccess
-from digest.config import load_settings
-from digest.store import Store
 from digest.store.schema import api_tokens
 
 from conftest import REPO
 from support.api import Served, call, digest_in_process, new_token, readme_curls, run_curl
 from support.cli import cli, popen
 from support.project import ISSUE, fill, make_config
-
-
-def store_of(config: Path) -> Store:
-    return Store.open(load_settings(config, environ={}).install.database_url)
+from support.stores import store_of
 
 
 def test_a_token_is_printed_once_alone_on_the_last_line_and_only_its_hash_is_kept(tmp_path: Path) -> None:

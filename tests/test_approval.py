@@ -22,6 +22,7 @@ from mailserver import SmtpServer
 from support.project import PROJECT
 from support.schedule import SLOT
 from support.settings import overridden
+from support.stores import store_of
 
 EDITORS = ("ed@example.org", "second.ed@example.org")
 Make = Callable[..., tuple[Scheduler, Store, Scope]]
@@ -42,7 +43,7 @@ def approving(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, 
             editors=EDITORS,
             editorial_dir=tmp_path / "issues",
         )
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store, settings
@@ -127,7 +128,7 @@ def test_digest_approve_on_the_command_line(tmp_path: Path, smtp_server: SmtpSer
     assert result.returncode == 0, result.stderr
     assert f"Approved   {ISSUE}" in result.stdout and "by Ed" in result.stdout
     settings = load_settings(config, environ={})
-    approval = Store.open(settings.install.database_url).approvals.get(ISSUE)
+    approval = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug).approvals.get(ISSUE)
     assert approval is not None and approval.approved_by == "Ed"
     assert cli(config, "approve", "--issue", ISSUE, "--as-of", "2025-03-01").returncode == 2  # --issue takes no --as-of
     missing = cli(config, "approve", "--issue", "2020-01-01-abcdef")
@@ -143,4 +144,4 @@ def test_approve_refuses_when_approval_is_not_required(tmp_path: Path) -> None:
     config = make_config(tmp_path, None)
     result = cli(config, "approve", "--as-of", "2025-03-01")
     assert result.returncode == 1 and 'schedule.approval is "none"' in result.stderr
-    assert Store.open(load_settings(config, environ={}).install.database_url).issues.summaries() == []
+    assert store_of(config).issues.summaries() == []

@@ -51,7 +51,7 @@ def sent(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer, tmp_p
         bounces=BounceOptions(address="bounces@openstreets.example", unsubscribe_address="unsubscribe@openstreets.example"),
         dkim=DkimSigner((load_key(key, domain=base.newsletter.sender.domain, selector="news"),)),
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for reader in READERS:
         store.subscribers.add(f"{reader}@example.org")
     issue = sample_issue(settings)

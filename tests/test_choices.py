@@ -19,7 +19,7 @@ from digest.store import Store
 @pytest.fixture
 def members(make_settings: Callable[..., Scope], tmp_path: Path) -> Iterator[tuple[Membership, Store, Subscriber]]:
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'list.db'}", secret_key="a-secret-key-for-the-choices-0123456789")
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     reader, _ = store.subscribers.add("ada@example.org", "Ada")
     yield Membership(settings, store), store, reader
     store.close()

@@ -17,7 +17,7 @@ from support.cli import PROJECT_CONFIG, digest, digest_process
 def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
     result = digest("--config", str(PROJECT_CONFIG), "build", "--since", "2025-02-24", "--until", "2025-03-03", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    folder = tmp_path / "2025-03-02-0e7ceb"
+    folder = tmp_path / "2025-03-02-b21c5b"
     assert result.stdout.splitlines()[0] == f"{folder}/"
     assert sorted(p.name for p in folder.iterdir()) == ["digest.html", "digest.json", "digest.txt"]
     for expected in (

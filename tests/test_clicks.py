@@ -179,7 +179,7 @@ def test_an_issue_frozen_before_tracking_keeps_its_direct_links_and_a_tracked_on
     delivery_settings: Callable[..., Scope], smtp_server: Any
 ) -> None:
     untracked = overridden(delivery_settings(smtp_server.port), root=REPO)
-    store = Store.open(untracked.install.database_url)
+    store = Store.open(untracked.install.database_url, newsletter=untracked.newsletter.slug)
     store.subscribers.add("early@example.org")
     newsletter = Newsletter(untracked, store)
     target = newsletter.target(WindowRequest(as_of="2026-11-20T09:00"), NOW)
@@ -290,7 +290,7 @@ def test_a_theme_one_reader_chose_never_tells_whether_they_clicked(tracked: Scop
     from digest.cli.report import words
     from digest.web.readers import readers_page
 
-    store = Store.open(tracked.install.database_url)
+    store = Store.open(tracked.install.database_url, newsletter=tracked.newsletter.slug)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(12)]
     alone, busy, second = "Energy & Climate", "Getting Around", "Homes & Neighbourhoods"
     # Readers' choices are stored by theme key (issue 31, item 4).

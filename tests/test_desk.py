@@ -170,7 +170,7 @@ def test_a_sent_issue_is_locked(desk: tuple[LiveServer, Path], tmp_path: Path) -
     token = page_token(server)
     posts = refs(server)
     settings = load_settings(config, environ={})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     from datetime import UTC, datetime
 
     from digest.app.issues import Newsletter

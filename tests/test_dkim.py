@@ -70,7 +70,7 @@ def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: 
 
     settings = signed_settings
     issue = sample_issue(settings) if which == "sample" else awkward_issue()
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     names = [
         None,
         "Zoë Ångström-Łukasiewicz",

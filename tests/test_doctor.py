@@ -32,6 +32,7 @@ from support.dnsserver import DnsServer, txt
 from support.doctor import DOMAIN, RELAY, RELAY_IP, dkim_name, https_app
 from support.project import make_config
 from support.settings import overridden
+from support.stores import store_of
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 DNS_CHECKS = {CheckName.SPF, CheckName.DKIM, CheckName.DMARC, CheckName.BOUNCE_MX, CheckName.MTA_STS, CheckName.TLS_RPT, CheckName.BIMI}
@@ -247,7 +248,7 @@ def test_the_command_line_exits_1_on_a_fail_and_status_shows_the_latest_run(tmp_
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}
     env["DIGEST_SECRET_KEY"] = "test-secret-key-for-the-suite-0123456789"
-    Store.open(load_settings(config, environ={}).install.database_url).close()  # a store to keep the result in
+    store_of(config).close()  # a store to keep the result in
     done = in_process(
         ["--config", str(config), "doctor", "--format", "json"], env={"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]}, drop=INHERITED
     )
@@ -274,7 +275,7 @@ def test_the_scheduler_runs_the_checks_and_stores_them(sending: Callable[..., Sc
     from digest.app.scheduling import Scheduler
 
     settings = sending(database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}")
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     Scheduler(settings, store).check_setup(NOW)
     latest = store.checks.latest()
     assert latest is not None and latest.checked_at == NOW and by_name(latest)[CheckName.DKIM].verdict is Verdict.PASS
@@ -289,7 +290,7 @@ def test_the_daily_checks_keep_their_rhythm_across_restarts(sending: Callable[..
     from digest.app.scheduling import SETUP_CHECK_DELAY, Scheduler
 
     settings = sending(database_url=f"sqlite:///{tmp_path / 'digest.sqlite'}")
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     runner = Scheduler(settings, store)
     checks = (SetupCheck(name=CheckName.DKIM, verdict=Verdict.PASS, detail="signed"),)
     assert runner.next_setup_check(NOW) == NOW + SETUP_CHECK_DELAY  # never run: soon after the start

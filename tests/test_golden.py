@@ -46,4 +46,4 @@ def test_golden(built: Path, name: str) -> None:
 
 
 def test_issue_folder_is_named_for_the_window(built: Path) -> None:
-    assert built.name == "2025-03-02-0e7ceb"
+    assert built.name == "2025-03-02-b21c5b"

@@ -212,7 +212,7 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
 
     config = project(tmp_path)
     settings = load_settings(config, environ={})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for issue_id in ("2026-11-20-aaaaaa", "2026-11-27-bbbbbb"):
         placed = (
             Placed(

@@ -57,7 +57,7 @@ def test_through_postfix_and_back(delivery_settings: Callable[..., Scope], tmp_p
             bounces=BounceOptions(address=f"bounces@{DOMAIN}", unsubscribe_address=f"unsubscribe@{DOMAIN}"),
             dkim=DkimSigner((key,)),
         )
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         for reader in (*READERS, GONE):
             store.subscribers.add(f"{reader}@{DOMAIN}")
         issue = sample_issue(settings)

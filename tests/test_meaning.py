@@ -165,7 +165,7 @@ def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> N
 
     untaught = Newsletter(settings, Store.open(f"sqlite:///{tmp_path / 'untaught.sqlite'}"))
     before = sum(theme == TAUGHT for theme in placed(untaught, 3).values())
-    newsletter = Newsletter(settings, Store.open(settings.install.database_url))
+    newsletter = Newsletter(settings, Store.open(settings.install.database_url, newsletter=settings.newsletter.slug))
     right_by_week = []
     for week in range(3):
         themes = placed(newsletter, week)

@@ -37,7 +37,7 @@ def delivered(smtp_server: SmtpServer, delivery_settings: Make) -> tuple[Scope, 
     settings = overridden(
         delivery_settings(smtp_server.port), sources=project.newsletter.sources, themes=project.newsletter.themes, root=project.install.root
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n, name in enumerate(NAMES):
         store.subscribers.add(f"reader{n}@example.org", name)
     window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
@@ -107,7 +107,7 @@ def test_feedback_id_is_never_folded_after_its_colon(delivered: tuple[Scope, lis
 def test_links_are_visible_in_both_parts(delivered: tuple[Scope, list[EmailMessage], list[bytes]]) -> None:
     settings, messages, _ = delivered
     signer = Signer("test-secret-key-for-the-suite-0123456789", settings.newsletter.list_id)
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n, message in enumerate(messages):
         unsubscribe = re.findall(r"<(https://[^>]+)>", message["List-Unsubscribe"])[0]
         reader = store.subscribers.get(f"reader{n}@example.org")
@@ -118,7 +118,7 @@ def test_links_are_visible_in_both_parts(delivered: tuple[Scope, list[EmailMessa
         html = message.get_body(("html",)).get_content()
         for body in (text, html):
             assert unsubscribe in body
-            assert "https://news.example.org/archive/2025-03-02-0e7ceb/" in body
+            assert "https://news.example.org/archive/2025-03-02-2e323a/" in body
             assert f"reader{n}@example.org" in body
             assert "%%" not in body
 

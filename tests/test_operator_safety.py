@@ -20,18 +20,14 @@ from pathlib import Path
 from digest.app.issues import Newsletter, WindowRequest
 from digest.config import load_settings
 from digest.models import SubscriberStatus
-from digest.store import Store
 
 from conftest import write
 from mailserver import SmtpServer
 from support.cli import cli
 from support.project import PROJECT, WINDOW, make_config
+from support.stores import store_of
 
 HINT = re.compile(r"`([^`]*digest [^`]*)`|: (digest (?:--config \S+ )?send --issue \S+)")
-
-
-def store_of(config: Path) -> Store:
-    return Store.open(load_settings(config, environ={}).install.database_url)
 
 
 def add(config: Path, *addresses: str) -> None:
@@ -84,14 +80,14 @@ def test_the_resume_hint_resumes_the_same_issue(tmp_path: Path, smtp_server: Smt
     hints = [m.group(1) or m.group(2) for m in HINT.finditer(interrupted.stderr)]
     resume = [h for h in hints if " send " in h]
     assert resume, interrupted.stderr
-    assert f"--config {config}" in resume[0] and "--issue 2025-03-02-0e7ceb" in resume[0]
+    assert f"--config {config}" in resume[0] and "--issue 2025-03-02-b21c5b" in resume[0]
     # A bare dry run would be another issue (the latest slot's): the hint must not be that.
     pasted = run_hint(resume[0] + " --yes")  # as a script would; on a terminal it asks first
     assert pasted.returncode == 0, pasted.stderr
-    assert "Issue      2025-03-02-0e7ceb:" in pasted.stdout and "This run   1 sent" in pasted.stdout
+    assert "Issue      2025-03-02-b21c5b:" in pasted.stdout and "This run   1 sent" in pasted.stdout
     assert smtp_server.handler.counts() == {"a@example.org": 1, "b@example.org": 1}
     status_hint = [h for h in hints if " status " in h]
-    assert status_hint and "2025-03-02-0e7ceb" in run_hint(status_hint[0]).stdout
+    assert status_hint and "2025-03-02-b21c5b" in run_hint(status_hint[0]).stdout
 
 
 def test_nothing_is_frozen_unless_it_goes_out(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -104,9 +100,9 @@ def test_nothing_is_frozen_unless_it_goes_out(tmp_path: Path, smtp_server: SmtpS
         ["script", "-qec", shlex.join([*cli_words(config), "send", *WINDOW]), "/dev/null"], input="n\n", capture_output=True, text=True
     )
     assert "not sent" in declined.stdout, declined.stdout + declined.stderr
-    assert store_of(config).issues.load("2025-03-02-0e7ceb") is None
+    assert store_of(config).issues.load("2025-03-02-b21c5b") is None
     sent = cli(config, "send", *WINDOW, "--yes")
-    assert sent.returncode == 0 and store_of(config).issues.load("2025-03-02-0e7ceb") is not None
+    assert sent.returncode == 0 and store_of(config).issues.load("2025-03-02-b21c5b") is not None
 
 
 def cli_words(config: Path) -> list[str]:
@@ -126,7 +122,7 @@ def test_a_refused_send_freezes_nothing_and_the_dry_run_refuses_alike(tmp_path: 
     assert dry.returncode == real.returncode == 1
     reason = real.stderr.strip().removeprefix("error: ")
     assert reason and reason in dry.stderr and "--force" in reason
-    assert store_of(config).issues.load("2025-03-02-0e7ceb") is None and smtp_server.handler.received == []
+    assert store_of(config).issues.load("2025-03-02-b21c5b") is None and smtp_server.handler.received == []
 
 
 def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_command(tmp_path: Path, smtp_server: SmtpServer) -> None:
@@ -136,10 +132,10 @@ def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_comman
     shifted = ("--since", "2025-02-25", "--until", "2025-03-04")
     refused = cli(config, "send", *shifted, "--yes")
     assert refused.returncode == 1
-    assert "overlaps issue 2025-03-02-0e7ceb" in refused.stderr
-    assert f"digest --config {config} send --issue 2025-03-02-0e7ceb" in refused.stderr and "--allow-overlap" in refused.stderr
+    assert "overlaps issue 2025-03-02-b21c5b" in refused.stderr
+    assert f"digest --config {config} send --issue 2025-03-02-b21c5b" in refused.stderr and "--allow-overlap" in refused.stderr
     dry = cli(config, "send", *shifted, "--dry-run")
-    assert dry.returncode == 1 and "overlaps issue 2025-03-02-0e7ceb" in dry.stderr
+    assert dry.returncode == 1 and "overlaps issue 2025-03-02-b21c5b" in dry.stderr
     assert len(smtp_server.handler.received) == 1
     # The plan says so as a kind with its data (issue 23), the words above made from it.
     from datetime import UTC, datetime
@@ -153,7 +149,7 @@ def test_an_overlapping_window_is_refused_naming_the_issue_and_its_resume_comman
     now = datetime.now(UTC)
     target = newsletter.target(WindowRequest(since=shifted[1], until=shifted[3]), now)
     plan = newsletter.plan_send(target, now)
-    assert plan.refusal is not None and plan.refusal.kind is RefusalKind.OVERLAP and plan.refusal.other_issue == "2025-03-02-0e7ceb"
+    assert plan.refusal is not None and plan.refusal.kind is RefusalKind.OVERLAP and plan.refusal.other_issue == "2025-03-02-b21c5b"
     assert newsletter.plan_send(target, now, allow_overlap=True).refusal is None
     allowed = cli(config, "send", *shifted, "--yes", "--allow-overlap")
     assert allowed.returncode == 0, allowed.stderr
@@ -181,11 +177,11 @@ def test_send_issue_resumes_a_stored_issue_and_names_unknown_ones(tmp_path: Path
     add(config, "a@example.org")
     assert cli(config, "send", *WINDOW, "--yes").returncode == 0
     add(config, "b@example.org")
-    resumed = cli(config, "send", "--issue", "2025-03-02-0e7ceb", "--yes")
+    resumed = cli(config, "send", "--issue", "2025-03-02-b21c5b", "--yes")
     assert resumed.returncode == 0 and "This run   1 sent" in resumed.stdout, resumed.stderr
     unknown = cli(config, "send", "--issue", "2024-01-01-abcdef", "--yes")
-    assert unknown.returncode == 2 and "no stored issue '2024-01-01-abcdef'" in unknown.stderr and "2025-03-02-0e7ceb" in unknown.stderr
-    mixed = cli(config, "send", "--issue", "2025-03-02-0e7ceb", *WINDOW)
+    assert unknown.returncode == 2 and "no stored issue '2024-01-01-abcdef'" in unknown.stderr and "2025-03-02-b21c5b" in unknown.stderr
+    mixed = cli(config, "send", "--issue", "2025-03-02-b21c5b", *WINDOW)
     assert mixed.returncode == 2
 
 
@@ -214,7 +210,7 @@ def test_a_frozen_issue_that_differs_from_a_fresh_build_says_so(tmp_path: Path, 
     hint = dry.stdout.split("to send the fresh build instead: ", 1)[1].splitlines()[0]
     rebuilt = run_hint(hint.replace(" send ", " send --yes ", 1))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    stored = store_of(config).issues.load("2025-03-02-0e7ceb")
+    stored = store_of(config).issues.load("2025-03-02-b21c5b")
     assert stored is not None and "(typo fixed)" in stored.text and len(smtp_server.handler.received) == 1
     again = cli(config, "build", *WINDOW)
     assert "Frozen     stored on" in again.stdout and "Differs" not in again.stdout

@@ -138,7 +138,7 @@ def test_a_slot_waits_for_the_relay_and_is_tried_again_within_grace(
     settings = overridden(
         base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n in range(3):
         store.subscribers.add(f"s{n}@example.org")
     waiting = Scheduler(settings, store).catch_up(SLOT)
@@ -160,7 +160,7 @@ def test_a_slot_still_waiting_past_its_grace_is_failed_for_our_reason(delivery_s
     settings = overridden(
         base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     store.subscribers.add("s0@example.org")
     runner = Scheduler(settings, store)
     assert runner.catch_up(SLOT).state is SlotState.WAITING  # type: ignore[union-attr]

@@ -52,7 +52,7 @@ def test_every_view_answers(preview: tuple[LiveServer, Path]) -> None:
     code, _, text = http_request("GET", f"{server.base}/email.txt?{WINDOW}")
     assert code == 200 and "Ferry fares <frozen> for a year & a day" in text
     code, _, model = http_request("GET", f"{server.base}/digest.json?{WINDOW}")
-    assert code == 200 and json.loads(model)["issue_id"] == "2025-03-02-0e7ceb" and json.loads(model)["checks"] == []
+    assert code == 200 and json.loads(model)["issue_id"] == "2025-03-02-b21c5b" and json.loads(model)["checks"] == []
     # as_of means the issue of the latest schedule slot (Fridays 09:00) at or before that moment.
     code, _, page = http_request("GET", f"{server.base}/?as_of=2025-03-07T10:00")
     assert code == 200 and "Golden Gazette Weekly Digest – March 7, 2025" in page

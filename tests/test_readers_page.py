@@ -78,7 +78,7 @@ def history(delivery_settings: Callable[..., Scope], smtp_server: Any) -> tuple[
     """Two issues sent to ten readers: the first with direct links, the second counted and clicked through the
     real redirect (PEOPLE); a bounce and a complaint on the second; one reader gone by the link."""
     base = overridden(delivery_settings(smtp_server.port), root=REPO)
-    store = Store.open(base.install.database_url)
+    store = Store.open(base.install.database_url, newsletter=base.newsletter.slug)
     ids = [store.subscribers.add(f"reader{n}@example.org")[0].id for n in range(READERS)]
     issue_ids = []
     for as_of, clicks in zip(ISSUES, (ClickTracking.OFF, ClickTracking.AGGREGATE), strict=True):
@@ -110,11 +110,13 @@ def history(delivery_settings: Callable[..., Scope], smtp_server: Any) -> tuple[
 
 
 def project_on(tmp_path: Path, settings: Scope) -> Path:
-    """The preview's fixture project, its store the history's database: its config file."""
+    """The preview's fixture project, its store the history's database, and its newsletter the history's (a store
+    lists and finds one newsletter's issues and readers: its slug): its config file."""
     config = make_project(tmp_path)
     text = config.read_text(encoding="utf-8").replace(
         f'url = "sqlite:///{tmp_path / "db.sqlite"}"', f'url = "{settings.install.database_url}"'
     )
+    text = text.replace("[newsletter]\n", f'[newsletter]\nslug = "{settings.newsletter.slug}"\n', 1)
     config.write_text(text, encoding="utf-8")
     return config
 

@@ -33,7 +33,7 @@ def second_server() -> Iterator[SmtpServer]:
 
 
 def send_to(settings: Scope, count: int, backend: object | None = None) -> tuple[Store, object]:
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n in range(count):
         store.subscribers.add(f"r{n:04d}@example.org")
     issue = make_stored_issue()

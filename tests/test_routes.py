@@ -30,7 +30,7 @@ def public(make_settings: Callable[..., Scope], tmp_path: Path) -> Iterator[tupl
         metrics_token="a-metrics-token-for-the-routes",
         base_url="https://news.example.org",
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(settings, store))
     yield server, store, settings
     server.stop()

@@ -45,7 +45,7 @@ def scheduled(delivery_settings: Callable[..., Scope], smtp_server: SmtpServer) 
             themes=project.newsletter.themes,
             schedule=ScheduleOptions(**options),
         )
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         for n in range(count):
             store.subscribers.add(f"s{n}@example.org")
         return Scheduler(settings, store), store
@@ -72,7 +72,7 @@ def test_a_late_run_within_grace_sends_the_same_issue_as_an_on_time_one(
     runner, store = scheduled()
     late = runner.catch_up(SLOT + timedelta(hours=5, minutes=59))
     assert late is not None and late.state == "sent"
-    on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON)
+    on_time_id = issue_id(Window(start=SLOT - timedelta(days=7), end=SLOT), LONDON, runner.settings.newsletter.slug)
     assert late.issue_id == on_time_id  # the window ends at the slot, not at the late run time
     issue = store.issues.load(on_time_id)
     assert issue is not None and issue.window_end == SLOT
@@ -199,7 +199,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     first = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         settings = load_settings(config, environ={})
-        store = Store.open(settings.install.database_url)
+        store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
         deadline = time.monotonic() + 30
         while store.leases.holder("scheduler") is None and time.monotonic() < deadline:
             time.sleep(0.1)

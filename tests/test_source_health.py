@@ -42,7 +42,7 @@ FIRST = (item("ferry", date(2026, 11, 7)), item("wall", date(2026, 11, 9)), item
 def newsletter(tmp_path: Path, served: Served) -> tuple[Path, Newsletter, Store]:
     config = feed_config(tmp_path, f"{served.base}/feed.xml")
     settings = load_settings(config, environ={})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     return config, Newsletter(settings, store), store
 
 

@@ -6,19 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
 from digest.models import SubscriberStatus
-from digest.store import Store
 
 from conftest import FIXTURES, write
 from support.cli import INHERITED, cli, in_process
 from support.project import make_config
+from support.stores import store_of
 
 EXPORTS = FIXTURES / "subscribers"
 
 
 def listing(config: Path) -> dict[str, tuple[str | None, SubscriberStatus]]:
-    store = Store.open(load_settings(config, environ={}).install.database_url)
+    store = store_of(config)
     try:
         return {s.email: (s.name, s.status) for s in store.subscribers.iter()}
     finally:
@@ -100,7 +99,7 @@ def test_add_refuses_someone_who_left_unless_they_asked(tmp_path: Path) -> None:
     for address in ("gone@example.org", "angry@example.org", "full@example.org"):
         assert cli(config, "subscribers", "add", address).returncode == 0
     assert cli(config, "subscribers", "remove", "gone@example.org").returncode == 0
-    store = Store.open(load_settings(config, environ={}).install.database_url)
+    store = store_of(config)
     angry, full = store.subscribers.get("angry@example.org"), store.subscribers.get("full@example.org")
     assert angry is not None and full is not None
     store.subscribers.set_status(angry.id, SubscriberStatus.UNSUBSCRIBED, "complained: abuse report")

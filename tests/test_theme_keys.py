@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from digest.config import ConfigError, Scope, load_settings, theme_key
 from digest.store import Store, ThemeNames
 from digest.store.migrations import HEAD
-from digest.store.schema import subscribers
 
 from conftest import LiveServer, http_request, link_token, write
 from mailserver import SmtpServer
@@ -53,7 +52,7 @@ def choose_on_the_preferences_page(config: Path, address: str, keys: list[str]) 
     from digest.web.public import create_public_app
 
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": PAGE_KEY})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(settings, store))
     try:
         reader, _ = store.subscribers.add(address)
@@ -251,11 +250,14 @@ def store_at_v16_with_names(url: str, choices: dict[str, list[str] | None]) -> N
         store.migrate("v16")
         # Rows written as that release wrote them, in its columns: today's store code writes what later revisions
         # added (the webhooks' outbox, say), which a v16 database has no table for.
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).isoformat()
+        v16_subscribers = sa.table(
+            "subscribers", *(sa.column(name) for name in ("email", "email_key", "status", "created_at", "updated_at", "themes"))
+        )  # its columns then (today's are a subscription's; the address is a person's)
         with store.engine.begin() as conn:
             for address, names in choices.items():
                 conn.execute(
-                    sa.insert(subscribers).values(
+                    sa.insert(v16_subscribers).values(
                         email=address,
                         email_key=address.lower(),
                         status="active",
@@ -272,7 +274,7 @@ def stored_choices(url: str) -> dict[str, list[str] | None]:
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT email, themes FROM subscribers")).all()
+            rows = conn.execute(sa.text("SELECT p.email, s.themes FROM subscribers s JOIN people p ON p.id = s.person_id")).all()
     finally:
         engine.dispose()
     return {row[0]: json.loads(row[1]) if row[1] else None for row in rows}

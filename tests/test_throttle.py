@@ -198,7 +198,7 @@ def test_the_scheduler_sends_a_warmup_slots_rest_on_the_next_day_past_its_grace(
     settings = overridden(
         base, root=project.install.root, sources=project.newsletter.sources, themes=project.newsletter.themes, schedule=schedule
     )
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n in range(5):
         store.subscribers.add(f"s{n}@example.org")
     first = Scheduler(settings, store).catch_up(SLOT)

@@ -156,7 +156,7 @@ def test_rate_limits_spend_nothing_on_bad_forms_and_believe_no_forwarded_header(
 
 def test_a_trusted_proxy_is_believed_and_only_it(delivery_settings: object, smtp_server: SmtpServer) -> None:
     settings: Scope = delivery_settings(smtp_server.port)  # type: ignore[operator]
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(overridden(settings, trusted_proxies=("127.0.0.0/8",)), store))
     themes = [theme.name for theme in settings.newsletter.themes]
     try:

@@ -24,7 +24,7 @@ ONE_CLICK = b"List-Unsubscribe=One-Click"
 @pytest.fixture
 def served(delivery_settings: Callable[..., Scope]) -> Iterator[tuple[LiveServer, Store, Scope]]:
     settings = delivery_settings()
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for name in ("ada", "bo"):
         store.subscribers.add(f"{name}@example.org")
     server = LiveServer(create_public_app(settings, store))

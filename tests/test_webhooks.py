@@ -29,7 +29,8 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(delivery_settings: Callable[..., Scope]) -> Iterator[Store]:
-    opened = Store.open(delivery_settings().install.database_url)
+    settings = delivery_settings()
+    opened = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     yield opened
     opened.close()
 
@@ -62,7 +63,7 @@ def test_every_event_and_endpoint_state_is_worded_once() -> None:
 
 def test_a_one_click_unsubscribe_delivers_one_signed_event(delivery_settings: Callable[..., Scope], receiver: Receiver) -> None:
     settings = delivery_settings()
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     server = LiveServer(create_public_app(settings, store))
     try:
         bo, _ = store.subscribers.add("bo@example.org", "Bo")
@@ -268,7 +269,9 @@ def test_forget_strips_the_person_from_events_still_to_go(sqlite_store: Store, r
     assert all("ada@" not in body and "Lovelace" not in body for _, _, body in sqlite_store.webhooks.events())
     deliver(sqlite_store, datetime.now(UTC), allow_private=True)
     assert receiver.types() == ["subscriber.created", "subscriber.forgotten"]
-    assert [item.event["data"] for item in receiver.received] == [{"id": ada.id, "email_hash": "hash-of-ada"}] * 2
+    # Stripped to the id and the hash, and the newsletter whose subscription it was (no person in it).
+    stripped = {"id": ada.id, "email_hash": "hash-of-ada", "newsletter": sqlite_store.newsletter}
+    assert [item.event["data"] for item in receiver.received] == [stripped] * 2
     assert all(item.verified for item in receiver.received)
 
 

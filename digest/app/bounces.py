@@ -178,30 +178,41 @@ def _issue_of(message_id: str | None, known: set[str]) -> str | None:
 def apply(
     kind: EventKind, status: str | None, diagnostic: str, subscriber_id: int, issue_id: str | None, install: Installation, store: Store
 ) -> str:
-    """Change the subscriber's status as ``kind`` says; returns what changed, for people."""
+    """Change the subscriber's status as ``kind`` says; returns what changed, for people. A hard bounce or a complaint
+    is about the address: every subscription of the person (every newsletter they are on) stops, and the words say
+    which; a mailed unsubscribe ends the one subscription."""
     where = f"{issue_id}: " if issue_id else ""
     if kind is EventKind.HARD:
-        changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, f"{where}{status} {diagnostic}".strip())
-        return "marked bounced" if changed else "already not active"
+        changed = store.subscribers.set_person_status(subscriber_id, SubscriberStatus.BOUNCED, f"{where}{status} {diagnostic}".strip())
+        return _per_newsletter(changed, "marked bounced", "already not active")
     if kind is EventKind.SOFT:
         options = install.bounces
         recent = store.events.count(subscriber_id, EventKind.SOFT.value, now_utc() - timedelta(days=options.soft_days))
         if recent >= options.soft_limit:
             reason = f"{recent} soft bounces within {options.soft_days:g} days; the last: {status} {diagnostic}"
-            changed = store.subscribers.set_status(subscriber_id, SubscriberStatus.BOUNCED, reason.strip())
-            return f"{recent} of {options.soft_limit} soft bounces: marked bounced" if changed else "already not active"
+            changed = store.subscribers.set_person_status(subscriber_id, SubscriberStatus.BOUNCED, reason.strip())
+            return _per_newsletter(changed, f"{recent} of {options.soft_limit} soft bounces: marked bounced", "already not active")
         return f"{recent} of {options.soft_limit} soft bounces within {options.soft_days:g} days: still active"
     if kind is EventKind.COMPLAINT:
-        changed = store.subscribers.set_status(
+        changed = store.subscribers.set_person_status(
             subscriber_id, SubscriberStatus.UNSUBSCRIBED, f"complained: {where}{diagnostic}", event=EventType.SUBSCRIBER_COMPLAINED
         )
-        return "unsubscribed (complained)" if changed else "already not active"
+        return _per_newsletter(changed, "unsubscribed (complained)", "already not active")
     if kind is EventKind.UNSUBSCRIBE:
-        changed = store.subscribers.set_status(
-            subscriber_id, SubscriberStatus.UNSUBSCRIBED, "unsubscribed by mail (List-Unsubscribe mailto)"
-        )
-        return "unsubscribed" if changed else "already unsubscribed"
+        one = store.subscribers.set_status(subscriber_id, SubscriberStatus.UNSUBSCRIBED, "unsubscribed by mail (List-Unsubscribe mailto)")
+        return "unsubscribed" if one else "already unsubscribed"
     return ""
+
+
+def _per_newsletter(changed: list[tuple[str, bool]], done: str, already: str) -> str:
+    """What a stop about the address did: for one subscription as it always read; for several, per newsletter
+    ("marked bounced on town-weekly; also stopped on culture-monthly")."""
+    if len(changed) <= 1:
+        return done if any(moved for _, moved in changed) else already
+    named, *others = changed
+    first = f"{done if named[1] else already} on {named[0]}"
+    stopped = [slug for slug, moved in others if moved]
+    return first + (f"; also stopped on {', '.join(stopped)}" if stopped else "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

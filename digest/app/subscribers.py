@@ -443,12 +443,18 @@ class Roster:
         return self.store.subscribers.counts()
 
     def record(self, subscriber: Subscriber) -> dict[str, Any]:
-        """Everything stored about one subscriber (``subscribers show``, a data-access request): row, deliveries, returns."""
+        """Everything stored about one subscriber (``subscribers show``, a data-access request): this subscription with
+        the address and name, each of the person's subscriptions (newsletter, status, themes, dates), every delivery
+        and every return."""
         return self.store.subscribers.record_of(subscriber.id)
 
-    def forget(self, subscriber: Subscriber) -> None:
-        """Erase them and their delivery history; keep only a keyed hash of the address, so no import adds it again (the
-        API's audit log keeps only that hash too)."""
+    def forget(self, subscriber: Subscriber) -> list[str]:
+        """Erase the person: every subscription of theirs (on every newsletter) and its delivery history; keep only a
+        keyed hash of the address, so no import adds it again (the API's audit log keeps only that hash too). Returns
+        the newsletters (slugs) whose subscription ended, this one's first."""
         key = self.settings.install.require_secret("it keys the hash kept on the suppression list")
-        self.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
-        self.store.api.forget_subscriber(subscriber.id)  # the API's audit log keeps only the keyed hash of the address
+        theirs = self.store.subscribers.subscriptions_of(subscriber.id)
+        ended = self.store.subscribers.forget(subscriber.id, address_hash(key, subscriber.email))
+        for subscription in theirs:  # the API's audit log keeps only the keyed hash of the address
+            self.store.api.forget_subscriber(subscription.id)
+        return ended

@@ -210,6 +210,8 @@ def show(obj: Context, address: str, as_json: bool) -> None:
     person = record["subscriber"]
     for key in ("id", "email", "name", "status", "status_reason", "themes", "paused_until", "created_at", "updated_at", "confirm_sent_at"):
         say(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
+    theirs = ", ".join(f"{sub['newsletter']} {sub['status']}" for sub in record["subscriptions"])
+    say(f"newsletters      {theirs}")
     say(f"deliveries       {len(record['deliveries'])}")
     for delivery in record["deliveries"]:
         say(f"  {delivery['issue_id']}  {delivery['state']:<9} attempts {delivery['attempts']}  {delivery['last_reply'] or ''}".rstrip())
@@ -240,5 +242,6 @@ def forget(obj: Context, address: str, yes: bool) -> None:
         fail(f"{exc} (nothing stored to erase)", EXIT_PROBLEMS)
     if not yes and not click.confirm(f"Erase {subscriber.email} and their delivery history for good?", default=False):
         fail("nothing erased", EXIT_USAGE)
-    roster.forget(subscriber)
-    click.echo(f"forgotten: subscriber {subscriber.id}; a keyed hash of the address is kept so no import adds it again")
+    ended = roster.forget(subscriber)
+    others = f"; their subscriptions to {', '.join(ended)} ended" if len(ended) > 1 else ""
+    click.echo(f"forgotten: subscriber {subscriber.id}{others}; a keyed hash of the address is kept so no import adds it again")

@@ -70,6 +70,7 @@ def assemble_digest(
     meaning: Meaning | None = None,
     interest: ReaderInterest | None = None,
     parts: EditionParts | None = None,
+    known_id: str | None = None,
 ) -> Digest:
     """The Digest for ``window`` from posts already gathered. No I/O and no clock of its own.
 
@@ -79,6 +80,8 @@ def assemble_digest(
     (:func:`digest.issue.meaning.meaning_of`) places posts by what they are about and folds one story told by two
     outlets; None: keywords and titles. ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``;
     ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme.
+    ``known_id``: the id of the issue of this window stored already (made before ids held the newsletter's slug);
+    None: the window's and the slug's.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
@@ -114,7 +117,7 @@ def assemble_digest(
     preheader = edition.preheader or newsletter.preheader
     automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
-        issue_id=issue_id(window, newsletter.timezone),
+        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug),
         newsletter=newsletter.name,
         title=issue_title(window, newsletter, edition),
         edition=edition.name,

@@ -70,9 +70,10 @@ def event_kind(name: str) -> EventType | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubscriberFacts:
-    """What a subscriber event says of the person, as the row is once the change is made."""
+    """What a subscriber event says of the person and their subscription, as the row is once the change is made."""
 
     id: int
+    newsletter: str  # the subscription's newsletter (its slug)
     email: str
     name: str | None
     status: SubscriberStatus
@@ -84,6 +85,7 @@ class SubscriberFacts:
     def data(self) -> dict[str, object]:
         data: dict[str, object] = {
             "id": self.id,
+            "newsletter": self.newsletter,
             "email": self.email,
             "name": self.name,
             "status": self.status.value,
@@ -102,9 +104,13 @@ class ForgottenFacts:
 
     id: int
     email_hash: str
+    newsletter: str | None = None  # the subscription's newsletter (its slug); None in an event stripped before v24
 
     def data(self) -> dict[str, object]:
-        return {"id": self.id, "email_hash": self.email_hash}
+        data: dict[str, object] = {"id": self.id, "email_hash": self.email_hash}
+        if self.newsletter is not None:
+            data["newsletter"] = self.newsletter
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,12 +121,14 @@ class IssueFacts:
     subject: str
     window_start: datetime
     window_end: datetime
+    newsletter: str  # its slug
     approved_by: str | None = None
     counts: Mapping[str, int] | None = None
 
     def data(self) -> dict[str, object]:
         data: dict[str, object] = {
             "id": self.id,
+            "newsletter": self.newsletter,
             "subject": self.subject,
             "window_start": stamp(self.window_start),
             "window_end": stamp(self.window_end),
@@ -147,6 +155,8 @@ def forgotten_body(body: str, email_hash: str) -> str:
     data = value.get("data") if isinstance(value, dict) else None
     person = data.get("id") if isinstance(data, dict) else None
     value["data"] = {"id": person, "email_hash": email_hash}
+    if isinstance(data, dict) and isinstance(data.get("newsletter"), str):
+        value["data"]["newsletter"] = data["newsletter"]
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -176,9 +176,11 @@ def last_day(window: Window, zone: tzinfo) -> datetime:
     return (window.end - timedelta(microseconds=1)).astimezone(zone)
 
 
-def issue_id(window: Window, zone: tzinfo) -> str:
-    """Stable for a window: its last local day, readable, and a short hash of the exact bounds."""
-    exact = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}"
+def issue_id(window: Window, zone: tzinfo, newsletter: str) -> str:
+    """Stable for a window of one newsletter: its last local day, readable, and a short hash of the exact bounds and the
+    newsletter's slug, so two newsletters' issues of one window have two ids. (An issue stored before the slug was in
+    the hash keeps its id: who looks for the issue of a window asks the store first, ``Issues.of_window``.)"""
+    exact = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}-{newsletter}"
     digest = hashlib.sha256(exact.encode("ascii")).hexdigest()[:6]
     return f"{last_day(window, zone):%Y-%m-%d}-{digest}"
 

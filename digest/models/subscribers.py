@@ -37,12 +37,16 @@ SUBSCRIBER_STATUS_WORDS: Mapping[SubscriberStatus, str] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subscriber:
-    id: int
+    """One subscription (a person on one newsletter), with the person's address and name."""
+
+    id: int  # the subscription's: links, tokens and deliveries carry it
     email: str
     name: str | None
     status: SubscriberStatus
     status_reason: str | None = None
     link_salt: str | None = None  # in the MAC of their links (None: a row from before v13, signed without)
+    newsletter: str = ""  # the newsletter's slug
+    person_id: int = 0  # the person (one per address) whose subscription it is
 
 
 class SignUpKind(StrEnum):

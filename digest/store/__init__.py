@@ -4,7 +4,8 @@
 
     schema.py       tables, the engine (SQLite in WAL mode for the ledger)
     migrations/     how a database gets to schema.py: Alembic revisions, applied at open
-    subscribers.py  the list                      store.subscribers
+    subscribers.py  people and their subscriptions: one person (an address) on one or more newsletters   store.subscribers
+    people.py       a subscription read with its person; the stops about an address (hard bounce, complaint)
     issues.py       frozen issues                 store.issues
     ledger.py       deliveries: queued, due, counted   store.ledger
     writer.py       the ledger's per-message writes    store.ledger.writer(), a connection each
@@ -23,11 +24,20 @@
     api.py          the HTTP API's tokens (hashes) and audit log  store.api
     pacing.py       each relay's pace, the warm-up's days      store.pacing
 
+A store is opened for one newsletter (``Store.open(url, newsletter=slug)``: the command's, by its slug): what is
+listed or found per newsletter is that newsletter's (subscriptions, issues, schedule runs, approvals pending, past
+placements, figures), while what is keyed by an issue id (deliveries, links, approvals, workers, placements) follows
+the id, unique across newsletters, and the install's own things stay install-wide (suppressions, relay paces, warm-up
+days, source fetches, API tokens, the doctor's checks, leases). A person (``people``: the address, the name) has a
+subscription per newsletter (``subscribers``: status, themes, dates); a hard bounce or a complaint reaches all of
+them, an unsubscribe one.
+
 Every failure to open or migrate the database is a :class:`StoreError`.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -76,6 +86,7 @@ __all__ = [
     "StoreError",
     "ThemeNames",
     "database_exists",
+    "default_newsletter",
     "now_utc",
 ]
 
@@ -83,33 +94,35 @@ __all__ = [
 class Store:
     """All reads and writes of the database, by table family. Safe to share between threads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, newsletter: str | None = None) -> None:
         self.engine = engine
+        self.newsletter = newsletter or default_newsletter()  # the slug of the newsletter it lists and finds for
         self.reads = reads_of(engine)
-        self.subscribers = Subscribers(engine)
+        self.subscribers = Subscribers(engine, self.newsletter)
         self.api = ApiStore(engine)
-        self.issues = Issues(engine)
-        self.ledger = Ledger(engine)
-        self.runs = Runs(engine)
+        self.issues = Issues(engine, self.newsletter)
+        self.ledger = Ledger(engine, self.newsletter)
+        self.runs = Runs(engine, self.newsletter)
         self.checks = SetupChecks(engine)
         self.leases = Leases(engine)
         self.approvals = Approvals(engine)
         self.events = MailEvents(engine)
         self.workers = Workers(engine)
-        self.placements = Placements(engine)
-        self.links = Links(engine)
-        self.figures = Figures(engine)
+        self.placements = Placements(engine, self.newsletter)
+        self.links = Links(engine, self.newsletter)
+        self.figures = Figures(engine, self.newsletter)
         self.fetches = SourceFetches(engine)
         self.webhooks = Webhooks(engine)
         self.pacing = Pacing(engine)
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None) -> Store:
-        """Open the database at ``url``, creating or upgrading it to this program's schema (unless not
-        ``upgrade``: ``digest db``; ``themes``: the config's, for the revision that keys readers' choices by
-        them); raises StoreError."""
+    def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None, newsletter: str | None = None) -> Store:
+        """Open the database at ``url`` for the newsletter whose slug is ``newsletter`` (None: the default's),
+        creating or upgrading it to this program's schema (unless not ``upgrade``: ``digest db``; ``themes``: the
+        config's, for the revision that keys readers' choices by them; rows made before several newsletters become
+        ``newsletter``'s); raises StoreError."""
         try:
-            store = cls(create_engine(url))
+            store = cls(create_engine(url), newsletter)
             if upgrade:
                 store.migrate(themes=themes)
         except sa.exc.SQLAlchemyError as exc:
@@ -123,6 +136,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def scoped(self, newsletter: str) -> Store:
+        """The same database (engine and pool shared) for another newsletter: ``close`` either closes both."""
+        return self if newsletter == self.newsletter else type(self)(self.engine, newsletter)
 
     @property
     def is_sqlite(self) -> bool:
@@ -140,7 +157,15 @@ class Store:
         from digest.store import migrations
 
         with self.engine.begin() as conn:
-            return migrations.upgrade(conn, target, themes)
+            return migrations.upgrade(conn, target, themes, self.newsletter)
+
+
+@functools.cache
+def default_newsletter() -> str:
+    """The slug of the embedded default newsletter: a store opened without one (no config at hand) is its."""
+    from digest.config.schema import Publication
+
+    return Publication().slug
 
 
 def database_exists(url: str) -> bool:

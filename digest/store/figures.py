@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
 from digest.store.ledger import RETRIABLE
+from digest.store.people import theme_choice
 from digest.store.schema import deliveries, issues, reads_of, subscribers
-from digest.store.subscribers import IMPORTED_AS, theme_choice
+from digest.store.subscribers import IMPORTED_AS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,14 +41,17 @@ class ListChange:
 
 
 class Figures:
-    def __init__(self, engine: Engine) -> None:
+    """The report's figures, of one newsletter (``newsletter``, a slug): its issues and its subscriptions."""
+
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.reads = reads_of(engine)
+        self.newsletter = newsletter
 
     def sent_issues(self, limit: int, *, issue_id: str | None = None, up_to: datetime | None = None) -> list[SentIssue]:
         """The latest ``limit`` issues with any delivery (the one named; those whose window ended by ``up_to``),
         newest first, with counts by state."""
         listing = sa.select(issues.c.id, issues.c.subject, issues.c.window_end, issues.c.created_at, issues.c.model).where(
-            sa.exists().where(deliveries.c.issue_id == issues.c.id)
+            sa.exists().where(deliveries.c.issue_id == issues.c.id), issues.c.newsletter == self.newsletter
         )
         if issue_id is not None:
             listing = listing.where(issues.c.id == issue_id)
@@ -105,8 +109,10 @@ class Figures:
         from. The days are cut from the stored ISO text, so the database groups them and nothing is parsed per row."""
         added, changed = sa.func.substr(subscribers.c.created_at, 1, 10), sa.func.substr(subscribers.c.updated_at, 1, 10)
         imported = sa.func.coalesce(subscribers.c.status_reason.startswith(IMPORTED_AS, autoescape=True), sa.false())
-        query = sa.select(subscribers.c.status, added, changed, imported, sa.func.count()).group_by(
-            subscribers.c.status, added, changed, imported
+        query = (
+            sa.select(subscribers.c.status, added, changed, imported, sa.func.count())
+            .where(subscribers.c.newsletter == self.newsletter)
+            .group_by(subscribers.c.status, added, changed, imported)
         )
         with self.reads.connect() as conn:
             return [

@@ -16,11 +16,14 @@ from digest.store.schema import deliveries, issues, links, placements, reads_of
 
 
 class Issues:
-    """Reads and writes of the ``issues`` table."""
+    """Reads and writes of the ``issues`` table: a newsletter's issues are listed and stored as its (``newsletter``, a
+    slug); one is loaded by its id, unique across newsletters."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
+        self.newsletter = newsletter
         self.reads = reads_of(engine)  # transactions that only read take no write lock
+        self.mine = issues.c.newsletter == newsletter
 
     def save(self, issue: StoredIssue, *, replace: bool = False) -> None:
         """Store ``issue``; ``replace`` swaps a stored one (its pending deliveries are dropped, to be queued again)."""
@@ -38,6 +41,7 @@ class Issues:
             "post_prints": json.dumps(dict(issue.post_prints)),
             "model": issue.model,
             "layout": issue.layout,
+            "newsletter": self.newsletter,
         }
         with self.engine.begin() as conn:
             if replace:
@@ -62,7 +66,7 @@ class Issues:
                         for p in issue.placements
                     ],
                 )
-            emit(conn, EventType.ISSUE_FROZEN, issue_facts(issue.id, issue.subject, issue.window_start, issue.window_end))
+            emit(conn, EventType.ISSUE_FROZEN, issue_facts(issue.id, issue.subject, issue.window_start, issue.window_end, self.newsletter))
             if issue.links:
                 conn.execute(
                     sa.insert(links),
@@ -88,6 +92,14 @@ class Issues:
             row = conn.execute(sa.select(issues).where(issues.c.id == issue_id)).mappings().first()
         return _stored(row) if row is not None else None
 
+    def of_window(self, start: datetime, end: datetime) -> StoredIssue | None:
+        """This newsletter's stored issue of exactly this window, if there is one: an issue frozen before issue ids
+        held the newsletter's slug keeps its id, and a build or send of its window finds it by this."""
+        query = sa.select(issues).where(self.mine, issues.c.window_start == start, issues.c.window_end == end)
+        with self.reads.connect() as conn:
+            row = conn.execute(query.order_by(issues.c.created_at).limit(1)).mappings().first()
+        return _stored(row) if row is not None else None
+
     def sent(self) -> list[tuple[StoredIssue, datetime]]:
         """Every issue with a delivery sent, newest first, each with when its first copy went out."""
         first = (
@@ -96,7 +108,12 @@ class Issues:
             .group_by(deliveries.c.issue_id)
             .subquery()
         )
-        query = sa.select(issues, first.c.first_sent).join(first, first.c.issue_id == issues.c.id).order_by(issues.c.window_end.desc())
+        query = (
+            sa.select(issues, first.c.first_sent)
+            .join(first, first.c.issue_id == issues.c.id)
+            .where(self.mine)
+            .order_by(issues.c.window_end.desc())
+        )
         with self.reads.connect() as conn:
             rows = conn.execute(query).mappings().all()
         # min() keeps the column's type: the time comes back as an aware datetime.
@@ -104,8 +121,10 @@ class Issues:
 
     def summaries(self, *, sent_only: bool = False) -> list[IssueSummary]:
         """Stored issues, newest window first; ``sent_only``: those with at least one delivery sent."""
-        query = sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at).order_by(
-            issues.c.window_end.desc()
+        query = (
+            sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at)
+            .where(self.mine)
+            .order_by(issues.c.window_end.desc())
         )
         if sent_only:
             query = query.where(sa.exists().where(deliveries.c.issue_id == issues.c.id, deliveries.c.state == DeliveryState.SENT))
@@ -122,32 +141,35 @@ class Issues:
         with self.reads.connect() as conn:
             ends = conn.execute(
                 sa.select(issues.c.window_end)
-                .where(issues.c.window_end <= before, _started(issues.c.id))
+                .where(self.mine, issues.c.window_end <= before, _started(issues.c.id))
                 .order_by(issues.c.window_end.desc())
                 .limit(1)
             ).all()
         return ends[0][0] if ends else None
 
     def overlapping(self, start: datetime, end: datetime, *, excluding: str) -> list[IssueSummary]:
-        """Other issues whose window overlaps ``[start, end)`` and that have deliveries beyond pending."""
+        """This newsletter's other issues whose window overlaps ``[start, end)`` and that have deliveries beyond pending
+        (another newsletter's issues never overlap this one's)."""
         query = (
             sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at)
-            .where(issues.c.id != excluding, issues.c.window_start < end, issues.c.window_end > start, _started(issues.c.id))
+            .where(self.mine, issues.c.id != excluding, issues.c.window_start < end, issues.c.window_end > start, _started(issues.c.id))
             .order_by(issues.c.window_end.desc())
         )
         with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
 
 
-def issue_facts(issue_id: str, subject: str, start: datetime, end: datetime, **more: Any) -> IssueFacts:
+def issue_facts(issue_id: str, subject: str, start: datetime, end: datetime, newsletter: str, **more: Any) -> IssueFacts:
     """What an issue event says of an issue (``more``: who approved it, the counts of its send)."""
-    return IssueFacts(id=issue_id, subject=subject, window_start=start, window_end=end, **more)
+    return IssueFacts(id=issue_id, subject=subject, window_start=start, window_end=end, newsletter=newsletter, **more)
 
 
 def facts_of_stored(conn: Connection, issue_id: str, **more: Any) -> IssueFacts:
     """:func:`issue_facts` of a stored issue, read on the caller's connection (in its transaction)."""
-    row = conn.execute(sa.select(issues.c.subject, issues.c.window_start, issues.c.window_end).where(issues.c.id == issue_id)).one()
-    return issue_facts(issue_id, row[0], row[1], row[2], **more)
+    row = conn.execute(
+        sa.select(issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.newsletter).where(issues.c.id == issue_id)
+    ).one()
+    return issue_facts(issue_id, row[0], row[1], row[2], row[3], **more)
 
 
 def _started(issue_id: Any) -> Any:

@@ -29,8 +29,8 @@ from digest.models import (
 )
 from digest.store.issues import facts_of_stored
 from digest.store.outbox import emit
-from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, reads_of, subscribers
-from digest.store.subscribers import stored_day, theme_choice
+from digest.store.people import JOINED, stored_day, theme_choice
+from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, people, reads_of, subscribers
 from digest.store.writer import Fence, LedgerWriter
 
 # A failed delivery that may be sent again: its cause was not the reader's address (models.GAVE_UP, SENDER_SIDE).
@@ -53,10 +53,12 @@ class Due:
 
 
 class Ledger:
-    """Reads and writes of the ``deliveries`` table."""
+    """Reads and writes of the ``deliveries`` table: keyed by issue id (unique across newsletters); a send mails the
+    subscribers of its issue's newsletter, and what lists every issue lists ``newsletter``'s (a slug)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
+        self.newsletter = newsletter
         self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def has_started(self, issue_id: str) -> bool:
@@ -83,7 +85,11 @@ class Ledger:
             new = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(subscribers)
-                .where(active, ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
+                .where(
+                    active,
+                    readers_of(issue_id, self.newsletter),
+                    ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id),
+                )
             ).scalar_one()
             by_state = dict.fromkeys(DeliveryState, 0)
             rows = conn.execute(
@@ -140,22 +146,26 @@ class Ledger:
         """(address, theme choice, pause end) of each subscriber a send of ``issue_id`` would mail now, by address:
         what ``send --dry-run --recipients`` lists."""
         query = (
-            sa.select(subscribers.c.email, subscribers.c.themes, subscribers.c.paused_until)
+            sa.select(people.c.email, subscribers.c.themes, subscribers.c.paused_until)
+            .select_from(JOINED)
             .where(self._would_mail(issue_id))
-            .order_by(subscribers.c.email_key)
+            .order_by(people.c.email_key)
         )
         with self.reads.connect() as conn:
             return [(str(row[0]), theme_choice(row[1]), stored_day(row[2])) for row in conn.execute(query).all()]
 
-    @staticmethod
-    def _would_mail(issue_id: str) -> Any:
-        """Active subscribers with no delivery of ``issue_id`` yet, or one not done."""
+    def _would_mail(self, issue_id: str) -> Any:
+        """Active subscribers of the issue's newsletter with no delivery of ``issue_id`` yet, or one not done."""
         delivery = sa.select(deliveries.c.state).where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id)
         waiting = [state.value for state in OUTSTANDING_STATES]
-        return (subscribers.c.status == SubscriberStatus.ACTIVE) & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
+        return (
+            (subscribers.c.status == SubscriberStatus.ACTIVE)
+            & readers_of(issue_id, self.newsletter)
+            & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
+        )
 
     def enqueue(self, issue_id: str) -> int:
-        """A pending delivery for every active subscriber who has none for this issue yet."""
+        """A pending delivery for every active subscriber of the issue's newsletter who has none for this issue yet."""
         now = now_utc()
         missing = (
             sa.select(
@@ -166,7 +176,7 @@ class Ledger:
                 sa.literal(now, UTCDateTime),
                 sa.literal(now, UTCDateTime),
             )
-            .where(subscribers.c.status == SubscriberStatus.ACTIVE)
+            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter))
             .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
         )
         insert = sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
@@ -281,10 +291,10 @@ class Ledger:
     def waiting(self, issue_id: str) -> list[tuple[Delivery, str]]:
         """The deliveries of ``issue_id`` not done yet (pending, sending, deferred), with each address, by address."""
         query = (
-            sa.select(deliveries, subscribers.c.email)
-            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            sa.select(deliveries, people.c.email)
+            .select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
             .where(deliveries.c.issue_id == issue_id, deliveries.c.state.in_([s.value for s in OUTSTANDING_STATES]))
-            .order_by(subscribers.c.email_key)
+            .order_by(people.c.email_key)
         )
         with self.reads.connect() as conn:
             return [(delivery_of(row), str(row["email"])) for row in conn.execute(query).mappings()]
@@ -327,6 +337,8 @@ class Ledger:
             listing = sa.select(issues.c.id, issues.c.subject, issues.c.created_at).order_by(issues.c.window_end.desc())
             if issue_ids is not None:
                 listing = listing.where(issues.c.id.in_(list(issue_ids)))
+            else:  # every issue: this newsletter's
+                listing = listing.where(issues.c.newsletter == self.newsletter)
             for issue_id, subject, created_at in conn.execute(listing).all():
                 counts = dict.fromkeys(DeliveryState, 0)
                 for state, count in conn.execute(
@@ -359,13 +371,20 @@ def select_due() -> sa.Select[Any]:
     """Deliveries joined with what a message needs of their subscribers; rows for :func:`due_of`."""
     return sa.select(
         deliveries.c.subscriber_id,
-        subscribers.c.email,
-        subscribers.c.name,
+        people.c.email,
+        people.c.name,
         deliveries.c.attempts,
         subscribers.c.themes,
         subscribers.c.paused_until,
         subscribers.c.link_salt,
-    ).join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+    ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
+
+
+def readers_of(issue_id: str, newsletter: str) -> sa.ColumnElement[bool]:
+    """SQL: the subscription is on the newsletter of the issue ``issue_id`` (a send mails its own newsletter's list);
+    for an issue not stored yet (a plan before the freeze), on ``newsletter``, the ledger's."""
+    stored = sa.select(issues.c.newsletter).where(issues.c.id == issue_id).scalar_subquery()
+    return subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)
 
 
 def due_of(row: Any) -> Due:

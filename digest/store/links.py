@@ -13,10 +13,13 @@ from digest.store.schema import deliveries, issues, links, reads_of
 _LINK = (links.c.number, links.c.post_id, links.c.url, links.c.theme, links.c.outlet)
 
 
-def _latest_tracked(latest: int) -> sa.Select[tuple[str]]:
-    """The ids of the ``latest`` issues (by window) with counted links."""
+def _latest_tracked(latest: int, newsletter: str) -> sa.Select[tuple[str]]:
+    """The ids of the newsletter's ``latest`` issues (by window) with counted links."""
     return (
-        sa.select(issues.c.id).where(sa.exists().where(links.c.issue_id == issues.c.id)).order_by(issues.c.window_end.desc()).limit(latest)
+        sa.select(issues.c.id)
+        .where(issues.c.newsletter == newsletter, sa.exists().where(links.c.issue_id == issues.c.id))
+        .order_by(issues.c.window_end.desc())
+        .limit(latest)
     )
 
 
@@ -26,8 +29,11 @@ def _link(row: Sequence[object]) -> TrackedLink:
 
 
 class Links:
-    def __init__(self, engine: Engine) -> None:
+    """Counted links, by issue id; the latest issues' totals are one newsletter's (``newsletter``, a slug)."""
+
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
+        self.newsletter = newsletter
         self.reads = reads_of(engine)
 
     def destination(self, issue_id: str, number: int) -> TrackedLink | None:
@@ -70,7 +76,7 @@ class Links:
     def by_theme(self, latest: int) -> dict[tuple[str, str], tuple[int, int, int]]:
         """(clicks, scanned, repeated) per (issue, theme) over the ``latest`` issues with counted links: what
         /metrics reports (a label set per issue and theme, so a bounded number of issues)."""
-        recent = _latest_tracked(latest).scalar_subquery()
+        recent = _latest_tracked(latest, self.newsletter).scalar_subquery()
         query = (
             sa.select(
                 links.c.issue_id, links.c.theme, sa.func.sum(links.c.clicks), sa.func.sum(links.c.scanned), sa.func.sum(links.c.repeated)
@@ -85,7 +91,7 @@ class Links:
     def interest(self, latest: int) -> tuple[int, list[tuple[str, int, int]]]:
         """(how many issues, [(theme, people's clicks, counted links)]) over the ``latest`` issues with counted
         links that have been sent: what readers were interested in lately."""
-        recent = _latest_tracked(latest).where(sa.exists().where(deliveries.c.issue_id == issues.c.id))
+        recent = _latest_tracked(latest, self.newsletter).where(sa.exists().where(deliveries.c.issue_id == issues.c.id))
         with self.reads.connect() as conn:
             chosen = [row[0] for row in conn.execute(recent).all()]
             if not chosen:

@@ -46,9 +46,14 @@ class PastLabel:
 
 
 class Placements:
-    def __init__(self, engine: Engine) -> None:
+    """Each post's placement, by issue id; what teaches builds and what the report counts are one newsletter's
+    (``newsletter``, a slug): its issues' placements."""
+
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
         self.reads = reads_of(engine)
+        self.mine = issues.c.newsletter == newsletter
+        self.its_issues = sa.select(issues.c.id).where(self.mine)
 
     def forget(self, issue_id: str, post_id: str) -> bool:
         """Builds stop learning from this post's placement (a move made by mistake); the report still counts it.
@@ -82,7 +87,7 @@ class Placements:
                 placements.c.theme_key,
             )
             .join(issues, issues.c.id == placements.c.issue_id)
-            .where(placements.c.theme.is_not(None), placements.c.taught.is_(True))
+            .where(self.mine, placements.c.theme.is_not(None), placements.c.taught.is_(True))
             .order_by(issues.c.window_end.desc(), placements.c.post_id)
         )
         found: list[PastLabel] = []
@@ -100,14 +105,15 @@ class Placements:
     def forgotten_count(self) -> int:
         """How many placements the editor took back from teaching."""
         with self.reads.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(placements).where(placements.c.taught.is_(False))).scalar_one())
+            query = sa.select(sa.func.count()).select_from(placements).where(placements.c.taught.is_(False))
+            return int(conn.execute(query.where(placements.c.issue_id.in_(self.its_issues))).scalar_one())
 
     def find(self, wanted: str, issue_id: str | None = None) -> list[PastLabel]:
         """The labels whose post id is ``wanted``, or whose text starts with it (case aside), in ``issue_id`` or any."""
         query = sa.select(
             placements.c.issue_id, placements.c.post_id, placements.c.text, placements.c.theme, placements.c.kind, placements.c.taught
         )
-        query = query.where(placements.c.theme.is_not(None))
+        query = query.where(placements.c.theme.is_not(None), placements.c.issue_id.in_(self.its_issues))
         if issue_id is not None:
             query = query.where(placements.c.issue_id == issue_id)
         with self.reads.connect() as conn:
@@ -124,6 +130,7 @@ class Placements:
         query = sa.select(placements.c.issue_id, issues.c.window_end, placements.c.automatic, placements.c.theme, placements.c.kind).join(
             issues, issues.c.id == placements.c.issue_id
         )
+        query = query.where(self.mine)
         if start is not None:
             query = query.where(issues.c.window_end >= start)
         with self.reads.connect() as conn:

@@ -13,11 +13,13 @@ from digest.store.schema import from_row, now_utc, reads_of, schedule_runs
 
 
 class Runs:
-    """Reads and writes of the ``schedule_runs`` table."""
+    """Reads and writes of the ``schedule_runs`` table: one newsletter's slots (``newsletter``, a slug)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
+        self.newsletter = newsletter
         self.reads = reads_of(engine)  # transactions that only read take no write lock
+        self.mine = schedule_runs.c.newsletter == newsletter
 
     def record(
         self, slot: datetime, state: SlotState, *, issue_id: str | None = None, reason: str | None = None, finished: bool = True
@@ -26,18 +28,20 @@ class Runs:
         now = now_utc()
         values = {"issue_id": issue_id, "state": state.value, "reason": reason, "finished_at": now if finished else None}
         with self.engine.begin() as conn:
-            updated = conn.execute(sa.update(schedule_runs).where(schedule_runs.c.slot == slot).values(**values)).rowcount
+            updated = conn.execute(sa.update(schedule_runs).where(self.mine, schedule_runs.c.slot == slot).values(**values)).rowcount
             if not updated:
-                conn.execute(sa.insert(schedule_runs).values(slot=slot, started_at=now, **values))
+                conn.execute(sa.insert(schedule_runs).values(newsletter=self.newsletter, slot=slot, started_at=now, **values))
 
     def get(self, slot: datetime) -> ScheduleRun | None:
         with self.reads.connect() as conn:
-            row = conn.execute(sa.select(schedule_runs).where(schedule_runs.c.slot == slot)).mappings().first()
+            row = conn.execute(sa.select(schedule_runs).where(self.mine, schedule_runs.c.slot == slot)).mappings().first()
         return _run(row) if row is not None else None
 
     def recent(self, limit: int = 10) -> list[ScheduleRun]:
         with self.reads.connect() as conn:
-            rows = conn.execute(sa.select(schedule_runs).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+            rows = (
+                conn.execute(sa.select(schedule_runs).where(self.mine).order_by(schedule_runs.c.slot.desc()).limit(limit)).mappings().all()
+            )
         return [_run(row) for row in rows]
 
 

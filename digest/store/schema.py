@@ -49,14 +49,31 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 metadata = sa.MetaData()
 
 
-subscribers = sa.Table(
-    "subscribers",
+people = sa.Table(
+    "people",
     metadata,
+    # v24: one row per person (address), whatever newsletters they are on: a hard bounce or a complaint is about the
+    # address, so it reaches every subscription of theirs (digest.store.subscribers). Made from the subscribers of v23
+    # (one per address then), each keeping its subscriber's id as its own.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),  # as given
     # Unique case-insensitively: the key is the address folded to lower case.
     sa.Column("email_key", sa.String(320), nullable=False, unique=True),
     sa.Column("name", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    # v24: one row per subscription (a person on one newsletter). The id stays the subscription's: deliveries, mail
+    # events, signed links and VERP tokens carry it, so a link in a mail sent before v24 still names its row.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("newsletter", sa.String(64), nullable=False),  # the newsletter's slug
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("status_reason", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -75,6 +92,8 @@ subscribers = sa.Table(
     # v13: a random salt in the MAC of this subscriber's unsubscribe and preferences links (digest.models.tokens),
     # so a link never acts on anyone but the row it was made for. NULL for rows made before: their links keep working.
     sa.Column("link_salt", sa.String(32)),
+    sa.UniqueConstraint("newsletter", "person_id", name="subscriptions_once"),
+    sa.Index("subscribers_by_person", "person_id"),  # a hard bounce or complaint reaches every subscription of theirs
     sqlite_autoincrement=True,
 )
 
@@ -98,6 +117,9 @@ issues = sa.Table(
     sa.Column("model", sa.Text, nullable=True),
     # v9: the marked render that each reader's theme view is cut from (digest.models.Layout, JSON).
     sa.Column("layout", sa.Text, nullable=True),
+    # v24: the newsletter's slug. Ids stay unique across newsletters (the slug is in their hash: models.issue_id).
+    sa.Column("newsletter", sa.String(64), nullable=False),
+    sa.Index("issues_by_newsletter", "newsletter", "window_end"),
 )
 
 
@@ -148,7 +170,8 @@ leases = sa.Table(
 schedule_runs = sa.Table(
     "schedule_runs",
     metadata,
-    # One row per scheduled slot (the fire time, UTC): what happened to it (models.SlotState).
+    # One row per scheduled slot (the fire time, UTC) of each newsletter (v24): what happened to it (models.SlotState).
+    sa.Column("newsletter", sa.String(64), primary_key=True),
     sa.Column("slot", UTCDateTime, primary_key=True),
     sa.Column("issue_id", sa.String(64)),
     sa.Column("state", sa.String(16), nullable=False),

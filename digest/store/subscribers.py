@@ -1,10 +1,10 @@
-"""The subscriber list: addresses (validated before they get here), names and statuses."""
+"""The subscriber list: people (an address, validated before it gets here, and a name) and their subscriptions, one
+per newsletter (status, themes, dates). A :class:`Subscribers` lists and finds by address its newsletter's
+subscriptions; by id it finds any (ids are unique across newsletters: links and tokens carry them)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -13,24 +13,60 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digest.models import STATUS_EVENTS, EventType, SignUp, SignUpKind, Subscriber, SubscriberFacts, SubscriberStatus
+from digest.models import STATUS_EVENTS, EventType, SignUp, SignUpKind, Subscriber, SubscriberStatus
 from digest.models.errors import StoreError
 from digest.store.outbox import emit, forget_in_events
-from digest.store.schema import deliveries, from_row, mail_events, now_utc, reads_of, subscribers, suppressions
+from digest.store.people import (
+    JOINED,
+    chosen_themes,
+    drop_people_without_subscriptions,
+    facts_of,
+    may_get_mail,
+    new_salt,
+    plain,
+    select_subscribers,
+    stop_person,
+    subscriber_event,
+    subscriber_of,
+    subscription_record,
+)
+from digest.store.schema import deliveries, mail_events, now_utc, people, reads_of, subscribers, suppressions
 
 # The start of the reason an import gives a status: the export said so, and when it happened is not known.
 IMPORTED_AS = "imported as "
 
 
 class Subscribers:
-    """Reads and writes of the ``subscribers`` table."""
+    """Reads and writes of the ``people`` and ``subscribers`` tables, for the newsletter whose slug is ``newsletter``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, newsletter: str) -> None:
         self.engine = engine
+        self.newsletter = newsletter
         self.reads = reads_of(engine)  # transactions that only read take no write lock
+        self.mine = subscribers.c.newsletter == newsletter
+
+    def _find(self, conn: Connection, key: str) -> Any:
+        """This newsletter's subscription of the address whose key is ``key`` (a mapping), or None."""
+        return conn.execute(select_subscribers().where(people.c.email_key == key, self.mine)).mappings().first()
+
+    def _person(self, conn: Connection, email: str, name: str | None, now: datetime) -> int:
+        """The id of the person with this address, made if there is none (given a name when theirs is unknown)."""
+        key = email.casefold()
+        found = conn.execute(sa.select(people.c.id, people.c.name).where(people.c.email_key == key)).first()
+        if found is not None:
+            if found[1] is None and name:
+                conn.execute(sa.update(people).where(people.c.id == found[0]).values(name=name, updated_at=now))
+            return int(found[0])
+        made = conn.execute(
+            sa.insert(people).values(email=email, email_key=key, name=name, created_at=now, updated_at=now)
+        ).inserted_primary_key
+        if made is None:  # pragma: no cover (every dialect we run returns it)
+            raise StoreError("the database returned no id for a new person")
+        return int(made[0])
 
     def add(self, email: str, name: str | None = None, *, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> tuple[Subscriber, bool]:
-        """Add an address (already validated); returns it and whether it was new.
+        """Add an address (already validated) to this newsletter; returns its subscription and whether it was new (a
+        person already on another newsletter gets a subscription here, their person row shared).
 
         An existing address is returned as it is, its status unchanged: whether
         someone who left may come back is the caller's rule (digest.app.subscribers).
@@ -38,17 +74,16 @@ class Subscribers:
         elsewhere keeps them on file, never mailed).
         """
         now = now_utc()
-        key = email.casefold()
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == key)).mappings().first()
+            row = self._find(conn, email.casefold())
             if row is None:
                 reason = None if status is SubscriberStatus.ACTIVE else IMPORTED_AS + status.value
                 salt = new_salt()
+                person = self._person(conn, email, name, now)
                 new_id = conn.execute(
                     sa.insert(subscribers).values(
-                        email=email,
-                        email_key=key,
-                        name=name,
+                        person_id=person,
+                        newsletter=self.newsletter,
                         status=status.value,
                         status_reason=reason,
                         created_at=now,
@@ -59,7 +94,7 @@ class Subscribers:
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)
                     raise StoreError("the database returned no id for a new subscriber")
                 subscriber_event(conn, EventType.SUBSCRIBER_CREATED, int(new_id[0]))
-                return Subscriber(id=int(new_id[0]), email=email, name=name, status=status, status_reason=reason, link_salt=salt), True
+                return subscriber_of(conn.execute(select_subscribers().where(subscribers.c.id == int(new_id[0]))).mappings().one()), True
             return subscriber_of(row), False
 
     def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
@@ -78,12 +113,13 @@ class Subscribers:
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().first()
+            row = self._find(conn, email.casefold())
             if row is None:
-                values = {"email": email, "email_key": email.casefold(), "name": name, "status": SubscriberStatus.PENDING.value}
+                values = {"person_id": self._person(conn, email, name, now), "newsletter": self.newsletter}
                 conn.execute(
                     sa.insert(subscribers).values(
                         **values,
+                        status=SubscriberStatus.PENDING.value,
                         status_reason="signed up",
                         themes=chosen,
                         created_at=now,
@@ -92,7 +128,7 @@ class Subscribers:
                         link_salt=new_salt(),
                     )
                 )
-                row = conn.execute(sa.select(subscribers).where(subscribers.c.email_key == email.casefold())).mappings().one()
+                row = self._find(conn, email.casefold())
                 subscriber_event(conn, EventType.SUBSCRIBER_CREATED, row["id"])
                 return SignUp(SignUpKind.NEW, subscriber_of(row))
             if row["status"] == SubscriberStatus.ACTIVE:
@@ -103,7 +139,7 @@ class Subscribers:
                 .where(subscribers.c.id == row["id"])
                 .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else {"themes": chosen}))
             )
-            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == row["id"])).mappings().one()
+            row = conn.execute(select_subscribers().where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
             return SignUp(kind, subscriber_of(row))
 
@@ -172,15 +208,16 @@ class Subscribers:
         """
         cutoff = now_utc() - older_than
         since = sa.func.coalesce(subscribers.c.confirming_since, subscribers.c.updated_at)
-        stale = (subscribers.c.status == SubscriberStatus.PENDING.value) & (since < cutoff)
+        stale = self.mine & (subscribers.c.status == SubscriberStatus.PENDING.value) & (since < cutoff)
         mailed = sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id)
         with self.engine.begin() as conn:
-            lapsed = conn.execute(sa.select(subscribers).where(stale, ~mailed)).mappings().all()
+            lapsed = conn.execute(select_subscribers().where(stale, ~mailed)).mappings().all()
             for row in lapsed:  # their row goes: the event says so with what it held, the sign-up lapsed
-                facts = _facts_of(row)
+                facts = facts_of(row)
                 facts = replace(facts, status=SubscriberStatus.UNSUBSCRIBED, reason="sign-up never confirmed")
                 emit(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, facts)
             gone = conn.execute(sa.delete(subscribers).where(stale, ~mailed)).rowcount
+            drop_people_without_subscriptions(conn, {int(row["person_id"]) for row in lapsed})
             # A row left pending by an earlier version after someone who had left signed up again: back to having left.
             back = [row[0] for row in conn.execute(sa.select(subscribers.c.id).where(stale, mailed)).all()]
             gone += conn.execute(
@@ -198,6 +235,7 @@ class Subscribers:
             gone += conn.execute(
                 sa.update(subscribers)
                 .where(
+                    self.mine,
                     subscribers.c.status != SubscriberStatus.PENDING.value,
                     subscribers.c.confirming_since.is_not(None),
                     subscribers.c.confirming_since < cutoff,
@@ -231,69 +269,96 @@ class Subscribers:
         rename: bool = False,
         preferences: tuple[Sequence[str] | None, date | None] | None = None,
     ) -> bool:
-        """Set the name (``rename``) and the preferences (themes, pause: only while active) in one transaction, with
-        one ``subscriber.updated`` naming the fields that changed (none changed: no event). False when there is no such
-        subscriber, or preferences were given and they are not active (then nothing changes)."""
+        """Set the person's name (``rename``) and the subscription's preferences (themes, pause: only while active) in
+        one transaction, with one ``subscriber.updated`` naming the fields that changed (none changed: no event). False
+        when there is no such subscriber, or preferences were given and they are not active (then nothing changes)."""
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
-            if row is None:
+            row = conn.execute(select_subscribers().where(subscribers.c.id == subscriber_id)).mappings().first()
+            if row is None or (preferences is not None and row["status"] != SubscriberStatus.ACTIVE.value):
                 return False
-            wanted: dict[str, Any] = {"name": name} if rename else {}
-            where = [subscribers.c.id == subscriber_id]
+            wanted: dict[str, Any] = {}
             if preferences is not None:
                 themes, paused_until = preferences
                 wanted["themes"] = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
                 wanted["paused_until"] = paused_until.isoformat() if paused_until is not None else None
-                where.append(subscribers.c.status == SubscriberStatus.ACTIVE.value)
             changed = {key: value for key, value in wanted.items() if row[key] != value}
-            done = conn.execute(sa.update(subscribers).where(*where).values(**changed, updated_at=now_utc())).rowcount
-            if not done:
-                return False
+            renamed = rename and row["name"] != name
             if changed:
-                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id, changed=tuple(changed))
+                conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(**changed, updated_at=now_utc()))
+            if renamed:
+                conn.execute(sa.update(people).where(people.c.id == row["person_id"]).values(name=name, updated_at=now_utc()))
+            if changed or renamed:
+                fields = ("name",) * renamed + tuple(changed)
+                subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id, changed=fields)
         return True
 
     def theme_choices(self) -> list[tuple[str, list[str], int]]:
         """(the stored choice, its themes, how many) for each distinct choice of the subscribers who may get mail
         (active, or awaiting confirmation); every-theme choices left out."""
-        query = sa.select(subscribers.c.themes, sa.func.count()).where(subscribers.c.themes.is_not(None), _may_get_mail())
+        query = sa.select(subscribers.c.themes, sa.func.count()).where(subscribers.c.themes.is_not(None), may_get_mail(), self.mine)
         with self.reads.connect() as conn:
             rows = conn.execute(query.group_by(subscribers.c.themes)).all()
         return [(str(row[0]), themes, int(row[1])) for row in rows if (themes := chosen_themes(row[0]))]
 
     def addresses_choosing(self, stored: Sequence[str], limit: int) -> tuple[str, ...]:
         """The first ``limit`` addresses (in id order) of the subscribers whose stored choice is one of ``stored``."""
-        query = sa.select(subscribers.c.email).where(subscribers.c.themes.in_(list(stored)), _may_get_mail())
+        query = sa.select(people.c.email).select_from(JOINED).where(subscribers.c.themes.in_(list(stored)), may_get_mail(), self.mine)
         query = query.order_by(subscribers.c.id).limit(limit)
         with self.reads.connect() as conn:
             return tuple(str(row[0]) for row in conn.execute(query).all())
 
     def record_of(self, subscriber_id: int) -> dict[str, Any]:
-        """Everything stored about one subscriber: their row and every delivery, for ``subscribers show``."""
+        """Everything stored about the person of one subscription, for ``subscribers show``: the subscription with
+        their address and name (``subscriber``), each of their subscriptions (``subscriptions``), and every delivery
+        and returned report of any of them."""
         with self.reads.connect() as conn:
-            row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()
+            row = conn.execute(select_subscribers().where(subscribers.c.id == subscriber_id)).mappings().one()
+            theirs = conn.execute(
+                sa.select(subscribers).where(subscribers.c.person_id == row["person_id"]).order_by(subscribers.c.newsletter)
+            ).mappings()
+            subscriptions = [subscription_record(sub) for sub in theirs]
+            ids = [sub["id"] for sub in subscriptions]
             sent = conn.execute(
-                sa.select(deliveries).where(deliveries.c.subscriber_id == subscriber_id).order_by(deliveries.c.created_at)
+                sa.select(deliveries).where(deliveries.c.subscriber_id.in_(ids)).order_by(deliveries.c.created_at)
             ).mappings()
-            history = [{key: _plain(value) for key, value in delivery.items() if key != "subscriber_id"} for delivery in sent]
+            history = [{key: plain(value) for key, value in delivery.items() if key != "subscriber_id"} for delivery in sent]
             returned = conn.execute(
-                sa.select(mail_events).where(mail_events.c.subscriber_id == subscriber_id).order_by(mail_events.c.received_at)
+                sa.select(mail_events).where(mail_events.c.subscriber_id.in_(ids)).order_by(mail_events.c.received_at)
             ).mappings()
-            events = [{key: _plain(value) for key, value in event.items() if key not in ("subscriber_id", "id")} for event in returned]
-        record = {key: _plain(value) for key, value in row.items() if key not in ("email_key",)}
+            events = [{key: plain(value) for key, value in event.items() if key not in ("subscriber_id", "id")} for event in returned]
+        record = {key: plain(value) for key, value in row.items() if key not in ("email_key", "person_id")}
         record["themes"] = json.loads(row["themes"]) if row["themes"] else None
-        return {"subscriber": record, "deliveries": history, "bounces_and_complaints": events}
+        return {"subscriber": record, "subscriptions": subscriptions, "deliveries": history, "bounces_and_complaints": events}
 
-    def forget(self, subscriber_id: int, address_hash: str) -> None:
-        """Erase a subscriber and their delivery history; keep only ``address_hash`` on the suppression list, and in
-        every event about them (those still to go out included), with their ``subscriber.forgotten``."""
+    def subscriptions_of(self, subscriber_id: int) -> list[Subscriber]:
+        """Every subscription of the person of ``subscriber_id`` (this one included), by newsletter."""
+        person = sa.select(subscribers.c.person_id).where(subscribers.c.id == subscriber_id).scalar_subquery()
+        query = select_subscribers().where(subscribers.c.person_id == person).order_by(subscribers.c.newsletter)
+        with self.reads.connect() as conn:
+            return [subscriber_of(row) for row in conn.execute(query).mappings().all()]
+
+    def forget(self, subscriber_id: int, address_hash: str) -> list[str]:
+        """Erase the person of a subscription: every subscription of theirs with its delivery history, and their
+        person row; keep only ``address_hash`` on the suppression list, and in every event about them (those still to
+        go out included), with a ``subscriber.forgotten`` for each subscription. Returns the newsletters (slugs) whose
+        subscription it ended, the one of ``subscriber_id`` first."""
         with self.engine.begin() as conn:
-            forget_in_events(conn, subscriber_id, address_hash)
-            conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
-            conn.execute(sa.delete(mail_events).where(mail_events.c.subscriber_id == subscriber_id))  # bounces quote the address
-            conn.execute(sa.delete(subscribers).where(subscribers.c.id == subscriber_id))
+            person = conn.execute(sa.select(subscribers.c.person_id).where(subscribers.c.id == subscriber_id)).scalar()
+            theirs = conn.execute(
+                sa.select(subscribers.c.id, subscribers.c.newsletter).where(subscribers.c.person_id == person).order_by(subscribers.c.id)
+            ).all()
+            ended = sorted(theirs, key=lambda sub: sub[0] != subscriber_id)
+            for sub_id, newsletter in ended:
+                forget_in_events(conn, sub_id, address_hash, newsletter)
+            ids = [sub[0] for sub in ended]
+            conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id.in_(ids)))
+            conn.execute(sa.delete(mail_events).where(mail_events.c.subscriber_id.in_(ids)))  # bounces quote the address
+            conn.execute(sa.delete(subscribers).where(subscribers.c.id.in_(ids)))
+            if person is not None:
+                conn.execute(sa.delete(people).where(people.c.id == person))
             if not conn.execute(sa.select(suppressions).where(suppressions.c.address_hash == address_hash)).first():
                 conn.execute(sa.insert(suppressions).values(address_hash=address_hash, created_at=now_utc()))
+        return [str(sub[1]) for sub in ended]
 
     def suppressions(self) -> int:
         """How many addresses asked to be forgotten (each kept as a keyed hash only)."""
@@ -310,18 +375,19 @@ class Subscribers:
             conn.execute(sa.delete(suppressions).where(suppressions.c.address_hash == address_hash))
 
     def get(self, email: str | None = None, *, subscriber_id: int | None = None) -> Subscriber | None:
-        query = sa.select(subscribers)
+        """A subscription by id (of any newsletter: ids are unique across them), or this newsletter's by address."""
+        query = select_subscribers()
         query = (
             query.where(subscribers.c.id == subscriber_id)
             if subscriber_id is not None
-            else query.where(subscribers.c.email_key == (email or "").casefold())
+            else query.where(people.c.email_key == (email or "").casefold(), self.mine)
         )
         with self.reads.connect() as conn:
             row = conn.execute(query).mappings().first()
         return subscriber_of(row) if row is not None else None
 
     def set_status(self, subscriber_id: int, status: SubscriberStatus, reason: str, event: EventType | None = None) -> bool:
-        """Change a subscriber's status, with its event (``event``, or the one the status makes: STATUS_EVENTS);
+        """Change one subscription's status, with its event (``event``, or the one the status makes: STATUS_EVENTS);
         returns whether anything changed (idempotent: no change, no event)."""
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -333,9 +399,19 @@ class Subscribers:
                 subscriber_event(conn, event or STATUS_EVENTS[status], subscriber_id)
         return result.rowcount > 0
 
+    def set_person_status(
+        self, subscriber_id: int, status: SubscriberStatus, reason: str, event: EventType | None = None
+    ) -> list[tuple[str, bool]]:
+        """A change about the address (a hard bounce, a complaint): the subscription named changes as
+        :meth:`set_status` changes it, and every other subscription of the person that may still get mail (active,
+        pending) with it, each with its event. Returns (newsletter, whether it changed) for each subscription of theirs,
+        the named one first."""
+        with self.engine.begin() as conn:
+            return stop_person(conn, subscriber_id, status, reason, event or STATUS_EVENTS[status], named_any_status=True)
+
     def iter(self, status: SubscriberStatus | None = None, batch: int = 1000, *, theme: str | None = None) -> Iterator[Subscriber]:
-        """Every subscriber in id order, read in batches so a large list is never held whole; ``theme``: only those
-        whose own choice names this theme key (a slug: quoted, it matches one whole element of the JSON list)."""
+        """This newsletter's subscribers in id order, read in batches so a large list is never held whole; ``theme``:
+        only those whose own choice names this theme key (a slug: quoted, it matches one whole element of the JSON list)."""
         last = 0
         while rows := self.page(last, batch, status, theme=theme):
             yield from rows
@@ -350,9 +426,9 @@ class Subscribers:
         theme: str | None = None,
         changed_since: datetime | None = None,
     ) -> list[Subscriber]:
-        """Up to ``limit`` subscribers whose id is above ``after``, in id order (with ``status``; choosing ``theme``;
-        whose row changed at or after ``changed_since``)."""
-        query = sa.select(subscribers).where(subscribers.c.id > after).order_by(subscribers.c.id).limit(limit)
+        """Up to ``limit`` of this newsletter's subscribers whose id is above ``after``, in id order (with ``status``;
+        choosing ``theme``; whose row changed at or after ``changed_since``)."""
+        query = select_subscribers().where(self.mine, subscribers.c.id > after).order_by(subscribers.c.id).limit(limit)
         if changed_since is not None:
             query = query.where(subscribers.c.updated_at >= changed_since)
         if status is not None:
@@ -363,95 +439,24 @@ class Subscribers:
             return [subscriber_of(row) for row in conn.execute(query).mappings().all()]
 
     def rename(self, subscriber_id: int, name: str | None) -> bool:
-        """Set a subscriber's name (None: none), with its ``subscriber.updated`` when it changes; False when there is no
-        such subscriber."""
+        """Set the name of a subscription's person (None: none), with its ``subscriber.updated`` when it changes; False
+        when there is no such subscriber."""
         return self.change(subscriber_id, name=name, rename=True)
 
     def emails_of(self, subscriber_ids: Sequence[int]) -> dict[int, str]:
         """The addresses of a few subscribers (for reports), by id."""
         if not subscriber_ids:
             return {}
+        query = sa.select(subscribers.c.id, people.c.email).select_from(JOINED).where(subscribers.c.id.in_(list(subscriber_ids)))
         with self.reads.connect() as conn:
-            rows = conn.execute(sa.select(subscribers.c.id, subscribers.c.email).where(subscribers.c.id.in_(list(subscriber_ids)))).all()
+            rows = conn.execute(query).all()
         return {int(r[0]): str(r[1]) for r in rows}
 
     def counts(self) -> dict[SubscriberStatus, int]:
-        """How many subscribers have each status (every status present, zero when none)."""
+        """How many of this newsletter's subscribers have each status (every status present, zero when none)."""
         found = dict.fromkeys(SubscriberStatus, 0)
+        query = sa.select(subscribers.c.status, sa.func.count()).where(self.mine).group_by(subscribers.c.status)
         with self.reads.connect() as conn:
-            for status, count in conn.execute(sa.select(subscribers.c.status, sa.func.count()).group_by(subscribers.c.status)).all():
+            for status, count in conn.execute(query).all():
                 found[SubscriberStatus(status)] = int(count)
         return found
-
-
-def _may_get_mail() -> sa.ColumnElement[bool]:
-    """Subscribers an issue may still reach: active, or awaiting their confirmation."""
-    return subscribers.c.status.in_([SubscriberStatus.ACTIVE.value, SubscriberStatus.PENDING.value])
-
-
-def _plain(value: Any) -> Any:
-    """A stored value as JSON can carry it (times as ISO 8601)."""
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def subscriber_event(conn: Connection, kind: EventType, subscriber_id: int, changed: tuple[str, ...] = ()) -> None:
-    """The event of a change to a subscriber, on the change's own connection: its facts as the row now holds them
-    (``changed``: the fields a subscriber.updated set)."""
-    facts = _facts_of(conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one())
-    emit(conn, kind, replace(facts, changed=changed))
-
-
-def _facts_of(row: Any) -> SubscriberFacts:
-    themes = chosen_themes(row["themes"])
-    return SubscriberFacts(
-        id=int(row["id"]),
-        email=row["email"],
-        name=row["name"],
-        status=SubscriberStatus(row["status"]),
-        reason=row["status_reason"],
-        themes=tuple(themes) if themes is not None else None,
-        paused_until=stored_day(row["paused_until"]),
-    )
-
-
-def subscriber_of(row: Any) -> Subscriber:
-    return from_row(Subscriber, ("id", "email", "name", "status", "status_reason", "link_salt"), row, status=SubscriberStatus)
-
-
-def new_salt() -> str:
-    """A new subscriber's link salt: 64 random bits, in the MAC of every link of theirs."""
-    return secrets.token_hex(8)
-
-
-def chosen_themes(stored: str | None) -> list[str] | None:
-    """The themes in a stored choice (``subscribers.themes``, a JSON list), in the reader's order; None means every
-    theme, and so does a value that cannot be read: a damaged row never leaves a reader without mail or breaks their
-    preferences page."""
-    if not stored:
-        return None
-    try:
-        themes = json.loads(stored)
-    except ValueError:
-        return None
-    return [theme for theme in themes if isinstance(theme, str)] if isinstance(themes, list) else None
-
-
-@functools.lru_cache(maxsize=4096)
-def theme_choice(stored: str | None) -> frozenset[str] | None:
-    """A stored choice as the send uses it: a set of themes, or None for every theme. Decoded once per distinct
-    value (a list has a few dozen), so a send to a million readers parses a few dozen JSON texts, and readers
-    with the same choice share one set (its hash computed once)."""
-    themes = chosen_themes(stored)
-    return frozenset(themes) if themes is not None else None
-
-
-@functools.lru_cache(maxsize=4096)
-def stored_day(stored: str | None) -> date | None:
-    """A stored ISO day (``subscribers.paused_until``) as a date; None when there is none, or it cannot be read
-    (a damaged pause never keeps a reader from their mail)."""
-    if not stored:
-        return None
-    try:
-        return date.fromisoformat(stored)
-    except ValueError:
-        return None

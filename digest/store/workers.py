@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus, WorkerRecord
 from digest.store.ledger import Due, due_of, select_due
-from digest.store.schema import deliveries, now_utc, reads_of, send_workers, subscribers
+from digest.store.schema import deliveries, now_utc, people, reads_of, send_workers, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,6 +176,7 @@ class Workers:
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.subscriber_id == chosen.c.subscriber_id,
                     subscribers.c.id == deliveries.c.subscriber_id,  # what a message needs comes back with the claim
+                    people.c.id == subscribers.c.person_id,
                 )
                 .values(
                     worker=worker,

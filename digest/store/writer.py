@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.models import DeliveryState, EventType, SubscriberStatus
 from digest.models.errors import StoreError
-from digest.store.schema import UTCDateTime, deliveries, leases, now_utc, subscribers
-from digest.store.subscribers import subscriber_event
+from digest.store.people import stop_person
+from digest.store.schema import UTCDateTime, deliveries, leases, now_utc
 
 Fence = tuple[str, int]  # a lease's name and the fencing number its holder got
 
@@ -87,11 +87,6 @@ _FENCE = _statements(_FENCED)
 # A send worker's writes (digest.send.workers) need the row to still carry its id: once a worker is taken for dead
 # and its rows are claimed by another, its late writes change nothing.
 _CLAIMED = _statements(_ONE & (deliveries.c.worker == sa.bindparam("claimant")))
-_BOUNCED = (
-    sa.update(subscribers)
-    .where(subscribers.c.id == sa.bindparam("subscriber"), subscribers.c.status == SubscriberStatus.ACTIVE)
-    .values(status=SubscriberStatus.BOUNCED.value, status_reason=sa.bindparam("why"), updated_at=_NOW)
-)
 
 
 Write = tuple[Any, dict[str, Any]]  # a statement built at import, and its values
@@ -174,8 +169,8 @@ class LedgerWriter:
         else:
             with self.conn.begin():
                 counts = [self.conn.execute(statement, values).rowcount for statement, values in writes]
-        for (statement, values), count in zip(writes, counts, strict=True):
-            if statement is not _BOUNCED and count != 1:
+        for (_statement, values), count in zip(writes, counts, strict=True):
+            if count != 1:
                 raise self._unchanged(values)
 
     def _unchanged(self, values: dict[str, Any]) -> StoreError:
@@ -219,14 +214,15 @@ class LedgerWriter:
         if not bounce:
             self._commit([(self.sql.failed, values)])
             return
-        # A bounce (rare) also ends the reader's subscription, with its subscriber.bounced event: the three in one
-        # transaction of its own, through SQLAlchemy (the outbox's write is no statement of the per-message path).
+        # A bounce (rare) also ends the reader's subscription, and every other of the address (it is the address that
+        # bounced), each with its subscriber.bounced event: all in one transaction of its own, through SQLAlchemy (the
+        # outbox's write is no statement of the per-message path).
         self.flush()
         with self.conn.engine.begin() as conn:
             if conn.execute(self.sql.failed, values).rowcount != 1:
                 raise self._unchanged(values)
-            if conn.execute(_BOUNCED, {"subscriber": subscriber_id, "why": f"{issue_id}: {reply}", "now": values["now"]}).rowcount:
-                subscriber_event(conn, EventType.SUBSCRIBER_BOUNCED, subscriber_id)
+            why = f"{issue_id}: {reply}"
+            stop_person(conn, subscriber_id, SubscriberStatus.BOUNCED, why, EventType.SUBSCRIBER_BOUNCED, named_any_status=False)
 
 
 Bind = tuple[str, Any, Callable[[Any], Any] | None]  # a parameter: name, value when not given, type's converter

@@ -16,7 +16,7 @@ from factories import make_stored_issue
 
 
 def setup_store(settings: Scope, count: int, issue_id: str = "2026-11-20-abcdef") -> Store:
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for n in range(count):
         store.subscribers.add(f"reader{n:03d}@example.org", f"Reader {n}")
     store.issues.save(make_stored_issue(issue_id))

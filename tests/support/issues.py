@@ -42,7 +42,7 @@ def send_with_views(store: Store, settings: Scope, issue: StoredIssue) -> SendRe
 
 def sent_issue(settings: Scope, readers: int = 3) -> tuple[Store, Newsletter, str]:
     """The sample issue sent to ``readers`` subscribers: (store, newsletter, issue id)."""
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     for number in range(readers):
         store.subscribers.add(f"reader{number}@example.org")
     newsletter = Newsletter(settings, store)

@@ -8,6 +8,8 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from digest.app.issues import Newsletter
 from digest.config import load_settings
 from digest.issue.selection import window_between
@@ -18,7 +20,7 @@ from conftest import FIXTURES, write
 PROJECT = FIXTURES / "project"
 # The fixture project's week, as the command's options, and the id of its issue.
 WINDOW = ("--since", "2025-02-24", "--until", "2025-03-03")
-ISSUE = "2025-03-02-0e7ceb"
+ISSUE = "2025-03-02-b21c5b"
 
 
 def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (), database: str | None = None, **delivery: object) -> Path:
@@ -45,24 +47,20 @@ def make_config(tmp_path: Path, port: int | None, *, relays: tuple[int, ...] = (
 def fill(config: Path, count: int) -> Store:
     """``count`` subscribers and the frozen fixture issue, straight into the store."""
     settings = load_settings(config, environ={})
-    store = Store.open(settings.install.database_url)
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     with store.engine.begin() as conn:
-        from digest.store.schema import subscribers
+        from digest.store.schema import people, subscribers
 
         now = datetime.now(UTC)
+        addresses = [f"r{n:05d}@example.org" for n in range(count)]
+        conn.execute(people.insert(), [{"email": a, "email_key": a, "name": None, "created_at": now, "updated_at": now} for a in addresses])
         conn.execute(
-            subscribers.insert(),
-            [
-                {
-                    "email": f"r{n:05d}@example.org",
-                    "email_key": f"r{n:05d}@example.org",
-                    "name": None,
-                    "status": "active",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(count)
-            ],
+            subscribers.insert().from_select(
+                ["person_id", "newsletter", "status", "created_at", "updated_at"],
+                sa.select(people.c.id, sa.literal(store.newsletter), sa.literal("active"), people.c.created_at, people.c.updated_at)
+                .where(people.c.email_key.in_(addresses))
+                .order_by(people.c.id),
+            )
         )
     window = window_between(date(2025, 2, 24), date(2025, 3, 3), settings.newsletter.timezone)
     store.issues.save(Newsletter(settings, store).build(window, datetime(2025, 3, 3, 9, tzinfo=UTC)).issue)

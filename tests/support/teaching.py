@@ -86,7 +86,7 @@ def first_week(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     config = teaching_project(tmp_path)
     settings = load_settings(config, environ={"DIGEST_SECRET_KEY": "k" * 32})
-    newsletter = Newsletter(settings, Store.open(settings.install.database_url))
+    newsletter = Newsletter(settings, Store.open(settings.install.database_url, newsletter=settings.newsletter.slug))
     since, until = week_window(0)
     return config, settings, newsletter, newsletter.target(WindowRequest(since=since, until=until), NOW)
 

@@ -135,12 +135,17 @@ class Building(NewsletterCore):
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
         parts = self._parts(window)
+        known = self.issue_id_of(window)
         newsletter = self.settings.newsletter
-        digest = assemble_digest(gathered, window, newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, parts=parts)
+        digest = assemble_digest(
+            gathered, window, newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, parts=parts, known_id=known
+        )
         digest, rendered = render_leaving_out(
             digest,
             self.settings,
-            lambda unrenderable: assemble_digest(gathered, window, newsletter, now, unrenderable, issue_file, meaning, interest, parts),
+            lambda unrenderable: assemble_digest(
+                gathered, window, newsletter, now, unrenderable, issue_file, meaning, interest, parts, known
+            ),
             reader_copy(self.settings),
         )
         return Built(

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from digest.config import Scope
 from digest.issue.slots import make_trigger
-from digest.store import Store
+from digest.models import Window, issue_id
+from digest.store import Store, database_exists
 
 
 class NewsletterCore:
@@ -30,3 +31,13 @@ class NewsletterCore:
             assert self._open is not None
             self._store = self._open()
         return self._store
+
+    def issue_id_of(self, window: Window) -> str:
+        """The id of this newsletter's issue of ``window``: the stored one's, if an issue of exactly this window is
+        stored (one frozen before ids held the newsletter's slug keeps its id), else the one the window and the slug
+        make. No database is made to ask (a build of an explicit window needs none)."""
+        if self._store is not None or database_exists(self.settings.install.database_url):
+            stored = self.store.issues.of_window(window.start, window.end)
+            if stored is not None:
+                return stored.id
+        return issue_id(window, self.settings.newsletter.timezone, self.settings.newsletter.slug)

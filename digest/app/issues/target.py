@@ -10,7 +10,7 @@ from datetime import datetime
 from digest.app.issues.core import NewsletterCore
 from digest.issue.selection import at_moment, parse_when, window_between
 from digest.issue.slots import edition_window, latest_slot, next_slot
-from digest.models import Refusal, RefusalKind, Window, issue_id
+from digest.models import Refusal, RefusalKind, Window
 from digest.models.errors import WindowError
 from digest.store import Store
 
@@ -47,7 +47,7 @@ class Targeting(NewsletterCore):
             raise WindowError("a window of your own needs both its since and its until")
         if request.since and request.until:
             window = window_between(parse_when(request.since), parse_when(request.until), zone)
-            return Target(window=window, issue_id=issue_id(window, zone), slot=None)
+            return Target(window=window, issue_id=self.issue_id_of(window), slot=None)
         at = at_moment(parse_when(request.as_of), zone) if request.as_of else now
         slot = next_slot(self.trigger, at) if request.upcoming else latest_slot(self.trigger, at)
         if slot is None:
@@ -60,7 +60,7 @@ class Targeting(NewsletterCore):
         # Until issues are stored by edition (the store step of issue 35), "since-last" reads the newsletter's last issue.
         last_end = self.store.issues.last_window_end(slot) if self.edition.window.mode == "since-last" else None
         window = edition_window(self.edition, slot, settings.newsletter.timezone, last_end)
-        return Target(window=window, issue_id=issue_id(window, settings.newsletter.timezone), slot=slot)
+        return Target(window=window, issue_id=self.issue_id_of(window), slot=slot)
 
     def stored_target(self, wanted: str) -> Target | None:
         """The target of a stored issue by id (its own window, no slot), or None if there is none."""

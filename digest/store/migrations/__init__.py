@@ -33,7 +33,7 @@ from digest.models.errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "v23"
+HEAD = "v24"
 LEGACY_VERSIONS = 11  # schema_version numbers the hand-written migrations reached; N is revision vNN
 _LOCK = 7_412_031  # pg_advisory_xact_lock's key for "digest is upgrading this database"
 
@@ -63,9 +63,12 @@ def current(conn: Connection) -> str | None:
     return None
 
 
-def upgrade(conn: Connection, target: str = "head", themes: ThemeNames | None = None) -> tuple[str | None, str]:
+def upgrade(
+    conn: Connection, target: str = "head", themes: ThemeNames | None = None, newsletter: str | None = None
+) -> tuple[str | None, str]:
     """Bring the database on ``conn`` (in a transaction) to ``target``; returns (from, to) revisions. ``themes``: the
-    config's themes, for a revision that reads them (v17)."""
+    config's themes, for a revision that reads them (v17); ``newsletter``: the slug of the newsletter whose config
+    opens the database, whose rows the ones made before several newsletters become (v24; None: the default's)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     before = current(conn)
@@ -73,6 +76,7 @@ def upgrade(conn: Connection, target: str = "head", themes: ThemeNames | None = 
         return before, HEAD
     config = _config(conn)
     config.attributes["themes"] = themes or ThemeNames()
+    config.attributes["newsletter"] = newsletter
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
