@@ -26,6 +26,21 @@ LONDON = ZoneInfo("Europe/London")
 pytest.register_assert_rewrite("support")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A new store starts from a copy of what the revisions made, once per process (support/migrated.py).
+    from support import migrated
+
+    migrated.install()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The revisions' own tests (marked real_migrations) run them on every new store; the rest start from the copy.
+    Set here, before the test's fixtures open any store."""
+    from support import migrated
+
+    migrated.enabled = item.get_closest_marker("real_migrations") is None
+
+
 @pytest.fixture
 def fixed_now() -> datetime:
     """Friday 20 November 2026, 09:00 in London: the sample issue's scheduled time."""
