@@ -180,7 +180,10 @@ def postgres_schema() -> Iterator[str]:
     except Exception as exc:  # no server, no driver, no rights: the reason is the skip's message
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
     try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        # Commits not waiting for the disk (synchronous_commit off, this connection's setting): a killed sender loses
+        # nothing by it (the server has the commit), only the server's own crash would, and test_pg_crash runs a
+        # server of its own. A send's ledger commits each row: the flush was most of a PostgreSQL test's wait.
+        yield f"{POSTGRES_URL}?options=-csynchronous_commit%3Doff%20-csearch_path%3D{schema}"
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
