@@ -233,7 +233,7 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
     assert one.returncode == 0 and "Forgotten" in one.stdout
 
 
-@pytest.mark.slow(8)
+@pytest.mark.slow(16)
 @needs_model
 def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_is_named(tmp_path: Path) -> None:
     """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for

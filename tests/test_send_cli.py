@@ -256,7 +256,7 @@ def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_pat
     assert ledger["sent"] == 900 and ledger["sending"] == ledger["pending"] == 0
 
 
-@pytest.mark.slow(4)
+@pytest.mark.slow(7)
 def test_two_first_sends_at_once_end_cleanly_and_send_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """Issue 11, finding 8. Reproduction: two simultaneous first sends of an issue (nothing frozen yet)
     ended in a traceback, ``IntegrityError: UNIQUE constraint failed: issues.id`` (nothing duplicated).
