@@ -26,6 +26,34 @@ LONDON = ZoneInfo("Europe/London")
 pytest.register_assert_rewrite("support")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A new store starts from a copy of what the revisions made, once per process (support/migrated.py).
+    from support import migrated
+
+    migrated.install()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked slow, with their rough seconds) first, the longest first; the rest in their order.
+    The workers take the next test as each becomes free (``--maxschedchunk 1``), so the long ones spread over them
+    from the start instead of one of them ending the run alone (issue 33, item 9). The order is the same in every
+    worker, as pytest-xdist requires."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("slow")
+        return float(marker.args[0]) if marker is not None and marker.args else 0.0
+
+    items.sort(key=seconds, reverse=True)  # stable: equal weights keep the collection's order
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The revisions' own tests (marked real_migrations) run them on every new store; the rest start from the copy.
+    Set here, before the test's fixtures open any store."""
+    from support import migrated
+
+    migrated.enabled = item.get_closest_marker("real_migrations") is None
+
+
 @pytest.fixture
 def fixed_now() -> datetime:
     """Friday 20 November 2026, 09:00 in London: the sample issue's scheduled time."""
@@ -152,7 +180,10 @@ def postgres_schema() -> Iterator[str]:
     except Exception as exc:  # no server, no driver, no rights: the reason is the skip's message
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
     try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        # Commits not waiting for the disk (synchronous_commit off, this connection's setting): a killed sender loses
+        # nothing by it (the server has the commit), only the server's own crash would, and test_pg_crash runs a
+        # server of its own. A send's ledger commits each row: the flush was most of a PostgreSQL test's wait.
+        yield f"{POSTGRES_URL}?options=-csynchronous_commit%3Doff%20-csearch_path%3D{schema}"
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -30,6 +30,7 @@ def test_send_bench_reports_both_paths_for_each_connection_count() -> None:
     assert all("digest send (ledger)" in row and "raw smtplib" in row and "ratio" in row for row in sends)
 
 
+@pytest.mark.slow(10)
 def test_memory_bench_runs_the_real_cli_and_checks_every_delivery() -> None:
     from memory import bench_memory
 
@@ -43,6 +44,7 @@ def test_memory_bench_runs_the_real_cli_and_checks_every_delivery() -> None:
     assert all(re.search(r"peak RSS \d+ MB", row) for row in rows[:2])
 
 
+@pytest.mark.slow(7)
 def test_gather_bench_builds_from_the_index_on_repeated_runs(tmp_path: Path) -> None:
     from gather import bench_gather
 
@@ -75,6 +77,7 @@ def test_rss2email_feed_is_valid_rss_with_every_item(tmp_path: Path) -> None:
     assert sys.modules["peers"].__file__ is not None
 
 
+@pytest.mark.slow(15)
 def test_workers_bench_runs_one_two_and_four_worker_processes() -> None:
     from workers import bench_workers
 
@@ -86,6 +89,7 @@ def test_workers_bench_runs_one_two_and_four_worker_processes() -> None:
     assert all("msg/s" in row and "raw smtplib" in row for row in rows)
 
 
+@pytest.mark.slow(10)
 def test_clicks_bench_serves_the_redirect_under_a_send_and_reports_a_year() -> None:
     from clicks import bench_redirect, bench_report
 

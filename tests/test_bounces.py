@@ -544,6 +544,7 @@ def shown_not_obeyed(out: bytes) -> str:
     return text
 
 
+@pytest.mark.slow(8)
 def test_text_from_a_mail_reaches_the_terminal_shown_never_obeyed(sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path) -> None:
     """On a real terminal (a pty): `bounces process`, `bounces review` (list, apply, refusal) and `subscribers show`
     print every escape a stranger wrote as its visible form (\\x1b, \\u202e, \\x9b), none as what a terminal obeys."""
@@ -627,6 +628,7 @@ def test_bounces_fetch_stores_what_a_store_refused_cleaned_and_goes_on(
         mailbox.logout()
 
 
+@pytest.mark.slow(3)
 def test_a_flood_of_forged_reports_is_dismissed_in_one_command(sent: tuple[Scope, Store, dict[str, Received]], tmp_path: Path) -> None:
     """210 forged reports (the audit's flood): `bounces review --dismiss-all` asks on a terminal, needs --yes
     without one (the refusal names the whole command), takes --before DATE, says how many it dismissed, changes

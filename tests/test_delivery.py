@@ -176,6 +176,7 @@ def test_circuit_breaker_pauses_and_a_later_run_resumes(smtp_server: SmtpServer,
     assert set(smtp_server.handler.counts().values()) == {1}
 
 
+@pytest.mark.slow(5)
 def test_a_stop_request_ends_after_messages_in_flight(smtp_server: SmtpServer, delivery_settings: Make) -> None:
     settings = delivery_settings(smtp_server.port, connections=2, rate=50.0)
     store = setup_store(settings, 200)

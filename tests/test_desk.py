@@ -282,6 +282,7 @@ def test_after_approval_every_edit_of_what_is_sent_is_a_difference(tmp_path: Pat
         server.stop()
 
 
+@pytest.mark.slow(5)
 def test_the_desk_cannot_be_framed_by_another_page(desk: tuple[LiveServer, Path], http_server: Served) -> None:
     """Issue 21, finding 4. Reproduction: a page on another loopback origin framed the preview at 5 % opacity
     over a bait button; one click excluded a post. Now every preview page may be framed by the preview alone

@@ -64,6 +64,7 @@ def awkward_issue() -> StoredIssue:
     return dataclasses.replace(base, text=body, html=html)
 
 
+@pytest.mark.slow(4)
 @pytest.mark.parametrize("which", ["sample", "awkward"])
 def test_every_delivered_copy_verifies_with_dkimpy(which: str, signed_settings: Scope, smtp_server: SmtpServer, tmp_path: Path) -> None:
     from support.issues import sample_issue

@@ -5,7 +5,13 @@ fixture layer (issue 33, item 9): running one file ran another's module code, an
 from __future__ import annotations
 
 import ast
+import contextlib
+import shutil
 from pathlib import Path
+
+import pytest
+
+from conftest import postgres_schema
 
 TESTS = Path(__file__).resolve().parent
 
@@ -42,3 +48,37 @@ def test_the_check_finds_every_form_of_import() -> None:
         "def t():\n    from test_c.inner import y\n    import support.issues\n"
     )
     assert imported_test_modules(source) == [(2, "test_a"), (3, "test_b"), (6, "test_c.inner")]
+
+
+@pytest.mark.real_migrations
+def test_a_new_store_made_from_the_copy_is_what_the_revisions_make(database_url: str, tmp_path: Path) -> None:
+    """support/migrated.py gives an empty store a copy of what the revisions made instead of running them: the copy
+    has every table, index, sequence and row they make, in their order (SQLite: sqlite_master and the rows;
+    PostgreSQL: what pg_dump says of the schema, byte for byte)."""
+    from digest.store import Store
+    from digest.store.migrations import HEAD
+
+    from support import migrated
+
+    with contextlib.ExitStack() as stack:
+        other = f"sqlite:///{tmp_path / 'copy.sqlite'}" if database_url.startswith("sqlite") else stack.enter_context(postgres_schema())
+        real = Store.open(database_url)  # marked real_migrations: the revisions run
+        stack.callback(real.close)
+        migrated.enabled = True
+        try:
+            copy = Store.open(other)
+        finally:
+            migrated.enabled = False
+        stack.callback(copy.close)
+        dialect = real.engine.dialect.name
+        assert migrated._images.get(dialect) is not None  # the copy was made, and used
+        if dialect == "postgresql" and shutil.which("pg_dump") is None:
+            pytest.skip("pg_dump is not installed (Debian package postgresql-client): nothing to compare the schemas with")
+        assert copy.version() == HEAD == real.version()
+        if dialect == "sqlite":
+            assert migrated.sqlite_image(copy.engine) == migrated.sqlite_image(real.engine)
+        else:
+            made, copied = (
+                migrated.postgresql_dump(store.engine.url, url.rpartition("%3D")[2]) for store, url in ((real, database_url), (copy, other))
+            )
+            assert copied == made and "CREATE TABLE {schema}.subscribers (" in made

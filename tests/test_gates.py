@@ -234,6 +234,7 @@ importlib.util.find_spec = _hidden
 """
 
 
+@pytest.mark.slow(12)
 def test_the_meaning_warning_is_said_only_where_posts_are_placed_with_an_install_that_works(tmp_path: Path) -> None:
     """Reproduction: with digest's meaning packages missing, `subscribers list`, `serve`… printed the warning, and its
     hint `pip install 'digest[meaning]'` installs an unrelated PyPI project (outside the venv, with a bare pip)."""

@@ -54,6 +54,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+@pytest.mark.slow(12)
 def test_the_wheel_runs_init_build_and_send_in_an_empty_folder(installed: Path, tmp_path: Path) -> None:
     digest = installed / "bin" / "digest"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SMTP_", "DATABASE_URL"))}

@@ -16,6 +16,8 @@ from email.policy import default
 from email.utils import parseaddr
 from pathlib import Path
 
+import pytest
+
 from digest.app.bounces import fetch_mailbox
 from digest.config import BounceOptions, Scope
 from digest.config.keys import DkimSigner, load_key
@@ -41,6 +43,7 @@ def parsed(path: Path) -> EmailMessage:
     return message
 
 
+@pytest.mark.slow(8)
 def test_through_postfix_and_back(delivery_settings: Callable[..., Scope], tmp_path: Path) -> None:
     key_file = tmp_path / "dkim.pem"
     key_file.write_bytes(new_key("rsa"))

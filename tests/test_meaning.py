@@ -142,6 +142,7 @@ def settings_now():  # type: ignore[no-untyped-def]
     return datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
+@pytest.mark.slow(10)
 @needs_model
 def test_three_issues_of_the_editors_moves_teach_the_fourth(tmp_path: Path) -> None:
     from datetime import UTC, datetime

@@ -25,6 +25,8 @@ from conftest import FIXTURES, postgres_schema
 from support.cli import cli
 
 LEGACY = FIXTURES / "legacy"
+# These tests are about the revisions: every new store here runs them (the rest of the suite starts from a copy).
+pytestmark = pytest.mark.real_migrations
 
 
 def test_the_revisions_end_at_head_and_make_the_schema_the_code_uses(database_url: str) -> None:

@@ -281,6 +281,7 @@ def test_progress_counts_recipients_never_attempts(smtp_server: SmtpServer, deli
 # -- a reader failed for our reason before this issue can be sent again --------------------------------------------------
 
 
+@pytest.mark.slow(5)
 def test_retry_failed_sends_to_those_failed_for_reasons_not_theirs(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_config(tmp_path, smtp_server.port, max_attempts=1, retry_base=0.01)
     store = fill(config, 3)

@@ -87,6 +87,7 @@ def own_server() -> Iterator[OwnServer]:
         server.remove()
 
 
+@pytest.mark.slow(18)
 def test_the_database_dying_mid_send_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, own_server: OwnServer) -> None:
     config = make_config(tmp_path, smtp_server.port, database=own_server.url, connections=CONNECTIONS, rate=RATE, max_wait=2)
     store = fill(config, SUBSCRIBERS)

@@ -181,6 +181,7 @@ def test_an_index_of_another_version_is_replaced(tmp_path: Path, make_settings: 
     assert rows(settings) == 1
 
 
+@pytest.mark.slow(8)
 def test_a_large_first_run_reads_in_worker_processes_with_the_same_result(tmp_path: Path, make_settings: Callable[..., Scope]) -> None:
     """From PARALLEL_MIN files on (on a machine with two cores or more) the reading is shared among processes."""
     from digest.sources.markdown import PARALLEL_MIN

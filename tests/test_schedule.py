@@ -192,6 +192,7 @@ def _env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow(5)
 def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
     """On SQLite and on PostgreSQL (APScheduler's job store in the same database)."""
     config = schedule_config(tmp_path, smtp_server.port, database_url)
@@ -238,6 +239,7 @@ def test_two_schedulers_against_one_database(tmp_path: Path, smtp_server: SmtpSe
     assert store.leases.holder("scheduler") is None  # released on a clean stop
 
 
+@pytest.mark.slow(9)
 def test_a_crash_mid_send_is_resumed_by_the_next_start(tmp_path: Path, smtp_server: SmtpServer, database_url: str) -> None:
     from support.project import fill
 

@@ -148,6 +148,7 @@ def test_rebuild_is_refused_once_sending_started(tmp_path: Path, smtp_server: Sm
     assert refused.returncode == 1 and "cannot be rebuilt" in refused.stderr
 
 
+@pytest.mark.slow(6)
 def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = make_config(tmp_path, smtp_server.port, connections=2, rate=40)
     store = fill(config, 300)
@@ -167,6 +168,7 @@ def test_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path: Path, smtp_server: 
     assert len(smtp_server.handler.counts()) == 300 and set(smtp_server.handler.counts().values()) == {1}
 
 
+@pytest.mark.slow(30)
 @pytest.mark.parametrize("seed", [20261123])
 @pytest.mark.parametrize("relays", [1, 2])
 def test_sigkill_at_random_moments_loses_nobody(tmp_path: Path, smtp_server: SmtpServer, seed: int, relays: int, database_url: str) -> None:
@@ -220,6 +222,7 @@ def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, c
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
 
 
+@pytest.mark.slow(14)
 def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """Issue 11, finding 3. Reproduction: ``kill -STOP`` a send at 4 s, wait 63 s, start a second send
     (it takes the lease), ``kill -CONT`` the first: 42 duplicate copies, where a crash gives at most one
@@ -254,6 +257,7 @@ def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_pat
     assert ledger["sent"] == 900 and ledger["sending"] == ledger["pending"] == 0
 
 
+@pytest.mark.slow(7)
 def test_two_first_sends_at_once_end_cleanly_and_send_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """Issue 11, finding 8. Reproduction: two simultaneous first sends of an issue (nothing frozen yet)
     ended in a traceback, ``IntegrityError: UNIQUE constraint failed: issues.id`` (nothing duplicated).
@@ -309,6 +313,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.slow(5)
 def test_a_full_disk_is_one_line_and_loses_nothing_committed(tmp_path: Path, small_disk: Path) -> None:
     """Issue 11, finding 8. Reproduction: ``digest subscribers import`` onto a full disk printed a
     traceback. Now it says the database is full in one line and exits 1; the addresses it had

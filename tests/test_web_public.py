@@ -152,6 +152,7 @@ def test_the_link_in_a_delivered_message_unsubscribes_its_recipient(served: tupl
     assert status_of(store, "bo@example.org") == "unsubscribed" and status_of(store, "ada@example.org") == "active"
 
 
+@pytest.mark.slow(4)
 def test_an_unsubscribe_is_answered_at_once_while_a_large_send_writes_its_ledger(tmp_path: Path) -> None:
     """The endpoints run in a thread pool: a send holding SQLite's write lock between messages never stalls the server."""
     import signal
@@ -303,6 +304,7 @@ def test_every_public_page_carries_the_policy_headers(served: tuple[LiveServer, 
     assert {k.lower(): v for k, v in headers.items()}["cache-control"] == "no-store"
 
 
+@pytest.mark.slow(5)
 def test_metrics_on_an_address_of_their_own(tmp_path: Path) -> None:
     """Issue 15: ``digest serve --metrics-address`` serves /metrics there only (the public address answers 404),
     with the same host rule; a malformed address is a usage error naming the option."""

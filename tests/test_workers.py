@@ -60,6 +60,7 @@ def worker_send(settings: Scope, store: Store) -> SendReport:
     return work_on_issue(store, compile_issue(issue, settings), get_backend(settings.install), settings.install.delivery)
 
 
+@pytest.mark.slow(48)
 @pytest.mark.parametrize("seed", [20261128])
 def test_three_workers_killed_at_random_lose_nobody(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str, seed: int) -> None:
     """The workers' crash test: 5,000 subscribers, three `send --worker` processes on one PostgreSQL database
@@ -168,6 +169,7 @@ def test_a_worker_taken_for_dead_changes_nothing_and_its_rows_go_to_another(
     assert len(smtp_server.handler.counts()) == 10 and set(smtp_server.handler.counts().values()) == {1}
 
 
+@pytest.mark.slow(4)
 def test_workers_may_join_makes_every_send_a_worker(
     smtp_server: SmtpServer, make_settings: Callable[..., Scope], postgres_url: str
 ) -> None:
@@ -206,6 +208,7 @@ def _wait_for_received(smtp_server: SmtpServer, count: int) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow(25)
 def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
     """A worker started while another is mid-send shares the issue; each prints its own counts, together they send each once.
 
@@ -243,6 +246,7 @@ def test_a_late_worker_joins_a_send_in_progress(tmp_path: Path, smtp_server: Smt
     assert not any(w["alive"] for w in report["issues"][0]["workers"])
 
 
+@pytest.mark.slow(20)
 def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
     """`send --worker --join` (another host's cron at the slot's time): with no send started it waits, then sends
     nothing; once a send starts it works on it with the others; after the end it sends nothing."""
@@ -271,6 +275,7 @@ def test_join_waits_for_the_scheduled_send_and_never_starts_one(tmp_path: Path, 
     assert misuse.returncode == 2 and "add --worker" in misuse.stderr
 
 
+@pytest.mark.slow(11)
 def test_the_scheduler_sends_as_a_worker_and_another_host_joins(tmp_path: Path, smtp_server: SmtpServer, postgres_url: str) -> None:
     """The deployment the README gives: `schedule` with delivery.workers_may_join on one host, and
     `send --worker --join` on another started before the slot fires; they share the slot's issue, each copy once."""
@@ -357,6 +362,7 @@ def test_status_tells_to_join_the_workers_while_they_are_alive(tmp_path: Path, p
     assert refused.returncode == 1 and f"join them with `digest --config {config} send --worker --issue {ISSUE}`" in refused.stderr
 
 
+@pytest.mark.slow(13)
 def test_a_surviving_worker_takes_a_killed_ones_rows_at_once_and_signs_it_off(
     tmp_path: Path, smtp_server: SmtpServer, postgres_url: str
 ) -> None:
