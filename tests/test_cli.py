@@ -197,6 +197,19 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--base-url" in bad.stderr
 
 
+def test_init_writes_the_slug_so_renaming_the_newsletter_keeps_its_readers(tmp_path: Path) -> None:
+    """Issue 34: the database keys readers and issues by the newsletter's slug; one derived from the name would change
+    with it and leave them behind. `digest init` writes it out; renaming then keeps it."""
+    from digest.config import load_settings
+
+    assert digest("init", str(tmp_path), "--name", "Harbour Notes").returncode == 0
+    config = tmp_path / "config" / "digest.toml"
+    assert re.search(r'^slug = "harbour-notes"', config.read_text(encoding="utf-8"), re.M)
+    config.write_text(config.read_text(encoding="utf-8").replace('name = "Harbour Notes"', 'name = "Harbour Weekly"'), encoding="utf-8")
+    renamed = load_settings(config, environ={}).newsletter
+    assert (renamed.name, renamed.slug) == ("Harbour Weekly", "harbour-notes")
+
+
 def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path) -> None:
     """Issue 25: `digest init` asks on a terminal (off without one); --clicks answers for scripts. Issue 37: and whether
     the sending domain is new (the warm-up's daily caps: off without a terminal, --warmup for scripts)."""

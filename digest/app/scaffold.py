@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.config import DEFAULT_CRON, load_settings
+from digest.config import DEFAULT_CRON, load_settings, newsletter_slug
 from digest.issue.slots import latest_slot
 from digest.models import ClickTracking
 
@@ -40,6 +40,7 @@ def new_newsletter(
         scaffold.joinpath("digest.toml")
         .read_text(encoding="utf-8")
         .replace("@NAME@", json.dumps(name, ensure_ascii=False))
+        .replace("@SLUG@", json.dumps(newsletter_slug(name)))
         .replace("@TIMEZONE@", json.dumps(zone))
         .replace("@SENDER@", json.dumps(f"{name} <digest@example.org>", ensure_ascii=False))
         .replace('base_url = "http://127.0.0.1:8080"', f"base_url = {json.dumps(base_url)}")

@@ -52,6 +52,7 @@ from digest.config.schema import (
     ThrottleOptions,
     WarmupOptions,
     is_url,
+    newsletter_slug,
     theme_key,
 )
 from digest.config.secret_key import missing_secret
@@ -100,6 +101,7 @@ __all__ = [
     "load_config",
     "load_settings",
     "missing_secret",
+    "newsletter_slug",
     "parse_source_spec",
     "smtp_hosts",
     "source_kind",
