@@ -200,3 +200,30 @@ def test_two_workers_send_the_two_newsletters_at_once_losing_and_doubling_nothin
         per_list[(copy.recipient, list_id_of(copy.parse()))] += 1
     assert len(per_list) == 2 * len(readers)  # nobody lost, on either newsletter
     assert set(per_list.values()) == {1}  # nobody sent twice
+
+
+def test_a_sign_up_on_the_added_newsletters_page_joins_that_newsletter_alone(
+    install: Path, served: LiveServer, smtp_server: SmtpServer
+) -> None:
+    config = install
+    code, headers, page = http_request("GET", f"{served.base}/culture/subscribe")
+    assert code == 200 and 'action="/culture/subscribe"' in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    cookie = {k.lower(): v for k, v in headers.items()}["set-cookie"]
+    assert csrf is not None and "Path=/culture/subscribe" in cookie
+    form = f"email=dee%40example.org&name=Dee&theme=news&csrf={csrf.group(1)}".encode()
+    assert http_request("POST", f"{served.base}/culture/subscribe", form, {**FORM, "Cookie": cookie.split(";")[0]})[0] == 200
+    [(_, mail)] = copies_to(smtp_server, "dee@example.org")
+    text = mail.get_body(("plain",))
+    assert text is not None
+    link = re.search(r"https://golden\.example/culture/confirm/\S+", text.get_content())
+    assert link is not None  # the confirmation link is under the newsletter's path
+    # Under the other newsletter's path it is not recognised; under its own it confirms.
+    assert http_request("POST", on_server(link.group(0).replace("/culture/confirm/", "/confirm/"), served.base))[0] == 404
+    assert http_request("POST", on_server(link.group(0), served.base))[0] == 200
+    assert status(config, ADDED, "dee@example.org") == SubscriberStatus.ACTIVE
+    gazette = Store.open(install_of(config).install.database_url, newsletter=FIRST)
+    try:
+        assert gazette.subscribers.get("dee@example.org") is None  # never joined: not the Gazette's
+    finally:
+        gazette.close()

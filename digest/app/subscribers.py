@@ -235,7 +235,7 @@ class Membership:
             return Confirmation(ConfirmationState.NOT_OURS)
         subscriber_id, still_valid, expires = checked
         subscriber = self.store.subscribers.get(subscriber_id=subscriber_id)
-        if subscriber is None:
+        if subscriber is None or subscriber.newsletter != self.store.newsletter:  # another newsletter's sign-up: not this page's
             return Confirmation(ConfirmationState.NOT_OURS)
         if subscriber.status == SubscriberStatus.ACTIVE:
             return Confirmation(ConfirmationState.SUBSCRIBED, subscriber)
