@@ -114,6 +114,17 @@ def test_two_newsletters_one_person_two_issues_one_click_on_one_a_bounce_on_both
     assert one_click_url(gazette).startswith("https://golden.example/u/")
     assert one_click_url(culture).startswith("https://golden.example/culture/u/")
 
+    # Each archive (and its Atom feed) is its own newsletter's, under its path; "/culture" leads to it.
+    for prefix, name in (("", "golden-gazette.golden.example"), ("/culture", "culture-monthly.golden.example")):
+        other = next(issue for key, issue in issue_of.items() if key != name)
+        for path in ("/archive/", "/archive/feed.atom"):
+            code, _, body = http_request("GET", f"{served.base}{prefix}{path}")
+            assert code == 200 and issue_of[name] in body and other not in body, (prefix, path)
+        code, _, body = http_request("GET", f"{served.base}{prefix}/archive/{issue_of[name]}/")
+        assert code == 200 and http_request("GET", f"{served.base}{prefix}/archive/{other}/")[0] == 404
+    code, _, body = http_request("GET", f"{served.base}/culture")  # redirected (by path) to its archive
+    assert code == 200 and issue_of["culture-monthly.golden.example"] in body
+
     # Ada's preferences page (reached by either newsletter's link) lists both newsletters, both ticked.
     page = on_server(one_click_url(culture).replace("/culture/u/", "/culture/preferences/"), served.base)
     code, _, body = http_request("GET", page)
