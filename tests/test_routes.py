@@ -88,3 +88,25 @@ def fetch(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def test_an_added_newsletter_has_every_page_under_its_path_and_its_tokens_are_kept_out_of_the_log(
+    public: tuple[LiveServer, Store, Scope],
+) -> None:
+    from dataclasses import replace
+
+    from digest.web.guard import redact
+
+    _, store, settings = public
+    culture = replace(settings, newsletter=replace(settings.newsletter, name="Culture Monthly", slug="culture", path="/culture"))
+    app = create_public_app(settings, store, newsletters=(settings, culture))
+    mounted = {route.path for route in app.routes if isinstance(route, Route)}
+    pages = {path.template for path in routes.EVERY_PATH if path not in (routes.METRICS, routes.HEALTH, routes.FAVICON)}
+    assert pages <= mounted  # the first newsletter's, where mail already sent points
+    assert {"/culture" + template for template in pages} <= mounted  # the added one's, under its base path
+    assert not {"/culture" + path.template for path in (routes.METRICS, routes.HEALTH, routes.FAVICON)} & mounted  # the install's, once
+    assert culture.base_url == "https://news.example.org/culture" and settings.base_url == "https://news.example.org"
+    for path in routes.EVERY_PATH:
+        if path.personal:
+            assert redact(path.link("/culture", token="a-token.mac")) == "/culture" + path.prefix + "<redacted>"
+    assert redact("/culture" + routes.UNSUBSCRIBE_TEST.template) == "/culture" + routes.UNSUBSCRIBE_TEST.template

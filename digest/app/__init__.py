@@ -11,6 +11,7 @@
     preview.py    the editor's workbench: the issue a preview query means, built, with a sample copy
     subscribers.py  a reader's membership (unsubscribe, sign-up, preferences) and the operator's roster
     choices.py    a reader's own choices, the rules once: which themes they get, a pause
+    subscriptions.py  a reader's newsletters in the install, as their pages tick, untick and leave them
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
     status.py     how it stands: the schedule, the totals /metrics reports, what /healthz says
     themes.py     how well posts are placed, against the editor's final word (digest themes report)

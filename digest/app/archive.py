@@ -59,7 +59,7 @@ def web_copy(html: str, base_url: str) -> str:
 
 def archive_url(settings: Scope) -> str:
     """Where the archive lives: ``newsletter.archive_url``, else the public app's /archive."""
-    return routes.archive_at(settings.newsletter.archive_url, settings.install.base_url)
+    return routes.archive_at(settings.newsletter.archive_url, settings.base_url)
 
 
 def listing(newsletter: Publication, issues: Iterable[IssueSummary | StoredIssue], prefix: str) -> list[dict[str, str]]:
@@ -96,11 +96,11 @@ def pages(settings: Scope, sent: Iterable[tuple[StoredIssue, datetime]]) -> list
     listed = listing(settings.newsletter, (issue for issue, _ in issues), "")
     common = {"newsletter": settings.newsletter.name, "language": settings.newsletter.language}
     index = _PAGES.get_template("archive.html").render(
-        **common, issues=listed, feed="feed.atom", subscribe=routes.SUBSCRIBE.link(settings.install.base_url)
+        **common, issues=listed, feed="feed.atom", subscribe=routes.SUBSCRIBE.link(settings.base_url)
     )
     result = [Page("index.html", with_policy(index), "text/html; charset=utf-8")]
     for issue, _ in issues:
-        copy = with_policy(web_copy(issue.html, settings.install.base_url))
+        copy = with_policy(web_copy(issue.html, settings.base_url))
         result.append(Page(f"{issue.id}/index.html", copy, "text/html; charset=utf-8"))
     result.append(Page("feed.atom", issues_feed(settings, issues), "application/atom+xml; charset=utf-8"))
     for theme, entries in _theme_entries(issues).items():
@@ -142,7 +142,7 @@ def issues_feed(settings: Scope, issues: list[tuple[StoredIssue, datetime]]) -> 
         ET.SubElement(entry, "published").text = sent_at.isoformat()
         ET.SubElement(entry, "link", rel="alternate", href=f"{base}/{issue.id}/")
         ET.SubElement(entry, "summary").text = issue.preheader
-        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, settings.install.base_url)
+        ET.SubElement(entry, "content", type="html").text = web_copy(issue.html, settings.base_url)
     return _xml(feed)
 
 
@@ -223,7 +223,7 @@ class Archive:
         if issue_id not in {item.id for item in self.store.issues.summaries(sent_only=True)}:
             return None
         stored = self.store.issues.load(issue_id)
-        return web_copy(stored.html, self.settings.install.base_url) if stored is not None else None
+        return web_copy(stored.html, self.settings.base_url) if stored is not None else None
 
     def feed(self, path: str) -> Page | None:
         """``feed.atom`` or ``themes/<theme>.atom``, as ``digest publish`` writes it."""

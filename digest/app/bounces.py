@@ -22,6 +22,7 @@ a message is; this module decides what it does.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -104,7 +105,15 @@ KEY_USE_TOKENS = "it checks the tokens in the bounce addresses"  # what the secr
 ACTIONABLE = frozenset({EventKind.HARD, EventKind.SOFT, EventKind.COMPLAINT})
 
 
-def process_message(raw: bytes, settings: Scope, store: Store, *, recipient: str | None = None, uid: str | None = None) -> Outcome:
+def process_message(
+    raw: bytes,
+    settings: Scope,
+    store: Store,
+    *,
+    recipient: str | None = None,
+    uid: str | None = None,
+    newsletters: Sequence[Scope] = (),
+) -> Outcome:
     """Read one message that came back and apply what it says. Raises StoreError if the database fails.
 
     Only a return-path token we signed that verifies names the subscriber
@@ -112,15 +121,20 @@ def process_message(raw: bytes, settings: Scope, store: Store, *, recipient: str
     stored as unattributed, with what it names, and changes nothing. Any
     message, however malformed, is read: one the parsers cannot take apart is
     stored as unrecognised with the reason.
+
+    ``newsletters``: every newsletter of the install (``settings``'s among them). Each signs its tokens with keys
+    of its own (its List-Id), so the newsletter whose keys verify the token is the one the message is about: its
+    issue (the token's tag) and its subscription, whichever newsletter ``settings`` names.
     """
-    tokens = ReturnPathSigner(settings.install.require_secret(KEY_USE_TOKENS), settings.newsletter.list_id)
-    reading = read_safely(raw, tokens, recipient=recipient)
+    reading, about = read_for_newsletters(
+        raw, [settings, *(scope for scope in newsletters if scope.newsletter.slug != settings.newsletter.slug)], recipient
+    )
     if store.events.seen(reading.key):
         return Outcome(kind=reading.kind, duplicate=True)
-    issues = {issue_tag(summary.id): summary.id for summary in store.issues.summaries()}
+    issues = {issue_tag(summary.id): summary.id for summary in store.scoped(about.newsletter.slug).issues.summaries()}
     ref = reading.ref
     subscriber = store.subscribers.get(subscriber_id=ref.subscriber_id) if ref is not None else None
-    issue_id = issues.get(ref.issue_tag) if ref is not None else _issue_of(reading.original_message_id, set(issues.values()))
+    issue_id = issues.get(ref.issue_tag) if ref is not None else _issue_in_message_id(reading.original_message_id, store, newsletters)
     unattributed = ref is None and reading.kind in ACTIONABLE
     named = Named(addresses=reading.addresses, message_ids=(reading.original_message_id,) if reading.original_message_id else ())
     event_id = store.events.record(
@@ -151,6 +165,27 @@ def process_message(raw: bytes, settings: Scope, store: Store, *, recipient: str
     return Outcome(
         kind=reading.kind, subscriber=subscriber.email if subscriber else None, issue_id=issue_id, status=reading.status, effect=effect
     )
+
+
+def read_for_newsletters(raw: bytes, scopes: Sequence[Scope], recipient: str | None) -> tuple[Reading, Scope]:
+    """The message read with each newsletter's keys in turn until one verifies a token in it: that reading and its
+    newsletter; none does: the first newsletter's reading (with no token: unattributed, or not a bounce)."""
+    first: tuple[Reading, Scope] | None = None
+    for scope in scopes:
+        tokens = ReturnPathSigner(scope.install.require_secret(KEY_USE_TOKENS), scope.newsletter.list_id)
+        reading = read_safely(raw, tokens, recipient=recipient)
+        if reading.ref is not None:
+            return reading, scope
+        first = first or (reading, scope)
+    assert first is not None  # scopes always holds the command's own
+    return first
+
+
+def _issue_in_message_id(message_id: str | None, store: Store, newsletters: Sequence[Scope]) -> str | None:
+    """The issue a quoted Message-ID names, among every newsletter's issues (ids are unique across them)."""
+    slugs = {scope.newsletter.slug for scope in newsletters} | {store.newsletter}
+    known = {summary.id for slug in slugs for summary in store.scoped(slug).issues.summaries()}
+    return _issue_of(message_id, known)
 
 
 def read_safely(raw: bytes, tokens: ReturnPathSigner, *, recipient: str | None = None) -> Reading:
@@ -291,17 +326,18 @@ class FetchReport:
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (uid, what it did)
 
 
-def fetch_mailbox(settings: Scope, store: Store) -> FetchReport:
+def fetch_mailbox(settings: Scope, store: Store, newsletters: Sequence[Scope] = ()) -> FetchReport:
     """Process every message waiting in the bounce mailbox (``digest bounces fetch``, the scheduler's poll).
 
     Raises DeliveryError when IMAP fails and StoreError when the database does;
-    a message whose processing failed stays in the folder for the next fetch."""
+    a message whose processing failed stays in the folder for the next fetch. ``newsletters``: as
+    :func:`process_message` takes them (the mailbox is the install's: every newsletter's bounces come to it)."""
     from digest.mail.mailbox import fetch
 
     report = FetchReport()
 
     def handle(raw: bytes, uid: str) -> bool:
-        outcome = process_message(raw, settings, store, uid=uid)
+        outcome = process_message(raw, settings, store, uid=uid, newsletters=newsletters)
         report.outcomes.append((uid.rpartition(":")[2], outcome))
         return outcome.kind is not EventKind.UNRECOGNISED and outcome.review is None
 

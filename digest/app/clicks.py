@@ -40,7 +40,7 @@ def reader_copy(settings: Scope) -> Present | None:
     if not tracking(settings.newsletter):
         return None
     signer = LinkSigner(settings.install.require_secret(SIGNS_LINKS), settings.newsletter.list_id)
-    base = settings.install.base_url.rstrip("/") + routes.COUNTED.prefix
+    base = settings.base_url.rstrip("/") + routes.COUNTED.prefix
 
     def present(digest: Digest) -> Digest:
         return through_redirect(digest, lambda number: base + signer.token(digest.issue_id, number))

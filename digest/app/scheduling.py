@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,9 +110,12 @@ class Scheduler:
         stop: threading.Event | None = None,
         backend_factory: Callable[[], Backend] | None = None,
         edition: str | None = None,
+        newsletters: Sequence[Scope] = (),
     ) -> None:
         self.settings = settings
         self.store = store
+        # Every newsletter of the install: the bounce mailbox is the install's, and a bounce names any of them.
+        self.newsletters = tuple(newsletters)
         # The edition whose slots it runs (None: the default). Runs are keyed by slot alone until the store step of
         # issue 35 keys them by edition too: `digest schedule` runs the default edition only.
         self.newsletter = Newsletter(settings, store, edition)
@@ -324,7 +327,7 @@ class Scheduler:
         from digest.app.bounces import fetch_mailbox
 
         try:
-            report = fetch_mailbox(self.settings, self.store)
+            report = fetch_mailbox(self.settings, self.store, self.newsletters)
         except DigestError as exc:
             log.error("bounces: %s", exc)
             return

@@ -141,12 +141,15 @@ class Membership:
     # -- the reader's own links: unsubscribe and preferences --------------------------------------------
 
     def reader_of(self, token: str) -> Subscriber | None:
-        """The subscriber a link's token names, or None for a forged, altered or stale one (their row is gone)."""
+        """The subscriber a link's token names, or None for a forged, altered or stale one (their row is gone), or one of
+        another newsletter's."""
         subscriber_id = self.links.subscriber_id_of(token)
         subscriber = self.store.subscribers.get(subscriber_id=subscriber_id) if subscriber_id is not None else None
         if subscriber is None or not self.links.matches(token, subscriber.id, subscriber.link_salt):
             return None
-        return subscriber
+        # Tokens are keyed by the newsletter's List-Id, so another newsletter's token does not verify here; two
+        # newsletters configured with one list_id would share keys, and the row's own newsletter still decides.
+        return subscriber if subscriber.newsletter == self.store.newsletter else None
 
     def link_token(self, subscriber: Subscriber) -> str:
         """The token of their unsubscribe and preferences links."""
@@ -203,12 +206,12 @@ class Membership:
                     address,
                     f"You are already subscribed to {settings.newsletter.name}",
                     f"Someone (you, we hope) asked to subscribe {address} to {settings.newsletter.name}. You are subscribed already: "
-                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.install.base_url, token=self.link_token(found.subscriber))}\n",
+                    f"nothing has changed.\n\nTo leave: {routes.UNSUBSCRIBE.link(settings.base_url, token=self.link_token(found.subscriber))}\n",
                     label="signup",
                 )
             else:
                 expires = int(time.time() + settings.newsletter.confirm_hours * 3600)
-                link = routes.CONFIRM.link(settings.install.base_url, token=self.confirmations.token(found.subscriber.id, expires))
+                link = routes.CONFIRM.link(settings.base_url, token=self.confirmations.token(found.subscriber.id, expires))
                 send_notice(
                     settings,
                     address,
@@ -232,7 +235,7 @@ class Membership:
             return Confirmation(ConfirmationState.NOT_OURS)
         subscriber_id, still_valid, expires = checked
         subscriber = self.store.subscribers.get(subscriber_id=subscriber_id)
-        if subscriber is None:
+        if subscriber is None or subscriber.newsletter != self.store.newsletter:  # another newsletter's sign-up: not this page's
             return Confirmation(ConfirmationState.NOT_OURS)
         if subscriber.status == SubscriberStatus.ACTIVE:
             return Confirmation(ConfirmationState.SUBSCRIBED, subscriber)
@@ -256,8 +259,8 @@ class Membership:
                 subscriber.email,
                 f"Welcome to {settings.newsletter.name}",
                 f"You are subscribed to {settings.newsletter.name}: the next issue comes to {subscriber.email}.\n\n"
-                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.install.base_url, token=token)}\n"
-                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.install.base_url, token=token)}\n",
+                f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.base_url, token=token)}\n"
+                f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.base_url, token=token)}\n",
                 label="welcome",
             )
         except DigestError as exc:

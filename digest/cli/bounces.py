@@ -50,10 +50,11 @@ def process(obj: Context, files: tuple[Path, ...], recipient: str | None) -> Non
         except OSError as exc:
             say(f"error: {path}: cannot read: {exc.strerror or exc}", err=True)
             unreadable += 1
+    every = obj.whole.scopes()  # a token of any newsletter's is read, whichever --newsletter names (the install's mailbox)
     try:
         store = obj.store
         for name, raw in inputs:
-            outcome = process_message(raw, settings, store, recipient=recipient)
+            outcome = process_message(raw, settings, store, recipient=recipient, newsletters=every)
             say(f"{name}: {outcome.describe()}")
     except StoreError as exc:
         say(f"error: {exc}; nothing lost: the message can be processed again", err=True)
@@ -75,7 +76,7 @@ def fetch(obj: Context) -> None:
 
     obj.settings.install.require_secret(KEY_USE_TOKENS)
     try:
-        report = fetch_mailbox(obj.settings, obj.store)
+        report = fetch_mailbox(obj.settings, obj.store, obj.whole.scopes())
     except DeliveryError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     for uid, outcome in report.outcomes:

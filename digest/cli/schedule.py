@@ -78,13 +78,13 @@ def _runners(obj: Context, stop: threading.Event) -> list[Scheduler]:
     runners = []
     for scope in obj.scopes():
         if scope == obj.settings:
-            runners.append(Scheduler(scope, obj.store, stop=stop))
+            runners.append(Scheduler(scope, obj.store, stop=stop, newsletters=obj.whole.scopes()))
             continue
         if scope.newsletter.meaning.unavailable:
             click.echo(f"warning: {scope.newsletter.slug}: {scope.newsletter.meaning.unavailable}", err=True)
         store = open_store(scope)
         click.get_current_context().call_on_close(store.close)
-        runners.append(Scheduler(scope, store, stop=stop))
+        runners.append(Scheduler(scope, store, stop=stop, newsletters=obj.whole.scopes()))
     return runners
 
 

@@ -28,7 +28,8 @@ from digest.models.routes import ARCHIVE
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metrics_address: str | None) -> None:
     """Serve one-click unsubscribe (/u/<token>), sign-up and preferences, the archive of sent issues (/archive/),
-    and /healthz and /metrics (Prometheus)."""
+    and /healthz and /metrics (Prometheus). Every newsletter of the install is served, each under its base path
+    ([newsletter] path: the first at /, an added one at /SLUG/u/<token>, /SLUG/archive/, …)."""
     import uvicorn  # imported here, not with the CLI: every other command starts faster without it
 
     from digest.web.public import create_public_app
@@ -36,7 +37,9 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
 
     metrics_at = _address(metrics_address) if metrics_address else None
     # A missing secret key, or too few descriptors for the caps, is a ConfigError: worded by digest.cli.run.
-    app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None)
+    # Every newsletter of the install, each under its base path (the first at "/"), whatever --newsletter says.
+    every = obj.whole.scopes()
+    app = create_public_app(obj.settings, obj.store, host=host, allow_hosts=allow_hosts, with_metrics=metrics_at is None, newsletters=every)
     # One set of caps for both servers: they share the process's descriptors.
     limits = connection_limits(
         obj.settings.install.header_timeout, obj.settings.install.max_connections_per_client, obj.settings.install.trusted_proxies
@@ -52,10 +55,12 @@ def serve(obj: Context, host: str, port: int, allow_hosts: tuple[str, ...], metr
             "address with --metrics-address HOST:PORT",
             err=True,
         )
-    click.echo(
-        f"Serving {obj.settings.newsletter.name} on {ARCHIVE.link(f'http://{host}:{port}')} (public links use {obj.settings.install.base_url})",
-        err=True,
-    )
+    for scope in every:
+        click.echo(
+            f"Serving {scope.newsletter.name} on {ARCHIVE.link(f'http://{host}:{port}{scope.newsletter.prefix}')} "
+            f"(public links use {scope.base_url})",
+            err=True,
+        )
     click.echo(
         f"Connections: at most {limits.total} at once (ulimit -n), {limits.per_client} from one address "
         f"(serve.max_connections_per_client); a request must arrive within {limits.header_timeout:g} s (serve.header_timeout)",

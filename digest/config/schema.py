@@ -392,6 +392,12 @@ class Publication:
         return self.schedule.timezone or self.timezone
 
     @property
+    def prefix(self) -> str:
+        """What its public pages' paths start with: "" at "/" (the first newsletter's links stay what they always
+        were), else its path ("/culture")."""
+        return "" if self.path == "/" else self.path
+
+    @property
     def list_id(self) -> str:
         """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
         if self.configured_list_id:
@@ -425,6 +431,13 @@ class Scope:
     install: Installation
     newsletter: Publication
     shared: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """Where this newsletter's public pages answer, and every link of its mail starts: the install's base_url
+        and the newsletter's path ("/" adds nothing)."""
+        prefix = self.newsletter.prefix
+        return self.install.base_url.rstrip("/") + prefix if prefix else self.install.base_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,10 @@ The web app mounts its routes at these paths (:mod:`digest.web.public`), and eve
 them: the emails' unsubscribe and preferences links, the sign-up and welcome mails, the archive's pages and
 feeds, the counted links, the CLI's words. A test holds every link built here to a route the app serves, so a
 path changed in one place cannot leave a link to nowhere in another.
+
+Each newsletter's pages are mounted under its base path (``Publication.prefix``: nothing for the first, so the
+links of mail already sent keep working; ``/culture`` for an added one), and its links are built with the same
+base: ``X.link(scope.base_url)`` in mail, ``X.link(prefix)`` on its pages.
 """
 
 from __future__ import annotations

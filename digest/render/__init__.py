@@ -46,7 +46,7 @@ def template_context(digest: Digest, settings: Scope) -> dict[str, Any]:
         "local": lambda moment: moment.astimezone(zone),
         "links": {
             # The "view in browser" copy: the published archive when there is one, else the public app's.
-            "web": f"{routes.archive_at(settings.newsletter.archive_url, settings.install.base_url)}/{digest.issue_id}/",
+            "web": f"{routes.archive_at(settings.newsletter.archive_url, settings.base_url)}/{digest.issue_id}/",
             "unsubscribe": placeholders.UNSUBSCRIBE_URL,
             "preferences": placeholders.PREFERENCES_URL,
             "recipient": placeholders.RECIPIENT_EMAIL,

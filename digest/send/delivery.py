@@ -73,7 +73,7 @@ def compile_issue(
         sender=settings.newsletter.sender,
         list_id=settings.newsletter.list_id,
         list_name=settings.newsletter.name,
-        base_url=settings.install.base_url,
+        base_url=settings.base_url,
         unsubscribe_mailto=settings.install.delivery.unsubscribe_mailto or None,
         bounce_address=settings.install.bounces.address or None,
         unsubscribe_address=settings.install.bounces.unsubscribe_address or None,

@@ -209,8 +209,17 @@ class RateLimits:
         return limit.take()
 
 
-# The paths that carry a reader's own token (each route says so: digest.models.routes), a test copy's placeholder left as it is.
-_TOKEN_PATH = re.compile("^(" + "|".join(re.escape(path.prefix) for path in EVERY_PATH if path.personal) + rf")(?!{TEST_COPY}\b)[^/?\s]+")
+# The paths that carry a reader's own token (each route says so: digest.models.routes), a test copy's placeholder left as it is,
+# under any newsletter's base path ("/culture/u/<token>": a newsletter's path is lower-case words).
+_NEWSLETTER_PATH = "(?:/[a-z0-9][a-z0-9-]*)*?"
+_TOKEN_PATH = re.compile(
+    "^("
+    + _NEWSLETTER_PATH
+    + "(?:"
+    + "|".join(re.escape(path.prefix) for path in EVERY_PATH if path.personal)
+    + rf"))(?!{TEST_COPY}\b)[^/?\s]+"
+)
+_COUNTED_PATH = re.compile("^" + _NEWSLETTER_PATH + re.escape(COUNTED.prefix))
 
 
 class RedactTokens(logging.Filter):
@@ -221,7 +230,7 @@ class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            client = "-" if args[2].startswith(COUNTED.prefix) else args[0]
+            client = "-" if _COUNTED_PATH.match(args[2]) else args[0]
             record.args = (client, args[1], redact(args[2]), *args[3:])
         return True
 

@@ -8,12 +8,15 @@
   page), so no other site can change a reader's choices.
 - A forged or altered token gets a 404; someone no longer subscribed gets a
   page that says so, and nothing changes.
+- With several newsletters in the install, the page lists the reader's (one
+  box each: :mod:`digest.app.subscriptions` says what a tick and an untick do);
+  that form posts to the same address with ``form=newsletters`` and the same
+  double-submit token. Each newsletter's page lives under its base path.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -25,8 +28,10 @@ from starlette.routing import Route
 
 from digest.app.choices import ChoiceProblem
 from digest.app.subscribers import Membership
+from digest.app.subscriptions import Changed, ReaderNewsletters
 from digest.models.routes import PREFERENCES, PREFERENCES_HELP, UNSUBSCRIBE
 from digest.web import guard
+from digest.web.pages import Pages, mask
 
 if TYPE_CHECKING:
     from digest.app.session import Scope
@@ -40,39 +45,28 @@ PROBLEM_WORDS = {
 UNREADABLE_PAUSE = "The pause needs a day, such as 2027-01-31."
 
 
-def preference_routes(
-    settings: Scope,
-    members: Membership,
-    page: Callable[..., HTMLResponse],
-    not_found: Callable[[], HTMLResponse],
-    mask: Callable[[str], str],
-) -> list[Route]:
-    """The routes of the preferences page, drawn with the public app's ``page``, ``not_found`` and ``mask``."""
-    return PreferencePages(settings, members, page, not_found, mask).routes()
+def preference_routes(settings: Scope, members: Membership, pages: Pages, newsletters: ReaderNewsletters) -> list[Route]:
+    """The routes of the preferences page, under the newsletter's base path, drawn with the public app's ``pages``."""
+    return PreferencePages(settings, members, pages, newsletters).routes()
 
 
 class PreferencePages:
-    def __init__(
-        self,
-        settings: Scope,
-        members: Membership,
-        page: Callable[..., HTMLResponse],
-        not_found: Callable[[], HTMLResponse],
-        mask: Callable[[str], str],
-    ) -> None:
+    def __init__(self, settings: Scope, members: Membership, pages: Pages, newsletters: ReaderNewsletters) -> None:
         self.settings = settings
         self.members = members
-        self.page = page
-        self.not_found = not_found
+        self.page = pages.page
+        self.not_found = pages.not_found
         self.mask = mask
+        self.at = pages.at
+        self.newsletters = newsletters
         self.themes = settings.newsletter.theme_keys  # key → name: the form posts keys and shows names
         self.form_cookie = guard.FormCookie(PREFERENCES_COOKIE, secure=settings.install.base_url.startswith("https://"))
 
     def routes(self) -> list[Route]:
         return [
-            Route(PREFERENCES_HELP.template, self.help_page, methods=["GET"]),
-            Route(PREFERENCES.template, self.show, methods=["GET"]),
-            Route(PREFERENCES.template, self.save, methods=["POST"]),
+            Route(self.at + PREFERENCES_HELP.template, self.help_page, methods=["GET"]),
+            Route(self.at + PREFERENCES.template, self.show, methods=["GET"]),
+            Route(self.at + PREFERENCES.template, self.save, methods=["POST"]),
         ]
 
     def not_subscribed(self, subscriber: Subscriber) -> HTMLResponse:
@@ -92,6 +86,7 @@ class PreferencePages:
         error: str | None = None,
         saved: str | None = None,
         chosen: tuple[str, ...] | None = None,
+        changed: str | None = None,
     ) -> Response:
         stored = self.members.preferences_of(subscriber)
         picked = set(chosen if chosen is not None else stored.themes.keys)
@@ -107,21 +102,32 @@ class PreferencePages:
             paused_until=stored.paused_until.isoformat() if stored.paused_until is not None else "",
             tomorrow=stored.pause_range.first.isoformat(),
             latest=stored.pause_range.last.isoformat(),
-            action=PREFERENCES.link(token=token),
-            unsubscribe=UNSUBSCRIBE.link(token=token),
+            action=PREFERENCES.link(self.at, token=token),
+            unsubscribe=UNSUBSCRIBE.link(self.at, token=token),
             error=error,
             saved=saved,
+            held=self.newsletters.of(subscriber) if self.several else [],
+            changed=changed,
+            settable=self.members.may_choose(subscriber),
         )
-        self.form_cookie.issue(response, PREFERENCES.link(token=token), csrf)
+        self.form_cookie.issue(response, PREFERENCES.link(self.at, token=token), csrf)
         return response
 
     def show(self, request: Request) -> Response:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if not self.members.may_choose(subscriber):
+        if not self.members.may_choose(subscriber) and not self.other_newsletters(subscriber):
             return self.not_subscribed(subscriber)
         return self.form(request, subscriber)
+
+    @property
+    def several(self) -> bool:
+        return len(self.newsletters.names) > 1
+
+    def other_newsletters(self, subscriber: Subscriber) -> bool:
+        """Whether the page has something to offer someone not on this newsletter: another of theirs to tick or untick."""
+        return self.several and any(held.may_change for held in self.newsletters.of(subscriber))
 
     async def save(self, request: Request) -> Response:
         # The form is read here; the database work runs in the thread pool, never on the event loop.
@@ -132,12 +138,17 @@ class PreferencePages:
         subscriber = self.members.reader_of(str(request.path_params["token"]))
         if subscriber is None:
             return self.not_found()
-        if not self.members.may_choose(subscriber):
+        boxes = self.several and submitted.get("form") == "newsletters"
+        if not self.members.may_choose(subscriber) and not (boxes and self.other_newsletters(subscriber)):
             return self.not_subscribed(subscriber)
         if not self.form_cookie.matches(self.form_cookie.sent(request), submitted.get("csrf")):
             return self.form(
                 request, subscriber, status=403, error="This page had expired: nothing was changed. Please choose again and save."
             )
+        if boxes:
+            done = self.newsletters.choose(subscriber, {value for value in submitted.getlist("newsletter") if isinstance(value, str)})
+            now = self.members.reader_of(str(request.path_params["token"])) or subscriber  # its status as it is now
+            return self.form(request, now, changed=changed_words(done))
         choice = self.members.choice_of(submitted.getlist("theme"))
         pause, readable = pause_of(submitted.get("pause_until"))
         # The rules are the app's (digest.app.choices); an unreadable day is this form's, said after a missing theme.
@@ -157,6 +168,12 @@ class PreferencePages:
             heading="Your preferences",
             text="Use the preferences link at the foot of an email you received: it is personal to you.",
         )
+
+
+def changed_words(done: Changed) -> str:
+    """What a save of the newsletters' boxes did, in a sentence."""
+    said = [f"You left {', '.join(done.left)}." if done.left else "", f"You get {', '.join(done.joined)} again." if done.joined else ""]
+    return " ".join(part for part in said if part) or "Nothing changed."
 
 
 def pause_of(raw: object) -> tuple[date | None, bool]:

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,6 +42,7 @@ from digest.app.archive import Archive
 from digest.app.choices import ChoiceProblem
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
+from digest.app.subscriptions import ReaderNewsletters
 from digest.models import SubscriberStatus
 from digest.models.errors import AddressError
 from digest.models.routes import (
@@ -62,11 +63,11 @@ from digest.web import favicon, guard
 from digest.web.api import REQUESTS_PER_MINUTE, Api
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
-from digest.web.pages import STRICT_PAGES
+from digest.web.pages import Pages, mask
 from digest.web.preferences import preference_routes
 
 if TYPE_CHECKING:
-    from digest.app.session import Publication, Scope, Store
+    from digest.app.session import Scope, Store
     from digest.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -75,12 +76,6 @@ MAX_FORM_BYTES = 16 * 1024  # a sign-up is a few hundred bytes
 SIGNUPS_PER_ADDRESS = 10  # per client address (a household or an office shares one), per 10 minutes
 SIGNUPS_PER_MAILBOX = 3  # per confirmation address (its +tags folded), per hour: whatever address they come from
 SIGNUPS_PER_MINUTE = 30  # from everyone together
-
-
-def mask(email: str) -> str:
-    """``a***@example.org``: enough for a reader to recognise, too little to harvest."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def create_public_app(
@@ -92,6 +87,7 @@ def create_public_app(
     with_metrics: bool = True,
     click_hold: float = HOLD_SECONDS,
     api_rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0),
+    newsletters: Sequence[Scope] = (),
 ) -> Starlette:
     """The public app for ``settings``; needs DIGEST_SECRET_KEY to check tokens.
 
@@ -105,10 +101,15 @@ def create_public_app(
     never a page or a redirect to that host. The HTTP API is mounted under
     ``/api/v1`` (:mod:`digest.web.api`), off until a token exists; ``api_rate``:
     the requests each token may make (how many, in how many seconds).
+
+    ``newsletters``: every newsletter whose pages it serves (``digest serve``: the install's; empty: ``settings``'s
+    alone), each under its base path: "/" keeps the paths mail already sent links to, an added one's are
+    ``/SLUG/u/<token>`` and so on. Each newsletter's pages check tokens with its own keys and act on its own
+    subscriptions only; the API, ``/metrics`` and ``/healthz`` are the install's, once.
     """
-    members = Membership(settings, store)
-    pages = Pages(settings.newsletter)
-    redirects = Redirects(settings, store, hold=click_hold)
+    every = tuple(newsletters) or (settings,)
+    names = {scope.newsletter.slug: scope.newsletter.name for scope in every}
+    served = [newsletter_routes(scope, store.scoped(scope.newsletter.slug), click_hold, names) for scope in every]
     metrics = metric_routes(
         store,
         settings.install.metrics_token,
@@ -119,12 +120,8 @@ def create_public_app(
     )
     app = Starlette(
         routes=[
-            *ReaderLinks(pages, members).routes(),
-            *CountedLinks(pages, redirects).routes(),
-            *ArchivePages(pages, Archive(settings, store)).routes(),
+            *(route for routes, _ in served for route in routes),
             *metrics,
-            *SignUpPages(pages, members, settings).routes(),
-            *preference_routes(settings, members, pages.page, pages.not_found, mask),
             favicon.ROUTE,
             Mount(API_ROOT, app=Api(settings, store, rate=api_rate).app()),
         ],
@@ -134,7 +131,7 @@ def create_public_app(
             Middleware(guard.ClientAddress, trusted=settings.install.trusted_proxies),
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
-        lifespan=counting(redirects),
+        lifespan=counting(*(redirects for _, redirects in served)),
     )
     # Starlette redirects "/x/" to "/x" (and back) with a URL of the request's scheme and host: behind a TLS proxy that
     # is http, and for /u/<token>/ it would put a reader's token in a plain-http address. The routes redirect by path.
@@ -142,10 +139,27 @@ def create_public_app(
     return app
 
 
+def newsletter_routes(settings: Scope, store: Store, click_hold: float, names: Mapping[str, str]) -> tuple[list[Route], Redirects]:
+    """One newsletter's pages, at its base path (``settings.newsletter.prefix``), and its click counter.
+    ``store``: opened for this newsletter (what it finds is its own); ``names``: every newsletter served, slug → name."""
+    members = Membership(settings, store)
+    pages = Pages(settings.newsletter)
+    redirects = Redirects(settings, store, hold=click_hold)
+    theirs = ReaderNewsletters(store, names, settings.newsletter.slug)
+    routes = [
+        *ReaderLinks(pages, members, theirs).routes(),
+        *CountedLinks(pages, redirects).routes(),
+        *ArchivePages(pages, Archive(settings, store)).routes(),
+        *SignUpPages(pages, members, settings).routes(),
+        *preference_routes(settings, members, pages, theirs),
+    ]
+    return routes, redirects
+
+
 FLUSH_SECONDS = 1.0  # how often the redirect's decided totals are written: one short transaction each
 
 
-def counting(redirects: Redirects) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def counting(*every: Redirects) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """The app's lifespan: the click totals written every :data:`FLUSH_SECONDS` while it serves, and all that is
     left (held clicks too) when it stops."""
 
@@ -155,7 +169,8 @@ def counting(redirects: Redirects) -> Callable[[Starlette], AbstractAsyncContext
             while True:
                 await asyncio.sleep(FLUSH_SECONDS)
                 try:
-                    await run_in_threadpool(redirects.flush)
+                    for redirects in every:
+                        await run_in_threadpool(redirects.flush)
                 except Exception:  # a database that does not answer now: the totals wait in memory for the next try
                     log.warning("click totals not written yet", exc_info=True)
 
@@ -166,44 +181,29 @@ def counting(redirects: Redirects) -> Callable[[Starlette], AbstractAsyncContext
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await run_in_threadpool(redirects.flush, everything=True)
+            for redirects in every:
+                await run_in_threadpool(redirects.flush, everything=True)
 
     return lifespan
 
 
-class Pages:
-    """The public app's pages, in the newsletter's name and language, never cached (the policy headers come
-    from guard.PolicyHeaders, on every response)."""
-
-    HEADERS: ClassVar[Mapping[str, str]] = MappingProxyType({"Cache-Control": "no-store"})
-
-    def __init__(self, newsletter: Publication) -> None:
-        self.common = {"newsletter": newsletter.name, "language": newsletter.language}
-
-    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(STRICT_PAGES.get_template(name).render(**self.common, **context), status_code=status, headers=self.HEADERS)
-
-    def message(self, heading: str, text: str, status: int = 200) -> HTMLResponse:
-        return self.page("message.html", status, heading=heading, text=text)
-
-    def not_found(self) -> HTMLResponse:
-        return self.message("Link not recognised", "This link is not valid. Use the unsubscribe link in an email you received.", 404)
-
-
 class ReaderLinks:
     """``/u/<token>``: a GET shows a button and changes nothing (mail scanners fetch links); the POST is RFC 8058's
-    one-click unsubscribe, idempotent, needing no cookie. A forged or stale token gets a 404."""
+    one-click unsubscribe, idempotent, needing no cookie. A forged or stale token gets a 404. The POST ends this
+    newsletter's subscription alone, unless the page's second button sent ``scope=all``: then every newsletter of
+    the install stops mailing them ("all newsletters from this sender")."""
 
-    def __init__(self, pages: Pages, members: Membership) -> None:
+    def __init__(self, pages: Pages, members: Membership, theirs: ReaderNewsletters) -> None:
         self.pages = pages
         self.members = members
+        self.theirs = theirs
 
     def routes(self) -> list[Route]:
         return [
-            Route(UNSUBSCRIBE_HELP.template, self.help_page, methods=["GET"]),
-            Route(UNSUBSCRIBE_TEST.template, self.test_link, methods=["GET", "POST"]),
-            Route(UNSUBSCRIBE.template, self.confirm, methods=["GET"]),
-            Route(UNSUBSCRIBE.template, self.unsubscribe, methods=["POST"]),
+            Route(self.pages.at + UNSUBSCRIBE_HELP.template, self.help_page, methods=["GET"]),
+            Route(self.pages.at + UNSUBSCRIBE_TEST.template, self.test_link, methods=["GET", "POST"]),
+            Route(self.pages.at + UNSUBSCRIBE.template, self.confirm, methods=["GET"]),
+            Route(self.pages.at + UNSUBSCRIBE.template, self.unsubscribe, methods=["POST"]),
         ]
 
     def confirm(self, request: Request) -> Response:
@@ -212,14 +212,23 @@ class ReaderLinks:
             return self.pages.not_found()
         if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
             return self.pages.page("unsubscribed.html", masked=mask(subscriber.email))
-        return self.pages.page("unsubscribe.html", masked=mask(subscriber.email), action=str(request.url.path))
+        several = len(self.theirs.names) > 1
+        return self.pages.page("unsubscribe.html", masked=mask(subscriber.email), action=str(request.url.path), several=several)
 
-    def unsubscribe(self, request: Request) -> Response:
-        subscriber = self.members.reader_of(str(request.path_params["token"]))
+    async def unsubscribe(self, request: Request) -> Response:
+        # The one-click POST's body is "List-Unsubscribe=One-Click": no scope, this newsletter alone.
+        form = await request.form(max_files=0, max_fields=8, max_part_size=256)
+        return await run_in_threadpool(self.leave, str(request.path_params["token"]), form.get("scope") == "all")
+
+    def leave(self, token: str, everything: bool) -> Response:
+        subscriber = self.members.reader_of(token)
         if subscriber is None:
             return self.pages.not_found()
-        self.members.unsubscribe(subscriber)
-        return self.pages.page("unsubscribed.html", masked=mask(subscriber.email))
+        if everything:
+            self.theirs.leave_all(subscriber, "unsubscribe page")
+        else:
+            self.members.unsubscribe(subscriber)
+        return self.pages.page("unsubscribed.html", masked=mask(subscriber.email), everything=everything)
 
     def help_page(self, request: Request) -> Response:
         return self.pages.message("Unsubscribing", "Use the unsubscribe link at the foot of an email you received: it is personal to you.")
@@ -267,7 +276,7 @@ class CountedLinks:
     def routes(self) -> list[Route]:
         # With a slash too: a client that adds one would otherwise get Starlette's 307 to the same path, its
         # address built from the request (http:// behind a TLS proxy).
-        return [Route(path, self.follow, methods=["GET", "HEAD"]) for path in (COUNTED.template, COUNTED.template + "/")]
+        return [Route(self.pages.at + path, self.follow, methods=["GET", "HEAD"]) for path in (COUNTED.template, COUNTED.template + "/")]
 
     async def follow(self, request: Request) -> Response:
         # Asynchronous: a link read lately is answered from memory, with no thread and no database; only a link
@@ -296,15 +305,20 @@ class ArchivePages:
         self.sent = sent
 
     def routes(self) -> list[Route]:
+        at = self.pages.at
         return [
-            Route(HOME.template, self.home, methods=["GET"]),
-            Route(ARCHIVE.template, self.archive, methods=["GET"]),
-            Route(ARCHIVE_FEED.template, self.feed, methods=["GET"]),
-            Route(THEME_FEED.template, self.feed, methods=["GET"]),
-            Route(ARCHIVE_ISSUE.template, self.issue, methods=["GET"]),
+            Route(at + HOME.template, self.home, methods=["GET"]),
+            Route(at + ARCHIVE.template, self.archive, methods=["GET"]),
+            Route(at + ARCHIVE_FEED.template, self.feed, methods=["GET"]),
+            Route(at + THEME_FEED.template, self.feed, methods=["GET"]),
+            Route(at + ARCHIVE_ISSUE.template, self.issue, methods=["GET"]),
             # The addresses without their slash, redirected by path: Starlette's own slash redirect names a host and
             # a scheme (http behind a TLS proxy), so it is off for this app (create_public_app).
-            *(Route(path.template.removesuffix("/"), self.to_path(path.template), methods=["GET"]) for path in (ARCHIVE, ARCHIVE_ISSUE)),
+            *(
+                Route(at + path.template.removesuffix("/"), self.to_path(at + path.template), methods=["GET"])
+                for path in (ARCHIVE, ARCHIVE_ISSUE)
+            ),
+            *([Route(at, self.home, methods=["GET"])] if at else []),  # "/culture" as "/culture/"
         ]
 
     @staticmethod
@@ -317,10 +331,12 @@ class ArchivePages:
     def home(self, request: Request) -> Response:
         # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
         # of ours names a host a request gave.
-        return RedirectResponse(ARCHIVE.link(), status_code=302, headers=Pages.HEADERS)
+        return RedirectResponse(ARCHIVE.link(self.pages.at), status_code=302, headers=Pages.HEADERS)
 
     def archive(self, request: Request) -> Response:
-        return self.pages.page("archive.html", issues=self.sent.listing(ARCHIVE.link()), feed="feed.atom", subscribe=SUBSCRIBE.link())
+        return self.pages.page(
+            "archive.html", issues=self.sent.listing(ARCHIVE.link(self.pages.at)), feed="feed.atom", subscribe=SUBSCRIBE.link(self.pages.at)
+        )
 
     def issue(self, request: Request) -> Response:
         copy = self.sent.web_copy(str(request.path_params["issue_id"]))
@@ -352,10 +368,10 @@ class SignUpPages:
 
     def routes(self) -> list[Route]:
         return [
-            Route(SUBSCRIBE.template, self.show_subscribe, methods=["GET"]),
-            Route(SUBSCRIBE.template, self.subscribe, methods=["POST"]),
-            Route(CONFIRM.template, self.show_confirm, methods=["GET"]),
-            Route(CONFIRM.template, self.confirm_post, methods=["POST"]),
+            Route(self.pages.at + SUBSCRIBE.template, self.show_subscribe, methods=["GET"]),
+            Route(self.pages.at + SUBSCRIBE.template, self.subscribe, methods=["POST"]),
+            Route(self.pages.at + CONFIRM.template, self.show_confirm, methods=["GET"]),
+            Route(self.pages.at + CONFIRM.template, self.confirm_post, methods=["POST"]),
         ]
 
     def form(self, status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
@@ -369,11 +385,11 @@ class SignUpPages:
             email=email,
             signup_name=name,
             error=error,
-            action=SUBSCRIBE.link(),
+            action=SUBSCRIBE.link(self.pages.at),
         )
         # Double submit: our own page sets the cookie and the field; a form embedded on another site sends
         # neither, and its protection is the confirmation mail (nothing happens until the reader clicks).
-        self.form_cookie.issue(response, SUBSCRIBE.link(), csrf)
+        self.form_cookie.issue(response, SUBSCRIBE.link(self.pages.at), csrf)
         return response
 
     def check_inbox(self) -> Response:

@@ -120,7 +120,7 @@ class Building(NewsletterCore):
             return EditionParts(edition=self.edition)
         zone = self.settings.newsletter.timezone
         first = window.start.astimezone(zone)
-        archive = routes.archive_at(self.settings.newsletter.archive_url, self.settings.install.base_url)
+        archive = routes.archive_at(self.settings.newsletter.archive_url, self.settings.base_url)
         has_store = self._store is not None or database_exists(self.settings.install.database_url)
         return EditionParts(
             edition=self.edition,
