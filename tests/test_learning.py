@@ -7,6 +7,7 @@ starting set's file is read and checked everywhere.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from conftest import write
 from factories import make_post, make_stored_issue
 from support.settings import overridden
 from support.teaching import NOW, first_week, move, needs_model
+from support.wordpiece import tokenizer_json
 
 REPO = Path(__file__).resolve().parent.parent
 WHEN = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -239,13 +241,13 @@ def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_i
     """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for
     one; what is tested is the path: which posts it reads, with labels fitted by it, and what is said."""
     from digest.issue.assembly import build_issue
-    from digest.issue.meaning.model import model_files
+    from digest.issue.meaning.model import model_files, packaged_tokenizer
 
     packaged = model_files("packaged")
     folder = tmp_path / "multilingual-export"
     folder.mkdir()
     (folder / "model.onnx").symlink_to(packaged.onnx)
-    (folder / "tokenizer.json").write_text(packaged.tokenizer, encoding="utf-8")
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer_json(packaged_tokenizer())), encoding="utf-8")  # read as BERT's
     text = (
         (REPO / "config" / "digest.toml")
         .read_text(encoding="utf-8")

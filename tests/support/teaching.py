@@ -4,6 +4,7 @@ issue each: three for the editor to move, through the issue file as the desk wri
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import load_settings
+from digest.config.schema import PACKAGED_MODEL
 from digest.issue.meaning import available
 
 from conftest import REPO, write
@@ -72,7 +74,8 @@ def week_window(week: int) -> tuple[str, str]:
 
 
 needs_model = pytest.mark.skipif(
-    available() is not None, reason=f"the meaning model is not installed ({available()}): make setup installs it"
+    available() is not None or any(importlib.util.find_spec(name) is None for name in PACKAGED_MODEL),
+    reason=f"the meaning model is not installed ({available() or ' / '.join(PACKAGED_MODEL) + ' missing'}): make setup installs it",
 )
 
 

