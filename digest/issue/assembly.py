@@ -117,7 +117,7 @@ def assemble_digest(
     preheader = edition.preheader or newsletter.preheader
     automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
-        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug),
+        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug, newsletter.folded_edition(edition)),
         newsletter=newsletter.name,
         title=issue_title(window, newsletter, edition),
         edition=edition.name,

@@ -27,7 +27,7 @@ from digest.models import (
     Outstanding,
     SubscriberStatus,
 )
-from digest.store.issues import facts_of_stored
+from digest.store.issues import DEFAULT_EDITION, EditionScope, facts_of_stored
 from digest.store.outbox import emit
 from digest.store.people import JOINED, stored_day, theme_choice
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, people, reads_of, subscribers
@@ -56,9 +56,10 @@ class Ledger:
     """Reads and writes of the ``deliveries`` table: keyed by issue id (unique across newsletters); a send mails the
     subscribers of its issue's newsletter, and what lists every issue lists ``newsletter``'s (a slug)."""
 
-    def __init__(self, engine: Engine, newsletter: str) -> None:
+    def __init__(self, engine: Engine, newsletter: str, edition: EditionScope | None = None) -> None:
         self.engine = engine
         self.newsletter = newsletter
+        self.edition = edition or EditionScope(DEFAULT_EDITION, DEFAULT_EDITION)
         self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def has_started(self, issue_id: str) -> bool:
@@ -87,7 +88,7 @@ class Ledger:
                 .select_from(subscribers)
                 .where(
                     active,
-                    readers_of(issue_id, self.newsletter),
+                    readers_of(issue_id, self.newsletter, self.edition),
                     ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id),
                 )
             ).scalar_one()
@@ -160,7 +161,7 @@ class Ledger:
         waiting = [state.value for state in OUTSTANDING_STATES]
         return (
             (subscribers.c.status == SubscriberStatus.ACTIVE)
-            & readers_of(issue_id, self.newsletter)
+            & readers_of(issue_id, self.newsletter, self.edition)
             & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
         )
 
@@ -176,7 +177,7 @@ class Ledger:
                 sa.literal(now, UTCDateTime),
                 sa.literal(now, UTCDateTime),
             )
-            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter))
+            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter, self.edition))
             .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
         )
         insert = sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
@@ -380,11 +381,15 @@ def select_due() -> sa.Select[Any]:
     ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
 
 
-def readers_of(issue_id: str, newsletter: str) -> sa.ColumnElement[bool]:
-    """SQL: the subscription is on the newsletter of the issue ``issue_id`` (a send mails its own newsletter's list);
-    for an issue not stored yet (a plan before the freeze), on ``newsletter``, the ledger's."""
+def readers_of(issue_id: str, newsletter: str, edition: EditionScope) -> sa.ColumnElement[bool]:
+    """SQL: the subscription is on the newsletter and edition of the issue ``issue_id`` (a send mails its own
+    newsletter's readers of its edition, a subscription naming none the first's); for an issue not stored yet (a plan
+    before the freeze), on ``newsletter`` and ``edition``, the ledger's."""
     stored = sa.select(issues.c.newsletter).where(issues.c.id == issue_id).scalar_subquery()
-    return subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)
+    stored_edition = sa.select(issues.c.edition).where(issues.c.id == issue_id).scalar_subquery()
+    return (subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)) & (
+        edition.of_subscription() == sa.func.coalesce(stored_edition, edition.name)
+    )
 
 
 def due_of(row: Any) -> Due:
