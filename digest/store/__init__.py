@@ -117,7 +117,7 @@ class Store:
         self.workers = Workers(engine)
         self.placements = Placements(engine, self.newsletter)
         self.links = Links(engine, self.newsletter)
-        self.figures = Figures(engine, self.newsletter)
+        self.figures = Figures(engine, self.newsletter, self.edition)
         self.fetches = SourceFetches(engine)
         self.webhooks = Webhooks(engine)
         self.pacing = Pacing(engine)

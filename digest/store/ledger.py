@@ -338,8 +338,8 @@ class Ledger:
             listing = sa.select(issues.c.id, issues.c.subject, issues.c.created_at).order_by(issues.c.window_end.desc())
             if issue_ids is not None:
                 listing = listing.where(issues.c.id.in_(list(issue_ids)))
-            else:  # every issue: this newsletter's
-                listing = listing.where(issues.c.newsletter == self.newsletter)
+            else:  # every issue: this newsletter's edition's
+                listing = listing.where(issues.c.newsletter == self.newsletter, issues.c.edition == self.edition.name)
             for issue_id, subject, created_at in conn.execute(listing).all():
                 counts = dict.fromkeys(DeliveryState, 0)
                 for state, count in conn.execute(
