@@ -80,8 +80,7 @@ def assemble_digest(
     (:func:`digest.issue.meaning.meaning_of`) places posts by what they are about and folds one story told by two
     outlets; None: keywords and titles. ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``;
     ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme.
-    ``known_id``: the id of the issue of this window stored already (made before ids held the newsletter's slug);
-    None: the window's and the slug's.
+    ``known_id``: the id of the issue of this window stored already; None: the window's, slug's and edition's.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
