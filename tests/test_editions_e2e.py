@@ -77,13 +77,13 @@ def titles_in(text: str) -> set[str]:
     return {title for title in (*TRANSPORT, *HOUSING) if title in text}
 
 
-def mails_of(server: SmtpServer, address: str) -> list[tuple[str, str]]:
-    """(subject, plain text) of each mail ``address`` got, in the order received."""
+def mails_of(server: SmtpServer, address: str, part: str = "plain") -> list[tuple[str, str]]:
+    """(subject, the ``part`` text: plain or html) of each mail ``address`` got, in the order received."""
     found = []
     for item in server.handler.received:
         if item.recipient == address:
             message = item.parse()
-            body = message.get_body(preferencelist=("plain",))
+            body = message.get_body(preferencelist=(part,))
             assert body is not None
             found.append((str(message["Subject"]), body.get_content()))
     return found
@@ -91,7 +91,7 @@ def mails_of(server: SmtpServer, address: str) -> list[tuple[str, str]]:
 
 def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server: SmtpServer) -> None:
     config = project(tmp_path, smtp_server.port)
-    for address in ("weekly@example.org", "monthly@example.org"):
+    for address in ("weekly@example.org", "monthly@example.org", "switcher@example.org"):
         added = cli(config, "subscribers", "add", address)
         assert added.returncode == 0, added.stderr
     unknown = cli(config, "subscribers", "set-edition", "monthly@example.org", "fortnightly")
@@ -101,7 +101,9 @@ def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server:
     shown = cli(config, "subscribers", "show", "monthly@example.org")
     assert "edition          monthly" in shown.stdout
 
-    for friday in FRIDAYS:
+    for number, friday in enumerate(FRIDAYS):
+        if number == 2:  # after two weekly issues, the switcher takes the monthly
+            assert cli(config, "subscribers", "set-edition", "switcher@example.org", "monthly").returncode == 0
         sent = cli(config, "send", "--as-of", friday, "--yes")
         assert sent.returncode == 0, sent.stdout + sent.stderr
     weekly = mails_of(smtp_server, "weekly@example.org")
@@ -118,7 +120,20 @@ def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server:
     # A round-up: per theme the strongest up to the cap (4 of 12 buses, the newest first), the rest in the archive.
     assert titles_in(text) == {f"Bus route {n:02d}" for n in (11, 10, 9, 8)} | set(HOUSING)
     assert "and 8 more in the archive" in text and "https://harbour.example/archive/2026-11/" in text
-    assert len(mails_of(smtp_server, "weekly@example.org")) == 4  # the monthly went to its own reader only
+    assert len(mails_of(smtp_server, "weekly@example.org")) == 4  # the monthly went to its own readers only
+
+    # The switcher: two weekly issues, then the monthly less every post those two carried, and every later one of it.
+    switched = mails_of(smtp_server, "switcher@example.org")
+    assert len(switched) == 3 and switched[2][0] == subject
+    had = titles_in(switched[0][1]) | titles_in(switched[1][1])
+    assert had == set(carried[0]) | set(carried[1]) and set(HOUSING) <= had
+    later = {title for title in titles_in(text) if (TRANSPORT | HOUSING)[title] > "2026-11-13T09:00:00Z"}
+    assert titles_in(switched[2][1]) == later == {f"Bus route {n:02d}" for n in (11, 10, 9, 8)}
+    assert not titles_in(switched[2][1]) & had and "Housing" not in switched[2][1]  # the theme left with no post goes
+    html = mails_of(smtp_server, "switcher@example.org", "html")[2][1]
+    assert (
+        titles_in(html) == later and ">Housing<" not in html and ">Housing<" in mails_of(smtp_server, "monthly@example.org", "html")[0][1]
+    )
 
     settings = load_settings(config, environ={})
     store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
@@ -131,13 +146,15 @@ def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server:
         assert record["edition"] == "monthly" and record["covered_until"].startswith("2026-12-01T00:00")
         record = store.subscribers.record_of(store.subscribers.get("weekly@example.org").id)["subscriber"]  # type: ignore[union-attr]
         assert record["edition"] is None and record["covered_until"].startswith("2026-11-27T09:00")
+        record = store.subscribers.record_of(store.subscribers.get("switcher@example.org").id)["subscriber"]  # type: ignore[union-attr]
+        assert record["edition"] == "monthly" and record["covered_until"].startswith("2026-12-01T00:00")
     finally:
         store.close()
 
     status = cli(config, "status", "--edition", "monthly", "--json")
     assert status.returncode == 0, status.stderr
     seen = json.loads(status.stdout)
-    assert [issue["issue_id"] for issue in seen["issues"]] == [monthly_id] and seen["issues"][0]["sent"] == 1
+    assert [issue["issue_id"] for issue in seen["issues"]] == [monthly_id] and seen["issues"][0]["sent"] == 2
     assert seen["scheduler"]["cron"] == "first friday 09:00"  # the edition's rule, not [schedule]'s cron
     assert cli(config, "status", "--edition", "yearly").returncode == 2
 

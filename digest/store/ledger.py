@@ -50,6 +50,7 @@ class Due:
     themes: frozenset[str] | None = None  # the themes the subscriber chose (None: every theme)
     paused_until: date | None = None  # no issue before this day
     link_salt: str | None = None  # in the MAC of their links (digest.models.tokens)
+    covered_until: datetime | None = None  # what their last delivered issue covered: their copy leaves out what came before
 
 
 class Ledger:
@@ -378,6 +379,7 @@ def select_due() -> sa.Select[Any]:
         subscribers.c.themes,
         subscribers.c.paused_until,
         subscribers.c.link_salt,
+        subscribers.c.covered_until,
     ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
 
 
@@ -401,6 +403,7 @@ def due_of(row: Any) -> Due:
         themes=theme_choice(row[4]),
         paused_until=stored_day(row[5]),
         link_salt=row[6],
+        covered_until=row[7],
     )
 
 
