@@ -416,7 +416,9 @@ def test_an_empty_day_of_a_daily_is_skipped_and_recorded(delivery_settings, smtp
     outcome = runner.catch_up(datetime(2025, 6, 2, 7, 30, tzinfo=LONDON))
     assert outcome is not None and outcome.state == "skipped" and outcome.slot == datetime(2025, 6, 2, 7, tzinfo=LONDON)
     assert outcome.reason == "0 post(s) in the window, fewer than schedule.min_posts = 1; no email sent"
-    assert smtp_server.handler.received == [] and store.runs.get(outcome.slot).state == "skipped"  # type: ignore[union-attr]
+    # Recorded as the daily's run (v25: runs are keyed by edition), none of the weekly's.
+    assert smtp_server.handler.received == [] and store.of_edition("daily").runs.get(outcome.slot).state == "skipped"  # type: ignore[union-attr]
+    assert store.runs.get(outcome.slot) is None
 
 
 def test_the_monthly_email_pins_first_and_carries_the_cap_line_in_both_parts(tmp_path: Path) -> None:

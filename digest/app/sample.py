@@ -58,7 +58,9 @@ def deliver_sample(
     settings = sample_settings(base)
     folder = base.install.root / SAMPLE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    store = Store.open(
+        settings.install.database_url, newsletter=settings.newsletter.slug, first_edition=settings.newsletter.editions[0].name
+    )
     try:
         newsletter = Newsletter(settings, store)
         target = newsletter.target(WindowRequest(as_of=as_of), now)

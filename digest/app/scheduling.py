@@ -113,12 +113,21 @@ class Scheduler:
         newsletters: Sequence[Scope] = (),
     ) -> None:
         self.settings = settings
-        self.store = store
         # Every newsletter of the install: the bounce mailbox is the install's, and a bounce names any of them.
         self.newsletters = tuple(newsletters)
-        # The edition whose slots it runs (None: the default). Runs are keyed by slot alone until the store step of
-        # issue 35 keys them by edition too: `digest schedule` runs the default edition only.
+        # The edition whose slots it runs (None: the default): `digest schedule` holds one Scheduler per edition, each
+        # with its own runs, issues and readers (the store of the edition).
         self.newsletter = Newsletter(settings, store, edition)
+        first = settings.newsletter.editions[0].name
+        # What its jobs are stored under: the newsletter's slug for the first edition (the ids of before editions, so
+        # a running install's job store keeps working), "<slug>:<edition>" for another.
+        self.key = (
+            settings.newsletter.slug
+            if self.newsletter.edition.name == first
+            else f"{settings.newsletter.slug}:{self.newsletter.edition.name}"
+        )
+        self.first = self.newsletter.edition.name == first
+        self.store = store.of_edition(self.newsletter.edition.name)  # its runs, issues and readers (the rest is shared)
         self.stop = stop or threading.Event()
         self.trigger = self.newsletter.trigger
         self.backend_factory = backend_factory or (lambda: get_backend(settings.install))

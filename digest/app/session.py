@@ -60,7 +60,11 @@ def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
     install held several newsletters become its), its schema brought up to date unless ``upgrade`` is False; readers' theme choices
     that no theme has any more are logged as a warning (digest.app.subscribers.warn_lost_choices)."""
     store = Store.open(
-        settings.install.database_url, upgrade=upgrade, themes=theme_names(settings.newsletter), newsletter=settings.newsletter.slug
+        settings.install.database_url,
+        upgrade=upgrade,
+        themes=theme_names(settings.newsletter),
+        newsletter=settings.newsletter.slug,
+        first_edition=settings.newsletter.editions[0].name,
     )
     if upgrade:
         from digest.app.subscribers import warn_lost_choices

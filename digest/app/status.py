@@ -81,13 +81,14 @@ def health(store: Store) -> Health:
 
 
 def scheduler_status(newsletter: Publication, store: Store, now: datetime) -> SchedulerStatus:
-    runs = store.runs.recent(1)
+    runs = store.runs.recent(1)  # the store's edition's runs
     holder = store.leases.holder(SCHEDULER_LEASE)
     live = holder is not None and holder[1] > now
+    edition = newsletter.edition(store.edition if any(e.name == store.edition for e in newsletter.editions) else None)
     return SchedulerStatus(
-        cron=newsletter.schedule.cron,
+        cron=edition.slot.cron or edition.slot.text,  # the edition's rule: a crontab line, or a day of each month
         timezone=str(newsletter.schedule_zone),
-        next_run=next(iter(next_fire_times(make_trigger(newsletter), now, 1)), None),
+        next_run=next(iter(next_fire_times(make_trigger(newsletter, edition), now, 1)), None),
         last_run=runs[0] if runs else None,
         lease_owner=holder[0] if live and holder else None,
         lease_expires_at=holder[1] if live and holder else None,

@@ -362,14 +362,32 @@ class Roster:
                 rows.append(ImportedRow(line=row.line, fate=RowFate.UNCONFIRMED, problem=row.skipped))
             elif row.email is None:
                 rows.append(ImportedRow(line=row.line, fate=RowFate.BAD, problem=row.problem or "not a usable row"))
+            elif row.edition is not None and (problem := self.edition_problem(row.edition)) is not None:
+                rows.append(ImportedRow(line=row.line, fate=RowFate.BAD, email=row.email, problem=problem))
             elif row.email.casefold() in seen:
                 rows.append(
                     ImportedRow(line=row.line, fate=RowFate.REPEATED, email=row.email, problem=f"repeats line {seen[row.email.casefold()]}")
                 )
             else:
                 seen[row.email.casefold()] = row.line
-                rows.append(self._import_one(row.line, row.email, row.name, row.status, source, forgotten))
+                done = self._import_one(row.line, row.email, row.name, row.status, source, forgotten)
+                if row.edition is not None and done.fate in (RowFate.ADDED, RowFate.ALREADY):
+                    self.set_edition(self.find(row.email), row.edition)  # the column sets it, as set-edition would
+                rows.append(done)
         return Imported(tuple(rows))
+
+    def edition_problem(self, name: str) -> str | None:
+        """Why ``name`` is no edition of this newsletter (listing its editions), or None when it is one."""
+        try:
+            self.settings.newsletter.edition(name)
+        except ConfigError as exc:
+            return "; ".join(exc.problems)
+        return None
+
+    def set_edition(self, subscriber: Subscriber, name: str) -> bool:
+        """Give the subscription the edition ``name`` (checked by the caller: :meth:`edition_problem`); whether it
+        changed. Their next issue of it leaves out what their last delivered issue carried (``covered_until``)."""
+        return self.store.subscribers.set_edition(subscriber.id, name)
 
     def _import_one(
         self, line: int, email: str, name: str | None, status: SubscriberStatus, source: str, forgotten: Callable[[str], bool]

@@ -114,7 +114,7 @@ class Context:
             from digest.app.session import open_store
 
             self._store = open_store(self.settings)
-        return self._store
+        return self._of_edition(self._store)
 
     def store_if_exists(self) -> Store | None:
         """The store, but only if its database is already there (an embedded SQLite file is not created just to look)."""
@@ -122,7 +122,11 @@ class Context:
             from digest.app.session import existing_store
 
             self._store = existing_store(self.settings)
-        return self._store
+        return self._of_edition(self._store) if self._store is not None else None
+
+    def _of_edition(self, store: Store) -> Store:
+        """The store for --edition's issues, schedule runs and readers (the first edition's when none is named)."""
+        return store.of_edition(self.edition) if self.edition else store
 
     @property
     def newsletter(self) -> Newsletter:

@@ -30,7 +30,9 @@ LEGACY_JOB_IDS = ("weekly-digest", "weekly-digest-retry", "weekly-digest-draft",
 
 
 def job_id(slug: str, kind: str) -> str:
-    """A newsletter's job of ``kind`` ("weekly", "retry", "draft"): one row each in the job store."""
+    """A newsletter's job of ``kind`` ("weekly", "retry", "draft"): one row each in the job store. ``slug``: the
+    runner's key, the newsletter's slug for its first edition, ``<slug>:<edition>`` for another (``<slug>:monthly:weekly``
+    fires the monthly's slots: "weekly" names the kind of job, kept so a running install's stored ids stay)."""
     return f"{slug}:{kind}"
 
 

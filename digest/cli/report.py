@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from digest.cli import refusals
-from digest.cli.common import EXIT_PROBLEMS, Context, fail
+from digest.cli.common import EXIT_PROBLEMS, Context, edition_option, fail
 
 if TYPE_CHECKING:
     from digest.app.report import IssueFigures, Report
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write the report with its charts as one HTML file that opens offline.",
 )
+@edition_option
 @click.pass_obj
-def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: Path | None) -> None:
+def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: Path | None, edition: str | None) -> None:
     """Deliveries, bounces, complaints and unsubscribes per issue; with [tracking] clicks = "aggregate", the human
     clicks per post, theme and outlet (link scanners and repeats left out); the list over time.
 
@@ -39,6 +40,7 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
 
     from digest.app.report import report as report_of
 
+    obj.choose_edition(edition)  # the edition whose issues it reports on (default: the first)
     if issue_id is not None:
         refusals.require_stored(obj, [issue_id])
     store = obj.store_if_exists()  # a report creates no database

@@ -78,24 +78,30 @@ def _runners(obj: Context, stop: threading.Event) -> list[Scheduler]:
     runners = []
     for scope in obj.scopes():
         if scope == obj.settings:
-            runners.append(Scheduler(scope, obj.store, stop=stop, newsletters=obj.whole.scopes()))
-            continue
-        if scope.newsletter.meaning.unavailable:
-            click.echo(f"warning: {scope.newsletter.slug}: {scope.newsletter.meaning.unavailable}", err=True)
-        store = open_store(scope)
-        click.get_current_context().call_on_close(store.close)
-        runners.append(Scheduler(scope, store, stop=stop, newsletters=obj.whole.scopes()))
+            store = obj.store
+        else:
+            if scope.newsletter.meaning.unavailable:
+                click.echo(f"warning: {scope.newsletter.slug}: {scope.newsletter.meaning.unavailable}", err=True)
+            store = open_store(scope)
+            click.get_current_context().call_on_close(store.close)
+        # One runner per edition, the first first: each fires its own slots, on its own runs and issues.
+        runners += [
+            Scheduler(scope, store, stop=stop, edition=edition.name, newsletters=obj.whole.scopes())
+            for edition in scope.newsletter.editions
+        ]
     return runners
 
 
 def _named(runner: Scheduler, several: bool) -> str:
-    return f"{runner.settings.newsletter.slug}: " if several else ""
+    return f"{runner.key}: " if several else ""
 
 
 def _list(runners: list[Scheduler], now: datetime) -> None:
     for runner in runners:
         zone = runner.settings.newsletter.schedule_zone
-        click.echo(f"{_named(runner, len(runners) > 1)}cron {runner.settings.newsletter.schedule.cron!r} in {zone}")
+        slot = runner.newsletter.edition.slot  # the edition's own rule: a cron line, or a day of each month
+        rule = f"cron {slot.cron!r}" if slot.cron else repr(slot.text)
+        click.echo(f"{_named(runner, len(runners) > 1)}{rule} in {zone}")
         for when in runner.fire_times(now, 5):
             click.echo(f"  {when.astimezone(zone):%a %Y-%m-%d %H:%M %Z}   {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
 
@@ -158,9 +164,9 @@ def _add_newsletter_jobs(scheduler: Any, runner: Scheduler) -> None:
     from digest.cli.jobs import doctor_tick, draft_tick, fire, job_id, retry_tick
 
     newsletter = runner.settings.newsletter
-    slug = newsletter.slug
+    slug = runner.key  # the newsletter's slug, or "<slug>:<edition>" for an edition after the first
     grace = int(newsletter.schedule.misfire_grace) or 1
-    # Each row holds data only: the job's kind (its function's name) and the newsletter's slug (its argument).
+    # Each row holds data only: the job's kind (its function's name) and the runner's key (its argument).
     scheduler.add_job(
         fire,
         runner.trigger,
@@ -181,17 +187,18 @@ def _add_newsletter_jobs(scheduler: Any, runner: Scheduler) -> None:
         replace_existing=True,
     )
     # The doctor's checks once a day, counted from the last stored run (a restarted scheduler keeps the rhythm),
-    # stored for `digest status`.
-    scheduler.add_job(
-        doctor_tick,
-        "interval",
-        args=(slug,),
-        hours=24,
-        next_run_time=runner.next_setup_check(datetime.now(UTC)),
-        id=job_id(slug, "doctor"),
-        name=f"{slug}: check the setup",
-        replace_existing=True,
-    )
+    # stored for `digest status`: the newsletter's, run by its first edition's runner only.
+    if runner.first:
+        scheduler.add_job(
+            doctor_tick,
+            "interval",
+            args=(slug,),
+            hours=24,
+            next_run_time=runner.next_setup_check(datetime.now(UTC)),
+            id=job_id(slug, "doctor"),
+            name=f"{slug}: check the setup",
+            replace_existing=True,
+        )
     if newsletter.schedule.approval_required:
         _isolated(runner, "draft", partial(runner.draft_due, datetime.now(UTC)))
         scheduler.add_job(
@@ -226,14 +233,14 @@ def _run_forever(obj: Context, runners: list[Scheduler], stop: threading.Event, 
         _isolated(runner, "catch-up", partial(runner.catch_up, datetime.now(UTC)))
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=obj.store.engine, tablename="apscheduler_jobs")},
-        executors={"default": RunnerExecutor({runner.settings.newsletter.slug: runner for runner in runners})},
+        executors={"default": RunnerExecutor({runner.key: runner for runner in runners})},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(first.schedule.misfire_grace) or 1},
         timezone=first.schedule_zone,
     )
     _add_jobs(scheduler, runners)
     scheduler.start()
     unwanted = [*LEGACY_JOB_IDS, *([] if install.bounces.imap_host else [BOUNCES_JOB])]
-    unwanted += [job_id(r.settings.newsletter.slug, "draft") for r in runners if not r.settings.newsletter.schedule.approval_required]
+    unwanted += [job_id(r.key, "draft") for r in runners if not r.settings.newsletter.schedule.approval_required]
     for stale in unwanted:
         # Stored by an earlier run: under the ids of before newsletters had slugs, or by a config that read a mailbox
         # or asked for approval. Removed by id, never read back: a job stored before the jobs moved (digest.schedule:…
@@ -242,11 +249,11 @@ def _run_forever(obj: Context, runners: list[Scheduler], stop: threading.Event, 
             scheduler.remove_job(stale)
     for runner in runners:
         newsletter = runner.settings.newsletter
-        job = scheduler.get_job(job_id(newsletter.slug, "weekly"))
+        job = scheduler.get_job(job_id(runner.key, "weekly"))
         log.info(
             "scheduler started: %s: %s (%s); next run %s",
-            newsletter.slug,
-            newsletter.schedule.cron,
+            runner.key,
+            runner.newsletter.edition.slot.text,
             newsletter.schedule_zone,
             job.next_run_time if job else "?",
         )

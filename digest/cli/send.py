@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @common.with_window_options
+@common.edition_option
 @click.option("--issue", "issue_ref", metavar="ID", help="Send (or resume) this stored issue, as it was frozen.")
 @click.option("--dry-run", is_flag=True, help="Show what would go (issue, posts, recipients, skipped and why); send and store nothing.")
 @click.option(
@@ -90,6 +91,7 @@ def send(obj: Context, /, **given: Any) -> None:
     be reached or used): every reader not sent is pending, and the printed
     command resumes once it is fixed.
     """
+    obj.choose_edition(given.pop("edition"))  # an unknown one: a usage error listing the editions
     request = SendRequest(**given)
     request.check()
     test_address = _test_address(request.test_to) if request.test_to else None  # said before anything is built

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from digest.cli import refusals
-from digest.cli.common import Context, hint, say
+from digest.cli.common import Context, edition_option, hint, say
 from digest.cli.doctor import as_json as doctor_json
 from digest.cli.doctor import lines, summary
 from digest.cli.sources import health_json
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--issue", "issue_ids", multiple=True, metavar="ID", help="Only this issue (repeatable).")
 @click.option("--pending", is_flag=True, help="Also list who has not got the issue yet (pending, in flight, deferred), by address.")
+@edition_option
 @click.pass_obj
-def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pending: bool) -> None:
+def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pending: bool, edition: str | None) -> None:
     """Per issue: recipients, sent, deferred, failed (with the SMTP reply) and pending; --pending lists who is waiting.
 
     With several newsletters, a section for each (--newsletter: that one's); the JSON keeps the first's at its top
@@ -36,6 +37,7 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
     from digest.app.status import status as status_of
     from digest.cli import deliverability
 
+    obj.choose_edition(edition)  # the edition whose issues and schedule runs it lists (default: the first)
     refusals.require_stored(obj, issue_ids)
     now = datetime.now(UTC)
     seen = status_of(obj.settings, obj.store, now, issue_ids, pending=pending)

@@ -176,6 +176,28 @@ def remove(obj: Context, address: str) -> None:
     click.echo(f"{'unsubscribed' if changed else 'already unsubscribed'}: {subscriber.email}")
 
 
+@subscribers.command("set-edition")
+@click.argument("address")
+@click.argument("edition")
+@click.pass_obj
+def set_edition(obj: Context, address: str, edition: str) -> None:
+    """Give ADDRESS the edition EDITION (daily, weekly, monthly…: the newsletter's [editions.*]). Their first issue of
+    it leaves out every post their last delivered issue already carried, and misses none published after it."""
+    from digest.app.subscribers import Roster
+    from digest.models.errors import UnknownSubscriberError
+
+    roster = Roster(obj.settings, obj.store)
+    problem = roster.edition_problem(edition.strip().casefold())
+    if problem is not None:
+        raise click.UsageError(problem)
+    try:
+        subscriber = roster.find(address)
+    except UnknownSubscriberError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    changed = roster.set_edition(subscriber, edition.strip().casefold())
+    click.echo(f"{'edition set' if changed else 'edition already'}: {subscriber.email} gets the {edition.strip().casefold()} edition")
+
+
 @subscribers.command()
 @click.pass_obj
 def export(obj: Context) -> None:
@@ -210,6 +232,9 @@ def show(obj: Context, address: str, as_json: bool) -> None:
     person = record["subscriber"]
     for key in ("id", "email", "name", "status", "status_reason", "themes", "paused_until", "created_at", "updated_at", "confirm_sent_at"):
         say(f"{key:<16} {person.get(key) if person.get(key) is not None else '-'}")
+    first = obj.settings.newsletter.editions[0].name
+    say(f"{'edition':<16} {person.get('edition') or first}")  # none chosen: the newsletter's first
+    say(f"{'covered_until':<16} {person.get('covered_until') or '-'}")  # the end of the last issue delivered to them
     theirs = ", ".join(f"{sub['newsletter']} {sub['status']}" for sub in record["subscriptions"])
     say(f"newsletters      {theirs}")
     say(f"deliveries       {len(record['deliveries'])}")

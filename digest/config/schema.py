@@ -364,6 +364,11 @@ class Publication:
         known = ", ".join(edition.name for edition in self.editions)
         raise ConfigError([f'no edition "{name}" in {self.name} (its editions: {known})'])
 
+    def folded_edition(self, edition: Edition) -> str | None:
+        """The edition's name as an issue id folds it in (models.issue_id): None for the first edition, whose ids stay
+        those of an install made before editions."""
+        return None if edition.name == self.editions[0].name else edition.name
+
     @property
     def theme_names(self) -> list[str]:
         """Every theme a post can be put in, and a reader can choose: the configured ones and the fallback, in order."""

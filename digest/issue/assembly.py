@@ -79,8 +79,8 @@ def assemble_digest(
     ``issue_file`` is the editor's file for this issue (:mod:`digest.issue.editorial`), read by the caller. ``meaning``
     (:func:`digest.issue.meaning.meaning_of`) places posts by what they are about and folds one story told by two
     outlets; None: keywords and titles. ``interest``: what readers clicked lately, for ``[grouping] order = "readers"``;
-    ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme. ``known_id``:
-    the id of this window's issue stored already (made before ids held the slug); None: the window's and the slug's.
+    ``parts``: the edition (None: the default): its subject, preheader, intro, and a round-up's cap per theme.
+    ``known_id``: the id of the issue of this window stored already; None: the window's, slug's and edition's.
     """
     selection = select_posts(gathered.posts, window, newsletter.selection, gathered.not_new)
     if unrenderable:
@@ -116,7 +116,7 @@ def assemble_digest(
     preheader = edition.preheader or newsletter.preheader
     automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
     return Digest(
-        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug),
+        issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug, newsletter.folded_edition(edition)),
         newsletter=newsletter.name,
         title=issue_title(window, newsletter, edition),
         edition=edition.name,

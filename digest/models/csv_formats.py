@@ -8,7 +8,8 @@
   as one column, ``ann|ann@example.org`` is a valid address, and a wrong one.
 - A header row is recognised and its columns mapped: the address from
   ``email``/``Email Address``/``E-mail``/``email_address``, the name from
-  ``name``, or ``First Name`` + ``Last Name``; other columns are ignored.
+  ``name``, or ``First Name`` + ``Last Name``, the edition (``daily``, ``monthly``…) from ``edition``; other
+  columns are ignored.
 - Where an export says someone left, the row keeps that: Mailchimp's
   unsubscribed and cleaned exports (``UNSUB_TIME``, ``CLEAN_TIME``),
   listmonk's ``status`` (``blocklisted``), Buttondown's ``subscriber_type``
@@ -27,7 +28,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from digest.models import SubscriberStatus
 from digest.models.addresses import clean_name, normalise_address
@@ -78,6 +79,7 @@ class Row:
     status: SubscriberStatus = SubscriberStatus.ACTIVE
     problem: str | None = None  # a bad row
     skipped: str | None = None  # a good row that is not a subscriber (never confirmed)
+    edition: str | None = None  # an ``edition`` column's (lower-cased; None: none given): the caller checks the name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class Columns:
     last: int | None = None
     status: int | None = None
     export_status: SubscriberStatus | None = None  # the whole file's, from a Mailchimp export's marker column
+    edition: int | None = None  # the edition (daily, weekly, monthly…) the reader gets
 
 
 def _label(header: str) -> str:
@@ -125,6 +128,7 @@ def columns_of(header: list[str]) -> Columns | None:
         last=find(_LAST),
         status=find(_STATUS),
         export_status=export_status,
+        edition=find({"edition"}),
     )
 
 
@@ -226,7 +230,9 @@ def _mapped(number: int, fields: list[str], columns: Columns, split: str) -> Row
         status = STATUSES[label]
         if status is None:
             return Row(number, None, None, skipped=f'{cell(columns.email)} is "{raw}" (never confirmed): not imported')
-    return _row(number, cell(columns.email), name or None, status or SubscriberStatus.ACTIVE)
+    row = _row(number, cell(columns.email), name or None, status or SubscriberStatus.ACTIVE)
+    edition = cell(columns.edition).casefold()
+    return replace(row, edition=edition) if edition and row.email is not None else row
 
 
 def _row(number: int, raw_email: str, raw_name: str | None, status: SubscriberStatus) -> Row:

@@ -120,3 +120,5 @@ VIEW_WORDS: Mapping[ViewKind, ViewWords] = MappingProxyType(
 class RecipientView:
     kind: ViewKind
     sections: frozenset[int] = frozenset()  # the section numbers they get (SOME_THEMES)
+    # The post numbers cut from their copy (SOME_THEMES): published before what their last issue covered (issue 35).
+    dropped: frozenset[int] = frozenset()

@@ -169,6 +169,10 @@ class Layout:
     language: str
     automatic_preheader: bool  # the preheader was written by the program, so each view gets its own
     version: int = LAYOUT_VERSION
+    # Each post's publication time (UTC, ISO 8601), by post number (the sections' posts in order, as the templates'
+    # "p N" marks number them): a reader's copy can leave out what an earlier issue carried. Empty: no cut (a layout of
+    # before, or templates that do not mark every post).
+    post_published: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -182,6 +186,7 @@ class Layout:
                 "outlets": self.outlets,
                 "language": self.language,
                 "automatic_preheader": self.automatic_preheader,
+                "post_published": self.post_published,
             },
             ensure_ascii=False,
         )
@@ -206,6 +211,7 @@ class Layout:
             language=data["language"],
             automatic_preheader=bool(data["automatic_preheader"]),
             version=int(data["version"]),
+            post_published=tuple(data.get("post_published", ())),
         )
 
     def sections_for(self, keys: Iterable[str] | None) -> frozenset[int]:

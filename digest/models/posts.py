@@ -176,11 +176,15 @@ def last_day(window: Window, zone: tzinfo) -> datetime:
     return (window.end - timedelta(microseconds=1)).astimezone(zone)
 
 
-def issue_id(window: Window, zone: tzinfo, newsletter: str) -> str:
+def issue_id(window: Window, zone: tzinfo, newsletter: str, edition: str | None = None) -> str:
     """Stable for a window of one newsletter: its last local day, readable, and a short hash of the exact bounds and the
     newsletter's slug, so two newsletters' issues of one window have two ids. (An issue stored before the slug was in
-    the hash keeps its id: who looks for the issue of a window asks the store first, ``Issues.of_window``.)"""
+    the hash keeps its id: who looks for the issue of a window asks the store first, ``Issues.of_window``.) ``edition``:
+    the name of an edition other than the newsletter's first, folded in too (the first's ids stay as they were, so an
+    install of one edition keeps its ids)."""
     exact = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}-{newsletter}"
+    if edition:
+        exact += f"-{edition}"
     digest = hashlib.sha256(exact.encode("ascii")).hexdigest()[:6]
     return f"{last_day(window, zone):%Y-%m-%d}-{digest}"
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from digest.config import Scope, leaves_machine
@@ -39,6 +40,8 @@ def template_context(digest: Digest, settings: Scope) -> dict[str, Any]:
     zone = settings.newsletter.timezone
     return {
         "digest": digest,
+        # Each post's number for its "p N" view mark: the sections' posts in order (Layout.post_published's order).
+        "post_no": {post.id: n for n, post in enumerate((post for section in digest.sections for post in section.posts), 1)},
         "newsletter": settings.newsletter.name,
         "language": settings.newsletter.language,
         "window_start": digest.window.start.astimezone(zone),
@@ -92,6 +95,7 @@ def render_issue(digest: Digest, settings: Scope, present: Present | None = None
             outlets=[outlet.outlet for outlet in digest.outlet_summary],
             language=settings.newsletter.language,
             automatic_preheader=not _given_preheader(digest, settings),
+            post_published=[post.published.astimezone(UTC).isoformat() for section in digest.sections for post in section.posts],
         ),
     )
 

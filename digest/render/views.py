@@ -150,11 +150,19 @@ class View:
     outlets: tuple[str, ...]  # the outlet of each row of the whole issue, by row number - 1
     language: str = "en"
     share_sign: bool = True  # the share hole carries its percent sign (layouts of version 2 on)
+    dropped: frozenset[int] = frozenset()  # post numbers left out (an earlier issue of theirs carried them)
 
 
-def view_of(layout: Layout, kept: frozenset[int]) -> View:
-    """What differs in the copy for readers of the sections numbered ``kept``: their counts, preheader and outlet rows."""
-    outlets = [outlet for number in sorted(kept) for outlet in layout.post_outlets[number - 1]]
+def view_of(layout: Layout, kept: frozenset[int], dropped: frozenset[int] = frozenset()) -> View:
+    """What differs in the copy for readers of the sections numbered ``kept`` without the posts numbered ``dropped``:
+    their counts, preheader and outlet rows."""
+    numbered = post_numbers(layout)
+    outlets = [
+        outlet
+        for number in sorted(kept)
+        for outlet, post in zip(layout.post_outlets[number - 1], numbered[number - 1], strict=True)
+        if post not in dropped
+    ]
     counted = Counter(outlets)
     order = sorted(counted.items(), key=lambda item: (-item[1], item[0].casefold()))
     row_of = {outlet: number for number, outlet in enumerate(layout.outlets, 1)}
@@ -173,7 +181,17 @@ def view_of(layout: Layout, kept: frozenset[int]) -> View:
         outlets=layout.outlets,
         language=layout.language,
         share_sign=layout.version >= 2,
+        dropped=dropped,
     )
+
+
+def post_numbers(layout: Layout) -> list[range]:
+    """Each section's post numbers (from 1, the sections' posts in order: the templates' "p N")."""
+    numbers, start = [], 1
+    for section in layout.post_outlets:
+        numbers.append(range(start, start + len(section)))
+        start += len(section)
+    return numbers
 
 
 def layout_of(
@@ -186,16 +204,22 @@ def layout_of(
     outlets: Sequence[str],
     language: str,
     automatic_preheader: bool,
+    post_published: Sequence[str] = (),
 ) -> Layout | None:
-    """The layout of a render, or None when its templates do not mark every section (an editor's own template)."""
+    """The layout of a render, or None when its templates do not mark every section (an editor's own template); its
+    posts' times kept only when both templates mark every post ("p N"), so a reader's copy can be cut post by post."""
+    every_post = True
     for marked, html in ((marked_html, True), (marked_text, False)):
         try:
             tree = parse(marked, html=html)
         except RenderError:
             return None
-        found = {number for name in _names(tree) if name.startswith("s ") for number in _numbers(name)}
+        names = list(_names(tree))
+        found = {number for name in names if name.startswith("s ") for number in _numbers(name)}
         if not set(range(1, len(themes) + 1)) <= found:
             return None
+        posts = {number for name in names if name.startswith("p ") for number in _numbers(name)}
+        every_post = every_post and set(range(1, len(post_published) + 1)) <= posts
     return Layout(
         html=marked_html,
         text=marked_text,
@@ -205,6 +229,7 @@ def layout_of(
         outlets=tuple(outlets),
         language=language,
         automatic_preheader=automatic_preheader,
+        post_published=tuple(post_published) if every_post else (),
     )
 
 
@@ -255,6 +280,9 @@ def _emit(nodes: Sequence[Node], view: View, out: list[str], *, html: bool, row:
         name = node.name
         if name.startswith("s "):
             if view.kept.intersection(_numbers(name)):
+                _emit(node.children, view, out, html=html, row=row)
+        elif name.startswith("p "):
+            if not view.dropped.intersection(_numbers(name)):
                 _emit(node.children, view, out, html=html, row=row)
         elif name == "toc":
             if len(view.kept) > 1:

@@ -203,7 +203,7 @@ class Run:
                         return
                     if self.halt.is_set() or self.stop.is_set():
                         continue  # drain: the row stays pending for the next run
-                    view, message = self.variants.reader(item.themes, item.paused_until)
+                    view, message = self.variants.reader(item.themes, item.paused_until, item.covered_until)
                     if message is None:
                         why = view.kind.words.recorded_for(item.paused_until)
                         ledger.mark_skipped(self.issue_id, item.subscriber_id, why)

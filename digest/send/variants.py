@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime
+from typing import TypeAlias
 
 from digest.mail.message import CompiledMessage, Fill, body_pieces
 from digest.models import Layout, RecipientView, ViewKind, paused_on
-from digest.render.views import Views, view_of
+from digest.render.views import Views, post_numbers, view_of
 
 _UNSEEN = object()
 
@@ -25,19 +26,40 @@ _UNSEEN = object()
 EVERY_THEME = RecipientView(ViewKind.EVERY_THEME)
 
 
-def recipient_view(layout: Layout | None, themes: frozenset[str] | None, paused_until: date | None, today: date) -> RecipientView:
+Cut: TypeAlias = "frozenset[int] | None"  # post numbers a reader's earlier issues carried (None: no cut)
+
+
+def recipient_view(
+    layout: Layout | None, themes: frozenset[str] | None, paused_until: date | None, today: date, cut: Cut = None
+) -> RecipientView:
     """The one rule for what a recipient gets: paused (until a day after today) first, then their themes cut
-    from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone)."""
+    from the issue's layout (an issue frozen without a layout, or without themes, goes whole to everyone), less the
+    posts ``cut`` numbers (:func:`carried`): a section left with none goes too."""
     if paused_on(paused_until, today):
         return RecipientView(ViewKind.PAUSED)
     if layout is None or not layout.themes:
         return EVERY_THEME
     kept = layout.sections_for(themes)
+    dropped: frozenset[int] = frozenset()
+    if cut:
+        numbers = post_numbers(layout)
+        kept = frozenset(number for number in kept if not set(numbers[number - 1]) <= cut)
+        dropped = frozenset(post for number in kept for post in numbers[number - 1] if post in cut)
     if not kept:
         return RecipientView(ViewKind.NO_POSTS)
-    if kept == layout.sections_for(None):
+    if kept == layout.sections_for(None) and not dropped:
         return EVERY_THEME
-    return RecipientView(ViewKind.SOME_THEMES, kept)
+    return RecipientView(ViewKind.SOME_THEMES, kept, dropped)
+
+
+def carried(layout: Layout | None, covered_until: datetime | None) -> Cut:
+    """The post numbers of the issue published before ``covered_until`` (what the reader's last delivered issue
+    covered): an earlier issue carried them, so their copy leaves them out. None: nothing to cut."""
+    if layout is None or covered_until is None or not layout.post_published:
+        return None
+    before = covered_until.astimezone(UTC)
+    found = frozenset(n for n, published in enumerate(layout.post_published, 1) if datetime.fromisoformat(published) < before)
+    return found or None
 
 
 class Variants:
@@ -53,10 +75,15 @@ class Variants:
         self.every = layout.sections_for(None) if layout is not None else frozenset()
         # Keyed by the reader's choices as the store decoded them (one shared set per distinct choice, a date
         # or None): one dict look-up per recipient once a choice has been met.
-        self.by_reader: dict[tuple[frozenset[str] | None, date | None], tuple[RecipientView, CompiledMessage | None]] = {
-            (None, None): (EVERY_THEME, full)
+        self.by_reader: dict[tuple[frozenset[str] | None, date | None, datetime | None], tuple[RecipientView, CompiledMessage | None]] = {
+            (None, None, None): (EVERY_THEME, full)
         }
-        self.by_sections: dict[frozenset[int], CompiledMessage | None] = {self.every: full, frozenset(): None}
+        # The cut of each distinct covered_until met (most readers of an edition share one: their last issue's end).
+        self.cuts: dict[datetime, Cut] = {}
+        self.by_sections: dict[tuple[frozenset[int], frozenset[int]], CompiledMessage | None] = {
+            (self.every, frozenset()): full,
+            (frozenset(), frozenset()): None,
+        }
         self.lock = threading.Lock()
         # Each piece of the marked HTML quoted-printable encoded once for the run, whatever views it is in.
         self.encoded: dict[str, list[bytes | Fill]] = {}
@@ -66,15 +93,24 @@ class Variants:
         """How many theme views were compiled (the whole issue not counted)."""
         return sum(1 for message in self.by_sections.values() if message is not None and message is not self.full)
 
-    def reader(self, themes: frozenset[str] | None, paused_until: date | None = None) -> tuple[RecipientView, CompiledMessage | None]:
-        """What a reader with these choices gets (:func:`recipient_view`), and its message: None when they are skipped."""
-        found = self.by_reader.get((themes, paused_until))
+    def reader(
+        self, themes: frozenset[str] | None, paused_until: date | None = None, covered_until: datetime | None = None
+    ) -> tuple[RecipientView, CompiledMessage | None]:
+        """What a reader with these choices gets (:func:`recipient_view`, less what their last delivered issue covered),
+        and its message: None when they are skipped."""
+        key = (themes, paused_until, covered_until)
+        found = self.by_reader.get(key)
         if found is not None:
             return found
         with self.lock:
-            view = recipient_view(self.layout, themes, paused_until, self.today)
+            cut = None
+            if covered_until is not None:
+                if covered_until not in self.cuts:
+                    self.cuts[covered_until] = carried(self.layout, covered_until)
+                cut = self.cuts[covered_until]
+            view = recipient_view(self.layout, themes, paused_until, self.today, cut)
             found = (view, self._message(view))
-            self.by_reader[(themes, paused_until)] = found
+            self.by_reader[key] = found
         return found
 
     def message_for(self, themes: frozenset[str] | None, paused_until: date | None = None) -> CompiledMessage | None:
@@ -86,15 +122,15 @@ class Variants:
             return self.full
         if view.kind is not ViewKind.SOME_THEMES or self.layout is None or self.views is None:
             return None
-        kept = view.sections
-        if kept in self.by_sections:
-            return self.by_sections[kept]
+        kept, dropped = view.sections, view.dropped
+        if (kept, dropped) in self.by_sections:
+            return self.by_sections[(kept, dropped)]
         html: list[bytes | Fill] = []
-        for part in self.views.html_parts(view_of(self.layout, kept)):
+        for part in self.views.html_parts(view_of(self.layout, kept, dropped)):
             encoded = self.encoded.get(part)
             if encoded is None:
                 encoded = self.encoded[part] = body_pieces(part, html=True)
             html += encoded
-        message = self.full.with_bodies(html, self.views.text(view_of(self.layout, kept)))
-        self.by_sections[kept] = message
+        message = self.full.with_bodies(html, self.views.text(view_of(self.layout, kept, dropped)))
+        self.by_sections[(kept, dropped)] = message
         return message

@@ -51,7 +51,7 @@ from digest.store.checks import SetupChecks
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.fetches import KnownEntry, SourceFetches
 from digest.store.figures import Figures, ListChange, SentIssue
-from digest.store.issues import Issues
+from digest.store.issues import DEFAULT_EDITION, EditionScope, Issues
 from digest.store.leases import Leases
 from digest.store.ledger import Due, Ledger
 from digest.store.links import Links
@@ -94,15 +94,22 @@ __all__ = [
 class Store:
     """All reads and writes of the database, by table family. Safe to share between threads."""
 
-    def __init__(self, engine: Engine, newsletter: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, newsletter: str | None = None, *, first_edition: str | None = None, edition: str | None = None
+    ) -> None:
         self.engine = engine
         self.newsletter = newsletter or default_newsletter()  # the slug of the newsletter it lists and finds for
+        # The newsletter's first edition (a subscription naming none gets it) and the edition whose issues and schedule
+        # runs it lists, finds and writes (None: the first).
+        self.first_edition = first_edition or DEFAULT_EDITION
+        self.edition = edition or self.first_edition
+        which = EditionScope(self.edition, self.first_edition)
         self.reads = reads_of(engine)
         self.subscribers = Subscribers(engine, self.newsletter)
         self.api = ApiStore(engine)
-        self.issues = Issues(engine, self.newsletter)
-        self.ledger = Ledger(engine, self.newsletter)
-        self.runs = Runs(engine, self.newsletter)
+        self.issues = Issues(engine, self.newsletter, which)
+        self.ledger = Ledger(engine, self.newsletter, which)
+        self.runs = Runs(engine, self.newsletter, self.edition)
         self.checks = SetupChecks(engine)
         self.leases = Leases(engine)
         self.approvals = Approvals(engine)
@@ -110,19 +117,27 @@ class Store:
         self.workers = Workers(engine)
         self.placements = Placements(engine, self.newsletter)
         self.links = Links(engine, self.newsletter)
-        self.figures = Figures(engine, self.newsletter)
+        self.figures = Figures(engine, self.newsletter, self.edition)
         self.fetches = SourceFetches(engine)
         self.webhooks = Webhooks(engine)
         self.pacing = Pacing(engine)
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True, themes: ThemeNames | None = None, newsletter: str | None = None) -> Store:
+    def open(
+        cls,
+        url: str,
+        *,
+        upgrade: bool = True,
+        themes: ThemeNames | None = None,
+        newsletter: str | None = None,
+        first_edition: str | None = None,
+    ) -> Store:
         """Open the database at ``url`` for the newsletter whose slug is ``newsletter`` (None: the default's),
         creating or upgrading it to this program's schema (unless not ``upgrade``: ``digest db``; ``themes``: the
         config's, for the revision that keys readers' choices by them; rows made before several newsletters become
-        ``newsletter``'s); raises StoreError."""
+        ``newsletter``'s, and issues and runs made before editions its ``first_edition``'s); raises StoreError."""
         try:
-            store = cls(create_engine(url), newsletter)
+            store = cls(create_engine(url), newsletter, first_edition=first_edition)
             if upgrade:
                 store.migrate(themes=themes)
         except sa.exc.SQLAlchemyError as exc:
@@ -141,6 +156,12 @@ class Store:
         """The same database (engine and pool shared) for another newsletter: ``close`` either closes both."""
         return self if newsletter == self.newsletter else type(self)(self.engine, newsletter)
 
+    def of_edition(self, name: str) -> Store:
+        """The same database for another edition of this newsletter: its issues, schedule runs and readers."""
+        if name == self.edition:
+            return self
+        return type(self)(self.engine, self.newsletter, first_edition=self.first_edition, edition=name)
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -157,7 +178,7 @@ class Store:
         from digest.store import migrations
 
         with self.engine.begin() as conn:
-            return migrations.upgrade(conn, target, themes, self.newsletter)
+            return migrations.upgrade(conn, target, themes, self.newsletter, self.first_edition)
 
 
 @functools.cache

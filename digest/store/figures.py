@@ -41,17 +41,20 @@ class ListChange:
 
 
 class Figures:
-    """The report's figures, of one newsletter (``newsletter``, a slug): its issues and its subscriptions."""
+    """The report's figures, of one newsletter (``newsletter``, a slug): its edition's issues and its subscriptions."""
 
-    def __init__(self, engine: Engine, newsletter: str) -> None:
+    def __init__(self, engine: Engine, newsletter: str, edition: str = "weekly") -> None:
         self.reads = reads_of(engine)
         self.newsletter = newsletter
+        self.edition = edition
 
     def sent_issues(self, limit: int, *, issue_id: str | None = None, up_to: datetime | None = None) -> list[SentIssue]:
         """The latest ``limit`` issues with any delivery (the one named; those whose window ended by ``up_to``),
         newest first, with counts by state."""
         listing = sa.select(issues.c.id, issues.c.subject, issues.c.window_end, issues.c.created_at, issues.c.model).where(
-            sa.exists().where(deliveries.c.issue_id == issues.c.id), issues.c.newsletter == self.newsletter
+            sa.exists().where(deliveries.c.issue_id == issues.c.id),
+            issues.c.newsletter == self.newsletter,
+            issues.c.edition == self.edition,
         )
         if issue_id is not None:
             listing = listing.where(issues.c.id == issue_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -12,18 +13,34 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.models import Check, DeliveryState, EventType, IssueFacts, IssueSummary, StoredIssue
 from digest.store.outbox import emit
-from digest.store.schema import deliveries, issues, links, placements, reads_of
+from digest.store.schema import deliveries, issues, links, placements, reads_of, subscribers
+
+DEFAULT_EDITION = "weekly"  # a newsletter without [editions.*] tables has this one edition (digest.config.editions)
+
+
+@dataclass(frozen=True, slots=True)
+class EditionScope:
+    """The edition a store lists, finds and writes issues of, and the newsletter's first (a subscription naming none)."""
+
+    name: str
+    first: str
+
+    def of_subscription(self) -> sa.ColumnElement[str]:
+        """SQL: the edition a subscription gets (NULL or empty: the newsletter's first)."""
+        return sa.func.coalesce(sa.func.nullif(subscribers.c.edition, ""), self.first)
 
 
 class Issues:
     """Reads and writes of the ``issues`` table: a newsletter's issues are listed and stored as its (``newsletter``, a
-    slug); one is loaded by its id, unique across newsletters."""
+    slug) and its edition's (``edition``: each edition's issues are its own, so a monthly never overlaps the weekly
+    issues of its days); one is loaded by its id, unique across newsletters and editions."""
 
-    def __init__(self, engine: Engine, newsletter: str) -> None:
+    def __init__(self, engine: Engine, newsletter: str, edition: EditionScope | None = None) -> None:
         self.engine = engine
         self.newsletter = newsletter
+        self.edition = edition or EditionScope(DEFAULT_EDITION, DEFAULT_EDITION)
         self.reads = reads_of(engine)  # transactions that only read take no write lock
-        self.mine = issues.c.newsletter == newsletter
+        self.mine = (issues.c.newsletter == newsletter) & (issues.c.edition == self.edition.name)
 
     def save(self, issue: StoredIssue, *, replace: bool = False) -> None:
         """Store ``issue``; ``replace`` swaps a stored one (its pending deliveries are dropped, to be queued again)."""
@@ -42,6 +59,7 @@ class Issues:
             "model": issue.model,
             "layout": issue.layout,
             "newsletter": self.newsletter,
+            "edition": self.edition.name,
         }
         with self.engine.begin() as conn:
             if replace:
@@ -148,8 +166,9 @@ class Issues:
         return ends[0][0] if ends else None
 
     def overlapping(self, start: datetime, end: datetime, *, excluding: str) -> list[IssueSummary]:
-        """This newsletter's other issues whose window overlaps ``[start, end)`` and that have deliveries beyond pending
-        (another newsletter's issues never overlap this one's)."""
+        """This edition's other issues whose window overlaps ``[start, end)`` and that have deliveries beyond pending
+        (another newsletter's or edition's issues never overlap this one's: a monthly is not refused for the weekly
+        issues of its days)."""
         query = (
             sa.select(issues.c.id, issues.c.subject, issues.c.window_start, issues.c.window_end, issues.c.created_at)
             .where(self.mine, issues.c.id != excluding, issues.c.window_start < end, issues.c.window_end > start, _started(issues.c.id))

@@ -27,7 +27,7 @@ from digest.models import (
     Outstanding,
     SubscriberStatus,
 )
-from digest.store.issues import facts_of_stored
+from digest.store.issues import DEFAULT_EDITION, EditionScope, facts_of_stored
 from digest.store.outbox import emit
 from digest.store.people import JOINED, stored_day, theme_choice
 from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, people, reads_of, subscribers
@@ -50,15 +50,17 @@ class Due:
     themes: frozenset[str] | None = None  # the themes the subscriber chose (None: every theme)
     paused_until: date | None = None  # no issue before this day
     link_salt: str | None = None  # in the MAC of their links (digest.models.tokens)
+    covered_until: datetime | None = None  # what their last delivered issue covered: their copy leaves out what came before
 
 
 class Ledger:
     """Reads and writes of the ``deliveries`` table: keyed by issue id (unique across newsletters); a send mails the
     subscribers of its issue's newsletter, and what lists every issue lists ``newsletter``'s (a slug)."""
 
-    def __init__(self, engine: Engine, newsletter: str) -> None:
+    def __init__(self, engine: Engine, newsletter: str, edition: EditionScope | None = None) -> None:
         self.engine = engine
         self.newsletter = newsletter
+        self.edition = edition or EditionScope(DEFAULT_EDITION, DEFAULT_EDITION)
         self.reads = reads_of(engine)  # transactions that only read take no write lock
 
     def has_started(self, issue_id: str) -> bool:
@@ -87,7 +89,7 @@ class Ledger:
                 .select_from(subscribers)
                 .where(
                     active,
-                    readers_of(issue_id, self.newsletter),
+                    readers_of(issue_id, self.newsletter, self.edition),
                     ~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id),
                 )
             ).scalar_one()
@@ -160,7 +162,7 @@ class Ledger:
         waiting = [state.value for state in OUTSTANDING_STATES]
         return (
             (subscribers.c.status == SubscriberStatus.ACTIVE)
-            & readers_of(issue_id, self.newsletter)
+            & readers_of(issue_id, self.newsletter, self.edition)
             & sa.or_(~delivery.exists(), delivery.scalar_subquery().in_(waiting))
         )
 
@@ -176,7 +178,7 @@ class Ledger:
                 sa.literal(now, UTCDateTime),
                 sa.literal(now, UTCDateTime),
             )
-            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter))
+            .where(subscribers.c.status == SubscriberStatus.ACTIVE, readers_of(issue_id, self.newsletter, self.edition))
             .where(~sa.exists().where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id))
         )
         insert = sa.insert(deliveries).from_select(["issue_id", "subscriber_id", "state", "attempts", "created_at", "updated_at"], missing)
@@ -337,8 +339,8 @@ class Ledger:
             listing = sa.select(issues.c.id, issues.c.subject, issues.c.created_at).order_by(issues.c.window_end.desc())
             if issue_ids is not None:
                 listing = listing.where(issues.c.id.in_(list(issue_ids)))
-            else:  # every issue: this newsletter's
-                listing = listing.where(issues.c.newsletter == self.newsletter)
+            else:  # every issue: this newsletter's edition's
+                listing = listing.where(issues.c.newsletter == self.newsletter, issues.c.edition == self.edition.name)
             for issue_id, subject, created_at in conn.execute(listing).all():
                 counts = dict.fromkeys(DeliveryState, 0)
                 for state, count in conn.execute(
@@ -377,14 +379,19 @@ def select_due() -> sa.Select[Any]:
         subscribers.c.themes,
         subscribers.c.paused_until,
         subscribers.c.link_salt,
+        subscribers.c.covered_until,
     ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
 
 
-def readers_of(issue_id: str, newsletter: str) -> sa.ColumnElement[bool]:
-    """SQL: the subscription is on the newsletter of the issue ``issue_id`` (a send mails its own newsletter's list);
-    for an issue not stored yet (a plan before the freeze), on ``newsletter``, the ledger's."""
+def readers_of(issue_id: str, newsletter: str, edition: EditionScope) -> sa.ColumnElement[bool]:
+    """SQL: the subscription is on the newsletter and edition of the issue ``issue_id`` (a send mails its own
+    newsletter's readers of its edition, a subscription naming none the first's); for an issue not stored yet (a plan
+    before the freeze), on ``newsletter`` and ``edition``, the ledger's."""
     stored = sa.select(issues.c.newsletter).where(issues.c.id == issue_id).scalar_subquery()
-    return subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)
+    stored_edition = sa.select(issues.c.edition).where(issues.c.id == issue_id).scalar_subquery()
+    return (subscribers.c.newsletter == sa.func.coalesce(stored, newsletter)) & (
+        edition.of_subscription() == sa.func.coalesce(stored_edition, edition.name)
+    )
 
 
 def due_of(row: Any) -> Due:
@@ -396,6 +403,7 @@ def due_of(row: Any) -> Due:
         themes=theme_choice(row[4]),
         paused_until=stored_day(row[5]),
         link_salt=row[6],
+        covered_until=row[7],
     )
 
 

@@ -65,7 +65,18 @@ def drop_people_without_subscriptions(conn: Connection, person_ids: set[int]) ->
 
 def subscription_record(row: Any) -> dict[str, Any]:
     """One subscription as ``subscribers show`` lists it."""
-    keep = ("id", "newsletter", "status", "status_reason", "created_at", "updated_at", "paused_until", "confirming_since")
+    keep = (
+        "id",
+        "newsletter",
+        "status",
+        "status_reason",
+        "created_at",
+        "updated_at",
+        "paused_until",
+        "confirming_since",
+        "edition",
+        "covered_until",
+    )
     record = {key: plain(row[key]) for key in keep}
     record["themes"] = json.loads(row["themes"]) if row["themes"] else None
     return record

@@ -13,13 +13,14 @@ from digest.store.schema import from_row, now_utc, reads_of, schedule_runs
 
 
 class Runs:
-    """Reads and writes of the ``schedule_runs`` table: one newsletter's slots (``newsletter``, a slug)."""
+    """Reads and writes of the ``schedule_runs`` table: one newsletter's (``newsletter``, a slug) edition's slots."""
 
-    def __init__(self, engine: Engine, newsletter: str) -> None:
+    def __init__(self, engine: Engine, newsletter: str, edition: str = "weekly") -> None:
         self.engine = engine
         self.newsletter = newsletter
+        self.edition = edition  # each edition's slots are its own (v25)
         self.reads = reads_of(engine)  # transactions that only read take no write lock
-        self.mine = schedule_runs.c.newsletter == newsletter
+        self.mine = (schedule_runs.c.newsletter == newsletter) & (schedule_runs.c.edition == edition)
 
     def record(
         self, slot: datetime, state: SlotState, *, issue_id: str | None = None, reason: str | None = None, finished: bool = True
@@ -30,7 +31,9 @@ class Runs:
         with self.engine.begin() as conn:
             updated = conn.execute(sa.update(schedule_runs).where(self.mine, schedule_runs.c.slot == slot).values(**values)).rowcount
             if not updated:
-                conn.execute(sa.insert(schedule_runs).values(newsletter=self.newsletter, slot=slot, started_at=now, **values))
+                conn.execute(
+                    sa.insert(schedule_runs).values(newsletter=self.newsletter, edition=self.edition, slot=slot, started_at=now, **values)
+                )
 
     def get(self, slot: datetime) -> ScheduleRun | None:
         with self.reads.connect() as conn:

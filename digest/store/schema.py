@@ -92,6 +92,10 @@ subscribers = sa.Table(
     # v13: a random salt in the MAC of this subscriber's unsubscribe and preferences links (digest.models.tokens),
     # so a link never acts on anyone but the row it was made for. NULL for rows made before: their links keep working.
     sa.Column("link_salt", sa.String(32)),
+    # v25: the edition this subscription gets (NULL: the newsletter's first), and the end of the window of the last issue
+    # delivered to it (set with the delivery's "sent", in its transaction): a reader's copy leaves out what came before.
+    sa.Column("edition", sa.String(32)),
+    sa.Column("covered_until", UTCDateTime),
     sa.UniqueConstraint("newsletter", "person_id", name="subscriptions_once"),
     sa.Index("subscribers_by_person", "person_id"),  # a hard bounce or complaint reaches every subscription of theirs
     sqlite_autoincrement=True,
@@ -120,6 +124,9 @@ issues = sa.Table(
     # v24: the newsletter's slug. Ids stay unique across newsletters (the slug is in their hash: models.issue_id).
     sa.Column("newsletter", sa.String(64), nullable=False),
     sa.Index("issues_by_newsletter", "newsletter", "window_end"),
+    # v25: the edition of the newsletter this is an issue of. An issue id folds the edition's name in unless it is the
+    # newsletter's first edition (models.issue_id), so a one-edition install keeps its ids.
+    sa.Column("edition", sa.String(32), nullable=False),
 )
 
 
@@ -170,8 +177,10 @@ leases = sa.Table(
 schedule_runs = sa.Table(
     "schedule_runs",
     metadata,
-    # One row per scheduled slot (the fire time, UTC) of each newsletter (v24): what happened to it (models.SlotState).
+    # One row per scheduled slot (the fire time, UTC) of each newsletter (v24) and edition (v25): what happened to it
+    # (models.SlotState).
     sa.Column("newsletter", sa.String(64), primary_key=True),
+    sa.Column("edition", sa.String(32), primary_key=True),
     sa.Column("slot", UTCDateTime, primary_key=True),
     sa.Column("issue_id", sa.String(64)),
     sa.Column("state", sa.String(16), nullable=False),

@@ -292,6 +292,17 @@ class Subscribers:
                 subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id, changed=fields)
         return True
 
+    def set_edition(self, subscriber_id: int, edition: str | None) -> bool:
+        """The edition the subscription gets (None: the newsletter's first), with one ``subscriber.updated`` naming
+        ``edition``; whether it changed (no change, or no such subscriber: nothing written, no event)."""
+        with self.engine.begin() as conn:
+            was = conn.execute(sa.select(subscribers.c.edition).where(subscribers.c.id == subscriber_id)).first()
+            if was is None or was[0] == edition:
+                return False
+            conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(edition=edition, updated_at=now_utc()))
+            subscriber_event(conn, EventType.SUBSCRIBER_UPDATED, subscriber_id, changed=("edition",))
+        return True
+
     def theme_choices(self) -> list[tuple[str, list[str], int]]:
         """(the stored choice, its themes, how many) for each distinct choice of the subscribers who may get mail
         (active, or awaiting confirmation); every-theme choices left out."""

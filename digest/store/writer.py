@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from digest.models import DeliveryState, EventType, SubscriberStatus
 from digest.models.errors import StoreError
 from digest.store.people import stop_person
-from digest.store.schema import UTCDateTime, deliveries, leases, now_utc
+from digest.store.schema import UTCDateTime, deliveries, issues, leases, now_utc, subscribers
 
 Fence = tuple[str, int]  # a lease's name and the fencing number its holder got
 
@@ -88,6 +88,21 @@ _FENCE = _statements(_FENCED)
 # and its rows are claimed by another, its late writes change nothing.
 _CLAIMED = _statements(_ONE & (deliveries.c.worker == sa.bindparam("claimant")))
 
+
+# With each "sent", in its transaction: what the issue covered becomes what the reader has been sent up to (the end of
+# its window, kept if a later one was sent already), so their next copy of any edition leaves out what came before
+# (issue 35: no post twice when a reader switches editions). It changes the subscription's row, always one.
+_WINDOW_END = sa.select(issues.c.window_end).where(issues.c.id == sa.bindparam("issue")).scalar_subquery()
+_COVERED = (
+    sa.update(subscribers)
+    .where(subscribers.c.id == sa.bindparam("subscriber"))
+    .values(
+        covered_until=sa.case(
+            (subscribers.c.covered_until.is_(None) | (subscribers.c.covered_until < _WINDOW_END), _WINDOW_END),
+            else_=subscribers.c.covered_until,
+        )
+    )
+)
 
 Write = tuple[Any, dict[str, Any]]  # a statement built at import, and its values
 
@@ -163,7 +178,7 @@ class LedgerWriter:
         """The pending ``sent`` (if any) and ``writes``, in one transaction; each must change its delivery's row."""
         pending, self.pending = self.pending, None  # taken even if the commit fails: the row stays 'sending', resent on restart
         if pending is not None:
-            writes = [(self.sql.sent, pending), *writes]
+            writes = [(self.sql.sent, pending), (_COVERED, pending), *writes]
         if self.driver is not None:
             counts = self.driver.run(writes)
         else:

@@ -27,9 +27,12 @@ class NewsletterCore:
 
     @property
     def store(self) -> Store:
+        """The store for this edition: its issues, schedule runs and readers (the rest is the newsletter's)."""
         if self._store is None:
             assert self._open is not None
             self._store = self._open()
+        if self._store.edition != self.edition.name:
+            self._store = self._store.of_edition(self.edition.name)
         return self._store
 
     def issue_id_of(self, window: Window) -> str:
@@ -40,4 +43,5 @@ class NewsletterCore:
             stored = self.store.issues.of_window(window.start, window.end)
             if stored is not None:
                 return stored.id
-        return issue_id(window, self.settings.newsletter.timezone, self.settings.newsletter.slug)
+        newsletter = self.settings.newsletter
+        return issue_id(window, newsletter.timezone, newsletter.slug, newsletter.folded_edition(self.edition))

@@ -57,7 +57,7 @@ class Targeting(NewsletterCore):
     def slot_target(self, slot: datetime) -> Target:
         """The issue of one schedule slot: its window ends at the slot."""
         settings = self.settings
-        # Until issues are stored by edition (the store step of issue 35), "since-last" reads the newsletter's last issue.
+        # "since-last": the end of the last issue of this edition that went out (the store is this edition's).
         last_end = self.store.issues.last_window_end(slot) if self.edition.window.mode == "since-last" else None
         window = edition_window(self.edition, slot, settings.newsletter.timezone, last_end)
         return Target(window=window, issue_id=self.issue_id_of(window), slot=slot)

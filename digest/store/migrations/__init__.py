@@ -33,7 +33,7 @@ from digest.models.errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "v24"
+HEAD = "v25"
 LEGACY_VERSIONS = 11  # schema_version numbers the hand-written migrations reached; N is revision vNN
 _LOCK = 7_412_031  # pg_advisory_xact_lock's key for "digest is upgrading this database"
 
@@ -64,11 +64,16 @@ def current(conn: Connection) -> str | None:
 
 
 def upgrade(
-    conn: Connection, target: str = "head", themes: ThemeNames | None = None, newsletter: str | None = None
+    conn: Connection,
+    target: str = "head",
+    themes: ThemeNames | None = None,
+    newsletter: str | None = None,
+    edition: str | None = None,
 ) -> tuple[str | None, str]:
     """Bring the database on ``conn`` (in a transaction) to ``target``; returns (from, to) revisions. ``themes``: the
     config's themes, for a revision that reads them (v17); ``newsletter``: the slug of the newsletter whose config
-    opens the database, whose rows the ones made before several newsletters become (v24; None: the default's)."""
+    opens the database, whose rows the ones made before several newsletters become (v24; None: the default's); ``edition``: the name of its first edition, whose the
+    issues and schedule runs made before editions become (v25; None: ``weekly``)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     before = current(conn)
@@ -77,6 +82,7 @@ def upgrade(
     config = _config(conn)
     config.attributes["themes"] = themes or ThemeNames()
     config.attributes["newsletter"] = newsletter
+    config.attributes["edition"] = edition
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -1,0 +1,171 @@
+"""Editions end to end (issue 35, "Done when"): one weekly and one monthly reader of one newsletter, four weekly slots
+and the monthly slot of the same month sent with ``--as-of`` through the real SMTP test server and read back from the
+mails; each edition's own issues, runs and readers in the store; an empty daily slot sends nothing and is recorded."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.config import load_settings
+from digest.store import Store
+
+from conftest import write
+from mailserver import SmtpServer
+from support.cli import cli
+
+CONFIG = """root = "{root}"
+[newsletter]
+name = "Harbour Notes"
+timezone = "Europe/London"
+sender = "Harbour Notes <news@harbour.example>"
+base_url = "https://harbour.example"
+[store]
+url = "sqlite:///{root}/digest.sqlite"
+[delivery]
+backend = "smtp"
+retry_base = 0.05
+max_wait = 5
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout = 5
+[[sources]]
+location = "posts"
+[[themes]]
+name = "Transport"
+tags = ["transport"]
+[[themes]]
+name = "Housing"
+tags = ["housing"]
+[editions.weekly]
+cron = "0 9 * * fri"
+window = "7d"
+[editions.monthly]
+day = "first friday"
+time = "09:00"
+window = "previous month"
+cap_per_theme = 4
+subject = "{{name}}: the month of {{month}}"
+[editions.daily]
+cron = "0 7 * * *"
+window = "24h"
+min_posts = 1
+"""
+
+# November 2026: the weekly's four Fridays, then the monthly's first Friday of December (covering November).
+FRIDAYS = ("2026-11-06T10:00", "2026-11-13T10:00", "2026-11-20T10:00", "2026-11-27T10:00")
+MONTHLY = "2026-12-04T10:00"
+TRANSPORT = {f"Bus route {n:02d}": f"2026-11-{2 + 2 * n:02d}T10:00:00Z" for n in range(12)}  # the 2nd to the 24th
+HOUSING = {f"Flats {n}": f"2026-11-{10 + n:02d}T10:00:00Z" for n in range(3)}
+
+
+def project(root: Path, port: int) -> Path:
+    for theme, posts in (("transport", TRANSPORT), ("housing", HOUSING)):
+        for n, (title, when) in enumerate(posts.items()):
+            write(
+                root / "posts" / f"{theme}{n}.md",
+                f'---\ntitle: "{title}"\ndate: {when}\nurl: https://harbour.example/{theme}/{n}\noutlet: "Gazette"\n'
+                f"tags: [{theme}]\n---\n\n{title} text.\n",
+            )
+    return write(root / "config" / "digest.toml", CONFIG.format(root=root, port=port))
+
+
+def titles_in(text: str) -> set[str]:
+    return {title for title in (*TRANSPORT, *HOUSING) if title in text}
+
+
+def mails_of(server: SmtpServer, address: str, part: str = "plain") -> list[tuple[str, str]]:
+    """(subject, the ``part`` text: plain or html) of each mail ``address`` got, in the order received."""
+    found = []
+    for item in server.handler.received:
+        if item.recipient == address:
+            message = item.parse()
+            body = message.get_body(preferencelist=(part,))
+            assert body is not None
+            found.append((str(message["Subject"]), body.get_content()))
+    return found
+
+
+def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    config = project(tmp_path, smtp_server.port)
+    for address in ("weekly@example.org", "monthly@example.org", "switcher@example.org"):
+        added = cli(config, "subscribers", "add", address)
+        assert added.returncode == 0, added.stderr
+    unknown = cli(config, "subscribers", "set-edition", "monthly@example.org", "fortnightly")
+    assert unknown.returncode == 2 and "weekly, monthly, daily" in unknown.stderr
+    chose = cli(config, "subscribers", "set-edition", "monthly@example.org", "monthly")
+    assert chose.returncode == 0 and "monthly" in chose.stdout, chose.stderr
+    shown = cli(config, "subscribers", "show", "monthly@example.org")
+    assert "edition          monthly" in shown.stdout
+
+    for number, friday in enumerate(FRIDAYS):
+        if number == 2:  # after two weekly issues, the switcher takes the monthly
+            assert cli(config, "subscribers", "set-edition", "switcher@example.org", "monthly").returncode == 0
+        sent = cli(config, "send", "--as-of", friday, "--yes")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+    weekly = mails_of(smtp_server, "weekly@example.org")
+    assert len(weekly) == 4 and mails_of(smtp_server, "monthly@example.org") == []
+    carried = [titles_in(text) for _subject, text in weekly]
+    # Every post of the month's first four weeks reached the weekly reader, each once (the 24th's bus is the last).
+    assert sum(len(titles) for titles in carried) == len(set().union(*carried)) == 15
+
+    # The monthly is not refused for the weekly issues of its days: the overlap rule is the edition's own.
+    sent = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--yes")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    ((subject, text),) = mails_of(smtp_server, "monthly@example.org")
+    assert subject == "Harbour Notes: the month of November 2026"
+    # A round-up: per theme the strongest up to the cap (4 of 12 buses, the newest first), the rest in the archive.
+    assert titles_in(text) == {f"Bus route {n:02d}" for n in (11, 10, 9, 8)} | set(HOUSING)
+    assert "and 8 more in the archive" in text and "https://harbour.example/archive/2026-11/" in text
+    assert len(mails_of(smtp_server, "weekly@example.org")) == 4  # the monthly went to its own readers only
+
+    # The switcher: two weekly issues, then the monthly less every post those two carried, and every later one of it.
+    switched = mails_of(smtp_server, "switcher@example.org")
+    assert len(switched) == 3 and switched[2][0] == subject
+    had = titles_in(switched[0][1]) | titles_in(switched[1][1])
+    assert had == set(carried[0]) | set(carried[1]) and set(HOUSING) <= had
+    later = {title for title in titles_in(text) if (TRANSPORT | HOUSING)[title] > "2026-11-13T09:00:00Z"}
+    assert titles_in(switched[2][1]) == later == {f"Bus route {n:02d}" for n in (11, 10, 9, 8)}
+    assert not titles_in(switched[2][1]) & had and "Housing" not in switched[2][1]  # the theme left with no post goes
+    html = mails_of(smtp_server, "switcher@example.org", "html")[2][1]
+    assert (
+        titles_in(html) == later and ">Housing<" not in html and ">Housing<" in mails_of(smtp_server, "monthly@example.org", "html")[0][1]
+    )
+
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        weekly_ids = [summary.id for summary in store.issues.summaries()]
+        (monthly_id,) = [summary.id for summary in store.of_edition("monthly").issues.summaries()]
+        assert len(weekly_ids) == 4 and monthly_id not in weekly_ids
+        # What each reader's last delivered issue covered, recorded with its "sent".
+        record = store.subscribers.record_of(store.subscribers.get("monthly@example.org").id)["subscriber"]  # type: ignore[union-attr]
+        assert record["edition"] == "monthly" and record["covered_until"].startswith("2026-12-01T00:00")
+        record = store.subscribers.record_of(store.subscribers.get("weekly@example.org").id)["subscriber"]  # type: ignore[union-attr]
+        assert record["edition"] is None and record["covered_until"].startswith("2026-11-27T09:00")
+        record = store.subscribers.record_of(store.subscribers.get("switcher@example.org").id)["subscriber"]  # type: ignore[union-attr]
+        assert record["edition"] == "monthly" and record["covered_until"].startswith("2026-12-01T00:00")
+    finally:
+        store.close()
+
+    status = cli(config, "status", "--edition", "monthly", "--json")
+    assert status.returncode == 0, status.stderr
+    seen = json.loads(status.stdout)
+    assert [issue["issue_id"] for issue in seen["issues"]] == [monthly_id] and seen["issues"][0]["sent"] == 2
+    assert seen["scheduler"]["cron"] == "first friday 09:00"  # the edition's rule, not [schedule]'s cron
+    assert cli(config, "status", "--edition", "yearly").returncode == 2
+
+    # A daily slot with no post in its last 24 hours (the 30th): nothing sent, the slot recorded as skipped.
+    before = len(smtp_server.handler.received)
+    once = cli(config, "schedule", "--once", "--as-of", "2026-12-01T07:30")
+    assert "harbour-notes:daily: 2026-12-01T07:00:00+00:00: skipped" in once.stdout, once.stdout + once.stderr
+    assert len(smtp_server.handler.received) == before
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        run = store.of_edition("daily").runs.get(datetime(2026, 12, 1, 7, tzinfo=UTC))
+        assert run is not None and run.state == "skipped" and run.issue_id is not None
+    finally:
+        store.close()
