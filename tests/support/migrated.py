@@ -54,21 +54,25 @@ _images: dict[str, Image | None] = {}
 
 
 def upgrade(
-    conn: Connection, target: str = "head", themes: migrations.ThemeNames | None = None, newsletter: str | None = None
+    conn: Connection,
+    target: str = "head",
+    themes: migrations.ThemeNames | None = None,
+    newsletter: str | None = None,
+    first_edition: str | None = None,
 ) -> tuple[str | None, str]:
     """:func:`digest.store.migrations.upgrade`, but an empty database brought to HEAD gets the copy."""
     dialect = conn.dialect.name
     if not enabled or target not in ("head", migrations.HEAD) or dialect not in ("sqlite", "postgresql"):
-        return REAL_UPGRADE(conn, target, themes, newsletter)
+        return REAL_UPGRADE(conn, target, themes, newsletter, first_edition)
     if dialect not in _images:  # made before the lock below: making it takes the same lock on another connection
         _images[dialect] = _sqlite_image() if dialect == "sqlite" else _postgresql_image(conn)
     image = _images[dialect]
     if image is None:  # the revisions named their own schema: they run here too
-        return REAL_UPGRADE(conn, target, themes, newsletter)
+        return REAL_UPGRADE(conn, target, themes, newsletter, first_edition)
     if dialect == "postgresql":  # the real upgrade's lock: processes starting together make the schema once
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": migrations._LOCK})
     if sa.inspect(conn).get_table_names():
-        return REAL_UPGRADE(conn, target, themes, newsletter)
+        return REAL_UPGRADE(conn, target, themes, newsletter, first_edition)
     image.restore(conn)
     return None, migrations.HEAD
 
