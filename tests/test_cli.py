@@ -200,14 +200,22 @@ def test_init_takes_the_public_address(tmp_path: Path) -> None:
 def test_init_writes_the_slug_so_renaming_the_newsletter_keeps_its_readers(tmp_path: Path) -> None:
     """Issue 34: the database keys readers and issues by the newsletter's slug; one derived from the name would change
     with it and leave them behind. `digest init` writes it out; renaming then keeps it."""
-    from digest.config import load_settings
+    from digest.config import load_config, load_settings
 
     assert digest("init", str(tmp_path), "--name", "Harbour Notes").returncode == 0
     config = tmp_path / "config" / "digest.toml"
     assert re.search(r'^slug = "harbour-notes"', config.read_text(encoding="utf-8"), re.M)
+    before = load_settings(config, environ={}).newsletter
     config.write_text(config.read_text(encoding="utf-8").replace('name = "Harbour Notes"', 'name = "Harbour Weekly"'), encoding="utf-8")
     renamed = load_settings(config, environ={}).newsletter
     assert (renamed.name, renamed.slug) == ("Harbour Weekly", "harbour-notes")
+    # The List-Id keys every signed link (unsubscribe, preferences): made from the slug, a rename leaves the links of
+    # the mails already sent working (a journey found them all "not recognised" when it was made from the name).
+    assert renamed.list_id == before.list_id == "harbour-notes.example.org"
+    # Two newsletters of one name are two lists all the same.
+    assert digest("--config", str(config), "newsletters", "add", "twin", "--name", "Harbour Weekly").returncode == 0
+    lists = {n.slug: n.list_id for n in load_config(config, environ={}).newsletters}
+    assert lists == {"harbour-notes": "harbour-notes.example.org", "twin": "twin.example.org"}
 
 
 def test_init_asks_whether_to_count_clicks_and_says_what_it_keeps(tmp_path: Path) -> None:

@@ -96,6 +96,34 @@ def test_a_command_about_one_newsletter_needs_it_named_among_several(tmp_path: P
     assert unknown.returncode == 2 and 'no newsletter "nope"' in unknown.stderr and "golden-gazette, culture" in unknown.stderr
 
 
+def test_the_refusal_s_example_is_the_command_as_typed_and_pasted_does_what_was_asked(tmp_path: Path) -> None:
+    """A journey (issue 34): the "name it with --newsletter" example dropped what was typed (`send --dry-run` became
+    `send`, a real send; `publish FOLDER` lost its argument). Now it keeps every word; pasted, it runs."""
+    import re
+    import shlex
+
+    config = two_newsletters(tmp_path)
+    refused = cli_process(config, "sources", "--format", "json")
+    assert refused.returncode == 2
+    example = re.search(r"such as `([^`]+)`", refused.stderr)
+    assert example is not None, refused.stderr
+    words = shlex.split(example.group(1))
+    assert words[words.index("--newsletter") + 1] == "golden-gazette" and words[-3:] == ["sources", "--format", "json"]
+    pasted = in_process([*words[1:]], env={"DIGEST_SECRET_KEY": SECRET}, drop=INHERITED, cwd=tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    assert json.loads(pasted.stdout)
+
+
+def test_a_second_different_newsletter_on_one_line_is_refused_and_the_variable_is_named_as_such(tmp_path: Path) -> None:
+    config = two_newsletters(tmp_path)
+    twice = cli_process(config, "--newsletter", "culture", "sources", "--newsletter", "golden-gazette")
+    assert twice.returncode == 2 and "given twice (culture and golden-gazette)" in twice.stderr
+    again = cli_process(config, "--newsletter", "culture", "sources", "--format", "json", "--newsletter", "culture")
+    assert again.returncode == 0, again.stderr  # the same one twice names one newsletter
+    wrong = in_process(["--config", str(config), "sources"], env={"DIGEST_SECRET_KEY": SECRET, "DIGEST_NEWSLETTER": "nope"}, drop=INHERITED)
+    assert wrong.returncode == 2 and 'DIGEST_NEWSLETTER: no newsletter "nope"' in wrong.stderr, wrong.stderr
+
+
 def test_help_says_where_newsletter_goes(tmp_path: Path) -> None:
     top = in_process(["--help"])
     assert "--newsletter SLUG" in top.stdout and "after it" in top.stdout and "DIGEST_NEWSLETTER" in top.stdout

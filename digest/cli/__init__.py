@@ -102,6 +102,8 @@ def main(ctx: click.Context, config: Path | None, newsletter: str | None, verbos
     configure((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)], log_format)
     obj = Context(config)
     obj.chosen = newsletter or None
+    if ctx.get_parameter_source("newsletter") is click.core.ParameterSource.ENVIRONMENT:
+        obj.chosen_by = "DIGEST_NEWSLETTER"
     obj.install_level = ctx.invoked_subcommand in INSTALL_COMMANDS
     obj.log_format = log_format
     ctx.obj = obj
@@ -140,7 +142,11 @@ def _chosen_here(ctx: click.Context, _param: click.Parameter, value: str | None)
     """--newsletter after the command name: it names the newsletter as it does before it (and wins over it)."""
     obj = ctx.find_object(Context)
     if value and obj is not None:
-        obj.chosen = value
+        named_before = ctx.find_root().params.get("newsletter")
+        typed_before = ctx.find_root().get_parameter_source("newsletter") is click.core.ParameterSource.COMMANDLINE
+        if typed_before and named_before != value:  # two on one command line: which was meant is not ours to guess
+            raise click.UsageError(f"--newsletter given twice ({named_before} and {value}): give it once")
+        obj.chosen, obj.chosen_by = value, "--newsletter"
 
 
 def _newsletter_everywhere(command: click.Command) -> None:

@@ -41,6 +41,7 @@ class Context:
     def __init__(self, config: Path | None) -> None:
         self.config = config
         self.chosen: str | None = None  # --newsletter (before or after the command name) or DIGEST_NEWSLETTER
+        self.chosen_by = "--newsletter"  # which of the two named it, for a refusal to name what was typed
         self.install_level = False  # the command is one of INSTALL_COMMANDS: no --newsletter needed
         self._whole: Config | None = None
         self._settings: Scope | None = None
@@ -80,7 +81,7 @@ class Context:
             try:
                 self._settings = whole.scope(self.chosen) if self.chosen or len(whole.newsletters) == 1 else whole.scopes()[0]
             except ConfigError as exc:
-                fail(f"--newsletter: {exc}")
+                fail(f"{self.chosen_by}: {exc}")
         return self._settings
 
     def scopes(self) -> tuple[Scope, ...]:
@@ -143,15 +144,28 @@ class Context:
 
 def choose_one(slugs: tuple[str, ...], config: Path | None) -> str:
     """The refusal of a command about one newsletter run without naming one, in an install of several: the slugs, and
-    the command again with each way of naming one."""
+    the command again, as typed (its arguments and options kept, so that pasted it does what was asked), naming one."""
     from digest.app.hints import command_hint
 
     words = _command_words()
-    example = command_hint(config, *words, newsletter=slugs[0])
+    example = command_hint(config, *_typed_args(), newsletter=slugs[0])
     return (
         f"this install has {len(slugs)} newsletters ({', '.join(slugs)}) and `{' '.join(words)}` is about one: name it with "
         f"--newsletter SLUG (before or after the command name) or DIGEST_NEWSLETTER=SLUG, such as `{example}`"
     )
+
+
+def _typed_args() -> list[str]:
+    """The command line as typed, without the options a hint writes itself (--config, --newsletter)."""
+    typed, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--config", "--newsletter"):
+            skip = True
+        elif not arg.startswith(("--config=", "--newsletter=")):
+            typed.append(arg)
+    return typed
 
 
 def _command_words() -> list[str]:

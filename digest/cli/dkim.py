@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint
+from digest.cli.common import EXIT_PROBLEMS, Context, display_path, fail, hint
 
 
 @click.group()
@@ -50,15 +50,17 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
     except DkimKeyError as exc:  # pragma: no cover (we just wrote it)
         fail(str(exc))
     record = key.public_record()
+    source = obj.settings.newsletter.source
+    config = display_path(source) if source is not None else "the config"
     click.echo(f"Wrote      {shown} ({'RSA ' + str(bits) if kind == 'rsa' else 'Ed25519'}; readable by you only; never commit it)")
     click.echo(f"Publish    a TXT record at {selector}._domainkey.{domain}:")
     click.echo(f"  {selector}._domainkey.{domain}. IN TXT ( {txt_strings(record)} )")
     if kind == "ed25519":
         # A second signature (RFC 8463): receivers that know only RSA still need the RSA key, so it goes beside it.
-        click.echo("Then in the config's [dkim] table, beside the RSA key's selector and key_file:")
+        click.echo(f"Then in {config}'s [dkim] table, beside the RSA key's selector and key_file:")
         click.echo(f'  ed25519_selector = "{selector}"\n  ed25519_key_file = "{shown}"')
     else:
-        click.echo("Then in the config:")
+        click.echo(f"Then in {config}:")
         click.echo(f'  [dkim]\n  domain = "{domain}"\n  selector = "{selector}"\n  key_file = "{shown}"')
     click.echo(f"and check the record once DNS has it: {hint(obj, 'dkim', 'check', '--dns')}")
 

@@ -83,6 +83,7 @@ def read_newsletter_file(
     if news["slug"] and news["slug"] != path.stem:
         top.fail("newsletter.slug", f'is the file\'s name, "{path.stem}": leave it out, or rename the file to {news["slug"]}.toml')
     news["slug"] = path.stem
+    news["slug_given"] = True
     if not _given(data, "newsletter", "path"):
         news["path"] = f"/{path.stem}"
     fields = {**news, **_sections(top, root, path.parent, news["language"])}

@@ -157,6 +157,7 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
     dkim = read_dkim(top, root, news["sender"], warnings)
     top.finish()
     fields["source"] = config_path
+    fields["slug_given"] = bool(fields["slug"])
     if not fields["slug"]:
         fields["slug"] = newsletter_slug(fields["name"])
     further = _further(config_path, file, root, fields, env, problems, warnings)

@@ -310,6 +310,7 @@ class Publication:
 
     name: str = "Newsletter"
     slug: str = ""  # [newsletter] slug: how commands, rows and routes will name it; empty: from the name (newsletter_slug)
+    slug_given: bool = False  # written in the config (or a newsletter file's name): then the List-Id is made from it
     title_format: str = "{name} Weekly Digest – {date}"
     preheader: str = ""
     address: str = ""  # the sender's postal address, in every footer (CAN-SPAM); needed to send over SMTP to other hosts
@@ -405,10 +406,12 @@ class Publication:
 
     @property
     def list_id(self) -> str:
-        """The List-Id (RFC 2919): configured, else the newsletter's name as a label on the sender's domain."""
+        """The List-Id (RFC 2919): configured, else a label on the sender's domain: the slug where the config gives one
+        (renaming the newsletter then keeps it, and with it every signed link of the mails already sent: their keys
+        are the List-Id's), else the name's, as before slugs were written out."""
         if self.configured_list_id:
             return self.configured_list_id
-        label = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
+        label = self.slug if self.slug_given else re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "digest"
         return f"{label}.{self.sender.domain}"
 
 

@@ -16,8 +16,10 @@ from digest.models import CheckName, SetupCheck, Verdict
 
 
 def keygen_hint(settings: Scope, domain: str) -> str:
-    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it).
-    return scope_hint(settings, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", domain)
+    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it); in an
+    # install of several newsletters, the slug's, so that each newsletter's pasted hint makes its own key.
+    prefix = settings.newsletter.slug if settings.shared else "news"
+    return scope_hint(settings, "dkim", "keygen", "--selector", f"{prefix}{date.today():%Y%m}", "--domain", domain)
 
 
 def alignment_check(settings: Scope) -> SetupCheck:
