@@ -84,9 +84,11 @@ class Desk:
             return self._dispatch
 
 
-def subscriber_out(person: Person, newsletter: str | None) -> SubscriberOut:
-    """A person as the API shows them; ``status``: their subscription's to ``newsletter`` (None: none meant, or none)."""
+def subscriber_out(person: Person, newsletter: str | None, order: Sequence[str] = ()) -> SubscriberOut:
+    """A person as the API shows them, their subscriptions in the install's ``order`` of newsletters (one no longer
+    configured: last); ``status``: their subscription's to ``newsletter`` (None: none meant, or none)."""
     meant = person.on(newsletter) if newsletter is not None else None
+    place = {slug: number for number, slug in enumerate(order)}
     subscriptions = [
         Subscription(
             id=held.id,
@@ -97,7 +99,7 @@ def subscriber_out(person: Person, newsletter: str | None) -> SubscriberOut:
             created_at=held.created_at,
             updated_at=held.updated_at,
         )
-        for held in person.subscriptions
+        for held in sorted(person.subscriptions, key=lambda held: (place.get(held.newsletter, len(place)), held.newsletter))
     ]
     status = meant.status if meant is not None else None
     return SubscriberOut(id=person.id, email=person.email, name=person.name, status=status, subscriptions=subscriptions)
@@ -109,6 +111,9 @@ class PeopleHandlers:
     def __init__(self, every: Sequence[Scope], store: Store) -> None:
         self.desks = {scope.newsletter.slug: Desk(scope, store.scoped(scope.newsletter.slug)) for scope in every}
         self.first = next(iter(self.desks.values()))
+
+    def shown(self, person: Person, newsletter: str | None) -> SubscriberOut:
+        return subscriber_out(person, newsletter, tuple(self.desks))
 
     def desk(self, call: Call) -> Desk:
         """The desk of the newsletter the call names (the first, the only one, when it names none)."""
@@ -150,7 +155,7 @@ class PeopleHandlers:
         if only_adds:  # one answer whoever was on the list: the form's token is no oracle of who is
             return Answer(202, SignUpTaken(accepted=True, detail=TAKEN))
         shape = AddedSubscriber(
-            subscriber=subscriber_out(added.person, people.slug), created=added.created, awaiting_confirmation=added.awaiting_confirmation
+            subscriber=self.shown(added.person, people.slug), created=added.created, awaiting_confirmation=added.awaiting_confirmation
         )
         return Answer(201 if added.created else 200, shape)
 
@@ -163,7 +168,7 @@ class PeopleHandlers:
         if isinstance(found, Refused):
             return refused(found)
         shown, more = found
-        items = [subscriber_out(person, people.slug) for person in shown]
+        items = [self.shown(person, people.slug) for person in shown]
         return Answer(200, SubscriberPage(items=items, next=str(more) if more is not None else None))
 
     def _person(self, call: Call) -> Person | None:
@@ -193,7 +198,7 @@ class PeopleHandlers:
         meant = self.meant(call)
         if call.newsletter is not None and person.on(call.newsletter) is None:
             return not_found(f"subscriber {person.id} has no subscription to {call.newsletter}")
-        return Answer(200, subscriber_out(person, meant))
+        return Answer(200, self.shown(person, meant))
 
     def update_subscriber(self, call: Call) -> Answer:
         found = self._subscription(call)
@@ -202,14 +207,14 @@ class PeopleHandlers:
         people = self.desk(call).people
         change: SubscriberChange = call.body
         changed = people.change(found[1], name=change.name, rename=change.name is not None, themes=change.themes)
-        return refused(changed) if isinstance(changed, Refused) else Answer(200, subscriber_out(changed, people.slug))
+        return refused(changed) if isinstance(changed, Refused) else Answer(200, self.shown(changed, people.slug))
 
     def unsubscribe_subscriber(self, call: Call) -> Answer:
         found = self._subscription(call)
         if isinstance(found, Answer):
             return found
         people = self.desk(call).people
-        return Answer(200, subscriber_out(people.unsubscribe(found[1], f"API token {call.token.name}"), people.slug))
+        return Answer(200, self.shown(people.unsubscribe(found[1], f"API token {call.token.name}"), people.slug))
 
     def forget_subscriber(self, call: Call) -> Answer:
         person = self._person(call)
