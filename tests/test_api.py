@@ -401,12 +401,13 @@ def test_the_readmes_curl_lines_work_against_digest_serve(seeded: Path, tmp_path
                     break
             time.sleep(0.05)
         lines = readme_curls(REPO / "README.md", "The HTTP API")
-        answers = [run_curl(line, {"DIGEST": base, "TOKEN": token}) for line in lines]
+        answers = [run_curl(line, {"DIGEST": base, "TOKEN": token, "NEWSLETTER": "golden-gazette"}) for line in lines]
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert len(lines) == 5 and [status for status, _, _ in answers] == [201, 201, 200, 200, 200], answers
-    signed_up, added, unsubscribed_before, unsubscribed, report = (body for _, _, body in answers)
+    assert len(lines) == 6 and [status for status, _, _ in answers] == [200, 201, 201, 200, 200, 200], answers
+    newsletters, signed_up, added, unsubscribed_before, unsubscribed, report = (body for _, _, body in answers)
+    assert [n["slug"] for n in newsletters["items"]] == ["golden-gazette"] and newsletters["items"][0]["subscribers"]["active"] == 3
     assert signed_up["subscriber"]["status"] == "pending" and signed_up["awaiting_confirmation"]
     assert added["subscriber"]["status"] == "active"
     assert unsubscribed_before["items"] == [] and unsubscribed["status"] == "unsubscribed" and unsubscribed["id"] == 2

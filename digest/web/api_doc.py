@@ -352,7 +352,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "digest API",
             "version": __version__,
-            "description": "The newsletter's list, issues, report and review. Errors are RFC 9457 problem details. "
+            "description": "The install's newsletters: each one's list, issues, report and sends (an operation about one names it "
+            "by its slug, newsletter=SLUG, needed when there are several: GET /newsletters lists them), and the review of "
+            "bounces. A subscriber is a person with a subscription per newsletter. Errors are RFC 9457 problem details. "
             "Scopes: " + "; ".join(f"{scope.value}: {words}" for scope, words in API_SCOPE_WORDS.items()),
         },
         "paths": paths,
