@@ -18,7 +18,8 @@ from digest.web.public import create_public_app
 from conftest import LiveServer
 from mailserver import SmtpServer
 from support.api import call, new_token
-from support.two_newsletters import ADDED, FIRST, copies_to, install_of, two_newsletter_install
+from support.cli import cli
+from support.two_newsletters import ADDED, FIRST, WINDOW, copies_to, install_of, two_newsletter_install
 
 ADA = "ada@example.org"
 
@@ -97,6 +98,36 @@ def test_a_request_naming_no_newsletter_is_a_400_listing_them_and_an_unknown_one
     for slug in (FIRST, ADDED):  # issues and reports are each newsletter's
         assert call(base, "GET", f"/api/v1/issues?newsletter={slug}", token)[:3:2] == (200, {"items": []})
         assert call(base, "GET", f"/api/v1/reports?newsletter={slug}", token)[0] == 404  # nothing sent yet
+
+
+def test_an_issue_is_its_newsletters_alone(served: tuple[Path, str], smtp_server: SmtpServer) -> None:
+    """Issue ids are unique across newsletters: one named under another newsletter is none of its, never shown,
+    approved, reported or sent as that newsletter's (its frozen copy to the other's list)."""
+    config, base = served
+    token = new_token(config, "all", "subscribers:write", "issues:read", "issues:write", "reports:read", "sends:write")
+    call(base, "POST", f"/api/v1/subscribers?newsletter={ADDED}", token, {"email": ADA, "confirmed": True})
+    call(base, "POST", f"/api/v1/subscribers?newsletter={FIRST}", token, {"email": "bo@example.org", "confirmed": True})
+    sent = cli(config, "--newsletter", FIRST, "send", *WINDOW, "--yes")  # the first newsletter's issue, to Bo alone
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    status, _, listed = call(base, "GET", f"/api/v1/issues?newsletter={FIRST}", token)
+    [issue] = [item["id"] for item in listed["items"]]
+    assert call(base, "GET", f"/api/v1/issues?newsletter={ADDED}", token)[2] == {"items": []}
+    assert call(base, "GET", f"/api/v1/issues/{issue}?newsletter={FIRST}", token)[0] == 200
+    for method, path, body in (
+        ("GET", f"/api/v1/issues/{issue}", None),
+        ("GET", f"/api/v1/issues/{issue}/html", None),
+        ("POST", f"/api/v1/issues/{issue}/approve", None),
+        ("GET", f"/api/v1/reports?issue={issue}", None),
+        ("GET", f"/api/v1/sends/{issue}", None),
+        ("POST", "/api/v1/sends", {"issue": issue, "dry_run": False}),
+    ):
+        joined = "&" if "?" in path else "?"
+        status, _, answer = call(base, method, f"{path}{joined}newsletter={ADDED}", token, body)
+        assert status == 404, (path, answer)
+    status, _, progress = call(base, "GET", f"/api/v1/sends/{issue}?newsletter={FIRST}", token)
+    assert status == 200 and progress["deliveries"]["sent"] == 1 and progress["complete"], progress
+    assert call(base, "GET", f"/api/v1/reports?issue={issue}&newsletter={FIRST}", token)[2]["issues"][0]["delivered"] == 1
+    assert [copy.recipient for copy, _ in copies_to(smtp_server, ADA)] == []  # the culture list never got the first's issue
 
 
 def test_the_newsletters_are_listed_with_their_counts_and_a_forms_sign_up_joins_the_one_named(
