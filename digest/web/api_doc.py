@@ -90,7 +90,11 @@ class Operation:
 
 _LIMIT = Query("limit", int, "how many per page", low=1, high=MOST_PER_PAGE, default=50)
 NEWSLETTER = Query("newsletter", str, "the newsletter's slug (GET /newsletters lists them); needed when the install has several")
-_PERSON = Query("newsletter", str, "a newsletter's slug: the status shown is that subscription's (a 404 when they have none)")
+_PERSON = Query(
+    "newsletter",
+    str,
+    "a newsletter's slug, never needed (a person is the install's): a read shows that subscription's status, a 404 when they have none",
+)
 
 _OPERATIONS: tuple[Operation, ...] = (
     Operation("getOpenApi", "GET", routes.API_OPENAPI, None, "This document (any valid token)", "openapi", answer=dict[str, Any]),
