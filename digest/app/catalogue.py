@@ -16,7 +16,7 @@ from digest.app.approval import approval_state
 from digest.app.approval import approve as approve_target
 from digest.app.bounces import Waiting, awaiting_review
 from digest.app.bounces import review as review_report
-from digest.app.issues import Newsletter
+from digest.app.issues import Newsletter, no_such_issue
 from digest.app.report import report
 from digest.config import Scope
 from digest.models import DeliveryState, IssueStatus, Refusal, RefusalKind, StoredIssue
@@ -45,7 +45,8 @@ class Catalogue:
         return self.store.ledger.status()
 
     def facts(self, issue_id: str) -> IssueFacts | None:
-        issue = self.store.issues.load(issue_id)
+        """One of this newsletter's stored issues (None: it has no issue of this id; another newsletter's is not its)."""
+        issue = self.store.issues.load(issue_id) if no_such_issue(self.store, [issue_id]) is None else None
         if issue is None:
             return None
         found = self.store.ledger.status([issue_id])
@@ -63,7 +64,10 @@ class Catalogue:
 
     def approve(self, issue_id: str, by: str, now: datetime) -> StoredIssue | Refusal:
         """An editor's yes to a stored issue, as ``digest approve --issue`` gives it (rebuilt and frozen again if it
-        changed, never once it has deliveries: RefusedError). A refusal when approval is not asked for."""
+        changed, never once it has deliveries: RefusedError). A refusal when this newsletter has no such issue (another
+        newsletter's is not its), and when approval is not asked for."""
+        if (refusal := no_such_issue(self.store, [issue_id])) is not None:
+            return refusal
         if not self.settings.newsletter.schedule.approval_required:
             return Refusal(
                 RefusalKind.NOT_APPROVED, 'schedule.approval is "none": issues go out without approval, so there is nothing to approve'
@@ -76,6 +80,8 @@ class Catalogue:
 
     def report(self, issue_id: str | None, last: int) -> dict[str, Any] | None:
         """The figures ``digest report --format json`` prints; None when that issue (default: the latest sent) has no deliveries."""
+        if issue_id is not None and no_such_issue(self.store, [issue_id]) is not None:
+            return None  # no such issue of this newsletter (another newsletter's is reported under its own)
         today = datetime.now(self.settings.newsletter.timezone).date()
         seen = report(self.store, today, issue_id=issue_id, last=last, key_of=self.settings.newsletter.key_of)
         return seen.to_json() if seen is not None else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.approval import gated
-from digest.app.issues import Newsletter, SendPlan, WindowRequest
+from digest.app.issues import Newsletter, SendPlan, WindowRequest, no_such_issue
 from digest.config import Scope
 from digest.models import DeliveryState, SendReport
 from digest.models.errors import DigestError, RefusedError
@@ -66,6 +66,8 @@ class Dispatch:
         WindowError for a schedule with no slot."""
         newsletter = Newsletter(self.settings, self.store)
         if issue_id is not None:
+            if (refusal := no_such_issue(self.store, [issue_id])) is not None:  # another newsletter's is never sent as this one's
+                raise RefusedError(refusal)
             plan = newsletter.plan_stored(issue_id, now)
         else:
             plan = newsletter.plan_send(newsletter.target(WindowRequest(), now), now)
@@ -101,7 +103,7 @@ class Dispatch:
 
     def state(self, issue_id: str) -> SendState | None:
         """Where a send of ``issue_id`` stands; None when no such issue is stored."""
-        if self.store.issues.load(issue_id) is None:
+        if no_such_issue(self.store, [issue_id]) is not None:  # none, or another newsletter's
             return None
         found = self.store.ledger.status([issue_id])
         counts = found[0].counts if found else dict.fromkeys(DeliveryState, 0)

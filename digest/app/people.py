@@ -4,8 +4,8 @@ one or a page of them, change their name or themes, unsubscribe or forget them.
 Each rule is the one the CLI and the public pages keep, called from here, not restated: an operator's add
 (:meth:`Roster.add`: never back someone who left or asked to be forgotten), a sign-up that mails its confirmation
 (:meth:`Membership.sign_up`), a choice of themes only while on the list (:meth:`Membership.set_preferences`).
-Today a person has one subscription, to the one newsletter: :class:`Person` carries it as a subscription of its own,
-so a second newsletter adds an entry, not a new shape.
+A :class:`People` is one newsletter's (its store scoped to it): it adds to, lists, changes and unsubscribes that
+newsletter's subscriptions; a :class:`Person` it answers with carries every subscription of theirs, in any newsletter.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from digest.app.choices import ChoiceProblem, ThemeChoice, posted_choice
 from digest.app.subscribers import AddOutcome, Membership, Roster, address_of, name_of
 from digest.config import Scope
 from digest.config.schema import theme_key_problem
 from digest.models import SignUpKind, Subject, SubjectKind, Subscriber, SubscriberStatus
+from digest.models.errors import StoreError
 from digest.models.tokens import address_hash
 from digest.store import Store
 
@@ -28,14 +30,31 @@ MOST_ID = 2**31 - 1  # ids are PostgreSQL INTEGERs: a cursor past them finds nob
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Person:
-    """A subscriber and their subscription to this newsletter: its status, the theme keys chosen (None: every
-    theme, those added later too), the day a pause ends."""
+class Held:
+    """One subscription of a person: its id (the one links, deliveries and webhooks carry), its newsletter's slug,
+    status, the theme keys chosen (None: every theme, those added later too), the day a pause ends, and its dates."""
 
-    subscriber: Subscriber
-    newsletter: str  # the newsletter's List-Id: the subscription's key once there are several
+    id: int
+    newsletter: str
+    status: SubscriberStatus
     themes: tuple[str, ...] | None
     paused_until: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Person:
+    """A person (one per address, whatever newsletters they are on) and every subscription of theirs."""
+
+    id: int
+    email: str
+    name: str | None
+    subscriptions: tuple[Held, ...]
+
+    def on(self, newsletter: str) -> Held | None:
+        """Their subscription to the newsletter whose slug is ``newsletter``, if they have one."""
+        return next((held for held in self.subscriptions if held.newsletter == newsletter), None)
 
 
 class PersonProblem(StrEnum):
@@ -68,13 +87,31 @@ class People:
         self.members = Membership(settings, store)
         self.roster = Roster(settings, store)
 
-    def person(self, subscriber: Subscriber) -> Person:
-        themes, paused = self.store.subscribers.preferences_of(subscriber.id)
-        return Person(subscriber=subscriber, newsletter=self.settings.newsletter.list_id, themes=themes, paused_until=paused)
+    @property
+    def slug(self) -> str:
+        return self.settings.newsletter.slug
 
-    def subject(self, subscriber: Subscriber) -> Subject:
-        """How the audit log names them: their id, and the keyed hash of the address that outlives a forget."""
-        return Subject(kind=SubjectKind.SUBSCRIBER, id=str(subscriber.id), address_hash=address_hash(self.members.secret, subscriber.email))
+    def people(self, person_ids: Sequence[int]) -> list[Person]:
+        """The people ``person_ids`` (those that exist), in that order, each with every subscription of theirs."""
+        rows: dict[int, list[dict[str, Any]]] = {}
+        for row in self.store.subscribers.of_people(list(dict.fromkeys(person_ids))):
+            rows.setdefault(int(row["person_id"]), []).append(row)
+        return [_person_of(rows[person_id]) for person_id in dict.fromkeys(person_ids) if person_id in rows]
+
+    def person(self, subscriber: Subscriber | int) -> Person | None:
+        """The person of a subscription (or by their person id), with every subscription of theirs."""
+        found = self.people([subscriber.person_id if isinstance(subscriber, Subscriber) else subscriber])
+        return found[0] if found else None
+
+    def subscription(self, person: Person) -> Subscriber | None:
+        """Their subscription to this newsletter, if they have one."""
+        held = person.on(self.slug)
+        return self.store.subscribers.get(subscriber_id=held.id) if held is not None else None
+
+    def subject(self, person: Person) -> Subject:
+        """How the audit log names them: their person id (the API's), and the keyed hash of the address that outlives a
+        forget."""
+        return Subject(kind=SubjectKind.SUBSCRIBER, id=str(person.id), address_hash=address_hash(self.members.secret, person.email))
 
     def address_subject(self, typed: str) -> Subject:
         """The audit log's subject for an address refused before anyone was found: its keyed hash only."""
@@ -105,15 +142,18 @@ class People:
             kind = self.members.sign_up(address, name_of(name), choice)
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them
-            return Added(self.person(found), created=kind is SignUpKind.NEW, awaiting_confirmation=kind is not SignUpKind.ACTIVE)
+            return Added(self._whole(found), created=kind is SignUpKind.NEW, awaiting_confirmation=kind is not SignUpKind.ACTIVE)
         added = self.roster.add(address, name_of(name))
         made = added.outcome is AddOutcome.ADDED  # new, or a pending sign-up made active: the themes given are theirs
         if made and themes is not None:
             self.store.subscribers.set_preferences(added.subscriber.id, choice.stored, None)
-        return Added(self.person(added.subscriber), created=made and added.was is None, awaiting_confirmation=False)
+        return Added(self._whole(added.subscriber), created=made and added.was is None, awaiting_confirmation=False)
 
-    def get(self, subscriber_id: int) -> Subscriber | None:
-        return self.store.subscribers.get(subscriber_id=subscriber_id)
+    def _whole(self, subscriber: Subscriber) -> Person:
+        found = self.person(subscriber)
+        if found is None:  # pragma: no cover (the subscription was just read: its person is there)
+            raise StoreError(f"subscriber {subscriber.id} has no person")
+        return found
 
     def page(
         self, after: int, limit: int, status: SubscriberStatus | None, theme: str | None, changed_since: datetime | None = None
@@ -127,7 +167,7 @@ class People:
         found = self.store.subscribers.page(after, min(limit, MOST_PER_PAGE) + 1, status, theme=theme, changed_since=changed_since)
         shown = found[: min(limit, MOST_PER_PAGE)]
         more = len(found) > len(shown)
-        return [self.person(subscriber) for subscriber in shown], (shown[-1].id if more and shown else None)
+        return self.people([subscriber.person_id for subscriber in shown]), (shown[-1].id if more and shown else None)
 
     def change(
         self, subscriber: Subscriber, *, name: str | None = None, rename: bool = False, themes: Sequence[str] | None = None
@@ -149,14 +189,34 @@ class People:
         # The name and the themes in one transaction: one change, one subscriber.updated naming both.
         if not self.store.subscribers.change(subscriber.id, name=name_of(name), rename=rename, preferences=preferences):
             return Refused(PersonProblem.NOT_SUBSCRIBED, "they left the list meanwhile")
-        changed = self.get(subscriber.id)
-        return self.person(changed or subscriber)
+        return self._whole(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber, by: str) -> Person:
         """Unsubscribe them (idempotent), saying by whom."""
         self.members.unsubscribe(subscriber, how=f"unsubscribed through the API by {by}")
-        return self.person(self.get(subscriber.id) or subscriber)
+        return self._whole(subscriber)
 
-    def forget(self, subscriber: Subscriber) -> None:
-        """Erase them (:meth:`Roster.forget`): only the keyed hash of the address is kept, here and in the audit log."""
-        self.roster.forget(subscriber)
+    def forget(self, person: Person) -> list[str]:
+        """Erase them, every subscription (:meth:`Roster.forget`): only the keyed hash of the address is kept, here and
+        in the audit log (which names them by person id). Returns the newsletters (slugs) whose subscription ended."""
+        any_one = self.store.subscribers.get(subscriber_id=person.subscriptions[0].id)
+        ended = self.roster.forget(any_one) if any_one is not None else []
+        self.store.api.forget_subscriber(person.id)
+        return ended
+
+
+def _person_of(rows: list[dict[str, Any]]) -> Person:
+    first = rows[0]
+    held = tuple(
+        Held(
+            id=int(row["id"]),
+            newsletter=str(row["newsletter"]),
+            status=SubscriberStatus(row["status"]),
+            themes=tuple(row["themes"]) if row["themes"] is not None else None,
+            paused_until=row["paused_until"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+        for row in rows
+    )
+    return Person(id=int(first["person_id"]), email=str(first["email"]), name=first["name"], subscriptions=held)

@@ -104,6 +104,7 @@ class ApiPath:
 
 API_ROOT = "/api/v1"
 API_OPENAPI = ApiPath("/openapi.json")
+API_NEWSLETTERS = ApiPath("/newsletters")
 API_SUBSCRIBERS = ApiPath("/subscribers")
 API_SUBSCRIBER = ApiPath("/subscribers/{subscriber_id}")
 API_UNSUBSCRIBE = ApiPath("/subscribers/{subscriber_id}/unsubscribe")

@@ -26,6 +26,7 @@ from digest.store.people import (
     plain,
     select_subscribers,
     stop_person,
+    stored_day,
     subscriber_event,
     subscriber_of,
     subscription_record,
@@ -471,3 +472,18 @@ class Subscribers:
             for status, count in conn.execute(query).all():
                 found[SubscriberStatus(status)] = int(count)
         return found
+
+    def of_people(self, person_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Every subscription (any newsletter) of the people ``person_ids``, by person then newsletter: the person's id,
+        address and name and the subscription's id, newsletter, status, themes (None: every), pause and dates. For the
+        HTTP API, which shows a person with all their subscriptions."""
+        if not person_ids:
+            return []
+        query = select_subscribers().where(subscribers.c.person_id.in_(list(person_ids)))
+        with self.reads.connect() as conn:
+            rows = conn.execute(query.order_by(subscribers.c.person_id, subscribers.c.newsletter)).mappings().all()
+        keep = ("id", "person_id", "email", "name", "newsletter", "status", "created_at", "updated_at")
+        return [
+            {key: row[key] for key in keep} | {"themes": chosen_themes(row["themes"]), "paused_until": stored_day(row["paused_until"])}
+            for row in rows
+        ]

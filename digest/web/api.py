@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +25,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.app.api import ApiAccess
-from digest.app.people import People, Person, Refused
-from digest.models import ApiScope, ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind, Subscriber
-from digest.models.errors import AddressError, DigestError, RefusedError, ReviewError, WindowError
+from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
+from digest.models.errors import DigestError, RefusedError, ReviewError, WindowError
 from digest.web.api_answers import Answer, not_found, problem, refused, respond
-from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, Operation, openapi_document, read_query, whole_number
+from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, Operation, read_query, whole_number
+from digest.web.api_people import Call, PeopleHandlers
 from digest.web.api_schema import parse_json, read_body
 from digest.web.api_shapes import (
-    AddedSubscriber,
     Approved,
     CheckOut,
     Decided,
@@ -42,170 +39,35 @@ from digest.web.api_shapes import (
     IssueList,
     IssueOut,
     NamedAddress,
-    NewSubscriber,
     ReviewDecision,
     SendOrder,
     SendPlanOut,
     SendProgressOut,
-    SignUpTaken,
-    SubscriberChange,
-    SubscriberOut,
-    SubscriberPage,
-    Subscription,
     WaitingList,
     WaitingReport,
 )
 from digest.web.guard import BodyTooLargeError, RateLimits
 
 if TYPE_CHECKING:
-    from digest.app.catalogue import Catalogue
-    from digest.app.dispatch import Dispatch
     from digest.app.session import Scope, Store
 
 log = logging.getLogger(__name__)
 
 REQUESTS_PER_MINUTE = 300  # per token: a CRM's sync or a busy form, never a loop gone wrong for long
-TAKEN = "taken: a confirmation mail goes to the address unless it is on the list already; nothing is sent until they click it"
 REFUSALS_PER_MINUTE = 30  # requests without a valid token, per client address: each is written to the audit log
 
 
-@dataclass(slots=True)
-class Call:
-    """One authenticated request, read: the handler's input. ``subject`` is set by the handler as soon as it knows
-    whom the request is about, so the audit log has it whatever the answer."""
-
-    token: ApiToken
-    params: dict[str, Any]
-    query: dict[str, Any]
-    body: Any = None
-    subject: Subject | None = None
-
-
-class Handlers:
-    """Each operation's handler (named in :data:`digest.web.api_doc.OPERATIONS`): reads its call, asks the app layer,
-    answers with a shape. Plain functions: they run in the thread pool, the database never stalling the event loop."""
-
-    def __init__(self, settings: Scope, store: Store) -> None:
-        self.settings = settings
-        self.store = store
-        self.people = People(settings, store)
-        self._catalogue: Catalogue | None = None
-        self._dispatch: Dispatch | None = None
-        self._making = threading.Lock()  # handlers run on the thread pool: one Dispatch (one running send) per app
-
-    # The issues' use cases load the renderer (a plan builds the issue): imported when first asked for, so the public
-    # pages' process does not load MJML and premailer until the API is asked about an issue.
-    @property
-    def catalogue(self) -> Catalogue:
-        with self._making:
-            if self._catalogue is None:
-                from digest.app.catalogue import Catalogue
-
-                self._catalogue = Catalogue(self.settings, self.store)
-            return self._catalogue
-
-    @property
-    def dispatch(self) -> Dispatch:
-        with self._making:
-            if self._dispatch is None:
-                from digest.app.dispatch import Dispatch
-
-                self._dispatch = Dispatch(self.settings, self.store)
-            return self._dispatch
-
-    def openapi(self, call: Call) -> Answer:
-        return Answer(200, openapi_document())
-
-    # -- subscribers ---------------------------------------------------------------------------------------------
-
-    def subscriber_out(self, person: Person) -> SubscriberOut:
-        subscriber = person.subscriber
-        subscription = Subscription(
-            newsletter=person.newsletter,
-            status=subscriber.status,
-            themes=list(person.themes) if person.themes is not None else None,
-            paused_until=person.paused_until,
-        )
-        return SubscriberOut(
-            id=subscriber.id, email=subscriber.email, name=subscriber.name, status=subscriber.status, subscriptions=[subscription]
-        )
-
-    def create_subscriber(self, call: Call) -> Answer:
-        wanted: NewSubscriber = call.body
-        call.subject = self.people.address_subject(wanted.email)
-        only_adds = not call.token.allows(ApiScope.SUBSCRIBERS_WRITE)  # subscribers:create: a website's form
-        if only_adds and wanted.confirmed:
-            detail = 'adding someone as confirmed ("confirmed": true) needs the scope subscribers:write; this token adds by double opt-in'
-            return problem(403, "forbidden", "Not allowed", detail)
-        try:
-            added = self.people.add(wanted.email, wanted.name, wanted.themes, confirmed=wanted.confirmed)
-        except AddressError as exc:
-            return problem(422, "invalid", "Unusable request", f"that address will not work: {exc}", [f"'email' {exc}"])
-        except RefusedError as exc:
-            return refused(exc.refusal)
-        if isinstance(added, Refused):
-            return refused(added)
-        call.subject = self.people.subject(added.person.subscriber)
-        if only_adds:  # one answer whoever was on the list: the form's token is no oracle of who is
-            return Answer(202, SignUpTaken(accepted=True, detail=TAKEN))
-        shape = AddedSubscriber(
-            subscriber=self.subscriber_out(added.person), created=added.created, awaiting_confirmation=added.awaiting_confirmation
-        )
-        return Answer(201 if added.created else 200, shape)
-
-    def list_subscribers(self, call: Call) -> Answer:
-        after = whole_number(call.query["after"] or "0", most_digits=18)
-        if after is None:
-            return problem(422, "invalid", "Unusable request", "'after' must be a page's next cursor", ["'after' is not a cursor"])
-        found = self.people.page(after, call.query["limit"], call.query["status"], call.query["theme"], call.query["changed_since"])
-        if isinstance(found, Refused):
-            return refused(found)
-        people, more = found
-        return Answer(200, SubscriberPage(items=[self.subscriber_out(p) for p in people], next=str(more) if more is not None else None))
-
-    def _subscriber(self, call: Call) -> Subscriber | None:
-        """The subscriber the path names, the audit's subject set (their id and keyed hash; the id alone for nobody)."""
-        subscriber = self.people.get(call.params["subscriber_id"])
-        if subscriber is not None:
-            call.subject = self.people.subject(subscriber)
-        else:
-            call.subject = Subject(kind=SubjectKind.SUBSCRIBER, id=str(call.params["subscriber_id"]))
-        return subscriber
-
-    def get_subscriber(self, call: Call) -> Answer:
-        subscriber = self._subscriber(call)
-        if subscriber is None:
-            return not_found("no subscriber has this id")
-        return Answer(200, self.subscriber_out(self.people.person(subscriber)))
-
-    def update_subscriber(self, call: Call) -> Answer:
-        subscriber = self._subscriber(call)
-        if subscriber is None:
-            return not_found("no subscriber has this id")
-        change: SubscriberChange = call.body
-        changed = self.people.change(subscriber, name=change.name, rename=change.name is not None, themes=change.themes)
-        return refused(changed) if isinstance(changed, Refused) else Answer(200, self.subscriber_out(changed))
-
-    def unsubscribe_subscriber(self, call: Call) -> Answer:
-        subscriber = self._subscriber(call)
-        if subscriber is None:
-            return not_found("no subscriber has this id")
-        return Answer(200, self.subscriber_out(self.people.unsubscribe(subscriber, f"API token {call.token.name}")))
-
-    def forget_subscriber(self, call: Call) -> Answer:
-        subscriber = self._subscriber(call)
-        if subscriber is None:
-            return not_found("no subscriber has this id")
-        self.people.forget(subscriber)
-        call.subject = Subject(kind=SubjectKind.SUBSCRIBER, id=None, address_hash=call.subject.address_hash if call.subject else None)
-        return Answer(204)
+class Handlers(PeopleHandlers):
+    """Each operation's handler (named in :data:`digest.web.api_doc.OPERATIONS`): reads its call, asks the app layer
+    (the desk of the newsletter it names), answers with a shape. Plain functions: they run in the thread pool, the
+    database never stalling the event loop. The people's and the newsletters' are :class:`PeopleHandlers`'."""
 
     # -- issues, the report, the review --------------------------------------------------------------------------
 
     def list_issues(self, call: Call) -> Answer:
         items = [
             IssueBrief(id=s.issue_id, subject=s.subject, created_at=s.created_at, deliveries={k.value: v for k, v in s.counts.items()})
-            for s in self.catalogue.listed()
+            for s in self.desk(call).catalogue.listed()
         ]
         return Answer(200, IssueList(items=items))
 
@@ -215,7 +77,7 @@ class Handlers:
         return issue_id
 
     def get_issue(self, call: Call) -> Answer:
-        facts = self.catalogue.facts(self._issue_subject(call))
+        facts = self.desk(call).catalogue.facts(self._issue_subject(call))
         if facts is None:
             return not_found("no stored issue has this id")
         issue = facts.issue
@@ -235,7 +97,7 @@ class Handlers:
         return Answer(200, shape)
 
     def _frozen(self, call: Call, part: Callable[[Any], str], media: str) -> Answer:
-        facts = self.catalogue.facts(self._issue_subject(call))
+        facts = self.desk(call).catalogue.facts(self._issue_subject(call))
         return not_found("no stored issue has this id") if facts is None else Answer(200, part(facts.issue), media)
 
     def issue_html(self, call: Call) -> Answer:
@@ -247,7 +109,7 @@ class Handlers:
     def approve_issue(self, call: Call) -> Answer:
         by = f"API token {call.token.name}"
         try:
-            done = self.catalogue.approve(self._issue_subject(call), by, datetime.now(UTC))
+            done = self.desk(call).catalogue.approve(self._issue_subject(call), by, datetime.now(UTC))
         except RefusedError as exc:
             return refused(exc.refusal)
         if isinstance(done, Refusal):
@@ -258,7 +120,7 @@ class Handlers:
         issue = call.query["issue"]
         if issue is not None:
             call.subject = Subject(kind=SubjectKind.ISSUE, id=str(issue)[:128])
-        seen = self.catalogue.report(issue, call.query["last"])
+        seen = self.desk(call).catalogue.report(issue, call.query["last"])
         if seen is None:
             return not_found(f"issue {issue} has no deliveries" if issue else "no issue has been sent yet: nothing to report")
         return Answer(200, seen)
@@ -271,11 +133,11 @@ class Handlers:
         if order.issue is not None:
             call.subject = Subject(kind=SubjectKind.ISSUE, id=order.issue[:128])
         try:
-            plan = self.dispatch.plan(order.issue, now, f"API token {call.token.name}")
+            plan = self.desk(call).dispatch.plan(order.issue, now, f"API token {call.token.name}")
             call.subject = Subject(kind=SubjectKind.ISSUE, id=plan.issue.id)
             if order.dry_run and plan.refusal is not None:  # a dry run says what the send would say, nothing more
                 return refused(plan.refusal)
-            started = self.dispatch.start(plan, now) if not order.dry_run else None
+            started = self.desk(call).dispatch.start(plan, now) if not order.dry_run else None
         except RefusedError as exc:
             return not_found(str(exc.refusal)) if exc.refusal.kind is RefusalKind.NO_SUCH_ISSUE else refused(exc.refusal)
         except WindowError as exc:
@@ -296,7 +158,7 @@ class Handlers:
         return Answer(202 if shape.started else 200, shape)
 
     def send_progress(self, call: Call) -> Answer:
-        state = self.dispatch.state(self._issue_subject(call))
+        state = self.desk(call).dispatch.state(self._issue_subject(call))
         if state is None:
             return not_found("no stored issue has this id")
         shape = SendProgressOut(
@@ -320,7 +182,7 @@ class Handlers:
                 diagnostic=w.event.diagnostic,
                 named=[NamedAddress(address=address, status=status) for address, status in w.named],
             )
-            for w in self.catalogue.waiting()
+            for w in self.desk(call).catalogue.waiting()
         ]
         return Answer(200, WaitingList(items=items))
 
@@ -328,7 +190,7 @@ class Handlers:
         report_id = int(call.params["report_id"])
         call.subject = Subject(kind=SubjectKind.REPORT, id=str(report_id))
         try:
-            result = self.catalogue.decide(report_id, apply_to=apply_to, dismiss=dismiss)
+            result = self.desk(call).catalogue.decide(report_id, apply_to=apply_to, dismiss=dismiss)
         except ReviewError as exc:
             return refused(str(exc))
         return Answer(200, Decided(id=report_id, result=result))
@@ -355,9 +217,12 @@ def client_share(host: str) -> str:
 class Api:
     """The API's requests, from the token to the audit log (module docstring)."""
 
-    def __init__(self, settings: Scope, store: Store, *, rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0)) -> None:
+    def __init__(
+        self, settings: Scope, store: Store, *, rate: tuple[int, float] = (REQUESTS_PER_MINUTE, 60.0), newsletters: Sequence[Scope] = ()
+    ) -> None:
+        """The API of every newsletter of ``newsletters`` (empty: ``settings``'s alone), on ``store``'s database."""
         self.access = ApiAccess(store)
-        self.handlers = Handlers(settings, store)
+        self.handlers = Handlers(tuple(newsletters) or (settings,), store)
         self.per_token = RateLimits(*rate)
         self.per_client = RateLimits(REFUSALS_PER_MINUTE, 60.0)
 
@@ -441,16 +306,47 @@ class Api:
         call.query, problems = read_query(op.query, request.query_params)
         if problems:
             return problem(422, "invalid", "Unusable request", "; ".join(problems), problems)
-        if op.request is None:
-            return None
+        if op.request is not None and (refusal := await self.read_body(op.request, request, call)) is not None:
+            return refusal
+        return self.newsletter_of(op, call)
+
+    async def read_body(self, shape: type, request: Request, call: Call) -> Answer | None:
+        """``call.body`` read as ``shape``, or the answer refusing it."""
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
             return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
         try:
             data, twice = parse_json(await request.body())
         except ValueError:
             return problem(400, "not-json", "Not JSON", "the body is not JSON")
-        call.body, problems = (None, twice) if twice else read_body(op.request, data)
+        call.body, problems = (None, twice) if twice else read_body(shape, data)
         return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
+
+    def newsletter_of(self, op: Operation, call: Call) -> Answer | None:
+        """``call.newsletter`` set to the slug the request names (its query's newsletter, or its body's), or the answer
+        refusing it: a slug the install has not (404), none while it has several and the operation is about one (400),
+        two different ones (422). Both lists name the slugs there are."""
+        if not op.newsletter:
+            return None
+        named = call.query.get("newsletter")
+        in_body = getattr(call.body, "newsletter", None)
+        slugs = list(self.handlers.desks)
+        if named is not None and in_body is not None and named != in_body:
+            detail = f"the query names the newsletter {named!r} and the body {in_body!r}: name one"
+            return problem(422, "invalid", "Unusable request", detail, ["'newsletter' is given twice, differently"])
+        named = named if named is not None else in_body
+        if named is None:
+            if op.newsletter == "one" and len(slugs) > 1:
+                detail = f"this install has several newsletters: name one with newsletter=SLUG (the newsletters: {', '.join(slugs)})"
+                return problem(
+                    400, "newsletter-required", "Which newsletter?", detail, [f"'newsletter' is required: one of {', '.join(slugs)}"]
+                )
+            return None
+        if named not in self.handlers.desks:
+            return problem(
+                404, "no-such-newsletter", "No such newsletter", f"no newsletter {named!r} here (the newsletters: {', '.join(slugs)})"
+            )
+        call.newsletter = str(named)
+        return None
 
     async def audit(self, op: Operation, request: Request, answer: Answer, token: ApiToken | None, subject: Subject | None) -> None:
         entry = AuditEntry(

@@ -5,7 +5,7 @@ made from this table and the shapes it names (:mod:`digest.web.api_shapes`), and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from types import MappingProxyType
@@ -19,8 +19,10 @@ from digest.web.api_shapes import (
     AddedSubscriber,
     Approved,
     Decided,
+    Forgotten,
     IssueList,
     IssueOut,
+    NewsletterList,
     NewSubscriber,
     Problem,
     ReviewDecision,
@@ -81,12 +83,30 @@ class Operation:
     also: Mapping[int, str] = field(default_factory=dict)  # other successful answers: status → words
     also_shapes: Mapping[int, Any] = field(default_factory=dict)  # an other answer's own shape, when not ``answer``
     or_scope: ApiScope | None = None  # a narrower scope that also allows it (the handler answers that token its own way)
+    # Whether it is about one newsletter: "one" (named by the query's or the body's newsletter, needed when the install
+    # has several: a 400 listing them), "may" (a person's: it may name one), "" (the install's: it names none).
+    newsletter: str = ""
 
 
 _LIMIT = Query("limit", int, "how many per page", low=1, high=MOST_PER_PAGE, default=50)
+NEWSLETTER = Query("newsletter", str, "the newsletter's slug (GET /newsletters lists them); needed when the install has several")
+_PERSON = Query(
+    "newsletter",
+    str,
+    "a newsletter's slug, never needed (a person is the install's): a read shows that subscription's status, a 404 when they have none",
+)
 
-OPERATIONS: tuple[Operation, ...] = (
+_OPERATIONS: tuple[Operation, ...] = (
     Operation("getOpenApi", "GET", routes.API_OPENAPI, None, "This document (any valid token)", "openapi", answer=dict[str, Any]),
+    Operation(
+        "listNewsletters",
+        "GET",
+        routes.API_NEWSLETTERS,
+        None,
+        "The install's newsletters: what a request's newsletter names (any valid token; counts with subscribers:read or reports:read)",
+        "list_newsletters",
+        answer=NewsletterList,
+    ),
     Operation(
         "createSubscriber",
         "POST",
@@ -143,9 +163,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "DELETE",
         routes.API_SUBSCRIBER,
         ApiScope.SUBSCRIBERS_WRITE,
-        "Forget a subscriber: their row and history erased, a keyed hash kept so no import adds them back",
+        "Forget a person: every subscription of theirs and its history erased, a keyed hash kept so no import adds them back",
         "forget_subscriber",
-        status=204,
+        answer=Forgotten,
     ),
     Operation(
         "unsubscribeSubscriber",
@@ -244,15 +264,46 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+# The operations about one newsletter (its subscriptions, issues, report, sends), and those about a person, who may
+# be on several: each takes the newsletter's slug as a query parameter (and, with a body, as its field too).
+_ABOUT_ONE = frozenset(
+    {
+        "createSubscriber",
+        "listSubscribers",
+        "updateSubscriber",
+        "unsubscribeSubscriber",
+        "listIssues",
+        "getIssue",
+        "getIssueHtml",
+        "getIssueText",
+        "approveIssue",
+        "getReport",
+        "startSend",
+        "getSendProgress",
+    }
+)
+_ABOUT_A_PERSON = frozenset({"getSubscriber", "forgetSubscriber"})
+
+
+def _naming_newsletters(op: Operation) -> Operation:
+    if op.id in _ABOUT_ONE:
+        return replace(op, newsletter="one", query=(*op.query, NEWSLETTER), problems=tuple(sorted({*op.problems, 400})))
+    if op.id in _ABOUT_A_PERSON:
+        return replace(op, newsletter="may", query=(*op.query, _PERSON))
+    return op
+
+
+OPERATIONS: tuple[Operation, ...] = tuple(_naming_newsletters(op) for op in _OPERATIONS)
+
 _WORDS = {
     200: "done",
     201: "made",
     202: "started: follow it at its progress",
     204: "done; no body",
-    400: "the body is not JSON",
+    400: "the body is not JSON, or the install has several newsletters and the request names none (the problem lists them)",
     401: "no valid token (Authorization: Bearer …)",
     403: "the token lacks the scope this operation needs",
-    404: "nothing there, or the API is off (no token exists)",
+    404: "nothing there (an unknown newsletter too), or the API is off (no token exists)",
     409: "refused: the list's rules (someone who left, a forgotten address, an issue sent already)",
     413: "the body is too large",
     415: "the body must be application/json",
@@ -305,7 +356,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "digest API",
             "version": __version__,
-            "description": "The newsletter's list, issues, report and review. Errors are RFC 9457 problem details. "
+            "description": "The install's newsletters: each one's list, issues, report and sends (an operation about one names it "
+            "by its slug, newsletter=SLUG, needed when there are several: GET /newsletters lists them), and the review of "
+            "bounces. A subscriber is a person with a subscription per newsletter. Errors are RFC 9457 problem details. "
             "Scopes: " + "; ".join(f"{scope.value}: {words}" for scope, words in API_SCOPE_WORDS.items()),
         },
         "paths": paths,

@@ -20,6 +20,9 @@ class NewSubscriber:
     name: str | None = None
     themes: list[str] | None = field(default=None, metadata={"about": "theme keys; left out or null: every theme, those added later too"})
     confirmed: bool = False
+    newsletter: str | None = field(
+        default=None, metadata={"about": "the newsletter's slug (GET /newsletters); needed when the install has several"}
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +32,9 @@ class SubscriberChange:
     name: str | None = field(default=None, metadata={"about": 'the new name; "" for none'})
     themes: list[str] | None = field(
         default=None, metadata={"about": "theme keys chosen (every key: every theme); only someone on the list chooses"}
+    )
+    newsletter: str | None = field(
+        default=None, metadata={"about": "the newsletter's slug (GET /newsletters); needed when the install has several"}
     )
 
 
@@ -44,23 +50,53 @@ class ReviewDecision:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subscription:
-    """A person's subscription to one newsletter (today there is one newsletter)."""
+    """A person's subscription to one newsletter."""
 
-    newsletter: str = field(metadata={"about": "the newsletter's List-Id"})
+    id: int = field(metadata={"about": "the subscription's own id: the one webhooks' subscriber events carry as data.id"})
+    newsletter: str = field(metadata={"about": "the newsletter's slug"})
     status: SubscriberStatus
     themes: list[str] | None = field(metadata={"about": "the theme keys chosen; null: every theme"})
     paused_until: date | None = field(metadata={"about": "no issue until this day; null: not paused"})
+    created_at: datetime
+    updated_at: datetime = field(metadata={"about": "when its status or choices last changed"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubscriberOut:
-    """A person on the list."""
+    """A person (one per address, whatever newsletters they are on) with each subscription of theirs."""
 
-    id: int
+    id: int = field(metadata={"about": "the person's id: the same on every newsletter"})
     email: str
     name: str | None
-    status: SubscriberStatus = field(metadata={"about": "their subscription's status (one newsletter today)"})
+    status: SubscriberStatus | None = field(
+        metadata={"about": "their subscription's status on the newsletter meant (named, or the only one); null: none meant"}
+    )
     subscriptions: list[Subscription]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forgotten:
+    """A person forgotten: every subscription of theirs ended and erased, a keyed hash of the address kept."""
+
+    forgotten: bool
+    ended: list[str] = field(metadata={"about": "the newsletters (slugs) whose subscription ended"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewsletterOut:
+    """One newsletter of the install."""
+
+    slug: str = field(metadata={"about": "what a request's newsletter names"})
+    name: str
+    path: str = field(metadata={"about": "where its public pages live under the install's base URL"})
+    subscribers: dict[str, int] | None = field(
+        metadata={"about": "its subscriptions by status; null for a token without subscribers:read or reports:read"}
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewsletterList:
+    items: list[NewsletterOut]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +222,9 @@ class SendOrder:
 
     issue: str | None = field(default=None, metadata={"about": "a stored issue's id; null or left out: the latest slot's issue"})
     dry_run: bool = field(metadata={"about": "true: say what the send would do, store and send nothing"})
+    newsletter: str | None = field(
+        default=None, metadata={"about": "the newsletter's slug (GET /newsletters); needed when the install has several"}
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

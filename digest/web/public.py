@@ -123,7 +123,7 @@ def create_public_app(
             *(route for routes, _ in served for route in routes),
             *metrics,
             favicon.ROUTE,
-            Mount(API_ROOT, app=Api(settings, store, rate=api_rate).app()),
+            Mount(API_ROOT, app=Api(settings, store, rate=api_rate, newsletters=every).app()),
         ],
         middleware=[
             guard.host_only(guard.trusted_hosts(host, guard.host_of(settings.install.base_url), *allow_hosts)),
