@@ -125,8 +125,12 @@ def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> S
 
 
 def preview_link(newsletter: Newsletter, target: Target) -> str:
-    slot = target.slot or target.window.end
-    return f"{newsletter.settings.newsletter.schedule.preview_url}/?{urlencode({'as_of': slot.astimezone(newsletter.settings.newsletter.timezone).isoformat()})}"
+    """The preview's page of ``target``'s issue: under its newsletter's path when the install has several."""
+    from digest.app.preview import preview_base
+
+    settings = newsletter.settings
+    slot = (target.slot or target.window.end).astimezone(settings.newsletter.timezone)
+    return f"{settings.newsletter.schedule.preview_url}{preview_base(settings)}/?{urlencode({'as_of': slot.isoformat()})}"
 
 
 def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: Backend | None = None) -> StoredIssue | None:

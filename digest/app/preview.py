@@ -26,6 +26,31 @@ from digest.send.delivery import compile_issue
 from digest.store import Store, database_exists
 
 SAMPLE = ("reader@example.org", "Sample Reader")
+# Where a newsletter's preview pages live when the install has several (the first's too: no page is ambiguous); with
+# one newsletter they stay at the root, as before there could be several.
+NEWSLETTER_PATH = "/n/{slug}"
+
+
+def preview_base(settings: Scope) -> str:
+    """The path the preview serves ``settings``' newsletter under: "" for an install of one, ``/n/SLUG`` otherwise."""
+    return NEWSLETTER_PATH.format(slug=settings.newsletter.slug) if settings.shared else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A newsletter as the preview's switcher names it."""
+
+    slug: str
+    name: str
+
+
+def newsletters_of(config: Path | None) -> tuple[Listed, ...]:
+    """The install's newsletters, the first first; none when the config cannot be read (the page says why)."""
+    try:
+        whole = load_config(config)
+    except ConfigError:
+        return ()
+    return tuple(Listed(newsletter.slug, newsletter.name) for newsletter in whole.newsletters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +177,8 @@ class Workbench:
         elif Path("config/digest.toml").is_file():
             paths.append(Path("config/digest.toml"))
         if not isinstance(settings, Failure):
+            if settings.newsletter.source is not None:  # an added newsletter's own file, config/newsletters/SLUG.toml
+                paths.append(settings.newsletter.source)
             paths += template_dirs(settings)
             paths.append(settings.newsletter.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
             for spec in settings.newsletter.sources:
