@@ -26,14 +26,6 @@ from digest.send.delivery import compile_issue
 from digest.store import Store, database_exists
 
 SAMPLE = ("reader@example.org", "Sample Reader")
-# Where a newsletter's preview pages live when the install has several (the first's too: no page is ambiguous); with
-# one newsletter they stay at the root, as before there could be several.
-NEWSLETTER_PATH = "/n/{slug}"
-
-
-def preview_base(settings: Scope) -> str:
-    """The path the preview serves ``settings``' newsletter under: "" for an install of one, ``/n/SLUG`` otherwise."""
-    return NEWSLETTER_PATH.format(slug=settings.newsletter.slug) if settings.shared else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,16 +39,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from digest.app.desk import DeskForm, desk_view, edit_issue_file, language_flags, ref_of
 from digest.app.hints import target_args
 from digest.app.output import digest_json
-from digest.app.preview import NEWSLETTER_PATH, Failure, Listed, PreviewBuild, approval_line, newsletters_of, send_test_copy
+from digest.app.preview import Failure, Listed, PreviewBuild, approval_line, newsletters_of, send_test_copy
 from digest.app.subscribers import address_of
 from digest.app.themes import forget_placement, forgotten_label, shown, taught_labels
 from digest.models import OnStep
 from digest.models.errors import AddressError, DeskError, DigestError, LabelError
+from digest.models.routes import PREVIEW_NEWSLETTER as NEWSLETTER_PATH
 from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.pages import PAGES
@@ -83,7 +84,7 @@ def create_preview_app(
     test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)  # one allowance for the preview, whichever newsletter sends
     if len(listed) < 2:
         sites = [PreviewSite(PreviewState(config, on_step, newsletter, edition), test_sends)]
-        routes = sites[0].routes()
+        routes: list[BaseRoute] = [*sites[0].routes()]
     else:
         first = newsletter if newsletter in {item.slug for item in listed} else listed[0].slug
         switcher = Switcher(config, listed)
