@@ -12,6 +12,9 @@ Below, what placement learns from the editor's past issues, each label with a
 "Forget" button (``digest themes forget-label`` from the page).
 ``/readers`` shows what past issues got (``digest report`` in charts).
 
+An install of several newsletters gets one such site per newsletter under ``/n/SLUG/`` (each with its own build
+state, watcher and page token), a switcher between them on every page, and ``/`` leading to the one shown first.
+
 The page sends mail, so it is guarded (:mod:`digest.web.guard`): it answers
 only its own host names, refuses cross-site POSTs, requires the page's
 token on every POST, and allows a few test sends a minute.
