@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import email
 import html
-import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -59,9 +58,6 @@ from digest.web.pages import PAGES
 from digest.web.preview_state import PreviewState
 from digest.web.preview_state import watch as watch_state
 from digest.web.readers import readers_page
-
-log = logging.getLogger(__name__)
-
 
 # The desk's largest form is the intro (a few paragraphs); the rest are a few fields.
 MAX_FORM_BYTES = 256 * 1024
