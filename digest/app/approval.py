@@ -30,6 +30,7 @@ from digest.mail.backends import Backend
 from digest.mail.notice import send_notice
 from digest.models import Refusal, RefusalKind, SlotState, StoredIssue
 from digest.models.errors import RefusedError
+from digest.models.routes import preview_base
 from digest.send.delivery import compile_issue
 
 
@@ -125,8 +126,10 @@ def approve(newsletter: Newsletter, target: Target, now: datetime, by: str) -> S
 
 
 def preview_link(newsletter: Newsletter, target: Target) -> str:
-    slot = target.slot or target.window.end
-    return f"{newsletter.settings.newsletter.schedule.preview_url}/?{urlencode({'as_of': slot.astimezone(newsletter.settings.newsletter.timezone).isoformat()})}"
+    """The preview's page of ``target``'s issue: under its newsletter's path when the install has several."""
+    settings = newsletter.settings
+    slot = (target.slot or target.window.end).astimezone(settings.newsletter.timezone)
+    return f"{settings.newsletter.schedule.preview_url}{preview_base(settings.newsletter.slug, several=settings.shared)}/?{urlencode({'as_of': slot.isoformat()})}"
 
 
 def make_draft(newsletter: Newsletter, target: Target, now: datetime, backend: Backend | None = None) -> StoredIssue | None:

@@ -29,6 +29,23 @@ SAMPLE = ("reader@example.org", "Sample Reader")
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A newsletter as the preview's switcher names it."""
+
+    slug: str
+    name: str
+
+
+def newsletters_of(config: Path | None) -> tuple[Listed, ...]:
+    """The install's newsletters, the first first; none when the config cannot be read (the page says why)."""
+    try:
+        whole = load_config(config)
+    except ConfigError:
+        return ()
+    return tuple(Listed(newsletter.slug, newsletter.name) for newsletter in whole.newsletters)
+
+
+@dataclass(frozen=True, slots=True)
 class PreviewBuild:
     settings: Scope
     newsletter: Newsletter
@@ -152,6 +169,8 @@ class Workbench:
         elif Path("config/digest.toml").is_file():
             paths.append(Path("config/digest.toml"))
         if not isinstance(settings, Failure):
+            if settings.newsletter.source is not None:  # an added newsletter's own file, config/newsletters/SLUG.toml
+                paths.append(settings.newsletter.source)
             paths += template_dirs(settings)
             paths.append(settings.newsletter.editorial_dir)  # the editor's issue files, edited by hand as well as by the desk
             for spec in settings.newsletter.sources:

@@ -94,8 +94,8 @@ def main(ctx: click.Context, config: Path | None, newsletter: str | None, verbos
     \b
     Several newsletters (config/newsletters/SLUG.toml): a command about one
     needs --newsletter SLUG, before or after the command name, or
-    DIGEST_NEWSLETTER; status, schedule, serve, newsletters, db, doctor,
-    bounces, api-tokens, audit and webhooks are about the install.
+    DIGEST_NEWSLETTER; status, schedule, serve, preview, newsletters, db,
+    doctor, bounces, api-tokens, audit and webhooks are about the install.
     """
     from digest.cli.logs import configure
 

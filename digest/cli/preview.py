@@ -14,7 +14,8 @@ from digest.cli.common import Context, StepBar, edition_option, listen
 @edition_option
 @click.pass_obj
 def preview(obj: Context, host: str, port: int, open_browser: bool, edition: str | None) -> None:
-    """Serve a live preview of the coming issue (rebuilt when content, templates or config change)."""
+    """Serve a live preview of the coming issue (rebuilt when content, templates or config change); every newsletter
+    of the install, --newsletter SLUG shown first."""
     # The web stack is imported here, not with the CLI: every other command starts faster without it.
     import webbrowser
 
@@ -23,6 +24,8 @@ def preview(obj: Context, host: str, port: int, open_browser: bool, edition: str
     from digest.web.preview import create_preview_app
     from digest.web.server import QuietWhenGone, connection_limits, protocol_class
 
+    # It serves every newsletter of the install, so none need be named: --newsletter picks the one shown first.
+    obj.install_level = True
     settings = obj.placing()  # fail now, with the usual message, on a broken config
     obj.choose_edition(edition)  # an unknown one: a usage error listing the editions, before anything listens
     # The same deadline and caps as `digest serve` (no proxy is ever in front of the preview); too few descriptors

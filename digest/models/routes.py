@@ -119,3 +119,13 @@ API_BOUNCE_APPLY = ApiPath("/bounces/{report_id}/apply")
 API_BOUNCE_DISMISS = ApiPath("/bounces/{report_id}/dismiss")
 API_SENDS = ApiPath("/sends")
 API_SEND = ApiPath("/sends/{issue_id}")
+
+
+# The editor's preview (``digest preview``) of an install of several newsletters serves each under its own path (the
+# first's too: no address is ambiguous); with one newsletter its pages stay at the root. The draft mail links there.
+PREVIEW_NEWSLETTER = "/n/{slug}"
+
+
+def preview_base(slug: str, *, several: bool) -> str:
+    """The path the preview serves the newsletter ``slug`` under: "" in an install of one, ``/n/SLUG`` otherwise."""
+    return PREVIEW_NEWSLETTER.format(slug=slug) if several else ""

@@ -12,6 +12,9 @@ Below, what placement learns from the editor's past issues, each label with a
 "Forget" button (``digest themes forget-label`` from the page).
 ``/readers`` shows what past issues got (``digest report`` in charts).
 
+An install of several newsletters gets one such site per newsletter under ``/n/SLUG/`` (each with its own build
+state, watcher and page token), a switcher between them on every page, and ``/`` leading to the one shown first.
+
 The page sends mail, so it is guarded (:mod:`digest.web.guard`): it answers
 only its own host names, refuses cross-site POSTs, requires the page's
 token on every POST, and allows a few test sends a minute.
@@ -21,14 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import email
 import html
-import json
-import logging
 import re
-import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -38,85 +37,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import watchfiles
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from digest.app.desk import DeskForm, desk_view, edit_issue_file, language_flags, ref_of
 from digest.app.hints import target_args
-from digest.app.issues import WindowRequest
 from digest.app.output import digest_json
-from digest.app.preview import Failure, PreviewBuild, Workbench, approval_line, send_test_copy
+from digest.app.preview import Failure, Listed, PreviewBuild, approval_line, newsletters_of, send_test_copy
 from digest.app.subscribers import address_of
 from digest.app.themes import forget_placement, forgotten_label, shown, taught_labels
 from digest.models import OnStep
 from digest.models.errors import AddressError, DeskError, DigestError, LabelError
+from digest.models.routes import PREVIEW_NEWSLETTER as NEWSLETTER_PATH
 from digest.web import favicon, guard
 from digest.web.guard import PageToken, RateLimit
 from digest.web.pages import PAGES
+from digest.web.preview_state import PreviewState
+from digest.web.preview_state import watch as watch_state
 from digest.web.readers import readers_page
-
-log = logging.getLogger(__name__)
-
-
-class PreviewState:
-    """A workbench, a version bumped on every watched change, and builds cached per version and query."""
-
-    def __init__(
-        self, config: Path | None, on_step: OnStep | None = None, newsletter: str | None = None, edition: str | None = None
-    ) -> None:
-        self.bench = Workbench(config, newsletter, edition)
-        self.on_step = on_step
-        self.version = 0
-        self.lock = threading.Lock()
-        self.cache: dict[tuple[int, str], PreviewBuild | Failure] = {}
-        self.changed: asyncio.Event | None = None
-        self.own_writes: dict[str, int] = {}  # files the desk wrote (path → mtime): the watcher need not rebuild for them
-
-    def wrote(self, path: Path) -> None:
-        """The desk wrote ``path``: rebuild now (the next page must show it), not again when the watcher sees it."""
-        with self.lock:
-            self.own_writes[str(path.resolve())] = path.stat().st_mtime_ns
-        self.bump()
-
-    def only_own_writes(self, paths: set[str]) -> bool:
-        with self.lock:
-            for path in paths:
-                try:
-                    if self.own_writes.get(str(Path(path).resolve())) != Path(path).stat().st_mtime_ns:
-                        return False
-                except OSError:
-                    return False
-        return True
-
-    def bump(self) -> None:
-        with self.lock:
-            self.version += 1
-            self.cache.clear()
-        if self.changed is not None:
-            self.changed.set()
-
-    def build(self, query: dict[str, str]) -> PreviewBuild | Failure:
-        key = (self.version, json.dumps(sorted(query.items())))
-        with self.lock:
-            result = self.cache.get(key)
-        if result is None:
-            result = self.bench.build(window_request(query), self.on_step)
-            if isinstance(result, Failure) and result.query:
-                asked = "&".join(f"{name}={value}" for name, value in query.items())
-                result = dataclasses.replace(result, where=f"the query ?{asked}")
-            with self.lock:
-                self.cache[key] = result
-        return self.bench.stored_state(result)
-
-
-def window_request(query: dict[str, str]) -> WindowRequest:
-    """``?since=&until=`` (until exclusive), or ``?as_of=``, else the coming slot's issue: the next one to go out."""
-    return WindowRequest(since=query.get("since"), until=query.get("until"), as_of=query.get("as_of"), upcoming=not any(query.values()))
-
 
 # The desk's largest form is the intro (a few paragraphs); the rest are a few fields.
 MAX_FORM_BYTES = 256 * 1024
@@ -135,23 +76,46 @@ def create_preview_app(
 ) -> Starlette:
     """The preview app; it answers only loopback names and ``host`` (the address it is bound to). ``on_step``: the
     progress of a long build (the first of a large archive), on the terminal `digest preview` runs in. ``newsletter``:
-    the slug of the one it shows (None: the only one); ``edition``: the edition whose issues it shows (None: its default)."""
-    site = PreviewSite(PreviewState(config, on_step, newsletter, edition))
+    the slug of the one it shows first (None: the first); ``edition``: the edition whose issues that one shows (None:
+    its default). An install of several newsletters gets each served under ``/n/SLUG/`` (its own state, watcher and
+    page token) with a switcher between them, and ``/`` leads to ``newsletter``'s; with one, all stays at the root."""
+    listed = newsletters_of(config)
+    test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)  # one allowance for the preview, whichever newsletter sends
+    if len(listed) < 2:
+        sites = [PreviewSite(PreviewState(config, on_step, newsletter, edition), test_sends)]
+        routes: list[BaseRoute] = [*sites[0].routes()]
+    else:
+        first = newsletter if newsletter in {item.slug for item in listed} else listed[0].slug
+        switcher = Switcher(config, listed)
+        sites = [
+            PreviewSite(
+                PreviewState(config, on_step, item.slug, edition if item.slug == first else None),
+                test_sends,
+                base=NEWSLETTER_PATH.format(slug=item.slug),
+                switcher=switcher,
+            )
+            for item in listed
+        ]
+        routes = [Route("/", leading_to(NEWSLETTER_PATH.format(slug=first))), *(Mount(site.base, routes=site.routes()) for site in sites)]
+        routes.append(favicon.ROUTE)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.state.changed = asyncio.Event()
         stop = asyncio.Event()
-        task = asyncio.create_task(_watch(site.state, stop)) if watch else None
+        tasks = []
+        for site in sites:
+            site.state.changed = asyncio.Event()
+            if watch:
+                tasks.append(asyncio.create_task(watch_state(site.state, stop)))
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for task in tasks:
                 task.cancel()
 
     return Starlette(
-        routes=site.routes(),
+        routes=routes,
         lifespan=lifespan,
         middleware=[
             guard.host_only(guard.trusted_hosts(host)),
@@ -160,6 +124,38 @@ def create_preview_app(
             Middleware(guard.BodyLimit, max_bytes=MAX_FORM_BYTES),
         ],
     )
+
+
+def leading_to(base: str) -> Callable[[Request], Awaitable[Response]]:
+    """The root of a preview of several newsletters: to the page of the one shown first, with the query asked
+    (``/?as_of=…`` → ``/n/SLUG/?as_of=…``)."""
+
+    async def root(request: Request) -> Response:
+        query = request.url.query
+        return RedirectResponse(f"{base}/" + (f"?{query}" if query else ""), status_code=307)
+
+    return root
+
+
+class Switcher:
+    """The links from one newsletter's page to the others', by name (read from the config at each page, so a rename
+    shows at the next reload); the newsletters are those the preview started with, each served under its path."""
+
+    def __init__(self, config: Path | None, listed: tuple[Listed, ...]) -> None:
+        self.config = config
+        self.listed = listed
+
+    def entries(self, current: str) -> list[dict[str, Any]]:
+        names = {item.slug: item.name for item in newsletters_of(self.config)}
+        return [
+            {
+                "slug": item.slug,
+                "name": names.get(item.slug, item.name),
+                "href": NEWSLETTER_PATH.format(slug=item.slug) + "/",
+                "current": item.slug == current,
+            }
+            for item in self.listed
+        ]
 
 
 WINDOW_FIELDS = ("since", "until", "as_of")  # what names an issue's window, in an address or a form
@@ -186,10 +182,18 @@ class PreviewSite:
     """The preview's pages and the desk's actions over one state (builds cached per version and query); every
     state-changing request needs the page's token, and test sends are rate limited."""
 
-    def __init__(self, state: PreviewState) -> None:
+    def __init__(self, state: PreviewState, test_sends: RateLimit, *, base: str = "", switcher: Switcher | None = None) -> None:
         self.state = state
-        self.token = PageToken()
-        self.test_sends = RateLimit(TEST_SENDS_PER_MINUTE, 60.0)
+        self.token = PageToken()  # its own: a form of one newsletter's page never acts on another's desk
+        self.test_sends = test_sends
+        self.base = base  # the path it is served under: "" (the only newsletter) or /n/SLUG
+        self.switcher = switcher
+
+    def context(self, query: dict[str, str]) -> dict[str, Any]:
+        """What every rendering of the page needs: the query, the token, the path and the switcher."""
+        switcher = self.switcher.entries(self.state.bench.newsletter or "") if self.switcher else None
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        return {"query": query, "qs": qs, "version": self.state.version, "token": self.token.value, "base": self.base, "switcher": switcher}
 
     def routes(self) -> list[Route]:
         return [
@@ -210,8 +214,7 @@ class PreviewSite:
     async def page(self, request: Request) -> Response:
         query = query_of(request)
         built = await asyncio.to_thread(self.state.build, query)
-        qs = "&".join(f"{k}={v}" for k, v in query.items())
-        context: dict[str, Any] = {"query": query, "qs": qs, "version": self.state.version, "token": self.token.value}
+        context = self.context(query)
         if isinstance(built, Failure):
             context["failure"] = built
             return HTMLResponse(PAGES.get_template("preview.html").render(**context), status_code=built.page_status)
@@ -235,14 +238,9 @@ class PreviewSite:
         """What readers did with the issues sent: the report in charts (digest report --html is the same page)."""
         found = await asyncio.to_thread(self.state.bench.readers)
         if isinstance(found, Failure):
-            return HTMLResponse(
-                PAGES.get_template("preview.html").render(
-                    failure=found, query={}, qs="", version=self.state.version, token=self.token.value
-                ),
-                500,
-            )
+            return HTMLResponse(PAGES.get_template("preview.html").render(failure=found, **self.context({})), 500)
         settings, seen = found
-        return HTMLResponse(readers_page(seen, settings.newsletter.name, settings.newsletter.language, back="/"))
+        return HTMLResponse(readers_page(seen, settings.newsletter.name, settings.newsletter.language, back=f"{self.base}/"))
 
     async def desk_action(self, request: Request) -> Response:
         """One change to the issue file (a button or a form of the desk), then back to the page, rebuilt."""
@@ -259,7 +257,8 @@ class PreviewSite:
                 "out to some readers is what goes out to the rest: its issue file can no longer change it.\n",
                 409,
             )
-        which = DeskForm.ISSUE if request.url.path == "/desk/issue" else DeskForm.POST
+        path = request.url.path.removeprefix(self.base)
+        which = DeskForm.ISSUE if path == "/desk/issue" else DeskForm.POST
 
         def edit() -> None:
             self.state.wrote(edit_issue_file(built.settings, built.target.window, built.digest, which, fields))
@@ -271,13 +270,13 @@ class PreviewSite:
             self.state.bump()
 
         try:
-            await asyncio.to_thread(approve_it if request.url.path == "/desk/approve" else edit)
+            await asyncio.to_thread(approve_it if path == "/desk/approve" else edit)
         except DeskError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 400)
         except DigestError as exc:
             return PlainTextResponse(f"refused: {exc}\n", 409)
         anchor = f"#{fields['back']}" if fields.get("back", "").replace("-", "").isalnum() else ""
-        return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
+        return RedirectResponse(f"{self.base}/?" + urlencode(query) + anchor, status_code=303)
 
     async def forget_label(self, request: Request) -> Response:
         """The Forget button of a label: builds stop learning from one past placement; then back to the page, rebuilt
@@ -301,7 +300,7 @@ class PreviewSite:
         self.state.bump()  # the builds cached were placed with this label: the page's next build learns without it
         query = window_fields(fields)
         said = {"forgot_issue": label.issue_id, "forgot_post": label.post_id}
-        return RedirectResponse("/?" + urlencode(query | said) + "#learning", status_code=303)
+        return RedirectResponse(f"{self.base}/?" + urlencode(query | said) + "#learning", status_code=303)
 
     async def email_html(self, request: Request) -> Response:
         built = await asyncio.to_thread(self.state.build, query_of(request))
@@ -421,22 +420,3 @@ def _frozen_note(built: PreviewBuild) -> str | None:
         return note + " It has deliveries already, so it cannot be rebuilt."
     args = target_args(built.target, built.settings.newsletter.timezone)
     return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"
-
-
-async def _watch(state: PreviewState, stop: asyncio.Event) -> None:
-    """Bump the state's version on every change under the watched paths (re-reading them after each)."""
-    while not stop.is_set():
-        paths = state.bench.watched()
-        if not paths:
-            await asyncio.sleep(1.0)
-            continue
-        try:
-            async for changes in watchfiles.awatch(*paths, stop_event=stop, debounce=200, step=50):
-                if state.only_own_writes({p for _, p in changes}):
-                    continue  # the desk's own write: the page was rebuilt for it already
-                log.info("changed: %s", ", ".join(sorted({Path(p).name for _, p in changes})))
-                state.bump()
-                break  # the set of watched paths may have changed (config edit): watch again
-        except (FileNotFoundError, RuntimeError) as exc:
-            log.warning("watching stopped: %s; retrying", exc)
-            await asyncio.sleep(1.0)
