@@ -369,6 +369,16 @@ class Ledger:
         return result
 
 
+# Where a reader's copy is cut (issue 35): what their last delivered issue covered, when it was of another edition
+# (they switched); an issue of the same edition as their last starts where it ended, or overlaps it because an operator
+# said so (--allow-overlap): then nothing is cut.
+_ISSUE_EDITION = sa.select(issues.c.edition).where(issues.c.id == deliveries.c.issue_id).correlate(deliveries).scalar_subquery()
+_CUT_FROM = sa.type_coerce(
+    sa.case((subscribers.c.covered_edition == _ISSUE_EDITION, sa.null()), else_=subscribers.c.covered_until),
+    subscribers.c.covered_until.type,
+)
+
+
 def select_due() -> sa.Select[Any]:
     """Deliveries joined with what a message needs of their subscribers; rows for :func:`due_of`."""
     return sa.select(
@@ -379,7 +389,7 @@ def select_due() -> sa.Select[Any]:
         subscribers.c.themes,
         subscribers.c.paused_until,
         subscribers.c.link_salt,
-        subscribers.c.covered_until,
+        _CUT_FROM,
     ).select_from(deliveries.join(JOINED, subscribers.c.id == deliveries.c.subscriber_id))
 
 

@@ -96,6 +96,7 @@ subscribers = sa.Table(
     # delivered to it (set with the delivery's "sent", in its transaction): a reader's copy leaves out what came before.
     sa.Column("edition", sa.String(32)),
     sa.Column("covered_until", UTCDateTime),
+    sa.Column("covered_edition", sa.String(32)),  # the edition of the issue that set covered_until
     sa.UniqueConstraint("newsletter", "person_id", name="subscriptions_once"),
     sa.Index("subscribers_by_person", "person_id"),  # a hard bounce or complaint reaches every subscription of theirs
     sqlite_autoincrement=True,

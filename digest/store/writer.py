@@ -93,14 +93,16 @@ _CLAIMED = _statements(_ONE & (deliveries.c.worker == sa.bindparam("claimant")))
 # its window, kept if a later one was sent already), so their next copy of any edition leaves out what came before
 # (issue 35: no post twice when a reader switches editions). It changes the subscription's row, always one.
 _WINDOW_END = sa.select(issues.c.window_end).where(issues.c.id == sa.bindparam("issue")).scalar_subquery()
+_EDITION = sa.select(issues.c.edition).where(issues.c.id == sa.bindparam("issue")).scalar_subquery()
+_LATER = subscribers.c.covered_until.is_(None) | (subscribers.c.covered_until < _WINDOW_END)
 _COVERED = (
     sa.update(subscribers)
     .where(subscribers.c.id == sa.bindparam("subscriber"))
     .values(
-        covered_until=sa.case(
-            (subscribers.c.covered_until.is_(None) | (subscribers.c.covered_until < _WINDOW_END), _WINDOW_END),
-            else_=subscribers.c.covered_until,
-        )
+        covered_until=sa.case((_LATER, _WINDOW_END), else_=subscribers.c.covered_until),
+        # Which edition it was: the cut is for a reader who switched (their next issue of the same edition starts where
+        # this one ended anyway, unless an operator sends an overlapping one on purpose: --allow-overlap).
+        covered_edition=sa.case((_LATER, _EDITION), else_=subscribers.c.covered_edition),
     )
 )
 

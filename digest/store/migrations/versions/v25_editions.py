@@ -26,6 +26,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     op.add_column("subscribers", sa.Column("edition", NAME))
     op.add_column("subscribers", sa.Column("covered_until", TIME))
+    op.add_column("subscribers", sa.Column("covered_edition", NAME))
     if conn.dialect.name == "sqlite":
         # SQLite adds a NOT NULL column only with a default: every issue made before is the first edition's.
         op.add_column("issues", sa.Column("edition", NAME, nullable=False, server_default=first))
