@@ -105,17 +105,17 @@ def test_two_newsletters_one_person_two_issues_one_click_on_one_a_bounce_on_both
 
     # Two messages to one person, from two newsletters with the same window: two issue ids, two List-Ids.
     copies = {list_id_of(message): (copy, message) for copy, message in copies_to(smtp_server, ADA)}
-    assert set(copies) == {"golden-gazette.golden.example", "culture-monthly.golden.example"}
-    gazette, culture = copies["golden-gazette.golden.example"][1], copies["culture-monthly.golden.example"][1]
+    assert set(copies) == {"golden-gazette.golden.example", "culture.golden.example"}
+    gazette, culture = copies["golden-gazette.golden.example"][1], copies["culture.golden.example"][1]
     issue_of = {name: str(message["Feedback-ID"]).split(":")[0] for name, (_, message) in copies.items()}
     assert len(set(issue_of.values())) == 2 and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}-[0-9a-f]{6}", i) for i in issue_of.values())
-    assert str(gazette["Feedback-ID"]).split(":")[1] == "golden-gazette" and str(culture["Feedback-ID"]).split(":")[1] == "culture-monthly"
+    assert str(gazette["Feedback-ID"]).split(":")[1] == "golden-gazette" and str(culture["Feedback-ID"]).split(":")[1] == "culture"
     # The first newsletter's links are where they always were; the added one's under its path.
     assert one_click_url(gazette).startswith("https://golden.example/u/")
     assert one_click_url(culture).startswith("https://golden.example/culture/u/")
 
     # Each archive (and its Atom feed) is its own newsletter's, under its path; "/culture" leads to it.
-    for prefix, name in (("", "golden-gazette.golden.example"), ("/culture", "culture-monthly.golden.example")):
+    for prefix, name in (("", "golden-gazette.golden.example"), ("/culture", "culture.golden.example")):
         other = next(issue for key, issue in issue_of.items() if key != name)
         for path in ("/archive/", "/archive/feed.atom"):
             code, _, body = http_request("GET", f"{served.base}{prefix}{path}")
@@ -123,7 +123,7 @@ def test_two_newsletters_one_person_two_issues_one_click_on_one_a_bounce_on_both
         code, _, body = http_request("GET", f"{served.base}{prefix}/archive/{issue_of[name]}/")
         assert code == 200 and http_request("GET", f"{served.base}{prefix}/archive/{other}/")[0] == 404
     code, _, body = http_request("GET", f"{served.base}/culture")  # redirected (by path) to its archive
-    assert code == 200 and issue_of["culture-monthly.golden.example"] in body
+    assert code == 200 and issue_of["culture.golden.example"] in body
 
     # Ada's preferences page (reached by either newsletter's link) lists both newsletters, both ticked.
     page = on_server(one_click_url(culture).replace("/culture/u/", "/culture/preferences/"), served.base)

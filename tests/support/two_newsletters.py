@@ -61,7 +61,7 @@ def copies_to(server: SmtpServer, address: str) -> list[tuple[Received, EmailMes
 
 
 def list_id_of(message: EmailMessage) -> str:
-    """The List-Id's identifier (``culture-monthly.golden.example``), without the list's name."""
+    """The List-Id's identifier (``culture.golden.example``), without the list's name."""
     found = re.search(r"<([^>]+)>", str(message["List-Id"]))
     assert found is not None, message["List-Id"]
     return found.group(1)
