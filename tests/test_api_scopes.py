@@ -87,6 +87,22 @@ def test_a_host_not_served_is_a_problem_under_the_api_and_plain_text_elsewhere(s
     assert status == 403 and body["type"] == "urn:digest:problem:forbidden"  # the app's own refusal goes through as it was
 
 
+def test_a_patch_sets_the_edition_with_the_themes_in_one_event_and_refuses_one_the_newsletter_lacks(served: Served) -> None:
+    """Issue 36 ("update themes/edition/name") with issue 35's editions: the subscription's edition is shown and set."""
+    person, _ = served.store.subscribers.add("eve@example.org", "Eve")
+    token = served.token("crm", "subscribers:write", "subscribers:read")
+    status, _, body = call(served.base, "GET", f"/api/v1/subscribers/{person.id}", token)
+    assert status == 200 and body["subscriptions"][0]["edition"] is None  # none chosen: the newsletter's first
+    status, _, body = call(served.base, "PATCH", f"/api/v1/subscribers/{person.id}", token, {"edition": "monthly"})
+    assert status == 422 and body["type"].endswith("invalid") and "weekly" in body["detail"], body
+    status, _, body = call(served.base, "PATCH", f"/api/v1/subscribers/{person.id}", token, {"edition": "weekly", "themes": ["harbour"]})
+    assert status == 200 and body["subscriptions"][0]["edition"] == "weekly", body
+    made = [json.loads(raw)["data"] for _, kind, raw in served.store.webhooks.events(person.id) if kind == "subscriber.updated"]
+    assert [event["changed"] for event in made] == [["themes", "edition"]]
+    stored = served.store.subscribers.get(subscriber_id=person.id)
+    assert stored is not None and served.store.subscribers.record_of(stored.id)["subscriptions"][0]["edition"] == "weekly"
+
+
 def test_a_patch_of_name_and_themes_is_one_change_with_one_event_naming_both(served: Served) -> None:
     person, _ = served.store.subscribers.add("ada@example.org", "Ada")
     token = served.token("crm", "subscribers:write")

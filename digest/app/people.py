@@ -39,6 +39,7 @@ class Held:
     status: SubscriberStatus
     themes: tuple[str, ...] | None
     paused_until: date | None
+    edition: str | None  # None: the newsletter's first
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +64,7 @@ class PersonProblem(StrEnum):
     UNKNOWN_THEME = "unknown-theme"  # a theme key no theme of the config has
     NO_THEME = "no-theme"  # nothing chosen: no issue would reach them
     NOT_SUBSCRIBED = "not-subscribed"  # only someone on the list chooses themes
+    UNKNOWN_EDITION = "unknown-edition"  # an edition the newsletter does not have
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +172,18 @@ class People:
         return self.people([subscriber.person_id for subscriber in shown]), (shown[-1].id if more and shown else None)
 
     def change(
-        self, subscriber: Subscriber, *, name: str | None = None, rename: bool = False, themes: Sequence[str] | None = None
+        self,
+        subscriber: Subscriber,
+        *,
+        name: str | None = None,
+        rename: bool = False,
+        themes: Sequence[str] | None = None,
+        edition: str | None = None,
     ) -> Person | Refused:
-        """Change the name (``rename``: to ``name``, None or empty for none) and the themes (None: left as they are)."""
+        """Change the name (``rename``: to ``name``, None or empty for none), the themes and the edition (None: left as
+        they are; an edition the newsletter does not have is refused, naming those it has)."""
+        if edition is not None and (problem := self.roster.edition_problem(edition)) is not None:
+            return Refused(PersonProblem.UNKNOWN_EDITION, problem)
         preferences = None
         if themes is not None:
             choice = self.choice(themes)
@@ -187,7 +198,7 @@ class People:
                 return Refused(PersonProblem.NOT_SUBSCRIBED, "they left the list meanwhile")
             preferences = (choice.stored, pause)
         # The name and the themes in one transaction: one change, one subscriber.updated naming both.
-        if not self.store.subscribers.change(subscriber.id, name=name_of(name), rename=rename, preferences=preferences):
+        if not self.store.subscribers.change(subscriber.id, name=name_of(name), rename=rename, preferences=preferences, edition=edition):
             return Refused(PersonProblem.NOT_SUBSCRIBED, "they left the list meanwhile")
         return self._whole(subscriber)
 
@@ -214,6 +225,7 @@ def _person_of(rows: list[dict[str, Any]]) -> Person:
             status=SubscriberStatus(row["status"]),
             themes=tuple(row["themes"]) if row["themes"] is not None else None,
             paused_until=row["paused_until"],
+            edition=row["edition"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )

@@ -269,10 +269,12 @@ class Subscribers:
         name: str | None = None,
         rename: bool = False,
         preferences: tuple[Sequence[str] | None, date | None] | None = None,
+        edition: str | None = None,
     ) -> bool:
-        """Set the person's name (``rename``) and the subscription's preferences (themes, pause: only while active) in
-        one transaction, with one ``subscriber.updated`` naming the fields that changed (none changed: no event). False
-        when there is no such subscriber, or preferences were given and they are not active (then nothing changes)."""
+        """Set the person's name (``rename``), the subscription's preferences (themes, pause: only while active) and its
+        ``edition`` (None: left as it is) in one transaction, with one ``subscriber.updated`` naming the fields that
+        changed (none changed: no event). False when there is no such subscriber, or preferences were given and they
+        are not active (then nothing changes)."""
         with self.engine.begin() as conn:
             row = conn.execute(select_subscribers().where(subscribers.c.id == subscriber_id)).mappings().first()
             if row is None or (preferences is not None and row["status"] != SubscriberStatus.ACTIVE.value):
@@ -282,6 +284,8 @@ class Subscribers:
                 themes, paused_until = preferences
                 wanted["themes"] = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
                 wanted["paused_until"] = paused_until.isoformat() if paused_until is not None else None
+            if edition is not None:
+                wanted["edition"] = edition
             changed = {key: value for key, value in wanted.items() if row[key] != value}
             renamed = rename and row["name"] != name
             if changed:
@@ -482,7 +486,7 @@ class Subscribers:
         query = select_subscribers().where(subscribers.c.person_id.in_(list(person_ids)))
         with self.reads.connect() as conn:
             rows = conn.execute(query.order_by(subscribers.c.person_id, subscribers.c.newsletter)).mappings().all()
-        keep = ("id", "person_id", "email", "name", "newsletter", "status", "created_at", "updated_at")
+        keep = ("id", "person_id", "email", "name", "newsletter", "status", "edition", "created_at", "updated_at")
         return [
             {key: row[key] for key in keep} | {"themes": chosen_themes(row["themes"]), "paused_until": stored_day(row["paused_until"])}
             for row in rows

@@ -39,7 +39,7 @@ def not_found(what: str) -> Answer:
 
 # A person's request that names what cannot be (a theme no theme has, none at all) is unusable (422); one the list's
 # rules refuse (only someone on the list chooses themes) is a conflict with its state (409), as every Refusal is.
-_UNUSABLE = frozenset({PersonProblem.UNKNOWN_THEME, PersonProblem.NO_THEME})
+_UNUSABLE = frozenset({PersonProblem.UNKNOWN_THEME, PersonProblem.NO_THEME, PersonProblem.UNKNOWN_EDITION})
 
 
 def refused(refusal: Refused | Refusal | str) -> Answer:

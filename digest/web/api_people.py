@@ -96,6 +96,7 @@ def subscriber_out(person: Person, newsletter: str | None, order: Sequence[str] 
             status=held.status,
             themes=list(held.themes) if held.themes is not None else None,
             paused_until=held.paused_until,
+            edition=held.edition,
             created_at=held.created_at,
             updated_at=held.updated_at,
         )
@@ -206,7 +207,7 @@ class PeopleHandlers:
             return found
         people = self.desk(call).people
         change: SubscriberChange = call.body
-        changed = people.change(found[1], name=change.name, rename=change.name is not None, themes=change.themes)
+        changed = people.change(found[1], name=change.name, rename=change.name is not None, themes=change.themes, edition=change.edition)
         return refused(changed) if isinstance(changed, Refused) else Answer(200, self.shown(changed, people.slug))
 
     def unsubscribe_subscriber(self, call: Call) -> Answer:

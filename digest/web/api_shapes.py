@@ -33,6 +33,7 @@ class SubscriberChange:
     themes: list[str] | None = field(
         default=None, metadata={"about": "theme keys chosen (every key: every theme); only someone on the list chooses"}
     )
+    edition: str | None = field(default=None, metadata={"about": "the edition to get, one the newsletter has (GET /newsletters)"})
     newsletter: str | None = field(
         default=None, metadata={"about": "the newsletter's slug (GET /newsletters); needed when the install has several"}
     )
@@ -57,6 +58,7 @@ class Subscription:
     status: SubscriberStatus
     themes: list[str] | None = field(metadata={"about": "the theme keys chosen; null: every theme"})
     paused_until: date | None = field(metadata={"about": "no issue until this day; null: not paused"})
+    edition: str | None = field(metadata={"about": "the edition it gets (daily, weekly, monthly…); null: the newsletter's first"})
     created_at: datetime
     updated_at: datetime = field(metadata={"about": "when its status or choices last changed"})
 
