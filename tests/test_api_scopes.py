@@ -87,6 +87,27 @@ def test_a_host_not_served_is_a_problem_under_the_api_and_plain_text_elsewhere(s
     assert status == 403 and body["type"] == "urn:digest:problem:forbidden"  # the app's own refusal goes through as it was
 
 
+def test_an_attack_s_findings_a_body_or_a_repeated_query_never_picks_another_newsletter_and_no_one_who_left_is_mailed(
+    served: Served, tmp_path: Path
+) -> None:
+    """An attack (issue 36 with 34) found a body's newsletter ignored where the operation takes no body (the query's
+    was acted on), a repeated query parameter read as its last, and a write token's double opt-in mailing someone who
+    had left (the README promises a 409)."""
+    ada, _ = served.store.subscribers.add("ada@example.org", "Ada")
+    write = served.token("crm", "subscribers:write", "subscribers:read")
+    status, _, body = call(served.base, "POST", f"/api/v1/subscribers/{ada.id}/unsubscribe", write, {"newsletter": "another"})
+    assert status == 400 and body["type"].endswith("unexpected-body"), body
+    status, _, body = call(served.base, "GET", "/api/v1/subscribers?status=active&status=pending", write)
+    assert status == 422 and "'status' is given more than once" in body["detail"], body
+    ada_now = served.store.subscribers.get("ada@example.org")
+    assert ada_now is not None and ada_now.status == "active"  # nothing acted on
+    assert call(served.base, "POST", f"/api/v1/subscribers/{ada.id}/unsubscribe", write, {})[0] == 200  # {}: no body
+    before = len(mails(tmp_path))
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", write, {"email": "ada@example.org", "confirmed": False})
+    assert status == 409 and "left" in body["detail"], body
+    assert len(mails(tmp_path)) == before  # nobody mailed
+
+
 def test_a_patch_sets_the_edition_with_the_themes_in_one_event_and_refuses_one_the_newsletter_lacks(served: Served) -> None:
     """Issue 36 ("update themes/edition/name") with issue 35's editions: the subscription's edition is shown and set."""
     person, _ = served.store.subscribers.add("eve@example.org", "Eve")

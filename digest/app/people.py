@@ -20,8 +20,8 @@ from digest.app.choices import ChoiceProblem, ThemeChoice, posted_choice
 from digest.app.subscribers import AddOutcome, Membership, Roster, address_of, name_of
 from digest.config import Scope
 from digest.config.schema import theme_key_problem
-from digest.models import SignUpKind, Subject, SubjectKind, Subscriber, SubscriberStatus
-from digest.models.errors import StoreError
+from digest.models import Refusal, RefusalKind, SignUpKind, Subject, SubjectKind, Subscriber, SubscriberStatus
+from digest.models.errors import RefusedError, StoreError
 from digest.models.tokens import address_hash
 from digest.store import Store
 
@@ -132,15 +132,24 @@ class People:
             return Refused(PersonProblem.NO_THEME, "choose at least one theme (or leave themes out: every theme)")
         return chosen
 
-    def add(self, email: str, name: str | None, themes: Sequence[str] | None, *, confirmed: bool) -> Added | Refused:
+    def add(
+        self, email: str, name: str | None, themes: Sequence[str] | None, *, confirmed: bool, by_themselves: bool = False
+    ) -> Added | Refused:
         """Add a person: ``confirmed`` on the operator's word (their consent taken elsewhere: :meth:`Roster.add`), else
         by double opt-in (a confirmation mail; pending until they click). Raises AddressError for an address that will
-        not work and RefusedError for someone who left or asked to be forgotten."""
+        not work and RefusedError for someone who left or asked to be forgotten, unless ``by_themselves`` (a website's
+        sign-up form: the person typing, who may come back by confirming, as on the subscribe page)."""
         address = address_of(email)
         choice = self.choice(themes)
         if isinstance(choice, Refused):
             return choice
         if not confirmed:
+            held = self.store.subscribers.get(address)
+            if not by_themselves and held is not None and held.status not in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+                # Someone who left comes back only by their own sign-up (the page's form): never mailed by the API.
+                raise RefusedError(
+                    Refusal(RefusalKind.LEFT, f"{address} left this newsletter ({held.status.value}): only they can sign up again")
+                )
             kind = self.members.sign_up(address, name_of(name), choice)
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them

@@ -308,6 +308,9 @@ class Api:
             return problem(422, "invalid", "Unusable request", "; ".join(problems), problems)
         if op.request is not None and (refusal := await self.read_body(op.request, request, call)) is not None:
             return refusal
+        if op.request is None and (await request.body()).strip() not in (b"", b"{}"):
+            # Read as nothing, a body naming a newsletter would leave the query's (or the only one's) to be acted on.
+            return problem(400, "unexpected-body", "No body here", "this operation takes no body: name the newsletter in the query")
         return self.newsletter_of(op, call)
 
     async def read_body(self, shape: type, request: Request, call: Call) -> Answer | None:

@@ -378,7 +378,13 @@ def read_query(queries: tuple[Query, ...], given: Mapping[str, str]) -> tuple[di
     """The query parameters an operation takes, each as its type, or every problem (an unknown one is ignored)."""
     values: dict[str, Any] = {}
     problems = []
+    every = getattr(given, "getlist", None)  # a request's query (a multi-mapping): a name may come more than once
     for query in queries:
+        # Given twice (``?newsletter=a&newsletter=b``), which one was meant is not ours to guess (a framework would
+        # take the last): refused, as a body's key given twice is.
+        if every is not None and len(every(query.name)) > 1:
+            problems.append(f"{query.name!r} is given more than once")
+            continue
         text = given.get(query.name)
         if text is None:
             values[query.name] = query.default

@@ -145,11 +145,11 @@ class PeopleHandlers:
             detail = 'adding someone as confirmed ("confirmed": true) needs the scope subscribers:write; this token adds by double opt-in'
             return problem(403, "forbidden", "Not allowed", detail)
         try:
-            added = people.add(wanted.email, wanted.name, wanted.themes, confirmed=wanted.confirmed)
+            added = people.add(wanted.email, wanted.name, wanted.themes, confirmed=wanted.confirmed, by_themselves=only_adds)
         except AddressError as exc:
             return problem(422, "invalid", "Unusable request", f"that address will not work: {exc}", [f"'email' {exc}"])
-        except RefusedError as exc:
-            return refused(exc.refusal)
+        except RefusedError as exc:  # someone who left, or asked to be forgotten: nothing stored, nobody mailed
+            return Answer(202, SignUpTaken(accepted=True, detail=TAKEN)) if only_adds else refused(exc.refusal)
         if isinstance(added, Refused):
             return refused(added)
         call.subject = people.subject(added.person)
