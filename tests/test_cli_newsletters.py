@@ -216,3 +216,23 @@ def test_schedule_stores_every_newsletters_jobs(tmp_path: Path) -> None:
         "culture:doctor",
     } <= ids
     assert "webhooks" in ids
+
+
+def test_an_operator_s_name_on_a_second_newsletter_replaces_the_person_s_and_says_so(tmp_path: Path) -> None:
+    """The person is one row across newsletters: `subscribers add --name` on the second once kept the first name
+    silently (issue 34); the typed name now wins, is said back, and shows in both newsletters' lists."""
+    config = two_newsletters(tmp_path)
+    first = cli(config, "--newsletter", "golden-gazette", "subscribers", "add", "ann@example.org", "--name", "Ann")
+    assert first.returncode == 0 and "name set" not in first.stdout, first.stderr
+    second = cli(config, "--newsletter", "culture", "subscribers", "add", "ann@example.org", "--name", "Ann Smith")
+    assert second.returncode == 0, second.stderr
+    assert "added: ann@example.org" in second.stdout
+    assert "name set to 'Ann Smith' (was 'Ann'), in the To: header of every newsletter they are on" in second.stdout
+    same = cli(config, "--newsletter", "culture", "subscribers", "add", "ann@example.org", "--name", "Ann Smith")
+    assert "already on the list" in same.stdout and "name set" not in same.stdout
+    unnamed = cli(config, "--newsletter", "culture", "subscribers", "add", "ann@example.org")
+    assert "name set" not in unnamed.stdout
+    for slug in ("golden-gazette", "culture"):
+        listed = cli(config, "--newsletter", slug, "subscribers", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.rstrip().endswith("ann@example.org  Ann Smith"), listed.stdout

@@ -322,6 +322,7 @@ class Added:
     outcome: AddOutcome
     was: SubscriberStatus | None = None  # the status before, when it changed
     why: str | None = None  # why they had left, for a re-subscribed one
+    renamed_from: str | None = None  # the name they had, when the operator's --name replaced it ("" for none)
 
 
 class Roster:
@@ -418,6 +419,16 @@ class Roster:
                 )
             )
         subscriber, created = self.store.subscribers.add(email, name)
+        added = self._added(subscriber, created, resubscribe)
+        if name is None or added.subscriber.name == name:
+            return added
+        # The person is one row across newsletters: the operator's typed name is their word for it, so it replaces
+        # the one on file (said back, since every newsletter's To: header changes); a form never does this.
+        self.store.subscribers.change(subscriber.id, name=name, rename=True)
+        return replace(added, subscriber=replace(added.subscriber, name=name), renamed_from=added.subscriber.name or "")
+
+    def _added(self, subscriber: Subscriber, created: bool, resubscribe: bool) -> Added:
+        email = subscriber.email
         if created:
             return Added(subscriber, AddOutcome.ADDED)
         was, why = subscriber.status, subscriber.status_reason

@@ -127,6 +127,9 @@ def add(obj: Context, address: str, name: str | None, resubscribe: bool) -> None
     else:
         said = "already on the list (active)"
     click.echo(f"{said}: {added.subscriber.email}")
+    if added.renamed_from is not None:
+        was = f"was {added.renamed_from!r}" if added.renamed_from else "had none"
+        click.echo(f"name set to {added.subscriber.name!r} ({was}), in the To: header of every newsletter they are on")
 
 
 @subscribers.command("list")
