@@ -4,6 +4,7 @@ and a database of an earlier release upgraded with every row, id and link kept. 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -116,8 +117,17 @@ def test_a_one_click_unsubscribe_ends_one_subscription_and_a_hard_bounce_both(to
     town.ledger.enqueue("2026-11-01-cccccc")
     town.ledger.mark_failed("2026-11-01-cccccc", cy.id, "550 5.1.1 no such user", bounce=True)
     assert _status(town, cy.id) is SubscriberStatus.BOUNCED and _status(town, cy_culture.id) is SubscriberStatus.BOUNCED
-    bounced = [body for _, kind, body in town.webhooks.events() if kind.value == "subscriber.bounced"]
-    assert len(bounced) == 4 and all('"newsletter":"culture"' in body or '"newsletter":"town"' in body for body in bounced)
+    bounced = [json.loads(body)["data"] for _, kind, body in town.webhooks.events() if kind.value == "subscriber.bounced"]
+    assert sorted((data["newsletter"], data["email"]) for data in bounced) == [
+        ("culture", "bo@example.org"),
+        ("culture", "cy@example.org"),
+        ("town", "bo@example.org"),
+        ("town", "cy@example.org"),
+    ]
+    # One person, two subscriptions: each event names its subscription and the person both share (the API's id).
+    by_person = {(data["email"], data["person_id"]) for data in bounced}
+    assert by_person == {("bo@example.org", bo.person_id), ("cy@example.org", cy.person_id)} and bo.person_id != cy.person_id
+    assert {data["id"] for data in bounced} == {bo.id, bo_culture.id, cy.id, cy_culture.id}
 
 
 def test_a_complaint_stops_every_newsletter_and_forget_erases_the_person(town: Store, scopes: Callable[[str], Scope]) -> None:
@@ -133,6 +143,8 @@ def test_a_complaint_stops_every_newsletter_and_forget_erases_the_person(town: S
     ]
     ended = Roster(scopes("town"), town).forget(ada)
     assert ended == ["town", "culture"]
+    forgotten = [json.loads(body)["data"] for _, kind, body in town.webhooks.events() if kind.value == "subscriber.forgotten"]
+    assert [(data["newsletter"], data["person_id"]) for data in forgotten] == [("town", ada.person_id), ("culture", ada.person_id)]
     assert town.subscribers.get("ada@example.org") is None and culture.subscribers.get("ada@example.org") is None
     with town.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM people")).scalar_one() == 0

@@ -269,8 +269,8 @@ def test_forget_strips_the_person_from_events_still_to_go(sqlite_store: Store, r
     assert all("ada@" not in body and "Lovelace" not in body for _, _, body in sqlite_store.webhooks.events())
     deliver(sqlite_store, datetime.now(UTC), allow_private=True)
     assert receiver.types() == ["subscriber.created", "subscriber.forgotten"]
-    # Stripped to the id and the hash, and the newsletter whose subscription it was (no person in it).
-    stripped = {"id": ada.id, "email_hash": "hash-of-ada", "newsletter": sqlite_store.newsletter}
+    # Stripped to the ids and the hash, and the newsletter whose subscription it was (no person's data in it).
+    stripped = {"id": ada.id, "email_hash": "hash-of-ada", "newsletter": sqlite_store.newsletter, "person_id": ada.person_id}
     assert [item.event["data"] for item in receiver.received] == [stripped] * 2
     assert all(item.verified for item in receiver.received)
 

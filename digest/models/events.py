@@ -74,6 +74,7 @@ class SubscriberFacts:
 
     id: int
     newsletter: str  # the subscription's newsletter (its slug)
+    person_id: int  # the person's: the API's /people/{id}, shared by their subscriptions on other newsletters
     email: str
     name: str | None
     status: SubscriberStatus
@@ -86,6 +87,7 @@ class SubscriberFacts:
         data: dict[str, object] = {
             "id": self.id,
             "newsletter": self.newsletter,
+            "person_id": self.person_id,
             "email": self.email,
             "name": self.name,
             "status": self.status.value,
@@ -105,11 +107,14 @@ class ForgottenFacts:
     id: int
     email_hash: str
     newsletter: str | None = None  # the subscription's newsletter (its slug); None in an event stripped before v24
+    person_id: int | None = None  # the person's id (gone from the API once forgotten: a receiver's key to erase by)
 
     def data(self) -> dict[str, object]:
         data: dict[str, object] = {"id": self.id, "email_hash": self.email_hash}
         if self.newsletter is not None:
             data["newsletter"] = self.newsletter
+        if self.person_id is not None:
+            data["person_id"] = self.person_id
         return data
 
 
@@ -155,8 +160,9 @@ def forgotten_body(body: str, email_hash: str) -> str:
     data = value.get("data") if isinstance(value, dict) else None
     person = data.get("id") if isinstance(data, dict) else None
     value["data"] = {"id": person, "email_hash": email_hash}
-    if isinstance(data, dict) and isinstance(data.get("newsletter"), str):
-        value["data"]["newsletter"] = data["newsletter"]
+    for kept, kind in (("newsletter", str), ("person_id", int)):  # neither says who the person is
+        if isinstance(data, dict) and isinstance(data.get(kept), kind):
+            value["data"][kept] = data[kept]
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

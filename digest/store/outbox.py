@@ -50,14 +50,20 @@ def emit(conn: Connection, kind: EventType, facts: Facts, *, at: datetime | None
     return event_id
 
 
-def forget_in_events(conn: Connection, subscriber_id: int, email_hash: str, newsletter: str | None = None) -> None:
+def forget_in_events(
+    conn: Connection, subscriber_id: int, email_hash: str, newsletter: str | None = None, person_id: int | None = None
+) -> None:
     """Strip every stored event about a person to their id and keyed hash (``forget``), and write their
     ``subscriber.forgotten``: what is still to go out about them no longer carries the address."""
     for event_id, body in conn.execute(
         sa.select(webhook_events.c.id, webhook_events.c.body).where(webhook_events.c.subscriber_id == subscriber_id)
     ).all():
         conn.execute(sa.update(webhook_events).where(webhook_events.c.id == event_id).values(body=forgotten_body(body, email_hash)))
-    emit(conn, EventType.SUBSCRIBER_FORGOTTEN, ForgottenFacts(id=subscriber_id, email_hash=email_hash, newsletter=newsletter))
+    emit(
+        conn,
+        EventType.SUBSCRIBER_FORGOTTEN,
+        ForgottenFacts(id=subscriber_id, email_hash=email_hash, newsletter=newsletter, person_id=person_id),
+    )
 
 
 def new_message_id() -> str:

@@ -104,6 +104,7 @@ def facts_of(row: Any) -> SubscriberFacts:
     return SubscriberFacts(
         id=int(row["id"]),
         newsletter=row["newsletter"],
+        person_id=int(row["person_id"]),
         email=row["email"],
         name=row["name"],
         status=SubscriberStatus(row["status"]),

@@ -365,7 +365,7 @@ class Subscribers:
             ).all()
             ended = sorted(theirs, key=lambda sub: sub[0] != subscriber_id)
             for sub_id, newsletter in ended:
-                forget_in_events(conn, sub_id, address_hash, newsletter)
+                forget_in_events(conn, sub_id, address_hash, newsletter, person)
             ids = [sub[0] for sub in ended]
             conn.execute(sa.delete(deliveries).where(deliveries.c.subscriber_id.in_(ids)))
             conn.execute(sa.delete(mail_events).where(mail_events.c.subscriber_id.in_(ids)))  # bounces quote the address
