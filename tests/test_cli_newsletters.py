@@ -236,3 +236,27 @@ def test_an_operator_s_name_on_a_second_newsletter_replaces_the_person_s_and_say
         listed = cli(config, "--newsletter", slug, "subscribers", "list")
         assert listed.returncode == 0, listed.stderr
         assert listed.stdout.rstrip().endswith("ann@example.org  Ann Smith"), listed.stdout
+
+
+def test_a_newsletter_whose_file_went_is_named_with_its_readers_and_the_file_to_put_back(tmp_path: Path) -> None:
+    """Its rows stay (nothing is lost), but nothing says they exist once no config names the slug: `status` and
+    `newsletters list` warn, naming the counts and the file to put back (issue 34)."""
+    config = two_newsletters(tmp_path)
+    added = cli(config, "--newsletter", "culture", "subscribers", "add", "ann@example.org")
+    assert added.returncode == 0, added.stderr
+    file = tmp_path / "config" / "newsletters" / "culture.toml"
+    kept = file.read_text(encoding="utf-8")
+    file.unlink()
+    said = f'the database holds newsletter "culture" (1 subscription(s), 0 issue(s)) that no config names, so its readers get nothing: put back {file}'
+    status = cli(config, "status")
+    assert status.returncode == 0, status.stderr
+    assert f"warning: {said}" in status.stdout
+    as_json = cli(config, "status", "--format", "json")
+    assert json.loads(as_json.stdout)["unconfigured"] == [{"slug": "culture", "subscriptions": 1, "issues": 0}]
+    listed = cli(config, "newsletters", "list", "--format", "json")
+    assert [row["slug"] for row in json.loads(listed.stdout)] == ["golden-gazette"] and said in listed.stderr
+
+    file.write_text(kept, encoding="utf-8")
+    again = cli(config, "status", "--format", "json")
+    assert json.loads(again.stdout)["unconfigured"] == []
+    assert "no config names" not in cli(config, "newsletters", "list").stderr

@@ -138,3 +138,28 @@ def newsletter_lines(scopes: tuple[Scope, ...], open_store: Callable[[Scope], St
             )
         )
     return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Unconfigured:
+    """A newsletter the database holds rows of that no config names: its file was removed, or its slug changed.
+    Nothing of it is lost, and nothing of it is sent, until a config names the slug again."""
+
+    slug: str
+    subscriptions: int
+    issues: int
+
+    def said(self, config_path: Path | None) -> str:
+        """The warning, with the fix: the file to put back beside ``config_path`` (the install's config/digest.toml)."""
+        where = newsletter_folder(config_path) / f"{self.slug}.toml" if config_path else f"{self.slug}.toml"
+        return (
+            f'the database holds newsletter "{self.slug}" ({self.subscriptions} subscription(s), {self.issues} issue(s)) '
+            f"that no config names, so its readers get nothing: put back {where}, or set its slug again where it was changed"
+        )
+
+
+def unconfigured(store: Store, slugs: tuple[str, ...]) -> tuple[Unconfigured, ...]:
+    """The newsletters of the database whose slug is not in ``slugs`` (the install's config), by slug."""
+    return tuple(
+        Unconfigured(slug, subscriptions, issues) for slug, (subscriptions, issues) in sorted(store.held().items()) if slug not in slugs
+    )

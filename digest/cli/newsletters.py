@@ -44,10 +44,18 @@ def add(obj: Context, slug: str, name: str) -> None:
 @click.pass_obj
 def list_(obj: Context, fmt: str) -> None:
     """Each newsletter: its slug, name, base path, subscribers (active/total) and next slot."""
-    from digest.app.newsletters import newsletter_lines
+    from digest.app.newsletters import newsletter_lines, unconfigured
     from digest.app.session import existing_store
 
     lines = newsletter_lines(obj.scopes(), existing_store, datetime.now(UTC))
+    store = existing_store(obj.settings)
+    try:
+        orphans = unconfigured(store, obj.whole.slugs) if store is not None else ()
+    finally:
+        if store is not None:
+            store.close()
+    for orphan in orphans:  # on stderr: the JSON on stdout keeps its shape, a list of configured newsletters
+        click.echo(f"warning: {orphan.said(obj.whole.install.config_path)}", err=True)
     if fmt == "json":
         click.echo(
             terminal_json(

@@ -33,6 +33,7 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
 
     With several newsletters, a section for each (--newsletter: that one's); the JSON keeps the first's at its top
     level, as with one, and has a `newsletters` list, one object per newsletter with its slug."""
+    from digest.app.newsletters import unconfigured
     from digest.app.session import open_store
     from digest.app.status import status as status_of
     from digest.cli import deliverability
@@ -49,9 +50,12 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
         finally:
             store.close()
     checked = deliverability.checks(obj)
+    orphans = unconfigured(obj.store, obj.whole.slugs)
     if as_json or fmt == "json":
         found = _status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}
-        click.echo(json.dumps(found | {"newsletters": [_newsletter_json(scope, item, pending) for scope, item in each]}, indent=2))
+        found["newsletters"] = [_newsletter_json(scope, item, pending) for scope, item in each]
+        found["unconfigured"] = [{"slug": o.slug, "subscriptions": o.subscriptions, "issues": o.issues} for o in orphans]
+        click.echo(json.dumps(found, indent=2))
         return
     for scope, item in each:
         if len(each) > 1 or scope.shared:
@@ -62,6 +66,8 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
         _status_text(obj, item, pending, scope)
     for said in deliverability.said(obj, checked):
         click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
+    for orphan in orphans:
+        click.echo(f"warning: {orphan.said(obj.whole.install.config_path)}")
 
 
 def _newsletter_json(scope: Scope, seen: Status, pending: bool) -> dict[str, object]:

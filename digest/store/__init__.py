@@ -162,6 +162,19 @@ class Store:
             return self
         return type(self)(self.engine, self.newsletter, first_edition=self.first_edition, edition=name)
 
+    def held(self) -> dict[str, tuple[int, int]]:
+        """Every newsletter the database holds rows of, by slug: (its subscriptions, its issues). A slug here that no
+        config names is a newsletter whose file went (or whose slug changed): its readers get nothing until it is back."""
+        from digest.store.schema import issues, subscribers
+
+        held: dict[str, tuple[int, int]] = {}
+        with self.reads.connect() as conn:
+            for slug, count in conn.execute(sa.select(subscribers.c.newsletter, sa.func.count()).group_by(subscribers.c.newsletter)):
+                held[str(slug)] = (int(count), 0)
+            for slug, count in conn.execute(sa.select(issues.c.newsletter, sa.func.count()).group_by(issues.c.newsletter)):
+                held[str(slug)] = (held.get(str(slug), (0, 0))[0], int(count))
+        return held
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
