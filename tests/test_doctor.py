@@ -348,3 +348,27 @@ def test_a_relay_an_include_may_cover_is_a_warning_not_a_failure(sending: Callab
     spf = by_name(diagnose(sending(), NOW))[CheckName.SPF]
     assert spf.verdict is Verdict.WARN and "an include may cover the addresses it sends from" in spf.detail, spf
     assert spf.fix == f'publish {DOMAIN}. IN TXT "v=spf1 include:_spf.{DOMAIN} ip4:{RELAY_IP} -all"'
+
+
+def test_every_newsletter_of_an_install_is_checked_each_under_its_own_path(tmp_path: Path, zone: DnsServer) -> None:
+    """Each newsletter has its own sender, DKIM key and public path (issue 34): the doctor checks each, in a section
+    of its own (JSON: the first's at the top level as before, and `newsletters`), its one-click probe under its path."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[doctor]\nnameservers = ["{zone.nameserver}"]\n', encoding="utf-8")
+    secret = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
+    added = in_process(["--config", str(config), "newsletters", "add", "culture", "--name", "Culture"], env=secret, drop=INHERITED)
+    assert added.returncode == 0, added.stderr
+    done = in_process(["--config", str(config), "doctor", "--format", "json"], env=secret, drop=INHERITED)
+    assert done.returncode == 0, done.stderr  # warnings only: nothing answers at the base URL, no DNS record
+    found = json.loads(done.stdout)
+    assert [each["slug"] for each in found["newsletters"]] == [found["newsletters"][0]["slug"], "culture"]
+    assert found["checks"] == found["newsletters"][0]["checks"]
+
+    def probed(checks: list[dict[str, str]]) -> str:
+        return next(check["detail"] for check in checks if check["name"] == CheckName.ONE_CLICK.value)
+
+    assert "/culture/u/test" in probed(found["newsletters"][1]["checks"]) and "/culture/" not in probed(found["checks"])
+    words = in_process(["--config", str(config), "doctor"], env=secret, drop=INHERITED)
+    assert words.stdout.count("== ") == 2 and "== Culture (culture, /culture) ==" in words.stdout
+    only = in_process(["--config", str(config), "--newsletter", "culture", "doctor", "--format", "json"], env=secret, drop=INHERITED)
+    assert "newsletters" not in json.loads(only.stdout) and "/culture/u/test" in probed(json.loads(only.stdout)["checks"])

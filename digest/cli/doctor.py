@@ -26,6 +26,10 @@ def doctor(obj: Context, output: str) -> None:
     (host:port, comma-separated), or the system's resolver. A name that does
     not resolve is a warning, never a failure. Nobody is unsubscribed: the
     one-click check posts to the token test copies carry.
+
+    With several newsletters, each is checked in a section of its own (its sender's domain, DKIM key and public
+    path; --newsletter: that one only); the JSON keeps the first's checks at its top level and adds `newsletters`,
+    one object per newsletter with its slug and checks. The exit is 1 if any newsletter has a FAIL.
     """
     from digest.app.doctor import diagnose
     from digest.models.errors import StoreError
@@ -38,15 +42,26 @@ def doctor(obj: Context, output: str) -> None:
     except StoreError as exc:
         click.echo(f"warning: this run is not kept for `digest status`: {exc}", err=True)
         store = None
-    report = diagnose(settings, datetime.now(UTC), store)
+    now = datetime.now(UTC)
+    # Each newsletter has its own From domain, DKIM key and public path: each is checked (the install's own checks,
+    # the secret key and the bounce mailbox, come again in each section). The first's run is the one kept for status.
+    kept = settings.newsletter.slug
+    each = [(scope, diagnose(scope, now, store if scope.newsletter.slug == kept else None)) for scope in obj.scopes()]
+    report = next(item for scope, item in each if scope.newsletter.slug == kept)
     if output == "json":
-        click.echo(terminal_json(as_json(report), indent=2))
+        found = as_json(report)
+        if len(each) > 1:
+            found["newsletters"] = [{"slug": scope.newsletter.slug, **as_json(item)} for scope, item in each]
+        click.echo(terminal_json(found, indent=2))
     else:
-        for check in report.checks:
-            for line in lines(check):
-                say(line)
-        click.echo(summary(report))
-    if report.failed:
+        for scope, item in each:
+            if len(each) > 1:
+                say(f"== {scope.newsletter.name} ({scope.newsletter.slug}, {scope.newsletter.path}) ==")
+            for check in item.checks:
+                for line in lines(check):
+                    say(line)
+            click.echo(summary(item))
+    if any(item.failed for _, item in each):
         sys.exit(EXIT_PROBLEMS)
 
 

@@ -55,7 +55,7 @@ def _ours(body: bytes) -> bool:
 def one_click_check(settings: Scope, lookup: Lookup) -> SetupCheck:
     """The POST a mailbox provider sends for its unsubscribe button, with no cookie, to the token test copies carry."""
     got = reach(
-        UNSUBSCRIBE_TEST.link(settings.install.base_url),
+        UNSUBSCRIBE_TEST.link(settings.base_url),  # under the newsletter's path: a proxy may route each path apart
         lookup.addresses,
         method="POST",
         body=ONE_CLICK_BODY,
