@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.server
 import os
 import threading
@@ -70,7 +71,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Scope]:
     def make(**overrides: Any) -> Scope:
         base = load_settings(REPO / "config" / "digest.toml", environ={})
         base = overridden(
-            base, root=tmp_path, output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", editorial_dir=tmp_path / "content" / "issues"
+            base,
+            root=tmp_path,
+            output_dir=tmp_path / "out",
+            cache_dir=tmp_path / "cache",
+            editorial_dir=tmp_path / "content" / "issues",
+            # The shipped config's outbox is the project's own folder: a test's copies go under its tmp_path.
+            delivery=dataclasses.replace(base.install.delivery, outbox_dir=tmp_path / "outbox"),
         )
         return overridden(base, **overrides)
 

@@ -45,6 +45,8 @@ def settings_on(make_settings: Callable[..., Scope], url: str, port: int | None 
     from digest.config import DeliveryOptions, SmtpOptions
 
     options = {"backend": "smtp" if port else "outbox", "connections": 2, "retry_base": 0.05, "max_wait": 10.0} | delivery
+    # The test's own outbox folder (make_settings puts it under tmp_path); the default, "outbox", is the project's.
+    options.setdefault("outbox_dir", make_settings().install.delivery.outbox_dir)
     return make_settings(
         database_url=url,
         secret_key="test-secret-key-for-the-suite-0123456789",

@@ -131,7 +131,7 @@ def process_message(
     )
     if store.events.seen(reading.key):
         return Outcome(kind=reading.kind, duplicate=True)
-    issues = {issue_tag(summary.id): summary.id for summary in store.scoped(about.newsletter.slug).issues.summaries()}
+    issues = {issue_tag(issue_id): issue_id for issue_id in store.scoped(about.newsletter.slug).issues.ids_of_every_edition()}
     ref = reading.ref
     subscriber = store.subscribers.get(subscriber_id=ref.subscriber_id) if ref is not None else None
     issue_id = issues.get(ref.issue_tag) if ref is not None else _issue_in_message_id(reading.original_message_id, store, newsletters)
@@ -184,7 +184,7 @@ def read_for_newsletters(raw: bytes, scopes: Sequence[Scope], recipient: str | N
 def _issue_in_message_id(message_id: str | None, store: Store, newsletters: Sequence[Scope]) -> str | None:
     """The issue a quoted Message-ID names, among every newsletter's issues (ids are unique across them)."""
     slugs = {scope.newsletter.slug for scope in newsletters} | {store.newsletter}
-    known = {summary.id for slug in slugs for summary in store.scoped(slug).issues.summaries()}
+    known = {issue_id for slug in slugs for issue_id in store.scoped(slug).issues.ids_of_every_edition()}
     return _issue_of(message_id, known)
 
 

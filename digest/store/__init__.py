@@ -152,9 +152,14 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def scoped(self, newsletter: str) -> Store:
-        """The same database (engine and pool shared) for another newsletter: ``close`` either closes both."""
-        return self if newsletter == self.newsletter else type(self)(self.engine, newsletter)
+    def scoped(self, newsletter: str, first_edition: str | None = None) -> Store:
+        """The same database (engine and pool shared) for another newsletter, whose first edition is ``first_edition``
+        (its issues and readers of no edition named are that one's: pass it whenever the config is at hand; None: the
+        default's name): ``close`` either closes both."""
+        first = first_edition or DEFAULT_EDITION
+        if newsletter == self.newsletter and first == self.first_edition and self.edition == first:
+            return self
+        return type(self)(self.engine, newsletter, first_edition=first)
 
     def of_edition(self, name: str) -> Store:
         """The same database for another edition of this newsletter: its issues, schedule runs and readers."""

@@ -149,6 +149,12 @@ class Issues:
         with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
 
+    def ids_of_every_edition(self) -> list[str]:
+        """The ids of the newsletter's issues of every edition, newest window first: what a returned mail may name."""
+        query = sa.select(issues.c.id).where(issues.c.newsletter == self.newsletter).order_by(issues.c.window_end.desc())
+        with self.reads.connect() as conn:
+            return [str(row[0]) for row in conn.execute(query).all()]
+
     def last_window_end(self, before: datetime) -> datetime | None:
         """The end of the latest window of an issue that went out (any delivery attempted), at or before ``before``.
 
