@@ -177,7 +177,7 @@ def feeds(settings: Scope, editions: Sequence[EditionSent]) -> list[Page]:
 def pages(settings: Scope, editions: Sequence[EditionSent]) -> list[Page]:
     """Every page and feed of the archive for each edition's sent issues."""
     every = [issue for edition in editions for issue, _ in edition.sent]
-    posts = carried(every, settings.newsletter.timezone)
+    posts = carried(((issue.window_end, issue.model) for issue in every), settings.newsletter.timezone)
     context = index_context(settings.newsletter, [(edition.name, [issue for issue, _ in edition.sent]) for edition in editions], "", posts)
     common = {"newsletter": settings.newsletter.name, "language": settings.newsletter.language}
     index = _PAGES.get_template("archive.html").render(**common, **context, subscribe=routes.SUBSCRIBE.link(settings.base_url))
@@ -306,7 +306,7 @@ class Archive:
         return index_context(self.settings.newsletter, editions, prefix, posts)
 
     def posts(self) -> list[ArchivedPost]:
-        every = [issue for edition in self.editions.values() for issue, _ in edition.issues.sent()]
+        every = [issue for edition in self.editions.values() for issue in edition.issues.sent_models()]
         return carried(every, self.settings.newsletter.timezone)
 
     def web_copy(self, issue_id: str) -> str | None:

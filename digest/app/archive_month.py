@@ -20,7 +20,6 @@ from datetime import date, datetime, tzinfo
 
 import jinja2
 
-from digest.models import StoredIssue
 from digest.render.i18n import format_day, format_month
 
 _PAGES = jinja2.Environment(loader=jinja2.PackageLoader("digest", "web/templates"), autoescape=True, undefined=jinja2.StrictUndefined)
@@ -61,14 +60,13 @@ def _of_model(model: dict[str, object], zone: tzinfo) -> Iterable[ArchivedPost]:
             )
 
 
-def carried(issues: Iterable[StoredIssue], zone: tzinfo) -> list[ArchivedPost]:
-    """Every post the ``issues`` carried (mailed, or counted beyond a round-up's cap), each once: the newest issue's
-    (by the end of its window) placement wins. Dates in ``zone``, the newsletter's."""
+def carried(issues: Iterable[tuple[datetime, str | None]], zone: tzinfo) -> list[ArchivedPost]:
+    """Every post the issues carried (mailed, or counted beyond a round-up's cap), each once: the newest issue's (by
+    the end of its window) placement wins. ``issues``: each one's window end and digest.json (None: frozen before
+    v8, nothing to give). Dates in ``zone``, the newsletter's."""
     found: dict[str, ArchivedPost] = {}
-    for issue in sorted(issues, key=lambda item: item.window_end, reverse=True):
-        if not issue.model:
-            continue
-        for post in _of_model(json.loads(issue.model), zone):
+    for _end, model in sorted(issues, key=lambda item: item[0], reverse=True):
+        for post in _of_model(json.loads(model), zone) if model else ():
             found.setdefault(post.id, post)
     return list(found.values())
 
