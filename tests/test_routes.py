@@ -19,7 +19,7 @@ from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
 
-SAMPLE = {"token": "not-a-real-token", "issue_id": "2026-11-20-abcdef", "theme": "no-such-theme"}
+SAMPLE = {"token": "not-a-real-token", "issue_id": "2026-11-20-abcdef", "theme": "no-such-theme", "edition": "no-such-edition"}
 
 
 @pytest.fixture
@@ -69,6 +69,7 @@ def test_every_link_built_is_served_by_a_route(public: tuple[LiveServer, Store, 
         routes.PREFERENCES.link(server.base, token=token),
         archive_url(settings).replace(settings.install.base_url, server.base),  # the archive's address, without its slash
         f"{routes.archive_at(None, server.base)}/{SAMPLE['issue_id']}/",  # an issue's "view in browser" link
+        routes.month_archive(routes.archive_at(None, server.base), 2026, 11),  # a round-up's "and N more in the archive"
     ]
     for link in built:
         code, body = fetch(link)

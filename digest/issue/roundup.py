@@ -2,8 +2,9 @@
 
 Per theme the posts are ranked: the editor's pins first (in the editor's order), then the stories told by the most
 outlets (a post and its ``also``), then readers' aggregate clicks where they were counted, then the newest. The first
-``cap`` stay; the rest are counted in ``Section.more`` with the month's archive page in ``Section.more_url``, which
-lists every post of the month, so a post beyond the cap is not missed, only not mailed. Pure: nothing read, no clock.
+``cap`` stay; the rest are counted in ``Section.more`` (and kept in ``Section.beyond``, which digest.json holds) with
+the month's archive page in ``Section.more_url``, which lists every post of the month, so a post beyond the cap is not
+missed, only not mailed. Pure: nothing read, no clock.
 """
 
 from __future__ import annotations
@@ -52,7 +53,13 @@ def _timestamp(moment: datetime) -> float:
 def _cut(section: Section, cap: int, archive_url: str, pinned: Sequence[str], clicks: Mapping[str, int] | None) -> Section:
     ranked = rank(section.posts, pinned, clicks)
     kept, beyond = ranked[:cap], len(ranked) - cap
-    return replace(section, outlets=runs_by_outlet(kept), more=max(beyond, 0), more_url=archive_url if beyond > 0 else "")
+    return replace(
+        section,
+        outlets=runs_by_outlet(kept),
+        more=max(beyond, 0),
+        more_url=archive_url if beyond > 0 else "",
+        beyond=tuple(ranked[cap:]),
+    )
 
 
 def runs_by_outlet(posts: Sequence[Post]) -> tuple[OutletGroup, ...]:

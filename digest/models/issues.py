@@ -37,6 +37,9 @@ class Section:
     # page of ``more_url`` ("and 14 more in the archive"); 0: every post of the theme is shown.
     more: int = 0
     more_url: str = ""
+    # Those posts, strongest first: kept in the digest.json so the month's archive page can list them (a
+    # round-up carries them there, not in its mail).
+    beyond: tuple[Post, ...] = ()
 
     @property
     def posts(self) -> tuple[Post, ...]:

@@ -39,6 +39,8 @@ ARCHIVE = PublicPath("/archive/")
 ARCHIVE_ISSUE = PublicPath("/archive/{issue_id}/")  # an issue's "view in browser" copy
 ARCHIVE_FEED = PublicPath("/archive/feed.atom")
 THEME_FEED = PublicPath("/archive/themes/{theme}.atom")
+# An edition's feed, beside the first's feed.atom (digest.app.archive): under a folder no issue id or month takes.
+EDITION_FEED = PublicPath("/archive/editions/{edition}.atom")
 SUBSCRIBE = PublicPath("/subscribe")
 CONFIRM = PublicPath("/confirm/{token}", personal=True)
 UNSUBSCRIBE_HELP = PublicPath("/u/")
@@ -58,6 +60,7 @@ EVERY_PATH = (
     ARCHIVE_ISSUE,
     ARCHIVE_FEED,
     THEME_FEED,
+    EDITION_FEED,
     SUBSCRIBE,
     CONFIRM,
     UNSUBSCRIBE_HELP,
@@ -80,7 +83,8 @@ def archive_at(archive_url: str | None, base_url: str) -> str:
 
 def month_archive(archive: str, year: int, month: int) -> str:
     """The archive's page of one month (``…/2026-11/``), which lists every post of the month: where a round-up's
-    "and N more in the archive" points. ``archive``: :func:`archive_at`'s."""
+    "and N more in the archive" points. ``archive``: :func:`archive_at`'s. The app serves it by :data:`ARCHIVE_ISSUE`'s
+    route (a month's ``YYYY-MM`` is never an issue's id, ``YYYY-MM-DD-…``)."""
     return f"{archive}/{year:04d}-{month:02d}/"
 
 

@@ -90,8 +90,13 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
                     }
                     for group in section.outlets
                 ],
-                # A round-up's theme cut at its cap: how many more, and the month's archive page that lists them.
-                **({"more": section.more, "more_url": section.more_url} if section.more else {}),
+                # A round-up's theme cut at its cap: how many more, the month's archive page that lists them, and
+                # those posts (not mailed: the archive's month page reads them here, digest.app.archive_month).
+                **(
+                    {"more": section.more, "more_url": section.more_url, "beyond": [post_to_json(post) for post in section.beyond]}
+                    if section.more
+                    else {}
+                ),
             }
             for section in digest.sections
         ],

@@ -137,6 +137,15 @@ class Issues:
         # min() keeps the column's type: the time comes back as an aware datetime.
         return [(_stored(row), row["first_sent"]) for row in rows]
 
+    def sent_models(self) -> list[tuple[datetime, str | None]]:
+        """The window's end and the digest.json (None before v8) of every issue with a delivery sent: what the archive's
+        month pages read, without the HTML and text :meth:`sent` loads."""
+        query = sa.select(issues.c.window_end, issues.c.model).where(
+            self.mine, sa.exists().where(deliveries.c.issue_id == issues.c.id, deliveries.c.state == DeliveryState.SENT)
+        )
+        with self.reads.connect() as conn:
+            return [(row[0], row[1]) for row in conn.execute(query).all()]
+
     def summaries(self, *, sent_only: bool = False) -> list[IssueSummary]:
         """Stored issues, newest window first; ``sent_only``: those with at least one delivery sent."""
         query = (

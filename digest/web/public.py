@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from digest.app.archive import Archive
@@ -48,20 +48,16 @@ from digest.models import SubscriberStatus
 from digest.models.errors import AddressError
 from digest.models.routes import (
     API_ROOT,
-    ARCHIVE,
-    ARCHIVE_FEED,
-    ARCHIVE_ISSUE,
     CONFIRM,
     COUNTED,
-    HOME,
     SUBSCRIBE,
-    THEME_FEED,
     UNSUBSCRIBE,
     UNSUBSCRIBE_HELP,
     UNSUBSCRIBE_TEST,
 )
 from digest.web import favicon, guard
 from digest.web.api import REQUESTS_PER_MINUTE, Api
+from digest.web.archive_pages import ArchivePages
 from digest.web.guard import RateLimit, RateLimits
 from digest.web.metrics import metric_routes
 from digest.web.pages import Pages, mask
@@ -296,61 +292,6 @@ class CountedLinks:
             found[0], found[1], method=request.method, address=address, agent=request.headers.get("user-agent", ""), via=via
         )
         return RedirectResponse(link.url, status_code=302, headers=self.HEADERS)
-
-
-class ArchivePages:
-    """``/`` and ``/archive/…``: the sent issues, each one's web copy (no recipient's data), the Atom feeds."""
-
-    def __init__(self, pages: Pages, sent: Archive) -> None:
-        self.pages = pages
-        self.sent = sent
-
-    def routes(self) -> list[Route]:
-        at = self.pages.at
-        return [
-            Route(at + HOME.template, self.home, methods=["GET"]),
-            Route(at + ARCHIVE.template, self.archive, methods=["GET"]),
-            Route(at + ARCHIVE_FEED.template, self.feed, methods=["GET"]),
-            Route(at + THEME_FEED.template, self.feed, methods=["GET"]),
-            Route(at + ARCHIVE_ISSUE.template, self.issue, methods=["GET"]),
-            # The addresses without their slash, redirected by path: Starlette's own slash redirect names a host and
-            # a scheme (http behind a TLS proxy), so it is off for this app (create_public_app).
-            *(
-                Route(at + path.template.removesuffix("/"), self.to_path(at + path.template), methods=["GET"])
-                for path in (ARCHIVE, ARCHIVE_ISSUE)
-            ),
-            *([Route(at, self.home, methods=["GET"])] if at else []),  # "/culture" as "/culture/"
-        ]
-
-    @staticmethod
-    def to_path(template: str) -> Callable[[Request], Response]:
-        def redirect(request: Request) -> Response:
-            return RedirectResponse(template.format(**request.path_params), status_code=302, headers=Pages.HEADERS)
-
-        return redirect
-
-    def home(self, request: Request) -> Response:
-        # The site's root: the archive, whose page links the sign-up form. A path, never a host: no redirect
-        # of ours names a host a request gave.
-        return RedirectResponse(ARCHIVE.link(self.pages.at), status_code=302, headers=Pages.HEADERS)
-
-    def archive(self, request: Request) -> Response:
-        return self.pages.page(
-            "archive.html", issues=self.sent.listing(ARCHIVE.link(self.pages.at)), feed="feed.atom", subscribe=SUBSCRIBE.link(self.pages.at)
-        )
-
-    def issue(self, request: Request) -> Response:
-        copy = self.sent.web_copy(str(request.path_params["issue_id"]))
-        if copy is None:
-            return self.pages.message("No such issue", "This issue is not in the archive.", 404)
-        return HTMLResponse(copy, headers=Pages.HEADERS)
-
-    def feed(self, request: Request) -> Response:
-        # A feed is a file of the archive as `digest publish` writes it: its path under the archive's is the file's.
-        path = THEME_FEED if "theme" in request.path_params else ARCHIVE_FEED
-        wanted = path.link(**request.path_params).removeprefix(ARCHIVE.link())
-        found = self.sent.feed(wanted)
-        return Response(found.body, media_type=found.media_type) if found is not None else self.pages.not_found()
 
 
 class SignUpPages:
