@@ -10,6 +10,7 @@ from pathlib import Path
 
 import feedparser
 
+from digest.app.session import store_of
 from digest.config import load_settings
 from digest.store import Store
 from digest.web.public import create_public_app
@@ -176,6 +177,35 @@ def test_an_install_of_one_edition_keeps_its_archive_page(tmp_path: Path, smtp_s
     try:
         code, _, served = http_request("GET", f"{server.base}/archive/")
         assert code == 200 and "<h2" not in served and "<link" not in served and f'href="/archive/{ISSUE}/"' in served
+    finally:
+        server.stop()
+        store.close()
+
+
+def test_a_newsletter_whose_first_edition_is_not_weekly_serves_its_archive(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A journey (issue 34 with 35): an added newsletter of one monthly edition served an empty archive and a 404 for
+    every mail's "view in browser" link: the pages' store was re-scoped by slug alone, so its first edition was taken
+    to be "weekly". The store handed to the app here is opened as a newcomer's code would, by slug alone."""
+    config = project(tmp_path, smtp_server.port)
+    text = config.read_text(encoding="utf-8")
+    monthly_only = text[: text.index("[editions.weekly]")] + text[text.index("[editions.monthly]") : text.index("[editions.daily]")]
+    config.write_text(monthly_only, encoding="utf-8")
+    assert cli(config, "subscribers", "add", "monthly@example.org").returncode == 0
+    sent = cli(config, "send", "--as-of", MONTHLY, "--yes")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    settings = load_settings(config, environ={})
+    assert [edition.name for edition in settings.newsletter.editions] == ["monthly"]
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    (issue,) = store.of_edition("monthly").issues.summaries(sent_only=True)
+    # What every page and the API re-scope the store by: the config's first edition, whatever the store was opened with.
+    assert [summary.id for summary in store_of(settings, store).issues.summaries(sent_only=True)] == [issue.id]
+    server = LiveServer(create_public_app(overridden(settings, secret_key=SECRET), store))
+    try:
+        code, _, listing = http_request("GET", f"{server.base}/archive/")
+        assert code == 200 and f'href="/archive/{issue.id}/"' in listing
+        assert http_request("GET", f"{server.base}/archive/{issue.id}/")[0] == 200
+        code, _, feed = http_request("GET", f"{server.base}/archive/feed.atom")
+        assert code == 200 and entries(feed.encode("utf-8")) == [issue.id]
     finally:
         server.stop()
         store.close()
