@@ -41,6 +41,7 @@ def test_newsletters_add_writes_a_documented_file_that_loads_and_refuses_the_sam
     text = written.read_text(encoding="utf-8")
     assert 'name = "Culture Monthly"' in text and 'location = "content/culture"' in text and "[[themes]]" in text
     assert 'cron = "0 9 * * fri"' in text and text.count("\n#") > 10  # the fixture's schedule, and documented
+    assert 'list_id = "culture.golden.example"' in text  # pinned: a later change of sender keeps its links
     assert (tmp_path / "content" / "culture").is_dir()
 
     again = cli_process(config, "newsletters", "add", "culture", "--name", "Another")

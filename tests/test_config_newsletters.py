@@ -136,3 +136,29 @@ def test_a_newsletter_file_reads_its_paths_from_the_install_root_and_its_own_pat
     config = install(tmp_path, towns='[newsletter]\nname = "Towns"\npath = "/towns/hove/"\n[output]\ndir = "out/towns"\n')
     towns = load_config(config, environ={}).scope("towns").newsletter
     assert towns.path == "/towns/hove" and towns.output_dir == load_config(config, environ={}).install.root / "out" / "towns"
+
+
+def test_a_list_id_is_pinned_in_newsletter_and_delivery_may_not_say_otherwise(tmp_path: Path) -> None:
+    """The List-Id keys every signed link (a journey: changing an added newsletter's sender domain broke the links of
+    mail sent, and its file could not pin the List-Id): `[newsletter] list_id` in any newsletter's file holds it."""
+    pinned = CULTURE.replace('relay = "bulk"', 'relay = "bulk"\nlist_id = "culture.openstreets.example"')
+    moved = pinned.replace("culture@openstreets.example", "culture@elsewhere.example")
+    config = install(tmp_path, culture=moved)
+    culture = load_config(config).newsletters[1]
+    assert culture.sender.domain == "elsewhere.example" and culture.list_id == "culture.openstreets.example"
+    unpinned = load_config(install(tmp_path / "b", culture=CULTURE.replace("openstreets.example", "elsewhere.example")))
+    assert unpinned.newsletters[1].list_id == "culture.elsewhere.example"  # what the pin keeps from changing
+
+    first = write(
+        tmp_path / "c" / "config" / "digest.toml",
+        INSTALL.replace('timezone = "Europe/London"', 'timezone = "Europe/London"\nlist_id = "open.example"'),
+    )
+    assert load_config(first).newsletters[0].list_id == "open.example"
+    both = write(first, first.read_text(encoding="utf-8") + 'list_id = "other.example"\n')  # under [delivery], the last table
+    with pytest.raises(ConfigError) as raised:
+        load_config(both)
+    assert 'newsletter.list_id: differs from delivery.list_id ("other.example"): keep one of them' in str(raised.value)
+    bad = write(first, INSTALL.replace('timezone = "Europe/London"', 'timezone = "Europe/London"\nlist_id = "a b"'))
+    with pytest.raises(ConfigError) as raised:
+        load_config(bad)
+    assert 'newsletter.list_id: must be a dot-atom like "news.example.org", got "a b"' in str(raised.value)

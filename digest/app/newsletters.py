@@ -79,6 +79,7 @@ def newsletter_file(first: Publication, slug: str, name: str) -> str:
         "@LANGUAGE@": value(first.language),
         "@TIMEZONE@": value(str(first.timezone)),
         "@SENDER@": value(f"{name} <{first.sender.addr_spec}>"),
+        "@LIST_ID@": value(f"{slug}.{first.sender.domain}"),  # what list_id would derive, pinned
         "@PATH@": value(f"/{slug}"),
         "@SOURCES@": value(f"content/{slug}"),
         "@OUTPUT@": value(f"out/{slug}"),

@@ -28,6 +28,7 @@ from digest.config.validators import (
     check_title_format,
     choice,
     fixed_offset,
+    list_id_problem,
     nonempty,
     positive,
     rate,
@@ -53,6 +54,9 @@ def read_newsletter(top: TableReader, env: Mapping[str, str], warnings: list[str
         "archive_url": news.get("archive_url", str, "", lambda v: None if not v else check_base_url(v)).rstrip("/"),
         "path": news.get("path", str, "/", path_problem).rstrip("/") or "/",
         "relay": news.get("relay", str, ""),
+        # The List-Id keys every signed link of the newsletter's mail: pinned here, a later change of sender or slug
+        # keeps the links of mail already sent working (``newsletters add`` writes it).
+        "configured_list_id": news.get("list_id", str, "", list_id_problem),
         # Absent: the install's delivery.rate (0 here would mean "no limit", overriding it).
         "rate": own_rate if "rate" in news.table else None,
     }

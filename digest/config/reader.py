@@ -147,7 +147,10 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
     }
     unique_theme_keys(top, fields["themes"], fields["fallback_theme"], fields["fallback_key"])
     fields["meaning"] = starting_set(fields, problems)
-    delivery, fields["configured_list_id"] = read_delivery(top, env, root)
+    delivery, delivery_list_id = read_delivery(top, env, root)
+    if delivery_list_id and fields["configured_list_id"] and delivery_list_id != fields["configured_list_id"]:
+        top.fail("newsletter.list_id", f'differs from delivery.list_id ("{delivery_list_id}"): keep one of them')
+    fields["configured_list_id"] = fields["configured_list_id"] or delivery_list_id
     smtp, relays, relay_cooldown = read_smtp(top, env, root)
     bounces = read_bounces(top, env, root)
     _cross_checks(top, file, delivery, smtp, relays, bounces, fields["database_url"])

@@ -22,6 +22,7 @@ from digest.config.validators import (
     check_mailbox,
     choice,
     expiry,
+    list_id_problem,
     nonempty,
     positive,
     rate,
@@ -56,12 +57,7 @@ def read_delivery(top: TableReader, env: Mapping[str, str], root: Path) -> tuple
         throttle=_throttle(reader.sub("throttle")),
         warmup=_warmup(reader.sub("warmup")),
     )
-    list_id = reader.get(
-        "list_id",
-        str,
-        "",
-        lambda v: None if re.fullmatch(r"[A-Za-z0-9.-]*", v) else f'must be a dot-atom like "news.example.org", got "{v}"',
-    )
+    list_id = reader.get("list_id", str, "", list_id_problem)
     reader.finish()
     return options, list_id
 

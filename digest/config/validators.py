@@ -115,3 +115,8 @@ def fixed_offset(zone: ZoneInfo) -> bool:
 def is_place(key: str) -> bool:
     """Region/City names (Asia/Tokyo) are real places that merely have no DST: not a mistake."""
     return "/" in key and not key.upper().startswith("ETC/")
+
+
+def list_id_problem(value: str) -> str | None:
+    """What is wrong with a configured List-Id (RFC 2919: a dot-atom), or None."""
+    return None if re.fullmatch(r"[A-Za-z0-9.-]*", value) else f'must be a dot-atom like "news.example.org", got "{value}"'
