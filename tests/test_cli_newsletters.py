@@ -261,3 +261,17 @@ def test_a_newsletter_whose_file_went_is_named_with_its_readers_and_the_file_to_
     again = cli(config, "status", "--format", "json")
     assert json.loads(again.stdout)["unconfigured"] == []
     assert "no config names" not in cli(config, "newsletters", "list").stderr
+
+
+def test_a_newsletter_may_not_take_a_path_of_the_first_newsletter_s_pages(tmp_path: Path) -> None:
+    """A journey: `newsletters add archive` (or u, confirm, api…) was written, and its pages were the first's."""
+    config = project(tmp_path)
+    for slug in ("archive", "u", "confirm", "api", "healthz"):
+        refused = cli(config, "newsletters", "add", slug, "--name", "Taken")
+        assert refused.returncode == 2 and f'"{slug}" names the first newsletter\'s pages' in refused.stderr, refused.stderr
+        assert not (tmp_path / "config" / "newsletters" / f"{slug}.toml").exists()
+    write(tmp_path / "config" / "newsletters" / "culture.toml", '[newsletter]\nname = "Culture"\npath = "/archive/culture"\n')
+    loaded = cli(config, "newsletters", "list")
+    assert loaded.returncode == 2 and 'newsletter.path: "/archive/culture" starts with /archive' in loaded.stderr, loaded.stderr
+    write(tmp_path / "config" / "newsletters" / "culture.toml", '[newsletter]\nname = "Culture"\npath = "/archives"\n')
+    assert cli(config, "newsletters", "list").returncode == 0  # a segment of its own, however like one

@@ -22,6 +22,7 @@ from digest.config.newsletters import newsletter_folder
 from digest.config.schema import theme_key_problem
 from digest.models import SubscriberStatus
 from digest.models.errors import ConfigError
+from digest.models.routes import taken_segments
 from digest.store import Store
 
 
@@ -44,6 +45,8 @@ def add_newsletter(whole: Config, slug: str, name: str) -> Added:
         raise ConfigError(["no config/digest.toml to add a newsletter beside: run `digest init` first"])
     if (problem := theme_key_problem(slug)) is not None:
         raise ConfigError([f"SLUG: a newsletter's slug {problem}: try {_slugged(slug)}"])
+    if slug in taken_segments():  # its pages would default to /SLUG, under the first newsletter's own
+        raise ConfigError([f'SLUG: "{slug}" names the first newsletter\'s pages (/{slug}…): choose another slug'])
     target = newsletter_folder(config_path) / f"{slug}.toml"
     if slug in whole.slugs or target.exists():
         where = target if target.exists() else first.source or config_path

@@ -23,6 +23,7 @@ from digest.config.schema import Relay, theme_key_problem
 from digest.config.sourcing import read_sources
 from digest.config.table import TableReader
 from digest.config.themes import read_grouping, read_themes, starting_set, unique_theme_keys
+from digest.models.routes import taken_segments
 
 NEWSLETTERS_FOLDER = "newsletters"  # beside config/digest.toml
 # The install's sections, and what a newsletter file says instead (where there is something to say).
@@ -133,6 +134,11 @@ def check_newsletters(newsletters: list[dict[str, Any]], install_file: str, rela
         if (owner := slugs.setdefault(fields["slug"], file)) != file:
             problems.append(
                 f'{file}: newsletter.slug: "{fields["slug"]}" is already the slug of the newsletter of {owner}: give one another'
+            )
+        if (segment := fields["path"].strip("/").partition("/")[0]) in taken_segments():
+            problems.append(
+                f'{file}: newsletter.path: "{fields["path"]}" starts with /{segment}, one of the first newsletter\'s own '
+                f'pages ({", ".join(f"/{taken}" for taken in sorted(taken_segments()))}): give it another (path = "/...")'
             )
         if (owner := paths.setdefault(fields["path"], file)) != file:
             problems.append(

@@ -75,6 +75,13 @@ EVERY_PATH = (
 )
 
 
+def taken_segments() -> frozenset[str]:
+    """The first path segments the first newsletter's pages and the API take ("archive", "u", "api", …): an added
+    newsletter's base path may not start with one, or its pages would be the first's (``/archive/subscribe``)."""
+    first = {path.template.strip("/").partition("/")[0] for path in EVERY_PATH}
+    return frozenset(first - {""} | {API_ROOT.strip("/").partition("/")[0]})
+
+
 def archive_at(archive_url: str | None, base_url: str) -> str:
     """Where the archive lives, without its last slash (an issue's copy is ``…/<id>/``): the published one
     (``newsletter.archive_url``) when there is one, else the public app's."""
