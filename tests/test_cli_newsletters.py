@@ -106,13 +106,16 @@ def test_the_refusal_s_example_is_the_command_as_typed_and_pasted_does_what_was_
     config = two_newsletters(tmp_path)
     refused = cli_process(config, "sources", "--format", "json")
     assert refused.returncode == 2
-    example = re.search(r"such as `([^`]+)`", refused.stderr)
-    assert example is not None, refused.stderr
-    words = shlex.split(example.group(1))
-    assert words[words.index("--newsletter") + 1] == "golden-gazette" and words[-3:] == ["sources", "--format", "json"]
+    # One command per newsletter, the first not singled out (pasted in haste, `send --yes` would have mailed its list).
+    examples = re.findall(r"^  (digest .+)$", refused.stderr, re.MULTILINE)
+    assert len(examples) == 2 and "as one of:" in refused.stderr, refused.stderr
+    named = [shlex.split(example) for example in examples]
+    assert [words[words.index("--newsletter") + 1] for words in named] == ["golden-gazette", "culture"]
+    assert all(words[-3:] == ["sources", "--format", "json"] for words in named)
+    words = named[1]
     pasted = in_process([*words[1:]], env={"DIGEST_SECRET_KEY": SECRET}, drop=INHERITED, cwd=tmp_path)
     assert pasted.returncode == 0, pasted.stderr
-    assert json.loads(pasted.stdout)
+    assert [row["source"] for row in json.loads(pasted.stdout)] == ["content/culture"]
 
 
 def test_a_second_different_newsletter_on_one_line_is_refused_and_the_variable_is_named_as_such(tmp_path: Path) -> None:

@@ -148,10 +148,11 @@ def choose_one(slugs: tuple[str, ...], config: Path | None) -> str:
     from digest.app.hints import command_hint
 
     words = _command_words()
-    example = command_hint(config, *_typed_args(), newsletter=slugs[0])
+    # One command per newsletter, none singled out: an example naming the first would send its list, pasted in haste.
+    each = "".join(f"\n  {command_hint(config, *_typed_args(), newsletter=slug)}" for slug in slugs)
     return (
         f"this install has {len(slugs)} newsletters ({', '.join(slugs)}) and `{' '.join(words)}` is about one: name it with "
-        f"--newsletter SLUG (before or after the command name) or DIGEST_NEWSLETTER=SLUG, such as `{example}`"
+        f"--newsletter SLUG (before or after the command name) or DIGEST_NEWSLETTER=SLUG, as one of:{each}"
     )
 
 
