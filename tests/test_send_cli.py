@@ -146,6 +146,17 @@ def test_rebuild_is_refused_once_sending_started(tmp_path: Path, smtp_server: Sm
     assert cli(config, "send", *WINDOW, "--yes").returncode == 0
     refused = cli(config, "send", *WINDOW, "--yes", "--rebuild")
     assert refused.returncode == 1 and "cannot be rebuilt" in refused.stderr
+    # A journey (issue 34): `build` offered `--freeze --rebuild` for an issue sent already (refused when pasted), and
+    # that refused rebuild wrote its own build over out/ first. Now no such hint, and the refusal comes before out/.
+    newer = write(
+        tmp_path / "new" / "late.md", "---\ntitle: A late post\ndate: 2025-02-26T10:00:00Z\nurl: https://example.org/late\n---\nLate.\n"
+    )
+    output = tmp_path / "built"
+    built = cli(config, "build", *WINDOW, "--source", f"markdown:{newer.parent}", "--out", str(output))
+    assert "the frozen copy differs from this build" in built.stdout, built.stdout + built.stderr
+    assert "it has deliveries already, so it stays what was sent" in built.stdout and "--rebuild" not in built.stdout
+    rebuilt = cli(config, "build", *WINDOW, "--freeze", "--rebuild", "--out", str(tmp_path / "again"))
+    assert rebuilt.returncode == 1 and "cannot be rebuilt" in rebuilt.stderr and not (tmp_path / "again").exists()
 
 
 @pytest.mark.slow(6)

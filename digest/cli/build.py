@@ -87,6 +87,8 @@ def build(
 
     if strict and (wrong := strict_problems(digest.problems)):
         fail(f"{len(wrong)} problem(s) in the input (--strict): nothing written", EXIT_PROBLEMS)
+    if rebuild and obj.newsletter.has_deliveries(digest.issue_id):
+        _freeze(obj, built, rebuild)  # refused, said with its fix: before out/ is written over with what was not sent
     if digest.posts:
         click.echo(display_path(write_issue(settings.newsletter.output_dir, digest, rendered)))
     else:
@@ -101,8 +103,12 @@ def build(
         if not freeze_it:
             click.echo(f"  Frozen     stored on {stored.created_at:%Y-%m-%d %H:%M} UTC: sends use that copy, not this build")
         if drift := drift_between(stored, digest, rendered):
-            again = hint(obj, "build", *target_args(target, obj.settings.newsletter.timezone, sources), "--freeze", "--rebuild")
-            click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; to replace it: {again}")
+            if obj.newsletter.has_deliveries(stored.id):
+                fix = "it has deliveries already, so it stays what was sent"
+            else:
+                again = hint(obj, "build", *target_args(target, obj.settings.newsletter.timezone, sources), "--freeze", "--rebuild")
+                fix = f"to replace it: {again}"
+            click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; {fix}")
     if rendered.errors or digest.failed_sources or not digest.posts:
         sys.exit(EXIT_PROBLEMS)
 
