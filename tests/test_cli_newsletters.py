@@ -278,3 +278,23 @@ def test_a_newsletter_may_not_take_a_path_of_the_first_newsletter_s_pages(tmp_pa
     assert loaded.returncode == 2 and 'newsletter.path: "/archive/culture" starts with /archive' in loaded.stderr, loaded.stderr
     write(tmp_path / "config" / "newsletters" / "culture.toml", '[newsletter]\nname = "Culture"\npath = "/archives"\n')
     assert cli(config, "newsletters", "list").returncode == 0  # a segment of its own, however like one
+
+
+def test_status_says_each_newsletter_s_mail_checks_with_the_doctor_s_key_command(tmp_path: Path) -> None:
+    """A journey: status's `mail:` line was the first newsletter's only, and its key command named another selector
+    than the doctor's. Now each section has its own, one selector whoever asks (the slug's, in an install of several)."""
+    from datetime import date
+
+    config = two_newsletters(tmp_path)
+    status = cli(config, "status")
+    assert status.returncode == 0, status.stderr
+    culture = status.stdout[status.stdout.index("== Culture Monthly") :]
+    first = status.stdout[: status.stdout.index("== Culture Monthly")]
+    month = f"{date.today():%Y%m}"
+    for section, slug in ((first, "golden-gazette"), (culture, "culture")):
+        lines = [line for line in section.splitlines() if line.startswith(("mail:", "warning: DMARC"))]
+        assert len(lines) == 1, section
+        assert f"--newsletter {slug} dkim keygen --selector {slug}{month} --domain golden.example" in lines[0], lines[0]
+    as_json = json.loads(cli(config, "status", "--format", "json").stdout)
+    assert [each["deliverability"]["dmarc"]["from_domain"] for each in as_json["newsletters"]] == ["golden.example"] * 2
+    assert as_json["deliverability"] == as_json["newsletters"][0]["deliverability"]

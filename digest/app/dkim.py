@@ -6,9 +6,20 @@ from __future__ import annotations
 import base64
 import os
 import re
+from datetime import date
 from pathlib import Path
 
+from digest.app.hints import scope_hint
+from digest.config import Scope
 from digest.mail.dkim import SELECTOR, DkimKey, load_key, new_key
+
+
+def keygen_hint(settings: Scope, domain: str) -> str:
+    """The command that makes ``settings``' newsletter a key of ``domain``, as every message that asks for one says it."""
+    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it); in an
+    # install of several newsletters, the slug's, so that each newsletter's pasted hint makes its own key.
+    prefix = settings.newsletter.slug if settings.shared else "news"
+    return scope_hint(settings, "dkim", "keygen", "--selector", f"{prefix}{date.today():%Y%m}", "--domain", domain)
 
 
 def is_selector(text: str) -> bool:

@@ -5,13 +5,13 @@ when it cannot or when nothing reads the mailbox every copy names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from digest.cli.common import Context, hint
 
 if TYPE_CHECKING:
     from digest.app.deliverability import Deliverability, DmarcOutlook, UnreadMailbox
+    from digest.app.session import Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,24 +22,26 @@ class Said:
     text: str
 
 
-def checks(obj: Context) -> Deliverability:
+def checks(obj: Context, scope: Scope | None = None) -> Deliverability:
+    """The checks of ``scope``'s newsletter (its sender, its keys), else the command's."""
     from digest.app.deliverability import deliverability
 
-    return deliverability(obj.settings)
+    return deliverability(scope or obj.settings)
 
 
-def said(obj: Context, found: Deliverability) -> list[Said]:
-    lines = [Said(not found.dmarc.can_pass, dmarc_verdict(obj, found.dmarc))]
+def said(obj: Context, found: Deliverability, scope: Scope | None = None) -> list[Said]:
+    lines = [Said(not found.dmarc.can_pass, dmarc_verdict(scope or obj.settings, found.dmarc))]
     if found.unread is not None:
-        lines.append(Said(True, unread_words(obj, found.unread)))
+        lines.append(Said(True, unread_words(obj, found.unread, scope)))
     return lines
 
 
-def dmarc_verdict(obj: Context, dmarc: DmarcOutlook) -> str:
+def dmarc_verdict(scope: Scope, dmarc: DmarcOutlook) -> str:
+    from digest.app.dkim import keygen_hint
+
     home = f"{dmarc.from_domain}'s organisational domain {dmarc.organisational}"
     envelope = f"the envelope sender's domain {dmarc.envelope_domain}"
-    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it).
-    keygen = hint(obj, "dkim", "keygen", "--selector", f"news{date.today():%Y%m}", "--domain", dmarc.from_domain)
+    keygen = keygen_hint(scope, dmarc.from_domain)  # the doctor's words for it: one selector whoever asks
     signed = f"DKIM d={', '.join(dmarc.dkim_domains)}"
     if dmarc.dkim_aligned and dmarc.spf_aligned:
         return f"DMARC can pass: DKIM d={dmarc.dkim_aligned[0]} and {envelope} are both in {home}"
@@ -64,19 +66,19 @@ def dmarc_verdict(obj: Context, dmarc: DmarcOutlook) -> str:
     )
 
 
-def unread_words(obj: Context, unread: UnreadMailbox) -> str:
+def unread_words(obj: Context, unread: UnreadMailbox, scope: Scope | None = None) -> str:
     bounces = unread.bounces
     what = "every copy's List-Unsubscribe mailto and return path" if bounces else "every copy's List-Unsubscribe mailto"
     lost = "stays subscribed, and bounces are never counted" if bounces else "stays subscribed"
     drop = "" if bounces else ", or remove delivery.unsubscribe_mailto"
     return (
         f"nothing reads {' and '.join(unread.addresses)} ({unread.setting}: {what}): a reader who unsubscribes by mail {lost}. "
-        f"Read it over IMAP (set IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{hint(obj, 'bounces', 'fetch')}`), or have your "
-        f"mail server pipe it into `{hint(obj, 'bounces', 'process')}` and set piped = true under [bounces]{drop}"
+        f"Read it over IMAP (set IMAP_HOST, IMAP_USERNAME, IMAP_PASSWORD; `{hint(obj, 'bounces', 'fetch', scope=scope)}`), or have "
+        f"your mail server pipe it into `{hint(obj, 'bounces', 'process', scope=scope)}` and set piped = true under [bounces]{drop}"
     )
 
 
-def as_json(obj: Context, found: Deliverability) -> dict[str, object]:
+def as_json(obj: Context, found: Deliverability, scope: Scope | None = None) -> dict[str, object]:
     dmarc = found.dmarc
     return {
         "dmarc": {
@@ -89,5 +91,5 @@ def as_json(obj: Context, found: Deliverability) -> dict[str, object]:
             "spf_aligned": dmarc.spf_aligned,
         },
         "unread_mailbox": None if found.unread is None else {"setting": found.unread.setting, "addresses": list(found.unread.addresses)},
-        "warnings": [line.text for line in said(obj, found) if line.warning],
+        "warnings": [line.text for line in said(obj, found, scope) if line.warning],
     }

@@ -49,23 +49,26 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
             each.append((scope, status_of(scope, store, now, issue_ids, pending=pending)))
         finally:
             store.close()
-    checked = deliverability.checks(obj)
+    checked = [deliverability.checks(obj, scope) for scope, _ in each]  # each newsletter's sender and keys
     orphans = unconfigured(obj.store, obj.whole.slugs)
     if as_json or fmt == "json":
-        found = _status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked)}
-        found["newsletters"] = [_newsletter_json(scope, item, pending) for scope, item in each]
+        found = _status_json(seen, pending) | {"deliverability": deliverability.as_json(obj, checked[0], each[0][0])}
+        found["newsletters"] = [
+            _newsletter_json(scope, item, pending) | {"deliverability": deliverability.as_json(obj, mail, scope)}
+            for (scope, item), mail in zip(each, checked, strict=True)
+        ]
         found["unconfigured"] = [{"slug": o.slug, "subscriptions": o.subscriptions, "issues": o.issues} for o in orphans]
         click.echo(json.dumps(found, indent=2))
         return
-    for scope, item in each:
+    for (scope, item), mail in zip(each, checked, strict=True):
         if len(each) > 1 or scope.shared:
             newsletter = scope.newsletter
             if scope is not each[0][0]:
                 click.echo()
             say(f"== {newsletter.name} ({newsletter.slug}, {newsletter.path}) ==")
         _status_text(obj, item, pending, scope)
-    for said in deliverability.said(obj, checked):
-        click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
+        for said in deliverability.said(obj, mail, scope):
+            click.echo(f"{'warning:' if said.warning else 'mail:'} {said.text}")
     for orphan in orphans:
         click.echo(f"warning: {orphan.said(obj.whole.install.config_path)}")
 

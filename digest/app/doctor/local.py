@@ -4,22 +4,15 @@ readers (:func:`setup_gate`: each send's plan asks it, whoever sends)."""
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlsplit
 
 from digest.app.deliverability import unread_mailbox
+from digest.app.dkim import keygen_hint
 from digest.app.hints import scope_hint
 from digest.config import Scope, is_loopback, leaves_machine, link_problem
 from digest.config.alignment import dmarc_outlook
 from digest.config.secret_key import NEW_KEY_COMMAND, secret_key_verdict
 from digest.models import CheckName, SetupCheck, Verdict
-
-
-def keygen_hint(settings: Scope, domain: str) -> str:
-    # A selector of this month's: one named "news" may be taken by a key already (keygen refuses to overwrite it); in an
-    # install of several newsletters, the slug's, so that each newsletter's pasted hint makes its own key.
-    prefix = settings.newsletter.slug if settings.shared else "news"
-    return scope_hint(settings, "dkim", "keygen", "--selector", f"{prefix}{date.today():%Y%m}", "--domain", domain)
 
 
 def alignment_check(settings: Scope) -> SetupCheck:

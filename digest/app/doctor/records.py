@@ -7,8 +7,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from digest.app.dkim import compare, record_tags, txt_strings
-from digest.app.doctor.local import keygen_hint
+from digest.app.dkim import compare, keygen_hint, record_tags, txt_strings
 from digest.app.doctor.spf import LIMIT, Address, Spf, delegates, spf_records
 from digest.config import Scope
 from digest.config.alignment import envelope_domain, organisational_domain
