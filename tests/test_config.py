@@ -117,6 +117,12 @@ def test_secret_comes_from_dotenv_and_environment_wins(tmp_path: Path) -> None:
     from_env = "from-env-T3VyIG93biBmYWlsdXJlcyBhcmUgb3Vycw"
     assert load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}).install.secret_key == from_env
     assert from_env not in repr(load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}))
+    # Said, never silent (a journey: an exported key beat the one `digest init` wrote, and every link looked forged);
+    # neither value is in the words.
+    warned = load_settings(config, environ={"DIGEST_SECRET_KEY": from_env}).install.warnings
+    assert warned == (f"DIGEST_SECRET_KEY is set in the environment and, differently, in {tmp_path / '.env'}: the environment's is used",)
+    same = load_settings(config, environ={"DIGEST_SECRET_KEY": "from-dotenv-Q2xvc2VkIHBvcnQgbmV2ZXIgYSByZWFkZXI"})
+    assert same.install.warnings == ()
 
 
 @pytest.mark.parametrize(

@@ -122,11 +122,18 @@ def _config(data: Mapping[str, object], file: str, config_path: Path | None, env
     base = config_path.parent if config_path is not None else Path.cwd()
     root = (base / top.get("root", str, ".")).resolve()
     dotenv_path = root / ".env"
-    if dotenv_path.is_file():
-        # The real environment wins over .env, as python-dotenv's load_dotenv does by default.
-        env = {**{k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}, **env}
-
     warnings: list[str] = []
+    if dotenv_path.is_file():
+        # The real environment wins over .env, as python-dotenv's load_dotenv does by default; said when they differ
+        # (a key exported in a shell beat the one `digest init` wrote, and every signed link then looked forged).
+        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        warnings += [
+            f"{key} is set in the environment and, differently, in {dotenv_path}: the environment's is used"
+            for key in sorted(dotenv)
+            if key in env and env[key] != dotenv[key]
+        ]
+        env = {**dotenv, **env}
+
     # Each section is read into the fields it sets, of either part (every problem recorded on the way), in file order.
     news = read_newsletter(top, env, warnings)
     fields: dict[str, Any] = {
