@@ -298,3 +298,18 @@ def test_status_says_each_newsletter_s_mail_checks_with_the_doctor_s_key_command
     as_json = json.loads(cli(config, "status", "--format", "json").stdout)
     assert [each["deliverability"]["dmarc"]["from_domain"] for each in as_json["newsletters"]] == ["golden.example"] * 2
     assert as_json["deliverability"] == as_json["newsletters"][0]["deliverability"]
+
+
+def test_an_added_newsletter_s_file_offers_a_monthly_edition_that_loads_uncommented(tmp_path: Path) -> None:
+    """A journey: `newsletters add culture --name "Culture Monthly"` wrote a weekly schedule and never said editions."""
+    import re
+
+    config = two_newsletters(tmp_path)
+    file = tmp_path / "config" / "newsletters" / "culture.toml"
+    text = file.read_text(encoding="utf-8")
+    block = re.search(r"^# \[editions\.monthly\]\n(?:# [a-z_]+ = .*\n)+", text, re.MULTILINE)
+    assert block is not None, text
+    file.write_text(text.replace(block.group(0), re.sub(r"^# ", "", block.group(0), flags=re.MULTILINE)), encoding="utf-8")
+    listed = cli(config, "--newsletter", "culture", "schedule", "--list")
+    assert listed.returncode == 0, listed.stderr
+    assert "'first friday 09:00'" in listed.stdout and "Fri 2027-01-01 09:00 GMT" in listed.stdout, listed.stdout
