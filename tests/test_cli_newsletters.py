@@ -236,6 +236,8 @@ def test_an_operator_s_name_on_a_second_newsletter_replaces_the_person_s_and_say
     assert "already on the list" in same.stdout and "name set" not in same.stdout
     unnamed = cli(config, "--newsletter", "culture", "subscribers", "add", "ann@example.org")
     assert "name set" not in unnamed.stdout
+    removed = cli(config, "--newsletter", "culture", "subscribers", "remove", "ann@example.org")
+    assert removed.stdout == "unsubscribed: ann@example.org (from culture; their other newsletters unchanged)\n", removed.stdout
     for slug in ("golden-gazette", "culture"):
         listed = cli(config, "--newsletter", slug, "subscribers", "list")
         assert listed.returncode == 0, listed.stderr

@@ -176,7 +176,9 @@ def remove(obj: Context, address: str) -> None:
         subscriber, changed = Roster(obj.settings, obj.store).remove(address)
     except UnknownSubscriberError as exc:
         fail(str(exc), EXIT_PROBLEMS)
-    click.echo(f"{'unsubscribed' if changed else 'already unsubscribed'}: {subscriber.email}")
+    # With several newsletters, which one: the person stays on the others.
+    of = f" (from {obj.settings.newsletter.slug}; their other newsletters unchanged)" if obj.settings.shared else ""
+    click.echo(f"{'unsubscribed' if changed else 'already unsubscribed'}: {subscriber.email}{of}")
 
 
 @subscribers.command("set-edition")
