@@ -101,6 +101,7 @@ def test_the_month_page_lists_every_post_and_each_edition_has_its_feed(tmp_path:
     text = monthly_mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     # The round-up mails three buses of ten and links the month's page for the seven more.
     assert "and 7 more in the archive" in text and "https://harbour.example/archive/2026-11/" in text
+    assert "OUTLETS THIS MONTH" in text and "THIS WEEK" not in text  # the window named by its span (a journey)
     assert sum(title in text for title in TRANSPORT if title.startswith("Bus")) == 2  # the tram is the third
 
     site = tmp_path / "site"

@@ -117,3 +117,22 @@ def _without_posts(part: str, built: object) -> str:
             for line in piece.split(". "):
                 part = part.replace(line, "")
     return part
+
+
+def test_the_window_is_named_by_its_span_in_every_catalog() -> None:
+    """A journey (issue 35): a monthly round-up said "Outlets this week" and "Nothing new was published this week"."""
+    from datetime import timedelta
+
+    from digest.render.i18n import NO_NEW_POSTS, NOTHING_NEW, OUTLETS_IN, Span, span_of
+
+    start = datetime(2026, 3, 29, tzinfo=UTC)
+    assert span_of(start, start + timedelta(hours=23)) is Span.DAY  # a local day at the spring change
+    assert span_of(start, start + timedelta(days=1)) is Span.DAY
+    assert span_of(start, start + timedelta(days=7)) is Span.WEEK
+    assert span_of(start, start + timedelta(days=28)) is span_of(start, start + timedelta(days=31)) is Span.MONTH
+    assert span_of(start, start + timedelta(days=14)) is span_of(start, start + timedelta(days=90)) is Span.OTHER
+    french = translations("fr")
+    for table in (NOTHING_NEW, NO_NEW_POSTS, OUTLETS_IN):
+        assert set(table) == set(Span)
+        said = [french.gettext(table[span]) for span in Span]
+        assert all(text != table[span] for text, span in zip(said, Span, strict=True)) and len(set(said)) == len(Span)

@@ -33,7 +33,7 @@ from digest.models import (
     issue_id,
     last_day,
 )
-from digest.render.i18n import automatic_preheader
+from digest.render.i18n import automatic_preheader, span_of
 from digest.sources import Gathered, gather_all
 
 
@@ -114,7 +114,8 @@ def assemble_digest(
     placements = placements_of(sections, excluded, curation.included if curation else (), newsletter, meaning)
     outlets = summarise_outlets(posts)
     preheader = edition.preheader or newsletter.preheader
-    automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language)
+    span = span_of(window.start, window.end)
+    automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language, span)
     return Digest(
         issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug, newsletter.folded_edition(edition)),
         newsletter=newsletter.name,

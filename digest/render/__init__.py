@@ -25,7 +25,7 @@ from digest.models import Digest, OutletGroup, Post, RenderedIssue, last_day, pl
 from digest.models.errors import MjmlError, RenderError
 from digest.render.checks import check_issue
 from digest.render.fixups import fix_mrml, mark_preheader
-from digest.render.i18n import colon, counts_phrase
+from digest.render.i18n import NOTHING_NEW, OUTLETS_IN, colon, counts_phrase, span_of
 from digest.render.inline import inline_css
 from digest.render.mjml import compile_mjml, split_inline_css
 from digest.render.plaintext import tidy_text
@@ -46,6 +46,11 @@ def template_context(digest: Digest, settings: Scope) -> dict[str, Any]:
         "language": settings.newsletter.language,
         "window_start": digest.window.start.astimezone(zone),
         "window_last": last_day(digest.window, zone),
+        # The phrases that name the window: a daily says "today", a monthly round-up "this month".
+        "span_words": {
+            "nothing_new": NOTHING_NEW[span_of(digest.window.start, digest.window.end)],
+            "outlets": OUTLETS_IN[span_of(digest.window.start, digest.window.end)],
+        },
         "local": lambda moment: moment.astimezone(zone),
         "links": {
             # The "view in browser" copy: the published archive when there is one, else the public app's.

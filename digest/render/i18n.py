@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import StrEnum
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
@@ -24,6 +26,53 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 DOMAIN = "digest"
+
+
+class Span(StrEnum):
+    """What an issue's window is called in its words: a daily's "today", a weekly's "this week", a monthly's."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    OTHER = "other"  # a window of another length (--since/--until, since-last after a pause)
+
+
+def span_of(start: datetime, end: datetime) -> Span:
+    """The span of the window [start, end): a day up to 26 hours (a local day is 23 to 25), a week up to 8 days,
+    a month from 27 to 32 days."""
+    hours = (end - start).total_seconds() / 3600
+    if hours <= 26:
+        return Span.DAY
+    if hours <= 8 * 24:
+        return Span.WEEK
+    return Span.MONTH if 27 * 24 <= hours <= 32 * 24 else Span.OTHER
+
+
+# The phrases that name the span, each a msgid of the catalogs (one table per phrase, every span in it).
+NOTHING_NEW: Mapping[Span, str] = MappingProxyType(
+    {
+        Span.DAY: "Nothing new was published today.",
+        Span.WEEK: "Nothing new was published this week.",
+        Span.MONTH: "Nothing new was published this month.",
+        Span.OTHER: "Nothing new was published in this period.",
+    }
+)
+NO_NEW_POSTS: Mapping[Span, str] = MappingProxyType(
+    {
+        Span.DAY: "No new posts today.",
+        Span.WEEK: "No new posts this week.",
+        Span.MONTH: "No new posts this month.",
+        Span.OTHER: "No new posts in this period.",
+    }
+)
+OUTLETS_IN: Mapping[Span, str] = MappingProxyType(
+    {
+        Span.DAY: "Outlets today",
+        Span.WEEK: "Outlets this week",
+        Span.MONTH: "Outlets this month",
+        Span.OTHER: "Outlets in this issue",
+    }
+)
 
 
 @cache
@@ -95,10 +144,10 @@ def counts_phrase(posts: int, outlets: int, language: str) -> str:
     )
 
 
-def automatic_preheader(posts: int, outlets: int, themes: Sequence[str], language: str) -> str:
+def automatic_preheader(posts: int, outlets: int, themes: Sequence[str], language: str, span: Span = Span.WEEK) -> str:
     """The preheader the program writes when the editor gives none: counts and the first three themes."""
     catalog = translations(language)
     if posts == 0:
-        return catalog.gettext("No new posts this week.")
+        return catalog.gettext(NO_NEW_POSTS[span])
     more = " " + catalog.gettext("and more") if len(themes) > 3 else ""
     return f"{colon(counts_phrase(posts, outlets, language), language)} {', '.join(themes[:3])}{more}."
