@@ -93,6 +93,24 @@ def test_three_editions_each_with_its_own_slot_and_window(tmp_path: Path) -> Non
         settings.newsletter.edition("hourly")
 
 
+def test_an_edition_without_a_subject_says_its_span_not_the_weekly_s_title(tmp_path: Path) -> None:
+    """A journey: a monthly round-up with no subject went out as "… Weekly Digest – November 30, 2026"."""
+    from digest.issue.assembly import issue_title
+
+    text = THREE.replace('subject = "{name}: {month}"\n', "") + '[editions.hourly]\ncron = "0 * * * *"\nwindow = "24h"\n'
+    settings = load_settings(write(tmp_path / "config" / "digest.toml", text), environ={})
+    weekly, monthly, daily, hourly = settings.newsletter.editions
+    assert (weekly.subject, monthly.subject, daily.subject, hourly.subject) == (
+        "",
+        "{name} – {month}",
+        "{name} – {date}",
+        "{name} – {date}",
+    )
+    november = Window(start=local(2026, 11, 1), end=local(2026, 12, 1))
+    assert issue_title(november, settings.newsletter, monthly) == "Harbour Notes – November 2026"
+    assert issue_title(november, settings.newsletter, weekly) == "Harbour Notes Weekly Digest – November 30, 2026"
+
+
 def test_a_round_up_defaults_to_eight_per_theme_and_a_key_left_out_is_the_first_editions(tmp_path: Path) -> None:
     text = '[schedule]\nmin_posts = 4\n[editions.weekly]\ncron = "15 10 * * mon"\nmin_posts = 2\n[editions.monthly]\nday = "last"\nwindow = "previous month"\n'
     _weekly, monthly = editions_of(tmp_path, text)

@@ -73,12 +73,22 @@ def _edition(reader: TableReader, name: str, schedule: ScheduleOptions, window: 
         min_posts=reader.get("min_posts", int, schedule.min_posts, lambda v: None if v >= 0 else f"must be 0 or more, got {v}"),
         roundup=reader.get("roundup", bool, rule.mode == "month"),
         cap_per_theme=reader.get("cap_per_theme", int, DEFAULT_CAP, lambda v: None if v >= 1 else f"must be 1 or more, got {v}"),
-        subject=reader.get("subject", str, "", lambda v: check_title_format(v.replace("{month}", "")) if v else None),
+        subject=reader.get("subject", str, _default_subject(rule), lambda v: check_title_format(v.replace("{month}", "")) if v else None),
         preheader=reader.get("preheader", str, ""),
         intro=reader.get("intro", str, ""),
     )
     reader.finish()
     return edition
+
+
+def _default_subject(rule: WindowRule) -> str:
+    """A subject that says the edition's span when its table gives none: the newsletter's title is written for its
+    weekly ("… Weekly Digest – {date}"), which a monthly or a daily would carry wrongly. Empty: the newsletter's."""
+    if rule.mode == "month":
+        return "{name} – {month}"
+    if (rule.mode == "days" and rule.days == 1) or (rule.mode == "hours" and rule.hours <= 24):
+        return "{name} – {date}"
+    return ""
 
 
 def _slot(reader: TableReader, schedule: ScheduleOptions) -> SlotRule:
