@@ -10,7 +10,6 @@ from pathlib import Path
 
 import feedparser
 
-from digest.app.session import store_of
 from digest.config import load_settings
 from digest.store import Store
 from digest.web.public import create_public_app
@@ -199,7 +198,7 @@ def test_a_newsletter_whose_first_edition_is_not_weekly_serves_its_archive(tmp_p
     store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
     (issue,) = store.of_edition("monthly").issues.summaries(sent_only=True)
     # What every page and the API re-scope the store by: the config's first edition, whatever the store was opened with.
-    assert [summary.id for summary in store_of(settings, store).issues.summaries(sent_only=True)] == [issue.id]
+    assert [summary.id for summary in store.of_scope(settings).issues.summaries(sent_only=True)] == [issue.id]
     server = LiveServer(create_public_app(overridden(settings, secret_key=SECRET), store))
     try:
         code, _, listing = http_request("GET", f"{server.base}/archive/")

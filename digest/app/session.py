@@ -73,12 +73,6 @@ def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
     return store
 
 
-def store_of(settings: Scope, store: Store) -> Store:
-    """``store``'s database for ``settings``'s newsletter (engine shared): its slug and its first edition, so that
-    its issues and its readers of no edition named are found as :func:`open_store`'s would be."""
-    return store.scoped(settings.newsletter.slug, settings.newsletter.editions[0].name)
-
-
 def theme_names(newsletter: Publication) -> ThemeNames:
     """The config's themes as the upgrade that keys readers' choices reads them: each name's key, and where to write
     the keys the config derives from names (so the operator can make them stay when a name changes)."""

@@ -43,6 +43,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digest.config import Scope
 from digest.config.extras import install_command
 from digest.models.errors import StoreError
 from digest.store.api import ApiStore
@@ -160,6 +161,10 @@ class Store:
         if newsletter == self.newsletter and first == self.first_edition and self.edition == first:
             return self
         return type(self)(self.engine, newsletter, first_edition=first)
+
+    def of_scope(self, scope: Scope) -> Store:
+        """The same database for ``scope``'s newsletter: its slug and its first edition, as the config says them."""
+        return self.scoped(scope.newsletter.slug, scope.newsletter.editions[0].name)
 
     def of_edition(self, name: str) -> Store:
         """The same database for another edition of this newsletter: its issues, schedule runs and readers."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from digest.app.people import People, Person, Refused
-from digest.app.session import store_of
 from digest.models import ApiScope, ApiToken, Subject, SubjectKind
 from digest.models.errors import AddressError, RefusedError
 from digest.web.api_answers import Answer, not_found, problem, refused
@@ -111,7 +110,7 @@ class PeopleHandlers:
     """The handlers of the newsletters and the subscribers (named in :data:`digest.web.api_doc.OPERATIONS`)."""
 
     def __init__(self, every: Sequence[Scope], store: Store) -> None:
-        self.desks = {scope.newsletter.slug: Desk(scope, store_of(scope, store)) for scope in every}
+        self.desks = {scope.newsletter.slug: Desk(scope, store.of_scope(scope)) for scope in every}
         self.first = next(iter(self.desks.values()))
 
     def shown(self, person: Person, newsletter: str | None) -> SubscriberOut:

@@ -41,7 +41,6 @@ from starlette.routing import Mount, Route
 from digest.app.archive import Archive
 from digest.app.choices import ChoiceProblem
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
-from digest.app.session import store_of
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.app.subscriptions import ReaderNewsletters
 from digest.models import SubscriberStatus
@@ -106,7 +105,7 @@ def create_public_app(
     """
     every = tuple(newsletters) or (settings,)
     names = {scope.newsletter.slug: scope.newsletter.name for scope in every}
-    served = [newsletter_routes(scope, store_of(scope, store), click_hold, names) for scope in every]
+    served = [newsletter_routes(scope, store.of_scope(scope), click_hold, names) for scope in every]
     metrics = metric_routes(
         store,
         settings.install.metrics_token,
