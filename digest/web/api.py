@@ -319,8 +319,9 @@ class Api:
             return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
         try:
             data, twice = parse_json(await request.body())
-        except ValueError:
-            return problem(400, "not-json", "Not JSON", "the body is not JSON")
+        except ValueError as exc:
+            unreadable = str(exc) if str(exc).startswith("the body") else "the body is not JSON"  # json's own words name a position
+            return problem(400, "not-json", "Not JSON", unreadable)
         call.body, problems = (None, twice) if twice else read_body(shape, data)
         return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
 

