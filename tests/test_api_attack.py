@@ -21,6 +21,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
     running.stop()
 
 
+def mails(tmp_path: Path) -> list[str]:
+    return [path.read_text(encoding="utf-8") for path in sorted((tmp_path / "outbox").rglob("*.eml"))]
+
+
 def test_a_body_json_cannot_hold_is_a_problem_never_a_500(served: Served) -> None:
     """Nesting deeper than the parser recurses (10 KB of brackets) raised RecursionError, and a lone surrogate
     (``"\\ud800"``, JSON text but no Unicode) raised UnicodeEncodeError at the keyed hash: both were 500s."""
@@ -35,3 +39,19 @@ def test_a_body_json_cannot_hold_is_a_problem_never_a_500(served: Served) -> Non
     assert status == 400 and "surrogate" in body["detail"], body
     status, _, body = call(served.base, "POST", "/api/v1/subscribers", token, '{"email": "zo\u00eb@example.org"}'.encode())
     assert status == 422, body  # a real non-ASCII character is read as such: refused for what it is, not as unreadable
+
+
+def test_a_write_tokens_double_opt_in_never_mails_an_address_that_asked_to_be_forgotten(served: Served, tmp_path: Path) -> None:
+    """The README: a person who asked to be forgotten is never added back by the API (409). A write token's
+    ``"confirmed": false`` went through the sign-up and mailed them a confirmation (the check for someone who left
+    looked for their row, and a forget leaves none: only the keyed hash)."""
+    person, _ = served.store.subscribers.add("ada@example.org", "Ada")
+    write = served.token("crm", "subscribers:write")
+    assert call(served.base, "DELETE", f"/api/v1/subscribers/{person.person_id}", write)[0] == 200
+    for email in ("ada@example.org", "ADA@Example.org"):
+        status, _, body = call(served.base, "POST", "/api/v1/subscribers", write, {"email": email, "confirmed": False})
+        assert status == 409 and "forgotten" in body["detail"], body
+    assert served.store.subscribers.get("ada@example.org") is None and mails(tmp_path) == []
+    form = served.token("website", "subscribers:create")  # a form: the person typing may come back by confirming
+    status, _, body = call(served.base, "POST", "/api/v1/subscribers", form, {"email": "ada@example.org"})
+    assert status == 202 and body["accepted"], body

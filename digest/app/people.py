@@ -150,6 +150,9 @@ class People:
                 raise RefusedError(
                     Refusal(RefusalKind.LEFT, f"{address} left this newsletter ({held.status.value}): only they can sign up again")
                 )
+            if not by_themselves and held is None and self.roster.forgotten_test()(address):
+                # A forget leaves no row to find, only the keyed hash: asked for here, or the sign-up mails them.
+                raise RefusedError(Refusal(RefusalKind.FORGOTTEN, f"{address} asked to be forgotten: only they can sign up again"))
             kind = self.members.sign_up(address, name_of(name), choice)
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them
