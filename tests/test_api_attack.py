@@ -55,3 +55,15 @@ def test_a_write_tokens_double_opt_in_never_mails_an_address_that_asked_to_be_fo
     form = served.token("website", "subscribers:create")  # a form: the person typing may come back by confirming
     status, _, body = call(served.base, "POST", "/api/v1/subscribers", form, {"email": "ada@example.org"})
     assert status == 202 and body["accepted"], body
+
+
+def test_a_forget_names_only_the_subscriptions_it_ended(served: Served) -> None:
+    """``ended`` is what the forget ended: a subscription they had left before was over already."""
+    person, _ = served.store.subscribers.add("ada@example.org", "Ada")
+    write = served.token("crm", "subscribers:write")
+    assert call(served.base, "POST", f"/api/v1/subscribers/{person.person_id}/unsubscribe", write)[0] == 200
+    status, _, body = call(served.base, "DELETE", f"/api/v1/subscribers/{person.person_id}", write)
+    assert status == 200 and body == {"forgotten": True, "ended": []}, body
+    bo, _ = served.store.subscribers.add("bo@example.org", "Bo")
+    status, _, body = call(served.base, "DELETE", f"/api/v1/subscribers/{bo.person_id}", write)
+    assert status == 200 and body == {"forgotten": True, "ended": ["golden-gazette"]}, body

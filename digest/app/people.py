@@ -221,11 +221,13 @@ class People:
 
     def forget(self, person: Person) -> list[str]:
         """Erase them, every subscription (:meth:`Roster.forget`): only the keyed hash of the address is kept, here and
-        in the audit log (which names them by person id). Returns the newsletters (slugs) whose subscription ended."""
+        in the audit log (which names them by person id). Returns the newsletters (slugs) whose subscription it ended:
+        those still on or awaiting confirmation (one they had left was over already, though erased too)."""
+        live = {held.newsletter for held in person.subscriptions if held.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)}
         any_one = self.store.subscribers.get(subscriber_id=person.subscriptions[0].id)
-        ended = self.roster.forget(any_one) if any_one is not None else []
+        erased = self.roster.forget(any_one) if any_one is not None else []
         self.store.api.forget_subscriber(person.id)
-        return ended
+        return [slug for slug in erased if slug in live]
 
 
 def _person_of(rows: list[dict[str, Any]]) -> Person:
