@@ -5,13 +5,14 @@ refusal naming where the server keeps its files."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support.api import Served, call
-from support.project import make_config
+from support.project import ISSUE, fill, make_config
 
 
 @pytest.fixture
@@ -67,3 +68,23 @@ def test_a_forget_names_only_the_subscriptions_it_ended(served: Served) -> None:
     bo, _ = served.store.subscribers.add("bo@example.org", "Bo")
     status, _, body = call(served.base, "DELETE", f"/api/v1/subscribers/{bo.person_id}", write)
     assert status == 200 and body == {"forgotten": True, "ended": ["golden-gazette"]}, body
+
+
+def test_a_send_refusal_names_no_path_of_the_server(tmp_path: Path) -> None:
+    """A refusal worded for the operator at the console (``Set newsletter.address in /srv/…/digest.toml``, a source
+    ``/srv/…/content/culture: no .md file``) told a token's holder where the server keeps its files: the API says the
+    file's name, and a path under the project folder from there."""
+    config = make_config(tmp_path, None, backend="smtp")
+    with config.open("a", encoding="utf-8") as out:  # a relay that is not this host: the postal address is required
+        out.write('\n[smtp]\nhost = "mail.example.org"\n')
+    fill(config, 1).close()
+    running = Served(config)
+    try:
+        token = running.token("sender", "sends:write")
+        status, _, body = call(running.base, "POST", "/api/v1/sends", token, {"issue": ISSUE, "dry_run": True})
+        assert status == 409 and "newsletter.address" in body["detail"], body
+        root = running.settings.install.root.resolve()
+        assert str(tmp_path) not in json.dumps(body) and str(root) not in json.dumps(body), body
+        assert "digest.toml" in body["detail"], body  # which file, still
+    finally:
+        running.stop()

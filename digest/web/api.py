@@ -27,7 +27,7 @@ from starlette.routing import Route
 from digest.app.api import ApiAccess
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
 from digest.models.errors import DigestError, RefusedError, ReviewError, WindowError
-from digest.web.api_answers import Answer, not_found, problem, refused, respond
+from digest.web.api_answers import Answer, not_found, problem, refused, respond, without_paths
 from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, Operation, read_query, whole_number
 from digest.web.api_people import Call, PeopleHandlers
 from digest.web.api_schema import parse_json, read_body
@@ -262,7 +262,7 @@ class Api:
         if token is None:
             return await self.unauthenticated(op, request)
         call = Call(token=token, params={}, query={})
-        answer = await self.checked(op, request, call) or await self.handle(op, call)
+        answer = without_paths(await self.checked(op, request, call) or await self.handle(op, call), self.handlers.first.settings.install)
         await self.audit(op, request, answer, token, call.subject)
         return respond(answer)
 

@@ -4,9 +4,10 @@ the response each becomes. Apart from :mod:`digest.web.api` so the handlers' mod
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
@@ -15,6 +16,9 @@ from digest.models import Refusal
 from digest.web.api_doc import JSON, PROBLEM_JSON
 from digest.web.api_schema import as_json
 from digest.web.api_shapes import Problem
+
+if TYPE_CHECKING:
+    from digest.config import Installation
 
 PROBLEM = "urn:digest:problem:"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -49,6 +53,26 @@ def refused(refusal: Refused | Refusal | str) -> Answer:
     return problem(409, "refused", "Refused", detail)
 
 
+# An absolute path of two parts or more, where a word starts (a URL's path follows its host: never taken for one).
+_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"(),;]+/)+([^\s/'\"(),;]*)")
+
+
+def without_paths(answer: Answer, install: Installation) -> Answer:
+    """``answer`` with the server's paths out of a problem's detail: a refusal worded for the operator at the console
+    (``Set newsletter.address in /srv/…/digest.toml``, a source ``/srv/…/content/culture: no .md file``) would tell a
+    token's holder where the server keeps its files. A path under the project folder is shown from there (its
+    operator knows the folder), the config by its name, any other by its last part."""
+    if not isinstance(answer.body, Problem):
+        return answer
+    detail = answer.body.detail
+    if install.config_path is not None:
+        for config in {str(install.config_path.resolve()), str(install.config_path)}:
+            detail = detail.replace(config, install.config_path.name) if config.startswith("/") else detail
+    detail = detail.replace(str(install.root.resolve()).rstrip("/") + "/", "")
+    detail = _PATH.sub(lambda found: "…/" + found.group(1), detail)
+    return replace(answer, body=replace(answer.body, detail=detail))
+
+
 def respond(answer: Answer) -> Response:
     headers = {**_NO_STORE, **answer.headers}
     if answer.body is None:
@@ -59,4 +83,4 @@ def respond(answer: Answer) -> Response:
     return Response(str(answer.body), status_code=answer.status, media_type=answer.media, headers=headers)
 
 
-__all__ = ["PROBLEM", "Answer", "not_found", "problem", "refused", "respond"]
+__all__ = ["PROBLEM", "Answer", "not_found", "problem", "refused", "respond", "without_paths"]
