@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from support.api import Served, call
+from digest.cli import main
+
+from support.api import SECRET, Served, call, digest_in_process
 from support.project import ISSUE, fill, make_config
 
 
@@ -88,3 +91,21 @@ def test_a_send_refusal_names_no_path_of_the_server(tmp_path: Path) -> None:
         assert "digest.toml" in body["detail"], body  # which file, still
     finally:
         running.stop()
+
+
+def test_a_token_made_with_a_newsletter_named_is_refused_for_it_would_reach_every_one(tmp_path: Path) -> None:
+    """``digest --newsletter culture api-tokens create culture-crm …`` made an install-wide token in silence: its
+    operator, reading the option's "the newsletter this is about", gave a culture CRM a token that reaches every list."""
+    config = make_config(tmp_path, None)
+    for named in (("--newsletter", "golden-gazette", "api-tokens", "create"), ("api-tokens", "create", "--newsletter", "golden-gazette")):
+        made = digest_in_process(config, *named, "crm", "--scope", "subscribers:write")
+        assert made.exit_code == 2 and "reaches every newsletter" in made.output and "dgt_" not in made.output, made.output
+    made = CliRunner().invoke(
+        main,
+        ["--config", str(config), "api-tokens", "create", "crm", "--scope", "subscribers:write"],
+        env={"DIGEST_SECRET_KEY": SECRET, "DIGEST_NEWSLETTER": "golden-gazette"},
+    )
+    assert made.exit_code == 2 and "DIGEST_NEWSLETTER=golden-gazette" in made.output, made.output
+    assert "No API tokens" in digest_in_process(config, "api-tokens", "list").output
+    assert digest_in_process(config, "api-tokens", "create", "crm", "--scope", "subscribers:write").exit_code == 0
+    assert "every newsletter" in digest_in_process(config, "api-tokens", "create", "--help").output
