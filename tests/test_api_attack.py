@@ -109,3 +109,15 @@ def test_a_token_made_with_a_newsletter_named_is_refused_for_it_would_reach_ever
     assert "No API tokens" in digest_in_process(config, "api-tokens", "list").output
     assert digest_in_process(config, "api-tokens", "create", "crm", "--scope", "subscribers:write").exit_code == 0
     assert "every newsletter" in digest_in_process(config, "api-tokens", "create", "--help").output
+
+
+def test_a_subscriber_event_carries_the_edition_it_says_changed(served: Served) -> None:
+    """A PATCH of the edition made a subscriber.updated with ``changed: ["edition"]`` and no edition in its data:
+    a receiver learnt that it changed, never to what."""
+    person, _ = served.store.subscribers.add("ada@example.org", "Ada")
+    write = served.token("crm", "subscribers:write")
+    assert call(served.base, "PATCH", f"/api/v1/subscribers/{person.person_id}", write, {"edition": "weekly"})[0] == 200
+    events = [(kind, json.loads(raw)["data"]) for _, kind, raw in served.store.webhooks.events(person.id)]
+    assert events[0][0] == "subscriber.created" and events[0][1]["edition"] is None, events  # none chosen: the first
+    [changed] = [data for kind, data in events if kind == "subscriber.updated"]
+    assert changed["changed"] == ["edition"] and changed["edition"] == "weekly", changed
