@@ -121,3 +121,16 @@ def test_a_subscriber_event_carries_the_edition_it_says_changed(served: Served) 
     assert events[0][0] == "subscriber.created" and events[0][1]["edition"] is None, events  # none chosen: the first
     [changed] = [data for kind, data in events if kind == "subscriber.updated"]
     assert changed["changed"] == ["edition"] and changed["edition"] == "weekly", changed
+
+
+def test_an_add_with_themes_is_one_event_holding_them(served: Served) -> None:
+    """``"confirmed": true`` with themes stored the person, then their themes, in two transactions: a
+    subscriber.created saying every theme (``themes: null``), then a subscriber.updated. One request, one change."""
+    write = served.token("crm", "subscribers:write")
+    body = {"email": "ada@example.org", "themes": ["harbour"], "confirmed": True}
+    status, _, answer = call(served.base, "POST", "/api/v1/subscribers", write, body)
+    assert status == 201 and answer["subscriber"]["subscriptions"][0]["themes"] == ["harbour"], answer
+    held = served.store.subscribers.get("ada@example.org")
+    assert held is not None
+    events = [(kind, json.loads(raw)["data"]) for _, kind, raw in served.store.webhooks.events(held.id)]
+    assert [kind for kind, _ in events] == ["subscriber.created"] and events[0][1]["themes"] == ["harbour"], events

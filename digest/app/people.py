@@ -157,10 +157,12 @@ class People:
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them
             return Added(self._whole(found), created=kind is SignUpKind.NEW, awaiting_confirmation=kind is not SignUpKind.ACTIVE)
-        added = self.roster.add(address, name_of(name))
-        made = added.outcome is AddOutcome.ADDED  # new, or a pending sign-up made active: the themes given are theirs
-        if made and themes is not None:
+        # A new one is stored with the themes given, in one row and one event; a pending sign-up made active takes them
+        # as a change of its own (it had chosen at its sign-up).
+        added = self.roster.add(address, name_of(name), themes=choice.stored if themes is not None else None)
+        if added.outcome is AddOutcome.ADDED and added.was is not None and themes is not None:
             self.store.subscribers.set_preferences(added.subscriber.id, choice.stored, None)
+        made = added.outcome is AddOutcome.ADDED
         return Added(self._whole(added.subscriber), created=made and added.was is None, awaiting_confirmation=False)
 
     def _whole(self, subscriber: Subscriber) -> Person:
