@@ -13,9 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
+from digest.store import Store
+from digest.web.public import create_public_app
 
-from support.api import SECRET, Served, call, digest_in_process
+from conftest import LiveServer
+from mailserver import SmtpServer
+from support.api import SECRET, Served, call, digest_in_process, new_token
 from support.project import ISSUE, fill, make_config
+from support.two_newsletters import ADDED, FIRST, install_of, two_newsletter_install
 
 
 @pytest.fixture
@@ -134,3 +139,29 @@ def test_an_add_with_themes_is_one_event_holding_them(served: Served) -> None:
     assert held is not None
     events = [(kind, json.loads(raw)["data"]) for _, kind, raw in served.store.webhooks.events(held.id)]
     assert [kind for kind, _ in events] == ["subscriber.created"] and events[0][1]["themes"] == ["harbour"], events
+
+
+def test_a_forget_naming_a_newsletter_they_are_not_on_is_a_404_erasing_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """``GET /subscribers/{id}?newsletter=culture`` is a 404 for someone not on culture; ``DELETE`` with the same
+    query erased the person from every newsletter: a culture CRM's clean-up of its own list wiped another's reader."""
+    config = two_newsletter_install(tmp_path, smtp_server.port, f"sqlite:///{tmp_path / 'two.sqlite'}")
+    scopes = install_of(config).scopes()
+    store = Store.open(scopes[0].install.database_url, newsletter=scopes[0].newsletter.slug)
+    server = LiveServer(create_public_app(scopes[0], store, newsletters=scopes), proxy_headers=False)
+    try:
+        token = new_token(config, "culture-crm", "subscribers:write", "subscribers:read")
+        status, _, body = call(
+            server.base, "POST", f"/api/v1/subscribers?newsletter={FIRST}", token, {"email": "ada@example.org", "confirmed": True}
+        )
+        assert status == 201, body
+        person = body["subscriber"]["id"]
+        assert call(server.base, "GET", f"/api/v1/subscribers/{person}?newsletter={ADDED}", token)[0] == 404
+        status, _, body = call(server.base, "DELETE", f"/api/v1/subscribers/{person}?newsletter={ADDED}", token)
+        assert status == 404 and ADDED in body["detail"], body
+        status, _, body = call(server.base, "GET", f"/api/v1/subscribers/{person}", token)
+        assert status == 200 and [held["status"] for held in body["subscriptions"]] == ["active"], body  # still on the first
+        status, _, body = call(server.base, "DELETE", f"/api/v1/subscribers/{person}?newsletter={FIRST}", token)
+        assert status == 200 and body == {"forgotten": True, "ended": [FIRST]}, body  # one of theirs named: the person goes
+    finally:
+        server.stop()
+        store.close()
