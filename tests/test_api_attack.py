@@ -165,3 +165,27 @@ def test_a_forget_naming_a_newsletter_they_are_not_on_is_a_404_erasing_nothing(t
     finally:
         server.stop()
         store.close()
+
+
+def test_401s_written_to_the_audit_log_are_bounded_whatever_the_addresses(served: Served) -> None:
+    """Each client (an IPv6 one by its /64) has 30 written 401s a minute; past 10,000 clients the allowances are all
+    forgotten (the memory stays bounded), so a sender with a /48 (65,536 /64s) wrote 401s to the audit log without end.
+    Past the install's own allowance a 401 is still answered, but no longer written."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from digest.web.api import REFUSALS_LOGGED_PER_MINUTE, Api
+    from digest.web.api_doc import OPERATIONS
+
+    served.token("crm", "subscribers:read")  # the API is on
+    api = Api(served.settings, served.store)
+
+    def refused_from(host: str) -> int:
+        scope = {"type": "http", "method": "GET", "path": "/subscribers", "headers": [], "query_string": b"", "client": (host, 4000)}
+        return asyncio.run(api.unauthenticated(OPERATIONS[0], Request(scope))).status_code
+
+    answers = [refused_from(f"2001:db8:{n:x}::1") for n in range(REFUSALS_LOGGED_PER_MINUTE + 20)]
+    assert answers == [401] * len(answers)  # each a new client: refused as such, never a 429
+    written = [entry for entry in served.store.api.audit(100_000) if entry.token is None]
+    assert len(written) == REFUSALS_LOGGED_PER_MINUTE, len(written)

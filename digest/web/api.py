@@ -46,7 +46,7 @@ from digest.web.api_shapes import (
     WaitingList,
     WaitingReport,
 )
-from digest.web.guard import BodyTooLargeError, RateLimits
+from digest.web.guard import BodyTooLargeError, RateLimit, RateLimits
 
 if TYPE_CHECKING:
     from digest.app.session import Scope, Store
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 REQUESTS_PER_MINUTE = 300  # per token: a CRM's sync or a busy form, never a loop gone wrong for long
 REFUSALS_PER_MINUTE = 30  # requests without a valid token, per client address: each is written to the audit log
+# Of those, written at most, whoever sends them: the per-client allowances are forgotten past 10,000 clients (bounded
+# memory), and a /48 holds 65,536 /64s; past this a 401 is answered all the same, but not written.
+REFUSALS_LOGGED_PER_MINUTE = 60
 
 
 class Handlers(PeopleHandlers):
@@ -225,6 +228,7 @@ class Api:
         self.handlers = Handlers(tuple(newsletters) or (settings,), store)
         self.per_token = RateLimits(*rate)
         self.per_client = RateLimits(REFUSALS_PER_MINUTE, 60.0)
+        self.logged_refusals = RateLimit(REFUSALS_LOGGED_PER_MINUTE, 60.0)
 
     def app(self) -> Starlette:
         """The API as an app of its own, to mount at the API's root: its 404s and 405s are problem details too."""
@@ -274,7 +278,8 @@ class Api:
             return respond(problem(429, "rate-limited", "Too many requests", detail, retry_after=str(max(1, round(wait)))))
         detail = "send a live API token as 'Authorization: Bearer <token>'"
         answer = problem(401, "unauthorized", "No valid token", detail, www_authenticate='Bearer realm="digest"')
-        await self.audit(op, request, answer, None, None)
+        if not self.logged_refusals.take():
+            await self.audit(op, request, answer, None, None)
         return respond(answer)
 
     async def handle(self, op: Operation, call: Call) -> Answer:
@@ -364,4 +369,4 @@ class Api:
         await run_in_threadpool(self.access.record, entry, token)
 
 
-__all__ = ["REQUESTS_PER_MINUTE", "Api"]
+__all__ = ["REFUSALS_LOGGED_PER_MINUTE", "REFUSALS_PER_MINUTE", "REQUESTS_PER_MINUTE", "Api"]
