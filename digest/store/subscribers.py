@@ -77,11 +77,9 @@ class Subscribers:
         person already on another newsletter gets a subscription here, their person row shared). A new one gets
         ``themes`` (None: every theme) in the same row and event: never created with every theme, then narrowed.
 
-        An existing address is returned as it is, its status unchanged: whether
-        someone who left may come back is the caller's rule (digest.app.subscribers).
-        ``status`` is the status of a new row (an import of someone who left
-        elsewhere keeps them on file, never mailed).
-        """
+        An existing address is returned as it is, its status unchanged: whether someone who left may come back is the
+        caller's rule (digest.app.subscribers). ``status`` is the status of a new row (an import of someone who left
+        elsewhere keeps them on file, never mailed)."""
         now = now_utc()
         with self.engine.begin() as conn:
             row = self._find(conn, email.casefold())

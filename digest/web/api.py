@@ -225,6 +225,7 @@ class Api:
     ) -> None:
         """The API of every newsletter of ``newsletters`` (empty: ``settings``'s alone), on ``store``'s database."""
         self.access = ApiAccess(store)
+        self.install = settings.install
         self.handlers = Handlers(tuple(newsletters) or (settings,), store)
         self.per_token = RateLimits(*rate)
         self.per_client = RateLimits(REFUSALS_PER_MINUTE, 60.0)
@@ -266,7 +267,8 @@ class Api:
         if token is None:
             return await self.unauthenticated(op, request)
         call = Call(token=token, params={}, query={})
-        answer = without_paths(await self.checked(op, request, call) or await self.handle(op, call), self.handlers.first.settings.install)
+        answer = await self.checked(op, request, call) or await self.handle(op, call)
+        answer = without_paths(answer, self.install.root, self.install.config_path)
         await self.audit(op, request, answer, token, call.subject)
         return respond(answer)
 

@@ -7,7 +7,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from starlette.responses import Response
 
@@ -16,9 +17,6 @@ from digest.models import Refusal
 from digest.web.api_doc import JSON, PROBLEM_JSON
 from digest.web.api_schema import as_json
 from digest.web.api_shapes import Problem
-
-if TYPE_CHECKING:
-    from digest.config import Installation
 
 PROBLEM = "urn:digest:problem:"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -57,18 +55,18 @@ def refused(refusal: Refused | Refusal | str) -> Answer:
 _PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"(),;]+/)+([^\s/'\"(),;]*)")
 
 
-def without_paths(answer: Answer, install: Installation) -> Answer:
+def without_paths(answer: Answer, root: Path, config: Path | None) -> Answer:
     """``answer`` with the server's paths out of a problem's detail: a refusal worded for the operator at the console
     (``Set newsletter.address in /srv/…/digest.toml``, a source ``/srv/…/content/culture: no .md file``) would tell a
     token's holder where the server keeps its files. A path under the project folder is shown from there (its
-    operator knows the folder), the config by its name, any other by its last part."""
+    operator knows the folder), the config file (``config``) by its name, any other by its last part."""
     if not isinstance(answer.body, Problem):
         return answer
     detail = answer.body.detail
-    if install.config_path is not None:
-        for config in {str(install.config_path.resolve()), str(install.config_path)}:
-            detail = detail.replace(config, install.config_path.name) if config.startswith("/") else detail
-    detail = detail.replace(str(install.root.resolve()).rstrip("/") + "/", "")
+    if config is not None:
+        for spelt in {str(config.resolve()), str(config)}:
+            detail = detail.replace(spelt, config.name) if spelt.startswith("/") else detail
+    detail = detail.replace(str(root.resolve()).rstrip("/") + "/", "")
     detail = _PATH.sub(lambda found: "…/" + found.group(1), detail)
     return replace(answer, body=replace(answer.body, detail=detail))
 
