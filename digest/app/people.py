@@ -150,14 +150,19 @@ class People:
                 raise RefusedError(
                     Refusal(RefusalKind.LEFT, f"{address} left this newsletter ({held.status.value}): only they can sign up again")
                 )
+            if not by_themselves and held is None and self.roster.forgotten_test()(address):
+                # A forget leaves no row to find, only the keyed hash: asked for here, or the sign-up mails them.
+                raise RefusedError(Refusal(RefusalKind.FORGOTTEN, f"{address} asked to be forgotten: only they can sign up again"))
             kind = self.members.sign_up(address, name_of(name), choice)
             found = self.store.subscribers.get(address)
             assert found is not None  # sign_up stored them
             return Added(self._whole(found), created=kind is SignUpKind.NEW, awaiting_confirmation=kind is not SignUpKind.ACTIVE)
-        added = self.roster.add(address, name_of(name))
-        made = added.outcome is AddOutcome.ADDED  # new, or a pending sign-up made active: the themes given are theirs
-        if made and themes is not None:
+        # A new one is stored with the themes given, in one row and one event; a pending sign-up made active takes them
+        # as a change of its own (it had chosen at its sign-up).
+        added = self.roster.add(address, name_of(name), themes=choice.stored if themes is not None else None)
+        if added.outcome is AddOutcome.ADDED and added.was is not None and themes is not None:
             self.store.subscribers.set_preferences(added.subscriber.id, choice.stored, None)
+        made = added.outcome is AddOutcome.ADDED
         return Added(self._whole(added.subscriber), created=made and added.was is None, awaiting_confirmation=False)
 
     def _whole(self, subscriber: Subscriber) -> Person:
@@ -218,11 +223,13 @@ class People:
 
     def forget(self, person: Person) -> list[str]:
         """Erase them, every subscription (:meth:`Roster.forget`): only the keyed hash of the address is kept, here and
-        in the audit log (which names them by person id). Returns the newsletters (slugs) whose subscription ended."""
+        in the audit log (which names them by person id). Returns the newsletters (slugs) whose subscription it ended:
+        those still on or awaiting confirmation (one they had left was over already, though erased too)."""
+        live = {held.newsletter for held in person.subscriptions if held.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)}
         any_one = self.store.subscribers.get(subscriber_id=person.subscriptions[0].id)
-        ended = self.roster.forget(any_one) if any_one is not None else []
+        erased = self.roster.forget(any_one) if any_one is not None else []
         self.store.api.forget_subscriber(person.id)
-        return ended
+        return [slug for slug in erased if slug in live]
 
 
 def _person_of(rows: list[dict[str, Any]]) -> Person:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -407,10 +407,11 @@ class Roster:
             return ImportedRow(line=line, fate=RowFate.OPTED_OUT, email=email, status=status, was=was)
         return ImportedRow(line=line, fate=RowFate.ALREADY, email=email, status=status, was=was)
 
-    def add(self, email: str, name: str | None, *, resubscribe: bool = False) -> Added:
-        """Add an address an operator typed. Refused (RefusedError) for one that asked to be forgotten, whatever
-        is said, and for someone who left (unsubscribed, complained, bounced) unless ``resubscribe``: the
-        operator's word that the person asked to come back. A pending sign-up becomes active on the operator's word."""
+    def add(self, email: str, name: str | None, *, resubscribe: bool = False, themes: Sequence[str] | None = None) -> Added:
+        """Add an address an operator typed (a new one with the stored choice ``themes``; None: every theme). Refused
+        (RefusedError) for one that asked to be forgotten, whatever is said, and for someone who left (unsubscribed,
+        complained, bounced) unless ``resubscribe``: the operator's word that the person asked to come back. A
+        pending sign-up becomes active on the operator's word."""
         if self.forgotten_test()(email):
             raise RefusedError(
                 Refusal(
@@ -418,7 +419,7 @@ class Roster:
                     f"{email} asked to be forgotten: only they can sign up again (on the subscribe page, confirming by mail)",
                 )
             )
-        subscriber, created = self.store.subscribers.add(email, name)
+        subscriber, created = self.store.subscribers.add(email, name, themes=themes)
         added = self._added(subscriber, created, resubscribe)
         if name is None or added.subscriber.name == name:
             return added

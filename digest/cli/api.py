@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, say
+from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, say
 from digest.models import API_SCOPE_WORDS, ApiScope
 
 _SCOPES_HELP = "; ".join(f"{scope.value}: {words}" for scope, words in API_SCOPE_WORDS.items())
@@ -30,11 +30,16 @@ def api_tokens() -> None:
 @click.pass_obj
 def create(obj: Context, name: str, scopes: tuple[str, ...]) -> None:
     """Make a token NAME (who uses it: "website", "crm") with its scopes; the token is printed once, alone on the last
-    line: only its hash is kept, so store it now."""
+    line: only its hash is kept, so store it now. A token is the install's: it reaches every newsletter of it, each
+    request naming the one it is about (--newsletter does not narrow it)."""
     from digest.app.api import ApiAccess, name_problem
 
     if (problem := name_problem(name)) is not None:
         raise click.BadParameter(problem, param_hint="NAME")
+    if obj.chosen:
+        # Read as "a token of this newsletter", it would be trusted with one list and reach every other.
+        words = f"{obj.chosen_by} {obj.chosen}" if obj.chosen_by == "--newsletter" else f"{obj.chosen_by}={obj.chosen}"
+        fail(f"an API token reaches every newsletter of the install; {words} would not narrow it: make it without", EXIT_USAGE)
     made = ApiAccess(obj.store).create(name, [ApiScope(scope) for scope in scopes], datetime.now(UTC))
     if made is None:
         fail(

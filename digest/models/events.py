@@ -81,7 +81,8 @@ class SubscriberFacts:
     reason: str | None
     themes: tuple[str, ...] | None  # None: every theme
     paused_until: date | None
-    changed: tuple[str, ...] = ()  # subscriber.updated: the fields one change set (name, themes, paused_until)
+    edition: str | None = None  # the edition it gets (None: the newsletter's first): a change of it is an update too
+    changed: tuple[str, ...] = ()  # subscriber.updated: the fields one change set (name, themes, paused_until, edition)
 
     def data(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -94,6 +95,7 @@ class SubscriberFacts:
             "reason": self.reason,
             "themes": list(self.themes) if self.themes is not None else None,
             "paused_until": self.paused_until.isoformat() if self.paused_until else None,
+            "edition": self.edition,
         }
         if self.changed:
             data["changed"] = list(self.changed)

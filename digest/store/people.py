@@ -111,6 +111,7 @@ def facts_of(row: Any) -> SubscriberFacts:
         reason=row["status_reason"],
         themes=tuple(themes) if themes is not None else None,
         paused_until=stored_day(row["paused_until"]),
+        edition=row["edition"],
     )
 
 

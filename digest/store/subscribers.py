@@ -65,15 +65,21 @@ class Subscribers:
             raise StoreError("the database returned no id for a new person")
         return int(made[0])
 
-    def add(self, email: str, name: str | None = None, *, status: SubscriberStatus = SubscriberStatus.ACTIVE) -> tuple[Subscriber, bool]:
+    def add(
+        self,
+        email: str,
+        name: str | None = None,
+        *,
+        status: SubscriberStatus = SubscriberStatus.ACTIVE,
+        themes: Sequence[str] | None = None,
+    ) -> tuple[Subscriber, bool]:
         """Add an address (already validated) to this newsletter; returns its subscription and whether it was new (a
-        person already on another newsletter gets a subscription here, their person row shared).
+        person already on another newsletter gets a subscription here, their person row shared). A new one gets
+        ``themes`` (None: every theme) in the same row and event: never created with every theme, then narrowed.
 
-        An existing address is returned as it is, its status unchanged: whether
-        someone who left may come back is the caller's rule (digest.app.subscribers).
-        ``status`` is the status of a new row (an import of someone who left
-        elsewhere keeps them on file, never mailed).
-        """
+        An existing address is returned as it is, its status unchanged: whether someone who left may come back is the
+        caller's rule (digest.app.subscribers). ``status`` is the status of a new row (an import of someone who left
+        elsewhere keeps them on file, never mailed)."""
         now = now_utc()
         with self.engine.begin() as conn:
             row = self._find(conn, email.casefold())
@@ -90,6 +96,7 @@ class Subscribers:
                         created_at=now,
                         updated_at=now,
                         link_salt=salt,
+                        themes=json.dumps(list(themes), ensure_ascii=False) if themes is not None else None,
                     )
                 ).inserted_primary_key
                 if new_id is None:  # pragma: no cover (every dialect we run returns it)

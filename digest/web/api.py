@@ -27,7 +27,7 @@ from starlette.routing import Route
 from digest.app.api import ApiAccess
 from digest.models import ApiToken, AuditEntry, Refusal, RefusalKind, Subject, SubjectKind
 from digest.models.errors import DigestError, RefusedError, ReviewError, WindowError
-from digest.web.api_answers import Answer, not_found, problem, refused, respond
+from digest.web.api_answers import Answer, not_found, problem, refused, respond, without_paths
 from digest.web.api_doc import JSON, OPERATIONS, PATH_PARAMETERS, Operation, read_query, whole_number
 from digest.web.api_people import Call, PeopleHandlers
 from digest.web.api_schema import parse_json, read_body
@@ -46,7 +46,7 @@ from digest.web.api_shapes import (
     WaitingList,
     WaitingReport,
 )
-from digest.web.guard import BodyTooLargeError, RateLimits
+from digest.web.guard import BodyTooLargeError, RateLimit, RateLimits
 
 if TYPE_CHECKING:
     from digest.app.session import Scope, Store
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 REQUESTS_PER_MINUTE = 300  # per token: a CRM's sync or a busy form, never a loop gone wrong for long
 REFUSALS_PER_MINUTE = 30  # requests without a valid token, per client address: each is written to the audit log
+# Of those, written at most, whoever sends them: the per-client allowances are forgotten past 10,000 clients (bounded
+# memory), and a /48 holds 65,536 /64s; past this a 401 is answered all the same, but not written.
+REFUSALS_LOGGED_PER_MINUTE = 60
 
 
 class Handlers(PeopleHandlers):
@@ -222,9 +225,11 @@ class Api:
     ) -> None:
         """The API of every newsletter of ``newsletters`` (empty: ``settings``'s alone), on ``store``'s database."""
         self.access = ApiAccess(store)
+        self.install = settings.install
         self.handlers = Handlers(tuple(newsletters) or (settings,), store)
         self.per_token = RateLimits(*rate)
         self.per_client = RateLimits(REFUSALS_PER_MINUTE, 60.0)
+        self.logged_refusals = RateLimit(REFUSALS_LOGGED_PER_MINUTE, 60.0)
 
     def app(self) -> Starlette:
         """The API as an app of its own, to mount at the API's root: its 404s and 405s are problem details too."""
@@ -263,6 +268,7 @@ class Api:
             return await self.unauthenticated(op, request)
         call = Call(token=token, params={}, query={})
         answer = await self.checked(op, request, call) or await self.handle(op, call)
+        answer = without_paths(answer, self.install.root, self.install.config_path)
         await self.audit(op, request, answer, token, call.subject)
         return respond(answer)
 
@@ -274,7 +280,8 @@ class Api:
             return respond(problem(429, "rate-limited", "Too many requests", detail, retry_after=str(max(1, round(wait)))))
         detail = "send a live API token as 'Authorization: Bearer <token>'"
         answer = problem(401, "unauthorized", "No valid token", detail, www_authenticate='Bearer realm="digest"')
-        await self.audit(op, request, answer, None, None)
+        if not self.logged_refusals.take():
+            await self.audit(op, request, answer, None, None)
         return respond(answer)
 
     async def handle(self, op: Operation, call: Call) -> Answer:
@@ -319,8 +326,9 @@ class Api:
             return problem(415, "unsupported-media-type", "Not JSON", "send the body as application/json")
         try:
             data, twice = parse_json(await request.body())
-        except ValueError:
-            return problem(400, "not-json", "Not JSON", "the body is not JSON")
+        except ValueError as exc:
+            unreadable = str(exc) if str(exc).startswith("the body") else "the body is not JSON"  # json's own words name a position
+            return problem(400, "not-json", "Not JSON", unreadable)
         call.body, problems = (None, twice) if twice else read_body(shape, data)
         return problem(422, "invalid", "Unusable request", "; ".join(problems), problems) if problems else None
 
@@ -363,4 +371,4 @@ class Api:
         await run_in_threadpool(self.access.record, entry, token)
 
 
-__all__ = ["REQUESTS_PER_MINUTE", "Api"]
+__all__ = ["REFUSALS_LOGGED_PER_MINUTE", "REFUSALS_PER_MINUTE", "REQUESTS_PER_MINUTE", "Api"]

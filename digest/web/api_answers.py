@@ -4,8 +4,10 @@ the response each becomes. Apart from :mod:`digest.web.api` so the handlers' mod
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -49,6 +51,26 @@ def refused(refusal: Refused | Refusal | str) -> Answer:
     return problem(409, "refused", "Refused", detail)
 
 
+# An absolute path of two parts or more, where a word starts (a URL's path follows its host: never taken for one).
+_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"(),;]+/)+([^\s/'\"(),;]*)")
+
+
+def without_paths(answer: Answer, root: Path, config: Path | None) -> Answer:
+    """``answer`` with the server's paths out of a problem's detail: a refusal worded for the operator at the console
+    (``Set newsletter.address in /srv/…/digest.toml``, a source ``/srv/…/content/culture: no .md file``) would tell a
+    token's holder where the server keeps its files. A path under the project folder is shown from there (its
+    operator knows the folder), the config file (``config``) by its name, any other by its last part."""
+    if not isinstance(answer.body, Problem):
+        return answer
+    detail = answer.body.detail
+    if config is not None:
+        for spelt in {str(config.resolve()), str(config)}:
+            detail = detail.replace(spelt, config.name) if spelt.startswith("/") else detail
+    detail = detail.replace(str(root.resolve()).rstrip("/") + "/", "")
+    detail = _PATH.sub(lambda found: "…/" + found.group(1), detail)
+    return replace(answer, body=replace(answer.body, detail=detail))
+
+
 def respond(answer: Answer) -> Response:
     headers = {**_NO_STORE, **answer.headers}
     if answer.body is None:
@@ -59,4 +81,4 @@ def respond(answer: Answer) -> Response:
     return Response(str(answer.body), status_code=answer.status, media_type=answer.media, headers=headers)
 
 
-__all__ = ["PROBLEM", "Answer", "not_found", "problem", "refused", "respond"]
+__all__ = ["PROBLEM", "Answer", "not_found", "problem", "refused", "respond", "without_paths"]

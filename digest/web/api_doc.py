@@ -93,7 +93,8 @@ NEWSLETTER = Query("newsletter", str, "the newsletter's slug (GET /newsletters l
 _PERSON = Query(
     "newsletter",
     str,
-    "a newsletter's slug, never needed (a person is the install's): a read shows that subscription's status, a 404 when they have none",
+    "a newsletter's slug, never needed (a person is the install's): a read shows that subscription's status; a read or a "
+    "forget is a 404 when they have none there",
 )
 
 _OPERATIONS: tuple[Operation, ...] = (

@@ -221,6 +221,9 @@ class PeopleHandlers:
         person = self._person(call)
         if person is None:
             return not_found("no subscriber has this id")
+        if call.newsletter is not None and person.on(call.newsletter) is None:
+            # As a read names it: a newsletter's CRM cleaning its own list never erases another's reader.
+            return not_found(f"subscriber {person.id} has no subscription to {call.newsletter}: nothing forgotten")
         ended = self.desk(call).people.forget(person)
         call.subject = Subject(kind=SubjectKind.SUBSCRIBER, id=None, address_hash=call.subject.address_hash if call.subject else None)
         return Answer(200, Forgotten(forgotten=True, ended=ended))

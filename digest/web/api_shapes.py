@@ -81,7 +81,9 @@ class Forgotten:
     """A person forgotten: every subscription of theirs ended and erased, a keyed hash of the address kept."""
 
     forgotten: bool
-    ended: list[str] = field(metadata={"about": "the newsletters (slugs) whose subscription ended"})
+    ended: list[str] = field(
+        metadata={"about": "the newsletters (slugs) whose subscription the forget ended (active or awaiting confirmation until then)"}
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
