@@ -20,8 +20,6 @@ from datetime import date, datetime, tzinfo
 
 import jinja2
 
-from digest.render.i18n import format_day, format_month
-
 _PAGES = jinja2.Environment(loader=jinja2.PackageLoader("digest", "web/templates"), autoescape=True, undefined=jinja2.StrictUndefined)
 # A month's part of the archive's paths: never an issue's id (YYYY-MM-DD-…) nor a feed's file.
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
@@ -89,6 +87,8 @@ def month_path(year: int, month: int) -> str:
 
 def month_listing(posts: Iterable[ArchivedPost], language: str) -> list[dict[str, str]]:
     """The index's lines of months: link (relative to the index), the month's name, its posts' count."""
+    from digest.render.i18n import format_month  # the render package loads premailer and MJML: only when a page is made
+
     counts: dict[tuple[int, int], int] = {}
     for post in posts:
         key = (post.published.year, post.published.month)
@@ -104,6 +104,8 @@ def month_page(
 ) -> str | None:
     """The HTML of the month's page: its posts by theme (``themes``: the newsletter's order; any other after them, by
     name), each theme's oldest first; None when no post of the issues was published in that month."""
+    from digest.render.i18n import format_day, format_month  # as above: not at the public app's start
+
     chosen = [post for post in posts if (post.published.year, post.published.month) == (year, month)]
     if not chosen:
         return None
