@@ -267,9 +267,9 @@ def build_issue(settings: Scope, window: Window, now: datetime, sources: Sequenc
     )
 
 
-def issue_file_of(settings: Scope, window: Window) -> IssueFile:
-    """The editor's file for ``window``'s issue (empty when there is none)."""
-    return read_issue_file(issue_file_path(settings.newsletter, window), settings)
+def issue_file_of(settings: Scope, window: Window, edition: Edition | None = None) -> IssueFile:
+    """The editor's file for ``window``'s issue of ``edition`` (None: the first; empty when there is none)."""
+    return read_issue_file(issue_file_path(settings.newsletter, window, edition), settings)
 
 
 def gather_for(settings: Scope, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:
