@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from test_editions_e2e import FRIDAYS, MONTHLY, mails_of, project
+
 from mailserver import SmtpServer
 from support.cli import cli
-from test_editions_e2e import FRIDAYS, MONTHLY, mails_of, project
 
 _LINK = re.compile(r"^\[(\d+)\] (\S+)$", re.MULTILINE)
 
@@ -21,7 +22,9 @@ def links_of(text: str) -> list[str]:
     return [url for _number, url in found]
 
 
-def test_a_switched_readers_copy_lists_no_link_of_a_post_cut_and_the_dry_run_counts_the_cut(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_a_switched_readers_copy_lists_no_link_of_a_post_cut_and_the_dry_run_counts_the_cut(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
     config = project(tmp_path, smtp_server.port)
     # The month's twelve buses all fit: the round-up holds the posts the switchers' weekly issues carried.
     config.write_text(config.read_text(encoding="utf-8").replace("cap_per_theme = 4", "cap_per_theme = 12"), encoding="utf-8")

@@ -25,8 +25,10 @@ from digest.app.choices import (
     ThemeChoice,
     choice_problem,
     current_pause,
+    offered_editions,
     pause_range,
     posted_choice,
+    posted_edition,
     reader_today,
     stored_choice,
 )
@@ -167,21 +169,41 @@ class Membership:
         return subscriber.status == SubscriberStatus.ACTIVE
 
     def preferences_of(self, subscriber: Subscriber) -> Preferences:
-        """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts."""
+        """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts, their
+        edition and the editions offered (none when the newsletter has one)."""
+        newsletter = self.settings.newsletter
         stored, paused = self.store.subscribers.preferences_of(subscriber.id)
-        today = reader_today(self.settings.newsletter)
-        return Preferences(stored_choice(self.settings.newsletter, stored), current_pause(paused, today), pause_range(today))
+        today = reader_today(newsletter)
+        offered = offered_editions(newsletter)
+        edition = (self.store.subscribers.edition_of(subscriber.id) if offered else None) or newsletter.editions[0].name
+        return Preferences(
+            stored_choice(newsletter, stored), current_pause(paused, today), pause_range(today), edition=edition, editions=offered
+        )
+
+    def editions_offered(self) -> tuple[str, ...]:
+        """The editions a form offers (:func:`offered_editions`: none when the newsletter has one)."""
+        return offered_editions(self.settings.newsletter)
+
+    def edition_of(self, posted: object) -> str | ChoiceProblem | None:
+        """The edition a form posted (:func:`posted_edition`)."""
+        return posted_edition(self.settings.newsletter, posted)
 
     def problem_of(self, themes: ThemeChoice, paused_until: date | None = None) -> ChoiceProblem | None:
         """What stops this choice being kept (:func:`digest.app.choices.choice_problem`); None when it may be."""
         return choice_problem(themes, paused_until, reader_today(self.settings.newsletter))
 
-    def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> ChoiceProblem | None:
-        """Keep their choice; what stopped it (:class:`ChoiceProblem`: they left the list meanwhile too), or None."""
+    def set_preferences(
+        self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None, edition: str | None = None
+    ) -> ChoiceProblem | None:
+        """Keep their choice (``edition``: one :meth:`edition_of` read, None to leave theirs); what stopped it
+        (:class:`ChoiceProblem`: they left the list meanwhile too), or None. A new edition is set as ``digest
+        subscribers set-edition`` sets it (:meth:`Roster.set_edition`), so their first issue of it is cut the same way."""
         if (problem := self.problem_of(themes, paused_until)) is not None:
             return problem
         if not self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until):
             return ChoiceProblem.NOT_SUBSCRIBED
+        if edition is not None and edition != self.preferences_of(subscriber).edition:
+            Roster(self.settings, self.store).set_edition(subscriber, edition)
         return None
 
     def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
@@ -190,13 +212,14 @@ class Membership:
 
     # -- signing up and confirming --------------------------------------------------------------------
 
-    def sign_up(self, address: str, name: str | None, themes: ThemeChoice) -> SignUpKind:
-        """Record a sign-up (an address validated before) and mail its confirmation, or "already subscribed";
+    def sign_up(self, address: str, name: str | None, themes: ThemeChoice, edition: str | None = None) -> SignUpKind:
+        """Record a sign-up (an address validated before; ``edition``: one :meth:`edition_of` read, None for the
+        newsletter's first) and mail its confirmation, or "already subscribed";
         nothing when a mail went to that address in the last ten minutes. A mail that cannot go out is logged:
         the form's answer is the same for everyone, whoever is on the list."""
         settings = self.settings
         self.store.subscribers.expire_pending(timedelta(hours=settings.newsletter.confirm_hours))
-        found = self.store.subscribers.sign_up(address, name, themes.stored)
+        found = self.store.subscribers.sign_up(address, name, themes.stored, edition)
         if not self.store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
             return found.kind  # a mail went out in the last ten minutes: no mail bombing through our form
         try:

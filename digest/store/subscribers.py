@@ -98,7 +98,7 @@ class Subscribers:
                 return subscriber_of(conn.execute(select_subscribers().where(subscribers.c.id == int(new_id[0]))).mappings().one()), True
             return subscriber_of(row), False
 
-    def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
+    def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None, edition: str | None = None) -> SignUp:
         """Record a sign-up from the public form (the address validated before); nothing is active until confirmed.
 
         A new address is ``pending``; an active subscriber is left as they are.
@@ -109,7 +109,8 @@ class Subscribers:
         mailed still works, and changes nothing stored: anyone can type the
         address, so the choice of the sign-up whose confirmation was mailed
         stands until its owner confirms (they change it on their preferences
-        page after). ``themes`` None means every theme.
+        page after). ``themes`` None means every theme; ``edition`` (None: the newsletter's first for a new address, as
+        it was for one coming back) follows the themes' rule.
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
@@ -123,6 +124,7 @@ class Subscribers:
                         status=SubscriberStatus.PENDING.value,
                         status_reason="signed up",
                         themes=chosen,
+                        edition=edition,
                         created_at=now,
                         updated_at=now,
                         confirming_since=now,
@@ -138,11 +140,21 @@ class Subscribers:
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else {"themes": chosen}))
+                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else self._chosen(chosen, edition)))
             )
             row = conn.execute(select_subscribers().where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
             return SignUp(kind, subscriber_of(row))
+
+    @staticmethod
+    def _chosen(themes: str | None, edition: str | None) -> dict[str, Any]:
+        """What a sign-up of someone coming back sets: the themes, and the edition when the form chose one."""
+        return {"themes": themes, **({"edition": edition} if edition is not None else {})}
+
+    def edition_of(self, subscriber_id: int) -> str | None:
+        """The edition the subscription names (None: none, the newsletter's first)."""
+        with self.reads.connect() as conn:
+            return conn.execute(sa.select(subscribers.c.edition).where(subscribers.c.id == subscriber_id)).scalar() or None
 
     def awaiting_since(self, subscriber_id: int) -> datetime | None:
         """When the sign-up awaiting this subscriber's confirmation was made; None when none awaits.
