@@ -180,10 +180,6 @@ class Membership:
             stored_choice(newsletter, stored), current_pause(paused, today), pause_range(today), edition=edition, editions=offered
         )
 
-    def editions_offered(self) -> tuple[str, ...]:
-        """The editions a form offers (:func:`offered_editions`: none when the newsletter has one)."""
-        return offered_editions(self.settings.newsletter)
-
     def edition_of(self, posted: object) -> str | ChoiceProblem | None:
         """The edition a form posted (:func:`posted_edition`)."""
         return posted_edition(self.settings.newsletter, posted)

@@ -109,11 +109,11 @@ class Subscribers:
         mailed still works, and changes nothing stored: anyone can type the
         address, so the choice of the sign-up whose confirmation was mailed
         stands until its owner confirms (they change it on their preferences
-        page after). ``themes`` None means every theme; ``edition`` (None: the newsletter's first for a new address, as
-        it was for one coming back) follows the themes' rule.
+        page after). ``themes`` None means every theme; ``edition`` goes with them (None: the first's, or as it was).
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
+        choice = {"themes": chosen, **({"edition": edition} if edition is not None else {})}  # what one coming back sets
         with self.engine.begin() as conn:
             row = self._find(conn, email.casefold())
             if row is None:
@@ -140,16 +140,11 @@ class Subscribers:
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else self._chosen(chosen, edition)))
+                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else choice))
             )
             row = conn.execute(select_subscribers().where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
             return SignUp(kind, subscriber_of(row))
-
-    @staticmethod
-    def _chosen(themes: str | None, edition: str | None) -> dict[str, Any]:
-        """What a sign-up of someone coming back sets: the themes, and the edition when the form chose one."""
-        return {"themes": themes, **({"edition": edition} if edition is not None else {})}
 
     def edition_of(self, subscriber_id: int) -> str | None:
         """The edition the subscription names (None: none, the newsletter's first)."""

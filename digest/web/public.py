@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from digest.app.archive import Archive
-from digest.app.choices import ChoiceProblem
+from digest.app.choices import ChoiceProblem, offered_editions
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.app.subscriptions import ReaderNewsletters
@@ -361,7 +361,7 @@ class SignUpPages:
         self.members = members
         self.name = settings.newsletter.name
         self.themes = settings.newsletter.theme_keys  # key → name: the form posts keys and shows names
-        self.editions = members.editions_offered()  # offered only when the newsletter has several
+        self.editions = offered_editions(settings.newsletter)  # the app's rule: offered only when the newsletter has several
         self.everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
         self.per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
         self.per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
