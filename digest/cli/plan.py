@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 def list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
     """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
     for recipient in obj.newsletter.recipients(plan, now):
-        said = recipient.view.kind.words.of_reader(recipient.themes, recipient.paused_until)
-        if recipient.cut:
+        said = recipient.said.words.of_reader(recipient.themes, recipient.paused_until)
+        if recipient.cut and recipient.said is recipient.chose:  # mailed, less what the cut left out
             said += f", less {recipient.cut} post(s) an earlier issue of theirs carried"
         click.echo(f"  {recipient.email}: {said}")
 

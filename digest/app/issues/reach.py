@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from digest.models import Layout, RecipientView, StoredIssue, ViewKind
+from digest.render.views import post_numbers
 from digest.send.variants import Cut, carried, recipient_view
+
+SKIPPED = (ViewKind.NO_POSTS, ViewKind.PAUSED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,19 +20,25 @@ class Recipient:
     """One recipient of a planned send, and what they would get."""
 
     email: str
-    view: RecipientView
-    themes: tuple[str, ...]  # the themes of the sections they get (SOME_THEMES)
+    view: RecipientView  # what the send does for them, the cut included
+    themes: tuple[str, ...]  # the themes of the sections their choice gives them (SOME_THEMES)
     paused_until: date | None
-    cut: int = 0  # posts of those sections left out: an earlier issue of theirs carried them (issue 35)
+    chose: ViewKind = ViewKind.EVERY_THEME  # what their choice of themes gives them, before the cut
+    cut: int = 0  # posts of those left out: an earlier issue of theirs carried them (issue 35)
+
+    @property
+    def said(self) -> ViewKind:
+        """The kind their line is worded by: skipped as the send skips them, else what they chose."""
+        return self.view.kind if self.view.kind in SKIPPED else self.chose
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reach:
     """Of the recipients a send would mail: who gets only some themes, and who is skipped by their own choice."""
 
-    some_themes: int = 0
-    variants: int = 0  # distinct theme views among them
-    no_posts: int = 0  # skipped: no posts in their themes
+    some_themes: int = 0  # mailed only the themes they chose
+    variants: int = 0  # distinct messages other than the whole issue among those mailed (theme views, cut copies)
+    no_posts: int = 0  # skipped: no posts in their themes (left none by the cut too, as the send records it)
     paused: int = 0  # skipped: paused past today
     cut: int = 0  # of those mailed, whose copy leaves out posts their last issue (of another edition) carried
 
@@ -47,11 +56,12 @@ def reach_of(issue: StoredIssue, choices: list[Choice], today: date, key_of: Cal
     cuts = CutsOf(layout)
     cut = 0
     for choice, until, covered_until, count in choices:
+        chose = recipient_view(layout, choice, until, today)
         view = recipient_view(layout, choice, until, today, cuts(covered_until))
-        counts[view.kind] += count
+        counts[view.kind if view.kind in SKIPPED else chose.kind] += count
         if view.kind is ViewKind.SOME_THEMES:
             views.add((view.sections, view.dropped))  # one message each, as the send compiles them
-        if view.dropped:
+        if view != chose and view.kind not in SKIPPED:
             cut += count
     return Reach(
         some_themes=counts[ViewKind.SOME_THEMES],
@@ -60,6 +70,21 @@ def reach_of(issue: StoredIssue, choices: list[Choice], today: date, key_of: Cal
         paused=counts[ViewKind.PAUSED],
         cut=cut,
     )
+
+
+def left_out(layout: Layout | None, chose: RecipientView, view: RecipientView) -> int:
+    """How many of the posts ``chose`` (the reader's themes) gives them the cut ``view`` leaves out."""
+    if layout is None or view == chose:
+        return 0
+    return _shown(layout, chose) - _shown(layout, view)
+
+
+def _shown(layout: Layout, view: RecipientView) -> int:
+    if view.kind in SKIPPED:
+        return 0
+    sections = layout.sections_for(None) if view.kind is ViewKind.EVERY_THEME else view.sections
+    numbers = post_numbers(layout)
+    return sum(1 for section in sections for post in numbers[section - 1] if post not in view.dropped)
 
 
 class CutsOf:
