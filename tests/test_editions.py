@@ -449,8 +449,9 @@ def test_the_monthly_email_pins_first_and_carries_the_cap_line_in_both_parts(tmp
 
     write(tmp_path / "config" / "digest.toml", MONTH_CONFIG.replace("cap_per_theme = 8", "cap_per_theme = 5"))
     write_month(tmp_path)
-    # The editor pins the month's oldest bus post: it leads its theme whatever the rank says of the others.
-    write(tmp_path / "content" / "issues" / "2026-11-30.md", "---\npin: [https://news.example/t0]\n---\n")
+    # The editor pins the month's oldest bus post: it leads its theme whatever the rank says of the others. (The
+    # monthly's file names its edition: a weekly or daily issue ending on 30 November has 2026-11-30.md.)
+    write(tmp_path / "content" / "issues" / "2026-11-30-monthly.md", "---\npin: [https://news.example/t0]\n---\n")
     settings = load_settings(tmp_path / "config" / "digest.toml", environ={"DIGEST_SECRET_KEY": "q7VbX2kR9mT4wZ8nL3pF6hJ1sD5gC0aE"})
     monthly = Newsletter(settings, lambda: pytest.fail("a build of a round-up without a database opens none"), "monthly")
     now = datetime(2026, 12, 4, 9, tzinfo=LONDON)
@@ -467,3 +468,28 @@ def test_the_monthly_email_pins_first_and_carries_the_cap_line_in_both_parts(tmp
     anchors = Anchors()
     anchors.feed(html)
     assert ("and 7 more in the archive", "https://news.example.org/archive/2026-11/") in anchors.found
+
+
+def test_two_editions_issues_of_one_last_day_have_two_issue_files(tmp_path: Path) -> None:
+    """A daily and a monthly both ending on 30 November: each has its own file, the first edition's keeping the name
+    an install made before editions gave it (issue 35)."""
+    from digest.app.issues import Newsletter
+    from digest.issue.editorial import issue_file_path
+
+    write(tmp_path / "config" / "digest.toml", MONTH_CONFIG + '[editions.daily]\ncron = "0 7 * * *"\nwindow = "1d"\n')
+    write_month(tmp_path)
+    settings = load_settings(tmp_path / "config" / "digest.toml", environ={})
+    publication = settings.newsletter
+    issues = tmp_path / "content" / "issues"
+    monthly = Newsletter(settings, lambda: pytest.fail("a build opens no database"), "monthly")
+    daily = Newsletter(settings, lambda: pytest.fail("a build opens no database"), "daily")
+    month = monthly.slot_target(datetime(2026, 12, 4, 9, tzinfo=LONDON)).window
+    day = daily.slot_target(datetime(2026, 11, 30, 7, tzinfo=LONDON)).window  # 29 November 07:00 to the 30th
+    assert issue_file_path(publication, month, monthly.edition) == issues / "2026-11-30-monthly.md"
+    assert issue_file_path(publication, day, daily.edition) == issues / "2026-11-30-daily.md"
+    assert issue_file_path(publication, month) == issue_file_path(publication, month, publication.editions[0]) == issues / "2026-11-30.md"
+    write(issues / "2026-11-30-monthly.md", "---\nsubject: The month, as the editor put it\n---\n")
+    write(issues / "2026-11-30-daily.md", "---\nsubject: The day, as the editor put it\n---\n")
+    now = datetime(2026, 12, 4, 9, tzinfo=LONDON)
+    assert monthly.build(month, now).issue.subject == "The month, as the editor put it"
+    assert daily.build(day, now).issue.subject == "The day, as the editor put it"

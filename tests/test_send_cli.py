@@ -220,6 +220,7 @@ def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, c
         process.wait(timeout=30)
         kills += 1
         assert store.ledger.status([ISSUE])[0].counts["sent"] < 2000
+        assert_covered_as_sent(store)
     final = cli(config, "send", *WINDOW, "--yes")
     assert final.returncode == 0, final.stderr
     counts = sum((server.handler.counts() for server in servers), Counter())
@@ -231,6 +232,23 @@ def _crash_test(tmp_path: Path, servers: list[SmtpServer], rng: random.Random, c
     assert duplicates <= kills * connections, f"{duplicates} duplicates after {kills} kills"
     ledger = store.ledger.status([ISSUE])[0].counts
     assert ledger["sent"] == 2000 and ledger["sending"] == ledger["pending"] == 0
+    assert_covered_as_sent(store)
+
+
+def assert_covered_as_sent(store: Store) -> None:
+    """What each reader's subscription says they were sent up to (issue 35's covered_until) is what the ledger says was
+    delivered, whenever the sender died: the issue's window end for exactly those whose copy is "sent"."""
+    import sqlalchemy as sa
+
+    from digest.store.schema import deliveries, issues, subscribers
+
+    sent = sa.select(deliveries.c.subscriber_id).where(deliveries.c.issue_id == ISSUE, deliveries.c.state == "sent")
+    end = sa.select(issues.c.window_end).where(issues.c.id == ISSUE).scalar_subquery()
+    with store.engine.connect() as conn:
+        covered = {row[0] for row in conn.execute(sa.select(subscribers.c.id).where(subscribers.c.covered_until == end))}
+        anything = {row[0] for row in conn.execute(sa.select(subscribers.c.id).where(subscribers.c.covered_until.is_not(None)))}
+        delivered = {row[0] for row in conn.execute(sent)}
+    assert covered == anything == delivered
 
 
 @pytest.mark.slow(14)

@@ -186,5 +186,5 @@ def test_an_issue_without_sections_goes_whole_to_every_reader(sample: tuple[Scop
     variants = Variants(compile_issue(issue, settings, date=NOW), layout)
     around = frozenset({"transport"})
     assert variants.message_for(around) is variants.full and variants.message_for(None) is variants.full
-    reach = reach_of(issue, [(around, None, 3), (None, None, 2)], date(2026, 11, 20), settings.newsletter.key_of)
+    reach = reach_of(issue, [(around, None, None, 3), (None, None, None, 2)], date(2026, 11, 20), settings.newsletter.key_of)
     assert reach.no_posts == 0 and reach.some_themes == 0

@@ -10,6 +10,7 @@
     desk.py       the editor's desk: one change to the issue file per button
     preview.py    the editor's workbench: the issue a preview query means, built, with a sample copy
     subscribers.py  a reader's membership (unsubscribe, sign-up, preferences) and the operator's roster
+    lost_choices.py  readers' theme choices no theme has any more: said in status, logged at each open
     choices.py    a reader's own choices, the rules once: which themes they get, a pause
     subscriptions.py  a reader's newsletters in the install, as their pages tick, untick and leave them
     bounces.py    what came back: process one message, review the unattributed, read the mailbox
@@ -19,6 +20,8 @@
     report.py     digest report: deliveries, what came back, clicks per post and theme, the list over time
     charts.py     the report's charts (pygal SVG), for the Readers page and digest report --html
     archive.py    the published archive: pages and feeds of the sent issues (served, or written to a folder)
+    archive_month.py  the archive's month pages: every post the sent issues carried in a month
+    newsletters.py  an install's newsletters: add one, list them, and the ones the database holds that no config names
     output.py     an issue's files on disk (digest.html, digest.txt, digest.json), and the JSON forms
     sample.py     the sample run (`make run`): the sample issue to the outbox, on a database of its own
     scaffold.py   a new newsletter in a folder (`digest init`)

@@ -46,7 +46,7 @@ def issue_print(issue: StoredIssue) -> str:
 def file_print(newsletter: Newsletter, target: Target) -> str:
     """The editor's issue file as one hash ("" when there is none)."""
     try:
-        return hashlib.sha256(issue_file_path(newsletter.settings.newsletter, target.window).read_bytes()).hexdigest()
+        return hashlib.sha256(issue_file_path(newsletter.settings.newsletter, target.window, newsletter.edition).read_bytes()).hexdigest()
     except FileNotFoundError:
         return ""
 

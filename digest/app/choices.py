@@ -1,10 +1,12 @@
-"""A reader's own choices, the rules once: which themes they get (by key) and a pause.
+"""A reader's own choices, the rules once: which themes they get (by key), a pause, and the edition.
 
 The sign-up form and the preferences page call these, and so would any command that sets a reader's choices;
 each entry point only reads what was typed and puts the answer into words. The rules: a posted value counts only
 when it names a configured theme (by key, or by the name older forms posted); at least one theme is chosen (a
 reader who wants none unsubscribes); every theme is stored as "every theme" (None), so a theme added later
 reaches them too; a pause ends after today and within :data:`LONGEST_PAUSE`, and one that has ended is no pause.
+Editions are offered only by a newsletter that has more than one (with one, the forms are as they were and a posted
+edition is ignored); a posted one must name an edition the newsletter has.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ChoiceProblem(StrEnum):
     NO_THEME = "no-theme"  # nothing chosen that is a theme: no issue would reach them
     PAUSE_OUT_OF_RANGE = "pause-out-of-range"  # the pause ends today or before, or more than a year ahead
     NOT_SUBSCRIBED = "not-subscribed"  # they are not on the list now: there is nothing to set
+    NO_EDITION = "no-edition"  # the edition posted is none the newsletter has (a form of another day, or forged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,22 @@ def stored_choice(newsletter: Publication, stored: tuple[str, ...] | None) -> Th
     if stored is None:
         return ThemeChoice(tuple(newsletter.theme_keys), every=True)
     return posted_choice(newsletter, stored)
+
+
+def offered_editions(newsletter: Publication) -> tuple[str, ...]:
+    """The editions a reader may choose between: the newsletter's, first the default, when it has more than one."""
+    names = tuple(edition.name for edition in newsletter.editions)
+    return names if len(names) > 1 else ()
+
+
+def posted_edition(newsletter: Publication, posted: object) -> str | ChoiceProblem | None:
+    """The edition a form posted: its name; None when none is to be set (none posted, or the newsletter offers no
+    choice); :attr:`ChoiceProblem.NO_EDITION` for a value that names none of its editions."""
+    offered = offered_editions(newsletter)
+    if not offered or not isinstance(posted, str) or not posted.strip():
+        return None
+    wanted = posted.strip().casefold()
+    return wanted if wanted in offered else ChoiceProblem.NO_EDITION
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +119,5 @@ class Preferences:
     themes: ThemeChoice
     paused_until: date | None  # a pause that has not ended; None for none
     pause_range: PauseRange  # the days a new pause may end on
+    edition: str = ""  # the edition they get (the newsletter's first when they chose none)
+    editions: tuple[str, ...] = ()  # the editions they may choose between (none: the newsletter has one)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from digest.config import Publication, Scope
+from digest.config import Edition, Publication, Scope
 from digest.issue.editorial import IssueFile, Ref, issue_file_path, read_issue_file, url_key, write_issue_file
 from digest.issue.language import language_notes
 from digest.models import Digest, Post, Window
@@ -43,8 +43,9 @@ class DeskView:
     pinned: frozenset[str]  # the refs of the pinned posts
 
 
-def desk_view(settings: Scope, window: Window) -> DeskView:
-    current = read_issue_file(issue_file_path(settings.newsletter, window), settings)
+def desk_view(settings: Scope, window: Window, edition: Edition | None = None) -> DeskView:
+    """The issue file of ``window``'s issue of ``edition`` (None: the first) as the desk's forms show it."""
+    current = read_issue_file(issue_file_path(settings.newsletter, window, edition), settings)
     return DeskView(
         file=current.label,
         subject=current.subject or "",
@@ -60,10 +61,12 @@ def language_flags(newsletter: Publication, digest: Digest) -> Mapping[str, str]
     return language_notes(digest.posts, newsletter)
 
 
-def edit_issue_file(settings: Scope, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str]) -> Path:
-    """Make one change to the issue file of ``window`` (``digest`` is its issue as built now); the file written.
-    Raises DeskError for a change the desk refuses."""
-    path = issue_file_path(settings.newsletter, window)
+def edit_issue_file(
+    settings: Scope, window: Window, digest: Digest, form: DeskForm, fields: Mapping[str, str], edition: Edition | None = None
+) -> Path:
+    """Make one change to the issue file of ``window``'s issue of ``edition`` (None: the first; ``digest`` is that
+    issue as built now); the file written. Raises DeskError for a change the desk refuses."""
+    path = issue_file_path(settings.newsletter, window, edition)
     current = read_issue_file(path, settings)
     if form is DeskForm.ISSUE:
         changes = issue_changes(fields.get("subject", ""), fields.get("preheader", ""), fields.get("intro", ""))

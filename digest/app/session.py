@@ -58,7 +58,7 @@ def config_of(config: Path | None, environ: Mapping[str, str] | None = None, *, 
 def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
     """The store of ``settings``, for its newsletter (what it lists and finds is that newsletter's; rows made before an
     install held several newsletters become its), its schema brought up to date unless ``upgrade`` is False; readers' theme choices
-    that no theme has any more are logged as a warning (digest.app.subscribers.warn_lost_choices)."""
+    that no theme has any more are logged as a warning (digest.app.lost_choices.warn_lost_choices)."""
     store = Store.open(
         settings.install.database_url,
         upgrade=upgrade,
@@ -67,7 +67,7 @@ def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
         first_edition=settings.newsletter.editions[0].name,
     )
     if upgrade:
-        from digest.app.subscribers import warn_lost_choices
+        from digest.app.lost_choices import warn_lost_choices
 
         warn_lost_choices(settings, store)
     return store

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from digest.app.bounces import EventKind, Returned
 from digest.app.health import source_health
-from digest.app.subscribers import LostChoice, lost_choices
+from digest.app.lost_choices import LostChoice, lost_choices
 from digest.config import Publication, Scope
 from digest.issue.slots import make_trigger, next_fire_times
 from digest.models import (

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -25,12 +24,13 @@ from digest.app.choices import (
     ThemeChoice,
     choice_problem,
     current_pause,
+    offered_editions,
     pause_range,
     posted_choice,
+    posted_edition,
     reader_today,
     stored_choice,
 )
-from digest.app.hints import scope_hint
 from digest.config import ConfigError, Scope
 from digest.config.schema import theme_key_problem
 from digest.mail.notice import send_notice
@@ -56,60 +56,6 @@ def address_of(typed: str) -> str:
 def name_of(typed: str | None) -> str | None:
     """A name a person typed, on one line and without what would break a To: header; None when empty."""
     return clean_name(typed)
-
-
-@dataclass(frozen=True, slots=True)
-class LostChoice:
-    """A theme key readers chose that no theme has any more (renamed without its key, or removed)."""
-
-    key: str
-    readers: int  # subscribers (active or awaiting confirmation) whose choice holds it
-    stranded: int  # of whom nothing else they chose is a theme now: no issue reaches them
-    some: tuple[str, ...]  # a few of their addresses
-
-    listing: str  # the command that lists them all
-
-    def __str__(self) -> str:
-        stranded = f", {self.stranded} of them with no other theme left (they get no issue)" if self.stranded else ""
-        more = ", …" if self.readers > len(self.some) else ""
-        return (
-            f'theme key "{self.key}" belongs to no theme now: {self.readers} reader(s) chose it ({", ".join(self.some)}{more}){stranded}; '
-            f'give the theme it became key = "{self.key}" in the config (all of them: {self.listing})'
-        )
-
-
-LOST_EXAMPLES = 3  # addresses named per lost key: enough to recognise, few enough for a log line
-
-
-def lost_choices(settings: Scope, store: Store) -> tuple[LostChoice, ...]:
-    """The keys stored in readers' choices that no theme of the config has, with whom they affect. One grouped
-    read of the list (its distinct choices), then a few addresses per lost key."""
-    known = settings.newsletter.theme_keys
-    readers: Counter[str] = Counter()
-    stranded: Counter[str] = Counter()
-    holders: dict[str, list[str]] = {}
-    for stored, keys, count in store.subscribers.theme_choices():
-        lost = [key for key in keys if key not in known]
-        for key in lost:
-            readers[key] += count
-            stranded[key] += count if len(lost) == len(keys) else 0
-            holders.setdefault(key, []).append(stored)
-    return tuple(
-        LostChoice(
-            key,
-            readers[key],
-            stranded[key],
-            store.subscribers.addresses_choosing(holders[key], LOST_EXAMPLES),
-            scope_hint(settings, "subscribers", "list", "--theme", key),
-        )
-        for key in readers
-    )
-
-
-def warn_lost_choices(settings: Scope, store: Store) -> None:
-    """Log each lost choice as a warning: at load, so a renamed theme never quietly leaves its readers without mail."""
-    for lost in lost_choices(settings, store):
-        log.warning("%s", lost)
 
 
 class ConfirmationState(StrEnum):
@@ -167,21 +113,37 @@ class Membership:
         return subscriber.status == SubscriberStatus.ACTIVE
 
     def preferences_of(self, subscriber: Subscriber) -> Preferences:
-        """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts."""
+        """What they chose, as their page shows it: the configured themes of their choice, a pause that lasts, their
+        edition and the editions offered (none when the newsletter has one)."""
+        newsletter = self.settings.newsletter
         stored, paused = self.store.subscribers.preferences_of(subscriber.id)
-        today = reader_today(self.settings.newsletter)
-        return Preferences(stored_choice(self.settings.newsletter, stored), current_pause(paused, today), pause_range(today))
+        today = reader_today(newsletter)
+        offered = offered_editions(newsletter)
+        edition = (self.store.subscribers.edition_of(subscriber.id) if offered else None) or newsletter.editions[0].name
+        return Preferences(
+            stored_choice(newsletter, stored), current_pause(paused, today), pause_range(today), edition=edition, editions=offered
+        )
+
+    def edition_of(self, posted: object) -> str | ChoiceProblem | None:
+        """The edition a form posted (:func:`posted_edition`)."""
+        return posted_edition(self.settings.newsletter, posted)
 
     def problem_of(self, themes: ThemeChoice, paused_until: date | None = None) -> ChoiceProblem | None:
         """What stops this choice being kept (:func:`digest.app.choices.choice_problem`); None when it may be."""
         return choice_problem(themes, paused_until, reader_today(self.settings.newsletter))
 
-    def set_preferences(self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None) -> ChoiceProblem | None:
-        """Keep their choice; what stopped it (:class:`ChoiceProblem`: they left the list meanwhile too), or None."""
+    def set_preferences(
+        self, subscriber: Subscriber, themes: ThemeChoice, paused_until: date | None, edition: str | None = None
+    ) -> ChoiceProblem | None:
+        """Keep their choice (``edition``: one :meth:`edition_of` read, None to leave theirs); what stopped it
+        (:class:`ChoiceProblem`: they left the list meanwhile too), or None. A new edition is set as ``digest
+        subscribers set-edition`` sets it (:meth:`Roster.set_edition`), so their first issue of it is cut the same way."""
         if (problem := self.problem_of(themes, paused_until)) is not None:
             return problem
         if not self.store.subscribers.set_preferences(subscriber.id, themes.stored, paused_until):
             return ChoiceProblem.NOT_SUBSCRIBED
+        if edition is not None and edition != self.preferences_of(subscriber).edition:
+            Roster(self.settings, self.store).set_edition(subscriber, edition)
         return None
 
     def choice_of(self, posted: Iterable[object]) -> ThemeChoice:
@@ -190,13 +152,14 @@ class Membership:
 
     # -- signing up and confirming --------------------------------------------------------------------
 
-    def sign_up(self, address: str, name: str | None, themes: ThemeChoice) -> SignUpKind:
-        """Record a sign-up (an address validated before) and mail its confirmation, or "already subscribed";
+    def sign_up(self, address: str, name: str | None, themes: ThemeChoice, edition: str | None = None) -> SignUpKind:
+        """Record a sign-up (an address validated before; ``edition``: one :meth:`edition_of` read, None for the
+        newsletter's first) and mail its confirmation, or "already subscribed";
         nothing when a mail went to that address in the last ten minutes. A mail that cannot go out is logged:
         the form's answer is the same for everyone, whoever is on the list."""
         settings = self.settings
         self.store.subscribers.expire_pending(timedelta(hours=settings.newsletter.confirm_hours))
-        found = self.store.subscribers.sign_up(address, name, themes.stored)
+        found = self.store.subscribers.sign_up(address, name, themes.stored, edition)
         if not self.store.subscribers.claim_confirmation(found.subscriber.id, CONFIRM_EVERY):
             return found.kind  # a mail went out in the last ten minutes: no mail bombing through our form
         try:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 def list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
     """Each recipient a send would mail now and what they get, or why they are skipped (``--recipients``)."""
     for recipient in obj.newsletter.recipients(plan, now):
-        said = recipient.view.kind.words.of_reader(recipient.themes, recipient.paused_until)
+        said = recipient.said.words.of_reader(recipient.themes, recipient.paused_until)
+        if recipient.cut and recipient.said is recipient.chose:  # mailed, less what the cut left out
+            said += f", less {recipient.cut} post(s) an earlier issue of theirs carried"
         click.echo(f"  {recipient.email}: {said}")
 
 
@@ -103,6 +105,8 @@ def _recipients(obj: Context, plan: SendPlan) -> None:
         click.echo(
             f"  of which {reach.some_themes} {ViewKind.SOME_THEMES.words.counted} ({reach.variants} different selection(s) this time)"
         )
+    if reach.cut:
+        click.echo(f"  of which {reach.cut} get their copy less the posts their last issue (of another edition) carried")
     if reach.no_posts:
         click.echo(f"  of which {reach.no_posts} {ViewKind.NO_POSTS.words.counted}")
     if reach.paused:

@@ -115,25 +115,29 @@ def accepted_keys() -> set[str]:
     return known
 
 
+def _with_dotenv(dotenv_path: Path, env: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    """``env`` over the variables of ``.env`` when there is one. The real environment wins, as python-dotenv's
+    load_dotenv does by default; said when they differ (a key exported in a shell beat the one `digest init` wrote,
+    and every signed link then looked forged), naming the variable, never its values."""
+    if not dotenv_path.is_file():
+        return env
+    dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    warnings += [
+        f"{key} is set in the environment and, differently, in {dotenv_path}: the environment's is used"
+        for key in sorted(dotenv)
+        if key in env and env[key] != dotenv[key]
+    ]
+    return {**dotenv, **env}
+
+
 def _config(data: Mapping[str, object], file: str, config_path: Path | None, env: dict[str, str], known: set[str] | None = None) -> Config:
     problems: list[str] = []
     top = TableReader(file, problems, data, known=known)
 
     base = config_path.parent if config_path is not None else Path.cwd()
     root = (base / top.get("root", str, ".")).resolve()
-    dotenv_path = root / ".env"
     warnings: list[str] = []
-    if dotenv_path.is_file():
-        # The real environment wins over .env, as python-dotenv's load_dotenv does by default; said when they differ
-        # (a key exported in a shell beat the one `digest init` wrote, and every signed link then looked forged).
-        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-        warnings += [
-            f"{key} is set in the environment and, differently, in {dotenv_path}: the environment's is used"
-            for key in sorted(dotenv)
-            if key in env and env[key] != dotenv[key]
-        ]
-        env = {**dotenv, **env}
-
+    env = _with_dotenv(root / ".env", env, warnings)
     # Each section is read into the fields it sets, of either part (every problem recorded on the way), in file order.
     news = read_newsletter(top, env, warnings)
     fields: dict[str, Any] = {

@@ -60,6 +60,18 @@ class EditionParts:
     clicks: Mapping[str, int] | None = None
 
 
+def _preheader(
+    editorial: Editorial | None, edition: Edition, newsletter: Publication, sections: Sequence[Section], outlets: int, window: Window
+) -> str:
+    """The issue file's preheader, else the edition's, else the newsletter's, else the one written from the counts."""
+    given = (editorial.preheader if editorial else None) or edition.preheader or newsletter.preheader
+    if given:
+        return given
+    posts = sum(len(section.posts) for section in sections)
+    themes = [section.theme for section in sections]
+    return automatic_preheader(posts, outlets, themes, newsletter.language, span_of(window.start, window.end))
+
+
 def assemble_digest(
     gathered: Gathered,
     window: Window,
@@ -113,15 +125,12 @@ def assemble_digest(
     posts = [post for section in sections for post in section.posts]
     placements = placements_of(sections, excluded, curation.included if curation else (), newsletter, meaning)
     outlets = summarise_outlets(posts)
-    preheader = edition.preheader or newsletter.preheader
-    span = span_of(window.start, window.end)
-    automatic = preheader or automatic_preheader(len(posts), len(outlets), [s.theme for s in sections], newsletter.language, span)
     return Digest(
         issue_id=known_id or issue_id(window, newsletter.timezone, newsletter.slug, newsletter.folded_edition(edition)),
         newsletter=newsletter.name,
         title=issue_title(window, newsletter, edition),
         edition=edition.name,
-        preheader=(editorial.preheader if editorial else None) or automatic,
+        preheader=_preheader(editorial, edition, newsletter, sections, len(outlets), window),
         window=window,
         timezone=str(newsletter.timezone),
         sections=sections,
@@ -268,9 +277,9 @@ def build_issue(settings: Scope, window: Window, now: datetime, sources: Sequenc
     )
 
 
-def issue_file_of(settings: Scope, window: Window) -> IssueFile:
-    """The editor's file for ``window``'s issue (empty when there is none)."""
-    return read_issue_file(issue_file_path(settings.newsletter, window), settings)
+def issue_file_of(settings: Scope, window: Window, edition: Edition | None = None) -> IssueFile:
+    """The editor's file for ``window``'s issue of ``edition`` (None: the first; empty when there is none)."""
+    return read_issue_file(issue_file_path(settings.newsletter, window, edition), settings)
 
 
 def gather_for(settings: Scope, window: Window, sources: Sequence[SourceSpec] | None = None) -> Gathered:

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from digest.config import Installation, Publication, Scope
+from digest.config import Edition, Installation, Publication, Scope
 from digest.models import Editorial, Excluded, ExclusionKind, Post, Problem, Window, last_day
 from digest.models.errors import SourceError
 from digest.sources.base import clean_text, html_to_text, visible_text
@@ -73,9 +73,14 @@ class IssueFile:
         return f"{self.label}:{line}"
 
 
-def issue_file_path(newsletter: Publication, window: Window) -> Path:
-    """Where the issue file of ``window`` lives: the editorial folder, named for the window's last local day."""
-    return newsletter.editorial_dir / f"{last_day(window, newsletter.timezone):%Y-%m-%d}.md"
+def issue_file_path(newsletter: Publication, window: Window, edition: Edition | None = None) -> Path:
+    """Where the issue file of ``window``'s issue of ``edition`` (None: the first) lives: the editorial folder, named
+    for the window's last local day, and for the edition unless it is the first (a weekly and a monthly can end on the
+    same day: one file would edit both issues; the first's name stays, so an install made before editions keeps its
+    files)."""
+    folded = newsletter.folded_edition(edition) if edition is not None else None
+    day = f"{last_day(window, newsletter.timezone):%Y-%m-%d}"
+    return newsletter.editorial_dir / (f"{day}-{folded}.md" if folded else f"{day}.md")
 
 
 def read_issue_file(path: Path, settings: Scope) -> IssueFile:

@@ -70,8 +70,9 @@ def environment(settings: Scope, *, html: bool) -> jinja2.Environment:
 class LinkReferences:
     """Numbers links for the plain text: ``[1]`` in the body, the URLs listed at the end.
 
-    It also notes the sections each link is met in (``owner``, set by the
-    text's marks), so a theme view lists only the links it shows.
+    It also notes where each link is met (``owner``, set by the text's marks: a section's number, or ``2p7`` for
+    post 7 of section 2), so a reader's view lists only the links it shows: none of a section they did not choose,
+    none only a post cut from their copy held.
     """
 
     def __init__(self) -> None:
@@ -94,9 +95,14 @@ class LinkReferences:
         return f"{REF}{number}]"
 
     def region(self, number: int) -> str:
-        """The view mark of link ``number``: kept with any section it is met in (``all``: met outside them)."""
+        """The view mark of link ``number``: kept with any section it is met in (``all``: met outside them); a link met
+        in a post is kept with that post (``any s2p7``: a view may cut the post and keep its section)."""
         owners = self.owners.get(number, {"all"})
-        return "all" if "all" in owners else "s " + " ".join(sorted(owners, key=int))
+        if "all" in owners:
+            return "all"
+        if not any("p" in owner for owner in owners):
+            return "s " + " ".join(sorted(owners, key=int))  # as layouts frozen before posts were cut have it
+        return "any " + " ".join(f"s{owner}" for owner in sorted(owners, key=lambda owner: [int(n) for n in owner.split("p")]))
 
     def set_owner(self, section: str | None) -> None:
         self.owner = section

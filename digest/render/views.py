@@ -12,6 +12,12 @@ The marks are regions, written by the templates as ``v(name)`` … ``v()``:
 
 - ``s 2 5``: kept when section 2 or section 5 (1-based, in the issue's order)
   is: a section, its line in the contents, a link in the text's list of links.
+- ``p 7``: post 7 (1-based, over the whole issue), left out of a copy that
+  cuts it (an earlier issue of the reader's carried it).
+- ``any s2p7 s4``: a link in the text's list met in post 7 of section 2 and
+  somewhere else in section 4: kept when one of the places it is met is kept
+  (``s2p7``: section 2 is kept and post 7 is not cut), so a copy that cuts a
+  post lists none of the links only that post held.
 - ``toc``: the contents, kept when two or more sections are.
 - ``rows`` holding ``row N``: the outlets table, one row per outlet (N: its
   place in the whole issue's table), put in the view's own order.
@@ -67,8 +73,9 @@ def outlet_line(outlet: str, count: int, share: float, language: str = "en") -> 
 class Marks:
     """The templates' ``v(name)`` and ``v()``: open and close a region, as comments or noncharacters.
 
-    In the text it also tells the link numbering which section a link is
-    met in, so the list of links can keep only the links of kept sections.
+    In the text it also tells the link numbering where a link is met (the
+    section's number, and the post's within it: ``2p7``), so the list of links
+    can keep only the links of kept sections and posts.
     """
 
     def __init__(self, *, html: bool, on_section: Callable[[str | None], None] | None = None) -> None:
@@ -92,7 +99,11 @@ class Marks:
     def _tell(self) -> None:
         if self.on_section is not None:
             sections = [name[2:] for name in self.stack if name.startswith("s ")]
-            self.on_section(sections[-1] if sections else None)
+            posts = [name[2:] for name in self.stack if name.startswith("p ")]
+            if not sections:
+                self.on_section(None)
+            else:
+                self.on_section(f"{sections[-1]}p{posts[-1]}" if posts else sections[-1])
 
 
 def strip(marked: str, *, html: bool) -> str:
@@ -284,6 +295,9 @@ def _emit(nodes: Sequence[Node], view: View, out: list[str], *, html: bool, row:
         elif name.startswith("p "):
             if not view.dropped.intersection(_numbers(name)):
                 _emit(node.children, view, out, html=html, row=row)
+        elif name.startswith("any "):
+            if any(_place_kept(place, view) for place in _PLACE.finditer(name)):
+                _emit(node.children, view, out, html=html, row=row)
         elif name == "toc":
             if len(view.kept) > 1:
                 _emit(node.children, view, out, html=html, row=row)
@@ -304,6 +318,14 @@ def _emit(nodes: Sequence[Node], view: View, out: list[str], *, html: bool, row:
                 out.append(html_lib.escape(value, quote=False) if html else value)
         else:
             _emit(node.children, view, out, html=html, row=row)
+
+
+_PLACE = re.compile(r"s([0-9]+)(?:p([0-9]+))?")  # a place a link is met: a section, or a post of one
+
+
+def _place_kept(place: re.Match[str], view: View) -> bool:
+    section, post = place.groups()
+    return int(section) in view.kept and (post is None or int(post) not in view.dropped)
 
 
 def _renumber(text: str) -> str:

@@ -6,6 +6,7 @@
     migrations/     how a database gets to schema.py: Alembic revisions, applied at open
     subscribers.py  people and their subscriptions: one person (an address) on one or more newsletters   store.subscribers
     people.py       a subscription read with its person; the stops about an address (hard bounce, complaint)
+    confirmations.py  a sign-up's double opt-in: awaiting, the mail claimed, Confirm, the lapsed   (part of store.subscribers)
     issues.py       frozen issues                 store.issues
     ledger.py       deliveries: queued, due, counted   store.ledger
     writer.py       the ledger's per-message writes    store.ledger.writer(), a connection each

@@ -134,27 +134,35 @@ class Ledger:
             )
         return int(result.rowcount or 0)
 
-    def choices(self, issue_id: str) -> list[tuple[frozenset[str] | None, date | None, int]]:
-        """(theme choice, pause end, how many) over the subscribers a send of ``issue_id`` would mail now."""
+    def choices(self, issue_id: str) -> list[tuple[frozenset[str] | None, date | None, datetime | None, int]]:
+        """(theme choice, pause end, where their copy is cut, how many) over the subscribers a send of ``issue_id``
+        would mail now: what the send's workers will decide from (:func:`select_due`'s columns)."""
+        cut = self._cut_from(issue_id)
         query = (
-            sa.select(subscribers.c.themes, subscribers.c.paused_until, sa.func.count())
+            sa.select(subscribers.c.themes, subscribers.c.paused_until, cut, sa.func.count())
             .where(self._would_mail(issue_id))
-            .group_by(subscribers.c.themes, subscribers.c.paused_until)
+            .group_by(subscribers.c.themes, subscribers.c.paused_until, cut)
         )
         with self.reads.connect() as conn:
-            return [(theme_choice(row[0]), stored_day(row[1]), int(row[2])) for row in conn.execute(query).all()]
+            return [(theme_choice(row[0]), stored_day(row[1]), row[2], int(row[3])) for row in conn.execute(query).all()]
 
-    def would_mail(self, issue_id: str) -> list[tuple[str, frozenset[str] | None, date | None]]:
-        """(address, theme choice, pause end) of each subscriber a send of ``issue_id`` would mail now, by address:
-        what ``send --dry-run --recipients`` lists."""
+    def would_mail(self, issue_id: str) -> list[tuple[str, frozenset[str] | None, date | None, datetime | None]]:
+        """(address, theme choice, pause end, where their copy is cut) of each subscriber a send of ``issue_id`` would
+        mail now, by address: what ``send --dry-run --recipients`` lists."""
         query = (
-            sa.select(people.c.email, subscribers.c.themes, subscribers.c.paused_until)
+            sa.select(people.c.email, subscribers.c.themes, subscribers.c.paused_until, self._cut_from(issue_id))
             .select_from(JOINED)
             .where(self._would_mail(issue_id))
             .order_by(people.c.email_key)
         )
         with self.reads.connect() as conn:
-            return [(str(row[0]), theme_choice(row[1]), stored_day(row[2])) for row in conn.execute(query).all()]
+            return [(str(row[0]), theme_choice(row[1]), stored_day(row[2]), row[3]) for row in conn.execute(query).all()]
+
+    def _cut_from(self, issue_id: str) -> sa.ColumnElement[datetime | None]:
+        """Where a send of ``issue_id`` cuts a subscriber's copy, as the send decides it (:data:`_CUT_FROM`); for an
+        issue not stored yet (a plan before the freeze), an issue of the ledger's edition."""
+        stored = sa.select(issues.c.edition).where(issues.c.id == issue_id).scalar_subquery()
+        return cut_from(sa.func.coalesce(stored, self.edition.name))
 
     def _would_mail(self, issue_id: str) -> Any:
         """Active subscribers of the issue's newsletter with no delivery of ``issue_id`` yet, or one not done."""
@@ -372,11 +380,16 @@ class Ledger:
 # Where a reader's copy is cut (issue 35): what their last delivered issue covered, when it was of another edition
 # (they switched); an issue of the same edition as their last starts where it ended, or overlaps it because an operator
 # said so (--allow-overlap): then nothing is cut.
+def cut_from(edition: sa.ColumnElement[Any]) -> sa.ColumnElement[datetime | None]:
+    """SQL: where the copy of an issue of ``edition`` is cut for a subscriber (None: nothing cut)."""
+    return sa.type_coerce(
+        sa.case((subscribers.c.covered_edition == edition, sa.null()), else_=subscribers.c.covered_until),
+        subscribers.c.covered_until.type,
+    )
+
+
 _ISSUE_EDITION = sa.select(issues.c.edition).where(issues.c.id == deliveries.c.issue_id).correlate(deliveries).scalar_subquery()
-_CUT_FROM = sa.type_coerce(
-    sa.case((subscribers.c.covered_edition == _ISSUE_EDITION, sa.null()), else_=subscribers.c.covered_until),
-    subscribers.c.covered_until.type,
-)
+_CUT_FROM = cut_from(_ISSUE_EDITION)
 
 
 def select_due() -> sa.Select[Any]:

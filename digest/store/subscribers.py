@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,12 +14,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from digest.models import STATUS_EVENTS, EventType, SignUp, SignUpKind, Subscriber, SubscriberStatus
 from digest.models.errors import StoreError
-from digest.store.outbox import emit, forget_in_events
+from digest.store.confirmations import Confirmations
+from digest.store.outbox import forget_in_events
 from digest.store.people import (
     JOINED,
     chosen_themes,
-    drop_people_without_subscriptions,
-    facts_of,
     may_get_mail,
     new_salt,
     plain,
@@ -37,7 +35,7 @@ from digest.store.schema import deliveries, mail_events, now_utc, people, reads_
 IMPORTED_AS = "imported as "
 
 
-class Subscribers:
+class Subscribers(Confirmations):
     """Reads and writes of the ``people`` and ``subscribers`` tables, for the newsletter whose slug is ``newsletter``."""
 
     def __init__(self, engine: Engine, newsletter: str) -> None:
@@ -105,7 +103,7 @@ class Subscribers:
                 return subscriber_of(conn.execute(select_subscribers().where(subscribers.c.id == int(new_id[0]))).mappings().one()), True
             return subscriber_of(row), False
 
-    def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None) -> SignUp:
+    def sign_up(self, email: str, name: str | None, themes: Sequence[str] | None, edition: str | None = None) -> SignUp:
         """Record a sign-up from the public form (the address validated before); nothing is active until confirmed.
 
         A new address is ``pending``; an active subscriber is left as they are.
@@ -116,10 +114,11 @@ class Subscribers:
         mailed still works, and changes nothing stored: anyone can type the
         address, so the choice of the sign-up whose confirmation was mailed
         stands until its owner confirms (they change it on their preferences
-        page after). ``themes`` None means every theme.
+        page after). ``themes`` None means every theme; ``edition`` goes with them (None: the first's, or as it was).
         """
         now = now_utc()
         chosen = json.dumps(list(themes), ensure_ascii=False) if themes is not None else None
+        choice = {"themes": chosen, **({"edition": edition} if edition is not None else {})}  # what one coming back sets
         with self.engine.begin() as conn:
             row = self._find(conn, email.casefold())
             if row is None:
@@ -130,6 +129,7 @@ class Subscribers:
                         status=SubscriberStatus.PENDING.value,
                         status_reason="signed up",
                         themes=chosen,
+                        edition=edition,
                         created_at=now,
                         updated_at=now,
                         confirming_since=now,
@@ -145,112 +145,16 @@ class Subscribers:
             conn.execute(
                 sa.update(subscribers)
                 .where(subscribers.c.id == row["id"])
-                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else {"themes": chosen}))
+                .values(confirming_since=row["confirming_since"] or now, **({} if awaiting else choice))
             )
             row = conn.execute(select_subscribers().where(subscribers.c.id == row["id"])).mappings().one()
             kind = SignUpKind.PENDING if row["status"] == SubscriberStatus.PENDING else SignUpKind.RETURNING
             return SignUp(kind, subscriber_of(row))
 
-    def awaiting_since(self, subscriber_id: int) -> datetime | None:
-        """When the sign-up awaiting this subscriber's confirmation was made; None when none awaits.
-
-        A pending row from before v12 has no time: it awaits since ever."""
+    def edition_of(self, subscriber_id: int) -> str | None:
+        """The edition the subscription names (None: none, the newsletter's first)."""
         with self.reads.connect() as conn:
-            row = conn.execute(
-                sa.select(subscribers.c.status, subscribers.c.confirming_since).where(subscribers.c.id == subscriber_id)
-            ).first()
-        if row is None or row[0] == SubscriberStatus.ACTIVE:
-            return None
-        if row[1] is not None:
-            return row[1]  # type: ignore[no-any-return]
-        return datetime.min.replace(tzinfo=UTC) if row[0] == SubscriberStatus.PENDING else None
-
-    def claim_confirmation(self, subscriber_id: int, every: timedelta) -> bool:
-        """May a confirmation (or "already subscribed") mail go to this subscriber now? At most one per ``every``."""
-        now = now_utc()
-        with self.engine.begin() as conn:
-            claimed = conn.execute(
-                sa.update(subscribers)
-                .where(
-                    subscribers.c.id == subscriber_id,
-                    sa.or_(subscribers.c.confirm_sent_at.is_(None), subscribers.c.confirm_sent_at <= now - every),
-                )
-                .values(confirm_sent_at=now)
-            ).rowcount
-        return bool(claimed)
-
-    def release_confirmation(self, subscriber_id: int) -> None:
-        """The mail :meth:`claim_confirmation` allowed could not go out (our relay was down): the next sign-up may
-        send one at once instead of ten minutes later."""
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(confirm_sent_at=None))
-
-    def confirm(self, subscriber_id: int) -> bool:
-        """The reader clicked Confirm: a pending sign-up, or a returning one, becomes active; False when no
-        sign-up of theirs awaited confirmation (nothing changes)."""
-        awaiting = (subscribers.c.status == SubscriberStatus.PENDING.value) | (
-            subscribers.c.confirming_since.is_not(None) & (subscribers.c.status != SubscriberStatus.ACTIVE.value)
-        )
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                sa.update(subscribers)
-                .where(subscribers.c.id == subscriber_id, awaiting)
-                .values(
-                    status=SubscriberStatus.ACTIVE.value,
-                    status_reason="confirmed by the subscriber",
-                    confirming_since=None,
-                    updated_at=now_utc(),
-                )
-            ).rowcount
-            if changed:
-                subscriber_event(conn, EventType.SUBSCRIBER_CONFIRMED, subscriber_id)
-        return bool(changed)
-
-    def expire_pending(self, older_than: timedelta) -> int:
-        """Sign-ups never confirmed within ``older_than`` lapse.
-
-        A new address that was never proven theirs is forgotten (nothing was
-        ever sent to it but the confirmation). Someone who had left keeps the
-        status they had, with its reason: only the awaiting sign-up lapses, so
-        an opt-out, a complaint or a hard bounce is never lost.
-        """
-        cutoff = now_utc() - older_than
-        since = sa.func.coalesce(subscribers.c.confirming_since, subscribers.c.updated_at)
-        stale = self.mine & (subscribers.c.status == SubscriberStatus.PENDING.value) & (since < cutoff)
-        mailed = sa.exists().where(deliveries.c.subscriber_id == subscribers.c.id)
-        with self.engine.begin() as conn:
-            lapsed = conn.execute(select_subscribers().where(stale, ~mailed)).mappings().all()
-            for row in lapsed:  # their row goes: the event says so with what it held, the sign-up lapsed
-                facts = facts_of(row)
-                facts = replace(facts, status=SubscriberStatus.UNSUBSCRIBED, reason="sign-up never confirmed")
-                emit(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, facts)
-            gone = conn.execute(sa.delete(subscribers).where(stale, ~mailed)).rowcount
-            drop_people_without_subscriptions(conn, {int(row["person_id"]) for row in lapsed})
-            # A row left pending by an earlier version after someone who had left signed up again: back to having left.
-            back = [row[0] for row in conn.execute(sa.select(subscribers.c.id).where(stale, mailed)).all()]
-            gone += conn.execute(
-                sa.update(subscribers)
-                .where(stale, mailed)
-                .values(
-                    status=SubscriberStatus.UNSUBSCRIBED.value,
-                    status_reason="signed up again, never confirmed",
-                    confirming_since=None,
-                    updated_at=now_utc(),
-                )
-            ).rowcount
-            for subscriber_id in back:
-                subscriber_event(conn, EventType.SUBSCRIBER_UNSUBSCRIBED, subscriber_id)
-            gone += conn.execute(
-                sa.update(subscribers)
-                .where(
-                    self.mine,
-                    subscribers.c.status != SubscriberStatus.PENDING.value,
-                    subscribers.c.confirming_since.is_not(None),
-                    subscribers.c.confirming_since < cutoff,
-                )
-                .values(confirming_since=None)
-            ).rowcount
-        return int(gone or 0)
+            return conn.execute(sa.select(subscribers.c.edition).where(subscribers.c.id == subscriber_id)).scalar() or None
 
     def themes_of(self, subscriber_id: int) -> tuple[str, ...] | None:
         """The themes a subscriber chose (None: every theme)."""

@@ -1,7 +1,8 @@
 """The subscriber's preferences page: which themes they get, a pause, and the way out.
 
 - ``GET /preferences/<token>`` shows the themes (ticked as chosen), the day a
-  pause ends, and an Unsubscribe button (which posts to the one-click
+  pause ends, the editions when the newsletter has several (theirs chosen),
+  and an Unsubscribe button (which posts to the one-click
   endpoint). The token is the one in every email's unsubscribe link.
 - ``POST /preferences/<token>`` saves. It needs the page's own token too
   (double submit: a field and a ``SameSite=Strict`` cookie set by the
@@ -41,6 +42,7 @@ PREFERENCES_COOKIE = "digest_preferences"
 PROBLEM_WORDS = {
     ChoiceProblem.NO_THEME: "Tick at least one theme, or unsubscribe below.",
     ChoiceProblem.PAUSE_OUT_OF_RANGE: "The pause must end after today and within a year.",
+    ChoiceProblem.NO_EDITION: "Choose one of the editions listed.",
 }
 UNREADABLE_PAUSE = "The pause needs a day, such as 2027-01-31."
 
@@ -87,6 +89,7 @@ class PreferencePages:
         saved: str | None = None,
         chosen: tuple[str, ...] | None = None,
         changed: str | None = None,
+        edition: str | None = None,
     ) -> Response:
         stored = self.members.preferences_of(subscriber)
         picked = set(chosen if chosen is not None else stored.themes.keys)
@@ -102,6 +105,8 @@ class PreferencePages:
             paused_until=stored.paused_until.isoformat() if stored.paused_until is not None else "",
             tomorrow=stored.pause_range.first.isoformat(),
             latest=stored.pause_range.last.isoformat(),
+            editions=stored.editions,
+            edition=edition or stored.edition,
             action=PREFERENCES.link(self.at, token=token),
             unsubscribe=UNSUBSCRIBE.link(self.at, token=token),
             error=error,
@@ -151,15 +156,20 @@ class PreferencePages:
             return self.form(request, now, changed=changed_words(done))
         choice = self.members.choice_of(submitted.getlist("theme"))
         pause, readable = pause_of(submitted.get("pause_until"))
+        edition = self.members.edition_of(submitted.get("edition"))
         # The rules are the app's (digest.app.choices); an unreadable day is this form's, said after a missing theme.
-        problem = self.members.set_preferences(subscriber, choice, pause) if readable else self.members.problem_of(choice)
+        problem = self.members.problem_of(choice) or (edition if isinstance(edition, ChoiceProblem) else None)
+        if problem is None and readable:
+            problem = self.members.set_preferences(subscriber, choice, pause, edition if isinstance(edition, str) else None)
         if problem is ChoiceProblem.NOT_SUBSCRIBED:
             return self.not_subscribed(subscriber)
         if problem is not None or not readable:
             error = PROBLEM_WORDS[problem] if problem is not None else UNREADABLE_PAUSE
-            return self.form(request, subscriber, status=400, error=error, chosen=choice.keys)
+            kept = edition if isinstance(edition, str) else None
+            return self.form(request, subscriber, status=400, error=error, chosen=choice.keys, edition=kept)
         what = "every theme" if choice.every else ", ".join(self.themes[key] for key in choice.keys)
-        saved = f"You get {what}" + (f", from {pause.isoformat()} on." if pause else ".")
+        saved = f"You get {what}" + (f" in the {edition} edition" if isinstance(edition, str) else "")
+        saved += f", from {pause.isoformat()} on." if pause else "."
         return self.form(request, subscriber, saved=saved)
 
     def help_page(self, request: Request) -> Response:

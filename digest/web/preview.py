@@ -261,7 +261,7 @@ class PreviewSite:
         which = DeskForm.ISSUE if path == "/desk/issue" else DeskForm.POST
 
         def edit() -> None:
-            self.state.wrote(edit_issue_file(built.settings, built.target.window, built.digest, which, fields))
+            self.state.wrote(edit_issue_file(built.settings, built.target.window, built.digest, which, fields, built.newsletter.edition))
 
         def approve_it() -> None:
             from digest.app.approval import approve
@@ -381,7 +381,7 @@ def readable_headers(message: bytes) -> str:
 
 def _desk_context(built: PreviewBuild) -> dict[str, Any]:
     """What the desk's forms show: the issue file's current values, each post's ref, and whether edits are locked."""
-    view = desk_view(built.settings, built.target.window)
+    view = desk_view(built.settings, built.target.window, built.newsletter.edition)
     return {
         "file": view.file,
         "subject": view.subject,

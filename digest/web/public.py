@@ -39,7 +39,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from digest.app.archive import Archive
-from digest.app.choices import ChoiceProblem
+from digest.app.choices import ChoiceProblem, offered_editions
 from digest.app.clicks import CLICKS_PER_ADDRESS, HOLD_SECONDS, Redirects
 from digest.app.subscribers import ConfirmationState, Membership, address_of, name_of
 from digest.app.subscriptions import ReaderNewsletters
@@ -302,6 +302,7 @@ class SignUpPages:
         self.members = members
         self.name = settings.newsletter.name
         self.themes = settings.newsletter.theme_keys  # key → name: the form posts keys and shows names
+        self.editions = offered_editions(settings.newsletter)  # the app's rule: offered only when the newsletter has several
         self.everyone = RateLimit(SIGNUPS_PER_MINUTE, 60.0)
         self.per_client = RateLimits(SIGNUPS_PER_ADDRESS, 600.0)
         self.per_mailbox = RateLimits(SIGNUPS_PER_MAILBOX, 3600.0)
@@ -315,7 +316,9 @@ class SignUpPages:
             Route(self.pages.at + CONFIRM.template, self.confirm_post, methods=["POST"]),
         ]
 
-    def form(self, status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None) -> Response:
+    def form(
+        self, status: int = 200, error: str | None = None, email: str = "", name: str = "", chosen: Any = None, edition: str | None = None
+    ) -> Response:
         csrf = secrets.token_urlsafe(16)
         response = self.pages.page(
             "subscribe.html",
@@ -323,6 +326,8 @@ class SignUpPages:
             csrf=csrf,
             themes=self.themes,
             chosen=set(chosen if chosen is not None else self.themes),
+            editions=self.editions,
+            edition=edition or (self.editions[0] if self.editions else ""),
             email=email,
             signup_name=name,
             error=error,
@@ -355,18 +360,22 @@ class SignUpPages:
         if field.get("website"):  # the honeypot: a person never sees it, a bot fills it in
             return self.check_inbox()
         choice = self.members.choice_of(form.getlist("theme"))
+        edition = self.members.edition_of(field.get("edition"))
+        kept = edition if isinstance(edition, str) else None
         raw_email, name = field.get("email", ""), name_of(field.get("name")) or ""
         try:
             address = address_of(raw_email)
         except AddressError as exc:
-            return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, choice.keys)
+            return self.form(400, f"That address will not work: {exc}", raw_email[:320], name, choice.keys, kept)
         if self.members.problem_of(choice) is ChoiceProblem.NO_THEME:  # the app's rule (a sign-up sets no pause)
-            return self.form(400, "Tick at least one theme.", address, name, choice.keys)
+            return self.form(400, "Tick at least one theme.", address, name, choice.keys, kept)
+        if edition is ChoiceProblem.NO_EDITION:  # the app's rule too: an edition the newsletter has, when it has several
+            return self.form(400, "Choose one of the editions listed.", address, name, choice.keys)
         if wait := self.allowance(request, address):
             response = self.pages.message("Too many sign-ups", "Please try again in a few minutes.", 429)
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
-        await run_in_threadpool(self.members.sign_up, address, name or None, choice)
+        await run_in_threadpool(self.members.sign_up, address, name or None, choice, kept)
         return self.check_inbox()
 
     def allowance(self, request: Request, address: str) -> float:

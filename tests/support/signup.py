@@ -50,9 +50,9 @@ def open_preferences(server: LiveServer, path: str) -> tuple[str, str, str]:
 
 
 def save_preferences(
-    server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None
+    server: LiveServer, path: str, themes: list[str], pause: str = "", *, csrf: str, cookie: str | None, edition: str | None = None
 ) -> tuple[int, str]:
-    fields = [*(("theme", t) for t in themes), ("pause_until", pause), ("csrf", csrf)]
+    fields = [*(("theme", t) for t in themes), ("pause_until", pause), ("csrf", csrf), *((("edition", edition),) if edition else ())]
     headers = FORM | ({"Cookie": cookie} if cookie else {})
     code, _, body = http_request("POST", f"{server.base}{path}", urllib.parse.urlencode(fields).encode(), headers)
     return code, body

@@ -131,7 +131,7 @@ class Building(NewsletterCore):
     def build(self, window: Window, now: datetime, sources: Sequence[SourceSpec] | None = None, on_step: OnStep | None = None) -> Built:
         """Gather, select, group and render the issue of ``window`` (of this edition); stores nothing. Raises RenderError."""
         gathered = self._remembered(gather_for(self.settings, window, sources), window, now)
-        issue_file = issue_file_of(self.settings, window)
+        issue_file = issue_file_of(self.settings, window, self.edition)
         meaning = meaning_of(self.settings, self._taught(), on_step)
         interest = self._interest()
         parts = self._parts(window)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from digest.app.issues.build import Building, Built
 from digest.app.issues.freeze import Drift, Freezing, drift_between
-from digest.app.issues.reach import Reach, Recipient, reach_of
+from digest.app.issues.reach import CutsOf, Reach, Recipient, left_out, reach_of
 from digest.app.issues.target import Target, no_such_issue
 from digest.config import Scope, SourceSpec, leaves_machine, link_problem, missing_secret, smtp_hosts
 from digest.models import (
@@ -197,10 +197,13 @@ class Planning(Building, Freezing):
         layout = Layout.load(plan.issue.layout, self.settings.newsletter.key_of)
         today = now.astimezone(self.settings.newsletter.timezone).date()
         found = []
-        for email, themes, paused_until in self.store.ledger.would_mail(plan.issue.id):
-            view = recipient_view(layout, themes, paused_until, today)
-            sections = tuple(layout.themes[number - 1] for number in sorted(view.sections)) if layout is not None else ()
-            found.append(Recipient(email=email, view=view, themes=sections, paused_until=paused_until))
+        cuts = CutsOf(layout)
+        for email, themes, paused_until, covered_until in self.store.ledger.would_mail(plan.issue.id):
+            chose = recipient_view(layout, themes, paused_until, today)
+            view = recipient_view(layout, themes, paused_until, today, cuts(covered_until))
+            sections = tuple(layout.themes[number - 1] for number in sorted(chose.sections)) if layout is not None else ()
+            cut = left_out(layout, chose, view)
+            found.append(Recipient(email=email, view=view, themes=sections, paused_until=paused_until, chose=chose.kind, cut=cut))
         return found
 
 
