@@ -210,16 +210,17 @@ def test_the_detectors_model_is_unpacked_once_and_read_back_the_same(tmp_path: P
             else:
                 assert ours == theirs and getattr(ours, "typecode", None) == getattr(theirs, "typecode", None)
         assert detected() == expected  # from the copy
-        # A damaged copy (cut short) is removed, so that the process unpacking the wheel writes it again; a copy of
-        # another py3langid, and one left aside by a writer killed long ago, go when it is.
+        # A damaged copy (cut short) is removed, so that the process unpacking the wheel writes it again; another
+        # model's copy written long ago, and one left aside by a writer killed long ago, go when it is.
         (kept / "ptc.npy").write_bytes((kept / "ptc.npy").read_bytes()[:1000])
         assert language._unpacked(packed) is None and not kept.exists()
-        stale, aside = copies / "langid-1-2", copies / f".{kept.name}.999999.deadbeef"
-        stale.mkdir()
-        aside.mkdir()
+        stale, recent, aside = copies / "langid-0123456789abcdef", copies / "langid-fedcba9876543210", copies / f".{kept.name}.999.beef"
+        for made in (stale, recent, aside):
+            made.mkdir()
+        os.utime(stale, (time.time() - 2 * language.OTHER_MODEL_SECONDS,) * 2)
         os.utime(aside, (time.time() - 2 * language.ASIDE_SECONDS,) * 2)
         language._keep_unpacked(packed, wheel_parts)
-        assert [p.name for p in copies.iterdir()] == [kept.name]
+        assert sorted(p.name for p in copies.iterdir()) == sorted([kept.name, recent.name])  # another install's, in use
         assert detected() == expected
         # Without a cache that can be written (a file where its folder would be), nothing is kept and nothing fails.
         monkeypatch.setenv("XDG_CACHE_HOME", str(write(tmp_path / "not-a-folder", "")))

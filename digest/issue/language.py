@@ -11,6 +11,7 @@ strong evidence, because a wrong flag costs the editor's trust; a missed one cos
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -70,20 +71,22 @@ def _identifier() -> Any:
 
 # A copy being written is renamed into place within a second; one left aside longer was its writer's, killed.
 ASIDE_SECONDS = 3600
+# Another model's copy (68 MB) is removed when this one is written and it is older than a week.
+OTHER_MODEL_SECONDS = 7 * 86400
 # The six parts of py3langid's model, in the order its loader returns them, as files of the unpacked copy.
 _PARTS = ("ptc", "pc", "classes", "nextmove", "row", "output")
 
 
 def _unpacked_dir(packed: Path) -> Path | None:
     """Where the unpacked copy of the model file ``packed`` is kept: the user's cache (``$XDG_CACHE_HOME``, else
-    ``~/.cache``), under a name that changes with the file (another py3langid, another copy); None without a home."""
+    ``~/.cache``), named by the file's hash (3 ms): two installs of one py3langid share a copy, another model has its
+    own. None without a home."""
     configured = os.environ.get("XDG_CACHE_HOME")
     try:
         root = Path(configured) if configured else Path.home() / ".cache"
     except RuntimeError:  # no home to be found (no HOME, a user without a passwd entry)
         return None
-    stat = packed.stat()
-    return root / "digest" / f"langid-{stat.st_size}-{stat.st_mtime_ns}"
+    return root / "digest" / f"langid-{hashlib.sha256(packed.read_bytes()).hexdigest()[:16]}"
 
 
 def _unpacked(packed: Path) -> tuple[Any, ...] | None:
@@ -120,7 +123,7 @@ def _as_array(table: Any) -> array[int]:
 
 def _keep_unpacked(packed: Path, parts: tuple[Any, ...]) -> None:
     """Write the unpacked copy of the model (68 MB) for the next process: whole or not at all (written aside, then
-    renamed into place; another process that got there first keeps its copy), older copies removed. A cache that
+    renamed into place; another process that got there first keeps its copy), stale copies removed. A cache that
     cannot be written costs only time, so it is logged and the detector goes on from memory."""
     import numpy as np
 
@@ -144,11 +147,13 @@ def _keep_unpacked(packed: Path, parts: tuple[Any, ...]) -> None:
 
 
 def _prune(kept: Path) -> None:
-    """Remove the copies beside ``kept`` that no process will read: another py3langid's, and one left aside by a
-    process killed while writing it."""
+    """Remove the copies beside ``kept`` that no process is likely to read: one left aside by a process killed while
+    writing it, and another model's written long ago (an install of another py3langid still in use writes its
+    copy again; a recent one is left, so that two installs never take turns removing each other's)."""
     for other in kept.parent.glob("*langid-*"):
         try:
-            if other != kept and (other.name.startswith("langid-") or time.time() - other.stat().st_mtime > ASIDE_SECONDS):
+            age = time.time() - other.stat().st_mtime
+            if other != kept and age > (OTHER_MODEL_SECONDS if other.name.startswith("langid-") else ASIDE_SECONDS):
                 shutil.rmtree(other, ignore_errors=True)
         except OSError:  # removed meanwhile by another process pruning too
             continue
