@@ -236,7 +236,7 @@ def test_several_labels_matching_are_each_named_with_the_command_that_forgets_it
     assert one.returncode == 0 and "Forgotten" in one.stdout
 
 
-@pytest.mark.slow(16)
+@pytest.mark.slow(4)
 @needs_model
 def test_a_post_in_another_language_is_read_by_the_multilingual_model_when_one_is_named(tmp_path: Path) -> None:
     """Item 7: no multilingual model can be fetched here, so the packaged model's files in a folder stand in for
@@ -334,7 +334,6 @@ def test_a_story_kept_apart_says_so_in_its_reason_naming_the_other_and_what_diff
     assert reasons["Folk festival comes to the Corn Exchange"].endswith("different kind: jazz / folk"), reasons
 
 
-@pytest.mark.slow(13)
 @needs_model
 def test_the_shipped_starting_vectors_are_the_models_own_and_spare_a_first_build_the_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
