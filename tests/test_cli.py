@@ -12,6 +12,7 @@ from pathlib import Path
 
 from conftest import FIXTURES, REPO, write
 from support.cli import PROJECT_CONFIG, digest, digest_process
+from support.teaching import shipped_starting_set
 
 
 def test_build_writes_three_files_and_a_summary(tmp_path: Path) -> None:
@@ -144,7 +145,7 @@ def test_since_last_window_starts_where_the_last_issue_that_went_out_ended(tmp_p
     )
     text = text.replace('url = "sqlite:///digest.sqlite"', f'url = "sqlite:///{tmp_path / "digest.sqlite"}"')
     config = write(tmp_path / "config" / "digest.toml", text)
-    write(config.parent / "labelled-posts.txt", (REPO / "config" / "labelled-posts.txt").read_text(encoding="utf-8"))
+    shipped_starting_set(config.parent)
     env = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
     assert digest("--config", str(config), "subscribers", "add", "reader@example.org", env=env).returncode == 0
     # Built, even frozen, is not "went out": the window of the next issue does not start there.

@@ -3,7 +3,9 @@ a post is given a language only on strong evidence (an English post naming Rue d
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,3 +166,65 @@ def test_the_desk_shows_the_flag_beside_the_post(desk: LiveServer) -> None:
     # The checks list every problem of the build, this one with its file and title.
     checks = tree.get_element_by_id("checks").text_content()
     assert f'"{FRENCH[0]}": in French; the newsletter is in English' in checks
+
+
+def test_the_detectors_model_is_unpacked_once_and_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 33, item 9: the wheel's model is LZMA-packed, half a second of CPU to undo in every build and send process;
+    the first process keeps it unpacked in the user's cache, the next map it. The copy gives what the wheel's own
+    loader gives, to the bit; a damaged copy is unpacked again; without a cache that can be written, only time is lost.
+    (The wheel's model is unpacked twice here: by its loader, and by the first process.)"""
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+    from py3langid.modelio import load_model  # type: ignore[import-untyped]
+
+    from digest.issue import language
+
+    packed = MODEL_DIR / MODEL_FILE
+    wheel_parts = load_model(packed)
+    ptc, pc, classes, nextmove, row, output = wheel_parts
+    wheel = LanguageIdentifier(np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row)
+    texts = [
+        f"{FRENCH[0]}. {FRENCH[1]}",
+        f"{PAIX[0]}. {PAIX[1]}",
+        f"{WELSH[0][0]}. {WELSH[0][1]}",
+        "Neue Buslinie verbindet Bahnhof und Krankenhaus.",
+    ]
+    expected = [wheel.classify(text) for text in texts]
+    copies = tmp_path / "cache" / "digest"
+
+    def detected() -> list[object]:
+        language._identifier.cache_clear()
+        return [language._identifier().classify(text) for text in texts]
+
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        assert detected() == expected  # unpacked from the wheel, and kept
+        (kept,) = copies.iterdir()
+        assert kept.name.startswith("langid-") and sorted(p.name for p in kept.iterdir()) == sorted(f"{n}.npy" for n in language._PARTS)
+        read_back = language._unpacked(packed)
+        assert read_back is not None
+        for ours, theirs in zip(read_back, wheel_parts, strict=True):
+            assert type(ours) is type(theirs) or (isinstance(ours, np.ndarray) and isinstance(theirs, np.ndarray))
+            if isinstance(ours, np.ndarray):
+                assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+            else:
+                assert ours == theirs and getattr(ours, "typecode", None) == getattr(theirs, "typecode", None)
+        assert detected() == expected  # from the copy
+        # A damaged copy (cut short) is removed, so that the process unpacking the wheel writes it again; another
+        # model's copy written long ago, and one left aside by a writer killed long ago, go when it is.
+        (kept / "ptc.npy").write_bytes((kept / "ptc.npy").read_bytes()[:1000])
+        assert language._unpacked(packed) is None and not kept.exists()
+        stale, recent, aside = copies / "langid-0123456789abcdef", copies / "langid-fedcba9876543210", copies / f".{kept.name}.999.beef"
+        for made in (stale, recent, aside):
+            made.mkdir()
+        os.utime(stale, (time.time() - 2 * language.OTHER_MODEL_SECONDS,) * 2)
+        os.utime(aside, (time.time() - 2 * language.ASIDE_SECONDS,) * 2)
+        language._keep_unpacked(packed, wheel_parts)
+        assert sorted(p.name for p in copies.iterdir()) == sorted([kept.name, recent.name])  # another install's, in use
+        assert detected() == expected
+        # Without a cache that can be written (a file where its folder would be), nothing is kept and nothing fails.
+        monkeypatch.setenv("XDG_CACHE_HOME", str(write(tmp_path / "not-a-folder", "")))
+        language._keep_unpacked(packed, wheel_parts)
+        assert language._unpacked(packed) is None
+    finally:
+        language._identifier.cache_clear()  # the next test's detector is the user's cache's, as before

@@ -11,7 +11,14 @@ strong evidence, because a wrong flag costs the editor's trust; a missed one cos
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import re
+import shutil
+import time
+import uuid
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -38,16 +45,124 @@ SENTENCE_WORDS = 4
 # Enough of a long excerpt to tell its language; the rest costs time and says nothing more.
 MAX_CHARS = 1000
 
+log = logging.getLogger(__name__)
+
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\s+/\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 @cache
 def _identifier() -> Any:
-    """The detector, loaded once per process (about half a second: its model is decompressed)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+    """The detector, loaded once per process: from the unpacked copy of its model (see :func:`_unpacked`), else from
+    the wheel's file, whose LZMA takes half a second of CPU to undo: each ``digest build`` or ``send`` process paid it."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    packed = MODEL_DIR / MODEL_FILE
+    found = _unpacked(packed)
+    if found is None:
+        from py3langid.modelio import load_model  # type: ignore[import-untyped]
+
+        found = load_model(packed)
+        _keep_unpacked(packed, found)
+    ptc, pc, classes, nextmove, row, output = found
+    # As LanguageIdentifier.from_model_file builds it from the same six parts.
+    return LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
+
+
+# A copy being written is renamed into place within a second; one left aside longer was its writer's, killed.
+ASIDE_SECONDS = 3600
+# Another model's copy (68 MB) is removed when this one is written and it is older than a week.
+OTHER_MODEL_SECONDS = 7 * 86400
+# The six parts of py3langid's model, in the order its loader returns them, as files of the unpacked copy.
+_PARTS = ("ptc", "pc", "classes", "nextmove", "row", "output")
+
+
+def _unpacked_dir(packed: Path) -> Path | None:
+    """Where the unpacked copy of the model file ``packed`` is kept: the user's cache (``$XDG_CACHE_HOME``, else
+    ``~/.cache``), named by the file's hash (3 ms): two installs of one py3langid share a copy, another model has its
+    own. None without a home."""
+    configured = os.environ.get("XDG_CACHE_HOME")
+    try:
+        root = Path(configured) if configured else Path.home() / ".cache"
+    except RuntimeError:  # no home to be found (no HOME, a user without a passwd entry)
+        return None
+    return root / "digest" / f"langid-{hashlib.sha256(packed.read_bytes()).hexdigest()[:16]}"
+
+
+def _unpacked(packed: Path) -> tuple[Any, ...] | None:
+    """The model's six parts from its unpacked copy: about 15 ms (its 28 MB of weights mapped, not read, so every
+    process shares them through the page cache). None when there is no copy, or one that cannot be read (removed, so
+    that it is written again)."""
+    import numpy as np
+
+    where = _unpacked_dir(packed)
+    if where is None or not where.is_dir():
+        return None
+    try:
+        parts = {name: np.load(where / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _PARTS}
+        return (
+            parts["ptc"],
+            np.array(parts["pc"]),
+            parts["classes"].tolist(),
+            _as_array(parts["nextmove"]),
+            _as_array(parts["row"]),
+            parts["output"].tolist(),
+        )
+    except (OSError, ValueError) as exc:  # a copy cut short or damaged: the packed file is still the truth
+        log.warning("language model copy %s cannot be read (%s): unpacking it again", where, exc)
+        shutil.rmtree(where, ignore_errors=True)
+        return None
+
+
+def _as_array(table: Any) -> array[int]:
+    """A mapped table as the stdlib array the detector walks (its loader's type; a typecode per item size)."""
+    found: array[int] = array(table.dtype.char)
+    found.frombytes(memoryview(table).cast("B"))
+    return found
+
+
+def _keep_unpacked(packed: Path, parts: tuple[Any, ...]) -> None:
+    """Write the unpacked copy of the model (68 MB) for the next process: whole or not at all (written aside, then
+    renamed into place; another process that got there first keeps its copy), stale copies removed. A cache that
+    cannot be written costs only time, so it is logged and the detector goes on from memory."""
+    import numpy as np
+
+    where = _unpacked_dir(packed)
+    if where is None:
+        return
+    aside = where.parent / f".{where.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    try:
+        aside.mkdir(parents=True)
+        ptc, pc, classes, nextmove, row, output = parts
+        arrays = (ptc, pc, np.array(classes), _as_numpy(nextmove), _as_numpy(row), np.array(output, dtype=np.int32))
+        for name, values in zip(_PARTS, arrays, strict=True):
+            np.save(aside / f"{name}.npy", values, allow_pickle=False)
+        aside.rename(where)
+    except OSError as exc:
+        if not where.is_dir():
+            log.info("language model copy %s not written (%s): each process unpacks the model", where, exc)
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    _prune(where)
+
+
+def _prune(kept: Path) -> None:
+    """Remove the copies beside ``kept`` that no process is likely to read: one left aside by a process killed while
+    writing it, and another model's written long ago (an install of another py3langid still in use writes its
+    copy again; a recent one is left, so that two installs never take turns removing each other's)."""
+    for other in kept.parent.glob("*langid-*"):
+        try:
+            age = time.time() - other.stat().st_mtime
+            if other != kept and age > (OTHER_MODEL_SECONDS if other.name.startswith("langid-") else ASIDE_SECONDS):
+                shutil.rmtree(other, ignore_errors=True)
+        except OSError:  # removed meanwhile by another process pruning too
+            continue
+
+
+def _as_numpy(table: array[int]) -> Any:
+    import numpy as np
+
+    return np.frombuffer(table, dtype=np.dtype(table.typecode))
 
 
 def _best(text: str) -> tuple[str, float]:
