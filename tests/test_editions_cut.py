@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_editions_e2e import FRIDAYS, MONTHLY, mails_of, project
-
 from mailserver import SmtpServer
 from support.cli import cli
+from support.editions import FRIDAYS, MONTHLY, mails_of, project
 
 _LINK = re.compile(r"^\[(\d+)\] (\S+)$", re.MULTILINE)
 
