@@ -425,6 +425,11 @@ class UnknownSubscriberError(DigestError, LookupError):
         super().__init__(f"{address} is not on the list")
 
 
+class BodyError(DigestError, ValueError):
+    """A request's JSON body no request can be read from (nested deeper than the parser recurses, a lone surrogate):
+    the API's 400, the message saying which."""
+
+
 class DeskError(DigestError, ValueError):
     """An action the desk cannot do (an unknown action, a post that is not in this issue): the message says why."""
 

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, Union
 
+from digest.models.errors import BodyError
+
 T = TypeVar("T")
 Schema = dict[str, Any]
 
@@ -83,8 +85,8 @@ def _object_schema(kind: type, defs: dict[str, Schema]) -> Schema:
 def parse_json(raw: bytes) -> tuple[Any, list[str]]:
     """The JSON value of ``raw`` and a problem for each key an object gives twice (json keeps the last in silence, so a
     proxy or filter that reads the first would check another request than the one served). Raises ValueError when
-    ``raw`` is not JSON, or is JSON no request can be read from: nested deeper than the parser recurses, or holding a
-    lone surrogate (``"\\ud800"``: JSON text, but no Unicode; it would fail wherever the text is encoded, a 500)."""
+    ``raw`` is not JSON, and BodyError (one) when it is JSON no request can be read from: nested deeper than the parser
+    recurses, or holding a lone surrogate (``"\\ud800"``: JSON text, but no Unicode; it would fail wherever the text is encoded, a 500)."""
     twice: list[str] = []
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -98,9 +100,9 @@ def parse_json(raw: bytes) -> tuple[Any, list[str]]:
         data = json.loads(raw, object_pairs_hook=unique)
         json.dumps(data, ensure_ascii=False).encode("utf-8")  # 16 KB at most (the body's cap): cheap, and every string checked
     except RecursionError as exc:
-        raise ValueError("the body is nested too deeply") from exc
+        raise BodyError("the body is nested too deeply") from exc
     except UnicodeEncodeError as exc:
-        raise ValueError("the body holds a lone surrogate (\\ud800-\\udfff alone is no character)") from exc
+        raise BodyError("the body holds a lone surrogate (\\ud800-\\udfff alone is no character)") from exc
     return data, twice
 
 
