@@ -96,3 +96,26 @@ def test_a_weekly_and_a_monthly_reader_of_one_month(tmp_path: Path, smtp_server:
         assert run is not None and run.state == "skipped" and run.issue_id is not None
     finally:
         store.close()
+
+
+def test_an_issue_id_names_its_edition_so_every_issue_hint_works_pasted(tmp_path: Path) -> None:
+    """A journey (issue 35): a monthly's paused send said `Resume digest send --issue ID`, which, pasted, was "no stored
+    issue" (the look-up searched the first edition only); status and report --issue the same. An id names its edition."""
+    import re
+    import shlex
+
+    config = project(tmp_path, 1)  # a relay that refuses: the send pauses, as ours, with its resume hint
+    assert cli(config, "subscribers", "add", "monthly@example.org").returncode == 0
+    assert cli(config, "subscribers", "set-edition", "monthly@example.org", "monthly").returncode == 0
+    paused = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--yes")
+    resume = re.search(r"`(digest [^`]*send --issue (\S+))`", paused.stdout + paused.stderr)
+    assert paused.returncode == 75 and resume is not None, paused.stdout + paused.stderr
+    issue = resume.group(2)
+    assert "--edition" not in resume.group(1)
+    pasted = cli(config, *shlex.split(resume.group(1))[3:], "--dry-run")  # pasted, after "digest --config PATH"
+    assert pasted.returncode == 0 and "1 to send" in pasted.stdout, pasted.stdout + pasted.stderr
+    for command in (("status", "--issue", issue), ("report", "--issue", issue)):
+        shown = cli(config, *command)
+        assert shown.returncode == 0 and issue in shown.stdout, shown.stdout + shown.stderr
+    wrong = cli(config, "status", "--edition", "weekly", "--issue", issue)
+    assert wrong.returncode == 2 and f"issue {issue} is of the monthly edition: drop --edition" in wrong.stderr

@@ -11,7 +11,7 @@ import os
 import shlex
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -100,6 +100,21 @@ class Context:
         except ConfigError as exc:
             raise click.UsageError(f"--edition: {'; '.join(exc.problems)}") from None
         self.edition = name
+
+    def follow_issue_edition(self, wanted: Sequence[str]) -> None:
+        """``--issue ID``: an id names its edition (ids are unique), so the command is about that edition's issue
+        without --edition (every printed `--issue` hint works pasted as it is); an --edition given that is not the
+        issue's is a usage error naming the issue's."""
+        store = self.store_if_exists()
+        editions = [store.issues.edition_of(issue) for issue in wanted] if store is not None else []
+        found = {edition for edition in editions if edition is not None}
+        if len(found) != 1:
+            return  # unknown ids (the refusal lists the known), or ids of several editions (each command says)
+        (edition,) = found
+        if self.edition is not None and self.edition != edition:
+            raise click.UsageError(f"--edition {self.edition}: issue {', '.join(wanted)} is of the {edition} edition: drop --edition")
+        if self.edition is None and edition != self.settings.newsletter.editions[0].name:
+            self.edition, self._newsletter = edition, None
 
     def placing(self) -> Scope:
         """The settings, for a command that places posts in themes (build, posts, send, preview, schedule,

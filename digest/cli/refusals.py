@@ -59,6 +59,8 @@ def require_stored(obj: Context, wanted: Sequence[str]) -> None:
     before anything is read or written; a database that does not exist yet is not created to find out."""
     from digest.app.issues import no_such_issue
 
+    if wanted:
+        obj.follow_issue_edition(wanted)
     if wanted and (refusal := no_such_issue(obj.store_if_exists(), wanted)) is not None:
         refuse(obj, refusal)
 

@@ -158,6 +158,13 @@ class Issues:
         with self.reads.connect() as conn:
             return [IssueSummary(**row) for row in conn.execute(query).mappings().all()]
 
+    def edition_of(self, issue_id: str) -> str | None:
+        """The edition of this newsletter's stored issue ``issue_id`` (whichever this store lists), or None."""
+        query = sa.select(issues.c.edition).where(issues.c.id == issue_id, issues.c.newsletter == self.newsletter)
+        with self.reads.connect() as conn:
+            found = conn.execute(query).scalar()
+        return str(found) if found is not None else None
+
     def ids_of_every_edition(self) -> list[str]:
         """The ids of the newsletter's issues of every edition, newest window first: what a returned mail may name."""
         query = sa.select(issues.c.id).where(issues.c.newsletter == self.newsletter).order_by(issues.c.window_end.desc())
