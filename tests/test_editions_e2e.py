@@ -117,5 +117,13 @@ def test_an_issue_id_names_its_edition_so_every_issue_hint_works_pasted(tmp_path
     for command in (("status", "--issue", issue), ("report", "--issue", issue)):
         shown = cli(config, *command)
         assert shown.returncode == 0 and issue in shown.stdout, shown.stdout + shown.stderr
+    # Plain status shows the first edition's issues, and says the others are there and how to see them.
+    plain = cli(config, "status")
+    assert "Edition     weekly's issues below; also monthly (1 issue(s)), daily (0 issue(s)): `digest" in plain.stdout, plain.stdout
+    assert "status --edition monthly`" in plain.stdout
+    assert json.loads(cli(config, "status", "--format", "json").stdout)["other_editions"] == [
+        {"edition": "monthly", "issues": 1},
+        {"edition": "daily", "issues": 0},
+    ]
     wrong = cli(config, "status", "--edition", "weekly", "--issue", issue)
     assert wrong.returncode == 2 and f"issue {issue} is of the monthly edition: drop --edition" in wrong.stderr

@@ -146,6 +146,8 @@ class Status:
     setup: SetupReport | None = None  # what `digest doctor` (or the scheduler's daily run) found last
     paces: tuple[RelayPace, ...] = ()  # each relay's pace as the last send left it: slowed by a receiver, and why
     warmup: WarmupDay | None = None  # [delivery.warmup] on: the ramp's day today, its cap, what was sent
+    edition: str = ""  # the edition whose issues and runs these are
+    others: tuple[tuple[str, int], ...] = ()  # the newsletter's other editions, each with its stored issues
 
 
 def status(settings: Scope, store: Store, now: datetime, issue_ids: tuple[str, ...] = (), *, pending: bool = False) -> Status:
@@ -172,6 +174,12 @@ def status(settings: Scope, store: Store, now: datetime, issue_ids: tuple[str, .
         setup=store.checks.latest(),
         paces=tuple(store.pacing.paces()),
         warmup=warmup_now(settings, store, now),
+        edition=store.edition,
+        others=tuple(
+            (edition.name, len(store.of_edition(edition.name).issues.summaries()))
+            for edition in settings.newsletter.editions
+            if edition.name != store.edition
+        ),
     )
 
 

@@ -115,6 +115,8 @@ def _status_json(seen: Status, pending: bool) -> dict[str, object]:
         "warmup": None if (w := seen.warmup) is None else {"day": w.day, "days": w.days, "cap": w.cap, "sent": w.sent, "left": w.left},
         "issues": [_issue_json(item, pending) for item in seen.issues],
         "doctor": doctor_json(seen.setup) if seen.setup is not None else None,
+        "edition": seen.edition,  # whose issues "issues" are; "other_editions": the rest, with their stored issues
+        "other_editions": [{"edition": name, "issues": count} for name, count in seen.others],
     }
 
 
@@ -167,6 +169,10 @@ def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> Non
         say(f"Pace        {_pace_text(pace)}")
     if seen.warmup is not None:
         click.echo(f"Warm-up     {seen.warmup}")
+    if seen.others:  # the issues below are one edition's: say so, and how to see the others'
+        also = ", ".join(f"{name} ({count} issue(s))" for name, count in seen.others)
+        example = hint(obj, "status", "--edition", seen.others[0][0], scope=scope)
+        click.echo(f"Edition     {seen.edition}'s issues below; also {also}: `{example}`")
     if not seen.issues:
         click.echo("No issues stored yet.")
     for item in seen.issues:
