@@ -125,3 +125,20 @@ def test_job_ids_keep_the_first_editions_and_name_the_others(tmp_path: Path) -> 
         assert monthly.args == ("harbour-notes:monthly",)
     finally:
         store.close()
+
+
+def test_an_export_keeps_each_reader_s_edition_and_reads_back_as_it_was(tmp_path: Path) -> None:
+    """A journey: `subscribers export` wrote email,name,status only, so an export imported again put every monthly or
+    daily reader back on the weekly."""
+    config = write(tmp_path / "config" / "digest.toml", CONFIG.format(db=tmp_path / "digest.sqlite"))
+    for address in ("w@example.org", "m@example.org"):
+        assert cli(config, "subscribers", "add", address).returncode == 0
+    assert cli(config, "subscribers", "set-edition", "m@example.org", "monthly").returncode == 0
+    exported = cli(config, "subscribers", "export")
+    assert exported.stdout.splitlines() == ["email,name,status,edition", "w@example.org,,active,weekly", "m@example.org,,active,monthly"]
+    other = tmp_path / "other"
+    again = write(other / "config" / "digest.toml", CONFIG.format(db=other / "digest.sqlite"))
+    listing = write(other / "list.csv", exported.stdout)
+    imported = cli(again, "subscribers", "import", str(listing))
+    assert imported.returncode == 0, imported.stderr
+    assert cli(again, "subscribers", "export").stdout == exported.stdout

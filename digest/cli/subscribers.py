@@ -206,13 +206,16 @@ def set_edition(obj: Context, address: str, edition: str) -> None:
 @subscribers.command()
 @click.pass_obj
 def export(obj: Context) -> None:
-    """Write the whole list as CSV (email,name,status) to standard output."""
+    """Write the whole list as CSV (email,name,status, and edition when the newsletter has several) to standard
+    output: `subscribers import` reads it back as it was."""
     from digest.app.subscribers import Roster
 
+    editions = obj.settings.newsletter.editions
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["email", "name", "status"])
+    writer.writerow(["email", "name", "status", *(["edition"] if len(editions) > 1 else [])])
     for subscriber in Roster(obj.settings, obj.store).listed():
-        writer.writerow([subscriber.email, subscriber.name or "", subscriber.status])
+        edition = [subscriber.edition or editions[0].name] if len(editions) > 1 else []
+        writer.writerow([subscriber.email, subscriber.name or "", subscriber.status, *edition])
 
 
 @subscribers.command()

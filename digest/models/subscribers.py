@@ -47,6 +47,7 @@ class Subscriber:
     link_salt: str | None = None  # in the MAC of their links (None: a row from before v13, signed without)
     newsletter: str = ""  # the newsletter's slug
     person_id: int = 0  # the person (one per address) whose subscription it is
+    edition: str | None = None  # the edition it gets (None: the newsletter's first)
 
 
 class SignUpKind(StrEnum):

@@ -118,9 +118,10 @@ def facts_of(row: Any) -> SubscriberFacts:
 def subscriber_of(row: Any) -> Subscriber:
     return from_row(
         Subscriber,
-        ("id", "email", "name", "status", "status_reason", "link_salt", "newsletter", "person_id"),
+        ("id", "email", "name", "status", "status_reason", "link_salt", "newsletter", "person_id", "edition"),
         row,
         status=SubscriberStatus,
+        edition=lambda stored: stored or None,  # NULL or empty: the newsletter's first
     )
 
 
