@@ -30,3 +30,15 @@ def test_a_missing_or_short_key_is_a_configuration_error_that_says_how_to_make_o
     weak = _digest(folder, "build", key="sixteen-chars-ok")
     assert weak.returncode == 0, weak.stderr
     assert "DIGEST_SECRET_KEY is weak (16 characters)" in weak.stderr and "sixteen-chars-ok" not in weak.stderr
+
+
+def test_init_writes_no_second_key_when_one_is_exported(tmp_path: Path) -> None:
+    """A journey: with DIGEST_SECRET_KEY exported, `init` wrote another, fresh one to .env, which lost to the
+    environment's there and won wherever the variable was not set: the links of one looked forged to the other."""
+    exported = "Zm9yIHRoZSByZWFkZXJzLCBub3QgdGhlIHJlbGF5-exported"
+    made = _digest(tmp_path, "init", "n", "--name", "N", "--timezone", "UTC", "--base-url", "https://n.example.org", key=exported)
+    assert made.returncode == 0, made.stderr
+    assert "DIGEST_SECRET_KEY is set in your environment; set it wherever digest runs" in made.stdout
+    env = tmp_path / "n" / ".env"
+    assert not env.exists() or "DIGEST_SECRET_KEY" not in env.read_text(encoding="utf-8")
+    assert exported not in made.stdout + made.stderr

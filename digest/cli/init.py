@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -125,6 +126,11 @@ def _secret_key(env: Path) -> None:
 
     if env.exists() and "DIGEST_SECRET_KEY" in env.read_text(encoding="utf-8"):
         click.echo(f"kept     {env} (it has a DIGEST_SECRET_KEY)")
+        return
+    if os.environ.get("DIGEST_SECRET_KEY"):
+        # A second, different key in .env would lose to the environment's now and win wherever the variable is not
+        # set (`serve` under a service manager): the links of mail signed with one would look forged to the other.
+        click.echo(f"no key   in {env}: DIGEST_SECRET_KEY is set in your environment; set it wherever digest runs")
         return
     with env.open("a", encoding="utf-8") as handle:
         handle.write(f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}\n")
