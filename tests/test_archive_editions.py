@@ -125,6 +125,7 @@ def test_the_month_page_lists_every_post_and_each_edition_has_its_feed(tmp_path:
     kickers = re.findall(r'<h2 class="kicker">([^<]*)</h2>', index)
     assert kickers == ["Weekly", "Monthly", "Daily", "Every post, by month"]
     assert 'href="2026-11/"' in index
+    assert "01 Nov – 30 Nov 2026" in index and "01 Dec 2026" not in index  # the round-up's last day, as its mail says
 
     settings = load_settings(config, environ={})
     store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
@@ -169,7 +170,8 @@ def test_an_install_of_one_edition_keeps_its_archive_page(tmp_path: Path, smtp_s
     assert published.returncode == 0, published.stderr
     index = (site / "index.html").read_text(encoding="utf-8")
     # The page of before editions, byte for byte: the golden file is what `digest publish` wrote for this project before
-    # the archive knew editions (commit 4b4d5d5): no section, no edition's feed, no month in it.
+    # the archive knew editions (commit 4b4d5d5): no section, no edition's feed, no month in it. One change since, on
+    # purpose: a window's end is its last day, as the mail names it ("02 Mar", was the exclusive end's "03 Mar").
     assert index == (GOLDEN / "archive_index_one_edition.html").read_text(encoding="utf-8")
     assert not (site / "editions").exists() and entries((site / "feed.atom").read_bytes()) == [ISSUE]
     settings = load_settings(config, environ={})

@@ -32,7 +32,7 @@ import jinja2
 
 from digest.app.archive_month import ArchivedPost, carried, month_listing, month_page, month_path, months
 from digest.config import Publication, Scope
-from digest.models import IssueSummary, OnStep, StoredIssue, placeholders, routes
+from digest.models import IssueSummary, OnStep, StoredIssue, Window, last_day, placeholders, routes
 from digest.store import Store
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -104,7 +104,8 @@ def listing(newsletter: Publication, issues: Iterable[IssueSummary | StoredIssue
             "url": f"{prefix}{issue.id}/",
             "subject": issue.subject,
             "start": f"{issue.window_start.astimezone(zone):%d %b}",
-            "end": f"{issue.window_end.astimezone(zone):%d %b %Y}",
+            # The window's last day, as the mail names it (its end is the first moment after it).
+            "end": f"{last_day(Window(start=issue.window_start, end=issue.window_end), zone):%d %b %Y}",
         }
         for issue in issues
     ]
