@@ -213,6 +213,7 @@ def test_keygen_writes_a_private_key_and_check_compares_the_record(tmp_path: Pat
     key = tmp_path / "config" / "dkim" / "news2026.pem"
     assert key.stat().st_mode & 0o777 == 0o600 and b"PRIVATE KEY" in key.read_bytes()
     assert "PRIVATE" not in made.stdout  # the key is never printed
+    assert "Then in config/digest.toml:\n" in made.stdout, made.stdout  # the config file as a file: no folder's slash
     record = made.stdout.split("IN TXT ( ", 1)[1].split(" )", 1)[0]
     again = run_digest(tmp_path, "--config", str(config), "dkim", "keygen", "--selector", "news2026", "--domain", "example.org")
     assert again.returncode == 2 and "exists" in again.stderr and key.read_bytes().startswith(b"-----BEGIN")

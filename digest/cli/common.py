@@ -332,11 +332,13 @@ window_options: list[Callable[[Any], Any]] = [
 with_window_options = with_options(window_options)
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, *, folder: bool = True) -> str:
+    """``path`` from the working folder when under it, a folder's with its last slash."""
     try:
-        return f"{path.relative_to(Path.cwd())}/"
+        shown = str(path.relative_to(Path.cwd()))
     except ValueError:
-        return f"{path}/"
+        shown = str(path)
+    return f"{shown}/" if folder else shown
 
 
 class StepBar:

@@ -51,7 +51,7 @@ def keygen(obj: Context, selector: str, domain: str, kind: str, bits: int, out: 
         fail(str(exc))
     record = key.public_record()
     source = obj.settings.newsletter.source
-    config = display_path(source) if source is not None else "the config"
+    config = display_path(source, folder=False) if source is not None else "the config"
     click.echo(f"Wrote      {shown} ({'RSA ' + str(bits) if kind == 'rsa' else 'Ed25519'}; readable by you only; never commit it)")
     click.echo(f"Publish    a TXT record at {selector}._domainkey.{domain}:")
     click.echo(f"  {selector}._domainkey.{domain}. IN TXT ( {txt_strings(record)} )")
