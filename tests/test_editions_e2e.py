@@ -127,3 +127,16 @@ def test_an_issue_id_names_its_edition_so_every_issue_hint_works_pasted(tmp_path
     ]
     wrong = cli(config, "status", "--edition", "weekly", "--issue", issue)
     assert wrong.returncode == 2 and f"issue {issue} is of the monthly edition: drop --edition" in wrong.stderr
+
+
+def test_a_send_of_an_empty_day_by_hand_says_there_is_nothing_to_send(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A journey: `send --edition daily` of a day with no post said "Error empty-issue" and "add --force to send anyway",
+    as if an empty email were a fault to push through; it says there is nothing to send, and what the scheduler does."""
+    config = project(tmp_path, smtp_server.port)
+    assert cli(config, "subscribers", "add", "daily@example.org").returncode == 0
+    assert cli(config, "subscribers", "set-edition", "daily@example.org", "daily").returncode == 0
+    quiet = cli(config, "send", "--edition", "daily", "--as-of", "2026-11-01T07:00", "--yes")
+    assert quiet.returncode == 1 and smtp_server.handler.received == []
+    said = quiet.stdout + quiet.stderr
+    assert "the issue has no posts: there is nothing to send (`digest schedule` skips such a slot and records it" in said, said
+    assert "add --force to send anyway" not in said

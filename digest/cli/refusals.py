@@ -28,6 +28,8 @@ def worded(obj: Context, refusal: Refusal) -> str:
         return f"{why}; fix the source, or add --force to send without it"
     if kind is RefusalKind.SETUP_FAILED:
         return f"{why}; `{hint(obj, 'doctor')}` says each fix (and checks DNS and the public app too); add --force to send anyway (logged)"
+    if kind is RefusalKind.EMPTY_ISSUE:
+        return f"{why} (`digest schedule` skips such a slot and records it; --force would mail the empty issue)"
     if kind is RefusalKind.ERROR_CHECKS:
         return f"{why}; fix them and build again, or add --force to send anyway"
     if kind is RefusalKind.SENT_ALREADY and refusal.issue_id:

@@ -160,6 +160,7 @@ class RefusalKind(StrEnum):
     OVERLAP = "overlap"  # another issue with deliveries covers part of this window: resume it, or allow the overlap
     SOURCE_FAILED = "source-failed"  # a source yielded nothing: fix it, or force the send
     ERROR_CHECKS = "error-checks"  # error-level checks of the render: fix them, or force the send
+    EMPTY_ISSUE = "empty-issue"  # the issue has no posts: nothing to send (the scheduler skips and records such a slot)
     NO_KEY = "no-key"  # DIGEST_SECRET_KEY is not set
     PRIVATE_LINKS = "private-links"  # base_url is http or this machine, and the send leaves it
     NO_POSTAL_ADDRESS = "no-postal-address"  # newsletter.address is empty, and the send leaves this machine

@@ -151,6 +151,8 @@ class Planning(Building, Freezing):
                 f"a source yielded nothing ({failed}): the issue would go out without its posts",
                 issue_id=issue.id,
             )
+        if not issue.post_ids and not force:  # an empty window (a daily's quiet day) is not a fault to fix
+            return Refusal(RefusalKind.EMPTY_ISSUE, "the issue has no posts: there is nothing to send", issue_id=issue.id)
         if errors and not force:
             return Refusal(RefusalKind.ERROR_CHECKS, "the issue has error-level checks (" + "; ".join(errors) + ")", issue_id=issue.id)
         if not self.settings.install.secret_key:
