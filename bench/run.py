@@ -8,8 +8,9 @@ work lives here, never in tests.
 
 Each measurement has a module of its own: gather, render, desk, signing
 (DKIM), ledger (per message, SQLite and PostgreSQL), send, send workers (PostgreSQL), memory, peers
-(the official MJML compiler and rss2email), clicks (the redirect under load, the report over a year);
-common holds what they share.
+(the official MJML compiler and rss2email), clicks (the redirect under load, the report over a year), and two
+run as scripts of their own, personalise (a copy per reader) and roundup (a month's round-up, each reader's copy,
+three editions in one morning); common holds what they share.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main() -> None:
     stem = f"{datetime.now(UTC):%Y-%m-%d}{'-full' if full else ''}{'-' + '-'.join(only) if only else ''}"
     rows = ["| what | figure | compared with | note |", "|---|---|---|---|"]
     started = time.perf_counter()
+    scripts: dict[str, str] = {}  # what the benchmarks run as scripts of their own printed
     stages = [
         ("placement", lambda: bench_placement(rows)),
         ("render", lambda: bench_render(rows, runs=7)),
@@ -63,6 +65,7 @@ def main() -> None:
         ("memory", lambda: bench_memory([20_000, 200_000] if full else [2_000, 20_000], rows)),
         ("peers", lambda: rows.extend(compare_rss2email(200 if full else 40, 5) + startup(5))),
         ("gather", lambda: bench_gather([10_000, 100_000] if full else [2_000, 10_000], rows, results / f"{stem}-profile.txt")),
+        ("roundup", lambda: scripts.update(roundup=script("roundup.py", "100000" if full else "20000"))),
     ]
     if only is not None:
         if unknown := set(only) - {name for name, _ in stages}:
@@ -71,16 +74,7 @@ def main() -> None:
     for name, stage in stages:
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         stage()
-    personalise = (
-        subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "personalise.py"), "100000" if full else "20000"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        if only is None
-        else "(not run: --only)"
-    )
+    personalise = script("personalise.py", "100000" if full else "20000") if only is None else "(not run: --only)"
     packages = ("mjml-python", "premailer", "jinja2", "SQLAlchemy", "feedparser", "PyYAML", "markdown-it-py", "nh3")
     command = (
         f"make {'bench-full' if full else 'bench'}"
@@ -103,6 +97,12 @@ def main() -> None:
             personalise.strip(),
             "```",
             "",
+            "A month's round-up and each reader's copy, one morning's three editions (bench/roundup.py):",
+            "",
+            "```",
+            scripts.get("roundup", "(not run: --only)").strip(),
+            "```",
+            "",
             f"Profile of the slowest stage: {f'`{stem}-profile.txt`' if only is None or 'gather' in only else 'not made (--only)'}. Total time {time.perf_counter() - started:.0f} s.",
             "",
         ]
@@ -111,6 +111,11 @@ def main() -> None:
     path.write_text(report, encoding="utf-8")
     print(report)
     print(f"written to {path.relative_to(ROOT)}")
+
+
+def script(name: str, *args: str) -> str:
+    """What ``bench/<name>`` prints, run in a process of its own (its figures are not the suite's process's)."""
+    return subprocess.run([sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, check=True).stdout
 
 
 if __name__ == "__main__":

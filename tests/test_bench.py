@@ -110,3 +110,17 @@ def test_the_peer_row_times_the_warm_issue_work_on_new_posts(tmp_path: Path) -> 
         seconds, _, message = warm_digest(f"http://127.0.0.1:{port}/feed.xml", tmp_path / "work", meaning=False)
     assert seconds > 0 and b"multipart/alternative" in message and b"week 1" in message
     assert not (tmp_path / "work" / "none.sqlite").exists()  # a build alone opens no database
+
+
+def test_roundup_bench_builds_the_month_and_reports_every_copy(capsys: pytest.CaptureFixture[str]) -> None:
+    from roundup import Sizes, bench_roundup
+
+    bench_roundup(Sizes(30, posts=40, runs=1, settle=False))  # the bench's own month is 1,000 posts, its readers 20,000
+    printed = capsys.readouterr().out
+    assert re.search(r"posts +\d+ Markdown files \(40 in November\)", printed), printed
+    assert re.search(r"monthly build +[\d.]+ s first run .* posts placed, \d+ shown", printed)
+    assert re.search(r"weekly build +[\d.]+ s first run", printed)
+    assert re.search(r"monthly per copy +[\d.]+ µs/copy \(30 readers, .* \d+ views compiled in each run", printed)
+    assert re.search(r"of which the fill +[\d.]+ µs/copy", printed) and re.search(r"none switched +[\d.]+ µs/copy", printed)
+    assert re.search(r"three editions +daily [\d.]+ µs/copy alone, weekly [\d.]+ µs/copy alone, monthly [\d.]+ µs/copy alone", printed)
+    assert re.search(r"one morning +[\d.]+ µs/copy \(30 readers, a third each.*ratio [\d.]+", printed)
