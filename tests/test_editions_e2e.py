@@ -11,6 +11,7 @@ from pathlib import Path
 from digest.config import load_settings
 from digest.store import Store
 
+from conftest import write
 from mailserver import SmtpServer
 from support.cli import cli
 from support.editions import FRIDAYS, HOUSING, MONTHLY, TRANSPORT, mails_of, project, titles_in
@@ -140,3 +141,56 @@ def test_a_send_of_an_empty_day_by_hand_says_there_is_nothing_to_send(tmp_path: 
     said = quiet.stdout + quiet.stderr
     assert "the issue has no posts: there is nothing to send (`digest schedule` skips such a slot and records it" in said, said
     assert "add --force to send anyway" not in said
+
+
+def test_a_round_up_gmail_would_clip_is_fitted_with_fewer_posts_a_theme(tmp_path: Path) -> None:
+    """The round-up bench (issue 35, item 6): 9 sections at the default 8 posts made 169 KB of HTML, which Gmail clips
+    at 102 KB: the html-size error refused the send. A round-up is made again with fewer posts a theme until it fits,
+    the rest on the month's archive page ("and N more"), and the build says so."""
+    import re
+
+    themes = [f"Theme {letter}" for letter in "ABCDEFG"]
+    text = CONFIG_FOR_FIT.format(root=tmp_path) + "".join(f'[[themes]]\nname = "{t}"\ntags = ["{t[-1].lower()}"]\n' for t in themes)
+    config = write(tmp_path / "config" / "digest.toml", text)
+    places = ["Harbour", "Library", "Bridge", "Market", "School", "Park", "Station"]
+    deeds = ["opens a wing", "closes early", "wins an award", "loses its roof", "plans a fair", "votes on fees", "is repaired"]
+    deeds += ["hosts a choir", "marks a century", "names a mayor"]
+    for i, theme in enumerate(themes):
+        for n in range(10):
+            tag, title = theme[-1].lower(), f"{places[i]} of {theme[-1]}-town {deeds[n]}"
+            body = " ".join([f"What the {places[i].lower()} of {theme[-1]}-town did, told at length ({n})."] * 4)
+            write(
+                tmp_path / "posts" / f"{tag}{n}.md",
+                f'---\ntitle: "{title}"\ndate: 2026-11-{1 + (i * 10 + n) % 29:02d}T{8 + n:02d}:00:00Z\n'
+                f"url: https://harbour.example/{tag}/{n}\noutlet: Gazette {n % 3}\ntags: [{tag}]\n---\n\n{body}\n",
+            )
+    built = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY)
+    said = built.stdout + built.stderr
+    fitted = re.search(r"the round-up shows (\d) post\(s\) a theme, not cap_per_theme's 8: with 8 its HTML was (\d+) KB", said)
+    assert fitted is not None, said
+    cap, before = int(fitted.group(1)), int(fitted.group(2))
+    assert before > 102 and 1 <= cap < 8
+    (html,) = (tmp_path / "out").glob("*/digest.html")
+    assert len(html.read_bytes()) <= 102 * 1024 and "html-size" not in said
+    assert html.read_text(encoding="utf-8").count(f"and {10 - cap} more in the archive") == len(themes)
+
+
+CONFIG_FOR_FIT = """root = "{root}"
+[newsletter]
+name = "Harbour Notes"
+timezone = "Europe/London"
+sender = "Harbour Notes <news@harbour.example>"
+base_url = "https://harbour.example"
+[store]
+url = "sqlite:///{root}/digest.sqlite"
+[[sources]]
+location = "posts"
+[output]
+dir = "out"
+[editions.weekly]
+cron = "0 9 * * fri"
+window = "7d"
+[editions.monthly]
+day = "first friday"
+window = "previous month"
+"""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -21,6 +21,7 @@ from digest.issue.selection import select_posts
 from digest.models import Digest, OnStep, Post, Problem, ReaderInterest, RenderedIssue, StoredIssue, TrackedLink, Window, routes
 from digest.models.serialize import digest_to_json
 from digest.render import render_leaving_out
+from digest.render.checks import GMAIL_CLIP_BYTES
 from digest.sources import Gathered, gather_all
 from digest.store import database_exists
 
@@ -137,17 +138,51 @@ class Building(NewsletterCore):
         parts = self._parts(window)
         known = self.issue_id_of(window)
         newsletter = self.settings.newsletter
-        digest = assemble_digest(
-            gathered, window, newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, parts=parts, known_id=known
-        )
-        digest, rendered = render_leaving_out(
-            digest,
-            self.settings,
-            lambda unrenderable: assemble_digest(
-                gathered, window, newsletter, now, unrenderable, issue_file, meaning, interest, parts, known
-            ),
-            reader_copy(self.settings),
-        )
+
+        def made(parts: EditionParts) -> tuple[Digest, RenderedIssue]:
+            digest = assemble_digest(
+                gathered, window, newsletter, now, issue_file=issue_file, meaning=meaning, interest=interest, parts=parts, known_id=known
+            )
+            return render_leaving_out(
+                digest,
+                self.settings,
+                lambda unrenderable: assemble_digest(
+                    gathered, window, newsletter, now, unrenderable, issue_file, meaning, interest, parts, known
+                ),
+                reader_copy(self.settings),
+            )
+
+        digest, rendered = fitted(made, parts)
         return Built(
             digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings.newsletter, digest))
         )
+
+
+# A round-up is fitted to this share of Gmail's clipping point: the HTML of each reader's copy is its own view of it,
+# never larger, and the copy's links and address add a little.
+FIT = 0.85
+
+
+def fitted(made: Callable[[EditionParts], tuple[Digest, RenderedIssue]], parts: EditionParts) -> tuple[Digest, RenderedIssue]:
+    """The issue ``made`` builds for ``parts``; for a round-up whose HTML Gmail would clip (the html-size error that
+    refuses a send), made again with fewer posts a theme until it fits, said as an advisory problem: the posts left
+    out are on the month's archive page, so none is missed, and a round-up never goes out clipped or not at all."""
+    digest, rendered = made(parts)
+    configured = cap = parts.edition.cap_per_theme
+    first = size = len(rendered.html.encode("utf-8"))
+    while parts.edition.roundup and cap > 1 and size > GMAIL_CLIP_BYTES:
+        cap = min(cap - 1, max(1, int(cap * GMAIL_CLIP_BYTES * FIT / size)))
+        parts = replace(parts, edition=replace(parts.edition, cap_per_theme=cap))
+        digest, rendered = made(parts)
+        size = len(rendered.html.encode("utf-8"))
+    if cap == configured:
+        return digest, rendered
+    said = Problem(
+        where=f"edition {parts.edition.name}",
+        message=(
+            f"the round-up shows {cap} post(s) a theme, not cap_per_theme's {configured}: with {configured} its HTML was "
+            f"{first / 1024:.0f} KB, which Gmail clips at 102 KB (the rest are on the month's archive page)"
+        ),
+        advisory=True,
+    )
+    return replace(digest, problems=(*digest.problems, said)), rendered
