@@ -55,6 +55,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
@@ -300,8 +301,13 @@ def _marks(post: Post, known: dict[str, Marks]) -> Marks:
     return known[post.id]
 
 
+@lru_cache(maxsize=8192)  # asked of one title for every pair it is in
+def _title_words(title: str) -> int:
+    return len(_WORD.findall(title))
+
+
 def _alike(a: Post, b: Post) -> bool:
-    if len(_WORD.findall(a.title)) < MIN_WORDS:
+    if _title_words(a.title) < MIN_WORDS:
         return False
     if figures(a.title) != figures(b.title):  # "Council meeting, 17 November" vs "…18 November"; "1,500" is 1500
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from digest.issue.identity.marks import Marks, Quantity
 from digest.issue.identity.said import _shown
@@ -62,6 +63,7 @@ _NO_UNIT = frozenset(
 )
 
 
+@lru_cache(maxsize=8192)  # the stories stage asks it of both titles of every pair of a window's posts
 def figures(text: str) -> frozenset[str]:
     """The figures of ``text`` as numbers: "1,500" and "1500" are one; "2.50" keeps its decimals, "2.0" is "2"; "£250k"
     is 250000 and "£1.5m" 1500000."""
