@@ -194,3 +194,40 @@ window = "7d"
 day = "first friday"
 window = "previous month"
 """
+
+
+def test_the_api_lists_shows_and_sends_an_issue_of_any_edition(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """The API (issue 36) with editions (issue 35): an id names its edition, so a monthly's issue is listed (with its
+    edition), shown, reported and sent as the weekly's are; its send mails the monthly's readers only."""
+    import time
+
+    from support.api import Served, call
+
+    config = project(tmp_path, smtp_server.port)
+    for address, edition in (("weekly@example.org", "weekly"), ("monthly@example.org", "monthly")):
+        assert cli(config, "subscribers", "add", address).returncode == 0
+        assert cli(config, "subscribers", "set-edition", address, edition).returncode == 0
+    frozen = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY, "--freeze")
+    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    served = Served(config)
+    try:
+        token = served.token("crm", "issues:read", "sends:write", "reports:read")
+        status, _, listed = call(served.base, "GET", "/api/v1/issues", token)
+        (monthly,) = [item for item in listed["items"] if item["edition"] == "monthly"]
+        issue = monthly["id"]
+        status, _, shown = call(served.base, "GET", f"/api/v1/issues/{issue}", token)
+        assert status == 200 and shown["edition"] == "monthly", shown
+        status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": issue, "dry_run": True})
+        assert status == 200 and plan["to_send"] == 1, plan
+        status, _, plan = call(served.base, "POST", "/api/v1/sends", token, {"issue": issue, "dry_run": False})
+        assert status == 202 and plan["started"], plan
+        for _ in range(200):
+            status, _, progress = call(served.base, "GET", f"/api/v1/sends/{issue}", token)
+            if progress["complete"] and not progress["running"]:
+                break
+            time.sleep(0.05)
+        assert progress["deliveries"]["sent"] == 1, progress
+        assert [item.recipient for item in smtp_server.handler.received] == ["monthly@example.org"]
+        assert call(served.base, "GET", f"/api/v1/reports?issue={issue}", token)[0] == 200
+    finally:
+        served.stop()

@@ -16,7 +16,7 @@ from digest.app.approval import approval_state
 from digest.app.approval import approve as approve_target
 from digest.app.bounces import Waiting, awaiting_review
 from digest.app.bounces import review as review_report
-from digest.app.issues import Newsletter, no_such_issue
+from digest.app.issues import no_such_issue, of_issue
 from digest.app.report import report
 from digest.config import Scope
 from digest.models import DeliveryState, IssueStatus, Refusal, RefusalKind, StoredIssue
@@ -41,17 +41,21 @@ class Catalogue:
         self.store = store
 
     def listed(self) -> list[IssueStatus]:
-        """Every stored issue, newest window first, with its deliveries counted by state."""
-        return self.store.ledger.status()
+        """Every stored issue of every edition, newest window first, with its deliveries counted by state."""
+        return self.store.ledger.status(self.store.issues.ids_of_every_edition())
+
+    def edition_of(self, issue_id: str) -> str:
+        """The edition of a stored issue (the newsletter's first when it has none stored of that id)."""
+        return self.store.issues.edition_of(issue_id) or self.settings.newsletter.editions[0].name
 
     def facts(self, issue_id: str) -> IssueFacts | None:
         """One of this newsletter's stored issues (None: it has no issue of this id; another newsletter's is not its)."""
-        issue = self.store.issues.load(issue_id) if no_such_issue(self.store, [issue_id]) is None else None
+        newsletter = of_issue(self.settings, self.store, issue_id)  # of its own edition
+        issue = newsletter.store.issues.load(issue_id) if no_such_issue(newsletter.store, [issue_id]) is None else None
         if issue is None:
             return None
-        found = self.store.ledger.status([issue_id])
+        found = newsletter.store.ledger.status([issue_id])
         counts = found[0].counts if found else dict.fromkeys(DeliveryState, 0)
-        newsletter = Newsletter(self.settings, self.store)
         target = newsletter.stored_target(issue_id)
         state = approval_state(newsletter, target) if target is not None else None
         required = self.settings.newsletter.schedule.approval_required
@@ -66,13 +70,13 @@ class Catalogue:
         """An editor's yes to a stored issue, as ``digest approve --issue`` gives it (rebuilt and frozen again if it
         changed, never once it has deliveries: RefusedError). A refusal when this newsletter has no such issue (another
         newsletter's is not its), and when approval is not asked for."""
-        if (refusal := no_such_issue(self.store, [issue_id])) is not None:
+        newsletter = of_issue(self.settings, self.store, issue_id)  # of its own edition
+        if (refusal := no_such_issue(newsletter.store, [issue_id])) is not None:
             return refusal
         if not self.settings.newsletter.schedule.approval_required:
             return Refusal(
                 RefusalKind.NOT_APPROVED, 'schedule.approval is "none": issues go out without approval, so there is nothing to approve'
             )
-        newsletter = Newsletter(self.settings, self.store)
         target = newsletter.stored_target(issue_id)
         if target is None:
             return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue has the id {issue_id}", issue_id=issue_id)
@@ -80,10 +84,11 @@ class Catalogue:
 
     def report(self, issue_id: str | None, last: int) -> dict[str, Any] | None:
         """The figures ``digest report --format json`` prints; None when that issue (default: the latest sent) has no deliveries."""
-        if issue_id is not None and no_such_issue(self.store, [issue_id]) is not None:
+        store = of_issue(self.settings, self.store, issue_id).store if issue_id is not None else self.store  # its edition's
+        if issue_id is not None and no_such_issue(store, [issue_id]) is not None:
             return None  # no such issue of this newsletter (another newsletter's is reported under its own)
         today = datetime.now(self.settings.newsletter.timezone).date()
-        seen = report(self.store, today, issue_id=issue_id, last=last, key_of=self.settings.newsletter.key_of)
+        seen = report(store, today, issue_id=issue_id, last=last, key_of=self.settings.newsletter.key_of)
         return seen.to_json() if seen is not None else None
 
     def waiting(self) -> list[Waiting]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.app.approval import gated
-from digest.app.issues import Newsletter, SendPlan, WindowRequest, no_such_issue
+from digest.app.issues import Newsletter, SendPlan, WindowRequest, no_such_issue, of_issue
 from digest.config import Scope
 from digest.models import DeliveryState, SendReport
 from digest.models.errors import DigestError, RefusedError
@@ -64,12 +64,13 @@ class Dispatch:
         """The plan of a send of the stored issue ``issue_id`` (None: the latest schedule slot's, as ``digest send``
         with no window): built and compared, gated by approval, nothing stored. Raises RefusedError for an unknown id,
         WindowError for a schedule with no slot."""
-        newsletter = Newsletter(self.settings, self.store)
         if issue_id is not None:
-            if (refusal := no_such_issue(self.store, [issue_id])) is not None:  # another newsletter's is never sent as this one's
+            newsletter = of_issue(self.settings, self.store, issue_id)  # of its own edition
+            if (refusal := no_such_issue(newsletter.store, [issue_id])) is not None:  # another newsletter's is never sent as this one's
                 raise RefusedError(refusal)
             plan = newsletter.plan_stored(issue_id, now)
         else:
+            newsletter = Newsletter(self.settings, self.store)
             plan = newsletter.plan_send(newsletter.target(WindowRequest(), now), now)
         return gated(newsletter, plan, by=by)
 
@@ -93,7 +94,7 @@ class Dispatch:
 
     def _send(self, plan: SendPlan, now: datetime) -> None:
         try:
-            self.reports[plan.issue.id] = Newsletter(self.settings, self.store).send(plan, now)
+            self.reports[plan.issue.id] = of_issue(self.settings, self.store, plan.issue.id).send(plan, now)
         except DigestError as exc:  # another process holds the lease, the relay cannot be used: said in the progress
             log.error("API send of %s stopped: %s", plan.issue.id, exc)
             self.problems[plan.issue.id] = str(exc)
@@ -103,9 +104,10 @@ class Dispatch:
 
     def state(self, issue_id: str) -> SendState | None:
         """Where a send of ``issue_id`` stands; None when no such issue is stored."""
-        if no_such_issue(self.store, [issue_id]) is not None:  # none, or another newsletter's
+        store = of_issue(self.settings, self.store, issue_id).store  # its edition's
+        if no_such_issue(store, [issue_id]) is not None:  # none, or another newsletter's
             return None
-        found = self.store.ledger.status([issue_id])
+        found = store.ledger.status([issue_id])
         counts = found[0].counts if found else dict.fromkeys(DeliveryState, 0)
         running = self.thread is not None and self.thread.is_alive() and self.running_issue == issue_id
         return SendState(

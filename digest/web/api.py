@@ -68,9 +68,16 @@ class Handlers(PeopleHandlers):
     # -- issues, the report, the review --------------------------------------------------------------------------
 
     def list_issues(self, call: Call) -> Answer:
+        catalogue = self.desk(call).catalogue
         items = [
-            IssueBrief(id=s.issue_id, subject=s.subject, created_at=s.created_at, deliveries={k.value: v for k, v in s.counts.items()})
-            for s in self.desk(call).catalogue.listed()
+            IssueBrief(
+                id=s.issue_id,
+                subject=s.subject,
+                created_at=s.created_at,
+                deliveries={k.value: v for k, v in s.counts.items()},
+                edition=catalogue.edition_of(s.issue_id),
+            )
+            for s in catalogue.listed()
         ]
         return Answer(200, IssueList(items=items))
 
@@ -96,6 +103,7 @@ class Handlers(PeopleHandlers):
             deliveries={state.value: count for state, count in facts.counts.items()},
             approved=facts.approved,
             approval=facts.approval,
+            edition=self.desk(call).catalogue.edition_of(issue.id),
         )
         return Answer(200, shape)
 

@@ -147,6 +147,7 @@ class IssueBrief:
     subject: str
     created_at: datetime
     deliveries: dict[str, int] = field(metadata={"about": f"by state: {', '.join(state.value for state in DeliveryState)}"})
+    edition: str = field(default="", metadata={"about": "the edition it is an issue of (daily, weekly, monthly…)"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +170,7 @@ class IssueOut:
     deliveries: dict[str, int] = field(metadata={"about": "by state"})
     approved: bool | None = field(metadata={"about": 'null: no approval is needed (schedule.approval = "none")'})
     approval: str = field(metadata={"about": "why it may, or may not, go out"})
+    edition: str = field(default="", metadata={"about": "the edition it is an issue of (daily, weekly, monthly…)"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

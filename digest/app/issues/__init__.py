@@ -44,6 +44,7 @@ _LAZY = {
     "Drift": "digest.app.issues.freeze",
     "drift_between": "digest.app.issues.freeze",
     "Newsletter": "digest.app.issues.newsletter",
+    "of_issue": "digest.app.issues.newsletter",
     "ApprovalState": "digest.app.issues.plan",
     "SendPlan": "digest.app.issues.plan",
     "error_checks": "digest.app.issues.plan",
@@ -65,7 +66,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from digest.app.issues.build import Built, Listed, frozen_form
     from digest.app.issues.freeze import Drift, drift_between
-    from digest.app.issues.newsletter import Newsletter
+    from digest.app.issues.newsletter import Newsletter, of_issue
     from digest.app.issues.plan import ApprovalState, SendPlan, error_checks
     from digest.app.issues.reach import Reach, Recipient, reach_of
     from digest.app.issues.target import Target, WindowRequest, no_such_issue
@@ -104,5 +105,6 @@ __all__ = [
     "frozen_form",
     "link_problem",
     "no_such_issue",
+    "of_issue",
     "reach_of",
 ]

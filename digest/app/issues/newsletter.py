@@ -7,6 +7,8 @@ from digest.app.hints import scope_hint
 from digest.app.issues.plan import Planning
 from digest.app.issues.send import Sending
 from digest.app.issues.target import Targeting
+from digest.config import Scope
+from digest.store import Store
 
 
 class Newsletter(Targeting, Planning, Sending):
@@ -21,3 +23,9 @@ class Newsletter(Targeting, Planning, Sending):
     def hint(self, *args: str) -> str:
         """A ``digest`` command line that does what a message says, for this configuration."""
         return scope_hint(self.settings, *args)
+
+
+def of_issue(settings: Scope, store: Store, issue_id: str) -> Newsletter:
+    """The use cases about the stored issue ``issue_id``, of whichever edition it is (an id names its edition: the API's
+    sends, issue pages and approvals reach a monthly's issue as the weekly's); the first edition's when none has it."""
+    return Newsletter(settings, store, store.issues.edition_of(issue_id))
