@@ -75,7 +75,7 @@ def test_with_one_edition_neither_page_offers_one_and_a_posted_one_is_ignored(si
     assert store.subscribers.edition_of(reader.id) is None
 
 
-def test_the_sign_up_form_offers_the_editions_and_keeps_the_one_chosen(editions_site: Site) -> None:
+def test_the_sign_up_form_offers_the_editions_and_keeps_the_one_chosen(editions_site: Site, smtp_server: SmtpServer) -> None:
     server, store, settings = editions_site
     themes = [theme.name for theme in settings.newsletter.themes]
     code, _, page = http_request("GET", f"{server.base}/subscribe")
@@ -90,6 +90,10 @@ def test_the_sign_up_form_offers_the_editions_and_keeps_the_one_chosen(editions_
     assert code == 200 and "Check your inbox" in body
     ada = store.subscribers.get("ada@example.org")
     assert ada is not None and ada.status is SubscriberStatus.PENDING and store.subscribers.edition_of(ada.id) == "monthly"
+    # The confirmation mail says which edition was chosen (a journey: neither it nor the welcome named it).
+    (mailed,) = [item.parse() for item in smtp_server.handler.received if item.recipient == "ada@example.org"]
+    body = mailed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"that you want {settings.newsletter.name} (its monthly edition) at ada@example.org" in body, body
     # Anyone can type the address: a second sign-up while the first awaits confirmation changes nothing stored.
     code, body = sign_up(server, "ada@example.org", themes, csrf=csrf, cookie=cookie, edition="daily")
     assert code == 200 and store.subscribers.edition_of(ada.id) == "monthly"

@@ -179,7 +179,7 @@ class Membership:
                     settings,
                     address,
                     f"Confirm your subscription to {settings.newsletter.name}",
-                    f"Please confirm that you want {settings.newsletter.name} at {address}:\n\n    {link}\n\n"
+                    f"Please confirm that you want {settings.newsletter.name}{self._edition_said(found.subscriber)} at {address}:\n\n    {link}\n\n"
                     f"The link works for {settings.newsletter.confirm_hours:g} hours. If you did not ask for this, ignore this mail: "
                     "nothing will be sent to you.\n",
                     label="signup",
@@ -208,6 +208,11 @@ class Membership:
             return Confirmation(ConfirmationState.USED, subscriber)
         return Confirmation(ConfirmationState.AWAITING, subscriber)
 
+    def _edition_said(self, subscriber: Subscriber) -> str:
+        """ " (its monthly edition)" when the newsletter offers several: the reader's mail says which they chose."""
+        editions = self.settings.newsletter.editions
+        return f" (its {subscriber.edition or editions[0].name} edition)" if len(editions) > 1 else ""
+
     def confirm(self, subscriber: Subscriber) -> bool:
         """They clicked Confirm: active (their own choice lifts a suppression too), and a welcome mail."""
         settings = self.settings
@@ -221,7 +226,8 @@ class Membership:
                 settings,
                 subscriber.email,
                 f"Welcome to {settings.newsletter.name}",
-                f"You are subscribed to {settings.newsletter.name}: the next issue comes to {subscriber.email}.\n\n"
+                f"You are subscribed to {settings.newsletter.name}{self._edition_said(subscriber)}: the next issue comes to "
+                f"{subscriber.email}.\n\n"
                 f"Choose your themes, or take a break: {routes.PREFERENCES.link(settings.base_url, token=token)}\n"
                 f"To leave at any time, one click: {routes.UNSUBSCRIBE.link(settings.base_url, token=token)}\n",
                 label="welcome",
