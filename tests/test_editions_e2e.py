@@ -209,6 +209,9 @@ def test_the_api_lists_shows_and_sends_an_issue_of_any_edition(tmp_path: Path, s
         assert cli(config, "subscribers", "set-edition", address, edition).returncode == 0
     frozen = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY, "--freeze")
     assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    # The dry run says why the weekly reader is not counted (a journey: "1 to send of 2 active" said nothing more).
+    dry = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--dry-run")
+    assert "Recipients 1 to send of 2 active subscriber(s)\n  skipped  1 who get another edition of the newsletter" in dry.stdout
     served = Served(config)
     try:
         token = served.token("crm", "issues:read", "sends:write", "reports:read")

@@ -98,6 +98,8 @@ def _recipients(obj: Context, plan: SendPlan) -> None:
     out = plan.outstanding
     subscribers = plan.subscribers
     click.echo(f"Recipients {out.to_send} to send of {subscribers.get(SubscriberStatus.ACTIVE, 0)} active subscriber(s)")
+    if plan.other_editions:
+        click.echo(f"  skipped  {plan.other_editions} who get another edition of the newsletter")
     if out.pending or out.deferred:
         click.echo(f"  of which {out.pending} queued earlier (or in flight when a run stopped), {out.deferred} deferred (will be retried)")
     reach = plan.reach

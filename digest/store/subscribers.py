@@ -379,6 +379,14 @@ class Subscribers(Confirmations):
             rows = conn.execute(query).all()
         return {int(r[0]): str(r[1]) for r in rows}
 
+    def active_elsewhere(self, edition: str, first: str) -> int:
+        """How many of this newsletter's active subscriptions get another edition than ``edition`` (``first``: the
+        edition of one that names none)."""
+        theirs = sa.func.coalesce(sa.func.nullif(subscribers.c.edition, ""), first)
+        query = sa.select(sa.func.count()).where(self.mine, subscribers.c.status == SubscriberStatus.ACTIVE.value, theirs != edition)
+        with self.reads.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def counts(self) -> dict[SubscriberStatus, int]:
         """How many of this newsletter's subscribers have each status (every status present, zero when none)."""
         found = dict.fromkeys(SubscriberStatus, 0)

@@ -54,6 +54,7 @@ class SendPlan:
     overlaps: tuple[IssueSummary, ...]  # other issues that went out whose windows overlap this one's
     refusal: Refusal | None  # why the real send would refuse; None when it would go ahead
     subscribers: dict[SubscriberStatus, int] = field(default_factory=dict)  # the list now, by status
+    other_editions: int = 0  # of the active, those who get another edition of the newsletter (not this issue's)
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
     retry_failed: bool = False  # the send puts back the failed deliveries that were not the reader's fault (counted as pending)
@@ -121,6 +122,7 @@ class Planning(Building, Freezing):
             overlaps=overlaps,
             refusal=refusal,
             subscribers=store.subscribers.counts(),
+            other_editions=store.subscribers.active_elsewhere(self.edition.name, self.settings.newsletter.editions[0].name),
             rebuild=replacing,
         )
 
