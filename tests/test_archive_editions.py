@@ -17,48 +17,15 @@ from digest.web.public import create_public_app
 from conftest import REPO, LiveServer, http_request, write
 from mailserver import SmtpServer
 from support.cli import cli
+from support.editions import CONFIG as EDITIONS_CONFIG
 from support.project import ISSUE, fill, make_config
 from support.settings import overridden
 
 SECRET = "test-secret-key-for-the-suite-0123456789"
 GOLDEN = REPO / "tests" / "golden"
-CONFIG = """root = "{root}"
-[newsletter]
-name = "Harbour Notes"
-timezone = "Europe/London"
-sender = "Harbour Notes <news@harbour.example>"
-base_url = "https://harbour.example"
-[store]
-url = "sqlite:///{root}/digest.sqlite"
-[delivery]
-backend = "smtp"
-retry_base = 0.05
-max_wait = 5
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-timeout = 5
-[[sources]]
-location = "posts"
-[[themes]]
-name = "Transport"
-tags = ["transport"]
-[[themes]]
-name = "Housing"
-tags = ["housing"]
-[editions.weekly]
-cron = "0 9 * * fri"
-window = "7d"
-[editions.monthly]
-day = "first friday"
-time = "09:00"
-window = "previous month"
-cap_per_theme = 3
-[editions.daily]
-cron = "0 7 * * *"
-window = "24h"
-"""
+# The editions' end-to-end project's config, its round-up capped at 3 and titled by default.
+CONFIG = EDITIONS_CONFIG.replace('cap_per_theme = 4\nsubject = "{{name}}: the month of {{month}}"\n', "cap_per_theme = 3\n")
+assert "cap_per_theme = 3\n" in CONFIG
 
 # November 2026: ten buses (the 2nd to the 20th), one with markup in its title, and two flats; one bus of October.
 TRANSPORT = {f"Bus route {n:02d}": f"2026-11-{2 + 2 * n:02d}T10:00:00Z" for n in range(9)}
