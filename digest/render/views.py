@@ -271,6 +271,8 @@ class Views:
         self.html_tree = parse(layout.html, html=True)
         self.text_tree = parse(layout.text, html=False)
         self.tallies = [Counter(section) for section in layout.post_outlets]
+        self.html_steps = _prepare(self.html_tree)
+        self.text_steps = _prepare(self.text_tree)
 
     def view(self, kept: frozenset[int], dropped: frozenset[int] = frozenset()) -> View:
         """:func:`view_of` the layout, its sections' outlets counted once for all its views."""
@@ -284,66 +286,99 @@ class Views:
         """The view's HTML as the pieces it is joined from: the layout's own strings (the same objects each
         time, so a caller can encode each once per issue) and the values of its holes."""
         out: list[str] = []
-        _emit(self.html_tree, view, out, html=True, row=None)
+        _emit(self.html_steps, view, out, True, None)
         return out
 
     def text(self, view: View) -> str:
         out: list[str] = []
-        _emit(self.text_tree, view, out, html=False, row=None)
+        _emit(self.text_steps, view, out, False, None)
         return tidy_text(_renumber("".join(out)))
 
 
-def _emit(nodes: Sequence[Node], view: View, out: list[str], *, html: bool, row: tuple[int, int, float] | None) -> None:
+# What a mark does to a view, decided once a layout from its name (a send walks the tree once a view, hundreds of
+# times: issue 35, item 6).
+_OTHER, _SECTION, _POST, _ANY, _TOC, _ROWS, _HOLE = range(7)
+_HOLES = frozenset(("counts", "pre", "count", "share", "line"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Mark:
+    kind: int
+    name: str
+    numbers: frozenset[int]  # "s" and "p": the sections or posts it is kept for
+    places: tuple[tuple[int, int | None], ...]  # "any": (section, post or None) where its link is met
+    children: tuple[_Step, ...]
+    rows: dict[int, tuple[_Step, ...]]  # "rows": each row's content by its number in the whole issue's table
+    lead: tuple[str, ...]  # "rows": what stands before the first row
+
+
+_Step = str | _Mark
+
+
+def _prepare(nodes: Sequence[Node]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
     for node in nodes:
         if isinstance(node, str):
-            out.append(node)
+            steps.append(node)
             continue
         name = node.name
-        kind = name[:2]
-        if kind == "s ":
-            if not view.kept.isdisjoint(_number_set(name)):
-                _emit(node.children, view, out, html=html, row=row)
-        elif kind == "p ":
-            if view.dropped.isdisjoint(_number_set(name)):
-                _emit(node.children, view, out, html=html, row=row)
+        kind = _OTHER
+        if name.startswith("s "):
+            kind = _SECTION
+        elif name.startswith("p "):
+            kind = _POST
         elif name.startswith("any "):
-            if any(section in view.kept and (post is None or post not in view.dropped) for section, post in _places(name)):
-                _emit(node.children, view, out, html=html, row=row)
-        elif name == "toc":
+            kind = _ANY
+        elif name in ("toc", "rows"):
+            kind = _TOC if name == "toc" else _ROWS
+        elif name in _HOLES:
+            kind = _HOLE
+        rows: dict[int, tuple[_Step, ...]] = {}
+        if kind == _ROWS:
+            rows = {
+                _numbers(child.name)[0]: _prepare(child.children)
+                for child in node.children
+                if isinstance(child, Region) and child.name.startswith("row ")
+            }
+        lead = tuple(child for child in node.children if isinstance(child, str))[:1]  # the rest stands between rows
+        places = tuple(
+            (int(section), None if post is None else int(post)) for section, post in (place.groups() for place in _PLACE.finditer(name))
+        )
+        steps.append(_Mark(kind, name, frozenset(_numbers(name)), places, _prepare(node.children), rows, lead))
+    return tuple(steps)
+
+
+def _emit(steps: tuple[_Step, ...], view: View, out: list[str], html: bool, row: tuple[int, int, float] | None) -> None:
+    for step in steps:
+        if isinstance(step, str):
+            out.append(step)
+            continue
+        kind = step.kind
+        if kind == _SECTION:
+            if not view.kept.isdisjoint(step.numbers):
+                _emit(step.children, view, out, html, row)
+        elif kind == _POST:
+            if view.dropped.isdisjoint(step.numbers):
+                _emit(step.children, view, out, html, row)
+        elif kind == _ANY:
+            if any(section in view.kept and (post is None or post not in view.dropped) for section, post in step.places):
+                _emit(step.children, view, out, html, row)
+        elif kind == _TOC:
             if len(view.kept) > 1:
-                _emit(node.children, view, out, html=html, row=row)
-        elif name == "rows":
-            _emit_rows(node, view, out, html=html)
-        elif name in ("counts", "pre", "count", "share", "line"):
-            value = _hole(name, view, row, html=html)
+                _emit(step.children, view, out, html, row)
+        elif kind == _ROWS:
+            out.extend(step.lead)
+            for this in view.rows:
+                if this[0] in step.rows:
+                    _emit(step.rows[this[0]], view, out, html, this)
+        elif kind == _HOLE:
+            value = _hole(step.name, view, row, html=html)
             if value is None:
-                _emit(node.children, view, out, html=html, row=row)
+                _emit(step.children, view, out, html, row)
             else:
                 out.append(html_lib.escape(value, quote=False) if html else value)
         else:
-            _emit(node.children, view, out, html=html, row=row)
-
-
-def _emit_rows(node: Region, view: View, out: list[str], *, html: bool) -> None:
-    rows = {_numbers(child.name)[0]: child for child in node.children if isinstance(child, Region) and child.name.startswith("row ")}
-    loose = [child for child in node.children if isinstance(child, str)]
-    out.extend(loose[:1])  # what stands before the first row (the rest is between rows)
-    for this in view.rows:
-        if this[0] in rows:
-            _emit(rows[this[0]].children, view, out, html=html, row=this)
-
-
-# A layout has a few hundred distinct mark names and a send walks them once a view: parse each name once.
-@lru_cache(maxsize=8192)
-def _number_set(name: str) -> frozenset[int]:
-    return frozenset(_numbers(name))
-
-
-@lru_cache(maxsize=8192)
-def _places(name: str) -> tuple[tuple[int, int | None], ...]:
-    return tuple(
-        (int(section), None if post is None else int(post)) for section, post in (place.groups() for place in _PLACE.finditer(name))
-    )
+            _emit(step.children, view, out, html, row)
 
 
 _PLACE = re.compile(r"s([0-9]+)(?:p([0-9]+))?")  # a place a link is met: a section, or a post of one
