@@ -162,6 +162,7 @@ class CompiledMessage:
         mark: str = "[TEST]",
         headers: bytes | None = None,
         html_pieces: list[bytes | Fill] | None = None,
+        text_pieces: list[bytes | Fill] | None = None,
         dkim: DkimSigner | None = None,
         return_paths: ReturnPathSigner | None = None,
     ) -> None:
@@ -185,10 +186,11 @@ class CompiledMessage:
         self.boundary = boundary
         self.chunks: list[bytes | Fill] = []
         self.headers = headers if headers is not None else self._static_headers()
-        self._compile(boundary, html_pieces)
+        self._compile(boundary, html_pieces, text_pieces)
 
-    def with_bodies(self, html: list[bytes | Fill], text: str) -> CompiledMessage:
-        """The same message with other bodies (a theme view): the HTML as :func:`body_pieces`, the headers as they are."""
+    def with_bodies(self, html: list[bytes | Fill], text: str, text_pieces: list[bytes | Fill] | None = None) -> CompiledMessage:
+        """The same message with other bodies (a theme view): the HTML as :func:`body_pieces`, the headers as they are;
+        the text as it is, and encoded already when ``text_pieces`` (:func:`text_body_pieces` of it) are given."""
         parts = dataclasses.replace(self.parts, html="", text=text)
         return CompiledMessage(
             parts,
@@ -197,6 +199,7 @@ class CompiledMessage:
             mark=self.mark,
             headers=self.headers,
             html_pieces=html,
+            text_pieces=text_pieces,
             dkim=self.dkim,
             return_paths=self.return_paths,
         )
@@ -227,7 +230,7 @@ class CompiledMessage:
             folded += b"Feedback-ID: " + feedback.encode("ascii") + CRLF
         return folded
 
-    def _compile(self, boundary: str, html: list[bytes | Fill] | None) -> None:
+    def _compile(self, boundary: str, html: list[bytes | Fill] | None, text_pieces: list[bytes | Fill] | None) -> None:
         out: list[bytes | Fill] = []
         # The From header ends at the first line break that no folding space follows.
         split = _HEADER_END.search(self.headers)
@@ -247,7 +250,7 @@ class CompiledMessage:
         ]
         body_start = len(out)
         out += [b"This is a multi-part message in MIME format." + CRLF]
-        text = body_pieces(self.parts.text, html=False)
+        text = text_pieces if text_pieces is not None else body_pieces(self.parts.text, html=False)
         for subtype, pieces in (("plain", text), ("html", html if html is not None else body_pieces(self.parts.html, html=True))):
             out.append(
                 f"--{boundary}".encode()
@@ -403,3 +406,24 @@ def reference_message(
     message.set_content(fill(parts.text, str), subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(fill(parts.html, html.escape), subtype="html", charset="utf-8", cte="quoted-printable")
     return message
+
+
+def text_body_pieces(body: str, encoded: dict[str, list[bytes | Fill]]) -> list[bytes | Fill]:
+    """:func:`body_pieces` of a text body, each paragraph but the last encoded once in ``encoded`` (shared by the views
+    of one issue, which repeat the same paragraphs): joined, the same bytes as the body encoded whole.
+
+    Quoted-printable is line by line (the soft breaks, the encoded trailing spaces and leading dots: each depends on
+    its own line alone), and each paragraph with the blank line after it ends a line, so it encodes alike wherever it
+    stands; the last may end without a line break, so it is encoded as the end of the body. A placeholder has no
+    line break in it, so none spans two paragraphs.
+    """
+    *paragraphs, last = body.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
+    pieces: list[bytes | Fill] = []
+    for paragraph in paragraphs:
+        found = encoded.get(paragraph)
+        if found is None:
+            found = encoded[paragraph] = body_pieces(paragraph + "\n\n", html=False)
+        pieces += found
+    if last:
+        pieces += body_pieces(last, html=False)
+    return pieces

@@ -164,25 +164,30 @@ class View:
     dropped: frozenset[int] = frozenset()  # post numbers left out (an earlier issue of theirs carried them)
 
 
-def view_of(layout: Layout, kept: frozenset[int], dropped: frozenset[int] = frozenset()) -> View:
+def view_of(
+    layout: Layout, kept: frozenset[int], dropped: frozenset[int] = frozenset(), *, tallies: Sequence[Counter[str]] | None = None
+) -> View:
     """What differs in the copy for readers of the sections numbered ``kept`` without the posts numbered ``dropped``:
-    their counts, preheader and outlet rows."""
+    their counts, preheader and outlet rows. ``tallies``: each section's outlets counted (:attr:`Views.tallies`), for a
+    caller making many views of one layout, so a section that loses no post is not counted again."""
     numbered = post_numbers(layout)
-    outlets = [
-        outlet
-        for number in sorted(kept)
-        for outlet, post in zip(layout.post_outlets[number - 1], numbered[number - 1], strict=True)
-        if post not in dropped
-    ]
-    counted = Counter(outlets)
+    # Counted section by section in the issue's order, each outlet where first met: the order ties are left in.
+    counted: Counter[str] = Counter()
+    for number in sorted(kept):
+        if tallies is not None and (not dropped or dropped.isdisjoint(numbered[number - 1])):
+            counted.update(tallies[number - 1])
+        else:
+            section = zip(layout.post_outlets[number - 1], numbered[number - 1], strict=True)
+            counted.update(outlet for outlet, post in section if post not in dropped)
+    posts = sum(counted.values())
     order = sorted(counted.items(), key=lambda item: (-item[1], item[0].casefold()))
     row_of = {outlet: number for number, outlet in enumerate(layout.outlets, 1)}
     preheader = None
     if layout.automatic_preheader:
-        preheader = automatic_preheader(len(outlets), len(counted), [layout.themes[n - 1] for n in sorted(kept)], layout.language)
+        preheader = automatic_preheader(posts, len(counted), [layout.themes[n - 1] for n in sorted(kept)], layout.language)
     return View(
         kept=kept,
-        counts=counts_phrase(len(outlets), len(counted), layout.language),
+        counts=counts_phrase(posts, len(counted), layout.language),
         preheader=preheader,
         rows=tuple(
             (row_of[outlet], count, share)
@@ -265,6 +270,13 @@ class Views:
         self.layout = layout
         self.html_tree = parse(layout.html, html=True)
         self.text_tree = parse(layout.text, html=False)
+        self.tallies = [Counter(section) for section in layout.post_outlets]
+        self.html_steps = _prepare(self.html_tree)
+        self.text_steps = _prepare(self.text_tree)
+
+    def view(self, kept: frozenset[int], dropped: frozenset[int] = frozenset()) -> View:
+        """:func:`view_of` the layout, its sections' outlets counted once for all its views."""
+        return view_of(self.layout, kept, dropped, tallies=self.tallies)
 
     def render(self, view: View) -> tuple[str, str]:
         """(html, text) of the view."""
@@ -274,65 +286,112 @@ class Views:
         """The view's HTML as the pieces it is joined from: the layout's own strings (the same objects each
         time, so a caller can encode each once per issue) and the values of its holes."""
         out: list[str] = []
-        _emit(self.html_tree, view, out, html=True, row=None)
+        _emit(self.html_steps, view, out, True, None)
         return out
 
     def text(self, view: View) -> str:
         out: list[str] = []
-        _emit(self.text_tree, view, out, html=False, row=None)
+        _emit(self.text_steps, view, out, False, None)
         return tidy_text(_renumber("".join(out)))
 
 
-def _emit(nodes: Sequence[Node], view: View, out: list[str], *, html: bool, row: tuple[int, int, float] | None) -> None:
+# What a mark does to a view, decided once a layout from its name (a send walks the tree once a view, hundreds of
+# times: issue 35, item 6).
+_OTHER, _SECTION, _POST, _ANY, _TOC, _ROWS, _HOLE = range(7)
+_HOLES = frozenset(("counts", "pre", "count", "share", "line"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Mark:
+    kind: int
+    name: str
+    numbers: frozenset[int]  # "s" and "p": the sections or posts it is kept for
+    places: tuple[tuple[int, int | None], ...]  # "any": (section, post or None) where its link is met
+    children: tuple[_Step, ...]
+    rows: dict[int, tuple[_Step, ...]]  # "rows": each row's content by its number in the whole issue's table
+    lead: tuple[str, ...]  # "rows": what stands before the first row
+
+
+_Step = str | _Mark
+
+
+def _prepare(nodes: Sequence[Node]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
     for node in nodes:
         if isinstance(node, str):
-            out.append(node)
+            steps.append(node)
             continue
         name = node.name
+        kind = _OTHER
         if name.startswith("s "):
-            if view.kept.intersection(_numbers(name)):
-                _emit(node.children, view, out, html=html, row=row)
+            kind = _SECTION
         elif name.startswith("p "):
-            if not view.dropped.intersection(_numbers(name)):
-                _emit(node.children, view, out, html=html, row=row)
+            kind = _POST
         elif name.startswith("any "):
-            if any(_place_kept(place, view) for place in _PLACE.finditer(name)):
-                _emit(node.children, view, out, html=html, row=row)
-        elif name == "toc":
-            if len(view.kept) > 1:
-                _emit(node.children, view, out, html=html, row=row)
-        elif name == "rows":
+            kind = _ANY
+        elif name in ("toc", "rows"):
+            kind = _TOC if name == "toc" else _ROWS
+        elif name in _HOLES:
+            kind = _HOLE
+        rows: dict[int, tuple[_Step, ...]] = {}
+        if kind == _ROWS:
             rows = {
-                _numbers(child.name)[0]: child for child in node.children if isinstance(child, Region) and child.name.startswith("row ")
+                _numbers(child.name)[0]: _prepare(child.children)
+                for child in node.children
+                if isinstance(child, Region) and child.name.startswith("row ")
             }
-            loose = [child for child in node.children if isinstance(child, str)]
-            out.extend(loose[:1])  # what stands before the first row (the rest is between rows)
+        lead = tuple(child for child in node.children if isinstance(child, str))[:1]  # the rest stands between rows
+        places = tuple(
+            (int(section), None if post is None else int(post)) for section, post in (place.groups() for place in _PLACE.finditer(name))
+        )
+        steps.append(_Mark(kind, name, frozenset(_numbers(name)), places, _prepare(node.children), rows, lead))
+    return tuple(steps)
+
+
+def _emit(steps: tuple[_Step, ...], view: View, out: list[str], html: bool, row: tuple[int, int, float] | None) -> None:
+    for step in steps:
+        if isinstance(step, str):
+            out.append(step)
+            continue
+        kind = step.kind
+        if kind == _SECTION:
+            if not view.kept.isdisjoint(step.numbers):
+                _emit(step.children, view, out, html, row)
+        elif kind == _POST:
+            if view.dropped.isdisjoint(step.numbers):
+                _emit(step.children, view, out, html, row)
+        elif kind == _ANY:
+            if any(section in view.kept and (post is None or post not in view.dropped) for section, post in step.places):
+                _emit(step.children, view, out, html, row)
+        elif kind == _TOC:
+            if len(view.kept) > 1:
+                _emit(step.children, view, out, html, row)
+        elif kind == _ROWS:
+            out.extend(step.lead)
             for this in view.rows:
-                if this[0] in rows:
-                    _emit(rows[this[0]].children, view, out, html=html, row=this)
-        elif name in ("counts", "pre", "count", "share", "line"):
-            value = _hole(name, view, row, html=html)
+                if this[0] in step.rows:
+                    _emit(step.rows[this[0]], view, out, html, this)
+        elif kind == _HOLE:
+            value = _hole(step.name, view, row, html=html)
             if value is None:
-                _emit(node.children, view, out, html=html, row=row)
+                _emit(step.children, view, out, html, row)
             else:
                 out.append(html_lib.escape(value, quote=False) if html else value)
         else:
-            _emit(node.children, view, out, html=html, row=row)
+            _emit(step.children, view, out, html, row)
 
 
 _PLACE = re.compile(r"s([0-9]+)(?:p([0-9]+))?")  # a place a link is met: a section, or a post of one
 
 
-def _place_kept(place: re.Match[str], view: View) -> bool:
-    section, post = place.groups()
-    return int(section) in view.kept and (post is None or int(post) not in view.dropped)
-
-
 def _renumber(text: str) -> str:
     """Link numbers from 1 in the order they were given: a view's links, without the gaps of the sections it left out."""
-    numbers = sorted({int(found) for found in _REF.findall(text)})
-    new = {number: index for index, number in enumerate(numbers, 1)}
-    return _REF.sub(lambda match: f"[{new[int(match.group(1))]}]", text)
+    # One scan: the text split at its link numbers (every odd item a number), the numbers then put back renumbered.
+    parts = _REF.split(text)
+    found = parts[1::2]
+    new = {number: f"[{index}]" for index, number in enumerate(sorted({int(number) for number in found}), 1)}
+    parts[1::2] = [new[int(number)] for number in found]
+    return "".join(parts)
 
 
 def _hole(name: str, view: View, row: tuple[int, int, float] | None, *, html: bool) -> str | None:

@@ -16,9 +16,9 @@ import threading
 from datetime import UTC, date, datetime
 from typing import TypeAlias
 
-from digest.mail.message import CompiledMessage, Fill, body_pieces
+from digest.mail.message import CompiledMessage, Fill, body_pieces, text_body_pieces
 from digest.models import Layout, RecipientView, ViewKind, paused_on
-from digest.render.views import Views, post_numbers, view_of
+from digest.render.views import Views, post_numbers
 
 _UNSEEN = object()
 
@@ -87,6 +87,8 @@ class Variants:
         self.lock = threading.Lock()
         # Each piece of the marked HTML quoted-printable encoded once for the run, whatever views it is in.
         self.encoded: dict[str, list[bytes | Fill]] = {}
+        # And each paragraph of the views' text twins, which repeat the same paragraphs in view after view.
+        self.encoded_text: dict[str, list[bytes | Fill]] = {}
 
     @property
     def compiled(self) -> int:
@@ -126,11 +128,13 @@ class Variants:
         if (kept, dropped) in self.by_sections:
             return self.by_sections[(kept, dropped)]
         html: list[bytes | Fill] = []
-        for part in self.views.html_parts(view_of(self.layout, kept, dropped)):
+        shown = self.views.view(kept, dropped)
+        for part in self.views.html_parts(shown):
             encoded = self.encoded.get(part)
             if encoded is None:
                 encoded = self.encoded[part] = body_pieces(part, html=True)
             html += encoded
-        message = self.full.with_bodies(html, self.views.text(view_of(self.layout, kept, dropped)))
+        text = self.views.text(shown)
+        message = self.full.with_bodies(html, text, text_body_pieces(text, self.encoded_text))
         self.by_sections[(kept, dropped)] = message
         return message
