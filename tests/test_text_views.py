@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import pytest
-from test_theme_views import REPO
 
 from digest.app.issues import frozen_form
 from digest.config import Scope, load_settings, theme_key
@@ -30,6 +29,7 @@ from digest.render.views import Node, Region, View, Views, _hole, post_numbers, 
 from digest.send.delivery import compile_issue
 from digest.send.variants import Variants, recipient_view
 
+from conftest import REPO
 from support.issues import NOW
 from support.settings import overridden
 
