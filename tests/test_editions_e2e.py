@@ -234,3 +234,24 @@ def test_the_api_lists_shows_and_sends_an_issue_of_any_edition(tmp_path: Path, s
         assert call(served.base, "GET", f"/api/v1/reports?issue={issue}", token)[0] == 200
     finally:
         served.stop()
+
+
+def test_approving_a_monthly_by_its_id_approves_it_as_frozen(tmp_path: Path) -> None:
+    """`approve --issue ID` of another edition's issue: the use cases were made of the first edition before the id
+    named its edition, so the approval compared (and could rebuild) the monthly as a weekly of the same window."""
+    config = project(tmp_path, 1)
+    config.write_text(config.read_text(encoding="utf-8") + '[schedule]\napproval = "required"\n', encoding="utf-8")
+    frozen = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY, "--freeze")
+    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        (issue,) = store.of_edition("monthly").issues.summaries()
+        approved = cli(config, "approve", "--issue", issue.id, "--by", "Ed")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert f"Approved   {issue.id} {issue.subject!r} by Ed" in approved.stdout
+        after = store.of_edition("monthly").issues.load(issue.id)
+        assert after is not None and after.subject == issue.subject == "Harbour Notes: the month of November 2026"
+        assert store.issues.summaries() == []  # nothing made of the weekly edition
+    finally:
+        store.close()

@@ -36,11 +36,12 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
             '(set schedule.approval = "required" in the config to have issues approved before they go out)',
             EXIT_PROBLEMS,
         )
+    if issue_id:
+        refusals.require_stored(obj, [issue_id])  # an id names its edition: asked before the use cases are made of one
     newsletter = obj.newsletter
     now = datetime.now(UTC)
     try:
         if issue_id:
-            refusals.require_stored(obj, [issue_id])
             stored = newsletter.stored_target(issue_id)
             assert stored is not None  # require_stored said so
             target = stored

@@ -184,6 +184,8 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
         fail(f"--worker: {WorkersNeedPostgresError()}; send without --worker", EXIT_USAGE)
     if request.issue_ref and not request.join:  # a joining worker may wait for an issue not stored yet
         refusals.require_stored(obj, [request.issue_ref])
+    elif request.issue_ref:
+        obj.follow_issue_edition([request.issue_ref])  # stored already: its edition, as for any --issue
     if request.join:
         wanted = request.issue_ref or common.window_target(obj, request.as_of, request.since, request.until, now).issue_id
         joined = _joined_issue(obj, wanted, request.wait_seconds)
