@@ -272,3 +272,23 @@ def test_the_meaning_warning_is_said_only_where_posts_are_placed_with_an_install
         assert 'name = "digest"' in (folder / "pyproject.toml").read_text(encoding="utf-8"), folder
     assert len(sources) == 1, command  # `make setup` installs digest from its folder: the command names that one source
     assert "warning: grouping.meaning" in run("build", *WINDOW, "--out", str(tmp_path / "out")).stderr
+
+
+def test_a_send_let_through_unapproved_that_paused_before_any_copy_resumes_by_its_own_hint(tmp_path: Path) -> None:
+    """A walk (issue 35's journey): `send --without-approval` through a relay that refused every connection queued the
+    readers and paused (ours: nobody failed) before any copy was tried; its Resume hint, pasted once the relay was
+    fixed, was refused for want of an approval. A send is let through when it is queued: its resumption is not held."""
+    from mailserver import SmtpServer as Server
+
+    config = approval_required(tmp_path, 1)  # port 1: nothing listens, every connection refused
+    paused = cli(config, "send", "--issue", ISSUE, "--yes", "--without-approval")
+    resume = re.search(r"`(digest [^`]*send --issue \S+)`", paused.stdout + paused.stderr)
+    assert paused.returncode == 75 and resume is not None, paused.stdout + paused.stderr
+    server = Server()
+    try:
+        config.write_text(config.read_text(encoding="utf-8").replace("port = 1\n", f"port = {server.port}\n"), encoding="utf-8")
+        resumed = cli(config, *shlex.split(resume.group(1))[3:], "--yes")  # pasted (and confirmed), after "digest --config PATH"
+        assert resumed.returncode == 0 and "This run   2 sent" in resumed.stdout, resumed.stdout + resumed.stderr
+        assert len(server.handler.received) == 2
+    finally:
+        server.stop()

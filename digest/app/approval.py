@@ -71,10 +71,11 @@ def approval_state(newsletter: Newsletter, target: Target, sending: StoredIssue 
 
 def send_gate(newsletter: Newsletter, target: Target, sending: StoredIssue | None = None) -> ApprovalState | None:
     """Whether a send of ``target`` may go, as the scheduler and a send by hand both ask: None when approval is
-    not required. A send of the issue that has begun may go on (it was let through when it began)."""
+    not required. A send of the issue that has begun may go on (it was let through when it began: when its readers were
+    queued, whether or not a copy was tried before it paused)."""
     if not newsletter.settings.newsletter.schedule.approval_required:
         return None
-    if newsletter.store.ledger.has_started(target.issue_id):
+    if newsletter.store.ledger.is_queued(target.issue_id):
         return ApprovalState(True, "not asked again: its send has begun, and the rest of the list gets what the first readers got")
     return approval_state(newsletter, target, sending)
 
