@@ -189,3 +189,28 @@ def test_401s_written_to_the_audit_log_are_bounded_whatever_the_addresses(served
     assert answers == [401] * len(answers)  # each a new client: refused as such, never a 429
     written = [entry for entry in served.store.api.audit(100_000) if entry.token is None]
     assert len(written) == REFUSALS_LOGGED_PER_MINUTE, len(written)
+
+
+def test_a_webhook_endpoint_added_with_a_newsletter_named_is_refused_for_it_gets_every_one(tmp_path: Path) -> None:
+    """A re-walk: `digest --newsletter culture webhooks add …` added an endpoint that then got every newsletter's
+    events (another newsletter's readers' addresses to a CRM meant for one): refused, as an API token's is."""
+    config = make_config(tmp_path, None)
+    made = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(config),
+            "--newsletter",
+            "golden-gazette",
+            "webhooks",
+            "add",
+            "https://crm.example.org/hook",
+            "--event",
+            "subscriber.created",
+        ],
+        env={"DIGEST_SECRET_KEY": SECRET},
+    )
+    assert made.exit_code == 2 and "a webhook endpoint (each event names its newsletter) reaches every newsletter" in made.output
+    assert "whsec_" not in made.output
+    listed = digest_in_process(config, "webhooks", "list")
+    assert "crm.example.org" not in listed.output

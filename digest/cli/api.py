@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, EXIT_USAGE, Context, fail, say
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, not_narrowed, say
 from digest.models import API_SCOPE_WORDS, ApiScope
 
 _SCOPES_HELP = "; ".join(f"{scope.value}: {words}" for scope, words in API_SCOPE_WORDS.items())
@@ -36,10 +36,7 @@ def create(obj: Context, name: str, scopes: tuple[str, ...]) -> None:
 
     if (problem := name_problem(name)) is not None:
         raise click.BadParameter(problem, param_hint="NAME")
-    if obj.chosen:
-        # Read as "a token of this newsletter", it would be trusted with one list and reach every other.
-        words = f"{obj.chosen_by} {obj.chosen}" if obj.chosen_by == "--newsletter" else f"{obj.chosen_by}={obj.chosen}"
-        fail(f"an API token reaches every newsletter of the install; {words} would not narrow it: make it without", EXIT_USAGE)
+    not_narrowed(obj, "an API token")
     made = ApiAccess(obj.store).create(name, [ApiScope(scope) for scope in scopes], datetime.now(UTC))
     if made is None:
         fail(

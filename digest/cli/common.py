@@ -279,6 +279,14 @@ def source_specs(specs: tuple[str, ...]) -> tuple[SourceSpec, ...] | None:
         raise click.BadParameter("; ".join(exc.problems), param_hint="--source") from None
 
 
+def not_narrowed(obj: Context, what: str) -> None:
+    """A thing of the install (an API token, a webhook endpoint) asked for with a newsletter named: refused (exit 2),
+    since read as "of this newsletter" it would be trusted with one list and reach every other."""
+    if obj.chosen:
+        words = f"{obj.chosen_by} {obj.chosen}" if obj.chosen_by == "--newsletter" else f"{obj.chosen_by}={obj.chosen}"
+        fail(f"{what} reaches every newsletter of the install; {words} would not narrow it: make it without", EXIT_USAGE)
+
+
 def hint(obj: Context, *args: str, scope: Scope | None = None) -> str:
     """A command line that does what the message says (the config named when it is not the default, the newsletter
     when the install has several): about ``scope``'s newsletter, else the command's."""

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, say
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, not_narrowed, say
 from digest.models import ENDPOINT_STATE_WORDS, EVENT_WORDS, EventType
 from digest.models.errors import RefusedError
 
@@ -46,6 +46,7 @@ def add(obj: Context, url: str, events: tuple[str, ...]) -> None:
     """
     from digest.app.webhooks import add_endpoint, private_allowed
 
+    not_narrowed(obj, "a webhook endpoint (each event names its newsletter)")
     try:
         endpoint, secret = add_endpoint(
             obj.store, url, [EventType(event) for event in events], datetime.now(UTC), allow_private=private_allowed(os.environ)
