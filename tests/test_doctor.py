@@ -372,3 +372,24 @@ def test_every_newsletter_of_an_install_is_checked_each_under_its_own_path(tmp_p
     assert words.stdout.count("== ") == 2 and "== Culture (culture, /culture) ==" in words.stdout
     only = in_process(["--config", str(config), "--newsletter", "culture", "doctor", "--format", "json"], env=secret, drop=INHERITED)
     assert "newsletters" not in json.loads(only.stdout) and "/culture/u/test" in probed(json.loads(only.stdout)["checks"])
+
+
+def test_status_never_shows_one_newsletter_s_doctor_run_as_another_s(tmp_path: Path, zone: DnsServer) -> None:
+    """A re-walk: after `--newsletter culture doctor`, the first newsletter's status showed culture's run (its DKIM key
+    passing) as its own. The run kept is the install's first newsletter's; another's section says so."""
+    config = make_config(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[doctor]\nnameservers = ["{zone.nameserver}"]\n', encoding="utf-8")
+    secret = {"DIGEST_SECRET_KEY": "test-secret-key-for-the-suite-0123456789"}
+    assert (
+        in_process(["--config", str(config), "newsletters", "add", "culture", "--name", "Culture"], env=secret, drop=INHERITED).returncode
+        == 0
+    )
+    in_process(["--config", str(config), "--newsletter", "culture", "doctor"], env=secret, drop=INHERITED)
+    first = json.loads(in_process(["--config", str(config), "status", "--format", "json"], env=secret, drop=INHERITED).stdout)
+    assert first["doctor"] is None and [each["doctor"] for each in first["newsletters"]] == [None, None]  # culture's run kept nowhere
+    in_process(["--config", str(config), "doctor"], env=secret, drop=INHERITED)
+    both = json.loads(in_process(["--config", str(config), "status", "--format", "json"], env=secret, drop=INHERITED).stdout)
+    assert both["doctor"] is not None and both["newsletters"][0]["doctor"] == both["doctor"] and both["newsletters"][1]["doctor"] is None
+    words = in_process(["--config", str(config), "status"], env=secret, drop=INHERITED).stdout
+    culture = words[words.index("== Culture") :]
+    assert "Doctor      the run kept is" in culture and "--newsletter culture doctor`" in culture, culture

@@ -44,9 +44,10 @@ def doctor(obj: Context, output: str) -> None:
         store = None
     now = datetime.now(UTC)
     # Each newsletter has its own From domain, DKIM key and public path: each is checked (the install's own checks,
-    # the secret key and the bounce mailbox, come again in each section). The first's run is the one kept for status.
-    kept = settings.newsletter.slug
-    each = [(scope, diagnose(scope, now, store if scope.newsletter.slug == kept else None)) for scope in obj.scopes()]
+    # the secret key and the bounce mailbox, come again in each section). The run kept for status (one for the install)
+    # is the install's first newsletter's, whichever was asked: status says whose it is.
+    kept, first = settings.newsletter.slug, obj.whole.newsletters[0].slug
+    each = [(scope, diagnose(scope, now, store if scope.newsletter.slug == first else None)) for scope in obj.scopes()]
     report = next(item for scope, item in each if scope.newsletter.slug == kept)
     if output == "json":
         found = as_json(report)

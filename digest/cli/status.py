@@ -41,12 +41,12 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
     obj.choose_edition(edition)  # the edition whose issues and schedule runs it lists (default: the first)
     refusals.require_stored(obj, issue_ids)
     now = datetime.now(UTC)
-    seen = status_of(obj.settings, obj.store, now, issue_ids, pending=pending)
+    seen = _own_doctor(obj, obj.settings, status_of(obj.settings, obj.store, now, issue_ids, pending=pending))
     each = [(obj.settings, seen)]
     for scope in obj.scopes()[1:] if not obj.chosen else ():
         store = open_store(scope)
         try:
-            each.append((scope, status_of(scope, store, now, issue_ids, pending=pending)))
+            each.append((scope, _own_doctor(obj, scope, status_of(scope, store, now, issue_ids, pending=pending))))
         finally:
             store.close()
     checked = [deliverability.checks(obj, scope) for scope, _ in each]  # each newsletter's sender and keys
@@ -179,10 +179,22 @@ def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> Non
         _issue_text(obj, item, seen.emails, pending, scope)
 
 
+def _own_doctor(obj: Context, scope: Scope, seen: Status) -> Status:
+    """``seen`` with the doctor's latest run only for the install's first newsletter, whose run it is (`digest doctor`
+    keeps that one): another newsletter's status never shows the first's DKIM or DMARC as its own."""
+    from dataclasses import replace
+
+    return seen if scope.newsletter.slug == obj.whole.newsletters[0].slug else replace(seen, setup=None)
+
+
 def _doctor_text(obj: Context, seen: Status, scope: Scope) -> None:
     """The doctor's latest run: its counts, and each check that did not pass, with its fix."""
     from digest.models import Verdict
 
+    first = obj.whole.newsletters[0]
+    if scope.newsletter.slug != first.slug:
+        click.echo(f"Doctor      the run kept is {first.slug}'s; this newsletter's: `{hint(obj, 'doctor', scope=scope)}`")
+        return
     if seen.setup is None:
         click.echo(f"Doctor      never run here: `{hint(obj, 'doctor', scope=scope)}` checks DNS, the public app and the mailbox")
         return
