@@ -126,6 +126,9 @@ def test_an_issue_id_names_its_edition_so_every_issue_hint_works_pasted(tmp_path
         {"edition": "monthly", "issues": 1},
         {"edition": "daily", "issues": 0},
     ]
+    # A mistyped id lists the most recent of every edition (it said "no issue is stored yet": the weekly has none).
+    typo = cli(config, "status", "--issue", "2020-01-01-000000")
+    assert typo.returncode == 2 and f"(the most recent: {issue})" in typo.stderr, typo.stderr
     wrong = cli(config, "status", "--edition", "weekly", "--issue", issue)
     assert wrong.returncode == 2 and f"issue {issue} is of the monthly edition: drop --edition" in wrong.stderr
 

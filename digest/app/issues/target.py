@@ -81,8 +81,9 @@ def no_such_issue(store: Store | None, wanted: Sequence[str]) -> Refusal | None:
     missing = next((issue for issue in wanted if issue not in known), None)
     if missing is None:
         return None
-    if not summaries:
+    every = store.issues.ids_of_every_edition() if store is not None else []  # the ids a person may have meant, any edition
+    if not every:
         return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r}: no issue is stored yet", issue_id=missing)
-    recent = ", ".join(summary.id for summary in summaries[:RECENT_IDS])
-    more = f" of {len(summaries)}" if len(summaries) > RECENT_IDS else ""
+    recent = ", ".join(every[:RECENT_IDS])
+    more = f" of {len(every)}" if len(every) > RECENT_IDS else ""
     return Refusal(RefusalKind.NO_SUCH_ISSUE, f"no stored issue {missing!r} (the most recent{more}: {recent})", issue_id=missing)
