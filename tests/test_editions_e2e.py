@@ -178,6 +178,50 @@ def test_a_round_up_gmail_would_clip_is_fitted_with_fewer_posts_a_theme(tmp_path
     assert html.read_text(encoding="utf-8").count(f"and {10 - cap} more in the archive") == len(themes)
 
 
+def test_a_busy_weeks_issue_gmail_would_clip_goes_out_fitted_and_the_rest_are_in_the_archive(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    """A plain weekly (one edition, no round-up) of a busy week: 4 themes of 25 long posts made an issue over Gmail's
+    102 KB, and the html-size error refused its send, so its readers got nothing that week. It is now made with fewer
+    posts a theme until it fits, sent, each theme saying "and N more in the archive", and the month's archive page
+    lists every post of the week, those left out of the mail included."""
+    import re
+
+    themes = ["Harbour", "Schools", "Roads", "Parks"]
+    text = CONFIG_FOR_FIT.split("[editions.weekly]")[0].format(root=tmp_path) + (
+        f'[delivery]\nbackend = "smtp"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\nsecurity = "none"\n'
+    )
+    text += "".join(f'[[themes]]\nname = "{t}"\ntags = ["{t.lower()}"]\n' for t in themes)
+    config = write(tmp_path / "config" / "digest.toml", text)
+    for theme in themes:
+        for n in range(25):
+            body = " ".join([f"The {theme.lower()} committee met again on item {n} and said a great deal about it."] * 5)
+            write(
+                tmp_path / "posts" / f"{theme.lower()}{n}.md",
+                f'---\ntitle: "{theme} item {n} is debated at length"\ndate: 2026-11-{14 + n % 6:02d}T{8 + n % 10:02d}:{n:02d}:00Z\n'
+                f"url: https://harbour.example/{theme.lower()}/{n}\noutlet: Gazette {n % 4}\ntags: [{theme.lower()}]\n---\n\n{body}\n",
+            )
+    assert cli(config, "subscribers", "add", "reader@example.org").returncode == 0
+    sent = cli(config, "send", "--as-of", FRIDAYS[2], "--yes")
+    said = sent.stdout + sent.stderr
+    assert sent.returncode == 0, said
+    fitted = re.search(
+        r"the issue shows at most (\d+) post\(s\) a theme \(its largest theme has 25\): with them all its HTML was (\d+) KB", said
+    )
+    assert fitted is not None, said
+    cap, before = int(fitted.group(1)), int(fitted.group(2))
+    assert before > 102 and 1 <= cap < 25 and "html-size" not in said
+    ((_, html),) = mails_of(smtp_server, "reader@example.org", "html")
+    assert len(html.encode("utf-8")) <= 102 * 1024
+    assert html.count(f"and {25 - cap} more in the archive") == len(themes)
+    assert "https://harbour.example/archive/2026-11/" in html
+    published = cli(config, "publish", str(tmp_path / "site"))
+    assert published.returncode == 0, published.stderr
+    month = (tmp_path / "site" / "2026-11" / "index.html").read_text(encoding="utf-8")
+    for theme in themes:
+        assert all(f"https://harbour.example/{theme.lower()}/{n}" in month for n in range(25)), theme
+
+
 CONFIG_FOR_FIT = """root = "{root}"
 [newsletter]
 name = "Harbour Notes"

@@ -119,12 +119,16 @@ class Building(NewsletterCore):
         posts had in the issues of that window (none without a database)."""
         if not self.edition.roundup:
             return EditionParts(edition=self.edition)
+        return self._cut_to(window, self.edition.cap_per_theme)
+
+    def _cut_to(self, window: Window, cap: int) -> EditionParts:
+        """This issue made as a round-up of ``cap`` posts a theme (:func:`fitted`: an issue Gmail would clip)."""
         zone = self.settings.newsletter.timezone
         first = window.start.astimezone(zone)
         archive = routes.archive_at(self.settings.newsletter.archive_url, self.settings.base_url)
         has_store = self._store is not None or database_exists(self.settings.install.database_url)
         return EditionParts(
-            edition=self.edition,
+            edition=replace(self.edition, roundup=True, cap_per_theme=cap),
             archive_url=routes.month_archive(archive, first.year, first.month),
             clicks=post_clicks(self.store, window) if has_store else None,
         )
@@ -152,37 +156,44 @@ class Building(NewsletterCore):
                 reader_copy(self.settings),
             )
 
-        digest, rendered = fitted(made, parts)
+        digest, rendered = fitted(made, parts, lambda cap: self._cut_to(window, cap))
         return Built(
             digest=digest, rendered=rendered, issue=frozen_form(digest, rendered, now, counted_links(self.settings.newsletter, digest))
         )
 
 
-# A round-up is fitted to this share of Gmail's clipping point: the HTML of each reader's copy is its own view of it,
+# An issue is fitted to this share of Gmail's clipping point: the HTML of each reader's copy is its own view of it,
 # never larger, and the copy's links and address add a little.
 FIT = 0.85
 
 
-def fitted(made: Callable[[EditionParts], tuple[Digest, RenderedIssue]], parts: EditionParts) -> tuple[Digest, RenderedIssue]:
-    """The issue ``made`` builds for ``parts``; for a round-up whose HTML Gmail would clip (the html-size error that
-    refuses a send), made again with fewer posts a theme until it fits, said as an advisory problem: the posts left
-    out are on the month's archive page, so none is missed, and a round-up never goes out clipped or not at all."""
+def fitted(
+    made: Callable[[EditionParts], tuple[Digest, RenderedIssue]], parts: EditionParts, cut_to: Callable[[int], EditionParts]
+) -> tuple[Digest, RenderedIssue]:
+    """The issue ``made`` builds for ``parts``; when Gmail would clip its HTML (the html-size error that refuses a
+    send), made again with fewer posts a theme (``cut_to``: the parts of a round-up of that many) until it fits, said
+    as an advisory problem. The posts left out are counted under each theme ("and N more in the archive") and listed
+    on the month's archive page, so none is missed, and a busy week's issue or a round-up never goes out clipped, nor
+    not at all."""
     digest, rendered = made(parts)
-    configured = cap = parts.edition.cap_per_theme
     first = size = len(rendered.html.encode("utf-8"))
-    while parts.edition.roundup and cap > 1 and size > GMAIL_CLIP_BYTES:
+    if size <= GMAIL_CLIP_BYTES:
+        return digest, rendered
+    roundup = parts.edition.roundup
+    configured = cap = parts.edition.cap_per_theme if roundup else max((len(s.posts) for s in digest.sections), default=1)
+    while cap > 1 and size > GMAIL_CLIP_BYTES:
         cap = min(cap - 1, max(1, int(cap * GMAIL_CLIP_BYTES * FIT / size)))
-        parts = replace(parts, edition=replace(parts.edition, cap_per_theme=cap))
-        digest, rendered = made(parts)
+        digest, rendered = made(cut_to(cap))
         size = len(rendered.html.encode("utf-8"))
     if cap == configured:
         return digest, rendered
+    if roundup:
+        shown = f"the round-up shows {cap} post(s) a theme, not cap_per_theme's {configured}: with {configured}"
+    else:
+        shown = f"the issue shows at most {cap} post(s) a theme (its largest theme has {configured}): with them all"
     said = Problem(
         where=f"edition {parts.edition.name}",
-        message=(
-            f"the round-up shows {cap} post(s) a theme, not cap_per_theme's {configured}: with {configured} its HTML was "
-            f"{first / 1024:.0f} KB, which Gmail clips at 102 KB (the rest are on the month's archive page)"
-        ),
+        message=(f"{shown} its HTML was {first / 1024:.0f} KB, which Gmail clips at 102 KB (the rest are on the month's archive page)"),
         advisory=True,
     )
     return replace(digest, problems=(*digest.problems, said)), rendered
