@@ -214,3 +214,17 @@ def test_a_webhook_endpoint_added_with_a_newsletter_named_is_refused_for_it_gets
     assert "whsec_" not in made.output
     listed = digest_in_process(config, "webhooks", "list")
     assert "crm.example.org" not in listed.output
+
+
+def test_webhook_endpoints_and_events_listed_with_a_newsletter_named_say_they_are_every_newsletters(tmp_path: Path) -> None:
+    """`digest --newsletter golden-gazette webhooks list` (or `events`, `replay`) showed the install's endpoints and
+    every newsletter's events without a word, read as that newsletter's: each now says the name does not narrow them
+    (on standard error), and without a name says nothing of it."""
+    config = make_config(tmp_path, None)
+    for command in (["webhooks", "list"], ["webhooks", "events"], ["webhooks", "replay", "1", "--event-id", "1"]):
+        named = CliRunner().invoke(
+            main, ["--config", str(config), "--newsletter", "golden-gazette", *command], env={"DIGEST_SECRET_KEY": SECRET}
+        )
+        assert "every newsletter's: --newsletter golden-gazette does not narrow them" in named.stderr, (command, named.output)
+        plain = CliRunner().invoke(main, ["--config", str(config), *command], env={"DIGEST_SECRET_KEY": SECRET})
+        assert "does not narrow" not in plain.output + plain.stderr, command

@@ -283,8 +283,18 @@ def not_narrowed(obj: Context, what: str) -> None:
     """A thing of the install (an API token, a webhook endpoint) asked for with a newsletter named: refused (exit 2),
     since read as "of this newsletter" it would be trusted with one list and reach every other."""
     if obj.chosen:
-        words = f"{obj.chosen_by} {obj.chosen}" if obj.chosen_by == "--newsletter" else f"{obj.chosen_by}={obj.chosen}"
-        fail(f"{what} reaches every newsletter of the install; {words} would not narrow it: make it without", EXIT_USAGE)
+        fail(f"{what} reaches every newsletter of the install; {_named(obj)} would not narrow it: make it without", EXIT_USAGE)
+
+
+def said_unnarrowed(obj: Context, what: str) -> None:
+    """The install's things (webhook endpoints, their events) listed or replayed with a newsletter named: said on
+    standard error, so that nobody reads every newsletter's as the one's they named."""
+    if obj.chosen:
+        say(f"{what} are the install's, every newsletter's: {_named(obj)} does not narrow them", err=True)
+
+
+def _named(obj: Context) -> str:
+    return f"{obj.chosen_by} {obj.chosen}" if obj.chosen_by == "--newsletter" else f"{obj.chosen_by}={obj.chosen}"
 
 
 def hint(obj: Context, *args: str, scope: Scope | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, not_narrowed, say
+from digest.cli.common import EXIT_PROBLEMS, Context, fail, not_narrowed, said_unnarrowed, say
 from digest.models import ENDPOINT_STATE_WORDS, EVENT_WORDS, EventType
 from digest.models.errors import RefusedError
 
@@ -64,6 +64,7 @@ def list_(obj: Context) -> None:
     """Every endpoint: its id, state, URL, events, what waits for it and its last error."""
     from digest.app.webhooks import endpoints
 
+    said_unnarrowed(obj, "webhook endpoints and what waits for them")
     found = endpoints(obj.store)
     if not found:
         say("no webhook endpoints")
@@ -143,6 +144,7 @@ def replay(obj: Context, endpoint_id: int, event_ids: tuple[int, ...], since: st
     start, end = _time(since), _time(until)
     if start is not None and end is not None and start >= end:
         fail(f"--since ({since}) must be before --until ({until})")
+    said_unnarrowed(obj, "the events an endpoint is sent again")
     try:
         count = queue_again(obj.store, endpoint_id, datetime.now(UTC), event_ids=event_ids, since=start, until=end)
     except RefusedError as exc:
@@ -158,6 +160,7 @@ def events(obj: Context, last: int, kind: str | None) -> None:
     """The stored events, newest first: the ids `replay --event-id` names, and how far each went."""
     from digest.app.webhooks import latest_events
 
+    said_unnarrowed(obj, "stored events")
     found = latest_events(obj.store, last, EventType(kind) if kind else None)
     if not found:
         say("no stored events (an event is kept until delivered, then for [retention] webhook_events_days)")
