@@ -2,7 +2,8 @@
 
 ::
 
-    schema.py       tables, the engine (SQLite in WAL mode for the ledger)
+    schema.py       tables and their column types
+    engine.py       the engine: SQLite in WAL mode for the ledger (writes lock at BEGIN, reads never wait), or PostgreSQL
     migrations/     how a database gets to schema.py: Alembic revisions, applied at open
     subscribers.py  people and their subscriptions: one person (an address) on one or more newsletters   store.subscribers
     people.py       a subscription read with its person; the stops about an address (hard bounce, complaint)
@@ -50,6 +51,7 @@ from digest.models.errors import StoreError
 from digest.store.api import ApiStore
 from digest.store.approvals import Approval, Approvals
 from digest.store.checks import SetupChecks
+from digest.store.engine import create_engine, reads_of
 from digest.store.events import MailEvent, MailEvents, Named
 from digest.store.fetches import KnownEntry, SourceFetches
 from digest.store.figures import Figures, ListChange, SentIssue
@@ -61,7 +63,7 @@ from digest.store.migrations import ThemeNames
 from digest.store.pacing import Pacing
 from digest.store.placements import PastLabel, PastPlacement, Placements
 from digest.store.runs import Runs
-from digest.store.schema import create_engine, now_utc, reads_of
+from digest.store.schema import now_utc
 from digest.store.subscribers import Subscribers
 from digest.store.webhooks import Webhooks
 from digest.store.workers import Claimed, Remaining, Workers

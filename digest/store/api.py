@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from digest.models import ApiScope, ApiToken, AuditEntry, Subject, SubjectKind
 from digest.models.errors import StoreError
-from digest.store.schema import api_audit, api_tokens, reads_of
+from digest.store.engine import reads_of
+from digest.store.schema import api_audit, api_tokens
 
 
 class ApiStore:

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.models import EventType
+from digest.store.engine import reads_of
 from digest.store.issues import facts_of_stored
 from digest.store.outbox import emit
-from digest.store.schema import approvals, from_row, now_utc, reads_of
+from digest.store.schema import approvals, from_row, now_utc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import CheckName, SetupCheck, SetupReport, Verdict
-from digest.store.schema import reads_of, setup_checks
+from digest.store.engine import reads_of
+from digest.store.schema import setup_checks
 
 
 class SetupChecks:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import ReviewState
-from digest.store.schema import mail_events, now_utc, reads_of
+from digest.store.engine import reads_of
+from digest.store.schema import mail_events, now_utc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

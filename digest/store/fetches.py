@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.models import FetchRecord
-from digest.store.schema import from_row, reads_of, source_entries, source_fetches
+from digest.store.engine import reads_of
+from digest.store.schema import from_row, source_entries, source_fetches
 
 # The fetches kept per source: enough to judge the last few in a row and the usual rhythm of new entries, few
 # enough that a preview rebuilding on every save never grows the table without end.

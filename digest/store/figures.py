@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import DeliveryState, SubscriberStatus
+from digest.store.engine import reads_of
 from digest.store.ledger import RETRIABLE
 from digest.store.people import theme_choice
-from digest.store.schema import deliveries, issues, reads_of, subscribers
+from digest.store.schema import deliveries, issues, subscribers
 from digest.store.subscribers import IMPORTED_AS
 
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.models import Check, DeliveryState, EventType, IssueFacts, IssueSummary, StoredIssue
+from digest.store.engine import reads_of
 from digest.store.outbox import emit
-from digest.store.schema import deliveries, issues, links, placements, reads_of, subscribers
+from digest.store.schema import deliveries, issues, links, placements, subscribers
 
 DEFAULT_EDITION = "weekly"  # a newsletter without [editions.*] tables has this one edition (digest.config.editions)
 

@@ -7,7 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digest.store.schema import leases, now_utc, reads_of
+from digest.store.engine import reads_of
+from digest.store.schema import leases, now_utc
 
 
 class Leases:

@@ -27,10 +27,11 @@ from digest.models import (
     Outstanding,
     SubscriberStatus,
 )
+from digest.store.engine import reads_of
 from digest.store.issues import DEFAULT_EDITION, EditionScope, facts_of_stored
 from digest.store.outbox import emit
 from digest.store.people import JOINED, stored_day, theme_choice
-from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, people, reads_of, subscribers
+from digest.store.schema import UTCDateTime, deliveries, from_row, issues, now_utc, people, subscribers
 from digest.store.writer import Fence, LedgerWriter
 
 # A failed delivery that may be sent again: its cause was not the reader's address (models.GAVE_UP, SENDER_SIDE).

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import LinkClicks, TrackedLink
-from digest.store.schema import deliveries, issues, links, reads_of
+from digest.store.engine import reads_of
+from digest.store.schema import deliveries, issues, links
 
 _LINK = (links.c.number, links.c.post_id, links.c.url, links.c.theme, links.c.outlet)
 

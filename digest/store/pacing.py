@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import RelayPace
-from digest.store.schema import from_row, reads_of, relay_paces, warmup_days
+from digest.store.engine import reads_of
+from digest.store.schema import from_row, relay_paces, warmup_days
 
 _PACE = ("relay", "rate", "connections", "configured_rate", "configured_connections", "throttled", "share", "reason", "since", "updated_at")
 

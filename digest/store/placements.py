@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import PlacementKind
-from digest.store.schema import issues, placements, reads_of
+from digest.store.engine import reads_of
+from digest.store.schema import issues, placements
 
 # The labels a build learns from: the most recent, enough to teach, few enough to embed and fit fast (a first
 # build embeds them once; the cache keeps their vectors and the fit).

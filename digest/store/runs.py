@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import ScheduleRun, SlotState
-from digest.store.schema import from_row, now_utc, reads_of, schedule_runs
+from digest.store.engine import reads_of
+from digest.store.schema import from_row, now_utc, schedule_runs
 
 
 class Runs:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from digest.models import STATUS_EVENTS, EventType, SignUp, SignUpKind, Subscriber, SubscriberStatus
 from digest.models.errors import StoreError
 from digest.store.confirmations import Confirmations
+from digest.store.engine import reads_of
 from digest.store.outbox import forget_in_events
 from digest.store.people import (
     JOINED,
@@ -29,7 +30,7 @@ from digest.store.people import (
     subscriber_of,
     subscription_record,
 )
-from digest.store.schema import deliveries, mail_events, now_utc, people, reads_of, subscribers, suppressions
+from digest.store.schema import deliveries, mail_events, now_utc, people, subscribers, suppressions
 
 # The start of the reason an import gives a status: the export said so, and when it happened is not known.
 IMPORTED_AS = "imported as "

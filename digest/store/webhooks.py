@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digest.models import Endpoint, EventType, Outgoing, StoredEvent
-from digest.store.schema import reads_of, webhook_deliveries, webhook_endpoints, webhook_events
+from digest.store.engine import reads_of
+from digest.store.schema import webhook_deliveries, webhook_endpoints, webhook_events
 
 _earlier = webhook_deliveries.alias("earlier")
 # An earlier event of the same subject still to deliver to the same endpoint: this one waits for it.

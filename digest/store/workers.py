@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digest.models import OUTSTANDING_STATES, DeliveryState, SubscriberStatus, WorkerRecord
+from digest.store.engine import reads_of
 from digest.store.ledger import Due, due_of, select_due
-from digest.store.schema import deliveries, now_utc, people, reads_of, send_workers, subscribers
+from digest.store.schema import deliveries, now_utc, people, send_workers, subscribers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

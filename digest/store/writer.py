@@ -252,7 +252,7 @@ class _Driver:
     """Runs the ledger's statements on the driver's own connection: each compiled once, its values bound by position.
 
     SQLite (sqlite3): the engine turned the module's own transaction handling
-    off (schema.create_engine), so BEGIN IMMEDIATE is ours, as the engine's
+    off (engine.create_engine), so BEGIN IMMEDIATE is ours, as the engine's
     begin does it: writers queue, never deadlock; one commit per message.
     PostgreSQL (psycopg 3): a message's writes (the last ``sent`` and this
     ``sending``, say) become one statement, an UPDATE per write in a WITH

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from digest.store import migrations
-from digest.store.schema import create_engine
+from digest.store.engine import create_engine
 
 REAL_UPGRADE = migrations.upgrade
 # Off for a test marked real_migrations (conftest's pytest_runtest_setup sets it before the test's fixtures).

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from digest.store import migrations
-from digest.store.schema import create_engine
+from digest.store.engine import create_engine
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 OLD_ISSUES = ("2026-11-07-aaaaaa", "2026-11-14-bbbbbb")  # ids as releases before several newsletters made them
