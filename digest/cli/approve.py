@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 import click
 
 from digest.cli import refusals
-from digest.cli.common import EXIT_PROBLEMS, Context, fail, hint, operator
+from digest.cli.common import EXIT_PROBLEMS, Context, edition_option, fail, hint, operator
 
 
 @click.command()
-@click.option("--issue", "issue_id", metavar="ID", help="The stored issue to approve (default: the coming slot's issue).")
+@click.option("--issue", "issue_id", metavar="ID", help="The stored issue to approve (default: the coming slot's issue of --edition).")
 @click.option("--as-of", metavar="WHEN", help="Without --issue: the issue of the first slot after WHEN (ISO 8601).")
 @click.option("--by", metavar="NAME", help="Who approves (default: user@host).")
+@edition_option
 @click.pass_obj
-def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | None) -> None:
+def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | None, edition: str | None) -> None:
     """Approve an issue as it builds now; the schedule sends only approved issues when schedule.approval = "required".
 
     The issue is frozen as approved; an edit of it afterwards (its issue file,
@@ -29,6 +30,7 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
 
     if issue_id and as_of:
         raise click.UsageError("--issue names a stored issue: it takes no --as-of")
+    obj.choose_edition(edition)  # whose coming issue it approves (default: the first's); an unknown one: a usage error
     settings = obj.settings
     if not settings.newsletter.schedule.approval_required:
         fail(
@@ -37,7 +39,8 @@ def approve(obj: Context, issue_id: str | None, as_of: str | None, by: str | Non
             EXIT_PROBLEMS,
         )
     if issue_id:
-        refusals.require_stored(obj, [issue_id])  # an id names its edition: asked before the use cases are made of one
+        # An id names its edition: asked before the use cases are made of one (an --edition not the issue's: refused).
+        refusals.require_stored(obj, [issue_id])
     newsletter = obj.newsletter
     now = datetime.now(UTC)
     try:

@@ -1,0 +1,121 @@
+"""What an operator of a newsletter of several editions is told, and what its printed commands do pasted (re-walk of
+issue 35): approving another edition's coming issue, the report of a send that paused before delivering anything, and
+a repeat send when every reader of this edition has the issue already. Each through the real CLI and SMTP server."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.app.scheduling import Scheduler
+from digest.config import load_settings
+from digest.store import Store
+
+from mailserver import SmtpServer
+from support.cli import cli
+from support.editions import FRIDAYS, MONTHLY, project
+
+EDITOR = "ed@example.org"
+
+
+def approving(root: Path, port: int) -> Path:
+    """The editions' project with schedule.approval = "required" and an editor, a weekly and a monthly reader."""
+    config = project(root, port)
+    text = config.read_text(encoding="utf-8").replace("[newsletter]", f'[newsletter]\neditors = ["{EDITOR}"]')
+    config.write_text(text + '[schedule]\napproval = "required"\n', encoding="utf-8")
+    readers(config)
+    return config
+
+
+def readers(config: Path) -> None:
+    for address, edition in (("weekly@example.org", "weekly"), ("monthly@example.org", "monthly")):
+        assert cli(config, "subscribers", "add", address).returncode == 0
+        assert cli(config, "subscribers", "set-edition", address, edition).returncode == 0
+
+
+def approved_ids(config: Path, edition: str) -> list[str]:
+    """The ids of ``edition``'s stored issues that hold an approval."""
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        of = store.of_edition(edition) if edition != "weekly" else store
+        return [
+            item.id
+            for item in of.issues.summaries()
+            if (approval := of.approvals.get(item.id)) is not None and approval.approved_at is not None
+        ]
+    finally:
+        store.close()
+
+
+def pasted(config: Path, command: str, *more: str) -> tuple[int, str]:
+    """A printed `digest --config PATH …` hint run as the operator pastes it (with ``more`` options after it)."""
+    words = shlex.split(command)
+    assert words[:3] == ["digest", "--config", str(config)], command
+    done = cli(config, *words[3:], *more)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_approve_takes_edition_for_the_coming_issue_of_another_edition(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """`digest approve` without --issue approved the first edition's coming issue only: the operator of a monthly had to
+    find its id first. --edition NAME names the edition, as send's and build's do."""
+    config = approving(tmp_path, smtp_server.port)
+    unknown = cli(config, "approve", "--edition", "yearly")
+    assert unknown.returncode == 2 and "--edition" in unknown.stderr and "weekly, monthly, daily" in unknown.stderr, unknown.stderr
+
+    approved = cli(config, "approve", "--edition", "monthly", "--as-of", "2026-12-01T08:00", "--by", "Ed")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    (monthly,) = approved_ids(config, "monthly")
+    assert f"Approved   {monthly} 'Harbour Notes: the month of November 2026' by Ed" in approved.stdout
+    assert approved_ids(config, "weekly") == []  # nothing of the first edition made or approved
+
+    # The approved monthly goes out at its slot's send, to its own reader only.
+    sent = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--yes")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert [item.recipient for item in smtp_server.handler.received] == ["monthly@example.org"]
+
+    # --edition of an issue of another edition: refused as send refuses it.
+    wrong = cli(config, "approve", "--edition", "weekly", "--issue", monthly)
+    assert wrong.returncode == 2 and f"issue {monthly} is of the monthly edition: drop --edition" in wrong.stderr, wrong.stderr
+    # Without --edition the first edition's coming issue is approved, as before.
+    weekly = cli(config, "approve", "--as-of", FRIDAYS[0], "--by", "Ed")
+    assert weekly.returncode == 0 and len(approved_ids(config, "weekly")) == 1, weekly.stdout + weekly.stderr
+
+
+def test_every_approve_hint_about_a_monthly_approves_the_monthly_pasted(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """The commands that tell the operator to approve (the draft's note to the editors, the slot's outcome, the refused
+    send's, the dry run's) name the issue of the edition they are about: pasted, each approves the monthly, never a weekly."""
+    config = approving(tmp_path, smtp_server.port)
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:  # the monthly's runner of `digest schedule`, a day before its slot: the draft, mailed to the editor
+        drafted = Scheduler(settings, store, edition="monthly").draft_due(datetime(2026, 12, 3, 10, tzinfo=UTC))
+    finally:
+        store.close()
+    (note,) = [item.parse() for item in smtp_server.handler.received if item.recipient == EDITOR]
+    body = note.get_body(("plain",))
+    assert drafted is not None and body is not None and "the month of November 2026" in str(note["Subject"])
+    from_note = re.search(r"^\s+(digest .* approve .*)$", body.get_content(), re.M)
+    assert from_note is not None, body.get_content()
+    slot = cli(config, "schedule", "--once", "--as-of", "2026-12-04T09:05")
+    from_slot = re.search(r"^harbour-notes:monthly: .*: not-approved: not approved; to approve it: (digest .*)$", slot.stdout, re.M)
+    assert from_slot is not None, slot.stdout + slot.stderr
+
+    refused = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    from_refusal = re.search(r"to approve it: (digest [^;]*approve --issue \S+);", refused.stderr)
+    dry = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--dry-run")
+    from_dry_run = re.search(r"^Approval   not approved; to approve it: (digest .*)$", dry.stdout, re.M)
+    assert from_refusal is not None and from_dry_run is not None, refused.stderr + dry.stdout
+
+    for command in (from_note.group(1), from_slot.group(1), from_refusal.group(1), from_dry_run.group(1)):
+        code, said = pasted(config, command, "--by", "Ed")
+        assert code == 0, said
+        (monthly,) = approved_ids(config, "monthly")
+        assert f"Approved   {monthly} 'Harbour Notes: the month of November 2026'" in said
+        assert approved_ids(config, "weekly") == []
+    sent = cli(config, "send", "--issue", monthly, "--yes")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert [item.recipient for item in smtp_server.handler.received if item.recipient != EDITOR] == ["monthly@example.org"]
