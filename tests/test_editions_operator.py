@@ -119,3 +119,32 @@ def test_every_approve_hint_about_a_monthly_approves_the_monthly_pasted(tmp_path
     sent = cli(config, "send", "--issue", monthly, "--yes")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert [item.recipient for item in smtp_server.handler.received if item.recipient != EDITOR] == ["monthly@example.org"]
+
+
+def test_the_report_of_a_send_that_paused_before_delivering_anything_says_so(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """`report --issue ID` of a send paused by a relay that refused every connection said "sent <day>" beside "delivered
+    0"; it says the send began and is not finished, from the ledger's counts, and the command that finishes it."""
+    import json
+
+    config = project(tmp_path, 1)  # a closed port: the relay refuses, the send pauses with nothing delivered
+    readers(config)
+    paused = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--yes")
+    resume = re.search(r"`(digest [^`]*send --issue (\S+))`", paused.stdout + paused.stderr)
+    assert paused.returncode == 75 and resume is not None, paused.stdout + paused.stderr
+    issue = resume.group(2)
+    shown = cli(config, "report", "--issue", issue, "--html", str(tmp_path / "report.html"))
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    (top,) = [line for line in shown.stdout.splitlines() if line.startswith(f"Issue {issue}")]
+    assert " sent " not in top and re.search(r"send begun \d{4}-\d\d-\d\d, not finished: nothing delivered yet, 1 waiting$", top), top
+    assert f"to finish it: {resume.group(1)}" in shown.stdout, shown.stdout
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "not finished: nothing delivered yet, 1 waiting" in page and ", sent " not in page
+    assert json.loads(cli(config, "report", "--issue", issue, "--format", "json").stdout)["issues"][0]["waiting"] == 1
+
+    # The relay back (the port of a listening server): the send finishes, and the report says it was sent.
+    config.write_text(config.read_text(encoding="utf-8").replace("port = 1\n", f"port = {smtp_server.port}\n"), encoding="utf-8")
+    code, said = pasted(config, resume.group(1), "--yes")
+    assert code == 0 and [item.recipient for item in smtp_server.handler.received] == ["monthly@example.org"], said
+    done = cli(config, "report", "--issue", issue)
+    assert re.search(rf'^Issue {issue}  "[^"]*"  sent \d{{4}}-\d\d-\d\d$', done.stdout, re.M), done.stdout
+    assert "to finish it" not in done.stdout and "not finished" not in done.stdout

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest.app.bounces import COMPLAINT_AIM, COMPLAINT_LIMIT, FAILURE_LIMIT, Returned
 from digest.mail.bounces import EventKind
-from digest.models import DeliveryState, LinkClicks, SubscriberStatus
+from digest.models import OUTSTANDING_STATES, DeliveryState, LinkClicks, SubscriberStatus
 from digest.readers.disclosure import CLICK_FLOOR, Total, hidden, reach_of
 
 if TYPE_CHECKING:
@@ -76,8 +76,9 @@ class PostFigures:
 class IssueFigures:
     issue_id: str
     subject: str
-    sent_on: date
+    sent_on: date  # the day its send began (its first delivery was about to be attempted)
     delivered: int
+    waiting: int  # deliveries its send has still to finish (pending, in flight, deferred): 0 once it is done
     failed: int
     failed_not_theirs: int  # of the failed, those whose cause was not their address: never in the failure rate
     bounced: int
@@ -90,6 +91,16 @@ class IssueFigures:
     themes: tuple[ThemeFigures, ...]  # in the issue's order
     outlets: tuple[Tally, ...]  # most clicked first, then those not shown
     posts: tuple[PostFigures, ...]  # most clicked first, then those not shown (told for the issue the report is about)
+
+    @property
+    def when(self) -> str:
+        """Its day as what happened then, for the report's text and page: "sent DAY", or, while its send is not
+        finished (paused, stopped, or at work now), that it began that day and how far it got, from the ledger's
+        counts: a send that delivered nothing is not said to be sent."""
+        if not self.waiting:
+            return f"sent {self.sent_on}"
+        got = f"{self.delivered} delivered" if self.delivered else "nothing delivered yet"
+        return f"send begun {self.sent_on}, not finished: {got}, {self.waiting} waiting"
 
     @property
     def returned(self) -> Returned:
@@ -238,6 +249,7 @@ def _issue(
         subject=item.subject,
         sent_on=item.frozen_at.date(),
         delivered=delivered,
+        waiting=sum(item.counts[state] for state in OUTSTANDING_STATES),
         failed=item.counts[DeliveryState.FAILED],
         failed_not_theirs=item.not_theirs,
         bounced=returned[EventKind.HARD],

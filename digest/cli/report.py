@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from digest.cli import refusals
-from digest.cli.common import EXIT_PROBLEMS, Context, edition_option, fail
+from digest.cli.common import EXIT_PROBLEMS, Context, edition_option, fail, hint
 
 if TYPE_CHECKING:
     from digest.app.report import IssueFigures, Report
@@ -68,16 +68,21 @@ def report(obj: Context, issue_id: str | None, last: int, fmt: str, html_file: P
     if fmt == "json":
         click.echo(json.dumps(seen.to_json() | {"generated_at": datetime.now(UTC).isoformat()}, indent=2, ensure_ascii=False))
         return
-    click.echo("\n".join(words(seen)))
+    top = seen.issues[0]
+    # Its send paused or stopped (or is at work now): the command that finishes it, as status prints it.
+    click.echo("\n".join(words(seen, finish=hint(obj, "send", "--issue", top.issue_id) if top.waiting else None)))
 
 
-def words(seen: Report) -> list[str]:
-    """The report as text: the issue, its themes, outlets and posts, then the trends and the list."""
+def words(seen: Report, *, finish: str | None = None) -> list[str]:
+    """The report as text: the issue (``finish``: the command that finishes its send), its themes, outlets and posts,
+    then the trends and the list."""
     from digest.app.report import FLOOR_WHY
     from digest.models import SUBSCRIBER_STATUS_WORDS
 
     top = seen.issues[0]
-    lines = [f'Issue {top.issue_id}  "{top.subject}"  sent {top.sent_on}', *_returns(top)]
+    lines = [f'Issue {top.issue_id}  "{top.subject}"  {top.when}', *_returns(top)]
+    if finish is not None:
+        lines.append(f"  to finish it: {finish}")
     if not top.tracked:
         lines.append('  clicks: not counted (its links went direct: [tracking] clicks was "off" when it was frozen)')
     else:
@@ -106,6 +111,7 @@ def words(seen: Report) -> list[str]:
             lines.append(
                 f"  {issue.issue_id:<20} {issue.sent_on!s:<10} {issue.delivered:>9} {issue.failure_rate:>8.2%} "
                 f"{issue.complaint_rate:>10.2%} {issue.unsubscribed:>5} {issue.clicks if issue.tracked else '—':>6}  {best.theme if best else ''}"
+                + (f"  ({issue.when})" if issue.waiting else "")
             )
     # A column per status, each as wide as its word and a space: two spaces between columns.
     columns = [(status, word, len(word) + 1) for status, word in SUBSCRIBER_STATUS_WORDS.items()]
