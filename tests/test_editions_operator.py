@@ -148,3 +148,25 @@ def test_the_report_of_a_send_that_paused_before_delivering_anything_says_so(tmp
     done = cli(config, "report", "--issue", issue)
     assert re.search(rf'^Issue {issue}  "[^"]*"  sent \d{{4}}-\d\d-\d\d$', done.stdout, re.M), done.stdout
     assert "to finish it" not in done.stdout and "not finished" not in done.stdout
+
+
+def test_a_repeat_send_says_every_reader_of_this_edition_has_it_not_every_subscriber(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A repeat `digest send` of a weekly every weekly reader had said "every active subscriber has this issue already"
+    while a monthly reader, never meant to get it, had not; the edition's readers are meant, and the others counted.
+    The scheduler's outcome of that slot says it in the same words, and so does a send of an edition nobody reads."""
+    config = project(tmp_path, smtp_server.port)
+    readers(config)
+    first = cli(config, "send", "--as-of", FRIDAYS[0], "--yes")
+    again = cli(config, "send", "--as-of", FRIDAYS[0], "--yes")
+    assert first.returncode == 0 and again.returncode == 0, first.stdout + first.stderr + again.stdout + again.stderr
+    said = "every active reader of the weekly edition has this issue already (1 other gets another edition)"
+    assert f"Nothing to send: {said}." in again.stdout, again.stdout
+    assert "every active subscriber" not in again.stdout
+    assert [item.recipient for item in smtp_server.handler.received] == ["weekly@example.org"]
+    slot = cli(config, "schedule", "--once", "--as-of", "2026-11-06T09:05")
+    assert f"harbour-notes: 2026-11-06T09:00:00+00:00: sent: {said}" in slot.stdout, slot.stdout + slot.stderr
+
+    nobody = cli(config, "send", "--edition", "daily", "--as-of", "2026-11-05T07:00", "--yes")
+    assert nobody.returncode == 0, nobody.stdout + nobody.stderr
+    assert "Nothing to send: the daily edition has no active readers (2 others get another edition) (nothing stored)." in nobody.stdout
+    assert len(smtp_server.handler.received) == 1

@@ -79,9 +79,7 @@ class Dispatch:
         if plan.refusal is not None:
             raise RefusedError(plan.refusal)
         if plan.outstanding.to_send == 0:
-            return Started(
-                plan=plan, started=False, note="nothing to send: every active subscriber has this issue already, or none is active"
-            )
+            return Started(plan=plan, started=False, note=f"nothing to send: {plan.why_nothing_to_send()}")
         with self.lock:
             if self.thread is not None and self.thread.is_alive():
                 busy = f"a send of {self.running_issue} is under way on this server: wait for it (its progress says when)"

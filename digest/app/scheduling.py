@@ -180,8 +180,8 @@ class Scheduler:
             return self._finish(slot, SlotState.FAILED, wanted, str(exc))
         if report is None:
             if any(plan.outstanding.done.values()):
-                return self._finish(slot, SlotState.SENT, wanted, "every active subscriber has it already")
-            return self._finish(slot, SlotState.SKIPPED, wanted, "no active subscribers; nothing sent or stored")
+                return self._finish(slot, SlotState.SENT, wanted, plan.why_nothing_to_send())
+            return self._finish(slot, SlotState.SKIPPED, wanted, f"{plan.why_nothing_to_send()}; nothing sent or stored")
         counts = report.counts
         summary = (
             f"{counts[DeliveryState.SENT]} sent, {counts[DeliveryState.FAILED]} failed, {counts[DeliveryState.DEFERRED]} deferred, "

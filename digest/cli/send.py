@@ -115,7 +115,7 @@ def send(obj: Context, /, **given: Any) -> None:
     resume = hint(obj, "send", *(["--worker"] if request.worker else []), "--issue", plan.issue.id)
     report = _run(obj, plan, now, backend, request.worker, resume)
     if report is None:  # everyone got it while we were asking
-        click.echo("Nothing to send: every active subscriber has this issue already.")
+        click.echo(f"Nothing to send: {plan.why_nothing_to_send(had_it=True)}.")
         return
     _report(obj, report, resume)
 
@@ -323,8 +323,7 @@ def _nothing_to_send(obj: Context, plan: SendPlan) -> bool:
     if plan.outstanding.to_send:
         return False
     done = sum(plan.outstanding.done.values())
-    settled = "every active subscriber has this issue already" + (", or failed" if plan.outstanding.retriable else "")
-    click.echo("Nothing to send: " + (f"{settled}." if done else "no active subscribers (nothing stored)."))
+    click.echo(f"Nothing to send: {plan.why_nothing_to_send()}" + ("." if done else " (nothing stored)."))
     if plan.outstanding.retriable:
         click.echo(
             f"Failed     {plan.outstanding.retriable} for a reason that was not their address (see "

@@ -55,10 +55,26 @@ class SendPlan:
     refusal: Refusal | None  # why the real send would refuse; None when it would go ahead
     subscribers: dict[SubscriberStatus, int] = field(default_factory=dict)  # the list now, by status
     other_editions: int = 0  # of the active, those who get another edition of the newsletter (not this issue's)
+    edition: str = ""  # the edition the issue is of: its readers are whom the send mails
     reach: Reach = field(default_factory=lambda: Reach())  # how the recipients' theme choices and pauses shape the send
     rebuild: bool = False  # the plan replaces the frozen copy with ``built``
     retry_failed: bool = False  # the send puts back the failed deliveries that were not the reader's fault (counted as pending)
     approval: ApprovalState | None = None  # schedule.approval = "required" and no send of it begun: the gate (digest.app.approval)
+
+    def why_nothing_to_send(self, *, had_it: bool = False) -> str:
+        """Why a send of it mails nobody, in the words the CLI, the API and the scheduler say it: everyone it is for
+        has it (or failed for good) already (``had_it``: they got it while the send was being decided), or nobody
+        reads it. When some active subscribers get another edition, "everyone" would be untrue (they were never to
+        get it): the edition's readers are meant, and the others are counted."""
+        had = had_it or any(self.outstanding.done.values())
+        failed = ", or failed" if had and self.outstanding.retriable else ""
+        if not self.other_editions:
+            return f"every active subscriber has this issue already{failed}" if had else "no active subscribers"
+        n = self.other_editions
+        others = f"({n} other{'s get' if n > 1 else ' gets'} another edition)"
+        if had:
+            return f"every active reader of the {self.edition} edition has this issue already{failed} {others}"
+        return f"the {self.edition} edition has no active readers {others}"
 
 
 def error_checks(issue: StoredIssue) -> tuple[str, ...]:
@@ -123,6 +139,7 @@ class Planning(Building, Freezing):
             refusal=refusal,
             subscribers=store.subscribers.counts(),
             other_editions=store.subscribers.active_elsewhere(self.edition.name, self.settings.newsletter.editions[0].name),
+            edition=self.edition.name,
             rebuild=replacing,
         )
 
