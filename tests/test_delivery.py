@@ -67,6 +67,9 @@ def test_permanent_replies_fail_the_recipient(
     delivery = {d.subscriber_id: d for d in store.ledger.of("2026-11-20-abcdef")}[2]
     assert delivery.state == state
     assert delivery.last_reply is not None and delivery.last_reply.startswith(reply)
+    # The refused try is counted whichever way the dialogue went: one by one, a refusal at RCPT comes before the
+    # ledger's 'sending' (which counts a pipelined one), and status showed "(0 attempt(s))" for it.
+    assert delivery.attempts == 1
     subscriber = store.subscribers.get("reader001@example.org")
     assert subscriber is not None and (subscriber.status == "bounced") == bounced
     if "5.7." in reply:

@@ -94,6 +94,30 @@ def test_late_beyond_grace_is_recorded_as_missed_and_sends_nothing(
     assert status.next_run == datetime(2025, 3, 10, 9, 0, tzinfo=LONDON) and not status.running
 
 
+def test_status_names_the_command_that_sends_a_missed_slots_issue(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A missed slot (no issue was built) is shown with the command that sends its issue by hand, as the waiting and
+    abandoned ones are; pasted, it sends the very issue the scheduler would have sent for that slot."""
+    from support.cli import cli
+
+    config = schedule_config(tmp_path, smtp_server.port)
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    store.subscribers.add("s0@example.org")
+    runner = Scheduler(settings, store)
+    assert runner.catch_up(SLOT + timedelta(hours=7)).state is SlotState.MISSED  # type: ignore[union-attr]
+    said = cli(config, "status")
+    assert said.returncode == 0, said.stderr
+    [line] = [line for line in said.stdout.splitlines() if "to send it now:" in line]
+    command = line.split("to send it now: ", 1)[1]
+    assert command == f"digest --config {config} send --as-of 2025-03-03T09:00:00+00:00"
+    sent = cli(config, *command.split()[3:], "--yes")
+    assert sent.returncode == 0, sent.stderr
+    slot_issue = runner.newsletter.slot_target(SLOT).issue_id
+    assert [item.recipient for item in smtp_server.handler.received] == ["s0@example.org"]
+    assert [(d.state, d.issue_id) for d in store.ledger.of(slot_issue)] == [("sent", slot_issue)]  # the slot's own issue
+    store.close()
+
+
 def test_a_partial_slot_past_its_grace_is_abandoned_and_left_to_an_operator(
     scheduled: Callable[..., tuple[Scheduler, Store]], smtp_server: SmtpServer, tmp_path: Path
 ) -> None:

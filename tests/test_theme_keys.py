@@ -194,6 +194,8 @@ def test_a_key_no_theme_has_is_reported_at_load_and_in_status_naming_its_readers
     status = cli(config, "status")
     assert status.returncode == 0, status.stderr
     assert f"warning: {warning}" in status.stdout
+    # Said once: status's own line, not the store's load warning as well (it was printed twice).
+    assert (status.stdout + status.stderr).count(warning) == 1, status.stderr
     as_json = json.loads(cli(config, "status", "--json").stdout)
     assert as_json["lost_theme_keys"] == [{"key": "harbour", "readers": 2, "stranded": 1, "some": ["only@example.org", "both@example.org"]}]
     # The fix the warning names works: the key back on the renamed theme, and nothing is lost any more.

@@ -59,9 +59,14 @@ def _is_default_config(path: Path) -> bool:
 def target_args(target: Named, zone: tzinfo, sources: Sequence[str] = ()) -> list[str]:
     """Options that name exactly ``target`` again, for a hint: the slot it belongs to, or its explicit window."""
     if target.slot is not None:
-        args = ["--as-of", target.slot.astimezone(zone).isoformat()]
+        args = slot_args(target.slot, zone)
     else:
         args = ["--since", target.window.start.isoformat(), "--until", target.window.end.isoformat()]
     for spec in sources:
         args += ["--source", spec]
     return args
+
+
+def slot_args(slot: datetime, zone: tzinfo) -> list[str]:
+    """Options that name one schedule slot, whose issue is the one `digest schedule` makes for it."""
+    return ["--as-of", slot.astimezone(zone).isoformat()]

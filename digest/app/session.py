@@ -55,10 +55,11 @@ def config_of(config: Path | None, environ: Mapping[str, str] | None = None, *, 
     return load_config(config, environ=environ)
 
 
-def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
+def open_store(settings: Scope, *, upgrade: bool = True, warn_lost: bool = True) -> Store:
     """The store of ``settings``, for its newsletter (what it lists and finds is that newsletter's; rows made before an
     install held several newsletters become its), its schema brought up to date unless ``upgrade`` is False; readers' theme choices
-    that no theme has any more are logged as a warning (digest.app.lost_choices.warn_lost_choices)."""
+    that no theme has any more are logged as a warning (digest.app.lost_choices.warn_lost_choices) unless ``warn_lost`` is
+    False: for a caller that says them itself (``digest status``), so they are said once."""
     store = Store.open(
         settings.install.database_url,
         upgrade=upgrade,
@@ -66,7 +67,7 @@ def open_store(settings: Scope, *, upgrade: bool = True) -> Store:
         newsletter=settings.newsletter.slug,
         first_edition=settings.newsletter.editions[0].name,
     )
-    if upgrade:
+    if upgrade and warn_lost:
         from digest.app.lost_choices import warn_lost_choices
 
         warn_lost_choices(settings, store)

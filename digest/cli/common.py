@@ -50,6 +50,7 @@ class Context:
         self.log_format = "human"  # --log-format: "json" also makes a send report as JSON log lines
         self.bare = False  # set by a command given all it reads (build/posts --source): no newsletter folder needed
         self.edition: str | None = None  # --edition: the edition whose issue the command is about; None: the default
+        self.says_lost_choices = False  # set by a command that reports lost theme keys itself (status): no load warning too
 
     @property
     def whole(self) -> Config:
@@ -129,7 +130,7 @@ class Context:
         if self._store is None:
             from digest.app.session import open_store
 
-            self._store = open_store(self.settings)
+            self._store = open_store(self.settings, warn_lost=not self.says_lost_choices)
         return self._of_edition(self._store)
 
     def store_if_exists(self) -> Store | None:

@@ -39,8 +39,9 @@ def _posts(issue: StoredIssue) -> list[str]:
     return lines
 
 
-def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = ()) -> None:
-    """What the send will do, the same lines for a dry run and a real send."""
+def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...] = (), *, dry_run: bool = False) -> None:
+    """What the send will do, the same lines for a dry run and a real send (``dry_run``: worded for one, which sends
+    and logs nothing)."""
     from digest.app.hints import target_args
 
     settings = obj.settings
@@ -75,9 +76,13 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
             click.echo(f'             added:   "{title}"')
     click.echo(f"Backend    {backend}")
     if plan.approval is not None:
-        unapproved = (
-            f" (sent without it all the same, as {plan.approval.overridden_by} asked: logged)" if plan.approval.overridden_by else ""
-        )
+        by = plan.approval.overridden_by
+        if not by:
+            unapproved = ""
+        elif dry_run:
+            unapproved = f" (would be sent without it all the same, as {by} asked; the real send logs that)"
+        else:
+            unapproved = f" (sent without it all the same, as {by} asked: logged)"
         click.echo(f"Approval   {plan.approval.reason}{unapproved}")
     for error in plan.errors:
         click.echo(f"Error      {error}")

@@ -194,7 +194,7 @@ def _prepared(obj: Context, request: SendRequest, now: datetime) -> tuple[SendPl
         request = replace(request, issue_ref=joined, as_of=None, since=None, until=None)
     plan = _plan(obj, now, request)
     backend = obj.newsletter.backend()
-    plan_words.describe(obj, plan, backend.describe(), request.sources)
+    plan_words.describe(obj, plan, backend.describe(), request.sources, dry_run=request.dry_run)
     return plan, backend, request
 
 

@@ -38,13 +38,14 @@ def status(obj: Context, as_json: bool, fmt: str, issue_ids: tuple[str, ...], pe
     from digest.app.status import status as status_of
     from digest.cli import deliverability
 
+    obj.says_lost_choices = True  # each newsletter's lost theme keys are lines of its own below: not logged at load as well
     obj.choose_edition(edition)  # the edition whose issues and schedule runs it lists (default: the first)
     refusals.require_stored(obj, issue_ids)
     now = datetime.now(UTC)
     seen = _own_doctor(obj, obj.settings, status_of(obj.settings, obj.store, now, issue_ids, pending=pending))
     each = [(obj.settings, seen)]
     for scope in obj.scopes()[1:] if not obj.chosen else ():
-        store = open_store(scope)
+        store = open_store(scope, warn_lost=False)
         try:
             each.append((scope, _own_doctor(obj, scope, status_of(scope, store, now, issue_ids, pending=pending))))
         finally:
@@ -144,6 +145,7 @@ def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
 
 
 def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> None:
+    from digest.app.hints import slot_args
     from digest.models import SlotState
 
     scheduler = seen.scheduler
@@ -157,6 +159,10 @@ def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> Non
             click.echo(f"            to finish it: {hint(obj, 'send', '--issue', last.issue_id, scope=scope)}")
         if last.state is SlotState.WAITING and last.issue_id:  # our side held it up: the scheduler retries, or by hand
             click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id, scope=scope)}")
+        if last.state is SlotState.MISSED:  # no issue was built: the slot names it, as `digest schedule` would have made it
+            slot = slot_args(last.slot, scope.newsletter.timezone)
+            edition = ["--edition", seen.edition] if seen.edition != scope.newsletter.editions[0].name else []
+            click.echo(f"            to send it now: {hint(obj, 'send', *slot, *edition, scope=scope)}")
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")
     click.echo(f"Scheduler   {'running: ' + scheduler.lease_owner if scheduler.lease_owner else 'not running'}")

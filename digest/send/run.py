@@ -325,7 +325,9 @@ class Run:
                 return transport
             # After the message their RCPT had been accepted: only an explicit 5.1.x there says the address is gone.
             bounce = exc.reply.is_bounce and not (exc.after_data and exc.reply.enhanced is None)
-            ledger.mark_failed(self.issue_id, item.subscriber_id, describe(exc.reply, bounce), bounce=bounce)
+            # The refused try counts as defer's do: one by one, a refusal at RCPT came before mark_sending counted it.
+            extra = 0 if attempted else 1
+            ledger.mark_failed(self.issue_id, item.subscriber_id, describe(exc.reply, bounce), bounce=bounce, extra=extra)
             self._failed(item.subscriber_id, exc.reply, deferred=False, bounced=bounce)
             return transport
         ledger.mark_sent(self.issue_id, item.subscriber_id, str(reply))
