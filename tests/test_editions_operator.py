@@ -170,3 +170,38 @@ def test_a_repeat_send_says_every_reader_of_this_edition_has_it_not_every_subscr
     assert nobody.returncode == 0, nobody.stdout + nobody.stderr
     assert "Nothing to send: the daily edition has no active readers (2 others get another edition) (nothing stored)." in nobody.stdout
     assert len(smtp_server.handler.received) == 1
+
+
+def test_the_rebuild_hints_of_a_monthlys_changed_issue_rebuild_the_monthly_pasted(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A frozen monthly whose posts changed: `build` says "to replace it: digest build --as-of … --freeze --rebuild" and
+    the dry run "to send the fresh build instead: digest send --rebuild --as-of …". Without `--edition monthly` those,
+    pasted, named the weekly's slot at that moment: the weekly's issue was frozen, or sent to the weekly's readers. Each
+    now names the edition and, pasted, acts on the monthly only."""
+    config = project(tmp_path, smtp_server.port)
+    readers(config)
+    frozen = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY, "--freeze")
+    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    (tmp_path / "posts" / "transport11.md").write_text(
+        '---\ntitle: "Bus route 11 is renamed"\ndate: 2026-11-24T10:00:00Z\nurl: https://harbour.example/transport/11\n'
+        'outlet: "Gazette"\ntags: [transport]\n---\n\nRenamed.\n',
+        encoding="utf-8",
+    )
+    built = cli(config, "build", "--edition", "monthly", "--as-of", MONTHLY)
+    from_build = re.search(r"to replace it: (digest .*)$", built.stdout, re.M)
+    dry = cli(config, "send", "--edition", "monthly", "--as-of", MONTHLY, "--dry-run")
+    from_dry_run = re.search(r"to send the fresh build instead: (digest .*)$", dry.stdout, re.M)
+    assert from_build is not None and from_dry_run is not None, built.stdout + dry.stdout
+    for command in (from_build.group(1), from_dry_run.group(1)):
+        assert "--edition monthly" in command, command
+    code, said = pasted(config, from_build.group(1))
+    assert code == 0, said
+    code, said = pasted(config, from_dry_run.group(1), "--yes")
+    assert code == 0, said
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        assert store.of_edition("weekly").issues.summaries() == []  # no weekly issue was made, frozen or sent
+    finally:
+        store.close()
+    assert [item.recipient for item in smtp_server.handler.received] == ["monthly@example.org"]
+    assert "Bus route 11 is renamed" in smtp_server.handler.received[0].parse().get_body(("plain",)).get_content()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from digest.config import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
-    from digest.config import Scope
+    from digest.config import Publication, Scope
     from digest.models import Window
 
 
@@ -65,6 +65,12 @@ def target_args(target: Named, zone: tzinfo, sources: Sequence[str] = ()) -> lis
     for spec in sources:
         args += ["--source", spec]
     return args
+
+
+def edition_args(newsletter: Publication, edition: str) -> list[str]:
+    """``--edition NAME`` for a hint about an issue of ``edition``; none for the first, every command's default (a hint
+    about a monthly's slot without it, pasted, would act on the weekly's)."""
+    return ["--edition", edition] if newsletter.editions and edition != newsletter.editions[0].name else []
 
 
 def slot_args(slot: datetime, zone: tzinfo) -> list[str]:

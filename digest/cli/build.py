@@ -106,7 +106,8 @@ def build(
             if obj.newsletter.has_deliveries(stored.id):
                 fix = "it has deliveries already, so it stays what was sent"
             else:
-                again = hint(obj, "build", *target_args(target, obj.settings.newsletter.timezone, sources), "--freeze", "--rebuild")
+                args = [*target_args(target, obj.settings.newsletter.timezone, sources), *obj.newsletter.edition_args()]
+                again = hint(obj, "build", *args, "--freeze", "--rebuild")
                 fix = f"to replace it: {again}"
             click.echo(f"  Differs    the frozen copy differs from this build: {drift.describe()}; {fix}")
     if rendered.errors or digest.failed_sources or not digest.posts:

@@ -67,7 +67,7 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
             + (
                 ""
                 if any(plan.outstanding.done.values())
-                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.newsletter.timezone, sources))}"
+                else f"; to send the fresh build instead: {hint(obj, 'send', '--rebuild', *target_args(plan.target, settings.newsletter.timezone, sources), *obj.newsletter.edition_args())}"
             )
         )
         for title in plan.drift.changed[:5]:

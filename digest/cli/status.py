@@ -145,7 +145,7 @@ def _issue_json(item: IssueReport, pending: bool) -> dict[str, object]:
 
 
 def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> None:
-    from digest.app.hints import slot_args
+    from digest.app.hints import edition_args, slot_args
     from digest.models import SlotState
 
     scheduler = seen.scheduler
@@ -161,7 +161,7 @@ def _status_text(obj: Context, seen: Status, pending: bool, scope: Scope) -> Non
             click.echo(f"            once that is fixed, to send it now: {hint(obj, 'send', '--issue', last.issue_id, scope=scope)}")
         if last.state is SlotState.MISSED:  # no issue was built: the slot names it, as `digest schedule` would have made it
             slot = slot_args(last.slot, scope.newsletter.timezone)
-            edition = ["--edition", seen.edition] if seen.edition != scope.newsletter.editions[0].name else []
+            edition = edition_args(scope.newsletter, seen.edition)
             click.echo(f"            to send it now: {hint(obj, 'send', *slot, *edition, scope=scope)}")
     if scheduler.next_run is not None:
         click.echo(f"Next run    {scheduler.next_run:%a %Y-%m-%d %H:%M %Z} ({scheduler.cron})")

@@ -418,5 +418,5 @@ def _frozen_note(built: PreviewBuild) -> str | None:
     note += f" It differs from this build: {built.drift.describe()}."
     if built.locked:
         return note + " It has deliveries already, so it cannot be rebuilt."
-    args = target_args(built.target, built.settings.newsletter.timezone)
+    args = [*target_args(built.target, built.settings.newsletter.timezone), *built.newsletter.edition_args()]
     return note + f" To send this build instead: {built.newsletter.hint('send', '--rebuild', *args)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from digest.app.hints import edition_args
 from digest.config import Scope
 from digest.issue.slots import make_trigger
 from digest.models import Window, issue_id
@@ -34,6 +35,10 @@ class NewsletterCore:
         if self._store.edition != self.edition.name:
             self._store = self._store.of_edition(self.edition.name)
         return self._store
+
+    def edition_args(self) -> list[str]:
+        """``--edition NAME`` for a hint about this edition's issues; none for the first (the commands' default)."""
+        return edition_args(self.settings.newsletter, self.edition.name)
 
     def issue_id_of(self, window: Window) -> str:
         """The id of this newsletter's issue of ``window``: the stored one's, if an issue of exactly this window is
