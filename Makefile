@@ -16,14 +16,14 @@ setup: $(VENV)/.installed
 
 # The venv's pip installs uv (pinned in constraints.txt), and uv installs the project and its tools: the same pins,
 # in 16 s where pip took 42 (a clean clone here, bytecode compiled in both: else each test worker compiles the heavy
-# packages again on first import). Where no uv wheel installs, pip does the whole install as before.
+# packages again on first import). uv reads none of pip's settings (pip.conf, PIP_INDEX_URL: a mirror): where uv
+# cannot install or cannot reach an index, pip does the whole install as before.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	if $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv; then \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[dev,meaning]'; \
-	else \
-	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,meaning]'; \
-	fi
+	{ $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -c constraints.txt -e '.[dev,meaning]'; } || \
+	  { echo "uv could not install the packages: pip installs them"; \
+	    $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,meaning]'; }
 	touch $@
 
 # constraints.txt pins every package the project and its tools use to the versions last tested
