@@ -228,3 +228,6 @@ def test_webhook_endpoints_and_events_listed_with_a_newsletter_named_say_they_ar
         assert "every newsletter's: --newsletter golden-gazette does not narrow them" in named.stderr, (command, named.output)
         plain = CliRunner().invoke(main, ["--config", str(config), *command], env={"DIGEST_SECRET_KEY": SECRET})
         assert "does not narrow" not in plain.output + plain.stderr, command
+        unknown = CliRunner().invoke(main, ["--config", str(config), "--newsletter", "nope", *command], env={"DIGEST_SECRET_KEY": SECRET})
+        assert unknown.exit_code == 2 and 'no newsletter "nope" here' in unknown.stderr, (command, unknown.stderr)
+        assert "does not narrow" not in unknown.stderr, command

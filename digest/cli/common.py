@@ -290,7 +290,7 @@ def not_narrowed(obj: Context, what: str) -> None:
 def said_unnarrowed(obj: Context, what: str) -> None:
     """The install's things (webhook endpoints, their events) listed or replayed with a newsletter named: said on
     standard error, so that nobody reads every newsletter's as the one's they named."""
-    if obj.chosen:
+    if obj.chosen and obj.settings:  # a name the install has none of is refused first, as by any other command
         say(f"{what} are the install's, every newsletter's: {_named(obj)} does not narrow them", err=True)
 
 

@@ -137,6 +137,7 @@ def replay(obj: Context, endpoint_id: int, event_ids: tuple[int, ...], since: st
     """
     from digest.app.webhooks import replay as queue_again
 
+    said_unnarrowed(obj, "the events an endpoint is sent again")
     if not event_ids and since is None and until is None:
         fail("name the events: --event-id N, or a range with --since and/or --until")
     if event_ids and (since is not None or until is not None):
@@ -144,7 +145,6 @@ def replay(obj: Context, endpoint_id: int, event_ids: tuple[int, ...], since: st
     start, end = _time(since), _time(until)
     if start is not None and end is not None and start >= end:
         fail(f"--since ({since}) must be before --until ({until})")
-    said_unnarrowed(obj, "the events an endpoint is sent again")
     try:
         count = queue_again(obj.store, endpoint_id, datetime.now(UTC), event_ids=event_ids, since=start, until=end)
     except RefusedError as exc:
