@@ -152,10 +152,10 @@ def test_a_round_up_gmail_would_clip_is_fitted_with_fewer_posts_a_theme(tmp_path
     the rest on the month's archive page ("and N more"), and the build says so."""
     import re
 
-    themes = [f"Theme {letter}" for letter in "ABCDEFG"]
+    themes = [f"Theme {letter}" for letter in "ABCDEFGHI"]
     text = CONFIG_FOR_FIT.format(root=tmp_path) + "".join(f'[[themes]]\nname = "{t}"\ntags = ["{t[-1].lower()}"]\n' for t in themes)
     config = write(tmp_path / "config" / "digest.toml", text)
-    places = ["Harbour", "Library", "Bridge", "Market", "School", "Park", "Station"]
+    places = ["Harbour", "Library", "Bridge", "Market", "School", "Park", "Station", "Pier", "Mill"]
     deeds = ["opens a wing", "closes early", "wins an award", "loses its roof", "plans a fair", "votes on fees", "is repaired"]
     deeds += ["hosts a choir", "marks a century", "names a mayor"]
     for i, theme in enumerate(themes):

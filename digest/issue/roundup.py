@@ -55,19 +55,18 @@ def _cut(section: Section, cap: int, archive_url: str, pinned: Sequence[str], cl
     kept, beyond = ranked[:cap], len(ranked) - cap
     return replace(
         section,
-        outlets=runs_by_outlet(kept),
+        outlets=by_outlet(kept),
         more=max(beyond, 0),
         more_url=archive_url if beyond > 0 else "",
         beyond=tuple(ranked[cap:]),
     )
 
 
-def runs_by_outlet(posts: Sequence[Post]) -> tuple[OutletGroup, ...]:
-    """The ranked posts as outlet groups that keep their order: one group per run of the same outlet."""
-    groups: list[OutletGroup] = []
+def by_outlet(posts: Sequence[Post]) -> tuple[OutletGroup, ...]:
+    """The ranked posts as one group per outlet, the outlets in the order of their strongest post and each outlet's
+    posts in the rank's order. (Groups of runs of one outlet kept the rank's order exactly, but showed a reader
+    "City Desk" twice in one theme whenever another outlet's post ranked between two of its own.)"""
+    groups: dict[str, list[Post]] = {}
     for post in posts:
-        if groups and groups[-1].outlet == post.outlet:
-            groups[-1] = replace(groups[-1], posts=(*groups[-1].posts, post))
-        else:
-            groups.append(OutletGroup(outlet=post.outlet, posts=(post,)))
-    return tuple(groups)
+        groups.setdefault(post.outlet, []).append(post)
+    return tuple(OutletGroup(outlet=outlet, posts=tuple(found)) for outlet, found in groups.items())
