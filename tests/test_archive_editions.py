@@ -178,3 +178,24 @@ def test_a_newsletter_whose_first_edition_is_not_weekly_serves_its_archive(tmp_p
     finally:
         server.stop()
         store.close()
+
+
+def test_a_month_page_links_the_months_before_and_after_it_that_have_pages() -> None:
+    """A week's issue fitted under Gmail's clip counts what it left out on one month's page ("and 14 more in the
+    archive"); a week that spans two months has some of those on the other month's page, which nothing linked (the
+    index lists no months for a newsletter of one plain edition): each month page now links the nearest earlier and
+    later months that have a page, skipping months without one."""
+    from datetime import UTC, datetime
+
+    from digest.app.archive_month import ArchivedPost, month_page
+
+    def post(n: int, month: int) -> ArchivedPost:
+        return ArchivedPost(f"p{n}", f"Post {n}", f"https://e.example/{n}", "Gazette", datetime(2026, month, 10, tzinfo=UTC), "Transport")
+
+    posts = [post(1, 8), post(2, 11), post(3, 12), post(4, 12)]
+    pages = {month: month_page(posts, 2026, month, newsletter="N", language="en", themes=["Transport"]) for month in (8, 11, 12)}
+    assert month_page(posts, 2026, 10, newsletter="N", language="en", themes=["Transport"]) is None
+    links = {month: re.findall(r'<a href="(\.\./[^"]+)" rel="(prev|next)">([^<]+)</a>', page or "") for month, page in pages.items()}
+    assert links[8] == [("../2026-11/", "next", "November 2026 →")]
+    assert links[11] == [("../2026-08/", "prev", "← August 2026"), ("../2026-12/", "next", "December 2026 →")]
+    assert links[12] == [("../2026-11/", "prev", "← November 2026")]

@@ -106,7 +106,8 @@ def month_page(
     name), each theme's oldest first; None when no post of the issues was published in that month."""
     from digest.render.i18n import format_day, format_month  # as above: not at the public app's start
 
-    chosen = [post for post in posts if (post.published.year, post.published.month) == (year, month)]
+    every = list(posts)
+    chosen = [post for post in every if (post.published.year, post.published.month) == (year, month)]
     if not chosen:
         return None
     order = {name: n for n, name in enumerate(themes)}
@@ -130,4 +131,21 @@ def month_page(
         count=len(chosen),
         sections=sections,
         index="../",
+        nearby=_nearby(months(every), (year, month), language),
     )
+
+
+def _nearby(pages: Sequence[tuple[int, int]], here: tuple[int, int], language: str) -> list[dict[str, str]]:
+    """The months before and after ``here`` that have a page (``pages``: newest first), as links relative to this
+    page: a week's issue that spans two months counts the posts it left out of the mail on one month's page ("and 14
+    more in the archive"), and some of them are on the other's."""
+    from digest.render.i18n import format_month
+
+    earlier = [page for page in pages if page < here]
+    later = [page for page in pages if page > here]
+    found = [("earlier", earlier[0])] if earlier else []
+    found += [("later", later[-1])] if later else []
+    return [
+        {"rel": rel, "url": f"../{month_path(year, month)}/", "name": format_month(date(year, month, 1), language)}
+        for rel, (year, month) in found
+    ]

@@ -66,7 +66,7 @@ def by_outlet(posts: Sequence[Post]) -> tuple[OutletGroup, ...]:
     """The ranked posts as one group per outlet, the outlets in the order of their strongest post and each outlet's
     posts in the rank's order. (Groups of runs of one outlet kept the rank's order exactly, but showed a reader
     "City Desk" twice in one theme whenever another outlet's post ranked between two of its own.)"""
-    groups: dict[str, list[Post]] = {}
+    groups: dict[str | None, list[Post]] = {}
     for post in posts:
         groups.setdefault(post.outlet, []).append(post)
     return tuple(OutletGroup(outlet=outlet, posts=tuple(found)) for outlet, found in groups.items())
