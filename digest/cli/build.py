@@ -199,7 +199,12 @@ def summary(digest: Digest, rendered: RenderedIssue, newsletter: Publication) ->
             lines.append(f'             "{_short(item.post.title)}": {item.reason}')
     for section in digest.sections:
         outlets = ", ".join(f"{g.outlet or 'Other sources'} {len(g.posts)}" for g in section.outlets)
-        lines.append(f"  Section    {section.theme} ({len(section.posts)}): {outlets}")
+        shown = (
+            f"{len(section.posts)} of {len(section.posts) + section.more}, {section.more} in the archive"
+            if section.more
+            else len(section.posts)
+        )
+        lines.append(f"  Section    {section.theme} ({shown}): {outlets}")
     if digest.outlet_summary:
         lines.append(f"  Outlets    {len(digest.outlet_summary)}: " + ", ".join(f"{o.outlet} {o.count}" for o in digest.outlet_summary))
     lines.append(f"  Size       HTML {len(rendered.html.encode()) / 1024:.1f} KB, text {len(rendered.text.encode()) / 1024:.1f} KB")
