@@ -7,6 +7,7 @@ import random
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import time
 from collections import Counter
@@ -266,7 +267,7 @@ def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_pat
     while len(smtp_server.handler.received) < 100 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.01)
     assert first.poll() is None, first.communicate()
-    first.send_signal(signal.SIGSTOP)
+    stopped_outside_a_write(first, Path(str(store.engine.url.database)))
     try:
         time.sleep(3.5)  # past the lease: the paused sender renews nothing
         paused_at = len(smtp_server.handler.received)
@@ -284,6 +285,26 @@ def test_a_sender_paused_past_its_lease_sends_nothing_more_when_it_wakes(tmp_pat
     assert duplicates <= connections, f"{duplicates} duplicates after one pause"
     ledger = store.ledger.status([ISSUE])[0].counts
     assert ledger["sent"] == 900 and ledger["sending"] == ledger["pending"] == 0
+
+
+def stopped_outside_a_write(process: subprocess.Popen[str], database: Path) -> None:
+    """SIGSTOP ``process`` at a moment it holds no write transaction of the SQLite file. SQLite locks the whole file
+    for a write, so a sender frozen inside one (a ledger write lasts about a millisecond: a few stops in a hundred
+    under load) blocks every other writer until it wakes, whatever its lease says; the second send then failed with
+    "database is locked" after its 30 s busy timeout. Frozen inside a write, it is let go on and stopped again."""
+    for _ in range(500):
+        process.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(database, timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.002)
+        finally:
+            probe.close()
+    raise AssertionError("the sender was inside a write at each of 500 stops")
 
 
 @pytest.mark.slow(7)
