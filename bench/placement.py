@@ -120,6 +120,8 @@ HELD_OUT_PAIRS = ROOT / "bench" / "data" / "story-pairs-hedlington.txt"
 # Round 4b (folding across voices): a set written before that pass changed any rule, in another town (Brennock),
 # each pair in two voices (wire, press release, chatty post); never tuned on.
 HELD_OUT_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-brennock.txt"
+# Written blind in the session of 2026-12-07 (third) by a helper who read no file of the project: measured once, never tuned on.
+BLIND_PAIRS_7 = ROOT / "bench" / "data" / "story-pairs-blind-7.txt"
 TUNING_PAIRS_2 = ROOT / "bench" / "data" / "story-pairs-wetherfold-tuning.txt"  # and that pass's own tuning pairs
 
 
@@ -255,6 +257,7 @@ STORY_SETS = (
     (UNTUNED_PAIRS_2, "untuned"),
     (HELD_OUT_PAIRS, "untuned"),
     (HELD_OUT_PAIRS_2, "untuned"),
+    (BLIND_PAIRS_7, "untuned"),
 )
 
 
