@@ -205,3 +205,17 @@ def test_the_rebuild_hints_of_a_monthlys_changed_issue_rebuild_the_monthly_paste
         store.close()
     assert [item.recipient for item in smtp_server.handler.received] == ["monthly@example.org"]
     assert "Bus route 11 is renamed" in smtp_server.handler.received[0].parse().get_body(("plain",)).get_content()
+
+
+def test_a_slot_not_approved_whose_notice_our_relay_cannot_take_is_recorded_not_approved(tmp_path: Path) -> None:
+    """The editors' "not sent: needs approval" notice through a relay that is down: the slot was recorded `failed:
+    421 cannot connect …`, as if the issue had been tried and failed, and the approve hint was not printed. It is
+    recorded not-approved, its reason says the notice could not be mailed, and the hint is there."""
+    from mailserver import free_port
+
+    config = approving(tmp_path, free_port())  # nothing listens there
+    slot = cli(config, "schedule", "--once", "--as-of", "2026-12-04T09:05")
+    line = re.search(r"^harbour-notes:monthly: .*$", slot.stdout, re.M)
+    assert line is not None, slot.stdout + slot.stderr
+    assert ": not-approved: not approved; to approve it: digest " in line.group(0), line.group(0)
+    assert "; the editors' notice could not be mailed: 421 cannot connect" in line.group(0), line.group(0)

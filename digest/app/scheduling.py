@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from digest.app.approval import make_draft, send_gate, tell_not_approved
-from digest.app.issues import Newsletter
+from digest.app.issues import Newsletter, Target
 from digest.app.status import SCHEDULER_LEASE
 from digest.config import Publication, Scope
 from digest.issue.slots import edition_slots, edition_window, latest_slot, make_trigger, next_fire_times, next_slot
@@ -173,8 +173,7 @@ class Scheduler:
                     # No draft was made (the scheduler was not running then): store this build as the draft,
                     # so the `digest approve --issue` the editors are told to run finds it.
                     self.newsletter.freeze(plan.built)
-                tell_not_approved(self.newsletter, target, approval.reason, now, self.backend_factory())
-                return self._finish(slot, SlotState.NOT_APPROVED, wanted, approval.reason)
+                return self._finish(slot, SlotState.NOT_APPROVED, wanted, self._told_not_approved(target, approval.reason, now))
             report = self.newsletter.send(plan, now, backend=self.backend_factory(), stop=self.stop)
         except DigestError as exc:
             return self._finish(slot, SlotState.FAILED, wanted, str(exc))
@@ -216,6 +215,17 @@ class Scheduler:
                 "slot %s: draft %s frozen and mailed to %d editor(s)", slot.isoformat(), drafted.id, len(self.settings.newsletter.editors)
             )
         return drafted.id if drafted else None
+
+    def _told_not_approved(self, target: Target, reason: str, now: datetime) -> str:
+        """The slot's reason once the editors are told its issue waits for approval. A notice our relay cannot take
+        (down, refusing) is said in that reason: the slot stays not-approved, which is what happened to the issue, and
+        is never recorded as failed for our side's trouble."""
+        try:
+            tell_not_approved(self.newsletter, target, reason, now, self.backend_factory())
+        except DigestError as exc:
+            log.warning("slot of %s: the editors' not-approved notice could not be mailed: %s", target.issue_id, exc)
+            return f"{reason}; the editors' notice could not be mailed: {exc}"
+        return reason
 
     def _finish(self, slot: datetime, state: SlotState, wanted: str | None, reason: str) -> SlotOutcome:
         self.store.runs.record(slot, state, issue_id=wanted, reason=reason)
