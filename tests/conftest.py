@@ -34,6 +34,27 @@ def pytest_configure(config: pytest.Config) -> None:
     migrated.install()
 
 
+# What the suite must never write into the repository (a test's outbox backend without its own folder did: the
+# outbox's default is relative to where the command runs). Checked by the run that starts the workers.
+WRITTEN_NOWHERE = ("outbox",)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_BEFORE] = {name for name in WRITTEN_NOWHERE if (REPO / name).exists()}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput") or _BEFORE not in session.config.stash:
+        return
+    written = [name for name in WRITTEN_NOWHERE if (REPO / name).exists() and name not in session.config.stash[_BEFORE]]
+    if written:
+        print(f"\nthe suite wrote {', '.join(written)}/ into the repository: a test must write under its tmp_path")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[str]]()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marked slow, with their rough seconds) first, the longest first; the rest in their order.
     The workers take the next test as each becomes free (``--maxschedchunk 1``), so the long ones spread over them
