@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 # `make run` shows a full digest on any date.
 SAMPLE_AS_OF ?= 2026-11-20T09:00
 
-.PHONY: setup run test lint format clean packages browsers mailserver bench bench-full bench-setup lock audit starting-vectors collected
+.PHONY: setup run test lint format clean packages browsers mailserver bench bench-full bench-setup lock audit starting-vectors
 
 setup: $(VENV)/.installed
 
@@ -72,15 +72,10 @@ lint: setup
 # compiled modules (__pycache__, ignored by git) for the suite even where the shell says not to
 # (PYTHONDONTWRITEBYTECODE, as in the Dockerfile and many CI images): else each digest process the tests start
 # compiles digest again (0.15 s of its 1.9 s of CPU), and each worker rewrites every test file again on every run
-# (a worker's collection: 9 s of CPU; 2.5 s from the second run on). So one collection, beside lint on the other core,
-# compiles and rewrites them once before the workers start (in a clean clone the three workers did it at once, ~27 s of
-# CPU on two cores before the first test).
+# (a worker's collection: 9 s of CPU; 2.5 s from the second run on).
 test:
-	@$(MAKE) --no-print-directory -j3 lint packages collected
+	@$(MAKE) --no-print-directory -j2 lint packages
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
-
-collected: setup
-	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 0 --collect-only -q > /dev/null
 
 # Debian packages some tests drive, installed when missing and possible (root with apt-get), all in one
 # apt-get call; otherwise, or when apt-get fails (another apt holds the dpkg lock, no network), the tests
