@@ -219,3 +219,35 @@ def test_a_slot_not_approved_whose_notice_our_relay_cannot_take_is_recorded_not_
     assert line is not None, slot.stdout + slot.stderr
     assert ": not-approved: not approved; to approve it: digest " in line.group(0), line.group(0)
     assert "; the editors' notice could not be mailed: 421 cannot connect" in line.group(0), line.group(0)
+
+
+def test_schedule_once_makes_the_coming_slots_draft_for_a_cron_driven_setup(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """With approval required, only the long-running `digest schedule` made the coming slot's draft: a setup that runs
+    `digest schedule --once` from cron never sent its editors a draft, so every slot met its issue unapproved. `--once`
+    now makes each edition's draft once it is draft_hours away, once."""
+    config = approving(tmp_path, smtp_server.port)
+
+    def drafts() -> list[str]:
+        found = [str(item.parse()["Subject"]) for item in smtp_server.handler.received if item.recipient == EDITOR]
+        return sorted(subject for subject in found if subject.startswith("[DRAFT]"))
+
+    early = cli(config, "schedule", "--once", "--as-of", "2026-12-02T08:00")  # more than a day before Friday's slots
+    assert not re.search(r"^harbour-notes(:monthly)?: draft ", early.stdout, re.M), early.stdout
+    first = cli(config, "schedule", "--once", "--as-of", "2026-12-03T10:00")
+    made = dict(re.findall(r"^harbour-notes(:monthly|): draft (\S+) frozen and mailed to the editors", first.stdout, re.M))
+    assert set(made) == {"", ":monthly"}, first.stdout + first.stderr  # the weekly (the first edition) and the monthly
+    subjects = drafts()
+    assert "[DRAFT] Harbour Notes Weekly Digest – December 4, 2026" in subjects, subjects
+    assert "[DRAFT] Harbour Notes: the month of November 2026" in subjects, subjects
+    again = cli(config, "schedule", "--once", "--as-of", "2026-12-03T11:00")
+    assert " draft " not in again.stdout and drafts() == subjects, again.stdout
+    assert made[""] in _stored(config, "weekly") and made[":monthly"] in _stored(config, "monthly")
+
+
+def _stored(config: Path, edition: str) -> list[str]:
+    settings = load_settings(config, environ={})
+    store = Store.open(settings.install.database_url, newsletter=settings.newsletter.slug)
+    try:
+        return [summary.id for summary in store.of_edition(edition).issues.summaries()]
+    finally:
+        store.close()

@@ -126,6 +126,10 @@ def _once(runners: list[Scheduler], now: datetime) -> None:
             if outcome
             else f"{named}nothing to do: the latest slot is done"
         )
+        # With approval required, the coming slot's draft, as the running scheduler makes it (once, draft_hours ahead):
+        # a cron-driven setup's editors were never sent one, so every slot met its issue unapproved.
+        if drafted := runner.draft_due(now):
+            click.echo(f"{named}draft {drafted} frozen and mailed to the editors: it goes out at its slot once approved")
         if outcome is not None and outcome.state is SlotState.WAITING:
             code = max(code, EXIT_TEMPFAIL)  # our side (the relay): a cron-driven setup runs --once again later
         elif outcome is not None and outcome.state not in (SlotState.SENT, SlotState.SKIPPED):
