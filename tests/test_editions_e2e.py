@@ -211,6 +211,7 @@ def test_a_busy_weeks_issue_gmail_would_clip_goes_out_fitted_and_the_rest_are_in
     assert fitted is not None, said
     cap, before = int(fitted.group(1)), int(fitted.group(2))
     assert before > 102 and 1 <= cap < 25 and "html-size" not in said
+    assert f"Posts      {4 * cap}, {4 * (25 - cap)} more in the archive (" in said, said
     built = cli(config, "build", "--as-of", FRIDAYS[2])
     assert f"Section    Harbour ({cap} of 25, {25 - cap} in the archive): " in built.stdout, built.stdout
     ((_, html),) = mails_of(smtp_server, "reader@example.org", "html")

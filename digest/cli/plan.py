@@ -25,6 +25,17 @@ def list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
         click.echo(f"  {recipient.email}: {said}")
 
 
+def _in_archive(issue: StoredIssue) -> str:
+    """ ", N more in the archive" when the issue counts posts under its themes for the archive only (a round-up, or an
+    issue fitted under Gmail's clip): the dry run's post count said only what the mail shows."""
+    try:
+        model = json.loads(issue.model) if issue.model else {}
+    except ValueError:
+        return ""
+    more = sum(int(section.get("more") or 0) for section in model.get("sections", []))
+    return f", {more} more in the archive" if more else ""
+
+
 def _posts(issue: StoredIssue) -> list[str]:
     """The issue's posts as the dry run lists them: theme, title, outlet (from the stored model)."""
     try:
@@ -58,7 +69,7 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
         state = "rebuilt now: replaces the frozen copy when the send starts"
     else:
         state = "built now: frozen when its first delivery is attempted"
-    click.echo(f"Posts      {len(issue.post_ids)} ({state})")
+    click.echo(f"Posts      {len(issue.post_ids)}{_in_archive(issue)} ({state})")
     for line in _posts(issue):
         click.echo(line)
     if plan.drift:
