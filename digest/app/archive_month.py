@@ -143,9 +143,9 @@ def _nearby(pages: Sequence[tuple[int, int]], here: tuple[int, int], language: s
 
     earlier = [page for page in pages if page < here]
     later = [page for page in pages if page > here]
-    found = [("earlier", earlier[0])] if earlier else []
-    found += [("later", later[-1])] if later else []
+    found = [("prev", "← {}", earlier[0])] if earlier else []
+    found += [("next", "{} →", later[-1])] if later else []
     return [
-        {"rel": rel, "url": f"../{month_path(year, month)}/", "name": format_month(date(year, month, 1), language)}
-        for rel, (year, month) in found
+        {"rel": rel, "url": f"../{month_path(year, month)}/", "name": shape.format(format_month(date(year, month, 1), language))}
+        for rel, shape, (year, month) in found
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,23 +25,24 @@ def list_recipients(obj: Context, plan: SendPlan, now: datetime) -> None:
         click.echo(f"  {recipient.email}: {said}")
 
 
-def _in_archive(issue: StoredIssue) -> str:
-    """ ", N more in the archive" when the issue counts posts under its themes for the archive only (a round-up, or an
-    issue fitted under Gmail's clip): the dry run's post count said only what the mail shows."""
+def _model(issue: StoredIssue) -> dict[str, Any]:
+    """The issue's stored model (digest.json), or nothing for an issue frozen before it was kept."""
     try:
         model = json.loads(issue.model) if issue.model else {}
     except ValueError:
-        return ""
+        return {}
+    return model if isinstance(model, dict) else {}
+
+
+def _in_archive(model: dict[str, Any]) -> str:
+    """The words ", N more in the archive" when the issue counts posts under its themes for the archive only (a
+    round-up, or an issue fitted under Gmail's clip): the dry run's post count said only what the mail shows."""
     more = sum(int(section.get("more") or 0) for section in model.get("sections", []))
     return f", {more} more in the archive" if more else ""
 
 
-def _posts(issue: StoredIssue) -> list[str]:
+def _posts(model: dict[str, Any]) -> list[str]:
     """The issue's posts as the dry run lists them: theme, title, outlet (from the stored model)."""
-    try:
-        model = json.loads(issue.model) if issue.model else {}
-    except ValueError:
-        return []
     lines = []
     for section in model.get("sections", []):
         for group in section.get("outlets", []):
@@ -69,8 +70,9 @@ def describe(obj: Context, plan: SendPlan, backend: str, sources: tuple[str, ...
         state = "rebuilt now: replaces the frozen copy when the send starts"
     else:
         state = "built now: frozen when its first delivery is attempted"
-    click.echo(f"Posts      {len(issue.post_ids)}{_in_archive(issue)} ({state})")
-    for line in _posts(issue):
+    model = _model(issue)
+    click.echo(f"Posts      {len(issue.post_ids)}{_in_archive(model)} ({state})")
+    for line in _posts(model):
         click.echo(line)
     if plan.drift:
         click.echo(
