@@ -27,6 +27,7 @@ from support.cli import cli
 from support.delivery import run_send, setup_store
 from support.project import ISSUE, PROJECT, fill, make_config
 from support.schedule import SLOT
+from support.serving import serve_in_thread
 from support.settings import overridden
 
 Make = Callable[..., Scope]
@@ -76,7 +77,7 @@ def scripted() -> Iterator[Callable[..., int]]:
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Scripted)
         server.daemon_threads = True
         server.script = script  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return int(server.server_address[1])
 
@@ -245,7 +246,7 @@ def test_endless_continuation_lines_are_cut_off(delivery_settings: Make) -> None
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Endless)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         settings = delivery_settings(server.server_address[1], connections=1)
         store = setup_store(settings, 1)
@@ -413,7 +414,7 @@ def test_a_relay_that_takes_fewer_connections_gets_the_send_through_those(delive
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Limited)
     server.daemon_threads = True
     server.script = {}  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         settings = delivery_settings(server.server_address[1], connections=4, max_wait=0.0)
         store = setup_store(settings, 20)
@@ -502,7 +503,7 @@ def test_a_relay_throttling_per_connection_gets_the_send_through_fresh_ones(deli
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), PerSession)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         settings = delivery_settings(server.server_address[1], connections=1, max_attempts=2, retry_base=0.01, max_wait=5.0)
         store = setup_store(settings, 6)

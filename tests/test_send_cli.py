@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -291,9 +292,12 @@ def stopped_outside_a_write(process: subprocess.Popen[str], database: Path) -> N
     """SIGSTOP ``process`` at a moment it holds no write transaction of the SQLite file. SQLite locks the whole file
     for a write, so a sender frozen inside one (a ledger write lasts about a millisecond: a few stops in a hundred
     under load) blocks every other writer until it wakes, whatever its lease says; the second send then failed with
-    "database is locked" after its 30 s busy timeout. Frozen inside a write, it is let go on and stopped again."""
+    "database is locked" after its 30 s busy timeout. Frozen inside a write, it is let go on and stopped again.
+    A signal is delivered after ``kill`` returns: the probe waits until every thread of the sender is stopped, else a
+    sender still running could begin a write between the probe and its stop (seen once in four full runs)."""
     for _ in range(500):
         process.send_signal(signal.SIGSTOP)
+        every_thread_stopped(process.pid)
         probe = sqlite3.connect(database, timeout=0)
         try:
             probe.execute("BEGIN IMMEDIATE")
@@ -305,6 +309,20 @@ def stopped_outside_a_write(process: subprocess.Popen[str], database: Path) -> N
         finally:
             probe.close()
     raise AssertionError("the sender was inside a write at each of 500 stops")
+
+
+def every_thread_stopped(pid: int) -> None:
+    """Wait until each thread of ``pid`` is in the stopped state ("T" in /proc), at most 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"process {pid} did not stop within 10 s of SIGSTOP")
 
 
 @pytest.mark.slow(7)

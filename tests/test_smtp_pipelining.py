@@ -13,7 +13,6 @@ import dataclasses
 import smtplib
 import socket
 import socketserver
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from digest.mail.message import Envelope
 from digest.models.errors import ConfigError, PermanentError, TransientError
 
 from mailserver import Handler, SmtpServer
+from support.serving import serve_in_thread
 
 DATA = b"Subject: hello\r\n\r\nOne line.\r\n"
 
@@ -106,7 +106,7 @@ def test_a_server_that_accepts_data_after_refusing_the_recipient_gets_no_message
     with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Careless) as careless:
         careless.seen = []  # type: ignore[attr-defined]
         careless.daemon_threads = True
-        threading.Thread(target=careless.serve_forever, daemon=True).start()
+        serve_in_thread(careless)
         link = transport(careless.server_address[1])
         with pytest.raises(PermanentError, match=r"5\.1\.1"):
             link.send(envelope("gone@example.org"), DATA, lambda: None)
@@ -141,7 +141,7 @@ def test_a_connection_dropped_after_the_commands_is_a_lost_connection() -> None:
 
     with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Vanishing) as vanishing:
         vanishing.daemon_threads = True
-        threading.Thread(target=vanishing.serve_forever, daemon=True).start()
+        serve_in_thread(vanishing)
         link = transport(vanishing.server_address[1])
         with pytest.raises(TransientError) as caught:
             link.send(envelope("reader@example.org"), DATA, lambda: None)

@@ -22,6 +22,7 @@ from digest.web.public import create_public_app
 
 from conftest import LiveServer, http_request, link_token
 from factories import make_stored_issue
+from support.serving import serve_in_thread
 from support.webhooks import Receiver, free_port, verify
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -349,7 +350,6 @@ def test_a_send_that_completes_writes_its_issue_sent_once(tmp_path: Path) -> Non
 def test_https_goes_to_the_checked_address_with_the_host_certificate_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     import http.server
     import ssl
-    import threading
 
     import trustme
 
@@ -370,7 +370,7 @@ def test_https_goes_to_the_checked_address_with_the_host_certificate_checked(mon
     serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("hooks.example.com").configure_cert(serving)
     server.socket = serving.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     url = f"https://hooks.example.com:{server.server_address[1]}/in"
     here = lambda _host: ["127.0.0.1"]  # noqa: E731 (the name resolves to this machine: our own resolver, no DNS)
     try:
@@ -435,7 +435,6 @@ def test_done_when_a_subscriber_added_through_the_api_leaves_by_one_click_and_a_
 def test_the_readmes_receiver_takes_an_event_about_someone_forgotten_since(sqlite_store: Store) -> None:
     """The README's receiver, run as printed (its secret and port filled in): an unsubscribe whose person was
     forgotten before it went out carries no email; a receiver that assumed one failed on it, and the endpoint stalled."""
-    import threading
 
     from conftest import REPO
 
@@ -448,7 +447,7 @@ def test_the_readmes_receiver_takes_an_event_about_someone_forgotten_since(sqlit
     namespace: dict[str, Any] = {}
     exec(compile(code.replace(serving, "").replace('"whsec_…"', repr(secret)), "README.md", "exec"), namespace)
     server = namespace["HTTPServer"](("127.0.0.1", port), namespace["Hook"])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         ada, _ = sqlite_store.subscribers.add("ada@example.org", "Ada")
         sqlite_store.subscribers.set_status(ada.id, SubscriberStatus.UNSUBSCRIBED, "removed")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socketserver
 import struct
-import threading
 from collections.abc import Iterable
 
 import dns.exception
@@ -23,6 +22,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+from support.serving import serve_in_thread
 
 Records = dict[tuple[str, str], list[str]]  # (name, type) → record texts in zone-file syntax
 
@@ -74,7 +75,7 @@ class DnsServer:
             raise OSError("no port free for both UDP and TCP on 127.0.0.1")
         for server in (self.udp, self.tcp):
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+            serve_in_thread(server)
 
     @property
     def nameserver(self) -> str:

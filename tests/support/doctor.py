@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import ssl
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from digest.config.keys import DkimKey, DkimSigner, load_key
 from digest.mail.dkim import new_key
 
 from support.dnsserver import Records, txt
+from support.serving import serve_in_thread
 
 DOMAIN = "example.org"
 RELAY, RELAY_IP = "relay.example.org", "192.0.2.25"  # TEST-NET-1: an address nothing is sent to
@@ -98,8 +98,7 @@ def https_app(ca: Any, *, catch_all: bool = False) -> Iterator[PublicApp]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     app.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     try:
         yield app
     finally:

@@ -9,10 +9,11 @@ import hmac
 import http.server
 import json
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from support.serving import serve_in_thread
 
 TOLERANCE = 5 * 60  # seconds: the specification's advice for how old a timestamp may be
 
@@ -97,8 +98,7 @@ class Receiver:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     @property
     def url(self) -> str:
