@@ -55,6 +55,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 _BEFORE = pytest.StashKey[set[str]]()
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many workers ``-n auto`` (pyproject.toml) starts: two a core, at most eight (each holds a few PostgreSQL
+    connections of the server's hundred); PYTEST_XDIST_AUTO_NUM_WORKERS names another number."""
+    named = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
+    if named.isdigit():
+        return int(named)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(8, 2 * cores)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marked slow, with their rough seconds) first, the longest first; the rest in their order.
     The workers take the next test as each becomes free (``--maxschedchunk 1``), so the long ones spread over them

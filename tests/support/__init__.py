@@ -11,7 +11,7 @@ The tests' support, and where each part lives:
   what the schema's revisions made, once per process (conftest installs it; tests marked ``real_migrations`` run them).
 
 A test that runs for seconds is marked ``slow(seconds)``: conftest starts those first, the longest first, so that the
-workers (``-n 3 --maxschedchunk 1`` in pyproject.toml) end together.
+workers (``-n auto --maxschedchunk 1`` in pyproject.toml: two a core) end together.
 
 A test file imports from these, never from another test file (``test_fixture_layer.py`` holds that).
 """
