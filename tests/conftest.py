@@ -55,12 +55,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 _BEFORE = pytest.StashKey[set[str]]()
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """How many workers ``-n auto`` (pyproject.toml) starts: two a core, at most eight (each holds a few PostgreSQL
-    connections of the server's hundred); PYTEST_XDIST_AUTO_NUM_WORKERS names another number."""
-    named = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
-    if named.isdigit():
-        return int(named)
+    connections of the server's hundred). PYTEST_XDIST_AUTO_NUM_WORKERS names another number: xdist's own hook reads
+    it (None: the next hook answers), warning of one that is not a number."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(8, 2 * cores)
 

@@ -78,6 +78,8 @@ def test_a_new_store_made_from_the_copy_is_what_the_revisions_make(database_url:
         if dialect == "sqlite":
             assert migrated.sqlite_image(copy.engine) == migrated.sqlite_image(real.engine)
         else:
+            image = migrated._images[dialect]
+            assert image is not None and len(image.statements) == 1  # pg_dump's script, not the revisions' statements
             made, copied = (
                 migrated.postgresql_dump(store.engine.url, url.rpartition("%3D")[2]) for store, url in ((real, database_url), (copy, other))
             )

@@ -297,7 +297,7 @@ def stopped_outside_a_write(process: subprocess.Popen[str], database: Path) -> N
     sender still running could begin a write between the probe and its stop (seen once in four full runs)."""
     for _ in range(500):
         process.send_signal(signal.SIGSTOP)
-        every_thread_stopped(process.pid)
+        every_thread_stopped(process)
         probe = sqlite3.connect(database, timeout=0)
         try:
             probe.execute("BEGIN IMMEDIATE")
@@ -311,10 +311,13 @@ def stopped_outside_a_write(process: subprocess.Popen[str], database: Path) -> N
     raise AssertionError("the sender was inside a write at each of 500 stops")
 
 
-def every_thread_stopped(pid: int) -> None:
-    """Wait until each thread of ``pid`` is in the stopped state ("T" in /proc), at most 10 s."""
+def every_thread_stopped(process: subprocess.Popen[str]) -> None:
+    """Wait until each thread of ``process`` is in the stopped state ("T" in /proc), at most 10 s."""
+    pid = process.pid
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the sender ended (exit {process.returncode}) before it could be stopped: {process.communicate()}")
         states = []
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(OSError):  # a thread that ended meanwhile

@@ -137,11 +137,24 @@ def _postgresql_image(conn: Connection) -> Image | None:
         if any(schema in statement for statement, _ in ran):
             return None
         script = _dumped_script(url, schema, ran)
-        return Image("postgresql", ((script, None),) if script else tuple(ran))
+        return Image("postgresql", ((script, None),) if script and _runs(admin, script) else tuple(ran))
     finally:
         with admin.begin() as setup:
             setup.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _runs(admin: sa.Engine, script: str) -> bool:
+    """Whether the server takes ``script`` (a newer pg_dump may write what an older server refuses), tried in a
+    transaction rolled back, in a schema of its own."""
+    with admin.connect() as conn, conn.begin() as trying:
+        try:
+            conn.exec_driver_sql(f'CREATE SCHEMA "digest_trying"; SET LOCAL search_path TO "digest_trying"; {script}')
+        except sa.exc.DBAPIError:
+            return False
+        finally:
+            trying.rollback()
+    return True
 
 
 def _in_schema(url: sa.URL, schema: str) -> sa.Engine:
@@ -165,7 +178,7 @@ def _dumped_script(url: sa.URL, schema: str, ran: list[tuple[str, Any]]) -> str 
         if not line or line.startswith(("--", "\\", "SET ", "CREATE SCHEMA ", "SELECT pg_catalog.set_config(")):
             continue
         words = line.split()
-        if words[0] == "CREATE" and "INDEX" in words[1:3] and " WHERE " in line:  # a partial index
+        if words[:1] == ["CREATE"] and "INDEX" in words[1:3] and " WHERE " in line:  # a partial index
             name = words[words.index("INDEX") + 1]
             line = written.get(name, line.rstrip(";")) + ";"
         kept.append(line.replace(f"{schema}.", ""))
@@ -173,7 +186,7 @@ def _dumped_script(url: sa.URL, schema: str, ran: list[tuple[str, Any]]) -> str 
 
 
 def _pg_dump(url: sa.URL, schema: str) -> str:
-    command = ["pg_dump", "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--dbname", url.database or ""]
+    command = ["pg_dump", "--no-password", "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--dbname", url.database or ""]
     command += ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432), "--username", url.username or "postgres"]
     env = {**os.environ, "PGPASSWORD": url.password} if url.password else None
     return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60, env=env).stdout

@@ -13,7 +13,8 @@ POLL_SECONDS = 0.05
 
 
 def serve_in_thread(server: socketserver.BaseServer) -> threading.Thread:
-    """Start ``server`` in a daemon thread; ``server.shutdown()`` then returns within ``POLL_SECONDS``."""
+    """Start ``server`` in a daemon thread; ``server.shutdown()`` then returns within ``POLL_SECONDS`` of a request's
+    end (a threading server's at once; one that answers in its own thread finishes the request it is answering)."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
     thread.start()
     return thread
