@@ -74,8 +74,8 @@ lint: setup
 # (PYTHONDONTWRITEBYTECODE, as in the Dockerfile and many CI images): else each digest process the tests start
 # compiles digest again (0.15 s of its 1.9 s of CPU), and each worker rewrites every test file's asserts again on
 # every run. `collected` rewrites them once, on the core mypy leaves idle, and compiles most of what they import
-# (not what a test imports only when it runs), so that no worker does: a worker's collection takes 2.6 s of CPU from that cache, 7.9 s without it (four at once: 16 s of two
-# cores).
+# (not what a test imports only when it runs), so that no worker does: a worker's collection takes 2.6 s of CPU
+# from that cache, 7.9 s without it (four at once: 16 s of two cores).
 test:
 	@$(MAKE) --no-print-directory -j3 lint packages collected
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest

@@ -146,9 +146,6 @@ class Served:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        from support.serving import POLL_SECONDS
-
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True)
 
     @property
     def base(self) -> str:
@@ -170,8 +167,10 @@ def body_route(body: bytes, content_type: str) -> Callable[[http.server.BaseHTTP
 
 @pytest.fixture
 def http_server() -> Iterator[Served]:
+    from support.serving import serve_in_thread  # after register_assert_rewrite above has run
+
     served = Served()
-    served.thread.start()
+    serve_in_thread(served.server)
     try:
         yield served
     finally:

@@ -123,7 +123,7 @@ def _postgresql_image(conn: Connection) -> Image | None:
     try:
         with admin.begin() as setup:
             setup.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        engine = _in_schema(url, schema)
+        engine = create_engine(url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
 
         @sa.event.listens_for(engine, "before_cursor_execute")
         def _record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
@@ -155,10 +155,6 @@ def _runs(admin: sa.Engine, script: str) -> bool:
         finally:
             trying.rollback()
     return True
-
-
-def _in_schema(url: sa.URL, schema: str) -> sa.Engine:
-    return create_engine(url.set(query={"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
 
 
 def _dumped_script(url: sa.URL, schema: str, ran: list[tuple[str, Any]]) -> str | None:
