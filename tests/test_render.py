@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from pathlib import Path
 
+import jinja2
 import lxml.html
 import pytest
 
@@ -135,6 +137,35 @@ def test_editor_templates_override_the_bundled_ones(tmp_path: Path, settings: Sc
     rendered = render_issue(digest, overridden(settings, templates_dir=tmp_path))
     assert rendered.text.startswith("Custom Golden Gazette Weekly Digest")
     assert "<mjml" not in rendered.html  # the HTML template still comes from the package
+
+
+def test_templates_compile_once_and_an_edit_or_a_new_override_is_seen_at_once(
+    tmp_path: Path, settings: Scope, digest: Digest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates are kept between renders, keyed by file and source: the preview's next render shows an
+    edit made within the same clock tick (same size, same mtime) and a file that newly shadows the package's."""
+    mine = overridden(settings, templates_dir=tmp_path)
+    render_issue(digest, mine)  # the package's two templates, compiled (or already) and kept
+    compiled: list[str | None] = []
+    real_compile = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *args: object, **kwargs: object) -> object:
+        compiled.append(name)
+        return real_compile(self, source, name, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    again = render_issue(digest, mine)
+    assert compiled == []
+    text = tmp_path / "digest.txt.j2"
+    write(text, "First {{ digest.title }}\n{{ links.unsubscribe }}\n")
+    assert render_issue(digest, mine).text.startswith("First Golden Gazette")
+    stamp = text.stat()
+    write(text, "Other {{ digest.title }}\n{{ links.unsubscribe }}\n")
+    os.utime(text, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    edited = render_issue(digest, mine)
+    assert edited.text.startswith("Other Golden Gazette")
+    assert compiled == ["digest.txt.j2", "digest.txt.j2"]
+    assert edited.html == again.html
 
 
 def _checks(digest: Digest, html: str, text: str, subject: str = "Subject") -> dict[str, str]:
