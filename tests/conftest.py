@@ -7,7 +7,6 @@ import dataclasses
 import http.server
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -202,31 +201,23 @@ def smtp_either_way(request: pytest.FixtureRequest) -> Iterator[Any]:
         server.stop()
 
 
-POSTGRES_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
 @contextlib.contextmanager
 def postgres_schema() -> Iterator[str]:
     """A URL of a schema of its own on the PostgreSQL server (DIGEST_TEST_POSTGRES_URL), dropped after;
     the test skips, saying why, where no server answers."""
-    import sqlalchemy as sa
+    from support import postgres
 
     try:
-        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            schema = f"digest_test_{uuid.uuid4().hex[:12]}"
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schema = postgres.make_schema()
     except Exception as exc:  # no server, no driver, no rights: the reason is the skip's message
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+        pytest.skip(f"PostgreSQL is not reachable at {postgres.URL} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
     try:
         # Commits not waiting for the disk (synchronous_commit off, this connection's setting): a killed sender loses
         # nothing by it (the server has the commit), only the server's own crash would, and test_pg_crash runs a
         # server of its own. A send's ledger commits each row: the flush was most of a PostgreSQL test's wait.
-        yield f"{POSTGRES_URL}?options=-csynchronous_commit%3Doff%20-csearch_path%3D{schema}"
+        yield f"{postgres.URL}?options=-csynchronous_commit%3Doff%20-csearch_path%3D{schema}"
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        postgres.drop_schema(schema)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
