@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import http.server
 import os
 import threading
@@ -75,6 +76,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return float(marker.args[0]) if marker is not None and marker.args else 0.0
 
     items.sort(key=seconds, reverse=True)  # stable: equal weights keep the collection's order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The garbage collector's pace in a test process (issue 33, item 9). What collection imported (digest, SQLAlchemy,
+    the tests: objects that live as long as the process) is frozen out of the collector's passes, and the youngest
+    generation is collected every 20,000 new objects instead of Python's 700: the tests make objects by the million
+    and keep few. Measured with -n 0 on two sets of files: the collector took 5.5 s of a run's 43.6 s of CPU and 3.1
+    of 31.3 s; 2.8 s and 0.9 s with this. The digest processes the tests start keep Python's defaults."""
+    gc.freeze()
+    gc.set_threshold(20_000)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
