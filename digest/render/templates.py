@@ -10,6 +10,7 @@ overrides only the files they copied.
 from __future__ import annotations
 
 import functools
+import threading
 from datetime import date
 from pathlib import Path
 from types import CodeType
@@ -57,18 +58,21 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def __init__(self) -> None:
         self._compiled: dict[str, tuple[str, CodeType]] = {}
+        self._lock = threading.Lock()  # the preview and the desk render in several threads
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        checksum, code = self._compiled.get(bucket.key, ("", None))
+        with self._lock:
+            checksum, code = self._compiled.get(bucket.key, ("", None))
         if code is not None and checksum == bucket.checksum:
             bucket.code = code
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         if bucket.code is None:
             return
-        if bucket.key not in self._compiled and len(self._compiled) >= self.LIMIT:
-            del self._compiled[next(iter(self._compiled))]
-        self._compiled[bucket.key] = (bucket.checksum, bucket.code)
+        with self._lock:
+            if bucket.key not in self._compiled and len(self._compiled) >= self.LIMIT:
+                del self._compiled[next(iter(self._compiled))]
+            self._compiled[bucket.key] = (bucket.checksum, bucket.code)
 
 
 @functools.cache
