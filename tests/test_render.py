@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import itertools
 import os
 import re
 from collections.abc import Callable
@@ -166,6 +167,20 @@ def test_templates_compile_once_and_an_edit_or_a_new_override_is_seen_at_once(
     assert edited.text.startswith("Other Golden Gazette")
     assert compiled == ["digest.txt.j2", "digest.txt.j2"]
     assert edited.html == again.html
+
+
+def test_a_day_is_worked_out_at_each_render_never_kept_from_the_compile(
+    tmp_path: Path, settings: Scope, digest: Digest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``None|day`` is today for Babel: a compiled template kept between renders must not keep the day it was compiled."""
+    import digest.render.templates as templates
+
+    calls = itertools.count(1)
+    monkeypatch.setattr(templates, "format_day", lambda moment, language, with_year: f"day {next(calls)}")
+    write(tmp_path / "digest.txt.j2", "Today {{ none|day }}\n{{ links.unsubscribe }}\n")
+    mine = overridden(settings, templates_dir=tmp_path)
+    first, second = (render_issue(digest, mine).text.splitlines()[0] for _ in range(2))
+    assert first.startswith("Today day ") and second.startswith("Today day ") and first != second
 
 
 def _checks(digest: Digest, html: str, text: str, subject: str = "Subject") -> dict[str, str]:

@@ -52,9 +52,10 @@ class CompiledTemplates(jinja2.BytecodeCache):
     Jinja asks this cache before it compiles, with the template's name, file and a checksum of its source: a file
     edited since, or a file of the editor's that now shadows the package's (another file, another key), compiles
     afresh. Compiled code depends on the environment's settings (autoescape above all): one cache per kind of
-    environment (:func:`compiled_templates`)."""
+    environment (:func:`compiled_templates`). It also holds what Jinja could work out while compiling (a filter of
+    constants, folded): none of our filters depends on the moment or the reader (``day`` is never folded)."""
 
-    LIMIT = 256  # files kept (a file's newest source only); the oldest goes first
+    LIMIT = 256  # files kept (a file's newest source only); the one used least recently goes first
 
     def __init__(self) -> None:
         self._compiled: dict[str, tuple[str, CodeType]] = {}
@@ -62,7 +63,9 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def load_bytecode(self, bucket: Bucket) -> None:
         with self._lock:
-            checksum, code = self._compiled.get(bucket.key, ("", None))
+            checksum, code = self._compiled.pop(bucket.key, ("", None))
+            if code is not None:
+                self._compiled[bucket.key] = (checksum, code)  # now the most recently used
         if code is not None and checksum == bucket.checksum:
             bucket.code = code
 
@@ -77,8 +80,8 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
 @functools.cache
 def compiled_templates(html: bool, language: str) -> CompiledTemplates:
-    """The cache of one kind of environment: HTML or text (escaping compiled in or not), in one language (Jinja may
-    fold a filter of constants, such as ``day``, into the code)."""
+    """The cache of one kind of environment: HTML or text (escaping compiled in or not), in one language (nothing of
+    the language is compiled in today; a cache of its own costs a compile per language and keeps it so)."""
     return CompiledTemplates()
 
 
@@ -100,7 +103,10 @@ def environment(settings: Scope, *, html: bool) -> jinja2.Environment:
     # newstyle: _("… %(name)s", name=value) formats for itself, escaping the values in the HTML template.
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
 
-    def day(moment: date, with_year: bool = True) -> str:
+    # pass_context: Jinja never works this filter out while compiling. Babel reads ``None|day`` as today, which a
+    # template compiled once and kept (CompiledTemplates) would show as the day it was compiled, days later.
+    @jinja2.pass_context
+    def day(_context: Any, moment: date, with_year: bool = True) -> str:
         """A day in the reader's language, in whatever zone it carries: ``20 novembre 2026``."""
         return format_day(moment, language, with_year)
 
