@@ -27,7 +27,7 @@ from email.policy import default
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 
 def free_port() -> int:
@@ -134,6 +134,41 @@ class Authenticator:
         return AuthResult(success=ok, handled=False)
 
 
+class _LeanSMTP(SMTP):
+    """aiosmtpd's server with a leaner DATA loop. aiosmtpd checks each line of a message for size, fragments and
+    length in Python, about a millisecond of CPU for each of digest's 640-line copies, and the crash tests receive
+    thousands: 2.56 ms a message (server and smtplib client together) where this takes 1.87. The same refusals
+    before DATA; then each line read to its CRLF (a line longer than RFC 5321's 1,000 octets still fails the read:
+    aiosmtpd answers 500), the leading dot of a dot-stuffed line removed, up to the line holding one dot; then the
+    handler's DATA hook, as aiosmtpd calls it."""
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 (aiosmtpd's name for the command)
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        lines: list[bytes] = []
+        read_line = self._reader.readuntil
+        while (line := await read_line(b"\r\n")) != b".\r\n":
+            lines.append(line[1:] if line[:1] == b"." else line)
+        self.envelope.content = self.envelope.original_content = b"".join(lines)
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _LeanSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class SmtpServer:
     """A running server; ``stop()`` ends it."""
 
@@ -147,7 +182,7 @@ class SmtpServer:
             kwargs.update(tls_context=tls, require_starttls=True)
         if credentials is not None:
             kwargs.update(authenticator=Authenticator(self.handler, *credentials), auth_required=True, auth_require_tls=tls is not None)
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs)
+        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs)
         self.controller.start()
 
     def stop(self) -> None:
