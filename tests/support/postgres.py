@@ -5,10 +5,11 @@ left.
 Each test's schema is made and dropped whole: about 35 tables, their columns, types, indexes and constraints, rows in
 PostgreSQL's own catalogs (pg_class, pg_attribute, pg_depend, …) that a DROP leaves behind as dead rows until a
 VACUUM. Where autovacuum is off (as on the machines the suite runs on) they pile up: about 250,000 dead rows of
-pg_attribute a run, run after run, and every new connection (five or so a test) reads its tables' entries through
+pg_attribute a run, run after run, and every new connection (four or five a test) reads its tables' entries through
 them. Measured on test_delivery's 73 PostgreSQL tests after three runs (768,000 dead rows of pg_attribute): 15.4 s of
-the server's CPU; after a VACUUM of the catalogs (1.4 s), 11.0 s. So a test process VACUUMs them before the first
-schema it makes (a run of SQLite tests alone pays nothing), and again every :data:`VACUUM_EVERY` schemas.
+the server's CPU; after a VACUUM of the catalogs (1.4 s), 11.0 s. So a test process VACUUMs them once it has made its
+first schema (a run of SQLite tests alone pays nothing; a server that never answers costs one timeout, not two), and
+again every :data:`VACUUM_EVERY` schemas.
 """
 
 from __future__ import annotations
