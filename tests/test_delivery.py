@@ -394,6 +394,24 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_server: SmtpServer, delive
     assert received.data == expected
 
 
+def test_the_suites_server_holds_every_line_to_rfc_5321s_limit(smtp_server: SmtpServer) -> None:
+    """The tests' server (tests/mailserver.py) reads a message in chunks, not lines; it still refuses a line of over
+    1,000 octets with its CRLF, as a relay may, so no test passes on a copy a relay would refuse."""
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", smtp_server.port, timeout=10) as client:
+        client.ehlo()
+        for length, code in ((998, 250), (999, 500)):
+            client.mail("digest@example.org")
+            client.rcpt(f"reader{length}@example.org")
+            try:
+                answer = client.data(b"Subject: long\r\n\r\n" + b"y" * length + b"\r\n")[0]
+            except smtplib.SMTPDataError as refused:
+                answer = refused.smtp_code
+            assert answer == code, length
+    assert [item.recipient for item in smtp_server.handler.received] == ["reader998@example.org"]
+
+
 @pytest.mark.parametrize("direct", [True, False], ids=["driver", "sqlalchemy"])
 def test_both_ledger_paths_write_the_same_rows_and_refuse_the_same_writes(delivery_settings: Make, direct: bool) -> None:
     """The writer runs its statements on the driver's connection (sqlite3, psycopg) or, for any other database,
