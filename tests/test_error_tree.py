@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,3 +98,15 @@ def test_a_backwards_or_naive_window_is_refused_with_the_trees_errors() -> None:
         Window(start=later, end=later)  # empty: [start, end) holds no moment
     with pytest.raises(NaiveDatetimeError, match="timezone-aware"):
         Window(start=datetime(2026, 12, 1), end=later)
+
+
+def test_the_drawn_tree_names_every_error_of_the_tree() -> None:
+    """digest/models/errors.py draws its tree in its docstring: every DigestError subclass is drawn (ListFileError,
+    LabelError and BodyError were missing from it)."""
+    from digest.models import errors
+
+    every = {value.__name__ for value in vars(errors).values() if isinstance(value, type) and issubclass(value, DigestError)}
+    assert len(every) > 20
+    drawn = set(re.findall(r"[├└]── (\w+)", errors.__doc__ or "")) | {"DigestError"}
+    assert every - drawn == set(), "draw these in the tree of digest/models/errors.py"
+    assert drawn - every == set(), "the tree draws errors that are not there"

@@ -32,6 +32,25 @@ def test_a_spec_of_an_unknown_kind_is_not_read_as_markdown(tmp_path: Path) -> No
         open_source(SourceSpec(kind="gopher", location=str(tmp_path)), settings)
 
 
+@pytest.mark.parametrize("spec", ["rss:content/feeds/news.xml", "Atom:news.xml", "gopher:pages/"])
+def test_a_spec_whose_word_before_the_colon_names_no_kind_is_refused_naming_the_known_ones(spec: str) -> None:
+    """``--source rss:news.xml`` was read as a Markdown path of that name ("no such file"); now the word is refused,
+    the known kinds named, and the way to a path with a colon in it given."""
+    with pytest.raises(ConfigError) as caught:
+        parse_source_spec(spec)
+    [problem] = caught.value.problems
+    assert "is no kind of source (one of markdown, feed, archive)" in problem and f"./{spec}" in problem
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [("https://example.org/feed.xml", "feed"), ("./rss:news.xml", "feed"), ("C:/posts", "markdown"), ("file:///srv/posts", "markdown")],
+)
+def test_a_url_a_dotted_path_or_a_drive_letter_is_still_a_location(spec: str, kind: str) -> None:
+    parsed = parse_source_spec(spec)
+    assert (parsed.kind, parsed.location) == (kind, spec)
+
+
 @pytest.mark.parametrize("kind", SOURCE_KINDS, ids=KIND_NAMES)
 def test_every_registered_kind_goes_from_the_config_to_posts(kind: SourceKind, tmp_path: Path) -> None:
     """The shipped config has a source of each kind: read with its kind named, opened by the class registered for

@@ -3,6 +3,7 @@ a feed is fetched)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,21 @@ from digest.config.table import TableReader
 from digest.config.validators import nonempty, positive
 from digest.models.errors import ConfigError
 
+# What a kind looks like before ``:`` (a word of two letters or more): not a drive letter, not a URL (``scheme://``).
+_KIND_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_-]+")
+
 
 def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
-    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``; with no kind (or a prefix that
-    names none, as ``https:`` does), the kind is guessed from the location."""
+    """``[kind:]location``: ``feed:https://…``, ``archive:pages/``, ``content/``; with no kind (or a URL's scheme,
+    as ``https:`` is), the kind is guessed from the location. A word before the colon that names no kind
+    (``rss:news.xml``) is refused naming the known ones, not read as a file of that name: ``./rss:news.xml`` is one."""
     kind, sep, rest = spec.partition(":")
     if sep and kind in KIND_NAMES:
         if not rest:
             raise ConfigError([f"source {spec!r}: nothing after {kind}:"])
         return SourceSpec(kind=kind, location=rest, outlet=outlet)
+    if sep and _KIND_LIKE.fullmatch(kind) and not rest.startswith("//"):
+        raise ConfigError([f"source {spec!r}: {kind} is no kind of source (one of {', '.join(KIND_NAMES)}); a path with a colon: ./{spec}"])
     if not spec.strip():
         raise ConfigError(["source: empty location"])
     return SourceSpec(kind=detect_kind(spec), location=spec, outlet=outlet)

@@ -8,6 +8,7 @@
     ├── WindowError      (also ValueError)    a window, date or slot asked for that digest cannot use (a backwards one too)
     ├── NaiveDatetimeError (also ValueError)  a datetime without its time zone where digest keeps aware ones: a bug
     ├── AddressError     (also ValueError)    an email address that will not work (why, from email-validator)
+    ├── ListFileError    (also ValueError)    a subscriber list that cannot be read as a whole: nothing imported (line)
     ├── SourceError      (also ValueError)    a source or one of its items cannot be read (where, message)
     │   └── SourceUnavailableError            a whole source yielded nothing (missing, unreachable, no match)
     ├── RenderError      (also RuntimeError)  a template or the MJML/inline step failed (where, message)
@@ -25,6 +26,8 @@
     ├── RefusedError     (also RuntimeError)  a send or build that would hurt the list (its Refusal: kind, issues)
     ├── ReviewError      (also LookupError)   a review decision names a report or an address it cannot apply to
     ├── UnknownSubscriberError (LookupError)  an operator named an address that is not on the list
+    ├── LabelError       (also LookupError)   a taught label to forget that is not there, or more than one (matches)
+    ├── BodyError        (also ValueError)    a request's JSON body no request can be read from: the API's 400
     └── DeskError        (also ValueError)    a desk action the issue file cannot take (unknown post, theme, too long)
 
 Each also subclasses the built-in it resembles, so callers that only know the

@@ -14,6 +14,7 @@ import lxml.html
 
 from digest.config import is_loopback
 from digest.models import Check, Digest, placeholders
+from digest.models.routes import PREFERENCES, UNSUBSCRIBE
 from digest.render.plaintext import TEXT_WIDTH
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -21,10 +22,11 @@ SUBJECT_WARN_CHARS = 78
 _LEFTOVER = re.compile(r"\{\{|\{%|<mj-", re.IGNORECASE)
 # The longest values a recipient's placeholders plausibly take: an address of 64 characters (RFC 5321's
 # local-part limit and a domain), URLs with a signed token. A line holding one of them alone cannot be wrapped.
+_LONG_BASE, _LONG_TOKEN = "https://news.example-organisation.org", "123456789.Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 LONG_VALUES = {
     placeholders.RECIPIENT_EMAIL: "firstname.middlename.lastname+newsletters@mail.example-organisation.org",
-    placeholders.UNSUBSCRIBE_URL: "https://news.example-organisation.org/u/123456789.Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-    placeholders.PREFERENCES_URL: "https://news.example-organisation.org/preferences/123456789.Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    placeholders.UNSUBSCRIBE_URL: UNSUBSCRIBE.link(_LONG_BASE, token=_LONG_TOKEN),
+    placeholders.PREFERENCES_URL: PREFERENCES.link(_LONG_BASE, token=_LONG_TOKEN),
 }
 _URL_LINE = re.compile(r"^\s*(\[\d+\]\s*)?\S+://\S+$|^\s*\S+@\S+$")  # a URL, or an address, alone on its line
 

@@ -21,7 +21,7 @@ from digest.store.schema import from_row, now_utc, people, subscribers
 # A subscription with its person's address and name: what every read of a subscriber selects.
 JOINED = subscribers.join(people, people.c.id == subscribers.c.person_id)
 # Subscriptions that may get mail: a person-level stop (a hard bounce, a complaint) changes these besides the one named.
-MAY_GET_MAIL = ("active", "pending")
+MAY_GET_MAIL = (SubscriberStatus.ACTIVE.value, SubscriberStatus.PENDING.value)
 
 
 def select_subscribers() -> sa.Select[Any]:

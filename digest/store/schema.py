@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from digest.models import OUTSTANDING_STATES
+from digest.models import OUTSTANDING_STATES, SubscriberStatus
 from digest.models.errors import NaiveDatetimeError
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ subscribers = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("person_id", sa.Integer, sa.ForeignKey("people.id"), nullable=False),
     sa.Column("newsletter", sa.String(64), nullable=False),  # the newsletter's slug
-    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("status", sa.String(16), nullable=False, server_default=SubscriberStatus.ACTIVE.value),
     sa.Column("status_reason", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),

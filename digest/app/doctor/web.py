@@ -10,7 +10,7 @@ from digest.mail.dns import Lookup
 from digest.mail.mailbox import log_in
 from digest.mail.reach import Reached, reach
 from digest.models import CheckName, SetupCheck, Verdict
-from digest.models.routes import HEALTH, UNSUBSCRIBE_TEST
+from digest.models.routes import HEALTH, UNSUBSCRIBE, UNSUBSCRIBE_TEST
 
 ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"  # RFC 8058 3.2: what a mailbox provider POSTs
 
@@ -67,7 +67,7 @@ def one_click_check(settings: Scope, lookup: Lookup) -> SetupCheck:
             verdict=Verdict.PASS,
             detail=f"POST {got.url} answered {got.status} (a test token: nobody unsubscribed)",
         )
-    return _unreached(CheckName.ONE_CLICK, got, "a POST to /u/<token> reaches it (mailbox providers' unsubscribe button)")
+    return _unreached(CheckName.ONE_CLICK, got, f"a POST to {UNSUBSCRIBE.prefix}<token> reaches it (mailbox providers' unsubscribe button)")
 
 
 def imap_check(settings: Scope) -> SetupCheck:
