@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import re
 import shlex
 import shutil
@@ -260,6 +261,23 @@ def test_a_newsletter_in_another_language_says_the_packaged_model_reads_english(
         and "grouping.model" in said[0]
         and "multilingual" in said[0]
     )
+
+
+@needs_model
+def test_loading_the_model_writes_nothing_in_the_users_home(tmp_path: Path) -> None:
+    """ONNX Runtime 1.32 wrote a telemetry queue (process paths, the OS) to ~/.cache/Microsoft/DeveloperTools at
+    every load (found by a newcomer's run of `make run`); a model loaded by digest leaves the home as it was."""
+    import subprocess
+
+    home = tmp_path / "home"
+    home.mkdir()
+    environ = {key: value for key, value in os.environ.items() if key not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    script = (
+        "from digest.issue.meaning.model import Embedder, model_files; print(Embedder(model_files('packaged')).embed(['a test']).shape)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=environ | {"HOME": str(home)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "(1, 384)" in done.stdout, done.stderr
+    assert [str(path.relative_to(home)) for path in home.rglob("*")] == []
 
 
 @needs_model

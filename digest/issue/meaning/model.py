@@ -173,6 +173,10 @@ class Embedder:
     """Unit vectors for texts, by one model. Thread-safe (one run at a time per session)."""
 
     def __init__(self, files: ModelFiles) -> None:
+        # ONNX Runtime (1.32) queues telemetry events about the process (its paths, the OS) in a database under the
+        # user's ~/.cache/Microsoft/DeveloperTools: nothing of a newsletter's install is its to record. It reads the
+        # switch when first imported (set later it writes anyway); an operator's own setting stands.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
