@@ -20,7 +20,7 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, Served, body_route, http_request
-from support.browser import real_browser
+from support.browser import launch, real_browser
 from support.preview import WINDOW, page_token
 from support.project import make_project
 from support.web import FORM, post
@@ -200,7 +200,7 @@ def test_in_a_real_browser_exclude_and_intro_reach_the_email(desk: tuple[LiveSer
     server, config = desk
     root = config.parent.parent
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{server.base}/?{WINDOW}")
@@ -300,7 +300,7 @@ def test_the_desk_cannot_be_framed_by_another_page(desk: tuple[LiveServer, Path]
     assert page_html.count('sandbox="allow-popups allow-popups-to-escape-sandbox"') == 2
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             own = browser.new_page(viewport={"width": 1280, "height": 900})
             own.goto(f"{server.base}/?{WINDOW}")

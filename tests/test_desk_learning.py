@@ -23,7 +23,7 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request
-from support.browser import real_browser
+from support.browser import launch, real_browser
 from support.teaching import NOW, first_week, move, needs_model
 from support.web import FORM, post
 
@@ -124,7 +124,7 @@ def test_forget_in_a_browser_lands_on_the_page_saying_so(desk: Desk) -> None:
     sends it (the confirmation), not reload itself."""
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page()
             page.goto(f"{desk.server.base}/?{NEXT_WEEK}")

@@ -233,14 +233,14 @@ def test_spamassassin_scores_nothing_for_the_html(sample: tuple[Scope, Built, Em
 def test_tap_targets_at_375_px(sample: tuple[Scope, Built, EmailMessage], tmp_path: Path) -> None:
     """Audit: at 375 px the "Read at … →" links were 16 px tall and the footer links 14 px. Now read links
     are buttons at least 44 px tall and every footer link at least 24 px, in a real browser."""
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     _, _, message = sample
     page_file = tmp_path / "email.html"
     page_file.write_text(html_of(message), encoding="utf-8")
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.goto(page_file.as_uri())
@@ -299,7 +299,7 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
     title broke "…Digest – 20 / November 2026". In chromium at 320 and 375 px: each footer link on a line of its
     own with no separator shown, each link on one line, and the date in the title on one line; on a desktop
     the links share a line with their separators."""
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     _, built, message = sample
@@ -324,7 +324,7 @@ def test_on_narrow_phones_the_footer_links_and_the_date_stay_whole(sample: tuple
     }}"""
     results = {}
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             for width in (320, 375, 700):
                 page = browser.new_page(viewport={"width": width, "height": 800})

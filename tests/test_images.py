@@ -141,7 +141,7 @@ def test_on_a_phone_a_picture_is_never_enlarged_and_a_blocked_one_keeps_no_box(
     """Issue 22, item 20. Reproduction: at 375 px a 240 px picture was shown 319 × 200 (enlarged), and with images
     blocked a 200 px blank box stayed. In Debian's chromium, at 375 px: the loaded picture is at most its own
     240 px, the desktop one 120 px, and a picture that does not load takes no more than a line."""
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     write(
@@ -160,7 +160,7 @@ def test_on_a_phone_a_picture_is_never_enlarged_and_a_blocked_one_keeps_no_box(
     )
     sizes = {}
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             for width in (375, 320, 800):
                 for page_name in ("loaded", "blocked"):
@@ -185,7 +185,7 @@ def test_a_sized_picture_that_does_not_load_takes_no_more_than_a_line_in_a_brows
 ) -> None:
     """Issue 31, in Debian's chromium: the feed's picture with its size given (240 × 160) that does not load was
     a 319 × 239 blank at 375 px; now it takes no more than a line, at 375 px and on a desktop."""
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     feed = write(tmp_path / "pictures.xml", FEED)
@@ -195,7 +195,7 @@ def test_a_sized_picture_that_does_not_load_takes_no_more_than_a_line_in_a_brows
     http_server.routes["/blocked.html"] = body_route(html.encode(), "text/html")
     heights = {}
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             for width in (375, 800):
                 page = browser.new_page(viewport={"width": width, "height": 900})

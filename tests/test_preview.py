@@ -14,7 +14,7 @@ from digest.web.preview import create_preview_app
 
 from conftest import REPO, LiveServer, Served, body_route, http_request, write
 from mailserver import SmtpServer
-from support.browser import real_browser
+from support.browser import launch, real_browser
 from support.preview import WINDOW, page_token
 from support.project import make_project
 from support.web import FORM
@@ -180,17 +180,9 @@ def test_in_a_real_browser(preview: tuple[LiveServer, Path]) -> None:
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, config = preview
     ARTIFACTS.mkdir(exist_ok=True)
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
+    flags = ("--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync")
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=flags)
+        browser = launch(playwright, executable, *flags)
         try:
             page = browser.new_page(viewport={"width": 1024, "height": 900})
             page.goto(f"{server.base}/?{WINDOW}")
@@ -244,7 +236,7 @@ def test_a_page_on_another_origin_cannot_send_a_test(tmp_path: Path, smtp_server
     other_origin = http_server.base.replace("127.0.0.1", "localhost")  # another origin, as in the audit
     try:
         with sync_playwright() as playwright:  # type: ignore[operator]
-            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+            browser = launch(playwright, executable)
             try:
                 page = browser.new_page()
                 with page.expect_response(f"{server.base}/send-test") as answer:

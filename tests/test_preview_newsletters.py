@@ -18,7 +18,7 @@ from digest.store import Store
 from digest.web.preview import create_preview_app
 
 from conftest import LiveServer, http_request
-from support.browser import real_browser
+from support.browser import launch, real_browser
 from support.preview import CULTURE, FIRST, WINDOW, token_of, two_newsletter_project
 from support.project import make_project
 from support.web import FORM, no_follow, post
@@ -158,7 +158,7 @@ def test_in_a_real_browser_the_switcher_shows_the_others_issue_and_its_desk(tmp_
     server = LiveServer(create_preview_app(config))
     try:
         with sync_playwright() as playwright:  # type: ignore[operator]
-            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+            browser = launch(playwright, executable)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(f"{server.base}/?{WINDOW}")

@@ -25,7 +25,7 @@ from digest.web.public import create_public_app
 from digest.web.readers import readers_page
 
 from conftest import REPO, LiveServer, http_request
-from support.browser import real_browser
+from support.browser import launch, real_browser
 from support.cli import cli
 from support.preview import WINDOW
 from support.project import make_project
@@ -126,7 +126,7 @@ def charts_in_chromium(page_html: str, tmp_path: Path) -> dict[str, dict[str, An
     file = tmp_path / "readers.html"
     file.write_text(page_html, encoding="utf-8")
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 1024, "height": 900})
             refused: list[str] = []

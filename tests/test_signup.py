@@ -122,13 +122,13 @@ def test_unconfirmed_sign_ups_expire(site: tuple[LiveServer, Store, Scope]) -> N
 
 
 def test_in_a_real_browser_the_form_signs_up_with_the_themes_ticked(site: tuple[LiveServer, Store, Scope], smtp_server: SmtpServer) -> None:
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
     themes = [theme.key for theme in settings.newsletter.themes]  # the boxes' values
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.goto(f"{server.base}/subscribe")
@@ -225,7 +225,7 @@ def test_the_preferences_page_refuses_what_it_should(site: tuple[LiveServer, Sto
 def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: tuple[LiveServer, Store, Scope]) -> None:
     from datetime import datetime, timedelta
 
-    from support.browser import real_browser
+    from support.browser import launch, real_browser
 
     sync_playwright, executable = real_browser()  # type: ignore[misc]
     server, store, settings = site
@@ -234,7 +234,7 @@ def test_in_a_real_browser_the_preferences_page_saves_themes_and_a_pause(site: t
     token = link_token(settings, store, reader.id)
     back = datetime.now(settings.newsletter.timezone).date() + timedelta(days=14)
     with sync_playwright() as playwright:  # type: ignore[operator]
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.goto(f"{server.base}/preferences/{token}")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+from typing import Any
 
 import pytest
+
+# Every launch's flags: no sandbox (the suite may run as root), no GPU (no screen), no first-run dialogs.
+FLAGS = ("--no-sandbox", "--disable-gpu", "--no-first-run")
+# Chromium's home for the run: its crash reports and dconf cache go here (removed at exit), never the user's ~/.config.
+_HOME = tempfile.TemporaryDirectory(prefix="digest-chromium-home-")
 
 
 def real_browser() -> object:
@@ -17,3 +25,10 @@ def real_browser() -> object:
     if executable is None:
         pytest.skip("Debian's chromium is not installed (make test installs it with apt-get when run as root)")
     return sync_playwright, executable
+
+
+def launch(playwright: Any, executable: str, *flags: str) -> Any:
+    """Chromium started by ``playwright`` with the suite's flags and ``flags``, in a home of its own."""
+    home = _HOME.name
+    environ = os.environ | {"HOME": home, "XDG_CONFIG_HOME": f"{home}/.config", "XDG_CACHE_HOME": f"{home}/.cache"}
+    return playwright.chromium.launch(executable_path=executable, args=[*FLAGS, *flags], env=environ)
