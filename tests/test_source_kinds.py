@@ -42,6 +42,11 @@ def test_a_spec_whose_word_before_the_colon_names_no_kind_is_refused_naming_the_
     assert "is no kind of source (one of markdown, feed, archive)" in problem and f"./{spec}" in problem
 
 
+def test_a_host_and_port_without_a_scheme_is_told_to_take_one() -> None:
+    with pytest.raises(ConfigError, match=r"a URL needs its scheme: https://localhost:8080/feed\.xml \(or http://"):
+        parse_source_spec("localhost:8080/feed.xml")
+
+
 @pytest.mark.parametrize(
     ("spec", "kind"),
     [("https://example.org/feed.xml", "feed"), ("./rss:news.xml", "feed"), ("C:/posts", "markdown"), ("file:///srv/posts", "markdown")],

@@ -27,6 +27,8 @@ def parse_source_spec(spec: str, outlet: str | None = None) -> SourceSpec:
             raise ConfigError([f"source {spec!r}: nothing after {kind}:"])
         return SourceSpec(kind=kind, location=rest, outlet=outlet)
     if sep and _KIND_LIKE.fullmatch(kind) and not rest.startswith("//"):
+        if rest[:1].isdigit():  # host:port, a URL without its scheme
+            raise ConfigError([f"source {spec!r}: a URL needs its scheme: https://{spec} (or http://{spec})"])
         raise ConfigError([f"source {spec!r}: {kind} is no kind of source (one of {', '.join(KIND_NAMES)}); a path with a colon: ./{spec}"])
     if not spec.strip():
         raise ConfigError(["source: empty location"])
